@@ -1,0 +1,137 @@
+// Package config reads an app's configuration from the environment, with
+// defaults, and collects every problem into one error so an app refuses to
+// start with a message that names each bad variable at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reader reads typed values from the environment and remembers what was wrong.
+type Reader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+// New returns a Reader over the process environment.
+func New() *Reader { return &Reader{lookup: os.LookupEnv} }
+
+// FromMap returns a Reader over a fixed map, for tests.
+func FromMap(m map[string]string) *Reader {
+	return &Reader{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+}
+
+// String returns the variable or def when it is unset or empty.
+func (r *Reader) String(key, def string) string {
+	if v, ok := r.lookup(key); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+// Required returns the variable and records an error when it is missing.
+func (r *Reader) Required(key string) string {
+	v := r.String(key, "")
+	if v == "" {
+		r.errs = append(r.errs, fmt.Errorf("%s is required", key))
+	}
+	return v
+}
+
+// Int returns the variable as an int.
+func (r *Reader) Int(key string, def int) int {
+	v := r.String(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q is not an integer", key, v))
+		return def
+	}
+	return n
+}
+
+// Bool returns the variable as a bool.
+func (r *Reader) Bool(key string, def bool) bool {
+	v := r.String(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q is not a boolean", key, v))
+		return def
+	}
+	return b
+}
+
+// Duration returns the variable as a time.Duration ("250ms", "10m").
+func (r *Reader) Duration(key string, def time.Duration) time.Duration {
+	v := r.String(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q is not a duration", key, v))
+		return def
+	}
+	return d
+}
+
+// Err returns every problem met so far, or nil.
+func (r *Reader) Err() error { return errors.Join(r.errs...) }
+
+// Base is the configuration every Harvest app shares (the launcher's env contract).
+type Base struct {
+	AppID     string // HARVEST_APP_ID: also the Dapr app-id
+	HTTPAddr  string // HARVEST_HTTP_ADDR: Dapr callbacks, health and metrics
+	MySQLDSN  string // HARVEST_MYSQL_DSN: the app's own database
+	RedisAddr string // HARVEST_REDIS_ADDR
+	RedisDB   int    // HARVEST_REDIS_DB: stacks sharing one Redis use different DBs
+	PubSub    string // HARVEST_PUBSUB: the Dapr pub/sub component name
+	Env       string // HARVEST_ENV: development or production
+	Migrate   bool   // HARVEST_MIGRATE: create the database and apply migrations at start
+	// ShutdownTimeout bounds the drain on stop (HARVEST_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+}
+
+// ReadBase reads the shared part of an app's configuration.
+func ReadBase(r *Reader, appID string, needsDB bool) Base {
+	b := Base{
+		AppID:           r.String("HARVEST_APP_ID", appID),
+		HTTPAddr:        r.String("HARVEST_HTTP_ADDR", "127.0.0.1:3000"),
+		RedisAddr:       r.String("HARVEST_REDIS_ADDR", "127.0.0.1:6379"),
+		RedisDB:         r.Int("HARVEST_REDIS_DB", 0),
+		PubSub:          r.String("HARVEST_PUBSUB", "pubsub"),
+		Env:             r.String("HARVEST_ENV", "development"),
+		Migrate:         r.Bool("HARVEST_MIGRATE", true),
+		ShutdownTimeout: r.Duration("HARVEST_SHUTDOWN_TIMEOUT", 15*time.Second),
+	}
+	if needsDB {
+		b.MySQLDSN = r.String("HARVEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/harvest_"+appID+"?parseTime=true&loc=UTC")
+	}
+	return b
+}
+
+// Development reports whether the app runs in development mode.
+func (b Base) Development() bool { return b.Env == "development" }
+
+// MaskDSN hides the password in a MySQL DSN for logging.
+func MaskDSN(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	if at < 0 {
+		return dsn
+	}
+	cred := dsn[:at]
+	if i := strings.Index(cred, ":"); i >= 0 {
+		return cred[:i] + ":***" + dsn[at:]
+	}
+	return dsn
+}

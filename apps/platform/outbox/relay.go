@@ -1,0 +1,271 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Publisher sends one CloudEvent (JSON) to a topic.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, cloudEvent []byte) error
+}
+
+var (
+	publishedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "harvest_outbox_published_total", Help: "Outbox events published, by topic.",
+	}, []string{"topic"})
+	publishErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "harvest_outbox_publish_errors_total", Help: "Failed publish attempts, by topic.",
+	}, []string{"topic"})
+	pendingGauge = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "harvest_outbox_pending", Help: "Events read by the last relay pass and not yet published.",
+	})
+	lagSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name: "harvest_outbox_lag_seconds", Help: "Time from an event's commit to its publication.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	})
+)
+
+// RelayOptions tune a Relay; zero values take the defaults.
+type RelayOptions struct {
+	Source string        // CloudEvent source, the app id
+	Batch  int           // rows read per pass (default 500)
+	Lanes  int           // aggregates published in parallel (default 16)
+	Poll   time.Duration // idle wait between passes when not notified (default 250ms)
+	// LockName names the MariaDB advisory lock that keeps one relay per
+	// database active, so several replicas never reorder an aggregate's events.
+	LockName string
+	Logger   *slog.Logger
+}
+
+// Relay publishes committed outbox rows and deletes them once the broker
+// has them. A crash between publish and delete republishes; consumers'
+// inboxes absorb that.
+type Relay struct {
+	db     *sql.DB
+	pub    Publisher
+	opt    RelayOptions
+	wake   chan struct{}
+	logger *slog.Logger
+}
+
+// NewRelay returns a relay over db's outbox table.
+func NewRelay(db *sql.DB, pub Publisher, opt RelayOptions) *Relay {
+	if opt.Batch <= 0 {
+		opt.Batch = 500
+	}
+	if opt.Lanes <= 0 {
+		opt.Lanes = 16
+	}
+	if opt.Poll <= 0 {
+		opt.Poll = 250 * time.Millisecond
+	}
+	if opt.LockName == "" {
+		opt.LockName = "harvest_outbox_relay"
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	return &Relay{db: db, pub: pub, opt: opt, wake: make(chan struct{}, 1), logger: opt.Logger}
+}
+
+// Notify asks the relay to look for new rows now; call it after a commit
+// that added events, so publication does not wait for the next poll.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx is done, then drains what is left for at most
+// drainTimeout so a clean stop leaves nothing behind in the table.
+func (r *Relay) Run(ctx context.Context, drainTimeout time.Duration) error {
+	for ctx.Err() == nil {
+		err := r.leading(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.logger.Warn("outbox relay lost its lock or connection; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	for {
+		n, err := r.Pass(dctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// leading holds the advisory lock on a pinned connection and relays while
+// it has it; a second replica waits here until the first one goes away.
+func (r *Relay) leading(ctx context.Context) error {
+	conn, err := r.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 1)`, r.opt.LockName).Scan(&got); err != nil {
+			return fmt.Errorf("get relay lock: %w", err)
+		}
+		if got.Valid && got.Int64 == 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+	defer conn.ExecContext(context.Background(), `SELECT RELEASE_LOCK(?)`, r.opt.LockName)
+	check := time.NewTicker(5 * time.Second)
+	defer check.Stop()
+	for ctx.Err() == nil {
+		n, err := r.Pass(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.logger.Warn("outbox relay pass failed", "err", err)
+		}
+		if n == r.opt.Batch {
+			continue // more waiting: no sleep
+		}
+		select {
+		case <-ctx.Done():
+		case <-r.wake:
+		case <-time.After(r.opt.Poll):
+		case <-check.C:
+			// The lock lives on this connection; if it dropped, step down.
+			if err := conn.PingContext(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type row struct {
+	seq       uint64
+	id, topic string
+	aggregate string
+	typ       string
+	payload   []byte
+	created   time.Time
+}
+
+// Pass publishes up to one batch of rows and returns how many it published.
+// Rows of one aggregate go out one after another in seq order; different
+// aggregates go out in parallel lanes. A failure stops only its lane, and
+// the rows after it wait for the next pass, keeping per-aggregate order.
+func (r *Relay) Pass(ctx context.Context) (int, error) {
+	rows, err := r.db.QueryContext(ctx,
+		`SELECT seq, msg_id, topic, aggregate_id, event_type, payload, created_at FROM outbox ORDER BY seq LIMIT ?`, r.opt.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	var batch []row
+	for rows.Next() {
+		var x row
+		if err := rows.Scan(&x.seq, &x.id, &x.topic, &x.aggregate, &x.typ, &x.payload, &x.created); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		batch = append(batch, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	pendingGauge.Set(float64(len(batch)))
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	lanes := make([][]row, r.opt.Lanes)
+	for _, x := range batch {
+		h := fnv.New32a()
+		h.Write([]byte(x.aggregate))
+		k := int(h.Sum32() % uint32(r.opt.Lanes))
+		lanes[k] = append(lanes[k], x)
+	}
+	var (
+		mu   sync.Mutex
+		done []uint64
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, lane := range lanes {
+		if len(lane) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func(lane []row) {
+			defer wg.Done()
+			for _, x := range lane {
+				if err := r.publish(ctx, x); err != nil {
+					publishErrors.WithLabelValues(x.topic).Inc()
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("publish %s %s: %w", x.topic, x.id, err))
+					mu.Unlock()
+					return
+				}
+				publishedTotal.WithLabelValues(x.topic).Inc()
+				lagSeconds.Observe(time.Since(x.created).Seconds())
+				mu.Lock()
+				done = append(done, x.seq)
+				mu.Unlock()
+			}
+		}(lane)
+	}
+	wg.Wait()
+	if err := r.remove(ctx, done); err != nil {
+		return 0, err
+	}
+	pendingGauge.Set(float64(len(batch) - len(done)))
+	return len(done), errors.Join(errs...)
+}
+
+func (r *Relay) publish(ctx context.Context, x row) error {
+	env := Envelope{
+		SpecVersion: "1.0", ID: x.id, Source: r.opt.Source, Type: x.typ, Subject: x.aggregate,
+		Time: x.created, DataContentType: "application/json", Data: json.RawMessage(x.payload),
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return err
+	}
+	return r.pub.Publish(ctx, x.topic, body)
+}
+
+func (r *Relay) remove(ctx context.Context, seqs []uint64) error {
+	for len(seqs) > 0 {
+		n := min(len(seqs), 1000)
+		part := seqs[:n]
+		seqs = seqs[n:]
+		args := make([]any, len(part))
+		for i, s := range part {
+			args[i] = s
+		}
+		q := `DELETE FROM outbox WHERE seq IN (?` + strings.Repeat(",?", len(part)-1) + `)`
+		// Use a fresh context: a stop mid-pass must still forget what the broker has.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_, err := r.db.ExecContext(dctx, q, args...)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("delete published outbox rows: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+// Package runtime hosts a Harvest app beside its Dapr sidecar: it opens and
+// migrates the app's database, serves Dapr callbacks, the app's API, health
+// and metrics on one HTTP address (the go-sdk HTTP service, the one that can
+// host actors), connects the Dapr client, runs background workers, and on
+// stop refuses new work, drains the workers and the outbox relay, and closes
+// everything within a bound.
+package runtime
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	daprc "github.com/dapr/go-sdk/client"
+	"github.com/dapr/go-sdk/service/common"
+	daprhttp "github.com/dapr/go-sdk/service/http"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/harvest/harvest/apps/platform/config"
+	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/migrate"
+	"github.com/harvest/harvest/apps/platform/obs"
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+)
+
+// App is one running Harvest app.
+type App struct {
+	Config  config.Base
+	Logger  *slog.Logger
+	DB      *sql.DB // nil for apps without a database
+	Mux     *chi.Mux
+	Service common.Service
+	Invoker *daprx.Invoker
+	Health  *obs.Health
+	Relay   *outbox.Relay // nil without a database
+
+	daprHTTPPort int
+	daprGRPCPort int
+
+	clientOnce sync.Once
+	client     daprc.Client
+	clientErr  error
+
+	workers []func(ctx context.Context) error
+	closers []func()
+}
+
+// New prepares an app: database opened and migrated, HTTP service created.
+// Register handlers on Mux and Service, then call Run.
+func New(ctx context.Context, base config.Base) (*App, error) {
+	a := &App{
+		Config: base,
+		Logger: obs.NewLogger(base.AppID),
+		Mux:    chi.NewRouter(),
+		Health: obs.NewHealth(),
+	}
+	var err error
+	if a.daprHTTPPort, err = portEnv("DAPR_HTTP_PORT", 3500); err != nil {
+		return nil, err
+	}
+	if a.daprGRPCPort, err = portEnv("DAPR_GRPC_PORT", 50001); err != nil {
+		return nil, err
+	}
+	a.Invoker = daprx.NewInvoker(a.daprHTTPPort)
+	a.Health.Mount(a.Mux)
+	a.Health.Add("sidecar", a.Invoker.Healthy)
+	a.Service = daprhttp.NewServiceWithMux(base.HTTPAddr, a.Mux)
+
+	if base.MySQLDSN != "" {
+		if base.Migrate {
+			if err := migrate.EnsureDatabase(ctx, base.MySQLDSN); err != nil {
+				return nil, err
+			}
+		}
+		a.DB, err = sqltx.Open(ctx, base.MySQLDSN)
+		if err != nil {
+			return nil, err
+		}
+		if base.Migrate {
+			if err := migrate.Up(ctx, a.DB, base.AppID); err != nil {
+				a.DB.Close()
+				return nil, err
+			}
+		}
+		a.Health.Add("mysql", a.DB.PingContext)
+		a.Relay = outbox.NewRelay(a.DB, lazyPublisher{a}, outbox.RelayOptions{Source: base.AppID, Logger: a.Logger})
+	}
+	a.Logger.Info("app prepared", "addr", base.HTTPAddr, "mysql", config.MaskDSN(base.MySQLDSN))
+	return a, nil
+}
+
+func portEnv(key string, def int) (int, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > 65535 {
+		return 0, fmt.Errorf("%s=%q is not a port", key, v)
+	}
+	return n, nil
+}
+
+// Dapr returns the Dapr client, connecting on first use: the sidecar's gRPC
+// port may open only after this app's HTTP port does.
+func (a *App) Dapr(ctx context.Context) (daprc.Client, error) {
+	a.clientOnce.Do(func() {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			a.client, a.clientErr = daprc.NewClientWithAddressContext(ctx, "127.0.0.1:"+strconv.Itoa(a.daprGRPCPort))
+			if a.clientErr == nil || time.Now().After(deadline) || ctx.Err() != nil {
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	})
+	return a.client, a.clientErr
+}
+
+type lazyPublisher struct{ a *App }
+
+func (p lazyPublisher) Publish(ctx context.Context, topic string, ce []byte) error {
+	c, err := p.a.Dapr(ctx)
+	if err != nil {
+		return err
+	}
+	return daprx.Publisher{Client: c, PubSub: p.a.Config.PubSub}.Publish(ctx, topic, ce)
+}
+
+// Go adds a background worker that runs until the app stops; it must return
+// once its context is done, having drained what it holds.
+func (a *App) Go(w func(ctx context.Context) error) { a.workers = append(a.workers, w) }
+
+// OnClose adds a function run last on stop (close a Redis client, say).
+func (a *App) OnClose(f func()) { a.closers = append(a.closers, f) }
+
+// Run serves until ctx is done, then stops in order: readiness fails, the
+// HTTP service stops taking requests, workers drain, the relay drains, the
+// database closes.
+func (a *App) Run(ctx context.Context) error {
+	srvErr := make(chan error, 1)
+	go func() {
+		if err := a.Service.Start(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			srvErr <- err
+		}
+		close(srvErr)
+	}()
+
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	errs := make(chan error, len(a.workers)+1)
+	start := func(w func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w(wctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs <- err
+			}
+		}()
+	}
+	for _, w := range a.workers {
+		start(w)
+	}
+	relayDone := make(chan struct{})
+	rctx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	if a.Relay != nil {
+		go func() {
+			defer close(relayDone)
+			if err := a.Relay.Run(rctx, a.Config.ShutdownTimeout/2); err != nil {
+				a.Logger.Warn("outbox relay drain incomplete", "err", err)
+			}
+		}()
+	} else {
+		close(relayDone)
+	}
+	a.Logger.Info("app serving", "addr", a.Config.HTTPAddr)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-srvErr:
+		runErr = fmt.Errorf("http service: %w", err)
+	case err := <-errs:
+		runErr = fmt.Errorf("worker: %w", err)
+	}
+	a.Logger.Info("stopping")
+	a.Health.Stopping()
+	_ = a.Service.GracefulStop()
+	stopWorkers()
+	waitBounded(&wg, a.Config.ShutdownTimeout)
+	stopRelay()
+	select {
+	case <-relayDone:
+	case <-time.After(a.Config.ShutdownTimeout):
+		a.Logger.Warn("outbox relay did not drain in time; rows stay for the next start")
+	}
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	if a.client != nil {
+		a.client.Close()
+	}
+	if a.DB != nil {
+		a.DB.Close()
+	}
+	a.Logger.Info("stopped")
+	return runErr
+}
+
+func waitBounded(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}

@@ -1,0 +1,83 @@
+// Package sqltx opens an app's MariaDB database and runs functions in
+// transactions that are retried, a bounded number of times, when MariaDB
+// picks them as a deadlock victim or times out waiting for a row lock.
+package sqltx
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// MaxAttempts bounds how often a transaction is tried.
+const MaxAttempts = 5
+
+// Open opens a pool on dsn, sized for an app on a small machine, and pings it.
+func Open(ctx context.Context, dsn string) (*sql.DB, error) {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	db.SetMaxOpenConns(64)
+	db.SetMaxIdleConns(64)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ping mysql: %w", err)
+	}
+	return db, nil
+}
+
+// Run calls fn inside a transaction and commits it. When MariaDB aborts the
+// transaction as a deadlock victim (1213) or a lock wait times out (1205),
+// the whole function is run again, so fn must not have effects outside tx.
+func Run(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= MaxAttempts; attempt++ {
+		err = runOnce(ctx, db, fn)
+		if err == nil || !Retryable(err) {
+			return err
+		}
+		backoff := time.Duration(attempt*attempt)*5*time.Millisecond + time.Duration(rand.IntN(5))*time.Millisecond
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
+	return fmt.Errorf("transaction gave up after %d attempts: %w", MaxAttempts, err)
+}
+
+func runOnce(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Retryable reports whether err is a deadlock or lock-wait timeout.
+func Retryable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+// IsDuplicate reports whether err is a unique-key violation (1062).
+func IsDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}
