@@ -97,3 +97,9 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// HasCode reports whether err is, or wraps, a Problem with code.
+func HasCode(err error, code string) bool {
+	var p *Problem
+	return errors.As(err, &p) && p.Code == code
+}

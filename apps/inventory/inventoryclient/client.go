@@ -1,0 +1,166 @@
+// Package inventoryclient is the typed client other apps use to call
+// inventory (product center and sellable stock) through Dapr service
+// invocation, with the request and response types of its API.
+package inventoryclient
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/money"
+)
+
+// AppID is inventory's Dapr app id.
+const AppID = "inventory"
+
+// Zones are the warehouse temperature zones (DOMAIN 7.1).
+const (
+	ZoneAmbient     = "AMBIENT"      // 常温
+	ZoneChilledHigh = "CHILLED_HIGH" // 高温冷藏
+	ZoneChilledLow  = "CHILLED_LOW"  // 低温冷藏
+	ZoneFrozenHigh  = "FROZEN_HIGH"  // 高温冷冻
+	ZoneFrozenLow   = "FROZEN_LOW"   // 低温冷冻
+)
+
+// Error codes inventory answers with (httpapi.Problem.Code).
+const (
+	CodeOutOfStock  = "OUT_OF_STOCK"         // Details["skus"]: []string of short SKUs
+	CodeUnknownSKU  = "UNKNOWN_SKU"          // Details["skus"]
+	CodeConflict    = "RESERVATION_CONFLICT" // same order id, different lines
+	CodeNotReserved = "NOT_RESERVED"
+)
+
+// Component is one SKU inside a virtual bundle.
+type Component struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+// Product is a SKU of the product center with its sellable stock.
+type Product struct {
+	SKU        string      `json:"sku"`
+	Name       string      `json:"name"`
+	PriceFen   money.Fen   `json:"price_fen"`
+	Zone       string      `json:"zone"`
+	TaxRateBP  int64       `json:"tax_rate_bp"` // output VAT in basis points: 900 = 9%
+	Warehouse  string      `json:"warehouse"`
+	Supplier   string      `json:"supplier,omitempty"`
+	DropShip   bool        `json:"drop_ship"`
+	Presale    bool        `json:"presale"`
+	Components []Component `json:"components,omitempty"` // non-empty for a virtual bundle
+	Available  int64       `json:"available"`            // sellable now (not reserved)
+	Hot        bool        `json:"hot"`                  // stock served from Redis (flash sale)
+}
+
+// ProductPage is one page of a product search, keyset-paginated by SKU.
+type ProductPage struct {
+	Items      []Product `json:"items"`
+	EndCursor  string    `json:"end_cursor"`
+	HasNext    bool      `json:"has_next"`
+	TotalCount int64     `json:"total_count"`
+}
+
+// SearchRequest filters products; empty fields do not filter.
+type SearchRequest struct {
+	Query     string
+	Zone      string
+	Warehouse string
+	InStock   bool
+	First     int
+	After     string
+}
+
+// Line asks for qty units of a SKU.
+type Line struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+// ReserveRequest holds stock for an order that is about to be committed.
+type ReserveRequest struct {
+	OrderID string        `json:"order_id"`
+	Lines   []Line        `json:"lines"`
+	TTL     time.Duration `json:"ttl"` // after it, check-back asks OMS whether the order exists
+}
+
+// Reservation states.
+const (
+	ReservationHeld      = "HELD"
+	ReservationConfirmed = "CONFIRMED"
+	ReservationReleased  = "RELEASED"
+)
+
+// Reservation is the stock held for one order.
+type Reservation struct {
+	OrderID   string    `json:"order_id"`
+	Status    string    `json:"status"`
+	Lines     []Line    `json:"lines"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Client calls inventory.
+type Client struct{ inv *daprx.Invoker }
+
+// New returns a client that goes through the caller's sidecar.
+func New(inv *daprx.Invoker) *Client { return &Client{inv: inv} }
+
+// GetProducts returns the products for skus, in the same order; an unknown
+// SKU fails with CodeUnknownSKU naming it.
+func (c *Client) GetProducts(ctx context.Context, skus []string) ([]Product, error) {
+	var out struct {
+		Items []Product `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/products/batch", map[string]any{"skus": skus}, &out)
+	return out.Items, err
+}
+
+// GetProduct returns one product.
+func (c *Client) GetProduct(ctx context.Context, sku string) (Product, error) {
+	var p Product
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/products/"+url.PathEscape(sku), nil, &p)
+	return p, err
+}
+
+// SearchProducts pages through the catalog.
+func (c *Client) SearchProducts(ctx context.Context, r SearchRequest) (ProductPage, error) {
+	q := url.Values{}
+	q.Set("q", r.Query)
+	q.Set("zone", r.Zone)
+	q.Set("warehouse", r.Warehouse)
+	q.Set("in_stock", strconv.FormatBool(r.InStock))
+	q.Set("first", strconv.Itoa(r.First))
+	q.Set("after", r.After)
+	var p ProductPage
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/products?"+q.Encode(), nil, &p)
+	return p, err
+}
+
+// Reserve holds stock for an order, all lines or none. Idempotent by order
+// id: the same lines again return the same reservation; other lines fail
+// with CodeConflict. Missing stock fails with CodeOutOfStock naming the SKUs.
+func (c *Client) Reserve(ctx context.Context, r ReserveRequest) (Reservation, error) {
+	var out Reservation
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/reservations", r, &out)
+	return out, err
+}
+
+// Confirm turns a held reservation into a deduction (the order committed).
+// Idempotent; confirming a released reservation fails with CodeNotReserved.
+func (c *Client) Confirm(ctx context.Context, orderID string) (Reservation, error) {
+	var out Reservation
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/reservations/"+url.PathEscape(orderID)+"/confirm", struct{}{}, &out)
+	return out, err
+}
+
+// Release gives the stock of a reservation back (held or confirmed).
+// Idempotent; releasing an unknown order records a tombstone so a late
+// Reserve for it is refused.
+func (c *Client) Release(ctx context.Context, orderID string) (Reservation, error) {
+	var out Reservation
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/reservations/"+url.PathEscape(orderID)+"/release", struct{}{}, &out)
+	return out, err
+}

@@ -1,0 +1,81 @@
+// Package events is OMS's published contract: the topics it writes through
+// its outbox and their payloads. Payload types carry a version in their
+// CloudEvent type (e.g. oms.order.paid.v1); new fields are added, never
+// renamed.
+package events
+
+import (
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/money"
+)
+
+// Topics OMS publishes.
+const (
+	TopicOrderPlaced     = "oms.order.placed"
+	TopicOrderPaid       = "oms.order.paid"
+	TopicOrderCancelled  = "oms.order.cancelled"
+	TopicPaymentRejected = "oms.payment.rejected"
+)
+
+// Line is an order line as events carry it.
+type Line struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+// OrderPlaced follows the commit of a new order: inventory confirms the
+// reservation, PAY binds the non-cash deductions to the order.
+type OrderPlaced struct {
+	OrderID      string    `json:"order_id"`
+	CustomerID   string    `json:"customer_id"`
+	Source       string    `json:"source"`
+	Status       string    `json:"status"`
+	TotalFen     money.Fen `json:"total_fen"`
+	CashDueFen   money.Fen `json:"cash_due_fen"`
+	DeductionIDs []string  `json:"deduction_ids,omitempty"`
+	Lines        []Line    `json:"lines"`
+	PayBy        time.Time `json:"pay_by,omitzero"`
+	PlacedAt     time.Time `json:"placed_at"`
+}
+
+// OrderPaid starts fulfillment. Orders that need no cash publish it at
+// creation, right after OrderPlaced.
+type OrderPaid struct {
+	OrderID    string    `json:"order_id"`
+	CustomerID string    `json:"customer_id"`
+	PaidFen    money.Fen `json:"paid_fen"`
+	TradeID    string    `json:"trade_id,omitempty"`
+	PaidAt     time.Time `json:"paid_at"`
+}
+
+// Cancel reasons.
+const (
+	ReasonCustomer = "CUSTOMER"
+	ReasonExpired  = "PAYMENT_EXPIRED"
+	ReasonFraud    = "FRAUD"
+	ReasonService  = "CUSTOMER_SERVICE"
+)
+
+// OrderCancelled releases what the order held: inventory releases stock,
+// PAY reverses non-cash deductions and refunds any cash, marketing returns
+// coupons.
+type OrderCancelled struct {
+	OrderID      string    `json:"order_id"`
+	CustomerID   string    `json:"customer_id"`
+	Reason       string    `json:"reason"`
+	DeductionIDs []string  `json:"deduction_ids,omitempty"`
+	CouponIDs    []string  `json:"coupon_ids,omitempty"`
+	PaidFen      money.Fen `json:"paid_fen"`
+	Lines        []Line    `json:"lines"`
+	CancelledAt  time.Time `json:"cancelled_at"`
+}
+
+// PaymentRejected says cash arrived for an order that can no longer take it
+// (cancelled, DOMAIN 1.4 case 4): PAY refunds the trade in full.
+type PaymentRejected struct {
+	OrderID   string    `json:"order_id"`
+	TradeID   string    `json:"trade_id"`
+	AmountFen money.Fen `json:"amount_fen"`
+	Status    string    `json:"status"`
+}

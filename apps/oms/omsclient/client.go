@@ -1,0 +1,240 @@
+// Package omsclient is the typed client other apps (the gateway, pay,
+// inventory) use to call OMS, the order service, through Dapr service
+// invocation, with the request and response types of its API.
+package omsclient
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/money"
+)
+
+// AppID is OMS's Dapr app id.
+const AppID = "oms"
+
+// Sources of orders (DOMAIN 1.1).
+const (
+	SourceApp          = "APP"
+	SourceWeb          = "WEB"
+	SourceMiniProgram  = "MINI_PROGRAM"
+	SourceGiftExchange = "GIFT_EXCHANGE"
+	SourceSalesPlan    = "SALES_PLAN"
+	SourceThirdParty   = "THIRD_PARTY"
+	SourceReissue      = "REISSUE"
+	SourceExchange     = "EXCHANGE"
+)
+
+// Order statuses.
+const (
+	StatusPendingPayment = "PENDING_PAYMENT"
+	StatusPaid           = "PAID"      // paid (or needs no payment): fulfillment may start
+	StatusCancelled      = "CANCELLED" // by the customer, by expiry, or by fraud audit
+	StatusFulfilling     = "FULFILLING"
+	StatusShipped        = "SHIPPED"
+	StatusCompleted      = "COMPLETED"
+)
+
+// Delivery slot types.
+const (
+	SlotExpress = "EXPRESS"  // 极速达
+	SlotNextDay = "NEXT_DAY" // 次日达
+)
+
+// Error codes OMS answers with (httpapi.Problem.Code).
+const (
+	CodeValidation       = "VALIDATION_FAILED" // Details["violations"]: []Violation
+	CodeOutOfStock       = "OUT_OF_STOCK"      // Details["skus"]
+	CodeIdempotencyReuse = "IDEMPOTENCY_KEY_REUSED"
+	CodeNotFound         = "ORDER_NOT_FOUND"
+	CodeNotCancellable   = "ORDER_NOT_CANCELLABLE"
+	CodeDeductionInvalid = "DEDUCTION_INVALID"
+)
+
+// Violation names one offending field of a placement.
+type Violation struct {
+	Field   string `json:"field"` // e.g. lines[2].qty, address.phone
+	Code    string `json:"code"`  // e.g. UNKNOWN_SKU, NON_POSITIVE_QTY, PRICE_MISMATCH, SLOT_IN_PAST
+	Message string `json:"message"`
+}
+
+// Address is a delivery address.
+type Address struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+	Detail   string `json:"detail"`
+}
+
+// Slot is the promised delivery slot.
+type Slot struct {
+	Type string `json:"type"` // SlotExpress or SlotNextDay
+	Date string `json:"date"` // YYYY-MM-DD in Asia/Shanghai
+}
+
+// LineInput is one line the customer asks for.
+type LineInput struct {
+	SKU          string    `json:"sku"`
+	Qty          int64     `json:"qty"`
+	UnitPriceFen money.Fen `json:"unit_price_fen"` // must match the catalog
+}
+
+// PlaceOrderRequest is the accept-order call (接单).
+type PlaceOrderRequest struct {
+	IdempotencyKey string      `json:"idempotency_key"`
+	Source         string      `json:"source"`
+	Channel        string      `json:"channel,omitempty"` // payment channel hint, picks the deadline
+	CustomerID     string      `json:"customer_id"`
+	Lines          []LineInput `json:"lines"`
+	Address        Address     `json:"address"`
+	Slot           Slot        `json:"slot"`
+	DeductionIDs   []string    `json:"deduction_ids,omitempty"` // non-cash taken beforehand by PAY
+	CouponIDs      []string    `json:"coupon_ids,omitempty"`
+	FreightFen     money.Fen   `json:"freight_fen"`
+	InvoiceTitle   string      `json:"invoice_title,omitempty"`
+	OriginalOrder  string      `json:"original_order,omitempty"` // reissue / exchange
+}
+
+// Line is an order line.
+type Line struct {
+	SKU          string    `json:"sku"`
+	Name         string    `json:"name"`
+	Qty          int64     `json:"qty"`
+	UnitPriceFen money.Fen `json:"unit_price_fen"`
+	AmountFen    money.Fen `json:"amount_fen"`
+}
+
+// Event is one entry of an order's timeline.
+type Event struct {
+	At   time.Time `json:"at"`
+	Type string    `json:"type"` // PLACED, PAID, CANCELLED, EXPIRED, ...
+	Note string    `json:"note,omitempty"`
+}
+
+// Order is an order as OMS shows it.
+type Order struct {
+	ID           string     `json:"id"`
+	CustomerID   string     `json:"customer_id"`
+	Source       string     `json:"source"`
+	ToB          bool       `json:"to_b"`
+	Status       string     `json:"status"`
+	Lines        []Line     `json:"lines"`
+	GoodsFen     money.Fen  `json:"goods_fen"`
+	FreightFen   money.Fen  `json:"freight_fen"`
+	TotalFen     money.Fen  `json:"total_fen"`
+	NonCashFen   money.Fen  `json:"non_cash_fen"`
+	CashDueFen   money.Fen  `json:"cash_due_fen"`
+	PaidFen      money.Fen  `json:"paid_fen"`
+	Address      Address    `json:"address"`
+	Slot         Slot       `json:"slot"`
+	DeductionIDs []string   `json:"deduction_ids,omitempty"`
+	CouponIDs    []string   `json:"coupon_ids,omitempty"`
+	PayBy        *time.Time `json:"pay_by,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	Timeline     []Event    `json:"timeline,omitempty"`
+}
+
+// OrderPage is one page of a customer's orders, newest first.
+type OrderPage struct {
+	Items      []Order `json:"items"`
+	EndCursor  string  `json:"end_cursor"`
+	HasNext    bool    `json:"has_next"`
+	TotalCount int64   `json:"total_count"`
+}
+
+// ListRequest filters a customer's orders.
+type ListRequest struct {
+	CustomerID string
+	Status     string
+	First      int
+	After      string
+}
+
+// Payability is OMS's answer to "may this order be paid now?" (DOMAIN 1.4).
+type Payability struct {
+	Payable    bool      `json:"payable"`
+	Reason     string    `json:"reason,omitempty"` // CANCEL_PENDING, DEADLINE_PASSED, NOT_PENDING, ...
+	PayBy      time.Time `json:"pay_by"`
+	CashDueFen money.Fen `json:"cash_due_fen"`
+	CustomerID string    `json:"customer_id"`
+}
+
+// CancelRequest cancels an unpaid order on the customer's behalf.
+type CancelRequest struct {
+	CustomerID string `json:"customer_id"`
+	Reason     string `json:"reason"`
+}
+
+// Existence answers inventory's and PAY's check-backs.
+type Existence struct {
+	Exists bool   `json:"exists"`
+	Status string `json:"status,omitempty"`
+}
+
+// Client calls OMS.
+type Client struct{ inv *daprx.Invoker }
+
+// New returns a client that goes through the caller's sidecar.
+func New(inv *daprx.Invoker) *Client { return &Client{inv: inv} }
+
+// PlaceOrder accepts an order. Same idempotency key and input: the first
+// order again; same key, other input: CodeIdempotencyReuse.
+func (c *Client) PlaceOrder(ctx context.Context, r PlaceOrderRequest) (Order, error) {
+	var o Order
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/orders", r, &o)
+	return o, err
+}
+
+// GetOrder returns an order with its timeline.
+func (c *Client) GetOrder(ctx context.Context, id string) (Order, error) {
+	var o Order
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id), nil, &o)
+	return o, err
+}
+
+// ListOrders pages through one customer's orders.
+func (c *Client) ListOrders(ctx context.Context, r ListRequest) (OrderPage, error) {
+	q := url.Values{}
+	q.Set("customer", r.CustomerID)
+	q.Set("status", r.Status)
+	q.Set("first", strconv.Itoa(r.First))
+	q.Set("after", r.After)
+	var p OrderPage
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders?"+q.Encode(), nil, &p)
+	return p, err
+}
+
+// CancelUnpaid cancels an order still waiting for payment.
+func (c *Client) CancelUnpaid(ctx context.Context, id string, r CancelRequest) (Order, error) {
+	var o Order
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/orders/"+url.PathEscape(id)+"/cancel", r, &o)
+	return o, err
+}
+
+// Payable asks whether the order may be paid now, judged by OMS's clock.
+func (c *Client) Payable(ctx context.Context, id string) (Payability, error) {
+	var p Payability
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id)+"/payable", nil, &p)
+	return p, err
+}
+
+// Exists answers a check-back for an order id.
+func (c *Client) Exists(ctx context.Context, id string) (Existence, error) {
+	var e Existence
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id)+"/existence", nil, &e)
+	return e, err
+}
+
+// ExistsForDeduction answers PAY's check-back: is there an order that uses
+// this non-cash deduction?
+func (c *Client) ExistsForDeduction(ctx context.Context, deductionID string) (Existence, error) {
+	var e Existence
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/deductions/"+url.PathEscape(deductionID)+"/order", nil, &e)
+	return e, err
+}
