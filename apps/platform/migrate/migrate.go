@@ -55,6 +55,9 @@ func Up(ctx context.Context, db *sql.DB, app string) error {
 	if err := apply(ctx, db, platformFS, "goose_platform"); err != nil {
 		return fmt.Errorf("platform migrations: %w", err)
 	}
+	if app == "platform" { // the platform's own tests need only its tables
+		return nil
+	}
 	if err := apply(ctx, db, appFS, "goose_app"); err != nil {
 		return fmt.Errorf("%s migrations: %w", app, err)
 	}

@@ -89,11 +89,12 @@ func (r *Relay) Notify() {
 	}
 }
 
-// Run relays until ctx is done, then drains what is left for at most
-// drainTimeout so a clean stop leaves nothing behind in the table.
+// Run relays until ctx is done. The relay that holds the lock then drains
+// what is left, for at most drainTimeout, so a clean stop leaves nothing
+// behind; a replica that never led has nothing to drain.
 func (r *Relay) Run(ctx context.Context, drainTimeout time.Duration) error {
 	for ctx.Err() == nil {
-		err := r.leading(ctx)
+		err := r.leading(ctx, drainTimeout)
 		if err != nil && ctx.Err() == nil {
 			r.logger.Warn("outbox relay lost its lock or connection; retrying", "err", err)
 		}
@@ -102,19 +103,12 @@ func (r *Relay) Run(ctx context.Context, drainTimeout time.Duration) error {
 		case <-time.After(time.Second):
 		}
 	}
-	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	for {
-		n, err := r.Pass(dctx)
-		if err != nil || n == 0 {
-			return err
-		}
-	}
+	return nil
 }
 
 // leading holds the advisory lock on a pinned connection and relays while
 // it has it; a second replica waits here until the first one goes away.
-func (r *Relay) leading(ctx context.Context) error {
+func (r *Relay) leading(ctx context.Context, drainTimeout time.Duration) error {
 	conn, err := r.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -133,6 +127,11 @@ func (r *Relay) leading(ctx context.Context) error {
 		}
 	}
 	defer conn.ExecContext(context.Background(), `SELECT RELEASE_LOCK(?)`, r.opt.LockName)
+	defer func() { // still under the lock: runs before the release
+		if ctx.Err() != nil {
+			r.drain(drainTimeout)
+		}
+	}()
 	check := time.NewTicker(5 * time.Second)
 	defer check.Stop()
 	for ctx.Err() == nil {
@@ -155,6 +154,21 @@ func (r *Relay) leading(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (r *Relay) drain(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		n, err := r.Pass(ctx)
+		if err != nil {
+			r.logger.Warn("outbox drain stopped; rows stay for the next start", "err", err)
+			return
+		}
+		if n == 0 {
+			return
+		}
+	}
 }
 
 type row struct {

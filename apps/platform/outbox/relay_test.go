@@ -1,0 +1,185 @@
+package outbox_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+	"github.com/harvest/harvest/apps/platform/testdb"
+)
+
+// recorder is a broker stand-in that can fail on chosen messages.
+type recorder struct {
+	mu     sync.Mutex
+	got    []outbox.Envelope
+	failOn func(outbox.Envelope) bool
+}
+
+func (r *recorder) Publish(_ context.Context, topic string, ce []byte) error {
+	var e outbox.Envelope
+	if err := json.Unmarshal(ce, &e); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failOn != nil && r.failOn(e) {
+		return errors.New("broker down")
+	}
+	r.got = append(r.got, e)
+	return nil
+}
+
+func addEvents(t *testing.T, db *sql.DB, aggregate string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		err := sqltx.Run(context.Background(), db, func(tx *sql.Tx) error {
+			_, err := outbox.Add(context.Background(), tx, outbox.Event{
+				Topic: "test.thing.happened", AggregateID: aggregate, Type: "test.thing.happened.v1",
+				Payload: map[string]any{"agg": aggregate, "n": i},
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func pending(t *testing.T, db *sql.DB) int {
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestRelayPublishesInOrderPerAggregateAndDeletes(t *testing.T) {
+	db, _ := testdb.New(t, "platform")
+	for a := 0; a < 5; a++ {
+		addEvents(t, db, fmt.Sprintf("agg-%d", a), 20)
+	}
+	rec := &recorder{}
+	r := outbox.NewRelay(db, rec, outbox.RelayOptions{Source: "test", Batch: 37, Lanes: 4})
+	for {
+		n, err := r.Pass(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if len(rec.got) != 100 {
+		t.Fatalf("published %d, want 100", len(rec.got))
+	}
+	if p := pending(t, db); p != 0 {
+		t.Fatalf("%d rows left in outbox", p)
+	}
+	last := map[string]int{}
+	seen := map[string]bool{}
+	for _, e := range rec.got {
+		if seen[e.ID] {
+			t.Fatalf("event %s published twice", e.ID)
+		}
+		seen[e.ID] = true
+		var p struct{ N int }
+		_ = json.Unmarshal(e.Data, &p)
+		if prev, ok := last[e.Subject]; ok && p.N != prev+1 {
+			t.Fatalf("aggregate %s: event %d after %d", e.Subject, p.N, prev)
+		}
+		last[e.Subject] = p.N
+		if e.Source != "test" || e.SpecVersion != "1.0" {
+			t.Fatalf("bad envelope %+v", e)
+		}
+	}
+}
+
+func TestRelayFailureStopsOnlyThatAggregateAndKeepsOrder(t *testing.T) {
+	db, _ := testdb.New(t, "platform")
+	addEvents(t, db, "ok", 5)
+	addEvents(t, db, "flaky", 5)
+	broken := true
+	rec := &recorder{failOn: func(e outbox.Envelope) bool {
+		var p struct{ N int }
+		_ = json.Unmarshal(e.Data, &p)
+		return broken && e.Subject == "flaky" && p.N == 2
+	}}
+	r := outbox.NewRelay(db, rec, outbox.RelayOptions{Source: "test", Lanes: 8})
+	if _, err := r.Pass(context.Background()); err == nil {
+		t.Fatal("want the publish failure reported")
+	}
+	// flaky 0,1 went out; 2,3,4 stay, in order; ok all went out.
+	if p := pending(t, db); p != 3 {
+		t.Fatalf("pending %d, want 3", p)
+	}
+	broken = false
+	if _, err := r.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var order []int
+	for _, e := range rec.got {
+		if e.Subject == "flaky" {
+			var p struct{ N int }
+			_ = json.Unmarshal(e.Data, &p)
+			order = append(order, p.N)
+		}
+	}
+	if fmt.Sprint(order) != "[0 1 2 3 4]" {
+		t.Fatalf("flaky published as %v", order)
+	}
+}
+
+func TestRelayRunDrainsOnStopAndOnlyOneLeader(t *testing.T) {
+	db, _ := testdb.New(t, "platform")
+	rec := &recorder{}
+	lock := "relay_test_" + time.Now().Format("150405.000000")
+	a := outbox.NewRelay(db, rec, outbox.RelayOptions{Source: "a", Poll: 20 * time.Millisecond, LockName: lock})
+	b := outbox.NewRelay(db, rec, outbox.RelayOptions{Source: "b", Poll: 20 * time.Millisecond, LockName: lock})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, r := range []*outbox.Relay{a, b} {
+		wg.Add(1)
+		go func(r *outbox.Relay) { defer wg.Done(); _ = r.Run(ctx, 5*time.Second) }(r)
+	}
+	addEvents(t, db, "x", 30)
+	deadline := time.Now().Add(10 * time.Second)
+	for pending(t, db) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	addEvents(t, db, "y", 10) // may be caught by the final drain
+	cancel()
+	wg.Wait()
+	if p := pending(t, db); p != 0 {
+		t.Fatalf("%d rows left after drain", p)
+	}
+	sources := map[string]int{}
+	for _, e := range rec.got {
+		sources[e.Source]++
+	}
+	if len(rec.got) != 40 {
+		t.Fatalf("published %d, want 40 (%v)", len(rec.got), sources)
+	}
+}
+
+func TestAddIsPartOfTheTransaction(t *testing.T) {
+	db, _ := testdb.New(t, "platform")
+	err := sqltx.Run(context.Background(), db, func(tx *sql.Tx) error {
+		if _, err := outbox.Add(context.Background(), tx, outbox.Event{Topic: "t", AggregateID: "a", Type: "t.v1", Payload: 1}); err != nil {
+			return err
+		}
+		return errors.New("business rule failed")
+	})
+	if err == nil {
+		t.Fatal("want error")
+	}
+	if p := pending(t, db); p != 0 {
+		t.Fatalf("rolled-back event left %d rows", p)
+	}
+}
