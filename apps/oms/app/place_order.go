@@ -1,0 +1,326 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/platform/money"
+	"github.com/harvest/harvest/apps/platform/outbox"
+)
+
+// MaxKeyLen bounds an idempotency key.
+const MaxKeyLen = 128
+
+// PlaceOrder is an accept-order call (接单).
+type PlaceOrder struct {
+	IdempotencyKey string
+	Placement      domain.Placement
+}
+
+// hash fingerprints the request, so a reused key with other content is
+// told apart from a retry.
+func (c PlaceOrder) hash() string {
+	b, _ := json.Marshal(c.Placement) // a struct of strings, numbers and slices cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// PlaceOrder accepts an order (DOMAIN 1.2). It reports whether the order
+// was created by this call (false: an earlier call with the same key made it).
+//
+// Order of work, and why:
+//  1. The idempotency key is locked (a MariaDB named lock, bounded wait), so
+//     concurrent duplicates wait for the first and then return its order
+//     instead of each reserving stock (which would make scarce SKUs look sold
+//     out to the duplicates). The unique key on the idempotency table stays
+//     the last word if the lock is ever lost.
+//  2. Everything is validated before any write: structure, the catalog's
+//     SKUs and prices, PAY's deductions.
+//  3. The order id is made first and stock is reserved under it; inventory's
+//     reservation is idempotent by order id and checks back after its TTL,
+//     releasing it when the order does not exist.
+//  4. One local transaction writes the order, lines, timeline, deductions,
+//     the idempotency row and the outbox events. If it fails, the
+//     reservation is released at once (best effort; the check-back is the
+//     guarantee, which closes the crash hole).
+func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Order, created bool, err error) {
+	start := time.Now()
+	defer func() {
+		outcome := "created"
+		switch {
+		case err != nil && (errors.Is(err, domain.ErrInvalidOrder) || isBusiness(err)):
+			outcome = "rejected"
+		case err != nil:
+			outcome = "error"
+		case !created:
+			outcome = "replayed"
+		}
+		placeSeconds.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	}()
+
+	p := cmd.Placement
+	switch {
+	case strings.TrimSpace(cmd.IdempotencyKey) == "":
+		return nil, false, invalid("idempotency_key", "REQUIRED", "an idempotency key is required")
+	case len(cmd.IdempotencyKey) > MaxKeyLen:
+		return nil, false, invalid("idempotency_key", "TOO_LONG", fmt.Sprintf("idempotency key longer than %d", MaxKeyLen))
+	case strings.TrimSpace(p.CustomerID) == "":
+		return nil, false, invalid("customer_id", "REQUIRED", "customer is required")
+	}
+	hash := cmd.hash()
+
+	unlock, err := s.repo.LockKey(ctx, keyLockName(p.CustomerID, cmd.IdempotencyKey), s.cfg.KeyLockWait)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
+
+	if rec, ok, err := s.repo.FindIdempotency(ctx, p.CustomerID, cmd.IdempotencyKey); err != nil {
+		return nil, false, err
+	} else if ok {
+		return s.replay(ctx, rec, hash)
+	}
+
+	now := s.clock.Now()
+	if vs := p.Check(now); len(vs) > 0 {
+		return nil, false, &domain.ValidationError{Violations: vs}
+	}
+	catalog, err := s.catalog(ctx, p.Lines)
+	if err != nil {
+		return nil, false, err
+	}
+	nonCash, err := s.checkDeductions(ctx, p.CustomerID, p.DeductionIDs)
+	if err != nil {
+		return nil, false, err
+	}
+	o, err = domain.NewOrder(ids.New(), p, catalog, nonCash, now, s.cfg.PayWindow(p.Channel))
+	if err != nil {
+		return nil, false, err
+	}
+
+	if err := s.reserve(ctx, o); err != nil {
+		return nil, false, err
+	}
+	evs := []outbox.Event{placedEvent(o)}
+	if o.Status() == domain.StatusPaid {
+		evs = append(evs, paidEvent(o, now))
+	}
+	idem := Idempotency{CustomerID: p.CustomerID, Key: cmd.IdempotencyKey, RequestHash: hash, OrderID: o.ID(), CreatedAt: now}
+	if err := s.repo.Create(ctx, o, idem, evs); err != nil {
+		s.release(ctx, o.ID())
+		if errors.Is(err, ErrDuplicateKey) {
+			rec, ok, ferr := s.repo.FindIdempotency(ctx, p.CustomerID, cmd.IdempotencyKey)
+			if ferr != nil || !ok {
+				return nil, false, errors.Join(err, ferr)
+			}
+			return s.replay(ctx, rec, hash)
+		}
+		var inUse *DeductionInUseError
+		if errors.As(err, &inUse) {
+			return nil, false, deductionInUse(p.DeductionIDs, inUse.IDs)
+		}
+		return nil, false, fmt.Errorf("commit order %s: %w", o.ID(), err)
+	}
+	s.notify()
+	ordersPlaced.WithLabelValues(string(o.Source()), string(o.Status())).Inc()
+	if o.Status() == domain.StatusPendingPayment {
+		s.arm(ctx, o)
+	}
+	return o, true, nil
+}
+
+func isBusiness(err error) bool {
+	var oos *OutOfStockError
+	var de *DeductionError
+	return errors.As(err, &oos) || errors.As(err, &de) || errors.Is(err, ErrIdempotencyReuse)
+}
+
+// keyLockName fits MariaDB's 64-character lock names whatever the key.
+func keyLockName(customerID, key string) string {
+	sum := sha256.Sum256([]byte(customerID + "\x00" + key))
+	return "oms:place:" + hex.EncodeToString(sum[:20])
+}
+
+func (s *Service) replay(ctx context.Context, rec Idempotency, hash string) (*domain.Order, bool, error) {
+	if rec.RequestHash != hash {
+		return nil, false, ErrIdempotencyReuse
+	}
+	o, err := s.repo.Get(ctx, rec.OrderID)
+	if err != nil {
+		return nil, false, fmt.Errorf("order %s of an idempotency key: %w", rec.OrderID, err)
+	}
+	return o, false, nil
+}
+
+// catalog reads the lines' products. Unknown SKUs come back from inventory
+// as a Problem naming them; they become violations on the lines that carry
+// them.
+func (s *Service) catalog(ctx context.Context, lines []domain.LineInput) (map[string]domain.Product, error) {
+	skus := make([]string, len(lines))
+	for i, l := range lines {
+		skus[i] = l.SKU
+	}
+	prods, err := s.inv.GetProducts(ctx, skus)
+	if err != nil {
+		var p *httpapi.Problem
+		if errors.As(err, &p) && p.Code == inventoryclient.CodeUnknownSKU {
+			unknown := problemSKUs(p)
+			var vs []domain.Violation
+			for i, l := range lines {
+				if slices.Contains(unknown, l.SKU) {
+					vs = append(vs, domain.Violation{Field: fmt.Sprintf("lines[%d].sku", i), Code: "UNKNOWN_SKU",
+						Message: fmt.Sprintf("SKU %s is not in the catalog", l.SKU)})
+				}
+			}
+			if len(vs) > 0 {
+				return nil, &domain.ValidationError{Violations: vs}
+			}
+		}
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	out := make(map[string]domain.Product, len(prods))
+	for _, pr := range prods {
+		out[pr.SKU] = domain.Product{SKU: pr.SKU, Name: pr.Name, Price: pr.PriceFen}
+	}
+	return out, nil
+}
+
+// problemSKUs reads Details["skus"], which arrives as []any over the wire
+// and as []string from an in-process caller.
+func problemSKUs(p *httpapi.Problem) []string {
+	switch v := p.Details["skus"].(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// checkDeductions verifies every non-cash deduction with PAY and locally:
+// it exists, belongs to the customer, is HELD and is not used by another
+// order. It returns their sum, the order's non-cash part.
+func (s *Service) checkDeductions(ctx context.Context, customerID string, dids []string) (money.Fen, error) {
+	if len(dids) == 0 {
+		return 0, nil
+	}
+	inUse, err := s.repo.DeductionsInUse(ctx, dids)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		sum money.Fen
+		vs  []domain.Violation
+	)
+	bad := func(i int, code, format string, args ...any) {
+		vs = append(vs, domain.Violation{Field: fmt.Sprintf("deduction_ids[%d]", i), Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	for i, id := range dids {
+		if other, ok := inUse[id]; ok {
+			bad(i, "DEDUCTION_IN_USE", "deduction %s is used by order %s", id, other)
+			continue
+		}
+		d, err := s.pay.GetDeduction(ctx, id)
+		switch {
+		case httpapi.HasCode(err, payclient.CodeNotFound):
+			bad(i, "DEDUCTION_NOT_FOUND", "deduction %s does not exist", id)
+			continue
+		case err != nil:
+			return 0, fmt.Errorf("read deduction %s: %w", id, err)
+		}
+		switch {
+		case d.CustomerID != customerID:
+			// Said like "not found": whose deduction it is, is not this caller's business.
+			bad(i, "DEDUCTION_NOT_FOUND", "deduction %s does not exist for this customer", id)
+		case d.Status == payclient.DeductionUsed:
+			bad(i, "DEDUCTION_IN_USE", "deduction %s is used by order %s", id, d.OrderID)
+		case d.Status != payclient.DeductionHeld:
+			bad(i, "DEDUCTION_NOT_HELD", "deduction %s is %s, not HELD", id, d.Status)
+		case d.TotalFen < 0:
+			bad(i, "DEDUCTION_INVALID", "deduction %s has a negative total", id)
+		default:
+			sum += d.TotalFen
+		}
+	}
+	if len(vs) > 0 {
+		return 0, &DeductionError{Violations: vs}
+	}
+	return sum, nil
+}
+
+func deductionInUse(all, used []string) error {
+	var vs []domain.Violation
+	for i, id := range all {
+		if slices.Contains(used, id) {
+			vs = append(vs, domain.Violation{Field: fmt.Sprintf("deduction_ids[%d]", i), Code: "DEDUCTION_IN_USE",
+				Message: fmt.Sprintf("deduction %s was just used by another order", id)})
+		}
+	}
+	return &DeductionError{Violations: vs}
+}
+
+// reserve holds the order's stock. Out of stock is a business answer; any
+// other failure may hide a reservation that was made but not answered, so
+// it is released (best effort) before the error goes back.
+func (s *Service) reserve(ctx context.Context, o *domain.Order) error {
+	lines := o.Lines()
+	req := inventoryclient.ReserveRequest{OrderID: o.ID(), Lines: make([]inventoryclient.Line, len(lines)), TTL: s.cfg.ReserveTTL}
+	for i, l := range lines {
+		req.Lines[i] = inventoryclient.Line{SKU: l.SKU, Qty: l.Qty}
+	}
+	_, err := s.inv.Reserve(ctx, req)
+	if err == nil {
+		return nil
+	}
+	var p *httpapi.Problem
+	if errors.As(err, &p) && p.Code == inventoryclient.CodeOutOfStock {
+		return &OutOfStockError{SKUs: problemSKUs(p)}
+	}
+	s.release(ctx, o.ID())
+	return fmt.Errorf("reserve stock for %s: %w", o.ID(), err)
+}
+
+// release gives a reservation back after a failed placement. It is best
+// effort: when it fails, inventory's check-back releases the stock after
+// the TTL because the order does not exist.
+func (s *Service) release(ctx context.Context, orderID string) {
+	err := s.bestEffort(ctx, func(ctx context.Context) error {
+		_, err := s.inv.Release(ctx, orderID)
+		return err
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "release after failed placement failed; inventory's check-back will release it",
+			"order_id", orderID, "err", err)
+	}
+}
+
+// arm registers the payment-deadline reminder. A failure only delays the
+// expiry to the next sweep, so it does not fail the placement.
+func (s *Service) arm(ctx context.Context, o *domain.Order) {
+	if s.rem == nil {
+		return
+	}
+	err := s.bestEffort(ctx, func(ctx context.Context) error { return s.rem.Arm(ctx, o.ID(), o.PayBy()) })
+	if err != nil {
+		s.log.WarnContext(ctx, "arming payment reminder failed; the expiry sweep will cancel the order",
+			"order_id", o.ID(), "err", err)
+	}
+}

@@ -1,0 +1,212 @@
+// Package app holds OMS's use cases, one per file: accepting an order,
+// cancelling an unpaid one, expiring it at its payment deadline, applying a
+// verified payment, and the queries other apps ask. It talks to storage,
+// inventory, PAY and the reminder scheduler through the small interfaces
+// below, so each use case can be tested against the real database with
+// in-memory fakes of the other services.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/outbox"
+)
+
+// Inventory is what OMS needs of the inventory service; *inventoryclient.Client
+// satisfies it.
+type Inventory interface {
+	GetProducts(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
+	Reserve(ctx context.Context, r inventoryclient.ReserveRequest) (inventoryclient.Reservation, error)
+	Release(ctx context.Context, orderID string) (inventoryclient.Reservation, error)
+}
+
+// Pay is what OMS needs of PAY; *payclient.Client satisfies it.
+type Pay interface {
+	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
+}
+
+// Reminders arms and disarms the durable payment-deadline reminder of an
+// unpaid order (a Dapr actor reminder in production).
+type Reminders interface {
+	Arm(ctx context.Context, orderID string, payBy time.Time) error
+	Disarm(ctx context.Context, orderID string) error
+}
+
+// Idempotency is the record of an accept-order key's first use.
+type Idempotency struct {
+	CustomerID  string
+	Key         string
+	RequestHash string
+	OrderID     string
+	CreatedAt   time.Time
+}
+
+// InboxClaim names a consumed message whose effect must happen once.
+type InboxClaim struct {
+	Consumer string
+	MsgID    string
+}
+
+// ListQuery selects one page of a customer's orders.
+type ListQuery struct {
+	CustomerID string
+	Status     domain.Status // empty: any
+	First      int
+	After      string // opaque cursor from a previous page
+}
+
+// Page is one page of orders, newest first.
+type Page struct {
+	Orders     []*domain.Order
+	EndCursor  string
+	HasNext    bool
+	TotalCount int64
+}
+
+// Storage errors the repository answers with.
+var (
+	// ErrDuplicateKey: another call committed an order for the same
+	// idempotency key first.
+	ErrDuplicateKey = errors.New("idempotency key already used")
+	// ErrDuplicateMessage: the inbox already holds the message.
+	ErrDuplicateMessage = errors.New("message already applied")
+	// ErrNoChange, returned by an update function, rolls the transaction
+	// back without an error: nothing was to be done.
+	ErrNoChange = errors.New("no change")
+	// ErrKeyBusy: the lock of an idempotency key was not acquired in time.
+	ErrKeyBusy = errors.New("idempotency key is being used by a call in flight")
+	// ErrBadCursor: a list cursor that this service did not make.
+	ErrBadCursor = errors.New("malformed cursor")
+)
+
+// DeductionInUseError is the repository's answer when a deduction is already
+// bound to another order.
+type DeductionInUseError struct{ IDs []string }
+
+func (e *DeductionInUseError) Error() string {
+	return "deductions already used by another order: " + strings.Join(e.IDs, ", ")
+}
+
+// Repository stores orders. Update runs fn on the locked order inside one
+// transaction that also writes the events fn returns to the outbox, and,
+// with a claim, the inbox row; it returns the order as it stands after.
+type Repository interface {
+	LockKey(ctx context.Context, name string, wait time.Duration) (unlock func(), err error)
+	FindIdempotency(ctx context.Context, customerID, key string) (Idempotency, bool, error)
+	Create(ctx context.Context, o *domain.Order, idem Idempotency, events []outbox.Event) error
+	Get(ctx context.Context, id string) (*domain.Order, error)
+	Update(ctx context.Context, id string, claim *InboxClaim, fn func(o *domain.Order) ([]outbox.Event, error)) (*domain.Order, error)
+	Record(ctx context.Context, claim *InboxClaim, events []outbox.Event) error
+	List(ctx context.Context, q ListQuery) (Page, error)
+	DueUnpaid(ctx context.Context, before time.Time, limit int) ([]string, error)
+	OrderForDeduction(ctx context.Context, deductionID string) (string, bool, error)
+	DeductionsInUse(ctx context.Context, ids []string) (map[string]string, error)
+}
+
+// Config tunes the use cases.
+type Config struct {
+	// PayDeadline is how long an order waits for cash (DOMAIN 1.4: 10 min).
+	PayDeadline time.Duration
+	// ChannelDeadlines overrides PayDeadline per payment channel (upper case).
+	ChannelDeadlines map[string]time.Duration
+	// ReserveTTL is how long inventory holds a reservation before asking
+	// OMS whether the order exists (the check-back).
+	ReserveTTL time.Duration
+	// SweepGrace is how long past its deadline an unpaid order may stay
+	// before the sweep cancels it (the reminder normally does it first).
+	SweepGrace time.Duration
+	// SweepBatch bounds the orders one sweep pass cancels.
+	SweepBatch int
+	// KeyLockWait bounds the wait for a concurrent call with the same
+	// idempotency key.
+	KeyLockWait time.Duration
+	// CallTimeout bounds best-effort calls (release, reminders).
+	CallTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.PayDeadline <= 0 {
+		c.PayDeadline = 10 * time.Minute
+	}
+	if c.ReserveTTL <= 0 {
+		c.ReserveTTL = 2 * time.Minute
+	}
+	if c.SweepGrace <= 0 {
+		c.SweepGrace = 2 * time.Second
+	}
+	if c.SweepBatch <= 0 {
+		c.SweepBatch = 500
+	}
+	if c.KeyLockWait <= 0 {
+		c.KeyLockWait = 10 * time.Second
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 3 * time.Second
+	}
+	return c
+}
+
+// PayWindow is the payment deadline of a channel.
+func (c Config) PayWindow(channel string) time.Duration {
+	if d, ok := c.ChannelDeadlines[strings.ToUpper(channel)]; ok && d > 0 {
+		return d
+	}
+	return c.PayDeadline
+}
+
+// Deps are the collaborators of the use cases.
+type Deps struct {
+	Repo      Repository
+	Inventory Inventory
+	Pay       Pay
+	Reminders Reminders
+	Clock     clock.Clock
+	Notify    func() // wakes the outbox relay after a commit; may be nil
+	Logger    *slog.Logger
+}
+
+// Service runs OMS's use cases.
+type Service struct {
+	repo   Repository
+	inv    Inventory
+	pay    Pay
+	rem    Reminders
+	clock  clock.Clock
+	notify func()
+	log    *slog.Logger
+	cfg    Config
+}
+
+// New returns the use cases over deps.
+func New(d Deps, cfg Config) *Service {
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	if d.Notify == nil {
+		d.Notify = func() {}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Service{repo: d.Repo, inv: d.Inventory, pay: d.Pay, rem: d.Reminders, clock: d.Clock,
+		notify: d.Notify, log: d.Logger, cfg: cfg.withDefaults()}
+}
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// bestEffort runs f detached from the caller's cancellation, bounded: the
+// work matters even when the request that caused it has gone away.
+func (s *Service) bestEffort(ctx context.Context, f func(ctx context.Context) error) error {
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
+	defer cancel()
+	return f(bctx)
+}

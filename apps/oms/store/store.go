@@ -1,0 +1,477 @@
+// Package store keeps OMS's orders in its MariaDB database: orders, their
+// lines and timeline, the deductions they use, accept-order idempotency
+// keys, and the outbox/inbox rows written in the same transactions. It
+// implements app.Repository and turns driver errors into the app's and the
+// domain's errors.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/oms/app"
+	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/platform/inbox"
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+)
+
+// Store is the MariaDB repository of orders.
+type Store struct{ db *sql.DB }
+
+// New returns a Store over db (migrated with schema/migrations/oms).
+func New(db *sql.DB) *Store { return &Store{db: db} }
+
+var _ app.Repository = (*Store)(nil)
+
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// LockKey takes a MariaDB named lock on a pinned connection, waiting at most
+// wait: a decision that depends on a row that may not exist yet (has this
+// idempotency key been used?) is made by one caller at a time across all
+// OMS replicas. Not getting the lock in time fails with app.ErrKeyBusy.
+func (s *Store) LockKey(ctx context.Context, name string, wait time.Duration) (func(), error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	secs := int(wait.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, name, secs).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		conn.Close()
+		return nil, app.ErrKeyBusy
+	}
+	return func() {
+		// Released on a fresh context: the caller's may be cancelled, and a
+		// lock left behind would hold the key until the connection dies.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(rctx, `DO RELEASE_LOCK(?)`, name); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the connection, and the lock with it
+		}
+		conn.Close()
+	}, nil
+}
+
+// FindIdempotency returns the record of an accept-order key.
+func (s *Store) FindIdempotency(ctx context.Context, customerID, key string) (app.Idempotency, bool, error) {
+	r := app.Idempotency{CustomerID: customerID, Key: key}
+	err := s.db.QueryRowContext(ctx,
+		`SELECT request_hash, order_id, created_at FROM order_idempotency WHERE customer_id = ? AND idem_key = ?`,
+		customerID, key).Scan(&r.RequestHash, &r.OrderID, &r.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return app.Idempotency{}, false, nil
+	}
+	if err != nil {
+		return app.Idempotency{}, false, fmt.Errorf("read idempotency key: %w", err)
+	}
+	return r, true, nil
+}
+
+// Create writes a new order, its lines, timeline and deductions, the
+// idempotency record and the outbox events in one transaction.
+func (s *Store) Create(ctx context.Context, o *domain.Order, idem app.Idempotency, events []outbox.Event) error {
+	snap := o.Snapshot()
+	addr, _ := json.Marshal(addressRow(snap.Address))
+	dids, _ := json.Marshal(nonNil(snap.DeductionIDs))
+	cids, _ := json.Marshal(nonNil(snap.CouponIDs))
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO order_idempotency (customer_id, idem_key, request_hash, order_id, created_at) VALUES (?,?,?,?,?)`,
+			idem.CustomerID, idem.Key, idem.RequestHash, idem.OrderID, idem.CreatedAt); err != nil {
+			if sqltx.IsDuplicate(err) {
+				return app.ErrDuplicateKey
+			}
+			return fmt.Errorf("insert idempotency key: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, source, channel, status,
+			goods_fen, freight_fen, total_fen, non_cash_fen, cash_due_fen, paid_fen, trade_id, cancel_pending, cancel_reason,
+			address, slot_type, slot_date, deduction_ids, coupon_ids, invoice_title, original_order,
+			pay_by, created_at, updated_at, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)`,
+			snap.ID, snap.CustomerID, snap.Source, snap.Channel, snap.Status,
+			snap.Goods, snap.Freight, snap.Total, snap.NonCash, snap.CashDue, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason,
+			addr, snap.Slot.Type, snap.Slot.Date, dids, cids, snap.InvoiceTitle, snap.OriginalOrder,
+			nullTime(snap.PayBy), snap.CreatedAt, snap.UpdatedAt); err != nil {
+			return fmt.Errorf("insert order %s: %w", snap.ID, err)
+		}
+		if err := insertLines(ctx, tx, snap.ID, snap.Lines); err != nil {
+			return err
+		}
+		if err := insertEvents(ctx, tx, snap.ID, 0, snap.Timeline); err != nil {
+			return err
+		}
+		if err := insertDeductions(ctx, tx, snap.ID, snap.DeductionIDs); err != nil {
+			return err
+		}
+		_, err := outbox.Add(ctx, tx, events...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	o.MarkStored(0)
+	return nil
+}
+
+func insertLines(ctx context.Context, tx *sql.Tx, id string, lines []domain.Line) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO order_lines (order_id, line_no, sku, name, qty, unit_price_fen, amount_fen) VALUES `)
+	args := make([]any, 0, len(lines)*7)
+	for i, l := range lines {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?)")
+		args = append(args, id, i, l.SKU, l.Name, l.Qty, l.UnitPrice, l.Amount)
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("insert lines of %s: %w", id, err)
+	}
+	return nil
+}
+
+func insertEvents(ctx context.Context, tx *sql.Tx, id string, from int, evs []domain.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO order_events (order_id, seq, at, type, note) VALUES `)
+	args := make([]any, 0, len(evs)*5)
+	for i, e := range evs {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?)")
+		args = append(args, id, from+i, e.At, string(e.Type), truncate(e.Note, 500))
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("insert timeline of %s: %w", id, err)
+	}
+	return nil
+}
+
+func insertDeductions(ctx context.Context, tx *sql.Tx, id string, dids []string) error {
+	if len(dids) == 0 {
+		return nil
+	}
+	q := `INSERT INTO order_deductions (deduction_id, order_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?),", len(dids)), ",")
+	args := make([]any, 0, len(dids)*2)
+	for _, d := range dids {
+		args = append(args, d, id)
+	}
+	_, err := tx.ExecContext(ctx, q, args...)
+	if err == nil {
+		return nil
+	}
+	if !sqltx.IsDuplicate(err) {
+		return fmt.Errorf("insert deductions of %s: %w", id, err)
+	}
+	used, qerr := deductionsInUse(ctx, tx, dids)
+	if qerr != nil {
+		return errors.Join(err, qerr)
+	}
+	e := &app.DeductionInUseError{}
+	for d := range used {
+		e.IDs = append(e.IDs, d)
+	}
+	return e
+}
+
+// Get reads an order with its lines and timeline.
+func (s *Store) Get(ctx context.Context, id string) (*domain.Order, error) {
+	return load(ctx, s.db, id, false)
+}
+
+const orderCols = `id, customer_id, source, channel, status, goods_fen, freight_fen, total_fen, non_cash_fen,
+	cash_due_fen, paid_fen, trade_id, cancel_pending, cancel_reason, address, slot_type, slot_date, deduction_ids,
+	coupon_ids, invoice_title, original_order, pay_by, created_at, updated_at, version`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanOrder(r scanner) (domain.Snapshot, error) {
+	var (
+		s              domain.Snapshot
+		addr, did, cid []byte
+		slotDate       time.Time
+		payBy          sql.NullTime
+	)
+	err := r.Scan(&s.ID, &s.CustomerID, &s.Source, &s.Channel, &s.Status, &s.Goods, &s.Freight, &s.Total, &s.NonCash,
+		&s.CashDue, &s.Paid, &s.TradeID, &s.CancelPending, &s.CancelReason, &addr, &s.Slot.Type, &slotDate, &did,
+		&cid, &s.InvoiceTitle, &s.OriginalOrder, &payBy, &s.CreatedAt, &s.UpdatedAt, &s.Version)
+	if err != nil {
+		return s, err
+	}
+	s.Slot.Date = slotDate.Format("2006-01-02")
+	if payBy.Valid {
+		s.PayBy = payBy.Time.UTC()
+	}
+	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	var a address
+	if err := json.Unmarshal(addr, &a); err != nil {
+		return s, fmt.Errorf("order %s address: %w", s.ID, err)
+	}
+	s.Address = domain.Address(a)
+	if err := json.Unmarshal(did, &s.DeductionIDs); err != nil {
+		return s, fmt.Errorf("order %s deductions: %w", s.ID, err)
+	}
+	if err := json.Unmarshal(cid, &s.CouponIDs); err != nil {
+		return s, fmt.Errorf("order %s coupons: %w", s.ID, err)
+	}
+	return s, nil
+}
+
+func load(ctx context.Context, q queryer, id string, forUpdate bool) (*domain.Order, error) {
+	query := `SELECT ` + orderCols + ` FROM orders WHERE id = ?`
+	if forUpdate {
+		query += ` FOR UPDATE`
+	}
+	snap, err := scanOrder(q.QueryRowContext(ctx, query, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", domain.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read order %s: %w", id, err)
+	}
+	lines, err := loadLines(ctx, q, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	snap.Lines = lines[id]
+	rows, err := q.QueryContext(ctx, `SELECT at, type, note FROM order_events WHERE order_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read timeline of %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e domain.Event
+		var t string
+		if err := rows.Scan(&e.At, &t, &e.Note); err != nil {
+			return nil, fmt.Errorf("read timeline of %s: %w", id, err)
+		}
+		e.At, e.Type = e.At.UTC(), domain.EventType(t)
+		snap.Timeline = append(snap.Timeline, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read timeline of %s: %w", id, err)
+	}
+	return domain.Restore(snap)
+}
+
+func loadLines(ctx context.Context, q queryer, orderIDs []string) (map[string][]domain.Line, error) {
+	out := make(map[string][]domain.Line, len(orderIDs))
+	if len(orderIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(orderIDs))
+	for i, id := range orderIDs {
+		args[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `SELECT order_id, sku, name, qty, unit_price_fen, amount_fen FROM order_lines
+		WHERE order_id IN (`+placeholders(len(orderIDs))+`) ORDER BY order_id, line_no`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read order lines: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var l domain.Line
+		if err := rows.Scan(&id, &l.SKU, &l.Name, &l.Qty, &l.UnitPrice, &l.Amount); err != nil {
+			return nil, fmt.Errorf("read order lines: %w", err)
+		}
+		out[id] = append(out[id], l)
+	}
+	return out, rows.Err()
+}
+
+// Update locks the order row (SELECT … FOR UPDATE), runs fn, and saves the
+// change conditionally on the version it read, with the new timeline
+// entries and fn's outbox events, in one transaction. With a claim, the
+// message is claimed in the inbox first; a message already applied returns
+// app.ErrDuplicateMessage without calling fn. fn returning app.ErrNoChange
+// rolls back and returns the order unchanged.
+func (s *Store) Update(ctx context.Context, id string, claim *app.InboxClaim, fn func(o *domain.Order) ([]outbox.Event, error)) (*domain.Order, error) {
+	var (
+		out     *domain.Order
+		version int
+	)
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		if claim != nil {
+			fresh, err := inbox.Claim(ctx, tx, claim.Consumer, claim.MsgID)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				return app.ErrDuplicateMessage
+			}
+		}
+		o, err := load(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		out = o
+		events, err := fn(o)
+		if err != nil {
+			return err
+		}
+		snap := o.Snapshot()
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, paid_fen = ?, trade_id = ?, cancel_pending = ?,
+			cancel_reason = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+			snap.Status, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason, snap.UpdatedAt, id, snap.Version)
+		if err != nil {
+			return fmt.Errorf("update order %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("%w: order %s at version %d", domain.ErrConcurrentChange, id, snap.Version)
+		}
+		if err := insertEvents(ctx, tx, id, o.StoredEvents(), o.NewEvents()); err != nil {
+			return err
+		}
+		if _, err := outbox.Add(ctx, tx, events...); err != nil {
+			return err
+		}
+		version = snap.Version + 1
+		return nil
+	})
+	if errors.Is(err, app.ErrNoChange) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.MarkStored(version)
+	return out, nil
+}
+
+// Record writes events with an inbox claim and no order change (a trade
+// for an order that does not exist).
+func (s *Store) Record(ctx context.Context, claim *app.InboxClaim, events []outbox.Event) error {
+	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		if claim != nil {
+			fresh, err := inbox.Claim(ctx, tx, claim.Consumer, claim.MsgID)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				return app.ErrDuplicateMessage
+			}
+		}
+		_, err := outbox.Add(ctx, tx, events...)
+		return err
+	})
+}
+
+// DueUnpaid lists unpaid orders whose deadline is before t, oldest first,
+// through the (status, pay_by) index.
+func (s *Store) DueUnpaid(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM orders WHERE status = ? AND pay_by < ? ORDER BY pay_by LIMIT ?`,
+		string(domain.StatusPendingPayment), before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list due unpaid orders: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// OrderForDeduction returns the order using a deduction.
+func (s *Store) OrderForDeduction(ctx context.Context, deductionID string) (string, bool, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT order_id FROM order_deductions WHERE deduction_id = ?`, deductionID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read deduction %s: %w", deductionID, err)
+	}
+	return id, true, nil
+}
+
+// DeductionsInUse maps those of ids already bound to an order to that order.
+func (s *Store) DeductionsInUse(ctx context.Context, ids []string) (map[string]string, error) {
+	return deductionsInUse(ctx, s.db, ids)
+}
+
+func deductionsInUse(ctx context.Context, q queryer, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `SELECT deduction_id, order_id FROM order_deductions WHERE deduction_id IN (`+placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read used deductions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, o string
+		if err := rows.Scan(&d, &o); err != nil {
+			return nil, err
+		}
+		out[d] = o
+	}
+	return out, rows.Err()
+}
+
+type address struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+	Detail   string `json:"detail"`
+}
+
+func addressRow(a domain.Address) address { return address(a) }
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nullTime(t time.Time) sql.NullTime {
+	if t.IsZero() {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: t, Valid: true}
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}

@@ -1,0 +1,114 @@
+// Package app holds PAY's use cases: non-cash deductions and their
+// reversal, cash payments through the channel adapters, results by verified
+// callback or by polling, refunds with the finance audit, and the pushes to
+// finance. It talks to OMS and to the outside (channels, FMS) only through
+// small interfaces, so tests run it against a real database and an
+// in-process partners handler.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/pay/channel"
+	"github.com/harvest/harvest/apps/pay/store"
+	"github.com/harvest/harvest/apps/platform/clock"
+)
+
+// OMS is what PAY asks the order service (omsclient.Client fits).
+type OMS interface {
+	Payable(ctx context.Context, orderID string) (omsclient.Payability, error)
+	ExistsForDeduction(ctx context.Context, deductionID string) (omsclient.Existence, error)
+}
+
+// Config tunes the use cases; zero values take the defaults.
+type Config struct {
+	// HoldBound is how long a deduction may wait for its order before the
+	// sweep asks OMS and reverses it (default 15 min).
+	HoldBound time.Duration
+	// PollAfter is how long a trade waits for its callback before PAY
+	// starts polling the channel (default 5 s).
+	PollAfter time.Duration
+	// FinanceApp is the Dapr app id (or HTTPEndpoint) of FMS (default "partners").
+	FinanceApp string
+}
+
+// Service runs PAY's use cases.
+type Service struct {
+	store    *store.Store
+	oms      OMS
+	channels map[string]channel.Adapter
+	inv      channel.Invoker
+	clock    clock.Clock
+	notify   func()
+	log      *slog.Logger
+	cfg      Config
+	wake     chan struct{}
+}
+
+// New returns a Service. notify wakes the outbox relay after a commit that
+// wrote events (nil in tests that read the outbox table).
+func New(st *store.Store, oms OMS, channels map[string]channel.Adapter, inv channel.Invoker, clk clock.Clock,
+	notify func(), log *slog.Logger, cfg Config) *Service {
+	if cfg.HoldBound <= 0 {
+		cfg.HoldBound = 15 * time.Minute
+	}
+	if cfg.PollAfter <= 0 {
+		cfg.PollAfter = 5 * time.Second
+	}
+	if cfg.FinanceApp == "" {
+		cfg.FinanceApp = "partners"
+	}
+	if notify == nil {
+		notify = func() {}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: st, oms: oms, channels: channels, inv: inv, clock: clk, notify: notify, log: log, cfg: cfg,
+		wake: make(chan struct{}, 1)}
+}
+
+func (s *Service) now() time.Time { return s.clock.Now().UTC() }
+
+// Wake asks the background worker for a pass now (a refund or push is waiting).
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run is the background worker: it submits and confirms refunds and sends
+// finance pushes, every second or when woken, until ctx is done.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.wake:
+		}
+		if err := s.ProcessRefunds(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("refund pass", "err", err)
+		}
+		if err := s.SendPushes(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("finance push pass", "err", err)
+		}
+	}
+}
+
+func backoff(n int, base, max time.Duration) time.Duration {
+	d := base
+	for i := 0; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d
+}

@@ -1,0 +1,203 @@
+// Package domain holds PAY's rules without I/O: account kinds, the statuses
+// of deductions, trades and refunds, validation of a deduction request, the
+// refund ceiling, and the sentinel errors every other layer maps to codes.
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Kind is a non-cash account kind.
+type Kind string
+
+// Account kinds (DOMAIN 2.1); the values are payclient's wire values.
+const (
+	KindBalance   Kind = "BALANCE"
+	KindGiftCard  Kind = "GIFT_CARD"
+	KindPoints    Kind = "POINTS"
+	KindCoupon    Kind = "COUPON"
+	KindGoodsCard Kind = "GOODS_CARD"
+)
+
+// ParseKind returns the kind named s.
+func ParseKind(s string) (Kind, error) {
+	switch k := Kind(s); k {
+	case KindBalance, KindGiftCard, KindPoints, KindCoupon, KindGoodsCard:
+		return k, nil
+	}
+	return "", fmt.Errorf("%w: unknown account kind %q", ErrValidation, s)
+}
+
+// Column is the accounts column a money kind lives in. Coupons have none.
+func (k Kind) Column() string {
+	switch k {
+	case KindBalance:
+		return "balance_fen"
+	case KindGiftCard:
+		return "gift_card_fen"
+	case KindPoints:
+		return "points"
+	case KindGoodsCard:
+		return "goods_card_fen"
+	}
+	return ""
+}
+
+// DeductionStatus is where a deduction stands.
+type DeductionStatus string
+
+// Deduction statuses.
+const (
+	DeductionHeld     DeductionStatus = "HELD"
+	DeductionUsed     DeductionStatus = "USED"
+	DeductionReversed DeductionStatus = "REVERSED"
+)
+
+// CouponStatus is where a coupon stands.
+type CouponStatus string
+
+// Coupon statuses.
+const (
+	CouponAvailable CouponStatus = "AVAILABLE"
+	CouponHeld      CouponStatus = "HELD"
+	CouponUsed      CouponStatus = "USED"
+)
+
+// TradeStatus is where a cash trade stands.
+type TradeStatus string
+
+// Trade statuses. A CLOSED trade may still turn SUCCEEDED when a channel
+// reports money after all (DOMAIN 1.4 case 4): money is never ignored.
+const (
+	TradePending   TradeStatus = "PENDING"
+	TradeSucceeded TradeStatus = "SUCCEEDED"
+	TradeClosed    TradeStatus = "CLOSED"
+)
+
+// RefundStatus is where a cash refund stands.
+type RefundStatus string
+
+// Refund statuses: PENDING_AUDIT waits for finance; SUBMITTING is approved
+// (or needs no audit) and not yet accepted by the channel; PROCESSING is
+// accepted by the channel; SUCCEEDED is confirmed by a channel query.
+const (
+	RefundPendingAudit RefundStatus = "PENDING_AUDIT"
+	RefundSubmitting   RefundStatus = "SUBMITTING"
+	RefundProcessing   RefundStatus = "PROCESSING"
+	RefundSucceeded    RefundStatus = "SUCCEEDED"
+	RefundRejected     RefundStatus = "REJECTED" // finance said no
+	RefundFailed       RefundStatus = "FAILED"   // the channel said no
+)
+
+// Refund reasons. Those caused by a cancel or a rejected payment skip the
+// finance audit (DOMAIN 2.3); all others wait for it.
+const (
+	ReasonCancel   = "ORDER_CANCELLED"
+	ReasonRejected = "PAYMENT_REJECTED"
+)
+
+// NeedsAudit reports whether a refund with reason waits for finance.
+func NeedsAudit(reason string) bool { return reason != ReasonCancel && reason != ReasonRejected }
+
+// Sentinel errors.
+var (
+	ErrValidation     = errors.New("validation failed")
+	ErrInsufficient   = errors.New("insufficient funds")
+	ErrKeyReused      = errors.New("idempotency key reused with other input")
+	ErrNotFound       = errors.New("not found")
+	ErrUnknownChannel = errors.New("unknown channel")
+	ErrNotPayable     = errors.New("order not payable")
+	ErrRefundTooLarge = errors.New("refund exceeds what was paid")
+	ErrBadSignature   = errors.New("bad signature")
+)
+
+// InsufficientError names the account kind (and coupon) that could not cover an item.
+type InsufficientError struct {
+	Kind     Kind
+	CouponID string
+}
+
+func (e *InsufficientError) Error() string {
+	if e.CouponID != "" {
+		return fmt.Sprintf("coupon %s is not available", e.CouponID)
+	}
+	return fmt.Sprintf("not enough %s", e.Kind)
+}
+
+// Unwrap makes errors.Is(err, ErrInsufficient) hold.
+func (e *InsufficientError) Unwrap() error { return ErrInsufficient }
+
+// NotPayableError carries OMS's reason.
+type NotPayableError struct{ Reason string }
+
+func (e *NotPayableError) Error() string { return "order not payable: " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrNotPayable) hold.
+func (e *NotPayableError) Unwrap() error { return ErrNotPayable }
+
+// Item is one validated deduction item.
+type Item struct {
+	Kind      Kind
+	AmountFen int64
+	CouponID  string
+}
+
+// ValidateItems checks a deduction request's items: at least one, known
+// kinds, positive amounts (a coupon's may be zero: its value is used), each
+// coupon once.
+func ValidateItems(customerID string, items []Item) error {
+	if customerID == "" {
+		return fmt.Errorf("%w: customer_id is required", ErrValidation)
+	}
+	if len(items) == 0 {
+		return fmt.Errorf("%w: at least one item is required", ErrValidation)
+	}
+	seen := map[string]bool{}
+	for i, it := range items {
+		if it.Kind == KindCoupon {
+			if it.CouponID == "" {
+				return fmt.Errorf("%w: items[%d].coupon_id is required", ErrValidation, i)
+			}
+			if seen[it.CouponID] {
+				return fmt.Errorf("%w: coupon %s appears twice", ErrValidation, it.CouponID)
+			}
+			seen[it.CouponID] = true
+			if it.AmountFen < 0 {
+				return fmt.Errorf("%w: items[%d].amount_fen is negative", ErrValidation, i)
+			}
+			continue
+		}
+		if it.Kind.Column() == "" {
+			return fmt.Errorf("%w: items[%d].kind %q unknown", ErrValidation, i, it.Kind)
+		}
+		if it.AmountFen <= 0 {
+			return fmt.Errorf("%w: items[%d].amount_fen must be positive", ErrValidation, i)
+		}
+	}
+	return nil
+}
+
+// CanRefund reports whether amount may be refunded from a trade that took
+// paid and has already given back refunded. The store enforces the same
+// rule atomically; this is the rule's statement.
+func CanRefund(paid, refunded, amount int64) error {
+	if amount <= 0 {
+		return fmt.Errorf("%w: refund amount must be positive", ErrValidation)
+	}
+	if refunded+amount > paid {
+		return fmt.Errorf("%w: paid %d, refunded %d, asked %d", ErrRefundTooLarge, paid, refunded, amount)
+	}
+	return nil
+}
+
+// RequestHash fingerprints a request so a reused idempotency key with
+// other input can be told apart from a retry.
+func RequestHash(v any) string {
+	b, _ := json.Marshal(v)
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -1,0 +1,2 @@
+package main
+import _ "github.com/tsenart/vegeta/v12/lib"
