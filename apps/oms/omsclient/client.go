@@ -238,3 +238,7 @@ func (c *Client) ExistsForDeduction(ctx context.Context, deductionID string) (Ex
 	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/deductions/"+url.PathEscape(deductionID)+"/order", nil, &e)
 	return e, err
 }
+
+// CodeIdempotencyInFlight: a call with the same idempotency key is still
+// running (its lock was not free in time); retry the call.
+const CodeIdempotencyInFlight = "IDEMPOTENCY_KEY_IN_FLIGHT"

@@ -1,0 +1,51 @@
+package domain
+
+import (
+	"errors"
+	"strings"
+)
+
+// Sentinel errors of inventory's use cases.
+var (
+	// ErrInvalid marks a request that breaks a rule of its shape.
+	ErrInvalid = errors.New("invalid request")
+	// ErrConflict: the order id already holds a reservation for other lines.
+	ErrConflict = errors.New("reservation conflict")
+	// ErrReleased: the order's reservation was released (or tombstoned), so a
+	// late Reserve must not take stock again.
+	ErrReleased = errors.New("reservation released")
+	// ErrNotReserved: there is no held or confirmed reservation to act on.
+	ErrNotReserved = errors.New("not reserved")
+	// ErrNotFound: no such product.
+	ErrNotFound = errors.New("not found")
+	// ErrUnknownSKU and ErrOutOfStock are wrapped by SKUError.
+	ErrUnknownSKU = errors.New("unknown sku")
+	ErrOutOfStock = errors.New("out of stock")
+	// ErrStale: the hot-stock counter was rebuilt while the reservation was
+	// in flight; the caller may retry at once.
+	ErrStale = errors.New("hot stock rebuilt during reservation")
+)
+
+// SKUError names every SKU a request failed on (unknown, or short of stock).
+type SKUError struct {
+	Kind error // ErrUnknownSKU or ErrOutOfStock
+	SKUs []string
+}
+
+func (e *SKUError) Error() string { return e.Kind.Error() + ": " + strings.Join(e.SKUs, ", ") }
+
+// Unwrap lets errors.Is match the kind.
+func (e *SKUError) Unwrap() error { return e.Kind }
+
+// ValidationError names the offending field.
+type ValidationError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// Unwrap makes every ValidationError an ErrInvalid.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, msg string) error { return &ValidationError{Field: field, Msg: msg} }

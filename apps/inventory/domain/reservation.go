@@ -1,0 +1,212 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Line asks for Qty units of a SKU (a stock SKU or a bundle).
+type Line struct {
+	SKU string
+	Qty int64
+}
+
+// Part is what a reservation holds of one stock-carrying SKU, bundles
+// expanded; Hot parts are held in Redis, the others in MariaDB.
+type Part struct {
+	SKU string
+	Qty int64
+	Hot bool
+}
+
+// Status is a reservation's state.
+type Status string
+
+// Reservation statuses.
+const (
+	Held      Status = "HELD"      // stock taken, order not yet known to exist
+	Confirmed Status = "CONFIRMED" // the order committed: a deduction
+	Released  Status = "RELEASED"  // stock given back (or a tombstone)
+)
+
+// Limits on a reservation request.
+const (
+	MaxLines   = 200
+	MaxQty     = 1_000_000
+	DefaultTTL = 5 * time.Minute
+	MaxTTL     = 24 * time.Hour
+)
+
+// Request is a validated reservation request in canonical form.
+type Request struct {
+	OrderID     string
+	Lines       []Line // sorted by SKU, duplicates merged
+	TTL         time.Duration
+	Fingerprint string // of Lines: equal lines, equal fingerprint
+}
+
+// NewRequest validates a reservation request and puts its lines in
+// canonical form, so a retry that lists the same lines in another order or
+// split differently is recognised as the same request.
+func NewRequest(orderID string, lines []Line, ttl time.Duration) (Request, error) {
+	orderID = strings.TrimSpace(orderID)
+	if orderID == "" || len(orderID) > 64 {
+		return Request{}, invalid("order_id", "must be 1..64 characters")
+	}
+	if len(lines) == 0 || len(lines) > MaxLines {
+		return Request{}, invalid("lines", fmt.Sprintf("must hold 1..%d lines", MaxLines))
+	}
+	switch {
+	case ttl < 0 || ttl > MaxTTL:
+		return Request{}, invalid("ttl", "must be between 0 and 24h")
+	case ttl == 0:
+		ttl = DefaultTTL
+	}
+	merged := map[string]int64{}
+	for i, l := range lines {
+		if strings.TrimSpace(l.SKU) == "" {
+			return Request{}, invalid(fmt.Sprintf("lines[%d].sku", i), "is required")
+		}
+		if l.Qty <= 0 || l.Qty > MaxQty {
+			return Request{}, invalid(fmt.Sprintf("lines[%d].qty", i), "must be positive")
+		}
+		merged[l.SKU] += l.Qty
+		if merged[l.SKU] > MaxQty {
+			return Request{}, invalid(fmt.Sprintf("lines[%d].qty", i), "too large")
+		}
+	}
+	return Request{OrderID: orderID, Lines: canonical(merged), TTL: ttl, Fingerprint: Fingerprint(canonical(merged))}, nil
+}
+
+func canonical(m map[string]int64) []Line {
+	out := make([]Line, 0, len(m))
+	for sku, q := range m {
+		out = append(out, Line{SKU: sku, Qty: q})
+	}
+	slices.SortFunc(out, func(a, b Line) int { return strings.Compare(a.SKU, b.SKU) })
+	return out
+}
+
+// Fingerprint identifies a canonical set of lines.
+func Fingerprint(lines []Line) string {
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write([]byte(l.SKU))
+		h.Write([]byte{0})
+		h.Write([]byte(strconv.FormatInt(l.Qty, 10)))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Expand turns requested lines into the parts that carry stock: a bundle
+// becomes its components times the quantity. Every SKU must be in catalog
+// (components included); the unknown ones are named together. Parts come
+// sorted by SKU, which is also the lock order that keeps concurrent
+// reservations from deadlocking.
+func Expand(lines []Line, catalog map[string]Product) ([]Part, error) {
+	var unknown []string
+	parts := map[string]*Part{}
+	add := func(sku string, qty int64) {
+		p, ok := catalog[sku]
+		if !ok {
+			unknown = append(unknown, sku)
+			return
+		}
+		if e := parts[sku]; e != nil {
+			e.Qty += qty
+			return
+		}
+		parts[sku] = &Part{SKU: sku, Qty: qty, Hot: p.Hot}
+	}
+	for _, l := range lines {
+		p, ok := catalog[l.SKU]
+		if !ok {
+			unknown = append(unknown, l.SKU)
+			continue
+		}
+		if !p.IsBundle() {
+			add(l.SKU, l.Qty)
+			continue
+		}
+		for _, c := range p.Components {
+			if cp, ok := catalog[c.SKU]; ok && cp.IsBundle() {
+				return nil, invalid("lines", "bundle "+p.SKU+" nests bundle "+c.SKU)
+			}
+			add(c.SKU, c.Qty*l.Qty)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, &SKUError{Kind: ErrUnknownSKU, SKUs: slices.Compact(unknown)}
+	}
+	out := make([]Part, 0, len(parts))
+	for _, p := range parts {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, func(a, b Part) int { return strings.Compare(a.SKU, b.SKU) })
+	return out, nil
+}
+
+// Reservation is the stock held for one order.
+type Reservation struct {
+	OrderID     string
+	Status      Status
+	Lines       []Line
+	Parts       []Part
+	Fingerprint string
+	ExpiresAt   time.Time
+	HotPending  bool // the Redis side of a release has yet to run
+}
+
+// HasHot reports whether any part is held in Redis.
+func (r Reservation) HasHot() bool {
+	return slices.ContainsFunc(r.Parts, func(p Part) bool { return p.Hot })
+}
+
+// Repeat decides a Reserve for an order that already has a reservation:
+// the same lines get the existing reservation back; a released one is
+// refused (its order was cancelled or found missing); other lines conflict.
+func (r Reservation) Repeat(fingerprint string) error {
+	if r.Status == Released {
+		return ErrReleased
+	}
+	if r.Fingerprint != fingerprint {
+		return ErrConflict
+	}
+	return nil
+}
+
+// Confirmable reports whether Confirm may act: held becomes confirmed,
+// confirmed stays so, released cannot be confirmed.
+func (r Reservation) Confirmable() error {
+	if r.Status == Released {
+		return ErrNotReserved
+	}
+	return nil
+}
+
+// CheckBackDecision is what the check-back does with an expired held
+// reservation once OMS has answered.
+type CheckBackDecision int
+
+// Check-back outcomes.
+const (
+	DecideConfirm CheckBackDecision = iota + 1
+	DecideRelease
+)
+
+// DecideCheckBack maps OMS's existence answer to a decision: an order that
+// exists and is not cancelled keeps its stock; a missing or cancelled one
+// gives it back.
+func DecideCheckBack(exists bool, status string) CheckBackDecision {
+	if exists && status != "CANCELLED" {
+		return DecideConfirm
+	}
+	return DecideRelease
+}

@@ -1,0 +1,52 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/dapr/go-sdk/service/common"
+
+	"github.com/harvest/harvest/apps/oms/app"
+	payevents "github.com/harvest/harvest/apps/pay/events"
+	"github.com/harvest/harvest/apps/platform/daprx"
+)
+
+// Subscribe registers OMS's topic subscribers: pay.trade.succeeded marks
+// orders paid (or asks for a refund).
+func Subscribe(svc common.Service, pubsub string, uc *app.Service) error {
+	return daprx.Subscribe(svc, pubsub, payevents.TopicTradeSucceeded, func(ctx context.Context, m daprx.Message) error {
+		var t payevents.TradeSucceeded
+		if err := json.Unmarshal(m.Data, &t); err != nil {
+			return fmt.Errorf("%w: decode trade: %v", daprx.ErrDrop, err)
+		}
+		if t.OrderID == "" || t.TradeID == "" || t.AmountFen <= 0 {
+			return fmt.Errorf("%w: trade %q for order %q is incomplete", daprx.ErrDrop, t.TradeID, t.OrderID)
+		}
+		_, err := uc.ApplyTrade(ctx, m.ID, t)
+		return err
+	})
+}
+
+// SweepBinding handles the cron input binding that runs the expiry sweep.
+// A pass still running when the next tick comes makes that tick skip:
+// passes would only compete for the same rows.
+func SweepBinding(svc common.Service, name string, uc *app.Service, log *slog.Logger) error {
+	var running sync.Mutex
+	return svc.AddBindingInvocationHandler("/"+name, func(ctx context.Context, _ *common.BindingEvent) ([]byte, error) {
+		if !running.TryLock() {
+			return nil, nil
+		}
+		defer running.Unlock()
+		n, err := uc.SweepExpired(ctx)
+		if n > 0 {
+			log.InfoContext(ctx, "expiry sweep cancelled unpaid orders", "count", n)
+		}
+		if err != nil {
+			log.WarnContext(ctx, "expiry sweep incomplete; the next tick retries", "err", err)
+		}
+		return nil, nil
+	})
+}

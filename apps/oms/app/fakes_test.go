@@ -1,0 +1,202 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/oms/app"
+	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/outbox"
+)
+
+// fakeInventory behaves like inventory: a catalog, sellable stock, and
+// reservations idempotent by order id that hold stock until released, with
+// tombstones for releases of unknown orders and a check-back.
+type fakeInventory struct {
+	mu           sync.Mutex
+	clock        clock.Clock
+	products     map[string]inventoryclient.Product
+	stock        map[string]int64
+	res          map[string]*inventoryclient.Reservation
+	reserveCalls int
+	releaseFails bool
+}
+
+func newFakeInventory(c clock.Clock) *fakeInventory {
+	return &fakeInventory{clock: c, products: map[string]inventoryclient.Product{
+		"SKU-A": {SKU: "SKU-A", Name: "Apples 1kg", PriceFen: 1000},
+		"SKU-B": {SKU: "SKU-B", Name: "Frozen dumplings", PriceFen: 2550},
+	}, stock: map[string]int64{"SKU-A": 100, "SKU-B": 100}, res: map[string]*inventoryclient.Reservation{}}
+}
+
+func (f *fakeInventory) GetProducts(_ context.Context, skus []string) ([]inventoryclient.Product, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []inventoryclient.Product
+	var unknown []string
+	for _, s := range skus {
+		p, ok := f.products[s]
+		if !ok {
+			unknown = append(unknown, s)
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(unknown) > 0 {
+		return nil, httpapi.Errorf(http.StatusUnprocessableEntity, inventoryclient.CodeUnknownSKU, "unknown").With(map[string]any{"skus": unknown})
+	}
+	return out, nil
+}
+
+func (f *fakeInventory) Reserve(_ context.Context, r inventoryclient.ReserveRequest) (inventoryclient.Reservation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reserveCalls++
+	if ex, ok := f.res[r.OrderID]; ok {
+		if ex.Status == inventoryclient.ReservationReleased {
+			return inventoryclient.Reservation{}, httpapi.Errorf(http.StatusConflict, inventoryclient.CodeConflict, "released")
+		}
+		return *ex, nil
+	}
+	var short []string
+	for _, l := range r.Lines {
+		if f.stock[l.SKU] < l.Qty {
+			short = append(short, l.SKU)
+		}
+	}
+	if len(short) > 0 {
+		return inventoryclient.Reservation{}, httpapi.Errorf(http.StatusConflict, inventoryclient.CodeOutOfStock, "short").With(map[string]any{"skus": short})
+	}
+	for _, l := range r.Lines {
+		f.stock[l.SKU] -= l.Qty
+	}
+	res := &inventoryclient.Reservation{OrderID: r.OrderID, Status: inventoryclient.ReservationHeld, Lines: r.Lines, ExpiresAt: f.clock.Now().Add(r.TTL)}
+	f.res[r.OrderID] = res
+	return *res, nil
+}
+
+func (f *fakeInventory) Release(_ context.Context, orderID string) (inventoryclient.Reservation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.releaseFails {
+		return inventoryclient.Reservation{}, errors.New("inventory unreachable")
+	}
+	return f.releaseLocked(orderID), nil
+}
+
+func (f *fakeInventory) releaseLocked(orderID string) inventoryclient.Reservation {
+	r, ok := f.res[orderID]
+	if !ok {
+		r = &inventoryclient.Reservation{OrderID: orderID, Status: inventoryclient.ReservationReleased}
+		f.res[orderID] = r
+		return *r
+	}
+	if r.Status != inventoryclient.ReservationReleased {
+		for _, l := range r.Lines {
+			f.stock[l.SKU] += l.Qty
+		}
+		r.Status = inventoryclient.ReservationReleased
+	}
+	return *r
+}
+
+// checkBack is inventory's check-back: held reservations past their TTL
+// whose order does not exist are released.
+func (f *fakeInventory) checkBack(ctx context.Context, exists func(context.Context, string) (app.Existence, error)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, r := range f.res {
+		if r.Status != inventoryclient.ReservationHeld || f.clock.Now().Before(r.ExpiresAt) {
+			continue
+		}
+		e, err := exists(ctx, id)
+		if err != nil {
+			return err
+		}
+		if e.Exists {
+			r.Status = inventoryclient.ReservationConfirmed
+		} else {
+			f.releaseLocked(id)
+		}
+	}
+	return nil
+}
+
+func (f *fakeInventory) available(sku string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stock[sku]
+}
+
+func (f *fakeInventory) status(orderID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.res[orderID]; ok {
+		return r.Status
+	}
+	return ""
+}
+
+func (f *fakeInventory) reservations() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.res)
+}
+
+type fakePay struct {
+	mu sync.Mutex
+	d  map[string]payclient.Deduction
+}
+
+func (p *fakePay) GetDeduction(_ context.Context, id string) (payclient.Deduction, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d, ok := p.d[id]
+	if !ok {
+		return payclient.Deduction{}, httpapi.Errorf(http.StatusNotFound, payclient.CodeNotFound, "no deduction %s", id)
+	}
+	return d, nil
+}
+
+type fakeReminders struct {
+	mu       sync.Mutex
+	armed    map[string]time.Time
+	disarmed map[string]int
+}
+
+func (r *fakeReminders) Arm(_ context.Context, id string, payBy time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.armed[id] = payBy
+	return nil
+}
+
+func (r *fakeReminders) Disarm(_ context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.armed, id)
+	r.disarmed[id]++
+	return nil
+}
+
+func (r *fakeReminders) armedAt(id string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.armed[id]
+	return t, ok
+}
+
+// failingCommit is the real repository whose Create fails after the
+// reservation was made, as a crash or a lost database would.
+type failingCommit struct{ app.Repository }
+
+func (failingCommit) Create(context.Context, *domain.Order, app.Idempotency, []outbox.Event) error {
+	return errors.New("connection lost during commit")
+}

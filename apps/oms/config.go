@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/oms/app"
+	"github.com/harvest/harvest/apps/platform/config"
+)
+
+// Config is OMS's configuration from the environment.
+type Config struct {
+	Base config.Base
+	App  app.Config
+	// SweepBinding is the cron input binding's name (components/local/oms-expiry-sweep.yaml).
+	SweepBinding string
+}
+
+const deadlinePrefix = "HARVEST_PAY_DEADLINE_"
+
+// readConfig reads HARVEST_PAY_DEADLINE (default 10m), one
+// HARVEST_PAY_DEADLINE_<CHANNEL> per payment channel that differs, and the
+// tuning knobs, and refuses to start on any bad value.
+func readConfig(environ []string) (Config, error) {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	r := config.FromMap(env)
+	c := Config{
+		Base: config.ReadBase(r, "oms", true),
+		App: app.Config{
+			PayDeadline:      r.Duration("HARVEST_PAY_DEADLINE", 10*time.Minute),
+			ChannelDeadlines: map[string]time.Duration{},
+			ReserveTTL:       r.Duration("HARVEST_OMS_RESERVE_TTL", 2*time.Minute),
+			SweepGrace:       r.Duration("HARVEST_OMS_SWEEP_GRACE", 2*time.Second),
+			SweepBatch:       r.Int("HARVEST_OMS_SWEEP_BATCH", 500),
+			KeyLockWait:      r.Duration("HARVEST_OMS_KEY_LOCK_WAIT", 10*time.Second),
+		},
+		SweepBinding: r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
+	}
+	for k := range env {
+		if ch, ok := strings.CutPrefix(k, deadlinePrefix); ok && ch != "" {
+			c.App.ChannelDeadlines[strings.ToUpper(ch)] = r.Duration(k, c.App.PayDeadline)
+		}
+	}
+	if err := r.Err(); err != nil {
+		return Config{}, err
+	}
+	if c.App.PayDeadline < time.Second {
+		return Config{}, fmt.Errorf("HARVEST_PAY_DEADLINE=%s is too short", c.App.PayDeadline)
+	}
+	for ch, d := range c.App.ChannelDeadlines {
+		if d < time.Second {
+			return Config{}, fmt.Errorf("%s%s=%s is too short", deadlinePrefix, ch, d)
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,154 @@
+// Package sim is the behaviour of the stand-ins for systems outside the
+// company that PAY talks to: a WeChat-Pay-like and an Alipay-like channel
+// (create, cashier, query, refund with asynchronous completion, signed
+// asynchronous callbacks with delay, duplicates and retries) and a finance
+// system, FMS (received-amount pushes, payment vouchers, refund audits that
+// are approved after a delay or by hand). State lives in MariaDB so it
+// survives restarts like a real counterpart; failure switches make any named
+// API slow, failing or dropping callbacks for tests.
+//
+// It is one package, not the domain/app/store layering of Harvest's own
+// apps, on purpose: it is a simulator of other companies' systems whose
+// only contract is the wire protocol, and keeping each protocol in one file
+// keeps that protocol readable. The protocols are written independently of
+// PAY's adapters (apps/pay/channel), as a real counterpart's would be.
+package sim
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/harvest/harvest/apps/platform/clock"
+)
+
+// Invoker is Dapr service invocation through partners' own sidecar
+// (*daprx.Invoker fits); callbacks to PAY go through it.
+type Invoker interface {
+	Invoke(ctx context.Context, app, httpMethod, method string, in, out any) error
+}
+
+// Config is the simulators' behaviour.
+type Config struct {
+	WechatMchID string
+	WechatKey   string
+	AlipayAppID string
+	AlipayKey   string
+	// PublicURL is where customers reach the cashier pages.
+	PublicURL string
+	// CallbackDelay is how long after a payment or refund the first
+	// callback goes out.
+	CallbackDelay time.Duration
+	// DuplicateRate is the share of delivered callbacks sent a second time.
+	DuplicateRate float64
+	// RefundDelay is how long a channel takes to complete a refund.
+	RefundDelay time.Duration
+	// AuditDelay is how long finance takes to approve a refund audit;
+	// AuditAuto false leaves every audit to the approve/reject endpoints.
+	AuditDelay time.Duration
+	AuditAuto  bool
+	// MaxAttempts bounds callback retries, like a real channel's schedule.
+	MaxAttempts int
+	// Tick is how often the background worker runs.
+	Tick time.Duration
+	// MaxSkew bounds the age of a signed request's timestamp.
+	MaxSkew time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.CallbackDelay < 0 {
+		c.CallbackDelay = 0
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 15
+	}
+	if c.Tick <= 0 {
+		c.Tick = 200 * time.Millisecond
+	}
+	if c.MaxSkew <= 0 {
+		c.MaxSkew = 5 * time.Minute
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://127.0.0.1:3000"
+	}
+}
+
+// Server is the set of simulated partners.
+type Server struct {
+	db   *sql.DB
+	inv  Invoker
+	clk  clock.Clock
+	cfg  Config
+	log  *slog.Logger
+	rand func() float64
+}
+
+// New returns the simulators over db (migrated with schema/migrations/partners).
+func New(db *sql.DB, inv Invoker, clk clock.Clock, cfg Config, log *slog.Logger) *Server {
+	cfg.defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{db: db, inv: inv, clk: clk, cfg: cfg, log: log, rand: rand.Float64}
+}
+
+func (s *Server) now() time.Time { return s.clk.Now().UTC() }
+
+// Mount registers every partner's routes on r.
+func (s *Server) Mount(r chi.Router) {
+	r.Post("/wechat/v3/pay/transactions", s.wechat("wechat.create", s.wechatCreate))
+	r.Post("/wechat/v3/pay/transactions/query", s.wechat("wechat.query", s.wechatQuery))
+	r.Post("/wechat/v3/refund/domestic/refunds", s.wechat("wechat.refund", s.wechatRefund))
+	r.Post("/wechat/v3/refund/domestic/refunds/query", s.wechat("wechat.refund_query", s.wechatRefundQuery))
+	r.Post("/alipay/gateway.do", s.alipayGateway)
+	r.Get("/cashier/{channel}/{no}", s.cashierShow)
+	r.Post("/cashier/{channel}/{no}/pay", s.cashierPay)
+	r.Post("/fms/v1/receipts", s.fmsReceipt)
+	r.Get("/fms/v1/receipts", s.fmsReceipts)
+	r.Post("/fms/v1/vouchers", s.fmsVoucher)
+	r.Get("/fms/v1/vouchers", s.fmsVouchers)
+	r.Post("/fms/v1/refund-audits", s.fmsAuditCreate)
+	r.Get("/fms/v1/refund-audits/{id}", s.fmsAuditGet)
+	r.Post("/fms/v1/refund-audits/{id}/approve", s.fmsAuditDecide("APPROVED"))
+	r.Post("/fms/v1/refund-audits/{id}/reject", s.fmsAuditDecide("REJECTED"))
+	r.Post("/admin/faults", s.faultSet)
+	r.Get("/admin/faults", s.faultList)
+	r.Delete("/admin/faults", s.faultClear)
+	r.Get("/admin/trades/{channel}/{no}", s.adminTrade)
+	r.Get("/admin/notifications", s.adminNotifications)
+}
+
+// Run is the background worker: it closes expired trades, completes due
+// refunds, decides due audits and delivers callbacks, until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("partners tick", "err", err)
+		}
+	}
+}
+
+// Tick runs one pass of the background work (tests call it directly).
+func (s *Server) Tick(ctx context.Context) error {
+	if err := s.completeRefunds(ctx); err != nil {
+		return err
+	}
+	if err := s.decideAudits(ctx); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE channel_trades SET status='CLOSED' WHERE status='NOTPAY' AND time_expire < ?`, s.now()); err != nil {
+		return err
+	}
+	return s.deliver(ctx)
+}

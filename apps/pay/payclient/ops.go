@@ -1,0 +1,118 @@
+package payclient
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/money"
+)
+
+// CouponGrant is a coupon to put into an account.
+type CouponGrant struct {
+	Title     string    `json:"title"`
+	ValueFen  money.Fen `json:"value_fen"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CreditRequest adds to a customer's non-cash accounts (dev/ops endpoint);
+// idempotent by key.
+type CreditRequest struct {
+	IdempotencyKey string        `json:"idempotency_key"`
+	BalanceFen     money.Fen     `json:"balance_fen,omitempty"`
+	GiftCardFen    money.Fen     `json:"gift_card_fen,omitempty"`
+	Points         int64         `json:"points,omitempty"`
+	GoodsCardFen   money.Fen     `json:"goods_card_fen,omitempty"`
+	Coupons        []CouponGrant `json:"coupons,omitempty"`
+}
+
+// Credit adds to a customer's accounts and returns them afterwards.
+func (c *Client) Credit(ctx context.Context, customerID string, r CreditRequest) (Accounts, error) {
+	var a Accounts
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/accounts/"+url.PathEscape(customerID)+"/credit", r, &a)
+	return a, err
+}
+
+// Trade statuses.
+const (
+	TradePending   = "PENDING"
+	TradeSucceeded = "SUCCEEDED"
+	TradeClosed    = "CLOSED"
+)
+
+// Trade is a cash payment (交易流水) as PAY shows it.
+type Trade struct {
+	ID          string     `json:"id"`
+	OrderID     string     `json:"order_id"`
+	CustomerID  string     `json:"customer_id"`
+	Channel     string     `json:"channel"`
+	AmountFen   money.Fen  `json:"amount_fen"`
+	PaidFen     money.Fen  `json:"paid_fen"`
+	RefundedFen money.Fen  `json:"refunded_fen"`
+	Status      string     `json:"status"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	CashierURL  string     `json:"cashier_url,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	PaidAt      *time.Time `json:"paid_at,omitempty"`
+}
+
+// GetTrade returns one trade.
+func (c *Client) GetTrade(ctx context.Context, id string) (Trade, error) {
+	var t Trade
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/trades/"+url.PathEscape(id), nil, &t)
+	return t, err
+}
+
+// TradesOfOrder lists an order's trades.
+func (c *Client) TradesOfOrder(ctx context.Context, orderID string) ([]Trade, error) {
+	var ts []Trade
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/trades?order="+url.QueryEscape(orderID), nil, &ts)
+	return ts, err
+}
+
+// Refund statuses.
+const (
+	RefundPendingAudit = "PENDING_AUDIT" // waits for finance
+	RefundSubmitting   = "SUBMITTING"
+	RefundProcessing   = "PROCESSING"
+	RefundSucceeded    = "SUCCEEDED"
+	RefundRejected     = "REJECTED"
+	RefundFailed       = "FAILED"
+)
+
+// RefundRequest asks for cash back on a trade (customer service,
+// aftersales); finance approves it before it goes to the channel.
+type RefundRequest struct {
+	IdempotencyKey string    `json:"idempotency_key"`
+	TradeID        string    `json:"trade_id"`
+	AmountFen      money.Fen `json:"amount_fen"`
+	Reason         string    `json:"reason"`
+}
+
+// Refund is a cash refund.
+type Refund struct {
+	ID        string    `json:"id"`
+	TradeID   string    `json:"trade_id"`
+	OrderID   string    `json:"order_id"`
+	AmountFen money.Fen `json:"amount_fen"`
+	Reason    string    `json:"reason"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// RequestRefund records a refund; CodeRefundTooLarge when it would exceed
+// what was paid, counting earlier refunds.
+func (c *Client) RequestRefund(ctx context.Context, r RefundRequest) (Refund, error) {
+	var out Refund
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/refunds", r, &out)
+	return out, err
+}
+
+// GetRefund returns one refund.
+func (c *Client) GetRefund(ctx context.Context, id string) (Refund, error) {
+	var out Refund
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/refunds/"+url.PathEscape(id), nil, &out)
+	return out, err
+}

@@ -1,0 +1,44 @@
+package auth
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	v, err := NewVerifier(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := Mint(secret, Identity{Subject: "c1", Role: RoleCustomer}, time.Minute)
+	expired, _ := Mint(secret, Identity{Subject: "c1", Role: RoleCustomer}, -time.Hour)
+	otherKey, _ := Mint([]byte("another-secret-another-secret-xx"), Identity{Subject: "c1", Role: RoleCustomer}, time.Minute)
+	badRole, _ := Mint(secret, Identity{Subject: "c1", Role: "ROOT"}, time.Minute)
+	noSub, _ := Mint(secret, Identity{Role: RoleCustomer}, time.Minute)
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, Claims{Role: RoleAdmin, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: "x", Issuer: Issuer, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	otherIss, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, Claims{Role: RoleAdmin, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: "x", Issuer: "evil", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).SignedString(secret)
+
+	id, ok, err := v.FromAuthorization("Bearer " + good)
+	if err != nil || !ok || id != (Identity{Subject: "c1", Role: RoleCustomer}) {
+		t.Fatalf("good token: %v %v %v", id, ok, err)
+	}
+	if _, ok, err := v.FromAuthorization(""); ok || err != nil {
+		t.Fatalf("empty header: %v %v", ok, err)
+	}
+	for name, h := range map[string]string{
+		"expired": "Bearer " + expired, "other key": "Bearer " + otherKey, "bad role": "Bearer " + badRole,
+		"no subject": "Bearer " + noSub, "alg none": "Bearer " + none, "other issuer": "Bearer " + otherIss,
+		"basic": "Basic abc", "bare": good,
+	} {
+		if _, _, err := v.FromAuthorization(h); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: err = %v, want ErrInvalidToken", name, err)
+		}
+	}
+}
