@@ -24,14 +24,15 @@ import (
 // these, never on messages. gqlgen's own codes (GRAPHQL_PARSE_FAILED,
 // GRAPHQL_VALIDATION_FAILED, COMPLEXITY_LIMIT_EXCEEDED) pass through.
 const (
-	CodeUnauthenticated = "UNAUTHENTICATED"
-	CodeForbidden       = "FORBIDDEN"
-	CodeNotFound        = "NOT_FOUND"
-	CodeBadUserInput    = "BAD_USER_INPUT"
-	CodeQueryTooDeep    = "QUERY_TOO_DEEP"
-	CodeCSRF            = "CSRF_REJECTED"
-	CodeGraphQL         = "GRAPHQL_ERROR"
-	CodeInternal        = "INTERNAL"
+	CodeUnauthenticated       = "UNAUTHENTICATED"
+	CodeForbidden             = "FORBIDDEN"
+	CodeNotFound              = "NOT_FOUND"
+	CodeBadUserInput          = "BAD_USER_INPUT"
+	CodeQueryTooDeep          = "QUERY_TOO_DEEP"
+	CodeCSRF                  = "CSRF_REJECTED"
+	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
+	CodeGraphQL               = "GRAPHQL_ERROR"
+	CodeInternal              = "INTERNAL"
 )
 
 // PublicError is an error whose message may be shown to the caller, with

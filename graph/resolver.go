@@ -9,7 +9,6 @@ package graph
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
@@ -58,5 +57,4 @@ type Resolver struct {
 	Catalog  Catalog
 	Payments Payments
 	Feed     OrderFeed
-	Log      *slog.Logger
 }

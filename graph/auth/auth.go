@@ -41,8 +41,9 @@ var ErrInvalidToken = errors.New("invalid token")
 
 // Identity is who a verified token says the caller is.
 type Identity struct {
-	Subject string // the customer or staff id
-	Role    string
+	Subject   string // the customer or staff id
+	Role      string
+	ExpiresAt time.Time // zero for identities not made from a token
 }
 
 // Claims is the token's body.
@@ -85,7 +86,7 @@ func (v *Verifier) Verify(raw string) (Identity, error) {
 	if !knownRoles[c.Role] {
 		return Identity{}, fmt.Errorf("%w: unknown role %q", ErrInvalidToken, c.Role)
 	}
-	return Identity{Subject: c.Subject, Role: c.Role}, nil
+	return Identity{Subject: c.Subject, Role: c.Role, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
 // FromAuthorization verifies an Authorization header value. An empty value

@@ -57,6 +57,8 @@ type Config struct {
 	Tick time.Duration
 	// MaxSkew bounds the age of a signed request's timestamp.
 	MaxSkew time.Duration
+	// PayApp is PAY's Dapr app id, where finance's audit callbacks go.
+	PayApp string
 }
 
 func (c *Config) defaults() {
@@ -71,6 +73,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxSkew <= 0 {
 		c.MaxSkew = 5 * time.Minute
+	}
+	if c.PayApp == "" {
+		c.PayApp = "pay"
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://127.0.0.1:3000"
@@ -96,7 +101,7 @@ func New(db *sql.DB, inv Invoker, clk clock.Clock, cfg Config, log *slog.Logger)
 	return &Server{db: db, inv: inv, clk: clk, cfg: cfg, log: log, rand: rand.Float64}
 }
 
-func (s *Server) now() time.Time { return s.clk.Now().UTC() }
+func (s *Server) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }
 
 // Mount registers every partner's routes on r.
 func (s *Server) Mount(r chi.Router) {

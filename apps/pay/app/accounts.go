@@ -29,6 +29,12 @@ func (s *Service) Credit(ctx context.Context, key string, a domain.Account, coup
 	if a.BalanceFen < 0 || a.GiftCardFen < 0 || a.Points < 0 || a.GoodsCardFen < 0 {
 		return fmt.Errorf("%w: credits must not be negative", domain.ErrValidation)
 	}
+	// Times are hashed as stored (UTC, microseconds), so a retry that
+	// went through a JSON round trip hashes the same.
+	coupons = append([]CouponGrant(nil), coupons...)
+	for i := range coupons {
+		coupons[i].ExpiresAt = coupons[i].ExpiresAt.UTC().Truncate(time.Microsecond)
+	}
 	hash := domain.RequestHash(struct {
 		A domain.Account
 		C []CouponGrant

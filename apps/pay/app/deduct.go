@@ -94,10 +94,14 @@ func (s *Service) OnOrderPlaced(ctx context.Context, msgID string, ev events.Ord
 
 // OnOrderCancelled gives back what a cancelled order took: its non-cash
 // deductions are reversed and every succeeded trade is refunded in full,
-// straight to the channel (consumer of oms.order.cancelled).
+// straight to the channel (consumer of oms.order.cancelled). The order is
+// remembered, so a payment that still succeeds later is refunded too.
 func (s *Service) OnOrderCancelled(ctx context.Context, msgID string, ev events.OrderCancelled) error {
 	now := s.now()
 	fresh, err := s.store.Claim(ctx, "pay.order-cancelled", msgID, func(tx *sql.Tx) error {
+		if err := store.RememberCancelledTx(ctx, tx, ev.OrderID, now); err != nil {
+			return err
+		}
 		bound, err := store.DeductionsOfOrderTx(ctx, tx, ev.OrderID)
 		if err != nil {
 			return err
@@ -161,7 +165,7 @@ func (s *Service) OnPaymentRejected(ctx context.Context, msgID string, ev events
 }
 
 func tradesOfOrderTx(ctx context.Context, tx *sql.Tx, orderID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM trades WHERE order_id=? AND status=?`, orderID, domain.TradeSucceeded)
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM trades WHERE order_id=? AND status=? FOR UPDATE`, orderID, domain.TradeSucceeded)
 	if err != nil {
 		return nil, err
 	}

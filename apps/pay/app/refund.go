@@ -11,6 +11,7 @@ import (
 	"github.com/harvest/harvest/apps/pay/channel"
 	"github.com/harvest/harvest/apps/pay/domain"
 	payevents "github.com/harvest/harvest/apps/pay/events"
+	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/outbox"
@@ -83,10 +84,15 @@ type auditState struct {
 
 func (s *Service) checkAudit(ctx context.Context, r domain.Refund) error {
 	var a auditState
-	if err := s.inv.Invoke(ctx, s.cfg.FinanceApp, http.MethodGet, "fms/v1/refund-audits/"+url.PathEscape(r.ID), nil, &a); err != nil {
+	err := s.inv.Invoke(ctx, s.cfg.FinanceApp, http.MethodGet, "fms/v1/refund-audits/"+url.PathEscape(r.ID), nil, &a)
+	now := s.now()
+	if httpapi.HasCode(err, "AUDIT_NOT_FOUND") {
+		// The audit push has not reached finance yet (it is retried); ask later.
+		return s.store.RefundLater(ctx, r.ID, now.Add(5*time.Second))
+	}
+	if err != nil {
 		return fmt.Errorf("ask finance about refund %s: %w", r.ID, err)
 	}
-	now := s.now()
 	switch a.Status {
 	case "APPROVED":
 		ok, err := s.store.MoveRefund(ctx, r.ID, domain.RefundPendingAudit, domain.RefundSubmitting, now, now)

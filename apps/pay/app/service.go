@@ -71,7 +71,9 @@ func New(st *store.Store, oms OMS, channels map[string]channel.Adapter, inv chan
 		wake: make(chan struct{}, 1)}
 }
 
-func (s *Service) now() time.Time { return s.clock.Now().UTC() }
+// now is truncated to what DATETIME(6) keeps, so a first answer and a
+// repeat read back from the database carry the same times.
+func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 
 // Wake asks the background worker for a pass now (a refund or push is waiting).
 func (s *Service) Wake() {
@@ -93,11 +95,12 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-s.wake:
 		}
-		if err := s.ProcessRefunds(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("refund pass", "err", err)
-		}
+		// Pushes first: a refund audit must reach finance before PAY asks about it.
 		if err := s.SendPushes(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("finance push pass", "err", err)
+		}
+		if err := s.ProcessRefunds(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("refund pass", "err", err)
 		}
 	}
 }

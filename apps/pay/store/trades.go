@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/pay/domain"
+	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
@@ -99,8 +100,8 @@ func (s *Store) SetCashier(ctx context.Context, tradeID, channelTradeNo, url str
 
 // MarkSucceeded moves a trade to SUCCEEDED once: PENDING or CLOSED →
 // SUCCEEDED is a conditional update, so duplicate callbacks and polls find
-// nothing to do (false). The events and the finance push are written in the
-// same transaction.
+// nothing to do (false). The event, the finance push and, for an order
+// already cancelled, the full refund are written in the same transaction.
 func (s *Store) MarkSucceeded(ctx context.Context, t domain.Trade, paidFen int64, channelTradeNo string, paidAt, now time.Time, ev outbox.Event) (bool, error) {
 	var done bool
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
@@ -123,6 +124,20 @@ func (s *Store) MarkSucceeded(ctx context.Context, t domain.Trade, paidFen int64
 		if err := addPush(ctx, tx, now, domain.PushBody{Kind: domain.PushCashReceived, RefID: t.ID, TradeID: t.ID, OrderID: t.OrderID,
 			CustomerID: t.CustomerID, Channel: t.Channel, AmountFen: paidFen}); err != nil {
 			return err
+		}
+		// A locking read: a cancel committing concurrently is either seen
+		// here or sees this trade SUCCEEDED (its read of trades locks too);
+		// a deadlock between the two is retried by sqltx.Run.
+		var cancelled int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cancelled_orders WHERE order_id=? FOR UPDATE`, t.OrderID).Scan(&cancelled); err != nil {
+			return err
+		}
+		if cancelled > 0 {
+			// Money for an order already cancelled goes back in full; OMS's
+			// rejection, when it comes, finds this refund (same cause key).
+			if _, _, err := FullRefundTx(ctx, tx, t.ID, ids.New(), domain.ReasonCancel, now); err != nil {
+				return err
+			}
 		}
 		done = true
 		return nil
@@ -197,8 +212,12 @@ func (s *Store) RefundsOfTrade(ctx context.Context, tradeID string) ([]domain.Re
 // cause key already used returns that refund (same hash) or ErrKeyReused.
 // Refunds that need an audit are pushed to finance in the same transaction.
 func CreateRefundTx(ctx context.Context, tx *sql.Tx, r domain.Refund, now time.Time) (domain.Refund, bool, error) {
+	firstCheck := now
+	if r.Status == domain.RefundPendingAudit {
+		firstCheck = now.Add(5 * time.Second) // finance has not even received it yet
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (`+refundCols+`, next_poll_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		r.ID, r.TradeID, r.OrderID, r.CauseKey, r.RequestHash, r.AmountFen, r.Reason, r.Status, now, now, now)
+		r.ID, r.TradeID, r.OrderID, r.CauseKey, r.RequestHash, r.AmountFen, r.Reason, r.Status, now, now, firstCheck)
 	if sqltx.IsDuplicate(err) {
 		prev, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE cause_key=?`, r.CauseKey))
 		if err != nil {
@@ -401,5 +420,11 @@ func (s *Store) PushFailed(ctx context.Context, id string, next time.Time, cause
 		cause = cause[:500]
 	}
 	_, err := s.db.ExecContext(ctx, `UPDATE finance_pushes SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE id=?`, next, cause, id)
+	return err
+}
+
+// RememberCancelledTx records that an order was cancelled.
+func RememberCancelledTx(ctx context.Context, tx *sql.Tx, orderID string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT IGNORE INTO cancelled_orders (order_id, cancelled_at) VALUES (?,?)`, orderID, now)
 	return err
 }

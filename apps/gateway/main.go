@@ -1,0 +1,104 @@
+// Command gateway is Harvest's GraphQL backend-for-frontend: it serves the
+// schema in schema/graphql (resolvers in graph/) on /graphql over HTTP and
+// WebSocket, calls OMS, inventory and PAY through its Dapr sidecar, and feeds
+// GraphQL subscriptions from OMS's order topics. It owns no database.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/config"
+	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/runtime"
+	"github.com/harvest/harvest/graph"
+	"github.com/harvest/harvest/graph/auth"
+	"github.com/harvest/harvest/graph/hub"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error("gateway stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// Config is the gateway's configuration beyond config.Base.
+type Config struct {
+	Base config.Base
+	// JWTSecret verifies bearer tokens (HARVEST_JWT_SECRET); never logged.
+	JWTSecret string
+	// FeedPubSub is the pub/sub component the subscription hub reads
+	// (HARVEST_GATEWAY_PUBSUB, default HARVEST_PUBSUB). With more than one
+	// gateway replica use a broadcast component such as gateway-broadcast
+	// (components/local/gateway-broadcast.yaml), so every replica sees
+	// every order event.
+	FeedPubSub string
+	// WSOrigins are extra browser origins allowed to open WebSockets
+	// (HARVEST_GATEWAY_WS_ORIGINS, comma-separated host patterns).
+	WSOrigins []string
+}
+
+func readConfig(r *config.Reader) (Config, error) {
+	c := Config{Base: config.ReadBase(r, "gateway", false)}
+	c.JWTSecret = r.Required("HARVEST_JWT_SECRET")
+	c.FeedPubSub = r.String("HARVEST_GATEWAY_PUBSUB", c.Base.PubSub)
+	for _, o := range strings.Split(r.String("HARVEST_GATEWAY_WS_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.WSOrigins = append(c.WSOrigins, o)
+		}
+	}
+	return c, r.Err()
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	cfg, err := readConfig(config.New())
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	verifier, err := auth.NewVerifier([]byte(cfg.JWTSecret))
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	app, err := runtime.New(ctx, cfg.Base)
+	if err != nil {
+		return err
+	}
+
+	feed := hub.New(hub.DefaultBuffer, app.Logger)
+	for _, topic := range hub.Topics {
+		if err := daprx.Subscribe(app.Service, cfg.FeedPubSub, topic, feed.Handle); err != nil {
+			return fmt.Errorf("subscribe %s: %w", topic, err)
+		}
+	}
+
+	resolver := &graph.Resolver{
+		Orders:   omsclient.New(app.Invoker),
+		Catalog:  inventoryclient.New(app.Invoker),
+		Payments: payclient.New(app.Invoker),
+		Feed:     feed,
+	}
+	app.Mux.Handle("/graphql", graph.NewHandler(resolver, graph.Options{
+		Verifier:         verifier,
+		Development:      cfg.Base.Development(),
+		Log:              app.Logger,
+		WSOriginPatterns: cfg.WSOrigins,
+	}))
+	if cfg.Base.Development() {
+		app.Mux.Handle("/playground", graph.Playground("/graphql"))
+	}
+	app.Logger.Info("gateway configured", "env", cfg.Base.Env, "feed_pubsub", cfg.FeedPubSub,
+		"playground", cfg.Base.Development(), "jwt_secret", "***")
+	return app.Run(ctx)
+}

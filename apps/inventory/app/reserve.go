@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/inventory/hotstock"
+	"github.com/harvest/harvest/apps/inventory/store"
+)
+
+// maxAttempts bounds the retries of a reservation whose hot counter was
+// missing (rebuilt) or replaced while it ran.
+const maxAttempts = 3
+
+// Reserve holds stock for an order, all lines or none, idempotent by order
+// id (see domain.Reservation.Repeat). Hot parts are taken first in Redis,
+// so flash-sale losers never touch MariaDB beyond one primary-key read;
+// then one MariaDB transaction writes the reservation row and takes the
+// ordinary parts. If that fails the hot take is returned at once; if the
+// process dies in between, the check-back's orphan sweep returns it.
+func (s *Service) Reserve(ctx context.Context, req domain.Request) (domain.Reservation, error) {
+	if r, ok, err := s.store.GetReservation(ctx, req.OrderID); err != nil {
+		return domain.Reservation{}, err
+	} else if ok {
+		return r, r.Repeat(req.Fingerprint)
+	}
+	skus := make([]string, len(req.Lines))
+	for i, l := range req.Lines {
+		skus[i] = l.SKU
+	}
+	cat, err := s.store.Products(ctx, skus)
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	parts, err := domain.Expand(req.Lines, cat)
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	var hot []domain.Part
+	for _, p := range parts {
+		if p.Hot {
+			hot = append(hot, p)
+		}
+	}
+	expires := s.clock.Now().Add(req.TTL)
+	for attempt := 1; ; attempt++ {
+		res, err := s.reserveOnce(ctx, req, parts, hot, expires)
+		if (errors.Is(err, domain.ErrStale) || errors.Is(err, errMissing)) && attempt < maxAttempts {
+			continue
+		}
+		return res, err
+	}
+}
+
+var errMissing = errors.New("hot counter missing")
+
+func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, hot []domain.Part, expires time.Time) (domain.Reservation, error) {
+	var epochs map[string]int64
+	taken := false
+	if len(hot) > 0 {
+		r, err := s.hot.Reserve(ctx, req.OrderID, req.Fingerprint, expires, hot)
+		if err != nil {
+			return domain.Reservation{}, err
+		}
+		switch r.Outcome {
+		case hotstock.Conflict:
+			return domain.Reservation{}, domain.ErrConflict
+		case hotstock.Missing:
+			for _, sku := range r.SKUs {
+				if err := s.hot.Rebuild(ctx, sku); err != nil {
+					return domain.Reservation{}, err
+				}
+			}
+			return domain.Reservation{}, errMissing
+		case hotstock.Short:
+			short, err := s.store.ShortSKUs(ctx, parts)
+			if err != nil {
+				return domain.Reservation{}, err
+			}
+			all := append(short, r.SKUs...)
+			slices.Sort(all)
+			return domain.Reservation{}, &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: slices.Compact(all)}
+		}
+		epochs, taken = r.Epochs, true
+	}
+	res, err := s.store.CreateReservation(ctx, req, parts, expires, epochs)
+	if err == nil {
+		return res, nil
+	}
+	if taken {
+		// Nothing of this attempt may stay: give the hot units back. A
+		// failure here leaves an orphan the check-back returns later.
+		if _, rerr := s.hot.Release(ctx, req.OrderID); rerr != nil {
+			s.log.WarnContext(ctx, "returning hot units of a failed reservation; check-back will", "order", req.OrderID, "err", rerr)
+		}
+	}
+	if errors.Is(err, store.ErrExists) {
+		// A concurrent Reserve (or Release) for the order won the row.
+		r, ok, gerr := s.store.GetReservation(ctx, req.OrderID)
+		if gerr != nil {
+			return domain.Reservation{}, gerr
+		}
+		if !ok {
+			return domain.Reservation{}, fmt.Errorf("reservation %s vanished", req.OrderID)
+		}
+		if rerr := r.Repeat(req.Fingerprint); rerr != nil {
+			return r, rerr
+		}
+		// Same lines: the winner's reservation is ours. Its hot part was
+		// taken under the same ledger entry, which the release above just
+		// returned only if the winner had not committed... see below.
+		return r, nil
+	}
+	return domain.Reservation{}, err
+}

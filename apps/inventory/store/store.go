@@ -1,0 +1,385 @@
+// Package store keeps inventory's rows in MariaDB: the catalog, stock of
+// ordinary SKUs (changed only by conditional atomic updates checked by rows
+// affected) and reservations, each use case in one transaction. It turns
+// driver errors into the domain's errors.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/inbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+)
+
+// ErrExists is returned by CreateReservation when the order already has a
+// reservation row (a concurrent or earlier Reserve): read it and decide.
+var ErrExists = errors.New("reservation exists")
+
+// Store is inventory's MariaDB repository.
+type Store struct {
+	db    *sql.DB
+	clock clock.Clock
+}
+
+// New returns a Store.
+func New(db *sql.DB, clk clock.Clock) *Store { return &Store{db: db, clock: clk} }
+
+// Claim makes a change idempotent for a message consumer (package inbox).
+type Claim struct {
+	Consumer string
+	MsgID    string
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func (s *Store) now() time.Time { return s.clock.Now().UTC() }
+
+// --- reservations ---
+
+const resCols = `order_id, status, fingerprint, request, has_hot, hot_pending, expires_at`
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func readReservation(ctx context.Context, q querier, orderID string, lock bool) (domain.Reservation, bool, error) {
+	query := `SELECT ` + resCols + ` FROM reservations WHERE order_id = ?`
+	if lock {
+		query += ` FOR UPDATE`
+	}
+	var r domain.Reservation
+	var status string
+	var req []byte
+	var hasHot bool
+	err := q.QueryRowContext(ctx, query, orderID).Scan(&r.OrderID, &status, &r.Fingerprint, &req, &hasHot, &r.HotPending, &r.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Reservation{}, false, nil
+	}
+	if err != nil {
+		return domain.Reservation{}, false, fmt.Errorf("read reservation %s: %w", orderID, err)
+	}
+	r.Status = domain.Status(status)
+	var lines []lineJSON
+	if err := json.Unmarshal(req, &lines); err != nil {
+		return domain.Reservation{}, false, fmt.Errorf("reservation %s request: %w", orderID, err)
+	}
+	for _, l := range lines {
+		r.Lines = append(r.Lines, domain.Line{SKU: l.SKU, Qty: l.Qty})
+	}
+	rows, err := q.QueryContext(ctx, `SELECT sku, qty, hot FROM reservation_parts WHERE order_id = ? ORDER BY sku`, orderID)
+	if err != nil {
+		return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p domain.Part
+		if err := rows.Scan(&p.SKU, &p.Qty, &p.Hot); err != nil {
+			return domain.Reservation{}, false, err
+		}
+		r.Parts = append(r.Parts, p)
+	}
+	return r, true, rows.Err()
+}
+
+type lineJSON struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+// GetReservation reads an order's reservation; false when there is none.
+func (s *Store) GetReservation(ctx context.Context, orderID string) (domain.Reservation, bool, error) {
+	return readReservation(ctx, s.db, orderID, false)
+}
+
+// CreateReservation writes a held reservation and takes the ordinary
+// (non-hot) parts from stock, all in one transaction: the reservation row
+// first, then one conditional decrement per part in SKU order (the lock
+// order every reservation and release follows, so they cannot deadlock).
+// Every part that lacks stock is named and nothing is written. hotEpochs
+// are the counter epochs the hot parts were taken from: if a rebuild has
+// replaced a counter since, domain.ErrStale.
+func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
+	res := domain.Reservation{OrderID: req.OrderID, Status: domain.Held, Lines: req.Lines, Parts: parts,
+		Fingerprint: req.Fingerprint, ExpiresAt: expires.UTC().Truncate(time.Microsecond)}
+	lines := make([]lineJSON, len(req.Lines))
+	for i, l := range req.Lines {
+		lines[i] = lineJSON{l.SKU, l.Qty}
+	}
+	body, err := json.Marshal(lines)
+	if err != nil {
+		return res, err
+	}
+	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		now := s.now()
+		_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,?,?,?,0,?,?,?)`,
+			req.OrderID, domain.Held, req.Fingerprint, body, res.HasHot(), res.ExpiresAt, now, now)
+		if sqltx.IsDuplicate(err) {
+			return ErrExists
+		}
+		if err != nil {
+			return fmt.Errorf("insert reservation: %w", err)
+		}
+		var hot []string
+		for _, p := range parts {
+			if p.Hot {
+				hot = append(hot, p.SKU)
+			}
+		}
+		if len(hot) > 0 {
+			if err := checkEpochs(ctx, tx, hot, hotEpochs); err != nil {
+				return err
+			}
+		}
+		var short []string
+		vals := make([]any, 0, len(parts)*4)
+		for _, p := range parts {
+			vals = append(vals, req.OrderID, p.SKU, p.Qty, p.Hot)
+			if p.Hot {
+				continue
+			}
+			r, err := tx.ExecContext(ctx, `UPDATE stock SET available = available - ?, updated_at = ? WHERE sku = ? AND available >= ?`,
+				p.Qty, now, p.SKU, p.Qty)
+			if err != nil {
+				return fmt.Errorf("take %s: %w", p.SKU, err)
+			}
+			if n, err := r.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				short = append(short, p.SKU)
+			}
+		}
+		if len(short) > 0 {
+			return &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: short}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO reservation_parts (order_id, sku, qty, hot) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(parts)), ","), vals...)
+		if err != nil {
+			return fmt.Errorf("insert parts: %w", err)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// checkEpochs reads the counters' epochs under a shared lock: it waits for
+// a rebuild in progress (which holds the row exclusively) without blocking
+// other reservations, and refuses a take from a counter older than the
+// current one.
+func checkEpochs(ctx context.Context, tx *sql.Tx, skus []string, seen map[string]int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT sku, hot_epoch FROM stock WHERE sku IN (`+placeholders(len(skus))+`) LOCK IN SHARE MODE`, anys(skus)...)
+	if err != nil {
+		return fmt.Errorf("hot epochs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sku string
+		var epoch int64
+		if err := rows.Scan(&sku, &epoch); err != nil {
+			return err
+		}
+		if seen != nil && epoch > seen[sku] {
+			return domain.ErrStale
+		}
+	}
+	return rows.Err()
+}
+
+// ShortSKUs names the ordinary parts whose stock is below the asked
+// quantity right now. Read-only: it only completes an out-of-stock answer
+// when the hot parts already failed.
+func (s *Store) ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, error) {
+	var out []string
+	for _, p := range parts {
+		if p.Hot {
+			continue
+		}
+		var avail int64
+		err := s.db.QueryRowContext(ctx, `SELECT available FROM stock WHERE sku = ?`, p.SKU).Scan(&avail)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && avail < p.Qty) {
+			out = append(out, p.SKU)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Confirm turns a held reservation into a deduction by a conditional
+// update (HELD → CONFIRMED), so two confirmers, or a confirmer and a
+// releaser, cannot both win. Confirming twice is fine; a released or
+// missing reservation is domain.ErrNotReserved. With a claim, applied is
+// false when the message was handled before (nothing changes).
+func (s *Store) Confirm(ctx context.Context, orderID string, claim *Claim) (res domain.Reservation, applied bool, err error) {
+	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		applied = true
+		if claim != nil {
+			ok, err := inbox.Claim(ctx, tx, claim.Consumer, claim.MsgID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				applied = false
+				return nil
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id = ? AND status = 'HELD'`,
+			s.now(), orderID); err != nil {
+			return fmt.Errorf("confirm %s: %w", orderID, err)
+		}
+		r, ok, err := readReservation(ctx, tx, orderID, false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return domain.ErrNotReserved
+		}
+		res = r
+		return r.Confirmable()
+	})
+	return res, applied, err
+}
+
+// Release gives a reservation's stock back: held, or confirmed too unless
+// onlyHeld (the check-back must never undo a confirmation that raced it).
+// Ordinary parts go back to stock in the same transaction; for hot parts
+// the row keeps hot_pending=1 until the caller has returned them in Redis
+// and called ClearHotPending. An unknown order gets a RELEASED tombstone
+// (also hot_pending, since Redis may hold an orphaned take for it). With a
+// claim, applied is false when the message was handled before.
+func (s *Store) Release(ctx context.Context, orderID string, onlyHeld bool, claim *Claim) (res domain.Reservation, applied bool, err error) {
+	for attempt := 0; ; attempt++ {
+		res, applied, err = s.release(ctx, orderID, onlyHeld, claim)
+		// Two releases of an unknown order both insert a tombstone; the
+		// loser reads the winner's.
+		if !sqltx.IsDuplicate(err) || attempt == 2 {
+			return res, applied, err
+		}
+	}
+}
+
+func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, claim *Claim) (res domain.Reservation, applied bool, err error) {
+	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		applied = true
+		if claim != nil {
+			ok, err := inbox.Claim(ctx, tx, claim.Consumer, claim.MsgID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				applied = false
+				return nil
+			}
+		}
+		now := s.now()
+		r, ok, err := readReservation(ctx, tx, orderID, true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,'','[]',0,1,?,?,?)`,
+				orderID, domain.Released, now, now, now)
+			if err != nil {
+				return err
+			}
+			res = domain.Reservation{OrderID: orderID, Status: domain.Released, ExpiresAt: now, HotPending: true}
+			return nil
+		}
+		res = r
+		if r.Status == domain.Released || (onlyHeld && r.Status != domain.Held) {
+			return nil
+		}
+		var hot []string
+		for _, p := range r.Parts {
+			if p.Hot {
+				hot = append(hot, p.SKU)
+			}
+		}
+		if len(hot) > 0 {
+			// Shared lock: orders this release against a counter rebuild.
+			if err := checkEpochs(ctx, tx, hot, nil); err != nil {
+				return err
+			}
+		}
+		for _, p := range r.Parts { // sorted by SKU
+			if p.Hot {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, updated_at = ? WHERE sku = ?`, p.Qty, now, p.SKU); err != nil {
+				return fmt.Errorf("return %s: %w", p.SKU, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'RELEASED', hot_pending = ?, updated_at = ? WHERE order_id = ?`,
+			len(hot) > 0, now, orderID); err != nil {
+			return err
+		}
+		res.Status = domain.Released
+		res.HotPending = len(hot) > 0
+		return nil
+	})
+	return res, applied, err
+}
+
+// ClearHotPending records that the Redis side of a release has run.
+func (s *Store) ClearHotPending(ctx context.Context, orderID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE reservations SET hot_pending = 0 WHERE order_id = ? AND status = 'RELEASED'`, orderID)
+	return err
+}
+
+func (s *Store) ids(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// ExpiredHeld lists held reservations past their TTL, oldest first.
+func (s *Store) ExpiredHeld(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return s.ids(ctx, `SELECT order_id FROM reservations WHERE status = 'HELD' AND expires_at < ? ORDER BY expires_at LIMIT ?`, now.UTC(), limit)
+}
+
+// HotPending lists releases whose Redis side has not run yet.
+func (s *Store) HotPending(ctx context.Context, limit int) ([]string, error) {
+	return s.ids(ctx, `SELECT order_id FROM reservations WHERE hot_pending = 1 LIMIT ?`, limit)
+}
+
+// Orphans lists orders Redis holds hot units for (as written back) past
+// their expiry whose reservation is missing or released: takes whose
+// Reserve died before its row committed, or whose return was lost.
+func (s *Store) Orphans(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	return s.ids(ctx, `SELECT DISTINCT h.order_id FROM hot_ledger h LEFT JOIN reservations r ON r.order_id = h.order_id
+		WHERE h.state = 'TAKEN' AND h.expires_at < ? AND (r.order_id IS NULL OR r.status = 'RELEASED') LIMIT ?`, before.UTC(), limit)
+}
+
+// MarkReturned records in the written-back ledger that an order's hot
+// units are back (used when Redis had nothing left to return).
+func (s *Store) MarkReturned(ctx context.Context, orderID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE hot_ledger SET state = 'RETURNED', updated_at = ? WHERE order_id = ? AND state = 'TAKEN'`, s.now(), orderID)
+	return err
+}

@@ -1,0 +1,192 @@
+package sim
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/harvest/harvest/apps/platform/httpapi"
+)
+
+// Fault is a failure switch for one named partner API: wechat.create,
+// wechat.query, wechat.refund, wechat.refund_query, alipay.create,
+// alipay.query, alipay.refund, alipay.refund_query, cashier.pay,
+// fms.receipts, fms.vouchers, fms.refund_audits, and for outgoing
+// callbacks callbacks.WECHAT, callbacks.ALIPAY, callbacks.FMS.
+type Fault struct {
+	Name          string  `json:"name"`
+	DelayMs       int     `json:"delay_ms"`       // answer (or send) this much later
+	FailRate      float64 `json:"fail_rate"`      // share of calls answered 503 (or callbacks lost and retried)
+	DropCallbacks bool    `json:"drop_callbacks"` // callbacks are never sent
+}
+
+// SetFault installs (or, all zero, clears) a fault.
+func (s *Server) SetFault(ctx context.Context, f Fault) error {
+	if f.Name == "" || f.FailRate < 0 || f.FailRate > 1 || f.DelayMs < 0 {
+		return errors.New("fault needs a name, fail_rate in [0,1] and delay_ms >= 0")
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO faults (name, delay_ms, fail_rate, drop_callbacks, updated_at) VALUES (?,?,?,?,?)
+		ON DUPLICATE KEY UPDATE delay_ms=VALUES(delay_ms), fail_rate=VALUES(fail_rate), drop_callbacks=VALUES(drop_callbacks), updated_at=VALUES(updated_at)`,
+		f.Name, f.DelayMs, f.FailRate, f.DropCallbacks, s.now())
+	return err
+}
+
+func (s *Server) fault(ctx context.Context, name string) (Fault, error) {
+	f := Fault{Name: name}
+	err := s.db.QueryRowContext(ctx, `SELECT delay_ms, fail_rate, drop_callbacks FROM faults WHERE name=?`, name).Scan(&f.DelayMs, &f.FailRate, &f.DropCallbacks)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, nil
+	}
+	return f, err
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// injectFault applies the named API's fault; true when it answered the
+// request itself with a 503.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, name string) bool {
+	f, err := s.fault(r.Context(), name)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return true
+	}
+	sleepCtx(r.Context(), time.Duration(f.DelayMs)*time.Millisecond)
+	if f.FailRate > 0 && s.rand() < f.FailRate {
+		httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"code": "SYSTEM_ERROR", "message": "injected fault " + name})
+		return true
+	}
+	return false
+}
+
+func (s *Server) faultSet(w http.ResponseWriter, r *http.Request) {
+	var f Fault
+	if err := httpapi.Decode(r, &f); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if err := s.SetFault(r.Context(), f); err != nil {
+		badRequest(w, r, err.Error())
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, f)
+}
+
+func (s *Server) faultList(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.db.QueryContext(r.Context(), `SELECT name, delay_ms, fail_rate, drop_callbacks FROM faults ORDER BY name`)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	defer rows.Close()
+	out := []Fault{}
+	for rows.Next() {
+		var f Fault
+		if err := rows.Scan(&f.Name, &f.DelayMs, &f.FailRate, &f.DropCallbacks); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		out = append(out, f)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) faultClear(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.db.ExecContext(r.Context(), `DELETE FROM faults`); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Notification is a queued callback as the admin API shows it.
+type Notification struct {
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind"`
+	Channel    string    `json:"channel"`
+	RefNo      string    `json:"ref_no"`
+	OutTradeNo string    `json:"out_trade_no"`
+	Target     string    `json:"target"`
+	Status     string    `json:"status"` // PENDING, DELIVERED, DROPPED, GAVE_UP
+	Attempts   int       `json:"attempts"`
+	Deliveries int       `json:"deliveries"`
+	NextAt     time.Time `json:"next_at"`
+	LastError  string    `json:"last_error,omitempty"`
+}
+
+// Notifications lists callbacks about a trade (or a refund / audit reference).
+func (s *Server) Notifications(ctx context.Context, ref string) ([]Notification, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, channel, ref_no, out_trade_no, target, status, attempts, deliveries, next_at, COALESCE(last_error,'')
+		FROM notifications WHERE out_trade_no=? OR ref_no=? ORDER BY id`, ref, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Notification{}
+	for rows.Next() {
+		var n Notification
+		if err := rows.Scan(&n.ID, &n.Kind, &n.Channel, &n.RefNo, &n.OutTradeNo, &n.Target, &n.Status, &n.Attempts, &n.Deliveries, &n.NextAt, &n.LastError); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func (s *Server) adminNotifications(w http.ResponseWriter, r *http.Request) {
+	ref := r.URL.Query().Get("ref")
+	if ref == "" {
+		badRequest(w, r, "ref (out_trade_no, refund no or refund id) is required")
+		return
+	}
+	list, err := s.Notifications(r.Context(), ref)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) adminTrade(w http.ResponseWriter, r *http.Request) {
+	ch, no := chi.URLParam(r, "channel"), chi.URLParam(r, "no")
+	t, err := s.getTrade(r.Context(), ch, no)
+	if err != nil {
+		writeCashierErr(w, r, err)
+		return
+	}
+	rows, err := s.db.QueryContext(r.Context(), `SELECT `+refundCols+` FROM channel_refunds WHERE channel=? AND out_trade_no=? ORDER BY created_at`, ch, no)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	refunds := []crefund{}
+	for rows.Next() {
+		f, err := scanCRefund(rows)
+		if err != nil {
+			rows.Close()
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		refunds = append(refunds, f)
+	}
+	rows.Close()
+	notes, err := s.Notifications(r.Context(), no)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"trade": t, "refunds": refunds, "notifications": notes})
+}
