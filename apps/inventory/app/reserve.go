@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
 	"github.com/harvest/harvest/apps/inventory/hotstock"
@@ -84,21 +85,14 @@ func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, ho
 			slices.Sort(all)
 			return domain.Reservation{}, &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: slices.Compact(all)}
 		}
-		epochs, taken = r.Epochs, true
+		epochs, taken = r.Epochs, r.Outcome == hotstock.Taken
 	}
 	res, err := s.store.CreateReservation(ctx, req, parts, expires, epochs)
 	if err == nil {
 		return res, nil
 	}
-	if taken {
-		// Nothing of this attempt may stay: give the hot units back. A
-		// failure here leaves an orphan the check-back returns later.
-		if _, rerr := s.hot.Release(ctx, req.OrderID); rerr != nil {
-			s.log.WarnContext(ctx, "returning hot units of a failed reservation; check-back will", "order", req.OrderID, "err", rerr)
-		}
-	}
 	if errors.Is(err, store.ErrExists) {
-		// A concurrent Reserve (or Release) for the order won the row.
+		// A concurrent Reserve (or a Release tombstone) won the row.
 		r, ok, gerr := s.store.GetReservation(ctx, req.OrderID)
 		if gerr != nil {
 			return domain.Reservation{}, gerr
@@ -106,13 +100,27 @@ func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, ho
 		if !ok {
 			return domain.Reservation{}, fmt.Errorf("reservation %s vanished", req.OrderID)
 		}
-		if rerr := r.Repeat(req.Fingerprint); rerr != nil {
-			return r, rerr
+		rerr := r.Repeat(req.Fingerprint)
+		if rerr != nil && taken {
+			// The winner is a tombstone or other lines: our take belongs
+			// to no reservation.
+			s.returnHot(ctx, req.OrderID)
 		}
-		// Same lines: the winner's reservation is ours. Its hot part was
-		// taken under the same ledger entry, which the release above just
-		// returned only if the winner had not committed... see below.
-		return r, nil
+		// Same lines: the ledger entry is the winner's too; keep it.
+		return r, rerr
+	}
+	if taken {
+		// Only the attempt that took (TAKEN, not REPEAT) gives back: a
+		// REPEAT shares the ledger entry with an attempt that may commit.
+		s.returnHot(ctx, req.OrderID)
 	}
 	return domain.Reservation{}, err
+}
+
+// returnHot gives back the hot units of a reservation attempt that failed.
+// A failure leaves an orphan the check-back returns later.
+func (s *Service) returnHot(ctx context.Context, orderID string) {
+	if _, err := s.hot.Release(ctx, orderID); err != nil {
+		s.log.WarnContext(ctx, "returning hot units of a failed reservation; check-back will", "order", orderID, "err", err)
+	}
 }

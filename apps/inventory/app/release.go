@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+
+	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/inventory/store"
+)
+
+// Consumer names in the inbox.
+const (
+	ConsumerOrderPlaced    = "inventory.order-placed"
+	ConsumerOrderCancelled = "inventory.order-cancelled"
+)
+
+// Confirm turns a held reservation into a deduction (the order committed).
+func (s *Service) Confirm(ctx context.Context, orderID string) (domain.Reservation, error) {
+	r, _, err := s.store.Confirm(ctx, orderID, nil)
+	return r, err
+}
+
+// Release gives a reservation's stock back, held or confirmed; an unknown
+// order gets a tombstone so a late Reserve for it is refused.
+func (s *Service) Release(ctx context.Context, orderID string) (domain.Reservation, error) {
+	return s.release(ctx, orderID, false, nil)
+}
+
+func (s *Service) release(ctx context.Context, orderID string, onlyHeld bool, claim *store.Claim) (domain.Reservation, error) {
+	r, _, err := s.store.Release(ctx, orderID, onlyHeld, claim)
+	if err != nil {
+		return r, err
+	}
+	if r.HotPending {
+		// After the commit: the flag makes the check-back retry this if we
+		// die first; the return itself is idempotent.
+		if err := s.settleHot(ctx, orderID); err != nil {
+			s.log.WarnContext(ctx, "hot return deferred to check-back", "order", orderID, "err", err)
+		}
+		r.HotPending = false
+	}
+	return r, nil
+}
+
+func (s *Service) settleHot(ctx context.Context, orderID string) error {
+	if _, err := s.hot.Release(ctx, orderID); err != nil {
+		return err
+	}
+	return s.store.ClearHotPending(ctx, orderID)
+}
+
+// OrderPlaced confirms the order's reservation once per message. An order
+// without a usable reservation is reported, not retried: retrying cannot
+// create the stock, and the message must not block the ones behind it.
+func (s *Service) OrderPlaced(ctx context.Context, msgID, orderID string) error {
+	r, applied, err := s.store.Confirm(ctx, orderID, &store.Claim{Consumer: ConsumerOrderPlaced, MsgID: msgID})
+	if err == nil || !applied {
+		return nil
+	}
+	if err == domain.ErrNotReserved {
+		s.log.ErrorContext(ctx, "order placed without a held reservation", "order", orderID, "status", string(r.Status))
+		return nil
+	}
+	return err
+}
+
+// OrderCancelled releases the order's reservation once per message.
+func (s *Service) OrderCancelled(ctx context.Context, msgID, orderID string) error {
+	_, err := s.release(ctx, orderID, false, &store.Claim{Consumer: ConsumerOrderCancelled, MsgID: msgID})
+	return err
+}

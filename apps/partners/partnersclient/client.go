@@ -1,0 +1,224 @@
+// Package partnersclient is the typed client for the systems outside the
+// company that fulfillment calls: SMS, official-account and mini-program
+// push, finance vouchers, fraud scoring, presale/purchasing, TMS waybills,
+// invoicing and drop-ship suppliers. Locally apps/partners stands in for all
+// of them; in production the target app id names Dapr HTTPEndpoint
+// resources for the real systems, so only configuration changes.
+//
+// Every call carries the caller's idempotency id (message, voucher, order or
+// delivery-order id) and the partner answers a repeated id with its first
+// result, as the real systems do: a stage run twice sends no second SMS and
+// asks for no second waybill.
+package partnersclient
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/money"
+)
+
+// DefaultAppID is the partners stand-in's Dapr app id.
+const DefaultAppID = "partners"
+
+// Push channels.
+const (
+	PushOfficialAccount = "OFFICIAL_ACCOUNT"
+	PushMiniProgram     = "MINI_PROGRAM"
+)
+
+// Fraud decisions.
+const (
+	FraudAccept = "ACCEPT"
+	FraudReview = "REVIEW"
+	FraudReject = "REJECT"
+)
+
+// Error codes partners answer with.
+const (
+	CodeRejected    = "REJECTED"    // a business refusal that retrying will not change
+	CodeUnavailable = "UNAVAILABLE" // switched-on failure; retry later
+)
+
+// SMS is one text message to one recipient (the SMS API takes one at a time).
+type SMS struct {
+	MessageID string            `json:"message_id"`
+	Phone     string            `json:"phone"`
+	Template  string            `json:"template"` // ORDER_PAID, REISSUE_CREATED, EXCHANGE_CREATED, COUPON_GRANTED ...
+	Params    map[string]string `json:"params,omitempty"`
+}
+
+// Push is one notification to a customer's official account or mini-program.
+type Push struct {
+	MessageID  string            `json:"message_id"`
+	CustomerID string            `json:"customer_id"`
+	Channel    string            `json:"channel"`
+	Template   string            `json:"template"`
+	Params     map[string]string `json:"params,omitempty"`
+}
+
+// Receipt acknowledges a message or document; Duplicate tells that the id had
+// been received before and nothing new happened.
+type Receipt struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// VoucherLine is one line of a payment voucher.
+type VoucherLine struct {
+	SKU       string    `json:"sku"`
+	AmountFen money.Fen `json:"amount_fen"`
+	TaxRateBP int64     `json:"tax_rate_bp"`
+}
+
+// Voucher is the payment voucher pushed to finance (FMS) in stage 6.
+type Voucher struct {
+	VoucherID  string        `json:"voucher_id"`
+	OrderID    string        `json:"order_id"`
+	CustomerID string        `json:"customer_id"`
+	CashFen    money.Fen     `json:"cash_fen"`
+	NonCashFen money.Fen     `json:"non_cash_fen"`
+	TotalFen   money.Fen     `json:"total_fen"`
+	Lines      []VoucherLine `json:"lines"`
+}
+
+// FraudRequest asks the risk service (Tongdun-like) to score an order.
+type FraudRequest struct {
+	OrderID    string    `json:"order_id"`
+	CustomerID string    `json:"customer_id"`
+	AmountFen  money.Fen `json:"amount_fen"`
+	Phone      string    `json:"phone"`
+	Address    string    `json:"address"`
+}
+
+// FraudVerdict is the risk service's answer.
+type FraudVerdict struct {
+	Score    int    `json:"score"` // 0..100
+	Decision string `json:"decision"`
+}
+
+// GoodsLine is a SKU and quantity sent to an outside system.
+type GoodsLine struct {
+	SKU  string `json:"sku"`
+	Name string `json:"name,omitempty"`
+	Qty  int64  `json:"qty"`
+}
+
+// PresaleOrder pushes an order's presale lines to purchasing.
+type PresaleOrder struct {
+	OrderID string      `json:"order_id"`
+	Lines   []GoodsLine `json:"lines"`
+}
+
+// WaybillRequest asks TMS for a courier and waybill for one delivery order.
+type WaybillRequest struct {
+	DeliveryOrderID string `json:"delivery_order_id"`
+	Warehouse       string `json:"warehouse"`
+	Address         string `json:"address"`
+	Phone           string `json:"phone"`
+	DeliveryDate    string `json:"delivery_date"`
+	Express         bool   `json:"express"`
+}
+
+// Waybill is TMS's answer.
+type Waybill struct {
+	Carrier   string `json:"carrier"`
+	WaybillNo string `json:"waybill_no"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// InvoiceLine is one line of an invoice.
+type InvoiceLine struct {
+	SKU       string    `json:"sku"`
+	Name      string    `json:"name"`
+	Qty       int64     `json:"qty"`
+	AmountFen money.Fen `json:"amount_fen"`
+	TaxRateBP int64     `json:"tax_rate_bp"`
+}
+
+// InvoiceRequest pushes invoice data to the invoicing system.
+type InvoiceRequest struct {
+	InvoiceID string        `json:"invoice_id"`
+	OrderID   string        `json:"order_id"`
+	Title     string        `json:"title"`
+	Lines     []InvoiceLine `json:"lines"`
+}
+
+// SupplierOrder sends drop-ship lines (产地直发) to the supplier who ships them.
+type SupplierOrder struct {
+	DeliveryOrderID string      `json:"delivery_order_id"`
+	Supplier        string      `json:"supplier"`
+	Lines           []GoodsLine `json:"lines"`
+	Name            string      `json:"name"`
+	Phone           string      `json:"phone"`
+	Address         string      `json:"address"`
+	DeliveryDate    string      `json:"delivery_date"`
+}
+
+// Client calls the outside systems through the caller's sidecar.
+type Client struct {
+	inv   *daprx.Invoker
+	appID string
+}
+
+// New returns a client; appID is DefaultAppID locally.
+func New(inv *daprx.Invoker, appID string) *Client {
+	if appID == "" {
+		appID = DefaultAppID
+	}
+	return &Client{inv: inv, appID: appID}
+}
+
+func (c *Client) post(ctx context.Context, method string, in, out any) error {
+	return c.inv.Invoke(ctx, c.appID, http.MethodPost, method, in, out)
+}
+
+// SendSMS sends one SMS.
+func (c *Client) SendSMS(ctx context.Context, m SMS) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "sms/v1/messages", m, &r)
+}
+
+// SendPush sends one push notification.
+func (c *Client) SendPush(ctx context.Context, p Push) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "push/v1/messages", p, &r)
+}
+
+// PushVoucher sends a payment voucher to finance.
+func (c *Client) PushVoucher(ctx context.Context, v Voucher) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "fms/v1/payment-vouchers", v, &r)
+}
+
+// ScoreFraud asks for a fraud verdict; repeated order ids get the same verdict.
+func (c *Client) ScoreFraud(ctx context.Context, f FraudRequest) (FraudVerdict, error) {
+	var v FraudVerdict
+	return v, c.post(ctx, "risk/v1/scores", f, &v)
+}
+
+// PushPresale sends presale lines to purchasing.
+func (c *Client) PushPresale(ctx context.Context, p PresaleOrder) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "presale/v1/orders", p, &r)
+}
+
+// RequestWaybill asks TMS for a waybill; a repeated delivery order id gets
+// the same waybill.
+func (c *Client) RequestWaybill(ctx context.Context, w WaybillRequest) (Waybill, error) {
+	var out Waybill
+	return out, c.post(ctx, "tms/v1/waybills", w, &out)
+}
+
+// IssueInvoice pushes invoice data.
+func (c *Client) IssueInvoice(ctx context.Context, i InvoiceRequest) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "invoice/v1/invoices", i, &r)
+}
+
+// SendToSupplier dispatches drop-ship lines to their supplier.
+func (c *Client) SendToSupplier(ctx context.Context, s SupplierOrder) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "suppliers/v1/orders", s, &r)
+}
