@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
 	"github.com/harvest/harvest/apps/inventory/store"
@@ -56,7 +57,7 @@ func (s *Service) OrderPlaced(ctx context.Context, msgID, orderID string) error 
 	if err == nil || !applied {
 		return nil
 	}
-	if err == domain.ErrNotReserved {
+	if errors.Is(err, domain.ErrNotReserved) {
 		s.log.ErrorContext(ctx, "order placed without a held reservation", "order", orderID, "status", string(r.Status))
 		return nil
 	}
@@ -67,4 +68,17 @@ func (s *Service) OrderPlaced(ctx context.Context, msgID, orderID string) error 
 func (s *Service) OrderCancelled(ctx context.Context, msgID, orderID string) error {
 	_, err := s.release(ctx, orderID, false, &store.Claim{Consumer: ConsumerOrderCancelled, MsgID: msgID})
 	return err
+}
+
+// Reservation reads an order's reservation; domain.ErrNotReserved when
+// there is none.
+func (s *Service) Reservation(ctx context.Context, orderID string) (domain.Reservation, error) {
+	r, ok, err := s.store.GetReservation(ctx, orderID)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return r, domain.ErrNotReserved
+	}
+	return r, nil
 }

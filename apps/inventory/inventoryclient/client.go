@@ -32,6 +32,10 @@ const (
 	CodeUnknownSKU  = "UNKNOWN_SKU"          // Details["skus"]
 	CodeConflict    = "RESERVATION_CONFLICT" // same order id, different lines
 	CodeNotReserved = "NOT_RESERVED"
+	// CodeValidation: a malformed request; Details["field"] names the field.
+	CodeValidation = "VALIDATION_FAILED"
+	// CodeUnavailable: a passing fault (hot stock being rebuilt); retry.
+	CodeUnavailable = "UNAVAILABLE"
 )
 
 // Component is one SKU inside a virtual bundle.
@@ -162,5 +166,13 @@ func (c *Client) Confirm(ctx context.Context, orderID string) (Reservation, erro
 func (c *Client) Release(ctx context.Context, orderID string) (Reservation, error) {
 	var out Reservation
 	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/reservations/"+url.PathEscape(orderID)+"/release", struct{}{}, &out)
+	return out, err
+}
+
+// GetReservation returns an order's reservation; CodeNotReserved when there
+// is none.
+func (c *Client) GetReservation(ctx context.Context, orderID string) (Reservation, error) {
+	var out Reservation
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/reservations/"+url.PathEscape(orderID), nil, &out)
 	return out, err
 }

@@ -1,0 +1,199 @@
+// Package api serves inventory's HTTP API, the routes inventoryclient
+// calls through Dapr service invocation, and maps domain errors to
+// httpapi.Problems with the client's codes.
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/harvest/harvest/apps/inventory/app"
+	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/inventory/store"
+	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/money"
+)
+
+// Service is what the handlers call.
+type Service interface {
+	Products(ctx context.Context, skus []string) ([]app.ProductView, error)
+	Search(ctx context.Context, f store.Filter) (app.SearchResult, error)
+	Reserve(ctx context.Context, req domain.Request) (domain.Reservation, error)
+	Confirm(ctx context.Context, orderID string) (domain.Reservation, error)
+	Release(ctx context.Context, orderID string) (domain.Reservation, error)
+	Reservation(ctx context.Context, orderID string) (domain.Reservation, error)
+}
+
+// Mount adds the API routes to mux.
+func Mount(mux chi.Router, svc Service) {
+	h := handlers{svc}
+	mux.Post("/v1/products/batch", h.batch)
+	mux.Get("/v1/products/{sku}", h.product)
+	mux.Get("/v1/products", h.search)
+	mux.Post("/v1/reservations", h.reserve)
+	mux.Get("/v1/reservations/{id}", h.reservation)
+	mux.Post("/v1/reservations/{id}/confirm", h.confirm)
+	mux.Post("/v1/reservations/{id}/release", h.release)
+}
+
+type handlers struct{ svc Service }
+
+func (h handlers) batch(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		SKUs []string `json:"skus"`
+	}
+	if err := httpapi.Decode(r, &in); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	ps, err := h.svc.Products(r.Context(), in.SKUs)
+	if err != nil {
+		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	out := make([]inventoryclient.Product, len(ps))
+	for i, p := range ps {
+		out[i] = toProduct(p)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": out})
+}
+
+func (h handlers) product(w http.ResponseWriter, r *http.Request) {
+	ps, err := h.svc.Products(r.Context(), []string{chi.URLParam(r, "sku")})
+	if err != nil {
+		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, toProduct(ps[0]))
+}
+
+func (h handlers) search(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.Filter{Query: q.Get("q"), Zone: domain.Zone(q.Get("zone")), Warehouse: q.Get("warehouse")}
+	if v := q.Get("in_stock"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			httpapi.WriteError(w, r, problem(&domain.ValidationError{Field: "in_stock", Msg: "must be a boolean"}))
+			return
+		}
+		f.InStock = b
+	}
+	if v := q.Get("first"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			httpapi.WriteError(w, r, problem(&domain.ValidationError{Field: "first", Msg: "must be an integer"}))
+			return
+		}
+		f.First = n
+	}
+	if v := q.Get("after"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 {
+			httpapi.WriteError(w, r, problem(&domain.ValidationError{Field: "after", Msg: "is not a cursor of this API"}))
+			return
+		}
+		f.After = string(b)
+	}
+	res, err := h.svc.Search(r.Context(), f)
+	if err != nil {
+		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	page := inventoryclient.ProductPage{Items: make([]inventoryclient.Product, len(res.Items)), HasNext: res.HasNext, TotalCount: res.Total}
+	for i, p := range res.Items {
+		page.Items[i] = toProduct(p)
+	}
+	if n := len(res.Items); n > 0 {
+		page.EndCursor = base64.RawURLEncoding.EncodeToString([]byte(res.Items[n-1].SKU))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
+}
+
+func (h handlers) reserve(w http.ResponseWriter, r *http.Request) {
+	var in inventoryclient.ReserveRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	lines := make([]domain.Line, len(in.Lines))
+	for i, l := range in.Lines {
+		lines[i] = domain.Line{SKU: l.SKU, Qty: l.Qty}
+	}
+	req, err := domain.NewRequest(in.OrderID, lines, in.TTL)
+	if err != nil {
+		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	res, err := h.svc.Reserve(r.Context(), req)
+	h.answer(w, r, res, err)
+}
+
+func (h handlers) reservation(w http.ResponseWriter, r *http.Request) {
+	res, err := h.svc.Reservation(r.Context(), chi.URLParam(r, "id"))
+	h.answer(w, r, res, err)
+}
+
+func (h handlers) confirm(w http.ResponseWriter, r *http.Request) {
+	res, err := h.svc.Confirm(r.Context(), chi.URLParam(r, "id"))
+	h.answer(w, r, res, err)
+}
+
+func (h handlers) release(w http.ResponseWriter, r *http.Request) {
+	res, err := h.svc.Release(r.Context(), chi.URLParam(r, "id"))
+	h.answer(w, r, res, err)
+}
+
+func (h handlers) answer(w http.ResponseWriter, r *http.Request, res domain.Reservation, err error) {
+	if err != nil {
+		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	out := inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status), ExpiresAt: res.ExpiresAt, Lines: []inventoryclient.Line{}}
+	for _, l := range res.Lines {
+		out.Lines = append(out.Lines, inventoryclient.Line{SKU: l.SKU, Qty: l.Qty})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+func toProduct(p app.ProductView) inventoryclient.Product {
+	out := inventoryclient.Product{
+		SKU: p.SKU, Name: p.Name, PriceFen: money.Fen(p.PriceFen), Zone: string(p.Zone), TaxRateBP: p.TaxRateBP,
+		Warehouse: p.Warehouse, Supplier: p.Supplier, DropShip: p.DropShip, Presale: p.Presale,
+		Available: p.Available, Hot: p.Hot,
+	}
+	for _, c := range p.Components {
+		out.Components = append(out.Components, inventoryclient.Component{SKU: c.SKU, Qty: c.Qty})
+	}
+	return out
+}
+
+// problem maps a domain error to the Problem the client expects; other
+// errors pass through and become an opaque 500.
+func problem(err error) error {
+	var ske *domain.SKUError
+	var ve *domain.ValidationError
+	switch {
+	case errors.As(err, &ske) && errors.Is(err, domain.ErrUnknownSKU):
+		return httpapi.Errorf(http.StatusNotFound, inventoryclient.CodeUnknownSKU, "unknown SKU").With(map[string]any{"skus": ske.SKUs})
+	case errors.As(err, &ske):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeOutOfStock, "out of stock").With(map[string]any{"skus": ske.SKUs})
+	case errors.As(err, &ve):
+		return httpapi.Errorf(http.StatusBadRequest, inventoryclient.CodeValidation, "%s", ve.Error()).With(map[string]any{"field": ve.Field})
+	case errors.Is(err, domain.ErrConflict):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeConflict, "the order already holds a reservation for other lines")
+	case errors.Is(err, domain.ErrReleased):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeConflict, "the order's reservation was released").
+			With(map[string]any{"status": inventoryclient.ReservationReleased})
+	case errors.Is(err, domain.ErrNotReserved):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeNotReserved, "no held or confirmed reservation for the order")
+	case errors.Is(err, domain.ErrStale):
+		return httpapi.Errorf(http.StatusServiceUnavailable, inventoryclient.CodeUnavailable, "hot stock is being rebuilt; retry")
+	}
+	return err
+}

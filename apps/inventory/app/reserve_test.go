@@ -1,0 +1,242 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/harvest/harvest/apps/inventory/domain"
+)
+
+func TestReserveConfirmRelease(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r, err := e.svc.Reserve(ctx, req(t, "o1", l("A", 2), l("B", 1), l("HOT", 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != domain.Held || !r.ExpiresAt.Equal(t0.Add(60e9)) {
+		t.Fatalf("reservation = %+v", r)
+	}
+	wantAvail(t, e, map[string]int64{"A": 8, "B": 4, "HOT": 17})
+
+	if r, err = e.svc.Confirm(ctx, "o1"); err != nil || r.Status != domain.Confirmed {
+		t.Fatalf("confirm = %+v, %v", r, err)
+	}
+	if r, err = e.svc.Confirm(ctx, "o1"); err != nil || r.Status != domain.Confirmed {
+		t.Fatalf("second confirm = %+v, %v", r, err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 8, "B": 4, "HOT": 17})
+
+	// A cancellation after payment releases a confirmed reservation too.
+	if r, err = e.svc.Release(ctx, "o1"); err != nil || r.Status != domain.Released {
+		t.Fatalf("release = %+v, %v", r, err)
+	}
+	if _, err = e.svc.Release(ctx, "o1"); err != nil {
+		t.Fatalf("second release: %v", err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 10, "B": 5, "HOT": 20})
+
+	if _, err := e.svc.Confirm(ctx, "o1"); !errors.Is(err, domain.ErrNotReserved) {
+		t.Fatalf("confirm released = %v, want ErrNotReserved", err)
+	}
+	if _, err := e.svc.Reserve(ctx, req(t, "o1", l("A", 2), l("B", 1), l("HOT", 3))); !errors.Is(err, domain.ErrReleased) {
+		t.Fatalf("reserve after release = %v, want ErrReleased", err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 10, "B": 5, "HOT": 20})
+}
+
+func TestReserveIdempotentByOrderID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	first, err := e.svc.Reserve(ctx, req(t, "o1", l("A", 1), l("HOT", 2), l("A", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same lines, listed differently: the same reservation, nothing taken twice.
+	again, err := e.svc.Reserve(ctx, req(t, "o1", l("HOT", 2), l("A", 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Fingerprint != first.Fingerprint || !again.ExpiresAt.Equal(first.ExpiresAt) {
+		t.Fatalf("retry answered %+v, first was %+v", again, first)
+	}
+	wantAvail(t, e, map[string]int64{"A": 8, "HOT": 18})
+	if _, err := e.svc.Reserve(ctx, req(t, "o1", l("A", 3))); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("other lines = %v, want ErrConflict", err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 8, "HOT": 18})
+}
+
+func TestConcurrentDuplicateReserveHasOneEffect(t *testing.T) {
+	e := newEnv(t)
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.svc.Reserve(context.Background(), req(t, "dup", l("A", 1), l("HOT", 1))); err == nil {
+				ok.Add(1)
+			} else {
+				t.Errorf("duplicate reserve: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 20 {
+		t.Fatalf("%d of 20 duplicates answered", ok.Load())
+	}
+	wantAvail(t, e, map[string]int64{"A": 9, "HOT": 19})
+}
+
+func TestOutOfStockNamesEverySKUAndWritesNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.svc.Reserve(ctx, req(t, "o1", l("A", 11), l("B", 6), l("C", 1), l("HOT", 21)))
+	var ske *domain.SKUError
+	if !errors.As(err, &ske) || !errors.Is(err, domain.ErrOutOfStock) {
+		t.Fatalf("err = %v, want out of stock", err)
+	}
+	if !slices.Equal(ske.SKUs, []string{"A", "B", "HOT"}) {
+		t.Fatalf("short SKUs = %v", ske.SKUs)
+	}
+	// Hot line fine, ordinary lines short: the hot take is given back.
+	_, err = e.svc.Reserve(ctx, req(t, "o2", l("A", 11), l("C", 1), l("HOT", 5)))
+	if !errors.As(err, &ske) || !slices.Equal(ske.SKUs, []string{"A"}) {
+		t.Fatalf("err = %v, want A short", err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 10, "B": 5, "C": 100, "HOT": 20})
+	if n := e.count(t, `SELECT COUNT(*) FROM reservations`); n != 0 {
+		t.Fatalf("%d reservation rows written", n)
+	}
+	// Nothing was written, so the same order may try again later.
+	if _, err := e.svc.Reserve(ctx, req(t, "o2", l("A", 10), l("HOT", 5))); err != nil {
+		t.Fatalf("retry after out of stock: %v", err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 0, "HOT": 15})
+}
+
+func TestUnknownSKUAndValidation(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.svc.Reserve(context.Background(), req(t, "o1", l("A", 1), l("NOPE", 1), l("ZZZ", 1)))
+	var ske *domain.SKUError
+	if !errors.As(err, &ske) || !errors.Is(err, domain.ErrUnknownSKU) || !slices.Equal(ske.SKUs, []string{"NOPE", "ZZZ"}) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := e.svc.Products(context.Background(), []string{"A", "NOPE"}); !errors.Is(err, domain.ErrUnknownSKU) {
+		t.Fatalf("products err = %v", err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 10})
+}
+
+func TestBundleReservesComponents(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// BDL = 2×A + 1×B: min(10/2, 5/1) = 5; HBDL = HOT + C: min(20, 100).
+	wantAvail(t, e, map[string]int64{"BDL": 5, "HBDL": 20})
+	r, err := e.svc.Reserve(ctx, req(t, "o1", l("BDL", 2), l("A", 1), l("HBDL", 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []domain.Part{{SKU: "A", Qty: 5}, {SKU: "B", Qty: 2}, {SKU: "C", Qty: 4}, {SKU: "HOT", Qty: 4, Hot: true}}
+	if !slices.Equal(r.Parts, want) {
+		t.Fatalf("parts = %+v", r.Parts)
+	}
+	wantAvail(t, e, map[string]int64{"A": 5, "B": 3, "C": 96, "HOT": 16, "BDL": 2, "HBDL": 16})
+	if _, err := e.svc.Reserve(ctx, req(t, "o2", l("BDL", 3))); !errors.Is(err, domain.ErrOutOfStock) {
+		t.Fatalf("bundle beyond components = %v", err)
+	}
+	if _, err := e.svc.Release(ctx, "o1"); err != nil {
+		t.Fatal(err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 10, "B": 5, "C": 100, "HOT": 20, "BDL": 5})
+}
+
+func TestReleaseUnknownOrderTombstones(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r, err := e.svc.Release(ctx, "late")
+	if err != nil || r.Status != domain.Released {
+		t.Fatalf("release unknown = %+v, %v", r, err)
+	}
+	if _, err := e.svc.Reserve(ctx, req(t, "late", l("A", 1))); !errors.Is(err, domain.ErrReleased) {
+		t.Fatalf("late reserve = %v, want ErrReleased", err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 10})
+}
+
+// race runs n buyers of one unit each against sku and returns the winners.
+func race(t *testing.T, e *env, sku string, n int) int64 {
+	var wg sync.WaitGroup
+	var won, lost atomic.Int64
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := e.svc.Reserve(context.Background(), req(t, sku+"-buyer-"+string(rune('A'+i/26))+string(rune('a'+i%26)), l(sku, 1)))
+			switch {
+			case err == nil:
+				won.Add(1)
+			case errors.Is(err, domain.ErrOutOfStock):
+				lost.Add(1)
+			default:
+				t.Errorf("buyer %d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if won.Load()+lost.Load() != int64(n) {
+		t.Fatalf("won %d + lost %d != %d", won.Load(), lost.Load(), n)
+	}
+	return won.Load()
+}
+
+func TestRaceForLastUnitsMariaDB(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.Exec(`UPDATE stock SET on_hand = 10, available = 10 WHERE sku = 'C'`); err != nil {
+		t.Fatal(err)
+	}
+	if won := race(t, e, "C", 50); won != 10 {
+		t.Fatalf("%d buyers won, want 10", won)
+	}
+	if got := e.mysqlAvailable(t, "C"); got != 0 {
+		t.Fatalf("available = %d, want 0", got)
+	}
+	if n := e.count(t, `SELECT COALESCE(SUM(qty),0) FROM reservation_parts WHERE sku = 'C'`); n != 10 {
+		t.Fatalf("reserved %d, want 10", n)
+	}
+}
+
+func TestRaceForLastUnitsHotRedis(t *testing.T) {
+	e := newEnv(t)
+	// 10 units: make on_hand 10 and rebuild the counter from MariaDB.
+	if _, err := e.db.Exec(`UPDATE stock SET on_hand = 10, available = 10 WHERE sku = 'HOT'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rdb.Del(context.Background(), e.prefix+"{inv}:stock:HOT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if won := race(t, e, "HOT", 50); won != 10 {
+		t.Fatalf("%d buyers won, want 10", won)
+	}
+	if got := e.available(t, "HOT"); got != 0 {
+		t.Fatalf("redis available = %d, want 0", got)
+	}
+	e.writeBack(t)
+	if got := e.mysqlAvailable(t, "HOT"); got != 0 {
+		t.Fatalf("written-back available = %d, want 0", got)
+	}
+	if n := e.count(t, `SELECT COALESCE(SUM(qty),0) FROM hot_ledger WHERE sku = 'HOT' AND state = 'TAKEN'`); n != 10 {
+		t.Fatalf("ledger holds %d, want 10", n)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM reservations WHERE status = 'HELD'`); n != 10 {
+		t.Fatalf("%d reservations, want 10", n)
+	}
+}

@@ -1,0 +1,131 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// binaries makes sure daprd, placement and the apps' binaries exist in
+// BinDir, building what is missing. One lock file serialises builders, so
+// test packages starting stacks at once do not build the sidecar twice.
+func (s *Stack) binaries(ctx context.Context) error {
+	o := s.opts
+	if err := os.MkdirAll(o.BinDir, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockFile(filepath.Join(o.BinDir, ".build.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	s.daprd, err = EnsureSidecar(ctx, o.RepoRoot, o.BinDir, "daprd", o.Progress)
+	if err != nil {
+		return err
+	}
+	s.placement, err = EnsureSidecar(ctx, o.RepoRoot, o.BinDir, "placement", o.Progress)
+	if err != nil {
+		return err
+	}
+
+	var pkgs []string
+	byBase := map[string]string{}
+	for _, app := range o.Apps {
+		pkg := o.Packages[app]
+		if pkg == "" {
+			pkg = path.Join(filepath.ToSlash(o.AppDir), app)
+		}
+		pkg = "./" + strings.TrimPrefix(filepath.ToSlash(pkg), "./")
+		base := path.Base(pkg)
+		if other, ok := byBase[base]; ok && other != pkg {
+			return fmt.Errorf("packages %s and %s would build the same binary %s", other, pkg, base)
+		}
+		if _, ok := byBase[base]; !ok {
+			pkgs = append(pkgs, pkg)
+		}
+		byBase[base] = pkg
+		s.binOf[app] = filepath.Join(o.BinDir, base)
+	}
+	if o.SkipBuild {
+		for app, bin := range s.binOf {
+			if _, err := os.Stat(bin); err != nil {
+				return fmt.Errorf("app %s: %w (SkipBuild set)", app, err)
+			}
+		}
+		return nil
+	}
+	start := time.Now()
+	s.progress("building %s", strings.Join(pkgs, " "))
+	args := append([]string{"build", "-o", o.BinDir + string(filepath.Separator)}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = o.RepoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	s.progress("built the apps in %s", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// EnsureSidecar returns the path of daprd or placement (name): the one in
+// binDir if present, else one on PATH, else one built from dapr/sidecar
+// into binDir (several minutes the first time).
+func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress io.Writer) (string, error) {
+	if name != "daprd" && name != "placement" {
+		return "", fmt.Errorf("unknown sidecar binary %q", name)
+	}
+	bin := filepath.Join(binDir, name)
+	if fi, err := os.Stat(bin); err == nil && !fi.IsDir() {
+		return bin, nil
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	pkg := "."
+	if name == "placement" {
+		pkg = "./placement"
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "harvest-stack: building %s from dapr/sidecar (takes a few minutes the first time)\n", name)
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "stablecomponents", "-o", bin, pkg)
+	cmd.Dir = filepath.Join(repoRoot, "dapr", "sidecar")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %w\n%s", name, err, out)
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "harvest-stack: built %s in %s\n", name, time.Since(start).Round(time.Second))
+	}
+	return bin, nil
+}
+
+// lockFile takes an exclusive flock on path, released by the returned func.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

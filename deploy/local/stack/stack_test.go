@@ -1,0 +1,382 @@
+package stack
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/harvest/harvest/apps/platform/devauth"
+)
+
+const echoPkg = "deploy/local/stack/testdata/echo"
+
+func echoOptions(t *testing.T, name string) Options {
+	return Options{
+		Name:         name,
+		RunDir:       t.TempDir(),
+		Apps:         []string{"echo-a", "echo-b"},
+		Packages:     map[string]string{"echo-a": echoPkg, "echo-b": echoPkg},
+		Env:          map[string]string{"ECHO_EXTRA": "all"},
+		AppEnv:       map[string]map[string]string{"echo-b": {"ECHO_EXTRA": "b-only"}},
+		ReadyTimeout: 90 * time.Second,
+		StopTimeout:  10 * time.Second,
+	}
+}
+
+// TestStackRealSidecars starts placement and two echo apps with real
+// sidecars, and checks service invocation through the sqlite name
+// resolver, pub/sub through Redis in the stack's own DB, the env contract,
+// and Kill + Restart.
+func TestStackRealSidecars(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now()
+	s, err := Start(ctx, echoOptions(t, "stacktest"))
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Logf("stack ready in %s (redis db %d)", time.Since(start).Round(time.Millisecond), s.RedisDB())
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range []string{"echo-a", "echo-a.daprd", "echo-b", "echo-b.daprd", "placement"} {
+				t.Logf("%s log:\n%s", n, s.LogTail(n, 30))
+			}
+		}
+		_ = s.Stop(context.Background())
+	})
+
+	// Every listener distinct.
+	seen := map[int]string{}
+	pp := s.Placement()
+	for what, port := range map[string]int{"placement": pp.GRPC, "placement health": pp.Health, "placement metrics": pp.Metrics, "placement raft": pp.Raft} {
+		seen[port] = what
+	}
+	for _, app := range s.Apps() {
+		p, _ := s.Ports(app)
+		for i, port := range []int{p.App, p.DaprHTTP, p.DaprGRPC, p.DaprInternal, p.DaprMetrics} {
+			if other, dup := seen[port]; dup {
+				t.Fatalf("port %d used twice: %s and %s#%d", port, other, app, i)
+			}
+			seen[port] = fmt.Sprintf("%s#%d", app, i)
+		}
+	}
+
+	// Env contract.
+	var env map[string]string
+	getJSON(t, "http://"+s.AppAddr("echo-b")+"/env", &env)
+	pb, _ := s.Ports("echo-b")
+	want := map[string]string{
+		"HARVEST_APP_ID":     "echo-b",
+		"HARVEST_HTTP_ADDR":  s.AppAddr("echo-b"),
+		"DAPR_HTTP_PORT":     strconv.Itoa(pb.DaprHTTP),
+		"DAPR_GRPC_PORT":     strconv.Itoa(pb.DaprGRPC),
+		"HARVEST_REDIS_ADDR": "127.0.0.1:6379",
+		"HARVEST_REDIS_DB":   strconv.Itoa(s.RedisDB()),
+		"HARVEST_PUBSUB":     "pubsub",
+		"HARVEST_ENV":        "development",
+		"HARVEST_JWT_SECRET": s.JWTSecret(),
+		"ECHO_EXTRA":         "b-only",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if dsn := env["HARVEST_MYSQL_DSN"]; !strings.HasPrefix(dsn, "root@tcp(127.0.0.1:3306)/e2e_") || !strings.HasSuffix(dsn, "_echo-b?parseTime=true&loc=UTC") {
+		t.Errorf("HARVEST_MYSQL_DSN = %q", dsn)
+	}
+	if s.JWTSecret() == devauth.DevSecret || s.RedisDB() == 0 {
+		t.Errorf("test stack uses the dev secret or redis db 0")
+	}
+
+	// Service invocation: echo-a's sidecar → sqlite resolver → echo-b's sidecar → echo-b.
+	invokeURL := s.DaprHTTPURL("echo-a") + "/v1.0/invoke/echo-b/method/hello"
+	first := invoke(t, invokeURL)
+	if first.App != "echo-b" {
+		t.Fatalf("invoke answered by %q, want echo-b", first.App)
+	}
+
+	// Pub/sub: publish through echo-a's sidecar, echo-b subscribes.
+	publish(t, s.DaprHTTPURL("echo-a")+"/v1.0/publish/pubsub/stacktest", `{"n":1}`)
+	waitFor(t, 30*time.Second, "echo-b receives the event", func() bool {
+		var got []json.RawMessage
+		getJSON(t, "http://"+s.AppAddr("echo-b")+"/received", &got)
+		return len(got) == 1 && strings.Contains(string(got[0]), `"n":1`)
+	})
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: s.RedisDB()})
+	defer rdb.Close()
+	if typ, err := rdb.Type(ctx, "stacktest").Result(); err != nil || typ != "stream" {
+		t.Errorf("redis db %d key stacktest: type %q, err %v; want a stream (redisDB envRef not applied?)", s.RedisDB(), typ, err)
+	}
+
+	// Token.
+	tok, err := s.Token(devauth.RoleCustomer, "C0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := devauth.Parse(s.JWTSecret(), tok); err != nil || c.Subject != "C0001" {
+		t.Fatalf("token: %+v, %v", c, err)
+	}
+
+	// Crash and restart echo-b.
+	pidsBefore := s.PIDs()
+	if err := s.Kill("echo-b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"echo-b", "echo-b.daprd"} {
+		if alive(pidsBefore[n]) {
+			t.Fatalf("%s (pid %d) alive after Kill", n, pidsBefore[n])
+		}
+	}
+	if code := status(invokeURL); code == http.StatusOK {
+		t.Fatalf("invoke of a killed app answered 200")
+	}
+	rs := time.Now()
+	if err := s.Restart(ctx, "echo-b"); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	t.Logf("echo-b restarted and ready in %s", time.Since(rs).Round(time.Millisecond))
+	var second echoAnswer
+	waitFor(t, 30*time.Second, "invoke after restart", func() bool {
+		second, _ = tryInvoke(invokeURL)
+		return second.App == "echo-b"
+	})
+	if second.PID == first.PID {
+		t.Fatalf("same pid %d after restart", second.PID)
+	}
+	if p, _ := s.Ports("echo-b"); p != pb {
+		t.Fatalf("ports changed on restart: %+v → %+v", pb, p)
+	}
+
+	// Stop: every child gone, the lease released.
+	pids := s.PIDs()
+	if len(pids) != 5 {
+		t.Fatalf("PIDs = %v, want 5 children", pids)
+	}
+	ss := time.Now()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	t.Logf("stopped in %s", time.Since(ss).Round(time.Millisecond))
+	for n, pid := range pids {
+		if alive(pid) {
+			t.Errorf("%s (pid %d) alive after Stop", n, pid)
+		}
+	}
+	c0 := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer c0.Close()
+	if n, _ := c0.Exists(ctx, redisLeaseKey+strconv.Itoa(s.RedisDB())).Result(); n != 0 {
+		t.Errorf("redis db lease still held after Stop")
+	}
+	if c, err := net.DialTimeout("tcp", s.AppAddr("echo-a"), time.Second); err == nil {
+		c.Close()
+		t.Errorf("echo-a still listening after Stop")
+	}
+}
+
+// TestChildrenDieWithLauncher kills a launcher (this test binary re-run as
+// a helper) with SIGKILL and checks its sidecars and apps die with it.
+func TestChildrenDieWithLauncher(t *testing.T) {
+	if os.Getenv("HARVEST_STACK_HELPER") == "1" {
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperLauncher$", "-test.v")
+	cmd.Env = append(os.Environ(), "HARVEST_STACK_HELPER=1", "HARVEST_STACK_HELPER_RUNDIR="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var pids map[string]int
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if line, ok := strings.CutPrefix(sc.Text(), "PIDS "); ok {
+			if err := json.Unmarshal([]byte(line), &pids); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if len(pids) != 5 {
+		t.Fatalf("helper reported pids %v (see its output above)", pids)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	waitFor(t, 10*time.Second, "children die with the launcher", func() bool {
+		for _, pid := range pids {
+			if alive(pid) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestHelperLauncher is the launcher TestChildrenDieWithLauncher kills.
+func TestHelperLauncher(t *testing.T) {
+	if os.Getenv("HARVEST_STACK_HELPER") != "1" {
+		t.Skip("helper for TestChildrenDieWithLauncher")
+	}
+	o := echoOptions(t, "stacktest-orphan")
+	o.RunDir = os.Getenv("HARVEST_STACK_HELPER_RUNDIR")
+	s, err := Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(s.PIDs())
+	fmt.Printf("PIDS %s\n", b)
+	time.Sleep(time.Minute)
+}
+
+func TestFixedPortsLayout(t *testing.T) {
+	t.Parallel()
+	s := &Stack{opts: Options{Name: "layout", FixedPorts: true, Apps: []string{"pay", "gateway", "oms", "inventory", "partners"}}}
+	if err := s.allocatePorts(); err != nil {
+		t.Skipf("dev ports busy (a dev stack running?): %v", err)
+	}
+	if got := s.GraphQLURL(); got != "http://127.0.0.1:8080/graphql" {
+		t.Fatalf("GraphQLURL = %s", got)
+	}
+	seen := map[int]bool{s.pports.GRPC: true, s.pports.Health: true, s.pports.Metrics: true, s.pports.Raft: true}
+	for app, p := range s.ports {
+		for _, port := range []int{p.App, p.DaprHTTP, p.DaprGRPC, p.DaprInternal, p.DaprMetrics} {
+			if seen[port] {
+				t.Fatalf("%s: port %d repeats", app, port)
+			}
+			seen[port] = true
+		}
+	}
+	if p := s.ports["inventory"]; p.App != DevBasePort+20 {
+		t.Fatalf("inventory app port %d, want %d (sorted second)", p.App, DevBasePort+20)
+	}
+}
+
+func TestRenderConfigUsesStackResolverFile(t *testing.T) {
+	t.Parallel()
+	o := Options{Name: "render", RunDir: t.TempDir(), Apps: []string{"x"}}
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{opts: o}
+	if err := s.render(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `connectionString: "`+o.RunDir+`/nameresolution.db"`) {
+		t.Fatalf("rendered config:\n%s", b)
+	}
+	for _, f := range []string{"pubsub.yaml", "statestore.yaml", "resiliency.yaml"} {
+		if _, err := os.Stat(s.resources + "/" + f); err != nil {
+			t.Errorf("resources: %v", err)
+		}
+	}
+}
+
+type echoAnswer struct {
+	App string `json:"app"`
+	PID int    `json:"pid"`
+}
+
+func tryInvoke(url string) (echoAnswer, error) {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return echoAnswer{}, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return echoAnswer{}, fmt.Errorf("%s: %d %s", url, resp.StatusCode, b)
+	}
+	var a echoAnswer
+	err = json.Unmarshal(b, &a)
+	return a, err
+}
+
+func invoke(t *testing.T, url string) echoAnswer {
+	t.Helper()
+	a, err := tryInvoke(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func status(url string) int {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func publish(t *testing.T, url, body string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("publish: %d %s", resp.StatusCode, b)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for: %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid is a live, not-zombie process.
+func alive(pid int) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// Field 3 is the state; Z is a zombie (dead, not yet reaped).
+	if i := strings.LastIndexByte(string(b), ')'); i > 0 && len(b) > i+2 {
+		return b[i+2] != 'Z'
+	}
+	return true
+}
