@@ -10,7 +10,10 @@
 #   make generate                   regenerate the gqlgen code
 
 GO      ?= go
-STACK   := $(GO) run ./deploy/local/cmd/harvest-stack
+# The launcher is `go run ./deploy/local/cmd/harvest-stack`, built first and
+# exec'd so that Ctrl-C reaches it directly (go run reports an interrupted
+# child as a failure even after a clean stop).
+STACK   := $(GO) build -o .bin/harvest-stack ./deploy/local/cmd/harvest-stack && .bin/harvest-stack
 ROLE    ?= CUSTOMER
 SUB     ?= C0001
 BIN     := .bin
@@ -24,7 +27,7 @@ down:
 	$(STACK) down
 
 token:
-	@$(STACK) token -role $(ROLE) -sub $(SUB)
+	@$(GO) run ./deploy/local/cmd/harvest-stack token -role $(ROLE) -sub $(SUB)
 
 services:
 	$(STACK) services

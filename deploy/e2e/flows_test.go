@@ -162,7 +162,7 @@ func TestDeadlineRaces(t *testing.T) {
 			PaidFen     int64  `json:"paid_fen"`
 			RefundedFen int64  `json:"refunded_fen"`
 		}
-		if err := st.Invoke(ctx(t), "pay", http.MethodGet, "v1/trades/"+p.TradeID, nil, &trade); err != nil {
+		if err := invoke(ctx(t), "pay", http.MethodGet, "v1/trades/"+p.TradeID, nil, &trade); err != nil {
 			return false, err
 		}
 		return trade.PaidFen == o.CashDueFen && trade.RefundedFen == trade.PaidFen, fmt.Errorf("trade %+v", trade)

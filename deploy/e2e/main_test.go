@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/deploy/gqlc"
 	"github.com/harvest/harvest/deploy/local/stack"
@@ -36,9 +37,11 @@ func run(m *testing.M) int {
 	var err error
 	st, err = stack.Start(ctx, stack.Options{
 		RepoRoot: root,
-		Name:     "e2e",
-		RedisDB:  15,
-		DBPrefix: "e2e_" + strings.ToLower(ids.New()[18:]),
+		// A name of its own: two test runs on one machine must not share a
+		// run directory (its name-resolution file, logs and pid file).
+		Name:     "e2e-" + strings.ToLower(ids.New()[20:]),
+		KeepData: os.Getenv("HARVEST_KEEP_E2E") != "",
+		Progress: os.Stderr,
 		Env: map[string]string{
 			"HARVEST_PAY_DEADLINE":    payDeadline.String(),
 			"PARTNERS_CALLBACK_DELAY": "300ms",
@@ -54,9 +57,7 @@ func run(m *testing.M) int {
 	if err := st.Stop(sctx); err != nil {
 		fmt.Fprintln(os.Stderr, "stop stack:", err)
 	}
-	if code == 0 {
-		st.DropDatabases(sctx)
-	} else {
+	if code != 0 {
 		fmt.Fprintln(os.Stderr, "stack logs kept in", st.RunDir())
 	}
 	return code
@@ -87,4 +88,10 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() (bool, e
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("%s: not within %s (last error: %v)", what, d, lastErr)
+}
+
+// invoke calls an app's API through the gateway's sidecar, as another app would.
+func invoke(ctx context.Context, app, method, path string, in, out any) error {
+	p, _ := st.Ports("gateway")
+	return daprx.NewInvoker(p.DaprHTTP).Invoke(ctx, app, method, path, in, out)
 }

@@ -77,7 +77,7 @@ func plainProducts(t *testing.T, c *gqlc.Client, n int) []product {
 			Edges []struct{ Node product } `json:"edges"`
 		} `json:"products"`
 	}
-	if err := c.Do(ctx(t), qProducts, map[string]any{"first": 100, "filter": map[string]any{"inStock": true}}, &out); err != nil {
+	if err := c.Do(ctx(t), qProducts, map[string]any{"first": 40, "filter": map[string]any{"inStock": true}}, &out); err != nil {
 		t.Fatal(err)
 	}
 	var ps []product

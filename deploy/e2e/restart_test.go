@@ -163,7 +163,7 @@ func TestCheckBackReleasesOrphanReservation(t *testing.T) {
 	orphan := ids.New()
 	req := map[string]any{"order_id": orphan, "lines": []map[string]any{{"sku": p.SKU, "qty": 2}}, "ttl": int64(time.Second)}
 	var res struct{ Status string }
-	if err := st.Invoke(ctx(t), "inventory", http.MethodPost, "v1/reservations", req, &res); err != nil {
+	if err := invoke(ctx(t), "inventory", http.MethodPost, "v1/reservations", req, &res); err != nil {
 		t.Fatal(err)
 	}
 	if got := available(t, c, p.SKU); got != before-2 {

@@ -32,7 +32,7 @@ const ActorType = "OrderExpiry"
 const ReminderName = "pay-deadline"
 
 // SafetyPeriod is how often a reminder fires again until it is disarmed.
-const SafetyPeriod = 15 * time.Second
+const SafetyPeriod = 5 * time.Second
 
 // Expirer is the use case a fire runs.
 type Expirer interface {
@@ -108,7 +108,7 @@ func (r *Reminders) Arm(ctx context.Context, orderID string, payBy time.Time) er
 	}
 	return c.RegisterActorReminder(ctx, &daprc.RegisterActorReminderRequest{
 		ActorType: ActorType, ActorID: orderID, Name: ReminderName,
-		DueTime: payBy.UTC().Format(time.RFC3339Nano), Period: SafetyPeriod.String(),
+		DueTime: dueTime(payBy), Period: SafetyPeriod.String(),
 	})
 }
 
@@ -122,4 +122,15 @@ func (r *Reminders) Disarm(ctx context.Context, orderID string) error {
 	return c.UnregisterActorReminder(ctx, &daprc.UnregisterActorReminderRequest{
 		ActorType: ActorType, ActorID: orderID, Name: ReminderName,
 	})
+}
+
+// dueTime is payBy rounded up to the next whole second: daprd keeps an
+// absolute due time to the second, and a fire a fraction of a second before
+// the deadline would find the order not yet due and wait a whole period.
+func dueTime(payBy time.Time) string {
+	t := payBy.UTC()
+	if t.Nanosecond() != 0 {
+		t = t.Truncate(time.Second).Add(time.Second)
+	}
+	return t.Format(time.RFC3339)
 }

@@ -44,3 +44,8 @@ func rejectedEvent(orderID, tradeID string, amount money.Fen, status string) out
 	return outbox.Event{Topic: events.TopicPaymentRejected, AggregateID: orderID, Type: events.TopicPaymentRejected + ".v1",
 		Payload: events.PaymentRejected{OrderID: orderID, TradeID: tradeID, AmountFen: amount, Status: status}}
 }
+
+// CancelledEvent is the oms.order.cancelled event of o, for use cases
+// outside this package that cancel an order (the fulfillment fraud audit):
+// PAY reverses non-cash and refunds cash, inventory releases the stock.
+func CancelledEvent(o *domain.Order, at time.Time) outbox.Event { return cancelledEvent(o, at) }

@@ -331,14 +331,42 @@ func (o *Order) cancel(reason CancelReason, t EventType, at time.Time, note stri
 	o.record(at, t, note)
 }
 
+// CancelInFulfillment cancels an order the fulfillment pipeline stopped
+// before dispatch (fraud audit, DOMAIN 1.6 stage 8): PAID or FULFILLING,
+// never DISPATCHED or later, so nothing has left for a warehouse yet. PAY
+// reverses the non-cash part and refunds the cash on the cancel event.
+func (o *Order) CancelInFulfillment(reason CancelReason, at time.Time, note string) error {
+	if o.status != StatusPaid && o.status != StatusFulfilling {
+		return fmt.Errorf("%w: order %s is %s", ErrNotCancellable, o.id, o.status)
+	}
+	o.cancel(reason, EventCancelled, at, note)
+	return nil
+}
+
+// MarkDispatched records that every delivery order of the order was handed
+// to its warehouse or drop-ship supplier; from here on it cannot be
+// cancelled, only reversed (DOMAIN 5).
+func (o *Order) MarkDispatched(at time.Time, note string) error {
+	if o.status != StatusFulfilling {
+		return fmt.Errorf("%w: order %s is %s, not %s", ErrBadTransition, o.id, o.status, StatusFulfilling)
+	}
+	o.status = StatusDispatched
+	o.record(at, EventDispatched, note)
+	return nil
+}
+
 // StartFulfillment moves a paid order into fulfillment; from here on it can
 // no longer be cancelled.
 func (o *Order) StartFulfillment(at time.Time) error {
 	return o.advance(StatusPaid, StatusFulfilling, EventFulfilling, at)
 }
 
-// Ship records that the order left the warehouse.
+// Ship records that the order left the warehouse (after dispatch, or
+// straight from FULFILLING for a flow that reports shipping only).
 func (o *Order) Ship(at time.Time) error {
+	if o.status == StatusDispatched {
+		return o.advance(StatusDispatched, StatusShipped, EventShipped, at)
+	}
 	return o.advance(StatusFulfilling, StatusShipped, EventShipped, at)
 }
 

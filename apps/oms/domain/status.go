@@ -5,20 +5,23 @@ import "fmt"
 // Status is where an order stands in its life.
 type Status string
 
-// Order statuses. CANCELLED is only reachable before fulfillment starts, so an
-// order is never both cancelled and fulfilled.
+// Order statuses. CANCELLED is only reachable before any delivery order is
+// handed to a warehouse or supplier (DISPATCHED), so an order is never both
+// cancelled and fulfilled: the fraud audit (fulfillment stage 8) may still
+// cancel a FULFILLING order, because dispatch (stage 16) comes after it.
 const (
 	StatusPendingPayment Status = "PENDING_PAYMENT"
 	StatusPaid           Status = "PAID" // paid, or needs no payment: fulfillment may start
 	StatusCancelled      Status = "CANCELLED"
-	StatusFulfilling     Status = "FULFILLING"
+	StatusFulfilling     Status = "FULFILLING" // in the fulfillment pipeline (DOMAIN 1.6)
+	StatusDispatched     Status = "DISPATCHED" // every delivery order handed to its warehouse or supplier
 	StatusShipped        Status = "SHIPPED"
 	StatusCompleted      Status = "COMPLETED"
 )
 
 var statuses = map[Status]bool{
 	StatusPendingPayment: true, StatusPaid: true, StatusCancelled: true,
-	StatusFulfilling: true, StatusShipped: true, StatusCompleted: true,
+	StatusFulfilling: true, StatusDispatched: true, StatusShipped: true, StatusCompleted: true,
 }
 
 // ParseStatus turns a stored or wire value into a Status.
@@ -52,6 +55,7 @@ const (
 	EventPaymentRejected EventType = "PAYMENT_REJECTED"
 	EventCancelRequested EventType = "CANCEL_REQUESTED"
 	EventFulfilling      EventType = "FULFILLING"
+	EventDispatched      EventType = "DISPATCHED"
 	EventShipped         EventType = "SHIPPED"
 	EventCompleted       EventType = "COMPLETED"
 )

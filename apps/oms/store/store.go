@@ -309,10 +309,7 @@ func loadLines(ctx context.Context, q queryer, orderIDs []string) (map[string][]
 // app.ErrDuplicateMessage without calling fn. fn returning app.ErrNoChange
 // rolls back and returns the order unchanged.
 func (s *Store) Update(ctx context.Context, id string, claim *app.InboxClaim, fn func(o *domain.Order) ([]outbox.Event, error)) (*domain.Order, error) {
-	var (
-		out     *domain.Order
-		version int
-	)
+	var out *domain.Order
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		if claim != nil {
 			fresh, err := inbox.Claim(ctx, tx, claim.Consumer, claim.MsgID)
@@ -323,33 +320,9 @@ func (s *Store) Update(ctx context.Context, id string, claim *app.InboxClaim, fn
 				return app.ErrDuplicateMessage
 			}
 		}
-		o, err := load(ctx, tx, id, true)
-		if err != nil {
-			return err
-		}
+		o, err := s.UpdateTx(ctx, tx, id, fn)
 		out = o
-		events, err := fn(o)
-		if err != nil {
-			return err
-		}
-		snap := o.Snapshot()
-		res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, paid_fen = ?, trade_id = ?, cancel_pending = ?,
-			cancel_reason = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
-			snap.Status, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason, snap.UpdatedAt, id, snap.Version)
-		if err != nil {
-			return fmt.Errorf("update order %s: %w", id, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("%w: order %s at version %d", domain.ErrConcurrentChange, id, snap.Version)
-		}
-		if err := insertEvents(ctx, tx, id, o.StoredEvents(), o.NewEvents()); err != nil {
-			return err
-		}
-		if _, err := outbox.Add(ctx, tx, events...); err != nil {
-			return err
-		}
-		version = snap.Version + 1
-		return nil
+		return err
 	})
 	if errors.Is(err, app.ErrNoChange) {
 		return out, nil
@@ -357,8 +330,42 @@ func (s *Store) Update(ctx context.Context, id string, claim *app.InboxClaim, fn
 	if err != nil {
 		return nil, err
 	}
-	out.MarkStored(version)
 	return out, nil
+}
+
+// UpdateTx is Update inside the caller's transaction, for use cases whose
+// own rows must change atomically with the order (fulfillment starting,
+// cancelling for fraud, dispatching). fn's app.ErrNoChange is returned as
+// is, with the order as read, so the caller decides whether to roll back.
+// The returned order is marked stored only when it was saved; it stays
+// valid if the caller's transaction commits.
+func (s *Store) UpdateTx(ctx context.Context, tx *sql.Tx, id string, fn func(o *domain.Order) ([]outbox.Event, error)) (*domain.Order, error) {
+	o, err := load(ctx, tx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	events, err := fn(o)
+	if err != nil {
+		return o, err
+	}
+	snap := o.Snapshot()
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, paid_fen = ?, trade_id = ?, cancel_pending = ?,
+		cancel_reason = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+		snap.Status, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason, snap.UpdatedAt, id, snap.Version)
+	if err != nil {
+		return nil, fmt.Errorf("update order %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return nil, fmt.Errorf("%w: order %s at version %d", domain.ErrConcurrentChange, id, snap.Version)
+	}
+	if err := insertEvents(ctx, tx, id, o.StoredEvents(), o.NewEvents()); err != nil {
+		return nil, err
+	}
+	if _, err := outbox.Add(ctx, tx, events...); err != nil {
+		return nil, err
+	}
+	o.MarkStored(snap.Version + 1)
+	return o, nil
 }
 
 // Record writes events with an inbox claim and no order change (a trade

@@ -44,7 +44,9 @@ type RelayOptions struct {
 	Lanes  int           // aggregates published in parallel (default 16)
 	Poll   time.Duration // idle wait between passes when not notified (default 250ms)
 	// LockName names the MariaDB advisory lock that keeps one relay per
-	// database active, so several replicas never reorder an aggregate's events.
+	// database active, so several replicas never reorder an aggregate's
+	// events. MariaDB's user locks are server-wide, so the database's name
+	// is appended: the apps sharing one server each get their own relay.
 	LockName string
 	Logger   *slog.Logger
 }
@@ -116,7 +118,7 @@ func (r *Relay) leading(ctx context.Context, drainTimeout time.Duration) error {
 	defer conn.Close()
 	for {
 		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 1)`, r.opt.LockName).Scan(&got); err != nil {
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(CONCAT(?, ':', DATABASE()), 1)`, r.opt.LockName).Scan(&got); err != nil {
 			return fmt.Errorf("get relay lock: %w", err)
 		}
 		if got.Valid && got.Int64 == 1 {
@@ -126,7 +128,7 @@ func (r *Relay) leading(ctx context.Context, drainTimeout time.Duration) error {
 			return nil
 		}
 	}
-	defer conn.ExecContext(context.Background(), `SELECT RELEASE_LOCK(?)`, r.opt.LockName)
+	defer conn.ExecContext(context.Background(), `SELECT RELEASE_LOCK(CONCAT(?, ':', DATABASE()))`, r.opt.LockName)
 	defer func() { // still under the lock: runs before the release
 		if ctx.Err() != nil {
 			r.drain(drainTimeout)

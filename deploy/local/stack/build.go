@@ -129,3 +129,42 @@ func lockFile(path string) (func(), error) {
 		f.Close()
 	}, nil
 }
+
+// tryLockFile takes an exclusive flock on path without waiting; it fails
+// when another stack holds it.
+func tryLockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, errors.New("in use by another running stack")
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// pruneRunDirs removes earlier run dirs of test stack name (<name>-<hex>)
+// that no running stack holds and that are more than an hour old, so
+// .run does not grow without bound while recent logs stay readable.
+func pruneRunDirs(parent, name, keep string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, name+"-*"))
+	for _, d := range dirs {
+		if d == keep {
+			continue
+		}
+		fi, err := os.Stat(d)
+		if err != nil || !fi.IsDir() || time.Since(fi.ModTime()) < time.Hour {
+			continue
+		}
+		unlock, err := tryLockFile(filepath.Join(d, ".lock"))
+		if err != nil {
+			continue
+		}
+		_ = os.RemoveAll(d)
+		unlock()
+	}
+}

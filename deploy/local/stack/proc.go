@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,9 @@ type proc struct {
 	done chan struct{}
 	err  error
 	log  *os.File
+	// expected is set before the launcher stops or kills the child, so
+	// any other exit is reported as unexpected.
+	expected atomic.Bool
 }
 
 func (p *proc) exited() bool {
@@ -64,6 +68,7 @@ func (p *proc) stop(grace time.Duration) {
 	if p == nil || p.exited() {
 		return
 	}
+	p.expected.Store(true)
 	p.signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -78,6 +83,7 @@ func (p *proc) kill() {
 	if p == nil || p.exited() {
 		return
 	}
+	p.expected.Store(true)
 	p.signal(syscall.SIGKILL)
 	select {
 	case <-p.done:
@@ -113,6 +119,9 @@ func (s *Stack) spawn(name, bin string, args []string, env map[string]string) (*
 		fmt.Fprintf(f, "=== %s: exited: %v\n", time.Now().Format(time.RFC3339), p.err)
 		f.Close()
 		close(p.done)
+		if !p.expected.Load() {
+			s.progress("%s exited unexpectedly (%v); see %s", name, p.err, logPath)
+		}
 	}()
 	return p, nil
 }
@@ -352,6 +361,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 
 	if s.releaseDB != nil {
 		s.releaseDB()
+	}
+	if s.unlockRunDir != nil {
+		s.unlockRunDir()
 	}
 	if s.opts.Name != DevName && !s.opts.KeepData {
 		if err := dropDatabases(ctx, s.opts.MySQLServer, s.opts.DBPrefix); err != nil {

@@ -60,7 +60,10 @@ type Options struct {
 	// Name names the stack: "dev" or a test name (default "dev").
 	Name string
 	// RunDir holds the stack's rendered resources, logs, name-resolution
-	// file and pid file (default <RepoRoot>/.run/<Name>).
+	// file and pid file (default <RepoRoot>/.run/dev for dev, and a fresh
+	// <RepoRoot>/.run/<Name>-<random> for any other stack, so two runs of
+	// one test package never share a name-resolution file). A running stack
+	// holds a lock on it; a second stack on the same dir is refused.
 	RunDir string
 	// BinDir receives the app binaries and holds daprd and placement
 	// (default <RepoRoot>/.bin).
@@ -147,6 +150,8 @@ type Stack struct {
 	pports    PlacementPorts
 	binOf     map[string]string
 
+	unlockRunDir func()
+
 	mu       sync.Mutex
 	apps     map[string]*proc
 	sidecars map[string]*proc
@@ -173,6 +178,14 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}()
 	if err := os.MkdirAll(filepath.Join(o.RunDir, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("create run dir: %w", err)
+	}
+	unlock, err := tryLockFile(filepath.Join(o.RunDir, ".lock"))
+	if err != nil {
+		return nil, fmt.Errorf("run dir %s: %w", o.RunDir, err)
+	}
+	s.unlockRunDir = unlock
+	if o.Name != DevName {
+		pruneRunDirs(filepath.Dir(o.RunDir), o.Name, o.RunDir)
 	}
 	if err := s.prepareRedis(ctx); err != nil {
 		return nil, err
@@ -232,6 +245,9 @@ func (o *Options) defaults() error {
 		if !filepath.IsAbs(*p) {
 			*p = filepath.Join(o.RepoRoot, *p)
 		}
+	}
+	if o.RunDir == "" && !dev {
+		o.RunDir = filepath.Join(".run", o.Name+"-"+randomHex(4))
 	}
 	abs(&o.RunDir, filepath.Join(".run", o.Name))
 	abs(&o.BinDir, ".bin")
@@ -458,7 +474,11 @@ func randomHex(n int) string {
 // meanwhile fails the wait at once.
 func (s *Stack) waitReady(ctx context.Context, apps []string) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	type check struct{ name, url string; want int; p *proc }
+	type check struct {
+		name, url string
+		want      int
+		p         *proc
+	}
 	var pending []check
 	s.mu.Lock()
 	for _, app := range apps {

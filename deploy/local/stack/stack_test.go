@@ -380,3 +380,18 @@ func alive(pid int) bool {
 	}
 	return true
 }
+
+func TestRunDirLockRefusesSecondStack(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	unlock, err := tryLockFile(dir + "/.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := echoOptions(t, "lockcheck")
+	o.RunDir = dir
+	if _, err := Start(context.Background(), o); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("Start on a locked run dir: err = %v, want 'in use'", err)
+	}
+	unlock()
+}

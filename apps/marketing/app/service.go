@@ -1,0 +1,133 @@
+// Package app holds marketing's use cases for goods-gift campaigns: create
+// and list campaigns, import a candidate list from an .xlsx file, and grant
+// gifts to an order in fulfillment stage 3 (DOMAIN 1.6, 3.2).
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/harvest/harvest/apps/marketing/candidates"
+	"github.com/harvest/harvest/apps/marketing/domain"
+	"github.com/harvest/harvest/apps/marketing/store"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/ids"
+)
+
+// Service runs marketing's use cases.
+type Service struct {
+	store *store.Store
+	clock clock.Clock
+	log   *slog.Logger
+}
+
+// New returns a Service.
+func New(st *store.Store, clk clock.Clock, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: st, clock: clk, log: log}
+}
+
+// now is truncated to what DATETIME(6) keeps, so a first answer and a
+// repeat read back from the database carry the same times.
+func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// CreateCampaign stores a campaign with its conditions, exclusions and
+// gift. With an idempotency key, a retry returns the campaign created first.
+func (s *Service) CreateCampaign(ctx context.Context, key string, c domain.Campaign) (domain.Campaign, error) {
+	c.Normalize()
+	if err := c.Validate(); err != nil {
+		return domain.Campaign{}, err
+	}
+	if len(key) > 128 {
+		return domain.Campaign{}, fmt.Errorf("%w: idempotency_key is longer than 128 bytes", domain.ErrValidation)
+	}
+	hash := domain.RequestHash(struct {
+		Name       string
+		Start, End time.Time
+		Cond       domain.Conditions
+		Excl       []string
+		Gift       domain.Gift
+	}{c.Name, c.StartsAt, c.EndsAt, c.Conditions, c.Excluded, c.Gift})
+	c.ID, c.CreatedAt = ids.New(), s.now()
+	id, _, err := s.store.CreateCampaign(ctx, c, key, hash)
+	if err != nil {
+		return domain.Campaign{}, err
+	}
+	return s.store.Campaign(ctx, id)
+}
+
+// Campaign returns one campaign with its exclusions.
+func (s *Service) Campaign(ctx context.Context, id string) (domain.Campaign, error) {
+	return s.store.Campaign(ctx, id)
+}
+
+// Campaigns lists campaigns newest first; before is the last id of the
+// previous page.
+func (s *Service) Campaigns(ctx context.Context, before string, limit int) ([]domain.Campaign, error) {
+	if limit <= 0 || limit > 500 {
+		return nil, fmt.Errorf("%w: limit must be 1..500", domain.ErrValidation)
+	}
+	return s.store.Campaigns(ctx, before, limit)
+}
+
+// Now is the service's current time (for phases shown to callers).
+func (s *Service) Now() time.Time { return s.now() }
+
+// ImportReport tells staff what a candidate file brought.
+type ImportReport struct {
+	ImportID   string
+	CampaignID string
+	DataRows   int
+	Imported   int64
+	// Duplicates counts rows whose id the file repeats (DuplicateRows) and
+	// ids the list already held before this file (AlreadyListed).
+	Duplicates    int64
+	DuplicateRows []int
+	AlreadyListed int64
+	Invalid       []candidates.Invalid
+	Candidates    int64 // list size after the import
+}
+
+// ImportCandidates reads an .xlsx candidate file and adds its valid,
+// new customer ids to the campaign's list in one transaction. A malformed
+// file (domain.ErrMalformedFile) imports nothing; invalid rows are reported
+// by row number and skipped.
+func (s *Service) ImportCandidates(ctx context.Context, campaignID string, file []byte) (ImportReport, error) {
+	sheet, err := candidates.Parse(file)
+	if err != nil {
+		return ImportReport{}, err
+	}
+	res, err := s.store.ImportCandidates(ctx, campaignID, ids.New(), sheet.CustomerIDs, sheet.DataRows,
+		len(sheet.DuplicateRows), len(sheet.Invalid), s.now())
+	if err != nil {
+		return ImportReport{}, err
+	}
+	return ImportReport{ImportID: res.ImportID, CampaignID: campaignID, DataRows: sheet.DataRows, Imported: res.Imported,
+		Duplicates: int64(len(sheet.DuplicateRows)) + res.AlreadyListed, DuplicateRows: sheet.DuplicateRows,
+		AlreadyListed: res.AlreadyListed, Invalid: sheet.Invalid, Candidates: res.CandidatesAfter}, nil
+}
+
+// GrantGifts evaluates every campaign listing the order's customer as a
+// candidate and grants the gift of each that is active at the order's
+// placing time, does not exclude the customer, whose conditions the order
+// meets and which has gift stock left. A repeat for the same order returns
+// the first answer.
+func (s *Service) GrantGifts(ctx context.Context, o domain.Order) ([]domain.Grant, error) {
+	o.PlacedAt = o.PlacedAt.UTC().Truncate(time.Microsecond)
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	hash := domain.RequestHash(struct {
+		C string
+		G int64
+		L []domain.Line
+		P time.Time
+	}{o.CustomerID, o.GoodsFen, o.Lines, o.PlacedAt})
+	return s.store.Grant(ctx, o, hash, s.now(), func(c domain.Campaign, excluded bool) bool {
+		return c.Evaluate(o, true, excluded) == domain.VerdictEligible
+	})
+}

@@ -1,0 +1,359 @@
+// Package store is marketing's MySQL persistence: campaigns with their
+// conditions, exclusions and gift stock, candidate lists, and gift grants.
+// Gift stock moves only by a conditional UPDATE checked by rows affected, in
+// the same transaction as the grant it pays for, so it never goes below zero
+// and a grant never exists without its unit.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/marketing/domain"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+)
+
+// Store is marketing's database.
+type Store struct{ db *sql.DB }
+
+// New returns a Store over db.
+func New(db *sql.DB) *Store { return &Store{db: db} }
+
+// DB returns the pool (tests count rows with it).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// batch bounds the rows of one multi-row INSERT.
+const batch = 500
+
+// insertMany writes rows with a multi-row INSERT prefix, batch rows at a
+// time, and returns the rows affected (with IGNORE: the rows really added).
+func insertMany(ctx context.Context, tx *sql.Tx, prefix, tuple string, n int, args func(i int) []any) (int64, error) {
+	var total int64
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		var q strings.Builder
+		q.WriteString(prefix)
+		vals := make([]any, 0, (end-start)*3)
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(",")
+			}
+			q.WriteString(tuple)
+			vals = append(vals, args(i)...)
+		}
+		res, err := tx.ExecContext(ctx, q.String(), vals...)
+		if err != nil {
+			return total, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += k
+	}
+	return total, nil
+}
+
+// ---------------------------------------------------------------- campaigns
+
+// CreateCampaign stores a campaign with its conditions, exclusions and gift
+// in one transaction. With a key already used, it returns the campaign
+// created then (existing=true), or domain.ErrKeyReused when hash differs.
+func (s *Store) CreateCampaign(ctx context.Context, c domain.Campaign, key, hash string) (id string, existing bool, err error) {
+	var nullKey sql.NullString
+	if key != "" {
+		nullKey = sql.NullString{String: key, Valid: true}
+	}
+	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		existing = false
+		_, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, idempotency_key, request_hash, name, starts_at, ends_at,
+			min_goods_fen, gift_sku, gift_qty, gift_stock_total, gift_stock_left, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+			c.ID, nullKey, hash, c.Name, c.StartsAt, c.EndsAt, c.Conditions.MinGoodsFen, c.Gift.SKU, c.Gift.QtyPerOrder,
+			c.Gift.Stock, c.Gift.Stock, c.CreatedAt)
+		if sqltx.IsDuplicate(err) && key != "" {
+			var h string
+			if err := tx.QueryRowContext(ctx, `SELECT id, request_hash FROM campaigns WHERE idempotency_key=?`, key).Scan(&id, &h); err != nil {
+				return fmt.Errorf("read campaign of key %s: %w", key, err)
+			}
+			if h != hash {
+				return domain.ErrKeyReused
+			}
+			existing = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("insert campaign: %w", err)
+		}
+		id = c.ID
+		skus := c.Conditions.RequiredSKUs
+		if _, err := insertMany(ctx, tx, `INSERT INTO campaign_required_skus (campaign_id, sku) VALUES `, "(?,?)", len(skus),
+			func(i int) []any { return []any{c.ID, skus[i]} }); err != nil {
+			return fmt.Errorf("insert required skus: %w", err)
+		}
+		if _, err := insertMany(ctx, tx, `INSERT INTO campaign_exclusions (campaign_id, customer_id) VALUES `, "(?,?)", len(c.Excluded),
+			func(i int) []any { return []any{c.ID, c.Excluded[i]} }); err != nil {
+			return fmt.Errorf("insert exclusions: %w", err)
+		}
+		return nil
+	})
+	return id, existing, err
+}
+
+const campaignCols = `c.id, c.name, c.starts_at, c.ends_at, c.min_goods_fen, c.gift_sku, c.gift_qty, c.gift_stock_total,
+	c.gift_stock_left, c.created_at, (SELECT COUNT(*) FROM campaign_candidates cc WHERE cc.campaign_id=c.id)`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCampaign(r scanner) (domain.Campaign, error) {
+	var c domain.Campaign
+	err := r.Scan(&c.ID, &c.Name, &c.StartsAt, &c.EndsAt, &c.Conditions.MinGoodsFen, &c.Gift.SKU, &c.Gift.QtyPerOrder,
+		&c.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates)
+	c.StartsAt, c.EndsAt, c.CreatedAt = c.StartsAt.UTC(), c.EndsAt.UTC(), c.CreatedAt.UTC()
+	return c, err
+}
+
+// Campaign returns one campaign with its conditions and exclusions.
+func (s *Store) Campaign(ctx context.Context, id string) (domain.Campaign, error) {
+	c, err := scanCampaign(s.db.QueryRowContext(ctx, `SELECT `+campaignCols+` FROM campaigns c WHERE c.id=?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("%w: campaign %s", domain.ErrNotFound, id)
+	}
+	if err != nil {
+		return c, fmt.Errorf("read campaign %s: %w", id, err)
+	}
+	cs := []domain.Campaign{c}
+	if err := s.fill(ctx, s.db, cs, true); err != nil {
+		return c, err
+	}
+	return cs[0], nil
+}
+
+// Campaigns returns campaigns newest first, keyset-paginated by id (pass
+// the last id seen as before; "" for the first page). Exclusions are not
+// loaded: a list is for overview, Campaign has the whole of one.
+func (s *Store) Campaigns(ctx context.Context, before string, limit int) ([]domain.Campaign, error) {
+	q := `SELECT ` + campaignCols + ` FROM campaigns c`
+	args := []any{}
+	if before != "" {
+		q += ` WHERE c.id < ?`
+		args = append(args, before)
+	}
+	q += ` ORDER BY c.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	defer rows.Close()
+	var cs []domain.Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return cs, s.fill(ctx, s.db, cs, false)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// fill loads the required SKUs (and, when asked, the exclusions) of cs.
+func (s *Store) fill(ctx context.Context, q querier, cs []domain.Campaign, exclusions bool) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	at := make(map[string]int, len(cs))
+	args := make([]any, len(cs))
+	for i, c := range cs {
+		at[c.ID], args[i] = i, c.ID
+	}
+	in := strings.TrimSuffix(strings.Repeat("?,", len(cs)), ",")
+	load := func(query string, add func(c *domain.Campaign, v string)) error {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, v string
+			if err := rows.Scan(&id, &v); err != nil {
+				return err
+			}
+			add(&cs[at[id]], v)
+		}
+		return rows.Err()
+	}
+	if err := load(`SELECT campaign_id, sku FROM campaign_required_skus WHERE campaign_id IN (`+in+`) ORDER BY campaign_id, sku`,
+		func(c *domain.Campaign, v string) { c.Conditions.RequiredSKUs = append(c.Conditions.RequiredSKUs, v) }); err != nil {
+		return fmt.Errorf("read required skus: %w", err)
+	}
+	if exclusions {
+		if err := load(`SELECT campaign_id, customer_id FROM campaign_exclusions WHERE campaign_id IN (`+in+`) ORDER BY campaign_id, customer_id`,
+			func(c *domain.Campaign, v string) { c.Excluded = append(c.Excluded, v) }); err != nil {
+			return fmt.Errorf("read exclusions: %w", err)
+		}
+	}
+	return nil
+}
+
+// --------------------------------------------------------------- candidates
+
+// ImportResult is what one import added.
+type ImportResult struct {
+	ImportID        string
+	Imported        int64 // ids newly added to the list
+	AlreadyListed   int64 // ids the list held before this file
+	CandidatesAfter int64
+}
+
+// ImportCandidates adds customer ids to a campaign's candidate list in one
+// transaction, ids already listed left alone, and records the import.
+// dupRows and invalid are the file's own counts, kept with the record.
+func (s *Store) ImportCandidates(ctx context.Context, campaignID, importID string, customerIDs []string,
+	dataRows, dupRows, invalid int, now time.Time) (ImportResult, error) {
+	r := ImportResult{ImportID: importID}
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		var one int
+		// The shared lock keeps the campaign from vanishing under the import.
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM campaigns WHERE id=? LOCK IN SHARE MODE`, campaignID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: campaign %s", domain.ErrNotFound, campaignID)
+		}
+		if err != nil {
+			return fmt.Errorf("lock campaign %s: %w", campaignID, err)
+		}
+		n, err := insertMany(ctx, tx, `INSERT IGNORE INTO campaign_candidates (campaign_id, customer_id, import_id) VALUES `, "(?,?,?)",
+			len(customerIDs), func(i int) []any { return []any{campaignID, customerIDs[i], importID} })
+		if err != nil {
+			return fmt.Errorf("insert candidates: %w", err)
+		}
+		r.Imported = n
+		r.AlreadyListed = int64(len(customerIDs)) - n
+		if _, err := tx.ExecContext(ctx, `INSERT INTO candidate_imports (id, campaign_id, data_rows, imported, duplicates, invalid, created_at)
+			VALUES (?,?,?,?,?,?,?)`, importID, campaignID, dataRows, n, int64(dupRows)+r.AlreadyListed, invalid, now); err != nil {
+			return fmt.Errorf("record import: %w", err)
+		}
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM campaign_candidates WHERE campaign_id=?`, campaignID).Scan(&r.CandidatesAfter)
+	})
+	return r, err
+}
+
+// ------------------------------------------------------------------- grants
+
+// Decide says whether campaign c grants its gift to the order being
+// evaluated, given whether the customer is excluded from it.
+type Decide func(c domain.Campaign, excluded bool) bool
+
+var errRepeat = errors.New("order already evaluated")
+
+// Grant evaluates an order once: it records the evaluation, asks decide
+// about every campaign listing the customer as a candidate, and for each
+// yes takes gift stock with a conditional update and records the grant. A
+// campaign out of stock grants nothing. A repeat for the same order (same
+// hash) returns the first grants and changes nothing; another hash fails
+// with domain.ErrKeyReused.
+func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error) {
+	var grants []domain.Grant
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		grants = nil
+		_, err := tx.ExecContext(ctx, `INSERT INTO gift_evaluations (order_id, customer_id, request_hash, created_at) VALUES (?,?,?,?)`,
+			o.ID, o.CustomerID, hash, now)
+		if sqltx.IsDuplicate(err) {
+			return errRepeat
+		}
+		if err != nil {
+			return fmt.Errorf("record evaluation of %s: %w", o.ID, err)
+		}
+		// Campaigns in id order, so concurrent grants lock stock rows in one order.
+		rows, err := tx.QueryContext(ctx, `SELECT `+campaignCols+`,
+			EXISTS(SELECT 1 FROM campaign_exclusions x WHERE x.campaign_id=c.id AND x.customer_id=?)
+			FROM campaign_candidates k JOIN campaigns c ON c.id=k.campaign_id
+			WHERE k.customer_id=? ORDER BY c.id`, o.CustomerID, o.CustomerID)
+		if err != nil {
+			return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
+		}
+		var cs []domain.Campaign
+		var excluded []bool
+		for rows.Next() {
+			var c domain.Campaign
+			var ex bool
+			if err := rows.Scan(&c.ID, &c.Name, &c.StartsAt, &c.EndsAt, &c.Conditions.MinGoodsFen, &c.Gift.SKU, &c.Gift.QtyPerOrder,
+				&c.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates, &ex); err != nil {
+				rows.Close()
+				return err
+			}
+			c.StartsAt, c.EndsAt = c.StartsAt.UTC(), c.EndsAt.UTC()
+			cs, excluded = append(cs, c), append(excluded, ex)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := s.fill(ctx, tx, cs, false); err != nil {
+			return err
+		}
+		for i, c := range cs {
+			if !decide(c, excluded[i]) {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE campaigns SET gift_stock_left = gift_stock_left - gift_qty
+				WHERE id=? AND gift_stock_left >= gift_qty`, c.ID)
+			if err != nil {
+				return fmt.Errorf("take gift stock of %s: %w", c.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				continue // out of gift stock: no grant
+			}
+			g := domain.Grant{CampaignID: c.ID, OrderID: o.ID, CustomerID: o.CustomerID, SKU: c.Gift.SKU, Qty: c.Gift.QtyPerOrder, CreatedAt: now}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO gift_grants (campaign_id, order_id, customer_id, sku, qty, created_at) VALUES (?,?,?,?,?,?)`,
+				g.CampaignID, g.OrderID, g.CustomerID, g.SKU, g.Qty, g.CreatedAt); err != nil {
+				return fmt.Errorf("record grant %s/%s: %w", c.ID, o.ID, err)
+			}
+			grants = append(grants, g)
+		}
+		return nil
+	})
+	if errors.Is(err, errRepeat) {
+		var h string
+		if err := s.db.QueryRowContext(ctx, `SELECT request_hash FROM gift_evaluations WHERE order_id=?`, o.ID).Scan(&h); err != nil {
+			return nil, fmt.Errorf("read evaluation of %s: %w", o.ID, err)
+		}
+		if h != hash {
+			return nil, fmt.Errorf("%w: order %s was evaluated with other lines or customer", domain.ErrKeyReused, o.ID)
+		}
+		return s.Grants(ctx, o.ID)
+	}
+	return grants, err
+}
+
+// Grants returns the gifts granted to an order, by campaign id.
+func (s *Store) Grants(ctx context.Context, orderID string) ([]domain.Grant, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id, order_id, customer_id, sku, qty, created_at FROM gift_grants
+		WHERE order_id=? ORDER BY campaign_id`, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("read grants of %s: %w", orderID, err)
+	}
+	defer rows.Close()
+	var gs []domain.Grant
+	for rows.Next() {
+		var g domain.Grant
+		if err := rows.Scan(&g.CampaignID, &g.OrderID, &g.CustomerID, &g.SKU, &g.Qty, &g.CreatedAt); err != nil {
+			return nil, err
+		}
+		g.CreatedAt = g.CreatedAt.UTC()
+		gs = append(gs, g)
+	}
+	return gs, rows.Err()
+}
