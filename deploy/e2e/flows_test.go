@@ -56,7 +56,7 @@ func cashierPay(t *testing.T, url string, ignoreExpire bool) (int, string) {
 // outbox → the customer's subscription sees PAID.
 func TestPayByChannelCallback(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0002")
-	ps := plainProducts(t, c, 2)
+	ps := plainProducts(t, c, 2, 0)
 	before := balance(t, c)
 	ded := deduct(t, c, 100)
 	if got := balance(t, c); got != before-100 {
@@ -108,7 +108,7 @@ func TestPayByChannelCallback(t *testing.T) {
 // stock reservation is released and the non-cash deduction reversed.
 func TestUnpaidOrderExpiresAndRestores(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0003")
-	ps := plainProducts(t, c, 1)
+	ps := plainProducts(t, c, 1, 2)
 	stock0 := available(t, c, ps[0].SKU)
 	bal0 := balance(t, c)
 	ded := deduct(t, c, 50)
@@ -135,7 +135,7 @@ func TestUnpaidOrderExpiresAndRestores(t *testing.T) {
 // cancelled.
 func TestDeadlineRaces(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0004")
-	ps := plainProducts(t, c, 1)
+	ps := plainProducts(t, c, 1, 3)
 	o := mustPlace(t, c, orderInput(ps, 1, nil))
 	p, uerrs := startPay(t, c, o.ID) // before the deadline: allowed
 	if p == nil {
@@ -175,7 +175,7 @@ func TestDeadlineRaces(t *testing.T) {
 // Customers see only their own orders; CS sees any.
 func TestCustomerCannotReadAnothersOrder(t *testing.T) {
 	owner := client(t, "CUSTOMER", "C0005")
-	o := mustPlace(t, owner, orderInput(plainProducts(t, owner, 1), 1, nil))
+	o := mustPlace(t, owner, orderInput(plainProducts(t, owner, 1, 4), 1, nil))
 	var out struct{ Order *order }
 	err := client(t, "CUSTOMER", "C0006").Do(ctx(t), qOrder, map[string]any{"id": o.ID}, &out)
 	if out.Order != nil {
@@ -192,7 +192,7 @@ func TestCustomerCannotReadAnothersOrder(t *testing.T) {
 // Concurrent buyers for the last units of a SKU: exactly the units sold win.
 func TestLastUnitsRace(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0007")
-	p := plainProducts(t, c, 1)[0]
+	p := plainProducts(t, c, 1, 5)[0]
 	left := available(t, c, p.SKU)
 	const buyers = 40
 	want := int64(10)

@@ -68,9 +68,11 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// plainProducts returns in-stock SKUs that are neither bundles, presale,
-// drop-ship nor the flash-sale SKU, so an order of them takes the plain path.
-func plainProducts(t *testing.T, c *gqlc.Client, n int) []product {
+// plainProducts returns n in-stock SKUs that are neither bundles, presale,
+// drop-ship nor the flash-sale SKU, so an order of them takes the plain
+// path. Each test passes its own offset so that tests never share a SKU and
+// one test's expiring orders cannot move another's stock figures.
+func plainProducts(t *testing.T, c *gqlc.Client, n, offset int) []product {
 	t.Helper()
 	var out struct {
 		Products struct {
@@ -87,10 +89,10 @@ func plainProducts(t *testing.T, c *gqlc.Client, n int) []product {
 			ps = append(ps, p)
 		}
 	}
-	if len(ps) < n {
-		t.Fatalf("want %d plain products in stock, found %d", n, len(ps))
+	if len(ps) < offset+n {
+		t.Fatalf("want %d plain products in stock, found %d", offset+n, len(ps))
 	}
-	return ps[:n]
+	return ps[offset : offset+n]
 }
 
 func available(t *testing.T, c *gqlc.Client, sku string) int64 {

@@ -44,7 +44,7 @@ func metric(t *testing.T, app, name, labels string) float64 {
 // reminder (not the reconciliation sweep) still cancels the order, once.
 func TestReminderFiresAfterRestart(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0008")
-	o := mustPlace(t, c, orderInput(plainProducts(t, c, 1), 1, nil))
+	o := mustPlace(t, c, orderInput(plainProducts(t, c, 1, 6), 1, nil))
 	time.Sleep(500 * time.Millisecond) // let the reminder be registered
 	if err := st.Kill("oms"); err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestKillMidBurstLosesNoOutboxEvent(t *testing.T) {
 	}
 	defer sub.Close()
 	c := client(t, "CUSTOMER", "C0009")
-	ps := plainProducts(t, c, 1)
+	ps := plainProducts(t, c, 1, 7)
 
 	var (
 		mu     sync.Mutex
@@ -158,7 +158,7 @@ func TestKillMidBurstLosesNoOutboxEvent(t *testing.T) {
 // binding triggers and which asks oms through service invocation.
 func TestCheckBackReleasesOrphanReservation(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0010")
-	p := plainProducts(t, c, 1)[0]
+	p := plainProducts(t, c, 1, 8)[0]
 	before := available(t, c, p.SKU)
 	orphan := ids.New()
 	req := map[string]any{"order_id": orphan, "lines": []map[string]any{{"sku": p.SKU, "qty": 2}}, "ttl": int64(time.Second)}

@@ -162,6 +162,9 @@ type Doc struct {
 	EffectiveAt  time.Time
 	// Child is set on delivery orders.
 	Child *Child
+	// OrderLines are the whole order's lines, on the primary child only
+	// (the invoice covers the order, not one delivery).
+	OrderLines []domain.FLine
 }
 
 // Unit is a unit in memory: a copy of its row, held under a lease.

@@ -26,6 +26,7 @@ CREATE TABLE fulfillments (
   KEY ix_fulfillments_lease (state, lease_until),
   -- operators' per-stage counts
   KEY ix_fulfillments_stage (state, stage),
+  KEY ix_fulfillments_token (lease_token),
   KEY ix_fulfillments_order (order_id),
   KEY ix_fulfillments_parent (parent_id)
 ) ENGINE=InnoDB;

@@ -1,0 +1,640 @@
+package fulfillment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/platform/inbox"
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+)
+
+// StartConsumer is the inbox name of the oms.order.paid subscriber.
+const StartConsumer = "oms.fulfillment-start"
+
+// leaseMargin is kept free at the end of a lease: a run is cut off that
+// long before the lease runs out, so it never overlaps a catch-up by
+// another instance even with some clock skew.
+const leaseMargin = 2 * time.Second
+
+// Deps are the engine's collaborators.
+type Deps struct {
+	DB        *sql.DB
+	Orders    Orders
+	Partners  Partners
+	Gifts     Gifts
+	Warehouse Warehouse
+	Catalog   Catalog
+	Clock     clock.Clock
+	Logger    *slog.Logger
+	Notify    func() // wakes the outbox relay after a commit with events
+}
+
+// StageStats are one stage's own costs in this process, for load reports.
+type StageStats struct {
+	Runs        int64
+	RunTime     time.Duration // inside the stage (partner calls, CPU)
+	CommitTime  time.Duration // saving the outcome
+	MaxQueue    int
+	Workers     int
+	QueueSize   int
+	OutcomeNext int64
+}
+
+type stageStats struct {
+	runs, runNanos, commitNanos, next atomic.Int64
+	maxQueue                          atomic.Int64
+}
+
+// Engine runs the fulfillment stages.
+type Engine struct {
+	db       *sql.DB
+	orders   Orders
+	partners Partners
+	gifts    Gifts
+	wh       Warehouse
+	catalog  Catalog
+	clock    clock.Clock
+	log      *slog.Logger
+	notify   func()
+	cfg      Config
+
+	queues   [NumStages + 1]chan *Unit
+	breakers [NumStages + 1]*breaker
+	stats    [NumStages + 1]stageStats
+	held     atomic.Int64
+	wake     chan struct{}
+	// abandon makes the engine stop like a crashed process: no commit, no
+	// release (tests of catch-up).
+	abandon atomic.Bool
+}
+
+// New returns an engine; Run starts it.
+func New(d Deps, cfg Config) *Engine {
+	cfg = cfg.withDefaults()
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Notify == nil {
+		d.Notify = func() {}
+	}
+	e := &Engine{db: d.DB, orders: d.Orders, partners: d.Partners, gifts: d.Gifts, wh: d.Warehouse, catalog: d.Catalog,
+		clock: d.Clock, log: d.Logger, notify: d.Notify, cfg: cfg, wake: make(chan struct{}, 1)}
+	for s := Stage(1); s <= NumStages; s++ {
+		e.queues[s] = make(chan *Unit, cfg.stage(s).QueueSize)
+		if callsPartner[s] {
+			name := s.String()
+			e.breakers[s] = newBreaker(e.clock, cfg.BreakerThreshold, cfg.BreakerCooldown, func(open bool) {
+				v := 0.0
+				if open {
+					v = 1
+				}
+				breakerOpen.WithLabelValues(name).Set(v)
+			})
+		}
+	}
+	return e
+}
+
+// Config is the effective configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Stats returns each stage's own costs so far.
+func (e *Engine) Stats() map[Stage]StageStats {
+	out := map[Stage]StageStats{}
+	for s := Stage(1); s <= NumStages; s++ {
+		st := &e.stats[s]
+		sc := e.cfg.stage(s)
+		out[s] = StageStats{Runs: st.runs.Load(), RunTime: time.Duration(st.runNanos.Load()),
+			CommitTime: time.Duration(st.commitNanos.Load()), MaxQueue: int(st.maxQueue.Load()),
+			Workers: sc.Workers, QueueSize: sc.QueueSize, OutcomeNext: st.next.Load()}
+	}
+	return out
+}
+
+// Held is how many units this instance holds in memory.
+func (e *Engine) Held() int64 { return e.held.Load() }
+
+// QueueDepths returns the current length of every stage's queue.
+func (e *Engine) QueueDepths() map[Stage]int {
+	out := map[Stage]int{}
+	for s := Stage(1); s <= NumStages; s++ {
+		out[s] = len(e.queues[s])
+	}
+	return out
+}
+
+// Wake makes the feeder look for due units now (a unit was made ready).
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the workers and the feeder until ctx ends, then lets running
+// stages finish (bounded by their timeout) and hands the units it still
+// holds back to the database for any instance to take.
+func (e *Engine) Run(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for s := Stage(1); s <= NumStages; s++ {
+		for range e.cfg.stage(s).Workers {
+			wg.Add(1)
+			go func() { defer wg.Done(); e.worker(wctx, s) }()
+		}
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); e.feed(wctx) }()
+	<-ctx.Done()
+	cancel()
+	wg.Wait()
+	if e.abandon.Load() {
+		return nil
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	n, err := releaseOwned(rctx, e.db, e.cfg.Owner, e.clock.Now())
+	if n > 0 {
+		e.log.Info("fulfillment units handed back at stop", "count", n)
+	}
+	return err
+}
+
+// Start begins fulfillment of a paid order (the oms.order.paid consumer):
+// in one transaction with the inbox claim of msgID, the order moves PAID →
+// FULFILLING and its unit is written, ready for stage 1. A repeated
+// message, or an order no longer PAID (cancelled by customer service
+// meanwhile, or started already), changes nothing; started reports whether
+// a unit was made.
+func (e *Engine) Start(ctx context.Context, msgID, orderID string) (started bool, err error) {
+	errSkip := errors.New("not startable")
+	err = sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
+		started = false
+		fresh, err := inbox.Claim(ctx, tx, StartConsumer, msgID)
+		if err != nil || !fresh {
+			return err
+		}
+		now := e.clock.Now()
+		var doc Doc
+		_, err = e.orders.UpdateTx(ctx, tx, orderID, func(o *domain.Order) ([]outbox.Event, error) {
+			if o.Status() != domain.StatusPaid {
+				return nil, errSkip
+			}
+			if err := o.StartFulfillment(now); err != nil {
+				return nil, err
+			}
+			doc = docOf(o, now)
+			return nil, nil
+		})
+		switch {
+		case errors.Is(err, errSkip), errors.Is(err, domain.ErrNotFound):
+			return nil // the inbox claim commits: nothing to fulfil
+		case err != nil:
+			return err
+		}
+		u := &Unit{ID: orderID, OrderID: orderID, Stage: StageInitial, Doc: doc, LeaseUntil: time.Unix(0, 0).UTC()}
+		if err := insertUnit(ctx, tx, u, StateReady, now, "", now); err != nil {
+			return err
+		}
+		started = true
+		return insertSteps(ctx, tx, u, e.cfg.Owner, []step{{stage: StageInitial, outcome: "STARTED", note: "paid order entered fulfillment", started: now}})
+	})
+	if err != nil {
+		return false, fmt.Errorf("start fulfillment of %s: %w", orderID, err)
+	}
+	if started {
+		e.Wake()
+	}
+	return started, nil
+}
+
+func docOf(o *domain.Order, paidAt time.Time) Doc {
+	d := Doc{OrderID: o.ID(), CustomerID: o.CustomerID(), Source: o.Source(), Address: o.Address(), Slot: o.Slot(),
+		InvoiceTitle: o.InvoiceTitle(), OriginalOrder: o.OriginalOrder(), PlacedAt: o.CreatedAt(), PaidAt: paidAt,
+		Header: domain.Header{Source: o.Source(), Goods: o.Goods(), Freight: o.Freight(), Total: o.Total(),
+			NonCash: o.NonCash(), CashDue: o.CashDue(), Paid: o.Paid()},
+		Receipts: map[string]string{}}
+	for _, l := range o.Lines() {
+		d.Lines = append(d.Lines, domain.FLine{SKU: l.SKU, Name: l.Name, Qty: l.Qty, UnitPrice: l.UnitPrice, Amount: l.Amount,
+			Kind: domain.KindOrdered, DeliveryDate: o.Slot().Date})
+	}
+	return d
+}
+
+// feed claims due units (and, as catch-up, units whose lease ran out)
+// while there is room in memory, and otherwise sleeps until the earliest
+// due time the index knows, a wake-up, or the horizon.
+func (e *Engine) feed(ctx context.Context) {
+	const minGap = 20 * time.Millisecond
+	for ctx.Err() == nil {
+		got, full := 0, false
+		for _, expired := range []bool{false, true} {
+			room := e.cfg.MaxInFlight - int(e.held.Load())
+			if room <= 0 {
+				full = true
+				break
+			}
+			n, err := e.claimInto(ctx, expired, min(room, e.cfg.ClaimBatch))
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Warn("fulfillment claim failed", "err", err)
+				}
+				break
+			}
+			got += n
+			if n == min(room, e.cfg.ClaimBatch) {
+				full = true // more may be due
+			}
+		}
+		wait := e.cfg.Horizon
+		if full || got > 0 {
+			wait = minGap
+		} else if next, ok, err := nextWake(ctx, e.db); err == nil && ok {
+			if d := next.Sub(e.clock.Now()); d < wait {
+				wait = max(d, minGap)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-e.wake:
+			t.Stop()
+			// let a burst of wake-ups gather into one claim
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(minGap):
+			}
+		case <-t.C:
+		}
+	}
+}
+
+func (e *Engine) claimInto(ctx context.Context, expired bool, limit int) (int, error) {
+	now := e.clock.Now()
+	units, err := claim(ctx, e.db, expired, e.cfg.Owner, ids.New(), now, now.Add(e.cfg.LeaseTTL), limit)
+	if err != nil {
+		return 0, err
+	}
+	how := "due"
+	if expired {
+		how = "catchup"
+	}
+	claimedUnits.WithLabelValues(how).Add(float64(len(units)))
+	e.hold(len(units))
+	for _, u := range units {
+		if expired {
+			e.log.Info("fulfillment catch-up: took over a unit whose lease ran out", "unit", u.ID, "stage", u.Stage.String())
+		}
+		if !e.push(ctx, u.Stage, u) {
+			e.hold(-1)
+		}
+	}
+	return len(units), nil
+}
+
+func (e *Engine) hold(n int) {
+	v := e.held.Add(int64(n))
+	heldUnits.Set(float64(v))
+	if n < 0 {
+		e.Wake()
+	}
+}
+
+// push hands u to stage s's queue, waiting while it is full: that wait is
+// the back-pressure that stops the feeder and slows upstream stages.
+func (e *Engine) push(ctx context.Context, s Stage, u *Unit) bool {
+	u.Stage = s
+	select {
+	case e.queues[s] <- u:
+		d := int64(len(e.queues[s]))
+		queueDepth.WithLabelValues(s.String()).Set(float64(d))
+		if d > e.stats[s].maxQueue.Load() {
+			e.stats[s].maxQueue.Store(d)
+		}
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *Engine) worker(ctx context.Context, s Stage) {
+	q := e.queues[s]
+	br := e.breakers[s]
+	name := s.String()
+	for {
+		probe := false
+		if br != nil {
+			var err error
+			if probe, err = br.acquire(ctx); err != nil {
+				return
+			}
+		}
+		var u *Unit
+		select {
+		case <-ctx.Done():
+			if probe {
+				br.done(true, false)
+			}
+			return
+		case u = <-q:
+		}
+		queueDepth.WithLabelValues(name).Set(float64(len(q)))
+		passing := e.process(ctx, s, u)
+		if br != nil {
+			br.done(probe, passing)
+		}
+	}
+}
+
+// process runs stage s on u and commits the outcome; it reports whether
+// the run failed for a passing partner fault.
+func (e *Engine) process(ctx context.Context, s Stage, u *Unit) (passing bool) {
+	sc := e.cfg.stage(s)
+	now := e.clock.Now()
+	if u.LeaseUntil.Before(now.Add(sc.Timeout + leaseMargin)) {
+		until := now.Add(e.cfg.LeaseTTL)
+		ok, err := renew(ctx, e.db, u, until, now)
+		if err != nil || !ok {
+			outcomes.WithLabelValues(s.String(), "LOST").Inc()
+			e.hold(-1)
+			return false
+		}
+		u.LeaseUntil = until
+	}
+	name := s.String()
+	inFlight.WithLabelValues(name).Inc()
+	defer inFlight.WithLabelValues(name).Dec()
+	start := time.Now()
+	startedAt := e.clock.Now()
+	// The run is bounded by the stage's timeout and, through the lease,
+	// never outlives the unit's ownership; it is detached from ctx so a
+	// stopping engine finishes the run it started.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sc.Timeout)
+	out := e.run(rctx, s, u)
+	cancel()
+	ran := time.Since(start)
+	if e.abandon.Load() {
+		e.hold(-1)
+		return false
+	}
+	cstart := time.Now()
+	next, err := e.commit(context.WithoutCancel(ctx), s, u, out, startedAt, ran)
+	st := &e.stats[s]
+	st.runs.Add(1)
+	st.runNanos.Add(int64(ran))
+	st.commitNanos.Add(int64(time.Since(cstart)))
+	stageSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	if err != nil {
+		label := "ERROR"
+		if errors.Is(err, errLeaseLost) {
+			label = "LOST"
+		} else {
+			e.log.Warn("fulfillment commit failed; the unit is taken up again after its lease", "unit", u.ID, "stage", name, "err", err)
+		}
+		outcomes.WithLabelValues(name, label).Inc()
+		e.hold(-1)
+		return out.passing
+	}
+	outcomes.WithLabelValues(name, string(out.Kind)).Inc()
+	if out.Kind == OutcomeNext {
+		st.next.Add(1)
+	}
+	if out.tx != nil {
+		e.notify()
+	}
+	if len(next) == 0 {
+		e.hold(-1)
+		if out.Kind == OutcomePause || out.Kind == OutcomeRetry {
+			e.Wake() // the feeder recomputes its next due time
+		}
+		return out.passing
+	}
+	e.hold(len(next) - 1)
+	for _, n := range next {
+		if !e.push(ctx, n.Stage, n) {
+			e.hold(-1) // stopping: the row stays RUNNING under our lease, released by Run
+		}
+	}
+	return out.passing
+}
+
+func (e *Engine) run(ctx context.Context, s Stage, u *Unit) (out Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = Retry(e.backoff(u.Attempts), "PANIC", fmt.Sprint(r))
+		}
+	}()
+	if u.Doc.Receipts == nil {
+		u.Doc.Receipts = map[string]string{}
+	}
+	return e.stageFunc(s)(ctx, u)
+}
+
+func (e *Engine) backoff(attempts int) time.Duration {
+	d := e.cfg.RetryBase << min(attempts, 16)
+	if d > e.cfg.RetryMax || d <= 0 {
+		d = e.cfg.RetryMax
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// nextStage is the state machine: the first stage after s that applies to
+// u, or 0 when u has none left (the order's unit then splits into its
+// delivery orders; a delivery order is done).
+func (e *Engine) nextStage(u *Unit, s Stage) Stage {
+	for t := s + 1; t <= lastStage(u); t++ {
+		if applies(t, u) {
+			return t
+		}
+	}
+	return 0
+}
+
+func lastStage(u *Unit) Stage {
+	if u.IsChild() {
+		return NumStages
+	}
+	return lastOrderStage
+}
+
+// commit saves the outcome of stage s and returns the units to queue next
+// (u at its next stage, or the new delivery orders).
+func (e *Engine) commit(ctx context.Context, s Stage, u *Unit, out Outcome, startedAt time.Time, ran time.Duration) ([]*Unit, error) {
+	var next []*Unit
+	err := sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
+		next = nil
+		now := e.clock.Now()
+		steps := []step{{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: startedAt, dur: ran}}
+		if out.tx != nil {
+			if err := out.tx(ctx, tx); err != nil {
+				return err
+			}
+		}
+		w := *u
+		switch out.Kind {
+		case OutcomeNext:
+			w.Attempts = 0
+			ns := e.nextStage(u, s)
+			end := ns
+			if ns == 0 {
+				end = lastStage(u) + 1
+			}
+			for t := s + 1; t < end; t++ {
+				steps = append(steps, step{stage: t, outcome: "SKIP", note: "does not apply", started: now})
+			}
+			switch {
+			case ns != 0:
+				w.Stage = ns
+				w.LeaseUntil = now.Add(e.cfg.LeaseTTL)
+				if err := saveUnit(ctx, tx, &w, StateRunning, now, "", "", now); err != nil {
+					return err
+				}
+				next = []*Unit{&w}
+			case !u.IsChild():
+				children, err := e.fanOut(ctx, tx, &w, now)
+				if err != nil {
+					return err
+				}
+				if err := saveUnit(ctx, tx, &w, StateSplit, now, "", fmt.Sprintf("%d delivery orders", len(children)), now); err != nil {
+					return err
+				}
+				next = children
+			default:
+				if err := saveUnit(ctx, tx, &w, StateDone, now, "", "", now); err != nil {
+					return err
+				}
+				if err := e.childDone(ctx, tx, &w, now); err != nil {
+					return err
+				}
+			}
+		case OutcomePause:
+			if err := saveUnit(ctx, tx, &w, StatePaused, out.Until, out.Code, out.Note, now); err != nil {
+				return err
+			}
+		case OutcomeRetry:
+			w.Attempts++
+			if w.Attempts >= e.cfg.MaxAttempts {
+				steps[0].outcome = string(OutcomeFail)
+				if err := saveUnit(ctx, tx, &w, StateFailed, now, "RETRIES_EXHAUSTED", joinNote(out.Code, out.Note), now); err != nil {
+					return err
+				}
+				break
+			}
+			after := max(out.After, e.backoff(w.Attempts-1))
+			if err := saveUnit(ctx, tx, &w, StateReady, now.Add(after), out.Code, out.Note, now); err != nil {
+				return err
+			}
+		case OutcomeFail:
+			if err := saveUnit(ctx, tx, &w, StateFailed, now, out.Code, out.Note, now); err != nil {
+				return err
+			}
+		case OutcomeCancel:
+			if err := saveUnit(ctx, tx, &w, StateCancelled, now, out.Code, out.Note, now); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("stage %s: unknown outcome %q", s, out.Kind)
+		}
+		return insertSteps(ctx, tx, u, e.cfg.Owner, steps)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+func joinNote(code, note string) string {
+	switch {
+	case code == "":
+		return note
+	case note == "":
+		return code
+	}
+	return code + ": " + note
+}
+
+// fanOut makes the delivery orders of the split, leased to this instance
+// under the parent's token, each at its first stage.
+func (e *Engine) fanOut(ctx context.Context, tx *sql.Tx, parent *Unit, now time.Time) ([]*Unit, error) {
+	if len(parent.Doc.Deliveries) == 0 {
+		return nil, fmt.Errorf("unit %s reached the end of its stages without a split", parent.ID)
+	}
+	var out []*Unit
+	for i, d := range parent.Doc.Deliveries {
+		doc := parent.Doc
+		doc.Lines = d.Lines
+		doc.Deliveries = nil
+		doc.Gifts = nil
+		doc.Receipts = map[string]string{}
+		doc.Child = &Child{Delivery: d, Primary: i == 0}
+		if i == 0 {
+			doc.OrderLines = parent.Doc.Lines
+		}
+		c := &Unit{ID: fmt.Sprintf("%s-%d", parent.OrderID, d.Seq), OrderID: parent.OrderID, ParentID: parent.ID, Seq: d.Seq,
+			Token: parent.Token, LeaseUntil: now.Add(e.cfg.LeaseTTL), Doc: doc}
+		c.Stage = e.nextStage(c, lastOrderStage)
+		if c.Stage == 0 {
+			return nil, fmt.Errorf("delivery order %s has no stage", c.ID)
+		}
+		if err := insertUnit(ctx, tx, c, StateRunning, now, e.cfg.Owner, now); err != nil {
+			return nil, err
+		}
+		if err := insertSteps(ctx, tx, c, e.cfg.Owner, []step{{stage: c.Stage, outcome: "CREATED",
+			note: fmt.Sprintf("delivery order %d of %d: %s", d.Seq, len(parent.Doc.Deliveries), deliveryLabel(d)), started: now}}); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func deliveryLabel(d domain.Delivery) string {
+	if d.DropShip {
+		return "drop-ship by " + d.Supplier + " on " + d.DeliveryDate
+	}
+	return "warehouse " + d.Warehouse + " on " + d.DeliveryDate
+}
+
+// childDone runs when a delivery order is dispatched: with the order's
+// unit locked (so the last two children finishing at once serialize),
+// it counts the siblings not yet done and, when none is left, marks the
+// order DISPATCHED.
+func (e *Engine) childDone(ctx context.Context, tx *sql.Tx, u *Unit, now time.Time) error {
+	var st string
+	if err := tx.QueryRowContext(ctx, `SELECT state FROM fulfillments WHERE unit_id = ? FOR UPDATE`, u.ParentID).Scan(&st); err != nil {
+		return fmt.Errorf("lock order unit %s: %w", u.ParentID, err)
+	}
+	var open int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM fulfillments WHERE parent_id = ? AND state <> 'DONE' LOCK IN SHARE MODE`,
+		u.ParentID).Scan(&open); err != nil {
+		return fmt.Errorf("count open delivery orders of %s: %w", u.ParentID, err)
+	}
+	if open > 0 || st == string(StateDone) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE fulfillments SET state = 'DONE', updated_at = ? WHERE unit_id = ?`, now, u.ParentID); err != nil {
+		return fmt.Errorf("close order unit %s: %w", u.ParentID, err)
+	}
+	_, err := e.orders.UpdateTx(ctx, tx, u.OrderID, func(o *domain.Order) ([]outbox.Event, error) {
+		return nil, o.MarkDispatched(now, "every delivery order dispatched")
+	})
+	return err
+}

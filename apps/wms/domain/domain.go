@@ -1,0 +1,210 @@
+// Package domain holds WMS's rules without I/O for this slice: ERP stock
+// occupation per delivery order (fulfillment stage 12) and received
+// delivery orders (DOMAIN 7.1 step 1): validation, typed statuses, and the
+// sentinel errors the api maps to wmsclient's codes.
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Sentinel errors.
+var (
+	ErrValidation       = errors.New("validation failed")
+	ErrNotFound         = errors.New("not found")
+	ErrUnknownWarehouse = errors.New("unknown warehouse")
+	// ErrConflict: the same delivery order id came again with other content.
+	ErrConflict = errors.New("delivery order id already used with other content")
+)
+
+// StockShortError names the SKUs whose free ERP stock (on hand minus
+// occupied) cannot cover an occupation; nothing was occupied.
+type StockShortError struct{ SKUs []string }
+
+func (e *StockShortError) Error() string {
+	return "ERP stock short for " + strings.Join(e.SKUs, ", ")
+}
+
+// OccupationStatus is where an occupation stands.
+type OccupationStatus string
+
+// Occupation statuses (wmsclient's wire values).
+const (
+	Occupied OccupationStatus = "OCCUPIED"
+	Released OccupationStatus = "RELEASED"
+)
+
+// OrderStatus is where a received delivery order stands in WMS.
+type OrderStatus string
+
+// Order statuses. This slice only receives; the split moves orders on.
+const OrderReceived OrderStatus = "RECEIVED"
+
+// Line is a SKU and a quantity.
+type Line struct {
+	SKU  string
+	Name string
+	Qty  int64
+	Zone string
+}
+
+var code = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,31}$`)
+
+// ValidWarehouse reports whether s can be a warehouse code.
+func ValidWarehouse(s string) bool { return code.MatchString(s) }
+
+func validID(field, s string) error {
+	if s == "" || len(s) > 64 {
+		return fmt.Errorf("%w: %s is required (at most 64 bytes)", ErrValidation, field)
+	}
+	return nil
+}
+
+// Occupation is ERP stock held for one delivery order.
+type Occupation struct {
+	DeliveryOrderID string
+	Warehouse       string
+	Status          OccupationStatus
+	Lines           []Line // one per SKU, sorted by SKU
+}
+
+// NewOccupation validates a request and merges lines of the same SKU, sorted
+// by SKU so concurrent occupations lock stock rows in one order.
+func NewOccupation(deliveryOrderID, warehouse string, lines []Line) (Occupation, error) {
+	if err := validID("delivery_order_id", deliveryOrderID); err != nil {
+		return Occupation{}, err
+	}
+	if !ValidWarehouse(warehouse) {
+		return Occupation{}, fmt.Errorf("%w: warehouse %q is not a warehouse code", ErrValidation, warehouse)
+	}
+	if len(lines) == 0 {
+		return Occupation{}, fmt.Errorf("%w: lines are required", ErrValidation)
+	}
+	qty := map[string]int64{}
+	for i, l := range lines {
+		if l.SKU == "" || len(l.SKU) > 64 || l.Qty <= 0 {
+			return Occupation{}, fmt.Errorf("%w: lines[%d] needs a sku and a positive qty", ErrValidation, i)
+		}
+		qty[l.SKU] += l.Qty
+	}
+	o := Occupation{DeliveryOrderID: deliveryOrderID, Warehouse: warehouse, Status: Occupied}
+	for sku, q := range qty {
+		o.Lines = append(o.Lines, Line{SKU: sku, Qty: q})
+	}
+	sort.Slice(o.Lines, func(i, j int) bool { return o.Lines[i].SKU < o.Lines[j].SKU })
+	return o, nil
+}
+
+// Hash identifies an occupation's content, to tell a retry from a reuse.
+func (o Occupation) Hash() string {
+	return RequestHash(struct {
+		W string
+		L []Line
+	}{o.Warehouse, o.Lines})
+}
+
+// Stock is ERP stock of one SKU in one warehouse.
+type Stock struct {
+	Warehouse string
+	SKU       string
+	OnHand    int64
+	Occupied  int64
+	UpdatedAt time.Time
+}
+
+// Free is what can still be occupied.
+func (s Stock) Free() int64 { return s.OnHand - s.Occupied }
+
+// Order is a delivery order dispatched to WMS: header, lines (detail),
+// delivery data and free-form profiles.
+type Order struct {
+	WMSOrderID      string
+	DeliveryOrderID string
+	OrderID         string
+	CustomerID      string
+	Warehouse       string
+	Status          OrderStatus
+	Delivery        Delivery
+	Lines           []Line
+	Profiles        map[string]string
+	ReceivedAt      time.Time
+}
+
+// Delivery is where and how the order goes out.
+type Delivery struct {
+	Date      string // YYYY-MM-DD
+	Express   bool
+	Carrier   string
+	WaybillNo string
+	Name      string
+	Phone     string
+	Address   string
+}
+
+// Validate checks a dispatched order before it is stored.
+func (o Order) Validate() error {
+	if err := validID("delivery_order_id", o.DeliveryOrderID); err != nil {
+		return err
+	}
+	if err := validID("order_id", o.OrderID); err != nil {
+		return err
+	}
+	if err := validID("customer_id", o.CustomerID); err != nil {
+		return err
+	}
+	if !ValidWarehouse(o.Warehouse) {
+		return fmt.Errorf("%w: warehouse %q is not a warehouse code", ErrValidation, o.Warehouse)
+	}
+	if _, err := time.Parse(time.DateOnly, o.Delivery.Date); err != nil {
+		return fmt.Errorf("%w: delivery_date %q is not YYYY-MM-DD", ErrValidation, o.Delivery.Date)
+	}
+	d := o.Delivery
+	switch {
+	case len(d.Carrier) > 32 || len(d.WaybillNo) > 64:
+		return fmt.Errorf("%w: carrier or waybill_no too long", ErrValidation)
+	case d.Name == "" || len(d.Name) > 128:
+		return fmt.Errorf("%w: name is required (at most 128 bytes)", ErrValidation)
+	case d.Phone == "" || len(d.Phone) > 32:
+		return fmt.Errorf("%w: phone is required (at most 32 bytes)", ErrValidation)
+	case d.Address == "" || len(d.Address) > 512:
+		return fmt.Errorf("%w: address is required (at most 512 bytes)", ErrValidation)
+	case len(o.Lines) == 0:
+		return fmt.Errorf("%w: lines are required", ErrValidation)
+	}
+	for i, l := range o.Lines {
+		if l.SKU == "" || len(l.SKU) > 64 || l.Qty <= 0 || len(l.Name) > 255 || len(l.Zone) > 16 {
+			return fmt.Errorf("%w: lines[%d] needs a sku, a positive qty, name ≤ 255 and zone ≤ 16 bytes", ErrValidation, i)
+		}
+	}
+	for k, v := range o.Profiles {
+		if k == "" || len(k) > 64 || len(v) > 1024 {
+			return fmt.Errorf("%w: profile %q: key 1..64 bytes, value at most 1024", ErrValidation, k)
+		}
+	}
+	return nil
+}
+
+// Hash identifies a dispatched order's content (maps marshal in key order).
+func (o Order) Hash() string {
+	return RequestHash(struct {
+		O, C, W string
+		D       Delivery
+		L       []Line
+		P       map[string]string
+	}{o.OrderID, o.CustomerID, o.Warehouse, o.Delivery, o.Lines, o.Profiles})
+}
+
+// RequestHash is a stable digest of plain data.
+func RequestHash(v any) string {
+	b, _ := json.Marshal(v) // only plain data is hashed; it always marshals
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

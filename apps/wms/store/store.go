@@ -1,0 +1,358 @@
+// Package store is WMS's MySQL persistence for this slice: ERP stock and
+// its occupations, and received delivery orders. Stock moves only by
+// conditional UPDATEs checked by rows affected inside one transaction per
+// occupation, so an occupation takes all its lines or none and free stock
+// never goes below zero; a received order's four tables and its outbox row
+// commit together.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+	"github.com/harvest/harvest/apps/wms/domain"
+	"github.com/harvest/harvest/apps/wms/events"
+)
+
+// Store is WMS's database.
+type Store struct{ db *sql.DB }
+
+// New returns a Store over db.
+func New(db *sql.DB) *Store { return &Store{db: db} }
+
+// DB returns the pool (tests count rows with it).
+func (s *Store) DB() *sql.DB { return s.db }
+
+const batch = 500
+
+// insertMany writes n rows with a multi-row INSERT, batch rows at a time.
+func insertMany(ctx context.Context, tx *sql.Tx, prefix, tuple string, n int, args func(i int) []any) error {
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		var q strings.Builder
+		q.WriteString(prefix)
+		var vals []any
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(",")
+			}
+			q.WriteString(tuple)
+			vals = append(vals, args(i)...)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), vals...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ---------------------------------------------------------------- ERP stock
+
+// SetStock sets the on-hand quantity of a SKU in a warehouse, creating the
+// row when missing (the admin endpoint and the seeder). It refuses to go
+// below what is occupied.
+func (s *Store) SetStock(ctx context.Context, warehouse, sku string, onHand int64, now time.Time) (domain.Stock, error) {
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		var occupied int64
+		err := tx.QueryRowContext(ctx, `SELECT occupied FROM erp_stock WHERE warehouse=? AND sku=? FOR UPDATE`, warehouse, sku).Scan(&occupied)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `INSERT INTO erp_stock (warehouse, sku, on_hand, occupied, updated_at) VALUES (?,?,?,0,?)`,
+				warehouse, sku, onHand, now)
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("lock stock %s/%s: %w", warehouse, sku, err)
+		}
+		if onHand < occupied {
+			return fmt.Errorf("%w: on_hand %d is below the %d units occupied", domain.ErrValidation, onHand, occupied)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE erp_stock SET on_hand=?, updated_at=? WHERE warehouse=? AND sku=?`, onHand, now, warehouse, sku)
+		return err
+	})
+	if err != nil {
+		return domain.Stock{}, err
+	}
+	return s.Stock(ctx, warehouse, sku)
+}
+
+// Stock returns one stock row.
+func (s *Store) Stock(ctx context.Context, warehouse, sku string) (domain.Stock, error) {
+	st := domain.Stock{Warehouse: warehouse, SKU: sku}
+	err := s.db.QueryRowContext(ctx, `SELECT on_hand, occupied, updated_at FROM erp_stock WHERE warehouse=? AND sku=?`, warehouse, sku).
+		Scan(&st.OnHand, &st.Occupied, &st.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("%w: no ERP stock for %s in %s", domain.ErrNotFound, sku, warehouse)
+	}
+	st.UpdatedAt = st.UpdatedAt.UTC()
+	return st, err
+}
+
+// CountStock counts stock rows (the seeder runs on an empty table only).
+func (s *Store) CountStock(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM erp_stock`).Scan(&n)
+	return n, err
+}
+
+// SeedStock adds stock rows in one transaction, leaving rows already there
+// alone, so a seed is all there or not at all.
+func (s *Store) SeedStock(ctx context.Context, rows []domain.Stock, now time.Time) error {
+	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		return insertMany(ctx, tx, `INSERT IGNORE INTO erp_stock (warehouse, sku, on_hand, occupied, updated_at) VALUES `, "(?,?,?,0,?)",
+			len(rows), func(i int) []any { return []any{rows[i].Warehouse, rows[i].SKU, rows[i].OnHand, now} })
+	})
+}
+
+// Occupy holds ERP stock for a delivery order, all lines or none. The same
+// id with the same content returns the occupation as it stands (OCCUPIED,
+// or RELEASED once released, or when a release came first); other content
+// fails with domain.ErrConflict. A warehouse without stock rows fails with
+// domain.ErrUnknownWarehouse; lines the free stock cannot cover fail with
+// *domain.StockShortError naming every short SKU.
+func (s *Store) Occupy(ctx context.Context, o domain.Occupation, now time.Time) (domain.Occupation, error) {
+	hash := o.Hash()
+	out := o
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		out = o
+		_, err := tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at)
+			VALUES (?,?,?,?,?,?)`, o.DeliveryOrderID, o.Warehouse, domain.Occupied, hash, now, now)
+		if sqltx.IsDuplicate(err) {
+			var h string
+			if err := tx.QueryRowContext(ctx, `SELECT status, request_hash FROM erp_occupations WHERE delivery_order_id=?`,
+				o.DeliveryOrderID).Scan(&out.Status, &h); err != nil {
+				return fmt.Errorf("read occupation %s: %w", o.DeliveryOrderID, err)
+			}
+			if h != "" && h != hash {
+				return fmt.Errorf("%w: occupation %s", domain.ErrConflict, o.DeliveryOrderID)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("record occupation %s: %w", o.DeliveryOrderID, err)
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM erp_stock WHERE warehouse=? LIMIT 1`, o.Warehouse).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s", domain.ErrUnknownWarehouse, o.Warehouse)
+		}
+		if err != nil {
+			return err
+		}
+		var short []string
+		for _, l := range o.Lines { // sorted by SKU: one lock order for everyone
+			n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied + ?, updated_at=?
+				WHERE warehouse=? AND sku=? AND on_hand - occupied >= ?`, l.Qty, now, o.Warehouse, l.SKU, l.Qty))
+			if err != nil {
+				return fmt.Errorf("occupy %s/%s: %w", o.Warehouse, l.SKU, err)
+			}
+			if n == 0 {
+				short = append(short, l.SKU)
+			}
+		}
+		if len(short) > 0 {
+			return &domain.StockShortError{SKUs: short} // rolls back the lines already taken
+		}
+		return insertMany(ctx, tx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `, "(?,?,?)", len(o.Lines),
+			func(i int) []any { return []any{o.DeliveryOrderID, o.Lines[i].SKU, o.Lines[i].Qty} })
+	})
+	return out, err
+}
+
+// Release gives an occupation's stock back. Idempotent; releasing an id
+// never occupied records a tombstone so a late Occupy for it holds nothing.
+func (s *Store) Release(ctx context.Context, deliveryOrderID string, now time.Time) (domain.Occupation, error) {
+	out := domain.Occupation{DeliveryOrderID: deliveryOrderID, Status: domain.Released}
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		var status domain.OccupationStatus
+		err := tx.QueryRowContext(ctx, `SELECT warehouse, status FROM erp_occupations WHERE delivery_order_id=? FOR UPDATE`,
+			deliveryOrderID).Scan(&out.Warehouse, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at)
+				VALUES (?,'',?,'',?,?)`, deliveryOrderID, domain.Released, now, now)
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("lock occupation %s: %w", deliveryOrderID, err)
+		}
+		if status == domain.Released {
+			return nil
+		}
+		lines, err := occupationLines(ctx, tx, deliveryOrderID)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied - ?, updated_at=?
+				WHERE warehouse=? AND sku=? AND occupied >= ?`, l.Qty, now, out.Warehouse, l.SKU, l.Qty))
+			if err != nil {
+				return fmt.Errorf("release %s/%s: %w", out.Warehouse, l.SKU, err)
+			}
+			if n == 0 {
+				return fmt.Errorf("release %s: %s/%s holds less than the %d units occupied", deliveryOrderID, out.Warehouse, l.SKU, l.Qty)
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE erp_occupations SET status=?, updated_at=? WHERE delivery_order_id=?`,
+			domain.Released, now, deliveryOrderID)
+		return err
+	})
+	return out, err
+}
+
+func occupationLines(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}, id string) ([]domain.Line, error) {
+	rows, err := q.QueryContext(ctx, `SELECT sku, qty FROM erp_occupation_lines WHERE delivery_order_id=? ORDER BY sku`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read occupation lines of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var ls []domain.Line
+	for rows.Next() {
+		var l domain.Line
+		if err := rows.Scan(&l.SKU, &l.Qty); err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	return ls, rows.Err()
+}
+
+// Occupation returns an occupation with its lines.
+func (s *Store) Occupation(ctx context.Context, id string) (domain.Occupation, error) {
+	o := domain.Occupation{DeliveryOrderID: id}
+	err := s.db.QueryRowContext(ctx, `SELECT warehouse, status FROM erp_occupations WHERE delivery_order_id=?`, id).Scan(&o.Warehouse, &o.Status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, fmt.Errorf("%w: occupation %s", domain.ErrNotFound, id)
+	}
+	if err != nil {
+		return o, err
+	}
+	o.Lines, err = occupationLines(ctx, s.db, id)
+	return o, err
+}
+
+// ------------------------------------------------------------------- orders
+
+// Receive stores a dispatched delivery order (order_header, order_detail,
+// order_delivery, order_profiles) and its wms.order.received outbox row in
+// one transaction. The same delivery order id again returns the first WMS
+// order id with duplicate=true; with other content, domain.ErrConflict.
+func (s *Store) Receive(ctx context.Context, o domain.Order) (wmsOrderID string, duplicate bool, err error) {
+	hash := o.Hash()
+	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		duplicate = false
+		_, err := tx.ExecContext(ctx, `INSERT INTO order_header (wms_order_id, delivery_order_id, order_id, customer_id, warehouse, status,
+			request_hash, received_at) VALUES (?,?,?,?,?,?,?,?)`,
+			o.WMSOrderID, o.DeliveryOrderID, o.OrderID, o.CustomerID, o.Warehouse, o.Status, hash, o.ReceivedAt)
+		if sqltx.IsDuplicate(err) {
+			var h string
+			if err := tx.QueryRowContext(ctx, `SELECT wms_order_id, request_hash FROM order_header WHERE delivery_order_id=?`,
+				o.DeliveryOrderID).Scan(&wmsOrderID, &h); err != nil {
+				return fmt.Errorf("read order of %s: %w", o.DeliveryOrderID, err)
+			}
+			if h != hash {
+				return fmt.Errorf("%w: delivery order %s", domain.ErrConflict, o.DeliveryOrderID)
+			}
+			duplicate = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("insert order_header %s: %w", o.DeliveryOrderID, err)
+		}
+		wmsOrderID = o.WMSOrderID
+		if err := insertMany(ctx, tx, `INSERT INTO order_detail (wms_order_id, line_no, sku, name, qty, zone) VALUES `, "(?,?,?,?,?,?)",
+			len(o.Lines), func(i int) []any {
+				l := o.Lines[i]
+				return []any{o.WMSOrderID, i + 1, l.SKU, l.Name, l.Qty, l.Zone}
+			}); err != nil {
+			return fmt.Errorf("insert order_detail: %w", err)
+		}
+		d := o.Delivery
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_delivery (wms_order_id, delivery_date, express, carrier, waybill_no, name, phone, address)
+			VALUES (?,?,?,?,?,?,?,?)`, o.WMSOrderID, d.Date, d.Express, d.Carrier, d.WaybillNo, d.Name, d.Phone, d.Address); err != nil {
+			return fmt.Errorf("insert order_delivery: %w", err)
+		}
+		keys := make([]string, 0, len(o.Profiles))
+		for k := range o.Profiles {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if err := insertMany(ctx, tx, `INSERT INTO order_profiles (wms_order_id, profile_key, profile_value) VALUES `, "(?,?,?)",
+			len(keys), func(i int) []any { return []any{o.WMSOrderID, keys[i], o.Profiles[keys[i]]} }); err != nil {
+			return fmt.Errorf("insert order_profiles: %w", err)
+		}
+		ev := events.OrderReceived{WMSOrderID: o.WMSOrderID, DeliveryOrderID: o.DeliveryOrderID, OrderID: o.OrderID, Warehouse: o.Warehouse,
+			DeliveryDate: d.Date, Express: d.Express, ReceivedAt: o.ReceivedAt, Lines: make([]events.Line, len(o.Lines))}
+		for i, l := range o.Lines {
+			ev.Lines[i] = events.Line{SKU: l.SKU, Qty: l.Qty, Zone: l.Zone}
+		}
+		_, err = outbox.Add(ctx, tx, outbox.Event{Topic: events.TopicOrderReceived, AggregateID: o.WMSOrderID,
+			Type: events.TypeOrderReceived, Payload: ev})
+		return err
+	})
+	return wmsOrderID, duplicate, err
+}
+
+// Order returns a received order by its WMS order id or its delivery order id.
+func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
+	var o domain.Order
+	d := &o.Delivery
+	err := s.db.QueryRowContext(ctx, `SELECT h.wms_order_id, h.delivery_order_id, h.order_id, h.customer_id, h.warehouse, h.status,
+		h.received_at, d.delivery_date, d.express, d.carrier, d.waybill_no, d.name, d.phone, d.address
+		FROM order_header h JOIN order_delivery d ON d.wms_order_id=h.wms_order_id
+		WHERE h.wms_order_id=? OR h.delivery_order_id=? LIMIT 1`, id, id).
+		Scan(&o.WMSOrderID, &o.DeliveryOrderID, &o.OrderID, &o.CustomerID, &o.Warehouse, &o.Status, &o.ReceivedAt,
+			&d.Date, &d.Express, &d.Carrier, &d.WaybillNo, &d.Name, &d.Phone, &d.Address)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, fmt.Errorf("%w: order %s", domain.ErrNotFound, id)
+	}
+	if err != nil {
+		return o, fmt.Errorf("read order %s: %w", id, err)
+	}
+	o.ReceivedAt = o.ReceivedAt.UTC()
+	rows, err := s.db.QueryContext(ctx, `SELECT sku, name, qty, zone FROM order_detail WHERE wms_order_id=? ORDER BY line_no`, o.WMSOrderID)
+	if err != nil {
+		return o, fmt.Errorf("read order_detail %s: %w", o.WMSOrderID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l domain.Line
+		if err := rows.Scan(&l.SKU, &l.Name, &l.Qty, &l.Zone); err != nil {
+			return o, err
+		}
+		o.Lines = append(o.Lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		return o, err
+	}
+	prows, err := s.db.QueryContext(ctx, `SELECT profile_key, profile_value FROM order_profiles WHERE wms_order_id=?`, o.WMSOrderID)
+	if err != nil {
+		return o, fmt.Errorf("read order_profiles %s: %w", o.WMSOrderID, err)
+	}
+	defer prows.Close()
+	for prows.Next() {
+		var k, v string
+		if err := prows.Scan(&k, &v); err != nil {
+			return o, err
+		}
+		if o.Profiles == nil {
+			o.Profiles = map[string]string{}
+		}
+		o.Profiles[k] = v
+	}
+	return o, prows.Err()
+}
