@@ -67,7 +67,7 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		var p *httpapi.Problem
 		if errors.As(err, &p) {
 			switch p.Code {
-			case omsclient.CodeNotFound, payclient.CodeNotFound, inventoryclient.CodeUnknownSKU:
+			case omsclient.CodeNotFound, omsclient.CodeNoFulfillment, payclient.CodeNotFound, inventoryclient.CodeUnknownSKU:
 				return withCode(gqlErr, CodeNotFound, "not found")
 			case omsclient.CodeValidation:
 				return withCode(gqlErr, CodeBadUserInput, p.Message)
@@ -205,8 +205,10 @@ func userErrors(err error, h hints) ([]*model.UserError, error) {
 		return one(model.UserErrorCodeOrderNotPayable, h.target, reason), nil
 	case omsclient.CodeNotCancellable:
 		return one(model.UserErrorCodeOrderNotCancellable, h.target, ""), nil
-	case omsclient.CodeNotFound, payclient.CodeNotFound:
+	case omsclient.CodeNotFound, omsclient.CodeNoFulfillment, payclient.CodeNotFound:
 		return one(model.UserErrorCodeNotFound, h.target, ""), nil
+	case omsclient.CodeNothingToRetry:
+		return one(model.UserErrorCodeNothingToRetry, h.target, ""), nil
 	case omsclient.CodeDeductionInvalid:
 		return one(model.UserErrorCodeDeductionInvalid, append(append([]string{}, h.input...), "deductionIds"), ""), nil
 	case payclient.CodeUnknownChannel:

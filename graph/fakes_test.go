@@ -28,6 +28,7 @@ type fakeOMS struct {
 	placed   []omsclient.PlaceOrderRequest
 	cancels  []string
 	lists    []omsclient.ListRequest
+	ful      fakeFulfillment
 }
 
 func (f *fakeOMS) PlaceOrder(_ context.Context, r omsclient.PlaceOrderRequest) (omsclient.Order, error) {

@@ -22,6 +22,12 @@ type Orders interface {
 	GetOrder(ctx context.Context, id string) (omsclient.Order, error)
 	ListOrders(ctx context.Context, r omsclient.ListRequest) (omsclient.OrderPage, error)
 	CancelUnpaid(ctx context.Context, id string, r omsclient.CancelRequest) (omsclient.Order, error)
+	// Fulfillment operations (ADMIN and CS).
+	FulfillmentStages(ctx context.Context) ([]omsclient.StageCount, error)
+	FulfillmentTimeline(ctx context.Context, orderID string) (omsclient.FulfillmentTimeline, error)
+	RetryFulfillment(ctx context.Context, orderID string, r omsclient.RetryRequest) (omsclient.RetryResult, error)
+	WarehouseCapacities(ctx context.Context, day string) ([]omsclient.WarehouseCapacity, error)
+	SetWarehouseCapacity(ctx context.Context, r omsclient.WarehouseCapacity) (omsclient.WarehouseCapacity, error)
 }
 
 // Catalog is what the gateway needs of inventory; *inventoryclient.Client

@@ -1,7 +1,8 @@
 // Command oms is the order service (OMS): the accept-order API, the order
 // state machine and payment expiry. It hosts the OrderExpiry actor, so it
-// runs on the go-sdk HTTP service beside its Dapr sidecar. This file is
-// wiring only.
+// runs on the go-sdk HTTP service beside its Dapr sidecar, and runs the
+// fulfillment engine (apps/oms/fulfillment) that walks paid orders through
+// the sixteen stages. This file is wiring only.
 package main
 
 import (
@@ -10,15 +11,21 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/actors"
 	"github.com/harvest/harvest/apps/oms/api"
 	"github.com/harvest/harvest/apps/oms/app"
+	"github.com/harvest/harvest/apps/oms/fulfillment"
 	"github.com/harvest/harvest/apps/oms/store"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/runtime"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
 
 func main() {
@@ -40,12 +47,21 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	locks, err := sqltx.Open(ctx, cfg.Base.MySQLDSN)
+	if err != nil {
+		return fmt.Errorf("lock pool: %w", err)
+	}
+	locks.SetMaxOpenConns(256)
+	a.OnClose(func() { locks.Close() })
+	repo := store.New(a.DB).WithLockPool(locks)
 	reminders := actors.NewReminders(a.Dapr)
+	queue := actors.NewQueue(reminders, 200_000, 32, a.Logger)
+	a.Go(func(ctx context.Context) error { return queue.Run(ctx, 5*time.Second) })
 	svc := app.New(app.Deps{
-		Repo:      store.New(a.DB),
+		Repo:      repo,
 		Inventory: inventoryclient.New(a.Invoker),
 		Pay:       payclient.New(a.Invoker),
-		Reminders: reminders,
+		Reminders: queue,
 		Clock:     clock.System{},
 		Notify:    a.Relay.Notify,
 		Logger:    a.Logger,
@@ -59,6 +75,30 @@ func run() error {
 		return fmt.Errorf("expiry sweep binding: %w", err)
 	}
 	a.Service.RegisterActorImplFactoryContext(actors.Factory(svc, reminders, a.Logger))
+
+	// Fulfillment (DOMAIN 1.6): the engine runs beside the API and starts
+	// on oms.order.paid.
+	eng := fulfillment.New(fulfillment.Deps{
+		DB:        a.DB,
+		Orders:    repo,
+		Partners:  partnersclient.New(a.Invoker, cfg.PartnersAppID),
+		Gifts:     marketingclient.New(a.Invoker),
+		Warehouse: wmsclient.New(a.Invoker),
+		Catalog:   inventoryclient.New(a.Invoker),
+		Clock:     clock.System{},
+		Logger:    a.Logger,
+		Notify:    a.Relay.Notify,
+	}, cfg.Fulfillment)
+	api.MountFulfillment(a.Mux, eng)
+	if err := api.SubscribePaid(a.Service, cfg.Base.PubSub, eng); err != nil {
+		return fmt.Errorf("subscribe paid orders: %w", err)
+	}
+	a.Go(eng.Run)
+	// Dapr 1.14 keeps an actor type's reminders in one state-store value per
+	// partition and rewrites a whole partition on every registration; with
+	// one partition (the default) each new order rewrites every armed
+	// reminder. Spread them so a registration stays small at 100 k armed.
+	a.SetActorSettings(map[string]any{"remindersStoragePartitions": cfg.ReminderPartitions})
 	a.Logger.Info("oms configured", "pay_deadline", cfg.App.PayDeadline.String(),
 		"channel_deadlines", fmt.Sprint(cfg.App.ChannelDeadlines), "reserve_ttl", cfg.App.ReserveTTL.String())
 	return a.Run(ctx)

@@ -89,7 +89,9 @@ func TestPayByChannelCallback(t *testing.T) {
 			if !ok {
 				t.Fatalf("subscription ended: %v", sub.Err())
 			}
-			var ev struct{ OrderUpdated struct{ OrderID, Type, Status string } }
+			var ev struct {
+				OrderUpdated struct{ OrderID, Type, Status string }
+			}
 			_ = json.Unmarshal(data, &ev)
 			if ev.OrderUpdated.OrderID == o.ID && ev.OrderUpdated.Type == "PAID" {
 				paid := getOrder(t, c, o.ID)

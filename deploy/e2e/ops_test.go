@@ -174,7 +174,7 @@ func deduct(t *testing.T, c *gqlc.Client, fen int64) string {
 	var out struct {
 		DeductNonCash struct {
 			Deduction *struct{ ID string } `json:"deduction"`
-			Errors    []userError         `json:"errors"`
+			Errors    []userError          `json:"errors"`
 		} `json:"deductNonCash"`
 	}
 	in := map[string]any{"items": []map[string]any{{"kind": "BALANCE", "amountFen": fen}}}

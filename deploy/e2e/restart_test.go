@@ -131,7 +131,9 @@ func TestKillMidBurstLosesNoOutboxEvent(t *testing.T) {
 			if !ok {
 				t.Fatalf("subscription ended: %v", sub.Err())
 			}
-			var ev struct{ OrderEvents struct{ OrderID, Type string } }
+			var ev struct {
+				OrderEvents struct{ OrderID, Type string }
+			}
 			_ = json.Unmarshal(data, &ev)
 			if ev.OrderEvents.Type != "PLACED" {
 				continue

@@ -33,7 +33,10 @@ const (
 func EnsureServices(ctx context.Context, w io.Writer) error {
 	redisOK, mysqlOK := answers(RedisAddr), answers(MySQLAddr)
 	if redisOK && mysqlOK {
-		return checkRootLogin(ctx, w)
+		if err := checkRootLogin(ctx, w); err != nil {
+			return err
+		}
+		return raiseConnectionLimit(ctx, w)
 	}
 	var missing []string
 	if !redisOK && !exists("/usr/bin/redis-server") {
@@ -80,7 +83,37 @@ func EnsureServices(ctx context.Context, w io.Writer) error {
 			return fmt.Errorf("mariadb: %w", err)
 		}
 	}
-	return checkRootLogin(ctx, w)
+	if err := checkRootLogin(ctx, w); err != nil {
+		return err
+	}
+	return raiseConnectionLimit(ctx, w)
+}
+
+// MinConnections is the connection limit the stack needs: every app keeps
+// a pool of its own (OMS two), and a test run starts several stacks and
+// test databases at once; Debian's default of 151 runs out under load.
+const MinConnections = 2000
+
+// raiseConnectionLimit lifts max_connections to MinConnections when lower.
+// SET GLOBAL lasts until mariadbd restarts, when the next start sets it again.
+func raiseConnectionLimit(ctx context.Context, w io.Writer) error {
+	db, err := sql.Open("mysql", "root@tcp("+MySQLAddr+")/")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var limit int
+	if err := db.QueryRowContext(ctx, `SELECT @@GLOBAL.max_connections`).Scan(&limit); err != nil {
+		return fmt.Errorf("mariadb max_connections: %w", err)
+	}
+	if limit >= MinConnections {
+		return nil
+	}
+	fmt.Fprintf(w, "harvest: raising mariadb max_connections from %d to %d\n", limit, MinConnections)
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`SET GLOBAL max_connections = %d`, MinConnections)); err != nil {
+		return fmt.Errorf("raise mariadb max_connections: %w", err)
+	}
+	return nil
 }
 
 // checkRootLogin makes root@127.0.0.1 log in without a password, as the

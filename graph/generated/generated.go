@@ -111,11 +111,56 @@ type ComplexityRoot struct {
 		Type func(childComplexity int) int
 	}
 
+	FulfillmentStage struct {
+		Failed  func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Number  func(childComplexity int) int
+		Paused  func(childComplexity int) int
+		Running func(childComplexity int) int
+		Waiting func(childComplexity int) int
+	}
+
+	FulfillmentStep struct {
+		At         func(childComplexity int) int
+		DurationMs func(childComplexity int) int
+		Note       func(childComplexity int) int
+		Outcome    func(childComplexity int) int
+		Owner      func(childComplexity int) int
+		Stage      func(childComplexity int) int
+		StageName  func(childComplexity int) int
+		UnitID     func(childComplexity int) int
+	}
+
+	FulfillmentTimeline struct {
+		OrderID func(childComplexity int) int
+		Steps   func(childComplexity int) int
+		Units   func(childComplexity int) int
+	}
+
+	FulfillmentUnit struct {
+		Attempts   func(childComplexity int) int
+		FailCode   func(childComplexity int) int
+		FailReason func(childComplexity int) int
+		ID         func(childComplexity int) int
+		ParentID   func(childComplexity int) int
+		ResumeAt   func(childComplexity int) int
+		Stage      func(childComplexity int) int
+		StageName  func(childComplexity int) int
+		State      func(childComplexity int) int
+		Supplier   func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+		Warehouse  func(childComplexity int) int
+		WaybillNo  func(childComplexity int) int
+	}
+
 	Mutation struct {
-		CancelOrder      func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
-		DeductNonCash    func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
-		PlaceOrder       func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
-		StartCashPayment func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
+		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
+		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
+		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
+		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 	}
 
 	Order struct {
@@ -222,13 +267,26 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Me             func(childComplexity int) int
-		MyAccounts     func(childComplexity int) int
-		MyOrders       func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
-		Order          func(childComplexity int, id string) int
-		Product        func(childComplexity int, sku string) int
-		Products       func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
-		WarehouseStock func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
+		FulfillmentStages   func(childComplexity int) int
+		FulfillmentTimeline func(childComplexity int, orderID string) int
+		Me                  func(childComplexity int) int
+		MyAccounts          func(childComplexity int) int
+		MyOrders            func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
+		Order               func(childComplexity int, id string) int
+		Product             func(childComplexity int, sku string) int
+		Products            func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		WarehouseCapacities func(childComplexity int, day string) int
+		WarehouseStock      func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
+	}
+
+	RetryFulfillmentPayload struct {
+		Errors  func(childComplexity int) int
+		Retried func(childComplexity int) int
+	}
+
+	SetWarehouseCapacityPayload struct {
+		Capacity func(childComplexity int) int
+		Errors   func(childComplexity int) int
 	}
 
 	StartCashPaymentPayload struct {
@@ -252,6 +310,13 @@ type ComplexityRoot struct {
 		Role    func(childComplexity int) int
 		Subject func(childComplexity int) int
 	}
+
+	WarehouseCapacity struct {
+		Capacity  func(childComplexity int) int
+		Day       func(childComplexity int) int
+		Used      func(childComplexity int) int
+		Warehouse func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -263,6 +328,8 @@ type MutationResolver interface {
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error)
 	StartCashPayment(ctx context.Context, orderID string, channel model.PaymentChannel, idempotencyKey string) (*model.StartCashPaymentPayload, error)
 	CancelOrder(ctx context.Context, orderID string, idempotencyKey string, reason *string) (*model.CancelOrderPayload, error)
+	RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error)
+	SetWarehouseCapacity(ctx context.Context, input model.SetWarehouseCapacityInput) (*model.SetWarehouseCapacityPayload, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -277,6 +344,9 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*model.Order, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
 	MyOrders(ctx context.Context, status *model.OrderStatus, first *int64, after *string) (*model.OrderConnection, error)
+	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStage, error)
+	FulfillmentTimeline(ctx context.Context, orderID string) (*model.FulfillmentTimeline, error)
+	WarehouseCapacities(ctx context.Context, day string) ([]*model.WarehouseCapacity, error)
 	WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error)
 }
 type SubscriptionResolver interface {
@@ -569,6 +639,196 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeliverySlot.Type(childComplexity), true
 
+	case "FulfillmentStage.failed":
+		if e.ComplexityRoot.FulfillmentStage.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStage.Failed(childComplexity), true
+	case "FulfillmentStage.kind":
+		if e.ComplexityRoot.FulfillmentStage.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStage.Kind(childComplexity), true
+	case "FulfillmentStage.name":
+		if e.ComplexityRoot.FulfillmentStage.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStage.Name(childComplexity), true
+	case "FulfillmentStage.number":
+		if e.ComplexityRoot.FulfillmentStage.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStage.Number(childComplexity), true
+	case "FulfillmentStage.paused":
+		if e.ComplexityRoot.FulfillmentStage.Paused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStage.Paused(childComplexity), true
+	case "FulfillmentStage.running":
+		if e.ComplexityRoot.FulfillmentStage.Running == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStage.Running(childComplexity), true
+	case "FulfillmentStage.waiting":
+		if e.ComplexityRoot.FulfillmentStage.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStage.Waiting(childComplexity), true
+
+	case "FulfillmentStep.at":
+		if e.ComplexityRoot.FulfillmentStep.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStep.At(childComplexity), true
+	case "FulfillmentStep.durationMs":
+		if e.ComplexityRoot.FulfillmentStep.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStep.DurationMs(childComplexity), true
+	case "FulfillmentStep.note":
+		if e.ComplexityRoot.FulfillmentStep.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStep.Note(childComplexity), true
+	case "FulfillmentStep.outcome":
+		if e.ComplexityRoot.FulfillmentStep.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStep.Outcome(childComplexity), true
+	case "FulfillmentStep.owner":
+		if e.ComplexityRoot.FulfillmentStep.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStep.Owner(childComplexity), true
+	case "FulfillmentStep.stage":
+		if e.ComplexityRoot.FulfillmentStep.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStep.Stage(childComplexity), true
+	case "FulfillmentStep.stageName":
+		if e.ComplexityRoot.FulfillmentStep.StageName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStep.StageName(childComplexity), true
+	case "FulfillmentStep.unitId":
+		if e.ComplexityRoot.FulfillmentStep.UnitID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStep.UnitID(childComplexity), true
+
+	case "FulfillmentTimeline.orderId":
+		if e.ComplexityRoot.FulfillmentTimeline.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentTimeline.OrderID(childComplexity), true
+	case "FulfillmentTimeline.steps":
+		if e.ComplexityRoot.FulfillmentTimeline.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentTimeline.Steps(childComplexity), true
+	case "FulfillmentTimeline.units":
+		if e.ComplexityRoot.FulfillmentTimeline.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentTimeline.Units(childComplexity), true
+
+	case "FulfillmentUnit.attempts":
+		if e.ComplexityRoot.FulfillmentUnit.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.Attempts(childComplexity), true
+	case "FulfillmentUnit.failCode":
+		if e.ComplexityRoot.FulfillmentUnit.FailCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.FailCode(childComplexity), true
+	case "FulfillmentUnit.failReason":
+		if e.ComplexityRoot.FulfillmentUnit.FailReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.FailReason(childComplexity), true
+	case "FulfillmentUnit.id":
+		if e.ComplexityRoot.FulfillmentUnit.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.ID(childComplexity), true
+	case "FulfillmentUnit.parentId":
+		if e.ComplexityRoot.FulfillmentUnit.ParentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.ParentID(childComplexity), true
+	case "FulfillmentUnit.resumeAt":
+		if e.ComplexityRoot.FulfillmentUnit.ResumeAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.ResumeAt(childComplexity), true
+	case "FulfillmentUnit.stage":
+		if e.ComplexityRoot.FulfillmentUnit.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.Stage(childComplexity), true
+	case "FulfillmentUnit.stageName":
+		if e.ComplexityRoot.FulfillmentUnit.StageName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.StageName(childComplexity), true
+	case "FulfillmentUnit.state":
+		if e.ComplexityRoot.FulfillmentUnit.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.State(childComplexity), true
+	case "FulfillmentUnit.supplier":
+		if e.ComplexityRoot.FulfillmentUnit.Supplier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.Supplier(childComplexity), true
+	case "FulfillmentUnit.updatedAt":
+		if e.ComplexityRoot.FulfillmentUnit.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.UpdatedAt(childComplexity), true
+	case "FulfillmentUnit.warehouse":
+		if e.ComplexityRoot.FulfillmentUnit.Warehouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.Warehouse(childComplexity), true
+	case "FulfillmentUnit.waybillNo":
+		if e.ComplexityRoot.FulfillmentUnit.WaybillNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentUnit.WaybillNo(childComplexity), true
+
 	case "Mutation.cancelOrder":
 		if e.ComplexityRoot.Mutation.CancelOrder == nil {
 			break
@@ -602,6 +862,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput), args["idempotencyKey"].(string)), true
+	case "Mutation.retryFulfillment":
+		if e.ComplexityRoot.Mutation.RetryFulfillment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryFulfillment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryFulfillment(childComplexity, args["input"].(model.RetryFulfillmentInput)), true
+	case "Mutation.setWarehouseCapacity":
+		if e.ComplexityRoot.Mutation.SetWarehouseCapacity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setWarehouseCapacity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetWarehouseCapacity(childComplexity, args["input"].(model.SetWarehouseCapacityInput)), true
 	case "Mutation.startCashPayment":
 		if e.ComplexityRoot.Mutation.StartCashPayment == nil {
 			break
@@ -1045,6 +1327,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
 
+	case "Query.fulfillmentStages":
+		if e.ComplexityRoot.Query.FulfillmentStages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.FulfillmentStages(childComplexity), true
+	case "Query.fulfillmentTimeline":
+		if e.ComplexityRoot.Query.FulfillmentTimeline == nil {
+			break
+		}
+
+		args, err := ec.field_Query_fulfillmentTimeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FulfillmentTimeline(childComplexity, args["orderId"].(string)), true
+
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -1101,6 +1401,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["filter"].(*model.ProductFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.warehouseCapacities":
+		if e.ComplexityRoot.Query.WarehouseCapacities == nil {
+			break
+		}
+
+		args, err := ec.field_Query_warehouseCapacities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WarehouseCapacities(childComplexity, args["day"].(string)), true
 	case "Query.warehouseStock":
 		if e.ComplexityRoot.Query.WarehouseStock == nil {
 			break
@@ -1112,6 +1423,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WarehouseStock(childComplexity, args["warehouse"].(string), args["zone"].(*model.Zone), args["first"].(*int64), args["after"].(*string)), true
+
+	case "RetryFulfillmentPayload.errors":
+		if e.ComplexityRoot.RetryFulfillmentPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryFulfillmentPayload.Errors(childComplexity), true
+	case "RetryFulfillmentPayload.retried":
+		if e.ComplexityRoot.RetryFulfillmentPayload.Retried == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryFulfillmentPayload.Retried(childComplexity), true
+
+	case "SetWarehouseCapacityPayload.capacity":
+		if e.ComplexityRoot.SetWarehouseCapacityPayload.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetWarehouseCapacityPayload.Capacity(childComplexity), true
+	case "SetWarehouseCapacityPayload.errors":
+		if e.ComplexityRoot.SetWarehouseCapacityPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetWarehouseCapacityPayload.Errors(childComplexity), true
 
 	case "StartCashPaymentPayload.errors":
 		if e.ComplexityRoot.StartCashPaymentPayload.Errors == nil {
@@ -1187,6 +1524,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.Subject(childComplexity), true
 
+	case "WarehouseCapacity.capacity":
+		if e.ComplexityRoot.WarehouseCapacity.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseCapacity.Capacity(childComplexity), true
+	case "WarehouseCapacity.day":
+		if e.ComplexityRoot.WarehouseCapacity.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseCapacity.Day(childComplexity), true
+	case "WarehouseCapacity.used":
+		if e.ComplexityRoot.WarehouseCapacity.Used == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseCapacity.Used(childComplexity), true
+	case "WarehouseCapacity.warehouse":
+		if e.ComplexityRoot.WarehouseCapacity.Warehouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseCapacity.Warehouse(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1203,6 +1565,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
+			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("SetWarehouseCapacityInput", ec.unmarshalInputSetWarehouseCapacityInput),
 		)
 	}
 	first := true
@@ -1345,6 +1709,8 @@ enum UserErrorCode {
   NOT_FOUND
   "A non-cash deduction given to placeOrder is unknown, used, or not yours."
   DEDUCTION_INVALID
+  "Nothing of the order is in the fulfillment exception queue."
+  NOTHING_TO_RETRY
 }
 
 "An expected failure of a mutation."
@@ -1425,6 +1791,8 @@ enum OrderStatus {
   PAID
   CANCELLED
   FULFILLING
+  "Every delivery order was handed to its warehouse or drop-ship supplier."
+  DISPATCHED
   SHIPPED
   COMPLETED
 }
@@ -1743,6 +2111,135 @@ extend type Subscription {
   orderUpdated(orderId: ID): OrderUpdate! @hasRole(roles: [CUSTOMER])
 }
 `, BuiltIn: false},
+	{Name: "../../schema/graphql/fulfillment.graphqls", Input: `# Fulfillment operations (DOMAIN 1.6) for the CS console and administrators:
+# per-stage counts of the sixteen-stage pipeline, an order's fulfillment
+# timeline, retrying an order out of the exception queue, and the
+# warehouses' daily capacities that the throttle stage (13) uses.
+
+"What bounds a fulfillment stage: a partner call (IO) or the CPU."
+enum FulfillmentStageKind {
+  IO
+  CPU
+}
+
+"Where one fulfillment unit (the order, or one of its delivery orders) stands."
+enum FulfillmentUnitState {
+  "Due (or backing off before a retry), waiting for an OMS instance."
+  READY
+  "Held by an OMS instance: queued for its stage or running it."
+  RUNNING
+  "Waiting for its time (effective time, full warehouse)."
+  PAUSED
+  "In the exception queue, waiting for an operator."
+  FAILED
+  "The order, handed over to its delivery orders."
+  SPLIT
+  "Dispatched."
+  DONE
+  "Stopped by the fraud audit; the order is cancelled."
+  CANCELLED
+}
+
+"One stage of the pipeline with how many units stand at it."
+type FulfillmentStage {
+  "1..16, in pipeline order."
+  number: Int!
+  "initial, exception_check, gifts, fill, allocation, payment_voucher, split, fraud_audit, presale_push, effective_time, waybill, erp_stock, warehouse_throttle, reissue_sms, invoice, dispatch"
+  name: String!
+  kind: FulfillmentStageKind!
+  waiting: Int!
+  running: Int!
+  paused: Int!
+  failed: Int!
+}
+
+"The order itself (stages 1-10) or one of its delivery orders (stages 11-16)."
+type FulfillmentUnit {
+  id: ID!
+  "The order's unit for a delivery order."
+  parentId: ID
+  stage: Int!
+  stageName: String!
+  state: FulfillmentUnitState!
+  "Paused or backing-off units resume at this time."
+  resumeAt: Time!
+  attempts: Int!
+  failCode: String
+  failReason: String
+  warehouse: String
+  supplier: String
+  waybillNo: String
+  updatedAt: Time!
+}
+
+"One run of a stage on a unit."
+type FulfillmentStep {
+  unitId: ID!
+  stage: Int!
+  stageName: String!
+  "STARTED, NEXT, SKIP, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED"
+  outcome: String!
+  note: String
+  "The OMS instance that ran it."
+  owner: String
+  at: Time!
+  durationMs: Float!
+}
+
+"An order's fulfillment: its units and every stage run, oldest first."
+type FulfillmentTimeline {
+  orderId: ID!
+  units: [FulfillmentUnit!]!
+  steps: [FulfillmentStep!]!
+}
+
+"A warehouse's order capacity on one Asia/Shanghai day."
+type WarehouseCapacity {
+  warehouse: String!
+  "YYYY-MM-DD"
+  day: String!
+  capacity: Int!
+  used: Int!
+}
+
+extend type Query {
+  "Per stage: how many units wait, run, are paused, failed."
+  fulfillmentStages: [FulfillmentStage!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+  "An order's fulfillment timeline; null when the order has not entered fulfillment."
+  fulfillmentTimeline(orderId: ID!): FulfillmentTimeline @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+  "The warehouses' capacities of a day (YYYY-MM-DD, Asia/Shanghai)."
+  warehouseCapacities(day: String!): [WarehouseCapacity!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+}
+
+input RetryFulfillmentInput {
+  orderId: ID!
+}
+
+type RetryFulfillmentPayload {
+  "How many units went back to their stage."
+  retried: Int!
+  errors: [UserError!]!
+}
+
+input SetWarehouseCapacityInput {
+  warehouse: String!
+  "YYYY-MM-DD, Asia/Shanghai"
+  day: String!
+  capacity: Int!
+}
+
+type SetWarehouseCapacityPayload {
+  capacity: WarehouseCapacity
+  errors: [UserError!]!
+}
+
+extend type Mutation {
+  "Send an order's failed units (exception queue) back to their stage; a fraud REVIEW is cleared by it."
+  retryFulfillment(input: RetryFulfillmentInput!): RetryFulfillmentPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+  "Set a warehouse's capacity of a day."
+  setWarehouseCapacity(input: SetWarehouseCapacityInput!): SetWarehouseCapacityPayload! @hasRole(roles: [CS_SUPERVISOR, ADMIN])
+}
+`, BuiltIn: false},
 	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7). What exists today is
 # catalog stock by warehouse and zone; outbound, picking and stock-take
 # operations arrive here with apps/wms.
@@ -1897,6 +2394,92 @@ func (ec *executionContext) childFields_DeliverySlot(ctx context.Context, field 
 		return ec.fieldContext_DeliverySlot_date(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeliverySlot", field.Name)
+}
+
+func (ec *executionContext) childFields_FulfillmentStage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "number":
+		return ec.fieldContext_FulfillmentStage_number(ctx, field)
+	case "name":
+		return ec.fieldContext_FulfillmentStage_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_FulfillmentStage_kind(ctx, field)
+	case "waiting":
+		return ec.fieldContext_FulfillmentStage_waiting(ctx, field)
+	case "running":
+		return ec.fieldContext_FulfillmentStage_running(ctx, field)
+	case "paused":
+		return ec.fieldContext_FulfillmentStage_paused(ctx, field)
+	case "failed":
+		return ec.fieldContext_FulfillmentStage_failed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentStage", field.Name)
+}
+
+func (ec *executionContext) childFields_FulfillmentStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unitId":
+		return ec.fieldContext_FulfillmentStep_unitId(ctx, field)
+	case "stage":
+		return ec.fieldContext_FulfillmentStep_stage(ctx, field)
+	case "stageName":
+		return ec.fieldContext_FulfillmentStep_stageName(ctx, field)
+	case "outcome":
+		return ec.fieldContext_FulfillmentStep_outcome(ctx, field)
+	case "note":
+		return ec.fieldContext_FulfillmentStep_note(ctx, field)
+	case "owner":
+		return ec.fieldContext_FulfillmentStep_owner(ctx, field)
+	case "at":
+		return ec.fieldContext_FulfillmentStep_at(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_FulfillmentStep_durationMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentStep", field.Name)
+}
+
+func (ec *executionContext) childFields_FulfillmentTimeline(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "orderId":
+		return ec.fieldContext_FulfillmentTimeline_orderId(ctx, field)
+	case "units":
+		return ec.fieldContext_FulfillmentTimeline_units(ctx, field)
+	case "steps":
+		return ec.fieldContext_FulfillmentTimeline_steps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentTimeline", field.Name)
+}
+
+func (ec *executionContext) childFields_FulfillmentUnit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_FulfillmentUnit_id(ctx, field)
+	case "parentId":
+		return ec.fieldContext_FulfillmentUnit_parentId(ctx, field)
+	case "stage":
+		return ec.fieldContext_FulfillmentUnit_stage(ctx, field)
+	case "stageName":
+		return ec.fieldContext_FulfillmentUnit_stageName(ctx, field)
+	case "state":
+		return ec.fieldContext_FulfillmentUnit_state(ctx, field)
+	case "resumeAt":
+		return ec.fieldContext_FulfillmentUnit_resumeAt(ctx, field)
+	case "attempts":
+		return ec.fieldContext_FulfillmentUnit_attempts(ctx, field)
+	case "failCode":
+		return ec.fieldContext_FulfillmentUnit_failCode(ctx, field)
+	case "failReason":
+		return ec.fieldContext_FulfillmentUnit_failReason(ctx, field)
+	case "warehouse":
+		return ec.fieldContext_FulfillmentUnit_warehouse(ctx, field)
+	case "supplier":
+		return ec.fieldContext_FulfillmentUnit_supplier(ctx, field)
+	case "waybillNo":
+		return ec.fieldContext_FulfillmentUnit_waybillNo(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_FulfillmentUnit_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentUnit", field.Name)
 }
 
 func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2105,6 +2688,26 @@ func (ec *executionContext) childFields_ProductEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProductEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "retried":
+		return ec.fieldContext_RetryFulfillmentPayload_retried(ctx, field)
+	case "errors":
+		return ec.fieldContext_RetryFulfillmentPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetryFulfillmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "capacity":
+		return ec.fieldContext_SetWarehouseCapacityPayload_capacity(ctx, field)
+	case "errors":
+		return ec.fieldContext_SetWarehouseCapacityPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetWarehouseCapacityPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_StartCashPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "payment":
@@ -2137,6 +2740,20 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WarehouseCapacity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "warehouse":
+		return ec.fieldContext_WarehouseCapacity_warehouse(ctx, field)
+	case "day":
+		return ec.fieldContext_WarehouseCapacity_day(ctx, field)
+	case "capacity":
+		return ec.fieldContext_WarehouseCapacity_capacity(ctx, field)
+	case "used":
+		return ec.fieldContext_WarehouseCapacity_used(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WarehouseCapacity", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2343,6 +2960,34 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RetryFulfillmentInput, error) {
+			return ec.unmarshalNRetryFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setWarehouseCapacity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetWarehouseCapacityInput, error) {
+			return ec.unmarshalNSetWarehouseCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetWarehouseCapacityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startCashPayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2384,6 +3029,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
 	return args, nil
 }
 
@@ -2472,6 +3131,20 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_warehouseCapacities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "day",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["day"] = arg0
 	return args, nil
 }
 
@@ -3658,6 +4331,737 @@ func (ec *executionContext) fieldContext_DeliverySlot_date(_ context.Context, fi
 	return graphql.NewScalarFieldContext("DeliverySlot", field, false, false, "String")
 }
 
+func (ec *executionContext) _FulfillmentStage_number(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStage_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStage_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentStage_name(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStage_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentStage_kind(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStage_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FulfillmentStageKind) graphql.Marshaler {
+			return ec.marshalNFulfillmentStageKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStage_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "FulfillmentStageKind")
+}
+
+func (ec *executionContext) _FulfillmentStage_waiting(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStage_waiting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waiting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStage_waiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentStage_running(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStage_running(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Running, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStage_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentStage_paused(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStage_paused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStage_paused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentStage_failed(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStage_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStage_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentStep_unitId(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStep_unitId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStep_unitId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "ID")
+}
+
+func (ec *executionContext) _FulfillmentStep_stage(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStep_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStep_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentStep_stageName(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStep_stageName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StageName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStep_stageName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentStep_outcome(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStep_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStep_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentStep_note(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStep_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStep_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentStep_owner(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStep_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStep_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentStep_at(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStep_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FulfillmentStep_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStep_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStep_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FulfillmentTimeline_orderId(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentTimeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentTimeline_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentTimeline_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentTimeline", field, false, false, "ID")
+}
+
+func (ec *executionContext) _FulfillmentTimeline_units(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentTimeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentTimeline_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FulfillmentUnit) graphql.Marshaler {
+			return ec.marshalNFulfillmentUnit2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentTimeline_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FulfillmentTimeline",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentUnit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FulfillmentTimeline_steps(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentTimeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentTimeline_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FulfillmentStep) graphql.Marshaler {
+			return ec.marshalNFulfillmentStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentTimeline_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FulfillmentTimeline",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FulfillmentUnit_id(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "ID")
+}
+
+func (ec *executionContext) _FulfillmentUnit_parentId(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_parentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ParentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_parentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "ID")
+}
+
+func (ec *executionContext) _FulfillmentUnit_stage(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentUnit_stageName(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_stageName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StageName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_stageName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentUnit_state(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FulfillmentUnitState) graphql.Marshaler {
+			return ec.marshalNFulfillmentUnitState2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnitState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "FulfillmentUnitState")
+}
+
+func (ec *executionContext) _FulfillmentUnit_resumeAt(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_resumeAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResumeAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_resumeAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FulfillmentUnit_attempts(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentUnit_failCode(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_failCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_failCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentUnit_failReason(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_failReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_failReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentUnit_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_warehouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_warehouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentUnit_supplier(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_supplier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Supplier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_supplier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentUnit_waybillNo(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_waybillNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaybillNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_waybillNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentUnit_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentUnit_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentUnit_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Mutation_deductNonCash(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3900,6 +5304,130 @@ func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cancelOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryFulfillment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryFulfillment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryFulfillment(ctx, fc.Args["input"].(model.RetryFulfillmentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.RetryFulfillmentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RetryFulfillmentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RetryFulfillmentPayload) graphql.Marshaler {
+			return ec.marshalNRetryFulfillmentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryFulfillment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryFulfillmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryFulfillment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setWarehouseCapacity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setWarehouseCapacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetWarehouseCapacity(ctx, fc.Args["input"].(model.SetWarehouseCapacityInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.SetWarehouseCapacityPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SetWarehouseCapacityPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetWarehouseCapacityPayload) graphql.Marshaler {
+			return ec.marshalNSetWarehouseCapacityPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetWarehouseCapacityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setWarehouseCapacity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetWarehouseCapacityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setWarehouseCapacity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5954,6 +7482,180 @@ func (ec *executionContext) fieldContext_Query_myOrders(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_fulfillmentStages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_fulfillmentStages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().FulfillmentStages(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.FulfillmentStage
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.FulfillmentStage
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FulfillmentStage) graphql.Marshaler {
+			return ec.marshalNFulfillmentStage2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_fulfillmentStages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentStage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_fulfillmentTimeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_fulfillmentTimeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FulfillmentTimeline(ctx, fc.Args["orderId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.FulfillmentTimeline
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.FulfillmentTimeline
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentTimeline) graphql.Marshaler {
+			return ec.marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentTimeline(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_fulfillmentTimeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentTimeline(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_fulfillmentTimeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_warehouseCapacities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_warehouseCapacities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WarehouseCapacities(ctx, fc.Args["day"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.WarehouseCapacity
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.WarehouseCapacity
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WarehouseCapacity) graphql.Marshaler {
+			return ec.marshalNWarehouseCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseCapacityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_warehouseCapacities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WarehouseCapacity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_warehouseCapacities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_warehouseStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6087,6 +7789,125 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryFulfillmentPayload_retried(ctx context.Context, field graphql.CollectedField, obj *model.RetryFulfillmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryFulfillmentPayload_retried(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Retried, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryFulfillmentPayload_retried(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryFulfillmentPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetryFulfillmentPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.RetryFulfillmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryFulfillmentPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryFulfillmentPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryFulfillmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetWarehouseCapacityPayload_capacity(ctx context.Context, field graphql.CollectedField, obj *model.SetWarehouseCapacityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetWarehouseCapacityPayload_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WarehouseCapacity) graphql.Marshaler {
+			return ec.marshalOWarehouseCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseCapacity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetWarehouseCapacityPayload_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetWarehouseCapacityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WarehouseCapacity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetWarehouseCapacityPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SetWarehouseCapacityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetWarehouseCapacityPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetWarehouseCapacityPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetWarehouseCapacityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6416,6 +8237,98 @@ func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Viewer_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Role")
+}
+
+func (ec *executionContext) _WarehouseCapacity_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseCapacity_warehouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseCapacity_warehouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseCapacity", field, false, false, "String")
+}
+
+func (ec *executionContext) _WarehouseCapacity_day(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseCapacity_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseCapacity_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseCapacity", field, false, false, "String")
+}
+
+func (ec *executionContext) _WarehouseCapacity_capacity(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseCapacity_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseCapacity_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseCapacity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WarehouseCapacity_used(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseCapacity_used(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Used, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseCapacity_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseCapacity", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -7936,6 +9849,104 @@ func UnmarshalProductFilter(ctx context.Context, raw any) (model.ProductFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Context, obj any) (model.RetryFulfillmentInput, error) {
+	var it model.RetryFulfillmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"orderId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRetryFulfillmentInput unmarshals raw into the RetryFulfillmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFulfillmentInput, error) {
+	var out model.RetryFulfillmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryFulfillmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetWarehouseCapacityInput(ctx context.Context, obj any) (model.SetWarehouseCapacityInput, error) {
+	var it model.SetWarehouseCapacityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"warehouse", "day", "capacity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		case "day":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("day"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Day = data
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetWarehouseCapacityInput unmarshals raw into the SetWarehouseCapacityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetWarehouseCapacityInput(ctx context.Context, raw any) (model.SetWarehouseCapacityInput, error) {
+	var out model.SetWarehouseCapacityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetWarehouseCapacityInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -8411,6 +10422,273 @@ func (ec *executionContext) _DeliverySlot(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var fulfillmentStageImplementors = []string{"FulfillmentStage"}
+
+func (ec *executionContext) _FulfillmentStage(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentStage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentStageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FulfillmentStage")
+		case "number":
+			out.Values[i] = ec._FulfillmentStage_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._FulfillmentStage_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._FulfillmentStage_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waiting":
+			out.Values[i] = ec._FulfillmentStage_waiting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "running":
+			out.Values[i] = ec._FulfillmentStage_running(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paused":
+			out.Values[i] = ec._FulfillmentStage_paused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._FulfillmentStage_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fulfillmentStepImplementors = []string{"FulfillmentStep"}
+
+func (ec *executionContext) _FulfillmentStep(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FulfillmentStep")
+		case "unitId":
+			out.Values[i] = ec._FulfillmentStep_unitId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stage":
+			out.Values[i] = ec._FulfillmentStep_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stageName":
+			out.Values[i] = ec._FulfillmentStep_stageName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._FulfillmentStep_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._FulfillmentStep_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "owner":
+			out.Values[i] = ec._FulfillmentStep_owner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._FulfillmentStep_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "durationMs":
+			out.Values[i] = ec._FulfillmentStep_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fulfillmentTimelineImplementors = []string{"FulfillmentTimeline"}
+
+func (ec *executionContext) _FulfillmentTimeline(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentTimeline) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentTimelineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FulfillmentTimeline")
+		case "orderId":
+			out.Values[i] = ec._FulfillmentTimeline_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._FulfillmentTimeline_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._FulfillmentTimeline_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fulfillmentUnitImplementors = []string{"FulfillmentUnit"}
+
+func (ec *executionContext) _FulfillmentUnit(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentUnit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentUnitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FulfillmentUnit")
+		case "id":
+			out.Values[i] = ec._FulfillmentUnit_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parentId":
+			out.Values[i] = ec._FulfillmentUnit_parentId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stage":
+			out.Values[i] = ec._FulfillmentUnit_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stageName":
+			out.Values[i] = ec._FulfillmentUnit_stageName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._FulfillmentUnit_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resumeAt":
+			out.Values[i] = ec._FulfillmentUnit_resumeAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._FulfillmentUnit_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failCode":
+			out.Values[i] = ec._FulfillmentUnit_failCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "failReason":
+			out.Values[i] = ec._FulfillmentUnit_failReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "warehouse":
+			out.Values[i] = ec._FulfillmentUnit_warehouse(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "supplier":
+			out.Values[i] = ec._FulfillmentUnit_supplier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "waybillNo":
+			out.Values[i] = ec._FulfillmentUnit_waybillNo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._FulfillmentUnit_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -8454,6 +10732,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryFulfillment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryFulfillment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setWarehouseCapacity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setWarehouseCapacity(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -9190,6 +11482,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myOrders(ctx, field)
 				})
+		case "fulfillmentStages":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_fulfillmentStages(ctx, field)
+				})
+		case "fulfillmentTimeline":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_fulfillmentTimeline(ctx, field)
+				})
+		case "warehouseCapacities":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_warehouseCapacities(ctx, field)
+				})
 		case "warehouseStock":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -9209,6 +11519,82 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retryFulfillmentPayloadImplementors = []string{"RetryFulfillmentPayload"}
+
+func (ec *executionContext) _RetryFulfillmentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RetryFulfillmentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retryFulfillmentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetryFulfillmentPayload")
+		case "retried":
+			out.Values[i] = ec._RetryFulfillmentPayload_retried(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._RetryFulfillmentPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setWarehouseCapacityPayloadImplementors = []string{"SetWarehouseCapacityPayload"}
+
+func (ec *executionContext) _SetWarehouseCapacityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetWarehouseCapacityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setWarehouseCapacityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetWarehouseCapacityPayload")
+		case "capacity":
+			out.Values[i] = ec._SetWarehouseCapacityPayload_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SetWarehouseCapacityPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9353,6 +11739,54 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "role":
 			out.Values[i] = ec._Viewer_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var warehouseCapacityImplementors = []string{"WarehouseCapacity"}
+
+func (ec *executionContext) _WarehouseCapacity(ctx context.Context, sel ast.SelectionSet, obj *model.WarehouseCapacity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, warehouseCapacityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WarehouseCapacity")
+		case "warehouse":
+			out.Values[i] = ec._WarehouseCapacity_warehouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "day":
+			out.Values[i] = ec._WarehouseCapacity_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._WarehouseCapacity_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "used":
+			out.Values[i] = ec._WarehouseCapacity_used(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9881,6 +12315,112 @@ func (ec *executionContext) unmarshalNDeliverySlotInput2ᚖgithubᚗcomᚋharves
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFulfillmentStage2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FulfillmentStage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFulfillmentStage2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFulfillmentStage2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentStage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FulfillmentStage!")
+		return graphql.Null
+	}
+	return ec._FulfillmentStage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFulfillmentStageKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageKind(ctx context.Context, v any) (model.FulfillmentStageKind, error) {
+	var res model.FulfillmentStageKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentStageKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageKind(ctx context.Context, sel ast.SelectionSet, v model.FulfillmentStageKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNFulfillmentStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FulfillmentStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFulfillmentStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFulfillmentStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStep(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentStep) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FulfillmentStep!")
+		return graphql.Null
+	}
+	return ec._FulfillmentStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFulfillmentUnit2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnitᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FulfillmentUnit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFulfillmentUnit2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFulfillmentUnit2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnit(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentUnit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FulfillmentUnit!")
+		return graphql.Null
+	}
+	return ec._FulfillmentUnit(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFulfillmentUnitState2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnitState(ctx context.Context, v any) (model.FulfillmentUnitState, error) {
+	var res model.FulfillmentUnitState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentUnitState2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnitState(ctx context.Context, sel ast.SelectionSet, v model.FulfillmentUnitState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10164,6 +12704,19 @@ func (ec *executionContext) marshalNProductEdge2ᚖgithubᚗcomᚋharvestᚋharv
 	return ec._ProductEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRetryFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentInput(ctx context.Context, v any) (model.RetryFulfillmentInput, error) {
+	res, err := ec.unmarshalInputRetryFulfillmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRetryFulfillmentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentPayload(ctx context.Context, sel ast.SelectionSet, v *model.RetryFulfillmentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RetryFulfillmentPayload!")
+		return graphql.Null
+	}
+	return ec._RetryFulfillmentPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
 	var res model.Role
 	err := res.UnmarshalGQL(v)
@@ -10202,6 +12755,19 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋg
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNSetWarehouseCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetWarehouseCapacityInput(ctx context.Context, v any) (model.SetWarehouseCapacityInput, error) {
+	res, err := ec.unmarshalInputSetWarehouseCapacityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetWarehouseCapacityPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetWarehouseCapacityPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetWarehouseCapacityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetWarehouseCapacityPayload!")
+		return graphql.Null
+	}
+	return ec._SetWarehouseCapacityPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx context.Context, v any) (model.SlotType, error) {
@@ -10300,6 +12866,30 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWarehouseCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseCapacityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WarehouseCapacity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWarehouseCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseCapacity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWarehouseCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseCapacity(ctx context.Context, sel ast.SelectionSet, v *model.WarehouseCapacity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WarehouseCapacity!")
+		return graphql.Null
+	}
+	return ec._WarehouseCapacity(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx context.Context, v any) (model.Zone, error) {
@@ -10498,6 +13088,13 @@ func (ec *executionContext) marshalODeduction2ᚖgithubᚗcomᚋharvestᚋharves
 	return ec._Deduction(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentTimeline(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentTimeline) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FulfillmentTimeline(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -10692,6 +13289,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOWarehouseCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseCapacity(ctx context.Context, sel ast.SelectionSet, v *model.WarehouseCapacity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WarehouseCapacity(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOZone2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx context.Context, v any) (*model.Zone, error) {

@@ -113,6 +113,59 @@ type DeliverySlotInput struct {
 	Date string `json:"date"`
 }
 
+// One stage of the pipeline with how many units stand at it.
+type FulfillmentStage struct {
+	// 1..16, in pipeline order.
+	Number int64 `json:"number"`
+	// initial, exception_check, gifts, fill, allocation, payment_voucher, split, fraud_audit, presale_push, effective_time, waybill, erp_stock, warehouse_throttle, reissue_sms, invoice, dispatch
+	Name    string               `json:"name"`
+	Kind    FulfillmentStageKind `json:"kind"`
+	Waiting int64                `json:"waiting"`
+	Running int64                `json:"running"`
+	Paused  int64                `json:"paused"`
+	Failed  int64                `json:"failed"`
+}
+
+// One run of a stage on a unit.
+type FulfillmentStep struct {
+	UnitID    string `json:"unitId"`
+	Stage     int64  `json:"stage"`
+	StageName string `json:"stageName"`
+	// STARTED, NEXT, SKIP, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
+	Outcome string  `json:"outcome"`
+	Note    *string `json:"note,omitempty"`
+	// The OMS instance that ran it.
+	Owner      *string   `json:"owner,omitempty"`
+	At         time.Time `json:"at"`
+	DurationMs float64   `json:"durationMs"`
+}
+
+// An order's fulfillment: its units and every stage run, oldest first.
+type FulfillmentTimeline struct {
+	OrderID string             `json:"orderId"`
+	Units   []*FulfillmentUnit `json:"units"`
+	Steps   []*FulfillmentStep `json:"steps"`
+}
+
+// The order itself (stages 1-10) or one of its delivery orders (stages 11-16).
+type FulfillmentUnit struct {
+	ID string `json:"id"`
+	// The order's unit for a delivery order.
+	ParentID  *string              `json:"parentId,omitempty"`
+	Stage     int64                `json:"stage"`
+	StageName string               `json:"stageName"`
+	State     FulfillmentUnitState `json:"state"`
+	// Paused or backing-off units resume at this time.
+	ResumeAt   time.Time `json:"resumeAt"`
+	Attempts   int64     `json:"attempts"`
+	FailCode   *string   `json:"failCode,omitempty"`
+	FailReason *string   `json:"failReason,omitempty"`
+	Warehouse  *string   `json:"warehouse,omitempty"`
+	Supplier   *string   `json:"supplier,omitempty"`
+	WaybillNo  *string   `json:"waybillNo,omitempty"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
 type Mutation struct {
 }
 
@@ -264,6 +317,28 @@ type ProductFilter struct {
 type Query struct {
 }
 
+type RetryFulfillmentInput struct {
+	OrderID string `json:"orderId"`
+}
+
+type RetryFulfillmentPayload struct {
+	// How many units went back to their stage.
+	Retried int64        `json:"retried"`
+	Errors  []*UserError `json:"errors"`
+}
+
+type SetWarehouseCapacityInput struct {
+	Warehouse string `json:"warehouse"`
+	// YYYY-MM-DD, Asia/Shanghai
+	Day      string `json:"day"`
+	Capacity int64  `json:"capacity"`
+}
+
+type SetWarehouseCapacityPayload struct {
+	Capacity *WarehouseCapacity `json:"capacity,omitempty"`
+	Errors   []*UserError       `json:"errors"`
+}
+
 type StartCashPaymentPayload struct {
 	Payment *CashPayment `json:"payment,omitempty"`
 	Errors  []*UserError `json:"errors"`
@@ -286,6 +361,15 @@ type UserError struct {
 type Viewer struct {
 	Subject string `json:"subject"`
 	Role    Role   `json:"role"`
+}
+
+// A warehouse's order capacity on one Asia/Shanghai day.
+type WarehouseCapacity struct {
+	Warehouse string `json:"warehouse"`
+	// YYYY-MM-DD
+	Day      string `json:"day"`
+	Capacity int64  `json:"capacity"`
+	Used     int64  `json:"used"`
 }
 
 // Sources a customer may place an order from (ToC only).
@@ -343,6 +427,135 @@ func (e *CustomerOrderSource) UnmarshalJSON(b []byte) error {
 }
 
 func (e CustomerOrderSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What bounds a fulfillment stage: a partner call (IO) or the CPU.
+type FulfillmentStageKind string
+
+const (
+	FulfillmentStageKindIo  FulfillmentStageKind = "IO"
+	FulfillmentStageKindCPU FulfillmentStageKind = "CPU"
+)
+
+var AllFulfillmentStageKind = []FulfillmentStageKind{
+	FulfillmentStageKindIo,
+	FulfillmentStageKindCPU,
+}
+
+func (e FulfillmentStageKind) IsValid() bool {
+	switch e {
+	case FulfillmentStageKindIo, FulfillmentStageKindCPU:
+		return true
+	}
+	return false
+}
+
+func (e FulfillmentStageKind) String() string {
+	return string(e)
+}
+
+func (e *FulfillmentStageKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FulfillmentStageKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FulfillmentStageKind", str)
+	}
+	return nil
+}
+
+func (e FulfillmentStageKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FulfillmentStageKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FulfillmentStageKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where one fulfillment unit (the order, or one of its delivery orders) stands.
+type FulfillmentUnitState string
+
+const (
+	// Due (or backing off before a retry), waiting for an OMS instance.
+	FulfillmentUnitStateReady FulfillmentUnitState = "READY"
+	// Held by an OMS instance: queued for its stage or running it.
+	FulfillmentUnitStateRunning FulfillmentUnitState = "RUNNING"
+	// Waiting for its time (effective time, full warehouse).
+	FulfillmentUnitStatePaused FulfillmentUnitState = "PAUSED"
+	// In the exception queue, waiting for an operator.
+	FulfillmentUnitStateFailed FulfillmentUnitState = "FAILED"
+	// The order, handed over to its delivery orders.
+	FulfillmentUnitStateSplit FulfillmentUnitState = "SPLIT"
+	// Dispatched.
+	FulfillmentUnitStateDone FulfillmentUnitState = "DONE"
+	// Stopped by the fraud audit; the order is cancelled.
+	FulfillmentUnitStateCancelled FulfillmentUnitState = "CANCELLED"
+)
+
+var AllFulfillmentUnitState = []FulfillmentUnitState{
+	FulfillmentUnitStateReady,
+	FulfillmentUnitStateRunning,
+	FulfillmentUnitStatePaused,
+	FulfillmentUnitStateFailed,
+	FulfillmentUnitStateSplit,
+	FulfillmentUnitStateDone,
+	FulfillmentUnitStateCancelled,
+}
+
+func (e FulfillmentUnitState) IsValid() bool {
+	switch e {
+	case FulfillmentUnitStateReady, FulfillmentUnitStateRunning, FulfillmentUnitStatePaused, FulfillmentUnitStateFailed, FulfillmentUnitStateSplit, FulfillmentUnitStateDone, FulfillmentUnitStateCancelled:
+		return true
+	}
+	return false
+}
+
+func (e FulfillmentUnitState) String() string {
+	return string(e)
+}
+
+func (e *FulfillmentUnitState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FulfillmentUnitState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FulfillmentUnitState", str)
+	}
+	return nil
+}
+
+func (e FulfillmentUnitState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FulfillmentUnitState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FulfillmentUnitState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -543,8 +756,10 @@ const (
 	OrderStatusPaid           OrderStatus = "PAID"
 	OrderStatusCancelled      OrderStatus = "CANCELLED"
 	OrderStatusFulfilling     OrderStatus = "FULFILLING"
-	OrderStatusShipped        OrderStatus = "SHIPPED"
-	OrderStatusCompleted      OrderStatus = "COMPLETED"
+	// Every delivery order was handed to its warehouse or drop-ship supplier.
+	OrderStatusDispatched OrderStatus = "DISPATCHED"
+	OrderStatusShipped    OrderStatus = "SHIPPED"
+	OrderStatusCompleted  OrderStatus = "COMPLETED"
 )
 
 var AllOrderStatus = []OrderStatus{
@@ -552,13 +767,14 @@ var AllOrderStatus = []OrderStatus{
 	OrderStatusPaid,
 	OrderStatusCancelled,
 	OrderStatusFulfilling,
+	OrderStatusDispatched,
 	OrderStatusShipped,
 	OrderStatusCompleted,
 }
 
 func (e OrderStatus) IsValid() bool {
 	switch e {
-	case OrderStatusPendingPayment, OrderStatusPaid, OrderStatusCancelled, OrderStatusFulfilling, OrderStatusShipped, OrderStatusCompleted:
+	case OrderStatusPendingPayment, OrderStatusPaid, OrderStatusCancelled, OrderStatusFulfilling, OrderStatusDispatched, OrderStatusShipped, OrderStatusCompleted:
 		return true
 	}
 	return false
@@ -855,6 +1071,8 @@ const (
 	UserErrorCodeNotFound UserErrorCode = "NOT_FOUND"
 	// A non-cash deduction given to placeOrder is unknown, used, or not yours.
 	UserErrorCodeDeductionInvalid UserErrorCode = "DEDUCTION_INVALID"
+	// Nothing of the order is in the fulfillment exception queue.
+	UserErrorCodeNothingToRetry UserErrorCode = "NOTHING_TO_RETRY"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -866,11 +1084,12 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeOrderNotCancellable,
 	UserErrorCodeNotFound,
 	UserErrorCodeDeductionInvalid,
+	UserErrorCodeNothingToRetry,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry:
 		return true
 	}
 	return false

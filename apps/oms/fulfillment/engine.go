@@ -77,6 +77,8 @@ type Engine struct {
 	// abandon makes the engine stop like a crashed process: no commit, no
 	// release (tests of catch-up).
 	abandon atomic.Bool
+	// wrap, when set, wraps every stage function (tests run stages twice).
+	wrap func(Stage, stageFn) stageFn
 }
 
 // New returns an engine; Run starts it.
@@ -445,7 +447,11 @@ func (e *Engine) run(ctx context.Context, s Stage, u *Unit) (out Outcome) {
 	if u.Doc.Receipts == nil {
 		u.Doc.Receipts = map[string]string{}
 	}
-	return e.stageFunc(s)(ctx, u)
+	f := e.stageFunc(s)
+	if e.wrap != nil {
+		f = e.wrap(s, f)
+	}
+	return f(ctx, u)
 }
 
 func (e *Engine) backoff(attempts int) time.Duration {
@@ -518,10 +524,17 @@ func (e *Engine) commit(ctx context.Context, s Stage, u *Unit, out Outcome, star
 				}
 				next = children
 			default:
+				// The order's unit is locked before the child's row, in
+				// the same order by every finishing child, so the last two
+				// finishing at once serialize instead of deadlocking.
+				var st string
+				if err := tx.QueryRowContext(ctx, `SELECT state FROM fulfillments WHERE unit_id = ? FOR UPDATE`, u.ParentID).Scan(&st); err != nil {
+					return fmt.Errorf("lock order unit %s: %w", u.ParentID, err)
+				}
 				if err := saveUnit(ctx, tx, &w, StateDone, now, "", "", now); err != nil {
 					return err
 				}
-				if err := e.childDone(ctx, tx, &w, now); err != nil {
+				if err := e.childDone(ctx, tx, &w, State(st), now); err != nil {
 					return err
 				}
 			}
@@ -613,21 +626,16 @@ func deliveryLabel(d domain.Delivery) string {
 	return "warehouse " + d.Warehouse + " on " + d.DeliveryDate
 }
 
-// childDone runs when a delivery order is dispatched: with the order's
-// unit locked (so the last two children finishing at once serialize),
-// it counts the siblings not yet done and, when none is left, marks the
-// order DISPATCHED.
-func (e *Engine) childDone(ctx context.Context, tx *sql.Tx, u *Unit, now time.Time) error {
-	var st string
-	if err := tx.QueryRowContext(ctx, `SELECT state FROM fulfillments WHERE unit_id = ? FOR UPDATE`, u.ParentID).Scan(&st); err != nil {
-		return fmt.Errorf("lock order unit %s: %w", u.ParentID, err)
-	}
+// childDone runs when a delivery order is dispatched, with the order's
+// unit (in state st) locked: it counts the siblings not yet done and,
+// when none is left, marks the order DISPATCHED.
+func (e *Engine) childDone(ctx context.Context, tx *sql.Tx, u *Unit, st State, now time.Time) error {
 	var open int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM fulfillments WHERE parent_id = ? AND state <> 'DONE' LOCK IN SHARE MODE`,
 		u.ParentID).Scan(&open); err != nil {
 		return fmt.Errorf("count open delivery orders of %s: %w", u.ParentID, err)
 	}
-	if open > 0 || st == string(StateDone) {
+	if open > 0 || st == StateDone {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE fulfillments SET state = 'DONE', updated_at = ? WHERE unit_id = ?`, now, u.ParentID); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
@@ -124,12 +125,12 @@ func once(u *Unit, id string, call func() (string, error)) error {
 	return nil
 }
 
-func money(f interface{ String() string }) string { return f.String() }
+func fen(f money.Fen) string { return f.String() }
 
 // Stage 1: SMS ORDER_PAID and the official-account and mini-program pushes.
 func (e *Engine) initial(ctx context.Context, u *Unit) Outcome {
 	d := &u.Doc
-	params := map[string]string{"order_id": d.OrderID, "total": money(d.Header.Total)}
+	params := map[string]string{"order_id": d.OrderID, "total": fen(d.Header.Total)}
 	id := d.OrderID + ":initial:sms"
 	if err := once(u, id, func() (string, error) {
 		r, err := e.partners.SendSMS(ctx, partnersclient.SMS{MessageID: id, Phone: d.Address.Phone, Template: "ORDER_PAID", Params: params})
@@ -294,7 +295,7 @@ func (e *Engine) allocate(_ context.Context, u *Unit) Outcome {
 	if err != nil {
 		return Fail("ALLOCATION", err.Error())
 	}
-	var goods = d.Header.Goods - d.Header.Goods
+	var goods money.Fen
 	for _, l := range lines {
 		goods += l.Amount
 	}
@@ -302,7 +303,7 @@ func (e *Engine) allocate(_ context.Context, u *Unit) Outcome {
 		return Fail("ALLOCATION", fmt.Sprintf("lines sum to %s, goods %s", goods, d.Header.Goods))
 	}
 	d.Lines, d.Allocated = lines, true
-	return Next("freight " + money(d.Header.Freight) + ", non-cash " + money(d.Header.NonCash) + " allocated")
+	return Next("freight " + fen(d.Header.Freight) + ", non-cash " + fen(d.Header.NonCash) + " allocated")
 }
 
 // Stage 6: the payment voucher to finance.

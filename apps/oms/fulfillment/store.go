@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // This file is the engine's SQL: the fulfillments rows, their leases, the
@@ -112,29 +114,57 @@ func insertSteps(ctx context.Context, tx *sql.Tx, u *Unit, owner string, steps [
 	return nil
 }
 
-// claim leases up to limit units to owner under token, in one conditional
-// UPDATE: due READY/PAUSED units, or RUNNING units whose lease ran out
-// (catch-up). A row another instance claimed first no longer matches, so
-// each unit goes to exactly one instance.
+// claim leases up to limit units to owner under token: due READY/PAUSED
+// units, or RUNNING units whose lease ran out (catch-up). It reads
+// candidates without locking, then leases them by primary key with the
+// condition repeated, so a unit another instance claimed in between no
+// longer matches and each unit goes to exactly one instance; locking only
+// the chosen rows (no range of the index) keeps claims from deadlocking
+// with commits.
 func claim(ctx context.Context, db *sql.DB, expired bool, owner, token string, now, leaseUntil time.Time, limit int) ([]*Unit, error) {
-	var (
-		res sql.Result
-		err error
-	)
+	pick := `SELECT unit_id FROM fulfillments WHERE state IN ('READY','PAUSED') AND resume_at <= ? ORDER BY resume_at LIMIT ?`
+	cond := `state IN ('READY','PAUSED') AND resume_at <= ?`
 	if expired {
-		res, err = db.ExecContext(ctx, `UPDATE fulfillments SET lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
-			WHERE state = 'RUNNING' AND lease_until < ? ORDER BY lease_until LIMIT ?`, owner, token, leaseUntil, now, now, limit)
-	} else {
-		res, err = db.ExecContext(ctx, `UPDATE fulfillments SET state = 'RUNNING', lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
-			WHERE state IN ('READY','PAUSED') AND resume_at <= ? ORDER BY resume_at LIMIT ?`, owner, token, leaseUntil, now, now, limit)
+		pick = `SELECT unit_id FROM fulfillments WHERE state = 'RUNNING' AND lease_until < ? ORDER BY lease_until LIMIT ?`
+		cond = `state = 'RUNNING' AND lease_until < ?`
 	}
+	rows, err := db.QueryContext(ctx, pick, now, limit)
 	if err != nil {
-		return nil, fmt.Errorf("claim units: %w", err)
+		return nil, fmt.Errorf("pick units: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	var idsIn []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		idsIn = append(idsIn, id)
+	}
+	rows.Close()
+	if len(idsIn) == 0 {
+		return nil, rows.Err()
+	}
+	args := append([]any{owner, token, leaseUntil, now}, idsIn...)
+	args = append(args, now)
+	q := `UPDATE fulfillments SET state = 'RUNNING', lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
+		WHERE unit_id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(idsIn)), ",") + `) AND ` + cond
+	var n int64
+	for attempt := 1; ; attempt++ {
+		res, err := db.ExecContext(ctx, q, args...)
+		if err == nil {
+			n, _ = res.RowsAffected()
+			break
+		}
+		if !sqltx.Retryable(err) || attempt == sqltx.MaxAttempts {
+			return nil, fmt.Errorf("claim units: %w", err)
+		}
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+	}
+	if n == 0 {
 		return nil, nil
 	}
-	rows, err := db.QueryContext(ctx, `SELECT `+unitCols+` FROM fulfillments WHERE lease_token = ? AND state = 'RUNNING'`, token)
+	rows, err = db.QueryContext(ctx, `SELECT `+unitCols+` FROM fulfillments WHERE lease_token = ? AND state = 'RUNNING'`, token)
 	if err != nil {
 		return nil, fmt.Errorf("read claimed units: %w", err)
 	}

@@ -23,10 +23,24 @@ import (
 )
 
 // Store is the MariaDB repository of orders.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db *sql.DB
+	// locks is the pool named locks are held on. A named lock pins its
+	// connection for the whole placement, and the placement then needs a
+	// second connection for its transaction; drawn from one pool, a burst of
+	// placements holding every connection for their locks would wait forever
+	// for the transactions' connections. A pool of their own cannot starve
+	// the transactions.
+	locks *sql.DB
+}
 
-// New returns a Store over db (migrated with schema/migrations/oms).
-func New(db *sql.DB) *Store { return &Store{db: db} }
+// New returns a Store over db (migrated with schema/migrations/oms) that
+// also takes its named locks on db; see WithLockPool.
+func New(db *sql.DB) *Store { return &Store{db: db, locks: db} }
+
+// WithLockPool makes s take named locks on locks, a second pool on the same
+// database, as a running OMS must.
+func (s *Store) WithLockPool(locks *sql.DB) *Store { s.locks = locks; return s }
 
 var _ app.Repository = (*Store)(nil)
 
@@ -40,7 +54,7 @@ type queryer interface {
 // idempotency key been used?) is made by one caller at a time across all
 // OMS replicas. Not getting the lock in time fails with app.ErrKeyBusy.
 func (s *Store) LockKey(ctx context.Context, name string, wait time.Duration) (func(), error) {
-	conn, err := s.db.Conn(ctx)
+	conn, err := s.locks.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}

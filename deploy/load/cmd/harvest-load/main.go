@@ -1,2 +1,263 @@
+// Command harvest-load runs Harvest's load runs against the whole stack
+// (every app with its own daprd), each reported beside a baseline measured
+// in the same run:
+//
+//	harvest-load place [-rate 1000] [-duration 60s]   placeOrder through the gateway
+//	                                                   vs the raw MariaDB commit rate of the same rows
+//	harvest-load flash [-buyers 50000] [-rate 2500]   1 SKU, 10 k units, N buyers
+//	                                                   vs the bare Redis Lua decrement rate
+//
+// Without -url it starts a fresh stack of its own (deploy/local/stack) and
+// stops it afterwards; with -url it drives a running one (make up) and signs
+// tokens with -secret.
 package main
-import _ "github.com/tsenart/vegeta/v12/lib"
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/harvest/harvest/apps/platform/devauth"
+	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/deploy/gqlc"
+	"github.com/harvest/harvest/deploy/load"
+	local "github.com/harvest/harvest/deploy/local"
+	"github.com/harvest/harvest/deploy/local/stack"
+)
+
+const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
+
+func main() {
+	if len(os.Args) < 2 || (os.Args[1] != "place" && os.Args[1] != "flash") {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash [flags]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	url := fs.String("url", "", "GraphQL endpoint of a running stack (default: start a fresh stack)")
+	secret := fs.String("secret", devauth.DevSecret, "JWT secret of the running stack (with -url)")
+	mysqlServer := fs.String("mysql", "root@tcp(127.0.0.1:3306)/", "MariaDB server for the baseline")
+	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis for the baseline")
+	rate := fs.Int("rate", 0, "attempts per second (place: 1000, flash: 2500)")
+	duration := fs.Duration("duration", 60*time.Second, "place: how long to send")
+	buyers := fs.Int("buyers", 50000, "flash: number of buyers, one attempt each")
+	baseline := fs.Duration("baseline", 10*time.Second, "how long each baseline runs")
+	_ = fs.Parse(os.Args[2:])
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1], *url, *secret, *mysqlServer, *redisAddr, *rate, *duration, *buyers, *baseline); err != nil {
+		fmt.Fprintln(os.Stderr, "harvest-load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, rate int, d time.Duration, buyers int, baselineD time.Duration) error {
+	token := func(role, sub string) string {
+		t, err := devauth.Mint(secret, role, sub, 2*time.Hour)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	if url == "" {
+		if err := local.EnsureServices(ctx, os.Stderr); err != nil {
+			return err
+		}
+		st, err := stack.Start(ctx, stack.Options{Name: "load-" + ids.New()[20:], Progress: os.Stderr})
+		if err != nil {
+			return err
+		}
+		defer st.Stop(context.Background())
+		url, secret = st.GraphQLURL(), st.JWTSecret()
+		time.Sleep(2 * time.Second) // let seeders and subscriptions settle
+	}
+	fmt.Printf("harvest-load %s against %s at %s\n", mode, url, time.Now().UTC().Format(time.RFC3339))
+	switch mode {
+	case "place":
+		if rate == 0 {
+			rate = 1000
+		}
+		return place(ctx, url, token, mysqlServer, rate, d, baselineD)
+	default:
+		if rate == 0 {
+			rate = 2500
+		}
+		return flash(ctx, url, token, redisAddr, rate, buyers, baselineD)
+	}
+}
+
+type product struct {
+	SKU       string `json:"sku"`
+	PriceFen  int64  `json:"priceFen"`
+	Available int64  `json:"available"`
+	Bundle    bool   `json:"bundle"`
+	Presale   bool   `json:"presale"`
+	DropShip  bool   `json:"dropShip"`
+}
+
+func catalog(ctx context.Context, url, tok string) ([]product, error) {
+	c := gqlc.New(url, tok)
+	var all []product
+	after := ""
+	for {
+		var out struct {
+			Products struct {
+				Edges    []struct{ Node product }
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+			}
+		}
+		err := c.Do(ctx, `query($after:String){ products(first:40, after:$after, filter:{inStock:true}){
+			edges{ node{ sku priceFen available bundle presale dropShip } } pageInfo{ hasNextPage endCursor } } }`,
+			map[string]any{"after": after}, &out)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range out.Products.Edges {
+			all = append(all, e.Node)
+		}
+		if !out.Products.PageInfo.HasNextPage {
+			return all, nil
+		}
+		after = out.Products.PageInfo.EndCursor
+	}
+}
+
+func orderInput(p product, qty int64) map[string]any {
+	return map[string]any{
+		"source": "APP",
+		"lines":  []map[string]any{{"sku": p.SKU, "qty": qty, "unitPriceFen": p.PriceFen}},
+		"address": map[string]any{"name": "Li Lei", "phone": "13800138000", "province": "Shanghai",
+			"city": "Shanghai", "district": "Pudong", "detail": "1 Century Avenue"},
+		"slot": map[string]any{"type": "NEXT_DAY", "date": time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 1).Format("2006-01-02")},
+	}
+}
+
+func classifyPlace(data json.RawMessage) (load.Outcome, string) {
+	var r struct {
+		PlaceOrder struct {
+			Order  *struct{ ID string }
+			Errors []struct{ Code string }
+		}
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return load.Failed, "bad data"
+	}
+	if r.PlaceOrder.Order != nil {
+		return load.OK, ""
+	}
+	if len(r.PlaceOrder.Errors) > 0 {
+		return load.Refused, r.PlaceOrder.Errors[0].Code
+	}
+	return load.Failed, "empty payload"
+}
+
+func place(ctx context.Context, url string, token func(string, string) string, mysqlServer string, rate int, d, baselineD time.Duration) error {
+	ps, err := catalog(ctx, url, token("CUSTOMER", "C0001"))
+	if err != nil {
+		return err
+	}
+	var plain []product
+	for _, p := range ps {
+		if !p.Bundle && !p.Presale && !p.DropShip && p.SKU != "FLASH-001" && p.Available > 0 {
+			plain = append(plain, p)
+		}
+	}
+	if len(plain) == 0 {
+		return fmt.Errorf("no plain products in stock")
+	}
+	tokens := make([]string, 100)
+	for i := range tokens {
+		tokens[i] = token("CUSTOMER", fmt.Sprintf("C%04d", i+1))
+	}
+	fmt.Printf("placing orders of 1 unit over %d SKUs by %d customers: %d/s for %s\n", len(plain), len(tokens), rate, d)
+	r, outcomes, reasons := load.Attack(ctx, "placeOrder via gateway (whole stack)", url, rate, d,
+		func(i int64) (string, []byte) {
+			p := plain[rand.IntN(len(plain))]
+			return tokens[i%int64(len(tokens))], load.GraphQLBody(mPlace, map[string]any{"in": orderInput(p, 1), "key": ids.New()})
+		}, classifyPlace)
+	fmt.Println("measuring the baseline...")
+	b, err := load.MySQLOrderBaseline(ctx, mysqlServer, 64, baselineD)
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Println(r)
+	fmt.Printf("  orders placed %d, refused %d, failed %d; placed/s %.0f\n", outcomes[load.OK], outcomes[load.Refused], outcomes[load.Failed],
+		float64(outcomes[load.OK])/r.Elapsed.Seconds())
+	for why, n := range reasons {
+		fmt.Printf("  %6d × %s\n", n, why)
+	}
+	fmt.Println(b)
+	fmt.Printf("ratio: whole stack placed/s = %.1f%% of the raw MariaDB commit rate of the same rows\n",
+		100*float64(outcomes[load.OK])/r.Elapsed.Seconds()/b.PerSecond())
+	return nil
+}
+
+func flash(ctx context.Context, url string, token func(string, string) string, redisAddr string, rate, buyers int, baselineD time.Duration) error {
+	c := gqlc.New(url, token("CUSTOMER", "C0001"))
+	read := func() (product, error) {
+		var out struct{ Product *product }
+		err := c.Do(ctx, `{ product(sku:"FLASH-001"){ sku priceFen available } }`, nil, &out)
+		if err == nil && out.Product == nil {
+			err = fmt.Errorf("FLASH-001 not in the catalog")
+		}
+		if err != nil {
+			return product{}, err
+		}
+		return *out.Product, nil
+	}
+	p, err := read()
+	if err != nil {
+		return err
+	}
+	units := p.Available
+	fmt.Printf("flash sale: %s with %d units, %d buyers, %d attempts/s\n", p.SKU, units, buyers, rate)
+	tokens := make([]string, buyers)
+	for i := range tokens {
+		tokens[i] = token("CUSTOMER", fmt.Sprintf("F%06d", i))
+	}
+	d := time.Duration(float64(buyers) / float64(rate) * float64(time.Second))
+	r, outcomes, reasons := load.Attack(ctx, "flash-sale placeOrder (whole stack)", url, rate, d,
+		func(i int64) (string, []byte) {
+			return tokens[i%int64(buyers)], load.GraphQLBody(mPlace, map[string]any{"in": orderInput(p, 1), "key": ids.New()})
+		}, classifyPlace)
+	after, err := read()
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, PoolSize: 64})
+	defer rdb.Close()
+	b, err := load.RedisLuaBaseline(ctx, rdb, 64, baselineD)
+	if err != nil {
+		return err
+	}
+	won := outcomes[load.OK]
+	fmt.Println()
+	fmt.Println(r)
+	fmt.Printf("  attempts/s %.0f; orders won %d, refused %d, failed %d\n", r.PerSecond(), won, outcomes[load.Refused], outcomes[load.Failed])
+	for why, n := range reasons {
+		fmt.Printf("  %6d × %s\n", n, why)
+	}
+	oversold := won - units
+	if oversold < 0 {
+		oversold = 0
+	}
+	fmt.Printf("  units before %d, after %d, sold %d; oversold %d\n", units, after.Available, units-after.Available, oversold)
+	fmt.Println(b)
+	fmt.Printf("ratio: flash attempts/s = %.1f%% of the bare Redis Lua decrement rate\n", 100*r.PerSecond()/b.PerSecond())
+	if won > units || after.Available < 0 || units-after.Available != won {
+		return fmt.Errorf("stock and orders disagree: won %d, sold %d", won, units-after.Available)
+	}
+	return nil
+}

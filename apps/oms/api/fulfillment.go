@@ -1,0 +1,134 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/dapr/go-sdk/service/common"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/harvest/harvest/apps/oms/events"
+	"github.com/harvest/harvest/apps/oms/fulfillment"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/httpapi"
+)
+
+// MountFulfillment adds the operators' fulfillment routes to r.
+func MountFulfillment(r chi.Router, eng *fulfillment.Engine) {
+	h := &fulfillmentHandler{eng: eng}
+	r.Get("/v1/fulfillment/stages", h.stages)
+	r.Get("/v1/orders/{id}/fulfillment", h.timeline)
+	r.Post("/v1/orders/{id}/fulfillment/retry", h.retry)
+	r.Get("/v1/warehouse-capacities", h.capacities)
+	r.Put("/v1/warehouse-capacities", h.setCapacity)
+}
+
+// SubscribePaid registers the start of fulfillment on oms.order.paid.
+func SubscribePaid(svc common.Service, pubsub string, eng *fulfillment.Engine) error {
+	return daprx.Subscribe(svc, pubsub, events.TopicOrderPaid, func(ctx context.Context, m daprx.Message) error {
+		var p events.OrderPaid
+		if err := json.Unmarshal(m.Data, &p); err != nil {
+			return fmt.Errorf("%w: decode paid order: %v", daprx.ErrDrop, err)
+		}
+		if p.OrderID == "" {
+			return fmt.Errorf("%w: paid event without an order id", daprx.ErrDrop)
+		}
+		_, err := eng.Start(ctx, m.ID, p.OrderID)
+		return err
+	})
+}
+
+type fulfillmentHandler struct{ eng *fulfillment.Engine }
+
+func (h *fulfillmentHandler) stages(w http.ResponseWriter, r *http.Request) {
+	cs, err := h.eng.StageCounts(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	out := make([]omsclient.StageCount, len(cs))
+	for i, c := range cs {
+		out[i] = omsclient.StageCount{Stage: int(c.Stage), Name: c.Stage.String(), Kind: string(c.Kind),
+			Waiting: c.Waiting, Running: c.Running, Paused: c.Paused, Failed: c.Failed}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"stages": out})
+}
+
+func (h *fulfillmentHandler) timeline(w http.ResponseWriter, r *http.Request) {
+	t, err := h.eng.Timeline(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		httpapi.WriteError(w, r, fulfillmentProblem(err))
+		return
+	}
+	out := omsclient.FulfillmentTimeline{OrderID: t.OrderID, Units: []omsclient.FulfillmentUnit{}, Steps: []omsclient.FulfillmentStep{}}
+	for _, u := range t.Units {
+		out.Units = append(out.Units, omsclient.FulfillmentUnit{ID: u.ID, ParentID: u.ParentID, Stage: int(u.Stage), StageName: u.Stage.String(),
+			State: string(u.State), ResumeAt: u.ResumeAt, Attempts: u.Attempts, FailCode: u.FailCode, FailReason: u.FailReason,
+			Warehouse: u.Warehouse, Supplier: u.Supplier, WaybillNo: u.WaybillNo, UpdatedAt: u.UpdatedAt})
+	}
+	for _, s := range t.Steps {
+		out.Steps = append(out.Steps, omsclient.FulfillmentStep{UnitID: s.UnitID, Stage: int(s.Stage), StageName: s.Stage.String(),
+			Outcome: s.Outcome, Note: s.Note, Owner: s.Owner, At: s.At, DurationMS: float64(s.Duration.Microseconds()) / 1000})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *fulfillmentHandler) retry(w http.ResponseWriter, r *http.Request) {
+	var req omsclient.RetryRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if req.Operator == "" {
+		req.Operator = "operator"
+	}
+	n, err := h.eng.Retry(r.Context(), chi.URLParam(r, "id"), req.Operator)
+	if err != nil {
+		httpapi.WriteError(w, r, fulfillmentProblem(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, omsclient.RetryResult{Retried: n})
+}
+
+func (h *fulfillmentHandler) capacities(w http.ResponseWriter, r *http.Request) {
+	cs, err := h.eng.Capacities(r.Context(), r.URL.Query().Get("day"))
+	if err != nil {
+		httpapi.WriteError(w, r, fulfillmentProblem(err))
+		return
+	}
+	out := make([]omsclient.WarehouseCapacity, len(cs))
+	for i, c := range cs {
+		out[i] = omsclient.WarehouseCapacity(c)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": out})
+}
+
+func (h *fulfillmentHandler) setCapacity(w http.ResponseWriter, r *http.Request) {
+	var req omsclient.WarehouseCapacity
+	if err := httpapi.Decode(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	c, err := h.eng.SetCapacity(r.Context(), req.Warehouse, req.Day, req.Capacity)
+	if err != nil {
+		httpapi.WriteError(w, r, fulfillmentProblem(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, omsclient.WarehouseCapacity(c))
+}
+
+func fulfillmentProblem(err error) error {
+	switch {
+	case errors.Is(err, fulfillment.ErrNoFulfillment):
+		return httpapi.Errorf(http.StatusNotFound, omsclient.CodeNoFulfillment, "%s", err.Error())
+	case errors.Is(err, fulfillment.ErrNotFailed):
+		return httpapi.Errorf(http.StatusConflict, omsclient.CodeNothingToRetry, "%s", err.Error())
+	case errors.Is(err, fulfillment.ErrInvalid):
+		return httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "%s", err.Error())
+	}
+	return err
+}

@@ -1,0 +1,57 @@
+// Command wms is the warehouse system. This slice holds ERP stock and its
+// occupation per delivery order (fulfillment stage 12) and receives the
+// delivery orders fulfillment dispatches (stage 16, DOMAIN 7.1 step 1),
+// announcing each on wms.order.received. main wires configuration, the
+// runtime, the use cases, the routes and the local seeder.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/config"
+	"github.com/harvest/harvest/apps/platform/runtime"
+	"github.com/harvest/harvest/apps/wms/api"
+	"github.com/harvest/harvest/apps/wms/app"
+	"github.com/harvest/harvest/apps/wms/store"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error("wms stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	r := config.New()
+	base := config.ReadBase(r, "wms", true)
+	// HARVEST_SEED: fill an empty erp_stock from inventory's catalog (local stack).
+	seed := r.Bool("HARVEST_SEED", base.Development())
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	a, err := runtime.New(ctx, base)
+	if err != nil {
+		return err
+	}
+	svc := app.New(store.New(a.DB), clock.System{}, a.Relay.Notify, a.Logger)
+	api.Mount(a.Mux, svc)
+	if seed {
+		// In the background: inventory and its sidecar may start after us.
+		a.Go(svc.SeedWorker(inventoryclient.New(a.Invoker)))
+	}
+	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package wmsclient
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// More error codes WMS answers with.
+const (
+	CodeValidation = "VALIDATION_FAILED"
+	CodeNotFound   = "NOT_FOUND"
+	// CodeConflict: the delivery order id was used before with other content.
+	CodeConflict = "DELIVERY_ORDER_CONFLICT"
+)
+
+// Occupation statuses.
+const (
+	OccupationOccupied = "OCCUPIED"
+	OccupationReleased = "RELEASED"
+)
+
+// OccupationDetail is an occupation with its lines (GET).
+type OccupationDetail struct {
+	DeliveryOrderID string `json:"delivery_order_id"`
+	Warehouse       string `json:"warehouse"`
+	Status          string `json:"status"`
+	Lines           []Line `json:"lines"`
+}
+
+// SetStockRequest sets a SKU's on-hand ERP stock in a warehouse, creating
+// the row when missing (admin and seeding; never below what is occupied).
+type SetStockRequest struct {
+	Warehouse string `json:"warehouse"`
+	SKU       string `json:"sku"`
+	OnHand    int64  `json:"on_hand"`
+}
+
+// Stock is ERP stock of one SKU in one warehouse.
+type Stock struct {
+	Warehouse string    `json:"warehouse"`
+	SKU       string    `json:"sku"`
+	OnHand    int64     `json:"on_hand"`
+	Occupied  int64     `json:"occupied"`
+	Free      int64     `json:"free"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Order is a received delivery order as WMS holds it.
+type Order struct {
+	WMSOrderID      string            `json:"wms_order_id"`
+	DeliveryOrderID string            `json:"delivery_order_id"`
+	OrderID         string            `json:"order_id"`
+	CustomerID      string            `json:"customer_id"`
+	Warehouse       string            `json:"warehouse"`
+	Status          string            `json:"status"` // RECEIVED
+	DeliveryDate    string            `json:"delivery_date"`
+	Express         bool              `json:"express"`
+	Carrier         string            `json:"carrier"`
+	WaybillNo       string            `json:"waybill_no"`
+	Name            string            `json:"name"`
+	Phone           string            `json:"phone"`
+	Address         string            `json:"address"`
+	Lines           []Line            `json:"lines"`
+	Profiles        map[string]string `json:"profiles,omitempty"`
+	ReceivedAt      time.Time         `json:"received_at"`
+}
+
+// ReleaseStock gives a delivery order's ERP stock back. Idempotent;
+// releasing an id never occupied leaves a tombstone, so an occupation that
+// arrives later answers RELEASED and holds nothing.
+func (c *Client) ReleaseStock(ctx context.Context, deliveryOrderID string) (Occupation, error) {
+	var o Occupation
+	return o, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/erp-stock/occupations/"+url.PathEscape(deliveryOrderID)+"/release", struct{}{}, &o)
+}
+
+// GetOccupation returns an occupation with its lines; CodeNotFound if none.
+func (c *Client) GetOccupation(ctx context.Context, deliveryOrderID string) (OccupationDetail, error) {
+	var o OccupationDetail
+	return o, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/erp-stock/occupations/"+url.PathEscape(deliveryOrderID), nil, &o)
+}
+
+// SetStock sets on-hand ERP stock (admin endpoint).
+func (c *Client) SetStock(ctx context.Context, r SetStockRequest) (Stock, error) {
+	var s Stock
+	return s, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/erp-stock", r, &s)
+}
+
+// GetStock returns a SKU's ERP stock in a warehouse; CodeNotFound if none.
+func (c *Client) GetStock(ctx context.Context, warehouse, sku string) (Stock, error) {
+	var s Stock
+	return s, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/erp-stock/"+url.PathEscape(warehouse)+"/"+url.PathEscape(sku), nil, &s)
+}
+
+// GetOrder returns a received order by WMS order id or delivery order id.
+func (c *Client) GetOrder(ctx context.Context, id string) (Order, error) {
+	var o Order
+	return o, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id), nil, &o)
+}

@@ -1,0 +1,100 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Outcome classifies one GraphQL mutation answer.
+type Outcome int
+
+// Outcomes of one attempt.
+const (
+	OK      Outcome = iota
+	Refused         // a typed user error (e.g. OUT_OF_STOCK): a correct answer
+	Failed          // transport error, top-level GraphQL error, or 5xx
+)
+
+// Attack sends rate requests per second for d, open loop (vegeta), each
+// body made by next(i) with its own bearer token, and classifies every
+// answer with classify. It returns the rate of all attempts and the count
+// per outcome; latencies cover every answered request.
+func Attack(ctx context.Context, name, url string, rate int, d time.Duration,
+	next func(i int64) (token string, body []byte),
+	classify func(data json.RawMessage) (Outcome, string)) (Rate, map[Outcome]int64, map[string]int64) {
+
+	var seq atomic.Int64
+	targeter := func(t *vegeta.Target) error {
+		i := seq.Add(1) - 1
+		tok, body := next(i)
+		t.Method = http.MethodPost
+		t.URL = url
+		t.Body = body
+		t.Header = http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + tok}}
+		return nil
+	}
+	attacker := vegeta.NewAttacker(vegeta.Workers(64), vegeta.MaxWorkers(4096), vegeta.KeepAlive(true),
+		vegeta.Connections(4096), vegeta.Timeout(30*time.Second))
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration
+		outcomes = map[Outcome]int64{}
+		reasons  = map[string]int64{}
+	)
+	start := time.Now()
+	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, d, name) {
+		o, why := Failed, ""
+		switch {
+		case res.Error != "":
+			why = res.Error
+		case res.Code != http.StatusOK:
+			why = fmt.Sprintf("http %d", res.Code)
+		default:
+			var r struct {
+				Data   json.RawMessage `json:"data"`
+				Errors []struct {
+					Message    string         `json:"message"`
+					Extensions map[string]any `json:"extensions"`
+				} `json:"errors"`
+			}
+			if err := json.Unmarshal(res.Body, &r); err != nil {
+				why = "bad json"
+			} else if len(r.Errors) > 0 {
+				why = fmt.Sprint(r.Errors[0].Extensions["code"], ": ", r.Errors[0].Message)
+			} else {
+				o, why = classify(r.Data)
+			}
+		}
+		mu.Lock()
+		outcomes[o]++
+		if why != "" {
+			reasons[why]++
+		}
+		if res.Error == "" {
+			lat = append(lat, res.Latency)
+		}
+		mu.Unlock()
+		if ctx.Err() != nil {
+			attacker.Stop()
+		}
+	}
+	elapsed := time.Since(start)
+	p50, p99 := Percentiles(lat)
+	total := outcomes[OK] + outcomes[Refused] + outcomes[Failed]
+	return Rate{Name: name, Ops: total, Errors: outcomes[Failed], Elapsed: elapsed, P50: p50, P99: p99}, outcomes, reasons
+}
+
+// GraphQLBody encodes an operation.
+func GraphQLBody(query string, vars map[string]any) []byte {
+	var b bytes.Buffer
+	_ = json.NewEncoder(&b).Encode(map[string]any{"query": query, "variables": vars})
+	return b.Bytes()
+}

@@ -1,0 +1,33 @@
+package graph
+
+import (
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/graph/model"
+)
+
+func toCapacity(c omsclient.WarehouseCapacity) *model.WarehouseCapacity {
+	return &model.WarehouseCapacity{Warehouse: c.Warehouse, Day: c.Day, Capacity: int64(c.Capacity), Used: int64(c.Used)}
+}
+
+func optStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func toTimeline(t omsclient.FulfillmentTimeline) *model.FulfillmentTimeline {
+	out := &model.FulfillmentTimeline{OrderID: t.OrderID, Units: make([]*model.FulfillmentUnit, 0, len(t.Units)),
+		Steps: make([]*model.FulfillmentStep, 0, len(t.Steps))}
+	for _, u := range t.Units {
+		out.Units = append(out.Units, &model.FulfillmentUnit{ID: u.ID, ParentID: optStr(u.ParentID), Stage: int64(u.Stage),
+			StageName: u.StageName, State: model.FulfillmentUnitState(u.State), ResumeAt: u.ResumeAt, Attempts: int64(u.Attempts),
+			FailCode: optStr(u.FailCode), FailReason: optStr(u.FailReason), Warehouse: optStr(u.Warehouse),
+			Supplier: optStr(u.Supplier), WaybillNo: optStr(u.WaybillNo), UpdatedAt: u.UpdatedAt})
+	}
+	for _, s := range t.Steps {
+		out.Steps = append(out.Steps, &model.FulfillmentStep{UnitID: s.UnitID, Stage: int64(s.Stage), StageName: s.StageName,
+			Outcome: s.Outcome, Note: optStr(s.Note), Owner: optStr(s.Owner), At: s.At, DurationMs: s.DurationMS})
+	}
+	return out
+}
