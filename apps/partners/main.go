@@ -1,6 +1,8 @@
 // Command partners runs the stand-ins for systems outside the company that
 // Harvest reaches only through Dapr (app id "partners"): a WeChat-Pay-like
-// and an Alipay-like payment channel and the finance system (FMS), with
+// and an Alipay-like payment channel, the finance system (FMS), and the
+// systems fulfillment calls (SMS, push, fraud score, presale purchasing,
+// TMS, invoicing, drop-ship suppliers), with realistic latency and
 // failure switches for tests. Production replaces it by pointing the
 // callers' app ids at Dapr HTTPEndpoint resources for the real systems.
 package main
@@ -12,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,8 +49,55 @@ func readConfig() (config.Base, sim.Config, error) {
 		MaxAttempts:   r.Int("PARTNERS_CALLBACK_ATTEMPTS", 15),
 		Tick:          r.Duration("PARTNERS_TICK", 200*time.Millisecond),
 		PayApp:        r.String("PARTNERS_PAY_APP", "pay"),
+		// Answer times of the outside systems fulfillment calls, by family.
+		Latency: map[string]time.Duration{
+			"sms":       r.Duration("PARTNERS_LATENCY_SMS", 20*time.Millisecond),
+			"push":      r.Duration("PARTNERS_LATENCY_PUSH", 20*time.Millisecond),
+			"fms":       r.Duration("PARTNERS_LATENCY_FMS", 30*time.Millisecond),
+			"risk":      r.Duration("PARTNERS_LATENCY_RISK", 30*time.Millisecond),
+			"presale":   r.Duration("PARTNERS_LATENCY_PRESALE", 30*time.Millisecond),
+			"tms":       r.Duration("PARTNERS_LATENCY_TMS", 40*time.Millisecond),
+			"invoice":   r.Duration("PARTNERS_LATENCY_INVOICE", 50*time.Millisecond),
+			"suppliers": r.Duration("PARTNERS_LATENCY_SUPPLIERS", 40*time.Millisecond),
+		},
+		Risk: sim.RiskRules{
+			RejectCustomerPrefixes: list(r.String("PARTNERS_RISK_REJECT_PREFIXES", "FRAUD-")),
+			ReviewCustomerPrefixes: list(r.String("PARTNERS_RISK_REVIEW_PREFIXES", "REVIEW-")),
+			RejectAboveFen:         int64(r.Int("PARTNERS_RISK_REJECT_ABOVE_FEN", 0)),
+			ReviewAboveFen:         int64(r.Int("PARTNERS_RISK_REVIEW_ABOVE_FEN", 5_000_000)), // 50,000 yuan
+		},
+		ExpressCarrier: r.String("PARTNERS_TMS_EXPRESS_CARRIER", "SF"),
 	}
+	carriers, err := pairs(r.String("PARTNERS_TMS_CARRIERS", "")) // WAREHOUSE=CARRIER,…
+	if err != nil {
+		return base, cfg, fmt.Errorf("PARTNERS_TMS_CARRIERS: %w", err)
+	}
+	cfg.Carriers = carriers
 	return base, cfg, r.Err()
+}
+
+// list splits a comma-separated value, dropping empty items.
+func list(s string) []string {
+	out := []string{}
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// pairs reads "k=v,k2=v2".
+func pairs(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, x := range list(s) {
+		k, v, ok := strings.Cut(x, "=")
+		if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
+			return nil, fmt.Errorf("%q is not WAREHOUSE=CARRIER", x)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
 }
 
 func run() error {

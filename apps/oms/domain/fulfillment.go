@@ -25,25 +25,27 @@ var ErrAllocation = errors.New("amounts cannot be allocated over the lines")
 // FLine is an order line as fulfillment works on it: the customer's line
 // after gifts, bundle expansion, catalog data and allocation.
 type FLine struct {
-	SKU       string
-	Name      string
-	Qty       int64
-	UnitPrice money.Fen
-	Amount    money.Fen // goods amount of the line (0 for gifts)
-	Kind      string
-	Bundle    string // the bundle SKU a component came from
-	Campaign  string // the campaign that granted a gift
-	TaxRateBP int64
-	Zone      string
-	Warehouse string
-	Supplier  string
-	DropShip  bool
-	Presale   bool
+	SKU       string    `json:"sku,omitempty"`
+	Name      string    `json:"name,omitempty"`
+	Qty       int64     `json:"qty,omitempty"`
+	UnitPrice money.Fen `json:"unitPrice,omitempty"`
+	Amount    money.Fen `json:"amount,omitempty"` // goods amount of the line (0 for gifts)
+	Kind      string    `json:"kind,omitempty"`
+	Bundle    string    `json:"bundle,omitempty"`   // the bundle SKU a component came from
+	Campaign  string    `json:"campaign,omitempty"` // the campaign that granted a gift
+	TaxRateBP int64     `json:"taxRateBp,omitempty"`
+	Zone      string    `json:"zone,omitempty"`
+	Warehouse string    `json:"warehouse,omitempty"`
+	Supplier  string    `json:"supplier,omitempty"`
+	DropShip  bool      `json:"dropShip,omitempty"`
+	Presale   bool      `json:"presale,omitempty"`
 	// DeliveryDate is the promised date of this line (YYYY-MM-DD).
-	DeliveryDate string
+	DeliveryDate string `json:"deliveryDate,omitempty"`
 	// Allocation (stage 5): the line's share of the freight and of the
 	// non-cash part; Cash = Amount + Freight - NonCash.
-	Freight, NonCash, Cash money.Fen
+	Freight money.Fen `json:"freight,omitempty"`
+	NonCash money.Fen `json:"nonCash,omitempty"`
+	Cash    money.Fen `json:"cash,omitempty"`
 }
 
 // Payable is what the line costs the customer: goods plus its freight share.

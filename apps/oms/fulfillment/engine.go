@@ -44,7 +44,8 @@ type Deps struct {
 type StageStats struct {
 	Runs        int64
 	RunTime     time.Duration // inside the stage (partner calls, CPU)
-	CommitTime  time.Duration // saving the outcome
+	CommitTime  time.Duration // its share of the transactions that saved its outcomes
+	CommitWait  time.Duration // from handing an outcome to the committer to its commit
 	MaxQueue    int
 	Workers     int
 	QueueSize   int
@@ -52,7 +53,7 @@ type StageStats struct {
 }
 
 type stageStats struct {
-	runs, runNanos, commitNanos, next atomic.Int64
+	runs, runNanos, commitNanos, waitNanos, next atomic.Int64
 	maxQueue                          atomic.Int64
 }
 
@@ -77,6 +78,10 @@ type Engine struct {
 	// abandon makes the engine stop like a crashed process: no commit, no
 	// release (tests of catch-up).
 	abandon atomic.Bool
+	commits   chan *commitReq
+	// group commit statistics
+	batches, batchItems, batchNanos atomic.Int64
+	finishing sync.WaitGroup
 	// wrap, when set, wraps every stage function (tests run stages twice).
 	wrap func(Stage, stageFn) stageFn
 }
@@ -94,7 +99,8 @@ func New(d Deps, cfg Config) *Engine {
 		d.Notify = func() {}
 	}
 	e := &Engine{db: d.DB, orders: d.Orders, partners: d.Partners, gifts: d.Gifts, wh: d.Warehouse, catalog: d.Catalog,
-		clock: d.Clock, log: d.Logger, notify: d.Notify, cfg: cfg, wake: make(chan struct{}, 1)}
+		clock: d.Clock, log: d.Logger, notify: d.Notify, cfg: cfg, wake: make(chan struct{}, 1),
+		commits: make(chan *commitReq, cfg.MaxInFlight)}
 	for s := Stage(1); s <= NumStages; s++ {
 		e.queues[s] = make(chan *Unit, cfg.stage(s).QueueSize)
 		if callsPartner[s] {
@@ -121,10 +127,15 @@ func (e *Engine) Stats() map[Stage]StageStats {
 		st := &e.stats[s]
 		sc := e.cfg.stage(s)
 		out[s] = StageStats{Runs: st.runs.Load(), RunTime: time.Duration(st.runNanos.Load()),
-			CommitTime: time.Duration(st.commitNanos.Load()), MaxQueue: int(st.maxQueue.Load()),
+			CommitTime: time.Duration(st.commitNanos.Load()), CommitWait: time.Duration(st.waitNanos.Load()), MaxQueue: int(st.maxQueue.Load()),
 			Workers: sc.Workers, QueueSize: sc.QueueSize, OutcomeNext: st.next.Load()}
 	}
 	return out
+}
+
+// CommitStats are the group commit's transactions, outcomes and time.
+func (e *Engine) CommitStats() (batches, outcomes int64, busy time.Duration) {
+	return e.batches.Load(), e.batchItems.Load(), time.Duration(e.batchNanos.Load())
 }
 
 // Held is how many units this instance holds in memory.
@@ -162,9 +173,17 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); e.feed(wctx) }()
+	var cwg sync.WaitGroup
+	for range committers {
+		cwg.Add(1)
+		go func() { defer cwg.Done(); e.committer(e.commits) }()
+	}
 	<-ctx.Done()
 	cancel()
 	wg.Wait()
+	e.finishing.Wait()
+	close(e.commits)
+	cwg.Wait()
 	if e.abandon.Load() {
 		return nil
 	}
@@ -366,8 +385,10 @@ func (e *Engine) worker(ctx context.Context, s Stage) {
 	}
 }
 
-// process runs stage s on u and commits the outcome; it reports whether
-// the run failed for a passing partner fault.
+// process runs stage s on u and hands the outcome to the group
+// committer; a goroutine of its own waits for the commit and queues the
+// unit for its next stage, so the stage's worker is free for the next unit
+// at once. It reports whether the run failed for a passing partner fault.
 func (e *Engine) process(ctx context.Context, s Stage, u *Unit) (passing bool) {
 	sc := e.cfg.stage(s)
 	now := e.clock.Now()
@@ -383,7 +404,6 @@ func (e *Engine) process(ctx context.Context, s Stage, u *Unit) (passing bool) {
 	}
 	name := s.String()
 	inFlight.WithLabelValues(name).Inc()
-	defer inFlight.WithLabelValues(name).Dec()
 	start := time.Now()
 	startedAt := e.clock.Now()
 	// The run is bounded by the stage's timeout and, through the lease,
@@ -393,49 +413,58 @@ func (e *Engine) process(ctx context.Context, s Stage, u *Unit) (passing bool) {
 	out := e.run(rctx, s, u)
 	cancel()
 	ran := time.Since(start)
+	inFlight.WithLabelValues(name).Dec()
 	if e.abandon.Load() {
 		e.hold(-1)
 		return false
 	}
+	req := &commitReq{s: s, u: u, out: out, startedAt: startedAt, ran: ran, done: make(chan struct{})}
+	e.finishing.Add(1)
+	go e.finish(ctx, req, start)
+	return out.passing
+}
+
+// finish waits for req's commit and moves the unit on.
+func (e *Engine) finish(ctx context.Context, req *commitReq, start time.Time) {
+	defer e.finishing.Done()
 	cstart := time.Now()
-	next, err := e.commit(context.WithoutCancel(ctx), s, u, out, startedAt, ran)
+	e.commits <- req
+	<-req.done
+	s, name := req.s, req.s.String()
 	st := &e.stats[s]
 	st.runs.Add(1)
-	st.runNanos.Add(int64(ran))
-	st.commitNanos.Add(int64(time.Since(cstart)))
+	st.runNanos.Add(int64(req.ran))
+	st.commitNanos.Add(int64(req.cost))
+	st.waitNanos.Add(int64(time.Since(cstart)))
 	stageSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
-	if err != nil {
+	if err := req.err; err != nil {
 		label := "ERROR"
 		if errors.Is(err, errLeaseLost) {
 			label = "LOST"
 		} else {
-			e.log.Warn("fulfillment commit failed; the unit is taken up again after its lease", "unit", u.ID, "stage", name, "err", err)
+			e.log.Warn("fulfillment commit failed; the unit is taken up again after its lease", "unit", req.u.ID, "stage", name, "err", err)
 		}
 		outcomes.WithLabelValues(name, label).Inc()
 		e.hold(-1)
-		return out.passing
+		return
 	}
-	outcomes.WithLabelValues(name, string(out.Kind)).Inc()
-	if out.Kind == OutcomeNext {
+	outcomes.WithLabelValues(name, string(req.out.Kind)).Inc()
+	if req.out.Kind == OutcomeNext {
 		st.next.Add(1)
 	}
-	if out.tx != nil {
-		e.notify()
-	}
-	if len(next) == 0 {
+	if len(req.next) == 0 {
 		e.hold(-1)
-		if out.Kind == OutcomePause || out.Kind == OutcomeRetry {
+		if req.out.Kind == OutcomePause || req.out.Kind == OutcomeRetry {
 			e.Wake() // the feeder recomputes its next due time
 		}
-		return out.passing
+		return
 	}
-	e.hold(len(next) - 1)
-	for _, n := range next {
+	e.hold(len(req.next) - 1)
+	for _, n := range req.next {
 		if !e.push(ctx, n.Stage, n) {
-			e.hold(-1) // stopping: the row stays RUNNING under our lease, released by Run
+			e.hold(-1) // stopping: the row stays RUNNING under our lease, handed back by Run
 		}
 	}
-	return out.passing
 }
 
 func (e *Engine) run(ctx context.Context, s Stage, u *Unit) (out Outcome) {
@@ -479,99 +508,6 @@ func lastStage(u *Unit) Stage {
 		return NumStages
 	}
 	return lastOrderStage
-}
-
-// commit saves the outcome of stage s and returns the units to queue next
-// (u at its next stage, or the new delivery orders).
-func (e *Engine) commit(ctx context.Context, s Stage, u *Unit, out Outcome, startedAt time.Time, ran time.Duration) ([]*Unit, error) {
-	var next []*Unit
-	err := sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
-		next = nil
-		now := e.clock.Now()
-		steps := []step{{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: startedAt, dur: ran}}
-		if out.tx != nil {
-			if err := out.tx(ctx, tx); err != nil {
-				return err
-			}
-		}
-		w := *u
-		switch out.Kind {
-		case OutcomeNext:
-			w.Attempts = 0
-			ns := e.nextStage(u, s)
-			end := ns
-			if ns == 0 {
-				end = lastStage(u) + 1
-			}
-			for t := s + 1; t < end; t++ {
-				steps = append(steps, step{stage: t, outcome: "SKIP", note: "does not apply", started: now})
-			}
-			switch {
-			case ns != 0:
-				w.Stage = ns
-				w.LeaseUntil = now.Add(e.cfg.LeaseTTL)
-				if err := saveUnit(ctx, tx, &w, StateRunning, now, "", "", now); err != nil {
-					return err
-				}
-				next = []*Unit{&w}
-			case !u.IsChild():
-				children, err := e.fanOut(ctx, tx, &w, now)
-				if err != nil {
-					return err
-				}
-				if err := saveUnit(ctx, tx, &w, StateSplit, now, "", fmt.Sprintf("%d delivery orders", len(children)), now); err != nil {
-					return err
-				}
-				next = children
-			default:
-				// The order's unit is locked before the child's row, in
-				// the same order by every finishing child, so the last two
-				// finishing at once serialize instead of deadlocking.
-				var st string
-				if err := tx.QueryRowContext(ctx, `SELECT state FROM fulfillments WHERE unit_id = ? FOR UPDATE`, u.ParentID).Scan(&st); err != nil {
-					return fmt.Errorf("lock order unit %s: %w", u.ParentID, err)
-				}
-				if err := saveUnit(ctx, tx, &w, StateDone, now, "", "", now); err != nil {
-					return err
-				}
-				if err := e.childDone(ctx, tx, &w, State(st), now); err != nil {
-					return err
-				}
-			}
-		case OutcomePause:
-			if err := saveUnit(ctx, tx, &w, StatePaused, out.Until, out.Code, out.Note, now); err != nil {
-				return err
-			}
-		case OutcomeRetry:
-			w.Attempts++
-			if w.Attempts >= e.cfg.MaxAttempts {
-				steps[0].outcome = string(OutcomeFail)
-				if err := saveUnit(ctx, tx, &w, StateFailed, now, "RETRIES_EXHAUSTED", joinNote(out.Code, out.Note), now); err != nil {
-					return err
-				}
-				break
-			}
-			after := max(out.After, e.backoff(w.Attempts-1))
-			if err := saveUnit(ctx, tx, &w, StateReady, now.Add(after), out.Code, out.Note, now); err != nil {
-				return err
-			}
-		case OutcomeFail:
-			if err := saveUnit(ctx, tx, &w, StateFailed, now, out.Code, out.Note, now); err != nil {
-				return err
-			}
-		case OutcomeCancel:
-			if err := saveUnit(ctx, tx, &w, StateCancelled, now, out.Code, out.Note, now); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("stage %s: unknown outcome %q", s, out.Kind)
-		}
-		return insertSteps(ctx, tx, u, e.cfg.Owner, steps)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return next, nil
 }
 
 func joinNote(code, note string) string {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
@@ -127,26 +128,53 @@ func once(u *Unit, id string, call func() (string, error)) error {
 
 func fen(f money.Fen) string { return f.String() }
 
-// Stage 1: SMS ORDER_PAID and the official-account and mini-program pushes.
+// Stage 1: SMS ORDER_PAID and the official-account and mini-program
+// pushes, sent at once: three independent messages, each idempotent.
 func (e *Engine) initial(ctx context.Context, u *Unit) Outcome {
 	d := &u.Doc
 	params := map[string]string{"order_id": d.OrderID, "total": fen(d.Header.Total)}
-	id := d.OrderID + ":initial:sms"
-	if err := once(u, id, func() (string, error) {
-		r, err := e.partners.SendSMS(ctx, partnersclient.SMS{MessageID: id, Phone: d.Address.Phone, Template: "ORDER_PAID", Params: params})
-		return r.ID, err
-	}); err != nil {
-		return e.failure(u, "order SMS", err)
+	type msg struct {
+		id, what string
+		send     func() (partnersclient.Receipt, error)
 	}
+	smsID := d.OrderID + ":initial:sms"
+	msgs := []msg{{smsID, "order SMS", func() (partnersclient.Receipt, error) {
+		return e.partners.SendSMS(ctx, partnersclient.SMS{MessageID: smsID, Phone: d.Address.Phone, Template: "ORDER_PAID", Params: params})
+	}}}
 	for _, ch := range []string{partnersclient.PushOfficialAccount, partnersclient.PushMiniProgram} {
 		id := d.OrderID + ":initial:push:" + ch
-		if err := once(u, id, func() (string, error) {
-			r, err := e.partners.SendPush(ctx, partnersclient.Push{MessageID: id, CustomerID: d.CustomerID, Channel: ch,
+		msgs = append(msgs, msg{id, "push " + ch, func() (partnersclient.Receipt, error) {
+			return e.partners.SendPush(ctx, partnersclient.Push{MessageID: id, CustomerID: d.CustomerID, Channel: ch,
 				Template: "PAYMENT_SUCCEEDED", Params: params})
-			return r.ID, err
-		}); err != nil {
-			return e.failure(u, "push "+ch, err)
+		}})
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		fail Outcome
+	)
+	for _, m := range msgs {
+		if _, done := d.Receipts[m.id]; done {
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := m.send()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if fail.Kind == "" {
+					fail = e.failure(u, m.what, err)
+				}
+				return
+			}
+			d.Receipts[m.id] = r.ID
+		}()
+	}
+	wg.Wait()
+	if fail.Kind != "" {
+		return fail // the messages that went out are recorded; the retry sends only the rest
 	}
 	return Next("SMS and pushes sent")
 }

@@ -95,6 +95,21 @@ type step struct {
 }
 
 func insertSteps(ctx context.Context, tx *sql.Tx, u *Unit, owner string, steps []step) error {
+	rows := make([]stepRow, len(steps))
+	for i, st := range steps {
+		rows[i] = stepRow{u: u, step: st}
+	}
+	return insertStepRows(ctx, tx, owner, rows)
+}
+
+// stepRow is a timeline row of some unit.
+type stepRow struct {
+	u *Unit
+	step
+}
+
+// insertStepRows writes timeline rows, of any units, in one statement.
+func insertStepRows(ctx context.Context, tx *sql.Tx, owner string, steps []stepRow) error {
 	if len(steps) == 0 {
 		return nil
 	}
@@ -106,10 +121,10 @@ func insertSteps(ctx context.Context, tx *sql.Tx, u *Unit, owner string, steps [
 			q.WriteByte(',')
 		}
 		q.WriteString("(?,?,?,?,?,?,?,?)")
-		args = append(args, u.OrderID, u.ID, int(s.stage), s.outcome, truncate(s.note, 500), owner, s.started, s.dur.Microseconds())
+		args = append(args, s.u.OrderID, s.u.ID, int(s.stage), s.outcome, truncate(s.note, 500), owner, s.started, s.dur.Microseconds())
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return fmt.Errorf("insert steps of %s: %w", u.ID, err)
+		return fmt.Errorf("insert timeline steps: %w", err)
 	}
 	return nil
 }

@@ -124,47 +124,47 @@ func Retry(d time.Duration, code, note string) Outcome {
 // Child is a delivery order's own part of a unit's document.
 type Child struct {
 	domain.Delivery
-	Primary   bool   // carries the order-level stages 14 and 15
-	Carrier   string // stage 11
-	WaybillNo string
-	Occupied  bool   // stage 12
-	Day       string // stage 13: the capacity day taken
-	WMSID     string // stage 16
+	Primary   bool   `json:"primary,omitempty"` // carries the order-level stages 14 and 15
+	Carrier   string `json:"carrier,omitempty"` // stage 11
+	WaybillNo string `json:"waybillNo,omitempty"`
+	Occupied  bool   `json:"occupied,omitempty"` // stage 12
+	Day       string `json:"day,omitempty"`      // stage 13: the capacity day taken
+	WMSID     string `json:"wmsId,omitempty"`    // stage 16
 }
 
 // Doc is a unit's working document: what the stages read and the results
 // they recorded, saved with every commit.
 type Doc struct {
-	OrderID       string
-	CustomerID    string
-	Source        domain.Source
-	Address       domain.Address
-	Slot          domain.Slot
-	InvoiceTitle  string
-	OriginalOrder string
-	Header        domain.Header
-	PlacedAt      time.Time
-	PaidAt        time.Time
+	OrderID       string         `json:"orderId,omitempty"`
+	CustomerID    string         `json:"customerId,omitempty"`
+	Source        domain.Source  `json:"source,omitempty"`
+	Address       domain.Address `json:"address,omitempty"`
+	Slot          domain.Slot    `json:"slot,omitempty"`
+	InvoiceTitle  string         `json:"invoiceTitle,omitempty"`
+	OriginalOrder string         `json:"originalOrder,omitempty"`
+	Header        domain.Header  `json:"header,omitempty"`
+	PlacedAt      time.Time      `json:"placedAt,omitempty"`
+	PaidAt        time.Time      `json:"paidAt,omitempty"`
 	// Lines are the working lines: the order's own at first, then with
 	// gifts, expanded bundles, catalog data and allocation. A child's doc
 	// carries its delivery's lines here.
-	Lines []domain.FLine
+	Lines []domain.FLine `json:"lines,omitempty"`
 	// Receipts maps an effect's idempotency id to the partner's answer.
-	Receipts map[string]string
+	Receipts map[string]string `json:"receipts,omitempty"`
 	// Stage results of the order's unit.
-	Gifts        []marketingclient.GiftGrant
-	GiftsAsked   bool
-	Filled       bool
-	Allocated    bool
-	Deliveries   []domain.Delivery
-	Fraud        *partnersclient.FraudVerdict
-	FraudCleared bool // an operator cleared a REVIEW verdict
-	EffectiveAt  time.Time
+	Gifts        []marketingclient.GiftGrant  `json:"gifts,omitempty"`
+	GiftsAsked   bool                         `json:"giftsAsked,omitempty"`
+	Filled       bool                         `json:"filled,omitempty"`
+	Allocated    bool                         `json:"allocated,omitempty"`
+	Deliveries   []domain.Delivery            `json:"deliveries,omitempty"`
+	Fraud        *partnersclient.FraudVerdict `json:"fraud,omitempty"`
+	FraudCleared bool                         `json:"fraudCleared,omitempty"` // an operator cleared a REVIEW verdict
+	EffectiveAt  time.Time                    `json:"effectiveAt,omitempty"`
 	// Child is set on delivery orders.
-	Child *Child
+	Child *Child `json:"child,omitempty"`
 	// OrderLines are the whole order's lines, on the primary child only
 	// (the invoice covers the order, not one delivery).
-	OrderLines []domain.FLine
+	OrderLines []domain.FLine `json:"orderLines,omitempty"`
 }
 
 // Unit is a unit in memory: a copy of its row, held under a lease.

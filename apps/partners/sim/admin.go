@@ -15,8 +15,14 @@ import (
 // Fault is a failure switch for one named partner API: wechat.create,
 // wechat.query, wechat.refund, wechat.refund_query, alipay.create,
 // alipay.query, alipay.refund, alipay.refund_query, cashier.pay,
-// fms.receipts, fms.vouchers, fms.refund_audits, and for outgoing
-// callbacks callbacks.WECHAT, callbacks.ALIPAY, callbacks.FMS.
+// fms.receipts, fms.vouchers, fms.refund_audits, for outgoing
+// callbacks callbacks.WECHAT, callbacks.ALIPAY, callbacks.FMS, and the
+// outside APIs fulfillment calls (sms.messages, push.messages,
+// fms.payment_vouchers, risk.scores, presale.orders, tms.waybills,
+// invoice.invoices, suppliers.orders). Every API also obeys its family's
+// switch ("sms", "tms", "wechat", "callbacks" …: the name before the
+// first dot) when none names it exactly. DropCallbacks means nothing to
+// the outside APIs.
 type Fault struct {
 	Name          string  `json:"name"`
 	DelayMs       int     `json:"delay_ms"`       // answer (or send) this much later
@@ -59,7 +65,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // injectFault applies the named API's fault; true when it answered the
 // request itself with a 503.
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, name string) bool {
-	f, err := s.fault(r.Context(), name)
+	f, err := s.faultFor(r.Context(), name)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return true

@@ -35,7 +35,7 @@ func (s *Server) deliver(ctx context.Context) error {
 	}
 	rows.Close()
 	for _, n := range due {
-		f, err := s.fault(ctx, "callbacks."+n.channel)
+		f, err := s.faultFor(ctx, "callbacks."+n.channel)
 		if err != nil {
 			return err
 		}

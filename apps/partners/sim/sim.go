@@ -1,11 +1,14 @@
 // Package sim is the behaviour of the stand-ins for systems outside the
-// company that PAY talks to: a WeChat-Pay-like and an Alipay-like channel
-// (create, cashier, query, refund with asynchronous completion, signed
-// asynchronous callbacks with delay, duplicates and retries) and a finance
-// system, FMS (received-amount pushes, payment vouchers, refund audits that
-// are approved after a delay or by hand). State lives in MariaDB so it
-// survives restarts like a real counterpart; failure switches make any named
-// API slow, failing or dropping callbacks for tests.
+// company: for PAY, a WeChat-Pay-like and an Alipay-like channel (create,
+// cashier, query, refund with asynchronous completion, signed asynchronous
+// callbacks with delay, duplicates and retries) and a finance system, FMS
+// (received-amount pushes, payment vouchers, refund audits that are
+// approved after a delay or by hand); for fulfillment (partnersclient),
+// SMS, push, finance payment vouchers, fraud scoring, presale purchasing,
+// TMS waybills, invoicing and drop-ship suppliers, each deduplicating by
+// its caller's id (outside.go). State lives in MariaDB so it survives
+// restarts like a real counterpart; failure switches make any named API
+// slow, failing or dropping callbacks for tests.
 //
 // It is one package, not the domain/app/store layering of Harvest's own
 // apps, on purpose: it is a simulator of other companies' systems whose
@@ -59,6 +62,17 @@ type Config struct {
 	MaxSkew time.Duration
 	// PayApp is PAY's Dapr app id, where finance's audit callbacks go.
 	PayApp string
+	// Latency is how long each outside API fulfillment calls takes to
+	// answer (±20%), by API name ("tms.waybills") or family ("tms");
+	// missing or zero answers at once.
+	Latency map[string]time.Duration
+	// Risk is the fraud service's configured rules (POST /admin/risk-rules
+	// overrides them at run time); all empty, DefaultRiskRules hold.
+	Risk RiskRules
+	// Carriers maps a warehouse to its contracted carrier; ExpressCarrier
+	// (default SF) takes express orders.
+	Carriers       map[string]string
+	ExpressCarrier string
 }
 
 func (c *Config) defaults() {
@@ -79,6 +93,12 @@ func (c *Config) defaults() {
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://127.0.0.1:3000"
+	}
+	if c.Risk.RejectCustomerPrefixes == nil && c.Risk.ReviewCustomerPrefixes == nil && c.Risk.RejectAboveFen == 0 && c.Risk.ReviewAboveFen == 0 {
+		c.Risk = DefaultRiskRules()
+	}
+	if c.ExpressCarrier == "" {
+		c.ExpressCarrier = "SF"
 	}
 }
 
@@ -125,6 +145,7 @@ func (s *Server) Mount(r chi.Router) {
 	r.Delete("/admin/faults", s.faultClear)
 	r.Get("/admin/trades/{channel}/{no}", s.adminTrade)
 	r.Get("/admin/notifications", s.adminNotifications)
+	s.mountOutside(r)
 }
 
 // Run is the background worker: it closes expired trades, completes due
