@@ -43,8 +43,10 @@ func run(m *testing.M) int {
 		KeepData: os.Getenv("HARVEST_KEEP_E2E") != "",
 		Progress: os.Stderr,
 		Env: map[string]string{
-			"HARVEST_PAY_DEADLINE":    payDeadline.String(),
-			"PARTNERS_CALLBACK_DELAY": "300ms",
+			"HARVEST_PAY_DEADLINE": payDeadline.String(),
+			// Orders paid through ALIPAY get longer: the crash tests need time.
+			"HARVEST_PAY_DEADLINE_ALIPAY": "90s",
+			"PARTNERS_CALLBACK_DELAY":     "300ms",
 		},
 	})
 	if err != nil {

@@ -217,6 +217,10 @@ type payment struct {
 }
 
 func startPay(t *testing.T, c *gqlc.Client, orderID string) (*payment, []userError) {
+	return startPayWith(t, c, orderID, "WECHAT")
+}
+
+func startPayWith(t *testing.T, c *gqlc.Client, orderID, channel string) (*payment, []userError) {
 	t.Helper()
 	var out struct {
 		StartCashPayment struct {
@@ -224,7 +228,7 @@ func startPay(t *testing.T, c *gqlc.Client, orderID string) (*payment, []userErr
 			Errors  []userError `json:"errors"`
 		} `json:"startCashPayment"`
 	}
-	err := c.Do(ctx(t), mStartPay, map[string]any{"id": orderID, "ch": "WECHAT", "key": ids.New()}, &out)
+	err := c.Do(ctx(t), mStartPay, map[string]any{"id": orderID, "ch": channel, "key": ids.New()}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}

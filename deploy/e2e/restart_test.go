@@ -176,3 +176,57 @@ func TestCheckBackReleasesOrphanReservation(t *testing.T) {
 		return got == before, fmt.Errorf("available %d, want %d", got, before)
 	})
 }
+
+// setFault switches a failure on (or, all zero, off) in the partners stand-in.
+func setFault(t *testing.T, f map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(f)
+	resp, err := http.Post("http://"+st.AppAddr("partners")+"/admin/faults", "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("set fault %v: status %d", f, resp.StatusCode)
+	}
+}
+
+// The channel takes the customer's money while PAY is down and its callback
+// is lost: when PAY comes back, its polling (a cron binding) finds the paid
+// trade, verifies it with the channel, and the order is paid exactly once.
+func TestPayKilledBetweenChannelSuccessAndNotification(t *testing.T) {
+	setFault(t, map[string]any{"name": "callbacks.ALIPAY", "drop_callbacks": true})
+	defer setFault(t, map[string]any{"name": "callbacks.ALIPAY"})
+	c := client(t, "CUSTOMER", "C0011")
+	in := orderInput(plainProducts(t, c, 1, 9), 1, nil)
+	in["channel"] = "ALIPAY"
+	o := mustPlace(t, c, in)
+	p, errs := startPayWith(t, c, o.ID, "ALIPAY")
+	if p == nil {
+		t.Fatalf("startCashPayment: %+v", errs)
+	}
+	if err := st.Kill("pay"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := cashierPay(t, p.CashierURL, false); code != 200 {
+		t.Fatalf("cashier pay: %d %s", code, body)
+	}
+	if err := st.Restart(ctx(t), "pay"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "order paid after PAY's restart", func() (bool, error) {
+		got := getOrder(t, c, o.ID)
+		return got.PaidFen == o.CashDueFen, fmt.Errorf("status %s, paid %d", got.Status, got.PaidFen)
+	})
+	time.Sleep(6 * time.Second) // another poll round must change nothing
+	got := getOrder(t, c, o.ID)
+	n := 0
+	for _, e := range got.Timeline {
+		if e.Type == "PAID" {
+			n++
+		}
+	}
+	if n != 1 || got.PaidFen != o.CashDueFen {
+		t.Fatalf("order after more polling: paid %d, %d PAID entries", got.PaidFen, n)
+	}
+}

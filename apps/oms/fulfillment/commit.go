@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
@@ -145,6 +146,17 @@ func (e *Engine) commitOne(ctx context.Context, r *commitReq) {
 func (e *Engine) apply(ctx context.Context, tx *sql.Tx, r *commitReq) ([]*Unit, error) {
 	s, u, out := r.s, r.u, r.out
 	now := e.clock.Now()
+	if c := out.capacity; c != nil && out.Kind == OutcomeNext {
+		ok, err := takeCapacity(ctx, tx, u.ID, c.warehouse, c.day, e.cfg.DefaultCapacity, now)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			out = Pause(domain.NextShanghaiMidnight(now), "WAREHOUSE_FULL", c.warehouse+" is full on "+c.day)
+		} else if u.Doc.Child != nil {
+			u.Doc.Child.Day = c.day
+		}
+	}
 	steps := []step{{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: r.startedAt, dur: r.ran}}
 	w := *u
 	var next []*Unit
@@ -167,13 +179,19 @@ func (e *Engine) apply(ctx context.Context, tx *sql.Tx, r *commitReq) ([]*Unit, 
 		if ns == 0 {
 			end = lastStage(u) + 1
 		}
+		var skipped []string
 		for t := s + 1; t < end; t++ {
-			steps = append(steps, step{stage: t, outcome: "SKIP", note: "does not apply", started: now})
+			skipped = append(skipped, t.String())
+		}
+		if len(skipped) > 0 {
+			steps[0].note = strings.TrimSpace(steps[0].note + " (skipped, nothing to do: " + strings.Join(skipped, ", ") + ")")
 		}
 		switch {
 		case ns != 0:
 			w.Stage = ns
-			w.LeaseUntil = now.Add(e.cfg.LeaseTTL)
+			if w.LeaseUntil.Sub(now) < e.cfg.LeaseTTL/2 {
+				w.LeaseUntil = now.Add(e.cfg.LeaseTTL)
+			}
 			if err := save(StateRunning, now, "", ""); err != nil {
 				return nil, err
 			}

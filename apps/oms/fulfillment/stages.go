@@ -19,7 +19,6 @@ import (
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/outbox"
-	"github.com/harvest/harvest/apps/platform/sqltx"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
 
@@ -115,6 +114,9 @@ func (e *Engine) failure(u *Unit, what string, err error) Outcome {
 // once runs an effect unless the document records it under id already;
 // the partner deduplicates id too, for a crash between call and commit.
 func once(u *Unit, id string, call func() (string, error)) error {
+	if u.Doc.Receipts == nil {
+		u.Doc.Receipts = map[string]string{}
+	}
 	if _, done := u.Doc.Receipts[id]; done {
 		return nil
 	}
@@ -132,6 +134,9 @@ func fen(f money.Fen) string { return f.String() }
 // pushes, sent at once: three independent messages, each idempotent.
 func (e *Engine) initial(ctx context.Context, u *Unit) Outcome {
 	d := &u.Doc
+	if d.Receipts == nil {
+		d.Receipts = map[string]string{}
+	}
 	params := map[string]string{"order_id": d.OrderID, "total": fen(d.Header.Total)}
 	type msg struct {
 		id, what string
@@ -480,24 +485,15 @@ func (e *Engine) erpStock(ctx context.Context, u *Unit) Outcome {
 }
 
 // Stage 13: the warehouse's daily capacity; full pauses to the next day.
-func (e *Engine) throttle(ctx context.Context, u *Unit) Outcome {
+// The capacity is taken inside the transaction that commits the stage
+// (see apply), so taking it and moving on are one atomic step, and the
+// grant row, keyed by the delivery order, makes a re-run take nothing more.
+func (e *Engine) throttle(_ context.Context, u *Unit) Outcome {
 	c := u.Doc.Child
-	now := e.clock.Now()
-	day := domain.ShanghaiDay(now)
-	var ok bool
-	err := sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
-		var err error
-		ok, err = takeCapacity(ctx, tx, u.ID, c.Warehouse, day, e.cfg.DefaultCapacity, now)
-		return err
-	})
-	if err != nil {
-		return Retry(e.backoff(u.Attempts), "DB", err.Error())
-	}
-	if !ok {
-		return Pause(domain.NextShanghaiMidnight(now), "WAREHOUSE_FULL", c.Warehouse+" is full on "+day)
-	}
-	c.Day = day
-	return Next(c.Warehouse + " capacity of " + day)
+	day := domain.ShanghaiDay(e.clock.Now())
+	o := Next(c.Warehouse + " capacity of " + day)
+	o.capacity = &capacityReq{warehouse: c.Warehouse, day: day}
+	return o
 }
 
 // Stage 14: tell the customer about the reissue or exchange.

@@ -72,10 +72,13 @@ func saveUnit(ctx context.Context, tx *sql.Tx, u *Unit, state State, resumeAt ti
 	if state != StateRunning {
 		leaseUntil = time.Unix(0, 0).UTC()
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE fulfillments SET stage = ?, state = ?, resume_at = ?, lease_until = ?,
-		lease_owner = IF(? = 'RUNNING', lease_owner, ''), attempts = ?, fail_code = ?, fail_reason = ?, doc = ?, updated_at = ?
+	// A unit moving on keeps its resume_at (meaningless while RUNNING) and,
+	// unless extended, its lease_until: unchanged indexed columns cost the
+	// database no secondary-index writes.
+	res, err := tx.ExecContext(ctx, `UPDATE fulfillments SET stage = ?, state = ?, resume_at = IF(? = 'RUNNING', resume_at, ?),
+		lease_until = ?, lease_owner = IF(? = 'RUNNING', lease_owner, ''), attempts = ?, fail_code = ?, fail_reason = ?, doc = ?, updated_at = ?
 		WHERE unit_id = ? AND lease_token = ? AND state = 'RUNNING'`,
-		int(u.Stage), string(state), resumeAt, leaseUntil, string(state), u.Attempts, code, truncate(reason, 500), doc, now, u.ID, token)
+		int(u.Stage), string(state), string(state), resumeAt, leaseUntil, string(state), u.Attempts, code, truncate(reason, 500), doc, now, u.ID, token)
 	if err != nil {
 		return fmt.Errorf("save unit %s: %w", u.ID, err)
 	}

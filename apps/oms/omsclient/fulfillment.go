@@ -63,7 +63,7 @@ type FulfillmentStep struct {
 	UnitID     string    `json:"unit_id"`
 	Stage      int       `json:"stage"`
 	StageName  string    `json:"stage_name"`
-	Outcome    string    `json:"outcome"` // STARTED, NEXT, SKIP, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
+	Outcome    string    `json:"outcome"` // STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
 	Note       string    `json:"note,omitempty"`
 	Owner      string    `json:"owner,omitempty"`
 	At         time.Time `json:"at"`

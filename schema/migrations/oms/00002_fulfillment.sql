@@ -20,12 +20,13 @@ CREATE TABLE fulfillments (
   doc          MEDIUMBLOB   NOT NULL,              -- JSON: the unit's working document and stage results
   created_at   DATETIME(6)  NOT NULL,
   updated_at   DATETIME(6)  NOT NULL,
-  -- the durable timer and the feeder: due units by state and time
+  -- the durable timer and the feeder: due units by state and time (also
+  -- the operators' per-stage counts, which read only unfinished states).
+  -- No index has stage in it: it changes on every commit, and every
+  -- indexed column that changes costs the database a secondary-index write.
   KEY ix_fulfillments_due (state, resume_at),
   -- catch-up: leases that ran out
   KEY ix_fulfillments_lease (state, lease_until),
-  -- operators' per-stage counts
-  KEY ix_fulfillments_stage (state, stage),
   KEY ix_fulfillments_token (lease_token),
   KEY ix_fulfillments_order (order_id),
   KEY ix_fulfillments_parent (parent_id)
@@ -37,7 +38,7 @@ CREATE TABLE fulfillment_steps (
   order_id    CHAR(26)     NOT NULL,
   unit_id     VARCHAR(40)  NOT NULL,
   stage       TINYINT      NOT NULL,
-  outcome     VARCHAR(16)  NOT NULL, -- NEXT, SKIP, PAUSE, RETRY, FAIL, CANCEL, SPLIT, DONE, RETRIED
+  outcome     VARCHAR(16)  NOT NULL, -- STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
   note        VARCHAR(500) NOT NULL DEFAULT '',
   owner       VARCHAR(64)  NOT NULL DEFAULT '',
   started_at  DATETIME(6)  NOT NULL,
