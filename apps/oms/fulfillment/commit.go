@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
@@ -38,9 +37,9 @@ type commitReq struct {
 	// results
 	steps []step
 	cost  time.Duration // this outcome's share of its transaction
-	next []*Unit
-	err  error
-	done chan struct{}
+	next  []*Unit
+	err   error
+	done  chan struct{}
 }
 
 func (e *Engine) committer(reqs <-chan *commitReq) {
@@ -146,17 +145,6 @@ func (e *Engine) commitOne(ctx context.Context, r *commitReq) {
 func (e *Engine) apply(ctx context.Context, tx *sql.Tx, r *commitReq) ([]*Unit, error) {
 	s, u, out := r.s, r.u, r.out
 	now := e.clock.Now()
-	if c := out.capacity; c != nil && out.Kind == OutcomeNext {
-		ok, err := takeCapacity(ctx, tx, u.ID, c.warehouse, c.day, e.cfg.DefaultCapacity, now)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			out = Pause(domain.NextShanghaiMidnight(now), "WAREHOUSE_FULL", c.warehouse+" is full on "+c.day)
-		} else if u.Doc.Child != nil {
-			u.Doc.Child.Day = c.day
-		}
-	}
 	steps := []step{{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: r.startedAt, dur: r.ran}}
 	w := *u
 	var next []*Unit
@@ -203,6 +191,9 @@ func (e *Engine) apply(ctx context.Context, tx *sql.Tx, r *commitReq) ([]*Unit, 
 			children, err := e.fanOut(ctx, tx, &w, now)
 			if err != nil {
 				return nil, err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE fulfillments SET open_children = ? WHERE unit_id = ?`, len(children), u.ID); err != nil {
+				return nil, fmt.Errorf("count delivery orders of %s: %w", u.ID, err)
 			}
 			next = children
 		default:

@@ -35,6 +35,21 @@
 // died, or a stage hung) is taken up again by exactly one instance
 // (catch-up). A crash loses nothing: the unit's row says where it was.
 //
+// # Group commit
+//
+// A stage's outcome is committed before its unit moves on, but not by the
+// worker: workers hand outcomes to a few committers, which write every
+// outcome waiting at that moment in one transaction — each unit by its own
+// lease-fenced UPDATE, the timeline rows in one INSERT — and a small
+// goroutine per outcome queues the unit for its next stage once its
+// transaction commits. An order has about seventeen outcomes, so a commit
+// each would tie the engine to the database's fsync rate; batched, the
+// fsyncs are shared and a CPU stage's two workers are never held up by
+// the disk. A batch that fails because of one outcome is retried outcome by
+// outcome. The warehouse throttle keeps its own short transaction: its
+// capacity row is hot, and a batch holding it until its fsync would queue
+// every batch behind it.
+//
 // # Idempotent stages
 //
 // Stage results are committed into the unit's document together with the
@@ -65,8 +80,10 @@
 // # Back-pressure and circuit breakers
 //
 // The feeder claims no more units than there is room for in memory
-// (MaxInFlight) and a worker that finds the next stage's queue full waits,
-// so a slow stage slows intake instead of growing memory. Each stage that
+// (MaxInFlight: every unit claimed, queued, running or waiting for its
+// commit counts), and a unit whose next stage's queue is full waits for
+// room, so a slow stage, or a slow database, slows intake instead of
+// growing memory. Each stage that
 // calls a partner has an in-process circuit breaker: after a run of
 // passing failures it opens, the stage's workers stop taking units (they
 // wait in the queue, where they keep their lease) until a probe succeeds,

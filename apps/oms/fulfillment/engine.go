@@ -54,7 +54,7 @@ type StageStats struct {
 
 type stageStats struct {
 	runs, runNanos, commitNanos, waitNanos, next atomic.Int64
-	maxQueue                          atomic.Int64
+	maxQueue                                     atomic.Int64
 }
 
 // Engine runs the fulfillment stages.
@@ -78,10 +78,10 @@ type Engine struct {
 	// abandon makes the engine stop like a crashed process: no commit, no
 	// release (tests of catch-up).
 	abandon atomic.Bool
-	commits   chan *commitReq
+	commits chan *commitReq
 	// group commit statistics
 	batches, batchItems, batchNanos atomic.Int64
-	finishing sync.WaitGroup
+	finishing                       sync.WaitGroup
 	// wrap, when set, wraps every stage function (tests run stages twice).
 	wrap func(Stage, stageFn) stageFn
 }
@@ -563,13 +563,16 @@ func deliveryLabel(d domain.Delivery) string {
 }
 
 // childDone runs when a delivery order is dispatched, with the order's
-// unit (in state st) locked: it counts the siblings not yet done and,
-// when none is left, marks the order DISPATCHED.
+// unit (in state st) locked: it counts the delivery order off the order's
+// open_children and, when none is left, marks the order DISPATCHED.
 func (e *Engine) childDone(ctx context.Context, tx *sql.Tx, u *Unit, st State, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE fulfillments SET open_children = open_children - 1, updated_at = ? WHERE unit_id = ?`,
+		now, u.ParentID); err != nil {
+		return fmt.Errorf("count off delivery order %s: %w", u.ID, err)
+	}
 	var open int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM fulfillments WHERE parent_id = ? AND state <> 'DONE' LOCK IN SHARE MODE`,
-		u.ParentID).Scan(&open); err != nil {
-		return fmt.Errorf("count open delivery orders of %s: %w", u.ParentID, err)
+	if err := tx.QueryRowContext(ctx, `SELECT open_children FROM fulfillments WHERE unit_id = ?`, u.ParentID).Scan(&open); err != nil {
+		return fmt.Errorf("open delivery orders of %s: %w", u.ParentID, err)
 	}
 	if open > 0 || st == StateDone {
 		return nil

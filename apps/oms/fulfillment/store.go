@@ -140,28 +140,42 @@ func insertStepRows(ctx context.Context, tx *sql.Tx, owner string, steps []stepR
 // the chosen rows (no range of the index) keeps claims from deadlocking
 // with commits.
 func claim(ctx context.Context, db *sql.DB, expired bool, owner, token string, now, leaseUntil time.Time, limit int) ([]*Unit, error) {
-	pick := `SELECT unit_id FROM fulfillments WHERE state IN ('READY','PAUSED') AND resume_at <= ? ORDER BY resume_at LIMIT ?`
+	// One query per state, each reading the (state, time) index in order
+	// and stopping at the limit: a single IN over both states would sort
+	// every due row on each claim.
+	picks := []string{
+		`SELECT unit_id FROM fulfillments WHERE state = 'READY' AND resume_at <= ? ORDER BY resume_at LIMIT ?`,
+		`SELECT unit_id FROM fulfillments WHERE state = 'PAUSED' AND resume_at <= ? ORDER BY resume_at LIMIT ?`,
+	}
 	cond := `state IN ('READY','PAUSED') AND resume_at <= ?`
 	if expired {
-		pick = `SELECT unit_id FROM fulfillments WHERE state = 'RUNNING' AND lease_until < ? ORDER BY lease_until LIMIT ?`
+		picks = []string{`SELECT unit_id FROM fulfillments WHERE state = 'RUNNING' AND lease_until < ? ORDER BY lease_until LIMIT ?`}
 		cond = `state = 'RUNNING' AND lease_until < ?`
 	}
-	rows, err := db.QueryContext(ctx, pick, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("pick units: %w", err)
-	}
 	var idsIn []any
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	for _, pick := range picks {
+		if len(idsIn) >= limit {
+			break
+		}
+		rows, err := db.QueryContext(ctx, pick, now, limit-len(idsIn))
+		if err != nil {
+			return nil, fmt.Errorf("pick units: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			idsIn = append(idsIn, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		idsIn = append(idsIn, id)
 	}
-	rows.Close()
 	if len(idsIn) == 0 {
-		return nil, rows.Err()
+		return nil, nil
 	}
 	args := append([]any{owner, token, leaseUntil, now}, idsIn...)
 	args = append(args, now)
@@ -182,7 +196,8 @@ func claim(ctx context.Context, db *sql.DB, expired bool, owner, token string, n
 	if n == 0 {
 		return nil, nil
 	}
-	rows, err = db.QueryContext(ctx, `SELECT `+unitCols+` FROM fulfillments WHERE lease_token = ? AND state = 'RUNNING'`, token)
+	rows, err := db.QueryContext(ctx, `SELECT `+unitCols+` FROM fulfillments WHERE unit_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(idsIn)), ",")+`) AND lease_token = ? AND state = 'RUNNING'`, append(idsIn, token)...)
 	if err != nil {
 		return nil, fmt.Errorf("read claimed units: %w", err)
 	}

@@ -100,15 +100,10 @@ type Outcome struct {
 	Note  string        // for the timeline
 	// tx runs inside the commit transaction (cancel the order, ...).
 	tx func(ctx context.Context, tx *sql.Tx) error
-	// capacity, on a Next, asks the commit to take a unit of a
-	// warehouse's day first; a full day turns the outcome into a pause.
-	capacity *capacityReq
 	// passing marks a Retry caused by a partner fault: it counts against
 	// the stage's circuit breaker.
 	passing bool
 }
-
-type capacityReq struct{ warehouse, day string }
 
 // Next moves on.
 func Next(note string) Outcome { return Outcome{Kind: OutcomeNext, Note: note} }
