@@ -104,9 +104,16 @@ func (c Config) withDefaults() Config {
 func (c Config) stage(s Stage) StageConfig {
 	sc := c.Stages[s]
 	if sc.Workers <= 0 {
-		if kinds[s] == KindCPU {
+		switch {
+		case s == StageThrottle:
+			// CPU-bound in the DOMAIN table (an in-memory counter there);
+			// here each run is a short transaction on the capacity row, a
+			// round trip and an fsync, so it gets more than the core count.
+			// With NumCPU workers it capped the whole pipeline (measured).
+			sc.Workers = 4 * c.CPUWorkers
+		case kinds[s] == KindCPU:
 			sc.Workers = c.CPUWorkers
-		} else {
+		default:
 			sc.Workers = c.IOWorkers
 		}
 	}

@@ -19,7 +19,8 @@
 // Each stage has its own worker: a bounded queue (channel) and its own
 // number of goroutines, set per stage through the environment and
 // defaulting by kind: I/O-bound stages 32, CPU-bound stages
-// runtime.NumCPU(). A stage returns an Outcome — next, pause until a time,
+// runtime.NumCPU() — except the warehouse throttle, CPU in the DOMAIN
+// table but here a short transaction on a hot row, which gets 4 × NumCPU. A stage returns an Outcome — next, pause until a time,
 // retry after a delay, fail (exception queue) or cancel — and the engine
 // commits it and hands the unit to the next stage's queue.
 //
