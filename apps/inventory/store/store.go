@@ -343,20 +343,7 @@ func (s *Store) ClearHotPending(ctx context.Context, orderID string) error {
 }
 
 func (s *Store) ids(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return sqltx.Strings(ctx, s.db, q, args...)
 }
 
 // ExpiredHeld lists held reservations past their TTL, oldest first.

@@ -403,21 +403,12 @@ func (s *Store) Record(ctx context.Context, claim *app.InboxClaim, events []outb
 // DueUnpaid lists unpaid orders whose deadline is before t, oldest first,
 // through the (status, pay_by) index.
 func (s *Store) DueUnpaid(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM orders WHERE status = ? AND pay_by < ? ORDER BY pay_by LIMIT ?`,
+	out, err := sqltx.Strings(ctx, s.db, `SELECT id FROM orders WHERE status = ? AND pay_by < ? ORDER BY pay_by LIMIT ?`,
 		string(domain.StatusPendingPayment), before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list due unpaid orders: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // OrderForDeduction returns the order using a deduction.

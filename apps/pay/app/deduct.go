@@ -11,6 +11,7 @@ import (
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // DeductInput is a deduction request.
@@ -165,18 +166,5 @@ func (s *Service) OnPaymentRejected(ctx context.Context, msgID string, ev events
 }
 
 func tradesOfOrderTx(ctx context.Context, tx *sql.Tx, orderID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM trades WHERE order_id=? AND status=? FOR UPDATE`, orderID, domain.TradeSucceeded)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return sqltx.Strings(ctx, tx, `SELECT id FROM trades WHERE order_id=? AND status=? FOR UPDATE`, orderID, domain.TradeSucceeded)
 }

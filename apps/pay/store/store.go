@@ -404,39 +404,13 @@ func (s *Store) MarkUsedWithoutOrder(ctx context.Context, id string, now time.Ti
 
 // HeldBefore lists held deductions created before t, oldest first.
 func (s *Store) HeldBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM deductions WHERE status=? AND created_at < ? ORDER BY created_at LIMIT ?`,
+	return sqltx.Strings(ctx, s.db, `SELECT id FROM deductions WHERE status=? AND created_at < ? ORDER BY created_at LIMIT ?`,
 		domain.DeductionHeld, t, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // DeductionsOfOrderTx lists the deductions bound to an order.
 func DeductionsOfOrderTx(ctx context.Context, tx *sql.Tx, orderID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM deductions WHERE order_id=?`, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return sqltx.Strings(ctx, tx, `SELECT id FROM deductions WHERE order_id=?`, orderID)
 }
 
 // AddOutboxTx writes events (exported so the app layer's consumer
