@@ -1,10 +1,9 @@
 // Package auth verifies the gateway's bearer tokens (HS256 JWTs) and carries
 // the caller's identity through the request context.
 //
-// apps/platform/devauth (Mint/Parse, claims sub + role) did not exist when
-// the gateway was written, so the verification lives here with the same
-// claim names: sub, role, exp, and iss "harvest-dev". When devauth lands,
-// Verifier can delegate to it without changing any caller.
+// The token format (claims sub, role, exp, iss "harvest-dev") and its
+// verification belong to apps/platform/devauth, shared with the token
+// command of the local stack; this package adapts it to the gateway.
 package auth
 
 import (
@@ -15,29 +14,26 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/harvest/harvest/apps/platform/devauth"
 )
 
 // Issuer is the iss claim every accepted token carries.
-const Issuer = "harvest-dev"
+const Issuer = devauth.Issuer
 
 // Roles a token may carry; they match the schema's Role enum.
 const (
-	RoleCustomer          = "CUSTOMER"
-	RoleCSAgent           = "CS_AGENT"
-	RoleCSSupervisor      = "CS_SUPERVISOR"
-	RoleWarehouseOperator = "WAREHOUSE_OPERATOR"
-	RoleMarketing         = "MARKETING"
-	RoleAdmin             = "ADMIN"
+	RoleCustomer          = devauth.RoleCustomer
+	RoleCSAgent           = devauth.RoleCSAgent
+	RoleCSSupervisor      = devauth.RoleCSSupervisor
+	RoleWarehouseOperator = devauth.RoleWarehouseOperator
+	RoleMarketing         = devauth.RoleMarketing
+	RoleAdmin             = devauth.RoleAdmin
 )
-
-var knownRoles = map[string]bool{
-	RoleCustomer: true, RoleCSAgent: true, RoleCSSupervisor: true,
-	RoleWarehouseOperator: true, RoleMarketing: true, RoleAdmin: true,
-}
 
 // ErrInvalidToken is returned for any token that must not be trusted; the
 // cause is wrapped for logs but never shown to the caller.
-var ErrInvalidToken = errors.New("invalid token")
+var ErrInvalidToken = devauth.ErrInvalidToken
 
 // Identity is who a verified token says the caller is.
 type Identity struct {
@@ -47,10 +43,7 @@ type Identity struct {
 }
 
 // Claims is the token's body.
-type Claims struct {
-	Role string `json:"role"`
-	jwt.RegisteredClaims
-}
+type Claims = devauth.Claims
 
 // Verifier checks tokens signed with one shared secret.
 type Verifier struct {
@@ -69,22 +62,9 @@ func NewVerifier(secret []byte) (*Verifier, error) {
 // Verify parses and checks a raw token: HS256 only (no "none", no RSA key
 // confusion), issuer harvest-dev, expiry required, a subject and a known role.
 func (v *Verifier) Verify(raw string) (Identity, error) {
-	var c Claims
-	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return v.secret, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(30*time.Second),
-		jwt.WithTimeFunc(v.now),
-	)
+	c, err := devauth.ParseAt(string(v.secret), raw, v.now)
 	if err != nil {
-		return Identity{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
-	}
-	if c.Subject == "" {
-		return Identity{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
-	}
-	if !knownRoles[c.Role] {
-		return Identity{}, fmt.Errorf("%w: unknown role %q", ErrInvalidToken, c.Role)
+		return Identity{}, err
 	}
 	return Identity{Subject: c.Subject, Role: c.Role, ExpiresAt: c.ExpiresAt.Time}, nil
 }
@@ -108,8 +88,9 @@ func (v *Verifier) FromAuthorization(h string) (Identity, bool, error) {
 	return id, true, nil
 }
 
-// Mint signs a token for id valid for ttl. Tests and development tools use
-// it; production tokens come from the identity provider with the same claims.
+// Mint signs a token for id valid for ttl, checking nothing, so tests can
+// forge the bad tokens Verify must refuse (expired, unknown role, no
+// subject); devauth.Mint is the checked one for real use.
 func Mint(secret []byte, id Identity, ttl time.Duration) (string, error) {
 	now := time.Now()
 	c := Claims{

@@ -94,7 +94,10 @@ func Mint(secret, role, subject string, ttl time.Duration) (string, error) {
 // Parse verifies token: HS256 only, signed with secret, issuer harvest-dev,
 // not expired (30 s leeway), with a subject and a known role. Every failure
 // wraps ErrInvalidToken.
-func Parse(secret, token string) (Claims, error) {
+func Parse(secret, token string) (Claims, error) { return ParseAt(secret, token, time.Now) }
+
+// ParseAt is Parse judging expiry by now, for verifiers with a settable clock.
+func ParseAt(secret, token string, now func() time.Time) (Claims, error) {
 	if secret == "" {
 		return Claims{}, fmt.Errorf("%w: empty secret", ErrInvalidToken)
 	}
@@ -104,6 +107,7 @@ func Parse(secret, token string) (Claims, error) {
 		jwt.WithIssuer(Issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(30*time.Second),
+		jwt.WithTimeFunc(now),
 	)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
