@@ -5,7 +5,7 @@
 #   make down                       stop the stack `make up` started (from another terminal)
 #   make token ROLE=CUSTOMER SUB=C0001   print a development JWT (use `make -s token …` in scripts)
 #   make test                       every test: unit, integration and end-to-end (whole stack)
-#   make sidecar                    build daprd, placement and scheduler into .bin/ if missing
+#   make sidecar                    build daprd and placement into .bin/ if missing
 #   make services                   install/start MariaDB and Redis only
 #   make generate                   regenerate the gqlgen code
 
@@ -34,7 +34,7 @@ services:
 
 # Built once (several minutes on 2 cores from an empty module cache), then
 # reused; an official daprd on PATH is used by the launcher when .bin has none.
-sidecar: $(BIN)/daprd $(BIN)/placement $(BIN)/scheduler
+sidecar: $(BIN)/daprd $(BIN)/placement
 
 $(BIN)/daprd:
 	@mkdir -p $(BIN)
@@ -43,10 +43,6 @@ $(BIN)/daprd:
 $(BIN)/placement:
 	@mkdir -p $(BIN)
 	cd dapr/sidecar && $(GO) build -tags stablecomponents -o ../../$(BIN)/placement ./placement
-
-$(BIN)/scheduler:
-	@mkdir -p $(BIN)
-	cd dapr/sidecar && $(GO) build -tags stablecomponents -o ../../$(BIN)/scheduler ./scheduler
 
 test: services sidecar
 	$(GO) test -count=1 -timeout 60m ./...

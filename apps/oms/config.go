@@ -17,6 +17,9 @@ type Config struct {
 	App  app.Config
 	// SweepBinding is the cron input binding's name (components/local/oms-expiry-sweep.yaml).
 	SweepBinding string
+	// ReminderPartitions spreads the OrderExpiry reminders over this many
+	// state-store values (HARVEST_OMS_REMINDER_PARTITIONS).
+	ReminderPartitions int
 	// Fulfillment sizes the fulfillment engine (HARVEST_OMS_FULFILLMENT_*,
 	// HARVEST_OMS_STAGE_<NAME>_*).
 	Fulfillment fulfillment.Config
@@ -48,9 +51,10 @@ func readConfig(environ []string) (Config, error) {
 			SweepBatch:       r.Int("HARVEST_OMS_SWEEP_BATCH", 500),
 			KeyLockWait:      r.Duration("HARVEST_OMS_KEY_LOCK_WAIT", 10*time.Second),
 		},
-		SweepBinding:  r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
-		Fulfillment:   fulfillment.ReadConfig(r),
-		PartnersAppID: r.String("HARVEST_PARTNERS_APP_ID", partnersclient.DefaultAppID),
+		SweepBinding:       r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
+		ReminderPartitions: r.Int("HARVEST_OMS_REMINDER_PARTITIONS", 1024),
+		Fulfillment:        fulfillment.ReadConfig(r),
+		PartnersAppID:      r.String("HARVEST_PARTNERS_APP_ID", partnersclient.DefaultAppID),
 	}
 	for k := range env {
 		if ch, ok := strings.CutPrefix(k, deadlinePrefix); ok && ch != "" {

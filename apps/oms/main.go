@@ -94,6 +94,11 @@ func run() error {
 		return fmt.Errorf("subscribe paid orders: %w", err)
 	}
 	a.Go(eng.Run)
+	// Dapr 1.14 keeps an actor type's reminders in one state-store value per
+	// partition and rewrites a whole partition on every registration; with
+	// one partition (the default) each new order rewrites every armed
+	// reminder. Spread them so a registration stays small at 100 k armed.
+	a.SetActorSettings(map[string]any{"remindersStoragePartitions": cfg.ReminderPartitions})
 	a.Logger.Info("oms configured", "pay_deadline", cfg.App.PayDeadline.String(),
 		"channel_deadlines", fmt.Sprint(cfg.App.ChannelDeadlines), "reserve_ttl", cfg.App.ReserveTTL.String())
 	return a.Run(ctx)

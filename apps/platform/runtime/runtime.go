@@ -9,10 +9,12 @@ package runtime
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"sync"
@@ -51,6 +53,34 @@ type App struct {
 
 	workers []func(ctx context.Context) error
 	closers []func()
+
+	actorSettings map[string]any
+}
+
+// SetActorSettings adds fields to the actor configuration this app hands
+// its sidecar on GET /dapr/config, such as remindersStoragePartitions,
+// which the go-sdk's service cannot set. Call it before Run.
+func (a *App) SetActorSettings(settings map[string]any) { a.actorSettings = settings }
+
+// daprConfig lets SetActorSettings amend the go-sdk's /dapr/config answer.
+func (a *App) daprConfig(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/dapr/config" || len(a.actorSettings) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		cfg := map[string]any{}
+		if rec.Code == http.StatusOK {
+			_ = json.Unmarshal(rec.Body.Bytes(), &cfg)
+		}
+		for k, v := range a.actorSettings {
+			cfg[k] = v
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(cfg)
+	})
 }
 
 // New prepares an app: database opened and migrated, HTTP service created.
@@ -70,6 +100,7 @@ func New(ctx context.Context, base config.Base) (*App, error) {
 		return nil, err
 	}
 	a.Invoker = daprx.NewInvoker(a.daprHTTPPort)
+	a.Mux.Use(a.daprConfig) // before any route: chi refuses middleware after routes
 	a.Health.Mount(a.Mux)
 	a.Health.Add("sidecar", a.Invoker.Healthy)
 	a.Service = daprhttp.NewServiceWithMux(base.HTTPAddr, a.Mux)

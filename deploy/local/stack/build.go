@@ -36,10 +36,6 @@ func (s *Stack) binaries(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.scheduler, err = EnsureSidecar(ctx, o.RepoRoot, o.BinDir, "scheduler", o.Progress)
-	if err != nil {
-		return err
-	}
 
 	var pkgs []string
 	byBase := map[string]string{}
@@ -79,11 +75,11 @@ func (s *Stack) binaries(ctx context.Context) error {
 	return nil
 }
 
-// EnsureSidecar returns the path of daprd, placement or scheduler (name): the one in
+// EnsureSidecar returns the path of daprd or placement (name): the one in
 // binDir if present, else one on PATH, else one built from dapr/sidecar
 // into binDir (several minutes the first time).
 func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress io.Writer) (string, error) {
-	if name != "daprd" && name != "placement" && name != "scheduler" {
+	if name != "daprd" && name != "placement" {
 		return "", fmt.Errorf("unknown sidecar binary %q", name)
 	}
 	bin := filepath.Join(binDir, name)
@@ -94,8 +90,8 @@ func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress 
 		return p, nil
 	}
 	pkg := "."
-	if name != "daprd" {
-		pkg = "./" + name
+	if name == "placement" {
+		pkg = "./placement"
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "harvest-stack: building %s from dapr/sidecar (takes a few minutes the first time)\n", name)

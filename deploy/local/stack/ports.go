@@ -18,7 +18,6 @@ func (s *Stack) allocatePorts() error {
 	if s.opts.FixedPorts {
 		b := DevBasePort
 		s.pports = PlacementPorts{GRPC: b, Health: b + 1, Metrics: b + 2, Raft: b + 3}
-		s.sports = SchedulerPorts{GRPC: b + 4, Health: b + 5, Metrics: b + 6, EtcdPeer: b + 7, EtcdClient: b + 8}
 		for i, app := range apps {
 			blk := b + 10*(i+1)
 			p := AppPorts{App: blk, DaprHTTP: blk + 1, DaprGRPC: blk + 2, DaprInternal: blk + 3, DaprMetrics: blk + 4}
@@ -29,8 +28,7 @@ func (s *Stack) allocatePorts() error {
 			s.ports[app] = p
 		}
 		var all []int
-		all = append(all, s.pports.GRPC, s.pports.Health, s.pports.Metrics, s.pports.Raft,
-			s.sports.GRPC, s.sports.Health, s.sports.Metrics, s.sports.EtcdPeer, s.sports.EtcdClient)
+		all = append(all, s.pports.GRPC, s.pports.Health, s.pports.Metrics, s.pports.Raft)
 		for _, app := range apps {
 			p := s.ports[app]
 			all = append(all, p.App, p.DaprHTTP, p.DaprGRPC, p.DaprInternal, p.DaprMetrics)
@@ -44,8 +42,7 @@ func (s *Stack) allocatePorts() error {
 		}
 		return nil
 	}
-	const control = 9 // placement 4, scheduler 5
-	n := control + 5*len(apps)
+	n := 4 + 5*len(apps)
 	ls := make([]net.Listener, 0, n)
 	defer func() {
 		for _, l := range ls {
@@ -62,9 +59,8 @@ func (s *Stack) allocatePorts() error {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	s.pports = PlacementPorts{GRPC: ports[0], Health: ports[1], Metrics: ports[2], Raft: ports[3]}
-	s.sports = SchedulerPorts{GRPC: ports[4], Health: ports[5], Metrics: ports[6], EtcdPeer: ports[7], EtcdClient: ports[8]}
 	for i, app := range apps {
-		q := ports[control+5*i:]
+		q := ports[4+5*i:]
 		s.ports[app] = AppPorts{App: q[0], DaprHTTP: q[1], DaprGRPC: q[2], DaprInternal: q[3], DaprMetrics: q[4]}
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,49 +206,6 @@ func (s *Stack) startPlacement() error {
 	return fmt.Errorf("placement not listening on 127.0.0.1:%d after 20s; last log lines:\n%s", pp.GRPC, s.LogTail("placement", 20))
 }
 
-// startScheduler starts Dapr's scheduler, which keeps the actor reminders
-// (SchedulerReminders in dapr/config.yaml) in an embedded etcd under the
-// run directory, so the dev stack's reminders survive a restart of the
-// whole stack and a test stack starts empty.
-func (s *Stack) startScheduler() error {
-	sp := s.sports
-	args := []string{
-		"--id", "dapr-scheduler-server-0",
-		"--port", strconv.Itoa(sp.GRPC),
-		"--listen-address", "127.0.0.1",
-		"--healthz-port", strconv.Itoa(sp.Health),
-		"--healthz-listen-address", "127.0.0.1",
-		"--metrics-port", strconv.Itoa(sp.Metrics),
-		"--metrics-listen-address", "127.0.0.1",
-		"--etcd-data-dir", filepath.Join(s.opts.RunDir, "scheduler-data"),
-		"--initial-cluster", fmt.Sprintf("dapr-scheduler-server-0=http://127.0.0.1:%d", sp.EtcdPeer),
-		"--etcd-client-ports", fmt.Sprintf("dapr-scheduler-server-0=%d", sp.EtcdClient),
-		"--log-level", s.opts.DaprLogLevel,
-	}
-	p, err := s.spawn("scheduler", s.scheduler, args, nil)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.sched = p
-	s.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			return fmt.Errorf("scheduler exited at start (%s); last log lines:\n%s", p.exitErr(), s.LogTail("scheduler", 20))
-		}
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", sp.Health))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("scheduler not healthy on 127.0.0.1:%d after 30s; last log lines:\n%s", sp.Health, s.LogTail("scheduler", 20))
-}
-
 // appEnv is the env contract every app reads (apps/platform/config.Base).
 func (s *Stack) appEnv(app string) map[string]string {
 	pp := s.ports[app]
@@ -291,7 +247,6 @@ func (s *Stack) daprdArgs(app string) []string {
 		"--metrics-port", strconv.Itoa(pp.DaprMetrics),
 		"--metrics-listen-address", "127.0.0.1",
 		"--placement-host-address", fmt.Sprintf("127.0.0.1:%d", s.pports.GRPC),
-		"--scheduler-host-address", fmt.Sprintf("127.0.0.1:%d", s.sports.GRPC),
 		"--resources-path", s.resources,
 		"--config", s.config,
 		"--log-level", s.opts.DaprLogLevel,
@@ -383,7 +338,7 @@ func (s *Stack) Stop(ctx context.Context) error {
 	for _, p := range s.sidecars {
 		sidecars = append(sidecars, p)
 	}
-	place, sched := s.place, s.sched
+	place := s.place
 	s.mu.Unlock()
 
 	grace := s.opts.StopTimeout
@@ -403,9 +358,6 @@ func (s *Stack) Stop(ctx context.Context) error {
 	stopAll(apps)
 	stopAll(sidecars)
 	place.stop(grace)
-	if sched != nil {
-		sched.stop(grace)
-	}
 
 	if s.releaseDB != nil {
 		s.releaseDB()
@@ -455,8 +407,5 @@ func (s *Stack) PIDs() map[string]int {
 		add(p)
 	}
 	add(s.place)
-	if s.sched != nil {
-		add(s.sched)
-	}
 	return out
 }

@@ -136,11 +136,6 @@ type PlacementPorts struct {
 	GRPC, Health, Metrics, Raft int
 }
 
-// SchedulerPorts is where the scheduler (and its embedded etcd) listens.
-type SchedulerPorts struct {
-	GRPC, Health, Metrics, EtcdPeer, EtcdClient int
-}
-
 // Stack is a running stack.
 type Stack struct {
 	opts      Options
@@ -148,13 +143,11 @@ type Stack struct {
 	releaseDB func()
 	daprd     string
 	placement string
-	scheduler string
 	resources string
 	config    string
 	secret    string
 	ports     map[string]AppPorts
 	pports    PlacementPorts
-	sports    SchedulerPorts
 	binOf     map[string]string
 
 	unlockRunDir func()
@@ -163,7 +156,6 @@ type Stack struct {
 	apps     map[string]*proc
 	sidecars map[string]*proc
 	place    *proc
-	sched    *proc
 	stopped  bool
 }
 
@@ -209,10 +201,6 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	s.progress("starting placement on 127.0.0.1:%d", s.pports.GRPC)
 	if err := s.startPlacement(); err != nil {
-		return nil, err
-	}
-	s.progress("starting scheduler on 127.0.0.1:%d", s.sports.GRPC)
-	if err := s.startScheduler(); err != nil {
 		return nil, err
 	}
 	s.progress("starting %d apps with their sidecars: %s", len(o.Apps), strings.Join(o.Apps, ", "))

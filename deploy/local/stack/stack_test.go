@@ -162,8 +162,8 @@ func TestStackRealSidecars(t *testing.T) {
 
 	// Stop: every child gone, the lease released.
 	pids := s.PIDs()
-	if len(pids) != 6 { // placement, scheduler, two apps and their sidecars
-		t.Fatalf("PIDs = %v, want 6 children", pids)
+	if len(pids) != 5 {
+		t.Fatalf("PIDs = %v, want 5 children", pids)
 	}
 	ss := time.Now()
 	if err := s.Stop(ctx); err != nil {
@@ -213,7 +213,7 @@ func TestChildrenDieWithLauncher(t *testing.T) {
 			break
 		}
 	}
-	if len(pids) != 6 { // placement, scheduler, two apps and their sidecars
+	if len(pids) != 5 {
 		t.Fatalf("helper reported pids %v (see its output above)", pids)
 	}
 	_ = cmd.Process.Kill()
