@@ -53,20 +53,7 @@ func (s *Store) TradesOfOrder(ctx context.Context, orderID string) ([]domain.Tra
 }
 
 func (s *Store) trades(ctx context.Context, where string, args ...any) ([]domain.Trade, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tradeCols+` FROM trades t JOIN channel_records c ON c.trade_id=t.id WHERE `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Trade
-	for rows.Next() {
-		t, err := scanTrade(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return sqltx.Collect[domain.Trade](s.db.QueryContext(ctx, `SELECT `+tradeCols+` FROM trades t JOIN channel_records c ON c.trade_id=t.id WHERE `+where, args...))(scanTrade)
 }
 
 // CreateTrade writes the trade record and its channel record; ErrDuplicate
@@ -191,20 +178,7 @@ func (s *Store) Refund(ctx context.Context, id string) (domain.Refund, error) {
 
 // RefundsOfTrade lists a trade's refunds.
 func (s *Store) RefundsOfTrade(ctx context.Context, tradeID string) ([]domain.Refund, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE trade_id=? ORDER BY id`, tradeID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Refund
-	for rows.Next() {
-		r, err := scanRefund(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return sqltx.Collect[domain.Refund](s.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE trade_id=? ORDER BY id`, tradeID))(scanRefund)
 }
 
 // CreateRefundTx records a refund and takes its amount from what the trade
@@ -298,21 +272,8 @@ func FullRefundTx(ctx context.Context, tx *sql.Tx, tradeID, refundID, reason str
 // RefundsDue lists refunds in SUBMITTING, PROCESSING or PENDING_AUDIT whose
 // next check is due.
 func (s *Store) RefundsDue(ctx context.Context, now time.Time, limit int) ([]domain.Refund, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE status IN (?,?,?) AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?`,
-		domain.RefundSubmitting, domain.RefundProcessing, domain.RefundPendingAudit, now, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Refund
-	for rows.Next() {
-		r, err := scanRefund(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return sqltx.Collect[domain.Refund](s.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE status IN (?,?,?) AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?`,
+		domain.RefundSubmitting, domain.RefundProcessing, domain.RefundPendingAudit, now, limit))(scanRefund)
 }
 
 // MoveRefund changes a refund's status from one to another (false when it

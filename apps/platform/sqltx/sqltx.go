@@ -105,3 +105,23 @@ func Strings(ctx context.Context, q Querier, query string, args ...any) ([]strin
 	}
 	return out, rows.Err()
 }
+
+// Collect reads every row of a query with scan, closing the rows; pass the
+// query's results straight in: Collect(db.QueryContext(...))(scanX).
+func Collect[T any](rows *sql.Rows, err error) func(scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	return func(scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []T
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
