@@ -33,14 +33,17 @@ services:
 	$(STACK) services
 
 # Built once (several minutes on 2 cores from an empty module cache), then
-# reused; an official daprd on PATH is used by the launcher when .bin has none.
+# reused until dapr/sidecar changes; an official daprd on PATH is used by the
+# launcher when .bin has none.
+SIDECAR_SRC := $(shell find dapr/sidecar -name '*.go' -o -name go.mod -o -name go.sum)
+
 sidecar: $(BIN)/daprd $(BIN)/placement
 
-$(BIN)/daprd:
+$(BIN)/daprd: $(SIDECAR_SRC)
 	@mkdir -p $(BIN)
 	cd dapr/sidecar && $(GO) build -tags stablecomponents -o ../../$(BIN)/daprd .
 
-$(BIN)/placement:
+$(BIN)/placement: $(SIDECAR_SRC)
 	@mkdir -p $(BIN)
 	cd dapr/sidecar && $(GO) build -tags stablecomponents -o ../../$(BIN)/placement ./placement
 

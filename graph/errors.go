@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"strings"
 	"unicode/utf8"
@@ -33,6 +34,9 @@ const (
 	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
 	CodeGraphQL               = "GRAPHQL_ERROR"
 	CodeInternal              = "INTERNAL"
+	// CodeUnavailable: the backend did not answer in time (overload); the
+	// same request, with the same idempotency key, may be retried.
+	CodeUnavailable = "UNAVAILABLE"
 )
 
 // PublicError is an error whose message may be shown to the caller, with
@@ -73,6 +77,10 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				return withCode(gqlErr, CodeBadUserInput, p.Message)
 			}
 		}
+		if (errors.As(err, &p) && p.Code == httpapi.CodeUnavailable) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			log.WarnContext(ctx, "graphql field timed out", "path", gqlErr.Path.String(), "err", err)
+			return withCode(gqlErr, CodeUnavailable, "the service is busy and did not answer in time; retry with the same idempotency key")
+		}
 		if gqlErr.Err == nil {
 			// Made by gqlgen itself (parse, validation, complexity, coercion):
 			// the message is about the request, safe to show.
@@ -89,6 +97,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		return &gqlerror.Error{Message: "internal error", Path: gqlErr.Path, Locations: gqlErr.Locations,
 			Extensions: map[string]any{"code": CodeInternal}}
 	}
+}
+
+// isTimeout reports a network timeout, such as the invoker's client timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func withCode(e *gqlerror.Error, code, msg string) *gqlerror.Error {

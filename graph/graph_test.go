@@ -1,8 +1,10 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -280,6 +282,22 @@ func TestPlaceOrderUserErrors(t *testing.T) {
 		}
 		if strings.Contains(string(resp.Errors), "hunter2") || !strings.Contains(string(resp.Errors), `"code":"INTERNAL"`) {
 			t.Fatalf("errors = %s", resp.Errors)
+		}
+	})
+	t.Run("a backend that did not answer in time is UNAVAILABLE, not INTERNAL", func(t *testing.T) {
+		for _, cause := range []error{
+			httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "the request did not finish in time"),
+			fmt.Errorf("invoke oms: %w", context.DeadlineExceeded),
+		} {
+			e := newEnv(t)
+			e.oms.placeErr = cause
+			resp, err := e.c.RawPost(placeOrder, alice, client.Var("key", "k-1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(resp.Errors), `"code":"UNAVAILABLE"`) {
+				t.Fatalf("%v: errors = %s", cause, resp.Errors)
+			}
 		}
 	})
 	t.Run("customers cannot place ToB orders", func(t *testing.T) {

@@ -17,7 +17,7 @@ type Config struct {
 	App  app.Config
 	// SweepBinding is the cron input binding's name (components/local/oms-expiry-sweep.yaml).
 	SweepBinding string
-	// ReminderPartitions spreads the OrderExpiry reminders over this many
+	// ReminderPartitions spreads the ExpiryWindow reminders over this many
 	// state-store values (HARVEST_OMS_REMINDER_PARTITIONS).
 	ReminderPartitions int
 	// Fulfillment sizes the fulfillment engine (HARVEST_OMS_FULFILLMENT_*,
@@ -49,10 +49,11 @@ func readConfig(environ []string) (Config, error) {
 			ReserveTTL:       r.Duration("HARVEST_OMS_RESERVE_TTL", 2*time.Minute),
 			SweepGrace:       r.Duration("HARVEST_OMS_SWEEP_GRACE", 2*time.Second),
 			SweepBatch:       r.Int("HARVEST_OMS_SWEEP_BATCH", 500),
+			SoldOutTTL:       r.Duration("HARVEST_OMS_SOLD_OUT_TTL", time.Second),
 			KeyLockWait:      r.Duration("HARVEST_OMS_KEY_LOCK_WAIT", 10*time.Second),
 		},
 		SweepBinding:       r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
-		ReminderPartitions: r.Int("HARVEST_OMS_REMINDER_PARTITIONS", 1024),
+		ReminderPartitions: r.Int("HARVEST_OMS_REMINDER_PARTITIONS", 8),
 		Fulfillment:        fulfillment.ReadConfig(r),
 		PartnersAppID:      r.String("HARVEST_PARTNERS_APP_ID", partnersclient.DefaultAppID),
 	}

@@ -1,5 +1,5 @@
 // Command oms is the order service (OMS): the accept-order API, the order
-// state machine and payment expiry. It hosts the OrderExpiry actor, so it
+// state machine and payment expiry. It hosts the ExpiryWindow actor, so it
 // runs on the go-sdk HTTP service beside its Dapr sidecar, and runs the
 // fulfillment engine (apps/oms/fulfillment) that walks paid orders through
 // the sixteen stages. This file is wiring only.
@@ -54,14 +54,13 @@ func run() error {
 	locks.SetMaxOpenConns(256)
 	a.OnClose(func() { locks.Close() })
 	repo := store.New(a.DB).WithLockPool(locks)
-	reminders := actors.NewReminders(a.Dapr)
-	queue := actors.NewQueue(reminders, 200_000, 32, a.Logger)
-	a.Go(func(ctx context.Context) error { return queue.Run(ctx, 5*time.Second) })
+	windows := actors.NewWindows(a.Dapr, 10_000, a.Logger)
+	a.Go(func(ctx context.Context) error { return windows.Run(ctx, 4, 5*time.Second) })
 	svc := app.New(app.Deps{
 		Repo:      repo,
 		Inventory: inventoryclient.New(a.Invoker),
 		Pay:       payclient.New(a.Invoker),
-		Reminders: queue,
+		Reminders: windows,
 		Clock:     clock.System{},
 		Notify:    a.Relay.Notify,
 		Logger:    a.Logger,
@@ -74,7 +73,7 @@ func run() error {
 	if err := api.SweepBinding(a.Service, cfg.SweepBinding, svc, a.Logger); err != nil {
 		return fmt.Errorf("expiry sweep binding: %w", err)
 	}
-	a.Service.RegisterActorImplFactoryContext(actors.Factory(svc, reminders, a.Logger))
+	a.Service.RegisterActorImplFactoryContext(actors.Factory(svc, windows, a.Logger))
 
 	// Fulfillment (DOMAIN 1.6): the engine runs beside the API and starts
 	// on oms.order.paid.
@@ -94,11 +93,15 @@ func run() error {
 		return fmt.Errorf("subscribe paid orders: %w", err)
 	}
 	a.Go(eng.Run)
-	// Dapr 1.14 keeps an actor type's reminders in one state-store value per
-	// partition and rewrites a whole partition on every registration; with
-	// one partition (the default) each new order rewrites every armed
-	// reminder. Spread them so a registration stays small at 100 k armed.
-	a.SetActorSettings(map[string]any{"remindersStoragePartitions": cfg.ReminderPartitions})
+	// Dapr 1.14 keeps an actor type's reminders in state-store values it
+	// re-reads and rewrites on every registration. Deadline windows keep
+	// them few (about one per second of the longest payment deadline), and
+	// a few partitions keep each rewrite small. A window's actor is idle
+	// once it has fired, so it is deactivated soon after.
+	a.SetActorSettings(map[string]any{
+		"remindersStoragePartitions": cfg.ReminderPartitions,
+		"actorIdleTimeout":           "2m",
+	})
 	a.Logger.Info("oms configured", "pay_deadline", cfg.App.PayDeadline.String(),
 		"channel_deadlines", fmt.Sprint(cfg.App.ChannelDeadlines), "reserve_ttl", cfg.App.ReserveTTL.String())
 	return a.Run(ctx)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/deploy/gqlc"
 )
 
@@ -66,6 +67,13 @@ func TestPayByChannelCallback(t *testing.T) {
 	if o.Status != "PENDING_PAYMENT" || o.CashDueFen != o.TotalFen-100 {
 		t.Fatalf("placed %+v", o)
 	}
+	// PAY takes only the placed events that carry deductions (a routing
+	// rule in its subscription): this one must reach it and use the deduction.
+	eventually(t, 15*time.Second, "deduction "+ded+" USED by "+o.ID, func() (bool, error) {
+		var d payclient.Deduction
+		err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/deductions/"+ded, nil, &d)
+		return err == nil && d.Status == payclient.DeductionUsed && d.OrderID == o.ID, err
+	})
 	sub, err := gqlc.Subscribe(ctx(t), wsURL(), c.Token, sOrderUpdated, map[string]any{"id": o.ID})
 	if err != nil {
 		t.Fatal(err)

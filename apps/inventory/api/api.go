@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
@@ -24,7 +25,7 @@ import (
 type Service interface {
 	Products(ctx context.Context, skus []string) ([]app.ProductView, error)
 	Search(ctx context.Context, f store.Filter) (app.SearchResult, error)
-	Reserve(ctx context.Context, req domain.Request) (domain.Reservation, error)
+	ReservePriced(ctx context.Context, req domain.Request) (domain.Reservation, map[string]domain.Product, error)
 	Confirm(ctx context.Context, orderID string) (domain.Reservation, error)
 	Release(ctx context.Context, orderID string) (domain.Reservation, error)
 	Reservation(ctx context.Context, orderID string) (domain.Reservation, error)
@@ -130,8 +131,24 @@ func (h handlers) reserve(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, problem(err))
 		return
 	}
-	res, err := h.svc.Reserve(r.Context(), req)
-	h.answer(w, r, res, err)
+	if len(in.Prices) > 0 {
+		req.Prices = make(map[string]int64, len(in.Prices))
+		for sku, p := range in.Prices {
+			req.Prices[sku] = int64(p)
+		}
+	}
+	res, cat, err := h.svc.ReservePriced(r.Context(), req)
+	if err != nil {
+		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	out := reservation(res)
+	for _, l := range in.Lines {
+		if p, ok := cat[l.SKU]; ok && !slices.ContainsFunc(out.Products, func(x inventoryclient.Product) bool { return x.SKU == l.SKU }) {
+			out.Products = append(out.Products, toProduct(app.ProductView{Product: p}))
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h handlers) reservation(w http.ResponseWriter, r *http.Request) {
@@ -154,11 +171,15 @@ func (h handlers) answer(w http.ResponseWriter, r *http.Request, res domain.Rese
 		httpapi.WriteError(w, r, problem(err))
 		return
 	}
+	httpapi.WriteJSON(w, http.StatusOK, reservation(res))
+}
+
+func reservation(res domain.Reservation) inventoryclient.Reservation {
 	out := inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status), ExpiresAt: res.ExpiresAt, Lines: []inventoryclient.Line{}}
 	for _, l := range res.Lines {
 		out.Lines = append(out.Lines, inventoryclient.Line{SKU: l.SKU, Qty: l.Qty})
 	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	return out
 }
 
 func toProduct(p app.ProductView) inventoryclient.Product {
@@ -178,7 +199,10 @@ func toProduct(p app.ProductView) inventoryclient.Product {
 func problem(err error) error {
 	var ske *domain.SKUError
 	var ve *domain.ValidationError
+	var pe *domain.PriceError
 	switch {
+	case errors.As(err, &pe):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodePriceChanged, "%s", pe.Error()).With(map[string]any{"prices": pe.Catalog})
 	case errors.As(err, &ske) && errors.Is(err, domain.ErrUnknownSKU):
 		return httpapi.Errorf(http.StatusNotFound, inventoryclient.CodeUnknownSKU, "unknown SKU").With(map[string]any{"skus": ske.SKUs})
 	case errors.As(err, &ske):

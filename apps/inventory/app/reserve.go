@@ -23,22 +23,37 @@ const maxAttempts = 3
 // ordinary parts. If that fails the hot take is returned at once; if the
 // process dies in between, the check-back's orphan sweep returns it.
 func (s *Service) Reserve(ctx context.Context, req domain.Request) (domain.Reservation, error) {
-	if r, ok, err := s.store.GetReservation(ctx, req.OrderID); err != nil {
-		return domain.Reservation{}, err
-	} else if ok {
-		return r, r.Repeat(req.Fingerprint)
-	}
+	r, _, err := s.ReservePriced(ctx, req)
+	return r, err
+}
+
+// ReservePriced is Reserve that also checks the request's expected prices
+// and returns the catalog entries of the SKUs it reserved, so the caller
+// (OMS placing an order) needs no catalog read of its own.
+func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain.Reservation, map[string]domain.Product, error) {
 	skus := make([]string, len(req.Lines))
 	for i, l := range req.Lines {
 		skus[i] = l.SKU
 	}
+	if r, ok, err := s.store.GetReservation(ctx, req.OrderID); err != nil {
+		return domain.Reservation{}, nil, err
+	} else if ok {
+		if err := r.Repeat(req.Fingerprint); err != nil {
+			return r, nil, err
+		}
+		cat, err := s.store.Products(ctx, skus)
+		return r, cat, err
+	}
 	cat, err := s.store.Products(ctx, skus)
 	if err != nil {
-		return domain.Reservation{}, err
+		return domain.Reservation{}, nil, err
 	}
 	parts, err := domain.Expand(req.Lines, cat)
 	if err != nil {
-		return domain.Reservation{}, err
+		return domain.Reservation{}, nil, err
+	}
+	if err := req.CheckPrices(cat); err != nil {
+		return domain.Reservation{}, nil, err
 	}
 	var hot []domain.Part
 	for _, p := range parts {
@@ -52,7 +67,7 @@ func (s *Service) Reserve(ctx context.Context, req domain.Request) (domain.Reser
 		if (errors.Is(err, domain.ErrStale) || errors.Is(err, errMissing)) && attempt < maxAttempts {
 			continue
 		}
-		return res, err
+		return res, cat, err
 	}
 }
 

@@ -240,3 +240,35 @@ func TestRaceForLastUnitsHotRedis(t *testing.T) {
 		t.Fatalf("%d reservations, want 10", n)
 	}
 }
+
+// A reservation priced at other than the catalog's prices takes nothing,
+// hot stock included; priced right it answers the catalog entries.
+func TestReservePricedChecksPrices(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bad := req(t, "o1", l("A", 2), l("HOT", 1))
+	bad.Prices = map[string]int64{"A": 990, "HOT": 900}
+	_, _, err := e.svc.ReservePriced(ctx, bad)
+	var pe *domain.PriceError
+	if !errors.As(err, &pe) || len(pe.Catalog) != 1 || pe.Catalog["HOT"] != 990 {
+		t.Fatalf("want a price error naming HOT at 990, got %v", err)
+	}
+	wantAvail(t, e, map[string]int64{"A": 10, "HOT": 20})
+	if n := e.count(t, `SELECT COUNT(*) FROM reservations`); n != 0 {
+		t.Fatalf("%d reservations written", n)
+	}
+
+	good := req(t, "o2", l("A", 2), l("BDL", 1))
+	good.Prices = map[string]int64{"A": 990, "BDL": 990}
+	r, cat, err := e.svc.ReservePriced(ctx, good)
+	if err != nil || r.Status != domain.Held {
+		t.Fatalf("reserve = %+v, %v", r, err)
+	}
+	if cat["A"].Name != "product A" || cat["BDL"].PriceFen != 990 {
+		t.Fatalf("catalog answered %+v", cat)
+	}
+	// A retry of the same request answers the catalog too.
+	if _, cat, err := e.svc.ReservePriced(ctx, good); err != nil || cat["A"].Name != "product A" {
+		t.Fatalf("retry: %+v, %v", cat, err)
+	}
+}

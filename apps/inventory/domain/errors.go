@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -24,7 +25,27 @@ var (
 	// ErrStale: the hot-stock counter was rebuilt while the reservation was
 	// in flight; the caller may retry at once.
 	ErrStale = errors.New("hot stock rebuilt during reservation")
+	// ErrPriceChanged is wrapped by PriceError.
+	ErrPriceChanged = errors.New("price differs from the catalog")
 )
+
+// PriceError names the SKUs whose expected unit price is not the
+// catalog's, with the catalog's price of each.
+type PriceError struct {
+	Catalog map[string]int64 // SKU → the catalog's unit price in fen
+}
+
+func (e *PriceError) Error() string {
+	skus := make([]string, 0, len(e.Catalog))
+	for sku := range e.Catalog {
+		skus = append(skus, sku)
+	}
+	slices.Sort(skus)
+	return ErrPriceChanged.Error() + ": " + strings.Join(skus, ", ")
+}
+
+// Unwrap lets errors.Is match ErrPriceChanged.
+func (e *PriceError) Unwrap() error { return ErrPriceChanged }
 
 // SKUError names every SKU a request failed on (unknown, or short of stock).
 type SKUError struct {

@@ -48,6 +48,28 @@ type Request struct {
 	Lines       []Line // sorted by SKU, duplicates merged
 	TTL         time.Duration
 	Fingerprint string // of Lines: equal lines, equal fingerprint
+	// Prices, when set, are the unit prices (fen) the caller priced the
+	// lines at; a reservation is refused, with nothing taken, when any
+	// differs from the catalog's. Not part of the fingerprint: a price is a
+	// precondition of the request, not what it holds.
+	Prices map[string]int64
+}
+
+// CheckPrices refuses a request whose expected prices are not the catalog's.
+func (r Request) CheckPrices(catalog map[string]Product) error {
+	var diff map[string]int64
+	for sku, want := range r.Prices {
+		if p, ok := catalog[sku]; ok && p.PriceFen != want {
+			if diff == nil {
+				diff = map[string]int64{}
+			}
+			diff[sku] = p.PriceFen
+		}
+	}
+	if diff != nil {
+		return &PriceError{Catalog: diff}
+	}
+	return nil
 }
 
 // NewRequest validates a reservation request and puts its lines in

@@ -28,10 +28,13 @@ const (
 
 // Error codes inventory answers with (httpapi.Problem.Code).
 const (
-	CodeOutOfStock  = "OUT_OF_STOCK"         // Details["skus"]: []string of short SKUs
-	CodeUnknownSKU  = "UNKNOWN_SKU"          // Details["skus"]
-	CodeConflict    = "RESERVATION_CONFLICT" // same order id, different lines
-	CodeNotReserved = "NOT_RESERVED"
+	CodeOutOfStock = "OUT_OF_STOCK" // Details["skus"]: []string of short SKUs
+	CodeUnknownSKU = "UNKNOWN_SKU"  // Details["skus"]
+	// CodePriceChanged: a reservation's expected prices are not the
+	// catalog's; Details["prices"] maps each such SKU to the catalog price.
+	CodePriceChanged = "PRICE_CHANGED"
+	CodeConflict     = "RESERVATION_CONFLICT" // same order id, different lines
+	CodeNotReserved  = "NOT_RESERVED"
 	// CodeValidation: a malformed request; Details["field"] names the field.
 	CodeValidation = "VALIDATION_FAILED"
 	// CodeUnavailable: a passing fault (hot stock being rebuilt); retry.
@@ -89,6 +92,10 @@ type ReserveRequest struct {
 	OrderID string        `json:"order_id"`
 	Lines   []Line        `json:"lines"`
 	TTL     time.Duration `json:"ttl"` // after it, check-back asks OMS whether the order exists
+	// Prices, optional, are the unit prices the caller priced the lines at
+	// (SKU → fen); any that is not the catalog's refuses the reservation
+	// with CodePriceChanged and takes nothing.
+	Prices map[string]money.Fen `json:"prices,omitempty"`
 }
 
 // Reservation states.
@@ -104,6 +111,9 @@ type Reservation struct {
 	Status    string    `json:"status"`
 	Lines     []Line    `json:"lines"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Products are the catalog entries of the requested SKUs, answered by
+	// Reserve only, so the caller needs no catalog read of its own.
+	Products []Product `json:"products,omitempty"`
 }
 
 // Client calls inventory.

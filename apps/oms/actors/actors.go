@@ -1,136 +1,125 @@
-// Package actors hosts OMS's payment-deadline actor, OrderExpiry, and arms
+// Package actors hosts OMS's payment-deadline actor, ExpiryWindow, and arms
 // its reminders through the Dapr sidecar.
 //
-// One actor per unpaid order (actor id = order id) carries one durable
-// reminder, "pay-deadline", due at the order's PayBy and repeating every
-// SafetyPeriod. The reminder lives in Dapr's actor state store, so it
-// survives restarts of OMS and its sidecar and costs nothing while it
-// waits. On each fire the actor asks the use case to cancel the order if it
-// is still unpaid — a conditional update, so late or duplicate fires, or a
-// fire racing the sweep or a payment, are harmless — and then unregisters
-// the reminder unless the order is unpaid and not yet due. The period is
-// the safety net for a fire whose cancel failed (database down): the
-// reminder simply fires again. Reminders never registered (OMS stopped
-// right after the commit) or lost are covered by the expiry sweep.
+// Unpaid orders are grouped by the second their deadline falls in: one
+// actor per window (actor id = the window's end, in Unix seconds) carries
+// one durable reminder, "deadline", due at that second and repeating every
+// SafetyPeriod. When it fires, the actor asks the use case to cancel every
+// order still unpaid whose deadline is at or before the window's end (an
+// indexed query and a conditional update per order, so late or duplicate
+// fires, or a fire racing the sweep or a payment, are harmless), then
+// unregisters the reminder. If the pass fails (database down) the reminder
+// stays and fires again after the period.
+//
+// Why windows and not one reminder per order: daprd 1.14 stores an actor
+// type's reminders in state-store values it re-reads and rewrites whole on
+// every registration and removal (pkg/actors/reminders/statestore.go), so
+// the cost of arming grows with the number armed; at 100 k unpaid orders a
+// reminder per order stops keeping up. Windows bound the armed reminders by
+// the payment deadline in seconds (600 for the 10 min default) and cost one
+// registration per second of placements, not one per order, and nothing
+// when an order is paid. The reminder still lives in Dapr's actor state
+// store, so it survives restarts of OMS and its sidecar. Orders whose window
+// was never armed (OMS stopped right after the commit) are cancelled by the
+// expiry sweep.
 package actors
 
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/dapr/go-sdk/actor"
 	daprc "github.com/dapr/go-sdk/client"
-
-	"github.com/harvest/harvest/apps/oms/app"
 )
 
 // ActorType is the Dapr actor type hosted by OMS.
-const ActorType = "OrderExpiry"
+const ActorType = "ExpiryWindow"
 
-// ReminderName names the payment-deadline reminder of an order's actor.
-const ReminderName = "pay-deadline"
+// ReminderName names a window's reminder.
+const ReminderName = "deadline"
 
-// SafetyPeriod is how often a reminder fires again until it is disarmed.
+// SafetyPeriod is how often a window's reminder fires again until its pass
+// succeeds.
 const SafetyPeriod = 5 * time.Second
 
-// Expirer is the use case a fire runs.
+// Expirer is the use case a fire runs: cancel every unpaid order due by end.
 type Expirer interface {
-	ExpireOrder(ctx context.Context, id, by string) (app.ExpiryOutcome, error)
+	ExpireWindow(ctx context.Context, end time.Time) error
 }
 
-// Disarmer removes an order's reminder.
-type Disarmer interface {
-	Disarm(ctx context.Context, orderID string) error
-}
-
-// OrderExpiry is the actor of one unpaid order.
-type OrderExpiry struct {
+// ExpiryWindow is the actor of one deadline window.
+type ExpiryWindow struct {
 	actor.ServerImplBaseCtx
-	expirer  Expirer
-	disarmer Disarmer
-	log      *slog.Logger
-	timeout  time.Duration
+	expirer Expirer
+	windows *Windows
+	log     *slog.Logger
+	timeout time.Duration
 }
 
 // Type is the actor type.
-func (a *OrderExpiry) Type() string { return ActorType }
+func (a *ExpiryWindow) Type() string { return ActorType }
 
 // ReminderCall runs when the reminder fires. The SDK gives it neither a
-// context nor a way to fail, so a failed cancel is logged and left to the
+// context nor a way to fail, so a failed pass is logged and left to the
 // next period or the sweep.
-func (a *OrderExpiry) ReminderCall(name string, _ []byte, _, _ string) {
+func (a *ExpiryWindow) ReminderCall(name string, _ []byte, _, _ string) {
 	if name != ReminderName {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
 	defer cancel()
-	id := a.ID()
-	outcome, err := a.expirer.ExpireOrder(ctx, id, "reminder")
+	end, err := WindowEnd(a.ID())
 	if err != nil {
-		a.log.WarnContext(ctx, "payment reminder could not expire the order; it fires again", "order_id", id, "err", err)
+		a.log.ErrorContext(ctx, "deadline reminder on an actor that is not a window; removing it", "actor_id", a.ID(), "err", err)
+	} else if err := a.expirer.ExpireWindow(ctx, end); err != nil {
+		a.log.WarnContext(ctx, "deadline window could not expire its orders; it fires again", "window", a.ID(), "err", err)
 		return
 	}
-	if outcome == app.ExpiryNotDue {
-		return
-	}
-	if err := a.disarmer.Disarm(ctx, id); err != nil {
-		a.log.WarnContext(ctx, "payment reminder could not unregister itself; its next fire does nothing", "order_id", id, "err", err)
+	if err := a.windows.disarm(ctx, a.ID()); err != nil {
+		a.log.WarnContext(ctx, "deadline window could not unregister its reminder; its next fire finds nothing", "window", a.ID(), "err", err)
 	}
 }
 
 // Factory returns the actor factory to register on the go-sdk HTTP
 // service (RegisterActorImplFactoryContext).
-func Factory(e Expirer, d Disarmer, log *slog.Logger) actor.FactoryContext {
+func Factory(e Expirer, w *Windows, log *slog.Logger) actor.FactoryContext {
 	return func() actor.ServerContext {
-		return &OrderExpiry{expirer: e, disarmer: d, log: log, timeout: 10 * time.Second}
+		return &ExpiryWindow{expirer: e, windows: w, log: log, timeout: time.Minute}
 	}
 }
 
-// Reminders arms and disarms reminders through the sidecar; it implements
-// app.Reminders.
-type Reminders struct {
-	client func(ctx context.Context) (daprc.Client, error)
+// WindowOf names the window an order due at payBy belongs to: payBy rounded
+// up to the whole second (daprd keeps reminder due times to the second, and
+// the window must not end before the deadline).
+func WindowOf(payBy time.Time) string {
+	t := payBy.UTC()
+	sec := t.Unix()
+	if t.Nanosecond() != 0 {
+		sec++
+	}
+	return strconv.FormatInt(sec, 10)
 }
 
-// NewReminders returns Reminders over a lazily connected Dapr client.
-func NewReminders(client func(ctx context.Context) (daprc.Client, error)) *Reminders {
-	return &Reminders{client: client}
+// WindowEnd reads a window's end from its actor id.
+func WindowEnd(id string) (time.Time, error) {
+	sec, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(sec, 0).UTC(), nil
 }
 
-// Arm registers the order's reminder, due at payBy (an absolute RFC 3339
-// time, so the delay between computing and registering it does not shift
-// the deadline). Registering again replaces it, so arming is idempotent.
-func (r *Reminders) Arm(ctx context.Context, orderID string, payBy time.Time) error {
-	c, err := r.client(ctx)
+// Register arms a window's reminder, due at the window's end and repeating
+// every SafetyPeriod until disarmed; registering again replaces it.
+func Register(ctx context.Context, c daprc.Client, window string) error {
+	end, err := WindowEnd(window)
 	if err != nil {
 		return err
 	}
 	return c.RegisterActorReminder(ctx, &daprc.RegisterActorReminderRequest{
-		ActorType: ActorType, ActorID: orderID, Name: ReminderName,
-		DueTime: dueTime(payBy), Period: SafetyPeriod.String(),
+		ActorType: ActorType, ActorID: window, Name: ReminderName,
+		DueTime: end.Format(time.RFC3339), Period: SafetyPeriod.String(),
 	})
-}
-
-// Disarm unregisters the order's reminder; unregistering a missing one is
-// not an error for Dapr.
-func (r *Reminders) Disarm(ctx context.Context, orderID string) error {
-	c, err := r.client(ctx)
-	if err != nil {
-		return err
-	}
-	return c.UnregisterActorReminder(ctx, &daprc.UnregisterActorReminderRequest{
-		ActorType: ActorType, ActorID: orderID, Name: ReminderName,
-	})
-}
-
-// dueTime is payBy rounded up to the next whole second: daprd keeps an
-// absolute due time to the second, and a fire a fraction of a second before
-// the deadline would find the order not yet due and wait a whole period.
-func dueTime(payBy time.Time) string {
-	t := payBy.UTC()
-	if t.Nanosecond() != 0 {
-		t = t.Truncate(time.Second).Add(time.Second)
-	}
-	return t.Format(time.RFC3339)
 }

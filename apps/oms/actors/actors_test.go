@@ -4,67 +4,66 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/harvest/harvest/apps/oms/actors"
-	"github.com/harvest/harvest/apps/oms/app"
 )
 
 type fakeExpirer struct {
-	outcome app.ExpiryOutcome
-	err     error
-	calls   []string
+	err   error
+	calls []time.Time
 }
 
-func (f *fakeExpirer) ExpireOrder(_ context.Context, id, by string) (app.ExpiryOutcome, error) {
-	f.calls = append(f.calls, id+"/"+by)
-	return f.outcome, f.err
+func (f *fakeExpirer) ExpireWindow(_ context.Context, end time.Time) error {
+	f.calls = append(f.calls, end)
+	return f.err
 }
 
-type fakeDisarmer struct {
-	mu  sync.Mutex
-	ids []string
-}
-
-func (f *fakeDisarmer) Disarm(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ids = append(f.ids, id)
-	return nil
-}
-
-func TestReminderCallDisarmsOnlyWhenSettled(t *testing.T) {
+func TestWindowOfRoundsUpToTheSecond(t *testing.T) {
 	t.Parallel()
+	base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	cases := []struct {
-		name    string
-		outcome app.ExpiryOutcome
-		err     error
-		disarm  bool
+		payBy time.Time
+		want  time.Time
 	}{
-		{"cancelled", app.ExpiryCancelled, nil, true},
-		{"already paid or cancelled", app.ExpirySettled, nil, true},
-		{"fired early", app.ExpiryNotDue, nil, false},
-		{"cancel failed: fire again", 0, errors.New("db down"), false},
+		{base, base},
+		{base.Add(time.Microsecond), base.Add(time.Second)},
+		{base.Add(999 * time.Millisecond), base.Add(time.Second)},
+		{base.Add(time.Second).In(time.FixedZone("CST", 8*3600)), base.Add(time.Second)},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			ex := &fakeExpirer{outcome: c.outcome, err: c.err}
-			dis := &fakeDisarmer{}
-			a := actors.Factory(ex, dis, slog.Default())()
-			if a.Type() != actors.ActorType {
-				t.Fatalf("type %s", a.Type())
-			}
-			a.SetID("order-1")
-			a.(*actors.OrderExpiry).ReminderCall(actors.ReminderName, nil, "", "15s")
-			a.(*actors.OrderExpiry).ReminderCall("someone-else", nil, "", "")
-			if len(ex.calls) != 1 || ex.calls[0] != "order-1/reminder" {
-				t.Fatalf("expire calls %v", ex.calls)
-			}
-			if got := len(dis.ids) == 1 && dis.ids[0] == "order-1"; got != c.disarm {
-				t.Fatalf("disarmed %v, want %v", dis.ids, c.disarm)
-			}
-		})
+		win := actors.WindowOf(c.payBy)
+		end, err := actors.WindowEnd(win)
+		if err != nil || !end.Equal(c.want) {
+			t.Fatalf("WindowOf(%s) = %s (%s, %v), want %s", c.payBy, win, end, err, c.want)
+		}
+		if c.payBy.After(end) {
+			t.Fatalf("window %s ends before the deadline %s", end, c.payBy)
+		}
+	}
+}
+
+func TestReminderCallExpiresItsWindow(t *testing.T) {
+	t.Parallel()
+	end := time.Date(2026, 11, 24, 10, 0, 7, 0, time.UTC)
+	for _, fail := range []bool{false, true} {
+		ex := &fakeExpirer{}
+		if fail {
+			ex.err = errors.New("db down")
+		}
+		a := actors.Factory(ex, nil, slog.Default())()
+		if a.Type() != actors.ActorType {
+			t.Fatalf("type %s", a.Type())
+		}
+		a.SetID(actors.WindowOf(end))
+		a.(*actors.ExpiryWindow).ReminderCall("someone-else", nil, "", "")
+		if fail {
+			// A failed pass returns before disarming (a nil Windows would panic).
+			a.(*actors.ExpiryWindow).ReminderCall(actors.ReminderName, nil, "", "5s")
+		}
+		if want := map[bool]int{false: 0, true: 1}[fail]; len(ex.calls) != want || (want == 1 && !ex.calls[0].Equal(end)) {
+			t.Fatalf("fail=%v: expire calls %v", fail, ex.calls)
+		}
 	}
 }

@@ -71,8 +71,5 @@ func (s *Service) ApplyTrade(ctx context.Context, msgID string, t payevents.Trad
 	if result != PaymentDuplicate {
 		s.notify()
 	}
-	if result == PaymentPaid {
-		s.disarm(ctx, t.OrderID)
-	}
 	return result, nil
 }

@@ -33,18 +33,6 @@ func (s *Service) CancelUnpaid(ctx context.Context, id, customerID, note string)
 	if cancelled {
 		s.notify()
 		ordersCancelled.WithLabelValues(string(domain.ReasonCustomer)).Inc()
-		s.disarm(ctx, id)
 	}
 	return o, nil
-}
-
-func (s *Service) disarm(ctx context.Context, id string) {
-	if s.rem == nil {
-		return
-	}
-	err := s.bestEffort(ctx, func(ctx context.Context) error { return s.rem.Disarm(ctx, id) })
-	if err != nil {
-		// Harmless: a fire on a settled order does nothing and disarms itself.
-		s.log.DebugContext(ctx, "disarming payment reminder failed", "order_id", id, "err", err)
-	}
 }

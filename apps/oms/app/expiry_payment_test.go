@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +90,62 @@ func TestReminderAfterPaymentDoesNothing(t *testing.T) {
 	}
 }
 
+// A deadline window's fire cancels every order unpaid and due by the
+// window's end, in passes of SweepBatch, leaves later and paid orders
+// alone, and does it once even when two fires race.
+func TestWindowExpiresEveryDueOrder(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	svc := app.New(app.Deps{Repo: e.repo, Inventory: e.inv, Pay: e.pay, Reminders: e.rem, Clock: e.clock},
+		app.Config{SweepBatch: 2})
+	var due []string
+	for i := range 5 {
+		o, _, err := svc.PlaceOrder(ctx, app.PlaceOrder{IdempotencyKey: fmt.Sprintf("due-%d", i), Placement: placement("APP")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		due = append(due, o.ID())
+	}
+	paid := mustPlace(t, e, "paid", placement("APP"))
+	if r, err := e.svc.ApplyTrade(ctx, "m1", trade(paid, "t1")); err != nil || r != app.PaymentPaid {
+		t.Fatalf("pay: %v %v", r, err)
+	}
+	end := e.clock.Now().Add(10 * time.Minute)
+	e.clock.Advance(time.Second)
+	later := mustPlace(t, e, "later", placement("APP")) // due one second after the window ends
+
+	e.clock.Advance(10 * time.Minute)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := svc.ExpireWindow(ctx, end); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range due {
+		if o, _ := e.svc.GetOrder(ctx, id); o.Status() != domain.StatusCancelled || o.CancelReason() != domain.ReasonExpired {
+			t.Fatalf("%s is %s", id, o.Status())
+		}
+	}
+	if n := outboxCount(t, e.db, events.TopicOrderCancelled); n != len(due) {
+		t.Fatalf("%d cancellation events for %d orders", n, len(due))
+	}
+	if o, _ := e.svc.GetOrder(ctx, paid.ID()); o.Status() != domain.StatusPaid {
+		t.Fatalf("paid order is %s", o.Status())
+	}
+	if o, _ := e.svc.GetOrder(ctx, later.ID()); o.Status() != domain.StatusPendingPayment {
+		t.Fatalf("order of the next window is %s", o.Status())
+	}
+	// A fire long before the window ends is refused, so the reminder fires again.
+	if err := svc.ExpireWindow(ctx, e.clock.Now().Add(time.Minute)); err == nil {
+		t.Fatal("a fire a minute early was served")
+	}
+}
+
 func TestSweepCancelsMissedOrders(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -115,9 +172,6 @@ func TestSweepCancelsMissedOrders(t *testing.T) {
 	for _, id := range []string{a.ID(), b.ID()} {
 		if o, _ := e.svc.GetOrder(ctx, id); o.Status() != domain.StatusCancelled {
 			t.Fatalf("%s is %s", id, o.Status())
-		}
-		if e.rem.disarmed[id] != 1 {
-			t.Fatalf("reminder of %s not disarmed", id)
 		}
 	}
 	if o, _ := e.svc.GetOrder(ctx, tob.ID()); o.Status() != domain.StatusPaid {
@@ -259,9 +313,6 @@ func TestCancelUnpaid(t *testing.T) {
 	outboxPayload(t, e.db, events.TopicOrderCancelled, &ev)
 	if outboxCount(t, e.db, events.TopicOrderCancelled) != 1 || ev.Reason != events.ReasonCustomer {
 		t.Fatalf("events: %d %+v", outboxCount(t, e.db, events.TopicOrderCancelled), ev)
-	}
-	if e.rem.disarmed[o.ID()] != 1 {
-		t.Fatal("reminder not disarmed")
 	}
 	paid := mustPlace(t, e, "k2", placement("APP"))
 	if _, err := e.svc.ApplyTrade(ctx, "m", trade(paid, "t")); err != nil {

@@ -36,25 +36,6 @@ func newFakeInventory(c clock.Clock) *fakeInventory {
 	}, stock: map[string]int64{"SKU-A": 100, "SKU-B": 100}, res: map[string]*inventoryclient.Reservation{}}
 }
 
-func (f *fakeInventory) GetProducts(_ context.Context, skus []string) ([]inventoryclient.Product, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []inventoryclient.Product
-	var unknown []string
-	for _, s := range skus {
-		p, ok := f.products[s]
-		if !ok {
-			unknown = append(unknown, s)
-			continue
-		}
-		out = append(out, p)
-	}
-	if len(unknown) > 0 {
-		return nil, httpapi.Errorf(http.StatusUnprocessableEntity, inventoryclient.CodeUnknownSKU, "unknown").With(map[string]any{"skus": unknown})
-	}
-	return out, nil
-}
-
 func (f *fakeInventory) Reserve(_ context.Context, r inventoryclient.ReserveRequest) (inventoryclient.Reservation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -63,7 +44,24 @@ func (f *fakeInventory) Reserve(_ context.Context, r inventoryclient.ReserveRequ
 		if ex.Status == inventoryclient.ReservationReleased {
 			return inventoryclient.Reservation{}, httpapi.Errorf(http.StatusConflict, inventoryclient.CodeConflict, "released")
 		}
-		return *ex, nil
+		return f.withProducts(*ex, r.Lines), nil
+	}
+	var unknown []string
+	changed := map[string]any{}
+	for _, l := range r.Lines {
+		p, ok := f.products[l.SKU]
+		switch {
+		case !ok:
+			unknown = append(unknown, l.SKU)
+		case r.Prices != nil && r.Prices[l.SKU] != p.PriceFen:
+			changed[l.SKU] = float64(p.PriceFen) // as it arrives over the wire
+		}
+	}
+	if len(unknown) > 0 {
+		return inventoryclient.Reservation{}, httpapi.Errorf(http.StatusNotFound, inventoryclient.CodeUnknownSKU, "unknown").With(map[string]any{"skus": unknown})
+	}
+	if len(changed) > 0 {
+		return inventoryclient.Reservation{}, httpapi.Errorf(http.StatusConflict, inventoryclient.CodePriceChanged, "price changed").With(map[string]any{"prices": changed})
 	}
 	var short []string
 	for _, l := range r.Lines {
@@ -79,7 +77,14 @@ func (f *fakeInventory) Reserve(_ context.Context, r inventoryclient.ReserveRequ
 	}
 	res := &inventoryclient.Reservation{OrderID: r.OrderID, Status: inventoryclient.ReservationHeld, Lines: r.Lines, ExpiresAt: f.clock.Now().Add(r.TTL)}
 	f.res[r.OrderID] = res
-	return *res, nil
+	return f.withProducts(*res, r.Lines), nil
+}
+
+func (f *fakeInventory) withProducts(res inventoryclient.Reservation, lines []inventoryclient.Line) inventoryclient.Reservation {
+	for _, l := range lines {
+		res.Products = append(res.Products, f.products[l.SKU])
+	}
+	return res
 }
 
 func (f *fakeInventory) Release(_ context.Context, orderID string) (inventoryclient.Reservation, error) {
@@ -166,23 +171,14 @@ func (p *fakePay) GetDeduction(_ context.Context, id string) (payclient.Deductio
 }
 
 type fakeReminders struct {
-	mu       sync.Mutex
-	armed    map[string]time.Time
-	disarmed map[string]int
+	mu    sync.Mutex
+	armed map[string]time.Time
 }
 
 func (r *fakeReminders) Arm(_ context.Context, id string, payBy time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.armed[id] = payBy
-	return nil
-}
-
-func (r *fakeReminders) Disarm(_ context.Context, id string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.armed, id)
-	r.disarmed[id]++
 	return nil
 }
 

@@ -35,7 +35,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{db: db, repo: store.New(db), clock: clock.NewFixed(t0)}
 	e.inv = newFakeInventory(e.clock)
 	e.pay = &fakePay{d: map[string]payclient.Deduction{}}
-	e.rem = &fakeReminders{armed: map[string]time.Time{}, disarmed: map[string]int{}}
+	e.rem = &fakeReminders{armed: map[string]time.Time{}}
 	e.svc = e.service(e.repo)
 	return e
 }

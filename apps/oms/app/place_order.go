@@ -46,11 +46,14 @@ func (c PlaceOrder) hash() string {
 //     instead of each reserving stock (which would make scarce SKUs look sold
 //     out to the duplicates). The unique key on the idempotency table stays
 //     the last word if the lock is ever lost.
-//  2. Everything is validated before any write: structure, the catalog's
-//     SKUs and prices, PAY's deductions.
-//  3. The order id is made first and stock is reserved under it; inventory's
-//     reservation is idempotent by order id and checks back after its TTL,
-//     releasing it when the order does not exist.
+//  2. Everything is validated before any write: structure, PAY's
+//     deductions, and the amounts at the prices the customer saw.
+//  3. The order id is made first and stock is reserved under it, at those
+//     prices: inventory checks the SKUs and prices against its catalog
+//     before taking anything and answers with the catalog entries, so
+//     placing costs one call to inventory, not two. The reservation is
+//     idempotent by order id and checks back after its TTL, releasing it
+//     when the order does not exist.
 //  4. One local transaction writes the order, lines, timeline, deductions,
 //     the idempotency row and the outbox events. If it fails, the
 //     reservation is released at once (best effort; the check-back is the
@@ -97,22 +100,26 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 	if vs := p.Check(now); len(vs) > 0 {
 		return nil, false, &domain.ValidationError{Violations: vs}
 	}
-	catalog, err := s.catalog(ctx, p.Lines)
-	if err != nil {
-		return nil, false, err
-	}
 	nonCash, err := s.checkDeductions(ctx, p.CustomerID, p.DeductionIDs)
 	if err != nil {
 		return nil, false, err
 	}
-	o, err = domain.NewOrder(ids.New(), p, catalog, nonCash, now, s.cfg.PayWindow(p.Channel))
+	id, window := ids.New(), s.cfg.PayWindow(p.Channel)
+	// Every rule but the catalog's, at the prices the customer saw, before
+	// anything is written.
+	if _, err := domain.NewOrder(id, p, asPriced(p.Lines), nonCash, now, window); err != nil {
+		return nil, false, err
+	}
+	catalog, err := s.reserve(ctx, id, p.Lines)
 	if err != nil {
 		return nil, false, err
 	}
-
-	if err := s.reserve(ctx, o); err != nil {
+	o, err = domain.NewOrder(id, p, catalog, nonCash, now, window)
+	if err != nil {
+		s.release(ctx, id)
 		return nil, false, err
 	}
+
 	evs := []outbox.Event{placedEvent(o)}
 	if o.Status() == domain.StatusPaid {
 		evs = append(evs, paidEvent(o, now))
@@ -164,37 +171,61 @@ func (s *Service) replay(ctx context.Context, rec Idempotency, hash string) (*do
 	return o, false, nil
 }
 
-// catalog reads the lines' products. Unknown SKUs come back from inventory
-// as a Problem naming them; they become violations on the lines that carry
-// them.
-func (s *Service) catalog(ctx context.Context, lines []domain.LineInput) (map[string]domain.Product, error) {
-	skus := make([]string, len(lines))
-	for i, l := range lines {
-		skus[i] = l.SKU
+// asPriced is the catalog as the customer saw it: each line's SKU at the
+// line's price. Placement.Check refuses a SKU on two lines, so it is
+// unambiguous.
+func asPriced(lines []domain.LineInput) map[string]domain.Product {
+	out := make(map[string]domain.Product, len(lines))
+	for _, l := range lines {
+		out[l.SKU] = domain.Product{SKU: l.SKU, Name: l.SKU, Price: l.UnitPrice}
 	}
-	prods, err := s.inv.GetProducts(ctx, skus)
-	if err != nil {
-		var p *httpapi.Problem
-		if errors.As(err, &p) && p.Code == inventoryclient.CodeUnknownSKU {
-			unknown := problemSKUs(p)
-			var vs []domain.Violation
-			for i, l := range lines {
-				if slices.Contains(unknown, l.SKU) {
-					vs = append(vs, domain.Violation{Field: fmt.Sprintf("lines[%d].sku", i), Code: "UNKNOWN_SKU",
-						Message: fmt.Sprintf("SKU %s is not in the catalog", l.SKU)})
-				}
-			}
-			if len(vs) > 0 {
-				return nil, &domain.ValidationError{Violations: vs}
+	return out
+}
+
+// catalogViolations turns inventory's refusal of unknown SKUs or changed
+// prices into violations on the lines that carry them; other errors pass.
+func catalogViolations(lines []domain.LineInput, err error) error {
+	var p *httpapi.Problem
+	if !errors.As(err, &p) {
+		return err
+	}
+	var vs []domain.Violation
+	switch p.Code {
+	case inventoryclient.CodeUnknownSKU:
+		unknown := problemSKUs(p)
+		for i, l := range lines {
+			if slices.Contains(unknown, l.SKU) {
+				vs = append(vs, domain.Violation{Field: fmt.Sprintf("lines[%d].sku", i), Code: "UNKNOWN_SKU",
+					Message: fmt.Sprintf("SKU %s is not in the catalog", l.SKU)})
 			}
 		}
-		return nil, fmt.Errorf("read catalog: %w", err)
+	case inventoryclient.CodePriceChanged:
+		prices, _ := p.Details["prices"].(map[string]any)
+		for i, l := range lines {
+			if v, ok := prices[l.SKU]; ok {
+				vs = append(vs, domain.Violation{Field: fmt.Sprintf("lines[%d].unit_price_fen", i), Code: "PRICE_MISMATCH",
+					Message: fmt.Sprintf("unit price %s differs from the catalog's %s for %s", l.UnitPrice, catalogPrice(v), l.SKU)})
+			}
+		}
 	}
-	out := make(map[string]domain.Product, len(prods))
-	for _, pr := range prods {
-		out[pr.SKU] = domain.Product{SKU: pr.SKU, Name: pr.Name, Price: pr.PriceFen}
+	if len(vs) == 0 {
+		return err
 	}
-	return out, nil
+	return &domain.ValidationError{Violations: vs}
+}
+
+// catalogPrice reads a price from a Problem's details: a number over the
+// wire, money.Fen or int64 from an in-process caller.
+func catalogPrice(v any) money.Fen {
+	switch x := v.(type) {
+	case float64:
+		return money.Fen(x)
+	case int64:
+		return money.Fen(x)
+	case money.Fen:
+		return x
+	}
+	return 0
 }
 
 // problemSKUs reads Details["skus"], which arrives as []any over the wire
@@ -277,25 +308,49 @@ func deductionInUse(all, used []string) error {
 	return &DeductionError{Violations: vs}
 }
 
-// reserve holds the order's stock. Out of stock is a business answer; any
-// other failure may hide a reservation that was made but not answered, so
-// it is released (best effort) before the error goes back.
-func (s *Service) reserve(ctx context.Context, o *domain.Order) error {
-	lines := o.Lines()
-	req := inventoryclient.ReserveRequest{OrderID: o.ID(), Lines: make([]inventoryclient.Line, len(lines)), TTL: s.cfg.ReserveTTL}
+// reserve holds the order's stock at the customer's prices and returns
+// the catalog entries of its SKUs. Out of stock is a business answer and
+// unknown SKUs or changed prices are violations; inventory took nothing
+// for any of them. Any other failure may hide a reservation that was made
+// but not answered, so it is released (best effort) before the error goes
+// back.
+func (s *Service) reserve(ctx context.Context, orderID string, lines []domain.LineInput) (map[string]domain.Product, error) {
+	qty := make(map[string]int64, len(lines))
+	for _, l := range lines {
+		qty[l.SKU] = l.Qty
+	}
+	if short := s.soldOut.short(s.clock.Now(), qty); len(short) > 0 {
+		slices.Sort(short)
+		soldOutRefusals.Inc()
+		return nil, &OutOfStockError{SKUs: short}
+	}
+	req := inventoryclient.ReserveRequest{OrderID: orderID, Lines: make([]inventoryclient.Line, len(lines)), TTL: s.cfg.ReserveTTL,
+		Prices: make(map[string]money.Fen, len(lines))}
 	for i, l := range lines {
 		req.Lines[i] = inventoryclient.Line{SKU: l.SKU, Qty: l.Qty}
+		req.Prices[l.SKU] = l.UnitPrice
 	}
-	_, err := s.inv.Reserve(ctx, req)
+	res, err := s.inv.Reserve(ctx, req)
 	if err == nil {
-		return nil
+		out := make(map[string]domain.Product, len(res.Products))
+		for _, pr := range res.Products {
+			out[pr.SKU] = domain.Product{SKU: pr.SKU, Name: pr.Name, Price: pr.PriceFen}
+		}
+		return out, nil
 	}
 	var p *httpapi.Problem
-	if errors.As(err, &p) && p.Code == inventoryclient.CodeOutOfStock {
-		return &OutOfStockError{SKUs: problemSKUs(p)}
+	if errors.As(err, &p) {
+		switch p.Code {
+		case inventoryclient.CodeOutOfStock:
+			short := problemSKUs(p)
+			s.soldOut.refused(s.clock.Now(), short, qty)
+			return nil, &OutOfStockError{SKUs: short}
+		case inventoryclient.CodeUnknownSKU, inventoryclient.CodePriceChanged:
+			return nil, catalogViolations(lines, err)
+		}
 	}
-	s.release(ctx, o.ID())
-	return fmt.Errorf("reserve stock for %s: %w", o.ID(), err)
+	s.release(ctx, orderID)
+	return nil, fmt.Errorf("reserve stock for %s: %w", orderID, err)
 }
 
 // release gives a reservation back after a failed placement. It is best

@@ -345,3 +345,54 @@ func TestPlaceOrderCrashBeforeCommitCheckBackReleases(t *testing.T) {
 		t.Fatalf("%d orders", n)
 	}
 }
+
+// After inventory refuses a SKU as short, OMS refuses it alone for
+// SoldOutTTL — but not a smaller quantity, not a replayed key, and not
+// once the memory has lapsed.
+func TestSoldOutIsRememberedBriefly(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	svc := app.New(app.Deps{Repo: e.repo, Inventory: e.inv, Pay: e.pay, Reminders: e.rem, Clock: e.clock},
+		app.Config{SoldOutTTL: time.Second})
+	e.inv.mu.Lock()
+	e.inv.stock["SKU-A"] = 3
+	e.inv.mu.Unlock()
+	withA := func(qty int64) domain.Placement {
+		p := placement("APP")
+		p.Lines = p.Lines[:1]
+		p.Lines[0].Qty = qty
+		return p
+	}
+	won, _, err := svc.PlaceOrder(ctx, app.PlaceOrder{IdempotencyKey: "won", Placement: withA(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := func() int { e.inv.mu.Lock(); defer e.inv.mu.Unlock(); return e.inv.reserveCalls }
+	var oos *app.OutOfStockError
+	if _, _, err := svc.PlaceOrder(ctx, app.PlaceOrder{IdempotencyKey: "k1", Placement: withA(3)}); !errors.As(err, &oos) {
+		t.Fatalf("3 of 2 left: %v", err)
+	}
+	before := calls()
+	if _, _, err := svc.PlaceOrder(ctx, app.PlaceOrder{IdempotencyKey: "k2", Placement: withA(5)}); !errors.As(err, &oos) || oos.SKUs[0] != "SKU-A" {
+		t.Fatalf("5 right after: %v", err)
+	}
+	if calls() != before {
+		t.Fatal("inventory was asked again within the TTL")
+	}
+	if o, created, err := svc.PlaceOrder(ctx, app.PlaceOrder{IdempotencyKey: "won", Placement: withA(1)}); err != nil || created || o.ID() != won.ID() {
+		t.Fatalf("replayed key: %v %v %v", o, created, err)
+	}
+	if _, _, err := svc.PlaceOrder(ctx, app.PlaceOrder{IdempotencyKey: "k3", Placement: withA(2)}); err != nil {
+		t.Fatalf("a smaller quantity that fits: %v", err)
+	}
+	e.inv.mu.Lock()
+	e.inv.stock["SKU-A"] = 10 // restocked (or released by a cancel)
+	e.inv.mu.Unlock()
+	if _, _, err := svc.PlaceOrder(ctx, app.PlaceOrder{IdempotencyKey: "k4", Placement: withA(3)}); !errors.As(err, &oos) {
+		t.Fatalf("within the TTL the memory still refuses: %v", err)
+	}
+	e.clock.Advance(1100 * time.Millisecond)
+	if _, _, err := svc.PlaceOrder(ctx, app.PlaceOrder{IdempotencyKey: "k5", Placement: withA(3)}); err != nil {
+		t.Fatalf("after the TTL: %v", err)
+	}
+}

@@ -23,7 +23,6 @@ import (
 // Inventory is what OMS needs of the inventory service; *inventoryclient.Client
 // satisfies it.
 type Inventory interface {
-	GetProducts(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
 	Reserve(ctx context.Context, r inventoryclient.ReserveRequest) (inventoryclient.Reservation, error)
 	Release(ctx context.Context, orderID string) (inventoryclient.Reservation, error)
 }
@@ -33,11 +32,12 @@ type Pay interface {
 	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
 }
 
-// Reminders arms and disarms the durable payment-deadline reminder of an
-// unpaid order (a Dapr actor reminder in production).
+// Reminders arms the durable reminder that expires an unpaid order at its
+// deadline (in production a Dapr actor reminder per one-second deadline
+// window, shared by every order due in that second; see apps/oms/actors).
+// Nothing disarms it: a fire finds paid or cancelled orders settled.
 type Reminders interface {
 	Arm(ctx context.Context, orderID string, payBy time.Time) error
-	Disarm(ctx context.Context, orderID string) error
 }
 
 // Idempotency is the record of an accept-order key's first use.
@@ -98,15 +98,18 @@ func (e *DeductionInUseError) Error() string {
 // Repository stores orders. Update runs fn on the locked order inside one
 // transaction that also writes the events fn returns to the outbox, and,
 // with a claim, the inbox row; it returns the order as it stands after.
+// UpdateEach is Update without a claim for a batch of orders in one
+// transaction, returning those fn changed.
 type Repository interface {
 	LockKey(ctx context.Context, name string, wait time.Duration) (unlock func(), err error)
 	FindIdempotency(ctx context.Context, customerID, key string) (Idempotency, bool, error)
 	Create(ctx context.Context, o *domain.Order, idem Idempotency, events []outbox.Event) error
 	Get(ctx context.Context, id string) (*domain.Order, error)
 	Update(ctx context.Context, id string, claim *InboxClaim, fn func(o *domain.Order) ([]outbox.Event, error)) (*domain.Order, error)
+	UpdateEach(ctx context.Context, ids []string, fn func(o *domain.Order) ([]outbox.Event, error)) ([]*domain.Order, error)
 	Record(ctx context.Context, claim *InboxClaim, events []outbox.Event) error
 	List(ctx context.Context, q ListQuery) (Page, error)
-	DueUnpaid(ctx context.Context, before time.Time, limit int) ([]string, error)
+	DueUnpaid(ctx context.Context, after, before time.Time, limit int) ([]string, error)
 	OrderForDeduction(ctx context.Context, deductionID string) (string, bool, error)
 	DeductionsInUse(ctx context.Context, ids []string) (map[string]string, error)
 }
@@ -130,6 +133,9 @@ type Config struct {
 	KeyLockWait time.Duration
 	// CallTimeout bounds best-effort calls (release, reminders).
 	CallTimeout time.Duration
+	// SoldOutTTL is how long a SKU inventory refused as short is refused
+	// by OMS alone (see soldOut); 0 turns the memory off.
+	SoldOutTTL time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -175,14 +181,15 @@ type Deps struct {
 
 // Service runs OMS's use cases.
 type Service struct {
-	repo   Repository
-	inv    Inventory
-	pay    Pay
-	rem    Reminders
-	clock  clock.Clock
-	notify func()
-	log    *slog.Logger
-	cfg    Config
+	repo    Repository
+	inv     Inventory
+	pay     Pay
+	rem     Reminders
+	clock   clock.Clock
+	notify  func()
+	log     *slog.Logger
+	cfg     Config
+	soldOut *soldOut
 }
 
 // New returns the use cases over deps.
@@ -196,8 +203,9 @@ func New(d Deps, cfg Config) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	cfg = cfg.withDefaults()
 	return &Service{repo: d.Repo, inv: d.Inventory, pay: d.Pay, rem: d.Reminders, clock: d.Clock,
-		notify: d.Notify, log: d.Logger, cfg: cfg.withDefaults()}
+		notify: d.Notify, log: d.Logger, cfg: cfg, soldOut: newSoldOut(cfg.SoldOutTTL)}
 }
 
 // Config returns the effective configuration.

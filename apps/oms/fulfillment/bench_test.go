@@ -161,8 +161,11 @@ func BenchmarkFulfillment(b *testing.B) {
 		w := benchWorld()
 		clk := clock.System{}
 		orders := seedOrders(b, db, w, n, clk.Now())
+		// A peak day's warehouses are sized for it: with the default
+		// capacity (100 k a day) most of 150 k orders, which land mostly in
+		// one warehouse, would rightly pause to tomorrow and never finish.
 		en := New(Deps{DB: db, Orders: store.New(db), Partners: w, Gifts: w, Warehouse: w, Catalog: w, Clock: clk},
-			Config{Owner: "bench", MaxInFlight: 4096})
+			Config{Owner: "bench", MaxInFlight: 4096, DefaultCapacity: 2 * n})
 		ctx, cancel := context.WithCancel(context.Background())
 		var peakHeap, peakHeld atomic.Uint64
 		done := make(chan struct{})

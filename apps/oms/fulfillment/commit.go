@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/harvest/harvest/apps/platform/sqltx"
+	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/platform/outbox"
 )
 
 // Group commit. Every stage outcome is committed before its unit moves on,
@@ -17,16 +19,39 @@ import (
 // would bind the whole engine to the database's fsync rate (about 2,400
 // commits/s on the 2-core machine, ~17 outcomes per order). So workers hand
 // their outcomes to a few committers, which write every outcome that is
-// waiting in one transaction: one fsync for many units, each unit's rows
-// still written by its own fenced statements. Under light load a batch is
-// a single outcome, so nothing waits for a batch to fill.
+// waiting in one transaction: one fsync for many units. Under light load a
+// batch is a single outcome, so nothing waits for a batch to fill.
+//
+// A batch is written set-wise, in a fixed number of statements whatever
+// its size: one locking read of every unit of the batch, which is the
+// lease fence — a unit whose token or state no longer matches is dropped,
+// its locked row cannot change under the transaction — then one multi-row
+// write of the units' new rows, one INSERT of the new delivery orders, one
+// of the timeline rows, and last (they are shared with other batches) one
+// locking read and one UPDATE of the order units their finishing delivery
+// orders count off and one store.UpdateManyTx of the orders done. A statement (and a round trip)
+// per outcome made the database, not the stages, the bound on the 2-core
+// machine; so did the lock waits of batches on sibling delivery orders'
+// order unit, which commitShard removes.
 
 // committers is how many transactions may be committing at once: enough
 // for the database to group-commit several while others are being built.
-const committers = 12
+const committers = 8
 
 // maxBatch bounds the outcomes of one transaction.
-const maxBatch = 128
+const maxBatch = 256
+
+// commitShard is the committer of an order's outcomes. The delivery
+// orders of an order count themselves off the order's unit when they
+// finish, which locks that row until the commit; siblings finishing in
+// two batches at once would make one batch wait for the other's whole
+// transaction. Sent to one committer, they meet in one batch or in
+// batches one after the other.
+func commitShard(orderID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(orderID))
+	return int(h.Sum32() % committers)
+}
 
 type commitReq struct {
 	s         Stage
@@ -61,9 +86,6 @@ func (e *Engine) committer(reqs <-chan *commitReq) {
 	}
 }
 
-// errItem marks a batch that failed because of one of its outcomes.
-var errItem = errors.New("an outcome of the batch failed")
-
 func (e *Engine) commitBatch(batch []*commitReq) {
 	ctx := context.Background()
 	// The same order of rows in every transaction keeps batches from
@@ -76,21 +98,7 @@ func (e *Engine) commitBatch(batch []*commitReq) {
 		e.batchItems.Add(int64(len(batch)))
 		e.batchNanos.Add(int64(d))
 	}()
-	err := sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
-		var steps []stepRow
-		for _, r := range batch {
-			r.next, r.err = e.apply(ctx, tx, r)
-			if r.err != nil && !errors.Is(r.err, errLeaseLost) {
-				return fmt.Errorf("%w: %w", errItem, r.err)
-			}
-			if r.err == nil {
-				for _, st := range r.steps {
-					steps = append(steps, stepRow{u: r.u, step: st})
-				}
-			}
-		}
-		return insertStepRows(ctx, tx, e.cfg.Owner, steps)
-	})
+	err := runTx(ctx, e.db, func(tx *sql.Tx) error { return e.writeBatch(ctx, tx, batch) })
 	if err != nil && len(batch) > 1 {
 		// One outcome spoilt the batch (or the batch kept deadlocking):
 		// commit them one by one so the others are not held back by it.
@@ -103,14 +111,11 @@ func (e *Engine) commitBatch(batch []*commitReq) {
 	share := time.Since(start) / time.Duration(len(batch))
 	for _, r := range batch {
 		r.cost = share
-		if err != nil && (r.err == nil || errors.Is(r.err, errLeaseLost)) {
-			r.err = err
-		}
-		if err == nil && r.out.tx != nil {
-			notify = true
-		}
 		if err != nil {
-			r.next = nil
+			r.err, r.next = err, nil
+		}
+		if r.err == nil && r.out.tx != nil {
+			notify = true
 		}
 		close(r.done)
 	}
@@ -122,42 +127,166 @@ func (e *Engine) commitBatch(batch []*commitReq) {
 func (e *Engine) commitOne(ctx context.Context, r *commitReq) {
 	start := time.Now()
 	defer func() { r.cost = time.Since(start) }()
-	err := sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
-		var err error
-		if r.next, err = e.apply(ctx, tx, r); err != nil {
-			return err
-		}
-		return insertSteps(ctx, tx, r.u, e.cfg.Owner, r.steps)
-	})
-	r.err = err
+	err := runTx(ctx, e.db, func(tx *sql.Tx) error { return e.writeBatch(ctx, tx, []*commitReq{r}) })
 	if err != nil {
-		r.next = nil
-	} else if r.out.tx != nil {
+		r.err, r.next = err, nil
+	} else if r.err == nil && r.out.tx != nil {
 		e.notify()
 	}
 	close(r.done)
 }
 
-// apply writes one outcome in tx and returns the units to queue next (the
-// unit at its next stage, or the new delivery orders), leaving the
-// timeline rows in r.steps for the caller to insert. errLeaseLost means
-// nothing was written for it: another claim owns the unit.
-func (e *Engine) apply(ctx context.Context, tx *sql.Tx, r *commitReq) ([]*Unit, error) {
-	s, u, out := r.s, r.u, r.out
+// orderWork is a change to an order's row in the batch (fraud cancel,
+// dispatched), run in order id order.
+type orderWork struct {
+	orderID string
+	fn      func(ctx context.Context, tx *sql.Tx) error
+}
+
+// writeBatch writes the outcomes of batch (sorted by unit id) in tx. An
+// outcome whose unit's lease was taken over gets errLeaseLost and writes
+// nothing; every other one gets its next units in r.next. An error fails
+// the whole transaction.
+func (e *Engine) writeBatch(ctx context.Context, tx *sql.Tx, batch []*commitReq) error {
 	now := e.clock.Now()
-	steps := []step{{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: r.startedAt, dur: r.ran}}
-	w := *u
-	var next []*Unit
-	// save writes the unit first: the lease check comes before any other
-	// effect of the outcome.
-	save := func(st State, resume time.Time, code, reason string) error {
-		if err := saveUnit(ctx, tx, &w, st, resume, code, reason, now); err != nil {
+	ids := make([]string, 0, len(batch))
+	for _, r := range batch {
+		r.next, r.err, r.steps = nil, nil, nil // a retried transaction starts over
+		ids = append(ids, r.u.ID)
+	}
+	locked, err := lockUnits(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	var (
+		rows     []unitRow
+		children []*Unit
+		steps    []stepRow
+		orders   []orderWork
+		countOff = map[string]int{}
+		parentOf = map[string]string{} // order unit -> order id
+	)
+	for _, r := range batch {
+		l, ok := locked[r.u.ID]
+		if !ok || l.token != r.u.Token || l.state != StateRunning {
+			r.err = errLeaseLost
+			continue
+		}
+		p, err := e.plan(r, now, l.open)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errItem, err)
+		}
+		rows = append(rows, p.row)
+		children = append(children, p.children...)
+		if p.countOff {
+			countOff[r.u.ParentID]++
+			parentOf[r.u.ParentID] = r.u.OrderID
+		}
+		if r.out.tx != nil {
+			orders = append(orders, orderWork{r.u.OrderID, r.out.tx})
+		}
+		r.next = p.next
+		for _, st := range r.steps {
+			steps = append(steps, stepRow{u: r.u, step: st})
+		}
+		for _, c := range p.children {
+			steps = append(steps, stepRow{u: c, step: p.created[c.ID]})
+		}
+	}
+	if err := upsertUnits(ctx, tx, rows, e.cfg.Owner, now); err != nil {
+		return err
+	}
+	if err := insertUnits(ctx, tx, children, StateRunning, now, e.cfg.Owner, now); err != nil {
+		return err
+	}
+	if err := insertStepRows(ctx, tx, e.cfg.Owner, steps); err != nil {
+		return err
+	}
+	// Delivery orders dispatched: count them off their order's unit, and
+	// close the order when none is left. The order units are shared by
+	// sibling delivery orders in other batches, so they are locked last,
+	// in key order, to be held only until the commit.
+	if len(countOff) > 0 {
+		parents := make([]string, 0, len(countOff))
+		for p := range countOff {
+			parents = append(parents, p)
+		}
+		slices.Sort(parents)
+		plocked, err := lockUnits(ctx, tx, parents)
+		if err != nil {
 			return err
 		}
-		if out.tx != nil {
-			return out.tx(ctx, tx)
+		counts := make([]parentCount, 0, len(parents))
+		var closing []string // orders whose last delivery order was dispatched
+		for _, p := range parents {
+			l, ok := plocked[p]
+			if !ok {
+				return fmt.Errorf("%w: lock order unit %s: not found", errItem, p)
+			}
+			c := parentCount{id: p, open: l.open - countOff[p], state: l.state}
+			if c.open <= 0 && l.state != StateDone {
+				c.state = StateDone
+				closing = append(closing, parentOf[p])
+			}
+			counts = append(counts, c)
 		}
-		return nil
+		if err := countOffChildren(ctx, tx, counts, now); err != nil {
+			return err
+		}
+		dispatched := func(o *domain.Order) ([]outbox.Event, error) {
+			return nil, o.MarkDispatched(now, "every delivery order dispatched")
+		}
+		if m, ok := e.orders.(manyOrders); ok && len(closing) > 0 {
+			// many orders in a few statements; they are no order's work
+			// below (a unit is at one stage at a time, and these are all
+			// past the fraud audit)
+			done, err := m.UpdateManyTx(ctx, tx, closing, dispatched)
+			if err != nil {
+				return err
+			}
+			if len(done) != len(closing) {
+				return fmt.Errorf("%w: mark orders dispatched: %d of %d found", errItem, len(done), len(closing))
+			}
+		} else {
+			for _, id := range closing {
+				orders = append(orders, orderWork{id, func(ctx context.Context, tx *sql.Tx) error {
+					_, err := e.orders.UpdateTx(ctx, tx, id, dispatched)
+					return err
+				}})
+			}
+		}
+	}
+	slices.SortStableFunc(orders, func(a, b orderWork) int { return strings.Compare(a.orderID, b.orderID) })
+	for _, o := range orders {
+		if err := o.fn(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errItem marks a batch that failed because of one of its outcomes.
+var errItem = errors.New("an outcome of the batch failed")
+
+// planned is what one outcome writes.
+type planned struct {
+	row      unitRow
+	next     []*Unit
+	children []*Unit
+	created  map[string]step // the children's first timeline rows
+	countOff bool            // a delivery order finished: count it off its order
+}
+
+// plan works out what outcome r writes, with the unit's open_children as
+// locked (kept unless the unit splits), leaving the unit's timeline rows
+// in r.steps.
+func (e *Engine) plan(r *commitReq, now time.Time, open int) (planned, error) {
+	s, u, out := r.s, r.u, r.out
+	steps := []step{{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: r.startedAt, dur: r.ran}}
+	w := *u
+	var p planned
+	set := func(st State, resume time.Time, code, reason string) {
+		p.row = unitRow{u: &w, state: st, resume: resume, code: code, reason: reason, open: open}
 	}
 	switch out.Kind {
 	case OutcomeNext:
@@ -180,65 +309,38 @@ func (e *Engine) apply(ctx context.Context, tx *sql.Tx, r *commitReq) ([]*Unit, 
 			if w.LeaseUntil.Sub(now) < e.cfg.LeaseTTL/2 {
 				w.LeaseUntil = now.Add(e.cfg.LeaseTTL)
 			}
-			if err := save(StateRunning, now, "", ""); err != nil {
-				return nil, err
-			}
-			next = []*Unit{&w}
+			set(StateRunning, now, "", "")
+			p.next = []*Unit{&w}
 		case !u.IsChild():
-			if err := save(StateSplit, now, "", fmt.Sprintf("%d delivery orders", len(u.Doc.Deliveries))); err != nil {
-				return nil, err
-			}
-			children, err := e.fanOut(ctx, tx, &w, now)
+			children, created, err := e.fanOut(&w, now)
 			if err != nil {
-				return nil, err
+				return p, err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE fulfillments SET open_children = ? WHERE unit_id = ?`, len(children), u.ID); err != nil {
-				return nil, fmt.Errorf("count delivery orders of %s: %w", u.ID, err)
-			}
-			next = children
+			open = len(children)
+			set(StateSplit, now, "", fmt.Sprintf("%d delivery orders", len(u.Doc.Deliveries)))
+			p.next, p.children, p.created = children, children, created
 		default:
-			// The order's unit is locked before the child's row, in the
-			// same order by every finishing child, so the last two
-			// finishing at once serialize instead of deadlocking.
-			var st string
-			if err := tx.QueryRowContext(ctx, `SELECT state FROM fulfillments WHERE unit_id = ? FOR UPDATE`, u.ParentID).Scan(&st); err != nil {
-				return nil, fmt.Errorf("lock order unit %s: %w", u.ParentID, err)
-			}
-			if err := save(StateDone, now, "", ""); err != nil {
-				return nil, err
-			}
-			if err := e.childDone(ctx, tx, &w, State(st), now); err != nil {
-				return nil, err
-			}
+			set(StateDone, now, "", "")
+			p.countOff = true
 		}
 	case OutcomePause:
-		if err := save(StatePaused, out.Until, out.Code, out.Note); err != nil {
-			return nil, err
-		}
+		set(StatePaused, out.Until, out.Code, out.Note)
 	case OutcomeRetry:
 		w.Attempts++
 		if w.Attempts >= e.cfg.MaxAttempts {
 			steps[0].outcome = string(OutcomeFail)
-			if err := save(StateFailed, now, "RETRIES_EXHAUSTED", joinNote(out.Code, out.Note)); err != nil {
-				return nil, err
-			}
+			set(StateFailed, now, "RETRIES_EXHAUSTED", joinNote(out.Code, out.Note))
 			break
 		}
 		after := max(out.After, e.backoff(w.Attempts-1))
-		if err := save(StateReady, now.Add(after), out.Code, out.Note); err != nil {
-			return nil, err
-		}
+		set(StateReady, now.Add(after), out.Code, out.Note)
 	case OutcomeFail:
-		if err := save(StateFailed, now, out.Code, out.Note); err != nil {
-			return nil, err
-		}
+		set(StateFailed, now, out.Code, out.Note)
 	case OutcomeCancel:
-		if err := save(StateCancelled, now, out.Code, out.Note); err != nil {
-			return nil, err
-		}
+		set(StateCancelled, now, out.Code, out.Note)
 	default:
-		return nil, fmt.Errorf("stage %s: unknown outcome %q", s, out.Kind)
+		return p, fmt.Errorf("stage %s: unknown outcome %q", s, out.Kind)
 	}
 	r.steps = steps
-	return next, nil
+	return p, nil
 }

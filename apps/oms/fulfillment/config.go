@@ -107,10 +107,12 @@ func (c Config) stage(s Stage) StageConfig {
 		switch {
 		case s == StageThrottle:
 			// CPU-bound in the DOMAIN table (an in-memory counter there);
-			// here each run is a short transaction on the capacity row, a
-			// round trip and an fsync, so it gets more than the core count.
-			// With NumCPU workers it capped the whole pipeline (measured).
-			sc.Workers = 4 * c.CPUWorkers
+			// here each run waits for a short transaction on the capacity
+			// rows, shared by the takes waiting at that moment (throttle.go),
+			// so it is sized like an I/O stage: the more workers wait, the
+			// more takes share a transaction. With NumCPU workers, each
+			// taking its own transaction, it capped the whole pipeline.
+			sc.Workers = c.IOWorkers
 		case kinds[s] == KindCPU:
 			sc.Workers = c.CPUWorkers
 		default:

@@ -20,9 +20,10 @@
 // number of goroutines, set per stage through the environment and
 // defaulting by kind: I/O-bound stages 32, CPU-bound stages
 // runtime.NumCPU() — except the warehouse throttle, CPU in the DOMAIN
-// table but here a short transaction on a hot row, which gets 4 × NumCPU. A stage returns an Outcome — next, pause until a time,
-// retry after a delay, fail (exception queue) or cancel — and the engine
-// commits it and hands the unit to the next stage's queue.
+// table but here a wait for a shared transaction on hot rows, which is
+// sized like an I/O stage. A stage returns an Outcome — next, pause until
+// a time, retry after a delay, fail (exception queue) or cancel — and the
+// engine commits it and hands the unit to the next stage's queue.
 //
 // # Durability and leases
 //
@@ -39,17 +40,25 @@
 // # Group commit
 //
 // A stage's outcome is committed before its unit moves on, but not by the
-// worker: workers hand outcomes to a few committers, which write every
-// outcome waiting at that moment in one transaction — each unit by its own
-// lease-fenced UPDATE, the timeline rows in one INSERT — and a small
+// worker: workers hand outcomes to a few committers (each order's to the
+// same one), which write every outcome waiting at that moment in one READ
+// COMMITTED transaction, set-wise: one locking read of the batch's units
+// by primary key is the lease fence (a unit whose token or state no longer
+// matches is dropped), then one multi-row write of their new rows, one
+// INSERT of new delivery orders, one of the timeline rows, and for
+// delivery orders dispatched one count-off of their order units and one
+// update of the orders that are done (store.UpdateManyTx). A small
 // goroutine per outcome queues the unit for its next stage once its
-// transaction commits. An order has about seventeen outcomes, so a commit
-// each would tie the engine to the database's fsync rate; batched, the
-// fsyncs are shared and a CPU stage's two workers are never held up by
-// the disk. A batch that fails because of one outcome is retried outcome by
-// outcome. The warehouse throttle keeps its own short transaction: its
-// capacity row is hot, and a batch holding it until its fsync would queue
-// every batch behind it.
+// transaction commits. An order has about fourteen outcomes, so a commit
+// each, or a statement each, would tie the engine to the database's round
+// trips and fsyncs; batched, they are shared and a CPU stage's two workers
+// are never held up by the disk. A batch that fails because of one outcome
+// is retried outcome by outcome. The starts of paid orders that arrive
+// together share a transaction the same way. The warehouse throttle keeps
+// transactions of its own, outside the group commit: its capacity rows are
+// hot, and a batch holding them until its fsync would queue every batch
+// behind it; the takes waiting at a moment share one short transaction per
+// warehouse instead.
 //
 // # Idempotent stages
 //

@@ -7,16 +7,17 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/platform/inbox"
 	"github.com/harvest/harvest/apps/platform/outbox"
-	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // StartConsumer is the inbox name of the oms.order.paid subscriber.
@@ -78,10 +79,16 @@ type Engine struct {
 	// abandon makes the engine stop like a crashed process: no commit, no
 	// release (tests of catch-up).
 	abandon atomic.Bool
-	commits chan *commitReq
+	// commits feeds the committers, one queue each: a unit's outcomes go
+	// to the committer of its order (commitShard).
+	commits [committers]chan *commitReq
 	// group commit statistics
 	batches, batchItems, batchNanos atomic.Int64
 	finishing                       sync.WaitGroup
+	// the warehouse throttle's capacity takes waiting for a transaction
+	grants [grantShards]batcher[*capReq]
+	// the starts of paid orders waiting for a transaction
+	starts batcher[*startReq]
 	// wrap, when set, wraps every stage function (tests run stages twice).
 	wrap func(Stage, stageFn) stageFn
 }
@@ -100,7 +107,11 @@ func New(d Deps, cfg Config) *Engine {
 	}
 	e := &Engine{db: d.DB, orders: d.Orders, partners: d.Partners, gifts: d.Gifts, wh: d.Warehouse, catalog: d.Catalog,
 		clock: d.Clock, log: d.Logger, notify: d.Notify, cfg: cfg, wake: make(chan struct{}, 1),
-		commits: make(chan *commitReq, cfg.MaxInFlight)}
+	}
+	e.starts.par = startBatches
+	for i := range e.commits {
+		e.commits[i] = make(chan *commitReq, cfg.MaxInFlight)
+	}
 	for s := Stage(1); s <= NumStages; s++ {
 		e.queues[s] = make(chan *Unit, cfg.stage(s).QueueSize)
 		if callsPartner[s] {
@@ -174,15 +185,17 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); e.feed(wctx) }()
 	var cwg sync.WaitGroup
-	for range committers {
+	for _, c := range e.commits {
 		cwg.Add(1)
-		go func() { defer cwg.Done(); e.committer(e.commits) }()
+		go func() { defer cwg.Done(); e.committer(c) }()
 	}
 	<-ctx.Done()
 	cancel()
 	wg.Wait()
 	e.finishing.Wait()
-	close(e.commits)
+	for _, c := range e.commits {
+		close(c)
+	}
 	cwg.Wait()
 	if e.abandon.Load() {
 		return nil
@@ -201,47 +214,115 @@ func (e *Engine) Run(ctx context.Context) error {
 // FULFILLING and its unit is written, ready for stage 1. A repeated
 // message, or an order no longer PAID (cancelled by customer service
 // meanwhile, or started already), changes nothing; started reports whether
-// a unit was made.
+// a unit was made. Starts that arrive together share a transaction (a
+// batch that fails is retried start by start).
 func (e *Engine) Start(ctx context.Context, msgID, orderID string) (started bool, err error) {
-	errSkip := errors.New("not startable")
-	err = sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
-		started = false
-		fresh, err := inbox.Claim(ctx, tx, StartConsumer, msgID)
-		if err != nil || !fresh {
-			return err
-		}
-		now := e.clock.Now()
-		var doc Doc
-		_, err = e.orders.UpdateTx(ctx, tx, orderID, func(o *domain.Order) ([]outbox.Event, error) {
-			if o.Status() != domain.StatusPaid {
-				return nil, errSkip
+	r := &startReq{msgID: msgID, orderID: orderID}
+	e.starts.do(r, maxStartBatch, func(batch []*startReq) {
+		// The batch is not the leader's alone: it runs to its end even if
+		// the leader's caller gives up.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		err := runTx(bctx, e.db, func(tx *sql.Tx) error { return e.startTx(bctx, tx, batch) })
+		if err != nil && len(batch) > 1 {
+			for _, x := range batch {
+				x.err = runTx(bctx, e.db, func(tx *sql.Tx) error { return e.startTx(bctx, tx, []*startReq{x}) })
 			}
-			if err := o.StartFulfillment(now); err != nil {
-				return nil, err
-			}
-			doc = docOf(o, now)
-			return nil, nil
-		})
-		switch {
-		case errors.Is(err, errSkip), errors.Is(err, domain.ErrNotFound):
-			return nil // the inbox claim commits: nothing to fulfil
-		case err != nil:
-			return err
+			return
 		}
-		u := &Unit{ID: orderID, OrderID: orderID, Stage: StageInitial, Doc: doc, LeaseUntil: time.Unix(0, 0).UTC()}
-		if err := insertUnit(ctx, tx, u, StateReady, now, "", now); err != nil {
-			return err
+		for _, x := range batch {
+			x.err = err
 		}
-		started = true
-		return insertSteps(ctx, tx, u, e.cfg.Owner, []step{{stage: StageInitial, outcome: "STARTED", note: "paid order entered fulfillment", started: now}})
 	})
-	if err != nil {
-		return false, fmt.Errorf("start fulfillment of %s: %w", orderID, err)
+	if r.err != nil {
+		return false, fmt.Errorf("start fulfillment of %s: %w", orderID, r.err)
 	}
-	if started {
+	if r.started {
 		e.Wake()
 	}
-	return started, nil
+	return r.started, nil
+}
+
+// maxStartBatch bounds the starts of one transaction, and startBatches is
+// how many such transactions may run at once: the starts of different
+// orders lock different rows.
+const (
+	maxStartBatch = 64
+	startBatches  = 4
+)
+
+// startReq is one oms.order.paid message to start.
+type startReq struct {
+	msgID, orderID string
+	started        bool
+	err            error
+}
+
+// startTx claims the messages of batch in the inbox and starts the orders
+// of the fresh ones that are PAID.
+func (e *Engine) startTx(ctx context.Context, tx *sql.Tx, batch []*startReq) error {
+	now := e.clock.Now()
+	first := map[string]*startReq{} // order -> the first fresh message for it
+	var orderIDs []string
+	for _, r := range batch {
+		r.started = false
+		fresh, err := inbox.Claim(ctx, tx, StartConsumer, r.msgID)
+		if err != nil {
+			return err
+		}
+		if fresh && first[r.orderID] == nil {
+			first[r.orderID] = r
+			orderIDs = append(orderIDs, r.orderID)
+		}
+	}
+	if len(orderIDs) == 0 {
+		return nil
+	}
+	docs := map[string]Doc{}
+	start := func(o *domain.Order) ([]outbox.Event, error) {
+		if o.Status() != domain.StatusPaid {
+			return nil, app.ErrNoChange // the inbox claim commits: nothing to fulfil
+		}
+		if err := o.StartFulfillment(now); err != nil {
+			return nil, err
+		}
+		docs[o.ID()] = docOf(o, now)
+		return nil, nil
+	}
+	if m, ok := e.orders.(manyOrders); ok {
+		if _, err := m.UpdateManyTx(ctx, tx, orderIDs, start); err != nil {
+			return err
+		}
+	} else {
+		slices.Sort(orderIDs)
+		for _, id := range orderIDs {
+			_, err := e.orders.UpdateTx(ctx, tx, id, start)
+			if err != nil && !errors.Is(err, app.ErrNoChange) && !errors.Is(err, domain.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	var units []*Unit
+	var steps []stepRow
+	for _, id := range orderIDs {
+		doc, ok := docs[id]
+		if !ok {
+			continue
+		}
+		u := &Unit{ID: id, OrderID: id, Stage: StageInitial, Doc: doc, LeaseUntil: time.Unix(0, 0).UTC()}
+		units = append(units, u)
+		steps = append(steps, stepRow{u: u, step: step{stage: StageInitial, outcome: "STARTED", note: "paid order entered fulfillment", started: now}})
+	}
+	if err := insertUnits(ctx, tx, units, StateReady, now, "", now); err != nil {
+		return err
+	}
+	if err := insertStepRows(ctx, tx, e.cfg.Owner, steps); err != nil {
+		return err
+	}
+	for _, u := range units {
+		first[u.ID].started = true
+	}
+	return nil
 }
 
 func docOf(o *domain.Order, paidAt time.Time) Doc {
@@ -428,7 +509,7 @@ func (e *Engine) process(ctx context.Context, s Stage, u *Unit) (passing bool) {
 func (e *Engine) finish(ctx context.Context, req *commitReq, start time.Time) {
 	defer e.finishing.Done()
 	cstart := time.Now()
-	e.commits <- req
+	e.commits[commitShard(req.u.OrderID)] <- req
 	<-req.done
 	s, name := req.s, req.s.String()
 	st := &e.stats[s]
@@ -521,12 +602,14 @@ func joinNote(code, note string) string {
 }
 
 // fanOut makes the delivery orders of the split, leased to this instance
-// under the parent's token, each at its first stage.
-func (e *Engine) fanOut(ctx context.Context, tx *sql.Tx, parent *Unit, now time.Time) ([]*Unit, error) {
+// under the parent's token, each at its first stage, with the first
+// timeline row of each; the caller inserts them.
+func (e *Engine) fanOut(parent *Unit, now time.Time) ([]*Unit, map[string]step, error) {
 	if len(parent.Doc.Deliveries) == 0 {
-		return nil, fmt.Errorf("unit %s reached the end of its stages without a split", parent.ID)
+		return nil, nil, fmt.Errorf("unit %s reached the end of its stages without a split", parent.ID)
 	}
-	var out []*Unit
+	out := make([]*Unit, 0, len(parent.Doc.Deliveries))
+	created := make(map[string]step, len(parent.Doc.Deliveries))
 	for i, d := range parent.Doc.Deliveries {
 		doc := parent.Doc
 		doc.Lines = d.Lines
@@ -541,18 +624,13 @@ func (e *Engine) fanOut(ctx context.Context, tx *sql.Tx, parent *Unit, now time.
 			Token: parent.Token, LeaseUntil: now.Add(e.cfg.LeaseTTL), Doc: doc}
 		c.Stage = e.nextStage(c, lastOrderStage)
 		if c.Stage == 0 {
-			return nil, fmt.Errorf("delivery order %s has no stage", c.ID)
+			return nil, nil, fmt.Errorf("delivery order %s has no stage", c.ID)
 		}
-		if err := insertUnit(ctx, tx, c, StateRunning, now, e.cfg.Owner, now); err != nil {
-			return nil, err
-		}
-		if err := insertSteps(ctx, tx, c, e.cfg.Owner, []step{{stage: c.Stage, outcome: "CREATED",
-			note: fmt.Sprintf("delivery order %d of %d: %s", d.Seq, len(parent.Doc.Deliveries), deliveryLabel(d)), started: now}}); err != nil {
-			return nil, err
-		}
+		created[c.ID] = step{stage: c.Stage, outcome: "CREATED",
+			note: fmt.Sprintf("delivery order %d of %d: %s", d.Seq, len(parent.Doc.Deliveries), deliveryLabel(d)), started: now}
 		out = append(out, c)
 	}
-	return out, nil
+	return out, created, nil
 }
 
 func deliveryLabel(d domain.Delivery) string {
@@ -560,28 +638,4 @@ func deliveryLabel(d domain.Delivery) string {
 		return "drop-ship by " + d.Supplier + " on " + d.DeliveryDate
 	}
 	return "warehouse " + d.Warehouse + " on " + d.DeliveryDate
-}
-
-// childDone runs when a delivery order is dispatched, with the order's
-// unit (in state st) locked: it counts the delivery order off the order's
-// open_children and, when none is left, marks the order DISPATCHED.
-func (e *Engine) childDone(ctx context.Context, tx *sql.Tx, u *Unit, st State, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE fulfillments SET open_children = open_children - 1, updated_at = ? WHERE unit_id = ?`,
-		now, u.ParentID); err != nil {
-		return fmt.Errorf("count off delivery order %s: %w", u.ID, err)
-	}
-	var open int
-	if err := tx.QueryRowContext(ctx, `SELECT open_children FROM fulfillments WHERE unit_id = ?`, u.ParentID).Scan(&open); err != nil {
-		return fmt.Errorf("open delivery orders of %s: %w", u.ParentID, err)
-	}
-	if open > 0 || st == StateDone {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE fulfillments SET state = 'DONE', updated_at = ? WHERE unit_id = ?`, now, u.ParentID); err != nil {
-		return fmt.Errorf("close order unit %s: %w", u.ParentID, err)
-	}
-	_, err := e.orders.UpdateTx(ctx, tx, u.OrderID, func(o *domain.Order) ([]outbox.Event, error) {
-		return nil, o.MarkDispatched(now, "every delivery order dispatched")
-	})
-	return err
 }

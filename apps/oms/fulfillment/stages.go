@@ -19,7 +19,6 @@ import (
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/outbox"
-	"github.com/harvest/harvest/apps/platform/sqltx"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
 
@@ -159,10 +158,15 @@ func (e *Engine) initial(ctx context.Context, u *Unit) Outcome {
 		wg   sync.WaitGroup
 		fail Outcome
 	)
+	// Pick the messages still to send before any goes out: the senders
+	// write d.Receipts while this loop would otherwise still read it.
+	var todo []msg
 	for _, m := range msgs {
-		if _, done := d.Receipts[m.id]; done {
-			continue
+		if _, done := d.Receipts[m.id]; !done {
+			todo = append(todo, m)
 		}
+	}
+	for _, m := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -486,8 +490,9 @@ func (e *Engine) erpStock(ctx context.Context, u *Unit) Outcome {
 }
 
 // Stage 13: the warehouse's daily capacity; full pauses to the next day.
-// The capacity is taken in a short transaction of its own, together with a
-// grant row keyed by the delivery order, so a re-run takes nothing more.
+// The capacity is taken outside the group commit, together with a grant
+// row keyed by the delivery order, so a re-run takes nothing more; the
+// takes waiting at a moment share one short transaction (throttle.go).
 // (Taking it inside the group commit was tried: the capacity row is hot,
 // and a batch holding it until its fsync serialized every batch behind
 // it — throughput fell fourfold.)
@@ -495,12 +500,7 @@ func (e *Engine) throttle(ctx context.Context, u *Unit) Outcome {
 	c := u.Doc.Child
 	now := e.clock.Now()
 	day := domain.ShanghaiDay(now)
-	var ok bool
-	err := sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
-		var err error
-		ok, err = takeCapacity(ctx, tx, u.ID, c.Warehouse, day, e.cfg.DefaultCapacity, now)
-		return err
-	})
+	ok, err := e.takeCapacity(ctx, u.ID, c.Warehouse, day, now)
 	if err != nil {
 		return Retry(e.backoff(u.Attempts), "DB", err.Error())
 	}

@@ -37,21 +37,32 @@ func scanUnits(rows *sql.Rows) ([]*Unit, error) {
 	return out, rows.Err()
 }
 
-// insertUnit writes a new unit in tx; state RUNNING rows are leased to
-// owner/token until leaseUntil.
-func insertUnit(ctx context.Context, tx *sql.Tx, u *Unit, state State, resumeAt time.Time, owner string, now time.Time) error {
-	doc, err := json.Marshal(u.Doc)
-	if err != nil {
-		return fmt.Errorf("encode unit %s: %w", u.ID, err)
+// insertUnits writes new units in tx in one statement; state RUNNING rows
+// are leased to owner under their token until their LeaseUntil.
+func insertUnits(ctx context.Context, tx *sql.Tx, units []*Unit, state State, resumeAt time.Time, owner string, now time.Time) error {
+	if len(units) == 0 {
+		return nil
 	}
 	if state != StateRunning {
 		owner = ""
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO fulfillments (unit_id, order_id, parent_id, child_seq, stage, state, resume_at,
-		lease_owner, lease_token, lease_until, doc, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		u.ID, u.OrderID, u.ParentID, u.Seq, int(u.Stage), string(state), resumeAt, owner, u.Token, u.LeaseUntil, doc, now, now)
-	if err != nil {
-		return fmt.Errorf("insert unit %s: %w", u.ID, err)
+	var q strings.Builder
+	q.WriteString(`INSERT INTO fulfillments (unit_id, order_id, parent_id, child_seq, stage, state, resume_at,
+		lease_owner, lease_token, lease_until, doc, created_at, updated_at) VALUES `)
+	args := make([]any, 0, 13*len(units))
+	for i, u := range units {
+		doc, err := json.Marshal(u.Doc)
+		if err != nil {
+			return fmt.Errorf("encode unit %s: %w", u.ID, err)
+		}
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		args = append(args, u.ID, u.OrderID, u.ParentID, u.Seq, int(u.Stage), string(state), resumeAt, owner, u.Token, u.LeaseUntil, doc, now, now)
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("insert units %s…: %w", units[0].ID, err)
 	}
 	return nil
 }
@@ -59,33 +70,143 @@ func insertUnit(ctx context.Context, tx *sql.Tx, u *Unit, state State, resumeAt 
 // errLeaseLost: the unit's lease was taken over; its copy must be dropped.
 var errLeaseLost = errors.New("lease lost")
 
-// saveUnit writes a unit's stage, state and document, fenced by its lease
-// token: when another claim took the unit, nothing is written and
-// errLeaseLost is returned.
-func saveUnit(ctx context.Context, tx *sql.Tx, u *Unit, state State, resumeAt time.Time, code, reason string, now time.Time) error {
-	doc, err := json.Marshal(u.Doc)
+// lockedUnit is a unit's row as a commit locked it.
+type lockedUnit struct {
+	token string
+	state State
+	open  int
+}
+
+// lockUnits locks the rows of ids (sorted) for the rest of tx and returns
+// their lease token, state and open delivery orders. A locking read by
+// primary key takes no gap locks, and every transaction takes its rows in
+// key order, so commits do not deadlock one another.
+func lockUnits(ctx context.Context, tx *sql.Tx, ids []string) (map[string]lockedUnit, error) {
+	out := make(map[string]lockedUnit, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT unit_id, lease_token, state, open_children FROM fulfillments WHERE unit_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) FOR UPDATE`, args...)
 	if err != nil {
-		return fmt.Errorf("encode unit %s: %w", u.ID, err)
+		return nil, fmt.Errorf("lock units: %w", err)
 	}
-	leaseUntil := u.LeaseUntil
-	token := u.Token
-	if state != StateRunning {
-		leaseUntil = time.Unix(0, 0).UTC()
+	defer rows.Close()
+	for rows.Next() {
+		var id, st string
+		var l lockedUnit
+		if err := rows.Scan(&id, &l.token, &st, &l.open); err != nil {
+			return nil, fmt.Errorf("lock units: %w", err)
+		}
+		l.state = State(st)
+		out[id] = l
 	}
-	// A unit moving on keeps its resume_at (meaningless while RUNNING) and,
-	// unless extended, its lease_until: unchanged indexed columns cost the
-	// database no secondary-index writes.
-	res, err := tx.ExecContext(ctx, `UPDATE fulfillments SET stage = ?, state = ?, resume_at = IF(? = 'RUNNING', resume_at, ?),
-		lease_until = ?, lease_owner = IF(? = 'RUNNING', lease_owner, ''), attempts = ?, fail_code = ?, fail_reason = ?, doc = ?, updated_at = ?
-		WHERE unit_id = ? AND lease_token = ? AND state = 'RUNNING'`,
-		int(u.Stage), string(state), string(state), resumeAt, leaseUntil, string(state), u.Attempts, code, truncate(reason, 500), doc, now, u.ID, token)
-	if err != nil {
-		return fmt.Errorf("save unit %s: %w", u.ID, err)
+	return out, rows.Err()
+}
+
+// unitRow is a unit's new row: stage, state and document.
+type unitRow struct {
+	u            *Unit
+	state        State
+	resume       time.Time
+	code, reason string
+	open         int
+}
+
+// upsertUnits writes units' new rows in one statement. The caller holds
+// the rows' locks (lockUnits) and has checked their leases, so every row
+// exists and the INSERT part never applies: the statement is a multi-row
+// UPDATE by primary key. A unit moving on keeps its resume_at (meaningless
+// while RUNNING) and, unless extended, its lease_until: unchanged indexed
+// columns cost the database no secondary-index writes.
+func upsertUnits(ctx context.Context, tx *sql.Tx, units []unitRow, owner string, now time.Time) error {
+	if len(units) == 0 {
+		return nil
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return errLeaseLost
+	var q strings.Builder
+	q.WriteString(`INSERT INTO fulfillments (unit_id, order_id, parent_id, child_seq, open_children, stage, state, resume_at,
+		lease_owner, lease_token, lease_until, attempts, fail_code, fail_reason, doc, created_at, updated_at) VALUES `)
+	args := make([]any, 0, 17*len(units))
+	epoch := time.Unix(0, 0).UTC()
+	for i, r := range units {
+		u := r.u
+		doc, err := json.Marshal(u.Doc)
+		if err != nil {
+			return fmt.Errorf("encode unit %s: %w", u.ID, err)
+		}
+		leaseUntil := u.LeaseUntil
+		if r.state != StateRunning {
+			leaseUntil = epoch
+		}
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		args = append(args, u.ID, u.OrderID, u.ParentID, u.Seq, r.open, int(u.Stage), string(r.state), r.resume,
+			owner, u.Token, leaseUntil, u.Attempts, r.code, truncate(r.reason, 500), doc, now, now)
+	}
+	q.WriteString(` ON DUPLICATE KEY UPDATE stage = VALUES(stage), state = VALUES(state),
+		resume_at = IF(VALUES(state) = 'RUNNING', resume_at, VALUES(resume_at)), lease_until = VALUES(lease_until),
+		lease_owner = IF(VALUES(state) = 'RUNNING', lease_owner, ''), attempts = VALUES(attempts), fail_code = VALUES(fail_code),
+		fail_reason = VALUES(fail_reason), doc = VALUES(doc), open_children = VALUES(open_children), updated_at = VALUES(updated_at)`)
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("save units %s…: %w", units[0].u.ID, err)
 	}
 	return nil
+}
+
+// parentCount is an order unit's new count of open delivery orders and
+// its state (DONE when the last one was dispatched).
+type parentCount struct {
+	id    string
+	open  int
+	state State
+}
+
+// countOffChildren writes order units' counts of open delivery orders and
+// states in one statement; the caller holds their rows' locks.
+func countOffChildren(ctx context.Context, tx *sql.Tx, counts []parentCount, now time.Time) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	var open, state strings.Builder
+	args := make([]any, 0, 5*len(counts)+1)
+	for _, c := range counts {
+		open.WriteString(" WHEN ? THEN ?")
+		args = append(args, c.id, c.open)
+	}
+	for _, c := range counts {
+		state.WriteString(" WHEN ? THEN ?")
+		args = append(args, c.id, string(c.state))
+	}
+	args = append(args, now)
+	for _, c := range counts {
+		args = append(args, c.id)
+	}
+	q := `UPDATE fulfillments SET open_children = CASE unit_id` + open.String() + ` END, state = CASE unit_id` + state.String() +
+		` END, updated_at = ? WHERE unit_id IN (` + placeholders(len(counts)) + `)`
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("count off delivery orders of %s…: %w", counts[0].id, err)
+	}
+	return nil
+}
+
+// readCommitted is the isolation of the engine's own transactions: they
+// lock exactly the rows they read by primary key (FOR UPDATE) and need no
+// snapshot, and under REPEATABLE READ a locking read that ends on a page's
+// supremum also locks the gap after it, where the next new unit (ids grow
+// with time) is inserted: commits and starts then queued and deadlocked
+// on gaps rather than rows.
+var readCommitted = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+
+// runTx runs fn in a READ COMMITTED transaction, retrying deadlock victims
+// and lock wait timeouts like sqltx.Run.
+func runTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	return sqltx.RunWith(ctx, db, readCommitted, fn)
 }
 
 // step is one timeline row.
@@ -246,38 +367,6 @@ func releaseOwned(ctx context.Context, db *sql.DB, owner string, now time.Time) 
 		return 0, fmt.Errorf("release units of %s: %w", owner, err)
 	}
 	return res.RowsAffected()
-}
-
-// takeCapacity takes one unit of a warehouse's capacity for day on behalf
-// of a delivery order: the grant row and the conditional increment commit
-// together, so a re-run finds the grant (true, no second unit) and a full
-// day answers false without a change.
-func takeCapacity(ctx context.Context, tx *sql.Tx, unitID, warehouse, day string, def int, now time.Time) (bool, error) {
-	var granted string
-	err := tx.QueryRowContext(ctx, `SELECT day FROM warehouse_capacity_grants WHERE unit_id = ?`, unitID).Scan(&granted)
-	if err == nil {
-		return true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("read capacity grant of %s: %w", unitID, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO warehouse_capacity (warehouse, day, capacity, used) VALUES (?,?,?,0)`,
-		warehouse, day, def); err != nil {
-		return false, fmt.Errorf("capacity of %s on %s: %w", warehouse, day, err)
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE warehouse_capacity SET used = used + 1 WHERE warehouse = ? AND day = ? AND used < capacity`,
-		warehouse, day)
-	if err != nil {
-		return false, fmt.Errorf("take capacity of %s on %s: %w", warehouse, day, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return false, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO warehouse_capacity_grants (unit_id, warehouse, day, granted_at) VALUES (?,?,?,?)`,
-		unitID, warehouse, day, now); err != nil {
-		return false, fmt.Errorf("record capacity grant of %s: %w", unitID, err)
-	}
-	return true, nil
 }
 
 func truncate(s string, n int) string {

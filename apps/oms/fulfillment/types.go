@@ -220,6 +220,13 @@ type Orders interface {
 	UpdateTx(ctx context.Context, tx *sql.Tx, id string, fn func(o *domain.Order) ([]outbox.Event, error)) (*domain.Order, error)
 }
 
+// manyOrders changes several orders inside the engine's transaction in a
+// few statements; *store.Store satisfies it. Without it, the engine
+// changes them one by one through Orders.
+type manyOrders interface {
+	UpdateManyTx(ctx context.Context, tx *sql.Tx, ids []string, fn func(o *domain.Order) ([]outbox.Event, error)) ([]*domain.Order, error)
+}
+
 var (
 	_ Partners  = (*partnersclient.Client)(nil)
 	_ Gifts     = (*marketingclient.Client)(nil)

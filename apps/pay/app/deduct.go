@@ -81,6 +81,9 @@ func (s *Service) SweepDeductions(ctx context.Context) (reversed int, err error)
 
 // OnOrderPlaced binds the order's deductions to it (consumer of oms.order.placed).
 func (s *Service) OnOrderPlaced(ctx context.Context, msgID string, ev events.OrderPlaced) error {
+	if len(ev.DeductionIDs) == 0 {
+		return nil // nothing to mark, so nothing to remember either
+	}
 	var conflicts []string
 	_, err := s.store.Claim(ctx, "pay.order-placed", msgID, func(tx *sql.Tx) error {
 		var err error

@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,10 @@ const (
 	CodeBadRequest = "BAD_REQUEST"
 	CodeNotFound   = "NOT_FOUND"
 	CodeInternal   = "INTERNAL"
+	// CodeUnavailable: the request did not finish in time (its caller gave
+	// up, or the service is overloaded); retrying with the same idempotency
+	// key is safe.
+	CodeUnavailable = "UNAVAILABLE"
 )
 
 // WriteJSON writes v with status.
@@ -65,6 +70,14 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 			status = http.StatusUnprocessableEntity
 		}
 		WriteJSON(w, status, p)
+		return
+	}
+	if r.Context().Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		// The caller stopped waiting (under overload, its deadline passed
+		// while this waited for a connection or a lock); whatever broke
+		// broke because of that, so say so instead of a fault.
+		slog.WarnContext(r.Context(), "request abandoned before it finished", "method", r.Method, "path", r.URL.Path, "err", err)
+		WriteJSON(w, http.StatusServiceUnavailable, &Problem{Code: CodeUnavailable, Message: "the request did not finish in time; retry with the same idempotency key"})
 		return
 	}
 	slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)

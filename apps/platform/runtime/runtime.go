@@ -24,6 +24,7 @@ import (
 	"github.com/dapr/go-sdk/service/common"
 	daprhttp "github.com/dapr/go-sdk/service/http"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/daprx"
@@ -102,6 +103,11 @@ func New(ctx context.Context, base config.Base) (*App, error) {
 	a.Invoker = daprx.NewInvoker(a.daprHTTPPort)
 	a.Mux.Use(a.daprConfig) // before any route: chi refuses middleware after routes
 	a.Health.Mount(a.Mux)
+	if base.Env == "development" {
+		// Profiles of a local stack under load (go tool pprof
+		// http://<app>/debug/pprof/profile); never served in production.
+		a.Mux.Mount("/debug", middleware.Profiler())
+	}
 	a.Health.Add("sidecar", a.Invoker.Healthy)
 	a.Service = daprhttp.NewServiceWithMux(base.HTTPAddr, a.Mux)
 

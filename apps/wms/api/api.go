@@ -147,10 +147,11 @@ func (h *Handler) order(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := o.Delivery
-	out := wmsclient.Order{WMSOrderID: o.WMSOrderID, DeliveryOrderID: o.DeliveryOrderID, OrderID: o.OrderID, CustomerID: o.CustomerID,
-		Warehouse: o.Warehouse, Status: string(o.Status), DeliveryDate: d.Date, Express: d.Express, Carrier: d.Carrier,
-		WaybillNo: d.WaybillNo, Name: d.Name, Phone: d.Phone, Address: d.Address, Profiles: o.Profiles, ReceivedAt: o.ReceivedAt,
-		Lines: make([]wmsclient.Line, len(o.Lines))}
+	out := wmsclient.Order{WMSOrderID: o.WMSOrderID, Status: string(o.Status), ReceivedAt: o.ReceivedAt,
+		DispatchRequest: wmsclient.DispatchRequest{DeliveryOrderID: o.DeliveryOrderID, OrderID: o.OrderID, CustomerID: o.CustomerID,
+			Warehouse: o.Warehouse, DeliveryDate: d.Date, Express: d.Express, Carrier: d.Carrier,
+			WaybillNo: d.WaybillNo, Name: d.Name, Phone: d.Phone, Address: d.Address, Profiles: o.Profiles,
+			Lines: make([]wmsclient.Line, len(o.Lines))}}
 	for i, l := range o.Lines {
 		out.Lines[i] = wmsclient.Line{SKU: l.SKU, Name: l.Name, Qty: l.Qty, Zone: l.Zone}
 	}

@@ -47,24 +47,13 @@ type Stock struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Order is a received delivery order as WMS holds it.
+// Order is a received delivery order as WMS holds it: what was dispatched,
+// with WMS's id, status and time of receipt (same JSON fields, flattened).
 type Order struct {
-	WMSOrderID      string            `json:"wms_order_id"`
-	DeliveryOrderID string            `json:"delivery_order_id"`
-	OrderID         string            `json:"order_id"`
-	CustomerID      string            `json:"customer_id"`
-	Warehouse       string            `json:"warehouse"`
-	Status          string            `json:"status"` // RECEIVED
-	DeliveryDate    string            `json:"delivery_date"`
-	Express         bool              `json:"express"`
-	Carrier         string            `json:"carrier"`
-	WaybillNo       string            `json:"waybill_no"`
-	Name            string            `json:"name"`
-	Phone           string            `json:"phone"`
-	Address         string            `json:"address"`
-	Lines           []Line            `json:"lines"`
-	Profiles        map[string]string `json:"profiles,omitempty"`
-	ReceivedAt      time.Time         `json:"received_at"`
+	WMSOrderID string `json:"wms_order_id"`
+	DispatchRequest
+	Status     string    `json:"status"` // RECEIVED
+	ReceivedAt time.Time `json:"received_at"`
 }
 
 // ReleaseStock gives a delivery order's ERP stock back. Idempotent;

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -76,18 +77,27 @@ func (s *Stack) binaries(ctx context.Context) error {
 }
 
 // EnsureSidecar returns the path of daprd or placement (name): the one in
-// binDir if present, else one on PATH, else one built from dapr/sidecar
-// into binDir (several minutes the first time).
+// binDir if present and newer than every source of dapr/sidecar, else one
+// on PATH, else one built from dapr/sidecar into binDir (several minutes
+// the first time, about a minute after a change).
 func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress io.Writer) (string, error) {
 	if name != "daprd" && name != "placement" {
 		return "", fmt.Errorf("unknown sidecar binary %q", name)
 	}
 	bin := filepath.Join(binDir, name)
-	if fi, err := os.Stat(bin); err == nil && !fi.IsDir() {
+	src := filepath.Join(repoRoot, "dapr", "sidecar")
+	fi, err := os.Stat(bin)
+	switch {
+	case err == nil && !fi.IsDir() && !newerSource(src, fi.ModTime()):
 		return bin, nil
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
+	case err == nil:
+		if progress != nil {
+			fmt.Fprintf(progress, "harvest-stack: dapr/sidecar changed since %s was built\n", bin)
+		}
+	default:
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
 	}
 	pkg := "."
 	if name == "placement" {
@@ -98,7 +108,7 @@ func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress 
 	}
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "stablecomponents", "-o", bin, pkg)
-	cmd.Dir = filepath.Join(repoRoot, "dapr", "sidecar")
+	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build %s: %w\n%s", name, err, out)
 	}
@@ -106,6 +116,24 @@ func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress 
 		fmt.Fprintf(progress, "harvest-stack: built %s in %s\n", name, time.Since(start).Round(time.Second))
 	}
 	return bin, nil
+}
+
+// newerSource reports whether a Go source, go.mod or go.sum under dir is
+// newer than t, so a pulled change to the sidecar is built, not ignored.
+func newerSource(dir string, t time.Time) bool {
+	newer := false
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || newer {
+			return nil
+		}
+		if n := d.Name(); strings.HasSuffix(n, ".go") || n == "go.mod" || n == "go.sum" {
+			if info, err := d.Info(); err == nil && info.ModTime().After(t) {
+				newer = true
+			}
+		}
+		return nil
+	})
+	return newer
 }
 
 // lockFile takes an exclusive flock on path, released by the returned func.

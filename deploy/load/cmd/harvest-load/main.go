@@ -6,6 +6,11 @@
 //	                                                   vs the raw MariaDB commit rate of the same rows
 //	harvest-load flash [-buyers 50000] [-rate 2500]   1 SKU, 10 k units, N buyers
 //	                                                   vs the bare Redis Lua decrement rate
+//	harvest-load fulfill [-orders 20000]               paid orders through the 16 stages, whole stack
+//	                                                   vs the sum of the stages' own costs
+//	harvest-load expiry [-orders 100000] [-spread 10m] [-lead 4m]
+//	                                                   N unpaid orders armed at once, each to be
+//	                                                   cancelled within 2 s of its deadline
 //
 // Without -url it starts a fresh stack of its own (deploy/local/stack) and
 // stops it afterwards; with -url it drives a running one (make up) and signs
@@ -37,8 +42,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || (os.Args[1] != "place" && os.Args[1] != "flash") {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash [flags]")
+	if len(os.Args) < 2 || (os.Args[1] != "place" && os.Args[1] != "flash" && os.Args[1] != "expiry" && os.Args[1] != "fulfill") {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|fulfill|expiry [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -50,34 +55,55 @@ func main() {
 	duration := fs.Duration("duration", 60*time.Second, "place: how long to send")
 	buyers := fs.Int("buyers", 50000, "flash: number of buyers, one attempt each")
 	baseline := fs.Duration("baseline", 10*time.Second, "how long each baseline runs")
+	orders := fs.Int("orders", 0, "expiry: unpaid orders armed at once (100000); fulfill: paid orders (20000)")
+	spread := fs.Duration("spread", 10*time.Minute, "expiry: their deadlines spread over this long")
+	lead := fs.Duration("lead", 4*time.Minute, "expiry: from the start to the first deadline (writing and arming must fit)")
+	workers := fs.Int("workers", 0, "expiry: writers of the unpaid orders (48); fulfill: placers (32)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if os.Args[1] == "expiry" || os.Args[1] == "fulfill" {
+		if err := runOwnStack(ctx, os.Args[1], *orders, *spread, *lead, *workers); err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1], *url, *secret, *mysqlServer, *redisAddr, *rate, *duration, *buyers, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "harvest-load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, rate int, d time.Duration, buyers int, baselineD time.Duration) error {
-	token := func(role, sub string) string {
+// signer mints development tokens signed with secret, for the load's buyers.
+func signer(secret string) func(role, sub string) string {
+	return func(role, sub string) string {
 		t, err := devauth.Mint(secret, role, sub, 2*time.Hour)
 		if err != nil {
-			panic(err)
+			panic(err) // only a malformed secret fails, and then nothing can run
 		}
 		return t
 	}
+}
+
+// freshStack installs or starts MariaDB and Redis if needed and starts a
+// stack of the run's own; the caller stops it.
+func freshStack(ctx context.Context) (*stack.Stack, error) {
+	if err := local.EnsureServices(ctx, os.Stderr); err != nil {
+		return nil, err
+	}
+	return stack.Start(ctx, stack.Options{Name: "load-" + ids.New()[20:], Progress: os.Stderr})
+}
+
+func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, rate int, d time.Duration, buyers int, baselineD time.Duration) error {
 	// unitsOrdered counts, in OMS's own database, the units of a SKU on
 	// orders that are not cancelled: the ground truth a flash sale's sold
 	// units must equal, whatever the clients saw (a client that timed out
 	// may still have got its order).
 	var unitsOrdered func(ctx context.Context, sku string) (int64, error)
 	if url == "" {
-		if err := local.EnsureServices(ctx, os.Stderr); err != nil {
-			return err
-		}
-		st, err := stack.Start(ctx, stack.Options{Name: "load-" + ids.New()[20:], Progress: os.Stderr})
+		st, err := freshStack(ctx)
 		if err != nil {
 			return err
 		}
@@ -97,6 +123,7 @@ func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, 
 		}
 		time.Sleep(2 * time.Second) // let seeders and subscriptions settle
 	}
+	token := signer(secret)
 	fmt.Printf("harvest-load %s against %s at %s\n", mode, url, time.Now().UTC().Format(time.RFC3339))
 	switch mode {
 	case "place":
@@ -110,6 +137,30 @@ func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, 
 		}
 		return flash(ctx, url, token, redisAddr, rate, buyers, baselineD, unitsOrdered)
 	}
+}
+
+// runOwnStack starts a fresh stack for the runs that read or write its
+// databases (so they never drive a running one) and runs mode on it.
+func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Duration, workers int) error {
+	if n == 0 {
+		n = map[string]int{"expiry": 100_000, "fulfill": 20_000}[mode]
+	}
+	if workers == 0 {
+		workers = map[string]int{"expiry": 48, "fulfill": 32}[mode]
+	}
+	if n <= 0 || spread <= 0 || lead <= 0 || workers <= 0 {
+		return fmt.Errorf("-orders, -spread, -lead and -workers must be positive")
+	}
+	st, err := freshStack(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Stop(context.Background())
+	fmt.Printf("harvest-load %s on a fresh stack at %s\n", mode, time.Now().UTC().Format(time.RFC3339))
+	if mode == "fulfill" {
+		return fulfill(ctx, st, n, workers, signer(st.JWTSecret()))
+	}
+	return expiry(ctx, st, n, spread, lead, workers)
 }
 
 type product struct {
