@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"io"
+	"math/rand/v2"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/dapr/components-contrib/nameresolution"
 	"github.com/dapr/components-contrib/nameresolution/sqlite"
@@ -17,10 +20,47 @@ import (
 // ran a SQLite query, a measurable share of a sidecar's CPU per call.
 type cachedSQLite struct {
 	nameresolution.Resolver
+	log logger.Logger
 }
 
 func newCachedSQLite(l logger.Logger) nameresolution.Resolver {
-	return &cachedSQLite{Resolver: sqlite.NewResolver(l)}
+	return &cachedSQLite{Resolver: sqlite.NewResolver(l), log: l}
+}
+
+// Init retries the contrib resolver's Init while the SQLite file is locked.
+// Sidecars of one stack start together and each runs the resolver's
+// migrations on the shared file; switching a new file to WAL takes an
+// exclusive lock that SQLite refuses at once (SQLITE_BUSY) instead of
+// waiting out busy_timeout, so a sidecar could die at start because its
+// neighbour was migrating. Each attempt uses a fresh resolver because a
+// failed Init leaves the old one holding a half-opened pool.
+func (r *cachedSQLite) Init(ctx context.Context, md nameresolution.Metadata) error {
+	const attempts = 20
+	var err error
+	for i := range attempts {
+		if i > 0 {
+			if c, ok := r.Resolver.(io.Closer); ok {
+				_ = c.Close()
+			}
+			r.Resolver = sqlite.NewResolver(r.log)
+			wait := time.Duration(50+rand.IntN(100)) * time.Millisecond * time.Duration(min(i, 5))
+			r.log.Warnf("name resolution database busy, retrying in %v: %v", wait, err)
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(wait):
+			}
+		}
+		if err = r.Resolver.Init(ctx, md); err == nil || !sqliteBusy(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func sqliteBusy(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked")
 }
 
 // multiPicks is how many random picks a resolution makes to find an app's

@@ -442,21 +442,21 @@ func (e *Engine) worker(ctx context.Context, s Stage) {
 	br := e.breakers[s]
 	name := s.String()
 	for {
+		var u *Unit
+		select {
+		case <-ctx.Done():
+			return
+		case u = <-q:
+		}
+		// The breaker is asked after a unit is in hand, not before: a worker
+		// that passed a closed breaker and then waited on an empty queue
+		// would otherwise call a partner whose breaker opened meanwhile.
 		probe := false
 		if br != nil {
 			var err error
 			if probe, err = br.acquire(ctx); err != nil {
-				return
+				return // the unit's lease runs out and catch-up takes it up
 			}
-		}
-		var u *Unit
-		select {
-		case <-ctx.Done():
-			if probe {
-				br.done(true, false)
-			}
-			return
-		case u = <-q:
 		}
 		queueDepth.WithLabelValues(name).Set(float64(len(q)))
 		passing := e.process(ctx, s, u)
