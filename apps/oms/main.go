@@ -24,7 +24,6 @@ import (
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/runtime"
-	"github.com/harvest/harvest/apps/platform/sqltx"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
 
@@ -47,13 +46,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	locks, err := sqltx.Open(ctx, cfg.Base.MySQLDSN)
-	if err != nil {
-		return fmt.Errorf("lock pool: %w", err)
-	}
-	locks.SetMaxOpenConns(256)
-	a.OnClose(func() { locks.Close() })
-	repo := store.New(a.DB).WithLockPool(locks)
+	repo := store.New(a.DB)
 	windows := actors.NewWindows(a.Dapr, 10_000, a.Logger)
 	a.Go(func(ctx context.Context) error { return windows.Run(ctx, 4, 5*time.Second) })
 	svc := app.New(app.Deps{

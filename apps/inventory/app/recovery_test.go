@@ -132,6 +132,14 @@ func TestOrderEventsAreIdempotent(t *testing.T) {
 	if err := e.svc.OrderPlaced(ctx, "msg-placed-2", "ghost"); err != nil {
 		t.Fatalf("placed without reservation: %v", err)
 	}
+	// Nor does a late placed event confirm a released reservation.
+	if err := e.svc.OrderPlaced(ctx, "msg-placed-3", "o1"); err != nil {
+		t.Fatalf("placed after release: %v", err)
+	}
+	if got := status(t, e, "o1"); got != domain.Released {
+		t.Fatalf("after a late placed event: %s, want RELEASED", got)
+	}
+	wantAvail(t, e, map[string]int64{"A": 10, "HOT": 20})
 }
 
 // Crash after the Lua take, before the write-back ran (and once more after

@@ -53,12 +53,12 @@ func (s *Service) settleHot(ctx context.Context, orderID string) error {
 // without a usable reservation is reported, not retried: retrying cannot
 // create the stock, and the message must not block the ones behind it.
 func (s *Service) OrderPlaced(ctx context.Context, msgID, orderID string) error {
-	r, applied, err := s.store.Confirm(ctx, orderID, &store.Claim{Consumer: ConsumerOrderPlaced, MsgID: msgID})
+	applied, err := s.store.ConfirmQuietly(ctx, orderID, &store.Claim{Consumer: ConsumerOrderPlaced, MsgID: msgID})
 	if err == nil || !applied {
 		return nil
 	}
 	if errors.Is(err, domain.ErrNotReserved) {
-		s.log.ErrorContext(ctx, "order placed without a held reservation", "order", orderID, "status", string(r.Status))
+		s.log.ErrorContext(ctx, "order placed without a held reservation (none, or released)", "order", orderID)
 		return nil
 	}
 	return err

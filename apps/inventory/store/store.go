@@ -227,6 +227,19 @@ func (s *Store) ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, e
 // missing reservation is domain.ErrNotReserved. With a claim, applied is
 // false when the message was handled before (nothing changes).
 func (s *Store) Confirm(ctx context.Context, orderID string, claim *Claim) (res domain.Reservation, applied bool, err error) {
+	return s.confirm(ctx, orderID, claim, true)
+}
+
+// ConfirmQuietly is Confirm for callers that need no answer but the error
+// (the order-placed consumer, the check-back): when the held row turns
+// confirmed, nothing is read back, which saves two of the four statements
+// every placed order costs here.
+func (s *Store) ConfirmQuietly(ctx context.Context, orderID string, claim *Claim) (applied bool, err error) {
+	_, applied, err = s.confirm(ctx, orderID, claim, false)
+	return applied, err
+}
+
+func (s *Store) confirm(ctx context.Context, orderID string, claim *Claim, answer bool) (res domain.Reservation, applied bool, err error) {
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		applied = true
 		if claim != nil {
@@ -239,19 +252,27 @@ func (s *Store) Confirm(ctx context.Context, orderID string, claim *Claim) (res 
 				return nil
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id = ? AND status = 'HELD'`,
-			s.now(), orderID); err != nil {
+		r, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id = ? AND status = 'HELD'`,
+			s.now(), orderID)
+		if err != nil {
 			return fmt.Errorf("confirm %s: %w", orderID, err)
 		}
-		r, ok, err := readReservation(ctx, tx, orderID, false)
+		if n, err := r.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 && !answer {
+			return nil
+		}
+		// Not held (already confirmed, released, or never reserved), or the
+		// caller wants the reservation: read it to tell which.
+		rr, ok, err := readReservation(ctx, tx, orderID, false)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return domain.ErrNotReserved
 		}
-		res = r
-		return r.Confirmable()
+		res = rr
+		return rr.Confirmable()
 	})
 	return res, applied, err
 }

@@ -41,11 +41,11 @@ func (c PlaceOrder) hash() string {
 // was created by this call (false: an earlier call with the same key made it).
 //
 // Order of work, and why:
-//  1. The idempotency key is locked (a MariaDB named lock, bounded wait), so
-//     concurrent duplicates wait for the first and then return its order
-//     instead of each reserving stock (which would make scarce SKUs look sold
-//     out to the duplicates). The unique key on the idempotency table stays
-//     the last word if the lock is ever lost.
+//  1. The idempotency key is locked in this process (keyLocks, bounded
+//     wait), so concurrent duplicates wait for the first and then return its
+//     order instead of each reserving stock (which would make scarce SKUs
+//     look sold out to the duplicates). The unique key on the idempotency
+//     table is the last word, across replicas too.
 //  2. Everything is validated before any write: structure, PAY's
 //     deductions, and the amounts at the prices the customer saw.
 //  3. The order id is made first and stock is reserved under it, at those
@@ -84,7 +84,7 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 	}
 	hash := cmd.hash()
 
-	unlock, err := s.repo.LockKey(ctx, keyLockName(p.CustomerID, cmd.IdempotencyKey), s.cfg.KeyLockWait)
+	unlock, err := s.keys.lock(ctx, p.CustomerID+"\x00"+cmd.IdempotencyKey, s.cfg.KeyLockWait)
 	if err != nil {
 		return nil, false, err
 	}
@@ -152,12 +152,6 @@ func isBusiness(err error) bool {
 	var oos *OutOfStockError
 	var de *DeductionError
 	return errors.As(err, &oos) || errors.As(err, &de) || errors.Is(err, ErrIdempotencyReuse)
-}
-
-// keyLockName fits MariaDB's 64-character lock names whatever the key.
-func keyLockName(customerID, key string) string {
-	sum := sha256.Sum256([]byte(customerID + "\x00" + key))
-	return "oms:place:" + hex.EncodeToString(sum[:20])
 }
 
 func (s *Service) replay(ctx context.Context, rec Idempotency, hash string) (*domain.Order, bool, error) {

@@ -101,7 +101,6 @@ func (e *DeductionInUseError) Error() string {
 // UpdateEach is Update without a claim for a batch of orders in one
 // transaction, returning those fn changed.
 type Repository interface {
-	LockKey(ctx context.Context, name string, wait time.Duration) (unlock func(), err error)
 	FindIdempotency(ctx context.Context, customerID, key string) (Idempotency, bool, error)
 	Create(ctx context.Context, o *domain.Order, idem Idempotency, events []outbox.Event) error
 	Get(ctx context.Context, id string) (*domain.Order, error)
@@ -190,6 +189,7 @@ type Service struct {
 	log     *slog.Logger
 	cfg     Config
 	soldOut *soldOut
+	keys    keyLocks
 }
 
 // New returns the use cases over deps.

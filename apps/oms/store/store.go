@@ -8,7 +8,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,62 +24,16 @@ import (
 // Store is the MariaDB repository of orders.
 type Store struct {
 	db *sql.DB
-	// locks is the pool named locks are held on. A named lock pins its
-	// connection for the whole placement, and the placement then needs a
-	// second connection for its transaction; drawn from one pool, a burst of
-	// placements holding every connection for their locks would wait forever
-	// for the transactions' connections. A pool of their own cannot starve
-	// the transactions.
-	locks *sql.DB
 }
 
-// New returns a Store over db (migrated with schema/migrations/oms) that
-// also takes its named locks on db; see WithLockPool.
-func New(db *sql.DB) *Store { return &Store{db: db, locks: db} }
-
-// WithLockPool makes s take named locks on locks, a second pool on the same
-// database, as a running OMS must.
-func (s *Store) WithLockPool(locks *sql.DB) *Store { s.locks = locks; return s }
+// New returns a Store over db (migrated with schema/migrations/oms).
+func New(db *sql.DB) *Store { return &Store{db: db} }
 
 var _ app.Repository = (*Store)(nil)
 
 type queryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
-// LockKey takes a MariaDB named lock on a pinned connection, waiting at most
-// wait: a decision that depends on a row that may not exist yet (has this
-// idempotency key been used?) is made by one caller at a time across all
-// OMS replicas. Not getting the lock in time fails with app.ErrKeyBusy.
-func (s *Store) LockKey(ctx context.Context, name string, wait time.Duration) (func(), error) {
-	conn, err := s.locks.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", name, err)
-	}
-	secs := int(wait.Round(time.Second) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, name, secs).Scan(&got); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("lock %s: %w", name, err)
-	}
-	if !got.Valid || got.Int64 != 1 {
-		conn.Close()
-		return nil, app.ErrKeyBusy
-	}
-	return func() {
-		// Released on a fresh context: the caller's may be cancelled, and a
-		// lock left behind would hold the key until the connection dies.
-		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.ExecContext(rctx, `DO RELEASE_LOCK(?)`, name); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the connection, and the lock with it
-		}
-		conn.Close()
-	}, nil
 }
 
 // FindIdempotency returns the record of an accept-order key.
