@@ -83,6 +83,7 @@ func run() error {
 		}
 	}
 
+	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	resolver := &graph.Resolver{
 		Orders:   omsclient.New(app.Invoker),
 		Catalog:  inventoryclient.New(app.Invoker),

@@ -19,6 +19,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/api"
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/fulfillment"
+	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/oms/store"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -60,6 +61,8 @@ func run() error {
 	}, cfg.App)
 
 	api.Mount(a.Mux, svc)
+	a.AllowBatch(omsclient.BatchRoutes...)
+	a.Invoker.Batch(inventoryclient.AppID, inventoryclient.BatchRoutes...)
 	if err := api.Subscribe(a.Service, cfg.Base.PubSub, svc); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}

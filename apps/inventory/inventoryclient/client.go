@@ -17,6 +17,11 @@ import (
 // AppID is inventory's Dapr app id.
 const AppID = "inventory"
 
+// BatchRoutes are the routes inventory serves in batches
+// (runtime.AllowBatch) and a busy caller may send in batches
+// (daprx.Invoker.Batch): reserving stock, idempotent by order id.
+var BatchRoutes = []string{"POST v1/reservations"}
+
 // Zones are the warehouse temperature zones (DOMAIN 7.1).
 const (
 	ZoneAmbient     = "AMBIENT"      // 常温

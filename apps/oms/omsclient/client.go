@@ -17,6 +17,11 @@ import (
 // AppID is OMS's Dapr app id.
 const AppID = "oms"
 
+// BatchRoutes are the routes OMS serves in batches (runtime.AllowBatch) and
+// a busy caller may send in batches (daprx.Invoker.Batch): placing an
+// order, idempotent by its key.
+var BatchRoutes = []string{"POST v1/orders"}
+
 // Sources of orders (DOMAIN 1.1).
 const (
 	SourceApp          = "APP"

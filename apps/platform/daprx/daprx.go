@@ -5,26 +5,26 @@
 package daprx
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	daprc "github.com/dapr/go-sdk/client"
-
-	"github.com/harvest/harvest/apps/platform/httpapi"
 )
 
 // Invoker calls other apps through this app's sidecar.
 type Invoker struct {
 	base   string
 	client *http.Client
+
+	mu       sync.Mutex
+	batchers map[string]*batcher // by "app METHOD path"; see Batch
 }
 
 // NewInvoker returns an Invoker for the sidecar's HTTP port.
@@ -45,34 +45,33 @@ func NewInvoker(daprHTTPPort int) *Invoker {
 // the answer into out (nil to ignore it). A Problem from the callee comes
 // back as *httpapi.Problem.
 func (i *Invoker) Invoke(ctx context.Context, app, httpMethod, method string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("marshal request to %s/%s: %w", app, method, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, httpMethod, i.base+"/v1.0/invoke/"+app+"/method/"+method, body)
+	var (
+		res BatchResult
+		err error
+	)
+	if b := i.batcherFor(app, httpMethod, method); b != nil {
+		res, err = b.call(ctx, BatchCall{Method: httpMethod, Path: method, Body: body})
+	} else {
+		res, err = i.do(ctx, app, httpMethod, method, body)
+	}
 	if err != nil {
 		return err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if res.Status >= 300 {
+		return problemOf(res)
 	}
-	resp, err := i.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("invoke %s/%s: %w", app, method, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return httpapi.ReadProblem(resp)
-	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
+	if out == nil || len(res.Body) == 0 {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := json.Unmarshal(res.Body, out); err != nil {
 		return fmt.Errorf("decode answer of %s/%s: %w", app, method, err)
 	}
 	return nil

@@ -58,6 +58,13 @@ type App struct {
 	actorSettings map[string]any
 }
 
+// AllowBatch serves daprx.BatchPath for routes ("POST v1/orders", see
+// daprx.Route): callers whose Invoker batches them send concurrent calls
+// as one invocation. Call it once, before Run.
+func (a *App) AllowBatch(routes ...string) {
+	a.Mux.Post("/"+daprx.BatchPath, daprx.BatchHandler(a.Mux, routes...))
+}
+
 // SetActorSettings adds fields to the actor configuration this app hands
 // its sidecar on GET /dapr/config, such as remindersStoragePartitions,
 // which the go-sdk's service cannot set. Call it before Run.

@@ -1,0 +1,179 @@
+package daprx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/harvest/harvest/apps/platform/httpapi"
+)
+
+// fakeSidecar forwards /v1.0/invoke/<app>/method/<path> to the callee's
+// router, as daprd would, and counts the invocations it carried.
+type fakeSidecar struct {
+	callee      http.Handler
+	invocations atomic.Int64
+}
+
+func (f *fakeSidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const prefix = "/v1.0/invoke/callee/method"
+	if !strings.HasPrefix(r.URL.Path, prefix) {
+		http.NotFound(w, r)
+		return
+	}
+	f.invocations.Add(1)
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+	r2.RequestURI = ""
+	f.callee.ServeHTTP(w, r2)
+}
+
+// callee echoes n back doubled, refuses odd n with a Problem, and holds
+// each call a little so concurrent callers queue.
+func callee(calls *atomic.Int64) *chi.Mux {
+	mux := chi.NewRouter()
+	mux.Post("/v1/double", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var in struct{ N int }
+		if err := httpapi.Decode(r, &in); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+		if in.N%2 == 1 {
+			httpapi.WriteError(w, r, &httpapi.Problem{Status: http.StatusConflict, Code: "ODD", Message: strconv.Itoa(in.N) + " is odd"})
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusCreated, map[string]int{"n": 2 * in.N})
+	})
+	mux.Post("/v1/secret", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"secret": "x"})
+	})
+	mux.Post("/"+BatchPath, BatchHandler(mux, Route(http.MethodPost, "v1/double")))
+	return mux
+}
+
+func newInvoker(t *testing.T, h http.Handler) *Invoker {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	port, _ := strconv.Atoi(srv.URL[strings.LastIndexByte(srv.URL, ':')+1:])
+	return NewInvoker(port)
+}
+
+func TestBatchedCallsKeepTheirOwnAnswers(t *testing.T) {
+	var handled atomic.Int64
+	sc := &fakeSidecar{callee: callee(&handled)}
+	inv := newInvoker(t, sc)
+	inv.Batch("callee", Route(http.MethodPost, "v1/double"))
+
+	const n = 400
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out struct{ N int }
+			err := inv.Invoke(context.Background(), "callee", http.MethodPost, "v1/double", map[string]int{"n": i}, &out)
+			switch {
+			case i%2 == 1:
+				var p *httpapi.Problem
+				if !errors.As(err, &p) || p.Code != "ODD" || p.Status != http.StatusConflict || p.Message != fmt.Sprintf("%d is odd", i) {
+					errs <- fmt.Errorf("call %d: got %v, want its own ODD problem", i, err)
+				}
+			case err != nil:
+				errs <- fmt.Errorf("call %d: %v", i, err)
+			case out.N != 2*i:
+				errs <- fmt.Errorf("call %d answered %d", i, out.N)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if handled.Load() != n {
+		t.Fatalf("callee ran %d calls, want %d", handled.Load(), n)
+	}
+	if got := sc.invocations.Load(); got >= n/2 {
+		t.Fatalf("%d invocations carried %d concurrent calls: not batched", got, n)
+	}
+	t.Logf("%d calls in %d invocations", n, sc.invocations.Load())
+}
+
+func TestBatchRunsOnlyAllowedRoutes(t *testing.T) {
+	var handled atomic.Int64
+	inv := newInvoker(t, &fakeSidecar{callee: callee(&handled)})
+	var out batchResponse
+	err := inv.Invoke(context.Background(), "callee", http.MethodPost, BatchPath, batchRequest{Calls: []BatchCall{
+		{Method: http.MethodPost, Path: "v1/secret", Body: json.RawMessage(`{}`)},
+		{Method: http.MethodPost, Path: "v1/double", Body: json.RawMessage(`{"n":2}`)},
+	}}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Results) != 2 || out.Results[0].Status != http.StatusForbidden || out.Results[1].Status != http.StatusCreated {
+		t.Fatalf("results = %+v", out.Results)
+	}
+	if handled.Load() != 1 {
+		t.Fatalf("callee ran %d calls, want only the allowed one", handled.Load())
+	}
+	err = inv.Invoke(context.Background(), "callee", http.MethodPost, BatchPath, batchRequest{}, nil)
+	if !httpapi.HasCode(err, "INVALID_BATCH") {
+		t.Fatalf("empty batch = %v, want INVALID_BATCH", err)
+	}
+}
+
+func TestBatchFailureFailsEachCall(t *testing.T) {
+	// A sidecar that cannot reach the callee answers every invocation 500.
+	inv := newInvoker(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		http.Error(w, `{"errorCode":"ERR_DIRECT_INVOKE"}`, http.StatusInternalServerError)
+	}))
+	inv.Batch("callee", Route(http.MethodPost, "v1/double"))
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := inv.Invoke(context.Background(), "callee", http.MethodPost, "v1/double", map[string]int{"n": i}, nil); err != nil {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() != 50 {
+		t.Fatalf("%d of 50 calls failed, want all", failed.Load())
+	}
+}
+
+func TestBatchedCallerStopsWaitingOnItsContext(t *testing.T) {
+	block := make(chan struct{})
+	inv := newInvoker(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-block
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer close(block)
+	inv.Batch("callee", Route(http.MethodPost, "v1/double"))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := inv.Invoke(ctx, "callee", http.MethodPost, "v1/double", map[string]int{"n": 2}, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
+		t.Fatalf("got %v after %v, want the caller's deadline", err, time.Since(start))
+	}
+}
