@@ -23,7 +23,8 @@ import (
 
 // Store is the MariaDB repository of orders.
 type Store struct {
-	db *sql.DB
+	db     *sql.DB
+	groups createGroups // new orders committed together; see Create
 }
 
 // New returns a Store over db (migrated with schema/migrations/oms).
@@ -51,13 +52,10 @@ func (s *Store) FindIdempotency(ctx context.Context, customerID, key string) (ap
 	return r, true, nil
 }
 
-// Create writes a new order, its lines, timeline and deductions, the
+// createOne writes a new order, its lines, timeline and deductions, the
 // idempotency record and the outbox events in one transaction.
-func (s *Store) Create(ctx context.Context, o *domain.Order, idem app.Idempotency, events []outbox.Event) error {
+func (s *Store) createOne(ctx context.Context, o *domain.Order, idem app.Idempotency, events []outbox.Event) error {
 	snap := o.Snapshot()
-	addr, _ := json.Marshal(addressRow(snap.Address))
-	dids, _ := json.Marshal(nonNil(snap.DeductionIDs))
-	cids, _ := json.Marshal(nonNil(snap.CouponIDs))
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO order_idempotency (customer_id, idem_key, request_hash, order_id, created_at) VALUES (?,?,?,?,?)`,
@@ -67,14 +65,7 @@ func (s *Store) Create(ctx context.Context, o *domain.Order, idem app.Idempotenc
 			}
 			return fmt.Errorf("insert idempotency key: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, source, channel, status,
-			goods_fen, freight_fen, total_fen, non_cash_fen, cash_due_fen, paid_fen, trade_id, cancel_pending, cancel_reason,
-			address, slot_type, slot_date, deduction_ids, coupon_ids, invoice_title, original_order,
-			pay_by, created_at, updated_at, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)`,
-			snap.ID, snap.CustomerID, snap.Source, snap.Channel, snap.Status,
-			snap.Goods, snap.Freight, snap.Total, snap.NonCash, snap.CashDue, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason,
-			addr, snap.Slot.Type, snap.Slot.Date, dids, cids, snap.InvoiceTitle, snap.OriginalOrder,
-			nullTime(snap.PayBy), snap.CreatedAt, snap.UpdatedAt); err != nil {
+		if _, err := tx.ExecContext(ctx, insertOrdersSQL(1), orderArgs(snap)...); err != nil {
 			return fmt.Errorf("insert order %s: %w", snap.ID, err)
 		}
 		if err := insertLines(ctx, tx, snap.ID, snap.Lines); err != nil {
@@ -94,6 +85,22 @@ func (s *Store) Create(ctx context.Context, o *domain.Order, idem app.Idempotenc
 	}
 	o.MarkStored(0)
 	return nil
+}
+
+// insertOrdersSQL inserts n new orders (version 0).
+func insertOrdersSQL(n int) string {
+	return `INSERT INTO orders (` + orderCols + `) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0),", n), ",")
+}
+
+func orderArgs(snap domain.Snapshot) []any {
+	addr, _ := json.Marshal(addressRow(snap.Address))
+	dids, _ := json.Marshal(nonNil(snap.DeductionIDs))
+	cids, _ := json.Marshal(nonNil(snap.CouponIDs))
+	return []any{snap.ID, snap.CustomerID, snap.Source, snap.Channel, snap.Status,
+		snap.Goods, snap.Freight, snap.Total, snap.NonCash, snap.CashDue, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason,
+		addr, snap.Slot.Type, snap.Slot.Date, dids, cids, snap.InvoiceTitle, snap.OriginalOrder,
+		nullTime(snap.PayBy), snap.CreatedAt, snap.UpdatedAt}
 }
 
 func insertLines(ctx context.Context, tx *sql.Tx, id string, lines []domain.Line) error {
