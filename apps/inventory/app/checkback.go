@@ -35,7 +35,7 @@ func (s *Service) CheckBack(ctx context.Context) (CheckBackReport, error) {
 		}
 		switch domain.DecideCheckBack(e.Exists, e.Status) {
 		case domain.DecideConfirm:
-			if _, err := s.store.ConfirmQuietly(ctx, id, nil); err != nil && !errors.Is(err, domain.ErrNotReserved) {
+			if err := s.store.ConfirmHeld(ctx, id); err != nil && !errors.Is(err, domain.ErrNotReserved) {
 				return rep, err
 			}
 			rep.Confirmed++

@@ -8,11 +8,8 @@ import (
 	"github.com/harvest/harvest/apps/inventory/store"
 )
 
-// Consumer names in the inbox.
-const (
-	ConsumerOrderPlaced    = "inventory.order-placed"
-	ConsumerOrderCancelled = "inventory.order-cancelled"
-)
+// ConsumerOrderCancelled is the inbox's name for the release on cancel.
+const ConsumerOrderCancelled = "inventory.order-cancelled"
 
 // Confirm turns a held reservation into a deduction (the order committed).
 func (s *Service) Confirm(ctx context.Context, orderID string) (domain.Reservation, error) {
@@ -49,16 +46,15 @@ func (s *Service) settleHot(ctx context.Context, orderID string) error {
 	return s.store.ClearHotPending(ctx, orderID)
 }
 
-// OrderPlaced confirms the order's reservation once per message. An order
-// without a usable reservation is reported, not retried: retrying cannot
-// create the stock, and the message must not block the ones behind it.
+// OrderPlaced confirms the order's reservation. It needs no inbox: the
+// confirmation is a guarded transition (store.ConfirmHeld), so a
+// redelivery has no second effect. An order without a usable reservation
+// is reported, not retried: retrying cannot create the stock, and the
+// message must not block the ones behind it.
 func (s *Service) OrderPlaced(ctx context.Context, msgID, orderID string) error {
-	applied, err := s.store.ConfirmQuietly(ctx, orderID, &store.Claim{Consumer: ConsumerOrderPlaced, MsgID: msgID})
-	if err == nil || !applied {
-		return nil
-	}
+	err := s.store.ConfirmHeld(ctx, orderID)
 	if errors.Is(err, domain.ErrNotReserved) {
-		s.log.ErrorContext(ctx, "order placed without a held reservation (none, or released)", "order", orderID)
+		s.log.ErrorContext(ctx, "order placed without a held reservation (none, or released)", "order", orderID, "msg", msgID)
 		return nil
 	}
 	return err

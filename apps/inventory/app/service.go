@@ -31,7 +31,7 @@ type Reservations interface {
 	CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error)
 	ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, error)
 	Confirm(ctx context.Context, orderID string, claim *store.Claim) (domain.Reservation, bool, error)
-	ConfirmQuietly(ctx context.Context, orderID string, claim *store.Claim) (bool, error)
+	ConfirmHeld(ctx context.Context, orderID string) error
 	Release(ctx context.Context, orderID string, onlyHeld bool, claim *store.Claim) (domain.Reservation, bool, error)
 	ClearHotPending(ctx context.Context, orderID string) error
 	ExpiredHeld(ctx context.Context, now time.Time, limit int) ([]string, error)

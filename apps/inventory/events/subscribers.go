@@ -11,8 +11,9 @@ import (
 	"github.com/harvest/harvest/apps/platform/daprx"
 )
 
-// Handlers is the use cases the subscribers run; each deduplicates by the
-// message id in its own transaction (inbox).
+// Handlers is the use cases the subscribers run; each has one effect per
+// message however often it is delivered (the release by its inbox, the
+// confirmation by its guarded transition).
 type Handlers interface {
 	OrderPlaced(ctx context.Context, msgID, orderID string) error
 	OrderCancelled(ctx context.Context, msgID, orderID string) error

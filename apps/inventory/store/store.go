@@ -226,20 +226,34 @@ func (s *Store) ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, e
 // releaser, cannot both win. Confirming twice is fine; a released or
 // missing reservation is domain.ErrNotReserved. With a claim, applied is
 // false when the message was handled before (nothing changes).
+// ConfirmHeld turns orderID's held reservation confirmed with one
+// conditional UPDATE, outside any transaction, and reads nothing when it
+// did. It needs no inbox: the transition HELD → CONFIRMED is guarded by
+// its own WHERE clause, so a redelivered order.placed, or one arriving
+// after the reservation was released, changes nothing. ErrNotReserved when
+// there is no reservation or it was released; nil when it was already
+// confirmed.
+func (s *Store) ConfirmHeld(ctx context.Context, orderID string) error {
+	r, err := s.db.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id = ? AND status = 'HELD'`,
+		s.now(), orderID)
+	if err != nil {
+		return fmt.Errorf("confirm %s: %w", orderID, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	var status string
+	err = s.db.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return domain.ErrNotReserved
+	case err != nil:
+		return fmt.Errorf("confirm %s: %w", orderID, err)
+	}
+	return domain.Reservation{Status: domain.Status(status)}.Confirmable()
+}
+
 func (s *Store) Confirm(ctx context.Context, orderID string, claim *Claim) (res domain.Reservation, applied bool, err error) {
-	return s.confirm(ctx, orderID, claim, true)
-}
-
-// ConfirmQuietly is Confirm for callers that need no answer but the error
-// (the order-placed consumer, the check-back): when the held row turns
-// confirmed, nothing is read back, which saves two of the four statements
-// every placed order costs here.
-func (s *Store) ConfirmQuietly(ctx context.Context, orderID string, claim *Claim) (applied bool, err error) {
-	_, applied, err = s.confirm(ctx, orderID, claim, false)
-	return applied, err
-}
-
-func (s *Store) confirm(ctx context.Context, orderID string, claim *Claim, answer bool) (res domain.Reservation, applied bool, err error) {
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		applied = true
 		if claim != nil {
@@ -252,18 +266,10 @@ func (s *Store) confirm(ctx context.Context, orderID string, claim *Claim, answe
 				return nil
 			}
 		}
-		r, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id = ? AND status = 'HELD'`,
-			s.now(), orderID)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id = ? AND status = 'HELD'`,
+			s.now(), orderID); err != nil {
 			return fmt.Errorf("confirm %s: %w", orderID, err)
 		}
-		if n, err := r.RowsAffected(); err != nil {
-			return err
-		} else if n == 1 && !answer {
-			return nil
-		}
-		// Not held (already confirmed, released, or never reserved), or the
-		// caller wants the reservation: read it to tell which.
 		rr, ok, err := readReservation(ctx, tx, orderID, false)
 		if err != nil {
 			return err
