@@ -26,8 +26,9 @@ const (
 // Attack sends rate requests per second for d, open loop (vegeta), each
 // body made by next(i) with its own bearer token, and classifies every
 // answer with classify. It returns the rate of all attempts and the count
-// per outcome; latencies cover every answered request.
-func Attack(ctx context.Context, name, url string, rate int, d time.Duration,
+// per outcome; latencies cover every answered request. With hits > 0 it
+// sends exactly that many requests at rate and d is ignored.
+func Attack(ctx context.Context, name, url string, rate int, d time.Duration, hits uint64,
 	next func(i int64) (token string, body []byte),
 	classify func(data json.RawMessage) (Outcome, string)) (Rate, map[Outcome]int64, map[string]int64) {
 
@@ -50,7 +51,11 @@ func Attack(ctx context.Context, name, url string, rate int, d time.Duration,
 		reasons  = map[string]int64{}
 	)
 	start := time.Now()
-	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, d, name) {
+	var pacer vegeta.Pacer = vegeta.Rate{Freq: rate, Per: time.Second}
+	if hits > 0 {
+		pacer, d = hitLimit{pacer, hits}, 0
+	}
+	for res := range attacker.Attack(targeter, pacer, d, name) {
 		o, why := Failed, ""
 		switch {
 		case res.Error != "":
@@ -97,4 +102,19 @@ func GraphQLBody(query string, vars map[string]any) []byte {
 	var b bytes.Buffer
 	_ = json.NewEncoder(&b).Encode(map[string]any{"query": query, "variables": vars})
 	return b.Bytes()
+}
+
+// hitLimit paces like its Pacer and stops after max hits: a run of a fixed
+// number of attempts (one per flash-sale buyer) sends them all, however far
+// behind its schedule a saturated stack leaves it.
+type hitLimit struct {
+	vegeta.Pacer
+	max uint64
+}
+
+func (h hitLimit) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= h.max {
+		return 0, true
+	}
+	return h.Pacer.Pace(elapsed, hits)
 }

@@ -250,7 +250,7 @@ func place(ctx context.Context, url string, token func(string, string) string, m
 		tokens[i] = token("CUSTOMER", fmt.Sprintf("C%04d", i+1))
 	}
 	fmt.Printf("placing orders of 1 unit over %d SKUs by %d customers: %d/s for %s\n", len(plain), len(tokens), rate, d)
-	r, outcomes, reasons := load.Attack(ctx, "placeOrder via gateway (whole stack)", url, rate, d,
+	r, outcomes, reasons := load.Attack(ctx, "placeOrder via gateway (whole stack)", url, rate, d, 0,
 		func(i int64) (string, []byte) {
 			p := plain[rand.IntN(len(plain))]
 			return tokens[i%int64(len(tokens))], load.GraphQLBody(mPlace, map[string]any{"in": orderInput(p, 1), "key": ids.New()})
@@ -298,7 +298,7 @@ func flash(ctx context.Context, url string, token func(string, string) string, r
 		tokens[i] = token("CUSTOMER", fmt.Sprintf("F%06d", i))
 	}
 	d := time.Duration(float64(buyers) / float64(rate) * float64(time.Second))
-	r, outcomes, reasons := load.Attack(ctx, "flash-sale placeOrder (whole stack)", url, rate, d,
+	r, outcomes, reasons := load.Attack(ctx, "flash-sale placeOrder (whole stack)", url, rate, d, uint64(buyers),
 		func(i int64) (string, []byte) {
 			return tokens[i%int64(buyers)], load.GraphQLBody(mPlace, map[string]any{"in": orderInput(p, 1), "key": ids.New()})
 		}, classifyPlace)
