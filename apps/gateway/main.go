@@ -77,10 +77,10 @@ func run() error {
 	}
 
 	feed := hub.New(hub.DefaultBuffer, app.Logger)
+	// Every order's events reach the feed, so they come in bulks (up to
+	// 100, gathered for at most 20 ms): one request per bulk, not per event.
 	for _, topic := range hub.Topics {
-		if err := daprx.Subscribe(app.Service, cfg.FeedPubSub, topic, feed.Handle); err != nil {
-			return fmt.Errorf("subscribe %s: %w", topic, err)
-		}
+		app.SubscribeBulk(cfg.FeedPubSub, topic, "", 100, 20, daprx.EachMessage(feed.Handle))
 	}
 
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)

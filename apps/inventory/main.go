@@ -79,7 +79,7 @@ func run() error {
 	svc := app.New(st, hot, omsclient.New(a.Invoker), clock.System{}, app.Options{CheckBackBatch: batch, Logger: a.Logger})
 	api.Mount(a.Mux, svc)
 	a.AllowBatch(inventoryclient.BatchRoutes...)
-	if err := events.Subscribe(a.Service, base.PubSub, svc); err != nil {
+	if err := events.Subscribe(a.Service, a, base.PubSub, svc); err != nil {
 		return err
 	}
 	if err := a.Service.AddBindingInvocationHandler(checkBackBinding, func(ctx context.Context, _ *common.BindingEvent) ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/deploy/gqlc"
 )
@@ -67,6 +68,13 @@ func TestPayByChannelCallback(t *testing.T) {
 	if o.Status != "PENDING_PAYMENT" || o.CashDueFen != o.TotalFen-100 {
 		t.Fatalf("placed %+v", o)
 	}
+	// Inventory confirms the reservation from the bulk delivery of
+	// order.placed, long before its check-back would (2 min).
+	eventually(t, 15*time.Second, "reservation of "+o.ID+" CONFIRMED", func() (bool, error) {
+		var r inventoryclient.Reservation
+		err := invoke(ctx(t), inventoryclient.AppID, http.MethodGet, "v1/reservations/"+o.ID, nil, &r)
+		return err == nil && r.Status == "CONFIRMED", err
+	})
 	// PAY takes only the placed events that carry deductions (a routing
 	// rule in its subscription): this one must reach it and use the deduction.
 	eventually(t, 15*time.Second, "deduction "+ded+" USED by "+o.ID, func() (bool, error) {

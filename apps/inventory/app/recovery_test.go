@@ -115,7 +115,7 @@ func TestOrderEventsAreIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := e.svc.OrderPlaced(ctx, "msg-placed-1", "o1"); err != nil {
+		if err := e.svc.OrderPlaced(ctx, "o1"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -129,17 +129,48 @@ func TestOrderEventsAreIdempotent(t *testing.T) {
 	}
 	wantAvail(t, e, map[string]int64{"A": 10, "HOT": 20})
 	// A placed event for an order without a reservation is acknowledged.
-	if err := e.svc.OrderPlaced(ctx, "msg-placed-2", "ghost"); err != nil {
+	if err := e.svc.OrderPlaced(ctx, "ghost"); err != nil {
 		t.Fatalf("placed without reservation: %v", err)
 	}
 	// Nor does a late placed event confirm a released reservation.
-	if err := e.svc.OrderPlaced(ctx, "msg-placed-3", "o1"); err != nil {
+	if err := e.svc.OrderPlaced(ctx, "o1"); err != nil {
 		t.Fatalf("placed after release: %v", err)
 	}
 	if got := status(t, e, "o1"); got != domain.Released {
 		t.Fatalf("after a late placed event: %s, want RELEASED", got)
 	}
 	wantAvail(t, e, map[string]int64{"A": 10, "HOT": 20})
+}
+
+// A bulk of order.placed deliveries confirms the held reservations with one
+// statement; one that holds a redelivery, a released reservation or an
+// unknown order is settled order by order, and every answer is nil.
+func TestOrdersPlacedInBulk(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if _, err := e.svc.Reserve(ctx, req(t, id, l("A", 1), l("HOT", 1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if errs := e.svc.OrdersPlaced(ctx, []string{"a", "b"}); errs[0] != nil || errs[1] != nil {
+		t.Fatalf("all held: %v", errs)
+	}
+	if _, err := e.svc.Release(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	errs := e.svc.OrdersPlaced(ctx, []string{"b", "c", "d", "ghost", "c"})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("answer %d: %v", i, err)
+		}
+	}
+	for id, want := range map[string]domain.Status{"a": domain.Confirmed, "b": domain.Confirmed, "c": domain.Confirmed, "d": domain.Released} {
+		if got := status(t, e, id); got != want {
+			t.Errorf("%s is %s, want %s", id, got, want)
+		}
+	}
+	wantAvail(t, e, map[string]int64{"A": 7, "HOT": 17})
 }
 
 // Crash after the Lua take, before the write-back ran (and once more after

@@ -46,15 +46,31 @@ func (s *Service) settleHot(ctx context.Context, orderID string) error {
 	return s.store.ClearHotPending(ctx, orderID)
 }
 
-// OrderPlaced confirms the order's reservation. It needs no inbox: the
-// confirmation is a guarded transition (store.ConfirmHeld), so a
-// redelivery has no second effect. An order without a usable reservation
-// is reported, not retried: retrying cannot create the stock, and the
-// message must not block the ones behind it.
-func (s *Service) OrderPlaced(ctx context.Context, msgID, orderID string) error {
+// OrdersPlaced confirms the reservations of orders just placed, one
+// answer per order. It needs no inbox: the confirmation is a guarded
+// transition (store.ConfirmHeld), so a redelivery has no second effect. An
+// order without a usable reservation is reported, not retried: retrying
+// cannot create the stock, and the message must not block the ones behind
+// it.
+func (s *Service) OrdersPlaced(ctx context.Context, orderIDs []string) []error {
+	errs := make([]error, len(orderIDs))
+	all, err := s.store.ConfirmHeldAll(ctx, orderIDs)
+	if err == nil && all {
+		return errs
+	}
+	// Some were not held (redelivered, released, unknown), or the bulk
+	// failed: settle each alone to tell which.
+	for i, id := range orderIDs {
+		errs[i] = s.OrderPlaced(ctx, id)
+	}
+	return errs
+}
+
+// OrderPlaced confirms one order's reservation (see OrdersPlaced).
+func (s *Service) OrderPlaced(ctx context.Context, orderID string) error {
 	err := s.store.ConfirmHeld(ctx, orderID)
 	if errors.Is(err, domain.ErrNotReserved) {
-		s.log.ErrorContext(ctx, "order placed without a held reservation (none, or released)", "order", orderID, "msg", msgID)
+		s.log.ErrorContext(ctx, "order placed without a held reservation (none, or released)", "order", orderID)
 		return nil
 	}
 	return err

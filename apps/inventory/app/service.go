@@ -32,6 +32,7 @@ type Reservations interface {
 	ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, error)
 	Confirm(ctx context.Context, orderID string, claim *store.Claim) (domain.Reservation, bool, error)
 	ConfirmHeld(ctx context.Context, orderID string) error
+	ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool, err error)
 	Release(ctx context.Context, orderID string, onlyHeld bool, claim *store.Claim) (domain.Reservation, bool, error)
 	ClearHotPending(ctx context.Context, orderID string) error
 	ExpiredHeld(ctx context.Context, now time.Time, limit int) ([]string, error)

@@ -15,22 +15,44 @@ import (
 // message however often it is delivered (the release by its inbox, the
 // confirmation by its guarded transition).
 type Handlers interface {
-	OrderPlaced(ctx context.Context, msgID, orderID string) error
+	OrdersPlaced(ctx context.Context, orderIDs []string) []error
 	OrderCancelled(ctx context.Context, msgID, orderID string) error
 }
 
-// Subscribe registers the thin subscribers: oms.order.placed confirms the
-// order's reservation, oms.order.cancelled releases it.
-func Subscribe(svc common.Service, pubsub string, h Handlers) error {
-	if err := daprx.Subscribe(svc, pubsub, omsevents.TopicOrderPlaced, func(ctx context.Context, m daprx.Message) error {
-		var e omsevents.OrderPlaced
-		if err := decode(m, &e, &e.OrderID); err != nil {
-			return err
+// BulkSubscriber declares bulk subscriptions (runtime.App does).
+type BulkSubscriber interface {
+	SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h daprx.BulkHandler)
+}
+
+// Bulk deliveries of oms.order.placed: every order placed reaches
+// inventory, so they come in bulks of up to placedBulk, gathered for at
+// most placedWaitMs, and are confirmed with one statement per bulk.
+const (
+	placedBulk   = 100
+	placedWaitMs = 20
+)
+
+// Subscribe registers the subscribers: oms.order.placed confirms the
+// orders' reservations (in bulk), oms.order.cancelled releases one.
+func Subscribe(svc common.Service, bulk BulkSubscriber, pubsub string, h Handlers) error {
+	bulk.SubscribeBulk(pubsub, omsevents.TopicOrderPlaced, "", placedBulk, placedWaitMs, func(ctx context.Context, ms []daprx.Message) []error {
+		errs := make([]error, len(ms))
+		var ids []string
+		var at []int
+		for i, m := range ms {
+			var e omsevents.OrderPlaced
+			if errs[i] = decode(m, &e, &e.OrderID); errs[i] == nil {
+				ids = append(ids, e.OrderID)
+				at = append(at, i)
+			}
 		}
-		return h.OrderPlaced(ctx, m.ID, e.OrderID)
-	}); err != nil {
-		return err
-	}
+		if len(ids) > 0 {
+			for j, err := range h.OrdersPlaced(ctx, ids) {
+				errs[at[j]] = err
+			}
+		}
+		return errs
+	})
 	return daprx.Subscribe(svc, pubsub, omsevents.TopicOrderCancelled, func(ctx context.Context, m daprx.Message) error {
 		var e omsevents.OrderCancelled
 		if err := decode(m, &e, &e.OrderID); err != nil {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -226,6 +227,26 @@ func (s *Store) ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, e
 // releaser, cannot both win. Confirming twice is fine; a released or
 // missing reservation is domain.ErrNotReserved. With a claim, applied is
 // false when the message was handled before (nothing changes).
+// ConfirmHeldAll confirms the held reservations of orderIDs with one
+// statement; all reports whether every one of them was held and is now
+// confirmed. When not, the caller settles them one by one (ConfirmHeld):
+// those already confirmed stay so.
+func (s *Store) ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool, err error) {
+	ids := slices.Compact(slices.Sorted(slices.Values(orderIDs)))
+	for attempt := 1; ; attempt++ {
+		r, err := s.db.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id IN (`+
+			placeholders(len(ids))+`) AND status = 'HELD'`, append([]any{s.now()}, anys(ids)...)...)
+		if err != nil {
+			if sqltx.Retryable(err) && attempt < sqltx.MaxAttempts {
+				continue
+			}
+			return false, fmt.Errorf("confirm %d reservations: %w", len(ids), err)
+		}
+		n, err := r.RowsAffected()
+		return err == nil && n == int64(len(ids)) && len(ids) == len(orderIDs), err
+	}
+}
+
 // ConfirmHeld turns orderID's held reservation confirmed with one
 // conditional UPDATE, outside any transaction, and reads nothing when it
 // did. It needs no inbox: the transition HELD → CONFIRMED is guarded by

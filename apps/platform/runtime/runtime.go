@@ -56,6 +56,7 @@ type App struct {
 	closers []func()
 
 	actorSettings map[string]any
+	bulkSubs      []daprx.BulkSubscription
 }
 
 // AllowBatch serves daprx.BatchPath for routes ("POST v1/orders", see
@@ -70,9 +71,32 @@ func (a *App) AllowBatch(routes ...string) {
 // which the go-sdk's service cannot set. Call it before Run.
 func (a *App) SetActorSettings(settings map[string]any) { a.actorSettings = settings }
 
-// daprConfig lets SetActorSettings amend the go-sdk's /dapr/config answer.
+// SubscribeBulk subscribes h to topic in bulk (see daprx.BulkHandler): up
+// to max messages per delivery, gathered for at most waitMs; with match,
+// only the messages matching that CEL expression. Call it before Run.
+func (a *App) SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h daprx.BulkHandler) {
+	a.bulkSubs = append(a.bulkSubs, daprx.NewBulkSubscription(pubsub, topic, match, max, waitMs))
+	a.Mux.Post(daprx.BulkRoute(topic), daprx.ServeBulk(topic, h))
+}
+
+// daprConfig lets SetActorSettings amend the go-sdk's /dapr/config answer,
+// and SubscribeBulk its /dapr/subscribe answer.
 func (a *App) daprConfig(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/dapr/subscribe" && len(a.bulkSubs) > 0 {
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			var subs []any
+			if rec.Code == http.StatusOK {
+				_ = json.Unmarshal(rec.Body.Bytes(), &subs)
+			}
+			for _, b := range a.bulkSubs {
+				subs = append(subs, b)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(subs)
+			return
+		}
 		if r.Method != http.MethodGet || r.URL.Path != "/dapr/config" || len(a.actorSettings) == 0 {
 			next.ServeHTTP(w, r)
 			return
