@@ -3,10 +3,13 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
 )
@@ -271,4 +274,78 @@ func TestReservePricedChecksPrices(t *testing.T) {
 	if _, cat, err := e.svc.ReservePriced(ctx, good); err != nil || cat["A"].Name != "product A" {
 		t.Fatalf("retry: %+v, %v", cat, err)
 	}
+}
+
+// Reservations made at once are written in groups; each keeps the answer
+// it would have had alone. Here 40 buyers want one B (5 in stock) and one
+// C each, and 20 want C alone: exactly 5 of the first win, the other 35
+// take nothing (the C they took in the group is put back) and are refused
+// naming B only, and every buyer of C alone wins.
+func TestGroupedReservationsAnswerEachAlone(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var (
+		wg          sync.WaitGroup
+		won, lostB  atomic.Int64
+		wonC, other atomic.Int64
+	)
+	start := make(chan struct{})
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if i < 40 {
+				_, err := e.svc.Reserve(ctx, req(t, fmt.Sprintf("bc-%d", i), l("B", 1), l("C", 1)))
+				var se *domain.SKUError
+				switch {
+				case err == nil:
+					won.Add(1)
+				case errors.As(err, &se) && slices.Equal(se.SKUs, []string{"B"}):
+					lostB.Add(1)
+				default:
+					t.Errorf("bc-%d: %v", i, err)
+				}
+				return
+			}
+			if _, err := e.svc.Reserve(ctx, req(t, fmt.Sprintf("c-%d", i), l("C", 1))); err == nil {
+				wonC.Add(1)
+			} else {
+				other.Add(1)
+				t.Errorf("c-%d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if groups, reservations := reserveGroups(t); groups >= reservations {
+		t.Errorf("%d groups for %d reservations: nothing was grouped", groups, reservations)
+	}
+	if won.Load() != 5 || lostB.Load() != 35 || wonC.Load() != 20 {
+		t.Fatalf("B+C won %d, refused %d; C won %d (want 5, 35, 20)", won.Load(), lostB.Load(), wonC.Load())
+	}
+	wantAvail(t, e, map[string]int64{"B": 0, "C": 100 - 5 - 20})
+	if n := e.count(t, `SELECT COUNT(*) FROM reservations`); n != 25 {
+		t.Fatalf("%d reservations, want 25", n)
+	}
+	if n := e.count(t, `SELECT COALESCE(SUM(qty),0) FROM reservation_parts WHERE sku = 'C'`); n != 25 {
+		t.Fatalf("C reserved %d, want 25", n)
+	}
+}
+
+// reserveGroups reads the group-commit histogram: how many groups were
+// committed and how many reservations they held, in this process so far.
+func reserveGroups(t *testing.T) (groups, reservations uint64) {
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "harvest_inventory_reserve_group_reservations" {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), uint64(h.GetSampleSum())
+		}
+	}
+	t.Fatal("no harvest_inventory_reserve_group_reservations metric")
+	return 0, 0
 }

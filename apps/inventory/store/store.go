@@ -26,8 +26,9 @@ var ErrExists = errors.New("reservation exists")
 
 // Store is inventory's MariaDB repository.
 type Store struct {
-	db    *sql.DB
-	clock clock.Clock
+	db     *sql.DB
+	clock  clock.Clock
+	groups reserveGroups // reservations committed together; see CreateReservation
 }
 
 // New returns a Store.
@@ -99,6 +100,19 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 	return r, true, rows.Err()
 }
 
+// newReservation is the held reservation req makes, and its request
+// column (the lines as JSON).
+func newReservation(req domain.Request, parts []domain.Part, expires time.Time) (domain.Reservation, []byte, error) {
+	res := domain.Reservation{OrderID: req.OrderID, Status: domain.Held, Lines: req.Lines, Parts: parts,
+		Fingerprint: req.Fingerprint, ExpiresAt: expires.UTC().Truncate(time.Microsecond)}
+	lines := make([]lineJSON, len(req.Lines))
+	for i, l := range req.Lines {
+		lines[i] = lineJSON{l.SKU, l.Qty}
+	}
+	body, err := json.Marshal(lines)
+	return res, body, err
+}
+
 type lineJSON struct {
 	SKU string `json:"sku"`
 	Qty int64  `json:"qty"`
@@ -109,21 +123,15 @@ func (s *Store) GetReservation(ctx context.Context, orderID string) (domain.Rese
 	return readReservation(ctx, s.db, orderID, false)
 }
 
-// CreateReservation writes a held reservation and takes the ordinary
+// createOne writes a held reservation and takes the ordinary
 // (non-hot) parts from stock, all in one transaction: the reservation row
 // first, then one conditional decrement per part in SKU order (the lock
 // order every reservation and release follows, so they cannot deadlock).
 // Every part that lacks stock is named and nothing is written. hotEpochs
 // are the counter epochs the hot parts were taken from: if a rebuild has
 // replaced a counter since, domain.ErrStale.
-func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
-	res := domain.Reservation{OrderID: req.OrderID, Status: domain.Held, Lines: req.Lines, Parts: parts,
-		Fingerprint: req.Fingerprint, ExpiresAt: expires.UTC().Truncate(time.Microsecond)}
-	lines := make([]lineJSON, len(req.Lines))
-	for i, l := range req.Lines {
-		lines[i] = lineJSON{l.SKU, l.Qty}
-	}
-	body, err := json.Marshal(lines)
+func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
+	res, body, err := newReservation(req, parts, expires)
 	if err != nil {
 		return res, err
 	}

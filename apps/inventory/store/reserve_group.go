@@ -1,0 +1,292 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+)
+
+// Group commit of reservations.
+//
+// A reservation alone is a transaction of five statements (BEGIN, the
+// reservation row, a conditional decrement per ordinary part, the parts,
+// COMMIT). Reservations made at the same moment (a batch of placements
+// from OMS, a flash sale) are written together instead: one transaction
+// that takes every ordinary part with its conditional decrement, in SKU
+// order across the group, checks the hot counters' epochs with one read,
+// and inserts all reservation rows and all parts with one statement each.
+// As for OMS's orders, a caller that finds fewer than groupsInFlight groups
+// committing starts one at once, so a lone reservation waits for nobody.
+//
+// Each reservation keeps the answer it would have had alone:
+//   - short of a part: that reservation takes nothing (what it took of
+//     its other parts is put back in the same transaction) and gets the
+//     OUT_OF_STOCK naming every short part. If the group put back stock of
+//     a SKU another reservation was refused, that refusal may have been
+//     caused by the group itself, so that reservation is tried again alone
+//     after the commit;
+//   - a hot counter rebuilt since its take: domain.ErrStale, nothing taken;
+//   - the group's transaction failing (an order already reserved, a
+//     deadlock beyond retries): every reservation of the group is tried
+//     again alone.
+
+const (
+	maxReserveGroup       = 64
+	reserveGroupsInFlight = 2
+)
+
+var reserveGroupSize = promauto.NewHistogram(prometheus.HistogramOpts{
+	Name:    "harvest_inventory_reserve_group_reservations",
+	Help:    "Reservations written per group commit (1 = alone).",
+	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+})
+
+type reserveReq struct {
+	req     domain.Request
+	parts   []domain.Part
+	expires time.Time
+	epochs  map[string]int64
+	done    chan reserveOutcome
+}
+
+type reserveOutcome struct {
+	res domain.Reservation
+	err error
+}
+
+type reserveGroups struct {
+	mu       sync.Mutex
+	pending  []*reserveReq
+	inFlight int
+}
+
+// CreateReservation writes a held reservation and takes the ordinary
+// (non-hot) parts from stock atomically, in a group with the reservations
+// made at the same moment (see above). Every part that lacks stock is
+// named and nothing is taken. hotEpochs are the counter epochs the hot
+// parts were taken from: if a rebuild has replaced a counter since,
+// domain.ErrStale. ErrExists when the order already has a reservation.
+// It waits for the outcome even when ctx ends first, so that the caller's
+// answer (and its give-back of hot units on failure) matches what was
+// written.
+func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
+	r := &reserveReq{req: req, parts: parts, expires: expires, epochs: hotEpochs, done: make(chan reserveOutcome, 1)}
+	g := &s.groups
+	g.mu.Lock()
+	g.pending = append(g.pending, r)
+	lead := g.inFlight < reserveGroupsInFlight
+	if lead {
+		g.inFlight++
+	}
+	g.mu.Unlock()
+	if lead {
+		ctx := context.WithoutCancel(ctx)
+		for {
+			g.mu.Lock()
+			n := min(len(g.pending), maxReserveGroup)
+			if n == 0 {
+				g.inFlight--
+				g.mu.Unlock()
+				break
+			}
+			batch := g.pending[:n:n]
+			g.pending = g.pending[n:]
+			g.mu.Unlock()
+			s.commitReserveGroup(ctx, batch)
+		}
+	}
+	o := <-r.done
+	return o.res, o.err
+}
+
+func (s *Store) commitReserveGroup(ctx context.Context, batch []*reserveReq) {
+	reserveGroupSize.Observe(float64(len(batch)))
+	alone := func(r *reserveReq) {
+		res, err := s.createOne(ctx, r.req, r.parts, r.expires, r.epochs)
+		r.done <- reserveOutcome{res, err}
+	}
+	if len(batch) == 1 {
+		alone(batch[0])
+		return
+	}
+	var outcomes []reserveOutcome
+	var retry []bool
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		var err error
+		outcomes, retry, err = s.insertReserveGroup(ctx, tx, batch)
+		return err
+	})
+	if err != nil {
+		for _, r := range batch {
+			alone(r)
+		}
+		return
+	}
+	for i, r := range batch {
+		if retry[i] {
+			alone(r)
+			continue
+		}
+		r.done <- outcomes[i]
+	}
+}
+
+type stockTake struct {
+	item int
+	sku  string
+	qty  int64
+}
+
+// insertReserveGroup writes batch in tx. It answers each reservation's
+// outcome, and which must be tried again alone after the commit.
+func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*reserveReq) ([]reserveOutcome, []bool, error) {
+	now := s.now()
+	outcomes := make([]reserveOutcome, len(batch))
+	retry := make([]bool, len(batch))
+	failed := make([]bool, len(batch))
+
+	// Hot counters: one read of every epoch the group depends on.
+	var hot []string
+	for _, r := range batch {
+		for _, p := range r.parts {
+			if p.Hot {
+				hot = append(hot, p.SKU)
+			}
+		}
+	}
+	if len(hot) > 0 {
+		hot = slices.Compact(slices.Sorted(slices.Values(hot)))
+		epochs, err := readEpochs(ctx, tx, hot)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, r := range batch {
+			for _, p := range r.parts {
+				if p.Hot && r.epochs != nil && epochs[p.SKU] > r.epochs[p.SKU] {
+					outcomes[i].err, failed[i] = domain.ErrStale, true
+					break
+				}
+			}
+		}
+	}
+
+	// Ordinary parts: conditional decrements in SKU order across the group.
+	var takes []stockTake
+	for i, r := range batch {
+		if failed[i] {
+			continue
+		}
+		for _, p := range r.parts {
+			if !p.Hot {
+				takes = append(takes, stockTake{i, p.SKU, p.Qty})
+			}
+		}
+	}
+	slices.SortFunc(takes, func(a, b stockTake) int {
+		return cmp.Or(strings.Compare(a.sku, b.sku), cmp.Compare(a.item, b.item))
+	})
+	short := map[int][]string{}
+	var taken []stockTake
+	for _, tk := range takes {
+		res, err := tx.ExecContext(ctx, `UPDATE stock SET available = available - ?, updated_at = ? WHERE sku = ? AND available >= ?`,
+			tk.qty, now, tk.sku, tk.qty)
+		if err != nil {
+			return nil, nil, fmt.Errorf("take %s: %w", tk.sku, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, nil, err
+		} else if n == 0 {
+			short[tk.item] = append(short[tk.item], tk.sku)
+		} else {
+			taken = append(taken, tk)
+		}
+	}
+	// A short reservation takes nothing: put back what it took.
+	putBack := map[string]bool{}
+	for _, tk := range taken {
+		if short[tk.item] == nil {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, updated_at = ? WHERE sku = ?`,
+			tk.qty, now, tk.sku); err != nil {
+			return nil, nil, fmt.Errorf("put back %s: %w", tk.sku, err)
+		}
+		putBack[tk.sku] = true
+	}
+	for i, skus := range short {
+		failed[i] = true
+		if slices.ContainsFunc(skus, func(sku string) bool { return putBack[sku] }) {
+			retry[i] = true // maybe refused for stock the group took and put back
+			continue
+		}
+		outcomes[i].err = &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: slices.Sorted(slices.Values(skus))}
+	}
+
+	// The reservations that hold: all rows, then all parts.
+	var resArgs, partArgs []any
+	var nRes, nParts int
+	for i, r := range batch {
+		if failed[i] {
+			continue
+		}
+		res, body, err := newReservation(r.req, r.parts, r.expires)
+		if err != nil {
+			return nil, nil, err
+		}
+		outcomes[i].res = res
+		resArgs = append(resArgs, r.req.OrderID, domain.Held, r.req.Fingerprint, body, res.HasHot(), res.ExpiresAt, now, now)
+		nRes++
+		for _, p := range r.parts {
+			partArgs = append(partArgs, r.req.OrderID, p.SKU, p.Qty, p.Hot)
+			nParts++
+		}
+	}
+	if nRes > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,0,?,?,?),", nRes), ","), resArgs...); err != nil {
+			if sqltx.IsDuplicate(err) {
+				err = errors.Join(ErrExists, err) // settled one by one by the caller
+			}
+			return nil, nil, fmt.Errorf("insert reservations: %w", err)
+		}
+	}
+	if nParts > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reservation_parts (order_id, sku, qty, hot) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", nParts), ","), partArgs...); err != nil {
+			return nil, nil, fmt.Errorf("insert parts: %w", err)
+		}
+	}
+	return outcomes, retry, nil
+}
+
+// readEpochs reads the hot counters' epochs under a shared lock, as
+// checkEpochs does for one reservation.
+func readEpochs(ctx context.Context, tx *sql.Tx, skus []string) (map[string]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT sku, hot_epoch FROM stock WHERE sku IN (`+placeholders(len(skus))+`) LOCK IN SHARE MODE`, anys(skus)...)
+	if err != nil {
+		return nil, fmt.Errorf("hot epochs: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int64, len(skus))
+	for rows.Next() {
+		var sku string
+		var epoch int64
+		if err := rows.Scan(&sku, &epoch); err != nil {
+			return nil, err
+		}
+		out[sku] = epoch
+	}
+	return out, rows.Err()
+}
