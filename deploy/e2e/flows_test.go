@@ -75,8 +75,8 @@ func TestPayByChannelCallback(t *testing.T) {
 		err := invoke(ctx(t), inventoryclient.AppID, http.MethodGet, "v1/reservations/"+o.ID, nil, &r)
 		return err == nil && r.Status == "CONFIRMED", err
 	})
-	// PAY takes only the placed events that carry deductions (a routing
-	// rule in its subscription): this one must reach it and use the deduction.
+	// PAY takes only the orders that carry deductions (OMS publishes them on
+	// a topic of their own): this one must reach it and use the deduction.
 	eventually(t, 15*time.Second, "deduction "+ded+" USED by "+o.ID, func() (bool, error) {
 		var d payclient.Deduction
 		err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/deductions/"+ded, nil, &d)

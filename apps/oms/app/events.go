@@ -27,6 +27,14 @@ func placedEvent(o *domain.Order) outbox.Event {
 		}}
 }
 
+// deductionsUsedEvent is placedEvent on the topic PAY takes, for an order
+// with non-cash deductions.
+func deductionsUsedEvent(o *domain.Order) outbox.Event {
+	e := placedEvent(o)
+	e.Topic, e.Type = events.TopicDeductionsUsed, events.TopicDeductionsUsed+".v1"
+	return e
+}
+
 func paidEvent(o *domain.Order, at time.Time) outbox.Event {
 	return outbox.Event{Topic: events.TopicOrderPaid, AggregateID: o.ID(), Type: events.TopicOrderPaid + ".v1",
 		Payload: events.OrderPaid{OrderID: o.ID(), CustomerID: o.CustomerID(), PaidFen: o.Paid(), TradeID: o.TradeID(), PaidAt: at}}

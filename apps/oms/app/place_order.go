@@ -121,6 +121,9 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 	}
 
 	evs := []outbox.Event{placedEvent(o)}
+	if len(o.DeductionIDs()) > 0 {
+		evs = append(evs, deductionsUsedEvent(o))
+	}
 	if o.Status() == domain.StatusPaid {
 		evs = append(evs, paidEvent(o, now))
 	}

@@ -16,6 +16,11 @@ const (
 	TopicOrderPaid       = "oms.order.paid"
 	TopicOrderCancelled  = "oms.order.cancelled"
 	TopicPaymentRejected = "oms.payment.rejected"
+	// TopicDeductionsUsed carries the OrderPlaced of an order that uses
+	// non-cash deductions, on a topic of its own, so PAY (which binds
+	// the deductions to the order) receives only those instead of
+	// filtering every order placed.
+	TopicDeductionsUsed = "oms.order.deductions-used"
 )
 
 // Line is an order line as events carry it.
@@ -25,7 +30,8 @@ type Line struct {
 }
 
 // OrderPlaced follows the commit of a new order: inventory confirms the
-// reservation, PAY binds the non-cash deductions to the order.
+// reservation. When the order uses non-cash deductions it is published on
+// TopicDeductionsUsed too, where PAY binds them to the order.
 type OrderPlaced struct {
 	OrderID      string    `json:"order_id"`
 	CustomerID   string    `json:"customer_id"`

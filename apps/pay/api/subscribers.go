@@ -18,26 +18,26 @@ import (
 func Subscribe(svc common.Service, pubsub string, s *app.Service) error {
 	subs := []struct {
 		topic string
-		match string // CEL over the CloudEvent; empty: every message
 		h     daprx.Handler
 	}{
-		// Only orders that use non-cash deductions concern PAY at placement
-		// (the list is omitted when empty): most orders never reach it.
-		{events.TopicOrderPlaced, `has(event.data.deduction_ids)`, func(ctx context.Context, m daprx.Message) error {
+		// Only orders that use non-cash deductions concern PAY at placement;
+		// OMS publishes those on a topic of their own, so most orders never
+		// reach PAY or its sidecar.
+		{events.TopicDeductionsUsed, func(ctx context.Context, m daprx.Message) error {
 			var ev events.OrderPlaced
 			if err := decode(m, &ev); err != nil {
 				return err
 			}
 			return s.OnOrderPlaced(ctx, m.ID, ev)
 		}},
-		{events.TopicOrderCancelled, "", func(ctx context.Context, m daprx.Message) error {
+		{events.TopicOrderCancelled, func(ctx context.Context, m daprx.Message) error {
 			var ev events.OrderCancelled
 			if err := decode(m, &ev); err != nil {
 				return err
 			}
 			return s.OnOrderCancelled(ctx, m.ID, ev)
 		}},
-		{events.TopicPaymentRejected, "", func(ctx context.Context, m daprx.Message) error {
+		{events.TopicPaymentRejected, func(ctx context.Context, m daprx.Message) error {
 			var ev events.PaymentRejected
 			if err := decode(m, &ev); err != nil {
 				return err
@@ -46,7 +46,7 @@ func Subscribe(svc common.Service, pubsub string, s *app.Service) error {
 		}},
 	}
 	for _, sub := range subs {
-		if err := daprx.SubscribeMatching(svc, pubsub, sub.topic, sub.match, sub.h); err != nil {
+		if err := daprx.Subscribe(svc, pubsub, sub.topic, sub.h); err != nil {
 			return fmt.Errorf("subscribe %s: %w", sub.topic, err)
 		}
 	}

@@ -79,7 +79,8 @@ func (s *Service) SweepDeductions(ctx context.Context) (reversed int, err error)
 	return reversed, nil
 }
 
-// OnOrderPlaced binds the order's deductions to it (consumer of oms.order.placed).
+// OnOrderPlaced binds the order's deductions to it (consumer of
+// oms.order.deductions-used).
 func (s *Service) OnOrderPlaced(ctx context.Context, msgID string, ev events.OrderPlaced) error {
 	if len(ev.DeductionIDs) == 0 {
 		return nil // nothing to mark, so nothing to remember either

@@ -24,19 +24,10 @@ type Handler func(ctx context.Context, m Message) error
 
 // Subscribe registers a thin subscriber for topic on svc.
 func Subscribe(svc common.Service, pubsub, topic string, h Handler) error {
-	return SubscribeMatching(svc, pubsub, topic, "", h)
-}
-
-// SubscribeMatching is Subscribe for only the messages matching a CEL
-// expression over the CloudEvent (e.g. `has(event.data.deduction_ids)`):
-// the sidecar acknowledges the others without delivering them, so a
-// consumer that has nothing to do for most messages costs nothing for them.
-func SubscribeMatching(svc common.Service, pubsub, topic, match string, h Handler) error {
 	sub := &common.Subscription{
 		PubsubName: pubsub,
 		Topic:      topic,
 		Route:      "/events/" + topic,
-		Match:      match,
 	}
 	return svc.AddTopicEventHandler(sub, func(ctx context.Context, e *common.TopicEvent) (retry bool, err error) {
 		m := Message{ID: e.ID, Topic: e.Topic, Type: e.Type, Subject: e.Subject, Data: e.RawData}
