@@ -132,32 +132,47 @@ func (s *Store) loadComponents(ctx context.Context, ps []domain.Product) error {
 
 // Products returns the catalog entries of skus and of every component of
 // the bundles among them, keyed by SKU; unknown SKUs are simply absent.
+// The SKUs of calls arriving together are read with one query
+// (group.Loader): every placement reads its lines' entries.
 func (s *Store) Products(ctx context.Context, skus []string) (map[string]domain.Product, error) {
 	out := map[string]domain.Product{}
 	want := skus
 	for round := 0; round < 2 && len(want) > 0; round++ {
-		rows, err := s.db.QueryContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.sku IN (`+placeholders(len(want))+`)`, anys(want)...)
+		found, err := s.catalog.Load(ctx, want...)
 		if err != nil {
-			return nil, fmt.Errorf("products: %w", err)
-		}
-		ps, err := scanProducts(rows)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.loadComponents(ctx, ps); err != nil {
 			return nil, err
 		}
 		want = nil
-		for _, p := range ps {
-			out[p.SKU] = p
+		for sku, p := range found {
+			out[sku] = p
 		}
-		for _, p := range ps {
+		for _, p := range found {
 			for _, c := range p.Components {
 				if _, ok := out[c.SKU]; !ok {
 					want = append(want, c.SKU)
 				}
 			}
 		}
+	}
+	return out, nil
+}
+
+// productsOnce reads the entries of skus, bundles with their components.
+func (s *Store) productsOnce(ctx context.Context, skus []string) (map[string]domain.Product, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.sku IN (`+placeholders(len(skus))+`)`, anys(skus)...)
+	if err != nil {
+		return nil, fmt.Errorf("products: %w", err)
+	}
+	ps, err := scanProducts(rows)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadComponents(ctx, ps); err != nil {
+		return nil, err
+	}
+	out := make(map[string]domain.Product, len(ps))
+	for _, p := range ps {
+		out[p.SKU] = p
 	}
 	return out, nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,12 +65,6 @@ type reserveOutcome struct {
 	err error
 }
 
-type reserveGroups struct {
-	mu       sync.Mutex
-	pending  []*reserveReq
-	inFlight int
-}
-
 // CreateReservation writes a held reservation and takes the ordinary
 // (non-hot) parts from stock atomically, in a group with the reservations
 // made at the same moment (see above). Every part that lacks stock is
@@ -83,30 +76,7 @@ type reserveGroups struct {
 // written.
 func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
 	r := &reserveReq{req: req, parts: parts, expires: expires, epochs: hotEpochs, done: make(chan reserveOutcome, 1)}
-	g := &s.groups
-	g.mu.Lock()
-	g.pending = append(g.pending, r)
-	lead := g.inFlight < reserveGroupsInFlight
-	if lead {
-		g.inFlight++
-	}
-	g.mu.Unlock()
-	if lead {
-		ctx := context.WithoutCancel(ctx)
-		for {
-			g.mu.Lock()
-			n := min(len(g.pending), maxReserveGroup)
-			if n == 0 {
-				g.inFlight--
-				g.mu.Unlock()
-				break
-			}
-			batch := g.pending[:n:n]
-			g.pending = g.pending[n:]
-			g.mu.Unlock()
-			s.commitReserveGroup(ctx, batch)
-		}
-	}
+	s.reserves.Submit(r, func(g []*reserveReq) { s.commitReserveGroup(context.WithoutCancel(ctx), g) })
 	o := <-r.done
 	return o.res, o.err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/harvest/harvest/apps/inventory/domain"
 	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/inbox"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
@@ -26,13 +27,18 @@ var ErrExists = errors.New("reservation exists")
 
 // Store is inventory's MariaDB repository.
 type Store struct {
-	db     *sql.DB
-	clock  clock.Clock
-	groups reserveGroups // reservations committed together; see CreateReservation
+	db       *sql.DB
+	clock    clock.Clock
+	reserves *group.Queue[*reserveReq] // reservations committed together; see CreateReservation
+	catalog  *group.Loader[string, domain.Product]
 }
 
 // New returns a Store.
-func New(db *sql.DB, clk clock.Clock) *Store { return &Store{db: db, clock: clk} }
+func New(db *sql.DB, clk clock.Clock) *Store {
+	s := &Store{db: db, clock: clk, reserves: group.NewQueue[*reserveReq](maxReserveGroup, reserveGroupsInFlight)}
+	s.catalog = group.NewLoader(maxReserveGroup, reserveGroupsInFlight, s.productsOnce)
+	return s
+}
 
 // Claim makes a change idempotent for a message consumer (package inbox).
 type Claim struct {

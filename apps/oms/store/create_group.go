@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -33,6 +32,8 @@ import (
 // beyond retries), every order of the group is written again on its own,
 // so each caller gets exactly the answer it would have had alone.
 
+// At most maxGroup orders per group, at most groupsInFlight groups
+// committing at once.
 const (
 	maxGroup       = 64
 	groupsInFlight = 2
@@ -52,12 +53,6 @@ type createReq struct {
 	done   chan error
 }
 
-type createGroups struct {
-	mu       sync.Mutex
-	pending  []*createReq
-	inFlight int
-}
-
 // Create writes a new order, its lines, timeline and deductions, the
 // idempotency record and the outbox events atomically, in a group with the
 // orders created at the same moment (see above). It waits for the outcome
@@ -65,31 +60,7 @@ type createGroups struct {
 // error, which must never happen to an order that was written.
 func (s *Store) Create(ctx context.Context, o *domain.Order, idem app.Idempotency, events []outbox.Event) error {
 	r := &createReq{o: o, snap: o.Snapshot(), idem: idem, events: events, done: make(chan error, 1)}
-	g := &s.groups
-	g.mu.Lock()
-	g.pending = append(g.pending, r)
-	lead := g.inFlight < groupsInFlight
-	if lead {
-		g.inFlight++
-	}
-	g.mu.Unlock()
-	if lead {
-		// Commit groups until none is waiting; ours is among them.
-		ctx := context.WithoutCancel(ctx)
-		for {
-			g.mu.Lock()
-			n := min(len(g.pending), maxGroup)
-			if n == 0 {
-				g.inFlight--
-				g.mu.Unlock()
-				break
-			}
-			batch := g.pending[:n:n]
-			g.pending = g.pending[n:]
-			g.mu.Unlock()
-			s.commitGroup(ctx, batch)
-		}
-	}
+	s.creates.Submit(r, func(g []*createReq) { s.commitGroup(context.WithoutCancel(ctx), g) })
 	return <-r.done
 }
 

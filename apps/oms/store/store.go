@@ -16,6 +16,7 @@ import (
 
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/inbox"
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/platform/sqltx"
@@ -23,12 +24,17 @@ import (
 
 // Store is the MariaDB repository of orders.
 type Store struct {
-	db     *sql.DB
-	groups createGroups // new orders committed together; see Create
+	db      *sql.DB
+	creates *group.Queue[*createReq] // new orders committed together; see Create
+	keys    *group.Loader[idemKey, app.Idempotency]
 }
 
 // New returns a Store over db (migrated with schema/migrations/oms).
-func New(db *sql.DB) *Store { return &Store{db: db} }
+func New(db *sql.DB) *Store {
+	s := &Store{db: db, creates: group.NewQueue[*createReq](maxGroup, groupsInFlight)}
+	s.keys = group.NewLoader(maxGroup, groupsInFlight, s.findIdempotencies)
+	return s
+}
 
 var _ app.Repository = (*Store)(nil)
 
@@ -37,19 +43,40 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-// FindIdempotency returns the record of an accept-order key.
+type idemKey struct{ customerID, key string }
+
+// FindIdempotency returns the record of an accept-order key. The keys of
+// placements arriving together are read with one query (group.Loader).
 func (s *Store) FindIdempotency(ctx context.Context, customerID, key string) (app.Idempotency, bool, error) {
-	r := app.Idempotency{CustomerID: customerID, Key: key}
-	err := s.db.QueryRowContext(ctx,
-		`SELECT request_hash, order_id, created_at FROM order_idempotency WHERE customer_id = ? AND idem_key = ?`,
-		customerID, key).Scan(&r.RequestHash, &r.OrderID, &r.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return app.Idempotency{}, false, nil
-	}
+	k := idemKey{customerID, key}
+	found, err := s.keys.Load(ctx, k)
 	if err != nil {
-		return app.Idempotency{}, false, fmt.Errorf("read idempotency key: %w", err)
+		return app.Idempotency{}, false, err
 	}
-	return r, true, nil
+	r, ok := found[k]
+	return r, ok, nil
+}
+
+func (s *Store) findIdempotencies(ctx context.Context, keys []idemKey) (map[idemKey]app.Idempotency, error) {
+	args := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		args = append(args, k.customerID, k.key)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT customer_id, idem_key, request_hash, order_id, created_at FROM order_idempotency
+		WHERE (customer_id, idem_key) IN (`+strings.TrimSuffix(strings.Repeat("(?,?),", len(keys)), ",")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency keys: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[idemKey]app.Idempotency, len(keys))
+	for rows.Next() {
+		var r app.Idempotency
+		if err := rows.Scan(&r.CustomerID, &r.Key, &r.RequestHash, &r.OrderID, &r.CreatedAt); err != nil {
+			return nil, fmt.Errorf("read idempotency keys: %w", err)
+		}
+		out[idemKey{r.CustomerID, r.Key}] = r
+	}
+	return out, rows.Err()
 }
 
 // createOne writes a new order, its lines, timeline and deductions, the
