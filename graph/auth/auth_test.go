@@ -42,3 +42,32 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// A token verified once is remembered, but only until it expires: then it
+// is checked again and refused.
+func TestVerifiedTokenIsRememberedUntilItExpires(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	v, err := NewVerifier(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	v.now = func() time.Time { return now }
+	tok, _ := Mint(secret, Identity{Subject: "c1", Role: RoleCustomer}, time.Minute)
+	for range 2 {
+		if id, err := v.Verify(tok); err != nil || id.Subject != "c1" {
+			t.Fatalf("fresh token: %v %v", id, err)
+		}
+	}
+	if len(v.verified) != 1 {
+		t.Fatalf("%d tokens remembered, want 1", len(v.verified))
+	}
+	now = now.Add(2 * time.Minute) // past exp and the 30 s leeway
+	if _, err := v.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("expired remembered token: %v, want ErrInvalidToken", err)
+	}
+	forged := tok[:len(tok)-2] + "xx"
+	if _, err := v.Verify(forged); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("forged signature: %v", err)
+	}
+}
