@@ -21,6 +21,19 @@ type Publisher interface {
 	Publish(ctx context.Context, topic string, cloudEvent []byte) error
 }
 
+// BulkPublisher is a Publisher that can also publish several CloudEvents of
+// one topic in one call (Dapr's bulk publish), answering the indexes of
+// those that failed; err alone means none went out. The relay uses it when
+// the Publisher has it: one call per topic for a pass's events instead of
+// one per event.
+type BulkPublisher interface {
+	Publisher
+	PublishBulk(ctx context.Context, topic string, cloudEvents [][]byte) (failed []int, err error)
+}
+
+// maxBulk bounds the events of one bulk publish.
+const maxBulk = 100
+
 var (
 	publishedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "harvest_outbox_published_total", Help: "Outbox events published, by topic.",
@@ -209,6 +222,25 @@ func (r *Relay) Pass(ctx context.Context) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
+	var (
+		done []uint64
+		errs []error
+	)
+	if bp, ok := r.pub.(BulkPublisher); ok {
+		done, errs = r.publishWaves(ctx, bp, batch)
+	} else {
+		done, errs = r.publishLanes(ctx, batch)
+	}
+	if err := r.remove(ctx, done); err != nil {
+		return 0, err
+	}
+	pendingGauge.Set(float64(len(batch) - len(done)))
+	return len(done), errors.Join(errs...)
+}
+
+// publishLanes publishes batch one event at a time, aggregates spread over
+// parallel lanes; a failure stops its lane (its aggregates) for this pass.
+func (r *Relay) publishLanes(ctx context.Context, batch []row) ([]uint64, []error) {
 	lanes := make([][]row, r.opt.Lanes)
 	for _, x := range batch {
 		h := fnv.New32a()
@@ -237,8 +269,7 @@ func (r *Relay) Pass(ctx context.Context) (int, error) {
 					mu.Unlock()
 					return
 				}
-				publishedTotal.WithLabelValues(x.topic).Inc()
-				lagSeconds.Observe(time.Since(x.created).Seconds())
+				r.published(x)
 				mu.Lock()
 				done = append(done, x.seq)
 				mu.Unlock()
@@ -246,19 +277,120 @@ func (r *Relay) Pass(ctx context.Context) (int, error) {
 		}(lane)
 	}
 	wg.Wait()
-	if err := r.remove(ctx, done); err != nil {
-		return 0, err
-	}
-	pendingGauge.Set(float64(len(batch) - len(done)))
-	return len(done), errors.Join(errs...)
+	return done, errs
 }
 
-func (r *Relay) publish(ctx context.Context, x row) error {
+// publishWaves publishes batch in bulk. Wave k holds every aggregate's k-th
+// event of the batch, so the events of a wave belong to distinct
+// aggregates and may go out in any order (a bulk publish gives none); the
+// next wave waits for it, which keeps each aggregate's order. An aggregate
+// whose event failed publishes nothing more in this pass.
+func (r *Relay) publishWaves(ctx context.Context, bp BulkPublisher, batch []row) ([]uint64, []error) {
+	var waves [][]row
+	nth := map[string]int{}
+	for _, x := range batch {
+		k := nth[x.aggregate]
+		nth[x.aggregate]++
+		if k == len(waves) {
+			waves = append(waves, nil)
+		}
+		waves[k] = append(waves[k], x)
+	}
+	var (
+		mu      sync.Mutex
+		done    []uint64
+		errs    []error
+		blocked = map[string]bool{}
+	)
+	for _, wave := range waves {
+		byTopic := map[string][]row{}
+		var topics []string
+		for _, x := range wave {
+			if blocked[x.aggregate] {
+				continue
+			}
+			if _, ok := byTopic[x.topic]; !ok {
+				topics = append(topics, x.topic)
+			}
+			byTopic[x.topic] = append(byTopic[x.topic], x)
+		}
+		var wg sync.WaitGroup
+		for _, topic := range topics {
+			rows := byTopic[topic]
+			for len(rows) > 0 {
+				chunk := rows[:min(len(rows), maxBulk)]
+				rows = rows[len(chunk):]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ok, err := r.publishBulk(ctx, bp, topic, chunk)
+					mu.Lock()
+					defer mu.Unlock()
+					for i, x := range chunk {
+						if ok[i] {
+							r.published(x)
+							done = append(done, x.seq)
+						} else {
+							publishErrors.WithLabelValues(x.topic).Inc()
+							blocked[x.aggregate] = true
+						}
+					}
+					if err != nil {
+						errs = append(errs, err)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+	}
+	return done, errs
+}
+
+// publishBulk publishes rows of one topic in one call and reports which
+// went out.
+func (r *Relay) publishBulk(ctx context.Context, bp BulkPublisher, topic string, rows []row) ([]bool, error) {
+	ok := make([]bool, len(rows))
+	bodies := make([][]byte, len(rows))
+	for i, x := range rows {
+		b, err := r.envelope(x)
+		if err != nil {
+			return ok, err
+		}
+		bodies[i] = b
+	}
+	failed, err := bp.PublishBulk(ctx, topic, bodies)
+	if err != nil && len(failed) == 0 {
+		return ok, fmt.Errorf("publish %d events to %s: %w", len(rows), topic, err)
+	}
+	for i := range ok {
+		ok[i] = true
+	}
+	for _, i := range failed {
+		if i >= 0 && i < len(ok) {
+			ok[i] = false
+		}
+	}
+	if len(failed) > 0 {
+		return ok, fmt.Errorf("publish to %s: %d of %d events failed: %w", topic, len(failed), len(rows), err)
+	}
+	return ok, nil
+}
+
+func (r *Relay) published(x row) {
+	publishedTotal.WithLabelValues(x.topic).Inc()
+	lagSeconds.Observe(time.Since(x.created).Seconds())
+}
+
+func (r *Relay) envelope(x row) ([]byte, error) {
 	env := Envelope{
 		SpecVersion: "1.0", ID: x.id, Source: r.opt.Source, Type: x.typ, Subject: x.aggregate,
 		Time: x.created, DataContentType: "application/json", Data: json.RawMessage(x.payload),
 	}
-	body, err := json.Marshal(env)
+	return json.Marshal(env)
+}
+
+func (r *Relay) publish(ctx context.Context, x row) error {
+	body, err := r.envelope(x)
 	if err != nil {
 		return err
 	}

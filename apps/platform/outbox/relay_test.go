@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,29 @@ func (r *recorder) Publish(_ context.Context, topic string, ce []byte) error {
 	return nil
 }
 
+// bulkRecorder is a broker stand-in with bulk publish, which (like Dapr's)
+// publishes a bulk's entries in no particular order.
+type bulkRecorder struct{ *recorder }
+
+func (b bulkRecorder) PublishBulk(ctx context.Context, topic string, ces [][]byte) ([]int, error) {
+	var failed []int
+	for _, i := range rand.Perm(len(ces)) {
+		if err := b.Publish(ctx, topic, ces[i]); err != nil {
+			failed = append(failed, i)
+		}
+	}
+	if len(failed) > 0 {
+		return failed, errors.New("some entries failed")
+	}
+	return nil, nil
+}
+
+// publishers runs a test against the relay with each kind of publisher.
+func publishers(t *testing.T, test func(t *testing.T, pub func(*recorder) outbox.Publisher)) {
+	t.Run("one by one", func(t *testing.T) { test(t, func(r *recorder) outbox.Publisher { return r }) })
+	t.Run("bulk", func(t *testing.T) { test(t, func(r *recorder) outbox.Publisher { return bulkRecorder{r} }) })
+}
+
 func addEvents(t *testing.T, db *sql.DB, aggregate string, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
@@ -61,12 +85,16 @@ func pending(t *testing.T, db *sql.DB) int {
 }
 
 func TestRelayPublishesInOrderPerAggregateAndDeletes(t *testing.T) {
+	publishers(t, testRelayPublishesInOrder)
+}
+
+func testRelayPublishesInOrder(t *testing.T, pub func(*recorder) outbox.Publisher) {
 	db, _ := testdb.New(t, "platform")
 	for a := 0; a < 5; a++ {
 		addEvents(t, db, fmt.Sprintf("agg-%d", a), 20)
 	}
 	rec := &recorder{}
-	r := outbox.NewRelay(db, rec, outbox.RelayOptions{Source: "test", Batch: 37, Lanes: 4})
+	r := outbox.NewRelay(db, pub(rec), outbox.RelayOptions{Source: "test", Batch: 37, Lanes: 4})
 	for {
 		n, err := r.Pass(context.Background())
 		if err != nil {
@@ -102,6 +130,10 @@ func TestRelayPublishesInOrderPerAggregateAndDeletes(t *testing.T) {
 }
 
 func TestRelayFailureStopsOnlyThatAggregateAndKeepsOrder(t *testing.T) {
+	publishers(t, testRelayFailureStopsOnlyThatAggregate)
+}
+
+func testRelayFailureStopsOnlyThatAggregate(t *testing.T, pub func(*recorder) outbox.Publisher) {
 	db, _ := testdb.New(t, "platform")
 	addEvents(t, db, "ok", 5)
 	addEvents(t, db, "flaky", 5)
@@ -111,7 +143,7 @@ func TestRelayFailureStopsOnlyThatAggregateAndKeepsOrder(t *testing.T) {
 		_ = json.Unmarshal(e.Data, &p)
 		return broken && e.Subject == "flaky" && p.N == 2
 	}}
-	r := outbox.NewRelay(db, rec, outbox.RelayOptions{Source: "test", Lanes: 8})
+	r := outbox.NewRelay(db, pub(rec), outbox.RelayOptions{Source: "test", Lanes: 8})
 	if _, err := r.Pass(context.Background()); err == nil {
 		t.Fatal("want the publish failure reported")
 	}

@@ -203,6 +203,14 @@ func (p lazyPublisher) Publish(ctx context.Context, topic string, ce []byte) err
 	return daprx.Publisher{Client: c, PubSub: p.a.Config.PubSub}.Publish(ctx, topic, ce)
 }
 
+func (p lazyPublisher) PublishBulk(ctx context.Context, topic string, ces [][]byte) ([]int, error) {
+	c, err := p.a.Dapr(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return daprx.Publisher{Client: c, PubSub: p.a.Config.PubSub}.PublishBulk(ctx, topic, ces)
+}
+
 // Go adds a background worker that runs until the app stops; it must return
 // once its context is done, having drained what it holds.
 func (a *App) Go(w func(ctx context.Context) error) { a.workers = append(a.workers, w) }
