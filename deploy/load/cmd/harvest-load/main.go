@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"os/signal"
 	"syscall"
 	"time"
@@ -249,10 +250,25 @@ func place(ctx context.Context, url string, token func(string, string) string, m
 	for i := range tokens {
 		tokens[i] = token("CUSTOMER", fmt.Sprintf("C%04d", i+1))
 	}
-	fmt.Printf("placing orders of 1 unit over %d SKUs by %d customers: %d/s for %s\n", len(plain), len(tokens), rate, d)
+	// SKUs are drawn in proportion to their stock, as demand follows what
+	// a shop stocks: a SKU with little stock is not emptied in the first
+	// seconds while others keep thousands.
+	cum := make([]int64, len(plain))
+	var stock int64
+	for i, p := range plain {
+		stock += p.Available
+		cum[i] = stock
+	}
+	pick := func() product {
+		n := rand.Int64N(stock)
+		i, _ := slices.BinarySearch(cum, n+1)
+		return plain[i]
+	}
+	fmt.Printf("placing orders of 1 unit over %d SKUs (%d units in stock) by %d customers: %d/s for %s\n",
+		len(plain), stock, len(tokens), rate, d)
 	r, outcomes, reasons := load.Attack(ctx, "placeOrder via gateway (whole stack)", url, rate, d, 0,
 		func(i int64) (string, []byte) {
-			p := plain[rand.IntN(len(plain))]
+			p := pick()
 			return tokens[i%int64(len(tokens))], load.GraphQLBody(mPlace, map[string]any{"in": orderInput(p, 1), "key": ids.New()})
 		}, classifyPlace)
 	fmt.Println("measuring the baseline...")
