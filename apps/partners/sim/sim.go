@@ -110,6 +110,8 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	rand func() float64
+
+	faults faultTable // the fault switches, read at most every faultsFresh
 }
 
 // New returns the simulators over db (migrated with schema/migrations/partners).
