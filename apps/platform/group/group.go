@@ -1,9 +1,14 @@
 // Package group makes concurrent callers share one round trip: each
-// submits its item and waits; a caller that finds fewer than InFlight
-// groups being handled becomes a leader and handles groups of whatever has
-// queued, its own item among them, until nothing waits. A lone caller
-// therefore waits for nobody, and under load the queue grows while groups
-// are handled, so groups grow with the load instead of by a timer.
+// submits its item and waits; a caller that finds fewer than inFlight
+// groups being handled becomes a leader and handles a group of whatever
+// has queued, its own item among them. A lone caller therefore waits for
+// nobody, and under load the queue grows while groups are handled, so
+// groups grow with the load instead of by a timer.
+//
+// A leader whose own item has been handled hands what still waits to a
+// goroutine of its own and returns: under steady load the queue is rarely
+// empty, and a caller kept leading until it was would wait for other
+// callers' groups, one after another, long after its own answer was ready.
 //
 // Harvest uses it where per-call overhead dominated the work: committing
 // the orders (OMS) and reservations (inventory) created at the same moment
@@ -13,14 +18,19 @@ package group
 
 import "sync"
 
-// Queue groups items of type T. The zero value is not ready: set Max and
-// InFlight (NewQueue).
+// Queue groups items of type T.
 type Queue[T any] struct {
 	max, inFlight int
 
 	mu      sync.Mutex
-	pending []T
+	seq     uint64
+	pending []entry[T]
 	running int
+}
+
+type entry[T any] struct {
+	seq  uint64
+	item T
 }
 
 // NewQueue returns a Queue handing at most max items per group, with at
@@ -30,21 +40,29 @@ func NewQueue[T any](max, inFlight int) *Queue[T] {
 }
 
 // Submit queues item and, when this caller becomes a leader, calls handle
-// with groups of queued items until none is left. handle must answer every
-// item of its group (the items carry their own way back, such as a
-// channel); Submit returns once the caller's leadership, if any, is over,
-// not when its item was handled.
+// with groups of queued items until its own item was in one. handle must
+// answer every item of its group (the items carry their own way back, such
+// as a channel); Submit does not wait for the item to be handled when
+// another leader has it.
 func (q *Queue[T]) Submit(item T, handle func(group []T)) {
 	q.mu.Lock()
-	q.pending = append(q.pending, item)
+	q.seq++
+	mine := q.seq
+	q.pending = append(q.pending, entry[T]{mine, item})
 	lead := q.running < q.inFlight
 	if lead {
 		q.running++
 	}
 	q.mu.Unlock()
-	if !lead {
-		return
+	if lead {
+		q.lead(handle, mine)
 	}
+}
+
+// lead handles groups until the queue is empty or, for a caller (mine >
+// 0), until the caller's own item has been handled; what then still waits
+// is led on by a new goroutine, which keeps the leader's slot.
+func (q *Queue[T]) lead(handle func([]T), mine uint64) {
 	for {
 		q.mu.Lock()
 		n := min(len(q.pending), q.max)
@@ -56,6 +74,21 @@ func (q *Queue[T]) Submit(item T, handle func(group []T)) {
 		g := q.pending[:n:n]
 		q.pending = q.pending[n:]
 		q.mu.Unlock()
-		handle(g)
+		items := make([]T, n)
+		for i, e := range g {
+			items[i] = e.item
+		}
+		handle(items)
+		if mine > 0 && g[n-1].seq >= mine {
+			q.mu.Lock()
+			if len(q.pending) == 0 {
+				q.running--
+				q.mu.Unlock()
+				return
+			}
+			q.mu.Unlock()
+			go q.lead(handle, 0)
+			return
+		}
 	}
 }

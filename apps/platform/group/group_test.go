@@ -10,14 +10,19 @@ import (
 	"time"
 )
 
+type testItem struct {
+	n    int
+	done chan struct{}
+}
+
 func TestQueueHandlesEachItemOnceInBoundedGroups(t *testing.T) {
-	q := NewQueue[*int](8, 2)
+	q := NewQueue[*testItem](8, 2)
 	var (
 		handled, groups, running, mostRunning atomic.Int64
 		mu                                    sync.Mutex
-		seen                                  = map[*int]int{}
+		seen                                  = map[int]int{}
 	)
-	handle := func(g []*int) {
+	handle := func(g []*testItem) {
 		n := running.Add(1)
 		defer running.Add(-1)
 		for {
@@ -33,10 +38,13 @@ func TestQueueHandlesEachItemOnceInBoundedGroups(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		mu.Lock()
 		for _, x := range g {
-			seen[x]++
+			seen[x.n]++
 		}
 		mu.Unlock()
 		handled.Add(int64(len(g)))
+		for _, x := range g {
+			close(x.done)
+		}
 	}
 	var wg sync.WaitGroup
 	const n = 500
@@ -44,8 +52,13 @@ func TestQueueHandlesEachItemOnceInBoundedGroups(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			x := i
-			q.Submit(&x, handle)
+			x := &testItem{n: i, done: make(chan struct{})}
+			q.Submit(x, handle)
+			select {
+			case <-x.done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("item %d never handled", i)
+			}
 		}()
 	}
 	wg.Wait()
@@ -62,6 +75,57 @@ func TestQueueHandlesEachItemOnceInBoundedGroups(t *testing.T) {
 	}
 	if groups.Load() >= n {
 		t.Fatalf("%d groups for %d items: nothing was grouped", groups.Load(), n)
+	}
+}
+
+// A leader returns once its own item is handled, however long the queue
+// stays busy behind it: the rest is led on by a goroutine of its own.
+func TestQueueLeaderReturnsWhenItsItemIsDone(t *testing.T) {
+	q := NewQueue[*testItem](1, 1)
+	started := make(chan struct{})
+	goOn := make(chan struct{})   // lets the leader's own group finish
+	others := make(chan struct{}) // lets the other groups finish
+	var handled atomic.Int64
+	handle := func(g []*testItem) {
+		for _, x := range g {
+			if x.n == 0 {
+				close(started)
+				<-goOn
+			} else {
+				<-others
+			}
+			handled.Add(1)
+			close(x.done)
+		}
+	}
+	leaderDone := make(chan struct{})
+	go func() {
+		q.Submit(&testItem{n: 0, done: make(chan struct{})}, handle)
+		close(leaderDone)
+	}()
+	<-started
+	var rest []*testItem
+	for i := 1; i <= 3; i++ {
+		x := &testItem{n: i, done: make(chan struct{})}
+		rest = append(rest, x)
+		q.Submit(x, handle) // the only slot is taken: queued, returns at once
+	}
+	close(goOn)
+	select {
+	case <-leaderDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the leader kept leading after its own item was handled")
+	}
+	if handled.Load() != 1 {
+		t.Fatalf("%d handled when the leader returned, want only its own", handled.Load())
+	}
+	close(others)
+	for _, x := range rest {
+		select {
+		case <-x.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("item %d never handled", x.n)
+		}
 	}
 }
 
