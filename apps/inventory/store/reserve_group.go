@@ -241,8 +241,9 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 	return outcomes, retry, nil
 }
 
-// readEpochs reads the hot counters' epochs under a shared lock, as
-// checkEpochs does for one reservation.
+// readEpochs reads the hot counters' epochs under a shared lock: it waits
+// for a rebuild in progress (which holds the row exclusively) without
+// blocking other reservations.
 func readEpochs(ctx context.Context, tx *sql.Tx, skus []string) (map[string]int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT sku, hot_epoch FROM stock WHERE sku IN (`+placeholders(len(skus))+`) LOCK IN SHARE MODE`, anys(skus)...)
 	if err != nil {

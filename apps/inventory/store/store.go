@@ -198,22 +198,16 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 // other reservations, and refuses a take from a counter older than the
 // current one.
 func checkEpochs(ctx context.Context, tx *sql.Tx, skus []string, seen map[string]int64) error {
-	rows, err := tx.QueryContext(ctx, `SELECT sku, hot_epoch FROM stock WHERE sku IN (`+placeholders(len(skus))+`) LOCK IN SHARE MODE`, anys(skus)...)
+	epochs, err := readEpochs(ctx, tx, skus)
 	if err != nil {
-		return fmt.Errorf("hot epochs: %w", err)
+		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var sku string
-		var epoch int64
-		if err := rows.Scan(&sku, &epoch); err != nil {
-			return err
-		}
+	for sku, epoch := range epochs {
 		if seen != nil && epoch > seen[sku] {
 			return domain.ErrStale
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // ShortSKUs names the ordinary parts whose stock is below the asked

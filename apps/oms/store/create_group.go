@@ -76,7 +76,7 @@ func (s *Store) commitGroup(ctx context.Context, batch []*createReq) {
 		}
 	}
 	for _, r := range batch {
-		r.done <- s.createOne(ctx, r.o, r.idem, r.events)
+		r.done <- s.createOne(ctx, r)
 	}
 }
 

@@ -62,27 +62,26 @@ func (s *Store) findIdempotencies(ctx context.Context, keys []idemKey) (map[idem
 	for _, k := range keys {
 		args = append(args, k.customerID, k.key)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT customer_id, idem_key, request_hash, order_id, created_at FROM order_idempotency
-		WHERE (customer_id, idem_key) IN (`+strings.TrimSuffix(strings.Repeat("(?,?),", len(keys)), ",")+`)`, args...)
+	recs, err := sqltx.Collect[app.Idempotency](s.db.QueryContext(ctx, `SELECT customer_id, idem_key, request_hash, order_id, created_at
+		FROM order_idempotency WHERE (customer_id, idem_key) IN (`+strings.TrimSuffix(strings.Repeat("(?,?),", len(keys)), ",")+`)`, args...))(
+		func(row interface{ Scan(...any) error }) (app.Idempotency, error) {
+			var r app.Idempotency
+			return r, row.Scan(&r.CustomerID, &r.Key, &r.RequestHash, &r.OrderID, &r.CreatedAt)
+		})
 	if err != nil {
 		return nil, fmt.Errorf("read idempotency keys: %w", err)
 	}
-	defer rows.Close()
-	out := make(map[idemKey]app.Idempotency, len(keys))
-	for rows.Next() {
-		var r app.Idempotency
-		if err := rows.Scan(&r.CustomerID, &r.Key, &r.RequestHash, &r.OrderID, &r.CreatedAt); err != nil {
-			return nil, fmt.Errorf("read idempotency keys: %w", err)
-		}
+	out := make(map[idemKey]app.Idempotency, len(recs))
+	for _, r := range recs {
 		out[idemKey{r.CustomerID, r.Key}] = r
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // createOne writes a new order, its lines, timeline and deductions, the
 // idempotency record and the outbox events in one transaction.
-func (s *Store) createOne(ctx context.Context, o *domain.Order, idem app.Idempotency, events []outbox.Event) error {
-	snap := o.Snapshot()
+func (s *Store) createOne(ctx context.Context, r *createReq) error {
+	snap, idem, events := r.snap, r.idem, r.events
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO order_idempotency (customer_id, idem_key, request_hash, order_id, created_at) VALUES (?,?,?,?,?)`,
@@ -110,7 +109,7 @@ func (s *Store) createOne(ctx context.Context, o *domain.Order, idem app.Idempot
 	if err != nil {
 		return err
 	}
-	o.MarkStored(0)
+	r.o.MarkStored(0)
 	return nil
 }
 

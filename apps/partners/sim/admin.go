@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // Fault is a failure switch for one named partner API: wechat.create,
@@ -68,22 +69,13 @@ func (s *Server) fault(ctx context.Context, name string) (Fault, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil || time.Since(t.read) > faultsFresh {
-		rows, err := s.db.QueryContext(ctx, `SELECT name, delay_ms, fail_rate, drop_callbacks FROM faults`)
+		fs, err := s.readFaults(ctx)
 		if err != nil {
 			return Fault{Name: name}, err
 		}
-		m := map[string]Fault{}
-		for rows.Next() {
-			var f Fault
-			if err := rows.Scan(&f.Name, &f.DelayMs, &f.FailRate, &f.DropCallbacks); err != nil {
-				rows.Close()
-				return Fault{Name: name}, err
-			}
+		m := make(map[string]Fault, len(fs))
+		for _, f := range fs {
 			m[f.Name] = f
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return Fault{Name: name}, err
 		}
 		t.m, t.read = m, time.Now()
 	}
@@ -136,22 +128,25 @@ func (s *Server) faultSet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) faultList(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.db.QueryContext(r.Context(), `SELECT name, delay_ms, fail_rate, drop_callbacks FROM faults ORDER BY name`)
+	out, err := s.readFaults(r.Context())
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	defer rows.Close()
-	out := []Fault{}
-	for rows.Next() {
-		var f Fault
-		if err := rows.Scan(&f.Name, &f.DelayMs, &f.FailRate, &f.DropCallbacks); err != nil {
-			httpapi.WriteError(w, r, err)
-			return
-		}
-		out = append(out, f)
-	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// readFaults reads every fault switch, by name.
+func (s *Server) readFaults(ctx context.Context) ([]Fault, error) {
+	out, err := sqltx.Collect[Fault](s.db.QueryContext(ctx, `SELECT name, delay_ms, fail_rate, drop_callbacks FROM faults ORDER BY name`))(
+		func(row interface{ Scan(...any) error }) (Fault, error) {
+			var f Fault
+			return f, row.Scan(&f.Name, &f.DelayMs, &f.FailRate, &f.DropCallbacks)
+		})
+	if out == nil && err == nil {
+		out = []Fault{} // listed as [], not null
+	}
+	return out, err
 }
 
 func (s *Server) faultClear(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 
@@ -267,7 +268,8 @@ func BatchHandler(root http.Handler, allowed ...string) http.HandlerFunc {
 		var wg sync.WaitGroup
 		for n, c := range req.Calls {
 			if !allow[Route(c.Method, c.Path)] {
-				out.Results[n] = refused(c)
+				out.Results[n] = problemResult(httpapi.Problem{Status: http.StatusForbidden, Code: "NOT_BATCHABLE",
+					Message: fmt.Sprintf("%s %s cannot be called in a batch", c.Method, c.Path)})
 				continue
 			}
 			wg.Add(1)
@@ -281,10 +283,10 @@ func BatchHandler(root http.Handler, allowed ...string) http.HandlerFunc {
 	}
 }
 
-func refused(c BatchCall) BatchResult {
-	b, _ := json.Marshal(httpapi.Problem{Status: http.StatusForbidden, Code: "NOT_BATCHABLE",
-		Message: fmt.Sprintf("%s %s cannot be called in a batch", c.Method, c.Path)})
-	return BatchResult{Status: http.StatusForbidden, Body: b}
+// problemResult is the answer of a call that did not run.
+func problemResult(p httpapi.Problem) BatchResult {
+	b, _ := json.Marshal(p)
+	return BatchResult{Status: p.Status, Body: b}
 }
 
 // serveOne runs one call through root as a request of its own, carrying
@@ -299,45 +301,19 @@ func serveOne(root http.Handler, outer *http.Request, c BatchCall) BatchResult {
 	ctx := context.WithValue(outer.Context(), chi.RouteCtxKey, (*chi.Context)(nil))
 	req, err := http.NewRequestWithContext(ctx, c.Method, "/"+c.Path, body)
 	if err != nil {
-		b, _ := json.Marshal(httpapi.Problem{Status: http.StatusBadRequest, Code: "INVALID_BATCH", Message: err.Error()})
-		return BatchResult{Status: http.StatusBadRequest, Body: b}
+		return problemResult(httpapi.Problem{Status: http.StatusBadRequest, Code: "INVALID_BATCH", Message: err.Error()})
 	}
 	req.Header = outer.Header.Clone()
 	req.Header.Del("Content-Length")
 	req.Header.Set("Content-Type", "application/json")
 	req.RemoteAddr = outer.RemoteAddr
-	rec := &recorder{header: http.Header{}}
+	rec := httptest.NewRecorder()
 	root.ServeHTTP(rec, req)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	b := rec.body.Bytes()
+	b := rec.Body.Bytes()
 	if len(bytes.TrimSpace(b)) == 0 {
 		b = nil
 	} else if !json.Valid(b) {
 		b, _ = json.Marshal(string(b)) // every route answers JSON; this keeps the batch readable if one does not
 	}
-	return BatchResult{Status: rec.status, Body: b}
-}
-
-// recorder is the least http.ResponseWriter a handler needs.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
+	return BatchResult{Status: rec.Code, Body: b}
 }

@@ -83,36 +83,40 @@ func (a *App) SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h da
 // and SubscribeBulk its /dapr/subscribe answer.
 func (a *App) daprConfig(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/dapr/subscribe" && len(a.bulkSubs) > 0 {
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			var subs []any
-			if rec.Code == http.StatusOK {
-				_ = json.Unmarshal(rec.Body.Bytes(), &subs)
-			}
-			for _, b := range a.bulkSubs {
-				subs = append(subs, b)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(subs)
-			return
-		}
-		if r.Method != http.MethodGet || r.URL.Path != "/dapr/config" || len(a.actorSettings) == 0 {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/dapr/subscribe" && len(a.bulkSubs) > 0:
+			amendJSON(next, w, r, func(subs *[]any) {
+				for _, b := range a.bulkSubs {
+					*subs = append(*subs, b)
+				}
+			})
+		case r.Method == http.MethodGet && r.URL.Path == "/dapr/config" && len(a.actorSettings) > 0:
+			amendJSON(next, w, r, func(cfg *map[string]any) {
+				if *cfg == nil {
+					*cfg = map[string]any{}
+				}
+				for k, v := range a.actorSettings {
+					(*cfg)[k] = v
+				}
+			})
+		default:
 			next.ServeHTTP(w, r)
-			return
 		}
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		cfg := map[string]any{}
-		if rec.Code == http.StatusOK {
-			_ = json.Unmarshal(rec.Body.Bytes(), &cfg)
-		}
-		for k, v := range a.actorSettings {
-			cfg[k] = v
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(cfg)
 	})
+}
+
+// amendJSON serves r with next, lets amend change the JSON answer (empty
+// when next failed), and writes it.
+func amendJSON[T any](next http.Handler, w http.ResponseWriter, r *http.Request, amend func(*T)) {
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	var v T
+	if rec.Code == http.StatusOK {
+		_ = json.Unmarshal(rec.Body.Bytes(), &v)
+	}
+	amend(&v)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // New prepares an app: database opened and migrated, HTTP service created.

@@ -25,8 +25,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
