@@ -15,6 +15,7 @@ import (
 
 	"github.com/harvest/harvest/apps/marketing/api"
 	"github.com/harvest/harvest/apps/marketing/app"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/marketing/store"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/config"
@@ -42,6 +43,7 @@ func run() error {
 	}
 	svc := app.New(store.New(a.DB), clock.System{}, a.Logger)
 	api.Mount(a.Mux, svc)
+	a.AllowBatch(marketingclient.BatchRoutes...)
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
@@ -21,6 +22,7 @@ import (
 	"github.com/harvest/harvest/apps/wms/api"
 	"github.com/harvest/harvest/apps/wms/app"
 	"github.com/harvest/harvest/apps/wms/store"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
 
 func main() {
@@ -46,9 +48,24 @@ func run() error {
 	}
 	svc := app.New(store.New(a.DB), clock.System{}, a.Relay.Notify, a.Logger)
 	api.Mount(a.Mux, svc)
+	a.AllowBatch(wmsclient.BatchRoutes...)
 	if seed {
 		// In the background: inventory and its sidecar may start after us.
-		a.Go(svc.SeedWorker(inventoryclient.New(a.Invoker)))
+		// Not ready until seeded: a delivery order that arrived first would
+		// meet an empty ERP stock and fail as UNKNOWN_WAREHOUSE.
+		var seeded atomic.Bool
+		worker := svc.SeedWorker(inventoryclient.New(a.Invoker))
+		a.Go(func(ctx context.Context) error {
+			err := worker(ctx)
+			seeded.Store(err == nil)
+			return err
+		})
+		a.Health.Add("seed", func(context.Context) error {
+			if !seeded.Load() {
+				return errors.New("ERP stock not yet seeded from inventory's catalog")
+			}
+			return nil
+		})
 	}
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -19,8 +19,9 @@ const AppID = "inventory"
 
 // BatchRoutes are the routes inventory serves in batches
 // (runtime.AllowBatch) and a busy caller may send in batches
-// (daprx.Invoker.Batch): reserving stock, idempotent by order id.
-var BatchRoutes = []string{"POST v1/reservations"}
+// (daprx.Invoker.Batch): reserving stock, idempotent by order id, and
+// reading catalog entries (fulfillment's fill stage).
+var BatchRoutes = []string{"POST v1/reservations", "POST v1/products/batch"}
 
 // Zones are the warehouse temperature zones (DOMAIN 7.1).
 const (

@@ -14,6 +14,12 @@ import (
 // AppID is marketing's Dapr app id.
 const AppID = "marketing"
 
+// BatchRoutes are the routes marketing serves in batches
+// (runtime.AllowBatch) and a busy caller may send in batches
+// (daprx.Invoker.Batch): the gifts an order qualifies for, idempotent by
+// order id (fulfillment asks once per order).
+var BatchRoutes = []string{"POST v1/gifts/grants"}
+
 // OrderLine is a line of the order being evaluated.
 type OrderLine struct {
 	SKU       string    `json:"sku"`

@@ -43,43 +43,56 @@ func (s *Server) SetFault(ctx context.Context, f Fault) error {
 	return err
 }
 
-// faultsFresh is how long the switches read from the table are trusted.
-// A switch set through this process takes effect at once (the copy is
-// dropped); one set through another replica, within this time.
+// faultsFresh is how long the switches and risk rules read from their
+// tables are trusted. One set through this process takes effect at once
+// (the copy is dropped); one set through another replica, within this
+// time.
 const faultsFresh = 250 * time.Millisecond
 
-// faultTable is the faults table as last read: every partner call checks
-// its switches, and reading them from MariaDB on each call (twice: the
-// API's and its family's) was a third of the statements a fulfilled order
-// cost the database.
-type faultTable struct {
+// freshCopy is a table as last read, trusted for faultsFresh: every partner
+// call checks its fault switches, and reading them from MariaDB on each
+// call (twice: the API's and its family's) was a third of the statements a
+// fulfilled order cost the database; every fraud score read the rules.
+type freshCopy[T any] struct {
 	mu   sync.Mutex
 	read time.Time
-	m    map[string]Fault
+	ok   bool
+	v    T
 }
 
-func (t *faultTable) forget() {
-	t.mu.Lock()
-	t.m = nil
-	t.mu.Unlock()
+func (c *freshCopy[T]) forget() {
+	c.mu.Lock()
+	c.ok = false
+	c.mu.Unlock()
+}
+
+// get answers the copy, reading it with load when it is missing or stale.
+func (c *freshCopy[T]) get(ctx context.Context, load func(context.Context) (T, error)) (T, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ok || time.Since(c.read) > faultsFresh {
+		v, err := load(ctx)
+		if err != nil {
+			return v, err
+		}
+		c.v, c.read, c.ok = v, time.Now(), true
+	}
+	return c.v, nil
 }
 
 func (s *Server) fault(ctx context.Context, name string) (Fault, error) {
-	t := &s.faults
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil || time.Since(t.read) > faultsFresh {
+	m, err := s.faults.get(ctx, func(ctx context.Context) (map[string]Fault, error) {
 		fs, err := s.readFaults(ctx)
-		if err != nil {
-			return Fault{Name: name}, err
-		}
 		m := make(map[string]Fault, len(fs))
 		for _, f := range fs {
 			m[f.Name] = f
 		}
-		t.m, t.read = m, time.Now()
+		return m, err
+	})
+	if err != nil {
+		return Fault{Name: name}, err
 	}
-	f, ok := t.m[name]
+	f, ok := m[name]
 	if !ok {
 		f = Fault{Name: name}
 	}

@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
-	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // The outside systems fulfillment calls (partnersclient): SMS, push,
@@ -148,49 +146,47 @@ type request struct {
 	body []byte
 }
 
-// receive records req once. The first time it calls first with the
-// partner's sequence number (unique over all APIs and restarts) and stores
-// its answer; a repeat counts a delivery (and whether the body changed) and
-// returns the stored answer with dup true. Concurrent first deliveries of
-// one id serialize on its primary key: one answers, the others see its
-// answer.
+// receive records req once. The first time it stores the answer first
+// builds from the partner's next sequence number (unique over all APIs and
+// restarts); a repeat counts a delivery (and whether the body changed) and
+// returns the stored answer with dup true. The answer is built before the
+// row is written, so recording is one statement, not a transaction of
+// three: first must have no effect beyond its answer, which is discarded
+// when the request turns out to be a repeat (its number is then a gap).
+// Concurrent first deliveries of one id serialize on its primary key: one
+// is recorded, the others see its answer.
 func (s *Server) receive(ctx context.Context, req request, first func(seq int64) (any, error)) (answer []byte, dup bool, err error) {
+	seq, err := s.nextSeq(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	out, err := first(seq)
+	if err != nil {
+		return nil, false, err
+	}
+	if answer, err = json.Marshal(out); err != nil {
+		return nil, false, err
+	}
 	sum := sha256.Sum256(req.body)
 	sha := hex.EncodeToString(sum[:])
-	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		now := s.now()
-		res, err := tx.ExecContext(ctx, `INSERT INTO partner_requests (api, request_id, ref, body, body_sha, result, first_at, last_at)
-			VALUES (?,?,?,?,?,'',?,?)
-			ON DUPLICATE KEY UPDATE deliveries=deliveries+1, changed=changed+IF(body_sha=VALUES(body_sha),0,1),
-				last_at=VALUES(last_at), seq=LAST_INSERT_ID(seq)`,
-			req.api, req.id, req.ref, req.body, sha, now, now)
-		if err != nil {
-			return fmt.Errorf("record %s %s: %w", req.api, req.id, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n != 1 { // 2: the row existed and was updated
-			dup = true
-			return tx.QueryRowContext(ctx, `SELECT result FROM partner_requests WHERE api=? AND request_id=?`, req.api, req.id).Scan(&answer)
-		}
-		dup = false
-		seq, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		out, err := first(seq)
-		if err != nil {
-			return err
-		}
-		if answer, err = json.Marshal(out); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE partner_requests SET result=? WHERE api=? AND request_id=?`, answer, req.api, req.id)
-		return err
-	})
-	return answer, dup, err
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO partner_requests (api, request_id, seq, ref, body, body_sha, result, first_at, last_at)
+		VALUES (?,?,?,?,?,?,?,?,?)
+		ON DUPLICATE KEY UPDATE deliveries=deliveries+1, changed=changed+IF(body_sha=VALUES(body_sha),0,1), last_at=VALUES(last_at)`,
+		req.api, req.id, seq, req.ref, req.body, sha, answer, now, now)
+	if err != nil {
+		return nil, false, fmt.Errorf("record %s %s: %w", req.api, req.id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, false, err
+	}
+	if n == 1 {
+		return answer, false, nil
+	}
+	// 2: the row existed and was updated; answer what it was first given.
+	err = s.db.QueryRowContext(ctx, `SELECT result FROM partner_requests WHERE api=? AND request_id=?`, req.api, req.id).Scan(&answer)
+	return answer, true, err
 }
 
 // serve runs one outside API: enter, decode into T, validate, record once,

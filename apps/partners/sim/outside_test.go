@@ -183,6 +183,13 @@ func TestEveryAPIRecordsAnIDOnceAndRepeatsItsFirstAnswer(t *testing.T) {
 	if got := o.received(t, "", "O1"); len(got) != len(calls) {
 		t.Fatalf("received about O1: %d records, want %d", len(got), len(calls))
 	}
+	// A restart abandons the rest of its block of sequence numbers: a new
+	// request's number is new, not one handed out before.
+	fresh := sms
+	fresh.MessageID, fresh.Params = "O9:after-restart:sms", map[string]string{"order_id": "O9"}
+	if r, err := o.c.SendSMS(o.ctx, fresh); err != nil || r.Duplicate || seen[r.ID] != "" {
+		t.Fatalf("a new SMS after restart: %+v %v (numbers handed out before: %v)", r, err, seen)
+	}
 }
 
 func TestConcurrentDuplicatesHaveOneEffect(t *testing.T) {

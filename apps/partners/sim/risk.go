@@ -80,8 +80,13 @@ func (r RiskRules) Verdict(f pc.FraudRequest) pc.FraudVerdict {
 	return pc.FraudVerdict{Score: band[0] + int(h.Sum64()%uint64(band[1]-band[0]+1)), Decision: decision}
 }
 
-// CurrentRiskRules are the rules set at run time, else the configured ones.
+// CurrentRiskRules are the rules set at run time, else the configured
+// ones; read at most every faultsFresh.
 func (s *Server) CurrentRiskRules(ctx context.Context) (RiskRules, error) {
+	return s.risk.get(ctx, s.readRiskRules)
+}
+
+func (s *Server) readRiskRules(ctx context.Context) (RiskRules, error) {
 	var b []byte
 	err := s.db.QueryRowContext(ctx, `SELECT body FROM risk_rules WHERE id=1`).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -105,6 +110,7 @@ func (s *Server) SetRiskRules(ctx context.Context, r RiskRules) error {
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO risk_rules (id, body, updated_at) VALUES (1,?,?)
 		ON DUPLICATE KEY UPDATE body=VALUES(body), updated_at=VALUES(updated_at)`, b, s.now())
+	s.risk.forget()
 	return err
 }
 
@@ -154,7 +160,9 @@ func (s *Server) riskRulesSet(w http.ResponseWriter, r *http.Request) {
 
 // riskRulesClear returns to the configured rules.
 func (s *Server) riskRulesClear(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.db.ExecContext(r.Context(), `DELETE FROM risk_rules`); err != nil {
+	_, err := s.db.ExecContext(r.Context(), `DELETE FROM risk_rules`)
+	s.risk.forget()
+	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}

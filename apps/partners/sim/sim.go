@@ -111,7 +111,9 @@ type Server struct {
 	log  *slog.Logger
 	rand func() float64
 
-	faults faultTable // the fault switches, read at most every faultsFresh
+	faults freshCopy[map[string]Fault] // the fault switches, read at most every faultsFresh
+	risk   freshCopy[RiskRules]        // the risk rules in force, likewise
+	seqs   seqBlock                    // the partner's sequence numbers
 }
 
 // New returns the simulators over db (migrated with schema/migrations/partners).

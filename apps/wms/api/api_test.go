@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/platform/clock"
@@ -377,4 +378,153 @@ func TestSeedFromCatalog(t *testing.T) {
 	if did, err := e.svc.SeedFromCatalog(ctx, cat); err != nil || did || cat.calls != calls {
 		t.Fatalf("second seed: %v %v, calls %d", did, err, cat.calls-calls)
 	}
+}
+
+// Occupations and orders arriving together are written in groups; each
+// caller still gets its own answer: a short line, an unknown warehouse, a
+// repeat or a conflict fails or repeats alone, and the rest of its group
+// is written.
+func TestGroupedWritesKeepEachAnswer(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	e.stock(t, "WH-SH", "A", 1_000)
+	e.stock(t, "WH-SH", "B", 3)
+	if _, err := e.c.OccupyStock(ctx, occ("SEEN", "WH-SH", "A", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Dispatch(ctx, dispatch("SEEN")); err != nil {
+		t.Fatal(err)
+	}
+	before := groupedItems(t)
+	const n = 40
+	var (
+		wg                       sync.WaitGroup
+		mu                       sync.Mutex
+		okOcc, shortB, unknown   int
+		repeatOcc, okOrd, dupOrd int
+		conflicts                int
+		other                    []error
+	)
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			switch {
+			case i == 0:
+				_, err = e.c.OccupyStock(ctx, occ("SEEN", "WH-SH", "A", 1))
+				if err == nil {
+					mu.Lock()
+					repeatOcc++
+					mu.Unlock()
+					return
+				}
+			case i == 1:
+				_, err = e.c.OccupyStock(ctx, occ("NOWHERE", "WH-XX", "A", 1))
+				if httpapi.HasCode(err, wmsclient.CodeUnknownWH) {
+					mu.Lock()
+					unknown++
+					mu.Unlock()
+					return
+				}
+			default:
+				req := occ(fmt.Sprintf("G%02d", i), "WH-SH", "A", 2)
+				if i%2 == 0 {
+					req = occ(req.DeliveryOrderID, "WH-SH", "A", 2, "B", 1)
+				}
+				_, err = e.c.OccupyStock(ctx, req)
+				if reflect.DeepEqual(shortSKUs(err), []string{"B"}) {
+					mu.Lock()
+					shortB++
+					mu.Unlock()
+					return
+				}
+				if err == nil {
+					mu.Lock()
+					okOcc++
+					mu.Unlock()
+				}
+			}
+			if err != nil {
+				mu.Lock()
+				other = append(other, err)
+				mu.Unlock()
+				return
+			}
+		})
+		wg.Go(func() {
+			req := dispatch(fmt.Sprintf("G%02d", i))
+			if i == 0 {
+				req = dispatch("SEEN")
+			}
+			if i == 1 {
+				req = dispatch("SEEN")
+				req.Lines[0].Qty = 9
+			}
+			r, err := e.c.Dispatch(ctx, req)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case i == 1 && httpapi.HasCode(err, wmsclient.CodeConflict):
+				conflicts++
+			case err != nil:
+				other = append(other, err)
+			case r.Duplicate:
+				dupOrd++
+			default:
+				okOrd++
+			}
+		})
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatal(other)
+	}
+	// Half of the 38 new occupations take one B each; B has 3.
+	wantShort := (n-2)/2 - 3
+	if repeatOcc != 1 || unknown != 1 || shortB != wantShort || okOcc != n-2-wantShort {
+		t.Fatalf("occupations: repeat %d, unknown warehouse %d, short %d (want %d), taken %d", repeatOcc, unknown, shortB, wantShort, okOcc)
+	}
+	if dupOrd != 1 || conflicts != 1 || okOrd != n-2 {
+		t.Fatalf("orders: duplicate %d, conflict %d, received %d", dupOrd, conflicts, okOrd)
+	}
+	if a, b := e.occupied(t, "WH-SH", "A"), e.occupied(t, "WH-SH", "B"); a != int64(1+2*okOcc) || b != 3 {
+		t.Fatalf("occupied A %d (want %d), B %d (want 3)", a, 1+2*okOcc, b)
+	}
+	if got := e.count(t, `SELECT COUNT(*) FROM erp_occupations WHERE status='OCCUPIED'`); got != 1+okOcc {
+		t.Fatalf("%d occupations, want %d", got, 1+okOcc)
+	}
+	for table, want := range map[string]int{"order_header": n - 1, "order_detail": 2 * (n - 1), "order_delivery": n - 1, "order_profiles": 2 * (n - 1), "outbox": n - 1} {
+		if got := e.count(t, `SELECT COUNT(*) FROM `+table); got != want {
+			t.Fatalf("%s has %d rows, want %d", table, got, want)
+		}
+	}
+	if after := groupedItems(t); after <= before {
+		t.Fatal("no call was written in a group of more than one")
+	}
+}
+
+// groupedItems counts the items WMS wrote in groups of more than one, from
+// its harvest_wms_group_items histogram.
+func groupedItems(t *testing.T) float64 {
+	t.Helper()
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != "harvest_wms_group_items" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			h := m.GetHistogram()
+			alone := float64(0)
+			for _, b := range h.GetBucket() {
+				if b.GetUpperBound() == 1 {
+					alone = float64(b.GetCumulativeCount())
+				}
+			}
+			n += h.GetSampleSum() - alone
+		}
+	}
+	return n
 }

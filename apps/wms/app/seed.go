@@ -63,7 +63,7 @@ func (s *Service) SeedFromCatalog(ctx context.Context, cat Catalog) (bool, error
 // inventory (or its sidecar) is not answering yet.
 func (s *Service) SeedWorker(cat Catalog) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		wait := time.Second
+		wait := 200 * time.Millisecond // the stack waits for this app to be ready, so retry soon
 		for {
 			seeded, err := s.SeedFromCatalog(ctx, cat)
 			if err == nil {

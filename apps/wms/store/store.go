@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 	"github.com/harvest/harvest/apps/wms/domain"
@@ -22,10 +23,17 @@ import (
 )
 
 // Store is WMS's database.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db       *sql.DB
+	occupies *group.Queue[*occupyReq] // occupations committed together (group.go)
+	receives *group.Queue[*receiveReq]
+}
 
 // New returns a Store over db.
-func New(db *sql.DB) *Store { return &Store{db: db} }
+func New(db *sql.DB) *Store {
+	return &Store{db: db, occupies: group.NewQueue[*occupyReq](maxGroup, groupsInFlight),
+		receives: group.NewQueue[*receiveReq](maxGroup, groupsInFlight)}
+}
 
 // DB returns the pool (tests count rows with it).
 func (s *Store) DB() *sql.DB { return s.db }
@@ -124,6 +132,14 @@ func (s *Store) SeedStock(ctx context.Context, rows []domain.Stock, now time.Tim
 // domain.ErrUnknownWarehouse; lines the free stock cannot cover fail with
 // *domain.StockShortError naming every short SKU.
 func (s *Store) Occupy(ctx context.Context, o domain.Occupation, now time.Time) (domain.Occupation, error) {
+	r := &occupyReq{o: o, now: now, done: make(chan struct{})}
+	s.occupies.Submit(r, func(g []*occupyReq) { s.occupyGroup(context.WithoutCancel(ctx), g) })
+	<-r.done
+	return r.out, r.err
+}
+
+// occupyOne is Occupy in a transaction of its own.
+func (s *Store) occupyOne(ctx context.Context, o domain.Occupation, now time.Time) (domain.Occupation, error) {
 	hash := o.Hash()
 	out := o
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
@@ -144,14 +160,6 @@ func (s *Store) Occupy(ctx context.Context, o domain.Occupation, now time.Time) 
 		if err != nil {
 			return fmt.Errorf("record occupation %s: %w", o.DeliveryOrderID, err)
 		}
-		var one int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM erp_stock WHERE warehouse=? LIMIT 1`, o.Warehouse).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: %s", domain.ErrUnknownWarehouse, o.Warehouse)
-		}
-		if err != nil {
-			return err
-		}
 		var short []string
 		for _, l := range o.Lines { // sorted by SKU: one lock order for everyone
 			n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied + ?, updated_at=?
@@ -163,8 +171,18 @@ func (s *Store) Occupy(ctx context.Context, o domain.Occupation, now time.Time) 
 				short = append(short, l.SKU)
 			}
 		}
-		if len(short) > 0 {
-			return &domain.StockShortError{SKUs: short} // rolls back the lines already taken
+		if len(short) > 0 { // rolls back the lines already taken
+			// Only a short line asks whether the warehouse has stock rows at
+			// all: an unknown warehouse is short of everything.
+			var one int
+			err = tx.QueryRowContext(ctx, `SELECT 1 FROM erp_stock WHERE warehouse=? LIMIT 1`, o.Warehouse).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: %s", domain.ErrUnknownWarehouse, o.Warehouse)
+			}
+			if err != nil {
+				return err
+			}
+			return &domain.StockShortError{SKUs: short}
 		}
 		return insertMany(ctx, tx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `, "(?,?,?)", len(o.Lines),
 			func(i int) []any { return []any{o.DeliveryOrderID, o.Lines[i].SKU, o.Lines[i].Qty} })
@@ -252,6 +270,14 @@ func (s *Store) Occupation(ctx context.Context, id string) (domain.Occupation, e
 // one transaction. The same delivery order id again returns the first WMS
 // order id with duplicate=true; with other content, domain.ErrConflict.
 func (s *Store) Receive(ctx context.Context, o domain.Order) (wmsOrderID string, duplicate bool, err error) {
+	r := &receiveReq{o: o, done: make(chan struct{})}
+	s.receives.Submit(r, func(g []*receiveReq) { s.receiveGroup(context.WithoutCancel(ctx), g) })
+	<-r.done
+	return r.id, r.dup, r.err
+}
+
+// receiveOne is Receive in a transaction of its own.
+func (s *Store) receiveOne(ctx context.Context, o domain.Order) (wmsOrderID string, duplicate bool, err error) {
 	hash := o.Hash()
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		duplicate = false
@@ -295,16 +321,21 @@ func (s *Store) Receive(ctx context.Context, o domain.Order) (wmsOrderID string,
 			len(keys), func(i int) []any { return []any{o.WMSOrderID, keys[i], o.Profiles[keys[i]]} }); err != nil {
 			return fmt.Errorf("insert order_profiles: %w", err)
 		}
-		ev := events.OrderReceived{WMSOrderID: o.WMSOrderID, DeliveryOrderID: o.DeliveryOrderID, OrderID: o.OrderID, Warehouse: o.Warehouse,
-			DeliveryDate: d.Date, Express: d.Express, ReceivedAt: o.ReceivedAt, Lines: make([]events.Line, len(o.Lines))}
-		for i, l := range o.Lines {
-			ev.Lines[i] = events.Line{SKU: l.SKU, Qty: l.Qty, Zone: l.Zone}
-		}
-		_, err = outbox.Add(ctx, tx, outbox.Event{Topic: events.TopicOrderReceived, AggregateID: o.WMSOrderID,
-			Type: events.TypeOrderReceived, Payload: ev})
+		_, err = outbox.Add(ctx, tx, receivedEvent(o))
 		return err
 	})
 	return wmsOrderID, duplicate, err
+}
+
+// receivedEvent is the wms.order.received outbox event of o.
+func receivedEvent(o domain.Order) outbox.Event {
+	d := o.Delivery
+	ev := events.OrderReceived{WMSOrderID: o.WMSOrderID, DeliveryOrderID: o.DeliveryOrderID, OrderID: o.OrderID, Warehouse: o.Warehouse,
+		DeliveryDate: d.Date, Express: d.Express, ReceivedAt: o.ReceivedAt, Lines: make([]events.Line, len(o.Lines))}
+	for i, l := range o.Lines {
+		ev.Lines[i] = events.Line{SKU: l.SKU, Qty: l.Qty, Zone: l.Zone}
+	}
+	return outbox.Event{Topic: events.TopicOrderReceived, AggregateID: o.WMSOrderID, Type: events.TypeOrderReceived, Payload: ev}
 }
 
 // Order returns a received order by its WMS order id or its delivery order id.

@@ -13,6 +13,12 @@ import (
 // AppID is WMS's Dapr app id.
 const AppID = "wms"
 
+// BatchRoutes are the routes WMS serves in batches (runtime.AllowBatch)
+// and a busy caller may send in batches (daprx.Invoker.Batch): occupying
+// ERP stock and receiving delivery orders, both idempotent by delivery
+// order id (fulfillment's stages 12 and 16).
+var BatchRoutes = []string{"POST v1/erp-stock/occupations", "POST v1/orders"}
+
 // Error codes WMS answers with.
 const (
 	CodeStockShort = "ERP_STOCK_SHORT" // Details["skus"]

@@ -46,7 +46,12 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, token func(ro
 	if len(pool) < 10 {
 		return fmt.Errorf("catalog has only %d SKUs with ample stock", len(pool))
 	}
-	oms := omsclient.New(daprx.NewInvoker(mustPorts(st, "gateway").DaprHTTP))
+	// Placed as a marketplace adapter would place them: through OMS's API,
+	// in batches when many are in flight, so placing keeps ahead of the
+	// pipeline being measured.
+	inv := daprx.NewInvoker(mustPorts(st, "gateway").DaprHTTP)
+	inv.Batch(omsclient.AppID, omsclient.BatchRoutes...)
+	oms := omsclient.New(inv)
 	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
 	fmt.Printf("placing %d paid orders (1-3 lines over %d SKUs) through OMS's API with %d workers\n", n, len(pool), workers)
 

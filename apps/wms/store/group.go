@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+	"github.com/harvest/harvest/apps/wms/domain"
+)
+
+// Group commit of occupations and received orders.
+//
+// Every delivery order fulfillment hands over costs WMS an occupation and
+// a received order, each a transaction of about seven statements; at a
+// peak day's pace those were the largest share of the statements a
+// fulfilled order cost the database. Fulfillment's calls reach WMS in
+// batches (wmsclient.BatchRoutes), so they arrive together, and those
+// arriving at the same moment are written together (package group): one
+// transaction, one multi-row INSERT per table, and for occupations one
+// UPDATE of the stock rows of the whole group.
+//
+// A group is all or nothing. If its transaction fails for any reason (a
+// delivery order sent before, a line short of stock, an unknown
+// warehouse, a deadlock beyond retries), every item of the group is
+// written again on its own, so each caller gets exactly the answer, and
+// the error, it would have had alone.
+
+// At most maxGroup items per group, at most groupsInFlight groups
+// committing at once.
+const (
+	maxGroup       = 64
+	groupsInFlight = 2
+)
+
+var groupSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
+	Name:    "harvest_wms_group_items",
+	Help:    "Occupations or received orders written per group commit (1 = alone).",
+	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+}, []string{"what"})
+
+// commitGroup writes g in one transaction with all and answers every item
+// with ok; with one item, or when the transaction fails, it answers each
+// with one, its own transaction.
+func commitGroup[T any](ctx context.Context, db *sql.DB, what string, g []T, all func(ctx context.Context, tx *sql.Tx) error, ok, one func(T)) {
+	groupSize.WithLabelValues(what).Observe(float64(len(g)))
+	if len(g) > 1 && sqltx.Run(ctx, db, func(tx *sql.Tx) error { return all(ctx, tx) }) == nil {
+		for _, r := range g {
+			ok(r)
+		}
+		return
+	}
+	for _, r := range g {
+		one(r)
+	}
+}
+
+type occupyReq struct {
+	o    domain.Occupation
+	now  time.Time
+	out  domain.Occupation
+	err  error
+	done chan struct{}
+}
+
+func (s *Store) occupyGroup(ctx context.Context, g []*occupyReq) {
+	commitGroup(ctx, s.db, "occupation", g, func(ctx context.Context, tx *sql.Tx) error { return occupyAll(ctx, tx, g) },
+		func(r *occupyReq) {
+			r.out = r.o
+			r.out.Status = domain.Occupied
+			close(r.done)
+		},
+		func(r *occupyReq) {
+			r.out, r.err = s.occupyOne(ctx, r.o, r.now)
+			close(r.done)
+		})
+}
+
+// occupyAll records every occupation of g and takes all their lines with
+// one UPDATE, summed per stock row; it fails unless every row could give
+// its whole sum (occupyOne then tells each caller which lines are short).
+func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
+	type key struct{ warehouse, sku string }
+	sums := map[key]int64{}
+	var occArgs, lineArgs []any
+	lines := 0
+	for _, r := range g {
+		o := r.o
+		occArgs = append(occArgs, o.DeliveryOrderID, o.Warehouse, domain.Occupied, o.Hash(), r.now, r.now)
+		for _, l := range o.Lines {
+			sums[key{o.Warehouse, l.SKU}] += l.Qty
+			lineArgs = append(lineArgs, o.DeliveryOrderID, l.SKU, l.Qty)
+			lines++
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at) VALUES `+
+		tuples("(?,?,?,?,?,?)", len(g)), occArgs...); err != nil {
+		return fmt.Errorf("record occupations: %w", err)
+	}
+	keys := make([]key, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	// One lock order for everyone: by warehouse and SKU, as occupyOne.
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].warehouse != keys[j].warehouse {
+			return keys[i].warehouse < keys[j].warehouse
+		}
+		return keys[i].sku < keys[j].sku
+	})
+	var takes strings.Builder
+	var args []any
+	for i, k := range keys {
+		if i > 0 {
+			takes.WriteString(" UNION ALL ")
+		}
+		takes.WriteString("SELECT ? AS warehouse, ? AS sku, ? AS qty")
+		args = append(args, k.warehouse, k.sku, sums[k])
+	}
+	args = append(args, g[0].now)
+	n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock e JOIN (`+takes.String()+`) t ON e.warehouse = t.warehouse AND e.sku = t.sku
+		SET e.occupied = e.occupied + t.qty, e.updated_at = ? WHERE e.on_hand - e.occupied >= t.qty`, args...))
+	if err != nil {
+		return fmt.Errorf("occupy stock: %w", err)
+	}
+	if n != int64(len(keys)) {
+		return fmt.Errorf("occupy stock: %d of %d stock rows could give their lines", n, len(keys))
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `+tuples("(?,?,?)", lines), lineArgs...); err != nil {
+		return fmt.Errorf("record occupation lines: %w", err)
+	}
+	return nil
+}
+
+type receiveReq struct {
+	o    domain.Order
+	id   string
+	dup  bool
+	err  error
+	done chan struct{}
+}
+
+func (s *Store) receiveGroup(ctx context.Context, g []*receiveReq) {
+	commitGroup(ctx, s.db, "order", g, func(ctx context.Context, tx *sql.Tx) error { return receiveAll(ctx, tx, g) },
+		func(r *receiveReq) {
+			r.id = r.o.WMSOrderID
+			close(r.done)
+		},
+		func(r *receiveReq) {
+			r.id, r.dup, r.err = s.receiveOne(ctx, r.o)
+			close(r.done)
+		})
+}
+
+// receiveAll stores every order of g, the four tables and the outbox, one
+// INSERT each.
+func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
+	var header, detail, delivery, profiles []any
+	var nDetail, nProfiles int
+	evs := make([]outbox.Event, len(g))
+	for i, r := range g {
+		o := r.o
+		header = append(header, o.WMSOrderID, o.DeliveryOrderID, o.OrderID, o.CustomerID, o.Warehouse, o.Status, o.Hash(), o.ReceivedAt)
+		for n, l := range o.Lines {
+			detail = append(detail, o.WMSOrderID, n+1, l.SKU, l.Name, l.Qty, l.Zone)
+			nDetail++
+		}
+		d := o.Delivery
+		delivery = append(delivery, o.WMSOrderID, d.Date, d.Express, d.Carrier, d.WaybillNo, d.Name, d.Phone, d.Address)
+		keys := make([]string, 0, len(o.Profiles))
+		for k := range o.Profiles {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			profiles = append(profiles, o.WMSOrderID, k, o.Profiles[k])
+			nProfiles++
+		}
+		evs[i] = receivedEvent(o)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_header (wms_order_id, delivery_order_id, order_id, customer_id, warehouse, status,
+		request_hash, received_at) VALUES `+tuples("(?,?,?,?,?,?,?,?)", len(g)), header...); err != nil {
+		return fmt.Errorf("insert order_header: %w", err)
+	}
+	if nDetail > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_detail (wms_order_id, line_no, sku, name, qty, zone) VALUES `+
+			tuples("(?,?,?,?,?,?)", nDetail), detail...); err != nil {
+			return fmt.Errorf("insert order_detail: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_delivery (wms_order_id, delivery_date, express, carrier, waybill_no, name, phone, address)
+		VALUES `+tuples("(?,?,?,?,?,?,?,?)", len(g)), delivery...); err != nil {
+		return fmt.Errorf("insert order_delivery: %w", err)
+	}
+	if nProfiles > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_profiles (wms_order_id, profile_key, profile_value) VALUES `+
+			tuples("(?,?,?)", nProfiles), profiles...); err != nil {
+			return fmt.Errorf("insert order_profiles: %w", err)
+		}
+	}
+	_, err := outbox.Add(ctx, tx, evs...)
+	return err
+}
+
+// tuples is n copies of tuple, comma-separated, for a multi-row INSERT.
+func tuples(tuple string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
+}
