@@ -150,11 +150,10 @@ type request struct {
 // builds from the partner's next sequence number (unique over all APIs and
 // restarts); a repeat counts a delivery (and whether the body changed) and
 // returns the stored answer with dup true. The answer is built before the
-// row is written, so recording is one statement, not a transaction of
-// three: first must have no effect beyond its answer, which is discarded
-// when the request turns out to be a repeat (its number is then a gap).
-// Concurrent first deliveries of one id serialize on its primary key: one
-// is recorded, the others see its answer.
+// row is written, so that recording is one statement: first must have no
+// effect beyond its answer, which is discarded when the request turns out
+// to be a repeat (its number is then a gap). Requests arriving together
+// are recorded together (record.go).
 func (s *Server) receive(ctx context.Context, req request, first func(seq int64) (any, error)) (answer []byte, dup bool, err error) {
 	seq, err := s.nextSeq(ctx)
 	if err != nil {
@@ -168,25 +167,10 @@ func (s *Server) receive(ctx context.Context, req request, first func(seq int64)
 		return nil, false, err
 	}
 	sum := sha256.Sum256(req.body)
-	sha := hex.EncodeToString(sum[:])
-	now := s.now()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO partner_requests (api, request_id, seq, ref, body, body_sha, result, first_at, last_at)
-		VALUES (?,?,?,?,?,?,?,?,?)
-		ON DUPLICATE KEY UPDATE deliveries=deliveries+1, changed=changed+IF(body_sha=VALUES(body_sha),0,1), last_at=VALUES(last_at)`,
-		req.api, req.id, seq, req.ref, req.body, sha, answer, now, now)
-	if err != nil {
-		return nil, false, fmt.Errorf("record %s %s: %w", req.api, req.id, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return nil, false, err
-	}
-	if n == 1 {
-		return answer, false, nil
-	}
-	// 2: the row existed and was updated; answer what it was first given.
-	err = s.db.QueryRowContext(ctx, `SELECT result FROM partner_requests WHERE api=? AND request_id=?`, req.api, req.id).Scan(&answer)
-	return answer, true, err
+	r := &recordReq{request: req, seq: seq, sha: hex.EncodeToString(sum[:]), at: s.now(), answer: answer, done: make(chan struct{})}
+	s.records.Submit(r, func(g []*recordReq) { s.recordGroup(context.WithoutCancel(ctx), g) })
+	<-r.done
+	return r.answer, r.dup, r.err
 }
 
 // serve runs one outside API: enter, decode into T, validate, record once,

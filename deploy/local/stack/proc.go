@@ -221,6 +221,9 @@ func (s *Stack) appEnv(app string) map[string]string {
 		"HARVEST_ENV":        "development",
 		"HARVEST_JWT_SECRET": s.secret,
 	}
+	if _, ok := s.ports["partners"]; ok && app == "oms" {
+		env["HARVEST_PARTNERS_APP_ID"] = OutsideEndpoint // see OutsideEndpointFile
+	}
 	for k, v := range s.opts.Env {
 		env[k] = v
 	}

@@ -193,10 +193,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.binaries(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.render(); err != nil {
+	if err := s.allocatePorts(); err != nil {
 		return nil, err
 	}
-	if err := s.allocatePorts(); err != nil {
+	if err := s.render(); err != nil { // after the ports: the outside endpoint names partners' port
 		return nil, err
 	}
 	s.progress("starting placement on 127.0.0.1:%d", s.pports.GRPC)
@@ -355,6 +355,16 @@ func (s *Stack) progress(format string, args ...any) {
 	}
 }
 
+// OutsideEndpointFile is the HTTPEndpoint through which OMS reaches the
+// outside systems (components/local); render points its baseUrl at this
+// stack's partners stand-in, and OMS is told its name (OutsideEndpoint).
+const (
+	OutsideEndpointFile = "partners-outside.yaml"
+	OutsideEndpoint     = "partners-outside"
+)
+
+var baseURL = regexp.MustCompile(`(?m)^(\s*baseUrl:\s*).*$`)
+
 // render copies the components and the resiliency policy into the run dir
 // and writes the Configuration with this stack's name-resolution file, so
 // the stack runs on a snapshot of the YAML and no two stacks share a
@@ -377,6 +387,11 @@ func (s *Stack) render() error {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("read dapr resource: %w", err)
+		}
+		if filepath.Base(f) == OutsideEndpointFile {
+			if p, ok := s.ports["partners"]; ok {
+				b = baseURL.ReplaceAll(b, []byte(fmt.Sprintf("${1}http://127.0.0.1:%d", p.App)))
+			}
 		}
 		if err := os.WriteFile(filepath.Join(s.resources, filepath.Base(f)), b, 0o644); err != nil {
 			return err

@@ -1,0 +1,125 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Recording requests in groups.
+//
+// Fulfillment calls the outside systems about seven times per order, and
+// every call is recorded once by its id. One statement per call was the
+// largest share of the statements a fulfilled order cost the database, so
+// the requests arriving at the same moment are recorded together (package
+// group): one multi-row INSERT … ON DUPLICATE KEY UPDATE writes the new
+// ones and counts a delivery on the repeats, then one read by primary key
+// tells them apart: a row carrying the sequence number this request drew
+// was written by it (numbers are never handed out twice); any other is a
+// repeat, answered with the row's stored answer. Two requests of one id in
+// the same group come out as one first and one repeat, as they would
+// alone. Neither statement needs a transaction: the INSERT is atomic and
+// the read comes after its commit.
+
+// At most maxRecordGroup requests per group, at most recordGroupsInFlight
+// groups being written at once.
+const (
+	maxRecordGroup       = 64
+	recordGroupsInFlight = 2
+)
+
+var recordGroupSize = promauto.NewHistogram(prometheus.HistogramOpts{
+	Name:    "harvest_partners_record_group_requests",
+	Help:    "Outside-API requests recorded per group (1 = alone).",
+	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+})
+
+// recordReq is one request waiting to be recorded.
+type recordReq struct {
+	request
+	seq    int64     // the number its answer was built from
+	sha    string    // of its body
+	at     time.Time // received
+	answer []byte    // in: its own answer; out: the answer to give
+	dup    bool
+	err    error
+	done   chan struct{}
+}
+
+// recordGroup records g, or each of its requests alone if that fails.
+func (s *Server) recordGroup(ctx context.Context, g []*recordReq) {
+	recordGroupSize.Observe(float64(len(g)))
+	err := s.recordAll(ctx, g)
+	if err != nil && len(g) > 1 {
+		for _, r := range g {
+			r.err = s.recordAll(ctx, []*recordReq{r})
+			close(r.done)
+		}
+		return
+	}
+	for _, r := range g {
+		r.err = err
+		close(r.done)
+	}
+}
+
+// recordAll writes g with one INSERT and reads back who was first.
+func (s *Server) recordAll(ctx context.Context, g []*recordReq) error {
+	// One lock order for concurrent groups: by primary key.
+	rows := slices.Clone(g)
+	slices.SortFunc(rows, func(a, b *recordReq) int {
+		if c := strings.Compare(a.api, b.api); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	args := make([]any, 0, 9*len(rows))
+	keys := make([]any, 0, 2*len(rows))
+	for _, r := range rows {
+		args = append(args, r.api, r.id, r.seq, r.ref, r.body, r.sha, r.answer, r.at, r.at)
+		keys = append(keys, r.api, r.id)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO partner_requests (api, request_id, seq, ref, body, body_sha, result, first_at, last_at) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", len(rows)), ",")+`
+		ON DUPLICATE KEY UPDATE deliveries=deliveries+1, changed=changed+IF(body_sha=VALUES(body_sha),0,1), last_at=VALUES(last_at)`,
+		args...); err != nil {
+		return fmt.Errorf("record %d requests: %w", len(rows), err)
+	}
+	q, err := s.db.QueryContext(ctx, `SELECT api, request_id, seq, result FROM partner_requests WHERE (api, request_id) IN (`+
+		strings.TrimSuffix(strings.Repeat("(?,?),", len(rows)), ",")+`)`, keys...)
+	if err != nil {
+		return fmt.Errorf("read back %d requests: %w", len(rows), err)
+	}
+	defer q.Close()
+	type stored struct {
+		seq    int64
+		result []byte
+	}
+	got := make(map[[2]string]stored, len(rows))
+	for q.Next() {
+		var api, id string
+		var st stored
+		if err := q.Scan(&api, &id, &st.seq, &st.result); err != nil {
+			return err
+		}
+		got[[2]string{api, id}] = st
+	}
+	if err := q.Err(); err != nil {
+		return err
+	}
+	for _, r := range g {
+		st, ok := got[[2]string{r.api, r.id}]
+		if !ok {
+			return fmt.Errorf("request %s %s was not recorded", r.api, r.id)
+		}
+		if st.seq != r.seq {
+			r.answer, r.dup = st.result, true
+		}
+	}
+	return nil
+}
