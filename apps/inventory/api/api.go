@@ -24,6 +24,7 @@ import (
 // Service is what the handlers call.
 type Service interface {
 	Products(ctx context.Context, skus []string) ([]app.ProductView, error)
+	CatalogEntries(ctx context.Context, skus []string) ([]app.ProductView, error)
 	Search(ctx context.Context, f store.Filter) (app.SearchResult, error)
 	ReservePriced(ctx context.Context, req domain.Request) (domain.Reservation, map[string]domain.Product, error)
 	Confirm(ctx context.Context, orderID string) (domain.Reservation, error)
@@ -48,12 +49,18 @@ type handlers struct{ svc Service }
 func (h handlers) batch(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		SKUs []string `json:"skus"`
+		// Stock false leaves out the stock levels (available 0).
+		Stock *bool `json:"stock,omitempty"`
 	}
 	if err := httpapi.Decode(r, &in); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	ps, err := h.svc.Products(r.Context(), in.SKUs)
+	read := h.svc.Products
+	if in.Stock != nil && !*in.Stock {
+		read = h.svc.CatalogEntries
+	}
+	ps, err := read(r.Context(), in.SKUs)
 	if err != nil {
 		httpapi.WriteError(w, r, problem(err))
 		return

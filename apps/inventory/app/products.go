@@ -15,9 +15,30 @@ type ProductView struct {
 	Available int64
 }
 
-// Products returns the products of skus in the same order; unknown SKUs
-// fail together as domain.ErrUnknownSKU.
+// Products returns the products of skus in the same order, with their
+// sellable stock; unknown SKUs fail together as domain.ErrUnknownSKU.
 func (s *Service) Products(ctx context.Context, skus []string) ([]ProductView, error) {
+	ps, err := s.catalog(ctx, skus)
+	if err != nil {
+		return nil, err
+	}
+	return s.withAvailability(ctx, ps)
+}
+
+// CatalogEntries is Products without the stock levels (Available 0), for
+// callers that need what a product is, not how many are left: fulfillment
+// fills every paid order's lines from it, and reading the levels cost
+// MariaDB a query (and Redis one for hot SKUs) per order for nothing.
+func (s *Service) CatalogEntries(ctx context.Context, skus []string) ([]ProductView, error) {
+	ps, err := s.catalog(ctx, skus)
+	out := make([]ProductView, len(ps))
+	for i, p := range ps {
+		out[i] = ProductView{Product: p}
+	}
+	return out, err
+}
+
+func (s *Service) catalog(ctx context.Context, skus []string) ([]domain.Product, error) {
 	if len(skus) == 0 || len(skus) > 500 {
 		return nil, &domain.ValidationError{Field: "skus", Msg: "must hold 1..500 SKUs"}
 	}
@@ -39,7 +60,7 @@ func (s *Service) Products(ctx context.Context, skus []string) ([]ProductView, e
 		slices.Sort(unknown)
 		return nil, &domain.SKUError{Kind: domain.ErrUnknownSKU, SKUs: slices.Compact(unknown)}
 	}
-	return s.withAvailability(ctx, ps)
+	return ps, nil
 }
 
 // SearchResult is one page of a search.

@@ -133,6 +133,14 @@ func TestUnknownSKUAndValidation(t *testing.T) {
 	if _, err := e.svc.Products(context.Background(), []string{"A", "NOPE"}); !errors.Is(err, domain.ErrUnknownSKU) {
 		t.Fatalf("products err = %v", err)
 	}
+	if _, err := e.svc.CatalogEntries(context.Background(), []string{"NOPE", "A"}); !errors.Is(err, domain.ErrUnknownSKU) {
+		t.Fatalf("catalog entries err = %v", err)
+	}
+	// The catalog without stock: the same products, no levels read.
+	ps, err := e.svc.CatalogEntries(context.Background(), []string{"A"})
+	if err != nil || len(ps) != 1 || ps[0].SKU != "A" || ps[0].Name == "" || ps[0].Available != 0 {
+		t.Fatalf("catalog entries = %+v, %v", ps, err)
+	}
 	wantAvail(t, e, map[string]int64{"A": 10})
 }
 

@@ -128,6 +128,16 @@ type Client struct{ inv *daprx.Invoker }
 // New returns a client that goes through the caller's sidecar.
 func New(inv *daprx.Invoker) *Client { return &Client{inv: inv} }
 
+// CatalogEntries is GetProducts without the stock levels (Available 0):
+// what the products are, read without touching stock.
+func (c *Client) CatalogEntries(ctx context.Context, skus []string) ([]Product, error) {
+	var out struct {
+		Items []Product `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/products/batch", map[string]any{"skus": skus, "stock": false}, &out)
+	return out.Items, err
+}
+
 // GetProducts returns the products for skus, in the same order; an unknown
 // SKU fails with CodeUnknownSKU naming it.
 func (c *Client) GetProducts(ctx context.Context, skus []string) ([]Product, error) {

@@ -214,7 +214,7 @@ func (w *fakeWorld) Dispatch(ctx context.Context, r wmsclient.DispatchRequest) (
 	return v.(wmsclient.Receipt), nil
 }
 
-func (w *fakeWorld) GetProducts(ctx context.Context, skus []string) ([]inventoryclient.Product, error) {
+func (w *fakeWorld) CatalogEntries(ctx context.Context, skus []string) ([]inventoryclient.Product, error) {
 	v, err := w.do(ctx, "catalog", fmt.Sprint(rand.Int64()), func() any {
 		out := make([]inventoryclient.Product, 0, len(skus))
 		for _, s := range skus {

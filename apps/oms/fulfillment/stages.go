@@ -304,7 +304,7 @@ func (e *Engine) products(ctx context.Context, skus []string) (map[string]invent
 	}
 	slices.Sort(skus)
 	skus = slices.Compact(skus)
-	ps, err := e.catalog.GetProducts(ctx, skus)
+	ps, err := e.catalog.CatalogEntries(ctx, skus)
 	if err != nil {
 		return nil, err
 	}

@@ -211,7 +211,7 @@ type Warehouse interface {
 
 // Catalog is the product center; *inventoryclient.Client satisfies it.
 type Catalog interface {
-	GetProducts(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
+	CatalogEntries(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
 }
 
 // Orders changes an order inside the engine's transaction; *store.Store
