@@ -23,6 +23,7 @@ import (
 	"github.com/harvest/harvest/apps/marketing/store"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/group/grouptest"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/testdb"
@@ -371,5 +372,83 @@ func TestGrantRaceForLastUnits(t *testing.T) {
 	_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM gift_grants WHERE campaign_id=?`, c.ID).Scan(&rows)
 	if got.GiftStockLeft != 0 || rows != k {
 		t.Fatalf("stock left %d, grant rows %d", got.GiftStockLeft, rows)
+	}
+}
+
+// Evaluations arriving together are written in groups; each still gets
+// the answer it would have had alone: the rules of TestGrantRules judged
+// at once among orders of customers no campaign lists, with a repeat and
+// a reused order id in the same burst.
+func TestGrantsInGroupsAnswerEachAlone(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	e.campaign(t, mc.CreateCampaignRequest{Name: "cond", Conditions: mc.Conditions{MinGoodsFen: 9_900, RequiredSKUs: []string{"SKU-1"}},
+		ExcludedCustomers: []string{"U2"}, Gift: mc.Gift{SKU: "GIFT-A", QtyPerOrder: 2, Stock: 100}}, "U1", "U2", "U3")
+	one := e.campaign(t, mc.CreateCampaignRequest{Name: "one", Gift: mc.Gift{SKU: "GIFT-1", QtyPerOrder: 1, Stock: 1}}, "U3", "U4")
+	seen := query("SEEN", "U1", 10_000, "SKU-1")
+	if gs, err := e.c.GiftsFor(ctx, seen); err != nil || len(gs) != 1 {
+		t.Fatalf("first evaluation: %+v %v", gs, err)
+	}
+	reused := seen
+	reused.GoodsFen++
+	want := map[string]string{ // order → gifts; O6 and O7 race for the one GIFT-1
+		"O1": "GIFT-A×2", "O2": "", "O4": "", "O5": "", "SEEN": "GIFT-A×2",
+	}
+	qs := []mc.GiftQuery{query("O1", "U1", 10_000, "SKU-1"), query("O2", "U2", 10_000, "SKU-1"), query("O4", "U1", 9_899, "SKU-1"),
+		query("O5", "U1", 10_000, "SKU-2"), query("O6", "U3", 10_000, "SKU-1"), query("O7", "U4", 0), seen, reused}
+	for i := range 40 {
+		id := fmt.Sprintf("F%02d", i)
+		qs = append(qs, query(id, "NOBODY-"+id, 10_000, "SKU-1"))
+		want[id] = ""
+	}
+	got := map[string]string{}
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for i, q := range qs {
+		wg.Go(func() {
+			gs, err := e.c.GiftsFor(ctx, q)
+			mu.Lock()
+			defer mu.Unlock()
+			if i == 7 { // reused order id with other input
+				if !httpapi.HasCode(err, mc.CodeKeyReused) {
+					errs = append(errs, fmt.Errorf("reused order id: %+v %v", gs, err))
+				}
+				return
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", q.OrderID, err))
+				return
+			}
+			var s []string
+			for _, g := range gs {
+				s = append(s, fmt.Sprintf("%s×%d", g.SKU, g.Qty))
+			}
+			got[q.OrderID] = strings.Join(s, " ")
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Fatalf("%s: got %q, want %q", id, got[id], w)
+		}
+	}
+	// One of O6 and O7 got the last GIFT-1; O6 gets GIFT-A either way.
+	o6, o7 := got["O6"], got["O7"]
+	if !(o6 == "GIFT-A×2 GIFT-1×1" && o7 == "") && !(o6 == "GIFT-A×2" && o7 == "GIFT-1×1") {
+		t.Fatalf("O6 %q, O7 %q: the last GIFT-1 went to neither or both", o6, o7)
+	}
+	if c, err := e.c.Campaign(ctx, one.ID); err != nil || c.GiftStockLeft != 0 {
+		t.Fatalf("one: %+v %v", c, err)
+	}
+	var rows int
+	if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM gift_evaluations`).Scan(&rows); err != nil || rows != len(qs)-1 {
+		t.Fatalf("%d evaluations recorded, want %d (%v)", rows, len(qs)-1, err)
+	}
+	if grouptest.Grouped(t, "harvest_marketing_grant_group_orders") == 0 {
+		t.Fatal("no evaluation was written in a group of more than one")
 	}
 }

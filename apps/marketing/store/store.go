@@ -14,14 +14,20 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/marketing/domain"
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // Store is marketing's database.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db     *sql.DB
+	grants *group.Queue[*grantReq] // evaluations committed together (grant_group.go)
+}
 
 // New returns a Store over db.
-func New(db *sql.DB) *Store { return &Store{db: db} }
+func New(db *sql.DB) *Store {
+	return &Store{db: db, grants: group.NewQueue[*grantReq](maxGrantGroup, grantGroupsInFlight)}
+}
 
 // DB returns the pool (tests count rows with it).
 func (s *Store) DB() *sql.DB { return s.db }
@@ -262,7 +268,17 @@ var errRepeat = errors.New("order already evaluated")
 // campaign out of stock grants nothing. A repeat for the same order (same
 // hash) returns the first grants and changes nothing; another hash fails
 // with domain.ErrKeyReused.
+//
+// Evaluations arriving together are written together (grant_group.go).
 func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error) {
+	r := &grantReq{o: o, hash: hash, now: now, decide: decide, done: make(chan struct{})}
+	s.grants.Submit(r, func(g []*grantReq) { s.grantGroup(context.WithoutCancel(ctx), g) })
+	<-r.done
+	return r.grants, r.err
+}
+
+// grantOne is Grant in a transaction of its own.
+func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error) {
 	var grants []domain.Grant
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		grants = nil

@@ -14,11 +14,11 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/group/grouptest"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/testdb"
 	"github.com/harvest/harvest/apps/wms/api"
@@ -395,7 +395,7 @@ func TestGroupedWritesKeepEachAnswer(t *testing.T) {
 	if _, err := e.c.Dispatch(ctx, dispatch("SEEN")); err != nil {
 		t.Fatal(err)
 	}
-	before := groupedItems(t)
+	before := grouptest.Grouped(t, "harvest_wms_group_items")
 	const n = 40
 	var (
 		wg                       sync.WaitGroup
@@ -497,34 +497,7 @@ func TestGroupedWritesKeepEachAnswer(t *testing.T) {
 			t.Fatalf("%s has %d rows, want %d", table, got, want)
 		}
 	}
-	if after := groupedItems(t); after <= before {
+	if after := grouptest.Grouped(t, "harvest_wms_group_items"); after <= before {
 		t.Fatal("no call was written in a group of more than one")
 	}
-}
-
-// groupedItems counts the items WMS wrote in groups of more than one, from
-// its harvest_wms_group_items histogram.
-func groupedItems(t *testing.T) float64 {
-	t.Helper()
-	mfs, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() != "harvest_wms_group_items" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			h := m.GetHistogram()
-			alone := float64(0)
-			for _, b := range h.GetBucket() {
-				if b.GetUpperBound() == 1 {
-					alone = float64(b.GetCumulativeCount())
-				}
-			}
-			n += h.GetSampleSum() - alone
-		}
-	}
-	return n
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/outbox"
-	"github.com/harvest/harvest/apps/platform/sqltx"
 	"github.com/harvest/harvest/apps/wms/domain"
 )
 
@@ -27,10 +27,10 @@ import (
 // transaction, one multi-row INSERT per table, and for occupations one
 // UPDATE of the stock rows of the whole group.
 //
-// A group is all or nothing. If its transaction fails for any reason (a
-// delivery order sent before, a line short of stock, an unknown
-// warehouse, a deadlock beyond retries), every item of the group is
-// written again on its own, so each caller gets exactly the answer, and
+// A group is all or nothing (group.Commit). If its transaction fails for
+// any reason (a delivery order sent before, a line short of stock, an
+// unknown warehouse, a deadlock beyond retries), every item of the group
+// is written again on its own, so each caller gets exactly the answer, and
 // the error, it would have had alone.
 
 // At most maxGroup items per group, at most groupsInFlight groups
@@ -46,22 +46,6 @@ var groupSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
 }, []string{"what"})
 
-// commitGroup writes g in one transaction with all and answers every item
-// with ok; with one item, or when the transaction fails, it answers each
-// with one, its own transaction.
-func commitGroup[T any](ctx context.Context, db *sql.DB, what string, g []T, all func(ctx context.Context, tx *sql.Tx) error, ok, one func(T)) {
-	groupSize.WithLabelValues(what).Observe(float64(len(g)))
-	if len(g) > 1 && sqltx.Run(ctx, db, func(tx *sql.Tx) error { return all(ctx, tx) }) == nil {
-		for _, r := range g {
-			ok(r)
-		}
-		return
-	}
-	for _, r := range g {
-		one(r)
-	}
-}
-
 type occupyReq struct {
 	o    domain.Occupation
 	now  time.Time
@@ -71,7 +55,8 @@ type occupyReq struct {
 }
 
 func (s *Store) occupyGroup(ctx context.Context, g []*occupyReq) {
-	commitGroup(ctx, s.db, "occupation", g, func(ctx context.Context, tx *sql.Tx) error { return occupyAll(ctx, tx, g) },
+	groupSize.WithLabelValues("occupation").Observe(float64(len(g)))
+	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return occupyAll(ctx, tx, g) },
 		func(r *occupyReq) {
 			r.out = r.o
 			r.out.Status = domain.Occupied
@@ -148,7 +133,8 @@ type receiveReq struct {
 }
 
 func (s *Store) receiveGroup(ctx context.Context, g []*receiveReq) {
-	commitGroup(ctx, s.db, "order", g, func(ctx context.Context, tx *sql.Tx) error { return receiveAll(ctx, tx, g) },
+	groupSize.WithLabelValues("order").Observe(float64(len(g)))
+	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return receiveAll(ctx, tx, g) },
 		func(r *receiveReq) {
 			r.id = r.o.WMSOrderID
 			close(r.done)

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/harvest/harvest/apps/marketing/domain"
+	"github.com/harvest/harvest/apps/platform/group"
+)
+
+// Group commit of gift evaluations.
+//
+// Fulfillment asks for every paid order's gifts once (stage 3), and its
+// calls arrive in batches (marketingclient.BatchRoutes); an evaluation on
+// its own is a transaction of four statements even when the customer is a
+// candidate of no campaign, which is most of them. The evaluations
+// arriving at the same moment are therefore written together (package
+// group): one INSERT of their evaluations, one read of the campaigns of
+// all their customers, then, campaign by campaign in id order (the lock
+// order of a lone evaluation too), the gift stock taken for each order
+// the campaign grants to, in the group's order, and one INSERT of the
+// grants. A group that fails (an order evaluated before, a deadlock
+// beyond retries) is written again order by order (group.Commit), so each
+// caller gets the answer it would have had alone.
+
+// At most maxGrantGroup evaluations per group, at most
+// grantGroupsInFlight groups committing at once.
+const (
+	maxGrantGroup       = 64
+	grantGroupsInFlight = 2
+)
+
+var grantGroupSize = promauto.NewHistogram(prometheus.HistogramOpts{
+	Name:    "harvest_marketing_grant_group_orders",
+	Help:    "Gift evaluations written per group commit (1 = alone).",
+	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+})
+
+type grantReq struct {
+	o      domain.Order
+	hash   string
+	now    time.Time
+	decide Decide
+	grants []domain.Grant
+	err    error
+	done   chan struct{}
+}
+
+func (s *Store) grantGroup(ctx context.Context, g []*grantReq) {
+	grantGroupSize.Observe(float64(len(g)))
+	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return s.grantAll(ctx, tx, g) },
+		func(r *grantReq) { close(r.done) },
+		func(r *grantReq) {
+			r.grants, r.err = s.grantOne(ctx, r.o, r.hash, r.now, r.decide)
+			close(r.done)
+		})
+}
+
+// grantAll evaluates every order of g in tx (see above).
+func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
+	evArgs := make([]any, 0, 4*len(g))
+	var customers []any
+	seen := map[string]bool{}
+	for _, r := range g {
+		r.grants = nil // a retried transaction starts over
+		evArgs = append(evArgs, r.o.ID, r.o.CustomerID, r.hash, r.now)
+		if !seen[r.o.CustomerID] {
+			seen[r.o.CustomerID] = true
+			customers = append(customers, r.o.CustomerID)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO gift_evaluations (order_id, customer_id, request_hash, created_at) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(g)), ","), evArgs...); err != nil {
+		return fmt.Errorf("record %d evaluations: %w", len(g), err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT k.customer_id, `+campaignCols+`,
+		EXISTS(SELECT 1 FROM campaign_exclusions x WHERE x.campaign_id=c.id AND x.customer_id=k.customer_id)
+		FROM campaign_candidates k JOIN campaigns c ON c.id=k.campaign_id
+		WHERE k.customer_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(customers)), ",")+`) ORDER BY c.id`, customers...)
+	if err != nil {
+		return fmt.Errorf("read campaigns of %d customers: %w", len(customers), err)
+	}
+	var cs []domain.Campaign
+	at := map[string]int{}                 // campaign id → index in cs
+	listed := map[string]map[string]bool{} // campaign id → customer → excluded
+	for rows.Next() {
+		var c domain.Campaign
+		var customer string
+		var ex bool
+		if err := rows.Scan(&customer, &c.ID, &c.Name, &c.StartsAt, &c.EndsAt, &c.Conditions.MinGoodsFen, &c.Gift.SKU, &c.Gift.QtyPerOrder,
+			&c.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates, &ex); err != nil {
+			rows.Close()
+			return err
+		}
+		if _, ok := at[c.ID]; !ok {
+			c.StartsAt, c.EndsAt = c.StartsAt.UTC(), c.EndsAt.UTC()
+			at[c.ID] = len(cs)
+			cs = append(cs, c)
+			listed[c.ID] = map[string]bool{}
+		}
+		listed[c.ID][customer] = ex
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := s.fill(ctx, tx, cs, false); err != nil {
+		return err
+	}
+	var grantArgs []any
+	granted := 0
+	for _, c := range cs { // in campaign id order
+		for _, r := range g {
+			excluded, ok := listed[c.ID][r.o.CustomerID]
+			if !ok || !r.decide(c, excluded) {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE campaigns SET gift_stock_left = gift_stock_left - gift_qty
+				WHERE id=? AND gift_stock_left >= gift_qty`, c.ID)
+			if err != nil {
+				return fmt.Errorf("take gift stock of %s: %w", c.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				continue // out of gift stock: no grant
+			}
+			gr := domain.Grant{CampaignID: c.ID, OrderID: r.o.ID, CustomerID: r.o.CustomerID, SKU: c.Gift.SKU, Qty: c.Gift.QtyPerOrder, CreatedAt: r.now}
+			r.grants = append(r.grants, gr)
+			grantArgs = append(grantArgs, gr.CampaignID, gr.OrderID, gr.CustomerID, gr.SKU, gr.Qty, gr.CreatedAt)
+			granted++
+		}
+	}
+	if granted > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO gift_grants (campaign_id, order_id, customer_id, sku, qty, created_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", granted), ","), grantArgs...); err != nil {
+			return fmt.Errorf("record %d grants: %w", granted, err)
+		}
+	}
+	return nil
+}
