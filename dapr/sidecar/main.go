@@ -13,5 +13,6 @@ import (
 )
 
 func main() {
+	keepOutsideConnections()
 	app.Run()
 }
