@@ -357,3 +357,31 @@ func reserveGroups(t *testing.T) (groups, reservations uint64) {
 	t.Fatal("no harvest_inventory_reserve_group_reservations metric")
 	return 0, 0
 }
+
+// With ample stock a group takes each SKU's summed quantity at once
+// (takeAll); every reservation holds and stock falls by exactly the sum.
+func TestGroupedReservationsWithAmpleStock(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 30 {
+		wg.Go(func() {
+			<-start
+			lines := []domain.Line{l("C", int64(1+i%2))}
+			if i%3 == 0 {
+				lines = append(lines, l("A", 1))
+			}
+			if _, err := e.svc.Reserve(ctx, req(t, fmt.Sprintf("ample-%d", i), lines...)); err != nil {
+				t.Errorf("ample-%d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	// C: 15 buyers of 1 and 15 of 2; A: the 10 buyers i%3 == 0.
+	wantAvail(t, e, map[string]int64{"C": 100 - 45, "A": 0})
+	if n := e.count(t, `SELECT COALESCE(SUM(qty),0) FROM reservation_parts`); n != 55 {
+		t.Fatalf("%d units reserved, want 55", n)
+	}
+}

@@ -23,9 +23,11 @@ import (
 // reservation row, a conditional decrement per ordinary part, the parts,
 // COMMIT). Reservations made at the same moment (a batch of placements
 // from OMS, a flash sale) are written together instead: one transaction
-// that takes every ordinary part with its conditional decrement, in SKU
-// order across the group, checks the hot counters' epochs with one read,
-// and inserts all reservation rows and all parts with one statement each.
+// that takes the ordinary parts of the whole group with one UPDATE of each
+// SKU's summed quantity (takeAll) — or, when some SKU cannot give its sum,
+// part by part with conditional decrements in SKU order — checks the hot
+// counters' epochs with one read, and inserts all reservation rows and all
+// parts with one statement each.
 // As for OMS's orders, a caller that finds fewer than groupsInFlight groups
 // committing starts one at once, so a lone reservation waits for nobody.
 //
@@ -169,6 +171,13 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 	})
 	short := map[int][]string{}
 	var taken []stockTake
+	allTaken, err := takeAll(ctx, tx, takes, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if allTaken {
+		takes = nil // every reservation of the group holds its ordinary parts
+	}
 	for _, tk := range takes {
 		res, err := tx.ExecContext(ctx, `UPDATE stock SET available = available - ?, updated_at = ? WHERE sku = ? AND available >= ?`,
 			tk.qty, now, tk.sku, tk.qty)
@@ -260,4 +269,50 @@ func readEpochs(ctx context.Context, tx *sql.Tx, skus []string) (map[string]int6
 		out[sku] = epoch
 	}
 	return out, rows.Err()
+}
+
+// takeAll tries the group's ordinary takes as one UPDATE of every SKU's
+// summed quantity, the usual case when stock is ample: two statements
+// instead of one per line. When some SKU cannot give its sum, the
+// statement is undone (a savepoint) and the caller takes line by line,
+// which tells each reservation what it is short of.
+func takeAll(ctx context.Context, tx *sql.Tx, takes []stockTake, now time.Time) (bool, error) {
+	if len(takes) < 2 {
+		return false, nil
+	}
+	var q strings.Builder
+	var args []any
+	skus := 0
+	for i := 0; i < len(takes); { // takes are sorted by SKU: one lock order
+		j, sum := i, int64(0)
+		for ; j < len(takes) && takes[j].sku == takes[i].sku; j++ {
+			sum += takes[j].qty
+		}
+		if skus > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString("SELECT ? AS sku, ? AS qty")
+		args = append(args, takes[i].sku, sum)
+		skus++
+		i = j
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT take_all`); err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE stock s JOIN (`+q.String()+`) t ON s.sku = t.sku
+		SET s.available = s.available - t.qty, s.updated_at = ? WHERE s.available >= t.qty`, append(args, now)...)
+	if err != nil {
+		return false, fmt.Errorf("take %d SKUs: %w", skus, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if n == int64(skus) {
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT take_all`); err != nil {
+		return false, fmt.Errorf("undo the group's takes: %w", err)
+	}
+	return false, nil
 }
