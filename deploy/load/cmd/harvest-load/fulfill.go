@@ -28,8 +28,9 @@ import (
 // of apps/partners, WMS and marketing — the sidecars' cost included, unlike
 // the in-process BenchmarkFulfillment. It reports the end-to-end time from
 // the first placement to the last order dispatched, orders/s, the deepest
-// queue of each stage, OMS's peak memory, and per stage its runs, mean cost
-// and the sum of the stages' own costs per order (the baseline).
+// queue of each stage, OMS's peak memory, per stage its runs, mean cost
+// and the sum of the stages' own costs per order (the baseline), and the
+// CPU each process spent per order (placing included).
 func fulfill(ctx context.Context, st *stack.Stack, n, workers int, token func(role, sub string) string) error {
 	prods, err := catalog(ctx, st.GraphQLURL(), token("CUSTOMER", "C0001"))
 	if err != nil {
@@ -67,6 +68,7 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, token func(ro
 		failures sync.Map
 		wg       sync.WaitGroup
 	)
+	cpuBefore := cpuTimes(st.PIDs())
 	start := time.Now()
 	for w := range workers {
 		wg.Add(1)
@@ -147,6 +149,7 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, token func(ro
 		}
 	}
 	elapsed := time.Since(start)
+	cpuAfter := cpuTimes(st.PIDs())
 	var dispatched, cancelled int64
 	if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(status = 'DISPATCHED'),0), COALESCE(SUM(status = 'CANCELLED'),0) FROM orders`).Scan(&dispatched, &cancelled); err != nil {
 		return err
@@ -172,6 +175,7 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, token func(ro
 		summed += sum
 		fmt.Printf("  %-22s %8.0f %8.1f %9.1fms %12d\n", name, cnt, cnt/elapsed.Seconds(), mean*1000, maxWaiting[name])
 	}
+	printCPUPerItem(cpuBefore, cpuAfter, dispatched+cancelled, "order, placing included")
 	if d := dispatched + cancelled; d > 0 {
 		fmt.Printf("baseline: the stages' own costs (runs with their commits, partner latency included) sum to %.0f ms per order\n", summed/float64(d)*1000)
 	}
