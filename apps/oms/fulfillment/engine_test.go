@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -218,7 +219,7 @@ func TestFullPipelineSplitsAndDispatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	var d Doc
-	if err := json.Unmarshal(doc, &d); err != nil {
+	if err := decodeDoc(doc, &d); err != nil {
 		t.Fatal(err)
 	}
 	var fr, nc, cash, amt money.Fen
@@ -568,4 +569,26 @@ func TestStartIsIdempotentAndSkipsUnpaid(t *testing.T) {
 		t.Fatalf("%d units", n)
 	}
 	_ = fmt.Sprint()
+}
+
+// Documents are stored deflated; rows written as plain JSON still read.
+func TestStoredDocuments(t *testing.T) {
+	d := Doc{OrderID: "O1", CustomerID: "C1", Lines: []domain.FLine{{SKU: "A", Qty: 2, Name: "鲜牛奶 950ml"}}, Receipts: map[string]string{"O1:initial:sms": "SM1"}}
+	b, err := encodeDoc(&d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := json.Marshal(d)
+	if b[0] != docDeflated {
+		t.Fatalf("stored document starts with %#x", b[0])
+	}
+	for _, stored := range [][]byte{b, plain} {
+		var got Doc
+		if err := decodeDoc(stored, &got); err != nil || !reflect.DeepEqual(got, d) {
+			t.Fatalf("decoded %+v, %v; want %+v", got, err, d)
+		}
+	}
+	if err := decodeDoc(append([]byte{docDeflated}, "not deflate"...), new(Doc)); err == nil {
+		t.Fatal("a corrupt document decoded")
+	}
 }

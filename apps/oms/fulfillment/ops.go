@@ -3,7 +3,6 @@ package fulfillment
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -121,7 +120,7 @@ func (e *Engine) Timeline(ctx context.Context, orderID string) (Timeline, error)
 		v.Stage, v.State = Stage(s), State(st)
 		v.ResumeAt, v.UpdatedAt = v.ResumeAt.UTC(), v.UpdatedAt.UTC()
 		var d Doc
-		if json.Unmarshal(doc, &d) == nil && d.Child != nil {
+		if decodeDoc(doc, &d) == nil && d.Child != nil {
 			v.Warehouse, v.Supplier, v.WaybillNo = d.Child.Warehouse, d.Child.Supplier, d.Child.WaybillNo
 		}
 		t.Units = append(t.Units, v)
@@ -180,11 +179,11 @@ func (e *Engine) Retry(ctx context.Context, orderID, operator string) (int, erro
 			doc := f.doc
 			if f.code == "FRAUD_REVIEW" {
 				var d Doc
-				if err := json.Unmarshal(f.doc, &d); err != nil {
+				if err := decodeDoc(f.doc, &d); err != nil {
 					return fmt.Errorf("unit %s document: %w", f.id, err)
 				}
 				d.FraudCleared = true
-				if doc, err = json.Marshal(d); err != nil {
+				if doc, err = encodeDoc(&d); err != nil {
 					return err
 				}
 			}

@@ -3,7 +3,6 @@ package fulfillment
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,7 +28,7 @@ func scanUnits(rows *sql.Rows) ([]*Unit, error) {
 		}
 		u.Stage = Stage(stage)
 		u.LeaseUntil = u.LeaseUntil.UTC()
-		if err := json.Unmarshal(doc, &u.Doc); err != nil {
+		if err := decodeDoc(doc, &u.Doc); err != nil {
 			return nil, fmt.Errorf("unit %s document: %w", u.ID, err)
 		}
 		out = append(out, u)
@@ -51,7 +50,7 @@ func insertUnits(ctx context.Context, tx *sql.Tx, units []*Unit, state State, re
 		lease_owner, lease_token, lease_until, doc, created_at, updated_at) VALUES `)
 	args := make([]any, 0, 13*len(units))
 	for i, u := range units {
-		doc, err := json.Marshal(u.Doc)
+		doc, err := encodeDoc(&u.Doc)
 		if err != nil {
 			return fmt.Errorf("encode unit %s: %w", u.ID, err)
 		}
@@ -134,7 +133,7 @@ func upsertUnits(ctx context.Context, tx *sql.Tx, units []unitRow, owner string,
 	epoch := time.Unix(0, 0).UTC()
 	for i, r := range units {
 		u := r.u
-		doc, err := json.Marshal(u.Doc)
+		doc, err := encodeDoc(&u.Doc)
 		if err != nil {
 			return fmt.Errorf("encode unit %s: %w", u.ID, err)
 		}
