@@ -571,7 +571,7 @@ func TestStartIsIdempotentAndSkipsUnpaid(t *testing.T) {
 	_ = fmt.Sprint()
 }
 
-// Documents are stored deflated; rows written as plain JSON still read.
+// Documents are stored compressed; rows written as plain JSON still read.
 func TestStoredDocuments(t *testing.T) {
 	d := Doc{OrderID: "O1", CustomerID: "C1", Lines: []domain.FLine{{SKU: "A", Qty: 2, Name: "鲜牛奶 950ml"}}, Receipts: map[string]string{"O1:initial:sms": "SM1"}}
 	b, err := encodeDoc(&d)
@@ -579,7 +579,7 @@ func TestStoredDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain, _ := json.Marshal(d)
-	if b[0] != docDeflated {
+	if b[0] != docSnappy {
 		t.Fatalf("stored document starts with %#x", b[0])
 	}
 	for _, stored := range [][]byte{b, plain} {
@@ -588,7 +588,7 @@ func TestStoredDocuments(t *testing.T) {
 			t.Fatalf("decoded %+v, %v; want %+v", got, err, d)
 		}
 	}
-	if err := decodeDoc(append([]byte{docDeflated}, "not deflate"...), new(Doc)); err == nil {
+	if err := decodeDoc(append([]byte{docSnappy}, "not snappy"...), new(Doc)); err == nil {
 		t.Fatal("a corrupt document decoded")
 	}
 }
