@@ -90,9 +90,7 @@ func run() error {
 		Notify:    a.Relay.Notify,
 	}, cfg.Fulfillment)
 	api.MountFulfillment(a.Mux, eng)
-	if err := api.SubscribePaid(a.Service, cfg.Base.PubSub, eng); err != nil {
-		return fmt.Errorf("subscribe paid orders: %w", err)
-	}
+	api.SubscribePaid(a, cfg.Base.PubSub, eng)
 	a.Go(eng.Run)
 	// Dapr 1.14 keeps an actor type's reminders in state-store values it
 	// re-reads and rewrites on every registration. Deadline windows keep

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/dapr/go-sdk/service/common"
 	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/oms/events"
@@ -27,9 +26,23 @@ func MountFulfillment(r chi.Router, eng *fulfillment.Engine) {
 	r.Put("/v1/warehouse-capacities", h.setCapacity)
 }
 
+// BulkSubscriber declares bulk subscriptions (runtime.App does).
+type BulkSubscriber interface {
+	SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h daprx.BulkHandler)
+}
+
+// Bulk deliveries of oms.order.paid: every paid order reaches the engine,
+// so they come in bulks of up to paidBulk, gathered for at most
+// paidWaitMs, and are started together (Engine.Start groups the starts
+// that arrive at once into one transaction).
+const (
+	paidBulk   = 100
+	paidWaitMs = 20
+)
+
 // SubscribePaid registers the start of fulfillment on oms.order.paid.
-func SubscribePaid(svc common.Service, pubsub string, eng *fulfillment.Engine) error {
-	return daprx.Subscribe(svc, pubsub, events.TopicOrderPaid, func(ctx context.Context, m daprx.Message) error {
+func SubscribePaid(bulk BulkSubscriber, pubsub string, eng *fulfillment.Engine) {
+	bulk.SubscribeBulk(pubsub, events.TopicOrderPaid, "", paidBulk, paidWaitMs, daprx.EachMessageAtOnce(func(ctx context.Context, m daprx.Message) error {
 		var p events.OrderPaid
 		if err := json.Unmarshal(m.Data, &p); err != nil {
 			return fmt.Errorf("%w: decode paid order: %v", daprx.ErrDrop, err)
@@ -39,7 +52,7 @@ func SubscribePaid(svc common.Service, pubsub string, eng *fulfillment.Engine) e
 		}
 		_, err := eng.Start(ctx, m.ID, p.OrderID)
 		return err
-	})
+	}))
 }
 
 type fulfillmentHandler struct{ eng *fulfillment.Engine }

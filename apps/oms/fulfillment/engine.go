@@ -264,13 +264,17 @@ func (e *Engine) startTx(ctx context.Context, tx *sql.Tx, batch []*startReq) err
 	now := e.clock.Now()
 	first := map[string]*startReq{} // order -> the first fresh message for it
 	var orderIDs []string
-	for _, r := range batch {
+	msgIDs := make([]string, len(batch))
+	for i, r := range batch {
 		r.started = false
-		fresh, err := inbox.Claim(ctx, tx, StartConsumer, r.msgID)
-		if err != nil {
-			return err
-		}
-		if fresh && first[r.orderID] == nil {
+		msgIDs[i] = r.msgID
+	}
+	fresh, err := inbox.ClaimAll(ctx, tx, StartConsumer, msgIDs)
+	if err != nil {
+		return err // a claim racing ours fails the batch: it is retried start by start
+	}
+	for i, r := range batch {
+		if fresh[i] && first[r.orderID] == nil {
 			first[r.orderID] = r
 			orderIDs = append(orderIDs, r.orderID)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/harvest/harvest/apps/platform/httpapi"
 )
@@ -169,6 +170,22 @@ func decodeEntry(topic string, raw json.RawMessage) (Message, error) {
 		topic = ce.Topic
 	}
 	return Message{ID: ce.ID, Topic: topic, Type: ce.Type, Subject: ce.Subject, Data: data}, nil
+}
+
+// EachMessageAtOnce is a BulkHandler that applies h to every message at
+// the same time, each in a goroutine of its own, for consumers that group
+// concurrent work themselves (one transaction for the calls that arrive
+// together): a bulk then becomes a few groups instead of one call each.
+func EachMessageAtOnce(h Handler) BulkHandler {
+	return func(ctx context.Context, ms []Message) []error {
+		errs := make([]error, len(ms))
+		var wg sync.WaitGroup
+		for i, m := range ms {
+			wg.Go(func() { errs[i] = h(ctx, m) })
+		}
+		wg.Wait()
+		return errs
+	}
 }
 
 // EachMessage is a BulkHandler that applies h to each message in turn, for

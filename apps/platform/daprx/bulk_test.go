@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestServeBulkAnswersEachEntry(t *testing.T) {
@@ -55,5 +57,37 @@ func TestBulkSubscriptionDeclaration(t *testing.T) {
 	want := `{"pubsubname":"pubsub","topic":"t","routes":{"rules":[{"match":"has(event.data.x)","path":"/events-bulk/t"}]},"bulkSubscribe":{"enabled":true,"maxMessagesCount":100,"maxAwaitDurationMs":20}}`
 	if string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
+
+// EachMessageAtOnce runs every message of a bulk at the same time and
+// answers each its own error, in order.
+func TestEachMessageAtOnce(t *testing.T) {
+	const n = 8
+	var started sync.WaitGroup
+	started.Add(n)
+	h := EachMessageAtOnce(func(ctx context.Context, m Message) error {
+		started.Done()
+		started.Wait() // returns only once all n run together
+		if m.ID == "3" {
+			return errors.New("failed " + m.ID)
+		}
+		return nil
+	})
+	ms := make([]Message, n)
+	for i := range ms {
+		ms[i] = Message{ID: fmt.Sprint(i)}
+	}
+	done := make(chan []error)
+	go func() { done <- h(context.Background(), ms) }()
+	select {
+	case errs := <-done:
+		for i, err := range errs {
+			if (i == 3) != (err != nil) {
+				t.Fatalf("message %d: %v", i, err)
+			}
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the messages did not run at the same time")
 	}
 }

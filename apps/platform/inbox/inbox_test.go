@@ -81,3 +81,44 @@ func TestClaimRolledBackCanBeRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// ClaimAll claims the ids not claimed before and an id repeated in one
+// call once; in a READ COMMITTED transaction it sees claims committed after
+// the transaction began.
+func TestClaimAll(t *testing.T) {
+	db, _ := testdb.New(t, "platform")
+	ctx := context.Background()
+	claim := func(ids ...string) ([]bool, error) {
+		var fresh []bool
+		err := sqltx.Run(ctx, db, func(tx *sql.Tx) error {
+			var err error
+			fresh, err = inbox.ClaimAll(ctx, tx, "c", ids)
+			return err
+		})
+		return fresh, err
+	}
+	if fresh, err := claim("a", "b", "a"); err != nil || fresh[0] != true || fresh[1] != true || fresh[2] != false {
+		t.Fatalf("first claim: %v %v", fresh, err)
+	}
+	if fresh, err := claim("b", "c"); err != nil || fresh[0] != false || fresh[1] != true {
+		t.Fatalf("second claim: %v %v", fresh, err)
+	}
+	if _, err := claim("d", ""); err == nil {
+		t.Fatal("an empty id was claimed")
+	}
+	// Claimed by another transaction after this one began.
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT msg_id FROM inbox WHERE consumer = 'c' AND msg_id = 'e'`); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, err := claim("e"); err != nil || !fresh[0] {
+		t.Fatalf("claim e: %v %v", fresh, err)
+	}
+	if _, err := inbox.ClaimAll(ctx, tx, "c", []string{"e"}); err != nil {
+		t.Fatalf("e is claimed: the read must see it and claim nothing: %v", err)
+	}
+}
