@@ -198,7 +198,7 @@ func (s *Stock) apply(ctx context.Context, msgs []redis.XMessage) error {
 	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		if len(rows) > 0 {
 			q := `INSERT INTO hot_ledger (order_id, sku, qty, state, expires_at, seq, updated_at) VALUES ` +
-				strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?),", len(rows)/7), ",") +
+				sqltx.Tuples("(?,?,?,?,?,?,?)", len(rows)/7) +
 				` ON DUPLICATE KEY UPDATE
 				qty = IF(VALUES(seq) > seq, VALUES(qty), qty),
 				state = IF(VALUES(seq) > seq, VALUES(state), state),

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // Level is the stock of one stock-carrying SKU as MariaDB has it (for a
@@ -74,8 +75,7 @@ func (s *Store) InsertCatalog(ctx context.Context, products []domain.Product, on
 }
 
 func rowsOf(cols, n int) string {
-	row := "(" + placeholders(cols) + "),"
-	return strings.TrimSuffix(strings.Repeat(row, n), ",")
+	return sqltx.Tuples("("+placeholders(cols)+")", n)
 }
 
 const productCols = `p.sku, p.name, p.price_fen, p.zone, p.tax_rate_bp, p.warehouse, p.supplier, p.drop_ship, p.presale, p.hot, p.is_bundle`

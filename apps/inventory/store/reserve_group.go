@@ -10,10 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
-
 	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
@@ -28,7 +26,7 @@ import (
 // part by part with conditional decrements in SKU order — checks the hot
 // counters' epochs with one read, and inserts all reservation rows and all
 // parts with one statement each.
-// As for OMS's orders, a caller that finds fewer than groupsInFlight groups
+// As for OMS's orders, a caller that finds fewer than group.InFlight groups
 // committing starts one at once, so a lone reservation waits for nobody.
 //
 // Each reservation keeps the answer it would have had alone:
@@ -43,16 +41,7 @@ import (
 //     deadlock beyond retries): every reservation of the group is tried
 //     again alone.
 
-const (
-	maxReserveGroup       = 64
-	reserveGroupsInFlight = 2
-)
-
-var reserveGroupSize = promauto.NewHistogram(prometheus.HistogramOpts{
-	Name:    "harvest_inventory_reserve_group_reservations",
-	Help:    "Reservations written per group commit (1 = alone).",
-	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
-})
+var reserveGroupSize = group.NewSizeHistogram("harvest_inventory_reserve_group_reservations", "Reservations written per group commit (1 = alone).")
 
 type reserveReq struct {
 	req     domain.Request
@@ -84,7 +73,6 @@ func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts
 }
 
 func (s *Store) commitReserveGroup(ctx context.Context, batch []*reserveReq) {
-	reserveGroupSize.Observe(float64(len(batch)))
 	alone := func(r *reserveReq) {
 		res, err := s.createOne(ctx, r.req, r.parts, r.expires, r.epochs)
 		r.done <- reserveOutcome{res, err}
@@ -234,7 +222,7 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 	}
 	if nRes > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,0,?,?,?),", nRes), ","), resArgs...); err != nil {
+			sqltx.Tuples("(?,?,?,?,?,0,?,?,?)", nRes), resArgs...); err != nil {
 			if sqltx.IsDuplicate(err) {
 				err = errors.Join(ErrExists, err) // settled one by one by the caller
 			}
@@ -243,7 +231,7 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 	}
 	if nParts > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO reservation_parts (order_id, sku, qty, hot) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", nParts), ","), partArgs...); err != nil {
+			sqltx.Tuples("(?,?,?,?)", nParts), partArgs...); err != nil {
 			return nil, nil, fmt.Errorf("insert parts: %w", err)
 		}
 	}

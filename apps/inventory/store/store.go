@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
@@ -35,8 +34,8 @@ type Store struct {
 
 // New returns a Store.
 func New(db *sql.DB, clk clock.Clock) *Store {
-	s := &Store{db: db, clock: clk, reserves: group.NewQueue[*reserveReq](maxReserveGroup, reserveGroupsInFlight)}
-	s.catalog = group.NewLoader(maxReserveGroup, reserveGroupsInFlight, s.productsOnce)
+	s := &Store{db: db, clock: clk, reserves: group.NewQueue[*reserveReq](group.MaxSize, group.InFlight).Measured(reserveGroupSize)}
+	s.catalog = group.NewLoader(group.MaxSize, group.InFlight, s.productsOnce)
 	return s
 }
 
@@ -46,7 +45,7 @@ type Claim struct {
 	MsgID    string
 }
 
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+func placeholders(n int) string { return sqltx.Tuples("?", n) }
 
 func anys(ss []string) []any {
 	out := make([]any, len(ss))
@@ -184,7 +183,7 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 			return &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: short}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO reservation_parts (order_id, sku, qty, hot) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(parts)), ","), vals...)
+			sqltx.Tuples("(?,?,?,?)", len(parts)), vals...)
 		if err != nil {
 			return fmt.Errorf("insert parts: %w", err)
 		}

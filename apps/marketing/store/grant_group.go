@@ -4,14 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/harvest/harvest/apps/marketing/domain"
 	"github.com/harvest/harvest/apps/platform/group"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // Group commit of gift evaluations.
@@ -29,18 +26,7 @@ import (
 // beyond retries) is written again order by order (group.Commit), so each
 // caller gets the answer it would have had alone.
 
-// At most maxGrantGroup evaluations per group, at most
-// grantGroupsInFlight groups committing at once.
-const (
-	maxGrantGroup       = 64
-	grantGroupsInFlight = 2
-)
-
-var grantGroupSize = promauto.NewHistogram(prometheus.HistogramOpts{
-	Name:    "harvest_marketing_grant_group_orders",
-	Help:    "Gift evaluations written per group commit (1 = alone).",
-	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
-})
+var grantGroupSize = group.NewSizeHistogram("harvest_marketing_grant_group_orders", "Gift evaluations written per group commit (1 = alone).")
 
 type grantReq struct {
 	o      domain.Order
@@ -53,7 +39,6 @@ type grantReq struct {
 }
 
 func (s *Store) grantGroup(ctx context.Context, g []*grantReq) {
-	grantGroupSize.Observe(float64(len(g)))
 	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return s.grantAll(ctx, tx, g) },
 		func(r *grantReq) { close(r.done) },
 		func(r *grantReq) {
@@ -76,31 +61,27 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO gift_evaluations (order_id, customer_id, request_hash, created_at) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?,?,?,?),", len(g)), ","), evArgs...); err != nil {
+		sqltx.Tuples("(?,?,?,?)", len(g)), evArgs...); err != nil {
 		return fmt.Errorf("record %d evaluations: %w", len(g), err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT k.customer_id, `+campaignCols+`,
-		EXISTS(SELECT 1 FROM campaign_exclusions x WHERE x.campaign_id=c.id AND x.customer_id=k.customer_id)
+	rows, err := tx.QueryContext(ctx, `SELECT `+campaignCols+`,
+		EXISTS(SELECT 1 FROM campaign_exclusions x WHERE x.campaign_id=c.id AND x.customer_id=k.customer_id), k.customer_id
 		FROM campaign_candidates k JOIN campaigns c ON c.id=k.campaign_id
-		WHERE k.customer_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(customers)), ",")+`) ORDER BY c.id`, customers...)
+		WHERE k.customer_id IN (`+sqltx.Tuples("?", len(customers))+`) ORDER BY c.id`, customers...)
 	if err != nil {
 		return fmt.Errorf("read campaigns of %d customers: %w", len(customers), err)
 	}
 	var cs []domain.Campaign
-	at := map[string]int{}                 // campaign id → index in cs
 	listed := map[string]map[string]bool{} // campaign id → customer → excluded
 	for rows.Next() {
-		var c domain.Campaign
 		var customer string
 		var ex bool
-		if err := rows.Scan(&customer, &c.ID, &c.Name, &c.StartsAt, &c.EndsAt, &c.Conditions.MinGoodsFen, &c.Gift.SKU, &c.Gift.QtyPerOrder,
-			&c.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates, &ex); err != nil {
+		c, err := scanCampaign(rows, &ex, &customer)
+		if err != nil {
 			rows.Close()
 			return err
 		}
-		if _, ok := at[c.ID]; !ok {
-			c.StartsAt, c.EndsAt = c.StartsAt.UTC(), c.EndsAt.UTC()
-			at[c.ID] = len(cs)
+		if _, ok := listed[c.ID]; !ok {
 			cs = append(cs, c)
 			listed[c.ID] = map[string]bool{}
 		}
@@ -121,14 +102,9 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 			if !ok || !r.decide(c, excluded) {
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `UPDATE campaigns SET gift_stock_left = gift_stock_left - gift_qty
-				WHERE id=? AND gift_stock_left >= gift_qty`, c.ID)
-			if err != nil {
-				return fmt.Errorf("take gift stock of %s: %w", c.ID, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
+			if took, err := takeGiftStock(ctx, tx, c.ID); err != nil {
 				return err
-			} else if n == 0 {
+			} else if !took {
 				continue // out of gift stock: no grant
 			}
 			gr := domain.Grant{CampaignID: c.ID, OrderID: r.o.ID, CustomerID: r.o.CustomerID, SKU: c.Gift.SKU, Qty: c.Gift.QtyPerOrder, CreatedAt: r.now}
@@ -139,7 +115,7 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 	}
 	if granted > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO gift_grants (campaign_id, order_id, customer_id, sku, qty, created_at) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", granted), ","), grantArgs...); err != nil {
+			sqltx.Tuples("(?,?,?,?,?,?)", granted), grantArgs...); err != nil {
 			return fmt.Errorf("record %d grants: %w", granted, err)
 		}
 	}

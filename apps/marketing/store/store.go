@@ -26,7 +26,7 @@ type Store struct {
 
 // New returns a Store over db.
 func New(db *sql.DB) *Store {
-	return &Store{db: db, grants: group.NewQueue[*grantReq](maxGrantGroup, grantGroupsInFlight)}
+	return &Store{db: db, grants: group.NewQueue[*grantReq](group.MaxSize, group.InFlight).Measured(grantGroupSize)}
 }
 
 // DB returns the pool (tests count rows with it).
@@ -114,10 +114,12 @@ const campaignCols = `c.id, c.name, c.starts_at, c.ends_at, c.min_goods_fen, c.g
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanCampaign(r scanner) (domain.Campaign, error) {
+// scanCampaign reads campaignCols, then the columns selected after them
+// into extra.
+func scanCampaign(r scanner, extra ...any) (domain.Campaign, error) {
 	var c domain.Campaign
-	err := r.Scan(&c.ID, &c.Name, &c.StartsAt, &c.EndsAt, &c.Conditions.MinGoodsFen, &c.Gift.SKU, &c.Gift.QtyPerOrder,
-		&c.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates)
+	err := r.Scan(append([]any{&c.ID, &c.Name, &c.StartsAt, &c.EndsAt, &c.Conditions.MinGoodsFen, &c.Gift.SKU, &c.Gift.QtyPerOrder,
+		&c.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates}, extra...)...)
 	c.StartsAt, c.EndsAt, c.CreatedAt = c.StartsAt.UTC(), c.EndsAt.UTC(), c.CreatedAt.UTC()
 	return c, err
 }
@@ -183,7 +185,7 @@ func (s *Store) fill(ctx context.Context, q querier, cs []domain.Campaign, exclu
 	for i, c := range cs {
 		at[c.ID], args[i] = i, c.ID
 	}
-	in := strings.TrimSuffix(strings.Repeat("?,", len(cs)), ",")
+	in := sqltx.Tuples("?", len(cs))
 	load := func(query string, add func(c *domain.Campaign, v string)) error {
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -301,14 +303,12 @@ func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now t
 		var cs []domain.Campaign
 		var excluded []bool
 		for rows.Next() {
-			var c domain.Campaign
 			var ex bool
-			if err := rows.Scan(&c.ID, &c.Name, &c.StartsAt, &c.EndsAt, &c.Conditions.MinGoodsFen, &c.Gift.SKU, &c.Gift.QtyPerOrder,
-				&c.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates, &ex); err != nil {
+			c, err := scanCampaign(rows, &ex)
+			if err != nil {
 				rows.Close()
 				return err
 			}
-			c.StartsAt, c.EndsAt = c.StartsAt.UTC(), c.EndsAt.UTC()
 			cs, excluded = append(cs, c), append(excluded, ex)
 		}
 		rows.Close()
@@ -322,14 +322,9 @@ func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now t
 			if !decide(c, excluded[i]) {
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `UPDATE campaigns SET gift_stock_left = gift_stock_left - gift_qty
-				WHERE id=? AND gift_stock_left >= gift_qty`, c.ID)
-			if err != nil {
-				return fmt.Errorf("take gift stock of %s: %w", c.ID, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
+			if took, err := takeGiftStock(ctx, tx, c.ID); err != nil {
 				return err
-			} else if n == 0 {
+			} else if !took {
 				continue // out of gift stock: no grant
 			}
 			g := domain.Grant{CampaignID: c.ID, OrderID: o.ID, CustomerID: o.CustomerID, SKU: c.Gift.SKU, Qty: c.Gift.QtyPerOrder, CreatedAt: now}
@@ -352,6 +347,17 @@ func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now t
 		return s.Grants(ctx, o.ID)
 	}
 	return grants, err
+}
+
+// takeGiftStock takes one order's gift units of a campaign, if it has them.
+func takeGiftStock(ctx context.Context, tx *sql.Tx, campaignID string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE campaigns SET gift_stock_left = gift_stock_left - gift_qty
+		WHERE id=? AND gift_stock_left >= gift_qty`, campaignID)
+	if err != nil {
+		return false, fmt.Errorf("take gift stock of %s: %w", campaignID, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // Grants returns the gifts granted to an order, by campaign id.

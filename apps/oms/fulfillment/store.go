@@ -90,7 +90,7 @@ func lockUnits(ctx context.Context, tx *sql.Tx, ids []string) (map[string]locked
 		args[i] = id
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT unit_id, lease_token, state, open_children FROM fulfillments WHERE unit_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) FOR UPDATE`, args...)
+		sqltx.Tuples("?", len(ids))+`) FOR UPDATE`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lock units: %w", err)
 	}
@@ -300,7 +300,7 @@ func claim(ctx context.Context, db *sql.DB, expired bool, owner, token string, n
 	args := append([]any{owner, token, leaseUntil, now}, idsIn...)
 	args = append(args, now)
 	q := `UPDATE fulfillments SET state = 'RUNNING', lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
-		WHERE unit_id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(idsIn)), ",") + `) AND ` + cond
+		WHERE unit_id IN (` + sqltx.Tuples("?", len(idsIn)) + `) AND ` + cond
 	var n int64
 	for attempt := 1; ; attempt++ {
 		res, err := db.ExecContext(ctx, q, args...)
@@ -317,7 +317,7 @@ func claim(ctx context.Context, db *sql.DB, expired bool, owner, token string, n
 		return nil, nil
 	}
 	rows, err := db.QueryContext(ctx, `SELECT `+unitCols+` FROM fulfillments WHERE unit_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(idsIn)), ",")+`) AND lease_token = ? AND state = 'RUNNING'`, append(idsIn, token)...)
+		sqltx.Tuples("?", len(idsIn))+`) AND lease_token = ? AND state = 'RUNNING'`, append(idsIn, token)...)
 	if err != nil {
 		return nil, fmt.Errorf("read claimed units: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // The warehouse throttle's capacity takes, grouped. Each warehouse's
@@ -225,5 +227,5 @@ func takeCapacities(ctx context.Context, tx *sql.Tx, reqs []*capReq, def int) er
 }
 
 func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+	return sqltx.Tuples("?", n)
 }

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
-
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
@@ -23,27 +21,16 @@ import (
 // share of the database's work. Orders created at the same moment are
 // therefore written together: one transaction with one multi-row INSERT
 // per table for the whole group. A caller that finds fewer than
-// groupsInFlight groups committing starts one at once with whatever has
+// group.InFlight groups committing starts one at once with whatever has
 // queued, itself included, so a lone order waits for nobody; under load
 // the queue grows while groups commit and the next group takes it all.
 //
-// A group is all or nothing. If its transaction fails for any reason (an
-// idempotency key already used, a deduction taken meanwhile, a deadlock
-// beyond retries), every order of the group is written again on its own,
-// so each caller gets exactly the answer it would have had alone.
+// A group is all or nothing (group.Commit): if its transaction fails for
+// any reason (an idempotency key already used, a deduction taken
+// meanwhile, a deadlock beyond retries), every order of the group is
+// written again on its own.
 
-// At most maxGroup orders per group, at most groupsInFlight groups
-// committing at once.
-const (
-	maxGroup       = 64
-	groupsInFlight = 2
-)
-
-var createGroupSize = promauto.NewHistogram(prometheus.HistogramOpts{
-	Name:    "harvest_oms_create_group_orders",
-	Help:    "New orders written per group commit (1 = alone).",
-	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
-})
+var createGroupSize = group.NewSizeHistogram("harvest_oms_create_group_orders", "New orders written per group commit (1 = alone).")
 
 type createReq struct {
 	o      *domain.Order
@@ -65,19 +52,12 @@ func (s *Store) Create(ctx context.Context, o *domain.Order, idem app.Idempotenc
 }
 
 func (s *Store) commitGroup(ctx context.Context, batch []*createReq) {
-	createGroupSize.Observe(float64(len(batch)))
-	if len(batch) > 1 {
-		if err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error { return insertGroup(ctx, tx, batch) }); err == nil {
-			for _, r := range batch {
-				r.o.MarkStored(0)
-				r.done <- nil
-			}
-			return
-		}
-	}
-	for _, r := range batch {
-		r.done <- s.createOne(ctx, r)
-	}
+	group.Commit(ctx, s.db, batch, func(ctx context.Context, tx *sql.Tx) error { return insertGroup(ctx, tx, batch) },
+		func(r *createReq) {
+			r.o.MarkStored(0)
+			r.done <- nil
+		},
+		func(r *createReq) { r.done <- s.createOne(ctx, r) })
 }
 
 // insertGroup writes every order of batch with one statement per table.
@@ -105,7 +85,7 @@ func insertGroup(ctx context.Context, tx *sql.Tx, batch []*createReq) error {
 		events = append(events, r.events...)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_idempotency (customer_id, idem_key, request_hash, order_id, created_at) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?),", len(batch)), ","), idemArgs...); err != nil {
+		sqltx.Tuples("(?,?,?,?,?)", len(batch)), idemArgs...); err != nil {
 		return fmt.Errorf("insert idempotency keys: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, insertOrdersSQL(len(batch)), orderRows...); err != nil {

@@ -31,8 +31,8 @@ type Store struct {
 
 // New returns a Store over db (migrated with schema/migrations/oms).
 func New(db *sql.DB) *Store {
-	s := &Store{db: db, creates: group.NewQueue[*createReq](maxGroup, groupsInFlight)}
-	s.keys = group.NewLoader(maxGroup, groupsInFlight, s.findIdempotencies)
+	s := &Store{db: db, creates: group.NewQueue[*createReq](group.MaxSize, group.InFlight).Measured(createGroupSize)}
+	s.keys = group.NewLoader(group.MaxSize, group.InFlight, s.findIdempotencies)
 	return s
 }
 
@@ -63,7 +63,7 @@ func (s *Store) findIdempotencies(ctx context.Context, keys []idemKey) (map[idem
 		args = append(args, k.customerID, k.key)
 	}
 	recs, err := sqltx.Collect[app.Idempotency](s.db.QueryContext(ctx, `SELECT customer_id, idem_key, request_hash, order_id, created_at
-		FROM order_idempotency WHERE (customer_id, idem_key) IN (`+strings.TrimSuffix(strings.Repeat("(?,?),", len(keys)), ",")+`)`, args...))(
+		FROM order_idempotency WHERE (customer_id, idem_key) IN (`+sqltx.Tuples("(?,?)", len(keys))+`)`, args...))(
 		func(row interface{ Scan(...any) error }) (app.Idempotency, error) {
 			var r app.Idempotency
 			return r, row.Scan(&r.CustomerID, &r.Key, &r.RequestHash, &r.OrderID, &r.CreatedAt)
@@ -116,7 +116,7 @@ func (s *Store) createOne(ctx context.Context, r *createReq) error {
 // insertOrdersSQL inserts n new orders (version 0).
 func insertOrdersSQL(n int) string {
 	return `INSERT INTO orders (` + orderCols + `) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0),", n), ",")
+		sqltx.Tuples("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)", n)
 }
 
 func orderArgs(snap domain.Snapshot) []any {
@@ -161,7 +161,7 @@ func insertDeductions(ctx context.Context, tx *sql.Tx, id string, dids []string)
 	if len(dids) == 0 {
 		return nil
 	}
-	q := `INSERT INTO order_deductions (deduction_id, order_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?),", len(dids)), ",")
+	q := `INSERT INTO order_deductions (deduction_id, order_id) VALUES ` + sqltx.Tuples("(?,?)", len(dids))
 	args := make([]any, 0, len(dids)*2)
 	for _, d := range dids {
 		args = append(args, d, id)
@@ -532,7 +532,7 @@ func nullTime(t time.Time) sql.NullTime {
 	return sql.NullTime{Time: t, Valid: true}
 }
 
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+func placeholders(n int) string { return sqltx.Tuples("?", n) }
 
 func truncate(s string, n int) string {
 	r := []rune(s)

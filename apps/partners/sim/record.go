@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/harvest/harvest/apps/platform/group"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // Recording requests in groups.
@@ -26,18 +26,7 @@ import (
 // alone. Neither statement needs a transaction: the INSERT is atomic and
 // the read comes after its commit.
 
-// At most maxRecordGroup requests per group, at most recordGroupsInFlight
-// groups being written at once.
-const (
-	maxRecordGroup       = 64
-	recordGroupsInFlight = 2
-)
-
-var recordGroupSize = promauto.NewHistogram(prometheus.HistogramOpts{
-	Name:    "harvest_partners_record_group_requests",
-	Help:    "Outside-API requests recorded per group (1 = alone).",
-	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
-})
+var recordGroupSize = group.NewSizeHistogram("harvest_partners_record_group_requests", "Outside-API requests recorded per group (1 = alone).")
 
 // recordReq is one request waiting to be recorded.
 type recordReq struct {
@@ -53,7 +42,6 @@ type recordReq struct {
 
 // recordGroup records g, or each of its requests alone if that fails.
 func (s *Server) recordGroup(ctx context.Context, g []*recordReq) {
-	recordGroupSize.Observe(float64(len(g)))
 	err := s.recordAll(ctx, g)
 	if err != nil && len(g) > 1 {
 		for _, r := range g {
@@ -85,13 +73,13 @@ func (s *Server) recordAll(ctx context.Context, g []*recordReq) error {
 		keys = append(keys, r.api, r.id)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO partner_requests (api, request_id, seq, ref, body, body_sha, result, first_at, last_at) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", len(rows)), ",")+`
+		sqltx.Tuples("(?,?,?,?,?,?,?,?,?)", len(rows))+`
 		ON DUPLICATE KEY UPDATE deliveries=deliveries+1, changed=changed+IF(body_sha=VALUES(body_sha),0,1), last_at=VALUES(last_at)`,
 		args...); err != nil {
 		return fmt.Errorf("record %d requests: %w", len(rows), err)
 	}
 	q, err := s.db.QueryContext(ctx, `SELECT api, request_id, seq, result FROM partner_requests WHERE (api, request_id) IN (`+
-		strings.TrimSuffix(strings.Repeat("(?,?),", len(rows)), ",")+`)`, keys...)
+		sqltx.Tuples("(?,?)", len(rows))+`)`, keys...)
 	if err != nil {
 		return fmt.Errorf("read back %d requests: %w", len(rows), err)
 	}

@@ -125,7 +125,7 @@ func New(db *sql.DB, inv Invoker, clk clock.Clock, cfg Config, log *slog.Logger)
 		log = slog.Default()
 	}
 	return &Server{db: db, inv: inv, clk: clk, cfg: cfg, log: log, rand: rand.Float64,
-		records: group.NewQueue[*recordReq](maxRecordGroup, recordGroupsInFlight)}
+		records: group.NewQueue[*recordReq](group.MaxSize, group.InFlight).Measured(recordGroupSize)}
 }
 
 func (s *Server) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }

@@ -16,11 +16,35 @@
 // that concurrent placements need with one query.
 package group
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// The sizes Harvest's group commits and loaders use: at most MaxSize items
+// per group, at most InFlight groups handled at once.
+const (
+	MaxSize  = 64
+	InFlight = 2
+)
+
+// NewSizeHistogram registers (with Prometheus' default registry) a
+// histogram of group sizes, 1 meaning an item handled alone, for
+// Queue.Measured.
+func NewSizeHistogram(name, help string) prometheus.Histogram {
+	return promauto.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: SizeBuckets})
+}
+
+// SizeBuckets are the buckets of a group-size histogram.
+var SizeBuckets = []float64{1, 2, 4, 8, 16, 32, 64}
 
 // Queue groups items of type T.
 type Queue[T any] struct {
 	max, inFlight int
+
+	sizes prometheus.Observer // of every group handed over, when set (Measured)
 
 	mu      sync.Mutex
 	seq     uint64
@@ -37,6 +61,13 @@ type entry[T any] struct {
 // most inFlight groups handled at once.
 func NewQueue[T any](max, inFlight int) *Queue[T] {
 	return &Queue[T]{max: max, inFlight: inFlight}
+}
+
+// Measured makes q observe the size of every group it hands over in
+// sizes, and returns q. Call it before the first Submit.
+func (q *Queue[T]) Measured(sizes prometheus.Observer) *Queue[T] {
+	q.sizes = sizes
+	return q
 }
 
 // Submit queues item and, when this caller becomes a leader, calls handle
@@ -77,6 +108,9 @@ func (q *Queue[T]) lead(handle func([]T), mine uint64) {
 		items := make([]T, n)
 		for i, e := range g {
 			items[i] = e.item
+		}
+		if q.sizes != nil {
+			q.sizes.Observe(float64(n))
 		}
 		handle(items)
 		if mine > 0 && g[n-1].seq >= mine {

@@ -7,8 +7,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // Claim records that consumer handles msgID in tx. It reports false when the
@@ -55,7 +56,7 @@ func ClaimAll(ctx context.Context, tx *sql.Tx, consumer string, msgIDs []string)
 		args = append(args, id)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT msg_id FROM inbox WHERE consumer = ? AND msg_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(msgIDs)), ",")+`)`, args...)
+		sqltx.Tuples("?", len(msgIDs))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inbox read %s: %w", consumer, err)
 	}
@@ -84,7 +85,7 @@ func ClaimAll(ctx context.Context, tx *sql.Tx, consumer string, msgIDs []string)
 		return fresh, nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO inbox (consumer, msg_id, received_at) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?,?,?),", len(ins)/3), ","), ins...); err != nil {
+		sqltx.Tuples("(?,?,?)", len(ins)/3), ins...); err != nil {
 		return nil, fmt.Errorf("inbox claim %d messages for %s: %w", len(ins)/3, consumer, err)
 	}
 	return fresh, nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -140,4 +141,10 @@ func Collect[T any](rows *sql.Rows, err error) func(scan func(interface{ Scan(..
 		}
 		return out, rows.Err()
 	}
+}
+
+// Tuples is n copies of tuple joined by commas: the placeholders of an IN
+// list (Tuples("?", n)) or of a multi-row INSERT (Tuples("(?,?,?)", n)).
+func Tuples(tuple string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
 }

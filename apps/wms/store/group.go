@@ -13,6 +13,7 @@ import (
 
 	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 	"github.com/harvest/harvest/apps/wms/domain"
 )
 
@@ -27,23 +28,14 @@ import (
 // transaction, one multi-row INSERT per table, and for occupations one
 // UPDATE of the stock rows of the whole group.
 //
-// A group is all or nothing (group.Commit). If its transaction fails for
-// any reason (a delivery order sent before, a line short of stock, an
-// unknown warehouse, a deadlock beyond retries), every item of the group
-// is written again on its own, so each caller gets exactly the answer, and
-// the error, it would have had alone.
-
-// At most maxGroup items per group, at most groupsInFlight groups
-// committing at once.
-const (
-	maxGroup       = 64
-	groupsInFlight = 2
-)
+// A group is all or nothing (group.Commit): if its transaction fails (a
+// delivery order sent before, a line short of stock, an unknown
+// warehouse…), every item of the group is written again on its own.
 
 var groupSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Name:    "harvest_wms_group_items",
 	Help:    "Occupations or received orders written per group commit (1 = alone).",
-	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+	Buckets: group.SizeBuckets,
 }, []string{"what"})
 
 type occupyReq struct {
@@ -55,7 +47,6 @@ type occupyReq struct {
 }
 
 func (s *Store) occupyGroup(ctx context.Context, g []*occupyReq) {
-	groupSize.WithLabelValues("occupation").Observe(float64(len(g)))
 	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return occupyAll(ctx, tx, g) },
 		func(r *occupyReq) {
 			r.out = r.o
@@ -86,7 +77,7 @@ func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at) VALUES `+
-		tuples("(?,?,?,?,?,?)", len(g)), occArgs...); err != nil {
+		sqltx.Tuples("(?,?,?,?,?,?)", len(g)), occArgs...); err != nil {
 		return fmt.Errorf("record occupations: %w", err)
 	}
 	keys := make([]key, 0, len(sums))
@@ -118,7 +109,7 @@ func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
 	if n != int64(len(keys)) {
 		return fmt.Errorf("occupy stock: %d of %d stock rows could give their lines", n, len(keys))
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `+tuples("(?,?,?)", lines), lineArgs...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `+sqltx.Tuples("(?,?,?)", lines), lineArgs...); err != nil {
 		return fmt.Errorf("record occupation lines: %w", err)
 	}
 	return nil
@@ -133,7 +124,6 @@ type receiveReq struct {
 }
 
 func (s *Store) receiveGroup(ctx context.Context, g []*receiveReq) {
-	groupSize.WithLabelValues("order").Observe(float64(len(g)))
 	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return receiveAll(ctx, tx, g) },
 		func(r *receiveReq) {
 			r.id = r.o.WMSOrderID
@@ -172,30 +162,25 @@ func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
 		evs[i] = receivedEvent(o)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_header (wms_order_id, delivery_order_id, order_id, customer_id, warehouse, status,
-		request_hash, received_at) VALUES `+tuples("(?,?,?,?,?,?,?,?)", len(g)), header...); err != nil {
+		request_hash, received_at) VALUES `+sqltx.Tuples("(?,?,?,?,?,?,?,?)", len(g)), header...); err != nil {
 		return fmt.Errorf("insert order_header: %w", err)
 	}
 	if nDetail > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO order_detail (wms_order_id, line_no, sku, name, qty, zone) VALUES `+
-			tuples("(?,?,?,?,?,?)", nDetail), detail...); err != nil {
+			sqltx.Tuples("(?,?,?,?,?,?)", nDetail), detail...); err != nil {
 			return fmt.Errorf("insert order_detail: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_delivery (wms_order_id, delivery_date, express, carrier, waybill_no, name, phone, address)
-		VALUES `+tuples("(?,?,?,?,?,?,?,?)", len(g)), delivery...); err != nil {
+		VALUES `+sqltx.Tuples("(?,?,?,?,?,?,?,?)", len(g)), delivery...); err != nil {
 		return fmt.Errorf("insert order_delivery: %w", err)
 	}
 	if nProfiles > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO order_profiles (wms_order_id, profile_key, profile_value) VALUES `+
-			tuples("(?,?,?)", nProfiles), profiles...); err != nil {
+			sqltx.Tuples("(?,?,?)", nProfiles), profiles...); err != nil {
 			return fmt.Errorf("insert order_profiles: %w", err)
 		}
 	}
 	_, err := outbox.Add(ctx, tx, evs...)
 	return err
-}
-
-// tuples is n copies of tuple, comma-separated, for a multi-row INSERT.
-func tuples(tuple string, n int) string {
-	return strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
 }

@@ -31,8 +31,8 @@ type Store struct {
 
 // New returns a Store over db.
 func New(db *sql.DB) *Store {
-	return &Store{db: db, occupies: group.NewQueue[*occupyReq](maxGroup, groupsInFlight),
-		receives: group.NewQueue[*receiveReq](maxGroup, groupsInFlight)}
+	return &Store{db: db, occupies: group.NewQueue[*occupyReq](group.MaxSize, group.InFlight).Measured(groupSize.WithLabelValues("occupation")),
+		receives: group.NewQueue[*receiveReq](group.MaxSize, group.InFlight).Measured(groupSize.WithLabelValues("order"))}
 }
 
 // DB returns the pool (tests count rows with it).
