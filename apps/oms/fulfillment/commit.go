@@ -282,8 +282,15 @@ type planned struct {
 // in r.steps.
 func (e *Engine) plan(r *commitReq, now time.Time, open int) (planned, error) {
 	s, u, out := r.s, r.u, r.out
-	steps := []step{{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: r.startedAt, dur: r.ran}}
+	this := step{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: r.startedAt, dur: r.ran}
+	var ns Stage
+	if out.Kind == OutcomeNext {
+		this, ns = e.passed(u, s, out, r.startedAt, r.ran)
+	}
+	steps := append(slices.Clip(u.carried), this)
+	last := len(steps) - 1
 	w := *u
+	w.carried = nil
 	var p planned
 	set := func(st State, resume time.Time, code, reason string) {
 		p.row = unitRow{u: &w, state: st, resume: resume, code: code, reason: reason, open: open}
@@ -291,18 +298,6 @@ func (e *Engine) plan(r *commitReq, now time.Time, open int) (planned, error) {
 	switch out.Kind {
 	case OutcomeNext:
 		w.Attempts = 0
-		ns := e.nextStage(u, s)
-		end := ns
-		if ns == 0 {
-			end = lastStage(u) + 1
-		}
-		var skipped []string
-		for t := s + 1; t < end; t++ {
-			skipped = append(skipped, t.String())
-		}
-		if len(skipped) > 0 {
-			steps[0].note = strings.TrimSpace(steps[0].note + " (skipped, nothing to do: " + strings.Join(skipped, ", ") + ")")
-		}
 		switch {
 		case ns != 0:
 			w.Stage = ns
@@ -328,7 +323,7 @@ func (e *Engine) plan(r *commitReq, now time.Time, open int) (planned, error) {
 	case OutcomeRetry:
 		w.Attempts++
 		if w.Attempts >= e.cfg.MaxAttempts {
-			steps[0].outcome = string(OutcomeFail)
+			steps[last].outcome = string(OutcomeFail)
 			set(StateFailed, now, "RETRIES_EXHAUSTED", joinNote(out.Code, out.Note))
 			break
 		}

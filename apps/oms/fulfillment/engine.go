@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -503,6 +504,12 @@ func (e *Engine) process(ctx context.Context, s Stage, u *Unit) (passing bool) {
 		e.hold(-1)
 		return false
 	}
+	if out.Kind == OutcomeNext && out.tx == nil && effectFree[s] {
+		if st, ns := e.passed(u, s, out, startedAt, ran); ns != 0 {
+			e.carry(ctx, s, u, st, ns, start)
+			return false
+		}
+	}
 	req := &commitReq{s: s, u: u, out: out, startedAt: startedAt, ran: ran, done: make(chan struct{})}
 	e.finishing.Add(1)
 	go e.finish(ctx, req, start)
@@ -549,6 +556,41 @@ func (e *Engine) finish(ctx context.Context, req *commitReq, start time.Time) {
 		if !e.push(ctx, n.Stage, n) {
 			e.hold(-1) // stopping: the row stays RUNNING under our lease, handed back by Run
 		}
+	}
+}
+
+// passed is the timeline row of u passing stage s (noting the stages
+// skipped) and the stage u goes to next, 0 if none is left.
+func (e *Engine) passed(u *Unit, s Stage, out Outcome, startedAt time.Time, ran time.Duration) (step, Stage) {
+	st := step{stage: s, outcome: string(out.Kind), note: joinNote(out.Code, out.Note), started: startedAt, dur: ran}
+	ns := e.nextStage(u, s)
+	end := ns
+	if ns == 0 {
+		end = lastStage(u) + 1
+	}
+	var skipped []string
+	for t := s + 1; t < end; t++ {
+		skipped = append(skipped, t.String())
+	}
+	if len(skipped) > 0 {
+		st.note = strings.TrimSpace(st.note + " (skipped, nothing to do: " + strings.Join(skipped, ", ") + ")")
+	}
+	return st, ns
+}
+
+// carry moves u on from effect-free stage s to ns without a commit: the
+// row of the pass waits in u.carried for the unit's next commit.
+func (e *Engine) carry(ctx context.Context, s Stage, u *Unit, row step, ns Stage, start time.Time) {
+	u.carried = append(u.carried, row)
+	u.Attempts = 0
+	st := &e.stats[s]
+	st.runs.Add(1)
+	st.runNanos.Add(int64(row.dur))
+	st.next.Add(1)
+	stageSeconds.WithLabelValues(s.String()).Observe(time.Since(start).Seconds())
+	outcomes.WithLabelValues(s.String(), string(OutcomeNext)).Inc()
+	if !e.push(ctx, ns, u) {
+		e.hold(-1) // stopping: the row stays RUNNING under our lease, handed back by Run
 	}
 }
 

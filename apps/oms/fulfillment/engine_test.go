@@ -592,3 +592,72 @@ func TestStoredDocuments(t *testing.T) {
 		t.Fatal("a corrupt document decoded")
 	}
 }
+
+// The effect-free stages pass without a commit of their own: their
+// timeline rows ride on the next commit. A crash after passing them and
+// before that commit leaves the unit at the last committed stage, and the
+// instance that takes it over runs them again; every row still lands once.
+func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
+	e := newEnv(t)
+	lease := func(c *Config) { c.LeaseTTL = 3 * time.Second }
+	a := e.engine("a", lease)
+	hold := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	a.wrap = func(s Stage, f stageFn) stageFn {
+		return func(ctx context.Context, u *Unit) Outcome {
+			if s == StageGifts {
+				entered <- struct{}{}
+				<-hold // exception check passed; the process dies before the gifts commit
+			}
+			return f(ctx, u)
+		}
+	}
+	stopA := e.run(a)
+	id := e.place(orderSpec{lines: map[string]int64{"milk": 1, "beef": 1}})
+	e.start(a, id)
+	<-entered
+	a.abandon.Store(true)
+	close(hold)
+	stopA()
+	// initial committed; exception_check passed in memory only
+	if st, s := e.unitState(id); st != StateRunning || s != StageCheck {
+		t.Fatalf("after the crash the unit is %s at %s, want RUNNING at exception_check", st, s)
+	}
+	b := e.engine("b", lease)
+	stopB := e.run(b)
+	defer stopB()
+	e.waitFor("taken over and dispatched", 15*time.Second, e.dispatched(id))
+
+	rows, err := e.db.Query(`SELECT unit_id, stage, owner, COUNT(*) FROM fulfillment_steps WHERE order_id = ? AND outcome = 'NEXT' GROUP BY unit_id, stage, owner`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passes := map[string]int{} // unit/stage -> NEXT rows
+	for rows.Next() {
+		var unit, owner string
+		var stage, n int
+		if err := rows.Scan(&unit, &stage, &owner, &n); err != nil {
+			t.Fatal(err)
+		}
+		if Stage(stage) == StageCheck && owner != "b" {
+			t.Errorf("exception_check's pass was written by %s; a's pass died with it", owner)
+		}
+		passes[fmt.Sprintf("%s/%s", unit, Stage(stage))] += n
+	}
+	rows.Close()
+	for _, want := range []string{id + "/exception_check", id + "/fill", id + "/allocation", id + "/split", id + "/fraud_audit",
+		id + "-1/warehouse_throttle", id + "-2/warehouse_throttle"} {
+		if passes[want] != 1 {
+			t.Errorf("%s passed %d times in the timeline, want 1 (all: %v)", want, passes[want], passes)
+		}
+	}
+	// fewer commits than passes: the effect-free ones rode on others
+	_, committed, _ := b.CommitStats()
+	total := 0
+	for _, n := range passes {
+		total += n
+	}
+	if committed >= int64(total) {
+		t.Errorf("b committed %d outcomes for %d passes; the effect-free stages should not commit on their own", committed, total)
+	}
+}

@@ -178,6 +178,9 @@ type Unit struct {
 	Token      string
 	LeaseUntil time.Time
 	Doc        Doc
+	// carried are the timeline rows of effect-free stages the unit passed
+	// since its last commit (see effectFree); the next commit writes them.
+	carried []step
 }
 
 // IsChild reports whether the unit is a delivery order.
