@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"context"
+
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/graph/model"
 )
@@ -30,4 +32,30 @@ func toTimeline(t omsclient.FulfillmentTimeline) *model.FulfillmentTimeline {
 			Outcome: s.Outcome, Note: optStr(s.Note), Owner: optStr(s.Owner), At: s.At, DurationMs: s.DurationMS})
 	}
 	return out
+}
+
+func toSuspension(s omsclient.FulfillmentSuspension) *model.FulfillmentSuspension {
+	out := &model.FulfillmentSuspension{Suspended: s.Suspended, Reason: optStr(s.Reason), Operator: optStr(s.Operator)}
+	if !s.Since.IsZero() {
+		out.Since = &s.Since
+	}
+	return out
+}
+
+// switchFulfillment suspends or resumes the pipeline as the caller.
+func (r *mutationResolver) switchFulfillment(ctx context.Context, req omsclient.SuspensionRequest) (*model.FulfillmentSuspensionPayload, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req.Operator = id.Role + ":" + id.Subject
+	s, err := r.Orders.SetFulfillmentSuspension(ctx, req)
+	if err != nil {
+		ues, err := userErrors(err, hints{input: []string{"input"}})
+		if err != nil {
+			return nil, err
+		}
+		return &model.FulfillmentSuspensionPayload{Errors: ues}, nil
+	}
+	return &model.FulfillmentSuspensionPayload{Suspension: toSuspension(s), Errors: []*model.UserError{}}, nil
 }

@@ -7,11 +7,27 @@ package graph
 
 import (
 	"context"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/graph/model"
 )
+
+// SuspendFulfillment is the resolver for the suspendFulfillment field.
+func (r *mutationResolver) SuspendFulfillment(ctx context.Context, input model.SuspendFulfillmentInput) (*model.FulfillmentSuspensionPayload, error) {
+	if reason := strings.TrimSpace(input.Reason); reason == "" || utf8.RuneCountInString(reason) > 500 {
+		return &model.FulfillmentSuspensionPayload{Errors: []*model.UserError{{Code: model.UserErrorCodeValidationFailed,
+			Message: "a reason of 1 to 500 characters is required", Field: []string{"input", "reason"}}}}, nil
+	}
+	return r.switchFulfillment(ctx, omsclient.SuspensionRequest{Suspended: true, Reason: input.Reason})
+}
+
+// ResumeFulfillment is the resolver for the resumeFulfillment field.
+func (r *mutationResolver) ResumeFulfillment(ctx context.Context) (*model.FulfillmentSuspensionPayload, error) {
+	return r.switchFulfillment(ctx, omsclient.SuspensionRequest{Suspended: false})
+}
 
 // RetryFulfillment is the resolver for the retryFulfillment field.
 func (r *mutationResolver) RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error) {
@@ -45,6 +61,15 @@ func (r *mutationResolver) SetWarehouseCapacity(ctx context.Context, input model
 		return &model.SetWarehouseCapacityPayload{Errors: ues}, nil
 	}
 	return &model.SetWarehouseCapacityPayload{Capacity: toCapacity(c), Errors: []*model.UserError{}}, nil
+}
+
+// FulfillmentSuspension is the resolver for the fulfillmentSuspension field.
+func (r *queryResolver) FulfillmentSuspension(ctx context.Context) (*model.FulfillmentSuspension, error) {
+	s, err := r.Orders.FulfillmentSuspension(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return toSuspension(s), nil
 }
 
 // FulfillmentStages is the resolver for the fulfillmentStages field.

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,25 @@ import (
 type fakeFulfillment struct {
 	retried    []omsclient.RetryRequest
 	capacities map[string]omsclient.WarehouseCapacity
+	suspension omsclient.FulfillmentSuspension
+}
+
+func (f *fakeOMS) FulfillmentSuspension(context.Context) (omsclient.FulfillmentSuspension, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ful.suspension, nil
+}
+
+// SetFulfillmentSuspension answers like OMS: a reason is required to suspend.
+func (f *fakeOMS) SetFulfillmentSuspension(_ context.Context, r omsclient.SuspensionRequest) (omsclient.FulfillmentSuspension, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Suspended && strings.TrimSpace(r.Reason) == "" {
+		return omsclient.FulfillmentSuspension{}, &httpapi.Problem{Status: http.StatusUnprocessableEntity, Code: omsclient.CodeValidation, Message: "a reason is required"}
+	}
+	f.ful.suspension = omsclient.FulfillmentSuspension{Suspended: r.Suspended, Reason: r.Reason, Operator: r.Operator,
+		Since: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	return f.ful.suspension, nil
 }
 
 func (f *fakeOMS) FulfillmentStages(context.Context) ([]omsclient.StageCount, error) {
@@ -121,6 +141,26 @@ func TestFulfillmentOperations(t *testing.T) {
 		data, _ = post(t, e.c, q, as(t, "sup", auth.RoleCSSupervisor))
 		if got := jsonOf(data["retryFulfillment"]); got != `{"errors":[{"code":"NOTHING_TO_RETRY","field":["input","orderId"]}],"retried":0}` {
 			t.Errorf("second retry: %s", got)
+		}
+	})
+	t.Run("suspension", func(t *testing.T) {
+		_, errs := post(t, e.c, `mutation { suspendFulfillment(input: {reason: "stocktake"}) { errors { code } } }`, as(t, "sup", auth.RoleCSSupervisor))
+		wantCode(t, errs, graph.CodeForbidden)
+		data, errs := post(t, e.c, `mutation { suspendFulfillment(input: {reason: " "}) { suspension { suspended } errors { code field } } }`, as(t, "admin", auth.RoleAdmin))
+		if got := jsonOf(data["suspendFulfillment"]); len(errs) != 0 || got != `{"errors":[{"code":"VALIDATION_FAILED","field":["input","reason"]}],"suspension":null}` {
+			t.Errorf("no reason: %s %v", got, errs)
+		}
+		data, errs = post(t, e.c, `mutation { suspendFulfillment(input: {reason: "stocktake"}) { suspension { suspended reason operator since } errors { code } } }`, as(t, "admin", auth.RoleAdmin))
+		if got := jsonOf(data["suspendFulfillment"]); len(errs) != 0 || got != `{"errors":[],"suspension":{"operator":"ADMIN:admin","reason":"stocktake","since":"2030-01-01T00:00:00Z","suspended":true}}` {
+			t.Errorf("suspend: %s %v", got, errs)
+		}
+		data, errs = post(t, e.c, `{ fulfillmentSuspension { suspended reason } }`, as(t, "agent", auth.RoleCSAgent))
+		if got := jsonOf(data["fulfillmentSuspension"]); len(errs) != 0 || got != `{"reason":"stocktake","suspended":true}` {
+			t.Errorf("read: %s %v", got, errs)
+		}
+		data, errs = post(t, e.c, `mutation { resumeFulfillment { suspension { suspended reason operator } errors { code } } }`, as(t, "admin", auth.RoleAdmin))
+		if got := jsonOf(data["resumeFulfillment"]); len(errs) != 0 || got != `{"errors":[],"suspension":{"operator":"ADMIN:admin","reason":null,"suspended":false}}` {
+			t.Errorf("resume: %s %v", got, errs)
 		}
 	})
 	t.Run("capacities", func(t *testing.T) {

@@ -28,6 +28,8 @@ type Orders interface {
 	RetryFulfillment(ctx context.Context, orderID string, r omsclient.RetryRequest) (omsclient.RetryResult, error)
 	WarehouseCapacities(ctx context.Context, day string) ([]omsclient.WarehouseCapacity, error)
 	SetWarehouseCapacity(ctx context.Context, r omsclient.WarehouseCapacity) (omsclient.WarehouseCapacity, error)
+	FulfillmentSuspension(ctx context.Context) (omsclient.FulfillmentSuspension, error)
+	SetFulfillmentSuspension(ctx context.Context, r omsclient.SuspensionRequest) (omsclient.FulfillmentSuspension, error)
 }
 
 // Catalog is what the gateway needs of inventory; *inventoryclient.Client

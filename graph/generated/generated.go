@@ -132,6 +132,18 @@ type ComplexityRoot struct {
 		UnitID     func(childComplexity int) int
 	}
 
+	FulfillmentSuspension struct {
+		Operator  func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Since     func(childComplexity int) int
+		Suspended func(childComplexity int) int
+	}
+
+	FulfillmentSuspensionPayload struct {
+		Errors     func(childComplexity int) int
+		Suspension func(childComplexity int) int
+	}
+
 	FulfillmentTimeline struct {
 		OrderID func(childComplexity int) int
 		Steps   func(childComplexity int) int
@@ -158,9 +170,11 @@ type ComplexityRoot struct {
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		ResumeFulfillment    func(childComplexity int) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
+		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
 	}
 
 	Order struct {
@@ -267,16 +281,17 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		FulfillmentStages   func(childComplexity int) int
-		FulfillmentTimeline func(childComplexity int, orderID string) int
-		Me                  func(childComplexity int) int
-		MyAccounts          func(childComplexity int) int
-		MyOrders            func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
-		Order               func(childComplexity int, id string) int
-		Product             func(childComplexity int, sku string) int
-		Products            func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
-		WarehouseCapacities func(childComplexity int, day string) int
-		WarehouseStock      func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
+		FulfillmentStages     func(childComplexity int) int
+		FulfillmentSuspension func(childComplexity int) int
+		FulfillmentTimeline   func(childComplexity int, orderID string) int
+		Me                    func(childComplexity int) int
+		MyAccounts            func(childComplexity int) int
+		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
+		Order                 func(childComplexity int, id string) int
+		Product               func(childComplexity int, sku string) int
+		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		WarehouseCapacities   func(childComplexity int, day string) int
+		WarehouseStock        func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
 	}
 
 	RetryFulfillmentPayload struct {
@@ -328,6 +343,8 @@ type MutationResolver interface {
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error)
 	StartCashPayment(ctx context.Context, orderID string, channel model.PaymentChannel, idempotencyKey string) (*model.StartCashPaymentPayload, error)
 	CancelOrder(ctx context.Context, orderID string, idempotencyKey string, reason *string) (*model.CancelOrderPayload, error)
+	SuspendFulfillment(ctx context.Context, input model.SuspendFulfillmentInput) (*model.FulfillmentSuspensionPayload, error)
+	ResumeFulfillment(ctx context.Context) (*model.FulfillmentSuspensionPayload, error)
 	RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error)
 	SetWarehouseCapacity(ctx context.Context, input model.SetWarehouseCapacityInput) (*model.SetWarehouseCapacityPayload, error)
 }
@@ -344,6 +361,7 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*model.Order, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
 	MyOrders(ctx context.Context, status *model.OrderStatus, first *int64, after *string) (*model.OrderConnection, error)
+	FulfillmentSuspension(ctx context.Context) (*model.FulfillmentSuspension, error)
 	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStage, error)
 	FulfillmentTimeline(ctx context.Context, orderID string) (*model.FulfillmentTimeline, error)
 	WarehouseCapacities(ctx context.Context, day string) ([]*model.WarehouseCapacity, error)
@@ -731,6 +749,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FulfillmentStep.UnitID(childComplexity), true
 
+	case "FulfillmentSuspension.operator":
+		if e.ComplexityRoot.FulfillmentSuspension.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentSuspension.Operator(childComplexity), true
+	case "FulfillmentSuspension.reason":
+		if e.ComplexityRoot.FulfillmentSuspension.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentSuspension.Reason(childComplexity), true
+	case "FulfillmentSuspension.since":
+		if e.ComplexityRoot.FulfillmentSuspension.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentSuspension.Since(childComplexity), true
+	case "FulfillmentSuspension.suspended":
+		if e.ComplexityRoot.FulfillmentSuspension.Suspended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentSuspension.Suspended(childComplexity), true
+
+	case "FulfillmentSuspensionPayload.errors":
+		if e.ComplexityRoot.FulfillmentSuspensionPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentSuspensionPayload.Errors(childComplexity), true
+	case "FulfillmentSuspensionPayload.suspension":
+		if e.ComplexityRoot.FulfillmentSuspensionPayload.Suspension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentSuspensionPayload.Suspension(childComplexity), true
+
 	case "FulfillmentTimeline.orderId":
 		if e.ComplexityRoot.FulfillmentTimeline.OrderID == nil {
 			break
@@ -862,6 +918,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput), args["idempotencyKey"].(string)), true
+	case "Mutation.resumeFulfillment":
+		if e.ComplexityRoot.Mutation.ResumeFulfillment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeFulfillment(childComplexity), true
 	case "Mutation.retryFulfillment":
 		if e.ComplexityRoot.Mutation.RetryFulfillment == nil {
 			break
@@ -895,6 +957,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartCashPayment(childComplexity, args["orderId"].(string), args["channel"].(model.PaymentChannel), args["idempotencyKey"].(string)), true
+	case "Mutation.suspendFulfillment":
+		if e.ComplexityRoot.Mutation.SuspendFulfillment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_suspendFulfillment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
 
 	case "Order.address":
 		if e.ComplexityRoot.Order.Address == nil {
@@ -1333,6 +1406,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.FulfillmentStages(childComplexity), true
+	case "Query.fulfillmentSuspension":
+		if e.ComplexityRoot.Query.FulfillmentSuspension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.FulfillmentSuspension(childComplexity), true
 	case "Query.fulfillmentTimeline":
 		if e.ComplexityRoot.Query.FulfillmentTimeline == nil {
 			break
@@ -1567,6 +1646,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
 			graphql.NewInputUnmarshaler("SetWarehouseCapacityInput", ec.unmarshalInputSetWarehouseCapacityInput),
+			graphql.NewInputUnmarshaler("SuspendFulfillmentInput", ec.unmarshalInputSuspendFulfillmentInput),
 		)
 	}
 	first := true
@@ -2177,7 +2257,7 @@ type FulfillmentStep {
   unitId: ID!
   stage: Int!
   stageName: String!
-  "STARTED, NEXT, SKIP, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED"
+  "STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED"
   outcome: String!
   note: String
   "The OMS instance that ran it."
@@ -2202,7 +2282,25 @@ type WarehouseCapacity {
   used: Int!
 }
 
+"""
+The operators' switch of the whole pipeline. While suspended no OMS
+instance takes a unit to a stage: paid orders still enter fulfillment and
+wait at the first stage, and nothing paused or backing off resumes; units
+already in an instance's hands run on to their next pause or their end.
+"""
+type FulfillmentSuspension {
+  suspended: Boolean!
+  "Why it is suspended; null while running."
+  reason: String
+  "Who switched it last (role:subject)."
+  operator: String
+  "When it was last switched; null if never."
+  since: Time
+}
+
 extend type Query {
+  "Whether the fulfillment pipeline is suspended."
+  fulfillmentSuspension: FulfillmentSuspension! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "Per stage: how many units wait, run, are paused, failed."
   fulfillmentStages: [FulfillmentStage!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "An order's fulfillment timeline; null when the order has not entered fulfillment."
@@ -2233,7 +2331,21 @@ type SetWarehouseCapacityPayload {
   errors: [UserError!]!
 }
 
+input SuspendFulfillmentInput {
+  "Required, up to 500 characters."
+  reason: String!
+}
+
+type FulfillmentSuspensionPayload {
+  suspension: FulfillmentSuspension
+  errors: [UserError!]!
+}
+
 extend type Mutation {
+  "Suspend the whole fulfillment pipeline on every OMS instance (within a second). Suspending a suspended pipeline only replaces the reason."
+  suspendFulfillment(input: SuspendFulfillmentInput!): FulfillmentSuspensionPayload! @hasRole(roles: [ADMIN])
+  "Resume the pipeline; the orders that waited are taken up at once."
+  resumeFulfillment: FulfillmentSuspensionPayload! @hasRole(roles: [ADMIN])
   "Send an order's failed units (exception queue) back to their stage; a fraud REVIEW is cleared by it."
   retryFulfillment(input: RetryFulfillmentInput!): RetryFulfillmentPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "Set a warehouse's capacity of a day."
@@ -2436,6 +2548,30 @@ func (ec *executionContext) childFields_FulfillmentStep(ctx context.Context, fie
 		return ec.fieldContext_FulfillmentStep_durationMs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FulfillmentStep", field.Name)
+}
+
+func (ec *executionContext) childFields_FulfillmentSuspension(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "suspended":
+		return ec.fieldContext_FulfillmentSuspension_suspended(ctx, field)
+	case "reason":
+		return ec.fieldContext_FulfillmentSuspension_reason(ctx, field)
+	case "operator":
+		return ec.fieldContext_FulfillmentSuspension_operator(ctx, field)
+	case "since":
+		return ec.fieldContext_FulfillmentSuspension_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentSuspension", field.Name)
+}
+
+func (ec *executionContext) childFields_FulfillmentSuspensionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "suspension":
+		return ec.fieldContext_FulfillmentSuspensionPayload_suspension(ctx, field)
+	case "errors":
+		return ec.fieldContext_FulfillmentSuspensionPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentSuspensionPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_FulfillmentTimeline(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3015,6 +3151,20 @@ func (ec *executionContext) field_Mutation_startCashPayment_args(ctx context.Con
 		return nil, err
 	}
 	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_suspendFulfillment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SuspendFulfillmentInput, error) {
+			return ec.unmarshalNSuspendFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSuspendFulfillmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4676,6 +4826,162 @@ func (ec *executionContext) fieldContext_FulfillmentStep_durationMs(_ context.Co
 	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "Float")
 }
 
+func (ec *executionContext) _FulfillmentSuspension_suspended(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentSuspension) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentSuspension_suspended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suspended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentSuspension_suspended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentSuspension", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FulfillmentSuspension_reason(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentSuspension) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentSuspension_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentSuspension_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentSuspension", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentSuspension_operator(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentSuspension) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentSuspension_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentSuspension_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentSuspension", field, false, false, "String")
+}
+
+func (ec *executionContext) _FulfillmentSuspension_since(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentSuspension) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentSuspension_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentSuspension_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentSuspension", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FulfillmentSuspensionPayload_suspension(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentSuspensionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentSuspensionPayload_suspension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Suspension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentSuspension) graphql.Marshaler {
+			return ec.marshalOFulfillmentSuspension2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentSuspension(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentSuspensionPayload_suspension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FulfillmentSuspensionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentSuspension(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FulfillmentSuspensionPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentSuspensionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentSuspensionPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentSuspensionPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FulfillmentSuspensionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _FulfillmentTimeline_orderId(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentTimeline) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5306,6 +5612,118 @@ func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Contex
 	if fc.Args, err = ec.field_Mutation_cancelOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_suspendFulfillment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_suspendFulfillment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SuspendFulfillment(ctx, fc.Args["input"].(model.SuspendFulfillmentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.FulfillmentSuspensionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.FulfillmentSuspensionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentSuspensionPayload) graphql.Marshaler {
+			return ec.marshalNFulfillmentSuspensionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentSuspensionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_suspendFulfillment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentSuspensionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_suspendFulfillment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resumeFulfillment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resumeFulfillment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().ResumeFulfillment(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.FulfillmentSuspensionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.FulfillmentSuspensionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentSuspensionPayload) graphql.Marshaler {
+			return ec.marshalNFulfillmentSuspensionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentSuspensionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resumeFulfillment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentSuspensionPayload(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7478,6 +7896,56 @@ func (ec *executionContext) fieldContext_Query_myOrders(ctx context.Context, fie
 	if fc.Args, err = ec.field_Query_myOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_fulfillmentSuspension(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_fulfillmentSuspension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().FulfillmentSuspension(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.FulfillmentSuspension
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.FulfillmentSuspension
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentSuspension) graphql.Marshaler {
+			return ec.marshalNFulfillmentSuspension2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentSuspension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_fulfillmentSuspension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentSuspension(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -9947,6 +10415,48 @@ func UnmarshalSetWarehouseCapacityInput(ctx context.Context, raw any) (model.Set
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSuspendFulfillmentInput(ctx context.Context, obj any) (model.SuspendFulfillmentInput, error) {
+	var it model.SuspendFulfillmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSuspendFulfillmentInput unmarshals raw into the SuspendFulfillmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSuspendFulfillmentInput(ctx context.Context, raw any) (model.SuspendFulfillmentInput, error) {
+	var out model.SuspendFulfillmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SuspendFulfillmentInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -10553,6 +11063,92 @@ func (ec *executionContext) _FulfillmentStep(ctx context.Context, sel ast.Select
 	return out
 }
 
+var fulfillmentSuspensionImplementors = []string{"FulfillmentSuspension"}
+
+func (ec *executionContext) _FulfillmentSuspension(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentSuspension) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentSuspensionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FulfillmentSuspension")
+		case "suspended":
+			out.Values[i] = ec._FulfillmentSuspension_suspended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._FulfillmentSuspension_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "operator":
+			out.Values[i] = ec._FulfillmentSuspension_operator(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "since":
+			out.Values[i] = ec._FulfillmentSuspension_since(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fulfillmentSuspensionPayloadImplementors = []string{"FulfillmentSuspensionPayload"}
+
+func (ec *executionContext) _FulfillmentSuspensionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentSuspensionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentSuspensionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FulfillmentSuspensionPayload")
+		case "suspension":
+			out.Values[i] = ec._FulfillmentSuspensionPayload_suspension(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._FulfillmentSuspensionPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var fulfillmentTimelineImplementors = []string{"FulfillmentTimeline"}
 
 func (ec *executionContext) _FulfillmentTimeline(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentTimeline) graphql.Marshaler {
@@ -10732,6 +11328,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suspendFulfillment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_suspendFulfillment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resumeFulfillment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resumeFulfillment(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -11481,6 +12091,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myOrders(ctx, field)
+				})
+		case "fulfillmentSuspension":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_fulfillmentSuspension(ctx, field)
 				})
 		case "fulfillmentStages":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -12387,6 +13003,22 @@ func (ec *executionContext) marshalNFulfillmentStep2ᚖgithubᚗcomᚋharvestᚋ
 	return ec._FulfillmentStep(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNFulfillmentSuspension2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentSuspension(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentSuspension) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FulfillmentSuspension!")
+		return graphql.Null
+	}
+	return ec._FulfillmentSuspension(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFulfillmentSuspensionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentSuspensionPayload(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentSuspensionPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FulfillmentSuspensionPayload!")
+		return graphql.Null
+	}
+	return ec._FulfillmentSuspensionPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFulfillmentUnit2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnitᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FulfillmentUnit) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -12812,6 +13444,11 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalNSuspendFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSuspendFulfillmentInput(ctx context.Context, v any) (model.SuspendFulfillmentInput, error) {
+	res, err := ec.unmarshalInputSuspendFulfillmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13086,6 +13723,13 @@ func (ec *executionContext) marshalODeduction2ᚖgithubᚗcomᚋharvestᚋharves
 		return graphql.Null
 	}
 	return ec._Deduction(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOFulfillmentSuspension2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentSuspension(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentSuspension) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FulfillmentSuspension(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentTimeline(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentTimeline) graphql.Marshaler {

@@ -131,13 +131,32 @@ type FulfillmentStep struct {
 	UnitID    string `json:"unitId"`
 	Stage     int64  `json:"stage"`
 	StageName string `json:"stageName"`
-	// STARTED, NEXT, SKIP, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
+	// STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
 	Outcome string  `json:"outcome"`
 	Note    *string `json:"note,omitempty"`
 	// The OMS instance that ran it.
 	Owner      *string   `json:"owner,omitempty"`
 	At         time.Time `json:"at"`
 	DurationMs float64   `json:"durationMs"`
+}
+
+// The operators' switch of the whole pipeline. While suspended no OMS
+// instance takes a unit to a stage: paid orders still enter fulfillment and
+// wait at the first stage, and nothing paused or backing off resumes; units
+// already in an instance's hands run on to their next pause or their end.
+type FulfillmentSuspension struct {
+	Suspended bool `json:"suspended"`
+	// Why it is suspended; null while running.
+	Reason *string `json:"reason,omitempty"`
+	// Who switched it last (role:subject).
+	Operator *string `json:"operator,omitempty"`
+	// When it was last switched; null if never.
+	Since *time.Time `json:"since,omitempty"`
+}
+
+type FulfillmentSuspensionPayload struct {
+	Suspension *FulfillmentSuspension `json:"suspension,omitempty"`
+	Errors     []*UserError           `json:"errors"`
 }
 
 // An order's fulfillment: its units and every stage run, oldest first.
@@ -345,6 +364,11 @@ type StartCashPaymentPayload struct {
 }
 
 type Subscription struct {
+}
+
+type SuspendFulfillmentInput struct {
+	// Required, up to 500 characters.
+	Reason string `json:"reason"`
 }
 
 // An expected failure of a mutation.

@@ -24,6 +24,8 @@ func MountFulfillment(r chi.Router, eng *fulfillment.Engine) {
 	r.Post("/v1/orders/{id}/fulfillment/retry", h.retry)
 	r.Get("/v1/warehouse-capacities", h.capacities)
 	r.Put("/v1/warehouse-capacities", h.setCapacity)
+	r.Get("/v1/fulfillment/suspension", h.suspension)
+	r.Put("/v1/fulfillment/suspension", h.setSuspension)
 }
 
 // BulkSubscriber declares bulk subscriptions (runtime.App does).
@@ -132,6 +134,38 @@ func (h *fulfillmentHandler) setCapacity(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, omsclient.WarehouseCapacity(c))
+}
+
+func (h *fulfillmentHandler) suspension(w http.ResponseWriter, r *http.Request) {
+	s, err := h.eng.Suspension(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, omsclient.FulfillmentSuspension(s))
+}
+
+func (h *fulfillmentHandler) setSuspension(w http.ResponseWriter, r *http.Request) {
+	var req omsclient.SuspensionRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if req.Operator == "" {
+		req.Operator = "operator"
+	}
+	var s fulfillment.Suspension
+	var err error
+	if req.Suspended {
+		s, err = h.eng.Suspend(r.Context(), req.Reason, req.Operator)
+	} else {
+		s, err = h.eng.Resume(r.Context(), req.Operator)
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, fulfillmentProblem(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, omsclient.FulfillmentSuspension(s))
 }
 
 func fulfillmentProblem(err error) error {

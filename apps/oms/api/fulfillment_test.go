@@ -104,4 +104,18 @@ func TestFulfillmentRoutes(t *testing.T) {
 	if code := call(t, r, http.MethodGet, "/v1/warehouse-capacities?day=2030-01-02", nil, &caps); code != 200 || len(caps.Items) != 1 || caps.Items[0].Capacity != 40 {
 		t.Errorf("capacities: %d %+v", code, caps)
 	}
+	var sus omsclient.FulfillmentSuspension
+	if code := call(t, r, http.MethodPut, "/v1/fulfillment/suspension", omsclient.SuspensionRequest{Suspended: true, Operator: "ops"}, &p); code != 422 || p.Code != omsclient.CodeValidation {
+		t.Errorf("suspend without a reason: %d %+v", code, p)
+	}
+	if code := call(t, r, http.MethodPut, "/v1/fulfillment/suspension", omsclient.SuspensionRequest{Suspended: true, Reason: "stocktake", Operator: "ops"}, &sus); code != 200 ||
+		!sus.Suspended || sus.Reason != "stocktake" || sus.Operator != "ops" {
+		t.Fatalf("suspend: %d %+v", code, sus)
+	}
+	if code := call(t, r, http.MethodGet, "/v1/fulfillment/suspension", nil, &sus); code != 200 || !sus.Suspended {
+		t.Errorf("read suspension: %d %+v", code, sus)
+	}
+	if code := call(t, r, http.MethodPut, "/v1/fulfillment/suspension", omsclient.SuspensionRequest{Operator: "ops2"}, &sus); code != 200 || sus.Suspended || sus.Operator != "ops2" {
+		t.Errorf("resume: %d %+v", code, sus)
+	}
 }

@@ -90,6 +90,8 @@ type Engine struct {
 	grants [grantShards]batcher[*capReq]
 	// the starts of paid orders waiting for a transaction
 	starts batcher[*startReq]
+	// suspension is this instance's view of the operators' switch.
+	suspension suspensionView
 	// wrap, when set, wraps every stage function (tests run stages twice).
 	wrap func(Stage, stageFn) stageFn
 }
@@ -349,6 +351,20 @@ func docOf(o *domain.Order, paidAt time.Time) Doc {
 func (e *Engine) feed(ctx context.Context) {
 	const minGap = 20 * time.Millisecond
 	for ctx.Err() == nil {
+		if e.suspended(ctx) {
+			// No claim: look again after suspensionFresh, or at once when
+			// this instance resumes the pipeline (Resume wakes it).
+			t := time.NewTimer(suspensionFresh)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-e.wake:
+				t.Stop()
+			case <-t.C:
+			}
+			continue
+		}
 		got, full := 0, false
 		for _, expired := range []bool{false, true} {
 			room := e.cfg.MaxInFlight - int(e.held.Load())

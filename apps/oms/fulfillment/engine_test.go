@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -659,5 +660,49 @@ func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
 	}
 	if committed >= int64(total) {
 		t.Errorf("b committed %d outcomes for %d passes; the effect-free stages should not commit on their own", committed, total)
+	}
+}
+
+// Suspending the pipeline stops every instance from taking units: a paid
+// order enters fulfillment and waits READY at the first stage until the
+// pipeline is resumed, then goes all the way.
+func TestSuspendStopsEveryInstanceUntilResumed(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.engine("a", nil), e.engine("b", nil)
+	ctx := context.Background()
+	if _, err := a.Suspend(ctx, "  ", "ops"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("suspend without a reason: %v, want ErrInvalid", err)
+	}
+	if s, err := a.Suspension(ctx); err != nil || s.Suspended {
+		t.Fatalf("a refused suspension changed the switch: %+v, %v", s, err)
+	}
+	s, err := a.Suspend(ctx, "WMS down for maintenance", "ADMIN:ops1")
+	if err != nil || !s.Suspended || s.Operator != "ADMIN:ops1" || s.Since.IsZero() {
+		t.Fatalf("suspend = %+v, %v", s, err)
+	}
+	// a second suspension keeps who and since, takes the new reason
+	s2, err := b.Suspend(ctx, "WMS still down", "ADMIN:ops2")
+	if err != nil || s2.Operator != "ADMIN:ops1" || !s2.Since.Equal(s.Since) || s2.Reason != "WMS still down" {
+		t.Fatalf("second suspend = %+v, %v (first %+v)", s2, err, s)
+	}
+	stopA, stopB := e.run(a), e.run(b)
+	defer stopA()
+	defer stopB()
+	id := e.place(orderSpec{lines: map[string]int64{"milk": 1}})
+	e.start(a, id)
+	time.Sleep(3 * suspensionFresh / 2)
+	if st, stage := e.unitState(id); st != StateReady || stage != StageInitial {
+		t.Fatalf("while suspended the unit is %s at %s, want READY at initial", st, stage)
+	}
+	if n, _ := e.world.count("sms:ORDER_PAID"); n != 0 {
+		t.Fatalf("a suspended pipeline sent %d SMS", n)
+	}
+	r, err := b.Resume(ctx, "ADMIN:ops2")
+	if err != nil || r.Suspended {
+		t.Fatalf("resume = %+v, %v", r, err)
+	}
+	e.waitFor("dispatched after resume", 10*time.Second, e.dispatched(id))
+	if r, err := a.Resume(ctx, "ADMIN:ops1"); err != nil || r.Suspended || r.Operator != "ADMIN:ops2" {
+		t.Errorf("resuming a running pipeline = %+v, %v; want unchanged", r, err)
 	}
 }

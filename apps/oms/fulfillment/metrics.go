@@ -26,6 +26,9 @@ var (
 	heldUnits = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "harvest_oms_fulfillment_held_units", Help: "Units this instance holds in memory (queued or running).",
 	})
+	suspendedGauge = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "harvest_oms_fulfillment_suspended", Help: "1 while operators have suspended the pipeline (as this instance last read the switch).",
+	})
 	claimedUnits = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "harvest_oms_fulfillment_claimed_total", Help: "Units claimed, by how (due, catchup).",
 	}, []string{"how"})

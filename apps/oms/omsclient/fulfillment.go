@@ -95,6 +95,37 @@ type WarehouseCapacity struct {
 	Used      int    `json:"used"`
 }
 
+// FulfillmentSuspension is the operators' switch of the whole pipeline:
+// while suspended no OMS instance takes a unit to a stage; paid orders
+// still enter fulfillment and wait.
+type FulfillmentSuspension struct {
+	Suspended bool      `json:"suspended"`
+	Reason    string    `json:"reason,omitempty"`
+	Operator  string    `json:"operator,omitempty"` // who switched it last
+	Since     time.Time `json:"since"`              // when; zero if never
+}
+
+// SuspensionRequest suspends (with a reason) or resumes the pipeline.
+type SuspensionRequest struct {
+	Suspended bool   `json:"suspended"`
+	Reason    string `json:"reason,omitempty"`
+	Operator  string `json:"operator,omitempty"`
+}
+
+// FulfillmentSuspension reads the pipeline's switch.
+func (c *Client) FulfillmentSuspension(ctx context.Context) (FulfillmentSuspension, error) {
+	var out FulfillmentSuspension
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/fulfillment/suspension", nil, &out)
+	return out, err
+}
+
+// SetFulfillmentSuspension suspends or resumes the pipeline.
+func (c *Client) SetFulfillmentSuspension(ctx context.Context, r SuspensionRequest) (FulfillmentSuspension, error) {
+	var out FulfillmentSuspension
+	err := c.inv.Invoke(ctx, AppID, http.MethodPut, "v1/fulfillment/suspension", r, &out)
+	return out, err
+}
+
 // FulfillmentStages counts orders per stage and state.
 func (c *Client) FulfillmentStages(ctx context.Context) ([]StageCount, error) {
 	var out struct {

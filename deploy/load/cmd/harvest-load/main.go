@@ -6,8 +6,11 @@
 //	                                                   vs the raw MariaDB commit rate of the same rows
 //	harvest-load flash [-buyers 50000] [-rate 2500]   1 SKU, 10 k units, N buyers
 //	                                                   vs the bare Redis Lua decrement rate
-//	harvest-load fulfill [-orders 20000]               paid orders through the 16 stages, whole stack
-//	                                                   vs the sum of the stages' own costs
+//	harvest-load fulfill [-orders 20000] [-backlog]    paid orders through the 16 stages, whole stack
+//	                                                   vs the sum of the stages' own costs; with
+//	                                                   -backlog the orders wait, placed, while
+//	                                                   fulfillment is suspended, and the clock runs
+//	                                                   from resuming it (the pipeline alone)
 //	harvest-load expiry [-orders 100000] [-spread 10m] [-lead 4m]
 //	                                                   N unpaid orders armed at once, each to be
 //	                                                   cancelled within 2 s of its deadline
@@ -60,12 +63,13 @@ func main() {
 	spread := fs.Duration("spread", 10*time.Minute, "expiry: their deadlines spread over this long")
 	lead := fs.Duration("lead", 4*time.Minute, "expiry: from the start to the first deadline (writing and arming must fit)")
 	workers := fs.Int("workers", 0, "expiry: writers of the unpaid orders (48); fulfill: placers (32)")
+	backlog := fs.Bool("backlog", false, "fulfill: place every order with fulfillment suspended, then time the pipeline alone from resuming it")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if os.Args[1] == "expiry" || os.Args[1] == "fulfill" {
-		if err := runOwnStack(ctx, os.Args[1], *orders, *spread, *lead, *workers); err != nil {
+		if err := runOwnStack(ctx, os.Args[1], *orders, *spread, *lead, *workers, *backlog); err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}
@@ -142,7 +146,7 @@ func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, 
 
 // runOwnStack starts a fresh stack for the runs that read or write its
 // databases (so they never drive a running one) and runs mode on it.
-func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Duration, workers int) error {
+func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Duration, workers int, backlog bool) error {
 	if n == 0 {
 		n = map[string]int{"expiry": 100_000, "fulfill": 20_000}[mode]
 	}
@@ -159,7 +163,7 @@ func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Dura
 	defer st.Stop(context.Background())
 	fmt.Printf("harvest-load %s on a fresh stack at %s\n", mode, time.Now().UTC().Format(time.RFC3339))
 	if mode == "fulfill" {
-		return fulfill(ctx, st, n, workers, signer(st.JWTSecret()))
+		return fulfill(ctx, st, n, workers, backlog, signer(st.JWTSecret()))
 	}
 	return expiry(ctx, st, n, spread, lead, workers)
 }
