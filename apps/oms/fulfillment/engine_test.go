@@ -606,9 +606,9 @@ func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	a.wrap = func(s Stage, f stageFn) stageFn {
 		return func(ctx context.Context, u *Unit) Outcome {
-			if s == StageGifts {
+			if s == StageVoucher {
 				entered <- struct{}{}
-				<-hold // exception check passed; the process dies before the gifts commit
+				<-hold // exception check, gifts, fill and allocation passed; the process dies before the voucher
 			}
 			return f(ctx, u)
 		}
@@ -620,9 +620,12 @@ func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
 	a.abandon.Store(true)
 	close(hold)
 	stopA()
-	// initial committed; exception_check passed in memory only
+	// initial committed; the stages after it passed in memory only
 	if st, s := e.unitState(id); st != StateRunning || s != StageCheck {
 		t.Fatalf("after the crash the unit is %s at %s, want RUNNING at exception_check", st, s)
+	}
+	if eff, calls := e.world.count("gifts"); eff != 1 || calls != 1 {
+		t.Fatalf("before the take-over: gifts %d effects in %d calls, want 1 in 1", eff, calls)
 	}
 	b := e.engine("b", lease)
 	stopB := e.run(b)
@@ -646,8 +649,12 @@ func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
 		passes[fmt.Sprintf("%s/%s", unit, Stage(stage))] += n
 	}
 	rows.Close()
-	for _, want := range []string{id + "/exception_check", id + "/fill", id + "/allocation", id + "/split", id + "/fraud_audit",
-		id + "-1/warehouse_throttle", id + "-2/warehouse_throttle"} {
+	// gifts ran again on b and got marketing's first answer back
+	if eff, calls := e.world.count("gifts"); eff != 1 || calls != 2 {
+		t.Errorf("gifts: %d effects in %d calls, want 1 in 2", eff, calls)
+	}
+	for _, want := range []string{id + "/exception_check", id + "/gifts", id + "/fill", id + "/allocation", id + "/split", id + "/fraud_audit",
+		id + "-1/erp_stock", id + "-2/erp_stock", id + "-1/warehouse_throttle", id + "-2/warehouse_throttle"} {
 		if passes[want] != 1 {
 			t.Errorf("%s passed %d times in the timeline, want 1 (all: %v)", want, passes[want], passes)
 		}

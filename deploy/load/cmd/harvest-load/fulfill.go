@@ -259,7 +259,7 @@ func placeAll(ctx context.Context, oms *omsclient.Client, pool []product, n, wor
 // receipt API yet (DOMAIN 7), so the run books the receipt in its own
 // fresh stack's stock table, on hand and available alike.
 func receiveStock(ctx context.Context, st *stack.Stack, pool []product, n int) error {
-	need := int64(n) * 2 * 3 / 2 / int64(len(pool)) // per SKU, half again for the spread of random picks
+	need := int64(n) * 2 * 2 / int64(len(pool)) // per SKU, twice the mean for the spread of random picks
 	db, err := sqltx.Open(ctx, st.DSN("inventory"))
 	if err != nil {
 		return err
