@@ -62,12 +62,13 @@ func run() error {
 
 	api.Mount(a.Mux, svc)
 	a.AllowBatch(omsclient.BatchRoutes...)
-	a.Invoker.Batch(inventoryclient.AppID, inventoryclient.BatchRoutes...)
+	a.Invoker.Batch(inventoryclient.AppID, inventoryclient.RouteReserve)
 	// Fulfillment's calls to the apps of this platform travel in batches
-	// too; its calls to partners do not, as real partners have no batch
-	// endpoint.
-	a.Invoker.Batch(marketingclient.AppID, marketingclient.BatchRoutes...)
-	a.Invoker.Batch(wmsclient.AppID, wmsclient.BatchRoutes...)
+	// too, sized for throughput; its calls to partners do not, as real
+	// partners have no batch endpoint.
+	a.Invoker.BatchForThroughput(inventoryclient.AppID, inventoryclient.RouteCatalogBatch)
+	a.Invoker.BatchForThroughput(marketingclient.AppID, marketingclient.BatchRoutes...)
+	a.Invoker.BatchForThroughput(wmsclient.AppID, wmsclient.BatchRoutes...)
 	if err := api.Subscribe(a.Service, cfg.Base.PubSub, svc); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}

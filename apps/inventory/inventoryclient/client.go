@@ -21,7 +21,14 @@ const AppID = "inventory"
 // (runtime.AllowBatch) and a busy caller may send in batches
 // (daprx.Invoker.Batch): reserving stock, idempotent by order id, and
 // reading catalog entries (fulfillment's fill stage).
-var BatchRoutes = []string{"POST v1/reservations", "POST v1/products/batch"}
+var BatchRoutes = []string{RouteReserve, RouteCatalogBatch}
+
+// The batchable routes: placing reserves stock (a customer waits on it),
+// fulfillment reads catalog entries (a pipeline waits on its throughput).
+const (
+	RouteReserve      = "POST v1/reservations"
+	RouteCatalogBatch = "POST v1/products/batch"
+)
 
 // Zones are the warehouse temperature zones (DOMAIN 7.1).
 const (

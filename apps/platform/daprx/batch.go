@@ -85,8 +85,20 @@ type batchResponse struct {
 func Route(method, path string) string { return method + " " + path }
 
 // Batch makes concurrent calls of routes to app travel in batches (see
-// above). The callee must allow the same routes with AllowBatch.
-func (i *Invoker) Batch(app string, routes ...string) {
+// above), latency first: up to batchesInFlight batches at once. The callee
+// must allow the same routes with AllowBatch.
+func (i *Invoker) Batch(app string, routes ...string) { i.batch(app, batchesInFlight, routes) }
+
+// BatchForThroughput is Batch for background work that waits on how many
+// calls go through rather than on how long one takes (fulfillment's
+// stages): one batch in flight, so every call queued meanwhile shares the
+// next, and each batch's fixed cost in both sidecars and both apps is
+// spread over more calls. On the fulfillment backlog run it took CPU per
+// order from 7.7 to 7.3 ms; on the placing path (Batch) it would lengthen
+// the queue a customer waits in.
+func (i *Invoker) BatchForThroughput(app string, routes ...string) { i.batch(app, 1, routes) }
+
+func (i *Invoker) batch(app string, inFlight int, routes []string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.batchers == nil {
@@ -95,7 +107,7 @@ func (i *Invoker) Batch(app string, routes ...string) {
 	for _, r := range routes {
 		b, ok := i.batchers[app+" "+r]
 		if !ok {
-			b = &batcher{inv: i, app: app, queue: make(chan *pendingCall, 4*maxBatch), slots: make(chan struct{}, batchesInFlight)}
+			b = &batcher{inv: i, app: app, queue: make(chan *pendingCall, 4*maxBatch), slots: make(chan struct{}, inFlight)}
 			go b.run()
 			i.batchers[app+" "+r] = b
 		}

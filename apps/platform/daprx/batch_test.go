@@ -24,6 +24,8 @@ import (
 type fakeSidecar struct {
 	callee      http.Handler
 	invocations atomic.Int64
+	// invocations carried at once now, and at most
+	open, maxOpen atomic.Int64
 }
 
 func (f *fakeSidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +35,10 @@ func (f *fakeSidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.invocations.Add(1)
+	n := f.open.Add(1)
+	defer f.open.Add(-1)
+	for m := f.maxOpen.Load(); n > m && !f.maxOpen.CompareAndSwap(m, n); m = f.maxOpen.Load() {
+	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
 	r2.RequestURI = ""
@@ -112,6 +118,44 @@ func TestBatchedCallsKeepTheirOwnAnswers(t *testing.T) {
 		t.Fatalf("%d invocations carried %d concurrent calls: not batched", got, n)
 	}
 	t.Logf("%d calls in %d invocations", n, sc.invocations.Load())
+}
+
+// Batch keeps up to two batches in flight for latency; BatchForThroughput
+// one, so the calls queued meanwhile make fewer, larger batches.
+func TestBatchesInFlight(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		throughput bool
+		max        int64
+	}{{"latency", false, batchesInFlight}, {"throughput", true, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			var handled atomic.Int64
+			sc := &fakeSidecar{callee: callee(&handled)}
+			inv := newInvoker(t, sc)
+			if c.throughput {
+				inv.BatchForThroughput("callee", Route(http.MethodPost, "v1/double"))
+			} else {
+				inv.Batch("callee", Route(http.MethodPost, "v1/double"))
+			}
+			const n = 200
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var out struct{ N int }
+					if err := inv.Invoke(context.Background(), "callee", http.MethodPost, "v1/double", map[string]int{"n": 2 * i}, &out); err != nil || out.N != 4*i {
+						t.Errorf("call %d: %v %d", i, err, out.N)
+					}
+				}()
+			}
+			wg.Wait()
+			if got := sc.maxOpen.Load(); got > c.max || got < 1 {
+				t.Errorf("%d batches in flight at once, want at most %d", got, c.max)
+			}
+			t.Logf("%d calls in %d invocations, at most %d at once", n, sc.invocations.Load(), sc.maxOpen.Load())
+		})
+	}
 }
 
 func TestBatchRunsOnlyAllowedRoutes(t *testing.T) {
