@@ -158,6 +158,32 @@ func TestBatchesInFlight(t *testing.T) {
 	}
 }
 
+// A throughput batch lingers for calls that arrive one after another;
+// without it each would be a batch of its own.
+func TestThroughputBatchLingers(t *testing.T) {
+	var handled atomic.Int64
+	sc := &fakeSidecar{callee: callee(&handled)}
+	inv := newInvoker(t, sc)
+	inv.BatchForThroughput("callee", Route(http.MethodPost, "v1/double"))
+	const n, gap = 30, 3 * time.Millisecond // longer than the callee's 2 ms: without a linger each call goes alone
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out struct{ N int }
+			if err := inv.Invoke(context.Background(), "callee", http.MethodPost, "v1/double", map[string]int{"n": 2 * i}, &out); err != nil || out.N != 4*i {
+				t.Errorf("call %d: %v %d", i, err, out.N)
+			}
+		}()
+		time.Sleep(gap)
+	}
+	wg.Wait()
+	if got := sc.invocations.Load(); got > n/3 {
+		t.Errorf("%d calls %v apart took %d invocations; lingering batches should carry several each", n, gap, got)
+	}
+}
+
 func TestBatchRunsOnlyAllowedRoutes(t *testing.T) {
 	var handled atomic.Int64
 	inv := newInvoker(t, &fakeSidecar{callee: callee(&handled)})
