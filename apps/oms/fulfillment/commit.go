@@ -67,19 +67,51 @@ type commitReq struct {
 	done  chan struct{}
 }
 
+// commitLinger is how long a busy committer waits for more outcomes to
+// join its batch. A committer is busy when outcomes had queued behind the
+// first: then a transaction per few outcomes would spend the database's
+// CPU on transactions (each a dozen statements whatever its size) rather
+// than on outcomes. An idle one commits a lone outcome at once.
+const commitLinger = 5 * time.Millisecond
+
 func (e *Engine) committer(reqs <-chan *commitReq) {
+	timer := time.NewTimer(0)
+	<-timer.C
 	for first := range reqs {
 		batch := []*commitReq{first}
+		open := true
 	gather:
 		for len(batch) < maxBatch {
 			select {
 			case r, ok := <-reqs:
 				if !ok {
+					open = false
 					break gather
 				}
 				batch = append(batch, r)
 			default:
 				break gather
+			}
+		}
+		if open && len(batch) > 1 && len(batch) < maxBatch {
+			timer.Reset(commitLinger)
+		linger:
+			for len(batch) < maxBatch {
+				select {
+				case r, ok := <-reqs:
+					if !ok {
+						break linger
+					}
+					batch = append(batch, r)
+				case <-timer.C:
+					break linger
+				}
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
 			}
 		}
 		e.commitBatch(batch)

@@ -112,6 +112,9 @@ func New(d Deps, cfg Config) *Engine {
 		clock: d.Clock, log: d.Logger, notify: d.Notify, cfg: cfg, wake: make(chan struct{}, 1),
 	}
 	e.starts.par = startBatches
+	for i := range e.grants {
+		e.grants[i].linger = commitLinger // a busy warehouse's takes gather, like outcomes
+	}
 	for i := range e.commits {
 		e.commits[i] = make(chan *commitReq, cfg.MaxInFlight)
 	}

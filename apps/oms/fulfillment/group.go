@@ -3,6 +3,7 @@ package fulfillment
 import (
 	"slices"
 	"sync"
+	"time"
 )
 
 // batcher runs together the requests that wait at the same moment, with
@@ -14,7 +15,11 @@ import (
 // starts of paid orders and the warehouse throttle's capacity takes this
 // way, one transaction per batch.
 type batcher[T any] struct {
-	par     int // batches running at once; 0 means 1
+	par int // batches running at once; 0 means 1
+	// linger is how long a batch handed over from the queue (the batcher
+	// is busy) waits for more requests before it runs; a lone request
+	// never waits.
+	linger  time.Duration
 	mu      sync.Mutex
 	running int
 	pending []*batchItem[T]
@@ -41,6 +46,14 @@ func (b *batcher[T]) do(req T, limit int, run func(batch []T)) {
 	if batch == nil {
 		if batch = <-it.lead; batch == nil {
 			return
+		}
+		if b.linger > 0 && len(batch) < limit {
+			time.Sleep(b.linger)
+			b.mu.Lock()
+			n := min(len(b.pending), limit-len(batch))
+			batch = append(batch, b.pending[:n]...)
+			b.pending = slices.Delete(b.pending, 0, n)
+			b.mu.Unlock()
 		}
 	}
 	defer func() {
