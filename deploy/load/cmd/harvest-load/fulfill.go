@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/harvest/harvest/apps/inventory/seed"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/ids"
@@ -253,24 +254,24 @@ func placeAll(ctx context.Context, oms *omsclient.Client, pool []product, n, wor
 	return pl
 }
 
-// receiveStock makes sure the pool's SKUs can carry n orders of up to
-// three lines (two on average): the seed stocks a few hundred units per
-// SKU, enough for 20 k orders, not for a peak day. Inventory has no goods
-// receipt API yet (DOMAIN 7), so the run books the receipt in its own
-// fresh stack's stock table, on hand and available alike.
+// receiveStock makes sure the stock can carry n orders of up to three
+// lines (two on average) over pool: the seed stocks a few hundred units
+// per SKU, enough for 20 k orders, not for a peak day. Every ordinary SKU
+// with stock left is brought to four times a pool SKU's mean share: a
+// bundle's component is taken by its own lines and, twice over, by the
+// bundle's. Inventory has no goods receipt API yet (DOMAIN 7), so the run
+// books the receipt in its own fresh stack's stock table, on hand and
+// available alike; the flash-sale SKU, whose stock lives in Redis, is left
+// alone.
 func receiveStock(ctx context.Context, st *stack.Stack, pool []product, n int) error {
-	need := int64(n) * 2 * 2 / int64(len(pool)) // per SKU, twice the mean for the spread of random picks
+	need := int64(n) * 2 * 4 / int64(len(pool))
 	db, err := sqltx.Open(ctx, st.DSN("inventory"))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	args := []any{need, need, need}
-	for _, p := range pool {
-		args = append(args, p.SKU)
-	}
-	res, err := db.ExecContext(ctx, `UPDATE stock SET on_hand = on_hand + GREATEST(0, ? - available), available = GREATEST(available, ?), updated_at = UTC_TIMESTAMP(6)
-		WHERE available < ? AND sku IN (`+sqltx.Tuples("?", len(pool))+`)`, args...)
+	res, err := db.ExecContext(ctx, `UPDATE stock SET on_hand = on_hand + (? - available), available = ?, updated_at = UTC_TIMESTAMP(6)
+		WHERE available > 0 AND available < ? AND sku <> ?`, need, need, need, seed.FlashSKU)
 	if err != nil {
 		return fmt.Errorf("receive stock for the run: %w", err)
 	}
