@@ -207,3 +207,86 @@ func TestPaidOrderIsFulfilledIntoDeliveryOrders(t *testing.T) {
 		t.Fatalf("%d waybills for %d warehouse delivery orders", n, len(whChildren))
 	}
 }
+
+// An operator suspends the pipeline through the gateway: a paid order
+// enters fulfillment and waits at the first stage, nothing goes out to a
+// partner, and once the pipeline is resumed the order is dispatched.
+func TestSuspendedPipelineHoldsPaidOrdersUntilResumed(t *testing.T) {
+	admin := client(t, "ADMIN", "ops-e2e")
+	switchTo := func(suspend bool) {
+		t.Helper()
+		q := `mutation { resumeFulfillment { suspension { suspended operator } errors { code } } }`
+		field := "resumeFulfillment"
+		if suspend {
+			q = `mutation { suspendFulfillment(input: {reason: "e2e: warehouse stocktake"}) { suspension { suspended operator } errors { code } } }`
+			field = "suspendFulfillment"
+		}
+		var out map[string]struct {
+			Suspension *struct {
+				Suspended bool
+				Operator  string
+			}
+			Errors []userError
+		}
+		if err := admin.Do(ctx(t), q, nil, &out); err != nil {
+			t.Fatal(err)
+		}
+		if r := out[field]; len(r.Errors) > 0 || r.Suspension == nil || r.Suspension.Suspended != suspend || r.Suspension.Operator != "ADMIN:ops-e2e" {
+			t.Fatalf("%s: %+v", field, r)
+		}
+	}
+	switchTo(true)
+	resumed := false
+	defer func() {
+		if !resumed {
+			switchTo(false) // never leave the shared stack suspended
+		}
+	}()
+
+	c := client(t, "CUSTOMER", "C0013")
+	p := findProducts(t, c, 1, func(p catalogItem) bool {
+		return !p.Bundle && !p.Presale && !p.DropShip && p.SKU != "FLASH-001"
+	})[0]
+	in := orderInput([]product{p.product}, 1, nil)
+	in["slot"] = map[string]any{"type": "EXPRESS", "date": time.Now().In(shanghai).Format("2006-01-02")}
+	o := mustPlace(t, c, in)
+	pay, errs := startPay(t, c, o.ID)
+	if pay == nil {
+		t.Fatalf("startCashPayment: %+v", errs)
+	}
+	if code, body := cashierPay(t, pay.CashierURL, false); code != 200 {
+		t.Fatalf("cashier pay: %d %s", code, body)
+	}
+	unit := func() (state, stage string) {
+		var out struct {
+			FulfillmentTimeline *struct {
+				Units []struct{ State, StageName string }
+			}
+		}
+		if err := admin.Do(ctx(t), `query($id:ID!){ fulfillmentTimeline(orderId:$id){ units{ state stageName } } }`, map[string]any{"id": o.ID}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if out.FulfillmentTimeline == nil || len(out.FulfillmentTimeline.Units) == 0 {
+			return "", ""
+		}
+		u := out.FulfillmentTimeline.Units[0]
+		return u.State, u.StageName
+	}
+	eventually(t, 30*time.Second, "paid order entered fulfillment", func() (bool, error) {
+		state, _ := unit()
+		return state != "", fmt.Errorf("no unit yet")
+	})
+	time.Sleep(2 * time.Second) // past the instances' view of the switch (1 s)
+	if state, stage := unit(); state != "READY" || stage != "initial" {
+		t.Fatalf("while suspended the order's unit is %s at %s, want READY at initial", state, stage)
+	}
+	if got := received(t, "sms.messages", o.ID); len(got) != 0 {
+		t.Fatalf("a suspended pipeline sent %d SMS for %s", len(got), o.ID)
+	}
+	switchTo(false)
+	resumed = true
+	eventually(t, 90*time.Second, "dispatched after resume", func() (bool, error) {
+		got := getOrder(t, c, o.ID)
+		return got.Status == omsclient.StatusDispatched, fmt.Errorf("status %s", got.Status)
+	})
+}
