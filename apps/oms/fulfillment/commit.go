@@ -72,7 +72,7 @@ type commitReq struct {
 // first: then a transaction per few outcomes would spend the database's
 // CPU on transactions (each a dozen statements whatever its size) rather
 // than on outcomes. An idle one commits a lone outcome at once.
-const commitLinger = 5 * time.Millisecond
+const commitLinger = 10 * time.Millisecond
 
 func (e *Engine) committer(reqs <-chan *commitReq) {
 	timer := time.NewTimer(0)

@@ -103,7 +103,7 @@ func (i *Invoker) BatchForThroughput(app string, routes ...string) {
 }
 
 // throughputLinger is how long a throughput batch waits to fill.
-const throughputLinger = 10 * time.Millisecond
+const throughputLinger = 20 * time.Millisecond
 
 func (i *Invoker) batch(app string, inFlight int, linger time.Duration, routes []string) {
 	i.mu.Lock()
