@@ -131,13 +131,7 @@ func TestPaidOrderIsFulfilledIntoDeliveryOrders(t *testing.T) {
 	in["slot"] = map[string]any{"type": "EXPRESS", "date": time.Now().In(shanghai).Format("2006-01-02")}
 	in["invoiceTitle"] = "Harvest E2E Ltd."
 	o := mustPlace(t, c, in)
-	p, errs := startPay(t, c, o.ID)
-	if p == nil {
-		t.Fatalf("startCashPayment: %+v", errs)
-	}
-	if code, body := cashierPay(t, p.CashierURL, false); code != 200 {
-		t.Fatalf("cashier pay: %d %s", code, body)
-	}
+	payAtCashier(t, c, o.ID)
 
 	var tl omsclient.FulfillmentTimeline
 	eventually(t, 90*time.Second, "order dispatched", func() (bool, error) {
@@ -208,6 +202,19 @@ func TestPaidOrderIsFulfilledIntoDeliveryOrders(t *testing.T) {
 	}
 }
 
+// payAtCashier pays an order's cash in full at the stand-in channel's
+// cashier, as the customer would.
+func payAtCashier(t *testing.T, c *gqlc.Client, orderID string) {
+	t.Helper()
+	p, errs := startPay(t, c, orderID)
+	if p == nil {
+		t.Fatalf("startCashPayment: %+v", errs)
+	}
+	if code, body := cashierPay(t, p.CashierURL, false); code != 200 {
+		t.Fatalf("cashier pay: %d %s", code, body)
+	}
+}
+
 // An operator suspends the pipeline through the gateway: a paid order
 // enters fulfillment and waits at the first stage, nothing goes out to a
 // partner, and once the pipeline is resumed the order is dispatched.
@@ -250,13 +257,7 @@ func TestSuspendedPipelineHoldsPaidOrdersUntilResumed(t *testing.T) {
 	in := orderInput([]product{p.product}, 1, nil)
 	in["slot"] = map[string]any{"type": "EXPRESS", "date": time.Now().In(shanghai).Format("2006-01-02")}
 	o := mustPlace(t, c, in)
-	pay, errs := startPay(t, c, o.ID)
-	if pay == nil {
-		t.Fatalf("startCashPayment: %+v", errs)
-	}
-	if code, body := cashierPay(t, pay.CashierURL, false); code != 200 {
-		t.Fatalf("cashier pay: %d %s", code, body)
-	}
+	payAtCashier(t, c, o.ID)
 	unit := func() (state, stage string) {
 		var out struct {
 			FulfillmentTimeline *struct {

@@ -357,14 +357,8 @@ func (e *Engine) feed(ctx context.Context) {
 		if e.suspended(ctx) {
 			// No claim: look again after suspensionFresh, or at once when
 			// this instance resumes the pipeline (Resume wakes it).
-			t := time.NewTimer(suspensionFresh)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if _, alive := e.nap(ctx, suspensionFresh); !alive {
 				return
-			case <-e.wake:
-				t.Stop()
-			case <-t.C:
 			}
 			continue
 		}
@@ -395,21 +389,33 @@ func (e *Engine) feed(ctx context.Context) {
 				wait = max(d, minGap)
 			}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		woken, alive := e.nap(ctx, wait)
+		if !alive {
 			return
-		case <-e.wake:
-			t.Stop()
+		}
+		if woken {
 			// let a burst of wake-ups gather into one claim
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(minGap):
 			}
-		case <-t.C:
 		}
+	}
+}
+
+// nap waits d or, sooner, for a wake-up (woken); alive is false when ctx
+// ended.
+func (e *Engine) nap(ctx context.Context, d time.Duration) (woken, alive bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false, false
+	case <-e.wake:
+		return true, true
+	case <-t.C:
+		return false, true
 	}
 }
 

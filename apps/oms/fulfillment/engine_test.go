@@ -419,36 +419,52 @@ func TestEffectiveTimePauseResumesByItself(t *testing.T) {
 	}
 }
 
-// An instance takes a lease, sends the SMS and dies before committing; a
-// second instance takes the unit over after the lease runs out, and the
-// customer still gets one SMS.
-func TestCrashMidStageIsTakenOverAfterLease(t *testing.T) {
-	e := newEnv(t)
-	lease := func(c *Config) { c.LeaseTTL = 3 * time.Second }
-	a := e.engine("a", lease)
+// shortLease lets a crashed instance's units be taken over within seconds.
+func shortLease(c *Config) { c.LeaseTTL = 3 * time.Second }
+
+// crashAt runs an instance "a" on a fresh order of spec until the order
+// reaches stage s (the stage's run done, if afterRun) and kills it there
+// as a crash would: nothing of it commits after that. It returns the
+// order id.
+func (e *env) crashAt(spec orderSpec, s Stage, afterRun bool) string {
+	a := e.engine("a", shortLease)
 	hold := make(chan struct{})
 	entered := make(chan struct{}, 1)
-	a.wrap = func(s Stage, f stageFn) stageFn {
+	a.wrap = func(st Stage, f stageFn) stageFn {
 		return func(ctx context.Context, u *Unit) Outcome {
-			out := f(ctx, u)
-			if s == StageInitial {
+			if st == s && !afterRun {
 				entered <- struct{}{}
-				<-hold // the effect happened; the process "dies" before committing
+				<-hold
+			}
+			out := f(ctx, u)
+			if st == s && afterRun {
+				entered <- struct{}{}
+				<-hold
 			}
 			return out
 		}
 	}
 	stopA := e.run(a)
-	id := e.place(orderSpec{lines: map[string]int64{"milk": 1}})
+	id := e.place(spec)
 	e.start(a, id)
 	<-entered
 	a.abandon.Store(true)
 	close(hold)
 	stopA()
+	return id
+}
+
+// An instance takes a lease, sends the SMS and dies before committing; a
+// second instance takes the unit over after the lease runs out, and the
+// customer still gets one SMS.
+func TestCrashMidStageIsTakenOverAfterLease(t *testing.T) {
+	e := newEnv(t)
+	// the effect happened; the process "dies" before committing
+	id := e.crashAt(orderSpec{lines: map[string]int64{"milk": 1}}, StageInitial, true)
 	if st, s := e.unitState(id); st != StateRunning || s != StageInitial {
 		t.Fatalf("after the crash the unit is %s at %s", st, s)
 	}
-	b := e.engine("b", lease)
+	b := e.engine("b", shortLease)
 	stopB := e.run(b)
 	defer stopB()
 	e.waitFor("taken over and dispatched", 15*time.Second, e.dispatched(id))
@@ -600,26 +616,8 @@ func TestStoredDocuments(t *testing.T) {
 // instance that takes it over runs them again; every row still lands once.
 func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
 	e := newEnv(t)
-	lease := func(c *Config) { c.LeaseTTL = 3 * time.Second }
-	a := e.engine("a", lease)
-	hold := make(chan struct{})
-	entered := make(chan struct{}, 1)
-	a.wrap = func(s Stage, f stageFn) stageFn {
-		return func(ctx context.Context, u *Unit) Outcome {
-			if s == StageVoucher {
-				entered <- struct{}{}
-				<-hold // exception check, gifts, fill and allocation passed; the process dies before the voucher
-			}
-			return f(ctx, u)
-		}
-	}
-	stopA := e.run(a)
-	id := e.place(orderSpec{lines: map[string]int64{"milk": 1, "beef": 1}})
-	e.start(a, id)
-	<-entered
-	a.abandon.Store(true)
-	close(hold)
-	stopA()
+	// exception check, gifts, fill and allocation passed; the process dies before the voucher
+	id := e.crashAt(orderSpec{lines: map[string]int64{"milk": 1, "beef": 1}}, StageVoucher, false)
 	// initial committed; the stages after it passed in memory only
 	if st, s := e.unitState(id); st != StateRunning || s != StageCheck {
 		t.Fatalf("after the crash the unit is %s at %s, want RUNNING at exception_check", st, s)
@@ -627,7 +625,7 @@ func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
 	if eff, calls := e.world.count("gifts"); eff != 1 || calls != 1 {
 		t.Fatalf("before the take-over: gifts %d effects in %d calls, want 1 in 1", eff, calls)
 	}
-	b := e.engine("b", lease)
+	b := e.engine("b", shortLease)
 	stopB := e.run(b)
 	defer stopB()
 	e.waitFor("taken over and dispatched", 15*time.Second, e.dispatched(id))

@@ -120,6 +120,25 @@ func TestBatchedCallsKeepTheirOwnAnswers(t *testing.T) {
 	t.Logf("%d calls in %d invocations", n, sc.invocations.Load())
 }
 
+// doubleAll has n callers double even numbers at once, or one every gap,
+// each checking its own answer.
+func doubleAll(t *testing.T, inv *Invoker, n int, gap time.Duration) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out struct{ N int }
+			if err := inv.Invoke(context.Background(), "callee", http.MethodPost, "v1/double", map[string]int{"n": 2 * i}, &out); err != nil || out.N != 4*i {
+				t.Errorf("call %d: %v %d", i, err, out.N)
+			}
+		}()
+		time.Sleep(gap)
+	}
+	wg.Wait()
+}
+
 // Batch keeps up to two batches in flight for latency; BatchForThroughput
 // one, so the calls queued meanwhile make fewer, larger batches.
 func TestBatchesInFlight(t *testing.T) {
@@ -138,18 +157,7 @@ func TestBatchesInFlight(t *testing.T) {
 				inv.Batch("callee", Route(http.MethodPost, "v1/double"))
 			}
 			const n = 200
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					var out struct{ N int }
-					if err := inv.Invoke(context.Background(), "callee", http.MethodPost, "v1/double", map[string]int{"n": 2 * i}, &out); err != nil || out.N != 4*i {
-						t.Errorf("call %d: %v %d", i, err, out.N)
-					}
-				}()
-			}
-			wg.Wait()
+			doubleAll(t, inv, n, 0)
 			if got := sc.maxOpen.Load(); got > c.max || got < 1 {
 				t.Errorf("%d batches in flight at once, want at most %d", got, c.max)
 			}
@@ -166,19 +174,7 @@ func TestThroughputBatchLingers(t *testing.T) {
 	inv := newInvoker(t, sc)
 	inv.BatchForThroughput("callee", Route(http.MethodPost, "v1/double"))
 	const n, gap = 30, 3 * time.Millisecond // longer than the callee's 2 ms: without a linger each call goes alone
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var out struct{ N int }
-			if err := inv.Invoke(context.Background(), "callee", http.MethodPost, "v1/double", map[string]int{"n": 2 * i}, &out); err != nil || out.N != 4*i {
-				t.Errorf("call %d: %v %d", i, err, out.N)
-			}
-		}()
-		time.Sleep(gap)
-	}
-	wg.Wait()
+	doubleAll(t, inv, n, gap)
 	if got := sc.invocations.Load(); got > n/3 {
 		t.Errorf("%d calls %v apart took %d invocations; lingering batches should carry several each", n, gap, got)
 	}
