@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/outbox"
 )
 
@@ -75,45 +76,8 @@ type commitReq struct {
 const commitLinger = 10 * time.Millisecond
 
 func (e *Engine) committer(reqs <-chan *commitReq) {
-	timer := time.NewTimer(0)
-	<-timer.C
 	for first := range reqs {
-		batch := []*commitReq{first}
-		open := true
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-reqs:
-				if !ok {
-					open = false
-					break gather
-				}
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		if open && len(batch) > 1 && len(batch) < maxBatch {
-			timer.Reset(commitLinger)
-		linger:
-			for len(batch) < maxBatch {
-				select {
-				case r, ok := <-reqs:
-					if !ok {
-						break linger
-					}
-					batch = append(batch, r)
-				case <-timer.C:
-					break linger
-				}
-			}
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
-		}
+		batch, _ := group.Gather(reqs, first, maxBatch, commitLinger, 2)
 		e.commitBatch(batch)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/fresh"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/platform/inbox"
 	"github.com/harvest/harvest/apps/platform/outbox"
@@ -91,7 +92,7 @@ type Engine struct {
 	// the starts of paid orders waiting for a transaction
 	starts batcher[*startReq]
 	// suspension is this instance's view of the operators' switch.
-	suspension suspensionView
+	suspension fresh.Copy[Suspension]
 	// wrap, when set, wraps every stage function (tests run stages twice).
 	wrap func(Stage, stageFn) stageFn
 }
@@ -112,6 +113,7 @@ func New(d Deps, cfg Config) *Engine {
 		clock: d.Clock, log: d.Logger, notify: d.Notify, cfg: cfg, wake: make(chan struct{}, 1),
 	}
 	e.starts.par = startBatches
+	e.suspension.TTL = suspensionFresh
 	for i := range e.grants {
 		e.grants[i].linger = commitLinger // a busy warehouse's takes gather, like outcomes
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -31,13 +30,6 @@ type Suspension struct {
 	Reason    string
 	Operator  string
 	Since     time.Time // when it was last switched; zero if never
-}
-
-// suspensionView is this instance's cached copy of the switch.
-type suspensionView struct {
-	mu   sync.Mutex
-	s    Suspension
-	read time.Time // when s was read; zero: read it at the next look
 }
 
 // Suspend stops the pipeline on every instance within suspensionFresh.
@@ -81,7 +73,16 @@ func (e *Engine) Suspension(ctx context.Context) (Suspension, error) {
 	return e.refreshSuspension(ctx)
 }
 
+// refreshSuspension reads the switch and keeps it as this instance's view.
 func (e *Engine) refreshSuspension(ctx context.Context) (Suspension, error) {
+	s, err := e.readSuspension(ctx)
+	if err == nil {
+		e.suspension.Set(s)
+	}
+	return s, err
+}
+
+func (e *Engine) readSuspension(ctx context.Context) (Suspension, error) {
 	var s Suspension
 	err := e.db.QueryRowContext(ctx, `SELECT suspended, reason, operator, since FROM fulfillment_suspension WHERE id = 1`).
 		Scan(&s.Suspended, &s.Reason, &s.Operator, &s.Since)
@@ -92,10 +93,6 @@ func (e *Engine) refreshSuspension(ctx context.Context) (Suspension, error) {
 		return Suspension{}, fmt.Errorf("read the fulfillment switch: %w", err)
 	}
 	s.Since = s.Since.UTC()
-	v := &e.suspension
-	v.mu.Lock()
-	v.s, v.read = s, time.Now()
-	v.mu.Unlock()
 	if s.Suspended {
 		suspendedGauge.Set(1)
 	} else {
@@ -104,25 +101,15 @@ func (e *Engine) refreshSuspension(ctx context.Context) (Suspension, error) {
 	return s, nil
 }
 
-// suspended is the feeder's look at the switch: the cached copy while
-// fresh, else read again. A failed read keeps the last known state.
+// suspended is the feeder's look at the switch: this instance's view
+// while fresh, else read again. A failed read keeps the last known state.
 func (e *Engine) suspended(ctx context.Context) bool {
-	v := &e.suspension
-	v.mu.Lock()
-	s, fresh := v.s, !v.read.IsZero() && time.Since(v.read) < suspensionFresh
-	v.mu.Unlock()
-	if fresh {
-		return s.Suspended
-	}
-	got, err := e.refreshSuspension(ctx)
+	s, err := e.suspension.Get(ctx, e.readSuspension)
 	if err != nil {
+		s, _ = e.suspension.Last()
 		if ctx.Err() == nil {
 			e.log.Warn("fulfillment switch unreadable; keeping the last known state", "suspended", s.Suspended, "err", err)
 		}
-		v.mu.Lock()
-		v.read = time.Now() // look again after suspensionFresh, not in a tight loop
-		v.mu.Unlock()
-		return s.Suspended
 	}
-	return got.Suspended
+	return s.Suspended
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -39,49 +38,21 @@ func (s *Server) SetFault(ctx context.Context, f Fault) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO faults (name, delay_ms, fail_rate, drop_callbacks, updated_at) VALUES (?,?,?,?,?)
 		ON DUPLICATE KEY UPDATE delay_ms=VALUES(delay_ms), fail_rate=VALUES(fail_rate), drop_callbacks=VALUES(drop_callbacks), updated_at=VALUES(updated_at)`,
 		f.Name, f.DelayMs, f.FailRate, f.DropCallbacks, s.now())
-	s.faults.forget()
+	s.faults.Forget()
 	return err
 }
 
 // faultsFresh is how long the switches and risk rules read from their
-// tables are trusted. One set through this process takes effect at once
-// (the copy is dropped); one set through another replica, within this
-// time.
+// tables are trusted (fresh.Copy): every partner call checks its fault
+// switches, and reading them from MariaDB on each call (twice: the API's
+// and its family's) was a third of the statements a fulfilled order cost
+// the database; every fraud score read the rules. One set through this
+// process takes effect at once (the copy is dropped); one set through
+// another replica, within this time.
 const faultsFresh = 250 * time.Millisecond
 
-// freshCopy is a table as last read, trusted for faultsFresh: every partner
-// call checks its fault switches, and reading them from MariaDB on each
-// call (twice: the API's and its family's) was a third of the statements a
-// fulfilled order cost the database; every fraud score read the rules.
-type freshCopy[T any] struct {
-	mu   sync.Mutex
-	read time.Time
-	ok   bool
-	v    T
-}
-
-func (c *freshCopy[T]) forget() {
-	c.mu.Lock()
-	c.ok = false
-	c.mu.Unlock()
-}
-
-// get answers the copy, reading it with load when it is missing or stale.
-func (c *freshCopy[T]) get(ctx context.Context, load func(context.Context) (T, error)) (T, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.ok || time.Since(c.read) > faultsFresh {
-		v, err := load(ctx)
-		if err != nil {
-			return v, err
-		}
-		c.v, c.read, c.ok = v, time.Now(), true
-	}
-	return c.v, nil
-}
-
 func (s *Server) fault(ctx context.Context, name string) (Fault, error) {
-	m, err := s.faults.get(ctx, func(ctx context.Context) (map[string]Fault, error) {
+	m, err := s.faults.Get(ctx, func(ctx context.Context) (map[string]Fault, error) {
 		fs, err := s.readFaults(ctx)
 		m := make(map[string]Fault, len(fs))
 		for _, f := range fs {
@@ -164,7 +135,7 @@ func (s *Server) readFaults(ctx context.Context) ([]Fault, error) {
 
 func (s *Server) faultClear(w http.ResponseWriter, r *http.Request) {
 	_, err := s.db.ExecContext(r.Context(), `DELETE FROM faults`)
-	s.faults.forget()
+	s.faults.Forget()
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return

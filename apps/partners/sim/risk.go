@@ -83,7 +83,7 @@ func (r RiskRules) Verdict(f pc.FraudRequest) pc.FraudVerdict {
 // CurrentRiskRules are the rules set at run time, else the configured
 // ones; read at most every faultsFresh.
 func (s *Server) CurrentRiskRules(ctx context.Context) (RiskRules, error) {
-	return s.risk.get(ctx, s.readRiskRules)
+	return s.risk.Get(ctx, s.readRiskRules)
 }
 
 func (s *Server) readRiskRules(ctx context.Context) (RiskRules, error) {
@@ -110,7 +110,7 @@ func (s *Server) SetRiskRules(ctx context.Context, r RiskRules) error {
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO risk_rules (id, body, updated_at) VALUES (1,?,?)
 		ON DUPLICATE KEY UPDATE body=VALUES(body), updated_at=VALUES(updated_at)`, b, s.now())
-	s.risk.forget()
+	s.risk.Forget()
 	return err
 }
 
@@ -161,7 +161,7 @@ func (s *Server) riskRulesSet(w http.ResponseWriter, r *http.Request) {
 // riskRulesClear returns to the configured rules.
 func (s *Server) riskRulesClear(w http.ResponseWriter, r *http.Request) {
 	_, err := s.db.ExecContext(r.Context(), `DELETE FROM risk_rules`)
-	s.risk.forget()
+	s.risk.Forget()
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return

@@ -27,6 +27,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/fresh"
 	"github.com/harvest/harvest/apps/platform/group"
 )
 
@@ -112,10 +113,10 @@ type Server struct {
 	log  *slog.Logger
 	rand func() float64
 
-	faults  freshCopy[map[string]Fault] // the fault switches, read at most every faultsFresh
-	risk    freshCopy[RiskRules]        // the risk rules in force, likewise
-	seqs    seqBlock                    // the partner's sequence numbers
-	records *group.Queue[*recordReq]    // outside-API requests recorded together (record.go)
+	faults  fresh.Copy[map[string]Fault] // the fault switches, read at most every faultsFresh
+	risk    fresh.Copy[RiskRules]        // the risk rules in force, likewise
+	seqs    seqBlock                     // the partner's sequence numbers
+	records *group.Queue[*recordReq]     // outside-API requests recorded together (record.go)
 }
 
 // New returns the simulators over db (migrated with schema/migrations/partners).
@@ -125,7 +126,8 @@ func New(db *sql.DB, inv Invoker, clk clock.Clock, cfg Config, log *slog.Logger)
 		log = slog.Default()
 	}
 	return &Server{db: db, inv: inv, clk: clk, cfg: cfg, log: log, rand: rand.Float64,
-		records: group.NewQueue[*recordReq](group.MaxSize, group.InFlight).Measured(recordGroupSize)}
+		records: group.NewQueue[*recordReq](group.MaxSize, group.InFlight).Measured(recordGroupSize),
+		faults:  fresh.Copy[map[string]Fault]{TTL: faultsFresh}, risk: fresh.Copy[RiskRules]{TTL: faultsFresh}}
 }
 
 func (s *Server) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 )
 
@@ -157,34 +158,7 @@ type batcher struct {
 func (b *batcher) run() {
 	for {
 		b.slots <- struct{}{}
-		batch := []*pendingCall{<-b.queue}
-		var timeout <-chan time.Time
-		var t *time.Timer
-		if b.linger > 0 {
-			t = time.NewTimer(b.linger)
-			timeout = t.C
-		}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case p := <-b.queue:
-				batch = append(batch, p)
-				continue
-			default:
-			}
-			if timeout == nil {
-				break
-			}
-			select {
-			case p := <-b.queue:
-				batch = append(batch, p)
-			case <-timeout:
-				break drain
-			}
-		}
-		if t != nil {
-			t.Stop()
-		}
+		batch, _ := group.Gather(b.queue, <-b.queue, maxBatch, b.linger, 1)
 		go func() {
 			defer func() { <-b.slots }()
 			b.send(batch)

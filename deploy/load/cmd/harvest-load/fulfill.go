@@ -92,7 +92,7 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, backlog bool,
 	if backlog {
 		<-pl.done
 		placedIn := time.Since(start)
-		fmt.Printf("  placed %d in %s (%.0f/s)\n", pl.placed.Load(), placedIn.Round(time.Millisecond), float64(pl.placed.Load())/placedIn.Seconds())
+		pl.report(placedIn)
 		for {
 			var entered int64
 			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE status = 'FULFILLING'`).Scan(&entered); err != nil {
@@ -123,10 +123,12 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, backlog bool,
 	maxWaiting := map[string]int64{}
 	var stageOrder []string
 	var peakRSS int64
-	placingDone := pl.done
+	// placed: placing has ended (before the clock started, for a backlog),
+	// placedIn after the clock started.
+	placingDone, placed := pl.done, backlog
 	var placedIn time.Duration
 	if backlog {
-		placingDone, placedIn = nil, time.Nanosecond
+		placingDone = nil
 	}
 	ticker := time.NewTicker(2 * time.Second)
 	defer ticker.Stop()
@@ -136,8 +138,8 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, backlog bool,
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-placingDone:
-			placedIn = time.Since(start)
-			fmt.Printf("  placed %d in %s (%.0f/s)\n", pl.placed.Load(), placedIn.Round(time.Millisecond), float64(pl.placed.Load())/placedIn.Seconds())
+			placedIn, placed = time.Since(start), true
+			pl.report(placedIn)
 			placingDone = nil
 			continue
 		case <-ticker.C:
@@ -167,10 +169,10 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, backlog bool,
 		}
 		done := pl.placed.Load() - open
 		fmt.Printf("  %s: %d done, %d in the pipeline\n", time.Since(start).Round(time.Second), done, open)
-		if placedIn > 0 && open == 0 {
+		if placed && open == 0 {
 			break
 		}
-		if placedIn > 0 && time.Since(start) > placedIn+30*time.Minute {
+		if placed && time.Since(start) > placedIn+30*time.Minute {
 			return fmt.Errorf("%d orders still in the pipeline 30 min after placing ended", open)
 		}
 	}
@@ -221,6 +223,12 @@ type placing struct {
 	placed   atomic.Int64
 	failures sync.Map // short error -> *atomic.Int64
 	done     chan struct{}
+}
+
+// report prints how many were placed in d.
+func (pl *placing) report(d time.Duration) {
+	n := pl.placed.Load()
+	fmt.Printf("  placed %d in %s (%.0f/s)\n", n, d.Round(time.Millisecond), float64(n)/d.Seconds())
 }
 
 // placeAll places n paid THIRD_PARTY orders of 1-3 random lines from pool
