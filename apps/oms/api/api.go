@@ -7,6 +7,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -26,6 +27,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	h := &Handler{svc: svc}
 	r.Post("/v1/orders", h.place)
 	r.Get("/v1/orders", h.list)
+	r.Post("/v1/orders/batch", h.batch)
 	r.Get("/v1/orders/{id}", h.get)
 	r.Post("/v1/orders/{id}/cancel", h.cancel)
 	r.Get("/v1/orders/{id}/payable", h.payable)
@@ -58,6 +60,33 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, OrderView(o, true))
+}
+
+// batch answers several orders in one call, so the gateway's dataloader
+// turns N order lookups of one request into one.
+func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		IDs []string `json:"ids"`
+	}
+	if err := httpapi.Decode(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if len(req.IDs) > omsclient.MaxBatchOrders {
+		httpapi.WriteError(w, r, problem(&domain.ValidationError{Violations: []domain.Violation{{Field: "ids", Code: "TOO_MANY",
+			Message: fmt.Sprintf("%d ids, at most %d", len(req.IDs), omsclient.MaxBatchOrders)}}}))
+		return
+	}
+	orders, err := h.svc.GetOrders(r.Context(), req.IDs)
+	if err != nil {
+		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	out := make([]omsclient.Order, len(orders))
+	for i, o := range orders {
+		out[i] = OrderView(o, true)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": out})
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +132,10 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 	if req.CustomerID == "" {
 		httpapi.WriteError(w, r, problem(&domain.ValidationError{Violations: []domain.Violation{
 			{Field: "customer_id", Code: "REQUIRED", Message: "customer is required"}}}))
+		return
+	}
+	if err := domain.CheckCancelNote(req.Reason); err != nil {
+		httpapi.WriteError(w, r, problem(err))
 		return
 	}
 	o, err := h.svc.CancelUnpaid(r.Context(), chi.URLParam(r, "id"), req.CustomerID, req.Reason)

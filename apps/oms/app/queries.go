@@ -14,6 +14,15 @@ func (s *Service) GetOrder(ctx context.Context, id string) (*domain.Order, error
 	return s.repo.Get(ctx, id)
 }
 
+// GetOrders returns the orders of ids with their timelines; ids that name
+// no order are left out. The API bounds how many ids one call may ask for.
+func (s *Service) GetOrders(ctx context.Context, ids []string) ([]*domain.Order, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.repo.GetMany(ctx, ids)
+}
+
 // ListOrders pages through a customer's orders, newest first.
 func (s *Service) ListOrders(ctx context.Context, q ListQuery) (Page, error) {
 	if q.CustomerID == "" {

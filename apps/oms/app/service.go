@@ -104,6 +104,7 @@ type Repository interface {
 	FindIdempotency(ctx context.Context, customerID, key string) (Idempotency, bool, error)
 	Create(ctx context.Context, o *domain.Order, idem Idempotency, events []outbox.Event) error
 	Get(ctx context.Context, id string) (*domain.Order, error)
+	GetMany(ctx context.Context, ids []string) ([]*domain.Order, error)
 	Update(ctx context.Context, id string, claim *InboxClaim, fn func(o *domain.Order) ([]outbox.Event, error)) (*domain.Order, error)
 	UpdateEach(ctx context.Context, ids []string, fn func(o *domain.Order) ([]outbox.Event, error)) ([]*domain.Order, error)
 	Record(ctx context.Context, claim *InboxClaim, events []outbox.Event) error

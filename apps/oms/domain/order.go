@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/harvest/harvest/apps/platform/money"
 )
@@ -284,10 +285,27 @@ func (o *Order) RequestCancel(at time.Time, note string) error {
 	return nil
 }
 
+// MaxCancelNote bounds the note of a customer's cancel, in characters (the
+// timeline's note column holds 500).
+const MaxCancelNote = 500
+
+// CheckCancelNote refuses a cancel note longer than MaxCancelNote with a
+// violation of field "reason", code REASON_TOO_LONG.
+func CheckCancelNote(note string) error {
+	if n := utf8.RuneCountInString(note); n > MaxCancelNote {
+		return &ValidationError{Violations: []Violation{{Field: "reason", Code: "REASON_TOO_LONG",
+			Message: fmt.Sprintf("reason must be at most %d characters, got %d", MaxCancelNote, n)}}}
+	}
+	return nil
+}
+
 // CancelByCustomer cancels an unpaid order on its owner's behalf.
 func (o *Order) CancelByCustomer(customerID string, at time.Time, note string) error {
 	if customerID != o.customerID {
 		return ErrNotOwner
+	}
+	if err := CheckCancelNote(note); err != nil {
+		return err
 	}
 	if o.status != StatusPendingPayment {
 		return fmt.Errorf("%w: order %s is %s", ErrNotCancellable, o.id, o.status)

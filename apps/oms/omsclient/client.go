@@ -170,6 +170,24 @@ type Payability struct {
 	CustomerID string    `json:"customer_id"`
 }
 
+// Limits of OMS's API, for callers that check before calling (the gateway
+// answers a precise error without a round trip); OMS refuses beyond them.
+const (
+	// MaxBatchOrders bounds the ids of one GetOrders call.
+	MaxBatchOrders = 100
+	// MaxLines bounds the lines of one order.
+	MaxLines = 100
+	// MaxDeductions and MaxCoupons bound an order's deduction and coupon ids.
+	MaxDeductions = 10
+	MaxCoupons    = 10
+	// MaxCancelReason bounds a cancel reason, in characters.
+	MaxCancelReason = 500
+)
+
+// CodeReasonTooLong is the violation code of a cancel reason longer than
+// MaxCancelReason (field "reason").
+const CodeReasonTooLong = "REASON_TOO_LONG"
+
 // CancelRequest cancels an unpaid order on the customer's behalf.
 type CancelRequest struct {
 	CustomerID string `json:"customer_id"`
@@ -201,6 +219,16 @@ func (c *Client) GetOrder(ctx context.Context, id string) (Order, error) {
 	var o Order
 	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id), nil, &o)
 	return o, err
+}
+
+// GetOrders returns the orders of ids (at most MaxBatchOrders) with their
+// timelines, in one call; ids that name no order are left out.
+func (c *Client) GetOrders(ctx context.Context, ids []string) ([]Order, error) {
+	var out struct {
+		Items []Order `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/orders/batch", map[string]any{"ids": ids}, &out)
+	return out.Items, err
 }
 
 // ListOrders pages through one customer's orders.

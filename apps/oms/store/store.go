@@ -189,6 +189,15 @@ func (s *Store) Get(ctx context.Context, id string) (*domain.Order, error) {
 	return load(ctx, s.db, id, false)
 }
 
+// GetMany reads the orders of ids with their lines and timelines, in id
+// order; ids not found are left out.
+func (s *Store) GetMany(ctx context.Context, ids []string) ([]*domain.Order, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return loadMany(ctx, s.db, ids, false)
+}
+
 const orderCols = `id, customer_id, source, channel, status, goods_fen, freight_fen, total_fen, non_cash_fen,
 	cash_due_fen, paid_fen, trade_id, cancel_pending, cancel_reason, address, slot_type, slot_date, deduction_ids,
 	coupon_ids, invoice_title, original_order, pay_by, created_at, updated_at, version`
