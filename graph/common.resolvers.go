@@ -9,21 +9,13 @@ import (
 	"context"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
-	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/graph/generated"
 	"github.com/harvest/harvest/graph/model"
 )
 
 // Product is the resolver for the product field.
 func (r *orderLineResolver) Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error) {
-	if l := loadersFrom(ctx); l != nil {
-		return l.products.Load(ctx, obj.Sku)
-	}
-	ps, errs := fetchProducts(ctx, r.Catalog, []string{obj.Sku})
-	if len(errs) > 0 {
-		return nil, errs[0]
-	}
-	return ps[0], nil
+	return r.product(ctx, obj.Sku)
 }
 
 // Order is the resolver for the order field.
@@ -54,14 +46,7 @@ func (r *queryResolver) Products(ctx context.Context, filter *model.ProductFilte
 
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, sku string) (*model.Product, error) {
-	p, err := r.Catalog.GetProduct(ctx, sku)
-	if httpapi.HasCode(err, inventoryclient.CodeUnknownSKU) || httpapi.HasCode(err, httpapi.CodeNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return toProduct(p), nil
+	return r.product(ctx, sku)
 }
 
 // Me is the resolver for the me field.

@@ -27,6 +27,7 @@ type fakeOMS struct {
 	placeErr error
 	placed   []omsclient.PlaceOrderRequest
 	cancels  []string
+	gets     [][]string // the ids of each GetOrders call
 	lists    []omsclient.ListRequest
 	ful      fakeFulfillment
 }
@@ -47,14 +48,20 @@ func (f *fakeOMS) PlaceOrder(_ context.Context, r omsclient.PlaceOrderRequest) (
 	return o, nil
 }
 
-func (f *fakeOMS) GetOrder(_ context.Context, id string) (omsclient.Order, error) {
+func (f *fakeOMS) GetOrders(_ context.Context, ids []string) ([]omsclient.Order, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	o, ok := f.orders[id]
-	if !ok {
-		return o, &httpapi.Problem{Status: 404, Code: omsclient.CodeNotFound, Message: "no order " + id}
+	f.gets = append(f.gets, slices.Clone(ids))
+	if len(ids) > omsclient.MaxBatchOrders {
+		return nil, &httpapi.Problem{Status: 422, Code: omsclient.CodeValidation, Message: "too many ids"}
 	}
-	return o, nil
+	var out []omsclient.Order
+	for _, id := range ids {
+		if o, ok := f.orders[id]; ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeOMS) ListOrders(_ context.Context, r omsclient.ListRequest) (omsclient.OrderPage, error) {
@@ -107,6 +114,9 @@ func (f *fakeInventory) GetProducts(_ context.Context, skus []string) ([]invento
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.batches = append(f.batches, slices.Clone(skus))
+	if len(skus) > 500 {
+		return nil, &httpapi.Problem{Status: 400, Code: inventoryclient.CodeValidation, Message: "must hold 1..500 SKUs"}
+	}
 	var out []inventoryclient.Product
 	var unknown []string
 	for _, s := range skus {
@@ -120,16 +130,6 @@ func (f *fakeInventory) GetProducts(_ context.Context, skus []string) ([]invento
 		return nil, (&httpapi.Problem{Status: 404, Code: inventoryclient.CodeUnknownSKU, Message: "unknown SKUs"}).With(map[string]any{"skus": unknown})
 	}
 	return out, nil
-}
-
-func (f *fakeInventory) GetProduct(_ context.Context, sku string) (inventoryclient.Product, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.products[sku]
-	if !ok {
-		return p, &httpapi.Problem{Status: 404, Code: inventoryclient.CodeUnknownSKU, Message: "unknown SKU"}
-	}
-	return p, nil
 }
 
 func (f *fakeInventory) SearchProducts(_ context.Context, r inventoryclient.SearchRequest) (inventoryclient.ProductPage, error) {

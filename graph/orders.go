@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
-	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/graph/model"
 )
 
@@ -17,17 +16,14 @@ func (r *Resolver) visibleOrder(ctx context.Context, id string) (omsclient.Order
 	if err != nil {
 		return omsclient.Order{}, err
 	}
-	o, err := r.Orders.GetOrder(ctx, id)
-	if httpapi.HasCode(err, omsclient.CodeNotFound) || httpapi.HasCode(err, httpapi.CodeNotFound) {
-		return omsclient.Order{}, notFound("order")
-	}
+	o, err := r.order(ctx, id)
 	if err != nil {
 		return omsclient.Order{}, err
 	}
-	if !isStaff(who.Role) && o.CustomerID != who.Subject {
+	if o == nil || (!isStaff(who.Role) && o.CustomerID != who.Subject) {
 		return omsclient.Order{}, notFound("order")
 	}
-	return o, nil
+	return *o, nil
 }
 
 // orderUserErrors maps the failures of a mutation on one order (its

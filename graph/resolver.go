@@ -19,7 +19,7 @@ import (
 // Orders is what the gateway needs of OMS; *omsclient.Client satisfies it.
 type Orders interface {
 	PlaceOrder(ctx context.Context, r omsclient.PlaceOrderRequest) (omsclient.Order, error)
-	GetOrder(ctx context.Context, id string) (omsclient.Order, error)
+	GetOrders(ctx context.Context, ids []string) ([]omsclient.Order, error)
 	ListOrders(ctx context.Context, r omsclient.ListRequest) (omsclient.OrderPage, error)
 	CancelUnpaid(ctx context.Context, id string, r omsclient.CancelRequest) (omsclient.Order, error)
 	// Fulfillment operations (ADMIN and CS).
@@ -36,7 +36,6 @@ type Orders interface {
 // satisfies it.
 type Catalog interface {
 	GetProducts(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
-	GetProduct(ctx context.Context, sku string) (inventoryclient.Product, error)
 	SearchProducts(ctx context.Context, r inventoryclient.SearchRequest) (inventoryclient.ProductPage, error)
 }
 

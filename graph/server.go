@@ -55,6 +55,10 @@ func (o *Options) defaults() {
 	}
 }
 
+// unbatchedCall is the complexity of a field that makes a service call of
+// its own (no dataloader batches it).
+const unbatchedCall = 25
+
 // NewServer builds the gqlgen server: transports (POST JSON, GET for
 // queries, graphql-transport-ws WebSocket), the @hasRole directive, list
 // complexity, complexity and depth limits, per-operation dataloaders, the
@@ -74,6 +78,14 @@ func NewServer(r *Resolver, o Options) *handler.Server {
 	cfg.Complexity.Query.WarehouseStock = func(child int, _ string, _ *model.Zone, first *int64, _ *string) int {
 		return 1 + pageSize(first)*child
 	}
+	// A field that calls a service no dataloader batches costs
+	// unbatchedCall, so one operation cannot alias it into hundreds of
+	// calls (at the default limit, 20 per operation).
+	cfg.Complexity.Query.MyAccounts = func(child int) int { return unbatchedCall + child }
+	cfg.Complexity.Query.FulfillmentStages = func(child int) int { return unbatchedCall + child }
+	cfg.Complexity.Query.FulfillmentSuspension = func(child int) int { return unbatchedCall + child }
+	cfg.Complexity.Query.FulfillmentTimeline = func(child int, _ string) int { return unbatchedCall + child }
+	cfg.Complexity.Query.WarehouseCapacities = func(child int, _ string) int { return unbatchedCall + child }
 
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 	srv.AddTransport(&transport.Websocket{
@@ -100,10 +112,10 @@ func NewServer(r *Resolver, o Options) *handler.Server {
 	}
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	srv.Use(DepthLimit{Max: o.MaxDepth})
-	catalog := r.Catalog
+	// Loaders per response: a subscription's events each see fresh orders.
 	wait := o.LoaderWait
-	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(withLoaders(ctx, newLoaders(catalog, wait)))
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		return next(withLoaders(ctx, newLoaders(r, wait)))
 	})
 	return srv
 }
