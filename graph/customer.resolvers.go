@@ -17,7 +17,7 @@ import (
 
 // DeductNonCash is the resolver for the deductNonCash field.
 func (r *mutationResolver) DeductNonCash(ctx context.Context, input model.DeductNonCashInput, idempotencyKey string) (*model.DeductNonCashPayload, error) {
-	if ues := checkKey(idempotencyKey); ues != nil {
+	if ues := append(checkKey(idempotencyKey), deductCaps(input)...); ues != nil {
 		return &model.DeductNonCashPayload{Errors: ues}, nil
 	}
 	id, err := caller(ctx)
@@ -41,7 +41,7 @@ func (r *mutationResolver) DeductNonCash(ctx context.Context, input model.Deduct
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error) {
-	if ues := checkKey(idempotencyKey); ues != nil {
+	if ues := append(checkKey(idempotencyKey), placeOrderCaps(input)...); ues != nil {
 		return &model.PlaceOrderPayload{Errors: ues}, nil
 	}
 	id, err := caller(ctx)
@@ -116,7 +116,7 @@ func (r *mutationResolver) StartCashPayment(ctx context.Context, orderID string,
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, orderID string, idempotencyKey string, reason *string) (*model.CancelOrderPayload, error) {
-	if ues := checkKey(idempotencyKey); ues != nil {
+	if ues := append(checkKey(idempotencyKey), checkCancelReason(reason)...); ues != nil {
 		return &model.CancelOrderPayload{Errors: ues}, nil
 	}
 	id, err := caller(ctx)

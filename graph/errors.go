@@ -25,11 +25,14 @@ import (
 // these, never on messages. gqlgen's own codes (GRAPHQL_PARSE_FAILED,
 // GRAPHQL_VALIDATION_FAILED, COMPLEXITY_LIMIT_EXCEEDED) pass through.
 const (
-	CodeUnauthenticated       = "UNAUTHENTICATED"
-	CodeForbidden             = "FORBIDDEN"
-	CodeNotFound              = "NOT_FOUND"
-	CodeBadUserInput          = "BAD_USER_INPUT"
-	CodeQueryTooDeep          = "QUERY_TOO_DEEP"
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeNotFound        = "NOT_FOUND"
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeQueryTooDeep    = "QUERY_TOO_DEEP"
+	// CodeListTooLong: a list argument is longer than the gateway takes
+	// (extensions.field is its path, extensions.max the cap).
+	CodeListTooLong           = "LIST_TOO_LONG"
 	CodeCSRF                  = "CSRF_REJECTED"
 	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
 	CodeGraphQL               = "GRAPHQL_ERROR"

@@ -30,6 +30,7 @@ type Options struct {
 	ComplexityLimit int           // default 500
 	MaxDepth        int           // default 12
 	MaxBodyBytes    int64         // default 1 MiB
+	MaxListInput    int           // entries of any list argument, default 500
 	LoaderWait      time.Duration // dataloader batch window, default 5ms
 	// WSOriginPatterns are extra Origin host patterns allowed to open
 	// WebSockets (same-host is always allowed): browsers send cookies and
@@ -46,6 +47,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = 12
+	}
+	if o.MaxListInput <= 0 {
+		o.MaxListInput = defaultMaxListInput
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
@@ -112,6 +116,7 @@ func NewServer(r *Resolver, o Options) *handler.Server {
 	}
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	srv.Use(DepthLimit{Max: o.MaxDepth})
+	srv.Use(ListLimit{Max: o.MaxListInput})
 	// Loaders per response: a subscription's events each see fresh orders.
 	wait := o.LoaderWait
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {

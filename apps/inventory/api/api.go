@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -136,6 +137,10 @@ func (h handlers) reserve(w http.ResponseWriter, r *http.Request) {
 	req, err := domain.NewRequest(in.OrderID, lines, in.TTL)
 	if err != nil {
 		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	if len(in.Prices) > domain.MaxLines {
+		httpapi.WriteError(w, r, problem(&domain.ValidationError{Field: "prices", Msg: fmt.Sprintf("holds %d SKUs, at most %d", len(in.Prices), domain.MaxLines)}))
 		return
 	}
 	if len(in.Prices) > 0 {
