@@ -32,6 +32,11 @@ type Options struct {
 	MaxBodyBytes    int64         // default 1 MiB
 	MaxListInput    int           // entries of any list argument, default 500
 	LoaderWait      time.Duration // dataloader batch window, default 5ms
+	// SubscriptionsPerConn bounds a WebSocket's live subscriptions
+	// (default 20); ConnectionsPerUser a token subject's live WebSockets
+	// (default 10).
+	SubscriptionsPerConn int
+	ConnectionsPerUser   int
 	// WSOriginPatterns are extra Origin host patterns allowed to open
 	// WebSockets (same-host is always allowed): browsers send cookies and
 	// no CORS preflight with a WebSocket, so origins are checked here.
@@ -53,6 +58,12 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.SubscriptionsPerConn <= 0 {
+		o.SubscriptionsPerConn = 20
+	}
+	if o.ConnectionsPerUser <= 0 {
+		o.ConnectionsPerUser = 10
 	}
 	if o.LoaderWait <= 0 {
 		o.LoaderWait = 5 * time.Millisecond
@@ -92,12 +103,13 @@ func NewServer(r *Resolver, o Options) *handler.Server {
 	cfg.Complexity.Query.WarehouseCapacities = func(child int, _ string) int { return unbatchedCall + child }
 
 	srv := handler.New(generated.NewExecutableSchema(cfg))
+	ws := newWSLimits(o.SubscriptionsPerConn, o.ConnectionsPerUser)
 	srv.AddTransport(&transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
 			OriginPatterns: o.WSOriginPatterns,
 		}},
-		InitFunc:              wsInit(o.Verifier),
-		CloseFunc:             wsClose,
+		InitFunc:              wsInit(o.Verifier, ws),
+		CloseFunc:             wsClose(ws),
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second,
 	})
@@ -117,6 +129,7 @@ func NewServer(r *Resolver, o Options) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	srv.Use(DepthLimit{Max: o.MaxDepth})
 	srv.Use(ListLimit{Max: o.MaxListInput})
+	srv.AroundOperations(ws.aroundSubscriptions)
 	// Loaders per response: a subscription's events each see fresh orders.
 	wait := o.LoaderWait
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
@@ -161,16 +174,21 @@ type wsCancelKey struct{}
 
 // wsInit authenticates a WebSocket from connection_init's payload
 // {"Authorization": "Bearer …"}. A bad token closes the connection; no
-// token leaves it anonymous. The connection ends when the token expires.
-func wsInit(v *auth.Verifier) transport.WebsocketInitFunc {
+// token leaves it anonymous. A user's connection beyond the limit closes
+// with CloseTooManyConnections. The connection ends when the token expires.
+func wsInit(v *auth.Verifier, limits *wsLimits) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		raw := p.Authorization()
 		if raw == "" {
-			return ctx, nil, nil
+			ctx, err := limits.open(ctx, "")
+			return ctx, nil, err
 		}
 		id, _, err := v.FromAuthorization(raw)
 		if err != nil {
 			return ctx, nil, errors.New("invalid or expired token")
+		}
+		if ctx, err = limits.open(ctx, id.Subject); err != nil {
+			return ctx, nil, err
 		}
 		ctx = auth.WithIdentity(ctx, id)
 		if !id.ExpiresAt.IsZero() {
@@ -182,8 +200,11 @@ func wsInit(v *auth.Verifier) transport.WebsocketInitFunc {
 	}
 }
 
-func wsClose(ctx context.Context, _ int) {
-	if cancel, ok := ctx.Value(wsCancelKey{}).(context.CancelFunc); ok {
-		cancel()
+func wsClose(limits *wsLimits) transport.WebsocketCloseFunc {
+	return func(ctx context.Context, _ int) {
+		if cancel, ok := ctx.Value(wsCancelKey{}).(context.CancelFunc); ok {
+			cancel()
+		}
+		limits.closed(ctx)
 	}
 }
