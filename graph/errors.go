@@ -47,6 +47,8 @@ const (
 type PublicError struct {
 	Code    string
 	Message string
+	// Extensions are shown beside the code (e.g. retryAfterMs).
+	Extensions map[string]any
 }
 
 func (e *PublicError) Error() string { return e.Code + ": " + e.Message }
@@ -69,7 +71,11 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		var pe *PublicError
 		if errors.As(err, &pe) {
-			return withCode(gqlErr, pe.Code, pe.Message)
+			out := withCode(gqlErr, pe.Code, pe.Message)
+			for k, v := range pe.Extensions {
+				out.Extensions[k] = v
+			}
+			return out
 		}
 		var p *httpapi.Problem
 		if errors.As(err, &p) {

@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/graph/auth"
 	"github.com/harvest/harvest/graph/generated"
 	"github.com/harvest/harvest/graph/model"
@@ -37,6 +38,12 @@ type Options struct {
 	// (default 10).
 	SubscriptionsPerConn int
 	ConnectionsPerUser   int
+	// MutationRate is each token subject's mutation fields per second
+	// (default 20; negative: no limit), MutationBurst how many may come at
+	// once (default twice the rate).
+	MutationRate  float64
+	MutationBurst int
+	Clock         clock.Clock // default the system clock
 	// WSOriginPatterns are extra Origin host patterns allowed to open
 	// WebSockets (same-host is always allowed): browsers send cookies and
 	// no CORS preflight with a WebSocket, so origins are checked here.
@@ -64,6 +71,15 @@ func (o *Options) defaults() {
 	}
 	if o.ConnectionsPerUser <= 0 {
 		o.ConnectionsPerUser = 10
+	}
+	if o.MutationRate == 0 {
+		o.MutationRate = 20
+	}
+	if o.MutationBurst <= 0 {
+		o.MutationBurst = max(1, int(2*o.MutationRate))
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
 	}
 	if o.LoaderWait <= 0 {
 		o.LoaderWait = 5 * time.Millisecond
@@ -130,6 +146,9 @@ func NewServer(r *Resolver, o Options) *handler.Server {
 	srv.Use(DepthLimit{Max: o.MaxDepth})
 	srv.Use(ListLimit{Max: o.MaxListInput})
 	srv.AroundOperations(ws.aroundSubscriptions)
+	if o.MutationRate > 0 {
+		srv.AroundFields(newMutationLimiter(o.MutationRate, o.MutationBurst, o.Clock).aroundFields)
+	}
 	// Loaders per response: a subscription's events each see fresh orders.
 	wait := o.LoaderWait
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {

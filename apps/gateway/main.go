@@ -45,6 +45,12 @@ type Config struct {
 	// WSOrigins are extra browser origins allowed to open WebSockets
 	// (HARVEST_GATEWAY_WS_ORIGINS, comma-separated host patterns).
 	WSOrigins []string
+	// MutationRate and MutationBurst are each token subject's token bucket
+	// of mutation fields (HARVEST_GATEWAY_MUTATION_RATE per second, default
+	// 20, negative for none; HARVEST_GATEWAY_MUTATION_BURST, default 40).
+	// harvest-load's place run sends 10 per second per customer.
+	MutationRate  int
+	MutationBurst int
 }
 
 func readConfig(r *config.Reader) (Config, error) {
@@ -56,6 +62,8 @@ func readConfig(r *config.Reader) (Config, error) {
 			c.WSOrigins = append(c.WSOrigins, o)
 		}
 	}
+	c.MutationRate = r.Int("HARVEST_GATEWAY_MUTATION_RATE", 20)
+	c.MutationBurst = r.Int("HARVEST_GATEWAY_MUTATION_BURST", 2*max(c.MutationRate, 1))
 	return c, r.Err()
 }
 
@@ -95,6 +103,8 @@ func run() error {
 		Development:      cfg.Base.Development(),
 		Log:              app.Logger,
 		WSOriginPatterns: cfg.WSOrigins,
+		MutationRate:     float64(cfg.MutationRate),
+		MutationBurst:    cfg.MutationBurst,
 	}))
 	if cfg.Base.Development() {
 		app.Mux.Handle("/playground", graph.Playground("/graphql"))

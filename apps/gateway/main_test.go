@@ -25,4 +25,7 @@ func TestReadConfig(t *testing.T) {
 	if c.FeedPubSub != "pubsub" || len(c.WSOrigins) != 2 || c.WSOrigins[1] != "*.harvest.test" {
 		t.Errorf("config = %+v", c)
 	}
+	if c.MutationRate != 20 || c.MutationBurst != 40 {
+		t.Errorf("mutation rate %d burst %d, want 20 and 40 by default", c.MutationRate, c.MutationBurst)
+	}
 }

@@ -250,7 +250,9 @@ func place(ctx context.Context, url string, token func(string, string) string, m
 	if len(plain) == 0 {
 		return fmt.Errorf("no plain products in stock")
 	}
-	tokens := make([]string, 100)
+	// The gateway limits each customer's mutations (20/s, burst 40, by
+	// default): the orders are spread so no customer places more than 10/s.
+	tokens := make([]string, max(100, rate/10))
 	for i := range tokens {
 		tokens[i] = token("CUSTOMER", fmt.Sprintf("C%04d", i+1))
 	}
