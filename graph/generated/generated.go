@@ -1754,6 +1754,13 @@ var sources = []*ast.Source{
 # - Expected business failures come back as payload.errors (UserError), never
 #   as top-level errors; top-level errors carry a stable extensions.code
 #   (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, INTERNAL, ...).
+# - Limits: a list input over its documented cap is a VALIDATION_FAILED
+#   user error with reason TOO_MANY; any list argument over 500 entries is
+#   refused before anything runs (LIST_TOO_LONG, extensions.field and max).
+#   Each caller's mutation fields (aliases count one each) are limited to
+#   20 per second, burst 40 (RATE_LIMITED, extensions.retryAfterMs). A
+#   WebSocket holds at most 20 subscriptions (TOO_MANY_SUBSCRIPTIONS on the
+#   next subscribe) and a user at most 10 WebSockets (close code 4429).
 
 "RFC 3339 timestamp, UTC."
 scalar Time
@@ -2086,6 +2093,7 @@ input DeductItemInput {
 }
 
 input DeductNonCashInput {
+  "At most 20 items."
   items: [DeductItemInput!]!
 }
 
@@ -2120,11 +2128,13 @@ input PlaceOrderInput {
   source: CustomerOrderSource!
   "The cash channel the customer means to use; picks the payment deadline."
   channel: PaymentChannel
+  "At most 100 lines."
   lines: [OrderLineInput!]!
   address: AddressInput!
   slot: DeliverySlotInput!
-  "Deductions taken beforehand with deductNonCash."
+  "Deductions taken beforehand with deductNonCash; at most 10."
   deductionIds: [ID!]
+  "At most 10."
   couponIds: [ID!]
   "Freight as quoted to the customer; OMS checks it."
   freightFen: Int = 0
@@ -2182,7 +2192,10 @@ extend type Mutation {
   placeOrder(input: PlaceOrderInput!, idempotencyKey: String!): PlaceOrderPayload! @hasRole(roles: [CUSTOMER])
   "Open a cash payment for one's own unpaid order at a channel."
   startCashPayment(orderId: ID!, channel: PaymentChannel!, idempotencyKey: String!): StartCashPaymentPayload! @hasRole(roles: [CUSTOMER])
-  "Cancel one's own unpaid order; stock, deductions and coupons go back."
+  """
+  Cancel one's own unpaid order; stock, deductions and coupons go back.
+  reason: at most 500 characters (longer: VALIDATION_FAILED, reason REASON_TOO_LONG).
+  """
   cancelOrder(orderId: ID!, idempotencyKey: String!, reason: String): CancelOrderPayload! @hasRole(roles: [CUSTOMER])
 }
 

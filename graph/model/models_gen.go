@@ -74,6 +74,7 @@ type DeductItemInput struct {
 }
 
 type DeductNonCashInput struct {
+	// At most 20 items.
 	Items []*DeductItemInput `json:"items"`
 }
 
@@ -278,13 +279,15 @@ type PageInfo struct {
 type PlaceOrderInput struct {
 	Source CustomerOrderSource `json:"source"`
 	// The cash channel the customer means to use; picks the payment deadline.
-	Channel *PaymentChannel    `json:"channel,omitempty"`
+	Channel *PaymentChannel `json:"channel,omitempty"`
+	// At most 100 lines.
 	Lines   []*OrderLineInput  `json:"lines"`
 	Address *AddressInput      `json:"address"`
 	Slot    *DeliverySlotInput `json:"slot"`
-	// Deductions taken beforehand with deductNonCash.
+	// Deductions taken beforehand with deductNonCash; at most 10.
 	DeductionIds []string `json:"deductionIds,omitempty"`
-	CouponIds    []string `json:"couponIds,omitempty"`
+	// At most 10.
+	CouponIds []string `json:"couponIds,omitempty"`
 	// Freight as quoted to the customer; OMS checks it.
 	FreightFen   *int64  `json:"freightFen,omitempty"`
 	InvoiceTitle *string `json:"invoiceTitle,omitempty"`
