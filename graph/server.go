@@ -35,9 +35,11 @@ type Options struct {
 	LoaderWait      time.Duration // dataloader batch window, default 5ms
 	// SubscriptionsPerConn bounds a WebSocket's live subscriptions
 	// (default 20); ConnectionsPerUser a token subject's live WebSockets
-	// (default 10).
+	// (default 10); AnonymousConnections the live WebSockets without a
+	// token, all together (default 100).
 	SubscriptionsPerConn int
 	ConnectionsPerUser   int
+	AnonymousConnections int
 	// MutationRate is each token subject's mutation fields per second
 	// (default 20; negative: no limit), MutationBurst how many may come at
 	// once (default twice the rate).
@@ -71,6 +73,9 @@ func (o *Options) defaults() {
 	}
 	if o.ConnectionsPerUser <= 0 {
 		o.ConnectionsPerUser = 10
+	}
+	if o.AnonymousConnections <= 0 {
+		o.AnonymousConnections = 100
 	}
 	if o.MutationRate == 0 {
 		o.MutationRate = 20
@@ -119,7 +124,7 @@ func NewServer(r *Resolver, o Options) *handler.Server {
 	cfg.Complexity.Query.WarehouseCapacities = func(child int, _ string) int { return unbatchedCall + child }
 
 	srv := handler.New(generated.NewExecutableSchema(cfg))
-	ws := newWSLimits(o.SubscriptionsPerConn, o.ConnectionsPerUser)
+	ws := newWSLimits(o.SubscriptionsPerConn, o.ConnectionsPerUser, o.AnonymousConnections)
 	srv.AddTransport(&transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
 			OriginPatterns: o.WSOriginPatterns,

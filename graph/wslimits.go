@@ -27,6 +27,7 @@ const (
 type wsLimits struct {
 	subsPerConn  int
 	connsPerUser int
+	anonymous    int // live anonymous connections, all callers together
 
 	mu    sync.Mutex
 	conns map[string]int // live connections per subject
@@ -35,7 +36,7 @@ type wsLimits struct {
 // wsConn is one connection's share of the limits, in its context.
 type wsConn struct {
 	l       *wsLimits
-	subject string // "" for an anonymous connection, counted nowhere
+	subject string // "" for an anonymous connection
 
 	mu   sync.Mutex
 	subs int
@@ -43,32 +44,36 @@ type wsConn struct {
 
 type wsConnKey struct{}
 
-func newWSLimits(subsPerConn, connsPerUser int) *wsLimits {
-	return &wsLimits{subsPerConn: subsPerConn, connsPerUser: connsPerUser, conns: map[string]int{}}
+func newWSLimits(subsPerConn, connsPerUser, anonymous int) *wsLimits {
+	return &wsLimits{subsPerConn: subsPerConn, connsPerUser: connsPerUser, anonymous: anonymous, conns: map[string]int{}}
 }
 
 // open admits a connection of subject, or refuses it with an error and a
 // context carrying the close code and reason the transport closes with.
+// Anonymous connections (subject "") share one budget: they can subscribe
+// to nothing, so they need few, and none of them can hold the gateway's
+// sockets open without bound.
 func (l *wsLimits) open(ctx context.Context, subject string) (context.Context, error) {
-	if subject != "" {
-		l.mu.Lock()
-		n := l.conns[subject]
-		if n >= l.connsPerUser {
-			l.mu.Unlock()
-			msg := fmt.Sprintf("too many connections: at most %d per user", l.connsPerUser)
-			ctx = transport.WithWebsocketCloseCode(ctx, CloseTooManyConnections)
-			return transport.AppendCloseReason(ctx, msg), fmt.Errorf("%s", msg)
-		}
-		l.conns[subject] = n + 1
-		l.mu.Unlock()
+	limit, msg := l.connsPerUser, fmt.Sprintf("too many connections: at most %d per user", l.connsPerUser)
+	if subject == "" {
+		limit, msg = l.anonymous, fmt.Sprintf("too many anonymous connections: at most %d; authenticate in connection_init", l.anonymous)
 	}
+	l.mu.Lock()
+	n := l.conns[subject]
+	if n >= limit {
+		l.mu.Unlock()
+		ctx = transport.WithWebsocketCloseCode(ctx, CloseTooManyConnections)
+		return transport.AppendCloseReason(ctx, msg), fmt.Errorf("%s", msg)
+	}
+	l.conns[subject] = n + 1
+	l.mu.Unlock()
 	return context.WithValue(ctx, wsConnKey{}, &wsConn{l: l, subject: subject}), nil
 }
 
 // closed gives the connection of ctx back; the transport calls it once.
 func (l *wsLimits) closed(ctx context.Context) {
 	c, ok := ctx.Value(wsConnKey{}).(*wsConn)
-	if !ok || c.subject == "" {
+	if !ok {
 		return
 	}
 	l.mu.Lock()

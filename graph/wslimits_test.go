@@ -52,9 +52,10 @@ func TestSubscriptionsPerConnectionLimited(t *testing.T) {
 }
 
 // A user's connections are bounded too: the one past the limit is closed
-// with code 4429 and a reason naming the limit; closing one lets the next in.
+// with code 4429 and a reason naming the limit; closing one lets the next
+// in. Anonymous connections share one budget of their own.
 func TestConnectionsPerUserLimited(t *testing.T) {
-	e := newEnv(t, func(o *graph.Options) { o.ConnectionsPerUser = 3 })
+	e := newEnv(t, func(o *graph.Options) { o.ConnectionsPerUser, o.AnonymousConnections = 3, 2 })
 	srv := httptest.NewServer(e.handler)
 	defer srv.Close()
 	alice := token(t, "alice", auth.RoleCustomer)
@@ -68,6 +69,12 @@ func TestConnectionsPerUserLimited(t *testing.T) {
 		t.Fatalf("close %d %q, want 4429", status, reason)
 	}
 	dialWS(t, srv.URL, token(t, "bob", auth.RoleCustomer)) // bob has his own count
+	dialWS(t, srv.URL, "")
+	dialWS(t, srv.URL, "") // anonymous connections share one budget
+	if status, reason := refusedWS(t, srv.URL, ""); status != graph.CloseTooManyConnections ||
+		reason != "too many anonymous connections: at most 2; authenticate in connection_init" {
+		t.Fatalf("third anonymous connection: close %d %q", status, reason)
+	}
 
 	if err := open[0].conn.Close(websocket.StatusNormalClosure, "bye"); err != nil {
 		t.Fatal(err)
@@ -97,7 +104,11 @@ func refusedWS(t *testing.T, srvURL, bearer string) (websocket.StatusCode, strin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.CloseNow() })
-	_ = wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + bearer}})
+	init := map[string]any{"type": "connection_init"}
+	if bearer != "" {
+		init["payload"] = map[string]any{"Authorization": "Bearer " + bearer}
+	}
+	_ = wsjson.Write(ctx, conn, init)
 	for {
 		var m wsMsg
 		if err := wsjson.Read(ctx, conn, &m); err != nil {
