@@ -3,7 +3,8 @@
 // schema/graphql), the @hasRole directive, per-request dataloaders, the
 // mapping of service Problems to typed user errors and stable error codes,
 // and the HTTP/WebSocket handler with its guards (CSRF, complexity, depth,
-// body size). Resolvers are short: they check the caller, call a service
+// body size, list inputs, mutations per user per second, subscriptions per
+// WebSocket and WebSockets per user). Resolvers are short: they check the caller, call a service
 // client through the small interfaces below, and convert the answer.
 package graph
 

@@ -96,9 +96,10 @@ func (o *Options) defaults() {
 const unbatchedCall = 25
 
 // NewServer builds the gqlgen server: transports (POST JSON, GET for
-// queries, graphql-transport-ws WebSocket), the @hasRole directive, list
-// complexity, complexity and depth limits, per-operation dataloaders, the
-// error presenter and recover func.
+// queries, graphql-transport-ws WebSocket, with its per-connection and
+// per-user limits), the @hasRole directive, list complexity, complexity,
+// depth and list-input limits, the per-user mutation rate limit,
+// per-response dataloaders, the error presenter and recover func.
 func NewServer(r *Resolver, o Options) *handler.Server {
 	o.defaults()
 	cfg := generated.Config{Resolvers: r}
