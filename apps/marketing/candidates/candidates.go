@@ -7,6 +7,7 @@ package candidates
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
@@ -33,6 +34,9 @@ const (
 	MaxXMLBytes = 16 << 20
 	// MaxParts bounds the entries of the zip; a workbook has a dozen.
 	MaxParts = 1_000
+	// MaxColumns bounds how far right a cell may be (column IV, the old
+	// Excel's last): a list's id column is among the first few.
+	MaxColumns = 256
 )
 
 // Invalid is a row that names no usable customer id.
@@ -68,9 +72,9 @@ func normHeader(s string) string {
 // non-empty row and must have a customer id column; every later non-empty
 // row is a candidate, a duplicate or invalid. A file that is not an .xlsx,
 // has no sheet, no header or no customer id column fails with
-// domain.ErrMalformedFile; one that unzips to more than MaxUnzipBytes, or
-// has more than MaxRows rows, with domain.ErrFileTooLarge; in either case
-// nothing is to be imported.
+// domain.ErrMalformedFile; one that unzips to more than MaxUnzipBytes, has
+// a cell past MaxColumns or more than MaxRows rows, with
+// domain.ErrFileTooLarge; in either case nothing is to be imported.
 func Parse(file []byte) (Sheet, error) {
 	if err := checkZip(file); err != nil {
 		return Sheet{}, err
@@ -170,20 +174,63 @@ func checkZip(file []byte) error {
 	}
 	for _, p := range zr.File {
 		if err := inflate(p); err != nil {
-			return fmt.Errorf("%w: part %q: %v", domain.ErrMalformedFile, p.Name, err)
+			return err
 		}
 	}
 	return nil
 }
 
+// inflate reads part p to its end; a worksheet's cells are checked on the
+// way (checkCells).
 func inflate(p *zip.File) error {
 	rc, err := p.Open()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: part %q: %v", domain.ErrMalformedFile, p.Name, err)
 	}
 	defer rc.Close()
-	_, err = io.Copy(io.Discard, rc)
-	return err
+	name := strings.ToLower(strings.ReplaceAll(p.Name, "\\", "/"))
+	if strings.HasPrefix(name, "xl/worksheets/") && strings.HasSuffix(name, ".xml") {
+		if err := checkCells(rc, p.Name); err != nil {
+			return err
+		}
+	}
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("%w: part %q: %v", domain.ErrMalformedFile, p.Name, err)
+	}
+	return nil
+}
+
+// checkCells refuses a worksheet with a cell past column MaxColumns. excelize
+// hands every row out as wide as its last cell: one cell at column XFD
+// (16,384) per row turns a 1 MB file into minutes of work, far beyond
+// what the unzip limit bounds.
+func checkCells(r io.Reader, part string) error {
+	d := xml.NewDecoder(r)
+	for {
+		tok, err := d.RawToken()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: part %q is not readable XML: %v", domain.ErrMalformedFile, part, err)
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok || el.Name.Local != "c" {
+			continue
+		}
+		for _, a := range el.Attr {
+			if a.Name.Local != "r" {
+				continue
+			}
+			col, _, err := excelize.CellNameToCoordinates(a.Value)
+			if err != nil {
+				return fmt.Errorf("%w: part %q: cell reference %q: %v", domain.ErrMalformedFile, part, truncate(a.Value, 20), err)
+			}
+			if col > MaxColumns {
+				return fmt.Errorf("%w: cell %s of part %q is past column %d", domain.ErrFileTooLarge, a.Value, part, MaxColumns)
+			}
+		}
+	}
 }
 
 func blank(cells []string) bool {
