@@ -165,9 +165,11 @@ func (r *Relay) leading(ctx context.Context, drainTimeout time.Duration) error {
 	defer func() { // last: the watcher is done with conn before the release
 		lose(nil)
 		<-watched
-		if !errors.Is(context.Cause(held), ErrLockLost) {
-			conn.ExecContext(context.Background(), `SELECT RELEASE_LOCK(CONCAT(?, ':', DATABASE()))`, r.opt.LockName)
-		}
+		// Harmless when the lock is already gone; bounded, for a connection
+		// that no longer answers.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.ExecContext(rctx, `SELECT RELEASE_LOCK(CONCAT(?, ':', DATABASE()))`, r.opt.LockName)
 	}()
 	work, stopWork := context.WithCancel(held)
 	defer stopWork()

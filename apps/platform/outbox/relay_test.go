@@ -320,3 +320,55 @@ func TestRelayStopsPublishingWhenItsLockIsKilledWhileBusy(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// An idle leader whose lock connection is killed steps down within the
+// bound too: events committed after the second relay took over are
+// published by it alone.
+func TestRelayStepsDownWhenItsLockIsKilledWhileIdle(t *testing.T) {
+	db, _ := testdb.New(t, "platform")
+	pub := &clocked{count: map[string]int{}, last: map[string]time.Time{}}
+	lock := "relay_idle_" + time.Now().Format("150405.000000")
+	opts := func(source string) outbox.RelayOptions {
+		return outbox.RelayOptions{Source: source, Poll: 20 * time.Millisecond, LockName: lock, LockCheck: 100 * time.Millisecond}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	run := func(r *outbox.Relay) {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.Run(ctx, 5*time.Second) }()
+	}
+	holder := func() int64 {
+		var id sql.NullInt64
+		if err := db.QueryRow(`SELECT IS_USED_LOCK(CONCAT(?, ':', DATABASE()))`, lock).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id.Int64
+	}
+	run(outbox.NewRelay(db, pub, opts("first")))
+	for deadline := time.Now().Add(10 * time.Second); holder() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first relay never took the lock")
+		}
+	}
+	first := holder()
+	run(outbox.NewRelay(db, pub, opts("second")))
+	time.Sleep(200 * time.Millisecond)
+	if _, err := db.Exec(fmt.Sprintf("KILL CONNECTION %d", first)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the bound
+	addEvents(t, db, "after", 20)
+	for deadline := time.Now().Add(10 * time.Second); pending(t, db) > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("events not published")
+		}
+	}
+	cancel()
+	wg.Wait()
+	if n, _ := pub.seen("first"); n != 0 {
+		t.Fatalf("the first relay published %d events after losing its lock", n)
+	}
+	if n, _ := pub.seen("second"); n != 20 {
+		t.Fatalf("the second relay published %d, want 20", n)
+	}
+}
