@@ -61,7 +61,8 @@ type wechatStub struct {
 
 func (s wechatStub) Invoke(_ context.Context, app, method, path string, in, out any) error {
 	env := in.(WechatEnvelope)
-	if env.Signature != WechatSign("k", path, env.Timestamp, env.Nonce, env.Resource) || path != wechatQueryPath || method != http.MethodPost {
+	if env.Signature != WechatSign("k", path, env.Timestamp, env.Nonce, env.Resource) || method != http.MethodPost ||
+		(path != wechatQueryPath && path != wechatRefundQueryPath) {
 		s.t.Fatalf("unexpected call %s %s %+v", method, path, env)
 	}
 	b, _ := json.Marshal(s.answer)
@@ -105,5 +106,28 @@ func TestWechatQueryRefusesOtherCurrencies(t *testing.T) {
 				t.Fatalf("paid answer read as %+v", q)
 			}
 		})
+	}
+}
+
+// A refund is believed done only in CNY too.
+func TestWechatRefundQueryRefusesOtherCurrencies(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		status, currency string
+		state            RefundState
+		err              error
+	}{
+		{"SUCCESS", "CNY", RefundSucceeded, nil},
+		{"SUCCESS", "USD", "", ErrCurrency},
+		{"SUCCESS", "", "", ErrCurrency},
+		{"PROCESSING", "USD", RefundProcessing, nil},
+	} {
+		answer := map[string]any{"out_refund_no": "R1", "out_trade_no": "T1", "status": c.status,
+			"amount": map[string]any{"refund": 100, "currency": c.currency}}
+		w := NewSet(wechatStub{t, answer}, Config{WechatKey: "k", WechatMchID: "m"})["WECHAT"]
+		res, err := w.QueryRefund(context.Background(), "T1", "R1")
+		if !errors.Is(err, c.err) || res.State != c.state {
+			t.Errorf("%s in %q: %+v, %v; want %q, %v", c.status, c.currency, res, err, c.state, c.err)
+		}
 	}
 }

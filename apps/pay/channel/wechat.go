@@ -195,8 +195,9 @@ func (w *Wechat) Refund(ctx context.Context, r RefundRequest) (RefundResult, err
 // QueryRefund confirms a refund's result.
 func (w *Wechat) QueryRefund(ctx context.Context, tradeNo, refundNo string) (RefundResult, error) {
 	var out struct {
-		OutRefundNo string `json:"out_refund_no"`
-		Status      string `json:"status"`
+		OutRefundNo string       `json:"out_refund_no"`
+		Status      string       `json:"status"`
+		Amount      wechatAmount `json:"amount"`
 	}
 	if err := w.call(ctx, wechatRefundQueryPath, map[string]string{"out_refund_no": refundNo}, &out); err != nil {
 		return RefundResult{}, err
@@ -204,7 +205,11 @@ func (w *Wechat) QueryRefund(ctx context.Context, tradeNo, refundNo string) (Ref
 	if out.OutRefundNo != refundNo {
 		return RefundResult{}, fmt.Errorf("wechat refund query: answer for %q, asked %q", out.OutRefundNo, refundNo)
 	}
-	return RefundResult{State: wechatRefundState(out.Status)}, nil
+	st := wechatRefundState(out.Status)
+	if st == RefundSucceeded && out.Amount.Currency != wechatCurrency {
+		return RefundResult{}, fmt.Errorf("wechat refund query %s: %w: currency %q, want %s", refundNo, ErrCurrency, out.Amount.Currency, wechatCurrency)
+	}
+	return RefundResult{State: st}, nil
 }
 
 // VerifyCallback checks the signature and the timestamp window.
