@@ -21,8 +21,9 @@ import (
 	"github.com/harvest/harvest/apps/platform/money"
 )
 
-// MaxFileBytes bounds a candidate upload; a goods-gift list is small.
-const MaxFileBytes = 32 << 20
+// MaxFileBytes bounds a candidate upload; a goods-gift list is small, and
+// a file within candidates.MaxUnzipBytes once unzipped zips to less.
+const MaxFileBytes = 16 << 20
 
 // Handler holds the use cases the routes call.
 type Handler struct{ svc *app.Service }
@@ -41,6 +42,8 @@ func problem(err error) error {
 	switch {
 	case errors.Is(err, domain.ErrValidation):
 		return httpapi.Errorf(http.StatusBadRequest, mc.CodeValidation, "%s", err.Error())
+	case errors.Is(err, domain.ErrFileTooLarge):
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, mc.CodeTooLarge, "%s", err.Error())
 	case errors.Is(err, domain.ErrMalformedFile):
 		return httpapi.Errorf(http.StatusUnprocessableEntity, mc.CodeMalformedFile, "%s", err.Error())
 	case errors.Is(err, domain.ErrKeyReused):
@@ -115,6 +118,10 @@ func (h *Handler) importCandidates(w http.ResponseWriter, r *http.Request) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != mc.XLSXContentType {
 		fail(w, r, httpapi.Errorf(http.StatusUnsupportedMediaType, mc.CodeUnsupported, "send the .xlsx file as the body with Content-Type %s", mc.XLSXContentType))
+		return
+	}
+	if r.ContentLength > MaxFileBytes { // refused before reading a byte
+		fail(w, r, httpapi.Errorf(http.StatusRequestEntityTooLarge, mc.CodeTooLarge, "candidate file is larger than %d bytes", MaxFileBytes))
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxFileBytes+1))

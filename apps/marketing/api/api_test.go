@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/harvest/harvest/apps/marketing/api"
 	"github.com/harvest/harvest/apps/marketing/app"
+	"github.com/harvest/harvest/apps/marketing/candidates"
 	mc "github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/marketing/store"
 	"github.com/harvest/harvest/apps/platform/clock"
@@ -450,5 +453,66 @@ func TestGrantsInGroupsAnswerEachAlone(t *testing.T) {
 	}
 	if grouptest.Grouped(t, "harvest_marketing_grant_group_orders") == 0 {
 		t.Fatal("no evaluation was written in a group of more than one")
+	}
+}
+
+// zipBomb is a one-candidate workbook whose sheet unzips past
+// candidates.MaxUnzipBytes (whitespace after the root element): tens of
+// kilobytes on the wire.
+func zipBomb(t *testing.T, id string) []byte {
+	t.Helper()
+	file := workbook(t, []any{"customer_id"}, []any{id})
+	zr, err := zip.NewReader(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, p := range zr.File {
+		rc, err := p.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if p.Name == "xl/worksheets/sheet1.xml" {
+			b = append(b, bytes.Repeat([]byte(" "), candidates.MaxUnzipBytes+1)...)
+		}
+		w, _ := zw.Create(p.Name)
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// A zip bomb and an oversized upload are refused as too large, and import
+// nothing.
+func TestImportRefusesZipBombAndLargeUpload(t *testing.T) {
+	e := setup(t)
+	c := e.campaign(t, mc.CreateCampaignRequest{}, "U1")
+	bomb := zipBomb(t, "U2")
+	if len(bomb) >= api.MaxFileBytes/100 {
+		t.Fatalf("bomb is %d bytes", len(bomb))
+	}
+	code, rep, p := e.upload(t, c.ID, mc.XLSXContentType, bomb)
+	if code != http.StatusRequestEntityTooLarge || p.Code != mc.CodeTooLarge ||
+		!strings.Contains(p.Message, fmt.Sprintf("unzips to more than %d bytes", candidates.MaxUnzipBytes)) {
+		t.Fatalf("bomb: %d %+v %+v", code, p, rep)
+	}
+	code, _, p = e.upload(t, c.ID, mc.XLSXContentType, make([]byte, api.MaxFileBytes+1))
+	if code != http.StatusRequestEntityTooLarge || p.Code != mc.CodeTooLarge {
+		t.Fatalf("large upload: %d %+v", code, p)
+	}
+	got, err := e.c.Campaign(context.Background(), c.ID)
+	if err != nil || got.Candidates != 1 {
+		t.Fatalf("after refused imports: %+v %v", got, err)
+	}
+	var imports int
+	if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM candidate_imports WHERE campaign_id=?`, c.ID).Scan(&imports); err != nil || imports != 1 {
+		t.Fatalf("import records = %d, %v", imports, err)
 	}
 }

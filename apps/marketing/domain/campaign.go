@@ -24,6 +24,9 @@ var (
 	// ErrMalformedFile: a candidate file that cannot be read as a list at all
 	// (not an .xlsx, no sheet, no header with a customer id column).
 	ErrMalformedFile = errors.New("malformed candidate file")
+	// ErrFileTooLarge: a candidate file past a size limit (its upload, what it
+	// unzips to, its rows); nothing of it is imported.
+	ErrFileTooLarge = errors.New("candidate file too large")
 )
 
 // Limits that keep one campaign's rows small enough to write in one transaction.

@@ -114,6 +114,9 @@ type Adapter interface {
 var (
 	ErrBadSignature = errors.New("channel: bad signature")
 	ErrUnknownTrade = errors.New("channel: trade unknown to the channel")
+	// ErrCurrency: the channel reports a payment in a currency PAY did not
+	// ask for; it is not believed.
+	ErrCurrency = errors.New("channel: payment not in the trade's currency")
 )
 
 // Config holds the merchant credentials (symmetric secrets) per channel.

@@ -91,10 +91,26 @@ func (w *Wechat) call(ctx context.Context, path string, resource, out any) error
 }
 
 type wechatAmount struct {
-	Total      int64  `json:"total,omitempty"`
-	PayerTotal int64  `json:"payer_total,omitempty"`
-	Refund     int64  `json:"refund,omitempty"`
-	Currency   string `json:"currency,omitempty"`
+	Total         int64  `json:"total,omitempty"`
+	PayerTotal    int64  `json:"payer_total,omitempty"`
+	Refund        int64  `json:"refund,omitempty"`
+	Currency      string `json:"currency,omitempty"`
+	PayerCurrency string `json:"payer_currency,omitempty"`
+}
+
+// wechatCurrency is the one currency PAY's trades are opened in.
+const wechatCurrency = "CNY"
+
+// checkPaidCurrency refuses a paid answer whose amount is not in CNY: its
+// fen are not PAY's fen, and a trade paid in another currency (or one the
+// answer does not name) is no proof of payment. The payer's currency, when
+// the answer gives it, must be the same.
+func checkPaidCurrency(tradeNo string, a wechatAmount) error {
+	if a.Currency != wechatCurrency || (a.PayerCurrency != "" && a.PayerCurrency != a.Currency) {
+		return fmt.Errorf("wechat query %s: %w: currency %q, payer currency %q, want %s",
+			tradeNo, ErrCurrency, a.Currency, a.PayerCurrency, wechatCurrency)
+	}
+	return nil
 }
 
 // Create opens a trade; time_expire is RFC 3339.
@@ -103,7 +119,7 @@ func (w *Wechat) Create(ctx context.Context, r CreateRequest) (CreateResult, err
 		"appid": w.cfg.WechatAppID, "mchid": w.cfg.WechatMchID, "description": r.Subject,
 		"out_trade_no": r.TradeNo, "time_expire": r.TimeExpire.UTC().Format(time.RFC3339),
 		"notify_url": "pay/v1/callbacks/WECHAT",
-		"amount":     wechatAmount{Total: r.AmountFen, Currency: "CNY"},
+		"amount":     wechatAmount{Total: r.AmountFen, Currency: wechatCurrency},
 	}
 	var out struct {
 		PrepayID string `json:"prepay_id"`
@@ -136,6 +152,9 @@ func (w *Wechat) Query(ctx context.Context, tradeNo string) (QueryResult, error)
 	q := QueryResult{ChannelTradeNo: out.TransactionID, AmountFen: out.Amount.PayerTotal}
 	switch out.TradeState {
 	case "SUCCESS", "REFUND": // REFUND: paid, then (partly) refunded
+		if err := checkPaidCurrency(tradeNo, out.Amount); err != nil {
+			return QueryResult{}, err
+		}
 		q.State = TradePaid
 		t, err := time.Parse(time.RFC3339, out.SuccessTime)
 		if err != nil {
@@ -163,7 +182,7 @@ func wechatRefundState(s string) RefundState {
 // Refund asks for money back; the channel completes it asynchronously.
 func (w *Wechat) Refund(ctx context.Context, r RefundRequest) (RefundResult, error) {
 	in := map[string]any{"out_trade_no": r.TradeNo, "out_refund_no": r.RefundNo, "reason": r.Reason,
-		"amount": wechatAmount{Refund: r.AmountFen, Total: r.TotalFen, Currency: "CNY"}}
+		"amount": wechatAmount{Refund: r.AmountFen, Total: r.TotalFen, Currency: wechatCurrency}}
 	var out struct {
 		Status string `json:"status"`
 	}
@@ -176,8 +195,9 @@ func (w *Wechat) Refund(ctx context.Context, r RefundRequest) (RefundResult, err
 // QueryRefund confirms a refund's result.
 func (w *Wechat) QueryRefund(ctx context.Context, tradeNo, refundNo string) (RefundResult, error) {
 	var out struct {
-		OutRefundNo string `json:"out_refund_no"`
-		Status      string `json:"status"`
+		OutRefundNo string       `json:"out_refund_no"`
+		Status      string       `json:"status"`
+		Amount      wechatAmount `json:"amount"`
 	}
 	if err := w.call(ctx, wechatRefundQueryPath, map[string]string{"out_refund_no": refundNo}, &out); err != nil {
 		return RefundResult{}, err
@@ -185,7 +205,11 @@ func (w *Wechat) QueryRefund(ctx context.Context, tradeNo, refundNo string) (Ref
 	if out.OutRefundNo != refundNo {
 		return RefundResult{}, fmt.Errorf("wechat refund query: answer for %q, asked %q", out.OutRefundNo, refundNo)
 	}
-	return RefundResult{State: wechatRefundState(out.Status)}, nil
+	st := wechatRefundState(out.Status)
+	if st == RefundSucceeded && out.Amount.Currency != wechatCurrency {
+		return RefundResult{}, fmt.Errorf("wechat refund query %s: %w: currency %q, want %s", refundNo, ErrCurrency, out.Amount.Currency, wechatCurrency)
+	}
+	return RefundResult{State: st}, nil
 }
 
 // VerifyCallback checks the signature and the timestamp window.

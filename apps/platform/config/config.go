@@ -100,6 +100,10 @@ type Base struct {
 	Migrate   bool   // HARVEST_MIGRATE: create the database and apply migrations at start
 	// ShutdownTimeout bounds the drain on stop (HARVEST_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// InboxRetention is how long inbox claims are kept (HARVEST_INBOX_RETENTION;
+	// 0, the default, is inbox.DefaultRetention; inbox.Pruner refuses less
+	// than inbox.MinRetention).
+	InboxRetention time.Duration
 }
 
 // ReadBase reads the shared part of an app's configuration.
@@ -113,6 +117,7 @@ func ReadBase(r *Reader, appID string, needsDB bool) Base {
 		Env:             r.String("HARVEST_ENV", "development"),
 		Migrate:         r.Bool("HARVEST_MIGRATE", true),
 		ShutdownTimeout: r.Duration("HARVEST_SHUTDOWN_TIMEOUT", 15*time.Second),
+		InboxRetention:  r.Duration("HARVEST_INBOX_RETENTION", 0),
 	}
 	if needsDB {
 		b.MySQLDSN = r.String("HARVEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/harvest_"+appID+"?parseTime=true&loc=UTC")

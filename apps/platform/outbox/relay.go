@@ -61,7 +61,13 @@ type RelayOptions struct {
 	// events. MariaDB's user locks are server-wide, so the database's name
 	// is appended: the apps sharing one server each get their own relay.
 	LockName string
-	Logger   *slog.Logger
+	// LockCheck is how often the leader asks MariaDB whether the lock is
+	// still its own, busy or idle (default 1s). The lock lives on one
+	// connection; when that connection dies (killed, timed out, a network
+	// cut) the server frees the lock and another replica takes it at once,
+	// so this bounds how long two relays may publish side by side.
+	LockCheck time.Duration
+	Logger    *slog.Logger
 }
 
 // Relay publishes committed outbox rows and deletes them once the broker
@@ -88,6 +94,9 @@ func NewRelay(db *sql.DB, pub Publisher, opt RelayOptions) *Relay {
 	}
 	if opt.LockName == "" {
 		opt.LockName = "harvest_outbox_relay"
+	}
+	if opt.LockCheck <= 0 {
+		opt.LockCheck = time.Second
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -121,8 +130,15 @@ func (r *Relay) Run(ctx context.Context, drainTimeout time.Duration) error {
 	return nil
 }
 
+// ErrLockLost is what leading returns when the relay finds it no longer
+// holds the leader lock.
+var ErrLockLost = errors.New("outbox relay lost its leader lock")
+
 // leading holds the advisory lock on a pinned connection and relays while
 // it has it; a second replica waits here until the first one goes away.
+// A watcher re-checks the lock every LockCheck, also while passes follow
+// one another without a pause, and cancels the work the moment the lock is
+// gone: publishing stops within about LockCheck of losing it.
 func (r *Relay) leading(ctx context.Context, drainTimeout time.Duration) error {
 	conn, err := r.db.Conn(ctx)
 	if err != nil {
@@ -141,38 +157,80 @@ func (r *Relay) leading(ctx context.Context, drainTimeout time.Duration) error {
 			return nil
 		}
 	}
-	defer conn.ExecContext(context.Background(), `SELECT RELEASE_LOCK(CONCAT(?, ':', DATABASE()))`, r.opt.LockName)
+	// held ends when the lock is lost (cause ErrLockLost) or leading returns;
+	// work also ends when ctx does. The drain on stop runs under held.
+	held, lose := context.WithCancelCause(context.WithoutCancel(ctx))
+	watched := make(chan struct{})
+	go func() { defer close(watched); r.watchLock(held, lose, conn) }()
+	defer func() { // last: the watcher is done with conn before the release
+		lose(nil)
+		<-watched
+		// Harmless when the lock is already gone; bounded, for a connection
+		// that no longer answers.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.ExecContext(rctx, `SELECT RELEASE_LOCK(CONCAT(?, ':', DATABASE()))`, r.opt.LockName)
+	}()
+	work, stopWork := context.WithCancel(held)
+	defer stopWork()
+	defer context.AfterFunc(ctx, stopWork)()
 	defer func() { // still under the lock: runs before the release
-		if ctx.Err() != nil {
-			r.drain(drainTimeout)
+		if ctx.Err() != nil && held.Err() == nil {
+			r.drain(held, drainTimeout)
 		}
 	}()
-	check := time.NewTicker(5 * time.Second)
-	defer check.Stop()
-	for ctx.Err() == nil {
-		n, err := r.Pass(ctx)
-		if err != nil && ctx.Err() == nil {
+	for work.Err() == nil {
+		n, err := r.Pass(work)
+		if err != nil && work.Err() == nil {
 			r.logger.Warn("outbox relay pass failed", "err", err)
 		}
 		if n == r.opt.Batch {
 			continue // more waiting: no sleep
 		}
 		select {
-		case <-ctx.Done():
+		case <-work.Done():
 		case <-r.wake:
 		case <-time.After(r.opt.Poll):
-		case <-check.C:
-			// The lock lives on this connection; if it dropped, step down.
-			if err := conn.PingContext(ctx); err != nil {
-				return err
-			}
 		}
+	}
+	if errors.Is(context.Cause(held), ErrLockLost) {
+		return context.Cause(held)
 	}
 	return nil
 }
 
-func (r *Relay) drain(timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+// watchLock asks, every LockCheck, whether the lock on conn is still this
+// connection's, and calls lose when it is not or the answer does not come
+// within the bound (a connection that cannot answer may already have been
+// dropped by the server, freeing the lock).
+func (r *Relay) watchLock(held context.Context, lose context.CancelCauseFunc, conn *sql.Conn) {
+	t := time.NewTicker(r.opt.LockCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-held.Done():
+			return
+		case <-t.C:
+		}
+		qctx, cancel := context.WithTimeout(held, max(r.opt.LockCheck, time.Second))
+		var mine sql.NullInt64
+		err := conn.QueryRowContext(qctx, `SELECT IS_USED_LOCK(CONCAT(?, ':', DATABASE())) = CONNECTION_ID()`, r.opt.LockName).Scan(&mine)
+		cancel()
+		switch {
+		case held.Err() != nil:
+			return
+		case err != nil:
+			lose(fmt.Errorf("%w: check on its connection failed: %v", ErrLockLost, err))
+			return
+		case !mine.Valid || mine.Int64 != 1:
+			lose(fmt.Errorf("%w: another connection holds it or none does", ErrLockLost))
+			return
+		}
+	}
+}
+
+func (r *Relay) drain(held context.Context, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(held, timeout)
 	defer cancel()
 	for {
 		n, err := r.Pass(ctx)
@@ -262,6 +320,12 @@ func (r *Relay) publishLanes(ctx context.Context, batch []row) ([]uint64, []erro
 		go func(lane []row) {
 			defer wg.Done()
 			for _, x := range lane {
+				if ctx.Err() != nil { // stopped, or the lock is gone: not one more
+					mu.Lock()
+					errs = append(errs, context.Cause(ctx))
+					mu.Unlock()
+					return
+				}
 				if err := r.publish(ctx, x); err != nil {
 					publishErrors.WithLabelValues(x.topic).Inc()
 					mu.Lock()
@@ -303,6 +367,10 @@ func (r *Relay) publishWaves(ctx context.Context, bp BulkPublisher, batch []row)
 		blocked = map[string]bool{}
 	)
 	for _, wave := range waves {
+		if ctx.Err() != nil { // stopped, or the lock is gone: not one more wave
+			errs = append(errs, context.Cause(ctx))
+			break
+		}
 		byTopic := map[string][]row{}
 		var topics []string
 		for _, x := range wave {

@@ -215,3 +215,160 @@ func TestAddIsPartOfTheTransaction(t *testing.T) {
 		t.Fatalf("rolled-back event left %d rows", p)
 	}
 }
+
+// clocked is a broker stand-in that takes about a millisecond per event,
+// ignores its context (as a publish already on the wire would), and
+// remembers when each relay (by CloudEvent source) last published.
+type clocked struct {
+	mu    sync.Mutex
+	count map[string]int
+	last  map[string]time.Time
+}
+
+func (c *clocked) Publish(_ context.Context, _ string, ce []byte) error {
+	var e outbox.Envelope
+	if err := json.Unmarshal(ce, &e); err != nil {
+		return err
+	}
+	time.Sleep(time.Millisecond)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.count[e.Source]++
+	c.last[e.Source] = time.Now()
+	return nil
+}
+
+func (c *clocked) seen(source string) (int, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.count[source], c.last[source]
+}
+
+// addBacklog writes n events over 64 aggregates, 1,000 per transaction.
+func addBacklog(t *testing.T, db *sql.DB, n int) {
+	t.Helper()
+	for done := 0; done < n; {
+		evs := make([]outbox.Event, min(1000, n-done))
+		for i := range evs {
+			evs[i] = outbox.Event{Topic: "test.thing.happened", AggregateID: fmt.Sprintf("agg-%d", (done+i)%64),
+				Type: "test.thing.happened.v1", Payload: map[string]int{"n": done + i}}
+		}
+		err := sqltx.Run(context.Background(), db, func(tx *sql.Tx) error {
+			_, err := outbox.Add(context.Background(), tx, evs...)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done += len(evs)
+	}
+}
+
+// The leader's lock connection is killed while it works through a large
+// backlog, never idle: a second relay takes the lock over at once, and the
+// first must stop publishing within a bound instead of going on as a
+// second leader until the backlog is gone.
+func TestRelayStopsPublishingWhenItsLockIsKilledWhileBusy(t *testing.T) {
+	db, _ := testdb.New(t, "platform")
+	addBacklog(t, db, 20_000)
+	pub := &clocked{count: map[string]int{}, last: map[string]time.Time{}}
+	lock := "relay_kill_" + time.Now().Format("150405.000000")
+	opts := func(source string) outbox.RelayOptions {
+		return outbox.RelayOptions{Source: source, Batch: 100, Lanes: 8, Poll: 20 * time.Millisecond, LockName: lock,
+			LockCheck: 100 * time.Millisecond}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	run := func(r *outbox.Relay) {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.Run(ctx, 5*time.Second) }()
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+
+	run(outbox.NewRelay(db, pub, opts("first")))
+	waitFor("the first relay to publish", func() bool { n, _ := pub.seen("first"); return n >= 1000 })
+	run(outbox.NewRelay(db, pub, opts("second"))) // waits on GET_LOCK
+	time.Sleep(200 * time.Millisecond)
+	var holder sql.NullInt64
+	if err := db.QueryRow(`SELECT IS_USED_LOCK(CONCAT(?, ':', DATABASE()))`, lock).Scan(&holder); err != nil || !holder.Valid {
+		t.Fatalf("lock holder: %v %v", holder, err)
+	}
+	before, _ := pub.seen("first")
+	if _, err := db.Exec(fmt.Sprintf("KILL CONNECTION %d", holder.Int64)); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	waitFor("the second relay to take over", func() bool { n, _ := pub.seen("second"); return n > 0 })
+	waitFor("the backlog to be published", func() bool { return pending(t, db) == 0 })
+
+	const bound = 500 * time.Millisecond // LockCheck, one check, one in-flight event, scheduling
+	n, last := pub.seen("first")
+	if lag := last.Sub(killed); lag > bound {
+		t.Fatalf("the first relay published %d events for %s after losing its lock (bound %s)", n-before, lag, bound)
+	}
+	if second, _ := pub.seen("second"); before >= 20_000 || second == 0 {
+		t.Fatalf("first published %d before the kill, second %d: no takeover while busy", before, second)
+	}
+	cancel()
+	wg.Wait()
+}
+
+// An idle leader whose lock connection is killed steps down within the
+// bound too: events committed after the second relay took over are
+// published by it alone.
+func TestRelayStepsDownWhenItsLockIsKilledWhileIdle(t *testing.T) {
+	db, _ := testdb.New(t, "platform")
+	pub := &clocked{count: map[string]int{}, last: map[string]time.Time{}}
+	lock := "relay_idle_" + time.Now().Format("150405.000000")
+	opts := func(source string) outbox.RelayOptions {
+		return outbox.RelayOptions{Source: source, Poll: 20 * time.Millisecond, LockName: lock, LockCheck: 100 * time.Millisecond}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	run := func(r *outbox.Relay) {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.Run(ctx, 5*time.Second) }()
+	}
+	holder := func() int64 {
+		var id sql.NullInt64
+		if err := db.QueryRow(`SELECT IS_USED_LOCK(CONCAT(?, ':', DATABASE()))`, lock).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id.Int64
+	}
+	run(outbox.NewRelay(db, pub, opts("first")))
+	for deadline := time.Now().Add(10 * time.Second); holder() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first relay never took the lock")
+		}
+	}
+	first := holder()
+	run(outbox.NewRelay(db, pub, opts("second")))
+	time.Sleep(200 * time.Millisecond)
+	if _, err := db.Exec(fmt.Sprintf("KILL CONNECTION %d", first)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the bound
+	addEvents(t, db, "after", 20)
+	for deadline := time.Now().Add(10 * time.Second); pending(t, db) > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("events not published")
+		}
+	}
+	cancel()
+	wg.Wait()
+	if n, _ := pub.seen("first"); n != 0 {
+		t.Fatalf("the first relay published %d events after losing its lock", n)
+	}
+	if n, _ := pub.seen("second"); n != 20 {
+		t.Fatalf("the second relay published %d, want 20", n)
+	}
+}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/daprx"
+	"github.com/harvest/harvest/apps/platform/inbox"
 	"github.com/harvest/harvest/apps/platform/migrate"
 	"github.com/harvest/harvest/apps/platform/obs"
 	"github.com/harvest/harvest/apps/platform/outbox"
@@ -164,6 +165,7 @@ func New(ctx context.Context, base config.Base) (*App, error) {
 		}
 		a.Health.Add("mysql", a.DB.PingContext)
 		a.Relay = outbox.NewRelay(a.DB, lazyPublisher{a}, outbox.RelayOptions{Source: base.AppID, Logger: a.Logger})
+		a.Go(inbox.Pruner{DB: a.DB, Retention: base.InboxRetention, Logger: a.Logger}.Run)
 	}
 	a.Logger.Info("app prepared", "addr", base.HTTPAddr, "mysql", config.MaskDSN(base.MySQLDSN))
 	return a, nil
