@@ -139,7 +139,10 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 		}
 		var inUse *DeductionInUseError
 		if errors.As(err, &inUse) {
-			return nil, false, deductionInUse(p.DeductionIDs, inUse.IDs)
+			return nil, false, deductionInUse(p.DeductionIDs, inUse.IDs, inUse.Released)
+		}
+		if errors.Is(err, ErrPlacementVoided) {
+			return nil, false, err
 		}
 		return nil, false, fmt.Errorf("commit order %s: %w", o.ID(), err)
 	}
@@ -154,7 +157,7 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 func isBusiness(err error) bool {
 	var oos *OutOfStockError
 	var de *DeductionError
-	return errors.As(err, &oos) || errors.As(err, &de) || errors.Is(err, ErrIdempotencyReuse)
+	return errors.As(err, &oos) || errors.As(err, &de) || errors.Is(err, ErrIdempotencyReuse) || errors.Is(err, ErrPlacementVoided)
 }
 
 func (s *Service) replay(ctx context.Context, rec Idempotency, hash string) (*domain.Order, bool, error) {
@@ -263,7 +266,11 @@ func (s *Service) checkDeductions(ctx context.Context, customerID string, dids [
 	}
 	for i, id := range dids {
 		if other, ok := inUse[id]; ok {
-			bad(i, "DEDUCTION_IN_USE", "deduction %s is used by order %s", id, other)
+			if other == "" {
+				bad(i, "DEDUCTION_RELEASED", "deduction %s was given back: no order used it in time", id)
+			} else {
+				bad(i, "DEDUCTION_IN_USE", "deduction %s is used by order %s", id, other)
+			}
 			continue
 		}
 		d, err := s.pay.GetDeduction(ctx, id)
@@ -294,12 +301,19 @@ func (s *Service) checkDeductions(ctx context.Context, customerID string, dids [
 	return sum, nil
 }
 
-func deductionInUse(all, used []string) error {
+// deductionInUse names the deductions the commit found taken: by another
+// order, or released by PAY's sweep while this placement was under way
+// (its check-back claimed them; their money went back).
+func deductionInUse(all, used, released []string) error {
 	var vs []domain.Violation
 	for i, id := range all {
-		if slices.Contains(used, id) {
+		switch {
+		case slices.Contains(used, id):
 			vs = append(vs, domain.Violation{Field: fmt.Sprintf("deduction_ids[%d]", i), Code: "DEDUCTION_IN_USE",
 				Message: fmt.Sprintf("deduction %s was just used by another order", id)})
+		case slices.Contains(released, id):
+			vs = append(vs, domain.Violation{Field: fmt.Sprintf("deduction_ids[%d]", i), Code: "DEDUCTION_RELEASED",
+				Message: fmt.Sprintf("deduction %s was given back while the order was being placed", id)})
 		}
 	}
 	return &DeductionError{Violations: vs}

@@ -58,6 +58,10 @@ const (
 	CodeNotFound         = "ORDER_NOT_FOUND"
 	CodeNotCancellable   = "ORDER_NOT_CANCELLABLE"
 	CodeDeductionInvalid = "DEDUCTION_INVALID"
+	// CodePlacementExpired: the placement outlasted its stock reservation,
+	// which inventory's check-back released; nothing was written, and a
+	// new placement (a new idempotency key) may succeed.
+	CodePlacementExpired = "PLACEMENT_EXPIRED"
 )
 
 // Violation names one offending field of a placement.
