@@ -45,7 +45,9 @@ func (s *Service) RequestRefund(ctx context.Context, in RefundInput) (domain.Ref
 		return domain.Refund{}, errValidation("reason " + in.Reason + " is reserved for automatic refunds")
 	}
 	status := domain.RefundPendingAudit
-	r := domain.Refund{ID: ids.New(), TradeID: t.ID, OrderID: t.OrderID, CauseKey: "key:" + in.IdempotencyKey,
+	// The key is scoped by the trade's customer (the unique key is
+	// customer_id, cause_key), as every idempotency key in PAY is.
+	r := domain.Refund{ID: ids.New(), TradeID: t.ID, OrderID: t.OrderID, CustomerID: t.CustomerID, CauseKey: "key:" + in.IdempotencyKey,
 		RequestHash: domain.RequestHash(in), AmountFen: in.AmountFen, Reason: in.Reason, Status: status}
 	out, created, err := s.store.CreateRefund(ctx, r, s.now())
 	if err != nil {
