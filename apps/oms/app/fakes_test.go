@@ -168,7 +168,22 @@ func (f *fakeInventory) reservations() int {
 type fakePay struct {
 	mu       sync.Mutex
 	d        map[string]payclient.Deduction
+	trades   map[string]payclient.Trade
 	reversed map[string]int // reversals per deduction, by sweep
+	down     bool           // GetTrade fails as an unreachable PAY would
+}
+
+func (p *fakePay) GetTrade(_ context.Context, id string) (payclient.Trade, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return payclient.Trade{}, errors.New("pay unreachable")
+	}
+	t, ok := p.trades[id]
+	if !ok {
+		return payclient.Trade{}, httpapi.Errorf(http.StatusNotFound, payclient.CodeNotFound, "no trade %s", id)
+	}
+	return t, nil
 }
 
 // sweep is PAY's deduction sweep: every HELD deduction OMS says no order

@@ -10,6 +10,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/oms/store"
+	payevents "github.com/harvest/harvest/apps/pay/events"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/money"
@@ -49,6 +50,19 @@ func (e *env) deduction(id, customer, status string, fen int64) {
 	e.pay.mu.Lock()
 	defer e.pay.mu.Unlock()
 	e.pay.d[id] = payclient.Deduction{ID: id, CustomerID: customer, Status: status, TotalFen: money.Fen(fen)}
+}
+
+// paid records at the fake PAY the succeeded trade an event tells of, as
+// PAY would have before publishing it, and returns the event.
+func (e *env) paid(t payevents.TradeSucceeded) payevents.TradeSucceeded {
+	e.pay.mu.Lock()
+	defer e.pay.mu.Unlock()
+	if e.pay.trades == nil {
+		e.pay.trades = map[string]payclient.Trade{}
+	}
+	e.pay.trades[t.TradeID] = payclient.Trade{ID: t.TradeID, OrderID: t.OrderID, CustomerID: t.CustomerID, Channel: t.Channel,
+		AmountFen: t.AmountFen, PaidFen: t.AmountFen, Status: payclient.TradeSucceeded}
+	return t
 }
 
 func placement(source string) domain.Placement {

@@ -30,6 +30,9 @@ type Inventory interface {
 // Pay is what OMS needs of PAY; *payclient.Client satisfies it.
 type Pay interface {
 	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
+	// GetTrade is how OMS checks a pay.trade.succeeded with PAY before
+	// marking an order paid.
+	GetTrade(ctx context.Context, id string) (payclient.Trade, error)
 }
 
 // Reminders arms the durable reminder that expires an unpaid order at its

@@ -409,6 +409,18 @@ func (s *Store) HeldBefore(ctx context.Context, t time.Time, limit int) ([]strin
 		domain.DeductionHeld, t, limit)
 }
 
+// HoldsFor reports whether PAY holds anything for an order: a deduction
+// bound to it or a trade of it, in any state.
+func (s *Store) HoldsFor(ctx context.Context, orderID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM trades WHERE order_id=?) + EXISTS(SELECT 1 FROM deductions WHERE order_id=?)`,
+		orderID, orderID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read what PAY holds for %s: %w", orderID, err)
+	}
+	return n > 0, nil
+}
+
 // DeductionsOfOrderTx lists the deductions bound to an order.
 func DeductionsOfOrderTx(ctx context.Context, tx *sql.Tx, orderID string) ([]string, error) {
 	return sqltx.Strings(ctx, tx, `SELECT id FROM deductions WHERE order_id=?`, orderID)
