@@ -73,3 +73,59 @@ func TestTradeCheckWithPayUnreachableRetries(t *testing.T) {
 		t.Fatalf("PAY down: want a retryable error, got %v", err)
 	}
 }
+
+// couponIds are checked against PAY's model of coupons (issue 10, finding
+// 8): each must be held by one of the order's own deductions; a coupon of
+// no deduction, of a deduction of another customer, or named without any
+// deduction fails with COUPON_NOT_DEDUCTED on its index, and nothing is
+// written or reserved.
+func TestPlaceOrderCouponsMustBeHeldByItsDeductions(t *testing.T) {
+	cases := []struct {
+		name       string
+		deductions []string
+		coupons    []string
+		field      string
+		code       string
+	}{
+		{"coupon without deductions", nil, []string{"c1"}, "coupon_ids[0]", "COUPON_NOT_DEDUCTED"},
+		{"coupon not in the deduction", []string{"d1"}, []string{"c1", "c9"}, "coupon_ids[1]", "COUPON_NOT_DEDUCTED"},
+		{"another customer's coupon", []string{"d1"}, []string{"c-other"}, "coupon_ids[0]", "COUPON_NOT_DEDUCTED"},
+		{"coupon of another customer's deduction", []string{"d-other"}, []string{"c-other"}, "deduction_ids[0]", "DEDUCTION_NOT_FOUND"},
+		{"duplicate coupon", []string{"d1"}, []string{"c1", "c1"}, "coupon_ids[1]", "DUPLICATE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.deduction("d1", "cust-1", payclient.DeductionHeld, 500, "c1")
+			e.deduction("d-other", "cust-2", payclient.DeductionHeld, 500, "c-other")
+			p := placement("APP")
+			p.DeductionIDs, p.CouponIDs = c.deductions, c.coupons
+			_, _, err := e.svc.PlaceOrder(context.Background(), cmd("k", p))
+			var de *app.DeductionError
+			var ve *domain.ValidationError
+			var vs []domain.Violation
+			switch {
+			case errors.As(err, &de):
+				vs = de.Violations
+			case errors.As(err, &ve):
+				vs = ve.Violations
+			default:
+				t.Fatalf("want a violation, got %v", err)
+			}
+			if len(vs) != 1 || vs[0].Field != c.field || vs[0].Code != c.code {
+				t.Fatalf("want %s on %s, got %+v", c.code, c.field, vs)
+			}
+			nothingWritten(t, e)
+			if e.inv.reservations() != 0 {
+				t.Fatal("stock reserved for a refused placement")
+			}
+		})
+	}
+	e := newEnv(t)
+	e.deduction("d1", "cust-1", payclient.DeductionHeld, 500, "c1")
+	p := placement("APP")
+	p.DeductionIDs, p.CouponIDs = []string{"d1"}, []string{"c1"}
+	if o := mustPlace(t, e, "k", p); len(o.CouponIDs()) != 1 {
+		t.Fatalf("coupons %v", o.CouponIDs())
+	}
+}

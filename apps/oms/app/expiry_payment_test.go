@@ -18,7 +18,7 @@ import (
 func TestReminderFiresCancelExactlyOnce(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.deduction("d1", "cust-1", payclient.DeductionHeld, 500)
+	e.deduction("d1", "cust-1", payclient.DeductionHeld, 500, "c1")
 	p := placement("APP")
 	p.DeductionIDs = []string{"d1"}
 	p.CouponIDs = []string{"c1"}

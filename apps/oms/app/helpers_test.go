@@ -46,10 +46,16 @@ func (e *env) service(repo app.Repository) *app.Service {
 		app.Config{ChannelDeadlines: map[string]time.Duration{"ALIPAY": 15 * time.Minute}})
 }
 
-func (e *env) deduction(id, customer, status string, fen int64) {
+// deduction records a deduction at the fake PAY; coupons are COUPON items
+// of it (worth nothing here: the total is fen).
+func (e *env) deduction(id, customer, status string, fen int64, coupons ...string) {
 	e.pay.mu.Lock()
 	defer e.pay.mu.Unlock()
-	e.pay.d[id] = payclient.Deduction{ID: id, CustomerID: customer, Status: status, TotalFen: money.Fen(fen)}
+	d := payclient.Deduction{ID: id, CustomerID: customer, Status: status, TotalFen: money.Fen(fen)}
+	for _, c := range coupons {
+		d.Items = append(d.Items, payclient.DeductItem{Kind: payclient.KindCoupon, CouponID: c})
+	}
+	e.pay.d[id] = d
 }
 
 // paid records at the fake PAY the succeeded trade an event tells of, as

@@ -100,8 +100,11 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 	if vs := p.Check(now); len(vs) > 0 {
 		return nil, false, &domain.ValidationError{Violations: vs}
 	}
-	nonCash, err := s.checkDeductions(ctx, p.CustomerID, p.DeductionIDs)
+	nonCash, coupons, err := s.checkDeductions(ctx, p.CustomerID, p.DeductionIDs)
 	if err != nil {
+		return nil, false, err
+	}
+	if err := checkCoupons(p.CouponIDs, coupons); err != nil {
 		return nil, false, err
 	}
 	id, window := ids.New(), s.cfg.PayWindow(p.Channel)
@@ -248,14 +251,16 @@ func problemSKUs(p *httpapi.Problem) []string {
 
 // checkDeductions verifies every non-cash deduction with PAY and locally:
 // it exists, belongs to the customer, is HELD and is not used by another
-// order. It returns their sum, the order's non-cash part.
-func (s *Service) checkDeductions(ctx context.Context, customerID string, dids []string) (money.Fen, error) {
+// order. It returns their sum, the order's non-cash part, and the coupons
+// they hold.
+func (s *Service) checkDeductions(ctx context.Context, customerID string, dids []string) (money.Fen, map[string]bool, error) {
+	coupons := map[string]bool{}
 	if len(dids) == 0 {
-		return 0, nil
+		return 0, coupons, nil
 	}
 	inUse, err := s.repo.DeductionsInUse(ctx, dids)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var (
 		sum money.Fen
@@ -279,7 +284,7 @@ func (s *Service) checkDeductions(ctx context.Context, customerID string, dids [
 			bad(i, "DEDUCTION_NOT_FOUND", "deduction %s does not exist", id)
 			continue
 		case err != nil:
-			return 0, fmt.Errorf("read deduction %s: %w", id, err)
+			return 0, nil, fmt.Errorf("read deduction %s: %w", id, err)
 		}
 		switch {
 		case d.CustomerID != customerID:
@@ -293,12 +298,38 @@ func (s *Service) checkDeductions(ctx context.Context, customerID string, dids [
 			bad(i, "DEDUCTION_INVALID", "deduction %s has a negative total", id)
 		default:
 			sum += d.TotalFen
+			for _, it := range d.Items {
+				if it.Kind == payclient.KindCoupon && it.CouponID != "" {
+					coupons[it.CouponID] = true
+				}
+			}
 		}
 	}
 	if len(vs) > 0 {
-		return 0, &DeductionError{Violations: vs}
+		return 0, nil, &DeductionError{Violations: vs}
 	}
-	return sum, nil
+	return sum, coupons, nil
+}
+
+// checkCoupons holds the order's coupons to PAY's model of them: a coupon
+// is used by being taken in a non-cash deduction (a COUPON item PAY moved
+// to HELD, for this customer only), so every coupon the order names must
+// be held by one of the order's own deductions, which checkDeductions has
+// just verified as this customer's and HELD. Anything else is a coupon the
+// order did not pay with: naming it would show, and later hand back, a
+// discount nobody took.
+func checkCoupons(cids []string, held map[string]bool) error {
+	var vs []domain.Violation
+	for i, id := range cids {
+		if !held[id] {
+			vs = append(vs, domain.Violation{Field: fmt.Sprintf("coupon_ids[%d]", i), Code: "COUPON_NOT_DEDUCTED",
+				Message: fmt.Sprintf("coupon %s is not held by any of this order's deductions", id)})
+		}
+	}
+	if len(vs) > 0 {
+		return &DeductionError{Violations: vs}
+	}
+	return nil
 }
 
 // deductionInUse names the deductions the commit found taken: by another
