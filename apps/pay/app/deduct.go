@@ -28,8 +28,8 @@ type DeductInput struct {
 // Deduct takes the non-cash part of an order: all items or none, never
 // below zero, idempotent by key.
 func (s *Service) Deduct(ctx context.Context, in DeductInput) (domain.Deduction, error) {
-	if in.IdempotencyKey == "" {
-		return domain.Deduction{}, errValidation("idempotency_key is required")
+	if err := domain.CheckKey(in.IdempotencyKey, in.CustomerID); err != nil {
+		return domain.Deduction{}, err
 	}
 	if err := domain.ValidateItems(in.CustomerID, in.Items); err != nil {
 		return domain.Deduction{}, err

@@ -37,6 +37,9 @@ func (s *Service) StartCashPayment(ctx context.Context, in StartInput) (domain.T
 	if in.IdempotencyKey == "" || in.OrderID == "" || in.CustomerID == "" {
 		return domain.Trade{}, errValidation("idempotency_key, order_id and customer_id are required")
 	}
+	if err := domain.CheckKey(in.IdempotencyKey, in.CustomerID); err != nil {
+		return domain.Trade{}, err
+	}
 	ad, ok := s.channels[in.Channel]
 	if !ok {
 		return domain.Trade{}, fmt.Errorf("%w: %q", domain.ErrUnknownChannel, in.Channel)

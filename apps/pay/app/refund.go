@@ -32,6 +32,9 @@ func (s *Service) RequestRefund(ctx context.Context, in RefundInput) (domain.Ref
 	if in.IdempotencyKey == "" || in.TradeID == "" || in.Reason == "" {
 		return domain.Refund{}, errValidation("idempotency_key, trade_id and reason are required")
 	}
+	if err := domain.CheckKey(in.IdempotencyKey, ""); err != nil {
+		return domain.Refund{}, err
+	}
 	t, err := s.store.Trade(ctx, in.TradeID)
 	if err != nil {
 		return domain.Refund{}, err
