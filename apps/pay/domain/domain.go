@@ -144,10 +144,10 @@ func (e *NotPayableError) Unwrap() error { return ErrNotPayable }
 // could otherwise make PAY hold that lock for (a 30,000-item request
 // would be ~60 k statements); a real order's non-cash part has a handful.
 const (
-	MaxItems   = 50  // items per deduction, coupons per credit
-	MaxKeyLen  = 128 // an idempotency key (the columns' width)
-	MaxIDLen   = 64  // a customer, order or trade id
-	keyField = "idempotency_key"
+	MaxItems  = 50  // items per deduction, coupons per credit
+	MaxKeyLen = 128 // an idempotency key (the columns' width)
+	MaxIDLen  = 64  // a customer, order or trade id
+	keyField  = "idempotency_key"
 )
 
 // LimitError says which input is over its bound; it is a validation error.
