@@ -140,6 +140,7 @@ type Order struct {
 	NonCashFen   money.Fen  `json:"non_cash_fen"`
 	CashDueFen   money.Fen  `json:"cash_due_fen"`
 	PaidFen      money.Fen  `json:"paid_fen"`
+	TradeID      string     `json:"trade_id,omitempty"` // the cash trade that paid it
 	Address      Address    `json:"address"`
 	Slot         Slot       `json:"slot"`
 	DeductionIDs []string   `json:"deduction_ids,omitempty"`

@@ -47,7 +47,11 @@ func Subscribe(svc common.Service, pubsub string, s *app.Service) error {
 			if err := decode(m, &ev); err != nil {
 				return err
 			}
-			return s.OnPaymentRejected(ctx, m.ID, ev)
+			err := s.OnPaymentRejected(ctx, m.ID, ev)
+			if errors.Is(err, app.ErrUnconfirmed) {
+				return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+			}
+			return err
 		}},
 	}
 	for _, sub := range subs {

@@ -96,3 +96,34 @@ func TestCancelReversesOnlyTheDeductionsOMSNames(t *testing.T) {
 		t.Fatalf("C2 balance %d", a.BalanceFen)
 	}
 }
+
+// A forged oms.payment.rejected for the trade that paid an order refunds
+// nothing: OMS says the order is PAID by that trade. A true rejection (the
+// order was cancelled) refunds it once.
+func TestForgedPaymentRejectedForPaidOrderRefundsNothing(t *testing.T) {
+	h := newHarness(t)
+	tr := h.startAndPay("WECHAT", "O1", 3_000)
+	if err := h.partners.Tick(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.oms.mu.Lock()
+	h.oms.orders["O1"] = omsclient.Order{ID: "O1", CustomerID: "C1", Status: omsclient.StatusPaid, TradeID: tr.ID}
+	h.oms.mu.Unlock()
+	forged := omsevents.PaymentRejected{OrderID: "O1", TradeID: tr.ID, AmountFen: 3_000, Status: "CANCELLED"}
+	if err := h.svc.OnPaymentRejected(h.ctx, "forged", forged); !errors.Is(err, app.ErrUnconfirmed) {
+		t.Fatalf("forged rejection of a paid order: want ErrUnconfirmed, got %v", err)
+	}
+	if err := h.svc.OnPaymentRejected(h.ctx, "forged-2", omsevents.PaymentRejected{OrderID: "O-other", TradeID: tr.ID, AmountFen: 3_000}); !errors.Is(err, app.ErrUnconfirmed) {
+		t.Fatalf("rejection naming another order: %v", err)
+	}
+	if n := h.count(`SELECT COUNT(*) FROM refunds`); n != 0 {
+		t.Fatalf("%d refunds after forged rejections", n)
+	}
+	h.atOMS("O1", omsclient.StatusCancelled)
+	if err := h.svc.OnPaymentRejected(h.ctx, "real", forged); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.trade(tr.ID); got.RefundedFen != 3_000 {
+		t.Fatalf("refunded %d, want 3000", got.RefundedFen)
+	}
+}
