@@ -327,7 +327,10 @@ func checkCoupons(cids []string, held map[string]bool) error {
 		}
 	}
 	if len(vs) > 0 {
-		return &DeductionError{Violations: vs}
+		// A validation failure, so each violation reaches the caller on
+		// its own field (the gateway shows DEDUCTION_INVALID as one error
+		// on deductionIds).
+		return &domain.ValidationError{Violations: vs}
 	}
 	return nil
 }
