@@ -234,3 +234,17 @@ func TestGroupCommitRefusesVoidedOrdersAlone(t *testing.T) {
 		t.Fatalf("%d events, want %d", got, n/3)
 	}
 }
+
+// Ids no order could have (wider than an order id) are answered "no"
+// without a mark, rather than failing the check-back forever.
+func TestCheckBackForForeignIDs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	long := "an-order-id-far-wider-than-any-ulid-oms-makes-" + ids.New()
+	if ex, err := e.svc.Exists(ctx, long); err != nil || ex.Exists {
+		t.Fatalf("long order id: %+v %v", ex, err)
+	}
+	if ex, err := e.svc.ExistsForDeduction(ctx, long+long); err != nil || ex.Exists {
+		t.Fatalf("long deduction id: %+v %v", ex, err)
+	}
+}

@@ -499,10 +499,19 @@ const releasedDeduction = ""
 // voidEvent is the timeline type of an order id's tombstone.
 const voidEvent = "VOID"
 
+// The widths of orders.id and order_deductions.deduction_id.
+const (
+	orderIDLen        = 26
+	maxDeductionIDLen = 64
+)
+
 // ClaimUnusedDeduction answers PAY's check-back for a deduction: the
 // order that uses it, or "" when none does; in that case it has claimed
 // the deduction first, so no order can take it any more.
 func (s *Store) ClaimUnusedDeduction(ctx context.Context, deductionID string) (string, error) {
+	if len(deductionID) > maxDeductionIDLen {
+		return "", nil // wider than the column: no order can hold it
+	}
 	if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO order_deductions (deduction_id, order_id) VALUES (?, ?)`,
 		deductionID, releasedDeduction); err != nil {
 		return "", fmt.Errorf("claim deduction %s: %w", deductionID, err)
@@ -518,6 +527,9 @@ func (s *Store) ClaimUnusedDeduction(ctx context.Context, deductionID string) (s
 // order, so an order with that id can no longer be created. An order
 // already there is left alone (its timeline has its seq 0).
 func (s *Store) VoidOrderID(ctx context.Context, id string, at time.Time) error {
+	if len(id) > orderIDLen {
+		return nil // wider than the column: no order can have it
+	}
 	if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO order_events (order_id, seq, at, type, note) VALUES (?, 0, ?, ?, ?)`,
 		id, at, voidEvent, "check-back: no order; a late commit is refused"); err != nil {
 		return fmt.Errorf("void order id %s: %w", id, err)
