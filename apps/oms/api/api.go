@@ -194,6 +194,8 @@ func problem(err error) error {
 	case errors.As(err, &oos):
 		return httpapi.Errorf(http.StatusConflict, omsclient.CodeOutOfStock, "%s", oos.Error()).
 			With(map[string]any{"skus": oos.SKUs})
+	case errors.Is(err, app.ErrPlacementVoided):
+		return httpapi.Errorf(http.StatusConflict, omsclient.CodePlacementExpired, "%s; place the order again", app.ErrPlacementVoided.Error())
 	case errors.Is(err, app.ErrIdempotencyReuse):
 		return httpapi.Errorf(http.StatusConflict, omsclient.CodeIdempotencyReuse, "this idempotency key was used with a different request")
 	case errors.Is(err, app.ErrKeyBusy):

@@ -28,7 +28,7 @@ func OrderView(o *domain.Order, timeline bool) omsclient.Order {
 	v := omsclient.Order{
 		ID: o.ID(), CustomerID: o.CustomerID(), Source: string(o.Source()), ToB: o.Source().ToB(),
 		Status: string(o.Status()), GoodsFen: o.Goods(), FreightFen: o.Freight(), TotalFen: o.Total(),
-		NonCashFen: o.NonCash(), CashDueFen: o.CashDue(), PaidFen: o.Paid(),
+		NonCashFen: o.NonCash(), CashDueFen: o.CashDue(), PaidFen: o.Paid(), TradeID: o.TradeID(),
 		Address:      omsclient.Address(o.Address()),
 		Slot:         omsclient.Slot{Type: o.Slot().Type, Date: o.Slot().Date},
 		DeductionIDs: o.DeductionIDs(), CouponIDs: o.CouponIDs(), CreatedAt: o.CreatedAt(),

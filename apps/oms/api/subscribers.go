@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -26,6 +27,9 @@ func Subscribe(svc common.Service, pubsub string, uc *app.Service) error {
 			return fmt.Errorf("%w: trade %q for order %q is incomplete", daprx.ErrDrop, t.TradeID, t.OrderID)
 		}
 		_, err := uc.ApplyTrade(ctx, m.ID, t)
+		if errors.Is(err, app.ErrUnverifiedTrade) {
+			return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+		}
 		return err
 	})
 }

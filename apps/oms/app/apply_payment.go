@@ -7,6 +7,8 @@ import (
 
 	"github.com/harvest/harvest/apps/oms/domain"
 	payevents "github.com/harvest/harvest/apps/pay/events"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/outbox"
 )
 
@@ -23,7 +25,38 @@ const (
 	PaymentDuplicate PaymentResult = "duplicate" // seen before (same message or same trade): nothing
 )
 
-// ApplyTrade applies PAY's verified cash payment (DOMAIN 1.5). In one
+// ErrUnverifiedTrade: PAY does not confirm the trade of a
+// pay.trade.succeeded (unknown, not succeeded, or for another order,
+// customer or amount); the event changes nothing and is dropped.
+var ErrUnverifiedTrade = errors.New("trade not confirmed by PAY")
+
+// verifyTrade asks PAY, the owner of trades, whether the event tells the
+// truth, before it is believed (ARCHITECTURE, trust boundaries): a forged
+// pay.trade.succeeded would otherwise mark an order paid and start its
+// fulfillment. It costs one invocation per cash-paid order (non-cash and
+// ToB orders are paid at placement and never come here), which the
+// at-least-once delivery of events already makes the cheap side of the
+// work: the order's own commit and its oms.order.paid dwarf it.
+func (s *Service) verifyTrade(ctx context.Context, t payevents.TradeSucceeded) error {
+	pt, err := s.pay.GetTrade(ctx, t.TradeID)
+	switch {
+	case httpapi.HasCode(err, payclient.CodeNotFound):
+		return fmt.Errorf("%w: trade %s is unknown to PAY", ErrUnverifiedTrade, t.TradeID)
+	case err != nil:
+		return fmt.Errorf("ask PAY about trade %s: %w", t.TradeID, err)
+	case pt.Status != payclient.TradeSucceeded:
+		return fmt.Errorf("%w: trade %s is %s at PAY", ErrUnverifiedTrade, t.TradeID, pt.Status)
+	case pt.OrderID != t.OrderID || pt.CustomerID != t.CustomerID:
+		return fmt.Errorf("%w: trade %s is for order %s of %s at PAY, not %s of %s", ErrUnverifiedTrade, t.TradeID,
+			pt.OrderID, pt.CustomerID, t.OrderID, t.CustomerID)
+	case pt.PaidFen != t.AmountFen:
+		return fmt.Errorf("%w: trade %s paid %s at PAY, not %s", ErrUnverifiedTrade, t.TradeID, pt.PaidFen, t.AmountFen)
+	}
+	return nil
+}
+
+// ApplyTrade applies PAY's verified cash payment (DOMAIN 1.5), once PAY
+// has confirmed it (verifyTrade). In one
 // transaction with the inbox claim of msgID: a PENDING_PAYMENT order paid
 // the exact cash due becomes PAID (oms.order.paid); an order that cannot
 // take the money — cancelled, paid by another trade, or a wrong amount —
@@ -32,6 +65,12 @@ const (
 func (s *Service) ApplyTrade(ctx context.Context, msgID string, t payevents.TradeSucceeded) (PaymentResult, error) {
 	if t.OrderID == "" || t.TradeID == "" || t.AmountFen <= 0 {
 		return "", fmt.Errorf("trade %q for order %q: incomplete payload", t.TradeID, t.OrderID)
+	}
+	if err := s.verifyTrade(ctx, t); err != nil {
+		if errors.Is(err, ErrUnverifiedTrade) {
+			paymentsApplied.WithLabelValues("unverified").Inc()
+		}
+		return "", err
 	}
 	claim := &InboxClaim{Consumer: TradeConsumer, MsgID: msgID}
 	var result PaymentResult

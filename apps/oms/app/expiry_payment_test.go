@@ -18,7 +18,7 @@ import (
 func TestReminderFiresCancelExactlyOnce(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.deduction("d1", "cust-1", payclient.DeductionHeld, 500)
+	e.deduction("d1", "cust-1", payclient.DeductionHeld, 500, "c1")
 	p := placement("APP")
 	p.DeductionIDs = []string{"d1"}
 	p.CouponIDs = []string{"c1"}
@@ -75,7 +75,7 @@ func TestReminderAfterPaymentDoesNothing(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	o := mustPlace(t, e, "k", placement("APP"))
-	if r, err := e.svc.ApplyTrade(ctx, "m1", trade(o, "t1")); err != nil || r != app.PaymentPaid {
+	if r, err := e.svc.ApplyTrade(ctx, "m1", e.paid(trade(o, "t1"))); err != nil || r != app.PaymentPaid {
 		t.Fatalf("pay: %v %v", r, err)
 	}
 	e.clock.Advance(11 * time.Minute)
@@ -107,7 +107,7 @@ func TestWindowExpiresEveryDueOrder(t *testing.T) {
 		due = append(due, o.ID())
 	}
 	paid := mustPlace(t, e, "paid", placement("APP"))
-	if r, err := e.svc.ApplyTrade(ctx, "m1", trade(paid, "t1")); err != nil || r != app.PaymentPaid {
+	if r, err := e.svc.ApplyTrade(ctx, "m1", e.paid(trade(paid, "t1"))); err != nil || r != app.PaymentPaid {
 		t.Fatalf("pay: %v %v", r, err)
 	}
 	end := e.clock.Now().Add(10 * time.Minute)
@@ -218,7 +218,7 @@ func TestTradeMarksPaidOnce(t *testing.T) {
 	ctx := context.Background()
 	o := mustPlace(t, e, "k", placement("APP"))
 	for i, msg := range []string{"m1", "m1", "m2"} { // redelivery, then PAY's second notice of the trade
-		r, err := e.svc.ApplyTrade(ctx, msg, trade(o, "t1"))
+		r, err := e.svc.ApplyTrade(ctx, msg, e.paid(trade(o, "t1")))
 		want := app.PaymentDuplicate
 		if i == 0 {
 			want = app.PaymentPaid
@@ -240,7 +240,7 @@ func TestTradeMarksPaidOnce(t *testing.T) {
 		t.Fatalf("payload %+v", ev)
 	}
 	// Another trade for the same order is money to give back.
-	if r, err := e.svc.ApplyTrade(ctx, "m3", trade(o, "t2")); err != nil || r != app.PaymentRejected {
+	if r, err := e.svc.ApplyTrade(ctx, "m3", e.paid(trade(o, "t2"))); err != nil || r != app.PaymentRejected {
 		t.Fatalf("second trade: %v %v", r, err)
 	}
 }
@@ -253,7 +253,7 @@ func TestTradeForCancelledOrderIsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, msg := range []string{"m1", "m1", "m2"} {
-		r, err := e.svc.ApplyTrade(ctx, msg, trade(o, "t1"))
+		r, err := e.svc.ApplyTrade(ctx, msg, e.paid(trade(o, "t1")))
 		want := app.PaymentDuplicate
 		if i == 0 {
 			want = app.PaymentRejected
@@ -281,13 +281,13 @@ func TestTradeWithWrongAmountIsRejected(t *testing.T) {
 	o := mustPlace(t, e, "k", placement("APP"))
 	tr := trade(o, "t1")
 	tr.AmountFen--
-	if r, err := e.svc.ApplyTrade(ctx, "m1", tr); err != nil || r != app.PaymentRejected {
+	if r, err := e.svc.ApplyTrade(ctx, "m1", e.paid(tr)); err != nil || r != app.PaymentRejected {
 		t.Fatalf("%v %v", r, err)
 	}
 	if got, _ := e.svc.GetOrder(ctx, o.ID()); got.Status() != domain.StatusPendingPayment {
 		t.Fatal("order changed on a wrong amount")
 	}
-	if r, err := e.svc.ApplyTrade(ctx, "m9", payevents.TradeSucceeded{TradeID: "t9", OrderID: "missing", AmountFen: 5}); err != nil || r != app.PaymentRejected {
+	if r, err := e.svc.ApplyTrade(ctx, "m9", e.paid(payevents.TradeSucceeded{TradeID: "t9", OrderID: "missing", AmountFen: 5})); err != nil || r != app.PaymentRejected {
 		t.Fatalf("unknown order: %v %v", r, err)
 	}
 	if outboxCount(t, e.db, events.TopicPaymentRejected) != 2 {
@@ -315,7 +315,7 @@ func TestCancelUnpaid(t *testing.T) {
 		t.Fatalf("events: %d %+v", outboxCount(t, e.db, events.TopicOrderCancelled), ev)
 	}
 	paid := mustPlace(t, e, "k2", placement("APP"))
-	if _, err := e.svc.ApplyTrade(ctx, "m", trade(paid, "t")); err != nil {
+	if _, err := e.svc.ApplyTrade(ctx, "m", e.paid(trade(paid, "t"))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.CancelUnpaid(ctx, paid.ID(), "cust-1", ""); !errors.Is(err, domain.ErrNotCancellable) {

@@ -27,6 +27,10 @@ type fakeInventory struct {
 	res          map[string]*inventoryclient.Reservation
 	reserveCalls int
 	releaseFails bool
+	// afterReserve, when set, runs after a reservation was made and before
+	// Reserve answers (outside the lock): a placement stalled there has
+	// passed its deduction checks and holds stock, but has not committed.
+	afterReserve func(orderID string)
 }
 
 func newFakeInventory(c clock.Clock) *fakeInventory {
@@ -77,7 +81,13 @@ func (f *fakeInventory) Reserve(_ context.Context, r inventoryclient.ReserveRequ
 	}
 	res := &inventoryclient.Reservation{OrderID: r.OrderID, Status: inventoryclient.ReservationHeld, Lines: r.Lines, ExpiresAt: f.clock.Now().Add(r.TTL)}
 	f.res[r.OrderID] = res
-	return f.withProducts(*res, r.Lines), nil
+	out := f.withProducts(*res, r.Lines)
+	if hook := f.afterReserve; hook != nil {
+		f.mu.Unlock()
+		hook(r.OrderID)
+		f.mu.Lock()
+	}
+	return out, nil
 }
 
 func (f *fakeInventory) withProducts(res inventoryclient.Reservation, lines []inventoryclient.Line) inventoryclient.Reservation {
@@ -156,8 +166,57 @@ func (f *fakeInventory) reservations() int {
 }
 
 type fakePay struct {
-	mu sync.Mutex
-	d  map[string]payclient.Deduction
+	mu       sync.Mutex
+	d        map[string]payclient.Deduction
+	trades   map[string]payclient.Trade
+	reversed map[string]int // reversals per deduction, by sweep
+	down     bool           // GetTrade fails as an unreachable PAY would
+}
+
+func (p *fakePay) GetTrade(_ context.Context, id string) (payclient.Trade, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return payclient.Trade{}, errors.New("pay unreachable")
+	}
+	t, ok := p.trades[id]
+	if !ok {
+		return payclient.Trade{}, httpapi.Errorf(http.StatusNotFound, payclient.CodeNotFound, "no trade %s", id)
+	}
+	return t, nil
+}
+
+// sweep is PAY's deduction sweep: every HELD deduction OMS says no order
+// uses is reversed (once: a reversed deduction is no longer HELD).
+func (p *fakePay) sweep(ctx context.Context, exists func(context.Context, string) (app.Existence, error)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, d := range p.d {
+		if d.Status != payclient.DeductionHeld {
+			continue
+		}
+		e, err := exists(ctx, id)
+		if err != nil {
+			return err
+		}
+		if e.Exists {
+			d.Status = payclient.DeductionUsed
+		} else {
+			d.Status = payclient.DeductionReversed
+			if p.reversed == nil {
+				p.reversed = map[string]int{}
+			}
+			p.reversed[id]++
+		}
+		p.d[id] = d
+	}
+	return nil
+}
+
+func (p *fakePay) reversals(id string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reversed[id]
 }
 
 func (p *fakePay) GetDeduction(_ context.Context, id string) (payclient.Deduction, error) {

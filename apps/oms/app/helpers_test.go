@@ -10,6 +10,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/oms/store"
+	payevents "github.com/harvest/harvest/apps/pay/events"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/money"
@@ -45,10 +46,29 @@ func (e *env) service(repo app.Repository) *app.Service {
 		app.Config{ChannelDeadlines: map[string]time.Duration{"ALIPAY": 15 * time.Minute}})
 }
 
-func (e *env) deduction(id, customer, status string, fen int64) {
+// deduction records a deduction at the fake PAY; coupons are COUPON items
+// of it (worth nothing here: the total is fen).
+func (e *env) deduction(id, customer, status string, fen int64, coupons ...string) {
 	e.pay.mu.Lock()
 	defer e.pay.mu.Unlock()
-	e.pay.d[id] = payclient.Deduction{ID: id, CustomerID: customer, Status: status, TotalFen: money.Fen(fen)}
+	d := payclient.Deduction{ID: id, CustomerID: customer, Status: status, TotalFen: money.Fen(fen)}
+	for _, c := range coupons {
+		d.Items = append(d.Items, payclient.DeductItem{Kind: payclient.KindCoupon, CouponID: c})
+	}
+	e.pay.d[id] = d
+}
+
+// paid records at the fake PAY the succeeded trade an event tells of, as
+// PAY would have before publishing it, and returns the event.
+func (e *env) paid(t payevents.TradeSucceeded) payevents.TradeSucceeded {
+	e.pay.mu.Lock()
+	defer e.pay.mu.Unlock()
+	if e.pay.trades == nil {
+		e.pay.trades = map[string]payclient.Trade{}
+	}
+	e.pay.trades[t.TradeID] = payclient.Trade{ID: t.TradeID, OrderID: t.OrderID, CustomerID: t.CustomerID, Channel: t.Channel,
+		AmountFen: t.AmountFen, PaidFen: t.AmountFen, Status: payclient.TradeSucceeded}
+	return t
 }
 
 func placement(source string) domain.Placement {

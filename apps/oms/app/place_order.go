@@ -100,8 +100,11 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 	if vs := p.Check(now); len(vs) > 0 {
 		return nil, false, &domain.ValidationError{Violations: vs}
 	}
-	nonCash, err := s.checkDeductions(ctx, p.CustomerID, p.DeductionIDs)
+	nonCash, coupons, err := s.checkDeductions(ctx, p.CustomerID, p.DeductionIDs)
 	if err != nil {
+		return nil, false, err
+	}
+	if err := checkCoupons(p.CouponIDs, coupons); err != nil {
 		return nil, false, err
 	}
 	id, window := ids.New(), s.cfg.PayWindow(p.Channel)
@@ -139,7 +142,10 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 		}
 		var inUse *DeductionInUseError
 		if errors.As(err, &inUse) {
-			return nil, false, deductionInUse(p.DeductionIDs, inUse.IDs)
+			return nil, false, deductionInUse(p.DeductionIDs, inUse.IDs, inUse.Released)
+		}
+		if errors.Is(err, ErrPlacementVoided) {
+			return nil, false, err
 		}
 		return nil, false, fmt.Errorf("commit order %s: %w", o.ID(), err)
 	}
@@ -154,7 +160,7 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 func isBusiness(err error) bool {
 	var oos *OutOfStockError
 	var de *DeductionError
-	return errors.As(err, &oos) || errors.As(err, &de) || errors.Is(err, ErrIdempotencyReuse)
+	return errors.As(err, &oos) || errors.As(err, &de) || errors.Is(err, ErrIdempotencyReuse) || errors.Is(err, ErrPlacementVoided)
 }
 
 func (s *Service) replay(ctx context.Context, rec Idempotency, hash string) (*domain.Order, bool, error) {
@@ -245,14 +251,16 @@ func problemSKUs(p *httpapi.Problem) []string {
 
 // checkDeductions verifies every non-cash deduction with PAY and locally:
 // it exists, belongs to the customer, is HELD and is not used by another
-// order. It returns their sum, the order's non-cash part.
-func (s *Service) checkDeductions(ctx context.Context, customerID string, dids []string) (money.Fen, error) {
+// order. It returns their sum, the order's non-cash part, and the coupons
+// they hold.
+func (s *Service) checkDeductions(ctx context.Context, customerID string, dids []string) (money.Fen, map[string]bool, error) {
+	coupons := map[string]bool{}
 	if len(dids) == 0 {
-		return 0, nil
+		return 0, coupons, nil
 	}
 	inUse, err := s.repo.DeductionsInUse(ctx, dids)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var (
 		sum money.Fen
@@ -263,7 +271,11 @@ func (s *Service) checkDeductions(ctx context.Context, customerID string, dids [
 	}
 	for i, id := range dids {
 		if other, ok := inUse[id]; ok {
-			bad(i, "DEDUCTION_IN_USE", "deduction %s is used by order %s", id, other)
+			if other == "" {
+				bad(i, "DEDUCTION_RELEASED", "deduction %s was given back: no order used it in time", id)
+			} else {
+				bad(i, "DEDUCTION_IN_USE", "deduction %s is used by order %s", id, other)
+			}
 			continue
 		}
 		d, err := s.pay.GetDeduction(ctx, id)
@@ -272,7 +284,7 @@ func (s *Service) checkDeductions(ctx context.Context, customerID string, dids [
 			bad(i, "DEDUCTION_NOT_FOUND", "deduction %s does not exist", id)
 			continue
 		case err != nil:
-			return 0, fmt.Errorf("read deduction %s: %w", id, err)
+			return 0, nil, fmt.Errorf("read deduction %s: %w", id, err)
 		}
 		switch {
 		case d.CustomerID != customerID:
@@ -286,20 +298,56 @@ func (s *Service) checkDeductions(ctx context.Context, customerID string, dids [
 			bad(i, "DEDUCTION_INVALID", "deduction %s has a negative total", id)
 		default:
 			sum += d.TotalFen
+			for _, it := range d.Items {
+				if it.Kind == payclient.KindCoupon && it.CouponID != "" {
+					coupons[it.CouponID] = true
+				}
+			}
 		}
 	}
 	if len(vs) > 0 {
-		return 0, &DeductionError{Violations: vs}
+		return 0, nil, &DeductionError{Violations: vs}
 	}
-	return sum, nil
+	return sum, coupons, nil
 }
 
-func deductionInUse(all, used []string) error {
+// checkCoupons holds the order's coupons to PAY's model of them: a coupon
+// is used by being taken in a non-cash deduction (a COUPON item PAY moved
+// to HELD, for this customer only), so every coupon the order names must
+// be held by one of the order's own deductions, which checkDeductions has
+// just verified as this customer's and HELD. Anything else is a coupon the
+// order did not pay with: naming it would show, and later hand back, a
+// discount nobody took.
+func checkCoupons(cids []string, held map[string]bool) error {
+	var vs []domain.Violation
+	for i, id := range cids {
+		if !held[id] {
+			vs = append(vs, domain.Violation{Field: fmt.Sprintf("coupon_ids[%d]", i), Code: "COUPON_NOT_DEDUCTED",
+				Message: fmt.Sprintf("coupon %s is not held by any of this order's deductions", id)})
+		}
+	}
+	if len(vs) > 0 {
+		// A validation failure, so each violation reaches the caller on
+		// its own field (the gateway shows DEDUCTION_INVALID as one error
+		// on deductionIds).
+		return &domain.ValidationError{Violations: vs}
+	}
+	return nil
+}
+
+// deductionInUse names the deductions the commit found taken: by another
+// order, or released by PAY's sweep while this placement was under way
+// (its check-back claimed them; their money went back).
+func deductionInUse(all, used, released []string) error {
 	var vs []domain.Violation
 	for i, id := range all {
-		if slices.Contains(used, id) {
+		switch {
+		case slices.Contains(used, id):
 			vs = append(vs, domain.Violation{Field: fmt.Sprintf("deduction_ids[%d]", i), Code: "DEDUCTION_IN_USE",
 				Message: fmt.Sprintf("deduction %s was just used by another order", id)})
+		case slices.Contains(released, id):
+			vs = append(vs, domain.Violation{Field: fmt.Sprintf("deduction_ids[%d]", i), Code: "DEDUCTION_RELEASED",
+				Message: fmt.Sprintf("deduction %s was given back while the order was being placed", id)})
 		}
 	}
 	return &DeductionError{Violations: vs}

@@ -73,6 +73,17 @@ func TestPlaceOrderValidationWritesNothing(t *testing.T) {
 				p.Lines = append(p.Lines, domain.LineInput{SKU: fmt.Sprintf("S%d", i), Qty: 1, UnitPrice: 1})
 			}
 		}, "lines", "TOO_MANY_LINES"},
+		// List inputs are capped before PAY or inventory is asked anything.
+		{"too many deductions", func(p *domain.Placement) {
+			for i := 0; i < 30_000; i++ {
+				p.DeductionIDs = append(p.DeductionIDs, fmt.Sprintf("d%d", i))
+			}
+		}, "deduction_ids", "TOO_MANY"},
+		{"too many coupons", func(p *domain.Placement) {
+			for i := 0; i <= domain.MaxCoupons; i++ {
+				p.CouponIDs = append(p.CouponIDs, fmt.Sprintf("c%d", i))
+			}
+		}, "coupon_ids", "TOO_MANY"},
 		{"missing phone", func(p *domain.Placement) { p.Address.Phone = "" }, "address.phone", "REQUIRED"},
 		{"bad phone", func(p *domain.Placement) { p.Address.Phone = "call me" }, "address.phone", "INVALID_PHONE"},
 		{"missing city", func(p *domain.Placement) { p.Address.City = " " }, "address.city", "REQUIRED"},

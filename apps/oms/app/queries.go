@@ -64,8 +64,20 @@ type Existence struct {
 }
 
 // Exists answers inventory's check-back: does an order with this id exist?
+// A "no" is made permanent before it is given (Repository.VoidOrderID):
+// inventory releases the stock on it, so a placement still in flight under
+// this id must not commit afterwards. Only the check-back, past the
+// reservation's TTL, may ask.
 func (s *Service) Exists(ctx context.Context, id string) (Existence, error) {
 	o, err := s.repo.Get(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		if err := s.repo.VoidOrderID(ctx, id, s.clock.Now()); err != nil {
+			return Existence{}, err
+		}
+		// Read again: an order committing while the mark waited for its
+		// key won, and exists.
+		o, err = s.repo.Get(ctx, id)
+	}
 	if errors.Is(err, domain.ErrNotFound) {
 		return Existence{}, nil
 	}
@@ -76,10 +88,12 @@ func (s *Service) Exists(ctx context.Context, id string) (Existence, error) {
 }
 
 // ExistsForDeduction answers PAY's check-back: does an order use this
-// non-cash deduction? PAY reverses a HELD deduction no order took.
+// non-cash deduction? PAY reverses a HELD deduction no order took, so a
+// "no" first claims the deduction for good (Repository.ClaimUnusedDeduction):
+// a placement that read it as HELD then fails at its commit.
 func (s *Service) ExistsForDeduction(ctx context.Context, deductionID string) (Existence, error) {
-	orderID, ok, err := s.repo.OrderForDeduction(ctx, deductionID)
-	if err != nil || !ok {
+	orderID, err := s.repo.ClaimUnusedDeduction(ctx, deductionID)
+	if err != nil || orderID == "" {
 		return Existence{}, err
 	}
 	return s.Exists(ctx, orderID)

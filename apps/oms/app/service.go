@@ -30,6 +30,9 @@ type Inventory interface {
 // Pay is what OMS needs of PAY; *payclient.Client satisfies it.
 type Pay interface {
 	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
+	// GetTrade is how OMS checks a pay.trade.succeeded with PAY before
+	// marking an order paid.
+	GetTrade(ctx context.Context, id string) (payclient.Trade, error)
 }
 
 // Reminders arms the durable reminder that expires an unpaid order at its
@@ -87,12 +90,19 @@ var (
 	ErrBadCursor = errors.New("malformed cursor")
 )
 
+// ErrPlacementVoided: the order's id was answered "no such order" by
+// inventory's check-back before the order committed (the placement
+// stalled past its reservation's TTL), so its stock went back and the
+// order may not be created; the caller places again.
+var ErrPlacementVoided = errors.New("placement took longer than its stock reservation; the reservation was released")
+
 // DeductionInUseError is the repository's answer when a deduction is already
-// bound to another order.
-type DeductionInUseError struct{ IDs []string }
+// bound to another order (IDs), or was released by PAY's sweep (Released).
+type DeductionInUseError struct{ IDs, Released []string }
 
 func (e *DeductionInUseError) Error() string {
-	return "deductions already used by another order: " + strings.Join(e.IDs, ", ")
+	return "deductions already used by another order: " + strings.Join(e.IDs, ", ") +
+		"; released: " + strings.Join(e.Released, ", ")
 }
 
 // Repository stores orders. Update runs fn on the locked order inside one
@@ -110,7 +120,14 @@ type Repository interface {
 	Record(ctx context.Context, claim *InboxClaim, events []outbox.Event) error
 	List(ctx context.Context, q ListQuery) (Page, error)
 	DueUnpaid(ctx context.Context, after, before time.Time, limit int) ([]string, error)
-	OrderForDeduction(ctx context.Context, deductionID string) (string, bool, error)
+	// ClaimUnusedDeduction returns the order using a deduction, or "" after
+	// claiming it so that no order can use it any more.
+	ClaimUnusedDeduction(ctx context.Context, deductionID string) (string, error)
+	// VoidOrderID makes sure no order can be created with id any more (an
+	// existing order is left as it is).
+	VoidOrderID(ctx context.Context, id string, at time.Time) error
+	// DeductionsInUse maps ids bound to an order to it, and ids released
+	// by a check-back to "".
 	DeductionsInUse(ctx context.Context, ids []string) (map[string]string, error)
 }
 

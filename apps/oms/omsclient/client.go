@@ -58,6 +58,10 @@ const (
 	CodeNotFound         = "ORDER_NOT_FOUND"
 	CodeNotCancellable   = "ORDER_NOT_CANCELLABLE"
 	CodeDeductionInvalid = "DEDUCTION_INVALID"
+	// CodePlacementExpired: the placement outlasted its stock reservation,
+	// which inventory's check-back released; nothing was written, and a
+	// new placement (a new idempotency key) may succeed.
+	CodePlacementExpired = "PLACEMENT_EXPIRED"
 )
 
 // Violation names one offending field of a placement.
@@ -136,6 +140,7 @@ type Order struct {
 	NonCashFen   money.Fen  `json:"non_cash_fen"`
 	CashDueFen   money.Fen  `json:"cash_due_fen"`
 	PaidFen      money.Fen  `json:"paid_fen"`
+	TradeID      string     `json:"trade_id,omitempty"` // the cash trade that paid it
 	Address      Address    `json:"address"`
 	Slot         Slot       `json:"slot"`
 	DeductionIDs []string   `json:"deduction_ids,omitempty"`

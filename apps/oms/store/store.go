@@ -98,6 +98,10 @@ func (s *Store) createOne(ctx context.Context, r *createReq) error {
 			return err
 		}
 		if err := insertEvents(ctx, tx, snap.ID, 0, snap.Timeline); err != nil {
+			if sqltx.IsDuplicate(err) {
+				// The check-back's tombstone: see VoidOrderID.
+				return fmt.Errorf("order %s: %w", snap.ID, app.ErrPlacementVoided)
+			}
 			return err
 		}
 		if err := insertDeductions(ctx, tx, snap.ID, snap.DeductionIDs); err != nil {
@@ -178,8 +182,14 @@ func insertDeductions(ctx context.Context, tx *sql.Tx, id string, dids []string)
 		return errors.Join(err, qerr)
 	}
 	e := &app.DeductionInUseError{}
-	for d := range used {
-		e.IDs = append(e.IDs, d)
+	for _, d := range dids {
+		switch o, ok := used[d]; {
+		case !ok:
+		case o == releasedDeduction:
+			e.Released = append(e.Released, d)
+		default:
+			e.IDs = append(e.IDs, d)
+		}
 	}
 	return e
 }
@@ -471,20 +481,73 @@ func (s *Store) DueUnpaid(ctx context.Context, after, before time.Time, limit in
 	return out, nil
 }
 
-// OrderForDeduction returns the order using a deduction.
-func (s *Store) OrderForDeduction(ctx context.Context, deductionID string) (string, bool, error) {
+// Check-back tombstones.
+//
+// A check-back's "no" must stay true: once OMS has told PAY that no order
+// uses a deduction, or told inventory that an order does not exist, the
+// asker gives the money or the stock back, so a placement that read the
+// deduction as HELD, or holds the reservation, before that answer must not
+// commit after it. Each "no" is therefore written down under the very
+// unique key the order's commit inserts into, and the commit that comes
+// late hits it:
+//   - a deduction no order uses is claimed in order_deductions with an
+//     empty order id (releasedDeduction); insertDeductions then meets the
+//     primary key and the placement fails with DEDUCTION_RELEASED;
+//   - an order id that does not exist gets the first entry of its
+//     timeline, order_events (id, 0), as a VOID mark; every new order
+//     writes its PLACED entry at seq 0 in the same multi-row INSERT as the
+//     rest of its group's timeline, so the late commit fails with
+//     app.ErrPlacementVoided at no extra statement on the hot path.
+// Both marks are taken with INSERT IGNORE, which waits for a placement
+// committing the same key at that moment: the one that commits first wins,
+// and the answer is read after the mark, so it is never contradicted.
+
+// releasedDeduction is the order id of a deduction's tombstone.
+const releasedDeduction = ""
+
+// voidEvent is the timeline type of an order id's tombstone.
+const voidEvent = "VOID"
+
+// The widths of orders.id and order_deductions.deduction_id.
+const (
+	orderIDLen        = 26
+	maxDeductionIDLen = 64
+)
+
+// ClaimUnusedDeduction answers PAY's check-back for a deduction: the
+// order that uses it, or "" when none does; in that case it has claimed
+// the deduction first, so no order can take it any more.
+func (s *Store) ClaimUnusedDeduction(ctx context.Context, deductionID string) (string, error) {
+	if len(deductionID) > maxDeductionIDLen {
+		return "", nil // wider than the column: no order can hold it
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO order_deductions (deduction_id, order_id) VALUES (?, ?)`,
+		deductionID, releasedDeduction); err != nil {
+		return "", fmt.Errorf("claim deduction %s: %w", deductionID, err)
+	}
 	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT order_id FROM order_deductions WHERE deduction_id = ?`, deductionID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+	if err := s.db.QueryRowContext(ctx, `SELECT order_id FROM order_deductions WHERE deduction_id = ?`, deductionID).Scan(&id); err != nil {
+		return "", fmt.Errorf("read deduction %s: %w", deductionID, err)
 	}
-	if err != nil {
-		return "", false, fmt.Errorf("read deduction %s: %w", deductionID, err)
-	}
-	return id, true, nil
+	return id, nil
 }
 
-// DeductionsInUse maps those of ids already bound to an order to that order.
+// VoidOrderID marks an order id inventory's check-back found without an
+// order, so an order with that id can no longer be created. An order
+// already there is left alone (its timeline has its seq 0).
+func (s *Store) VoidOrderID(ctx context.Context, id string, at time.Time) error {
+	if len(id) > orderIDLen {
+		return nil // wider than the column: no order can have it
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO order_events (order_id, seq, at, type, note) VALUES (?, 0, ?, ?, ?)`,
+		id, at, voidEvent, "check-back: no order; a late commit is refused"); err != nil {
+		return fmt.Errorf("void order id %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeductionsInUse maps those of ids already bound to an order to that
+// order, and those a check-back released to "".
 func (s *Store) DeductionsInUse(ctx context.Context, ids []string) (map[string]string, error) {
 	return deductionsInUse(ctx, s.db, ids)
 }

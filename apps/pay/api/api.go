@@ -41,7 +41,11 @@ func Mount(r chi.Router, svc *app.Service) {
 func problem(err error) error {
 	var ins *domain.InsufficientError
 	var np *domain.NotPayableError
+	var le *domain.LimitError
 	switch {
+	case errors.As(err, &le):
+		return httpapi.Errorf(http.StatusBadRequest, payclient.CodeTooMany, "%s", le.Error()).
+			With(map[string]any{"field": le.Field, "max": le.Max})
 	case errors.As(err, &ins):
 		d := map[string]any{"kind": string(ins.Kind)}
 		if ins.CouponID != "" {

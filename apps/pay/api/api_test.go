@@ -50,6 +50,9 @@ func (o oms) Payable(context.Context, string) (omsclient.Payability, error) { re
 func (o oms) ExistsForDeduction(context.Context, string) (omsclient.Existence, error) {
 	return omsclient.Existence{}, nil
 }
+func (o oms) GetOrder(_ context.Context, id string) (omsclient.Order, error) {
+	return omsclient.Order{ID: id, CustomerID: o.p.CustomerID, Status: omsclient.StatusPendingPayment}, nil
+}
 
 func setup(t *testing.T, p omsclient.Payability) (*payclient.Client, *sim.Server, *daprx.Invoker) {
 	t.Helper()

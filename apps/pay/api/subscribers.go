@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/dapr/go-sdk/service/common"
@@ -35,14 +36,22 @@ func Subscribe(svc common.Service, pubsub string, s *app.Service) error {
 			if err := decode(m, &ev); err != nil {
 				return err
 			}
-			return s.OnOrderCancelled(ctx, m.ID, ev)
+			err := s.OnOrderCancelled(ctx, m.ID, ev)
+			if errors.Is(err, app.ErrUnconfirmed) {
+				return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+			}
+			return err
 		}},
 		{events.TopicPaymentRejected, func(ctx context.Context, m daprx.Message) error {
 			var ev events.PaymentRejected
 			if err := decode(m, &ev); err != nil {
 				return err
 			}
-			return s.OnPaymentRejected(ctx, m.ID, ev)
+			err := s.OnPaymentRejected(ctx, m.ID, ev)
+			if errors.Is(err, app.ErrUnconfirmed) {
+				return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+			}
+			return err
 		}},
 	}
 	for _, sub := range subs {

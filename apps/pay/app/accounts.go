@@ -26,6 +26,12 @@ func (s *Service) Credit(ctx context.Context, key string, a domain.Account, coup
 	if key == "" || a.CustomerID == "" {
 		return fmt.Errorf("%w: idempotency_key and customer are required", domain.ErrValidation)
 	}
+	if err := domain.CheckKey(key, a.CustomerID); err != nil {
+		return err
+	}
+	if err := domain.CheckList("coupons", len(coupons), domain.MaxItems); err != nil {
+		return err
+	}
 	if a.BalanceFen < 0 || a.GiftCardFen < 0 || a.Points < 0 || a.GoodsCardFen < 0 {
 		return fmt.Errorf("%w: credits must not be negative", domain.ErrValidation)
 	}

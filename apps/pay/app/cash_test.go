@@ -247,6 +247,7 @@ func TestPaymentForCancelledOrderIsRefundedInFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	h.atOMS("O1", omsclient.StatusCancelled)
 	if err := h.svc.OnOrderCancelled(h.ctx, "cancel-1", omsevents.OrderCancelled{OrderID: "O1", Reason: omsevents.ReasonExpired}); err != nil {
 		t.Fatal(err)
 	}
@@ -408,6 +409,7 @@ func TestPaymentArrivingAfterCancelIsRefundedWithoutOMS(t *testing.T) {
 	}
 	// The order is cancelled while the customer sits at the cashier; the
 	// channel ignores time_expire and takes the money anyway.
+	h.atOMS("O1", omsclient.StatusCancelled)
 	if err := h.svc.OnOrderCancelled(h.ctx, "c1", omsevents.OrderCancelled{OrderID: "O1", Reason: omsevents.ReasonCustomer}); err != nil {
 		t.Fatal(err)
 	}
@@ -450,6 +452,7 @@ func TestCancelRacingWithSuccessRefundsExactlyOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		h.atOMS(order, omsclient.StatusCancelled)
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); h.callback("WECHAT", body) }()

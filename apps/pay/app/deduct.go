@@ -3,11 +3,15 @@ package app
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 
 	"github.com/harvest/harvest/apps/oms/events"
+	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/domain"
 	payevents "github.com/harvest/harvest/apps/pay/events"
 	"github.com/harvest/harvest/apps/pay/store"
+	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/outbox"
@@ -24,8 +28,8 @@ type DeductInput struct {
 // Deduct takes the non-cash part of an order: all items or none, never
 // below zero, idempotent by key.
 func (s *Service) Deduct(ctx context.Context, in DeductInput) (domain.Deduction, error) {
-	if in.IdempotencyKey == "" {
-		return domain.Deduction{}, errValidation("idempotency_key is required")
+	if err := domain.CheckKey(in.IdempotencyKey, in.CustomerID); err != nil {
+		return domain.Deduction{}, err
 	}
 	if err := domain.ValidateItems(in.CustomerID, in.Items); err != nil {
 		return domain.Deduction{}, err
@@ -97,11 +101,45 @@ func (s *Service) OnOrderPlaced(ctx context.Context, msgID string, ev events.Ord
 	return err
 }
 
+// ErrUnconfirmed: an event that would move money was not confirmed by its
+// owner (OMS does not say the order is cancelled). The subscriber drops it.
+var ErrUnconfirmed = errors.New("event not confirmed by its owner")
+
 // OnOrderCancelled gives back what a cancelled order took: its non-cash
 // deductions are reversed and every succeeded trade is refunded in full,
 // straight to the channel (consumer of oms.order.cancelled). The order is
 // remembered, so a payment that still succeeds later is refunded too.
+//
+// The event is believed only after OMS confirms it (ARCHITECTURE, trust
+// boundaries): a forged "cancelled" for a paid order would otherwise
+// refund it. The question costs one invocation, so it is asked only when
+// PAY holds something for the order (a deduction named or bound, a
+// trade): most cancels are unpaid orders without non-cash, expired by the
+// hundred thousand, and for those there is nothing to give back and
+// nothing is remembered (a payment that still succeeds for one is refused
+// by OMS and refunded on oms.payment.rejected). The deductions reversed
+// are the ones OMS names for the order and PAY bound to it, never the
+// event's own list.
 func (s *Service) OnOrderCancelled(ctx context.Context, msgID string, ev events.OrderCancelled) error {
+	if ev.OrderID == "" {
+		return fmt.Errorf("%w: cancelled event without an order id", ErrUnconfirmed)
+	}
+	holds, err := s.store.HoldsFor(ctx, ev.OrderID)
+	if err != nil {
+		return err
+	}
+	if !holds && len(ev.DeductionIDs) == 0 {
+		return nil
+	}
+	o, err := s.oms.GetOrder(ctx, ev.OrderID)
+	switch {
+	case httpapi.HasCode(err, omsclient.CodeNotFound):
+		return fmt.Errorf("%w: order %s said cancelled does not exist", ErrUnconfirmed, ev.OrderID)
+	case err != nil:
+		return fmt.Errorf("ask oms whether %s is cancelled: %w", ev.OrderID, err)
+	case o.Status != omsclient.StatusCancelled:
+		return fmt.Errorf("%w: order %s said cancelled is %s", ErrUnconfirmed, ev.OrderID, o.Status)
+	}
 	now := s.now()
 	fresh, err := s.store.Claim(ctx, "pay.order-cancelled", msgID, func(tx *sql.Tx) error {
 		if err := store.RememberCancelledTx(ctx, tx, ev.OrderID, now); err != nil {
@@ -112,7 +150,7 @@ func (s *Service) OnOrderCancelled(ctx context.Context, msgID string, ev events.
 			return err
 		}
 		seen := map[string]bool{}
-		for _, id := range append(append([]string{}, ev.DeductionIDs...), bound...) {
+		for _, id := range append(append([]string{}, o.DeductionIDs...), bound...) {
 			if seen[id] {
 				continue
 			}
@@ -153,8 +191,32 @@ func (s *Service) OnOrderCancelled(ctx context.Context, msgID string, ev events.
 }
 
 // OnPaymentRejected refunds in full a payment OMS could not take (the order
-// was cancelled meanwhile; consumer of oms.payment.rejected).
+// was cancelled meanwhile; consumer of oms.payment.rejected). Like a
+// cancel, it is believed after asking OMS (rejections are rare, so always):
+// the trade's own order (PAY's record, not the event's) must not be one
+// OMS holds as paid by this very trade, or a forged rejection would refund
+// a paid order.
 func (s *Service) OnPaymentRejected(ctx context.Context, msgID string, ev events.PaymentRejected) error {
+	t, err := s.store.Trade(ctx, ev.TradeID)
+	if isNotFound(err) {
+		s.log.Error("payment rejected for an unknown trade", "trade", ev.TradeID, "order", ev.OrderID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t.OrderID != ev.OrderID {
+		return fmt.Errorf("%w: trade %s is for order %s, not %s", ErrUnconfirmed, t.ID, t.OrderID, ev.OrderID)
+	}
+	o, err := s.oms.GetOrder(ctx, t.OrderID)
+	switch {
+	case httpapi.HasCode(err, omsclient.CodeNotFound):
+		// OMS rejects money for an order it does not have.
+	case err != nil:
+		return fmt.Errorf("ask oms about the rejection of trade %s: %w", t.ID, err)
+	case o.TradeID == t.ID && o.Status != omsclient.StatusCancelled:
+		return fmt.Errorf("%w: order %s is %s, paid by trade %s", ErrUnconfirmed, o.ID, o.Status, t.ID)
+	}
 	fresh, err := s.store.Claim(ctx, "pay.payment-rejected", msgID, func(tx *sql.Tx) error {
 		_, _, err := store.FullRefundTx(ctx, tx, ev.TradeID, ids.New(), domain.ReasonRejected, s.now())
 		if isNotFound(err) {

@@ -80,7 +80,18 @@ type fakeOMS struct {
 	mu      sync.Mutex
 	payable map[string]omsclient.Payability
 	exists  map[string]bool
+	orders  map[string]omsclient.Order
 	asked   []string
+}
+
+func (f *fakeOMS) GetOrder(_ context.Context, id string) (omsclient.Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.orders[id]
+	if !ok {
+		return o, httpapi.Errorf(404, omsclient.CodeNotFound, "no order %s", id)
+	}
+	return o, nil
 }
 
 func (f *fakeOMS) Payable(_ context.Context, id string) (omsclient.Payability, error) {
@@ -126,7 +137,7 @@ func newHarness(t *testing.T) *harness {
 	clk := clock.NewFixed(time.Now().UTC().Truncate(time.Second))
 	inv := &localInvoker{apps: map[string]http.Handler{}}
 	h := &harness{t: t, ctx: context.Background(), db: db, clk: clk, inv: inv,
-		oms: &fakeOMS{payable: map[string]omsclient.Payability{}, exists: map[string]bool{}}}
+		oms: &fakeOMS{payable: map[string]omsclient.Payability{}, exists: map[string]bool{}, orders: map[string]omsclient.Order{}}}
 	h.partners = sim.New(pdb, inv, clk, sim.Config{WechatMchID: "1900000109", WechatKey: wechatKey, AlipayAppID: "2021000000000001",
 		AlipayKey: alipayKey, PublicURL: "http://partners.test", CallbackDelay: 0, RefundDelay: 2 * time.Second,
 		AuditDelay: 3 * time.Second, AuditAuto: true, MaxAttempts: 3}, nil)
@@ -176,6 +187,13 @@ func (h *harness) order(id, customer string, due int64) {
 	h.oms.mu.Lock()
 	defer h.oms.mu.Unlock()
 	h.oms.payable[id] = omsclient.Payability{Payable: true, PayBy: h.clk.Now().Add(10 * time.Minute), CashDueFen: money.Fen(due), CustomerID: customer}
+}
+
+// atOMS sets what OMS answers about an order: its status and deductions.
+func (h *harness) atOMS(id, status string, deductionIDs ...string) {
+	h.oms.mu.Lock()
+	defer h.oms.mu.Unlock()
+	h.oms.orders[id] = omsclient.Order{ID: id, CustomerID: "C1", Status: status, DeductionIDs: deductionIDs}
 }
 
 // startAndPay opens a trade and has the customer pay at the channel's cashier.

@@ -200,6 +200,7 @@ func TestOrderPlacedThenCancelledReversesDeductions(t *testing.T) {
 	if got, _ := h.svc.Deduction(h.ctx, d.ID); got.Status != domain.DeductionUsed || got.OrderID != "O1" {
 		t.Fatalf("after placed: %+v", got)
 	}
+	h.atOMS("O1", "CANCELLED", d.ID)
 	ev := omsevents.OrderCancelled{OrderID: "O1", CustomerID: "C1", Reason: omsevents.ReasonExpired, DeductionIDs: []string{d.ID}}
 	for i := 0; i < 3; i++ { // redelivery changes nothing
 		if err := h.svc.OnOrderCancelled(h.ctx, "m2", ev); err != nil {

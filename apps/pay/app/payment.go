@@ -37,12 +37,15 @@ func (s *Service) StartCashPayment(ctx context.Context, in StartInput) (domain.T
 	if in.IdempotencyKey == "" || in.OrderID == "" || in.CustomerID == "" {
 		return domain.Trade{}, errValidation("idempotency_key, order_id and customer_id are required")
 	}
+	if err := domain.CheckKey(in.IdempotencyKey, in.CustomerID); err != nil {
+		return domain.Trade{}, err
+	}
 	ad, ok := s.channels[in.Channel]
 	if !ok {
 		return domain.Trade{}, fmt.Errorf("%w: %q", domain.ErrUnknownChannel, in.Channel)
 	}
 	hash := domain.RequestHash(in)
-	if t, err := s.store.TradeByKey(ctx, in.IdempotencyKey); err == nil {
+	if t, err := s.store.TradeByKey(ctx, in.CustomerID, in.IdempotencyKey); err == nil {
 		return s.resume(ctx, ad, t, hash)
 	} else if !isNotFound(err) {
 		return domain.Trade{}, err
@@ -75,7 +78,7 @@ func (s *Service) StartCashPayment(ctx context.Context, in StartInput) (domain.T
 		TimeExpire: expire, CreatedAt: now}
 	if err := s.store.CreateTrade(ctx, t, now.Add(s.cfg.PollAfter)); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
-			prev, err := s.store.TradeByKey(ctx, in.IdempotencyKey)
+			prev, err := s.store.TradeByKey(ctx, in.CustomerID, in.IdempotencyKey)
 			if err != nil {
 				return domain.Trade{}, err
 			}

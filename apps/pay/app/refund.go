@@ -32,6 +32,9 @@ func (s *Service) RequestRefund(ctx context.Context, in RefundInput) (domain.Ref
 	if in.IdempotencyKey == "" || in.TradeID == "" || in.Reason == "" {
 		return domain.Refund{}, errValidation("idempotency_key, trade_id and reason are required")
 	}
+	if err := domain.CheckKey(in.IdempotencyKey, ""); err != nil {
+		return domain.Refund{}, err
+	}
 	t, err := s.store.Trade(ctx, in.TradeID)
 	if err != nil {
 		return domain.Refund{}, err
@@ -45,7 +48,9 @@ func (s *Service) RequestRefund(ctx context.Context, in RefundInput) (domain.Ref
 		return domain.Refund{}, errValidation("reason " + in.Reason + " is reserved for automatic refunds")
 	}
 	status := domain.RefundPendingAudit
-	r := domain.Refund{ID: ids.New(), TradeID: t.ID, OrderID: t.OrderID, CauseKey: "key:" + in.IdempotencyKey,
+	// The key is scoped by the trade's customer (the unique key is
+	// customer_id, cause_key), as every idempotency key in PAY is.
+	r := domain.Refund{ID: ids.New(), TradeID: t.ID, OrderID: t.OrderID, CustomerID: t.CustomerID, CauseKey: "key:" + in.IdempotencyKey,
 		RequestHash: domain.RequestHash(in), AmountFen: in.AmountFen, Reason: in.Reason, Status: status}
 	out, created, err := s.store.CreateRefund(ctx, r, s.now())
 	if err != nil {

@@ -21,6 +21,9 @@ import (
 type OMS interface {
 	Payable(ctx context.Context, orderID string) (omsclient.Payability, error)
 	ExistsForDeduction(ctx context.Context, deductionID string) (omsclient.Existence, error)
+	// GetOrder is how PAY checks an event that would move money (an
+	// order said to be cancelled) with the order's owner before acting.
+	GetOrder(ctx context.Context, orderID string) (omsclient.Order, error)
 }
 
 // Config tunes the use cases; zero values take the defaults.

@@ -139,6 +139,51 @@ func (e *NotPayableError) Error() string { return "order not payable: " + e.Reas
 // Unwrap makes errors.Is(err, ErrNotPayable) hold.
 func (e *NotPayableError) Unwrap() error { return ErrNotPayable }
 
+// Bounds of a request's inputs. A deduction's items are taken under one
+// account lock, two statements each, so their number is what a caller
+// could otherwise make PAY hold that lock for (a 30,000-item request
+// would be ~60 k statements); a real order's non-cash part has a handful.
+const (
+	MaxItems  = 50  // items per deduction, coupons per credit
+	MaxKeyLen = 128 // an idempotency key (the columns' width)
+	MaxIDLen  = 64  // a customer, order or trade id
+	keyField  = "idempotency_key"
+)
+
+// LimitError says which input is over its bound; it is a validation error.
+type LimitError struct {
+	Field    string
+	Max, Got int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s: %d entries, at most %d", e.Field, e.Got, e.Max)
+}
+
+// Unwrap makes errors.Is(err, ErrValidation) hold.
+func (e *LimitError) Unwrap() error { return ErrValidation }
+
+// CheckList bounds a list input.
+func CheckList(field string, n, max int) error {
+	if n > max {
+		return &LimitError{Field: field, Max: max, Got: n}
+	}
+	return nil
+}
+
+// CheckKey validates an idempotency key and the caller it belongs to.
+func CheckKey(key, customerID string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: %s is required", ErrValidation, keyField)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("%w: %s longer than %d bytes", ErrValidation, keyField, MaxKeyLen)
+	case len(customerID) > MaxIDLen:
+		return fmt.Errorf("%w: customer_id longer than %d bytes", ErrValidation, MaxIDLen)
+	}
+	return nil
+}
+
 // Item is one validated deduction item.
 type Item struct {
 	Kind      Kind
@@ -155,6 +200,9 @@ func ValidateItems(customerID string, items []Item) error {
 	}
 	if len(items) == 0 {
 		return fmt.Errorf("%w: at least one item is required", ErrValidation)
+	}
+	if err := CheckList("items", len(items), MaxItems); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, it := range items {

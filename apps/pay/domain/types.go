@@ -58,6 +58,7 @@ type Refund struct {
 	ID          string
 	TradeID     string
 	OrderID     string
+	CustomerID  string // the trade's customer, whose key CauseKey is (not read back)
 	CauseKey    string
 	RequestHash string
 	AmountFen   int64

@@ -40,6 +40,9 @@ const (
 	CodeRefundTooLarge   = "REFUND_EXCEEDS_PAID"
 	CodeNotFound         = "NOT_FOUND"
 	CodeValidation       = "VALIDATION_FAILED"
+	// CodeTooMany: a list input is over its bound (Details["field"],
+	// Details["max"]); nothing was done.
+	CodeTooMany = "TOO_MANY_ITEMS"
 )
 
 // Coupon is a coupon in a customer's account.

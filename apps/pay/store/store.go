@@ -104,7 +104,7 @@ func (s *Store) Credit(ctx context.Context, key, hash string, a domain.Account, 
 			key, hash, a.CustomerID, now)
 		if sqltx.IsDuplicate(err) {
 			var h string
-			if err := tx.QueryRowContext(ctx, `SELECT request_hash FROM account_credits WHERE idempotency_key=?`, key).Scan(&h); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT request_hash FROM account_credits WHERE customer_id=? AND idempotency_key=?`, a.CustomerID, key).Scan(&h); err != nil {
 				return err
 			}
 			if h != hash {
@@ -152,11 +152,12 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 
 // -------------------------------------------------------------- deductions
 
-// Deduct takes every item of d or none. A key already used returns the
-// first deduction (same hash) or ErrKeyReused; concurrent duplicates meet
-// at the unique key, and the loser returns the winner's deduction.
+// Deduct takes every item of d or none. A key (the customer's own) already
+// used returns the first deduction (same hash) or ErrKeyReused; concurrent
+// duplicates meet at the unique key, and the loser returns the winner's
+// deduction.
 func (s *Store) Deduct(ctx context.Context, d domain.Deduction, now time.Time) (domain.Deduction, error) {
-	if prev, ok, err := s.deductionByKey(ctx, d.IdempotencyKey); err != nil {
+	if prev, ok, err := s.deductionByKey(ctx, d.CustomerID, d.IdempotencyKey); err != nil {
 		return prev, err
 	} else if ok {
 		return sameDeduction(prev, d.RequestHash)
@@ -233,7 +234,7 @@ func (s *Store) Deduct(ctx context.Context, d domain.Deduction, now time.Time) (
 		return nil
 	})
 	if sqltx.IsDuplicate(err) {
-		prev, ok, err := s.deductionByKey(ctx, d.IdempotencyKey)
+		prev, ok, err := s.deductionByKey(ctx, d.CustomerID, d.IdempotencyKey)
 		if err != nil {
 			return prev, err
 		}
@@ -254,9 +255,9 @@ func sameDeduction(prev domain.Deduction, hash string) (domain.Deduction, error)
 	return prev, nil
 }
 
-func (s *Store) deductionByKey(ctx context.Context, key string) (domain.Deduction, bool, error) {
+func (s *Store) deductionByKey(ctx context.Context, customerID, key string) (domain.Deduction, bool, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM deductions WHERE idempotency_key=?`, key).Scan(&id)
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM deductions WHERE customer_id=? AND idempotency_key=?`, customerID, key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Deduction{}, false, nil
 	}
@@ -406,6 +407,18 @@ func (s *Store) MarkUsedWithoutOrder(ctx context.Context, id string, now time.Ti
 func (s *Store) HeldBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
 	return sqltx.Strings(ctx, s.db, `SELECT id FROM deductions WHERE status=? AND created_at < ? ORDER BY created_at LIMIT ?`,
 		domain.DeductionHeld, t, limit)
+}
+
+// HoldsFor reports whether PAY holds anything for an order: a deduction
+// bound to it or a trade of it, in any state.
+func (s *Store) HoldsFor(ctx context.Context, orderID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM trades WHERE order_id=?) + EXISTS(SELECT 1 FROM deductions WHERE order_id=?)`,
+		orderID, orderID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read what PAY holds for %s: %w", orderID, err)
+	}
+	return n > 0, nil
 }
 
 // DeductionsOfOrderTx lists the deductions bound to an order.

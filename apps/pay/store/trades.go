@@ -29,8 +29,8 @@ func scanTrade(row interface{ Scan(...any) error }) (domain.Trade, error) {
 	return t, err
 }
 
-func (s *Store) tradeWhere(ctx context.Context, where string, arg any) (domain.Trade, error) {
-	t, err := scanTrade(s.db.QueryRowContext(ctx, `SELECT `+tradeCols+` FROM trades t JOIN channel_records c ON c.trade_id=t.id WHERE `+where, arg))
+func (s *Store) tradeWhere(ctx context.Context, where string, args ...any) (domain.Trade, error) {
+	t, err := scanTrade(s.db.QueryRowContext(ctx, `SELECT `+tradeCols+` FROM trades t JOIN channel_records c ON c.trade_id=t.id WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("trade: %w", domain.ErrNotFound)
 	}
@@ -42,9 +42,9 @@ func (s *Store) Trade(ctx context.Context, id string) (domain.Trade, error) {
 	return s.tradeWhere(ctx, `t.id=?`, id)
 }
 
-// TradeByKey returns the trade created under an idempotency key.
-func (s *Store) TradeByKey(ctx context.Context, key string) (domain.Trade, error) {
-	return s.tradeWhere(ctx, `t.idempotency_key=?`, key)
+// TradeByKey returns the trade a customer created under an idempotency key.
+func (s *Store) TradeByKey(ctx context.Context, customerID, key string) (domain.Trade, error) {
+	return s.tradeWhere(ctx, `t.customer_id=? AND t.idempotency_key=?`, customerID, key)
 }
 
 // TradesOfOrder lists an order's trades, oldest first.
@@ -183,17 +183,19 @@ func (s *Store) RefundsOfTrade(ctx context.Context, tradeID string) ([]domain.Re
 
 // CreateRefundTx records a refund and takes its amount from what the trade
 // may still give back, atomically: refunded_fen + amount <= paid_fen. A
-// cause key already used returns that refund (same hash) or ErrKeyReused.
+// cause key the trade's customer already used returns that refund (same
+// hash) or ErrKeyReused.
 // Refunds that need an audit are pushed to finance in the same transaction.
 func CreateRefundTx(ctx context.Context, tx *sql.Tx, r domain.Refund, now time.Time) (domain.Refund, bool, error) {
 	firstCheck := now
 	if r.Status == domain.RefundPendingAudit {
 		firstCheck = now.Add(5 * time.Second) // finance has not even received it yet
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (`+refundCols+`, next_poll_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		r.ID, r.TradeID, r.OrderID, r.CauseKey, r.RequestHash, r.AmountFen, r.Reason, r.Status, now, now, firstCheck)
+	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (`+refundCols+`, customer_id, next_poll_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.TradeID, r.OrderID, r.CauseKey, r.RequestHash, r.AmountFen, r.Reason, r.Status, now, now, r.CustomerID, firstCheck)
 	if sqltx.IsDuplicate(err) {
-		prev, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE cause_key=?`, r.CauseKey))
+		prev, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE customer_id=? AND cause_key=?`,
+			r.CustomerID, r.CauseKey))
 		if err != nil {
 			return r, false, err
 		}
@@ -242,11 +244,11 @@ func (s *Store) CreateRefund(ctx context.Context, r domain.Refund, now time.Time
 // here and the second finds the first. It returns the refund, or false when
 // there was nothing to refund.
 func FullRefundTx(ctx context.Context, tx *sql.Tx, tradeID, refundID, reason string, now time.Time) (domain.Refund, bool, error) {
-	var orderID string
+	var orderID, customerID string
 	var status domain.TradeStatus
 	var paid, refunded int64
-	err := tx.QueryRowContext(ctx, `SELECT order_id, status, paid_fen, refunded_fen FROM trades WHERE id=? FOR UPDATE`, tradeID).
-		Scan(&orderID, &status, &paid, &refunded)
+	err := tx.QueryRowContext(ctx, `SELECT order_id, customer_id, status, paid_fen, refunded_fen FROM trades WHERE id=? FOR UPDATE`, tradeID).
+		Scan(&orderID, &customerID, &status, &paid, &refunded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Refund{}, false, fmt.Errorf("trade %s: %w", tradeID, domain.ErrNotFound)
 	}
@@ -257,13 +259,13 @@ func FullRefundTx(ctx context.Context, tx *sql.Tx, tradeID, refundID, reason str
 		return domain.Refund{}, false, nil
 	}
 	var exists int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM refunds WHERE cause_key=?`, "auto:"+tradeID).Scan(&exists); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM refunds WHERE customer_id=? AND cause_key=?`, customerID, "auto:"+tradeID).Scan(&exists); err != nil {
 		return domain.Refund{}, false, err
 	}
 	if exists > 0 {
 		return domain.Refund{}, false, nil
 	}
-	r := domain.Refund{ID: refundID, TradeID: tradeID, OrderID: orderID, CauseKey: "auto:" + tradeID, RequestHash: "auto",
+	r := domain.Refund{ID: refundID, TradeID: tradeID, OrderID: orderID, CustomerID: customerID, CauseKey: "auto:" + tradeID, RequestHash: "auto",
 		AmountFen: paid - refunded, Reason: reason, Status: domain.RefundSubmitting}
 	r, created, err := CreateRefundTx(ctx, tx, r, now)
 	return r, created, err
