@@ -236,6 +236,16 @@ func userErrors(err error, h hints) ([]*model.UserError, error) {
 		return one(model.UserErrorCodeDeductionInvalid, append(append([]string{}, h.input...), "deductionIds"), ""), nil
 	case payclient.CodeUnknownChannel:
 		return one(model.UserErrorCodeValidationFailed, []string{"channel"}, p.Code), nil
+	case payclient.CodeTooMany:
+		var field string
+		decodeDetail(p.Details, "field", &field)
+		path := h.input
+		if field != "" {
+			path = fieldPath(h.input, field)
+		}
+		return one(model.UserErrorCodeValidationFailed, path, "TOO_MANY"), nil
+	case omsclient.CodePlacementExpired:
+		return one(model.UserErrorCodePlacementExpired, h.input, ""), nil
 	}
 	return nil, err
 }

@@ -247,6 +247,10 @@ func TestPlaceOrderUserErrors(t *testing.T) {
 			`[{"code":"IDEMPOTENCY_KEY_REUSED","field":["idempotencyKey"],"message":"key used with other input","reason":null}]`},
 		{"deduction invalid", &httpapi.Problem{Status: 422, Code: omsclient.CodeDeductionInvalid, Message: "deduction d1 is used"},
 			`[{"code":"DEDUCTION_INVALID","field":["input","deductionIds"],"message":"deduction d1 is used","reason":null}]`},
+		// The placement outlasted its reservation (inventory's check-back
+		// released it): a typed answer, not INTERNAL.
+		{"placement expired", &httpapi.Problem{Status: 409, Code: omsclient.CodePlacementExpired, Message: "placement took too long"},
+			`[{"code":"PLACEMENT_EXPIRED","field":["input"],"message":"placement took too long","reason":null}]`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -341,6 +345,12 @@ func TestPaymentAndCancelUserErrors(t *testing.T) {
 	data, _ = post(t, e.c, `mutation { deductNonCash(input: {items: [{kind: BALANCE, amountFen: 99999}]}, idempotencyKey: "d-1") { deduction { id } errors { code reason } } }`, alice)
 	if jsonOf(data) != `{"deductNonCash":{"deduction":null,"errors":[{"code":"INSUFFICIENT_FUNDS","reason":"BALANCE"}]}}` {
 		t.Fatalf("insufficient: %s", jsonOf(data))
+	}
+	// PAY's own cap on a deduction's items comes back on the field it names.
+	e.pay.deductErr = (&httpapi.Problem{Status: 400, Code: payclient.CodeTooMany, Message: "at most 50 items"}).With(map[string]any{"field": "items", "max": 50})
+	data, _ = post(t, e.c, `mutation { deductNonCash(input: {items: [{kind: BALANCE, amountFen: 1}]}, idempotencyKey: "d-2") { deduction { id } errors { code field reason } } }`, alice)
+	if jsonOf(data) != `{"deductNonCash":{"deduction":null,"errors":[{"code":"VALIDATION_FAILED","field":["input","items"],"reason":"TOO_MANY"}]}}` {
+		t.Fatalf("too many items: %s", jsonOf(data))
 	}
 
 	cancel := `mutation($id: ID!) { cancelOrder(orderId: $id, idempotencyKey: "c-1") { order { status } errors { code field } } }`

@@ -1798,6 +1798,8 @@ enum UserErrorCode {
   DEDUCTION_INVALID
   "Nothing of the order is in the fulfillment exception queue."
   NOTHING_TO_RETRY
+  "The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again."
+  PLACEMENT_EXPIRED
 }
 
 "An expected failure of a mutation."

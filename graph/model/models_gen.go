@@ -1100,6 +1100,8 @@ const (
 	UserErrorCodeDeductionInvalid UserErrorCode = "DEDUCTION_INVALID"
 	// Nothing of the order is in the fulfillment exception queue.
 	UserErrorCodeNothingToRetry UserErrorCode = "NOTHING_TO_RETRY"
+	// The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again.
+	UserErrorCodePlacementExpired UserErrorCode = "PLACEMENT_EXPIRED"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1112,11 +1114,12 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeNotFound,
 	UserErrorCodeDeductionInvalid,
 	UserErrorCodeNothingToRetry,
+	UserErrorCodePlacementExpired,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired:
 		return true
 	}
 	return false
