@@ -261,9 +261,10 @@ func (a *App) Go(w func(ctx context.Context) error) { a.workers = append(a.worke
 // OnClose adds a function run last on stop (close a Redis client, say).
 func (a *App) OnClose(f func()) { a.closers = append(a.closers, f) }
 
-// Run serves until ctx is done, then stops in order: readiness fails, the
-// HTTP service stops taking requests, workers drain, the relay drains, the
-// database closes.
+// Run binds every listener (an address in use fails it at once), serves
+// until ctx is done, then stops in order: readiness fails, the app and
+// public listeners stop taking requests, workers drain, the relay drains,
+// the database closes, and last the ops listener closes.
 func (a *App) Run(ctx context.Context) error {
 	servers, err := a.listen()
 	if err != nil {
