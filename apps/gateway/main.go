@@ -2,12 +2,19 @@
 // schema in schema/graphql (resolvers in graph/) on /graphql over HTTP and
 // WebSocket, calls OMS, inventory and PAY through its Dapr sidecar, and feeds
 // GraphQL subscriptions from OMS's order topics. It owns no database.
+//
+// Its public listener (HARVEST_PUBLIC_ADDR) serves /graphql (and the
+// playground in development) and nothing else; the order events feeding
+// the subscriptions arrive on the sidecar-facing listener
+// (HARVEST_HTTP_ADDR), behind the sidecar's token, and health and metrics
+// on the ops listener (runtime.App).
 package main
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -34,6 +41,8 @@ func main() {
 // Config is the gateway's configuration beyond config.Base.
 type Config struct {
 	Base config.Base
+	// PublicAddr is the public listener, /graphql only (HARVEST_PUBLIC_ADDR).
+	PublicAddr string
 	// JWTSecret verifies bearer tokens (HARVEST_JWT_SECRET); never logged.
 	JWTSecret string
 	// FeedPubSub is the pub/sub component the subscription hub reads
@@ -55,6 +64,7 @@ type Config struct {
 
 func readConfig(r *config.Reader) (Config, error) {
 	c := Config{Base: config.ReadBase(r, "gateway", false)}
+	c.PublicAddr = r.String("HARVEST_PUBLIC_ADDR", "127.0.0.1:8080")
 	c.JWTSecret = r.Required("HARVEST_JWT_SECRET")
 	c.FeedPubSub = r.String("HARVEST_GATEWAY_PUBSUB", c.Base.PubSub)
 	for _, o := range strings.Split(r.String("HARVEST_GATEWAY_WS_ORIGINS", ""), ",") {
@@ -75,13 +85,23 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	app, _, err := setup(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return app.Run(ctx)
+}
+
+// setup prepares the gateway's app: the feed's subscriptions on the
+// sidecar-facing listener, GraphQL on the public one.
+func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 	verifier, err := auth.NewVerifier([]byte(cfg.JWTSecret))
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return nil, nil, fmt.Errorf("config: %w", err)
 	}
 	app, err := runtime.New(ctx, cfg.Base)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 
 	feed := hub.New(hub.DefaultBuffer, app.Logger)
@@ -98,7 +118,8 @@ func run() error {
 		Payments: payclient.New(app.Invoker),
 		Feed:     feed,
 	}
-	app.Mux.Handle("/graphql", graph.NewHandler(resolver, graph.Options{
+	public := http.NewServeMux()
+	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{
 		Verifier:         verifier,
 		Development:      cfg.Base.Development(),
 		Log:              app.Logger,
@@ -107,9 +128,10 @@ func run() error {
 		MutationBurst:    cfg.MutationBurst,
 	}))
 	if cfg.Base.Development() {
-		app.Mux.Handle("/playground", graph.Playground("/graphql"))
+		public.Handle("/playground", graph.Playground("/graphql"))
 	}
-	app.Logger.Info("gateway configured", "env", cfg.Base.Env, "feed_pubsub", cfg.FeedPubSub,
+	app.ServePublic(cfg.PublicAddr, public)
+	app.Logger.Info("gateway configured", "env", cfg.Base.Env, "public_addr", cfg.PublicAddr, "feed_pubsub", cfg.FeedPubSub,
 		"playground", cfg.Base.Development(), "jwt_secret", "***")
-	return app.Run(ctx)
+	return app, feed, nil
 }

@@ -43,6 +43,8 @@ func run() error {
 	}
 	svc := app.New(store.New(a.DB), clock.System{}, a.Logger)
 	api.Mount(a.Mux, svc)
+	// The candidate upload is a file, above the listener's default body limit.
+	a.AllowBody("POST /v1/campaigns/{id}/candidates", api.MaxFileBytes+1)
 	a.AllowBatch(marketingclient.BatchRoutes...)
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

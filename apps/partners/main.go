@@ -5,6 +5,12 @@
 // TMS, invoicing, drop-ship suppliers), with realistic latency and
 // failure switches for tests. Production replaces it by pointing the
 // callers' app ids at Dapr HTTPEndpoint resources for the real systems.
+//
+// Like those systems it has a public listener (PARTNERS_PUBLIC_ADDR): the
+// cashier pages customers open, and the outside APIs OMS reaches through
+// the HTTPEndpoint partners-outside, which authenticate it by the key in
+// PARTNERS_OUTSIDE_KEY. What PAY invokes through the sidecars, and the
+// admin routes tests use, stay on the sidecar-facing listener.
 package main
 
 import (
@@ -17,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/partners/sim"
 	"github.com/harvest/harvest/apps/platform/clock"
@@ -31,16 +39,21 @@ func main() {
 	}
 }
 
-func readConfig() (config.Base, sim.Config, error) {
+// publicConfig is where the stand-in's public listener binds.
+type publicConfig struct{ Addr string }
+
+func readConfig() (config.Base, publicConfig, sim.Config, error) {
 	r := config.New()
 	base := config.ReadBase(r, "partners", true)
+	pub := publicConfig{Addr: r.String("PARTNERS_PUBLIC_ADDR", "127.0.0.1:3001")}
 	cfg := sim.Config{
 		// Defaults match PAY's development defaults (HARVEST_WECHAT_*, HARVEST_ALIPAY_*).
 		WechatMchID:   r.String("PARTNERS_WECHAT_MCHID", "1900000109"),
 		WechatKey:     r.String("PARTNERS_WECHAT_KEY", "dev-wechat-key-change-me"),
 		AlipayAppID:   r.String("PARTNERS_ALIPAY_APPID", "2021000000000001"),
 		AlipayKey:     r.String("PARTNERS_ALIPAY_KEY", "dev-alipay-key-change-me"),
-		PublicURL:     r.String("PARTNERS_PUBLIC_URL", "http://"+base.HTTPAddr),
+		PublicURL:     r.String("PARTNERS_PUBLIC_URL", "http://"+pub.Addr),
+		OutsideKey:    r.String("PARTNERS_OUTSIDE_KEY", ""), // never logged
 		CallbackDelay: r.Duration("PARTNERS_CALLBACK_DELAY", time.Second),
 		DuplicateRate: float64(r.Int("PARTNERS_DUPLICATE_PERCENT", 10)) / 100,
 		RefundDelay:   r.Duration("PARTNERS_REFUND_DELAY", 2*time.Second),
@@ -70,10 +83,10 @@ func readConfig() (config.Base, sim.Config, error) {
 	}
 	carriers, err := pairs(r.String("PARTNERS_TMS_CARRIERS", "")) // WAREHOUSE=CARRIER,…
 	if err != nil {
-		return base, cfg, fmt.Errorf("PARTNERS_TMS_CARRIERS: %w", err)
+		return base, pub, cfg, fmt.Errorf("PARTNERS_TMS_CARRIERS: %w", err)
 	}
 	cfg.Carriers = carriers
-	return base, cfg, r.Err()
+	return base, pub, cfg, r.Err()
 }
 
 // list splits a comma-separated value, dropping empty items.
@@ -103,7 +116,7 @@ func pairs(s string) (map[string]string, error) {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	base, cfg, err := readConfig()
+	base, pub, cfg, err := readConfig()
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -113,6 +126,12 @@ func run() error {
 	}
 	s := sim.New(a.DB, a.Invoker, clock.System{}, cfg, a.Logger)
 	s.Mount(a.Mux)
+	public := chi.NewRouter()
+	s.MountPublic(public)
+	a.ServePublic(pub.Addr, public)
+	if cfg.OutsideKey == "" {
+		a.Logger.Warn("PARTNERS_OUTSIDE_KEY unset: the public listener refuses every outside API call")
+	}
 	a.Go(s.Run)
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -66,7 +66,7 @@ func received(t *testing.T, api, ref string) []struct {
 	Body       json.RawMessage `json:"body"`
 } {
 	t.Helper()
-	resp, err := http.Get("http://" + st.AppAddr("partners") + "/admin/received?api=" + api + "&ref=" + ref)
+	resp, err := callApp("partners", http.MethodGet, "/admin/received?api="+api+"&ref="+ref, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestPaidOrderIsFulfilledIntoDeliveryOrders(t *testing.T) {
 	if err := f.Write(&xlsx); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post("http://"+st.AppAddr("marketing")+"/v1/campaigns/"+camp.ID+"/candidates",
+	resp, err := callApp("marketing", http.MethodPost, "/v1/campaigns/"+camp.ID+"/candidates",
 		marketingclient.XLSXContentType, &xlsx)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -92,8 +94,24 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() (bool, e
 	t.Fatalf("%s: not within %s (last error: %v)", what, d, lastErr)
 }
 
-// invoke calls an app's API through the gateway's sidecar, as another app would.
+// invoke calls an app's API through the gateway's sidecar, as another app
+// would (with the gateway's DAPR_API_TOKEN, which its sidecar requires).
 func invoke(ctx context.Context, app, method, path string, in, out any) error {
 	p, _ := st.Ports("gateway")
-	return daprx.NewInvoker(p.DaprHTTP).Invoke(ctx, app, method, path, in, out)
+	return daprx.NewInvoker(p.DaprHTTP, daprx.WithAPIToken(st.DaprToken("gateway"))).Invoke(ctx, app, method, path, in, out)
+}
+
+// callApp sends a request straight to app's sidecar-facing port, as its
+// sidecar would: with the app's APP_API_TOKEN (tests only; nothing else
+// holds it).
+func callApp(app, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, "http://"+st.AppAddr(app)+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set(daprx.APITokenHeader, st.AppToken(app))
+	return http.DefaultClient.Do(req)
 }

@@ -18,7 +18,7 @@ import (
 // metric reads one sample of a Prometheus counter from an app's /metrics.
 func metric(t *testing.T, app, name, labels string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + st.AppAddr(app) + "/metrics")
+	resp, err := http.Get("http://" + st.OpsAddr(app) + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestCheckBackReleasesOrphanReservation(t *testing.T) {
 func setFault(t *testing.T, f map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(f)
-	resp, err := http.Post("http://"+st.AppAddr("partners")+"/admin/faults", "application/json", strings.NewReader(string(b)))
+	resp, err := callApp("partners", http.MethodPost, "/admin/faults", "application/json", strings.NewReader(string(b)))
 	if err != nil {
 		t.Fatal(err)
 	}

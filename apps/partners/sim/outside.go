@@ -46,7 +46,10 @@ const (
 	APISuppliers = "suppliers.orders"
 )
 
-func (s *Server) mountOutside(r chi.Router) {
+// mountOutsideAPIs registers the outside APIs themselves (not their admin
+// routes): on the sidecar-facing router (callers that name the app id
+// "partners") and on the public one, behind the partner key (MountPublic).
+func (s *Server) mountOutsideAPIs(r chi.Router) {
 	r.Post("/sms/v1/messages", s.smsSend())
 	r.Post("/push/v1/messages", s.pushSend())
 	r.Post("/fms/v1/payment-vouchers", s.voucherPush())
@@ -55,6 +58,10 @@ func (s *Server) mountOutside(r chi.Router) {
 	r.Post("/tms/v1/waybills", s.tmsWaybill())
 	r.Post("/invoice/v1/invoices", s.invoiceIssue())
 	r.Post("/suppliers/v1/orders", s.supplierOrder())
+}
+
+func (s *Server) mountOutside(r chi.Router) {
+	s.mountOutsideAPIs(r)
 	r.Get("/admin/received", s.adminReceived)
 	r.Get("/admin/risk-rules", s.riskRulesGet)
 	r.Post("/admin/risk-rules", s.riskRulesSet)

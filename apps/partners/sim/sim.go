@@ -43,8 +43,13 @@ type Config struct {
 	WechatKey   string
 	AlipayAppID string
 	AlipayKey   string
-	// PublicURL is where customers reach the cashier pages.
+	// PublicURL is where customers reach the cashier pages: the public
+	// listener (MountPublic).
 	PublicURL string
+	// OutsideKey is the API key the outside APIs require on the public
+	// listener, in OutsideKeyHeader (the HTTPEndpoint partners-outside
+	// adds it to OMS's calls); empty refuses every such call there.
+	OutsideKey string
 	// CallbackDelay is how long after a payment or refund the first
 	// callback goes out.
 	CallbackDelay time.Duration
@@ -132,7 +137,10 @@ func New(db *sql.DB, inv Invoker, clk clock.Clock, cfg Config, log *slog.Logger)
 
 func (s *Server) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }
 
-// Mount registers every partner's routes on r.
+// Mount registers every partner's routes on r, the sidecar-facing router
+// (behind the sidecar's token): the channel APIs and FMS that PAY invokes,
+// the outside APIs for callers that name the app id, the cashier pages for
+// tests that drive them by invocation, and the admin routes tests use.
 func (s *Server) Mount(r chi.Router) {
 	r.Post("/wechat/v3/pay/transactions", s.wechat("wechat.create", s.wechatCreate))
 	r.Post("/wechat/v3/pay/transactions/query", s.wechat("wechat.query", s.wechatQuery))

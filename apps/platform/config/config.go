@@ -91,7 +91,8 @@ func (r *Reader) Err() error { return errors.Join(r.errs...) }
 // Base is the configuration every Harvest app shares (the launcher's env contract).
 type Base struct {
 	AppID     string // HARVEST_APP_ID: also the Dapr app-id
-	HTTPAddr  string // HARVEST_HTTP_ADDR: Dapr callbacks, health and metrics
+	HTTPAddr  string // HARVEST_HTTP_ADDR: the sidecar-facing listener (Dapr callbacks, events, actors, the app's API)
+	OpsAddr   string // HARVEST_OPS_ADDR: health, metrics and (development only) pprof, for probes and the scraper
 	MySQLDSN  string // HARVEST_MYSQL_DSN: the app's own database
 	RedisAddr string // HARVEST_REDIS_ADDR
 	RedisDB   int    // HARVEST_REDIS_DB: stacks sharing one Redis use different DBs
@@ -104,6 +105,11 @@ type Base struct {
 	// 0, the default, is inbox.DefaultRetention; inbox.Pruner refuses less
 	// than inbox.MinRetention).
 	InboxRetention time.Duration
+	// AppToken (APP_API_TOKEN) is what the sidecar sends in dapr-api-token
+	// on every call to HTTPAddr; DaprToken (DAPR_API_TOKEN) is what this
+	// app sends its sidecar. Secrets: never logged (see tokens.go).
+	AppToken  string
+	DaprToken string
 }
 
 // ReadBase reads the shared part of an app's configuration.
@@ -111,6 +117,7 @@ func ReadBase(r *Reader, appID string, needsDB bool) Base {
 	b := Base{
 		AppID:           r.String("HARVEST_APP_ID", appID),
 		HTTPAddr:        r.String("HARVEST_HTTP_ADDR", "127.0.0.1:3000"),
+		OpsAddr:         r.String("HARVEST_OPS_ADDR", "127.0.0.1:9090"),
 		RedisAddr:       r.String("HARVEST_REDIS_ADDR", "127.0.0.1:6379"),
 		RedisDB:         r.Int("HARVEST_REDIS_DB", 0),
 		PubSub:          r.String("HARVEST_PUBSUB", "pubsub"),
@@ -119,6 +126,7 @@ func ReadBase(r *Reader, appID string, needsDB bool) Base {
 		ShutdownTimeout: r.Duration("HARVEST_SHUTDOWN_TIMEOUT", 15*time.Second),
 		InboxRetention:  r.Duration("HARVEST_INBOX_RETENTION", 0),
 	}
+	b.AppToken, b.DaprToken = r.tokens(b.Env)
 	if needsDB {
 		b.MySQLDSN = r.String("HARVEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/harvest_"+appID+"?parseTime=true&loc=UTC")
 	}

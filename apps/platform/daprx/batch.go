@@ -243,6 +243,7 @@ func (i *Invoker) do(ctx context.Context, app, httpMethod, method string, body [
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	i.authorize(req) // single calls and whole batches alike
 	resp, err := i.client.Do(req)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("invoke %s/%s: %w", app, method, err)

@@ -103,7 +103,11 @@ func ServeBulk(topic string, h BulkHandler) http.HandlerFunc {
 		// Read leniently: the envelope carries more than this reads.
 		if err := json.NewDecoder(r.Body).Decode(&env); err != nil {
 			// The sidecar retries the whole bulk on an error answer.
-			httpapi.WriteError(w, r, &httpapi.Problem{Status: http.StatusBadRequest, Code: "BAD_REQUEST", Message: "malformed bulk: " + err.Error()})
+			p := httpapi.BodyError(err)
+			if p.Code == httpapi.CodeBadRequest {
+				p.Message = "malformed bulk: " + err.Error()
+			}
+			httpapi.WriteError(w, r, p)
 			return
 		}
 		statuses := make([]bulkStatus, len(env.Entries))

@@ -51,7 +51,28 @@ const (
 	// up, or the service is overloaded); retrying with the same idempotency
 	// key is safe.
 	CodeUnavailable = "UNAVAILABLE"
+	// CodeUnauthenticated: the caller did not prove who it is (an app's
+	// sidecar-facing listener without the sidecar's token).
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	// CodeBodyTooLarge: the request body is over the route's limit.
+	CodeBodyTooLarge = "BODY_TOO_LARGE"
 )
+
+// BodyTooLarge is the Problem for a body over limit bytes.
+func BodyTooLarge(limit int64) *Problem {
+	return Errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is larger than the %d bytes this route accepts", limit)
+}
+
+// BodyError turns an error met reading a request body into the Problem
+// to answer: over the listener's limit (http.MaxBytesReader) is 413
+// BODY_TOO_LARGE, anything else a malformed body.
+func BodyError(err error) *Problem {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return BodyTooLarge(mb.Limit)
+	}
+	return Errorf(http.StatusBadRequest, CodeBadRequest, "malformed request body: %v", err)
+}
 
 // WriteJSON writes v with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
@@ -89,7 +110,7 @@ func Decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 4<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return Errorf(http.StatusBadRequest, CodeBadRequest, "malformed request body: %v", err)
+		return BodyError(err)
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
 // Package runtime hosts a Harvest app beside its Dapr sidecar: it opens and
-// migrates the app's database, serves Dapr callbacks, the app's API, health
-// and metrics on one HTTP address (the go-sdk HTTP service, the one that can
-// host actors), connects the Dapr client, runs background workers, and on
-// stop refuses new work, drains the workers and the outbox relay, and closes
-// everything within a bound.
+// migrates the app's database, serves Dapr callbacks and the app's API to
+// its sidecar only (the go-sdk HTTP service's router, the one that can host
+// actors, behind the sidecar's token), health and metrics on a listener of
+// their own, and any public listener the app asks for (listeners.go);
+// connects the Dapr client, runs background workers, and on stop refuses
+// new work, drains the workers and the outbox relay, and closes everything
+// within a bound.
 package runtime
 
 import (
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -37,14 +40,26 @@ import (
 
 // App is one running Harvest app.
 type App struct {
-	Config  config.Base
-	Logger  *slog.Logger
-	DB      *sql.DB // nil for apps without a database
+	Config config.Base
+	Logger *slog.Logger
+	DB     *sql.DB // nil for apps without a database
+	// Mux routes the sidecar-facing listener (Config.HTTPAddr); every
+	// request reaches it only with the sidecar's token.
 	Mux     *chi.Mux
 	Service common.Service
 	Invoker *daprx.Invoker
 	Health  *obs.Health
 	Relay   *outbox.Relay // nil without a database
+
+	// Timeouts bound every listener's connections (DefaultTimeouts), and
+	// MaxBodyBytes every request body (DefaultMaxBodyBytes; AllowBody
+	// raises it for a route). Change them before Run.
+	Timeouts     Timeouts
+	MaxBodyBytes int64
+
+	ops        *chi.Mux
+	public     []publicListener
+	bodyLimits *http.ServeMux
 
 	daprHTTPPort int
 	daprGRPCPort int
@@ -58,6 +73,20 @@ type App struct {
 
 	actorSettings map[string]any
 	bulkSubs      []daprx.BulkSubscription
+}
+
+// publicListener is one ServePublic listener.
+type publicListener struct {
+	addr string
+	h    http.Handler
+}
+
+// ServePublic serves h on addr to callers without a sidecar (the gateway's
+// GraphQL, the partners stand-in's cashier pages): no sidecar token, its
+// callers authenticate by their own means; timeouts and body limits as on
+// every listener. Call it before Run.
+func (a *App) ServePublic(addr string, h http.Handler) {
+	a.public = append(a.public, publicListener{addr: addr, h: h})
 }
 
 // AllowBatch serves daprx.BatchPath for routes ("POST v1/orders", see
@@ -123,11 +152,20 @@ func amendJSON[T any](next http.Handler, w http.ResponseWriter, r *http.Request,
 // New prepares an app: database opened and migrated, HTTP service created.
 // Register handlers on Mux and Service, then call Run.
 func New(ctx context.Context, base config.Base) (*App, error) {
+	if base.AppToken == "" {
+		// config.ReadBase requires it; an App built otherwise must not
+		// serve its sidecar-facing routes to anyone.
+		return nil, errors.New("APP_API_TOKEN is required: the sidecar-facing listener serves only callers that present it")
+	}
 	a := &App{
-		Config: base,
-		Logger: obs.NewLogger(base.AppID),
-		Mux:    chi.NewRouter(),
-		Health: obs.NewHealth(),
+		Config:       base,
+		Logger:       obs.NewLogger(base.AppID),
+		Mux:          chi.NewRouter(),
+		Health:       obs.NewHealth(),
+		Timeouts:     DefaultTimeouts,
+		MaxBodyBytes: DefaultMaxBodyBytes,
+		ops:          chi.NewRouter(),
+		bodyLimits:   http.NewServeMux(),
 	}
 	var err error
 	if a.daprHTTPPort, err = portEnv("DAPR_HTTP_PORT", 3500); err != nil {
@@ -136,13 +174,14 @@ func New(ctx context.Context, base config.Base) (*App, error) {
 	if a.daprGRPCPort, err = portEnv("DAPR_GRPC_PORT", 50001); err != nil {
 		return nil, err
 	}
-	a.Invoker = daprx.NewInvoker(a.daprHTTPPort)
+	// The go-sdk's Dapr client reads DAPR_API_TOKEN itself.
+	a.Invoker = daprx.NewInvoker(a.daprHTTPPort, daprx.WithAPIToken(base.DaprToken))
 	a.Mux.Use(a.daprConfig) // before any route: chi refuses middleware after routes
-	a.Health.Mount(a.Mux)
-	if base.Env == "development" {
+	a.Health.Mount(a.ops)
+	if base.Development() {
 		// Profiles of a local stack under load (go tool pprof
-		// http://<app>/debug/pprof/profile); never served in production.
-		a.Mux.Mount("/debug", middleware.Profiler())
+		// http://<ops addr>/debug/pprof/profile); never served in production.
+		a.ops.Mount("/debug", middleware.Profiler())
 	}
 	a.Health.Add("sidecar", a.Invoker.Healthy)
 	a.Service = daprhttp.NewServiceWithMux(base.HTTPAddr, a.Mux)
@@ -167,7 +206,7 @@ func New(ctx context.Context, base config.Base) (*App, error) {
 		a.Relay = outbox.NewRelay(a.DB, lazyPublisher{a}, outbox.RelayOptions{Source: base.AppID, Logger: a.Logger})
 		a.Go(inbox.Pruner{DB: a.DB, Retention: base.InboxRetention, Logger: a.Logger}.Run)
 	}
-	a.Logger.Info("app prepared", "addr", base.HTTPAddr, "mysql", config.MaskDSN(base.MySQLDSN))
+	a.Logger.Info("app prepared", "addr", base.HTTPAddr, "ops_addr", base.OpsAddr, "mysql", config.MaskDSN(base.MySQLDSN))
 	return a, nil
 }
 
@@ -224,17 +263,23 @@ func (a *App) Go(w func(ctx context.Context) error) { a.workers = append(a.worke
 // OnClose adds a function run last on stop (close a Redis client, say).
 func (a *App) OnClose(f func()) { a.closers = append(a.closers, f) }
 
-// Run serves until ctx is done, then stops in order: readiness fails, the
-// HTTP service stops taking requests, workers drain, the relay drains, the
-// database closes.
+// Run binds every listener (an address in use fails it at once), serves
+// until ctx is done, then stops in order: readiness fails, the app and
+// public listeners stop taking requests, workers drain, the relay drains,
+// the database closes, and last the ops listener closes.
 func (a *App) Run(ctx context.Context) error {
-	srvErr := make(chan error, 1)
-	go func() {
-		if err := a.Service.Start(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			srvErr <- err
-		}
-		close(srvErr)
-	}()
+	servers, err := a.listen()
+	if err != nil {
+		return err
+	}
+	srvErr := make(chan error, len(servers))
+	for _, ls := range servers {
+		go func() {
+			if err := ls.srv.Serve(ls.l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				srvErr <- fmt.Errorf("%s listener %s: %w", ls.name, ls.srv.Addr, err)
+			}
+		}()
+	}
 
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -263,19 +308,28 @@ func (a *App) Run(ctx context.Context) error {
 	} else {
 		close(relayDone)
 	}
-	a.Logger.Info("app serving", "addr", a.Config.HTTPAddr)
+	a.Logger.Info("app serving", "addr", a.Config.HTTPAddr, "ops_addr", a.Config.OpsAddr, "public_listeners", len(a.public))
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case err := <-srvErr:
-		runErr = fmt.Errorf("http service: %w", err)
+		runErr = err
 	case err := <-errs:
 		runErr = fmt.Errorf("worker: %w", err)
 	}
 	a.Logger.Info("stopping")
 	a.Health.Stopping()
-	_ = a.Service.GracefulStop()
+	// Refuse new work on every listener but ops, which keeps answering
+	// (readiness failing) until everything has drained.
+	shutdown := func(ls []servingListener) {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		for _, l := range ls {
+			_ = l.srv.Shutdown(sctx)
+		}
+	}
+	shutdown(servers[1:])
 	stopWorkers()
 	waitBounded(&wg, a.Config.ShutdownTimeout)
 	stopRelay()
@@ -293,8 +347,56 @@ func (a *App) Run(ctx context.Context) error {
 	if a.DB != nil {
 		a.DB.Close()
 	}
+	shutdown(servers[:1])
 	a.Logger.Info("stopped")
 	return runErr
+}
+
+// servingListener is a bound listener and the server for it.
+type servingListener struct {
+	name string
+	srv  *http.Server
+	l    net.Listener
+}
+
+// listen binds every listener, ops first: the sidecar-facing one serves
+// the go-sdk service's router (with its base handlers: /dapr/subscribe,
+// /dapr/config, actors) behind the token check, on a server of this
+// package's with timeouts. The go-sdk builds its own http.Server without
+// timeouts inside Start, and registers its base handlers only there; so
+// it is stopped before it starts: Start then registers them and returns
+// http.ErrServerClosed without listening (a shut-down http.Server never
+// serves again), and a.Mux holds every route.
+func (a *App) listen() ([]servingListener, error) {
+	_ = a.Service.Stop()
+	if err := a.Service.Start(); !errors.Is(err, http.ErrServerClosed) {
+		return nil, fmt.Errorf("go-sdk service: register base handlers: %v", err)
+	}
+	servers := a.servers()
+	for i := range servers {
+		l, err := net.Listen("tcp", servers[i].srv.Addr)
+		if err != nil {
+			for _, s := range servers[:i] {
+				s.l.Close()
+			}
+			return nil, fmt.Errorf("%s listener: %w", servers[i].name, err)
+		}
+		servers[i].l = l
+	}
+	return servers, nil
+}
+
+// servers are the app's listeners' servers, ops first, each handler
+// wrapped in the token check (the sidecar-facing one) and the body limit.
+func (a *App) servers() []servingListener {
+	servers := []servingListener{
+		{name: "ops", srv: newServer(a.Config.OpsAddr, a.limitBody(a.ops), a.Timeouts)},
+		{name: "app", srv: newServer(a.Config.HTTPAddr, requireToken(a.Config.AppToken, a.limitBody(a.Mux)), a.Timeouts)},
+	}
+	for _, p := range a.public {
+		servers = append(servers, servingListener{name: "public", srv: newPublicServer(p.addr, a.limitBody(p.h), a.Timeouts)})
+	}
+	return servers
 }
 
 func waitBounded(wg *sync.WaitGroup, d time.Duration) {

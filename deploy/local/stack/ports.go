@@ -7,10 +7,19 @@ import (
 	"strconv"
 )
 
+// PublicEnv names, for each app with a public listener, the variable its
+// address goes in: the gateway's GraphQL and the partners stand-in's
+// cashier pages and outside APIs. Every other app has none.
+var PublicEnv = map[string]string{
+	"gateway":  "HARVEST_PUBLIC_ADDR",
+	"partners": "PARTNERS_PUBLIC_ADDR",
+}
+
 // allocatePorts lays out every listener of the stack. Fixed: the dev
-// layout from DevBasePort (gateway on 8080), checked free first so a
-// second dev stack fails with a clear message. Otherwise: ports the OS
-// hands out, all held open together while picking so none repeats.
+// layout from DevBasePort (the gateway's public listener on 8080), checked
+// free first so a second dev stack fails with a clear message. Otherwise:
+// ports the OS hands out, all held open together while picking so none
+// repeats.
 func (s *Stack) allocatePorts() error {
 	apps := append([]string(nil), s.opts.Apps...)
 	sort.Strings(apps)
@@ -20,18 +29,19 @@ func (s *Stack) allocatePorts() error {
 		s.pports = PlacementPorts{GRPC: b, Health: b + 1, Metrics: b + 2, Raft: b + 3}
 		for i, app := range apps {
 			blk := b + 10*(i+1)
-			p := AppPorts{App: blk, DaprHTTP: blk + 1, DaprGRPC: blk + 2, DaprInternal: blk + 3, DaprMetrics: blk + 4}
+			p := AppPorts{App: blk, DaprHTTP: blk + 1, DaprGRPC: blk + 2, DaprInternal: blk + 3, DaprMetrics: blk + 4, Ops: blk + 5}
+			if _, ok := PublicEnv[app]; ok {
+				p.Public = blk + 6
+			}
 			if app == "gateway" {
 				_, port, _ := net.SplitHostPort(DevGatewayAddr)
-				p.App, _ = strconv.Atoi(port)
+				p.Public, _ = strconv.Atoi(port)
 			}
 			s.ports[app] = p
 		}
-		var all []int
-		all = append(all, s.pports.GRPC, s.pports.Health, s.pports.Metrics, s.pports.Raft)
+		all := []int{s.pports.GRPC, s.pports.Health, s.pports.Metrics, s.pports.Raft}
 		for _, app := range apps {
-			p := s.ports[app]
-			all = append(all, p.App, p.DaprHTTP, p.DaprGRPC, p.DaprInternal, p.DaprMetrics)
+			all = append(all, s.ports[app].list()...)
 		}
 		for _, port := range all {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -42,7 +52,13 @@ func (s *Stack) allocatePorts() error {
 		}
 		return nil
 	}
-	n := 4 + 5*len(apps)
+	n := 4
+	for _, app := range apps {
+		n += 6
+		if _, ok := PublicEnv[app]; ok {
+			n++
+		}
+	}
 	ls := make([]net.Listener, 0, n)
 	defer func() {
 		for _, l := range ls {
@@ -59,9 +75,23 @@ func (s *Stack) allocatePorts() error {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	s.pports = PlacementPorts{GRPC: ports[0], Health: ports[1], Metrics: ports[2], Raft: ports[3]}
-	for i, app := range apps {
-		q := ports[4+5*i:]
-		s.ports[app] = AppPorts{App: q[0], DaprHTTP: q[1], DaprGRPC: q[2], DaprInternal: q[3], DaprMetrics: q[4]}
+	q := ports[4:]
+	for _, app := range apps {
+		p := AppPorts{App: q[0], DaprHTTP: q[1], DaprGRPC: q[2], DaprInternal: q[3], DaprMetrics: q[4], Ops: q[5]}
+		q = q[6:]
+		if _, ok := PublicEnv[app]; ok {
+			p.Public, q = q[0], q[1:]
+		}
+		s.ports[app] = p
 	}
 	return nil
+}
+
+// list is every port of p that is in use.
+func (p AppPorts) list() []int {
+	l := []int{p.App, p.DaprHTTP, p.DaprGRPC, p.DaprInternal, p.DaprMetrics, p.Ops}
+	if p.Public != 0 {
+		l = append(l, p.Public)
+	}
+	return l
 }

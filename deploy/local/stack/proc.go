@@ -232,6 +232,9 @@ func (s *Stack) appEnv(app string) map[string]string {
 	env := map[string]string{
 		"HARVEST_APP_ID":     app,
 		"HARVEST_HTTP_ADDR":  fmt.Sprintf("127.0.0.1:%d", pp.App),
+		"HARVEST_OPS_ADDR":   fmt.Sprintf("127.0.0.1:%d", pp.Ops),
+		"APP_API_TOKEN":      s.tokens[app].app,
+		"DAPR_API_TOKEN":     s.tokens[app].dapr,
 		"DAPR_HTTP_PORT":     strconv.Itoa(pp.DaprHTTP),
 		"DAPR_GRPC_PORT":     strconv.Itoa(pp.DaprGRPC),
 		"HARVEST_MYSQL_DSN":  s.dsn(app),
@@ -241,8 +244,14 @@ func (s *Stack) appEnv(app string) map[string]string {
 		"HARVEST_ENV":        "development",
 		"HARVEST_JWT_SECRET": s.secret,
 	}
+	if v, ok := PublicEnv[app]; ok {
+		env[v] = fmt.Sprintf("127.0.0.1:%d", pp.Public)
+	}
 	if _, ok := s.ports["partners"]; ok && app == "oms" {
 		env["HARVEST_PARTNERS_APP_ID"] = OutsideEndpoint // see OutsideEndpointFile
+	}
+	if app == "partners" {
+		env["PARTNERS_OUTSIDE_KEY"] = s.outsideKey // what OutsideEndpointFile's header carries
 	}
 	for k, v := range s.opts.Env {
 		env[k] = v
@@ -295,6 +304,10 @@ func (s *Stack) startApp(app string) error {
 		// Read by the components' envRef (components/local/*.yaml).
 		"HARVEST_REDIS_DB":   strconv.Itoa(s.redisDB),
 		"HARVEST_REDIS_ADDR": s.opts.RedisAddr,
+		// daprd sends APP_API_TOKEN to its app on every call, and requires
+		// DAPR_API_TOKEN on every call of its own APIs but health.
+		"APP_API_TOKEN":  s.tokens[app].app,
+		"DAPR_API_TOKEN": s.tokens[app].dapr,
 	})
 	if err != nil {
 		return err

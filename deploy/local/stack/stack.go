@@ -4,8 +4,15 @@
 // contract the apps read, the per-stack rendering of the Dapr YAML, the
 // child processes' lifetimes (they die with the launcher), and readiness.
 //
+// Every app has the listeners production gives it (apps/platform/runtime):
+// the sidecar-facing one, which takes only calls carrying the app's
+// APP_API_TOKEN (random per app and stack, given to the app and its daprd;
+// DAPR_API_TOKEN likewise for the app's calls to its daprd), an ops
+// listener for health and metrics, and for the gateway and the partners
+// stand-in a public one.
+//
 // Two kinds of stack share one machine: the developer stack (`make up`,
-// fixed ports, gateway on 127.0.0.1:8080, Redis DB 0, databases harvest_*)
+// fixed ports, GraphQL on 127.0.0.1:8080, Redis DB 0, databases harvest_*)
 // and end-to-end test stacks (free ports, a leased Redis DB that is flushed
 // first, databases e2e_<random>_* dropped on Stop). Each stack has its own
 // run dir holding its rendered resources, its SQLite name-resolution file
@@ -17,6 +24,7 @@
 //	defer s.Stop(context.Background())
 //	tok, _ := s.Token("CUSTOMER", "C0001")
 //	// POST s.GraphQLURL() with "Authorization: Bearer "+tok
+//	// call an app's own port directly with header dapr-api-token: s.AppToken(app)
 package stack
 
 import (
@@ -42,13 +50,15 @@ import (
 // DevName is the name of the developer stack started by `make up`.
 const DevName = "dev"
 
-// DevGatewayAddr is where the developer stack's gateway listens.
+// DevGatewayAddr is where the developer stack's gateway serves GraphQL
+// (its public listener).
 const DevGatewayAddr = "127.0.0.1:8080"
 
 // DevBasePort is the first port of the developer stack's fixed layout:
 // placement takes DevBasePort..+3, the app sorted i-th takes the block
-// DevBasePort+10*(i+1) .. +4 (app, dapr http, dapr grpc, dapr internal
-// grpc, dapr metrics); the gateway's app port is 8080 instead.
+// DevBasePort+10*(i+1) .. +6 (app, dapr http, dapr grpc, dapr internal
+// grpc, dapr metrics, ops, public); the gateway's public port is 8080
+// instead.
 const DevBasePort = 31000
 
 // Options says which stack to start. Zero values take the defaults named
@@ -128,7 +138,10 @@ type Options struct {
 
 // AppPorts is where one app and its sidecar listen, all on 127.0.0.1.
 type AppPorts struct {
-	App, DaprHTTP, DaprGRPC, DaprInternal, DaprMetrics int
+	// App is the sidecar-facing listener (token required), Ops health and
+	// metrics, Public the public listener (0 for an app without one).
+	App, Ops, Public                              int
+	DaprHTTP, DaprGRPC, DaprInternal, DaprMetrics int
 }
 
 // PlacementPorts is where placement listens.
@@ -148,7 +161,11 @@ type Stack struct {
 	secret    string
 	ports     map[string]AppPorts
 	pports    PlacementPorts
-	binOf     map[string]string
+	tokens    map[string]appTokens
+	// outsideKey is the partner key the HTTPEndpoint partners-outside
+	// adds and the partners stand-in requires on its public listener.
+	outsideKey string
+	binOf      map[string]string
 
 	unlockRunDir func()
 
@@ -196,6 +213,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.allocatePorts(); err != nil {
 		return nil, err
 	}
+	s.makeTokens()
 	if err := s.render(); err != nil { // after the ports: the outside endpoint names partners' port
 		return nil, err
 	}
@@ -363,7 +381,12 @@ const (
 	OutsideEndpoint     = "partners-outside"
 )
 
-var baseURL = regexp.MustCompile(`(?m)^(\s*baseUrl:\s*).*$`)
+var (
+	baseURL = regexp.MustCompile(`(?m)^(\s*baseUrl:\s*).*$`)
+	// headerValue is the value line of OutsideEndpointFile's one header,
+	// the partner key.
+	headerValue = regexp.MustCompile(`(?m)^(\s*value:\s*).*$`)
+)
 
 // render copies the components and the resiliency policy into the run dir
 // and writes the Configuration with this stack's name-resolution file, so
@@ -390,8 +413,9 @@ func (s *Stack) render() error {
 		}
 		if filepath.Base(f) == OutsideEndpointFile {
 			if p, ok := s.ports["partners"]; ok {
-				b = baseURL.ReplaceAll(b, []byte(fmt.Sprintf("${1}http://127.0.0.1:%d", p.App)))
+				b = baseURL.ReplaceAll(b, []byte(fmt.Sprintf("${1}http://127.0.0.1:%d", p.Public)))
 			}
+			b = headerValue.ReplaceAll(b, []byte("${1}"+strconv.Quote(s.outsideKey)))
 		}
 		if err := os.WriteFile(filepath.Join(s.resources, filepath.Base(f)), b, 0o644); err != nil {
 			return err
@@ -421,13 +445,54 @@ func (s *Stack) GraphQLURL() string {
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d/graphql", p.App)
+	return fmt.Sprintf("http://127.0.0.1:%d/graphql", p.Public)
 }
 
-// AppAddr is app's own HTTP address (host:port).
+// AppAddr is app's sidecar-facing listener (host:port): every request to
+// it needs header dapr-api-token: AppToken(app).
 func (s *Stack) AppAddr(app string) string {
 	return fmt.Sprintf("127.0.0.1:%d", s.ports[app].App)
 }
+
+// OpsAddr is app's ops listener (host:port): /healthz, /readyz, /metrics,
+// /debug/pprof.
+func (s *Stack) OpsAddr(app string) string {
+	return fmt.Sprintf("127.0.0.1:%d", s.ports[app].Ops)
+}
+
+// PublicAddr is app's public listener (host:port), empty for an app
+// without one.
+func (s *Stack) PublicAddr(app string) string {
+	if s.ports[app].Public == 0 {
+		return ""
+	}
+	return fmt.Sprintf("127.0.0.1:%d", s.ports[app].Public)
+}
+
+// appTokens are one app's two Dapr API tokens.
+type appTokens struct{ app, dapr string }
+
+// makeTokens draws every app's tokens and the partner key, fresh for each
+// stack: nothing outside it can call its apps.
+func (s *Stack) makeTokens() {
+	s.tokens = make(map[string]appTokens, len(s.opts.Apps))
+	for _, app := range s.opts.Apps {
+		s.tokens[app] = appTokens{app: randomHex(32), dapr: randomHex(32)}
+	}
+	s.outsideKey = randomHex(32)
+}
+
+// AppToken is app's APP_API_TOKEN: what its sidecar sends it, and what a
+// test sends to call the app's port directly (header dapr-api-token).
+func (s *Stack) AppToken(app string) string { return s.tokens[app].app }
+
+// DaprToken is app's DAPR_API_TOKEN: what its sidecar requires on its
+// HTTP and gRPC APIs (daprx.WithAPIToken, the go-sdk client's
+// WithAuthToken).
+func (s *Stack) DaprToken(app string) string { return s.tokens[app].dapr }
+
+// OutsideKey is the partner key of the stack's partners stand-in.
+func (s *Stack) OutsideKey() string { return s.outsideKey }
 
 // Ports returns where app and its sidecar listen.
 func (s *Stack) Ports(app string) (AppPorts, bool) {
@@ -484,7 +549,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// waitReady polls every app's /readyz (200) and every sidecar's
+// waitReady polls every app's /readyz on its ops port (200) and every sidecar's
 // /v1.0/healthz (204) until all answer or ctx ends; a process that exits
 // meanwhile fails the wait at once.
 func (s *Stack) waitReady(ctx context.Context, apps []string) error {
@@ -499,7 +564,7 @@ func (s *Stack) waitReady(ctx context.Context, apps []string) error {
 	for _, app := range apps {
 		pp := s.ports[app]
 		pending = append(pending,
-			check{app, fmt.Sprintf("http://127.0.0.1:%d/readyz", pp.App), http.StatusOK, s.apps[app]},
+			check{app, fmt.Sprintf("http://127.0.0.1:%d/readyz", pp.Ops), http.StatusOK, s.apps[app]},
 			check{app + ".daprd", fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", pp.DaprHTTP), http.StatusNoContent, s.sidecars[app]})
 	}
 	s.mu.Unlock()

@@ -65,7 +65,10 @@ func TestStackRealSidecars(t *testing.T) {
 	}
 	for _, app := range s.Apps() {
 		p, _ := s.Ports(app)
-		for i, port := range []int{p.App, p.DaprHTTP, p.DaprGRPC, p.DaprInternal, p.DaprMetrics} {
+		if p.Ops == 0 || p.Public != 0 {
+			t.Fatalf("%s ports %+v: want an ops port and no public one", app, p)
+		}
+		for i, port := range p.list() {
 			if other, dup := seen[port]; dup {
 				t.Fatalf("port %d used twice: %s and %s#%d", port, other, app, i)
 			}
@@ -75,11 +78,14 @@ func TestStackRealSidecars(t *testing.T) {
 
 	// Env contract.
 	var env map[string]string
-	getJSON(t, "http://"+s.AppAddr("echo-b")+"/env", &env)
+	getJSON(t, "http://"+s.AppAddr("echo-b")+"/env", s.AppToken("echo-b"), &env)
 	pb, _ := s.Ports("echo-b")
 	want := map[string]string{
 		"HARVEST_APP_ID":     "echo-b",
 		"HARVEST_HTTP_ADDR":  s.AppAddr("echo-b"),
+		"HARVEST_OPS_ADDR":   s.OpsAddr("echo-b"),
+		"APP_API_TOKEN":      s.AppToken("echo-b"),
+		"DAPR_API_TOKEN":     s.DaprToken("echo-b"),
 		"DAPR_HTTP_PORT":     strconv.Itoa(pb.DaprHTTP),
 		"DAPR_GRPC_PORT":     strconv.Itoa(pb.DaprGRPC),
 		"HARVEST_REDIS_ADDR": "127.0.0.1:6379",
@@ -100,19 +106,40 @@ func TestStackRealSidecars(t *testing.T) {
 	if s.JWTSecret() == devauth.DevSecret || s.RedisDB() == 0 {
 		t.Errorf("test stack uses the dev secret or redis db 0")
 	}
+	// Tokens: long, random, one pair per app.
+	toks := map[string]bool{}
+	for _, app := range s.Apps() {
+		for _, tok := range []string{s.AppToken(app), s.DaprToken(app)} {
+			if len(tok) < 32 || toks[tok] {
+				t.Errorf("%s: token %q short or shared", app, tok)
+			}
+			toks[tok] = true
+		}
+	}
+	// The app's port refuses a call without its token (the echo app checks
+	// it as runtime.App does) …
+	if code := statusWith(http.MethodGet, "http://"+s.AppAddr("echo-b")+"/hello", ""); code != http.StatusUnauthorized {
+		t.Errorf("echo-b without APP_API_TOKEN: %d, want 401", code)
+	}
+	// … and the sidecar's API refuses a call without its DAPR_API_TOKEN.
+	if code := statusWith(http.MethodGet, s.DaprHTTPURL("echo-a")+"/v1.0/invoke/echo-b/method/hello", ""); code != http.StatusUnauthorized {
+		t.Errorf("echo-a's daprd without DAPR_API_TOKEN: %d, want 401", code)
+	}
 
 	// Service invocation: echo-a's sidecar → sqlite resolver → echo-b's sidecar → echo-b.
+	// It also shows echo-b's daprd sends echo-b its APP_API_TOKEN.
 	invokeURL := s.DaprHTTPURL("echo-a") + "/v1.0/invoke/echo-b/method/hello"
-	first := invoke(t, invokeURL)
+	daprTok := s.DaprToken("echo-a")
+	first := invoke(t, invokeURL, daprTok)
 	if first.App != "echo-b" {
 		t.Fatalf("invoke answered by %q, want echo-b", first.App)
 	}
 
 	// Pub/sub: publish through echo-a's sidecar, echo-b subscribes.
-	publish(t, s.DaprHTTPURL("echo-a")+"/v1.0/publish/pubsub/stacktest", `{"n":1}`)
+	publish(t, s.DaprHTTPURL("echo-a")+"/v1.0/publish/pubsub/stacktest", daprTok, `{"n":1}`)
 	waitFor(t, 30*time.Second, "echo-b receives the event", func() bool {
 		var got []json.RawMessage
-		getJSON(t, "http://"+s.AppAddr("echo-b")+"/received", &got)
+		getJSON(t, "http://"+s.AppAddr("echo-b")+"/received", s.AppToken("echo-b"), &got)
 		return len(got) == 1 && strings.Contains(string(got[0]), `"n":1`)
 	})
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: s.RedisDB()})
@@ -140,7 +167,7 @@ func TestStackRealSidecars(t *testing.T) {
 			t.Fatalf("%s (pid %d) alive after Kill", n, pidsBefore[n])
 		}
 	}
-	if code := status(invokeURL); code == http.StatusOK {
+	if code := statusWith(http.MethodGet, invokeURL, daprTok); code == http.StatusOK {
 		t.Fatalf("invoke of a killed app answered 200")
 	}
 	rs := time.Now()
@@ -150,7 +177,7 @@ func TestStackRealSidecars(t *testing.T) {
 	t.Logf("echo-b restarted and ready in %s", time.Since(rs).Round(time.Millisecond))
 	var second echoAnswer
 	waitFor(t, 30*time.Second, "invoke after restart", func() bool {
-		second, _ = tryInvoke(invokeURL)
+		second, _ = tryInvoke(invokeURL, daprTok)
 		return second.App == "echo-b"
 	})
 	if second.PID == first.PID {
@@ -253,9 +280,18 @@ func TestFixedPortsLayout(t *testing.T) {
 	if got := s.GraphQLURL(); got != "http://127.0.0.1:8080/graphql" {
 		t.Fatalf("GraphQLURL = %s", got)
 	}
+	if g := s.ports["gateway"]; g.App != DevBasePort+10 || g.Ops != DevBasePort+15 {
+		t.Fatalf("gateway ports %+v: app and ops in its block", g)
+	}
+	if p := s.ports["partners"]; p.Public != DevBasePort+46 || s.PublicAddr("partners") != fmt.Sprintf("127.0.0.1:%d", DevBasePort+46) {
+		t.Fatalf("partners ports %+v: public at block+6", p)
+	}
+	if s.PublicAddr("pay") != "" {
+		t.Fatalf("pay has a public listener: %+v", s.ports["pay"])
+	}
 	seen := map[int]bool{s.pports.GRPC: true, s.pports.Health: true, s.pports.Metrics: true, s.pports.Raft: true}
 	for app, p := range s.ports {
-		for _, port := range []int{p.App, p.DaprHTTP, p.DaprGRPC, p.DaprInternal, p.DaprMetrics} {
+		for _, port := range p.list() {
 			if seen[port] {
 				t.Fatalf("%s: port %d repeats", app, port)
 			}
@@ -291,13 +327,60 @@ func TestRenderConfigUsesStackResolverFile(t *testing.T) {
 	}
 }
 
+// TestRenderOutsideEndpoint: the rendered HTTPEndpoint partners-outside
+// points at the partners stand-in's public port and carries the stack's
+// partner key, which partners is given as PARTNERS_OUTSIDE_KEY; OMS's and
+// partners' env name their listeners and tokens.
+func TestRenderOutsideEndpoint(t *testing.T) {
+	t.Parallel()
+	o := Options{Name: "render-outside", RunDir: t.TempDir(), Apps: []string{"oms", "partners", "gateway"}}
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{opts: o}
+	if err := s.allocatePorts(); err != nil {
+		t.Fatal(err)
+	}
+	s.makeTokens()
+	if err := s.render(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(s.resources + "/" + OutsideEndpointFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := s.ports["partners"]
+	if !strings.Contains(string(b), fmt.Sprintf("baseUrl: http://127.0.0.1:%d\n", pp.Public)) ||
+		!strings.Contains(string(b), "name: X-Partner-Key\n      value: \""+s.OutsideKey()+"\"") {
+		t.Fatalf("rendered %s:\n%s", OutsideEndpointFile, b)
+	}
+	pe := s.appEnv("partners")
+	if pe["PARTNERS_OUTSIDE_KEY"] != s.OutsideKey() || pe["PARTNERS_PUBLIC_ADDR"] != s.PublicAddr("partners") {
+		t.Fatalf("partners env %v", pe)
+	}
+	ge := s.appEnv("gateway")
+	if ge["HARVEST_PUBLIC_ADDR"] != strings.TrimSuffix(strings.TrimPrefix(s.GraphQLURL(), "http://"), "/graphql") ||
+		ge["HARVEST_HTTP_ADDR"] == ge["HARVEST_PUBLIC_ADDR"] || ge["HARVEST_OPS_ADDR"] != s.OpsAddr("gateway") {
+		t.Fatalf("gateway env %v", ge)
+	}
+	oe := s.appEnv("oms")
+	if oe["APP_API_TOKEN"] != s.AppToken("oms") || oe["DAPR_API_TOKEN"] != s.DaprToken("oms") || oe["APP_API_TOKEN"] == ge["APP_API_TOKEN"] {
+		t.Fatalf("oms env tokens %q %q", oe["APP_API_TOKEN"], oe["DAPR_API_TOKEN"])
+	}
+	if _, ok := oe["PARTNERS_OUTSIDE_KEY"]; ok {
+		t.Fatal("oms is given the partner key; only its HTTPEndpoint carries it")
+	}
+}
+
 type echoAnswer struct {
 	App string `json:"app"`
 	PID int    `json:"pid"`
 }
 
-func tryInvoke(url string) (echoAnswer, error) {
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+func tryInvoke(url, daprToken string) (echoAnswer, error) {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("dapr-api-token", daprToken)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
 	if err != nil {
 		return echoAnswer{}, err
 	}
@@ -311,17 +394,23 @@ func tryInvoke(url string) (echoAnswer, error) {
 	return a, err
 }
 
-func invoke(t *testing.T, url string) echoAnswer {
+func invoke(t *testing.T, url, daprToken string) echoAnswer {
 	t.Helper()
-	a, err := tryInvoke(url)
+	a, err := tryInvoke(url, daprToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
-func status(url string) int {
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+// statusWith answers the status of method url with header dapr-api-token
+// token (none when empty), 0 when it fails.
+func statusWith(method, url, token string) int {
+	req, _ := http.NewRequest(method, url, nil)
+	if token != "" {
+		req.Header.Set("dapr-api-token", token)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
 	if err != nil {
 		return 0
 	}
@@ -329,9 +418,12 @@ func status(url string) int {
 	return resp.StatusCode
 }
 
-func publish(t *testing.T, url, body string) {
+func publish(t *testing.T, url, daprToken, body string) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("dapr-api-token", daprToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,9 +434,11 @@ func publish(t *testing.T, url, body string) {
 	}
 }
 
-func getJSON(t *testing.T, url string, v any) {
+func getJSON(t *testing.T, url, appToken string, v any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("dapr-api-token", appToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

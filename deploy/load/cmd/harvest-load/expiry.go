@@ -170,6 +170,7 @@ func armWindows(ctx context.Context, st *stack.Stack, windows []string) error {
 		return err
 	}
 	defer c.Close()
+	c.WithAuthToken(st.DaprToken("oms"))
 	for _, w := range windows {
 		if err := actors.Register(ctx, c, w); err != nil {
 			return fmt.Errorf("arm window %s: %w", w, err)
@@ -179,5 +180,5 @@ func armWindows(ctx context.Context, st *stack.Stack, windows []string) error {
 }
 
 func omsMetric(st *stack.Stack, sample string) float64 {
-	return scrape("http://" + st.AppAddr("oms") + "/metrics")[sample]
+	return scrape("http://" + st.OpsAddr("oms") + "/metrics")[sample]
 }

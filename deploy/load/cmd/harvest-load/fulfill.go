@@ -65,7 +65,7 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, backlog bool,
 	// Placed as a marketplace adapter would place them: through OMS's API,
 	// in batches when many are in flight, so placing keeps ahead of the
 	// pipeline being measured.
-	inv := daprx.NewInvoker(mustPorts(st, "gateway").DaprHTTP)
+	inv := daprx.NewInvoker(mustPorts(st, "gateway").DaprHTTP, daprx.WithAPIToken(st.DaprToken("gateway")))
 	inv.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	oms := omsclient.New(inv)
 	admin := gqlc.New(st.GraphQLURL(), token("ADMIN", "load"))
@@ -182,7 +182,7 @@ func fulfill(ctx context.Context, st *stack.Stack, n, workers int, backlog bool,
 	if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(status = 'DISPATCHED'),0), COALESCE(SUM(status = 'CANCELLED'),0) FROM orders`).Scan(&dispatched, &cancelled); err != nil {
 		return err
 	}
-	m := scrape("http://" + st.AppAddr("oms") + "/metrics")
+	m := scrape("http://" + st.OpsAddr("oms") + "/metrics")
 	fmt.Println()
 	how := "end to end, placing alongside"
 	if backlog {

@@ -162,6 +162,8 @@ func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Dura
 	}
 	defer st.Stop(context.Background())
 	fmt.Printf("harvest-load %s on a fresh stack at %s\n", mode, time.Now().UTC().Format(time.RFC3339))
+	// Where to point go tool pprof (each app's ops port) while it runs.
+	fmt.Printf("  pprof: http://%s/debug/pprof/profile (OMS; other apps: their ops ports)\n", st.OpsAddr("oms"))
 	if mode == "fulfill" {
 		return fulfill(ctx, st, n, workers, backlog, signer(st.JWTSecret()))
 	}

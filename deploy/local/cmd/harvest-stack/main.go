@@ -124,9 +124,15 @@ func up(args []string) error {
 	fmt.Printf("  e.g.         curl -s %s -H 'Content-Type: application/json' \\\n", gql)
 	fmt.Printf("                 -H 'Authorization: Bearer %s…' -d '{\"query\":\"{ __typename }\"}'\n", tok[:24])
 	fmt.Printf("  Logs:        %s/logs/<app>.log and <app>.daprd.log\n", s.RunDir())
+	fmt.Println("  Ports:       app ports take only calls with header dapr-api-token (each app's APP_API_TOKEN,")
+	fmt.Println("               random per start; see its env in /proc/<pid>/environ); ops ports serve health, metrics, pprof")
 	for _, app := range s.Apps() {
 		p, _ := s.Ports(app)
-		fmt.Printf("  %-10s  app 127.0.0.1:%d  dapr http %d grpc %d\n", app, p.App, p.DaprHTTP, p.DaprGRPC)
+		line := fmt.Sprintf("  %-10s  app 127.0.0.1:%d  ops %d  dapr http %d grpc %d", app, p.App, p.Ops, p.DaprHTTP, p.DaprGRPC)
+		if p.Public != 0 {
+			line += fmt.Sprintf("  public %d", p.Public)
+		}
+		fmt.Println(line)
 	}
 	fmt.Println("Ctrl-C (or `make down`) stops everything.")
 

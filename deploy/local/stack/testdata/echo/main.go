@@ -1,7 +1,9 @@
 // Command echo is the stand-in app the launcher's own tests run beside real
 // sidecars: it speaks the env contract (HARVEST_HTTP_ADDR…), answers the
-// health checks and Dapr's callbacks, echoes invocations and records the
-// pub/sub events it receives.
+// health checks on its ops listener (HARVEST_OPS_ADDR) and Dapr's callbacks
+// on its app listener, which, like every Harvest app's, takes only calls
+// carrying APP_API_TOKEN; it echoes invocations and records the pub/sub
+// events it receives.
 package main
 
 import (
@@ -18,10 +20,10 @@ import (
 )
 
 func main() {
-	addr := os.Getenv("HARVEST_HTTP_ADDR")
-	id := os.Getenv("HARVEST_APP_ID")
-	if addr == "" || id == "" {
-		log.Fatal("HARVEST_HTTP_ADDR and HARVEST_APP_ID are required")
+	addr, opsAddr := os.Getenv("HARVEST_HTTP_ADDR"), os.Getenv("HARVEST_OPS_ADDR")
+	id, token := os.Getenv("HARVEST_APP_ID"), os.Getenv("APP_API_TOKEN")
+	if addr == "" || opsAddr == "" || id == "" || token == "" {
+		log.Fatal("HARVEST_HTTP_ADDR, HARVEST_OPS_ADDR, HARVEST_APP_ID and APP_API_TOKEN are required")
 	}
 	var mu sync.Mutex
 	var received []json.RawMessage
@@ -30,9 +32,10 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
 	}
+	ops := http.NewServeMux()
+	ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	ops.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /dapr/config", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, map[string]any{"entities": []string{}}) })
 	mux.HandleFunc("GET /dapr/subscribe", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, []map[string]string{{"pubsubname": "pubsub", "topic": "stacktest", "route": "/events"}})
@@ -61,7 +64,7 @@ func main() {
 	})
 	mux.HandleFunc("GET /env", func(w http.ResponseWriter, _ *http.Request) {
 		env := map[string]string{}
-		for _, k := range []string{"HARVEST_APP_ID", "HARVEST_HTTP_ADDR", "DAPR_HTTP_PORT", "DAPR_GRPC_PORT",
+		for _, k := range []string{"HARVEST_APP_ID", "HARVEST_HTTP_ADDR", "HARVEST_OPS_ADDR", "APP_API_TOKEN", "DAPR_API_TOKEN", "DAPR_HTTP_PORT", "DAPR_GRPC_PORT",
 			"HARVEST_MYSQL_DSN", "HARVEST_REDIS_ADDR", "HARVEST_REDIS_DB", "HARVEST_PUBSUB", "HARVEST_ENV",
 			"HARVEST_JWT_SECRET", "ECHO_EXTRA"} {
 			env[k] = os.Getenv(k)
@@ -69,7 +72,20 @@ func main() {
 		writeJSON(w, env)
 	})
 
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("dapr-api-token") != token {
+			http.Error(w, "no app token", http.StatusUnauthorized)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Addr: addr, Handler: app, ReadHeaderTimeout: 5 * time.Second}
+	opsSrv := &http.Server{Addr: opsAddr, Handler: ops, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := opsSrv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+			log.Fatal(err)
+		}
+	}()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -77,6 +93,7 @@ func main() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		_ = opsSrv.Shutdown(sctx)
 	}()
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		log.Fatal(err)
