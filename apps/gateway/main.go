@@ -10,9 +10,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
+	"github.com/harvest/harvest/apps/gateway/gatewayconfig"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -31,33 +31,10 @@ func main() {
 	}
 }
 
-// Config is the gateway's configuration beyond config.Base.
-type Config struct {
-	Base config.Base
-	// JWTSecret verifies bearer tokens (HARVEST_JWT_SECRET); never logged.
-	JWTSecret string
-	// FeedPubSub is the pub/sub component the subscription hub reads
-	// (HARVEST_GATEWAY_PUBSUB, default HARVEST_PUBSUB). With more than one
-	// gateway replica use a broadcast component such as gateway-broadcast
-	// (components/local/gateway-broadcast.yaml), so every replica sees
-	// every order event.
-	FeedPubSub string
-	// WSOrigins are extra browser origins allowed to open WebSockets
-	// (HARVEST_GATEWAY_WS_ORIGINS, comma-separated host patterns).
-	WSOrigins []string
-}
+// Config is the gateway's configuration (apps/gateway/gatewayconfig).
+type Config = gatewayconfig.Config
 
-func readConfig(r *config.Reader) (Config, error) {
-	c := Config{Base: config.ReadBase(r, "gateway", false)}
-	c.JWTSecret = r.Required("HARVEST_JWT_SECRET")
-	c.FeedPubSub = r.String("HARVEST_GATEWAY_PUBSUB", c.Base.PubSub)
-	for _, o := range strings.Split(r.String("HARVEST_GATEWAY_WS_ORIGINS", ""), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			c.WSOrigins = append(c.WSOrigins, o)
-		}
-	}
-	return c, r.Err()
-}
+func readConfig(r *config.Reader) (Config, error) { return gatewayconfig.Read(r) }
 
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -67,7 +44,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	verifier, err := auth.NewVerifier([]byte(cfg.JWTSecret))
+	verifier, err := auth.NewVerifier([]byte(cfg.JWTSecret), cfg.JWT)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -100,6 +77,7 @@ func run() error {
 		app.Mux.Handle("/playground", graph.Playground("/graphql"))
 	}
 	app.Logger.Info("gateway configured", "env", cfg.Base.Env, "feed_pubsub", cfg.FeedPubSub,
-		"playground", cfg.Base.Development(), "jwt_secret", "***")
+		"playground", cfg.Base.Development(), "jwt_secret", "***",
+		"jwt_issuer", cfg.JWT.Issuer, "jwt_audience", cfg.JWT.Audience, "jwt_max_lifetime", cfg.JWT.MaxLifetime)
 	return app.Run(ctx)
 }

@@ -73,7 +73,15 @@ func readConfig() (config.Base, sim.Config, error) {
 		return base, cfg, fmt.Errorf("PARTNERS_TMS_CARRIERS: %w", err)
 	}
 	cfg.Carriers = carriers
-	return base, cfg, r.Err()
+	if err := r.Err(); err != nil {
+		return base, cfg, err
+	}
+	// A stand-in with public keys that "pays" every trade must never run
+	// where money is real: it starts only when development is asked for.
+	if !base.Development() {
+		return base, cfg, fmt.Errorf("partners is a development stand-in; it refuses HARVEST_ENV=%s", base.Env)
+	}
+	return base, cfg, nil
 }
 
 // list splits a comma-separated value, dropping empty items.
