@@ -366,7 +366,7 @@ func TestReadersRefuseWhatTheOldManifestsGave(t *testing.T) {
 	old := map[string]string{
 		"HARVEST_APP_ID": "pay", "HARVEST_HTTP_ADDR": "0.0.0.0:3000", "HARVEST_ENV": "production",
 		"HARVEST_PUBSUB": "pubsub", "HARVEST_REDIS_ADDR": "redis:6379", "HARVEST_REDIS_DB": "0",
-		"HARVEST_MYSQL_DSN": secretStandIn(&corev1.SecretKeySelector{Key: "pay-dsn"}),
+		"HARVEST_MYSQL_DSN":  secretStandIn(&corev1.SecretKeySelector{Key: "pay-dsn"}),
 		"HARVEST_JWT_SECRET": secretStandIn(&corev1.SecretKeySelector{Key: "secret"}),
 	}
 	if _, err := readers["pay"](old); err == nil {
