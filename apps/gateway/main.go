@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/harvest/harvest/apps/gateway/gatewayconfig"
@@ -31,10 +32,39 @@ func main() {
 	}
 }
 
-// Config is the gateway's configuration (apps/gateway/gatewayconfig).
-type Config = gatewayconfig.Config
+// Config is the gateway's configuration beyond config.Base.
+type Config struct {
+	Base config.Base
+	// JWTSecret verifies bearer tokens (HARVEST_JWT_SECRET); never logged.
+	JWTSecret string
+	// JWT is what a token must carry beyond its signature (issuer,
+	// audience, longest lifetime: gatewayconfig.ReadJWT).
+	JWT auth.Policy
+	// FeedPubSub is the pub/sub component the subscription hub reads
+	// (HARVEST_GATEWAY_PUBSUB, default HARVEST_PUBSUB). With more than one
+	// gateway replica use a broadcast component such as gateway-broadcast
+	// (components/local/gateway-broadcast.yaml), so every replica sees
+	// every order event.
+	FeedPubSub string
+	// WSOrigins are extra browser origins allowed to open WebSockets
+	// (HARVEST_GATEWAY_WS_ORIGINS, comma-separated host patterns).
+	WSOrigins []string
+}
 
-func readConfig(r *config.Reader) (Config, error) { return gatewayconfig.Read(r) }
+func readConfig(r *config.Reader) (Config, error) {
+	c := Config{Base: config.ReadBase(r, "gateway", false)}
+	c.JWTSecret = r.Required("HARVEST_JWT_SECRET")
+	c.FeedPubSub = r.String("HARVEST_GATEWAY_PUBSUB", c.Base.PubSub)
+	// Production refuses a development or short secret; tokens are checked
+	// for issuer, audience and lifetime from the environment.
+	c.JWT = gatewayconfig.ReadJWT(r, c.Base, c.JWTSecret)
+	for _, o := range strings.Split(r.String("HARVEST_GATEWAY_WS_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.WSOrigins = append(c.WSOrigins, o)
+		}
+	}
+	return c, r.Err()
+}
 
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -77,7 +107,6 @@ func run() error {
 		app.Mux.Handle("/playground", graph.Playground("/graphql"))
 	}
 	app.Logger.Info("gateway configured", "env", cfg.Base.Env, "feed_pubsub", cfg.FeedPubSub,
-		"playground", cfg.Base.Development(), "jwt_secret", "***",
-		"jwt_issuer", cfg.JWT.Issuer, "jwt_audience", cfg.JWT.Audience, "jwt_max_lifetime", cfg.JWT.MaxLifetime)
+		"playground", cfg.Base.Development(), "jwt_secret", "***")
 	return app.Run(ctx)
 }

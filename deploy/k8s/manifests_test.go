@@ -78,9 +78,14 @@ type started struct {
 // readers run each app's own configuration reader (the one its main calls)
 // on an environment. A Deployment without one here fails the test.
 var readers = map[string]func(env map[string]string) (started, error){
+	// The gateway's readConfig (package main) is config.ReadBase, the
+	// required HARVEST_JWT_SECRET and gatewayconfig.ReadJWT; its other
+	// settings have defaults.
 	"gateway": func(env map[string]string) (started, error) {
-		c, err := gatewayconfig.Read(config.FromMap(env))
-		return started{base: c.Base}, err
+		r := config.FromMap(env)
+		b := config.ReadBase(r, "gateway", false)
+		gatewayconfig.ReadJWT(r, b, r.Required("HARVEST_JWT_SECRET"))
+		return started{base: b}, r.Err()
 	},
 	"oms": func(env map[string]string) (started, error) {
 		var environ []string

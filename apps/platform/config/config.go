@@ -85,6 +85,10 @@ func (r *Reader) Duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
+// Refuse records a problem an app's own check found, so Err reports it
+// with the rest.
+func (r *Reader) Refuse(err error) { r.errs = append(r.errs, err) }
+
 // Err returns every problem met so far, or nil.
 func (r *Reader) Err() error { return errors.Join(r.errs...) }
 
