@@ -12,7 +12,8 @@ func TestReadConfig(t *testing.T) {
 		t.Fatal("missing HARVEST_JWT_SECRET accepted")
 	}
 	c, err := readConfig(config.FromMap(map[string]string{
-		"HARVEST_ENV":                "development",
+		"HARVEST_ENV":                "development", // production refuses a short token and secret
+		"APP_API_TOKEN":              "t",
 		"HARVEST_JWT_SECRET":         "s3cret",
 		"HARVEST_PUBSUB":             "pubsub",
 		"HARVEST_GATEWAY_WS_ORIGINS": "app.harvest.test, *.harvest.test",
