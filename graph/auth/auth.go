@@ -74,8 +74,12 @@ type Verifier struct {
 // maxVerified bounds the remembered tokens; past it the memory starts over.
 const maxVerified = 100_000
 
-// NewVerifier returns a Verifier for secret (HARVEST_JWT_SECRET) demanding p.
+// NewVerifier returns a Verifier for secret (HARVEST_JWT_SECRET) demanding
+// p; the zero Policy means DefaultPolicy (the development tokens').
 func NewVerifier(secret []byte, p Policy) (*Verifier, error) {
+	if p == (Policy{}) {
+		p = DefaultPolicy()
+	}
 	switch {
 	case len(secret) == 0:
 		return nil, errors.New("jwt secret is empty")

@@ -143,6 +143,9 @@ func TestVerifyPolicy(t *testing.T) {
 func TestNewVerifierRefusesAnIncompletePolicy(t *testing.T) {
 	t.Parallel()
 	secret := []byte("0123456789abcdef0123456789abcdef")
+	if v, err := NewVerifier(secret, Policy{}); err != nil || v.policy != DefaultPolicy() {
+		t.Errorf("zero policy: %+v, %v; want DefaultPolicy", v, err)
+	}
 	for name, p := range map[string]Policy{
 		"no issuer":   {Audience: Audience, MaxLifetime: time.Hour},
 		"no audience": {Issuer: Issuer, MaxLifetime: time.Hour},

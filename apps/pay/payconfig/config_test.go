@@ -12,6 +12,8 @@ import (
 func prod(edit func(map[string]string)) map[string]string {
 	m := map[string]string{
 		"HARVEST_ENV":          "production",
+		"APP_API_TOKEN":        "app-api-token-0123456789abcdef0123456789",
+		"DAPR_API_TOKEN":       "dapr-api-token-0123456789abcdef0123456789",
 		"HARVEST_MYSQL_DSN":    "pay:pw@tcp(db:3306)/pay",
 		"HARVEST_WECHAT_APP":   "wechatpay",
 		"HARVEST_ALIPAY_APP":   "alipay",
@@ -87,7 +89,7 @@ func TestProductionRefusesDefaultChannelKeysAndEndpoints(t *testing.T) {
 // when asked.
 func TestDevelopmentDefaults(t *testing.T) {
 	t.Parallel()
-	c, err := Read(config.FromMap(map[string]string{"HARVEST_ENV": "development"}))
+	c, err := Read(config.FromMap(withTokens(map[string]string{"HARVEST_ENV": "development"})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +100,21 @@ func TestDevelopmentDefaults(t *testing.T) {
 	if c.Seed {
 		t.Fatal("PAY seeds by default")
 	}
-	c, err = Read(config.FromMap(map[string]string{"HARVEST_ENV": "development", "HARVEST_SEED": "true"}))
+	c, err = Read(config.FromMap(withTokens(map[string]string{"HARVEST_ENV": "development", "HARVEST_SEED": "true"})))
 	if err != nil || !c.Seed {
 		t.Fatalf("HARVEST_SEED=true in development: seed %v, err %v", c.Seed, err)
 	}
+}
+
+// withTokens adds the sidecar tokens every app needs (APP_API_TOKEN,
+// DAPR_API_TOKEN), so a case fails only for what it spoils.
+func withTokens(m map[string]string) map[string]string {
+	out := map[string]string{
+		"APP_API_TOKEN":  "app-api-token-0123456789abcdef0123456789",
+		"DAPR_API_TOKEN": "dapr-api-token-0123456789abcdef0123456789",
+	}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

@@ -9,7 +9,7 @@ import (
 // (playground, pprof, seed data, development secrets) must be asked for.
 func TestEnvDefaultsToProduction(t *testing.T) {
 	t.Parallel()
-	r := FromMap(map[string]string{"HARVEST_MYSQL_DSN": "oms:pw@tcp(db:3306)/oms"})
+	r := FromMap(withTokens(map[string]string{"HARVEST_MYSQL_DSN": "oms:pw@tcp(db:3306)/oms"}))
 	b := ReadBase(r, "oms", true)
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
@@ -17,7 +17,7 @@ func TestEnvDefaultsToProduction(t *testing.T) {
 	if b.Env != Production || b.Development() {
 		t.Fatalf("Env = %q, Development() = %v; want production", b.Env, b.Development())
 	}
-	r = FromMap(map[string]string{"HARVEST_ENV": "development"})
+	r = FromMap(withTokens(map[string]string{"HARVEST_ENV": "development"}))
 	if b := ReadBase(r, "oms", true); !b.Development() || r.Err() != nil {
 		t.Fatalf("HARVEST_ENV=development: Env = %q, err %v", b.Env, r.Err())
 	}
@@ -26,7 +26,7 @@ func TestEnvDefaultsToProduction(t *testing.T) {
 func TestUnknownEnvIsRefused(t *testing.T) {
 	t.Parallel()
 	for _, v := range []string{"prod", "dev", "Development", "staging", "test"} {
-		r := FromMap(map[string]string{"HARVEST_ENV": v})
+		r := FromMap(withTokens(map[string]string{"HARVEST_ENV": v}))
 		b := ReadBase(r, "oms", true)
 		err := r.Err()
 		if err == nil || !strings.Contains(err.Error(), "HARVEST_ENV") {
@@ -56,7 +56,7 @@ func TestSeedIsOffByDefaultAndRefusedOutsideDevelopment(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := FromMap(tc.env)
+			r := FromMap(withTokens(tc.env))
 			got := r.Seed(ReadBase(r, "pay", false))
 			if err := r.Err(); (err != nil) != tc.wantErr || (err != nil && !strings.Contains(err.Error(), "HARVEST_SEED")) {
 				t.Fatalf("err = %v, want error %v naming HARVEST_SEED", err, tc.wantErr)
@@ -72,13 +72,26 @@ func TestSeedIsOffByDefaultAndRefusedOutsideDevelopment(t *testing.T) {
 // a password on localhost.
 func TestProductionRequiresTheDSN(t *testing.T) {
 	t.Parallel()
-	r := FromMap(map[string]string{})
+	r := FromMap(withTokens(map[string]string{}))
 	ReadBase(r, "pay", true)
 	if err := r.Err(); err == nil || !strings.Contains(err.Error(), "HARVEST_MYSQL_DSN") {
 		t.Fatalf("err = %v, want HARVEST_MYSQL_DSN required", err)
 	}
-	r = FromMap(map[string]string{"HARVEST_ENV": "development"})
+	r = FromMap(withTokens(map[string]string{"HARVEST_ENV": "development"}))
 	if b := ReadBase(r, "pay", true); r.Err() != nil || !strings.HasPrefix(b.MySQLDSN, "root@tcp(127.0.0.1:3306)/harvest_pay") {
 		t.Fatalf("development DSN %q, err %v", b.MySQLDSN, r.Err())
 	}
+}
+
+// withTokens adds the sidecar tokens every app needs (APP_API_TOKEN,
+// DAPR_API_TOKEN), so a case fails only for what it spoils.
+func withTokens(m map[string]string) map[string]string {
+	out := map[string]string{
+		"APP_API_TOKEN":  "app-api-token-0123456789abcdef0123456789",
+		"DAPR_API_TOKEN": "dapr-api-token-0123456789abcdef0123456789",
+	}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
