@@ -210,7 +210,7 @@ type env struct {
 
 func newEnv(t *testing.T, mod ...func(*graph.Options)) *env {
 	t.Helper()
-	v, err := auth.NewVerifier(secret)
+	v, err := auth.NewVerifier(secret, auth.DefaultPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

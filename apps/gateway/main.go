@@ -20,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/harvest/harvest/apps/gateway/gatewayconfig"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -45,6 +46,9 @@ type Config struct {
 	PublicAddr string
 	// JWTSecret verifies bearer tokens (HARVEST_JWT_SECRET); never logged.
 	JWTSecret string
+	// JWT is what a token must carry beyond its signature (issuer,
+	// audience, longest lifetime: gatewayconfig.ReadJWT).
+	JWT auth.Policy
 	// FeedPubSub is the pub/sub component the subscription hub reads
 	// (HARVEST_GATEWAY_PUBSUB, default HARVEST_PUBSUB). With more than one
 	// gateway replica use a broadcast component such as gateway-broadcast
@@ -67,6 +71,9 @@ func readConfig(r *config.Reader) (Config, error) {
 	c.PublicAddr = r.String("HARVEST_PUBLIC_ADDR", "127.0.0.1:8080")
 	c.JWTSecret = r.Required("HARVEST_JWT_SECRET")
 	c.FeedPubSub = r.String("HARVEST_GATEWAY_PUBSUB", c.Base.PubSub)
+	// Production refuses a development or short secret; tokens are checked
+	// for issuer, audience and lifetime from the environment.
+	c.JWT = gatewayconfig.ReadJWT(r, c.Base, c.JWTSecret)
 	for _, o := range strings.Split(r.String("HARVEST_GATEWAY_WS_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.WSOrigins = append(c.WSOrigins, o)
@@ -95,7 +102,7 @@ func run() error {
 // setup prepares the gateway's app: the feed's subscriptions on the
 // sidecar-facing listener, GraphQL on the public one.
 func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
-	verifier, err := auth.NewVerifier([]byte(cfg.JWTSecret))
+	verifier, err := auth.NewVerifier([]byte(cfg.JWTSecret), cfg.JWT)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: %w", err)
 	}

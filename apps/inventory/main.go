@@ -20,6 +20,7 @@ import (
 	"github.com/harvest/harvest/apps/inventory/events"
 	"github.com/harvest/harvest/apps/inventory/hotstock"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/inventory/inventoryconfig"
 	"github.com/harvest/harvest/apps/inventory/seed"
 	"github.com/harvest/harvest/apps/inventory/store"
 	"github.com/harvest/harvest/apps/oms/omsclient"
@@ -44,14 +45,11 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	env := config.New()
-	base := config.ReadBase(env, inventoryclient.AppID, true)
-	seedOn := env.Bool("HARVEST_SEED", true)
-	prefix := env.String("HARVEST_INVENTORY_REDIS_PREFIX", "harvest:")
-	batch := env.Int("HARVEST_CHECKBACK_BATCH", 200)
-	if err := env.Err(); err != nil {
-		return err
+	cfg, err := inventoryconfig.Read(config.New())
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
+	base, seedOn, prefix, batch := cfg.Base, cfg.Seed, cfg.RedisPrefix, cfg.CheckBackBatch
 
 	a, err := runtime.New(ctx, base)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/harvest/harvest/apps/marketing/api"
 	"github.com/harvest/harvest/apps/marketing/app"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
+	"github.com/harvest/harvest/apps/marketing/marketingconfig"
 	"github.com/harvest/harvest/apps/marketing/store"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/config"
@@ -32,11 +33,11 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	r := config.New()
-	base := config.ReadBase(r, "marketing", true)
-	if err := r.Err(); err != nil {
+	cfg, err := marketingconfig.Read(config.New())
+	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	base := cfg.Base
 	a, err := runtime.New(ctx, base)
 	if err != nil {
 		return err

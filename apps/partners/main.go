@@ -81,6 +81,11 @@ func readConfig() (config.Base, publicConfig, sim.Config, error) {
 		},
 		ExpressCarrier: r.String("PARTNERS_TMS_EXPRESS_CARRIER", "SF"),
 	}
+	// A stand-in with public keys that "pays" every trade must never run
+	// where money is real: it starts only when development is asked for.
+	if !base.Development() {
+		r.Refuse(fmt.Errorf("partners is a development stand-in; it refuses HARVEST_ENV=%s", base.Env))
+	}
 	carriers, err := pairs(r.String("PARTNERS_TMS_CARRIERS", "")) // WAREHOUSE=CARRIER,…
 	if err != nil {
 		return base, pub, cfg, fmt.Errorf("PARTNERS_TMS_CARRIERS: %w", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/harvest/harvest/apps/wms/app"
 	"github.com/harvest/harvest/apps/wms/store"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
+	"github.com/harvest/harvest/apps/wms/wmsconfig"
 )
 
 func main() {
@@ -35,13 +36,12 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	r := config.New()
-	base := config.ReadBase(r, "wms", true)
-	// HARVEST_SEED: fill an empty erp_stock from inventory's catalog (local stack).
-	seed := r.Bool("HARVEST_SEED", base.Development())
-	if err := r.Err(); err != nil {
+	cfg, err := wmsconfig.Read(config.New())
+	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	// HARVEST_SEED: fill an empty erp_stock from inventory's catalog (local stack).
+	base, seed := cfg.Base, cfg.Seed
 	a, err := runtime.New(ctx, base)
 	if err != nil {
 		return err

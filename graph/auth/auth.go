@@ -1,9 +1,11 @@
 // Package auth verifies the gateway's bearer tokens (HS256 JWTs) and carries
 // the caller's identity through the request context.
 //
-// The token format (claims sub, role, exp, iss "harvest-dev") and its
+// The token format (claims sub, role, iat, exp, aud, iss) and its
 // verification belong to apps/platform/devauth, shared with the token
-// command of the local stack; this package adapts it to the gateway.
+// command of the local stack; this package adapts it to the gateway, which
+// takes the issuer, audience and longest lifetime from its configuration
+// (HARVEST_JWT_ISSUER, HARVEST_JWT_AUDIENCE, HARVEST_JWT_MAX_LIFETIME).
 package auth
 
 import (
@@ -19,8 +21,17 @@ import (
 	"github.com/harvest/harvest/apps/platform/devauth"
 )
 
-// Issuer is the iss claim every accepted token carries.
+// Issuer is the iss claim of development tokens (devauth.Mint's).
 const Issuer = devauth.Issuer
+
+// Audience is the aud claim the gateway accepts unless configured otherwise.
+const Audience = devauth.Audience
+
+// Policy is what a token must satisfy beyond its signature.
+type Policy = devauth.Policy
+
+// DefaultPolicy accepts the tokens devauth.Mint signs.
+func DefaultPolicy() Policy { return devauth.DefaultPolicy() }
 
 // Roles a token may carry; they match the schema's Role enum.
 const (
@@ -49,6 +60,7 @@ type Claims = devauth.Claims
 // Verifier checks tokens signed with one shared secret.
 type Verifier struct {
 	secret []byte
+	policy Policy
 	now    func() time.Time
 
 	// verified remembers the tokens already verified, until they expire: a
@@ -62,16 +74,26 @@ type Verifier struct {
 // maxVerified bounds the remembered tokens; past it the memory starts over.
 const maxVerified = 100_000
 
-// NewVerifier returns a Verifier for secret (HARVEST_JWT_SECRET).
-func NewVerifier(secret []byte) (*Verifier, error) {
-	if len(secret) == 0 {
-		return nil, errors.New("jwt secret is empty")
+// NewVerifier returns a Verifier for secret (HARVEST_JWT_SECRET) demanding
+// p; the zero Policy means DefaultPolicy (the development tokens').
+func NewVerifier(secret []byte, p Policy) (*Verifier, error) {
+	if p == (Policy{}) {
+		p = DefaultPolicy()
 	}
-	return &Verifier{secret: secret, now: time.Now}, nil
+	switch {
+	case len(secret) == 0:
+		return nil, errors.New("jwt secret is empty")
+	case p.Issuer == "" || p.Audience == "":
+		return nil, errors.New("jwt issuer and audience are required")
+	case p.MaxLifetime <= 0:
+		return nil, fmt.Errorf("jwt max lifetime %s is not positive", p.MaxLifetime)
+	}
+	return &Verifier{secret: secret, policy: p, now: time.Now}, nil
 }
 
 // Verify parses and checks a raw token: HS256 only (no "none", no RSA key
-// confusion), issuer harvest-dev, expiry required, a subject and a known role.
+// confusion), the policy's issuer and audience, iat and exp required and at
+// most the policy's lifetime apart, a subject and a known role.
 func (v *Verifier) Verify(raw string) (Identity, error) {
 	now := v.now()
 	v.mu.Lock()
@@ -80,7 +102,7 @@ func (v *Verifier) Verify(raw string) (Identity, error) {
 	if ok && now.Before(id.ExpiresAt) {
 		return id, nil
 	}
-	c, err := devauth.ParseAt(string(v.secret), raw, v.now)
+	c, err := devauth.ParseAt(string(v.secret), raw, v.policy, v.now)
 	if err != nil {
 		return Identity{}, err
 	}
@@ -123,6 +145,7 @@ func Mint(secret []byte, id Identity, ttl time.Duration) (string, error) {
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   id.Subject,
 			Issuer:    Issuer,
+			Audience:  jwt.ClaimStrings{Audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},

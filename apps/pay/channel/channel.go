@@ -119,9 +119,24 @@ var (
 	ErrCurrency = errors.New("channel: payment not in the trade's currency")
 )
 
+// The development stack's merchant credentials, shared with the partners
+// stand-in's defaults (PARTNERS_WECHAT_*, PARTNERS_ALIPAY_*). They are
+// public: production refuses them (apps/pay/payconfig).
+const (
+	DevWechatMchID = "1900000109"
+	DevWechatAppID = "wxharvest0001"
+	DevWechatKey   = "dev-wechat-key-change-me"
+	DevAlipayAppID = "2021000000000001"
+	DevAlipayKey   = "dev-alipay-key-change-me"
+)
+
 // Config holds the merchant credentials (symmetric secrets) per channel.
 type Config struct {
-	App         string // Dapr app id (or HTTPEndpoint name) of the channels
+	App string // Dapr app id (or HTTPEndpoint name) of the channels
+	// WechatApp and AlipayApp address one channel each (default App): in
+	// production two HTTPEndpoints, since the real channels are two hosts.
+	WechatApp   string
+	AlipayApp   string
 	WechatMchID string
 	WechatAppID string
 	WechatKey   string
@@ -140,9 +155,16 @@ func NewSet(inv Invoker, cfg Config) map[string]Adapter {
 	if cfg.CallbackMaxAge <= 0 {
 		cfg.CallbackMaxAge = 10 * time.Minute
 	}
+	wechat, alipay := cfg, cfg
+	if cfg.WechatApp != "" {
+		wechat.App = cfg.WechatApp
+	}
+	if cfg.AlipayApp != "" {
+		alipay.App = cfg.AlipayApp
+	}
 	return map[string]Adapter{
-		"WECHAT": &Wechat{inv: inv, cfg: cfg},
-		"ALIPAY": &Alipay{inv: inv, cfg: cfg},
+		"WECHAT": &Wechat{inv: inv, cfg: wechat},
+		"ALIPAY": &Alipay{inv: inv, cfg: alipay},
 	}
 }
 

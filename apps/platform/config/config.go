@@ -85,6 +85,10 @@ func (r *Reader) Duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
+// Refuse records a problem an app's own check found, so Err reports it
+// with the rest.
+func (r *Reader) Refuse(err error) { r.errs = append(r.errs, err) }
+
 // Err returns every problem met so far, or nil.
 func (r *Reader) Err() error { return errors.Join(r.errs...) }
 
@@ -97,7 +101,7 @@ type Base struct {
 	RedisAddr string // HARVEST_REDIS_ADDR
 	RedisDB   int    // HARVEST_REDIS_DB: stacks sharing one Redis use different DBs
 	PubSub    string // HARVEST_PUBSUB: the Dapr pub/sub component name
-	Env       string // HARVEST_ENV: development or production
+	Env       string // HARVEST_ENV: production (the default) or development
 	Migrate   bool   // HARVEST_MIGRATE: create the database and apply migrations at start
 	// ShutdownTimeout bounds the drain on stop (HARVEST_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
@@ -121,20 +125,59 @@ func ReadBase(r *Reader, appID string, needsDB bool) Base {
 		RedisAddr:       r.String("HARVEST_REDIS_ADDR", "127.0.0.1:6379"),
 		RedisDB:         r.Int("HARVEST_REDIS_DB", 0),
 		PubSub:          r.String("HARVEST_PUBSUB", "pubsub"),
-		Env:             r.String("HARVEST_ENV", "development"),
+		Env:             r.Env(),
 		Migrate:         r.Bool("HARVEST_MIGRATE", true),
 		ShutdownTimeout: r.Duration("HARVEST_SHUTDOWN_TIMEOUT", 15*time.Second),
 		InboxRetention:  r.Duration("HARVEST_INBOX_RETENTION", 0),
 	}
 	b.AppToken, b.DaprToken = r.tokens(b.Env)
 	if needsDB {
-		b.MySQLDSN = r.String("HARVEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/harvest_"+appID+"?parseTime=true&loc=UTC")
+		if b.Development() {
+			b.MySQLDSN = r.String("HARVEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/harvest_"+appID+"?parseTime=true&loc=UTC")
+		} else { // no passwordless root on localhost outside development
+			b.MySQLDSN = r.Required("HARVEST_MYSQL_DSN")
+		}
 	}
 	return b
 }
 
+// The two modes an app runs in. Production is the default: an app started
+// without HARVEST_ENV must not serve the playground, pprof or seed data, nor
+// accept development secrets; development is asked for explicitly (the
+// launcher in deploy/local sets it for the developer and test stacks).
+const (
+	Production  = "production"
+	Development = "development"
+)
+
+// Env reads HARVEST_ENV: Production when unset, and an error naming the
+// variable for anything but Production or Development, so a typo
+// ("prod", "dev") cannot silently pick a mode.
+func (r *Reader) Env() string {
+	switch v := r.String("HARVEST_ENV", Production); v {
+	case Production, Development:
+		return v
+	default:
+		r.errs = append(r.errs, fmt.Errorf("HARVEST_ENV=%q is neither %q nor %q", v, Production, Development))
+		return Production
+	}
+}
+
 // Development reports whether the app runs in development mode.
-func (b Base) Development() bool { return b.Env == "development" }
+func (b Base) Development() bool { return b.Env == Development }
+
+// Seed reads HARVEST_SEED, whether the app fills an empty database with
+// demonstration data: off unless asked for, and refused outside
+// development, so a production database never gets funded customers or a
+// made-up catalog.
+func (r *Reader) Seed(b Base) bool {
+	on := r.Bool("HARVEST_SEED", false)
+	if on && !b.Development() {
+		r.errs = append(r.errs, fmt.Errorf("HARVEST_SEED=true is refused with HARVEST_ENV=%s (seed data is for development only)", b.Env))
+		return false
+	}
+	return on
+}
 
 // MaskDSN hides the password in a MySQL DSN for logging.
 func MaskDSN(dsn string) string {

@@ -1,9 +1,11 @@
 // Package devauth owns the shape of Harvest's bearer tokens and the secret
 // the development stack signs them with: HS256 JWTs carrying sub, role, exp,
-// iat and iss "harvest-dev". The launcher (deploy/local) mints them for
-// developers and end-to-end tests; the gateway verifies them. Production
-// tokens come from an identity provider with the same claims and a real
-// secret (HARVEST_JWT_SECRET), never DevSecret.
+// iat, aud "harvest-gateway" and iss "harvest-dev". The launcher
+// (deploy/local) mints them for developers and end-to-end tests; the
+// gateway verifies them against a Policy (issuer, audience, longest
+// lifetime). Production tokens come from an identity provider with the same
+// claims, its own issuer and a real secret (HARVEST_JWT_SECRET), never
+// DevSecret.
 package devauth
 
 import (
@@ -19,8 +21,19 @@ import (
 // test stacks use a random secret instead.
 const DevSecret = "harvest-dev-secret-do-not-use-in-production"
 
-// Issuer is the iss claim of every token.
+// Issuer is the iss claim of the tokens Mint signs (the development issuer).
 const Issuer = "harvest-dev"
+
+// Audience is the aud claim the gateway accepts by default and Mint signs.
+const Audience = "harvest-gateway"
+
+// MaxLifetime is the longest exp - iat a token may span by default: a
+// stolen token is worth a day at most.
+const MaxLifetime = 24 * time.Hour
+
+// MinSecretBytes is the shortest signing secret production accepts: HS256
+// keys shorter than the hash (32 bytes) are guessable offline from one token.
+const MinSecretBytes = 32
 
 // Claim names, for code that reads a token without this package.
 const (
@@ -28,6 +41,8 @@ const (
 	ClaimRole    = "role"
 	ClaimExpires = "exp"
 	ClaimIssuer  = "iss"
+	ClaimAud     = "aud"
+	ClaimIssued  = "iat"
 )
 
 // Roles a token may carry; they match the GraphQL schema's Role enum.
@@ -73,6 +88,8 @@ func Mint(secret, role, subject string, ttl time.Duration) (string, error) {
 		return "", errors.New("mint token: empty subject")
 	case ttl <= 0:
 		return "", fmt.Errorf("mint token: ttl %s is not positive", ttl)
+	case ttl > MaxLifetime:
+		return "", fmt.Errorf("mint token: ttl %s is longer than the %s a token may live", ttl, MaxLifetime)
 	}
 	now := time.Now()
 	c := Claims{
@@ -80,6 +97,7 @@ func Mint(secret, role, subject string, ttl time.Duration) (string, error) {
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   subject,
 			Issuer:    Issuer,
+			Audience:  jwt.ClaimStrings{Audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
@@ -91,26 +109,56 @@ func Mint(secret, role, subject string, ttl time.Duration) (string, error) {
 	return tok, nil
 }
 
-// Parse verifies token: HS256 only, signed with secret, issuer harvest-dev,
-// not expired (30 s leeway), with a subject and a known role. Every failure
-// wraps ErrInvalidToken.
-func Parse(secret, token string) (Claims, error) { return ParseAt(secret, token, time.Now) }
+// Policy is what a verifier demands of a token beyond its signature.
+type Policy struct {
+	Issuer      string        // the iss claim required
+	Audience    string        // a value the aud claim must hold
+	MaxLifetime time.Duration // the longest exp - iat accepted
+}
 
-// ParseAt is Parse judging expiry by now, for verifiers with a settable clock.
-func ParseAt(secret, token string, now func() time.Time) (Claims, error) {
-	if secret == "" {
+// DefaultPolicy accepts what Mint signs: issuer Issuer, audience Audience,
+// lifetime up to MaxLifetime.
+func DefaultPolicy() Policy {
+	return Policy{Issuer: Issuer, Audience: Audience, MaxLifetime: MaxLifetime}
+}
+
+// leeway absorbs clock skew between the token's signer and its verifier.
+const leeway = 30 * time.Second
+
+// Parse verifies token against DefaultPolicy (see ParseAt).
+func Parse(secret, token string) (Claims, error) {
+	return ParseAt(secret, token, DefaultPolicy(), time.Now)
+}
+
+// ParseAt verifies token judging time by now: HS256 only, signed with
+// secret, issuer and audience as p says, iat and exp present, not expired
+// nor issued in the future (30 s leeway), exp - iat at most p.MaxLifetime,
+// with a subject and a known role. Every failure wraps ErrInvalidToken.
+func ParseAt(secret, token string, p Policy, now func() time.Time) (Claims, error) {
+	switch {
+	case secret == "":
 		return Claims{}, fmt.Errorf("%w: empty secret", ErrInvalidToken)
+	case p.Issuer == "" || p.Audience == "" || p.MaxLifetime <= 0:
+		return Claims{}, fmt.Errorf("%w: incomplete policy %+v", ErrInvalidToken, p)
 	}
 	var c Claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return []byte(secret), nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(Issuer),
+		jwt.WithIssuer(p.Issuer),
+		jwt.WithAudience(p.Audience),
 		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(30*time.Second),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(now),
 	)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if c.IssuedAt == nil {
+		return Claims{}, fmt.Errorf("%w: no iat", ErrInvalidToken)
+	}
+	if life := c.ExpiresAt.Sub(c.IssuedAt.Time); life > p.MaxLifetime {
+		return Claims{}, fmt.Errorf("%w: lives %s, longer than %s", ErrInvalidToken, life, p.MaxLifetime)
 	}
 	if c.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: no subject", ErrInvalidToken)

@@ -19,7 +19,7 @@ func TestMintParseRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse(%s): %v", role, err)
 		}
-		if c.Subject != "C0001" || c.Role != role || c.Issuer != Issuer {
+		if c.Subject != "C0001" || c.Role != role || c.Issuer != Issuer || len(c.Audience) != 1 || c.Audience[0] != Audience || c.IssuedAt == nil {
 			t.Fatalf("claims = %+v", c)
 		}
 		if d := time.Until(c.ExpiresAt.Time); d < 59*time.Minute || d > time.Hour {
@@ -44,14 +44,24 @@ func TestParseRejects(t *testing.T) {
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, Claims{Role: RoleAdmin, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: "C1", Issuer: Issuer, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 
+	now := time.Now()
+	noAud := sign(t, Claims{Role: RoleCustomer, RegisteredClaims: jwt.RegisteredClaims{Subject: "C1", Issuer: Issuer,
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})
+	noIat := sign(t, Claims{Role: RoleCustomer, RegisteredClaims: jwt.RegisteredClaims{Subject: "C1", Issuer: Issuer,
+		Audience: jwt.ClaimStrings{Audience}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})
+	tooLong := sign(t, Claims{Role: RoleCustomer, RegisteredClaims: jwt.RegisteredClaims{Subject: "C1", Issuer: Issuer,
+		Audience: jwt.ClaimStrings{Audience}, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(MaxLifetime + time.Minute))}})
 	cases := map[string]struct{ secret, tok string }{
-		"wrong secret": {"other", good},
-		"expired":      {DevSecret, expired},
-		"no exp":       {DevSecret, noExp},
-		"bad issuer":   {DevSecret, badIss},
-		"bad role":     {DevSecret, badRole},
-		"alg none":     {DevSecret, none},
-		"garbage":      {DevSecret, "not.a.token"},
+		"no audience":    {DevSecret, noAud},
+		"no iat":         {DevSecret, noIat},
+		"lives too long": {DevSecret, tooLong},
+		"wrong secret":   {"other", good},
+		"expired":        {DevSecret, expired},
+		"no exp":         {DevSecret, noExp},
+		"bad issuer":     {DevSecret, badIss},
+		"bad role":       {DevSecret, badRole},
+		"alg none":       {DevSecret, none},
+		"garbage":        {DevSecret, "not.a.token"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -73,6 +83,9 @@ func TestMintRejectsBadInput(t *testing.T) {
 	}
 	if _, err := Mint(DevSecret, RoleAdmin, "", time.Hour); err == nil {
 		t.Error("empty subject accepted")
+	}
+	if _, err := Mint(DevSecret, RoleAdmin, "a", MaxLifetime+time.Second); err == nil {
+		t.Error("ttl past MaxLifetime accepted")
 	}
 }
 

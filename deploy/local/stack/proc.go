@@ -242,6 +242,7 @@ func (s *Stack) appEnv(app string) map[string]string {
 		"HARVEST_REDIS_DB":   strconv.Itoa(s.redisDB),
 		"HARVEST_PUBSUB":     "pubsub",
 		"HARVEST_ENV":        "development",
+		"HARVEST_SEED":       "true", // seeded customers and catalog (development only)
 		"HARVEST_JWT_SECRET": s.secret,
 	}
 	if v, ok := PublicEnv[app]; ok {
