@@ -29,6 +29,7 @@ import (
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/fresh"
 	"github.com/harvest/harvest/apps/platform/group"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // Invoker is Dapr service invocation through partners' own sidecar
@@ -190,7 +191,14 @@ func (s *Server) Tick(ctx context.Context) error {
 	if err := s.decideAudits(ctx); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE channel_trades SET status='CLOSED' WHERE status='NOTPAY' AND time_expire < ?`, s.now()); err != nil {
+	// READ COMMITTED: under REPEATABLE READ the range scan's gap locks on
+	// (status, time_expire) met the cashier's NOTPAY → SUCCESS update of
+	// the same index and deadlocked it under load (a checkout run saw the
+	// cashier's pay fail with 1213).
+	if err := sqltx.RunWith(ctx, s.db, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE channel_trades SET status='CLOSED' WHERE status='NOTPAY' AND time_expire < ?`, s.now())
+		return err
+	}); err != nil {
 		return err
 	}
 	return s.deliver(ctx)

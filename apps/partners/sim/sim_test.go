@@ -271,3 +271,95 @@ func TestFinanceRecordsEachPushOnce(t *testing.T) {
 		t.Fatal("an approved audit was rejected afterwards")
 	}
 }
+
+// gatedPay holds every callback until want of them are in flight at once
+// (or the guard passes), and records which trades overlapped.
+type gatedPay struct {
+	chans     map[string]channel.Adapter
+	want      int
+	mu        sync.Mutex
+	inFlight  map[string]int // by trade
+	peak      int
+	overlap   []string // trades with two callbacks in flight at once
+	kinds     map[string][]channel.NotifyKind
+	reached   chan struct{}
+	closeOnce sync.Once
+}
+
+func (g *gatedPay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	n, err := g.chans["WECHAT"].VerifyCallback(b)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	g.mu.Lock()
+	g.inFlight[n.TradeNo]++
+	if g.inFlight[n.TradeNo] > 1 {
+		g.overlap = append(g.overlap, n.TradeNo)
+	}
+	g.kinds[n.TradeNo] = append(g.kinds[n.TradeNo], n.Kind)
+	total := 0
+	for _, c := range g.inFlight {
+		total += c
+	}
+	g.peak = max(g.peak, total)
+	if total >= g.want {
+		g.closeOnce.Do(func() { close(g.reached) })
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.reached:
+	case <-time.After(5 * time.Second): // a guard, not a measurement
+	}
+	g.mu.Lock()
+	g.inFlight[n.TradeNo]--
+	g.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+// The stand-in's notification service sends callbacks of different trades
+// at once, as a channel serving many merchants does (one at a time held a
+// checkout load run to ~15 paid orders/s), but one trade's callbacks one
+// after the other, oldest first: a refund's never overtakes its payment's.
+func TestCallbacksGoOutTogetherAcrossTradesInOrderWithinOne(t *testing.T) {
+	e := newEnv(t, sim.Config{MaxAttempts: 5})
+	g := &gatedPay{chans: e.chans, want: 6, inFlight: map[string]int{}, kinds: map[string][]channel.NotifyKind{}, reached: make(chan struct{})}
+	e.inv.apps["pay"] = g
+	for i := range 6 {
+		no := fmt.Sprintf("T%d", i)
+		e.open(t, "WECHAT", no, 100)
+		if err := e.pay1("WECHAT", no); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// T0 also has a refund whose callback falls due in the same pass.
+	if _, err := e.chans["WECHAT"].Refund(e.ctx, channel.RefundRequest{TradeNo: "T0", RefundNo: "R0", AmountFen: 100, TotalFen: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Tick(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.reached:
+	default:
+		t.Fatalf("callbacks of 6 trades were never in flight together (peak %d): sent one at a time", g.peak)
+	}
+	if len(g.overlap) > 0 {
+		t.Fatalf("trades %v had two callbacks in flight at once", g.overlap)
+	}
+	for i := range 6 {
+		notes, err := e.s.Notifications(e.ctx, fmt.Sprintf("T%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range notes {
+			if n.Status != "DELIVERED" {
+				t.Fatalf("T%d: %+v", i, notes)
+			}
+		}
+	}
+	if k := g.kinds["T0"]; len(k) != 2 || k[0] != channel.NotifyPayment || k[1] != channel.NotifyRefund {
+		t.Fatalf("T0's callbacks came as %v; want the payment's before the refund's", k)
+	}
+}
