@@ -132,7 +132,7 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 		}()
 		time.Sleep(time.Second) // the gateway registers the subscriptions
 	}
-	fmt.Printf("%d customers, each checkout: deduct %d points, place 1 unit of one of %d SKUs, startCashPayment WECHAT, pay at the cashier, wait for PAID, read the order\n",
+	fmt.Printf("%d customers, each checkout: deduct %d point(s), place 1 unit of one of %d SKUs, startCashPayment WECHAT, pay at the cashier, wait for PAID, read the order\n",
 		n, o.points, len(plain))
 	if o.poll > 0 {
 		fmt.Printf("waiting for PAID by polling the order every %s\n", o.poll)
@@ -149,6 +149,7 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 		paid, failed, late      int64
 		bySub, byPoll, queries  int64
 		peakInFlight, behindMax int64
+		cpuBefore, cpuAfter     map[string]int64
 	}
 	var results []result
 	for _, rate := range o.rates {
@@ -166,6 +167,10 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 			wg                        sync.WaitGroup
 		)
 		fmt.Printf("\n%d checkouts/s for %s...\n", rate, o.d)
+		var cpuBefore map[string]int64
+		if st != nil {
+			cpuBefore = cpuTimes(withSelf(st.PIDs()))
+		}
 		start := time.Now()
 		for i := int64(0); ; i++ {
 			at := load.Arrival(i, float64(rate))
@@ -199,6 +204,10 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 		}
 		wg.Wait()
 		elapsed := lastDone.Sub(start)
+		var cpuAfter map[string]int64
+		if st != nil {
+			cpuAfter = cpuTimes(withSelf(st.PIDs()))
+		}
 		var whole load.StepStats
 		for _, s := range steps.Stats() {
 			if s.Name == "whole checkout" {
@@ -209,7 +218,7 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 			r: load.Rate{Name: fmt.Sprintf("checkout via gateway at %d/s", rate), Ops: paid.Load(), Errors: failed.Load(),
 				Elapsed: elapsed, P50: whole.P50, P99: whole.P99},
 			paid: paid.Load(), failed: failed.Load(), bySub: bySub.Load(), byPoll: byPoll.Load(), queries: queries.Load(),
-			peakInFlight: peak.Load(), behindMax: behindMax.Load()})
+			peakInFlight: peak.Load(), behindMax: behindMax.Load(), cpuBefore: cpuBefore, cpuAfter: cpuAfter})
 		fmt.Printf("  %d PAID, %d failed in %s (last checkout done %s after the first arrival)\n", paid.Load(), failed.Load(), o.d, elapsed.Round(10*time.Millisecond))
 		if rate != o.rates[len(o.rates)-1] {
 			time.Sleep(5 * time.Second) // let the stack drain its queues between rates
@@ -233,6 +242,9 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 				r.bySub, r.byPoll, r.queries)
 		}
 		r.steps.Print(os.Stdout)
+		if r.cpuAfter != nil {
+			printCPUPerItem(r.cpuBefore, r.cpuAfter, r.paid, "checkout (harvest-load: the customers and the cashier clients)")
+		}
 		fmt.Printf("  ratio: PAID/s = %.1f%% of the raw MariaDB commit rate of the same rows\n", 100*r.r.PerSecond()/b.PerSecond())
 	}
 	fmt.Println(b)
@@ -580,4 +592,13 @@ func round(d time.Duration) time.Duration {
 		return d.Round(time.Millisecond)
 	}
 	return d.Round(10 * time.Microsecond)
+}
+
+// withSelf adds this process to pids: the clients share the two cores.
+func withSelf(pids map[string]int) map[string]int {
+	out := map[string]int{"harvest-load": os.Getpid()}
+	for k, v := range pids {
+		out[k] = v
+	}
+	return out
 }
