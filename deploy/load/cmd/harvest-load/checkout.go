@@ -219,21 +219,10 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 				Elapsed: elapsed, P50: whole.P50, P99: whole.P99},
 			paid: paid.Load(), failed: failed.Load(), bySub: bySub.Load(), byPoll: byPoll.Load(), queries: queries.Load(),
 			peakInFlight: peak.Load(), behindMax: behindMax.Load(), cpuBefore: cpuBefore, cpuAfter: cpuAfter})
-		fmt.Printf("  %d PAID, %d failed in %s (last checkout done %s after the first arrival)\n", paid.Load(), failed.Load(), o.d, elapsed.Round(10*time.Millisecond))
-		if rate != o.rates[len(o.rates)-1] {
-			time.Sleep(5 * time.Second) // let the stack drain its queues between rates
-		}
-	}
-	fmt.Println("measuring the baseline...")
-	b, err := load.MySQLCheckoutBaseline(ctx, o.mysqlServer, 64, o.baselineD)
-	if err != nil {
-		return err
-	}
-	fmt.Println()
-	for _, r := range results {
+		r := results[len(results)-1]
 		fmt.Println(r.r)
-		fmt.Printf("  offered %d/s; PAID %d, failed %d; PAID/s %.1f; p50 %s p95 %s p99 %s (first request to the order read back PAID)\n",
-			r.rate, r.paid, r.failed, r.r.PerSecond(), round(r.r.P50), round(r.p95), round(r.r.P99))
+		fmt.Printf("  offered %d/s for %s; PAID %d, failed %d; PAID/s %.1f (first arrival to last checkout done); p50 %s p95 %s p99 %s (first request to the order read back PAID)\n",
+			r.rate, o.d, r.paid, r.failed, r.r.PerSecond(), round(r.r.P50), round(r.p95), round(r.r.P99))
 		fmt.Printf("  peak in flight %d; arrivals at most %s behind schedule\n", r.peakInFlight, time.Duration(r.behindMax).Round(time.Millisecond))
 		if o.poll > 0 {
 			fmt.Printf("  polling cost: %d order queries, %.1f per checkout\n", r.queries, float64(r.queries)/float64(max(1, r.paid+r.failed)))
@@ -245,9 +234,21 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 		if r.cpuAfter != nil {
 			printCPUPerItem(r.cpuBefore, r.cpuAfter, r.paid, "checkout (harvest-load: the customers and the cashier clients)")
 		}
-		fmt.Printf("  ratio: PAID/s = %.1f%% of the raw MariaDB commit rate of the same rows\n", 100*r.r.PerSecond()/b.PerSecond())
+		if rate != o.rates[len(o.rates)-1] {
+			time.Sleep(5 * time.Second) // let the stack drain its queues between rates
+		}
 	}
+	fmt.Println("measuring the baseline...")
+	b, err := load.MySQLCheckoutBaseline(ctx, o.mysqlServer, 64, o.baselineD)
+	if err != nil {
+		return err
+	}
+	fmt.Println()
 	fmt.Println(b)
+	for _, r := range results {
+		fmt.Printf("  at %d/s offered: PAID/s %.1f = %.1f%% of the raw MariaDB commit rate of the same rows; p50 %s p99 %s\n",
+			r.rate, r.r.PerSecond(), 100*r.r.PerSecond()/b.PerSecond(), round(r.r.P50), round(r.r.P99))
+	}
 	return nil
 }
 
