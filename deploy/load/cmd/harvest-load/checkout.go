@@ -312,7 +312,9 @@ func (c *customer) subscribe(ctx context.Context, wsURL string) error {
 	c.mu.Unlock()
 	go func() {
 		for data := range sub.Next {
-			var ev struct{ OrderUpdated struct{ OrderID, Type string } }
+			var ev struct {
+				OrderUpdated struct{ OrderID, Type string }
+			}
 			if json.Unmarshal(data, &ev) != nil || ev.OrderUpdated.Type != "PAID" {
 				continue
 			}
