@@ -11,6 +11,12 @@
 //	                                                   -backlog the orders wait, placed, while
 //	                                                   fulfillment is suspended, and the clock runs
 //	                                                   from resuming it (the pipeline alone)
+//	harvest-load checkout [-rate 100] [-rates 100,200,300] [-duration 60s]
+//	                                                   the whole customer checkout per order through
+//	                                                   the gateway (deduct, place, start the cash
+//	                                                   payment, pay at the cashier, the channel's
+//	                                                   callback, until PAID) vs the raw MariaDB
+//	                                                   commit rate of the same rows
 //	harvest-load expiry [-orders 100000] [-spread 10m] [-lead 4m]
 //	                                                   N unpaid orders armed at once, each to be
 //	                                                   cancelled within 2 s of its deadline
@@ -30,6 +36,8 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,8 +54,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || (os.Args[1] != "place" && os.Args[1] != "flash" && os.Args[1] != "expiry" && os.Args[1] != "fulfill") {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|fulfill|expiry [flags]")
+	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "fulfill", "expiry", "checkout"}, os.Args[1]) {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|fulfill|expiry|checkout [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -64,10 +72,30 @@ func main() {
 	lead := fs.Duration("lead", 4*time.Minute, "expiry: from the start to the first deadline (writing and arming must fit)")
 	workers := fs.Int("workers", 0, "expiry: writers of the unpaid orders (48); fulfill: placers (32)")
 	backlog := fs.Bool("backlog", false, "fulfill: place every order with fulfillment suspended, then time the pipeline alone from resuming it")
+	rates := fs.String("rates", "", "checkout: comma-separated rates run one after another on one stack (instead of -rate)")
+	poll := fs.Duration("poll", 0, "checkout: poll each order for PAID at this interval instead of waiting on the subscription")
+	callbackDelay := fs.Duration("callback-delay", 20*time.Millisecond, "checkout: the channel stand-in's callback delay (PARTNERS_CALLBACK_DELAY; own stack)")
+	channelTick := fs.Duration("channel-tick", 20*time.Millisecond, "checkout: how often the channel stand-in sends due callbacks (PARTNERS_TICK; own stack)")
+	duplicates := fs.Int("duplicates", 10, "checkout: percent of callbacks the channel stand-in sends twice (PARTNERS_DUPLICATE_PERCENT; own stack)")
+	points := fs.Int64("points", 1, "checkout: points deducted as the non-cash part of each checkout")
+	paidTimeout := fs.Duration("paid-timeout", 60*time.Second, "checkout: how long a paid order may take to read back PAID")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if os.Args[1] == "checkout" {
+		rs, err := parseRates(*rates, *rate)
+		if err == nil {
+			err = checkoutRun(ctx, *url, *secret, checkoutOpts{rates: rs, d: *duration, baselineD: *baseline, poll: *poll,
+				fallbackAfter: 10 * time.Second, paidTimeout: *paidTimeout, points: *points, mysqlServer: *mysqlServer,
+				callbackDelay: *callbackDelay, channelTick: *channelTick, duplicates: *duplicates})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if os.Args[1] == "expiry" || os.Args[1] == "fulfill" {
 		if err := runOwnStack(ctx, os.Args[1], *orders, *spread, *lead, *workers, *backlog); err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
@@ -94,11 +122,33 @@ func signer(secret string) func(role, sub string) string {
 
 // freshStack installs or starts MariaDB and Redis if needed and starts a
 // stack of the run's own; the caller stops it.
-func freshStack(ctx context.Context) (*stack.Stack, error) {
+func freshStack(ctx context.Context) (*stack.Stack, error) { return freshStackWith(ctx, nil) }
+
+// freshStackWith is freshStack with extra environment for some apps.
+func freshStackWith(ctx context.Context, appEnv map[string]map[string]string) (*stack.Stack, error) {
 	if err := local.EnsureServices(ctx, os.Stderr); err != nil {
 		return nil, err
 	}
-	return stack.Start(ctx, stack.Options{Name: "load-" + ids.New()[20:], Progress: os.Stderr})
+	return stack.Start(ctx, stack.Options{Name: "load-" + ids.New()[20:], Progress: os.Stderr, AppEnv: appEnv})
+}
+
+// parseRates reads -rates (comma-separated), or -rate alone (default 100).
+func parseRates(list string, rate int) ([]int, error) {
+	if list == "" {
+		if rate == 0 {
+			rate = 100
+		}
+		list = strconv.Itoa(rate)
+	}
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("-rates: %q is not a positive rate", f)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, rate int, d time.Duration, buyers int, baselineD time.Duration) error {
