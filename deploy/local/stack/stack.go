@@ -511,9 +511,6 @@ func (s *Stack) Placement() PlacementPorts { return s.pports }
 // Apps lists the stack's app-ids.
 func (s *Stack) Apps() []string { return append([]string(nil), s.opts.Apps...) }
 
-// Name is the stack's name.
-func (s *Stack) Name() string { return s.opts.Name }
-
 // RunDir is the stack's run directory.
 func (s *Stack) RunDir() string { return s.opts.RunDir }
 
