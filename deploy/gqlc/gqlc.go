@@ -32,7 +32,6 @@ func New(url, token string) *Client {
 	return &Client{URL: url, Token: token, HTTP: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
-
 // Error is one GraphQL error.
 type Error struct {
 	Message    string         `json:"message"`
