@@ -22,7 +22,7 @@ import (
 type RefundInput struct {
 	IdempotencyKey string
 	TradeID        string
-	AmountFen      int64
+	AmountFen      money.Fen
 	Reason         string
 }
 
@@ -35,24 +35,15 @@ func (s *Service) RequestRefund(ctx context.Context, in RefundInput) (domain.Ref
 	if err := domain.CheckKey(in.IdempotencyKey, ""); err != nil {
 		return domain.Refund{}, err
 	}
-	t, err := s.store.Trade(ctx, in.TradeID)
+	t, err := s.repo.Trade(ctx, in.TradeID)
 	if err != nil {
 		return domain.Refund{}, err
 	}
-	if err := domain.CanRefund(t.PaidFen, 0, in.AmountFen); err != nil && errors.Is(err, domain.ErrValidation) {
+	r, err := domain.NewRequestedRefund(ids.New(), t, in.IdempotencyKey, domain.RequestHash(in), in.AmountFen, in.Reason)
+	if err != nil {
 		return domain.Refund{}, err
 	}
-	if !domain.NeedsAudit(in.Reason) {
-		// Refunds caused by a cancel or a rejected payment come only from
-		// OMS's events; a request naming those reasons would skip the audit.
-		return domain.Refund{}, errValidation("reason " + in.Reason + " is reserved for automatic refunds")
-	}
-	status := domain.RefundPendingAudit
-	// The key is scoped by the trade's customer (the unique key is
-	// customer_id, cause_key), as every idempotency key in PAY is.
-	r := domain.Refund{ID: ids.New(), TradeID: t.ID, OrderID: t.OrderID, CustomerID: t.CustomerID, CauseKey: "key:" + in.IdempotencyKey,
-		RequestHash: domain.RequestHash(in), AmountFen: in.AmountFen, Reason: in.Reason, Status: status}
-	out, created, err := s.store.CreateRefund(ctx, r, s.now())
+	out, created, err := s.repo.CreateRefund(ctx, r, s.now())
 	if err != nil {
 		return domain.Refund{}, err
 	}
@@ -64,22 +55,22 @@ func (s *Service) RequestRefund(ctx context.Context, in RefundInput) (domain.Ref
 
 // Refund returns one refund.
 func (s *Service) Refund(ctx context.Context, id string) (domain.Refund, error) {
-	return s.store.Refund(ctx, id)
+	return s.repo.Refund(ctx, id)
 }
 
 // AuditNotified handles finance's callback about a refund audit. Like a
 // channel callback it is only a hint: PAY asks FMS for the audit's state.
 func (s *Service) AuditNotified(ctx context.Context, refundID string) (domain.Refund, error) {
-	r, err := s.store.Refund(ctx, refundID)
+	r, err := s.repo.Refund(ctx, refundID)
 	if err != nil {
 		return r, err
 	}
-	if r.Status == domain.RefundPendingAudit {
+	if r.Status() == domain.RefundPendingAudit {
 		if err := s.checkAudit(ctx, r); err != nil {
 			return r, err
 		}
 	}
-	return s.store.Refund(ctx, refundID)
+	return s.repo.Refund(ctx, refundID)
 }
 
 type auditState struct {
@@ -89,41 +80,41 @@ type auditState struct {
 
 func (s *Service) checkAudit(ctx context.Context, r domain.Refund) error {
 	var a auditState
-	err := s.inv.Invoke(ctx, s.cfg.FinanceApp, http.MethodGet, "fms/v1/refund-audits/"+url.PathEscape(r.ID), nil, &a)
+	err := s.inv.Invoke(ctx, s.cfg.FinanceApp, http.MethodGet, "fms/v1/refund-audits/"+url.PathEscape(r.ID()), nil, &a)
 	now := s.now()
 	if httpapi.HasCode(err, "AUDIT_NOT_FOUND") {
 		// The audit push has not reached finance yet (it is retried); ask later.
-		return s.store.RefundLater(ctx, r.ID, now.Add(5*time.Second))
+		return s.repo.RefundLater(ctx, r.ID(), now.Add(5*time.Second))
 	}
 	if err != nil {
-		return fmt.Errorf("ask finance about refund %s: %w", r.ID, err)
+		return fmt.Errorf("ask finance about refund %s: %w", r.ID(), err)
 	}
 	switch a.Status {
 	case "APPROVED":
-		ok, err := s.store.MoveRefund(ctx, r.ID, domain.RefundPendingAudit, domain.RefundSubmitting, now, now)
+		ok, err := s.repo.MoveRefund(ctx, r.ID(), domain.RefundPendingAudit, domain.RefundSubmitting, now, now)
 		if err == nil && ok {
 			s.Wake()
 		}
 		return err
 	case "REJECTED":
-		_, err := s.store.RefundGiveBack(ctx, r, []domain.RefundStatus{domain.RefundPendingAudit}, domain.RefundRejected, now)
+		_, err := s.repo.RefundGiveBack(ctx, r, []domain.RefundStatus{domain.RefundPendingAudit}, domain.RefundRejected, now)
 		return err
 	}
-	return s.store.RefundLater(ctx, r.ID, now.Add(5*time.Second))
+	return s.repo.RefundLater(ctx, r.ID(), now.Add(5*time.Second))
 }
 
 // ProcessRefunds moves every due refund one step: audits are checked with
 // finance, approved refunds are submitted to the channel, submitted ones are
 // confirmed by a channel query.
 func (s *Service) ProcessRefunds(ctx context.Context) error {
-	due, err := s.store.RefundsDue(ctx, s.now(), 100)
+	due, err := s.repo.RefundsDue(ctx, s.now(), 100)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, r := range due {
 		var err error
-		switch r.Status {
+		switch r.Status() {
 		case domain.RefundPendingAudit:
 			err = s.checkAudit(ctx, r)
 		case domain.RefundSubmitting:
@@ -133,20 +124,20 @@ func (s *Service) ProcessRefunds(ctx context.Context) error {
 		}
 		if err != nil {
 			errs = append(errs, err)
-			_ = s.store.RefundLater(ctx, r.ID, s.now().Add(5*time.Second))
+			_ = s.repo.RefundLater(ctx, r.ID(), s.now().Add(5*time.Second))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 func (s *Service) adapterOf(ctx context.Context, r domain.Refund) (channel.Adapter, domain.Trade, error) {
-	t, err := s.store.Trade(ctx, r.TradeID)
+	t, err := s.repo.Trade(ctx, r.TradeID())
 	if err != nil {
 		return nil, t, err
 	}
-	ad, ok := s.channels[t.Channel]
+	ad, ok := s.channels[t.Channel()]
 	if !ok {
-		return nil, t, fmt.Errorf("%w: %q", domain.ErrUnknownChannel, t.Channel)
+		return nil, t, fmt.Errorf("%w: %q", domain.ErrUnknownChannel, t.Channel())
 	}
 	return ad, t, nil
 }
@@ -158,47 +149,47 @@ func (s *Service) submitRefund(ctx context.Context, r domain.Refund) error {
 	}
 	// The refund id is the channel's idempotency key: a resubmission after a
 	// lost answer is the same refund.
-	if _, err := ad.Refund(ctx, channel.RefundRequest{TradeNo: t.ID, RefundNo: r.ID, AmountFen: r.AmountFen,
-		TotalFen: t.PaidFen, Reason: r.Reason}); err != nil {
-		return fmt.Errorf("submit refund %s: %w", r.ID, err)
+	if _, err := ad.Refund(ctx, channel.RefundRequest{TradeNo: t.ID(), RefundNo: r.ID(), AmountFen: int64(r.AmountFen()),
+		TotalFen: int64(t.PaidFen()), Reason: r.Reason()}); err != nil {
+		return fmt.Errorf("submit refund %s: %w", r.ID(), err)
 	}
 	now := s.now()
-	_, err = s.store.MoveRefund(ctx, r.ID, domain.RefundSubmitting, domain.RefundProcessing, now.Add(2*time.Second), now)
+	_, err = s.repo.MoveRefund(ctx, r.ID(), domain.RefundSubmitting, domain.RefundProcessing, now.Add(2*time.Second), now)
 	return err
 }
 
 // confirmRefund believes a refund's result only from a channel query.
 func (s *Service) confirmRefund(ctx context.Context, r domain.Refund) error {
-	if r.Status != domain.RefundProcessing && r.Status != domain.RefundSubmitting {
+	if !r.Confirmable() {
 		return nil
 	}
 	ad, t, err := s.adapterOf(ctx, r)
 	if err != nil {
 		return err
 	}
-	res, err := ad.QueryRefund(ctx, t.ID, r.ID)
-	if errors.Is(err, channel.ErrUnknownTrade) && r.Status == domain.RefundSubmitting {
+	res, err := ad.QueryRefund(ctx, t.ID(), r.ID())
+	if errors.Is(err, channel.ErrUnknownTrade) && r.Status() == domain.RefundSubmitting {
 		return nil // not submitted yet; the worker will
 	}
 	if err != nil {
-		return fmt.Errorf("query refund %s: %w", r.ID, err)
+		return fmt.Errorf("query refund %s: %w", r.ID(), err)
 	}
 	now := s.now()
 	switch res.State {
 	case channel.RefundSucceeded:
-		ev := outbox.Event{Topic: payevents.TopicRefundSucceeded, AggregateID: r.OrderID, Type: payevents.TopicRefundSucceeded + ".v1",
-			Payload: payevents.RefundSucceeded{RefundID: r.ID, OrderID: r.OrderID, TradeID: r.TradeID, AmountFen: money.Fen(r.AmountFen),
-				Reason: r.Reason, At: now}}
-		done, err := s.store.RefundDone(ctx, r, t.Channel, now, ev)
+		ev := outbox.Event{Topic: payevents.TopicRefundSucceeded, AggregateID: r.OrderID(), Type: payevents.TopicRefundSucceeded + ".v1",
+			Payload: payevents.RefundSucceeded{RefundID: r.ID(), OrderID: r.OrderID(), TradeID: r.TradeID(), AmountFen: r.AmountFen(),
+				Reason: r.Reason(), At: now}}
+		done, err := s.repo.RefundDone(ctx, r, t.Channel(), now, ev)
 		if err == nil && done {
 			s.notify()
 			s.Wake()
 		}
 		return err
 	case channel.RefundFailed:
-		s.log.Error("channel failed a refund", "refund", r.ID, "trade", r.TradeID)
-		_, err := s.store.RefundGiveBack(ctx, r, []domain.RefundStatus{domain.RefundProcessing, domain.RefundSubmitting}, domain.RefundFailed, now)
+		s.log.Error("channel failed a refund", "refund", r.ID(), "trade", r.TradeID())
+		_, err := s.repo.RefundGiveBack(ctx, r, []domain.RefundStatus{domain.RefundProcessing, domain.RefundSubmitting}, domain.RefundFailed, now)
 		return err
 	}
-	return s.store.RefundLater(ctx, r.ID, now.Add(3*time.Second))
+	return s.repo.RefundLater(ctx, r.ID(), now.Add(3*time.Second))
 }
