@@ -1,6 +1,9 @@
-// Package domain holds PAY's rules without I/O: account kinds, the statuses
-// of deductions, trades and refunds, validation of a deduction request, the
-// refund ceiling, and the sentinel errors every other layer maps to codes.
+// Package domain holds PAY's rules without I/O: accounts, coupons,
+// deductions, trades and refunds as types with unexported fields, built by
+// validating constructors (or restored from storage) and changed by methods
+// that return the sentinel errors every other layer maps to codes: the
+// coupon rules of a deduction (Hold), its reversal, the refund ceiling and
+// the automatic full refund.
 package domain
 
 import (

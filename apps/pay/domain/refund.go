@@ -104,4 +104,6 @@ func (r Refund) SameRequest(requestHash string) (Refund, error) {
 func (r *Refund) Recorded(now time.Time) { r.createdAt, r.updatedAt = now, now }
 
 // Confirmable reports whether a channel query may settle the refund.
-func (r Refund) Confirmable() bool { return r.status == RefundProcessing || r.status == RefundSubmitting }
+func (r Refund) Confirmable() bool {
+	return r.status == RefundProcessing || r.status == RefundSubmitting
+}
