@@ -106,9 +106,9 @@ func (i *invAsOMSSeesIt) Reserve(ctx context.Context, r inventoryclient.ReserveR
 	if err != nil {
 		return inventoryclient.Reservation{}, err
 	}
-	req.Prices = map[string]int64{}
+	req.Prices = map[string]money.Fen{}
 	for sku, p := range r.Prices {
-		req.Prices[sku] = int64(p)
+		req.Prices[sku] = p
 	}
 	res, catalog, err := i.svc.ReservePriced(ctx, req)
 	if err != nil {
@@ -116,7 +116,7 @@ func (i *invAsOMSSeesIt) Reserve(ctx context.Context, r inventoryclient.ReserveR
 	}
 	out := inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status), Lines: r.Lines, ExpiresAt: res.ExpiresAt}
 	for _, p := range catalog {
-		out.Products = append(out.Products, inventoryclient.Product{SKU: p.SKU, Name: p.Name, PriceFen: money.Fen(p.PriceFen)})
+		out.Products = append(out.Products, inventoryclient.Product{SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen})
 	}
 	if i.stalled.CompareAndSwap(false, true) { // only the first placement stalls
 		i.stall <- r.OrderID

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
-	"github.com/harvest/harvest/apps/inventory/hotstock"
-	"github.com/harvest/harvest/apps/inventory/store"
 )
 
 // maxAttempts bounds the retries of a reservation whose hot counter was
@@ -76,16 +74,16 @@ func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, ho
 			return domain.Reservation{}, err
 		}
 		switch r.Outcome {
-		case hotstock.Conflict:
+		case HotConflict:
 			return domain.Reservation{}, domain.ErrConflict
-		case hotstock.Missing:
+		case HotMissing:
 			for _, sku := range r.SKUs {
 				if err := s.hot.Rebuild(ctx, sku); err != nil {
 					return domain.Reservation{}, err
 				}
 			}
 			return domain.Reservation{}, errMissing
-		case hotstock.Short:
+		case HotShort:
 			short, err := s.store.ShortSKUs(ctx, parts)
 			if err != nil {
 				return domain.Reservation{}, err
@@ -94,13 +92,13 @@ func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, ho
 			slices.Sort(all)
 			return domain.Reservation{}, &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: slices.Compact(all)}
 		}
-		epochs, taken = r.Epochs, r.Outcome == hotstock.Taken
+		epochs, taken = r.Epochs, r.Outcome == HotTaken
 	}
 	res, err := s.store.CreateReservation(ctx, req, parts, expires, epochs)
 	if err == nil {
 		return res, nil
 	}
-	if errors.Is(err, store.ErrExists) {
+	if errors.Is(err, ErrExists) {
 		// A concurrent Reserve (or a Release tombstone) won the row.
 		r, ok, gerr := s.store.GetReservation(ctx, req.OrderID)
 		if gerr != nil {

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"github.com/harvest/harvest/apps/platform/money"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -52,16 +54,16 @@ type Request struct {
 	// lines at; a reservation is refused, with nothing taken, when any
 	// differs from the catalog's. Not part of the fingerprint: a price is a
 	// precondition of the request, not what it holds.
-	Prices map[string]int64
+	Prices map[string]money.Fen
 }
 
 // CheckPrices refuses a request whose expected prices are not the catalog's.
 func (r Request) CheckPrices(catalog map[string]Product) error {
-	var diff map[string]int64
+	var diff map[string]money.Fen
 	for sku, want := range r.Prices {
 		if p, ok := catalog[sku]; ok && p.PriceFen != want {
 			if diff == nil {
-				diff = map[string]int64{}
+				diff = map[string]money.Fen{}
 			}
 			diff[sku] = p.PriceFen
 		}
