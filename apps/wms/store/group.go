@@ -117,6 +117,7 @@ func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
 
 type receiveReq struct {
 	o    domain.Order
+	ev   outbox.Event
 	id   string
 	dup  bool
 	err  error
@@ -130,7 +131,7 @@ func (s *Store) receiveGroup(ctx context.Context, g []*receiveReq) {
 			close(r.done)
 		},
 		func(r *receiveReq) {
-			r.id, r.dup, r.err = s.receiveOne(ctx, r.o)
+			r.id, r.dup, r.err = s.receiveOne(ctx, r.o, r.ev)
 			close(r.done)
 		})
 }
@@ -159,7 +160,7 @@ func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
 			profiles = append(profiles, o.WMSOrderID, k, o.Profiles[k])
 			nProfiles++
 		}
-		evs[i] = receivedEvent(o)
+		evs[i] = r.ev
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_header (wms_order_id, delivery_order_id, order_id, customer_id, warehouse, status,
 		request_hash, received_at) VALUES `+sqltx.Tuples("(?,?,?,?,?,?,?,?)", len(g)), header...); err != nil {
@@ -181,6 +182,8 @@ func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
 			return fmt.Errorf("insert order_profiles: %w", err)
 		}
 	}
-	_, err := outbox.Add(ctx, tx, evs...)
-	return err
+	if _, err := outbox.Add(ctx, tx, evs...); err != nil {
+		return fmt.Errorf("write outbox: %w", err)
+	}
+	return nil
 }
