@@ -253,7 +253,7 @@ func (o *Options) defaults() error {
 		o.Name = DevName
 	}
 	if !regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`).MatchString(o.Name) {
-		return fmt.Errorf("stack name %q: use letters, digits, - _ .", o.Name)
+		return fmt.Errorf("stack name %q: use letters, digits, - _ . only", o.Name)
 	}
 	dev := o.Name == DevName
 	abs := func(p *string, def string) {
