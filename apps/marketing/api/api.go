@@ -18,7 +18,6 @@ import (
 	"github.com/harvest/harvest/apps/marketing/domain"
 	mc "github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
-	"github.com/harvest/harvest/apps/platform/money"
 )
 
 // MaxFileBytes bounds a candidate upload; a goods-gift list is small, and
@@ -58,7 +57,7 @@ func fail(w http.ResponseWriter, r *http.Request, err error) { httpapi.WriteErro
 
 func (h *Handler) campaignOut(c domain.Campaign) mc.Campaign {
 	return mc.Campaign{ID: c.ID, Name: c.Name, StartsAt: c.StartsAt, EndsAt: c.EndsAt, Phase: string(c.PhaseAt(h.svc.Now())),
-		Conditions:        mc.Conditions{MinGoodsFen: money.Fen(c.Conditions.MinGoodsFen), RequiredSKUs: c.Conditions.RequiredSKUs},
+		Conditions:        mc.Conditions{MinGoodsFen: c.Conditions.MinGoodsFen, RequiredSKUs: c.Conditions.RequiredSKUs},
 		ExcludedCustomers: c.Excluded, Gift: mc.Gift{SKU: c.Gift.SKU, QtyPerOrder: c.Gift.QtyPerOrder, Stock: c.Gift.Stock},
 		GiftStockLeft: c.StockLeft, Candidates: c.Candidates, CreatedAt: c.CreatedAt}
 }
@@ -70,7 +69,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := h.svc.CreateCampaign(r.Context(), in.IdempotencyKey, domain.Campaign{Name: in.Name, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
-		Conditions: domain.Conditions{MinGoodsFen: int64(in.Conditions.MinGoodsFen), RequiredSKUs: in.Conditions.RequiredSKUs},
+		Conditions: domain.Conditions{MinGoodsFen: in.Conditions.MinGoodsFen, RequiredSKUs: in.Conditions.RequiredSKUs},
 		Excluded:   in.ExcludedCustomers, Gift: domain.Gift{SKU: in.Gift.SKU, QtyPerOrder: in.Gift.QtyPerOrder, Stock: in.Gift.Stock}})
 	if err != nil {
 		fail(w, r, err)
@@ -156,9 +155,9 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	o := domain.Order{ID: in.OrderID, CustomerID: in.CustomerID, GoodsFen: int64(in.GoodsFen), PlacedAt: in.PlacedAt}
+	o := domain.Order{ID: in.OrderID, CustomerID: in.CustomerID, GoodsFen: in.GoodsFen, PlacedAt: in.PlacedAt}
 	for _, l := range in.Lines {
-		o.Lines = append(o.Lines, domain.Line{SKU: l.SKU, Qty: l.Qty, AmountFen: int64(l.AmountFen)})
+		o.Lines = append(o.Lines, domain.Line{SKU: l.SKU, Qty: l.Qty, AmountFen: l.AmountFen})
 	}
 	gs, err := h.svc.GrantGifts(r.Context(), o)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/harvest/harvest/apps/platform/money"
 	"regexp"
 	"strings"
 	"time"
@@ -62,8 +63,8 @@ type Gift struct {
 // Conditions are what an order must meet besides its customer being a
 // candidate who is not excluded.
 type Conditions struct {
-	MinGoodsFen  int64    // the order's goods amount must reach it (0: no minimum)
-	RequiredSKUs []string // every one must be among the order's lines
+	MinGoodsFen  money.Fen // the order's goods amount must reach it (0: no minimum)
+	RequiredSKUs []string  // every one must be among the order's lines
 }
 
 // Campaign is a goods-gift campaign with its conditions, exclusions and gift.
@@ -159,14 +160,14 @@ func (c Campaign) PhaseAt(t time.Time) Phase {
 type Line struct {
 	SKU       string
 	Qty       int64
-	AmountFen int64
+	AmountFen money.Fen
 }
 
 // Order is what fulfillment asks about.
 type Order struct {
 	ID         string
 	CustomerID string
-	GoodsFen   int64
+	GoodsFen   money.Fen
 	Lines      []Line
 	PlacedAt   time.Time
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/harvest/harvest/apps/marketing/app"
+
 	"context"
 	"database/sql"
 	"fmt"
@@ -32,7 +34,7 @@ type grantReq struct {
 	o      domain.Order
 	hash   string
 	now    time.Time
-	decide Decide
+	decide app.Decide
 	grants []domain.Grant
 	err    error
 	done   chan struct{}
@@ -79,7 +81,7 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 		c, err := scanCampaign(rows, &ex, &customer)
 		if err != nil {
 			rows.Close()
-			return err
+			return fmt.Errorf("read candidate campaigns: %w", err)
 		}
 		if _, ok := listed[c.ID]; !ok {
 			cs = append(cs, c)
@@ -89,7 +91,7 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return fmt.Errorf("read candidate campaigns: %w", err)
 	}
 	if err := s.fill(ctx, tx, cs, false); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/harvest/harvest/apps/marketing/app"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ type Store struct {
 	db     *sql.DB
 	grants *group.Queue[*grantReq] // evaluations committed together (grant_group.go)
 }
+
+var _ app.Repository = (*Store)(nil)
 
 // New returns a Store over db.
 func New(db *sql.DB) *Store {
@@ -53,11 +56,11 @@ func insertMany(ctx context.Context, tx *sql.Tx, prefix, tuple string, n int, ar
 		}
 		res, err := tx.ExecContext(ctx, q.String(), vals...)
 		if err != nil {
-			return total, err
+			return total, fmt.Errorf("insert rows %d..%d: %w", start, end, err)
 		}
 		k, err := res.RowsAffected()
 		if err != nil {
-			return total, err
+			return total, fmt.Errorf("insert rows %d..%d: %w", start, end, err)
 		}
 		total += k
 	}
@@ -161,14 +164,17 @@ func (s *Store) Campaigns(ctx context.Context, before string, limit int) ([]doma
 	for rows.Next() {
 		c, err := scanCampaign(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list campaigns: %w", err)
 		}
 		cs = append(cs, c)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	if err := s.fill(ctx, s.db, cs, false); err != nil {
 		return nil, err
 	}
-	return cs, s.fill(ctx, s.db, cs, false)
+	return cs, nil
 }
 
 type querier interface {
@@ -216,20 +222,12 @@ func (s *Store) fill(ctx context.Context, q querier, cs []domain.Campaign, exclu
 
 // --------------------------------------------------------------- candidates
 
-// ImportResult is what one import added.
-type ImportResult struct {
-	ImportID        string
-	Imported        int64 // ids newly added to the list
-	AlreadyListed   int64 // ids the list held before this file
-	CandidatesAfter int64
-}
-
 // ImportCandidates adds customer ids to a campaign's candidate list in one
 // transaction, ids already listed left alone, and records the import.
 // dupRows and invalid are the file's own counts, kept with the record.
 func (s *Store) ImportCandidates(ctx context.Context, campaignID, importID string, customerIDs []string,
-	dataRows, dupRows, invalid int, now time.Time) (ImportResult, error) {
-	r := ImportResult{ImportID: importID}
+	dataRows, dupRows, invalid int, now time.Time) (app.ImportResult, error) {
+	r := app.ImportResult{ImportID: importID}
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		var one int
 		// The shared lock keeps the campaign from vanishing under the import.
@@ -251,16 +249,15 @@ func (s *Store) ImportCandidates(ctx context.Context, campaignID, importID strin
 			VALUES (?,?,?,?,?,?,?)`, importID, campaignID, dataRows, n, int64(dupRows)+r.AlreadyListed, invalid, now); err != nil {
 			return fmt.Errorf("record import: %w", err)
 		}
-		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM campaign_candidates WHERE campaign_id=?`, campaignID).Scan(&r.CandidatesAfter)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM campaign_candidates WHERE campaign_id=?`, campaignID).Scan(&r.CandidatesAfter); err != nil {
+			return fmt.Errorf("count candidates of %s: %w", campaignID, err)
+		}
+		return nil
 	})
 	return r, err
 }
 
 // ------------------------------------------------------------------- grants
-
-// Decide says whether campaign c grants its gift to the order being
-// evaluated, given whether the customer is excluded from it.
-type Decide func(c domain.Campaign, excluded bool) bool
 
 var errRepeat = errors.New("order already evaluated")
 
@@ -272,7 +269,7 @@ var errRepeat = errors.New("order already evaluated")
 // with domain.ErrKeyReused.
 //
 // Evaluations arriving together are written together (grant_group.go).
-func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error) {
+func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide app.Decide) ([]domain.Grant, error) {
 	r := &grantReq{o: o, hash: hash, now: now, decide: decide, done: make(chan struct{})}
 	s.grants.Submit(r, func(g []*grantReq) { s.grantGroup(context.WithoutCancel(ctx), g) })
 	<-r.done
@@ -280,7 +277,7 @@ func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time
 }
 
 // grantOne is Grant in a transaction of its own.
-func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error) {
+func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now time.Time, decide app.Decide) ([]domain.Grant, error) {
 	var grants []domain.Grant
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		grants = nil
@@ -307,13 +304,13 @@ func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now t
 			c, err := scanCampaign(rows, &ex)
 			if err != nil {
 				rows.Close()
-				return err
+				return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
 			}
 			cs, excluded = append(cs, c), append(excluded, ex)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
 		}
 		if err := s.fill(ctx, tx, cs, false); err != nil {
 			return err
@@ -357,7 +354,10 @@ func takeGiftStock(ctx context.Context, tx *sql.Tx, campaignID string) (bool, er
 		return false, fmt.Errorf("take gift stock of %s: %w", campaignID, err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil {
+		return false, fmt.Errorf("take gift stock of %s: %w", campaignID, err)
+	}
+	return n == 1, nil
 }
 
 // Grants returns the gifts granted to an order, by campaign id.
@@ -372,10 +372,13 @@ func (s *Store) Grants(ctx context.Context, orderID string) ([]domain.Grant, err
 	for rows.Next() {
 		var g domain.Grant
 		if err := rows.Scan(&g.CampaignID, &g.OrderID, &g.CustomerID, &g.SKU, &g.Qty, &g.CreatedAt); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read grants of %s: %w", orderID, err)
 		}
 		g.CreatedAt = g.CreatedAt.UTC()
 		gs = append(gs, g)
 	}
-	return gs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read grants of %s: %w", orderID, err)
+	}
+	return gs, nil
 }
