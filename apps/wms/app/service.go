@@ -28,7 +28,9 @@ type Repository interface {
 	// Release gives a delivery order's stock back; idempotent.
 	Release(ctx context.Context, deliveryOrderID string, now time.Time) (domain.Occupation, error)
 	Occupation(ctx context.Context, id string) (domain.Occupation, error)
-	SetStock(ctx context.Context, warehouse, sku string, onHand int64, now time.Time) (domain.Stock, error)
+	// SetStock sets a SKU's on-hand stock (creating its row); it may not go
+	// below what is occupied (domain.SetOnHand).
+	SetStock(ctx context.Context, st domain.Stock, now time.Time) (domain.Stock, error)
 	Stock(ctx context.Context, warehouse, sku string) (domain.Stock, error)
 	CountStock(ctx context.Context) (int64, error)
 	SeedStock(ctx context.Context, rows []domain.Stock, now time.Time) error

@@ -49,8 +49,7 @@ type occupyReq struct {
 func (s *Store) occupyGroup(ctx context.Context, g []*occupyReq) {
 	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return occupyAll(ctx, tx, g) },
 		func(r *occupyReq) {
-			r.out = r.o
-			r.out.Status = domain.Occupied
+			r.out = r.o.As(domain.Occupied)
 			close(r.done)
 		},
 		func(r *occupyReq) {
@@ -69,10 +68,10 @@ func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
 	lines := 0
 	for _, r := range g {
 		o := r.o
-		occArgs = append(occArgs, o.DeliveryOrderID, o.Warehouse, domain.Occupied, o.Hash(), r.now, r.now)
-		for _, l := range o.Lines {
-			sums[key{o.Warehouse, l.SKU}] += l.Qty
-			lineArgs = append(lineArgs, o.DeliveryOrderID, l.SKU, l.Qty)
+		occArgs = append(occArgs, o.DeliveryOrderID(), o.Warehouse(), domain.Occupied, o.Hash(), r.now, r.now)
+		for _, l := range o.Lines() {
+			sums[key{o.Warehouse(), l.SKU}] += l.Qty
+			lineArgs = append(lineArgs, o.DeliveryOrderID(), l.SKU, l.Qty)
 			lines++
 		}
 	}
