@@ -186,8 +186,8 @@ func (h handlers) answer(w http.ResponseWriter, r *http.Request, res domain.Rese
 }
 
 func reservation(res domain.Reservation) inventoryclient.Reservation {
-	out := inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status), ExpiresAt: res.ExpiresAt, Lines: []inventoryclient.Line{}}
-	for _, l := range res.Lines {
+	out := inventoryclient.Reservation{OrderID: res.OrderID(), Status: string(res.Status()), ExpiresAt: res.ExpiresAt(), Lines: []inventoryclient.Line{}}
+	for _, l := range res.Lines() {
 		out.Lines = append(out.Lines, inventoryclient.Line{SKU: l.SKU, Qty: l.Qty})
 	}
 	return out

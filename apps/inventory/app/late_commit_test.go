@@ -79,7 +79,7 @@ func TestCheckBackRacingALatePlacementNeverOversells(t *testing.T) {
 	if n := e.count(t, `SELECT COUNT(*) FROM stock WHERE available < 0`); n != 0 {
 		t.Fatalf("%d SKUs below zero", n)
 	}
-	if r, err := e.svc.Reservation(ctx, late); err != nil || r.Status != domain.Released {
+	if r, err := e.svc.Reservation(ctx, late); err != nil || r.Status() != domain.Released {
 		t.Fatalf("late reservation: %+v %v", r, err)
 	}
 	// A second check-back changes nothing.
@@ -114,7 +114,7 @@ func (i *invAsOMSSeesIt) Reserve(ctx context.Context, r inventoryclient.ReserveR
 	if err != nil {
 		return inventoryclient.Reservation{}, err
 	}
-	out := inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status), Lines: r.Lines, ExpiresAt: res.ExpiresAt}
+	out := inventoryclient.Reservation{OrderID: res.OrderID(), Status: string(res.Status()), Lines: r.Lines, ExpiresAt: res.ExpiresAt()}
 	for _, p := range catalog {
 		out.Products = append(out.Products, inventoryclient.Product{SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen})
 	}
@@ -127,7 +127,7 @@ func (i *invAsOMSSeesIt) Reserve(ctx context.Context, r inventoryclient.ReserveR
 
 func (i *invAsOMSSeesIt) Release(ctx context.Context, orderID string) (inventoryclient.Reservation, error) {
 	res, err := i.svc.Release(ctx, orderID)
-	return inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status)}, err
+	return inventoryclient.Reservation{OrderID: res.OrderID(), Status: string(res.Status())}, err
 }
 
 // omsAsInventorySeesIt is OMS's check-back answer as omsclient gives it.

@@ -19,7 +19,7 @@ func status(t testing.TB, e *env, order string) domain.Status {
 	if err != nil {
 		t.Fatalf("reservation %s: %v", order, err)
 	}
-	return r.Status
+	return r.Status()
 }
 
 func TestCheckBackDecisions(t *testing.T) {

@@ -27,13 +27,13 @@ func (s *Service) release(ctx context.Context, orderID string, onlyHeld bool, cl
 	if err != nil {
 		return r, err
 	}
-	if r.HotPending {
+	if r.HotPending() {
 		// After the commit: the flag makes the check-back retry this if we
 		// die first; the return itself is idempotent.
 		if err := s.settleHot(ctx, orderID); err != nil {
 			s.log.WarnContext(ctx, "hot return deferred to check-back", "order", orderID, "err", err)
 		}
-		r.HotPending = false
+		r.HotReturned()
 	}
 	return r, nil
 }

@@ -179,28 +179,97 @@ func Expand(lines []Line, catalog map[string]Product) ([]Part, error) {
 
 // Reservation is the stock held for one order.
 type Reservation struct {
+	orderID     string
+	status      Status
+	lines       []Line
+	parts       []Part
+	fingerprint string
+	expiresAt   time.Time
+	hotPending  bool // the Redis side of a release has yet to run
+}
+
+// NewReservation is the HELD reservation of req: parts (bundles
+// expanded) until expires, kept to what DATETIME(6) stores.
+func NewReservation(req Request, parts []Part, expires time.Time) Reservation {
+	return Reservation{orderID: req.OrderID, status: Held, lines: req.Lines, parts: parts, fingerprint: req.Fingerprint,
+		expiresAt: expires.UTC().Truncate(time.Microsecond)}
+}
+
+// Tombstone is the RELEASED reservation of an order released before any
+// reservation of it committed: a late Reserve for it is refused. Its hot
+// return is pending, since Redis may hold an orphaned take.
+func Tombstone(orderID string, at time.Time) Reservation {
+	return Reservation{orderID: orderID, status: Released, expiresAt: at, hotPending: true}
+}
+
+// ReservationSnapshot is a reservation's state as the store persists it.
+type ReservationSnapshot struct {
 	OrderID     string
 	Status      Status
 	Lines       []Line
 	Parts       []Part
 	Fingerprint string
 	ExpiresAt   time.Time
-	HotPending  bool // the Redis side of a release has yet to run
+	HotPending  bool
 }
+
+// RestoreReservation rebuilds a reservation the store read.
+func RestoreReservation(s ReservationSnapshot) Reservation {
+	return Reservation{orderID: s.OrderID, status: s.Status, lines: s.Lines, parts: s.Parts, fingerprint: s.Fingerprint,
+		expiresAt: s.ExpiresAt, hotPending: s.HotPending}
+}
+
+// OrderID is the order the stock is held for.
+func (r Reservation) OrderID() string { return r.orderID }
+
+// Status is where the reservation stands.
+func (r Reservation) Status() Status { return r.status }
+
+// Lines are the lines asked for (bundles not expanded).
+func (r Reservation) Lines() []Line { return slices.Clone(r.lines) }
+
+// Parts are what is held per stock-carrying SKU, sorted by SKU.
+func (r Reservation) Parts() []Part { return slices.Clone(r.parts) }
+
+// Fingerprint identifies the lines.
+func (r Reservation) Fingerprint() string { return r.fingerprint }
+
+// ExpiresAt is when the check-back asks OMS about a held reservation.
+func (r Reservation) ExpiresAt() time.Time { return r.expiresAt }
+
+// HotPending reports whether the Redis side of its release has yet to run.
+func (r Reservation) HotPending() bool { return r.hotPending }
 
 // HasHot reports whether any part is held in Redis.
 func (r Reservation) HasHot() bool {
-	return slices.ContainsFunc(r.Parts, func(p Part) bool { return p.Hot })
+	return slices.ContainsFunc(r.parts, func(p Part) bool { return p.Hot })
 }
+
+// Releasable reports whether a release gives stock back: not when
+// released before, nor, with onlyHeld (the check-back, which must never
+// undo a confirmation that raced it), when confirmed.
+func (r Reservation) Releasable(onlyHeld bool) bool {
+	return r.status != Released && !(onlyHeld && r.status != Held)
+}
+
+// Release makes the reservation RELEASED; its hot parts' return is
+// pending until HotReturned.
+func (r *Reservation) Release() { r.status, r.hotPending = Released, r.HasHot() }
+
+// HotReturned records that the Redis side of the release has run.
+func (r *Reservation) HotReturned() { r.hotPending = false }
+
+// ConfirmableStatus is Confirmable for a reservation known by status only.
+func ConfirmableStatus(s Status) error { return Reservation{status: s}.Confirmable() }
 
 // Repeat decides a Reserve for an order that already has a reservation:
 // the same lines get the existing reservation back; a released one is
 // refused (its order was cancelled or found missing); other lines conflict.
 func (r Reservation) Repeat(fingerprint string) error {
-	if r.Status == Released {
+	if r.status == Released {
 		return ErrReleased
 	}
-	if r.Fingerprint != fingerprint {
+	if r.fingerprint != fingerprint {
 		return ErrConflict
 	}
 	return nil
@@ -209,7 +278,7 @@ func (r Reservation) Repeat(fingerprint string) error {
 // Confirmable reports whether Confirm may act: held becomes confirmed,
 // confirmed stays so, released cannot be confirmed.
 func (r Reservation) Confirmable() error {
-	if r.Status == Released {
+	if r.status == Released {
 		return ErrNotReserved
 	}
 	return nil

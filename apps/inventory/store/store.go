@@ -63,7 +63,7 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 	if lock {
 		query += ` FOR UPDATE`
 	}
-	var r domain.Reservation
+	var r domain.ReservationSnapshot
 	var status string
 	var req []byte
 	var hasHot bool
@@ -97,14 +97,13 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 	if err := rows.Err(); err != nil {
 		return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
 	}
-	return r, true, nil
+	return domain.RestoreReservation(r), true, nil
 }
 
 // newReservation is the held reservation req makes, and its request
 // column (the lines as JSON).
 func newReservation(req domain.Request, parts []domain.Part, expires time.Time) (domain.Reservation, []byte, error) {
-	res := domain.Reservation{OrderID: req.OrderID, Status: domain.Held, Lines: req.Lines, Parts: parts,
-		Fingerprint: req.Fingerprint, ExpiresAt: expires.UTC().Truncate(time.Microsecond)}
+	res := domain.NewReservation(req, parts, expires)
 	lines := make([]lineJSON, len(req.Lines))
 	for i, l := range req.Lines {
 		lines[i] = lineJSON{l.SKU, l.Qty}
@@ -141,7 +140,7 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		now := s.now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,?,?,?,0,?,?,?)`,
-			req.OrderID, domain.Held, req.Fingerprint, body, res.HasHot(), res.ExpiresAt, now, now)
+			req.OrderID, domain.Held, req.Fingerprint, body, res.HasHot(), res.ExpiresAt(), now, now)
 		if sqltx.IsDuplicate(err) {
 			return app.ErrExists
 		}
@@ -276,7 +275,7 @@ func (s *Store) ConfirmHeld(ctx context.Context, orderID string) error {
 	case err != nil:
 		return fmt.Errorf("confirm %s: %w", orderID, err)
 	}
-	return domain.Reservation{Status: domain.Status(status)}.Confirmable()
+	return domain.ConfirmableStatus(domain.Status(status))
 }
 
 // Confirm turns a held reservation into a deduction by a conditional
@@ -356,15 +355,15 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 			if err != nil {
 				return fmt.Errorf("tombstone %s: %w", orderID, err)
 			}
-			res = domain.Reservation{OrderID: orderID, Status: domain.Released, ExpiresAt: now, HotPending: true}
+			res = domain.Tombstone(orderID, now)
 			return nil
 		}
 		res = r
-		if r.Status == domain.Released || (onlyHeld && r.Status != domain.Held) {
+		if !r.Releasable(onlyHeld) {
 			return nil
 		}
 		var hot []string
-		for _, p := range r.Parts {
+		for _, p := range r.Parts() {
 			if p.Hot {
 				hot = append(hot, p.SKU)
 			}
@@ -375,7 +374,7 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 				return err
 			}
 		}
-		for _, p := range r.Parts { // sorted by SKU
+		for _, p := range r.Parts() { // sorted by SKU
 			if p.Hot {
 				continue
 			}
@@ -387,8 +386,7 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 			len(hot) > 0, now, orderID); err != nil {
 			return fmt.Errorf("release %s: %w", orderID, err)
 		}
-		res.Status = domain.Released
-		res.HotPending = len(hot) > 0
+		res.Release()
 		return nil
 	})
 	return res, applied, err
