@@ -68,9 +68,9 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mic
 
 // CreateCampaign stores a campaign with its conditions, exclusions and
 // gift. With an idempotency key, a retry returns the campaign created first.
-func (s *Service) CreateCampaign(ctx context.Context, key string, c domain.Campaign) (domain.Campaign, error) {
-	c.Normalize()
-	if err := c.Validate(); err != nil {
+func (s *Service) CreateCampaign(ctx context.Context, key string, spec domain.CampaignSpec) (domain.Campaign, error) {
+	spec.Normalize()
+	if err := spec.Validate(); err != nil {
 		return domain.Campaign{}, err
 	}
 	if len(key) > 128 {
@@ -82,8 +82,11 @@ func (s *Service) CreateCampaign(ctx context.Context, key string, c domain.Campa
 		Cond       domain.Conditions
 		Excl       []string
 		Gift       domain.Gift
-	}{c.Name, c.StartsAt, c.EndsAt, c.Conditions, c.Excluded, c.Gift})
-	c.ID, c.CreatedAt = ids.New(), s.now()
+	}{spec.Name, spec.StartsAt, spec.EndsAt, spec.Conditions, spec.Excluded, spec.Gift})
+	c, err := domain.NewCampaign(ids.New(), spec, s.now())
+	if err != nil {
+		return domain.Campaign{}, err
+	}
 	id, _, err := s.store.CreateCampaign(ctx, c, key, hash)
 	if err != nil {
 		return domain.Campaign{}, err
