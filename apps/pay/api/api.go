@@ -1,7 +1,8 @@
 // Package api serves PAY's HTTP API (called by other apps and by the
-// channels through Dapr service invocation), its topic subscribers and its
-// cron binding handlers. Handlers are thin: decode, call a use case, map
-// domain errors to the Problem codes of payclient.
+// channels through Dapr service invocation) and its cron binding handlers
+// (bindings.go); its topic subscribers live in apps/pay/events. Handlers
+// are thin: decode, call a use case, map domain errors to the Problem codes
+// of payclient.
 package api
 
 import (
