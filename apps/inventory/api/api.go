@@ -18,7 +18,6 @@ import (
 	"github.com/harvest/harvest/apps/inventory/domain"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
-	"github.com/harvest/harvest/apps/platform/money"
 )
 
 // Service is what the handlers call.
@@ -143,10 +142,7 @@ func (h handlers) reserve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(in.Prices) > 0 {
-		req.Prices = make(map[string]money.Fen, len(in.Prices))
-		for sku, p := range in.Prices {
-			req.Prices[sku] = p
-		}
+		req = req.WithPrices(in.Prices)
 	}
 	res, cat, err := h.svc.ReservePriced(r.Context(), req)
 	if err != nil {

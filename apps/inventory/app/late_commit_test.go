@@ -15,7 +15,6 @@ import (
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	omsstore "github.com/harvest/harvest/apps/oms/store"
 	"github.com/harvest/harvest/apps/pay/payclient"
-	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/testdb"
 )
 
@@ -106,10 +105,7 @@ func (i *invAsOMSSeesIt) Reserve(ctx context.Context, r inventoryclient.ReserveR
 	if err != nil {
 		return inventoryclient.Reservation{}, err
 	}
-	req.Prices = map[string]money.Fen{}
-	for sku, p := range r.Prices {
-		req.Prices[sku] = p
-	}
+	req = req.WithPrices(r.Prices)
 	res, catalog, err := i.svc.ReservePriced(ctx, req)
 	if err != nil {
 		return inventoryclient.Reservation{}, err

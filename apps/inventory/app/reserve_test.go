@@ -260,7 +260,7 @@ func TestReservePricedChecksPrices(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	bad := req(t, "o1", l("A", 2), l("HOT", 1))
-	bad.Prices = map[string]money.Fen{"A": 990, "HOT": 900}
+	bad = bad.WithPrices(map[string]money.Fen{"A": 990, "HOT": 900})
 	_, _, err := e.svc.ReservePriced(ctx, bad)
 	var pe *domain.PriceError
 	if !errors.As(err, &pe) || len(pe.Catalog) != 1 || pe.Catalog["HOT"] != 990 {
@@ -272,7 +272,7 @@ func TestReservePricedChecksPrices(t *testing.T) {
 	}
 
 	good := req(t, "o2", l("A", 2), l("BDL", 1))
-	good.Prices = map[string]money.Fen{"A": 990, "BDL": 990}
+	good = good.WithPrices(map[string]money.Fen{"A": 990, "BDL": 990})
 	r, cat, err := e.svc.ReservePriced(ctx, good)
 	if err != nil || r.Status() != domain.Held {
 		t.Fatalf("reserve = %+v, %v", r, err)

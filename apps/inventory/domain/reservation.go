@@ -2,6 +2,7 @@ package domain
 
 import (
 	"github.com/harvest/harvest/apps/platform/money"
+	"maps"
 
 	"crypto/sha256"
 	"encoding/hex"
@@ -46,21 +47,38 @@ const (
 
 // Request is a validated reservation request in canonical form.
 type Request struct {
-	OrderID     string
-	Lines       []Line // sorted by SKU, duplicates merged
-	TTL         time.Duration
-	Fingerprint string // of Lines: equal lines, equal fingerprint
-	// Prices, when set, are the unit prices (fen) the caller priced the
-	// lines at; a reservation is refused, with nothing taken, when any
-	// differs from the catalog's. Not part of the fingerprint: a price is a
-	// precondition of the request, not what it holds.
-	Prices map[string]money.Fen
+	orderID     string
+	lines       []Line // sorted by SKU, duplicates merged
+	ttl         time.Duration
+	fingerprint string // of lines: equal lines, equal fingerprint
+	prices      map[string]money.Fen
+}
+
+// OrderID is the order the stock is asked for.
+func (r Request) OrderID() string { return r.orderID }
+
+// Lines are the lines, sorted by SKU, duplicates merged.
+func (r Request) Lines() []Line { return slices.Clone(r.lines) }
+
+// TTL is how long the reservation is held before the check-back.
+func (r Request) TTL() time.Duration { return r.ttl }
+
+// Fingerprint identifies the lines: equal lines, equal fingerprint.
+func (r Request) Fingerprint() string { return r.fingerprint }
+
+// WithPrices returns the request with the unit prices (fen) the caller
+// priced the lines at: a reservation is refused, with nothing taken, when
+// any differs from the catalog's. They are not part of the fingerprint: a
+// price is a precondition of the request, not what it holds.
+func (r Request) WithPrices(prices map[string]money.Fen) Request {
+	r.prices = maps.Clone(prices)
+	return r
 }
 
 // CheckPrices refuses a request whose expected prices are not the catalog's.
 func (r Request) CheckPrices(catalog map[string]Product) error {
 	var diff map[string]money.Fen
-	for sku, want := range r.Prices {
+	for sku, want := range r.prices {
 		if p, ok := catalog[sku]; ok && p.PriceFen != want {
 			if diff == nil {
 				diff = map[string]money.Fen{}
@@ -104,7 +122,7 @@ func NewRequest(orderID string, lines []Line, ttl time.Duration) (Request, error
 			return Request{}, invalid(fmt.Sprintf("lines[%d].qty", i), "too large")
 		}
 	}
-	return Request{OrderID: orderID, Lines: canonical(merged), TTL: ttl, Fingerprint: Fingerprint(canonical(merged))}, nil
+	return Request{orderID: orderID, lines: canonical(merged), ttl: ttl, fingerprint: Fingerprint(canonical(merged))}, nil
 }
 
 func canonical(m map[string]int64) []Line {
@@ -191,7 +209,7 @@ type Reservation struct {
 // NewReservation is the HELD reservation of req: parts (bundles
 // expanded) until expires, kept to what DATETIME(6) stores.
 func NewReservation(req Request, parts []Part, expires time.Time) Reservation {
-	return Reservation{orderID: req.OrderID, status: Held, lines: req.Lines, parts: parts, fingerprint: req.Fingerprint,
+	return Reservation{orderID: req.orderID, status: Held, lines: req.lines, parts: parts, fingerprint: req.fingerprint,
 		expiresAt: expires.UTC().Truncate(time.Microsecond)}
 }
 

@@ -19,7 +19,7 @@ func TestReservationTransitions(t *testing.T) {
 	if r.Status() != domain.Held || !r.ExpiresAt().Equal(at.Truncate(time.Microsecond)) || !r.HasHot() {
 		t.Fatalf("new reservation %+v", r)
 	}
-	if !r.Releasable(true) || r.Repeat(req.Fingerprint) != nil || !errors.Is(r.Repeat("other"), domain.ErrConflict) {
+	if !r.Releasable(true) || r.Repeat(req.Fingerprint()) != nil || !errors.Is(r.Repeat("other"), domain.ErrConflict) {
 		t.Fatal("a held reservation is releasable and repeats its own lines only")
 	}
 	confirmed := domain.RestoreReservation(domain.ReservationSnapshot{OrderID: "o1", Status: domain.Confirmed})
@@ -34,7 +34,7 @@ func TestReservationTransitions(t *testing.T) {
 	if r.HotPending() {
 		t.Fatal("hot return still pending")
 	}
-	if !errors.Is(r.Repeat(req.Fingerprint), domain.ErrReleased) || !errors.Is(r.Confirmable(), domain.ErrNotReserved) {
+	if !errors.Is(r.Repeat(req.Fingerprint()), domain.ErrReleased) || !errors.Is(r.Confirmable(), domain.ErrNotReserved) {
 		t.Fatal("a released reservation is neither repeated nor confirmed")
 	}
 	if tb := domain.Tombstone("o2", at); tb.Status() != domain.Released || !tb.HotPending() {

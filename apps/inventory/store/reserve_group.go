@@ -215,10 +215,10 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 			return nil, nil, err
 		}
 		outcomes[i].res = res
-		resArgs = append(resArgs, r.req.OrderID, domain.Held, r.req.Fingerprint, body, res.HasHot(), res.ExpiresAt(), now, now)
+		resArgs = append(resArgs, r.req.OrderID(), domain.Held, r.req.Fingerprint(), body, res.HasHot(), res.ExpiresAt(), now, now)
 		nRes++
 		for _, p := range r.parts {
-			partArgs = append(partArgs, r.req.OrderID, p.SKU, p.Qty, p.Hot)
+			partArgs = append(partArgs, r.req.OrderID(), p.SKU, p.Qty, p.Hot)
 			nParts++
 		}
 	}

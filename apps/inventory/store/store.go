@@ -104,13 +104,13 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 // column (the lines as JSON).
 func newReservation(req domain.Request, parts []domain.Part, expires time.Time) (domain.Reservation, []byte, error) {
 	res := domain.NewReservation(req, parts, expires)
-	lines := make([]lineJSON, len(req.Lines))
-	for i, l := range req.Lines {
+	lines := make([]lineJSON, len(req.Lines()))
+	for i, l := range req.Lines() {
 		lines[i] = lineJSON{l.SKU, l.Qty}
 	}
 	body, err := json.Marshal(lines)
 	if err != nil {
-		return res, nil, fmt.Errorf("encode lines of %s: %w", req.OrderID, err)
+		return res, nil, fmt.Errorf("encode lines of %s: %w", req.OrderID(), err)
 	}
 	return res, body, nil
 }
@@ -140,7 +140,7 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		now := s.now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,?,?,?,0,?,?,?)`,
-			req.OrderID, domain.Held, req.Fingerprint, body, res.HasHot(), res.ExpiresAt(), now, now)
+			req.OrderID(), domain.Held, req.Fingerprint(), body, res.HasHot(), res.ExpiresAt(), now, now)
 		if sqltx.IsDuplicate(err) {
 			return app.ErrExists
 		}
@@ -161,7 +161,7 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 		var short []string
 		vals := make([]any, 0, len(parts)*4)
 		for _, p := range parts {
-			vals = append(vals, req.OrderID, p.SKU, p.Qty, p.Hot)
+			vals = append(vals, req.OrderID(), p.SKU, p.Qty, p.Hot)
 			if p.Hot {
 				continue
 			}
