@@ -17,6 +17,7 @@ import (
 	"github.com/harvest/harvest/apps/pay/api"
 	"github.com/harvest/harvest/apps/pay/app"
 	"github.com/harvest/harvest/apps/pay/channel"
+	"github.com/harvest/harvest/apps/pay/events"
 	"github.com/harvest/harvest/apps/pay/payconfig"
 	"github.com/harvest/harvest/apps/pay/store"
 	"github.com/harvest/harvest/apps/platform/clock"
@@ -51,7 +52,7 @@ func run() error {
 	svc := app.New(store.New(a.DB), omsclient.New(a.Invoker), channels, a.Invoker, clock.System{}, a.Relay.Notify, a.Logger,
 		app.Config{HoldBound: cfg.HoldBound, PollAfter: cfg.PollAfter, FinanceApp: cfg.FinanceApp})
 	api.Mount(a.Mux, svc)
-	if err := api.Subscribe(a.Service, cfg.Base.PubSub, svc); err != nil {
+	if err := events.Subscribe(a.Service, cfg.Base.PubSub, svc); err != nil {
 		return err
 	}
 	if err := api.Bindings(a.Service, svc); err != nil {

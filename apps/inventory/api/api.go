@@ -17,16 +17,14 @@ import (
 	"github.com/harvest/harvest/apps/inventory/app"
 	"github.com/harvest/harvest/apps/inventory/domain"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
-	"github.com/harvest/harvest/apps/inventory/store"
 	"github.com/harvest/harvest/apps/platform/httpapi"
-	"github.com/harvest/harvest/apps/platform/money"
 )
 
 // Service is what the handlers call.
 type Service interface {
 	Products(ctx context.Context, skus []string) ([]app.ProductView, error)
 	CatalogEntries(ctx context.Context, skus []string) ([]app.ProductView, error)
-	Search(ctx context.Context, f store.Filter) (app.SearchResult, error)
+	Search(ctx context.Context, f app.Filter) (app.SearchResult, error)
 	ReservePriced(ctx context.Context, req domain.Request) (domain.Reservation, map[string]domain.Product, error)
 	Confirm(ctx context.Context, orderID string) (domain.Reservation, error)
 	Release(ctx context.Context, orderID string) (domain.Reservation, error)
@@ -84,7 +82,7 @@ func (h handlers) product(w http.ResponseWriter, r *http.Request) {
 
 func (h handlers) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.Filter{Query: q.Get("q"), Zone: domain.Zone(q.Get("zone")), Warehouse: q.Get("warehouse")}
+	f := app.Filter{Query: q.Get("q"), Zone: domain.Zone(q.Get("zone")), Warehouse: q.Get("warehouse")}
 	if v := q.Get("in_stock"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -144,10 +142,7 @@ func (h handlers) reserve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(in.Prices) > 0 {
-		req.Prices = make(map[string]int64, len(in.Prices))
-		for sku, p := range in.Prices {
-			req.Prices[sku] = int64(p)
-		}
+		req = req.WithPrices(in.Prices)
 	}
 	res, cat, err := h.svc.ReservePriced(r.Context(), req)
 	if err != nil {
@@ -187,8 +182,8 @@ func (h handlers) answer(w http.ResponseWriter, r *http.Request, res domain.Rese
 }
 
 func reservation(res domain.Reservation) inventoryclient.Reservation {
-	out := inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status), ExpiresAt: res.ExpiresAt, Lines: []inventoryclient.Line{}}
-	for _, l := range res.Lines {
+	out := inventoryclient.Reservation{OrderID: res.OrderID(), Status: string(res.Status()), ExpiresAt: res.ExpiresAt(), Lines: []inventoryclient.Line{}}
+	for _, l := range res.Lines() {
 		out.Lines = append(out.Lines, inventoryclient.Line{SKU: l.SKU, Qty: l.Qty})
 	}
 	return out
@@ -196,7 +191,7 @@ func reservation(res domain.Reservation) inventoryclient.Reservation {
 
 func toProduct(p app.ProductView) inventoryclient.Product {
 	out := inventoryclient.Product{
-		SKU: p.SKU, Name: p.Name, PriceFen: money.Fen(p.PriceFen), Zone: string(p.Zone), TaxRateBP: p.TaxRateBP,
+		SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen, Zone: string(p.Zone), TaxRateBP: p.TaxRateBP,
 		Warehouse: p.Warehouse, Supplier: p.Supplier, DropShip: p.DropShip, Presale: p.Presale,
 		Available: p.Available, Hot: p.Hot,
 	}

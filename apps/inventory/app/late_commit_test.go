@@ -15,7 +15,6 @@ import (
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	omsstore "github.com/harvest/harvest/apps/oms/store"
 	"github.com/harvest/harvest/apps/pay/payclient"
-	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/testdb"
 )
 
@@ -79,7 +78,7 @@ func TestCheckBackRacingALatePlacementNeverOversells(t *testing.T) {
 	if n := e.count(t, `SELECT COUNT(*) FROM stock WHERE available < 0`); n != 0 {
 		t.Fatalf("%d SKUs below zero", n)
 	}
-	if r, err := e.svc.Reservation(ctx, late); err != nil || r.Status != domain.Released {
+	if r, err := e.svc.Reservation(ctx, late); err != nil || r.Status() != domain.Released {
 		t.Fatalf("late reservation: %+v %v", r, err)
 	}
 	// A second check-back changes nothing.
@@ -106,17 +105,14 @@ func (i *invAsOMSSeesIt) Reserve(ctx context.Context, r inventoryclient.ReserveR
 	if err != nil {
 		return inventoryclient.Reservation{}, err
 	}
-	req.Prices = map[string]int64{}
-	for sku, p := range r.Prices {
-		req.Prices[sku] = int64(p)
-	}
+	req = req.WithPrices(r.Prices)
 	res, catalog, err := i.svc.ReservePriced(ctx, req)
 	if err != nil {
 		return inventoryclient.Reservation{}, err
 	}
-	out := inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status), Lines: r.Lines, ExpiresAt: res.ExpiresAt}
+	out := inventoryclient.Reservation{OrderID: res.OrderID(), Status: string(res.Status()), Lines: r.Lines, ExpiresAt: res.ExpiresAt()}
 	for _, p := range catalog {
-		out.Products = append(out.Products, inventoryclient.Product{SKU: p.SKU, Name: p.Name, PriceFen: money.Fen(p.PriceFen)})
+		out.Products = append(out.Products, inventoryclient.Product{SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen})
 	}
 	if i.stalled.CompareAndSwap(false, true) { // only the first placement stalls
 		i.stall <- r.OrderID
@@ -127,7 +123,7 @@ func (i *invAsOMSSeesIt) Reserve(ctx context.Context, r inventoryclient.ReserveR
 
 func (i *invAsOMSSeesIt) Release(ctx context.Context, orderID string) (inventoryclient.Reservation, error) {
 	res, err := i.svc.Release(ctx, orderID)
-	return inventoryclient.Reservation{OrderID: res.OrderID, Status: string(res.Status)}, err
+	return inventoryclient.Reservation{OrderID: res.OrderID(), Status: string(res.Status())}, err
 }
 
 // omsAsInventorySeesIt is OMS's check-back answer as omsclient gives it.

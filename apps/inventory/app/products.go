@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
-	"github.com/harvest/harvest/apps/inventory/store"
 )
 
 // ProductView is a product with what can be sold of it now.
@@ -71,7 +70,7 @@ type SearchResult struct {
 }
 
 // Search pages through the catalog by SKU.
-func (s *Service) Search(ctx context.Context, f store.Filter) (SearchResult, error) {
+func (s *Service) Search(ctx context.Context, f Filter) (SearchResult, error) {
 	switch {
 	case f.First == 0:
 		f.First = 20

@@ -19,7 +19,7 @@ func status(t testing.TB, e *env, order string) domain.Status {
 	if err != nil {
 		t.Fatalf("reservation %s: %v", order, err)
 	}
-	return r.Status
+	return r.Status()
 }
 
 func TestCheckBackDecisions(t *testing.T) {
@@ -288,7 +288,7 @@ func TestOrphanedHotTakeIsReturned(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	r := req(t, "orphan", l("HOT", 4))
-	res, err := e.hot.Reserve(ctx, "orphan", r.Fingerprint, e.clock.Now().Add(r.TTL), []domain.Part{{SKU: "HOT", Qty: 4, Hot: true}})
+	res, err := e.hot.Reserve(ctx, "orphan", r.Fingerprint(), e.clock.Now().Add(r.TTL()), []domain.Part{{SKU: "HOT", Qty: 4, Hot: true}})
 	if err != nil || res.Outcome != hotstock.Taken {
 		t.Fatalf("take = %+v, %v", res, err)
 	}

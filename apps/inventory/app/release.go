@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
-	"github.com/harvest/harvest/apps/inventory/store"
 )
 
 // ConsumerOrderCancelled is the inbox's name for the release on cancel.
@@ -23,18 +22,18 @@ func (s *Service) Release(ctx context.Context, orderID string) (domain.Reservati
 	return s.release(ctx, orderID, false, nil)
 }
 
-func (s *Service) release(ctx context.Context, orderID string, onlyHeld bool, claim *store.Claim) (domain.Reservation, error) {
+func (s *Service) release(ctx context.Context, orderID string, onlyHeld bool, claim *Claim) (domain.Reservation, error) {
 	r, _, err := s.store.Release(ctx, orderID, onlyHeld, claim)
 	if err != nil {
 		return r, err
 	}
-	if r.HotPending {
+	if r.HotPending() {
 		// After the commit: the flag makes the check-back retry this if we
 		// die first; the return itself is idempotent.
 		if err := s.settleHot(ctx, orderID); err != nil {
 			s.log.WarnContext(ctx, "hot return deferred to check-back", "order", orderID, "err", err)
 		}
-		r.HotPending = false
+		r.HotReturned()
 	}
 	return r, nil
 }
@@ -48,7 +47,7 @@ func (s *Service) settleHot(ctx context.Context, orderID string) error {
 
 // OrdersPlaced confirms the reservations of orders just placed, one
 // answer per order. It needs no inbox: the confirmation is a guarded
-// transition (store.ConfirmHeld), so a redelivery has no second effect. An
+// transition (Reservations.ConfirmHeld), so a redelivery has no second effect. An
 // order without a usable reservation is reported, not retried: retrying
 // cannot create the stock, and the message must not block the ones behind
 // it.
@@ -78,7 +77,7 @@ func (s *Service) OrderPlaced(ctx context.Context, orderID string) error {
 
 // OrderCancelled releases the order's reservation once per message.
 func (s *Service) OrderCancelled(ctx context.Context, msgID, orderID string) error {
-	_, err := s.release(ctx, orderID, false, &store.Claim{Consumer: ConsumerOrderCancelled, MsgID: msgID})
+	_, err := s.release(ctx, orderID, false, &Claim{Consumer: ConsumerOrderCancelled, MsgID: msgID})
 	return err
 }
 

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
-	"github.com/harvest/harvest/apps/inventory/hotstock"
-	"github.com/harvest/harvest/apps/inventory/store"
 )
 
 // maxAttempts bounds the retries of a reservation whose hot counter was
@@ -31,8 +29,8 @@ func (s *Service) Reserve(ctx context.Context, req domain.Request) (domain.Reser
 // and returns the catalog entries of the SKUs it reserved, so the caller
 // (OMS placing an order) needs no catalog read of its own.
 func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain.Reservation, map[string]domain.Product, error) {
-	skus := make([]string, len(req.Lines))
-	for i, l := range req.Lines {
+	skus := make([]string, len(req.Lines()))
+	for i, l := range req.Lines() {
 		skus[i] = l.SKU
 	}
 	// No read of an existing reservation first: a retry is told apart by
@@ -42,7 +40,7 @@ func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain
 	if err != nil {
 		return domain.Reservation{}, nil, err
 	}
-	parts, err := domain.Expand(req.Lines, cat)
+	parts, err := domain.Expand(req.Lines(), cat)
 	if err != nil {
 		return domain.Reservation{}, nil, err
 	}
@@ -55,7 +53,7 @@ func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain
 			hot = append(hot, p)
 		}
 	}
-	expires := s.clock.Now().Add(req.TTL)
+	expires := s.clock.Now().Add(req.TTL())
 	for attempt := 1; ; attempt++ {
 		res, err := s.reserveOnce(ctx, req, parts, hot, expires)
 		if (errors.Is(err, domain.ErrStale) || errors.Is(err, errMissing)) && attempt < maxAttempts {
@@ -71,21 +69,21 @@ func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, ho
 	var epochs map[string]int64
 	taken := false
 	if len(hot) > 0 {
-		r, err := s.hot.Reserve(ctx, req.OrderID, req.Fingerprint, expires, hot)
+		r, err := s.hot.Reserve(ctx, req.OrderID(), req.Fingerprint(), expires, hot)
 		if err != nil {
 			return domain.Reservation{}, err
 		}
 		switch r.Outcome {
-		case hotstock.Conflict:
+		case HotConflict:
 			return domain.Reservation{}, domain.ErrConflict
-		case hotstock.Missing:
+		case HotMissing:
 			for _, sku := range r.SKUs {
 				if err := s.hot.Rebuild(ctx, sku); err != nil {
 					return domain.Reservation{}, err
 				}
 			}
 			return domain.Reservation{}, errMissing
-		case hotstock.Short:
+		case HotShort:
 			short, err := s.store.ShortSKUs(ctx, parts)
 			if err != nil {
 				return domain.Reservation{}, err
@@ -94,26 +92,26 @@ func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, ho
 			slices.Sort(all)
 			return domain.Reservation{}, &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: slices.Compact(all)}
 		}
-		epochs, taken = r.Epochs, r.Outcome == hotstock.Taken
+		epochs, taken = r.Epochs, r.Outcome == HotTaken
 	}
 	res, err := s.store.CreateReservation(ctx, req, parts, expires, epochs)
 	if err == nil {
 		return res, nil
 	}
-	if errors.Is(err, store.ErrExists) {
+	if errors.Is(err, ErrExists) {
 		// A concurrent Reserve (or a Release tombstone) won the row.
-		r, ok, gerr := s.store.GetReservation(ctx, req.OrderID)
+		r, ok, gerr := s.store.GetReservation(ctx, req.OrderID())
 		if gerr != nil {
 			return domain.Reservation{}, gerr
 		}
 		if !ok {
-			return domain.Reservation{}, fmt.Errorf("reservation %s vanished", req.OrderID)
+			return domain.Reservation{}, fmt.Errorf("reservation %s vanished", req.OrderID())
 		}
-		rerr := r.Repeat(req.Fingerprint)
+		rerr := r.Repeat(req.Fingerprint())
 		if rerr != nil && taken {
 			// The winner is a tombstone or other lines: our take belongs
 			// to no reservation.
-			s.returnHot(ctx, req.OrderID)
+			s.returnHot(ctx, req.OrderID())
 		}
 		// Same lines: the ledger entry is the winner's too; keep it.
 		return r, rerr
@@ -121,7 +119,7 @@ func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, ho
 	if taken {
 		// Only the attempt that took (TAKEN, not REPEAT) gives back: a
 		// REPEAT shares the ledger entry with an attempt that may commit.
-		s.returnHot(ctx, req.OrderID)
+		s.returnHot(ctx, req.OrderID())
 	}
 	return domain.Reservation{}, err
 }

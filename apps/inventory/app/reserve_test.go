@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"github.com/harvest/harvest/apps/platform/money"
+
 	"context"
 	"errors"
 	"fmt"
@@ -21,21 +23,21 @@ func TestReserveConfirmRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != domain.Held || !r.ExpiresAt.Equal(t0.Add(60e9)) {
+	if r.Status() != domain.Held || !r.ExpiresAt().Equal(t0.Add(60e9)) {
 		t.Fatalf("reservation = %+v", r)
 	}
 	wantAvail(t, e, map[string]int64{"A": 8, "B": 4, "HOT": 17})
 
-	if r, err = e.svc.Confirm(ctx, "o1"); err != nil || r.Status != domain.Confirmed {
+	if r, err = e.svc.Confirm(ctx, "o1"); err != nil || r.Status() != domain.Confirmed {
 		t.Fatalf("confirm = %+v, %v", r, err)
 	}
-	if r, err = e.svc.Confirm(ctx, "o1"); err != nil || r.Status != domain.Confirmed {
+	if r, err = e.svc.Confirm(ctx, "o1"); err != nil || r.Status() != domain.Confirmed {
 		t.Fatalf("second confirm = %+v, %v", r, err)
 	}
 	wantAvail(t, e, map[string]int64{"A": 8, "B": 4, "HOT": 17})
 
 	// A cancellation after payment releases a confirmed reservation too.
-	if r, err = e.svc.Release(ctx, "o1"); err != nil || r.Status != domain.Released {
+	if r, err = e.svc.Release(ctx, "o1"); err != nil || r.Status() != domain.Released {
 		t.Fatalf("release = %+v, %v", r, err)
 	}
 	if _, err = e.svc.Release(ctx, "o1"); err != nil {
@@ -64,7 +66,7 @@ func TestReserveIdempotentByOrderID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Fingerprint != first.Fingerprint || !again.ExpiresAt.Equal(first.ExpiresAt) {
+	if again.Fingerprint() != first.Fingerprint() || !again.ExpiresAt().Equal(first.ExpiresAt()) {
 		t.Fatalf("retry answered %+v, first was %+v", again, first)
 	}
 	wantAvail(t, e, map[string]int64{"A": 8, "HOT": 18})
@@ -154,8 +156,8 @@ func TestBundleReservesComponents(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []domain.Part{{SKU: "A", Qty: 5}, {SKU: "B", Qty: 2}, {SKU: "C", Qty: 4}, {SKU: "HOT", Qty: 4, Hot: true}}
-	if !slices.Equal(r.Parts, want) {
-		t.Fatalf("parts = %+v", r.Parts)
+	if !slices.Equal(r.Parts(), want) {
+		t.Fatalf("parts = %+v", r.Parts())
 	}
 	wantAvail(t, e, map[string]int64{"A": 5, "B": 3, "C": 96, "HOT": 16, "BDL": 2, "HBDL": 16})
 	if _, err := e.svc.Reserve(ctx, req(t, "o2", l("BDL", 3))); !errors.Is(err, domain.ErrOutOfStock) {
@@ -171,7 +173,7 @@ func TestReleaseUnknownOrderTombstones(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	r, err := e.svc.Release(ctx, "late")
-	if err != nil || r.Status != domain.Released {
+	if err != nil || r.Status() != domain.Released {
 		t.Fatalf("release unknown = %+v, %v", r, err)
 	}
 	if _, err := e.svc.Reserve(ctx, req(t, "late", l("A", 1))); !errors.Is(err, domain.ErrReleased) {
@@ -258,7 +260,7 @@ func TestReservePricedChecksPrices(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	bad := req(t, "o1", l("A", 2), l("HOT", 1))
-	bad.Prices = map[string]int64{"A": 990, "HOT": 900}
+	bad = bad.WithPrices(map[string]money.Fen{"A": 990, "HOT": 900})
 	_, _, err := e.svc.ReservePriced(ctx, bad)
 	var pe *domain.PriceError
 	if !errors.As(err, &pe) || len(pe.Catalog) != 1 || pe.Catalog["HOT"] != 990 {
@@ -270,9 +272,9 @@ func TestReservePricedChecksPrices(t *testing.T) {
 	}
 
 	good := req(t, "o2", l("A", 2), l("BDL", 1))
-	good.Prices = map[string]int64{"A": 990, "BDL": 990}
+	good = good.WithPrices(map[string]money.Fen{"A": 990, "BDL": 990})
 	r, cat, err := e.svc.ReservePriced(ctx, good)
-	if err != nil || r.Status != domain.Held {
+	if err != nil || r.Status() != domain.Held {
 		t.Fatalf("reserve = %+v, %v", r, err)
 	}
 	if cat["A"].Name != "product A" || cat["BDL"].PriceFen != 990 {

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
-	"github.com/harvest/harvest/apps/inventory/hotstock"
-	"github.com/harvest/harvest/apps/inventory/store"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 )
@@ -21,8 +19,8 @@ import (
 // Catalog is the product and stock side of the store.
 type Catalog interface {
 	Products(ctx context.Context, skus []string) (map[string]domain.Product, error)
-	Levels(ctx context.Context, skus []string) (map[string]store.Level, error)
-	Search(ctx context.Context, f store.Filter) ([]domain.Product, bool, int64, error)
+	Levels(ctx context.Context, skus []string) (map[string]Level, error)
+	Search(ctx context.Context, f Filter) ([]domain.Product, bool, int64, error)
 }
 
 // Reservations is the reservation side of the store.
@@ -30,10 +28,10 @@ type Reservations interface {
 	GetReservation(ctx context.Context, orderID string) (domain.Reservation, bool, error)
 	CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error)
 	ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, error)
-	Confirm(ctx context.Context, orderID string, claim *store.Claim) (domain.Reservation, bool, error)
+	Confirm(ctx context.Context, orderID string, claim *Claim) (domain.Reservation, bool, error)
 	ConfirmHeld(ctx context.Context, orderID string) error
 	ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool, err error)
-	Release(ctx context.Context, orderID string, onlyHeld bool, claim *store.Claim) (domain.Reservation, bool, error)
+	Release(ctx context.Context, orderID string, onlyHeld bool, claim *Claim) (domain.Reservation, bool, error)
 	ClearHotPending(ctx context.Context, orderID string) error
 	ExpiredHeld(ctx context.Context, now time.Time, limit int) ([]string, error)
 	HotPending(ctx context.Context, limit int) ([]string, error)
@@ -49,7 +47,7 @@ type Store interface {
 
 // HotStock is the Redis side of hot SKUs.
 type HotStock interface {
-	Reserve(ctx context.Context, orderID, fingerprint string, expires time.Time, parts []domain.Part) (hotstock.Result, error)
+	Reserve(ctx context.Context, orderID, fingerprint string, expires time.Time, parts []domain.Part) (HotResult, error)
 	Release(ctx context.Context, orderID string) (bool, error)
 	Available(ctx context.Context, skus []string) (map[string]int64, []string, error)
 	Rebuild(ctx context.Context, sku string) error

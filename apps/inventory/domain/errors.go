@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"github.com/harvest/harvest/apps/platform/money"
+
 	"errors"
 	"slices"
 	"strings"
@@ -32,7 +34,7 @@ var (
 // PriceError names the SKUs whose expected unit price is not the
 // catalog's, with the catalog's price of each.
 type PriceError struct {
-	Catalog map[string]int64 // SKU → the catalog's unit price in fen
+	Catalog map[string]money.Fen // SKU → the catalog's unit price in fen
 }
 
 func (e *PriceError) Error() string {

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"github.com/harvest/harvest/apps/platform/money"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -40,7 +42,7 @@ type Component struct {
 type Product struct {
 	SKU        string
 	Name       string
-	PriceFen   int64
+	PriceFen   money.Fen
 	Zone       Zone
 	TaxRateBP  int64
 	Warehouse  string

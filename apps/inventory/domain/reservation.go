@@ -1,6 +1,9 @@
 package domain
 
 import (
+	"github.com/harvest/harvest/apps/platform/money"
+	"maps"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -44,24 +47,41 @@ const (
 
 // Request is a validated reservation request in canonical form.
 type Request struct {
-	OrderID     string
-	Lines       []Line // sorted by SKU, duplicates merged
-	TTL         time.Duration
-	Fingerprint string // of Lines: equal lines, equal fingerprint
-	// Prices, when set, are the unit prices (fen) the caller priced the
-	// lines at; a reservation is refused, with nothing taken, when any
-	// differs from the catalog's. Not part of the fingerprint: a price is a
-	// precondition of the request, not what it holds.
-	Prices map[string]int64
+	orderID     string
+	lines       []Line // sorted by SKU, duplicates merged
+	ttl         time.Duration
+	fingerprint string // of lines: equal lines, equal fingerprint
+	prices      map[string]money.Fen
+}
+
+// OrderID is the order the stock is asked for.
+func (r Request) OrderID() string { return r.orderID }
+
+// Lines are the lines, sorted by SKU, duplicates merged.
+func (r Request) Lines() []Line { return slices.Clone(r.lines) }
+
+// TTL is how long the reservation is held before the check-back.
+func (r Request) TTL() time.Duration { return r.ttl }
+
+// Fingerprint identifies the lines: equal lines, equal fingerprint.
+func (r Request) Fingerprint() string { return r.fingerprint }
+
+// WithPrices returns the request with the unit prices (fen) the caller
+// priced the lines at: a reservation is refused, with nothing taken, when
+// any differs from the catalog's. They are not part of the fingerprint: a
+// price is a precondition of the request, not what it holds.
+func (r Request) WithPrices(prices map[string]money.Fen) Request {
+	r.prices = maps.Clone(prices)
+	return r
 }
 
 // CheckPrices refuses a request whose expected prices are not the catalog's.
 func (r Request) CheckPrices(catalog map[string]Product) error {
-	var diff map[string]int64
-	for sku, want := range r.Prices {
+	var diff map[string]money.Fen
+	for sku, want := range r.prices {
 		if p, ok := catalog[sku]; ok && p.PriceFen != want {
 			if diff == nil {
-				diff = map[string]int64{}
+				diff = map[string]money.Fen{}
 			}
 			diff[sku] = p.PriceFen
 		}
@@ -102,7 +122,7 @@ func NewRequest(orderID string, lines []Line, ttl time.Duration) (Request, error
 			return Request{}, invalid(fmt.Sprintf("lines[%d].qty", i), "too large")
 		}
 	}
-	return Request{OrderID: orderID, Lines: canonical(merged), TTL: ttl, Fingerprint: Fingerprint(canonical(merged))}, nil
+	return Request{orderID: orderID, lines: canonical(merged), ttl: ttl, fingerprint: Fingerprint(canonical(merged))}, nil
 }
 
 func canonical(m map[string]int64) []Line {
@@ -177,28 +197,97 @@ func Expand(lines []Line, catalog map[string]Product) ([]Part, error) {
 
 // Reservation is the stock held for one order.
 type Reservation struct {
+	orderID     string
+	status      Status
+	lines       []Line
+	parts       []Part
+	fingerprint string
+	expiresAt   time.Time
+	hotPending  bool // the Redis side of a release has yet to run
+}
+
+// NewReservation is the HELD reservation of req: parts (bundles
+// expanded) until expires, kept to what DATETIME(6) stores.
+func NewReservation(req Request, parts []Part, expires time.Time) Reservation {
+	return Reservation{orderID: req.orderID, status: Held, lines: req.lines, parts: parts, fingerprint: req.fingerprint,
+		expiresAt: expires.UTC().Truncate(time.Microsecond)}
+}
+
+// Tombstone is the RELEASED reservation of an order released before any
+// reservation of it committed: a late Reserve for it is refused. Its hot
+// return is pending, since Redis may hold an orphaned take.
+func Tombstone(orderID string, at time.Time) Reservation {
+	return Reservation{orderID: orderID, status: Released, expiresAt: at, hotPending: true}
+}
+
+// ReservationSnapshot is a reservation's state as the store persists it.
+type ReservationSnapshot struct {
 	OrderID     string
 	Status      Status
 	Lines       []Line
 	Parts       []Part
 	Fingerprint string
 	ExpiresAt   time.Time
-	HotPending  bool // the Redis side of a release has yet to run
+	HotPending  bool
 }
+
+// RestoreReservation rebuilds a reservation the store read.
+func RestoreReservation(s ReservationSnapshot) Reservation {
+	return Reservation{orderID: s.OrderID, status: s.Status, lines: s.Lines, parts: s.Parts, fingerprint: s.Fingerprint,
+		expiresAt: s.ExpiresAt, hotPending: s.HotPending}
+}
+
+// OrderID is the order the stock is held for.
+func (r Reservation) OrderID() string { return r.orderID }
+
+// Status is where the reservation stands.
+func (r Reservation) Status() Status { return r.status }
+
+// Lines are the lines asked for (bundles not expanded).
+func (r Reservation) Lines() []Line { return slices.Clone(r.lines) }
+
+// Parts are what is held per stock-carrying SKU, sorted by SKU.
+func (r Reservation) Parts() []Part { return slices.Clone(r.parts) }
+
+// Fingerprint identifies the lines.
+func (r Reservation) Fingerprint() string { return r.fingerprint }
+
+// ExpiresAt is when the check-back asks OMS about a held reservation.
+func (r Reservation) ExpiresAt() time.Time { return r.expiresAt }
+
+// HotPending reports whether the Redis side of its release has yet to run.
+func (r Reservation) HotPending() bool { return r.hotPending }
 
 // HasHot reports whether any part is held in Redis.
 func (r Reservation) HasHot() bool {
-	return slices.ContainsFunc(r.Parts, func(p Part) bool { return p.Hot })
+	return slices.ContainsFunc(r.parts, func(p Part) bool { return p.Hot })
 }
+
+// Releasable reports whether a release gives stock back: not when
+// released before, nor, with onlyHeld (the check-back, which must never
+// undo a confirmation that raced it), when confirmed.
+func (r Reservation) Releasable(onlyHeld bool) bool {
+	return r.status != Released && !(onlyHeld && r.status != Held)
+}
+
+// Release makes the reservation RELEASED; its hot parts' return is
+// pending until HotReturned.
+func (r *Reservation) Release() { r.status, r.hotPending = Released, r.HasHot() }
+
+// HotReturned records that the Redis side of the release has run.
+func (r *Reservation) HotReturned() { r.hotPending = false }
+
+// ConfirmableStatus is Confirmable for a reservation known by status only.
+func ConfirmableStatus(s Status) error { return Reservation{status: s}.Confirmable() }
 
 // Repeat decides a Reserve for an order that already has a reservation:
 // the same lines get the existing reservation back; a released one is
 // refused (its order was cancelled or found missing); other lines conflict.
 func (r Reservation) Repeat(fingerprint string) error {
-	if r.Status == Released {
+	if r.status == Released {
 		return ErrReleased
 	}
-	if r.Fingerprint != fingerprint {
+	if r.fingerprint != fingerprint {
 		return ErrConflict
 	}
 	return nil
@@ -207,7 +296,7 @@ func (r Reservation) Repeat(fingerprint string) error {
 // Confirmable reports whether Confirm may act: held becomes confirmed,
 // confirmed stays so, released cannot be confirmed.
 func (r Reservation) Confirmable() error {
-	if r.Status == Released {
+	if r.status == Released {
 		return ErrNotReserved
 	}
 	return nil

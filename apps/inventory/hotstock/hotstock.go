@@ -1,6 +1,8 @@
 package hotstock
 
 import (
+	"github.com/harvest/harvest/apps/inventory/app"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -15,24 +17,21 @@ import (
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
-// Outcome is the script's answer to a reservation of hot lines.
-type Outcome string
+// Outcome is the script's answer to a reservation of hot lines (the
+// app's port type).
+type Outcome = app.HotOutcome
 
 // Outcomes of Reserve.
 const (
-	Taken    Outcome = "TAKEN"    // units taken now
-	Repeat   Outcome = "REPEAT"   // taken before for the same lines (a retry)
-	Conflict Outcome = "CONFLICT" // the order holds other hot lines
-	Short    Outcome = "SHORT"    // SKUs lists the lines without enough units
-	Missing  Outcome = "MISSING"  // SKUs lists counters that must be rebuilt
+	Taken    = app.HotTaken
+	Repeat   = app.HotRepeat
+	Conflict = app.HotConflict
+	Short    = app.HotShort
+	Missing  = app.HotMissing
 )
 
 // Result is what Reserve answers.
-type Result struct {
-	Outcome Outcome
-	SKUs    []string         // Short or Missing
-	Epochs  map[string]int64 // Taken or Repeat: the counter epoch per SKU
-}
+type Result = app.HotResult
 
 // Stock is the Redis side of hot SKUs plus its MariaDB write-back.
 type Stock struct {

@@ -6,6 +6,8 @@
 package seed
 
 import (
+	"github.com/harvest/harvest/apps/platform/money"
+
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -70,7 +72,7 @@ func Generate() ([]domain.Product, map[string]int64) {
 		p := domain.Product{
 			SKU:       fmt.Sprintf("SKU-%05d", i+1),
 			Name:      fmt.Sprintf("%s #%d", base, i+1),
-			PriceFen:  int64(100 + rng.IntN(300)*50),
+			PriceFen:  money.Fen(100 + rng.IntN(300)*50),
 			Zone:      zone,
 			TaxRateBP: taxes[zone],
 			Warehouse: wh,
@@ -93,12 +95,12 @@ func Generate() ([]domain.Product, map[string]int64) {
 	for b := 0; b < 20; b++ {
 		n := 2 + b%2
 		var comps []domain.Component
-		var price int64
+		var price money.Fen
 		first := (b * 7) % plain
 		for k := 0; k < n; k++ {
 			c := ps[(first+k*len(domain.Zones)*len(Warehouses))%plain] // same warehouse and zone
 			comps = append(comps, domain.Component{SKU: c.SKU, Qty: int64(1 + k%2)})
-			price += c.PriceFen * int64(1+k%2)
+			price += c.PriceFen * money.Fen(1+k%2)
 		}
 		lead := ps[first]
 		ps = append(ps, domain.Product{

@@ -1,6 +1,8 @@
 package seed_test
 
 import (
+	"github.com/harvest/harvest/apps/inventory/app"
+
 	"context"
 	"reflect"
 	"testing"
@@ -60,11 +62,11 @@ func TestIfEmptySeedsOnce(t *testing.T) {
 	if n, err := st.CountProducts(ctx); err != nil || n != int64(len(ps)) {
 		t.Fatalf("count = %d, %v", n, err)
 	}
-	page, hasNext, total, err := st.Search(ctx, store.Filter{Zone: domain.ZoneFrozenLow, Warehouse: "WH-BJ", InStock: true, First: 10})
+	page, hasNext, total, err := st.Search(ctx, app.Filter{Zone: domain.ZoneFrozenLow, Warehouse: "WH-BJ", InStock: true, First: 10})
 	if err != nil || len(page) != 10 || !hasNext || total <= 10 {
 		t.Fatalf("search: %d items, next=%v total=%d, %v", len(page), hasNext, total, err)
 	}
-	next, _, _, err := st.Search(ctx, store.Filter{Zone: domain.ZoneFrozenLow, Warehouse: "WH-BJ", InStock: true, First: 10, After: page[9].SKU})
+	next, _, _, err := st.Search(ctx, app.Filter{Zone: domain.ZoneFrozenLow, Warehouse: "WH-BJ", InStock: true, First: 10, After: page[9].SKU})
 	if err != nil || len(next) == 0 || next[0].SKU <= page[9].SKU {
 		t.Fatalf("next page: %v, %v", next, err)
 	}

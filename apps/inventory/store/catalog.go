@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/harvest/harvest/apps/inventory/app"
+
 	"context"
 	"database/sql"
 	"fmt"
@@ -10,19 +12,13 @@ import (
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
-// Level is the stock of one stock-carrying SKU as MariaDB has it (for a
-// hot SKU, the written-back mirror of Redis).
-type Level struct {
-	Available int64
-	OnHand    int64
-	Hot       bool
-}
-
 // CountProducts counts the catalog (the seeder runs only when it is empty).
 func (s *Store) CountProducts(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM products`).Scan(&n)
-	return n, err
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM products`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	return n, nil
 }
 
 // InsertCatalog adds products, their bundle components and initial stock
@@ -36,7 +32,7 @@ func (s *Store) InsertCatalog(ctx context.Context, products []domain.Product, on
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("begin catalog insert: %w", err)
 	}
 	defer tx.Rollback()
 	now := s.now()
@@ -71,7 +67,10 @@ func (s *Store) InsertCatalog(ctx context.Context, products []domain.Product, on
 			}
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit catalog insert: %w", err)
+	}
+	return nil
 }
 
 func rowsOf(cols, n int) string {
@@ -89,7 +88,7 @@ func scanProducts(rows *sql.Rows) ([]domain.Product, error) {
 		var bundle bool
 		if err := rows.Scan(&p.SKU, &p.Name, &p.PriceFen, &zone, &p.TaxRateBP, &p.Warehouse, &p.Supplier,
 			&p.DropShip, &p.Presale, &p.Hot, &bundle); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read product: %w", err)
 		}
 		p.Zone = domain.Zone(zone)
 		if bundle {
@@ -97,7 +96,10 @@ func scanProducts(rows *sql.Rows) ([]domain.Product, error) {
 		}
 		out = append(out, p)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read products: %w", err)
+	}
+	return out, nil
 }
 
 // loadComponents fills the components of the bundles in ps.
@@ -123,11 +125,14 @@ func (s *Store) loadComponents(ctx context.Context, ps []domain.Product) error {
 		var b string
 		var c domain.Component
 		if err := rows.Scan(&b, &c.SKU, &c.Qty); err != nil {
-			return err
+			return fmt.Errorf("components: %w", err)
 		}
 		ps[idx[b]].Components = append(ps[idx[b]].Components, c)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("components: %w", err)
+	}
+	return nil
 }
 
 // Products returns the catalog entries of skus and of every component of
@@ -140,7 +145,7 @@ func (s *Store) Products(ctx context.Context, skus []string) (map[string]domain.
 	for round := 0; round < 2 && len(want) > 0; round++ {
 		found, err := s.catalog.Load(ctx, want...)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("load products: %w", err)
 		}
 		want = nil
 		for sku, p := range found {
@@ -178,8 +183,8 @@ func (s *Store) productsOnce(ctx context.Context, skus []string) (map[string]dom
 }
 
 // Levels returns the stock rows of skus (stock-carrying SKUs).
-func (s *Store) Levels(ctx context.Context, skus []string) (map[string]Level, error) {
-	out := map[string]Level{}
+func (s *Store) Levels(ctx context.Context, skus []string) (map[string]app.Level, error) {
+	out := map[string]app.Level{}
 	if len(skus) == 0 {
 		return out, nil
 	}
@@ -191,30 +196,23 @@ func (s *Store) Levels(ctx context.Context, skus []string) (map[string]Level, er
 	defer rows.Close()
 	for rows.Next() {
 		var sku string
-		var l Level
+		var l app.Level
 		if err := rows.Scan(&sku, &l.Available, &l.OnHand, &l.Hot); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("stock levels: %w", err)
 		}
 		out[sku] = l
 	}
-	return out, rows.Err()
-}
-
-// Filter narrows a catalog search; zero fields do not filter.
-type Filter struct {
-	Query     string
-	Zone      domain.Zone
-	Warehouse string
-	InStock   bool
-	After     string // SKU the page starts after
-	First     int
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stock levels: %w", err)
+	}
+	return out, nil
 }
 
 // Search returns one page of products ordered by SKU (keyset pagination),
 // whether more follow, and how many match in total. "In stock" uses
 // MariaDB's levels: for a hot SKU that is the written-back mirror, seconds
 // behind Redis at most.
-func (s *Store) Search(ctx context.Context, f Filter) ([]domain.Product, bool, int64, error) {
+func (s *Store) Search(ctx context.Context, f app.Filter) ([]domain.Product, bool, int64, error) {
 	var where []string
 	var args []any
 	if q := strings.TrimSpace(f.Query); q != "" {

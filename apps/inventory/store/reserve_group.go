@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/harvest/harvest/apps/inventory/app"
+
 	"cmp"
 	"context"
 	"database/sql"
@@ -213,10 +215,10 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 			return nil, nil, err
 		}
 		outcomes[i].res = res
-		resArgs = append(resArgs, r.req.OrderID, domain.Held, r.req.Fingerprint, body, res.HasHot(), res.ExpiresAt, now, now)
+		resArgs = append(resArgs, r.req.OrderID(), domain.Held, r.req.Fingerprint(), body, res.HasHot(), res.ExpiresAt(), now, now)
 		nRes++
 		for _, p := range r.parts {
-			partArgs = append(partArgs, r.req.OrderID, p.SKU, p.Qty, p.Hot)
+			partArgs = append(partArgs, r.req.OrderID(), p.SKU, p.Qty, p.Hot)
 			nParts++
 		}
 	}
@@ -224,7 +226,7 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 		if _, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES `+
 			sqltx.Tuples("(?,?,?,?,?,0,?,?,?)", nRes), resArgs...); err != nil {
 			if sqltx.IsDuplicate(err) {
-				err = errors.Join(ErrExists, err) // settled one by one by the caller
+				err = errors.Join(app.ErrExists, err) // settled one by one by the caller
 			}
 			return nil, nil, fmt.Errorf("insert reservations: %w", err)
 		}

@@ -5,6 +5,8 @@
 package store
 
 import (
+	"github.com/harvest/harvest/apps/inventory/app"
+
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -20,10 +22,6 @@ import (
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
-// ErrExists is returned by CreateReservation when the order already has a
-// reservation row (a concurrent or earlier Reserve): read it and decide.
-var ErrExists = errors.New("reservation exists")
-
 // Store is inventory's MariaDB repository.
 type Store struct {
 	db       *sql.DB
@@ -37,12 +35,6 @@ func New(db *sql.DB, clk clock.Clock) *Store {
 	s := &Store{db: db, clock: clk, reserves: group.NewQueue[*reserveReq](group.MaxSize, group.InFlight).Measured(reserveGroupSize)}
 	s.catalog = group.NewLoader(group.MaxSize, group.InFlight, s.productsOnce)
 	return s
-}
-
-// Claim makes a change idempotent for a message consumer (package inbox).
-type Claim struct {
-	Consumer string
-	MsgID    string
 }
 
 func placeholders(n int) string { return sqltx.Tuples("?", n) }
@@ -71,7 +63,7 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 	if lock {
 		query += ` FOR UPDATE`
 	}
-	var r domain.Reservation
+	var r domain.ReservationSnapshot
 	var status string
 	var req []byte
 	var hasHot bool
@@ -98,24 +90,29 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 	for rows.Next() {
 		var p domain.Part
 		if err := rows.Scan(&p.SKU, &p.Qty, &p.Hot); err != nil {
-			return domain.Reservation{}, false, err
+			return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
 		}
 		r.Parts = append(r.Parts, p)
 	}
-	return r, true, rows.Err()
+	if err := rows.Err(); err != nil {
+		return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
+	}
+	return domain.RestoreReservation(r), true, nil
 }
 
 // newReservation is the held reservation req makes, and its request
 // column (the lines as JSON).
 func newReservation(req domain.Request, parts []domain.Part, expires time.Time) (domain.Reservation, []byte, error) {
-	res := domain.Reservation{OrderID: req.OrderID, Status: domain.Held, Lines: req.Lines, Parts: parts,
-		Fingerprint: req.Fingerprint, ExpiresAt: expires.UTC().Truncate(time.Microsecond)}
-	lines := make([]lineJSON, len(req.Lines))
-	for i, l := range req.Lines {
+	res := domain.NewReservation(req, parts, expires)
+	lines := make([]lineJSON, len(req.Lines()))
+	for i, l := range req.Lines() {
 		lines[i] = lineJSON{l.SKU, l.Qty}
 	}
 	body, err := json.Marshal(lines)
-	return res, body, err
+	if err != nil {
+		return res, nil, fmt.Errorf("encode lines of %s: %w", req.OrderID(), err)
+	}
+	return res, body, nil
 }
 
 type lineJSON struct {
@@ -143,9 +140,9 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		now := s.now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,?,?,?,0,?,?,?)`,
-			req.OrderID, domain.Held, req.Fingerprint, body, res.HasHot(), res.ExpiresAt, now, now)
+			req.OrderID(), domain.Held, req.Fingerprint(), body, res.HasHot(), res.ExpiresAt(), now, now)
 		if sqltx.IsDuplicate(err) {
-			return ErrExists
+			return app.ErrExists
 		}
 		if err != nil {
 			return fmt.Errorf("insert reservation: %w", err)
@@ -164,7 +161,7 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 		var short []string
 		vals := make([]any, 0, len(parts)*4)
 		for _, p := range parts {
-			vals = append(vals, req.OrderID, p.SKU, p.Qty, p.Hot)
+			vals = append(vals, req.OrderID(), p.SKU, p.Qty, p.Hot)
 			if p.Hot {
 				continue
 			}
@@ -174,7 +171,7 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 				return fmt.Errorf("take %s: %w", p.SKU, err)
 			}
 			if n, err := r.RowsAffected(); err != nil {
-				return err
+				return fmt.Errorf("take %s: %w", p.SKU, err)
 			} else if n == 0 {
 				short = append(short, p.SKU)
 			}
@@ -223,17 +220,12 @@ func (s *Store) ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, e
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && avail < p.Qty) {
 			out = append(out, p.SKU)
 		} else if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read stock of %s: %w", p.SKU, err)
 		}
 	}
 	return out, nil
 }
 
-// Confirm turns a held reservation into a deduction by a conditional
-// update (HELD → CONFIRMED), so two confirmers, or a confirmer and a
-// releaser, cannot both win. Confirming twice is fine; a released or
-// missing reservation is domain.ErrNotReserved. With a claim, applied is
-// false when the message was handled before (nothing changes).
 // ConfirmHeldAll confirms the held reservations of orderIDs with one
 // statement; all reports whether every one of them was held and is now
 // confirmed. When not, the caller settles them one by one (ConfirmHeld):
@@ -250,7 +242,10 @@ func (s *Store) ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool
 			return false, fmt.Errorf("confirm %d reservations: %w", len(ids), err)
 		}
 		n, err := r.RowsAffected()
-		return err == nil && n == int64(len(ids)) && len(ids) == len(orderIDs), err
+		if err != nil {
+			return false, fmt.Errorf("confirm %d reservations: %w", len(ids), err)
+		}
+		return n == int64(len(ids)) && len(ids) == len(orderIDs), nil
 	}
 }
 
@@ -267,8 +262,10 @@ func (s *Store) ConfirmHeld(ctx context.Context, orderID string) error {
 	if err != nil {
 		return fmt.Errorf("confirm %s: %w", orderID, err)
 	}
-	if n, err := r.RowsAffected(); err != nil || n == 1 {
-		return err
+	if n, err := r.RowsAffected(); err != nil {
+		return fmt.Errorf("confirm %s: %w", orderID, err)
+	} else if n == 1 {
+		return nil
 	}
 	var status string
 	err = s.db.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&status)
@@ -278,16 +275,21 @@ func (s *Store) ConfirmHeld(ctx context.Context, orderID string) error {
 	case err != nil:
 		return fmt.Errorf("confirm %s: %w", orderID, err)
 	}
-	return domain.Reservation{Status: domain.Status(status)}.Confirmable()
+	return domain.ConfirmableStatus(domain.Status(status))
 }
 
-func (s *Store) Confirm(ctx context.Context, orderID string, claim *Claim) (res domain.Reservation, applied bool, err error) {
+// Confirm turns a held reservation into a deduction by a conditional
+// update (HELD → CONFIRMED), so two confirmers, or a confirmer and a
+// releaser, cannot both win. Confirming twice is fine; a released or
+// missing reservation is domain.ErrNotReserved. With a claim, applied is
+// false when the message was handled before (nothing changes).
+func (s *Store) Confirm(ctx context.Context, orderID string, claim *app.Claim) (res domain.Reservation, applied bool, err error) {
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		applied = true
 		if claim != nil {
 			ok, err := inbox.Claim(ctx, tx, claim.Consumer, claim.MsgID)
 			if err != nil {
-				return err
+				return fmt.Errorf("claim %s/%s: %w", claim.Consumer, claim.MsgID, err)
 			}
 			if !ok {
 				applied = false
@@ -318,7 +320,7 @@ func (s *Store) Confirm(ctx context.Context, orderID string, claim *Claim) (res 
 // and called ClearHotPending. An unknown order gets a RELEASED tombstone
 // (also hot_pending, since Redis may hold an orphaned take for it). With a
 // claim, applied is false when the message was handled before.
-func (s *Store) Release(ctx context.Context, orderID string, onlyHeld bool, claim *Claim) (res domain.Reservation, applied bool, err error) {
+func (s *Store) Release(ctx context.Context, orderID string, onlyHeld bool, claim *app.Claim) (res domain.Reservation, applied bool, err error) {
 	for attempt := 0; ; attempt++ {
 		res, applied, err = s.release(ctx, orderID, onlyHeld, claim)
 		// Two releases of an unknown order both insert a tombstone; the
@@ -329,13 +331,13 @@ func (s *Store) Release(ctx context.Context, orderID string, onlyHeld bool, clai
 	}
 }
 
-func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, claim *Claim) (res domain.Reservation, applied bool, err error) {
+func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, claim *app.Claim) (res domain.Reservation, applied bool, err error) {
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		applied = true
 		if claim != nil {
 			ok, err := inbox.Claim(ctx, tx, claim.Consumer, claim.MsgID)
 			if err != nil {
-				return err
+				return fmt.Errorf("claim %s/%s: %w", claim.Consumer, claim.MsgID, err)
 			}
 			if !ok {
 				applied = false
@@ -351,17 +353,17 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 			_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,'','[]',0,1,?,?,?)`,
 				orderID, domain.Released, now, now, now)
 			if err != nil {
-				return err
+				return fmt.Errorf("tombstone %s: %w", orderID, err)
 			}
-			res = domain.Reservation{OrderID: orderID, Status: domain.Released, ExpiresAt: now, HotPending: true}
+			res = domain.Tombstone(orderID, now)
 			return nil
 		}
 		res = r
-		if r.Status == domain.Released || (onlyHeld && r.Status != domain.Held) {
+		if !r.Releasable(onlyHeld) {
 			return nil
 		}
 		var hot []string
-		for _, p := range r.Parts {
+		for _, p := range r.Parts() {
 			if p.Hot {
 				hot = append(hot, p.SKU)
 			}
@@ -372,7 +374,7 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 				return err
 			}
 		}
-		for _, p := range r.Parts { // sorted by SKU
+		for _, p := range r.Parts() { // sorted by SKU
 			if p.Hot {
 				continue
 			}
@@ -382,10 +384,9 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'RELEASED', hot_pending = ?, updated_at = ? WHERE order_id = ?`,
 			len(hot) > 0, now, orderID); err != nil {
-			return err
+			return fmt.Errorf("release %s: %w", orderID, err)
 		}
-		res.Status = domain.Released
-		res.HotPending = len(hot) > 0
+		res.Release()
 		return nil
 	})
 	return res, applied, err
@@ -393,35 +394,43 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 
 // ClearHotPending records that the Redis side of a release has run.
 func (s *Store) ClearHotPending(ctx context.Context, orderID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE reservations SET hot_pending = 0 WHERE order_id = ? AND status = 'RELEASED'`, orderID)
-	return err
+	if _, err := s.db.ExecContext(ctx, `UPDATE reservations SET hot_pending = 0 WHERE order_id = ? AND status = 'RELEASED'`, orderID); err != nil {
+		return fmt.Errorf("clear hot pending of %s: %w", orderID, err)
+	}
+	return nil
 }
 
-func (s *Store) ids(ctx context.Context, q string, args ...any) ([]string, error) {
-	return sqltx.Strings(ctx, s.db, q, args...)
+func (s *Store) ids(ctx context.Context, what, q string, args ...any) ([]string, error) {
+	ids, err := sqltx.Strings(ctx, s.db, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return ids, nil
 }
 
 // ExpiredHeld lists held reservations past their TTL, oldest first.
 func (s *Store) ExpiredHeld(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	return s.ids(ctx, `SELECT order_id FROM reservations WHERE status = 'HELD' AND expires_at < ? ORDER BY expires_at LIMIT ?`, now.UTC(), limit)
+	return s.ids(ctx, "expired reservations", `SELECT order_id FROM reservations WHERE status = 'HELD' AND expires_at < ? ORDER BY expires_at LIMIT ?`, now.UTC(), limit)
 }
 
 // HotPending lists releases whose Redis side has not run yet.
 func (s *Store) HotPending(ctx context.Context, limit int) ([]string, error) {
-	return s.ids(ctx, `SELECT order_id FROM reservations WHERE hot_pending = 1 LIMIT ?`, limit)
+	return s.ids(ctx, "pending hot returns", `SELECT order_id FROM reservations WHERE hot_pending = 1 LIMIT ?`, limit)
 }
 
 // Orphans lists orders Redis holds hot units for (as written back) past
 // their expiry whose reservation is missing or released: takes whose
 // Reserve died before its row committed, or whose return was lost.
 func (s *Store) Orphans(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	return s.ids(ctx, `SELECT DISTINCT h.order_id FROM hot_ledger h LEFT JOIN reservations r ON r.order_id = h.order_id
+	return s.ids(ctx, "orphaned hot takes", `SELECT DISTINCT h.order_id FROM hot_ledger h LEFT JOIN reservations r ON r.order_id = h.order_id
 		WHERE h.state = 'TAKEN' AND h.expires_at < ? AND (r.order_id IS NULL OR r.status = 'RELEASED') LIMIT ?`, before.UTC(), limit)
 }
 
 // MarkReturned records in the written-back ledger that an order's hot
 // units are back (used when Redis had nothing left to return).
 func (s *Store) MarkReturned(ctx context.Context, orderID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE hot_ledger SET state = 'RETURNED', updated_at = ? WHERE order_id = ? AND state = 'TAKEN'`, s.now(), orderID)
-	return err
+	if _, err := s.db.ExecContext(ctx, `UPDATE hot_ledger SET state = 'RETURNED', updated_at = ? WHERE order_id = ? AND state = 'TAKEN'`, s.now(), orderID); err != nil {
+		return fmt.Errorf("mark hot units of %s returned: %w", orderID, err)
+	}
+	return nil
 }

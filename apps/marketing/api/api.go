@@ -18,7 +18,6 @@ import (
 	"github.com/harvest/harvest/apps/marketing/domain"
 	mc "github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
-	"github.com/harvest/harvest/apps/platform/money"
 )
 
 // MaxFileBytes bounds a candidate upload; a goods-gift list is small, and
@@ -57,10 +56,11 @@ func problem(err error) error {
 func fail(w http.ResponseWriter, r *http.Request, err error) { httpapi.WriteError(w, r, problem(err)) }
 
 func (h *Handler) campaignOut(c domain.Campaign) mc.Campaign {
-	return mc.Campaign{ID: c.ID, Name: c.Name, StartsAt: c.StartsAt, EndsAt: c.EndsAt, Phase: string(c.PhaseAt(h.svc.Now())),
-		Conditions:        mc.Conditions{MinGoodsFen: money.Fen(c.Conditions.MinGoodsFen), RequiredSKUs: c.Conditions.RequiredSKUs},
-		ExcludedCustomers: c.Excluded, Gift: mc.Gift{SKU: c.Gift.SKU, QtyPerOrder: c.Gift.QtyPerOrder, Stock: c.Gift.Stock},
-		GiftStockLeft: c.StockLeft, Candidates: c.Candidates, CreatedAt: c.CreatedAt}
+	cond, gift := c.Conditions(), c.Gift()
+	return mc.Campaign{ID: c.ID(), Name: c.Name(), StartsAt: c.StartsAt(), EndsAt: c.EndsAt(), Phase: string(c.PhaseAt(h.svc.Now())),
+		Conditions:        mc.Conditions{MinGoodsFen: cond.MinGoodsFen, RequiredSKUs: cond.RequiredSKUs},
+		ExcludedCustomers: c.Excluded(), Gift: mc.Gift{SKU: gift.SKU, QtyPerOrder: gift.QtyPerOrder, Stock: gift.Stock},
+		GiftStockLeft: c.StockLeft(), Candidates: c.Candidates(), CreatedAt: c.CreatedAt()}
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
@@ -69,8 +69,8 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	c, err := h.svc.CreateCampaign(r.Context(), in.IdempotencyKey, domain.Campaign{Name: in.Name, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
-		Conditions: domain.Conditions{MinGoodsFen: int64(in.Conditions.MinGoodsFen), RequiredSKUs: in.Conditions.RequiredSKUs},
+	c, err := h.svc.CreateCampaign(r.Context(), in.IdempotencyKey, domain.CampaignSpec{Name: in.Name, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
+		Conditions: domain.Conditions{MinGoodsFen: in.Conditions.MinGoodsFen, RequiredSKUs: in.Conditions.RequiredSKUs},
 		Excluded:   in.ExcludedCustomers, Gift: domain.Gift{SKU: in.Gift.SKU, QtyPerOrder: in.Gift.QtyPerOrder, Stock: in.Gift.Stock}})
 	if err != nil {
 		fail(w, r, err)
@@ -100,7 +100,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(cs) == limit { // a full page: there may be more
 
-		out.NextBefore = cs[len(cs)-1].ID
+		out.NextBefore = cs[len(cs)-1].ID()
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
 }
@@ -156,9 +156,9 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	o := domain.Order{ID: in.OrderID, CustomerID: in.CustomerID, GoodsFen: int64(in.GoodsFen), PlacedAt: in.PlacedAt}
+	o := domain.Order{ID: in.OrderID, CustomerID: in.CustomerID, GoodsFen: in.GoodsFen, PlacedAt: in.PlacedAt}
 	for _, l := range in.Lines {
-		o.Lines = append(o.Lines, domain.Line{SKU: l.SKU, Qty: l.Qty, AmountFen: int64(l.AmountFen)})
+		o.Lines = append(o.Lines, domain.Line{SKU: l.SKU, Qty: l.Qty, AmountFen: l.AmountFen})
 	}
 	gs, err := h.svc.GrantGifts(r.Context(), o)
 	if err != nil {

@@ -6,25 +6,56 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/harvest/harvest/apps/platform/money"
 	"log/slog"
 	"time"
 
 	"github.com/harvest/harvest/apps/marketing/candidates"
 	"github.com/harvest/harvest/apps/marketing/domain"
-	"github.com/harvest/harvest/apps/marketing/store"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/ids"
 )
 
+// Repository is what marketing's use cases need persisted
+// (apps/marketing/store implements it).
+type Repository interface {
+	// CreateCampaign stores c; with a key used before it returns that
+	// campaign's id (existing), with another hash domain.ErrKeyReused.
+	CreateCampaign(ctx context.Context, c domain.Campaign, key, hash string) (id string, existing bool, err error)
+	Campaign(ctx context.Context, id string) (domain.Campaign, error)
+	Campaigns(ctx context.Context, before string, limit int) ([]domain.Campaign, error)
+	// ImportCandidates adds customer ids to a campaign's list in one
+	// transaction, ids already listed left alone, and records the import.
+	ImportCandidates(ctx context.Context, campaignID, importID string, customerIDs []string,
+		dataRows, dupRows, invalid int, now time.Time) (ImportResult, error)
+	// Grant evaluates an order once: decide is asked about every campaign
+	// listing the customer, and each yes takes gift stock with a
+	// conditional update. A repeat (same hash) returns the first grants;
+	// another hash is domain.ErrKeyReused.
+	Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error)
+}
+
+// ImportResult is what one import added.
+type ImportResult struct {
+	ImportID        string
+	Imported        int64 // ids newly added to the list
+	AlreadyListed   int64 // ids the list held before this file
+	CandidatesAfter int64
+}
+
+// Decide says whether campaign c grants its gift to the order being
+// evaluated, given whether the customer is excluded from it.
+type Decide func(c domain.Campaign, excluded bool) bool
+
 // Service runs marketing's use cases.
 type Service struct {
-	store *store.Store
+	store Repository
 	clock clock.Clock
 	log   *slog.Logger
 }
 
-// New returns a Service.
-func New(st *store.Store, clk clock.Clock, log *slog.Logger) *Service {
+// New returns a Service over repo.
+func New(st Repository, clk clock.Clock, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -37,9 +68,9 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mic
 
 // CreateCampaign stores a campaign with its conditions, exclusions and
 // gift. With an idempotency key, a retry returns the campaign created first.
-func (s *Service) CreateCampaign(ctx context.Context, key string, c domain.Campaign) (domain.Campaign, error) {
-	c.Normalize()
-	if err := c.Validate(); err != nil {
+func (s *Service) CreateCampaign(ctx context.Context, key string, spec domain.CampaignSpec) (domain.Campaign, error) {
+	spec.Normalize()
+	if err := spec.Validate(); err != nil {
 		return domain.Campaign{}, err
 	}
 	if len(key) > 128 {
@@ -51,8 +82,11 @@ func (s *Service) CreateCampaign(ctx context.Context, key string, c domain.Campa
 		Cond       domain.Conditions
 		Excl       []string
 		Gift       domain.Gift
-	}{c.Name, c.StartsAt, c.EndsAt, c.Conditions, c.Excluded, c.Gift})
-	c.ID, c.CreatedAt = ids.New(), s.now()
+	}{spec.Name, spec.StartsAt, spec.EndsAt, spec.Conditions, spec.Excluded, spec.Gift})
+	c, err := domain.NewCampaign(ids.New(), spec, s.now())
+	if err != nil {
+		return domain.Campaign{}, err
+	}
 	id, _, err := s.store.CreateCampaign(ctx, c, key, hash)
 	if err != nil {
 		return domain.Campaign{}, err
@@ -123,7 +157,7 @@ func (s *Service) GrantGifts(ctx context.Context, o domain.Order) ([]domain.Gran
 	}
 	hash := domain.RequestHash(struct {
 		C string
-		G int64
+		G money.Fen
 		L []domain.Line
 		P time.Time
 	}{o.CustomerID, o.GoodsFen, o.Lines, o.PlacedAt})

@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/harvest/harvest/apps/platform/money"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -62,28 +64,93 @@ type Gift struct {
 // Conditions are what an order must meet besides its customer being a
 // candidate who is not excluded.
 type Conditions struct {
-	MinGoodsFen  int64    // the order's goods amount must reach it (0: no minimum)
-	RequiredSKUs []string // every one must be among the order's lines
+	MinGoodsFen  money.Fen // the order's goods amount must reach it (0: no minimum)
+	RequiredSKUs []string  // every one must be among the order's lines
 }
 
-// Campaign is a goods-gift campaign with its conditions, exclusions and gift.
-type Campaign struct {
-	ID         string
+// CampaignSpec is what staff ask for when they create a campaign: its
+// name, window, conditions, exclusions and gift.
+type CampaignSpec struct {
 	Name       string
 	StartsAt   time.Time
 	EndsAt     time.Time
 	Conditions Conditions
 	Excluded   []string
 	Gift       Gift
+}
+
+// Campaign is a goods-gift campaign with its conditions, exclusions and
+// gift, and what is left of its gift stock.
+type Campaign struct {
+	id         string
+	spec       CampaignSpec
+	stockLeft  int64
+	candidates int64
+	createdAt  time.Time
+}
+
+// NewCampaign is a campaign of spec (normalized, then validated), with all
+// of its gift stock left.
+func NewCampaign(id string, spec CampaignSpec, createdAt time.Time) (Campaign, error) {
+	spec.Normalize()
+	if err := spec.Validate(); err != nil {
+		return Campaign{}, err
+	}
+	return Campaign{id: id, spec: spec, stockLeft: spec.Gift.Stock, createdAt: createdAt}, nil
+}
+
+// CampaignSnapshot is a campaign's state as the store persists it.
+type CampaignSnapshot struct {
+	ID         string
+	Spec       CampaignSpec
 	StockLeft  int64
 	Candidates int64
 	CreatedAt  time.Time
 }
 
+// RestoreCampaign rebuilds a campaign the store read.
+func RestoreCampaign(s CampaignSnapshot) Campaign {
+	return Campaign{id: s.ID, spec: s.Spec, stockLeft: s.StockLeft, candidates: s.Candidates, createdAt: s.CreatedAt}
+}
+
+// ID is the campaign's id.
+func (c Campaign) ID() string { return c.id }
+
+// Name is what staff call it.
+func (c Campaign) Name() string { return c.spec.Name }
+
+// StartsAt opens its window [StartsAt, EndsAt).
+func (c Campaign) StartsAt() time.Time { return c.spec.StartsAt }
+
+// EndsAt closes its window.
+func (c Campaign) EndsAt() time.Time { return c.spec.EndsAt }
+
+// Conditions are what a qualifying order meets.
+func (c Campaign) Conditions() Conditions {
+	cond := c.spec.Conditions
+	cond.RequiredSKUs = slices.Clone(cond.RequiredSKUs)
+	return cond
+}
+
+// Excluded are the customers it never grants to.
+func (c Campaign) Excluded() []string { return slices.Clone(c.spec.Excluded) }
+
+// Gift is what a qualifying order receives.
+func (c Campaign) Gift() Gift { return c.spec.Gift }
+
+// StockLeft is the gift units it may still give away.
+func (c Campaign) StockLeft() int64 { return c.stockLeft }
+
+// Candidates is the size of its candidate list.
+func (c Campaign) Candidates() int64 { return c.candidates }
+
+// CreatedAt is when it was created.
+func (c Campaign) CreatedAt() time.Time { return c.createdAt }
+
 // Normalize trims names, drops blank and repeated SKUs and customers, and
 // brings times to UTC microseconds (what DATETIME(6) keeps), so two requests
 // meaning the same campaign hash the same and read back as sent.
-func (c *Campaign) Normalize() {
+func (c *CampaignSpec) Normalize() {
 	c.Name = strings.TrimSpace(c.Name)
 	c.Gift.SKU = strings.TrimSpace(c.Gift.SKU)
 	c.StartsAt = c.StartsAt.UTC().Truncate(time.Microsecond)
@@ -107,7 +174,7 @@ func uniq(in []string) []string {
 }
 
 // Validate checks a new campaign (after Normalize).
-func (c Campaign) Validate() error {
+func (c CampaignSpec) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrValidation, fmt.Sprintf(format, args...))
 	}
@@ -147,9 +214,9 @@ func (c Campaign) Validate() error {
 // PhaseAt tells where the campaign stands at t.
 func (c Campaign) PhaseAt(t time.Time) Phase {
 	switch {
-	case t.Before(c.StartsAt):
+	case t.Before(c.spec.StartsAt):
 		return PhaseScheduled
-	case t.Before(c.EndsAt):
+	case t.Before(c.spec.EndsAt):
 		return PhaseActive
 	}
 	return PhaseEnded
@@ -159,14 +226,14 @@ func (c Campaign) PhaseAt(t time.Time) Phase {
 type Line struct {
 	SKU       string
 	Qty       int64
-	AmountFen int64
+	AmountFen money.Fen
 }
 
 // Order is what fulfillment asks about.
 type Order struct {
 	ID         string
 	CustomerID string
-	GoodsFen   int64
+	GoodsFen   money.Fen
 	Lines      []Line
 	PlacedAt   time.Time
 }
@@ -234,7 +301,7 @@ func (c Campaign) Evaluate(o Order, candidate, excluded bool) Verdict {
 		return VerdictExcluded
 	case c.PhaseAt(o.PlacedAt) != PhaseActive:
 		return VerdictOutside
-	case !c.Conditions.Met(o):
+	case !c.spec.Conditions.Met(o):
 		return VerdictUnmet
 	}
 	return VerdictEligible

@@ -10,8 +10,8 @@ import (
 
 var t0 = time.Date(2025, 11, 11, 0, 0, 0, 0, time.UTC)
 
-func campaign() domain.Campaign {
-	return domain.Campaign{ID: "C1", Name: "双十一赠品", StartsAt: t0, EndsAt: t0.Add(24 * time.Hour),
+func campaign() domain.CampaignSpec {
+	return domain.CampaignSpec{Name: "双十一赠品", StartsAt: t0, EndsAt: t0.Add(24 * time.Hour),
 		Conditions: domain.Conditions{MinGoodsFen: 9_900, RequiredSKUs: []string{"SKU-1"}},
 		Gift:       domain.Gift{SKU: "GIFT-1", QtyPerOrder: 1, Stock: 10}}
 }
@@ -25,23 +25,23 @@ func TestEvaluate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name                string
-		mod                 func(c *domain.Campaign, o *domain.Order)
+		mod                 func(c *domain.CampaignSpec, o *domain.Order)
 		candidate, excluded bool
 		want                domain.Verdict
 	}{
-		{"eligible", func(*domain.Campaign, *domain.Order) {}, true, false, domain.VerdictEligible},
-		{"not a candidate", func(*domain.Campaign, *domain.Order) {}, false, false, domain.VerdictNotCandidate},
-		{"excluded", func(*domain.Campaign, *domain.Order) {}, true, true, domain.VerdictExcluded},
-		{"before window", func(_ *domain.Campaign, o *domain.Order) { o.PlacedAt = t0.Add(-time.Nanosecond) }, true, false, domain.VerdictOutside},
-		{"at start", func(_ *domain.Campaign, o *domain.Order) { o.PlacedAt = t0 }, true, false, domain.VerdictEligible},
-		{"at end (exclusive)", func(_ *domain.Campaign, o *domain.Order) { o.PlacedAt = t0.Add(24 * time.Hour) }, true, false, domain.VerdictOutside},
-		{"below minimum", func(_ *domain.Campaign, o *domain.Order) { o.GoodsFen = 9_899 }, true, false, domain.VerdictUnmet},
-		{"exactly minimum", func(_ *domain.Campaign, o *domain.Order) { o.GoodsFen = 9_900 }, true, false, domain.VerdictEligible},
-		{"required sku missing", func(_ *domain.Campaign, o *domain.Order) { o.Lines = o.Lines[1:] }, true, false, domain.VerdictUnmet},
-		{"second required sku missing", func(c *domain.Campaign, _ *domain.Order) {
+		{"eligible", func(*domain.CampaignSpec, *domain.Order) {}, true, false, domain.VerdictEligible},
+		{"not a candidate", func(*domain.CampaignSpec, *domain.Order) {}, false, false, domain.VerdictNotCandidate},
+		{"excluded", func(*domain.CampaignSpec, *domain.Order) {}, true, true, domain.VerdictExcluded},
+		{"before window", func(_ *domain.CampaignSpec, o *domain.Order) { o.PlacedAt = t0.Add(-time.Nanosecond) }, true, false, domain.VerdictOutside},
+		{"at start", func(_ *domain.CampaignSpec, o *domain.Order) { o.PlacedAt = t0 }, true, false, domain.VerdictEligible},
+		{"at end (exclusive)", func(_ *domain.CampaignSpec, o *domain.Order) { o.PlacedAt = t0.Add(24 * time.Hour) }, true, false, domain.VerdictOutside},
+		{"below minimum", func(_ *domain.CampaignSpec, o *domain.Order) { o.GoodsFen = 9_899 }, true, false, domain.VerdictUnmet},
+		{"exactly minimum", func(_ *domain.CampaignSpec, o *domain.Order) { o.GoodsFen = 9_900 }, true, false, domain.VerdictEligible},
+		{"required sku missing", func(_ *domain.CampaignSpec, o *domain.Order) { o.Lines = o.Lines[1:] }, true, false, domain.VerdictUnmet},
+		{"second required sku missing", func(c *domain.CampaignSpec, _ *domain.Order) {
 			c.Conditions.RequiredSKUs = []string{"SKU-1", "SKU-9"}
 		}, true, false, domain.VerdictUnmet},
-		{"no conditions", func(c *domain.Campaign, o *domain.Order) {
+		{"no conditions", func(c *domain.CampaignSpec, o *domain.Order) {
 			c.Conditions = domain.Conditions{}
 			o.GoodsFen, o.Lines = 0, nil
 		}, true, false, domain.VerdictEligible},
@@ -49,8 +49,12 @@ func TestEvaluate(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, o := campaign(), order()
-			tc.mod(&c, &o)
+			spec, o := campaign(), order()
+			tc.mod(&spec, &o)
+			c, err := domain.NewCampaign("C1", spec, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got := c.Evaluate(o, tc.candidate, tc.excluded); got != tc.want {
 				t.Fatalf("got %s, want %s", got, tc.want)
 			}
@@ -62,18 +66,18 @@ func TestCampaignValidate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		mod  func(c *domain.Campaign)
+		mod  func(c *domain.CampaignSpec)
 		ok   bool
 	}{
-		{"valid", func(*domain.Campaign) {}, true},
-		{"no name", func(c *domain.Campaign) { c.Name = " " }, false},
-		{"end before start", func(c *domain.Campaign) { c.EndsAt = c.StartsAt }, false},
-		{"negative minimum", func(c *domain.Campaign) { c.Conditions.MinGoodsFen = -1 }, false},
-		{"no gift sku", func(c *domain.Campaign) { c.Gift.SKU = "" }, false},
-		{"zero gift qty", func(c *domain.Campaign) { c.Gift.QtyPerOrder = 0 }, false},
-		{"negative stock", func(c *domain.Campaign) { c.Gift.Stock = -1 }, false},
-		{"bad excluded id", func(c *domain.Campaign) { c.Excluded = []string{"no spaces allowed"} }, false},
-		{"excluded deduplicated", func(c *domain.Campaign) { c.Excluded = []string{"U1", "U1", ""} }, true},
+		{"valid", func(*domain.CampaignSpec) {}, true},
+		{"no name", func(c *domain.CampaignSpec) { c.Name = " " }, false},
+		{"end before start", func(c *domain.CampaignSpec) { c.EndsAt = c.StartsAt }, false},
+		{"negative minimum", func(c *domain.CampaignSpec) { c.Conditions.MinGoodsFen = -1 }, false},
+		{"no gift sku", func(c *domain.CampaignSpec) { c.Gift.SKU = "" }, false},
+		{"zero gift qty", func(c *domain.CampaignSpec) { c.Gift.QtyPerOrder = 0 }, false},
+		{"negative stock", func(c *domain.CampaignSpec) { c.Gift.Stock = -1 }, false},
+		{"bad excluded id", func(c *domain.CampaignSpec) { c.Excluded = []string{"no spaces allowed"} }, false},
+		{"excluded deduplicated", func(c *domain.CampaignSpec) { c.Excluded = []string{"U1", "U1", ""} }, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

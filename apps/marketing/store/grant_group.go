@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/harvest/harvest/apps/marketing/app"
+
 	"context"
 	"database/sql"
 	"fmt"
@@ -32,7 +34,7 @@ type grantReq struct {
 	o      domain.Order
 	hash   string
 	now    time.Time
-	decide Decide
+	decide app.Decide
 	grants []domain.Grant
 	err    error
 	done   chan struct{}
@@ -71,7 +73,7 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 	if err != nil {
 		return fmt.Errorf("read campaigns of %d customers: %w", len(customers), err)
 	}
-	var cs []domain.Campaign
+	var cs []domain.CampaignSnapshot
 	listed := map[string]map[string]bool{} // campaign id → customer → excluded
 	for rows.Next() {
 		var customer string
@@ -79,7 +81,7 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 		c, err := scanCampaign(rows, &ex, &customer)
 		if err != nil {
 			rows.Close()
-			return err
+			return fmt.Errorf("read candidate campaigns: %w", err)
 		}
 		if _, ok := listed[c.ID]; !ok {
 			cs = append(cs, c)
@@ -89,7 +91,7 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return fmt.Errorf("read candidate campaigns: %w", err)
 	}
 	if err := s.fill(ctx, tx, cs, false); err != nil {
 		return err
@@ -99,7 +101,7 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 	for _, c := range cs { // in campaign id order
 		for _, r := range g {
 			excluded, ok := listed[c.ID][r.o.CustomerID]
-			if !ok || !r.decide(c, excluded) {
+			if !ok || !r.decide(domain.RestoreCampaign(c), excluded) {
 				continue
 			}
 			if took, err := takeGiftStock(ctx, tx, c.ID); err != nil {
@@ -107,7 +109,7 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 			} else if !took {
 				continue // out of gift stock: no grant
 			}
-			gr := domain.Grant{CampaignID: c.ID, OrderID: r.o.ID, CustomerID: r.o.CustomerID, SKU: c.Gift.SKU, Qty: c.Gift.QtyPerOrder, CreatedAt: r.now}
+			gr := domain.Grant{CampaignID: c.ID, OrderID: r.o.ID, CustomerID: r.o.CustomerID, SKU: c.Spec.Gift.SKU, Qty: c.Spec.Gift.QtyPerOrder, CreatedAt: r.now}
 			r.grants = append(r.grants, gr)
 			grantArgs = append(grantArgs, gr.CampaignID, gr.OrderID, gr.CustomerID, gr.SKU, gr.Qty, gr.CreatedAt)
 			granted++

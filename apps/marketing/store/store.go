@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/harvest/harvest/apps/marketing/app"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ type Store struct {
 	db     *sql.DB
 	grants *group.Queue[*grantReq] // evaluations committed together (grant_group.go)
 }
+
+var _ app.Repository = (*Store)(nil)
 
 // New returns a Store over db.
 func New(db *sql.DB) *Store {
@@ -53,11 +56,11 @@ func insertMany(ctx context.Context, tx *sql.Tx, prefix, tuple string, n int, ar
 		}
 		res, err := tx.ExecContext(ctx, q.String(), vals...)
 		if err != nil {
-			return total, err
+			return total, fmt.Errorf("insert rows %d..%d: %w", start, end, err)
 		}
 		k, err := res.RowsAffected()
 		if err != nil {
-			return total, err
+			return total, fmt.Errorf("insert rows %d..%d: %w", start, end, err)
 		}
 		total += k
 	}
@@ -78,8 +81,8 @@ func (s *Store) CreateCampaign(ctx context.Context, c domain.Campaign, key, hash
 		existing = false
 		_, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, idempotency_key, request_hash, name, starts_at, ends_at,
 			min_goods_fen, gift_sku, gift_qty, gift_stock_total, gift_stock_left, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-			c.ID, nullKey, hash, c.Name, c.StartsAt, c.EndsAt, c.Conditions.MinGoodsFen, c.Gift.SKU, c.Gift.QtyPerOrder,
-			c.Gift.Stock, c.Gift.Stock, c.CreatedAt)
+			c.ID(), nullKey, hash, c.Name(), c.StartsAt(), c.EndsAt(), c.Conditions().MinGoodsFen, c.Gift().SKU, c.Gift().QtyPerOrder,
+			c.Gift().Stock, c.StockLeft(), c.CreatedAt())
 		if sqltx.IsDuplicate(err) && key != "" {
 			var h string
 			if err := tx.QueryRowContext(ctx, `SELECT id, request_hash FROM campaigns WHERE idempotency_key=?`, key).Scan(&id, &h); err != nil {
@@ -94,14 +97,14 @@ func (s *Store) CreateCampaign(ctx context.Context, c domain.Campaign, key, hash
 		if err != nil {
 			return fmt.Errorf("insert campaign: %w", err)
 		}
-		id = c.ID
-		skus := c.Conditions.RequiredSKUs
+		id = c.ID()
+		skus, excluded := c.Conditions().RequiredSKUs, c.Excluded()
 		if _, err := insertMany(ctx, tx, `INSERT INTO campaign_required_skus (campaign_id, sku) VALUES `, "(?,?)", len(skus),
-			func(i int) []any { return []any{c.ID, skus[i]} }); err != nil {
+			func(i int) []any { return []any{id, skus[i]} }); err != nil {
 			return fmt.Errorf("insert required skus: %w", err)
 		}
-		if _, err := insertMany(ctx, tx, `INSERT INTO campaign_exclusions (campaign_id, customer_id) VALUES `, "(?,?)", len(c.Excluded),
-			func(i int) []any { return []any{c.ID, c.Excluded[i]} }); err != nil {
+		if _, err := insertMany(ctx, tx, `INSERT INTO campaign_exclusions (campaign_id, customer_id) VALUES `, "(?,?)", len(excluded),
+			func(i int) []any { return []any{id, excluded[i]} }); err != nil {
 			return fmt.Errorf("insert exclusions: %w", err)
 		}
 		return nil
@@ -116,28 +119,37 @@ type scanner interface{ Scan(dest ...any) error }
 
 // scanCampaign reads campaignCols, then the columns selected after them
 // into extra.
-func scanCampaign(r scanner, extra ...any) (domain.Campaign, error) {
-	var c domain.Campaign
-	err := r.Scan(append([]any{&c.ID, &c.Name, &c.StartsAt, &c.EndsAt, &c.Conditions.MinGoodsFen, &c.Gift.SKU, &c.Gift.QtyPerOrder,
-		&c.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates}, extra...)...)
-	c.StartsAt, c.EndsAt, c.CreatedAt = c.StartsAt.UTC(), c.EndsAt.UTC(), c.CreatedAt.UTC()
+func scanCampaign(r scanner, extra ...any) (domain.CampaignSnapshot, error) {
+	var c domain.CampaignSnapshot
+	p := &c.Spec
+	err := r.Scan(append([]any{&c.ID, &p.Name, &p.StartsAt, &p.EndsAt, &p.Conditions.MinGoodsFen, &p.Gift.SKU, &p.Gift.QtyPerOrder,
+		&p.Gift.Stock, &c.StockLeft, &c.CreatedAt, &c.Candidates}, extra...)...)
+	p.StartsAt, p.EndsAt, c.CreatedAt = p.StartsAt.UTC(), p.EndsAt.UTC(), c.CreatedAt.UTC()
 	return c, err
+}
+
+func restoreAll(ss []domain.CampaignSnapshot) []domain.Campaign {
+	var cs []domain.Campaign
+	for _, s := range ss {
+		cs = append(cs, domain.RestoreCampaign(s))
+	}
+	return cs
 }
 
 // Campaign returns one campaign with its conditions and exclusions.
 func (s *Store) Campaign(ctx context.Context, id string) (domain.Campaign, error) {
 	c, err := scanCampaign(s.db.QueryRowContext(ctx, `SELECT `+campaignCols+` FROM campaigns c WHERE c.id=?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("%w: campaign %s", domain.ErrNotFound, id)
+		return domain.Campaign{}, fmt.Errorf("%w: campaign %s", domain.ErrNotFound, id)
 	}
 	if err != nil {
-		return c, fmt.Errorf("read campaign %s: %w", id, err)
+		return domain.Campaign{}, fmt.Errorf("read campaign %s: %w", id, err)
 	}
-	cs := []domain.Campaign{c}
+	cs := []domain.CampaignSnapshot{c}
 	if err := s.fill(ctx, s.db, cs, true); err != nil {
-		return c, err
+		return domain.Campaign{}, err
 	}
-	return cs[0], nil
+	return domain.RestoreCampaign(cs[0]), nil
 }
 
 // Campaigns returns campaigns newest first, keyset-paginated by id (pass
@@ -157,18 +169,21 @@ func (s *Store) Campaigns(ctx context.Context, before string, limit int) ([]doma
 		return nil, fmt.Errorf("list campaigns: %w", err)
 	}
 	defer rows.Close()
-	var cs []domain.Campaign
+	var cs []domain.CampaignSnapshot
 	for rows.Next() {
 		c, err := scanCampaign(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list campaigns: %w", err)
 		}
 		cs = append(cs, c)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	if err := s.fill(ctx, s.db, cs, false); err != nil {
 		return nil, err
 	}
-	return cs, s.fill(ctx, s.db, cs, false)
+	return restoreAll(cs), nil
 }
 
 type querier interface {
@@ -176,7 +191,7 @@ type querier interface {
 }
 
 // fill loads the required SKUs (and, when asked, the exclusions) of cs.
-func (s *Store) fill(ctx context.Context, q querier, cs []domain.Campaign, exclusions bool) error {
+func (s *Store) fill(ctx context.Context, q querier, cs []domain.CampaignSnapshot, exclusions bool) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -186,7 +201,7 @@ func (s *Store) fill(ctx context.Context, q querier, cs []domain.Campaign, exclu
 		at[c.ID], args[i] = i, c.ID
 	}
 	in := sqltx.Tuples("?", len(cs))
-	load := func(query string, add func(c *domain.Campaign, v string)) error {
+	load := func(query string, add func(c *domain.CampaignSnapshot, v string)) error {
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -202,12 +217,14 @@ func (s *Store) fill(ctx context.Context, q querier, cs []domain.Campaign, exclu
 		return rows.Err()
 	}
 	if err := load(`SELECT campaign_id, sku FROM campaign_required_skus WHERE campaign_id IN (`+in+`) ORDER BY campaign_id, sku`,
-		func(c *domain.Campaign, v string) { c.Conditions.RequiredSKUs = append(c.Conditions.RequiredSKUs, v) }); err != nil {
+		func(c *domain.CampaignSnapshot, v string) {
+			c.Spec.Conditions.RequiredSKUs = append(c.Spec.Conditions.RequiredSKUs, v)
+		}); err != nil {
 		return fmt.Errorf("read required skus: %w", err)
 	}
 	if exclusions {
 		if err := load(`SELECT campaign_id, customer_id FROM campaign_exclusions WHERE campaign_id IN (`+in+`) ORDER BY campaign_id, customer_id`,
-			func(c *domain.Campaign, v string) { c.Excluded = append(c.Excluded, v) }); err != nil {
+			func(c *domain.CampaignSnapshot, v string) { c.Spec.Excluded = append(c.Spec.Excluded, v) }); err != nil {
 			return fmt.Errorf("read exclusions: %w", err)
 		}
 	}
@@ -216,20 +233,12 @@ func (s *Store) fill(ctx context.Context, q querier, cs []domain.Campaign, exclu
 
 // --------------------------------------------------------------- candidates
 
-// ImportResult is what one import added.
-type ImportResult struct {
-	ImportID        string
-	Imported        int64 // ids newly added to the list
-	AlreadyListed   int64 // ids the list held before this file
-	CandidatesAfter int64
-}
-
 // ImportCandidates adds customer ids to a campaign's candidate list in one
 // transaction, ids already listed left alone, and records the import.
 // dupRows and invalid are the file's own counts, kept with the record.
 func (s *Store) ImportCandidates(ctx context.Context, campaignID, importID string, customerIDs []string,
-	dataRows, dupRows, invalid int, now time.Time) (ImportResult, error) {
-	r := ImportResult{ImportID: importID}
+	dataRows, dupRows, invalid int, now time.Time) (app.ImportResult, error) {
+	r := app.ImportResult{ImportID: importID}
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		var one int
 		// The shared lock keeps the campaign from vanishing under the import.
@@ -251,16 +260,15 @@ func (s *Store) ImportCandidates(ctx context.Context, campaignID, importID strin
 			VALUES (?,?,?,?,?,?,?)`, importID, campaignID, dataRows, n, int64(dupRows)+r.AlreadyListed, invalid, now); err != nil {
 			return fmt.Errorf("record import: %w", err)
 		}
-		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM campaign_candidates WHERE campaign_id=?`, campaignID).Scan(&r.CandidatesAfter)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM campaign_candidates WHERE campaign_id=?`, campaignID).Scan(&r.CandidatesAfter); err != nil {
+			return fmt.Errorf("count candidates of %s: %w", campaignID, err)
+		}
+		return nil
 	})
 	return r, err
 }
 
 // ------------------------------------------------------------------- grants
-
-// Decide says whether campaign c grants its gift to the order being
-// evaluated, given whether the customer is excluded from it.
-type Decide func(c domain.Campaign, excluded bool) bool
 
 var errRepeat = errors.New("order already evaluated")
 
@@ -272,7 +280,7 @@ var errRepeat = errors.New("order already evaluated")
 // with domain.ErrKeyReused.
 //
 // Evaluations arriving together are written together (grant_group.go).
-func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error) {
+func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide app.Decide) ([]domain.Grant, error) {
 	r := &grantReq{o: o, hash: hash, now: now, decide: decide, done: make(chan struct{})}
 	s.grants.Submit(r, func(g []*grantReq) { s.grantGroup(context.WithoutCancel(ctx), g) })
 	<-r.done
@@ -280,7 +288,7 @@ func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time
 }
 
 // grantOne is Grant in a transaction of its own.
-func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error) {
+func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now time.Time, decide app.Decide) ([]domain.Grant, error) {
 	var grants []domain.Grant
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		grants = nil
@@ -300,26 +308,26 @@ func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now t
 		if err != nil {
 			return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
 		}
-		var cs []domain.Campaign
+		var cs []domain.CampaignSnapshot
 		var excluded []bool
 		for rows.Next() {
 			var ex bool
 			c, err := scanCampaign(rows, &ex)
 			if err != nil {
 				rows.Close()
-				return err
+				return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
 			}
 			cs, excluded = append(cs, c), append(excluded, ex)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
 		}
 		if err := s.fill(ctx, tx, cs, false); err != nil {
 			return err
 		}
 		for i, c := range cs {
-			if !decide(c, excluded[i]) {
+			if !decide(domain.RestoreCampaign(c), excluded[i]) {
 				continue
 			}
 			if took, err := takeGiftStock(ctx, tx, c.ID); err != nil {
@@ -327,7 +335,7 @@ func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now t
 			} else if !took {
 				continue // out of gift stock: no grant
 			}
-			g := domain.Grant{CampaignID: c.ID, OrderID: o.ID, CustomerID: o.CustomerID, SKU: c.Gift.SKU, Qty: c.Gift.QtyPerOrder, CreatedAt: now}
+			g := domain.Grant{CampaignID: c.ID, OrderID: o.ID, CustomerID: o.CustomerID, SKU: c.Spec.Gift.SKU, Qty: c.Spec.Gift.QtyPerOrder, CreatedAt: now}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO gift_grants (campaign_id, order_id, customer_id, sku, qty, created_at) VALUES (?,?,?,?,?,?)`,
 				g.CampaignID, g.OrderID, g.CustomerID, g.SKU, g.Qty, g.CreatedAt); err != nil {
 				return fmt.Errorf("record grant %s/%s: %w", c.ID, o.ID, err)
@@ -357,7 +365,10 @@ func takeGiftStock(ctx context.Context, tx *sql.Tx, campaignID string) (bool, er
 		return false, fmt.Errorf("take gift stock of %s: %w", campaignID, err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil {
+		return false, fmt.Errorf("take gift stock of %s: %w", campaignID, err)
+	}
+	return n == 1, nil
 }
 
 // Grants returns the gifts granted to an order, by campaign id.
@@ -372,10 +383,13 @@ func (s *Store) Grants(ctx context.Context, orderID string) ([]domain.Grant, err
 	for rows.Next() {
 		var g domain.Grant
 		if err := rows.Scan(&g.CampaignID, &g.OrderID, &g.CustomerID, &g.SKU, &g.Qty, &g.CreatedAt); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read grants of %s: %w", orderID, err)
 		}
 		g.CreatedAt = g.CreatedAt.UTC()
 		gs = append(gs, g)
 	}
-	return gs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read grants of %s: %w", orderID, err)
+	}
+	return gs, nil
 }

@@ -223,8 +223,8 @@ type Delivery struct {
 // stage makes the same children with the same ids.
 func Split(lines []FLine) []Delivery {
 	type key struct {
-		dropShip         bool
-		party, date, whs string
+		dropShip    bool
+		party, date string
 	}
 	groups := map[key]*Delivery{}
 	var keys []key

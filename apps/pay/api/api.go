@@ -1,7 +1,8 @@
 // Package api serves PAY's HTTP API (called by other apps and by the
-// channels through Dapr service invocation), its topic subscribers and its
-// cron binding handlers. Handlers are thin: decode, call a use case, map
-// domain errors to the Problem codes of payclient.
+// channels through Dapr service invocation) and its cron binding handlers
+// (bindings.go); its topic subscribers live in apps/pay/events. Handlers
+// are thin: decode, call a use case, map domain errors to the Problem codes
+// of payclient.
 package api
 
 import (
@@ -15,7 +16,6 @@ import (
 	"github.com/harvest/harvest/apps/pay/domain"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
-	"github.com/harvest/harvest/apps/platform/money"
 )
 
 // Handler holds the use cases the routes call.
@@ -73,11 +73,11 @@ func problem(err error) error {
 func fail(w http.ResponseWriter, r *http.Request, err error) { httpapi.WriteError(w, r, problem(err)) }
 
 func accountsOut(a domain.Account, cs []domain.Coupon) payclient.Accounts {
-	out := payclient.Accounts{CustomerID: a.CustomerID, BalanceFen: money.Fen(a.BalanceFen), GiftCardFen: money.Fen(a.GiftCardFen),
-		Points: a.Points, GoodsCardFen: money.Fen(a.GoodsCardFen), Coupons: []payclient.Coupon{}}
+	out := payclient.Accounts{CustomerID: a.CustomerID(), BalanceFen: a.BalanceFen(), GiftCardFen: a.GiftCardFen(),
+		Points: a.Points(), GoodsCardFen: a.GoodsCardFen(), Coupons: []payclient.Coupon{}}
 	for _, c := range cs {
-		out.Coupons = append(out.Coupons, payclient.Coupon{ID: c.ID, Title: c.Title, ValueFen: money.Fen(c.ValueFen),
-			Status: string(c.Status), ExpiresAt: c.ExpiresAt})
+		out.Coupons = append(out.Coupons, payclient.Coupon{ID: c.ID(), Title: c.Title(), ValueFen: c.ValueFen(),
+			Status: string(c.Status()), ExpiresAt: c.ExpiresAt()})
 	}
 	return out
 }
@@ -100,10 +100,10 @@ func (h *Handler) credit(w http.ResponseWriter, r *http.Request) {
 	customer := chi.URLParam(r, "customer")
 	grants := make([]app.CouponGrant, len(in.Coupons))
 	for i, c := range in.Coupons {
-		grants[i] = app.CouponGrant{Title: c.Title, ValueFen: int64(c.ValueFen), ExpiresAt: c.ExpiresAt}
+		grants[i] = app.CouponGrant{Title: c.Title, ValueFen: c.ValueFen, ExpiresAt: c.ExpiresAt}
 	}
-	err := h.svc.Credit(r.Context(), in.IdempotencyKey, domain.Account{CustomerID: customer, BalanceFen: int64(in.BalanceFen),
-		GiftCardFen: int64(in.GiftCardFen), Points: in.Points, GoodsCardFen: int64(in.GoodsCardFen)}, grants)
+	err := h.svc.Credit(r.Context(), in.IdempotencyKey, app.Amounts{CustomerID: customer, BalanceFen: in.BalanceFen,
+		GiftCardFen: in.GiftCardFen, Points: in.Points, GoodsCardFen: in.GoodsCardFen}, grants)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -117,10 +117,10 @@ func (h *Handler) credit(w http.ResponseWriter, r *http.Request) {
 }
 
 func deductionOut(d domain.Deduction) payclient.Deduction {
-	out := payclient.Deduction{ID: d.ID, CustomerID: d.CustomerID, TotalFen: money.Fen(d.TotalFen), Status: string(d.Status),
-		OrderID: d.OrderID, CreatedAt: d.CreatedAt, Items: []payclient.DeductItem{}}
-	for _, it := range d.Items {
-		out.Items = append(out.Items, payclient.DeductItem{Kind: string(it.Kind), AmountFen: money.Fen(it.AmountFen), CouponID: it.CouponID})
+	out := payclient.Deduction{ID: d.ID(), CustomerID: d.CustomerID(), TotalFen: d.TotalFen(), Status: string(d.Status()),
+		OrderID: d.OrderID(), CreatedAt: d.CreatedAt(), Items: []payclient.DeductItem{}}
+	for _, it := range d.Items() {
+		out.Items = append(out.Items, payclient.DeductItem{Kind: string(it.Kind()), AmountFen: it.AmountFen(), CouponID: it.CouponID()})
 	}
 	return out
 }
@@ -131,14 +131,14 @@ func (h *Handler) deduct(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	items := make([]domain.Item, len(in.Items))
+	items := make([]app.Item, len(in.Items))
 	for i, it := range in.Items {
 		k, err := domain.ParseKind(it.Kind)
 		if err != nil {
 			fail(w, r, err)
 			return
 		}
-		items[i] = domain.Item{Kind: k, AmountFen: int64(it.AmountFen), CouponID: it.CouponID}
+		items[i] = app.Item{Kind: k, AmountFen: it.AmountFen, CouponID: it.CouponID}
 	}
 	d, err := h.svc.Deduct(r.Context(), app.DeductInput{IdempotencyKey: in.IdempotencyKey, CustomerID: in.CustomerID, Items: items})
 	if err != nil {
@@ -169,16 +169,15 @@ func (h *Handler) startPayment(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, payclient.CashierRedirect{TradeID: t.ID, Channel: t.Channel, CashierURL: t.CashierURL,
-		AmountFen: money.Fen(t.AmountFen), ExpiresAt: t.TimeExpire})
+	httpapi.WriteJSON(w, http.StatusOK, payclient.CashierRedirect{TradeID: t.ID(), Channel: t.Channel(), CashierURL: t.CashierURL(),
+		AmountFen: t.AmountFen(), ExpiresAt: t.TimeExpire()})
 }
 
 func tradeOut(t domain.Trade) payclient.Trade {
-	out := payclient.Trade{ID: t.ID, OrderID: t.OrderID, CustomerID: t.CustomerID, Channel: t.Channel, AmountFen: money.Fen(t.AmountFen),
-		PaidFen: money.Fen(t.PaidFen), RefundedFen: money.Fen(t.RefundedFen), Status: string(t.Status), ExpiresAt: t.TimeExpire,
-		CashierURL: t.CashierURL, CreatedAt: t.CreatedAt}
-	if !t.PaidAt.IsZero() {
-		p := t.PaidAt
+	out := payclient.Trade{ID: t.ID(), OrderID: t.OrderID(), CustomerID: t.CustomerID(), Channel: t.Channel(), AmountFen: t.AmountFen(),
+		PaidFen: t.PaidFen(), RefundedFen: t.RefundedFen(), Status: string(t.Status()), ExpiresAt: t.TimeExpire(),
+		CashierURL: t.CashierURL(), CreatedAt: t.CreatedAt()}
+	if p := t.PaidAt(); !p.IsZero() {
 		out.PaidAt = &p
 	}
 	return out
@@ -231,8 +230,8 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 func refundOut(f domain.Refund) payclient.Refund {
-	return payclient.Refund{ID: f.ID, TradeID: f.TradeID, OrderID: f.OrderID, AmountFen: money.Fen(f.AmountFen), Reason: f.Reason,
-		Status: string(f.Status), CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}
+	return payclient.Refund{ID: f.ID(), TradeID: f.TradeID(), OrderID: f.OrderID(), AmountFen: f.AmountFen(), Reason: f.Reason(),
+		Status: string(f.Status()), CreatedAt: f.CreatedAt(), UpdatedAt: f.UpdatedAt()}
 }
 
 func (h *Handler) requestRefund(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +241,7 @@ func (h *Handler) requestRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := h.svc.RequestRefund(r.Context(), app.RefundInput{IdempotencyKey: in.IdempotencyKey, TradeID: in.TradeID,
-		AmountFen: int64(in.AmountFen), Reason: in.Reason})
+		AmountFen: in.AmountFen, Reason: in.Reason})
 	if err != nil {
 		fail(w, r, err)
 		return

@@ -31,11 +31,11 @@ func TestStartCashPaymentAsksOMSAndIsIdempotent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tr.CashierURL == "" || tr.AmountFen != 12_345 || !tr.TimeExpire.Equal(h.clk.Now().Add(10*time.Minute)) {
+			if tr.CashierURL() == "" || tr.AmountFen() != 12_345 || !tr.TimeExpire().Equal(h.clk.Now().Add(10*time.Minute)) {
 				t.Fatalf("trade %+v", tr)
 			}
 			again, err := h.svc.StartCashPayment(h.ctx, in)
-			if err != nil || again.ID != tr.ID || again.CashierURL != tr.CashierURL {
+			if err != nil || again.ID() != tr.ID() || again.CashierURL() != tr.CashierURL() {
 				t.Fatalf("repeat: %+v %v", again, err)
 			}
 			other := in
@@ -48,7 +48,7 @@ func TestStartCashPaymentAsksOMSAndIsIdempotent(t *testing.T) {
 			}
 			// The channel knows the trade with our deadline as time_expire.
 			var view map[string]any
-			if err := h.inv.Invoke(h.ctx, "partners", http.MethodGet, "cashier/"+ch+"/"+tr.ID, nil, &view); err != nil {
+			if err := h.inv.Invoke(h.ctx, "partners", http.MethodGet, "cashier/"+ch+"/"+tr.ID(), nil, &view); err != nil {
 				t.Fatal(err)
 			}
 			if view["amount_fen"].(float64) != 12_345 || view["status"] != "NOTPAY" {
@@ -56,7 +56,7 @@ func TestStartCashPaymentAsksOMSAndIsIdempotent(t *testing.T) {
 			}
 			// Past the deadline the channel refuses the payment.
 			h.clk.Advance(10*time.Minute + time.Second)
-			if err := h.payAtCashier(ch, tr.ID, false); !httpapi.HasCode(err, "TRADE_EXPIRED") {
+			if err := h.payAtCashier(ch, tr.ID(), false); !httpapi.HasCode(err, "TRADE_EXPIRED") {
 				t.Fatalf("late payment at the cashier: %v", err)
 			}
 		})
@@ -84,7 +84,7 @@ func TestSameCallbackTenTimesAtOnceSucceedsOnce(t *testing.T) {
 		t.Run(ch, func(t *testing.T) {
 			h := newHarness(t)
 			tr := h.startAndPay(ch, "O1", 9_900)
-			body, err := h.partners.PaymentCallback(h.ctx, ch, tr.ID)
+			body, err := h.partners.PaymentCallback(h.ctx, ch, tr.ID())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,14 +100,14 @@ func TestSameCallbackTenTimesAtOnceSucceedsOnce(t *testing.T) {
 					t.Fatalf("callback answers %v", codes)
 				}
 			}
-			got := h.trade(tr.ID)
-			if got.Status != domain.TradeSucceeded || got.PaidFen != 9_900 {
+			got := h.trade(tr.ID())
+			if got.Status() != domain.TradeSucceeded || got.PaidFen() != 9_900 {
 				t.Fatalf("trade %+v", got)
 			}
 			if n := h.outbox(payevents.TopicTradeSucceeded, "O1"); n != 1 {
 				t.Fatalf("%d trade.succeeded events, want 1", n)
 			}
-			if n := h.count(`SELECT COUNT(*) FROM finance_pushes WHERE kind=? AND ref_id=?`, domain.PushCashReceived, tr.ID); n != 1 {
+			if n := h.count(`SELECT COUNT(*) FROM finance_pushes WHERE kind=? AND ref_id=?`, domain.PushCashReceived, tr.ID()); n != 1 {
 				t.Fatalf("%d finance pushes, want 1", n)
 			}
 		})
@@ -119,7 +119,7 @@ func TestForgedCallbackChangesNothing(t *testing.T) {
 		t.Run(ch, func(t *testing.T) {
 			h := newHarness(t)
 			tr := h.startAndPay(ch, "O1", 5_000)
-			body, err := h.partners.PaymentCallback(h.ctx, ch, tr.ID)
+			body, err := h.partners.PaymentCallback(h.ctx, ch, tr.ID())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,8 +134,8 @@ func TestForgedCallbackChangesNothing(t *testing.T) {
 			if code := h.callback(ch, forged); code != http.StatusUnauthorized {
 				t.Fatalf("forged callback answered %d", code)
 			}
-			if got := h.trade(tr.ID); got.Status != domain.TradePending {
-				t.Fatalf("forged callback moved the trade to %s", got.Status)
+			if got := h.trade(tr.ID()); got.Status() != domain.TradePending {
+				t.Fatalf("forged callback moved the trade to %s", got.Status())
 			}
 			if n := h.outbox(payevents.TopicTradeSucceeded, "O1"); n != 0 {
 				t.Fatalf("forged callback wrote %d events", n)
@@ -155,14 +155,14 @@ func TestSignedCallbackIsCheckedWithTheChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := map[string]string{"notify_id": "n1", "notify_type": "trade_status_sync", "notify_time": h.clk.Now().In(channel.Beijing).Format(channel.AlipayTimeLayout),
-		"app_id": "2021000000000001", "out_trade_no": tr.ID, "trade_status": "TRADE_SUCCESS", "total_amount": "50.00", "sign_type": "HMAC-SHA256"}
+		"app_id": "2021000000000001", "out_trade_no": tr.ID(), "trade_status": "TRADE_SUCCESS", "total_amount": "50.00", "sign_type": "HMAC-SHA256"}
 	p["sign"] = channel.AlipaySign(alipayKey, p, true)
 	body, _ := json.Marshal(p)
 	if code := h.callback("ALIPAY", body); code != http.StatusOK {
 		t.Fatalf("callback answered %d", code)
 	}
-	if got := h.trade(tr.ID); got.Status != domain.TradePending {
-		t.Fatalf("unpaid trade moved to %s on a callback alone", got.Status)
+	if got := h.trade(tr.ID()); got.Status() != domain.TradePending {
+		t.Fatalf("unpaid trade moved to %s on a callback alone", got.Status())
 	}
 	// An old but validly signed callback (outside the replay window) is refused.
 	p["notify_time"] = h.clk.Now().Add(-time.Hour).In(channel.Beijing).Format(channel.AlipayTimeLayout)
@@ -196,7 +196,7 @@ func TestPollFindsPaidTradeWithoutCallback(t *testing.T) {
 	if err := h.partners.Tick(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	notes, _ := h.partners.Notifications(h.ctx, tr.ID)
+	notes, _ := h.partners.Notifications(h.ctx, tr.ID())
 	if len(notes) != 1 || notes[0].Status != "DROPPED" {
 		t.Fatalf("notifications %+v", notes)
 	}
@@ -207,8 +207,8 @@ func TestPollFindsPaidTradeWithoutCallback(t *testing.T) {
 	if n, err := h.svc.PollTrades(h.ctx); err != nil || n != 1 {
 		t.Fatalf("poll found %d (%v), want 1", n, err)
 	}
-	if got := h.trade(tr.ID); got.Status != domain.TradeSucceeded {
-		t.Fatalf("trade %s", got.Status)
+	if got := h.trade(tr.ID()); got.Status() != domain.TradeSucceeded {
+		t.Fatalf("trade %s", got.Status())
 	}
 	if n := h.outbox(payevents.TopicTradeSucceeded, "O1"); n != 1 {
 		t.Fatalf("%d events", n)
@@ -221,11 +221,11 @@ func TestCallbackDeliveredThroughPartnersNotifier(t *testing.T) {
 	if err := h.partners.Tick(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	notes, _ := h.partners.Notifications(h.ctx, tr.ID)
+	notes, _ := h.partners.Notifications(h.ctx, tr.ID())
 	if len(notes) != 1 || notes[0].Status != "DELIVERED" {
 		t.Fatalf("notifications %+v", notes)
 	}
-	if got := h.trade(tr.ID); got.Status != domain.TradeSucceeded || got.PaidFen != 1_999 {
+	if got := h.trade(tr.ID()); got.Status() != domain.TradeSucceeded || got.PaidFen() != 1_999 {
 		t.Fatalf("trade %+v", got)
 	}
 }
@@ -236,12 +236,12 @@ func TestPaymentForCancelledOrderIsRefundedInFull(t *testing.T) {
 	if err := h.partners.Tick(h.ctx); err != nil { // callback → SUCCEEDED
 		t.Fatal(err)
 	}
-	if got := h.trade(tr.ID); got.Status != domain.TradeSucceeded {
-		t.Fatalf("trade %s", got.Status)
+	if got := h.trade(tr.ID()); got.Status() != domain.TradeSucceeded {
+		t.Fatalf("trade %s", got.Status())
 	}
 	// OMS had cancelled the order meanwhile: it rejects the payment, and the
 	// cancel event arrives late too. One full refund, straight to the channel.
-	rej := omsevents.PaymentRejected{OrderID: "O1", TradeID: tr.ID, AmountFen: 8_800, Status: "CANCELLED"}
+	rej := omsevents.PaymentRejected{OrderID: "O1", TradeID: tr.ID(), AmountFen: 8_800, Status: "CANCELLED"}
 	for i := 0; i < 2; i++ {
 		if err := h.svc.OnPaymentRejected(h.ctx, "rej-1", rej); err != nil {
 			t.Fatal(err)
@@ -251,7 +251,7 @@ func TestPaymentForCancelledOrderIsRefundedInFull(t *testing.T) {
 	if err := h.svc.OnOrderCancelled(h.ctx, "cancel-1", omsevents.OrderCancelled{OrderID: "O1", Reason: omsevents.ReasonExpired}); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.count(`SELECT COUNT(*) FROM refunds WHERE trade_id=?`, tr.ID); n != 1 {
+	if n := h.count(`SELECT COUNT(*) FROM refunds WHERE trade_id=?`, tr.ID()); n != 1 {
 		t.Fatalf("%d refunds, want 1", n)
 	}
 	if err := h.svc.ProcessRefunds(h.ctx); err != nil { // submit to the channel
@@ -263,21 +263,21 @@ func TestPaymentForCancelledOrderIsRefundedInFull(t *testing.T) {
 	}
 	var status string
 	var amount int64
-	if err := h.db.QueryRow(`SELECT status, amount_fen FROM refunds WHERE trade_id=?`, tr.ID).Scan(&status, &amount); err != nil {
+	if err := h.db.QueryRow(`SELECT status, amount_fen FROM refunds WHERE trade_id=?`, tr.ID()).Scan(&status, &amount); err != nil {
 		t.Fatal(err)
 	}
 	if status != string(domain.RefundSucceeded) || amount != 8_800 {
 		t.Fatalf("refund %s %d", status, amount)
 	}
-	if got := h.trade(tr.ID); got.RefundedFen != 8_800 {
-		t.Fatalf("refunded %d", got.RefundedFen)
+	if got := h.trade(tr.ID()); got.RefundedFen() != 8_800 {
+		t.Fatalf("refunded %d", got.RefundedFen())
 	}
 	if n := h.outbox(payevents.TopicRefundSucceeded, "O1"); n != 1 {
 		t.Fatalf("%d refund events", n)
 	}
 	// The channel's own refund callback afterwards is a harmless duplicate.
 	var refundID string
-	_ = h.db.QueryRow(`SELECT id FROM refunds WHERE trade_id=?`, tr.ID).Scan(&refundID)
+	_ = h.db.QueryRow(`SELECT id FROM refunds WHERE trade_id=?`, tr.ID()).Scan(&refundID)
 	body, err := h.partners.RefundCallback(h.ctx, "WECHAT", refundID)
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +304,7 @@ func TestRefundsNeverExceedPaidUnderRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := h.svc.RequestRefund(h.ctx, app.RefundInput{IdempotencyKey: fmt.Sprintf("r%d", i), TradeID: tr.ID, AmountFen: 3_000, Reason: "AFTERSALES"})
+			_, err := h.svc.RequestRefund(h.ctx, app.RefundInput{IdempotencyKey: fmt.Sprintf("r%d", i), TradeID: tr.ID(), AmountFen: 3_000, Reason: "AFTERSALES"})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -321,8 +321,8 @@ func TestRefundsNeverExceedPaidUnderRace(t *testing.T) {
 	if ok != 3 || tooLarge != n-3 {
 		t.Fatalf("ok %d, too large %d", ok, tooLarge)
 	}
-	if got := h.trade(tr.ID); got.RefundedFen != 9_000 {
-		t.Fatalf("refunded %d", got.RefundedFen)
+	if got := h.trade(tr.ID()); got.RefundedFen() != 9_000 {
+		t.Fatalf("refunded %d", got.RefundedFen())
 	}
 }
 
@@ -332,14 +332,14 @@ func TestRequestedRefundWaitsForFinanceApproval(t *testing.T) {
 	if err := h.partners.Tick(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	r, err := h.svc.RequestRefund(h.ctx, app.RefundInput{IdempotencyKey: "cs-1", TradeID: tr.ID, AmountFen: 2_000, Reason: "DAMAGED_GOODS"})
+	r, err := h.svc.RequestRefund(h.ctx, app.RefundInput{IdempotencyKey: "cs-1", TradeID: tr.ID(), AmountFen: 2_000, Reason: "DAMAGED_GOODS"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != domain.RefundPendingAudit {
-		t.Fatalf("status %s", r.Status)
+	if r.Status() != domain.RefundPendingAudit {
+		t.Fatalf("status %s", r.Status())
 	}
-	if _, err := h.svc.RequestRefund(h.ctx, app.RefundInput{IdempotencyKey: "cs-1", TradeID: tr.ID, AmountFen: 2_001, Reason: "DAMAGED_GOODS"}); !errors.Is(err, domain.ErrKeyReused) {
+	if _, err := h.svc.RequestRefund(h.ctx, app.RefundInput{IdempotencyKey: "cs-1", TradeID: tr.ID(), AmountFen: 2_001, Reason: "DAMAGED_GOODS"}); !errors.Is(err, domain.ErrKeyReused) {
 		t.Fatalf("key reuse: %v", err)
 	}
 	if err := h.svc.SendPushes(h.ctx); err != nil { // the audit request reaches FMS
@@ -348,18 +348,18 @@ func TestRequestedRefundWaitsForFinanceApproval(t *testing.T) {
 	if err := h.svc.ProcessRefunds(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := h.svc.Refund(h.ctx, r.ID); got.Status != domain.RefundPendingAudit {
-		t.Fatalf("refund moved before approval: %s", got.Status)
+	if got, _ := h.svc.Refund(h.ctx, r.ID()); got.Status() != domain.RefundPendingAudit {
+		t.Fatalf("refund moved before approval: %s", got.Status())
 	}
-	if n, _ := h.partners.Notifications(h.ctx, r.ID); len(n) != 0 {
+	if n, _ := h.partners.Notifications(h.ctx, r.ID()); len(n) != 0 {
 		t.Fatalf("channel refund before approval: %+v", n)
 	}
 	h.clk.Advance(4 * time.Second)
 	if err := h.partners.Tick(h.ctx); err != nil { // FMS approves and calls PAY back
 		t.Fatal(err)
 	}
-	if got, _ := h.svc.Refund(h.ctx, r.ID); got.Status != domain.RefundSubmitting {
-		t.Fatalf("after approval: %s", got.Status)
+	if got, _ := h.svc.Refund(h.ctx, r.ID()); got.Status() != domain.RefundSubmitting {
+		t.Fatalf("after approval: %s", got.Status())
 	}
 	if err := h.svc.ProcessRefunds(h.ctx); err != nil {
 		t.Fatal(err)
@@ -368,8 +368,8 @@ func TestRequestedRefundWaitsForFinanceApproval(t *testing.T) {
 	if err := h.svc.ProcessRefunds(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := h.svc.Refund(h.ctx, r.ID); got.Status != domain.RefundSucceeded {
-		t.Fatalf("final: %s", got.Status)
+	if got, _ := h.svc.Refund(h.ctx, r.ID()); got.Status() != domain.RefundSucceeded {
+		t.Fatalf("final: %s", got.Status())
 	}
 }
 
@@ -379,24 +379,24 @@ func TestRejectedAuditGivesTheAmountBack(t *testing.T) {
 	if err := h.partners.Tick(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	r, err := h.svc.RequestRefund(h.ctx, app.RefundInput{IdempotencyKey: "cs-1", TradeID: tr.ID, AmountFen: 6_000, Reason: "GOODWILL"})
+	r, err := h.svc.RequestRefund(h.ctx, app.RefundInput{IdempotencyKey: "cs-1", TradeID: tr.ID(), AmountFen: 6_000, Reason: "GOODWILL"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := h.svc.SendPushes(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.partners.Decide(h.ctx, r.ID, "REJECTED"); err != nil {
+	if err := h.partners.Decide(h.ctx, r.ID(), "REJECTED"); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.partners.Tick(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := h.svc.Refund(h.ctx, r.ID); got.Status != domain.RefundRejected {
-		t.Fatalf("status %s", got.Status)
+	if got, _ := h.svc.Refund(h.ctx, r.ID()); got.Status() != domain.RefundRejected {
+		t.Fatalf("status %s", got.Status())
 	}
-	if got := h.trade(tr.ID); got.RefundedFen != 0 {
-		t.Fatalf("refunded_fen %d after rejection", got.RefundedFen)
+	if got := h.trade(tr.ID()); got.RefundedFen() != 0 {
+		t.Fatalf("refunded_fen %d after rejection", got.RefundedFen())
 	}
 }
 
@@ -413,7 +413,7 @@ func TestPaymentArrivingAfterCancelIsRefundedWithoutOMS(t *testing.T) {
 	if err := h.svc.OnOrderCancelled(h.ctx, "c1", omsevents.OrderCancelled{OrderID: "O1", Reason: omsevents.ReasonCustomer}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.payAtCashier("ALIPAY", tr.ID, true); err != nil {
+	if err := h.payAtCashier("ALIPAY", tr.ID(), true); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.partners.Tick(h.ctx); err != nil {
@@ -421,17 +421,17 @@ func TestPaymentArrivingAfterCancelIsRefundedWithoutOMS(t *testing.T) {
 	}
 	var status, reason string
 	var amount int64
-	if err := h.db.QueryRow(`SELECT status, reason, amount_fen FROM refunds WHERE trade_id=?`, tr.ID).Scan(&status, &reason, &amount); err != nil {
+	if err := h.db.QueryRow(`SELECT status, reason, amount_fen FROM refunds WHERE trade_id=?`, tr.ID()).Scan(&status, &reason, &amount); err != nil {
 		t.Fatalf("no refund for money of a cancelled order: %v", err)
 	}
 	if amount != 4_000 || reason != domain.ReasonCancel || status != string(domain.RefundSubmitting) {
 		t.Fatalf("refund %s %s %d", status, reason, amount)
 	}
 	// OMS's rejection arriving afterwards adds nothing.
-	if err := h.svc.OnPaymentRejected(h.ctx, "r1", omsevents.PaymentRejected{OrderID: "O1", TradeID: tr.ID, AmountFen: 4_000}); err != nil {
+	if err := h.svc.OnPaymentRejected(h.ctx, "r1", omsevents.PaymentRejected{OrderID: "O1", TradeID: tr.ID(), AmountFen: 4_000}); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.count(`SELECT COUNT(*) FROM refunds WHERE trade_id=?`, tr.ID); n != 1 {
+	if n := h.count(`SELECT COUNT(*) FROM refunds WHERE trade_id=?`, tr.ID()); n != 1 {
 		t.Fatalf("%d refunds", n)
 	}
 }
@@ -445,10 +445,10 @@ func TestCancelRacingWithSuccessRefundsExactlyOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.payAtCashier("WECHAT", tr.ID, false); err != nil {
+		if err := h.payAtCashier("WECHAT", tr.ID(), false); err != nil {
 			t.Fatal(err)
 		}
-		body, err := h.partners.PaymentCallback(h.ctx, "WECHAT", tr.ID)
+		body, err := h.partners.PaymentCallback(h.ctx, "WECHAT", tr.ID())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -463,10 +463,10 @@ func TestCancelRacingWithSuccessRefundsExactlyOnce(t *testing.T) {
 			}
 		}()
 		wg.Wait()
-		if got := h.trade(tr.ID); got.Status != domain.TradeSucceeded || got.RefundedFen != 2_000 {
-			t.Fatalf("run %d: trade %s refunded %d, want SUCCEEDED and 2000", i, got.Status, got.RefundedFen)
+		if got := h.trade(tr.ID()); got.Status() != domain.TradeSucceeded || got.RefundedFen() != 2_000 {
+			t.Fatalf("run %d: trade %s refunded %d, want SUCCEEDED and 2000", i, got.Status(), got.RefundedFen())
 		}
-		if n := h.count(`SELECT COUNT(*) FROM refunds WHERE trade_id=?`, tr.ID); n != 1 {
+		if n := h.count(`SELECT COUNT(*) FROM refunds WHERE trade_id=?`, tr.ID()); n != 1 {
 			t.Fatalf("run %d: %d refunds", i, n)
 		}
 	}

@@ -165,7 +165,7 @@ func (h *harness) count(q string, args ...any) int {
 	return n
 }
 
-func (h *harness) credit(customer string, a domain.Account, coupons ...app.CouponGrant) {
+func (h *harness) credit(customer string, a app.Amounts, coupons ...app.CouponGrant) {
 	h.t.Helper()
 	a.CustomerID = customer
 	if err := h.svc.Credit(h.ctx, "credit:"+customer+fmt.Sprint(time.Now().UnixNano()), a, coupons); err != nil {
@@ -204,7 +204,7 @@ func (h *harness) startAndPay(channelName, orderID string, due int64) domain.Tra
 	if err != nil {
 		h.t.Fatalf("start payment: %v", err)
 	}
-	h.payAtCashier(channelName, tr.ID, false)
+	h.payAtCashier(channelName, tr.ID(), false)
 	return tr
 }
 

@@ -15,8 +15,8 @@ import (
 
 func TestDeductIsIdempotentByKey(t *testing.T) {
 	h := newHarness(t)
-	h.credit("C1", domain.Account{BalanceFen: 10_000, Points: 500})
-	in := app.DeductInput{IdempotencyKey: "k1", CustomerID: "C1", Items: []domain.Item{
+	h.credit("C1", app.Amounts{BalanceFen: 10_000, Points: 500})
+	in := app.DeductInput{IdempotencyKey: "k1", CustomerID: "C1", Items: []app.Item{
 		{Kind: domain.KindBalance, AmountFen: 3_000}, {Kind: domain.KindPoints, AmountFen: 200}}}
 	first, err := h.svc.Deduct(h.ctx, in)
 	if err != nil {
@@ -26,30 +26,30 @@ func TestDeductIsIdempotentByKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.ID != first.ID || again.TotalFen != 3_200 {
+	if again.ID() != first.ID() || again.TotalFen() != 3_200 {
 		t.Fatalf("repeat gave %+v, first %+v", again, first)
 	}
 	a, _ := h.accounts("C1")
-	if a.BalanceFen != 7_000 || a.Points != 300 {
+	if a.BalanceFen() != 7_000 || a.Points() != 300 {
 		t.Fatalf("balances after repeated deduct: %+v", a)
 	}
 	other := in
-	other.Items = []domain.Item{{Kind: domain.KindBalance, AmountFen: 1}}
+	other.Items = []app.Item{{Kind: domain.KindBalance, AmountFen: 1}}
 	if _, err := h.svc.Deduct(h.ctx, other); !errors.Is(err, domain.ErrKeyReused) {
 		t.Fatalf("same key, other input: %v", err)
 	}
-	if n := h.count(`SELECT COUNT(*) FROM deduction_items WHERE deduction_id=?`, first.ID); n != 2 {
+	if n := h.count(`SELECT COUNT(*) FROM deduction_items WHERE deduction_id=?`, first.ID()); n != 2 {
 		t.Fatalf("deduction items: %d", n)
 	}
-	if n := h.count(`SELECT COUNT(*) FROM finance_pushes WHERE kind=? AND ref_id=?`, domain.PushNonCashReceived, first.ID); n != 1 {
+	if n := h.count(`SELECT COUNT(*) FROM finance_pushes WHERE kind=? AND ref_id=?`, domain.PushNonCashReceived, first.ID()); n != 1 {
 		t.Fatalf("finance pushes: %d", n)
 	}
 }
 
 func TestDeductConcurrentSameKeyMakesOneDeduction(t *testing.T) {
 	h := newHarness(t)
-	h.credit("C1", domain.Account{BalanceFen: 10_000})
-	in := app.DeductInput{IdempotencyKey: "same", CustomerID: "C1", Items: []domain.Item{{Kind: domain.KindBalance, AmountFen: 1_000}}}
+	h.credit("C1", app.Amounts{BalanceFen: 10_000})
+	in := app.DeductInput{IdempotencyKey: "same", CustomerID: "C1", Items: []app.Item{{Kind: domain.KindBalance, AmountFen: 1_000}}}
 	var wg sync.WaitGroup
 	ids := make([]string, 10)
 	for i := range ids {
@@ -61,7 +61,7 @@ func TestDeductConcurrentSameKeyMakesOneDeduction(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			ids[i] = d.ID
+			ids[i] = d.ID()
 		}()
 	}
 	wg.Wait()
@@ -70,21 +70,21 @@ func TestDeductConcurrentSameKeyMakesOneDeduction(t *testing.T) {
 			t.Fatalf("different deductions for one key: %v", ids)
 		}
 	}
-	if a, _ := h.accounts("C1"); a.BalanceFen != 9_000 {
-		t.Fatalf("balance %d, want 9000", a.BalanceFen)
+	if a, _ := h.accounts("C1"); a.BalanceFen() != 9_000 {
+		t.Fatalf("balance %d, want 9000", a.BalanceFen())
 	}
 }
 
 func TestDeductAllOrNothing(t *testing.T) {
 	h := newHarness(t)
-	h.credit("C1", domain.Account{BalanceFen: 5_000, GiftCardFen: 100})
-	_, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "k", CustomerID: "C1", Items: []domain.Item{
+	h.credit("C1", app.Amounts{BalanceFen: 5_000, GiftCardFen: 100})
+	_, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "k", CustomerID: "C1", Items: []app.Item{
 		{Kind: domain.KindBalance, AmountFen: 4_000}, {Kind: domain.KindGiftCard, AmountFen: 101}}})
 	var ins *domain.InsufficientError
 	if !errors.As(err, &ins) || ins.Kind != domain.KindGiftCard {
 		t.Fatalf("want insufficient gift card, got %v", err)
 	}
-	if a, _ := h.accounts("C1"); a.BalanceFen != 5_000 || a.GiftCardFen != 100 {
+	if a, _ := h.accounts("C1"); a.BalanceFen() != 5_000 || a.GiftCardFen() != 100 {
 		t.Fatalf("partial deduction left behind: %+v", a)
 	}
 	if n := h.count(`SELECT COUNT(*) FROM deductions`); n != 0 {
@@ -94,7 +94,7 @@ func TestDeductAllOrNothing(t *testing.T) {
 
 func TestDeductNeverBelowZeroUnderRace(t *testing.T) {
 	h := newHarness(t)
-	h.credit("C1", domain.Account{BalanceFen: 10_000})
+	h.credit("C1", app.Amounts{BalanceFen: 10_000})
 	const n, each = 40, 300 // 33 fit, 100 fen stay
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -104,7 +104,7 @@ func TestDeductNeverBelowZeroUnderRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: fmt.Sprintf("race-%d", i), CustomerID: "C1",
-				Items: []domain.Item{{Kind: domain.KindBalance, AmountFen: each}}})
+				Items: []app.Item{{Kind: domain.KindBalance, AmountFen: each}}})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -121,23 +121,23 @@ func TestDeductNeverBelowZeroUnderRace(t *testing.T) {
 	if wins != 33 || short != n-33 {
 		t.Fatalf("wins %d, insufficient %d; want 33 and %d", wins, short, n-33)
 	}
-	if a, _ := h.accounts("C1"); a.BalanceFen != 100 {
-		t.Fatalf("balance %d, want 100", a.BalanceFen)
+	if a, _ := h.accounts("C1"); a.BalanceFen() != 100 {
+		t.Fatalf("balance %d, want 100", a.BalanceFen())
 	}
 }
 
 func TestCouponDeductionHoldsAndCannotBeUsedTwice(t *testing.T) {
 	h := newHarness(t)
-	h.credit("C1", domain.Account{}, app.CouponGrant{Title: "10 off", ValueFen: 1_000, ExpiresAt: h.clk.Now().Add(time.Hour)})
+	h.credit("C1", app.Amounts{}, app.CouponGrant{Title: "10 off", ValueFen: 1_000, ExpiresAt: h.clk.Now().Add(time.Hour)})
 	_, cs := h.accounts("C1")
-	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "c1", CustomerID: "C1", Items: []domain.Item{{Kind: domain.KindCoupon, CouponID: cs[0].ID}}})
+	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "c1", CustomerID: "C1", Items: []app.Item{{Kind: domain.KindCoupon, CouponID: cs[0].ID()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.TotalFen != 1_000 {
-		t.Fatalf("coupon deduction total %d", d.TotalFen)
+	if d.TotalFen() != 1_000 {
+		t.Fatalf("coupon deduction total %d", d.TotalFen())
 	}
-	_, err = h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "c2", CustomerID: "C1", Items: []domain.Item{{Kind: domain.KindCoupon, CouponID: cs[0].ID}}})
+	_, err = h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "c2", CustomerID: "C1", Items: []app.Item{{Kind: domain.KindCoupon, CouponID: cs[0].ID()}}})
 	if !errors.Is(err, domain.ErrInsufficient) {
 		t.Fatalf("second use of a held coupon: %v", err)
 	}
@@ -145,20 +145,20 @@ func TestCouponDeductionHoldsAndCannotBeUsedTwice(t *testing.T) {
 
 func TestSweepReversesUnusedDeductionExactly(t *testing.T) {
 	h := newHarness(t)
-	h.credit("C1", domain.Account{BalanceFen: 10_000, GiftCardFen: 2_000, Points: 900, GoodsCardFen: 50},
+	h.credit("C1", app.Amounts{BalanceFen: 10_000, GiftCardFen: 2_000, Points: 900, GoodsCardFen: 50},
 		app.CouponGrant{Title: "5 off", ValueFen: 500, ExpiresAt: h.clk.Now().Add(time.Hour)})
 	before, cs := h.accounts("C1")
-	unused, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "u", CustomerID: "C1", Items: []domain.Item{
+	unused, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "u", CustomerID: "C1", Items: []app.Item{
 		{Kind: domain.KindBalance, AmountFen: 1_234}, {Kind: domain.KindGiftCard, AmountFen: 2_000}, {Kind: domain.KindPoints, AmountFen: 899},
-		{Kind: domain.KindGoodsCard, AmountFen: 50}, {Kind: domain.KindCoupon, CouponID: cs[0].ID}}})
+		{Kind: domain.KindGoodsCard, AmountFen: 50}, {Kind: domain.KindCoupon, CouponID: cs[0].ID()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	used, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "v", CustomerID: "C1", Items: []domain.Item{{Kind: domain.KindBalance, AmountFen: 1}}})
+	used, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "v", CustomerID: "C1", Items: []app.Item{{Kind: domain.KindBalance, AmountFen: 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.oms.exists[used.ID] = true
+	h.oms.exists[used.ID()] = true
 
 	if n, err := h.svc.SweepDeductions(h.ctx); err != nil || n != 0 {
 		t.Fatalf("sweep before the bound reversed %d (%v)", n, err)
@@ -168,16 +168,16 @@ func TestSweepReversesUnusedDeductionExactly(t *testing.T) {
 		t.Fatalf("sweep reversed %d (%v), want 1", n, err)
 	}
 	after, cs2 := h.accounts("C1")
-	if after.BalanceFen != before.BalanceFen-1 || after.GiftCardFen != before.GiftCardFen || after.Points != before.Points ||
-		after.GoodsCardFen != before.GoodsCardFen || cs2[0].Status != domain.CouponAvailable {
+	if after.BalanceFen() != before.BalanceFen()-1 || after.GiftCardFen() != before.GiftCardFen() || after.Points() != before.Points() ||
+		after.GoodsCardFen() != before.GoodsCardFen() || cs2[0].Status() != domain.CouponAvailable {
 		t.Fatalf("after reverse %+v %+v, before %+v", after, cs2, before)
 	}
-	d, _ := h.svc.Deduction(h.ctx, unused.ID)
-	if d.Status != domain.DeductionReversed {
-		t.Fatalf("unused deduction status %s", d.Status)
+	d, _ := h.svc.Deduction(h.ctx, unused.ID())
+	if d.Status() != domain.DeductionReversed {
+		t.Fatalf("unused deduction status %s", d.Status())
 	}
-	if d, _ := h.svc.Deduction(h.ctx, used.ID); d.Status != domain.DeductionUsed {
-		t.Fatalf("deduction OMS knows is %s, want USED", d.Status)
+	if d, _ := h.svc.Deduction(h.ctx, used.ID()); d.Status() != domain.DeductionUsed {
+		t.Fatalf("deduction OMS knows is %s, want USED", d.Status())
 	}
 	if n, _ := h.svc.SweepDeductions(h.ctx); n != 0 {
 		t.Fatalf("second sweep reversed %d", n)
@@ -189,26 +189,26 @@ func TestSweepReversesUnusedDeductionExactly(t *testing.T) {
 
 func TestOrderPlacedThenCancelledReversesDeductions(t *testing.T) {
 	h := newHarness(t)
-	h.credit("C1", domain.Account{BalanceFen: 10_000})
-	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "k", CustomerID: "C1", Items: []domain.Item{{Kind: domain.KindBalance, AmountFen: 2_500}}})
+	h.credit("C1", app.Amounts{BalanceFen: 10_000})
+	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "k", CustomerID: "C1", Items: []app.Item{{Kind: domain.KindBalance, AmountFen: 2_500}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.svc.OnOrderPlaced(h.ctx, "m1", omsevents.OrderPlaced{OrderID: "O1", DeductionIDs: []string{d.ID}}); err != nil {
+	if err := h.svc.OnOrderPlaced(h.ctx, "m1", omsevents.OrderPlaced{OrderID: "O1", DeductionIDs: []string{d.ID()}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := h.svc.Deduction(h.ctx, d.ID); got.Status != domain.DeductionUsed || got.OrderID != "O1" {
+	if got, _ := h.svc.Deduction(h.ctx, d.ID()); got.Status() != domain.DeductionUsed || got.OrderID() != "O1" {
 		t.Fatalf("after placed: %+v", got)
 	}
-	h.atOMS("O1", "CANCELLED", d.ID)
-	ev := omsevents.OrderCancelled{OrderID: "O1", CustomerID: "C1", Reason: omsevents.ReasonExpired, DeductionIDs: []string{d.ID}}
+	h.atOMS("O1", "CANCELLED", d.ID())
+	ev := omsevents.OrderCancelled{OrderID: "O1", CustomerID: "C1", Reason: omsevents.ReasonExpired, DeductionIDs: []string{d.ID()}}
 	for i := 0; i < 3; i++ { // redelivery changes nothing
 		if err := h.svc.OnOrderCancelled(h.ctx, "m2", ev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if a, _ := h.accounts("C1"); a.BalanceFen != 10_000 {
-		t.Fatalf("balance %d after cancel, want 10000", a.BalanceFen)
+	if a, _ := h.accounts("C1"); a.BalanceFen() != 10_000 {
+		t.Fatalf("balance %d after cancel, want 10000", a.BalanceFen())
 	}
 	if n := h.outbox(payevents.TopicRefundSucceeded, "O1"); n != 1 {
 		t.Fatalf("%d refund events, want 1", n)
@@ -217,15 +217,15 @@ func TestOrderPlacedThenCancelledReversesDeductions(t *testing.T) {
 	if err := h.svc.OnOrderCancelled(h.ctx, "m3", ev); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := h.accounts("C1"); a.BalanceFen != 10_000 {
-		t.Fatalf("balance %d after second cancel", a.BalanceFen)
+	if a, _ := h.accounts("C1"); a.BalanceFen() != 10_000 {
+		t.Fatalf("balance %d after second cancel", a.BalanceFen())
 	}
 }
 
 func TestFinancePushesAreSentOnceAndRetried(t *testing.T) {
 	h := newHarness(t)
-	h.credit("C1", domain.Account{BalanceFen: 10_000})
-	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "k", CustomerID: "C1", Items: []domain.Item{{Kind: domain.KindBalance, AmountFen: 700}}})
+	h.credit("C1", app.Amounts{BalanceFen: 10_000})
+	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "k", CustomerID: "C1", Items: []app.Item{{Kind: domain.KindBalance, AmountFen: 700}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestFinancePushesAreSentOnceAndRetried(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rs, err := h.partners.Receipts(h.ctx, d.ID, domain.PushNonCashReceived)
+	rs, err := h.partners.Receipts(h.ctx, d.ID(), domain.PushNonCashReceived)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestSeedFillsOnlyAnEmptyDatabase(t *testing.T) {
 		t.Fatalf("seed: %v %v", seeded, err)
 	}
 	a, cs := h.accounts("C0003")
-	if a.BalanceFen <= 0 || a.GiftCardFen <= 0 || a.Points <= 0 || len(cs) != 2 {
+	if a.BalanceFen() <= 0 || a.GiftCardFen() <= 0 || a.Points() <= 0 || len(cs) != 2 {
 		t.Fatalf("seeded account %+v %+v", a, cs)
 	}
 	if seeded, err := h.svc.Seed(h.ctx, 3); err != nil || seeded {

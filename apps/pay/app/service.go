@@ -13,7 +13,6 @@ import (
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/channel"
-	"github.com/harvest/harvest/apps/pay/store"
 	"github.com/harvest/harvest/apps/platform/clock"
 )
 
@@ -40,7 +39,7 @@ type Config struct {
 
 // Service runs PAY's use cases.
 type Service struct {
-	store    *store.Store
+	repo     Repository
 	oms      OMS
 	channels map[string]channel.Adapter
 	inv      channel.Invoker
@@ -51,9 +50,10 @@ type Service struct {
 	wake     chan struct{}
 }
 
-// New returns a Service. notify wakes the outbox relay after a commit that
-// wrote events (nil in tests that read the outbox table).
-func New(st *store.Store, oms OMS, channels map[string]channel.Adapter, inv channel.Invoker, clk clock.Clock,
+// New returns a Service over repo (apps/pay/store). notify wakes the
+// outbox relay after a commit that wrote events (nil in tests that read
+// the outbox table).
+func New(repo Repository, oms OMS, channels map[string]channel.Adapter, inv channel.Invoker, clk clock.Clock,
 	notify func(), log *slog.Logger, cfg Config) *Service {
 	if cfg.HoldBound <= 0 {
 		cfg.HoldBound = 15 * time.Minute
@@ -70,7 +70,7 @@ func New(st *store.Store, oms OMS, channels map[string]channel.Adapter, inv chan
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: st, oms: oms, channels: channels, inv: inv, clock: clk, notify: notify, log: log, cfg: cfg,
+	return &Service{repo: repo, oms: oms, channels: channels, inv: inv, clock: clk, notify: notify, log: log, cfg: cfg,
 		wake: make(chan struct{}, 1)}
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/pay/store"
 	"github.com/harvest/harvest/apps/platform/httpapi"
-	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/testdb"
 )
 
@@ -32,8 +31,8 @@ import (
 func TestSweepRacingALatePlacementReversesOnceAndRefusesTheOrder(t *testing.T) {
 	h := newHarness(t)
 	omsDB, _ := testdb.New(t, "oms")
-	h.credit("C1", domain.Account{BalanceFen: 10_000})
-	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "d", CustomerID: "C1", Items: []domain.Item{{Kind: domain.KindBalance, AmountFen: 2_500}}})
+	h.credit("C1", app.Amounts{BalanceFen: 10_000})
+	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "d", CustomerID: "C1", Items: []app.Item{{Kind: domain.KindBalance, AmountFen: 2_500}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +42,7 @@ func TestSweepRacingALatePlacementReversesOnceAndRefusesTheOrder(t *testing.T) {
 	pay := app.New(store.New(h.db), omsAsPaySeesIt{oms}, nil, h.inv, h.clk, nil, nil, app.Config{HoldBound: 15 * time.Minute})
 
 	tomorrow := h.clk.Now().In(omsdomain.Shanghai).AddDate(0, 0, 1).Format("2006-01-02")
-	p := omsdomain.Placement{CustomerID: "C1", Source: "APP", DeductionIDs: []string{d.ID}, Freight: 600,
+	p := omsdomain.Placement{CustomerID: "C1", Source: "APP", DeductionIDs: []string{d.ID()}, Freight: 600,
 		Lines: []omsdomain.LineInput{{SKU: "SKU-A", Qty: 2, UnitPrice: 1_000}},
 		Address: omsdomain.Address{Name: "Li Lei", Phone: "13800138000", Province: "Shanghai", City: "Shanghai",
 			District: "Pudong", Detail: "1 Century Ave"},
@@ -81,13 +80,13 @@ func TestSweepRacingALatePlacementReversesOnceAndRefusesTheOrder(t *testing.T) {
 	if n, err := pay.SweepDeductions(h.ctx); err != nil || n != 0 {
 		t.Fatalf("second sweep: %d %v", n, err)
 	}
-	if a, _ := h.accounts("C1"); a.BalanceFen != 10_000 {
-		t.Fatalf("balance %d, want 10000: reversed once", a.BalanceFen)
+	if a, _ := h.accounts("C1"); a.BalanceFen() != 10_000 {
+		t.Fatalf("balance %d, want 10000: reversed once", a.BalanceFen())
 	}
-	if got, _ := h.svc.Deduction(h.ctx, d.ID); got.Status != domain.DeductionReversed {
-		t.Fatalf("deduction %s", got.Status)
+	if got, _ := h.svc.Deduction(h.ctx, d.ID()); got.Status() != domain.DeductionReversed {
+		t.Fatalf("deduction %s", got.Status())
 	}
-	if n := h.count(`SELECT COUNT(*) FROM finance_pushes WHERE kind=? AND ref_id=?`, domain.PushNonCashReversed, d.ID); n != 1 {
+	if n := h.count(`SELECT COUNT(*) FROM finance_pushes WHERE kind=? AND ref_id=?`, domain.PushNonCashReversed, d.ID()); n != 1 {
 		t.Fatalf("%d reversal pushes", n)
 	}
 }
@@ -103,9 +102,9 @@ func (p payAsOMSSeesIt) GetDeduction(ctx context.Context, id string) (payclient.
 	if err != nil {
 		return payclient.Deduction{}, err
 	}
-	out := payclient.Deduction{ID: d.ID, CustomerID: d.CustomerID, TotalFen: money.Fen(d.TotalFen), Status: string(d.Status), OrderID: d.OrderID}
-	for _, it := range d.Items {
-		out.Items = append(out.Items, payclient.DeductItem{Kind: string(it.Kind), AmountFen: money.Fen(it.AmountFen), CouponID: it.CouponID})
+	out := payclient.Deduction{ID: d.ID(), CustomerID: d.CustomerID(), TotalFen: d.TotalFen(), Status: string(d.Status()), OrderID: d.OrderID()}
+	for _, it := range d.Items() {
+		out.Items = append(out.Items, payclient.DeductItem{Kind: string(it.Kind()), AmountFen: it.AmountFen(), CouponID: it.CouponID()})
 	}
 	return out, nil
 }

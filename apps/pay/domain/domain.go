@@ -1,6 +1,9 @@
-// Package domain holds PAY's rules without I/O: account kinds, the statuses
-// of deductions, trades and refunds, validation of a deduction request, the
-// refund ceiling, and the sentinel errors every other layer maps to codes.
+// Package domain holds PAY's rules without I/O: accounts, coupons,
+// deductions, trades and refunds as types with unexported fields, built by
+// validating constructors (or restored from storage) and changed by methods
+// that return the sentinel errors every other layer maps to codes: the
+// coupon rules of a deduction (Hold), its reversal, the refund ceiling and
+// the automatic full refund.
 package domain
 
 import (
@@ -9,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/harvest/harvest/apps/platform/money"
 )
 
 // Kind is a non-cash account kind.
@@ -113,6 +118,16 @@ var (
 	ErrNotPayable     = errors.New("order not payable")
 	ErrRefundTooLarge = errors.New("refund exceeds what was paid")
 	ErrBadSignature   = errors.New("bad signature")
+	// ErrNotReversible: the deduction is no longer held (or used, where
+	// a cancel may reverse it): it was reversed before, nothing to do.
+	ErrNotReversible = errors.New("deduction not reversible")
+	// ErrNothingToRefund: the trade holds no money to give back (not
+	// succeeded, or refunded in full).
+	ErrNothingToRefund = errors.New("nothing to refund")
+	// ErrUnconfirmed: an event that would move money was not confirmed by
+	// its owner (OMS does not say the order is cancelled); its subscriber
+	// drops it.
+	ErrUnconfirmed = errors.New("event not confirmed by its owner")
 )
 
 // InsufficientError names the account kind (and coupon) that could not cover an item.
@@ -184,12 +199,27 @@ func CheckKey(key, customerID string) error {
 	return nil
 }
 
-// Item is one validated deduction item.
+// Item is one item of a deduction: an amount from one account kind, or a
+// coupon (whose amount, when zero, is the coupon's value once held).
 type Item struct {
-	Kind      Kind
-	AmountFen int64
-	CouponID  string
+	kind     Kind
+	amount   money.Fen
+	couponID string
 }
+
+// NewItem returns an item; NewDeduction validates a deduction's items.
+func NewItem(kind Kind, amount money.Fen, couponID string) Item {
+	return Item{kind: kind, amount: amount, couponID: couponID}
+}
+
+// Kind is the account kind the item takes from.
+func (it Item) Kind() Kind { return it.kind }
+
+// AmountFen is what the item takes.
+func (it Item) AmountFen() money.Fen { return it.amount }
+
+// CouponID is the coupon a KindCoupon item holds.
+func (it Item) CouponID() string { return it.couponID }
 
 // ValidateItems checks a deduction request's items: at least one, known
 // kinds, positive amounts (a coupon's may be zero: its value is used), each
@@ -206,23 +236,23 @@ func ValidateItems(customerID string, items []Item) error {
 	}
 	seen := map[string]bool{}
 	for i, it := range items {
-		if it.Kind == KindCoupon {
-			if it.CouponID == "" {
+		if it.kind == KindCoupon {
+			if it.couponID == "" {
 				return fmt.Errorf("%w: items[%d].coupon_id is required", ErrValidation, i)
 			}
-			if seen[it.CouponID] {
-				return fmt.Errorf("%w: coupon %s appears twice", ErrValidation, it.CouponID)
+			if seen[it.couponID] {
+				return fmt.Errorf("%w: coupon %s appears twice", ErrValidation, it.couponID)
 			}
-			seen[it.CouponID] = true
-			if it.AmountFen < 0 {
+			seen[it.couponID] = true
+			if it.amount < 0 {
 				return fmt.Errorf("%w: items[%d].amount_fen is negative", ErrValidation, i)
 			}
 			continue
 		}
-		if it.Kind.Column() == "" {
-			return fmt.Errorf("%w: items[%d].kind %q unknown", ErrValidation, i, it.Kind)
+		if it.kind.Column() == "" {
+			return fmt.Errorf("%w: items[%d].kind %q unknown", ErrValidation, i, it.kind)
 		}
-		if it.AmountFen <= 0 {
+		if it.amount <= 0 {
 			return fmt.Errorf("%w: items[%d].amount_fen must be positive", ErrValidation, i)
 		}
 	}
@@ -232,12 +262,12 @@ func ValidateItems(customerID string, items []Item) error {
 // CanRefund reports whether amount may be refunded from a trade that took
 // paid and has already given back refunded. The store enforces the same
 // rule atomically; this is the rule's statement.
-func CanRefund(paid, refunded, amount int64) error {
+func CanRefund(paid, refunded, amount money.Fen) error {
 	if amount <= 0 {
 		return fmt.Errorf("%w: refund amount must be positive", ErrValidation)
 	}
 	if refunded+amount > paid {
-		return fmt.Errorf("%w: paid %d, refunded %d, asked %d", ErrRefundTooLarge, paid, refunded, amount)
+		return fmt.Errorf("%w: paid %d, refunded %d, asked %d", ErrRefundTooLarge, int64(paid), int64(refunded), int64(amount))
 	}
 	return nil
 }

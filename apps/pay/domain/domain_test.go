@@ -3,6 +3,8 @@ package domain
 import (
 	"errors"
 	"testing"
+
+	"github.com/harvest/harvest/apps/platform/money"
 )
 
 func TestValidateItems(t *testing.T) {
@@ -13,14 +15,14 @@ func TestValidateItems(t *testing.T) {
 		items []Item
 		ok    bool
 	}{
-		{"ok", "C1", []Item{{Kind: KindBalance, AmountFen: 1}, {Kind: KindCoupon, CouponID: "x"}}, true},
-		{"no customer", "", []Item{{Kind: KindBalance, AmountFen: 1}}, false},
+		{"ok", "C1", []Item{{kind: KindBalance, amount: 1}, {kind: KindCoupon, couponID: "x"}}, true},
+		{"no customer", "", []Item{{kind: KindBalance, amount: 1}}, false},
 		{"no items", "C1", nil, false},
-		{"zero amount", "C1", []Item{{Kind: KindPoints, AmountFen: 0}}, false},
-		{"negative amount", "C1", []Item{{Kind: KindGiftCard, AmountFen: -5}}, false},
-		{"coupon without id", "C1", []Item{{Kind: KindCoupon}}, false},
-		{"coupon twice", "C1", []Item{{Kind: KindCoupon, CouponID: "x"}, {Kind: KindCoupon, CouponID: "x"}}, false},
-		{"unknown kind", "C1", []Item{{Kind: "CASH", AmountFen: 1}}, false},
+		{"zero amount", "C1", []Item{{kind: KindPoints, amount: 0}}, false},
+		{"negative amount", "C1", []Item{{kind: KindGiftCard, amount: -5}}, false},
+		{"coupon without id", "C1", []Item{{kind: KindCoupon}}, false},
+		{"coupon twice", "C1", []Item{{kind: KindCoupon, couponID: "x"}, {kind: KindCoupon, couponID: "x"}}, false},
+		{"unknown kind", "C1", []Item{{kind: "CASH", amount: 1}}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -36,7 +38,7 @@ func TestValidateItems(t *testing.T) {
 func TestCanRefund(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		paid, refunded, amount int64
+		paid, refunded, amount money.Fen
 		want                   error
 	}{
 		{100, 0, 100, nil},

@@ -1,4 +1,6 @@
-// Package events is PAY's published contract: topics and payloads.
+// Package events is PAY's side of pub/sub: the topics and payloads it
+// publishes (its contract, events.go) and its subscribers to OMS's events
+// (subscribers.go).
 package events
 
 import (

@@ -113,9 +113,8 @@ func (i *Invoker) batch(app string, inFlight int, linger time.Duration, routes [
 		i.batchers = map[string]*batcher{}
 	}
 	for _, r := range routes {
-		b, ok := i.batchers[app+" "+r]
-		if !ok {
-			b = &batcher{inv: i, app: app, queue: make(chan *pendingCall, 4*maxBatch), slots: make(chan struct{}, inFlight), linger: linger}
+		if _, ok := i.batchers[app+" "+r]; !ok {
+			b := &batcher{inv: i, app: app, queue: make(chan *pendingCall, 4*maxBatch), slots: make(chan struct{}, inFlight), linger: linger}
 			go b.run()
 			i.batchers[app+" "+r] = b
 		}

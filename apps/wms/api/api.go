@@ -52,7 +52,7 @@ func problem(err error) error {
 func fail(w http.ResponseWriter, r *http.Request, err error) { httpapi.WriteError(w, r, problem(err)) }
 
 func stockOut(s domain.Stock) wmsclient.Stock {
-	return wmsclient.Stock{Warehouse: s.Warehouse, SKU: s.SKU, OnHand: s.OnHand, Occupied: s.Occupied, Free: s.Free(), UpdatedAt: s.UpdatedAt}
+	return wmsclient.Stock{Warehouse: s.Warehouse(), SKU: s.SKU(), OnHand: s.OnHand(), Occupied: s.Occupied(), Free: s.Free(), UpdatedAt: s.UpdatedAt()}
 }
 
 func (h *Handler) setStock(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +93,7 @@ func (h *Handler) occupy(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, wmsclient.Occupation{DeliveryOrderID: o.DeliveryOrderID, Status: string(o.Status)})
+	httpapi.WriteJSON(w, http.StatusOK, wmsclient.Occupation{DeliveryOrderID: o.DeliveryOrderID(), Status: string(o.Status())})
 }
 
 func (h *Handler) release(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +102,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, wmsclient.Occupation{DeliveryOrderID: o.DeliveryOrderID, Status: string(o.Status)})
+	httpapi.WriteJSON(w, http.StatusOK, wmsclient.Occupation{DeliveryOrderID: o.DeliveryOrderID(), Status: string(o.Status())})
 }
 
 func (h *Handler) occupation(w http.ResponseWriter, r *http.Request) {
@@ -111,9 +111,10 @@ func (h *Handler) occupation(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	out := wmsclient.OccupationDetail{DeliveryOrderID: o.DeliveryOrderID, Warehouse: o.Warehouse, Status: string(o.Status),
-		Lines: make([]wmsclient.Line, len(o.Lines))}
-	for i, l := range o.Lines {
+	lines := o.Lines()
+	out := wmsclient.OccupationDetail{DeliveryOrderID: o.DeliveryOrderID(), Warehouse: o.Warehouse(), Status: string(o.Status()),
+		Lines: make([]wmsclient.Line, len(lines))}
+	for i, l := range lines {
 		out.Lines[i] = wmsclient.Line{SKU: l.SKU, Qty: l.Qty}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)

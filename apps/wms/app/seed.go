@@ -42,7 +42,11 @@ func (s *Service) SeedFromCatalog(ctx context.Context, cat Catalog) (bool, error
 			if len(p.Components) > 0 || p.Warehouse == "" {
 				continue
 			}
-			rows = append(rows, domain.Stock{Warehouse: p.Warehouse, SKU: p.SKU, OnHand: SeedOnHand})
+			st, err := domain.NewStock(p.Warehouse, p.SKU, SeedOnHand)
+			if err != nil {
+				return false, fmt.Errorf("seed %s: %w", p.SKU, err)
+			}
+			rows = append(rows, st)
 		}
 		if !page.HasNext || len(page.Items) == 0 {
 			break

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -70,11 +71,38 @@ func validID(field, s string) error {
 
 // Occupation is ERP stock held for one delivery order.
 type Occupation struct {
-	DeliveryOrderID string
-	Warehouse       string
-	Status          OccupationStatus
-	Lines           []Line // one per SKU, sorted by SKU
+	deliveryOrderID string
+	warehouse       string
+	status          OccupationStatus
+	lines           []Line // one per SKU, sorted by SKU
 }
+
+// RestoreOccupation rebuilds an occupation the store read.
+func RestoreOccupation(deliveryOrderID, warehouse string, status OccupationStatus, lines []Line) Occupation {
+	return Occupation{deliveryOrderID: deliveryOrderID, warehouse: warehouse, status: status, lines: lines}
+}
+
+// ReleasedOccupation is the tombstone of a delivery order released before
+// (or without) an occupation: a late Occupy for it holds nothing.
+func ReleasedOccupation(deliveryOrderID, warehouse string) Occupation {
+	return Occupation{deliveryOrderID: deliveryOrderID, warehouse: warehouse, status: Released}
+}
+
+// DeliveryOrderID is the delivery order the stock is held for.
+func (o Occupation) DeliveryOrderID() string { return o.deliveryOrderID }
+
+// Warehouse is where the stock is held.
+func (o Occupation) Warehouse() string { return o.warehouse }
+
+// Status is where the occupation stands.
+func (o Occupation) Status() OccupationStatus { return o.status }
+
+// Lines are what is held, one per SKU, sorted by SKU.
+func (o Occupation) Lines() []Line { return slices.Clone(o.lines) }
+
+// As returns the occupation in status s (a repeat answers the first
+// occupation as it stands).
+func (o Occupation) As(s OccupationStatus) Occupation { o.status = s; return o }
 
 // NewOccupation validates a request and merges lines of the same SKU, sorted
 // by SKU so concurrent occupations lock stock rows in one order.
@@ -95,11 +123,11 @@ func NewOccupation(deliveryOrderID, warehouse string, lines []Line) (Occupation,
 		}
 		qty[l.SKU] += l.Qty
 	}
-	o := Occupation{DeliveryOrderID: deliveryOrderID, Warehouse: warehouse, Status: Occupied}
+	o := Occupation{deliveryOrderID: deliveryOrderID, warehouse: warehouse, status: Occupied}
 	for sku, q := range qty {
-		o.Lines = append(o.Lines, Line{SKU: sku, Qty: q})
+		o.lines = append(o.lines, Line{SKU: sku, Qty: q})
 	}
-	sort.Slice(o.Lines, func(i, j int) bool { return o.Lines[i].SKU < o.Lines[j].SKU })
+	sort.Slice(o.lines, func(i, j int) bool { return o.lines[i].SKU < o.lines[j].SKU })
 	return o, nil
 }
 
@@ -108,20 +136,63 @@ func (o Occupation) Hash() string {
 	return RequestHash(struct {
 		W string
 		L []Line
-	}{o.Warehouse, o.Lines})
+	}{o.warehouse, o.lines})
 }
 
 // Stock is ERP stock of one SKU in one warehouse.
 type Stock struct {
-	Warehouse string
-	SKU       string
-	OnHand    int64
-	Occupied  int64
-	UpdatedAt time.Time
+	warehouse string
+	sku       string
+	onHand    int64
+	occupied  int64
+	updatedAt time.Time
 }
 
+// NewStock is onHand units of a SKU in a warehouse, none occupied: a
+// warehouse code, a SKU of 1..64 bytes, a quantity not below zero.
+func NewStock(warehouse, sku string, onHand int64) (Stock, error) {
+	switch {
+	case !ValidWarehouse(warehouse):
+		return Stock{}, fmt.Errorf("%w: warehouse %q is not a warehouse code", ErrValidation, warehouse)
+	case sku == "" || len(sku) > 64:
+		return Stock{}, fmt.Errorf("%w: sku is required (at most 64 bytes)", ErrValidation)
+	case onHand < 0:
+		return Stock{}, fmt.Errorf("%w: on_hand must not be negative", ErrValidation)
+	}
+	return Stock{warehouse: warehouse, sku: sku, onHand: onHand}, nil
+}
+
+// RestoreStock rebuilds a stock row the store read.
+func RestoreStock(warehouse, sku string, onHand, occupied int64, updatedAt time.Time) Stock {
+	return Stock{warehouse: warehouse, sku: sku, onHand: onHand, occupied: occupied, updatedAt: updatedAt}
+}
+
+// Warehouse is where the stock is.
+func (s Stock) Warehouse() string { return s.warehouse }
+
+// SKU is the stock's SKU.
+func (s Stock) SKU() string { return s.sku }
+
+// OnHand is the ERP's on-hand quantity.
+func (s Stock) OnHand() int64 { return s.onHand }
+
+// Occupied is what delivery orders hold of it.
+func (s Stock) Occupied() int64 { return s.occupied }
+
+// UpdatedAt is the row's last change.
+func (s Stock) UpdatedAt() time.Time { return s.updatedAt }
+
 // Free is what can still be occupied.
-func (s Stock) Free() int64 { return s.OnHand - s.Occupied }
+func (s Stock) Free() int64 { return s.onHand - s.occupied }
+
+// SetOnHand checks a new on-hand quantity against what is occupied: the
+// ERP stock may not go below it.
+func SetOnHand(onHand, occupied int64) error {
+	if onHand < occupied {
+		return fmt.Errorf("%w: on_hand %d is below the %d units occupied", ErrValidation, onHand, occupied)
+	}
+	return nil
+}
 
 // Order is a delivery order dispatched to WMS: header, lines (detail),
 // delivery data and free-form profiles.

@@ -35,7 +35,7 @@ func TestNewOccupation(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !reflect.DeepEqual(o.Lines, tc.want) || o.Status != domain.Occupied {
+			if err != nil || !reflect.DeepEqual(o.Lines(), tc.want) || o.Status() != domain.Occupied {
 				t.Fatalf("got %+v, %v", o, err)
 			}
 		})
@@ -77,5 +77,28 @@ func TestOrderValidate(t *testing.T) {
 				t.Fatalf("ok=%v err=%v", tc.ok, err)
 			}
 		})
+	}
+}
+
+func TestNewStockAndSetOnHand(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		wh, sku string
+		onHand  int64
+		ok      bool
+	}{{"WH-SH", "A", 0, true}, {"WH SH", "A", 1, false}, {"WH-SH", "", 1, false}, {"WH-SH", "A", -1, false}} {
+		s, err := domain.NewStock(c.wh, c.sku, c.onHand)
+		if c.ok != (err == nil) || (err != nil && !errors.Is(err, domain.ErrValidation)) {
+			t.Errorf("NewStock(%q, %q, %d) = %v", c.wh, c.sku, c.onHand, err)
+		}
+		if err == nil && (s.Free() != c.onHand || s.Occupied() != 0) {
+			t.Errorf("new stock %+v", s)
+		}
+	}
+	if err := domain.SetOnHand(4, 5); !errors.Is(err, domain.ErrValidation) {
+		t.Errorf("below occupied: %v", err)
+	}
+	if err := domain.SetOnHand(5, 5); err != nil {
+		t.Errorf("at occupied: %v", err)
 	}
 }

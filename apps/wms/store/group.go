@@ -49,8 +49,7 @@ type occupyReq struct {
 func (s *Store) occupyGroup(ctx context.Context, g []*occupyReq) {
 	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return occupyAll(ctx, tx, g) },
 		func(r *occupyReq) {
-			r.out = r.o
-			r.out.Status = domain.Occupied
+			r.out = r.o.As(domain.Occupied)
 			close(r.done)
 		},
 		func(r *occupyReq) {
@@ -69,10 +68,10 @@ func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
 	lines := 0
 	for _, r := range g {
 		o := r.o
-		occArgs = append(occArgs, o.DeliveryOrderID, o.Warehouse, domain.Occupied, o.Hash(), r.now, r.now)
-		for _, l := range o.Lines {
-			sums[key{o.Warehouse, l.SKU}] += l.Qty
-			lineArgs = append(lineArgs, o.DeliveryOrderID, l.SKU, l.Qty)
+		occArgs = append(occArgs, o.DeliveryOrderID(), o.Warehouse(), domain.Occupied, o.Hash(), r.now, r.now)
+		for _, l := range o.Lines() {
+			sums[key{o.Warehouse(), l.SKU}] += l.Qty
+			lineArgs = append(lineArgs, o.DeliveryOrderID(), l.SKU, l.Qty)
 			lines++
 		}
 	}
@@ -117,6 +116,7 @@ func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
 
 type receiveReq struct {
 	o    domain.Order
+	ev   outbox.Event
 	id   string
 	dup  bool
 	err  error
@@ -130,7 +130,7 @@ func (s *Store) receiveGroup(ctx context.Context, g []*receiveReq) {
 			close(r.done)
 		},
 		func(r *receiveReq) {
-			r.id, r.dup, r.err = s.receiveOne(ctx, r.o)
+			r.id, r.dup, r.err = s.receiveOne(ctx, r.o, r.ev)
 			close(r.done)
 		})
 }
@@ -159,7 +159,7 @@ func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
 			profiles = append(profiles, o.WMSOrderID, k, o.Profiles[k])
 			nProfiles++
 		}
-		evs[i] = receivedEvent(o)
+		evs[i] = r.ev
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_header (wms_order_id, delivery_order_id, order_id, customer_id, warehouse, status,
 		request_hash, received_at) VALUES `+sqltx.Tuples("(?,?,?,?,?,?,?,?)", len(g)), header...); err != nil {
@@ -181,6 +181,8 @@ func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
 			return fmt.Errorf("insert order_profiles: %w", err)
 		}
 	}
-	_, err := outbox.Add(ctx, tx, evs...)
-	return err
+	if _, err := outbox.Add(ctx, tx, evs...); err != nil {
+		return fmt.Errorf("write outbox: %w", err)
+	}
+	return nil
 }

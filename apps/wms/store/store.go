@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/harvest/harvest/apps/wms/app"
 	"sort"
 	"strings"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 	"github.com/harvest/harvest/apps/wms/domain"
-	"github.com/harvest/harvest/apps/wms/events"
 )
 
 // Store is WMS's database.
@@ -28,6 +28,8 @@ type Store struct {
 	occupies *group.Queue[*occupyReq] // occupations committed together (group.go)
 	receives *group.Queue[*receiveReq]
 }
+
+var _ app.Repository = (*Store)(nil)
 
 // New returns a Store over db.
 func New(db *sql.DB) *Store {
@@ -55,7 +57,7 @@ func insertMany(ctx context.Context, tx *sql.Tx, prefix, tuple string, n int, ar
 			vals = append(vals, args(i)...)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), vals...); err != nil {
-			return err
+			return fmt.Errorf("insert rows %d..%d: %w", start, end, err)
 		}
 	}
 	return nil
@@ -73,23 +75,28 @@ func affected(res sql.Result, err error) (int64, error) {
 // SetStock sets the on-hand quantity of a SKU in a warehouse, creating the
 // row when missing (the admin endpoint and the seeder). It refuses to go
 // below what is occupied.
-func (s *Store) SetStock(ctx context.Context, warehouse, sku string, onHand int64, now time.Time) (domain.Stock, error) {
+func (s *Store) SetStock(ctx context.Context, st domain.Stock, now time.Time) (domain.Stock, error) {
+	warehouse, sku, onHand := st.Warehouse(), st.SKU(), st.OnHand()
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		var occupied int64
 		err := tx.QueryRowContext(ctx, `SELECT occupied FROM erp_stock WHERE warehouse=? AND sku=? FOR UPDATE`, warehouse, sku).Scan(&occupied)
 		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `INSERT INTO erp_stock (warehouse, sku, on_hand, occupied, updated_at) VALUES (?,?,?,0,?)`,
-				warehouse, sku, onHand, now)
-			return err
+			if _, err := tx.ExecContext(ctx, `INSERT INTO erp_stock (warehouse, sku, on_hand, occupied, updated_at) VALUES (?,?,?,0,?)`,
+				warehouse, sku, onHand, now); err != nil {
+				return fmt.Errorf("add stock %s/%s: %w", warehouse, sku, err)
+			}
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("lock stock %s/%s: %w", warehouse, sku, err)
 		}
-		if onHand < occupied {
-			return fmt.Errorf("%w: on_hand %d is below the %d units occupied", domain.ErrValidation, onHand, occupied)
+		if err := domain.SetOnHand(onHand, occupied); err != nil {
+			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE erp_stock SET on_hand=?, updated_at=? WHERE warehouse=? AND sku=?`, onHand, now, warehouse, sku)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE erp_stock SET on_hand=?, updated_at=? WHERE warehouse=? AND sku=?`, onHand, now, warehouse, sku); err != nil {
+			return fmt.Errorf("set stock %s/%s: %w", warehouse, sku, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return domain.Stock{}, err
@@ -99,30 +106,39 @@ func (s *Store) SetStock(ctx context.Context, warehouse, sku string, onHand int6
 
 // Stock returns one stock row.
 func (s *Store) Stock(ctx context.Context, warehouse, sku string) (domain.Stock, error) {
-	st := domain.Stock{Warehouse: warehouse, SKU: sku}
+	var onHand, occupied int64
+	var updated time.Time
 	err := s.db.QueryRowContext(ctx, `SELECT on_hand, occupied, updated_at FROM erp_stock WHERE warehouse=? AND sku=?`, warehouse, sku).
-		Scan(&st.OnHand, &st.Occupied, &st.UpdatedAt)
+		Scan(&onHand, &occupied, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return st, fmt.Errorf("%w: no ERP stock for %s in %s", domain.ErrNotFound, sku, warehouse)
+		return domain.Stock{}, fmt.Errorf("%w: no ERP stock for %s in %s", domain.ErrNotFound, sku, warehouse)
 	}
-	st.UpdatedAt = st.UpdatedAt.UTC()
-	return st, err
+	if err != nil {
+		return domain.Stock{}, fmt.Errorf("read stock %s/%s: %w", warehouse, sku, err)
+	}
+	return domain.RestoreStock(warehouse, sku, onHand, occupied, updated.UTC()), nil
 }
 
 // CountStock counts stock rows (the seeder runs on an empty table only).
 func (s *Store) CountStock(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM erp_stock`).Scan(&n)
-	return n, err
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM erp_stock`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count stock: %w", err)
+	}
+	return n, nil
 }
 
 // SeedStock adds stock rows in one transaction, leaving rows already there
 // alone, so a seed is all there or not at all.
 func (s *Store) SeedStock(ctx context.Context, rows []domain.Stock, now time.Time) error {
-	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		return insertMany(ctx, tx, `INSERT IGNORE INTO erp_stock (warehouse, sku, on_hand, occupied, updated_at) VALUES `, "(?,?,?,0,?)",
-			len(rows), func(i int) []any { return []any{rows[i].Warehouse, rows[i].SKU, rows[i].OnHand, now} })
+			len(rows), func(i int) []any { return []any{rows[i].Warehouse(), rows[i].SKU(), rows[i].OnHand(), now} })
 	})
+	if err != nil {
+		return fmt.Errorf("seed stock: %w", err)
+	}
+	return nil
 }
 
 // Occupy holds ERP stock for a delivery order, all lines or none. The same
@@ -141,31 +157,34 @@ func (s *Store) Occupy(ctx context.Context, o domain.Occupation, now time.Time) 
 // occupyOne is Occupy in a transaction of its own.
 func (s *Store) occupyOne(ctx context.Context, o domain.Occupation, now time.Time) (domain.Occupation, error) {
 	hash := o.Hash()
+	lines := o.Lines()
 	out := o
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		out = o
 		_, err := tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at)
-			VALUES (?,?,?,?,?,?)`, o.DeliveryOrderID, o.Warehouse, domain.Occupied, hash, now, now)
+			VALUES (?,?,?,?,?,?)`, o.DeliveryOrderID(), o.Warehouse(), domain.Occupied, hash, now, now)
 		if sqltx.IsDuplicate(err) {
 			var h string
+			var status domain.OccupationStatus
 			if err := tx.QueryRowContext(ctx, `SELECT status, request_hash FROM erp_occupations WHERE delivery_order_id=?`,
-				o.DeliveryOrderID).Scan(&out.Status, &h); err != nil {
-				return fmt.Errorf("read occupation %s: %w", o.DeliveryOrderID, err)
+				o.DeliveryOrderID()).Scan(&status, &h); err != nil {
+				return fmt.Errorf("read occupation %s: %w", o.DeliveryOrderID(), err)
 			}
 			if h != "" && h != hash {
-				return fmt.Errorf("%w: occupation %s", domain.ErrConflict, o.DeliveryOrderID)
+				return fmt.Errorf("%w: occupation %s", domain.ErrConflict, o.DeliveryOrderID())
 			}
+			out = o.As(status)
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("record occupation %s: %w", o.DeliveryOrderID, err)
+			return fmt.Errorf("record occupation %s: %w", o.DeliveryOrderID(), err)
 		}
 		var short []string
-		for _, l := range o.Lines { // sorted by SKU: one lock order for everyone
+		for _, l := range lines { // sorted by SKU: one lock order for everyone
 			n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied + ?, updated_at=?
-				WHERE warehouse=? AND sku=? AND on_hand - occupied >= ?`, l.Qty, now, o.Warehouse, l.SKU, l.Qty))
+				WHERE warehouse=? AND sku=? AND on_hand - occupied >= ?`, l.Qty, now, o.Warehouse(), l.SKU, l.Qty))
 			if err != nil {
-				return fmt.Errorf("occupy %s/%s: %w", o.Warehouse, l.SKU, err)
+				return fmt.Errorf("occupy %s/%s: %w", o.Warehouse(), l.SKU, err)
 			}
 			if n == 0 {
 				short = append(short, l.SKU)
@@ -175,17 +194,17 @@ func (s *Store) occupyOne(ctx context.Context, o domain.Occupation, now time.Tim
 			// Only a short line asks whether the warehouse has stock rows at
 			// all: an unknown warehouse is short of everything.
 			var one int
-			err = tx.QueryRowContext(ctx, `SELECT 1 FROM erp_stock WHERE warehouse=? LIMIT 1`, o.Warehouse).Scan(&one)
+			err = tx.QueryRowContext(ctx, `SELECT 1 FROM erp_stock WHERE warehouse=? LIMIT 1`, o.Warehouse()).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: %s", domain.ErrUnknownWarehouse, o.Warehouse)
+				return fmt.Errorf("%w: %s", domain.ErrUnknownWarehouse, o.Warehouse())
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("find warehouse %s: %w", o.Warehouse(), err)
 			}
 			return &domain.StockShortError{SKUs: short}
 		}
-		return insertMany(ctx, tx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `, "(?,?,?)", len(o.Lines),
-			func(i int) []any { return []any{o.DeliveryOrderID, o.Lines[i].SKU, o.Lines[i].Qty} })
+		return insertMany(ctx, tx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `, "(?,?,?)", len(lines),
+			func(i int) []any { return []any{o.DeliveryOrderID(), lines[i].SKU, lines[i].Qty} })
 	})
 	return out, err
 }
@@ -193,15 +212,19 @@ func (s *Store) occupyOne(ctx context.Context, o domain.Occupation, now time.Tim
 // Release gives an occupation's stock back. Idempotent; releasing an id
 // never occupied records a tombstone so a late Occupy for it holds nothing.
 func (s *Store) Release(ctx context.Context, deliveryOrderID string, now time.Time) (domain.Occupation, error) {
-	out := domain.Occupation{DeliveryOrderID: deliveryOrderID, Status: domain.Released}
+	var warehouse string
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		warehouse = ""
 		var status domain.OccupationStatus
 		err := tx.QueryRowContext(ctx, `SELECT warehouse, status FROM erp_occupations WHERE delivery_order_id=? FOR UPDATE`,
-			deliveryOrderID).Scan(&out.Warehouse, &status)
+			deliveryOrderID).Scan(&warehouse, &status)
 		if errors.Is(err, sql.ErrNoRows) {
 			_, err = tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at)
 				VALUES (?,'',?,'',?,?)`, deliveryOrderID, domain.Released, now, now)
-			return err
+			if err != nil {
+				return fmt.Errorf("tombstone %s: %w", deliveryOrderID, err)
+			}
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("lock occupation %s: %w", deliveryOrderID, err)
@@ -215,19 +238,21 @@ func (s *Store) Release(ctx context.Context, deliveryOrderID string, now time.Ti
 		}
 		for _, l := range lines {
 			n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied - ?, updated_at=?
-				WHERE warehouse=? AND sku=? AND occupied >= ?`, l.Qty, now, out.Warehouse, l.SKU, l.Qty))
+				WHERE warehouse=? AND sku=? AND occupied >= ?`, l.Qty, now, warehouse, l.SKU, l.Qty))
 			if err != nil {
-				return fmt.Errorf("release %s/%s: %w", out.Warehouse, l.SKU, err)
+				return fmt.Errorf("release %s/%s: %w", warehouse, l.SKU, err)
 			}
 			if n == 0 {
-				return fmt.Errorf("release %s: %s/%s holds less than the %d units occupied", deliveryOrderID, out.Warehouse, l.SKU, l.Qty)
+				return fmt.Errorf("release %s: %s/%s holds less than the %d units occupied", deliveryOrderID, warehouse, l.SKU, l.Qty)
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE erp_occupations SET status=?, updated_at=? WHERE delivery_order_id=?`,
-			domain.Released, now, deliveryOrderID)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE erp_occupations SET status=?, updated_at=? WHERE delivery_order_id=?`,
+			domain.Released, now, deliveryOrderID); err != nil {
+			return fmt.Errorf("release %s: %w", deliveryOrderID, err)
+		}
+		return nil
 	})
-	return out, err
+	return domain.ReleasedOccupation(deliveryOrderID, warehouse), err
 }
 
 func occupationLines(ctx context.Context, q interface {
@@ -242,25 +267,32 @@ func occupationLines(ctx context.Context, q interface {
 	for rows.Next() {
 		var l domain.Line
 		if err := rows.Scan(&l.SKU, &l.Qty); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read occupation lines of %s: %w", id, err)
 		}
 		ls = append(ls, l)
 	}
-	return ls, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read occupation lines of %s: %w", id, err)
+	}
+	return ls, nil
 }
 
 // Occupation returns an occupation with its lines.
 func (s *Store) Occupation(ctx context.Context, id string) (domain.Occupation, error) {
-	o := domain.Occupation{DeliveryOrderID: id}
-	err := s.db.QueryRowContext(ctx, `SELECT warehouse, status FROM erp_occupations WHERE delivery_order_id=?`, id).Scan(&o.Warehouse, &o.Status)
+	var warehouse string
+	var status domain.OccupationStatus
+	err := s.db.QueryRowContext(ctx, `SELECT warehouse, status FROM erp_occupations WHERE delivery_order_id=?`, id).Scan(&warehouse, &status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return o, fmt.Errorf("%w: occupation %s", domain.ErrNotFound, id)
+		return domain.Occupation{}, fmt.Errorf("%w: occupation %s", domain.ErrNotFound, id)
 	}
 	if err != nil {
-		return o, err
+		return domain.Occupation{}, fmt.Errorf("read occupation %s: %w", id, err)
 	}
-	o.Lines, err = occupationLines(ctx, s.db, id)
-	return o, err
+	lines, err := occupationLines(ctx, s.db, id)
+	if err != nil {
+		return domain.Occupation{}, err
+	}
+	return domain.RestoreOccupation(id, warehouse, status, lines), nil
 }
 
 // ------------------------------------------------------------------- orders
@@ -269,15 +301,15 @@ func (s *Store) Occupation(ctx context.Context, id string) (domain.Occupation, e
 // order_delivery, order_profiles) and its wms.order.received outbox row in
 // one transaction. The same delivery order id again returns the first WMS
 // order id with duplicate=true; with other content, domain.ErrConflict.
-func (s *Store) Receive(ctx context.Context, o domain.Order) (wmsOrderID string, duplicate bool, err error) {
-	r := &receiveReq{o: o, done: make(chan struct{})}
+func (s *Store) Receive(ctx context.Context, o domain.Order, ev outbox.Event) (wmsOrderID string, duplicate bool, err error) {
+	r := &receiveReq{o: o, ev: ev, done: make(chan struct{})}
 	s.receives.Submit(r, func(g []*receiveReq) { s.receiveGroup(context.WithoutCancel(ctx), g) })
 	<-r.done
 	return r.id, r.dup, r.err
 }
 
 // receiveOne is Receive in a transaction of its own.
-func (s *Store) receiveOne(ctx context.Context, o domain.Order) (wmsOrderID string, duplicate bool, err error) {
+func (s *Store) receiveOne(ctx context.Context, o domain.Order, ev outbox.Event) (wmsOrderID string, duplicate bool, err error) {
 	hash := o.Hash()
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		duplicate = false
@@ -321,21 +353,12 @@ func (s *Store) receiveOne(ctx context.Context, o domain.Order) (wmsOrderID stri
 			len(keys), func(i int) []any { return []any{o.WMSOrderID, keys[i], o.Profiles[keys[i]]} }); err != nil {
 			return fmt.Errorf("insert order_profiles: %w", err)
 		}
-		_, err = outbox.Add(ctx, tx, receivedEvent(o))
-		return err
+		if _, err := outbox.Add(ctx, tx, ev); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		return nil
 	})
 	return wmsOrderID, duplicate, err
-}
-
-// receivedEvent is the wms.order.received outbox event of o.
-func receivedEvent(o domain.Order) outbox.Event {
-	d := o.Delivery
-	ev := events.OrderReceived{WMSOrderID: o.WMSOrderID, DeliveryOrderID: o.DeliveryOrderID, OrderID: o.OrderID, Warehouse: o.Warehouse,
-		DeliveryDate: d.Date, Express: d.Express, ReceivedAt: o.ReceivedAt, Lines: make([]events.Line, len(o.Lines))}
-	for i, l := range o.Lines {
-		ev.Lines[i] = events.Line{SKU: l.SKU, Qty: l.Qty, Zone: l.Zone}
-	}
-	return outbox.Event{Topic: events.TopicOrderReceived, AggregateID: o.WMSOrderID, Type: events.TypeOrderReceived, Payload: ev}
 }
 
 // Order returns a received order by its WMS order id or its delivery order id.
@@ -363,12 +386,12 @@ func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
 	for rows.Next() {
 		var l domain.Line
 		if err := rows.Scan(&l.SKU, &l.Name, &l.Qty, &l.Zone); err != nil {
-			return o, err
+			return o, fmt.Errorf("read order_detail %s: %w", o.WMSOrderID, err)
 		}
 		o.Lines = append(o.Lines, l)
 	}
 	if err := rows.Err(); err != nil {
-		return o, err
+		return o, fmt.Errorf("read order_detail %s: %w", o.WMSOrderID, err)
 	}
 	prows, err := s.db.QueryContext(ctx, `SELECT profile_key, profile_value FROM order_profiles WHERE wms_order_id=?`, o.WMSOrderID)
 	if err != nil {
@@ -378,12 +401,15 @@ func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
 	for prows.Next() {
 		var k, v string
 		if err := prows.Scan(&k, &v); err != nil {
-			return o, err
+			return o, fmt.Errorf("read order_profiles %s: %w", o.WMSOrderID, err)
 		}
 		if o.Profiles == nil {
 			o.Profiles = map[string]string{}
 		}
 		o.Profiles[k] = v
 	}
-	return o, prows.Err()
+	if err := prows.Err(); err != nil {
+		return o, fmt.Errorf("read order_profiles %s: %w", o.WMSOrderID, err)
+	}
+	return o, nil
 }

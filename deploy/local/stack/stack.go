@@ -253,7 +253,7 @@ func (o *Options) defaults() error {
 		o.Name = DevName
 	}
 	if !regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`).MatchString(o.Name) {
-		return fmt.Errorf("stack name %q: use letters, digits, - _ .", o.Name)
+		return fmt.Errorf("stack name %q: use letters, digits, - _ . only", o.Name)
 	}
 	dev := o.Name == DevName
 	abs := func(p *string, def string) {
@@ -510,9 +510,6 @@ func (s *Stack) Placement() PlacementPorts { return s.pports }
 
 // Apps lists the stack's app-ids.
 func (s *Stack) Apps() []string { return append([]string(nil), s.opts.Apps...) }
-
-// Name is the stack's name.
-func (s *Stack) Name() string { return s.opts.Name }
 
 // RunDir is the stack's run directory.
 func (s *Stack) RunDir() string { return s.opts.RunDir }

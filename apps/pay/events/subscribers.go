@@ -1,4 +1,4 @@
-package api
+package events
 
 import (
 	"context"
@@ -9,14 +9,24 @@ import (
 	"github.com/dapr/go-sdk/service/common"
 
 	"github.com/harvest/harvest/apps/oms/events"
-	"github.com/harvest/harvest/apps/pay/app"
+	"github.com/harvest/harvest/apps/pay/domain"
 	"github.com/harvest/harvest/apps/platform/daprx"
 )
 
+// Handlers is the use cases PAY's subscribers run (*app.Service); each
+// claims the message id in its transaction, so a redelivery changes
+// nothing.
+type Handlers interface {
+	OnOrderPlaced(ctx context.Context, msgID string, ev events.OrderPlaced) error
+	OnOrderCancelled(ctx context.Context, msgID string, ev events.OrderCancelled) error
+	OnPaymentRejected(ctx context.Context, msgID string, ev events.PaymentRejected) error
+}
+
 // Subscribe registers PAY's consumers of OMS's events. Each decodes, runs a
-// use case that claims the message id in its transaction, and maps the
-// result: nil done, ErrDrop for a payload that can never apply, else retry.
-func Subscribe(svc common.Service, pubsub string, s *app.Service) error {
+// use case, and maps the result: nil done, ErrDrop for a payload that can
+// never apply or an event its owner does not confirm
+// (domain.ErrUnconfirmed), else retry.
+func Subscribe(svc common.Service, pubsub string, s Handlers) error {
 	subs := []struct {
 		topic string
 		h     daprx.Handler
@@ -37,7 +47,7 @@ func Subscribe(svc common.Service, pubsub string, s *app.Service) error {
 				return err
 			}
 			err := s.OnOrderCancelled(ctx, m.ID, ev)
-			if errors.Is(err, app.ErrUnconfirmed) {
+			if errors.Is(err, domain.ErrUnconfirmed) {
 				return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
 			}
 			return err
@@ -48,7 +58,7 @@ func Subscribe(svc common.Service, pubsub string, s *app.Service) error {
 				return err
 			}
 			err := s.OnPaymentRejected(ctx, m.ID, ev)
-			if errors.Is(err, app.ErrUnconfirmed) {
+			if errors.Is(err, domain.ErrUnconfirmed) {
 				return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
 			}
 			return err
@@ -67,19 +77,4 @@ func decode(m daprx.Message, v any) error {
 		return fmt.Errorf("%w: %s payload: %v", daprx.ErrDrop, m.Topic, err)
 	}
 	return nil
-}
-
-// Bindings registers the cron binding handlers: pay-poll (trades whose
-// callback is late) and pay-deduction-sweep (held deductions no order used).
-func Bindings(svc common.Service, s *app.Service) error {
-	if err := svc.AddBindingInvocationHandler("/pay-poll", func(ctx context.Context, _ *common.BindingEvent) ([]byte, error) {
-		_, err := s.PollTrades(ctx)
-		return nil, err
-	}); err != nil {
-		return err
-	}
-	return svc.AddBindingInvocationHandler("/pay-deduction-sweep", func(ctx context.Context, _ *common.BindingEvent) ([]byte, error) {
-		_, err := s.SweepDeductions(ctx)
-		return nil, err
-	})
 }
