@@ -12,6 +12,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/domain"
 	omsevents "github.com/harvest/harvest/apps/oms/events"
 	omsstore "github.com/harvest/harvest/apps/oms/store"
+	payapp "github.com/harvest/harvest/apps/pay/app"
 	paydomain "github.com/harvest/harvest/apps/pay/domain"
 	payevents "github.com/harvest/harvest/apps/pay/events"
 	paystore "github.com/harvest/harvest/apps/pay/store"
@@ -84,7 +85,7 @@ func MySQLCheckoutBaseline(ctx context.Context, server string, workers int, d ti
 	oms, pay := omsstore.New(odb), paystore.New(pdb)
 	for w := range workers {
 		c := fmt.Sprintf("B%05d", w)
-		if err := pay.Credit(ctx, "baseline:"+c, "h", paydomain.Account{CustomerID: c, Points: 1 << 40}, nil, time.Now().UTC()); err != nil {
+		if err := pay.Credit(ctx, "baseline:"+c, "h", paydomain.RestoreAccount(c, 0, 0, 1<<40, 0), nil, time.Now().UTC()); err != nil {
 			return Rate{}, fmt.Errorf("credit %s: %w", c, err)
 		}
 	}
@@ -94,8 +95,10 @@ func MySQLCheckoutBaseline(ctx context.Context, server string, workers int, d ti
 		now := time.Now().UTC()
 		cust := fmt.Sprintf("B%05d", w)
 		// 1.
-		ded := paydomain.Deduction{ID: ids.New(), IdempotencyKey: ids.New(), RequestHash: "h", CustomerID: cust,
-			Items: []paydomain.Item{{Kind: paydomain.KindPoints, AmountFen: 1}}}
+		ded, err := paydomain.NewDeduction(ids.New(), ids.New(), "h", cust, []paydomain.Item{paydomain.NewItem(paydomain.KindPoints, 1, "")})
+		if err != nil {
+			return err
+		}
 		if _, err := pay.Deduct(ctx, ded, now); err != nil {
 			return fmt.Errorf("deduct: %w", err)
 		}
@@ -105,7 +108,7 @@ func MySQLCheckoutBaseline(ctx context.Context, server string, workers int, d ti
 			Lines:        []domain.LineInput{{SKU: "SKU-BASE", Qty: 1, UnitPrice: 1000}},
 			Address:      domain.Address{Name: "Li Lei", Phone: "13800138000", Province: "Shanghai", City: "Shanghai", District: "Pudong", Detail: "1 Century Avenue"},
 			Slot:         domain.Slot{Type: "NEXT_DAY", Date: tomorrow},
-			DeductionIDs: []string{ded.ID},
+			DeductionIDs: []string{ded.ID()},
 		}
 		id := ids.New()
 		o, err := domain.NewOrder(id, p, catalog, money.Fen(1), now, 10*time.Minute)
@@ -119,37 +122,37 @@ func MySQLCheckoutBaseline(ctx context.Context, server string, workers int, d ti
 			return fmt.Errorf("create order: %w", err)
 		}
 		// 3.
-		if _, err := pay.Claim(ctx, "pay.order-placed", ids.New(), func(tx *sql.Tx) error {
-			_, err := paystore.MarkUsedTx(ctx, tx, id, []string{ded.ID}, now)
-			return err
-		}); err != nil {
+		if _, err := pay.BindDeductions(ctx, payapp.InboxClaim{Consumer: "pay.order-placed", MsgID: ids.New()}, id, []string{ded.ID()}, now); err != nil {
 			return fmt.Errorf("mark used: %w", err)
 		}
 		// 4, 5.
 		cash := int64(o.CashDue())
-		t := paydomain.Trade{ID: ids.New(), IdempotencyKey: ids.New(), RequestHash: "h", OrderID: id, CustomerID: cust,
-			Channel: "WECHAT", AmountFen: cash, Status: paydomain.TradePending, TimeExpire: now.Add(10 * time.Minute), CreatedAt: now}
+		t, err := paydomain.NewTrade(ids.New(), ids.New(), "h", id, cust, "WECHAT", money.Fen(cash), now.Add(10*time.Minute), now)
+		if err != nil {
+			return err
+		}
 		if err := pay.CreateTrade(ctx, t, now.Add(time.Minute)); err != nil {
 			return fmt.Errorf("create trade: %w", err)
 		}
-		if err := pay.SetCashier(ctx, t.ID, "wx"+t.ID, "http://127.0.0.1/cashier/WECHAT/"+t.ID, now); err != nil {
+		t.Opened("wx"+t.ID(), "http://127.0.0.1/cashier/WECHAT/"+t.ID())
+		if err := pay.SetCashier(ctx, t, now); err != nil {
 			return fmt.Errorf("set cashier: %w", err)
 		}
 		// 6.
 		paidAt := time.Now().UTC()
-		succeeded := outbox.Event{Topic: payevents.TopicTradeSucceeded, AggregateID: t.ID, Type: payevents.TopicTradeSucceeded + ".v1",
-			Payload: payevents.TradeSucceeded{TradeID: t.ID, OrderID: id, CustomerID: cust, Channel: "WECHAT", AmountFen: money.Fen(cash), PaidAt: paidAt}}
-		if ok, err := pay.MarkSucceeded(ctx, t, cash, "wx"+t.ID, paidAt, paidAt, succeeded); err != nil || !ok {
+		succeeded := outbox.Event{Topic: payevents.TopicTradeSucceeded, AggregateID: t.ID(), Type: payevents.TopicTradeSucceeded + ".v1",
+			Payload: payevents.TradeSucceeded{TradeID: t.ID(), OrderID: id, CustomerID: cust, Channel: "WECHAT", AmountFen: money.Fen(cash), PaidAt: paidAt}}
+		if ok, err := pay.MarkSucceeded(ctx, t, money.Fen(cash), "wx"+t.ID(), paidAt, paidAt, succeeded); err != nil || !ok {
 			return fmt.Errorf("mark succeeded: %v %w", ok, err)
 		}
 		// 7.
 		_, err = oms.Update(ctx, id, &app.InboxClaim{Consumer: app.TradeConsumer, MsgID: ids.New()}, func(o *domain.Order) ([]outbox.Event, error) {
 			at := time.Now().UTC()
-			if err := o.MarkPaid(t.ID, money.Fen(cash), at); err != nil {
+			if err := o.MarkPaid(t.ID(), money.Fen(cash), at); err != nil {
 				return nil, err
 			}
 			return []outbox.Event{{Topic: omsevents.TopicOrderPaid, AggregateID: id, Type: omsevents.TopicOrderPaid + ".v1",
-				Payload: omsevents.OrderPaid{OrderID: id, CustomerID: cust, PaidFen: o.Paid(), TradeID: t.ID, PaidAt: at}}}, nil
+				Payload: omsevents.OrderPaid{OrderID: id, CustomerID: cust, PaidFen: o.Paid(), TradeID: t.ID(), PaidAt: at}}}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("mark paid: %w", err)
