@@ -32,6 +32,10 @@ func New(url, token string) *Client {
 	return &Client{URL: url, Token: token, HTTP: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
+// WithToken returns a copy of c that sends token and shares its
+// connections (the checkout load run gives each customer one).
+func (c *Client) WithToken(token string) *Client { cc := *c; cc.Token = token; return &cc }
+
 // Error is one GraphQL error.
 type Error struct {
 	Message    string         `json:"message"`
