@@ -53,8 +53,8 @@ func Read(environ []string) (Config, error) {
 			SoldOutTTL:       r.Duration("HARVEST_OMS_SOLD_OUT_TTL", time.Second),
 			KeyLockWait:      r.Duration("HARVEST_OMS_KEY_LOCK_WAIT", 10*time.Second),
 		},
-		SweepBinding:       r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
-		Fulfillment:        fulfillment.ReadConfig(r),
+		SweepBinding: r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
+		Fulfillment:  fulfillment.ReadConfig(r),
 	}
 	// The outside systems: the partners stand-in in development; production
 	// names its HTTPEndpoint (deploy/k8s/components.yaml) explicitly.
