@@ -1,6 +1,7 @@
 // Package stack runs Harvest on one machine the way production runs it:
 // every app as its own process beside its own daprd sidecar, a placement
-// service for actors, MariaDB and Redis. It owns the port layout, the env
+// service for actors, Dapr's Scheduler for actor reminders and jobs,
+// MariaDB and Redis. It owns the port layout, the env
 // contract the apps read, the per-stack rendering of the Dapr YAML, the
 // child processes' lifetimes (they die with the launcher), and readiness.
 //
@@ -15,8 +16,9 @@
 // fixed ports, GraphQL on 127.0.0.1:8080, Redis DB 0, databases harvest_*)
 // and end-to-end test stacks (free ports, a leased Redis DB that is flushed
 // first, databases e2e_<random>_* dropped on Stop). Each stack has its own
-// run dir holding its rendered resources, its SQLite name-resolution file
-// and its logs, so stacks never see each other's apps, streams or rows.
+// run dir holding its rendered resources, its SQLite name-resolution file,
+// its Scheduler's etcd data and its logs, so stacks never see each other's
+// apps, streams, reminders or rows.
 //
 // End-to-end tests use it as:
 //
