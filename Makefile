@@ -5,7 +5,7 @@
 #   make down                       stop the stack `make up` started (from another terminal)
 #   make token ROLE=CUSTOMER SUB=C0001   print a development JWT (use `make -s token …` in scripts)
 #   make test                       every test: unit, integration and end-to-end (whole stack)
-#   make sidecar                    build daprd and placement into .bin/ if missing
+#   make sidecar                    build daprd, placement and scheduler into .bin/ if missing
 #   make services                   install/start MariaDB and Redis only
 #   make generate                   regenerate the gqlgen code
 
@@ -37,15 +37,24 @@ services:
 # launcher when .bin has none.
 SIDECAR_SRC := $(shell find dapr/sidecar -name '*.go' -o -name go.mod -o -name go.sum)
 
-sidecar: $(BIN)/daprd $(BIN)/placement
+# The version stamp is what daprd, placement and the Scheduler report
+# (without it: "edge"); keep it equal to dapr/sidecar/go.mod's
+# github.com/dapr/dapr and to deploy/local/stack's SidecarLDFlags.
+DAPR_LDFLAGS := -X github.com/dapr/dapr/pkg/buildinfo.version=1.18.0
+
+sidecar: $(BIN)/daprd $(BIN)/placement $(BIN)/scheduler
 
 $(BIN)/daprd: $(SIDECAR_SRC)
 	@mkdir -p $(BIN)
-	cd dapr/sidecar && $(GO) build -tags stablecomponents -o ../../$(BIN)/daprd .
+	cd dapr/sidecar && $(GO) build -tags stablecomponents -ldflags "$(DAPR_LDFLAGS)" -o ../../$(BIN)/daprd .
 
 $(BIN)/placement: $(SIDECAR_SRC)
 	@mkdir -p $(BIN)
-	cd dapr/sidecar && $(GO) build -tags stablecomponents -o ../../$(BIN)/placement ./placement
+	cd dapr/sidecar && $(GO) build -tags stablecomponents -ldflags "$(DAPR_LDFLAGS)" -o ../../$(BIN)/placement ./placement
+
+$(BIN)/scheduler: $(SIDECAR_SRC)
+	@mkdir -p $(BIN)
+	cd dapr/sidecar && $(GO) build -tags stablecomponents -ldflags "$(DAPR_LDFLAGS)" -o ../../$(BIN)/scheduler ./scheduler
 
 test: services sidecar
 	$(GO) test -count=1 -timeout 60m ./...

@@ -93,14 +93,13 @@ func run() error {
 	api.MountFulfillment(a.Mux, eng)
 	api.SubscribePaid(a, cfg.Base.PubSub, eng)
 	a.Go(eng.Run)
-	// Dapr 1.14 keeps an actor type's reminders in state-store values it
-	// re-reads and rewrites on every registration. Deadline windows keep
-	// them few (about one per second of the longest payment deadline), and
-	// a few partitions keep each rewrite small. A window's actor is idle
-	// once it has fired, so it is deactivated soon after.
+	// Dapr 1.18 keeps actor reminders in the Scheduler (1.14 kept them in
+	// state-store values it rewrote whole on every registration, which
+	// remindersStoragePartitions split; 1.18 ignores that setting). A
+	// window's actor is idle once it has fired, so it is deactivated soon
+	// after.
 	a.SetActorSettings(map[string]any{
-		"remindersStoragePartitions": cfg.ReminderPartitions,
-		"actorIdleTimeout":           "2m",
+		"actorIdleTimeout": "2m",
 	})
 	a.Logger.Info("oms configured", "pay_deadline", cfg.App.PayDeadline.String(),
 		"channel_deadlines", fmt.Sprint(cfg.App.ChannelDeadlines), "reserve_ttl", cfg.App.ReserveTTL.String())

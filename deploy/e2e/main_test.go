@@ -1,4 +1,4 @@
-// Package e2e drives the whole Harvest stack — placement, every app and its
+// Package e2e drives the whole Harvest stack — placement, the Scheduler, every app and its
 // own daprd sidecar, MariaDB and Redis — through the gateway's GraphQL API,
 // as the front-ends do. TestMain starts one stack for the package on free
 // ports, with its own databases and Redis DB, and stops it at the end.

@@ -446,7 +446,8 @@ func TestNoStandInInProduction(t *testing.T) {
 }
 
 // deploy/k8s/dapr.yaml must not put a timeout on service invocation: daprd
-// 1.14 panics when one fires mid-answer (dapr/resiliency.yaml).
+// panics when one fires mid-answer, 1.14 and still 1.18 (dapr/resiliency.yaml,
+// deploy/local/stack's TestInvocationTimeoutProbe).
 func TestNoServiceInvocationTimeout(t *testing.T) {
 	s := load(t)
 	if len(s.dapr["Resiliency"]) == 0 {
@@ -756,7 +757,7 @@ func record(t *testing.T, caller string) []route {
 }
 
 // Every Configuration denies by default; every route an app's code invokes
-// is allowed for that app on its callee, under daprd 1.14's matching and
+// is allowed for that app on its callee, under daprd's matching and
 // under the documented one; every grant is used; and the forgeries of
 // issue 10 are refused.
 func TestAccessControlLists(t *testing.T) {
@@ -786,8 +787,8 @@ func TestAccessControlLists(t *testing.T) {
 				t.Errorf("%s calls %s, which is not deployed", caller, r)
 				continue
 			}
-			if !a.allowed14(caller, r.verb, r.path) {
-				t.Errorf("%s → %s refused by daprd 1.14's matching of harvest-%s", caller, r, r.callee)
+			if !a.allowedDaprd(caller, r.verb, r.path) {
+				t.Errorf("%s → %s refused by daprd's matching of harvest-%s", caller, r, r.callee)
 			}
 			op := a.allowedDoc(caller, r.verb, r.path)
 			if op == nil {
@@ -832,7 +833,7 @@ func TestAccessControlLists(t *testing.T) {
 	}
 	for _, d := range denied {
 		a := acls[d.r.callee]
-		if a.allowed14(d.caller, d.r.verb, d.r.path) || a.allowedDoc(d.caller, d.r.verb, d.r.path) != nil {
+		if a.allowedDaprd(d.caller, d.r.verb, d.r.path) || a.allowedDoc(d.caller, d.r.verb, d.r.path) != nil {
 			t.Errorf("%s → %s allowed (%s)", d.caller, d.r, d.why)
 		}
 	}
@@ -848,7 +849,7 @@ type operation struct {
 // its allowed operations.
 type acl struct {
 	policies map[string][]*operation
-	tries    map[string]*trieNode // daprd 1.14's lookup structure per caller
+	tries    map[string]*trieNode // daprd's lookup structure per caller
 }
 
 func parseACL(t *testing.T, cfgName string, c map[string]any) *acl {
@@ -895,9 +896,10 @@ func parseACL(t *testing.T, cfgName string, c map[string]any) *acl {
 	return a
 }
 
-// allowed14 decides as daprd 1.14 does (pkg/acl and pkg/config/acl_trie.go):
+// allowedDaprd decides as daprd does (pkg/acl and pkg/config/acl_trie.go,
+// the same trie in 1.14 and 1.18):
 // the caller's policy, its operation trie, then the verb.
-func (a *acl) allowed14(caller, verb, path string) bool {
+func (a *acl) allowedDaprd(caller, verb, path string) bool {
 	root, ok := a.tries[caller]
 	if !ok {
 		return false
@@ -932,7 +934,8 @@ func matchSegments(pat, path []string) bool {
 	return false
 }
 
-// trieNode re-creates daprd 1.14's operation trie (pkg/config/acl_trie.go),
+// trieNode re-creates daprd's operation trie (pkg/config/acl_trie.go,
+// unchanged from 1.14 to 1.18),
 // whose quirks decide what a policy really allows: a "*" segment matches
 // only at the end, "/**" anything below, and a granted path also grants
 // what lies below it.

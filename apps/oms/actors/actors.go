@@ -11,17 +11,19 @@
 // unregisters the reminder. If the pass fails (database down) the reminder
 // stays and fires again after the period.
 //
-// Why windows and not one reminder per order: daprd 1.14 stores an actor
-// type's reminders in state-store values it re-reads and rewrites whole on
-// every registration and removal (pkg/actors/reminders/statestore.go), so
-// the cost of arming grows with the number armed; at 100 k unpaid orders a
-// reminder per order stops keeping up. Windows bound the armed reminders by
-// the payment deadline in seconds (600 for the 10 min default) and cost one
-// registration per second of placements, not one per order, and nothing
-// when an order is paid. The reminder still lives in Dapr's actor state
-// store, so it survives restarts of OMS and its sidecar. Orders whose window
-// was never armed (OMS stopped right after the commit) are cancelled by the
-// expiry sweep.
+// Why windows and not one reminder per order: daprd 1.14 stored an actor
+// type's reminders in state-store values it re-read and rewrote whole on
+// every registration and removal, so the cost of arming grew with the
+// number armed; at 100 k unpaid orders a reminder per order stopped keeping
+// up. Windows bound the armed reminders by the payment deadline in seconds
+// (600 for the 10 min default) and cost one registration per second of
+// placements, not one per order, and nothing when an order is paid. Dapr
+// 1.18 keeps reminders in the Scheduler (its etcd), where one per order
+// does not rewrite the others; whether that design is now the faster one
+// is measured separately (issue 11), and until then windows stay. The
+// reminder lives in the Scheduler, so it survives restarts of OMS and its
+// sidecar. Orders whose window was never armed (OMS stopped right after the
+// commit) are cancelled by the expiry sweep.
 package actors
 
 import (

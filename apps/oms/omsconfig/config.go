@@ -20,9 +20,6 @@ type Config struct {
 	App  app.Config
 	// SweepBinding is the cron input binding's name (components/local/oms-expiry-sweep.yaml).
 	SweepBinding string
-	// ReminderPartitions spreads the ExpiryWindow reminders over this many
-	// state-store values (HARVEST_OMS_REMINDER_PARTITIONS).
-	ReminderPartitions int
 	// Fulfillment sizes the fulfillment engine (HARVEST_OMS_FULFILLMENT_*,
 	// HARVEST_OMS_STAGE_<NAME>_*).
 	Fulfillment fulfillment.Config
@@ -56,9 +53,8 @@ func Read(environ []string) (Config, error) {
 			SoldOutTTL:       r.Duration("HARVEST_OMS_SOLD_OUT_TTL", time.Second),
 			KeyLockWait:      r.Duration("HARVEST_OMS_KEY_LOCK_WAIT", 10*time.Second),
 		},
-		SweepBinding:       r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
-		ReminderPartitions: r.Int("HARVEST_OMS_REMINDER_PARTITIONS", 8),
-		Fulfillment:        fulfillment.ReadConfig(r),
+		SweepBinding: r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
+		Fulfillment:  fulfillment.ReadConfig(r),
 	}
 	// The outside systems: the partners stand-in in development; production
 	// names its HTTPEndpoint (deploy/k8s/components.yaml) explicitly.

@@ -105,7 +105,7 @@ func (i *Invoker) Invoke(ctx context.Context, app, httpMethod, method string, in
 // Healthy reports whether the sidecar answers its outbound health check.
 func (i *Invoker) Healthy(ctx context.Context) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, i.base+"/v1.0/healthz/outbound", nil)
-	i.authorize(req) // not needed by daprd 1.14 for health, harmless
+	i.authorize(req) // not needed by daprd for health (1.18 neither), harmless
 	resp, err := i.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("sidecar: %w", err)
@@ -131,7 +131,8 @@ func (p Publisher) Publish(ctx context.Context, topic string, cloudEvent []byte)
 }
 
 // PublishBulk sends complete CloudEvents of one topic in one call (Dapr's
-// bulk publish, alpha in 1.14) and answers the indexes of those that
+// bulk publish: the go-sdk calls the stable BulkPublishEvent of daprd
+// 1.18, falling back to the alpha of older sidecars) and answers the indexes of those that
 // failed. The sidecar publishes a bulk's entries in no particular order;
 // the outbox relay only puts events of distinct aggregates in one bulk.
 func (p Publisher) PublishBulk(ctx context.Context, topic string, cloudEvents [][]byte) ([]int, error) {

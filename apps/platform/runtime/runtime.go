@@ -97,8 +97,8 @@ func (a *App) AllowBatch(routes ...string) {
 }
 
 // SetActorSettings adds fields to the actor configuration this app hands
-// its sidecar on GET /dapr/config, such as remindersStoragePartitions,
-// which the go-sdk's service cannot set. Call it before Run.
+// its sidecar on GET /dapr/config (OMS sets actorIdleTimeout), beside what
+// the go-sdk's service writes there. Call it before Run.
 func (a *App) SetActorSettings(settings map[string]any) { a.actorSettings = settings }
 
 // SubscribeBulk subscribes h to topic in bulk (see daprx.BulkHandler): up

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// binaries makes sure daprd, placement and the apps' binaries exist in
+// binaries makes sure daprd, placement, scheduler and the apps' binaries exist in
 // BinDir, building what is missing. One lock file serialises builders, so
 // test packages starting stacks at once do not build the sidecar twice.
 func (s *Stack) binaries(ctx context.Context) error {
@@ -34,6 +34,10 @@ func (s *Stack) binaries(ctx context.Context) error {
 		return err
 	}
 	s.placement, err = EnsureSidecar(ctx, o.RepoRoot, o.BinDir, "placement", o.Progress)
+	if err != nil {
+		return err
+	}
+	s.scheduler, err = EnsureSidecar(ctx, o.RepoRoot, o.BinDir, "scheduler", o.Progress)
 	if err != nil {
 		return err
 	}
@@ -76,12 +80,12 @@ func (s *Stack) binaries(ctx context.Context) error {
 	return nil
 }
 
-// EnsureSidecar returns the path of daprd or placement (name): the one in
+// EnsureSidecar returns the path of daprd, placement or scheduler (name): the one in
 // binDir if present and newer than every source of dapr/sidecar, else one
 // on PATH, else one built from dapr/sidecar into binDir (several minutes
 // the first time, about a minute after a change).
 func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress io.Writer) (string, error) {
-	if name != "daprd" && name != "placement" {
+	if name != "daprd" && name != "placement" && name != "scheduler" {
 		return "", fmt.Errorf("unknown sidecar binary %q", name)
 	}
 	bin := filepath.Join(binDir, name)
@@ -100,14 +104,14 @@ func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress 
 		}
 	}
 	pkg := "."
-	if name == "placement" {
-		pkg = "./placement"
+	if name != "daprd" {
+		pkg = "./" + name
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "harvest-stack: building %s from dapr/sidecar (takes a few minutes the first time)\n", name)
 	}
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "stablecomponents", "-o", bin, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "stablecomponents", "-ldflags", SidecarLDFlags, "-o", bin, pkg)
 	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build %s: %w\n%s", name, err, out)
@@ -117,6 +121,11 @@ func EnsureSidecar(ctx context.Context, repoRoot, binDir, name string, progress 
 	}
 	return bin, nil
 }
+
+// SidecarLDFlags stamps the Dapr version into daprd, placement and the
+// Scheduler (without it they report "edge"); keep it equal to the
+// github.com/dapr/dapr version in dapr/sidecar/go.mod and to the Makefile's.
+const SidecarLDFlags = "-X github.com/dapr/dapr/pkg/buildinfo.version=1.18.0"
 
 // newerSource reports whether a Go source, go.mod or go.sum under dir is
 // newer than t, so a pulled change to the sidecar is built, not ignored.

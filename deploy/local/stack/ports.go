@@ -27,6 +27,7 @@ func (s *Stack) allocatePorts() error {
 	if s.opts.FixedPorts {
 		b := DevBasePort
 		s.pports = PlacementPorts{GRPC: b, Health: b + 1, Metrics: b + 2, Raft: b + 3}
+		s.sports = SchedulerPorts{GRPC: b + 4, Health: b + 5, Metrics: b + 6, EtcdClient: b + 7, EtcdPeer: b + 8}
 		for i, app := range apps {
 			blk := b + 10*(i+1)
 			p := AppPorts{App: blk, DaprHTTP: blk + 1, DaprGRPC: blk + 2, DaprInternal: blk + 3, DaprMetrics: blk + 4, Ops: blk + 5}
@@ -40,6 +41,7 @@ func (s *Stack) allocatePorts() error {
 			s.ports[app] = p
 		}
 		all := []int{s.pports.GRPC, s.pports.Health, s.pports.Metrics, s.pports.Raft}
+		all = append(all, s.sports.list()...)
 		for _, app := range apps {
 			all = append(all, s.ports[app].list()...)
 		}
@@ -52,7 +54,7 @@ func (s *Stack) allocatePorts() error {
 		}
 		return nil
 	}
-	n := 4
+	n := 4 + 5 // placement, scheduler
 	for _, app := range apps {
 		n += 6
 		if _, ok := PublicEnv[app]; ok {
@@ -75,7 +77,8 @@ func (s *Stack) allocatePorts() error {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	s.pports = PlacementPorts{GRPC: ports[0], Health: ports[1], Metrics: ports[2], Raft: ports[3]}
-	q := ports[4:]
+	s.sports = SchedulerPorts{GRPC: ports[4], Health: ports[5], Metrics: ports[6], EtcdClient: ports[7], EtcdPeer: ports[8]}
+	q := ports[9:]
 	for _, app := range apps {
 		p := AppPorts{App: q[0], DaprHTTP: q[1], DaprGRPC: q[2], DaprInternal: q[3], DaprMetrics: q[4], Ops: q[5]}
 		q = q[6:]
@@ -94,4 +97,9 @@ func (p AppPorts) list() []int {
 		l = append(l, p.Public)
 	}
 	return l
+}
+
+// list is every port of the Scheduler.
+func (p SchedulerPorts) list() []int {
+	return []int{p.GRPC, p.Health, p.Metrics, p.EtcdClient, p.EtcdPeer}
 }

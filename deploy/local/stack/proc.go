@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// proc is one child process: an app, a sidecar or placement. Each runs in
+// proc is one child process: an app, a sidecar, placement or the Scheduler. Each runs in
 // its own process group (so a terminal's Ctrl-C reaches only the launcher,
 // which then stops the children in order) and is killed by the kernel when
 // the launcher dies (Pdeathsig), so no daprd outlives a killed test.
@@ -226,6 +226,42 @@ func (s *Stack) startPlacement() error {
 	return fmt.Errorf("placement not listening on 127.0.0.1:%d after 20s; last log lines:\n%s", pp.GRPC, s.LogTail("placement", 20))
 }
 
+// startScheduler starts Dapr's Scheduler (actor reminders and jobs) with
+// its embedded etcd's data in <RunDir>/scheduler, every listener on
+// 127.0.0.1. It does not wait: the sidecars connect when it is up, and
+// Start's readiness waits for its healthz.
+func (s *Stack) startScheduler() error {
+	sp := s.sports
+	const id = "dapr-scheduler-server-0"
+	data := filepath.Join(s.opts.RunDir, "scheduler")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	args := []string{
+		"--id", id,
+		"--port", strconv.Itoa(sp.GRPC),
+		"--listen-address", "127.0.0.1",
+		"--override-broadcast-host-port", fmt.Sprintf("127.0.0.1:%d", sp.GRPC),
+		"--healthz-port", strconv.Itoa(sp.Health),
+		"--healthz-listen-address", "127.0.0.1",
+		"--metrics-port", strconv.Itoa(sp.Metrics),
+		"--metrics-listen-address", "127.0.0.1",
+		"--etcd-data-dir", data,
+		"--etcd-client-port", strconv.Itoa(sp.EtcdClient),
+		"--etcd-client-listen-address", "127.0.0.1",
+		"--etcd-initial-cluster", fmt.Sprintf("%s=http://127.0.0.1:%d", id, sp.EtcdPeer),
+		"--log-level", s.opts.DaprLogLevel,
+	}
+	p, err := s.spawn("scheduler", s.scheduler, args, nil)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.sched = p
+	s.mu.Unlock()
+	return nil
+}
+
 // appEnv is the env contract every app reads (apps/platform/config.Base).
 func (s *Stack) appEnv(app string) map[string]string {
 	pp := s.ports[app]
@@ -280,6 +316,7 @@ func (s *Stack) daprdArgs(app string) []string {
 		"--metrics-port", strconv.Itoa(pp.DaprMetrics),
 		"--metrics-listen-address", "127.0.0.1",
 		"--placement-host-address", fmt.Sprintf("127.0.0.1:%d", s.pports.GRPC),
+		"--scheduler-host-address", fmt.Sprintf("127.0.0.1:%d", s.sports.GRPC),
 		"--resources-path", s.resources,
 		"--config", s.config,
 		"--log-level", s.opts.DaprLogLevel,
@@ -353,11 +390,12 @@ func (s *Stack) Restart(ctx context.Context, app string) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.opts.ReadyTimeout)
 	defer cancel()
-	return s.waitReady(rctx, []string{app})
+	return s.waitReady(rctx, []string{app}, false)
 }
 
 // Stop stops the stack: SIGTERM to every app (they drain through their
-// sidecars), then to every sidecar, then placement, each stage SIGKILLed
+// sidecars), then to every sidecar, then to placement and the Scheduler,
+// each stage SIGKILLed
 // after Options.StopTimeout or when ctx ends. It then releases the Redis
 // DB lease and drops a test stack's databases. Stop is idempotent.
 func (s *Stack) Stop(ctx context.Context) error {
@@ -375,7 +413,7 @@ func (s *Stack) Stop(ctx context.Context) error {
 	for _, p := range s.sidecars {
 		sidecars = append(sidecars, p)
 	}
-	place := s.place
+	control := []*proc{s.place, s.sched}
 	s.mu.Unlock()
 
 	grace := s.opts.StopTimeout
@@ -394,7 +432,7 @@ func (s *Stack) Stop(ctx context.Context) error {
 	}
 	stopAll(apps)
 	stopAll(sidecars)
-	place.stop(grace)
+	stopAll(control)
 
 	if s.releaseDB != nil {
 		s.releaseDB()
@@ -427,7 +465,7 @@ func tail(path string, n int) string {
 }
 
 // PIDs returns the process id of every running child, keyed by name
-// ("<app>", "<app>.daprd", "placement").
+// ("<app>", "<app>.daprd", "placement", "scheduler").
 func (s *Stack) PIDs() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -444,5 +482,6 @@ func (s *Stack) PIDs() map[string]int {
 		add(p)
 	}
 	add(s.place)
+	add(s.sched)
 	return out
 }

@@ -1,6 +1,7 @@
 // Package stack runs Harvest on one machine the way production runs it:
 // every app as its own process beside its own daprd sidecar, a placement
-// service for actors, MariaDB and Redis. It owns the port layout, the env
+// service for actors, Dapr's Scheduler for actor reminders and jobs,
+// MariaDB and Redis. It owns the port layout, the env
 // contract the apps read, the per-stack rendering of the Dapr YAML, the
 // child processes' lifetimes (they die with the launcher), and readiness.
 //
@@ -15,8 +16,9 @@
 // fixed ports, GraphQL on 127.0.0.1:8080, Redis DB 0, databases harvest_*)
 // and end-to-end test stacks (free ports, a leased Redis DB that is flushed
 // first, databases e2e_<random>_* dropped on Stop). Each stack has its own
-// run dir holding its rendered resources, its SQLite name-resolution file
-// and its logs, so stacks never see each other's apps, streams or rows.
+// run dir holding its rendered resources, its SQLite name-resolution file,
+// its Scheduler's etcd data and its logs, so stacks never see each other's
+// apps, streams, reminders or rows.
 //
 // End-to-end tests use it as:
 //
@@ -55,7 +57,8 @@ const DevName = "dev"
 const DevGatewayAddr = "127.0.0.1:8080"
 
 // DevBasePort is the first port of the developer stack's fixed layout:
-// placement takes DevBasePort..+3, the app sorted i-th takes the block
+// placement takes DevBasePort..+3, the Scheduler +4..+8 (gRPC, healthz,
+// metrics, its embedded etcd's client and peer ports), the app sorted i-th takes the block
 // DevBasePort+10*(i+1) .. +6 (app, dapr http, dapr grpc, dapr internal
 // grpc, dapr metrics, ops, public); the gateway's public port is 8080
 // instead.
@@ -70,13 +73,13 @@ type Options struct {
 	// Name names the stack: "dev" or a test name (default "dev").
 	Name string
 	// RunDir holds the stack's rendered resources, logs, name-resolution
-	// file and pid file (default <RepoRoot>/.run/dev for dev, and a fresh
+	// file, the Scheduler's etcd data (scheduler/) and pid file (default <RepoRoot>/.run/dev for dev, and a fresh
 	// <RepoRoot>/.run/<Name>-<random> for any other stack, so two runs of
 	// one test package never share a name-resolution file). A running stack
 	// holds a lock on it; a second stack on the same dir is refused.
 	RunDir string
-	// BinDir receives the app binaries and holds daprd and placement
-	// (default <RepoRoot>/.bin).
+	// BinDir receives the app binaries and holds daprd, placement and
+	// scheduler (default <RepoRoot>/.bin).
 	BinDir string
 	// AppDir is the directory, relative to RepoRoot, whose subdirectories
 	// are the apps (default "apps").
@@ -120,7 +123,8 @@ type Options struct {
 	ResiliencyFile string
 	// ExtraResources are more directories of Dapr resources (tests).
 	ExtraResources []string
-	// DaprLogLevel is daprd's and placement's --log-level (default warn).
+	// DaprLogLevel is daprd's, placement's and the Scheduler's --log-level
+	// (default warn).
 	DaprLogLevel string
 	// ReadyTimeout bounds the wait for readiness (default 2m).
 	ReadyTimeout time.Duration
@@ -149,6 +153,13 @@ type PlacementPorts struct {
 	GRPC, Health, Metrics, Raft int
 }
 
+// SchedulerPorts is where the Scheduler listens: its gRPC API (what every
+// daprd's --scheduler-host-address names), healthz, metrics, and its
+// embedded etcd's client and peer ports.
+type SchedulerPorts struct {
+	GRPC, Health, Metrics, EtcdClient, EtcdPeer int
+}
+
 // Stack is a running stack.
 type Stack struct {
 	opts      Options
@@ -156,11 +167,13 @@ type Stack struct {
 	releaseDB func()
 	daprd     string
 	placement string
+	scheduler string
 	resources string
 	config    string
 	secret    string
 	ports     map[string]AppPorts
 	pports    PlacementPorts
+	sports    SchedulerPorts
 	tokens    map[string]appTokens
 	// outsideKey is the partner key the HTTPEndpoint partners-outside
 	// adds and the partners stand-in requires on its public listener.
@@ -173,6 +186,7 @@ type Stack struct {
 	apps     map[string]*proc
 	sidecars map[string]*proc
 	place    *proc
+	sched    *proc
 	stopped  bool
 }
 
@@ -217,7 +231,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.render(); err != nil { // after the ports: the outside endpoint names partners' port
 		return nil, err
 	}
-	s.progress("starting placement on 127.0.0.1:%d", s.pports.GRPC)
+	s.progress("starting the Scheduler on 127.0.0.1:%d and placement on 127.0.0.1:%d", s.sports.GRPC, s.pports.GRPC)
+	if err := s.startScheduler(); err != nil {
+		return nil, err
+	}
 	if err := s.startPlacement(); err != nil {
 		return nil, err
 	}
@@ -229,7 +246,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.ReadyTimeout)
 	defer cancel()
-	if err := s.waitReady(rctx, o.Apps); err != nil {
+	if err := s.waitReady(rctx, o.Apps, true); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -508,6 +525,9 @@ func (s *Stack) DaprHTTPURL(app string) string {
 // Placement returns placement's ports.
 func (s *Stack) Placement() PlacementPorts { return s.pports }
 
+// Scheduler returns the Scheduler's ports.
+func (s *Stack) Scheduler() SchedulerPorts { return s.sports }
+
 // Apps lists the stack's app-ids.
 func (s *Stack) Apps() []string { return append([]string(nil), s.opts.Apps...) }
 
@@ -529,7 +549,7 @@ func (s *Stack) Token(role, subject string) (string, error) {
 }
 
 // LogTail returns the last n lines of app's log, or of its sidecar's when
-// app is "<app>.daprd", or of "placement".
+// app is "<app>.daprd", or of "placement" or "scheduler".
 func (s *Stack) LogTail(name string, n int) string {
 	return tail(filepath.Join(s.opts.RunDir, "logs", name+".log"), n)
 }
@@ -547,9 +567,10 @@ func randomHex(n int) string {
 }
 
 // waitReady polls every app's /readyz on its ops port (200) and every sidecar's
-// /v1.0/healthz (204) until all answer or ctx ends; a process that exits
-// meanwhile fails the wait at once.
-func (s *Stack) waitReady(ctx context.Context, apps []string) error {
+// /v1.0/healthz (204), and with control the Scheduler's /healthz (200),
+// until all answer or ctx ends; a process that exits meanwhile fails the
+// wait at once.
+func (s *Stack) waitReady(ctx context.Context, apps []string, control bool) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	type check struct {
 		name, url string
@@ -558,6 +579,9 @@ func (s *Stack) waitReady(ctx context.Context, apps []string) error {
 	}
 	var pending []check
 	s.mu.Lock()
+	if control {
+		pending = append(pending, check{"scheduler", fmt.Sprintf("http://127.0.0.1:%d/healthz", s.sports.Health), http.StatusOK, s.sched})
+	}
 	for _, app := range apps {
 		pp := s.ports[app]
 		pending = append(pending,

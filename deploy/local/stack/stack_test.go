@@ -36,7 +36,7 @@ func echoOptions(t *testing.T, name string) Options {
 	}
 }
 
-// TestStackRealSidecars starts placement and two echo apps with real
+// TestStackRealSidecars starts placement, the Scheduler and two echo apps with real
 // sidecars, and checks service invocation through the sqlite name
 // resolver, pub/sub through Redis in the stack's own DB, the env contract,
 // and Kill + Restart.
@@ -50,7 +50,7 @@ func TestStackRealSidecars(t *testing.T) {
 	t.Logf("stack ready in %s (redis db %d)", time.Since(start).Round(time.Millisecond), s.RedisDB())
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, n := range []string{"echo-a", "echo-a.daprd", "echo-b", "echo-b.daprd", "placement"} {
+			for _, n := range []string{"echo-a", "echo-a.daprd", "echo-b", "echo-b.daprd", "placement", "scheduler"} {
 				t.Logf("%s log:\n%s", n, s.LogTail(n, 30))
 			}
 		}
@@ -62,6 +62,12 @@ func TestStackRealSidecars(t *testing.T) {
 	pp := s.Placement()
 	for what, port := range map[string]int{"placement": pp.GRPC, "placement health": pp.Health, "placement metrics": pp.Metrics, "placement raft": pp.Raft} {
 		seen[port] = what
+	}
+	for i, port := range s.Scheduler().list() {
+		if other, dup := seen[port]; dup {
+			t.Fatalf("port %d used twice: %s and scheduler#%d", port, other, i)
+		}
+		seen[port] = fmt.Sprintf("scheduler#%d", i)
 	}
 	for _, app := range s.Apps() {
 		p, _ := s.Ports(app)
@@ -189,8 +195,8 @@ func TestStackRealSidecars(t *testing.T) {
 
 	// Stop: every child gone, the lease released.
 	pids := s.PIDs()
-	if len(pids) != 5 {
-		t.Fatalf("PIDs = %v, want 5 children", pids)
+	if len(pids) != 6 {
+		t.Fatalf("PIDs = %v, want 6 children", pids)
 	}
 	ss := time.Now()
 	if err := s.Stop(ctx); err != nil {
@@ -240,7 +246,7 @@ func TestChildrenDieWithLauncher(t *testing.T) {
 			break
 		}
 	}
-	if len(pids) != 5 {
+	if len(pids) != 6 {
 		t.Fatalf("helper reported pids %v (see its output above)", pids)
 	}
 	_ = cmd.Process.Kill()
@@ -290,6 +296,12 @@ func TestFixedPortsLayout(t *testing.T) {
 		t.Fatalf("pay has a public listener: %+v", s.ports["pay"])
 	}
 	seen := map[int]bool{s.pports.GRPC: true, s.pports.Health: true, s.pports.Metrics: true, s.pports.Raft: true}
+	for i, port := range s.sports.list() {
+		if port != DevBasePort+4+i || seen[port] {
+			t.Fatalf("scheduler ports %+v: want %d..%d in placement's block", s.sports, DevBasePort+4, DevBasePort+8)
+		}
+		seen[port] = true
+	}
 	for app, p := range s.ports {
 		for _, port := range p.list() {
 			if seen[port] {

@@ -4,7 +4,7 @@
 //	harvest-stack down                          stop the stack `up` started (from another terminal)
 //	harvest-stack token -role CUSTOMER -sub C0001   print a development JWT
 //	harvest-stack services                      install/start MariaDB and Redis only
-//	harvest-stack sidecar                       build daprd and placement into .bin if missing
+//	harvest-stack sidecar                       build daprd, placement and scheduler into .bin if missing
 //
 // `make up`, `make down`, `make token` and `make test` call it.
 package main
@@ -63,7 +63,7 @@ func usage() {
   down      stop the stack 'up' started
   token     print a development JWT: token -role CUSTOMER -sub C0001
   services  install/start MariaDB and Redis
-  sidecar   build daprd and placement into .bin if missing
+  sidecar   build daprd, placement and scheduler into .bin if missing
 `)
 }
 
@@ -223,7 +223,7 @@ func sidecar() error {
 		return err
 	}
 	var w io.Writer = os.Stderr
-	for _, name := range []string{"daprd", "placement"} {
+	for _, name := range []string{"daprd", "placement", "scheduler"} {
 		p, err := stack.EnsureSidecar(context.Background(), root, bin, name, w)
 		if err != nil {
 			return err

@@ -2,8 +2,9 @@
 // sidecars: it speaks the env contract (HARVEST_HTTP_ADDR…), answers the
 // health checks on its ops listener (HARVEST_OPS_ADDR) and Dapr's callbacks
 // on its app listener, which, like every Harvest app's, takes only calls
-// carrying APP_API_TOKEN; it echoes invocations and records the pub/sub
-// events it receives.
+// carrying APP_API_TOKEN; it echoes invocations (/hello, and /slow?ms=N
+// after sleeping N ms), and records the pub/sub events and the Scheduler's
+// jobs it receives.
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -27,6 +29,7 @@ func main() {
 	}
 	var mu sync.Mutex
 	var received []json.RawMessage
+	jobs := map[string]int{}
 
 	writeJSON := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
@@ -61,6 +64,49 @@ func main() {
 	})
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, map[string]any{"app": id, "pid": os.Getpid()})
+	})
+	// /slow?ms=N answers after N ms; with &kb=K it answers at once and
+	// drips a K KiB body over N ms, so a caller's timeout fires while the
+	// answer is being copied.
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		kb, _ := strconv.Atoi(r.URL.Query().Get("kb"))
+		const chunks = 16
+		pause := time.Duration(ms) * time.Millisecond
+		if kb > 0 {
+			pause /= chunks
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.WriteHeader(http.StatusOK)
+		}
+		chunk := make([]byte, kb*1024/chunks)
+		for i := range chunks {
+			if kb > 0 {
+				_, _ = w.Write(chunk)
+				w.(http.Flusher).Flush()
+			} else if i > 0 {
+				break
+			}
+			select {
+			case <-time.After(pause):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if kb == 0 {
+			writeJSON(w, map[string]any{"app": id, "pid": os.Getpid()})
+		}
+	})
+	// The Scheduler's jobs arrive as POST /job/<name> (daprd's HTTP channel).
+	mux.HandleFunc("POST /job/{name}", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		jobs[r.PathValue("name")]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	mux.HandleFunc("GET /jobs", func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		writeJSON(w, jobs)
 	})
 	mux.HandleFunc("GET /env", func(w http.ResponseWriter, _ *http.Request) {
 		env := map[string]string{}
