@@ -48,13 +48,24 @@ func run() error {
 		return err
 	}
 	repo := store.New(a.DB)
+	// The payment-deadline reminders: one per order, or one per second of
+	// deadlines (HARVEST_EXPIRY_REMINDERS; apps/oms/actors). Both actor
+	// types are hosted whichever arms, so reminders armed before a switch
+	// still fire.
 	windows := actors.NewWindows(a.Dapr, 10_000, a.Logger)
-	a.Go(func(ctx context.Context) error { return windows.Run(ctx, 4, 5*time.Second) })
+	orders := actors.NewOrders(a.Dapr, 20_000, a.Logger)
+	var reminders app.Reminders = orders
+	if cfg.ExpiryReminders == actors.DesignWindow {
+		reminders = windows
+		a.Go(func(ctx context.Context) error { return windows.Run(ctx, actors.ArmWorkers, 5*time.Second) })
+	} else {
+		a.Go(func(ctx context.Context) error { return orders.Run(ctx, actors.ArmWorkers, 5*time.Second) })
+	}
 	svc := app.New(app.Deps{
 		Repo:      repo,
 		Inventory: inventoryclient.New(a.Invoker),
 		Pay:       payclient.New(a.Invoker),
-		Reminders: windows,
+		Reminders: reminders,
 		Clock:     clock.System{},
 		Notify:    a.Relay.Notify,
 		Logger:    a.Logger,
@@ -76,6 +87,7 @@ func run() error {
 		return fmt.Errorf("expiry sweep binding: %w", err)
 	}
 	a.Service.RegisterActorImplFactoryContext(actors.Factory(svc, windows, a.Logger))
+	a.Service.RegisterActorImplFactoryContext(actors.OrderFactory(svc, a.Logger))
 
 	// Fulfillment (DOMAIN 1.6): the engine runs beside the API and starts
 	// on oms.order.paid.
@@ -102,6 +114,7 @@ func run() error {
 		"actorIdleTimeout": "2m",
 	})
 	a.Logger.Info("oms configured", "pay_deadline", cfg.App.PayDeadline.String(),
-		"channel_deadlines", fmt.Sprint(cfg.App.ChannelDeadlines), "reserve_ttl", cfg.App.ReserveTTL.String())
+		"channel_deadlines", fmt.Sprint(cfg.App.ChannelDeadlines), "reserve_ttl", cfg.App.ReserveTTL.String(),
+		"expiry_reminders", cfg.ExpiryReminders)
 	return a.Run(ctx)
 }

@@ -17,7 +17,7 @@ var (
 		Name: "harvest_oms_deadline_windows_armed", Help: "Deadline windows this instance has armed and not yet seen fire.",
 	})
 	windowOps = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "harvest_oms_reminder_ops_total", Help: "Deadline window reminder registrations and removals, by op and result.",
+		Name: "harvest_oms_reminder_ops_total", Help: "Deadline reminder registrations and removals, by op (arm, disarm: windows; arm_order: one per order) and result.",
 	}, []string{"op", "result"})
 )
 

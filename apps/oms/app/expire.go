@@ -158,13 +158,59 @@ func (s *Service) expireDue(ctx context.Context, after, upTo time.Time, by strin
 	return len(due), cancelled, settled, errors.Join(errs...)
 }
 
+// ExpireUnpaid is the fire of an order's own deadline reminder (the
+// per-order design of apps/oms/actors): ExpireOrder, except that a fire up
+// to windowEarly before the deadline waits for it and tries again, so an
+// early fire is not wasted. It returns an error only when the order could
+// not be judged (database down); the sweep then catches it.
+func (s *Service) ExpireUnpaid(ctx context.Context, id string) error {
+	start := s.clock.Now()
+	defer func() { orderPassSeconds.Observe(s.clock.Now().Sub(start).Seconds()) }()
+	for attempt := 0; ; attempt++ {
+		_, notDue, payBy, err := s.expireBatchAt(ctx, []string{id}, "reminder")
+		if err != nil {
+			return err
+		}
+		if attempt == 0 && !payBy.IsZero() {
+			orderFireDelay.Observe(start.Sub(payBy).Seconds())
+		}
+		if notDue == 0 {
+			return nil
+		}
+		d := payBy.Sub(s.clock.Now())
+		if attempt > 0 || d > windowEarly {
+			return fmt.Errorf("order %s: reminder fired %s before its deadline", id, d.Round(time.Millisecond))
+		}
+		select {
+		case <-time.After(max(d, time.Millisecond)):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // expireBatch cancels those of the orders still unpaid past their deadline
 // in one transaction, with the same conditional change as ExpireOrder. It
 // returns how many it cancelled and how many were not yet due.
 func (s *Service) expireBatch(ctx context.Context, ids []string, by string) (cancelled, notDue int, err error) {
-	var notDueIDs sync.Map // a retried transaction runs fn again for the same orders
+	cancelled, notDue, _, err = s.expireBatchAt(ctx, ids, by)
+	return cancelled, notDue, err
+}
+
+// expireBatchAt is expireBatch that also returns the latest deadline among
+// the orders it saw (zero when it saw none).
+func (s *Service) expireBatchAt(ctx context.Context, ids []string, by string) (cancelled, notDue int, payBy time.Time, err error) {
+	var (
+		notDueIDs sync.Map // a retried transaction runs fn again for the same orders
+		mu        sync.Mutex
+	)
 	changed, err := s.repo.UpdateEach(ctx, ids, func(o *domain.Order) ([]outbox.Event, error) {
 		now := s.clock.Now()
+		mu.Lock()
+		if o.PayBy().After(payBy) {
+			payBy = o.PayBy()
+		}
+		mu.Unlock()
 		err := o.Expire(now)
 		switch {
 		case errors.Is(err, domain.ErrNotCancellable):
@@ -178,7 +224,7 @@ func (s *Service) expireBatch(ctx context.Context, ids []string, by string) (can
 		return []outbox.Event{cancelledEvent(o, now)}, nil
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("expire %d orders: %w", len(ids), err)
+		return 0, 0, time.Time{}, fmt.Errorf("expire %d orders: %w", len(ids), err)
 	}
 	notDueIDs.Range(func(_, _ any) bool { notDue++; return true })
 	if len(changed) > 0 {
@@ -186,5 +232,5 @@ func (s *Service) expireBatch(ctx context.Context, ids []string, by string) (can
 		ordersExpired.WithLabelValues(by).Add(float64(len(changed)))
 		ordersCancelled.WithLabelValues(string(domain.ReasonExpired)).Add(float64(len(changed)))
 	}
-	return len(changed), notDue, nil
+	return len(changed), notDue, payBy, nil
 }

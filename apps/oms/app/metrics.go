@@ -27,6 +27,14 @@ var (
 		Name: "harvest_oms_deadline_window_pass_seconds", Help: "How long a deadline window's pass took to cancel its orders.",
 		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30},
 	})
+	orderFireDelay = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name: "harvest_oms_deadline_order_fire_delay_seconds", Help: "How late an order's own deadline reminder fired after its deadline (negative: early).",
+		Buckets: []float64{-1, 0, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30},
+	})
+	orderPassSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name: "harvest_oms_deadline_order_pass_seconds", Help: "How long an order's deadline reminder took to cancel it.",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30},
+	})
 	soldOutRefusals = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "harvest_oms_sold_out_refusals_total", Help: "Placements refused OUT_OF_STOCK from OMS's memory of a SKU inventory just refused, without asking inventory.",
 	})

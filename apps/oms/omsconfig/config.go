@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/harvest/harvest/apps/oms/actors"
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/fulfillment"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
@@ -27,6 +28,10 @@ type Config struct {
 	// systems fulfillment calls (HARVEST_PARTNERS_APP_ID); the local
 	// stand-in "partners" is its default in development only.
 	PartnersAppID string
+	// ExpiryReminders picks the payment-deadline reminders
+	// (HARVEST_EXPIRY_REMINDERS): "order", one reminder per unpaid order, or
+	// "window", one per second of deadlines (apps/oms/actors).
+	ExpiryReminders string
 }
 
 const deadlinePrefix = "HARVEST_PAY_DEADLINE_"
@@ -53,8 +58,9 @@ func Read(environ []string) (Config, error) {
 			SoldOutTTL:       r.Duration("HARVEST_OMS_SOLD_OUT_TTL", time.Second),
 			KeyLockWait:      r.Duration("HARVEST_OMS_KEY_LOCK_WAIT", 10*time.Second),
 		},
-		SweepBinding: r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
-		Fulfillment:  fulfillment.ReadConfig(r),
+		SweepBinding:    r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
+		Fulfillment:     fulfillment.ReadConfig(r),
+		ExpiryReminders: r.String("HARVEST_EXPIRY_REMINDERS", actors.DefaultDesign),
 	}
 	// The outside systems: the partners stand-in in development; production
 	// names its HTTPEndpoint (deploy/k8s/components.yaml) explicitly.
@@ -70,6 +76,9 @@ func Read(environ []string) (Config, error) {
 	}
 	if err := r.Err(); err != nil {
 		return Config{}, err
+	}
+	if c.ExpiryReminders != actors.DesignOrder && c.ExpiryReminders != actors.DesignWindow {
+		return Config{}, fmt.Errorf("HARVEST_EXPIRY_REMINDERS=%q: want %q or %q", c.ExpiryReminders, actors.DesignOrder, actors.DesignWindow)
 	}
 	if c.App.PayDeadline < time.Second {
 		return Config{}, fmt.Errorf("HARVEST_PAY_DEADLINE=%s is too short", c.App.PayDeadline)

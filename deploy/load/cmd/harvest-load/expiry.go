@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sync"
@@ -25,14 +26,17 @@ import (
 // each to be cancelled within 2 s of its deadline. The orders are written
 // through OMS's own store into the running stack's OMS database (placing
 // 100 k through the gateway first would take longer than the deadlines
-// they wait for), and their deadline windows are armed through OMS's daprd
-// exactly as OMS arms them on placement. Everything after that is the
-// stack's own work: daprd fires each window's reminder, OMS's ExpiryWindow
-// actor cancels the window's orders and publishes oms.order.cancelled, and
-// inventory and PAY consume it. Lateness is read from OMS's database
-// (updated_at − pay_by of each expired order); the reminder/sweep split
-// from OMS's metrics.
-func expiry(ctx context.Context, st *stack.Stack, n int, spread, lead time.Duration, workers int) error {
+// they wait for), and their reminders — one per deadline window, or one
+// per order, as design says (OMS runs with the same HARVEST_EXPIRY_REMINDERS)
+// — are armed through OMS's daprd exactly as OMS arms them on placement,
+// with as many registrations in flight as OMS has (actors.ArmWorkers).
+// Everything after that is the stack's own work: the Scheduler fires each
+// reminder, OMS's ExpiryWindow or UnpaidOrder actor cancels the orders and
+// publishes oms.order.cancelled, and inventory and PAY consume it.
+// Lateness is read from OMS's database (updated_at − pay_by of each
+// expired order); the reminder/sweep split and the fires from OMS's
+// metrics.
+func expiry(ctx context.Context, st *stack.Stack, n int, spread, lead time.Duration, workers int, design string) error {
 	db, err := sqltx.Open(ctx, st.DSN("oms"))
 	if err != nil {
 		return err
@@ -52,6 +56,7 @@ func expiry(ctx context.Context, st *stack.Stack, n int, spread, lead time.Durat
 		next    atomic.Int64
 		mu      sync.Mutex
 		windows = map[string]bool{}
+		placed  = make([]armReq, 0, n)
 		errs    []error
 		wg      sync.WaitGroup
 	)
@@ -82,6 +87,7 @@ func expiry(ctx context.Context, st *stack.Stack, n int, spread, lead time.Durat
 					errs = append(errs, fmt.Errorf("worker %d: %w", w, err))
 				} else {
 					windows[actors.WindowOf(o.PayBy())] = true
+					placed = append(placed, armReq{id: o.ID(), payBy: o.PayBy()})
 				}
 				mu.Unlock()
 				if err != nil {
@@ -97,24 +103,34 @@ func expiry(ctx context.Context, st *stack.Stack, n int, spread, lead time.Durat
 	written := time.Since(start)
 	fmt.Printf("  written in %s (%.0f orders/s)\n", written.Round(time.Millisecond), float64(n)/written.Seconds())
 
+	// The reminders, earliest deadline first.
+	var reqs []armReq
+	if design == actors.DesignWindow {
+		for w := range windows {
+			end, _ := actors.WindowEnd(w)
+			reqs = append(reqs, armReq{id: w, payBy: end})
+		}
+	} else {
+		reqs = placed
+	}
+	slices.SortFunc(reqs, func(a, b armReq) int { return a.payBy.Compare(b.payBy) })
 	armStart := time.Now()
-	list := make([]string, 0, len(windows))
-	for w := range windows {
-		list = append(list, w)
-	}
-	slices.Sort(list)
-	if err := armWindows(ctx, st, list); err != nil {
+	if err := armReminders(ctx, st, design, reqs, actors.ArmWorkers); err != nil {
 		return err
 	}
-	fmt.Printf("  %d deadline windows armed through oms's daprd in %s\n", len(list), time.Since(armStart).Round(time.Millisecond))
+	armed := time.Since(armStart)
+	fmt.Printf("  registration (%s design): %d reminders armed for %d orders through oms's daprd in %s, %d in flight: %.0f reminders/s, %.0f orders covered/s\n",
+		design, len(reqs), n, armed.Round(time.Millisecond), actors.ArmWorkers, float64(len(reqs))/armed.Seconds(), float64(n)/armed.Seconds())
 	if time.Now().After(first) {
-		return fmt.Errorf("writing and arming took %s, past the first deadline: raise -lead", time.Since(start).Round(time.Second))
+		// Not fatal: the reminders armed late fire at once, and the
+		// lateness below shows what that costs.
+		fmt.Printf("  WARNING: writing and arming took %s, past the first deadline by %s\n", time.Since(start).Round(time.Second), time.Since(first).Round(time.Second))
 	}
-	var armed int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE status = ?`, string(domain.StatusPendingPayment)).Scan(&armed); err != nil {
+	var pending int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE status = ?`, string(domain.StatusPendingPayment)).Scan(&pending); err != nil {
 		return err
 	}
-	fmt.Printf("  unpaid orders armed at once: %d; first deadline in %s\n", armed, time.Until(first).Round(time.Second))
+	fmt.Printf("  unpaid orders armed at once: %d; first deadline in %s\n", pending, time.Until(first).Round(time.Second))
 
 	last := first.Add(time.Duration(n-1) * step)
 	for {
@@ -153,17 +169,40 @@ func expiry(ctx context.Context, st *stack.Stack, n int, spread, lead time.Durat
 	fmt.Printf("expiry: %d of %d cancelled at their deadline; lateness p50 %s p99 %s max %s; %d later than 2 s; %d never cancelled\n",
 		len(late), n, p50.Round(time.Millisecond), p99.Round(time.Millisecond), slices.Max(append(late, 0)).Round(time.Millisecond), over, n-len(late))
 	byReminder, bySweep := omsMetric(st, `harvest_oms_orders_expired_total{by="reminder"}`), omsMetric(st, `harvest_oms_orders_expired_total{by="sweep"}`)
-	fmt.Printf("  cancelled by the window reminders: %.0f, by the sweep: %.0f\n", byReminder, bySweep)
-	fires := omsMetric(st, `harvest_oms_deadline_window_fire_delay_seconds_count`)
-	fmt.Printf("  window fires %.0f: fired within 1 s of the window's end %.0f, within 2 s %.0f; passes done within 1 s %.0f, within 2 s %.0f\n", fires,
-		omsMetric(st, `harvest_oms_deadline_window_fire_delay_seconds_bucket{le="1"}`), omsMetric(st, `harvest_oms_deadline_window_fire_delay_seconds_bucket{le="2"}`),
-		omsMetric(st, `harvest_oms_deadline_window_pass_seconds_bucket{le="1"}`), omsMetric(st, `harvest_oms_deadline_window_pass_seconds_bucket{le="2"}`))
+	fmt.Printf("  cancelled by the %s reminders: %.0f, by the sweep: %.0f\n", design, byReminder, bySweep)
+	kind := map[string]string{actors.DesignWindow: "window", actors.DesignOrder: "order"}[design]
+	m := func(s string) float64 { return omsMetric(st, "harvest_oms_deadline_"+kind+"_"+s) }
+	fires := m(`fire_delay_seconds_count`)
+	// The fire rate: the reminders' fires over the span of their deadlines,
+	// and the cancellations over the span from the first to the last.
+	var firstCancel, lastCancel sql.NullTime
+	if err := db.QueryRowContext(ctx, `SELECT MIN(updated_at), MAX(updated_at) FROM orders WHERE status = 'CANCELLED' AND cancel_reason = ?`,
+		string(domain.ReasonExpired)).Scan(&firstCancel, &lastCancel); err != nil {
+		return err
+	}
+	span := last.Sub(first)
+	cancelSpan := lastCancel.Time.Sub(firstCancel.Time)
+	fmt.Printf("  fire rate: %.0f %s fires over the %s of deadlines: %.1f fires/s (%.0f orders due/s); cancellations %.0f/s from the first to the last (%s)\n",
+		fires, kind, span.Round(time.Second), fires/span.Seconds(), float64(n)/span.Seconds(), float64(len(late))/cancelSpan.Seconds(), cancelSpan.Round(time.Millisecond))
+	fmt.Printf("  %s fires: within 1 s of the deadline %.0f, within 2 s %.0f; passes done within 1 s %.0f, within 2 s %.0f\n", kind,
+		m(`fire_delay_seconds_bucket{le="1"}`), m(`fire_delay_seconds_bucket{le="2"}`),
+		m(`pass_seconds_bucket{le="1"}`), m(`pass_seconds_bucket{le="2"}`))
+	fmt.Printf("summary (%s): armed %d reminders in %s (%.0f/s); %.1f fires/s; lateness p50 %s p99 %s max %s; %d of %d later than 2 s\n",
+		design, len(reqs), armed.Round(time.Millisecond), float64(len(reqs))/armed.Seconds(), fires/span.Seconds(),
+		p50.Round(time.Millisecond), p99.Round(time.Millisecond), slices.Max(append(late, 0)).Round(time.Millisecond), over+(n-len(late)), n)
 	return nil
 }
 
-// armWindows registers each window's reminder through OMS's daprd, as
-// apps/oms/actors does on placement.
-func armWindows(ctx context.Context, st *stack.Stack, windows []string) error {
+// armReq is one reminder to arm: a window (id = its end in Unix seconds)
+// or an order.
+type armReq struct {
+	id    string
+	payBy time.Time
+}
+
+// armReminders registers each reminder through OMS's daprd, as
+// apps/oms/actors does on placement: workers at a time, earliest first.
+func armReminders(ctx context.Context, st *stack.Stack, design string, reqs []armReq, workers int) error {
 	p, _ := st.Ports("oms")
 	c, err := daprc.NewClientWithAddressContext(ctx, fmt.Sprintf("127.0.0.1:%d", p.DaprGRPC))
 	if err != nil {
@@ -171,12 +210,42 @@ func armWindows(ctx context.Context, st *stack.Stack, windows []string) error {
 	}
 	defer c.Close()
 	c.WithAuthToken(st.DaprToken("oms"))
-	for _, w := range windows {
-		if err := actors.Register(ctx, c, w); err != nil {
-			return fmt.Errorf("arm window %s: %w", w, err)
-		}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(reqs)) || ctx.Err() != nil {
+					return
+				}
+				r := reqs[i]
+				var err error
+				if design == actors.DesignWindow {
+					err = actors.Register(ctx, c, r.id)
+				} else {
+					err = actors.RegisterOrder(ctx, c, r.id, r.payBy)
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("arm %s reminder %s: %w", design, r.id, err))
+					mu.Unlock()
+					return
+				}
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return ctx.Err()
 }
 
 func omsMetric(st *stack.Stack, sample string) float64 {

@@ -17,9 +17,10 @@
 //	                                                   payment, pay at the cashier, the channel's
 //	                                                   callback, until PAID) vs the raw MariaDB
 //	                                                   commit rate of the same rows
-//	harvest-load expiry [-orders 100000] [-spread 10m] [-lead 4m]
+//	harvest-load expiry [-orders 100000] [-spread 10m] [-lead 4m] [-reminders order|window]
 //	                                                   N unpaid orders armed at once, each to be
-//	                                                   cancelled within 2 s of its deadline
+//	                                                   cancelled within 2 s of its deadline, with
+//	                                                   one reminder per order or per second
 //
 // Without -url it starts a fresh stack of its own (deploy/local/stack) and
 // stops it afterwards; with -url it drives a running one (make up) and signs
@@ -43,6 +44,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/harvest/harvest/apps/oms/actors"
 	"github.com/harvest/harvest/apps/platform/devauth"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/deploy/gqlc"
@@ -78,6 +80,7 @@ func main() {
 	channelTick := fs.Duration("channel-tick", 20*time.Millisecond, "checkout: how often the channel stand-in sends due callbacks (PARTNERS_TICK; own stack)")
 	duplicates := fs.Int("duplicates", 10, "checkout: percent of callbacks the channel stand-in sends twice (PARTNERS_DUPLICATE_PERCENT; own stack)")
 	points := fs.Int64("points", 1, "checkout: points deducted as the non-cash part of each checkout")
+	reminders := fs.String("reminders", "", "expiry: the design of OMS's payment-deadline reminders, order or window (HARVEST_EXPIRY_REMINDERS; default OMS's)")
 	paidTimeout := fs.Duration("paid-timeout", 60*time.Second, "checkout: how long a paid order may take to read back PAID")
 	_ = fs.Parse(os.Args[2:])
 
@@ -97,7 +100,7 @@ func main() {
 		return
 	}
 	if os.Args[1] == "expiry" || os.Args[1] == "fulfill" {
-		if err := runOwnStack(ctx, os.Args[1], *orders, *spread, *lead, *workers, *backlog); err != nil {
+		if err := runOwnStack(ctx, os.Args[1], *orders, *spread, *lead, *workers, *backlog, *reminders); err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}
@@ -196,7 +199,7 @@ func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, 
 
 // runOwnStack starts a fresh stack for the runs that read or write its
 // databases (so they never drive a running one) and runs mode on it.
-func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Duration, workers int, backlog bool) error {
+func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Duration, workers int, backlog bool, reminders string) error {
 	if n == 0 {
 		n = map[string]int{"expiry": 100_000, "fulfill": 20_000}[mode]
 	}
@@ -206,7 +209,17 @@ func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Dura
 	if n <= 0 || spread <= 0 || lead <= 0 || workers <= 0 {
 		return fmt.Errorf("-orders, -spread, -lead and -workers must be positive")
 	}
-	st, err := freshStack(ctx)
+	var appEnv map[string]map[string]string
+	if mode == "expiry" {
+		if reminders == "" {
+			reminders = actors.DefaultDesign
+		}
+		if reminders != actors.DesignOrder && reminders != actors.DesignWindow {
+			return fmt.Errorf("-reminders %q: want %s or %s", reminders, actors.DesignOrder, actors.DesignWindow)
+		}
+		appEnv = map[string]map[string]string{"oms": {"HARVEST_EXPIRY_REMINDERS": reminders}}
+	}
+	st, err := freshStackWith(ctx, appEnv)
 	if err != nil {
 		return err
 	}
@@ -217,7 +230,7 @@ func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Dura
 	if mode == "fulfill" {
 		return fulfill(ctx, st, n, workers, backlog, signer(st.JWTSecret()))
 	}
-	return expiry(ctx, st, n, spread, lead, workers)
+	return expiry(ctx, st, n, spread, lead, workers, reminders)
 }
 
 type product struct {
