@@ -36,8 +36,16 @@ func run(m *testing.M) int {
 	root := filepath.Join(filepath.Dir(file), "..", "..")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	// HARVEST_EXPIRY_REMINDERS=order|window in the test's environment runs
+	// OMS with that design of payment-deadline reminders (default: OMS's).
+	var omsEnv map[string]string
+	if d := os.Getenv("HARVEST_EXPIRY_REMINDERS"); d != "" {
+		omsEnv = map[string]string{"HARVEST_EXPIRY_REMINDERS": d}
+		fmt.Fprintln(os.Stderr, "e2e: oms runs with HARVEST_EXPIRY_REMINDERS="+d)
+	}
 	var err error
 	st, err = stack.Start(ctx, stack.Options{
+		AppEnv:   map[string]map[string]string{"oms": omsEnv},
 		RepoRoot: root,
 		// A name of its own: two test runs on one machine must not share a
 		// run directory (its name-resolution file, logs and pid file).

@@ -368,3 +368,44 @@ func TestListExistsAndDeductionCheckBack(t *testing.T) {
 		t.Fatalf("unused deduction: %+v %v", ex, err)
 	}
 }
+
+// The fire of an order's own reminder (HARVEST_EXPIRY_REMINDERS=order):
+// far too early it refuses, a moment early it waits for the deadline, on
+// time or twice it cancels exactly once, and after payment it does nothing.
+func TestOrderReminderFireCancelsOnceAtTheDeadline(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	o := mustPlace(t, e, "k", placement("APP"))
+	paid := mustPlace(t, e, "k2", placement("APP"))
+	if r, err := e.svc.ApplyTrade(ctx, "m1", e.paid(trade(paid, "t1"))); err != nil || r != app.PaymentPaid {
+		t.Fatalf("pay: %v %v", r, err)
+	}
+
+	if err := e.svc.ExpireUnpaid(ctx, o.ID()); err == nil {
+		t.Fatal("a fire 10 minutes early was served")
+	}
+	// Half a second early: the fire waits, and the deadline comes.
+	e.clock.Advance(o.PayBy().Sub(e.clock.Now()) - 500*time.Millisecond)
+	go func() { time.Sleep(100 * time.Millisecond); e.clock.Advance(time.Second) }()
+	if err := e.svc.ExpireUnpaid(ctx, o.ID()); err != nil {
+		t.Fatalf("fire 0.5 s early: %v", err)
+	}
+	got, _ := e.svc.GetOrder(ctx, o.ID())
+	if got.Status() != domain.StatusCancelled || got.CancelReason() != domain.ReasonExpired {
+		t.Fatalf("status %s reason %s", got.Status(), got.CancelReason())
+	}
+	// A duplicate fire, the paid order's fire and a fire for an unknown
+	// order do nothing.
+	e.clock.Advance(time.Minute)
+	for _, id := range []string{o.ID(), paid.ID(), "no-such-order"} {
+		if err := e.svc.ExpireUnpaid(ctx, id); err != nil {
+			t.Fatalf("fire for %s: %v", id, err)
+		}
+	}
+	if n := outboxCount(t, e.db, events.TopicOrderCancelled); n != 1 {
+		t.Fatalf("%d cancellation events", n)
+	}
+	if got, _ := e.svc.GetOrder(ctx, paid.ID()); got.Status() == domain.StatusCancelled {
+		t.Fatal("the paid order was cancelled")
+	}
+}
