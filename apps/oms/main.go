@@ -1,8 +1,9 @@
 // Command oms is the order service (OMS): the accept-order API, the order
-// state machine and payment expiry. It hosts the ExpiryWindow actor, so it
-// runs on the go-sdk HTTP service beside its Dapr sidecar, and runs the
-// fulfillment engine (apps/oms/fulfillment) that walks paid orders through
-// the sixteen stages. This file is wiring only.
+// state machine and payment expiry. It hosts the ExpiryWindow and
+// UnpaidOrder actors (the payment-deadline reminders), so it runs on the
+// go-sdk HTTP service beside its Dapr sidecar, and runs the fulfillment
+// engine (apps/oms/fulfillment) that walks paid orders through the sixteen
+// stages. This file is wiring only.
 package main
 
 import (
@@ -108,8 +109,8 @@ func run() error {
 	// Dapr 1.18 keeps actor reminders in the Scheduler (1.14 kept them in
 	// state-store values it rewrote whole on every registration, which
 	// remindersStoragePartitions split; 1.18 ignores that setting). A
-	// window's actor is idle once it has fired, so it is deactivated soon
-	// after.
+	// window's or an order's actor is idle once it has fired, so it is
+	// deactivated soon after.
 	a.SetActorSettings(map[string]any{
 		"actorIdleTimeout": "2m",
 	})

@@ -37,7 +37,8 @@ type Pay interface {
 
 // Reminders arms the durable reminder that expires an unpaid order at its
 // deadline (in production a Dapr actor reminder per one-second deadline
-// window, shared by every order due in that second; see apps/oms/actors).
+// window, shared by every order due in that second, or with
+// HARVEST_EXPIRY_REMINDERS=order one per order; see apps/oms/actors).
 // Nothing disarms it: a fire finds paid or cancelled orders settled.
 type Reminders interface {
 	Arm(ctx context.Context, orderID string, payBy time.Time) error
