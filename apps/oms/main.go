@@ -49,8 +49,9 @@ func run() error {
 		return err
 	}
 	repo := store.New(a.DB)
-	// The payment-deadline reminders: one per order, or one per second of
-	// deadlines (HARVEST_EXPIRY_REMINDERS; apps/oms/actors). Both actor
+	// The payment-deadline reminders: one per second of deadlines (the
+	// default), or one per order (HARVEST_EXPIRY_REMINDERS; apps/oms/actors,
+	// whose package comment has the measurement). Both actor
 	// types are hosted whichever arms, so reminders armed before a switch
 	// still fire.
 	windows := actors.NewWindows(a.Dapr, 10_000, a.Logger)
