@@ -114,7 +114,9 @@ func (e *Engine) Runner() *runner.Runner[stages.Doc] { return e.r }
 func (e *Engine) Stats() map[string]runner.StageStats { return e.r.Stats() }
 
 // CommitStats are the group commit's transactions, outcomes and time.
-func (e *Engine) CommitStats() (batches, outcomes int64, busy time.Duration) { return e.r.CommitStats() }
+func (e *Engine) CommitStats() (batches, outcomes int64, busy time.Duration) {
+	return e.r.CommitStats()
+}
 
 // Held is how many units this instance holds in memory.
 func (e *Engine) Held() int64 { return e.r.Held() }

@@ -13,8 +13,8 @@ const StatusDispatched = "DISPATCHED"
 
 // Error codes of the fulfillment operations.
 const (
-	CodeNoFulfillment  = "FULFILLMENT_NOT_FOUND" // the order has not entered fulfillment
-	CodeNothingToRetry = "NOTHING_TO_RETRY"      // no unit of the order is in the exception queue
+	CodeNoFulfillment  = "FULFILLMENT_NOT_FOUND"  // the order has not entered fulfillment
+	CodeNothingToRetry = "NOTHING_TO_RETRY"       // no unit of the order is in the exception queue
 	CodeNotPaused      = "FULFILLMENT_NOT_PAUSED" // resume of an order that is not paused
 )
 
