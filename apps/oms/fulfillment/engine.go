@@ -1,3 +1,10 @@
+// Package fulfillment is OMS's fulfillment (DOMAIN 1.6): it wires the
+// stages of package stages (one file per stage; stages.Pipeline is their
+// order) to the business-free runner of package runner, starts paid
+// orders, commits the stages' effects on the order (a fraud cancel, the
+// order dispatched), takes the warehouses' daily capacity for the
+// throttle stage, and serves the operators' views and switches and the
+// pause of one order by another app.
 package fulfillment
 
 import (

@@ -7,7 +7,12 @@ import (
 	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
 )
 
-// warehouseThrottleStage is the warehouse_throttle stage.
+// warehouseThrottleStage is the warehouse_throttle stage. CPU-bound in the
+// DOMAIN table (an in-memory counter there); here each run waits for a
+// short transaction on the capacity rows, shared by the takes waiting at
+// that moment (fulfillment/throttle.go), so it is sized like an I/O stage:
+// the more workers wait, the more takes share a transaction. With NumCPU
+// workers, each taking its own transaction, it capped the whole pipeline.
 func warehouseThrottleStage(p *Ports) Stage {
 	return Stage{Name: "warehouse_throttle", Kind: runner.CPU, Concurrency: runner.IO, EffectFree: true, Units: runner.Children, When: notDropShip, Run: p.throttle}
 }
