@@ -294,7 +294,7 @@ func (r *Runner[D]) plan(x *commitReq[D], now time.Time, open int) (planned[D], 
 	steps := append(slices.Clip(u.carried), this)
 	last := len(steps) - 1
 	w := *u
-	w.carried, w.fenced = nil, false
+	w.carried = nil
 	var p planned[D]
 	set := func(st State, resume time.Time, code, reason string) {
 		p.row = unitRow[D]{u: &w, state: st, resume: resume, code: code, reason: reason, open: open}
@@ -349,9 +349,10 @@ func (r *Runner[D]) plan(x *commitReq[D], now time.Time, open int) (planned[D], 
 	return p, nil
 }
 
-// A unit that moved on without a commit has its lease checked before its
-// next stage runs, so a hold (or a catch-up) that took it meanwhile stops
-// it there. The checks waiting at a moment share one read by primary key.
+// A unit that moves on without a commit has its lease checked before it is
+// queued for its next stage, so a hold (or a catch-up) that took it
+// meanwhile stops it there. The checks waiting at a moment share one read
+// by primary key.
 
 const fenceCheckers = 2
 

@@ -461,16 +461,7 @@ func (r *Runner[D]) process(ctx context.Context, s int, u *Unit[D]) (passing boo
 			r.hold(-1)
 			return false
 		}
-		u.LeaseUntil, u.fenced = until, false
-	}
-	if u.fenced {
-		// It moved on without a commit: a hold may have taken it since.
-		if !r.stillLeased(ctx, u) {
-			outcomes.WithLabelValues(name, "LOST").Inc()
-			r.hold(-1)
-			return false
-		}
-		u.fenced = false
+		u.LeaseUntil = until
 	}
 	inFlight.WithLabelValues(name).Inc()
 	start := time.Now()
@@ -564,11 +555,12 @@ func (r *Runner[D]) passed(u *Unit[D], s int, out Outcome, startedAt time.Time, 
 }
 
 // carry moves u on from effect-free stage s to ns without a commit: the
-// row of the pass waits in u.carried for the unit's next commit.
+// row of the pass waits in u.carried for the unit's next commit. Its lease
+// is checked first, off the worker (the checks waiting at a moment share
+// one read), so a hold that took the unit meanwhile stops it here.
 func (r *Runner[D]) carry(ctx context.Context, s int, u *Unit[D], row step, ns int, start time.Time) {
 	u.carried = append(u.carried, row)
 	u.Attempts = 0
-	u.fenced = true
 	st := &r.stats[s]
 	st.runs.Add(1)
 	st.runNanos.Add(int64(row.dur))
@@ -576,9 +568,18 @@ func (r *Runner[D]) carry(ctx context.Context, s int, u *Unit[D], row step, ns i
 	name := r.stages[s].Name
 	stageSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	outcomes.WithLabelValues(name, string(OutcomeNext)).Inc()
-	if !r.push(ctx, ns, u) {
-		r.hold(-1) // stopping: the row stays RUNNING under our lease, handed back by Run
-	}
+	r.finishing.Add(1)
+	go func() {
+		defer r.finishing.Done()
+		if !r.stillLeased(ctx, u) {
+			outcomes.WithLabelValues(r.stages[ns].Name, "LOST").Inc()
+			r.hold(-1)
+			return
+		}
+		if !r.push(ctx, ns, u) {
+			r.hold(-1) // stopping: the row stays RUNNING under our lease, handed back by Run
+		}
+	}()
 }
 
 func (r *Runner[D]) run(ctx context.Context, s int, u *Unit[D]) (out Outcome) {

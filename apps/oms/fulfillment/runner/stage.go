@@ -164,9 +164,6 @@ type Unit[D any] struct {
 	// carried are the timeline rows of effect-free stages the unit passed
 	// since its last commit; the next commit writes them.
 	carried []step
-	// fenced is set when the unit moved on without a commit: its lease is
-	// checked again before its next stage runs.
-	fenced bool
 }
 
 // IsChild reports whether the unit is a child.
