@@ -173,7 +173,7 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 			cpuBefore = cpuTimes(withSelf(st.PIDs()))
 		}
 		// The channel stand-in's queue of callbacks due and not yet sent,
-		// sampled: it sends them one at a time, and a queue that grows says
+		// sampled: it sends up to 32 trades' callbacks at once, and a queue that grows says
 		// the channel, not Harvest, sets the pace.
 		var queuePeak, queueEnd atomic.Int64
 		stopQ := make(chan struct{})
@@ -264,7 +264,7 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 		}
 		r.steps.Print(os.Stdout)
 		if st != nil {
-			fmt.Printf("  channel stand-in: callbacks due and not yet sent, peak %d (sampled every 2s; it sends them one at a time)\n", queuePeak.Load())
+			fmt.Printf("  channel stand-in: callbacks due and not yet sent, peak %d (sampled every 2s; it sends up to 32 trades' at once)\n", queuePeak.Load())
 		}
 		if r.cpuAfter != nil {
 			printCPUPerItem(r.cpuBefore, r.cpuAfter, r.paid, "checkout (harvest-load: the customers and the cashier clients)")
