@@ -3,7 +3,6 @@ package actors
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/dapr/go-sdk/actor"
@@ -121,46 +120,14 @@ func (o *Orders) Arm(_ context.Context, orderID string, payBy time.Time) error {
 // Run registers queued reminders with workers until ctx is done, then
 // drains what is queued for at most drain.
 func (o *Orders) Run(ctx context.Context, workers int, drain time.Duration) error {
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case a := <-o.ops:
-					o.arm(context.WithoutCancel(ctx), a)
-				case <-ctx.Done():
-					deadline := time.Now().Add(drain)
-					for time.Now().Before(deadline) {
-						select {
-						case a := <-o.ops:
-							o.arm(context.WithoutCancel(ctx), a)
-						default:
-							return
-						}
-					}
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := len(o.ops); n > 0 {
+	if n := runArmWorkers(ctx, o.ops, workers, drain, o.arm); n > 0 {
 		o.log.Warn("order reminders not armed at stop; the expiry sweep covers their orders", "left", n)
 	}
 	return nil
 }
 
 func (o *Orders) arm(ctx context.Context, a orderArm) {
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = o.register(ctx, a)
-		if err == nil || attempt == len(retryDelays) {
-			break
-		}
-		time.Sleep(retryDelays[attempt])
-	}
+	err := withRetries(func() error { return o.register(ctx, a) })
 	if err != nil {
 		windowOps.WithLabelValues("arm_order", "error").Inc()
 		o.log.Warn("order reminder not armed; the sweep covers the order", "order_id", a.id, "err", err)

@@ -85,32 +85,7 @@ func (w *Windows) forgetPast() {
 // Run registers queued windows with workers until ctx is done, then
 // drains what is queued for at most drain.
 func (w *Windows) Run(ctx context.Context, workers int, drain time.Duration) error {
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case win := <-w.ops:
-					w.arm(context.WithoutCancel(ctx), win)
-				case <-ctx.Done():
-					deadline := time.Now().Add(drain)
-					for time.Now().Before(deadline) {
-						select {
-						case win := <-w.ops:
-							w.arm(context.WithoutCancel(ctx), win)
-						default:
-							return
-						}
-					}
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := len(w.ops); n > 0 {
+	if n := runArmWorkers(ctx, w.ops, workers, drain, w.arm); n > 0 {
 		w.log.Warn("deadline windows not armed at stop; the expiry sweep covers their orders", "left", n)
 	}
 	return nil
@@ -120,14 +95,7 @@ func (w *Windows) Run(ctx context.Context, workers int, drain time.Duration) err
 var retryDelays = []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second}
 
 func (w *Windows) arm(ctx context.Context, win string) {
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = w.register(ctx, win)
-		if err == nil || attempt == len(retryDelays) {
-			break
-		}
-		time.Sleep(retryDelays[attempt])
-	}
+	err := withRetries(func() error { return w.register(ctx, win) })
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
