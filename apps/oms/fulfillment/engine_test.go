@@ -32,7 +32,6 @@ type shiftClock struct{ off atomic.Int64 }
 
 func (c *shiftClock) Now() time.Time           { return time.Now().UTC().Add(time.Duration(c.off.Load())) }
 func (c *shiftClock) set(t time.Time)          { c.off.Store(int64(time.Until(t))) }
-func (c *shiftClock) advance(d time.Duration)  { c.off.Add(int64(d)) }
 func (c *shiftClock) shanghaiToday() string    { return domain.ShanghaiDay(c.Now()) }
 func (c *shiftClock) shanghaiDay(n int) string { return domain.ShanghaiDay(c.Now().AddDate(0, 0, n)) }
 

@@ -350,11 +350,15 @@ func (r *Runner[D]) plan(x *commitReq[D], now time.Time, open int) (planned[D], 
 }
 
 // A unit that moves on without a commit into a stage with effects has its
-// lease checked before it is queued there (see carry), so a hold (or a
+// lease checked before that stage runs (see carry), so a hold (or a
 // catch-up) that took it meanwhile stops it there. The checks waiting at a
 // moment share one read by primary key.
 
-const fenceCheckers = 2
+const fenceCheckers = 1
+
+// fenceLinger is how long a busy checker waits for more checks to join its
+// read; the units wait in their queues meanwhile, not for the read.
+const fenceLinger = 5 * time.Millisecond
 
 type fenceReq struct {
 	id, token string
@@ -362,20 +366,9 @@ type fenceReq struct {
 	done      chan struct{}
 }
 
-func (r *Runner[D]) stillLeased(ctx context.Context, u *Unit[D]) bool {
-	f := &fenceReq{id: u.ID, token: u.Token, done: make(chan struct{})}
-	select {
-	case r.fences <- f:
-	case <-ctx.Done():
-		return false
-	}
-	<-f.done
-	return f.ok
-}
-
 func (r *Runner[D]) fenceChecker() {
 	for first := range r.fences {
-		batch, _ := group.Gather(r.fences, first, maxBatch, 0, maxBatch+1)
+		batch, _ := group.Gather(r.fences, first, maxBatch, fenceLinger, 2)
 		ids := make([]string, len(batch))
 		for i, f := range batch {
 			ids[i] = f.id

@@ -452,6 +452,9 @@ func (r *Runner[D]) worker(ctx context.Context, s int) {
 func (r *Runner[D]) process(ctx context.Context, s int, u *Unit[D]) (passing bool) {
 	sc := r.sizes[s]
 	name := r.stages[s].Name
+	if !r.fenced(s, u) {
+		return false
+	}
 	now := r.clock.Now()
 	if u.LeaseUntil.Before(now.Add(sc.Timeout + leaseMargin)) {
 		until := now.Add(r.cfg.LeaseTTL)
@@ -559,14 +562,16 @@ func (r *Runner[D]) passed(u *Unit[D], s int, out Outcome, startedAt time.Time, 
 //
 // A hold (or a catch-up) that took the unit meanwhile must stop it before
 // it does anything the hold promised would not happen (reach a warehouse,
-// a supplier, the customer). A commit is fenced, so only a stage with
-// effects needs its lease checked before it runs; into another effect-free
-// stage the unit goes on unchecked, since a run there repeats nothing and
-// its commit, wherever it comes, is fenced. The check is a read (the
-// checks waiting at a moment share one), so checking every carry made
-// each order read its lease about eight times and the pipeline 15 %
-// slower; before effects only, it is about three times (twice for the
-// order, once per delivery order).
+// a supplier, the customer). Effects committed with an outcome are fenced
+// by the commit; only a stage that reaches a partner and is not
+// effect-free has effects outside it, so only such a stage needs the
+// unit's lease checked before it runs. Into any other stage the unit goes
+// on unchecked: a run of an effect-free stage repeats nothing, and every
+// commit, wherever it comes, is fenced. The check is a read (the checks
+// waiting at a moment share one), so checking every carry made each order
+// read its lease about eight times and the pipeline 15 % slower; before
+// outside effects only, it is about twice per order (the finance voucher
+// of the order, the hand-over of each delivery order).
 func (r *Runner[D]) carry(ctx context.Context, s int, u *Unit[D], row step, ns int, start time.Time) {
 	u.carried = append(u.carried, row)
 	u.Attempts = 0
@@ -577,24 +582,32 @@ func (r *Runner[D]) carry(ctx context.Context, s int, u *Unit[D], row step, ns i
 	name := r.stages[s].Name
 	stageSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	outcomes.WithLabelValues(name, string(OutcomeNext)).Inc()
-	if r.stages[ns].EffectFree {
-		if !r.push(ctx, ns, u) {
-			r.hold(-1) // stopping: the row stays RUNNING under our lease, handed back by Run
-		}
-		return
+	if next := &r.stages[ns]; next.Partner && !next.EffectFree {
+		// The read is asked for now and awaited when the stage is about to
+		// run: it is done by then unless the queue was empty, so it costs
+		// the unit no time in the common case.
+		u.fence = &fenceReq{id: u.ID, token: u.Token, done: make(chan struct{})}
+		r.fences <- u.fence
 	}
-	r.finishing.Add(1)
-	go func() {
-		defer r.finishing.Done()
-		if !r.stillLeased(ctx, u) {
-			outcomes.WithLabelValues(r.stages[ns].Name, "LOST").Inc()
-			r.hold(-1)
-			return
-		}
-		if !r.push(ctx, ns, u) {
-			r.hold(-1) // stopping: the row stays RUNNING under our lease, handed back by Run
-		}
-	}()
+	if !r.push(ctx, ns, u) {
+		r.hold(-1) // stopping: the row stays RUNNING under our lease, handed back by Run
+	}
+}
+
+// fenced reports whether u, carried into stage s, may run it: false when
+// the lease check asked for at the carry found the unit taken.
+func (r *Runner[D]) fenced(s int, u *Unit[D]) bool {
+	f := u.fence
+	if f == nil {
+		return true
+	}
+	u.fence = nil
+	<-f.done
+	if !f.ok {
+		outcomes.WithLabelValues(r.stages[s].Name, "LOST").Inc()
+		r.hold(-1)
+	}
+	return f.ok
 }
 
 func (r *Runner[D]) run(ctx context.Context, s int, u *Unit[D]) (out Outcome) {

@@ -48,6 +48,13 @@ func toyStage(w *toyWorld, name string, units Units, effectFree bool) Stage[toy]
 	}}
 }
 
+// partnerStage is a toy stage with effects outside the runner's commits.
+func partnerStage(w *toyWorld, name string, units Units) Stage[toy] {
+	s := toyStage(w, name, units, false)
+	s.Partner = true
+	return s
+}
+
 type toyEnv struct {
 	t     *testing.T
 	db    *sql.DB
@@ -334,7 +341,7 @@ func TestRunnerHoldStopsARunningStage(t *testing.T) {
 	for _, effectFree := range []bool{false, true} {
 		t.Run(fmt.Sprintf("effect-free=%v", effectFree), func(t *testing.T) {
 			key := fmt.Sprintf("h%v", effectFree)
-			r := e.runner("a", []Stage[toy]{toyStage(w, "one", Roots, effectFree), toyStage(w, "two", Roots, false)}, nil)
+			r := e.runner("a", []Stage[toy]{toyStage(w, "one", Roots, effectFree), partnerStage(w, "two", Roots)}, nil)
 			entered, hold := make(chan struct{}, 1), make(chan struct{})
 			var blocked atomic.Bool
 			blocked.Store(true)
@@ -393,12 +400,12 @@ func TestRunnerRejectsBadPipelines(t *testing.T) {
 
 // A held unit carried on through effect-free stages (each run there
 // repeats nothing, and the lease is not read for them) still never runs a
-// stage with effects: its lease is checked before it enters one.
+// stage with outside effects: its lease is checked before it enters one.
 func TestRunnerHoldStopsCarriedUnitBeforeEffects(t *testing.T) {
 	e := newToyEnv(t)
 	w := e.world
 	key := "carried"
-	r := e.runner("a", []Stage[toy]{toyStage(w, "one", Roots, true), toyStage(w, "two", Roots, true), toyStage(w, "three", Roots, false)}, nil)
+	r := e.runner("a", []Stage[toy]{toyStage(w, "one", Roots, true), toyStage(w, "two", Roots, true), partnerStage(w, "three", Roots)}, nil)
 	entered, hold := make(chan struct{}, 1), make(chan struct{})
 	var blocked atomic.Bool
 	blocked.Store(true)

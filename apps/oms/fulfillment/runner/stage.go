@@ -37,7 +37,8 @@ type Stage[D any] struct {
 	// workers like that kind instead.
 	Kind, Concurrency Kind
 	// Partner marks a stage that reaches another system: it gets a
-	// circuit breaker.
+	// circuit breaker and, unless it is effect-free, a unit carried into
+	// it has its lease checked before it runs (see carry).
 	Partner bool
 	// EffectFree marks a stage whose passing (a Next outcome) need not be
 	// committed on its own because a re-run repeats nothing: the unit goes
@@ -164,6 +165,9 @@ type Unit[D any] struct {
 	// carried are the timeline rows of effect-free stages the unit passed
 	// since its last commit; the next commit writes them.
 	carried []step
+	// fence is the lease check of a unit carried into a stage with
+	// outside effects, awaited before that stage runs (see carry).
+	fence *fenceReq
 }
 
 // IsChild reports whether the unit is a child.
