@@ -26,14 +26,15 @@ import (
 type Store struct {
 	db       *sql.DB
 	clock    clock.Clock
-	reserves *group.Queue[*reserveReq] // reservations committed together; see CreateReservation
+	reserves *group.Writer[*reserveReq] // reservations committed together; see CreateReservation
 	catalog  *group.Loader[string, domain.Product]
 }
 
 // New returns a Store.
 func New(db *sql.DB, clk clock.Clock) *Store {
-	s := &Store{db: db, clock: clk, reserves: group.NewQueue[*reserveReq](group.MaxSize, group.InFlight).Measured(reserveGroupSize)}
-	s.catalog = group.NewLoader(group.MaxSize, group.InFlight, s.productsOnce)
+	s := &Store{db: db, clock: clk}
+	s.reserves = group.NewWriter(group.Options{Sizes: reserveGroupSize}, group.InTx(db, s.writeReservations))
+	s.catalog = group.NewLoader(group.Options{}, s.productsOnce)
 	return s
 }
 
@@ -123,70 +124,6 @@ type lineJSON struct {
 // GetReservation reads an order's reservation; false when there is none.
 func (s *Store) GetReservation(ctx context.Context, orderID string) (domain.Reservation, bool, error) {
 	return readReservation(ctx, s.db, orderID, false)
-}
-
-// createOne writes a held reservation and takes the ordinary
-// (non-hot) parts from stock, all in one transaction: the reservation row
-// first, then one conditional decrement per part in SKU order (the lock
-// order every reservation and release follows, so they cannot deadlock).
-// Every part that lacks stock is named and nothing is written. hotEpochs
-// are the counter epochs the hot parts were taken from: if a rebuild has
-// replaced a counter since, domain.ErrStale.
-func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
-	res, body, err := newReservation(req, parts, expires)
-	if err != nil {
-		return res, err
-	}
-	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		now := s.now()
-		_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,?,?,?,0,?,?,?)`,
-			req.OrderID(), domain.Held, req.Fingerprint(), body, res.HasHot(), res.ExpiresAt(), now, now)
-		if sqltx.IsDuplicate(err) {
-			return app.ErrExists
-		}
-		if err != nil {
-			return fmt.Errorf("insert reservation: %w", err)
-		}
-		var hot []string
-		for _, p := range parts {
-			if p.Hot {
-				hot = append(hot, p.SKU)
-			}
-		}
-		if len(hot) > 0 {
-			if err := checkEpochs(ctx, tx, hot, hotEpochs); err != nil {
-				return err
-			}
-		}
-		var short []string
-		vals := make([]any, 0, len(parts)*4)
-		for _, p := range parts {
-			vals = append(vals, req.OrderID(), p.SKU, p.Qty, p.Hot)
-			if p.Hot {
-				continue
-			}
-			r, err := tx.ExecContext(ctx, `UPDATE stock SET available = available - ?, updated_at = ? WHERE sku = ? AND available >= ?`,
-				p.Qty, now, p.SKU, p.Qty)
-			if err != nil {
-				return fmt.Errorf("take %s: %w", p.SKU, err)
-			}
-			if n, err := r.RowsAffected(); err != nil {
-				return fmt.Errorf("take %s: %w", p.SKU, err)
-			} else if n == 0 {
-				short = append(short, p.SKU)
-			}
-		}
-		if len(short) > 0 {
-			return &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: short}
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO reservation_parts (order_id, sku, qty, hot) VALUES `+
-			sqltx.Tuples("(?,?,?,?)", len(parts)), vals...)
-		if err != nil {
-			return fmt.Errorf("insert parts: %w", err)
-		}
-		return nil
-	})
-	return res, err
 }
 
 // checkEpochs reads the counters' epochs under a shared lock: it waits for
