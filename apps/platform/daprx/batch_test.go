@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/obs"
+	"github.com/harvest/harvest/apps/platform/obs/obstest"
 )
 
 // fakeSidecar forwards /v1.0/invoke/<app>/method/<path> to the callee's
@@ -256,10 +256,10 @@ func TestBatchedCallsAreCountedAndTimedPerRoute(t *testing.T) {
 	inv := newInvoker(t, sc)
 	inv.Batch("callee", Route(http.MethodPost, "v1/double"))
 	served := func(route, status string) (uint64, float64) {
-		return histogram(t, "harvest_http_request_seconds", map[string]string{"route": route, "status": status})
+		return obstest.Histogram(t, "harvest_http_request_seconds", map[string]string{"route": route, "status": status})
 	}
 	called := func() (uint64, float64) {
-		return histogram(t, "harvest_invoke_batched_seconds", map[string]string{"app": "callee", "route": "POST v1/double", "status": "201"})
+		return obstest.Histogram(t, "harvest_invoke_batched_seconds", map[string]string{"app": "callee", "route": "POST v1/double", "status": "201"})
 	}
 	doubles0, _ := served("POST /v1/double", "201")
 	batches0, _ := served("POST /v1/batch", "200")
@@ -285,32 +285,4 @@ func TestBatchedCallsAreCountedAndTimedPerRoute(t *testing.T) {
 		t.Errorf("%d batches counted for %d invocations of %d calls: the calls did not travel in batches", b, invocations, n)
 	}
 	t.Logf("%d calls in %d invocations, %d of them batches", n, invocations, batches-batches0)
-}
-
-// histogram answers the count and sum of the default registry's histogram
-// name with exactly labels.
-func histogram(t *testing.T, name string, labels map[string]string) (uint64, float64) {
-	t.Helper()
-	mfs, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue metrics
-				}
-			}
-			return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-		}
-	}
-	return 0, 0
 }
