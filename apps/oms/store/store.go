@@ -94,14 +94,6 @@ func orderArgs(snap domain.Snapshot) []any {
 		nullTime(snap.PayBy), snap.CreatedAt, snap.UpdatedAt}
 }
 
-func insertEvents(ctx context.Context, tx *sql.Tx, id string, from int, evs []domain.Event) error {
-	rows := make([]timelineRow, len(evs))
-	for i, e := range evs {
-		rows[i] = timelineRow{orderID: id, seq: from + i, ev: e}
-	}
-	return insertTimeline(ctx, tx, rows)
-}
-
 func insertDeductions(ctx context.Context, tx *sql.Tx, id string, dids []string) error {
 	if len(dids) == 0 {
 		return nil
@@ -370,23 +362,9 @@ func (s *Store) UpdateTx(ctx context.Context, tx *sql.Tx, id string, fn func(o *
 	if err != nil {
 		return o, err
 	}
-	snap := o.Snapshot()
-	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, paid_fen = ?, trade_id = ?, cancel_pending = ?,
-		cancel_reason = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
-		snap.Status, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason, snap.UpdatedAt, id, snap.Version)
-	if err != nil {
-		return nil, fmt.Errorf("update order %s: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return nil, fmt.Errorf("%w: order %s at version %d", domain.ErrConcurrentChange, id, snap.Version)
-	}
-	if err := insertEvents(ctx, tx, id, o.StoredEvents(), o.NewEvents()); err != nil {
+	if err := save(ctx, tx, []*domain.Order{o}, events); err != nil {
 		return nil, err
 	}
-	if _, err := outbox.Add(ctx, tx, events...); err != nil {
-		return nil, err
-	}
-	o.MarkStored(snap.Version + 1)
 	return o, nil
 }
 
