@@ -99,6 +99,9 @@ func takeSummed(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
 			sums[key{r.o.Warehouse(), l.SKU}] += l.Qty
 		}
 	}
+	if len(sums) == 0 {
+		return nil
+	}
 	keys := make([]key, 0, len(sums))
 	for k := range sums {
 		keys = append(keys, k)
