@@ -163,12 +163,22 @@ func (s *Store) ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, e
 	return out, nil
 }
 
-// ConfirmHeldAll confirms the held reservations of orderIDs with one
-// statement; all reports whether every one of them was held and is now
-// confirmed. When not, the caller settles them one by one (ConfirmHeld):
-// those already confirmed stay so.
-func (s *Store) ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool, err error) {
+// ConfirmHeld turns the held reservations of orderIDs confirmed with one
+// conditional UPDATE, outside any transaction, and reads nothing when
+// every one of them was held. It needs no inbox: the transition HELD →
+// CONFIRMED is guarded by its own WHERE clause, so a redelivered
+// order.placed, or one arriving after the reservation was released,
+// changes nothing. When some were not held, a lone order says why:
+// ErrNotReserved when there is no reservation or it was released, nil
+// when it was already confirmed; several fail together, and the caller
+// settles them one by one (group.AllOrEach) to tell which: those
+// confirmed stay so.
+func (s *Store) ConfirmHeld(ctx context.Context, orderIDs ...string) error {
+	if len(orderIDs) == 0 {
+		return nil
+	}
 	ids := slices.Compact(slices.Sorted(slices.Values(orderIDs)))
+	var n int64
 	for attempt := 1; ; attempt++ {
 		r, err := s.db.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id IN (`+
 			placeholders(len(ids))+`) AND status = 'HELD'`, append([]any{s.now()}, anys(ids)...)...)
@@ -176,43 +186,36 @@ func (s *Store) ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool
 			if sqltx.Retryable(err) && attempt < sqltx.MaxAttempts {
 				continue
 			}
-			return false, fmt.Errorf("confirm %d reservations: %w", len(ids), err)
+			return fmt.Errorf("confirm %s: %w", reservationsNamed(ids), err)
 		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return false, fmt.Errorf("confirm %d reservations: %w", len(ids), err)
+		if n, err = r.RowsAffected(); err != nil {
+			return fmt.Errorf("confirm %s: %w", reservationsNamed(ids), err)
 		}
-		return n == int64(len(ids)) && len(ids) == len(orderIDs), nil
+		break
 	}
-}
-
-// ConfirmHeld turns orderID's held reservation confirmed with one
-// conditional UPDATE, outside any transaction, and reads nothing when it
-// did. It needs no inbox: the transition HELD → CONFIRMED is guarded by
-// its own WHERE clause, so a redelivered order.placed, or one arriving
-// after the reservation was released, changes nothing. ErrNotReserved when
-// there is no reservation or it was released; nil when it was already
-// confirmed.
-func (s *Store) ConfirmHeld(ctx context.Context, orderID string) error {
-	r, err := s.db.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id = ? AND status = 'HELD'`,
-		s.now(), orderID)
-	if err != nil {
-		return fmt.Errorf("confirm %s: %w", orderID, err)
-	}
-	if n, err := r.RowsAffected(); err != nil {
-		return fmt.Errorf("confirm %s: %w", orderID, err)
-	} else if n == 1 {
+	switch {
+	case n == int64(len(ids)) && len(ids) == len(orderIDs):
 		return nil
+	case len(orderIDs) > 1:
+		return fmt.Errorf("confirm %s: only %d were held", reservationsNamed(orderIDs), n)
 	}
 	var status string
-	err = s.db.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&status)
+	err := s.db.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderIDs[0]).Scan(&status)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return domain.ErrNotReserved
 	case err != nil:
-		return fmt.Errorf("confirm %s: %w", orderID, err)
+		return fmt.Errorf("confirm %s: %w", orderIDs[0], err)
 	}
 	return domain.ConfirmableStatus(domain.Status(status))
+}
+
+// reservationsNamed names the reservations of ids for an error.
+func reservationsNamed(ids []string) string {
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return fmt.Sprintf("%d reservations from %s", len(ids), ids[0])
 }
 
 // Confirm turns a held reservation into a deduction by a conditional
