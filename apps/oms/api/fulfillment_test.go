@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
+
 	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/oms/api"
@@ -46,7 +48,7 @@ func TestFulfillmentRoutes(t *testing.T) {
 	db, _ := testdb.New(t, "oms")
 	db.SetMaxOpenConns(8)
 	st := store.New(db)
-	eng := fulfillment.New(fulfillment.Deps{DB: db, Orders: st}, fulfillment.Config{Owner: "api-test"})
+	eng := fulfillment.New(fulfillment.Deps{DB: db, Orders: st}, fulfillment.Config{Config: runner.Config{Owner: "api-test"}})
 	r := chi.NewRouter()
 	api.MountFulfillment(r, eng)
 

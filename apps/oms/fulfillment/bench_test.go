@@ -165,7 +165,7 @@ func BenchmarkFulfillment(b *testing.B) {
 		// capacity (100 k a day) most of 150 k orders, which land mostly in
 		// one warehouse, would rightly pause to tomorrow and never finish.
 		en := New(Deps{DB: db, Orders: store.New(db), Partners: w, Gifts: w, Warehouse: w, Catalog: w, Clock: clk},
-			Config{Owner: "bench", MaxInFlight: 4096, DefaultCapacity: 2 * n})
+			Config{Config: runner.Config{Owner: "bench", MaxInFlight: 4096}, DefaultCapacity: 2 * n})
 		ctx, cancel := context.WithCancel(context.Background())
 		var peakHeap, peakHeld atomic.Uint64
 		done := make(chan struct{})
@@ -277,7 +277,7 @@ func BenchmarkStagesDirect(b *testing.B) {
 	w := benchWorld()
 	clk := clock.System{}
 	orders := seedOrders(b, db, w, b.N, clk.Now())
-	en := New(Deps{DB: db, Orders: store.New(db), Partners: w, Gifts: w, Warehouse: w, Catalog: w, Clock: clk}, Config{Owner: "direct"})
+	en := New(Deps{DB: db, Orders: store.New(db), Partners: w, Gifts: w, Warehouse: w, Catalog: w, Clock: clk}, Config{Config: runner.Config{Owner: "direct"}})
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {

@@ -13,35 +13,9 @@ import (
 // StageConfig sizes one stage's workers.
 type StageConfig = runner.StageConfig
 
-// Config tunes the engine.
+// Config tunes the engine: the runner's settings and the business ones.
 type Config struct {
-	// Owner names this instance in leases (host:pid by default).
-	Owner string
-	// Stages overrides the per-stage defaults, by stage name.
-	Stages map[string]StageConfig
-	// IOWorkers and CPUWorkers are the default concurrency by kind.
-	IOWorkers, CPUWorkers int
-	// QueueSize is the default queue length of a stage.
-	QueueSize int
-	// LeaseTTL is how long a claim or a commit holds a unit; a unit not
-	// committed within it is taken up again by catch-up.
-	LeaseTTL time.Duration
-	// ClaimBatch bounds the units one claim takes.
-	ClaimBatch int
-	// MaxInFlight bounds the units held in memory (queued or running).
-	MaxInFlight int
-	// Horizon bounds how long the feeder sleeps without looking at the
-	// database: rows other instances make due are seen within it.
-	Horizon time.Duration
-	// MaxAttempts is how often a stage is retried for passing faults
-	// before the unit goes to the exception queue.
-	MaxAttempts int
-	// RetryBase and RetryMax shape the retry backoff.
-	RetryBase, RetryMax time.Duration
-	// BreakerThreshold consecutive passing failures open a stage's breaker
-	// for BreakerCooldown.
-	BreakerThreshold int
-	BreakerCooldown  time.Duration
+	runner.Config
 	// DefaultCapacity is a warehouse's daily capacity when operators set
 	// none for the day.
 	DefaultCapacity int
@@ -50,17 +24,13 @@ type Config struct {
 }
 
 func (c Config) runner() runner.Config {
-	return runner.Config{Owner: c.Owner, Stages: c.Stages, IOWorkers: c.IOWorkers, CPUWorkers: c.CPUWorkers, QueueSize: c.QueueSize,
-		LeaseTTL: c.LeaseTTL, ClaimBatch: c.ClaimBatch, MaxInFlight: c.MaxInFlight, Horizon: c.Horizon, MaxAttempts: c.MaxAttempts,
-		RetryBase: c.RetryBase, RetryMax: c.RetryMax, BreakerThreshold: c.BreakerThreshold, BreakerCooldown: c.BreakerCooldown,
-		Numbered: stages.Numbered}
+	r := c.Config
+	r.Numbered = stages.Numbered
+	return r
 }
 
 func (c Config) withDefaults() Config {
-	r := c.runner().WithDefaults()
-	c.Owner, c.IOWorkers, c.CPUWorkers, c.QueueSize, c.LeaseTTL, c.ClaimBatch = r.Owner, r.IOWorkers, r.CPUWorkers, r.QueueSize, r.LeaseTTL, r.ClaimBatch
-	c.MaxInFlight, c.Horizon, c.MaxAttempts, c.RetryBase, c.RetryMax = r.MaxInFlight, r.Horizon, r.MaxAttempts, r.RetryBase, r.RetryMax
-	c.BreakerThreshold, c.BreakerCooldown = r.BreakerThreshold, r.BreakerCooldown
+	c.Config = c.runner().WithDefaults()
 	if c.DefaultCapacity <= 0 {
 		c.DefaultCapacity = 100000
 	}
@@ -72,7 +42,7 @@ func (c Config) withDefaults() Config {
 // stage, NAME being the stage's name in upper case (e.g.
 // HARVEST_OMS_STAGE_WAYBILL_WORKERS=64).
 func ReadConfig(r *config.Reader) Config {
-	c := Config{
+	c := Config{Config: runner.Config{
 		Owner:            r.String("HARVEST_OMS_FULFILLMENT_OWNER", ""),
 		IOWorkers:        r.Int("HARVEST_OMS_FULFILLMENT_IO_WORKERS", 32),
 		CPUWorkers:       r.Int("HARVEST_OMS_FULFILLMENT_CPU_WORKERS", goruntime.NumCPU()),
@@ -84,8 +54,9 @@ func ReadConfig(r *config.Reader) Config {
 		MaxAttempts:      r.Int("HARVEST_OMS_FULFILLMENT_MAX_ATTEMPTS", 12),
 		BreakerThreshold: r.Int("HARVEST_OMS_FULFILLMENT_BREAKER_THRESHOLD", 5),
 		BreakerCooldown:  r.Duration("HARVEST_OMS_FULFILLMENT_BREAKER_COOLDOWN", 5*time.Second),
-		DefaultCapacity:  r.Int("HARVEST_OMS_WAREHOUSE_DEFAULT_CAPACITY", 100000),
 		Stages:           map[string]StageConfig{},
+	},
+		DefaultCapacity: r.Int("HARVEST_OMS_WAREHOUSE_DEFAULT_CAPACITY", 100000),
 	}
 	if p := r.String("HARVEST_OMS_SERVED_PROVINCES", ""); p != "" {
 		for _, x := range strings.Split(p, ",") {

@@ -64,8 +64,8 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) engine(owner string, mod func(*Config)) *Engine {
-	cfg := Config{Owner: owner, Horizon: 300 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond,
-		LeaseTTL: 10 * time.Second, IOWorkers: 8, CPUWorkers: 2, QueueSize: 32, MaxInFlight: 256}
+	cfg := Config{Config: runner.Config{Owner: owner, Horizon: 300 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond,
+		LeaseTTL: 10 * time.Second, IOWorkers: 8, CPUWorkers: 2, QueueSize: 32, MaxInFlight: 256}}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -30,7 +30,7 @@ func TestPipelineWithAnExtraStage(t *testing.T) {
 			ran[u.ID]++
 			return stages.Next("labels printed for " + u.Doc.Child.Warehouse)
 		}}
-	cfg := Config{Owner: "a", Horizon: 300 * time.Millisecond, LeaseTTL: 10 * time.Second, IOWorkers: 8, CPUWorkers: 2, QueueSize: 32}
+	cfg := Config{Config: runner.Config{Owner: "a", Horizon: 300 * time.Millisecond, LeaseTTL: 10 * time.Second, IOWorkers: 8, CPUWorkers: 2, QueueSize: 32}}
 	en := New(Deps{DB: e.db, Orders: e.st, Partners: e.world, Gifts: e.world, Warehouse: e.world, Catalog: e.world, Clock: e.clk,
 		Pipeline: func(p *stages.Ports) []stages.Stage {
 			ps := stages.Pipeline(p)
