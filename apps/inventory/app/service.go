@@ -26,7 +26,7 @@ type Catalog interface {
 // Reservations is the reservation side of the store.
 type Reservations interface {
 	GetReservation(ctx context.Context, orderID string) (domain.Reservation, bool, error)
-	CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error)
+	CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error)
 	ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, error)
 	Confirm(ctx context.Context, orderID string, claim *Claim) (domain.Reservation, bool, error)
 	ConfirmHeld(ctx context.Context, orderID string) error
@@ -43,6 +43,7 @@ type Reservations interface {
 type Store interface {
 	Catalog
 	Reservations
+	Slots
 }
 
 // HotStock is the Redis side of hot SKUs.
@@ -68,6 +69,7 @@ type Options struct {
 // Service runs inventory's use cases.
 type Service struct {
 	store  Store
+	slots  Slots
 	hot    HotStock
 	orders Orders
 	clock  clock.Clock
@@ -86,5 +88,5 @@ func New(st Store, hot HotStock, orders Orders, clk clock.Clock, opt Options) *S
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	return &Service{store: st, hot: hot, orders: orders, clock: clk, opt: opt, log: opt.Logger}
+	return &Service{store: st, slots: st, hot: hot, orders: orders, clock: clk, opt: opt, log: opt.Logger}
 }

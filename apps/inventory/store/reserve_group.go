@@ -39,6 +39,11 @@ import (
 //     caused by the group itself, so that reservation is tried again alone
 //     after the commit;
 //   - a hot counter rebuilt since its take: domain.ErrStale, nothing taken;
+//   - delivery slots (after all stock rows): one UPDATE per slot key of
+//     the group's summed units; a key that cannot give its sum takes
+//     nothing, and the reservations that need it put back their stock
+//     and are tried alone after the commit, where each learns whether it
+//     still fits (SLOT_FULL naming the slot, nothing taken);
 //   - the group's transaction failing (an order already reserved, a
 //     deadlock beyond retries): every reservation of the group is tried
 //     again alone.
@@ -48,6 +53,7 @@ var reserveGroupSize = group.NewSizeHistogram("harvest_inventory_reserve_group_r
 type reserveReq struct {
 	req     domain.Request
 	parts   []domain.Part
+	slots   []domain.SlotKey
 	expires time.Time
 	epochs  map[string]int64
 	done    chan reserveOutcome
@@ -67,8 +73,8 @@ type reserveOutcome struct {
 // It waits for the outcome even when ctx ends first, so that the caller's
 // answer (and its give-back of hot units on failure) matches what was
 // written.
-func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
-	r := &reserveReq{req: req, parts: parts, expires: expires, epochs: hotEpochs, done: make(chan reserveOutcome, 1)}
+func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
+	r := &reserveReq{req: req, parts: parts, slots: slots, expires: expires, epochs: hotEpochs, done: make(chan reserveOutcome, 1)}
 	s.reserves.Submit(r, func(g []*reserveReq) { s.commitReserveGroup(context.WithoutCancel(ctx), g) })
 	o := <-r.done
 	return o.res, o.err
@@ -76,7 +82,7 @@ func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts
 
 func (s *Store) commitReserveGroup(ctx context.Context, batch []*reserveReq) {
 	alone := func(r *reserveReq) {
-		res, err := s.createOne(ctx, r.req, r.parts, r.expires, r.epochs)
+		res, err := s.createOne(ctx, r.req, r.parts, r.slots, r.expires, r.epochs)
 		r.done <- reserveOutcome{res, err}
 	}
 	if len(batch) == 1 {
@@ -145,20 +151,7 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 	}
 
 	// Ordinary parts: conditional decrements in SKU order across the group.
-	var takes []stockTake
-	for i, r := range batch {
-		if failed[i] {
-			continue
-		}
-		for _, p := range r.parts {
-			if !p.Hot {
-				takes = append(takes, stockTake{i, p.SKU, p.Qty})
-			}
-		}
-	}
-	slices.SortFunc(takes, func(a, b stockTake) int {
-		return cmp.Or(strings.Compare(a.sku, b.sku), cmp.Compare(a.item, b.item))
-	})
+	takes := takesOf(batch, failed)
 	short := map[int][]string{}
 	var taken []stockTake
 	allTaken, err := takeAll(ctx, tx, takes, now)
@@ -182,10 +175,30 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 			taken = append(taken, tk)
 		}
 	}
-	// A short reservation takes nothing: put back what it took.
+	// Slots, after every stock row: the reservations that still hold take
+	// their units; those of a slot that cannot give the group's sum are
+	// tried alone after the commit, which tells each whether it fits.
+	holding := slices.Clone(failed)
+	for i := range short {
+		holding[i] = true
+	}
+	slotAlone, err := takeGroupSlots(ctx, tx, batch, holding, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A short reservation, or one tried alone for its slot, takes nothing
+	// here: put back what it took.
+	undo := func(i int) bool { return short[i] != nil || slotAlone[i] }
+	if allTaken {
+		for _, tk := range takesOf(batch, failed) {
+			if undo(tk.item) {
+				taken = append(taken, tk)
+			}
+		}
+	}
 	putBack := map[string]bool{}
 	for _, tk := range taken {
-		if short[tk.item] == nil {
+		if !undo(tk.item) {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, updated_at = ? WHERE sku = ?`,
@@ -193,6 +206,9 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 			return nil, nil, fmt.Errorf("put back %s: %w", tk.sku, err)
 		}
 		putBack[tk.sku] = true
+	}
+	for i := range slotAlone {
+		failed[i], retry[i] = true, true
 	}
 	for i, skus := range short {
 		failed[i] = true
@@ -203,14 +219,18 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 		outcomes[i].err = &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: slices.Sorted(slices.Values(skus))}
 	}
 
-	// The reservations that hold: all rows, then all parts.
+	// The reservations that hold: all rows, then all parts and slots.
 	var resArgs, partArgs []any
 	var nRes, nParts int
+	var slotRows []slotRow
 	for i, r := range batch {
 		if failed[i] {
 			continue
 		}
-		res, body, err := newReservation(r.req, r.parts, r.expires)
+		for _, k := range r.slots {
+			slotRows = append(slotRows, slotRow{r.req.OrderID(), k})
+		}
+		res, body, err := newReservation(r.req, r.parts, r.slots, r.expires)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -237,7 +257,30 @@ func (s *Store) insertReserveGroup(ctx context.Context, tx *sql.Tx, batch []*res
 			return nil, nil, fmt.Errorf("insert parts: %w", err)
 		}
 	}
+	if err := insertSlotRows(ctx, tx, slotRows); err != nil {
+		return nil, nil, err
+	}
 	return outcomes, retry, nil
+}
+
+// takesOf lists the ordinary parts of the group's items not yet failed,
+// sorted by SKU (the lock order), then by item.
+func takesOf(batch []*reserveReq, failed []bool) []stockTake {
+	var takes []stockTake
+	for i, r := range batch {
+		if failed[i] {
+			continue
+		}
+		for _, p := range r.parts {
+			if !p.Hot {
+				takes = append(takes, stockTake{i, p.SKU, p.Qty})
+			}
+		}
+	}
+	slices.SortFunc(takes, func(a, b stockTake) int {
+		return cmp.Or(strings.Compare(a.sku, b.sku), cmp.Compare(a.item, b.item))
+	})
+	return takes
 }
 
 // readEpochs reads the hot counters' epochs under a shared lock: it waits

@@ -97,13 +97,17 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 	if err := rows.Err(); err != nil {
 		return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
 	}
+	rows.Close()
+	if r.Slots, err = readSlots(ctx, q, orderID); err != nil {
+		return domain.Reservation{}, false, err
+	}
 	return domain.RestoreReservation(r), true, nil
 }
 
 // newReservation is the held reservation req makes, and its request
 // column (the lines as JSON).
-func newReservation(req domain.Request, parts []domain.Part, expires time.Time) (domain.Reservation, []byte, error) {
-	res := domain.NewReservation(req, parts, expires)
+func newReservation(req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time) (domain.Reservation, []byte, error) {
+	res := domain.NewReservation(req, parts, slots, expires)
 	lines := make([]lineJSON, len(req.Lines()))
 	for i, l := range req.Lines() {
 		lines[i] = lineJSON{l.SKU, l.Qty}
@@ -126,14 +130,15 @@ func (s *Store) GetReservation(ctx context.Context, orderID string) (domain.Rese
 }
 
 // createOne writes a held reservation and takes the ordinary
-// (non-hot) parts from stock, all in one transaction: the reservation row
-// first, then one conditional decrement per part in SKU order (the lock
-// order every reservation and release follows, so they cannot deadlock).
-// Every part that lacks stock is named and nothing is written. hotEpochs
-// are the counter epochs the hot parts were taken from: if a rebuild has
-// replaced a counter since, domain.ErrStale.
-func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
-	res, body, err := newReservation(req, parts, expires)
+// (non-hot) parts from stock and one unit of each slot, all in one
+// transaction: the reservation row first, then one conditional decrement
+// per part in SKU order, then one per slot in key order (the lock order
+// every reservation and release follows, so they cannot deadlock). Every
+// part that lacks stock is named and nothing is written; so is every full
+// slot. hotEpochs are the counter epochs the hot parts were taken from: if
+// a rebuild has replaced a counter since, domain.ErrStale.
+func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
+	res, body, err := newReservation(req, parts, slots, expires)
 	if err != nil {
 		return res, err
 	}
@@ -178,6 +183,18 @@ func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domai
 		}
 		if len(short) > 0 {
 			return &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: short}
+		}
+		if len(slots) > 0 {
+			if err := takeSlots(ctx, tx, slots, now); err != nil {
+				return err
+			}
+			rows := make([]slotRow, len(slots))
+			for i, k := range slots {
+				rows[i] = slotRow{req.OrderID(), k}
+			}
+			if err := insertSlotRows(ctx, tx, rows); err != nil {
+				return err
+			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO reservation_parts (order_id, sku, qty, hot) VALUES `+
 			sqltx.Tuples("(?,?,?,?)", len(parts)), vals...)
@@ -380,6 +397,11 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, updated_at = ? WHERE sku = ?`, p.Qty, now, p.SKU); err != nil {
 				return fmt.Errorf("return %s: %w", p.SKU, err)
+			}
+		}
+		for _, k := range r.Slots() { // sorted, after the stock rows
+			if err := giveSlot(ctx, tx, k, 1); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'RELEASED', hot_pending = ?, updated_at = ? WHERE order_id = ?`,
