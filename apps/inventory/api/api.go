@@ -29,6 +29,12 @@ type Service interface {
 	Confirm(ctx context.Context, orderID string) (domain.Reservation, error)
 	Release(ctx context.Context, orderID string) (domain.Reservation, error)
 	Reservation(ctx context.Context, orderID string) (domain.Reservation, error)
+	SlotCapacities(ctx context.Context, q app.SlotQuery) ([]domain.Capacity, error)
+	SetSlotCapacity(ctx context.Context, c app.SetCapacity) (domain.Capacity, error)
+	OpenSlots(ctx context.Context, a domain.AreaRef, days int) ([]domain.Capacity, error)
+	ServedAreas(ctx context.Context, province, city string) ([]domain.ServedArea, error)
+	SetServedArea(ctx context.Context, province, city, district string, warehouses []string, by string) (domain.ServedArea, error)
+	Deliverable(ctx context.Context, province, city, district string) (app.Deliverability, error)
 }
 
 // Mount adds the API routes to mux.
@@ -41,6 +47,7 @@ func Mount(mux chi.Router, svc Service) {
 	mux.Get("/v1/reservations/{id}", h.reservation)
 	mux.Post("/v1/reservations/{id}/confirm", h.confirm)
 	mux.Post("/v1/reservations/{id}/release", h.release)
+	mountSlots(mux, h)
 }
 
 type handlers struct{ svc Service }
@@ -144,6 +151,14 @@ func (h handlers) reserve(w http.ResponseWriter, r *http.Request) {
 	if len(in.Prices) > 0 {
 		req = req.WithPrices(in.Prices)
 	}
+	if in.Slot != nil {
+		slot, err := domain.NewSlot(in.Slot.Type, in.Slot.Date)
+		if err != nil {
+			httpapi.WriteError(w, r, problem(err))
+			return
+		}
+		req = req.WithSlot(slot)
+	}
 	res, cat, err := h.svc.ReservePriced(r.Context(), req)
 	if err != nil {
 		httpapi.WriteError(w, r, problem(err))
@@ -207,7 +222,21 @@ func problem(err error) error {
 	var ske *domain.SKUError
 	var ve *domain.ValidationError
 	var pe *domain.PriceError
+	var sf *domain.SlotFullError
+	var bt *domain.CapacityBelowTakenError
+	var ns *domain.NotServedError
 	switch {
+	case errors.As(err, &sf):
+		refs := make([]inventoryclient.SlotRef, len(sf.Slots))
+		for i, k := range sf.Slots {
+			refs[i] = slotRef(k)
+		}
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeSlotFull, "%s", sf.Error()).With(map[string]any{"slots": refs})
+	case errors.As(err, &bt):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeCapacityBelowTaken, "%s", bt.Error()).
+			With(map[string]any{"taken": bt.Taken, "capacity": bt.Capacity, "field": "capacity"})
+	case errors.As(err, &ns):
+		return httpapi.Errorf(http.StatusUnprocessableEntity, inventoryclient.CodeNotServed, "%s", ns.Error())
 	case errors.As(err, &pe):
 		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodePriceChanged, "%s", pe.Error()).With(map[string]any{"prices": pe.Catalog})
 	case errors.As(err, &ske) && errors.Is(err, domain.ErrUnknownSKU):

@@ -149,9 +149,9 @@ func (e *SlotFullError) Unwrap() error { return ErrSlotFull }
 // CapacityBelowTakenError refuses a capacity lower than what orders
 // already hold of the slot.
 type CapacityBelowTakenError struct {
-	Slot      SlotKey
-	Capacity  int64
-	Taken     int64
+	Slot     SlotKey
+	Capacity int64
+	Taken    int64
 }
 
 func (e *CapacityBelowTakenError) Error() string {

@@ -109,6 +109,11 @@ type ReserveRequest struct {
 	// (SKU → fen); any that is not the catalog's refuses the reservation
 	// with CodePriceChanged and takes nothing.
 	Prices map[string]money.Fen `json:"prices,omitempty"`
+	// Slot, optional, takes one unit of the delivery slot at each
+	// warehouse shipping the lines, with the stock and in the same
+	// transaction; a full one refuses the reservation with CodeSlotFull
+	// and takes nothing. Part of what makes a retry the same request.
+	Slot *Slot `json:"slot,omitempty"`
 }
 
 // Reservation states.
@@ -207,5 +212,154 @@ func (c *Client) Release(ctx context.Context, orderID string) (Reservation, erro
 func (c *Client) GetReservation(ctx context.Context, orderID string) (Reservation, error) {
 	var out Reservation
 	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/reservations/"+url.PathEscape(orderID), nil, &out)
+	return out, err
+}
+
+// Delivery slots and served areas.
+
+// More error codes of the slot and served-area routes.
+const (
+	// CodeSlotFull: a delivery slot the reservation needs has no unit
+	// left; Details["slots"]: []SlotRef. Nothing was taken.
+	CodeSlotFull = "SLOT_FULL"
+	// CodeCapacityBelowTaken: a capacity lower than the orders already
+	// holding the slot; Details["taken"], Details["capacity"].
+	CodeCapacityBelowTaken = "CAPACITY_BELOW_TAKEN"
+	// CodeNotServed: no warehouse delivers to the address's area.
+	CodeNotServed = "NOT_SERVED"
+)
+
+// Slot is the delivery slot a reservation takes a unit of at every
+// warehouse shipping its parts (drop-ship lines take none).
+type Slot struct {
+	Type string `json:"type"` // SlotExpress or SlotNextDay
+	Date string `json:"date"` // YYYY-MM-DD, Asia/Shanghai
+}
+
+// Slot types.
+const (
+	SlotExpress = "EXPRESS"
+	SlotNextDay = "NEXT_DAY"
+)
+
+// SlotRef names one capacity: a warehouse's slot of a type on a day.
+type SlotRef struct {
+	Warehouse string `json:"warehouse"`
+	Date      string `json:"date"`
+	Type      string `json:"type"`
+}
+
+// SlotCapacity is one slot's capacity and use; Capacity nil: not limited.
+type SlotCapacity struct {
+	SlotRef
+	Capacity  *int64    `json:"capacity"`
+	Taken     int64     `json:"taken"`
+	Open      bool      `json:"open"`
+	UpdatedBy string    `json:"updated_by,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// SetCapacityRequest sets (Capacity) or lifts (nil) a slot's capacity.
+type SetCapacityRequest struct {
+	SlotRef
+	Capacity *int64 `json:"capacity"`
+	By       string `json:"by"` // who, for the audit: "ROLE:subject"
+}
+
+// Area is where an address lies.
+type Area struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+}
+
+// ServedArea is an entry of the served-area list: the warehouses
+// delivering to a district (District "": the rest of the city).
+type ServedArea struct {
+	Area
+	Warehouses []string `json:"warehouses"`
+}
+
+// SetServedAreaRequest replaces an entry's warehouses (none removes it).
+type SetServedAreaRequest struct {
+	ServedArea
+	By string `json:"by"`
+}
+
+// Deliverability says which warehouses deliver to an address's area.
+type Deliverability struct {
+	Deliverable bool     `json:"deliverable"`
+	Warehouses  []string `json:"warehouses"`
+}
+
+func areaQuery(a Area) url.Values {
+	q := url.Values{}
+	q.Set("province", a.Province)
+	q.Set("city", a.City)
+	q.Set("district", a.District)
+	return q
+}
+
+// SlotCapacities lists the slots of warehouses (all when empty) for days
+// days from from (default today), the ones nobody set included.
+func (c *Client) SlotCapacities(ctx context.Context, warehouses []string, from string, days int) ([]SlotCapacity, error) {
+	q := url.Values{}
+	for _, w := range warehouses {
+		q.Add("warehouse", w)
+	}
+	q.Set("from", from)
+	q.Set("days", strconv.Itoa(days))
+	var out struct {
+		Items []SlotCapacity `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/slots?"+q.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// SetSlotCapacity sets a slot's capacity; below what is taken fails with
+// CodeCapacityBelowTaken, a bad warehouse, day or number with
+// CodeValidation. Setting the same value again changes nothing.
+func (c *Client) SetSlotCapacity(ctx context.Context, r SetCapacityRequest) (SlotCapacity, error) {
+	var out SlotCapacity
+	err := c.inv.Invoke(ctx, AppID, http.MethodPut, "v1/slots", r, &out)
+	return out, err
+}
+
+// OpenSlots lists the slots still open for an address, days days from
+// today; CodeNotServed when no warehouse delivers there.
+func (c *Client) OpenSlots(ctx context.Context, a Area, days int) ([]SlotCapacity, error) {
+	q := areaQuery(a)
+	q.Set("days", strconv.Itoa(days))
+	var out struct {
+		Items []SlotCapacity `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/slots/open?"+q.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// ServedAreas lists the served-area entries (empty names do not filter).
+func (c *Client) ServedAreas(ctx context.Context, province, city string) ([]ServedArea, error) {
+	q := url.Values{}
+	q.Set("province", province)
+	q.Set("city", city)
+	var out struct {
+		Items []ServedArea `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/served-areas?"+q.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// SetServedArea replaces one served-area entry; audited.
+func (c *Client) SetServedArea(ctx context.Context, r SetServedAreaRequest) (ServedArea, error) {
+	var out ServedArea
+	err := c.inv.Invoke(ctx, AppID, http.MethodPut, "v1/served-areas", r, &out)
+	return out, err
+}
+
+// Deliverable says whether, and from which warehouses, an address's area
+// is served (fulfillment's deliverability check, stage 2).
+func (c *Client) Deliverable(ctx context.Context, a Area) (Deliverability, error) {
+	var out Deliverability
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/deliverability?"+areaQuery(a).Encode(), nil, &out)
 	return out, err
 }

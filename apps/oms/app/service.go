@@ -154,6 +154,10 @@ type Config struct {
 	// SoldOutTTL is how long a SKU inventory refused as short is refused
 	// by OMS alone (see soldOut); 0 turns the memory off.
 	SoldOutTTL time.Duration
+	// SlotCheck reserves a unit of the order's delivery slot with its
+	// stock, refusing a full slot (SLOT_FULL). Off, placements do not
+	// touch slot capacity: the baseline of the place load run.
+	SlotCheck bool
 }
 
 func (c Config) withDefaults() Config {

@@ -52,8 +52,12 @@ const (
 
 // Error codes OMS answers with (httpapi.Problem.Code).
 const (
-	CodeValidation       = "VALIDATION_FAILED" // Details["violations"]: []Violation
-	CodeOutOfStock       = "OUT_OF_STOCK"      // Details["skus"]
+	CodeValidation = "VALIDATION_FAILED" // Details["violations"]: []Violation
+	CodeOutOfStock = "OUT_OF_STOCK"      // Details["skus"]
+	// CodeSlotFull: the delivery slot has no capacity left at a warehouse
+	// the order ships from; Details["slots"]: []inventoryclient.SlotRef
+	// (warehouse, date, type). Nothing was written.
+	CodeSlotFull         = "SLOT_FULL"
 	CodeIdempotencyReuse = "IDEMPOTENCY_KEY_REUSED"
 	CodeNotFound         = "ORDER_NOT_FOUND"
 	CodeNotCancellable   = "ORDER_NOT_CANCELLABLE"
