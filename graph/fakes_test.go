@@ -108,6 +108,42 @@ type fakeInventory struct {
 	products map[string]inventoryclient.Product
 	batches  [][]string
 	searches []inventoryclient.SearchRequest
+	// slotErr fails the slot and served-area calls; setCaps records
+	// capacity changes, slots answers the slot reads.
+	slotErr error
+	setCaps []inventoryclient.SetCapacityRequest
+	setArea []inventoryclient.SetServedAreaRequest
+	slots   []inventoryclient.SlotCapacity
+}
+
+func (f *fakeInventory) OpenSlots(context.Context, inventoryclient.Area, int) ([]inventoryclient.SlotCapacity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.slots, f.slotErr
+}
+
+func (f *fakeInventory) SlotCapacities(context.Context, []string, string, int) ([]inventoryclient.SlotCapacity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.slots, f.slotErr
+}
+
+func (f *fakeInventory) SetSlotCapacity(_ context.Context, r inventoryclient.SetCapacityRequest) (inventoryclient.SlotCapacity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setCaps = append(f.setCaps, r)
+	return inventoryclient.SlotCapacity{SlotRef: r.SlotRef, Capacity: r.Capacity, UpdatedBy: r.By}, f.slotErr
+}
+
+func (f *fakeInventory) ServedAreas(context.Context, string, string) ([]inventoryclient.ServedArea, error) {
+	return nil, f.slotErr
+}
+
+func (f *fakeInventory) SetServedArea(_ context.Context, r inventoryclient.SetServedAreaRequest) (inventoryclient.ServedArea, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setArea = append(f.setArea, r)
+	return r.ServedArea, f.slotErr
 }
 
 func (f *fakeInventory) GetProducts(_ context.Context, skus []string) ([]inventoryclient.Product, error) {

@@ -38,6 +38,12 @@ type Orders interface {
 type Catalog interface {
 	GetProducts(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
 	SearchProducts(ctx context.Context, r inventoryclient.SearchRequest) (inventoryclient.ProductPage, error)
+	// Delivery slots and served areas.
+	OpenSlots(ctx context.Context, a inventoryclient.Area, days int) ([]inventoryclient.SlotCapacity, error)
+	SlotCapacities(ctx context.Context, warehouses []string, from string, days int) ([]inventoryclient.SlotCapacity, error)
+	SetSlotCapacity(ctx context.Context, r inventoryclient.SetCapacityRequest) (inventoryclient.SlotCapacity, error)
+	ServedAreas(ctx context.Context, province, city string) ([]inventoryclient.ServedArea, error)
+	SetServedArea(ctx context.Context, r inventoryclient.SetServedAreaRequest) (inventoryclient.ServedArea, error)
 }
 
 // Payments is what the gateway needs of PAY; *payclient.Client satisfies it.

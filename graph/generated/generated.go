@@ -172,9 +172,18 @@ type ComplexityRoot struct {
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
+		SetServedArea        func(childComplexity int, input model.SetServedAreaInput) int
+		SetSlotCapacity      func(childComplexity int, input model.SetSlotCapacityInput) int
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
+	}
+
+	OpenDeliverySlot struct {
+		Date      func(childComplexity int) int
+		Remaining func(childComplexity int) int
+		Type      func(childComplexity int) int
+		Warehouse func(childComplexity int) int
 	}
 
 	Order struct {
@@ -281,6 +290,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		DeliverySlots         func(childComplexity int, address model.AreaInput, days *int64) int
 		FulfillmentStages     func(childComplexity int) int
 		FulfillmentSuspension func(childComplexity int) int
 		FulfillmentTimeline   func(childComplexity int, orderID string) int
@@ -290,6 +300,8 @@ type ComplexityRoot struct {
 		Order                 func(childComplexity int, id string) int
 		Product               func(childComplexity int, sku string) int
 		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		ServedAreas           func(childComplexity int, province *string, city *string) int
+		SlotCapacities        func(childComplexity int, warehouse *string, from *string, days *int64) int
 		WarehouseCapacities   func(childComplexity int, day string) int
 		WarehouseStock        func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
 	}
@@ -299,9 +311,36 @@ type ComplexityRoot struct {
 		Retried func(childComplexity int) int
 	}
 
+	ServedArea struct {
+		City       func(childComplexity int) int
+		District   func(childComplexity int) int
+		Province   func(childComplexity int) int
+		Warehouses func(childComplexity int) int
+	}
+
+	SetServedAreaPayload struct {
+		Area   func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
+	SetSlotCapacityPayload struct {
+		Errors func(childComplexity int) int
+		Slot   func(childComplexity int) int
+	}
+
 	SetWarehouseCapacityPayload struct {
 		Capacity func(childComplexity int) int
 		Errors   func(childComplexity int) int
+	}
+
+	SlotCapacity struct {
+		Capacity  func(childComplexity int) int
+		Date      func(childComplexity int) int
+		Open      func(childComplexity int) int
+		Taken     func(childComplexity int) int
+		Type      func(childComplexity int) int
+		UpdatedBy func(childComplexity int) int
+		Warehouse func(childComplexity int) int
 	}
 
 	StartCashPaymentPayload struct {
@@ -347,6 +386,8 @@ type MutationResolver interface {
 	ResumeFulfillment(ctx context.Context) (*model.FulfillmentSuspensionPayload, error)
 	RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error)
 	SetWarehouseCapacity(ctx context.Context, input model.SetWarehouseCapacityInput) (*model.SetWarehouseCapacityPayload, error)
+	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
+	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -365,6 +406,9 @@ type QueryResolver interface {
 	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStage, error)
 	FulfillmentTimeline(ctx context.Context, orderID string) (*model.FulfillmentTimeline, error)
 	WarehouseCapacities(ctx context.Context, day string) ([]*model.WarehouseCapacity, error)
+	DeliverySlots(ctx context.Context, address model.AreaInput, days *int64) ([]*model.OpenDeliverySlot, error)
+	SlotCapacities(ctx context.Context, warehouse *string, from *string, days *int64) ([]*model.SlotCapacity, error)
+	ServedAreas(ctx context.Context, province *string, city *string) ([]*model.ServedArea, error)
 	WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error)
 }
 type SubscriptionResolver interface {
@@ -935,6 +979,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryFulfillment(childComplexity, args["input"].(model.RetryFulfillmentInput)), true
+	case "Mutation.setServedArea":
+		if e.ComplexityRoot.Mutation.SetServedArea == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setServedArea_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetServedArea(childComplexity, args["input"].(model.SetServedAreaInput)), true
+	case "Mutation.setSlotCapacity":
+		if e.ComplexityRoot.Mutation.SetSlotCapacity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSlotCapacity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSlotCapacity(childComplexity, args["input"].(model.SetSlotCapacityInput)), true
 	case "Mutation.setWarehouseCapacity":
 		if e.ComplexityRoot.Mutation.SetWarehouseCapacity == nil {
 			break
@@ -968,6 +1034,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
+
+	case "OpenDeliverySlot.date":
+		if e.ComplexityRoot.OpenDeliverySlot.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenDeliverySlot.Date(childComplexity), true
+	case "OpenDeliverySlot.remaining":
+		if e.ComplexityRoot.OpenDeliverySlot.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenDeliverySlot.Remaining(childComplexity), true
+	case "OpenDeliverySlot.type":
+		if e.ComplexityRoot.OpenDeliverySlot.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenDeliverySlot.Type(childComplexity), true
+	case "OpenDeliverySlot.warehouse":
+		if e.ComplexityRoot.OpenDeliverySlot.Warehouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenDeliverySlot.Warehouse(childComplexity), true
 
 	case "Order.address":
 		if e.ComplexityRoot.Order.Address == nil {
@@ -1400,6 +1491,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
 
+	case "Query.deliverySlots":
+		if e.ComplexityRoot.Query.DeliverySlots == nil {
+			break
+		}
+
+		args, err := ec.field_Query_deliverySlots_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeliverySlots(childComplexity, args["address"].(model.AreaInput), args["days"].(*int64)), true
 	case "Query.fulfillmentStages":
 		if e.ComplexityRoot.Query.FulfillmentStages == nil {
 			break
@@ -1480,6 +1582,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["filter"].(*model.ProductFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.servedAreas":
+		if e.ComplexityRoot.Query.ServedAreas == nil {
+			break
+		}
+
+		args, err := ec.field_Query_servedAreas_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServedAreas(childComplexity, args["province"].(*string), args["city"].(*string)), true
+	case "Query.slotCapacities":
+		if e.ComplexityRoot.Query.SlotCapacities == nil {
+			break
+		}
+
+		args, err := ec.field_Query_slotCapacities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SlotCapacities(childComplexity, args["warehouse"].(*string), args["from"].(*string), args["days"].(*int64)), true
 	case "Query.warehouseCapacities":
 		if e.ComplexityRoot.Query.WarehouseCapacities == nil {
 			break
@@ -1516,6 +1640,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RetryFulfillmentPayload.Retried(childComplexity), true
 
+	case "ServedArea.city":
+		if e.ComplexityRoot.ServedArea.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServedArea.City(childComplexity), true
+	case "ServedArea.district":
+		if e.ComplexityRoot.ServedArea.District == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServedArea.District(childComplexity), true
+	case "ServedArea.province":
+		if e.ComplexityRoot.ServedArea.Province == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServedArea.Province(childComplexity), true
+	case "ServedArea.warehouses":
+		if e.ComplexityRoot.ServedArea.Warehouses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServedArea.Warehouses(childComplexity), true
+
+	case "SetServedAreaPayload.area":
+		if e.ComplexityRoot.SetServedAreaPayload.Area == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetServedAreaPayload.Area(childComplexity), true
+	case "SetServedAreaPayload.errors":
+		if e.ComplexityRoot.SetServedAreaPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetServedAreaPayload.Errors(childComplexity), true
+
+	case "SetSlotCapacityPayload.errors":
+		if e.ComplexityRoot.SetSlotCapacityPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetSlotCapacityPayload.Errors(childComplexity), true
+	case "SetSlotCapacityPayload.slot":
+		if e.ComplexityRoot.SetSlotCapacityPayload.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetSlotCapacityPayload.Slot(childComplexity), true
+
 	case "SetWarehouseCapacityPayload.capacity":
 		if e.ComplexityRoot.SetWarehouseCapacityPayload.Capacity == nil {
 			break
@@ -1528,6 +1703,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetWarehouseCapacityPayload.Errors(childComplexity), true
+
+	case "SlotCapacity.capacity":
+		if e.ComplexityRoot.SlotCapacity.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Capacity(childComplexity), true
+	case "SlotCapacity.date":
+		if e.ComplexityRoot.SlotCapacity.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Date(childComplexity), true
+	case "SlotCapacity.open":
+		if e.ComplexityRoot.SlotCapacity.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Open(childComplexity), true
+	case "SlotCapacity.taken":
+		if e.ComplexityRoot.SlotCapacity.Taken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Taken(childComplexity), true
+	case "SlotCapacity.type":
+		if e.ComplexityRoot.SlotCapacity.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Type(childComplexity), true
+	case "SlotCapacity.updatedBy":
+		if e.ComplexityRoot.SlotCapacity.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.UpdatedBy(childComplexity), true
+	case "SlotCapacity.warehouse":
+		if e.ComplexityRoot.SlotCapacity.Warehouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Warehouse(childComplexity), true
 
 	case "StartCashPaymentPayload.errors":
 		if e.ComplexityRoot.StartCashPaymentPayload.Errors == nil {
@@ -1638,6 +1856,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
+			graphql.NewInputUnmarshaler("AreaInput", ec.unmarshalInputAreaInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
@@ -1645,6 +1864,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("SetServedAreaInput", ec.unmarshalInputSetServedAreaInput),
+			graphql.NewInputUnmarshaler("SetSlotCapacityInput", ec.unmarshalInputSetSlotCapacityInput),
 			graphql.NewInputUnmarshaler("SetWarehouseCapacityInput", ec.unmarshalInputSetWarehouseCapacityInput),
 			graphql.NewInputUnmarshaler("SuspendFulfillmentInput", ec.unmarshalInputSuspendFulfillmentInput),
 		)
@@ -1772,6 +1993,8 @@ enum Role {
   CS_SUPERVISOR
   WAREHOUSE_OPERATOR
   MARKETING
+  "Edits the catalog and prices."
+  CATALOG_MANAGER
   ADMIN
 }
 
@@ -1800,6 +2023,12 @@ enum UserErrorCode {
   NOTHING_TO_RETRY
   "The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again."
   PLACEMENT_EXPIRED
+  "A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written."
+  SLOT_FULL
+  "A slot's capacity below the orders already holding it; the message says how many."
+  CAPACITY_BELOW_TAKEN
+  "No warehouse delivers to the address's province, city and district."
+  NOT_SERVED
 }
 
 "An expected failure of a mutation."
@@ -2367,6 +2596,102 @@ extend type Mutation {
   setWarehouseCapacity(input: SetWarehouseCapacityInput!): SetWarehouseCapacityPayload! @hasRole(roles: [CS_SUPERVISOR, ADMIN])
 }
 `, BuiltIn: false},
+	{Name: "../../schema/graphql/slots.graphqls", Input: `# Delivery slots and served areas (DOMAIN 1.2): per warehouse, per
+# Asia/Shanghai day and per slot type, the orders the warehouse and its
+# couriers can deliver. Placing an order takes one unit of its slot at
+# every warehouse shipping its lines (drop-ship lines take none), with the
+# stock reservation; a full slot fails placeOrder with SLOT_FULL. The
+# served-area list says which warehouses deliver to a district.
+
+"Where an address lies."
+input AreaInput {
+  province: String!
+  city: String!
+  district: String!
+}
+
+"A delivery slot the customer may still choose."
+type OpenDeliverySlot {
+  type: SlotType!
+  "YYYY-MM-DD in Asia/Shanghai."
+  date: String!
+  warehouse: String!
+  "Orders it still takes; null when the slot is not limited."
+  remaining: Int
+}
+
+"One slot's capacity and use, for operators."
+type SlotCapacity {
+  warehouse: String!
+  type: SlotType!
+  "YYYY-MM-DD in Asia/Shanghai."
+  date: String!
+  "null: nobody set one, the slot is counted but not limited."
+  capacity: Int
+  "Units held by orders (placed or being placed)."
+  taken: Int!
+  open: Boolean!
+  "Who set the capacity last (role:subject)."
+  updatedBy: String
+}
+
+type ServedArea {
+  province: String!
+  city: String!
+  "Empty: every district of the city without an entry of its own."
+  district: String!
+  warehouses: [String!]!
+}
+
+input SetSlotCapacityInput {
+  warehouse: String!
+  type: SlotType!
+  "YYYY-MM-DD in Asia/Shanghai, today up to 60 days ahead."
+  date: String!
+  "Orders the slot takes; null lifts the limit. Never below what is taken (CAPACITY_BELOW_TAKEN)."
+  capacity: Int
+}
+
+type SetSlotCapacityPayload {
+  slot: SlotCapacity
+  errors: [UserError!]!
+}
+
+input SetServedAreaInput {
+  province: String!
+  city: String!
+  "Empty for the rest of the city."
+  district: String!
+  "The warehouses delivering there; empty removes the entry. At most 20."
+  warehouses: [String!]!
+}
+
+type SetServedAreaPayload {
+  area: ServedArea
+  errors: [UserError!]!
+}
+
+extend type Query {
+  """
+  The delivery slots still open for an address, today and the next days
+  (1..60, default 7): express from today, next-day from tomorrow. Public,
+  like the catalog. An address no warehouse serves is BAD_USER_INPUT with
+  extensions.reason NOT_SERVED.
+  """
+  deliverySlots(address: AreaInput!, days: Int = 7): [OpenDeliverySlot!]!
+  "Every slot of warehouse (all when null) for days days from from (default today)."
+  slotCapacities(warehouse: String, from: String, days: Int = 7): [SlotCapacity!]! @hasRole(roles: [WAREHOUSE_OPERATOR, CS_SUPERVISOR, ADMIN])
+  "The served-area list, narrowed by province and city."
+  servedAreas(province: String, city: String): [ServedArea!]! @hasRole(roles: [WAREHOUSE_OPERATOR, CS_SUPERVISOR, ADMIN])
+}
+
+extend type Mutation {
+  "Set or lift a slot's capacity ahead of time (audited)."
+  setSlotCapacity(input: SetSlotCapacityInput!): SetSlotCapacityPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Replace the warehouses delivering to a district (audited)."
+  setServedArea(input: SetServedAreaInput!): SetServedAreaPayload! @hasRole(roles: [ADMIN])
+}
+`, BuiltIn: false},
 	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7). What exists today is
 # catalog stock by warehouse and zone; outbound, picking and stock-take
 # operations arrive here with apps/wms.
@@ -2633,6 +2958,20 @@ func (ec *executionContext) childFields_FulfillmentUnit(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type FulfillmentUnit", field.Name)
 }
 
+func (ec *executionContext) childFields_OpenDeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_OpenDeliverySlot_type(ctx, field)
+	case "date":
+		return ec.fieldContext_OpenDeliverySlot_date(ctx, field)
+	case "warehouse":
+		return ec.fieldContext_OpenDeliverySlot_warehouse(ctx, field)
+	case "remaining":
+		return ec.fieldContext_OpenDeliverySlot_remaining(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpenDeliverySlot", field.Name)
+}
+
 func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2849,6 +3188,40 @@ func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type RetryFulfillmentPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ServedArea(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "province":
+		return ec.fieldContext_ServedArea_province(ctx, field)
+	case "city":
+		return ec.fieldContext_ServedArea_city(ctx, field)
+	case "district":
+		return ec.fieldContext_ServedArea_district(ctx, field)
+	case "warehouses":
+		return ec.fieldContext_ServedArea_warehouses(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServedArea", field.Name)
+}
+
+func (ec *executionContext) childFields_SetServedAreaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "area":
+		return ec.fieldContext_SetServedAreaPayload_area(ctx, field)
+	case "errors":
+		return ec.fieldContext_SetServedAreaPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetServedAreaPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetSlotCapacityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "slot":
+		return ec.fieldContext_SetSlotCapacityPayload_slot(ctx, field)
+	case "errors":
+		return ec.fieldContext_SetSlotCapacityPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetSlotCapacityPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "capacity":
@@ -2857,6 +3230,26 @@ func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.
 		return ec.fieldContext_SetWarehouseCapacityPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetWarehouseCapacityPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SlotCapacity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "warehouse":
+		return ec.fieldContext_SlotCapacity_warehouse(ctx, field)
+	case "type":
+		return ec.fieldContext_SlotCapacity_type(ctx, field)
+	case "date":
+		return ec.fieldContext_SlotCapacity_date(ctx, field)
+	case "capacity":
+		return ec.fieldContext_SlotCapacity_capacity(ctx, field)
+	case "taken":
+		return ec.fieldContext_SlotCapacity_taken(ctx, field)
+	case "open":
+		return ec.fieldContext_SlotCapacity_open(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_SlotCapacity_updatedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SlotCapacity", field.Name)
 }
 
 func (ec *executionContext) childFields_StartCashPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3125,6 +3518,34 @@ func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setServedArea_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetServedAreaInput, error) {
+			return ec.unmarshalNSetServedAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetServedAreaInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSlotCapacity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetSlotCapacityInput, error) {
+			return ec.unmarshalNSetSlotCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetSlotCapacityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setWarehouseCapacity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3194,6 +3615,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_deliverySlots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "address",
+		func(ctx context.Context, v any) (model.AreaInput, error) {
+			return ec.unmarshalNAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAreaInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["address"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg1
 	return args, nil
 }
 
@@ -3296,6 +3739,58 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_servedAreas_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "province",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["province"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "city",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["city"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_slotCapacities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg2
 	return args, nil
 }
 
@@ -5867,6 +6362,222 @@ func (ec *executionContext) fieldContext_Mutation_setWarehouseCapacity(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setSlotCapacity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSlotCapacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSlotCapacity(ctx, fc.Args["input"].(model.SetSlotCapacityInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.SetSlotCapacityPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SetSlotCapacityPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetSlotCapacityPayload) graphql.Marshaler {
+			return ec.marshalNSetSlotCapacityPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetSlotCapacityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSlotCapacity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetSlotCapacityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSlotCapacity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setServedArea(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setServedArea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetServedArea(ctx, fc.Args["input"].(model.SetServedAreaInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.SetServedAreaPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SetServedAreaPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetServedAreaPayload) graphql.Marshaler {
+			return ec.marshalNSetServedAreaPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetServedAreaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setServedArea(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetServedAreaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setServedArea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpenDeliverySlot_type(ctx context.Context, field graphql.CollectedField, obj *model.OpenDeliverySlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenDeliverySlot_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SlotType) graphql.Marshaler {
+			return ec.marshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenDeliverySlot_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenDeliverySlot", field, false, false, "SlotType")
+}
+
+func (ec *executionContext) _OpenDeliverySlot_date(ctx context.Context, field graphql.CollectedField, obj *model.OpenDeliverySlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenDeliverySlot_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenDeliverySlot_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenDeliverySlot", field, false, false, "String")
+}
+
+func (ec *executionContext) _OpenDeliverySlot_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.OpenDeliverySlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenDeliverySlot_warehouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenDeliverySlot_warehouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenDeliverySlot", field, false, false, "String")
+}
+
+func (ec *executionContext) _OpenDeliverySlot_remaining(ctx context.Context, field graphql.CollectedField, obj *model.OpenDeliverySlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenDeliverySlot_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OpenDeliverySlot_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenDeliverySlot", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8139,6 +8850,174 @@ func (ec *executionContext) fieldContext_Query_warehouseCapacities(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_deliverySlots(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_deliverySlots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DeliverySlots(ctx, fc.Args["address"].(model.AreaInput), fc.Args["days"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OpenDeliverySlot) graphql.Marshaler {
+			return ec.marshalNOpenDeliverySlot2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOpenDeliverySlotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_deliverySlots(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpenDeliverySlot(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_deliverySlots_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_slotCapacities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_slotCapacities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SlotCapacities(ctx, fc.Args["warehouse"].(*string), fc.Args["from"].(*string), fc.Args["days"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.SlotCapacity
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SlotCapacity
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SlotCapacity) graphql.Marshaler {
+			return ec.marshalNSlotCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_slotCapacities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlotCapacity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_slotCapacities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_servedAreas(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_servedAreas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServedAreas(ctx, fc.Args["province"].(*string), fc.Args["city"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.ServedArea
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ServedArea
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServedArea) graphql.Marshaler {
+			return ec.marshalNServedArea2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedAreaᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_servedAreas(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServedArea(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_servedAreas_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_warehouseStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8332,6 +9211,226 @@ func (ec *executionContext) fieldContext_RetryFulfillmentPayload_errors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _ServedArea_province(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServedArea_province(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Province, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServedArea_province(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServedArea", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServedArea_city(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServedArea_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServedArea_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServedArea", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServedArea_district(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServedArea_district(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.District, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServedArea_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServedArea", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServedArea_warehouses(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServedArea_warehouses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServedArea_warehouses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServedArea", field, false, false, "String")
+}
+
+func (ec *executionContext) _SetServedAreaPayload_area(ctx context.Context, field graphql.CollectedField, obj *model.SetServedAreaPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetServedAreaPayload_area(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Area, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServedArea) graphql.Marshaler {
+			return ec.marshalOServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetServedAreaPayload_area(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetServedAreaPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServedArea(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetServedAreaPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SetServedAreaPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetServedAreaPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetServedAreaPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetServedAreaPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetSlotCapacityPayload_slot(ctx context.Context, field graphql.CollectedField, obj *model.SetSlotCapacityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetSlotCapacityPayload_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {
+			return ec.marshalOSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetSlotCapacityPayload_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetSlotCapacityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlotCapacity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetSlotCapacityPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SetSlotCapacityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetSlotCapacityPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetSlotCapacityPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetSlotCapacityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SetWarehouseCapacityPayload_capacity(ctx context.Context, field graphql.CollectedField, obj *model.SetWarehouseCapacityPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8394,6 +9493,167 @@ func (ec *executionContext) fieldContext_SetWarehouseCapacityPayload_errors(_ co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SlotCapacity_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_warehouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_warehouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "String")
+}
+
+func (ec *executionContext) _SlotCapacity_type(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SlotType) graphql.Marshaler {
+			return ec.marshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "SlotType")
+}
+
+func (ec *executionContext) _SlotCapacity_date(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "String")
+}
+
+func (ec *executionContext) _SlotCapacity_capacity(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SlotCapacity_taken(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_taken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Taken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_taken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SlotCapacity_open(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_open(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Open, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_open(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SlotCapacity_updatedBy(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_updatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "String")
 }
 
 func (ec *executionContext) _StartCashPaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.StartCashPaymentPayload) (ret graphql.Marshaler) {
@@ -9964,6 +11224,62 @@ func UnmarshalAddressInput(ctx context.Context, raw any) (model.AddressInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAreaInput(ctx context.Context, obj any) (model.AreaInput, error) {
+	var it model.AreaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"province", "city", "district"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "province":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("province"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Province = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAreaInput unmarshals raw into the AreaInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAreaInput(ctx context.Context, raw any) (model.AreaInput, error) {
+	var out model.AreaInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AreaInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeductItemInput(ctx context.Context, obj any) (model.DeductItemInput, error) {
 	var it model.DeductItemInput
 	if obj == nil {
@@ -10371,6 +11687,132 @@ func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Cont
 func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFulfillmentInput, error) {
 	var out model.RetryFulfillmentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryFulfillmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetServedAreaInput(ctx context.Context, obj any) (model.SetServedAreaInput, error) {
+	var it model.SetServedAreaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"province", "city", "district", "warehouses"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "province":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("province"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Province = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		case "warehouses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouses"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouses = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetServedAreaInput unmarshals raw into the SetServedAreaInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetServedAreaInput(ctx context.Context, raw any) (model.SetServedAreaInput, error) {
+	var out model.SetServedAreaInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetServedAreaInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetSlotCapacityInput(ctx context.Context, obj any) (model.SetSlotCapacityInput, error) {
+	var it model.SetSlotCapacityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"warehouse", "type", "date", "capacity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "date":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("date"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Date = data
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetSlotCapacityInput unmarshals raw into the SetSlotCapacityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetSlotCapacityInput(ctx context.Context, raw any) (model.SetSlotCapacityInput, error) {
+	var out model.SetSlotCapacityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetSlotCapacityInput", raw, &out)
 	return out, err
 }
 
@@ -11375,6 +12817,68 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setSlotCapacity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSlotCapacity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setServedArea":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setServedArea(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var openDeliverySlotImplementors = []string{"OpenDeliverySlot"}
+
+func (ec *executionContext) _OpenDeliverySlot(ctx context.Context, sel ast.SelectionSet, obj *model.OpenDeliverySlot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, openDeliverySlotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpenDeliverySlot")
+		case "type":
+			out.Values[i] = ec._OpenDeliverySlot_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "date":
+			out.Values[i] = ec._OpenDeliverySlot_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warehouse":
+			out.Values[i] = ec._OpenDeliverySlot_warehouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._OpenDeliverySlot_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12131,6 +13635,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_warehouseCapacities(ctx, field)
 				})
+		case "deliverySlots":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_deliverySlots(ctx, field)
+				})
+		case "slotCapacities":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_slotCapacities(ctx, field)
+				})
+		case "servedAreas":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_servedAreas(ctx, field)
+				})
 		case "warehouseStock":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -12206,6 +13728,130 @@ func (ec *executionContext) _RetryFulfillmentPayload(ctx context.Context, sel as
 	return out
 }
 
+var servedAreaImplementors = []string{"ServedArea"}
+
+func (ec *executionContext) _ServedArea(ctx context.Context, sel ast.SelectionSet, obj *model.ServedArea) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servedAreaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServedArea")
+		case "province":
+			out.Values[i] = ec._ServedArea_province(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "city":
+			out.Values[i] = ec._ServedArea_city(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "district":
+			out.Values[i] = ec._ServedArea_district(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warehouses":
+			out.Values[i] = ec._ServedArea_warehouses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setServedAreaPayloadImplementors = []string{"SetServedAreaPayload"}
+
+func (ec *executionContext) _SetServedAreaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetServedAreaPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setServedAreaPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetServedAreaPayload")
+		case "area":
+			out.Values[i] = ec._SetServedAreaPayload_area(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SetServedAreaPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setSlotCapacityPayloadImplementors = []string{"SetSlotCapacityPayload"}
+
+func (ec *executionContext) _SetSlotCapacityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetSlotCapacityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setSlotCapacityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetSlotCapacityPayload")
+		case "slot":
+			out.Values[i] = ec._SetSlotCapacityPayload_slot(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SetSlotCapacityPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var setWarehouseCapacityPayloadImplementors = []string{"SetWarehouseCapacityPayload"}
 
 func (ec *executionContext) _SetWarehouseCapacityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetWarehouseCapacityPayload) graphql.Marshaler {
@@ -12225,6 +13871,69 @@ func (ec *executionContext) _SetWarehouseCapacityPayload(ctx context.Context, se
 		case "errors":
 			out.Values[i] = ec._SetWarehouseCapacityPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var slotCapacityImplementors = []string{"SlotCapacity"}
+
+func (ec *executionContext) _SlotCapacity(ctx context.Context, sel ast.SelectionSet, obj *model.SlotCapacity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, slotCapacityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SlotCapacity")
+		case "warehouse":
+			out.Values[i] = ec._SlotCapacity_warehouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._SlotCapacity_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "date":
+			out.Values[i] = ec._SlotCapacity_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._SlotCapacity_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "taken":
+			out.Values[i] = ec._SlotCapacity_taken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "open":
+			out.Values[i] = ec._SlotCapacity_open(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedBy":
+			out.Values[i] = ec._SlotCapacity_updatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -12821,6 +14530,11 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAreaInput(ctx context.Context, v any) (model.AreaInput, error) {
+	res, err := ec.unmarshalInputAreaInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13135,6 +14849,30 @@ func (ec *executionContext) marshalNNonCashKind2githubᚗcomᚋharvestᚋharvest
 	return v
 }
 
+func (ec *executionContext) marshalNOpenDeliverySlot2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOpenDeliverySlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OpenDeliverySlot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOpenDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOpenDeliverySlot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOpenDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOpenDeliverySlot(ctx context.Context, sel ast.SelectionSet, v *model.OpenDeliverySlot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OpenDeliverySlot!")
+		return graphql.Null
+	}
+	return ec._OpenDeliverySlot(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrder(ctx context.Context, sel ast.SelectionSet, v *model.Order) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Order!")
@@ -13404,6 +15142,56 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋg
 	return ret
 }
 
+func (ec *executionContext) marshalNServedArea2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedAreaᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServedArea) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx context.Context, sel ast.SelectionSet, v *model.ServedArea) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServedArea!")
+		return graphql.Null
+	}
+	return ec._ServedArea(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetServedAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetServedAreaInput(ctx context.Context, v any) (model.SetServedAreaInput, error) {
+	res, err := ec.unmarshalInputSetServedAreaInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetServedAreaPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetServedAreaPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetServedAreaPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetServedAreaPayload!")
+		return graphql.Null
+	}
+	return ec._SetServedAreaPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetSlotCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetSlotCapacityInput(ctx context.Context, v any) (model.SetSlotCapacityInput, error) {
+	res, err := ec.unmarshalInputSetSlotCapacityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetSlotCapacityPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetSlotCapacityPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetSlotCapacityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetSlotCapacityPayload!")
+		return graphql.Null
+	}
+	return ec._SetSlotCapacityPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetWarehouseCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetWarehouseCapacityInput(ctx context.Context, v any) (model.SetWarehouseCapacityInput, error) {
 	res, err := ec.unmarshalInputSetWarehouseCapacityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13415,6 +15203,30 @@ func (ec *executionContext) marshalNSetWarehouseCapacityPayload2ᚖgithubᚗcom�
 		return graphql.Null
 	}
 	return ec._SetWarehouseCapacityPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSlotCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SlotCapacity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx context.Context, sel ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SlotCapacity!")
+		return graphql.Null
+	}
+	return ec._SlotCapacity(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx context.Context, v any) (model.SlotType, error) {
@@ -13457,6 +15269,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNSuspendFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSuspendFulfillmentInput(ctx context.Context, v any) (model.SuspendFulfillmentInput, error) {
@@ -13877,6 +15718,20 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋ
 	}
 	res, err := ec.unmarshalInputProductFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx context.Context, sel ast.SelectionSet, v *model.ServedArea) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ServedArea(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx context.Context, sel ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SlotCapacity(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

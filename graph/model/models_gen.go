@@ -40,6 +40,13 @@ type AddressInput struct {
 	Detail   string `json:"detail"`
 }
 
+// Where an address lies.
+type AreaInput struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+}
+
 type CancelOrderPayload struct {
 	Order  *Order       `json:"order,omitempty"`
 	Errors []*UserError `json:"errors"`
@@ -187,6 +194,16 @@ type FulfillmentUnit struct {
 }
 
 type Mutation struct {
+}
+
+// A delivery slot the customer may still choose.
+type OpenDeliverySlot struct {
+	Type SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai.
+	Date      string `json:"date"`
+	Warehouse string `json:"warehouse"`
+	// Orders it still takes; null when the slot is not limited.
+	Remaining *int64 `json:"remaining,omitempty"`
 }
 
 type Order struct {
@@ -349,6 +366,42 @@ type RetryFulfillmentPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+type ServedArea struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	// Empty: every district of the city without an entry of its own.
+	District   string   `json:"district"`
+	Warehouses []string `json:"warehouses"`
+}
+
+type SetServedAreaInput struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	// Empty for the rest of the city.
+	District string `json:"district"`
+	// The warehouses delivering there; empty removes the entry. At most 20.
+	Warehouses []string `json:"warehouses"`
+}
+
+type SetServedAreaPayload struct {
+	Area   *ServedArea  `json:"area,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
+type SetSlotCapacityInput struct {
+	Warehouse string   `json:"warehouse"`
+	Type      SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai, today up to 60 days ahead.
+	Date string `json:"date"`
+	// Orders the slot takes; null lifts the limit. Never below what is taken (CAPACITY_BELOW_TAKEN).
+	Capacity *int64 `json:"capacity,omitempty"`
+}
+
+type SetSlotCapacityPayload struct {
+	Slot   *SlotCapacity `json:"slot,omitempty"`
+	Errors []*UserError  `json:"errors"`
+}
+
 type SetWarehouseCapacityInput struct {
 	Warehouse string `json:"warehouse"`
 	// YYYY-MM-DD, Asia/Shanghai
@@ -359,6 +412,21 @@ type SetWarehouseCapacityInput struct {
 type SetWarehouseCapacityPayload struct {
 	Capacity *WarehouseCapacity `json:"capacity,omitempty"`
 	Errors   []*UserError       `json:"errors"`
+}
+
+// One slot's capacity and use, for operators.
+type SlotCapacity struct {
+	Warehouse string   `json:"warehouse"`
+	Type      SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai.
+	Date string `json:"date"`
+	// null: nobody set one, the slot is counted but not limited.
+	Capacity *int64 `json:"capacity,omitempty"`
+	// Units held by orders (placed or being placed).
+	Taken int64 `json:"taken"`
+	Open  bool  `json:"open"`
+	// Who set the capacity last (role:subject).
+	UpdatedBy *string `json:"updatedBy,omitempty"`
 }
 
 type StartCashPaymentPayload struct {
@@ -907,7 +975,9 @@ const (
 	RoleCsSupervisor      Role = "CS_SUPERVISOR"
 	RoleWarehouseOperator Role = "WAREHOUSE_OPERATOR"
 	RoleMarketing         Role = "MARKETING"
-	RoleAdmin             Role = "ADMIN"
+	// Edits the catalog and prices.
+	RoleCatalogManager Role = "CATALOG_MANAGER"
+	RoleAdmin          Role = "ADMIN"
 )
 
 var AllRole = []Role{
@@ -916,12 +986,13 @@ var AllRole = []Role{
 	RoleCsSupervisor,
 	RoleWarehouseOperator,
 	RoleMarketing,
+	RoleCatalogManager,
 	RoleAdmin,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleAdmin:
+	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleAdmin:
 		return true
 	}
 	return false
@@ -1102,6 +1173,12 @@ const (
 	UserErrorCodeNothingToRetry UserErrorCode = "NOTHING_TO_RETRY"
 	// The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again.
 	UserErrorCodePlacementExpired UserErrorCode = "PLACEMENT_EXPIRED"
+	// A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written.
+	UserErrorCodeSlotFull UserErrorCode = "SLOT_FULL"
+	// A slot's capacity below the orders already holding it; the message says how many.
+	UserErrorCodeCapacityBelowTaken UserErrorCode = "CAPACITY_BELOW_TAKEN"
+	// No warehouse delivers to the address's province, city and district.
+	UserErrorCodeNotServed UserErrorCode = "NOT_SERVED"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1115,11 +1192,14 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeDeductionInvalid,
 	UserErrorCodeNothingToRetry,
 	UserErrorCodePlacementExpired,
+	UserErrorCodeSlotFull,
+	UserErrorCodeCapacityBelowTaken,
+	UserErrorCodeNotServed,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed:
 		return true
 	}
 	return false
