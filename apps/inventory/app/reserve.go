@@ -42,6 +42,7 @@ func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain
 	if err != nil {
 		return domain.Reservation{}, nil, err
 	}
+	cat = s.asOfNow(cat) // the price in effect now, scheduled changes included
 	parts, err := domain.Expand(req.Lines(), cat)
 	if err != nil {
 		return domain.Reservation{}, nil, err

@@ -44,6 +44,7 @@ type Store interface {
 	Catalog
 	Reservations
 	Slots
+	CatalogAdmin
 }
 
 // HotStock is the Redis side of hot SKUs.
@@ -70,6 +71,7 @@ type Options struct {
 type Service struct {
 	store  Store
 	slots  Slots
+	admin  CatalogAdmin
 	hot    HotStock
 	orders Orders
 	clock  clock.Clock
@@ -88,5 +90,5 @@ func New(st Store, hot HotStock, orders Orders, clk clock.Clock, opt Options) *S
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	return &Service{store: st, slots: st, hot: hot, orders: orders, clock: clk, opt: opt, log: opt.Logger}
+	return &Service{store: st, slots: st, admin: st, hot: hot, orders: orders, clock: clk, opt: opt, log: opt.Logger}
 }
