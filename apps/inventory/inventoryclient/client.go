@@ -74,6 +74,19 @@ type Product struct {
 	Components []Component `json:"components,omitempty"` // non-empty for a virtual bundle
 	Available  int64       `json:"available"`            // sellable now (not reserved)
 	Hot        bool        `json:"hot"`                  // stock served from Redis (flash sale)
+	OwnBox     bool        `json:"own_box"`              // ships in a box of its own
+	Oversize   bool        `json:"oversize"`
+	ShelfLife  int64       `json:"shelf_life_days"` // 0: not tracked
+	Version    int64       `json:"version"`         // the catalog version these fields are of
+	// NextPrice is the price change scheduled next, if any.
+	NextPrice *ScheduledPrice `json:"next_price,omitempty"`
+}
+
+// ScheduledPrice is a price from a time on.
+type ScheduledPrice struct {
+	PriceFen  money.Fen `json:"price_fen"`
+	ValidFrom time.Time `json:"valid_from"`
+	By        string    `json:"by,omitempty"`
 }
 
 // ProductPage is one page of a product search, keyset-paginated by SKU.
@@ -147,6 +160,17 @@ func (c *Client) CatalogEntries(ctx context.Context, skus []string) ([]Product, 
 		Items []Product `json:"items"`
 	}
 	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/products/batch", map[string]any{"skus": skus, "stock": false}, &out)
+	return out.Items, err
+}
+
+// CatalogEntriesAt is CatalogEntries priced as at t: fulfillment fills an
+// order with the prices it was placed with (pass the order's placing
+// time), even after a scheduled change took effect.
+func (c *Client) CatalogEntriesAt(ctx context.Context, skus []string, t time.Time) ([]Product, error) {
+	var out struct {
+		Items []Product `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/products/batch", map[string]any{"skus": skus, "stock": false, "at": t}, &out)
 	return out.Items, err
 }
 
@@ -362,4 +386,106 @@ func (c *Client) Deliverable(ctx context.Context, a Area) (Deliverability, error
 	var out Deliverability
 	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/deliverability?"+areaQuery(a).Encode(), nil, &out)
 	return out, err
+}
+
+// Catalog administration (ADMIN and CATALOG_MANAGER through the gateway).
+
+// More error codes of the catalog routes.
+const (
+	// CodeProductExists: CreateProduct for a SKU already in the catalog.
+	CodeProductExists = "PRODUCT_EXISTS"
+	// CodeVersionConflict: the product changed since the version the
+	// caller edited; Details["current_version"].
+	CodeVersionConflict = "VERSION_CONFLICT"
+)
+
+// ProductInput is a product as an operator enters it. PriceFen is the
+// first price (CreateProduct only; prices change by SchedulePrice).
+type ProductInput struct {
+	SKU        string      `json:"sku"`
+	Name       string      `json:"name"`
+	PriceFen   money.Fen   `json:"price_fen"`
+	Zone       string      `json:"zone"`
+	TaxRateBP  int64       `json:"tax_rate_bp"`
+	Warehouse  string      `json:"warehouse"`
+	Supplier   string      `json:"supplier,omitempty"`
+	DropShip   bool        `json:"drop_ship"`
+	Presale    bool        `json:"presale"`
+	OwnBox     bool        `json:"own_box"`
+	Oversize   bool        `json:"oversize"`
+	ShelfLife  int64       `json:"shelf_life_days"`
+	Components []Component `json:"components,omitempty"`
+}
+
+// CreateProductRequest adds a product; By names the operator (ROLE:subject).
+type CreateProductRequest struct {
+	Product ProductInput `json:"product"`
+	By      string       `json:"by"`
+}
+
+// UpdateProductRequest replaces a product's description at the version
+// the operator edited.
+type UpdateProductRequest struct {
+	Product         ProductInput `json:"product"`
+	ExpectedVersion int64        `json:"expected_version"`
+	By              string       `json:"by"`
+}
+
+// SchedulePriceRequest sets a SKU's price from ValidFrom (nil: now).
+// ExpectedVersion 0 accepts any version.
+type SchedulePriceRequest struct {
+	PriceFen        money.Fen  `json:"price_fen"`
+	ValidFrom       *time.Time `json:"valid_from,omitempty"`
+	ExpectedVersion int64      `json:"expected_version"`
+	By              string     `json:"by"`
+}
+
+// CatalogChange is one audited version of a product.
+type CatalogChange struct {
+	Version int64     `json:"version"`
+	Action  string    `json:"action"` // CREATE, UPDATE, PRICE
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+	Before  string    `json:"before,omitempty"` // the product as JSON; empty for CREATE
+	After   string    `json:"after"`
+}
+
+// CreateProduct adds a product (or a bundle of existing SKUs) at version 1.
+func (c *Client) CreateProduct(ctx context.Context, r CreateProductRequest) (Product, error) {
+	var out Product
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/catalog/products", r, &out)
+	return out, err
+}
+
+// UpdateProduct changes a product; CodeVersionConflict when it changed
+// since ExpectedVersion.
+func (c *Client) UpdateProduct(ctx context.Context, sku string, r UpdateProductRequest) (Product, error) {
+	var out Product
+	err := c.inv.Invoke(ctx, AppID, http.MethodPut, "v1/catalog/products/"+url.PathEscape(sku), r, &out)
+	return out, err
+}
+
+// SchedulePrice records a price change (now or later) of a SKU.
+func (c *Client) SchedulePrice(ctx context.Context, sku string, r SchedulePriceRequest) (Product, error) {
+	var out Product
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/catalog/products/"+url.PathEscape(sku)+"/prices", r, &out)
+	return out, err
+}
+
+// PriceHistory lists a SKU's prices, past and scheduled, oldest first.
+func (c *Client) PriceHistory(ctx context.Context, sku string) ([]ScheduledPrice, error) {
+	var out struct {
+		Items []ScheduledPrice `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/catalog/products/"+url.PathEscape(sku)+"/prices", nil, &out)
+	return out.Items, err
+}
+
+// CatalogChanges lists a SKU's audited versions, newest first.
+func (c *Client) CatalogChanges(ctx context.Context, sku string) ([]CatalogChange, error) {
+	var out struct {
+		Items []CatalogChange `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/catalog/products/"+url.PathEscape(sku)+"/changes", nil, &out)
+	return out.Items, err
 }
