@@ -114,6 +114,36 @@ type fakeInventory struct {
 	setCaps []inventoryclient.SetCapacityRequest
 	setArea []inventoryclient.SetServedAreaRequest
 	slots   []inventoryclient.SlotCapacity
+	// catalogErr fails the catalog mutations; created records them.
+	catalogErr error
+	created    []inventoryclient.CreateProductRequest
+}
+
+func (f *fakeInventory) CreateProduct(_ context.Context, r inventoryclient.CreateProductRequest) (inventoryclient.Product, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.created = append(f.created, r)
+	if f.catalogErr != nil {
+		return inventoryclient.Product{}, f.catalogErr
+	}
+	return inventoryclient.Product{SKU: r.Product.SKU, Name: r.Product.Name, PriceFen: r.Product.PriceFen, Zone: r.Product.Zone, Version: 1,
+		Components: r.Product.Components}, nil
+}
+
+func (f *fakeInventory) UpdateProduct(_ context.Context, sku string, r inventoryclient.UpdateProductRequest) (inventoryclient.Product, error) {
+	return inventoryclient.Product{SKU: sku, Name: r.Product.Name, Zone: r.Product.Zone, Version: r.ExpectedVersion + 1}, f.catalogErr
+}
+
+func (f *fakeInventory) SchedulePrice(_ context.Context, sku string, r inventoryclient.SchedulePriceRequest) (inventoryclient.Product, error) {
+	return inventoryclient.Product{SKU: sku, Zone: inventoryclient.ZoneAmbient}, f.catalogErr
+}
+
+func (f *fakeInventory) PriceHistory(context.Context, string) ([]inventoryclient.ScheduledPrice, error) {
+	return nil, f.catalogErr
+}
+
+func (f *fakeInventory) CatalogChanges(context.Context, string) ([]inventoryclient.CatalogChange, error) {
+	return nil, f.catalogErr
 }
 
 func (f *fakeInventory) OpenSlots(context.Context, inventoryclient.Area, int) ([]inventoryclient.SlotCapacity, error) {

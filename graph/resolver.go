@@ -44,6 +44,12 @@ type Catalog interface {
 	SetSlotCapacity(ctx context.Context, r inventoryclient.SetCapacityRequest) (inventoryclient.SlotCapacity, error)
 	ServedAreas(ctx context.Context, province, city string) ([]inventoryclient.ServedArea, error)
 	SetServedArea(ctx context.Context, r inventoryclient.SetServedAreaRequest) (inventoryclient.ServedArea, error)
+	// Catalog administration.
+	CreateProduct(ctx context.Context, r inventoryclient.CreateProductRequest) (inventoryclient.Product, error)
+	UpdateProduct(ctx context.Context, sku string, r inventoryclient.UpdateProductRequest) (inventoryclient.Product, error)
+	SchedulePrice(ctx context.Context, sku string, r inventoryclient.SchedulePriceRequest) (inventoryclient.Product, error)
+	PriceHistory(ctx context.Context, sku string) ([]inventoryclient.ScheduledPrice, error)
+	CatalogChanges(ctx context.Context, sku string) ([]inventoryclient.CatalogChange, error)
 }
 
 // Payments is what the gateway needs of PAY; *payclient.Client satisfies it.

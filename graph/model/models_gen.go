@@ -47,6 +47,17 @@ type AreaInput struct {
 	District string `json:"district"`
 }
 
+// A component SKU of a virtual bundle.
+type BundleComponent struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+type BundleComponentInput struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
 type CancelOrderPayload struct {
 	Order  *Order       `json:"order,omitempty"`
 	Errors []*UserError `json:"errors"`
@@ -63,6 +74,20 @@ type CashPayment struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// One audited version of a product.
+type CatalogChange struct {
+	Version int64 `json:"version"`
+	// CREATE, UPDATE or PRICE
+	Action string `json:"action"`
+	// role:subject
+	ChangedBy string    `json:"changedBy"`
+	ChangedAt time.Time `json:"changedAt"`
+	// The product before, as JSON; null for CREATE.
+	Before *string `json:"before,omitempty"`
+	// The product after, as JSON.
+	After string `json:"after"`
+}
+
 type Coupon struct {
 	ID             string `json:"id"`
 	Title          string `json:"title"`
@@ -71,6 +96,14 @@ type Coupon struct {
 	// AVAILABLE, HELD, USED
 	Status    string    `json:"status"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+type CreateProductInput struct {
+	// 1..64 characters.
+	Sku string `json:"sku"`
+	// The first price, in effect from now; never negative.
+	PriceFen int64         `json:"priceFen"`
+	Product  *ProductInput `json:"product"`
 }
 
 type DeductItemInput struct {
@@ -315,6 +348,15 @@ type PlaceOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+// A price from a time on.
+type PriceEntry struct {
+	PriceFen       int64     `json:"priceFen"`
+	PriceFormatted string    `json:"priceFormatted"`
+	ValidFrom      time.Time `json:"validFrom"`
+	// Who entered it (role:subject).
+	SetBy *string `json:"setBy,omitempty"`
+}
+
 // A SKU of the product center with its sellable stock.
 type Product struct {
 	Sku            string `json:"sku"`
@@ -332,6 +374,19 @@ type Product struct {
 	// Units sellable now (not reserved).
 	Available  int64      `json:"available"`
 	StockState StockState `json:"stockState"`
+	// The catalog version these fields are of; updateProduct and schedulePrice take it.
+	Version int64 `json:"version"`
+	// The drop-ship or presale supplier.
+	Supplier *string `json:"supplier,omitempty"`
+	// Ships in a box of its own (sold by the original case).
+	OwnBox   bool `json:"ownBox"`
+	Oversize bool `json:"oversize"`
+	// 0: not tracked.
+	ShelfLifeDays int64 `json:"shelfLifeDays"`
+	// Empty unless a bundle.
+	Components []*BundleComponent `json:"components"`
+	// The price change scheduled next, if any.
+	NextPrice *PriceEntry `json:"nextPrice,omitempty"`
 }
 
 type ProductConnection struct {
@@ -351,6 +406,31 @@ type ProductFilter struct {
 	Zone      *Zone   `json:"zone,omitempty"`
 	Warehouse *string `json:"warehouse,omitempty"`
 	InStock   *bool   `json:"inStock,omitempty"`
+}
+
+// A product's description (its price changes by schedulePrice).
+type ProductInput struct {
+	// 1..200 characters.
+	Name string `json:"name"`
+	Zone Zone   `json:"zone"`
+	// Output VAT in basis points, 0..10000.
+	TaxRateBp int64 `json:"taxRateBp"`
+	// The warehouse that sells and ships it, 1..16 characters.
+	Warehouse string `json:"warehouse"`
+	// Required for drop-ship lines.
+	Supplier      *string `json:"supplier,omitempty"`
+	DropShip      *bool   `json:"dropShip,omitempty"`
+	Presale       *bool   `json:"presale,omitempty"`
+	OwnBox        *bool   `json:"ownBox,omitempty"`
+	Oversize      *bool   `json:"oversize,omitempty"`
+	ShelfLifeDays *int64  `json:"shelfLifeDays,omitempty"`
+	// A virtual bundle's components: existing SKUs that are not bundles, never itself. At most 20.
+	Components []*BundleComponentInput `json:"components,omitempty"`
+}
+
+type ProductPayload struct {
+	Product *Product     `json:"product,omitempty"`
+	Errors  []*UserError `json:"errors"`
 }
 
 type Query struct {
@@ -1179,6 +1259,10 @@ const (
 	UserErrorCodeCapacityBelowTaken UserErrorCode = "CAPACITY_BELOW_TAKEN"
 	// No warehouse delivers to the address's province, city and district.
 	UserErrorCodeNotServed UserErrorCode = "NOT_SERVED"
+	// createProduct for a SKU already in the catalog.
+	UserErrorCodeProductExists UserErrorCode = "PRODUCT_EXISTS"
+	// The product changed since the version you edited; read it again.
+	UserErrorCodeVersionConflict UserErrorCode = "VERSION_CONFLICT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1195,11 +1279,13 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeSlotFull,
 	UserErrorCodeCapacityBelowTaken,
 	UserErrorCodeNotServed,
+	UserErrorCodeProductExists,
+	UserErrorCodeVersionConflict,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict:
 		return true
 	}
 	return false
