@@ -143,5 +143,6 @@ func (h handlers) deliverability(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, problem(err))
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, inventoryclient.Deliverability{Deliverable: len(d.Warehouses) > 0, Warehouses: append([]string{}, d.Warehouses...)})
+	httpapi.WriteJSON(w, http.StatusOK, inventoryclient.Deliverability{Deliverable: len(d.Warehouses) > 0, Warehouses: append([]string{}, d.Warehouses...),
+		Restricted: d.Restricted})
 }

@@ -34,6 +34,9 @@ func (s *Service) ServedAreas(ctx context.Context, province, city string) ([]dom
 type Deliverability struct {
 	Area       domain.AreaRef
 	Warehouses []string // serving it; empty: not deliverable
+	// Restricted is false while no served area is drawn at all: then
+	// every warehouse delivers everywhere (the behaviour before the list).
+	Restricted bool
 }
 
 // Deliverable says which warehouses deliver to an address's area;
@@ -44,6 +47,6 @@ func (s *Service) Deliverable(ctx context.Context, province, city, district stri
 	if err != nil {
 		return Deliverability{}, err
 	}
-	ws, err := s.slots.ServingWarehouses(ctx, a)
-	return Deliverability{Area: a, Warehouses: ws}, err
+	ws, restricted, err := s.slots.ServingWarehouses(ctx, a)
+	return Deliverability{Area: a, Warehouses: ws, Restricted: restricted}, err
 }

@@ -16,7 +16,7 @@ type Slots interface {
 	SetSlotCapacity(ctx context.Context, k domain.SlotKey, limited bool, capacity int64, by string, check func(taken int64) error) (domain.Capacity, error)
 	Warehouses(ctx context.Context) ([]string, error)
 	ServedAreas(ctx context.Context, province, city string) ([]domain.ServedArea, error)
-	ServingWarehouses(ctx context.Context, a domain.AreaRef) ([]string, error)
+	ServingWarehouses(ctx context.Context, a domain.AreaRef) (ws []string, restricted bool, err error)
 	SetServedArea(ctx context.Context, a domain.ServedArea, by string) (domain.ServedArea, error)
 }
 
@@ -142,14 +142,15 @@ func (s *Service) SlotCapacities(ctx context.Context, q SlotQuery) ([]domain.Cap
 }
 
 // OpenSlots lists the slots still open for a delivery address: those of
-// the warehouses serving its area (served areas) that take one more
-// order. An address outside every served area gets domain.ErrNotServed.
+// the warehouses serving its area (served areas; every warehouse while
+// no area is drawn) that take one more order. An address outside every
+// served area gets domain.ErrNotServed.
 func (s *Service) OpenSlots(ctx context.Context, a domain.AreaRef, days int) ([]domain.Capacity, error) {
 	a, err := domain.NewAreaRef(a.Province, a.City, a.District)
 	if err != nil {
 		return nil, err
 	}
-	ws, err := s.slots.ServingWarehouses(ctx, a)
+	ws, _, err := s.slots.ServingWarehouses(ctx, a)
 	if err != nil {
 		return nil, err
 	}

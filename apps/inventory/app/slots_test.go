@@ -300,13 +300,17 @@ func TestOpenSlotsForAnAddress(t *testing.T) {
 	e := newEnv(t)
 	withSlotCatalog(t, e)
 	ctx := context.Background()
+	// No area drawn yet: every warehouse serves everywhere.
+	if d, err := e.svc.Deliverable(ctx, "Hebei", "Shijiazhuang", "Chang'an"); err != nil || d.Restricted || len(d.Warehouses) != 2 {
+		t.Fatalf("before any served area: %+v, %v", d, err)
+	}
 	if _, err := e.svc.SetServedArea(ctx, "Shanghai", "Shanghai", "", []string{"WH-SH"}, "ADMIN:a1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.SetServedArea(ctx, "Shanghai", "Shanghai", "Chongming", []string{"WH-BJ"}, "ADMIN:a1"); err != nil {
 		t.Fatal(err)
 	}
-	var ve *domain.ValidationError
+	ve := new(domain.ValidationError)
 	if _, err := e.svc.SetServedArea(ctx, "Shanghai", "Shanghai", "Pudong", []string{"WH-NOPE"}, "ADMIN:a1"); !errors.As(err, &ve) || ve.Field != "warehouses" {
 		t.Fatalf("unknown warehouse: %v", err)
 	}
@@ -327,7 +331,14 @@ func TestOpenSlotsForAnAddress(t *testing.T) {
 		t.Fatalf("unserved: %v", err)
 	}
 	d, err := e.svc.Deliverable(ctx, "Shanghai", "Shanghai", "Minhang")
-	if err != nil || len(d.Warehouses) != 1 || d.Warehouses[0] != "WH-SH" {
+	if err != nil || len(d.Warehouses) != 1 || d.Warehouses[0] != "WH-SH" || !d.Restricted {
 		t.Fatalf("deliverable: %+v, %v", d, err)
+	}
+	if d, err := e.svc.Deliverable(ctx, "Hebei", "Shijiazhuang", "Chang'an"); err != nil || !d.Restricted || len(d.Warehouses) != 0 {
+		t.Fatalf("unserved: %+v, %v", d, err)
+	}
+	ve = new(domain.ValidationError)
+	if _, err := e.svc.Deliverable(ctx, "Shanghai", "", "Pudong"); !errors.As(err, &ve) || ve.Field != "city" {
+		t.Fatalf("no city: %v", err)
 	}
 }

@@ -314,6 +314,9 @@ type SetServedAreaRequest struct {
 type Deliverability struct {
 	Deliverable bool     `json:"deliverable"`
 	Warehouses  []string `json:"warehouses"`
+	// Restricted is false while operators have drawn no served area at
+	// all: every warehouse then delivers everywhere.
+	Restricted bool `json:"restricted"`
 }
 
 func areaQuery(a Area) url.Values {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -51,13 +52,26 @@ func (s *Store) ServedAreas(ctx context.Context, province, city string) ([]domai
 }
 
 // ServingWarehouses returns the warehouses delivering to a (the
-// district's own entry, else the city's).
-func (s *Store) ServingWarehouses(ctx context.Context, a domain.AreaRef) ([]string, error) {
+// district's own entry, else the city's). While the list is empty (no
+// operator has drawn any area yet) every warehouse serves everywhere, as
+// before served areas existed; restricted reports which it was.
+func (s *Store) ServingWarehouses(ctx context.Context, a domain.AreaRef) (ws []string, restricted bool, err error) {
 	entries, err := s.ServedAreas(ctx, a.Province, a.City)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return domain.Serving(a, entries), nil
+	if len(entries) > 0 {
+		return domain.Serving(a, entries), true, nil
+	}
+	var any int
+	switch err := s.db.QueryRowContext(ctx, `SELECT 1 FROM served_areas LIMIT 1`).Scan(&any); {
+	case errors.Is(err, sql.ErrNoRows):
+		ws, err := s.Warehouses(ctx)
+		return ws, false, err
+	case err != nil:
+		return nil, false, fmt.Errorf("served areas: %w", err)
+	}
+	return nil, true, nil
 }
 
 // SetServedArea replaces the warehouses of one served-area entry (none:
