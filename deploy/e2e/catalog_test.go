@@ -10,7 +10,7 @@ import (
 const (
 	mSchedule = `mutation($sku:ID!,$p:Int!,$from:Time){ schedulePrice(sku:$sku, priceFen:$p, validFrom:$from){
 		product{ priceFen version nextPrice{ priceFen validFrom } } errors{ code message field reason } } }`
-	mCreate = `mutation($in:CreateProductInput!){ createProduct(input:$in){ product{ sku version } errors{ code message field reason } } }`
+	mCreate  = `mutation($in:CreateProductInput!){ createProduct(input:$in){ product{ sku version } errors{ code message field reason } } }`
 	qChanges = `query($sku:ID!){ catalogChanges(sku:$sku){ version action changedBy before after } }`
 	qLines   = `query($id:ID!){ order(id:$id){ lines{ sku unitPriceFen } } }`
 )
@@ -53,7 +53,9 @@ func TestScheduledPriceThroughTheStack(t *testing.T) {
 	p2.PriceFen = newPrice
 	mustPlace(t, c, orderInput([]product{p2}, 1, nil))
 	var lines struct {
-		Order struct{ Lines []struct{ UnitPriceFen int64 } }
+		Order struct {
+			Lines []struct{ UnitPriceFen int64 }
+		}
 	}
 	if err := c.Do(ctx(t), qLines, map[string]any{"id": early.ID}, &lines); err != nil || lines.Order.Lines[0].UnitPriceFen != p.PriceFen {
 		t.Fatalf("the early order's line %+v, %v; want %d", lines, err, p.PriceFen)
