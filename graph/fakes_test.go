@@ -24,12 +24,46 @@ import (
 type fakeOMS struct {
 	mu       sync.Mutex
 	orders   map[string]omsclient.Order
-	placeErr error
-	placed   []omsclient.PlaceOrderRequest
+	placeErr  error
+	addrErr   error
+	addrCalls []string
+	placed    []omsclient.PlaceOrderRequest
 	cancels  []string
 	gets     [][]string // the ids of each GetOrders call
 	lists    []omsclient.ListRequest
 	ful      fakeFulfillment
+}
+
+// addrErr fails the address-book calls; addrCalls records "customer id".
+func (f *fakeOMS) book(customer, id string) (omsclient.AddressBook, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrCalls = append(f.addrCalls, customer+" "+id)
+	if f.addrErr != nil {
+		return omsclient.AddressBook{}, f.addrErr
+	}
+	s := omsclient.SavedAddress{ID: "a1", IsDefault: true, Address: omsclient.Address{Name: "Li Lei", Province: "Shanghai"}}
+	return omsclient.AddressBook{Address: &s, Addresses: []omsclient.SavedAddress{s}}, nil
+}
+
+func (f *fakeOMS) Addresses(_ context.Context, customer string) (omsclient.AddressBook, error) {
+	return f.book(customer, "")
+}
+
+func (f *fakeOMS) AddAddress(_ context.Context, customer string, _ omsclient.SaveAddressRequest) (omsclient.AddressBook, error) {
+	return f.book(customer, "")
+}
+
+func (f *fakeOMS) UpdateAddress(_ context.Context, customer, id string, _ omsclient.SaveAddressRequest) (omsclient.AddressBook, error) {
+	return f.book(customer, id)
+}
+
+func (f *fakeOMS) RemoveAddress(_ context.Context, customer, id string) (omsclient.AddressBook, error) {
+	return f.book(customer, id)
+}
+
+func (f *fakeOMS) SetDefaultAddress(_ context.Context, customer, id string) (omsclient.AddressBook, error) {
+	return f.book(customer, id)
 }
 
 func (f *fakeOMS) PlaceOrder(_ context.Context, r omsclient.PlaceOrderRequest) (omsclient.Order, error) {
@@ -299,7 +333,7 @@ func newEnv(t *testing.T, mod ...func(*graph.Options)) *env {
 	for _, m := range mod {
 		m(&o)
 	}
-	e.handler = graph.NewHandler(&graph.Resolver{Orders: e.oms, Catalog: e.inv, Payments: e.pay, Feed: e.hub}, o)
+	e.handler = graph.NewHandler(&graph.Resolver{Orders: e.oms, Addresses: e.oms, Catalog: e.inv, Payments: e.pay, Feed: e.hub}, o)
 	e.c = client.New(e.handler)
 	return e
 }

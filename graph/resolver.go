@@ -52,6 +52,16 @@ type Catalog interface {
 	CatalogChanges(ctx context.Context, sku string) ([]inventoryclient.CatalogChange, error)
 }
 
+// Addresses is the customers' address books, kept by OMS;
+// *omsclient.Client satisfies it.
+type Addresses interface {
+	Addresses(ctx context.Context, customerID string) (omsclient.AddressBook, error)
+	AddAddress(ctx context.Context, customerID string, r omsclient.SaveAddressRequest) (omsclient.AddressBook, error)
+	UpdateAddress(ctx context.Context, customerID, id string, r omsclient.SaveAddressRequest) (omsclient.AddressBook, error)
+	RemoveAddress(ctx context.Context, customerID, id string) (omsclient.AddressBook, error)
+	SetDefaultAddress(ctx context.Context, customerID, id string) (omsclient.AddressBook, error)
+}
+
 // Payments is what the gateway needs of PAY; *payclient.Client satisfies it.
 type Payments interface {
 	Accounts(ctx context.Context, customerID string) (payclient.Accounts, error)
@@ -66,9 +76,10 @@ type OrderFeed interface {
 }
 
 var (
-	_ Orders   = (*omsclient.Client)(nil)
-	_ Catalog  = (*inventoryclient.Client)(nil)
-	_ Payments = (*payclient.Client)(nil)
+	_ Orders    = (*omsclient.Client)(nil)
+	_ Addresses = (*omsclient.Client)(nil)
+	_ Catalog   = (*inventoryclient.Client)(nil)
+	_ Payments  = (*payclient.Client)(nil)
 )
 
 // Resolver is the root resolver: the services every field delegates to.
@@ -77,4 +88,6 @@ type Resolver struct {
 	Catalog  Catalog
 	Payments Payments
 	Feed     OrderFeed
+	// Addresses is OMS's address books (usually the same client as Orders).
+	Addresses Addresses
 }

@@ -61,6 +61,12 @@ type ComplexityRoot struct {
 		Province func(childComplexity int) int
 	}
 
+	AddressBookPayload struct {
+		Address   func(childComplexity int) int
+		Addresses func(childComplexity int) int
+		Errors    func(childComplexity int) int
+	}
+
 	BundleComponent struct {
 		Qty func(childComplexity int) int
 		Sku func(childComplexity int) int
@@ -181,18 +187,22 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddAddress           func(childComplexity int, input model.SaveAddressInput) int
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
 		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		RemoveAddress        func(childComplexity int, id string) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
 		SchedulePrice        func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
+		SetDefaultAddress    func(childComplexity int, id string) int
 		SetServedArea        func(childComplexity int, input model.SetServedAreaInput) int
 		SetSlotCapacity      func(childComplexity int, input model.SetSlotCapacityInput) int
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
+		UpdateAddress        func(childComplexity int, id string, input model.SaveAddressInput) int
 		UpdateProduct        func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
 	}
 
@@ -333,6 +343,7 @@ type ComplexityRoot struct {
 		FulfillmentTimeline   func(childComplexity int, orderID string) int
 		Me                    func(childComplexity int) int
 		MyAccounts            func(childComplexity int) int
+		MyAddresses           func(childComplexity int) int
 		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
 		Order                 func(childComplexity int, id string) int
 		PriceHistory          func(childComplexity int, sku string) int
@@ -347,6 +358,14 @@ type ComplexityRoot struct {
 	RetryFulfillmentPayload struct {
 		Errors  func(childComplexity int) int
 		Retried func(childComplexity int) int
+	}
+
+	SavedAddress struct {
+		Address   func(childComplexity int) int
+		ID        func(childComplexity int) int
+		IsDefault func(childComplexity int) int
+		Label     func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
 	}
 
 	ServedArea struct {
@@ -416,6 +435,10 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type MutationResolver interface {
+	AddAddress(ctx context.Context, input model.SaveAddressInput) (*model.AddressBookPayload, error)
+	UpdateAddress(ctx context.Context, id string, input model.SaveAddressInput) (*model.AddressBookPayload, error)
+	RemoveAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
+	SetDefaultAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	UpdateProduct(ctx context.Context, sku string, expectedVersion int64, input model.ProductInput) (*model.ProductPayload, error)
 	SchedulePrice(ctx context.Context, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) (*model.ProductPayload, error)
@@ -441,6 +464,7 @@ type QueryResolver interface {
 	Product(ctx context.Context, sku string) (*model.Product, error)
 	Me(ctx context.Context) (*model.Viewer, error)
 	Order(ctx context.Context, id string) (*model.Order, error)
+	MyAddresses(ctx context.Context) ([]*model.SavedAddress, error)
 	PriceHistory(ctx context.Context, sku string) ([]*model.PriceEntry, error)
 	CatalogChanges(ctx context.Context, sku string) ([]*model.CatalogChange, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
@@ -562,6 +586,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Address.Province(childComplexity), true
+
+	case "AddressBookPayload.address":
+		if e.ComplexityRoot.AddressBookPayload.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressBookPayload.Address(childComplexity), true
+	case "AddressBookPayload.addresses":
+		if e.ComplexityRoot.AddressBookPayload.Addresses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressBookPayload.Addresses(childComplexity), true
+	case "AddressBookPayload.errors":
+		if e.ComplexityRoot.AddressBookPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressBookPayload.Errors(childComplexity), true
 
 	case "BundleComponent.qty":
 		if e.ComplexityRoot.BundleComponent.Qty == nil {
@@ -1022,6 +1065,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FulfillmentUnit.WaybillNo(childComplexity), true
 
+	case "Mutation.addAddress":
+		if e.ComplexityRoot.Mutation.AddAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddAddress(childComplexity, args["input"].(model.SaveAddressInput)), true
 	case "Mutation.cancelOrder":
 		if e.ComplexityRoot.Mutation.CancelOrder == nil {
 			break
@@ -1066,6 +1120,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput), args["idempotencyKey"].(string)), true
+	case "Mutation.removeAddress":
+		if e.ComplexityRoot.Mutation.RemoveAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveAddress(childComplexity, args["id"].(string)), true
 	case "Mutation.resumeFulfillment":
 		if e.ComplexityRoot.Mutation.ResumeFulfillment == nil {
 			break
@@ -1094,6 +1159,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SchedulePrice(childComplexity, args["sku"].(string), args["priceFen"].(int64), args["validFrom"].(*time.Time), args["expectedVersion"].(*int64)), true
+	case "Mutation.setDefaultAddress":
+		if e.ComplexityRoot.Mutation.SetDefaultAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setDefaultAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetDefaultAddress(childComplexity, args["id"].(string)), true
 	case "Mutation.setServedArea":
 		if e.ComplexityRoot.Mutation.SetServedArea == nil {
 			break
@@ -1149,6 +1225,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
+	case "Mutation.updateAddress":
+		if e.ComplexityRoot.Mutation.UpdateAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAddress(childComplexity, args["id"].(string), args["input"].(model.SaveAddressInput)), true
 	case "Mutation.updateProduct":
 		if e.ComplexityRoot.Mutation.UpdateProduct == nil {
 			break
@@ -1755,6 +1842,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAccounts(childComplexity), true
+	case "Query.myAddresses":
+		if e.ComplexityRoot.Query.MyAddresses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyAddresses(childComplexity), true
 	case "Query.myOrders":
 		if e.ComplexityRoot.Query.MyOrders == nil {
 			break
@@ -1867,6 +1960,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryFulfillmentPayload.Retried(childComplexity), true
+
+	case "SavedAddress.address":
+		if e.ComplexityRoot.SavedAddress.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.Address(childComplexity), true
+	case "SavedAddress.id":
+		if e.ComplexityRoot.SavedAddress.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.ID(childComplexity), true
+	case "SavedAddress.isDefault":
+		if e.ComplexityRoot.SavedAddress.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.IsDefault(childComplexity), true
+	case "SavedAddress.label":
+		if e.ComplexityRoot.SavedAddress.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.Label(childComplexity), true
+	case "SavedAddress.updatedAt":
+		if e.ComplexityRoot.SavedAddress.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.UpdatedAt(childComplexity), true
 
 	case "ServedArea.city":
 		if e.ComplexityRoot.ServedArea.City == nil {
@@ -2095,6 +2219,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
 			graphql.NewInputUnmarshaler("SetServedAreaInput", ec.unmarshalInputSetServedAreaInput),
 			graphql.NewInputUnmarshaler("SetSlotCapacityInput", ec.unmarshalInputSetSlotCapacityInput),
 			graphql.NewInputUnmarshaler("SetWarehouseCapacityInput", ec.unmarshalInputSetWarehouseCapacityInput),
@@ -2192,6 +2317,51 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../schema/graphql/addresses.graphqls", Input: `# The customer's address book: saved delivery addresses, one of them the
+# default. Every address saved is in an area a warehouse delivers to (the
+# served-area list operators maintain); one outside is VALIDATION_FAILED
+# with reason NOT_SERVED on input.address.district.
+
+type SavedAddress {
+  id: ID!
+  address: Address!
+  "The customer's name for it (home, office…); up to 32 characters."
+  label: String
+  isDefault: Boolean!
+  updatedAt: Time!
+}
+
+input SaveAddressInput {
+  address: AddressInput!
+  label: String
+  "Make it the default (the first address saved always is)."
+  makeDefault: Boolean = false
+}
+
+type AddressBookPayload {
+  "The address acted on; null for removeAddress and on errors."
+  address: SavedAddress
+  "The whole book after the change, the default first."
+  addresses: [SavedAddress!]!
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "The caller's saved addresses, the default first."
+  myAddresses: [SavedAddress!]! @hasRole(roles: [CUSTOMER])
+}
+
+extend type Mutation {
+  "Save a new address (at most 20; reason TOO_MANY_ADDRESSES)."
+  addAddress(input: SaveAddressInput!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+  "Replace one of the caller's saved addresses."
+  updateAddress(id: ID!, input: SaveAddressInput!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+  "Remove one; when it was the default, the newest other becomes it."
+  removeAddress(id: ID!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+  "Make one of the caller's saved addresses the default."
+  setDefaultAddress(id: ID!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+}
+`, BuiltIn: false},
 	{Name: "../../schema/graphql/catalog.graphqls", Input: `# The operators' catalog (ADMIN and CATALOG_MANAGER): products and virtual
 # bundles, their prices with validity periods, which warehouse sells each,
 # every change versioned and audited. A price change takes effect at its
@@ -3102,6 +3272,18 @@ func (ec *executionContext) childFields_Address(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
 }
 
+func (ec *executionContext) childFields_AddressBookPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "address":
+		return ec.fieldContext_AddressBookPayload_address(ctx, field)
+	case "addresses":
+		return ec.fieldContext_AddressBookPayload_addresses(ctx, field)
+	case "errors":
+		return ec.fieldContext_AddressBookPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddressBookPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_BundleComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sku":
@@ -3608,6 +3790,22 @@ func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type RetryFulfillmentPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SavedAddress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SavedAddress_id(ctx, field)
+	case "address":
+		return ec.fieldContext_SavedAddress_address(ctx, field)
+	case "label":
+		return ec.fieldContext_SavedAddress_label(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_SavedAddress_isDefault(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SavedAddress_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedAddress", field.Name)
+}
+
 func (ec *executionContext) childFields_ServedArea(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "province":
@@ -3850,6 +4048,20 @@ func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[st
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveAddressInput, error) {
+			return ec.unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3938,6 +4150,20 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3987,6 +4213,20 @@ func (ec *executionContext) field_Mutation_schedulePrice_args(ctx context.Contex
 		return nil, err
 	}
 	args["expectedVersion"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setDefaultAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4073,6 +4313,28 @@ func (ec *executionContext) field_Mutation_suspendFulfillment_args(ctx context.C
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveAddressInput, error) {
+			return ec.unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -4807,6 +5069,102 @@ func (ec *executionContext) _Address_detail(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Address_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
+
+func (ec *executionContext) _AddressBookPayload_address(ctx context.Context, field graphql.CollectedField, obj *model.AddressBookPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressBookPayload_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
+			return ec.marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressBookPayload_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressBookPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressBookPayload_addresses(ctx context.Context, field graphql.CollectedField, obj *model.AddressBookPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressBookPayload_addresses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Addresses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SavedAddress) graphql.Marshaler {
+			return ec.marshalNSavedAddress2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressBookPayload_addresses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressBookPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressBookPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.AddressBookPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressBookPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressBookPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressBookPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _BundleComponent_sku(ctx context.Context, field graphql.CollectedField, obj *model.BundleComponent) (ret graphql.Marshaler) {
@@ -6590,6 +6948,254 @@ func (ec *executionContext) _FulfillmentUnit_updatedAt(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_FulfillmentUnit_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddAddress(ctx, fc.Args["input"].(model.SaveAddressInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+			return ec.marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressBookPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAddress(ctx, fc.Args["id"].(string), fc.Args["input"].(model.SaveAddressInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+			return ec.marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressBookPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveAddress(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+			return ec.marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressBookPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setDefaultAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setDefaultAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetDefaultAddress(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+			return ec.marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setDefaultAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressBookPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setDefaultAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -9749,6 +10355,56 @@ func (ec *executionContext) fieldContext_Query_order(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_myAddresses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAddresses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyAddresses(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal []*model.SavedAddress
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SavedAddress
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SavedAddress) graphql.Marshaler {
+			return ec.marshalNSavedAddress2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAddresses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_priceHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10568,6 +11224,130 @@ func (ec *executionContext) fieldContext_RetryFulfillmentPayload_errors(_ contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SavedAddress_id(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SavedAddress_address(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Address) graphql.Marshaler {
+			return ec.marshalNAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SavedAddress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SavedAddress_label(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _SavedAddress_isDefault(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_isDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SavedAddress_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ServedArea_province(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
@@ -13282,6 +14062,66 @@ func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFu
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSaveAddressInput(ctx context.Context, obj any) (model.SaveAddressInput, error) {
+	var it model.SaveAddressInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["makeDefault"]; !present {
+		asMap["makeDefault"] = false
+	}
+
+	fieldsInOrder := [...]string{"address", "label", "makeDefault"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "makeDefault":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("makeDefault"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MakeDefault = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSaveAddressInput unmarshals raw into the SaveAddressInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSaveAddressInput(ctx context.Context, raw any) (model.SaveAddressInput, error) {
+	var out model.SaveAddressInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveAddressInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetServedAreaInput(ctx context.Context, obj any) (model.SetServedAreaInput, error) {
 	var it model.SetServedAreaInput
 	if obj == nil {
@@ -13620,6 +14460,49 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "detail":
 			out.Values[i] = ec._Address_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var addressBookPayloadImplementors = []string{"AddressBookPayload"}
+
+func (ec *executionContext) _AddressBookPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddressBookPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressBookPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddressBookPayload")
+		case "address":
+			out.Values[i] = ec._AddressBookPayload_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "addresses":
+			out.Values[i] = ec._AddressBookPayload_addresses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._AddressBookPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14449,6 +15332,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Mutation")
+		case "addAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setDefaultAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setDefaultAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createProduct":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createProduct(ctx, field)
@@ -15429,6 +16340,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_order(ctx, field)
 				})
+		case "myAddresses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myAddresses(ctx, field)
+				})
 		case "priceHistory":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -15550,6 +16467,59 @@ func (ec *executionContext) _RetryFulfillmentPayload(ctx context.Context, sel as
 			}
 		case "errors":
 			out.Values[i] = ec._RetryFulfillmentPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var savedAddressImplementors = []string{"SavedAddress"}
+
+func (ec *executionContext) _SavedAddress(ctx context.Context, sel ast.SelectionSet, obj *model.SavedAddress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedAddressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedAddress")
+		case "id":
+			out.Values[i] = ec._SavedAddress_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._SavedAddress_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._SavedAddress_label(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "isDefault":
+			out.Values[i] = ec._SavedAddress_isDefault(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SavedAddress_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16367,6 +17337,14 @@ func (ec *executionContext) marshalNAddress2ᚖgithubᚗcomᚋharvestᚋharvest�
 	return ec._Address(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx context.Context, sel ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AddressBookPayload!")
+		return graphql.Null
+	}
+	return ec._AddressBookPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx context.Context, v any) (*model.AddressInput, error) {
 	res, err := ec.unmarshalInputAddressInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -17084,6 +18062,35 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋg
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx context.Context, v any) (model.SaveAddressInput, error) {
+	res, err := ec.unmarshalInputSaveAddressInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSavedAddress2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddressᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SavedAddress) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SavedAddress!")
+		return graphql.Null
+	}
+	return ec._SavedAddress(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNServedArea2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedAreaᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServedArea) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -17684,6 +18691,13 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋ
 	}
 	res, err := ec.unmarshalInputProductFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SavedAddress(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx context.Context, sel ast.SelectionSet, v *model.ServedArea) graphql.Marshaler {

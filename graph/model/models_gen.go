@@ -31,6 +31,14 @@ type Address struct {
 	Detail   string `json:"detail"`
 }
 
+type AddressBookPayload struct {
+	// The address acted on; null for removeAddress and on errors.
+	Address *SavedAddress `json:"address,omitempty"`
+	// The whole book after the change, the default first.
+	Addresses []*SavedAddress `json:"addresses"`
+	Errors    []*UserError    `json:"errors"`
+}
+
 type AddressInput struct {
 	Name     string `json:"name"`
 	Phone    string `json:"phone"`
@@ -444,6 +452,22 @@ type RetryFulfillmentPayload struct {
 	// How many units went back to their stage.
 	Retried int64        `json:"retried"`
 	Errors  []*UserError `json:"errors"`
+}
+
+type SaveAddressInput struct {
+	Address *AddressInput `json:"address"`
+	Label   *string       `json:"label,omitempty"`
+	// Make it the default (the first address saved always is).
+	MakeDefault *bool `json:"makeDefault,omitempty"`
+}
+
+type SavedAddress struct {
+	ID      string   `json:"id"`
+	Address *Address `json:"address"`
+	// The customer's name for it (home, office…); up to 32 characters.
+	Label     *string   `json:"label,omitempty"`
+	IsDefault bool      `json:"isDefault"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 type ServedArea struct {
