@@ -22,16 +22,16 @@ import (
 
 // fakeOMS keeps orders in memory and records what it was asked.
 type fakeOMS struct {
-	mu       sync.Mutex
-	orders   map[string]omsclient.Order
+	mu        sync.Mutex
+	orders    map[string]omsclient.Order
 	placeErr  error
 	addrErr   error
 	addrCalls []string
 	placed    []omsclient.PlaceOrderRequest
-	cancels  []string
-	gets     [][]string // the ids of each GetOrders call
-	lists    []omsclient.ListRequest
-	ful      fakeFulfillment
+	cancels   []string
+	gets      [][]string // the ids of each GetOrders call
+	lists     []omsclient.ListRequest
+	ful       fakeFulfillment
 }
 
 // addrErr fails the address-book calls; addrCalls records "customer id".

@@ -315,7 +315,9 @@ type AddressBook struct {
 	Addresses []SavedAddress `json:"addresses"`
 }
 
-func addressesPath(customerID string) string { return "v1/customers/" + url.PathEscape(customerID) + "/addresses" }
+func addressesPath(customerID string) string {
+	return "v1/customers/" + url.PathEscape(customerID) + "/addresses"
+}
 
 // Addresses lists a customer's saved addresses.
 func (c *Client) Addresses(ctx context.Context, customerID string) (AddressBook, error) {
