@@ -207,3 +207,15 @@ func (b *AddressBook) setDefault(id string, now time.Time) {
 		}
 	}
 }
+
+// CheckServed is the served-area half of stage 2's deliverability check:
+// deliverable is inventory's answer for the address's area
+// (inventoryclient.Deliverable).
+func CheckServed(a Address, deliverable bool) []Violation {
+	if deliverable {
+		return nil
+	}
+	var vs violations
+	vs.add("address.district", "NOT_DELIVERABLE", "no warehouse delivers to %s %s %s", a.Province, a.City, a.District)
+	return vs
+}

@@ -66,3 +66,14 @@ func TestAddressBookKeepsOneDefault(t *testing.T) {
 		t.Fatalf("21st address: %v", err)
 	}
 }
+
+func TestCheckServed(t *testing.T) {
+	t.Parallel()
+	a := domain.Address{Province: "Hebei", City: "Shijiazhuang", District: "Chang'an"}
+	if vs := domain.CheckServed(a, true); len(vs) != 0 {
+		t.Fatalf("served: %+v", vs)
+	}
+	if vs := domain.CheckServed(a, false); len(vs) != 1 || vs[0].Code != "NOT_DELIVERABLE" || vs[0].Field != "address.district" {
+		t.Fatalf("not served: %+v", vs)
+	}
+}
