@@ -131,13 +131,15 @@ type ComplexityRoot struct {
 		Type func(childComplexity int) int
 	}
 
-	FulfillmentStage struct {
+	FulfillmentStageCount struct {
 		Failed  func(childComplexity int) int
+		Held    func(childComplexity int) int
 		Kind    func(childComplexity int) int
 		Name    func(childComplexity int) int
 		Number  func(childComplexity int) int
 		Paused  func(childComplexity int) int
 		Running func(childComplexity int) int
+		Stage   func(childComplexity int) int
 		Waiting func(childComplexity int) int
 	}
 
@@ -470,7 +472,7 @@ type QueryResolver interface {
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
 	MyOrders(ctx context.Context, status *model.OrderStatus, first *int64, after *string) (*model.OrderConnection, error)
 	FulfillmentSuspension(ctx context.Context) (*model.FulfillmentSuspension, error)
-	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStage, error)
+	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStageCount, error)
 	FulfillmentTimeline(ctx context.Context, orderID string) (*model.FulfillmentTimeline, error)
 	WarehouseCapacities(ctx context.Context, day string) ([]*model.WarehouseCapacity, error)
 	DeliverySlots(ctx context.Context, address model.AreaInput, days *int64) ([]*model.OpenDeliverySlot, error)
@@ -837,48 +839,60 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeliverySlot.Type(childComplexity), true
 
-	case "FulfillmentStage.failed":
-		if e.ComplexityRoot.FulfillmentStage.Failed == nil {
+	case "FulfillmentStageCount.failed":
+		if e.ComplexityRoot.FulfillmentStageCount.Failed == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Failed(childComplexity), true
-	case "FulfillmentStage.kind":
-		if e.ComplexityRoot.FulfillmentStage.Kind == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Failed(childComplexity), true
+	case "FulfillmentStageCount.held":
+		if e.ComplexityRoot.FulfillmentStageCount.Held == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Kind(childComplexity), true
-	case "FulfillmentStage.name":
-		if e.ComplexityRoot.FulfillmentStage.Name == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Held(childComplexity), true
+	case "FulfillmentStageCount.kind":
+		if e.ComplexityRoot.FulfillmentStageCount.Kind == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Name(childComplexity), true
-	case "FulfillmentStage.number":
-		if e.ComplexityRoot.FulfillmentStage.Number == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Kind(childComplexity), true
+	case "FulfillmentStageCount.name":
+		if e.ComplexityRoot.FulfillmentStageCount.Name == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Number(childComplexity), true
-	case "FulfillmentStage.paused":
-		if e.ComplexityRoot.FulfillmentStage.Paused == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Name(childComplexity), true
+	case "FulfillmentStageCount.number":
+		if e.ComplexityRoot.FulfillmentStageCount.Number == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Paused(childComplexity), true
-	case "FulfillmentStage.running":
-		if e.ComplexityRoot.FulfillmentStage.Running == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Number(childComplexity), true
+	case "FulfillmentStageCount.paused":
+		if e.ComplexityRoot.FulfillmentStageCount.Paused == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Running(childComplexity), true
-	case "FulfillmentStage.waiting":
-		if e.ComplexityRoot.FulfillmentStage.Waiting == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Paused(childComplexity), true
+	case "FulfillmentStageCount.running":
+		if e.ComplexityRoot.FulfillmentStageCount.Running == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Waiting(childComplexity), true
+		return e.ComplexityRoot.FulfillmentStageCount.Running(childComplexity), true
+	case "FulfillmentStageCount.stage":
+		if e.ComplexityRoot.FulfillmentStageCount.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStageCount.Stage(childComplexity), true
+	case "FulfillmentStageCount.waiting":
+		if e.ComplexityRoot.FulfillmentStageCount.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStageCount.Waiting(childComplexity), true
 
 	case "FulfillmentStep.at":
 		if e.ComplexityRoot.FulfillmentStep.At == nil {
@@ -2960,9 +2974,34 @@ extend type Subscription {
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/fulfillment.graphqls", Input: `# Fulfillment operations (DOMAIN 1.6) for the CS console and administrators:
-# per-stage counts of the sixteen-stage pipeline, an order's fulfillment
-# timeline, retrying an order out of the exception queue, and the
-# warehouses' daily capacities that the throttle stage (13) uses.
+# per-stage counts of the pipeline, an order's fulfillment timeline,
+# retrying an order out of the exception queue, and the warehouses' daily
+# capacities that the throttle stage (WAREHOUSE_THROTTLE) uses.
+
+"""
+A stage of the fulfillment pipeline, in pipeline order (DOMAIN 1.6). OMS
+stores stages by name; a value here is a stage's name in upper case, and a
+stage added to OMS's pipeline is added here too (a test in
+apps/oms/fulfillment checks that they match).
+"""
+enum FulfillmentStage {
+  INITIAL
+  EXCEPTION_CHECK
+  GIFTS
+  FILL
+  ALLOCATION
+  PAYMENT_VOUCHER
+  SPLIT
+  FRAUD_AUDIT
+  PRESALE_PUSH
+  EFFECTIVE_TIME
+  WAYBILL
+  ERP_STOCK
+  WAREHOUSE_THROTTLE
+  REISSUE_SMS
+  INVOICE
+  DISPATCH
+}
 
 "What bounds a fulfillment stage: a partner call (IO) or the CPU."
 enum FulfillmentStageKind {
@@ -2986,11 +3025,14 @@ enum FulfillmentUnitState {
   DONE
   "Stopped by the fraud audit; the order is cancelled."
   CANCELLED
+  "Its order was paused by another app (after-sales), until resumed."
+  HELD
 }
 
 "One stage of the pipeline with how many units stand at it."
-type FulfillmentStage {
-  "1..16, in pipeline order."
+type FulfillmentStageCount {
+  stage: FulfillmentStage!
+  "The stage's place in the pipeline, from 1."
   number: Int!
   "initial, exception_check, gifts, fill, allocation, payment_voucher, split, fraud_audit, presale_push, effective_time, waybill, erp_stock, warehouse_throttle, reissue_sms, invoice, dispatch"
   name: String!
@@ -2999,14 +3041,16 @@ type FulfillmentStage {
   running: Int!
   paused: Int!
   failed: Int!
+  "Units whose order is paused by another app."
+  held: Int!
 }
 
-"The order itself (stages 1-10) or one of its delivery orders (stages 11-16)."
+"The order itself (the stages up to EFFECTIVE_TIME) or one of its delivery orders (from WAYBILL on)."
 type FulfillmentUnit {
   id: ID!
   "The order's unit for a delivery order."
   parentId: ID
-  stage: Int!
+  stage: FulfillmentStage!
   stageName: String!
   state: FulfillmentUnitState!
   "Paused or backing-off units resume at this time."
@@ -3023,9 +3067,9 @@ type FulfillmentUnit {
 "One run of a stage on a unit."
 type FulfillmentStep {
   unitId: ID!
-  stage: Int!
+  stage: FulfillmentStage!
   stageName: String!
-  "STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED"
+  "STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED, HELD, RELEASED"
   outcome: String!
   note: String
   "The OMS instance that ran it."
@@ -3070,7 +3114,7 @@ extend type Query {
   "Whether the fulfillment pipeline is suspended."
   fulfillmentSuspension: FulfillmentSuspension! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "Per stage: how many units wait, run, are paused, failed."
-  fulfillmentStages: [FulfillmentStage!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+  fulfillmentStages: [FulfillmentStageCount!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "An order's fulfillment timeline; null when the order has not entered fulfillment."
   fulfillmentTimeline(orderId: ID!): FulfillmentTimeline @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "The warehouses' capacities of a day (YYYY-MM-DD, Asia/Shanghai)."
@@ -3412,24 +3456,28 @@ func (ec *executionContext) childFields_DeliverySlot(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type DeliverySlot", field.Name)
 }
 
-func (ec *executionContext) childFields_FulfillmentStage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_FulfillmentStageCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "stage":
+		return ec.fieldContext_FulfillmentStageCount_stage(ctx, field)
 	case "number":
-		return ec.fieldContext_FulfillmentStage_number(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_number(ctx, field)
 	case "name":
-		return ec.fieldContext_FulfillmentStage_name(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_name(ctx, field)
 	case "kind":
-		return ec.fieldContext_FulfillmentStage_kind(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_kind(ctx, field)
 	case "waiting":
-		return ec.fieldContext_FulfillmentStage_waiting(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_waiting(ctx, field)
 	case "running":
-		return ec.fieldContext_FulfillmentStage_running(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_running(ctx, field)
 	case "paused":
-		return ec.fieldContext_FulfillmentStage_paused(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_paused(ctx, field)
 	case "failed":
-		return ec.fieldContext_FulfillmentStage_failed(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_failed(ctx, field)
+	case "held":
+		return ec.fieldContext_FulfillmentStageCount_held(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type FulfillmentStage", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentStageCount", field.Name)
 }
 
 func (ec *executionContext) childFields_FulfillmentStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6063,13 +6111,36 @@ func (ec *executionContext) fieldContext_DeliverySlot_date(_ context.Context, fi
 	return graphql.NewScalarFieldContext("DeliverySlot", field, false, false, "String")
 }
 
-func (ec *executionContext) _FulfillmentStage_number(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_stage(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_number(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FulfillmentStage) graphql.Marshaler {
+			return ec.marshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStageCount_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "FulfillmentStage")
+}
+
+func (ec *executionContext) _FulfillmentStageCount_number(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStageCount_number(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Number, nil
@@ -6082,17 +6153,17 @@ func (ec *executionContext) _FulfillmentStage_number(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _FulfillmentStage_name(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_name(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_name(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Name, nil
@@ -6105,17 +6176,17 @@ func (ec *executionContext) _FulfillmentStage_name(ctx context.Context, field gr
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "String")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "String")
 }
 
-func (ec *executionContext) _FulfillmentStage_kind(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_kind(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Kind, nil
@@ -6128,17 +6199,17 @@ func (ec *executionContext) _FulfillmentStage_kind(ctx context.Context, field gr
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "FulfillmentStageKind")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "FulfillmentStageKind")
 }
 
-func (ec *executionContext) _FulfillmentStage_waiting(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_waiting(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_waiting(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_waiting(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Waiting, nil
@@ -6151,17 +6222,17 @@ func (ec *executionContext) _FulfillmentStage_waiting(ctx context.Context, field
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_waiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_waiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _FulfillmentStage_running(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_running(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_running(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_running(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Running, nil
@@ -6174,17 +6245,17 @@ func (ec *executionContext) _FulfillmentStage_running(ctx context.Context, field
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _FulfillmentStage_paused(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_paused(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_paused(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_paused(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Paused, nil
@@ -6197,17 +6268,17 @@ func (ec *executionContext) _FulfillmentStage_paused(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_paused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_paused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _FulfillmentStage_failed(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_failed(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_failed(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_failed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Failed, nil
@@ -6220,8 +6291,31 @@ func (ec *executionContext) _FulfillmentStage_failed(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentStageCount_held(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStageCount_held(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Held, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStageCount_held(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _FulfillmentStep_unitId(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
@@ -6259,15 +6353,15 @@ func (ec *executionContext) _FulfillmentStep_stage(ctx context.Context, field gr
 			return obj.Stage, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.FulfillmentStage) graphql.Marshaler {
+			return ec.marshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_FulfillmentStep_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "FulfillmentStage")
 }
 
 func (ec *executionContext) _FulfillmentStep_stageName(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
@@ -6709,15 +6803,15 @@ func (ec *executionContext) _FulfillmentUnit_stage(ctx context.Context, field gr
 			return obj.Stage, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.FulfillmentStage) graphql.Marshaler {
+			return ec.marshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_FulfillmentUnit_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "FulfillmentStage")
 }
 
 func (ec *executionContext) _FulfillmentUnit_stageName(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
@@ -10708,11 +10802,11 @@ func (ec *executionContext) _Query_fulfillmentStages(ctx context.Context, field 
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
 				if err != nil {
-					var zeroVal []*model.FulfillmentStage
+					var zeroVal []*model.FulfillmentStageCount
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.FulfillmentStage
+					var zeroVal []*model.FulfillmentStageCount
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -10721,8 +10815,8 @@ func (ec *executionContext) _Query_fulfillmentStages(ctx context.Context, field 
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.FulfillmentStage) graphql.Marshaler {
-			return ec.marshalNFulfillmentStage2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FulfillmentStageCount) graphql.Marshaler {
+			return ec.marshalNFulfillmentStageCount2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageCountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10735,7 +10829,7 @@ func (ec *executionContext) fieldContext_Query_fulfillmentStages(_ context.Conte
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_FulfillmentStage(ctx, field)
+			return ec.childFields_FulfillmentStageCount(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14960,49 +15054,59 @@ func (ec *executionContext) _DeliverySlot(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var fulfillmentStageImplementors = []string{"FulfillmentStage"}
+var fulfillmentStageCountImplementors = []string{"FulfillmentStageCount"}
 
-func (ec *executionContext) _FulfillmentStage(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentStage) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentStageImplementors)
+func (ec *executionContext) _FulfillmentStageCount(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentStageCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentStageCountImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
-			out.Values[i] = graphql.MarshalString("FulfillmentStage")
+			out.Values[i] = graphql.MarshalString("FulfillmentStageCount")
+		case "stage":
+			out.Values[i] = ec._FulfillmentStageCount_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "number":
-			out.Values[i] = ec._FulfillmentStage_number(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_number(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "name":
-			out.Values[i] = ec._FulfillmentStage_name(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "kind":
-			out.Values[i] = ec._FulfillmentStage_kind(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "waiting":
-			out.Values[i] = ec._FulfillmentStage_waiting(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_waiting(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "running":
-			out.Values[i] = ec._FulfillmentStage_running(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_running(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "paused":
-			out.Values[i] = ec._FulfillmentStage_paused(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_paused(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "failed":
-			out.Values[i] = ec._FulfillmentStage_failed(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "held":
+			out.Values[i] = ec._FulfillmentStageCount_held(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17552,11 +17656,21 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
-func (ec *executionContext) marshalNFulfillmentStage2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FulfillmentStage) graphql.Marshaler {
+func (ec *executionContext) unmarshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx context.Context, v any) (model.FulfillmentStage, error) {
+	var res model.FulfillmentStage
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx context.Context, sel ast.SelectionSet, v model.FulfillmentStage) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNFulfillmentStageCount2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FulfillmentStageCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNFulfillmentStage2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, sel, v[i])
+		return ec.marshalNFulfillmentStageCount2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageCount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -17568,12 +17682,12 @@ func (ec *executionContext) marshalNFulfillmentStage2ᚕᚖgithubᚗcomᚋharves
 	return ret
 }
 
-func (ec *executionContext) marshalNFulfillmentStage2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentStage) graphql.Marshaler {
+func (ec *executionContext) marshalNFulfillmentStageCount2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageCount(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentStageCount) graphql.Marshaler {
 	if v == nil {
-		graphql.AddInvalidNullError(ctx, "FulfillmentStage!")
+		graphql.AddInvalidNullError(ctx, "FulfillmentStageCount!")
 		return graphql.Null
 	}
-	return ec._FulfillmentStage(ctx, sel, v)
+	return ec._FulfillmentStageCount(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFulfillmentStageKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageKind(ctx context.Context, v any) (model.FulfillmentStageKind, error) {

@@ -163,8 +163,9 @@ type DeliverySlotInput struct {
 }
 
 // One stage of the pipeline with how many units stand at it.
-type FulfillmentStage struct {
-	// 1..16, in pipeline order.
+type FulfillmentStageCount struct {
+	Stage FulfillmentStage `json:"stage"`
+	// The stage's place in the pipeline, from 1.
 	Number int64 `json:"number"`
 	// initial, exception_check, gifts, fill, allocation, payment_voucher, split, fraud_audit, presale_push, effective_time, waybill, erp_stock, warehouse_throttle, reissue_sms, invoice, dispatch
 	Name    string               `json:"name"`
@@ -173,14 +174,16 @@ type FulfillmentStage struct {
 	Running int64                `json:"running"`
 	Paused  int64                `json:"paused"`
 	Failed  int64                `json:"failed"`
+	// Units whose order is paused by another app.
+	Held int64 `json:"held"`
 }
 
 // One run of a stage on a unit.
 type FulfillmentStep struct {
-	UnitID    string `json:"unitId"`
-	Stage     int64  `json:"stage"`
-	StageName string `json:"stageName"`
-	// STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
+	UnitID    string           `json:"unitId"`
+	Stage     FulfillmentStage `json:"stage"`
+	StageName string           `json:"stageName"`
+	// STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED, HELD, RELEASED
 	Outcome string  `json:"outcome"`
 	Note    *string `json:"note,omitempty"`
 	// The OMS instance that ran it.
@@ -215,12 +218,12 @@ type FulfillmentTimeline struct {
 	Steps   []*FulfillmentStep `json:"steps"`
 }
 
-// The order itself (stages 1-10) or one of its delivery orders (stages 11-16).
+// The order itself (the stages up to EFFECTIVE_TIME) or one of its delivery orders (from WAYBILL on).
 type FulfillmentUnit struct {
 	ID string `json:"id"`
 	// The order's unit for a delivery order.
 	ParentID  *string              `json:"parentId,omitempty"`
-	Stage     int64                `json:"stage"`
+	Stage     FulfillmentStage     `json:"stage"`
 	StageName string               `json:"stageName"`
 	State     FulfillmentUnitState `json:"state"`
 	// Paused or backing-off units resume at this time.
@@ -631,6 +634,93 @@ func (e CustomerOrderSource) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A stage of the fulfillment pipeline, in pipeline order (DOMAIN 1.6). OMS
+// stores stages by name; a value here is a stage's name in upper case, and a
+// stage added to OMS's pipeline is added here too (a test in
+// apps/oms/fulfillment checks that they match).
+type FulfillmentStage string
+
+const (
+	FulfillmentStageInitial           FulfillmentStage = "INITIAL"
+	FulfillmentStageExceptionCheck    FulfillmentStage = "EXCEPTION_CHECK"
+	FulfillmentStageGifts             FulfillmentStage = "GIFTS"
+	FulfillmentStageFill              FulfillmentStage = "FILL"
+	FulfillmentStageAllocation        FulfillmentStage = "ALLOCATION"
+	FulfillmentStagePaymentVoucher    FulfillmentStage = "PAYMENT_VOUCHER"
+	FulfillmentStageSplit             FulfillmentStage = "SPLIT"
+	FulfillmentStageFraudAudit        FulfillmentStage = "FRAUD_AUDIT"
+	FulfillmentStagePresalePush       FulfillmentStage = "PRESALE_PUSH"
+	FulfillmentStageEffectiveTime     FulfillmentStage = "EFFECTIVE_TIME"
+	FulfillmentStageWaybill           FulfillmentStage = "WAYBILL"
+	FulfillmentStageErpStock          FulfillmentStage = "ERP_STOCK"
+	FulfillmentStageWarehouseThrottle FulfillmentStage = "WAREHOUSE_THROTTLE"
+	FulfillmentStageReissueSms        FulfillmentStage = "REISSUE_SMS"
+	FulfillmentStageInvoice           FulfillmentStage = "INVOICE"
+	FulfillmentStageDispatch          FulfillmentStage = "DISPATCH"
+)
+
+var AllFulfillmentStage = []FulfillmentStage{
+	FulfillmentStageInitial,
+	FulfillmentStageExceptionCheck,
+	FulfillmentStageGifts,
+	FulfillmentStageFill,
+	FulfillmentStageAllocation,
+	FulfillmentStagePaymentVoucher,
+	FulfillmentStageSplit,
+	FulfillmentStageFraudAudit,
+	FulfillmentStagePresalePush,
+	FulfillmentStageEffectiveTime,
+	FulfillmentStageWaybill,
+	FulfillmentStageErpStock,
+	FulfillmentStageWarehouseThrottle,
+	FulfillmentStageReissueSms,
+	FulfillmentStageInvoice,
+	FulfillmentStageDispatch,
+}
+
+func (e FulfillmentStage) IsValid() bool {
+	switch e {
+	case FulfillmentStageInitial, FulfillmentStageExceptionCheck, FulfillmentStageGifts, FulfillmentStageFill, FulfillmentStageAllocation, FulfillmentStagePaymentVoucher, FulfillmentStageSplit, FulfillmentStageFraudAudit, FulfillmentStagePresalePush, FulfillmentStageEffectiveTime, FulfillmentStageWaybill, FulfillmentStageErpStock, FulfillmentStageWarehouseThrottle, FulfillmentStageReissueSms, FulfillmentStageInvoice, FulfillmentStageDispatch:
+		return true
+	}
+	return false
+}
+
+func (e FulfillmentStage) String() string {
+	return string(e)
+}
+
+func (e *FulfillmentStage) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FulfillmentStage(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FulfillmentStage", str)
+	}
+	return nil
+}
+
+func (e FulfillmentStage) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FulfillmentStage) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FulfillmentStage) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What bounds a fulfillment stage: a partner call (IO) or the CPU.
 type FulfillmentStageKind string
 
@@ -705,6 +795,8 @@ const (
 	FulfillmentUnitStateDone FulfillmentUnitState = "DONE"
 	// Stopped by the fraud audit; the order is cancelled.
 	FulfillmentUnitStateCancelled FulfillmentUnitState = "CANCELLED"
+	// Its order was paused by another app (after-sales), until resumed.
+	FulfillmentUnitStateHeld FulfillmentUnitState = "HELD"
 )
 
 var AllFulfillmentUnitState = []FulfillmentUnitState{
@@ -715,11 +807,12 @@ var AllFulfillmentUnitState = []FulfillmentUnitState{
 	FulfillmentUnitStateSplit,
 	FulfillmentUnitStateDone,
 	FulfillmentUnitStateCancelled,
+	FulfillmentUnitStateHeld,
 }
 
 func (e FulfillmentUnitState) IsValid() bool {
 	switch e {
-	case FulfillmentUnitStateReady, FulfillmentUnitStateRunning, FulfillmentUnitStatePaused, FulfillmentUnitStateFailed, FulfillmentUnitStateSplit, FulfillmentUnitStateDone, FulfillmentUnitStateCancelled:
+	case FulfillmentUnitStateReady, FulfillmentUnitStateRunning, FulfillmentUnitStatePaused, FulfillmentUnitStateFailed, FulfillmentUnitStateSplit, FulfillmentUnitStateDone, FulfillmentUnitStateCancelled, FulfillmentUnitStateHeld:
 		return true
 	}
 	return false

@@ -1,28 +1,24 @@
 package fulfillment
 
 import (
-	"fmt"
-	"os"
 	goruntime "runtime"
 	"strings"
 	"time"
 
+	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
+	"github.com/harvest/harvest/apps/oms/fulfillment/stages"
 	"github.com/harvest/harvest/apps/platform/config"
 )
 
-// StageConfig sizes one stage's worker.
-type StageConfig struct {
-	Workers   int           // goroutines running the stage
-	QueueSize int           // units waiting in memory for the stage
-	Timeout   time.Duration // bound of one run; past it the run is cut off
-}
+// StageConfig sizes one stage's workers.
+type StageConfig = runner.StageConfig
 
 // Config tunes the engine.
 type Config struct {
 	// Owner names this instance in leases (host:pid by default).
 	Owner string
-	// Stages overrides the per-stage defaults.
-	Stages map[Stage]StageConfig
+	// Stages overrides the per-stage defaults, by stage name.
+	Stages map[string]StageConfig
 	// IOWorkers and CPUWorkers are the default concurrency by kind.
 	IOWorkers, CPUWorkers int
 	// QueueSize is the default queue length of a stage.
@@ -53,82 +49,22 @@ type Config struct {
 	ServedProvinces []string
 }
 
+func (c Config) runner() runner.Config {
+	return runner.Config{Owner: c.Owner, Stages: c.Stages, IOWorkers: c.IOWorkers, CPUWorkers: c.CPUWorkers, QueueSize: c.QueueSize,
+		LeaseTTL: c.LeaseTTL, ClaimBatch: c.ClaimBatch, MaxInFlight: c.MaxInFlight, Horizon: c.Horizon, MaxAttempts: c.MaxAttempts,
+		RetryBase: c.RetryBase, RetryMax: c.RetryMax, BreakerThreshold: c.BreakerThreshold, BreakerCooldown: c.BreakerCooldown,
+		Numbered: stages.Numbered}
+}
+
 func (c Config) withDefaults() Config {
-	if c.Owner == "" {
-		h, _ := os.Hostname()
-		c.Owner = fmt.Sprintf("%s:%d", h, os.Getpid())
-	}
-	if c.IOWorkers <= 0 {
-		c.IOWorkers = 32
-	}
-	if c.CPUWorkers <= 0 {
-		c.CPUWorkers = goruntime.NumCPU()
-	}
-	if c.QueueSize <= 0 {
-		c.QueueSize = 256
-	}
-	if c.LeaseTTL <= 0 {
-		c.LeaseTTL = time.Minute
-	}
-	if c.ClaimBatch <= 0 {
-		c.ClaimBatch = 200
-	}
-	if c.MaxInFlight <= 0 {
-		c.MaxInFlight = 4 * c.QueueSize
-	}
-	if c.Horizon <= 0 {
-		c.Horizon = time.Second
-	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 12
-	}
-	if c.RetryBase <= 0 {
-		c.RetryBase = time.Second
-	}
-	if c.RetryMax <= 0 {
-		c.RetryMax = 5 * time.Minute
-	}
-	if c.BreakerThreshold <= 0 {
-		c.BreakerThreshold = 5
-	}
-	if c.BreakerCooldown <= 0 {
-		c.BreakerCooldown = 5 * time.Second
-	}
+	r := c.runner().WithDefaults()
+	c.Owner, c.IOWorkers, c.CPUWorkers, c.QueueSize, c.LeaseTTL, c.ClaimBatch = r.Owner, r.IOWorkers, r.CPUWorkers, r.QueueSize, r.LeaseTTL, r.ClaimBatch
+	c.MaxInFlight, c.Horizon, c.MaxAttempts, c.RetryBase, c.RetryMax = r.MaxInFlight, r.Horizon, r.MaxAttempts, r.RetryBase, r.RetryMax
+	c.BreakerThreshold, c.BreakerCooldown = r.BreakerThreshold, r.BreakerCooldown
 	if c.DefaultCapacity <= 0 {
 		c.DefaultCapacity = 100000
 	}
 	return c
-}
-
-// stage returns the effective sizing of s.
-func (c Config) stage(s Stage) StageConfig {
-	sc := c.Stages[s]
-	if sc.Workers <= 0 {
-		switch {
-		case s == StageThrottle:
-			// CPU-bound in the DOMAIN table (an in-memory counter there);
-			// here each run waits for a short transaction on the capacity
-			// rows, shared by the takes waiting at that moment (throttle.go),
-			// so it is sized like an I/O stage: the more workers wait, the
-			// more takes share a transaction. With NumCPU workers, each
-			// taking its own transaction, it capped the whole pipeline.
-			sc.Workers = c.IOWorkers
-		case kinds[s] == KindCPU:
-			sc.Workers = c.CPUWorkers
-		default:
-			sc.Workers = c.IOWorkers
-		}
-	}
-	if sc.QueueSize <= 0 {
-		sc.QueueSize = c.QueueSize
-	}
-	if sc.Timeout <= 0 {
-		sc.Timeout = 15 * time.Second
-	}
-	if max := c.LeaseTTL / 2; sc.Timeout > max {
-		sc.Timeout = max
-	}
-	return sc
 }
 
 // ReadConfig reads the engine's settings: HARVEST_OMS_FULFILLMENT_* for
@@ -149,7 +85,7 @@ func ReadConfig(r *config.Reader) Config {
 		BreakerThreshold: r.Int("HARVEST_OMS_FULFILLMENT_BREAKER_THRESHOLD", 5),
 		BreakerCooldown:  r.Duration("HARVEST_OMS_FULFILLMENT_BREAKER_COOLDOWN", 5*time.Second),
 		DefaultCapacity:  r.Int("HARVEST_OMS_WAREHOUSE_DEFAULT_CAPACITY", 100000),
-		Stages:           map[Stage]StageConfig{},
+		Stages:           map[string]StageConfig{},
 	}
 	if p := r.String("HARVEST_OMS_SERVED_PROVINCES", ""); p != "" {
 		for _, x := range strings.Split(p, ",") {
@@ -158,16 +94,9 @@ func ReadConfig(r *config.Reader) Config {
 			}
 		}
 	}
-	for s := Stage(1); s <= NumStages; s++ {
-		k := "HARVEST_OMS_STAGE_" + strings.ToUpper(s.String()) + "_"
-		c.Stages[s] = StageConfig{Workers: r.Int(k+"WORKERS", 0), QueueSize: r.Int(k+"QUEUE", 0), Timeout: r.Duration(k+"TIMEOUT", 0)}
+	for _, s := range stages.Pipeline(&stages.Ports{}) {
+		k := "HARVEST_OMS_STAGE_" + strings.ToUpper(s.Name) + "_"
+		c.Stages[s.Name] = StageConfig{Workers: r.Int(k+"WORKERS", 0), QueueSize: r.Int(k+"QUEUE", 0), Timeout: r.Duration(k+"TIMEOUT", 0)}
 	}
 	return c
 }
-
-// kinds is the DOMAIN 1.6 table's last column.
-var kinds = [NumStages + 1]Kind{"", KindIO, KindCPU, KindIO, KindIO, KindCPU, KindIO, KindCPU, KindIO, KindIO, KindCPU,
-	KindIO, KindIO, KindCPU, KindIO, KindIO, KindIO}
-
-// KindOf is a stage's kind.
-func KindOf(s Stage) Kind { return kinds[s] }
