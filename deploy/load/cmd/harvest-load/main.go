@@ -145,11 +145,9 @@ func signer(secret string) func(role, sub string) string {
 	}
 }
 
-// freshStack installs or starts MariaDB and Redis if needed and starts a
-// stack of the run's own; the caller stops it.
-func freshStack(ctx context.Context) (*stack.Stack, error) { return freshStackWith(ctx, nil) }
-
-// freshStackWith is freshStack with extra environment for some apps.
+// freshStackWith installs or starts MariaDB and Redis if needed and
+// starts a stack of the run's own, with extra environment for some apps;
+// the caller stops it.
 func freshStackWith(ctx context.Context, appEnv map[string]map[string]string) (*stack.Stack, error) {
 	if err := local.EnsureServices(ctx, os.Stderr); err != nil {
 		return nil, err
