@@ -3,11 +3,14 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,5 +238,41 @@ func TestScheduledPriceAppliesAtItsTime(t *testing.T) {
 	hist, err := e.svc.PriceHistory(ctx, "A")
 	if err != nil || len(hist) != 2 || hist[1].Price != 1500 || hist[1].By != "CATALOG_MANAGER:m1" {
 		t.Fatalf("history %+v, %v", hist, err)
+	}
+}
+
+// Operators editing the same version at once: exactly one change wins,
+// the others are told the version moved, and the audit has one version
+// per change.
+func TestConcurrentEditsOfOneVersion(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var won, conflicts atomic.Int64
+	for i := range 8 {
+		wg.Go(func() {
+			in := newProduct("A")
+			in.Name = fmt.Sprintf("edit %d", i)
+			_, err := e.svc.UpdateProduct(ctx, "A", 1, in, fmt.Sprintf("ADMIN:a%d", i))
+			var vc *app.VersionConflictError
+			switch {
+			case err == nil:
+				won.Add(1)
+			case errors.As(err, &vc) && vc.Current == 2:
+				conflicts.Add(1)
+			default:
+				t.Errorf("edit %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 || conflicts.Load() != 7 {
+		t.Fatalf("%d won, %d conflicts; want 1 and 7", won.Load(), conflicts.Load())
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM catalog_changes WHERE sku = 'A'`); n != 1 {
+		t.Fatalf("%d audited versions, want 1", n)
+	}
+	if n := e.count(t, `SELECT version FROM products WHERE sku = 'A'`); n != 2 {
+		t.Fatalf("version %d, want 2", n)
 	}
 }
