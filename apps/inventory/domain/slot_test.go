@@ -30,7 +30,9 @@ func TestSlotKeysOneUnitPerShippingWarehouse(t *testing.T) {
 func TestCheckCapacityChange(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 10, 0, 0, 0, domain.Shanghai)
-	k := func(day string) domain.SlotKey { return domain.SlotKey{Warehouse: "WH-SH", Day: day, Type: domain.SlotExpress} }
+	k := func(day string) domain.SlotKey {
+		return domain.SlotKey{Warehouse: "WH-SH", Day: day, Type: domain.SlotExpress}
+	}
 	for _, c := range []struct {
 		name     string
 		key      domain.SlotKey
