@@ -1,9 +1,13 @@
 // Package app holds inventory's use cases: reading and searching the
 // catalog with sellable stock, reserving stock for an order (ordinary SKUs
-// in MariaDB, hot SKUs in Redis), confirming and releasing reservations,
+// in MariaDB, hot SKUs in Redis) together with a unit of its delivery slot
+// at each shipping warehouse, confirming and releasing reservations,
 // applying OMS's order events, and the check-back that settles reservations
-// whose order never said whether it exists. It depends on small interfaces
-// that store (MariaDB), hotstock (Redis) and OMS's client satisfy.
+// whose order never said whether it exists (and rolls scheduled prices
+// on). Operators edit the catalog (versioned, audited, prices with
+// validity periods), set slot capacities and draw the served areas. It
+// depends on small interfaces that store (MariaDB), hotstock (Redis) and
+// OMS's client satisfy.
 package app
 
 import (

@@ -1,7 +1,9 @@
-// Package store keeps inventory's rows in MariaDB: the catalog, stock of
-// ordinary SKUs (changed only by conditional atomic updates checked by rows
-// affected) and reservations, each use case in one transaction. It turns
-// driver errors into the domain's errors.
+// Package store keeps inventory's rows in MariaDB: the catalog with its
+// versions, audit and price schedule, stock of ordinary SKUs and
+// delivery-slot capacity (both changed only by conditional atomic updates
+// checked by rows affected), reservations, and the served areas, each use
+// case in one transaction. It turns driver errors into the domain's
+// errors.
 package store
 
 import (
