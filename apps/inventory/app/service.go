@@ -33,8 +33,7 @@ type Reservations interface {
 	CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error)
 	ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, error)
 	Confirm(ctx context.Context, orderID string, claim *Claim) (domain.Reservation, bool, error)
-	ConfirmHeld(ctx context.Context, orderID string) error
-	ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool, err error)
+	ConfirmHeld(ctx context.Context, orderIDs ...string) error
 	Release(ctx context.Context, orderID string, onlyHeld bool, claim *Claim) (domain.Reservation, bool, error)
 	ClearHotPending(ctx context.Context, orderID string) error
 	ExpiredHeld(ctx context.Context, now time.Time, limit int) ([]string, error)

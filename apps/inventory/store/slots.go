@@ -36,26 +36,6 @@ func takeSlot(ctx context.Context, tx *sql.Tx, k domain.SlotKey, n int64, now ti
 	return affected > 0, nil
 }
 
-// takeSlots takes one unit of each key (sorted) for one reservation; the
-// full ones are named together in a domain.SlotFullError, and the caller's
-// transaction must then roll back.
-func takeSlots(ctx context.Context, tx *sql.Tx, keys []domain.SlotKey, now time.Time) error {
-	var full []domain.SlotKey
-	for _, k := range keys {
-		ok, err := takeSlot(ctx, tx, k, 1, now)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			full = append(full, k)
-		}
-	}
-	if len(full) > 0 {
-		return &domain.SlotFullError{Slots: full}
-	}
-	return nil
-}
-
 // giveSlot returns n units of k.
 func giveSlot(ctx context.Context, tx *sql.Tx, k domain.SlotKey, n int64) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE delivery_slots SET taken = taken - ? WHERE warehouse = ? AND day = ? AND slot_type = ? AND taken >= ?`,
@@ -230,15 +210,23 @@ func slotTakes(batch []*reserveReq, failed []bool) (map[domain.SlotKey][]int, []
 	return users, keys
 }
 
+// slotRefusal is why one reservation of a group got no slot: the keys
+// that were full, and whether it shared one with others of its group (so
+// that a unit may be left for it alone).
+type slotRefusal struct {
+	keys   []domain.SlotKey
+	shared bool
+}
+
 // takeGroupSlots takes every key's summed units for the group, one
-// statement per key. A key that cannot give its sum takes nothing, and its
-// items (which need an answer of their own: which of them still fit) are
-// returned to be tried alone after the commit, with the units they took
-// of their other keys given back here.
-func takeGroupSlots(ctx context.Context, tx *sql.Tx, batch []*reserveReq, failed []bool, now time.Time) (alone map[int]bool, err error) {
+// statement per key, in key order. A key that cannot give its sum takes
+// nothing, and every reservation needing it is refused here (the caller
+// puts its stock back), with the units it took of its other keys given
+// back.
+func takeGroupSlots(ctx context.Context, tx *sql.Tx, batch []*reserveReq, failed []bool, now time.Time) (map[int]slotRefusal, error) {
 	users, keys := slotTakes(batch, failed)
 	var took []domain.SlotKey
-	alone = map[int]bool{}
+	refused := map[int]slotRefusal{}
 	for _, k := range keys {
 		ok, err := takeSlot(ctx, tx, k, int64(len(users[k])), now)
 		if err != nil {
@@ -249,16 +237,16 @@ func takeGroupSlots(ctx context.Context, tx *sql.Tx, batch []*reserveReq, failed
 			continue
 		}
 		for _, i := range users[k] {
-			alone[i] = true
+			r := refused[i]
+			r.keys = append(r.keys, k)
+			r.shared = r.shared || len(users[k]) > 1
+			refused[i] = r
 		}
-	}
-	if len(alone) == 0 {
-		return alone, nil
 	}
 	for _, k := range took { // sorted, like every slot lock
 		var back int64
 		for _, i := range users[k] {
-			if alone[i] {
+			if _, ok := refused[i]; ok {
 				back++
 			}
 		}
@@ -268,5 +256,5 @@ func takeGroupSlots(ctx context.Context, tx *sql.Tx, batch []*reserveReq, failed
 			}
 		}
 	}
-	return alone, nil
+	return refused, nil
 }

@@ -1,19 +1,14 @@
 package api
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/harvest/harvest/apps/oms/events"
 	"github.com/harvest/harvest/apps/oms/fulfillment"
 	"github.com/harvest/harvest/apps/oms/omsclient"
-	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 )
 
@@ -29,35 +24,6 @@ func MountFulfillment(r chi.Router, eng *fulfillment.Engine) {
 	r.Put("/v1/fulfillment/suspension", h.setSuspension)
 	r.Post("/v1/fulfillment/orders/{id}/pause", h.pause)
 	r.Post("/v1/fulfillment/orders/{id}/resume", h.resume)
-}
-
-// BulkSubscriber declares bulk subscriptions (runtime.App does).
-type BulkSubscriber interface {
-	SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h daprx.BulkHandler)
-}
-
-// Bulk deliveries of oms.order.paid: every paid order reaches the engine,
-// so they come in bulks of up to paidBulk, gathered for at most
-// paidWaitMs, and are started together (Engine.Start groups the starts
-// that arrive at once into one transaction).
-const (
-	paidBulk   = 100
-	paidWaitMs = 20
-)
-
-// SubscribePaid registers the start of fulfillment on oms.order.paid.
-func SubscribePaid(bulk BulkSubscriber, pubsub string, eng *fulfillment.Engine) {
-	bulk.SubscribeBulk(pubsub, events.TopicOrderPaid, "", paidBulk, paidWaitMs, daprx.EachMessageAtOnce(func(ctx context.Context, m daprx.Message) error {
-		var p events.OrderPaid
-		if err := json.Unmarshal(m.Data, &p); err != nil {
-			return fmt.Errorf("%w: decode paid order: %v", daprx.ErrDrop, err)
-		}
-		if p.OrderID == "" {
-			return fmt.Errorf("%w: paid event without an order id", daprx.ErrDrop)
-		}
-		_, err := eng.Start(ctx, m.ID, p.OrderID)
-		return err
-	}))
 }
 
 type fulfillmentHandler struct{ eng *fulfillment.Engine }

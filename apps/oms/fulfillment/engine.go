@@ -21,6 +21,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
 	"github.com/harvest/harvest/apps/oms/fulfillment/stages"
 	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/group"
 	"github.com/harvest/harvest/apps/platform/inbox"
 	"github.com/harvest/harvest/apps/platform/outbox"
 )
@@ -75,9 +76,9 @@ type Engine struct {
 	clock  clock.Clock
 	cfg    Config
 	// the warehouse throttle's capacity takes waiting for a transaction
-	grants [grantShards]batcher[*capReq]
+	grants [grantShards]*group.Writer[*capReq]
 	// the starts of paid orders waiting for a transaction
-	starts batcher[*startReq]
+	starts *group.Writer[*startReq]
 }
 
 // New returns an engine; Run starts it.
@@ -90,9 +91,10 @@ func New(d Deps, cfg Config) *Engine {
 		d.Pipeline = stages.Pipeline
 	}
 	e := &Engine{db: d.DB, orders: d.Orders, clock: d.Clock, cfg: cfg}
-	e.starts.par = startBatches
+	e.starts = group.NewWriter(group.Options{MaxSize: maxStartBatch, InFlight: startBatches}, e.startGroup)
 	for i := range e.grants {
-		e.grants[i].linger = commitLinger // a busy warehouse's takes gather, like outcomes
+		// a busy warehouse's takes gather, like outcomes
+		e.grants[i] = group.NewWriter(group.Options{MaxSize: maxGrantBatch, InFlight: 1, Linger: commitLinger}, e.takeGroup)
 	}
 	ports := &stages.Ports{Partners: d.Partners, Gifts: d.Gifts, Warehouse: d.Warehouse, Catalog: d.Catalog,
 		Capacity: capacity{e}, Clock: d.Clock, ServedProvinces: cfg.ServedProvinces}
@@ -190,22 +192,7 @@ func (e *Engine) dispatched(ctx context.Context, tx *sql.Tx, ids []string) error
 // (a batch that fails is retried start by start).
 func (e *Engine) Start(ctx context.Context, msgID, orderID string) (started bool, err error) {
 	r := &startReq{msgID: msgID, orderID: orderID}
-	e.starts.do(r, maxStartBatch, func(batch []*startReq) {
-		// The batch is not the leader's alone: it runs to its end even if
-		// the leader's caller gives up.
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		err := runner.RunTx(bctx, e.db, func(tx *sql.Tx) error { return e.startTx(bctx, tx, batch) })
-		if err != nil && len(batch) > 1 {
-			for _, x := range batch {
-				x.err = runner.RunTx(bctx, e.db, func(tx *sql.Tx) error { return e.startTx(bctx, tx, []*startReq{x}) })
-			}
-			return
-		}
-		for _, x := range batch {
-			x.err = err
-		}
-	})
+	r.err = e.starts.Write(ctx, r)
 	if r.err != nil {
 		return false, fmt.Errorf("start fulfillment of %s: %w", orderID, r.err)
 	}
@@ -228,6 +215,15 @@ type startReq struct {
 	msgID, orderID string
 	started        bool
 	err            error
+}
+
+// startGroup starts a group of orders in a transaction of its own; the
+// group is not its first caller's alone: it runs to its end even if that
+// caller gives up (group.Writer).
+func (e *Engine) startGroup(ctx context.Context, batch []*startReq) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return runner.RunTx(ctx, e.db, func(tx *sql.Tx) error { return e.startTx(ctx, tx, batch) })
 }
 
 // startTx claims the messages of batch in the inbox and starts the orders

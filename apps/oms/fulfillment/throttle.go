@@ -58,15 +58,15 @@ type capacity struct{ e *Engine }
 func (c capacity) Take(ctx context.Context, unitID, warehouse, day string, now time.Time) (bool, error) {
 	e := c.e
 	r := &capReq{unitID: unitID, warehouse: warehouse, day: day, now: now}
-	e.grants[grantShard(warehouse)].do(r, maxGrantBatch, func(batch []*capReq) {
-		err := runner.RunTx(ctx, e.db, func(tx *sql.Tx) error { return takeCapacities(ctx, tx, batch, e.cfg.DefaultCapacity) })
-		if err != nil {
-			for _, x := range batch {
-				x.ok, x.err = false, err
-			}
-		}
-	})
+	if err := e.grants[grantShard(warehouse)].Write(ctx, r); err != nil {
+		return false, err
+	}
 	return r.ok, r.err
+}
+
+// takeGroup takes the capacity of a group of takes in a transaction.
+func (e *Engine) takeGroup(ctx context.Context, batch []*capReq) error {
+	return runner.RunTx(ctx, e.db, func(tx *sql.Tx) error { return takeCapacities(ctx, tx, batch, e.cfg.DefaultCapacity) })
 }
 
 type capKey struct{ warehouse, day string }

@@ -91,19 +91,25 @@ func (r *Runner[D]) commitBatch(batch []*commitReq[D]) {
 		r.batchItems.Add(int64(len(batch)))
 		r.batchNanos.Add(int64(d))
 	}()
-	err := RunTx(ctx, r.db, func(tx *sql.Tx) error { return r.writeBatch(ctx, tx, batch) })
-	if err != nil && len(batch) > 1 {
-		// One outcome spoilt the batch (or the batch kept deadlocking):
-		// commit them one by one so the others are not held back by it.
-		for _, x := range batch {
-			r.commitOne(ctx, x)
+	// One outcome that spoils the batch (or a batch that keeps
+	// deadlocking) has the others committed one by one, so they are not
+	// held back by it; each then costs its own transaction.
+	alone := false
+	write := func(g []*commitReq[D]) error {
+		alone = alone || len(g) < len(batch)
+		t := time.Now()
+		err := RunTx(ctx, r.db, func(tx *sql.Tx) error { return r.writeBatch(ctx, tx, g) })
+		if alone {
+			g[0].cost = time.Since(t)
 		}
-		return
+		return err
 	}
 	notify := false
-	share := time.Since(start) / time.Duration(len(batch))
-	for _, x := range batch {
-		x.cost = share
+	group.AllOrEach(batch, write, func(i int, err error) {
+		x := batch[i]
+		if !alone {
+			x.cost = time.Since(start) / time.Duration(len(batch))
+		}
 		if err != nil {
 			x.err, x.next = err, nil
 		}
@@ -111,22 +117,10 @@ func (r *Runner[D]) commitBatch(batch []*commitReq[D]) {
 			notify = true
 		}
 		close(x.done)
-	}
+	})
 	if notify {
 		r.hooks.Notify()
 	}
-}
-
-func (r *Runner[D]) commitOne(ctx context.Context, x *commitReq[D]) {
-	start := time.Now()
-	defer func() { x.cost = time.Since(start) }()
-	err := RunTx(ctx, r.db, func(tx *sql.Tx) error { return r.writeBatch(ctx, tx, []*commitReq[D]{x}) })
-	if err != nil {
-		x.err, x.next = err, nil
-	} else if x.err == nil && len(x.out.Effects) > 0 {
-		r.hooks.Notify()
-	}
-	close(x.done)
 }
 
 // CommitDirect runs stage of u and commits its outcome alone, as a worker
@@ -135,7 +129,7 @@ func (r *Runner[D]) commitOne(ctx context.Context, x *commitReq[D]) {
 func (r *Runner[D]) CommitDirect(ctx context.Context, u *Unit[D]) (Outcome, []*Unit[D], error) {
 	out := r.run(ctx, u.stage, u)
 	x := &commitReq[D]{s: u.stage, u: u, out: out, startedAt: r.clock.Now(), done: make(chan struct{})}
-	r.commitOne(ctx, x)
+	r.commitBatch([]*commitReq[D]{x})
 	return out, x.next, x.err
 }
 
