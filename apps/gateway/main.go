@@ -119,11 +119,13 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 	}
 
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
+	oms := omsclient.New(app.Invoker)
 	resolver := &graph.Resolver{
-		Orders:   omsclient.New(app.Invoker),
-		Catalog:  inventoryclient.New(app.Invoker),
-		Payments: payclient.New(app.Invoker),
-		Feed:     feed,
+		Orders:    oms,
+		Addresses: oms,
+		Catalog:   inventoryclient.New(app.Invoker),
+		Payments:  payclient.New(app.Invoker),
+		Feed:      feed,
 	}
 	public := http.NewServeMux()
 	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{

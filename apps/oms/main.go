@@ -75,6 +75,8 @@ func run() error {
 	}, cfg.App)
 
 	api.Mount(a.Mux, svc)
+	// Customers' address books, checked against inventory's served areas.
+	api.MountAddresses(a.Mux, app.NewAddressBooks(repo, inventoryclient.New(a.Invoker), clock.System{}))
 	a.AllowBatch(omsclient.BatchRoutes...)
 	a.Invoker.Batch(inventoryclient.AppID, inventoryclient.RouteReserve)
 	// Fulfillment's calls to the apps of this platform travel in batches

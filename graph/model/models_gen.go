@@ -31,6 +31,14 @@ type Address struct {
 	Detail   string `json:"detail"`
 }
 
+type AddressBookPayload struct {
+	// The address acted on; null for removeAddress and on errors.
+	Address *SavedAddress `json:"address,omitempty"`
+	// The whole book after the change, the default first.
+	Addresses []*SavedAddress `json:"addresses"`
+	Errors    []*UserError    `json:"errors"`
+}
+
 type AddressInput struct {
 	Name     string `json:"name"`
 	Phone    string `json:"phone"`
@@ -38,6 +46,24 @@ type AddressInput struct {
 	City     string `json:"city"`
 	District string `json:"district"`
 	Detail   string `json:"detail"`
+}
+
+// Where an address lies.
+type AreaInput struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+}
+
+// A component SKU of a virtual bundle.
+type BundleComponent struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+type BundleComponentInput struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
 }
 
 type CancelOrderPayload struct {
@@ -56,6 +82,20 @@ type CashPayment struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// One audited version of a product.
+type CatalogChange struct {
+	Version int64 `json:"version"`
+	// CREATE, UPDATE or PRICE
+	Action string `json:"action"`
+	// role:subject
+	ChangedBy string    `json:"changedBy"`
+	ChangedAt time.Time `json:"changedAt"`
+	// The product before, as JSON; null for CREATE.
+	Before *string `json:"before,omitempty"`
+	// The product after, as JSON.
+	After string `json:"after"`
+}
+
 type Coupon struct {
 	ID             string `json:"id"`
 	Title          string `json:"title"`
@@ -64,6 +104,14 @@ type Coupon struct {
 	// AVAILABLE, HELD, USED
 	Status    string    `json:"status"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+type CreateProductInput struct {
+	// 1..64 characters.
+	Sku string `json:"sku"`
+	// The first price, in effect from now; never negative.
+	PriceFen int64         `json:"priceFen"`
+	Product  *ProductInput `json:"product"`
 }
 
 type DeductItemInput struct {
@@ -192,6 +240,16 @@ type FulfillmentUnit struct {
 type Mutation struct {
 }
 
+// A delivery slot the customer may still choose.
+type OpenDeliverySlot struct {
+	Type SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai.
+	Date      string `json:"date"`
+	Warehouse string `json:"warehouse"`
+	// Orders it still takes; null when the slot is not limited.
+	Remaining *int64 `json:"remaining,omitempty"`
+}
+
 type Order struct {
 	ID               string        `json:"id"`
 	CustomerID       string        `json:"customerId"`
@@ -301,6 +359,15 @@ type PlaceOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+// A price from a time on.
+type PriceEntry struct {
+	PriceFen       int64     `json:"priceFen"`
+	PriceFormatted string    `json:"priceFormatted"`
+	ValidFrom      time.Time `json:"validFrom"`
+	// Who entered it (role:subject).
+	SetBy *string `json:"setBy,omitempty"`
+}
+
 // A SKU of the product center with its sellable stock.
 type Product struct {
 	Sku            string `json:"sku"`
@@ -318,6 +385,19 @@ type Product struct {
 	// Units sellable now (not reserved).
 	Available  int64      `json:"available"`
 	StockState StockState `json:"stockState"`
+	// The catalog version these fields are of; updateProduct and schedulePrice take it.
+	Version int64 `json:"version"`
+	// The drop-ship or presale supplier.
+	Supplier *string `json:"supplier,omitempty"`
+	// Ships in a box of its own (sold by the original case).
+	OwnBox   bool `json:"ownBox"`
+	Oversize bool `json:"oversize"`
+	// 0: not tracked.
+	ShelfLifeDays int64 `json:"shelfLifeDays"`
+	// Empty unless a bundle.
+	Components []*BundleComponent `json:"components"`
+	// The price change scheduled next, if any.
+	NextPrice *PriceEntry `json:"nextPrice,omitempty"`
 }
 
 type ProductConnection struct {
@@ -339,6 +419,31 @@ type ProductFilter struct {
 	InStock   *bool   `json:"inStock,omitempty"`
 }
 
+// A product's description (its price changes by schedulePrice).
+type ProductInput struct {
+	// 1..200 characters.
+	Name string `json:"name"`
+	Zone Zone   `json:"zone"`
+	// Output VAT in basis points, 0..10000.
+	TaxRateBp int64 `json:"taxRateBp"`
+	// The warehouse that sells and ships it, 1..16 characters.
+	Warehouse string `json:"warehouse"`
+	// Required for drop-ship lines.
+	Supplier      *string `json:"supplier,omitempty"`
+	DropShip      *bool   `json:"dropShip,omitempty"`
+	Presale       *bool   `json:"presale,omitempty"`
+	OwnBox        *bool   `json:"ownBox,omitempty"`
+	Oversize      *bool   `json:"oversize,omitempty"`
+	ShelfLifeDays *int64  `json:"shelfLifeDays,omitempty"`
+	// A virtual bundle's components: existing SKUs that are not bundles, never itself. At most 20.
+	Components []*BundleComponentInput `json:"components,omitempty"`
+}
+
+type ProductPayload struct {
+	Product *Product     `json:"product,omitempty"`
+	Errors  []*UserError `json:"errors"`
+}
+
 type Query struct {
 }
 
@@ -352,6 +457,58 @@ type RetryFulfillmentPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+type SaveAddressInput struct {
+	Address *AddressInput `json:"address"`
+	Label   *string       `json:"label,omitempty"`
+	// Make it the default (the first address saved always is).
+	MakeDefault *bool `json:"makeDefault,omitempty"`
+}
+
+type SavedAddress struct {
+	ID      string   `json:"id"`
+	Address *Address `json:"address"`
+	// The customer's name for it (home, office…); up to 32 characters.
+	Label     *string   `json:"label,omitempty"`
+	IsDefault bool      `json:"isDefault"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type ServedArea struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	// Empty: every district of the city without an entry of its own.
+	District   string   `json:"district"`
+	Warehouses []string `json:"warehouses"`
+}
+
+type SetServedAreaInput struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	// Empty for the rest of the city.
+	District string `json:"district"`
+	// The warehouses delivering there; empty removes the entry. At most 20.
+	Warehouses []string `json:"warehouses"`
+}
+
+type SetServedAreaPayload struct {
+	Area   *ServedArea  `json:"area,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
+type SetSlotCapacityInput struct {
+	Warehouse string   `json:"warehouse"`
+	Type      SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai, today up to 60 days ahead.
+	Date string `json:"date"`
+	// Orders the slot takes; null lifts the limit. Never below what is taken (CAPACITY_BELOW_TAKEN).
+	Capacity *int64 `json:"capacity,omitempty"`
+}
+
+type SetSlotCapacityPayload struct {
+	Slot   *SlotCapacity `json:"slot,omitempty"`
+	Errors []*UserError  `json:"errors"`
+}
+
 type SetWarehouseCapacityInput struct {
 	Warehouse string `json:"warehouse"`
 	// YYYY-MM-DD, Asia/Shanghai
@@ -362,6 +519,21 @@ type SetWarehouseCapacityInput struct {
 type SetWarehouseCapacityPayload struct {
 	Capacity *WarehouseCapacity `json:"capacity,omitempty"`
 	Errors   []*UserError       `json:"errors"`
+}
+
+// One slot's capacity and use, for operators.
+type SlotCapacity struct {
+	Warehouse string   `json:"warehouse"`
+	Type      SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai.
+	Date string `json:"date"`
+	// null: nobody set one, the slot is counted but not limited.
+	Capacity *int64 `json:"capacity,omitempty"`
+	// Units held by orders (placed or being placed).
+	Taken int64 `json:"taken"`
+	Open  bool  `json:"open"`
+	// Who set the capacity last (role:subject).
+	UpdatedBy *string `json:"updatedBy,omitempty"`
 }
 
 type StartCashPaymentPayload struct {
@@ -1000,7 +1172,9 @@ const (
 	RoleCsSupervisor      Role = "CS_SUPERVISOR"
 	RoleWarehouseOperator Role = "WAREHOUSE_OPERATOR"
 	RoleMarketing         Role = "MARKETING"
-	RoleAdmin             Role = "ADMIN"
+	// Edits the catalog and prices.
+	RoleCatalogManager Role = "CATALOG_MANAGER"
+	RoleAdmin          Role = "ADMIN"
 )
 
 var AllRole = []Role{
@@ -1009,12 +1183,13 @@ var AllRole = []Role{
 	RoleCsSupervisor,
 	RoleWarehouseOperator,
 	RoleMarketing,
+	RoleCatalogManager,
 	RoleAdmin,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleAdmin:
+	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleAdmin:
 		return true
 	}
 	return false
@@ -1195,6 +1370,16 @@ const (
 	UserErrorCodeNothingToRetry UserErrorCode = "NOTHING_TO_RETRY"
 	// The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again.
 	UserErrorCodePlacementExpired UserErrorCode = "PLACEMENT_EXPIRED"
+	// A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written.
+	UserErrorCodeSlotFull UserErrorCode = "SLOT_FULL"
+	// A slot's capacity below the orders already holding it; the message says how many.
+	UserErrorCodeCapacityBelowTaken UserErrorCode = "CAPACITY_BELOW_TAKEN"
+	// No warehouse delivers to the address's province, city and district.
+	UserErrorCodeNotServed UserErrorCode = "NOT_SERVED"
+	// createProduct for a SKU already in the catalog.
+	UserErrorCodeProductExists UserErrorCode = "PRODUCT_EXISTS"
+	// The product changed since the version you edited; read it again.
+	UserErrorCodeVersionConflict UserErrorCode = "VERSION_CONFLICT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1208,11 +1393,16 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeDeductionInvalid,
 	UserErrorCodeNothingToRetry,
 	UserErrorCodePlacementExpired,
+	UserErrorCodeSlotFull,
+	UserErrorCodeCapacityBelowTaken,
+	UserErrorCodeNotServed,
+	UserErrorCodeProductExists,
+	UserErrorCodeVersionConflict,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict:
 		return true
 	}
 	return false

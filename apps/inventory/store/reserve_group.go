@@ -43,7 +43,14 @@ import (
 //     OUT_OF_STOCK naming every short part. If the group put back stock of
 //     a SKU another reservation was refused, that refusal may have been
 //     caused by the group itself, so that reservation is tried again alone
-//     after the commit.
+//     after the commit;
+//   - a full delivery slot (slots are taken after all stock rows, one
+//     UPDATE per slot key of the group's summed units): a key that cannot
+//     give its sum takes nothing; a reservation alone on it (or in a group
+//     of one) gets the SLOT_FULL naming its full slots, the others sharing
+//     it are tried again alone after the commit, where each learns whether
+//     it still fits. Either way it puts back its stock and the units it
+//     took of its other slots.
 // A reservation that fails in a group that commits has its row deleted in
 // the same transaction.
 
@@ -52,6 +59,7 @@ var reserveGroupSize = group.NewSizeHistogram("harvest_inventory_reserve_group_r
 type reserveReq struct {
 	req     domain.Request
 	parts   []domain.Part
+	slots   []domain.SlotKey
 	expires time.Time
 	epochs  map[string]int64
 	// answers
@@ -61,16 +69,17 @@ type reserveReq struct {
 }
 
 // CreateReservation writes a held reservation and takes the ordinary
-// (non-hot) parts from stock atomically, in a group with the reservations
-// made at the same moment (see above). Every part that lacks stock is
-// named and nothing is taken. hotEpochs are the counter epochs the hot
+// (non-hot) parts from stock and one unit of each slot atomically, in a
+// group with the reservations made at the same moment (see above). Every
+// part that lacks stock is named and nothing is taken; so is every full
+// slot. hotEpochs are the counter epochs the hot
 // parts were taken from: if a rebuild has replaced a counter since,
 // domain.ErrStale. ErrExists when the order already has a reservation.
 // It waits for the outcome even when ctx ends first, so that the caller's
 // answer (and its give-back of hot units on failure) matches what was
 // written.
-func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
-	r := &reserveReq{req: req, parts: parts, expires: expires, epochs: hotEpochs}
+func (s *Store) CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
+	r := &reserveReq{req: req, parts: parts, slots: slots, expires: expires, epochs: hotEpochs}
 	err := s.reserves.Write(ctx, r)
 	if err == nil && r.retry {
 		err = group.InTx(s.db, s.writeReservations)(context.WithoutCancel(ctx), []*reserveReq{r})
@@ -95,7 +104,7 @@ func (s *Store) writeReservations(ctx context.Context, tx *sql.Tx, batch []*rese
 	var resArgs []any
 	for _, r := range batch {
 		r.res, r.err, r.retry = domain.Reservation{}, nil, false // a retried transaction starts over
-		res, body, err := newReservation(r.req, r.parts, r.expires)
+		res, body, err := newReservation(r.req, r.parts, r.slots, r.expires)
 		if err != nil {
 			return err
 		}
@@ -139,20 +148,7 @@ func (s *Store) writeReservations(ctx context.Context, tx *sql.Tx, batch []*rese
 	}
 
 	// Ordinary parts: conditional decrements in SKU order across the group.
-	var takes []stockTake
-	for i, r := range batch {
-		if failed[i] {
-			continue
-		}
-		for _, p := range r.parts {
-			if !p.Hot {
-				takes = append(takes, stockTake{i, p.SKU, p.Qty})
-			}
-		}
-	}
-	slices.SortFunc(takes, func(a, b stockTake) int {
-		return cmp.Or(strings.Compare(a.sku, b.sku), cmp.Compare(a.item, b.item))
-	})
+	takes := takesOf(batch, failed)
 	short := map[int][]string{}
 	var taken []stockTake
 	allTaken, err := takeAll(ctx, tx, takes, now)
@@ -176,10 +172,28 @@ func (s *Store) writeReservations(ctx context.Context, tx *sql.Tx, batch []*rese
 			taken = append(taken, tk)
 		}
 	}
-	// A short reservation takes nothing: put back what it took.
+	// Slots, after every stock row, for the reservations still holding.
+	holding := slices.Clone(failed)
+	for i := range short {
+		holding[i] = true
+	}
+	full, err := takeGroupSlots(ctx, tx, batch, holding, now)
+	if err != nil {
+		return err
+	}
+	// A short reservation, or one refused a slot, takes nothing: put back
+	// what it took.
+	undo := func(i int) bool { return short[i] != nil || full[i].keys != nil }
+	if allTaken {
+		for _, tk := range takesOf(batch, failed) {
+			if undo(tk.item) {
+				taken = append(taken, tk)
+			}
+		}
+	}
 	putBack := map[string]bool{}
 	for _, tk := range taken {
-		if short[tk.item] == nil {
+		if !undo(tk.item) {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, updated_at = ? WHERE sku = ?`,
@@ -188,6 +202,10 @@ func (s *Store) writeReservations(ctx context.Context, tx *sql.Tx, batch []*rese
 		}
 		putBack[tk.sku] = true
 	}
+	for i, f := range full {
+		fail(i, &domain.SlotFullError{Slots: f.keys})
+		batch[i].retry = f.shared // maybe refused for units others of its group took
+	}
 	for i, skus := range short {
 		fail(i, &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: slices.Sorted(slices.Values(skus))})
 		if len(batch) > 1 && slices.ContainsFunc(skus, func(sku string) bool { return putBack[sku] }) {
@@ -195,13 +213,18 @@ func (s *Store) writeReservations(ctx context.Context, tx *sql.Tx, batch []*rese
 		}
 	}
 
-	// The reservations that failed leave no row; those that hold, their parts.
+	// The reservations that failed leave no row; those that hold, their
+	// parts and slots.
 	var dropped, partArgs []any
+	var slotRows []slotRow
 	nParts := 0
 	for i, r := range batch {
 		if failed[i] {
 			dropped = append(dropped, r.req.OrderID())
 			continue
+		}
+		for _, k := range r.slots {
+			slotRows = append(slotRows, slotRow{r.req.OrderID(), k})
 		}
 		for _, p := range r.parts {
 			partArgs = append(partArgs, r.req.OrderID(), p.SKU, p.Qty, p.Hot)
@@ -219,7 +242,27 @@ func (s *Store) writeReservations(ctx context.Context, tx *sql.Tx, batch []*rese
 			return fmt.Errorf("insert parts: %w", err)
 		}
 	}
-	return nil
+	return insertSlotRows(ctx, tx, slotRows)
+}
+
+// takesOf lists the ordinary parts of the group's items not yet failed,
+// sorted by SKU (the lock order), then by item.
+func takesOf(batch []*reserveReq, failed []bool) []stockTake {
+	var takes []stockTake
+	for i, r := range batch {
+		if failed[i] {
+			continue
+		}
+		for _, p := range r.parts {
+			if !p.Hot {
+				takes = append(takes, stockTake{i, p.SKU, p.Qty})
+			}
+		}
+	}
+	slices.SortFunc(takes, func(a, b stockTake) int {
+		return cmp.Or(strings.Compare(a.sku, b.sku), cmp.Compare(a.item, b.item))
+	})
+	return takes
 }
 
 // readEpochs reads the hot counters' epochs under a shared lock: it waits

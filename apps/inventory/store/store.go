@@ -1,7 +1,9 @@
-// Package store keeps inventory's rows in MariaDB: the catalog, stock of
-// ordinary SKUs (changed only by conditional atomic updates checked by rows
-// affected) and reservations, each use case in one transaction. It turns
-// driver errors into the domain's errors.
+// Package store keeps inventory's rows in MariaDB: the catalog with its
+// versions, audit and price schedule, stock of ordinary SKUs and
+// delivery-slot capacity (both changed only by conditional atomic updates
+// checked by rows affected), reservations, and the served areas, each use
+// case in one transaction. It turns driver errors into the domain's
+// errors.
 package store
 
 import (
@@ -98,13 +100,17 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 	if err := rows.Err(); err != nil {
 		return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
 	}
+	rows.Close()
+	if r.Slots, err = readSlots(ctx, q, orderID); err != nil {
+		return domain.Reservation{}, false, err
+	}
 	return domain.RestoreReservation(r), true, nil
 }
 
 // newReservation is the held reservation req makes, and its request
 // column (the lines as JSON).
-func newReservation(req domain.Request, parts []domain.Part, expires time.Time) (domain.Reservation, []byte, error) {
-	res := domain.NewReservation(req, parts, expires)
+func newReservation(req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time) (domain.Reservation, []byte, error) {
+	res := domain.NewReservation(req, parts, slots, expires)
 	lines := make([]lineJSON, len(req.Lines()))
 	for i, l := range req.Lines() {
 		lines[i] = lineJSON{l.SKU, l.Qty}
@@ -320,6 +326,11 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, updated_at = ? WHERE sku = ?`, p.Qty, now, p.SKU); err != nil {
 				return fmt.Errorf("return %s: %w", p.SKU, err)
+			}
+		}
+		for _, k := range r.Slots() { // sorted, after the stock rows
+			if err := giveSlot(ctx, tx, k, 1); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'RELEASED', hot_pending = ?, updated_at = ? WHERE order_id = ?`,
