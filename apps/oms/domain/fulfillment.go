@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/platform/money"
@@ -108,16 +107,13 @@ func CheckAmounts(h Header, lines []FLine) []Violation {
 	return vs
 }
 
-// CheckDelivery is the address half of stage 2: the address is complete,
-// the phone is a phone number, and the province is one the business
-// delivers to (served; empty means everywhere).
-func CheckDelivery(a Address, served []string) []Violation {
+// CheckDelivery is the address half of stage 2: the address is complete
+// and the phone is a phone number. Whether a warehouse delivers there is
+// CheckServed, on inventory's answer.
+func CheckDelivery(a Address) []Violation {
 	var vs violations
 	p := Placement{Address: a}
 	p.checkAddress(&vs)
-	if len(served) > 0 && strings.TrimSpace(a.Province) != "" && !slices.Contains(served, strings.TrimSpace(a.Province)) {
-		vs.add("address.province", "NOT_DELIVERABLE", "no delivery to %s", a.Province)
-	}
 	return vs
 }
 

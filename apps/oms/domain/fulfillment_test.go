@@ -186,14 +186,14 @@ func TestCheckAmounts(t *testing.T) {
 		t.Error("line mismatch not flagged")
 	}
 	addr := Address{Name: "Li", Phone: "13800000000", Province: "上海", City: "上海", District: "浦东", Detail: "1号"}
-	if vs := CheckDelivery(addr, []string{"上海", "江苏"}); len(vs) != 0 {
-		t.Errorf("deliverable address flagged: %+v", vs)
+	if vs := CheckDelivery(addr); len(vs) != 0 {
+		t.Errorf("complete address flagged: %+v", vs)
 	}
-	if vs := CheckDelivery(addr, []string{"江苏"}); len(vs) != 1 || vs[0].Code != "NOT_DELIVERABLE" {
+	if vs := CheckServed(addr, false); len(vs) != 1 || vs[0].Code != "NOT_DELIVERABLE" {
 		t.Errorf("undeliverable address: %+v", vs)
 	}
 	addr.Phone = "abc"
-	if vs := CheckDelivery(addr, nil); len(vs) != 1 || vs[0].Code != "INVALID_PHONE" {
+	if vs := CheckDelivery(addr); len(vs) != 1 || vs[0].Code != "INVALID_PHONE" {
 		t.Errorf("bad phone: %+v", vs)
 	}
 }

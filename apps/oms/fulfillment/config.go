@@ -19,8 +19,6 @@ type Config struct {
 	// DefaultCapacity is a warehouse's daily capacity when operators set
 	// none for the day.
 	DefaultCapacity int
-	// ServedProvinces are the provinces delivered to; empty: all.
-	ServedProvinces []string
 }
 
 func (c Config) runner() runner.Config {
@@ -57,13 +55,6 @@ func ReadConfig(r *config.Reader) Config {
 		Stages:           map[string]StageConfig{},
 	},
 		DefaultCapacity: r.Int("HARVEST_OMS_WAREHOUSE_DEFAULT_CAPACITY", 100000),
-	}
-	if p := r.String("HARVEST_OMS_SERVED_PROVINCES", ""); p != "" {
-		for _, x := range strings.Split(p, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				c.ServedProvinces = append(c.ServedProvinces, x)
-			}
-		}
 	}
 	for _, s := range stages.Pipeline(&stages.Ports{}) {
 		k := "HARVEST_OMS_STAGE_" + strings.ToUpper(s.Name) + "_"

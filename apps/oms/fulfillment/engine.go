@@ -97,7 +97,7 @@ func New(d Deps, cfg Config) *Engine {
 		e.grants[i] = group.NewWriter(group.Options{MaxSize: maxGrantBatch, InFlight: 1, Linger: commitLinger}, e.takeGroup)
 	}
 	ports := &stages.Ports{Partners: d.Partners, Gifts: d.Gifts, Warehouse: d.Warehouse, Catalog: d.Catalog,
-		Capacity: capacity{e}, Clock: d.Clock, ServedProvinces: cfg.ServedProvinces}
+		Capacity: capacity{e}, Clock: d.Clock}
 	hooks := runner.Hooks[stages.Doc]{Encode: stages.Encode, Decode: stages.Decode, Split: stages.Split,
 		Apply: e.apply, Done: e.dispatched, Notify: d.Notify, Retried: stages.Retried}
 	r, err := runner.New(d.DB, d.Pipeline(ports), hooks, cfg.runner(), d.Clock, d.Logger)

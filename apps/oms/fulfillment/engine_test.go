@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -710,4 +711,38 @@ func TestSuspendStopsEveryInstanceUntilResumed(t *testing.T) {
 	if r, err := a.Resume(ctx, "ADMIN:ops1"); err != nil || r.Suspended || r.Operator != "ADMIN:ops2" {
 		t.Errorf("resuming a running pipeline = %+v, %v; want unchanged", r, err)
 	}
+}
+
+// Stage 2 asks inventory's served areas: an order to a district no
+// warehouse delivers to goes to the exception queue, named, and nothing
+// after it runs; one to a served district goes on.
+func TestExceptionCheckAsksServedAreas(t *testing.T) {
+	e := newEnv(t)
+	e.world.unserved = map[string]bool{"浦东": true}
+	en := e.engine("a", nil)
+	stop := e.run(en)
+	defer stop()
+	id := e.place(orderSpec{lines: map[string]int64{"milk": 1}})
+	e.start(en, id)
+	e.waitFor("unserved order in the exception queue", 10*time.Second, func() bool { st, _ := e.unitState(id); return st == StateFailed })
+	if st, stage := e.unitState(id); st != StateFailed || stage != "exception_check" {
+		t.Fatalf("unit %s at %s, want FAILED at exception_check", st, stage)
+	}
+	var code, reason string
+	if err := e.db.QueryRow(`SELECT fail_code, fail_reason FROM fulfillments WHERE order_id = ? AND parent_id = ''`, id).Scan(&code, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if code != "EXCEPTION_CHECK" || !strings.Contains(reason, "NOT_DELIVERABLE") || !strings.Contains(reason, "浦东") {
+		t.Errorf("fail %s %q, want EXCEPTION_CHECK naming NOT_DELIVERABLE and the district", code, reason)
+	}
+	if _, calls := e.world.count("catalog"); calls != 0 {
+		t.Errorf("fill ran after a failed check: %d catalog calls", calls)
+	}
+	e.world.mu.Lock()
+	e.world.unserved = nil
+	e.world.mu.Unlock()
+	if _, err := en.Retry(context.Background(), id, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("served again: dispatched", 10*time.Second, e.dispatched(id))
 }

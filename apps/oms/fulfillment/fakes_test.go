@@ -33,6 +33,7 @@ type fakeWorld struct {
 	short          map[string]bool // SKUs short in ERP
 	gifts          []marketingclient.GiftGrant
 	products       map[string]inventoryclient.Product
+	unserved       map[string]bool // districts no warehouse delivers to
 }
 
 func newWorld() *fakeWorld {
@@ -194,7 +195,19 @@ func (w *fakeWorld) Dispatch(ctx context.Context, r wmsclient.DispatchRequest) (
 	return v.(wmsclient.Receipt), nil
 }
 
-func (w *fakeWorld) CatalogEntries(ctx context.Context, skus []string) ([]inventoryclient.Product, error) {
+// Deliverable answers like inventory's served areas: every district but
+// those the test marked unserved.
+func (w *fakeWorld) Deliverable(ctx context.Context, a inventoryclient.Area) (inventoryclient.Deliverability, error) {
+	v, err := w.do(ctx, "served", fmt.Sprint(rand.Int64()), func() any { // under w.mu
+		return inventoryclient.Deliverability{Deliverable: !w.unserved[a.District], Restricted: len(w.unserved) > 0}
+	})
+	if err != nil {
+		return inventoryclient.Deliverability{}, err
+	}
+	return v.(inventoryclient.Deliverability), nil
+}
+
+func (w *fakeWorld) CatalogEntriesAt(ctx context.Context, skus []string, at time.Time) ([]inventoryclient.Product, error) {
 	v, err := w.do(ctx, "catalog", fmt.Sprint(rand.Int64()), func() any {
 		out := make([]inventoryclient.Product, 0, len(skus))
 		for _, s := range skus {

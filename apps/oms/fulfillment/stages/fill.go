@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/domain"
@@ -26,7 +27,7 @@ func (p *Ports) fill(ctx context.Context, u *Unit) Outcome {
 	if d.Filled {
 		return Next("already filled")
 	}
-	prods, err := p.products(ctx, skusOf(d.Lines))
+	prods, err := p.products(ctx, skusOf(d.Lines), d.PlacedAt)
 	if err != nil {
 		return p.catalogFailure(u, err)
 	}
@@ -36,7 +37,7 @@ func (p *Ports) fill(ctx context.Context, u *Unit) Outcome {
 			compSKUs = append(compSKUs, c.SKU)
 		}
 	}
-	comps, err := p.products(ctx, compSKUs)
+	comps, err := p.products(ctx, compSKUs, d.PlacedAt)
 	if err != nil {
 		return p.catalogFailure(u, err)
 	}
@@ -88,14 +89,21 @@ func skusOf(lines []domain.FLine) []string {
 	return out
 }
 
-func (p *Ports) products(ctx context.Context, skus []string) (map[string]inventoryclient.Product, error) {
+// products are the catalog entries of skus as they were when the order was
+// placed (at), so a bundle's components are weighed by the prices the
+// customer saw, even after a scheduled change took effect; an order
+// stored before its placing time was kept is read at today's prices.
+func (p *Ports) products(ctx context.Context, skus []string, at time.Time) (map[string]inventoryclient.Product, error) {
 	out := map[string]inventoryclient.Product{}
 	if len(skus) == 0 {
 		return out, nil
 	}
+	if at.IsZero() {
+		at = p.Clock.Now()
+	}
 	slices.Sort(skus)
 	skus = slices.Compact(skus)
-	ps, err := p.Catalog.CatalogEntries(ctx, skus)
+	ps, err := p.Catalog.CatalogEntriesAt(ctx, skus, at)
 	if err != nil {
 		return nil, err
 	}

@@ -98,7 +98,11 @@ type Warehouse interface {
 
 // Catalog is the product center; *inventoryclient.Client satisfies it.
 type Catalog interface {
-	CatalogEntries(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
+	// CatalogEntriesAt are the products as they were at t: names and
+	// prices in force then.
+	CatalogEntriesAt(ctx context.Context, skus []string, t time.Time) ([]inventoryclient.Product, error)
+	// Deliverable says whether a warehouse delivers to an area.
+	Deliverable(ctx context.Context, a inventoryclient.Area) (inventoryclient.Deliverability, error)
 }
 
 // Capacity takes one unit of a warehouse's capacity of a day for a
@@ -122,7 +126,6 @@ type Ports struct {
 	Catalog         Catalog
 	Capacity        Capacity
 	Clock           clock.Clock
-	ServedProvinces []string // empty: all
 	// Backoff is the delay before a stage's next attempt.
 	Backoff func(attempts int) time.Duration
 }
