@@ -120,12 +120,12 @@ var (
 
 // Ports are what the stages reach.
 type Ports struct {
-	Partners        Partners
-	Gifts           Gifts
-	Warehouse       Warehouse
-	Catalog         Catalog
-	Capacity        Capacity
-	Clock           clock.Clock
+	Partners  Partners
+	Gifts     Gifts
+	Warehouse Warehouse
+	Catalog   Catalog
+	Capacity  Capacity
+	Clock     clock.Clock
 	// Backoff is the delay before a stage's next attempt.
 	Backoff func(attempts int) time.Duration
 }
