@@ -116,3 +116,46 @@ const (
 	ParcelDelivered = "DELIVERED"
 	ParcelRefused   = "REFUSED"
 )
+
+// TrackingForward reports whether a parcel may move from tracking state
+// from to state to: collection first, then one ending (delivered or
+// refused); reports never go back.
+func TrackingForward(from, to string) bool {
+	switch to {
+	case ParcelCollected:
+		return from == ""
+	case ParcelDelivered, ParcelRefused:
+		return from == "" || from == ParcelCollected
+	}
+	return false
+}
+
+// QCResult is where a checked item goes: the work order and its cart slot.
+type QCResult struct {
+	WorkOrderID string
+	Slot        int
+	Duplicate   bool
+}
+
+// Parcel is a packed box as TMS knows it.
+type Parcel struct {
+	ParcelID        string
+	BoxNo           int
+	WorkOrderID     string
+	WMSOrderID      string
+	DeliveryOrderID string
+	OrderID         string
+	Carrier         string
+	WaybillNo       string
+	WeightG         int64
+	Tracking        string // "", COLLECTED, DELIVERED, REFUSED
+}
+
+// Handover is a batch of parcels one courier collects.
+type Handover struct {
+	ID        string
+	Warehouse string
+	Carrier   string
+	Parcels   []Parcel
+	Duplicate bool
+}

@@ -188,3 +188,12 @@ func PlanPickList(warehouse string, wos []WorkOrder, picks map[string][]Pick, ne
 	}
 	return pl, nil
 }
+
+// ScanResult is what an RF scan did: the task after it, the step picked,
+// whether it finished the pick list, whether it repeated an earlier scan.
+type ScanResult struct {
+	Task       Task
+	StepNo     int
+	ListPicked bool
+	Duplicate  bool
+}

@@ -150,7 +150,7 @@ type WorkLine struct {
 // Split divides a received order into work orders by temperature zone and
 // the own-box rules (DOMAIN 7.1 step 2). An item in the item master gives
 // its zone and handling; otherwise the line's zone (the catalog's) and
-// Standard handling. Work orders come out numbered 1..n in zone order,
+// Standard handling. Lines of one SKU in one work order merge. Work orders come out numbered 1..n in zone order,
 // then handling order, own-box lines last in line order; ids are the
 // caller's (newID).
 func Split(o Order, items map[string]Item, newID func() string) ([]WorkOrder, error) {
@@ -175,6 +175,10 @@ func Split(o Order, items map[string]Item, newID func() string) ([]WorkOrder, er
 			continue
 		}
 		k := key{zone, handling}
+		if j := slices.IndexFunc(groups[k], func(g WorkLine) bool { return g.SKU == l.SKU }); j >= 0 {
+			groups[k][j].Qty += l.Qty // one line per SKU: picking and QC count by SKU
+			continue
+		}
 		wl.LineNo = len(groups[k]) + 1
 		groups[k] = append(groups[k], wl)
 	}

@@ -226,3 +226,18 @@ func (r Receipt) Hash() string {
 		Q           int64
 	}{r.PurchaseOrder, r.Bin, r.SKU, r.Batch, r.Production.Format(time.DateOnly), r.Expiry.Format(time.DateOnly), r.Qty})
 }
+
+// Movement is one stock movement (inv_tran): a signed change of a batch's
+// on-hand stock in a bin, with what caused it.
+type Movement struct {
+	ID        string
+	Warehouse string
+	Bin       string
+	SKU       string
+	Batch     string
+	Kind      string // RECEIPT, PICK
+	Qty       int64
+	Ref       string // the receipt or work order
+	At        time.Time
+	Uploaded  bool // sent to ERP
+}

@@ -238,7 +238,12 @@ CREATE TABLE handover_batches (
   UNIQUE KEY uq_handover_key (warehouse, idempotency_key)
 ) ENGINE=InnoDB;
 
+-- What picking consumed of an ERP occupation: a release gives back only
+-- qty - consumed.
+ALTER TABLE erp_occupation_lines ADD COLUMN consumed BIGINT NOT NULL DEFAULT 0;
+
 -- +goose Down
+ALTER TABLE erp_occupation_lines DROP COLUMN consumed;
 DROP TABLE handover_batches;
 DROP TABLE pack_requests;
 DROP TABLE box_detail;
