@@ -68,6 +68,7 @@ func run() error {
 		Inventory: inventoryclient.New(a.Invoker),
 		Pay:       payclient.New(a.Invoker),
 		Reminders: reminders,
+		Warehouse: wmsclient.New(a.Invoker),
 		Clock:     clock.System{},
 		Notify:    a.Relay.Notify,
 		Logger:    a.Logger,

@@ -11,13 +11,29 @@ import (
 	"github.com/dapr/go-sdk/service/common"
 
 	"github.com/harvest/harvest/apps/oms/app"
+	"github.com/harvest/harvest/apps/oms/domain"
 	payevents "github.com/harvest/harvest/apps/pay/events"
 	"github.com/harvest/harvest/apps/platform/daprx"
+	wmsevents "github.com/harvest/harvest/apps/wms/events"
 )
 
 // Subscribe registers OMS's topic subscribers: pay.trade.succeeded marks
-// orders paid (or asks for a refund).
+// orders paid (or asks for a refund); wms.parcel.tracked moves an order
+// along its delivery leg, as WMS answers when asked.
 func Subscribe(svc common.Service, pubsub string, uc *app.Service) error {
+	if err := daprx.Subscribe(svc, pubsub, wmsevents.TopicParcelTracked, func(ctx context.Context, m daprx.Message) error {
+		var p wmsevents.Parcel
+		if err := json.Unmarshal(m.Data, &p); err != nil || p.OrderID == "" {
+			return fmt.Errorf("%w: decode parcel: %v", daprx.ErrDrop, err)
+		}
+		_, err := uc.TrackDelivery(ctx, p.OrderID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
 	return daprx.Subscribe(svc, pubsub, payevents.TopicTradeSucceeded, func(ctx context.Context, m daprx.Message) error {
 		var t payevents.TradeSucceeded
 		if err := json.Unmarshal(m.Data, &t); err != nil {

@@ -58,4 +58,7 @@ const (
 	EventDispatched      EventType = "DISPATCHED"
 	EventShipped         EventType = "SHIPPED"
 	EventCompleted       EventType = "COMPLETED"
+	// EventRefused: the customer refused a parcel at the door; the order
+	// stays SHIPPED and the reverse flow takes the rejection (DOMAIN 4.3).
+	EventRefused EventType = "REFUSED"
 )

@@ -174,7 +174,9 @@ func task(ctx context.Context, q interface {
 }
 
 // Task returns an RF task with its steps.
-func (s *Store) Task(ctx context.Context, id string) (domain.Task, error) { return task(ctx, s.db, id, false) }
+func (s *Store) Task(ctx context.Context, id string) (domain.Task, error) {
+	return task(ctx, s.db, id, false)
+}
 
 // ClaimTask gives an OPEN task of warehouse to picker by one conditional
 // UPDATE: of two pickers racing, one wins and the other gets
