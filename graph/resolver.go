@@ -65,4 +65,6 @@ type Resolver struct {
 	Catalog  Catalog
 	Payments Payments
 	Feed     OrderFeed
+	// Warehouse serves the warehouse console (WMS).
+	Warehouse Warehouse
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/runtime"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/graph"
 	"github.com/harvest/harvest/graph/auth"
 	"github.com/harvest/harvest/graph/hub"
@@ -120,10 +121,11 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	resolver := &graph.Resolver{
-		Orders:   omsclient.New(app.Invoker),
-		Catalog:  inventoryclient.New(app.Invoker),
-		Payments: payclient.New(app.Invoker),
-		Feed:     feed,
+		Orders:    omsclient.New(app.Invoker),
+		Catalog:   inventoryclient.New(app.Invoker),
+		Payments:  payclient.New(app.Invoker),
+		Feed:      feed,
+		Warehouse: wmsclient.New(app.Invoker),
 	}
 	public := http.NewServeMux()
 	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{

@@ -61,6 +61,39 @@ type ComplexityRoot struct {
 		Province func(childComplexity int) int
 	}
 
+	BinPick struct {
+		Batch  func(childComplexity int) int
+		Bin    func(childComplexity int) int
+		Picked func(childComplexity int) int
+		Qty    func(childComplexity int) int
+		Sku    func(childComplexity int) int
+	}
+
+	BinStock struct {
+		Area           func(childComplexity int) int
+		Batch          func(childComplexity int) int
+		Bin            func(childComplexity int) int
+		ExpiryDate     func(childComplexity int) int
+		Occupied       func(childComplexity int) int
+		OnHand         func(childComplexity int) int
+		ProductionDate func(childComplexity int) int
+		Sku            func(childComplexity int) int
+		Zone           func(childComplexity int) int
+	}
+
+	Box struct {
+		BoxNo           func(childComplexity int) int
+		ExpectedWeightG func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Lines           func(childComplexity int) int
+		WeightG         func(childComplexity int) int
+	}
+
+	BoxLine struct {
+		Qty func(childComplexity int) int
+		Sku func(childComplexity int) int
+	}
+
 	CancelOrderPayload struct {
 		Errors func(childComplexity int) int
 		Order  func(childComplexity int) int
@@ -166,12 +199,30 @@ type ComplexityRoot struct {
 		WaybillNo  func(childComplexity int) int
 	}
 
+	HandOverPayload struct {
+		Batch  func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
+	HandoverBatch struct {
+		Carrier func(childComplexity int) int
+		ID      func(childComplexity int) int
+		Parcels func(childComplexity int) int
+	}
+
 	Mutation struct {
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
+		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
+		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
+		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
+		ScanPick             func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
+		ScanQc               func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
@@ -242,11 +293,65 @@ type ComplexityRoot struct {
 		Type       func(childComplexity int) int
 	}
 
+	PackWorkOrderPayload struct {
+		Boxes  func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	Parcel struct {
+		BoxNo       func(childComplexity int) int
+		ID          func(childComplexity int) int
+		OrderID     func(childComplexity int) int
+		Tracking    func(childComplexity int) int
+		WaybillNo   func(childComplexity int) int
+		WeightG     func(childComplexity int) int
+		WorkOrderID func(childComplexity int) int
+	}
+
+	PickList struct {
+		Carrier      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Tasks        func(childComplexity int) int
+		WorkOrderIds func(childComplexity int) int
+	}
+
+	PickListPayload struct {
+		Errors   func(childComplexity int) int
+		PickList func(childComplexity int) int
+	}
+
+	PickStep struct {
+		Batch       func(childComplexity int) int
+		Bin         func(childComplexity int) int
+		Picked      func(childComplexity int) int
+		Qty         func(childComplexity int) int
+		Sku         func(childComplexity int) int
+		Slot        func(childComplexity int) int
+		StepNo      func(childComplexity int) int
+		WorkOrderID func(childComplexity int) int
+	}
+
+	PickTask struct {
+		ID         func(childComplexity int) int
+		NextStep   func(childComplexity int) int
+		PickListID func(childComplexity int) int
+		Picker     func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Steps      func(childComplexity int) int
+		Zone       func(childComplexity int) int
+	}
+
+	PickTaskPayload struct {
+		Errors func(childComplexity int) int
+		Task   func(childComplexity int) int
 	}
 
 	PlaceOrderPayload struct {
@@ -280,7 +385,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	QCCart struct {
+		PickList   func(childComplexity int) int
+		WorkOrders func(childComplexity int) int
+	}
+
 	Query struct {
+		BinStock              func(childComplexity int, sku *string, warehouse *string) int
 		FulfillmentStages     func(childComplexity int) int
 		FulfillmentSuspension func(childComplexity int) int
 		FulfillmentTimeline   func(childComplexity int, orderID string) int
@@ -288,15 +399,40 @@ type ComplexityRoot struct {
 		MyAccounts            func(childComplexity int) int
 		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
 		Order                 func(childComplexity int, id string) int
+		PickList              func(childComplexity int, id string, warehouse *string) int
+		PickTask              func(childComplexity int, id string, warehouse *string) int
 		Product               func(childComplexity int, sku string) int
 		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		QcCart                func(childComplexity int, pickListID string, warehouse *string) int
+		StockMovements        func(childComplexity int, sku *string, first *int64, warehouse *string) int
 		WarehouseCapacities   func(childComplexity int, day string) int
 		WarehouseStock        func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
+		WorkOrder             func(childComplexity int, id string, warehouse *string) int
+		WorkOrderBoxes        func(childComplexity int, workOrderID string, warehouse *string) int
+		WorkOrders            func(childComplexity int, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) int
+	}
+
+	ReceiveGoodsPayload struct {
+		Duplicate func(childComplexity int) int
+		Errors    func(childComplexity int) int
+		ReceiptID func(childComplexity int) int
 	}
 
 	RetryFulfillmentPayload struct {
 		Errors  func(childComplexity int) int
 		Retried func(childComplexity int) int
+	}
+
+	ScanPickPayload struct {
+		Errors         func(childComplexity int) int
+		PickListPicked func(childComplexity int) int
+		Task           func(childComplexity int) int
+	}
+
+	ScanQCPayload struct {
+		Errors      func(childComplexity int) int
+		Slot        func(childComplexity int) int
+		WorkOrderID func(childComplexity int) int
 	}
 
 	SetWarehouseCapacityPayload struct {
@@ -307,6 +443,18 @@ type ComplexityRoot struct {
 	StartCashPaymentPayload struct {
 		Errors  func(childComplexity int) int
 		Payment func(childComplexity int) int
+	}
+
+	StockMovement struct {
+		At       func(childComplexity int) int
+		Batch    func(childComplexity int) int
+		Bin      func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Qty      func(childComplexity int) int
+		Ref      func(childComplexity int) int
+		Sku      func(childComplexity int) int
+		Uploaded func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -332,6 +480,39 @@ type ComplexityRoot struct {
 		Used      func(childComplexity int) int
 		Warehouse func(childComplexity int) int
 	}
+
+	WorkOrder struct {
+		Carrier    func(childComplexity int) int
+		Handling   func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Lines      func(childComplexity int) int
+		PickListID func(childComplexity int) int
+		Picks      func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Slot       func(childComplexity int) int
+		Status     func(childComplexity int) int
+		WmsOrderID func(childComplexity int) int
+		Zone       func(childComplexity int) int
+	}
+
+	WorkOrderConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	WorkOrderEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WorkOrderLine struct {
+		LineNo func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Picked func(childComplexity int) int
+		Qced   func(childComplexity int) int
+		Qty    func(childComplexity int) int
+		Sku    func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -347,6 +528,13 @@ type MutationResolver interface {
 	ResumeFulfillment(ctx context.Context) (*model.FulfillmentSuspensionPayload, error)
 	RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error)
 	SetWarehouseCapacity(ctx context.Context, input model.SetWarehouseCapacityInput) (*model.SetWarehouseCapacityPayload, error)
+	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
+	CreatePickList(ctx context.Context, input model.CreatePickListInput, idempotencyKey string) (*model.PickListPayload, error)
+	ClaimPickTask(ctx context.Context, taskID string, warehouse *string) (*model.PickTaskPayload, error)
+	ScanPick(ctx context.Context, input model.ScanPickInput, idempotencyKey string) (*model.ScanPickPayload, error)
+	ScanQc(ctx context.Context, input model.ScanQCInput, idempotencyKey string) (*model.ScanQCPayload, error)
+	PackWorkOrder(ctx context.Context, input model.PackWorkOrderInput, idempotencyKey string) (*model.PackWorkOrderPayload, error)
+	HandOver(ctx context.Context, input model.HandOverInput, idempotencyKey string) (*model.HandOverPayload, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -366,6 +554,14 @@ type QueryResolver interface {
 	FulfillmentTimeline(ctx context.Context, orderID string) (*model.FulfillmentTimeline, error)
 	WarehouseCapacities(ctx context.Context, day string) ([]*model.WarehouseCapacity, error)
 	WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error)
+	WorkOrders(ctx context.Context, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) (*model.WorkOrderConnection, error)
+	WorkOrder(ctx context.Context, id string, warehouse *string) (*model.WorkOrder, error)
+	PickList(ctx context.Context, id string, warehouse *string) (*model.PickList, error)
+	PickTask(ctx context.Context, id string, warehouse *string) (*model.PickTask, error)
+	QcCart(ctx context.Context, pickListID string, warehouse *string) (*model.QCCart, error)
+	WorkOrderBoxes(ctx context.Context, workOrderID string, warehouse *string) ([]*model.Box, error)
+	BinStock(ctx context.Context, sku *string, warehouse *string) ([]*model.BinStock, error)
+	StockMovements(ctx context.Context, sku *string, first *int64, warehouse *string) ([]*model.StockMovement, error)
 }
 type SubscriptionResolver interface {
 	OrderEvents(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
@@ -475,6 +671,136 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Address.Province(childComplexity), true
+
+	case "BinPick.batch":
+		if e.ComplexityRoot.BinPick.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Batch(childComplexity), true
+	case "BinPick.bin":
+		if e.ComplexityRoot.BinPick.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Bin(childComplexity), true
+	case "BinPick.picked":
+		if e.ComplexityRoot.BinPick.Picked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Picked(childComplexity), true
+	case "BinPick.qty":
+		if e.ComplexityRoot.BinPick.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Qty(childComplexity), true
+	case "BinPick.sku":
+		if e.ComplexityRoot.BinPick.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Sku(childComplexity), true
+
+	case "BinStock.area":
+		if e.ComplexityRoot.BinStock.Area == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Area(childComplexity), true
+	case "BinStock.batch":
+		if e.ComplexityRoot.BinStock.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Batch(childComplexity), true
+	case "BinStock.bin":
+		if e.ComplexityRoot.BinStock.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Bin(childComplexity), true
+	case "BinStock.expiryDate":
+		if e.ComplexityRoot.BinStock.ExpiryDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.ExpiryDate(childComplexity), true
+	case "BinStock.occupied":
+		if e.ComplexityRoot.BinStock.Occupied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Occupied(childComplexity), true
+	case "BinStock.onHand":
+		if e.ComplexityRoot.BinStock.OnHand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.OnHand(childComplexity), true
+	case "BinStock.productionDate":
+		if e.ComplexityRoot.BinStock.ProductionDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.ProductionDate(childComplexity), true
+	case "BinStock.sku":
+		if e.ComplexityRoot.BinStock.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Sku(childComplexity), true
+	case "BinStock.zone":
+		if e.ComplexityRoot.BinStock.Zone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Zone(childComplexity), true
+
+	case "Box.boxNo":
+		if e.ComplexityRoot.Box.BoxNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.BoxNo(childComplexity), true
+	case "Box.expectedWeightG":
+		if e.ComplexityRoot.Box.ExpectedWeightG == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.ExpectedWeightG(childComplexity), true
+	case "Box.id":
+		if e.ComplexityRoot.Box.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.ID(childComplexity), true
+	case "Box.lines":
+		if e.ComplexityRoot.Box.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.Lines(childComplexity), true
+	case "Box.weightG":
+		if e.ComplexityRoot.Box.WeightG == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.WeightG(childComplexity), true
+
+	case "BoxLine.qty":
+		if e.ComplexityRoot.BoxLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoxLine.Qty(childComplexity), true
+	case "BoxLine.sku":
+		if e.ComplexityRoot.BoxLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoxLine.Sku(childComplexity), true
 
 	case "CancelOrderPayload.errors":
 		if e.ComplexityRoot.CancelOrderPayload.Errors == nil {
@@ -885,6 +1211,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FulfillmentUnit.WaybillNo(childComplexity), true
 
+	case "HandOverPayload.batch":
+		if e.ComplexityRoot.HandOverPayload.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOverPayload.Batch(childComplexity), true
+	case "HandOverPayload.errors":
+		if e.ComplexityRoot.HandOverPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOverPayload.Errors(childComplexity), true
+
+	case "HandoverBatch.carrier":
+		if e.ComplexityRoot.HandoverBatch.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.Carrier(childComplexity), true
+	case "HandoverBatch.id":
+		if e.ComplexityRoot.HandoverBatch.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.ID(childComplexity), true
+	case "HandoverBatch.parcels":
+		if e.ComplexityRoot.HandoverBatch.Parcels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.Parcels(childComplexity), true
+
 	case "Mutation.cancelOrder":
 		if e.ComplexityRoot.Mutation.CancelOrder == nil {
 			break
@@ -896,6 +1254,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(*string)), true
+	case "Mutation.claimPickTask":
+		if e.ComplexityRoot.Mutation.ClaimPickTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimPickTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimPickTask(childComplexity, args["taskId"].(string), args["warehouse"].(*string)), true
+	case "Mutation.createPickList":
+		if e.ComplexityRoot.Mutation.CreatePickList == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPickList_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePickList(childComplexity, args["input"].(model.CreatePickListInput), args["idempotencyKey"].(string)), true
 	case "Mutation.deductNonCash":
 		if e.ComplexityRoot.Mutation.DeductNonCash == nil {
 			break
@@ -907,6 +1287,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeductNonCash(childComplexity, args["input"].(model.DeductNonCashInput), args["idempotencyKey"].(string)), true
+	case "Mutation.handOver":
+		if e.ComplexityRoot.Mutation.HandOver == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_handOver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HandOver(childComplexity, args["input"].(model.HandOverInput), args["idempotencyKey"].(string)), true
+	case "Mutation.packWorkOrder":
+		if e.ComplexityRoot.Mutation.PackWorkOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_packWorkOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PackWorkOrder(childComplexity, args["input"].(model.PackWorkOrderInput), args["idempotencyKey"].(string)), true
 	case "Mutation.placeOrder":
 		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
 			break
@@ -918,6 +1320,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput), args["idempotencyKey"].(string)), true
+	case "Mutation.receiveGoods":
+		if e.ComplexityRoot.Mutation.ReceiveGoods == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_receiveGoods_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReceiveGoods(childComplexity, args["input"].(model.ReceiveGoodsInput), args["idempotencyKey"].(string)), true
 	case "Mutation.resumeFulfillment":
 		if e.ComplexityRoot.Mutation.ResumeFulfillment == nil {
 			break
@@ -935,6 +1348,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryFulfillment(childComplexity, args["input"].(model.RetryFulfillmentInput)), true
+	case "Mutation.scanPick":
+		if e.ComplexityRoot.Mutation.ScanPick == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scanPick_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScanPick(childComplexity, args["input"].(model.ScanPickInput), args["idempotencyKey"].(string)), true
+	case "Mutation.scanQC":
+		if e.ComplexityRoot.Mutation.ScanQc == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scanQC_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScanQc(childComplexity, args["input"].(model.ScanQCInput), args["idempotencyKey"].(string)), true
 	case "Mutation.setWarehouseCapacity":
 		if e.ComplexityRoot.Mutation.SetWarehouseCapacity == nil {
 			break
@@ -1257,6 +1692,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderUpdate.Type(childComplexity), true
 
+	case "PackWorkOrderPayload.boxes":
+		if e.ComplexityRoot.PackWorkOrderPayload.Boxes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackWorkOrderPayload.Boxes(childComplexity), true
+	case "PackWorkOrderPayload.errors":
+		if e.ComplexityRoot.PackWorkOrderPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackWorkOrderPayload.Errors(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1281,6 +1729,198 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Parcel.boxNo":
+		if e.ComplexityRoot.Parcel.BoxNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.BoxNo(childComplexity), true
+	case "Parcel.id":
+		if e.ComplexityRoot.Parcel.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.ID(childComplexity), true
+	case "Parcel.orderId":
+		if e.ComplexityRoot.Parcel.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.OrderID(childComplexity), true
+	case "Parcel.tracking":
+		if e.ComplexityRoot.Parcel.Tracking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.Tracking(childComplexity), true
+	case "Parcel.waybillNo":
+		if e.ComplexityRoot.Parcel.WaybillNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.WaybillNo(childComplexity), true
+	case "Parcel.weightG":
+		if e.ComplexityRoot.Parcel.WeightG == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.WeightG(childComplexity), true
+	case "Parcel.workOrderId":
+		if e.ComplexityRoot.Parcel.WorkOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.WorkOrderID(childComplexity), true
+
+	case "PickList.carrier":
+		if e.ComplexityRoot.PickList.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.Carrier(childComplexity), true
+	case "PickList.id":
+		if e.ComplexityRoot.PickList.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.ID(childComplexity), true
+	case "PickList.status":
+		if e.ComplexityRoot.PickList.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.Status(childComplexity), true
+	case "PickList.tasks":
+		if e.ComplexityRoot.PickList.Tasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.Tasks(childComplexity), true
+	case "PickList.workOrderIds":
+		if e.ComplexityRoot.PickList.WorkOrderIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.WorkOrderIds(childComplexity), true
+
+	case "PickListPayload.errors":
+		if e.ComplexityRoot.PickListPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickListPayload.Errors(childComplexity), true
+	case "PickListPayload.pickList":
+		if e.ComplexityRoot.PickListPayload.PickList == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickListPayload.PickList(childComplexity), true
+
+	case "PickStep.batch":
+		if e.ComplexityRoot.PickStep.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Batch(childComplexity), true
+	case "PickStep.bin":
+		if e.ComplexityRoot.PickStep.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Bin(childComplexity), true
+	case "PickStep.picked":
+		if e.ComplexityRoot.PickStep.Picked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Picked(childComplexity), true
+	case "PickStep.qty":
+		if e.ComplexityRoot.PickStep.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Qty(childComplexity), true
+	case "PickStep.sku":
+		if e.ComplexityRoot.PickStep.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Sku(childComplexity), true
+	case "PickStep.slot":
+		if e.ComplexityRoot.PickStep.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Slot(childComplexity), true
+	case "PickStep.stepNo":
+		if e.ComplexityRoot.PickStep.StepNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.StepNo(childComplexity), true
+	case "PickStep.workOrderId":
+		if e.ComplexityRoot.PickStep.WorkOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.WorkOrderID(childComplexity), true
+
+	case "PickTask.id":
+		if e.ComplexityRoot.PickTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.ID(childComplexity), true
+	case "PickTask.nextStep":
+		if e.ComplexityRoot.PickTask.NextStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.NextStep(childComplexity), true
+	case "PickTask.pickListId":
+		if e.ComplexityRoot.PickTask.PickListID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.PickListID(childComplexity), true
+	case "PickTask.picker":
+		if e.ComplexityRoot.PickTask.Picker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.Picker(childComplexity), true
+	case "PickTask.status":
+		if e.ComplexityRoot.PickTask.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.Status(childComplexity), true
+	case "PickTask.steps":
+		if e.ComplexityRoot.PickTask.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.Steps(childComplexity), true
+	case "PickTask.zone":
+		if e.ComplexityRoot.PickTask.Zone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.Zone(childComplexity), true
+
+	case "PickTaskPayload.errors":
+		if e.ComplexityRoot.PickTaskPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTaskPayload.Errors(childComplexity), true
+	case "PickTaskPayload.task":
+		if e.ComplexityRoot.PickTaskPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTaskPayload.Task(childComplexity), true
 
 	case "PlaceOrderPayload.errors":
 		if e.ComplexityRoot.PlaceOrderPayload.Errors == nil {
@@ -1400,6 +2040,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
 
+	case "QCCart.pickList":
+		if e.ComplexityRoot.QCCart.PickList == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QCCart.PickList(childComplexity), true
+	case "QCCart.workOrders":
+		if e.ComplexityRoot.QCCart.WorkOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QCCart.WorkOrders(childComplexity), true
+
+	case "Query.binStock":
+		if e.ComplexityRoot.Query.BinStock == nil {
+			break
+		}
+
+		args, err := ec.field_Query_binStock_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BinStock(childComplexity, args["sku"].(*string), args["warehouse"].(*string)), true
 	case "Query.fulfillmentStages":
 		if e.ComplexityRoot.Query.FulfillmentStages == nil {
 			break
@@ -1458,6 +2122,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Order(childComplexity, args["id"].(string)), true
+	case "Query.pickList":
+		if e.ComplexityRoot.Query.PickList == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pickList_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PickList(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
+	case "Query.pickTask":
+		if e.ComplexityRoot.Query.PickTask == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pickTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PickTask(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
 			break
@@ -1480,6 +2166,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["filter"].(*model.ProductFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.qcCart":
+		if e.ComplexityRoot.Query.QcCart == nil {
+			break
+		}
+
+		args, err := ec.field_Query_qcCart_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.QcCart(childComplexity, args["pickListId"].(string), args["warehouse"].(*string)), true
+	case "Query.stockMovements":
+		if e.ComplexityRoot.Query.StockMovements == nil {
+			break
+		}
+
+		args, err := ec.field_Query_stockMovements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StockMovements(childComplexity, args["sku"].(*string), args["first"].(*int64), args["warehouse"].(*string)), true
 	case "Query.warehouseCapacities":
 		if e.ComplexityRoot.Query.WarehouseCapacities == nil {
 			break
@@ -1502,6 +2210,58 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WarehouseStock(childComplexity, args["warehouse"].(string), args["zone"].(*model.Zone), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.workOrder":
+		if e.ComplexityRoot.Query.WorkOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Query_workOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorkOrder(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
+	case "Query.workOrderBoxes":
+		if e.ComplexityRoot.Query.WorkOrderBoxes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_workOrderBoxes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorkOrderBoxes(childComplexity, args["workOrderId"].(string), args["warehouse"].(*string)), true
+	case "Query.workOrders":
+		if e.ComplexityRoot.Query.WorkOrders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_workOrders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorkOrders(childComplexity, args["status"].(model.WorkOrderStatus), args["first"].(*int64), args["after"].(*string), args["warehouse"].(*string)), true
+
+	case "ReceiveGoodsPayload.duplicate":
+		if e.ComplexityRoot.ReceiveGoodsPayload.Duplicate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceiveGoodsPayload.Duplicate(childComplexity), true
+	case "ReceiveGoodsPayload.errors":
+		if e.ComplexityRoot.ReceiveGoodsPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceiveGoodsPayload.Errors(childComplexity), true
+	case "ReceiveGoodsPayload.receiptId":
+		if e.ComplexityRoot.ReceiveGoodsPayload.ReceiptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceiveGoodsPayload.ReceiptID(childComplexity), true
 
 	case "RetryFulfillmentPayload.errors":
 		if e.ComplexityRoot.RetryFulfillmentPayload.Errors == nil {
@@ -1515,6 +2275,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryFulfillmentPayload.Retried(childComplexity), true
+
+	case "ScanPickPayload.errors":
+		if e.ComplexityRoot.ScanPickPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanPickPayload.Errors(childComplexity), true
+	case "ScanPickPayload.pickListPicked":
+		if e.ComplexityRoot.ScanPickPayload.PickListPicked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanPickPayload.PickListPicked(childComplexity), true
+	case "ScanPickPayload.task":
+		if e.ComplexityRoot.ScanPickPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanPickPayload.Task(childComplexity), true
+
+	case "ScanQCPayload.errors":
+		if e.ComplexityRoot.ScanQCPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanQCPayload.Errors(childComplexity), true
+	case "ScanQCPayload.slot":
+		if e.ComplexityRoot.ScanQCPayload.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanQCPayload.Slot(childComplexity), true
+	case "ScanQCPayload.workOrderId":
+		if e.ComplexityRoot.ScanQCPayload.WorkOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanQCPayload.WorkOrderID(childComplexity), true
 
 	case "SetWarehouseCapacityPayload.capacity":
 		if e.ComplexityRoot.SetWarehouseCapacityPayload.Capacity == nil {
@@ -1541,6 +2339,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StartCashPaymentPayload.Payment(childComplexity), true
+
+	case "StockMovement.at":
+		if e.ComplexityRoot.StockMovement.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.At(childComplexity), true
+	case "StockMovement.batch":
+		if e.ComplexityRoot.StockMovement.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Batch(childComplexity), true
+	case "StockMovement.bin":
+		if e.ComplexityRoot.StockMovement.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Bin(childComplexity), true
+	case "StockMovement.id":
+		if e.ComplexityRoot.StockMovement.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.ID(childComplexity), true
+	case "StockMovement.kind":
+		if e.ComplexityRoot.StockMovement.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Kind(childComplexity), true
+	case "StockMovement.qty":
+		if e.ComplexityRoot.StockMovement.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Qty(childComplexity), true
+	case "StockMovement.ref":
+		if e.ComplexityRoot.StockMovement.Ref == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Ref(childComplexity), true
+	case "StockMovement.sku":
+		if e.ComplexityRoot.StockMovement.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Sku(childComplexity), true
+	case "StockMovement.uploaded":
+		if e.ComplexityRoot.StockMovement.Uploaded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Uploaded(childComplexity), true
 
 	case "Subscription.orderEvents":
 		if e.ComplexityRoot.Subscription.OrderEvents == nil {
@@ -1628,6 +2481,136 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WarehouseCapacity.Warehouse(childComplexity), true
 
+	case "WorkOrder.carrier":
+		if e.ComplexityRoot.WorkOrder.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Carrier(childComplexity), true
+	case "WorkOrder.handling":
+		if e.ComplexityRoot.WorkOrder.Handling == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Handling(childComplexity), true
+	case "WorkOrder.id":
+		if e.ComplexityRoot.WorkOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.ID(childComplexity), true
+	case "WorkOrder.lines":
+		if e.ComplexityRoot.WorkOrder.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Lines(childComplexity), true
+	case "WorkOrder.pickListId":
+		if e.ComplexityRoot.WorkOrder.PickListID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.PickListID(childComplexity), true
+	case "WorkOrder.picks":
+		if e.ComplexityRoot.WorkOrder.Picks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Picks(childComplexity), true
+	case "WorkOrder.reason":
+		if e.ComplexityRoot.WorkOrder.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Reason(childComplexity), true
+	case "WorkOrder.slot":
+		if e.ComplexityRoot.WorkOrder.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Slot(childComplexity), true
+	case "WorkOrder.status":
+		if e.ComplexityRoot.WorkOrder.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Status(childComplexity), true
+	case "WorkOrder.wmsOrderId":
+		if e.ComplexityRoot.WorkOrder.WmsOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.WmsOrderID(childComplexity), true
+	case "WorkOrder.zone":
+		if e.ComplexityRoot.WorkOrder.Zone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Zone(childComplexity), true
+
+	case "WorkOrderConnection.edges":
+		if e.ComplexityRoot.WorkOrderConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderConnection.Edges(childComplexity), true
+	case "WorkOrderConnection.pageInfo":
+		if e.ComplexityRoot.WorkOrderConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderConnection.PageInfo(childComplexity), true
+
+	case "WorkOrderEdge.cursor":
+		if e.ComplexityRoot.WorkOrderEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderEdge.Cursor(childComplexity), true
+	case "WorkOrderEdge.node":
+		if e.ComplexityRoot.WorkOrderEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderEdge.Node(childComplexity), true
+
+	case "WorkOrderLine.lineNo":
+		if e.ComplexityRoot.WorkOrderLine.LineNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.LineNo(childComplexity), true
+	case "WorkOrderLine.name":
+		if e.ComplexityRoot.WorkOrderLine.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Name(childComplexity), true
+	case "WorkOrderLine.picked":
+		if e.ComplexityRoot.WorkOrderLine.Picked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Picked(childComplexity), true
+	case "WorkOrderLine.qced":
+		if e.ComplexityRoot.WorkOrderLine.Qced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Qced(childComplexity), true
+	case "WorkOrderLine.qty":
+		if e.ComplexityRoot.WorkOrderLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Qty(childComplexity), true
+	case "WorkOrderLine.sku":
+		if e.ComplexityRoot.WorkOrderLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Sku(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1638,13 +2621,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
+			graphql.NewInputUnmarshaler("BoxInput", ec.unmarshalInputBoxInput),
+			graphql.NewInputUnmarshaler("BoxLineInput", ec.unmarshalInputBoxLineInput),
+			graphql.NewInputUnmarshaler("CreatePickListInput", ec.unmarshalInputCreatePickListInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
+			graphql.NewInputUnmarshaler("HandOverInput", ec.unmarshalInputHandOverInput),
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
+			graphql.NewInputUnmarshaler("PackWorkOrderInput", ec.unmarshalInputPackWorkOrderInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
+			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
+			graphql.NewInputUnmarshaler("ScanQCInput", ec.unmarshalInputScanQCInput),
 			graphql.NewInputUnmarshaler("SetWarehouseCapacityInput", ec.unmarshalInputSetWarehouseCapacityInput),
 			graphql.NewInputUnmarshaler("SuspendFulfillmentInput", ec.unmarshalInputSuspendFulfillmentInput),
 		)
@@ -1800,6 +2791,20 @@ enum UserErrorCode {
   NOTHING_TO_RETRY
   "The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again."
   PLACEMENT_EXPIRED
+  "The document is not in a state that allows this (not yet picked, packed already, nothing to hand over...)."
+  INVALID_STATE
+  "Another picker holds the RF task."
+  TASK_TAKEN
+  "The scanned bin is not the one the task's step is at; reason is the bin expected."
+  WRONG_BIN
+  "The scanned item is not the step's; reason is the SKU expected."
+  WRONG_ITEM
+  "More than the step still needs; reason is what it needs."
+  QTY_ABOVE_REMAINING
+  "The RF task has no step left."
+  TASK_COMPLETE
+  "A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it."
+  WEIGHT_OUT_OF_TOLERANCE
 }
 
 "An expected failure of a mutation."
@@ -2367,13 +3372,330 @@ extend type Mutation {
   setWarehouseCapacity(input: SetWarehouseCapacityInput!): SetWarehouseCapacityPayload! @hasRole(roles: [CS_SUPERVISOR, ADMIN])
 }
 `, BuiltIn: false},
-	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7). What exists today is
-# catalog stock by warehouse and zone; outbound, picking and stock-take
-# operations arrive here with apps/wms.
+	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7): outbound from work
+# orders to handover, and physical stock with goods receipt. A
+# WAREHOUSE_OPERATOR acts in the warehouse of their token only: the
+# optional warehouse argument may name it, and naming another is refused
+# (FORBIDDEN); an ADMIN names the warehouse. Every mutation that moves
+# stock or advances a document takes an idempotencyKey.
+
+"Where a work order stands in outbound."
+enum WorkOrderStatus {
+  "Split from its order; its allocation is on its way."
+  ALLOCATING
+  "The pick and reserve areas are short; reason says of what. A receipt of the SKU allocates it again."
+  WAITING_STOCK
+  "Bin stock occupied; ready for a pick list."
+  ALLOCATED
+  "On a pick list."
+  PICKING
+  PICKED
+  PACKED
+  "Its parcels left with the courier."
+  HANDED_OVER
+}
+
+"How an item travels: OWN_BOX items (oversize, sold by the original case) get a work order each; VEGETABLE and BAGGED goods never share one."
+enum Handling {
+  STANDARD
+  VEGETABLE
+  BAGGED
+  OWN_BOX
+}
+
+"The part of the warehouse a bin is in: allocation takes from PICK bins first, then RESERVE."
+enum StorageArea {
+  PICK
+  RESERVE
+}
+
+type WorkOrderLine {
+  lineNo: Int!
+  sku: String!
+  name: String!
+  qty: Int!
+  picked: Int!
+  "Checked at QC."
+  qced: Int!
+}
+
+"Bin stock a work order holds (occupied at allocation, deducted at picking)."
+type BinPick {
+  bin: String!
+  sku: String!
+  batch: String!
+  qty: Int!
+  picked: Int!
+}
+
+"A part of a received order that travels on its own: one temperature zone, one handling (sales_order)."
+type WorkOrder {
+  id: ID!
+  wmsOrderId: ID!
+  carrier: String!
+  zone: Zone!
+  handling: Handling!
+  status: WorkOrderStatus!
+  "Why it waits for stock."
+  reason: String
+  pickListId: ID
+  "Its slot on the pick cart (1..20)."
+  slot: Int
+  lines: [WorkOrderLine!]!
+  picks: [BinPick!]!
+}
+
+type WorkOrderEdge {
+  cursor: String!
+  node: WorkOrder!
+}
+
+type WorkOrderConnection {
+  edges: [WorkOrderEdge!]!
+  pageInfo: PageInfo!
+}
+
+"One bin visit of an RF task."
+type PickStep {
+  stepNo: Int!
+  workOrderId: ID!
+  slot: Int!
+  bin: String!
+  sku: String!
+  batch: String!
+  qty: Int!
+  picked: Int!
+}
+
+"An RF pick task: one temperature zone of a pick list, bin by bin."
+type PickTask {
+  id: ID!
+  pickListId: ID!
+  zone: Zone!
+  "OPEN, CLAIMED, DONE"
+  status: String!
+  picker: String
+  "Where the picker goes next; null when the task is done."
+  nextStep: PickStep
+  steps: [PickStep!]!
+}
+
+"Up to 20 work orders of one courier on a cart, with one RF task per zone."
+type PickList {
+  id: ID!
+  carrier: String!
+  "PICKING, PICKED, PACKED"
+  status: String!
+  "In slot order: slot 1 first."
+  workOrderIds: [ID!]!
+  tasks: [PickTask!]!
+}
+
+"A cart at the packing bench: which work order needs which items in which slot."
+type QCCart {
+  pickList: PickList!
+  workOrders: [WorkOrder!]!
+}
+
+"A batch of a SKU in a bin."
+type BinStock {
+  bin: String!
+  area: StorageArea!
+  zone: Zone!
+  sku: String!
+  batch: String!
+  "YYYY-MM-DD"
+  productionDate: String!
+  "YYYY-MM-DD; allocation takes the first-expiring first."
+  expiryDate: String!
+  onHand: Int!
+  occupied: Int!
+}
+
+"One stock movement (inv_tran)."
+type StockMovement {
+  id: ID!
+  bin: String!
+  sku: String!
+  batch: String!
+  "RECEIPT, PICK"
+  kind: String!
+  "Signed change of on-hand stock."
+  qty: Int!
+  "The receipt or work order that moved it."
+  ref: String!
+  at: Time!
+  "Sent to ERP."
+  uploaded: Boolean!
+}
+
+type BoxLine {
+  sku: String!
+  qty: Int!
+}
+
+"A box (parcel) a work order is packed into."
+type Box {
+  id: ID!
+  boxNo: Int!
+  "The items' unit weights plus the carton."
+  expectedWeightG: Int!
+  "What the scale read; 0 when not weighed."
+  weightG: Int!
+  lines: [BoxLine!]!
+}
+
+"A box handed to its courier, with where TMS says it is."
+type Parcel {
+  id: ID!
+  boxNo: Int!
+  workOrderId: ID!
+  orderId: ID!
+  waybillNo: String!
+  weightG: Int!
+  "empty until collected; COLLECTED, DELIVERED, REFUSED"
+  tracking: String!
+}
+
+"The parcels one courier collects in the small hours."
+type HandoverBatch {
+  id: ID!
+  carrier: String!
+  parcels: [Parcel!]!
+}
 
 extend type Query {
   "Sellable stock of one warehouse, optionally one zone, for operators."
   warehouseStock(warehouse: String!, zone: Zone, first: Int = 50, after: String): ProductConnection! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Work orders in a status, oldest first."
+  workOrders(status: WorkOrderStatus!, first: Int = 50, after: String, warehouse: String): WorkOrderConnection! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "One work order with its bin picks."
+  workOrder(id: ID!, warehouse: String): WorkOrder @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  pickList(id: ID!, warehouse: String): PickList @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "An RF task and where its picker goes next."
+  pickTask(id: ID!, warehouse: String): PickTask @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "The checker scanned a cart's container: its work orders by slot, with what each needs."
+  qcCart(pickListId: ID!, warehouse: String): QCCart @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "A work order's boxes."
+  workOrderBoxes(workOrderId: ID!, warehouse: String): [Box!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Batch stock by bin, of one SKU or all (by bin, SKU, expiry)."
+  binStock(sku: String, warehouse: String): [BinStock!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "The latest stock movements, newest first."
+  stockMovements(sku: String, first: Int = 100, warehouse: String): [StockMovement!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+}
+
+input ReceiveGoodsInput {
+  purchaseOrder: String!
+  bin: String!
+  sku: String!
+  batch: String!
+  "YYYY-MM-DD"
+  productionDate: String!
+  "YYYY-MM-DD"
+  expiryDate: String!
+  qty: Int!
+  warehouse: String
+}
+
+type ReceiveGoodsPayload {
+  receiptId: ID
+  "The key was used before with the same input: nothing moved again."
+  duplicate: Boolean!
+  errors: [UserError!]!
+}
+
+input CreatePickListInput {
+  "1..20 ALLOCATED work orders of one courier; slot order."
+  workOrderIds: [ID!]!
+  warehouse: String
+}
+
+type PickListPayload {
+  pickList: PickList
+  errors: [UserError!]!
+}
+
+type PickTaskPayload {
+  task: PickTask
+  errors: [UserError!]!
+}
+
+input ScanPickInput {
+  taskId: ID!
+  bin: String!
+  sku: String!
+  qty: Int!
+  warehouse: String
+}
+
+type ScanPickPayload {
+  task: PickTask
+  "The scan finished the pick list: the cart goes to the packing bench."
+  pickListPicked: Boolean!
+  errors: [UserError!]!
+}
+
+input ScanQCInput {
+  pickListId: ID!
+  sku: String!
+  qty: Int!
+  warehouse: String
+}
+
+type ScanQCPayload {
+  "The work order the items go to, and its slot."
+  workOrderId: ID
+  slot: Int
+  errors: [UserError!]!
+}
+
+input BoxLineInput {
+  sku: String!
+  qty: Int!
+}
+
+input BoxInput {
+  lines: [BoxLineInput!]!
+  "The scale's reading; required when the courier weighs."
+  weightG: Int
+}
+
+input PackWorkOrderInput {
+  workOrderId: ID!
+  boxes: [BoxInput!]!
+  warehouse: String
+}
+
+type PackWorkOrderPayload {
+  boxes: [Box!]
+  errors: [UserError!]!
+}
+
+input HandOverInput {
+  carrier: String!
+  warehouse: String
+}
+
+type HandOverPayload {
+  batch: HandoverBatch
+  errors: [UserError!]!
+}
+
+extend type Mutation {
+  "Receive goods against a purchase order and put them away into a bin: bin and ERP stock rise, work orders waiting for the SKU are allocated again."
+  receiveGoods(input: ReceiveGoodsInput!, idempotencyKey: String!): ReceiveGoodsPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Put allocated work orders of one courier on a cart, with its RF tasks."
+  createPickList(input: CreatePickListInput!, idempotencyKey: String!): PickListPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Take an RF task; two pickers never hold one (TASK_TAKEN)."
+  claimPickTask(taskId: ID!, warehouse: String): PickTaskPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Scan bin and item at the task's current step; picking deducts occupied and on-hand stock of the bin. A wrong bin or item is refused (WRONG_BIN, WRONG_ITEM) and moves nothing."
+  scanPick(input: ScanPickInput!, idempotencyKey: String!): ScanPickPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Check items off a picked cart at the bench: says which work order (slot) they go to."
+  scanQC(input: ScanQCInput!, idempotencyKey: String!): ScanQCPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Pack a checked work order into boxes, weighed when its courier requires it (WEIGHT_OUT_OF_TOLERANCE)."
+  packWorkOrder(input: PackWorkOrderInput!, idempotencyKey: String!): PackWorkOrderPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Hand a courier's packed parcels over as one batch: outbound is complete and the parcels go to TMS."
+  handOver(input: HandOverInput!, idempotencyKey: String!): HandOverPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
 }
 `, BuiltIn: false},
 }
@@ -2421,6 +3743,72 @@ func (ec *executionContext) childFields_Address(ctx context.Context, field graph
 		return ec.fieldContext_Address_detail(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
+}
+
+func (ec *executionContext) childFields_BinPick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bin":
+		return ec.fieldContext_BinPick_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_BinPick_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_BinPick_batch(ctx, field)
+	case "qty":
+		return ec.fieldContext_BinPick_qty(ctx, field)
+	case "picked":
+		return ec.fieldContext_BinPick_picked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BinPick", field.Name)
+}
+
+func (ec *executionContext) childFields_BinStock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bin":
+		return ec.fieldContext_BinStock_bin(ctx, field)
+	case "area":
+		return ec.fieldContext_BinStock_area(ctx, field)
+	case "zone":
+		return ec.fieldContext_BinStock_zone(ctx, field)
+	case "sku":
+		return ec.fieldContext_BinStock_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_BinStock_batch(ctx, field)
+	case "productionDate":
+		return ec.fieldContext_BinStock_productionDate(ctx, field)
+	case "expiryDate":
+		return ec.fieldContext_BinStock_expiryDate(ctx, field)
+	case "onHand":
+		return ec.fieldContext_BinStock_onHand(ctx, field)
+	case "occupied":
+		return ec.fieldContext_BinStock_occupied(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BinStock", field.Name)
+}
+
+func (ec *executionContext) childFields_Box(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Box_id(ctx, field)
+	case "boxNo":
+		return ec.fieldContext_Box_boxNo(ctx, field)
+	case "expectedWeightG":
+		return ec.fieldContext_Box_expectedWeightG(ctx, field)
+	case "weightG":
+		return ec.fieldContext_Box_weightG(ctx, field)
+	case "lines":
+		return ec.fieldContext_Box_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Box", field.Name)
+}
+
+func (ec *executionContext) childFields_BoxLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_BoxLine_sku(ctx, field)
+	case "qty":
+		return ec.fieldContext_BoxLine_qty(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BoxLine", field.Name)
 }
 
 func (ec *executionContext) childFields_CancelOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2633,6 +4021,28 @@ func (ec *executionContext) childFields_FulfillmentUnit(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type FulfillmentUnit", field.Name)
 }
 
+func (ec *executionContext) childFields_HandOverPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "batch":
+		return ec.fieldContext_HandOverPayload_batch(ctx, field)
+	case "errors":
+		return ec.fieldContext_HandOverPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandOverPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_HandoverBatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_HandoverBatch_id(ctx, field)
+	case "carrier":
+		return ec.fieldContext_HandoverBatch_carrier(ctx, field)
+	case "parcels":
+		return ec.fieldContext_HandoverBatch_parcels(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandoverBatch", field.Name)
+}
+
 func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2763,6 +4173,16 @@ func (ec *executionContext) childFields_OrderUpdate(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type OrderUpdate", field.Name)
 }
 
+func (ec *executionContext) childFields_PackWorkOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "boxes":
+		return ec.fieldContext_PackWorkOrderPayload_boxes(ctx, field)
+	case "errors":
+		return ec.fieldContext_PackWorkOrderPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PackWorkOrderPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -2775,6 +4195,104 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Parcel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Parcel_id(ctx, field)
+	case "boxNo":
+		return ec.fieldContext_Parcel_boxNo(ctx, field)
+	case "workOrderId":
+		return ec.fieldContext_Parcel_workOrderId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_Parcel_orderId(ctx, field)
+	case "waybillNo":
+		return ec.fieldContext_Parcel_waybillNo(ctx, field)
+	case "weightG":
+		return ec.fieldContext_Parcel_weightG(ctx, field)
+	case "tracking":
+		return ec.fieldContext_Parcel_tracking(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Parcel", field.Name)
+}
+
+func (ec *executionContext) childFields_PickList(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PickList_id(ctx, field)
+	case "carrier":
+		return ec.fieldContext_PickList_carrier(ctx, field)
+	case "status":
+		return ec.fieldContext_PickList_status(ctx, field)
+	case "workOrderIds":
+		return ec.fieldContext_PickList_workOrderIds(ctx, field)
+	case "tasks":
+		return ec.fieldContext_PickList_tasks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickList", field.Name)
+}
+
+func (ec *executionContext) childFields_PickListPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pickList":
+		return ec.fieldContext_PickListPayload_pickList(ctx, field)
+	case "errors":
+		return ec.fieldContext_PickListPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickListPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PickStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stepNo":
+		return ec.fieldContext_PickStep_stepNo(ctx, field)
+	case "workOrderId":
+		return ec.fieldContext_PickStep_workOrderId(ctx, field)
+	case "slot":
+		return ec.fieldContext_PickStep_slot(ctx, field)
+	case "bin":
+		return ec.fieldContext_PickStep_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_PickStep_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_PickStep_batch(ctx, field)
+	case "qty":
+		return ec.fieldContext_PickStep_qty(ctx, field)
+	case "picked":
+		return ec.fieldContext_PickStep_picked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickStep", field.Name)
+}
+
+func (ec *executionContext) childFields_PickTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PickTask_id(ctx, field)
+	case "pickListId":
+		return ec.fieldContext_PickTask_pickListId(ctx, field)
+	case "zone":
+		return ec.fieldContext_PickTask_zone(ctx, field)
+	case "status":
+		return ec.fieldContext_PickTask_status(ctx, field)
+	case "picker":
+		return ec.fieldContext_PickTask_picker(ctx, field)
+	case "nextStep":
+		return ec.fieldContext_PickTask_nextStep(ctx, field)
+	case "steps":
+		return ec.fieldContext_PickTask_steps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickTask", field.Name)
+}
+
+func (ec *executionContext) childFields_PickTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_PickTaskPayload_task(ctx, field)
+	case "errors":
+		return ec.fieldContext_PickTaskPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickTaskPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2839,6 +4357,28 @@ func (ec *executionContext) childFields_ProductEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProductEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_QCCart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pickList":
+		return ec.fieldContext_QCCart_pickList(ctx, field)
+	case "workOrders":
+		return ec.fieldContext_QCCart_workOrders(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QCCart", field.Name)
+}
+
+func (ec *executionContext) childFields_ReceiveGoodsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "receiptId":
+		return ec.fieldContext_ReceiveGoodsPayload_receiptId(ctx, field)
+	case "duplicate":
+		return ec.fieldContext_ReceiveGoodsPayload_duplicate(ctx, field)
+	case "errors":
+		return ec.fieldContext_ReceiveGoodsPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReceiveGoodsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "retried":
@@ -2847,6 +4387,30 @@ func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Cont
 		return ec.fieldContext_RetryFulfillmentPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RetryFulfillmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ScanPickPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_ScanPickPayload_task(ctx, field)
+	case "pickListPicked":
+		return ec.fieldContext_ScanPickPayload_pickListPicked(ctx, field)
+	case "errors":
+		return ec.fieldContext_ScanPickPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScanPickPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ScanQCPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "workOrderId":
+		return ec.fieldContext_ScanQCPayload_workOrderId(ctx, field)
+	case "slot":
+		return ec.fieldContext_ScanQCPayload_slot(ctx, field)
+	case "errors":
+		return ec.fieldContext_ScanQCPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScanQCPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2867,6 +4431,30 @@ func (ec *executionContext) childFields_StartCashPaymentPayload(ctx context.Cont
 		return ec.fieldContext_StartCashPaymentPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StartCashPaymentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StockMovement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StockMovement_id(ctx, field)
+	case "bin":
+		return ec.fieldContext_StockMovement_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_StockMovement_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_StockMovement_batch(ctx, field)
+	case "kind":
+		return ec.fieldContext_StockMovement_kind(ctx, field)
+	case "qty":
+		return ec.fieldContext_StockMovement_qty(ctx, field)
+	case "ref":
+		return ec.fieldContext_StockMovement_ref(ctx, field)
+	case "at":
+		return ec.fieldContext_StockMovement_at(ctx, field)
+	case "uploaded":
+		return ec.fieldContext_StockMovement_uploaded(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockMovement", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2905,6 +4493,72 @@ func (ec *executionContext) childFields_WarehouseCapacity(ctx context.Context, f
 		return ec.fieldContext_WarehouseCapacity_used(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WarehouseCapacity", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WorkOrder_id(ctx, field)
+	case "wmsOrderId":
+		return ec.fieldContext_WorkOrder_wmsOrderId(ctx, field)
+	case "carrier":
+		return ec.fieldContext_WorkOrder_carrier(ctx, field)
+	case "zone":
+		return ec.fieldContext_WorkOrder_zone(ctx, field)
+	case "handling":
+		return ec.fieldContext_WorkOrder_handling(ctx, field)
+	case "status":
+		return ec.fieldContext_WorkOrder_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_WorkOrder_reason(ctx, field)
+	case "pickListId":
+		return ec.fieldContext_WorkOrder_pickListId(ctx, field)
+	case "slot":
+		return ec.fieldContext_WorkOrder_slot(ctx, field)
+	case "lines":
+		return ec.fieldContext_WorkOrder_lines(ctx, field)
+	case "picks":
+		return ec.fieldContext_WorkOrder_picks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrder", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrderConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WorkOrderConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WorkOrderConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrderConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrderEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_WorkOrderEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_WorkOrderEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrderEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrderLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lineNo":
+		return ec.fieldContext_WorkOrderLine_lineNo(ctx, field)
+	case "sku":
+		return ec.fieldContext_WorkOrderLine_sku(ctx, field)
+	case "name":
+		return ec.fieldContext_WorkOrderLine_name(ctx, field)
+	case "qty":
+		return ec.fieldContext_WorkOrderLine_qty(ctx, field)
+	case "picked":
+		return ec.fieldContext_WorkOrderLine_picked(ctx, field)
+	case "qced":
+		return ec.fieldContext_WorkOrderLine_qced(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrderLine", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3067,12 +4721,100 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimPickTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "taskId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["taskId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPickList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePickListInput, error) {
+			return ec.unmarshalNCreatePickListInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreatePickListInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deductNonCash_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeductNonCashInput, error) {
 			return ec.unmarshalNDeductNonCashInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeductNonCashInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_handOver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.HandOverInput, error) {
+			return ec.unmarshalNHandOverInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_packWorkOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PackWorkOrderInput, error) {
+			return ec.unmarshalNPackWorkOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPackWorkOrderInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3111,6 +4853,28 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_receiveGoods_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReceiveGoodsInput, error) {
+			return ec.unmarshalNReceiveGoodsInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3122,6 +4886,50 @@ func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scanPick_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScanPickInput, error) {
+			return ec.unmarshalNScanPickInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scanQC_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScanQCInput, error) {
+			return ec.unmarshalNScanQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
 	return args, nil
 }
 
@@ -3197,6 +5005,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_binStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3255,6 +5085,50 @@ func (ec *executionContext) field_Query_order_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_pickList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pickTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_product_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3296,6 +5170,58 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_qcCart_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pickListId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pickListId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_stockMovements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg2
 	return args, nil
 }
 
@@ -3348,6 +5274,88 @@ func (ec *executionContext) field_Query_warehouseStock_args(ctx context.Context,
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_workOrderBoxes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "workOrderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["workOrderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_workOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_workOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (model.WorkOrderStatus, error) {
+			return ec.unmarshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg3
 	return args, nil
 }
 
@@ -3782,6 +5790,498 @@ func (ec *executionContext) _Address_detail(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Address_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinPick_bin(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinPick_sku(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinPick_batch(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinPick_qty(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BinPick_picked(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_picked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_picked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BinStock_bin(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_area(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_area(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Area, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.StorageArea) graphql.Marshaler {
+			return ec.marshalNStorageArea2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStorageArea(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_area(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "StorageArea")
+}
+
+func (ec *executionContext) _BinStock_zone(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_zone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Zone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Zone) graphql.Marshaler {
+			return ec.marshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_zone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "Zone")
+}
+
+func (ec *executionContext) _BinStock_sku(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_batch(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_productionDate(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_productionDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductionDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_productionDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_expiryDate(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_expiryDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiryDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_expiryDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_onHand(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_onHand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnHand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_onHand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BinStock_occupied(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_occupied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Occupied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_occupied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Box_id(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Box", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Box_boxNo(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_boxNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BoxNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_boxNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Box", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Box_expectedWeightG(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_expectedWeightG(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedWeightG, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_expectedWeightG(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Box", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Box_weightG(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_weightG(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeightG, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_weightG(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Box", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Box_lines(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BoxLine) graphql.Marshaler {
+			return ec.marshalNBoxLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Box",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BoxLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BoxLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.BoxLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoxLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoxLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoxLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _BoxLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.BoxLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoxLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoxLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoxLine", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CancelOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.CancelOrderPayload) (ret graphql.Marshaler) {
@@ -5383,6 +7883,148 @@ func (ec *executionContext) fieldContext_FulfillmentUnit_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
 }
 
+func (ec *executionContext) _HandOverPayload_batch(ctx context.Context, field graphql.CollectedField, obj *model.HandOverPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOverPayload_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {
+			return ec.marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandOverPayload_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandOverPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandoverBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HandOverPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.HandOverPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOverPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandOverPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandOverPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HandoverBatch_id(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatch", field, false, false, "ID")
+}
+
+func (ec *executionContext) _HandoverBatch_carrier(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _HandoverBatch_parcels(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_parcels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parcels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Parcel) graphql.Marshaler {
+			return ec.marshalNParcel2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐParcelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_parcels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandoverBatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Parcel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_deductNonCash(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5861,6 +8503,440 @@ func (ec *executionContext) fieldContext_Mutation_setWarehouseCapacity(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setWarehouseCapacity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_receiveGoods(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_receiveGoods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReceiveGoods(ctx, fc.Args["input"].(model.ReceiveGoodsInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ReceiveGoodsPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ReceiveGoodsPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReceiveGoodsPayload) graphql.Marshaler {
+			return ec.marshalNReceiveGoodsPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_receiveGoods(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReceiveGoodsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_receiveGoods_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPickList(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPickList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePickList(ctx, fc.Args["input"].(model.CreatePickListInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PickListPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PickListPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickListPayload) graphql.Marshaler {
+			return ec.marshalNPickListPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickListPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPickList(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickListPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPickList_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimPickTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimPickTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimPickTask(ctx, fc.Args["taskId"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PickTaskPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PickTaskPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickTaskPayload) graphql.Marshaler {
+			return ec.marshalNPickTaskPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimPickTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimPickTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scanPick(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scanPick(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScanPick(ctx, fc.Args["input"].(model.ScanPickInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ScanPickPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ScanPickPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScanPickPayload) graphql.Marshaler {
+			return ec.marshalNScanPickPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scanPick(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScanPickPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scanPick_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scanQC(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scanQC(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScanQc(ctx, fc.Args["input"].(model.ScanQCInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ScanQCPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ScanQCPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScanQCPayload) graphql.Marshaler {
+			return ec.marshalNScanQCPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scanQC(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScanQCPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scanQC_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_packWorkOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_packWorkOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PackWorkOrder(ctx, fc.Args["input"].(model.PackWorkOrderInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PackWorkOrderPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PackWorkOrderPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PackWorkOrderPayload) graphql.Marshaler {
+			return ec.marshalNPackWorkOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPackWorkOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_packWorkOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PackWorkOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_packWorkOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_handOver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_handOver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().HandOver(ctx, fc.Args["input"].(model.HandOverInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.HandOverPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.HandOverPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HandOverPayload) graphql.Marshaler {
+			return ec.marshalNHandOverPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_handOver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandOverPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_handOver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7029,6 +10105,70 @@ func (ec *executionContext) fieldContext_OrderUpdate_order(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _PackWorkOrderPayload_boxes(ctx context.Context, field graphql.CollectedField, obj *model.PackWorkOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackWorkOrderPayload_boxes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Boxes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Box) graphql.Marshaler {
+			return ec.marshalOBox2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PackWorkOrderPayload_boxes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PackWorkOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Box(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PackWorkOrderPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PackWorkOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackWorkOrderPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PackWorkOrderPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PackWorkOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7119,6 +10259,782 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _Parcel_id(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Parcel_boxNo(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_boxNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BoxNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_boxNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Parcel_workOrderId(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_workOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_workOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Parcel_orderId(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Parcel_waybillNo(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_waybillNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaybillNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_waybillNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "String")
+}
+
+func (ec *executionContext) _Parcel_weightG(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_weightG(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeightG, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_weightG(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Parcel_tracking(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_tracking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tracking, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_tracking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickList_id(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickList", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickList_carrier(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickList", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickList_status(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickList", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickList_workOrderIds(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_workOrderIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_workOrderIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickList", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickList_tasks(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_tasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tasks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PickTask) graphql.Marshaler {
+			return ec.marshalNPickTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_tasks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickList",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickListPayload_pickList(ctx context.Context, field graphql.CollectedField, obj *model.PickListPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickListPayload_pickList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickList, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+			return ec.marshalOPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickListPayload_pickList(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickListPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickList(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickListPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PickListPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickListPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickListPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickListPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickStep_stepNo(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_stepNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_stepNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PickStep_workOrderId(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_workOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_workOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickStep_slot(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PickStep_bin(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickStep_sku(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickStep_batch(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickStep_qty(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PickStep_picked(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_picked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_picked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PickTask_id(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickTask_pickListId(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_pickListId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickListID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_pickListId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickTask_zone(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_zone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Zone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Zone) graphql.Marshaler {
+			return ec.marshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_zone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "Zone")
+}
+
+func (ec *executionContext) _PickTask_status(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickTask_picker(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_picker(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picker, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_picker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickTask_nextStep(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_nextStep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextStep, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickStep) graphql.Marshaler {
+			return ec.marshalOPickStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStep(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_nextStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickTask",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickTask_steps(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PickStep) graphql.Marshaler {
+			return ec.marshalNPickStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickTask",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.PickTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTaskPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+			return ec.marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickTaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickTaskPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PickTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTaskPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTaskPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PlaceOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.PlaceOrderPayload) (ret graphql.Marshaler) {
@@ -7598,6 +11514,70 @@ func (ec *executionContext) fieldContext_ProductEdge_node(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QCCart_pickList(ctx context.Context, field graphql.CollectedField, obj *model.QCCart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QCCart_pickList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickList, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+			return ec.marshalNPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QCCart_pickList(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QCCart",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickList(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QCCart_workOrders(ctx context.Context, field graphql.CollectedField, obj *model.QCCart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QCCart_workOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WorkOrder) graphql.Marshaler {
+			return ec.marshalNWorkOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QCCart_workOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QCCart",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8201,6 +12181,502 @@ func (ec *executionContext) fieldContext_Query_warehouseStock(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_workOrders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WorkOrders(ctx, fc.Args["status"].(model.WorkOrderStatus), fc.Args["first"].(*int64), fc.Args["after"].(*string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.WorkOrderConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WorkOrderConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrderConnection) graphql.Marshaler {
+			return ec.marshalNWorkOrderConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workOrders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_workOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_workOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WorkOrder(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.WorkOrder
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WorkOrder
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+			return ec.marshalOWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_workOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pickList(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pickList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PickList(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PickList
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PickList
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+			return ec.marshalOPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pickList(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickList(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pickList_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pickTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pickTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PickTask(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PickTask
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PickTask
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+			return ec.marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pickTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTask(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pickTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_qcCart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_qcCart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().QcCart(ctx, fc.Args["pickListId"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.QCCart
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.QCCart
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QCCart) graphql.Marshaler {
+			return ec.marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐQCCart(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_qcCart(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QCCart(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_qcCart_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_workOrderBoxes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workOrderBoxes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WorkOrderBoxes(ctx, fc.Args["workOrderId"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.Box
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.Box
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Box) graphql.Marshaler {
+			return ec.marshalNBox2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workOrderBoxes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Box(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_workOrderBoxes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_binStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_binStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BinStock(ctx, fc.Args["sku"].(*string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.BinStock
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.BinStock
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BinStock) graphql.Marshaler {
+			return ec.marshalNBinStock2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinStockᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_binStock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BinStock(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_binStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_stockMovements(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_stockMovements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StockMovements(ctx, fc.Args["sku"].(*string), fc.Args["first"].(*int64), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.StockMovement
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.StockMovement
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StockMovement) graphql.Marshaler {
+			return ec.marshalNStockMovement2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockMovementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_stockMovements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_stockMovements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8277,6 +12753,84 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _ReceiveGoodsPayload_receiptId(ctx context.Context, field graphql.CollectedField, obj *model.ReceiveGoodsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceiveGoodsPayload_receiptId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceiptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReceiveGoodsPayload_receiptId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReceiveGoodsPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ReceiveGoodsPayload_duplicate(ctx context.Context, field graphql.CollectedField, obj *model.ReceiveGoodsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceiveGoodsPayload_duplicate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceiveGoodsPayload_duplicate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReceiveGoodsPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ReceiveGoodsPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ReceiveGoodsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceiveGoodsPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceiveGoodsPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReceiveGoodsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RetryFulfillmentPayload_retried(ctx context.Context, field graphql.CollectedField, obj *model.RetryFulfillmentPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8322,6 +12876,171 @@ func (ec *executionContext) _RetryFulfillmentPayload_errors(ctx context.Context,
 func (ec *executionContext) fieldContext_RetryFulfillmentPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RetryFulfillmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScanPickPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.ScanPickPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanPickPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+			return ec.marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScanPickPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScanPickPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScanPickPayload_pickListPicked(ctx context.Context, field graphql.CollectedField, obj *model.ScanPickPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanPickPayload_pickListPicked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickListPicked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScanPickPayload_pickListPicked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScanPickPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ScanPickPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ScanPickPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanPickPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScanPickPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScanPickPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScanQCPayload_workOrderId(ctx context.Context, field graphql.CollectedField, obj *model.ScanQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanQCPayload_workOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScanQCPayload_workOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScanQCPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ScanQCPayload_slot(ctx context.Context, field graphql.CollectedField, obj *model.ScanQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanQCPayload_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScanQCPayload_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScanQCPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScanQCPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ScanQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanQCPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScanQCPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScanQCPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -8458,6 +13177,213 @@ func (ec *executionContext) fieldContext_StartCashPaymentPayload_errors(_ contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _StockMovement_id(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StockMovement_bin(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_sku(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_batch(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_kind(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_qty(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StockMovement_ref(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_ref(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ref, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_ref(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_at(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StockMovement_uploaded(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_uploaded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Uploaded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_uploaded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -8812,6 +13738,534 @@ func (ec *executionContext) _WarehouseCapacity_used(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_WarehouseCapacity_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WarehouseCapacity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrder_id(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WorkOrder_wmsOrderId(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_wmsOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WmsOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_wmsOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WorkOrder_carrier(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrder_zone(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_zone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Zone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Zone) graphql.Marshaler {
+			return ec.marshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_zone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "Zone")
+}
+
+func (ec *executionContext) _WorkOrder_handling(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_handling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Handling, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Handling) graphql.Marshaler {
+			return ec.marshalNHandling2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandling(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_handling(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "Handling")
+}
+
+func (ec *executionContext) _WorkOrder_status(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WorkOrderStatus) graphql.Marshaler {
+			return ec.marshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "WorkOrderStatus")
+}
+
+func (ec *executionContext) _WorkOrder_reason(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrder_pickListId(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_pickListId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickListID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_pickListId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WorkOrder_slot(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrder_lines(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WorkOrderLine) graphql.Marshaler {
+			return ec.marshalNWorkOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrderLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrder_picks(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_picks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BinPick) graphql.Marshaler {
+			return ec.marshalNBinPick2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPickᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_picks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BinPick(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WorkOrderEdge) graphql.Marshaler {
+			return ec.marshalNWorkOrderEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrderEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrderEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+			return ec.marshalNWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderLine_lineNo(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_lineNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LineNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_lineNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrderLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrderLine_name(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrderLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrderLine_picked(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_picked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_picked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrderLine_qced(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_qced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_qced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -9964,6 +15418,153 @@ func UnmarshalAddressInput(ctx context.Context, raw any) (model.AddressInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBoxInput(ctx context.Context, obj any) (model.BoxInput, error) {
+	var it model.BoxInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"lines", "weightG"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNBoxLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "weightG":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightG"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightG = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBoxInput unmarshals raw into the BoxInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBoxInput(ctx context.Context, raw any) (model.BoxInput, error) {
+	var out model.BoxInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BoxInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBoxLineInput(ctx context.Context, obj any) (model.BoxLineInput, error) {
+	var it model.BoxLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "qty"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBoxLineInput unmarshals raw into the BoxLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBoxLineInput(ctx context.Context, raw any) (model.BoxLineInput, error) {
+	var out model.BoxLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BoxLineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreatePickListInput(ctx context.Context, obj any) (model.CreatePickListInput, error) {
+	var it model.CreatePickListInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workOrderIds", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workOrderIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workOrderIds"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkOrderIds = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePickListInput unmarshals raw into the CreatePickListInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePickListInput(ctx context.Context, raw any) (model.CreatePickListInput, error) {
+	var out model.CreatePickListInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePickListInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeductItemInput(ctx context.Context, obj any) (model.DeductItemInput, error) {
 	var it model.DeductItemInput
 	if obj == nil {
@@ -10111,6 +15712,55 @@ func UnmarshalDeliverySlotInput(ctx context.Context, raw any) (model.DeliverySlo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputHandOverInput(ctx context.Context, obj any) (model.HandOverInput, error) {
+	var it model.HandOverInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"carrier", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "carrier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carrier"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Carrier = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHandOverInput unmarshals raw into the HandOverInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHandOverInput(ctx context.Context, raw any) (model.HandOverInput, error) {
+	var out model.HandOverInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HandOverInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOrderLineInput(ctx context.Context, obj any) (model.OrderLineInput, error) {
 	var it model.OrderLineInput
 	if obj == nil {
@@ -10164,6 +15814,62 @@ func (ec *executionContext) unmarshalInputOrderLineInput(ctx context.Context, ob
 func UnmarshalOrderLineInput(ctx context.Context, raw any) (model.OrderLineInput, error) {
 	var out model.OrderLineInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrderLineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPackWorkOrderInput(ctx context.Context, obj any) (model.PackWorkOrderInput, error) {
+	var it model.PackWorkOrderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workOrderId", "boxes", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workOrderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkOrderID = data
+		case "boxes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("boxes"))
+			data, err := ec.unmarshalNBoxInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Boxes = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPackWorkOrderInput unmarshals raw into the PackWorkOrderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPackWorkOrderInput(ctx context.Context, raw any) (model.PackWorkOrderInput, error) {
+	var out model.PackWorkOrderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PackWorkOrderInput", raw, &out)
 	return out, err
 }
 
@@ -10332,6 +16038,97 @@ func UnmarshalProductFilter(ctx context.Context, raw any) (model.ProductFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReceiveGoodsInput(ctx context.Context, obj any) (model.ReceiveGoodsInput, error) {
+	var it model.ReceiveGoodsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"purchaseOrder", "bin", "sku", "batch", "productionDate", "expiryDate", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "purchaseOrder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purchaseOrder"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurchaseOrder = data
+		case "bin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bin = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "batch":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batch"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Batch = data
+		case "productionDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productionDate"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductionDate = data
+		case "expiryDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiryDate"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiryDate = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReceiveGoodsInput unmarshals raw into the ReceiveGoodsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReceiveGoodsInput(ctx context.Context, raw any) (model.ReceiveGoodsInput, error) {
+	var out model.ReceiveGoodsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReceiveGoodsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Context, obj any) (model.RetryFulfillmentInput, error) {
 	var it model.RetryFulfillmentInput
 	if obj == nil {
@@ -10371,6 +16168,139 @@ func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Cont
 func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFulfillmentInput, error) {
 	var out model.RetryFulfillmentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryFulfillmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputScanPickInput(ctx context.Context, obj any) (model.ScanPickInput, error) {
+	var it model.ScanPickInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"taskId", "bin", "sku", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "taskId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskID = data
+		case "bin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bin = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScanPickInput unmarshals raw into the ScanPickInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScanPickInput(ctx context.Context, raw any) (model.ScanPickInput, error) {
+	var out model.ScanPickInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScanPickInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputScanQCInput(ctx context.Context, obj any) (model.ScanQCInput, error) {
+	var it model.ScanQCInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"pickListId", "sku", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "pickListId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pickListId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PickListID = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScanQCInput unmarshals raw into the ScanQCInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScanQCInput(ctx context.Context, raw any) (model.ScanQCInput, error) {
+	var out model.ScanQCInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScanQCInput", raw, &out)
 	return out, err
 }
 
@@ -10586,6 +16516,223 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "detail":
 			out.Values[i] = ec._Address_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var binPickImplementors = []string{"BinPick"}
+
+func (ec *executionContext) _BinPick(ctx context.Context, sel ast.SelectionSet, obj *model.BinPick) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, binPickImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BinPick")
+		case "bin":
+			out.Values[i] = ec._BinPick_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._BinPick_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._BinPick_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._BinPick_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picked":
+			out.Values[i] = ec._BinPick_picked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var binStockImplementors = []string{"BinStock"}
+
+func (ec *executionContext) _BinStock(ctx context.Context, sel ast.SelectionSet, obj *model.BinStock) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, binStockImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BinStock")
+		case "bin":
+			out.Values[i] = ec._BinStock_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "area":
+			out.Values[i] = ec._BinStock_area(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zone":
+			out.Values[i] = ec._BinStock_zone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._BinStock_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._BinStock_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productionDate":
+			out.Values[i] = ec._BinStock_productionDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiryDate":
+			out.Values[i] = ec._BinStock_expiryDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onHand":
+			out.Values[i] = ec._BinStock_onHand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occupied":
+			out.Values[i] = ec._BinStock_occupied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var boxImplementors = []string{"Box"}
+
+func (ec *executionContext) _Box(ctx context.Context, sel ast.SelectionSet, obj *model.Box) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, boxImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Box")
+		case "id":
+			out.Values[i] = ec._Box_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "boxNo":
+			out.Values[i] = ec._Box_boxNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expectedWeightG":
+			out.Values[i] = ec._Box_expectedWeightG(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weightG":
+			out.Values[i] = ec._Box_weightG(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._Box_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var boxLineImplementors = []string{"BoxLine"}
+
+func (ec *executionContext) _BoxLine(ctx context.Context, sel ast.SelectionSet, obj *model.BoxLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, boxLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BoxLine")
+		case "sku":
+			out.Values[i] = ec._BoxLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._BoxLine_qty(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11300,6 +17447,87 @@ func (ec *executionContext) _FulfillmentUnit(ctx context.Context, sel ast.Select
 	return out
 }
 
+var handOverPayloadImplementors = []string{"HandOverPayload"}
+
+func (ec *executionContext) _HandOverPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HandOverPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handOverPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandOverPayload")
+		case "batch":
+			out.Values[i] = ec._HandOverPayload_batch(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._HandOverPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var handoverBatchImplementors = []string{"HandoverBatch"}
+
+func (ec *executionContext) _HandoverBatch(ctx context.Context, sel ast.SelectionSet, obj *model.HandoverBatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handoverBatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandoverBatch")
+		case "id":
+			out.Values[i] = ec._HandoverBatch_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._HandoverBatch_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parcels":
+			out.Values[i] = ec._HandoverBatch_parcels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -11371,6 +17599,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setWarehouseCapacity":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setWarehouseCapacity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "receiveGoods":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_receiveGoods(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createPickList":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPickList(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimPickTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimPickTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scanPick":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scanPick(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scanQC":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scanQC(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "packWorkOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_packWorkOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "handOver":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_handOver(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -11797,6 +18074,44 @@ func (ec *executionContext) _OrderUpdate(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var packWorkOrderPayloadImplementors = []string{"PackWorkOrderPayload"}
+
+func (ec *executionContext) _PackWorkOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PackWorkOrderPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, packWorkOrderPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PackWorkOrderPayload")
+		case "boxes":
+			out.Values[i] = ec._PackWorkOrderPayload_boxes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PackWorkOrderPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
@@ -11826,6 +18141,329 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var parcelImplementors = []string{"Parcel"}
+
+func (ec *executionContext) _Parcel(ctx context.Context, sel ast.SelectionSet, obj *model.Parcel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, parcelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Parcel")
+		case "id":
+			out.Values[i] = ec._Parcel_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "boxNo":
+			out.Values[i] = ec._Parcel_boxNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrderId":
+			out.Values[i] = ec._Parcel_workOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._Parcel_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waybillNo":
+			out.Values[i] = ec._Parcel_waybillNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weightG":
+			out.Values[i] = ec._Parcel_weightG(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tracking":
+			out.Values[i] = ec._Parcel_tracking(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickListImplementors = []string{"PickList"}
+
+func (ec *executionContext) _PickList(ctx context.Context, sel ast.SelectionSet, obj *model.PickList) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickListImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickList")
+		case "id":
+			out.Values[i] = ec._PickList_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._PickList_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PickList_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrderIds":
+			out.Values[i] = ec._PickList_workOrderIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tasks":
+			out.Values[i] = ec._PickList_tasks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickListPayloadImplementors = []string{"PickListPayload"}
+
+func (ec *executionContext) _PickListPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PickListPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickListPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickListPayload")
+		case "pickList":
+			out.Values[i] = ec._PickListPayload_pickList(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PickListPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickStepImplementors = []string{"PickStep"}
+
+func (ec *executionContext) _PickStep(ctx context.Context, sel ast.SelectionSet, obj *model.PickStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickStep")
+		case "stepNo":
+			out.Values[i] = ec._PickStep_stepNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrderId":
+			out.Values[i] = ec._PickStep_workOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._PickStep_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bin":
+			out.Values[i] = ec._PickStep_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._PickStep_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._PickStep_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._PickStep_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picked":
+			out.Values[i] = ec._PickStep_picked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickTaskImplementors = []string{"PickTask"}
+
+func (ec *executionContext) _PickTask(ctx context.Context, sel ast.SelectionSet, obj *model.PickTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickTask")
+		case "id":
+			out.Values[i] = ec._PickTask_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pickListId":
+			out.Values[i] = ec._PickTask_pickListId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zone":
+			out.Values[i] = ec._PickTask_zone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PickTask_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picker":
+			out.Values[i] = ec._PickTask_picker(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextStep":
+			out.Values[i] = ec._PickTask_nextStep(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._PickTask_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickTaskPayloadImplementors = []string{"PickTaskPayload"}
+
+func (ec *executionContext) _PickTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PickTaskPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickTaskPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickTaskPayload")
+		case "task":
+			out.Values[i] = ec._PickTaskPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PickTaskPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -12052,6 +18690,44 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var qCCartImplementors = []string{"QCCart"}
+
+func (ec *executionContext) _QCCart(ctx context.Context, sel ast.SelectionSet, obj *model.QCCart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qCCartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QCCart")
+		case "pickList":
+			out.Values[i] = ec._QCCart_pickList(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrders":
+			out.Values[i] = ec._QCCart_workOrders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -12137,6 +18813,54 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_warehouseStock(ctx, field)
 				})
+		case "workOrders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workOrders(ctx, field)
+				})
+		case "workOrder":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workOrder(ctx, field)
+				})
+		case "pickList":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pickList(ctx, field)
+				})
+		case "pickTask":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pickTask(ctx, field)
+				})
+		case "qcCart":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_qcCart(ctx, field)
+				})
+		case "workOrderBoxes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workOrderBoxes(ctx, field)
+				})
+		case "binStock":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_binStock(ctx, field)
+				})
+		case "stockMovements":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_stockMovements(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -12150,6 +18874,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var receiveGoodsPayloadImplementors = []string{"ReceiveGoodsPayload"}
+
+func (ec *executionContext) _ReceiveGoodsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReceiveGoodsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, receiveGoodsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReceiveGoodsPayload")
+		case "receiptId":
+			out.Values[i] = ec._ReceiveGoodsPayload_receiptId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "duplicate":
+			out.Values[i] = ec._ReceiveGoodsPayload_duplicate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ReceiveGoodsPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12186,6 +18953,92 @@ func (ec *executionContext) _RetryFulfillmentPayload(ctx context.Context, sel as
 			}
 		case "errors":
 			out.Values[i] = ec._RetryFulfillmentPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scanPickPayloadImplementors = []string{"ScanPickPayload"}
+
+func (ec *executionContext) _ScanPickPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScanPickPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scanPickPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScanPickPayload")
+		case "task":
+			out.Values[i] = ec._ScanPickPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pickListPicked":
+			out.Values[i] = ec._ScanPickPayload_pickListPicked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ScanPickPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scanQCPayloadImplementors = []string{"ScanQCPayload"}
+
+func (ec *executionContext) _ScanQCPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScanQCPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scanQCPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScanQCPayload")
+		case "workOrderId":
+			out.Values[i] = ec._ScanQCPayload_workOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._ScanQCPayload_slot(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ScanQCPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12262,6 +19115,79 @@ func (ec *executionContext) _StartCashPaymentPayload(ctx context.Context, sel as
 			}
 		case "errors":
 			out.Values[i] = ec._StartCashPaymentPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stockMovementImplementors = []string{"StockMovement"}
+
+func (ec *executionContext) _StockMovement(ctx context.Context, sel ast.SelectionSet, obj *model.StockMovement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockMovement")
+		case "id":
+			out.Values[i] = ec._StockMovement_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bin":
+			out.Values[i] = ec._StockMovement_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._StockMovement_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._StockMovement_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._StockMovement_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._StockMovement_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ref":
+			out.Values[i] = ec._StockMovement_ref(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._StockMovement_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uploaded":
+			out.Values[i] = ec._StockMovement_uploaded(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12418,6 +19344,223 @@ func (ec *executionContext) _WarehouseCapacity(ctx context.Context, sel ast.Sele
 			}
 		case "used":
 			out.Values[i] = ec._WarehouseCapacity_used(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderImplementors = []string{"WorkOrder"}
+
+func (ec *executionContext) _WorkOrder(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrder")
+		case "id":
+			out.Values[i] = ec._WorkOrder_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "wmsOrderId":
+			out.Values[i] = ec._WorkOrder_wmsOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._WorkOrder_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zone":
+			out.Values[i] = ec._WorkOrder_zone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "handling":
+			out.Values[i] = ec._WorkOrder_handling(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._WorkOrder_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._WorkOrder_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pickListId":
+			out.Values[i] = ec._WorkOrder_pickListId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._WorkOrder_slot(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._WorkOrder_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picks":
+			out.Values[i] = ec._WorkOrder_picks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderConnectionImplementors = []string{"WorkOrderConnection"}
+
+func (ec *executionContext) _WorkOrderConnection(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrderConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrderConnection")
+		case "edges":
+			out.Values[i] = ec._WorkOrderConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WorkOrderConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderEdgeImplementors = []string{"WorkOrderEdge"}
+
+func (ec *executionContext) _WorkOrderEdge(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrderEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrderEdge")
+		case "cursor":
+			out.Values[i] = ec._WorkOrderEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._WorkOrderEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderLineImplementors = []string{"WorkOrderLine"}
+
+func (ec *executionContext) _WorkOrderLine(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrderLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrderLine")
+		case "lineNo":
+			out.Values[i] = ec._WorkOrderLine_lineNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._WorkOrderLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._WorkOrderLine_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._WorkOrderLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picked":
+			out.Values[i] = ec._WorkOrderLine_picked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qced":
+			out.Values[i] = ec._WorkOrderLine_qced(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12821,6 +19964,54 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNBinPick2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPickᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BinPick) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBinPick2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPick(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBinPick2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPick(ctx context.Context, sel ast.SelectionSet, v *model.BinPick) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BinPick!")
+		return graphql.Null
+	}
+	return ec._BinPick(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBinStock2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinStockᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BinStock) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBinStock2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinStock(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBinStock2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinStock(ctx context.Context, sel ast.SelectionSet, v *model.BinStock) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BinStock!")
+		return graphql.Null
+	}
+	return ec._BinStock(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12833,6 +20024,92 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNBox2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Box) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBox2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBox(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBox2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBox(ctx context.Context, sel ast.SelectionSet, v *model.Box) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Box!")
+		return graphql.Null
+	}
+	return ec._Box(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBoxInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxInputᚄ(ctx context.Context, v any) ([]*model.BoxInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.BoxInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBoxInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNBoxInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxInput(ctx context.Context, v any) (*model.BoxInput, error) {
+	res, err := ec.unmarshalInputBoxInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBoxLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BoxLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBoxLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBoxLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLine(ctx context.Context, sel ast.SelectionSet, v *model.BoxLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BoxLine!")
+		return graphql.Null
+	}
+	return ec._BoxLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBoxLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineInputᚄ(ctx context.Context, v any) ([]*model.BoxLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.BoxLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBoxLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNBoxLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineInput(ctx context.Context, v any) (*model.BoxLineInput, error) {
+	res, err := ec.unmarshalInputBoxLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNCancelOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCancelOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.CancelOrderPayload) graphql.Marshaler {
@@ -12865,6 +20142,11 @@ func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreatePickListInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreatePickListInput(ctx context.Context, v any) (model.CreatePickListInput, error) {
+	res, err := ec.unmarshalInputCreatePickListInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCustomerOrderSource2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCustomerOrderSource(ctx context.Context, v any) (model.CustomerOrderSource, error) {
@@ -13065,6 +20347,29 @@ func (ec *executionContext) unmarshalNFulfillmentUnitState2githubᚗcomᚋharves
 }
 
 func (ec *executionContext) marshalNFulfillmentUnitState2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnitState(ctx context.Context, sel ast.SelectionSet, v model.FulfillmentUnitState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNHandOverInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverInput(ctx context.Context, v any) (model.HandOverInput, error) {
+	res, err := ec.unmarshalInputHandOverInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHandOverPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverPayload(ctx context.Context, sel ast.SelectionSet, v *model.HandOverPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HandOverPayload!")
+		return graphql.Null
+	}
+	return ec._HandOverPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHandling2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandling(ctx context.Context, v any) (model.Handling, error) {
+	var res model.Handling
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHandling2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandling(ctx context.Context, sel ast.SelectionSet, v model.Handling) graphql.Marshaler {
 	return v
 }
 
@@ -13280,12 +20585,49 @@ func (ec *executionContext) marshalNOrderUpdate2ᚖgithubᚗcomᚋharvestᚋharv
 	return ec._OrderUpdate(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPackWorkOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPackWorkOrderInput(ctx context.Context, v any) (model.PackWorkOrderInput, error) {
+	res, err := ec.unmarshalInputPackWorkOrderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPackWorkOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPackWorkOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.PackWorkOrderPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PackWorkOrderPayload!")
+		return graphql.Null
+	}
+	return ec._PackWorkOrderPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNParcel2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐParcelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Parcel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNParcel2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐParcel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNParcel2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐParcel(ctx context.Context, sel ast.SelectionSet, v *model.Parcel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Parcel!")
+		return graphql.Null
+	}
+	return ec._Parcel(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPaymentChannel2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPaymentChannel(ctx context.Context, v any) (model.PaymentChannel, error) {
@@ -13296,6 +20638,78 @@ func (ec *executionContext) unmarshalNPaymentChannel2githubᚗcomᚋharvestᚋha
 
 func (ec *executionContext) marshalNPaymentChannel2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPaymentChannel(ctx context.Context, sel ast.SelectionSet, v model.PaymentChannel) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx context.Context, sel ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickList!")
+		return graphql.Null
+	}
+	return ec._PickList(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickListPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickListPayload(ctx context.Context, sel ast.SelectionSet, v *model.PickListPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickListPayload!")
+		return graphql.Null
+	}
+	return ec._PickListPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PickStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPickStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPickStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStep(ctx context.Context, sel ast.SelectionSet, v *model.PickStep) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickStep!")
+		return graphql.Null
+	}
+	return ec._PickStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PickTask) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx context.Context, sel ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickTask!")
+		return graphql.Null
+	}
+	return ec._PickTask(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickTaskPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTaskPayload(ctx context.Context, sel ast.SelectionSet, v *model.PickTaskPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickTaskPayload!")
+		return graphql.Null
+	}
+	return ec._PickTaskPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPlaceOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlaceOrderInput(ctx context.Context, v any) (model.PlaceOrderInput, error) {
@@ -13351,6 +20765,19 @@ func (ec *executionContext) marshalNProductEdge2ᚖgithubᚗcomᚋharvestᚋharv
 	return ec._ProductEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNReceiveGoodsInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsInput(ctx context.Context, v any) (model.ReceiveGoodsInput, error) {
+	res, err := ec.unmarshalInputReceiveGoodsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReceiveGoodsPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReceiveGoodsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReceiveGoodsPayload!")
+		return graphql.Null
+	}
+	return ec._ReceiveGoodsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRetryFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentInput(ctx context.Context, v any) (model.RetryFulfillmentInput, error) {
 	res, err := ec.unmarshalInputRetryFulfillmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13404,6 +20831,32 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋg
 	return ret
 }
 
+func (ec *executionContext) unmarshalNScanPickInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickInput(ctx context.Context, v any) (model.ScanPickInput, error) {
+	res, err := ec.unmarshalInputScanPickInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScanPickPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickPayload(ctx context.Context, sel ast.SelectionSet, v *model.ScanPickPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScanPickPayload!")
+		return graphql.Null
+	}
+	return ec._ScanPickPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScanQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCInput(ctx context.Context, v any) (model.ScanQCInput, error) {
+	res, err := ec.unmarshalInputScanQCInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScanQCPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCPayload(ctx context.Context, sel ast.SelectionSet, v *model.ScanQCPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScanQCPayload!")
+		return graphql.Null
+	}
+	return ec._ScanQCPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetWarehouseCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetWarehouseCapacityInput(ctx context.Context, v any) (model.SetWarehouseCapacityInput, error) {
 	res, err := ec.unmarshalInputSetWarehouseCapacityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13435,6 +20888,30 @@ func (ec *executionContext) marshalNStartCashPaymentPayload2ᚖgithubᚗcomᚋha
 	return ec._StartCashPaymentPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNStockMovement2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockMovementᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StockMovement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStockMovement2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockMovement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStockMovement2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockMovement(ctx context.Context, sel ast.SelectionSet, v *model.StockMovement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StockMovement!")
+		return graphql.Null
+	}
+	return ec._StockMovement(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNStockState2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockState(ctx context.Context, v any) (model.StockState, error) {
 	var res model.StockState
 	err := res.UnmarshalGQL(v)
@@ -13442,6 +20919,16 @@ func (ec *executionContext) unmarshalNStockState2githubᚗcomᚋharvestᚋharves
 }
 
 func (ec *executionContext) marshalNStockState2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockState(ctx context.Context, sel ast.SelectionSet, v model.StockState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNStorageArea2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStorageArea(ctx context.Context, v any) (model.StorageArea, error) {
+	var res model.StorageArea
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStorageArea2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStorageArea(ctx context.Context, sel ast.SelectionSet, v model.StorageArea) graphql.Marshaler {
 	return v
 }
 
@@ -13542,6 +21029,96 @@ func (ec *executionContext) marshalNWarehouseCapacity2ᚖgithubᚗcomᚋharvest�
 		return graphql.Null
 	}
 	return ec._WarehouseCapacity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WorkOrder) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrder!")
+		return graphql.Null
+	}
+	return ec._WorkOrder(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrderConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderConnection(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrderConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrderConnection!")
+		return graphql.Null
+	}
+	return ec._WorkOrderConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrderEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WorkOrderEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkOrderEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkOrderEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderEdge(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrderEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrderEdge!")
+		return graphql.Null
+	}
+	return ec._WorkOrderEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WorkOrderLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderLine(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrderLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrderLine!")
+		return graphql.Null
+	}
+	return ec._WorkOrderLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx context.Context, v any) (model.WorkOrderStatus, error) {
+	var res model.WorkOrderStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx context.Context, sel ast.SelectionSet, v model.WorkOrderStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx context.Context, v any) (model.Zone, error) {
@@ -13726,6 +21303,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOBox2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Box) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBox2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBox(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOCashPayment2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCashPayment(ctx context.Context, sel ast.SelectionSet, v *model.CashPayment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -13752,6 +21348,13 @@ func (ec *executionContext) marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharves
 		return graphql.Null
 	}
 	return ec._FulfillmentTimeline(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx context.Context, sel ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HandoverBatch(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
@@ -13864,6 +21467,27 @@ func (ec *executionContext) marshalOPaymentChannel2ᚖgithubᚗcomᚋharvestᚋh
 	return v
 }
 
+func (ec *executionContext) marshalOPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx context.Context, sel ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PickList(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPickStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStep(ctx context.Context, sel ast.SelectionSet, v *model.PickStep) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PickStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx context.Context, sel ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PickTask(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProduct(ctx context.Context, sel ast.SelectionSet, v *model.Product) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -13877,6 +21501,13 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋ
 	}
 	res, err := ec.unmarshalInputProductFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐQCCart(ctx context.Context, sel ast.SelectionSet, v *model.QCCart) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._QCCart(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
@@ -13955,6 +21586,13 @@ func (ec *executionContext) marshalOWarehouseCapacity2ᚖgithubᚗcomᚋharvest�
 		return graphql.Null
 	}
 	return ec._WarehouseCapacity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WorkOrder(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOZone2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx context.Context, v any) (*model.Zone, error) {
