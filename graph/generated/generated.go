@@ -2977,6 +2977,12 @@ enum OrderEventType {
   PLACED
   PAID
   CANCELLED
+  "The last parcel was collected by the courier."
+  SHIPPED
+  "Every parcel was delivered."
+  COMPLETED
+  "The customer refused parcels at the door; the order stays SHIPPED for the reverse flow."
+  REFUSED
 }
 
 "A change of an order, as pushed to subscribers."

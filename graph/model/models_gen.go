@@ -969,17 +969,26 @@ const (
 	OrderEventTypePlaced    OrderEventType = "PLACED"
 	OrderEventTypePaid      OrderEventType = "PAID"
 	OrderEventTypeCancelled OrderEventType = "CANCELLED"
+	// The last parcel was collected by the courier.
+	OrderEventTypeShipped OrderEventType = "SHIPPED"
+	// Every parcel was delivered.
+	OrderEventTypeCompleted OrderEventType = "COMPLETED"
+	// The customer refused parcels at the door; the order stays SHIPPED for the reverse flow.
+	OrderEventTypeRefused OrderEventType = "REFUSED"
 )
 
 var AllOrderEventType = []OrderEventType{
 	OrderEventTypePlaced,
 	OrderEventTypePaid,
 	OrderEventTypeCancelled,
+	OrderEventTypeShipped,
+	OrderEventTypeCompleted,
+	OrderEventTypeRefused,
 }
 
 func (e OrderEventType) IsValid() bool {
 	switch e {
-	case OrderEventTypePlaced, OrderEventTypePaid, OrderEventTypeCancelled:
+	case OrderEventTypePlaced, OrderEventTypePaid, OrderEventTypeCancelled, OrderEventTypeShipped, OrderEventTypeCompleted, OrderEventTypeRefused:
 		return true
 	}
 	return false
