@@ -50,7 +50,7 @@ func zonedProducts(t *testing.T, c *gqlc.Client, wh string, skip []string) []zon
 				}
 			}
 		}
-		if err := c.Do(ctx(t), `query($after:String){ products(first:40, after:$after, filter:{inStock:true}){
+		if err := c.Do(ctx(t), `query($after:String){ products(first:30, after:$after, filter:{inStock:true}){
 			edges{ node{ sku priceFen available bundle presale dropShip warehouse zone } } pageInfo{ hasNextPage endCursor } } }`,
 			map[string]any{"after": after}, &page); err != nil {
 			t.Fatal(err)
