@@ -514,32 +514,32 @@ func TestWMSKilledMidPickAndAfterHandover(t *testing.T) {
 	wos := f.workOrders(deliveryOrder, 1)
 	listID, tasks := f.pickList(wos)
 	f.claim(tasks[0])
-	st := f.next(tasks[0])
+	next := f.next(tasks[0])
 
 	// The scan goes out; WMS dies while it is in flight or just after.
 	key := ids.New()
 	done := make(chan error, 1)
-	go func() { _, err := f.scan(tasks[0], key, st.Bin, st.Sku, st.Qty); done <- err }()
+	go func() { _, err := f.scan(tasks[0], key, next.Bin, next.Sku, next.Qty); done <- err }()
 	time.Sleep(15 * time.Millisecond)
-	if err := st2kill(t); err != nil {
+	if err := st.Kill("wms"); err != nil {
 		t.Fatal(err)
 	}
 	<-done
-	if err := stRestart(t); err != nil {
+	if err := st.Restart(ctx(t), "wms"); err != nil {
 		t.Fatal(err)
 	}
 	// The RF handheld retries with the same key until WMS answers.
 	var res scanResult
 	eventually(t, 30*time.Second, "the scan retried", func() (bool, error) {
 		var err error
-		res, err = f.scan(tasks[0], key, st.Bin, st.Sku, st.Qty)
+		res, err = f.scan(tasks[0], key, next.Bin, next.Sku, next.Qty)
 		return err == nil, err
 	})
 	if len(res.ScanPick.Errors) > 0 {
 		t.Fatalf("retried scan: %+v", res.ScanPick.Errors)
 	}
-	if n, picks := f.onHand(ps[0].SKU); n != 100-st.Qty || picks != 1 {
-		t.Fatalf("on hand %d with %d pick movements after one scan of %d from 100", n, picks, st.Qty)
+	if n, picks := f.onHand(ps[0].SKU); n != 100-next.Qty || picks != 1 {
+		t.Fatalf("on hand %d with %d pick movements after one scan of %d from 100", n, picks, next.Qty)
 	}
 	if f.next(tasks[0]) != nil {
 		t.Fatal("the task still has a step after its only scan")
@@ -552,22 +552,12 @@ func TestWMSKilledMidPickAndAfterHandover(t *testing.T) {
 	}
 	// Killed right after the handover committed, before its event may
 	// have left the outbox.
-	if err := st2kill(t); err != nil {
+	if err := st.Kill("wms"); err != nil {
 		t.Fatal(err)
 	}
-	if err := stRestart(t); err != nil {
+	if err := st.Restart(ctx(t), "wms"); err != nil {
 		t.Fatal(err)
 	}
 	imported(t, batch)
 	delivered(t, c, sub, o.ID)
-}
-
-func st2kill(t *testing.T) error {
-	t.Helper()
-	return st.Kill("wms")
-}
-
-func stRestart(t *testing.T) error {
-	t.Helper()
-	return st.Restart(ctx(t), "wms")
 }
