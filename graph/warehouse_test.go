@@ -83,7 +83,7 @@ func TestWarehouseConsoleAgainstWMS(t *testing.T) {
 	}
 	for _, sku := range []string{"AMB", "FRZ"} {
 		zone := map[string]string{"AMB": "AMBIENT", "FRZ": "FROZEN_LOW"}[sku]
-		if _, err := svc.PutItem(ctx, sku, sku, zone, "STANDARD", 500); err != nil {
+		if _, err := svc.PutItem(ctx, sku, sku, zone, "STANDARD", 500, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -104,8 +104,9 @@ func (h *Handler) putItem(w http.ResponseWriter, r *http.Request) {
 	if !decodeOr(w, r, &in) {
 		return
 	}
-	it, err := h.svc.PutItem(r.Context(), in.SKU, in.Name, in.Zone, in.Handling, in.UnitWeightG)
-	answer(w, r, wmsclient.Item{SKU: it.SKU(), Name: it.Name(), Zone: string(it.Zone()), Handling: string(it.Handling()), UnitWeightG: it.UnitWeightG()}, err)
+	it, err := h.svc.PutItem(r.Context(), in.SKU, in.Name, in.Zone, in.Handling, in.UnitWeightG, in.StoreMOQ)
+	answer(w, r, wmsclient.Item{SKU: it.SKU(), Name: it.Name(), Zone: string(it.Zone()), Handling: string(it.Handling()),
+		UnitWeightG: it.UnitWeightG(), StoreMOQ: it.StoreMOQ()}, err)
 }
 
 func (h *Handler) putZone(w http.ResponseWriter, r *http.Request) {

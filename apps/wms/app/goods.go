@@ -11,9 +11,13 @@ import (
 	"github.com/harvest/harvest/apps/wms/events"
 )
 
-// PutItem sets a SKU's item master row: zone, handling, unit weight.
-func (s *Service) PutItem(ctx context.Context, sku, name, zone, handling string, unitWeightG int64) (domain.Item, error) {
+// PutItem sets a SKU's item master row: zone, handling, unit weight and
+// a retail store's minimum order quantity (0: none).
+func (s *Service) PutItem(ctx context.Context, sku, name, zone, handling string, unitWeightG, storeMOQ int64) (domain.Item, error) {
 	it, err := domain.NewItem(sku, name, zone, handling, unitWeightG)
+	if err == nil {
+		it, err = it.WithStoreMOQ(storeMOQ)
+	}
 	if err != nil {
 		return it, err
 	}

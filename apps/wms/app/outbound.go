@@ -45,4 +45,12 @@ type Outbound interface {
 	MarkImported(ctx context.Context, batchID string, now time.Time) error
 	Track(ctx context.Context, parcelID, state string, at time.Time, ev func(domain.Parcel) outbox.Event) (domain.Parcel, bool, error)
 	ParcelsOfOrder(ctx context.Context, orderID string) ([]domain.Parcel, int, error)
+
+	ConfirmQC(ctx context.Context, warehouse, pickListID string, now time.Time) ([]string, error)
+	SecondQC(ctx context.Context, warehouse, workOrderID, key, sku string, qty int64, now time.Time) (domain.WorkOrder, error)
+	ConfirmShortage(ctx context.Context, warehouse, workOrderID, key, hash string,
+		run func(bt domain.BusinessType, c *domain.ShortageCase) ([]string, error),
+		ev func(w domain.WorkOrder, orderID string, o domain.ShortageOutcome) outbox.Event, reasons map[string]string, now time.Time) (domain.WorkOrder, domain.ShortageOutcome, error)
+	PutAwayTasks(ctx context.Context, warehouse string, status domain.TaskStatus, limit int) ([]domain.PutAwayTask, error)
+	ConfirmPutAway(ctx context.Context, warehouse, id, key, operator, bin string, now time.Time) (domain.PutAwayTask, error)
 }

@@ -64,7 +64,7 @@ func newFloor(t *testing.T) *floor {
 		f.must(nil, f.svc.PutBin(f.ctx, wh, b[0], b[1]))
 	}
 	for _, it := range [][3]string{{"AMB", "AMBIENT", "STANDARD"}, {"FRZ", "FROZEN_LOW", "STANDARD"}, {"MILK", "CHILLED_LOW", "STANDARD"}} {
-		f.must(f.svc.PutItem(f.ctx, it[0], it[0], it[1], it[2], 500))
+		f.must(f.svc.PutItem(f.ctx, it[0], it[0], it[1], it[2], 500, 0))
 	}
 	return f
 }

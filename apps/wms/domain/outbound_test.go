@@ -3,6 +3,7 @@ package domain_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,5 +211,48 @@ func TestPlanBoxesAndWeights(t *testing.T) {
 	w.Lines[0].QCed = 1
 	if _, err := domain.PlanBoxes(w, boxes, nil, weights, false, seqIDs()); !errors.Is(err, domain.ErrState) {
 		t.Fatalf("QC incomplete: %v", err)
+	}
+}
+
+// The factory: each business type has its chain of named steps; a type
+// without one is refused.
+func TestChainForEachBusinessType(t *testing.T) {
+	t.Parallel()
+	want := map[domain.BusinessType]string{
+		domain.BusinessStandard: "virtual-quantity outbound QC > commit everything in one transaction",
+		domain.StoreLoss:        "actual-quantity outbound QC > create damage/loss record > commit everything in one transaction > notify customer service (concurrently)",
+		domain.StoreLossPutAway: "actual-quantity outbound QC > create damage/loss record with stock transactions > create RF put-away task with batch by rule > commit everything in one transaction > notify customer service (concurrently)",
+		domain.StorePutAway:     "actual-quantity outbound QC > create RF put-away task with random batch > commit everything in one transaction > notify customer service (concurrently)",
+	}
+	if got := domain.BusinessTypes(); len(got) != len(want) {
+		t.Fatalf("business types %v", got)
+	}
+	for bt, names := range want {
+		chain, err := domain.ChainFor(bt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range chain {
+			got = append(got, s.Name)
+		}
+		if g := strings.Join(got, " > "); g != names {
+			t.Errorf("%s: %s", bt, g)
+		}
+	}
+	if _, err := domain.ParseBusinessType("WHOLESALE"); !errors.Is(err, domain.ErrValidation) {
+		t.Errorf("unknown type: %v", err)
+	}
+	// A failing step stops the chain before its commit.
+	committed := false
+	c := &domain.ShortageCase{WorkOrder: domain.WorkOrder{ID: "W", Lines: []domain.WorkLine{{SKU: "A", Qty: 2, Picked: 2, QCed: 1}}},
+		Commit: func(domain.ShortageOutcome) error { committed = true; return nil }}
+	if ran, err := domain.RunChain(domain.BusinessStandard, c); !errors.Is(err, domain.ErrState) || len(ran) != 0 || committed {
+		t.Errorf("standard short: ran %v, err %v, committed %v", ran, err, committed)
+	}
+	c.Out = domain.ShortageOutcome{}
+	c.MOQ = map[string]int64{"A": 2}
+	if ran, err := domain.RunChain(domain.StorePutAway, c); err == nil || len(ran) != 1 || committed {
+		t.Errorf("put-away without picks: ran %v, err %v", ran, err)
 	}
 }

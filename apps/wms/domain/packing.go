@@ -53,6 +53,12 @@ func PlanBoxes(w WorkOrder, boxes [][]Line, weighedG []int64, weights map[string
 	}
 	need := map[string]int64{}
 	for _, l := range w.Lines {
+		if l.Partial { // a confirmed shortage decided what ships
+			if l.Ship > 0 {
+				need[l.SKU] += l.Ship
+			}
+			continue
+		}
 		if l.QCed < l.Picked || l.Picked < l.Qty {
 			return nil, fmt.Errorf("%w: work order %s line %d (%s): %d ordered, %d picked, %d checked at QC",
 				ErrState, w.ID, l.LineNo, l.SKU, l.Qty, l.Picked, l.QCed)

@@ -61,6 +61,7 @@ type Item struct {
 	zone        TempZone
 	handling    Handling
 	unitWeightG int64
+	storeMOQ    int64
 }
 
 // NewItem validates an item master row.
@@ -97,6 +98,19 @@ func (i Item) Handling() Handling { return i.handling }
 // UnitWeightG is one unit's weight in grams.
 func (i Item) UnitWeightG() int64 { return i.unitWeightG }
 
+// StoreMOQ is the minimum quantity a retail store's order ships of the
+// item (0: none): a line under it ships nothing (DOMAIN 7.2).
+func (i Item) StoreMOQ() int64 { return i.storeMOQ }
+
+// WithStoreMOQ is the item with a store minimum order quantity (0..1e6).
+func (i Item) WithStoreMOQ(n int64) (Item, error) {
+	if n < 0 || n > 1_000_000 {
+		return i, fmt.Errorf("%w: store MOQ must be 0..1000000", ErrValidation)
+	}
+	i.storeMOQ = n
+	return i, nil
+}
+
 // WorkOrderStatus is where a work order (sales_order) stands.
 type WorkOrderStatus string
 
@@ -114,7 +128,7 @@ const (
 // ParseWorkOrderStatus returns the status named s.
 func ParseWorkOrderStatus(s string) (WorkOrderStatus, error) {
 	switch st := WorkOrderStatus(s); st {
-	case WOAllocating, WOWaitingStock, WOAllocated, WOPicking, WOPicked, WOPacked, WOHandedOver:
+	case WOAllocating, WOWaitingStock, WOAllocated, WOPicking, WOPicked, WOPacked, WOHandedOver, WOQCShort, WOShortClosed:
 		return st, nil
 	}
 	return "", fmt.Errorf("%w: %q is not a work order status", ErrValidation, s)
@@ -145,6 +159,10 @@ type WorkLine struct {
 	Qty    int64
 	Picked int64
 	QCed   int64
+	// Partial is set once a confirmed shortage decided what ships of the
+	// line: Ship units (the line ships in full otherwise).
+	Partial bool
+	Ship    int64
 }
 
 // Split divides a received order into work orders by temperature zone and

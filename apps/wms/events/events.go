@@ -118,3 +118,32 @@ type HandoverCompleted struct {
 	Carrier   string   `json:"carrier"`
 	Parcels   []Parcel `json:"parcels"`
 }
+
+// Partial outbound (DOMAIN 7.2).
+const (
+	// TopicShortageReported: a shortage was confirmed at the second QC of a
+	// store order and what ships was decided; customer service hears of it.
+	TopicShortageReported = "wms.shortage.reported"
+	TypeShortageReported  = "wms.shortage.reported.v1"
+)
+
+// ShortLine is one line of a confirmed shortage.
+type ShortLine struct {
+	SKU      string `json:"sku"`
+	Ordered  int64  `json:"ordered"`
+	Short    int64  `json:"short"`
+	Ship     int64  `json:"ship"`
+	Withheld int64  `json:"withheld"` // under the minimum order quantity: back on the shelf
+	Reason   string `json:"reason,omitempty"`
+}
+
+// ShortageReported is a confirmed shortage of a work order.
+type ShortageReported struct {
+	WorkOrderID  string      `json:"work_order_id"`
+	WMSOrderID   string      `json:"wms_order_id"`
+	OrderID      string      `json:"order_id"`
+	Warehouse    string      `json:"warehouse"`
+	BusinessType string      `json:"business_type"`
+	Status       string      `json:"status"` // PICKED (what ships is packed) or SHORT_CLOSED
+	Lines        []ShortLine `json:"lines"`
+}

@@ -112,10 +112,13 @@ func workOrder(ctx context.Context, tx interface {
 	if err != nil {
 		return w, fmt.Errorf("read work order %s: %w", id, err)
 	}
-	w.Lines, err = sqltx.Collect[domain.WorkLine](tx.QueryContext(ctx, `SELECT line_no, sku, name, qty, picked_qty, qc_qty FROM sales_detail
-		WHERE work_order_id=? ORDER BY line_no`, id))(func(r interface{ Scan(...any) error }) (domain.WorkLine, error) {
+	w.Lines, err = sqltx.Collect[domain.WorkLine](tx.QueryContext(ctx, `SELECT line_no, sku, name, qty, picked_qty, qc_qty, COALESCE(ship_qty, -1)
+		FROM sales_detail WHERE work_order_id=? ORDER BY line_no`, id))(func(r interface{ Scan(...any) error }) (domain.WorkLine, error) {
 		var l domain.WorkLine
-		err := r.Scan(&l.LineNo, &l.SKU, &l.Name, &l.Qty, &l.Picked, &l.QCed)
+		err := r.Scan(&l.LineNo, &l.SKU, &l.Name, &l.Qty, &l.Picked, &l.QCed, &l.Ship)
+		if l.Partial = l.Ship >= 0; !l.Partial {
+			l.Ship = 0
+		}
 		return l, err
 	})
 	if err != nil {

@@ -156,7 +156,8 @@ func (s *Store) Pack(ctx context.Context, warehouse, workOrderID, key, hash stri
 			return fmt.Errorf("mark %s packed: %w", w.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE pick_lists p SET status=?, updated_at=? WHERE pick_list_id=? AND NOT EXISTS
-			(SELECT 1 FROM sales_order o WHERE o.pick_list_id=p.pick_list_id AND o.status<>?)`, domain.PLPacked, now, w.PickListID, domain.WOPacked); err != nil {
+			(SELECT 1 FROM sales_order o WHERE o.pick_list_id=p.pick_list_id AND o.status NOT IN (?,?))`, domain.PLPacked, now, w.PickListID,
+			domain.WOPacked, domain.WOShortClosed); err != nil {
 			return fmt.Errorf("finish pick list %s: %w", w.PickListID, err)
 		}
 		return nil
@@ -253,8 +254,8 @@ func (s *Store) Handover(ctx context.Context, warehouse, carrier, key string, ev
 			return fmt.Errorf("mark work orders handed over: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE order_header h SET status=? WHERE wms_order_id IN (`+sqltx.Tuples("?", len(orderArgs))+`)
-			AND NOT EXISTS (SELECT 1 FROM sales_order o WHERE o.wms_order_id=h.wms_order_id AND o.status<>?)`,
-			append(append([]any{orderHandedOver}, orderArgs...), domain.WOHandedOver)...); err != nil {
+			AND NOT EXISTS (SELECT 1 FROM sales_order o WHERE o.wms_order_id=h.wms_order_id AND o.status NOT IN (?,?))`,
+			append(append([]any{orderHandedOver}, orderArgs...), domain.WOHandedOver, domain.WOShortClosed)...); err != nil {
 			return fmt.Errorf("mark orders handed over: %w", err)
 		}
 		if _, err := outbox.Add(ctx, tx, ev(out)); err != nil {
@@ -330,7 +331,7 @@ func (s *Store) ParcelsOfOrder(ctx context.Context, orderID string) ([]domain.Pa
 	}
 	var open int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sales_order o JOIN order_header h ON h.wms_order_id=o.wms_order_id
-		WHERE h.order_id=? AND o.status NOT IN (?,?)`, orderID, domain.WOPacked, domain.WOHandedOver).Scan(&open); err != nil {
+		WHERE h.order_id=? AND o.status NOT IN (?,?,?)`, orderID, domain.WOPacked, domain.WOHandedOver, domain.WOShortClosed).Scan(&open); err != nil {
 		return nil, 0, fmt.Errorf("count open work orders of %s: %w", orderID, err)
 	}
 	var unsplit int

@@ -18,10 +18,10 @@ import (
 
 // PutItem creates or replaces an item master row.
 func (s *Store) PutItem(ctx context.Context, it domain.Item, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO wms_item (sku, name, temp_zone, handling, unit_weight_g, updated_at) VALUES (?,?,?,?,?,?)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO wms_item (sku, name, temp_zone, handling, unit_weight_g, store_moq, updated_at) VALUES (?,?,?,?,?,?,?)
 		ON DUPLICATE KEY UPDATE name=VALUES(name), temp_zone=VALUES(temp_zone), handling=VALUES(handling),
-		unit_weight_g=VALUES(unit_weight_g), updated_at=VALUES(updated_at)`,
-		it.SKU(), it.Name(), it.Zone(), it.Handling(), it.UnitWeightG(), now)
+		unit_weight_g=VALUES(unit_weight_g), store_moq=VALUES(store_moq), updated_at=VALUES(updated_at)`,
+		it.SKU(), it.Name(), it.Zone(), it.Handling(), it.UnitWeightG(), it.StoreMOQ(), now)
 	if err != nil {
 		return fmt.Errorf("put item %s: %w", it.SKU(), err)
 	}
@@ -38,7 +38,7 @@ func items(ctx context.Context, q sqltx.Querier, skus []string) (map[string]doma
 	for i, s := range skus {
 		args[i] = s
 	}
-	rows, err := q.QueryContext(ctx, `SELECT sku, name, temp_zone, handling, unit_weight_g FROM wms_item WHERE sku IN (`+
+	rows, err := q.QueryContext(ctx, `SELECT sku, name, temp_zone, handling, unit_weight_g, store_moq FROM wms_item WHERE sku IN (`+
 		sqltx.Tuples("?", len(skus))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read items: %w", err)
@@ -46,11 +46,14 @@ func items(ctx context.Context, q sqltx.Querier, skus []string) (map[string]doma
 	defer rows.Close()
 	for rows.Next() {
 		var sku, name, zone, handling string
-		var w int64
-		if err := rows.Scan(&sku, &name, &zone, &handling, &w); err != nil {
+		var w, moq int64
+		if err := rows.Scan(&sku, &name, &zone, &handling, &w, &moq); err != nil {
 			return nil, fmt.Errorf("read items: %w", err)
 		}
 		it, err := domain.NewItem(sku, name, zone, handling, w)
+		if err == nil {
+			it, err = it.WithStoreMOQ(moq)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("item %s as stored: %w", sku, err)
 		}

@@ -42,6 +42,7 @@ type Item struct {
 	Zone        string `json:"zone"`
 	Handling    string `json:"handling"` // STANDARD, VEGETABLE, BAGGED, OWN_BOX
 	UnitWeightG int64  `json:"unit_weight_g"`
+	StoreMOQ    int64  `json:"store_moq,omitempty"` // a retail store's minimum order quantity
 }
 
 // Zone is a storage zone: a temperature zone in the PICK or RESERVE area.
