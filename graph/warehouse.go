@@ -29,6 +29,11 @@ type Warehouse interface {
 	QCScan(ctx context.Context, wh, pickListID string, r wmsclient.QCScanRequest) (wmsclient.QCResult, error)
 	Pack(ctx context.Context, wh, workOrderID string, r wmsclient.PackRequest) ([]wmsclient.Box, error)
 	Handover(ctx context.Context, wh string, r wmsclient.HandoverRequest) (wmsclient.Handover, error)
+	ConfirmQC(ctx context.Context, wh, pickListID string) (wmsclient.QCConfirmation, error)
+	SecondQC(ctx context.Context, wh, workOrderID string, r wmsclient.SecondQCRequest) (wmsclient.WorkOrder, error)
+	ConfirmShortage(ctx context.Context, wh, workOrderID string, r wmsclient.ShortageRequest) (wmsclient.Shortage, error)
+	PutAwayTasks(ctx context.Context, wh, status string, limit int) ([]wmsclient.PutAwayTask, error)
+	ConfirmPutAway(ctx context.Context, wh, id string, r wmsclient.PutAwayRequest) (wmsclient.PutAwayTask, error)
 }
 
 var _ Warehouse = (*wmsclient.Client)(nil)
@@ -192,4 +197,20 @@ func toHandover(h wmsclient.Handover) *model.HandoverBatch {
 			WaybillNo: p.WaybillNo, WeightG: p.WeightG, Tracking: p.Tracking}
 	}
 	return out
+}
+
+func toShortage(sh wmsclient.Shortage) *model.ConfirmShortagePayload {
+	out := &model.ConfirmShortagePayload{WorkOrder: toWorkOrder(sh.WorkOrder), Lines: make([]*model.ShortageLine, len(sh.Lines)),
+		Losses: int64(sh.Losses), PutAways: int64(sh.PutAways), Errors: []*model.UserError{}}
+	for i, l := range sh.Lines {
+		out.Lines[i] = &model.ShortageLine{Sku: l.SKU, Ordered: l.Ordered, Short: l.Short, Ship: l.Ship, Withheld: l.Withheld}
+		if r := model.LossReason(l.Reason); r.IsValid() {
+			out.Lines[i].Reason = &r
+		}
+	}
+	return out
+}
+
+func toPutAway(t wmsclient.PutAwayTask) *model.PutAwayTask {
+	return &model.PutAwayTask{ID: t.ID, WorkOrderID: t.WorkOrderID, Bin: t.Bin, Sku: t.SKU, Batch: t.Batch, Qty: t.Qty, Status: t.Status, Operator: optStr(t.Operator)}
 }

@@ -163,6 +163,90 @@ func (r *mutationResolver) HandOver(ctx context.Context, input model.HandOverInp
 	return &model.HandOverPayload{Batch: toHandover(h), Errors: []*model.UserError{}}, nil
 }
 
+// ConfirmQc is the resolver for the confirmQC field.
+func (r *mutationResolver) ConfirmQc(ctx context.Context, pickListID string, warehouse *string) (*model.ConfirmQCPayload, error) {
+	_, wh, err := operator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Warehouse.ConfirmQC(ctx, wh, pickListID)
+	if err != nil {
+		ues, err := floorErrors(err, []string{"pickListId"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ConfirmQCPayload{WithDifferences: []string{}, Errors: ues}, nil
+	}
+	if c.WithDifferences == nil {
+		c.WithDifferences = []string{}
+	}
+	return &model.ConfirmQCPayload{WithDifferences: c.WithDifferences, Errors: []*model.UserError{}}, nil
+}
+
+// SecondQc is the resolver for the secondQC field.
+func (r *mutationResolver) SecondQc(ctx context.Context, input model.SecondQCInput, idempotencyKey string) (*model.WorkOrderPayload, error) {
+	_, wh, err := operator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.WorkOrderPayload{Errors: ues}, nil
+	}
+	w, err := r.Warehouse.SecondQC(ctx, wh, input.WorkOrderID, wmsclient.SecondQCRequest{IdempotencyKey: idempotencyKey, SKU: input.Sku, Qty: input.Qty})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.WorkOrderPayload{Errors: ues}, nil
+	}
+	return &model.WorkOrderPayload{WorkOrder: toWorkOrder(w), Errors: []*model.UserError{}}, nil
+}
+
+// ConfirmShortage is the resolver for the confirmShortage field.
+func (r *mutationResolver) ConfirmShortage(ctx context.Context, input model.ConfirmShortageInput, idempotencyKey string) (*model.ConfirmShortagePayload, error) {
+	_, wh, err := operator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.ConfirmShortagePayload{Errors: ues}, nil
+	}
+	req := wmsclient.ShortageRequest{IdempotencyKey: idempotencyKey, Reasons: map[string]string{}}
+	for _, x := range input.Reasons {
+		req.Reasons[x.Sku] = string(x.Reason)
+	}
+	sh, err := r.Warehouse.ConfirmShortage(ctx, wh, input.WorkOrderID, req)
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ConfirmShortagePayload{Errors: ues}, nil
+	}
+	return toShortage(sh), nil
+}
+
+// ConfirmPutAway is the resolver for the confirmPutAway field.
+func (r *mutationResolver) ConfirmPutAway(ctx context.Context, input model.ConfirmPutAwayInput, idempotencyKey string) (*model.PutAwayPayload, error) {
+	id, wh, err := operator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.PutAwayPayload{Errors: ues}, nil
+	}
+	t, err := r.Warehouse.ConfirmPutAway(ctx, wh, input.TaskID, wmsclient.PutAwayRequest{IdempotencyKey: idempotencyKey, Operator: id.Subject, Bin: input.Bin})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.PutAwayPayload{Errors: ues}, nil
+	}
+	return &model.PutAwayPayload{Task: toPutAway(t), Errors: []*model.UserError{}}, nil
+}
+
 // WarehouseStock is the resolver for the warehouseStock field.
 func (r *queryResolver) WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error) {
 	req := inventoryclient.SearchRequest{Warehouse: warehouse, First: pageSize(first), After: str(after)}
@@ -312,6 +396,23 @@ func (r *queryResolver) StockMovements(ctx context.Context, sku *string, first *
 	out := make([]*model.StockMovement, len(ms))
 	for i, m := range ms {
 		out[i] = &model.StockMovement{ID: m.ID, Bin: m.Bin, Sku: m.SKU, Batch: m.Batch, Kind: m.Kind, Qty: m.Qty, Ref: m.Ref, At: m.At, Uploaded: m.Uploaded}
+	}
+	return out, nil
+}
+
+// PutAwayTasks is the resolver for the putAwayTasks field.
+func (r *queryResolver) PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error) {
+	_, wh, err := operator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.Warehouse.PutAwayTasks(ctx, wh, str(status), pageSize(first))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.PutAwayTask, len(ts))
+	for i, t := range ts {
+		out[i] = toPutAway(t)
 	}
 	return out, nil
 }

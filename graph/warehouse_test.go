@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -54,7 +55,10 @@ func operatorOf(t *testing.T, sub, wh string) client.Option {
 // The warehouse console through GraphQL against the real WMS (router,
 // use cases, MariaDB): receipt, pick list, RF claim and scans with their
 // refusals, QC, packing with weights, handover; and the warehouse scope.
-func TestWarehouseConsoleAgainstWMS(t *testing.T) {
+// consoleAgainstWMS serves GraphQL over the real WMS (router, use cases,
+// a fresh MariaDB database) through a stand-in sidecar.
+func consoleAgainstWMS(t *testing.T) (*sql.DB, *app.Service, *client.Client) {
+	t.Helper()
 	db, _ := testdb.New(t, "wms")
 	svc := app.New(store.New(db), clock.System{}, nil, nil)
 	svc.SetOutbound([]string{"SF"}, nil)
@@ -68,7 +72,11 @@ func TestWarehouseConsoleAgainstWMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := client.New(graph.NewHandler(&graph.Resolver{Warehouse: wmsclient.New(daprx.NewInvoker(port))}, graph.Options{Verifier: v}))
+	return db, svc, client.New(graph.NewHandler(&graph.Resolver{Warehouse: wmsclient.New(daprx.NewInvoker(port))}, graph.Options{Verifier: v}))
+}
+
+func TestWarehouseConsoleAgainstWMS(t *testing.T) {
+	db, svc, c := consoleAgainstWMS(t)
 	ctx := context.Background()
 	const wh = "WH-SH"
 	for _, z := range [][3]string{{"A", "AMBIENT", "PICK"}, {"F", "FROZEN_LOW", "PICK"}} {
@@ -223,6 +231,87 @@ func TestWarehouseConsoleAgainstWMS(t *testing.T) {
 	}
 	data = gql(`{ binStock(sku: "AMB") { bin area onHand occupied } stockMovements(sku: "AMB") { kind qty } }`, op)
 	if got := jsonOf(data); got != `{"binStock":[{"area":"PICK","bin":"P-01","occupied":0,"onHand":6}],"stockMovements":[{"kind":"PICK","qty":-2},{"kind":"RECEIPT","qty":8}]}` {
+		t.Fatal(got)
+	}
+}
+
+// A store order short at QC, through GraphQL: QC confirm finds the
+// difference, the shortage is confirmed with its reason, the chain of
+// STORE_LOSS_PUTAWAY ships nothing under the MOQ and puts the good units
+// back by an RF put-away task at the right bin.
+func TestPartialOutboundThroughGraphQL(t *testing.T) {
+	db, svc, c := consoleAgainstWMS(t)
+	ctx := context.Background()
+	const wh = "WH-SH"
+	if _, err := svc.PutZone(ctx, wh, "A", "AMBIENT", "PICK"); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"P-01", "P-02"} {
+		if err := svc.PutBin(ctx, wh, b, "A"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.PutItem(ctx, "AMB", "AMB", "AMBIENT", "STANDARD", 500, 10); err != nil {
+		t.Fatal(err)
+	}
+	op := operatorOf(t, "op1", wh)
+	gql := func(q string) map[string]any {
+		t.Helper()
+		data, errs := post(t, c, q, op)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %+v", q, errs)
+		}
+		return data
+	}
+	gql(`mutation { receiveGoods(idempotencyKey: "r1", input: {purchaseOrder: "PO", bin: "P-01", sku: "AMB", batch: "B1",
+		productionDate: "2026-01-01", expiryDate: "2026-06-01", qty: 20}) { errors { code } } }`)
+	wmsID, _, err := svc.Receive(ctx, domain.Order{DeliveryOrderID: "D9", OrderID: "O9", CustomerID: "STORE-1", Warehouse: wh,
+		Delivery: domain.Delivery{Date: "2026-02-01", Carrier: "ZTO", WaybillNo: "ZT9", Name: "Store 1", Phone: "021", Address: "1 Road"},
+		Lines:    []domain.Line{{SKU: "AMB", Qty: 12, Zone: "AMBIENT"}}, Profiles: map[string]string{domain.ProfileBusinessType: "STORE_LOSS_PUTAWAY"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg string
+	if err := db.QueryRow(`SELECT msg_id FROM outbox WHERE topic=?`, events.TopicOrderReceived).Scan(&msg); err != nil {
+		t.Fatal(err)
+	}
+	wos, err := svc.SplitOrder(ctx, msg, wmsID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AllocateWorkOrder(ctx, wos[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	data := gql(fmt.Sprintf(`mutation { createPickList(idempotencyKey: "pl", input: {workOrderIds: ["%s"]}) { pickList { id tasks { id } } } }`, wos[0].ID))
+	pl := data["createPickList"].(map[string]any)["pickList"].(map[string]any)
+	task := pl["tasks"].([]any)[0].(map[string]any)["id"].(string)
+	gql(fmt.Sprintf(`mutation { claimPickTask(taskId: "%s") { errors { code } } }`, task))
+	gql(fmt.Sprintf(`mutation { scanPick(idempotencyKey: "s", input: {taskId: "%s", bin: "P-01", sku: "AMB", qty: 12}) { errors { code } } }`, task))
+	gql(fmt.Sprintf(`mutation { scanQC(idempotencyKey: "q", input: {pickListId: "%s", sku: "AMB", qty: 8}) { errors { code } } }`, pl["id"]))
+	data = gql(fmt.Sprintf(`mutation { confirmQC(pickListId: "%s") { withDifferences errors { code } } }`, pl["id"]))
+	if got := jsonOf(data["confirmQC"]); got != fmt.Sprintf(`{"errors":[],"withDifferences":["%s"]}`, wos[0].ID) {
+		t.Fatal(got)
+	}
+	data = gql(fmt.Sprintf(`mutation { confirmShortage(idempotencyKey: "c", input: {workOrderId: "%s", reasons: [{sku: "AMB", reason: MISSING}]}) {
+		workOrder { status } lines { sku ordered short ship withheld reason } losses putAways errors { code } } }`, wos[0].ID))
+	if got := jsonOf(data["confirmShortage"]); got != `{"errors":[],"lines":[{"ordered":12,"reason":"MISSING","ship":0,"short":4,"sku":"AMB","withheld":8}],"losses":1,"putAways":1,"workOrder":{"status":"SHORT_CLOSED"}}` {
+		t.Fatal(got)
+	}
+	data = gql(`{ putAwayTasks { id bin sku qty status } }`)
+	tasks := data["putAwayTasks"].([]any)
+	if len(tasks) != 1 {
+		t.Fatalf("put-away tasks %s", jsonOf(tasks))
+	}
+	pa := tasks[0].(map[string]any)
+	put := `mutation { confirmPutAway(idempotencyKey: "p", input: {taskId: "%s", bin: "%s"}) { task { status operator } errors { code reason } } }`
+	if got := jsonOf(gql(fmt.Sprintf(put, pa["id"], "P-02"))["confirmPutAway"]); got != `{"errors":[{"code":"WRONG_BIN","reason":"P-01"}],"task":null}` {
+		t.Fatal(got)
+	}
+	if got := jsonOf(gql(fmt.Sprintf(put, pa["id"], "P-01"))["confirmPutAway"]); got != `{"errors":[],"task":{"operator":"op1","status":"DONE"}}` {
+		t.Fatal(got)
+	}
+	data = gql(`{ binStock(sku: "AMB") { onHand occupied } stockMovements(sku: "AMB") { kind qty } }`)
+	if got := jsonOf(data); got != `{"binStock":[{"occupied":0,"onHand":16}],"stockMovements":[{"kind":"PUTAWAY","qty":8},{"kind":"LOSS","qty":-4},{"kind":"PICK","qty":-12},{"kind":"RECEIPT","qty":20}]}` {
 		t.Fatal(got)
 	}
 }

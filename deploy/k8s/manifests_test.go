@@ -523,7 +523,7 @@ func TestPubSubScopes(t *testing.T) {
 		"pay": {payevents.TopicTradeSucceeded, payevents.TopicRefundSucceeded},
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicWorkOrderAllocated,
 			wmsevents.TopicWorkOrderSuspended, wmsevents.TopicStockReceived, wmsevents.TopicPickListCreated,
-			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked},
+			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
@@ -531,7 +531,7 @@ func TestPubSubScopes(t *testing.T) {
 		"gateway":   hub.Topics,
 		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled},
 		"pay":       {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
-		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid, wmsevents.TopicParcelTracked},
+		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported},
 		// WMS drives outbound by its own messages (apps/wms/events).
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicStockReceived,
 			wmsevents.TopicHandoverCompleted},

@@ -108,6 +108,19 @@ type ComplexityRoot struct {
 		TradeID         func(childComplexity int) int
 	}
 
+	ConfirmQCPayload struct {
+		Errors          func(childComplexity int) int
+		WithDifferences func(childComplexity int) int
+	}
+
+	ConfirmShortagePayload struct {
+		Errors    func(childComplexity int) int
+		Lines     func(childComplexity int) int
+		Losses    func(childComplexity int) int
+		PutAways  func(childComplexity int) int
+		WorkOrder func(childComplexity int) int
+	}
+
 	Coupon struct {
 		ExpiresAt      func(childComplexity int) int
 		ID             func(childComplexity int) int
@@ -213,6 +226,9 @@ type ComplexityRoot struct {
 	Mutation struct {
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
 		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
+		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
+		ConfirmQc            func(childComplexity int, pickListID string, warehouse *string) int
+		ConfirmShortage      func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
 		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
 		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
@@ -223,6 +239,7 @@ type ComplexityRoot struct {
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
 		ScanPick             func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
 		ScanQc               func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
+		SecondQc             func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
@@ -385,6 +402,22 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PutAwayPayload struct {
+		Errors func(childComplexity int) int
+		Task   func(childComplexity int) int
+	}
+
+	PutAwayTask struct {
+		Batch       func(childComplexity int) int
+		Bin         func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Operator    func(childComplexity int) int
+		Qty         func(childComplexity int) int
+		Sku         func(childComplexity int) int
+		Status      func(childComplexity int) int
+		WorkOrderID func(childComplexity int) int
+	}
+
 	QCCart struct {
 		PickList   func(childComplexity int) int
 		WorkOrders func(childComplexity int) int
@@ -403,6 +436,7 @@ type ComplexityRoot struct {
 		PickTask              func(childComplexity int, id string, warehouse *string) int
 		Product               func(childComplexity int, sku string) int
 		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		PutAwayTasks          func(childComplexity int, status *string, first *int64, warehouse *string) int
 		QcCart                func(childComplexity int, pickListID string, warehouse *string) int
 		StockMovements        func(childComplexity int, sku *string, first *int64, warehouse *string) int
 		WarehouseCapacities   func(childComplexity int, day string) int
@@ -438,6 +472,15 @@ type ComplexityRoot struct {
 	SetWarehouseCapacityPayload struct {
 		Capacity func(childComplexity int) int
 		Errors   func(childComplexity int) int
+	}
+
+	ShortageLine struct {
+		Ordered  func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Ship     func(childComplexity int) int
+		Short    func(childComplexity int) int
+		Sku      func(childComplexity int) int
+		Withheld func(childComplexity int) int
 	}
 
 	StartCashPaymentPayload struct {
@@ -513,6 +556,11 @@ type ComplexityRoot struct {
 		Qty    func(childComplexity int) int
 		Sku    func(childComplexity int) int
 	}
+
+	WorkOrderPayload struct {
+		Errors    func(childComplexity int) int
+		WorkOrder func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -535,6 +583,10 @@ type MutationResolver interface {
 	ScanQc(ctx context.Context, input model.ScanQCInput, idempotencyKey string) (*model.ScanQCPayload, error)
 	PackWorkOrder(ctx context.Context, input model.PackWorkOrderInput, idempotencyKey string) (*model.PackWorkOrderPayload, error)
 	HandOver(ctx context.Context, input model.HandOverInput, idempotencyKey string) (*model.HandOverPayload, error)
+	ConfirmQc(ctx context.Context, pickListID string, warehouse *string) (*model.ConfirmQCPayload, error)
+	SecondQc(ctx context.Context, input model.SecondQCInput, idempotencyKey string) (*model.WorkOrderPayload, error)
+	ConfirmShortage(ctx context.Context, input model.ConfirmShortageInput, idempotencyKey string) (*model.ConfirmShortagePayload, error)
+	ConfirmPutAway(ctx context.Context, input model.ConfirmPutAwayInput, idempotencyKey string) (*model.PutAwayPayload, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -562,6 +614,7 @@ type QueryResolver interface {
 	WorkOrderBoxes(ctx context.Context, workOrderID string, warehouse *string) ([]*model.Box, error)
 	BinStock(ctx context.Context, sku *string, warehouse *string) ([]*model.BinStock, error)
 	StockMovements(ctx context.Context, sku *string, first *int64, warehouse *string) ([]*model.StockMovement, error)
+	PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error)
 }
 type SubscriptionResolver interface {
 	OrderEvents(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
@@ -851,6 +904,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CashPayment.TradeID(childComplexity), true
+
+	case "ConfirmQCPayload.errors":
+		if e.ComplexityRoot.ConfirmQCPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmQCPayload.Errors(childComplexity), true
+	case "ConfirmQCPayload.withDifferences":
+		if e.ComplexityRoot.ConfirmQCPayload.WithDifferences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmQCPayload.WithDifferences(childComplexity), true
+
+	case "ConfirmShortagePayload.errors":
+		if e.ComplexityRoot.ConfirmShortagePayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.Errors(childComplexity), true
+	case "ConfirmShortagePayload.lines":
+		if e.ComplexityRoot.ConfirmShortagePayload.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.Lines(childComplexity), true
+	case "ConfirmShortagePayload.losses":
+		if e.ComplexityRoot.ConfirmShortagePayload.Losses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.Losses(childComplexity), true
+	case "ConfirmShortagePayload.putAways":
+		if e.ComplexityRoot.ConfirmShortagePayload.PutAways == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.PutAways(childComplexity), true
+	case "ConfirmShortagePayload.workOrder":
+		if e.ComplexityRoot.ConfirmShortagePayload.WorkOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.WorkOrder(childComplexity), true
 
 	case "Coupon.expiresAt":
 		if e.ComplexityRoot.Coupon.ExpiresAt == nil {
@@ -1265,6 +1362,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimPickTask(childComplexity, args["taskId"].(string), args["warehouse"].(*string)), true
+	case "Mutation.confirmPutAway":
+		if e.ComplexityRoot.Mutation.ConfirmPutAway == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmPutAway_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmPutAway(childComplexity, args["input"].(model.ConfirmPutAwayInput), args["idempotencyKey"].(string)), true
+	case "Mutation.confirmQC":
+		if e.ComplexityRoot.Mutation.ConfirmQc == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmQC_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmQc(childComplexity, args["pickListId"].(string), args["warehouse"].(*string)), true
+	case "Mutation.confirmShortage":
+		if e.ComplexityRoot.Mutation.ConfirmShortage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmShortage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmShortage(childComplexity, args["input"].(model.ConfirmShortageInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createPickList":
 		if e.ComplexityRoot.Mutation.CreatePickList == nil {
 			break
@@ -1370,6 +1500,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ScanQc(childComplexity, args["input"].(model.ScanQCInput), args["idempotencyKey"].(string)), true
+	case "Mutation.secondQC":
+		if e.ComplexityRoot.Mutation.SecondQc == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_secondQC_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SecondQc(childComplexity, args["input"].(model.SecondQCInput), args["idempotencyKey"].(string)), true
 	case "Mutation.setWarehouseCapacity":
 		if e.ComplexityRoot.Mutation.SetWarehouseCapacity == nil {
 			break
@@ -2040,6 +2181,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
 
+	case "PutAwayPayload.errors":
+		if e.ComplexityRoot.PutAwayPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayPayload.Errors(childComplexity), true
+	case "PutAwayPayload.task":
+		if e.ComplexityRoot.PutAwayPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayPayload.Task(childComplexity), true
+
+	case "PutAwayTask.batch":
+		if e.ComplexityRoot.PutAwayTask.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Batch(childComplexity), true
+	case "PutAwayTask.bin":
+		if e.ComplexityRoot.PutAwayTask.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Bin(childComplexity), true
+	case "PutAwayTask.id":
+		if e.ComplexityRoot.PutAwayTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.ID(childComplexity), true
+	case "PutAwayTask.operator":
+		if e.ComplexityRoot.PutAwayTask.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Operator(childComplexity), true
+	case "PutAwayTask.qty":
+		if e.ComplexityRoot.PutAwayTask.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Qty(childComplexity), true
+	case "PutAwayTask.sku":
+		if e.ComplexityRoot.PutAwayTask.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Sku(childComplexity), true
+	case "PutAwayTask.status":
+		if e.ComplexityRoot.PutAwayTask.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Status(childComplexity), true
+	case "PutAwayTask.workOrderId":
+		if e.ComplexityRoot.PutAwayTask.WorkOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.WorkOrderID(childComplexity), true
+
 	case "QCCart.pickList":
 		if e.ComplexityRoot.QCCart.PickList == nil {
 			break
@@ -2166,6 +2369,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["filter"].(*model.ProductFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.putAwayTasks":
+		if e.ComplexityRoot.Query.PutAwayTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_putAwayTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PutAwayTasks(childComplexity, args["status"].(*string), args["first"].(*int64), args["warehouse"].(*string)), true
 	case "Query.qcCart":
 		if e.ComplexityRoot.Query.QcCart == nil {
 			break
@@ -2326,6 +2540,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetWarehouseCapacityPayload.Errors(childComplexity), true
+
+	case "ShortageLine.ordered":
+		if e.ComplexityRoot.ShortageLine.Ordered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Ordered(childComplexity), true
+	case "ShortageLine.reason":
+		if e.ComplexityRoot.ShortageLine.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Reason(childComplexity), true
+	case "ShortageLine.ship":
+		if e.ComplexityRoot.ShortageLine.Ship == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Ship(childComplexity), true
+	case "ShortageLine.short":
+		if e.ComplexityRoot.ShortageLine.Short == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Short(childComplexity), true
+	case "ShortageLine.sku":
+		if e.ComplexityRoot.ShortageLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Sku(childComplexity), true
+	case "ShortageLine.withheld":
+		if e.ComplexityRoot.ShortageLine.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Withheld(childComplexity), true
 
 	case "StartCashPaymentPayload.errors":
 		if e.ComplexityRoot.StartCashPaymentPayload.Errors == nil {
@@ -2611,6 +2862,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WorkOrderLine.Sku(childComplexity), true
 
+	case "WorkOrderPayload.errors":
+		if e.ComplexityRoot.WorkOrderPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderPayload.Errors(childComplexity), true
+	case "WorkOrderPayload.workOrder":
+		if e.ComplexityRoot.WorkOrderPayload.WorkOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderPayload.WorkOrder(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2623,6 +2887,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
 			graphql.NewInputUnmarshaler("BoxInput", ec.unmarshalInputBoxInput),
 			graphql.NewInputUnmarshaler("BoxLineInput", ec.unmarshalInputBoxLineInput),
+			graphql.NewInputUnmarshaler("ConfirmPutAwayInput", ec.unmarshalInputConfirmPutAwayInput),
+			graphql.NewInputUnmarshaler("ConfirmShortageInput", ec.unmarshalInputConfirmShortageInput),
 			graphql.NewInputUnmarshaler("CreatePickListInput", ec.unmarshalInputCreatePickListInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
@@ -2636,7 +2902,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
 			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
 			graphql.NewInputUnmarshaler("ScanQCInput", ec.unmarshalInputScanQCInput),
+			graphql.NewInputUnmarshaler("SecondQCInput", ec.unmarshalInputSecondQCInput),
 			graphql.NewInputUnmarshaler("SetWarehouseCapacityInput", ec.unmarshalInputSetWarehouseCapacityInput),
+			graphql.NewInputUnmarshaler("ShortageReasonInput", ec.unmarshalInputShortageReasonInput),
 			graphql.NewInputUnmarshaler("SuspendFulfillmentInput", ec.unmarshalInputSuspendFulfillmentInput),
 		)
 	}
@@ -3399,6 +3667,16 @@ enum WorkOrderStatus {
   PACKED
   "Its parcels left with the courier."
   HANDED_OVER
+  "QC confirm found it short (a physical shortage); a second QC may still find the items."
+  QC_SHORT
+  "Its shortage was confirmed and nothing of it ships (all short, or under the store's minimum order quantity)."
+  SHORT_CLOSED
+}
+
+"Why units were short at QC."
+enum LossReason {
+  DAMAGED
+  MISSING
 }
 
 "How an item travels: OWN_BOX items (oversize, sold by the original case) get a work order each; VEGETABLE and BAGGED goods never share one."
@@ -3703,6 +3981,104 @@ extend type Mutation {
   "Hand a courier's packed parcels over as one batch: outbound is complete and the parcels go to TMS."
   handOver(input: HandOverInput!, idempotencyKey: String!): HandOverPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
 }
+
+# Partial outbound (DOMAIN 7.2): QC confirm with differences, the second QC
+# by work order number, the shortage confirmation whose chain is chosen by
+# the order's business type, and RF put-away of what does not ship.
+
+"A line's outcome at a confirmed shortage."
+type ShortageLine {
+  sku: String!
+  ordered: Int!
+  "Picked but not good at QC."
+  short: Int!
+  "What is packed and shipped."
+  ship: Int!
+  "Good but not shipped (under the store's minimum order quantity): back on the shelf by an RF put-away task."
+  withheld: Int!
+  reason: LossReason
+}
+
+"An RF put-away task: units back into a bin's batch."
+type PutAwayTask {
+  id: ID!
+  workOrderId: ID!
+  bin: String!
+  sku: String!
+  batch: String!
+  qty: Int!
+  "OPEN, DONE"
+  status: String!
+  operator: String
+}
+
+type ConfirmQCPayload {
+  "The work orders found short (now QC_SHORT); the rest are ready to pack."
+  withDifferences: [ID!]!
+  errors: [UserError!]!
+}
+
+input SecondQCInput {
+  workOrderId: ID!
+  sku: String!
+  qty: Int!
+  warehouse: String
+}
+
+type WorkOrderPayload {
+  workOrder: WorkOrder
+  errors: [UserError!]!
+}
+
+input ShortageReasonInput {
+  sku: String!
+  reason: LossReason!
+}
+
+input ConfirmShortageInput {
+  workOrderId: ID!
+  "By SKU; a short SKU without one is DAMAGED."
+  reasons: [ShortageReasonInput!]
+  warehouse: String
+}
+
+type ConfirmShortagePayload {
+  workOrder: WorkOrder
+  lines: [ShortageLine!]
+  "Damage/loss records created."
+  losses: Int!
+  "RF put-away tasks created."
+  putAways: Int!
+  errors: [UserError!]!
+}
+
+input ConfirmPutAwayInput {
+  taskId: ID!
+  "The bin scanned: must be the task's (WRONG_BIN)."
+  bin: String!
+  warehouse: String
+}
+
+type PutAwayPayload {
+  task: PutAwayTask
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "RF put-away tasks, OPEN by default."
+  putAwayTasks(status: String = "OPEN", first: Int = 50, warehouse: String): [PutAwayTask!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+}
+
+extend type Mutation {
+  "Confirm QC on a picked cart: work orders checked short become QC_SHORT with their physical shortage."
+  confirmQC(pickListId: ID!, warehouse: String): ConfirmQCPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Second QC of a QC_SHORT work order by its number: items found count; checked in full it is ready to pack."
+  secondQC(input: SecondQCInput!, idempotencyKey: String!): WorkOrderPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Confirm the shortage still found: the business type's chain decides what ships, records losses, creates put-away tasks and tells customer service."
+  confirmShortage(input: ConfirmShortageInput!, idempotencyKey: String!): ConfirmShortagePayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Put a task's units back at the scanned bin: bin and ERP stock rise."
+  confirmPutAway(input: ConfirmPutAwayInput!, idempotencyKey: String!): PutAwayPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3843,6 +4219,32 @@ func (ec *executionContext) childFields_CashPayment(ctx context.Context, field g
 		return ec.fieldContext_CashPayment_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CashPayment", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfirmQCPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "withDifferences":
+		return ec.fieldContext_ConfirmQCPayload_withDifferences(ctx, field)
+	case "errors":
+		return ec.fieldContext_ConfirmQCPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfirmQCPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfirmShortagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "workOrder":
+		return ec.fieldContext_ConfirmShortagePayload_workOrder(ctx, field)
+	case "lines":
+		return ec.fieldContext_ConfirmShortagePayload_lines(ctx, field)
+	case "losses":
+		return ec.fieldContext_ConfirmShortagePayload_losses(ctx, field)
+	case "putAways":
+		return ec.fieldContext_ConfirmShortagePayload_putAways(ctx, field)
+	case "errors":
+		return ec.fieldContext_ConfirmShortagePayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfirmShortagePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4363,6 +4765,38 @@ func (ec *executionContext) childFields_ProductEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProductEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PutAwayPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_PutAwayPayload_task(ctx, field)
+	case "errors":
+		return ec.fieldContext_PutAwayPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PutAwayPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PutAwayTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PutAwayTask_id(ctx, field)
+	case "workOrderId":
+		return ec.fieldContext_PutAwayTask_workOrderId(ctx, field)
+	case "bin":
+		return ec.fieldContext_PutAwayTask_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_PutAwayTask_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_PutAwayTask_batch(ctx, field)
+	case "qty":
+		return ec.fieldContext_PutAwayTask_qty(ctx, field)
+	case "status":
+		return ec.fieldContext_PutAwayTask_status(ctx, field)
+	case "operator":
+		return ec.fieldContext_PutAwayTask_operator(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PutAwayTask", field.Name)
+}
+
 func (ec *executionContext) childFields_QCCart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "pickList":
@@ -4427,6 +4861,24 @@ func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.
 		return ec.fieldContext_SetWarehouseCapacityPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetWarehouseCapacityPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ShortageLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_ShortageLine_sku(ctx, field)
+	case "ordered":
+		return ec.fieldContext_ShortageLine_ordered(ctx, field)
+	case "short":
+		return ec.fieldContext_ShortageLine_short(ctx, field)
+	case "ship":
+		return ec.fieldContext_ShortageLine_ship(ctx, field)
+	case "withheld":
+		return ec.fieldContext_ShortageLine_withheld(ctx, field)
+	case "reason":
+		return ec.fieldContext_ShortageLine_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShortageLine", field.Name)
 }
 
 func (ec *executionContext) childFields_StartCashPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4565,6 +5017,16 @@ func (ec *executionContext) childFields_WorkOrderLine(ctx context.Context, field
 		return ec.fieldContext_WorkOrderLine_qced(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WorkOrderLine", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "workOrder":
+		return ec.fieldContext_WorkOrderPayload_workOrder(ctx, field)
+	case "errors":
+		return ec.fieldContext_WorkOrderPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrderPayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4749,6 +5211,72 @@ func (ec *executionContext) field_Mutation_claimPickTask_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_confirmPutAway_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConfirmPutAwayInput, error) {
+			return ec.unmarshalNConfirmPutAwayInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmPutAwayInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmQC_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pickListId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pickListId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmShortage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConfirmShortageInput, error) {
+			return ec.unmarshalNConfirmShortageInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createPickList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4923,6 +5451,28 @@ func (ec *executionContext) field_Mutation_scanQC_args(ctx context.Context, rawA
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ScanQCInput, error) {
 			return ec.unmarshalNScanQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_secondQC_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SecondQCInput, error) {
+			return ec.unmarshalNSecondQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSecondQCInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5176,6 +5726,36 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_putAwayTasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg2
 	return args, nil
 }
 
@@ -6490,6 +7070,203 @@ func (ec *executionContext) _CashPayment_expiresAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_CashPayment_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CashPayment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConfirmQCPayload_withDifferences(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmQCPayload_withDifferences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithDifferences, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmQCPayload_withDifferences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfirmQCPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConfirmQCPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmQCPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmQCPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfirmQCPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_workOrder(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_workOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+			return ec.marshalOWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_workOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfirmShortagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_lines(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ShortageLine) graphql.Marshaler {
+			return ec.marshalOShortageLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLineᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfirmShortagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShortageLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_losses(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_losses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Losses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_losses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfirmShortagePayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_putAways(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_putAways(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PutAways, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_putAways(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfirmShortagePayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfirmShortagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Coupon_id(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
@@ -8943,6 +9720,254 @@ func (ec *executionContext) fieldContext_Mutation_handOver(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_handOver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmQC(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmQC(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmQc(ctx, fc.Args["pickListId"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ConfirmQCPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConfirmQCPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfirmQCPayload) graphql.Marshaler {
+			return ec.marshalNConfirmQCPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmQCPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmQC(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfirmQCPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmQC_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_secondQC(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_secondQC(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SecondQc(ctx, fc.Args["input"].(model.SecondQCInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.WorkOrderPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WorkOrderPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrderPayload) graphql.Marshaler {
+			return ec.marshalNWorkOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_secondQC(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_secondQC_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmShortage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmShortage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmShortage(ctx, fc.Args["input"].(model.ConfirmShortageInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ConfirmShortagePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConfirmShortagePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfirmShortagePayload) graphql.Marshaler {
+			return ec.marshalNConfirmShortagePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmShortage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfirmShortagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmShortage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmPutAway(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmPutAway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmPutAway(ctx, fc.Args["input"].(model.ConfirmPutAwayInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PutAwayPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PutAwayPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PutAwayPayload) graphql.Marshaler {
+			return ec.marshalNPutAwayPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmPutAway(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PutAwayPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmPutAway_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11525,6 +12550,254 @@ func (ec *executionContext) fieldContext_ProductEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _PutAwayPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PutAwayTask) graphql.Marshaler {
+			return ec.marshalOPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PutAwayPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PutAwayTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PutAwayPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayTask_id(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PutAwayTask_workOrderId(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_workOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_workOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PutAwayTask_bin(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PutAwayTask_sku(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PutAwayTask_batch(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PutAwayTask_qty(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PutAwayTask_status(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PutAwayTask_operator(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
 func (ec *executionContext) _QCCart_pickList(ctx context.Context, field graphql.CollectedField, obj *model.QCCart) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12683,6 +13956,68 @@ func (ec *executionContext) fieldContext_Query_stockMovements(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_putAwayTasks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_putAwayTasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PutAwayTasks(ctx, fc.Args["status"].(*string), fc.Args["first"].(*int64), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.PutAwayTask
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.PutAwayTask
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PutAwayTask) graphql.Marshaler {
+			return ec.marshalNPutAwayTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_putAwayTasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PutAwayTask(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_putAwayTasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13119,6 +14454,144 @@ func (ec *executionContext) fieldContext_SetWarehouseCapacityPayload_errors(_ co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ShortageLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShortageLine_ordered(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_ordered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ordered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_ordered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShortageLine_short(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_short(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Short, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_short(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShortageLine_ship(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_ship(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ship, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_ship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShortageLine_withheld(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Withheld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShortageLine_reason(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LossReason) graphql.Marshaler {
+			return ec.marshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "LossReason")
 }
 
 func (ec *executionContext) _StartCashPaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.StartCashPaymentPayload) (ret graphql.Marshaler) {
@@ -14272,6 +15745,70 @@ func (ec *executionContext) _WorkOrderLine_qced(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_WorkOrderLine_qced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrderPayload_workOrder(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderPayload_workOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+			return ec.marshalOWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderPayload_workOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -15522,6 +17059,118 @@ func UnmarshalBoxLineInput(ctx context.Context, raw any) (model.BoxLineInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputConfirmPutAwayInput(ctx context.Context, obj any) (model.ConfirmPutAwayInput, error) {
+	var it model.ConfirmPutAwayInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"taskId", "bin", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "taskId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskID = data
+		case "bin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bin = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfirmPutAwayInput unmarshals raw into the ConfirmPutAwayInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfirmPutAwayInput(ctx context.Context, raw any) (model.ConfirmPutAwayInput, error) {
+	var out model.ConfirmPutAwayInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfirmPutAwayInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConfirmShortageInput(ctx context.Context, obj any) (model.ConfirmShortageInput, error) {
+	var it model.ConfirmShortageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workOrderId", "reasons", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workOrderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkOrderID = data
+		case "reasons":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reasons"))
+			data, err := ec.unmarshalOShortageReasonInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reasons = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfirmShortageInput unmarshals raw into the ConfirmShortageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfirmShortageInput(ctx context.Context, raw any) (model.ConfirmShortageInput, error) {
+	var out model.ConfirmShortageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfirmShortageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreatePickListInput(ctx context.Context, obj any) (model.CreatePickListInput, error) {
 	var it model.CreatePickListInput
 	if obj == nil {
@@ -16310,6 +17959,69 @@ func UnmarshalScanQCInput(ctx context.Context, raw any) (model.ScanQCInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSecondQCInput(ctx context.Context, obj any) (model.SecondQCInput, error) {
+	var it model.SecondQCInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workOrderId", "sku", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workOrderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkOrderID = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSecondQCInput unmarshals raw into the SecondQCInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSecondQCInput(ctx context.Context, raw any) (model.SecondQCInput, error) {
+	var out model.SecondQCInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SecondQCInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetWarehouseCapacityInput(ctx context.Context, obj any) (model.SetWarehouseCapacityInput, error) {
 	var it model.SetWarehouseCapacityInput
 	if obj == nil {
@@ -16363,6 +18075,55 @@ func (ec *executionContext) unmarshalInputSetWarehouseCapacityInput(ctx context.
 func UnmarshalSetWarehouseCapacityInput(ctx context.Context, raw any) (model.SetWarehouseCapacityInput, error) {
 	var out model.SetWarehouseCapacityInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetWarehouseCapacityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputShortageReasonInput(ctx context.Context, obj any) (model.ShortageReasonInput, error) {
+	var it model.ShortageReasonInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShortageReasonInput unmarshals raw into the ShortageReasonInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShortageReasonInput(ctx context.Context, raw any) (model.ShortageReasonInput, error) {
+	var out model.ShortageReasonInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShortageReasonInput", raw, &out)
 	return out, err
 }
 
@@ -16835,6 +18596,97 @@ func (ec *executionContext) _CashPayment(ctx context.Context, sel ast.SelectionS
 			}
 		case "expiresAt":
 			out.Values[i] = ec._CashPayment_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var confirmQCPayloadImplementors = []string{"ConfirmQCPayload"}
+
+func (ec *executionContext) _ConfirmQCPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConfirmQCPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, confirmQCPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfirmQCPayload")
+		case "withDifferences":
+			out.Values[i] = ec._ConfirmQCPayload_withDifferences(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ConfirmQCPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var confirmShortagePayloadImplementors = []string{"ConfirmShortagePayload"}
+
+func (ec *executionContext) _ConfirmShortagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConfirmShortagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, confirmShortagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfirmShortagePayload")
+		case "workOrder":
+			out.Values[i] = ec._ConfirmShortagePayload_workOrder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._ConfirmShortagePayload_lines(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "losses":
+			out.Values[i] = ec._ConfirmShortagePayload_losses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putAways":
+			out.Values[i] = ec._ConfirmShortagePayload_putAways(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ConfirmShortagePayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17654,6 +19506,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "handOver":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_handOver(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmQC":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmQC(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secondQC":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_secondQC(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmShortage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmShortage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmPutAway":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmPutAway(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -18696,6 +20576,112 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var putAwayPayloadImplementors = []string{"PutAwayPayload"}
+
+func (ec *executionContext) _PutAwayPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PutAwayPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, putAwayPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PutAwayPayload")
+		case "task":
+			out.Values[i] = ec._PutAwayPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PutAwayPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var putAwayTaskImplementors = []string{"PutAwayTask"}
+
+func (ec *executionContext) _PutAwayTask(ctx context.Context, sel ast.SelectionSet, obj *model.PutAwayTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, putAwayTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PutAwayTask")
+		case "id":
+			out.Values[i] = ec._PutAwayTask_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrderId":
+			out.Values[i] = ec._PutAwayTask_workOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bin":
+			out.Values[i] = ec._PutAwayTask_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._PutAwayTask_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._PutAwayTask_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._PutAwayTask_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PutAwayTask_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "operator":
+			out.Values[i] = ec._PutAwayTask_operator(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var qCCartImplementors = []string{"QCCart"}
 
 func (ec *executionContext) _QCCart(ctx context.Context, sel ast.SelectionSet, obj *model.QCCart) graphql.Marshaler {
@@ -18866,6 +20852,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_stockMovements(ctx, field)
+				})
+		case "putAwayTasks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_putAwayTasks(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -19084,6 +21076,64 @@ func (ec *executionContext) _SetWarehouseCapacityPayload(ctx context.Context, se
 		case "errors":
 			out.Values[i] = ec._SetWarehouseCapacityPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shortageLineImplementors = []string{"ShortageLine"}
+
+func (ec *executionContext) _ShortageLine(ctx context.Context, sel ast.SelectionSet, obj *model.ShortageLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shortageLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShortageLine")
+		case "sku":
+			out.Values[i] = ec._ShortageLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ordered":
+			out.Values[i] = ec._ShortageLine_ordered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "short":
+			out.Values[i] = ec._ShortageLine_short(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ship":
+			out.Values[i] = ec._ShortageLine_ship(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withheld":
+			out.Values[i] = ec._ShortageLine_withheld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ShortageLine_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -19567,6 +21617,44 @@ func (ec *executionContext) _WorkOrderLine(ctx context.Context, sel ast.Selectio
 			}
 		case "qced":
 			out.Values[i] = ec._WorkOrderLine_qced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderPayloadImplementors = []string{"WorkOrderPayload"}
+
+func (ec *executionContext) _WorkOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrderPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrderPayload")
+		case "workOrder":
+			out.Values[i] = ec._WorkOrderPayload_workOrder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._WorkOrderPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20126,6 +22214,32 @@ func (ec *executionContext) marshalNCancelOrderPayload2ᚖgithubᚗcomᚋharvest
 	return ec._CancelOrderPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNConfirmPutAwayInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmPutAwayInput(ctx context.Context, v any) (model.ConfirmPutAwayInput, error) {
+	res, err := ec.unmarshalInputConfirmPutAwayInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConfirmQCPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmQCPayload(ctx context.Context, sel ast.SelectionSet, v *model.ConfirmQCPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfirmQCPayload!")
+		return graphql.Null
+	}
+	return ec._ConfirmQCPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConfirmShortageInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortageInput(ctx context.Context, v any) (model.ConfirmShortageInput, error) {
+	res, err := ec.unmarshalInputConfirmShortageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConfirmShortagePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortagePayload(ctx context.Context, sel ast.SelectionSet, v *model.ConfirmShortagePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfirmShortagePayload!")
+		return graphql.Null
+	}
+	return ec._ConfirmShortagePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCoupon2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Coupon) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20434,6 +22548,16 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, v any) (model.LossReason, error) {
+	var res model.LossReason
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, sel ast.SelectionSet, v model.LossReason) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNNonCashKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐNonCashKind(ctx context.Context, v any) (model.NonCashKind, error) {
@@ -20771,6 +22895,38 @@ func (ec *executionContext) marshalNProductEdge2ᚖgithubᚗcomᚋharvestᚋharv
 	return ec._ProductEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPutAwayPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayPayload(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PutAwayPayload!")
+		return graphql.Null
+	}
+	return ec._PutAwayPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPutAwayTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PutAwayTask) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayTask) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PutAwayTask!")
+		return graphql.Null
+	}
+	return ec._PutAwayTask(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNReceiveGoodsInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsInput(ctx context.Context, v any) (model.ReceiveGoodsInput, error) {
 	res, err := ec.unmarshalInputReceiveGoodsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20863,6 +23019,11 @@ func (ec *executionContext) marshalNScanQCPayload2ᚖgithubᚗcomᚋharvestᚋha
 	return ec._ScanQCPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSecondQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSecondQCInput(ctx context.Context, v any) (model.SecondQCInput, error) {
+	res, err := ec.unmarshalInputSecondQCInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSetWarehouseCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetWarehouseCapacityInput(ctx context.Context, v any) (model.SetWarehouseCapacityInput, error) {
 	res, err := ec.unmarshalInputSetWarehouseCapacityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20874,6 +23035,19 @@ func (ec *executionContext) marshalNSetWarehouseCapacityPayload2ᚖgithubᚗcom�
 		return graphql.Null
 	}
 	return ec._SetWarehouseCapacityPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLine(ctx context.Context, sel ast.SelectionSet, v *model.ShortageLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShortageLine!")
+		return graphql.Null
+	}
+	return ec._ShortageLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNShortageReasonInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInput(ctx context.Context, v any) (*model.ShortageReasonInput, error) {
+	res, err := ec.unmarshalInputShortageReasonInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx context.Context, v any) (model.SlotType, error) {
@@ -21115,6 +23289,14 @@ func (ec *executionContext) marshalNWorkOrderLine2ᚖgithubᚗcomᚋharvestᚋha
 		return graphql.Null
 	}
 	return ec._WorkOrderLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrderPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrderPayload!")
+		return graphql.Null
+	}
+	return ec._WorkOrderPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx context.Context, v any) (model.WorkOrderStatus, error) {
@@ -21434,6 +23616,22 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, v any) (*model.LossReason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.LossReason)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, sel ast.SelectionSet, v *model.LossReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrder(ctx context.Context, sel ast.SelectionSet, v *model.Order) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21509,11 +23707,54 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayTask) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PutAwayTask(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐQCCart(ctx context.Context, sel ast.SelectionSet, v *model.QCCart) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._QCCart(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOShortageLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ShortageLine) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOShortageReasonInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInputᚄ(ctx context.Context, v any) ([]*model.ShortageReasonInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ShortageReasonInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNShortageReasonInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -107,6 +107,36 @@ type CashPayment struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+type ConfirmPutAwayInput struct {
+	TaskID string `json:"taskId"`
+	// The bin scanned: must be the task's (WRONG_BIN).
+	Bin       string  `json:"bin"`
+	Warehouse *string `json:"warehouse,omitempty"`
+}
+
+type ConfirmQCPayload struct {
+	// The work orders found short (now QC_SHORT); the rest are ready to pack.
+	WithDifferences []string     `json:"withDifferences"`
+	Errors          []*UserError `json:"errors"`
+}
+
+type ConfirmShortageInput struct {
+	WorkOrderID string `json:"workOrderId"`
+	// By SKU; a short SKU without one is DAMAGED.
+	Reasons   []*ShortageReasonInput `json:"reasons,omitempty"`
+	Warehouse *string                `json:"warehouse,omitempty"`
+}
+
+type ConfirmShortagePayload struct {
+	WorkOrder *WorkOrder      `json:"workOrder,omitempty"`
+	Lines     []*ShortageLine `json:"lines,omitempty"`
+	// Damage/loss records created.
+	Losses int64 `json:"losses"`
+	// RF put-away tasks created.
+	PutAways int64        `json:"putAways"`
+	Errors   []*UserError `json:"errors"`
+}
+
 type Coupon struct {
 	ID             string `json:"id"`
 	Title          string `json:"title"`
@@ -479,6 +509,24 @@ type ProductFilter struct {
 	InStock   *bool   `json:"inStock,omitempty"`
 }
 
+type PutAwayPayload struct {
+	Task   *PutAwayTask `json:"task,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
+// An RF put-away task: units back into a bin's batch.
+type PutAwayTask struct {
+	ID          string `json:"id"`
+	WorkOrderID string `json:"workOrderId"`
+	Bin         string `json:"bin"`
+	Sku         string `json:"sku"`
+	Batch       string `json:"batch"`
+	Qty         int64  `json:"qty"`
+	// OPEN, DONE
+	Status   string  `json:"status"`
+	Operator *string `json:"operator,omitempty"`
+}
+
 // A cart at the packing bench: which work order needs which items in which slot.
 type QCCart struct {
 	PickList   *PickList    `json:"pickList"`
@@ -547,6 +595,13 @@ type ScanQCPayload struct {
 	Errors      []*UserError `json:"errors"`
 }
 
+type SecondQCInput struct {
+	WorkOrderID string  `json:"workOrderId"`
+	Sku         string  `json:"sku"`
+	Qty         int64   `json:"qty"`
+	Warehouse   *string `json:"warehouse,omitempty"`
+}
+
 type SetWarehouseCapacityInput struct {
 	Warehouse string `json:"warehouse"`
 	// YYYY-MM-DD, Asia/Shanghai
@@ -557,6 +612,24 @@ type SetWarehouseCapacityInput struct {
 type SetWarehouseCapacityPayload struct {
 	Capacity *WarehouseCapacity `json:"capacity,omitempty"`
 	Errors   []*UserError       `json:"errors"`
+}
+
+// A line's outcome at a confirmed shortage.
+type ShortageLine struct {
+	Sku     string `json:"sku"`
+	Ordered int64  `json:"ordered"`
+	// Picked but not good at QC.
+	Short int64 `json:"short"`
+	// What is packed and shipped.
+	Ship int64 `json:"ship"`
+	// Good but not shipped (under the store's minimum order quantity): back on the shelf by an RF put-away task.
+	Withheld int64       `json:"withheld"`
+	Reason   *LossReason `json:"reason,omitempty"`
+}
+
+type ShortageReasonInput struct {
+	Sku    string     `json:"sku"`
+	Reason LossReason `json:"reason"`
 }
 
 type StartCashPaymentPayload struct {
@@ -649,6 +722,11 @@ type WorkOrderLine struct {
 	Picked int64  `json:"picked"`
 	// Checked at QC.
 	Qced int64 `json:"qced"`
+}
+
+type WorkOrderPayload struct {
+	WorkOrder *WorkOrder   `json:"workOrder,omitempty"`
+	Errors    []*UserError `json:"errors"`
 }
 
 // Sources a customer may place an order from (ToC only).
@@ -895,6 +973,62 @@ func (e *Handling) UnmarshalJSON(b []byte) error {
 }
 
 func (e Handling) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Why units were short at QC.
+type LossReason string
+
+const (
+	LossReasonDamaged LossReason = "DAMAGED"
+	LossReasonMissing LossReason = "MISSING"
+)
+
+var AllLossReason = []LossReason{
+	LossReasonDamaged,
+	LossReasonMissing,
+}
+
+func (e LossReason) IsValid() bool {
+	switch e {
+	case LossReasonDamaged, LossReasonMissing:
+		return true
+	}
+	return false
+}
+
+func (e LossReason) String() string {
+	return string(e)
+}
+
+func (e *LossReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LossReason(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LossReason", str)
+	}
+	return nil
+}
+
+func (e LossReason) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LossReason) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LossReason) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1574,6 +1708,10 @@ const (
 	WorkOrderStatusPacked  WorkOrderStatus = "PACKED"
 	// Its parcels left with the courier.
 	WorkOrderStatusHandedOver WorkOrderStatus = "HANDED_OVER"
+	// QC confirm found it short (a physical shortage); a second QC may still find the items.
+	WorkOrderStatusQcShort WorkOrderStatus = "QC_SHORT"
+	// Its shortage was confirmed and nothing of it ships (all short, or under the store's minimum order quantity).
+	WorkOrderStatusShortClosed WorkOrderStatus = "SHORT_CLOSED"
 )
 
 var AllWorkOrderStatus = []WorkOrderStatus{
@@ -1584,11 +1722,13 @@ var AllWorkOrderStatus = []WorkOrderStatus{
 	WorkOrderStatusPicked,
 	WorkOrderStatusPacked,
 	WorkOrderStatusHandedOver,
+	WorkOrderStatusQcShort,
+	WorkOrderStatusShortClosed,
 }
 
 func (e WorkOrderStatus) IsValid() bool {
 	switch e {
-	case WorkOrderStatusAllocating, WorkOrderStatusWaitingStock, WorkOrderStatusAllocated, WorkOrderStatusPicking, WorkOrderStatusPicked, WorkOrderStatusPacked, WorkOrderStatusHandedOver:
+	case WorkOrderStatusAllocating, WorkOrderStatusWaitingStock, WorkOrderStatusAllocated, WorkOrderStatusPicking, WorkOrderStatusPicked, WorkOrderStatusPacked, WorkOrderStatusHandedOver, WorkOrderStatusQcShort, WorkOrderStatusShortClosed:
 		return true
 	}
 	return false

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/dapr/go-sdk/service/common"
@@ -34,6 +35,19 @@ func Subscribe(svc common.Service, pubsub string, uc *app.Service) error {
 	}); err != nil {
 		return err
 	}
+	if err := daprx.Subscribe(svc, pubsub, wmsevents.TopicShortageReported, func(ctx context.Context, m daprx.Message) error {
+		var ev wmsevents.ShortageReported
+		if err := json.Unmarshal(m.Data, &ev); err != nil || ev.OrderID == "" {
+			return fmt.Errorf("%w: decode shortage: %v", daprx.ErrDrop, err)
+		}
+		err := uc.RecordShortage(ctx, m.ID, ev.OrderID, shortageNote(ev))
+		if errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrBadTransition) {
+			return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
 	return daprx.Subscribe(svc, pubsub, payevents.TopicTradeSucceeded, func(ctx context.Context, m daprx.Message) error {
 		var t payevents.TradeSucceeded
 		if err := json.Unmarshal(m.Data, &t); err != nil {
@@ -48,6 +62,15 @@ func Subscribe(svc common.Service, pubsub string, uc *app.Service) error {
 		}
 		return err
 	})
+}
+
+// shortageNote is the timeline's reading of a confirmed shortage.
+func shortageNote(ev wmsevents.ShortageReported) string {
+	parts := make([]string, len(ev.Lines))
+	for i, l := range ev.Lines {
+		parts[i] = fmt.Sprintf("%s: %d ordered, %d short (%s), %d ship, %d back on the shelf", l.SKU, l.Ordered, l.Short, l.Reason, l.Ship, l.Withheld)
+	}
+	return "work order " + ev.WorkOrderID + " " + ev.Status + ": " + strings.Join(parts, "; ")
 }
 
 // SweepBinding handles the cron input binding that runs the expiry sweep.

@@ -92,3 +92,22 @@ func deliveryEvent(o *domain.Order, topic string, parcels []string, at time.Time
 	ev := events.OrderDelivery{OrderID: o.ID(), CustomerID: o.CustomerID(), Status: string(o.Status()), ParcelIDs: parcels, At: at}
 	return outbox.Event{Topic: topic, AggregateID: o.ID(), Type: topic + ".v1", Payload: ev}
 }
+
+// ShortageConsumer is the inbox name of the wms.shortage.reported subscriber.
+const ShortageConsumer = "oms.shortage-reported"
+
+// RecordShortage puts a shortage the warehouse confirmed (DOMAIN 7.2) on
+// the order's timeline, where customer service reads it, once per message.
+// note is what ships and what does not; nothing else of the order moves.
+func (s *Service) RecordShortage(ctx context.Context, msgID, orderID, note string) error {
+	_, err := s.repo.Update(ctx, orderID, &InboxClaim{Consumer: ShortageConsumer, MsgID: msgID}, func(o *domain.Order) ([]outbox.Event, error) {
+		return nil, o.RecordShortage(s.clock.Now(), note)
+	})
+	if errors.Is(err, ErrDuplicateMessage) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("record shortage of %s: %w", orderID, err)
+	}
+	return nil
+}

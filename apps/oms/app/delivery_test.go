@@ -98,3 +98,32 @@ func TestDeliveryLegFollowsWhatWMSAnswers(t *testing.T) {
 		t.Fatalf("refusal events %d: %+v", outboxCount(t, e.db, events.TopicOrderRefused), ev)
 	}
 }
+
+// A shortage the warehouse confirmed reaches the order's timeline once,
+// for customer service; the order's status does not move.
+func TestShortageReachesTheTimelineOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	o := mustPlace(t, e, "k", placement("SALES_PLAN"))
+	for range 2 {
+		if err := e.svc.RecordShortage(ctx, "msg-1", o.ID(), "work order W1 PICKED: SKU-A: 2 ordered, 1 short (DAMAGED), 1 ship"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := e.repo.Get(ctx, o.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range got.Timeline() {
+		if ev.Type == domain.EventShortage {
+			n++
+		}
+	}
+	if n != 1 || got.Status() != domain.StatusPaid {
+		t.Fatalf("%d shortage entries, status %s", n, got.Status())
+	}
+	if err := e.svc.RecordShortage(ctx, "msg-2", "NO-SUCH-ORDER", "x"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("unknown order: %v", err)
+	}
+}

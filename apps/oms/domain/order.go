@@ -407,6 +407,16 @@ func (o *Order) RecordRefusal(at time.Time, note string) error {
 	return nil
 }
 
+// RecordShortage notes on the timeline a shortage the warehouse confirmed
+// (note says what ships); the order's status does not change.
+func (o *Order) RecordShortage(at time.Time, note string) error {
+	if o.status == StatusCancelled || o.status == StatusPendingPayment {
+		return fmt.Errorf("%w: order %s is %s", ErrBadTransition, o.id, o.status)
+	}
+	o.record(at, EventShortage, note)
+	return nil
+}
+
 // Refused reports whether a refusal at the door is recorded.
 func (o *Order) Refused() bool {
 	return slices.ContainsFunc(o.timeline, func(e Event) bool { return e.Type == EventRefused })

@@ -61,4 +61,7 @@ const (
 	// EventRefused: the customer refused a parcel at the door; the order
 	// stays SHIPPED and the reverse flow takes the rejection (DOMAIN 4.3).
 	EventRefused EventType = "REFUSED"
+	// EventShortage: the warehouse confirmed a shortage of the order at QC
+	// and ships what is good (DOMAIN 7.2); customer service reads it here.
+	EventShortage EventType = "SHORTAGE"
 )

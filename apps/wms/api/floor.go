@@ -40,6 +40,7 @@ func mountFloor(r chi.Router, h *Handler) {
 		r.Post("/tasks/{id}/claim", h.claim)
 		r.Post("/tasks/{id}/scans", h.scan)
 		r.Post("/handovers", h.handover)
+		mountPartial(r, h)
 	})
 	r.Post("/v1/tms/parcels/{id}/reports", h.parcelReport)
 	r.Get("/v1/order-parcels/{id}", h.orderParcels)

@@ -416,3 +416,92 @@ func (c *Client) OrderParcels(ctx context.Context, orderID string) (OrderParcels
 	var out OrderParcels
 	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/order-parcels/"+url.PathEscape(orderID), nil, &out)
 }
+
+// Partial outbound (DOMAIN 7.2).
+
+// QCConfirmation lists the work orders a QC confirm found short.
+type QCConfirmation struct {
+	WithDifferences []string `json:"with_differences"`
+}
+
+// SecondQCRequest re-checks items of a work order by its number.
+type SecondQCRequest struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	SKU            string `json:"sku"`
+	Qty            int64  `json:"qty"`
+}
+
+// ShortageRequest confirms a work order's shortage with the reasons by
+// SKU (DAMAGED, MISSING; default DAMAGED).
+type ShortageRequest struct {
+	IdempotencyKey string            `json:"idempotency_key"`
+	Reasons        map[string]string `json:"reasons,omitempty"`
+}
+
+// ShortLine is a line's outcome at a confirmed shortage.
+type ShortLine struct {
+	SKU      string `json:"sku"`
+	Ordered  int64  `json:"ordered"`
+	Short    int64  `json:"short"`
+	Ship     int64  `json:"ship"`
+	Withheld int64  `json:"withheld"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Shortage is a confirmed shortage: the work order after it and what the
+// business type's chain decided.
+type Shortage struct {
+	WorkOrder WorkOrder   `json:"work_order"`
+	Lines     []ShortLine `json:"lines"`
+	Losses    int         `json:"losses"`
+	PutAways  int         `json:"put_aways"`
+}
+
+// PutAwayTask is an RF put-away task.
+type PutAwayTask struct {
+	ID          string `json:"id"`
+	WorkOrderID string `json:"work_order_id"`
+	Bin         string `json:"bin"`
+	SKU         string `json:"sku"`
+	Batch       string `json:"batch"`
+	Qty         int64  `json:"qty"`
+	Status      string `json:"status"`
+	Operator    string `json:"operator,omitempty"`
+}
+
+// PutAwayRequest confirms a put-away at the scanned bin.
+type PutAwayRequest struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	Operator       string `json:"operator"`
+	Bin            string `json:"bin"`
+}
+
+// ConfirmQC confirms QC on a picked cart.
+func (c *Client) ConfirmQC(ctx context.Context, wh, pickListID string) (QCConfirmation, error) {
+	var out QCConfirmation
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, whPath(wh, "pick-lists", url.PathEscape(pickListID), "qc-confirm"), struct{}{}, &out)
+}
+
+// SecondQC re-checks items of a QC_SHORT work order.
+func (c *Client) SecondQC(ctx context.Context, wh, workOrderID string, r SecondQCRequest) (WorkOrder, error) {
+	var out WorkOrder
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, whPath(wh, "work-orders", url.PathEscape(workOrderID), "second-qc"), r, &out)
+}
+
+// ConfirmShortage confirms a work order's shortage.
+func (c *Client) ConfirmShortage(ctx context.Context, wh, workOrderID string, r ShortageRequest) (Shortage, error) {
+	var out Shortage
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, whPath(wh, "work-orders", url.PathEscape(workOrderID), "shortage"), r, &out)
+}
+
+// PutAwayTasks lists put-away tasks in a status (OPEN, DONE).
+func (c *Client) PutAwayTasks(ctx context.Context, wh, status string, limit int) ([]PutAwayTask, error) {
+	var out []PutAwayTask
+	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, whPath(wh, "putaway-tasks")+"?status="+url.QueryEscape(status)+"&limit="+strconv.Itoa(limit), nil, &out)
+}
+
+// ConfirmPutAway puts a task's units back at the scanned bin.
+func (c *Client) ConfirmPutAway(ctx context.Context, wh, id string, r PutAwayRequest) (PutAwayTask, error) {
+	var out PutAwayTask
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, whPath(wh, "putaway-tasks", url.PathEscape(id), "confirm"), r, &out)
+}
