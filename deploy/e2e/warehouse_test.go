@@ -561,3 +561,102 @@ func TestWMSKilledMidPickAndAfterHandover(t *testing.T) {
 	imported(t, batch)
 	delivered(t, c, sub, o.ID)
 }
+
+// A retail store's replenishment order short at QC ships nothing under the
+// item's minimum order quantity: QC confirm finds the difference, the
+// shortage is confirmed through the chain of the store's business type
+// (loss record with stock transactions, put-away by rule), the good units
+// go back on the shelf by an RF put-away task, and customer service reads
+// the shortage on the order's timeline.
+func TestStoreShortageReachesCustomerService(t *testing.T) {
+	const customer, wh = "C0033", "WH-SH"
+	c := client(t, "CUSTOMER", customer)
+	first := zonedProducts(t, c, wh, nil)
+	second := zonedProducts(t, c, wh, []string{first[0].SKU, first[1].SKU, first[2].SKU})
+	ps := zonedProducts(t, c, wh, []string{first[0].SKU, first[1].SKU, first[2].SKU, second[0].SKU, second[1].SKU, second[2].SKU})[:1]
+	f := layout(t, wh, "STORE", ps)
+	if err := invoke(ctx(t), "wms", http.MethodPost, "v1/items", wmsclient.Item{SKU: ps[0].SKU, Name: ps[0].Name, Zone: ps[0].Zone,
+		Handling: "STANDARD", UnitWeightG: f.weights[ps[0].SKU], StoreMOQ: 10}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := invoke(ctx(t), "wms", http.MethodPost, "v1/store-customers", wmsclient.StoreCustomer{CustomerID: customer, BusinessType: "STORE_LOSS_PUTAWAY"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.receive("STORE-0", ps[0].SKU, 100)
+
+	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	o, sub := placePaid(t, c, sctx, ps, 12)
+	sub.Close()
+	deliveryOrder, _ := f.dispatched(c, o)
+	wos := f.workOrders(deliveryOrder, 1)
+	listID, tasks := f.pickList(wos)
+	if !f.pickAll(tasks) {
+		t.Fatal("not picked")
+	}
+	var qc struct {
+		ScanQC struct{ Errors payloadErrors }
+	}
+	do(t, f.op, `mutation($in: ScanQCInput!, $key: String!){ scanQC(input: $in, idempotencyKey: $key){ errors { code message } } }`,
+		map[string]any{"key": ids.New(), "in": map[string]any{"pickListId": listID, "sku": ps[0].SKU, "qty": 8}}, &qc)
+	var conf struct {
+		ConfirmQC struct{ WithDifferences []string }
+	}
+	do(t, f.op, `mutation($id: ID!){ confirmQC(pickListId: $id){ withDifferences } }`, map[string]any{"id": listID}, &conf)
+	if len(conf.ConfirmQC.WithDifferences) != 1 || conf.ConfirmQC.WithDifferences[0] != wos[0].ID {
+		t.Fatalf("QC confirm: %+v", conf)
+	}
+	var sh struct {
+		ConfirmShortage struct {
+			WorkOrder struct{ Status string }
+			Lines     []struct{ Ship, Short, Withheld int64 }
+			Losses    int
+			PutAways  int
+			Errors    payloadErrors
+		}
+	}
+	do(t, f.op, `mutation($in: ConfirmShortageInput!, $key: String!){ confirmShortage(input: $in, idempotencyKey: $key){
+		workOrder { status } lines { ship short withheld } losses putAways errors { code message } } }`,
+		map[string]any{"key": ids.New(), "in": map[string]any{"workOrderId": wos[0].ID, "reasons": []any{map[string]any{"sku": ps[0].SKU, "reason": "DAMAGED"}}}}, &sh)
+	got := sh.ConfirmShortage
+	if len(got.Errors) > 0 || got.WorkOrder.Status != "SHORT_CLOSED" || len(got.Lines) != 1 || got.Lines[0].Ship != 0 || got.Lines[0].Short != 4 ||
+		got.Lines[0].Withheld != 8 || got.Losses != 1 || got.PutAways != 1 {
+		t.Fatalf("shortage: %+v", got)
+	}
+	var pa struct {
+		PutAwayTasks []struct {
+			ID, WorkOrderID, Bin string
+			Qty                  int64
+		}
+	}
+	do(t, f.op, `{ putAwayTasks { id workOrderId bin qty } }`, nil, &pa)
+	var task string
+	for _, p := range pa.PutAwayTasks {
+		if p.WorkOrderID == wos[0].ID && p.Bin == "STORE-0" && p.Qty == 8 {
+			task = p.ID
+		}
+	}
+	if task == "" {
+		t.Fatalf("put-away tasks %+v", pa.PutAwayTasks)
+	}
+	var put struct {
+		ConfirmPutAway struct{ Errors payloadErrors }
+	}
+	do(t, f.op, `mutation($in: ConfirmPutAwayInput!, $key: String!){ confirmPutAway(input: $in, idempotencyKey: $key){ errors { code message } } }`,
+		map[string]any{"key": ids.New(), "in": map[string]any{"taskId": task, "bin": "STORE-0"}}, &put)
+	if len(put.ConfirmPutAway.Errors) > 0 {
+		t.Fatalf("put-away: %+v", put.ConfirmPutAway.Errors)
+	}
+	if n, _ := f.onHand(ps[0].SKU); n != 100-12+8 {
+		t.Fatalf("on hand %d after picking 12 and putting 8 back into 100", n)
+	}
+	cs := client(t, "CS_AGENT", "cs-1")
+	eventually(t, 30*time.Second, "the shortage on the order's timeline", func() (bool, error) {
+		for _, e := range getOrder(t, cs, o.ID).Timeline {
+			if e.Type == "SHORTAGE" && strings.Contains(e.Note, ps[0].SKU) && strings.Contains(e.Note, "4 short (DAMAGED)") {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("timeline %+v", getOrder(t, cs, o.ID).Timeline)
+	})
+}

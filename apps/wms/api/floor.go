@@ -20,6 +20,7 @@ import (
 
 func mountFloor(r chi.Router, h *Handler) {
 	r.Post("/v1/items", h.putItem)
+	r.Post("/v1/store-customers", h.putStoreCustomer)
 	r.Route("/v1/warehouses/{wh}", func(r chi.Router) {
 		r.Post("/zones", h.putZone)
 		r.Post("/bins", h.putBin)

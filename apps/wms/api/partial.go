@@ -9,7 +9,8 @@ import (
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
 
-// Partial outbound's routes (DOMAIN 7.2), under v1/warehouses/{wh}.
+// Partial outbound's routes (DOMAIN 7.2), under v1/warehouses/{wh}; store
+// customers are mounted by mountFloor.
 func mountPartial(r chi.Router, h *Handler) {
 	r.Post("/pick-lists/{id}/qc-confirm", h.confirmQC)
 	r.Post("/work-orders/{id}/second-qc", h.secondQC)
@@ -72,4 +73,12 @@ func (h *Handler) confirmPutAway(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := h.svc.ConfirmPutAway(r.Context(), wh(r), id(r), in.IdempotencyKey, in.Operator, in.Bin)
 	answer(w, r, putAwayOut(t), err)
+}
+
+func (h *Handler) putStoreCustomer(w http.ResponseWriter, r *http.Request) {
+	var in wmsclient.StoreCustomer
+	if !decodeOr(w, r, &in) {
+		return
+	}
+	answer(w, r, in, h.svc.PutStoreCustomer(r.Context(), in.CustomerID, in.BusinessType))
 }

@@ -52,5 +52,6 @@ type Outbound interface {
 		run func(bt domain.BusinessType, c *domain.ShortageCase) ([]string, error),
 		ev func(w domain.WorkOrder, orderID string, o domain.ShortageOutcome) outbox.Event, reasons map[string]string, now time.Time) (domain.WorkOrder, domain.ShortageOutcome, error)
 	PutAwayTasks(ctx context.Context, warehouse string, status domain.TaskStatus, limit int) ([]domain.PutAwayTask, error)
+	PutStoreCustomer(ctx context.Context, customerID string, bt domain.BusinessType, now time.Time) error
 	ConfirmPutAway(ctx context.Context, warehouse, id, key, operator, bin string, now time.Time) (domain.PutAwayTask, error)
 }

@@ -71,3 +71,17 @@ func (s *Service) ConfirmPutAway(ctx context.Context, warehouse, id, key, operat
 	}
 	return s.store.ConfirmPutAway(ctx, warehouse, id, key, operator, bin, s.now())
 }
+
+// PutStoreCustomer makes a customer a retail store whose orders take the
+// business type bt's chain at a shortage (STORE_*; STANDARD makes it an
+// ordinary customer again).
+func (s *Service) PutStoreCustomer(ctx context.Context, customerID, bt string) error {
+	if customerID == "" || len(customerID) > 64 {
+		return fmt.Errorf("%w: customer id is required (at most 64 bytes)", domain.ErrValidation)
+	}
+	t, err := domain.ParseBusinessType(bt)
+	if err != nil {
+		return err
+	}
+	return s.store.PutStoreCustomer(ctx, customerID, t, s.now())
+}

@@ -182,3 +182,25 @@ func TestStoreShortageChains(t *testing.T) {
 func packOf(sku string, qty int64) []app.PackInput {
 	return []app.PackInput{{Lines: []domain.Line{{SKU: sku, Qty: qty}}}}
 }
+
+// A store customer's orders take their business type's chain without an
+// order profile naming it.
+func TestStoreCustomerBusinessType(t *testing.T) {
+	f := newFloor(t)
+	f.receive("C-01", "MILK", "B1", "2026-03-01", 10)
+	if err := f.svc.PutStoreCustomer(f.ctx, "STORE-7", "NO_SUCH_TYPE"); !errors.Is(err, domain.ErrValidation) {
+		t.Fatalf("unknown type: %v", err)
+	}
+	if err := f.svc.PutStoreCustomer(f.ctx, "STORE-7", "STORE_LOSS"); err != nil {
+		t.Fatal(err)
+	}
+	w, pl := f.picked("SC1", "", "MILK", "CHILLED_LOW", 4, 3)
+	f.must(f.svc.ConfirmQC(f.ctx, wh, pl))
+	got, out, err := f.svc.ConfirmShortage(f.ctx, wh, w.ID, "c", nil)
+	if err != nil || got.Status != domain.WOPicked || out.Shipping() != 3 || len(out.Losses) != 1 {
+		t.Fatalf("store customer's order: %+v %+v %v", got, out, err)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM shortage_confirms WHERE business_type='STORE_LOSS'`); n != 1 {
+		t.Fatalf("%d confirmations as STORE_LOSS", n)
+	}
+}

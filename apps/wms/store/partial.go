@@ -189,10 +189,13 @@ func (s *Store) ConfirmShortage(ctx context.Context, warehouse, workOrderID, key
 		if w.Status != domain.WOQCShort {
 			return fmt.Errorf("%w: work order %s is %s, not QC_SHORT", domain.ErrState, workOrderID, w.Status)
 		}
+		// The order's own business type, else its store customer's.
 		var bt string
-		err = tx.QueryRowContext(ctx, `SELECT profile_value FROM order_profiles WHERE wms_order_id=? AND profile_key=?`,
-			w.WMSOrderID, domain.ProfileBusinessType).Scan(&bt)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `SELECT COALESCE(
+			(SELECT profile_value FROM order_profiles WHERE wms_order_id=h.wms_order_id AND profile_key=?),
+			(SELECT business_type FROM wms_store_customers WHERE customer_id=h.customer_id), '')
+			FROM order_header h WHERE h.wms_order_id=?`, domain.ProfileBusinessType, w.WMSOrderID).Scan(&bt)
+		if err != nil {
 			return fmt.Errorf("read business type of %s: %w", w.WMSOrderID, err)
 		}
 		btype, err := domain.ParseBusinessType(bt)
@@ -364,4 +367,14 @@ func (s *Store) ConfirmPutAway(ctx context.Context, warehouse, id, key, operator
 		return nil
 	})
 	return t, err
+}
+
+// PutStoreCustomer sets the business type of a retail-store customer's
+// orders.
+func (s *Store) PutStoreCustomer(ctx context.Context, customerID string, bt domain.BusinessType, now time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO wms_store_customers (customer_id, business_type, updated_at) VALUES (?,?,?)
+		ON DUPLICATE KEY UPDATE business_type=VALUES(business_type), updated_at=VALUES(updated_at)`, customerID, bt, now); err != nil {
+		return fmt.Errorf("put store customer %s: %w", customerID, err)
+	}
+	return nil
 }

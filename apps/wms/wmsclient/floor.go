@@ -505,3 +505,11 @@ func (c *Client) ConfirmPutAway(ctx context.Context, wh, id string, r PutAwayReq
 	var out PutAwayTask
 	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, whPath(wh, "putaway-tasks", url.PathEscape(id), "confirm"), r, &out)
 }
+
+// StoreCustomer makes a customer a retail store whose orders take
+// BusinessType's chain at a shortage (STORE_LOSS, STORE_LOSS_PUTAWAY,
+// STORE_PUTAWAY; STANDARD undoes it).
+type StoreCustomer struct {
+	CustomerID   string `json:"customer_id"`
+	BusinessType string `json:"business_type"`
+}

@@ -61,7 +61,16 @@ CREATE TABLE putaway_tasks (
   KEY ix_putaway_wo (work_order_id)
 ) ENGINE=InnoDB;
 
+-- Retail-store customers and the business type of their replenishment
+-- orders (an order profile's business_type, when sent, wins).
+CREATE TABLE wms_store_customers (
+  customer_id   VARCHAR(64) NOT NULL PRIMARY KEY,
+  business_type VARCHAR(32) NOT NULL,
+  updated_at    DATETIME(6) NOT NULL
+) ENGINE=InnoDB;
+
 -- +goose Down
+DROP TABLE wms_store_customers;
 DROP TABLE putaway_tasks;
 DROP TABLE wms_loss;
 DROP TABLE shortage_confirms;
