@@ -61,7 +61,7 @@ func consoleAgainstWMS(t *testing.T) (*sql.DB, *app.Service, *client.Client) {
 	t.Helper()
 	db, _ := testdb.New(t, "wms")
 	svc := app.New(store.New(db), clock.System{}, nil, nil)
-	svc.SetOutbound([]string{"SF"}, nil)
+	svc.SetOutbound([]string{"SF"}, nil, nil)
 	m := chi.NewRouter()
 	api.Mount(m, svc)
 	sc := httptest.NewServer(wmsSidecar{m})

@@ -26,6 +26,7 @@ import (
 	"github.com/harvest/harvest/apps/platform/runtime"
 	"github.com/harvest/harvest/apps/wms/api"
 	"github.com/harvest/harvest/apps/wms/app"
+	"github.com/harvest/harvest/apps/wms/erp"
 	"github.com/harvest/harvest/apps/wms/events"
 	"github.com/harvest/harvest/apps/wms/store"
 	"github.com/harvest/harvest/apps/wms/tms"
@@ -54,7 +55,9 @@ func run() error {
 		return err
 	}
 	svc := app.New(store.New(a.DB), clock.System{}, a.Relay.Notify, a.Logger)
-	svc.SetOutbound(cfg.WeighCarriers, tms.New(partnersclient.New(a.Invoker, cfg.PartnersAppID)))
+	partners := partnersclient.New(a.Invoker, cfg.PartnersAppID)
+	svc.SetOutbound(cfg.WeighCarriers, tms.New(partners), erp.New(partners))
+	a.Go(svc.UploadWorker(cfg.UploadEvery))
 	api.Mount(a.Mux, svc)
 	if err := events.Subscribe(a.Service, base.PubSub, svc); err != nil {
 		return err

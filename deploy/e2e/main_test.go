@@ -60,6 +60,7 @@ func run(m *testing.M) int {
 			// The courier collects and delivers within seconds, not hours.
 			"PARTNERS_TMS_COLLECT_DELAY": "1s",
 			"PARTNERS_TMS_DELIVER_DELAY": "2s",
+			"HARVEST_WMS_UPLOAD_EVERY":   "500ms",
 		},
 	})
 	if err != nil {

@@ -471,6 +471,24 @@ func TestOrderLeavesTheWarehouseAndIsDelivered(t *testing.T) {
 	}
 	imported(t, batch)
 	delivered(t, c, sub, o.ID)
+	// The upload job booked the ambient SKU's receipt and pick at ERP, once each.
+	eventually(t, 30*time.Second, "movements booked at ERP", func() (bool, error) {
+		var got struct {
+			Movements     int   `json:"movements"`
+			NetQty        int64 `json:"net_qty"`
+			MaxDeliveries int   `json:"max_deliveries"`
+		}
+		resp, err := callApp("partners", http.MethodGet, "/admin/erp/movements?warehouse="+wh+"&sku="+ps[0].SKU, "", nil)
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+			return false, err
+		}
+		n, _ := f.onHand(ps[0].SKU)
+		return got.MaxDeliveries == 1 && got.NetQty == n, fmt.Errorf("ERP booked %+v, WMS holds %d", got, n)
+	})
 }
 
 // onHand is a SKU's on-hand bin stock and its PICK movements, read

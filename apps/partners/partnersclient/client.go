@@ -268,3 +268,33 @@ func (c *Client) GetParcel(ctx context.Context, parcelID string) (ParcelState, e
 	var p ParcelState
 	return p, c.inv.Invoke(ctx, c.appID, http.MethodGet, "tms/v1/parcels/"+url.PathEscape(parcelID), nil, &p)
 }
+
+// StockMovement is one WMS stock movement uploaded to ERP, once by its id.
+type StockMovement struct {
+	ID        string    `json:"id"`
+	Warehouse string    `json:"warehouse"`
+	Bin       string    `json:"bin"`
+	SKU       string    `json:"sku"`
+	Batch     string    `json:"batch"`
+	Kind      string    `json:"kind"`
+	Qty       int64     `json:"qty"`
+	Ref       string    `json:"ref"`
+	At        time.Time `json:"at"`
+}
+
+// MovementUpload is a batch of movements.
+type MovementUpload struct {
+	Movements []StockMovement `json:"movements"`
+}
+
+// UploadReceipt says how many movements were new and how many ERP had.
+type UploadReceipt struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+}
+
+// UploadMovements uploads stock movements to ERP (idempotent by id).
+func (c *Client) UploadMovements(ctx context.Context, in MovementUpload) (UploadReceipt, error) {
+	var r UploadReceipt
+	return r, c.post(ctx, "erp/v1/stock-movements", in, &r)
+}

@@ -59,6 +59,7 @@ func (s *Server) mountOutsideAPIs(r chi.Router) {
 	r.Post("/invoice/v1/invoices", s.invoiceIssue())
 	r.Post("/suppliers/v1/orders", s.supplierOrder())
 	s.mountTMSParcels(r)
+	s.mountERP(r)
 }
 
 func (s *Server) mountOutside(r chi.Router) {

@@ -175,6 +175,7 @@ func (s *Server) Mount(r chi.Router) {
 	r.Get("/admin/trades/{channel}/{no}", s.adminTrade)
 	r.Get("/admin/notifications", s.adminNotifications)
 	r.Post("/admin/tms/parcels/{id}/outcome", s.adminParcelOutcome)
+	r.Get("/admin/erp/movements", s.adminERPMovements)
 	s.mountOutside(r)
 }
 

@@ -72,3 +72,29 @@ func TestParcelsAreCollectedDeliveredOrRefusedAndReported(t *testing.T) {
 		t.Fatalf("%d reports: nothing more is sent once each state is taken", n)
 	}
 }
+
+// ERP books each stock movement once by id and counts the repeats.
+func TestERPBooksEachMovementOnce(t *testing.T) {
+	e := newEnv(t, sim.Config{})
+	up := pc.MovementUpload{Movements: []pc.StockMovement{{ID: "M1", Warehouse: "WH", SKU: "A", Kind: "RECEIPT", Qty: 10, Ref: "R1"},
+		{ID: "M2", Warehouse: "WH", SKU: "A", Kind: "PICK", Qty: -3, Ref: "W1"}}}
+	var r pc.UploadReceipt
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "erp/v1/stock-movements", up, &r); err != nil || r.Accepted != 2 {
+		t.Fatalf("upload: %+v %v", r, err)
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "erp/v1/stock-movements", up, &r); err != nil || r.Accepted != 0 || r.Duplicates != 2 {
+		t.Fatalf("again: %+v %v", r, err)
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "erp/v1/stock-movements", pc.MovementUpload{}, &r); err == nil {
+		t.Fatal("an empty upload was taken")
+	}
+	var got struct {
+		Movements     int   `json:"movements"`
+		NetQty        int64 `json:"net_qty"`
+		MaxDeliveries int   `json:"max_deliveries"`
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodGet, "admin/erp/movements?warehouse=WH&sku=A", nil, &got); err != nil ||
+		got.Movements != 2 || got.NetQty != 7 || got.MaxDeliveries != 2 {
+		t.Fatalf("booked %+v %v", got, err)
+	}
+}

@@ -53,5 +53,7 @@ type Outbound interface {
 		ev func(w domain.WorkOrder, orderID string, o domain.ShortageOutcome) outbox.Event, reasons map[string]string, now time.Time) (domain.WorkOrder, domain.ShortageOutcome, error)
 	PutAwayTasks(ctx context.Context, warehouse string, status domain.TaskStatus, limit int) ([]domain.PutAwayTask, error)
 	PutStoreCustomer(ctx context.Context, customerID string, bt domain.BusinessType, now time.Time) error
+	PendingMovements(ctx context.Context, limit int) ([]domain.Movement, error)
+	MarkUploaded(ctx context.Context, ids []string, now time.Time) error
 	ConfirmPutAway(ctx context.Context, warehouse, id, key, operator, bin string, now time.Time) (domain.PutAwayTask, error)
 }

@@ -41,11 +41,33 @@ func (f *fakeTMS) ParcelState(_ context.Context, id string) (string, time.Time, 
 	return f.states[id], time.Now(), nil
 }
 
+// fakeERP books movements once by id, counting deliveries; fail makes
+// the next upload fail.
+type fakeERP struct {
+	mu     sync.Mutex
+	booked map[string]int
+	fail   bool
+}
+
+func (f *fakeERP) UploadMovements(_ context.Context, ms []domain.Movement) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		f.fail = false
+		return errors.New("ERP is down")
+	}
+	for _, m := range ms {
+		f.booked[m.ID]++
+	}
+	return nil
+}
+
 type floor struct {
 	t   *testing.T
 	db  *sql.DB
 	svc *app.Service
 	tms *fakeTMS
+	erp *fakeERP
 	ctx context.Context
 }
 
@@ -55,8 +77,9 @@ func newFloor(t *testing.T) *floor {
 	db.SetMaxOpenConns(16)
 	svc := app.New(store.New(db), clock.System{}, nil, nil)
 	tms := &fakeTMS{imports: map[string]int{}, states: map[string]string{}}
-	svc.SetOutbound([]string{"SF"}, tms)
-	f := &floor{t: t, db: db, svc: svc, tms: tms, ctx: context.Background()}
+	erpFake := &fakeERP{booked: map[string]int{}}
+	svc.SetOutbound([]string{"SF"}, tms, erpFake)
+	f := &floor{t: t, db: db, svc: svc, tms: tms, erp: erpFake, ctx: context.Background()}
 	for _, z := range [][3]string{{"A-PICK", "AMBIENT", "PICK"}, {"A-RES", "AMBIENT", "RESERVE"}, {"F-PICK", "FROZEN_LOW", "PICK"}, {"C-PICK", "CHILLED_LOW", "PICK"}} {
 		f.must(f.svc.PutZone(f.ctx, wh, z[0], z[1], z[2]))
 	}
@@ -462,5 +485,38 @@ func TestReceiptRefusals(t *testing.T) {
 	}
 	if n := f.count(`SELECT COUNT(*) FROM inv_tran`); n != 1 {
 		t.Fatalf("%d movements", n)
+	}
+}
+
+// Every movement reaches ERP once: an upload that fails marks nothing
+// and the next sends it; an uploaded movement is not sent again.
+func TestMovementsUploadToERPOnce(t *testing.T) {
+	f := newFloor(t)
+	f.receive("C-01", "MILK", "B1", "2026-03-01", 10)
+	f.receive("P-01", "AMB", "B1", "2026-03-01", 10)
+	f.erp.fail = true
+	if n, err := f.svc.UploadMovements(f.ctx); err == nil || n != 0 {
+		t.Fatalf("failed upload: %d %v", n, err)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM inv_tran WHERE uploaded_at IS NULL`); n != 2 {
+		t.Fatalf("%d pending after a failed upload", n)
+	}
+	if n, err := f.svc.UploadMovements(f.ctx); err != nil || n != 2 {
+		t.Fatalf("upload: %d %v", n, err)
+	}
+	f.receive("C-01", "MILK", "B2", "2026-04-01", 5)
+	if n, err := f.svc.UploadMovements(f.ctx); err != nil || n != 1 {
+		t.Fatalf("next upload: %d %v", n, err)
+	}
+	if n, _ := f.svc.UploadMovements(f.ctx); n != 0 {
+		t.Fatalf("%d uploaded again", n)
+	}
+	if len(f.erp.booked) != 3 {
+		t.Fatalf("ERP booked %d movements", len(f.erp.booked))
+	}
+	for id, n := range f.erp.booked {
+		if n != 1 {
+			t.Fatalf("movement %s sent %d times", id, n)
+		}
 	}
 }

@@ -51,11 +51,13 @@ type Service struct {
 	// weigh names the couriers that require every box weighed.
 	weigh map[string]bool
 	tms   TMS
+	erp   ERP
 }
 
 // SetOutbound configures outbound: the couriers that require weighing and
 // TMS (nil until set: importing then fails and is retried).
-func (s *Service) SetOutbound(weighCarriers []string, tms TMS) {
+func (s *Service) SetOutbound(weighCarriers []string, tms TMS, erp ERP) {
+	s.erp = erp
 	s.weigh = map[string]bool{}
 	for _, c := range weighCarriers {
 		s.weigh[c] = true

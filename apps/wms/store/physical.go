@@ -250,3 +250,33 @@ func (s *Store) Movements(ctx context.Context, warehouse, sku string, limit int)
 	}
 	return out, nil
 }
+
+// PendingMovements returns up to limit movements not yet uploaded to
+// ERP, oldest first.
+func (s *Store) PendingMovements(ctx context.Context, limit int) ([]domain.Movement, error) {
+	out, err := sqltx.Collect[domain.Movement](s.db.QueryContext(ctx, `SELECT tran_id, warehouse, bin_code, sku, batch_no, kind, qty, ref, created_at
+		FROM inv_tran WHERE uploaded_at IS NULL ORDER BY tran_id LIMIT ?`, limit))(func(r interface{ Scan(...any) error }) (domain.Movement, error) {
+		var m domain.Movement
+		err := r.Scan(&m.ID, &m.Warehouse, &m.Bin, &m.SKU, &m.Batch, &m.Kind, &m.Qty, &m.Ref, &m.At)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read movements to upload: %w", err)
+	}
+	return out, nil
+}
+
+// MarkUploaded records that ERP booked the movements.
+func (s *Store) MarkUploaded(ctx context.Context, idList []string, now time.Time) error {
+	if len(idList) == 0 {
+		return nil
+	}
+	args := []any{now}
+	for _, id := range idList {
+		args = append(args, id)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE inv_tran SET uploaded_at=? WHERE uploaded_at IS NULL AND tran_id IN (`+sqltx.Tuples("?", len(idList))+`)`, args...); err != nil {
+		return fmt.Errorf("mark %d movements uploaded: %w", len(idList), err)
+	}
+	return nil
+}

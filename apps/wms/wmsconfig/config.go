@@ -4,7 +4,9 @@
 package wmsconfig
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/config"
@@ -23,6 +25,9 @@ type Config struct {
 	// WeighCarriers are the couriers that require every box weighed
 	// (HARVEST_WMS_WEIGH_CARRIERS, comma-separated; default SF,JD).
 	WeighCarriers []string
+	// UploadEvery is how often the job uploads new stock movements to ERP
+	// (HARVEST_WMS_UPLOAD_EVERY, default 5s).
+	UploadEvery time.Duration
 }
 
 // Read reads WMS's configuration and reports every bad variable.
@@ -38,6 +43,10 @@ func Read(r *config.Reader) (Config, error) {
 		if s = strings.TrimSpace(s); s != "" {
 			c.WeighCarriers = append(c.WeighCarriers, s)
 		}
+	}
+	c.UploadEvery = r.Duration("HARVEST_WMS_UPLOAD_EVERY", 5*time.Second)
+	if c.UploadEvery <= 0 {
+		r.Refuse(fmt.Errorf("HARVEST_WMS_UPLOAD_EVERY must be positive"))
 	}
 	return c, r.Err()
 }

@@ -22,5 +22,20 @@ CREATE TABLE tms_parcels (
   KEY ix_tms_parcels_report (next_report_at)
 ) ENGINE=InnoDB;
 
+-- ERP: the stock movements WMS uploads, once each by movement id;
+-- deliveries counts how many times one arrived.
+CREATE TABLE erp_movements (
+  movement_id VARCHAR(64) NOT NULL PRIMARY KEY,
+  warehouse   VARCHAR(32) NOT NULL,
+  sku         VARCHAR(64) NOT NULL,
+  kind        VARCHAR(16) NOT NULL,
+  qty         BIGINT      NOT NULL,
+  ref         VARCHAR(64) NOT NULL,
+  deliveries  INT         NOT NULL DEFAULT 1,
+  received_at DATETIME(6) NOT NULL,
+  KEY ix_erp_movements_sku (warehouse, sku)
+) ENGINE=InnoDB;
+
 -- +goose Down
+DROP TABLE erp_movements;
 DROP TABLE tms_parcels;
