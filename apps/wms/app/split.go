@@ -61,8 +61,9 @@ func (s *Service) AllocateWorkOrder(ctx context.Context, id string) (domain.Work
 const releaseBatch = 500
 
 // ReleaseWaiting allocates again, oldest first, the work orders of a
-// warehouse waiting for stock of sku (on wms.stock.received). It stops at
-// the first that is still short of that SKU: later ones need it too.
+// warehouse waiting for stock of sku (on wms.stock.received), up to
+// releaseBatch of them; one still short stays waiting, and a later, smaller
+// one may still fit. It returns how many it allocated.
 func (s *Service) ReleaseWaiting(ctx context.Context, warehouse, sku string) (int, error) {
 	waiting, err := s.store.Waiting(ctx, warehouse, sku, releaseBatch)
 	if err != nil {
