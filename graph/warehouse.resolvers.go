@@ -249,6 +249,9 @@ func (r *mutationResolver) ConfirmPutAway(ctx context.Context, input model.Confi
 
 // WarehouseStock is the resolver for the warehouseStock field.
 func (r *queryResolver) WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error) {
+	if _, _, err := operator(ctx, &warehouse); err != nil {
+		return nil, err
+	}
 	req := inventoryclient.SearchRequest{Warehouse: warehouse, First: pageSize(first), After: str(after)}
 	if zone != nil {
 		req.Zone = string(*zone)

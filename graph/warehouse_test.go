@@ -168,6 +168,9 @@ func TestWarehouseConsoleAgainstWMS(t *testing.T) {
 	if _, errs := post(t, c, `{ binStock(warehouse: "WH-BJ") { bin } }`, op); len(errs) != 1 || codes(errs)[0] != "FORBIDDEN" {
 		t.Fatalf("naming another warehouse: %+v", errs)
 	}
+	if _, errs := post(t, c, `{ warehouseStock(warehouse: "WH-BJ") { totalCount } }`, op); len(errs) != 1 || codes(errs)[0] != "FORBIDDEN" {
+		t.Fatalf("another warehouse's sellable stock: %+v", errs)
+	}
 
 	data = gql(fmt.Sprintf(`mutation { createPickList(idempotencyKey: "pl1", input: {workOrderIds: ["%s", "%s"]}) {
 		pickList { id carrier workOrderIds tasks { id zone nextStep { bin sku qty } } } errors { code } } }`, wos[0].ID, wos[1].ID), op)
