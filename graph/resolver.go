@@ -65,6 +65,13 @@ type Resolver struct {
 	Catalog  Catalog
 	Payments Payments
 	Feed     OrderFeed
-	// Warehouse serves the warehouse console (WMS).
+	// Warehouse serves the warehouse console (WMS), Floor its live events.
 	Warehouse Warehouse
+	Floor     FloorFeed
+}
+
+// FloorFeed hands out live warehouse-floor events; *hub.Floor satisfies
+// it. The channel must close when ctx ends.
+type FloorFeed interface {
+	Subscribe(ctx context.Context, match func(*model.WarehouseEvent) bool) <-chan *model.WarehouseEvent
 }

@@ -419,3 +419,18 @@ func (r *queryResolver) PutAwayTasks(ctx context.Context, status *string, first 
 	}
 	return out, nil
 }
+
+// WarehouseEvents is the resolver for the warehouseEvents field.
+func (r *subscriptionResolver) WarehouseEvents(ctx context.Context, taskID *string, warehouse *string) (<-chan *model.WarehouseEvent, error) {
+	_, wh, err := operator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if r.Floor == nil {
+		return nil, &PublicError{Code: CodeInternal, Message: "the warehouse feed is not configured"}
+	}
+	task := str(taskID)
+	return r.Floor.Subscribe(ctx, func(e *model.WarehouseEvent) bool {
+		return e.Warehouse == wh && (task == "" || (e.Type == model.WarehouseEventTypeTaskProgressed && e.ID == task))
+	}), nil
+}

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ import (
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/graph"
 	"github.com/harvest/harvest/graph/auth"
+	"github.com/harvest/harvest/graph/hub"
 )
 
 // wmsSidecar serves daprd's invocation API over WMS's real router.
@@ -316,5 +318,50 @@ func TestPartialOutboundThroughGraphQL(t *testing.T) {
 	data = gql(`{ binStock(sku: "AMB") { onHand occupied } stockMovements(sku: "AMB") { kind qty } }`)
 	if got := jsonOf(data); got != `{"binStock":[{"occupied":0,"onHand":16}],"stockMovements":[{"kind":"PUTAWAY","qty":8},{"kind":"LOSS","qty":-4},{"kind":"PICK","qty":-12},{"kind":"RECEIPT","qty":20}]}` {
 		t.Fatal(got)
+	}
+}
+
+// The console's live feed: an operator sees their warehouse's work orders,
+// pick lists and task progress, never another warehouse's; with taskId,
+// only that task's progress.
+func TestWarehouseEventsSubscription(t *testing.T) {
+	v, err := auth.NewVerifier(secret, auth.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := hub.NewFloor(8, nil)
+	srv := httptest.NewServer(graph.NewHandler(&graph.Resolver{Floor: floor}, graph.Options{Verifier: v}))
+	defer srv.Close()
+	tok := func(wh string) string {
+		s, err := auth.Mint(secret, auth.Identity{Subject: "op-" + wh, Role: auth.RoleWarehouseOperator, Warehouse: wh}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	all := dialWS(t, srv.URL, tok("WH-SH"))
+	all.subscribe("a", `subscription { warehouseEvents { type id status reason stepsDone steps } }`)
+	one := dialWS(t, srv.URL, tok("WH-SH"))
+	one.subscribe("t", `subscription { warehouseEvents(taskId: "T1") { type id stepNo } }`)
+	waitFor(t, "two floor subscribers", func() bool { return floor.Len() == 2 })
+	send := func(topic string, payload any) {
+		t.Helper()
+		b, _ := json.Marshal(payload)
+		if err := floor.Handle(context.Background(), daprx.Message{ID: "m", Topic: topic, Data: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(events.TopicWorkOrderSuspended, events.WorkOrder{WorkOrderID: "W-BJ", Warehouse: "WH-BJ", Status: "WAITING_STOCK"})
+	send(events.TopicWorkOrderSuspended, events.WorkOrder{WorkOrderID: "W1", Warehouse: "WH-SH", Status: "WAITING_STOCK", Reason: "stock short: A"})
+	if m := all.next(); string(m.Payload) != `{"data":{"warehouseEvents":{"type":"WORK_ORDER_SUSPENDED","id":"W1","status":"WAITING_STOCK","reason":"stock short: A","stepsDone":null,"steps":null}}}` {
+		t.Fatalf("operator got %s", m.Payload)
+	}
+	send(events.TopicTaskProgressed, events.TaskProgressed{TaskID: "T2", Warehouse: "WH-SH", Status: "CLAIMED", StepNo: 1, StepsDone: 1, Steps: 3})
+	send(events.TopicTaskProgressed, events.TaskProgressed{TaskID: "T1", Warehouse: "WH-SH", Status: "DONE", StepNo: 2, StepsDone: 2, Steps: 2})
+	if m := all.next(); string(m.Payload) != `{"data":{"warehouseEvents":{"type":"TASK_PROGRESSED","id":"T2","status":"CLAIMED","reason":null,"stepsDone":1,"steps":3}}}` {
+		t.Fatalf("operator got %s", m.Payload)
+	}
+	if m := one.next(); string(m.Payload) != `{"data":{"warehouseEvents":{"type":"TASK_PROGRESSED","id":"T1","stepNo":2}}}` {
+		t.Fatalf("task watcher got %s", m.Payload)
 	}
 }

@@ -118,6 +118,11 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 	for _, topic := range hub.Topics {
 		app.SubscribeBulk(cfg.FeedPubSub, topic, "", 100, 20, daprx.EachMessage(feed.Handle))
 	}
+	// The warehouse console's live events, likewise.
+	floor := hub.NewFloor(hub.DefaultBuffer, app.Logger)
+	for _, topic := range hub.FloorTopics {
+		app.SubscribeBulk(cfg.FeedPubSub, topic, "", 100, 20, daprx.EachMessage(floor.Handle))
+	}
 
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	resolver := &graph.Resolver{
@@ -126,6 +131,7 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Payments:  payclient.New(app.Invoker),
 		Feed:      feed,
 		Warehouse: wmsclient.New(app.Invoker),
+		Floor:     floor,
 	}
 	public := http.NewServeMux()
 	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{

@@ -523,12 +523,12 @@ func TestPubSubScopes(t *testing.T) {
 		"pay": {payevents.TopicTradeSucceeded, payevents.TopicRefundSucceeded},
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicWorkOrderAllocated,
 			wmsevents.TopicWorkOrderSuspended, wmsevents.TopicStockReceived, wmsevents.TopicPickListCreated,
-			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported},
+			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
 	subscribers := map[string][]string{
-		"gateway":   hub.Topics,
+		"gateway":   append(append([]string{}, hub.Topics...), hub.FloorTopics...),
 		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled},
 		"pay":       {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
 		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported},

@@ -501,8 +501,9 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		OrderEvents  func(childComplexity int, orderID *string) int
-		OrderUpdated func(childComplexity int, orderID *string) int
+		OrderEvents     func(childComplexity int, orderID *string) int
+		OrderUpdated    func(childComplexity int, orderID *string) int
+		WarehouseEvents func(childComplexity int, taskID *string, warehouse *string) int
 	}
 
 	UserError struct {
@@ -522,6 +523,18 @@ type ComplexityRoot struct {
 		Day       func(childComplexity int) int
 		Used      func(childComplexity int) int
 		Warehouse func(childComplexity int) int
+	}
+
+	WarehouseEvent struct {
+		ID         func(childComplexity int) int
+		PickListID func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Status     func(childComplexity int) int
+		StepNo     func(childComplexity int) int
+		Steps      func(childComplexity int) int
+		StepsDone  func(childComplexity int) int
+		Type       func(childComplexity int) int
+		Warehouse  func(childComplexity int) int
 	}
 
 	WorkOrder struct {
@@ -619,6 +632,7 @@ type QueryResolver interface {
 type SubscriptionResolver interface {
 	OrderEvents(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
 	OrderUpdated(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
+	WarehouseEvents(ctx context.Context, taskID *string, warehouse *string) (<-chan *model.WarehouseEvent, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -2668,6 +2682,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.OrderUpdated(childComplexity, args["orderId"].(*string)), true
+	case "Subscription.warehouseEvents":
+		if e.ComplexityRoot.Subscription.WarehouseEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_warehouseEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.WarehouseEvents(childComplexity, args["taskId"].(*string), args["warehouse"].(*string)), true
 
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
@@ -2731,6 +2756,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WarehouseCapacity.Warehouse(childComplexity), true
+
+	case "WarehouseEvent.id":
+		if e.ComplexityRoot.WarehouseEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.ID(childComplexity), true
+	case "WarehouseEvent.pickListId":
+		if e.ComplexityRoot.WarehouseEvent.PickListID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.PickListID(childComplexity), true
+	case "WarehouseEvent.reason":
+		if e.ComplexityRoot.WarehouseEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Reason(childComplexity), true
+	case "WarehouseEvent.status":
+		if e.ComplexityRoot.WarehouseEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Status(childComplexity), true
+	case "WarehouseEvent.stepNo":
+		if e.ComplexityRoot.WarehouseEvent.StepNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.StepNo(childComplexity), true
+	case "WarehouseEvent.steps":
+		if e.ComplexityRoot.WarehouseEvent.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Steps(childComplexity), true
+	case "WarehouseEvent.stepsDone":
+		if e.ComplexityRoot.WarehouseEvent.StepsDone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.StepsDone(childComplexity), true
+	case "WarehouseEvent.type":
+		if e.ComplexityRoot.WarehouseEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Type(childComplexity), true
+	case "WarehouseEvent.warehouse":
+		if e.ComplexityRoot.WarehouseEvent.Warehouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Warehouse(childComplexity), true
 
 	case "WorkOrder.carrier":
 		if e.ComplexityRoot.WorkOrder.Carrier == nil {
@@ -4079,6 +4159,40 @@ extend type Mutation {
   "Put a task's units back at the scanned bin: bin and ERP stock rise."
   confirmPutAway(input: ConfirmPutAwayInput!, idempotencyKey: String!): PutAwayPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
 }
+
+"What happened on the warehouse floor."
+enum WarehouseEventType {
+  WORK_ORDER_CREATED
+  WORK_ORDER_ALLOCATED
+  "Short in the pick and reserve areas: waiting for stock (reason)."
+  WORK_ORDER_SUSPENDED
+  PICK_LIST_CREATED
+  PICK_LIST_PICKED
+  "An RF scan picked a step of a task."
+  TASK_PROGRESSED
+}
+
+"A change on the warehouse floor, as pushed to the console."
+type WarehouseEvent {
+  type: WarehouseEventType!
+  warehouse: String!
+  "The work order, pick list or task."
+  id: ID!
+  "The work order's, pick list's or task's status after it."
+  status: String!
+  reason: String
+  "A task's pick list."
+  pickListId: ID
+  "A task's step picked, and how many of the task's steps are done of all."
+  stepNo: Int
+  stepsDone: Int
+  steps: Int
+}
+
+extend type Subscription {
+  "New work orders and pick lists of the operator's warehouse, and tasks' progress; with taskId, only that task's progress."
+  warehouseEvents(taskId: ID, warehouse: String): WarehouseEvent! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4951,6 +5065,30 @@ func (ec *executionContext) childFields_WarehouseCapacity(ctx context.Context, f
 		return ec.fieldContext_WarehouseCapacity_used(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WarehouseCapacity", field.Name)
+}
+
+func (ec *executionContext) childFields_WarehouseEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_WarehouseEvent_type(ctx, field)
+	case "warehouse":
+		return ec.fieldContext_WarehouseEvent_warehouse(ctx, field)
+	case "id":
+		return ec.fieldContext_WarehouseEvent_id(ctx, field)
+	case "status":
+		return ec.fieldContext_WarehouseEvent_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_WarehouseEvent_reason(ctx, field)
+	case "pickListId":
+		return ec.fieldContext_WarehouseEvent_pickListId(ctx, field)
+	case "stepNo":
+		return ec.fieldContext_WarehouseEvent_stepNo(ctx, field)
+	case "stepsDone":
+		return ec.fieldContext_WarehouseEvent_stepsDone(ctx, field)
+	case "steps":
+		return ec.fieldContext_WarehouseEvent_steps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WarehouseEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_WorkOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5970,6 +6108,28 @@ func (ec *executionContext) field_Subscription_orderUpdated_args(ctx context.Con
 		return nil, err
 	}
 	args["orderId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_warehouseEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "taskId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["taskId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
 	return args, nil
 }
 
@@ -14989,6 +15149,68 @@ func (ec *executionContext) fieldContext_Subscription_orderUpdated(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_warehouseEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_warehouseEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().WarehouseEvents(ctx, fc.Args["taskId"].(*string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.WarehouseEvent
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WarehouseEvent
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WarehouseEvent) graphql.Marshaler {
+			return ec.marshalNWarehouseEvent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_warehouseEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WarehouseEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_warehouseEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15217,6 +15439,213 @@ func (ec *executionContext) _WarehouseCapacity_used(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_WarehouseCapacity_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WarehouseCapacity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WarehouseEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WarehouseEventType) graphql.Marshaler {
+			return ec.marshalNWarehouseEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "WarehouseEventType")
+}
+
+func (ec *executionContext) _WarehouseEvent_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_warehouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_warehouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _WarehouseEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WarehouseEvent_status(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _WarehouseEvent_reason(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _WarehouseEvent_pickListId(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_pickListId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickListID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_pickListId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WarehouseEvent_stepNo(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_stepNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_stepNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WarehouseEvent_stepsDone(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_stepsDone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepsDone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_stepsDone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WarehouseEvent_steps(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "Int")
 }
 
 func (ec *executionContext) _WorkOrder_id(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
@@ -21281,6 +21710,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_orderEvents(ctx, fields[0])
 	case "orderUpdated":
 		return ec._Subscription_orderUpdated(ctx, fields[0])
+	case "warehouseEvents":
+		return ec._Subscription_warehouseEvents(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -21401,6 +21832,79 @@ func (ec *executionContext) _WarehouseCapacity(ctx context.Context, sel ast.Sele
 		case "used":
 			out.Values[i] = ec._WarehouseCapacity_used(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var warehouseEventImplementors = []string{"WarehouseEvent"}
+
+func (ec *executionContext) _WarehouseEvent(ctx context.Context, sel ast.SelectionSet, obj *model.WarehouseEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, warehouseEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WarehouseEvent")
+		case "type":
+			out.Values[i] = ec._WarehouseEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warehouse":
+			out.Values[i] = ec._WarehouseEvent_warehouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._WarehouseEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._WarehouseEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._WarehouseEvent_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pickListId":
+			out.Values[i] = ec._WarehouseEvent_pickListId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stepNo":
+			out.Values[i] = ec._WarehouseEvent_stepNo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stepsDone":
+			out.Values[i] = ec._WarehouseEvent_stepsDone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._WarehouseEvent_steps(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -23209,6 +23713,24 @@ func (ec *executionContext) marshalNWarehouseCapacity2ᚖgithubᚗcomᚋharvest�
 		return graphql.Null
 	}
 	return ec._WarehouseCapacity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWarehouseEvent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEvent(ctx context.Context, sel ast.SelectionSet, v *model.WarehouseEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WarehouseEvent!")
+		return graphql.Null
+	}
+	return ec._WarehouseEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWarehouseEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEventType(ctx context.Context, v any) (model.WarehouseEventType, error) {
+	var res model.WarehouseEventType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWarehouseEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEventType(ctx context.Context, sel ast.SelectionSet, v model.WarehouseEventType) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNWorkOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WorkOrder) graphql.Marshaler {

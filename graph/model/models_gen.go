@@ -687,6 +687,23 @@ type WarehouseCapacity struct {
 	Used     int64  `json:"used"`
 }
 
+// A change on the warehouse floor, as pushed to the console.
+type WarehouseEvent struct {
+	Type      WarehouseEventType `json:"type"`
+	Warehouse string             `json:"warehouse"`
+	// The work order, pick list or task.
+	ID string `json:"id"`
+	// The work order's, pick list's or task's status after it.
+	Status string  `json:"status"`
+	Reason *string `json:"reason,omitempty"`
+	// A task's pick list.
+	PickListID *string `json:"pickListId,omitempty"`
+	// A task's step picked, and how many of the task's steps are done of all.
+	StepNo    *int64 `json:"stepNo,omitempty"`
+	StepsDone *int64 `json:"stepsDone,omitempty"`
+	Steps     *int64 `json:"steps,omitempty"`
+}
+
 // A part of a received order that travels on its own: one temperature zone, one handling (sales_order).
 type WorkOrder struct {
 	ID         string          `json:"id"`
@@ -1687,6 +1704,72 @@ func (e *UserErrorCode) UnmarshalJSON(b []byte) error {
 }
 
 func (e UserErrorCode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What happened on the warehouse floor.
+type WarehouseEventType string
+
+const (
+	WarehouseEventTypeWorkOrderCreated   WarehouseEventType = "WORK_ORDER_CREATED"
+	WarehouseEventTypeWorkOrderAllocated WarehouseEventType = "WORK_ORDER_ALLOCATED"
+	// Short in the pick and reserve areas: waiting for stock (reason).
+	WarehouseEventTypeWorkOrderSuspended WarehouseEventType = "WORK_ORDER_SUSPENDED"
+	WarehouseEventTypePickListCreated    WarehouseEventType = "PICK_LIST_CREATED"
+	WarehouseEventTypePickListPicked     WarehouseEventType = "PICK_LIST_PICKED"
+	// An RF scan picked a step of a task.
+	WarehouseEventTypeTaskProgressed WarehouseEventType = "TASK_PROGRESSED"
+)
+
+var AllWarehouseEventType = []WarehouseEventType{
+	WarehouseEventTypeWorkOrderCreated,
+	WarehouseEventTypeWorkOrderAllocated,
+	WarehouseEventTypeWorkOrderSuspended,
+	WarehouseEventTypePickListCreated,
+	WarehouseEventTypePickListPicked,
+	WarehouseEventTypeTaskProgressed,
+}
+
+func (e WarehouseEventType) IsValid() bool {
+	switch e {
+	case WarehouseEventTypeWorkOrderCreated, WarehouseEventTypeWorkOrderAllocated, WarehouseEventTypeWorkOrderSuspended, WarehouseEventTypePickListCreated, WarehouseEventTypePickListPicked, WarehouseEventTypeTaskProgressed:
+		return true
+	}
+	return false
+}
+
+func (e WarehouseEventType) String() string {
+	return string(e)
+}
+
+func (e *WarehouseEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WarehouseEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WarehouseEventType", str)
+	}
+	return nil
+}
+
+func (e WarehouseEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WarehouseEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WarehouseEventType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

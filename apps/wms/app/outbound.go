@@ -36,7 +36,8 @@ type Outbound interface {
 	PickLists(ctx context.Context, warehouse string, status domain.PickListStatus, limit int) ([]domain.PickList, error)
 	Task(ctx context.Context, id string) (domain.Task, error)
 	ClaimTask(ctx context.Context, warehouse, id, picker string, now time.Time) (domain.Task, error)
-	Scan(ctx context.Context, warehouse, id, picker, key, bin, sku string, qty int64, ev func(domain.PickList) outbox.Event, now time.Time) (domain.ScanResult, error)
+	Scan(ctx context.Context, warehouse, id, picker, key, bin, sku string, qty int64, ev func(domain.PickList) outbox.Event,
+		progress func(domain.Task, int) outbox.Event, now time.Time) (domain.ScanResult, error)
 
 	QCScan(ctx context.Context, warehouse, pickListID, key, sku string, qty int64, now time.Time) (domain.QCResult, error)
 	Pack(ctx context.Context, warehouse, workOrderID, key, hash string, plan func(domain.WorkOrder, map[string]int64) ([]domain.Box, error), now time.Time) ([]domain.Box, error)

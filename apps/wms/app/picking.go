@@ -99,8 +99,16 @@ func (s *Service) ScanPick(ctx context.Context, warehouse, id, picker, key, bin,
 	r, err := s.store.Scan(ctx, warehouse, id, picker, key, bin, sku, qty, func(pl domain.PickList) outbox.Event {
 		return outbox.Event{Topic: events.TopicPickListPicked, AggregateID: pl.ID, Type: events.TypePickListPicked,
 			Payload: events.PickList{PickListID: pl.ID, Warehouse: pl.Warehouse, Status: string(pl.Status)}}
+	}, func(t domain.Task, step int) outbox.Event {
+		ev := events.TaskProgressed{TaskID: t.ID, PickListID: t.PickListID, Warehouse: t.Warehouse, Status: string(t.Status), StepNo: step, Steps: len(t.Steps)}
+		for _, st := range t.Steps {
+			if st.Picked >= st.Qty {
+				ev.StepsDone++
+			}
+		}
+		return outbox.Event{Topic: events.TopicTaskProgressed, AggregateID: t.ID, Type: events.TypeTaskProgressed, Payload: ev}
 	}, s.now())
-	if err == nil && r.ListPicked {
+	if err == nil && !r.Duplicate {
 		s.notify()
 	}
 	return r, err

@@ -147,3 +147,21 @@ type ShortageReported struct {
 	Status       string      `json:"status"` // PICKED (what ships is packed) or SHORT_CLOSED
 	Lines        []ShortLine `json:"lines"`
 }
+
+// TopicTaskProgressed: an RF scan picked a step of a task (the console's
+// live view of a task).
+const (
+	TopicTaskProgressed = "wms.task.progressed"
+	TypeTaskProgressed  = "wms.task.progressed.v1"
+)
+
+// TaskProgressed is a task after a pick scan.
+type TaskProgressed struct {
+	TaskID     string `json:"task_id"`
+	PickListID string `json:"pick_list_id"`
+	Warehouse  string `json:"warehouse"`
+	Status     string `json:"status"`
+	StepNo     int    `json:"step_no"`
+	StepsDone  int    `json:"steps_done"`
+	Steps      int    `json:"steps"`
+}

@@ -209,10 +209,10 @@ func (s *Store) ClaimTask(ctx context.Context, warehouse, id, picker string, now
 // the delivery order's ERP occupation, and counted on the step, the pick
 // and the work order line, all in one transaction. The last step of the
 // last task of a pick list marks the list and its work orders PICKED and
-// writes picked (ev). The same key again changes nothing and answers the
+// writes picked (ev); every scan writes the task's progress. The same key again changes nothing and answers the
 // task as it stands; with another scan, domain.ErrKeyReused.
 func (s *Store) Scan(ctx context.Context, warehouse, id, picker, key, bin, sku string, qty int64,
-	ev func(domain.PickList) outbox.Event, now time.Time) (domain.ScanResult, error) {
+	ev func(domain.PickList) outbox.Event, progress func(domain.Task, int) outbox.Event, now time.Time) (domain.ScanResult, error) {
 	var out domain.ScanResult
 	hash := domain.RequestHash([]any{bin, sku, qty})
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
@@ -287,13 +287,19 @@ func (s *Store) Scan(ctx context.Context, warehouse, id, picker, key, bin, sku s
 			}
 		}
 		out = domain.ScanResult{Task: t, StepNo: st.StepNo}
-		if _, left := t.Next(); left {
+		_, left := t.Next()
+		if !left {
+			if _, err := tx.ExecContext(ctx, `UPDATE pick_tasks SET status=?, done_at=? WHERE task_id=?`, domain.TaskDone, now, id); err != nil {
+				return fmt.Errorf("finish task %s: %w", id, err)
+			}
+			out.Task.Status = domain.TaskDone
+		}
+		if _, err := outbox.Add(ctx, tx, progress(out.Task, st.StepNo)); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		if left {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE pick_tasks SET status=?, done_at=? WHERE task_id=?`, domain.TaskDone, now, id); err != nil {
-			return fmt.Errorf("finish task %s: %w", id, err)
-		}
-		out.Task.Status = domain.TaskDone
 		var open int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pick_tasks WHERE pick_list_id=? AND status<>? FOR UPDATE`,
 			t.PickListID, domain.TaskDone).Scan(&open); err != nil {
