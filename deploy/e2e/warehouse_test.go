@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -434,6 +435,23 @@ func TestOrderLeavesTheWarehouseAndIsDelivered(t *testing.T) {
 
 	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
+	// The console watches the floor live, drained as events come.
+	floorSub, err := gqlc.Subscribe(sctx, wsURL(), f.op.Token, `subscription { warehouseEvents { type id } }`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer floorSub.Close()
+	var seenMu sync.Mutex
+	seen := map[string]bool{}
+	go func() {
+		for data := range floorSub.Next {
+			var ev struct{ WarehouseEvents struct{ Type, ID string } }
+			_ = json.Unmarshal(data, &ev)
+			seenMu.Lock()
+			seen[ev.WarehouseEvents.Type+" "+ev.WarehouseEvents.ID] = true
+			seenMu.Unlock()
+		}
+	}()
 	o, sub := placePaid(t, c, sctx, ps, 2)
 	defer sub.Close()
 	deliveryOrder, carrier := f.dispatched(c, o)
@@ -464,6 +482,21 @@ func TestOrderLeavesTheWarehouseAndIsDelivered(t *testing.T) {
 	if !f.pickAll(tasks) {
 		t.Fatal("the last scan did not finish the pick list")
 	}
+	eventually(t, 15*time.Second, "the floor's events on the console", func() (bool, error) {
+		seenMu.Lock()
+		defer seenMu.Unlock()
+		want := []string{"WORK_ORDER_CREATED " + frozen.ID, "WORK_ORDER_SUSPENDED " + frozen.ID, "WORK_ORDER_ALLOCATED " + frozen.ID,
+			"PICK_LIST_CREATED " + listID, "PICK_LIST_PICKED " + listID}
+		for _, task := range tasks {
+			want = append(want, "TASK_PROGRESSED "+task)
+		}
+		for _, w := range want {
+			if !seen[w] {
+				return false, fmt.Errorf("no %s", w)
+			}
+		}
+		return true, nil
+	})
 	f.qcAndPack(listID)
 	batch, mine := f.handOver(carrier, o.ID)
 	if mine != 3 {
