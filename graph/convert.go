@@ -56,7 +56,36 @@ func toProduct(p inventoryclient.Product) *model.Product {
 		Bundle:         len(p.Components) > 0,
 		Available:      max(p.Available, 0),
 		StockState:     stockState(p.Available),
+		Version:        p.Version,
+		OwnBox:         p.OwnBox,
+		Oversize:       p.Oversize,
+		ShelfLifeDays:  p.ShelfLife,
+		Components:     components(p.Components),
+		NextPrice:      nextPrice(p.NextPrice),
+		Supplier:       optional(p.Supplier),
 	}
+}
+
+func components(cs []inventoryclient.Component) []*model.BundleComponent {
+	out := make([]*model.BundleComponent, len(cs))
+	for i, c := range cs {
+		out[i] = &model.BundleComponent{Sku: c.SKU, Qty: c.Qty}
+	}
+	return out
+}
+
+func nextPrice(p *inventoryclient.ScheduledPrice) *model.PriceEntry {
+	if p == nil {
+		return nil
+	}
+	return toPriceEntry(*p)
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // toProductConnection builds a Relay page. Inventory pages by SKU keyset and

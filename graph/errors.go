@@ -201,6 +201,12 @@ func userErrors(err error, h hints) ([]*model.UserError, error) {
 		var vs []omsclient.Violation
 		decodeDetail(p.Details, "violations", &vs)
 		if len(vs) == 0 {
+			var field, reason string // inventory names one field, and the rule where it has a name
+			decodeDetail(p.Details, "field", &field)
+			decodeDetail(p.Details, "reason", &reason)
+			if field != "" {
+				return one(model.UserErrorCodeValidationFailed, fieldPath(h.input, field), reason), nil
+			}
 			return one(model.UserErrorCodeValidationFailed, h.input, ""), nil
 		}
 		out := make([]*model.UserError, 0, len(vs))
@@ -246,6 +252,16 @@ func userErrors(err error, h hints) ([]*model.UserError, error) {
 		return one(model.UserErrorCodeValidationFailed, path, "TOO_MANY"), nil
 	case omsclient.CodePlacementExpired:
 		return one(model.UserErrorCodePlacementExpired, h.input, ""), nil
+	case omsclient.CodeSlotFull: // inventoryclient.CodeSlotFull too: the same code
+		return one(model.UserErrorCodeSlotFull, append(append([]string{}, h.input...), "slot"), ""), nil
+	case inventoryclient.CodeCapacityBelowTaken:
+		return one(model.UserErrorCodeCapacityBelowTaken, append(append([]string{}, h.input...), "capacity"), ""), nil
+	case inventoryclient.CodeNotServed:
+		return one(model.UserErrorCodeNotServed, h.input, ""), nil
+	case inventoryclient.CodeProductExists:
+		return one(model.UserErrorCodeProductExists, append(append([]string{}, h.input...), "sku"), ""), nil
+	case inventoryclient.CodeVersionConflict:
+		return one(model.UserErrorCodeVersionConflict, []string{"expectedVersion"}, ""), nil
 	}
 	return nil, err
 }

@@ -22,14 +22,48 @@ import (
 
 // fakeOMS keeps orders in memory and records what it was asked.
 type fakeOMS struct {
-	mu       sync.Mutex
-	orders   map[string]omsclient.Order
-	placeErr error
-	placed   []omsclient.PlaceOrderRequest
-	cancels  []string
-	gets     [][]string // the ids of each GetOrders call
-	lists    []omsclient.ListRequest
-	ful      fakeFulfillment
+	mu        sync.Mutex
+	orders    map[string]omsclient.Order
+	placeErr  error
+	addrErr   error
+	addrCalls []string
+	placed    []omsclient.PlaceOrderRequest
+	cancels   []string
+	gets      [][]string // the ids of each GetOrders call
+	lists     []omsclient.ListRequest
+	ful       fakeFulfillment
+}
+
+// addrErr fails the address-book calls; addrCalls records "customer id".
+func (f *fakeOMS) book(customer, id string) (omsclient.AddressBook, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrCalls = append(f.addrCalls, customer+" "+id)
+	if f.addrErr != nil {
+		return omsclient.AddressBook{}, f.addrErr
+	}
+	s := omsclient.SavedAddress{ID: "a1", IsDefault: true, Address: omsclient.Address{Name: "Li Lei", Province: "Shanghai"}}
+	return omsclient.AddressBook{Address: &s, Addresses: []omsclient.SavedAddress{s}}, nil
+}
+
+func (f *fakeOMS) Addresses(_ context.Context, customer string) (omsclient.AddressBook, error) {
+	return f.book(customer, "")
+}
+
+func (f *fakeOMS) AddAddress(_ context.Context, customer string, _ omsclient.SaveAddressRequest) (omsclient.AddressBook, error) {
+	return f.book(customer, "")
+}
+
+func (f *fakeOMS) UpdateAddress(_ context.Context, customer, id string, _ omsclient.SaveAddressRequest) (omsclient.AddressBook, error) {
+	return f.book(customer, id)
+}
+
+func (f *fakeOMS) RemoveAddress(_ context.Context, customer, id string) (omsclient.AddressBook, error) {
+	return f.book(customer, id)
+}
+
+func (f *fakeOMS) SetDefaultAddress(_ context.Context, customer, id string) (omsclient.AddressBook, error) {
+	return f.book(customer, id)
 }
 
 func (f *fakeOMS) PlaceOrder(_ context.Context, r omsclient.PlaceOrderRequest) (omsclient.Order, error) {
@@ -108,6 +142,72 @@ type fakeInventory struct {
 	products map[string]inventoryclient.Product
 	batches  [][]string
 	searches []inventoryclient.SearchRequest
+	// slotErr fails the slot and served-area calls; setCaps records
+	// capacity changes, slots answers the slot reads.
+	slotErr error
+	setCaps []inventoryclient.SetCapacityRequest
+	setArea []inventoryclient.SetServedAreaRequest
+	slots   []inventoryclient.SlotCapacity
+	// catalogErr fails the catalog mutations; created records them.
+	catalogErr error
+	created    []inventoryclient.CreateProductRequest
+}
+
+func (f *fakeInventory) CreateProduct(_ context.Context, r inventoryclient.CreateProductRequest) (inventoryclient.Product, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.created = append(f.created, r)
+	if f.catalogErr != nil {
+		return inventoryclient.Product{}, f.catalogErr
+	}
+	return inventoryclient.Product{SKU: r.Product.SKU, Name: r.Product.Name, PriceFen: r.Product.PriceFen, Zone: r.Product.Zone, Version: 1,
+		Components: r.Product.Components}, nil
+}
+
+func (f *fakeInventory) UpdateProduct(_ context.Context, sku string, r inventoryclient.UpdateProductRequest) (inventoryclient.Product, error) {
+	return inventoryclient.Product{SKU: sku, Name: r.Product.Name, Zone: r.Product.Zone, Version: r.ExpectedVersion + 1}, f.catalogErr
+}
+
+func (f *fakeInventory) SchedulePrice(_ context.Context, sku string, r inventoryclient.SchedulePriceRequest) (inventoryclient.Product, error) {
+	return inventoryclient.Product{SKU: sku, Zone: inventoryclient.ZoneAmbient}, f.catalogErr
+}
+
+func (f *fakeInventory) PriceHistory(context.Context, string) ([]inventoryclient.ScheduledPrice, error) {
+	return nil, f.catalogErr
+}
+
+func (f *fakeInventory) CatalogChanges(context.Context, string) ([]inventoryclient.CatalogChange, error) {
+	return nil, f.catalogErr
+}
+
+func (f *fakeInventory) OpenSlots(context.Context, inventoryclient.Area, int) ([]inventoryclient.SlotCapacity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.slots, f.slotErr
+}
+
+func (f *fakeInventory) SlotCapacities(context.Context, []string, string, int) ([]inventoryclient.SlotCapacity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.slots, f.slotErr
+}
+
+func (f *fakeInventory) SetSlotCapacity(_ context.Context, r inventoryclient.SetCapacityRequest) (inventoryclient.SlotCapacity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setCaps = append(f.setCaps, r)
+	return inventoryclient.SlotCapacity{SlotRef: r.SlotRef, Capacity: r.Capacity, UpdatedBy: r.By}, f.slotErr
+}
+
+func (f *fakeInventory) ServedAreas(context.Context, string, string) ([]inventoryclient.ServedArea, error) {
+	return nil, f.slotErr
+}
+
+func (f *fakeInventory) SetServedArea(_ context.Context, r inventoryclient.SetServedAreaRequest) (inventoryclient.ServedArea, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setArea = append(f.setArea, r)
+	return r.ServedArea, f.slotErr
 }
 
 func (f *fakeInventory) GetProducts(_ context.Context, skus []string) ([]inventoryclient.Product, error) {
@@ -233,7 +333,7 @@ func newEnv(t *testing.T, mod ...func(*graph.Options)) *env {
 	for _, m := range mod {
 		m(&o)
 	}
-	e.handler = graph.NewHandler(&graph.Resolver{Orders: e.oms, Catalog: e.inv, Payments: e.pay, Feed: e.hub}, o)
+	e.handler = graph.NewHandler(&graph.Resolver{Orders: e.oms, Addresses: e.oms, Catalog: e.inv, Payments: e.pay, Feed: e.hub}, o)
 	e.c = client.New(e.handler)
 	return e
 }

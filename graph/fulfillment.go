@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"strings"
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/graph/model"
@@ -18,17 +19,22 @@ func optStr(s string) *string {
 	return &s
 }
 
+// toStage is OMS's stage name as the schema's enum (the name in upper case).
+func toStage(name string) model.FulfillmentStage {
+	return model.FulfillmentStage(strings.ToUpper(name))
+}
+
 func toTimeline(t omsclient.FulfillmentTimeline) *model.FulfillmentTimeline {
 	out := &model.FulfillmentTimeline{OrderID: t.OrderID, Units: make([]*model.FulfillmentUnit, 0, len(t.Units)),
 		Steps: make([]*model.FulfillmentStep, 0, len(t.Steps))}
 	for _, u := range t.Units {
-		out.Units = append(out.Units, &model.FulfillmentUnit{ID: u.ID, ParentID: optStr(u.ParentID), Stage: int64(u.Stage),
+		out.Units = append(out.Units, &model.FulfillmentUnit{ID: u.ID, ParentID: optStr(u.ParentID), Stage: toStage(u.Stage),
 			StageName: u.StageName, State: model.FulfillmentUnitState(u.State), ResumeAt: u.ResumeAt, Attempts: int64(u.Attempts),
 			FailCode: optStr(u.FailCode), FailReason: optStr(u.FailReason), Warehouse: optStr(u.Warehouse),
 			Supplier: optStr(u.Supplier), WaybillNo: optStr(u.WaybillNo), UpdatedAt: u.UpdatedAt})
 	}
 	for _, s := range t.Steps {
-		out.Steps = append(out.Steps, &model.FulfillmentStep{UnitID: s.UnitID, Stage: int64(s.Stage), StageName: s.StageName,
+		out.Steps = append(out.Steps, &model.FulfillmentStep{UnitID: s.UnitID, Stage: toStage(s.Stage), StageName: s.StageName,
 			Outcome: s.Outcome, Note: optStr(s.Note), Owner: optStr(s.Owner), At: s.At, DurationMs: s.DurationMS})
 	}
 	return out

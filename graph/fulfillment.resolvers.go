@@ -73,15 +73,15 @@ func (r *queryResolver) FulfillmentSuspension(ctx context.Context) (*model.Fulfi
 }
 
 // FulfillmentStages is the resolver for the fulfillmentStages field.
-func (r *queryResolver) FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStage, error) {
+func (r *queryResolver) FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStageCount, error) {
 	cs, err := r.Orders.FulfillmentStages(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*model.FulfillmentStage, len(cs))
+	out := make([]*model.FulfillmentStageCount, len(cs))
 	for i, c := range cs {
-		out[i] = &model.FulfillmentStage{Number: int64(c.Stage), Name: c.Name, Kind: model.FulfillmentStageKind(c.Kind),
-			Waiting: c.Waiting, Running: c.Running, Paused: c.Paused, Failed: c.Failed}
+		out[i] = &model.FulfillmentStageCount{Stage: toStage(c.Stage), Number: int64(c.Number), Name: c.Name, Kind: model.FulfillmentStageKind(c.Kind),
+			Waiting: c.Waiting, Running: c.Running, Paused: c.Paused, Failed: c.Failed, Held: c.Held}
 	}
 	return out, nil
 }

@@ -41,9 +41,9 @@ func (f *fakeOMS) SetFulfillmentSuspension(_ context.Context, r omsclient.Suspen
 
 func (f *fakeOMS) FulfillmentStages(context.Context) ([]omsclient.StageCount, error) {
 	return []omsclient.StageCount{
-		{Stage: 1, Name: "initial", Kind: "IO", Waiting: 3, Running: 2},
-		{Stage: 12, Name: "erp_stock", Kind: "IO", Failed: 1},
-		{Stage: 13, Name: "warehouse_throttle", Kind: "CPU", Paused: 7},
+		{Stage: "initial", Number: 1, Name: "initial", Kind: "IO", Waiting: 3, Running: 2},
+		{Stage: "erp_stock", Number: 12, Name: "erp_stock", Kind: "IO", Failed: 1},
+		{Stage: "warehouse_throttle", Number: 13, Name: "warehouse_throttle", Kind: "CPU", Paused: 7},
 	}, nil
 }
 
@@ -54,10 +54,10 @@ func (f *fakeOMS) FulfillmentTimeline(_ context.Context, id string) (omsclient.F
 	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	return omsclient.FulfillmentTimeline{OrderID: id,
 		Units: []omsclient.FulfillmentUnit{
-			{ID: "o-alice", Stage: 10, StageName: "effective_time", State: "SPLIT", ResumeAt: at, UpdatedAt: at},
-			{ID: "o-alice-1", ParentID: "o-alice", Stage: 12, StageName: "erp_stock", State: "FAILED", FailCode: "ERP_STOCK_SHORT", Warehouse: "SH1", WaybillNo: "SF1", ResumeAt: at, UpdatedAt: at},
+			{ID: "o-alice", Stage: "effective_time", StageName: "effective_time", State: "SPLIT", ResumeAt: at, UpdatedAt: at},
+			{ID: "o-alice-1", ParentID: "o-alice", Stage: "erp_stock", StageName: "erp_stock", State: "FAILED", FailCode: "ERP_STOCK_SHORT", Warehouse: "SH1", WaybillNo: "SF1", ResumeAt: at, UpdatedAt: at},
 		},
-		Steps: []omsclient.FulfillmentStep{{UnitID: "o-alice", Stage: 1, StageName: "initial", Outcome: "NEXT", Owner: "oms-1", At: at, DurationMS: 12.5}},
+		Steps: []omsclient.FulfillmentStep{{UnitID: "o-alice", Stage: "initial", StageName: "initial", Outcome: "NEXT", Owner: "oms-1", At: at, DurationMS: 12.5}},
 	}, nil
 }
 

@@ -251,6 +251,8 @@ func TestPlaceOrderUserErrors(t *testing.T) {
 		// released it): a typed answer, not INTERNAL.
 		{"placement expired", &httpapi.Problem{Status: 409, Code: omsclient.CodePlacementExpired, Message: "placement took too long"},
 			`[{"code":"PLACEMENT_EXPIRED","field":["input"],"message":"placement took too long","reason":null}]`},
+		{"slot full names the slot", &httpapi.Problem{Status: 409, Code: omsclient.CodeSlotFull, Message: "delivery slot full: NEXT_DAY delivery on 2030-01-02 from WH-SH"},
+			`[{"code":"SLOT_FULL","field":["input","slot"],"message":"delivery slot full: NEXT_DAY delivery on 2030-01-02 from WH-SH","reason":null}]`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,6 +38,28 @@ type Orders interface {
 type Catalog interface {
 	GetProducts(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
 	SearchProducts(ctx context.Context, r inventoryclient.SearchRequest) (inventoryclient.ProductPage, error)
+	// Delivery slots and served areas.
+	OpenSlots(ctx context.Context, a inventoryclient.Area, days int) ([]inventoryclient.SlotCapacity, error)
+	SlotCapacities(ctx context.Context, warehouses []string, from string, days int) ([]inventoryclient.SlotCapacity, error)
+	SetSlotCapacity(ctx context.Context, r inventoryclient.SetCapacityRequest) (inventoryclient.SlotCapacity, error)
+	ServedAreas(ctx context.Context, province, city string) ([]inventoryclient.ServedArea, error)
+	SetServedArea(ctx context.Context, r inventoryclient.SetServedAreaRequest) (inventoryclient.ServedArea, error)
+	// Catalog administration.
+	CreateProduct(ctx context.Context, r inventoryclient.CreateProductRequest) (inventoryclient.Product, error)
+	UpdateProduct(ctx context.Context, sku string, r inventoryclient.UpdateProductRequest) (inventoryclient.Product, error)
+	SchedulePrice(ctx context.Context, sku string, r inventoryclient.SchedulePriceRequest) (inventoryclient.Product, error)
+	PriceHistory(ctx context.Context, sku string) ([]inventoryclient.ScheduledPrice, error)
+	CatalogChanges(ctx context.Context, sku string) ([]inventoryclient.CatalogChange, error)
+}
+
+// Addresses is the customers' address books, kept by OMS;
+// *omsclient.Client satisfies it.
+type Addresses interface {
+	Addresses(ctx context.Context, customerID string) (omsclient.AddressBook, error)
+	AddAddress(ctx context.Context, customerID string, r omsclient.SaveAddressRequest) (omsclient.AddressBook, error)
+	UpdateAddress(ctx context.Context, customerID, id string, r omsclient.SaveAddressRequest) (omsclient.AddressBook, error)
+	RemoveAddress(ctx context.Context, customerID, id string) (omsclient.AddressBook, error)
+	SetDefaultAddress(ctx context.Context, customerID, id string) (omsclient.AddressBook, error)
 }
 
 // Payments is what the gateway needs of PAY; *payclient.Client satisfies it.
@@ -54,9 +76,10 @@ type OrderFeed interface {
 }
 
 var (
-	_ Orders   = (*omsclient.Client)(nil)
-	_ Catalog  = (*inventoryclient.Client)(nil)
-	_ Payments = (*payclient.Client)(nil)
+	_ Orders    = (*omsclient.Client)(nil)
+	_ Addresses = (*omsclient.Client)(nil)
+	_ Catalog   = (*inventoryclient.Client)(nil)
+	_ Payments  = (*payclient.Client)(nil)
 )
 
 // Resolver is the root resolver: the services every field delegates to.
@@ -65,6 +88,8 @@ type Resolver struct {
 	Catalog  Catalog
 	Payments Payments
 	Feed     OrderFeed
+	// Addresses is OMS's address books (usually the same client as Orders).
+	Addresses Addresses
 	// Warehouse serves the warehouse console (WMS), Floor its live events.
 	Warehouse Warehouse
 	Floor     FloorFeed

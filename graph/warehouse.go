@@ -38,10 +38,10 @@ type Warehouse interface {
 
 var _ Warehouse = (*wmsclient.Client)(nil)
 
-// operator is the caller acting in a warehouse: a WAREHOUSE_OPERATOR in
+// floorOperator is the caller acting in a warehouse: a WAREHOUSE_OPERATOR in
 // the warehouse of their token (naming another is FORBIDDEN; a token
 // without one may not act), an ADMIN in the warehouse named.
-func operator(ctx context.Context, named *string) (auth.Identity, string, error) {
+func floorOperator(ctx context.Context, named *string) (auth.Identity, string, error) {
 	id, err := caller(ctx)
 	if err != nil {
 		return id, "", err

@@ -15,7 +15,7 @@ import (
 
 // ReceiveGoods is the resolver for the receiveGoods field.
 func (r *mutationResolver) ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error) {
-	id, wh, err := operator(ctx, input.Warehouse)
+	id, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (r *mutationResolver) ReceiveGoods(ctx context.Context, input model.Receive
 
 // CreatePickList is the resolver for the createPickList field.
 func (r *mutationResolver) CreatePickList(ctx context.Context, input model.CreatePickListInput, idempotencyKey string) (*model.PickListPayload, error) {
-	id, wh, err := operator(ctx, input.Warehouse)
+	id, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (r *mutationResolver) CreatePickList(ctx context.Context, input model.Creat
 
 // ClaimPickTask is the resolver for the claimPickTask field.
 func (r *mutationResolver) ClaimPickTask(ctx context.Context, taskID string, warehouse *string) (*model.PickTaskPayload, error) {
-	id, wh, err := operator(ctx, warehouse)
+	id, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (r *mutationResolver) ClaimPickTask(ctx context.Context, taskID string, war
 
 // ScanPick is the resolver for the scanPick field.
 func (r *mutationResolver) ScanPick(ctx context.Context, input model.ScanPickInput, idempotencyKey string) (*model.ScanPickPayload, error) {
-	id, wh, err := operator(ctx, input.Warehouse)
+	id, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (r *mutationResolver) ScanPick(ctx context.Context, input model.ScanPickInp
 
 // ScanQc is the resolver for the scanQC field.
 func (r *mutationResolver) ScanQc(ctx context.Context, input model.ScanQCInput, idempotencyKey string) (*model.ScanQCPayload, error) {
-	_, wh, err := operator(ctx, input.Warehouse)
+	_, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (r *mutationResolver) ScanQc(ctx context.Context, input model.ScanQCInput, 
 
 // PackWorkOrder is the resolver for the packWorkOrder field.
 func (r *mutationResolver) PackWorkOrder(ctx context.Context, input model.PackWorkOrderInput, idempotencyKey string) (*model.PackWorkOrderPayload, error) {
-	_, wh, err := operator(ctx, input.Warehouse)
+	_, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func (r *mutationResolver) PackWorkOrder(ctx context.Context, input model.PackWo
 
 // HandOver is the resolver for the handOver field.
 func (r *mutationResolver) HandOver(ctx context.Context, input model.HandOverInput, idempotencyKey string) (*model.HandOverPayload, error) {
-	_, wh, err := operator(ctx, input.Warehouse)
+	_, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (r *mutationResolver) HandOver(ctx context.Context, input model.HandOverInp
 
 // ConfirmQc is the resolver for the confirmQC field.
 func (r *mutationResolver) ConfirmQc(ctx context.Context, pickListID string, warehouse *string) (*model.ConfirmQCPayload, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (r *mutationResolver) ConfirmQc(ctx context.Context, pickListID string, war
 
 // SecondQc is the resolver for the secondQC field.
 func (r *mutationResolver) SecondQc(ctx context.Context, input model.SecondQCInput, idempotencyKey string) (*model.WorkOrderPayload, error) {
-	_, wh, err := operator(ctx, input.Warehouse)
+	_, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (r *mutationResolver) SecondQc(ctx context.Context, input model.SecondQCInp
 
 // ConfirmShortage is the resolver for the confirmShortage field.
 func (r *mutationResolver) ConfirmShortage(ctx context.Context, input model.ConfirmShortageInput, idempotencyKey string) (*model.ConfirmShortagePayload, error) {
-	_, wh, err := operator(ctx, input.Warehouse)
+	_, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (r *mutationResolver) ConfirmShortage(ctx context.Context, input model.Conf
 
 // ConfirmPutAway is the resolver for the confirmPutAway field.
 func (r *mutationResolver) ConfirmPutAway(ctx context.Context, input model.ConfirmPutAwayInput, idempotencyKey string) (*model.PutAwayPayload, error) {
-	id, wh, err := operator(ctx, input.Warehouse)
+	id, wh, err := floorOperator(ctx, input.Warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (r *mutationResolver) ConfirmPutAway(ctx context.Context, input model.Confi
 
 // WarehouseStock is the resolver for the warehouseStock field.
 func (r *queryResolver) WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error) {
-	if _, _, err := operator(ctx, &warehouse); err != nil {
+	if _, _, err := floorOperator(ctx, &warehouse); err != nil {
 		return nil, err
 	}
 	req := inventoryclient.SearchRequest{Warehouse: warehouse, First: pageSize(first), After: str(after)}
@@ -265,7 +265,7 @@ func (r *queryResolver) WarehouseStock(ctx context.Context, warehouse string, zo
 
 // WorkOrders is the resolver for the workOrders field.
 func (r *queryResolver) WorkOrders(ctx context.Context, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) (*model.WorkOrderConnection, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (r *queryResolver) WorkOrders(ctx context.Context, status model.WorkOrderSt
 
 // WorkOrder is the resolver for the workOrder field.
 func (r *queryResolver) WorkOrder(ctx context.Context, id string, warehouse *string) (*model.WorkOrder, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func (r *queryResolver) WorkOrder(ctx context.Context, id string, warehouse *str
 
 // PickList is the resolver for the pickList field.
 func (r *queryResolver) PickList(ctx context.Context, id string, warehouse *string) (*model.PickList, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +321,7 @@ func (r *queryResolver) PickList(ctx context.Context, id string, warehouse *stri
 
 // PickTask is the resolver for the pickTask field.
 func (r *queryResolver) PickTask(ctx context.Context, id string, warehouse *string) (*model.PickTask, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ func (r *queryResolver) PickTask(ctx context.Context, id string, warehouse *stri
 
 // QcCart is the resolver for the qcCart field.
 func (r *queryResolver) QcCart(ctx context.Context, pickListID string, warehouse *string) (*model.QCCart, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +353,7 @@ func (r *queryResolver) QcCart(ctx context.Context, pickListID string, warehouse
 
 // WorkOrderBoxes is the resolver for the workOrderBoxes field.
 func (r *queryResolver) WorkOrderBoxes(ctx context.Context, workOrderID string, warehouse *string) ([]*model.Box, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +370,7 @@ func (r *queryResolver) WorkOrderBoxes(ctx context.Context, workOrderID string, 
 
 // BinStock is the resolver for the binStock field.
 func (r *queryResolver) BinStock(ctx context.Context, sku *string, warehouse *string) ([]*model.BinStock, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +388,7 @@ func (r *queryResolver) BinStock(ctx context.Context, sku *string, warehouse *st
 
 // StockMovements is the resolver for the stockMovements field.
 func (r *queryResolver) StockMovements(ctx context.Context, sku *string, first *int64, warehouse *string) ([]*model.StockMovement, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +405,7 @@ func (r *queryResolver) StockMovements(ctx context.Context, sku *string, first *
 
 // PutAwayTasks is the resolver for the putAwayTasks field.
 func (r *queryResolver) PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +422,7 @@ func (r *queryResolver) PutAwayTasks(ctx context.Context, status *string, first 
 
 // WarehouseEvents is the resolver for the warehouseEvents field.
 func (r *subscriptionResolver) WarehouseEvents(ctx context.Context, taskID *string, warehouse *string) (<-chan *model.WarehouseEvent, error) {
-	_, wh, err := operator(ctx, warehouse)
+	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}

@@ -125,8 +125,10 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 	}
 
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
+	oms := omsclient.New(app.Invoker)
 	resolver := &graph.Resolver{
-		Orders:    omsclient.New(app.Invoker),
+		Orders:    oms,
+		Addresses: oms,
 		Catalog:   inventoryclient.New(app.Invoker),
 		Payments:  payclient.New(app.Invoker),
 		Feed:      feed,

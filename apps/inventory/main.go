@@ -87,7 +87,7 @@ func run() error {
 		}
 		if rep != (app.CheckBackReport{}) {
 			a.Logger.InfoContext(ctx, "check-back", "confirmed", rep.Confirmed, "released", rep.Released,
-				"failed", rep.Failed, "hot_settled", rep.HotSettled, "orphans", rep.Orphans)
+				"failed", rep.Failed, "hot_settled", rep.HotSettled, "orphans", rep.Orphans, "prices_rolled", rep.PricesRolled)
 		}
 		return nil, nil
 	}); err != nil {

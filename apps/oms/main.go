@@ -19,6 +19,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/actors"
 	"github.com/harvest/harvest/apps/oms/api"
 	"github.com/harvest/harvest/apps/oms/app"
+	"github.com/harvest/harvest/apps/oms/events/subscribe"
 	"github.com/harvest/harvest/apps/oms/fulfillment"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/oms/store"
@@ -75,6 +76,8 @@ func run() error {
 	}, cfg.App)
 
 	api.Mount(a.Mux, svc)
+	// Customers' address books, checked against inventory's served areas.
+	api.MountAddresses(a.Mux, app.NewAddressBooks(repo, inventoryclient.New(a.Invoker), clock.System{}))
 	a.AllowBatch(omsclient.BatchRoutes...)
 	a.Invoker.Batch(inventoryclient.AppID, inventoryclient.RouteReserve)
 	// Fulfillment's calls to the apps of this platform travel in batches
@@ -83,7 +86,10 @@ func run() error {
 	a.Invoker.BatchForThroughput(inventoryclient.AppID, inventoryclient.RouteCatalogBatch)
 	a.Invoker.BatchForThroughput(marketingclient.AppID, marketingclient.BatchRoutes...)
 	a.Invoker.BatchForThroughput(wmsclient.AppID, wmsclient.BatchRoutes...)
-	if err := api.Subscribe(a.Service, cfg.Base.PubSub, svc); err != nil {
+	if err := subscribe.Trades(a.Service, cfg.Base.PubSub, svc); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	if err := subscribe.Warehouse(a.Service, cfg.Base.PubSub, svc); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	if err := api.SweepBinding(a.Service, cfg.SweepBinding, svc, a.Logger); err != nil {
@@ -106,7 +112,7 @@ func run() error {
 		Notify:    a.Relay.Notify,
 	}, cfg.Fulfillment)
 	api.MountFulfillment(a.Mux, eng)
-	api.SubscribePaid(a, cfg.Base.PubSub, eng)
+	subscribe.Paid(a, cfg.Base.PubSub, eng)
 	a.Go(eng.Run)
 	// Dapr 1.18 keeps actor reminders in the Scheduler (1.14 kept them in
 	// state-store values it rewrote whole on every registration, which

@@ -86,7 +86,7 @@ func do(t *testing.T, c *gqlc.Client, q string, vars map[string]any, out any) {
 	}
 }
 
-type payloadErrors []struct{ Code, Message string }
+type floorErrs []struct{ Code, Message string }
 
 // floor drives one warehouse through GraphQL as its operator would.
 type floor struct {
@@ -126,7 +126,7 @@ func (f *floor) receive(bin, sku string, qty int64) {
 	var out struct {
 		ReceiveGoods struct {
 			ReceiptID string
-			Errors    payloadErrors
+			Errors    floorErrs
 		}
 	}
 	do(t, f.op, `mutation($in: ReceiveGoodsInput!, $key: String!){ receiveGoods(input: $in, idempotencyKey: $key){ receiptId errors { code message } } }`,
@@ -224,7 +224,7 @@ func (f *floor) pickList(wos []wmsclient.WorkOrder) (string, []string) {
 				ID    string
 				Tasks []struct{ ID string }
 			}
-			Errors payloadErrors
+			Errors floorErrs
 		}
 	}
 	do(t, f.op, `mutation($ids: [ID!]!, $key: String!){ createPickList(input: {workOrderIds: $ids}, idempotencyKey: $key){
@@ -253,7 +253,7 @@ func (f *floor) next(task string) *step {
 
 func (f *floor) claim(task string) {
 	var claim struct {
-		ClaimPickTask struct{ Errors payloadErrors }
+		ClaimPickTask struct{ Errors floorErrs }
 	}
 	do(f.t, f.op, `mutation($id: ID!){ claimPickTask(taskId: $id){ errors { code message } } }`, map[string]any{"id": task}, &claim)
 	if len(claim.ClaimPickTask.Errors) > 0 {
@@ -266,7 +266,7 @@ const mScanPick = `mutation($in: ScanPickInput!, $key: String!){ scanPick(input:
 type scanResult struct {
 	ScanPick struct {
 		PickListPicked bool
-		Errors         payloadErrors
+		Errors         floorErrs
 	}
 }
 
@@ -323,7 +323,7 @@ func (f *floor) qcAndPack(listID string) {
 		weight := int64(150)
 		for _, l := range w.Lines {
 			var qc struct {
-				ScanQC struct{ Errors payloadErrors }
+				ScanQC struct{ Errors floorErrs }
 			}
 			do(t, f.op, `mutation($in: ScanQCInput!, $key: String!){ scanQC(input: $in, idempotencyKey: $key){ errors { code message } } }`,
 				map[string]any{"key": ids.New(), "in": map[string]any{"pickListId": listID, "sku": l.Sku, "qty": l.Picked}}, &qc)
@@ -334,7 +334,7 @@ func (f *floor) qcAndPack(listID string) {
 			weight += l.Picked * f.weights[l.Sku]
 		}
 		var pack struct {
-			PackWorkOrder struct{ Errors payloadErrors }
+			PackWorkOrder struct{ Errors floorErrs }
 		}
 		q := `mutation($in: PackWorkOrderInput!, $key: String!){ packWorkOrder(input: $in, idempotencyKey: $key){ errors { code message } } }`
 		key := ids.New()
@@ -360,7 +360,7 @@ func (f *floor) handOver(carrier, orderID string) (string, int) {
 				ID      string
 				Parcels []struct{ OrderID string }
 			}
-			Errors payloadErrors
+			Errors floorErrs
 		}
 	}
 	do(t, f.op, `mutation($c: String!, $key: String!){ handOver(input: {carrier: $c}, idempotencyKey: $key){ batch { id parcels { orderId } } errors { code message } } }`,
@@ -646,7 +646,7 @@ func TestStoreShortageReachesCustomerService(t *testing.T) {
 		t.Fatal("not picked")
 	}
 	var qc struct {
-		ScanQC struct{ Errors payloadErrors }
+		ScanQC struct{ Errors floorErrs }
 	}
 	do(t, f.op, `mutation($in: ScanQCInput!, $key: String!){ scanQC(input: $in, idempotencyKey: $key){ errors { code message } } }`,
 		map[string]any{"key": ids.New(), "in": map[string]any{"pickListId": listID, "sku": ps[0].SKU, "qty": 8}}, &qc)
@@ -663,7 +663,7 @@ func TestStoreShortageReachesCustomerService(t *testing.T) {
 			Lines     []struct{ Ship, Short, Withheld int64 }
 			Losses    int
 			PutAways  int
-			Errors    payloadErrors
+			Errors    floorErrs
 		}
 	}
 	do(t, f.op, `mutation($in: ConfirmShortageInput!, $key: String!){ confirmShortage(input: $in, idempotencyKey: $key){
@@ -691,7 +691,7 @@ func TestStoreShortageReachesCustomerService(t *testing.T) {
 		t.Fatalf("put-away tasks %+v", pa.PutAwayTasks)
 	}
 	var put struct {
-		ConfirmPutAway struct{ Errors payloadErrors }
+		ConfirmPutAway struct{ Errors floorErrs }
 	}
 	do(t, f.op, `mutation($in: ConfirmPutAwayInput!, $key: String!){ confirmPutAway(input: $in, idempotencyKey: $key){ errors { code message } } }`,
 		map[string]any{"key": ids.New(), "in": map[string]any{"taskId": task, "bin": "STORE-0"}}, &put)

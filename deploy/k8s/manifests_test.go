@@ -702,12 +702,14 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[graph.Catalog](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Payments](), payclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Warehouse](), wmsclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Addresses](), omsclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
 	},
 	"oms": {
 		calls: func(t *testing.T, inv *daprx.Invoker) {
 			callEvery(t, reflect.TypeFor[omsapp.Inventory](), inventoryclient.New(inv))
+			callEvery(t, reflect.TypeFor[omsapp.Areas](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[omsapp.Pay](), payclient.New(inv))
 			callEvery(t, reflect.TypeFor[omsapp.Warehouse](), wmsclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Gifts](), marketingclient.New(inv))

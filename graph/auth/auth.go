@@ -40,6 +40,7 @@ const (
 	RoleCSSupervisor      = devauth.RoleCSSupervisor
 	RoleWarehouseOperator = devauth.RoleWarehouseOperator
 	RoleMarketing         = devauth.RoleMarketing
+	RoleCatalogManager    = devauth.RoleCatalogManager
 	RoleAdmin             = devauth.RoleAdmin
 )
 

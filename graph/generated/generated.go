@@ -61,6 +61,12 @@ type ComplexityRoot struct {
 		Province func(childComplexity int) int
 	}
 
+	AddressBookPayload struct {
+		Address   func(childComplexity int) int
+		Addresses func(childComplexity int) int
+		Errors    func(childComplexity int) int
+	}
+
 	BinPick struct {
 		Batch  func(childComplexity int) int
 		Bin    func(childComplexity int) int
@@ -94,6 +100,11 @@ type ComplexityRoot struct {
 		Sku func(childComplexity int) int
 	}
 
+	BundleComponent struct {
+		Qty func(childComplexity int) int
+		Sku func(childComplexity int) int
+	}
+
 	CancelOrderPayload struct {
 		Errors func(childComplexity int) int
 		Order  func(childComplexity int) int
@@ -106,6 +117,15 @@ type ComplexityRoot struct {
 		Channel         func(childComplexity int) int
 		ExpiresAt       func(childComplexity int) int
 		TradeID         func(childComplexity int) int
+	}
+
+	CatalogChange struct {
+		Action    func(childComplexity int) int
+		After     func(childComplexity int) int
+		Before    func(childComplexity int) int
+		ChangedAt func(childComplexity int) int
+		ChangedBy func(childComplexity int) int
+		Version   func(childComplexity int) int
 	}
 
 	ConfirmQCPayload struct {
@@ -157,13 +177,15 @@ type ComplexityRoot struct {
 		Type func(childComplexity int) int
 	}
 
-	FulfillmentStage struct {
+	FulfillmentStageCount struct {
 		Failed  func(childComplexity int) int
+		Held    func(childComplexity int) int
 		Kind    func(childComplexity int) int
 		Name    func(childComplexity int) int
 		Number  func(childComplexity int) int
 		Paused  func(childComplexity int) int
 		Running func(childComplexity int) int
+		Stage   func(childComplexity int) int
 		Waiting func(childComplexity int) int
 	}
 
@@ -224,25 +246,41 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddAddress           func(childComplexity int, input model.SaveAddressInput) int
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
 		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
 		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
 		ConfirmQc            func(childComplexity int, pickListID string, warehouse *string) int
 		ConfirmShortage      func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
 		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
+		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
 		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
 		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
 		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
+		RemoveAddress        func(childComplexity int, id string) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
 		ScanPick             func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
 		ScanQc               func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
+		SchedulePrice        func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
 		SecondQc             func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
+		SetDefaultAddress    func(childComplexity int, id string) int
+		SetServedArea        func(childComplexity int, input model.SetServedAreaInput) int
+		SetSlotCapacity      func(childComplexity int, input model.SetSlotCapacityInput) int
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
+		UpdateAddress        func(childComplexity int, id string, input model.SaveAddressInput) int
+		UpdateProduct        func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
+	}
+
+	OpenDeliverySlot struct {
+		Date      func(childComplexity int) int
+		Remaining func(childComplexity int) int
+		Type      func(childComplexity int) int
+		Warehouse func(childComplexity int) int
 	}
 
 	Order struct {
@@ -376,17 +414,31 @@ type ComplexityRoot struct {
 		Order  func(childComplexity int) int
 	}
 
+	PriceEntry struct {
+		PriceFen       func(childComplexity int) int
+		PriceFormatted func(childComplexity int) int
+		SetBy          func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
+	}
+
 	Product struct {
 		Available      func(childComplexity int) int
 		Bundle         func(childComplexity int) int
+		Components     func(childComplexity int) int
 		DropShip       func(childComplexity int) int
 		Name           func(childComplexity int) int
+		NextPrice      func(childComplexity int) int
+		Oversize       func(childComplexity int) int
+		OwnBox         func(childComplexity int) int
 		Presale        func(childComplexity int) int
 		PriceFen       func(childComplexity int) int
 		PriceFormatted func(childComplexity int) int
+		ShelfLifeDays  func(childComplexity int) int
 		Sku            func(childComplexity int) int
 		StockState     func(childComplexity int) int
+		Supplier       func(childComplexity int) int
 		TaxRateBp      func(childComplexity int) int
+		Version        func(childComplexity int) int
 		Warehouse      func(childComplexity int) int
 		Zone           func(childComplexity int) int
 	}
@@ -400,6 +452,11 @@ type ComplexityRoot struct {
 	ProductEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ProductPayload struct {
+		Errors  func(childComplexity int) int
+		Product func(childComplexity int) int
 	}
 
 	PutAwayPayload struct {
@@ -425,19 +482,25 @@ type ComplexityRoot struct {
 
 	Query struct {
 		BinStock              func(childComplexity int, sku *string, warehouse *string) int
+		CatalogChanges        func(childComplexity int, sku string) int
+		DeliverySlots         func(childComplexity int, address model.AreaInput, days *int64) int
 		FulfillmentStages     func(childComplexity int) int
 		FulfillmentSuspension func(childComplexity int) int
 		FulfillmentTimeline   func(childComplexity int, orderID string) int
 		Me                    func(childComplexity int) int
 		MyAccounts            func(childComplexity int) int
+		MyAddresses           func(childComplexity int) int
 		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
 		Order                 func(childComplexity int, id string) int
 		PickList              func(childComplexity int, id string, warehouse *string) int
 		PickTask              func(childComplexity int, id string, warehouse *string) int
+		PriceHistory          func(childComplexity int, sku string) int
 		Product               func(childComplexity int, sku string) int
 		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
 		PutAwayTasks          func(childComplexity int, status *string, first *int64, warehouse *string) int
 		QcCart                func(childComplexity int, pickListID string, warehouse *string) int
+		ServedAreas           func(childComplexity int, province *string, city *string) int
+		SlotCapacities        func(childComplexity int, warehouse *string, from *string, days *int64) int
 		StockMovements        func(childComplexity int, sku *string, first *int64, warehouse *string) int
 		WarehouseCapacities   func(childComplexity int, day string) int
 		WarehouseStock        func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
@@ -457,6 +520,14 @@ type ComplexityRoot struct {
 		Retried func(childComplexity int) int
 	}
 
+	SavedAddress struct {
+		Address   func(childComplexity int) int
+		ID        func(childComplexity int) int
+		IsDefault func(childComplexity int) int
+		Label     func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
 	ScanPickPayload struct {
 		Errors         func(childComplexity int) int
 		PickListPicked func(childComplexity int) int
@@ -467,6 +538,23 @@ type ComplexityRoot struct {
 		Errors      func(childComplexity int) int
 		Slot        func(childComplexity int) int
 		WorkOrderID func(childComplexity int) int
+	}
+
+	ServedArea struct {
+		City       func(childComplexity int) int
+		District   func(childComplexity int) int
+		Province   func(childComplexity int) int
+		Warehouses func(childComplexity int) int
+	}
+
+	SetServedAreaPayload struct {
+		Area   func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
+	SetSlotCapacityPayload struct {
+		Errors func(childComplexity int) int
+		Slot   func(childComplexity int) int
 	}
 
 	SetWarehouseCapacityPayload struct {
@@ -481,6 +569,16 @@ type ComplexityRoot struct {
 		Short    func(childComplexity int) int
 		Sku      func(childComplexity int) int
 		Withheld func(childComplexity int) int
+	}
+
+	SlotCapacity struct {
+		Capacity  func(childComplexity int) int
+		Date      func(childComplexity int) int
+		Open      func(childComplexity int) int
+		Taken     func(childComplexity int) int
+		Type      func(childComplexity int) int
+		UpdatedBy func(childComplexity int) int
+		Warehouse func(childComplexity int) int
 	}
 
 	StartCashPaymentPayload struct {
@@ -581,6 +679,13 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type MutationResolver interface {
+	AddAddress(ctx context.Context, input model.SaveAddressInput) (*model.AddressBookPayload, error)
+	UpdateAddress(ctx context.Context, id string, input model.SaveAddressInput) (*model.AddressBookPayload, error)
+	RemoveAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
+	SetDefaultAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
+	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
+	UpdateProduct(ctx context.Context, sku string, expectedVersion int64, input model.ProductInput) (*model.ProductPayload, error)
+	SchedulePrice(ctx context.Context, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) (*model.ProductPayload, error)
 	DeductNonCash(ctx context.Context, input model.DeductNonCashInput, idempotencyKey string) (*model.DeductNonCashPayload, error)
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error)
 	StartCashPayment(ctx context.Context, orderID string, channel model.PaymentChannel, idempotencyKey string) (*model.StartCashPaymentPayload, error)
@@ -589,6 +694,8 @@ type MutationResolver interface {
 	ResumeFulfillment(ctx context.Context) (*model.FulfillmentSuspensionPayload, error)
 	RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error)
 	SetWarehouseCapacity(ctx context.Context, input model.SetWarehouseCapacityInput) (*model.SetWarehouseCapacityPayload, error)
+	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
+	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
 	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
 	CreatePickList(ctx context.Context, input model.CreatePickListInput, idempotencyKey string) (*model.PickListPayload, error)
 	ClaimPickTask(ctx context.Context, taskID string, warehouse *string) (*model.PickTaskPayload, error)
@@ -612,12 +719,18 @@ type QueryResolver interface {
 	Product(ctx context.Context, sku string) (*model.Product, error)
 	Me(ctx context.Context) (*model.Viewer, error)
 	Order(ctx context.Context, id string) (*model.Order, error)
+	MyAddresses(ctx context.Context) ([]*model.SavedAddress, error)
+	PriceHistory(ctx context.Context, sku string) ([]*model.PriceEntry, error)
+	CatalogChanges(ctx context.Context, sku string) ([]*model.CatalogChange, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
 	MyOrders(ctx context.Context, status *model.OrderStatus, first *int64, after *string) (*model.OrderConnection, error)
 	FulfillmentSuspension(ctx context.Context) (*model.FulfillmentSuspension, error)
-	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStage, error)
+	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStageCount, error)
 	FulfillmentTimeline(ctx context.Context, orderID string) (*model.FulfillmentTimeline, error)
 	WarehouseCapacities(ctx context.Context, day string) ([]*model.WarehouseCapacity, error)
+	DeliverySlots(ctx context.Context, address model.AreaInput, days *int64) ([]*model.OpenDeliverySlot, error)
+	SlotCapacities(ctx context.Context, warehouse *string, from *string, days *int64) ([]*model.SlotCapacity, error)
+	ServedAreas(ctx context.Context, province *string, city *string) ([]*model.ServedArea, error)
 	WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error)
 	WorkOrders(ctx context.Context, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) (*model.WorkOrderConnection, error)
 	WorkOrder(ctx context.Context, id string, warehouse *string) (*model.WorkOrder, error)
@@ -738,6 +851,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Address.Province(childComplexity), true
+
+	case "AddressBookPayload.address":
+		if e.ComplexityRoot.AddressBookPayload.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressBookPayload.Address(childComplexity), true
+	case "AddressBookPayload.addresses":
+		if e.ComplexityRoot.AddressBookPayload.Addresses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressBookPayload.Addresses(childComplexity), true
+	case "AddressBookPayload.errors":
+		if e.ComplexityRoot.AddressBookPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressBookPayload.Errors(childComplexity), true
 
 	case "BinPick.batch":
 		if e.ComplexityRoot.BinPick.Batch == nil {
@@ -869,6 +1001,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BoxLine.Sku(childComplexity), true
 
+	case "BundleComponent.qty":
+		if e.ComplexityRoot.BundleComponent.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BundleComponent.Qty(childComplexity), true
+	case "BundleComponent.sku":
+		if e.ComplexityRoot.BundleComponent.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BundleComponent.Sku(childComplexity), true
+
 	case "CancelOrderPayload.errors":
 		if e.ComplexityRoot.CancelOrderPayload.Errors == nil {
 			break
@@ -918,6 +1063,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CashPayment.TradeID(childComplexity), true
+
+	case "CatalogChange.action":
+		if e.ComplexityRoot.CatalogChange.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogChange.Action(childComplexity), true
+	case "CatalogChange.after":
+		if e.ComplexityRoot.CatalogChange.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogChange.After(childComplexity), true
+	case "CatalogChange.before":
+		if e.ComplexityRoot.CatalogChange.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogChange.Before(childComplexity), true
+	case "CatalogChange.changedAt":
+		if e.ComplexityRoot.CatalogChange.ChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogChange.ChangedAt(childComplexity), true
+	case "CatalogChange.changedBy":
+		if e.ComplexityRoot.CatalogChange.ChangedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogChange.ChangedBy(childComplexity), true
+	case "CatalogChange.version":
+		if e.ComplexityRoot.CatalogChange.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CatalogChange.Version(childComplexity), true
 
 	case "ConfirmQCPayload.errors":
 		if e.ComplexityRoot.ConfirmQCPayload.Errors == nil {
@@ -1094,48 +1276,60 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeliverySlot.Type(childComplexity), true
 
-	case "FulfillmentStage.failed":
-		if e.ComplexityRoot.FulfillmentStage.Failed == nil {
+	case "FulfillmentStageCount.failed":
+		if e.ComplexityRoot.FulfillmentStageCount.Failed == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Failed(childComplexity), true
-	case "FulfillmentStage.kind":
-		if e.ComplexityRoot.FulfillmentStage.Kind == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Failed(childComplexity), true
+	case "FulfillmentStageCount.held":
+		if e.ComplexityRoot.FulfillmentStageCount.Held == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Kind(childComplexity), true
-	case "FulfillmentStage.name":
-		if e.ComplexityRoot.FulfillmentStage.Name == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Held(childComplexity), true
+	case "FulfillmentStageCount.kind":
+		if e.ComplexityRoot.FulfillmentStageCount.Kind == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Name(childComplexity), true
-	case "FulfillmentStage.number":
-		if e.ComplexityRoot.FulfillmentStage.Number == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Kind(childComplexity), true
+	case "FulfillmentStageCount.name":
+		if e.ComplexityRoot.FulfillmentStageCount.Name == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Number(childComplexity), true
-	case "FulfillmentStage.paused":
-		if e.ComplexityRoot.FulfillmentStage.Paused == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Name(childComplexity), true
+	case "FulfillmentStageCount.number":
+		if e.ComplexityRoot.FulfillmentStageCount.Number == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Paused(childComplexity), true
-	case "FulfillmentStage.running":
-		if e.ComplexityRoot.FulfillmentStage.Running == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Number(childComplexity), true
+	case "FulfillmentStageCount.paused":
+		if e.ComplexityRoot.FulfillmentStageCount.Paused == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Running(childComplexity), true
-	case "FulfillmentStage.waiting":
-		if e.ComplexityRoot.FulfillmentStage.Waiting == nil {
+		return e.ComplexityRoot.FulfillmentStageCount.Paused(childComplexity), true
+	case "FulfillmentStageCount.running":
+		if e.ComplexityRoot.FulfillmentStageCount.Running == nil {
 			break
 		}
 
-		return e.ComplexityRoot.FulfillmentStage.Waiting(childComplexity), true
+		return e.ComplexityRoot.FulfillmentStageCount.Running(childComplexity), true
+	case "FulfillmentStageCount.stage":
+		if e.ComplexityRoot.FulfillmentStageCount.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStageCount.Stage(childComplexity), true
+	case "FulfillmentStageCount.waiting":
+		if e.ComplexityRoot.FulfillmentStageCount.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentStageCount.Waiting(childComplexity), true
 
 	case "FulfillmentStep.at":
 		if e.ComplexityRoot.FulfillmentStep.At == nil {
@@ -1354,6 +1548,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HandoverBatch.Parcels(childComplexity), true
 
+	case "Mutation.addAddress":
+		if e.ComplexityRoot.Mutation.AddAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddAddress(childComplexity, args["input"].(model.SaveAddressInput)), true
 	case "Mutation.cancelOrder":
 		if e.ComplexityRoot.Mutation.CancelOrder == nil {
 			break
@@ -1420,6 +1625,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePickList(childComplexity, args["input"].(model.CreatePickListInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createProduct":
+		if e.ComplexityRoot.Mutation.CreateProduct == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createProduct_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(model.CreateProductInput)), true
 	case "Mutation.deductNonCash":
 		if e.ComplexityRoot.Mutation.DeductNonCash == nil {
 			break
@@ -1475,6 +1691,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReceiveGoods(childComplexity, args["input"].(model.ReceiveGoodsInput), args["idempotencyKey"].(string)), true
+	case "Mutation.removeAddress":
+		if e.ComplexityRoot.Mutation.RemoveAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveAddress(childComplexity, args["id"].(string)), true
 	case "Mutation.resumeFulfillment":
 		if e.ComplexityRoot.Mutation.ResumeFulfillment == nil {
 			break
@@ -1514,6 +1741,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ScanQc(childComplexity, args["input"].(model.ScanQCInput), args["idempotencyKey"].(string)), true
+	case "Mutation.schedulePrice":
+		if e.ComplexityRoot.Mutation.SchedulePrice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_schedulePrice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SchedulePrice(childComplexity, args["sku"].(string), args["priceFen"].(int64), args["validFrom"].(*time.Time), args["expectedVersion"].(*int64)), true
 	case "Mutation.secondQC":
 		if e.ComplexityRoot.Mutation.SecondQc == nil {
 			break
@@ -1525,6 +1763,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SecondQc(childComplexity, args["input"].(model.SecondQCInput), args["idempotencyKey"].(string)), true
+	case "Mutation.setDefaultAddress":
+		if e.ComplexityRoot.Mutation.SetDefaultAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setDefaultAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetDefaultAddress(childComplexity, args["id"].(string)), true
+	case "Mutation.setServedArea":
+		if e.ComplexityRoot.Mutation.SetServedArea == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setServedArea_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetServedArea(childComplexity, args["input"].(model.SetServedAreaInput)), true
+	case "Mutation.setSlotCapacity":
+		if e.ComplexityRoot.Mutation.SetSlotCapacity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSlotCapacity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSlotCapacity(childComplexity, args["input"].(model.SetSlotCapacityInput)), true
 	case "Mutation.setWarehouseCapacity":
 		if e.ComplexityRoot.Mutation.SetWarehouseCapacity == nil {
 			break
@@ -1558,6 +1829,53 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
+	case "Mutation.updateAddress":
+		if e.ComplexityRoot.Mutation.UpdateAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAddress(childComplexity, args["id"].(string), args["input"].(model.SaveAddressInput)), true
+	case "Mutation.updateProduct":
+		if e.ComplexityRoot.Mutation.UpdateProduct == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProduct_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProduct(childComplexity, args["sku"].(string), args["expectedVersion"].(int64), args["input"].(model.ProductInput)), true
+
+	case "OpenDeliverySlot.date":
+		if e.ComplexityRoot.OpenDeliverySlot.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenDeliverySlot.Date(childComplexity), true
+	case "OpenDeliverySlot.remaining":
+		if e.ComplexityRoot.OpenDeliverySlot.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenDeliverySlot.Remaining(childComplexity), true
+	case "OpenDeliverySlot.type":
+		if e.ComplexityRoot.OpenDeliverySlot.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenDeliverySlot.Type(childComplexity), true
+	case "OpenDeliverySlot.warehouse":
+		if e.ComplexityRoot.OpenDeliverySlot.Warehouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenDeliverySlot.Warehouse(childComplexity), true
 
 	case "Order.address":
 		if e.ComplexityRoot.Order.Address == nil {
@@ -2090,6 +2408,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlaceOrderPayload.Order(childComplexity), true
 
+	case "PriceEntry.priceFen":
+		if e.ComplexityRoot.PriceEntry.PriceFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceEntry.PriceFen(childComplexity), true
+	case "PriceEntry.priceFormatted":
+		if e.ComplexityRoot.PriceEntry.PriceFormatted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceEntry.PriceFormatted(childComplexity), true
+	case "PriceEntry.setBy":
+		if e.ComplexityRoot.PriceEntry.SetBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceEntry.SetBy(childComplexity), true
+	case "PriceEntry.validFrom":
+		if e.ComplexityRoot.PriceEntry.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceEntry.ValidFrom(childComplexity), true
+
 	case "Product.available":
 		if e.ComplexityRoot.Product.Available == nil {
 			break
@@ -2102,6 +2445,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.Bundle(childComplexity), true
+	case "Product.components":
+		if e.ComplexityRoot.Product.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Components(childComplexity), true
 	case "Product.dropShip":
 		if e.ComplexityRoot.Product.DropShip == nil {
 			break
@@ -2114,6 +2463,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.Name(childComplexity), true
+	case "Product.nextPrice":
+		if e.ComplexityRoot.Product.NextPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.NextPrice(childComplexity), true
+	case "Product.oversize":
+		if e.ComplexityRoot.Product.Oversize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Oversize(childComplexity), true
+	case "Product.ownBox":
+		if e.ComplexityRoot.Product.OwnBox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.OwnBox(childComplexity), true
 	case "Product.presale":
 		if e.ComplexityRoot.Product.Presale == nil {
 			break
@@ -2132,6 +2499,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.PriceFormatted(childComplexity), true
+	case "Product.shelfLifeDays":
+		if e.ComplexityRoot.Product.ShelfLifeDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.ShelfLifeDays(childComplexity), true
 	case "Product.sku":
 		if e.ComplexityRoot.Product.Sku == nil {
 			break
@@ -2144,12 +2517,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.StockState(childComplexity), true
+	case "Product.supplier":
+		if e.ComplexityRoot.Product.Supplier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Supplier(childComplexity), true
 	case "Product.taxRateBp":
 		if e.ComplexityRoot.Product.TaxRateBp == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Product.TaxRateBp(childComplexity), true
+	case "Product.version":
+		if e.ComplexityRoot.Product.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Version(childComplexity), true
 	case "Product.warehouse":
 		if e.ComplexityRoot.Product.Warehouse == nil {
 			break
@@ -2194,6 +2579,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
+
+	case "ProductPayload.errors":
+		if e.ComplexityRoot.ProductPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductPayload.Errors(childComplexity), true
+	case "ProductPayload.product":
+		if e.ComplexityRoot.ProductPayload.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductPayload.Product(childComplexity), true
 
 	case "PutAwayPayload.errors":
 		if e.ComplexityRoot.PutAwayPayload.Errors == nil {
@@ -2281,6 +2679,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BinStock(childComplexity, args["sku"].(*string), args["warehouse"].(*string)), true
+	case "Query.catalogChanges":
+		if e.ComplexityRoot.Query.CatalogChanges == nil {
+			break
+		}
+
+		args, err := ec.field_Query_catalogChanges_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CatalogChanges(childComplexity, args["sku"].(string)), true
+	case "Query.deliverySlots":
+		if e.ComplexityRoot.Query.DeliverySlots == nil {
+			break
+		}
+
+		args, err := ec.field_Query_deliverySlots_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeliverySlots(childComplexity, args["address"].(model.AreaInput), args["days"].(*int64)), true
 	case "Query.fulfillmentStages":
 		if e.ComplexityRoot.Query.FulfillmentStages == nil {
 			break
@@ -2317,6 +2737,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAccounts(childComplexity), true
+	case "Query.myAddresses":
+		if e.ComplexityRoot.Query.MyAddresses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyAddresses(childComplexity), true
 	case "Query.myOrders":
 		if e.ComplexityRoot.Query.MyOrders == nil {
 			break
@@ -2361,6 +2787,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PickTask(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
+	case "Query.priceHistory":
+		if e.ComplexityRoot.Query.PriceHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_priceHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PriceHistory(childComplexity, args["sku"].(string)), true
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
 			break
@@ -2405,6 +2842,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.QcCart(childComplexity, args["pickListId"].(string), args["warehouse"].(*string)), true
+	case "Query.servedAreas":
+		if e.ComplexityRoot.Query.ServedAreas == nil {
+			break
+		}
+
+		args, err := ec.field_Query_servedAreas_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServedAreas(childComplexity, args["province"].(*string), args["city"].(*string)), true
+	case "Query.slotCapacities":
+		if e.ComplexityRoot.Query.SlotCapacities == nil {
+			break
+		}
+
+		args, err := ec.field_Query_slotCapacities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SlotCapacities(childComplexity, args["warehouse"].(*string), args["from"].(*string), args["days"].(*int64)), true
 	case "Query.stockMovements":
 		if e.ComplexityRoot.Query.StockMovements == nil {
 			break
@@ -2504,6 +2963,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RetryFulfillmentPayload.Retried(childComplexity), true
 
+	case "SavedAddress.address":
+		if e.ComplexityRoot.SavedAddress.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.Address(childComplexity), true
+	case "SavedAddress.id":
+		if e.ComplexityRoot.SavedAddress.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.ID(childComplexity), true
+	case "SavedAddress.isDefault":
+		if e.ComplexityRoot.SavedAddress.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.IsDefault(childComplexity), true
+	case "SavedAddress.label":
+		if e.ComplexityRoot.SavedAddress.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.Label(childComplexity), true
+	case "SavedAddress.updatedAt":
+		if e.ComplexityRoot.SavedAddress.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAddress.UpdatedAt(childComplexity), true
+
 	case "ScanPickPayload.errors":
 		if e.ComplexityRoot.ScanPickPayload.Errors == nil {
 			break
@@ -2541,6 +3031,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ScanQCPayload.WorkOrderID(childComplexity), true
+
+	case "ServedArea.city":
+		if e.ComplexityRoot.ServedArea.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServedArea.City(childComplexity), true
+	case "ServedArea.district":
+		if e.ComplexityRoot.ServedArea.District == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServedArea.District(childComplexity), true
+	case "ServedArea.province":
+		if e.ComplexityRoot.ServedArea.Province == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServedArea.Province(childComplexity), true
+	case "ServedArea.warehouses":
+		if e.ComplexityRoot.ServedArea.Warehouses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServedArea.Warehouses(childComplexity), true
+
+	case "SetServedAreaPayload.area":
+		if e.ComplexityRoot.SetServedAreaPayload.Area == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetServedAreaPayload.Area(childComplexity), true
+	case "SetServedAreaPayload.errors":
+		if e.ComplexityRoot.SetServedAreaPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetServedAreaPayload.Errors(childComplexity), true
+
+	case "SetSlotCapacityPayload.errors":
+		if e.ComplexityRoot.SetSlotCapacityPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetSlotCapacityPayload.Errors(childComplexity), true
+	case "SetSlotCapacityPayload.slot":
+		if e.ComplexityRoot.SetSlotCapacityPayload.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetSlotCapacityPayload.Slot(childComplexity), true
 
 	case "SetWarehouseCapacityPayload.capacity":
 		if e.ComplexityRoot.SetWarehouseCapacityPayload.Capacity == nil {
@@ -2591,6 +3132,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ShortageLine.Withheld(childComplexity), true
+
+	case "SlotCapacity.capacity":
+		if e.ComplexityRoot.SlotCapacity.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Capacity(childComplexity), true
+	case "SlotCapacity.date":
+		if e.ComplexityRoot.SlotCapacity.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Date(childComplexity), true
+	case "SlotCapacity.open":
+		if e.ComplexityRoot.SlotCapacity.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Open(childComplexity), true
+	case "SlotCapacity.taken":
+		if e.ComplexityRoot.SlotCapacity.Taken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Taken(childComplexity), true
+	case "SlotCapacity.type":
+		if e.ComplexityRoot.SlotCapacity.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Type(childComplexity), true
+	case "SlotCapacity.updatedBy":
+		if e.ComplexityRoot.SlotCapacity.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.UpdatedBy(childComplexity), true
+	case "SlotCapacity.warehouse":
+		if e.ComplexityRoot.SlotCapacity.Warehouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlotCapacity.Warehouse(childComplexity), true
 
 	case "StartCashPaymentPayload.errors":
 		if e.ComplexityRoot.StartCashPaymentPayload.Errors == nil {
@@ -2965,11 +3549,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
+			graphql.NewInputUnmarshaler("AreaInput", ec.unmarshalInputAreaInput),
 			graphql.NewInputUnmarshaler("BoxInput", ec.unmarshalInputBoxInput),
 			graphql.NewInputUnmarshaler("BoxLineInput", ec.unmarshalInputBoxLineInput),
+			graphql.NewInputUnmarshaler("BundleComponentInput", ec.unmarshalInputBundleComponentInput),
 			graphql.NewInputUnmarshaler("ConfirmPutAwayInput", ec.unmarshalInputConfirmPutAwayInput),
 			graphql.NewInputUnmarshaler("ConfirmShortageInput", ec.unmarshalInputConfirmShortageInput),
 			graphql.NewInputUnmarshaler("CreatePickListInput", ec.unmarshalInputCreatePickListInput),
+			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
@@ -2978,11 +3565,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PackWorkOrderInput", ec.unmarshalInputPackWorkOrderInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
+			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
 			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
 			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
 			graphql.NewInputUnmarshaler("ScanQCInput", ec.unmarshalInputScanQCInput),
 			graphql.NewInputUnmarshaler("SecondQCInput", ec.unmarshalInputSecondQCInput),
+			graphql.NewInputUnmarshaler("SetServedAreaInput", ec.unmarshalInputSetServedAreaInput),
+			graphql.NewInputUnmarshaler("SetSlotCapacityInput", ec.unmarshalInputSetSlotCapacityInput),
 			graphql.NewInputUnmarshaler("SetWarehouseCapacityInput", ec.unmarshalInputSetWarehouseCapacityInput),
 			graphql.NewInputUnmarshaler("ShortageReasonInput", ec.unmarshalInputShortageReasonInput),
 			graphql.NewInputUnmarshaler("SuspendFulfillmentInput", ec.unmarshalInputSuspendFulfillmentInput),
@@ -3079,6 +3670,170 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../schema/graphql/addresses.graphqls", Input: `# The customer's address book: saved delivery addresses, one of them the
+# default. Every address saved is in an area a warehouse delivers to (the
+# served-area list operators maintain); one outside is VALIDATION_FAILED
+# with reason NOT_SERVED on input.address.district.
+
+type SavedAddress {
+  id: ID!
+  address: Address!
+  "The customer's name for it (home, office…); up to 32 characters."
+  label: String
+  isDefault: Boolean!
+  updatedAt: Time!
+}
+
+input SaveAddressInput {
+  address: AddressInput!
+  label: String
+  "Make it the default (the first address saved always is)."
+  makeDefault: Boolean = false
+}
+
+type AddressBookPayload {
+  "The address acted on; null for removeAddress and on errors."
+  address: SavedAddress
+  "The whole book after the change, the default first."
+  addresses: [SavedAddress!]!
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "The caller's saved addresses, the default first."
+  myAddresses: [SavedAddress!]! @hasRole(roles: [CUSTOMER])
+}
+
+extend type Mutation {
+  "Save a new address (at most 20; reason TOO_MANY_ADDRESSES)."
+  addAddress(input: SaveAddressInput!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+  "Replace one of the caller's saved addresses."
+  updateAddress(id: ID!, input: SaveAddressInput!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+  "Remove one; when it was the default, the newest other becomes it."
+  removeAddress(id: ID!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+  "Make one of the caller's saved addresses the default."
+  setDefaultAddress(id: ID!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+}
+`, BuiltIn: false},
+	{Name: "../../schema/graphql/catalog.graphqls", Input: `# The operators' catalog (ADMIN and CATALOG_MANAGER): products and virtual
+# bundles, their prices with validity periods, which warehouse sells each,
+# every change versioned and audited. A price change takes effect at its
+# time: an order placed before it keeps the price it was placed with.
+
+"A component SKU of a virtual bundle."
+type BundleComponent {
+  sku: ID!
+  qty: Int!
+}
+
+"A price from a time on."
+type PriceEntry {
+  priceFen: Int!
+  priceFormatted: String!
+  validFrom: Time!
+  "Who entered it (role:subject)."
+  setBy: String
+}
+
+extend type Product {
+  "The catalog version these fields are of; updateProduct and schedulePrice take it."
+  version: Int!
+  "The drop-ship or presale supplier."
+  supplier: String
+  "Ships in a box of its own (sold by the original case)."
+  ownBox: Boolean!
+  oversize: Boolean!
+  "0: not tracked."
+  shelfLifeDays: Int!
+  "Empty unless a bundle."
+  components: [BundleComponent!]!
+  "The price change scheduled next, if any."
+  nextPrice: PriceEntry
+}
+
+"One audited version of a product."
+type CatalogChange {
+  version: Int!
+  "CREATE, UPDATE or PRICE"
+  action: String!
+  "role:subject"
+  changedBy: String!
+  changedAt: Time!
+  "The product before, as JSON; null for CREATE."
+  before: String
+  "The product after, as JSON."
+  after: String!
+}
+
+input BundleComponentInput {
+  sku: ID!
+  qty: Int!
+}
+
+"A product's description (its price changes by schedulePrice)."
+input ProductInput {
+  "1..200 characters."
+  name: String!
+  zone: Zone!
+  "Output VAT in basis points, 0..10000."
+  taxRateBp: Int!
+  "The warehouse that sells and ships it, 1..16 characters."
+  warehouse: String!
+  "Required for drop-ship lines."
+  supplier: String
+  dropShip: Boolean = false
+  presale: Boolean = false
+  ownBox: Boolean = false
+  oversize: Boolean = false
+  shelfLifeDays: Int = 0
+  "A virtual bundle's components: existing SKUs that are not bundles, never itself. At most 20."
+  components: [BundleComponentInput!]
+}
+
+input CreateProductInput {
+  "1..64 characters."
+  sku: ID!
+  "The first price, in effect from now; never negative."
+  priceFen: Int!
+  product: ProductInput!
+}
+
+type ProductPayload {
+  product: Product
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "A SKU's prices, past and scheduled, oldest first."
+  priceHistory(sku: ID!): [PriceEntry!]! @hasRole(roles: [CATALOG_MANAGER, ADMIN])
+  "A SKU's audited versions, newest first (at most 100)."
+  catalogChanges(sku: ID!): [CatalogChange!]! @hasRole(roles: [CATALOG_MANAGER, ADMIN])
+}
+
+extend type Mutation {
+  """
+  Add a product, or a virtual bundle of existing SKUs, at version 1. A SKU
+  with stock of its own starts with none on hand. Refusals are
+  VALIDATION_FAILED with field and reason (NEGATIVE_PRICE,
+  BUNDLE_CONTAINS_ITSELF, NESTED_BUNDLE, UNKNOWN_COMPONENT,
+  DUPLICATE_COMPONENT, SUPPLIER_REQUIRED), or PRODUCT_EXISTS.
+  """
+  createProduct(input: CreateProductInput!): ProductPayload! @hasRole(roles: [CATALOG_MANAGER, ADMIN])
+  """
+  Replace a product's description at the version you edited
+  (VERSION_CONFLICT when it changed since). A SKU with stock cannot become
+  a bundle nor the reverse (reason BUNDLE_KIND_CHANGE).
+  """
+  updateProduct(sku: ID!, expectedVersion: Int!, input: ProductInput!): ProductPayload! @hasRole(roles: [CATALOG_MANAGER, ADMIN])
+  """
+  Set a SKU's price from validFrom (default now; not in the past: reason
+  PRICE_IN_PAST; never negative: NEGATIVE_PRICE). Orders placed before
+  validFrom keep the old price through fulfillment. The same validFrom
+  again replaces that scheduled price.
+  """
+  schedulePrice(sku: ID!, priceFen: Int!, validFrom: Time, expectedVersion: Int): ProductPayload! @hasRole(roles: [CATALOG_MANAGER, ADMIN])
+}
+`, BuiltIn: false},
 	{Name: "../../schema/graphql/common.graphqls", Input: `# Harvest GraphQL API: what every front-end shares (customer app, web and
 # mini-program; CS console; warehouse console). Audience-specific fields live
 # in customer.graphqls, cs.graphqls and warehouse.graphqls.
@@ -3111,6 +3866,8 @@ enum Role {
   CS_SUPERVISOR
   WAREHOUSE_OPERATOR
   MARKETING
+  "Edits the catalog and prices."
+  CATALOG_MANAGER
   ADMIN
 }
 
@@ -3153,6 +3910,16 @@ enum UserErrorCode {
   TASK_COMPLETE
   "A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it."
   WEIGHT_OUT_OF_TOLERANCE
+  "A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written."
+  SLOT_FULL
+  "A slot's capacity below the orders already holding it; the message says how many."
+  CAPACITY_BELOW_TAKEN
+  "No warehouse delivers to the address's province, city and district."
+  NOT_SERVED
+  "createProduct for a SKU already in the catalog."
+  PRODUCT_EXISTS
+  "The product changed since the version you edited; read it again."
+  VERSION_CONFLICT
 }
 
 "An expected failure of a mutation."
@@ -3566,9 +4333,34 @@ extend type Subscription {
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/fulfillment.graphqls", Input: `# Fulfillment operations (DOMAIN 1.6) for the CS console and administrators:
-# per-stage counts of the sixteen-stage pipeline, an order's fulfillment
-# timeline, retrying an order out of the exception queue, and the
-# warehouses' daily capacities that the throttle stage (13) uses.
+# per-stage counts of the pipeline, an order's fulfillment timeline,
+# retrying an order out of the exception queue, and the warehouses' daily
+# capacities that the throttle stage (WAREHOUSE_THROTTLE) uses.
+
+"""
+A stage of the fulfillment pipeline, in pipeline order (DOMAIN 1.6). OMS
+stores stages by name; a value here is a stage's name in upper case, and a
+stage added to OMS's pipeline is added here too (a test in
+apps/oms/fulfillment checks that they match).
+"""
+enum FulfillmentStage {
+  INITIAL
+  EXCEPTION_CHECK
+  GIFTS
+  FILL
+  ALLOCATION
+  PAYMENT_VOUCHER
+  SPLIT
+  FRAUD_AUDIT
+  PRESALE_PUSH
+  EFFECTIVE_TIME
+  WAYBILL
+  ERP_STOCK
+  WAREHOUSE_THROTTLE
+  REISSUE_SMS
+  INVOICE
+  DISPATCH
+}
 
 "What bounds a fulfillment stage: a partner call (IO) or the CPU."
 enum FulfillmentStageKind {
@@ -3592,11 +4384,14 @@ enum FulfillmentUnitState {
   DONE
   "Stopped by the fraud audit; the order is cancelled."
   CANCELLED
+  "Its order was paused by another app (after-sales), until resumed."
+  HELD
 }
 
 "One stage of the pipeline with how many units stand at it."
-type FulfillmentStage {
-  "1..16, in pipeline order."
+type FulfillmentStageCount {
+  stage: FulfillmentStage!
+  "The stage's place in the pipeline, from 1."
   number: Int!
   "initial, exception_check, gifts, fill, allocation, payment_voucher, split, fraud_audit, presale_push, effective_time, waybill, erp_stock, warehouse_throttle, reissue_sms, invoice, dispatch"
   name: String!
@@ -3605,14 +4400,16 @@ type FulfillmentStage {
   running: Int!
   paused: Int!
   failed: Int!
+  "Units whose order is paused by another app."
+  held: Int!
 }
 
-"The order itself (stages 1-10) or one of its delivery orders (stages 11-16)."
+"The order itself (the stages up to EFFECTIVE_TIME) or one of its delivery orders (from WAYBILL on)."
 type FulfillmentUnit {
   id: ID!
   "The order's unit for a delivery order."
   parentId: ID
-  stage: Int!
+  stage: FulfillmentStage!
   stageName: String!
   state: FulfillmentUnitState!
   "Paused or backing-off units resume at this time."
@@ -3629,9 +4426,9 @@ type FulfillmentUnit {
 "One run of a stage on a unit."
 type FulfillmentStep {
   unitId: ID!
-  stage: Int!
+  stage: FulfillmentStage!
   stageName: String!
-  "STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED"
+  "STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED, HELD, RELEASED"
   outcome: String!
   note: String
   "The OMS instance that ran it."
@@ -3676,7 +4473,7 @@ extend type Query {
   "Whether the fulfillment pipeline is suspended."
   fulfillmentSuspension: FulfillmentSuspension! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "Per stage: how many units wait, run, are paused, failed."
-  fulfillmentStages: [FulfillmentStage!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+  fulfillmentStages: [FulfillmentStageCount!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "An order's fulfillment timeline; null when the order has not entered fulfillment."
   fulfillmentTimeline(orderId: ID!): FulfillmentTimeline @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "The warehouses' capacities of a day (YYYY-MM-DD, Asia/Shanghai)."
@@ -3724,6 +4521,102 @@ extend type Mutation {
   retryFulfillment(input: RetryFulfillmentInput!): RetryFulfillmentPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "Set a warehouse's capacity of a day."
   setWarehouseCapacity(input: SetWarehouseCapacityInput!): SetWarehouseCapacityPayload! @hasRole(roles: [CS_SUPERVISOR, ADMIN])
+}
+`, BuiltIn: false},
+	{Name: "../../schema/graphql/slots.graphqls", Input: `# Delivery slots and served areas (DOMAIN 1.2): per warehouse, per
+# Asia/Shanghai day and per slot type, the orders the warehouse and its
+# couriers can deliver. Placing an order takes one unit of its slot at
+# every warehouse shipping its lines (drop-ship lines take none), with the
+# stock reservation; a full slot fails placeOrder with SLOT_FULL. The
+# served-area list says which warehouses deliver to a district.
+
+"Where an address lies."
+input AreaInput {
+  province: String!
+  city: String!
+  district: String!
+}
+
+"A delivery slot the customer may still choose."
+type OpenDeliverySlot {
+  type: SlotType!
+  "YYYY-MM-DD in Asia/Shanghai."
+  date: String!
+  warehouse: String!
+  "Orders it still takes; null when the slot is not limited."
+  remaining: Int
+}
+
+"One slot's capacity and use, for operators."
+type SlotCapacity {
+  warehouse: String!
+  type: SlotType!
+  "YYYY-MM-DD in Asia/Shanghai."
+  date: String!
+  "null: nobody set one, the slot is counted but not limited."
+  capacity: Int
+  "Units held by orders (placed or being placed)."
+  taken: Int!
+  open: Boolean!
+  "Who set the capacity last (role:subject)."
+  updatedBy: String
+}
+
+type ServedArea {
+  province: String!
+  city: String!
+  "Empty: every district of the city without an entry of its own."
+  district: String!
+  warehouses: [String!]!
+}
+
+input SetSlotCapacityInput {
+  warehouse: String!
+  type: SlotType!
+  "YYYY-MM-DD in Asia/Shanghai, today up to 60 days ahead."
+  date: String!
+  "Orders the slot takes; null lifts the limit. Never below what is taken (CAPACITY_BELOW_TAKEN)."
+  capacity: Int
+}
+
+type SetSlotCapacityPayload {
+  slot: SlotCapacity
+  errors: [UserError!]!
+}
+
+input SetServedAreaInput {
+  province: String!
+  city: String!
+  "Empty for the rest of the city."
+  district: String!
+  "The warehouses delivering there; empty removes the entry. At most 20."
+  warehouses: [String!]!
+}
+
+type SetServedAreaPayload {
+  area: ServedArea
+  errors: [UserError!]!
+}
+
+extend type Query {
+  """
+  The delivery slots still open for an address, today and the next days
+  (1..60, default 7): express from today, next-day from tomorrow. Public,
+  like the catalog. An address no warehouse serves is BAD_USER_INPUT with
+  extensions.reason NOT_SERVED.
+  """
+  deliverySlots(address: AreaInput!, days: Int = 7): [OpenDeliverySlot!]!
+  "Every slot of warehouse (all when null) for days days from from (default today)."
+  slotCapacities(warehouse: String, from: String, days: Int = 7): [SlotCapacity!]! @hasRole(roles: [WAREHOUSE_OPERATOR, CS_SUPERVISOR, ADMIN])
+  "The served-area list, narrowed by province and city."
+  servedAreas(province: String, city: String): [ServedArea!]! @hasRole(roles: [WAREHOUSE_OPERATOR, CS_SUPERVISOR, ADMIN])
+}
+
+extend type Mutation {
+  "Set or lift a slot's capacity ahead of time (audited)."
+  setSlotCapacity(input: SetSlotCapacityInput!): SetSlotCapacityPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Replace the warehouses delivering to a district (audited)."
+  setServedArea(input: SetServedAreaInput!): SetServedAreaPayload! @hasRole(roles: [ADMIN])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7): outbound from work
@@ -4241,6 +5134,18 @@ func (ec *executionContext) childFields_Address(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
 }
 
+func (ec *executionContext) childFields_AddressBookPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "address":
+		return ec.fieldContext_AddressBookPayload_address(ctx, field)
+	case "addresses":
+		return ec.fieldContext_AddressBookPayload_addresses(ctx, field)
+	case "errors":
+		return ec.fieldContext_AddressBookPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddressBookPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_BinPick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "bin":
@@ -4307,6 +5212,16 @@ func (ec *executionContext) childFields_BoxLine(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type BoxLine", field.Name)
 }
 
+func (ec *executionContext) childFields_BundleComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_BundleComponent_sku(ctx, field)
+	case "qty":
+		return ec.fieldContext_BundleComponent_qty(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BundleComponent", field.Name)
+}
+
 func (ec *executionContext) childFields_CancelOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "order":
@@ -4333,6 +5248,24 @@ func (ec *executionContext) childFields_CashPayment(ctx context.Context, field g
 		return ec.fieldContext_CashPayment_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CashPayment", field.Name)
+}
+
+func (ec *executionContext) childFields_CatalogChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_CatalogChange_version(ctx, field)
+	case "action":
+		return ec.fieldContext_CatalogChange_action(ctx, field)
+	case "changedBy":
+		return ec.fieldContext_CatalogChange_changedBy(ctx, field)
+	case "changedAt":
+		return ec.fieldContext_CatalogChange_changedAt(ctx, field)
+	case "before":
+		return ec.fieldContext_CatalogChange_before(ctx, field)
+	case "after":
+		return ec.fieldContext_CatalogChange_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CatalogChange", field.Name)
 }
 
 func (ec *executionContext) childFields_ConfirmQCPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4433,24 +5366,28 @@ func (ec *executionContext) childFields_DeliverySlot(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type DeliverySlot", field.Name)
 }
 
-func (ec *executionContext) childFields_FulfillmentStage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_FulfillmentStageCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "stage":
+		return ec.fieldContext_FulfillmentStageCount_stage(ctx, field)
 	case "number":
-		return ec.fieldContext_FulfillmentStage_number(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_number(ctx, field)
 	case "name":
-		return ec.fieldContext_FulfillmentStage_name(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_name(ctx, field)
 	case "kind":
-		return ec.fieldContext_FulfillmentStage_kind(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_kind(ctx, field)
 	case "waiting":
-		return ec.fieldContext_FulfillmentStage_waiting(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_waiting(ctx, field)
 	case "running":
-		return ec.fieldContext_FulfillmentStage_running(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_running(ctx, field)
 	case "paused":
-		return ec.fieldContext_FulfillmentStage_paused(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_paused(ctx, field)
 	case "failed":
-		return ec.fieldContext_FulfillmentStage_failed(ctx, field)
+		return ec.fieldContext_FulfillmentStageCount_failed(ctx, field)
+	case "held":
+		return ec.fieldContext_FulfillmentStageCount_held(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type FulfillmentStage", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentStageCount", field.Name)
 }
 
 func (ec *executionContext) childFields_FulfillmentStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4563,6 +5500,20 @@ func (ec *executionContext) childFields_HandoverBatch(ctx context.Context, field
 		return ec.fieldContext_HandoverBatch_parcels(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HandoverBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_OpenDeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_OpenDeliverySlot_type(ctx, field)
+	case "date":
+		return ec.fieldContext_OpenDeliverySlot_date(ctx, field)
+	case "warehouse":
+		return ec.fieldContext_OpenDeliverySlot_warehouse(ctx, field)
+	case "remaining":
+		return ec.fieldContext_OpenDeliverySlot_remaining(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpenDeliverySlot", field.Name)
 }
 
 func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4827,6 +5778,20 @@ func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type PlaceOrderPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_PriceEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "priceFen":
+		return ec.fieldContext_PriceEntry_priceFen(ctx, field)
+	case "priceFormatted":
+		return ec.fieldContext_PriceEntry_priceFormatted(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_PriceEntry_validFrom(ctx, field)
+	case "setBy":
+		return ec.fieldContext_PriceEntry_setBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_Product(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sku":
@@ -4853,6 +5818,20 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_available(ctx, field)
 	case "stockState":
 		return ec.fieldContext_Product_stockState(ctx, field)
+	case "version":
+		return ec.fieldContext_Product_version(ctx, field)
+	case "supplier":
+		return ec.fieldContext_Product_supplier(ctx, field)
+	case "ownBox":
+		return ec.fieldContext_Product_ownBox(ctx, field)
+	case "oversize":
+		return ec.fieldContext_Product_oversize(ctx, field)
+	case "shelfLifeDays":
+		return ec.fieldContext_Product_shelfLifeDays(ctx, field)
+	case "components":
+		return ec.fieldContext_Product_components(ctx, field)
+	case "nextPrice":
+		return ec.fieldContext_Product_nextPrice(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Product", field.Name)
 }
@@ -4877,6 +5856,16 @@ func (ec *executionContext) childFields_ProductEdge(ctx context.Context, field g
 		return ec.fieldContext_ProductEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "product":
+		return ec.fieldContext_ProductPayload_product(ctx, field)
+	case "errors":
+		return ec.fieldContext_ProductPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PutAwayPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4943,6 +5932,22 @@ func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type RetryFulfillmentPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SavedAddress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SavedAddress_id(ctx, field)
+	case "address":
+		return ec.fieldContext_SavedAddress_address(ctx, field)
+	case "label":
+		return ec.fieldContext_SavedAddress_label(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_SavedAddress_isDefault(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SavedAddress_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedAddress", field.Name)
+}
+
 func (ec *executionContext) childFields_ScanPickPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "task":
@@ -4965,6 +5970,40 @@ func (ec *executionContext) childFields_ScanQCPayload(ctx context.Context, field
 		return ec.fieldContext_ScanQCPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScanQCPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ServedArea(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "province":
+		return ec.fieldContext_ServedArea_province(ctx, field)
+	case "city":
+		return ec.fieldContext_ServedArea_city(ctx, field)
+	case "district":
+		return ec.fieldContext_ServedArea_district(ctx, field)
+	case "warehouses":
+		return ec.fieldContext_ServedArea_warehouses(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServedArea", field.Name)
+}
+
+func (ec *executionContext) childFields_SetServedAreaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "area":
+		return ec.fieldContext_SetServedAreaPayload_area(ctx, field)
+	case "errors":
+		return ec.fieldContext_SetServedAreaPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetServedAreaPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetSlotCapacityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "slot":
+		return ec.fieldContext_SetSlotCapacityPayload_slot(ctx, field)
+	case "errors":
+		return ec.fieldContext_SetSlotCapacityPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetSlotCapacityPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4993,6 +6032,26 @@ func (ec *executionContext) childFields_ShortageLine(ctx context.Context, field 
 		return ec.fieldContext_ShortageLine_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ShortageLine", field.Name)
+}
+
+func (ec *executionContext) childFields_SlotCapacity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "warehouse":
+		return ec.fieldContext_SlotCapacity_warehouse(ctx, field)
+	case "type":
+		return ec.fieldContext_SlotCapacity_type(ctx, field)
+	case "date":
+		return ec.fieldContext_SlotCapacity_date(ctx, field)
+	case "capacity":
+		return ec.fieldContext_SlotCapacity_capacity(ctx, field)
+	case "taken":
+		return ec.fieldContext_SlotCapacity_taken(ctx, field)
+	case "open":
+		return ec.fieldContext_SlotCapacity_open(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_SlotCapacity_updatedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SlotCapacity", field.Name)
 }
 
 func (ec *executionContext) childFields_StartCashPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5297,6 +6356,20 @@ func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[st
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveAddressInput, error) {
+			return ec.unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5437,6 +6510,20 @@ func (ec *executionContext) field_Mutation_createPickList_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateProductInput, error) {
+			return ec.unmarshalNCreateProductInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateProductInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deductNonCash_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5547,6 +6634,20 @@ func (ec *executionContext) field_Mutation_receiveGoods_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5605,6 +6706,44 @@ func (ec *executionContext) field_Mutation_scanQC_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_schedulePrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "priceFen",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["priceFen"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "validFrom",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["validFrom"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_secondQC_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5624,6 +6763,48 @@ func (ec *executionContext) field_Mutation_secondQC_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setDefaultAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setServedArea_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetServedAreaInput, error) {
+			return ec.unmarshalNSetServedAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetServedAreaInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSlotCapacity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetSlotCapacityInput, error) {
+			return ec.unmarshalNSetSlotCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetSlotCapacityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -5685,6 +6866,58 @@ func (ec *executionContext) field_Mutation_suspendFulfillment_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveAddressInput, error) {
+			return ec.unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ProductInput, error) {
+			return ec.unmarshalNProductInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5718,6 +6951,42 @@ func (ec *executionContext) field_Query_binStock_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_catalogChanges_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_deliverySlots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "address",
+		func(ctx context.Context, v any) (model.AreaInput, error) {
+			return ec.unmarshalNAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAreaInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["address"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg1
 	return args, nil
 }
 
@@ -5823,6 +7092,20 @@ func (ec *executionContext) field_Query_pickTask_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_priceHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_product_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5916,6 +7199,58 @@ func (ec *executionContext) field_Query_qcCart_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_servedAreas_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "province",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["province"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "city",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["city"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_slotCapacities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg2
 	return args, nil
 }
 
@@ -6538,6 +7873,102 @@ func (ec *executionContext) fieldContext_Address_detail(_ context.Context, field
 	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
 }
 
+func (ec *executionContext) _AddressBookPayload_address(ctx context.Context, field graphql.CollectedField, obj *model.AddressBookPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressBookPayload_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
+			return ec.marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressBookPayload_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressBookPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressBookPayload_addresses(ctx context.Context, field graphql.CollectedField, obj *model.AddressBookPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressBookPayload_addresses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Addresses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SavedAddress) graphql.Marshaler {
+			return ec.marshalNSavedAddress2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressBookPayload_addresses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressBookPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressBookPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.AddressBookPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressBookPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressBookPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressBookPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BinPick_bin(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7030,6 +8461,52 @@ func (ec *executionContext) fieldContext_BoxLine_qty(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("BoxLine", field, false, false, "Int")
 }
 
+func (ec *executionContext) _BundleComponent_sku(ctx context.Context, field graphql.CollectedField, obj *model.BundleComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BundleComponent_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BundleComponent_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BundleComponent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BundleComponent_qty(ctx context.Context, field graphql.CollectedField, obj *model.BundleComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BundleComponent_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BundleComponent_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BundleComponent", field, false, false, "Int")
+}
+
 func (ec *executionContext) _CancelOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.CancelOrderPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7230,6 +8707,144 @@ func (ec *executionContext) _CashPayment_expiresAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_CashPayment_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CashPayment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CatalogChange_version(ctx context.Context, field graphql.CollectedField, obj *model.CatalogChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogChange_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogChange_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CatalogChange_action(ctx context.Context, field graphql.CollectedField, obj *model.CatalogChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogChange_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogChange_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogChange_changedBy(ctx context.Context, field graphql.CollectedField, obj *model.CatalogChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogChange_changedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogChange_changedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogChange_changedAt(ctx context.Context, field graphql.CollectedField, obj *model.CatalogChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogChange_changedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogChange_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CatalogChange_before(ctx context.Context, field graphql.CollectedField, obj *model.CatalogChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogChange_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogChange_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _CatalogChange_after(ctx context.Context, field graphql.CollectedField, obj *model.CatalogChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CatalogChange_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CatalogChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "String")
 }
 
 func (ec *executionContext) _ConfirmQCPayload_withDifferences(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmQCPayload) (ret graphql.Marshaler) {
@@ -7939,13 +9554,36 @@ func (ec *executionContext) fieldContext_DeliverySlot_date(_ context.Context, fi
 	return graphql.NewScalarFieldContext("DeliverySlot", field, false, false, "String")
 }
 
-func (ec *executionContext) _FulfillmentStage_number(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_stage(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_number(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FulfillmentStage) graphql.Marshaler {
+			return ec.marshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStageCount_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "FulfillmentStage")
+}
+
+func (ec *executionContext) _FulfillmentStageCount_number(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStageCount_number(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Number, nil
@@ -7958,17 +9596,17 @@ func (ec *executionContext) _FulfillmentStage_number(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _FulfillmentStage_name(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_name(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_name(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Name, nil
@@ -7981,17 +9619,17 @@ func (ec *executionContext) _FulfillmentStage_name(ctx context.Context, field gr
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "String")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "String")
 }
 
-func (ec *executionContext) _FulfillmentStage_kind(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_kind(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Kind, nil
@@ -8004,17 +9642,17 @@ func (ec *executionContext) _FulfillmentStage_kind(ctx context.Context, field gr
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "FulfillmentStageKind")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "FulfillmentStageKind")
 }
 
-func (ec *executionContext) _FulfillmentStage_waiting(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_waiting(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_waiting(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_waiting(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Waiting, nil
@@ -8027,17 +9665,17 @@ func (ec *executionContext) _FulfillmentStage_waiting(ctx context.Context, field
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_waiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_waiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _FulfillmentStage_running(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_running(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_running(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_running(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Running, nil
@@ -8050,17 +9688,17 @@ func (ec *executionContext) _FulfillmentStage_running(ctx context.Context, field
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _FulfillmentStage_paused(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_paused(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_paused(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_paused(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Paused, nil
@@ -8073,17 +9711,17 @@ func (ec *executionContext) _FulfillmentStage_paused(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_paused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_paused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _FulfillmentStage_failed(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStage) (ret graphql.Marshaler) {
+func (ec *executionContext) _FulfillmentStageCount_failed(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FulfillmentStage_failed(ctx, field)
+			return ec.fieldContext_FulfillmentStageCount_failed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Failed, nil
@@ -8096,8 +9734,31 @@ func (ec *executionContext) _FulfillmentStage_failed(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_FulfillmentStage_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStage", field, false, false, "Int")
+func (ec *executionContext) fieldContext_FulfillmentStageCount_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FulfillmentStageCount_held(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentStageCount_held(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Held, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentStageCount_held(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentStageCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _FulfillmentStep_unitId(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
@@ -8135,15 +9796,15 @@ func (ec *executionContext) _FulfillmentStep_stage(ctx context.Context, field gr
 			return obj.Stage, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.FulfillmentStage) graphql.Marshaler {
+			return ec.marshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_FulfillmentStep_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("FulfillmentStep", field, false, false, "FulfillmentStage")
 }
 
 func (ec *executionContext) _FulfillmentStep_stageName(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStep) (ret graphql.Marshaler) {
@@ -8585,15 +10246,15 @@ func (ec *executionContext) _FulfillmentUnit_stage(ctx context.Context, field gr
 			return obj.Stage, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.FulfillmentStage) graphql.Marshaler {
+			return ec.marshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_FulfillmentUnit_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "FulfillmentStage")
 }
 
 func (ec *executionContext) _FulfillmentUnit_stageName(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentUnit) (ret graphql.Marshaler) {
@@ -8964,6 +10625,440 @@ func (ec *executionContext) fieldContext_HandoverBatch_parcels(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Parcel(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddAddress(ctx, fc.Args["input"].(model.SaveAddressInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+			return ec.marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressBookPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAddress(ctx, fc.Args["id"].(string), fc.Args["input"].(model.SaveAddressInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+			return ec.marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressBookPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveAddress(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+			return ec.marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressBookPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setDefaultAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setDefaultAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetDefaultAddress(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AddressBookPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+			return ec.marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setDefaultAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressBookPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setDefaultAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createProduct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateProduct(ctx, fc.Args["input"].(model.CreateProductInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CATALOG_MANAGER", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ProductPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ProductPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductPayload) graphql.Marshaler {
+			return ec.marshalNProductPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProduct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProduct(ctx, fc.Args["sku"].(string), fc.Args["expectedVersion"].(int64), fc.Args["input"].(model.ProductInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CATALOG_MANAGER", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ProductPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ProductPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductPayload) graphql.Marshaler {
+			return ec.marshalNProductPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProduct(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_schedulePrice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_schedulePrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SchedulePrice(ctx, fc.Args["sku"].(string), fc.Args["priceFen"].(int64), fc.Args["validFrom"].(*time.Time), fc.Args["expectedVersion"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CATALOG_MANAGER", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ProductPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ProductPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductPayload) graphql.Marshaler {
+			return ec.marshalNProductPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_schedulePrice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_schedulePrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9446,6 +11541,130 @@ func (ec *executionContext) fieldContext_Mutation_setWarehouseCapacity(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setWarehouseCapacity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setSlotCapacity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSlotCapacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSlotCapacity(ctx, fc.Args["input"].(model.SetSlotCapacityInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.SetSlotCapacityPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SetSlotCapacityPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetSlotCapacityPayload) graphql.Marshaler {
+			return ec.marshalNSetSlotCapacityPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetSlotCapacityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSlotCapacity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetSlotCapacityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSlotCapacity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setServedArea(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setServedArea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetServedArea(ctx, fc.Args["input"].(model.SetServedAreaInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.SetServedAreaPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SetServedAreaPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetServedAreaPayload) graphql.Marshaler {
+			return ec.marshalNSetServedAreaPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetServedAreaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setServedArea(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetServedAreaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setServedArea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10132,6 +12351,98 @@ func (ec *executionContext) fieldContext_Mutation_confirmPutAway(ctx context.Con
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OpenDeliverySlot_type(ctx context.Context, field graphql.CollectedField, obj *model.OpenDeliverySlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenDeliverySlot_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SlotType) graphql.Marshaler {
+			return ec.marshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenDeliverySlot_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenDeliverySlot", field, false, false, "SlotType")
+}
+
+func (ec *executionContext) _OpenDeliverySlot_date(ctx context.Context, field graphql.CollectedField, obj *model.OpenDeliverySlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenDeliverySlot_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenDeliverySlot_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenDeliverySlot", field, false, false, "String")
+}
+
+func (ec *executionContext) _OpenDeliverySlot_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.OpenDeliverySlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenDeliverySlot_warehouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenDeliverySlot_warehouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenDeliverySlot", field, false, false, "String")
+}
+
+func (ec *executionContext) _OpenDeliverySlot_remaining(ctx context.Context, field graphql.CollectedField, obj *model.OpenDeliverySlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenDeliverySlot_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OpenDeliverySlot_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenDeliverySlot", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
@@ -12292,6 +14603,98 @@ func (ec *executionContext) fieldContext_PlaceOrderPayload_errors(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _PriceEntry_priceFen(ctx context.Context, field graphql.CollectedField, obj *model.PriceEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceEntry_priceFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceEntry_priceFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PriceEntry_priceFormatted(ctx context.Context, field graphql.CollectedField, obj *model.PriceEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceEntry_priceFormatted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceFormatted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceEntry_priceFormatted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _PriceEntry_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.PriceEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceEntry_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceEntry_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PriceEntry_setBy(ctx context.Context, field graphql.CollectedField, obj *model.PriceEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceEntry_setBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SetBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PriceEntry_setBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceEntry", field, false, false, "String")
+}
+
 func (ec *executionContext) _Product_sku(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12568,6 +14971,185 @@ func (ec *executionContext) fieldContext_Product_stockState(_ context.Context, f
 	return graphql.NewScalarFieldContext("Product", field, false, false, "StockState")
 }
 
+func (ec *executionContext) _Product_version(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Product_supplier(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_supplier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Supplier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Product_supplier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "String")
+}
+
+func (ec *executionContext) _Product_ownBox(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_ownBox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnBox, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_ownBox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Product_oversize(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_oversize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Oversize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_oversize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Product_shelfLifeDays(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_shelfLifeDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShelfLifeDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_shelfLifeDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Product_components(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Components, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BundleComponent) graphql.Marshaler {
+			return ec.marshalNBundleComponent2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Product",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BundleComponent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Product_nextPrice(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_nextPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PriceEntry) graphql.Marshaler {
+			return ec.marshalOPriceEntry2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntry(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Product_nextPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Product",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProductConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProductConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12705,6 +15287,70 @@ func (ec *executionContext) fieldContext_ProductEdge_node(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductPayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductPayload_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductPayload_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ProductPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13222,6 +15868,180 @@ func (ec *executionContext) fieldContext_Query_order(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_myAddresses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAddresses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyAddresses(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal []*model.SavedAddress
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SavedAddress
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SavedAddress) graphql.Marshaler {
+			return ec.marshalNSavedAddress2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAddresses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_priceHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_priceHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PriceHistory(ctx, fc.Args["sku"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CATALOG_MANAGER", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.PriceEntry
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.PriceEntry
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PriceEntry) graphql.Marshaler {
+			return ec.marshalNPriceEntry2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_priceHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_priceHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_catalogChanges(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_catalogChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CatalogChanges(ctx, fc.Args["sku"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CATALOG_MANAGER", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.CatalogChange
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.CatalogChange
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CatalogChange) graphql.Marshaler {
+			return ec.marshalNCatalogChange2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCatalogChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_catalogChanges(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CatalogChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_catalogChanges_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_myAccounts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13401,11 +16221,11 @@ func (ec *executionContext) _Query_fulfillmentStages(ctx context.Context, field 
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
 				if err != nil {
-					var zeroVal []*model.FulfillmentStage
+					var zeroVal []*model.FulfillmentStageCount
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal []*model.FulfillmentStage
+					var zeroVal []*model.FulfillmentStageCount
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -13414,8 +16234,8 @@ func (ec *executionContext) _Query_fulfillmentStages(ctx context.Context, field 
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.FulfillmentStage) graphql.Marshaler {
-			return ec.marshalNFulfillmentStage2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FulfillmentStageCount) graphql.Marshaler {
+			return ec.marshalNFulfillmentStageCount2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageCountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13428,7 +16248,7 @@ func (ec *executionContext) fieldContext_Query_fulfillmentStages(_ context.Conte
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_FulfillmentStage(ctx, field)
+			return ec.childFields_FulfillmentStageCount(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13552,6 +16372,174 @@ func (ec *executionContext) fieldContext_Query_warehouseCapacities(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_warehouseCapacities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_deliverySlots(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_deliverySlots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DeliverySlots(ctx, fc.Args["address"].(model.AreaInput), fc.Args["days"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OpenDeliverySlot) graphql.Marshaler {
+			return ec.marshalNOpenDeliverySlot2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOpenDeliverySlotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_deliverySlots(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpenDeliverySlot(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_deliverySlots_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_slotCapacities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_slotCapacities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SlotCapacities(ctx, fc.Args["warehouse"].(*string), fc.Args["from"].(*string), fc.Args["days"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.SlotCapacity
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SlotCapacity
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SlotCapacity) graphql.Marshaler {
+			return ec.marshalNSlotCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_slotCapacities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlotCapacity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_slotCapacities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_servedAreas(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_servedAreas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServedAreas(ctx, fc.Args["province"].(*string), fc.Args["city"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.ServedArea
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ServedArea
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServedArea) graphql.Marshaler {
+			return ec.marshalNServedArea2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedAreaᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_servedAreas(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServedArea(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_servedAreas_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14387,6 +17375,130 @@ func (ec *executionContext) fieldContext_RetryFulfillmentPayload_errors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _SavedAddress_id(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SavedAddress_address(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Address) graphql.Marshaler {
+			return ec.marshalNAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SavedAddress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SavedAddress_label(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "String")
+}
+
+func (ec *executionContext) _SavedAddress_isDefault(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_isDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SavedAddress_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAddress_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAddress_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "Time")
+}
+
 func (ec *executionContext) _ScanPickPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.ScanPickPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14542,6 +17654,226 @@ func (ec *executionContext) _ScanQCPayload_errors(ctx context.Context, field gra
 func (ec *executionContext) fieldContext_ScanQCPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ScanQCPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServedArea_province(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServedArea_province(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Province, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServedArea_province(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServedArea", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServedArea_city(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServedArea_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServedArea_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServedArea", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServedArea_district(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServedArea_district(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.District, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServedArea_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServedArea", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServedArea_warehouses(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServedArea_warehouses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServedArea_warehouses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServedArea", field, false, false, "String")
+}
+
+func (ec *executionContext) _SetServedAreaPayload_area(ctx context.Context, field graphql.CollectedField, obj *model.SetServedAreaPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetServedAreaPayload_area(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Area, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServedArea) graphql.Marshaler {
+			return ec.marshalOServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetServedAreaPayload_area(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetServedAreaPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServedArea(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetServedAreaPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SetServedAreaPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetServedAreaPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetServedAreaPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetServedAreaPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetSlotCapacityPayload_slot(ctx context.Context, field graphql.CollectedField, obj *model.SetSlotCapacityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetSlotCapacityPayload_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {
+			return ec.marshalOSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetSlotCapacityPayload_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetSlotCapacityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlotCapacity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetSlotCapacityPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SetSlotCapacityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetSlotCapacityPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetSlotCapacityPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetSlotCapacityPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -14752,6 +18084,167 @@ func (ec *executionContext) _ShortageLine_reason(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_ShortageLine_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "LossReason")
+}
+
+func (ec *executionContext) _SlotCapacity_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_warehouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_warehouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "String")
+}
+
+func (ec *executionContext) _SlotCapacity_type(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SlotType) graphql.Marshaler {
+			return ec.marshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "SlotType")
+}
+
+func (ec *executionContext) _SlotCapacity_date(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "String")
+}
+
+func (ec *executionContext) _SlotCapacity_capacity(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SlotCapacity_taken(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_taken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Taken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_taken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SlotCapacity_open(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_open(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Open, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_open(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SlotCapacity_updatedBy(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlotCapacity_updatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SlotCapacity_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlotCapacity", field, false, false, "String")
 }
 
 func (ec *executionContext) _StartCashPaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.StartCashPaymentPayload) (ret graphql.Marshaler) {
@@ -17390,6 +20883,62 @@ func UnmarshalAddressInput(ctx context.Context, raw any) (model.AddressInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAreaInput(ctx context.Context, obj any) (model.AreaInput, error) {
+	var it model.AreaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"province", "city", "district"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "province":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("province"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Province = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAreaInput unmarshals raw into the AreaInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAreaInput(ctx context.Context, raw any) (model.AreaInput, error) {
+	var out model.AreaInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AreaInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputBoxInput(ctx context.Context, obj any) (model.BoxInput, error) {
 	var it model.BoxInput
 	if obj == nil {
@@ -17485,6 +21034,55 @@ func (ec *executionContext) unmarshalInputBoxLineInput(ctx context.Context, obj 
 func UnmarshalBoxLineInput(ctx context.Context, raw any) (model.BoxLineInput, error) {
 	var out model.BoxLineInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "BoxLineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBundleComponentInput(ctx context.Context, obj any) (model.BundleComponentInput, error) {
+	var it model.BundleComponentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "qty"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBundleComponentInput unmarshals raw into the BundleComponentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBundleComponentInput(ctx context.Context, raw any) (model.BundleComponentInput, error) {
+	var out model.BundleComponentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BundleComponentInput", raw, &out)
 	return out, err
 }
 
@@ -17646,6 +21244,62 @@ func (ec *executionContext) unmarshalInputCreatePickListInput(ctx context.Contex
 func UnmarshalCreatePickListInput(ctx context.Context, raw any) (model.CreatePickListInput, error) {
 	var out model.CreatePickListInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePickListInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateProductInput(ctx context.Context, obj any) (model.CreateProductInput, error) {
+	var it model.CreateProductInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "priceFen", "product"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "priceFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceFen = data
+		case "product":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("product"))
+			data, err := ec.unmarshalNProductInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Product = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateProductInput unmarshals raw into the CreateProductInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateProductInput(ctx context.Context, raw any) (model.CreateProductInput, error) {
+	var out model.CreateProductInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProductInput", raw, &out)
 	return out, err
 }
 
@@ -18122,6 +21776,134 @@ func UnmarshalProductFilter(ctx context.Context, raw any) (model.ProductFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputProductInput(ctx context.Context, obj any) (model.ProductInput, error) {
+	var it model.ProductInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["dropShip"]; !present {
+		asMap["dropShip"] = false
+	}
+	if _, present := asMap["presale"]; !present {
+		asMap["presale"] = false
+	}
+	if _, present := asMap["ownBox"]; !present {
+		asMap["ownBox"] = false
+	}
+	if _, present := asMap["oversize"]; !present {
+		asMap["oversize"] = false
+	}
+	if _, present := asMap["shelfLifeDays"]; !present {
+		asMap["shelfLifeDays"] = 0
+	}
+
+	fieldsInOrder := [...]string{"name", "zone", "taxRateBp", "warehouse", "supplier", "dropShip", "presale", "ownBox", "oversize", "shelfLifeDays", "components"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "zone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("zone"))
+			data, err := ec.unmarshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Zone = data
+		case "taxRateBp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxRateBp"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaxRateBp = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		case "supplier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supplier"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Supplier = data
+		case "dropShip":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dropShip"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DropShip = data
+		case "presale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presale"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Presale = data
+		case "ownBox":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownBox"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnBox = data
+		case "oversize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oversize"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Oversize = data
+		case "shelfLifeDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shelfLifeDays"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShelfLifeDays = data
+		case "components":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("components"))
+			data, err := ec.unmarshalOBundleComponentInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Components = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalProductInput unmarshals raw into the ProductInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalProductInput(ctx context.Context, raw any) (model.ProductInput, error) {
+	var out model.ProductInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProductInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReceiveGoodsInput(ctx context.Context, obj any) (model.ReceiveGoodsInput, error) {
 	var it model.ReceiveGoodsInput
 	if obj == nil {
@@ -18252,6 +22034,66 @@ func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Cont
 func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFulfillmentInput, error) {
 	var out model.RetryFulfillmentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryFulfillmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSaveAddressInput(ctx context.Context, obj any) (model.SaveAddressInput, error) {
+	var it model.SaveAddressInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["makeDefault"]; !present {
+		asMap["makeDefault"] = false
+	}
+
+	fieldsInOrder := [...]string{"address", "label", "makeDefault"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "makeDefault":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("makeDefault"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MakeDefault = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSaveAddressInput unmarshals raw into the SaveAddressInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSaveAddressInput(ctx context.Context, raw any) (model.SaveAddressInput, error) {
+	var out model.SaveAddressInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveAddressInput", raw, &out)
 	return out, err
 }
 
@@ -18448,6 +22290,132 @@ func (ec *executionContext) unmarshalInputSecondQCInput(ctx context.Context, obj
 func UnmarshalSecondQCInput(ctx context.Context, raw any) (model.SecondQCInput, error) {
 	var out model.SecondQCInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SecondQCInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetServedAreaInput(ctx context.Context, obj any) (model.SetServedAreaInput, error) {
+	var it model.SetServedAreaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"province", "city", "district", "warehouses"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "province":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("province"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Province = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		case "warehouses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouses"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouses = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetServedAreaInput unmarshals raw into the SetServedAreaInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetServedAreaInput(ctx context.Context, raw any) (model.SetServedAreaInput, error) {
+	var out model.SetServedAreaInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetServedAreaInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetSlotCapacityInput(ctx context.Context, obj any) (model.SetSlotCapacityInput, error) {
+	var it model.SetSlotCapacityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"warehouse", "type", "date", "capacity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "date":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("date"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Date = data
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetSlotCapacityInput unmarshals raw into the SetSlotCapacityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetSlotCapacityInput(ctx context.Context, raw any) (model.SetSlotCapacityInput, error) {
+	var out model.SetSlotCapacityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetSlotCapacityInput", raw, &out)
 	return out, err
 }
 
@@ -18732,6 +22700,49 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var addressBookPayloadImplementors = []string{"AddressBookPayload"}
+
+func (ec *executionContext) _AddressBookPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddressBookPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressBookPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddressBookPayload")
+		case "address":
+			out.Values[i] = ec._AddressBookPayload_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "addresses":
+			out.Values[i] = ec._AddressBookPayload_addresses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._AddressBookPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var binPickImplementors = []string{"BinPick"}
 
 func (ec *executionContext) _BinPick(ctx context.Context, sel ast.SelectionSet, obj *model.BinPick) graphql.Marshaler {
@@ -18949,6 +22960,44 @@ func (ec *executionContext) _BoxLine(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var bundleComponentImplementors = []string{"BundleComponent"}
+
+func (ec *executionContext) _BundleComponent(ctx context.Context, sel ast.SelectionSet, obj *model.BundleComponent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bundleComponentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BundleComponent")
+		case "sku":
+			out.Values[i] = ec._BundleComponent_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._BundleComponent_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var cancelOrderPayloadImplementors = []string{"CancelOrderPayload"}
 
 func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CancelOrderPayload) graphql.Marshaler {
@@ -19025,6 +23074,64 @@ func (ec *executionContext) _CashPayment(ctx context.Context, sel ast.SelectionS
 			}
 		case "expiresAt":
 			out.Values[i] = ec._CashPayment_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var catalogChangeImplementors = []string{"CatalogChange"}
+
+func (ec *executionContext) _CatalogChange(ctx context.Context, sel ast.SelectionSet, obj *model.CatalogChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, catalogChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CatalogChange")
+		case "version":
+			out.Values[i] = ec._CatalogChange_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._CatalogChange_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changedBy":
+			out.Values[i] = ec._CatalogChange_changedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changedAt":
+			out.Values[i] = ec._CatalogChange_changedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "before":
+			out.Values[i] = ec._CatalogChange_before(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "after":
+			out.Values[i] = ec._CatalogChange_after(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19381,49 +23488,59 @@ func (ec *executionContext) _DeliverySlot(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var fulfillmentStageImplementors = []string{"FulfillmentStage"}
+var fulfillmentStageCountImplementors = []string{"FulfillmentStageCount"}
 
-func (ec *executionContext) _FulfillmentStage(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentStage) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentStageImplementors)
+func (ec *executionContext) _FulfillmentStageCount(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentStageCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentStageCountImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
-			out.Values[i] = graphql.MarshalString("FulfillmentStage")
+			out.Values[i] = graphql.MarshalString("FulfillmentStageCount")
+		case "stage":
+			out.Values[i] = ec._FulfillmentStageCount_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "number":
-			out.Values[i] = ec._FulfillmentStage_number(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_number(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "name":
-			out.Values[i] = ec._FulfillmentStage_name(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "kind":
-			out.Values[i] = ec._FulfillmentStage_kind(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "waiting":
-			out.Values[i] = ec._FulfillmentStage_waiting(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_waiting(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "running":
-			out.Values[i] = ec._FulfillmentStage_running(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_running(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "paused":
-			out.Values[i] = ec._FulfillmentStage_paused(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_paused(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "failed":
-			out.Values[i] = ec._FulfillmentStage_failed(ctx, field, obj)
+			out.Values[i] = ec._FulfillmentStageCount_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "held":
+			out.Values[i] = ec._FulfillmentStageCount_held(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19834,6 +23951,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Mutation")
+		case "addAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setDefaultAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setDefaultAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createProduct":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createProduct(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProduct":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProduct(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "schedulePrice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_schedulePrice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deductNonCash":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deductNonCash(ctx, field)
@@ -19886,6 +24052,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setWarehouseCapacity":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setWarehouseCapacity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setSlotCapacity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSlotCapacity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setServedArea":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setServedArea(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -19965,6 +24145,54 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_confirmPutAway(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var openDeliverySlotImplementors = []string{"OpenDeliverySlot"}
+
+func (ec *executionContext) _OpenDeliverySlot(ctx context.Context, sel ast.SelectionSet, obj *model.OpenDeliverySlot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, openDeliverySlotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpenDeliverySlot")
+		case "type":
+			out.Values[i] = ec._OpenDeliverySlot_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "date":
+			out.Values[i] = ec._OpenDeliverySlot_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warehouse":
+			out.Values[i] = ec._OpenDeliverySlot_warehouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._OpenDeliverySlot_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -20836,6 +25064,54 @@ func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var priceEntryImplementors = []string{"PriceEntry"}
+
+func (ec *executionContext) _PriceEntry(ctx context.Context, sel ast.SelectionSet, obj *model.PriceEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceEntry")
+		case "priceFen":
+			out.Values[i] = ec._PriceEntry_priceFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priceFormatted":
+			out.Values[i] = ec._PriceEntry_priceFormatted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "validFrom":
+			out.Values[i] = ec._PriceEntry_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setBy":
+			out.Values[i] = ec._PriceEntry_setBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var productImplementors = []string{"Product"}
 
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *model.Product) graphql.Marshaler {
@@ -20905,6 +25181,41 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 		case "stockState":
 			out.Values[i] = ec._Product_stockState(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._Product_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "supplier":
+			out.Values[i] = ec._Product_supplier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ownBox":
+			out.Values[i] = ec._Product_ownBox(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "oversize":
+			out.Values[i] = ec._Product_oversize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shelfLifeDays":
+			out.Values[i] = ec._Product_shelfLifeDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "components":
+			out.Values[i] = ec._Product_components(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextPrice":
+			out.Values[i] = ec._Product_nextPrice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -20985,6 +25296,44 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._ProductEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productPayloadImplementors = []string{"ProductPayload"}
+
+func (ec *executionContext) _ProductPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductPayload")
+		case "product":
+			out.Values[i] = ec._ProductPayload_product(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ProductPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21192,6 +25541,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_order(ctx, field)
 				})
+		case "myAddresses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myAddresses(ctx, field)
+				})
+		case "priceHistory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_priceHistory(ctx, field)
+				})
+		case "catalogChanges":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_catalogChanges(ctx, field)
+				})
 		case "myAccounts":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -21227,6 +25594,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_warehouseCapacities(ctx, field)
+				})
+		case "deliverySlots":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_deliverySlots(ctx, field)
+				})
+		case "slotCapacities":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_slotCapacities(ctx, field)
+				})
+		case "servedAreas":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_servedAreas(ctx, field)
 				})
 		case "warehouseStock":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -21400,6 +25785,59 @@ func (ec *executionContext) _RetryFulfillmentPayload(ctx context.Context, sel as
 	return out
 }
 
+var savedAddressImplementors = []string{"SavedAddress"}
+
+func (ec *executionContext) _SavedAddress(ctx context.Context, sel ast.SelectionSet, obj *model.SavedAddress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedAddressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedAddress")
+		case "id":
+			out.Values[i] = ec._SavedAddress_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._SavedAddress_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._SavedAddress_label(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "isDefault":
+			out.Values[i] = ec._SavedAddress_isDefault(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SavedAddress_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var scanPickPayloadImplementors = []string{"ScanPickPayload"}
 
 func (ec *executionContext) _ScanPickPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScanPickPayload) graphql.Marshaler {
@@ -21466,6 +25904,130 @@ func (ec *executionContext) _ScanQCPayload(ctx context.Context, sel ast.Selectio
 			}
 		case "errors":
 			out.Values[i] = ec._ScanQCPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var servedAreaImplementors = []string{"ServedArea"}
+
+func (ec *executionContext) _ServedArea(ctx context.Context, sel ast.SelectionSet, obj *model.ServedArea) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servedAreaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServedArea")
+		case "province":
+			out.Values[i] = ec._ServedArea_province(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "city":
+			out.Values[i] = ec._ServedArea_city(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "district":
+			out.Values[i] = ec._ServedArea_district(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warehouses":
+			out.Values[i] = ec._ServedArea_warehouses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setServedAreaPayloadImplementors = []string{"SetServedAreaPayload"}
+
+func (ec *executionContext) _SetServedAreaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetServedAreaPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setServedAreaPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetServedAreaPayload")
+		case "area":
+			out.Values[i] = ec._SetServedAreaPayload_area(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SetServedAreaPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setSlotCapacityPayloadImplementors = []string{"SetSlotCapacityPayload"}
+
+func (ec *executionContext) _SetSlotCapacityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetSlotCapacityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setSlotCapacityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetSlotCapacityPayload")
+		case "slot":
+			out.Values[i] = ec._SetSlotCapacityPayload_slot(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SetSlotCapacityPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21562,6 +26124,69 @@ func (ec *executionContext) _ShortageLine(ctx context.Context, sel ast.Selection
 			}
 		case "reason":
 			out.Values[i] = ec._ShortageLine_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var slotCapacityImplementors = []string{"SlotCapacity"}
+
+func (ec *executionContext) _SlotCapacity(ctx context.Context, sel ast.SelectionSet, obj *model.SlotCapacity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, slotCapacityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SlotCapacity")
+		case "warehouse":
+			out.Values[i] = ec._SlotCapacity_warehouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._SlotCapacity_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "date":
+			out.Values[i] = ec._SlotCapacity_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._SlotCapacity_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "taken":
+			out.Values[i] = ec._SlotCapacity_taken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "open":
+			out.Values[i] = ec._SlotCapacity_open(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedBy":
+			out.Values[i] = ec._SlotCapacity_updatedBy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -22557,9 +27182,22 @@ func (ec *executionContext) marshalNAddress2ᚖgithubᚗcomᚋharvestᚋharvest�
 	return ec._Address(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressBookPayload(ctx context.Context, sel ast.SelectionSet, v *model.AddressBookPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AddressBookPayload!")
+		return graphql.Null
+	}
+	return ec._AddressBookPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx context.Context, v any) (*model.AddressInput, error) {
 	res, err := ec.unmarshalInputAddressInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAreaInput(ctx context.Context, v any) (model.AreaInput, error) {
+	res, err := ec.unmarshalInputAreaInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNBinPick2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPickᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BinPick) graphql.Marshaler {
@@ -22710,12 +27348,65 @@ func (ec *executionContext) unmarshalNBoxLineInput2ᚖgithubᚗcomᚋharvestᚋh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNBundleComponent2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BundleComponent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBundleComponent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBundleComponent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponent(ctx context.Context, sel ast.SelectionSet, v *model.BundleComponent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BundleComponent!")
+		return graphql.Null
+	}
+	return ec._BundleComponent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBundleComponentInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponentInput(ctx context.Context, v any) (*model.BundleComponentInput, error) {
+	res, err := ec.unmarshalInputBundleComponentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCancelOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCancelOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.CancelOrderPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CancelOrderPayload!")
 		return graphql.Null
 	}
 	return ec._CancelOrderPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCatalogChange2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCatalogChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CatalogChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCatalogChange2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCatalogChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCatalogChange2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCatalogChange(ctx context.Context, sel ast.SelectionSet, v *model.CatalogChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CatalogChange!")
+		return graphql.Null
+	}
+	return ec._CatalogChange(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNConfirmPutAwayInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmPutAwayInput(ctx context.Context, v any) (model.ConfirmPutAwayInput, error) {
@@ -22770,6 +27461,11 @@ func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋharvestᚋharvest�
 
 func (ec *executionContext) unmarshalNCreatePickListInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreatePickListInput(ctx context.Context, v any) (model.CreatePickListInput, error) {
 	res, err := ec.unmarshalInputCreatePickListInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateProductInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateProductInput(ctx context.Context, v any) (model.CreateProductInput, error) {
+	res, err := ec.unmarshalInputCreateProductInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -22866,11 +27562,21 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
-func (ec *executionContext) marshalNFulfillmentStage2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FulfillmentStage) graphql.Marshaler {
+func (ec *executionContext) unmarshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx context.Context, v any) (model.FulfillmentStage, error) {
+	var res model.FulfillmentStage
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx context.Context, sel ast.SelectionSet, v model.FulfillmentStage) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNFulfillmentStageCount2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FulfillmentStageCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNFulfillmentStage2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx, sel, v[i])
+		return ec.marshalNFulfillmentStageCount2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageCount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22882,12 +27588,12 @@ func (ec *executionContext) marshalNFulfillmentStage2ᚕᚖgithubᚗcomᚋharves
 	return ret
 }
 
-func (ec *executionContext) marshalNFulfillmentStage2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentStage) graphql.Marshaler {
+func (ec *executionContext) marshalNFulfillmentStageCount2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageCount(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentStageCount) graphql.Marshaler {
 	if v == nil {
-		graphql.AddInvalidNullError(ctx, "FulfillmentStage!")
+		graphql.AddInvalidNullError(ctx, "FulfillmentStageCount!")
 		return graphql.Null
 	}
-	return ec._FulfillmentStage(ctx, sel, v)
+	return ec._FulfillmentStageCount(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFulfillmentStageKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStageKind(ctx context.Context, v any) (model.FulfillmentStageKind, error) {
@@ -23072,6 +27778,30 @@ func (ec *executionContext) unmarshalNNonCashKind2githubᚗcomᚋharvestᚋharve
 
 func (ec *executionContext) marshalNNonCashKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐNonCashKind(ctx context.Context, sel ast.SelectionSet, v model.NonCashKind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNOpenDeliverySlot2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOpenDeliverySlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OpenDeliverySlot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOpenDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOpenDeliverySlot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOpenDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOpenDeliverySlot(ctx context.Context, sel ast.SelectionSet, v *model.OpenDeliverySlot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OpenDeliverySlot!")
+		return graphql.Null
+	}
+	return ec._OpenDeliverySlot(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrder(ctx context.Context, sel ast.SelectionSet, v *model.Order) graphql.Marshaler {
@@ -23359,6 +28089,30 @@ func (ec *executionContext) marshalNPlaceOrderPayload2ᚖgithubᚗcomᚋharvest�
 	return ec._PlaceOrderPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPriceEntry2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PriceEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPriceEntry2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPriceEntry2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntry(ctx context.Context, sel ast.SelectionSet, v *model.PriceEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PriceEntry!")
+		return graphql.Null
+	}
+	return ec._PriceEntry(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProduct(ctx context.Context, sel ast.SelectionSet, v *model.Product) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Product!")
@@ -23397,6 +28151,24 @@ func (ec *executionContext) marshalNProductEdge2ᚖgithubᚗcomᚋharvestᚋharv
 		return graphql.Null
 	}
 	return ec._ProductEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProductInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductInput(ctx context.Context, v any) (model.ProductInput, error) {
+	res, err := ec.unmarshalInputProductInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNProductInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductInput(ctx context.Context, v any) (*model.ProductInput, error) {
+	res, err := ec.unmarshalInputProductInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProductPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductPayload!")
+		return graphql.Null
+	}
+	return ec._ProductPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPutAwayPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayPayload(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayPayload) graphql.Marshaler {
@@ -23497,6 +28269,35 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋg
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx context.Context, v any) (model.SaveAddressInput, error) {
+	res, err := ec.unmarshalInputSaveAddressInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSavedAddress2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddressᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SavedAddress) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SavedAddress!")
+		return graphql.Null
+	}
+	return ec._SavedAddress(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNScanPickInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickInput(ctx context.Context, v any) (model.ScanPickInput, error) {
 	res, err := ec.unmarshalInputScanPickInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23528,6 +28329,56 @@ func (ec *executionContext) unmarshalNSecondQCInput2githubᚗcomᚋharvestᚋhar
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNServedArea2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedAreaᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServedArea) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx context.Context, sel ast.SelectionSet, v *model.ServedArea) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServedArea!")
+		return graphql.Null
+	}
+	return ec._ServedArea(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetServedAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetServedAreaInput(ctx context.Context, v any) (model.SetServedAreaInput, error) {
+	res, err := ec.unmarshalInputSetServedAreaInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetServedAreaPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetServedAreaPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetServedAreaPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetServedAreaPayload!")
+		return graphql.Null
+	}
+	return ec._SetServedAreaPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetSlotCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetSlotCapacityInput(ctx context.Context, v any) (model.SetSlotCapacityInput, error) {
+	res, err := ec.unmarshalInputSetSlotCapacityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetSlotCapacityPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetSlotCapacityPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetSlotCapacityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetSlotCapacityPayload!")
+		return graphql.Null
+	}
+	return ec._SetSlotCapacityPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetWarehouseCapacityInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSetWarehouseCapacityInput(ctx context.Context, v any) (model.SetWarehouseCapacityInput, error) {
 	res, err := ec.unmarshalInputSetWarehouseCapacityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23552,6 +28403,30 @@ func (ec *executionContext) marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋhar
 func (ec *executionContext) unmarshalNShortageReasonInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInput(ctx context.Context, v any) (*model.ShortageReasonInput, error) {
 	res, err := ec.unmarshalInputShortageReasonInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSlotCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SlotCapacity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx context.Context, sel ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SlotCapacity!")
+		return graphql.Null
+	}
+	return ec._SlotCapacity(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSlotType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotType(ctx context.Context, v any) (model.SlotType, error) {
@@ -23628,6 +28503,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNSuspendFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSuspendFulfillmentInput(ctx context.Context, v any) (model.SuspendFulfillmentInput, error) {
@@ -24032,6 +28936,23 @@ func (ec *executionContext) marshalOBox2ᚕᚖgithubᚗcomᚋharvestᚋharvest�
 	return ret
 }
 
+func (ec *executionContext) unmarshalOBundleComponentInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponentInputᚄ(ctx context.Context, v any) ([]*model.BundleComponentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.BundleComponentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBundleComponentInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOCashPayment2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCashPayment(ctx context.Context, sel ast.SelectionSet, v *model.CashPayment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -24214,6 +29135,13 @@ func (ec *executionContext) marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvest
 	return ec._PickTask(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOPriceEntry2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntry(ctx context.Context, sel ast.SelectionSet, v *model.PriceEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PriceEntry(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProduct(ctx context.Context, sel ast.SelectionSet, v *model.Product) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -24241,6 +29169,20 @@ func (ec *executionContext) marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._QCCart(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SavedAddress(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOServedArea2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedArea(ctx context.Context, sel ast.SelectionSet, v *model.ServedArea) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ServedArea(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOShortageLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ShortageLine) graphql.Marshaler {
@@ -24277,6 +29219,13 @@ func (ec *executionContext) unmarshalOShortageReasonInput2ᚕᚖgithubᚗcomᚋh
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx context.Context, sel ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SlotCapacity(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -31,6 +31,14 @@ type Address struct {
 	Detail   string `json:"detail"`
 }
 
+type AddressBookPayload struct {
+	// The address acted on; null for removeAddress and on errors.
+	Address *SavedAddress `json:"address,omitempty"`
+	// The whole book after the change, the default first.
+	Addresses []*SavedAddress `json:"addresses"`
+	Errors    []*UserError    `json:"errors"`
+}
+
 type AddressInput struct {
 	Name     string `json:"name"`
 	Phone    string `json:"phone"`
@@ -38,6 +46,13 @@ type AddressInput struct {
 	City     string `json:"city"`
 	District string `json:"district"`
 	Detail   string `json:"detail"`
+}
+
+// Where an address lies.
+type AreaInput struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
 }
 
 // Bin stock a work order holds (occupied at allocation, deducted at picking).
@@ -91,6 +106,17 @@ type BoxLineInput struct {
 	Qty int64  `json:"qty"`
 }
 
+// A component SKU of a virtual bundle.
+type BundleComponent struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+type BundleComponentInput struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
 type CancelOrderPayload struct {
 	Order  *Order       `json:"order,omitempty"`
 	Errors []*UserError `json:"errors"`
@@ -105,6 +131,20 @@ type CashPayment struct {
 	AmountFormatted string         `json:"amountFormatted"`
 	// The channel refuses payment after this (the order's pay-by).
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// One audited version of a product.
+type CatalogChange struct {
+	Version int64 `json:"version"`
+	// CREATE, UPDATE or PRICE
+	Action string `json:"action"`
+	// role:subject
+	ChangedBy string    `json:"changedBy"`
+	ChangedAt time.Time `json:"changedAt"`
+	// The product before, as JSON; null for CREATE.
+	Before *string `json:"before,omitempty"`
+	// The product after, as JSON.
+	After string `json:"after"`
 }
 
 type ConfirmPutAwayInput struct {
@@ -151,6 +191,14 @@ type CreatePickListInput struct {
 	// 1..20 ALLOCATED work orders of one courier; slot order.
 	WorkOrderIds []string `json:"workOrderIds"`
 	Warehouse    *string  `json:"warehouse,omitempty"`
+}
+
+type CreateProductInput struct {
+	// 1..64 characters.
+	Sku string `json:"sku"`
+	// The first price, in effect from now; never negative.
+	PriceFen int64         `json:"priceFen"`
+	Product  *ProductInput `json:"product"`
 }
 
 type DeductItemInput struct {
@@ -202,8 +250,9 @@ type DeliverySlotInput struct {
 }
 
 // One stage of the pipeline with how many units stand at it.
-type FulfillmentStage struct {
-	// 1..16, in pipeline order.
+type FulfillmentStageCount struct {
+	Stage FulfillmentStage `json:"stage"`
+	// The stage's place in the pipeline, from 1.
 	Number int64 `json:"number"`
 	// initial, exception_check, gifts, fill, allocation, payment_voucher, split, fraud_audit, presale_push, effective_time, waybill, erp_stock, warehouse_throttle, reissue_sms, invoice, dispatch
 	Name    string               `json:"name"`
@@ -212,14 +261,16 @@ type FulfillmentStage struct {
 	Running int64                `json:"running"`
 	Paused  int64                `json:"paused"`
 	Failed  int64                `json:"failed"`
+	// Units whose order is paused by another app.
+	Held int64 `json:"held"`
 }
 
 // One run of a stage on a unit.
 type FulfillmentStep struct {
-	UnitID    string `json:"unitId"`
-	Stage     int64  `json:"stage"`
-	StageName string `json:"stageName"`
-	// STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
+	UnitID    string           `json:"unitId"`
+	Stage     FulfillmentStage `json:"stage"`
+	StageName string           `json:"stageName"`
+	// STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED, HELD, RELEASED
 	Outcome string  `json:"outcome"`
 	Note    *string `json:"note,omitempty"`
 	// The OMS instance that ran it.
@@ -254,12 +305,12 @@ type FulfillmentTimeline struct {
 	Steps   []*FulfillmentStep `json:"steps"`
 }
 
-// The order itself (stages 1-10) or one of its delivery orders (stages 11-16).
+// The order itself (the stages up to EFFECTIVE_TIME) or one of its delivery orders (from WAYBILL on).
 type FulfillmentUnit struct {
 	ID string `json:"id"`
 	// The order's unit for a delivery order.
 	ParentID  *string              `json:"parentId,omitempty"`
-	Stage     int64                `json:"stage"`
+	Stage     FulfillmentStage     `json:"stage"`
 	StageName string               `json:"stageName"`
 	State     FulfillmentUnitState `json:"state"`
 	// Paused or backing-off units resume at this time.
@@ -291,6 +342,16 @@ type HandoverBatch struct {
 }
 
 type Mutation struct {
+}
+
+// A delivery slot the customer may still choose.
+type OpenDeliverySlot struct {
+	Type SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai.
+	Date      string `json:"date"`
+	Warehouse string `json:"warehouse"`
+	// Orders it still takes; null when the slot is not limited.
+	Remaining *int64 `json:"remaining,omitempty"`
 }
 
 type Order struct {
@@ -471,6 +532,15 @@ type PlaceOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+// A price from a time on.
+type PriceEntry struct {
+	PriceFen       int64     `json:"priceFen"`
+	PriceFormatted string    `json:"priceFormatted"`
+	ValidFrom      time.Time `json:"validFrom"`
+	// Who entered it (role:subject).
+	SetBy *string `json:"setBy,omitempty"`
+}
+
 // A SKU of the product center with its sellable stock.
 type Product struct {
 	Sku            string `json:"sku"`
@@ -488,6 +558,19 @@ type Product struct {
 	// Units sellable now (not reserved).
 	Available  int64      `json:"available"`
 	StockState StockState `json:"stockState"`
+	// The catalog version these fields are of; updateProduct and schedulePrice take it.
+	Version int64 `json:"version"`
+	// The drop-ship or presale supplier.
+	Supplier *string `json:"supplier,omitempty"`
+	// Ships in a box of its own (sold by the original case).
+	OwnBox   bool `json:"ownBox"`
+	Oversize bool `json:"oversize"`
+	// 0: not tracked.
+	ShelfLifeDays int64 `json:"shelfLifeDays"`
+	// Empty unless a bundle.
+	Components []*BundleComponent `json:"components"`
+	// The price change scheduled next, if any.
+	NextPrice *PriceEntry `json:"nextPrice,omitempty"`
 }
 
 type ProductConnection struct {
@@ -507,6 +590,31 @@ type ProductFilter struct {
 	Zone      *Zone   `json:"zone,omitempty"`
 	Warehouse *string `json:"warehouse,omitempty"`
 	InStock   *bool   `json:"inStock,omitempty"`
+}
+
+// A product's description (its price changes by schedulePrice).
+type ProductInput struct {
+	// 1..200 characters.
+	Name string `json:"name"`
+	Zone Zone   `json:"zone"`
+	// Output VAT in basis points, 0..10000.
+	TaxRateBp int64 `json:"taxRateBp"`
+	// The warehouse that sells and ships it, 1..16 characters.
+	Warehouse string `json:"warehouse"`
+	// Required for drop-ship lines.
+	Supplier      *string `json:"supplier,omitempty"`
+	DropShip      *bool   `json:"dropShip,omitempty"`
+	Presale       *bool   `json:"presale,omitempty"`
+	OwnBox        *bool   `json:"ownBox,omitempty"`
+	Oversize      *bool   `json:"oversize,omitempty"`
+	ShelfLifeDays *int64  `json:"shelfLifeDays,omitempty"`
+	// A virtual bundle's components: existing SKUs that are not bundles, never itself. At most 20.
+	Components []*BundleComponentInput `json:"components,omitempty"`
+}
+
+type ProductPayload struct {
+	Product *Product     `json:"product,omitempty"`
+	Errors  []*UserError `json:"errors"`
 }
 
 type PutAwayPayload struct {
@@ -566,6 +674,22 @@ type RetryFulfillmentPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+type SaveAddressInput struct {
+	Address *AddressInput `json:"address"`
+	Label   *string       `json:"label,omitempty"`
+	// Make it the default (the first address saved always is).
+	MakeDefault *bool `json:"makeDefault,omitempty"`
+}
+
+type SavedAddress struct {
+	ID      string   `json:"id"`
+	Address *Address `json:"address"`
+	// The customer's name for it (home, office…); up to 32 characters.
+	Label     *string   `json:"label,omitempty"`
+	IsDefault bool      `json:"isDefault"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
 type ScanPickInput struct {
 	TaskID    string  `json:"taskId"`
 	Bin       string  `json:"bin"`
@@ -602,6 +726,42 @@ type SecondQCInput struct {
 	Warehouse   *string `json:"warehouse,omitempty"`
 }
 
+type ServedArea struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	// Empty: every district of the city without an entry of its own.
+	District   string   `json:"district"`
+	Warehouses []string `json:"warehouses"`
+}
+
+type SetServedAreaInput struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	// Empty for the rest of the city.
+	District string `json:"district"`
+	// The warehouses delivering there; empty removes the entry. At most 20.
+	Warehouses []string `json:"warehouses"`
+}
+
+type SetServedAreaPayload struct {
+	Area   *ServedArea  `json:"area,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
+type SetSlotCapacityInput struct {
+	Warehouse string   `json:"warehouse"`
+	Type      SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai, today up to 60 days ahead.
+	Date string `json:"date"`
+	// Orders the slot takes; null lifts the limit. Never below what is taken (CAPACITY_BELOW_TAKEN).
+	Capacity *int64 `json:"capacity,omitempty"`
+}
+
+type SetSlotCapacityPayload struct {
+	Slot   *SlotCapacity `json:"slot,omitempty"`
+	Errors []*UserError  `json:"errors"`
+}
+
 type SetWarehouseCapacityInput struct {
 	Warehouse string `json:"warehouse"`
 	// YYYY-MM-DD, Asia/Shanghai
@@ -630,6 +790,21 @@ type ShortageLine struct {
 type ShortageReasonInput struct {
 	Sku    string     `json:"sku"`
 	Reason LossReason `json:"reason"`
+}
+
+// One slot's capacity and use, for operators.
+type SlotCapacity struct {
+	Warehouse string   `json:"warehouse"`
+	Type      SlotType `json:"type"`
+	// YYYY-MM-DD in Asia/Shanghai.
+	Date string `json:"date"`
+	// null: nobody set one, the slot is counted but not limited.
+	Capacity *int64 `json:"capacity,omitempty"`
+	// Units held by orders (placed or being placed).
+	Taken int64 `json:"taken"`
+	Open  bool  `json:"open"`
+	// Who set the capacity last (role:subject).
+	UpdatedBy *string `json:"updatedBy,omitempty"`
 }
 
 type StartCashPaymentPayload struct {
@@ -806,6 +981,93 @@ func (e CustomerOrderSource) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A stage of the fulfillment pipeline, in pipeline order (DOMAIN 1.6). OMS
+// stores stages by name; a value here is a stage's name in upper case, and a
+// stage added to OMS's pipeline is added here too (a test in
+// apps/oms/fulfillment checks that they match).
+type FulfillmentStage string
+
+const (
+	FulfillmentStageInitial           FulfillmentStage = "INITIAL"
+	FulfillmentStageExceptionCheck    FulfillmentStage = "EXCEPTION_CHECK"
+	FulfillmentStageGifts             FulfillmentStage = "GIFTS"
+	FulfillmentStageFill              FulfillmentStage = "FILL"
+	FulfillmentStageAllocation        FulfillmentStage = "ALLOCATION"
+	FulfillmentStagePaymentVoucher    FulfillmentStage = "PAYMENT_VOUCHER"
+	FulfillmentStageSplit             FulfillmentStage = "SPLIT"
+	FulfillmentStageFraudAudit        FulfillmentStage = "FRAUD_AUDIT"
+	FulfillmentStagePresalePush       FulfillmentStage = "PRESALE_PUSH"
+	FulfillmentStageEffectiveTime     FulfillmentStage = "EFFECTIVE_TIME"
+	FulfillmentStageWaybill           FulfillmentStage = "WAYBILL"
+	FulfillmentStageErpStock          FulfillmentStage = "ERP_STOCK"
+	FulfillmentStageWarehouseThrottle FulfillmentStage = "WAREHOUSE_THROTTLE"
+	FulfillmentStageReissueSms        FulfillmentStage = "REISSUE_SMS"
+	FulfillmentStageInvoice           FulfillmentStage = "INVOICE"
+	FulfillmentStageDispatch          FulfillmentStage = "DISPATCH"
+)
+
+var AllFulfillmentStage = []FulfillmentStage{
+	FulfillmentStageInitial,
+	FulfillmentStageExceptionCheck,
+	FulfillmentStageGifts,
+	FulfillmentStageFill,
+	FulfillmentStageAllocation,
+	FulfillmentStagePaymentVoucher,
+	FulfillmentStageSplit,
+	FulfillmentStageFraudAudit,
+	FulfillmentStagePresalePush,
+	FulfillmentStageEffectiveTime,
+	FulfillmentStageWaybill,
+	FulfillmentStageErpStock,
+	FulfillmentStageWarehouseThrottle,
+	FulfillmentStageReissueSms,
+	FulfillmentStageInvoice,
+	FulfillmentStageDispatch,
+}
+
+func (e FulfillmentStage) IsValid() bool {
+	switch e {
+	case FulfillmentStageInitial, FulfillmentStageExceptionCheck, FulfillmentStageGifts, FulfillmentStageFill, FulfillmentStageAllocation, FulfillmentStagePaymentVoucher, FulfillmentStageSplit, FulfillmentStageFraudAudit, FulfillmentStagePresalePush, FulfillmentStageEffectiveTime, FulfillmentStageWaybill, FulfillmentStageErpStock, FulfillmentStageWarehouseThrottle, FulfillmentStageReissueSms, FulfillmentStageInvoice, FulfillmentStageDispatch:
+		return true
+	}
+	return false
+}
+
+func (e FulfillmentStage) String() string {
+	return string(e)
+}
+
+func (e *FulfillmentStage) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FulfillmentStage(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FulfillmentStage", str)
+	}
+	return nil
+}
+
+func (e FulfillmentStage) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FulfillmentStage) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FulfillmentStage) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What bounds a fulfillment stage: a partner call (IO) or the CPU.
 type FulfillmentStageKind string
 
@@ -880,6 +1142,8 @@ const (
 	FulfillmentUnitStateDone FulfillmentUnitState = "DONE"
 	// Stopped by the fraud audit; the order is cancelled.
 	FulfillmentUnitStateCancelled FulfillmentUnitState = "CANCELLED"
+	// Its order was paused by another app (after-sales), until resumed.
+	FulfillmentUnitStateHeld FulfillmentUnitState = "HELD"
 )
 
 var AllFulfillmentUnitState = []FulfillmentUnitState{
@@ -890,11 +1154,12 @@ var AllFulfillmentUnitState = []FulfillmentUnitState{
 	FulfillmentUnitStateSplit,
 	FulfillmentUnitStateDone,
 	FulfillmentUnitStateCancelled,
+	FulfillmentUnitStateHeld,
 }
 
 func (e FulfillmentUnitState) IsValid() bool {
 	switch e {
-	case FulfillmentUnitStateReady, FulfillmentUnitStateRunning, FulfillmentUnitStatePaused, FulfillmentUnitStateFailed, FulfillmentUnitStateSplit, FulfillmentUnitStateDone, FulfillmentUnitStateCancelled:
+	case FulfillmentUnitStateReady, FulfillmentUnitStateRunning, FulfillmentUnitStatePaused, FulfillmentUnitStateFailed, FulfillmentUnitStateSplit, FulfillmentUnitStateDone, FulfillmentUnitStateCancelled, FulfillmentUnitStateHeld:
 		return true
 	}
 	return false
@@ -1379,7 +1644,9 @@ const (
 	RoleCsSupervisor      Role = "CS_SUPERVISOR"
 	RoleWarehouseOperator Role = "WAREHOUSE_OPERATOR"
 	RoleMarketing         Role = "MARKETING"
-	RoleAdmin             Role = "ADMIN"
+	// Edits the catalog and prices.
+	RoleCatalogManager Role = "CATALOG_MANAGER"
+	RoleAdmin          Role = "ADMIN"
 )
 
 var AllRole = []Role{
@@ -1388,12 +1655,13 @@ var AllRole = []Role{
 	RoleCsSupervisor,
 	RoleWarehouseOperator,
 	RoleMarketing,
+	RoleCatalogManager,
 	RoleAdmin,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleAdmin:
+	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleAdmin:
 		return true
 	}
 	return false
@@ -1644,6 +1912,16 @@ const (
 	UserErrorCodeTaskComplete UserErrorCode = "TASK_COMPLETE"
 	// A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it.
 	UserErrorCodeWeightOutOfTolerance UserErrorCode = "WEIGHT_OUT_OF_TOLERANCE"
+	// A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written.
+	UserErrorCodeSlotFull UserErrorCode = "SLOT_FULL"
+	// A slot's capacity below the orders already holding it; the message says how many.
+	UserErrorCodeCapacityBelowTaken UserErrorCode = "CAPACITY_BELOW_TAKEN"
+	// No warehouse delivers to the address's province, city and district.
+	UserErrorCodeNotServed UserErrorCode = "NOT_SERVED"
+	// createProduct for a SKU already in the catalog.
+	UserErrorCodeProductExists UserErrorCode = "PRODUCT_EXISTS"
+	// The product changed since the version you edited; read it again.
+	UserErrorCodeVersionConflict UserErrorCode = "VERSION_CONFLICT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1664,11 +1942,16 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeQtyAboveRemaining,
 	UserErrorCodeTaskComplete,
 	UserErrorCodeWeightOutOfTolerance,
+	UserErrorCodeSlotFull,
+	UserErrorCodeCapacityBelowTaken,
+	UserErrorCodeNotServed,
+	UserErrorCodeProductExists,
+	UserErrorCodeVersionConflict,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict:
 		return true
 	}
 	return false

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -18,17 +19,30 @@ import (
 	"github.com/harvest/harvest/apps/inventory/domain"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/money"
 )
 
 // Service is what the handlers call.
 type Service interface {
 	Products(ctx context.Context, skus []string) ([]app.ProductView, error)
 	CatalogEntries(ctx context.Context, skus []string) ([]app.ProductView, error)
+	CatalogEntriesAt(ctx context.Context, skus []string, t time.Time) ([]app.ProductView, error)
+	CreateProduct(ctx context.Context, in app.ProductInput, by string) (domain.Product, error)
+	UpdateProduct(ctx context.Context, sku string, expected int64, in app.ProductInput, by string) (domain.Product, error)
+	SchedulePrice(ctx context.Context, sku string, price money.Fen, from *time.Time, expected int64, by string) (domain.Product, error)
+	PriceHistory(ctx context.Context, sku string) ([]app.PriceEntry, error)
+	Changes(ctx context.Context, sku string) ([]app.Change, error)
 	Search(ctx context.Context, f app.Filter) (app.SearchResult, error)
 	ReservePriced(ctx context.Context, req domain.Request) (domain.Reservation, map[string]domain.Product, error)
 	Confirm(ctx context.Context, orderID string) (domain.Reservation, error)
 	Release(ctx context.Context, orderID string) (domain.Reservation, error)
 	Reservation(ctx context.Context, orderID string) (domain.Reservation, error)
+	SlotCapacities(ctx context.Context, q app.SlotQuery) ([]domain.Capacity, error)
+	SetSlotCapacity(ctx context.Context, c app.SetCapacity) (domain.Capacity, error)
+	OpenSlots(ctx context.Context, a domain.AreaRef, days int) ([]domain.Capacity, error)
+	ServedAreas(ctx context.Context, province, city string) ([]domain.ServedArea, error)
+	SetServedArea(ctx context.Context, province, city, district string, warehouses []string, by string) (domain.ServedArea, error)
+	Deliverable(ctx context.Context, province, city, district string) (app.Deliverability, error)
 }
 
 // Mount adds the API routes to mux.
@@ -41,6 +55,8 @@ func Mount(mux chi.Router, svc Service) {
 	mux.Get("/v1/reservations/{id}", h.reservation)
 	mux.Post("/v1/reservations/{id}/confirm", h.confirm)
 	mux.Post("/v1/reservations/{id}/release", h.release)
+	mountSlots(mux, h)
+	mountCatalog(mux, h)
 }
 
 type handlers struct{ svc Service }
@@ -50,6 +66,8 @@ func (h handlers) batch(w http.ResponseWriter, r *http.Request) {
 		SKUs []string `json:"skus"`
 		// Stock false leaves out the stock levels (available 0).
 		Stock *bool `json:"stock,omitempty"`
+		// At, with stock false, prices the entries as at that time.
+		At *time.Time `json:"at,omitempty"`
 	}
 	if err := httpapi.Decode(r, &in); err != nil {
 		httpapi.WriteError(w, r, err)
@@ -58,6 +76,12 @@ func (h handlers) batch(w http.ResponseWriter, r *http.Request) {
 	read := h.svc.Products
 	if in.Stock != nil && !*in.Stock {
 		read = h.svc.CatalogEntries
+		if in.At != nil {
+			at := *in.At
+			read = func(ctx context.Context, skus []string) ([]app.ProductView, error) {
+				return h.svc.CatalogEntriesAt(ctx, skus, at)
+			}
+		}
 	}
 	ps, err := read(r.Context(), in.SKUs)
 	if err != nil {
@@ -144,6 +168,14 @@ func (h handlers) reserve(w http.ResponseWriter, r *http.Request) {
 	if len(in.Prices) > 0 {
 		req = req.WithPrices(in.Prices)
 	}
+	if in.Slot != nil {
+		slot, err := domain.NewSlot(in.Slot.Type, in.Slot.Date)
+		if err != nil {
+			httpapi.WriteError(w, r, problem(err))
+			return
+		}
+		req = req.WithSlot(slot)
+	}
 	res, cat, err := h.svc.ReservePriced(r.Context(), req)
 	if err != nil {
 		httpapi.WriteError(w, r, problem(err))
@@ -193,7 +225,10 @@ func toProduct(p app.ProductView) inventoryclient.Product {
 	out := inventoryclient.Product{
 		SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen, Zone: string(p.Zone), TaxRateBP: p.TaxRateBP,
 		Warehouse: p.Warehouse, Supplier: p.Supplier, DropShip: p.DropShip, Presale: p.Presale,
-		Available: p.Available, Hot: p.Hot,
+		Available: p.Available, Hot: p.Hot, OwnBox: p.OwnBox, Oversize: p.Oversize, ShelfLife: p.ShelfLife, Version: p.Version,
+	}
+	if p.Next != nil {
+		out.NextPrice = &inventoryclient.ScheduledPrice{PriceFen: p.Next.Price, ValidFrom: p.Next.From}
 	}
 	for _, c := range p.Components {
 		out.Components = append(out.Components, inventoryclient.Component{SKU: c.SKU, Qty: c.Qty})
@@ -207,7 +242,22 @@ func problem(err error) error {
 	var ske *domain.SKUError
 	var ve *domain.ValidationError
 	var pe *domain.PriceError
+	var sf *domain.SlotFullError
+	var bt *domain.CapacityBelowTakenError
+	var ns *domain.NotServedError
+	var vc *app.VersionConflictError
 	switch {
+	case errors.As(err, &sf):
+		refs := make([]inventoryclient.SlotRef, len(sf.Slots))
+		for i, k := range sf.Slots {
+			refs[i] = slotRef(k)
+		}
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeSlotFull, "%s", sf.Error()).With(map[string]any{"slots": refs})
+	case errors.As(err, &bt):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeCapacityBelowTaken, "%s", bt.Error()).
+			With(map[string]any{"taken": bt.Taken, "capacity": bt.Capacity, "field": "capacity"})
+	case errors.As(err, &ns):
+		return httpapi.Errorf(http.StatusUnprocessableEntity, inventoryclient.CodeNotServed, "%s", ns.Error())
 	case errors.As(err, &pe):
 		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodePriceChanged, "%s", pe.Error()).With(map[string]any{"prices": pe.Catalog})
 	case errors.As(err, &ske) && errors.Is(err, domain.ErrUnknownSKU):
@@ -215,7 +265,17 @@ func problem(err error) error {
 	case errors.As(err, &ske):
 		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeOutOfStock, "out of stock").With(map[string]any{"skus": ske.SKUs})
 	case errors.As(err, &ve):
-		return httpapi.Errorf(http.StatusBadRequest, inventoryclient.CodeValidation, "%s", ve.Error()).With(map[string]any{"field": ve.Field})
+		d := map[string]any{"field": ve.Field}
+		if ve.Reason != "" {
+			d["reason"] = ve.Reason
+		}
+		return httpapi.Errorf(http.StatusBadRequest, inventoryclient.CodeValidation, "%s", ve.Error()).With(d)
+	case errors.As(err, &vc):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeVersionConflict, "%s", vc.Error()).With(map[string]any{"current_version": vc.Current})
+	case errors.Is(err, app.ErrProductExists):
+		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeProductExists, "a product with this SKU is in the catalog")
+	case errors.Is(err, domain.ErrNotFound):
+		return httpapi.Errorf(http.StatusNotFound, inventoryclient.CodeUnknownSKU, "unknown SKU")
 	case errors.Is(err, domain.ErrConflict):
 		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeConflict, "the order already holds a reservation for other lines")
 	case errors.Is(err, domain.ErrReleased):

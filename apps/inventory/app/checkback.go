@@ -9,7 +9,7 @@ import (
 
 // CheckBackReport counts what one check-back run did.
 type CheckBackReport struct {
-	Confirmed, Released, Failed, HotSettled, Orphans int
+	Confirmed, Released, Failed, HotSettled, Orphans, PricesRolled int
 }
 
 // CheckBack settles held reservations past their TTL by asking OMS whether
@@ -22,6 +22,13 @@ type CheckBackReport struct {
 func (s *Service) CheckBack(ctx context.Context) (CheckBackReport, error) {
 	var rep CheckBackReport
 	now := s.clock.Now()
+	// Scheduled prices that came due: reads apply them already; this
+	// moves each row on to the change after it.
+	rolled, err := s.admin.RollPrices(ctx, now, s.opt.CheckBackBatch)
+	if err != nil {
+		return rep, err
+	}
+	rep.PricesRolled = rolled
 	ids, err := s.store.ExpiredHeld(ctx, now, s.opt.CheckBackBatch)
 	if err != nil {
 		return rep, err

@@ -37,7 +37,18 @@ func (s *Service) CatalogEntries(ctx context.Context, skus []string) ([]ProductV
 	return out, err
 }
 
+// catalog reads the entries of skus priced as now.
 func (s *Service) catalog(ctx context.Context, skus []string) ([]domain.Product, error) {
+	ps, err := s.catalogRows(ctx, skus)
+	now := s.clock.Now()
+	for i, p := range ps {
+		ps[i], _ = p.AsOf(now)
+	}
+	return ps, err
+}
+
+// catalogRows reads the entries of skus as their rows stand.
+func (s *Service) catalogRows(ctx context.Context, skus []string) ([]domain.Product, error) {
 	if len(skus) == 0 || len(skus) > 500 {
 		return nil, &domain.ValidationError{Field: "skus", Msg: "must hold 1..500 SKUs"}
 	}
@@ -85,6 +96,10 @@ func (s *Service) Search(ctx context.Context, f Filter) (SearchResult, error) {
 	ps, hasNext, total, err := s.store.Search(ctx, f)
 	if err != nil {
 		return SearchResult{}, err
+	}
+	now := s.clock.Now()
+	for i, p := range ps {
+		ps[i], _ = p.AsOf(now)
 	}
 	items, err := s.withAvailability(ctx, ps)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/platform/group"
 )
 
 // ConsumerOrderCancelled is the inbox's name for the release on cancel.
@@ -46,30 +47,29 @@ func (s *Service) settleHot(ctx context.Context, orderID string) error {
 }
 
 // OrdersPlaced confirms the reservations of orders just placed, one
-// answer per order. It needs no inbox: the confirmation is a guarded
-// transition (Reservations.ConfirmHeld), so a redelivery has no second effect. An
-// order without a usable reservation is reported, not retried: retrying
-// cannot create the stock, and the message must not block the ones behind
-// it.
+// answer per order, with one statement when every one was held. It needs
+// no inbox: the confirmation is a guarded transition
+// (Reservations.ConfirmHeld), so a redelivery has no second effect. When
+// some were not held (redelivered, released, unknown), or the statement
+// failed, each is settled alone to tell which (group.AllOrEach). An order
+// without a usable reservation is reported, not retried: retrying cannot
+// create the stock, and the message must not block the ones behind it.
 func (s *Service) OrdersPlaced(ctx context.Context, orderIDs []string) []error {
 	errs := make([]error, len(orderIDs))
-	all, err := s.store.ConfirmHeldAll(ctx, orderIDs)
-	if err == nil && all {
-		return errs
-	}
-	// Some were not held (redelivered, released, unknown), or the bulk
-	// failed: settle each alone to tell which.
-	for i, id := range orderIDs {
-		errs[i] = s.OrderPlaced(ctx, id)
-	}
+	group.AllOrEach(orderIDs, func(ids []string) error { return s.confirmPlaced(ctx, ids) },
+		func(i int, err error) { errs[i] = err })
 	return errs
 }
 
 // OrderPlaced confirms one order's reservation (see OrdersPlaced).
 func (s *Service) OrderPlaced(ctx context.Context, orderID string) error {
-	err := s.store.ConfirmHeld(ctx, orderID)
-	if errors.Is(err, domain.ErrNotReserved) {
-		s.log.ErrorContext(ctx, "order placed without a held reservation (none, or released)", "order", orderID)
+	return s.confirmPlaced(ctx, []string{orderID})
+}
+
+func (s *Service) confirmPlaced(ctx context.Context, orderIDs []string) error {
+	err := s.store.ConfirmHeld(ctx, orderIDs...)
+	if errors.Is(err, domain.ErrNotReserved) { // a lone order's answer
+		s.log.ErrorContext(ctx, "order placed without a held reservation (none, or released)", "order", orderIDs[0])
 		return nil
 	}
 	return err

@@ -17,9 +17,11 @@ const maxAttempts = 3
 // Reserve holds stock for an order, all lines or none, idempotent by order
 // id (see domain.Reservation.Repeat). Hot parts are taken first in Redis,
 // so flash-sale losers never touch MariaDB beyond one primary-key read;
-// then one MariaDB transaction writes the reservation row and takes the
-// ordinary parts. If that fails the hot take is returned at once; if the
-// process dies in between, the check-back's orphan sweep returns it.
+// then one MariaDB transaction writes the reservation row, takes the
+// ordinary parts and one unit of the delivery slot at each warehouse the
+// parts ship from (domain.SlotKeys). If that fails (out of stock, slot
+// full) the hot take is returned at once; if the process dies in between,
+// the check-back's orphan sweep returns it.
 func (s *Service) Reserve(ctx context.Context, req domain.Request) (domain.Reservation, error) {
 	r, _, err := s.ReservePriced(ctx, req)
 	return r, err
@@ -40,6 +42,7 @@ func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain
 	if err != nil {
 		return domain.Reservation{}, nil, err
 	}
+	cat = s.asOfNow(cat) // the price in effect now, scheduled changes included
 	parts, err := domain.Expand(req.Lines(), cat)
 	if err != nil {
 		return domain.Reservation{}, nil, err
@@ -47,6 +50,7 @@ func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain
 	if err := req.CheckPrices(cat); err != nil {
 		return domain.Reservation{}, nil, err
 	}
+	slots := domain.SlotKeys(req.Slot(), parts, cat)
 	var hot []domain.Part
 	for _, p := range parts {
 		if p.Hot {
@@ -55,7 +59,7 @@ func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain
 	}
 	expires := s.clock.Now().Add(req.TTL())
 	for attempt := 1; ; attempt++ {
-		res, err := s.reserveOnce(ctx, req, parts, hot, expires)
+		res, err := s.reserveOnce(ctx, req, parts, slots, hot, expires)
 		if (errors.Is(err, domain.ErrStale) || errors.Is(err, errMissing)) && attempt < maxAttempts {
 			continue
 		}
@@ -65,7 +69,7 @@ func (s *Service) ReservePriced(ctx context.Context, req domain.Request) (domain
 
 var errMissing = errors.New("hot counter missing")
 
-func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, hot []domain.Part, expires time.Time) (domain.Reservation, error) {
+func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts []domain.Part, slots []domain.SlotKey, hot []domain.Part, expires time.Time) (domain.Reservation, error) {
 	var epochs map[string]int64
 	taken := false
 	if len(hot) > 0 {
@@ -94,7 +98,7 @@ func (s *Service) reserveOnce(ctx context.Context, req domain.Request, parts, ho
 		}
 		epochs, taken = r.Epochs, r.Outcome == HotTaken
 	}
-	res, err := s.store.CreateReservation(ctx, req, parts, expires, epochs)
+	res, err := s.store.CreateReservation(ctx, req, parts, slots, expires, epochs)
 	if err == nil {
 		return res, nil
 	}

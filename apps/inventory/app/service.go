@@ -1,9 +1,13 @@
 // Package app holds inventory's use cases: reading and searching the
 // catalog with sellable stock, reserving stock for an order (ordinary SKUs
-// in MariaDB, hot SKUs in Redis), confirming and releasing reservations,
+// in MariaDB, hot SKUs in Redis) together with a unit of its delivery slot
+// at each shipping warehouse, confirming and releasing reservations,
 // applying OMS's order events, and the check-back that settles reservations
-// whose order never said whether it exists. It depends on small interfaces
-// that store (MariaDB), hotstock (Redis) and OMS's client satisfy.
+// whose order never said whether it exists (and rolls scheduled prices
+// on). Operators edit the catalog (versioned, audited, prices with
+// validity periods), set slot capacities and draw the served areas. It
+// depends on small interfaces that store (MariaDB), hotstock (Redis) and
+// OMS's client satisfy.
 package app
 
 import (
@@ -26,11 +30,10 @@ type Catalog interface {
 // Reservations is the reservation side of the store.
 type Reservations interface {
 	GetReservation(ctx context.Context, orderID string) (domain.Reservation, bool, error)
-	CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error)
+	CreateReservation(ctx context.Context, req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error)
 	ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, error)
 	Confirm(ctx context.Context, orderID string, claim *Claim) (domain.Reservation, bool, error)
-	ConfirmHeld(ctx context.Context, orderID string) error
-	ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool, err error)
+	ConfirmHeld(ctx context.Context, orderIDs ...string) error
 	Release(ctx context.Context, orderID string, onlyHeld bool, claim *Claim) (domain.Reservation, bool, error)
 	ClearHotPending(ctx context.Context, orderID string) error
 	ExpiredHeld(ctx context.Context, now time.Time, limit int) ([]string, error)
@@ -43,6 +46,8 @@ type Reservations interface {
 type Store interface {
 	Catalog
 	Reservations
+	Slots
+	CatalogAdmin
 }
 
 // HotStock is the Redis side of hot SKUs.
@@ -68,6 +73,8 @@ type Options struct {
 // Service runs inventory's use cases.
 type Service struct {
 	store  Store
+	slots  Slots
+	admin  CatalogAdmin
 	hot    HotStock
 	orders Orders
 	clock  clock.Clock
@@ -86,5 +93,5 @@ func New(st Store, hot HotStock, orders Orders, clk clock.Clock, opt Options) *S
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	return &Service{store: st, hot: hot, orders: orders, clock: clk, opt: opt, log: opt.Logger}
+	return &Service{store: st, slots: st, admin: st, hot: hot, orders: orders, clock: clk, opt: opt, log: opt.Logger}
 }

@@ -60,10 +60,12 @@ func (e *SKUError) Error() string { return e.Kind.Error() + ": " + strings.Join(
 // Unwrap lets errors.Is match the kind.
 func (e *SKUError) Unwrap() error { return e.Kind }
 
-// ValidationError names the offending field.
+// ValidationError names the offending field and, where a rule has a
+// name of its own (NEGATIVE_PRICE, BUNDLE_CONTAINS_ITSELF…), the rule.
 type ValidationError struct {
-	Field string
-	Msg   string
+	Field  string
+	Msg    string
+	Reason string
 }
 
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
@@ -72,3 +74,7 @@ func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
 func (e *ValidationError) Unwrap() error { return ErrInvalid }
 
 func invalid(field, msg string) error { return &ValidationError{Field: field, Msg: msg} }
+
+func refused(field, reason, msg string) error {
+	return &ValidationError{Field: field, Msg: msg, Reason: reason}
+}

@@ -50,8 +50,9 @@ type Request struct {
 	orderID     string
 	lines       []Line // sorted by SKU, duplicates merged
 	ttl         time.Duration
-	fingerprint string // of lines: equal lines, equal fingerprint
+	fingerprint string // of lines and slot: equal lines and slot, equal fingerprint
 	prices      map[string]money.Fen
+	slot        *Slot // nil: the order takes no delivery-slot capacity
 }
 
 // OrderID is the order the stock is asked for.
@@ -63,8 +64,22 @@ func (r Request) Lines() []Line { return slices.Clone(r.lines) }
 // TTL is how long the reservation is held before the check-back.
 func (r Request) TTL() time.Duration { return r.ttl }
 
-// Fingerprint identifies the lines: equal lines, equal fingerprint.
+// Fingerprint identifies the lines and the slot: equal lines and slot,
+// equal fingerprint.
 func (r Request) Fingerprint() string { return r.fingerprint }
+
+// Slot is the delivery slot the order takes a unit of at each of its
+// warehouses; nil when the caller asks for none.
+func (r Request) Slot() *Slot { return r.slot }
+
+// WithSlot returns the request that also takes one unit of slot at every
+// warehouse shipping its parts. The slot is part of the fingerprint: the
+// same order id asking for another slot is a conflict, not a retry.
+func (r Request) WithSlot(slot Slot) Request {
+	r.slot = &slot
+	r.fingerprint = fingerprintOf(r.lines, r.slot)
+	return r
+}
 
 // WithPrices returns the request with the unit prices (fen) the caller
 // priced the lines at: a reservation is refused, with nothing taken, when
@@ -122,7 +137,8 @@ func NewRequest(orderID string, lines []Line, ttl time.Duration) (Request, error
 			return Request{}, invalid(fmt.Sprintf("lines[%d].qty", i), "too large")
 		}
 	}
-	return Request{orderID: orderID, lines: canonical(merged), ttl: ttl, fingerprint: Fingerprint(canonical(merged))}, nil
+	lines = canonical(merged)
+	return Request{orderID: orderID, lines: lines, ttl: ttl, fingerprint: fingerprintOf(lines, nil)}, nil
 }
 
 func canonical(m map[string]int64) []Line {
@@ -135,13 +151,21 @@ func canonical(m map[string]int64) []Line {
 }
 
 // Fingerprint identifies a canonical set of lines.
-func Fingerprint(lines []Line) string {
+func Fingerprint(lines []Line) string { return fingerprintOf(lines, nil) }
+
+// fingerprintOf identifies lines and slot; without a slot it is what it
+// was before slots existed, so reservations held across an upgrade are
+// still recognised.
+func fingerprintOf(lines []Line, slot *Slot) string {
 	h := sha256.New()
 	for _, l := range lines {
 		h.Write([]byte(l.SKU))
 		h.Write([]byte{0})
 		h.Write([]byte(strconv.FormatInt(l.Qty, 10)))
 		h.Write([]byte{'\n'})
+	}
+	if slot != nil {
+		h.Write([]byte("slot\x00" + string(slot.Type) + "\x00" + slot.Day + "\n"))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -203,14 +227,16 @@ type Reservation struct {
 	parts       []Part
 	fingerprint string
 	expiresAt   time.Time
-	hotPending  bool // the Redis side of a release has yet to run
+	hotPending  bool      // the Redis side of a release has yet to run
+	slots       []SlotKey // one unit held of each, sorted
 }
 
 // NewReservation is the HELD reservation of req: parts (bundles
-// expanded) until expires, kept to what DATETIME(6) stores.
-func NewReservation(req Request, parts []Part, expires time.Time) Reservation {
+// expanded) and one unit of each slot until expires, kept to what
+// DATETIME(6) stores.
+func NewReservation(req Request, parts []Part, slots []SlotKey, expires time.Time) Reservation {
 	return Reservation{orderID: req.orderID, status: Held, lines: req.lines, parts: parts, fingerprint: req.fingerprint,
-		expiresAt: expires.UTC().Truncate(time.Microsecond)}
+		expiresAt: expires.UTC().Truncate(time.Microsecond), slots: slots}
 }
 
 // Tombstone is the RELEASED reservation of an order released before any
@@ -229,13 +255,17 @@ type ReservationSnapshot struct {
 	Fingerprint string
 	ExpiresAt   time.Time
 	HotPending  bool
+	Slots       []SlotKey
 }
 
 // RestoreReservation rebuilds a reservation the store read.
 func RestoreReservation(s ReservationSnapshot) Reservation {
 	return Reservation{orderID: s.OrderID, status: s.Status, lines: s.Lines, parts: s.Parts, fingerprint: s.Fingerprint,
-		expiresAt: s.ExpiresAt, hotPending: s.HotPending}
+		expiresAt: s.ExpiresAt, hotPending: s.HotPending, slots: s.Slots}
 }
+
+// Slots are the delivery-slot units the reservation holds (or held), sorted.
+func (r Reservation) Slots() []SlotKey { return slices.Clone(r.slots) }
 
 // OrderID is the order the stock is held for.
 func (r Reservation) OrderID() string { return r.orderID }

@@ -15,7 +15,7 @@ func TestReservationTransitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := domain.NewReservation(req, []domain.Part{{SKU: "A", Qty: 2}, {SKU: "H", Qty: 1, Hot: true}}, at)
+	r := domain.NewReservation(req, []domain.Part{{SKU: "A", Qty: 2}, {SKU: "H", Qty: 1, Hot: true}}, nil, at)
 	if r.Status() != domain.Held || !r.ExpiresAt().Equal(at.Truncate(time.Microsecond)) || !r.HasHot() {
 		t.Fatalf("new reservation %+v", r)
 	}

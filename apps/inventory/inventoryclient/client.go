@@ -74,6 +74,19 @@ type Product struct {
 	Components []Component `json:"components,omitempty"` // non-empty for a virtual bundle
 	Available  int64       `json:"available"`            // sellable now (not reserved)
 	Hot        bool        `json:"hot"`                  // stock served from Redis (flash sale)
+	OwnBox     bool        `json:"own_box"`              // ships in a box of its own
+	Oversize   bool        `json:"oversize"`
+	ShelfLife  int64       `json:"shelf_life_days"` // 0: not tracked
+	Version    int64       `json:"version"`         // the catalog version these fields are of
+	// NextPrice is the price change scheduled next, if any.
+	NextPrice *ScheduledPrice `json:"next_price,omitempty"`
+}
+
+// ScheduledPrice is a price from a time on.
+type ScheduledPrice struct {
+	PriceFen  money.Fen `json:"price_fen"`
+	ValidFrom time.Time `json:"valid_from"`
+	By        string    `json:"by,omitempty"`
 }
 
 // ProductPage is one page of a product search, keyset-paginated by SKU.
@@ -109,6 +122,11 @@ type ReserveRequest struct {
 	// (SKU → fen); any that is not the catalog's refuses the reservation
 	// with CodePriceChanged and takes nothing.
 	Prices map[string]money.Fen `json:"prices,omitempty"`
+	// Slot, optional, takes one unit of the delivery slot at each
+	// warehouse shipping the lines, with the stock and in the same
+	// transaction; a full one refuses the reservation with CodeSlotFull
+	// and takes nothing. Part of what makes a retry the same request.
+	Slot *Slot `json:"slot,omitempty"`
 }
 
 // Reservation states.
@@ -142,6 +160,17 @@ func (c *Client) CatalogEntries(ctx context.Context, skus []string) ([]Product, 
 		Items []Product `json:"items"`
 	}
 	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/products/batch", map[string]any{"skus": skus, "stock": false}, &out)
+	return out.Items, err
+}
+
+// CatalogEntriesAt is CatalogEntries priced as at t: fulfillment fills an
+// order with the prices it was placed with (pass the order's placing
+// time), even after a scheduled change took effect.
+func (c *Client) CatalogEntriesAt(ctx context.Context, skus []string, t time.Time) ([]Product, error) {
+	var out struct {
+		Items []Product `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/products/batch", map[string]any{"skus": skus, "stock": false, "at": t}, &out)
 	return out.Items, err
 }
 
@@ -208,4 +237,258 @@ func (c *Client) GetReservation(ctx context.Context, orderID string) (Reservatio
 	var out Reservation
 	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/reservations/"+url.PathEscape(orderID), nil, &out)
 	return out, err
+}
+
+// Delivery slots and served areas.
+
+// More error codes of the slot and served-area routes.
+const (
+	// CodeSlotFull: a delivery slot the reservation needs has no unit
+	// left; Details["slots"]: []SlotRef. Nothing was taken.
+	CodeSlotFull = "SLOT_FULL"
+	// CodeCapacityBelowTaken: a capacity lower than the orders already
+	// holding the slot; Details["taken"], Details["capacity"].
+	CodeCapacityBelowTaken = "CAPACITY_BELOW_TAKEN"
+	// CodeNotServed: no warehouse delivers to the address's area.
+	CodeNotServed = "NOT_SERVED"
+)
+
+// Slot is the delivery slot a reservation takes a unit of at every
+// warehouse shipping its parts (drop-ship lines take none).
+type Slot struct {
+	Type string `json:"type"` // SlotExpress or SlotNextDay
+	Date string `json:"date"` // YYYY-MM-DD, Asia/Shanghai
+}
+
+// Slot types.
+const (
+	SlotExpress = "EXPRESS"
+	SlotNextDay = "NEXT_DAY"
+)
+
+// SlotRef names one capacity: a warehouse's slot of a type on a day.
+type SlotRef struct {
+	Warehouse string `json:"warehouse"`
+	Date      string `json:"date"`
+	Type      string `json:"type"`
+}
+
+// SlotCapacity is one slot's capacity and use; Capacity nil: not limited.
+type SlotCapacity struct {
+	SlotRef
+	Capacity  *int64    `json:"capacity"`
+	Taken     int64     `json:"taken"`
+	Open      bool      `json:"open"`
+	UpdatedBy string    `json:"updated_by,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// SetCapacityRequest sets (Capacity) or lifts (nil) a slot's capacity.
+type SetCapacityRequest struct {
+	SlotRef
+	Capacity *int64 `json:"capacity"`
+	By       string `json:"by"` // who, for the audit: "ROLE:subject"
+}
+
+// Area is where an address lies.
+type Area struct {
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+}
+
+// ServedArea is an entry of the served-area list: the warehouses
+// delivering to a district (District "": the rest of the city).
+type ServedArea struct {
+	Area
+	Warehouses []string `json:"warehouses"`
+}
+
+// SetServedAreaRequest replaces an entry's warehouses (none removes it).
+type SetServedAreaRequest struct {
+	ServedArea
+	By string `json:"by"`
+}
+
+// Deliverability says which warehouses deliver to an address's area.
+type Deliverability struct {
+	Deliverable bool     `json:"deliverable"`
+	Warehouses  []string `json:"warehouses"`
+	// Restricted is false while operators have drawn no served area at
+	// all: every warehouse then delivers everywhere.
+	Restricted bool `json:"restricted"`
+}
+
+func areaQuery(a Area) url.Values {
+	q := url.Values{}
+	q.Set("province", a.Province)
+	q.Set("city", a.City)
+	q.Set("district", a.District)
+	return q
+}
+
+// SlotCapacities lists the slots of warehouses (all when empty) for days
+// days from from (default today), the ones nobody set included.
+func (c *Client) SlotCapacities(ctx context.Context, warehouses []string, from string, days int) ([]SlotCapacity, error) {
+	q := url.Values{}
+	for _, w := range warehouses {
+		q.Add("warehouse", w)
+	}
+	q.Set("from", from)
+	q.Set("days", strconv.Itoa(days))
+	var out struct {
+		Items []SlotCapacity `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/slots?"+q.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// SetSlotCapacity sets a slot's capacity; below what is taken fails with
+// CodeCapacityBelowTaken, a bad warehouse, day or number with
+// CodeValidation. Setting the same value again changes nothing.
+func (c *Client) SetSlotCapacity(ctx context.Context, r SetCapacityRequest) (SlotCapacity, error) {
+	var out SlotCapacity
+	err := c.inv.Invoke(ctx, AppID, http.MethodPut, "v1/slots", r, &out)
+	return out, err
+}
+
+// OpenSlots lists the slots still open for an address, days days from
+// today; CodeNotServed when no warehouse delivers there.
+func (c *Client) OpenSlots(ctx context.Context, a Area, days int) ([]SlotCapacity, error) {
+	q := areaQuery(a)
+	q.Set("days", strconv.Itoa(days))
+	var out struct {
+		Items []SlotCapacity `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/slots/open?"+q.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// ServedAreas lists the served-area entries (empty names do not filter).
+func (c *Client) ServedAreas(ctx context.Context, province, city string) ([]ServedArea, error) {
+	q := url.Values{}
+	q.Set("province", province)
+	q.Set("city", city)
+	var out struct {
+		Items []ServedArea `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/served-areas?"+q.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// SetServedArea replaces one served-area entry; audited.
+func (c *Client) SetServedArea(ctx context.Context, r SetServedAreaRequest) (ServedArea, error) {
+	var out ServedArea
+	err := c.inv.Invoke(ctx, AppID, http.MethodPut, "v1/served-areas", r, &out)
+	return out, err
+}
+
+// Deliverable says whether, and from which warehouses, an address's area
+// is served (fulfillment's deliverability check, stage 2).
+func (c *Client) Deliverable(ctx context.Context, a Area) (Deliverability, error) {
+	var out Deliverability
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/deliverability?"+areaQuery(a).Encode(), nil, &out)
+	return out, err
+}
+
+// Catalog administration (ADMIN and CATALOG_MANAGER through the gateway).
+
+// More error codes of the catalog routes.
+const (
+	// CodeProductExists: CreateProduct for a SKU already in the catalog.
+	CodeProductExists = "PRODUCT_EXISTS"
+	// CodeVersionConflict: the product changed since the version the
+	// caller edited; Details["current_version"].
+	CodeVersionConflict = "VERSION_CONFLICT"
+)
+
+// ProductInput is a product as an operator enters it. PriceFen is the
+// first price (CreateProduct only; prices change by SchedulePrice).
+type ProductInput struct {
+	SKU        string      `json:"sku"`
+	Name       string      `json:"name"`
+	PriceFen   money.Fen   `json:"price_fen"`
+	Zone       string      `json:"zone"`
+	TaxRateBP  int64       `json:"tax_rate_bp"`
+	Warehouse  string      `json:"warehouse"`
+	Supplier   string      `json:"supplier,omitempty"`
+	DropShip   bool        `json:"drop_ship"`
+	Presale    bool        `json:"presale"`
+	OwnBox     bool        `json:"own_box"`
+	Oversize   bool        `json:"oversize"`
+	ShelfLife  int64       `json:"shelf_life_days"`
+	Components []Component `json:"components,omitempty"`
+}
+
+// CreateProductRequest adds a product; By names the operator (ROLE:subject).
+type CreateProductRequest struct {
+	Product ProductInput `json:"product"`
+	By      string       `json:"by"`
+}
+
+// UpdateProductRequest replaces a product's description at the version
+// the operator edited.
+type UpdateProductRequest struct {
+	Product         ProductInput `json:"product"`
+	ExpectedVersion int64        `json:"expected_version"`
+	By              string       `json:"by"`
+}
+
+// SchedulePriceRequest sets a SKU's price from ValidFrom (nil: now).
+// ExpectedVersion 0 accepts any version.
+type SchedulePriceRequest struct {
+	PriceFen        money.Fen  `json:"price_fen"`
+	ValidFrom       *time.Time `json:"valid_from,omitempty"`
+	ExpectedVersion int64      `json:"expected_version"`
+	By              string     `json:"by"`
+}
+
+// CatalogChange is one audited version of a product.
+type CatalogChange struct {
+	Version int64     `json:"version"`
+	Action  string    `json:"action"` // CREATE, UPDATE, PRICE
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+	Before  string    `json:"before,omitempty"` // the product as JSON; empty for CREATE
+	After   string    `json:"after"`
+}
+
+// CreateProduct adds a product (or a bundle of existing SKUs) at version 1.
+func (c *Client) CreateProduct(ctx context.Context, r CreateProductRequest) (Product, error) {
+	var out Product
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/catalog/products", r, &out)
+	return out, err
+}
+
+// UpdateProduct changes a product; CodeVersionConflict when it changed
+// since ExpectedVersion.
+func (c *Client) UpdateProduct(ctx context.Context, sku string, r UpdateProductRequest) (Product, error) {
+	var out Product
+	err := c.inv.Invoke(ctx, AppID, http.MethodPut, "v1/catalog/products/"+url.PathEscape(sku), r, &out)
+	return out, err
+}
+
+// SchedulePrice records a price change (now or later) of a SKU.
+func (c *Client) SchedulePrice(ctx context.Context, sku string, r SchedulePriceRequest) (Product, error) {
+	var out Product
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/catalog/products/"+url.PathEscape(sku)+"/prices", r, &out)
+	return out, err
+}
+
+// PriceHistory lists a SKU's prices, past and scheduled, oldest first.
+func (c *Client) PriceHistory(ctx context.Context, sku string) ([]ScheduledPrice, error) {
+	var out struct {
+		Items []ScheduledPrice `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/catalog/products/"+url.PathEscape(sku)+"/prices", nil, &out)
+	return out.Items, err
+}
+
+// CatalogChanges lists a SKU's audited versions, newest first.
+func (c *Client) CatalogChanges(ctx context.Context, sku string) ([]CatalogChange, error) {
+	var out struct {
+		Items []CatalogChange `json:"items"`
+	}
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/catalog/products/"+url.PathEscape(sku)+"/changes", nil, &out)
+	return out.Items, err
 }

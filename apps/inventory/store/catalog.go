@@ -7,8 +7,10 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/harvest/harvest/apps/inventory/domain"
+	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
@@ -39,10 +41,11 @@ func (s *Store) InsertCatalog(ctx context.Context, products []domain.Product, on
 	const chunk = 200
 	for i := 0; i < len(products); i += chunk {
 		part := products[i:min(i+chunk, len(products))]
-		var vals, comps, stock []any
+		var vals, comps, stock, prices []any
 		for _, p := range part {
 			vals = append(vals, p.SKU, p.Name, p.PriceFen, string(p.Zone), p.TaxRateBP, p.Warehouse, p.Supplier,
-				p.DropShip, p.Presale, p.IsBundle(), p.Hot, now)
+				p.DropShip, p.Presale, p.IsBundle(), p.Hot, p.OwnBox, p.Oversize, p.ShelfLife, now)
+			prices = append(prices, p.SKU, time.Unix(0, 0).UTC(), p.PriceFen, "seed", now)
 			for _, c := range p.Components {
 				comps = append(comps, p.SKU, c.SKU, c.Qty)
 			}
@@ -51,8 +54,12 @@ func (s *Store) InsertCatalog(ctx context.Context, products []domain.Product, on
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO products (sku, name, price_fen, zone, tax_rate_bp, warehouse, supplier,
-			drop_ship, presale, is_bundle, hot, created_at) VALUES `+rowsOf(12, len(vals)/12), vals...); err != nil {
+			drop_ship, presale, is_bundle, hot, own_box, oversize, shelf_life_days, created_at) VALUES `+rowsOf(15, len(vals)/15), vals...); err != nil {
 			return fmt.Errorf("insert products: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO prices (sku, valid_from, price_fen, created_by, created_at) VALUES `+
+			rowsOf(5, len(prices)/5), prices...); err != nil {
+			return fmt.Errorf("insert prices: %w", err)
 		}
 		if len(comps) > 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO bundle_components (bundle_sku, component_sku, qty) VALUES `+
@@ -77,7 +84,8 @@ func rowsOf(cols, n int) string {
 	return sqltx.Tuples("("+placeholders(cols)+")", n)
 }
 
-const productCols = `p.sku, p.name, p.price_fen, p.zone, p.tax_rate_bp, p.warehouse, p.supplier, p.drop_ship, p.presale, p.hot, p.is_bundle`
+const productCols = `p.sku, p.name, p.price_fen, p.zone, p.tax_rate_bp, p.warehouse, p.supplier, p.drop_ship, p.presale, p.hot, p.is_bundle,
+	p.own_box, p.oversize, p.shelf_life_days, p.version, p.price_from, p.next_price_fen, p.next_price_at`
 
 func scanProducts(rows *sql.Rows) ([]domain.Product, error) {
 	defer rows.Close()
@@ -86,11 +94,17 @@ func scanProducts(rows *sql.Rows) ([]domain.Product, error) {
 		var p domain.Product
 		var zone string
 		var bundle bool
+		var nextPrice sql.NullInt64
+		var nextAt sql.NullTime
 		if err := rows.Scan(&p.SKU, &p.Name, &p.PriceFen, &zone, &p.TaxRateBP, &p.Warehouse, &p.Supplier,
-			&p.DropShip, &p.Presale, &p.Hot, &bundle); err != nil {
+			&p.DropShip, &p.Presale, &p.Hot, &bundle, &p.OwnBox, &p.Oversize, &p.ShelfLife, &p.Version, &p.PriceFrom,
+			&nextPrice, &nextAt); err != nil {
 			return nil, fmt.Errorf("read product: %w", err)
 		}
 		p.Zone = domain.Zone(zone)
+		if nextPrice.Valid && nextAt.Valid {
+			p.Next = &domain.PriceChange{Price: money.Fen(nextPrice.Int64), From: nextAt.Time}
+		}
 		if bundle {
 			p.Components = []domain.Component{} // filled by loadComponents
 		}

@@ -1,7 +1,9 @@
-// Package store keeps inventory's rows in MariaDB: the catalog, stock of
-// ordinary SKUs (changed only by conditional atomic updates checked by rows
-// affected) and reservations, each use case in one transaction. It turns
-// driver errors into the domain's errors.
+// Package store keeps inventory's rows in MariaDB: the catalog with its
+// versions, audit and price schedule, stock of ordinary SKUs and
+// delivery-slot capacity (both changed only by conditional atomic updates
+// checked by rows affected), reservations, and the served areas, each use
+// case in one transaction. It turns driver errors into the domain's
+// errors.
 package store
 
 import (
@@ -26,14 +28,15 @@ import (
 type Store struct {
 	db       *sql.DB
 	clock    clock.Clock
-	reserves *group.Queue[*reserveReq] // reservations committed together; see CreateReservation
+	reserves *group.Writer[*reserveReq] // reservations committed together; see CreateReservation
 	catalog  *group.Loader[string, domain.Product]
 }
 
 // New returns a Store.
 func New(db *sql.DB, clk clock.Clock) *Store {
-	s := &Store{db: db, clock: clk, reserves: group.NewQueue[*reserveReq](group.MaxSize, group.InFlight).Measured(reserveGroupSize)}
-	s.catalog = group.NewLoader(group.MaxSize, group.InFlight, s.productsOnce)
+	s := &Store{db: db, clock: clk}
+	s.reserves = group.NewWriter(group.Options{Sizes: reserveGroupSize}, group.InTx(db, s.writeReservations))
+	s.catalog = group.NewLoader(group.Options{}, s.productsOnce)
 	return s
 }
 
@@ -97,13 +100,17 @@ func readReservation(ctx context.Context, q querier, orderID string, lock bool) 
 	if err := rows.Err(); err != nil {
 		return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
 	}
+	rows.Close()
+	if r.Slots, err = readSlots(ctx, q, orderID); err != nil {
+		return domain.Reservation{}, false, err
+	}
 	return domain.RestoreReservation(r), true, nil
 }
 
 // newReservation is the held reservation req makes, and its request
 // column (the lines as JSON).
-func newReservation(req domain.Request, parts []domain.Part, expires time.Time) (domain.Reservation, []byte, error) {
-	res := domain.NewReservation(req, parts, expires)
+func newReservation(req domain.Request, parts []domain.Part, slots []domain.SlotKey, expires time.Time) (domain.Reservation, []byte, error) {
+	res := domain.NewReservation(req, parts, slots, expires)
 	lines := make([]lineJSON, len(req.Lines()))
 	for i, l := range req.Lines() {
 		lines[i] = lineJSON{l.SKU, l.Qty}
@@ -123,70 +130,6 @@ type lineJSON struct {
 // GetReservation reads an order's reservation; false when there is none.
 func (s *Store) GetReservation(ctx context.Context, orderID string) (domain.Reservation, bool, error) {
 	return readReservation(ctx, s.db, orderID, false)
-}
-
-// createOne writes a held reservation and takes the ordinary
-// (non-hot) parts from stock, all in one transaction: the reservation row
-// first, then one conditional decrement per part in SKU order (the lock
-// order every reservation and release follows, so they cannot deadlock).
-// Every part that lacks stock is named and nothing is written. hotEpochs
-// are the counter epochs the hot parts were taken from: if a rebuild has
-// replaced a counter since, domain.ErrStale.
-func (s *Store) createOne(ctx context.Context, req domain.Request, parts []domain.Part, expires time.Time, hotEpochs map[string]int64) (domain.Reservation, error) {
-	res, body, err := newReservation(req, parts, expires)
-	if err != nil {
-		return res, err
-	}
-	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		now := s.now()
-		_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,?,?,?,0,?,?,?)`,
-			req.OrderID(), domain.Held, req.Fingerprint(), body, res.HasHot(), res.ExpiresAt(), now, now)
-		if sqltx.IsDuplicate(err) {
-			return app.ErrExists
-		}
-		if err != nil {
-			return fmt.Errorf("insert reservation: %w", err)
-		}
-		var hot []string
-		for _, p := range parts {
-			if p.Hot {
-				hot = append(hot, p.SKU)
-			}
-		}
-		if len(hot) > 0 {
-			if err := checkEpochs(ctx, tx, hot, hotEpochs); err != nil {
-				return err
-			}
-		}
-		var short []string
-		vals := make([]any, 0, len(parts)*4)
-		for _, p := range parts {
-			vals = append(vals, req.OrderID(), p.SKU, p.Qty, p.Hot)
-			if p.Hot {
-				continue
-			}
-			r, err := tx.ExecContext(ctx, `UPDATE stock SET available = available - ?, updated_at = ? WHERE sku = ? AND available >= ?`,
-				p.Qty, now, p.SKU, p.Qty)
-			if err != nil {
-				return fmt.Errorf("take %s: %w", p.SKU, err)
-			}
-			if n, err := r.RowsAffected(); err != nil {
-				return fmt.Errorf("take %s: %w", p.SKU, err)
-			} else if n == 0 {
-				short = append(short, p.SKU)
-			}
-		}
-		if len(short) > 0 {
-			return &domain.SKUError{Kind: domain.ErrOutOfStock, SKUs: short}
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO reservation_parts (order_id, sku, qty, hot) VALUES `+
-			sqltx.Tuples("(?,?,?,?)", len(parts)), vals...)
-		if err != nil {
-			return fmt.Errorf("insert parts: %w", err)
-		}
-		return nil
-	})
-	return res, err
 }
 
 // checkEpochs reads the counters' epochs under a shared lock: it waits for
@@ -226,12 +169,22 @@ func (s *Store) ShortSKUs(ctx context.Context, parts []domain.Part) ([]string, e
 	return out, nil
 }
 
-// ConfirmHeldAll confirms the held reservations of orderIDs with one
-// statement; all reports whether every one of them was held and is now
-// confirmed. When not, the caller settles them one by one (ConfirmHeld):
-// those already confirmed stay so.
-func (s *Store) ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool, err error) {
+// ConfirmHeld turns the held reservations of orderIDs confirmed with one
+// conditional UPDATE, outside any transaction, and reads nothing when
+// every one of them was held. It needs no inbox: the transition HELD →
+// CONFIRMED is guarded by its own WHERE clause, so a redelivered
+// order.placed, or one arriving after the reservation was released,
+// changes nothing. When some were not held, a lone order says why:
+// ErrNotReserved when there is no reservation or it was released, nil
+// when it was already confirmed; several fail together, and the caller
+// settles them one by one (group.AllOrEach) to tell which: those
+// confirmed stay so.
+func (s *Store) ConfirmHeld(ctx context.Context, orderIDs ...string) error {
+	if len(orderIDs) == 0 {
+		return nil
+	}
 	ids := slices.Compact(slices.Sorted(slices.Values(orderIDs)))
+	var n int64
 	for attempt := 1; ; attempt++ {
 		r, err := s.db.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id IN (`+
 			placeholders(len(ids))+`) AND status = 'HELD'`, append([]any{s.now()}, anys(ids)...)...)
@@ -239,43 +192,36 @@ func (s *Store) ConfirmHeldAll(ctx context.Context, orderIDs []string) (all bool
 			if sqltx.Retryable(err) && attempt < sqltx.MaxAttempts {
 				continue
 			}
-			return false, fmt.Errorf("confirm %d reservations: %w", len(ids), err)
+			return fmt.Errorf("confirm %s: %w", reservationsNamed(ids), err)
 		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return false, fmt.Errorf("confirm %d reservations: %w", len(ids), err)
+		if n, err = r.RowsAffected(); err != nil {
+			return fmt.Errorf("confirm %s: %w", reservationsNamed(ids), err)
 		}
-		return n == int64(len(ids)) && len(ids) == len(orderIDs), nil
+		break
 	}
-}
-
-// ConfirmHeld turns orderID's held reservation confirmed with one
-// conditional UPDATE, outside any transaction, and reads nothing when it
-// did. It needs no inbox: the transition HELD → CONFIRMED is guarded by
-// its own WHERE clause, so a redelivered order.placed, or one arriving
-// after the reservation was released, changes nothing. ErrNotReserved when
-// there is no reservation or it was released; nil when it was already
-// confirmed.
-func (s *Store) ConfirmHeld(ctx context.Context, orderID string) error {
-	r, err := s.db.ExecContext(ctx, `UPDATE reservations SET status = 'CONFIRMED', updated_at = ? WHERE order_id = ? AND status = 'HELD'`,
-		s.now(), orderID)
-	if err != nil {
-		return fmt.Errorf("confirm %s: %w", orderID, err)
-	}
-	if n, err := r.RowsAffected(); err != nil {
-		return fmt.Errorf("confirm %s: %w", orderID, err)
-	} else if n == 1 {
+	switch {
+	case n == int64(len(ids)) && len(ids) == len(orderIDs):
 		return nil
+	case len(orderIDs) > 1:
+		return fmt.Errorf("confirm %s: only %d were held", reservationsNamed(orderIDs), n)
 	}
 	var status string
-	err = s.db.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&status)
+	err := s.db.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderIDs[0]).Scan(&status)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return domain.ErrNotReserved
 	case err != nil:
-		return fmt.Errorf("confirm %s: %w", orderID, err)
+		return fmt.Errorf("confirm %s: %w", orderIDs[0], err)
 	}
 	return domain.ConfirmableStatus(domain.Status(status))
+}
+
+// reservationsNamed names the reservations of ids for an error.
+func reservationsNamed(ids []string) string {
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return fmt.Sprintf("%d reservations from %s", len(ids), ids[0])
 }
 
 // Confirm turns a held reservation into a deduction by a conditional
@@ -380,6 +326,11 @@ func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, clai
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, updated_at = ? WHERE sku = ?`, p.Qty, now, p.SKU); err != nil {
 				return fmt.Errorf("return %s: %w", p.SKU, err)
+			}
+		}
+		for _, k := range r.Slots() { // sorted, after the stock rows
+			if err := giveSlot(ctx, tx, k, 1); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'RELEASED', hot_pending = ?, updated_at = ? WHERE order_id = ?`,

@@ -19,14 +19,16 @@ import (
 // calls arrive in batches (marketingclient.BatchRoutes); an evaluation on
 // its own is a transaction of four statements even when the customer is a
 // candidate of no campaign, which is most of them. The evaluations
-// arriving at the same moment are therefore written together (package
-// group): one INSERT of their evaluations, one read of the campaigns of
-// all their customers, then, campaign by campaign in id order (the lock
-// order of a lone evaluation too), the gift stock taken for each order
-// the campaign grants to, in the group's order, and one INSERT of the
-// grants. A group that fails (an order evaluated before, a deadlock
-// beyond retries) is written again order by order (group.Commit), so each
-// caller gets the answer it would have had alone.
+// arriving at the same moment are therefore written together
+// (group.Writer): one INSERT of their evaluations, one read of the
+// campaigns of all their customers, then, campaign by campaign in id order
+// (the lock order of a lone evaluation too), the gift stock taken for each
+// order the campaign grants to, in the group's order, and one INSERT of
+// the grants. A lone evaluation is a group of one: grantAll is the only
+// way an evaluation is written. A group that fails (an order evaluated
+// before, a deadlock beyond retries) is written again order by order
+// (group.AllOrEach), so each caller gets the answer it would have had
+// alone.
 
 var grantGroupSize = group.NewSizeHistogram("harvest_marketing_grant_group_orders", "Gift evaluations written per group commit (1 = alone).")
 
@@ -35,21 +37,11 @@ type grantReq struct {
 	hash   string
 	now    time.Time
 	decide app.Decide
-	grants []domain.Grant
-	err    error
-	done   chan struct{}
+	grants []domain.Grant // out
 }
 
-func (s *Store) grantGroup(ctx context.Context, g []*grantReq) {
-	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return s.grantAll(ctx, tx, g) },
-		func(r *grantReq) { close(r.done) },
-		func(r *grantReq) {
-			r.grants, r.err = s.grantOne(ctx, r.o, r.hash, r.now, r.decide)
-			close(r.done)
-		})
-}
-
-// grantAll evaluates every order of g in tx (see above).
+// grantAll evaluates every order of g in tx (see above); errRepeat when an
+// order was evaluated before.
 func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 	evArgs := make([]any, 0, 4*len(g))
 	var customers []any
@@ -64,6 +56,9 @@ func (s *Store) grantAll(ctx context.Context, tx *sql.Tx, g []*grantReq) error {
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO gift_evaluations (order_id, customer_id, request_hash, created_at) VALUES `+
 		sqltx.Tuples("(?,?,?,?)", len(g)), evArgs...); err != nil {
+		if sqltx.IsDuplicate(err) {
+			return errRepeat
+		}
 		return fmt.Errorf("record %d evaluations: %w", len(g), err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+campaignCols+`,

@@ -22,14 +22,16 @@ import (
 // Store is marketing's database.
 type Store struct {
 	db     *sql.DB
-	grants *group.Queue[*grantReq] // evaluations committed together (grant_group.go)
+	grants *group.Writer[*grantReq] // evaluations committed together (grant_group.go)
 }
 
 var _ app.Repository = (*Store)(nil)
 
 // New returns a Store over db.
 func New(db *sql.DB) *Store {
-	return &Store{db: db, grants: group.NewQueue[*grantReq](group.MaxSize, group.InFlight).Measured(grantGroupSize)}
+	s := &Store{db: db}
+	s.grants = group.NewWriter(group.Options{Sizes: grantGroupSize}, group.InTx(db, s.grantAll))
+	return s
 }
 
 // DB returns the pool (tests count rows with it).
@@ -281,69 +283,8 @@ var errRepeat = errors.New("order already evaluated")
 //
 // Evaluations arriving together are written together (grant_group.go).
 func (s *Store) Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide app.Decide) ([]domain.Grant, error) {
-	r := &grantReq{o: o, hash: hash, now: now, decide: decide, done: make(chan struct{})}
-	s.grants.Submit(r, func(g []*grantReq) { s.grantGroup(context.WithoutCancel(ctx), g) })
-	<-r.done
-	return r.grants, r.err
-}
-
-// grantOne is Grant in a transaction of its own.
-func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now time.Time, decide app.Decide) ([]domain.Grant, error) {
-	var grants []domain.Grant
-	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		grants = nil
-		_, err := tx.ExecContext(ctx, `INSERT INTO gift_evaluations (order_id, customer_id, request_hash, created_at) VALUES (?,?,?,?)`,
-			o.ID, o.CustomerID, hash, now)
-		if sqltx.IsDuplicate(err) {
-			return errRepeat
-		}
-		if err != nil {
-			return fmt.Errorf("record evaluation of %s: %w", o.ID, err)
-		}
-		// Campaigns in id order, so concurrent grants lock stock rows in one order.
-		rows, err := tx.QueryContext(ctx, `SELECT `+campaignCols+`,
-			EXISTS(SELECT 1 FROM campaign_exclusions x WHERE x.campaign_id=c.id AND x.customer_id=?)
-			FROM campaign_candidates k JOIN campaigns c ON c.id=k.campaign_id
-			WHERE k.customer_id=? ORDER BY c.id`, o.CustomerID, o.CustomerID)
-		if err != nil {
-			return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
-		}
-		var cs []domain.CampaignSnapshot
-		var excluded []bool
-		for rows.Next() {
-			var ex bool
-			c, err := scanCampaign(rows, &ex)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
-			}
-			cs, excluded = append(cs, c), append(excluded, ex)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read campaigns of %s: %w", o.CustomerID, err)
-		}
-		if err := s.fill(ctx, tx, cs, false); err != nil {
-			return err
-		}
-		for i, c := range cs {
-			if !decide(domain.RestoreCampaign(c), excluded[i]) {
-				continue
-			}
-			if took, err := takeGiftStock(ctx, tx, c.ID); err != nil {
-				return err
-			} else if !took {
-				continue // out of gift stock: no grant
-			}
-			g := domain.Grant{CampaignID: c.ID, OrderID: o.ID, CustomerID: o.CustomerID, SKU: c.Spec.Gift.SKU, Qty: c.Spec.Gift.QtyPerOrder, CreatedAt: now}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO gift_grants (campaign_id, order_id, customer_id, sku, qty, created_at) VALUES (?,?,?,?,?,?)`,
-				g.CampaignID, g.OrderID, g.CustomerID, g.SKU, g.Qty, g.CreatedAt); err != nil {
-				return fmt.Errorf("record grant %s/%s: %w", c.ID, o.ID, err)
-			}
-			grants = append(grants, g)
-		}
-		return nil
-	})
+	r := &grantReq{o: o, hash: hash, now: now, decide: decide}
+	err := s.grants.Write(ctx, r)
 	if errors.Is(err, errRepeat) {
 		var h string
 		if err := s.db.QueryRowContext(ctx, `SELECT request_hash FROM gift_evaluations WHERE order_id=?`, o.ID).Scan(&h); err != nil {
@@ -354,7 +295,10 @@ func (s *Store) grantOne(ctx context.Context, o domain.Order, hash string, now t
 		}
 		return s.Grants(ctx, o.ID)
 	}
-	return grants, err
+	if err != nil {
+		return nil, err
+	}
+	return r.grants, nil
 }
 
 // takeGiftStock takes one order's gift units of a campaign, if it has them.

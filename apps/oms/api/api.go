@@ -183,6 +183,7 @@ func problem(err error) error {
 		ve  *domain.ValidationError
 		de  *app.DeductionError
 		oos *app.OutOfStockError
+		sf  *app.SlotFullError
 	)
 	switch {
 	case errors.As(err, &ve):
@@ -194,6 +195,9 @@ func problem(err error) error {
 	case errors.As(err, &oos):
 		return httpapi.Errorf(http.StatusConflict, omsclient.CodeOutOfStock, "%s", oos.Error()).
 			With(map[string]any{"skus": oos.SKUs})
+	case errors.As(err, &sf):
+		return httpapi.Errorf(http.StatusConflict, omsclient.CodeSlotFull, "%s", sf.Error()).
+			With(map[string]any{"slots": sf.Slots})
 	case errors.Is(err, app.ErrPlacementVoided):
 		return httpapi.Errorf(http.StatusConflict, omsclient.CodePlacementExpired, "%s; place the order again", app.ErrPlacementVoided.Error())
 	case errors.Is(err, app.ErrIdempotencyReuse):

@@ -1,18 +1,14 @@
 package api
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/harvest/harvest/apps/oms/events"
 	"github.com/harvest/harvest/apps/oms/fulfillment"
 	"github.com/harvest/harvest/apps/oms/omsclient"
-	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 )
 
@@ -26,35 +22,8 @@ func MountFulfillment(r chi.Router, eng *fulfillment.Engine) {
 	r.Put("/v1/warehouse-capacities", h.setCapacity)
 	r.Get("/v1/fulfillment/suspension", h.suspension)
 	r.Put("/v1/fulfillment/suspension", h.setSuspension)
-}
-
-// BulkSubscriber declares bulk subscriptions (runtime.App does).
-type BulkSubscriber interface {
-	SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h daprx.BulkHandler)
-}
-
-// Bulk deliveries of oms.order.paid: every paid order reaches the engine,
-// so they come in bulks of up to paidBulk, gathered for at most
-// paidWaitMs, and are started together (Engine.Start groups the starts
-// that arrive at once into one transaction).
-const (
-	paidBulk   = 100
-	paidWaitMs = 20
-)
-
-// SubscribePaid registers the start of fulfillment on oms.order.paid.
-func SubscribePaid(bulk BulkSubscriber, pubsub string, eng *fulfillment.Engine) {
-	bulk.SubscribeBulk(pubsub, events.TopicOrderPaid, "", paidBulk, paidWaitMs, daprx.EachMessageAtOnce(func(ctx context.Context, m daprx.Message) error {
-		var p events.OrderPaid
-		if err := json.Unmarshal(m.Data, &p); err != nil {
-			return fmt.Errorf("%w: decode paid order: %v", daprx.ErrDrop, err)
-		}
-		if p.OrderID == "" {
-			return fmt.Errorf("%w: paid event without an order id", daprx.ErrDrop)
-		}
-		_, err := eng.Start(ctx, m.ID, p.OrderID)
-		return err
-	}))
+	r.Post("/v1/fulfillment/orders/{id}/pause", h.pause)
+	r.Post("/v1/fulfillment/orders/{id}/resume", h.resume)
 }
 
 type fulfillmentHandler struct{ eng *fulfillment.Engine }
@@ -67,8 +36,8 @@ func (h *fulfillmentHandler) stages(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]omsclient.StageCount, len(cs))
 	for i, c := range cs {
-		out[i] = omsclient.StageCount{Stage: int(c.Stage), Name: c.Stage.String(), Kind: string(c.Kind),
-			Waiting: c.Waiting, Running: c.Running, Paused: c.Paused, Failed: c.Failed}
+		out[i] = omsclient.StageCount{Stage: c.Stage, Number: i + 1, Name: c.Stage, Kind: string(c.Kind),
+			Waiting: c.Waiting, Running: c.Running, Paused: c.Paused, Failed: c.Failed, Held: c.Held}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"stages": out})
 }
@@ -81,15 +50,64 @@ func (h *fulfillmentHandler) timeline(w http.ResponseWriter, r *http.Request) {
 	}
 	out := omsclient.FulfillmentTimeline{OrderID: t.OrderID, Units: []omsclient.FulfillmentUnit{}, Steps: []omsclient.FulfillmentStep{}}
 	for _, u := range t.Units {
-		out.Units = append(out.Units, omsclient.FulfillmentUnit{ID: u.ID, ParentID: u.ParentID, Stage: int(u.Stage), StageName: u.Stage.String(),
-			State: string(u.State), ResumeAt: u.ResumeAt, Attempts: u.Attempts, FailCode: u.FailCode, FailReason: u.FailReason,
-			Warehouse: u.Warehouse, Supplier: u.Supplier, WaybillNo: u.WaybillNo, UpdatedAt: u.UpdatedAt})
+		out.Units = append(out.Units, unitOut(u))
 	}
 	for _, s := range t.Steps {
-		out.Steps = append(out.Steps, omsclient.FulfillmentStep{UnitID: s.UnitID, Stage: int(s.Stage), StageName: s.Stage.String(),
+		out.Steps = append(out.Steps, omsclient.FulfillmentStep{UnitID: s.UnitID, Stage: s.Stage, StageName: s.Stage,
 			Outcome: s.Outcome, Note: s.Note, Owner: s.Owner, At: s.At, DurationMS: float64(s.Duration.Microseconds()) / 1000})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+func unitOut(u fulfillment.UnitView) omsclient.FulfillmentUnit {
+	return omsclient.FulfillmentUnit{ID: u.ID, ParentID: u.ParentID, Stage: u.Stage, StageName: u.Stage,
+		State: string(u.State), ResumeAt: u.ResumeAt, Attempts: u.Attempts, FailCode: u.FailCode, FailReason: u.FailReason,
+		Warehouse: u.Warehouse, Supplier: u.Supplier, WaybillNo: u.WaybillNo, UpdatedAt: u.UpdatedAt}
+}
+
+// pause pauses one order for another app (omsclient.PauseFulfillment).
+func (h *fulfillmentHandler) pause(w http.ResponseWriter, r *http.Request) {
+	var req omsclient.PauseRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if strings.TrimSpace(req.IdempotencyKey) == "" || strings.TrimSpace(req.Reason) == "" {
+		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "idempotency_key and reason are required"))
+		return
+	}
+	if req.By == "" {
+		req.By = "app"
+	}
+	p, err := h.eng.PauseOrder(r.Context(), chi.URLParam(r, "id"), req.Reason+" ["+req.IdempotencyKey+"]", req.By)
+	if err != nil {
+		httpapi.WriteError(w, r, fulfillmentProblem(err))
+		return
+	}
+	out := omsclient.OrderPause{OrderID: p.OrderID, Paused: p.Paused, Stage: p.Stage, Units: []omsclient.FulfillmentUnit{},
+		Dispatched: append([]string{}, p.Dispatched...), InDispatch: append([]string{}, p.InDispatch...)}
+	for _, u := range p.Units {
+		out.Units = append(out.Units, unitOut(u))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// resume lets a paused order go on (omsclient.ResumeFulfillment).
+func (h *fulfillmentHandler) resume(w http.ResponseWriter, r *http.Request) {
+	var req omsclient.ResumeRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if req.By == "" {
+		req.By = "app"
+	}
+	n, err := h.eng.ResumeOrder(r.Context(), chi.URLParam(r, "id"), req.By)
+	if err != nil {
+		httpapi.WriteError(w, r, fulfillmentProblem(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, omsclient.ResumeResult{Resumed: n})
 }
 
 func (h *fulfillmentHandler) retry(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +192,8 @@ func fulfillmentProblem(err error) error {
 		return httpapi.Errorf(http.StatusNotFound, omsclient.CodeNoFulfillment, "%s", err.Error())
 	case errors.Is(err, fulfillment.ErrNotFailed):
 		return httpapi.Errorf(http.StatusConflict, omsclient.CodeNothingToRetry, "%s", err.Error())
+	case errors.Is(err, fulfillment.ErrNotPaused):
+		return httpapi.Errorf(http.StatusConflict, omsclient.CodeNotPaused, "%s", err.Error())
 	case errors.Is(err, fulfillment.ErrInvalid):
 		return httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "%s", err.Error())
 	}

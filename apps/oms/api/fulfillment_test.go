@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
+
 	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/oms/api"
@@ -46,7 +48,7 @@ func TestFulfillmentRoutes(t *testing.T) {
 	db, _ := testdb.New(t, "oms")
 	db.SetMaxOpenConns(8)
 	st := store.New(db)
-	eng := fulfillment.New(fulfillment.Deps{DB: db, Orders: st}, fulfillment.Config{Owner: "api-test"})
+	eng := fulfillment.New(fulfillment.Deps{DB: db, Orders: st}, fulfillment.Config{Config: runner.Config{Owner: "api-test"}})
 	r := chi.NewRouter()
 	api.MountFulfillment(r, eng)
 
@@ -117,5 +119,30 @@ func TestFulfillmentRoutes(t *testing.T) {
 	}
 	if code := call(t, r, http.MethodPut, "/v1/fulfillment/suspension", omsclient.SuspensionRequest{Operator: "ops2"}, &sus); code != 200 || sus.Suspended || sus.Operator != "ops2" {
 		t.Errorf("resume: %d %+v", code, sus)
+	}
+
+	// Another app pauses the order (the unit stored as stage 12 before
+	// stages had names reads as erp_stock) and resumes it.
+	pause := "/v1/fulfillment/orders/" + id + "/pause"
+	if code := call(t, r, http.MethodPost, pause, omsclient.PauseRequest{Reason: "return"}, &p); code != 422 || p.Code != omsclient.CodeValidation {
+		t.Errorf("pause without an idempotency key: %d %+v", code, p)
+	}
+	var op omsclient.OrderPause
+	if code := call(t, r, http.MethodPost, pause, omsclient.PauseRequest{IdempotencyKey: "k1", Reason: "return", By: "aftersales"}, &op); code != 200 ||
+		!op.Paused || op.Stage != "erp_stock" || len(op.Units) != 1 || op.Units[0].State != omsclient.UnitHeld || op.Dispatched == nil {
+		t.Fatalf("pause: %d %+v", code, op)
+	}
+	if code := call(t, r, http.MethodPost, pause, omsclient.PauseRequest{IdempotencyKey: "k1", Reason: "return", By: "aftersales"}, &op); code != 200 || op.Paused {
+		t.Errorf("repeated pause: %d %+v", code, op)
+	}
+	if code := call(t, r, http.MethodPost, "/v1/fulfillment/orders/nope/pause", omsclient.PauseRequest{IdempotencyKey: "k", Reason: "x"}, &p); code != 404 || p.Code != omsclient.CodeNoFulfillment {
+		t.Errorf("pause of an unknown order: %d %+v", code, p)
+	}
+	var rr omsclient.ResumeResult
+	if code := call(t, r, http.MethodPost, "/v1/fulfillment/orders/"+id+"/resume", omsclient.ResumeRequest{By: "aftersales"}, &rr); code != 200 || rr.Resumed != 1 {
+		t.Errorf("resume order: %d %+v", code, rr)
+	}
+	if code := call(t, r, http.MethodPost, "/v1/fulfillment/orders/"+id+"/resume", omsclient.ResumeRequest{By: "aftersales"}, &p); code != 409 || p.Code != omsclient.CodeNotPaused {
+		t.Errorf("resume of a running order: %d %+v", code, p)
 	}
 }

@@ -25,11 +25,6 @@ const (
 	PaymentDuplicate PaymentResult = "duplicate" // seen before (same message or same trade): nothing
 )
 
-// ErrUnverifiedTrade: PAY does not confirm the trade of a
-// pay.trade.succeeded (unknown, not succeeded, or for another order,
-// customer or amount); the event changes nothing and is dropped.
-var ErrUnverifiedTrade = errors.New("trade not confirmed by PAY")
-
 // verifyTrade asks PAY, the owner of trades, whether the event tells the
 // truth, before it is believed (ARCHITECTURE, trust boundaries): a forged
 // pay.trade.succeeded would otherwise mark an order paid and start its
@@ -41,18 +36,24 @@ func (s *Service) verifyTrade(ctx context.Context, t payevents.TradeSucceeded) e
 	pt, err := s.pay.GetTrade(ctx, t.TradeID)
 	switch {
 	case httpapi.HasCode(err, payclient.CodeNotFound):
-		return fmt.Errorf("%w: trade %s is unknown to PAY", ErrUnverifiedTrade, t.TradeID)
+		return fmt.Errorf("%w: trade %s is unknown to PAY", domain.ErrUnverifiedTrade, t.TradeID)
 	case err != nil:
 		return fmt.Errorf("ask PAY about trade %s: %w", t.TradeID, err)
 	case pt.Status != payclient.TradeSucceeded:
-		return fmt.Errorf("%w: trade %s is %s at PAY", ErrUnverifiedTrade, t.TradeID, pt.Status)
+		return fmt.Errorf("%w: trade %s is %s at PAY", domain.ErrUnverifiedTrade, t.TradeID, pt.Status)
 	case pt.OrderID != t.OrderID || pt.CustomerID != t.CustomerID:
-		return fmt.Errorf("%w: trade %s is for order %s of %s at PAY, not %s of %s", ErrUnverifiedTrade, t.TradeID,
+		return fmt.Errorf("%w: trade %s is for order %s of %s at PAY, not %s of %s", domain.ErrUnverifiedTrade, t.TradeID,
 			pt.OrderID, pt.CustomerID, t.OrderID, t.CustomerID)
 	case pt.PaidFen != t.AmountFen:
-		return fmt.Errorf("%w: trade %s paid %s at PAY, not %s", ErrUnverifiedTrade, t.TradeID, pt.PaidFen, t.AmountFen)
+		return fmt.Errorf("%w: trade %s paid %s at PAY, not %s", domain.ErrUnverifiedTrade, t.TradeID, pt.PaidFen, t.AmountFen)
 	}
 	return nil
+}
+
+// OnTradeSucceeded is ApplyTrade for the subscriber (subscribe.Trades).
+func (s *Service) OnTradeSucceeded(ctx context.Context, msgID string, t payevents.TradeSucceeded) error {
+	_, err := s.ApplyTrade(ctx, msgID, t)
+	return err
 }
 
 // ApplyTrade applies PAY's verified cash payment (DOMAIN 1.5), once PAY
@@ -67,7 +68,7 @@ func (s *Service) ApplyTrade(ctx context.Context, msgID string, t payevents.Trad
 		return "", fmt.Errorf("trade %q for order %q: incomplete payload", t.TradeID, t.OrderID)
 	}
 	if err := s.verifyTrade(ctx, t); err != nil {
-		if errors.Is(err, ErrUnverifiedTrade) {
+		if errors.Is(err, domain.ErrUnverifiedTrade) {
 			paymentsApplied.WithLabelValues("unverified").Inc()
 		}
 		return "", err

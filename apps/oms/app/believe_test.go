@@ -22,7 +22,7 @@ func TestForgedTradeSucceededIsNotBelieved(t *testing.T) {
 	other := mustPlace(t, e, "k2", placement("APP"))
 
 	forged := trade(o, "t-forged") // PAY never heard of it
-	if _, err := e.svc.ApplyTrade(ctx, "m1", forged); !errors.Is(err, app.ErrUnverifiedTrade) {
+	if _, err := e.svc.ApplyTrade(ctx, "m1", forged); !errors.Is(err, domain.ErrUnverifiedTrade) {
 		t.Fatalf("unknown trade: want ErrUnverifiedTrade, got %v", err)
 	}
 	pending := e.paid(trade(o, "t-pending"))
@@ -31,19 +31,19 @@ func TestForgedTradeSucceededIsNotBelieved(t *testing.T) {
 	tp.Status = payclient.TradePending
 	e.pay.trades[pending.TradeID] = tp
 	e.pay.mu.Unlock()
-	if _, err := e.svc.ApplyTrade(ctx, "m2", pending); !errors.Is(err, app.ErrUnverifiedTrade) {
+	if _, err := e.svc.ApplyTrade(ctx, "m2", pending); !errors.Is(err, domain.ErrUnverifiedTrade) {
 		t.Fatalf("pending trade: %v", err)
 	}
 	// A real trade of another order, replayed against this one.
 	e.paid(trade(other, "t-other"))
 	replayed := trade(o, "t-other")
-	if _, err := e.svc.ApplyTrade(ctx, "m3", replayed); !errors.Is(err, app.ErrUnverifiedTrade) {
+	if _, err := e.svc.ApplyTrade(ctx, "m3", replayed); !errors.Is(err, domain.ErrUnverifiedTrade) {
 		t.Fatalf("another order's trade: %v", err)
 	}
 	// The amount inflated over what PAY took.
 	small := e.paid(trade(o, "t-small"))
 	small.AmountFen++
-	if _, err := e.svc.ApplyTrade(ctx, "m4", small); !errors.Is(err, app.ErrUnverifiedTrade) {
+	if _, err := e.svc.ApplyTrade(ctx, "m4", small); !errors.Is(err, domain.ErrUnverifiedTrade) {
 		t.Fatalf("inflated amount: %v", err)
 	}
 	if got, _ := e.svc.GetOrder(ctx, o.ID()); got.Status() != domain.StatusPendingPayment {
@@ -69,7 +69,7 @@ func TestTradeCheckWithPayUnreachableRetries(t *testing.T) {
 	e.pay.down = true
 	e.pay.mu.Unlock()
 	_, err := e.svc.ApplyTrade(context.Background(), "m", e.paid(trade(o, "t1")))
-	if err == nil || errors.Is(err, app.ErrUnverifiedTrade) {
+	if err == nil || errors.Is(err, domain.ErrUnverifiedTrade) {
 		t.Fatalf("PAY down: want a retryable error, got %v", err)
 	}
 }

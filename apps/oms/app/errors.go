@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/domain"
 )
 
@@ -14,6 +15,18 @@ var ErrIdempotencyReuse = errors.New("idempotency key reused with a different re
 type OutOfStockError struct{ SKUs []string }
 
 func (e *OutOfStockError) Error() string { return "out of stock: " + strings.Join(e.SKUs, ", ") }
+
+// SlotFullError names the delivery slots inventory had no unit left of
+// (a warehouse's slot of a type on a day); nothing was written.
+type SlotFullError struct{ Slots []inventoryclient.SlotRef }
+
+func (e *SlotFullError) Error() string {
+	names := make([]string, len(e.Slots))
+	for i, s := range e.Slots {
+		names[i] = s.Type + " delivery on " + s.Date + " from " + s.Warehouse
+	}
+	return "delivery slot full: " + strings.Join(names, ", ")
+}
 
 // DeductionError says which non-cash deductions cannot be used and why.
 type DeductionError struct{ Violations []domain.Violation }

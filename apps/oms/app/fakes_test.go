@@ -31,6 +31,10 @@ type fakeInventory struct {
 	// Reserve answers (outside the lock): a placement stalled there has
 	// passed its deduction checks and holds stock, but has not committed.
 	afterReserve func(orderID string)
+	// fullSlots refuses reservations for these "TYPE date" slots with
+	// SLOT_FULL naming WH-SH's; slots records every slot asked for.
+	fullSlots map[string]bool
+	slots     []*inventoryclient.Slot
 }
 
 func newFakeInventory(c clock.Clock) *fakeInventory {
@@ -44,6 +48,11 @@ func (f *fakeInventory) Reserve(_ context.Context, r inventoryclient.ReserveRequ
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reserveCalls++
+	f.slots = append(f.slots, r.Slot)
+	if sl := r.Slot; sl != nil && f.fullSlots[sl.Type+" "+sl.Date] {
+		return inventoryclient.Reservation{}, httpapi.Errorf(http.StatusConflict, inventoryclient.CodeSlotFull, "full").
+			With(map[string]any{"slots": []any{map[string]any{"warehouse": "WH-SH", "date": sl.Date, "type": sl.Type}}})
+	}
 	if ex, ok := f.res[r.OrderID]; ok {
 		if ex.Status == inventoryclient.ReservationReleased {
 			return inventoryclient.Reservation{}, httpapi.Errorf(http.StatusConflict, inventoryclient.CodeConflict, "released")

@@ -49,7 +49,8 @@ func (c PlaceOrder) hash() string {
 //  2. Everything is validated before any write: structure, PAY's
 //     deductions, and the amounts at the prices the customer saw.
 //  3. The order id is made first and stock is reserved under it, at those
-//     prices: inventory checks the SKUs and prices against its catalog
+//     prices, with one unit of the delivery slot at each warehouse
+//     shipping the lines (unless Config.SlotCheck is off): inventory checks the SKUs and prices against its catalog
 //     before taking anything and answers with the catalog entries, so
 //     placing costs one call to inventory, not two. The reservation is
 //     idempotent by order id and checks back after its TTL, releasing it
@@ -113,7 +114,7 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 	if _, err := domain.NewOrder(id, p, asPriced(p.Lines), nonCash, now, window); err != nil {
 		return nil, false, err
 	}
-	catalog, err := s.reserve(ctx, id, p.Lines)
+	catalog, err := s.reserve(ctx, id, p.Lines, p.Slot)
 	if err != nil {
 		return nil, false, err
 	}
@@ -160,7 +161,8 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 func isBusiness(err error) bool {
 	var oos *OutOfStockError
 	var de *DeductionError
-	return errors.As(err, &oos) || errors.As(err, &de) || errors.Is(err, ErrIdempotencyReuse) || errors.Is(err, ErrPlacementVoided)
+	var sf *SlotFullError
+	return errors.As(err, &oos) || errors.As(err, &sf) || errors.As(err, &de) || errors.Is(err, ErrIdempotencyReuse) || errors.Is(err, ErrPlacementVoided)
 }
 
 func (s *Service) replay(ctx context.Context, rec Idempotency, hash string) (*domain.Order, bool, error) {
@@ -359,7 +361,7 @@ func deductionInUse(all, used, released []string) error {
 // for any of them. Any other failure may hide a reservation that was made
 // but not answered, so it is released (best effort) before the error goes
 // back.
-func (s *Service) reserve(ctx context.Context, orderID string, lines []domain.LineInput) (map[string]domain.Product, error) {
+func (s *Service) reserve(ctx context.Context, orderID string, lines []domain.LineInput, slot domain.Slot) (map[string]domain.Product, error) {
 	qty := make(map[string]int64, len(lines))
 	for _, l := range lines {
 		qty[l.SKU] = l.Qty
@@ -374,6 +376,9 @@ func (s *Service) reserve(ctx context.Context, orderID string, lines []domain.Li
 	for i, l := range lines {
 		req.Lines[i] = inventoryclient.Line{SKU: l.SKU, Qty: l.Qty}
 		req.Prices[l.SKU] = l.UnitPrice
+	}
+	if s.cfg.SlotCheck {
+		req.Slot = &inventoryclient.Slot{Type: slot.Type, Date: slot.Date}
 	}
 	res, err := s.inv.Reserve(ctx, req)
 	if err == nil {
@@ -392,6 +397,12 @@ func (s *Service) reserve(ctx context.Context, orderID string, lines []domain.Li
 			return nil, &OutOfStockError{SKUs: short}
 		case inventoryclient.CodeUnknownSKU, inventoryclient.CodePriceChanged:
 			return nil, catalogViolations(lines, err)
+		case inventoryclient.CodeSlotFull:
+			var full SlotFullError
+			if b, err := json.Marshal(p.Details["slots"]); err == nil {
+				_ = json.Unmarshal(b, &full.Slots) // a malformed detail still refuses the order, without names
+			}
+			return nil, &full
 		}
 	}
 	s.release(ctx, orderID)

@@ -1,6 +1,7 @@
 // Package app holds OMS's use cases, one per file: accepting an order,
 // cancelling an unpaid one, expiring it at its payment deadline, applying a
-// verified payment, and the queries other apps ask. It talks to storage,
+// verified payment, the queries other apps ask, and customers' address
+// books (AddressBooks, checked against inventory's served areas). It talks to storage,
 // inventory, PAY and the reminder scheduler through the small interfaces
 // below, so each use case can be tested against the real database with
 // in-memory fakes of the other services.
@@ -161,6 +162,10 @@ type Config struct {
 	// SoldOutTTL is how long a SKU inventory refused as short is refused
 	// by OMS alone (see soldOut); 0 turns the memory off.
 	SoldOutTTL time.Duration
+	// SlotCheck reserves a unit of the order's delivery slot with its
+	// stock, refusing a full slot (SLOT_FULL). Off, placements do not
+	// touch slot capacity: the baseline of the place load run.
+	SlotCheck bool
 }
 
 func (c Config) withDefaults() Config {

@@ -16,4 +16,8 @@ var (
 	ErrNotExpired       = errors.New("payment deadline has not passed")
 	ErrBadTransition    = errors.New("order cannot move to that status")
 	ErrConcurrentChange = errors.New("order changed concurrently")
+	// ErrUnverifiedTrade: PAY does not confirm the trade of a
+	// pay.trade.succeeded (unknown, not succeeded, or for another order,
+	// customer or amount); the event changes nothing and is dropped.
+	ErrUnverifiedTrade = errors.New("trade not confirmed by PAY")
 )

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
 	"github.com/harvest/harvest/apps/oms/store"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/ids"
@@ -165,7 +165,7 @@ func BenchmarkFulfillment(b *testing.B) {
 		// capacity (100 k a day) most of 150 k orders, which land mostly in
 		// one warehouse, would rightly pause to tomorrow and never finish.
 		en := New(Deps{DB: db, Orders: store.New(db), Partners: w, Gifts: w, Warehouse: w, Catalog: w, Clock: clk},
-			Config{Owner: "bench", MaxInFlight: 4096, DefaultCapacity: 2 * n})
+			Config{Config: runner.Config{Owner: "bench", MaxInFlight: 4096}, DefaultCapacity: 2 * n})
 		ctx, cancel := context.WithCancel(context.Background())
 		var peakHeap, peakHeld atomic.Uint64
 		done := make(chan struct{})
@@ -239,12 +239,8 @@ func report(b *testing.B, en *Engine, n int, elapsed time.Duration, heap, held u
 	var own time.Duration
 	var bound time.Duration
 	var lines []string
-	stages := make([]Stage, 0, NumStages)
-	for s := range stats {
-		stages = append(stages, s)
-	}
-	sort.Slice(stages, func(i, j int) bool { return stages[i] < stages[j] })
-	for _, s := range stages {
+	for i, def := range en.Runner().Stages() {
+		s := def.Name
 		st := stats[s]
 		c := st.RunTime + st.CommitTime
 		own += c
@@ -252,7 +248,7 @@ func report(b *testing.B, en *Engine, n int, elapsed time.Duration, heap, held u
 			bound = per
 		}
 		lines = append(lines, fmt.Sprintf("%2d %-18s %-3s workers %2d  runs %7d  %8.1f/s  own %7.1fs (run %7.1fs, commit share %6.1fs) = %6.2f ms/run; commit wait %6.1f ms/run; max queue %4d/%d",
-			s, s, kinds[s], st.Workers, st.Runs, float64(st.Runs)/elapsed.Seconds(), c.Seconds(), st.RunTime.Seconds(), st.CommitTime.Seconds(),
+			i+1, s, st.Kind, st.Workers, st.Runs, float64(st.Runs)/elapsed.Seconds(), c.Seconds(), st.RunTime.Seconds(), st.CommitTime.Seconds(),
 			float64(c.Microseconds())/1000/float64(max(st.Runs, 1)), float64(st.CommitWait.Microseconds())/1000/float64(max(st.Runs, 1)), st.MaxQueue, st.QueueSize))
 	}
 	b.Logf("fulfillment of %d orders: end to end %.1fs, %.1f orders/s; peak heap %.1f MiB, peak units held %d",
@@ -262,7 +258,7 @@ func report(b *testing.B, en *Engine, n int, elapsed time.Duration, heap, held u
 	}
 	nb, no, busy := en.CommitStats()
 	b.Logf("group commit: %d transactions for %d outcomes (%.1f per transaction), %.1fs busy over %d committers",
-		nb, no, float64(no)/float64(max(nb, 1)), busy.Seconds(), committers)
+		nb, no, float64(no)/float64(max(nb, 1)), busy.Seconds(), en.Runner().Committers())
 	b.Logf("baseline (same run): sum of the stages' own costs %.1fs = %.1f ms per order; with these worker counts the busiest stage alone needs %.1fs (%.0f%% of the end-to-end time)",
 		own.Seconds(), float64(own.Milliseconds())/float64(n), bound.Seconds(), 100*bound.Seconds()/elapsed.Seconds())
 	b.Logf("projected peak day of 150000 orders at this rate: %.1f min (target ≤ 10 min)", 150000/(float64(n)/elapsed.Seconds())/60)
@@ -281,14 +277,14 @@ func BenchmarkStagesDirect(b *testing.B) {
 	w := benchWorld()
 	clk := clock.System{}
 	orders := seedOrders(b, db, w, b.N, clk.Now())
-	en := New(Deps{DB: db, Orders: store.New(db), Partners: w, Gifts: w, Warehouse: w, Catalog: w, Clock: clk}, Config{Owner: "direct"})
+	en := New(Deps{DB: db, Orders: store.New(db), Partners: w, Gifts: w, Warehouse: w, Catalog: w, Clock: clk}, Config{Config: runner.Config{Owner: "direct"}})
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
 		if _, err := en.Start(ctx, "paid-"+orders[i], orders[i]); err != nil {
 			b.Fatal(err)
 		}
-		units, err := claim(ctx, db, false, "direct", ids.New(), clk.Now(), clk.Now().Add(time.Minute), 1)
+		units, err := en.Runner().Claim(ctx, 1)
 		if err != nil || len(units) != 1 {
 			b.Fatalf("claim: %v %d", err, len(units))
 		}
@@ -297,15 +293,12 @@ func BenchmarkStagesDirect(b *testing.B) {
 			u := queue[0]
 			queue = queue[1:]
 			for u != nil {
-				s := u.Stage
-				out := en.run(ctx, s, u)
-				if out.Kind != OutcomeNext {
+				s := en.Runner().StageOf(u)
+				out, next, err := en.Runner().CommitDirect(ctx, u)
+				if out.Kind != runner.OutcomeNext {
 					raw, _ := json.Marshal(out)
 					b.Fatalf("stage %s: %s %s", s, raw, out.Note)
 				}
-				req := &commitReq{s: s, u: u, out: out, startedAt: clk.Now(), done: make(chan struct{})}
-				en.commitOne(ctx, req)
-				next, err := req.next, req.err
 				if err != nil {
 					b.Fatal(err)
 				}

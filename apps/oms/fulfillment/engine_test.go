@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/domain"
+	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
+	"github.com/harvest/harvest/apps/oms/fulfillment/stages"
 	"github.com/harvest/harvest/apps/oms/store"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/ids"
@@ -27,12 +30,10 @@ import (
 // resume by real waiting and "tomorrow" comes when the test says.
 type shiftClock struct{ off atomic.Int64 }
 
-func (c *shiftClock) Now() time.Time             { return time.Now().UTC().Add(time.Duration(c.off.Load())) }
-func (c *shiftClock) set(t time.Time)            { c.off.Store(int64(time.Until(t))) }
-func (c *shiftClock) advance(d time.Duration)    { c.off.Add(int64(d)) }
-func (c *shiftClock) shanghaiToday() string      { return domain.ShanghaiDay(c.Now()) }
-func (c *shiftClock) shanghaiDay(n int) string   { return domain.ShanghaiDay(c.Now().AddDate(0, 0, n)) }
-func (c *shiftClock) _unused() (time.Time, bool) { return time.Time{}, false }
+func (c *shiftClock) Now() time.Time           { return time.Now().UTC().Add(time.Duration(c.off.Load())) }
+func (c *shiftClock) set(t time.Time)          { c.off.Store(int64(time.Until(t))) }
+func (c *shiftClock) shanghaiToday() string    { return domain.ShanghaiDay(c.Now()) }
+func (c *shiftClock) shanghaiDay(n int) string { return domain.ShanghaiDay(c.Now().AddDate(0, 0, n)) }
 
 type env struct {
 	t     *testing.T
@@ -63,8 +64,8 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) engine(owner string, mod func(*Config)) *Engine {
-	cfg := Config{Owner: owner, Horizon: 300 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond,
-		LeaseTTL: 10 * time.Second, IOWorkers: 8, CPUWorkers: 2, QueueSize: 32, MaxInFlight: 256}
+	cfg := Config{Config: runner.Config{Owner: owner, Horizon: 300 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond,
+		LeaseTTL: 10 * time.Second, IOWorkers: 8, CPUWorkers: 2, QueueSize: 32, MaxInFlight: 256}}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -163,13 +164,12 @@ func (e *env) waitFor(what string, d time.Duration, cond func() bool) {
 	e.t.Fatalf("timed out waiting for %s", what)
 }
 
-func (e *env) unitState(unitID string) (State, Stage) {
-	var st string
-	var s int
+func (e *env) unitState(unitID string) (State, string) {
+	var st, s string
 	if err := e.db.QueryRow(`SELECT state, stage FROM fulfillments WHERE unit_id = ?`, unitID).Scan(&st, &s); err != nil {
-		return "", 0
+		return "", ""
 	}
-	return State(st), Stage(s)
+	return State(st), s
 }
 
 func (e *env) dispatched(ids ...string) func() bool {
@@ -219,8 +219,8 @@ func TestFullPipelineSplitsAndDispatches(t *testing.T) {
 	if err := e.db.QueryRow(`SELECT doc FROM fulfillments WHERE unit_id = ?`, id).Scan(&doc); err != nil {
 		t.Fatal(err)
 	}
-	var d Doc
-	if err := decodeDoc(doc, &d); err != nil {
+	var d stages.Doc
+	if err := stages.Decode(doc, &d); err != nil {
 		t.Fatal(err)
 	}
 	var fr, nc, cash, amt money.Fen
@@ -250,24 +250,24 @@ func TestEveryStageIsIdempotent(t *testing.T) {
 	e := newEnv(t)
 	en := e.engine("a", nil)
 	var reruns sync.Map
-	en.wrap = func(s Stage, f stageFn) stageFn {
-		return func(ctx context.Context, u *Unit) Outcome {
-			var before Unit
+	en.r.Wrap(func(s string, f runner.Func[stages.Doc]) runner.Func[stages.Doc] {
+		return func(ctx context.Context, u *stages.Unit) stages.Outcome {
+			var before stages.Unit
 			b, _ := json.Marshal(u)
 			_ = json.Unmarshal(b, &before)
 			f(ctx, &before) // the first run's effects happen, its result is lost
 			reruns.Store(s, true)
 			return f(ctx, u)
 		}
-	}
+	})
 	stop := e.run(en)
 	defer stop()
 	id := e.place(orderSpec{source: "REISSUE", lines: map[string]int64{"milk": 1, "beef": 1, "crab": 1, "mooncake": 20}, invoice: "Harvest Ltd"})
 	e.start(en, id)
 	e.waitFor("dispatch", 10*time.Second, e.dispatched(id))
-	for s := Stage(1); s <= NumStages; s++ {
-		if _, ok := reruns.Load(s); !ok {
-			t.Errorf("stage %s never ran", s)
+	for _, s := range en.r.Stages() {
+		if _, ok := reruns.Load(s.Name); !ok {
+			t.Errorf("stage %s never ran", s.Name)
 		}
 	}
 	for kind, want := range map[string]int{"sms:ORDER_PAID": 1, "push:OFFICIAL_ACCOUNT": 1, "push:MINI_PROGRAM": 1, "gifts": 1,
@@ -307,7 +307,7 @@ func TestFraudRejectCancelsAndReviewWaitsForOperator(t *testing.T) {
 	}
 	e.waitFor("review in exception queue", 10*time.Second, func() bool { st, _ := e.unitState(odd); return st == StateFailed })
 	counts, err := en.StageCounts(context.Background())
-	if err != nil || counts[StageAudit-1].Failed != 1 {
+	if err != nil || counts[slices.IndexFunc(counts, func(c StageCount) bool { return c.Stage == "fraud_audit" })].Failed != 1 {
 		t.Fatalf("counts %+v %v", counts, err)
 	}
 	if st, _ := e.unitState(bad); st != StateCancelled {
@@ -407,7 +407,7 @@ func TestEffectiveTimePauseResumesByItself(t *testing.T) {
 	defer stop()
 	id := e.place(orderSpec{lines: map[string]int64{"milk": 1}, slot: domain.Slot{Type: domain.SlotNextDay, Date: tomorrow}})
 	e.start(en, id)
-	e.waitFor("paused", 5*time.Second, func() bool { st, s := e.unitState(id); return st == StatePaused && s == StageEffective })
+	e.waitFor("paused", 5*time.Second, func() bool { st, s := e.unitState(id); return st == StatePaused && s == "effective_time" })
 	e.waitFor("dispatched after its time", 6*time.Second, e.dispatched(id))
 	if late := e.clk.Now().Sub(at); late > 2500*time.Millisecond {
 		t.Errorf("resumed %v after its time", late)
@@ -426,12 +426,12 @@ func shortLease(c *Config) { c.LeaseTTL = 3 * time.Second }
 // reaches stage s (the stage's run done, if afterRun) and kills it there
 // as a crash would: nothing of it commits after that. It returns the
 // order id.
-func (e *env) crashAt(spec orderSpec, s Stage, afterRun bool) string {
+func (e *env) crashAt(spec orderSpec, s string, afterRun bool) string {
 	a := e.engine("a", shortLease)
 	hold := make(chan struct{})
 	entered := make(chan struct{}, 1)
-	a.wrap = func(st Stage, f stageFn) stageFn {
-		return func(ctx context.Context, u *Unit) Outcome {
+	a.r.Wrap(func(st string, f runner.Func[stages.Doc]) runner.Func[stages.Doc] {
+		return func(ctx context.Context, u *stages.Unit) stages.Outcome {
 			if st == s && !afterRun {
 				entered <- struct{}{}
 				<-hold
@@ -443,12 +443,12 @@ func (e *env) crashAt(spec orderSpec, s Stage, afterRun bool) string {
 			}
 			return out
 		}
-	}
+	})
 	stopA := e.run(a)
 	id := e.place(spec)
 	e.start(a, id)
 	<-entered
-	a.abandon.Store(true)
+	a.r.Abandon()
 	close(hold)
 	stopA()
 	return id
@@ -460,8 +460,8 @@ func (e *env) crashAt(spec orderSpec, s Stage, afterRun bool) string {
 func TestCrashMidStageIsTakenOverAfterLease(t *testing.T) {
 	e := newEnv(t)
 	// the effect happened; the process "dies" before committing
-	id := e.crashAt(orderSpec{lines: map[string]int64{"milk": 1}}, StageInitial, true)
-	if st, s := e.unitState(id); st != StateRunning || s != StageInitial {
+	id := e.crashAt(orderSpec{lines: map[string]int64{"milk": 1}}, "initial", true)
+	if st, s := e.unitState(id); st != StateRunning || s != "initial" {
 		t.Fatalf("after the crash the unit is %s at %s", st, s)
 	}
 	b := e.engine("b", shortLease)
@@ -542,7 +542,7 @@ func TestCircuitBreakerBacksOff(t *testing.T) {
 		e.start(en, id)
 		orders = append(orders, id)
 	}
-	e.waitFor("breaker open", 5*time.Second, func() bool { return en.breakers[StageVoucher].isOpen() })
+	e.waitFor("breaker open", 5*time.Second, func() bool { return en.r.BreakerOpen("payment_voucher") })
 	// Count only what happens after the breaker opened: before, up to one
 	// call per worker can be in flight, however loaded the machine is.
 	_, before := e.world.count("voucher")
@@ -561,7 +561,7 @@ func TestCircuitBreakerBacksOff(t *testing.T) {
 	}
 	e.world.setFail("voucher", false)
 	e.waitFor("recovered", 20*time.Second, e.dispatched(orders...))
-	if en.breakers[StageVoucher].isOpen() {
+	if en.r.BreakerOpen("payment_voucher") {
 		t.Error("breaker still open")
 	}
 }
@@ -590,22 +590,22 @@ func TestStartIsIdempotentAndSkipsUnpaid(t *testing.T) {
 
 // Documents are stored compressed; rows written as plain JSON still read.
 func TestStoredDocuments(t *testing.T) {
-	d := Doc{OrderID: "O1", CustomerID: "C1", Lines: []domain.FLine{{SKU: "A", Qty: 2, Name: "鲜牛奶 950ml"}}, Receipts: map[string]string{"O1:initial:sms": "SM1"}}
-	b, err := encodeDoc(&d)
+	d := stages.Doc{OrderID: "O1", CustomerID: "C1", Lines: []domain.FLine{{SKU: "A", Qty: 2, Name: "鲜牛奶 950ml"}}, Receipts: map[string]string{"O1:initial:sms": "SM1"}}
+	b, err := stages.Encode(&d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	plain, _ := json.Marshal(d)
-	if b[0] != docSnappy {
+	if b[0] != stages.DocSnappy {
 		t.Fatalf("stored document starts with %#x", b[0])
 	}
 	for _, stored := range [][]byte{b, plain} {
-		var got Doc
-		if err := decodeDoc(stored, &got); err != nil || !reflect.DeepEqual(got, d) {
+		var got stages.Doc
+		if err := stages.Decode(stored, &got); err != nil || !reflect.DeepEqual(got, d) {
 			t.Fatalf("decoded %+v, %v; want %+v", got, err, d)
 		}
 	}
-	if err := decodeDoc(append([]byte{docSnappy}, "not snappy"...), new(Doc)); err == nil {
+	if err := stages.Decode(append([]byte{stages.DocSnappy}, "not snappy"...), new(stages.Doc)); err == nil {
 		t.Fatal("a corrupt document decoded")
 	}
 }
@@ -617,9 +617,9 @@ func TestStoredDocuments(t *testing.T) {
 func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
 	e := newEnv(t)
 	// exception check, gifts, fill and allocation passed; the process dies before the voucher
-	id := e.crashAt(orderSpec{lines: map[string]int64{"milk": 1, "beef": 1}}, StageVoucher, false)
+	id := e.crashAt(orderSpec{lines: map[string]int64{"milk": 1, "beef": 1}}, "payment_voucher", false)
 	// initial committed; the stages after it passed in memory only
-	if st, s := e.unitState(id); st != StateRunning || s != StageCheck {
+	if st, s := e.unitState(id); st != StateRunning || s != "exception_check" {
 		t.Fatalf("after the crash the unit is %s at %s, want RUNNING at exception_check", st, s)
 	}
 	if eff, calls := e.world.count("gifts"); eff != 1 || calls != 1 {
@@ -636,15 +636,15 @@ func TestEffectFreeStagesRideOnTheNextCommit(t *testing.T) {
 	}
 	passes := map[string]int{} // unit/stage -> NEXT rows
 	for rows.Next() {
-		var unit, owner string
-		var stage, n int
+		var unit, owner, stage string
+		var n int
 		if err := rows.Scan(&unit, &stage, &owner, &n); err != nil {
 			t.Fatal(err)
 		}
-		if Stage(stage) == StageCheck && owner != "b" {
+		if stage == "exception_check" && owner != "b" {
 			t.Errorf("exception_check's pass was written by %s; a's pass died with it", owner)
 		}
-		passes[fmt.Sprintf("%s/%s", unit, Stage(stage))] += n
+		passes[fmt.Sprintf("%s/%s", unit, stage)] += n
 	}
 	rows.Close()
 	// gifts ran again on b and got marketing's first answer back
@@ -695,8 +695,8 @@ func TestSuspendStopsEveryInstanceUntilResumed(t *testing.T) {
 	defer stopB()
 	id := e.place(orderSpec{lines: map[string]int64{"milk": 1}})
 	e.start(a, id)
-	time.Sleep(3 * suspensionFresh / 2)
-	if st, stage := e.unitState(id); st != StateReady || stage != StageInitial {
+	time.Sleep(3 * runner.SuspensionFresh / 2)
+	if st, stage := e.unitState(id); st != StateReady || stage != "initial" {
 		t.Fatalf("while suspended the unit is %s at %s, want READY at initial", st, stage)
 	}
 	if n, _ := e.world.count("sms:ORDER_PAID"); n != 0 {

@@ -29,7 +29,6 @@ type fakeWorld struct {
 
 	minLat, maxLat time.Duration
 	fail           atomic.Value // map[string]bool: kind -> answer UNAVAILABLE
-	block          atomic.Value // map[string]chan struct{}: kind -> wait on it before answering
 	fraud          map[string]string
 	short          map[string]bool // SKUs short in ERP
 	gifts          []marketingclient.GiftGrant
@@ -40,7 +39,6 @@ func newWorld() *fakeWorld {
 	w := &fakeWorld{seen: map[string]any{}, effects: map[string]int{}, calls: map[string]int{}, perID: map[string]int{},
 		fraud: map[string]string{}, short: map[string]bool{}, products: map[string]inventoryclient.Product{}}
 	w.fail.Store(map[string]bool{})
-	w.block.Store(map[string]chan struct{}{})
 	return w
 }
 
@@ -55,21 +53,6 @@ func (w *fakeWorld) setFail(kind string, on bool) {
 	w.fail.Store(m)
 }
 
-func (w *fakeWorld) setBlock(kind string, ch chan struct{}) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	m := map[string]chan struct{}{}
-	for k, v := range w.block.Load().(map[string]chan struct{}) {
-		m[k] = v
-	}
-	if ch == nil {
-		delete(m, kind)
-	} else {
-		m[kind] = ch
-	}
-	w.block.Store(m)
-}
-
 func (w *fakeWorld) count(kind string) (effects, calls int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -78,9 +61,6 @@ func (w *fakeWorld) count(kind string) (effects, calls int) {
 
 // do simulates one call: latency, switched failures, then dedup by id.
 func (w *fakeWorld) do(ctx context.Context, kind, id string, first func() any) (any, error) {
-	if ch, ok := w.block.Load().(map[string]chan struct{})[kind]; ok {
-		<-ch
-	}
 	if w.maxLat > 0 {
 		d := w.minLat + time.Duration(rand.Int64N(int64(w.maxLat-w.minLat)+1))
 		select {

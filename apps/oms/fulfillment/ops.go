@@ -2,66 +2,57 @@ package fulfillment
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
-	"github.com/harvest/harvest/apps/platform/sqltx"
+	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
+	"github.com/harvest/harvest/apps/oms/fulfillment/stages"
 )
 
-// StageCount is how many units stand at a stage, by state.
-type StageCount struct {
-	Stage   Stage
-	Kind    Kind
-	Waiting int64 // READY: due or backing off before a retry
-	Running int64 // leased by an instance: queued in its memory or running
-	Paused  int64 // waiting for their time (effective time, full warehouse)
-	Failed  int64 // in the exception queue
-}
+// State is where a unit stands (runner.State).
+type State = runner.State
 
-// StageCounts counts the units of every stage that are not finished.
-func (e *Engine) StageCounts(ctx context.Context) ([]StageCount, error) {
-	out := make([]StageCount, NumStages)
-	for i := range out {
-		out[i] = StageCount{Stage: Stage(i + 1), Kind: kinds[i+1]}
-	}
-	rows, err := e.db.QueryContext(ctx, `SELECT stage, state, COUNT(*) FROM fulfillments
-		WHERE state IN ('READY','RUNNING','PAUSED','FAILED') GROUP BY stage, state`)
-	if err != nil {
-		return nil, fmt.Errorf("count units by stage: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s int
-		var st string
-		var n int64
-		if err := rows.Scan(&s, &st, &n); err != nil {
-			return nil, err
-		}
-		if s < 1 || s > NumStages {
-			continue
-		}
-		c := &out[s-1]
-		switch State(st) {
-		case StateReady:
-			c.Waiting += n
-		case StateRunning:
-			c.Running += n
-		case StatePaused:
-			c.Paused += n
-		case StateFailed:
-			c.Failed += n
-		}
-	}
-	return out, rows.Err()
-}
+// Unit states.
+const (
+	StateReady     = runner.StateReady
+	StateRunning   = runner.StateRunning
+	StatePaused    = runner.StatePaused
+	StateFailed    = runner.StateFailed
+	StateSplit     = runner.StateSplit
+	StateDone      = runner.StateDone
+	StateCancelled = runner.StateCancelled
+	StateHeld      = runner.StateHeld
+)
+
+// Suspension is the state of the operators' switch of the whole pipeline.
+type Suspension = runner.Suspension
+
+// StageCount is how many units stand at a stage, by state.
+type StageCount = runner.StageCount
+
+// ErrNoFulfillment: the order has not entered fulfillment.
+var ErrNoFulfillment = errors.New("order has no fulfillment")
+
+// ErrInvalid: an operator's input is malformed.
+var ErrInvalid = runner.ErrInvalid
+
+// ErrNotFailed: nothing of the order is in the exception queue.
+var ErrNotFailed = errors.New("no failed fulfillment to retry")
+
+// ErrNotPaused: the order is not paused.
+var ErrNotPaused = errors.New("order is not paused")
+
+// StageCounts counts the units of every stage that are not finished, in
+// pipeline order.
+func (e *Engine) StageCounts(ctx context.Context) ([]StageCount, error) { return e.r.Counts(ctx) }
 
 // UnitView is a unit as operators see it.
 type UnitView struct {
 	ID         string
 	ParentID   string
-	Stage      Stage
+	Stage      string
 	State      State
 	ResumeAt   time.Time
 	Attempts   int
@@ -74,15 +65,7 @@ type UnitView struct {
 }
 
 // StepView is one entry of a fulfillment timeline.
-type StepView struct {
-	UnitID   string
-	Stage    Stage
-	Outcome  string
-	Note     string
-	Owner    string
-	At       time.Time
-	Duration time.Duration
-}
+type StepView = runner.StepView
 
 // Timeline is an order's fulfillment: its units and every stage run.
 type Timeline struct {
@@ -91,123 +74,128 @@ type Timeline struct {
 	Steps   []StepView
 }
 
-// ErrNoFulfillment: the order has not entered fulfillment.
-var ErrNoFulfillment = errors.New("order has no fulfillment")
-
-// ErrInvalid: an operator's input is malformed.
-var ErrInvalid = errors.New("invalid input")
-
-// ErrNotFailed: nothing of the order is in the exception queue.
-var ErrNotFailed = errors.New("no failed fulfillment to retry")
+func unitView(v runner.UnitView[stages.Doc]) UnitView {
+	u := UnitView{ID: v.ID, ParentID: v.ParentID, Stage: v.Stage, State: v.State, ResumeAt: v.ResumeAt, Attempts: v.Attempts,
+		FailCode: v.FailCode, FailReason: v.FailReason, UpdatedAt: v.UpdatedAt}
+	if c := v.Doc.Child; v.DocErr == nil && c != nil {
+		u.Warehouse, u.Supplier, u.WaybillNo = c.Warehouse, c.Supplier, c.WaybillNo
+	}
+	return u
+}
 
 // Timeline returns an order's fulfillment timeline.
 func (e *Engine) Timeline(ctx context.Context, orderID string) (Timeline, error) {
 	t := Timeline{OrderID: orderID}
-	rows, err := e.db.QueryContext(ctx, `SELECT unit_id, parent_id, stage, state, resume_at, attempts, fail_code, fail_reason, doc, updated_at
-		FROM fulfillments WHERE order_id = ? ORDER BY child_seq`, orderID)
+	us, err := e.r.Units(ctx, orderID)
 	if err != nil {
-		return t, fmt.Errorf("read units of %s: %w", orderID, err)
+		return t, err
 	}
-	for rows.Next() {
-		var v UnitView
-		var s int
-		var st string
-		var doc []byte
-		if err := rows.Scan(&v.ID, &v.ParentID, &s, &st, &v.ResumeAt, &v.Attempts, &v.FailCode, &v.FailReason, &doc, &v.UpdatedAt); err != nil {
-			rows.Close()
-			return t, err
-		}
-		v.Stage, v.State = Stage(s), State(st)
-		v.ResumeAt, v.UpdatedAt = v.ResumeAt.UTC(), v.UpdatedAt.UTC()
-		var d Doc
-		if decodeDoc(doc, &d) == nil && d.Child != nil {
-			v.Warehouse, v.Supplier, v.WaybillNo = d.Child.Warehouse, d.Child.Supplier, d.Child.WaybillNo
-		}
-		t.Units = append(t.Units, v)
-	}
-	rows.Close()
-	if len(t.Units) == 0 {
+	if len(us) == 0 {
 		return t, fmt.Errorf("%w: %s", ErrNoFulfillment, orderID)
 	}
-	rows, err = e.db.QueryContext(ctx, `SELECT unit_id, stage, outcome, note, owner, started_at, duration_us
-		FROM fulfillment_steps WHERE order_id = ? ORDER BY id`, orderID)
-	if err != nil {
-		return t, fmt.Errorf("read steps of %s: %w", orderID, err)
+	for _, u := range us {
+		t.Units = append(t.Units, unitView(u))
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var v StepView
-		var s int
-		var us int64
-		if err := rows.Scan(&v.UnitID, &s, &v.Outcome, &v.Note, &v.Owner, &v.At, &us); err != nil {
-			return t, err
-		}
-		v.Stage, v.At, v.Duration = Stage(s), v.At.UTC(), time.Duration(us)*time.Microsecond
-		t.Steps = append(t.Steps, v)
-	}
-	return t, rows.Err()
+	t.Steps, err = e.r.Steps(ctx, orderID)
+	return t, err
 }
 
 // Retry sends an order's failed units back to their stage. A unit the
 // fraud audit sent for review is cleared by the retry: the operator has
 // reviewed it. It returns how many units were retried.
 func (e *Engine) Retry(ctx context.Context, orderID, operator string) (int, error) {
-	n := 0
-	err := sqltx.Run(ctx, e.db, func(tx *sql.Tx) error {
-		n = 0
-		rows, err := tx.QueryContext(ctx, `SELECT unit_id, stage, fail_code, doc FROM fulfillments WHERE order_id = ? AND state = 'FAILED' FOR UPDATE`, orderID)
-		if err != nil {
-			return fmt.Errorf("read failed units of %s: %w", orderID, err)
-		}
-		type failed struct {
-			id, code string
-			stage    int
-			doc      []byte
-		}
-		var fs []failed
-		for rows.Next() {
-			var f failed
-			if err := rows.Scan(&f.id, &f.stage, &f.code, &f.doc); err != nil {
-				rows.Close()
-				return err
-			}
-			fs = append(fs, f)
-		}
-		rows.Close()
-		now := e.clock.Now()
-		for _, f := range fs {
-			doc := f.doc
-			if f.code == "FRAUD_REVIEW" {
-				var d Doc
-				if err := decodeDoc(f.doc, &d); err != nil {
-					return fmt.Errorf("unit %s document: %w", f.id, err)
-				}
-				d.FraudCleared = true
-				if doc, err = encodeDoc(&d); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE fulfillments SET state = 'READY', resume_at = ?, attempts = 0, fail_code = '',
-				fail_reason = '', doc = ?, updated_at = ? WHERE unit_id = ? AND state = 'FAILED'`, now, doc, now, f.id); err != nil {
-				return fmt.Errorf("retry unit %s: %w", f.id, err)
-			}
-			u := &Unit{ID: f.id, OrderID: orderID}
-			if err := insertSteps(ctx, tx, u, operator, []step{{stage: Stage(f.stage), outcome: "RETRIED",
-				note: "by " + operator + " after " + f.code, started: now}}); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	if n == 0 {
+	n, err := e.r.Retry(ctx, orderID, operator)
+	if errors.Is(err, runner.ErrNotFailed) {
 		return 0, fmt.Errorf("%w: order %s", ErrNotFailed, orderID)
 	}
-	e.Wake()
-	return n, nil
+	return n, err
+}
+
+// Suspend stops the pipeline on every instance within a second.
+// Suspending a suspended pipeline keeps its first operator and time and
+// takes the new reason.
+func (e *Engine) Suspend(ctx context.Context, reason, operator string) (Suspension, error) {
+	s, err := e.r.Suspend(ctx, reason, operator)
+	if errors.Is(err, runner.ErrInvalid) {
+		err = fmt.Errorf("%w: a reason is required to suspend fulfillment", ErrInvalid)
+		if strings.TrimSpace(reason) != "" {
+			err = fmt.Errorf("%w: the reason is longer than 500 characters", ErrInvalid)
+		}
+	}
+	return s, err
+}
+
+// Resume starts the pipeline again; resuming a running one changes nothing.
+func (e *Engine) Resume(ctx context.Context, operator string) (Suspension, error) {
+	return e.r.Resume(ctx, operator)
+}
+
+// Suspension reads the switch.
+func (e *Engine) Suspension(ctx context.Context) (Suspension, error) { return e.r.Suspension(ctx) }
+
+// OrderPause is an order as a pause left it.
+type OrderPause struct {
+	OrderID string
+	// Paused is false when the order was paused already.
+	Paused bool
+	// Stage is the stage the order's own unit stands at, or, once it
+	// split, "" (its delivery orders stand at theirs).
+	Stage string
+	Units []UnitView
+	// Dispatched are the delivery orders that reached their warehouse
+	// (or drop-ship supplier).
+	Dispatched []string
+	// InDispatch are the delivery orders a worker had in hand when the
+	// pause came, not recorded as dispatched: the run may have been the
+	// hand-over, so the warehouse may have them (WMS answers by delivery
+	// order id). On resume the hand-over is repeated, idempotently.
+	InDispatch []string
+}
+
+// PauseOrder pauses one order for another app (after-sales, the reverse
+// flow): every unit of it not finished stops where it stands, in one
+// transaction, and stays until ResumeOrder. A unit a worker is running
+// at that moment commits nothing of that run and goes no further. It
+// tells where the order stands and which delivery orders reached a
+// warehouse. Pausing a paused order changes nothing and answers the same.
+func (e *Engine) PauseOrder(ctx context.Context, orderID, reason, by string) (OrderPause, error) {
+	us, newly, err := e.r.Hold(ctx, orderID, reason, by)
+	switch {
+	case errors.Is(err, runner.ErrNotFound):
+		return OrderPause{}, fmt.Errorf("%w: %s", ErrNoFulfillment, orderID)
+	case err != nil:
+		return OrderPause{}, err
+	}
+	p := OrderPause{OrderID: orderID, Paused: newly}
+	for _, u := range us {
+		v := unitView(u)
+		p.Units = append(p.Units, v)
+		if u.ParentID == "" {
+			if u.State != StateSplit {
+				p.Stage = u.Stage
+			}
+			continue
+		}
+		switch {
+		case u.DocErr == nil && u.Doc.Child != nil && u.Doc.Child.WMSID != "":
+			p.Dispatched = append(p.Dispatched, u.ID)
+		case u.State == StateHeld && u.HeldFrom == StateRunning:
+			p.InDispatch = append(p.InDispatch, u.ID)
+		}
+	}
+	return p, nil
+}
+
+// ResumeOrder lets a paused order go on from where the pause stopped it.
+func (e *Engine) ResumeOrder(ctx context.Context, orderID, by string) (int, error) {
+	n, err := e.r.Release(ctx, orderID, by)
+	switch {
+	case errors.Is(err, runner.ErrNotFound):
+		return 0, fmt.Errorf("%w: %s", ErrNoFulfillment, orderID)
+	case errors.Is(err, runner.ErrNotHeld):
+		return 0, fmt.Errorf("%w: %s", ErrNotPaused, orderID)
+	}
+	return n, err
 }
 
 // Capacity is a warehouse's capacity on one Shanghai day.

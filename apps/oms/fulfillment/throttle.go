@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
@@ -49,19 +50,23 @@ type capReq struct {
 	err error
 }
 
-// takeCapacity takes one unit of warehouse's capacity of day for unitID,
-// or finds the grant it took before; false means the day is full.
-func (e *Engine) takeCapacity(ctx context.Context, unitID, warehouse, day string, now time.Time) (bool, error) {
+// capacity is the engine's capacity takes, as the throttle stage reaches them.
+type capacity struct{ e *Engine }
+
+// Take takes one unit of warehouse's capacity of day for unitID, or finds
+// the grant it took before; false means the day is full.
+func (c capacity) Take(ctx context.Context, unitID, warehouse, day string, now time.Time) (bool, error) {
+	e := c.e
 	r := &capReq{unitID: unitID, warehouse: warehouse, day: day, now: now}
-	e.grants[grantShard(warehouse)].do(r, maxGrantBatch, func(batch []*capReq) {
-		err := runTx(ctx, e.db, func(tx *sql.Tx) error { return takeCapacities(ctx, tx, batch, e.cfg.DefaultCapacity) })
-		if err != nil {
-			for _, x := range batch {
-				x.ok, x.err = false, err
-			}
-		}
-	})
+	if err := e.grants[grantShard(warehouse)].Write(ctx, r); err != nil {
+		return false, err
+	}
 	return r.ok, r.err
+}
+
+// takeGroup takes the capacity of a group of takes in a transaction.
+func (e *Engine) takeGroup(ctx context.Context, batch []*capReq) error {
+	return runner.RunTx(ctx, e.db, func(tx *sql.Tx) error { return takeCapacities(ctx, tx, batch, e.cfg.DefaultCapacity) })
 }
 
 type capKey struct{ warehouse, day string }

@@ -52,8 +52,12 @@ const (
 
 // Error codes OMS answers with (httpapi.Problem.Code).
 const (
-	CodeValidation       = "VALIDATION_FAILED" // Details["violations"]: []Violation
-	CodeOutOfStock       = "OUT_OF_STOCK"      // Details["skus"]
+	CodeValidation = "VALIDATION_FAILED" // Details["violations"]: []Violation
+	CodeOutOfStock = "OUT_OF_STOCK"      // Details["skus"]
+	// CodeSlotFull: the delivery slot has no capacity left at a warehouse
+	// the order ships from; Details["slots"]: []inventoryclient.SlotRef
+	// (warehouse, date, type). Nothing was written.
+	CodeSlotFull         = "SLOT_FULL"
 	CodeIdempotencyReuse = "IDEMPOTENCY_KEY_REUSED"
 	CodeNotFound         = "ORDER_NOT_FOUND"
 	CodeNotCancellable   = "ORDER_NOT_CANCELLABLE"
@@ -280,3 +284,72 @@ func (c *Client) ExistsForDeduction(ctx context.Context, deductionID string) (Ex
 // CodeIdempotencyInFlight: a call with the same idempotency key is still
 // running (its lock was not free in time); retry the call.
 const CodeIdempotencyInFlight = "IDEMPOTENCY_KEY_IN_FLIGHT"
+
+// Customers' saved addresses (address book).
+
+// CodeAddressNotFound: no saved address with that id for the customer.
+const CodeAddressNotFound = "ADDRESS_NOT_FOUND"
+
+// SavedAddress is one entry of a customer's address book.
+type SavedAddress struct {
+	ID        string    `json:"id"`
+	Address   Address   `json:"address"`
+	Label     string    `json:"label,omitempty"`
+	IsDefault bool      `json:"is_default"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SaveAddressRequest adds or replaces a saved address. An address outside
+// every served area fails with CodeValidation, violation address.district
+// NOT_SERVED; a malformed one names its fields.
+type SaveAddressRequest struct {
+	Address     Address `json:"address"`
+	Label       string  `json:"label,omitempty"`
+	MakeDefault bool    `json:"make_default"`
+}
+
+// AddressBook is what the address routes answer: the entry acted on (if
+// any) and the whole book, the default first.
+type AddressBook struct {
+	Address   *SavedAddress  `json:"address,omitempty"`
+	Addresses []SavedAddress `json:"addresses"`
+}
+
+func addressesPath(customerID string) string {
+	return "v1/customers/" + url.PathEscape(customerID) + "/addresses"
+}
+
+// Addresses lists a customer's saved addresses.
+func (c *Client) Addresses(ctx context.Context, customerID string) (AddressBook, error) {
+	var out AddressBook
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, addressesPath(customerID), nil, &out)
+	return out, err
+}
+
+// AddAddress saves a new address for a customer.
+func (c *Client) AddAddress(ctx context.Context, customerID string, r SaveAddressRequest) (AddressBook, error) {
+	var out AddressBook
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, addressesPath(customerID), r, &out)
+	return out, err
+}
+
+// UpdateAddress replaces a saved address.
+func (c *Client) UpdateAddress(ctx context.Context, customerID, id string, r SaveAddressRequest) (AddressBook, error) {
+	var out AddressBook
+	err := c.inv.Invoke(ctx, AppID, http.MethodPut, addressesPath(customerID)+"/"+url.PathEscape(id), r, &out)
+	return out, err
+}
+
+// RemoveAddress deletes a saved address.
+func (c *Client) RemoveAddress(ctx context.Context, customerID, id string) (AddressBook, error) {
+	var out AddressBook
+	err := c.inv.Invoke(ctx, AppID, http.MethodDelete, addressesPath(customerID)+"/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// SetDefaultAddress makes a saved address the customer's default.
+func (c *Client) SetDefaultAddress(ctx context.Context, customerID, id string) (AddressBook, error) {
+	var out AddressBook
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, addressesPath(customerID)+"/"+url.PathEscape(id)+"/default", struct{}{}, &out)
+	return out, err
+}

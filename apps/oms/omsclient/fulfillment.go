@@ -8,13 +8,14 @@ import (
 )
 
 // StatusDispatched: every delivery order of the order was handed to its
-// warehouse or drop-ship supplier (fulfillment stage 16).
+// warehouse or drop-ship supplier (fulfillment stage dispatch).
 const StatusDispatched = "DISPATCHED"
 
 // Error codes of the fulfillment operations.
 const (
-	CodeNoFulfillment  = "FULFILLMENT_NOT_FOUND" // the order has not entered fulfillment
-	CodeNothingToRetry = "NOTHING_TO_RETRY"      // no unit of the order is in the exception queue
+	CodeNoFulfillment  = "FULFILLMENT_NOT_FOUND"  // the order has not entered fulfillment
+	CodeNothingToRetry = "NOTHING_TO_RETRY"       // no unit of the order is in the exception queue
+	CodeNotPaused      = "FULFILLMENT_NOT_PAUSED" // resume of an order that is not paused
 )
 
 // Fulfillment unit states.
@@ -26,27 +27,30 @@ const (
 	UnitSplit     = "SPLIT"
 	UnitDone      = "DONE"
 	UnitCancelled = "CANCELLED"
+	UnitHeld      = "HELD" // the order is paused (PauseFulfillment)
 )
 
-// StageCount is how many orders (delivery orders from stage 11 on) stand
-// at one fulfillment stage.
+// StageCount is how many orders (delivery orders from the waybill stage
+// on) stand at one fulfillment stage.
 type StageCount struct {
-	Stage   int    `json:"stage"` // 1..16
-	Name    string `json:"name"`  // initial, exception_check, ..., dispatch
-	Kind    string `json:"kind"`  // IO or CPU
+	Stage   string `json:"stage"`  // the stage's name: initial, exception_check, ..., dispatch
+	Number  int    `json:"number"` // its place in the pipeline, from 1
+	Name    string `json:"name"`   // the stage's name, as Stage
+	Kind    string `json:"kind"`   // IO or CPU
 	Waiting int64  `json:"waiting"`
 	Running int64  `json:"running"`
 	Paused  int64  `json:"paused"`
 	Failed  int64  `json:"failed"`
+	Held    int64  `json:"held"` // their order is paused
 }
 
-// FulfillmentUnit is the order itself (stages 1-10) or one of its
-// delivery orders (stages 11-16).
+// FulfillmentUnit is the order itself (the stages up to effective_time)
+// or one of its delivery orders (the stages from waybill on).
 type FulfillmentUnit struct {
 	ID         string    `json:"id"`
 	ParentID   string    `json:"parent_id,omitempty"`
-	Stage      int       `json:"stage"`
-	StageName  string    `json:"stage_name"`
+	Stage      string    `json:"stage"`      // the stage's name
+	StageName  string    `json:"stage_name"` // as Stage
 	State      string    `json:"state"`
 	ResumeAt   time.Time `json:"resume_at"`
 	Attempts   int       `json:"attempts"`
@@ -61,9 +65,9 @@ type FulfillmentUnit struct {
 // FulfillmentStep is one run of a stage.
 type FulfillmentStep struct {
 	UnitID     string    `json:"unit_id"`
-	Stage      int       `json:"stage"`
-	StageName  string    `json:"stage_name"`
-	Outcome    string    `json:"outcome"` // STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED
+	Stage      string    `json:"stage"`      // the stage's name
+	StageName  string    `json:"stage_name"` // as Stage
+	Outcome    string    `json:"outcome"`    // STARTED, NEXT, PAUSE, RETRY, FAIL, CANCEL, CREATED, RETRIED, HELD, RELEASED
 	Note       string    `json:"note,omitempty"`
 	Owner      string    `json:"owner,omitempty"`
 	At         time.Time `json:"at"`
@@ -110,6 +114,57 @@ type SuspensionRequest struct {
 	Suspended bool   `json:"suspended"`
 	Reason    string `json:"reason,omitempty"`
 	Operator  string `json:"operator,omitempty"`
+}
+
+// PauseRequest pauses one order's fulfillment for another app.
+type PauseRequest struct {
+	IdempotencyKey string `json:"idempotency_key"` // required; recorded in the timeline
+	Reason         string `json:"reason"`          // required
+	By             string `json:"by,omitempty"`    // the calling app or operator
+}
+
+// OrderPause is where a paused order stands.
+type OrderPause struct {
+	OrderID string `json:"order_id"`
+	// Paused is false when the order was paused already (a repeated call).
+	Paused bool `json:"paused"`
+	// Stage is the stage the order's own unit stands at; "" once it split
+	// into delivery orders (Units has theirs).
+	Stage string            `json:"stage,omitempty"`
+	Units []FulfillmentUnit `json:"units"`
+	// Dispatched are the delivery orders that reached their warehouse (or
+	// drop-ship supplier).
+	Dispatched []string `json:"dispatched"`
+	// InDispatch are the delivery orders a worker had in hand when the
+	// pause came, not recorded as dispatched: the warehouse may have them
+	// (ask WMS by delivery order id); resumed, the hand-over is repeated.
+	InDispatch []string `json:"in_dispatch"`
+}
+
+// ResumeRequest resumes a paused order.
+type ResumeRequest struct {
+	By string `json:"by,omitempty"`
+}
+
+// ResumeResult says how many units went on.
+type ResumeResult struct {
+	Resumed int `json:"resumed"`
+}
+
+// PauseFulfillment pauses one order's fulfillment: its units stop where
+// they stand (one a worker runs commits nothing more) until
+// ResumeFulfillment. Repeating it changes nothing.
+func (c *Client) PauseFulfillment(ctx context.Context, orderID string, r PauseRequest) (OrderPause, error) {
+	var out OrderPause
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/fulfillment/orders/"+url.PathEscape(orderID)+"/pause", r, &out)
+	return out, err
+}
+
+// ResumeFulfillment lets a paused order go on from where it stopped.
+func (c *Client) ResumeFulfillment(ctx context.Context, orderID string, r ResumeRequest) (ResumeResult, error) {
+	var out ResumeResult
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/fulfillment/orders/"+url.PathEscape(orderID)+"/resume", r, &out)
+	return out, err
 }
 
 // FulfillmentSuspension reads the pipeline's switch.

@@ -57,6 +57,7 @@ func Read(environ []string) (Config, error) {
 			SweepBatch:       r.Int("HARVEST_OMS_SWEEP_BATCH", 500),
 			SoldOutTTL:       r.Duration("HARVEST_OMS_SOLD_OUT_TTL", time.Second),
 			KeyLockWait:      r.Duration("HARVEST_OMS_KEY_LOCK_WAIT", 10*time.Second),
+			SlotCheck:        r.Bool("HARVEST_OMS_SLOT_CHECK", true),
 		},
 		SweepBinding:    r.String("HARVEST_OMS_SWEEP_BINDING", "oms-expiry-sweep"),
 		Fulfillment:     fulfillment.ReadConfig(r),

@@ -38,8 +38,6 @@ func (s *Store) UpdateManyTx(ctx context.Context, tx *sql.Tx, ids []string, fn f
 	var (
 		events  []outbox.Event
 		changed []*domain.Order
-		snaps   []domain.Snapshot
-		entries []timelineRow
 	)
 	for _, o := range orders {
 		evs, err := fn(o)
@@ -51,13 +49,29 @@ func (s *Store) UpdateManyTx(ctx context.Context, tx *sql.Tx, ids []string, fn f
 		}
 		events = append(events, evs...)
 		changed = append(changed, o)
-		snaps = append(snaps, o.Snapshot())
-		for i, e := range o.NewEvents() {
-			entries = append(entries, timelineRow{orderID: o.ID(), seq: o.StoredEvents() + i, ev: e})
-		}
 	}
 	if len(changed) == 0 {
 		return nil, nil
+	}
+	if err := save(ctx, tx, changed, events); err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
+
+// save writes what changed in orders (each read at its version) in tx, in
+// a fixed number of statements whatever their number: one UPDATE
+// conditional on the versions read, the new timeline entries by one
+// INSERT and events by one outbox INSERT; then it marks them stored. One
+// order changed alone (UpdateTx) is saved the same way.
+func save(ctx context.Context, tx *sql.Tx, orders []*domain.Order, events []outbox.Event) error {
+	snaps := make([]domain.Snapshot, len(orders))
+	var entries []timelineRow
+	for i, o := range orders {
+		snaps[i] = o.Snapshot()
+		for n, e := range o.NewEvents() {
+			entries = append(entries, timelineRow{orderID: o.ID(), seq: o.StoredEvents() + n, ev: e})
+		}
 	}
 	cases := func(col string, val func(domain.Snapshot) any, args *[]any) string {
 		var b strings.Builder
@@ -83,21 +97,25 @@ func (s *Store) UpdateManyTx(ctx context.Context, tx *sql.Tx, ids []string, fn f
 	}
 	version := cases("version", func(sn domain.Snapshot) any { return sn.Version }, &args)
 	q := `UPDATE orders SET ` + strings.Join(sets, ", ") + `, version = version + 1 WHERE id IN (` + placeholders(len(snaps)) + `) AND ` + version
+	which := fmt.Sprintf("order %s at version %d", snaps[0].ID, snaps[0].Version)
+	if len(snaps) > 1 {
+		which = fmt.Sprintf("%d orders from %s", len(snaps), snaps[0].ID)
+	}
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("update orders %s…: %w", snaps[0].ID, err)
+		return fmt.Errorf("update %s: %w", which, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != int64(len(snaps)) {
-		return nil, fmt.Errorf("%w: %d of %d orders %s…", domain.ErrConcurrentChange, n, len(snaps), snaps[0].ID)
+		return fmt.Errorf("%w: %d of %s", domain.ErrConcurrentChange, n, which)
 	}
 	if err := insertTimeline(ctx, tx, entries); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := outbox.Add(ctx, tx, events...); err != nil {
-		return nil, err
+		return err
 	}
-	for i, o := range changed {
+	for i, o := range orders {
 		o.MarkStored(snaps[i].Version + 1)
 	}
-	return changed, nil
+	return nil
 }

@@ -19,25 +19,25 @@ import (
 // key, order, lines, timeline, outbox, and BEGIN/COMMIT around them); at a
 // few hundred orders a second those statements were the largest single
 // share of the database's work. Orders created at the same moment are
-// therefore written together: one transaction with one multi-row INSERT
-// per table for the whole group. A caller that finds fewer than
-// group.InFlight groups committing starts one at once with whatever has
-// queued, itself included, so a lone order waits for nobody; under load
-// the queue grows while groups commit and the next group takes it all.
+// therefore written together (group.Writer): one transaction with one
+// multi-row INSERT per table for the whole group. A caller that finds
+// fewer than group.InFlight groups committing starts one at once with
+// whatever has queued, itself included, so a lone order waits for nobody;
+// under load the queue grows while groups commit and the next group takes
+// it all. A lone order is a group of one: insertOrders is the only way an
+// order is written.
 //
-// A group is all or nothing (group.Commit): if its transaction fails for
-// any reason (an idempotency key already used, a deduction taken
+// A group is all or nothing (group.AllOrEach): if its transaction fails
+// for any reason (an idempotency key already used, a deduction taken
 // meanwhile, a deadlock beyond retries), every order of the group is
-// written again on its own.
+// written again on its own, and gets the error it would have had alone.
 
 var createGroupSize = group.NewSizeHistogram("harvest_oms_create_group_orders", "New orders written per group commit (1 = alone).")
 
 type createReq struct {
-	o      *domain.Order
 	snap   domain.Snapshot
 	idem   app.Idempotency
 	events []outbox.Event
-	done   chan error
 }
 
 // Create writes a new order, its lines, timeline and deductions, the
@@ -46,22 +46,18 @@ type createReq struct {
 // even when ctx ends first: the caller releases the order's stock on an
 // error, which must never happen to an order that was written.
 func (s *Store) Create(ctx context.Context, o *domain.Order, idem app.Idempotency, events []outbox.Event) error {
-	r := &createReq{o: o, snap: o.Snapshot(), idem: idem, events: events, done: make(chan error, 1)}
-	s.creates.Submit(r, func(g []*createReq) { s.commitGroup(context.WithoutCancel(ctx), g) })
-	return <-r.done
+	if err := s.creates.Write(ctx, &createReq{snap: o.Snapshot(), idem: idem, events: events}); err != nil {
+		return err
+	}
+	o.MarkStored(0)
+	return nil
 }
 
-func (s *Store) commitGroup(ctx context.Context, batch []*createReq) {
-	group.Commit(ctx, s.db, batch, func(ctx context.Context, tx *sql.Tx) error { return insertGroup(ctx, tx, batch) },
-		func(r *createReq) {
-			r.o.MarkStored(0)
-			r.done <- nil
-		},
-		func(r *createReq) { r.done <- s.createOne(ctx, r) })
-}
-
-// insertGroup writes every order of batch with one statement per table.
-func insertGroup(ctx context.Context, tx *sql.Tx, batch []*createReq) error {
+// insertOrders writes every order of batch with one statement per table.
+// Its errors name what a lone order's caller needs: app.ErrDuplicateKey
+// for an idempotency key used before, app.ErrPlacementVoided for an order
+// id a check-back voided, *app.DeductionInUseError.
+func insertOrders(ctx context.Context, tx *sql.Tx, batch []*createReq) error {
 	var (
 		idemArgs, orderRows []any
 		lineQ               strings.Builder
@@ -84,20 +80,28 @@ func insertGroup(ctx context.Context, tx *sql.Tx, batch []*createReq) error {
 		}
 		events = append(events, r.events...)
 	}
+	which := ordersNamed(batch)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_idempotency (customer_id, idem_key, request_hash, order_id, created_at) VALUES `+
 		sqltx.Tuples("(?,?,?,?,?)", len(batch)), idemArgs...); err != nil {
-		return fmt.Errorf("insert idempotency keys: %w", err)
+		if sqltx.IsDuplicate(err) {
+			return app.ErrDuplicateKey
+		}
+		return fmt.Errorf("insert idempotency keys of %s: %w", which, err)
 	}
 	if _, err := tx.ExecContext(ctx, insertOrdersSQL(len(batch)), orderRows...); err != nil {
-		return fmt.Errorf("insert orders: %w", err)
+		return fmt.Errorf("insert %s: %w", which, err)
 	}
 	if len(lineArgs) > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines (order_id, line_no, sku, name, qty, unit_price_fen, amount_fen) VALUES `+
 			lineQ.String(), lineArgs...); err != nil {
-			return fmt.Errorf("insert lines: %w", err)
+			return fmt.Errorf("insert lines of %s: %w", which, err)
 		}
 	}
 	if err := insertTimeline(ctx, tx, timeline); err != nil {
+		if sqltx.IsDuplicate(err) {
+			// The check-back's tombstone: see VoidOrderID.
+			return fmt.Errorf("%s: %w", which, app.ErrPlacementVoided)
+		}
 		return err
 	}
 	for _, r := range batch {
@@ -107,4 +111,12 @@ func insertGroup(ctx context.Context, tx *sql.Tx, batch []*createReq) error {
 	}
 	_, err := outbox.Add(ctx, tx, events...)
 	return err
+}
+
+// ordersNamed names the orders of batch for an error: "order <id>" alone.
+func ordersNamed(batch []*createReq) string {
+	if len(batch) == 1 {
+		return "order " + batch[0].snap.ID
+	}
+	return fmt.Sprintf("%d orders from %s", len(batch), batch[0].snap.ID)
 }

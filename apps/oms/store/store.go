@@ -25,14 +25,14 @@ import (
 // Store is the MariaDB repository of orders.
 type Store struct {
 	db      *sql.DB
-	creates *group.Queue[*createReq] // new orders committed together; see Create
+	creates *group.Writer[*createReq] // new orders committed together; see Create
 	keys    *group.Loader[idemKey, app.Idempotency]
 }
 
 // New returns a Store over db (migrated with schema/migrations/oms).
 func New(db *sql.DB) *Store {
-	s := &Store{db: db, creates: group.NewQueue[*createReq](group.MaxSize, group.InFlight).Measured(createGroupSize)}
-	s.keys = group.NewLoader(group.MaxSize, group.InFlight, s.findIdempotencies)
+	s := &Store{db: db, creates: group.NewWriter(group.Options{Sizes: createGroupSize}, group.InTx(db, insertOrders))}
+	s.keys = group.NewLoader(group.Options{}, s.findIdempotencies)
 	return s
 }
 
@@ -78,45 +78,6 @@ func (s *Store) findIdempotencies(ctx context.Context, keys []idemKey) (map[idem
 	return out, nil
 }
 
-// createOne writes a new order, its lines, timeline and deductions, the
-// idempotency record and the outbox events in one transaction.
-func (s *Store) createOne(ctx context.Context, r *createReq) error {
-	snap, idem, events := r.snap, r.idem, r.events
-	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO order_idempotency (customer_id, idem_key, request_hash, order_id, created_at) VALUES (?,?,?,?,?)`,
-			idem.CustomerID, idem.Key, idem.RequestHash, idem.OrderID, idem.CreatedAt); err != nil {
-			if sqltx.IsDuplicate(err) {
-				return app.ErrDuplicateKey
-			}
-			return fmt.Errorf("insert idempotency key: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, insertOrdersSQL(1), orderArgs(snap)...); err != nil {
-			return fmt.Errorf("insert order %s: %w", snap.ID, err)
-		}
-		if err := insertLines(ctx, tx, snap.ID, snap.Lines); err != nil {
-			return err
-		}
-		if err := insertEvents(ctx, tx, snap.ID, 0, snap.Timeline); err != nil {
-			if sqltx.IsDuplicate(err) {
-				// The check-back's tombstone: see VoidOrderID.
-				return fmt.Errorf("order %s: %w", snap.ID, app.ErrPlacementVoided)
-			}
-			return err
-		}
-		if err := insertDeductions(ctx, tx, snap.ID, snap.DeductionIDs); err != nil {
-			return err
-		}
-		_, err := outbox.Add(ctx, tx, events...)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	r.o.MarkStored(0)
-	return nil
-}
-
 // insertOrdersSQL inserts n new orders (version 0).
 func insertOrdersSQL(n int) string {
 	return `INSERT INTO orders (` + orderCols + `) VALUES ` +
@@ -131,34 +92,6 @@ func orderArgs(snap domain.Snapshot) []any {
 		snap.Goods, snap.Freight, snap.Total, snap.NonCash, snap.CashDue, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason,
 		addr, snap.Slot.Type, snap.Slot.Date, dids, cids, snap.InvoiceTitle, snap.OriginalOrder,
 		nullTime(snap.PayBy), snap.CreatedAt, snap.UpdatedAt}
-}
-
-func insertLines(ctx context.Context, tx *sql.Tx, id string, lines []domain.Line) error {
-	if len(lines) == 0 {
-		return nil
-	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO order_lines (order_id, line_no, sku, name, qty, unit_price_fen, amount_fen) VALUES `)
-	args := make([]any, 0, len(lines)*7)
-	for i, l := range lines {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?,?,?,?,?,?,?)")
-		args = append(args, id, i, l.SKU, l.Name, l.Qty, l.UnitPrice, l.Amount)
-	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return fmt.Errorf("insert lines of %s: %w", id, err)
-	}
-	return nil
-}
-
-func insertEvents(ctx context.Context, tx *sql.Tx, id string, from int, evs []domain.Event) error {
-	rows := make([]timelineRow, len(evs))
-	for i, e := range evs {
-		rows[i] = timelineRow{orderID: id, seq: from + i, ev: e}
-	}
-	return insertTimeline(ctx, tx, rows)
 }
 
 func insertDeductions(ctx context.Context, tx *sql.Tx, id string, dids []string) error {
@@ -429,23 +362,9 @@ func (s *Store) UpdateTx(ctx context.Context, tx *sql.Tx, id string, fn func(o *
 	if err != nil {
 		return o, err
 	}
-	snap := o.Snapshot()
-	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, paid_fen = ?, trade_id = ?, cancel_pending = ?,
-		cancel_reason = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
-		snap.Status, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason, snap.UpdatedAt, id, snap.Version)
-	if err != nil {
-		return nil, fmt.Errorf("update order %s: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return nil, fmt.Errorf("%w: order %s at version %d", domain.ErrConcurrentChange, id, snap.Version)
-	}
-	if err := insertEvents(ctx, tx, id, o.StoredEvents(), o.NewEvents()); err != nil {
+	if err := save(ctx, tx, []*domain.Order{o}, events); err != nil {
 		return nil, err
 	}
-	if _, err := outbox.Add(ctx, tx, events...); err != nil {
-		return nil, err
-	}
-	o.MarkStored(snap.Version + 1)
 	return o, nil
 }
 

@@ -176,10 +176,11 @@ func (s *Server) receive(ctx context.Context, req request, first func(seq int64)
 		return nil, false, err
 	}
 	sum := sha256.Sum256(req.body)
-	r := &recordReq{request: req, seq: seq, sha: hex.EncodeToString(sum[:]), at: s.now(), answer: answer, done: make(chan struct{})}
-	s.records.Submit(r, func(g []*recordReq) { s.recordGroup(context.WithoutCancel(ctx), g) })
-	<-r.done
-	return r.answer, r.dup, r.err
+	r := &recordReq{request: req, seq: seq, sha: hex.EncodeToString(sum[:]), at: s.now(), answer: answer}
+	if err := s.records.Write(ctx, r); err != nil {
+		return nil, false, err
+	}
+	return r.answer, r.dup, nil
 }
 
 // serve runs one outside API: enter, decode into T, validate, record once,

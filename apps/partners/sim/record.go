@@ -17,14 +17,16 @@ import (
 // every call is recorded once by its id. One statement per call was the
 // largest share of the statements a fulfilled order cost the database, so
 // the requests arriving at the same moment are recorded together (package
-// group): one multi-row INSERT … ON DUPLICATE KEY UPDATE writes the new
+// group.Writer): one multi-row INSERT … ON DUPLICATE KEY UPDATE writes the new
 // ones and counts a delivery on the repeats, then one read by primary key
 // tells them apart: a row carrying the sequence number this request drew
 // was written by it (numbers are never handed out twice); any other is a
 // repeat, answered with the row's stored answer. Two requests of one id in
 // the same group come out as one first and one repeat, as they would
 // alone. Neither statement needs a transaction: the INSERT is atomic and
-// the read comes after its commit.
+// the read comes after its commit. A lone request is a group of one, and
+// a group that fails is recorded again request by request
+// (group.AllOrEach).
 
 var recordGroupSize = group.NewSizeHistogram("harvest_partners_record_group_requests", "Outside-API requests recorded per group (1 = alone).")
 
@@ -36,24 +38,6 @@ type recordReq struct {
 	at     time.Time // received
 	answer []byte    // in: its own answer; out: the answer to give
 	dup    bool
-	err    error
-	done   chan struct{}
-}
-
-// recordGroup records g, or each of its requests alone if that fails.
-func (s *Server) recordGroup(ctx context.Context, g []*recordReq) {
-	err := s.recordAll(ctx, g)
-	if err != nil && len(g) > 1 {
-		for _, r := range g {
-			r.err = s.recordAll(ctx, []*recordReq{r})
-			close(r.done)
-		}
-		return
-	}
-	for _, r := range g {
-		r.err = err
-		close(r.done)
-	}
 }
 
 // recordAll writes g with one INSERT and reads back who was first.
@@ -101,11 +85,12 @@ func (s *Server) recordAll(ctx context.Context, g []*recordReq) error {
 		return err
 	}
 	for _, r := range g {
-		st, ok := got[[2]string{r.api, r.id}]
-		if !ok {
+		if _, ok := got[[2]string{r.api, r.id}]; !ok {
 			return fmt.Errorf("request %s %s was not recorded", r.api, r.id)
 		}
-		if st.seq != r.seq {
+	}
+	for _, r := range g { // answered only once the whole group is
+		if st := got[[2]string{r.api, r.id}]; st.seq != r.seq {
 			r.answer, r.dup = st.result, true
 		}
 	}

@@ -133,7 +133,7 @@ type Server struct {
 	faults  fresh.Copy[map[string]Fault] // the fault switches, read at most every faultsFresh
 	risk    fresh.Copy[RiskRules]        // the risk rules in force, likewise
 	seqs    seqBlock                     // the partner's sequence numbers
-	records *group.Queue[*recordReq]     // outside-API requests recorded together (record.go)
+	records *group.Writer[*recordReq]    // outside-API requests recorded together (record.go)
 }
 
 // New returns the simulators over db (migrated with schema/migrations/partners).
@@ -142,9 +142,10 @@ func New(db *sql.DB, inv Invoker, clk clock.Clock, cfg Config, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{db: db, inv: inv, clk: clk, cfg: cfg, log: log, rand: rand.Float64,
-		records: group.NewQueue[*recordReq](group.MaxSize, group.InFlight).Measured(recordGroupSize),
-		faults:  fresh.Copy[map[string]Fault]{TTL: faultsFresh}, risk: fresh.Copy[RiskRules]{TTL: faultsFresh}}
+	s := &Server{db: db, inv: inv, clk: clk, cfg: cfg, log: log, rand: rand.Float64,
+		faults: fresh.Copy[map[string]Fault]{TTL: faultsFresh}, risk: fresh.Copy[RiskRules]{TTL: faultsFresh}}
+	s.records = group.NewWriter(group.Options{Sizes: recordGroupSize}, s.recordAll)
+	return s
 }
 
 func (s *Server) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }

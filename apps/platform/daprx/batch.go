@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,12 +36,21 @@ import (
 // grows with the queue.
 //
 // What a call sees does not change: the same handler, the same Problem on
-// failure, its own context for how long it waits. A batch that fails as a
+// failure, its own context for how long it waits. Nor what operators see:
+// the sidecars see one invocation of BatchPath, but each call is still
+// counted and timed under its own route, by the caller
+// (harvest_invoke_batched_seconds) and by the callee, whose router serves
+// it as a request of its own (obs.Routes). A batch that fails as a
 // whole (the sidecar or the callee down) fails each of its calls, like a
 // failed invocation; the routes batched carry idempotency keys or are
 // idempotent by id, so a retry is safe either way. The callee runs only
 // the routes it allowed (AllowBatch), so a batch cannot reach a method
 // that Dapr's access control would refuse on its own.
+
+// The queueing is package group's (a detached group.Queue per route):
+// calls queue while the batches in flight are busy, and each batch is
+// sent from a goroutine of its own, so a caller can stop waiting on its
+// own context at any moment.
 
 // BatchPath is the method every app that allows batching serves.
 const BatchPath = "v1/batch"
@@ -55,11 +65,18 @@ const (
 	batchesInFlight = 2
 )
 
-var batchSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
-	Name:    "harvest_invoke_batch_calls",
-	Help:    "Calls per invocation sent by a batching Invoker (1 = sent alone).",
-	Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
-}, []string{"app"})
+var (
+	batchSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "harvest_invoke_batch_calls",
+		Help:    "Calls per invocation sent by a batching Invoker (1 = sent alone).",
+		Buckets: group.SizeBuckets,
+	}, []string{"app"})
+	batchedCallSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "harvest_invoke_batched_seconds",
+		Help:    "Calls of batched routes, by callee, route and status (error: no answer), and how long each waited for its answer, queueing included.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"app", "route", "status"})
+)
 
 // BatchCall is one call inside a batch: a route of the callee and its JSON
 // body.
@@ -114,8 +131,9 @@ func (i *Invoker) batch(app string, inFlight int, linger time.Duration, routes [
 	}
 	for _, r := range routes {
 		if _, ok := i.batchers[app+" "+r]; !ok {
-			b := &batcher{inv: i, app: app, queue: make(chan *pendingCall, 4*maxBatch), slots: make(chan struct{}, inFlight), linger: linger}
-			go b.run()
+			b := &batcher{inv: i, app: app, route: r}
+			b.q = group.NewQueue[*pendingCall](group.Options{MaxSize: maxBatch, InFlight: inFlight,
+				Linger: linger, LingerAlways: true, Detach: true})
 			i.batchers[app+" "+r] = b
 		}
 	}
@@ -141,28 +159,12 @@ type batchOutcome struct {
 	err error
 }
 
+// batcher sends the calls of one route to one app in batches.
 type batcher struct {
 	inv   *Invoker
 	app   string
-	queue chan *pendingCall
-	slots chan struct{}
-	// linger is how long a batch waits for more calls after its first;
-	// 0 sends what has queued at once.
-	linger time.Duration
-}
-
-// run forms batches: it waits for a free slot, then takes every call that
-// has queued (and, with a linger, that queues within it), up to maxBatch,
-// and sends them.
-func (b *batcher) run() {
-	for {
-		b.slots <- struct{}{}
-		batch, _ := group.Gather(b.queue, <-b.queue, maxBatch, b.linger, 1)
-		go func() {
-			defer func() { <-b.slots }()
-			b.send(batch)
-		}()
-	}
+	route string // Route(method, path)
+	q     *group.Queue[*pendingCall]
 }
 
 func (b *batcher) send(batch []*pendingCall) {
@@ -213,14 +215,22 @@ func (b *batcher) send(batch []*pendingCall) {
 	}
 }
 
-// call queues one call on its batcher and waits for its answer.
-func (b *batcher) call(ctx context.Context, c BatchCall) (BatchResult, error) {
-	p := &pendingCall{ctx: ctx, call: c, done: make(chan batchOutcome, 1)}
-	select {
-	case b.queue <- p:
-	case <-ctx.Done():
-		return BatchResult{}, ctx.Err()
+// call queues one call on its batcher and waits for its answer, counting
+// and timing it under its route.
+func (b *batcher) call(ctx context.Context, c BatchCall) (res BatchResult, err error) {
+	start := time.Now()
+	defer func() {
+		status := "error"
+		if err == nil {
+			status = strconv.Itoa(res.Status)
+		}
+		batchedCallSeconds.WithLabelValues(b.app, b.route, status).Observe(time.Since(start).Seconds())
+	}()
+	if err := ctx.Err(); err != nil {
+		return BatchResult{}, err
 	}
+	p := &pendingCall{ctx: ctx, call: c, done: make(chan batchOutcome, 1)}
+	b.q.Submit(p, b.send)
 	select {
 	case o := <-p.done:
 		return o.res, o.err

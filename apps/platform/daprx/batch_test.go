@@ -17,6 +17,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/obs"
+	"github.com/harvest/harvest/apps/platform/obs/obstest"
 )
 
 // fakeSidecar forwards /v1.0/invoke/<app>/method/<path> to the callee's
@@ -49,6 +51,7 @@ func (f *fakeSidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // each call a little so concurrent callers queue.
 func callee(calls *atomic.Int64) *chi.Mux {
 	mux := chi.NewRouter()
+	mux.Use(obs.Routes) // as runtime.App's router does
 	mux.Post("/v1/double", func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		var in struct{ N int }
@@ -242,4 +245,44 @@ func TestBatchedCallerStopsWaitingOnItsContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
 		t.Fatalf("got %v after %v, want the caller's deadline", err, time.Since(start))
 	}
+}
+
+// TestBatchedCallsAreCountedAndTimedPerRoute: the sidecars see one
+// invocation of v1/batch, but every call a batch carried is counted and
+// timed under its own route, by the callee's router and by the caller.
+func TestBatchedCallsAreCountedAndTimedPerRoute(t *testing.T) {
+	var handled atomic.Int64
+	sc := &fakeSidecar{callee: callee(&handled)}
+	inv := newInvoker(t, sc)
+	inv.Batch("callee", Route(http.MethodPost, "v1/double"))
+	served := func(route, status string) (uint64, float64) {
+		return obstest.Histogram(t, "harvest_http_request_seconds", map[string]string{"route": route, "status": status})
+	}
+	called := func() (uint64, float64) {
+		return obstest.Histogram(t, "harvest_invoke_batched_seconds", map[string]string{"app": "callee", "route": "POST v1/double", "status": "201"})
+	}
+	doubles0, _ := served("POST /v1/double", "201")
+	batches0, _ := served("POST /v1/batch", "200")
+	calls0, _ := called()
+
+	const n = 200
+	doubleAll(t, inv, n, 0)
+
+	doubles, doubleSecs := served("POST /v1/double", "201")
+	batches, _ := served("POST /v1/batch", "200")
+	calls, callSecs := called()
+	if got := doubles - doubles0; got != n {
+		t.Errorf("callee counted %d calls of POST /v1/double, want all %d, batched or not", got, n)
+	}
+	if doubleSecs <= 0 || callSecs <= 0 {
+		t.Errorf("calls not timed: callee %.6fs, caller %.6fs", doubleSecs, callSecs)
+	}
+	if got := calls - calls0; got != n {
+		t.Errorf("caller counted %d calls of POST v1/double, want %d", got, n)
+	}
+	invocations := uint64(sc.invocations.Load())
+	if b := batches - batches0; b == 0 || b >= n || b > invocations {
+		t.Errorf("%d batches counted for %d invocations of %d calls: the calls did not travel in batches", b, invocations, n)
+	}
+	t.Logf("%d calls in %d invocations, %d of them batches", n, invocations, batches-batches0)
 }

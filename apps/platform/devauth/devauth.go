@@ -52,11 +52,13 @@ const (
 	RoleCSSupervisor      = "CS_SUPERVISOR"
 	RoleWarehouseOperator = "WAREHOUSE_OPERATOR"
 	RoleMarketing         = "MARKETING"
-	RoleAdmin             = "ADMIN"
+	// RoleCatalogManager edits the catalog and prices (and nothing else).
+	RoleCatalogManager = "CATALOG_MANAGER"
+	RoleAdmin          = "ADMIN"
 )
 
 // Roles lists every role a token may carry.
-var Roles = []string{RoleCustomer, RoleCSAgent, RoleCSSupervisor, RoleWarehouseOperator, RoleMarketing, RoleAdmin}
+var Roles = []string{RoleCustomer, RoleCSAgent, RoleCSSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleAdmin}
 
 // ErrInvalidToken is returned by Parse for any token that must not be trusted.
 var ErrInvalidToken = errors.New("invalid token")

@@ -1,23 +1,31 @@
-// Package group makes concurrent callers share one round trip: each
-// submits its item and waits; a caller that finds fewer than inFlight
-// groups being handled becomes a leader and handles a group of whatever
-// has queued, its own item among them. A lone caller therefore waits for
-// nobody, and under load the queue grows while groups are handled, so
-// groups grow with the load instead of by a timer.
+// Package group is Harvest's one home for batching: it makes concurrent
+// callers share one round trip (a transaction, a query, an invocation)
+// wherever the fixed cost of a round trip dominated the work.
 //
-// A leader whose own item has been handled hands what still waits to a
-// goroutine of its own and returns: under steady load the queue is rarely
-// empty, and a caller kept leading until it was would wait for other
-// callers' groups, one after another, long after its own answer was ready.
+//   - Queue groups items: each caller submits its item; a caller that
+//     finds fewer than InFlight groups being handled becomes a leader and
+//     handles a group of whatever has queued, its own item among them. A
+//     lone caller therefore waits for nobody, and under load the queue
+//     grows while groups are handled, so groups grow with the load instead
+//     of by a timer (unless Options.Linger asks for one).
+//   - Writer writes items in groups through a Queue, with the one way
+//     Harvest falls back to one by one (AllOrEach): a group that fails is
+//     written again item by item by the same function, so a lone item is
+//     just a group of one and no write is written twice.
+//   - Loader reads values by key with one fetch per group.
+//   - Gather takes a batch off a channel, for a consumer goroutine that
+//     owns its queue (fulfillment's committers).
 //
-// Harvest uses it where per-call overhead dominated the work: committing
-// the orders (OMS) and reservations (inventory) created at the same moment
-// in one transaction, and reading the idempotency keys and catalog entries
-// that concurrent placements need with one query.
+// Harvest uses it for committing the orders (OMS), reservations
+// (inventory), gift evaluations (marketing), occupations and received
+// orders (WMS) created at the same moment in one transaction; for reading
+// the idempotency keys and catalog entries concurrent placements need with
+// one query; for recording the partners stand-in's requests; and for
+// sending concurrent service invocations of a route as one (daprx).
 package group
 
 import (
-	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -30,99 +38,48 @@ const (
 	InFlight = 2
 )
 
+// Options says how a Queue forms and handles its groups. The zero value
+// is Harvest's default: groups of up to MaxSize, InFlight at once, formed
+// from what has queued at once, handled by the caller that leads.
+type Options struct {
+	// MaxSize bounds the items of one group; 0 means MaxSize.
+	MaxSize int
+	// InFlight bounds the groups handled at once; 0 means InFlight.
+	InFlight int
+	// Linger is how long a group that is not full waits for more items
+	// before it is handled: work that waits on throughput rather than on
+	// latency spreads each round trip's fixed cost over more items. Only
+	// a group formed while the queue is busy (items queued behind a group
+	// being handled) lingers, so a lone item on an idle queue still goes
+	// at once; with LingerAlways every group does.
+	Linger       time.Duration
+	LingerAlways bool
+	// Detach handles every group on a goroutine of the queue's, so Submit
+	// never waits and a caller can stop waiting on its own context (a
+	// service invocation). Without it the leading caller handles groups
+	// itself until its own item has been handled.
+	Detach bool
+	// Sizes, when set, observes the size of every group handed over (see
+	// NewSizeHistogram).
+	Sizes prometheus.Observer
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxSize <= 0 {
+		o.MaxSize = MaxSize
+	}
+	if o.InFlight <= 0 {
+		o.InFlight = InFlight
+	}
+	return o
+}
+
 // NewSizeHistogram registers (with Prometheus' default registry) a
 // histogram of group sizes, 1 meaning an item handled alone, for
-// Queue.Measured.
+// Options.Sizes.
 func NewSizeHistogram(name, help string) prometheus.Histogram {
 	return promauto.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: SizeBuckets})
 }
 
 // SizeBuckets are the buckets of a group-size histogram.
 var SizeBuckets = []float64{1, 2, 4, 8, 16, 32, 64}
-
-// Queue groups items of type T.
-type Queue[T any] struct {
-	max, inFlight int
-
-	sizes prometheus.Observer // of every group handed over, when set (Measured)
-
-	mu      sync.Mutex
-	seq     uint64
-	pending []entry[T]
-	running int
-}
-
-type entry[T any] struct {
-	seq  uint64
-	item T
-}
-
-// NewQueue returns a Queue handing at most max items per group, with at
-// most inFlight groups handled at once.
-func NewQueue[T any](max, inFlight int) *Queue[T] {
-	return &Queue[T]{max: max, inFlight: inFlight}
-}
-
-// Measured makes q observe the size of every group it hands over in
-// sizes, and returns q. Call it before the first Submit.
-func (q *Queue[T]) Measured(sizes prometheus.Observer) *Queue[T] {
-	q.sizes = sizes
-	return q
-}
-
-// Submit queues item and, when this caller becomes a leader, calls handle
-// with groups of queued items until its own item was in one. handle must
-// answer every item of its group (the items carry their own way back, such
-// as a channel); Submit does not wait for the item to be handled when
-// another leader has it.
-func (q *Queue[T]) Submit(item T, handle func(group []T)) {
-	q.mu.Lock()
-	q.seq++
-	mine := q.seq
-	q.pending = append(q.pending, entry[T]{mine, item})
-	lead := q.running < q.inFlight
-	if lead {
-		q.running++
-	}
-	q.mu.Unlock()
-	if lead {
-		q.lead(handle, mine)
-	}
-}
-
-// lead handles groups until the queue is empty or, for a caller (mine >
-// 0), until the caller's own item has been handled; what then still waits
-// is led on by a new goroutine, which keeps the leader's slot.
-func (q *Queue[T]) lead(handle func([]T), mine uint64) {
-	for {
-		q.mu.Lock()
-		n := min(len(q.pending), q.max)
-		if n == 0 {
-			q.running--
-			q.mu.Unlock()
-			return
-		}
-		g := q.pending[:n:n]
-		q.pending = q.pending[n:]
-		q.mu.Unlock()
-		items := make([]T, n)
-		for i, e := range g {
-			items[i] = e.item
-		}
-		if q.sizes != nil {
-			q.sizes.Observe(float64(n))
-		}
-		handle(items)
-		if mine > 0 && g[n-1].seq >= mine {
-			q.mu.Lock()
-			if len(q.pending) == 0 {
-				q.running--
-				q.mu.Unlock()
-				return
-			}
-			q.mu.Unlock()
-			go q.lead(handle, 0)
-			return
-		}
-	}
-}

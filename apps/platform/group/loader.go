@@ -23,9 +23,9 @@ type loaded[K comparable, V any] struct {
 
 // NewLoader returns a Loader over fetch, which answers the values of the
 // keys it found (absent keys are simply missing); a group holds the keys
-// of at most maxCalls calls, and at most inFlight fetches run at once.
-func NewLoader[K comparable, V any](maxCalls, inFlight int, fetch func(ctx context.Context, keys []K) (map[K]V, error)) *Loader[K, V] {
-	return &Loader[K, V]{q: NewQueue[*load[K, V]](maxCalls, inFlight), fetch: fetch}
+// of at most o.MaxSize calls, and at most o.InFlight fetches run at once.
+func NewLoader[K comparable, V any](o Options, fetch func(ctx context.Context, keys []K) (map[K]V, error)) *Loader[K, V] {
+	return &Loader[K, V]{q: NewQueue[*load[K, V]](o), fetch: fetch}
 }
 
 // Load returns the values found for keys.

@@ -177,6 +177,9 @@ func New(ctx context.Context, base config.Base) (*App, error) {
 	// The go-sdk's Dapr client reads DAPR_API_TOKEN itself.
 	a.Invoker = daprx.NewInvoker(a.daprHTTPPort, daprx.WithAPIToken(base.DaprToken))
 	a.Mux.Use(a.daprConfig) // before any route: chi refuses middleware after routes
+	// Every request counted and timed by route, a batched call under its
+	// own (obs.Routes, daprx.BatchHandler).
+	a.Mux.Use(obs.Routes)
 	a.Health.Mount(a.ops)
 	if base.Development() {
 		// Profiles of a local stack under load (go tool pprof

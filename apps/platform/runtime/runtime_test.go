@@ -19,6 +19,7 @@ import (
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/obs/obstest"
 )
 
 const testToken = "the-sidecars-app-api-token-0123456789"
@@ -194,6 +195,32 @@ func TestSidecarListenerRequiresToken(t *testing.T) {
 	_, cfg := do(t, a.Config.HTTPAddr, call{http.MethodGet, "/dapr/config", ""}, testToken)
 	if !bytes.Contains(cfg, []byte("remindersStoragePartitions")) {
 		t.Errorf("/dapr/config = %s", cfg)
+	}
+}
+
+// TestBatchedCallsCountedUnderTheirOwnRoute: the app's router counts and
+// times each call a batch carries under the call's own route pattern, and
+// the batch once under the batch route.
+func TestBatchedCallsCountedUnderTheirOwnRoute(t *testing.T) {
+	a := startApp(t, "development", nil)
+	served := func(route string) (uint64, float64) {
+		return obstest.Histogram(t, "harvest_http_request_seconds", map[string]string{"route": route, "status": "200"})
+	}
+	credits0, _ := served("POST /v1/accounts/{id}/credit")
+	batches0, _ := served("POST /" + daprx.BatchPath)
+	two := call{http.MethodPost, "/" + daprx.BatchPath, `{"calls":[` +
+		`{"method":"POST","path":"v1/accounts/C0042/credit","body":{"amountFen":1}},` +
+		`{"method":"POST","path":"v1/accounts/C0042/credit","body":{"amountFen":2}}]}`}
+	if status, body := do(t, a.Config.HTTPAddr, two, testToken); status != http.StatusOK {
+		t.Fatalf("batch: %d %s", status, body)
+	}
+	credits, secs := served("POST /v1/accounts/{id}/credit")
+	batches, _ := served("POST /" + daprx.BatchPath)
+	if credits-credits0 != 2 || secs <= 0 {
+		t.Errorf("the batch's 2 calls counted %d times under their route, timed %.6fs", credits-credits0, secs)
+	}
+	if batches-batches0 != 1 {
+		t.Errorf("the batch counted %d times under %s, want once", batches-batches0, daprx.BatchPath)
 	}
 }
 

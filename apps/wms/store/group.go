@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -24,13 +25,16 @@ import (
 // peak day's pace those were the largest share of the statements a
 // fulfilled order cost the database. Fulfillment's calls reach WMS in
 // batches (wmsclient.BatchRoutes), so they arrive together, and those
-// arriving at the same moment are written together (package group): one
+// arriving at the same moment are written together (group.Writer): one
 // transaction, one multi-row INSERT per table, and for occupations one
-// UPDATE of the stock rows of the whole group.
+// UPDATE of the stock rows of the whole group. A lone occupation or order
+// is a group of one: occupyAll and receiveAll are the only ways they are
+// written.
 //
-// A group is all or nothing (group.Commit): if its transaction fails (a
+// A group is all or nothing (group.AllOrEach): if its transaction fails (a
 // delivery order sent before, a line short of stock, an unknown
-// warehouse…), every item of the group is written again on its own.
+// warehouse…), every item of the group is written again on its own, and
+// gets the answer it would have had alone.
 
 var groupSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Name:    "harvest_wms_group_items",
@@ -38,52 +42,71 @@ var groupSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Buckets: group.SizeBuckets,
 }, []string{"what"})
 
+// errRepeat: a delivery order of the group was occupied or received
+// before. Alone, its caller answers the first outcome, or a conflict.
+var errRepeat = errors.New("delivery order seen before")
+
 type occupyReq struct {
-	o    domain.Occupation
-	now  time.Time
-	out  domain.Occupation
-	err  error
-	done chan struct{}
+	o   domain.Occupation
+	now time.Time
 }
 
-func (s *Store) occupyGroup(ctx context.Context, g []*occupyReq) {
-	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return occupyAll(ctx, tx, g) },
-		func(r *occupyReq) {
-			r.out = r.o.As(domain.Occupied)
-			close(r.done)
-		},
-		func(r *occupyReq) {
-			r.out, r.err = s.occupyOne(ctx, r.o, r.now)
-			close(r.done)
-		})
-}
-
-// occupyAll records every occupation of g and takes all their lines with
-// one UPDATE, summed per stock row; it fails unless every row could give
-// its whole sum (occupyOne then tells each caller which lines are short).
+// occupyAll records every occupation of g and takes their lines (see
+// takeAlone and takeSummed).
 func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
-	type key struct{ warehouse, sku string }
-	sums := map[key]int64{}
 	var occArgs, lineArgs []any
 	lines := 0
 	for _, r := range g {
 		o := r.o
 		occArgs = append(occArgs, o.DeliveryOrderID(), o.Warehouse(), domain.Occupied, o.Hash(), r.now, r.now)
 		for _, l := range o.Lines() {
-			sums[key{o.Warehouse(), l.SKU}] += l.Qty
 			lineArgs = append(lineArgs, o.DeliveryOrderID(), l.SKU, l.Qty)
 			lines++
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at) VALUES `+
 		sqltx.Tuples("(?,?,?,?,?,?)", len(g)), occArgs...); err != nil {
-		return fmt.Errorf("record occupations: %w", err)
+		if sqltx.IsDuplicate(err) {
+			return errRepeat
+		}
+		return fmt.Errorf("record occupations from %s: %w", g[0].o.DeliveryOrderID(), err)
+	}
+	take := takeSummed
+	if len(g) == 1 {
+		take = takeAlone
+	}
+	if err := take(ctx, tx, g); err != nil {
+		return err
+	}
+	if lines == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `+sqltx.Tuples("(?,?,?)", lines), lineArgs...); err != nil {
+		return fmt.Errorf("record occupation lines from %s: %w", g[0].o.DeliveryOrderID(), err)
+	}
+	return nil
+}
+
+// takeSummed takes all the lines of g with one UPDATE, summed per stock
+// row; it fails unless every row could give its whole sum (the group is
+// then written again occupation by occupation, and takeAlone tells each
+// caller which lines are short).
+func takeSummed(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
+	type key struct{ warehouse, sku string }
+	sums := map[key]int64{}
+	for _, r := range g {
+		for _, l := range r.o.Lines() {
+			sums[key{r.o.Warehouse(), l.SKU}] += l.Qty
+		}
+	}
+	if len(sums) == 0 {
+		return nil
 	}
 	keys := make([]key, 0, len(sums))
 	for k := range sums {
 		keys = append(keys, k)
 	}
-	// One lock order for everyone: by warehouse and SKU, as occupyOne.
+	// One lock order for everyone: by warehouse and SKU, as takeAlone.
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].warehouse != keys[j].warehouse {
 			return keys[i].warehouse < keys[j].warehouse
@@ -108,35 +131,48 @@ func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
 	if n != int64(len(keys)) {
 		return fmt.Errorf("occupy stock: %d of %d stock rows could give their lines", n, len(keys))
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `+sqltx.Tuples("(?,?,?)", lines), lineArgs...); err != nil {
-		return fmt.Errorf("record occupation lines: %w", err)
-	}
 	return nil
 }
 
-type receiveReq struct {
-	o    domain.Order
-	ev   outbox.Event
-	id   string
-	dup  bool
-	err  error
-	done chan struct{}
+// takeAlone takes the lines of a lone occupation one conditional UPDATE
+// each, so that its answer can name every short line: all or none, a
+// short line rolls back what was taken.
+func takeAlone(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
+	o, now := g[0].o, g[0].now
+	var short []string
+	for _, l := range o.Lines() { // sorted by SKU: one lock order for everyone
+		n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied + ?, updated_at=?
+			WHERE warehouse=? AND sku=? AND on_hand - occupied >= ?`, l.Qty, now, o.Warehouse(), l.SKU, l.Qty))
+		if err != nil {
+			return fmt.Errorf("occupy %s/%s: %w", o.Warehouse(), l.SKU, err)
+		}
+		if n == 0 {
+			short = append(short, l.SKU)
+		}
+	}
+	if len(short) == 0 {
+		return nil
+	}
+	// Only a short line asks whether the warehouse has stock rows at all:
+	// an unknown warehouse is short of everything.
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM erp_stock WHERE warehouse=? LIMIT 1`, o.Warehouse()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", domain.ErrUnknownWarehouse, o.Warehouse())
+	}
+	if err != nil {
+		return fmt.Errorf("find warehouse %s: %w", o.Warehouse(), err)
+	}
+	return &domain.StockShortError{SKUs: short}
 }
 
-func (s *Store) receiveGroup(ctx context.Context, g []*receiveReq) {
-	group.Commit(ctx, s.db, g, func(ctx context.Context, tx *sql.Tx) error { return receiveAll(ctx, tx, g) },
-		func(r *receiveReq) {
-			r.id = r.o.WMSOrderID
-			close(r.done)
-		},
-		func(r *receiveReq) {
-			r.id, r.dup, r.err = s.receiveOne(ctx, r.o, r.ev)
-			close(r.done)
-		})
+type receiveReq struct {
+	o  domain.Order
+	ev outbox.Event
 }
 
 // receiveAll stores every order of g, the four tables and the outbox, one
-// INSERT each.
+// INSERT each; errRepeat when a delivery order was received before.
 func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
 	var header, detail, delivery, profiles []any
 	var nDetail, nProfiles int
@@ -163,7 +199,10 @@ func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_header (wms_order_id, delivery_order_id, order_id, customer_id, warehouse, status,
 		request_hash, received_at) VALUES `+sqltx.Tuples("(?,?,?,?,?,?,?,?)", len(g)), header...); err != nil {
-		return fmt.Errorf("insert order_header: %w", err)
+		if sqltx.IsDuplicate(err) {
+			return errRepeat
+		}
+		return fmt.Errorf("insert order_header from %s: %w", g[0].o.DeliveryOrderID, err)
 	}
 	if nDetail > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO order_detail (wms_order_id, line_no, sku, name, qty, zone) VALUES `+

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/harvest/harvest/apps/wms/app"
-	"sort"
 	"strings"
 	"time"
 
@@ -25,16 +24,17 @@ import (
 // Store is WMS's database.
 type Store struct {
 	db       *sql.DB
-	occupies *group.Queue[*occupyReq] // occupations committed together (group.go)
-	receives *group.Queue[*receiveReq]
+	occupies *group.Writer[*occupyReq] // occupations committed together (group.go)
+	receives *group.Writer[*receiveReq]
 }
 
 var _ app.Repository = (*Store)(nil)
 
 // New returns a Store over db.
 func New(db *sql.DB) *Store {
-	return &Store{db: db, occupies: group.NewQueue[*occupyReq](group.MaxSize, group.InFlight).Measured(groupSize.WithLabelValues("occupation")),
-		receives: group.NewQueue[*receiveReq](group.MaxSize, group.InFlight).Measured(groupSize.WithLabelValues("order"))}
+	return &Store{db: db,
+		occupies: group.NewWriter(group.Options{Sizes: groupSize.WithLabelValues("occupation")}, group.InTx(db, occupyAll)),
+		receives: group.NewWriter(group.Options{Sizes: groupSize.WithLabelValues("order")}, group.InTx(db, receiveAll))}
 }
 
 // DB returns the pool (tests count rows with it).
@@ -148,65 +148,23 @@ func (s *Store) SeedStock(ctx context.Context, rows []domain.Stock, now time.Tim
 // domain.ErrUnknownWarehouse; lines the free stock cannot cover fail with
 // *domain.StockShortError naming every short SKU.
 func (s *Store) Occupy(ctx context.Context, o domain.Occupation, now time.Time) (domain.Occupation, error) {
-	r := &occupyReq{o: o, now: now, done: make(chan struct{})}
-	s.occupies.Submit(r, func(g []*occupyReq) { s.occupyGroup(context.WithoutCancel(ctx), g) })
-	<-r.done
-	return r.out, r.err
-}
-
-// occupyOne is Occupy in a transaction of its own.
-func (s *Store) occupyOne(ctx context.Context, o domain.Occupation, now time.Time) (domain.Occupation, error) {
-	hash := o.Hash()
-	lines := o.Lines()
-	out := o
-	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		out = o
-		_, err := tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at)
-			VALUES (?,?,?,?,?,?)`, o.DeliveryOrderID(), o.Warehouse(), domain.Occupied, hash, now, now)
-		if sqltx.IsDuplicate(err) {
-			var h string
-			var status domain.OccupationStatus
-			if err := tx.QueryRowContext(ctx, `SELECT status, request_hash FROM erp_occupations WHERE delivery_order_id=?`,
-				o.DeliveryOrderID()).Scan(&status, &h); err != nil {
-				return fmt.Errorf("read occupation %s: %w", o.DeliveryOrderID(), err)
-			}
-			if h != "" && h != hash {
-				return fmt.Errorf("%w: occupation %s", domain.ErrConflict, o.DeliveryOrderID())
-			}
-			out = o.As(status)
-			return nil
+	err := s.occupies.Write(ctx, &occupyReq{o: o, now: now})
+	if errors.Is(err, errRepeat) {
+		var h string
+		var status domain.OccupationStatus
+		if err := s.db.QueryRowContext(ctx, `SELECT status, request_hash FROM erp_occupations WHERE delivery_order_id=?`,
+			o.DeliveryOrderID()).Scan(&status, &h); err != nil {
+			return o, fmt.Errorf("read occupation %s: %w", o.DeliveryOrderID(), err)
 		}
-		if err != nil {
-			return fmt.Errorf("record occupation %s: %w", o.DeliveryOrderID(), err)
+		if h != "" && h != o.Hash() { // a release's tombstone has no hash
+			return o, fmt.Errorf("%w: occupation %s", domain.ErrConflict, o.DeliveryOrderID())
 		}
-		var short []string
-		for _, l := range lines { // sorted by SKU: one lock order for everyone
-			n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied + ?, updated_at=?
-				WHERE warehouse=? AND sku=? AND on_hand - occupied >= ?`, l.Qty, now, o.Warehouse(), l.SKU, l.Qty))
-			if err != nil {
-				return fmt.Errorf("occupy %s/%s: %w", o.Warehouse(), l.SKU, err)
-			}
-			if n == 0 {
-				short = append(short, l.SKU)
-			}
-		}
-		if len(short) > 0 { // rolls back the lines already taken
-			// Only a short line asks whether the warehouse has stock rows at
-			// all: an unknown warehouse is short of everything.
-			var one int
-			err = tx.QueryRowContext(ctx, `SELECT 1 FROM erp_stock WHERE warehouse=? LIMIT 1`, o.Warehouse()).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: %s", domain.ErrUnknownWarehouse, o.Warehouse())
-			}
-			if err != nil {
-				return fmt.Errorf("find warehouse %s: %w", o.Warehouse(), err)
-			}
-			return &domain.StockShortError{SKUs: short}
-		}
-		return insertMany(ctx, tx, `INSERT INTO erp_occupation_lines (delivery_order_id, sku, qty) VALUES `, "(?,?,?)", len(lines),
-			func(i int) []any { return []any{o.DeliveryOrderID(), lines[i].SKU, lines[i].Qty} })
-	})
-	return out, err
+		return o.As(status), nil
+	}
+	if err != nil {
+		return o, err
+	}
+	return o.As(domain.Occupied), nil
 }
 
 // Release gives an occupation's stock back. Idempotent; releasing an id
@@ -305,63 +263,22 @@ func (s *Store) Occupation(ctx context.Context, id string) (domain.Occupation, e
 // one transaction. The same delivery order id again returns the first WMS
 // order id with duplicate=true; with other content, domain.ErrConflict.
 func (s *Store) Receive(ctx context.Context, o domain.Order, ev outbox.Event) (wmsOrderID string, duplicate bool, err error) {
-	r := &receiveReq{o: o, ev: ev, done: make(chan struct{})}
-	s.receives.Submit(r, func(g []*receiveReq) { s.receiveGroup(context.WithoutCancel(ctx), g) })
-	<-r.done
-	return r.id, r.dup, r.err
-}
-
-// receiveOne is Receive in a transaction of its own.
-func (s *Store) receiveOne(ctx context.Context, o domain.Order, ev outbox.Event) (wmsOrderID string, duplicate bool, err error) {
-	hash := o.Hash()
-	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		duplicate = false
-		_, err := tx.ExecContext(ctx, `INSERT INTO order_header (wms_order_id, delivery_order_id, order_id, customer_id, warehouse, status,
-			request_hash, received_at) VALUES (?,?,?,?,?,?,?,?)`,
-			o.WMSOrderID, o.DeliveryOrderID, o.OrderID, o.CustomerID, o.Warehouse, o.Status, hash, o.ReceivedAt)
-		if sqltx.IsDuplicate(err) {
-			var h string
-			if err := tx.QueryRowContext(ctx, `SELECT wms_order_id, request_hash FROM order_header WHERE delivery_order_id=?`,
-				o.DeliveryOrderID).Scan(&wmsOrderID, &h); err != nil {
-				return fmt.Errorf("read order of %s: %w", o.DeliveryOrderID, err)
-			}
-			if h != hash {
-				return fmt.Errorf("%w: delivery order %s", domain.ErrConflict, o.DeliveryOrderID)
-			}
-			duplicate = true
-			return nil
+	err = s.receives.Write(ctx, &receiveReq{o: o, ev: ev})
+	if errors.Is(err, errRepeat) {
+		var h string
+		if err := s.db.QueryRowContext(ctx, `SELECT wms_order_id, request_hash FROM order_header WHERE delivery_order_id=?`,
+			o.DeliveryOrderID).Scan(&wmsOrderID, &h); err != nil {
+			return "", false, fmt.Errorf("read order of %s: %w", o.DeliveryOrderID, err)
 		}
-		if err != nil {
-			return fmt.Errorf("insert order_header %s: %w", o.DeliveryOrderID, err)
+		if h != o.Hash() {
+			return wmsOrderID, false, fmt.Errorf("%w: delivery order %s", domain.ErrConflict, o.DeliveryOrderID)
 		}
-		wmsOrderID = o.WMSOrderID
-		if err := insertMany(ctx, tx, `INSERT INTO order_detail (wms_order_id, line_no, sku, name, qty, zone) VALUES `, "(?,?,?,?,?,?)",
-			len(o.Lines), func(i int) []any {
-				l := o.Lines[i]
-				return []any{o.WMSOrderID, i + 1, l.SKU, l.Name, l.Qty, l.Zone}
-			}); err != nil {
-			return fmt.Errorf("insert order_detail: %w", err)
-		}
-		d := o.Delivery
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_delivery (wms_order_id, delivery_date, express, carrier, waybill_no, name, phone, address)
-			VALUES (?,?,?,?,?,?,?,?)`, o.WMSOrderID, d.Date, d.Express, d.Carrier, d.WaybillNo, d.Name, d.Phone, d.Address); err != nil {
-			return fmt.Errorf("insert order_delivery: %w", err)
-		}
-		keys := make([]string, 0, len(o.Profiles))
-		for k := range o.Profiles {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		if err := insertMany(ctx, tx, `INSERT INTO order_profiles (wms_order_id, profile_key, profile_value) VALUES `, "(?,?,?)",
-			len(keys), func(i int) []any { return []any{o.WMSOrderID, keys[i], o.Profiles[keys[i]]} }); err != nil {
-			return fmt.Errorf("insert order_profiles: %w", err)
-		}
-		if _, err := outbox.Add(ctx, tx, ev); err != nil {
-			return fmt.Errorf("write outbox: %w", err)
-		}
-		return nil
-	})
-	return wmsOrderID, duplicate, err
+		return wmsOrderID, true, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return o.WMSOrderID, false, nil
 }
 
 // Order returns a received order by its WMS order id or its delivery order id.

@@ -147,7 +147,7 @@ func checkoutRun(ctx context.Context, url, secret string, o checkoutOpts) error 
 		r                       load.Rate
 		steps                   *load.Steps
 		p95                     time.Duration
-		paid, failed, late      int64
+		paid, failed            int64
 		bySub, byPoll, queries  int64
 		peakInFlight, behindMax int64
 		cpuBefore, cpuAfter     map[string]int64

@@ -2,8 +2,13 @@
 // (every app with its own daprd), each reported beside a baseline measured
 // in the same run:
 //
-//	harvest-load place [-rate 1000] [-duration 60s]   placeOrder through the gateway
-//	                                                   vs the raw MariaDB commit rate of the same rows
+//	harvest-load place [-rate 1000] [-duration 60s] [-slots on|off|both]
+//	                                                   placeOrder through the gateway
+//	                                                   vs the raw MariaDB commit rate of the same rows;
+//	                                                   -slots off runs OMS without the delivery-slot
+//	                                                   check (HARVEST_OMS_SLOT_CHECK=false), both runs
+//	                                                   off then on, each on a fresh stack, to show
+//	                                                   what the slot check costs
 //	harvest-load flash [-buyers 50000] [-rate 2500]   1 SKU, 10 k units, N buyers
 //	                                                   vs the bare Redis Lua decrement rate
 //	harvest-load fulfill [-orders 20000] [-backlog]    paid orders through the 16 stages, whole stack
@@ -82,6 +87,7 @@ func main() {
 	points := fs.Int64("points", 1, "checkout: points deducted as the non-cash part of each checkout")
 	reminders := fs.String("reminders", "", "expiry: the design of OMS's payment-deadline reminders, order or window (HARVEST_EXPIRY_REMINDERS; default OMS's)")
 	paidTimeout := fs.Duration("paid-timeout", 60*time.Second, "checkout: how long a paid order may take to read back PAID")
+	slots := fs.String("slots", "on", "place: on (slot capacity checked, set for the run's slot), off (HARVEST_OMS_SLOT_CHECK=false; own stack) or both, one after the other")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -106,9 +112,25 @@ func main() {
 		}
 		return
 	}
-	if err := run(ctx, os.Args[1], *url, *secret, *mysqlServer, *redisAddr, *rate, *duration, *buyers, *baseline); err != nil {
-		fmt.Fprintln(os.Stderr, "harvest-load:", err)
-		os.Exit(1)
+	modes := []string{*slots}
+	switch {
+	case os.Args[1] != "place":
+		modes = []string{"on"}
+	case *slots == "both":
+		modes = []string{"off", "on"}
+	case *slots != "on" && *slots != "off":
+		fmt.Fprintln(os.Stderr, "harvest-load: -slots: want on, off or both")
+		os.Exit(2)
+	}
+	if *url != "" && slices.Contains(modes, "off") {
+		fmt.Fprintln(os.Stderr, "harvest-load: -slots off needs a stack of its own (OMS started with HARVEST_OMS_SLOT_CHECK=false): drop -url")
+		os.Exit(2)
+	}
+	for _, m := range modes {
+		if err := run(ctx, os.Args[1], *url, *secret, *mysqlServer, *redisAddr, *rate, *duration, *buyers, *baseline, m == "on"); err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
 	}
 }
 
@@ -123,11 +145,9 @@ func signer(secret string) func(role, sub string) string {
 	}
 }
 
-// freshStack installs or starts MariaDB and Redis if needed and starts a
-// stack of the run's own; the caller stops it.
-func freshStack(ctx context.Context) (*stack.Stack, error) { return freshStackWith(ctx, nil) }
-
-// freshStackWith is freshStack with extra environment for some apps.
+// freshStackWith installs or starts MariaDB and Redis if needed and
+// starts a stack of the run's own, with extra environment for some apps;
+// the caller stops it.
 func freshStackWith(ctx context.Context, appEnv map[string]map[string]string) (*stack.Stack, error) {
 	if err := local.EnsureServices(ctx, os.Stderr); err != nil {
 		return nil, err
@@ -154,14 +174,18 @@ func parseRates(list string, rate int) ([]int, error) {
 	return out, nil
 }
 
-func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, rate int, d time.Duration, buyers int, baselineD time.Duration) error {
+func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, rate int, d time.Duration, buyers int, baselineD time.Duration, slotCheck bool) error {
 	// unitsOrdered counts, in OMS's own database, the units of a SKU on
 	// orders that are not cancelled: the ground truth a flash sale's sold
 	// units must equal, whatever the clients saw (a client that timed out
 	// may still have got its order).
 	var unitsOrdered func(ctx context.Context, sku string) (int64, error)
 	if url == "" {
-		st, err := freshStack(ctx)
+		var appEnv map[string]map[string]string
+		if !slotCheck {
+			appEnv = map[string]map[string]string{"oms": {"HARVEST_OMS_SLOT_CHECK": "false"}}
+		}
+		st, err := freshStackWith(ctx, appEnv)
 		if err != nil {
 			return err
 		}
@@ -188,7 +212,7 @@ func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, 
 		if rate == 0 {
 			rate = 1000
 		}
-		return place(ctx, url, token, mysqlServer, rate, d, baselineD)
+		return place(ctx, url, token, mysqlServer, rate, d, baselineD, slotCheck)
 	default:
 		if rate == 0 {
 			rate = 2500
@@ -235,6 +259,7 @@ func runOwnStack(ctx context.Context, mode string, n int, spread, lead time.Dura
 
 type product struct {
 	SKU       string `json:"sku"`
+	Warehouse string `json:"warehouse"`
 	PriceFen  int64  `json:"priceFen"`
 	Available int64  `json:"available"`
 	Bundle    bool   `json:"bundle"`
@@ -257,7 +282,7 @@ func catalog(ctx context.Context, url, tok string) ([]product, error) {
 			}
 		}
 		err := c.Do(ctx, `query($after:String){ products(first:40, after:$after, filter:{inStock:true}){
-			edges{ node{ sku priceFen available bundle presale dropShip } } pageInfo{ hasNextPage endCursor } } }`,
+			edges{ node{ sku warehouse priceFen available bundle presale dropShip } } pageInfo{ hasNextPage endCursor } } }`,
 			map[string]any{"after": after}, &out)
 		if err != nil {
 			return nil, err
@@ -272,14 +297,70 @@ func catalog(ctx context.Context, url, tok string) ([]product, error) {
 	}
 }
 
+// slotDay is the delivery day every order of the load runs promises.
+func slotDay() string {
+	return time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 1).Format("2006-01-02")
+}
+
 func orderInput(p product, qty int64) map[string]any {
 	return map[string]any{
 		"source": "APP",
 		"lines":  []map[string]any{{"sku": p.SKU, "qty": qty, "unitPriceFen": p.PriceFen}},
 		"address": map[string]any{"name": "Li Lei", "phone": "13800138000", "province": "Shanghai",
 			"city": "Shanghai", "district": "Pudong", "detail": "1 Century Avenue"},
-		"slot": map[string]any{"type": "NEXT_DAY", "date": time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 1).Format("2006-01-02")},
+		"slot": map[string]any{"type": "NEXT_DAY", "date": slotDay()},
 	}
+}
+
+const (
+	mSetSlot = `mutation($in:SetSlotCapacityInput!){ setSlotCapacity(input:$in){ slot{ taken } errors{ code message } } }`
+	qSlots   = `query($wh:String,$from:String){ slotCapacities(warehouse:$wh, from:$from, days:1){ type taken } }`
+)
+
+// limitSlots gives the run's slot (tomorrow's next-day) a capacity at
+// every warehouse the orders ship from, ample for the run, so each order
+// takes its unit on the limited path; it answers the units taken before.
+func limitSlots(ctx context.Context, c *gqlc.Client, warehouses []string, capacity int64) (int64, error) {
+	var before int64
+	for _, wh := range warehouses {
+		var out struct {
+			SetSlotCapacity struct {
+				Slot   *struct{ Taken int64 }
+				Errors []struct{ Code, Message string }
+			}
+		}
+		in := map[string]any{"warehouse": wh, "type": "NEXT_DAY", "date": slotDay(), "capacity": capacity}
+		if err := c.Do(ctx, mSetSlot, map[string]any{"in": in}, &out); err != nil {
+			return 0, err
+		}
+		if len(out.SetSlotCapacity.Errors) > 0 {
+			return 0, fmt.Errorf("set the slot capacity of %s: %s", wh, out.SetSlotCapacity.Errors[0].Message)
+		}
+		before += out.SetSlotCapacity.Slot.Taken
+	}
+	return before, nil
+}
+
+// slotsTaken sums the units taken of the run's slot at warehouses.
+func slotsTaken(ctx context.Context, c *gqlc.Client, warehouses []string) (int64, error) {
+	var n int64
+	for _, wh := range warehouses {
+		var out struct {
+			SlotCapacities []struct {
+				Type  string
+				Taken int64
+			}
+		}
+		if err := c.Do(ctx, qSlots, map[string]any{"wh": wh, "from": slotDay()}, &out); err != nil {
+			return 0, err
+		}
+		for _, s := range out.SlotCapacities {
+			if s.Type == "NEXT_DAY" {
+				n += s.Taken
+			}
+		}
+	}
+	return n, nil
 }
 
 func classifyPlace(data json.RawMessage) (load.Outcome, string) {
@@ -301,7 +382,7 @@ func classifyPlace(data json.RawMessage) (load.Outcome, string) {
 	return load.Failed, "empty payload"
 }
 
-func place(ctx context.Context, url string, token func(string, string) string, mysqlServer string, rate int, d, baselineD time.Duration) error {
+func place(ctx context.Context, url string, token func(string, string) string, mysqlServer string, rate int, d, baselineD time.Duration, slotCheck bool) error {
 	ps, err := catalog(ctx, url, token("CUSTOMER", "C0001"))
 	if err != nil {
 		return err
@@ -314,6 +395,22 @@ func place(ctx context.Context, url string, token func(string, string) string, m
 	}
 	if len(plain) == 0 {
 		return fmt.Errorf("no plain products in stock")
+	}
+	var warehouses []string
+	for _, p := range plain {
+		if !slices.Contains(warehouses, p.Warehouse) {
+			warehouses = append(warehouses, p.Warehouse)
+		}
+	}
+	admin := gqlc.New(url, token("ADMIN", "load"))
+	var takenBefore int64
+	if slotCheck {
+		if takenBefore, err = limitSlots(ctx, admin, warehouses, int64(rate)*int64(d/time.Second+1)*2); err != nil {
+			return err
+		}
+		fmt.Printf("delivery-slot check on: NEXT_DAY %s limited at %v\n", slotDay(), warehouses)
+	} else {
+		fmt.Println("delivery-slot check off (HARVEST_OMS_SLOT_CHECK=false)")
 	}
 	// The gateway limits each customer's mutations (20/s, burst 40, by
 	// default): the orders are spread so no customer places more than 10/s.
@@ -353,6 +450,13 @@ func place(ctx context.Context, url string, token func(string, string) string, m
 		float64(outcomes[load.OK])/r.Elapsed.Seconds())
 	for why, n := range reasons {
 		fmt.Printf("  %6d × %s\n", n, why)
+	}
+	if slotCheck {
+		taken, err := slotsTaken(ctx, admin, warehouses)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  slot units taken during the run %d (orders placed %d; they must agree)\n", taken-takenBefore, outcomes[load.OK])
 	}
 	fmt.Println(b)
 	fmt.Printf("ratio: whole stack placed/s = %.1f%% of the raw MariaDB commit rate of the same rows\n",

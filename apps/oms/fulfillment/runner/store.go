@@ -1,4 +1,4 @@
-package fulfillment
+package runner
 
 import (
 	"context"
@@ -11,24 +11,31 @@ import (
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
-// This file is the engine's SQL: the fulfillments rows, their leases, the
-// steps of the timeline and the warehouse capacity.
+// This file is the runner's SQL: the units' rows, their leases and the
+// steps of the timeline.
 
 const unitCols = `unit_id, order_id, parent_id, child_seq, stage, attempts, lease_token, lease_until, doc`
 
-func scanUnits(rows *sql.Rows) ([]*Unit, error) {
+// scanUnits reads units; one at a stage the pipeline does not know is
+// left out (logged): it stays leased and is taken up again after its lease.
+func (r *Runner[D]) scanUnits(rows *sql.Rows) ([]*Unit[D], error) {
 	defer rows.Close()
-	var out []*Unit
+	var out []*Unit[D]
 	for rows.Next() {
-		u := &Unit{}
+		u := &Unit[D]{}
 		var doc []byte
-		var stage int
-		if err := rows.Scan(&u.ID, &u.OrderID, &u.ParentID, &u.Seq, &stage, &u.Attempts, &u.Token, &u.LeaseUntil, &doc); err != nil {
+		var stage string
+		if err := rows.Scan(&u.ID, &u.Key, &u.ParentID, &u.Seq, &stage, &u.Attempts, &u.Token, &u.LeaseUntil, &doc); err != nil {
 			return nil, fmt.Errorf("read unit: %w", err)
 		}
-		u.Stage = Stage(stage)
+		i, ok := r.stageIndex(stage)
+		if !ok {
+			r.log.Error("pipeline unit at an unknown stage", "unit", u.ID, "stage", stage)
+			continue
+		}
+		u.stage = i
 		u.LeaseUntil = u.LeaseUntil.UTC()
-		if err := decodeDoc(doc, &u.Doc); err != nil {
+		if err := r.hooks.Decode(doc, &u.Doc); err != nil {
 			return nil, fmt.Errorf("unit %s document: %w", u.ID, err)
 		}
 		out = append(out, u)
@@ -38,7 +45,7 @@ func scanUnits(rows *sql.Rows) ([]*Unit, error) {
 
 // insertUnits writes new units in tx in one statement; state RUNNING rows
 // are leased to owner under their token until their LeaseUntil.
-func insertUnits(ctx context.Context, tx *sql.Tx, units []*Unit, state State, resumeAt time.Time, owner string, now time.Time) error {
+func (r *Runner[D]) insertUnits(ctx context.Context, tx *sql.Tx, units []*Unit[D], state State, resumeAt time.Time, owner string, now time.Time) error {
 	if len(units) == 0 {
 		return nil
 	}
@@ -50,7 +57,7 @@ func insertUnits(ctx context.Context, tx *sql.Tx, units []*Unit, state State, re
 		lease_owner, lease_token, lease_until, doc, created_at, updated_at) VALUES `)
 	args := make([]any, 0, 13*len(units))
 	for i, u := range units {
-		doc, err := encodeDoc(&u.Doc)
+		doc, err := r.hooks.Encode(&u.Doc)
 		if err != nil {
 			return fmt.Errorf("encode unit %s: %w", u.ID, err)
 		}
@@ -58,7 +65,7 @@ func insertUnits(ctx context.Context, tx *sql.Tx, units []*Unit, state State, re
 			q.WriteByte(',')
 		}
 		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
-		args = append(args, u.ID, u.OrderID, u.ParentID, u.Seq, int(u.Stage), string(state), resumeAt, owner, u.Token, u.LeaseUntil, doc, now, now)
+		args = append(args, u.ID, u.Key, u.ParentID, u.Seq, r.stages[u.stage].Name, string(state), resumeAt, owner, u.Token, u.LeaseUntil, doc, now, now)
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("insert units %s…: %w", units[0].ID, err)
@@ -76,11 +83,24 @@ type lockedUnit struct {
 	open  int
 }
 
+// readLeases reads the lease token and state of ids, without locking.
+func readLeases(ctx context.Context, db *sql.DB, ids []string) (map[string]lockedUnit, error) {
+	return leasesOf(ctx, db, ids, "")
+}
+
 // lockUnits locks the rows of ids (sorted) for the rest of tx and returns
 // their lease token, state and open delivery orders. A locking read by
 // primary key takes no gap locks, and every transaction takes its rows in
 // key order, so commits do not deadlock one another.
 func lockUnits(ctx context.Context, tx *sql.Tx, ids []string) (map[string]lockedUnit, error) {
+	return leasesOf(ctx, tx, ids, " FOR UPDATE")
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func leasesOf(ctx context.Context, db querier, ids []string, lock string) (map[string]lockedUnit, error) {
 	out := make(map[string]lockedUnit, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -89,8 +109,8 @@ func lockUnits(ctx context.Context, tx *sql.Tx, ids []string) (map[string]locked
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT unit_id, lease_token, state, open_children FROM fulfillments WHERE unit_id IN (`+
-		sqltx.Tuples("?", len(ids))+`) FOR UPDATE`, args...)
+	rows, err := db.QueryContext(ctx, `SELECT unit_id, lease_token, state, open_children FROM fulfillments WHERE unit_id IN (`+
+		sqltx.Tuples("?", len(ids))+`)`+lock, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lock units: %w", err)
 	}
@@ -108,8 +128,8 @@ func lockUnits(ctx context.Context, tx *sql.Tx, ids []string) (map[string]locked
 }
 
 // unitRow is a unit's new row: stage, state and document.
-type unitRow struct {
-	u            *Unit
+type unitRow[D any] struct {
+	u            *Unit[D]
 	state        State
 	resume       time.Time
 	code, reason string
@@ -122,7 +142,8 @@ type unitRow struct {
 // UPDATE by primary key. A unit moving on keeps its resume_at (meaningless
 // while RUNNING) and, unless extended, its lease_until: unchanged indexed
 // columns cost the database no secondary-index writes.
-func upsertUnits(ctx context.Context, tx *sql.Tx, units []unitRow, owner string, now time.Time) error {
+func (r *Runner[D]) upsertUnits(ctx context.Context, tx *sql.Tx, units []unitRow[D], now time.Time) error {
+	owner := r.cfg.Owner
 	if len(units) == 0 {
 		return nil
 	}
@@ -131,22 +152,22 @@ func upsertUnits(ctx context.Context, tx *sql.Tx, units []unitRow, owner string,
 		lease_owner, lease_token, lease_until, attempts, fail_code, fail_reason, doc, created_at, updated_at) VALUES `)
 	args := make([]any, 0, 17*len(units))
 	epoch := time.Unix(0, 0).UTC()
-	for i, r := range units {
-		u := r.u
-		doc, err := encodeDoc(&u.Doc)
+	for i, x := range units {
+		u := x.u
+		doc, err := r.hooks.Encode(&u.Doc)
 		if err != nil {
 			return fmt.Errorf("encode unit %s: %w", u.ID, err)
 		}
 		leaseUntil := u.LeaseUntil
-		if r.state != StateRunning {
+		if x.state != StateRunning {
 			leaseUntil = epoch
 		}
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-		args = append(args, u.ID, u.OrderID, u.ParentID, u.Seq, r.open, int(u.Stage), string(r.state), r.resume,
-			owner, u.Token, leaseUntil, u.Attempts, r.code, truncate(r.reason, 500), doc, now, now)
+		args = append(args, u.ID, u.Key, u.ParentID, u.Seq, x.open, r.stages[u.stage].Name, string(x.state), x.resume,
+			owner, u.Token, leaseUntil, u.Attempts, x.code, truncate(x.reason, 500), doc, now, now)
 	}
 	q.WriteString(` ON DUPLICATE KEY UPDATE stage = VALUES(stage), state = VALUES(state),
 		resume_at = IF(VALUES(state) = 'RUNNING', resume_at, VALUES(resume_at)), lease_until = VALUES(lease_until),
@@ -187,7 +208,7 @@ func countOffChildren(ctx context.Context, tx *sql.Tx, counts []parentCount, now
 		args = append(args, c.id)
 	}
 	q := `UPDATE fulfillments SET open_children = CASE unit_id` + open.String() + ` END, state = CASE unit_id` + state.String() +
-		` END, updated_at = ? WHERE unit_id IN (` + placeholders(len(counts)) + `)`
+		` END, updated_at = ? WHERE unit_id IN (` + sqltx.Tuples("?", len(counts)) + `)`
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("count off delivery orders of %s…: %w", counts[0].id, err)
 	}
@@ -202,37 +223,29 @@ func countOffChildren(ctx context.Context, tx *sql.Tx, counts []parentCount, now
 // on gaps rather than rows.
 var readCommitted = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 
-// runTx runs fn in a READ COMMITTED transaction, retrying deadlock victims
+// RunTx runs fn in a READ COMMITTED transaction, retrying deadlock victims
 // and lock wait timeouts like sqltx.Run.
-func runTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+func RunTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
 	return sqltx.RunWith(ctx, db, readCommitted, fn)
 }
 
 // step is one timeline row.
 type step struct {
-	stage   Stage
+	stage   int // index in the pipeline
 	outcome string
 	note    string
 	started time.Time
 	dur     time.Duration
 }
 
-func insertSteps(ctx context.Context, tx *sql.Tx, u *Unit, owner string, steps []step) error {
-	rows := make([]stepRow, len(steps))
-	for i, st := range steps {
-		rows[i] = stepRow{u: u, step: st}
-	}
-	return insertStepRows(ctx, tx, owner, rows)
-}
-
 // stepRow is a timeline row of some unit.
-type stepRow struct {
-	u *Unit
+type stepRow[D any] struct {
+	u *Unit[D]
 	step
 }
 
 // insertStepRows writes timeline rows, of any units, in one statement.
-func insertStepRows(ctx context.Context, tx *sql.Tx, owner string, steps []stepRow) error {
+func (r *Runner[D]) insertStepRows(ctx context.Context, tx *sql.Tx, owner string, steps []stepRow[D]) error {
 	if len(steps) == 0 {
 		return nil
 	}
@@ -244,7 +257,7 @@ func insertStepRows(ctx context.Context, tx *sql.Tx, owner string, steps []stepR
 			q.WriteByte(',')
 		}
 		q.WriteString("(?,?,?,?,?,?,?,?)")
-		args = append(args, s.u.OrderID, s.u.ID, int(s.stage), s.outcome, truncate(s.note, 500), owner, s.started, s.dur.Microseconds())
+		args = append(args, s.u.Key, s.u.ID, r.stages[s.stage].Name, s.outcome, truncate(s.note, 500), owner, s.started, s.dur.Microseconds())
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("insert timeline steps: %w", err)
@@ -259,7 +272,8 @@ func insertStepRows(ctx context.Context, tx *sql.Tx, owner string, steps []stepR
 // longer matches and each unit goes to exactly one instance; locking only
 // the chosen rows (no range of the index) keeps claims from deadlocking
 // with commits.
-func claim(ctx context.Context, db *sql.DB, expired bool, owner, token string, now, leaseUntil time.Time, limit int) ([]*Unit, error) {
+func (r *Runner[D]) claim(ctx context.Context, expired bool, token string, now, leaseUntil time.Time, limit int) ([]*Unit[D], error) {
+	db, owner := r.db, r.cfg.Owner
 	// One query per state, each reading the (state, time) index in order
 	// and stopping at the limit: a single IN over both states would sort
 	// every due row on each claim.
@@ -321,15 +335,15 @@ func claim(ctx context.Context, db *sql.DB, expired bool, owner, token string, n
 	if err != nil {
 		return nil, fmt.Errorf("read claimed units: %w", err)
 	}
-	return scanUnits(rows)
+	return r.scanUnits(rows)
 }
 
 // renew extends a unit's lease if it is still the holder's.
-func renew(ctx context.Context, db *sql.DB, u *Unit, until, now time.Time) (bool, error) {
+func renew(ctx context.Context, db *sql.DB, id, token string, until, now time.Time) (bool, error) {
 	res, err := db.ExecContext(ctx, `UPDATE fulfillments SET lease_until = ?, updated_at = ? WHERE unit_id = ? AND lease_token = ? AND state = 'RUNNING'`,
-		until, now, u.ID, u.Token)
+		until, now, id, token)
 	if err != nil {
-		return false, fmt.Errorf("renew lease of %s: %w", u.ID, err)
+		return false, fmt.Errorf("renew lease of %s: %w", id, err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err

@@ -1,4 +1,4 @@
-package fulfillment
+package runner
 
 import (
 	"context"
@@ -19,10 +19,10 @@ import (
 // holds in memory at that moment run on to their next commit point that
 // leaves memory (a pause, the exception queue, the end). The switch is a
 // row of its own; each instance re-reads it at most every
-// suspensionFresh, and at once after changing it itself.
+// SuspensionFresh, and at once after changing it itself.
 
-// suspensionFresh bounds how stale an instance's view of the switch is.
-const suspensionFresh = time.Second
+// SuspensionFresh bounds how stale an instance's view of the switch is.
+const SuspensionFresh = time.Second
 
 // Suspension is the state of the switch.
 type Suspension struct {
@@ -32,59 +32,59 @@ type Suspension struct {
 	Since     time.Time // when it was last switched; zero if never
 }
 
-// Suspend stops the pipeline on every instance within suspensionFresh.
+// Suspend stops the pipeline on every instance within SuspensionFresh.
 // Suspending a suspended pipeline keeps its first operator and time and
 // takes the new reason.
-func (e *Engine) Suspend(ctx context.Context, reason, operator string) (Suspension, error) {
+func (r *Runner[D]) Suspend(ctx context.Context, reason, operator string) (Suspension, error) {
 	reason = strings.TrimSpace(reason)
 	switch {
 	case reason == "":
-		return Suspension{}, fmt.Errorf("%w: a reason is required to suspend fulfillment", ErrInvalid)
+		return Suspension{}, fmt.Errorf("%w: a reason is required to suspend the pipeline", ErrInvalid)
 	case utf8.RuneCountInString(reason) > 500:
 		return Suspension{}, fmt.Errorf("%w: the reason is longer than 500 characters", ErrInvalid)
 	}
-	now := e.clock.Now()
-	_, err := e.db.ExecContext(ctx, `INSERT INTO fulfillment_suspension (id, suspended, reason, operator, since) VALUES (1, TRUE, ?, ?, ?)
+	now := r.clock.Now()
+	_, err := r.db.ExecContext(ctx, `INSERT INTO fulfillment_suspension (id, suspended, reason, operator, since) VALUES (1, TRUE, ?, ?, ?)
 		ON DUPLICATE KEY UPDATE reason = VALUES(reason),
 		  operator = IF(suspended, operator, VALUES(operator)), since = IF(suspended, since, VALUES(since)), suspended = TRUE`,
 		reason, truncate(operator, 128), now)
 	if err != nil {
 		return Suspension{}, fmt.Errorf("suspend fulfillment: %w", err)
 	}
-	return e.refreshSuspension(ctx)
+	return r.refreshSuspension(ctx)
 }
 
 // Resume starts the pipeline again; resuming a running one changes nothing.
-func (e *Engine) Resume(ctx context.Context, operator string) (Suspension, error) {
-	_, err := e.db.ExecContext(ctx, `UPDATE fulfillment_suspension SET suspended = FALSE, reason = '', operator = ?, since = ?
-		WHERE id = 1 AND suspended`, truncate(operator, 128), e.clock.Now())
+func (r *Runner[D]) Resume(ctx context.Context, operator string) (Suspension, error) {
+	_, err := r.db.ExecContext(ctx, `UPDATE fulfillment_suspension SET suspended = FALSE, reason = '', operator = ?, since = ?
+		WHERE id = 1 AND suspended`, truncate(operator, 128), r.clock.Now())
 	if err != nil {
 		return Suspension{}, fmt.Errorf("resume fulfillment: %w", err)
 	}
-	s, err := e.refreshSuspension(ctx)
+	s, err := r.refreshSuspension(ctx)
 	if err == nil {
-		e.Wake()
+		r.Wake()
 	}
 	return s, err
 }
 
 // Suspension reads the switch.
-func (e *Engine) Suspension(ctx context.Context) (Suspension, error) {
-	return e.refreshSuspension(ctx)
+func (r *Runner[D]) Suspension(ctx context.Context) (Suspension, error) {
+	return r.refreshSuspension(ctx)
 }
 
 // refreshSuspension reads the switch and keeps it as this instance's view.
-func (e *Engine) refreshSuspension(ctx context.Context) (Suspension, error) {
-	s, err := e.readSuspension(ctx)
+func (r *Runner[D]) refreshSuspension(ctx context.Context) (Suspension, error) {
+	s, err := r.readSuspension(ctx)
 	if err == nil {
-		e.suspension.Set(s)
+		r.suspension.Set(s)
 	}
 	return s, err
 }
 
-func (e *Engine) readSuspension(ctx context.Context) (Suspension, error) {
+func (r *Runner[D]) readSuspension(ctx context.Context) (Suspension, error) {
 	var s Suspension
-	err := e.db.QueryRowContext(ctx, `SELECT suspended, reason, operator, since FROM fulfillment_suspension WHERE id = 1`).
+	err := r.db.QueryRowContext(ctx, `SELECT suspended, reason, operator, since FROM fulfillment_suspension WHERE id = 1`).
 		Scan(&s.Suspended, &s.Reason, &s.Operator, &s.Since)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
@@ -103,12 +103,12 @@ func (e *Engine) readSuspension(ctx context.Context) (Suspension, error) {
 
 // suspended is the feeder's look at the switch: this instance's view
 // while fresh, else read again. A failed read keeps the last known state.
-func (e *Engine) suspended(ctx context.Context) bool {
-	s, err := e.suspension.Get(ctx, e.readSuspension)
+func (r *Runner[D]) suspended(ctx context.Context) bool {
+	s, err := r.suspension.Get(ctx, r.readSuspension)
 	if err != nil {
-		s, _ = e.suspension.Last()
+		s, _ = r.suspension.Last()
 		if ctx.Err() == nil {
-			e.log.Warn("fulfillment switch unreadable; keeping the last known state", "suspended", s.Suspended, "err", err)
+			r.log.Warn("fulfillment switch unreadable; keeping the last known state", "suspended", s.Suspended, "err", err)
 		}
 	}
 	return s.Suspended

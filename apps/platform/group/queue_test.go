@@ -16,7 +16,7 @@ type testItem struct {
 }
 
 func TestQueueHandlesEachItemOnceInBoundedGroups(t *testing.T) {
-	q := NewQueue[*testItem](8, 2)
+	q := NewQueue[*testItem](Options{MaxSize: 8, InFlight: 2})
 	var (
 		handled, groups, running, mostRunning atomic.Int64
 		mu                                    sync.Mutex
@@ -81,7 +81,7 @@ func TestQueueHandlesEachItemOnceInBoundedGroups(t *testing.T) {
 // A leader returns once its own item is handled, however long the queue
 // stays busy behind it: the rest is led on by a goroutine of its own.
 func TestQueueLeaderReturnsWhenItsItemIsDone(t *testing.T) {
-	q := NewQueue[*testItem](1, 1)
+	q := NewQueue[*testItem](Options{MaxSize: 1, InFlight: 1})
 	started := make(chan struct{})
 	goOn := make(chan struct{})   // lets the leader's own group finish
 	others := make(chan struct{}) // lets the other groups finish
@@ -130,7 +130,7 @@ func TestQueueLeaderReturnsWhenItsItemIsDone(t *testing.T) {
 }
 
 func TestQueueLoneCallerIsHandledAtOnce(t *testing.T) {
-	q := NewQueue[int](8, 1)
+	q := NewQueue[int](Options{MaxSize: 8, InFlight: 1})
 	var got []int
 	q.Submit(7, func(g []int) { got = append(got, g...) })
 	if fmt.Sprint(got) != "[7]" {
@@ -140,7 +140,7 @@ func TestQueueLoneCallerIsHandledAtOnce(t *testing.T) {
 
 func TestLoaderAnswersEachCallItsOwnKeys(t *testing.T) {
 	var fetches atomic.Int64
-	l := NewLoader(16, 1, func(_ context.Context, keys []int) (map[int]string, error) {
+	l := NewLoader(Options{MaxSize: 16, InFlight: 1}, func(_ context.Context, keys []int) (map[int]string, error) {
 		fetches.Add(1)
 		time.Sleep(time.Millisecond)
 		out := map[int]string{}
@@ -180,7 +180,7 @@ func TestLoaderAnswersEachCallItsOwnKeys(t *testing.T) {
 
 func TestLoaderFailureReachesEveryCallOfTheGroup(t *testing.T) {
 	boom := errors.New("database down")
-	l := NewLoader(16, 1, func(context.Context, []string) (map[string]int, error) { return nil, boom })
+	l := NewLoader(Options{MaxSize: 16, InFlight: 1}, func(context.Context, []string) (map[string]int, error) { return nil, boom })
 	if _, err := l.Load(context.Background(), "a"); !errors.Is(err, boom) {
 		t.Fatalf("got %v", err)
 	}
