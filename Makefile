@@ -27,7 +27,7 @@ down:
 	$(STACK) down
 
 token:
-	@$(GO) run ./deploy/local/cmd/harvest-stack token -role $(ROLE) -sub $(SUB)
+	@$(GO) run ./deploy/local/cmd/harvest-stack token -role $(ROLE) -sub $(SUB) $(if $(WAREHOUSE),-warehouse $(WAREHOUSE))
 
 services:
 	$(STACK) services

@@ -90,4 +90,13 @@ type Resolver struct {
 	Feed     OrderFeed
 	// Addresses is OMS's address books (usually the same client as Orders).
 	Addresses Addresses
+	// Warehouse serves the warehouse console (WMS), Floor its live events.
+	Warehouse Warehouse
+	Floor     FloorFeed
+}
+
+// FloorFeed hands out live warehouse-floor events; *hub.Floor satisfies
+// it. The channel must close when ctx ends.
+type FloorFeed interface {
+	Subscribe(ctx context.Context, match func(*model.WarehouseEvent) bool) <-chan *model.WarehouseEvent
 }

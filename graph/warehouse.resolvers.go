@@ -9,11 +9,249 @@ import (
 	"context"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/graph/model"
 )
 
+// ReceiveGoods is the resolver for the receiveGoods field.
+func (r *mutationResolver) ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error) {
+	id, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.ReceiveGoodsPayload{Errors: ues}, nil
+	}
+	rc, err := r.Warehouse.ReceiveGoods(ctx, wh, wmsclient.ReceiptRequest{IdempotencyKey: idempotencyKey, PurchaseOrder: input.PurchaseOrder,
+		Bin: input.Bin, SKU: input.Sku, Batch: input.Batch, ProductionDate: input.ProductionDate, ExpiryDate: input.ExpiryDate, Qty: input.Qty,
+		Operator: id.Subject})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ReceiveGoodsPayload{Errors: ues}, nil
+	}
+	return &model.ReceiveGoodsPayload{ReceiptID: &rc.ReceiptID, Duplicate: rc.Duplicate, Errors: []*model.UserError{}}, nil
+}
+
+// CreatePickList is the resolver for the createPickList field.
+func (r *mutationResolver) CreatePickList(ctx context.Context, input model.CreatePickListInput, idempotencyKey string) (*model.PickListPayload, error) {
+	id, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.PickListPayload{Errors: ues}, nil
+	}
+	pl, err := r.Warehouse.CreatePickList(ctx, wh, wmsclient.PickListRequest{IdempotencyKey: idempotencyKey, Operator: id.Subject, WorkOrderIDs: input.WorkOrderIds})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input", "workOrderIds"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.PickListPayload{Errors: ues}, nil
+	}
+	return &model.PickListPayload{PickList: toPickList(pl), Errors: []*model.UserError{}}, nil
+}
+
+// ClaimPickTask is the resolver for the claimPickTask field.
+func (r *mutationResolver) ClaimPickTask(ctx context.Context, taskID string, warehouse *string) (*model.PickTaskPayload, error) {
+	id, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.Warehouse.ClaimTask(ctx, wh, taskID, wmsclient.ClaimRequest{Picker: id.Subject})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"taskId"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.PickTaskPayload{Errors: ues}, nil
+	}
+	return &model.PickTaskPayload{Task: toTask(t), Errors: []*model.UserError{}}, nil
+}
+
+// ScanPick is the resolver for the scanPick field.
+func (r *mutationResolver) ScanPick(ctx context.Context, input model.ScanPickInput, idempotencyKey string) (*model.ScanPickPayload, error) {
+	id, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.ScanPickPayload{Errors: ues}, nil
+	}
+	res, err := r.Warehouse.Scan(ctx, wh, input.TaskID, wmsclient.ScanRequest{Picker: id.Subject, IdempotencyKey: idempotencyKey,
+		Bin: input.Bin, SKU: input.Sku, Qty: input.Qty})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ScanPickPayload{Errors: ues}, nil
+	}
+	return &model.ScanPickPayload{Task: toTask(res.Task), PickListPicked: res.ListPicked, Errors: []*model.UserError{}}, nil
+}
+
+// ScanQc is the resolver for the scanQC field.
+func (r *mutationResolver) ScanQc(ctx context.Context, input model.ScanQCInput, idempotencyKey string) (*model.ScanQCPayload, error) {
+	_, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.ScanQCPayload{Errors: ues}, nil
+	}
+	res, err := r.Warehouse.QCScan(ctx, wh, input.PickListID, wmsclient.QCScanRequest{IdempotencyKey: idempotencyKey, SKU: input.Sku, Qty: input.Qty})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ScanQCPayload{Errors: ues}, nil
+	}
+	slot := int64(res.Slot)
+	return &model.ScanQCPayload{WorkOrderID: &res.WorkOrderID, Slot: &slot, Errors: []*model.UserError{}}, nil
+}
+
+// PackWorkOrder is the resolver for the packWorkOrder field.
+func (r *mutationResolver) PackWorkOrder(ctx context.Context, input model.PackWorkOrderInput, idempotencyKey string) (*model.PackWorkOrderPayload, error) {
+	_, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.PackWorkOrderPayload{Errors: ues}, nil
+	}
+	req := wmsclient.PackRequest{IdempotencyKey: idempotencyKey, Boxes: make([]wmsclient.BoxInput, len(input.Boxes))}
+	for i, b := range input.Boxes {
+		if b.WeightG != nil {
+			req.Boxes[i].WeightG = *b.WeightG
+		}
+		for _, l := range b.Lines {
+			req.Boxes[i].Lines = append(req.Boxes[i].Lines, wmsclient.BoxLine{SKU: l.Sku, Qty: l.Qty})
+		}
+	}
+	bs, err := r.Warehouse.Pack(ctx, wh, input.WorkOrderID, req)
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input", "boxes"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.PackWorkOrderPayload{Errors: ues}, nil
+	}
+	return &model.PackWorkOrderPayload{Boxes: toBoxes(bs), Errors: []*model.UserError{}}, nil
+}
+
+// HandOver is the resolver for the handOver field.
+func (r *mutationResolver) HandOver(ctx context.Context, input model.HandOverInput, idempotencyKey string) (*model.HandOverPayload, error) {
+	_, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.HandOverPayload{Errors: ues}, nil
+	}
+	h, err := r.Warehouse.Handover(ctx, wh, wmsclient.HandoverRequest{IdempotencyKey: idempotencyKey, Carrier: input.Carrier})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input", "carrier"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.HandOverPayload{Errors: ues}, nil
+	}
+	return &model.HandOverPayload{Batch: toHandover(h), Errors: []*model.UserError{}}, nil
+}
+
+// ConfirmQc is the resolver for the confirmQC field.
+func (r *mutationResolver) ConfirmQc(ctx context.Context, pickListID string, warehouse *string) (*model.ConfirmQCPayload, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Warehouse.ConfirmQC(ctx, wh, pickListID)
+	if err != nil {
+		ues, err := floorErrors(err, []string{"pickListId"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ConfirmQCPayload{WithDifferences: []string{}, Errors: ues}, nil
+	}
+	if c.WithDifferences == nil {
+		c.WithDifferences = []string{}
+	}
+	return &model.ConfirmQCPayload{WithDifferences: c.WithDifferences, Errors: []*model.UserError{}}, nil
+}
+
+// SecondQc is the resolver for the secondQC field.
+func (r *mutationResolver) SecondQc(ctx context.Context, input model.SecondQCInput, idempotencyKey string) (*model.WorkOrderPayload, error) {
+	_, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.WorkOrderPayload{Errors: ues}, nil
+	}
+	w, err := r.Warehouse.SecondQC(ctx, wh, input.WorkOrderID, wmsclient.SecondQCRequest{IdempotencyKey: idempotencyKey, SKU: input.Sku, Qty: input.Qty})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.WorkOrderPayload{Errors: ues}, nil
+	}
+	return &model.WorkOrderPayload{WorkOrder: toWorkOrder(w), Errors: []*model.UserError{}}, nil
+}
+
+// ConfirmShortage is the resolver for the confirmShortage field.
+func (r *mutationResolver) ConfirmShortage(ctx context.Context, input model.ConfirmShortageInput, idempotencyKey string) (*model.ConfirmShortagePayload, error) {
+	_, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.ConfirmShortagePayload{Errors: ues}, nil
+	}
+	req := wmsclient.ShortageRequest{IdempotencyKey: idempotencyKey, Reasons: map[string]string{}}
+	for _, x := range input.Reasons {
+		req.Reasons[x.Sku] = string(x.Reason)
+	}
+	sh, err := r.Warehouse.ConfirmShortage(ctx, wh, input.WorkOrderID, req)
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ConfirmShortagePayload{Errors: ues}, nil
+	}
+	return toShortage(sh), nil
+}
+
+// ConfirmPutAway is the resolver for the confirmPutAway field.
+func (r *mutationResolver) ConfirmPutAway(ctx context.Context, input model.ConfirmPutAwayInput, idempotencyKey string) (*model.PutAwayPayload, error) {
+	id, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.PutAwayPayload{Errors: ues}, nil
+	}
+	t, err := r.Warehouse.ConfirmPutAway(ctx, wh, input.TaskID, wmsclient.PutAwayRequest{IdempotencyKey: idempotencyKey, Operator: id.Subject, Bin: input.Bin})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.PutAwayPayload{Errors: ues}, nil
+	}
+	return &model.PutAwayPayload{Task: toPutAway(t), Errors: []*model.UserError{}}, nil
+}
+
 // WarehouseStock is the resolver for the warehouseStock field.
 func (r *queryResolver) WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error) {
+	if _, _, err := floorOperator(ctx, &warehouse); err != nil {
+		return nil, err
+	}
 	req := inventoryclient.SearchRequest{Warehouse: warehouse, First: pageSize(first), After: str(after)}
 	if zone != nil {
 		req.Zone = string(*zone)
@@ -23,4 +261,176 @@ func (r *queryResolver) WarehouseStock(ctx context.Context, warehouse string, zo
 		return nil, err
 	}
 	return toProductConnection(pg), nil
+}
+
+// WorkOrders is the resolver for the workOrders field.
+func (r *queryResolver) WorkOrders(ctx context.Context, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) (*model.WorkOrderConnection, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	n := pageSize(first)
+	wos, err := r.Warehouse.WorkOrders(ctx, wh, string(status), str(after), n+1)
+	if err != nil {
+		if e := whErr(err); e != nil {
+			return nil, e
+		}
+		return nil, err
+	}
+	out := &model.WorkOrderConnection{Edges: []*model.WorkOrderEdge{}, PageInfo: &model.PageInfo{HasNextPage: len(wos) > n}}
+	for i, w := range wos {
+		if i == n {
+			break
+		}
+		out.Edges = append(out.Edges, &model.WorkOrderEdge{Cursor: w.ID, Node: toWorkOrder(w)})
+	}
+	if k := len(out.Edges); k > 0 {
+		out.PageInfo.StartCursor, out.PageInfo.EndCursor = &out.Edges[0].Cursor, &out.Edges[k-1].Cursor
+	}
+	out.PageInfo.HasPreviousPage = str(after) != ""
+	return out, nil
+}
+
+// WorkOrder is the resolver for the workOrder field.
+func (r *queryResolver) WorkOrder(ctx context.Context, id string, warehouse *string) (*model.WorkOrder, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	w, err := r.Warehouse.WorkOrder(ctx, wh, id)
+	if err != nil {
+		_, err := readErr(err)
+		return nil, err
+	}
+	return toWorkOrder(w), nil
+}
+
+// PickList is the resolver for the pickList field.
+func (r *queryResolver) PickList(ctx context.Context, id string, warehouse *string) (*model.PickList, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := r.Warehouse.PickList(ctx, wh, id)
+	if err != nil {
+		_, err := readErr(err)
+		return nil, err
+	}
+	return toPickList(pl), nil
+}
+
+// PickTask is the resolver for the pickTask field.
+func (r *queryResolver) PickTask(ctx context.Context, id string, warehouse *string) (*model.PickTask, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.Warehouse.Task(ctx, wh, id)
+	if err != nil {
+		_, err := readErr(err)
+		return nil, err
+	}
+	return toTask(t), nil
+}
+
+// QcCart is the resolver for the qcCart field.
+func (r *queryResolver) QcCart(ctx context.Context, pickListID string, warehouse *string) (*model.QCCart, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.Warehouse.QCView(ctx, wh, pickListID)
+	if err != nil {
+		_, err := readErr(err)
+		return nil, err
+	}
+	out := &model.QCCart{PickList: toPickList(v.PickList), WorkOrders: make([]*model.WorkOrder, len(v.WorkOrders))}
+	for i, w := range v.WorkOrders {
+		out.WorkOrders[i] = toWorkOrder(w)
+	}
+	return out, nil
+}
+
+// WorkOrderBoxes is the resolver for the workOrderBoxes field.
+func (r *queryResolver) WorkOrderBoxes(ctx context.Context, workOrderID string, warehouse *string) ([]*model.Box, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := r.Warehouse.Boxes(ctx, wh, workOrderID)
+	if err != nil {
+		if absent, err := readErr(err); absent {
+			return []*model.Box{}, nil
+		} else {
+			return nil, err
+		}
+	}
+	return toBoxes(bs), nil
+}
+
+// BinStock is the resolver for the binStock field.
+func (r *queryResolver) BinStock(ctx context.Context, sku *string, warehouse *string) ([]*model.BinStock, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := r.Warehouse.BinStock(ctx, wh, str(sku))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.BinStock, len(bs))
+	for i, b := range bs {
+		out[i] = &model.BinStock{Bin: b.Bin, Area: model.StorageArea(b.Area), Zone: model.Zone(b.Zone), Sku: b.SKU, Batch: b.Batch,
+			ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate, OnHand: b.OnHand, Occupied: b.Occupied}
+	}
+	return out, nil
+}
+
+// StockMovements is the resolver for the stockMovements field.
+func (r *queryResolver) StockMovements(ctx context.Context, sku *string, first *int64, warehouse *string) ([]*model.StockMovement, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := r.Warehouse.Movements(ctx, wh, str(sku), pageSize(first))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.StockMovement, len(ms))
+	for i, m := range ms {
+		out[i] = &model.StockMovement{ID: m.ID, Bin: m.Bin, Sku: m.SKU, Batch: m.Batch, Kind: m.Kind, Qty: m.Qty, Ref: m.Ref, At: m.At, Uploaded: m.Uploaded}
+	}
+	return out, nil
+}
+
+// PutAwayTasks is the resolver for the putAwayTasks field.
+func (r *queryResolver) PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.Warehouse.PutAwayTasks(ctx, wh, str(status), pageSize(first))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.PutAwayTask, len(ts))
+	for i, t := range ts {
+		out[i] = toPutAway(t)
+	}
+	return out, nil
+}
+
+// WarehouseEvents is the resolver for the warehouseEvents field.
+func (r *subscriptionResolver) WarehouseEvents(ctx context.Context, taskID *string, warehouse *string) (<-chan *model.WarehouseEvent, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if r.Floor == nil {
+		return nil, &PublicError{Code: CodeInternal, Message: "the warehouse feed is not configured"}
+	}
+	task := str(taskID)
+	return r.Floor.Subscribe(ctx, func(e *model.WarehouseEvent) bool {
+		return e.Warehouse == wh && (task == "" || (e.Type == model.WarehouseEventTypeTaskProgressed && e.ID == task))
+	}), nil
 }

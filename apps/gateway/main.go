@@ -27,6 +27,7 @@ import (
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/runtime"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/graph"
 	"github.com/harvest/harvest/graph/auth"
 	"github.com/harvest/harvest/graph/hub"
@@ -117,6 +118,11 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 	for _, topic := range hub.Topics {
 		app.SubscribeBulk(cfg.FeedPubSub, topic, "", 100, 20, daprx.EachMessage(feed.Handle))
 	}
+	// The warehouse console's live events, likewise.
+	floor := hub.NewFloor(hub.DefaultBuffer, app.Logger)
+	for _, topic := range hub.FloorTopics {
+		app.SubscribeBulk(cfg.FeedPubSub, topic, "", 100, 20, daprx.EachMessage(floor.Handle))
+	}
 
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	oms := omsclient.New(app.Invoker)
@@ -126,6 +132,8 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Catalog:   inventoryclient.New(app.Invoker),
 		Payments:  payclient.New(app.Invoker),
 		Feed:      feed,
+		Warehouse: wmsclient.New(app.Invoker),
+		Floor:     floor,
 	}
 	public := http.NewServeMux()
 	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{

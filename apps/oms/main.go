@@ -69,6 +69,7 @@ func run() error {
 		Inventory: inventoryclient.New(a.Invoker),
 		Pay:       payclient.New(a.Invoker),
 		Reminders: reminders,
+		Warehouse: wmsclient.New(a.Invoker),
 		Clock:     clock.System{},
 		Notify:    a.Relay.Notify,
 		Logger:    a.Logger,
@@ -86,6 +87,9 @@ func run() error {
 	a.Invoker.BatchForThroughput(marketingclient.AppID, marketingclient.BatchRoutes...)
 	a.Invoker.BatchForThroughput(wmsclient.AppID, wmsclient.BatchRoutes...)
 	if err := subscribe.Trades(a.Service, cfg.Base.PubSub, svc); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	if err := subscribe.Warehouse(a.Service, cfg.Base.PubSub, svc); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	if err := api.SweepBinding(a.Service, cfg.SweepBinding, svc, a.Logger); err != nil {

@@ -80,6 +80,10 @@ func readConfig() (config.Base, publicConfig, sim.Config, error) {
 			ReviewAboveFen:         int64(r.Int("PARTNERS_RISK_REVIEW_ABOVE_FEN", 5_000_000)), // 50,000 yuan
 		},
 		ExpressCarrier: r.String("PARTNERS_TMS_EXPRESS_CARRIER", "SF"),
+		WMSApp:         r.String("PARTNERS_WMS_APP", "wms"),
+		CollectDelay:   r.Duration("PARTNERS_TMS_COLLECT_DELAY", 2*time.Second),
+		DeliverDelay:   r.Duration("PARTNERS_TMS_DELIVER_DELAY", 5*time.Second),
+		RefuseRate:     float64(r.Int("PARTNERS_TMS_REFUSE_PERCENT", 0)) / 100,
 	}
 	// A stand-in with public keys that "pays" every trade must never run
 	// where money is real: it starts only when development is asked for.

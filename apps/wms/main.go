@@ -1,8 +1,12 @@
-// Command wms is the warehouse system. This slice holds ERP stock and its
-// occupation per delivery order (fulfillment stage 12) and receives the
+// Command wms is the warehouse system. It holds ERP stock and its
+// occupation per delivery order (fulfillment stage 12), receives the
 // delivery orders fulfillment dispatches (stage 16, DOMAIN 7.1 step 1),
-// announcing each on wms.order.received. main wires configuration, the
-// runtime, the use cases, the routes and the local seeder.
+// and runs outbound to the courier's door (DOMAIN 7.1): split, bin-stock
+// allocation, pick lists and RF picking, QC and packing, weighing,
+// handover and the TMS import, each step started by the message the one
+// before committed; and physical stock with goods receipt (DOMAIN 7.3).
+// main wires configuration, the runtime, the use cases, the routes, the
+// subscribers and the local seeder.
 package main
 
 import (
@@ -16,12 +20,16 @@ import (
 	"syscall"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/runtime"
 	"github.com/harvest/harvest/apps/wms/api"
 	"github.com/harvest/harvest/apps/wms/app"
+	"github.com/harvest/harvest/apps/wms/erp"
+	"github.com/harvest/harvest/apps/wms/events"
 	"github.com/harvest/harvest/apps/wms/store"
+	"github.com/harvest/harvest/apps/wms/tms"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/apps/wms/wmsconfig"
 )
@@ -47,7 +55,13 @@ func run() error {
 		return err
 	}
 	svc := app.New(store.New(a.DB), clock.System{}, a.Relay.Notify, a.Logger)
+	partners := partnersclient.New(a.Invoker, cfg.PartnersAppID)
+	svc.SetOutbound(cfg.WeighCarriers, tms.New(partners), erp.New(partners))
+	a.Go(svc.UploadWorker(cfg.UploadEvery))
 	api.Mount(a.Mux, svc)
+	if err := events.Subscribe(a.Service, base.PubSub, svc); err != nil {
+		return err
+	}
 	a.AllowBatch(wmsclient.BatchRoutes...)
 	if seed {
 		// In the background: inventory and its sidecar may start after us.

@@ -57,6 +57,10 @@ func run(m *testing.M) int {
 			// Orders paid through ALIPAY get longer: the crash tests need time.
 			"HARVEST_PAY_DEADLINE_ALIPAY": "90s",
 			"PARTNERS_CALLBACK_DELAY":     "300ms",
+			// The courier collects and delivers within seconds, not hours.
+			"PARTNERS_TMS_COLLECT_DELAY": "1s",
+			"PARTNERS_TMS_DELIVER_DELAY": "2s",
+			"HARVEST_WMS_UPLOAD_EVERY":   "500ms",
 		},
 	})
 	if err != nil {

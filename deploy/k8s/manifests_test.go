@@ -518,17 +518,23 @@ func TestNetworkPolicies(t *testing.T) {
 func TestPubSubScopes(t *testing.T) {
 	publishers := map[string][]string{
 		"oms": {omsevents.TopicOrderPlaced, omsevents.TopicOrderPaid, omsevents.TopicOrderCancelled,
-			omsevents.TopicPaymentRejected, omsevents.TopicDeductionsUsed},
+			omsevents.TopicPaymentRejected, omsevents.TopicDeductionsUsed,
+			omsevents.TopicOrderShipped, omsevents.TopicOrderCompleted, omsevents.TopicOrderRefused},
 		"pay": {payevents.TopicTradeSucceeded, payevents.TopicRefundSucceeded},
-		"wms": {wmsevents.TopicOrderReceived},
+		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicWorkOrderAllocated,
+			wmsevents.TopicWorkOrderSuspended, wmsevents.TopicStockReceived, wmsevents.TopicPickListCreated,
+			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
 	subscribers := map[string][]string{
-		"gateway":   hub.Topics,
+		"gateway":   append(append([]string{}, hub.Topics...), hub.FloorTopics...),
 		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled},
 		"pay":       {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
-		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid},
+		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported},
+		// WMS drives outbound by its own messages (apps/wms/events).
+		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicStockReceived,
+			wmsevents.TopicHandoverCompleted},
 	}
 	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms"}
 
@@ -695,6 +701,7 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[graph.Orders](), omsclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Catalog](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Payments](), payclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Warehouse](), wmsclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Addresses](), omsclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
@@ -704,6 +711,7 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[omsapp.Inventory](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[omsapp.Areas](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[omsapp.Pay](), payclient.New(inv))
+			callEvery(t, reflect.TypeFor[omsapp.Warehouse](), wmsclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Gifts](), marketingclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Warehouse](), wmsclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Catalog](), inventoryclient.New(inv))
@@ -722,7 +730,8 @@ var callers = map[string]struct {
 		callEvery(t, reflect.TypeFor[payapp.OMS](), omsclient.New(inv))
 	}},
 	// wms calls inventory only to seed (wms/app.Catalog), which production
-	// refuses: no grant. marketing calls nobody.
+	// refuses: no grant; TMS it reaches as an HTTPEndpoint (endpoints.yaml).
+	// marketing calls nobody.
 }
 
 // record returns the routes caller's code invokes, plain and batched.
@@ -828,6 +837,10 @@ func TestAccessControlLists(t *testing.T) {
 		{"pay", route{"inventory", "POST", "v1/reservations/O1/release"}, "release stock"},
 		{"gateway", route{"wms", "POST", "v1/erp-stock"}, "set ERP stock"},
 		{"oms", route{"wms", "POST", "v1/erp-stock"}, "set ERP stock"},
+		{"oms", route{"wms", "POST", "v1/warehouses/WH-SH/receipts"}, "receive goods"},
+		{"gateway", route{"wms", "POST", "v1/tms/parcels/P1/reports"}, "a forged tracking report"},
+		{"gateway", route{"wms", "POST", "v1/items"}, "change the item master"},
+		{"gateway", route{"wms", "GET", "v1/order-parcels/O1"}, "not the gateway's"},
 		{"gateway", route{"marketing", "POST", "v1/campaigns"}, "create a campaign"},
 		{"oms", route{"gateway", "POST", "events-bulk/oms.order.paid"}, "nothing calls the gateway"},
 		{"partners", route{"pay", "POST", "v1/callbacks/WECHAT"}, "an unknown app id"},

@@ -52,6 +52,7 @@ var ErrInvalidToken = devauth.ErrInvalidToken
 type Identity struct {
 	Subject   string // the customer or staff id
 	Role      string
+	Warehouse string    // a warehouse operator's warehouse (the token's warehouse claim)
 	ExpiresAt time.Time // zero for identities not made from a token
 }
 
@@ -107,7 +108,7 @@ func (v *Verifier) Verify(raw string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	id = Identity{Subject: c.Subject, Role: c.Role, ExpiresAt: c.ExpiresAt.Time}
+	id = Identity{Subject: c.Subject, Role: c.Role, Warehouse: c.Warehouse, ExpiresAt: c.ExpiresAt.Time}
 	v.mu.Lock()
 	if v.verified == nil || len(v.verified) >= maxVerified {
 		v.verified = map[string]Identity{}
@@ -142,7 +143,8 @@ func (v *Verifier) FromAuthorization(h string) (Identity, bool, error) {
 func Mint(secret []byte, id Identity, ttl time.Duration) (string, error) {
 	now := time.Now()
 	c := Claims{
-		Role: id.Role,
+		Role:      id.Role,
+		Warehouse: id.Warehouse,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   id.Subject,
 			Issuer:    Issuer,

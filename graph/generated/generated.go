@@ -67,6 +67,39 @@ type ComplexityRoot struct {
 		Errors    func(childComplexity int) int
 	}
 
+	BinPick struct {
+		Batch  func(childComplexity int) int
+		Bin    func(childComplexity int) int
+		Picked func(childComplexity int) int
+		Qty    func(childComplexity int) int
+		Sku    func(childComplexity int) int
+	}
+
+	BinStock struct {
+		Area           func(childComplexity int) int
+		Batch          func(childComplexity int) int
+		Bin            func(childComplexity int) int
+		ExpiryDate     func(childComplexity int) int
+		Occupied       func(childComplexity int) int
+		OnHand         func(childComplexity int) int
+		ProductionDate func(childComplexity int) int
+		Sku            func(childComplexity int) int
+		Zone           func(childComplexity int) int
+	}
+
+	Box struct {
+		BoxNo           func(childComplexity int) int
+		ExpectedWeightG func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Lines           func(childComplexity int) int
+		WeightG         func(childComplexity int) int
+	}
+
+	BoxLine struct {
+		Qty func(childComplexity int) int
+		Sku func(childComplexity int) int
+	}
+
 	BundleComponent struct {
 		Qty func(childComplexity int) int
 		Sku func(childComplexity int) int
@@ -93,6 +126,19 @@ type ComplexityRoot struct {
 		ChangedAt func(childComplexity int) int
 		ChangedBy func(childComplexity int) int
 		Version   func(childComplexity int) int
+	}
+
+	ConfirmQCPayload struct {
+		Errors          func(childComplexity int) int
+		WithDifferences func(childComplexity int) int
+	}
+
+	ConfirmShortagePayload struct {
+		Errors    func(childComplexity int) int
+		Lines     func(childComplexity int) int
+		Losses    func(childComplexity int) int
+		PutAways  func(childComplexity int) int
+		WorkOrder func(childComplexity int) int
 	}
 
 	Coupon struct {
@@ -188,16 +234,38 @@ type ComplexityRoot struct {
 		WaybillNo  func(childComplexity int) int
 	}
 
+	HandOverPayload struct {
+		Batch  func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
+	HandoverBatch struct {
+		Carrier func(childComplexity int) int
+		ID      func(childComplexity int) int
+		Parcels func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddAddress           func(childComplexity int, input model.SaveAddressInput) int
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
+		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
+		ConfirmQc            func(childComplexity int, pickListID string, warehouse *string) int
+		ConfirmShortage      func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
+		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
 		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
+		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
+		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
 		RemoveAddress        func(childComplexity int, id string) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
+		ScanPick             func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
+		ScanQc               func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
 		SchedulePrice        func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
+		SecondQc             func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
 		SetDefaultAddress    func(childComplexity int, id string) int
 		SetServedArea        func(childComplexity int, input model.SetServedAreaInput) int
 		SetSlotCapacity      func(childComplexity int, input model.SetSlotCapacityInput) int
@@ -280,11 +348,65 @@ type ComplexityRoot struct {
 		Type       func(childComplexity int) int
 	}
 
+	PackWorkOrderPayload struct {
+		Boxes  func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	Parcel struct {
+		BoxNo       func(childComplexity int) int
+		ID          func(childComplexity int) int
+		OrderID     func(childComplexity int) int
+		Tracking    func(childComplexity int) int
+		WaybillNo   func(childComplexity int) int
+		WeightG     func(childComplexity int) int
+		WorkOrderID func(childComplexity int) int
+	}
+
+	PickList struct {
+		Carrier      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Tasks        func(childComplexity int) int
+		WorkOrderIds func(childComplexity int) int
+	}
+
+	PickListPayload struct {
+		Errors   func(childComplexity int) int
+		PickList func(childComplexity int) int
+	}
+
+	PickStep struct {
+		Batch       func(childComplexity int) int
+		Bin         func(childComplexity int) int
+		Picked      func(childComplexity int) int
+		Qty         func(childComplexity int) int
+		Sku         func(childComplexity int) int
+		Slot        func(childComplexity int) int
+		StepNo      func(childComplexity int) int
+		WorkOrderID func(childComplexity int) int
+	}
+
+	PickTask struct {
+		ID         func(childComplexity int) int
+		NextStep   func(childComplexity int) int
+		PickListID func(childComplexity int) int
+		Picker     func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Steps      func(childComplexity int) int
+		Zone       func(childComplexity int) int
+	}
+
+	PickTaskPayload struct {
+		Errors func(childComplexity int) int
+		Task   func(childComplexity int) int
 	}
 
 	PlaceOrderPayload struct {
@@ -337,7 +459,29 @@ type ComplexityRoot struct {
 		Product func(childComplexity int) int
 	}
 
+	PutAwayPayload struct {
+		Errors func(childComplexity int) int
+		Task   func(childComplexity int) int
+	}
+
+	PutAwayTask struct {
+		Batch       func(childComplexity int) int
+		Bin         func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Operator    func(childComplexity int) int
+		Qty         func(childComplexity int) int
+		Sku         func(childComplexity int) int
+		Status      func(childComplexity int) int
+		WorkOrderID func(childComplexity int) int
+	}
+
+	QCCart struct {
+		PickList   func(childComplexity int) int
+		WorkOrders func(childComplexity int) int
+	}
+
 	Query struct {
+		BinStock              func(childComplexity int, sku *string, warehouse *string) int
 		CatalogChanges        func(childComplexity int, sku string) int
 		DeliverySlots         func(childComplexity int, address model.AreaInput, days *int64) int
 		FulfillmentStages     func(childComplexity int) int
@@ -348,13 +492,27 @@ type ComplexityRoot struct {
 		MyAddresses           func(childComplexity int) int
 		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
 		Order                 func(childComplexity int, id string) int
+		PickList              func(childComplexity int, id string, warehouse *string) int
+		PickTask              func(childComplexity int, id string, warehouse *string) int
 		PriceHistory          func(childComplexity int, sku string) int
 		Product               func(childComplexity int, sku string) int
 		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		PutAwayTasks          func(childComplexity int, status *string, first *int64, warehouse *string) int
+		QcCart                func(childComplexity int, pickListID string, warehouse *string) int
 		ServedAreas           func(childComplexity int, province *string, city *string) int
 		SlotCapacities        func(childComplexity int, warehouse *string, from *string, days *int64) int
+		StockMovements        func(childComplexity int, sku *string, first *int64, warehouse *string) int
 		WarehouseCapacities   func(childComplexity int, day string) int
 		WarehouseStock        func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
+		WorkOrder             func(childComplexity int, id string, warehouse *string) int
+		WorkOrderBoxes        func(childComplexity int, workOrderID string, warehouse *string) int
+		WorkOrders            func(childComplexity int, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) int
+	}
+
+	ReceiveGoodsPayload struct {
+		Duplicate func(childComplexity int) int
+		Errors    func(childComplexity int) int
+		ReceiptID func(childComplexity int) int
 	}
 
 	RetryFulfillmentPayload struct {
@@ -368,6 +526,18 @@ type ComplexityRoot struct {
 		IsDefault func(childComplexity int) int
 		Label     func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
+	}
+
+	ScanPickPayload struct {
+		Errors         func(childComplexity int) int
+		PickListPicked func(childComplexity int) int
+		Task           func(childComplexity int) int
+	}
+
+	ScanQCPayload struct {
+		Errors      func(childComplexity int) int
+		Slot        func(childComplexity int) int
+		WorkOrderID func(childComplexity int) int
 	}
 
 	ServedArea struct {
@@ -392,6 +562,15 @@ type ComplexityRoot struct {
 		Errors   func(childComplexity int) int
 	}
 
+	ShortageLine struct {
+		Ordered  func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Ship     func(childComplexity int) int
+		Short    func(childComplexity int) int
+		Sku      func(childComplexity int) int
+		Withheld func(childComplexity int) int
+	}
+
 	SlotCapacity struct {
 		Capacity  func(childComplexity int) int
 		Date      func(childComplexity int) int
@@ -407,9 +586,22 @@ type ComplexityRoot struct {
 		Payment func(childComplexity int) int
 	}
 
+	StockMovement struct {
+		At       func(childComplexity int) int
+		Batch    func(childComplexity int) int
+		Bin      func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Qty      func(childComplexity int) int
+		Ref      func(childComplexity int) int
+		Sku      func(childComplexity int) int
+		Uploaded func(childComplexity int) int
+	}
+
 	Subscription struct {
-		OrderEvents  func(childComplexity int, orderID *string) int
-		OrderUpdated func(childComplexity int, orderID *string) int
+		OrderEvents     func(childComplexity int, orderID *string) int
+		OrderUpdated    func(childComplexity int, orderID *string) int
+		WarehouseEvents func(childComplexity int, taskID *string, warehouse *string) int
 	}
 
 	UserError struct {
@@ -429,6 +621,56 @@ type ComplexityRoot struct {
 		Day       func(childComplexity int) int
 		Used      func(childComplexity int) int
 		Warehouse func(childComplexity int) int
+	}
+
+	WarehouseEvent struct {
+		ID         func(childComplexity int) int
+		PickListID func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Status     func(childComplexity int) int
+		StepNo     func(childComplexity int) int
+		Steps      func(childComplexity int) int
+		StepsDone  func(childComplexity int) int
+		Type       func(childComplexity int) int
+		Warehouse  func(childComplexity int) int
+	}
+
+	WorkOrder struct {
+		Carrier    func(childComplexity int) int
+		Handling   func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Lines      func(childComplexity int) int
+		PickListID func(childComplexity int) int
+		Picks      func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Slot       func(childComplexity int) int
+		Status     func(childComplexity int) int
+		WmsOrderID func(childComplexity int) int
+		Zone       func(childComplexity int) int
+	}
+
+	WorkOrderConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	WorkOrderEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WorkOrderLine struct {
+		LineNo func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Picked func(childComplexity int) int
+		Qced   func(childComplexity int) int
+		Qty    func(childComplexity int) int
+		Sku    func(childComplexity int) int
+	}
+
+	WorkOrderPayload struct {
+		Errors    func(childComplexity int) int
+		WorkOrder func(childComplexity int) int
 	}
 }
 
@@ -454,6 +696,17 @@ type MutationResolver interface {
 	SetWarehouseCapacity(ctx context.Context, input model.SetWarehouseCapacityInput) (*model.SetWarehouseCapacityPayload, error)
 	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
 	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
+	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
+	CreatePickList(ctx context.Context, input model.CreatePickListInput, idempotencyKey string) (*model.PickListPayload, error)
+	ClaimPickTask(ctx context.Context, taskID string, warehouse *string) (*model.PickTaskPayload, error)
+	ScanPick(ctx context.Context, input model.ScanPickInput, idempotencyKey string) (*model.ScanPickPayload, error)
+	ScanQc(ctx context.Context, input model.ScanQCInput, idempotencyKey string) (*model.ScanQCPayload, error)
+	PackWorkOrder(ctx context.Context, input model.PackWorkOrderInput, idempotencyKey string) (*model.PackWorkOrderPayload, error)
+	HandOver(ctx context.Context, input model.HandOverInput, idempotencyKey string) (*model.HandOverPayload, error)
+	ConfirmQc(ctx context.Context, pickListID string, warehouse *string) (*model.ConfirmQCPayload, error)
+	SecondQc(ctx context.Context, input model.SecondQCInput, idempotencyKey string) (*model.WorkOrderPayload, error)
+	ConfirmShortage(ctx context.Context, input model.ConfirmShortageInput, idempotencyKey string) (*model.ConfirmShortagePayload, error)
+	ConfirmPutAway(ctx context.Context, input model.ConfirmPutAwayInput, idempotencyKey string) (*model.PutAwayPayload, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -479,10 +732,20 @@ type QueryResolver interface {
 	SlotCapacities(ctx context.Context, warehouse *string, from *string, days *int64) ([]*model.SlotCapacity, error)
 	ServedAreas(ctx context.Context, province *string, city *string) ([]*model.ServedArea, error)
 	WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error)
+	WorkOrders(ctx context.Context, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) (*model.WorkOrderConnection, error)
+	WorkOrder(ctx context.Context, id string, warehouse *string) (*model.WorkOrder, error)
+	PickList(ctx context.Context, id string, warehouse *string) (*model.PickList, error)
+	PickTask(ctx context.Context, id string, warehouse *string) (*model.PickTask, error)
+	QcCart(ctx context.Context, pickListID string, warehouse *string) (*model.QCCart, error)
+	WorkOrderBoxes(ctx context.Context, workOrderID string, warehouse *string) ([]*model.Box, error)
+	BinStock(ctx context.Context, sku *string, warehouse *string) ([]*model.BinStock, error)
+	StockMovements(ctx context.Context, sku *string, first *int64, warehouse *string) ([]*model.StockMovement, error)
+	PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error)
 }
 type SubscriptionResolver interface {
 	OrderEvents(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
 	OrderUpdated(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
+	WarehouseEvents(ctx context.Context, taskID *string, warehouse *string) (<-chan *model.WarehouseEvent, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -608,6 +871,136 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AddressBookPayload.Errors(childComplexity), true
 
+	case "BinPick.batch":
+		if e.ComplexityRoot.BinPick.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Batch(childComplexity), true
+	case "BinPick.bin":
+		if e.ComplexityRoot.BinPick.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Bin(childComplexity), true
+	case "BinPick.picked":
+		if e.ComplexityRoot.BinPick.Picked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Picked(childComplexity), true
+	case "BinPick.qty":
+		if e.ComplexityRoot.BinPick.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Qty(childComplexity), true
+	case "BinPick.sku":
+		if e.ComplexityRoot.BinPick.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinPick.Sku(childComplexity), true
+
+	case "BinStock.area":
+		if e.ComplexityRoot.BinStock.Area == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Area(childComplexity), true
+	case "BinStock.batch":
+		if e.ComplexityRoot.BinStock.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Batch(childComplexity), true
+	case "BinStock.bin":
+		if e.ComplexityRoot.BinStock.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Bin(childComplexity), true
+	case "BinStock.expiryDate":
+		if e.ComplexityRoot.BinStock.ExpiryDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.ExpiryDate(childComplexity), true
+	case "BinStock.occupied":
+		if e.ComplexityRoot.BinStock.Occupied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Occupied(childComplexity), true
+	case "BinStock.onHand":
+		if e.ComplexityRoot.BinStock.OnHand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.OnHand(childComplexity), true
+	case "BinStock.productionDate":
+		if e.ComplexityRoot.BinStock.ProductionDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.ProductionDate(childComplexity), true
+	case "BinStock.sku":
+		if e.ComplexityRoot.BinStock.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Sku(childComplexity), true
+	case "BinStock.zone":
+		if e.ComplexityRoot.BinStock.Zone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BinStock.Zone(childComplexity), true
+
+	case "Box.boxNo":
+		if e.ComplexityRoot.Box.BoxNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.BoxNo(childComplexity), true
+	case "Box.expectedWeightG":
+		if e.ComplexityRoot.Box.ExpectedWeightG == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.ExpectedWeightG(childComplexity), true
+	case "Box.id":
+		if e.ComplexityRoot.Box.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.ID(childComplexity), true
+	case "Box.lines":
+		if e.ComplexityRoot.Box.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.Lines(childComplexity), true
+	case "Box.weightG":
+		if e.ComplexityRoot.Box.WeightG == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Box.WeightG(childComplexity), true
+
+	case "BoxLine.qty":
+		if e.ComplexityRoot.BoxLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoxLine.Qty(childComplexity), true
+	case "BoxLine.sku":
+		if e.ComplexityRoot.BoxLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoxLine.Sku(childComplexity), true
+
 	case "BundleComponent.qty":
 		if e.ComplexityRoot.BundleComponent.Qty == nil {
 			break
@@ -707,6 +1100,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CatalogChange.Version(childComplexity), true
+
+	case "ConfirmQCPayload.errors":
+		if e.ComplexityRoot.ConfirmQCPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmQCPayload.Errors(childComplexity), true
+	case "ConfirmQCPayload.withDifferences":
+		if e.ComplexityRoot.ConfirmQCPayload.WithDifferences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmQCPayload.WithDifferences(childComplexity), true
+
+	case "ConfirmShortagePayload.errors":
+		if e.ComplexityRoot.ConfirmShortagePayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.Errors(childComplexity), true
+	case "ConfirmShortagePayload.lines":
+		if e.ComplexityRoot.ConfirmShortagePayload.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.Lines(childComplexity), true
+	case "ConfirmShortagePayload.losses":
+		if e.ComplexityRoot.ConfirmShortagePayload.Losses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.Losses(childComplexity), true
+	case "ConfirmShortagePayload.putAways":
+		if e.ComplexityRoot.ConfirmShortagePayload.PutAways == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.PutAways(childComplexity), true
+	case "ConfirmShortagePayload.workOrder":
+		if e.ComplexityRoot.ConfirmShortagePayload.WorkOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfirmShortagePayload.WorkOrder(childComplexity), true
 
 	case "Coupon.expiresAt":
 		if e.ComplexityRoot.Coupon.ExpiresAt == nil {
@@ -1079,6 +1516,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FulfillmentUnit.WaybillNo(childComplexity), true
 
+	case "HandOverPayload.batch":
+		if e.ComplexityRoot.HandOverPayload.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOverPayload.Batch(childComplexity), true
+	case "HandOverPayload.errors":
+		if e.ComplexityRoot.HandOverPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOverPayload.Errors(childComplexity), true
+
+	case "HandoverBatch.carrier":
+		if e.ComplexityRoot.HandoverBatch.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.Carrier(childComplexity), true
+	case "HandoverBatch.id":
+		if e.ComplexityRoot.HandoverBatch.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.ID(childComplexity), true
+	case "HandoverBatch.parcels":
+		if e.ComplexityRoot.HandoverBatch.Parcels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.Parcels(childComplexity), true
+
 	case "Mutation.addAddress":
 		if e.ComplexityRoot.Mutation.AddAddress == nil {
 			break
@@ -1101,6 +1570,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(*string)), true
+	case "Mutation.claimPickTask":
+		if e.ComplexityRoot.Mutation.ClaimPickTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimPickTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimPickTask(childComplexity, args["taskId"].(string), args["warehouse"].(*string)), true
+	case "Mutation.confirmPutAway":
+		if e.ComplexityRoot.Mutation.ConfirmPutAway == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmPutAway_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmPutAway(childComplexity, args["input"].(model.ConfirmPutAwayInput), args["idempotencyKey"].(string)), true
+	case "Mutation.confirmQC":
+		if e.ComplexityRoot.Mutation.ConfirmQc == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmQC_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmQc(childComplexity, args["pickListId"].(string), args["warehouse"].(*string)), true
+	case "Mutation.confirmShortage":
+		if e.ComplexityRoot.Mutation.ConfirmShortage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmShortage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmShortage(childComplexity, args["input"].(model.ConfirmShortageInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createPickList":
+		if e.ComplexityRoot.Mutation.CreatePickList == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPickList_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePickList(childComplexity, args["input"].(model.CreatePickListInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createProduct":
 		if e.ComplexityRoot.Mutation.CreateProduct == nil {
 			break
@@ -1123,6 +1647,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeductNonCash(childComplexity, args["input"].(model.DeductNonCashInput), args["idempotencyKey"].(string)), true
+	case "Mutation.handOver":
+		if e.ComplexityRoot.Mutation.HandOver == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_handOver_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HandOver(childComplexity, args["input"].(model.HandOverInput), args["idempotencyKey"].(string)), true
+	case "Mutation.packWorkOrder":
+		if e.ComplexityRoot.Mutation.PackWorkOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_packWorkOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PackWorkOrder(childComplexity, args["input"].(model.PackWorkOrderInput), args["idempotencyKey"].(string)), true
 	case "Mutation.placeOrder":
 		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
 			break
@@ -1134,6 +1680,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput), args["idempotencyKey"].(string)), true
+	case "Mutation.receiveGoods":
+		if e.ComplexityRoot.Mutation.ReceiveGoods == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_receiveGoods_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReceiveGoods(childComplexity, args["input"].(model.ReceiveGoodsInput), args["idempotencyKey"].(string)), true
 	case "Mutation.removeAddress":
 		if e.ComplexityRoot.Mutation.RemoveAddress == nil {
 			break
@@ -1162,6 +1719,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryFulfillment(childComplexity, args["input"].(model.RetryFulfillmentInput)), true
+	case "Mutation.scanPick":
+		if e.ComplexityRoot.Mutation.ScanPick == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scanPick_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScanPick(childComplexity, args["input"].(model.ScanPickInput), args["idempotencyKey"].(string)), true
+	case "Mutation.scanQC":
+		if e.ComplexityRoot.Mutation.ScanQc == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scanQC_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScanQc(childComplexity, args["input"].(model.ScanQCInput), args["idempotencyKey"].(string)), true
 	case "Mutation.schedulePrice":
 		if e.ComplexityRoot.Mutation.SchedulePrice == nil {
 			break
@@ -1173,6 +1752,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SchedulePrice(childComplexity, args["sku"].(string), args["priceFen"].(int64), args["validFrom"].(*time.Time), args["expectedVersion"].(*int64)), true
+	case "Mutation.secondQC":
+		if e.ComplexityRoot.Mutation.SecondQc == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_secondQC_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SecondQc(childComplexity, args["input"].(model.SecondQCInput), args["idempotencyKey"].(string)), true
 	case "Mutation.setDefaultAddress":
 		if e.ComplexityRoot.Mutation.SetDefaultAddress == nil {
 			break
@@ -1575,6 +2165,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderUpdate.Type(childComplexity), true
 
+	case "PackWorkOrderPayload.boxes":
+		if e.ComplexityRoot.PackWorkOrderPayload.Boxes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackWorkOrderPayload.Boxes(childComplexity), true
+	case "PackWorkOrderPayload.errors":
+		if e.ComplexityRoot.PackWorkOrderPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackWorkOrderPayload.Errors(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1599,6 +2202,198 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Parcel.boxNo":
+		if e.ComplexityRoot.Parcel.BoxNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.BoxNo(childComplexity), true
+	case "Parcel.id":
+		if e.ComplexityRoot.Parcel.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.ID(childComplexity), true
+	case "Parcel.orderId":
+		if e.ComplexityRoot.Parcel.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.OrderID(childComplexity), true
+	case "Parcel.tracking":
+		if e.ComplexityRoot.Parcel.Tracking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.Tracking(childComplexity), true
+	case "Parcel.waybillNo":
+		if e.ComplexityRoot.Parcel.WaybillNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.WaybillNo(childComplexity), true
+	case "Parcel.weightG":
+		if e.ComplexityRoot.Parcel.WeightG == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.WeightG(childComplexity), true
+	case "Parcel.workOrderId":
+		if e.ComplexityRoot.Parcel.WorkOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Parcel.WorkOrderID(childComplexity), true
+
+	case "PickList.carrier":
+		if e.ComplexityRoot.PickList.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.Carrier(childComplexity), true
+	case "PickList.id":
+		if e.ComplexityRoot.PickList.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.ID(childComplexity), true
+	case "PickList.status":
+		if e.ComplexityRoot.PickList.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.Status(childComplexity), true
+	case "PickList.tasks":
+		if e.ComplexityRoot.PickList.Tasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.Tasks(childComplexity), true
+	case "PickList.workOrderIds":
+		if e.ComplexityRoot.PickList.WorkOrderIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickList.WorkOrderIds(childComplexity), true
+
+	case "PickListPayload.errors":
+		if e.ComplexityRoot.PickListPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickListPayload.Errors(childComplexity), true
+	case "PickListPayload.pickList":
+		if e.ComplexityRoot.PickListPayload.PickList == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickListPayload.PickList(childComplexity), true
+
+	case "PickStep.batch":
+		if e.ComplexityRoot.PickStep.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Batch(childComplexity), true
+	case "PickStep.bin":
+		if e.ComplexityRoot.PickStep.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Bin(childComplexity), true
+	case "PickStep.picked":
+		if e.ComplexityRoot.PickStep.Picked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Picked(childComplexity), true
+	case "PickStep.qty":
+		if e.ComplexityRoot.PickStep.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Qty(childComplexity), true
+	case "PickStep.sku":
+		if e.ComplexityRoot.PickStep.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Sku(childComplexity), true
+	case "PickStep.slot":
+		if e.ComplexityRoot.PickStep.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.Slot(childComplexity), true
+	case "PickStep.stepNo":
+		if e.ComplexityRoot.PickStep.StepNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.StepNo(childComplexity), true
+	case "PickStep.workOrderId":
+		if e.ComplexityRoot.PickStep.WorkOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickStep.WorkOrderID(childComplexity), true
+
+	case "PickTask.id":
+		if e.ComplexityRoot.PickTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.ID(childComplexity), true
+	case "PickTask.nextStep":
+		if e.ComplexityRoot.PickTask.NextStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.NextStep(childComplexity), true
+	case "PickTask.pickListId":
+		if e.ComplexityRoot.PickTask.PickListID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.PickListID(childComplexity), true
+	case "PickTask.picker":
+		if e.ComplexityRoot.PickTask.Picker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.Picker(childComplexity), true
+	case "PickTask.status":
+		if e.ComplexityRoot.PickTask.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.Status(childComplexity), true
+	case "PickTask.steps":
+		if e.ComplexityRoot.PickTask.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.Steps(childComplexity), true
+	case "PickTask.zone":
+		if e.ComplexityRoot.PickTask.Zone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTask.Zone(childComplexity), true
+
+	case "PickTaskPayload.errors":
+		if e.ComplexityRoot.PickTaskPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTaskPayload.Errors(childComplexity), true
+	case "PickTaskPayload.task":
+		if e.ComplexityRoot.PickTaskPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PickTaskPayload.Task(childComplexity), true
 
 	case "PlaceOrderPayload.errors":
 		if e.ComplexityRoot.PlaceOrderPayload.Errors == nil {
@@ -1798,6 +2593,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductPayload.Product(childComplexity), true
 
+	case "PutAwayPayload.errors":
+		if e.ComplexityRoot.PutAwayPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayPayload.Errors(childComplexity), true
+	case "PutAwayPayload.task":
+		if e.ComplexityRoot.PutAwayPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayPayload.Task(childComplexity), true
+
+	case "PutAwayTask.batch":
+		if e.ComplexityRoot.PutAwayTask.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Batch(childComplexity), true
+	case "PutAwayTask.bin":
+		if e.ComplexityRoot.PutAwayTask.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Bin(childComplexity), true
+	case "PutAwayTask.id":
+		if e.ComplexityRoot.PutAwayTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.ID(childComplexity), true
+	case "PutAwayTask.operator":
+		if e.ComplexityRoot.PutAwayTask.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Operator(childComplexity), true
+	case "PutAwayTask.qty":
+		if e.ComplexityRoot.PutAwayTask.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Qty(childComplexity), true
+	case "PutAwayTask.sku":
+		if e.ComplexityRoot.PutAwayTask.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Sku(childComplexity), true
+	case "PutAwayTask.status":
+		if e.ComplexityRoot.PutAwayTask.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.Status(childComplexity), true
+	case "PutAwayTask.workOrderId":
+		if e.ComplexityRoot.PutAwayTask.WorkOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayTask.WorkOrderID(childComplexity), true
+
+	case "QCCart.pickList":
+		if e.ComplexityRoot.QCCart.PickList == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QCCart.PickList(childComplexity), true
+	case "QCCart.workOrders":
+		if e.ComplexityRoot.QCCart.WorkOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QCCart.WorkOrders(childComplexity), true
+
+	case "Query.binStock":
+		if e.ComplexityRoot.Query.BinStock == nil {
+			break
+		}
+
+		args, err := ec.field_Query_binStock_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BinStock(childComplexity, args["sku"].(*string), args["warehouse"].(*string)), true
 	case "Query.catalogChanges":
 		if e.ComplexityRoot.Query.CatalogChanges == nil {
 			break
@@ -1884,6 +2765,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Order(childComplexity, args["id"].(string)), true
+	case "Query.pickList":
+		if e.ComplexityRoot.Query.PickList == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pickList_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PickList(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
+	case "Query.pickTask":
+		if e.ComplexityRoot.Query.PickTask == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pickTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PickTask(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
 	case "Query.priceHistory":
 		if e.ComplexityRoot.Query.PriceHistory == nil {
 			break
@@ -1917,6 +2820,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["filter"].(*model.ProductFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.putAwayTasks":
+		if e.ComplexityRoot.Query.PutAwayTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_putAwayTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PutAwayTasks(childComplexity, args["status"].(*string), args["first"].(*int64), args["warehouse"].(*string)), true
+	case "Query.qcCart":
+		if e.ComplexityRoot.Query.QcCart == nil {
+			break
+		}
+
+		args, err := ec.field_Query_qcCart_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.QcCart(childComplexity, args["pickListId"].(string), args["warehouse"].(*string)), true
 	case "Query.servedAreas":
 		if e.ComplexityRoot.Query.ServedAreas == nil {
 			break
@@ -1939,6 +2864,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SlotCapacities(childComplexity, args["warehouse"].(*string), args["from"].(*string), args["days"].(*int64)), true
+	case "Query.stockMovements":
+		if e.ComplexityRoot.Query.StockMovements == nil {
+			break
+		}
+
+		args, err := ec.field_Query_stockMovements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StockMovements(childComplexity, args["sku"].(*string), args["first"].(*int64), args["warehouse"].(*string)), true
 	case "Query.warehouseCapacities":
 		if e.ComplexityRoot.Query.WarehouseCapacities == nil {
 			break
@@ -1961,6 +2897,58 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WarehouseStock(childComplexity, args["warehouse"].(string), args["zone"].(*model.Zone), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.workOrder":
+		if e.ComplexityRoot.Query.WorkOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Query_workOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorkOrder(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
+	case "Query.workOrderBoxes":
+		if e.ComplexityRoot.Query.WorkOrderBoxes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_workOrderBoxes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorkOrderBoxes(childComplexity, args["workOrderId"].(string), args["warehouse"].(*string)), true
+	case "Query.workOrders":
+		if e.ComplexityRoot.Query.WorkOrders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_workOrders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorkOrders(childComplexity, args["status"].(model.WorkOrderStatus), args["first"].(*int64), args["after"].(*string), args["warehouse"].(*string)), true
+
+	case "ReceiveGoodsPayload.duplicate":
+		if e.ComplexityRoot.ReceiveGoodsPayload.Duplicate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceiveGoodsPayload.Duplicate(childComplexity), true
+	case "ReceiveGoodsPayload.errors":
+		if e.ComplexityRoot.ReceiveGoodsPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceiveGoodsPayload.Errors(childComplexity), true
+	case "ReceiveGoodsPayload.receiptId":
+		if e.ComplexityRoot.ReceiveGoodsPayload.ReceiptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceiveGoodsPayload.ReceiptID(childComplexity), true
 
 	case "RetryFulfillmentPayload.errors":
 		if e.ComplexityRoot.RetryFulfillmentPayload.Errors == nil {
@@ -2005,6 +2993,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SavedAddress.UpdatedAt(childComplexity), true
+
+	case "ScanPickPayload.errors":
+		if e.ComplexityRoot.ScanPickPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanPickPayload.Errors(childComplexity), true
+	case "ScanPickPayload.pickListPicked":
+		if e.ComplexityRoot.ScanPickPayload.PickListPicked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanPickPayload.PickListPicked(childComplexity), true
+	case "ScanPickPayload.task":
+		if e.ComplexityRoot.ScanPickPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanPickPayload.Task(childComplexity), true
+
+	case "ScanQCPayload.errors":
+		if e.ComplexityRoot.ScanQCPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanQCPayload.Errors(childComplexity), true
+	case "ScanQCPayload.slot":
+		if e.ComplexityRoot.ScanQCPayload.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanQCPayload.Slot(childComplexity), true
+	case "ScanQCPayload.workOrderId":
+		if e.ComplexityRoot.ScanQCPayload.WorkOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScanQCPayload.WorkOrderID(childComplexity), true
 
 	case "ServedArea.city":
 		if e.ComplexityRoot.ServedArea.City == nil {
@@ -2070,6 +3096,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetWarehouseCapacityPayload.Errors(childComplexity), true
 
+	case "ShortageLine.ordered":
+		if e.ComplexityRoot.ShortageLine.Ordered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Ordered(childComplexity), true
+	case "ShortageLine.reason":
+		if e.ComplexityRoot.ShortageLine.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Reason(childComplexity), true
+	case "ShortageLine.ship":
+		if e.ComplexityRoot.ShortageLine.Ship == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Ship(childComplexity), true
+	case "ShortageLine.short":
+		if e.ComplexityRoot.ShortageLine.Short == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Short(childComplexity), true
+	case "ShortageLine.sku":
+		if e.ComplexityRoot.ShortageLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Sku(childComplexity), true
+	case "ShortageLine.withheld":
+		if e.ComplexityRoot.ShortageLine.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShortageLine.Withheld(childComplexity), true
+
 	case "SlotCapacity.capacity":
 		if e.ComplexityRoot.SlotCapacity.Capacity == nil {
 			break
@@ -2126,6 +3189,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StartCashPaymentPayload.Payment(childComplexity), true
 
+	case "StockMovement.at":
+		if e.ComplexityRoot.StockMovement.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.At(childComplexity), true
+	case "StockMovement.batch":
+		if e.ComplexityRoot.StockMovement.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Batch(childComplexity), true
+	case "StockMovement.bin":
+		if e.ComplexityRoot.StockMovement.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Bin(childComplexity), true
+	case "StockMovement.id":
+		if e.ComplexityRoot.StockMovement.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.ID(childComplexity), true
+	case "StockMovement.kind":
+		if e.ComplexityRoot.StockMovement.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Kind(childComplexity), true
+	case "StockMovement.qty":
+		if e.ComplexityRoot.StockMovement.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Qty(childComplexity), true
+	case "StockMovement.ref":
+		if e.ComplexityRoot.StockMovement.Ref == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Ref(childComplexity), true
+	case "StockMovement.sku":
+		if e.ComplexityRoot.StockMovement.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Sku(childComplexity), true
+	case "StockMovement.uploaded":
+		if e.ComplexityRoot.StockMovement.Uploaded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Uploaded(childComplexity), true
+
 	case "Subscription.orderEvents":
 		if e.ComplexityRoot.Subscription.OrderEvents == nil {
 			break
@@ -2148,6 +3266,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.OrderUpdated(childComplexity, args["orderId"].(*string)), true
+	case "Subscription.warehouseEvents":
+		if e.ComplexityRoot.Subscription.WarehouseEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_warehouseEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.WarehouseEvents(childComplexity, args["taskId"].(*string), args["warehouse"].(*string)), true
 
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
@@ -2212,6 +3341,204 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WarehouseCapacity.Warehouse(childComplexity), true
 
+	case "WarehouseEvent.id":
+		if e.ComplexityRoot.WarehouseEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.ID(childComplexity), true
+	case "WarehouseEvent.pickListId":
+		if e.ComplexityRoot.WarehouseEvent.PickListID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.PickListID(childComplexity), true
+	case "WarehouseEvent.reason":
+		if e.ComplexityRoot.WarehouseEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Reason(childComplexity), true
+	case "WarehouseEvent.status":
+		if e.ComplexityRoot.WarehouseEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Status(childComplexity), true
+	case "WarehouseEvent.stepNo":
+		if e.ComplexityRoot.WarehouseEvent.StepNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.StepNo(childComplexity), true
+	case "WarehouseEvent.steps":
+		if e.ComplexityRoot.WarehouseEvent.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Steps(childComplexity), true
+	case "WarehouseEvent.stepsDone":
+		if e.ComplexityRoot.WarehouseEvent.StepsDone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.StepsDone(childComplexity), true
+	case "WarehouseEvent.type":
+		if e.ComplexityRoot.WarehouseEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Type(childComplexity), true
+	case "WarehouseEvent.warehouse":
+		if e.ComplexityRoot.WarehouseEvent.Warehouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarehouseEvent.Warehouse(childComplexity), true
+
+	case "WorkOrder.carrier":
+		if e.ComplexityRoot.WorkOrder.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Carrier(childComplexity), true
+	case "WorkOrder.handling":
+		if e.ComplexityRoot.WorkOrder.Handling == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Handling(childComplexity), true
+	case "WorkOrder.id":
+		if e.ComplexityRoot.WorkOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.ID(childComplexity), true
+	case "WorkOrder.lines":
+		if e.ComplexityRoot.WorkOrder.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Lines(childComplexity), true
+	case "WorkOrder.pickListId":
+		if e.ComplexityRoot.WorkOrder.PickListID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.PickListID(childComplexity), true
+	case "WorkOrder.picks":
+		if e.ComplexityRoot.WorkOrder.Picks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Picks(childComplexity), true
+	case "WorkOrder.reason":
+		if e.ComplexityRoot.WorkOrder.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Reason(childComplexity), true
+	case "WorkOrder.slot":
+		if e.ComplexityRoot.WorkOrder.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Slot(childComplexity), true
+	case "WorkOrder.status":
+		if e.ComplexityRoot.WorkOrder.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Status(childComplexity), true
+	case "WorkOrder.wmsOrderId":
+		if e.ComplexityRoot.WorkOrder.WmsOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.WmsOrderID(childComplexity), true
+	case "WorkOrder.zone":
+		if e.ComplexityRoot.WorkOrder.Zone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrder.Zone(childComplexity), true
+
+	case "WorkOrderConnection.edges":
+		if e.ComplexityRoot.WorkOrderConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderConnection.Edges(childComplexity), true
+	case "WorkOrderConnection.pageInfo":
+		if e.ComplexityRoot.WorkOrderConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderConnection.PageInfo(childComplexity), true
+
+	case "WorkOrderEdge.cursor":
+		if e.ComplexityRoot.WorkOrderEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderEdge.Cursor(childComplexity), true
+	case "WorkOrderEdge.node":
+		if e.ComplexityRoot.WorkOrderEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderEdge.Node(childComplexity), true
+
+	case "WorkOrderLine.lineNo":
+		if e.ComplexityRoot.WorkOrderLine.LineNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.LineNo(childComplexity), true
+	case "WorkOrderLine.name":
+		if e.ComplexityRoot.WorkOrderLine.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Name(childComplexity), true
+	case "WorkOrderLine.picked":
+		if e.ComplexityRoot.WorkOrderLine.Picked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Picked(childComplexity), true
+	case "WorkOrderLine.qced":
+		if e.ComplexityRoot.WorkOrderLine.Qced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Qced(childComplexity), true
+	case "WorkOrderLine.qty":
+		if e.ComplexityRoot.WorkOrderLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Qty(childComplexity), true
+	case "WorkOrderLine.sku":
+		if e.ComplexityRoot.WorkOrderLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderLine.Sku(childComplexity), true
+
+	case "WorkOrderPayload.errors":
+		if e.ComplexityRoot.WorkOrderPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderPayload.Errors(childComplexity), true
+	case "WorkOrderPayload.workOrder":
+		if e.ComplexityRoot.WorkOrderPayload.WorkOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkOrderPayload.WorkOrder(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2223,20 +3550,32 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
 			graphql.NewInputUnmarshaler("AreaInput", ec.unmarshalInputAreaInput),
+			graphql.NewInputUnmarshaler("BoxInput", ec.unmarshalInputBoxInput),
+			graphql.NewInputUnmarshaler("BoxLineInput", ec.unmarshalInputBoxLineInput),
 			graphql.NewInputUnmarshaler("BundleComponentInput", ec.unmarshalInputBundleComponentInput),
+			graphql.NewInputUnmarshaler("ConfirmPutAwayInput", ec.unmarshalInputConfirmPutAwayInput),
+			graphql.NewInputUnmarshaler("ConfirmShortageInput", ec.unmarshalInputConfirmShortageInput),
+			graphql.NewInputUnmarshaler("CreatePickListInput", ec.unmarshalInputCreatePickListInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
+			graphql.NewInputUnmarshaler("HandOverInput", ec.unmarshalInputHandOverInput),
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
+			graphql.NewInputUnmarshaler("PackWorkOrderInput", ec.unmarshalInputPackWorkOrderInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
+			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
 			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
+			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
+			graphql.NewInputUnmarshaler("ScanQCInput", ec.unmarshalInputScanQCInput),
+			graphql.NewInputUnmarshaler("SecondQCInput", ec.unmarshalInputSecondQCInput),
 			graphql.NewInputUnmarshaler("SetServedAreaInput", ec.unmarshalInputSetServedAreaInput),
 			graphql.NewInputUnmarshaler("SetSlotCapacityInput", ec.unmarshalInputSetSlotCapacityInput),
 			graphql.NewInputUnmarshaler("SetWarehouseCapacityInput", ec.unmarshalInputSetWarehouseCapacityInput),
+			graphql.NewInputUnmarshaler("ShortageReasonInput", ec.unmarshalInputShortageReasonInput),
 			graphql.NewInputUnmarshaler("SuspendFulfillmentInput", ec.unmarshalInputSuspendFulfillmentInput),
 		)
 	}
@@ -2557,6 +3896,20 @@ enum UserErrorCode {
   NOTHING_TO_RETRY
   "The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again."
   PLACEMENT_EXPIRED
+  "The document is not in a state that allows this (not yet picked, packed already, nothing to hand over...)."
+  INVALID_STATE
+  "Another picker holds the RF task."
+  TASK_TAKEN
+  "The scanned bin is not the one the task's step is at; reason is the bin expected."
+  WRONG_BIN
+  "The scanned item is not the step's; reason is the SKU expected."
+  WRONG_ITEM
+  "More than the step still needs; reason is what it needs."
+  QTY_ABOVE_REMAINING
+  "The RF task has no step left."
+  TASK_COMPLETE
+  "A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it."
+  WEIGHT_OUT_OF_TOLERANCE
   "A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written."
   SLOT_FULL
   "A slot's capacity below the orders already holding it; the message says how many."
@@ -2739,6 +4092,12 @@ enum OrderEventType {
   PLACED
   PAID
   CANCELLED
+  "The last parcel was collected by the courier."
+  SHIPPED
+  "Every parcel was delivered."
+  COMPLETED
+  "The customer refused parcels at the door; the order stays SHIPPED for the reverse flow."
+  REFUSED
 }
 
 "A change of an order, as pushed to subscribers."
@@ -3260,13 +4619,472 @@ extend type Mutation {
   setServedArea(input: SetServedAreaInput!): SetServedAreaPayload! @hasRole(roles: [ADMIN])
 }
 `, BuiltIn: false},
-	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7). What exists today is
-# catalog stock by warehouse and zone; outbound, picking and stock-take
-# operations arrive here with apps/wms.
+	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7): outbound from work
+# orders to handover, and physical stock with goods receipt. A
+# WAREHOUSE_OPERATOR acts in the warehouse of their token only: the
+# optional warehouse argument may name it, and naming another is refused
+# (FORBIDDEN); an ADMIN names the warehouse. Every mutation that moves
+# stock or advances a document takes an idempotencyKey.
+
+"Where a work order stands in outbound."
+enum WorkOrderStatus {
+  "Split from its order; its allocation is on its way."
+  ALLOCATING
+  "The pick and reserve areas are short; reason says of what. A receipt of the SKU allocates it again."
+  WAITING_STOCK
+  "Bin stock occupied; ready for a pick list."
+  ALLOCATED
+  "On a pick list."
+  PICKING
+  PICKED
+  PACKED
+  "Its parcels left with the courier."
+  HANDED_OVER
+  "QC confirm found it short (a physical shortage); a second QC may still find the items."
+  QC_SHORT
+  "Its shortage was confirmed and nothing of it ships (all short, or under the store's minimum order quantity)."
+  SHORT_CLOSED
+}
+
+"Why units were short at QC."
+enum LossReason {
+  DAMAGED
+  MISSING
+}
+
+"How an item travels: OWN_BOX items (oversize, sold by the original case) get a work order each; VEGETABLE and BAGGED goods never share one."
+enum Handling {
+  STANDARD
+  VEGETABLE
+  BAGGED
+  OWN_BOX
+}
+
+"The part of the warehouse a bin is in: allocation takes from PICK bins first, then RESERVE."
+enum StorageArea {
+  PICK
+  RESERVE
+}
+
+type WorkOrderLine {
+  lineNo: Int!
+  sku: String!
+  name: String!
+  qty: Int!
+  picked: Int!
+  "Checked at QC."
+  qced: Int!
+}
+
+"Bin stock a work order holds (occupied at allocation, deducted at picking)."
+type BinPick {
+  bin: String!
+  sku: String!
+  batch: String!
+  qty: Int!
+  picked: Int!
+}
+
+"A part of a received order that travels on its own: one temperature zone, one handling (sales_order)."
+type WorkOrder {
+  id: ID!
+  wmsOrderId: ID!
+  carrier: String!
+  zone: Zone!
+  handling: Handling!
+  status: WorkOrderStatus!
+  "Why it waits for stock."
+  reason: String
+  pickListId: ID
+  "Its slot on the pick cart (1..20)."
+  slot: Int
+  lines: [WorkOrderLine!]!
+  picks: [BinPick!]!
+}
+
+type WorkOrderEdge {
+  cursor: String!
+  node: WorkOrder!
+}
+
+type WorkOrderConnection {
+  edges: [WorkOrderEdge!]!
+  pageInfo: PageInfo!
+}
+
+"One bin visit of an RF task."
+type PickStep {
+  stepNo: Int!
+  workOrderId: ID!
+  slot: Int!
+  bin: String!
+  sku: String!
+  batch: String!
+  qty: Int!
+  picked: Int!
+}
+
+"An RF pick task: one temperature zone of a pick list, bin by bin."
+type PickTask {
+  id: ID!
+  pickListId: ID!
+  zone: Zone!
+  "OPEN, CLAIMED, DONE"
+  status: String!
+  picker: String
+  "Where the picker goes next; null when the task is done."
+  nextStep: PickStep
+  steps: [PickStep!]!
+}
+
+"Up to 20 work orders of one courier on a cart, with one RF task per zone."
+type PickList {
+  id: ID!
+  carrier: String!
+  "PICKING, PICKED, PACKED"
+  status: String!
+  "In slot order: slot 1 first."
+  workOrderIds: [ID!]!
+  tasks: [PickTask!]!
+}
+
+"A cart at the packing bench: which work order needs which items in which slot."
+type QCCart {
+  pickList: PickList!
+  workOrders: [WorkOrder!]!
+}
+
+"A batch of a SKU in a bin."
+type BinStock {
+  bin: String!
+  area: StorageArea!
+  zone: Zone!
+  sku: String!
+  batch: String!
+  "YYYY-MM-DD"
+  productionDate: String!
+  "YYYY-MM-DD; allocation takes the first-expiring first."
+  expiryDate: String!
+  onHand: Int!
+  occupied: Int!
+}
+
+"One stock movement (inv_tran)."
+type StockMovement {
+  id: ID!
+  bin: String!
+  sku: String!
+  batch: String!
+  "RECEIPT, PICK"
+  kind: String!
+  "Signed change of on-hand stock."
+  qty: Int!
+  "The receipt or work order that moved it."
+  ref: String!
+  at: Time!
+  "Sent to ERP."
+  uploaded: Boolean!
+}
+
+type BoxLine {
+  sku: String!
+  qty: Int!
+}
+
+"A box (parcel) a work order is packed into."
+type Box {
+  id: ID!
+  boxNo: Int!
+  "The items' unit weights plus the carton."
+  expectedWeightG: Int!
+  "What the scale read; 0 when not weighed."
+  weightG: Int!
+  lines: [BoxLine!]!
+}
+
+"A box handed to its courier, with where TMS says it is."
+type Parcel {
+  id: ID!
+  boxNo: Int!
+  workOrderId: ID!
+  orderId: ID!
+  waybillNo: String!
+  weightG: Int!
+  "empty until collected; COLLECTED, DELIVERED, REFUSED"
+  tracking: String!
+}
+
+"The parcels one courier collects in the small hours."
+type HandoverBatch {
+  id: ID!
+  carrier: String!
+  parcels: [Parcel!]!
+}
 
 extend type Query {
   "Sellable stock of one warehouse, optionally one zone, for operators."
   warehouseStock(warehouse: String!, zone: Zone, first: Int = 50, after: String): ProductConnection! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Work orders in a status, oldest first."
+  workOrders(status: WorkOrderStatus!, first: Int = 50, after: String, warehouse: String): WorkOrderConnection! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "One work order with its bin picks."
+  workOrder(id: ID!, warehouse: String): WorkOrder @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  pickList(id: ID!, warehouse: String): PickList @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "An RF task and where its picker goes next."
+  pickTask(id: ID!, warehouse: String): PickTask @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "The checker scanned a cart's container: its work orders by slot, with what each needs."
+  qcCart(pickListId: ID!, warehouse: String): QCCart @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "A work order's boxes."
+  workOrderBoxes(workOrderId: ID!, warehouse: String): [Box!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Batch stock by bin, of one SKU or all (by bin, SKU, expiry)."
+  binStock(sku: String, warehouse: String): [BinStock!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "The latest stock movements, newest first."
+  stockMovements(sku: String, first: Int = 100, warehouse: String): [StockMovement!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+}
+
+input ReceiveGoodsInput {
+  purchaseOrder: String!
+  bin: String!
+  sku: String!
+  batch: String!
+  "YYYY-MM-DD"
+  productionDate: String!
+  "YYYY-MM-DD"
+  expiryDate: String!
+  qty: Int!
+  warehouse: String
+}
+
+type ReceiveGoodsPayload {
+  receiptId: ID
+  "The key was used before with the same input: nothing moved again."
+  duplicate: Boolean!
+  errors: [UserError!]!
+}
+
+input CreatePickListInput {
+  "1..20 ALLOCATED work orders of one courier; slot order."
+  workOrderIds: [ID!]!
+  warehouse: String
+}
+
+type PickListPayload {
+  pickList: PickList
+  errors: [UserError!]!
+}
+
+type PickTaskPayload {
+  task: PickTask
+  errors: [UserError!]!
+}
+
+input ScanPickInput {
+  taskId: ID!
+  bin: String!
+  sku: String!
+  qty: Int!
+  warehouse: String
+}
+
+type ScanPickPayload {
+  task: PickTask
+  "The scan finished the pick list: the cart goes to the packing bench."
+  pickListPicked: Boolean!
+  errors: [UserError!]!
+}
+
+input ScanQCInput {
+  pickListId: ID!
+  sku: String!
+  qty: Int!
+  warehouse: String
+}
+
+type ScanQCPayload {
+  "The work order the items go to, and its slot."
+  workOrderId: ID
+  slot: Int
+  errors: [UserError!]!
+}
+
+input BoxLineInput {
+  sku: String!
+  qty: Int!
+}
+
+input BoxInput {
+  lines: [BoxLineInput!]!
+  "The scale's reading; required when the courier weighs."
+  weightG: Int
+}
+
+input PackWorkOrderInput {
+  workOrderId: ID!
+  boxes: [BoxInput!]!
+  warehouse: String
+}
+
+type PackWorkOrderPayload {
+  boxes: [Box!]
+  errors: [UserError!]!
+}
+
+input HandOverInput {
+  carrier: String!
+  warehouse: String
+}
+
+type HandOverPayload {
+  batch: HandoverBatch
+  errors: [UserError!]!
+}
+
+extend type Mutation {
+  "Receive goods against a purchase order and put them away into a bin: bin and ERP stock rise, work orders waiting for the SKU are allocated again."
+  receiveGoods(input: ReceiveGoodsInput!, idempotencyKey: String!): ReceiveGoodsPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Put allocated work orders of one courier on a cart, with its RF tasks."
+  createPickList(input: CreatePickListInput!, idempotencyKey: String!): PickListPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Take an RF task; two pickers never hold one (TASK_TAKEN)."
+  claimPickTask(taskId: ID!, warehouse: String): PickTaskPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Scan bin and item at the task's current step; picking deducts occupied and on-hand stock of the bin. A wrong bin or item is refused (WRONG_BIN, WRONG_ITEM) and moves nothing."
+  scanPick(input: ScanPickInput!, idempotencyKey: String!): ScanPickPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Check items off a picked cart at the bench: says which work order (slot) they go to."
+  scanQC(input: ScanQCInput!, idempotencyKey: String!): ScanQCPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Pack a checked work order into boxes, weighed when its courier requires it (WEIGHT_OUT_OF_TOLERANCE)."
+  packWorkOrder(input: PackWorkOrderInput!, idempotencyKey: String!): PackWorkOrderPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Hand a courier's packed parcels over as one batch: outbound is complete and the parcels go to TMS."
+  handOver(input: HandOverInput!, idempotencyKey: String!): HandOverPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+}
+
+# Partial outbound (DOMAIN 7.2): QC confirm with differences, the second QC
+# by work order number, the shortage confirmation whose chain is chosen by
+# the order's business type, and RF put-away of what does not ship.
+
+"A line's outcome at a confirmed shortage."
+type ShortageLine {
+  sku: String!
+  ordered: Int!
+  "Picked but not good at QC."
+  short: Int!
+  "What is packed and shipped."
+  ship: Int!
+  "Good but not shipped (under the store's minimum order quantity): back on the shelf by an RF put-away task."
+  withheld: Int!
+  reason: LossReason
+}
+
+"An RF put-away task: units back into a bin's batch."
+type PutAwayTask {
+  id: ID!
+  workOrderId: ID!
+  bin: String!
+  sku: String!
+  batch: String!
+  qty: Int!
+  "OPEN, DONE"
+  status: String!
+  operator: String
+}
+
+type ConfirmQCPayload {
+  "The work orders found short (now QC_SHORT); the rest are ready to pack."
+  withDifferences: [ID!]!
+  errors: [UserError!]!
+}
+
+input SecondQCInput {
+  workOrderId: ID!
+  sku: String!
+  qty: Int!
+  warehouse: String
+}
+
+type WorkOrderPayload {
+  workOrder: WorkOrder
+  errors: [UserError!]!
+}
+
+input ShortageReasonInput {
+  sku: String!
+  reason: LossReason!
+}
+
+input ConfirmShortageInput {
+  workOrderId: ID!
+  "By SKU; a short SKU without one is DAMAGED."
+  reasons: [ShortageReasonInput!]
+  warehouse: String
+}
+
+type ConfirmShortagePayload {
+  workOrder: WorkOrder
+  lines: [ShortageLine!]
+  "Damage/loss records created."
+  losses: Int!
+  "RF put-away tasks created."
+  putAways: Int!
+  errors: [UserError!]!
+}
+
+input ConfirmPutAwayInput {
+  taskId: ID!
+  "The bin scanned: must be the task's (WRONG_BIN)."
+  bin: String!
+  warehouse: String
+}
+
+type PutAwayPayload {
+  task: PutAwayTask
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "RF put-away tasks, OPEN by default."
+  putAwayTasks(status: String = "OPEN", first: Int = 50, warehouse: String): [PutAwayTask!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+}
+
+extend type Mutation {
+  "Confirm QC on a picked cart: work orders checked short become QC_SHORT with their physical shortage."
+  confirmQC(pickListId: ID!, warehouse: String): ConfirmQCPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Second QC of a QC_SHORT work order by its number: items found count; checked in full it is ready to pack."
+  secondQC(input: SecondQCInput!, idempotencyKey: String!): WorkOrderPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Confirm the shortage still found: the business type's chain decides what ships, records losses, creates put-away tasks and tells customer service."
+  confirmShortage(input: ConfirmShortageInput!, idempotencyKey: String!): ConfirmShortagePayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Put a task's units back at the scanned bin: bin and ERP stock rise."
+  confirmPutAway(input: ConfirmPutAwayInput!, idempotencyKey: String!): PutAwayPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+}
+
+"What happened on the warehouse floor."
+enum WarehouseEventType {
+  WORK_ORDER_CREATED
+  WORK_ORDER_ALLOCATED
+  "Short in the pick and reserve areas: waiting for stock (reason)."
+  WORK_ORDER_SUSPENDED
+  PICK_LIST_CREATED
+  PICK_LIST_PICKED
+  "An RF scan picked a step of a task."
+  TASK_PROGRESSED
+}
+
+"A change on the warehouse floor, as pushed to the console."
+type WarehouseEvent {
+  type: WarehouseEventType!
+  warehouse: String!
+  "The work order, pick list or task."
+  id: ID!
+  "The work order's, pick list's or task's status after it."
+  status: String!
+  reason: String
+  "A task's pick list."
+  pickListId: ID
+  "A task's step picked, and how many of the task's steps are done of all."
+  stepNo: Int
+  stepsDone: Int
+  steps: Int
+}
+
+extend type Subscription {
+  "New work orders and pick lists of the operator's warehouse, and tasks' progress; with taskId, only that task's progress."
+  warehouseEvents(taskId: ID, warehouse: String): WarehouseEvent! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
 }
 `, BuiltIn: false},
 }
@@ -3328,6 +5146,72 @@ func (ec *executionContext) childFields_AddressBookPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type AddressBookPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_BinPick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bin":
+		return ec.fieldContext_BinPick_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_BinPick_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_BinPick_batch(ctx, field)
+	case "qty":
+		return ec.fieldContext_BinPick_qty(ctx, field)
+	case "picked":
+		return ec.fieldContext_BinPick_picked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BinPick", field.Name)
+}
+
+func (ec *executionContext) childFields_BinStock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bin":
+		return ec.fieldContext_BinStock_bin(ctx, field)
+	case "area":
+		return ec.fieldContext_BinStock_area(ctx, field)
+	case "zone":
+		return ec.fieldContext_BinStock_zone(ctx, field)
+	case "sku":
+		return ec.fieldContext_BinStock_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_BinStock_batch(ctx, field)
+	case "productionDate":
+		return ec.fieldContext_BinStock_productionDate(ctx, field)
+	case "expiryDate":
+		return ec.fieldContext_BinStock_expiryDate(ctx, field)
+	case "onHand":
+		return ec.fieldContext_BinStock_onHand(ctx, field)
+	case "occupied":
+		return ec.fieldContext_BinStock_occupied(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BinStock", field.Name)
+}
+
+func (ec *executionContext) childFields_Box(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Box_id(ctx, field)
+	case "boxNo":
+		return ec.fieldContext_Box_boxNo(ctx, field)
+	case "expectedWeightG":
+		return ec.fieldContext_Box_expectedWeightG(ctx, field)
+	case "weightG":
+		return ec.fieldContext_Box_weightG(ctx, field)
+	case "lines":
+		return ec.fieldContext_Box_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Box", field.Name)
+}
+
+func (ec *executionContext) childFields_BoxLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_BoxLine_sku(ctx, field)
+	case "qty":
+		return ec.fieldContext_BoxLine_qty(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BoxLine", field.Name)
+}
+
 func (ec *executionContext) childFields_BundleComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sku":
@@ -3382,6 +5266,32 @@ func (ec *executionContext) childFields_CatalogChange(ctx context.Context, field
 		return ec.fieldContext_CatalogChange_after(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CatalogChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfirmQCPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "withDifferences":
+		return ec.fieldContext_ConfirmQCPayload_withDifferences(ctx, field)
+	case "errors":
+		return ec.fieldContext_ConfirmQCPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfirmQCPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfirmShortagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "workOrder":
+		return ec.fieldContext_ConfirmShortagePayload_workOrder(ctx, field)
+	case "lines":
+		return ec.fieldContext_ConfirmShortagePayload_lines(ctx, field)
+	case "losses":
+		return ec.fieldContext_ConfirmShortagePayload_losses(ctx, field)
+	case "putAways":
+		return ec.fieldContext_ConfirmShortagePayload_putAways(ctx, field)
+	case "errors":
+		return ec.fieldContext_ConfirmShortagePayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfirmShortagePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3570,6 +5480,28 @@ func (ec *executionContext) childFields_FulfillmentUnit(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type FulfillmentUnit", field.Name)
 }
 
+func (ec *executionContext) childFields_HandOverPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "batch":
+		return ec.fieldContext_HandOverPayload_batch(ctx, field)
+	case "errors":
+		return ec.fieldContext_HandOverPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandOverPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_HandoverBatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_HandoverBatch_id(ctx, field)
+	case "carrier":
+		return ec.fieldContext_HandoverBatch_carrier(ctx, field)
+	case "parcels":
+		return ec.fieldContext_HandoverBatch_parcels(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandoverBatch", field.Name)
+}
+
 func (ec *executionContext) childFields_OpenDeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "type":
@@ -3714,6 +5646,16 @@ func (ec *executionContext) childFields_OrderUpdate(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type OrderUpdate", field.Name)
 }
 
+func (ec *executionContext) childFields_PackWorkOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "boxes":
+		return ec.fieldContext_PackWorkOrderPayload_boxes(ctx, field)
+	case "errors":
+		return ec.fieldContext_PackWorkOrderPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PackWorkOrderPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -3726,6 +5668,104 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Parcel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Parcel_id(ctx, field)
+	case "boxNo":
+		return ec.fieldContext_Parcel_boxNo(ctx, field)
+	case "workOrderId":
+		return ec.fieldContext_Parcel_workOrderId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_Parcel_orderId(ctx, field)
+	case "waybillNo":
+		return ec.fieldContext_Parcel_waybillNo(ctx, field)
+	case "weightG":
+		return ec.fieldContext_Parcel_weightG(ctx, field)
+	case "tracking":
+		return ec.fieldContext_Parcel_tracking(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Parcel", field.Name)
+}
+
+func (ec *executionContext) childFields_PickList(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PickList_id(ctx, field)
+	case "carrier":
+		return ec.fieldContext_PickList_carrier(ctx, field)
+	case "status":
+		return ec.fieldContext_PickList_status(ctx, field)
+	case "workOrderIds":
+		return ec.fieldContext_PickList_workOrderIds(ctx, field)
+	case "tasks":
+		return ec.fieldContext_PickList_tasks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickList", field.Name)
+}
+
+func (ec *executionContext) childFields_PickListPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pickList":
+		return ec.fieldContext_PickListPayload_pickList(ctx, field)
+	case "errors":
+		return ec.fieldContext_PickListPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickListPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PickStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stepNo":
+		return ec.fieldContext_PickStep_stepNo(ctx, field)
+	case "workOrderId":
+		return ec.fieldContext_PickStep_workOrderId(ctx, field)
+	case "slot":
+		return ec.fieldContext_PickStep_slot(ctx, field)
+	case "bin":
+		return ec.fieldContext_PickStep_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_PickStep_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_PickStep_batch(ctx, field)
+	case "qty":
+		return ec.fieldContext_PickStep_qty(ctx, field)
+	case "picked":
+		return ec.fieldContext_PickStep_picked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickStep", field.Name)
+}
+
+func (ec *executionContext) childFields_PickTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PickTask_id(ctx, field)
+	case "pickListId":
+		return ec.fieldContext_PickTask_pickListId(ctx, field)
+	case "zone":
+		return ec.fieldContext_PickTask_zone(ctx, field)
+	case "status":
+		return ec.fieldContext_PickTask_status(ctx, field)
+	case "picker":
+		return ec.fieldContext_PickTask_picker(ctx, field)
+	case "nextStep":
+		return ec.fieldContext_PickTask_nextStep(ctx, field)
+	case "steps":
+		return ec.fieldContext_PickTask_steps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickTask", field.Name)
+}
+
+func (ec *executionContext) childFields_PickTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_PickTaskPayload_task(ctx, field)
+	case "errors":
+		return ec.fieldContext_PickTaskPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PickTaskPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3828,6 +5868,60 @@ func (ec *executionContext) childFields_ProductPayload(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ProductPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_PutAwayPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_PutAwayPayload_task(ctx, field)
+	case "errors":
+		return ec.fieldContext_PutAwayPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PutAwayPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PutAwayTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PutAwayTask_id(ctx, field)
+	case "workOrderId":
+		return ec.fieldContext_PutAwayTask_workOrderId(ctx, field)
+	case "bin":
+		return ec.fieldContext_PutAwayTask_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_PutAwayTask_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_PutAwayTask_batch(ctx, field)
+	case "qty":
+		return ec.fieldContext_PutAwayTask_qty(ctx, field)
+	case "status":
+		return ec.fieldContext_PutAwayTask_status(ctx, field)
+	case "operator":
+		return ec.fieldContext_PutAwayTask_operator(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PutAwayTask", field.Name)
+}
+
+func (ec *executionContext) childFields_QCCart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pickList":
+		return ec.fieldContext_QCCart_pickList(ctx, field)
+	case "workOrders":
+		return ec.fieldContext_QCCart_workOrders(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QCCart", field.Name)
+}
+
+func (ec *executionContext) childFields_ReceiveGoodsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "receiptId":
+		return ec.fieldContext_ReceiveGoodsPayload_receiptId(ctx, field)
+	case "duplicate":
+		return ec.fieldContext_ReceiveGoodsPayload_duplicate(ctx, field)
+	case "errors":
+		return ec.fieldContext_ReceiveGoodsPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReceiveGoodsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "retried":
@@ -3852,6 +5946,30 @@ func (ec *executionContext) childFields_SavedAddress(ctx context.Context, field 
 		return ec.fieldContext_SavedAddress_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SavedAddress", field.Name)
+}
+
+func (ec *executionContext) childFields_ScanPickPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_ScanPickPayload_task(ctx, field)
+	case "pickListPicked":
+		return ec.fieldContext_ScanPickPayload_pickListPicked(ctx, field)
+	case "errors":
+		return ec.fieldContext_ScanPickPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScanPickPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ScanQCPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "workOrderId":
+		return ec.fieldContext_ScanQCPayload_workOrderId(ctx, field)
+	case "slot":
+		return ec.fieldContext_ScanQCPayload_slot(ctx, field)
+	case "errors":
+		return ec.fieldContext_ScanQCPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScanQCPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ServedArea(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3898,6 +6016,24 @@ func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.
 	return nil, fmt.Errorf("no field named %q was found under type SetWarehouseCapacityPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ShortageLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_ShortageLine_sku(ctx, field)
+	case "ordered":
+		return ec.fieldContext_ShortageLine_ordered(ctx, field)
+	case "short":
+		return ec.fieldContext_ShortageLine_short(ctx, field)
+	case "ship":
+		return ec.fieldContext_ShortageLine_ship(ctx, field)
+	case "withheld":
+		return ec.fieldContext_ShortageLine_withheld(ctx, field)
+	case "reason":
+		return ec.fieldContext_ShortageLine_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShortageLine", field.Name)
+}
+
 func (ec *executionContext) childFields_SlotCapacity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "warehouse":
@@ -3926,6 +6062,30 @@ func (ec *executionContext) childFields_StartCashPaymentPayload(ctx context.Cont
 		return ec.fieldContext_StartCashPaymentPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StartCashPaymentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StockMovement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StockMovement_id(ctx, field)
+	case "bin":
+		return ec.fieldContext_StockMovement_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_StockMovement_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_StockMovement_batch(ctx, field)
+	case "kind":
+		return ec.fieldContext_StockMovement_kind(ctx, field)
+	case "qty":
+		return ec.fieldContext_StockMovement_qty(ctx, field)
+	case "ref":
+		return ec.fieldContext_StockMovement_ref(ctx, field)
+	case "at":
+		return ec.fieldContext_StockMovement_at(ctx, field)
+	case "uploaded":
+		return ec.fieldContext_StockMovement_uploaded(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockMovement", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3964,6 +6124,106 @@ func (ec *executionContext) childFields_WarehouseCapacity(ctx context.Context, f
 		return ec.fieldContext_WarehouseCapacity_used(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WarehouseCapacity", field.Name)
+}
+
+func (ec *executionContext) childFields_WarehouseEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_WarehouseEvent_type(ctx, field)
+	case "warehouse":
+		return ec.fieldContext_WarehouseEvent_warehouse(ctx, field)
+	case "id":
+		return ec.fieldContext_WarehouseEvent_id(ctx, field)
+	case "status":
+		return ec.fieldContext_WarehouseEvent_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_WarehouseEvent_reason(ctx, field)
+	case "pickListId":
+		return ec.fieldContext_WarehouseEvent_pickListId(ctx, field)
+	case "stepNo":
+		return ec.fieldContext_WarehouseEvent_stepNo(ctx, field)
+	case "stepsDone":
+		return ec.fieldContext_WarehouseEvent_stepsDone(ctx, field)
+	case "steps":
+		return ec.fieldContext_WarehouseEvent_steps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WarehouseEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WorkOrder_id(ctx, field)
+	case "wmsOrderId":
+		return ec.fieldContext_WorkOrder_wmsOrderId(ctx, field)
+	case "carrier":
+		return ec.fieldContext_WorkOrder_carrier(ctx, field)
+	case "zone":
+		return ec.fieldContext_WorkOrder_zone(ctx, field)
+	case "handling":
+		return ec.fieldContext_WorkOrder_handling(ctx, field)
+	case "status":
+		return ec.fieldContext_WorkOrder_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_WorkOrder_reason(ctx, field)
+	case "pickListId":
+		return ec.fieldContext_WorkOrder_pickListId(ctx, field)
+	case "slot":
+		return ec.fieldContext_WorkOrder_slot(ctx, field)
+	case "lines":
+		return ec.fieldContext_WorkOrder_lines(ctx, field)
+	case "picks":
+		return ec.fieldContext_WorkOrder_picks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrder", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrderConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WorkOrderConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WorkOrderConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrderConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrderEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_WorkOrderEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_WorkOrderEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrderEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrderLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lineNo":
+		return ec.fieldContext_WorkOrderLine_lineNo(ctx, field)
+	case "sku":
+		return ec.fieldContext_WorkOrderLine_sku(ctx, field)
+	case "name":
+		return ec.fieldContext_WorkOrderLine_name(ctx, field)
+	case "qty":
+		return ec.fieldContext_WorkOrderLine_qty(ctx, field)
+	case "picked":
+		return ec.fieldContext_WorkOrderLine_picked(ctx, field)
+	case "qced":
+		return ec.fieldContext_WorkOrderLine_qced(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrderLine", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "workOrder":
+		return ec.fieldContext_WorkOrderPayload_workOrder(ctx, field)
+	case "errors":
+		return ec.fieldContext_WorkOrderPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkOrderPayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4140,6 +6400,116 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimPickTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "taskId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["taskId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmPutAway_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConfirmPutAwayInput, error) {
+			return ec.unmarshalNConfirmPutAwayInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmPutAwayInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmQC_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pickListId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pickListId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmShortage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConfirmShortageInput, error) {
+			return ec.unmarshalNConfirmShortageInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPickList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePickListInput, error) {
+			return ec.unmarshalNCreatePickListInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreatePickListInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createProduct_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4176,12 +6546,78 @@ func (ec *executionContext) field_Mutation_deductNonCash_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_handOver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.HandOverInput, error) {
+			return ec.unmarshalNHandOverInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_packWorkOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PackWorkOrderInput, error) {
+			return ec.unmarshalNPackWorkOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPackWorkOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PlaceOrderInput, error) {
 			return ec.unmarshalNPlaceOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlaceOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_receiveGoods_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReceiveGoodsInput, error) {
+			return ec.unmarshalNReceiveGoodsInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4226,6 +6662,50 @@ func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_scanPick_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScanPickInput, error) {
+			return ec.unmarshalNScanPickInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scanQC_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScanQCInput, error) {
+			return ec.unmarshalNScanQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_schedulePrice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4261,6 +6741,28 @@ func (ec *executionContext) field_Mutation_schedulePrice_args(ctx context.Contex
 		return nil, err
 	}
 	args["expectedVersion"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_secondQC_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SecondQCInput, error) {
+			return ec.unmarshalNSecondQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSecondQCInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
 	return args, nil
 }
 
@@ -4430,6 +6932,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_binStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_catalogChanges_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4524,6 +7048,50 @@ func (ec *executionContext) field_Query_order_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_pickList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pickTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_priceHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4582,6 +7150,58 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_putAwayTasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_qcCart_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pickListId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pickListId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_servedAreas_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4631,6 +7251,36 @@ func (ec *executionContext) field_Query_slotCapacities_args(ctx context.Context,
 		return nil, err
 	}
 	args["days"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_stockMovements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg2
 	return args, nil
 }
 
@@ -4686,6 +7336,88 @@ func (ec *executionContext) field_Query_warehouseStock_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_workOrderBoxes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "workOrderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["workOrderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_workOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_workOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (model.WorkOrderStatus, error) {
+			return ec.unmarshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_orderEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4711,6 +7443,28 @@ func (ec *executionContext) field_Subscription_orderUpdated_args(ctx context.Con
 		return nil, err
 	}
 	args["orderId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_warehouseEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "taskId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["taskId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
 	return args, nil
 }
 
@@ -5215,6 +7969,498 @@ func (ec *executionContext) fieldContext_AddressBookPayload_errors(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _BinPick_bin(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinPick_sku(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinPick_batch(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinPick_qty(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BinPick_picked(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinPick_picked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinPick_picked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinPick", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BinStock_bin(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_area(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_area(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Area, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.StorageArea) graphql.Marshaler {
+			return ec.marshalNStorageArea2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStorageArea(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_area(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "StorageArea")
+}
+
+func (ec *executionContext) _BinStock_zone(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_zone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Zone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Zone) graphql.Marshaler {
+			return ec.marshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_zone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "Zone")
+}
+
+func (ec *executionContext) _BinStock_sku(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_batch(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_productionDate(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_productionDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductionDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_productionDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_expiryDate(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_expiryDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiryDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_expiryDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "String")
+}
+
+func (ec *executionContext) _BinStock_onHand(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_onHand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnHand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_onHand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BinStock_occupied(ctx context.Context, field graphql.CollectedField, obj *model.BinStock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BinStock_occupied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Occupied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BinStock_occupied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BinStock", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Box_id(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Box", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Box_boxNo(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_boxNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BoxNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_boxNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Box", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Box_expectedWeightG(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_expectedWeightG(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpectedWeightG, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_expectedWeightG(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Box", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Box_weightG(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_weightG(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeightG, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_weightG(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Box", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Box_lines(ctx context.Context, field graphql.CollectedField, obj *model.Box) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Box_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BoxLine) graphql.Marshaler {
+			return ec.marshalNBoxLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Box_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Box",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BoxLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BoxLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.BoxLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoxLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoxLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoxLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _BoxLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.BoxLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoxLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoxLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoxLine", field, false, false, "Int")
+}
+
 func (ec *executionContext) _BundleComponent_sku(ctx context.Context, field graphql.CollectedField, obj *model.BundleComponent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5599,6 +8845,203 @@ func (ec *executionContext) _CatalogChange_after(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_CatalogChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfirmQCPayload_withDifferences(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmQCPayload_withDifferences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithDifferences, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmQCPayload_withDifferences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfirmQCPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConfirmQCPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmQCPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmQCPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfirmQCPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_workOrder(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_workOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+			return ec.marshalOWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_workOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfirmShortagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_lines(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ShortageLine) graphql.Marshaler {
+			return ec.marshalOShortageLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLineᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfirmShortagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShortageLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_losses(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_losses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Losses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_losses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfirmShortagePayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_putAways(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_putAways(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PutAways, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_putAways(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfirmShortagePayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfirmShortagePayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmShortagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfirmShortagePayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfirmShortagePayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfirmShortagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Coupon_id(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
@@ -7044,6 +10487,148 @@ func (ec *executionContext) fieldContext_FulfillmentUnit_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
 }
 
+func (ec *executionContext) _HandOverPayload_batch(ctx context.Context, field graphql.CollectedField, obj *model.HandOverPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOverPayload_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {
+			return ec.marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandOverPayload_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandOverPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandoverBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HandOverPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.HandOverPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOverPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandOverPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandOverPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HandoverBatch_id(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatch", field, false, false, "ID")
+}
+
+func (ec *executionContext) _HandoverBatch_carrier(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _HandoverBatch_parcels(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_parcels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parcels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Parcel) graphql.Marshaler {
+			return ec.marshalNParcel2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐParcelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_parcels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandoverBatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Parcel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8080,6 +11665,688 @@ func (ec *executionContext) fieldContext_Mutation_setServedArea(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setServedArea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_receiveGoods(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_receiveGoods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReceiveGoods(ctx, fc.Args["input"].(model.ReceiveGoodsInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ReceiveGoodsPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ReceiveGoodsPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReceiveGoodsPayload) graphql.Marshaler {
+			return ec.marshalNReceiveGoodsPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_receiveGoods(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReceiveGoodsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_receiveGoods_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPickList(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPickList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePickList(ctx, fc.Args["input"].(model.CreatePickListInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PickListPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PickListPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickListPayload) graphql.Marshaler {
+			return ec.marshalNPickListPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickListPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPickList(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickListPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPickList_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimPickTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimPickTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimPickTask(ctx, fc.Args["taskId"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PickTaskPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PickTaskPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickTaskPayload) graphql.Marshaler {
+			return ec.marshalNPickTaskPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimPickTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimPickTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scanPick(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scanPick(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScanPick(ctx, fc.Args["input"].(model.ScanPickInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ScanPickPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ScanPickPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScanPickPayload) graphql.Marshaler {
+			return ec.marshalNScanPickPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scanPick(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScanPickPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scanPick_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scanQC(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scanQC(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScanQc(ctx, fc.Args["input"].(model.ScanQCInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ScanQCPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ScanQCPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScanQCPayload) graphql.Marshaler {
+			return ec.marshalNScanQCPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scanQC(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScanQCPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scanQC_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_packWorkOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_packWorkOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PackWorkOrder(ctx, fc.Args["input"].(model.PackWorkOrderInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PackWorkOrderPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PackWorkOrderPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PackWorkOrderPayload) graphql.Marshaler {
+			return ec.marshalNPackWorkOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPackWorkOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_packWorkOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PackWorkOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_packWorkOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_handOver(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_handOver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().HandOver(ctx, fc.Args["input"].(model.HandOverInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.HandOverPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.HandOverPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HandOverPayload) graphql.Marshaler {
+			return ec.marshalNHandOverPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_handOver(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandOverPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_handOver_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmQC(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmQC(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmQc(ctx, fc.Args["pickListId"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ConfirmQCPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConfirmQCPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfirmQCPayload) graphql.Marshaler {
+			return ec.marshalNConfirmQCPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmQCPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmQC(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfirmQCPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmQC_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_secondQC(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_secondQC(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SecondQc(ctx, fc.Args["input"].(model.SecondQCInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.WorkOrderPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WorkOrderPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrderPayload) graphql.Marshaler {
+			return ec.marshalNWorkOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_secondQC(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_secondQC_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmShortage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmShortage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmShortage(ctx, fc.Args["input"].(model.ConfirmShortageInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ConfirmShortagePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConfirmShortagePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfirmShortagePayload) graphql.Marshaler {
+			return ec.marshalNConfirmShortagePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmShortage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfirmShortagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmShortage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmPutAway(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmPutAway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmPutAway(ctx, fc.Args["input"].(model.ConfirmPutAwayInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PutAwayPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PutAwayPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PutAwayPayload) graphql.Marshaler {
+			return ec.marshalNPutAwayPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmPutAway(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PutAwayPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmPutAway_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9340,6 +13607,70 @@ func (ec *executionContext) fieldContext_OrderUpdate_order(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _PackWorkOrderPayload_boxes(ctx context.Context, field graphql.CollectedField, obj *model.PackWorkOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackWorkOrderPayload_boxes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Boxes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Box) graphql.Marshaler {
+			return ec.marshalOBox2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PackWorkOrderPayload_boxes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PackWorkOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Box(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PackWorkOrderPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PackWorkOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackWorkOrderPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PackWorkOrderPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PackWorkOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9430,6 +13761,782 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _Parcel_id(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Parcel_boxNo(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_boxNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BoxNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_boxNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Parcel_workOrderId(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_workOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_workOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Parcel_orderId(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Parcel_waybillNo(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_waybillNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaybillNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_waybillNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "String")
+}
+
+func (ec *executionContext) _Parcel_weightG(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_weightG(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeightG, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_weightG(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Parcel_tracking(ctx context.Context, field graphql.CollectedField, obj *model.Parcel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Parcel_tracking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tracking, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Parcel_tracking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Parcel", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickList_id(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickList", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickList_carrier(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickList", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickList_status(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickList", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickList_workOrderIds(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_workOrderIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_workOrderIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickList", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickList_tasks(ctx context.Context, field graphql.CollectedField, obj *model.PickList) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickList_tasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tasks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PickTask) graphql.Marshaler {
+			return ec.marshalNPickTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickList_tasks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickList",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickListPayload_pickList(ctx context.Context, field graphql.CollectedField, obj *model.PickListPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickListPayload_pickList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickList, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+			return ec.marshalOPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickListPayload_pickList(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickListPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickList(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickListPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PickListPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickListPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickListPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickListPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickStep_stepNo(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_stepNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_stepNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PickStep_workOrderId(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_workOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_workOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickStep_slot(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PickStep_bin(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickStep_sku(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickStep_batch(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickStep_qty(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PickStep_picked(ctx context.Context, field graphql.CollectedField, obj *model.PickStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickStep_picked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickStep_picked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PickTask_id(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickTask_pickListId(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_pickListId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickListID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_pickListId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PickTask_zone(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_zone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Zone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Zone) graphql.Marshaler {
+			return ec.marshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_zone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "Zone")
+}
+
+func (ec *executionContext) _PickTask_status(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickTask_picker(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_picker(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picker, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_picker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PickTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PickTask_nextStep(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_nextStep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextStep, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickStep) graphql.Marshaler {
+			return ec.marshalOPickStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStep(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_nextStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickTask",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickTask_steps(ctx context.Context, field graphql.CollectedField, obj *model.PickTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTask_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PickStep) graphql.Marshaler {
+			return ec.marshalNPickStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTask_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickTask",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.PickTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTaskPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+			return ec.marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PickTaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PickTaskPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PickTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PickTaskPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PickTaskPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PickTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PlaceOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.PlaceOrderPayload) (ret graphql.Marshaler) {
@@ -10244,6 +15351,318 @@ func (ec *executionContext) fieldContext_ProductPayload_errors(_ context.Context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PutAwayTask) graphql.Marshaler {
+			return ec.marshalOPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PutAwayPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PutAwayTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PutAwayPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayTask_id(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PutAwayTask_workOrderId(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_workOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_workOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PutAwayTask_bin(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PutAwayTask_sku(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PutAwayTask_batch(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PutAwayTask_qty(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PutAwayTask_status(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _PutAwayTask_operator(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayTask_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayTask_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PutAwayTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _QCCart_pickList(ctx context.Context, field graphql.CollectedField, obj *model.QCCart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QCCart_pickList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickList, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+			return ec.marshalNPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QCCart_pickList(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QCCart",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickList(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QCCart_workOrders(ctx context.Context, field graphql.CollectedField, obj *model.QCCart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QCCart_workOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WorkOrder) graphql.Marshaler {
+			return ec.marshalNWorkOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QCCart_workOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QCCart",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11189,6 +16608,564 @@ func (ec *executionContext) fieldContext_Query_warehouseStock(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_workOrders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WorkOrders(ctx, fc.Args["status"].(model.WorkOrderStatus), fc.Args["first"].(*int64), fc.Args["after"].(*string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.WorkOrderConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WorkOrderConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrderConnection) graphql.Marshaler {
+			return ec.marshalNWorkOrderConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workOrders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_workOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_workOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WorkOrder(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.WorkOrder
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WorkOrder
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+			return ec.marshalOWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_workOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pickList(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pickList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PickList(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PickList
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PickList
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+			return ec.marshalOPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pickList(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickList(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pickList_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pickTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pickTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PickTask(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PickTask
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PickTask
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+			return ec.marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pickTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTask(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pickTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_qcCart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_qcCart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().QcCart(ctx, fc.Args["pickListId"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.QCCart
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.QCCart
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QCCart) graphql.Marshaler {
+			return ec.marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐQCCart(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_qcCart(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QCCart(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_qcCart_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_workOrderBoxes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workOrderBoxes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WorkOrderBoxes(ctx, fc.Args["workOrderId"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.Box
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.Box
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Box) graphql.Marshaler {
+			return ec.marshalNBox2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workOrderBoxes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Box(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_workOrderBoxes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_binStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_binStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BinStock(ctx, fc.Args["sku"].(*string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.BinStock
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.BinStock
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BinStock) graphql.Marshaler {
+			return ec.marshalNBinStock2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinStockᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_binStock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BinStock(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_binStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_stockMovements(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_stockMovements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StockMovements(ctx, fc.Args["sku"].(*string), fc.Args["first"].(*int64), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.StockMovement
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.StockMovement
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StockMovement) graphql.Marshaler {
+			return ec.marshalNStockMovement2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockMovementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_stockMovements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_stockMovements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_putAwayTasks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_putAwayTasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PutAwayTasks(ctx, fc.Args["status"].(*string), fc.Args["first"].(*int64), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.PutAwayTask
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.PutAwayTask
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PutAwayTask) graphql.Marshaler {
+			return ec.marshalNPutAwayTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_putAwayTasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PutAwayTask(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_putAwayTasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11260,6 +17237,84 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReceiveGoodsPayload_receiptId(ctx context.Context, field graphql.CollectedField, obj *model.ReceiveGoodsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceiveGoodsPayload_receiptId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceiptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReceiveGoodsPayload_receiptId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReceiveGoodsPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ReceiveGoodsPayload_duplicate(ctx context.Context, field graphql.CollectedField, obj *model.ReceiveGoodsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceiveGoodsPayload_duplicate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceiveGoodsPayload_duplicate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReceiveGoodsPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ReceiveGoodsPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ReceiveGoodsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceiveGoodsPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceiveGoodsPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReceiveGoodsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11442,6 +17497,171 @@ func (ec *executionContext) _SavedAddress_updatedAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_SavedAddress_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SavedAddress", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScanPickPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.ScanPickPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanPickPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+			return ec.marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScanPickPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScanPickPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PickTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScanPickPayload_pickListPicked(ctx context.Context, field graphql.CollectedField, obj *model.ScanPickPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanPickPayload_pickListPicked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickListPicked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScanPickPayload_pickListPicked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScanPickPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ScanPickPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ScanPickPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanPickPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScanPickPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScanPickPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScanQCPayload_workOrderId(ctx context.Context, field graphql.CollectedField, obj *model.ScanQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanQCPayload_workOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScanQCPayload_workOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScanQCPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ScanQCPayload_slot(ctx context.Context, field graphql.CollectedField, obj *model.ScanQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanQCPayload_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScanQCPayload_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScanQCPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScanQCPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ScanQCPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScanQCPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScanQCPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScanQCPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ServedArea_province(ctx context.Context, field graphql.CollectedField, obj *model.ServedArea) (ret graphql.Marshaler) {
@@ -11728,6 +17948,144 @@ func (ec *executionContext) fieldContext_SetWarehouseCapacityPayload_errors(_ co
 	return fc, nil
 }
 
+func (ec *executionContext) _ShortageLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShortageLine_ordered(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_ordered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ordered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_ordered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShortageLine_short(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_short(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Short, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_short(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShortageLine_ship(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_ship(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ship, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_ship(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShortageLine_withheld(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Withheld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShortageLine_reason(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShortageLine_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LossReason) graphql.Marshaler {
+			return ec.marshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShortageLine_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "LossReason")
+}
+
 func (ec *executionContext) _SlotCapacity_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11953,6 +18311,213 @@ func (ec *executionContext) fieldContext_StartCashPaymentPayload_errors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _StockMovement_id(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StockMovement_bin(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_sku(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_batch(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_kind(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_qty(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StockMovement_ref(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_ref(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ref, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_ref(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "String")
+}
+
+func (ec *executionContext) _StockMovement_at(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StockMovement_uploaded(ctx context.Context, field graphql.CollectedField, obj *model.StockMovement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_uploaded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Uploaded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_uploaded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -12071,6 +18636,68 @@ func (ec *executionContext) fieldContext_Subscription_orderUpdated(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_orderUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_warehouseEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_warehouseEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().WarehouseEvents(ctx, fc.Args["taskId"].(*string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.WarehouseEvent
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.WarehouseEvent
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WarehouseEvent) graphql.Marshaler {
+			return ec.marshalNWarehouseEvent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_warehouseEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WarehouseEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_warehouseEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12305,6 +18932,805 @@ func (ec *executionContext) _WarehouseCapacity_used(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_WarehouseCapacity_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WarehouseCapacity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WarehouseEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WarehouseEventType) graphql.Marshaler {
+			return ec.marshalNWarehouseEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "WarehouseEventType")
+}
+
+func (ec *executionContext) _WarehouseEvent_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_warehouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warehouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_warehouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _WarehouseEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WarehouseEvent_status(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _WarehouseEvent_reason(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _WarehouseEvent_pickListId(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_pickListId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickListID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_pickListId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WarehouseEvent_stepNo(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_stepNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_stepNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WarehouseEvent_stepsDone(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_stepsDone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepsDone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_stepsDone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WarehouseEvent_steps(ctx context.Context, field graphql.CollectedField, obj *model.WarehouseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarehouseEvent_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WarehouseEvent_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarehouseEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrder_id(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WorkOrder_wmsOrderId(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_wmsOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WmsOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_wmsOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WorkOrder_carrier(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrder_zone(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_zone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Zone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Zone) graphql.Marshaler {
+			return ec.marshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_zone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "Zone")
+}
+
+func (ec *executionContext) _WorkOrder_handling(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_handling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Handling, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Handling) graphql.Marshaler {
+			return ec.marshalNHandling2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandling(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_handling(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "Handling")
+}
+
+func (ec *executionContext) _WorkOrder_status(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WorkOrderStatus) graphql.Marshaler {
+			return ec.marshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "WorkOrderStatus")
+}
+
+func (ec *executionContext) _WorkOrder_reason(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrder_pickListId(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_pickListId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickListID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_pickListId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WorkOrder_slot(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrder", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrder_lines(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WorkOrderLine) graphql.Marshaler {
+			return ec.marshalNWorkOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrderLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrder_picks(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrder_picks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BinPick) graphql.Marshaler {
+			return ec.marshalNBinPick2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPickᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrder_picks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BinPick(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WorkOrderEdge) graphql.Marshaler {
+			return ec.marshalNWorkOrderEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrderEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrderEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+			return ec.marshalNWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderLine_lineNo(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_lineNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LineNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_lineNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrderLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrderLine_name(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkOrderLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrderLine_picked(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_picked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Picked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_picked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrderLine_qced(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderLine_qced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderLine_qced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkOrderPayload_workOrder(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderPayload_workOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+			return ec.marshalOWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderPayload_workOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkOrderPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.WorkOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkOrderPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkOrderPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -13513,6 +20939,104 @@ func UnmarshalAreaInput(ctx context.Context, raw any) (model.AreaInput, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBoxInput(ctx context.Context, obj any) (model.BoxInput, error) {
+	var it model.BoxInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"lines", "weightG"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNBoxLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "weightG":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weightG"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WeightG = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBoxInput unmarshals raw into the BoxInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBoxInput(ctx context.Context, raw any) (model.BoxInput, error) {
+	var out model.BoxInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BoxInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBoxLineInput(ctx context.Context, obj any) (model.BoxLineInput, error) {
+	var it model.BoxLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "qty"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBoxLineInput unmarshals raw into the BoxLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBoxLineInput(ctx context.Context, raw any) (model.BoxLineInput, error) {
+	var out model.BoxLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BoxLineInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputBundleComponentInput(ctx context.Context, obj any) (model.BundleComponentInput, error) {
 	var it model.BundleComponentInput
 	if obj == nil {
@@ -13559,6 +21083,167 @@ func (ec *executionContext) unmarshalInputBundleComponentInput(ctx context.Conte
 func UnmarshalBundleComponentInput(ctx context.Context, raw any) (model.BundleComponentInput, error) {
 	var out model.BundleComponentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "BundleComponentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConfirmPutAwayInput(ctx context.Context, obj any) (model.ConfirmPutAwayInput, error) {
+	var it model.ConfirmPutAwayInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"taskId", "bin", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "taskId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskID = data
+		case "bin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bin = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfirmPutAwayInput unmarshals raw into the ConfirmPutAwayInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfirmPutAwayInput(ctx context.Context, raw any) (model.ConfirmPutAwayInput, error) {
+	var out model.ConfirmPutAwayInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfirmPutAwayInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConfirmShortageInput(ctx context.Context, obj any) (model.ConfirmShortageInput, error) {
+	var it model.ConfirmShortageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workOrderId", "reasons", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workOrderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkOrderID = data
+		case "reasons":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reasons"))
+			data, err := ec.unmarshalOShortageReasonInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reasons = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfirmShortageInput unmarshals raw into the ConfirmShortageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfirmShortageInput(ctx context.Context, raw any) (model.ConfirmShortageInput, error) {
+	var out model.ConfirmShortageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfirmShortageInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreatePickListInput(ctx context.Context, obj any) (model.CreatePickListInput, error) {
+	var it model.CreatePickListInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workOrderIds", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workOrderIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workOrderIds"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkOrderIds = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePickListInput unmarshals raw into the CreatePickListInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePickListInput(ctx context.Context, raw any) (model.CreatePickListInput, error) {
+	var out model.CreatePickListInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePickListInput", raw, &out)
 	return out, err
 }
 
@@ -13765,6 +21450,55 @@ func UnmarshalDeliverySlotInput(ctx context.Context, raw any) (model.DeliverySlo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputHandOverInput(ctx context.Context, obj any) (model.HandOverInput, error) {
+	var it model.HandOverInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"carrier", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "carrier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carrier"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Carrier = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHandOverInput unmarshals raw into the HandOverInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHandOverInput(ctx context.Context, raw any) (model.HandOverInput, error) {
+	var out model.HandOverInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HandOverInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOrderLineInput(ctx context.Context, obj any) (model.OrderLineInput, error) {
 	var it model.OrderLineInput
 	if obj == nil {
@@ -13818,6 +21552,62 @@ func (ec *executionContext) unmarshalInputOrderLineInput(ctx context.Context, ob
 func UnmarshalOrderLineInput(ctx context.Context, raw any) (model.OrderLineInput, error) {
 	var out model.OrderLineInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrderLineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPackWorkOrderInput(ctx context.Context, obj any) (model.PackWorkOrderInput, error) {
+	var it model.PackWorkOrderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workOrderId", "boxes", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workOrderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkOrderID = data
+		case "boxes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("boxes"))
+			data, err := ec.unmarshalNBoxInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Boxes = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPackWorkOrderInput unmarshals raw into the PackWorkOrderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPackWorkOrderInput(ctx context.Context, raw any) (model.PackWorkOrderInput, error) {
+	var out model.PackWorkOrderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PackWorkOrderInput", raw, &out)
 	return out, err
 }
 
@@ -14114,6 +21904,97 @@ func UnmarshalProductInput(ctx context.Context, raw any) (model.ProductInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReceiveGoodsInput(ctx context.Context, obj any) (model.ReceiveGoodsInput, error) {
+	var it model.ReceiveGoodsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"purchaseOrder", "bin", "sku", "batch", "productionDate", "expiryDate", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "purchaseOrder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purchaseOrder"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PurchaseOrder = data
+		case "bin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bin = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "batch":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batch"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Batch = data
+		case "productionDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productionDate"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductionDate = data
+		case "expiryDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiryDate"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiryDate = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReceiveGoodsInput unmarshals raw into the ReceiveGoodsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReceiveGoodsInput(ctx context.Context, raw any) (model.ReceiveGoodsInput, error) {
+	var out model.ReceiveGoodsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReceiveGoodsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Context, obj any) (model.RetryFulfillmentInput, error) {
 	var it model.RetryFulfillmentInput
 	if obj == nil {
@@ -14213,6 +22094,202 @@ func (ec *executionContext) unmarshalInputSaveAddressInput(ctx context.Context, 
 func UnmarshalSaveAddressInput(ctx context.Context, raw any) (model.SaveAddressInput, error) {
 	var out model.SaveAddressInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveAddressInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputScanPickInput(ctx context.Context, obj any) (model.ScanPickInput, error) {
+	var it model.ScanPickInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"taskId", "bin", "sku", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "taskId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taskId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TaskID = data
+		case "bin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bin = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScanPickInput unmarshals raw into the ScanPickInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScanPickInput(ctx context.Context, raw any) (model.ScanPickInput, error) {
+	var out model.ScanPickInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScanPickInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputScanQCInput(ctx context.Context, obj any) (model.ScanQCInput, error) {
+	var it model.ScanQCInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"pickListId", "sku", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "pickListId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pickListId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PickListID = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScanQCInput unmarshals raw into the ScanQCInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScanQCInput(ctx context.Context, raw any) (model.ScanQCInput, error) {
+	var out model.ScanQCInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScanQCInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSecondQCInput(ctx context.Context, obj any) (model.SecondQCInput, error) {
+	var it model.SecondQCInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"workOrderId", "sku", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "workOrderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workOrderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkOrderID = data
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSecondQCInput unmarshals raw into the SecondQCInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSecondQCInput(ctx context.Context, raw any) (model.SecondQCInput, error) {
+	var out model.SecondQCInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SecondQCInput", raw, &out)
 	return out, err
 }
 
@@ -14395,6 +22472,55 @@ func (ec *executionContext) unmarshalInputSetWarehouseCapacityInput(ctx context.
 func UnmarshalSetWarehouseCapacityInput(ctx context.Context, raw any) (model.SetWarehouseCapacityInput, error) {
 	var out model.SetWarehouseCapacityInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetWarehouseCapacityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputShortageReasonInput(ctx context.Context, obj any) (model.ShortageReasonInput, error) {
+	var it model.ShortageReasonInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShortageReasonInput unmarshals raw into the ShortageReasonInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShortageReasonInput(ctx context.Context, raw any) (model.ShortageReasonInput, error) {
+	var out model.ShortageReasonInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShortageReasonInput", raw, &out)
 	return out, err
 }
 
@@ -14617,6 +22743,223 @@ func (ec *executionContext) _AddressBookPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var binPickImplementors = []string{"BinPick"}
+
+func (ec *executionContext) _BinPick(ctx context.Context, sel ast.SelectionSet, obj *model.BinPick) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, binPickImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BinPick")
+		case "bin":
+			out.Values[i] = ec._BinPick_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._BinPick_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._BinPick_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._BinPick_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picked":
+			out.Values[i] = ec._BinPick_picked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var binStockImplementors = []string{"BinStock"}
+
+func (ec *executionContext) _BinStock(ctx context.Context, sel ast.SelectionSet, obj *model.BinStock) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, binStockImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BinStock")
+		case "bin":
+			out.Values[i] = ec._BinStock_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "area":
+			out.Values[i] = ec._BinStock_area(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zone":
+			out.Values[i] = ec._BinStock_zone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._BinStock_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._BinStock_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productionDate":
+			out.Values[i] = ec._BinStock_productionDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiryDate":
+			out.Values[i] = ec._BinStock_expiryDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onHand":
+			out.Values[i] = ec._BinStock_onHand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occupied":
+			out.Values[i] = ec._BinStock_occupied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var boxImplementors = []string{"Box"}
+
+func (ec *executionContext) _Box(ctx context.Context, sel ast.SelectionSet, obj *model.Box) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, boxImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Box")
+		case "id":
+			out.Values[i] = ec._Box_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "boxNo":
+			out.Values[i] = ec._Box_boxNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expectedWeightG":
+			out.Values[i] = ec._Box_expectedWeightG(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weightG":
+			out.Values[i] = ec._Box_weightG(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._Box_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var boxLineImplementors = []string{"BoxLine"}
+
+func (ec *executionContext) _BoxLine(ctx context.Context, sel ast.SelectionSet, obj *model.BoxLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, boxLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BoxLine")
+		case "sku":
+			out.Values[i] = ec._BoxLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._BoxLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var bundleComponentImplementors = []string{"BundleComponent"}
 
 func (ec *executionContext) _BundleComponent(ctx context.Context, sel ast.SelectionSet, obj *model.BundleComponent) graphql.Marshaler {
@@ -14789,6 +23132,97 @@ func (ec *executionContext) _CatalogChange(ctx context.Context, sel ast.Selectio
 			}
 		case "after":
 			out.Values[i] = ec._CatalogChange_after(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var confirmQCPayloadImplementors = []string{"ConfirmQCPayload"}
+
+func (ec *executionContext) _ConfirmQCPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConfirmQCPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, confirmQCPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfirmQCPayload")
+		case "withDifferences":
+			out.Values[i] = ec._ConfirmQCPayload_withDifferences(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ConfirmQCPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var confirmShortagePayloadImplementors = []string{"ConfirmShortagePayload"}
+
+func (ec *executionContext) _ConfirmShortagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConfirmShortagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, confirmShortagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfirmShortagePayload")
+		case "workOrder":
+			out.Values[i] = ec._ConfirmShortagePayload_workOrder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._ConfirmShortagePayload_lines(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "losses":
+			out.Values[i] = ec._ConfirmShortagePayload_losses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putAways":
+			out.Values[i] = ec._ConfirmShortagePayload_putAways(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ConfirmShortagePayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15417,6 +23851,87 @@ func (ec *executionContext) _FulfillmentUnit(ctx context.Context, sel ast.Select
 	return out
 }
 
+var handOverPayloadImplementors = []string{"HandOverPayload"}
+
+func (ec *executionContext) _HandOverPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HandOverPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handOverPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandOverPayload")
+		case "batch":
+			out.Values[i] = ec._HandOverPayload_batch(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._HandOverPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var handoverBatchImplementors = []string{"HandoverBatch"}
+
+func (ec *executionContext) _HandoverBatch(ctx context.Context, sel ast.SelectionSet, obj *model.HandoverBatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handoverBatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandoverBatch")
+		case "id":
+			out.Values[i] = ec._HandoverBatch_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._HandoverBatch_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parcels":
+			out.Values[i] = ec._HandoverBatch_parcels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -15551,6 +24066,83 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setServedArea":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setServedArea(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "receiveGoods":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_receiveGoods(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createPickList":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPickList(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimPickTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimPickTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scanPick":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scanPick(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scanQC":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scanQC(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "packWorkOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_packWorkOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "handOver":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_handOver(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmQC":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmQC(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secondQC":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_secondQC(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmShortage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmShortage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmPutAway":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmPutAway(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -16025,6 +24617,44 @@ func (ec *executionContext) _OrderUpdate(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var packWorkOrderPayloadImplementors = []string{"PackWorkOrderPayload"}
+
+func (ec *executionContext) _PackWorkOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PackWorkOrderPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, packWorkOrderPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PackWorkOrderPayload")
+		case "boxes":
+			out.Values[i] = ec._PackWorkOrderPayload_boxes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PackWorkOrderPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
@@ -16054,6 +24684,329 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var parcelImplementors = []string{"Parcel"}
+
+func (ec *executionContext) _Parcel(ctx context.Context, sel ast.SelectionSet, obj *model.Parcel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, parcelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Parcel")
+		case "id":
+			out.Values[i] = ec._Parcel_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "boxNo":
+			out.Values[i] = ec._Parcel_boxNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrderId":
+			out.Values[i] = ec._Parcel_workOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._Parcel_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waybillNo":
+			out.Values[i] = ec._Parcel_waybillNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weightG":
+			out.Values[i] = ec._Parcel_weightG(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tracking":
+			out.Values[i] = ec._Parcel_tracking(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickListImplementors = []string{"PickList"}
+
+func (ec *executionContext) _PickList(ctx context.Context, sel ast.SelectionSet, obj *model.PickList) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickListImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickList")
+		case "id":
+			out.Values[i] = ec._PickList_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._PickList_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PickList_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrderIds":
+			out.Values[i] = ec._PickList_workOrderIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tasks":
+			out.Values[i] = ec._PickList_tasks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickListPayloadImplementors = []string{"PickListPayload"}
+
+func (ec *executionContext) _PickListPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PickListPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickListPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickListPayload")
+		case "pickList":
+			out.Values[i] = ec._PickListPayload_pickList(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PickListPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickStepImplementors = []string{"PickStep"}
+
+func (ec *executionContext) _PickStep(ctx context.Context, sel ast.SelectionSet, obj *model.PickStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickStep")
+		case "stepNo":
+			out.Values[i] = ec._PickStep_stepNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrderId":
+			out.Values[i] = ec._PickStep_workOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._PickStep_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bin":
+			out.Values[i] = ec._PickStep_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._PickStep_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._PickStep_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._PickStep_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picked":
+			out.Values[i] = ec._PickStep_picked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickTaskImplementors = []string{"PickTask"}
+
+func (ec *executionContext) _PickTask(ctx context.Context, sel ast.SelectionSet, obj *model.PickTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickTask")
+		case "id":
+			out.Values[i] = ec._PickTask_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pickListId":
+			out.Values[i] = ec._PickTask_pickListId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zone":
+			out.Values[i] = ec._PickTask_zone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PickTask_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picker":
+			out.Values[i] = ec._PickTask_picker(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextStep":
+			out.Values[i] = ec._PickTask_nextStep(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._PickTask_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pickTaskPayloadImplementors = []string{"PickTaskPayload"}
+
+func (ec *executionContext) _PickTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PickTaskPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pickTaskPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PickTaskPayload")
+		case "task":
+			out.Values[i] = ec._PickTaskPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PickTaskPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -16401,6 +25354,150 @@ func (ec *executionContext) _ProductPayload(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var putAwayPayloadImplementors = []string{"PutAwayPayload"}
+
+func (ec *executionContext) _PutAwayPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PutAwayPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, putAwayPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PutAwayPayload")
+		case "task":
+			out.Values[i] = ec._PutAwayPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PutAwayPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var putAwayTaskImplementors = []string{"PutAwayTask"}
+
+func (ec *executionContext) _PutAwayTask(ctx context.Context, sel ast.SelectionSet, obj *model.PutAwayTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, putAwayTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PutAwayTask")
+		case "id":
+			out.Values[i] = ec._PutAwayTask_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrderId":
+			out.Values[i] = ec._PutAwayTask_workOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bin":
+			out.Values[i] = ec._PutAwayTask_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._PutAwayTask_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._PutAwayTask_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._PutAwayTask_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PutAwayTask_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "operator":
+			out.Values[i] = ec._PutAwayTask_operator(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var qCCartImplementors = []string{"QCCart"}
+
+func (ec *executionContext) _QCCart(ctx context.Context, sel ast.SelectionSet, obj *model.QCCart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, qCCartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QCCart")
+		case "pickList":
+			out.Values[i] = ec._QCCart_pickList(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workOrders":
+			out.Values[i] = ec._QCCart_workOrders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -16522,6 +25619,60 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_warehouseStock(ctx, field)
 				})
+		case "workOrders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workOrders(ctx, field)
+				})
+		case "workOrder":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workOrder(ctx, field)
+				})
+		case "pickList":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pickList(ctx, field)
+				})
+		case "pickTask":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pickTask(ctx, field)
+				})
+		case "qcCart":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_qcCart(ctx, field)
+				})
+		case "workOrderBoxes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workOrderBoxes(ctx, field)
+				})
+		case "binStock":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_binStock(ctx, field)
+				})
+		case "stockMovements":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_stockMovements(ctx, field)
+				})
+		case "putAwayTasks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_putAwayTasks(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -16535,6 +25686,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var receiveGoodsPayloadImplementors = []string{"ReceiveGoodsPayload"}
+
+func (ec *executionContext) _ReceiveGoodsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReceiveGoodsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, receiveGoodsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReceiveGoodsPayload")
+		case "receiptId":
+			out.Values[i] = ec._ReceiveGoodsPayload_receiptId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "duplicate":
+			out.Values[i] = ec._ReceiveGoodsPayload_duplicate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ReceiveGoodsPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16624,6 +25818,92 @@ func (ec *executionContext) _SavedAddress(ctx context.Context, sel ast.Selection
 			}
 		case "updatedAt":
 			out.Values[i] = ec._SavedAddress_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scanPickPayloadImplementors = []string{"ScanPickPayload"}
+
+func (ec *executionContext) _ScanPickPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScanPickPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scanPickPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScanPickPayload")
+		case "task":
+			out.Values[i] = ec._ScanPickPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pickListPicked":
+			out.Values[i] = ec._ScanPickPayload_pickListPicked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ScanPickPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scanQCPayloadImplementors = []string{"ScanQCPayload"}
+
+func (ec *executionContext) _ScanQCPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScanQCPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scanQCPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScanQCPayload")
+		case "workOrderId":
+			out.Values[i] = ec._ScanQCPayload_workOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._ScanQCPayload_slot(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ScanQCPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16806,6 +26086,64 @@ func (ec *executionContext) _SetWarehouseCapacityPayload(ctx context.Context, se
 	return out
 }
 
+var shortageLineImplementors = []string{"ShortageLine"}
+
+func (ec *executionContext) _ShortageLine(ctx context.Context, sel ast.SelectionSet, obj *model.ShortageLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shortageLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShortageLine")
+		case "sku":
+			out.Values[i] = ec._ShortageLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ordered":
+			out.Values[i] = ec._ShortageLine_ordered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "short":
+			out.Values[i] = ec._ShortageLine_short(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ship":
+			out.Values[i] = ec._ShortageLine_ship(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withheld":
+			out.Values[i] = ec._ShortageLine_withheld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ShortageLine_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var slotCapacityImplementors = []string{"SlotCapacity"}
 
 func (ec *executionContext) _SlotCapacity(ctx context.Context, sel ast.SelectionSet, obj *model.SlotCapacity) graphql.Marshaler {
@@ -16907,6 +26245,79 @@ func (ec *executionContext) _StartCashPaymentPayload(ctx context.Context, sel as
 	return out
 }
 
+var stockMovementImplementors = []string{"StockMovement"}
+
+func (ec *executionContext) _StockMovement(ctx context.Context, sel ast.SelectionSet, obj *model.StockMovement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockMovement")
+		case "id":
+			out.Values[i] = ec._StockMovement_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bin":
+			out.Values[i] = ec._StockMovement_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._StockMovement_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._StockMovement_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._StockMovement_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._StockMovement_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ref":
+			out.Values[i] = ec._StockMovement_ref(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._StockMovement_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uploaded":
+			out.Values[i] = ec._StockMovement_uploaded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -16924,6 +26335,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_orderEvents(ctx, fields[0])
 	case "orderUpdated":
 		return ec._Subscription_orderUpdated(ctx, fields[0])
+	case "warehouseEvents":
+		return ec._Subscription_warehouseEvents(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -17043,6 +26456,334 @@ func (ec *executionContext) _WarehouseCapacity(ctx context.Context, sel ast.Sele
 			}
 		case "used":
 			out.Values[i] = ec._WarehouseCapacity_used(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var warehouseEventImplementors = []string{"WarehouseEvent"}
+
+func (ec *executionContext) _WarehouseEvent(ctx context.Context, sel ast.SelectionSet, obj *model.WarehouseEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, warehouseEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WarehouseEvent")
+		case "type":
+			out.Values[i] = ec._WarehouseEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warehouse":
+			out.Values[i] = ec._WarehouseEvent_warehouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._WarehouseEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._WarehouseEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._WarehouseEvent_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pickListId":
+			out.Values[i] = ec._WarehouseEvent_pickListId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stepNo":
+			out.Values[i] = ec._WarehouseEvent_stepNo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stepsDone":
+			out.Values[i] = ec._WarehouseEvent_stepsDone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._WarehouseEvent_steps(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderImplementors = []string{"WorkOrder"}
+
+func (ec *executionContext) _WorkOrder(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrder")
+		case "id":
+			out.Values[i] = ec._WorkOrder_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "wmsOrderId":
+			out.Values[i] = ec._WorkOrder_wmsOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._WorkOrder_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zone":
+			out.Values[i] = ec._WorkOrder_zone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "handling":
+			out.Values[i] = ec._WorkOrder_handling(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._WorkOrder_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._WorkOrder_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pickListId":
+			out.Values[i] = ec._WorkOrder_pickListId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._WorkOrder_slot(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._WorkOrder_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picks":
+			out.Values[i] = ec._WorkOrder_picks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderConnectionImplementors = []string{"WorkOrderConnection"}
+
+func (ec *executionContext) _WorkOrderConnection(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrderConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrderConnection")
+		case "edges":
+			out.Values[i] = ec._WorkOrderConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WorkOrderConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderEdgeImplementors = []string{"WorkOrderEdge"}
+
+func (ec *executionContext) _WorkOrderEdge(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrderEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrderEdge")
+		case "cursor":
+			out.Values[i] = ec._WorkOrderEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._WorkOrderEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderLineImplementors = []string{"WorkOrderLine"}
+
+func (ec *executionContext) _WorkOrderLine(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrderLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrderLine")
+		case "lineNo":
+			out.Values[i] = ec._WorkOrderLine_lineNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._WorkOrderLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._WorkOrderLine_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._WorkOrderLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "picked":
+			out.Values[i] = ec._WorkOrderLine_picked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qced":
+			out.Values[i] = ec._WorkOrderLine_qced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workOrderPayloadImplementors = []string{"WorkOrderPayload"}
+
+func (ec *executionContext) _WorkOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WorkOrderPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workOrderPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkOrderPayload")
+		case "workOrder":
+			out.Values[i] = ec._WorkOrderPayload_workOrder(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._WorkOrderPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17459,6 +27200,54 @@ func (ec *executionContext) unmarshalNAreaInput2githubᚗcomᚋharvestᚋharvest
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNBinPick2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPickᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BinPick) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBinPick2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPick(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBinPick2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPick(ctx context.Context, sel ast.SelectionSet, v *model.BinPick) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BinPick!")
+		return graphql.Null
+	}
+	return ec._BinPick(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBinStock2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinStockᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BinStock) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBinStock2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinStock(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBinStock2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinStock(ctx context.Context, sel ast.SelectionSet, v *model.BinStock) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BinStock!")
+		return graphql.Null
+	}
+	return ec._BinStock(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17471,6 +27260,92 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNBox2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Box) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBox2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBox(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBox2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBox(ctx context.Context, sel ast.SelectionSet, v *model.Box) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Box!")
+		return graphql.Null
+	}
+	return ec._Box(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBoxInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxInputᚄ(ctx context.Context, v any) ([]*model.BoxInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.BoxInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBoxInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNBoxInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxInput(ctx context.Context, v any) (*model.BoxInput, error) {
+	res, err := ec.unmarshalInputBoxInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBoxLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BoxLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBoxLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBoxLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLine(ctx context.Context, sel ast.SelectionSet, v *model.BoxLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BoxLine!")
+		return graphql.Null
+	}
+	return ec._BoxLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBoxLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineInputᚄ(ctx context.Context, v any) ([]*model.BoxLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.BoxLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBoxLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNBoxLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxLineInput(ctx context.Context, v any) (*model.BoxLineInput, error) {
+	res, err := ec.unmarshalInputBoxLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNBundleComponent2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BundleComponent) graphql.Marshaler {
@@ -17534,6 +27409,32 @@ func (ec *executionContext) marshalNCatalogChange2ᚖgithubᚗcomᚋharvestᚋha
 	return ec._CatalogChange(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNConfirmPutAwayInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmPutAwayInput(ctx context.Context, v any) (model.ConfirmPutAwayInput, error) {
+	res, err := ec.unmarshalInputConfirmPutAwayInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConfirmQCPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmQCPayload(ctx context.Context, sel ast.SelectionSet, v *model.ConfirmQCPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfirmQCPayload!")
+		return graphql.Null
+	}
+	return ec._ConfirmQCPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConfirmShortageInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortageInput(ctx context.Context, v any) (model.ConfirmShortageInput, error) {
+	res, err := ec.unmarshalInputConfirmShortageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConfirmShortagePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortagePayload(ctx context.Context, sel ast.SelectionSet, v *model.ConfirmShortagePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfirmShortagePayload!")
+		return graphql.Null
+	}
+	return ec._ConfirmShortagePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCoupon2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Coupon) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -17556,6 +27457,11 @@ func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreatePickListInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreatePickListInput(ctx context.Context, v any) (model.CreatePickListInput, error) {
+	res, err := ec.unmarshalInputCreatePickListInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateProductInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateProductInput(ctx context.Context, v any) (model.CreateProductInput, error) {
@@ -17774,6 +27680,29 @@ func (ec *executionContext) marshalNFulfillmentUnitState2githubᚗcomᚋharvest�
 	return v
 }
 
+func (ec *executionContext) unmarshalNHandOverInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverInput(ctx context.Context, v any) (model.HandOverInput, error) {
+	res, err := ec.unmarshalInputHandOverInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHandOverPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverPayload(ctx context.Context, sel ast.SelectionSet, v *model.HandOverPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HandOverPayload!")
+		return graphql.Null
+	}
+	return ec._HandOverPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHandling2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandling(ctx context.Context, v any) (model.Handling, error) {
+	var res model.Handling
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHandling2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandling(ctx context.Context, sel ast.SelectionSet, v model.Handling) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17829,6 +27758,16 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, v any) (model.LossReason, error) {
+	var res model.LossReason
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, sel ast.SelectionSet, v model.LossReason) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNNonCashKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐNonCashKind(ctx context.Context, v any) (model.NonCashKind, error) {
@@ -18010,12 +27949,49 @@ func (ec *executionContext) marshalNOrderUpdate2ᚖgithubᚗcomᚋharvestᚋharv
 	return ec._OrderUpdate(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPackWorkOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPackWorkOrderInput(ctx context.Context, v any) (model.PackWorkOrderInput, error) {
+	res, err := ec.unmarshalInputPackWorkOrderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPackWorkOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPackWorkOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.PackWorkOrderPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PackWorkOrderPayload!")
+		return graphql.Null
+	}
+	return ec._PackWorkOrderPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNParcel2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐParcelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Parcel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNParcel2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐParcel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNParcel2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐParcel(ctx context.Context, sel ast.SelectionSet, v *model.Parcel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Parcel!")
+		return graphql.Null
+	}
+	return ec._Parcel(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPaymentChannel2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPaymentChannel(ctx context.Context, v any) (model.PaymentChannel, error) {
@@ -18026,6 +28002,78 @@ func (ec *executionContext) unmarshalNPaymentChannel2githubᚗcomᚋharvestᚋha
 
 func (ec *executionContext) marshalNPaymentChannel2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPaymentChannel(ctx context.Context, sel ast.SelectionSet, v model.PaymentChannel) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx context.Context, sel ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickList!")
+		return graphql.Null
+	}
+	return ec._PickList(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickListPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickListPayload(ctx context.Context, sel ast.SelectionSet, v *model.PickListPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickListPayload!")
+		return graphql.Null
+	}
+	return ec._PickListPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PickStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPickStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPickStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStep(ctx context.Context, sel ast.SelectionSet, v *model.PickStep) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickStep!")
+		return graphql.Null
+	}
+	return ec._PickStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PickTask) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx context.Context, sel ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickTask!")
+		return graphql.Null
+	}
+	return ec._PickTask(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPickTaskPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTaskPayload(ctx context.Context, sel ast.SelectionSet, v *model.PickTaskPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PickTaskPayload!")
+		return graphql.Null
+	}
+	return ec._PickTaskPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPlaceOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlaceOrderInput(ctx context.Context, v any) (model.PlaceOrderInput, error) {
@@ -18123,6 +28171,51 @@ func (ec *executionContext) marshalNProductPayload2ᚖgithubᚗcomᚋharvestᚋh
 	return ec._ProductPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPutAwayPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayPayload(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PutAwayPayload!")
+		return graphql.Null
+	}
+	return ec._PutAwayPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPutAwayTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PutAwayTask) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayTask) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PutAwayTask!")
+		return graphql.Null
+	}
+	return ec._PutAwayTask(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReceiveGoodsInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsInput(ctx context.Context, v any) (model.ReceiveGoodsInput, error) {
+	res, err := ec.unmarshalInputReceiveGoodsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReceiveGoodsPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReceiveGoodsPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReceiveGoodsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReceiveGoodsPayload!")
+		return graphql.Null
+	}
+	return ec._ReceiveGoodsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRetryFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentInput(ctx context.Context, v any) (model.RetryFulfillmentInput, error) {
 	res, err := ec.unmarshalInputRetryFulfillmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18205,6 +28298,37 @@ func (ec *executionContext) marshalNSavedAddress2ᚖgithubᚗcomᚋharvestᚋhar
 	return ec._SavedAddress(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNScanPickInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickInput(ctx context.Context, v any) (model.ScanPickInput, error) {
+	res, err := ec.unmarshalInputScanPickInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScanPickPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanPickPayload(ctx context.Context, sel ast.SelectionSet, v *model.ScanPickPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScanPickPayload!")
+		return graphql.Null
+	}
+	return ec._ScanPickPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScanQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCInput(ctx context.Context, v any) (model.ScanQCInput, error) {
+	res, err := ec.unmarshalInputScanQCInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScanQCPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐScanQCPayload(ctx context.Context, sel ast.SelectionSet, v *model.ScanQCPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScanQCPayload!")
+		return graphql.Null
+	}
+	return ec._ScanQCPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSecondQCInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSecondQCInput(ctx context.Context, v any) (model.SecondQCInput, error) {
+	res, err := ec.unmarshalInputSecondQCInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNServedArea2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐServedAreaᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServedArea) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -18268,6 +28392,19 @@ func (ec *executionContext) marshalNSetWarehouseCapacityPayload2ᚖgithubᚗcom�
 	return ec._SetWarehouseCapacityPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLine(ctx context.Context, sel ast.SelectionSet, v *model.ShortageLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShortageLine!")
+		return graphql.Null
+	}
+	return ec._ShortageLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNShortageReasonInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInput(ctx context.Context, v any) (*model.ShortageReasonInput, error) {
+	res, err := ec.unmarshalInputShortageReasonInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNSlotCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SlotCapacity) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -18310,6 +28447,30 @@ func (ec *executionContext) marshalNStartCashPaymentPayload2ᚖgithubᚗcomᚋha
 	return ec._StartCashPaymentPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNStockMovement2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockMovementᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StockMovement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStockMovement2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockMovement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStockMovement2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockMovement(ctx context.Context, sel ast.SelectionSet, v *model.StockMovement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StockMovement!")
+		return graphql.Null
+	}
+	return ec._StockMovement(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNStockState2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockState(ctx context.Context, v any) (model.StockState, error) {
 	var res model.StockState
 	err := res.UnmarshalGQL(v)
@@ -18317,6 +28478,16 @@ func (ec *executionContext) unmarshalNStockState2githubᚗcomᚋharvestᚋharves
 }
 
 func (ec *executionContext) marshalNStockState2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStockState(ctx context.Context, sel ast.SelectionSet, v model.StockState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNStorageArea2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStorageArea(ctx context.Context, v any) (model.StorageArea, error) {
+	var res model.StorageArea
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStorageArea2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐStorageArea(ctx context.Context, sel ast.SelectionSet, v model.StorageArea) graphql.Marshaler {
 	return v
 }
 
@@ -18446,6 +28617,122 @@ func (ec *executionContext) marshalNWarehouseCapacity2ᚖgithubᚗcomᚋharvest�
 		return graphql.Null
 	}
 	return ec._WarehouseCapacity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWarehouseEvent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEvent(ctx context.Context, sel ast.SelectionSet, v *model.WarehouseEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WarehouseEvent!")
+		return graphql.Null
+	}
+	return ec._WarehouseEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWarehouseEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEventType(ctx context.Context, v any) (model.WarehouseEventType, error) {
+	var res model.WarehouseEventType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWarehouseEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWarehouseEventType(ctx context.Context, sel ast.SelectionSet, v model.WarehouseEventType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNWorkOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WorkOrder) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrder!")
+		return graphql.Null
+	}
+	return ec._WorkOrder(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrderConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderConnection(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrderConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrderConnection!")
+		return graphql.Null
+	}
+	return ec._WorkOrderConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrderEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WorkOrderEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkOrderEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkOrderEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderEdge(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrderEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrderEdge!")
+		return graphql.Null
+	}
+	return ec._WorkOrderEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WorkOrderLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderLine(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrderLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrderLine!")
+		return graphql.Null
+	}
+	return ec._WorkOrderLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrderPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkOrderPayload!")
+		return graphql.Null
+	}
+	return ec._WorkOrderPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx context.Context, v any) (model.WorkOrderStatus, error) {
+	var res model.WorkOrderStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWorkOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrderStatus(ctx context.Context, sel ast.SelectionSet, v model.WorkOrderStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNZone2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx context.Context, v any) (model.Zone, error) {
@@ -18630,6 +28917,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOBox2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBoxᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Box) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBox2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBox(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOBundleComponentInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBundleComponentInputᚄ(ctx context.Context, v any) ([]*model.BundleComponentInput, error) {
 	if v == nil {
 		return nil, nil
@@ -18673,6 +28979,13 @@ func (ec *executionContext) marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharves
 		return graphql.Null
 	}
 	return ec._FulfillmentTimeline(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx context.Context, sel ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HandoverBatch(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
@@ -18746,6 +29059,22 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, v any) (*model.LossReason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.LossReason)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, sel ast.SelectionSet, v *model.LossReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrder(ctx context.Context, sel ast.SelectionSet, v *model.Order) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -18785,6 +29114,27 @@ func (ec *executionContext) marshalOPaymentChannel2ᚖgithubᚗcomᚋharvestᚋh
 	return v
 }
 
+func (ec *executionContext) marshalOPickList2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickList(ctx context.Context, sel ast.SelectionSet, v *model.PickList) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PickList(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPickStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickStep(ctx context.Context, sel ast.SelectionSet, v *model.PickStep) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PickStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPickTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPickTask(ctx context.Context, sel ast.SelectionSet, v *model.PickTask) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PickTask(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOPriceEntry2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntry(ctx context.Context, sel ast.SelectionSet, v *model.PriceEntry) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -18807,6 +29157,20 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayTask) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PutAwayTask(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐQCCart(ctx context.Context, sel ast.SelectionSet, v *model.QCCart) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._QCCart(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -18819,6 +29183,42 @@ func (ec *executionContext) marshalOServedArea2ᚖgithubᚗcomᚋharvestᚋharve
 		return graphql.Null
 	}
 	return ec._ServedArea(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOShortageLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ShortageLine) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOShortageReasonInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInputᚄ(ctx context.Context, v any) ([]*model.ShortageReasonInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ShortageReasonInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNShortageReasonInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx context.Context, sel ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {
@@ -18904,6 +29304,13 @@ func (ec *executionContext) marshalOWarehouseCapacity2ᚖgithubᚗcomᚋharvest�
 		return graphql.Null
 	}
 	return ec._WarehouseCapacity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWorkOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐWorkOrder(ctx context.Context, sel ast.SelectionSet, v *model.WorkOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WorkOrder(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOZone2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐZone(ctx context.Context, v any) (*model.Zone, error) {

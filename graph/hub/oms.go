@@ -11,7 +11,15 @@ import (
 )
 
 // Topics are the OMS topics the hub follows.
-var Topics = []string{events.TopicOrderPlaced, events.TopicOrderPaid, events.TopicOrderCancelled}
+var Topics = []string{events.TopicOrderPlaced, events.TopicOrderPaid, events.TopicOrderCancelled,
+	events.TopicOrderShipped, events.TopicOrderCompleted, events.TopicOrderRefused}
+
+// deliveryTypes are the update types of the delivery leg's topics.
+var deliveryTypes = map[string]model.OrderEventType{
+	events.TopicOrderShipped:   model.OrderEventTypeShipped,
+	events.TopicOrderCompleted: model.OrderEventTypeCompleted,
+	events.TopicOrderRefused:   model.OrderEventTypeRefused,
+}
 
 // Decode turns one OMS event into the update subscribers see. A payload
 // that cannot be read wraps daprx.ErrDrop: retrying it cannot help.
@@ -43,6 +51,16 @@ func Decode(topic string, data []byte) (*model.OrderUpdate, error) {
 			u.Reason = &e.Reason
 		}
 		return u, nil
+	case events.TopicOrderShipped, events.TopicOrderCompleted, events.TopicOrderRefused:
+		var e events.OrderDelivery
+		if err := json.Unmarshal(data, &e); err != nil || e.OrderID == "" {
+			return nil, bad(topic, err)
+		}
+		st := model.OrderStatus(e.Status)
+		if !st.IsValid() {
+			return nil, bad(topic, fmt.Errorf("status %q", e.Status))
+		}
+		return &model.OrderUpdate{OrderID: e.OrderID, CustomerID: e.CustomerID, Type: deliveryTypes[topic], Status: st, At: e.At}, nil
 	}
 	return nil, fmt.Errorf("topic %q is not followed: %w", topic, daprx.ErrDrop)
 }

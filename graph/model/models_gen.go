@@ -55,6 +55,57 @@ type AreaInput struct {
 	District string `json:"district"`
 }
 
+// Bin stock a work order holds (occupied at allocation, deducted at picking).
+type BinPick struct {
+	Bin    string `json:"bin"`
+	Sku    string `json:"sku"`
+	Batch  string `json:"batch"`
+	Qty    int64  `json:"qty"`
+	Picked int64  `json:"picked"`
+}
+
+// A batch of a SKU in a bin.
+type BinStock struct {
+	Bin   string      `json:"bin"`
+	Area  StorageArea `json:"area"`
+	Zone  Zone        `json:"zone"`
+	Sku   string      `json:"sku"`
+	Batch string      `json:"batch"`
+	// YYYY-MM-DD
+	ProductionDate string `json:"productionDate"`
+	// YYYY-MM-DD; allocation takes the first-expiring first.
+	ExpiryDate string `json:"expiryDate"`
+	OnHand     int64  `json:"onHand"`
+	Occupied   int64  `json:"occupied"`
+}
+
+// A box (parcel) a work order is packed into.
+type Box struct {
+	ID    string `json:"id"`
+	BoxNo int64  `json:"boxNo"`
+	// The items' unit weights plus the carton.
+	ExpectedWeightG int64 `json:"expectedWeightG"`
+	// What the scale read; 0 when not weighed.
+	WeightG int64      `json:"weightG"`
+	Lines   []*BoxLine `json:"lines"`
+}
+
+type BoxInput struct {
+	Lines []*BoxLineInput `json:"lines"`
+	// The scale's reading; required when the courier weighs.
+	WeightG *int64 `json:"weightG,omitempty"`
+}
+
+type BoxLine struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+type BoxLineInput struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
 // A component SKU of a virtual bundle.
 type BundleComponent struct {
 	Sku string `json:"sku"`
@@ -96,6 +147,36 @@ type CatalogChange struct {
 	After string `json:"after"`
 }
 
+type ConfirmPutAwayInput struct {
+	TaskID string `json:"taskId"`
+	// The bin scanned: must be the task's (WRONG_BIN).
+	Bin       string  `json:"bin"`
+	Warehouse *string `json:"warehouse,omitempty"`
+}
+
+type ConfirmQCPayload struct {
+	// The work orders found short (now QC_SHORT); the rest are ready to pack.
+	WithDifferences []string     `json:"withDifferences"`
+	Errors          []*UserError `json:"errors"`
+}
+
+type ConfirmShortageInput struct {
+	WorkOrderID string `json:"workOrderId"`
+	// By SKU; a short SKU without one is DAMAGED.
+	Reasons   []*ShortageReasonInput `json:"reasons,omitempty"`
+	Warehouse *string                `json:"warehouse,omitempty"`
+}
+
+type ConfirmShortagePayload struct {
+	WorkOrder *WorkOrder      `json:"workOrder,omitempty"`
+	Lines     []*ShortageLine `json:"lines,omitempty"`
+	// Damage/loss records created.
+	Losses int64 `json:"losses"`
+	// RF put-away tasks created.
+	PutAways int64        `json:"putAways"`
+	Errors   []*UserError `json:"errors"`
+}
+
 type Coupon struct {
 	ID             string `json:"id"`
 	Title          string `json:"title"`
@@ -104,6 +185,12 @@ type Coupon struct {
 	// AVAILABLE, HELD, USED
 	Status    string    `json:"status"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+type CreatePickListInput struct {
+	// 1..20 ALLOCATED work orders of one courier; slot order.
+	WorkOrderIds []string `json:"workOrderIds"`
+	Warehouse    *string  `json:"warehouse,omitempty"`
 }
 
 type CreateProductInput struct {
@@ -237,6 +324,23 @@ type FulfillmentUnit struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
+type HandOverInput struct {
+	Carrier   string  `json:"carrier"`
+	Warehouse *string `json:"warehouse,omitempty"`
+}
+
+type HandOverPayload struct {
+	Batch  *HandoverBatch `json:"batch,omitempty"`
+	Errors []*UserError   `json:"errors"`
+}
+
+// The parcels one courier collects in the small hours.
+type HandoverBatch struct {
+	ID      string    `json:"id"`
+	Carrier string    `json:"carrier"`
+	Parcels []*Parcel `json:"parcels"`
+}
+
 type Mutation struct {
 }
 
@@ -329,12 +433,81 @@ type OrderUpdate struct {
 	Order *Order `json:"order,omitempty"`
 }
 
+type PackWorkOrderInput struct {
+	WorkOrderID string      `json:"workOrderId"`
+	Boxes       []*BoxInput `json:"boxes"`
+	Warehouse   *string     `json:"warehouse,omitempty"`
+}
+
+type PackWorkOrderPayload struct {
+	Boxes  []*Box       `json:"boxes,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
 // Relay page information.
 type PageInfo struct {
 	HasNextPage     bool    `json:"hasNextPage"`
 	HasPreviousPage bool    `json:"hasPreviousPage"`
 	StartCursor     *string `json:"startCursor,omitempty"`
 	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+// A box handed to its courier, with where TMS says it is.
+type Parcel struct {
+	ID          string `json:"id"`
+	BoxNo       int64  `json:"boxNo"`
+	WorkOrderID string `json:"workOrderId"`
+	OrderID     string `json:"orderId"`
+	WaybillNo   string `json:"waybillNo"`
+	WeightG     int64  `json:"weightG"`
+	// empty until collected; COLLECTED, DELIVERED, REFUSED
+	Tracking string `json:"tracking"`
+}
+
+// Up to 20 work orders of one courier on a cart, with one RF task per zone.
+type PickList struct {
+	ID      string `json:"id"`
+	Carrier string `json:"carrier"`
+	// PICKING, PICKED, PACKED
+	Status string `json:"status"`
+	// In slot order: slot 1 first.
+	WorkOrderIds []string    `json:"workOrderIds"`
+	Tasks        []*PickTask `json:"tasks"`
+}
+
+type PickListPayload struct {
+	PickList *PickList    `json:"pickList,omitempty"`
+	Errors   []*UserError `json:"errors"`
+}
+
+// One bin visit of an RF task.
+type PickStep struct {
+	StepNo      int64  `json:"stepNo"`
+	WorkOrderID string `json:"workOrderId"`
+	Slot        int64  `json:"slot"`
+	Bin         string `json:"bin"`
+	Sku         string `json:"sku"`
+	Batch       string `json:"batch"`
+	Qty         int64  `json:"qty"`
+	Picked      int64  `json:"picked"`
+}
+
+// An RF pick task: one temperature zone of a pick list, bin by bin.
+type PickTask struct {
+	ID         string `json:"id"`
+	PickListID string `json:"pickListId"`
+	Zone       Zone   `json:"zone"`
+	// OPEN, CLAIMED, DONE
+	Status string  `json:"status"`
+	Picker *string `json:"picker,omitempty"`
+	// Where the picker goes next; null when the task is done.
+	NextStep *PickStep   `json:"nextStep,omitempty"`
+	Steps    []*PickStep `json:"steps"`
+}
+
+type PickTaskPayload struct {
+	Task   *PickTask    `json:"task,omitempty"`
+	Errors []*UserError `json:"errors"`
 }
 
 type PlaceOrderInput struct {
@@ -444,7 +617,51 @@ type ProductPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+type PutAwayPayload struct {
+	Task   *PutAwayTask `json:"task,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
+// An RF put-away task: units back into a bin's batch.
+type PutAwayTask struct {
+	ID          string `json:"id"`
+	WorkOrderID string `json:"workOrderId"`
+	Bin         string `json:"bin"`
+	Sku         string `json:"sku"`
+	Batch       string `json:"batch"`
+	Qty         int64  `json:"qty"`
+	// OPEN, DONE
+	Status   string  `json:"status"`
+	Operator *string `json:"operator,omitempty"`
+}
+
+// A cart at the packing bench: which work order needs which items in which slot.
+type QCCart struct {
+	PickList   *PickList    `json:"pickList"`
+	WorkOrders []*WorkOrder `json:"workOrders"`
+}
+
 type Query struct {
+}
+
+type ReceiveGoodsInput struct {
+	PurchaseOrder string `json:"purchaseOrder"`
+	Bin           string `json:"bin"`
+	Sku           string `json:"sku"`
+	Batch         string `json:"batch"`
+	// YYYY-MM-DD
+	ProductionDate string `json:"productionDate"`
+	// YYYY-MM-DD
+	ExpiryDate string  `json:"expiryDate"`
+	Qty        int64   `json:"qty"`
+	Warehouse  *string `json:"warehouse,omitempty"`
+}
+
+type ReceiveGoodsPayload struct {
+	ReceiptID *string `json:"receiptId,omitempty"`
+	// The key was used before with the same input: nothing moved again.
+	Duplicate bool         `json:"duplicate"`
+	Errors    []*UserError `json:"errors"`
 }
 
 type RetryFulfillmentInput struct {
@@ -471,6 +688,42 @@ type SavedAddress struct {
 	Label     *string   `json:"label,omitempty"`
 	IsDefault bool      `json:"isDefault"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type ScanPickInput struct {
+	TaskID    string  `json:"taskId"`
+	Bin       string  `json:"bin"`
+	Sku       string  `json:"sku"`
+	Qty       int64   `json:"qty"`
+	Warehouse *string `json:"warehouse,omitempty"`
+}
+
+type ScanPickPayload struct {
+	Task *PickTask `json:"task,omitempty"`
+	// The scan finished the pick list: the cart goes to the packing bench.
+	PickListPicked bool         `json:"pickListPicked"`
+	Errors         []*UserError `json:"errors"`
+}
+
+type ScanQCInput struct {
+	PickListID string  `json:"pickListId"`
+	Sku        string  `json:"sku"`
+	Qty        int64   `json:"qty"`
+	Warehouse  *string `json:"warehouse,omitempty"`
+}
+
+type ScanQCPayload struct {
+	// The work order the items go to, and its slot.
+	WorkOrderID *string      `json:"workOrderId,omitempty"`
+	Slot        *int64       `json:"slot,omitempty"`
+	Errors      []*UserError `json:"errors"`
+}
+
+type SecondQCInput struct {
+	WorkOrderID string  `json:"workOrderId"`
+	Sku         string  `json:"sku"`
+	Qty         int64   `json:"qty"`
+	Warehouse   *string `json:"warehouse,omitempty"`
 }
 
 type ServedArea struct {
@@ -521,6 +774,24 @@ type SetWarehouseCapacityPayload struct {
 	Errors   []*UserError       `json:"errors"`
 }
 
+// A line's outcome at a confirmed shortage.
+type ShortageLine struct {
+	Sku     string `json:"sku"`
+	Ordered int64  `json:"ordered"`
+	// Picked but not good at QC.
+	Short int64 `json:"short"`
+	// What is packed and shipped.
+	Ship int64 `json:"ship"`
+	// Good but not shipped (under the store's minimum order quantity): back on the shelf by an RF put-away task.
+	Withheld int64       `json:"withheld"`
+	Reason   *LossReason `json:"reason,omitempty"`
+}
+
+type ShortageReasonInput struct {
+	Sku    string     `json:"sku"`
+	Reason LossReason `json:"reason"`
+}
+
 // One slot's capacity and use, for operators.
 type SlotCapacity struct {
 	Warehouse string   `json:"warehouse"`
@@ -539,6 +810,23 @@ type SlotCapacity struct {
 type StartCashPaymentPayload struct {
 	Payment *CashPayment `json:"payment,omitempty"`
 	Errors  []*UserError `json:"errors"`
+}
+
+// One stock movement (inv_tran).
+type StockMovement struct {
+	ID    string `json:"id"`
+	Bin   string `json:"bin"`
+	Sku   string `json:"sku"`
+	Batch string `json:"batch"`
+	// RECEIPT, PICK
+	Kind string `json:"kind"`
+	// Signed change of on-hand stock.
+	Qty int64 `json:"qty"`
+	// The receipt or work order that moved it.
+	Ref string    `json:"ref"`
+	At  time.Time `json:"at"`
+	// Sent to ERP.
+	Uploaded bool `json:"uploaded"`
 }
 
 type Subscription struct {
@@ -572,6 +860,65 @@ type WarehouseCapacity struct {
 	Day      string `json:"day"`
 	Capacity int64  `json:"capacity"`
 	Used     int64  `json:"used"`
+}
+
+// A change on the warehouse floor, as pushed to the console.
+type WarehouseEvent struct {
+	Type      WarehouseEventType `json:"type"`
+	Warehouse string             `json:"warehouse"`
+	// The work order, pick list or task.
+	ID string `json:"id"`
+	// The work order's, pick list's or task's status after it.
+	Status string  `json:"status"`
+	Reason *string `json:"reason,omitempty"`
+	// A task's pick list.
+	PickListID *string `json:"pickListId,omitempty"`
+	// A task's step picked, and how many of the task's steps are done of all.
+	StepNo    *int64 `json:"stepNo,omitempty"`
+	StepsDone *int64 `json:"stepsDone,omitempty"`
+	Steps     *int64 `json:"steps,omitempty"`
+}
+
+// A part of a received order that travels on its own: one temperature zone, one handling (sales_order).
+type WorkOrder struct {
+	ID         string          `json:"id"`
+	WmsOrderID string          `json:"wmsOrderId"`
+	Carrier    string          `json:"carrier"`
+	Zone       Zone            `json:"zone"`
+	Handling   Handling        `json:"handling"`
+	Status     WorkOrderStatus `json:"status"`
+	// Why it waits for stock.
+	Reason     *string `json:"reason,omitempty"`
+	PickListID *string `json:"pickListId,omitempty"`
+	// Its slot on the pick cart (1..20).
+	Slot  *int64           `json:"slot,omitempty"`
+	Lines []*WorkOrderLine `json:"lines"`
+	Picks []*BinPick       `json:"picks"`
+}
+
+type WorkOrderConnection struct {
+	Edges    []*WorkOrderEdge `json:"edges"`
+	PageInfo *PageInfo        `json:"pageInfo"`
+}
+
+type WorkOrderEdge struct {
+	Cursor string     `json:"cursor"`
+	Node   *WorkOrder `json:"node"`
+}
+
+type WorkOrderLine struct {
+	LineNo int64  `json:"lineNo"`
+	Sku    string `json:"sku"`
+	Name   string `json:"name"`
+	Qty    int64  `json:"qty"`
+	Picked int64  `json:"picked"`
+	// Checked at QC.
+	Qced int64 `json:"qced"`
+}
+
+type WorkOrderPayload struct {
+	WorkOrder *WorkOrder   `json:"workOrder,omitempty"`
+	Errors    []*UserError `json:"errors"`
 }
 
 // Sources a customer may place an order from (ToC only).
@@ -853,6 +1200,122 @@ func (e FulfillmentUnitState) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How an item travels: OWN_BOX items (oversize, sold by the original case) get a work order each; VEGETABLE and BAGGED goods never share one.
+type Handling string
+
+const (
+	HandlingStandard  Handling = "STANDARD"
+	HandlingVegetable Handling = "VEGETABLE"
+	HandlingBagged    Handling = "BAGGED"
+	HandlingOwnBox    Handling = "OWN_BOX"
+)
+
+var AllHandling = []Handling{
+	HandlingStandard,
+	HandlingVegetable,
+	HandlingBagged,
+	HandlingOwnBox,
+}
+
+func (e Handling) IsValid() bool {
+	switch e {
+	case HandlingStandard, HandlingVegetable, HandlingBagged, HandlingOwnBox:
+		return true
+	}
+	return false
+}
+
+func (e Handling) String() string {
+	return string(e)
+}
+
+func (e *Handling) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Handling(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Handling", str)
+	}
+	return nil
+}
+
+func (e Handling) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Handling) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Handling) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Why units were short at QC.
+type LossReason string
+
+const (
+	LossReasonDamaged LossReason = "DAMAGED"
+	LossReasonMissing LossReason = "MISSING"
+)
+
+var AllLossReason = []LossReason{
+	LossReasonDamaged,
+	LossReasonMissing,
+}
+
+func (e LossReason) IsValid() bool {
+	switch e {
+	case LossReasonDamaged, LossReasonMissing:
+		return true
+	}
+	return false
+}
+
+func (e LossReason) String() string {
+	return string(e)
+}
+
+func (e *LossReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LossReason(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LossReason", str)
+	}
+	return nil
+}
+
+func (e LossReason) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LossReason) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LossReason) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Non-cash account kinds (DOMAIN 2.1).
 type NonCashKind string
 
@@ -922,17 +1385,26 @@ const (
 	OrderEventTypePlaced    OrderEventType = "PLACED"
 	OrderEventTypePaid      OrderEventType = "PAID"
 	OrderEventTypeCancelled OrderEventType = "CANCELLED"
+	// The last parcel was collected by the courier.
+	OrderEventTypeShipped OrderEventType = "SHIPPED"
+	// Every parcel was delivered.
+	OrderEventTypeCompleted OrderEventType = "COMPLETED"
+	// The customer refused parcels at the door; the order stays SHIPPED for the reverse flow.
+	OrderEventTypeRefused OrderEventType = "REFUSED"
 )
 
 var AllOrderEventType = []OrderEventType{
 	OrderEventTypePlaced,
 	OrderEventTypePaid,
 	OrderEventTypeCancelled,
+	OrderEventTypeShipped,
+	OrderEventTypeCompleted,
+	OrderEventTypeRefused,
 }
 
 func (e OrderEventType) IsValid() bool {
 	switch e {
-	case OrderEventTypePlaced, OrderEventTypePaid, OrderEventTypeCancelled:
+	case OrderEventTypePlaced, OrderEventTypePaid, OrderEventTypeCancelled, OrderEventTypeShipped, OrderEventTypeCompleted, OrderEventTypeRefused:
 		return true
 	}
 	return false
@@ -1346,6 +1818,62 @@ func (e StockState) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The part of the warehouse a bin is in: allocation takes from PICK bins first, then RESERVE.
+type StorageArea string
+
+const (
+	StorageAreaPick    StorageArea = "PICK"
+	StorageAreaReserve StorageArea = "RESERVE"
+)
+
+var AllStorageArea = []StorageArea{
+	StorageAreaPick,
+	StorageAreaReserve,
+}
+
+func (e StorageArea) IsValid() bool {
+	switch e {
+	case StorageAreaPick, StorageAreaReserve:
+		return true
+	}
+	return false
+}
+
+func (e StorageArea) String() string {
+	return string(e)
+}
+
+func (e *StorageArea) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = StorageArea(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid StorageArea", str)
+	}
+	return nil
+}
+
+func (e StorageArea) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *StorageArea) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e StorageArea) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Codes of expected business failures.
 type UserErrorCode string
 
@@ -1370,6 +1898,20 @@ const (
 	UserErrorCodeNothingToRetry UserErrorCode = "NOTHING_TO_RETRY"
 	// The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again.
 	UserErrorCodePlacementExpired UserErrorCode = "PLACEMENT_EXPIRED"
+	// The document is not in a state that allows this (not yet picked, packed already, nothing to hand over...).
+	UserErrorCodeInvalidState UserErrorCode = "INVALID_STATE"
+	// Another picker holds the RF task.
+	UserErrorCodeTaskTaken UserErrorCode = "TASK_TAKEN"
+	// The scanned bin is not the one the task's step is at; reason is the bin expected.
+	UserErrorCodeWrongBin UserErrorCode = "WRONG_BIN"
+	// The scanned item is not the step's; reason is the SKU expected.
+	UserErrorCodeWrongItem UserErrorCode = "WRONG_ITEM"
+	// More than the step still needs; reason is what it needs.
+	UserErrorCodeQtyAboveRemaining UserErrorCode = "QTY_ABOVE_REMAINING"
+	// The RF task has no step left.
+	UserErrorCodeTaskComplete UserErrorCode = "TASK_COMPLETE"
+	// A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it.
+	UserErrorCodeWeightOutOfTolerance UserErrorCode = "WEIGHT_OUT_OF_TOLERANCE"
 	// A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written.
 	UserErrorCodeSlotFull UserErrorCode = "SLOT_FULL"
 	// A slot's capacity below the orders already holding it; the message says how many.
@@ -1393,6 +1935,13 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeDeductionInvalid,
 	UserErrorCodeNothingToRetry,
 	UserErrorCodePlacementExpired,
+	UserErrorCodeInvalidState,
+	UserErrorCodeTaskTaken,
+	UserErrorCodeWrongBin,
+	UserErrorCodeWrongItem,
+	UserErrorCodeQtyAboveRemaining,
+	UserErrorCodeTaskComplete,
+	UserErrorCodeWeightOutOfTolerance,
 	UserErrorCodeSlotFull,
 	UserErrorCodeCapacityBelowTaken,
 	UserErrorCodeNotServed,
@@ -1402,7 +1951,7 @@ var AllUserErrorCode = []UserErrorCode{
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict:
 		return true
 	}
 	return false
@@ -1438,6 +1987,149 @@ func (e *UserErrorCode) UnmarshalJSON(b []byte) error {
 }
 
 func (e UserErrorCode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What happened on the warehouse floor.
+type WarehouseEventType string
+
+const (
+	WarehouseEventTypeWorkOrderCreated   WarehouseEventType = "WORK_ORDER_CREATED"
+	WarehouseEventTypeWorkOrderAllocated WarehouseEventType = "WORK_ORDER_ALLOCATED"
+	// Short in the pick and reserve areas: waiting for stock (reason).
+	WarehouseEventTypeWorkOrderSuspended WarehouseEventType = "WORK_ORDER_SUSPENDED"
+	WarehouseEventTypePickListCreated    WarehouseEventType = "PICK_LIST_CREATED"
+	WarehouseEventTypePickListPicked     WarehouseEventType = "PICK_LIST_PICKED"
+	// An RF scan picked a step of a task.
+	WarehouseEventTypeTaskProgressed WarehouseEventType = "TASK_PROGRESSED"
+)
+
+var AllWarehouseEventType = []WarehouseEventType{
+	WarehouseEventTypeWorkOrderCreated,
+	WarehouseEventTypeWorkOrderAllocated,
+	WarehouseEventTypeWorkOrderSuspended,
+	WarehouseEventTypePickListCreated,
+	WarehouseEventTypePickListPicked,
+	WarehouseEventTypeTaskProgressed,
+}
+
+func (e WarehouseEventType) IsValid() bool {
+	switch e {
+	case WarehouseEventTypeWorkOrderCreated, WarehouseEventTypeWorkOrderAllocated, WarehouseEventTypeWorkOrderSuspended, WarehouseEventTypePickListCreated, WarehouseEventTypePickListPicked, WarehouseEventTypeTaskProgressed:
+		return true
+	}
+	return false
+}
+
+func (e WarehouseEventType) String() string {
+	return string(e)
+}
+
+func (e *WarehouseEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WarehouseEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WarehouseEventType", str)
+	}
+	return nil
+}
+
+func (e WarehouseEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WarehouseEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WarehouseEventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a work order stands in outbound.
+type WorkOrderStatus string
+
+const (
+	// Split from its order; its allocation is on its way.
+	WorkOrderStatusAllocating WorkOrderStatus = "ALLOCATING"
+	// The pick and reserve areas are short; reason says of what. A receipt of the SKU allocates it again.
+	WorkOrderStatusWaitingStock WorkOrderStatus = "WAITING_STOCK"
+	// Bin stock occupied; ready for a pick list.
+	WorkOrderStatusAllocated WorkOrderStatus = "ALLOCATED"
+	// On a pick list.
+	WorkOrderStatusPicking WorkOrderStatus = "PICKING"
+	WorkOrderStatusPicked  WorkOrderStatus = "PICKED"
+	WorkOrderStatusPacked  WorkOrderStatus = "PACKED"
+	// Its parcels left with the courier.
+	WorkOrderStatusHandedOver WorkOrderStatus = "HANDED_OVER"
+	// QC confirm found it short (a physical shortage); a second QC may still find the items.
+	WorkOrderStatusQcShort WorkOrderStatus = "QC_SHORT"
+	// Its shortage was confirmed and nothing of it ships (all short, or under the store's minimum order quantity).
+	WorkOrderStatusShortClosed WorkOrderStatus = "SHORT_CLOSED"
+)
+
+var AllWorkOrderStatus = []WorkOrderStatus{
+	WorkOrderStatusAllocating,
+	WorkOrderStatusWaitingStock,
+	WorkOrderStatusAllocated,
+	WorkOrderStatusPicking,
+	WorkOrderStatusPicked,
+	WorkOrderStatusPacked,
+	WorkOrderStatusHandedOver,
+	WorkOrderStatusQcShort,
+	WorkOrderStatusShortClosed,
+}
+
+func (e WorkOrderStatus) IsValid() bool {
+	switch e {
+	case WorkOrderStatusAllocating, WorkOrderStatusWaitingStock, WorkOrderStatusAllocated, WorkOrderStatusPicking, WorkOrderStatusPicked, WorkOrderStatusPacked, WorkOrderStatusHandedOver, WorkOrderStatusQcShort, WorkOrderStatusShortClosed:
+		return true
+	}
+	return false
+}
+
+func (e WorkOrderStatus) String() string {
+	return string(e)
+}
+
+func (e *WorkOrderStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WorkOrderStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WorkOrderStatus", str)
+	}
+	return nil
+}
+
+func (e WorkOrderStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WorkOrderStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WorkOrderStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -19,6 +19,7 @@ import (
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
 
 // Inventory is what OMS needs of the inventory service; *inventoryclient.Client
@@ -34,6 +35,12 @@ type Pay interface {
 	// GetTrade is how OMS checks a pay.trade.succeeded with PAY before
 	// marking an order paid.
 	GetTrade(ctx context.Context, id string) (payclient.Trade, error)
+}
+
+// Warehouse is what OMS asks WMS about an order's parcels before
+// believing a parcel event; *wmsclient.Client satisfies it.
+type Warehouse interface {
+	OrderParcels(ctx context.Context, orderID string) (wmsclient.OrderParcels, error)
 }
 
 // Reminders arms the durable reminder that expires an unpaid order at its
@@ -197,6 +204,7 @@ type Deps struct {
 	Inventory Inventory
 	Pay       Pay
 	Reminders Reminders
+	Warehouse Warehouse // nil: parcel events are retried until one is set
 	Clock     clock.Clock
 	Notify    func() // wakes the outbox relay after a commit; may be nil
 	Logger    *slog.Logger
@@ -208,6 +216,7 @@ type Service struct {
 	inv     Inventory
 	pay     Pay
 	rem     Reminders
+	wh      Warehouse
 	clock   clock.Clock
 	notify  func()
 	log     *slog.Logger
@@ -228,7 +237,7 @@ func New(d Deps, cfg Config) *Service {
 		d.Logger = slog.Default()
 	}
 	cfg = cfg.withDefaults()
-	return &Service{repo: d.Repo, inv: d.Inventory, pay: d.Pay, rem: d.Reminders, clock: d.Clock,
+	return &Service{repo: d.Repo, inv: d.Inventory, pay: d.Pay, rem: d.Reminders, wh: d.Warehouse, clock: d.Clock,
 		notify: d.Notify, log: d.Logger, cfg: cfg, soldOut: newSoldOut(cfg.SoldOutTTL)}
 }
 

@@ -393,6 +393,35 @@ func (o *Order) Complete(at time.Time) error {
 	return o.advance(StatusShipped, StatusCompleted, EventCompleted, at)
 }
 
+// RecordRefusal records that the customer refused a shipped order's
+// parcels at the door (note names them); the order stays SHIPPED for the
+// reverse flow. Once per order: a second refusal is ErrBadTransition.
+func (o *Order) RecordRefusal(at time.Time, note string) error {
+	if o.status != StatusShipped {
+		return fmt.Errorf("%w: order %s is %s, not %s", ErrBadTransition, o.id, o.status, StatusShipped)
+	}
+	if o.Refused() {
+		return fmt.Errorf("%w: order %s was refused already", ErrBadTransition, o.id)
+	}
+	o.record(at, EventRefused, note)
+	return nil
+}
+
+// RecordShortage notes on the timeline a shortage the warehouse confirmed
+// (note says what ships); the order's status does not change.
+func (o *Order) RecordShortage(at time.Time, note string) error {
+	if o.status == StatusCancelled || o.status == StatusPendingPayment {
+		return fmt.Errorf("%w: order %s is %s", ErrBadTransition, o.id, o.status)
+	}
+	o.record(at, EventShortage, note)
+	return nil
+}
+
+// Refused reports whether a refusal at the door is recorded.
+func (o *Order) Refused() bool {
+	return slices.ContainsFunc(o.timeline, func(e Event) bool { return e.Type == EventRefused })
+}
+
 func (o *Order) advance(from, to Status, t EventType, at time.Time) error {
 	if o.status != from {
 		return fmt.Errorf("%w: order %s is %s, not %s", ErrBadTransition, o.id, o.status, from)

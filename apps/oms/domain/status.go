@@ -58,4 +58,10 @@ const (
 	EventDispatched      EventType = "DISPATCHED"
 	EventShipped         EventType = "SHIPPED"
 	EventCompleted       EventType = "COMPLETED"
+	// EventRefused: the customer refused a parcel at the door; the order
+	// stays SHIPPED and the reverse flow takes the rejection (DOMAIN 4.3).
+	EventRefused EventType = "REFUSED"
+	// EventShortage: the warehouse confirmed a shortage of the order at QC
+	// and ships what is good (DOMAIN 7.2); customer service reads it here.
+	EventShortage EventType = "SHORTAGE"
 )

@@ -21,7 +21,24 @@ const (
 	// the deductions to the order) receives only those instead of
 	// filtering every order placed.
 	TopicDeductionsUsed = "oms.order.deductions-used"
+	// TopicOrderShipped and TopicOrderCompleted follow the delivery leg:
+	// the last parcel collected, every parcel delivered.
+	TopicOrderShipped   = "oms.order.shipped"
+	TopicOrderCompleted = "oms.order.completed"
+	// TopicOrderRefused: the customer refused parcels at the door; the
+	// reverse flow handles the rejection (DOMAIN 4.3, 5).
+	TopicOrderRefused = "oms.order.refused"
 )
+
+// OrderDelivery is an order's delivery leg as TopicOrderShipped,
+// TopicOrderCompleted and TopicOrderRefused carry it.
+type OrderDelivery struct {
+	OrderID    string    `json:"order_id"`
+	CustomerID string    `json:"customer_id"`
+	Status     string    `json:"status"`
+	ParcelIDs  []string  `json:"parcel_ids"` // refused: the refused parcels
+	At         time.Time `json:"at"`
+}
 
 // Line is an order line as events carry it.
 type Line struct {

@@ -14,6 +14,8 @@ package partnersclient
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/money"
@@ -221,4 +223,78 @@ func (c *Client) IssueInvoice(ctx context.Context, i InvoiceRequest) (Receipt, e
 func (c *Client) SendToSupplier(ctx context.Context, s SupplierOrder) (Receipt, error) {
 	var r Receipt
 	return r, c.post(ctx, "suppliers/v1/orders", s, &r)
+}
+
+// Parcel states TMS reports.
+const (
+	ParcelImported  = "IMPORTED"
+	ParcelCollected = "COLLECTED"
+	ParcelDelivered = "DELIVERED"
+	ParcelRefused   = "REFUSED"
+)
+
+// ParcelImport is a handover batch's parcels, imported into TMS once per
+// batch id (DOMAIN 7.1 step 8).
+type ParcelImport struct {
+	BatchID string           `json:"batch_id"`
+	Carrier string           `json:"carrier"`
+	Parcels []ImportedParcel `json:"parcels"`
+}
+
+// ImportedParcel is one parcel of an import.
+type ImportedParcel struct {
+	ParcelID        string `json:"parcel_id"`
+	WaybillNo       string `json:"waybill_no"`
+	OrderID         string `json:"order_id"`
+	DeliveryOrderID string `json:"delivery_order_id"`
+	WeightG         int64  `json:"weight_g"`
+}
+
+// ParcelState is where TMS has a parcel, and since when.
+type ParcelState struct {
+	ParcelID string    `json:"parcel_id"`
+	State    string    `json:"state"`
+	At       time.Time `json:"at"`
+}
+
+// ImportParcels imports a handover batch's parcels into TMS.
+func (c *Client) ImportParcels(ctx context.Context, in ParcelImport) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "tms/v1/parcel-imports", in, &r)
+}
+
+// GetParcel asks TMS where a parcel stands.
+func (c *Client) GetParcel(ctx context.Context, parcelID string) (ParcelState, error) {
+	var p ParcelState
+	return p, c.inv.Invoke(ctx, c.appID, http.MethodGet, "tms/v1/parcels/"+url.PathEscape(parcelID), nil, &p)
+}
+
+// StockMovement is one WMS stock movement uploaded to ERP, once by its id.
+type StockMovement struct {
+	ID        string    `json:"id"`
+	Warehouse string    `json:"warehouse"`
+	Bin       string    `json:"bin"`
+	SKU       string    `json:"sku"`
+	Batch     string    `json:"batch"`
+	Kind      string    `json:"kind"`
+	Qty       int64     `json:"qty"`
+	Ref       string    `json:"ref"`
+	At        time.Time `json:"at"`
+}
+
+// MovementUpload is a batch of movements.
+type MovementUpload struct {
+	Movements []StockMovement `json:"movements"`
+}
+
+// UploadReceipt says how many movements were new and how many ERP had.
+type UploadReceipt struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+}
+
+// UploadMovements uploads stock movements to ERP (idempotent by id).
+func (c *Client) UploadMovements(ctx context.Context, in MovementUpload) (UploadReceipt, error) {
+	var r UploadReceipt
+	return r, c.post(ctx, "erp/v1/stock-movements", in, &r)
 }

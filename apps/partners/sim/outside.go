@@ -58,6 +58,8 @@ func (s *Server) mountOutsideAPIs(r chi.Router) {
 	r.Post("/tms/v1/waybills", s.tmsWaybill())
 	r.Post("/invoice/v1/invoices", s.invoiceIssue())
 	r.Post("/suppliers/v1/orders", s.supplierOrder())
+	s.mountTMSParcels(r)
+	s.mountERP(r)
 }
 
 func (s *Server) mountOutside(r chi.Router) {

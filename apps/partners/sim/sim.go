@@ -81,6 +81,14 @@ type Config struct {
 	// (default SF) takes express orders.
 	Carriers       map[string]string
 	ExpressCarrier string
+	// WMSApp is WMS's Dapr app id, where TMS's tracking reports go;
+	// CollectDelay and DeliverDelay are how long a parcel waits to be
+	// collected after its import and delivered after that (±50%);
+	// RefuseRate is the share of parcels the customer refuses at the door.
+	WMSApp       string
+	CollectDelay time.Duration
+	DeliverDelay time.Duration
+	RefuseRate   float64
 }
 
 func (c *Config) defaults() {
@@ -107,6 +115,9 @@ func (c *Config) defaults() {
 	}
 	if c.ExpressCarrier == "" {
 		c.ExpressCarrier = "SF"
+	}
+	if c.WMSApp == "" {
+		c.WMSApp = "wms"
 	}
 }
 
@@ -164,6 +175,8 @@ func (s *Server) Mount(r chi.Router) {
 	r.Delete("/admin/faults", s.faultClear)
 	r.Get("/admin/trades/{channel}/{no}", s.adminTrade)
 	r.Get("/admin/notifications", s.adminNotifications)
+	r.Post("/admin/tms/parcels/{id}/outcome", s.adminParcelOutcome)
+	r.Get("/admin/erp/movements", s.adminERPMovements)
 	s.mountOutside(r)
 }
 
@@ -200,6 +213,9 @@ func (s *Server) Tick(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, `UPDATE channel_trades SET status='CLOSED' WHERE status='NOTPAY' AND time_expire < ?`, s.now())
 		return err
 	}); err != nil {
+		return err
+	}
+	if err := s.advanceParcels(ctx); err != nil {
 		return err
 	}
 	return s.deliver(ctx)

@@ -63,9 +63,14 @@ var Roles = []string{RoleCustomer, RoleCSAgent, RoleCSSupervisor, RoleWarehouseO
 // ErrInvalidToken is returned by Parse for any token that must not be trusted.
 var ErrInvalidToken = errors.New("invalid token")
 
+// ClaimWarehouse names the warehouse a WAREHOUSE_OPERATOR works in: the
+// console acts in that warehouse only.
+const ClaimWarehouse = "warehouse"
+
 // Claims is a token's body.
 type Claims struct {
-	Role string `json:"role"`
+	Role      string `json:"role"`
+	Warehouse string `json:"warehouse,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -81,6 +86,11 @@ func ValidRole(role string) bool {
 
 // Mint signs a token for subject acting as role, valid for ttl.
 func Mint(secret, role, subject string, ttl time.Duration) (string, error) {
+	return MintIn(secret, role, subject, "", ttl)
+}
+
+// MintIn is Mint for staff bound to a warehouse (the warehouse claim).
+func MintIn(secret, role, subject, warehouse string, ttl time.Duration) (string, error) {
 	switch {
 	case secret == "":
 		return "", errors.New("mint token: empty secret")
@@ -95,7 +105,8 @@ func Mint(secret, role, subject string, ttl time.Duration) (string, error) {
 	}
 	now := time.Now()
 	c := Claims{
-		Role: role,
+		Role:      role,
+		Warehouse: warehouse,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   subject,
 			Issuer:    Issuer,

@@ -29,6 +29,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Post("/v1/erp-stock/occupations/{id}/release", h.release)
 	r.Post("/v1/orders", h.receive)
 	r.Get("/v1/orders/{id}", h.order)
+	mountFloor(r, h)
 }
 
 func problem(err error) error {

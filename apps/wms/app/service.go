@@ -39,6 +39,7 @@ type Repository interface {
 	// duplicate=true, with other content domain.ErrConflict.
 	Receive(ctx context.Context, o domain.Order, ev outbox.Event) (wmsOrderID string, duplicate bool, err error)
 	Order(ctx context.Context, id string) (domain.Order, error)
+	Outbound
 }
 
 // Service runs WMS's use cases.
@@ -47,6 +48,21 @@ type Service struct {
 	clock  clock.Clock
 	notify func()
 	log    *slog.Logger
+	// weigh names the couriers that require every box weighed.
+	weigh map[string]bool
+	tms   TMS
+	erp   ERP
+}
+
+// SetOutbound configures outbound: the couriers that require weighing and
+// TMS (nil until set: importing then fails and is retried).
+func (s *Service) SetOutbound(weighCarriers []string, tms TMS, erp ERP) {
+	s.erp = erp
+	s.weigh = map[string]bool{}
+	for _, c := range weighCarriers {
+		s.weigh[c] = true
+	}
+	s.tms = tms
 }
 
 // New returns a Service over repo. notify wakes the outbox relay after a

@@ -194,7 +194,10 @@ func (s *Store) Release(ctx context.Context, deliveryOrderID string, now time.Ti
 		if err != nil {
 			return err
 		}
-		for _, l := range lines {
+		for _, l := range lines { // l.Qty: what picking has not consumed
+			if l.Qty == 0 {
+				continue
+			}
 			n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied - ?, updated_at=?
 				WHERE warehouse=? AND sku=? AND occupied >= ?`, l.Qty, now, warehouse, l.SKU, l.Qty))
 			if err != nil {
@@ -216,7 +219,7 @@ func (s *Store) Release(ctx context.Context, deliveryOrderID string, now time.Ti
 func occupationLines(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }, id string) ([]domain.Line, error) {
-	rows, err := q.QueryContext(ctx, `SELECT sku, qty FROM erp_occupation_lines WHERE delivery_order_id=? ORDER BY sku`, id)
+	rows, err := q.QueryContext(ctx, `SELECT sku, qty - consumed FROM erp_occupation_lines WHERE delivery_order_id=? ORDER BY sku`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read occupation lines of %s: %w", id, err)
 	}

@@ -548,6 +548,11 @@ func (s *Stack) Token(role, subject string) (string, error) {
 	return devauth.Mint(s.secret, role, subject, 24*time.Hour)
 }
 
+// OperatorToken mints a 24-hour WAREHOUSE_OPERATOR token for warehouse.
+func (s *Stack) OperatorToken(subject, warehouse string) (string, error) {
+	return devauth.MintIn(s.secret, devauth.RoleWarehouseOperator, subject, warehouse, 24*time.Hour)
+}
+
 // LogTail returns the last n lines of app's log, or of its sidecar's when
 // app is "<app>.daprd", or of "placement" or "scheduler".
 func (s *Stack) LogTail(name string, n int) string {

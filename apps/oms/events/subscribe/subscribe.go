@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dapr/go-sdk/service/common"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/events"
 	payevents "github.com/harvest/harvest/apps/pay/events"
 	"github.com/harvest/harvest/apps/platform/daprx"
+	wmsevents "github.com/harvest/harvest/apps/wms/events"
 )
 
 // Payments is the use case OMS's trade subscriber runs (*app.Service); it
@@ -78,4 +80,51 @@ func Paid(bulk BulkSubscriber, pubsub string, s Starter) {
 		_, err := s.Start(ctx, m.ID, p.OrderID)
 		return err
 	}))
+}
+
+// Delivery is the use cases OMS's subscribers of WMS's parcel and
+// shortage events run (*app.Service).
+type Delivery interface {
+	TrackDelivery(ctx context.Context, orderID string) (domain.Status, error)
+	RecordShortage(ctx context.Context, msgID, orderID, note string) error
+}
+
+// Warehouse registers OMS's subscribers of WMS: wms.parcel.tracked moves an
+// order along its delivery leg, as WMS answers when asked (the event only
+// says "look"); wms.shortage.reported puts a confirmed shortage on the
+// order's timeline for customer service, once per message.
+func Warehouse(svc common.Service, pubsub string, d Delivery) error {
+	if err := daprx.Subscribe(svc, pubsub, wmsevents.TopicParcelTracked, func(ctx context.Context, m daprx.Message) error {
+		var p wmsevents.Parcel
+		if err := json.Unmarshal(m.Data, &p); err != nil || p.OrderID == "" {
+			return fmt.Errorf("%w: decode parcel: %v", daprx.ErrDrop, err)
+		}
+		_, err := d.TrackDelivery(ctx, p.OrderID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	return daprx.Subscribe(svc, pubsub, wmsevents.TopicShortageReported, func(ctx context.Context, m daprx.Message) error {
+		var ev wmsevents.ShortageReported
+		if err := json.Unmarshal(m.Data, &ev); err != nil || ev.OrderID == "" {
+			return fmt.Errorf("%w: decode shortage: %v", daprx.ErrDrop, err)
+		}
+		err := d.RecordShortage(ctx, m.ID, ev.OrderID, shortageNote(ev))
+		if errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrBadTransition) {
+			return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+		}
+		return err
+	})
+}
+
+// shortageNote is the timeline's reading of a confirmed shortage.
+func shortageNote(ev wmsevents.ShortageReported) string {
+	parts := make([]string, len(ev.Lines))
+	for i, l := range ev.Lines {
+		parts[i] = fmt.Sprintf("%s: %d ordered, %d short (%s), %d ship, %d back on the shelf", l.SKU, l.Ordered, l.Short, l.Reason, l.Ship, l.Withheld)
+	}
+	return "work order " + ev.WorkOrderID + " " + ev.Status + ": " + strings.Join(parts, "; ")
 }

@@ -201,11 +201,12 @@ func token(args []string) error {
 	sub := fs.String("sub", "", "subject: the customer or staff id (required)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "validity")
 	secret := fs.String("secret", devauth.DevSecret, "signing secret (default: the dev stack's)")
+	wh := fs.String("warehouse", "", "the warehouse a WAREHOUSE_OPERATOR works in")
 	_ = fs.Parse(args)
 	if *sub == "" {
 		return errors.New("token: -sub is required, e.g. token -role CUSTOMER -sub C0001")
 	}
-	tok, err := devauth.Mint(*secret, strings.ToUpper(*role), *sub, *ttl)
+	tok, err := devauth.MintIn(*secret, strings.ToUpper(*role), *sub, *wh, *ttl)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,100 @@
+package sim_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	pc "github.com/harvest/harvest/apps/partners/partnersclient"
+	"github.com/harvest/harvest/apps/partners/sim"
+)
+
+func TestParcelsAreCollectedDeliveredOrRefusedAndReported(t *testing.T) {
+	e := newEnv(t, sim.Config{CollectDelay: time.Minute, DeliverDelay: time.Hour})
+	wms := &payStub{failFirst: 1} // the first report is not taken and comes again
+	e.inv.apps["wms"] = wms
+	imp := pc.ParcelImport{BatchID: "B1", Carrier: "SF", Parcels: []pc.ImportedParcel{
+		{ParcelID: "P1", WaybillNo: "SF1", OrderID: "O1", DeliveryOrderID: "O1-1", WeightG: 900},
+		{ParcelID: "P2", WaybillNo: "SF1", OrderID: "O1", DeliveryOrderID: "O1-1", WeightG: 400}}}
+	for i := 0; i < 2; i++ {
+		var r pc.Receipt
+		if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "tms/v1/parcel-imports", imp, &r); err != nil || r.Duplicate != (i == 1) {
+			t.Fatalf("import %d: %+v %v", i, r, err)
+		}
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "tms/v1/parcel-imports", pc.ParcelImport{BatchID: "B2", Carrier: "SF"}, nil); err == nil {
+		t.Fatal("an import without parcels was taken")
+	}
+	state := func(id string) string {
+		t.Helper()
+		var p pc.ParcelState
+		if err := e.inv.Invoke(e.ctx, "partners", http.MethodGet, "tms/v1/parcels/"+id, nil, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p.State
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "admin/tms/parcels/P2/outcome", map[string]string{"outcome": "REFUSED"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tick := func(d time.Duration) {
+		t.Helper()
+		e.clk.Advance(d)
+		if err := e.s.Tick(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick(time.Second)
+	if state("P1") != pc.ParcelImported || len(wms.bodies) != 0 {
+		t.Fatalf("before collection: %s, %d reports", state("P1"), len(wms.bodies))
+	}
+	tick(2 * time.Minute) // collected (±50% of a minute); the first report fails
+	if state("P1") != pc.ParcelCollected || state("P2") != pc.ParcelCollected {
+		t.Fatalf("after collection: %s %s", state("P1"), state("P2"))
+	}
+	tick(10 * time.Second) // the failed report again
+	tick(2 * time.Hour)
+	tick(10 * time.Second)
+	if state("P1") != pc.ParcelDelivered || state("P2") != pc.ParcelRefused {
+		t.Fatalf("at the end: %s %s", state("P1"), state("P2"))
+	}
+	got := map[string]int{}
+	for _, b := range wms.bodies[1:] { // the first was refused by WMS
+		var m map[string]string
+		_ = json.Unmarshal(b, &m)
+		got[m["parcel_id"]]++
+	}
+	if got["P1"] != 2 || got["P2"] != 2 {
+		t.Fatalf("reports taken per parcel %v (collected, then delivered or refused)", got)
+	}
+	tick(time.Hour)
+	if n := len(wms.bodies); n != 5 {
+		t.Fatalf("%d reports: nothing more is sent once each state is taken", n)
+	}
+}
+
+// ERP books each stock movement once by id and counts the repeats.
+func TestERPBooksEachMovementOnce(t *testing.T) {
+	e := newEnv(t, sim.Config{})
+	up := pc.MovementUpload{Movements: []pc.StockMovement{{ID: "M1", Warehouse: "WH", SKU: "A", Kind: "RECEIPT", Qty: 10, Ref: "R1"},
+		{ID: "M2", Warehouse: "WH", SKU: "A", Kind: "PICK", Qty: -3, Ref: "W1"}}}
+	var r pc.UploadReceipt
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "erp/v1/stock-movements", up, &r); err != nil || r.Accepted != 2 {
+		t.Fatalf("upload: %+v %v", r, err)
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "erp/v1/stock-movements", up, &r); err != nil || r.Accepted != 0 || r.Duplicates != 2 {
+		t.Fatalf("again: %+v %v", r, err)
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "erp/v1/stock-movements", pc.MovementUpload{}, &r); err == nil {
+		t.Fatal("an empty upload was taken")
+	}
+	var got struct {
+		Movements     int   `json:"movements"`
+		NetQty        int64 `json:"net_qty"`
+		MaxDeliveries int   `json:"max_deliveries"`
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodGet, "admin/erp/movements?warehouse=WH&sku=A", nil, &got); err != nil ||
+		got.Movements != 2 || got.NetQty != 7 || got.MaxDeliveries != 2 {
+		t.Fatalf("booked %+v %v", got, err)
+	}
+}

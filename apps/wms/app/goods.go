@@ -1,0 +1,87 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/wms/domain"
+	"github.com/harvest/harvest/apps/wms/events"
+)
+
+// PutItem sets a SKU's item master row: zone, handling, unit weight and
+// a retail store's minimum order quantity (0: none).
+func (s *Service) PutItem(ctx context.Context, sku, name, zone, handling string, unitWeightG, storeMOQ int64) (domain.Item, error) {
+	it, err := domain.NewItem(sku, name, zone, handling, unitWeightG)
+	if err == nil {
+		it, err = it.WithStoreMOQ(storeMOQ)
+	}
+	if err != nil {
+		return it, err
+	}
+	return it, s.store.PutItem(ctx, it, s.now())
+}
+
+// PutZone creates a storage zone of a warehouse.
+func (s *Service) PutZone(ctx context.Context, warehouse, code, temp, area string) (domain.Zone, error) {
+	z, err := domain.NewZone(warehouse, code, temp, area)
+	if err != nil {
+		return z, err
+	}
+	return z, s.store.PutZone(ctx, z, s.now())
+}
+
+// PutBin creates a bin in a zone.
+func (s *Service) PutBin(ctx context.Context, warehouse, bin, zone string) error {
+	if !domain.ValidWarehouse(warehouse) || !domain.ValidCode(bin) || !domain.ValidCode(zone) {
+		return fmt.Errorf("%w: warehouse %q, bin %q or zone %q is not a code", domain.ErrValidation, warehouse, bin, zone)
+	}
+	return s.store.PutBin(ctx, warehouse, bin, zone, s.now())
+}
+
+// ReceiptInput is an operator's goods receipt: dates are YYYY-MM-DD.
+type ReceiptInput struct {
+	Warehouse, IdempotencyKey, PurchaseOrder, Bin, SKU, Batch string
+	ProductionDate, ExpiryDate                                string
+	Qty                                                       int64
+	Operator                                                  string
+}
+
+// ReceiveGoods receives goods against a purchase order and puts them away
+// into a bin (DOMAIN 7.3): bin stock and ERP on-hand rise, the movement is
+// logged, and wms.stock.received releases work orders waiting for the SKU.
+// Idempotent by (warehouse, key).
+func (s *Service) ReceiveGoods(ctx context.Context, in ReceiptInput) (domain.Receipt, bool, error) {
+	r := domain.Receipt{ID: ids.New(), Warehouse: in.Warehouse, IdempotencyKey: in.IdempotencyKey, PurchaseOrder: in.PurchaseOrder,
+		Bin: in.Bin, SKU: in.SKU, Batch: in.Batch, Qty: in.Qty, Operator: in.Operator}
+	var err error
+	if r.Production, err = time.Parse(time.DateOnly, in.ProductionDate); err != nil {
+		return r, false, fmt.Errorf("%w: production date %q is not YYYY-MM-DD", domain.ErrValidation, in.ProductionDate)
+	}
+	if r.Expiry, err = time.Parse(time.DateOnly, in.ExpiryDate); err != nil {
+		return r, false, fmt.Errorf("%w: expiry date %q is not YYYY-MM-DD", domain.ErrValidation, in.ExpiryDate)
+	}
+	if err := r.Validate(); err != nil {
+		return r, false, err
+	}
+	out, dup, err := s.store.ReceiveGoods(ctx, r, func(r domain.Receipt) outbox.Event {
+		return outbox.Event{Topic: events.TopicStockReceived, AggregateID: r.Warehouse + "/" + r.SKU, Type: events.TypeStockReceived,
+			Payload: events.StockReceived{ReceiptID: r.ID, Warehouse: r.Warehouse, Bin: r.Bin, SKU: r.SKU, Batch: r.Batch, Qty: r.Qty}}
+	}, s.now())
+	if err == nil && !dup {
+		s.notify()
+	}
+	return out, dup, err
+}
+
+// BinStock lists a warehouse's batch stock per bin (one SKU, or all).
+func (s *Service) BinStock(ctx context.Context, warehouse, sku string) ([]domain.BinStock, error) {
+	return s.store.BinStock(ctx, warehouse, sku)
+}
+
+// Movements lists a warehouse's latest stock movements.
+func (s *Service) Movements(ctx context.Context, warehouse, sku string, limit int) ([]domain.Movement, error) {
+	return s.store.Movements(ctx, warehouse, sku, min(max(limit, 1), 500))
+}

@@ -1,0 +1,282 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+	"github.com/harvest/harvest/apps/wms/domain"
+)
+
+// Physical stock (DOMAIN 7.3): the item master, zones, bins, batch stock
+// per bin, goods receipts and the transaction log.
+
+// PutItem creates or replaces an item master row.
+func (s *Store) PutItem(ctx context.Context, it domain.Item, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO wms_item (sku, name, temp_zone, handling, unit_weight_g, store_moq, updated_at) VALUES (?,?,?,?,?,?,?)
+		ON DUPLICATE KEY UPDATE name=VALUES(name), temp_zone=VALUES(temp_zone), handling=VALUES(handling),
+		unit_weight_g=VALUES(unit_weight_g), store_moq=VALUES(store_moq), updated_at=VALUES(updated_at)`,
+		it.SKU(), it.Name(), it.Zone(), it.Handling(), it.UnitWeightG(), it.StoreMOQ(), now)
+	if err != nil {
+		return fmt.Errorf("put item %s: %w", it.SKU(), err)
+	}
+	return nil
+}
+
+// items reads the item master rows of skus.
+func items(ctx context.Context, q sqltx.Querier, skus []string) (map[string]domain.Item, error) {
+	out := map[string]domain.Item{}
+	if len(skus) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(skus))
+	for i, s := range skus {
+		args[i] = s
+	}
+	rows, err := q.QueryContext(ctx, `SELECT sku, name, temp_zone, handling, unit_weight_g, store_moq FROM wms_item WHERE sku IN (`+
+		sqltx.Tuples("?", len(skus))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sku, name, zone, handling string
+		var w, moq int64
+		if err := rows.Scan(&sku, &name, &zone, &handling, &w, &moq); err != nil {
+			return nil, fmt.Errorf("read items: %w", err)
+		}
+		it, err := domain.NewItem(sku, name, zone, handling, w)
+		if err == nil {
+			it, err = it.WithStoreMOQ(moq)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("item %s as stored: %w", sku, err)
+		}
+		out[sku] = it
+	}
+	return out, rows.Err()
+}
+
+// Items returns the item master rows of skus (those that exist).
+func (s *Store) Items(ctx context.Context, skus []string) (map[string]domain.Item, error) {
+	return items(ctx, s.db, skus)
+}
+
+// PutZone creates a zone; an existing zone must keep its temperature and area.
+func (s *Store) PutZone(ctx context.Context, z domain.Zone, now time.Time) error {
+	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		var temp, area string
+		err := tx.QueryRowContext(ctx, `SELECT temp_zone, area FROM wms_zone WHERE warehouse=? AND zone_code=? FOR UPDATE`,
+			z.Warehouse, z.Code).Scan(&temp, &area)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `INSERT INTO wms_zone (warehouse, zone_code, temp_zone, area, created_at) VALUES (?,?,?,?,?)`,
+				z.Warehouse, z.Code, z.Temp, z.Area, now)
+			if err != nil {
+				return fmt.Errorf("add zone %s/%s: %w", z.Warehouse, z.Code, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read zone %s/%s: %w", z.Warehouse, z.Code, err)
+		}
+		if temp != string(z.Temp) || area != string(z.Area) {
+			return fmt.Errorf("%w: zone %s is %s/%s already", domain.ErrConflict, z.Code, temp, area)
+		}
+		return nil
+	})
+}
+
+// PutBin creates a bin in an existing zone; an existing bin must stay in its zone.
+func (s *Store) PutBin(ctx context.Context, warehouse, bin, zone string, now time.Time) error {
+	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM wms_zone WHERE warehouse=? AND zone_code=?`, warehouse, zone).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: zone %s in %s", domain.ErrNotFound, zone, warehouse)
+		}
+		if err != nil {
+			return fmt.Errorf("read zone %s: %w", zone, err)
+		}
+		var cur string
+		err = tx.QueryRowContext(ctx, `SELECT zone_code FROM wms_bin WHERE warehouse=? AND bin_code=? FOR UPDATE`, warehouse, bin).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `INSERT INTO wms_bin (warehouse, bin_code, zone_code, created_at) VALUES (?,?,?,?)`, warehouse, bin, zone, now)
+			if err != nil {
+				return fmt.Errorf("add bin %s: %w", bin, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read bin %s: %w", bin, err)
+		}
+		if cur != zone {
+			return fmt.Errorf("%w: bin %s is in zone %s already", domain.ErrConflict, bin, cur)
+		}
+		return nil
+	})
+}
+
+// Receive puts a goods receipt away into its bin: the bin's batch stock
+// rises (a new batch row, or the same batch with the same dates), a
+// RECEIPT movement is logged, ERP on-hand rises, and wms.stock.received
+// (ev, built by the caller from the receipt) is written, all in one
+// transaction. The same key again returns the first receipt; with other
+// content, domain.ErrKeyReused.
+func (s *Store) ReceiveGoods(ctx context.Context, r domain.Receipt, ev func(domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error) {
+	out, dup := r, false
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		out, dup = r, false
+		var id, hash string
+		err := tx.QueryRowContext(ctx, `SELECT receipt_id, request_hash FROM stock_receipts WHERE warehouse=? AND idempotency_key=?`,
+			r.Warehouse, r.IdempotencyKey).Scan(&id, &hash)
+		if err == nil {
+			if hash != r.Hash() {
+				return fmt.Errorf("%w: receipt key %s", domain.ErrKeyReused, r.IdempotencyKey)
+			}
+			out.ID, dup = id, true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read receipt %s: %w", r.IdempotencyKey, err)
+		}
+		var temp string
+		err = tx.QueryRowContext(ctx, `SELECT z.temp_zone FROM wms_bin b JOIN wms_zone z ON z.warehouse=b.warehouse AND z.zone_code=b.zone_code
+			WHERE b.warehouse=? AND b.bin_code=?`, r.Warehouse, r.Bin).Scan(&temp)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: bin %s in %s", domain.ErrNotFound, r.Bin, r.Warehouse)
+		}
+		if err != nil {
+			return fmt.Errorf("read bin %s: %w", r.Bin, err)
+		}
+		its, err := items(ctx, tx, []string{r.SKU})
+		if err != nil {
+			return err
+		}
+		if it, ok := its[r.SKU]; ok && string(it.Zone()) != temp {
+			return fmt.Errorf("%w: %s is stored %s, bin %s is %s", domain.ErrValidation, r.SKU, it.Zone(), r.Bin, temp)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO stock_receipts (receipt_id, warehouse, idempotency_key, request_hash, purchase_order,
+			bin_code, sku, batch_no, qty, operator, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.Warehouse, r.IdempotencyKey, r.Hash(),
+			r.PurchaseOrder, r.Bin, r.SKU, r.Batch, r.Qty, r.Operator, now); err != nil {
+			return fmt.Errorf("record receipt %s: %w", r.IdempotencyKey, err)
+		}
+		var prod, exp time.Time
+		err = tx.QueryRowContext(ctx, `SELECT production_date, expiry_date FROM wms_inv WHERE warehouse=? AND bin_code=? AND sku=? AND batch_no=? FOR UPDATE`,
+			r.Warehouse, r.Bin, r.SKU, r.Batch).Scan(&prod, &exp)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, `INSERT INTO wms_inv (warehouse, bin_code, sku, batch_no, production_date, expiry_date, on_hand, occupied, updated_at)
+				VALUES (?,?,?,?,?,?,?,0,?)`, r.Warehouse, r.Bin, r.SKU, r.Batch, r.Production, r.Expiry, r.Qty, now)
+		case err != nil:
+		case !prod.Equal(r.Production) || !exp.Equal(r.Expiry):
+			return fmt.Errorf("%w: batch %s of %s in %s has production %s and expiry %s", domain.ErrConflict, r.Batch, r.SKU, r.Bin,
+				prod.Format(time.DateOnly), exp.Format(time.DateOnly))
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE wms_inv SET on_hand=on_hand+?, updated_at=? WHERE warehouse=? AND bin_code=? AND sku=? AND batch_no=?`,
+				r.Qty, now, r.Warehouse, r.Bin, r.SKU, r.Batch)
+		}
+		if err != nil {
+			return fmt.Errorf("put away %s into %s: %w", r.SKU, r.Bin, err)
+		}
+		if err := logMovement(ctx, tx, r.Warehouse, r.Bin, r.SKU, r.Batch, "RECEIPT", r.Qty, r.ID, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO erp_stock (warehouse, sku, on_hand, occupied, updated_at) VALUES (?,?,?,0,?)
+			ON DUPLICATE KEY UPDATE on_hand=on_hand+VALUES(on_hand), updated_at=VALUES(updated_at)`, r.Warehouse, r.SKU, r.Qty, now); err != nil {
+			return fmt.Errorf("raise ERP stock of %s: %w", r.SKU, err)
+		}
+		if _, err := outbox.Add(ctx, tx, ev(r)); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		return nil
+	})
+	return out, dup, err
+}
+
+// logMovement writes one inv_tran row.
+func logMovement(ctx context.Context, tx *sql.Tx, warehouse, bin, sku, batch, kind string, qty int64, ref string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO inv_tran (tran_id, warehouse, bin_code, sku, batch_no, kind, qty, ref, created_at)
+		VALUES (?,?,?,?,?,?,?,?,?)`, ids.NewAt(now), warehouse, bin, sku, batch, kind, qty, ref, now); err != nil {
+		return fmt.Errorf("log %s of %s in %s: %w", kind, sku, bin, err)
+	}
+	return nil
+}
+
+// BinStock lists a warehouse's batch stock, optionally of one SKU, by
+// bin, SKU and expiry.
+func (s *Store) BinStock(ctx context.Context, warehouse, sku string) ([]domain.BinStock, error) {
+	q := `SELECT i.inv_id, i.bin_code, z.area, z.temp_zone, i.sku, i.batch_no, i.production_date, i.expiry_date, i.on_hand, i.occupied
+		FROM wms_inv i JOIN wms_bin b ON b.warehouse=i.warehouse AND b.bin_code=i.bin_code
+		JOIN wms_zone z ON z.warehouse=b.warehouse AND z.zone_code=b.zone_code WHERE i.warehouse=?`
+	args := []any{warehouse}
+	if sku != "" {
+		q += ` AND i.sku=?`
+		args = append(args, sku)
+	}
+	out, err := sqltx.Collect[domain.BinStock](s.db.QueryContext(ctx, q+` ORDER BY i.bin_code, i.sku, i.expiry_date LIMIT 1000`, args...))(
+		func(r interface{ Scan(...any) error }) (domain.BinStock, error) {
+			b := domain.BinStock{Warehouse: warehouse}
+			err := r.Scan(&b.InvID, &b.Bin, &b.Area, &b.Zone, &b.SKU, &b.Batch, &b.Production, &b.Expiry, &b.OnHand, &b.Occupied)
+			return b, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read bin stock of %s: %w", warehouse, err)
+	}
+	return out, nil
+}
+
+// Movements lists a warehouse's stock movements, newest first.
+func (s *Store) Movements(ctx context.Context, warehouse, sku string, limit int) ([]domain.Movement, error) {
+	q := `SELECT tran_id, bin_code, sku, batch_no, kind, qty, ref, created_at, uploaded_at IS NOT NULL FROM inv_tran WHERE warehouse=?`
+	args := []any{warehouse}
+	if sku != "" {
+		q += ` AND sku=?`
+		args = append(args, sku)
+	}
+	args = append(args, limit)
+	out, err := sqltx.Collect[domain.Movement](s.db.QueryContext(ctx, q+` ORDER BY tran_id DESC LIMIT ?`, args...))(
+		func(r interface{ Scan(...any) error }) (domain.Movement, error) {
+			m := domain.Movement{Warehouse: warehouse}
+			err := r.Scan(&m.ID, &m.Bin, &m.SKU, &m.Batch, &m.Kind, &m.Qty, &m.Ref, &m.At, &m.Uploaded)
+			return m, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read movements of %s: %w", warehouse, err)
+	}
+	return out, nil
+}
+
+// PendingMovements returns up to limit movements not yet uploaded to
+// ERP, oldest first.
+func (s *Store) PendingMovements(ctx context.Context, limit int) ([]domain.Movement, error) {
+	out, err := sqltx.Collect[domain.Movement](s.db.QueryContext(ctx, `SELECT tran_id, warehouse, bin_code, sku, batch_no, kind, qty, ref, created_at
+		FROM inv_tran WHERE uploaded_at IS NULL ORDER BY tran_id LIMIT ?`, limit))(func(r interface{ Scan(...any) error }) (domain.Movement, error) {
+		var m domain.Movement
+		err := r.Scan(&m.ID, &m.Warehouse, &m.Bin, &m.SKU, &m.Batch, &m.Kind, &m.Qty, &m.Ref, &m.At)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read movements to upload: %w", err)
+	}
+	return out, nil
+}
+
+// MarkUploaded records that ERP booked the movements.
+func (s *Store) MarkUploaded(ctx context.Context, idList []string, now time.Time) error {
+	if len(idList) == 0 {
+		return nil
+	}
+	args := []any{now}
+	for _, id := range idList {
+		args = append(args, id)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE inv_tran SET uploaded_at=? WHERE uploaded_at IS NULL AND tran_id IN (`+sqltx.Tuples("?", len(idList))+`)`, args...); err != nil {
+		return fmt.Errorf("mark %d movements uploaded: %w", len(idList), err)
+	}
+	return nil
+}
