@@ -61,8 +61,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "fulfill", "expiry", "checkout"}, os.Args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|fulfill|expiry|checkout [flags]")
+	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout"}, os.Args[1]) {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -70,8 +70,8 @@ func main() {
 	secret := fs.String("secret", devauth.DevSecret, "JWT secret of the running stack (with -url)")
 	mysqlServer := fs.String("mysql", "root@tcp(127.0.0.1:3306)/", "MariaDB server for the baseline")
 	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis for the baseline")
-	rate := fs.Int("rate", 0, "attempts per second (place: 1000, flash: 2500)")
-	duration := fs.Duration("duration", 60*time.Second, "place: how long to send")
+	rate := fs.Int("rate", 0, "attempts per second (place and browse: 1000, flash: 2500)")
+	duration := fs.Duration("duration", 60*time.Second, "place and browse: how long to send")
 	buyers := fs.Int("buyers", 50000, "flash: number of buyers, one attempt each")
 	baseline := fs.Duration("baseline", 10*time.Second, "how long each baseline runs")
 	orders := fs.Int("orders", 0, "expiry: unpaid orders armed at once (100000); fulfill: paid orders (20000)")
@@ -180,6 +180,7 @@ func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, 
 	// units must equal, whatever the clients saw (a client that timed out
 	// may still have got its order).
 	var unitsOrdered func(ctx context.Context, sku string) (int64, error)
+	invDSN := ""
 	if url == "" {
 		var appEnv map[string]map[string]string
 		if !slotCheck {
@@ -192,6 +193,7 @@ func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, 
 		defer st.Stop(context.Background())
 		url, secret = st.GraphQLURL(), st.JWTSecret()
 		omsDSN := st.DSN("oms")
+		invDSN = st.DSN("inventory")
 		unitsOrdered = func(ctx context.Context, sku string) (int64, error) {
 			db, err := sql.Open("mysql", omsDSN)
 			if err != nil {
@@ -213,6 +215,11 @@ func run(ctx context.Context, mode, url, secret, mysqlServer, redisAddr string, 
 			rate = 1000
 		}
 		return place(ctx, url, token, mysqlServer, rate, d, baselineD, slotCheck)
+	case "browse":
+		if rate == 0 {
+			rate = 1000
+		}
+		return browse(ctx, url, token, invDSN, rate, d, baselineD)
 	default:
 		if rate == 0 {
 			rate = 2500
