@@ -151,7 +151,11 @@ func (r *queryResolver) MyAccounts(ctx context.Context) (*model.Accounts, error)
 	if err != nil {
 		return nil, err
 	}
-	return toAccounts(a), nil
+	cs, err := r.Wallet.Coupons(ctx, id.Subject)
+	if err != nil {
+		return nil, err
+	}
+	return toAccounts(a, cs), nil
 }
 
 // MyOrders is the resolver for the myOrders field.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/harvest/harvest/apps/gateway/gatewayconfig"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/config"
@@ -123,6 +124,7 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Orders:   omsclient.New(app.Invoker),
 		Catalog:  inventoryclient.New(app.Invoker),
 		Payments: payclient.New(app.Invoker),
+		Wallet:   marketingclient.New(app.Invoker),
 		Feed:     feed,
 	}
 	public := http.NewServeMux()
