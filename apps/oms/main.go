@@ -67,6 +67,7 @@ func run() error {
 		Repo:      repo,
 		Inventory: inventoryclient.New(a.Invoker),
 		Pay:       payclient.New(a.Invoker),
+		Coupons:   marketingclient.New(a.Invoker),
 		Reminders: reminders,
 		Clock:     clock.System{},
 		Notify:    a.Relay.Notify,

@@ -320,3 +320,29 @@ func (w *Wallet) CheckUse(ctx context.Context, customerID string, couponIDs []st
 func isNotFound(err error) bool {
 	return errors.Is(err, domain.ErrCouponNotFound) || errors.Is(err, domain.ErrNotFound)
 }
+
+// Seed fills an empty wallet for the local stack: two templates and one
+// coupon of each for customers C0001..C<n> (what PAY's seed once held).
+func (w *Wallet) Seed(ctx context.Context, n int) (bool, error) {
+	ts, err := w.store.Templates(ctx, "", 1)
+	if err != nil || len(ts) > 0 {
+		return false, err
+	}
+	now := w.now()
+	specs := []domain.TemplateSpec{
+		{Title: "满99减10", ValueFen: 1_000, ThresholdFen: 9_900, ValidFrom: now.Add(-time.Hour), ValidTo: now.Add(180 * 24 * time.Hour)},
+		{Title: "新客立减5元", ValueFen: 500, ValidFrom: now.Add(-time.Hour), ValidTo: now.Add(180 * 24 * time.Hour)},
+	}
+	for i, sp := range specs {
+		t, err := w.CreateTemplate(ctx, fmt.Sprintf("seed:template:%d", i), sp)
+		if err != nil {
+			return false, fmt.Errorf("seed template %d: %w", i, err)
+		}
+		for c := 1; c <= n; c++ {
+			if _, _, err := w.Grant(ctx, "seed:"+t.ID(), t.ID(), fmt.Sprintf("C%04d", c)); err != nil {
+				return false, fmt.Errorf("seed coupon of C%04d: %w", c, err)
+			}
+		}
+	}
+	return true, nil
+}

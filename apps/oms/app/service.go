@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
@@ -33,6 +34,13 @@ type Pay interface {
 	// GetTrade is how OMS checks a pay.trade.succeeded with PAY before
 	// marking an order paid.
 	GetTrade(ctx context.Context, id string) (payclient.Trade, error)
+}
+
+// Coupons is what OMS asks the coupon wallet (marketing) at placement:
+// whether the coupons the order's deductions hold apply to its lines;
+// *marketingclient.Client satisfies it.
+type Coupons interface {
+	CheckCouponUse(ctx context.Context, r marketingclient.UseCheckRequest) ([]marketingclient.UseCheck, error)
 }
 
 // Reminders arms the durable reminder that expires an unpaid order at its
@@ -191,6 +199,7 @@ type Deps struct {
 	Repo      Repository
 	Inventory Inventory
 	Pay       Pay
+	Coupons   Coupons // may be nil where no order names a coupon (tests)
 	Reminders Reminders
 	Clock     clock.Clock
 	Notify    func() // wakes the outbox relay after a commit; may be nil
@@ -202,6 +211,7 @@ type Service struct {
 	repo    Repository
 	inv     Inventory
 	pay     Pay
+	coupons Coupons
 	rem     Reminders
 	clock   clock.Clock
 	notify  func()
@@ -223,7 +233,7 @@ func New(d Deps, cfg Config) *Service {
 		d.Logger = slog.Default()
 	}
 	cfg = cfg.withDefaults()
-	return &Service{repo: d.Repo, inv: d.Inventory, pay: d.Pay, rem: d.Reminders, clock: d.Clock,
+	return &Service{repo: d.Repo, inv: d.Inventory, pay: d.Pay, coupons: d.Coupons, rem: d.Reminders, clock: d.Clock,
 		notify: d.Notify, log: d.Logger, cfg: cfg, soldOut: newSoldOut(cfg.SoldOutTTL)}
 }
 
