@@ -166,11 +166,6 @@ func toAccounts(a payclient.Accounts, coupons []marketingclient.Coupon) *model.A
 	return out
 }
 
-func toCoupon(c marketingclient.Coupon) *model.Coupon {
-	return &model.Coupon{ID: c.ID, Title: c.Title, ValueFen: int64(c.ValueFen), ValueFormatted: fmtFen(c.ValueFen),
-		Status: c.Status, ExpiresAt: c.ValidTo}
-}
-
 func toDeduction(d payclient.Deduction) *model.Deduction {
 	out := &model.Deduction{ID: d.ID, TotalFen: int64(d.TotalFen), TotalFormatted: fmtFen(d.TotalFen),
 		Status: d.Status, CreatedAt: d.CreatedAt, Items: make([]*model.DeductionItem, 0, len(d.Items))}

@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
@@ -246,6 +247,9 @@ func userErrors(err error, h hints) ([]*model.UserError, error) {
 		return one(model.UserErrorCodeValidationFailed, path, "TOO_MANY"), nil
 	case omsclient.CodePlacementExpired:
 		return one(model.UserErrorCodePlacementExpired, h.input, ""), nil
+	case marketingclient.CodeCouponNotFound, marketingclient.CodeCouponExpired, marketingclient.CodeCouponNotStarted,
+		marketingclient.CodeCouponNotUsable, payclient.CodeHoldVoid:
+		return one(model.UserErrorCodeCouponInvalid, h.input, p.Code), nil
 	}
 	return nil, err
 }

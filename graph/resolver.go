@@ -12,7 +12,6 @@ import (
 	"context"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
-	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/graph/model"
@@ -48,12 +47,6 @@ type Payments interface {
 	StartCashPayment(ctx context.Context, r payclient.StartPaymentRequest) (payclient.CashierRedirect, error)
 }
 
-// Wallet is what the gateway needs of the coupon wallet (marketing);
-// *marketingclient.Client satisfies it.
-type Wallet interface {
-	Coupons(ctx context.Context, customerID string) ([]marketingclient.Coupon, error)
-}
-
 // OrderFeed hands out live order updates; *hub.Hub satisfies it. The
 // channel must close when ctx ends.
 type OrderFeed interface {
@@ -64,7 +57,6 @@ var (
 	_ Orders   = (*omsclient.Client)(nil)
 	_ Catalog  = (*inventoryclient.Client)(nil)
 	_ Payments = (*payclient.Client)(nil)
-	_ Wallet   = (*marketingclient.Client)(nil)
 )
 
 // Resolver is the root resolver: the services every field delegates to.

@@ -76,12 +76,53 @@ type ComplexityRoot struct {
 	}
 
 	Coupon struct {
+		BoundAt        func(childComplexity int) int
 		ExpiresAt      func(childComplexity int) int
 		ID             func(childComplexity int) int
+		Skus           func(childComplexity int) int
+		Source         func(childComplexity int) int
 		Status         func(childComplexity int) int
+		TemplateID     func(childComplexity int) int
+		ThresholdFen   func(childComplexity int) int
 		Title          func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
 		ValueFen       func(childComplexity int) int
 		ValueFormatted func(childComplexity int) int
+	}
+
+	CouponPayload struct {
+		Coupon func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
+	CouponTemplate struct {
+		Bound          func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Skus           func(childComplexity int) int
+		Status         func(childComplexity int) int
+		ThresholdFen   func(childComplexity int) int
+		Title          func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
+		ValidTo        func(childComplexity int) int
+		ValueFen       func(childComplexity int) int
+		ValueFormatted func(childComplexity int) int
+	}
+
+	CouponTemplateConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CouponTemplateEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CouponTemplatePayload struct {
+		Errors   func(childComplexity int) int
+		Template func(childComplexity int) int
 	}
 
 	DeductNonCashPayload struct {
@@ -104,6 +145,11 @@ type ComplexityRoot struct {
 		AmountFormatted func(childComplexity int) int
 		CouponID        func(childComplexity int) int
 		Kind            func(childComplexity int) int
+	}
+
+	DeleteCouponTemplatePayload struct {
+		DeletedID func(childComplexity int) int
+		Errors    func(childComplexity int) int
 	}
 
 	DeliverySlot struct {
@@ -170,13 +216,19 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
+		DeleteCouponTemplate func(childComplexity int, id string) int
+		GrantCoupon          func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
 		ResumeFulfillment    func(childComplexity int) int
+		RetireCouponTemplate func(childComplexity int, id string) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
+		UnbindCoupon         func(childComplexity int, couponID string, customerID string, reason string) int
+		UpdateCouponTemplate func(childComplexity int, id string, input model.CouponTemplateInput) int
 	}
 
 	Order struct {
@@ -283,6 +335,9 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		CouponTemplate        func(childComplexity int, id string) int
+		CouponTemplates       func(childComplexity int, first *int64, after *string) int
+		CustomerCoupons       func(childComplexity int, customerID string) int
 		FulfillmentStages     func(childComplexity int) int
 		FulfillmentSuspension func(childComplexity int) int
 		FulfillmentTimeline   func(childComplexity int, orderID string) int
@@ -349,6 +404,12 @@ type MutationResolver interface {
 	ResumeFulfillment(ctx context.Context) (*model.FulfillmentSuspensionPayload, error)
 	RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error)
 	SetWarehouseCapacity(ctx context.Context, input model.SetWarehouseCapacityInput) (*model.SetWarehouseCapacityPayload, error)
+	CreateCouponTemplate(ctx context.Context, input model.CouponTemplateInput, idempotencyKey string) (*model.CouponTemplatePayload, error)
+	UpdateCouponTemplate(ctx context.Context, id string, input model.CouponTemplateInput) (*model.CouponTemplatePayload, error)
+	RetireCouponTemplate(ctx context.Context, id string) (*model.CouponTemplatePayload, error)
+	DeleteCouponTemplate(ctx context.Context, id string) (*model.DeleteCouponTemplatePayload, error)
+	GrantCoupon(ctx context.Context, templateID string, customerID string, idempotencyKey string) (*model.CouponPayload, error)
+	UnbindCoupon(ctx context.Context, couponID string, customerID string, reason string) (*model.CouponPayload, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -367,6 +428,9 @@ type QueryResolver interface {
 	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStageCount, error)
 	FulfillmentTimeline(ctx context.Context, orderID string) (*model.FulfillmentTimeline, error)
 	WarehouseCapacities(ctx context.Context, day string) ([]*model.WarehouseCapacity, error)
+	CouponTemplates(ctx context.Context, first *int64, after *string) (*model.CouponTemplateConnection, error)
+	CouponTemplate(ctx context.Context, id string) (*model.CouponTemplate, error)
+	CustomerCoupons(ctx context.Context, customerID string) ([]*model.Coupon, error)
 	WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error)
 }
 type SubscriptionResolver interface {
@@ -528,6 +592,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CashPayment.TradeID(childComplexity), true
 
+	case "Coupon.boundAt":
+		if e.ComplexityRoot.Coupon.BoundAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.BoundAt(childComplexity), true
 	case "Coupon.expiresAt":
 		if e.ComplexityRoot.Coupon.ExpiresAt == nil {
 			break
@@ -540,18 +610,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coupon.ID(childComplexity), true
+	case "Coupon.skus":
+		if e.ComplexityRoot.Coupon.Skus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Skus(childComplexity), true
+	case "Coupon.source":
+		if e.ComplexityRoot.Coupon.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Source(childComplexity), true
 	case "Coupon.status":
 		if e.ComplexityRoot.Coupon.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Coupon.Status(childComplexity), true
+	case "Coupon.templateId":
+		if e.ComplexityRoot.Coupon.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.TemplateID(childComplexity), true
+	case "Coupon.thresholdFen":
+		if e.ComplexityRoot.Coupon.ThresholdFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ThresholdFen(childComplexity), true
 	case "Coupon.title":
 		if e.ComplexityRoot.Coupon.Title == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Coupon.Title(childComplexity), true
+	case "Coupon.validFrom":
+		if e.ComplexityRoot.Coupon.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ValidFrom(childComplexity), true
 	case "Coupon.valueFen":
 		if e.ComplexityRoot.Coupon.ValueFen == nil {
 			break
@@ -564,6 +664,131 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coupon.ValueFormatted(childComplexity), true
+
+	case "CouponPayload.coupon":
+		if e.ComplexityRoot.CouponPayload.Coupon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponPayload.Coupon(childComplexity), true
+	case "CouponPayload.errors":
+		if e.ComplexityRoot.CouponPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponPayload.Errors(childComplexity), true
+
+	case "CouponTemplate.bound":
+		if e.ComplexityRoot.CouponTemplate.Bound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Bound(childComplexity), true
+	case "CouponTemplate.createdAt":
+		if e.ComplexityRoot.CouponTemplate.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.CreatedAt(childComplexity), true
+	case "CouponTemplate.id":
+		if e.ComplexityRoot.CouponTemplate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ID(childComplexity), true
+	case "CouponTemplate.skus":
+		if e.ComplexityRoot.CouponTemplate.Skus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Skus(childComplexity), true
+	case "CouponTemplate.status":
+		if e.ComplexityRoot.CouponTemplate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Status(childComplexity), true
+	case "CouponTemplate.thresholdFen":
+		if e.ComplexityRoot.CouponTemplate.ThresholdFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ThresholdFen(childComplexity), true
+	case "CouponTemplate.title":
+		if e.ComplexityRoot.CouponTemplate.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Title(childComplexity), true
+	case "CouponTemplate.updatedAt":
+		if e.ComplexityRoot.CouponTemplate.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.UpdatedAt(childComplexity), true
+	case "CouponTemplate.validFrom":
+		if e.ComplexityRoot.CouponTemplate.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValidFrom(childComplexity), true
+	case "CouponTemplate.validTo":
+		if e.ComplexityRoot.CouponTemplate.ValidTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValidTo(childComplexity), true
+	case "CouponTemplate.valueFen":
+		if e.ComplexityRoot.CouponTemplate.ValueFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValueFen(childComplexity), true
+	case "CouponTemplate.valueFormatted":
+		if e.ComplexityRoot.CouponTemplate.ValueFormatted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValueFormatted(childComplexity), true
+
+	case "CouponTemplateConnection.edges":
+		if e.ComplexityRoot.CouponTemplateConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateConnection.Edges(childComplexity), true
+	case "CouponTemplateConnection.pageInfo":
+		if e.ComplexityRoot.CouponTemplateConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateConnection.PageInfo(childComplexity), true
+
+	case "CouponTemplateEdge.cursor":
+		if e.ComplexityRoot.CouponTemplateEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateEdge.Cursor(childComplexity), true
+	case "CouponTemplateEdge.node":
+		if e.ComplexityRoot.CouponTemplateEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateEdge.Node(childComplexity), true
+
+	case "CouponTemplatePayload.errors":
+		if e.ComplexityRoot.CouponTemplatePayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplatePayload.Errors(childComplexity), true
+	case "CouponTemplatePayload.template":
+		if e.ComplexityRoot.CouponTemplatePayload.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplatePayload.Template(childComplexity), true
 
 	case "DeductNonCashPayload.deduction":
 		if e.ComplexityRoot.DeductNonCashPayload.Deduction == nil {
@@ -645,6 +870,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeductionItem.Kind(childComplexity), true
+
+	case "DeleteCouponTemplatePayload.deletedId":
+		if e.ComplexityRoot.DeleteCouponTemplatePayload.DeletedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteCouponTemplatePayload.DeletedID(childComplexity), true
+	case "DeleteCouponTemplatePayload.errors":
+		if e.ComplexityRoot.DeleteCouponTemplatePayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteCouponTemplatePayload.Errors(childComplexity), true
 
 	case "DeliverySlot.date":
 		if e.ComplexityRoot.DeliverySlot.Date == nil {
@@ -910,6 +1148,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(*string)), true
+	case "Mutation.createCouponTemplate":
+		if e.ComplexityRoot.Mutation.CreateCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCouponTemplate(childComplexity, args["input"].(model.CouponTemplateInput), args["idempotencyKey"].(string)), true
 	case "Mutation.deductNonCash":
 		if e.ComplexityRoot.Mutation.DeductNonCash == nil {
 			break
@@ -921,6 +1170,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeductNonCash(childComplexity, args["input"].(model.DeductNonCashInput), args["idempotencyKey"].(string)), true
+	case "Mutation.deleteCouponTemplate":
+		if e.ComplexityRoot.Mutation.DeleteCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteCouponTemplate(childComplexity, args["id"].(string)), true
+	case "Mutation.grantCoupon":
+		if e.ComplexityRoot.Mutation.GrantCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantCoupon(childComplexity, args["templateId"].(string), args["customerId"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.placeOrder":
 		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
 			break
@@ -938,6 +1209,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResumeFulfillment(childComplexity), true
+	case "Mutation.retireCouponTemplate":
+		if e.ComplexityRoot.Mutation.RetireCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retireCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetireCouponTemplate(childComplexity, args["id"].(string)), true
 	case "Mutation.retryFulfillment":
 		if e.ComplexityRoot.Mutation.RetryFulfillment == nil {
 			break
@@ -982,6 +1264,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
+	case "Mutation.unbindCoupon":
+		if e.ComplexityRoot.Mutation.UnbindCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unbindCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnbindCoupon(childComplexity, args["couponId"].(string), args["customerId"].(string), args["reason"].(string)), true
+	case "Mutation.updateCouponTemplate":
+		if e.ComplexityRoot.Mutation.UpdateCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCouponTemplate(childComplexity, args["id"].(string), args["input"].(model.CouponTemplateInput)), true
 
 	case "Order.address":
 		if e.ComplexityRoot.Order.Address == nil {
@@ -1414,6 +1718,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
 
+	case "Query.couponTemplate":
+		if e.ComplexityRoot.Query.CouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponTemplate(childComplexity, args["id"].(string)), true
+	case "Query.couponTemplates":
+		if e.ComplexityRoot.Query.CouponTemplates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponTemplates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponTemplates(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+	case "Query.customerCoupons":
+		if e.ComplexityRoot.Query.CustomerCoupons == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customerCoupons_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CustomerCoupons(childComplexity, args["customerId"].(string)), true
 	case "Query.fulfillmentStages":
 		if e.ComplexityRoot.Query.FulfillmentStages == nil {
 			break
@@ -1652,6 +1989,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
+			graphql.NewInputUnmarshaler("CouponTemplateInput", ec.unmarshalInputCouponTemplateInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
@@ -1814,6 +2152,21 @@ enum UserErrorCode {
   NOTHING_TO_RETRY
   "The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again."
   PLACEMENT_EXPIRED
+  """
+  A coupon cannot be used: reason says why (COUPON_NOT_FOUND: unknown or
+  someone else's, COUPON_EXPIRED, COUPON_NOT_STARTED, COUPON_NOT_AVAILABLE:
+  held by another deduction, used or unbound). The coupon rules of an order
+  (COUPON_THRESHOLD_NOT_MET, COUPON_NOT_APPLICABLE) come from placeOrder as
+  VALIDATION_FAILED with that reason on the coupon's field.
+  """
+  COUPON_INVALID
+  """
+  The coupon template cannot change that way: reason TEMPLATE_IN_USE
+  (coupons are bound from it: only its title may change and its window
+  grow; retire it instead of deleting), TEMPLATE_RETIRED or TEMPLATE_ENDED
+  (it binds no new coupons).
+  """
+  COUPON_TEMPLATE_CONFLICT
 }
 
 "An expected failure of a mutation."
@@ -2060,14 +2413,24 @@ enum CustomerOrderSource {
   GIFT_EXCHANGE
 }
 
+"A coupon in a customer's wallet, with its template's rules."
 type Coupon {
   id: ID!
+  templateId: ID!
   title: String!
   valueFen: Int!
   valueFormatted: String!
-  "AVAILABLE, HELD, USED"
+  "Goods the order must reach among the SKUs it applies to (0: none)."
+  thresholdFen: Int!
+  "The SKUs it applies to; empty: every good."
+  skus: [String!]!
+  "AVAILABLE, HELD (in a deduction), USED (its order placed), UNBOUND (by customer service), EXPIRED"
   status: String!
+  validFrom: Time!
   expiresAt: Time!
+  "Where it came from: CAMPAIGN, CLAIM or GRANT."
+  source: String!
+  boundAt: Time!
 }
 
 "A customer's non-cash balances."
@@ -2411,6 +2774,98 @@ extend type Mutation {
   setWarehouseCapacity(input: SetWarehouseCapacityInput!): SetWarehouseCapacityPayload! @hasRole(roles: [CS_SUPERVISOR, ADMIN])
 }
 `, BuiltIn: false},
+	{Name: "../../schema/graphql/marketing.graphqls", Input: `# The marketing console (DOMAIN 3): coupon templates and the coupon wallet
+# they bind into. Staff with the MARKETING role define templates; customer
+# service grants and unbinds coupons (DOMAIN 4).
+
+enum CouponTemplateStatus {
+  "Binds new coupons."
+  ACTIVE
+  "Binds no new coupons; those bound keep their rules."
+  RETIRED
+}
+
+"The rules of a kind of coupon."
+type CouponTemplate {
+  id: ID!
+  title: String!
+  valueFen: Int!
+  valueFormatted: String!
+  "Goods an order must reach among the SKUs it applies to (0: none)."
+  thresholdFen: Int!
+  "The SKUs it applies to; empty: every good."
+  skus: [String!]!
+  "A bound coupon is usable in [validFrom, validTo)."
+  validFrom: Time!
+  validTo: Time!
+  status: CouponTemplateStatus!
+  "Coupons bound from it."
+  bound: Int!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+type CouponTemplateEdge {
+  node: CouponTemplate!
+  cursor: String!
+}
+
+type CouponTemplateConnection {
+  edges: [CouponTemplateEdge!]!
+  pageInfo: PageInfo!
+}
+
+input CouponTemplateInput {
+  title: String!
+  valueFen: Int!
+  thresholdFen: Int! = 0
+  skus: [String!] = []
+  validFrom: Time!
+  validTo: Time!
+}
+
+type CouponTemplatePayload {
+  template: CouponTemplate
+  errors: [UserError!]!
+}
+
+type DeleteCouponTemplatePayload {
+  deletedId: ID
+  errors: [UserError!]!
+}
+
+type CouponPayload {
+  coupon: Coupon
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "Coupon templates, newest first."
+  couponTemplates(first: Int = 50, after: String): CouponTemplateConnection! @hasRole(roles: [MARKETING, ADMIN])
+  "One coupon template; null when unknown."
+  couponTemplate(id: ID!): CouponTemplate @hasRole(roles: [MARKETING, ADMIN])
+  "A customer's coupons, for customer service and marketing."
+  customerCoupons(customerId: ID!): [Coupon!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, MARKETING, ADMIN])
+}
+
+extend type Mutation {
+  "Define a coupon template."
+  createCouponTemplate(input: CouponTemplateInput!, idempotencyKey: String!): CouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
+  """
+  Replace a template's rules. Once coupons are bound from it only its
+  title may change and its window grow (COUPON_TEMPLATE_CONFLICT).
+  """
+  updateCouponTemplate(id: ID!, input: CouponTemplateInput!): CouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
+  "Stop a template binding new coupons."
+  retireCouponTemplate(id: ID!): CouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
+  "Delete a template no coupon was bound from and no campaign gives."
+  deleteCouponTemplate(id: ID!): DeleteCouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
+  "Bind one coupon of a template to a customer, once per idempotency key."
+  grantCoupon(templateId: ID!, customerId: ID!, idempotencyKey: String!): CouponPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, MARKETING, ADMIN])
+  "Take an available coupon off its customer (customer service), with the reason."
+  unbindCoupon(couponId: ID!, customerId: ID!, reason: String!): CouponPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+}
+`, BuiltIn: false},
 	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7). What exists today is
 # catalog stock by warehouse and zone; outbound, picking and stock-take
 # operations arrive here with apps/wms.
@@ -2499,18 +2954,100 @@ func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphq
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Coupon_id(ctx, field)
+	case "templateId":
+		return ec.fieldContext_Coupon_templateId(ctx, field)
 	case "title":
 		return ec.fieldContext_Coupon_title(ctx, field)
 	case "valueFen":
 		return ec.fieldContext_Coupon_valueFen(ctx, field)
 	case "valueFormatted":
 		return ec.fieldContext_Coupon_valueFormatted(ctx, field)
+	case "thresholdFen":
+		return ec.fieldContext_Coupon_thresholdFen(ctx, field)
+	case "skus":
+		return ec.fieldContext_Coupon_skus(ctx, field)
 	case "status":
 		return ec.fieldContext_Coupon_status(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Coupon_validFrom(ctx, field)
 	case "expiresAt":
 		return ec.fieldContext_Coupon_expiresAt(ctx, field)
+	case "source":
+		return ec.fieldContext_Coupon_source(ctx, field)
+	case "boundAt":
+		return ec.fieldContext_Coupon_boundAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Coupon", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "coupon":
+		return ec.fieldContext_CouponPayload_coupon(ctx, field)
+	case "errors":
+		return ec.fieldContext_CouponPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CouponTemplate_id(ctx, field)
+	case "title":
+		return ec.fieldContext_CouponTemplate_title(ctx, field)
+	case "valueFen":
+		return ec.fieldContext_CouponTemplate_valueFen(ctx, field)
+	case "valueFormatted":
+		return ec.fieldContext_CouponTemplate_valueFormatted(ctx, field)
+	case "thresholdFen":
+		return ec.fieldContext_CouponTemplate_thresholdFen(ctx, field)
+	case "skus":
+		return ec.fieldContext_CouponTemplate_skus(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_CouponTemplate_validFrom(ctx, field)
+	case "validTo":
+		return ec.fieldContext_CouponTemplate_validTo(ctx, field)
+	case "status":
+		return ec.fieldContext_CouponTemplate_status(ctx, field)
+	case "bound":
+		return ec.fieldContext_CouponTemplate_bound(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CouponTemplate_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_CouponTemplate_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplateConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CouponTemplateConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CouponTemplateConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplateConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplateEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CouponTemplateEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CouponTemplateEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplateEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "template":
+		return ec.fieldContext_CouponTemplatePayload_template(ctx, field)
+	case "errors":
+		return ec.fieldContext_CouponTemplatePayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeductNonCashPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2555,6 +3092,16 @@ func (ec *executionContext) childFields_DeductionItem(ctx context.Context, field
 		return ec.fieldContext_DeductionItem_couponId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeductionItem", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteCouponTemplatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedId":
+		return ec.fieldContext_DeleteCouponTemplatePayload_deletedId(ctx, field)
+	case "errors":
+		return ec.fieldContext_DeleteCouponTemplatePayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteCouponTemplatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3115,6 +3662,28 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CouponTemplateInput, error) {
+			return ec.unmarshalNCouponTemplateInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deductNonCash_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3137,6 +3706,50 @@ func (ec *executionContext) field_Mutation_deductNonCash_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_grantCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "templateId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["templateId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3156,6 +3769,20 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 		return nil, err
 	}
 	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retireCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3231,6 +3858,58 @@ func (ec *executionContext) field_Mutation_suspendFulfillment_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_unbindCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "couponId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["couponId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CouponTemplateInput, error) {
+			return ec.unmarshalNCouponTemplateInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3242,6 +3921,56 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponTemplates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_customerCoupons_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
 	return args, nil
 }
 
@@ -4057,6 +4786,29 @@ func (ec *executionContext) fieldContext_Coupon_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "ID")
 }
 
+func (ec *executionContext) _Coupon_templateId(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "ID")
+}
+
 func (ec *executionContext) _Coupon_title(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4126,6 +4878,52 @@ func (ec *executionContext) fieldContext_Coupon_valueFormatted(_ context.Context
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
 }
 
+func (ec *executionContext) _Coupon_thresholdFen(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_thresholdFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ThresholdFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_thresholdFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Coupon_skus(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_skus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_skus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
+}
+
 func (ec *executionContext) _Coupon_status(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4149,6 +4947,29 @@ func (ec *executionContext) fieldContext_Coupon_status(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
 }
 
+func (ec *executionContext) _Coupon_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4170,6 +4991,575 @@ func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Coupon_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Coupon_source(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
+}
+
+func (ec *executionContext) _Coupon_boundAt(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_boundAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BoundAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_boundAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponPayload_coupon(ctx context.Context, field graphql.CollectedField, obj *model.CouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponPayload_coupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Coupon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Coupon) graphql.Marshaler {
+			return ec.marshalOCoupon2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCoupon(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponPayload_coupon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplate_id(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponTemplate_title(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplate_valueFen(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_valueFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_valueFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponTemplate_valueFormatted(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_valueFormatted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueFormatted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_valueFormatted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplate_thresholdFen(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_thresholdFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ThresholdFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_thresholdFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponTemplate_skus(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_skus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_skus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplate_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponTemplate_validTo(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_validTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_validTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponTemplate_status(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CouponTemplateStatus) graphql.Marshaler {
+			return ec.marshalNCouponTemplateStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "CouponTemplateStatus")
+}
+
+func (ec *executionContext) _CouponTemplate_bound(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_bound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_bound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponTemplate_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponTemplate_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponTemplateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CouponTemplateEdge) graphql.Marshaler {
+			return ec.marshalNCouponTemplateEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplateEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplateConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplateEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+			return ec.marshalNCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplateEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplateEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplatePayload_template(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplatePayload_template(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Template, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+			return ec.marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplatePayload_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplatePayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplatePayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplatePayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DeductNonCashPayload_deduction(ctx context.Context, field graphql.CollectedField, obj *model.DeductNonCashPayload) (ret graphql.Marshaler) {
@@ -4496,6 +5886,61 @@ func (ec *executionContext) _DeductionItem_couponId(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_DeductionItem_couponId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeductionItem", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteCouponTemplatePayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteCouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteCouponTemplatePayload_deletedId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteCouponTemplatePayload_deletedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteCouponTemplatePayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteCouponTemplatePayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteCouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteCouponTemplatePayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteCouponTemplatePayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteCouponTemplatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DeliverySlot_type(ctx context.Context, field graphql.CollectedField, obj *model.DeliverySlot) (ret graphql.Marshaler) {
@@ -5955,6 +7400,378 @@ func (ec *executionContext) fieldContext_Mutation_setWarehouseCapacity(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setWarehouseCapacity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCouponTemplate(ctx, fc.Args["input"].(model.CouponTemplateInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCouponTemplate(ctx, fc.Args["id"].(string), fc.Args["input"].(model.CouponTemplateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retireCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retireCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetireCouponTemplate(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retireCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retireCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteCouponTemplate(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.DeleteCouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.DeleteCouponTemplatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteCouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNDeleteCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeleteCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteCouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_grantCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantCoupon(ctx, fc.Args["templateId"].(string), fc.Args["customerId"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unbindCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unbindCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnbindCoupon(ctx, fc.Args["couponId"].(string), fc.Args["customerId"].(string), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unbindCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unbindCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8233,6 +10050,192 @@ func (ec *executionContext) fieldContext_Query_warehouseCapacities(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_couponTemplates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponTemplates(ctx, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplateConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplateConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplateConnection) graphql.Marshaler {
+			return ec.marshalNCouponTemplateConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponTemplates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplateConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponTemplates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_couponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponTemplate(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplate
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplate
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+			return ec.marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customerCoupons(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customerCoupons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CustomerCoupons(ctx, fc.Args["customerId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.Coupon
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.Coupon
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Coupon) graphql.Marshaler {
+			return ec.marshalNCoupon2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customerCoupons(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customerCoupons_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_warehouseStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10058,6 +12061,90 @@ func UnmarshalAddressInput(ctx context.Context, raw any) (model.AddressInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCouponTemplateInput(ctx context.Context, obj any) (model.CouponTemplateInput, error) {
+	var it model.CouponTemplateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["thresholdFen"]; !present {
+		asMap["thresholdFen"] = 0
+	}
+	if _, present := asMap["skus"]; !present {
+		asMap["skus"] = []any{}
+	}
+
+	fieldsInOrder := [...]string{"title", "valueFen", "thresholdFen", "skus", "validFrom", "validTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "valueFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("valueFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValueFen = data
+		case "thresholdFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("thresholdFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ThresholdFen = data
+		case "skus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skus"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Skus = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validTo"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidTo = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCouponTemplateInput unmarshals raw into the CouponTemplateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCouponTemplateInput(ctx context.Context, raw any) (model.CouponTemplateInput, error) {
+	var out model.CouponTemplateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CouponTemplateInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeductItemInput(ctx context.Context, obj any) (model.DeductItemInput, error) {
 	var it model.DeductItemInput
 	if obj == nil {
@@ -10812,6 +12899,11 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "templateId":
+			out.Values[i] = ec._Coupon_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "title":
 			out.Values[i] = ec._Coupon_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -10827,13 +12919,278 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "thresholdFen":
+			out.Values[i] = ec._Coupon_thresholdFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skus":
+			out.Values[i] = ec._Coupon_skus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "status":
 			out.Values[i] = ec._Coupon_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "validFrom":
+			out.Values[i] = ec._Coupon_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "expiresAt":
 			out.Values[i] = ec._Coupon_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._Coupon_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "boundAt":
+			out.Values[i] = ec._Coupon_boundAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponPayloadImplementors = []string{"CouponPayload"}
+
+func (ec *executionContext) _CouponPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponPayload")
+		case "coupon":
+			out.Values[i] = ec._CouponPayload_coupon(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CouponPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponTemplateImplementors = []string{"CouponTemplate"}
+
+func (ec *executionContext) _CouponTemplate(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplate")
+		case "id":
+			out.Values[i] = ec._CouponTemplate_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._CouponTemplate_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valueFen":
+			out.Values[i] = ec._CouponTemplate_valueFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valueFormatted":
+			out.Values[i] = ec._CouponTemplate_valueFormatted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "thresholdFen":
+			out.Values[i] = ec._CouponTemplate_thresholdFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skus":
+			out.Values[i] = ec._CouponTemplate_skus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "validFrom":
+			out.Values[i] = ec._CouponTemplate_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "validTo":
+			out.Values[i] = ec._CouponTemplate_validTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CouponTemplate_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bound":
+			out.Values[i] = ec._CouponTemplate_bound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._CouponTemplate_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._CouponTemplate_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponTemplateConnectionImplementors = []string{"CouponTemplateConnection"}
+
+func (ec *executionContext) _CouponTemplateConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplateConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplateConnection")
+		case "edges":
+			out.Values[i] = ec._CouponTemplateConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CouponTemplateConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponTemplateEdgeImplementors = []string{"CouponTemplateEdge"}
+
+func (ec *executionContext) _CouponTemplateEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplateEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplateEdge")
+		case "node":
+			out.Values[i] = ec._CouponTemplateEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CouponTemplateEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponTemplatePayloadImplementors = []string{"CouponTemplatePayload"}
+
+func (ec *executionContext) _CouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplatePayload")
+		case "template":
+			out.Values[i] = ec._CouponTemplatePayload_template(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CouponTemplatePayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10984,6 +13341,44 @@ func (ec *executionContext) _DeductionItem(ctx context.Context, sel ast.Selectio
 		case "couponId":
 			out.Values[i] = ec._DeductionItem_couponId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteCouponTemplatePayloadImplementors = []string{"DeleteCouponTemplatePayload"}
+
+func (ec *executionContext) _DeleteCouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteCouponTemplatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteCouponTemplatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteCouponTemplatePayload")
+		case "deletedId":
+			out.Values[i] = ec._DeleteCouponTemplatePayload_deletedId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._DeleteCouponTemplatePayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -11475,6 +13870,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setWarehouseCapacity":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setWarehouseCapacity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retireCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retireCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unbindCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unbindCoupon(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -12235,6 +14672,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_warehouseCapacities(ctx, field)
 				})
+		case "couponTemplates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_couponTemplates(ctx, field)
+				})
+		case "couponTemplate":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_couponTemplate(ctx, field)
+				})
+		case "customerCoupons":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_customerCoupons(ctx, field)
+				})
 		case "warehouseStock":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -12971,6 +15426,77 @@ func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋharvestᚋharvest�
 	return ec._Coupon(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponPayload!")
+		return graphql.Null
+	}
+	return ec._CouponPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponTemplate!")
+		return graphql.Null
+	}
+	return ec._CouponTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplateConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateConnection(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplateConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponTemplateConnection!")
+		return graphql.Null
+	}
+	return ec._CouponTemplateConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplateEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CouponTemplateEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCouponTemplateEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCouponTemplateEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateEdge(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplateEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponTemplateEdge!")
+		return graphql.Null
+	}
+	return ec._CouponTemplateEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponTemplateInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateInput(ctx context.Context, v any) (model.CouponTemplateInput, error) {
+	res, err := ec.unmarshalInputCouponTemplateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponTemplatePayload!")
+		return graphql.Null
+	}
+	return ec._CouponTemplatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponTemplateStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateStatus(ctx context.Context, v any) (model.CouponTemplateStatus, error) {
+	var res model.CouponTemplateStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponTemplateStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponTemplateStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCustomerOrderSource2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCustomerOrderSource(ctx context.Context, v any) (model.CustomerOrderSource, error) {
 	var res model.CustomerOrderSource
 	err := res.UnmarshalGQL(v)
@@ -13035,6 +15561,14 @@ func (ec *executionContext) marshalNDeductionItem2ᚖgithubᚗcomᚋharvestᚋha
 		return graphql.Null
 	}
 	return ec._DeductionItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDeleteCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeleteCouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteCouponTemplatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteCouponTemplatePayload!")
+		return graphql.Null
+	}
+	return ec._DeleteCouponTemplatePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlot(ctx context.Context, sel ast.SelectionSet, v *model.DeliverySlot) graphql.Marshaler {
@@ -13573,6 +16107,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNSuspendFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSuspendFulfillmentInput(ctx context.Context, v any) (model.SuspendFulfillmentInput, error) {
 	res, err := ec.unmarshalInputSuspendFulfillmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13845,6 +16408,20 @@ func (ec *executionContext) marshalOCashPayment2ᚖgithubᚗcomᚋharvestᚋharv
 		return graphql.Null
 	}
 	return ec._CashPayment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCoupon2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *model.Coupon) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponTemplate(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalODeduction2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeduction(ctx context.Context, sel ast.SelectionSet, v *model.Deduction) graphql.Marshaler {

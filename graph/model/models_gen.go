@@ -56,14 +56,73 @@ type CashPayment struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// A coupon in a customer's wallet, with its template's rules.
 type Coupon struct {
+	ID             string `json:"id"`
+	TemplateID     string `json:"templateId"`
+	Title          string `json:"title"`
+	ValueFen       int64  `json:"valueFen"`
+	ValueFormatted string `json:"valueFormatted"`
+	// Goods the order must reach among the SKUs it applies to (0: none).
+	ThresholdFen int64 `json:"thresholdFen"`
+	// The SKUs it applies to; empty: every good.
+	Skus []string `json:"skus"`
+	// AVAILABLE, HELD (in a deduction), USED (its order placed), UNBOUND (by customer service), EXPIRED
+	Status    string    `json:"status"`
+	ValidFrom time.Time `json:"validFrom"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Where it came from: CAMPAIGN, CLAIM or GRANT.
+	Source  string    `json:"source"`
+	BoundAt time.Time `json:"boundAt"`
+}
+
+type CouponPayload struct {
+	Coupon *Coupon      `json:"coupon,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
+// The rules of a kind of coupon.
+type CouponTemplate struct {
 	ID             string `json:"id"`
 	Title          string `json:"title"`
 	ValueFen       int64  `json:"valueFen"`
 	ValueFormatted string `json:"valueFormatted"`
-	// AVAILABLE, HELD, USED
-	Status    string    `json:"status"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	// Goods an order must reach among the SKUs it applies to (0: none).
+	ThresholdFen int64 `json:"thresholdFen"`
+	// The SKUs it applies to; empty: every good.
+	Skus []string `json:"skus"`
+	// A bound coupon is usable in [validFrom, validTo).
+	ValidFrom time.Time            `json:"validFrom"`
+	ValidTo   time.Time            `json:"validTo"`
+	Status    CouponTemplateStatus `json:"status"`
+	// Coupons bound from it.
+	Bound     int64     `json:"bound"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type CouponTemplateConnection struct {
+	Edges    []*CouponTemplateEdge `json:"edges"`
+	PageInfo *PageInfo             `json:"pageInfo"`
+}
+
+type CouponTemplateEdge struct {
+	Node   *CouponTemplate `json:"node"`
+	Cursor string          `json:"cursor"`
+}
+
+type CouponTemplateInput struct {
+	Title        string    `json:"title"`
+	ValueFen     int64     `json:"valueFen"`
+	ThresholdFen int64     `json:"thresholdFen"`
+	Skus         []string  `json:"skus,omitempty"`
+	ValidFrom    time.Time `json:"validFrom"`
+	ValidTo      time.Time `json:"validTo"`
+}
+
+type CouponTemplatePayload struct {
+	Template *CouponTemplate `json:"template,omitempty"`
+	Errors   []*UserError    `json:"errors"`
 }
 
 type DeductItemInput struct {
@@ -100,6 +159,11 @@ type DeductionItem struct {
 	AmountFen       int64       `json:"amountFen"`
 	AmountFormatted string      `json:"amountFormatted"`
 	CouponID        *string     `json:"couponId,omitempty"`
+}
+
+type DeleteCouponTemplatePayload struct {
+	DeletedID *string      `json:"deletedId,omitempty"`
+	Errors    []*UserError `json:"errors"`
 }
 
 type DeliverySlot struct {
@@ -400,6 +464,63 @@ type WarehouseCapacity struct {
 	Day      string `json:"day"`
 	Capacity int64  `json:"capacity"`
 	Used     int64  `json:"used"`
+}
+
+type CouponTemplateStatus string
+
+const (
+	// Binds new coupons.
+	CouponTemplateStatusActive CouponTemplateStatus = "ACTIVE"
+	// Binds no new coupons; those bound keep their rules.
+	CouponTemplateStatusRetired CouponTemplateStatus = "RETIRED"
+)
+
+var AllCouponTemplateStatus = []CouponTemplateStatus{
+	CouponTemplateStatusActive,
+	CouponTemplateStatusRetired,
+}
+
+func (e CouponTemplateStatus) IsValid() bool {
+	switch e {
+	case CouponTemplateStatusActive, CouponTemplateStatusRetired:
+		return true
+	}
+	return false
+}
+
+func (e CouponTemplateStatus) String() string {
+	return string(e)
+}
+
+func (e *CouponTemplateStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponTemplateStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponTemplateStatus", str)
+	}
+	return nil
+}
+
+func (e CouponTemplateStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponTemplateStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponTemplateStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Sources a customer may place an order from (ToC only).
@@ -1195,6 +1316,17 @@ const (
 	UserErrorCodeNothingToRetry UserErrorCode = "NOTHING_TO_RETRY"
 	// The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again.
 	UserErrorCodePlacementExpired UserErrorCode = "PLACEMENT_EXPIRED"
+	// A coupon cannot be used: reason says why (COUPON_NOT_FOUND: unknown or
+	// someone else's, COUPON_EXPIRED, COUPON_NOT_STARTED, COUPON_NOT_AVAILABLE:
+	// held by another deduction, used or unbound). The coupon rules of an order
+	// (COUPON_THRESHOLD_NOT_MET, COUPON_NOT_APPLICABLE) come from placeOrder as
+	// VALIDATION_FAILED with that reason on the coupon's field.
+	UserErrorCodeCouponInvalid UserErrorCode = "COUPON_INVALID"
+	// The coupon template cannot change that way: reason TEMPLATE_IN_USE
+	// (coupons are bound from it: only its title may change and its window
+	// grow; retire it instead of deleting), TEMPLATE_RETIRED or TEMPLATE_ENDED
+	// (it binds no new coupons).
+	UserErrorCodeCouponTemplateConflict UserErrorCode = "COUPON_TEMPLATE_CONFLICT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1208,11 +1340,13 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeDeductionInvalid,
 	UserErrorCodeNothingToRetry,
 	UserErrorCodePlacementExpired,
+	UserErrorCodeCouponInvalid,
+	UserErrorCodeCouponTemplateConflict,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict:
 		return true
 	}
 	return false
