@@ -39,6 +39,7 @@ import (
 	invapp "github.com/harvest/harvest/apps/inventory/app"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/inventory/inventoryconfig"
+	mktapp "github.com/harvest/harvest/apps/marketing/app"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/marketing/marketingconfig"
 	omsapp "github.com/harvest/harvest/apps/oms/app"
@@ -695,6 +696,7 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[graph.Orders](), omsclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Catalog](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Payments](), payclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Wallet](), marketingclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
 	},
@@ -702,6 +704,7 @@ var callers = map[string]struct {
 		calls: func(t *testing.T, inv *daprx.Invoker) {
 			callEvery(t, reflect.TypeFor[omsapp.Inventory](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[omsapp.Pay](), payclient.New(inv))
+			callEvery(t, reflect.TypeFor[omsapp.Coupons](), marketingclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Gifts](), marketingclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Warehouse](), wmsclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Catalog](), inventoryclient.New(inv))
@@ -718,9 +721,13 @@ var callers = map[string]struct {
 	}},
 	"pay": {calls: func(t *testing.T, inv *daprx.Invoker) {
 		callEvery(t, reflect.TypeFor[payapp.OMS](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[payapp.Wallet](), payapp.WalletClient{C: marketingclient.New(inv)})
+	}},
+	"marketing": {calls: func(t *testing.T, inv *daprx.Invoker) {
+		callEvery(t, reflect.TypeFor[mktapp.Holds](), mktapp.PayHolds{C: payclient.New(inv)})
 	}},
 	// wms calls inventory only to seed (wms/app.Catalog), which production
-	// refuses: no grant. marketing calls nobody.
+	// refuses: no grant.
 }
 
 // record returns the routes caller's code invokes, plain and batched.
