@@ -81,6 +81,10 @@ type Config struct {
 	// (default SF) takes express orders.
 	Carriers       map[string]string
 	ExpressCarrier string
+	// BIPopulation is how many users BI's audience export knows
+	// (C0001…); BIFailRate the share of its pages that fail (503).
+	BIPopulation int
+	BIFailRate   float64
 }
 
 func (c *Config) defaults() {
@@ -107,6 +111,9 @@ func (c *Config) defaults() {
 	}
 	if c.ExpressCarrier == "" {
 		c.ExpressCarrier = "SF"
+	}
+	if c.BIPopulation <= 0 {
+		c.BIPopulation = 100
 	}
 }
 
