@@ -19,7 +19,7 @@ CREATE TABLE coupon_campaigns (
   stock_total      BIGINT       NOT NULL,
   stock_left       BIGINT       NOT NULL,
   notify_sms       BOOLEAN      NOT NULL DEFAULT FALSE,
-  sms_text         VARCHAR(256) NOT NULL DEFAULT '',
+  sms_template     VARCHAR(64)  NOT NULL DEFAULT '',
   status           VARCHAR(16)  NOT NULL,
   bi_cursor        VARCHAR(128) NOT NULL DEFAULT '',
   bi_done          BOOLEAN      NOT NULL DEFAULT FALSE,
@@ -54,7 +54,18 @@ CREATE TABLE coupon_campaign_outcomes (
   PRIMARY KEY (campaign_id, customer_id)
 ) ENGINE=InnoDB;
 
+-- Users listed while the campaign was paused, kept until it resumes (the
+-- page consumer re-emits them before reading BI further), so a pause loses
+-- no user and a message retried past the broker's patience is not needed.
+CREATE TABLE coupon_campaign_parked (
+  campaign_id CHAR(26)    NOT NULL,
+  customer_id VARCHAR(64) NOT NULL,
+  phone       VARCHAR(32) NOT NULL DEFAULT '',
+  PRIMARY KEY (campaign_id, customer_id)
+) ENGINE=InnoDB;
+
 -- +goose Down
+DROP TABLE coupon_campaign_parked;
 DROP TABLE coupon_campaign_outcomes;
 DROP TABLE coupon_campaign_exclusions;
 DROP TABLE coupon_campaigns;
