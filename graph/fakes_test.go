@@ -1,12 +1,8 @@
 package graph_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -23,6 +19,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/daprx/daprxtest"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/testdb"
@@ -225,7 +222,7 @@ type env struct {
 type lazyWallet struct {
 	t    *testing.T
 	once sync.Once
-	mux  http.Handler
+	inv  *daprxtest.Local
 	clk  *clock.Fixed
 }
 
@@ -234,28 +231,10 @@ func (l *lazyWallet) Invoke(ctx context.Context, app, httpMethod, method string,
 		db, _ := testdb.New(l.t, "marketing")
 		m := chi.NewRouter()
 		mapi.MountWallet(m, mapp.NewWallet(mstore.New(db), nil, l.clk, nil))
-		l.mux = m
+		l.inv = daprxtest.NewLocal()
+		l.inv.Set(marketingclient.AppID, m)
 	})
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req := httptest.NewRequestWithContext(context.WithValue(ctx, chi.RouteCtxKey, nil), httpMethod, "/"+method, body)
-	rec := httptest.NewRecorder()
-	l.mux.ServeHTTP(rec, req)
-	resp := rec.Result()
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return httpapi.ReadProblem(resp)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return l.inv.Invoke(ctx, app, httpMethod, method, in, out)
 }
 
 func newEnv(t *testing.T, mod ...func(*graph.Options)) *env {
