@@ -11,7 +11,6 @@ import (
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"

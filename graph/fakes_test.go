@@ -230,7 +230,9 @@ func (l *lazyWallet) Invoke(ctx context.Context, app, httpMethod, method string,
 	l.once.Do(func() {
 		db, _ := testdb.New(l.t, "marketing")
 		m := chi.NewRouter()
-		mapi.MountWallet(m, mapp.NewWallet(mstore.New(db), nil, l.clk, nil))
+		st := mstore.New(db)
+		mapi.MountWallet(m, mapp.NewWallet(st, nil, l.clk, nil))
+		mapi.MountCampaigns(m, mapp.NewCampaigns(st, nil, nil, l.clk, nil, nil))
 		l.inv = daprxtest.NewLocal()
 		l.inv.Set(marketingclient.AppID, m)
 	})
@@ -264,7 +266,7 @@ func newEnv(t *testing.T, mod ...func(*graph.Options)) *env {
 		m(&o)
 	}
 	e.handler = graph.NewHandler(&graph.Resolver{Orders: e.oms, Catalog: e.inv, Payments: e.pay,
-		Wallet: marketingclient.New(e.wallet), Feed: e.hub}, o)
+		Wallet: marketingclient.New(e.wallet), Campaigns: marketingclient.New(e.wallet), Feed: e.hub}, o)
 	e.c = client.New(e.handler)
 	return e
 }

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"strings"
 
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/graph/model"
@@ -64,6 +65,27 @@ func (r *mutationResolver) UnbindCoupon(ctx context.Context, couponID string, cu
 	return couponPayload(c, err, []string{"couponId"})
 }
 
+// CreateCouponCampaign is the resolver for the createCouponCampaign field.
+func (r *mutationResolver) CreateCouponCampaign(ctx context.Context, input model.CouponCampaignInput, idempotencyKey string) (*model.CouponCampaignPayload, error) {
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.CouponCampaignPayload{Errors: ues}, nil
+	}
+	req := marketingclient.CreateCouponCampaignRequest{IdempotencyKey: idempotencyKey, Name: input.Name,
+		ExcludedCustomers: input.ExcludedCustomers, TemplateID: str(input.TemplateID), Stock: input.Stock, NotifySMS: input.NotifySms,
+		SMSTemplate: str(input.SmsTemplate)}
+	if input.Conditions != nil {
+		req.Conditions = marketingclient.Audience{MinOrders: int(input.Conditions.MinOrders), Cities: input.Conditions.Cities}
+	}
+	c, err := r.Campaigns.CreateCouponCampaign(ctx, req)
+	return campaignPayload(c, err)
+}
+
+// MoveCouponCampaign is the resolver for the moveCouponCampaign field.
+func (r *mutationResolver) MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error) {
+	c, err := r.Campaigns.MoveCouponCampaign(ctx, id, strings.ToLower(string(action)))
+	return campaignPayload(c, err)
+}
+
 // CouponTemplates is the resolver for the couponTemplates field.
 func (r *queryResolver) CouponTemplates(ctx context.Context, first *int64, after *string) (*model.CouponTemplateConnection, error) {
 	n := 50
@@ -112,4 +134,49 @@ func (r *queryResolver) CustomerCoupons(ctx context.Context, customerID string) 
 		out = append(out, toCoupon(c))
 	}
 	return out, nil
+}
+
+// CouponCampaigns is the resolver for the couponCampaigns field.
+func (r *queryResolver) CouponCampaigns(ctx context.Context, first *int64, after *string) (*model.CouponCampaignConnection, error) {
+	n := 50
+	if first != nil {
+		n = int(*first)
+	}
+	if n < 1 || n > 200 {
+		return nil, &PublicError{Code: CodeBadUserInput, Message: "first must be 1..200"}
+	}
+	pg, err := r.Campaigns.CouponCampaigns(ctx, str(after), n)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.CouponCampaignConnection{Edges: make([]*model.CouponCampaignEdge, 0, len(pg.Items))}
+	for _, cc := range pg.Items {
+		c.Edges = append(c.Edges, &model.CouponCampaignEdge{Node: toCampaign(cc), Cursor: cc.ID})
+	}
+	c.PageInfo = pageInfo(len(c.Edges), func(i int) string { return c.Edges[i].Cursor }, pg.NextBefore, pg.NextBefore != "")
+	return c, nil
+}
+
+// CouponCampaign is the resolver for the couponCampaign field.
+func (r *queryResolver) CouponCampaign(ctx context.Context, id string) (*model.CouponCampaign, error) {
+	c, err := r.Campaigns.CouponCampaign(ctx, id)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toCampaign(c), nil
+}
+
+// CouponCampaignProgress is the resolver for the couponCampaignProgress field.
+func (r *subscriptionResolver) CouponCampaignProgress(ctx context.Context, id string) (<-chan *model.CouponCampaign, error) {
+	first, err := r.Campaigns.CouponCampaign(ctx, id)
+	if isNotFound(err) {
+		return nil, notFound("coupon campaign")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return watchCampaign(ctx, r.Campaigns, first, campaignPoll), nil
 }

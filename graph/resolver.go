@@ -61,9 +61,10 @@ var (
 
 // Resolver is the root resolver: the services every field delegates to.
 type Resolver struct {
-	Orders   Orders
-	Catalog  Catalog
-	Payments Payments
-	Wallet   Wallet
-	Feed     OrderFeed
+	Orders    Orders
+	Catalog   Catalog
+	Payments  Payments
+	Wallet    Wallet
+	Campaigns Campaigns
+	Feed      OrderFeed
 }

@@ -121,11 +121,12 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	resolver := &graph.Resolver{
-		Orders:   omsclient.New(app.Invoker),
-		Catalog:  inventoryclient.New(app.Invoker),
-		Payments: payclient.New(app.Invoker),
-		Wallet:   marketingclient.New(app.Invoker),
-		Feed:     feed,
+		Orders:    omsclient.New(app.Invoker),
+		Catalog:   inventoryclient.New(app.Invoker),
+		Payments:  payclient.New(app.Invoker),
+		Wallet:    marketingclient.New(app.Invoker),
+		Campaigns: marketingclient.New(app.Invoker),
+		Feed:      feed,
 	}
 	public := http.NewServeMux()
 	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{

@@ -17,9 +17,11 @@ import (
 
 	"github.com/harvest/harvest/apps/marketing/api"
 	"github.com/harvest/harvest/apps/marketing/app"
+	"github.com/harvest/harvest/apps/marketing/events"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/marketing/marketingconfig"
 	"github.com/harvest/harvest/apps/marketing/store"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/config"
@@ -52,6 +54,12 @@ func run() error {
 	wallet.CheckAfter = cfg.HoldCheckAfter
 	api.MountWallet(a.Mux, wallet)
 	a.Go(func(ctx context.Context) error { wallet.RunChecks(ctx, 10*time.Second); return nil })
+	campaigns := app.NewCampaigns(st, partnersclient.New(a.Invoker, cfg.BIApp), partnersclient.New(a.Invoker, cfg.SMSApp),
+		clock.System{}, a.Relay.Notify, a.Logger)
+	api.MountCampaigns(a.Mux, campaigns)
+	if err := events.Subscribe(a.Service, a, base.PubSub, campaigns); err != nil {
+		return err
+	}
 	if cfg.Seed {
 		seeded, err := wallet.Seed(ctx, cfg.SeedCustomers)
 		if err != nil {

@@ -40,6 +40,7 @@ import (
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/inventory/inventoryconfig"
 	mktapp "github.com/harvest/harvest/apps/marketing/app"
+	mktevents "github.com/harvest/harvest/apps/marketing/events"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/marketing/marketingconfig"
 	omsapp "github.com/harvest/harvest/apps/oms/app"
@@ -522,6 +523,8 @@ func TestPubSubScopes(t *testing.T) {
 			omsevents.TopicPaymentRejected, omsevents.TopicDeductionsUsed},
 		"pay": {payevents.TopicTradeSucceeded, payevents.TopicRefundSucceeded},
 		"wms": {wmsevents.TopicOrderReceived},
+		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
+			mktevents.TopicCouponGranted},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
@@ -530,6 +533,8 @@ func TestPubSubScopes(t *testing.T) {
 		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled},
 		"pay":       {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
 		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid},
+		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
+			mktevents.TopicCouponGranted},
 	}
 	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms"}
 
@@ -697,6 +702,7 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[graph.Catalog](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Payments](), payclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Wallet](), marketingclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Campaigns](), marketingclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
 	},

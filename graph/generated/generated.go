@@ -61,6 +61,21 @@ type ComplexityRoot struct {
 		Province func(childComplexity int) int
 	}
 
+	CampaignConditions struct {
+		Cities    func(childComplexity int) int
+		MinOrders func(childComplexity int) int
+	}
+
+	CampaignProgress struct {
+		Failed          func(childComplexity int) int
+		Granted         func(childComplexity int) int
+		Matched         func(childComplexity int) int
+		SkippedAlready  func(childComplexity int) int
+		SkippedExcluded func(childComplexity int) int
+		SkippedNoStock  func(childComplexity int) int
+		SmsSent         func(childComplexity int) int
+	}
+
 	CancelOrderPayload struct {
 		Errors func(childComplexity int) int
 		Order  func(childComplexity int) int
@@ -88,6 +103,39 @@ type ComplexityRoot struct {
 		ValidFrom      func(childComplexity int) int
 		ValueFen       func(childComplexity int) int
 		ValueFormatted func(childComplexity int) int
+	}
+
+	CouponCampaign struct {
+		BiDone            func(childComplexity int) int
+		Conditions        func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		ExcludedCustomers func(childComplexity int) int
+		ID                func(childComplexity int) int
+		LaunchedAt        func(childComplexity int) int
+		Name              func(childComplexity int) int
+		NotifySms         func(childComplexity int) int
+		Progress          func(childComplexity int) int
+		SmsTemplate       func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Stock             func(childComplexity int) int
+		StockLeft         func(childComplexity int) int
+		TemplateID        func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+	}
+
+	CouponCampaignConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CouponCampaignEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CouponCampaignPayload struct {
+		Campaign func(childComplexity int) int
+		Errors   func(childComplexity int) int
 	}
 
 	CouponPayload struct {
@@ -216,10 +264,12 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		CreateCouponCampaign func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
 		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
 		DeleteCouponTemplate func(childComplexity int, id string) int
 		GrantCoupon          func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
+		MoveCouponCampaign   func(childComplexity int, id string, action model.CouponCampaignAction) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetireCouponTemplate func(childComplexity int, id string) int
@@ -335,6 +385,8 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		CouponCampaign        func(childComplexity int, id string) int
+		CouponCampaigns       func(childComplexity int, first *int64, after *string) int
 		CouponTemplate        func(childComplexity int, id string) int
 		CouponTemplates       func(childComplexity int, first *int64, after *string) int
 		CustomerCoupons       func(childComplexity int, customerID string) int
@@ -367,8 +419,9 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		OrderEvents  func(childComplexity int, orderID *string) int
-		OrderUpdated func(childComplexity int, orderID *string) int
+		CouponCampaignProgress func(childComplexity int, id string) int
+		OrderEvents            func(childComplexity int, orderID *string) int
+		OrderUpdated           func(childComplexity int, orderID *string) int
 	}
 
 	UserError struct {
@@ -410,6 +463,8 @@ type MutationResolver interface {
 	DeleteCouponTemplate(ctx context.Context, id string) (*model.DeleteCouponTemplatePayload, error)
 	GrantCoupon(ctx context.Context, templateID string, customerID string, idempotencyKey string) (*model.CouponPayload, error)
 	UnbindCoupon(ctx context.Context, couponID string, customerID string, reason string) (*model.CouponPayload, error)
+	CreateCouponCampaign(ctx context.Context, input model.CouponCampaignInput, idempotencyKey string) (*model.CouponCampaignPayload, error)
+	MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -431,11 +486,14 @@ type QueryResolver interface {
 	CouponTemplates(ctx context.Context, first *int64, after *string) (*model.CouponTemplateConnection, error)
 	CouponTemplate(ctx context.Context, id string) (*model.CouponTemplate, error)
 	CustomerCoupons(ctx context.Context, customerID string) ([]*model.Coupon, error)
+	CouponCampaigns(ctx context.Context, first *int64, after *string) (*model.CouponCampaignConnection, error)
+	CouponCampaign(ctx context.Context, id string) (*model.CouponCampaign, error)
 	WarehouseStock(ctx context.Context, warehouse string, zone *model.Zone, first *int64, after *string) (*model.ProductConnection, error)
 }
 type SubscriptionResolver interface {
 	OrderEvents(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
 	OrderUpdated(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
+	CouponCampaignProgress(ctx context.Context, id string) (<-chan *model.CouponCampaign, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -541,6 +599,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Address.Province(childComplexity), true
+
+	case "CampaignConditions.cities":
+		if e.ComplexityRoot.CampaignConditions.Cities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConditions.Cities(childComplexity), true
+	case "CampaignConditions.minOrders":
+		if e.ComplexityRoot.CampaignConditions.MinOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConditions.MinOrders(childComplexity), true
+
+	case "CampaignProgress.failed":
+		if e.ComplexityRoot.CampaignProgress.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.Failed(childComplexity), true
+	case "CampaignProgress.granted":
+		if e.ComplexityRoot.CampaignProgress.Granted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.Granted(childComplexity), true
+	case "CampaignProgress.matched":
+		if e.ComplexityRoot.CampaignProgress.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.Matched(childComplexity), true
+	case "CampaignProgress.skippedAlready":
+		if e.ComplexityRoot.CampaignProgress.SkippedAlready == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.SkippedAlready(childComplexity), true
+	case "CampaignProgress.skippedExcluded":
+		if e.ComplexityRoot.CampaignProgress.SkippedExcluded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.SkippedExcluded(childComplexity), true
+	case "CampaignProgress.skippedNoStock":
+		if e.ComplexityRoot.CampaignProgress.SkippedNoStock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.SkippedNoStock(childComplexity), true
+	case "CampaignProgress.smsSent":
+		if e.ComplexityRoot.CampaignProgress.SmsSent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.SmsSent(childComplexity), true
 
 	case "CancelOrderPayload.errors":
 		if e.ComplexityRoot.CancelOrderPayload.Errors == nil {
@@ -664,6 +778,136 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coupon.ValueFormatted(childComplexity), true
+
+	case "CouponCampaign.biDone":
+		if e.ComplexityRoot.CouponCampaign.BiDone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.BiDone(childComplexity), true
+	case "CouponCampaign.conditions":
+		if e.ComplexityRoot.CouponCampaign.Conditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Conditions(childComplexity), true
+	case "CouponCampaign.createdAt":
+		if e.ComplexityRoot.CouponCampaign.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.CreatedAt(childComplexity), true
+	case "CouponCampaign.excludedCustomers":
+		if e.ComplexityRoot.CouponCampaign.ExcludedCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.ExcludedCustomers(childComplexity), true
+	case "CouponCampaign.id":
+		if e.ComplexityRoot.CouponCampaign.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.ID(childComplexity), true
+	case "CouponCampaign.launchedAt":
+		if e.ComplexityRoot.CouponCampaign.LaunchedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.LaunchedAt(childComplexity), true
+	case "CouponCampaign.name":
+		if e.ComplexityRoot.CouponCampaign.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Name(childComplexity), true
+	case "CouponCampaign.notifySms":
+		if e.ComplexityRoot.CouponCampaign.NotifySms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.NotifySms(childComplexity), true
+	case "CouponCampaign.progress":
+		if e.ComplexityRoot.CouponCampaign.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Progress(childComplexity), true
+	case "CouponCampaign.smsTemplate":
+		if e.ComplexityRoot.CouponCampaign.SmsTemplate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.SmsTemplate(childComplexity), true
+	case "CouponCampaign.status":
+		if e.ComplexityRoot.CouponCampaign.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Status(childComplexity), true
+	case "CouponCampaign.stock":
+		if e.ComplexityRoot.CouponCampaign.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Stock(childComplexity), true
+	case "CouponCampaign.stockLeft":
+		if e.ComplexityRoot.CouponCampaign.StockLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.StockLeft(childComplexity), true
+	case "CouponCampaign.templateId":
+		if e.ComplexityRoot.CouponCampaign.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.TemplateID(childComplexity), true
+	case "CouponCampaign.updatedAt":
+		if e.ComplexityRoot.CouponCampaign.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.UpdatedAt(childComplexity), true
+
+	case "CouponCampaignConnection.edges":
+		if e.ComplexityRoot.CouponCampaignConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignConnection.Edges(childComplexity), true
+	case "CouponCampaignConnection.pageInfo":
+		if e.ComplexityRoot.CouponCampaignConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignConnection.PageInfo(childComplexity), true
+
+	case "CouponCampaignEdge.cursor":
+		if e.ComplexityRoot.CouponCampaignEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignEdge.Cursor(childComplexity), true
+	case "CouponCampaignEdge.node":
+		if e.ComplexityRoot.CouponCampaignEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignEdge.Node(childComplexity), true
+
+	case "CouponCampaignPayload.campaign":
+		if e.ComplexityRoot.CouponCampaignPayload.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignPayload.Campaign(childComplexity), true
+	case "CouponCampaignPayload.errors":
+		if e.ComplexityRoot.CouponCampaignPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignPayload.Errors(childComplexity), true
 
 	case "CouponPayload.coupon":
 		if e.ComplexityRoot.CouponPayload.Coupon == nil {
@@ -1148,6 +1392,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(*string)), true
+	case "Mutation.createCouponCampaign":
+		if e.ComplexityRoot.Mutation.CreateCouponCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCouponCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCouponCampaign(childComplexity, args["input"].(model.CouponCampaignInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createCouponTemplate":
 		if e.ComplexityRoot.Mutation.CreateCouponTemplate == nil {
 			break
@@ -1192,6 +1447,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantCoupon(childComplexity, args["templateId"].(string), args["customerId"].(string), args["idempotencyKey"].(string)), true
+	case "Mutation.moveCouponCampaign":
+		if e.ComplexityRoot.Mutation.MoveCouponCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveCouponCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveCouponCampaign(childComplexity, args["id"].(string), args["action"].(model.CouponCampaignAction)), true
 	case "Mutation.placeOrder":
 		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
 			break
@@ -1718,6 +1984,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
 
+	case "Query.couponCampaign":
+		if e.ComplexityRoot.Query.CouponCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponCampaign(childComplexity, args["id"].(string)), true
+	case "Query.couponCampaigns":
+		if e.ComplexityRoot.Query.CouponCampaigns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponCampaigns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponCampaigns(childComplexity, args["first"].(*int64), args["after"].(*string)), true
 	case "Query.couponTemplate":
 		if e.ComplexityRoot.Query.CouponTemplate == nil {
 			break
@@ -1893,6 +2181,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StartCashPaymentPayload.Payment(childComplexity), true
 
+	case "Subscription.couponCampaignProgress":
+		if e.ComplexityRoot.Subscription.CouponCampaignProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_couponCampaignProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CouponCampaignProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.orderEvents":
 		if e.ComplexityRoot.Subscription.OrderEvents == nil {
 			break
@@ -1989,6 +2288,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
+			graphql.NewInputUnmarshaler("CampaignConditionsInput", ec.unmarshalInputCampaignConditionsInput),
+			graphql.NewInputUnmarshaler("CouponCampaignInput", ec.unmarshalInputCouponCampaignInput),
 			graphql.NewInputUnmarshaler("CouponTemplateInput", ec.unmarshalInputCouponTemplateInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
@@ -2167,6 +2468,8 @@ enum UserErrorCode {
   (it binds no new coupons).
   """
   COUPON_TEMPLATE_CONFLICT
+  "The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished)."
+  CAMPAIGN_STATE_CONFLICT
 }
 
 "An expected failure of a mutation."
@@ -2865,6 +3168,123 @@ extend type Mutation {
   "Take an available coupon off its customer (customer service), with the reason."
   unbindCoupon(couponId: ID!, customerId: ID!, reason: String!): CouponPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
 }
+
+enum CouponCampaignStatus {
+  DRAFT
+  RUNNING
+  PAUSED
+  CANCELLED
+  COMPLETED
+}
+
+"What BI selects a campaign's users by."
+type CampaignConditions {
+  minOrders: Int!
+  cities: [String!]!
+}
+
+input CampaignConditionsInput {
+  "Users with at least this many orders."
+  minOrders: Int! = 0
+  "Users of one of these cities; empty: every city."
+  cities: [String!] = []
+}
+
+"""
+What issuing did so far. Once every user BI listed has an answer,
+matched = granted + skippedExcluded + skippedAlready + skippedNoStock + failed.
+"""
+type CampaignProgress {
+  matched: Int!
+  granted: Int!
+  skippedExcluded: Int!
+  skippedAlready: Int!
+  skippedNoStock: Int!
+  "Users the template could not bind to any more (ended or retired meanwhile)."
+  failed: Int!
+  smsSent: Int!
+}
+
+"A coupon campaign issued by staff (DOMAIN 3.2)."
+type CouponCampaign {
+  id: ID!
+  name: String!
+  status: CouponCampaignStatus!
+  conditions: CampaignConditions!
+  excludedCustomers: [ID!]!
+  "The coupon gift."
+  templateId: ID!
+  stock: Int!
+  stockLeft: Int!
+  notifySms: Boolean!
+  smsTemplate: String
+  "BI has listed every matching user."
+  biDone: Boolean!
+  progress: CampaignProgress!
+  createdAt: Time!
+  launchedAt: Time
+  updatedAt: Time!
+}
+
+type CouponCampaignEdge {
+  node: CouponCampaign!
+  cursor: String!
+}
+
+type CouponCampaignConnection {
+  edges: [CouponCampaignEdge!]!
+  pageInfo: PageInfo!
+}
+
+input CouponCampaignInput {
+  name: String!
+  conditions: CampaignConditionsInput!
+  excludedCustomers: [ID!] = []
+  "The coupon template given; required (a coupon campaign without a gift is refused)."
+  templateId: ID
+  "How many coupons the campaign may bind in all."
+  stock: Int!
+  "Send each user granted one SMS."
+  notifySms: Boolean! = false
+  "The SMS template code, required with notifySms."
+  smsTemplate: String
+}
+
+type CouponCampaignPayload {
+  campaign: CouponCampaign
+  errors: [UserError!]!
+}
+
+enum CouponCampaignAction {
+  LAUNCH
+  PAUSE
+  RESUME
+  CANCEL
+}
+
+extend type Query {
+  "Coupon campaigns, newest first."
+  couponCampaigns(first: Int = 50, after: String): CouponCampaignConnection! @hasRole(roles: [MARKETING, ADMIN])
+  "One coupon campaign with its progress; null when unknown."
+  couponCampaign(id: ID!): CouponCampaign @hasRole(roles: [MARKETING, ADMIN])
+}
+
+extend type Mutation {
+  "Create a coupon campaign (DRAFT): conditions, excluded users and the coupon gift, stored together."
+  createCouponCampaign(input: CouponCampaignInput!, idempotencyKey: String!): CouponCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+  """
+  Launch, pause, resume or cancel a campaign. Launching starts issuing (a
+  transactional message); a paused campaign reads no more of BI and keeps
+  the users already listed until it resumes; a cancelled one binds nothing
+  more (coupons bound stay bound).
+  """
+  moveCouponCampaign(id: ID!, action: CouponCampaignAction!): CouponCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+}
+
+extend type Subscription {
+  "A campaign's progress, live: its state now, then every change, until it completes or is cancelled."
+  couponCampaignProgress(id: ID!): CouponCampaign! @hasRole(roles: [MARKETING, ADMIN])
+}
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/warehouse.graphqls", Input: `# The warehouse console and RF handhelds (DOMAIN 7). What exists today is
 # catalog stock by warehouse and zone; outbound, picking and stock-take
@@ -2920,6 +3340,36 @@ func (ec *executionContext) childFields_Address(ctx context.Context, field graph
 		return ec.fieldContext_Address_detail(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignConditions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "minOrders":
+		return ec.fieldContext_CampaignConditions_minOrders(ctx, field)
+	case "cities":
+		return ec.fieldContext_CampaignConditions_cities(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignConditions", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "matched":
+		return ec.fieldContext_CampaignProgress_matched(ctx, field)
+	case "granted":
+		return ec.fieldContext_CampaignProgress_granted(ctx, field)
+	case "skippedExcluded":
+		return ec.fieldContext_CampaignProgress_skippedExcluded(ctx, field)
+	case "skippedAlready":
+		return ec.fieldContext_CampaignProgress_skippedAlready(ctx, field)
+	case "skippedNoStock":
+		return ec.fieldContext_CampaignProgress_skippedNoStock(ctx, field)
+	case "failed":
+		return ec.fieldContext_CampaignProgress_failed(ctx, field)
+	case "smsSent":
+		return ec.fieldContext_CampaignProgress_smsSent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignProgress", field.Name)
 }
 
 func (ec *executionContext) childFields_CancelOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2978,6 +3428,72 @@ func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphq
 		return ec.fieldContext_Coupon_boundAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Coupon", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponCampaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CouponCampaign_id(ctx, field)
+	case "name":
+		return ec.fieldContext_CouponCampaign_name(ctx, field)
+	case "status":
+		return ec.fieldContext_CouponCampaign_status(ctx, field)
+	case "conditions":
+		return ec.fieldContext_CouponCampaign_conditions(ctx, field)
+	case "excludedCustomers":
+		return ec.fieldContext_CouponCampaign_excludedCustomers(ctx, field)
+	case "templateId":
+		return ec.fieldContext_CouponCampaign_templateId(ctx, field)
+	case "stock":
+		return ec.fieldContext_CouponCampaign_stock(ctx, field)
+	case "stockLeft":
+		return ec.fieldContext_CouponCampaign_stockLeft(ctx, field)
+	case "notifySms":
+		return ec.fieldContext_CouponCampaign_notifySms(ctx, field)
+	case "smsTemplate":
+		return ec.fieldContext_CouponCampaign_smsTemplate(ctx, field)
+	case "biDone":
+		return ec.fieldContext_CouponCampaign_biDone(ctx, field)
+	case "progress":
+		return ec.fieldContext_CouponCampaign_progress(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CouponCampaign_createdAt(ctx, field)
+	case "launchedAt":
+		return ec.fieldContext_CouponCampaign_launchedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_CouponCampaign_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponCampaign", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponCampaignConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CouponCampaignConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CouponCampaignConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponCampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CouponCampaignEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CouponCampaignEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponCampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_CouponCampaignPayload_campaign(ctx, field)
+	case "errors":
+		return ec.fieldContext_CouponCampaignPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3662,6 +4178,28 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createCouponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CouponCampaignInput, error) {
+			return ec.unmarshalNCouponCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3747,6 +4285,28 @@ func (ec *executionContext) field_Mutation_grantCoupon_args(ctx context.Context,
 		return nil, err
 	}
 	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_moveCouponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "action",
+		func(ctx context.Context, v any) (model.CouponCampaignAction, error) {
+			return ec.unmarshalNCouponCampaignAction2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignAction(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["action"] = arg1
 	return args, nil
 }
 
@@ -3921,6 +4481,42 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponCampaigns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4125,6 +4721,20 @@ func (ec *executionContext) field_Query_warehouseStock_args(ctx context.Context,
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_couponCampaignProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4559,6 +5169,213 @@ func (ec *executionContext) _Address_detail(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Address_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, "String")
+}
+
+func (ec *executionContext) _CampaignConditions_minOrders(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConditions_minOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinOrders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConditions_minOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignConditions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignConditions_cities(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConditions_cities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConditions_cities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignConditions", field, false, false, "String")
+}
+
+func (ec *executionContext) _CampaignProgress_matched(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_matched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_matched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_granted(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_granted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Granted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_granted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_skippedExcluded(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_skippedExcluded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkippedExcluded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_skippedExcluded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_skippedAlready(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_skippedAlready(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkippedAlready, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_skippedAlready(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_skippedNoStock(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_skippedNoStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkippedNoStock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_skippedNoStock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_failed(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_smsSent(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_smsSent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SmsSent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_smsSent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CancelOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.CancelOrderPayload) (ret graphql.Marshaler) {
@@ -5037,6 +5854,552 @@ func (ec *executionContext) _Coupon_boundAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Coupon_boundAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponCampaign_id(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponCampaign_name(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponCampaign_status(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CouponCampaignStatus) graphql.Marshaler {
+			return ec.marshalNCouponCampaignStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "CouponCampaignStatus")
+}
+
+func (ec *executionContext) _CouponCampaign_conditions(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_conditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conditions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignConditions) graphql.Marshaler {
+			return ec.marshalNCampaignConditions2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignConditions(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaign",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignConditions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaign_excludedCustomers(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_excludedCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExcludedCustomers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_excludedCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponCampaign_templateId(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponCampaign_stock(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponCampaign_stockLeft(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_stockLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StockLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_stockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponCampaign_notifySms(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_notifySms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotifySms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_notifySms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CouponCampaign_smsTemplate(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_smsTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SmsTemplate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_smsTemplate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponCampaign_biDone(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_biDone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BiDone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_biDone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CouponCampaign_progress(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignProgress) graphql.Marshaler {
+			return ec.marshalNCampaignProgress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignProgress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaign",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponCampaign_launchedAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_launchedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LaunchedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_launchedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponCampaign_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponCampaignConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CouponCampaignEdge) graphql.Marshaler {
+			return ec.marshalNCouponCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaignEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaignConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaignEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+			return ec.marshalNCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaignEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponCampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignPayload_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+			return ec.marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaignPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CouponPayload_coupon(ctx context.Context, field graphql.CollectedField, obj *model.CouponPayload) (ret graphql.Marshaler) {
@@ -7778,6 +9141,130 @@ func (ec *executionContext) fieldContext_Mutation_unbindCoupon(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createCouponCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCouponCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCouponCampaign(ctx, fc.Args["input"].(model.CouponCampaignInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaignPayload) graphql.Marshaler {
+			return ec.marshalNCouponCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCouponCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCouponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moveCouponCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moveCouponCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MoveCouponCampaign(ctx, fc.Args["id"].(string), fc.Args["action"].(model.CouponCampaignAction))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaignPayload) graphql.Marshaler {
+			return ec.marshalNCouponCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moveCouponCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moveCouponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10236,6 +11723,130 @@ func (ec *executionContext) fieldContext_Query_customerCoupons(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_couponCampaigns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponCampaigns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponCampaigns(ctx, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaignConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaignConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaignConnection) graphql.Marshaler {
+			return ec.marshalNCouponCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponCampaigns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaignConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponCampaigns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_couponCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponCampaign(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaign
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaign
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+			return ec.marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_warehouseStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10675,6 +12286,68 @@ func (ec *executionContext) fieldContext_Subscription_orderUpdated(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_orderUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_couponCampaignProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_couponCampaignProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CouponCampaignProgress(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaign
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaign
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+			return ec.marshalNCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_couponCampaignProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_couponCampaignProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12061,6 +13734,153 @@ func UnmarshalAddressInput(ctx context.Context, raw any) (model.AddressInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCampaignConditionsInput(ctx context.Context, obj any) (model.CampaignConditionsInput, error) {
+	var it model.CampaignConditionsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["minOrders"]; !present {
+		asMap["minOrders"] = 0
+	}
+	if _, present := asMap["cities"]; !present {
+		asMap["cities"] = []any{}
+	}
+
+	fieldsInOrder := [...]string{"minOrders", "cities"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "minOrders":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minOrders"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinOrders = data
+		case "cities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cities"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cities = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCampaignConditionsInput unmarshals raw into the CampaignConditionsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCampaignConditionsInput(ctx context.Context, raw any) (model.CampaignConditionsInput, error) {
+	var out model.CampaignConditionsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CampaignConditionsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCouponCampaignInput(ctx context.Context, obj any) (model.CouponCampaignInput, error) {
+	var it model.CouponCampaignInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["excludedCustomers"]; !present {
+		asMap["excludedCustomers"] = []any{}
+	}
+	if _, present := asMap["notifySms"]; !present {
+		asMap["notifySms"] = false
+	}
+
+	fieldsInOrder := [...]string{"name", "conditions", "excludedCustomers", "templateId", "stock", "notifySms", "smsTemplate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "conditions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditions"))
+			data, err := ec.unmarshalNCampaignConditionsInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignConditionsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conditions = data
+		case "excludedCustomers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("excludedCustomers"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExcludedCustomers = data
+		case "templateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TemplateID = data
+		case "stock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stock"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stock = data
+		case "notifySms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notifySms"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotifySms = data
+		case "smsTemplate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smsTemplate"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SmsTemplate = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCouponCampaignInput unmarshals raw into the CouponCampaignInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCouponCampaignInput(ctx context.Context, raw any) (model.CouponCampaignInput, error) {
+	var out model.CouponCampaignInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CouponCampaignInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCouponTemplateInput(ctx context.Context, obj any) (model.CouponTemplateInput, error) {
 	var it model.CouponTemplateInput
 	if obj == nil {
@@ -12787,6 +14607,107 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var campaignConditionsImplementors = []string{"CampaignConditions"}
+
+func (ec *executionContext) _CampaignConditions(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignConditions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignConditionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignConditions")
+		case "minOrders":
+			out.Values[i] = ec._CampaignConditions_minOrders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cities":
+			out.Values[i] = ec._CampaignConditions_cities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var campaignProgressImplementors = []string{"CampaignProgress"}
+
+func (ec *executionContext) _CampaignProgress(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignProgress")
+		case "matched":
+			out.Values[i] = ec._CampaignProgress_matched(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "granted":
+			out.Values[i] = ec._CampaignProgress_granted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skippedExcluded":
+			out.Values[i] = ec._CampaignProgress_skippedExcluded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skippedAlready":
+			out.Values[i] = ec._CampaignProgress_skippedAlready(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skippedNoStock":
+			out.Values[i] = ec._CampaignProgress_skippedNoStock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._CampaignProgress_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "smsSent":
+			out.Values[i] = ec._CampaignProgress_smsSent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var cancelOrderPayloadImplementors = []string{"CancelOrderPayload"}
 
 func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CancelOrderPayload) graphql.Marshaler {
@@ -12951,6 +14872,223 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "boundAt":
 			out.Values[i] = ec._Coupon_boundAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponCampaignImplementors = []string{"CouponCampaign"}
+
+func (ec *executionContext) _CouponCampaign(ctx context.Context, sel ast.SelectionSet, obj *model.CouponCampaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponCampaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponCampaign")
+		case "id":
+			out.Values[i] = ec._CouponCampaign_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._CouponCampaign_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CouponCampaign_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conditions":
+			out.Values[i] = ec._CouponCampaign_conditions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "excludedCustomers":
+			out.Values[i] = ec._CouponCampaign_excludedCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "templateId":
+			out.Values[i] = ec._CouponCampaign_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stock":
+			out.Values[i] = ec._CouponCampaign_stock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stockLeft":
+			out.Values[i] = ec._CouponCampaign_stockLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notifySms":
+			out.Values[i] = ec._CouponCampaign_notifySms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "smsTemplate":
+			out.Values[i] = ec._CouponCampaign_smsTemplate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "biDone":
+			out.Values[i] = ec._CouponCampaign_biDone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._CouponCampaign_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._CouponCampaign_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "launchedAt":
+			out.Values[i] = ec._CouponCampaign_launchedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._CouponCampaign_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponCampaignConnectionImplementors = []string{"CouponCampaignConnection"}
+
+func (ec *executionContext) _CouponCampaignConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CouponCampaignConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponCampaignConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponCampaignConnection")
+		case "edges":
+			out.Values[i] = ec._CouponCampaignConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CouponCampaignConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponCampaignEdgeImplementors = []string{"CouponCampaignEdge"}
+
+func (ec *executionContext) _CouponCampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CouponCampaignEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponCampaignEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponCampaignEdge")
+		case "node":
+			out.Values[i] = ec._CouponCampaignEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CouponCampaignEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponCampaignPayloadImplementors = []string{"CouponCampaignPayload"}
+
+func (ec *executionContext) _CouponCampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponCampaignPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponCampaignPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponCampaignPayload")
+		case "campaign":
+			out.Values[i] = ec._CouponCampaignPayload_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CouponCampaignPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13916,6 +16054,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createCouponCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCouponCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moveCouponCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moveCouponCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14690,6 +16842,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_customerCoupons(ctx, field)
 				})
+		case "couponCampaigns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_couponCampaigns(ctx, field)
+				})
+		case "couponCampaign":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_couponCampaign(ctx, field)
+				})
 		case "warehouseStock":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -14858,6 +17022,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_orderEvents(ctx, fields[0])
 	case "orderUpdated":
 		return ec._Subscription_orderUpdated(ctx, fields[0])
+	case "couponCampaignProgress":
+		return ec._Subscription_couponCampaignProgress(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -15394,6 +17560,27 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCampaignConditions2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignConditions(ctx context.Context, sel ast.SelectionSet, v *model.CampaignConditions) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CampaignConditions!")
+		return graphql.Null
+	}
+	return ec._CampaignConditions(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCampaignConditionsInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignConditionsInput(ctx context.Context, v any) (*model.CampaignConditionsInput, error) {
+	res, err := ec.unmarshalInputCampaignConditionsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCampaignProgress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignProgress(ctx context.Context, sel ast.SelectionSet, v *model.CampaignProgress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CampaignProgress!")
+		return graphql.Null
+	}
+	return ec._CampaignProgress(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCancelOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCancelOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.CancelOrderPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CancelOrderPayload!")
@@ -15424,6 +17611,79 @@ func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponCampaign!")
+		return graphql.Null
+	}
+	return ec._CouponCampaign(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponCampaignAction2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignAction(ctx context.Context, v any) (model.CouponCampaignAction, error) {
+	var res model.CouponCampaignAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponCampaignAction2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignAction(ctx context.Context, sel ast.SelectionSet, v model.CouponCampaignAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCouponCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignConnection(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaignConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponCampaignConnection!")
+		return graphql.Null
+	}
+	return ec._CouponCampaignConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CouponCampaignEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCouponCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCouponCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignEdge(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaignEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponCampaignEdge!")
+		return graphql.Null
+	}
+	return ec._CouponCampaignEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignInput(ctx context.Context, v any) (model.CouponCampaignInput, error) {
+	res, err := ec.unmarshalInputCouponCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaignPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponCampaignPayload!")
+		return graphql.Null
+	}
+	return ec._CouponCampaignPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponCampaignStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignStatus(ctx context.Context, v any) (model.CouponCampaignStatus, error) {
+	var res model.CouponCampaignStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponCampaignStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponCampaignStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
@@ -16415,6 +18675,13 @@ func (ec *executionContext) marshalOCoupon2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponCampaign(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {

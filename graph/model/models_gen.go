@@ -40,6 +40,32 @@ type AddressInput struct {
 	Detail   string `json:"detail"`
 }
 
+// What BI selects a campaign's users by.
+type CampaignConditions struct {
+	MinOrders int64    `json:"minOrders"`
+	Cities    []string `json:"cities"`
+}
+
+type CampaignConditionsInput struct {
+	// Users with at least this many orders.
+	MinOrders int64 `json:"minOrders"`
+	// Users of one of these cities; empty: every city.
+	Cities []string `json:"cities,omitempty"`
+}
+
+// What issuing did so far. Once every user BI listed has an answer,
+// matched = granted + skippedExcluded + skippedAlready + skippedNoStock + failed.
+type CampaignProgress struct {
+	Matched         int64 `json:"matched"`
+	Granted         int64 `json:"granted"`
+	SkippedExcluded int64 `json:"skippedExcluded"`
+	SkippedAlready  int64 `json:"skippedAlready"`
+	SkippedNoStock  int64 `json:"skippedNoStock"`
+	// Users the template could not bind to any more (ended or retired meanwhile).
+	Failed  int64 `json:"failed"`
+	SmsSent int64 `json:"smsSent"`
+}
+
 type CancelOrderPayload struct {
 	Order  *Order       `json:"order,omitempty"`
 	Errors []*UserError `json:"errors"`
@@ -74,6 +100,56 @@ type Coupon struct {
 	// Where it came from: CAMPAIGN, CLAIM or GRANT.
 	Source  string    `json:"source"`
 	BoundAt time.Time `json:"boundAt"`
+}
+
+// A coupon campaign issued by staff (DOMAIN 3.2).
+type CouponCampaign struct {
+	ID                string               `json:"id"`
+	Name              string               `json:"name"`
+	Status            CouponCampaignStatus `json:"status"`
+	Conditions        *CampaignConditions  `json:"conditions"`
+	ExcludedCustomers []string             `json:"excludedCustomers"`
+	// The coupon gift.
+	TemplateID  string  `json:"templateId"`
+	Stock       int64   `json:"stock"`
+	StockLeft   int64   `json:"stockLeft"`
+	NotifySms   bool    `json:"notifySms"`
+	SmsTemplate *string `json:"smsTemplate,omitempty"`
+	// BI has listed every matching user.
+	BiDone     bool              `json:"biDone"`
+	Progress   *CampaignProgress `json:"progress"`
+	CreatedAt  time.Time         `json:"createdAt"`
+	LaunchedAt *time.Time        `json:"launchedAt,omitempty"`
+	UpdatedAt  time.Time         `json:"updatedAt"`
+}
+
+type CouponCampaignConnection struct {
+	Edges    []*CouponCampaignEdge `json:"edges"`
+	PageInfo *PageInfo             `json:"pageInfo"`
+}
+
+type CouponCampaignEdge struct {
+	Node   *CouponCampaign `json:"node"`
+	Cursor string          `json:"cursor"`
+}
+
+type CouponCampaignInput struct {
+	Name              string                   `json:"name"`
+	Conditions        *CampaignConditionsInput `json:"conditions"`
+	ExcludedCustomers []string                 `json:"excludedCustomers,omitempty"`
+	// The coupon template given; required (a coupon campaign without a gift is refused).
+	TemplateID *string `json:"templateId,omitempty"`
+	// How many coupons the campaign may bind in all.
+	Stock int64 `json:"stock"`
+	// Send each user granted one SMS.
+	NotifySms bool `json:"notifySms"`
+	// The SMS template code, required with notifySms.
+	SmsTemplate *string `json:"smsTemplate,omitempty"`
+}
+
+type CouponCampaignPayload struct {
+	Campaign *CouponCampaign `json:"campaign,omitempty"`
+	Errors   []*UserError    `json:"errors"`
 }
 
 type CouponPayload struct {
@@ -464,6 +540,126 @@ type WarehouseCapacity struct {
 	Day      string `json:"day"`
 	Capacity int64  `json:"capacity"`
 	Used     int64  `json:"used"`
+}
+
+type CouponCampaignAction string
+
+const (
+	CouponCampaignActionLaunch CouponCampaignAction = "LAUNCH"
+	CouponCampaignActionPause  CouponCampaignAction = "PAUSE"
+	CouponCampaignActionResume CouponCampaignAction = "RESUME"
+	CouponCampaignActionCancel CouponCampaignAction = "CANCEL"
+)
+
+var AllCouponCampaignAction = []CouponCampaignAction{
+	CouponCampaignActionLaunch,
+	CouponCampaignActionPause,
+	CouponCampaignActionResume,
+	CouponCampaignActionCancel,
+}
+
+func (e CouponCampaignAction) IsValid() bool {
+	switch e {
+	case CouponCampaignActionLaunch, CouponCampaignActionPause, CouponCampaignActionResume, CouponCampaignActionCancel:
+		return true
+	}
+	return false
+}
+
+func (e CouponCampaignAction) String() string {
+	return string(e)
+}
+
+func (e *CouponCampaignAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponCampaignAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponCampaignAction", str)
+	}
+	return nil
+}
+
+func (e CouponCampaignAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponCampaignAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponCampaignAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CouponCampaignStatus string
+
+const (
+	CouponCampaignStatusDraft     CouponCampaignStatus = "DRAFT"
+	CouponCampaignStatusRunning   CouponCampaignStatus = "RUNNING"
+	CouponCampaignStatusPaused    CouponCampaignStatus = "PAUSED"
+	CouponCampaignStatusCancelled CouponCampaignStatus = "CANCELLED"
+	CouponCampaignStatusCompleted CouponCampaignStatus = "COMPLETED"
+)
+
+var AllCouponCampaignStatus = []CouponCampaignStatus{
+	CouponCampaignStatusDraft,
+	CouponCampaignStatusRunning,
+	CouponCampaignStatusPaused,
+	CouponCampaignStatusCancelled,
+	CouponCampaignStatusCompleted,
+}
+
+func (e CouponCampaignStatus) IsValid() bool {
+	switch e {
+	case CouponCampaignStatusDraft, CouponCampaignStatusRunning, CouponCampaignStatusPaused, CouponCampaignStatusCancelled, CouponCampaignStatusCompleted:
+		return true
+	}
+	return false
+}
+
+func (e CouponCampaignStatus) String() string {
+	return string(e)
+}
+
+func (e *CouponCampaignStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponCampaignStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponCampaignStatus", str)
+	}
+	return nil
+}
+
+func (e CouponCampaignStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponCampaignStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponCampaignStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type CouponTemplateStatus string
@@ -1327,6 +1523,8 @@ const (
 	// grow; retire it instead of deleting), TEMPLATE_RETIRED or TEMPLATE_ENDED
 	// (it binds no new coupons).
 	UserErrorCodeCouponTemplateConflict UserErrorCode = "COUPON_TEMPLATE_CONFLICT"
+	// The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished).
+	UserErrorCodeCampaignStateConflict UserErrorCode = "CAMPAIGN_STATE_CONFLICT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1342,11 +1540,12 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodePlacementExpired,
 	UserErrorCodeCouponInvalid,
 	UserErrorCodeCouponTemplateConflict,
+	UserErrorCodeCampaignStateConflict,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict:
 		return true
 	}
 	return false

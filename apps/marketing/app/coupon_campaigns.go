@@ -280,3 +280,10 @@ func (c *Campaigns) OnCouponGranted(ctx context.Context, msgID string, ev events
 	}
 	return c.store.CountSMS(ctx, InboxClaim{Consumer: ConsumerCouponSMS, MsgID: msgID}, ev.CampaignID)
 }
+
+// GrantMatched is OnUsersMatched for the bulk subscriber, which needs only
+// whether the bulk was applied.
+func (c *Campaigns) GrantMatched(ctx context.Context, msgIDs []string, users []events.UserMatched) error {
+	_, err := c.OnUsersMatched(ctx, msgIDs, users)
+	return err
+}
