@@ -56,6 +56,7 @@ func run() error {
 	a.Go(func(ctx context.Context) error { wallet.RunChecks(ctx, 10*time.Second); return nil })
 	campaigns := app.NewCampaigns(st, partnersclient.New(a.Invoker, cfg.BIApp), partnersclient.New(a.Invoker, cfg.SMSApp),
 		clock.System{}, a.Relay.Notify, a.Logger)
+	campaigns.PageSize = cfg.CampaignPage
 	api.MountCampaigns(a.Mux, campaigns)
 	if err := events.Subscribe(a.Service, a, base.PubSub, campaigns); err != nil {
 		return err

@@ -5,6 +5,7 @@
 package marketingconfig
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/harvest/harvest/apps/platform/config"
@@ -20,7 +21,10 @@ type Config struct {
 	// lists a campaign's users (HARVEST_BI_APP; development: partners).
 	BIApp string
 	// SMSApp is the same for the SMS gateway (HARVEST_SMS_APP).
-	SMSApp        string
+	SMSApp string
+	// CampaignPage is how many users one read of BI's export asks for
+	// (HARVEST_CAMPAIGN_PAGE, 1..5000).
+	CampaignPage  int
 	Seed          bool // HARVEST_SEED: development only
 	SeedCustomers int
 }
@@ -37,6 +41,10 @@ func Read(r *config.Reader) (Config, error) {
 	} else {
 		c.BIApp = r.Required("HARVEST_BI_APP")
 		c.SMSApp = r.Required("HARVEST_SMS_APP")
+	}
+	c.CampaignPage = r.Int("HARVEST_CAMPAIGN_PAGE", 1_000)
+	if c.CampaignPage < 1 || c.CampaignPage > 5_000 {
+		r.Refuse(fmt.Errorf("HARVEST_CAMPAIGN_PAGE %d: want 1..5000", c.CampaignPage))
 	}
 	c.Seed = r.Seed(c.Base)
 	c.SeedCustomers = r.Int("HARVEST_SEED_CUSTOMERS", 100)
