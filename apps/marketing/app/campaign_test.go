@@ -43,10 +43,9 @@ func newCampaignEnv(t *testing.T, population int, biFail float64) campaignEnv {
 
 // msg is one outbox row as the relay would publish it.
 type msg struct {
-	seq         int64
-	id, topic   string
-	payload     []byte
-	deliveredOK bool
+	seq       int64
+	id, topic string
+	payload   []byte
 }
 
 // pump is the broker for these tests: it takes what the outbox holds and
