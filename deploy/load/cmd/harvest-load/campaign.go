@@ -74,7 +74,7 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 		Status   string
 		Progress progress
 	}
-	tick := time.NewTicker(5 * time.Second)
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for last.Status != "COMPLETED" {
 		select {
