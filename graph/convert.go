@@ -2,6 +2,7 @@ package graph
 
 import (
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/money"
@@ -180,17 +181,16 @@ func toOrderConnection(pg omsclient.OrderPage) *model.OrderConnection {
 	return c
 }
 
-func toAccounts(a payclient.Accounts) *model.Accounts {
+func toAccounts(a payclient.Accounts, coupons []marketingclient.Coupon) *model.Accounts {
 	out := &model.Accounts{
 		BalanceFen: int64(a.BalanceFen), BalanceFormatted: fmtFen(a.BalanceFen),
 		GiftCardFen: int64(a.GiftCardFen), GiftCardFormatted: fmtFen(a.GiftCardFen),
 		Points:       a.Points,
 		GoodsCardFen: int64(a.GoodsCardFen), GoodsCardFormatted: fmtFen(a.GoodsCardFen),
-		Coupons: make([]*model.Coupon, 0, len(a.Coupons)),
+		Coupons: make([]*model.Coupon, 0, len(coupons)),
 	}
-	for _, c := range a.Coupons {
-		out.Coupons = append(out.Coupons, &model.Coupon{ID: c.ID, Title: c.Title, ValueFen: int64(c.ValueFen),
-			ValueFormatted: fmtFen(c.ValueFen), Status: c.Status, ExpiresAt: c.ExpiresAt})
+	for _, c := range coupons {
+		out.Coupons = append(out.Coupons, toCoupon(c))
 	}
 	return out
 }

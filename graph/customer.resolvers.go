@@ -7,8 +7,11 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/money"
@@ -151,7 +154,13 @@ func (r *queryResolver) MyAccounts(ctx context.Context) (*model.Accounts, error)
 	if err != nil {
 		return nil, err
 	}
-	return toAccounts(a), nil
+	var cs []marketingclient.Coupon
+	if slices.Contains(graphql.CollectAllFields(ctx), "coupons") { // the wallet is asked only for them
+		if cs, err = r.Wallet.Coupons(ctx, id.Subject); err != nil {
+			return nil, err
+		}
+	}
+	return toAccounts(a, cs), nil
 }
 
 // MyOrders is the resolver for the myOrders field.

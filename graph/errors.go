@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
@@ -262,6 +263,9 @@ func userErrors(err error, h hints) ([]*model.UserError, error) {
 		return one(model.UserErrorCodeProductExists, append(append([]string{}, h.input...), "sku"), ""), nil
 	case inventoryclient.CodeVersionConflict:
 		return one(model.UserErrorCodeVersionConflict, []string{"expectedVersion"}, ""), nil
+	case marketingclient.CodeCouponNotFound, marketingclient.CodeCouponExpired, marketingclient.CodeCouponNotStarted,
+		marketingclient.CodeCouponNotUsable, payclient.CodeHoldVoid:
+		return one(model.UserErrorCodeCouponInvalid, h.input, p.Code), nil
 	}
 	return nil, err
 }

@@ -9,12 +9,20 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/client"
+	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	mapi "github.com/harvest/harvest/apps/marketing/api"
+	mapp "github.com/harvest/harvest/apps/marketing/app"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
+	mstore "github.com/harvest/harvest/apps/marketing/store"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/daprx/daprxtest"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/money"
+	"github.com/harvest/harvest/apps/platform/testdb"
 	"github.com/harvest/harvest/graph"
 	"github.com/harvest/harvest/graph/auth"
 	"github.com/harvest/harvest/graph/hub"
@@ -268,8 +276,7 @@ type fakePay struct {
 }
 
 func (f *fakePay) Accounts(_ context.Context, customerID string) (payclient.Accounts, error) {
-	return payclient.Accounts{CustomerID: customerID, BalanceFen: 12345, Points: 50,
-		Coupons: []payclient.Coupon{{ID: "cp1", Title: "5 off", ValueFen: 500, Status: "AVAILABLE"}}}, nil
+	return payclient.Accounts{CustomerID: customerID, BalanceFen: 12345, Points: 50}, nil
 }
 
 func (f *fakePay) Deduct(_ context.Context, r payclient.DeductRequest) (payclient.Deduction, error) {
@@ -305,7 +312,31 @@ type env struct {
 	oms     *fakeOMS
 	inv     *fakeInventory
 	pay     *fakePay
+	wallet  *lazyWallet
 	hub     *hub.Hub
+}
+
+// lazyWallet is the real coupon wallet (marketing's routes over a fresh
+// database), served in process behind marketingclient; the database is
+// made on the first call, so tests that never reach the wallet pay nothing.
+type lazyWallet struct {
+	t    *testing.T
+	once sync.Once
+	inv  *daprxtest.Local
+	clk  *clock.Fixed
+}
+
+func (l *lazyWallet) Invoke(ctx context.Context, app, httpMethod, method string, in, out any) error {
+	l.once.Do(func() {
+		db, _ := testdb.New(l.t, "marketing")
+		m := chi.NewRouter()
+		st := mstore.New(db)
+		mapi.MountWallet(m, mapp.NewWallet(st, nil, l.clk, nil))
+		mapi.MountCampaigns(m, mapp.NewCampaigns(st, nil, nil, l.clk, nil, nil))
+		l.inv = daprxtest.NewLocal()
+		l.inv.Set(marketingclient.AppID, m)
+	})
+	return l.inv.Invoke(ctx, app, httpMethod, method, in, out)
 }
 
 func newEnv(t *testing.T, mod ...func(*graph.Options)) *env {
@@ -326,14 +357,16 @@ func newEnv(t *testing.T, mod ...func(*graph.Options)) *env {
 			"milk":  {SKU: "milk", Name: "Milk", PriceFen: 890, Zone: inventoryclient.ZoneChilledLow, Available: 3},
 			"fish":  {SKU: "fish", Name: "Fish", PriceFen: 4500, Zone: inventoryclient.ZoneFrozenLow, Available: 0},
 		}},
-		pay: &fakePay{},
-		hub: hub.New(4, nil),
+		pay:    &fakePay{},
+		wallet: &lazyWallet{t: t, clk: clock.NewFixed(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))},
+		hub:    hub.New(4, nil),
 	}
 	o := graph.Options{Verifier: v, LoaderWait: 20 * time.Millisecond}
 	for _, m := range mod {
 		m(&o)
 	}
-	e.handler = graph.NewHandler(&graph.Resolver{Orders: e.oms, Addresses: e.oms, Catalog: e.inv, Payments: e.pay, Feed: e.hub}, o)
+	e.handler = graph.NewHandler(&graph.Resolver{Orders: e.oms, Addresses: e.oms, Catalog: e.inv, Payments: e.pay,
+		Wallet: marketingclient.New(e.wallet), Campaigns: marketingclient.New(e.wallet), Feed: e.hub}, o)
 	e.c = client.New(e.handler)
 	return e
 }

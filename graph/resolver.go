@@ -84,10 +84,12 @@ var (
 
 // Resolver is the root resolver: the services every field delegates to.
 type Resolver struct {
-	Orders   Orders
-	Catalog  Catalog
-	Payments Payments
-	Feed     OrderFeed
+	Orders    Orders
+	Catalog   Catalog
+	Payments  Payments
+	Wallet    Wallet
+	Campaigns Campaigns
+	Feed      OrderFeed
 	// Addresses is OMS's address books (usually the same client as Orders).
 	Addresses Addresses
 	// Warehouse serves the warehouse console (WMS), Floor its live events.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/harvest/harvest/apps/gateway/gatewayconfig"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/config"
@@ -131,6 +132,8 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Addresses: oms,
 		Catalog:   inventoryclient.New(app.Invoker),
 		Payments:  payclient.New(app.Invoker),
+		Wallet:    marketingclient.New(app.Invoker),
+		Campaigns: marketingclient.New(app.Invoker),
 		Feed:      feed,
 		Warehouse: wmsclient.New(app.Invoker),
 		Floor:     floor,

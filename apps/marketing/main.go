@@ -1,6 +1,7 @@
-// Command marketing is the marketing service: here, goods-gift campaigns
-// issued by staff (DOMAIN 3.2), their candidate lists imported from .xlsx
-// files, and the gifts fulfillment stage 3 asks it to grant. main wires
+// Command marketing is the marketing service: goods-gift campaigns issued
+// by staff (DOMAIN 3.2), their candidate lists imported from .xlsx files,
+// the gifts fulfillment stage 3 asks it to grant, and the coupon wallet
+// (templates, bound coupons, the holds PAY's COUPON deduction takes). main wires
 // configuration, the runtime, the use cases and the routes.
 package main
 
@@ -12,12 +13,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/harvest/harvest/apps/marketing/api"
 	"github.com/harvest/harvest/apps/marketing/app"
+	"github.com/harvest/harvest/apps/marketing/events"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/marketing/marketingconfig"
 	"github.com/harvest/harvest/apps/marketing/store"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/runtime"
@@ -42,8 +47,29 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	svc := app.New(store.New(a.DB), clock.System{}, a.Logger)
+	st := store.New(a.DB)
+	svc := app.New(st, clock.System{}, a.Logger)
 	api.Mount(a.Mux, svc)
+	wallet := app.NewWallet(st, app.PayHolds{C: payclient.New(a.Invoker)}, clock.System{}, a.Logger)
+	wallet.CheckAfter = cfg.HoldCheckAfter
+	api.MountWallet(a.Mux, wallet)
+	a.Go(func(ctx context.Context) error { wallet.RunChecks(ctx, 10*time.Second); return nil })
+	campaigns := app.NewCampaigns(st, partnersclient.New(a.Invoker, cfg.BIApp), partnersclient.New(a.Invoker, cfg.SMSApp),
+		clock.System{}, a.Relay.Notify, a.Logger)
+	campaigns.PageSize = cfg.CampaignPage
+	api.MountCampaigns(a.Mux, campaigns)
+	if err := events.Subscribe(a.Service, a, base.PubSub, campaigns); err != nil {
+		return err
+	}
+	if cfg.Seed {
+		seeded, err := wallet.Seed(ctx, cfg.SeedCustomers)
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		if seeded {
+			a.Logger.Info("seeded coupons", "customers", cfg.SeedCustomers)
+		}
+	}
 	// The candidate upload is a file, above the listener's default body limit.
 	a.AllowBody("POST /v1/campaigns/{id}/candidates", api.MaxFileBytes+1)
 	a.AllowBatch(marketingclient.BatchRoutes...)

@@ -68,6 +68,7 @@ func run() error {
 		Repo:      repo,
 		Inventory: inventoryclient.New(a.Invoker),
 		Pay:       payclient.New(a.Invoker),
+		Coupons:   marketingclient.New(a.Invoker),
 		Reminders: reminders,
 		Warehouse: wmsclient.New(a.Invoker),
 		Clock:     clock.System{},

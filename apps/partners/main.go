@@ -62,9 +62,12 @@ func readConfig() (config.Base, publicConfig, sim.Config, error) {
 		MaxAttempts:   r.Int("PARTNERS_CALLBACK_ATTEMPTS", 15),
 		Tick:          r.Duration("PARTNERS_TICK", 200*time.Millisecond),
 		PayApp:        r.String("PARTNERS_PAY_APP", "pay"),
+		BIPopulation:  r.Int("PARTNERS_BI_POPULATION", 100),
+		BIFailRate:    float64(r.Int("PARTNERS_BI_FAIL_PERCENT", 5)) / 100,
 		// Answer times of the outside systems fulfillment calls, by family.
 		Latency: map[string]time.Duration{
 			"sms":       r.Duration("PARTNERS_LATENCY_SMS", 20*time.Millisecond),
+			"bi":        r.Duration("PARTNERS_LATENCY_BI", 200*time.Millisecond),
 			"push":      r.Duration("PARTNERS_LATENCY_PUSH", 20*time.Millisecond),
 			"fms":       r.Duration("PARTNERS_LATENCY_FMS", 30*time.Millisecond),
 			"risk":      r.Duration("PARTNERS_LATENCY_RISK", 30*time.Millisecond),

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/api"
 	"github.com/harvest/harvest/apps/pay/app"
@@ -49,7 +50,7 @@ func run() error {
 		return err
 	}
 	channels := channel.NewSet(a.Invoker, cfg.Channel)
-	svc := app.New(store.New(a.DB), omsclient.New(a.Invoker), channels, a.Invoker, clock.System{}, a.Relay.Notify, a.Logger,
+	svc := app.New(store.New(a.DB), omsclient.New(a.Invoker), app.WalletClient{C: marketingclient.New(a.Invoker)}, channels, a.Invoker, clock.System{}, a.Relay.Notify, a.Logger,
 		app.Config{HoldBound: cfg.HoldBound, PollAfter: cfg.PollAfter, FinanceApp: cfg.FinanceApp})
 	api.Mount(a.Mux, svc)
 	if err := events.Subscribe(a.Service, cfg.Base.PubSub, svc); err != nil {

@@ -39,6 +39,8 @@ import (
 	invapp "github.com/harvest/harvest/apps/inventory/app"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/inventory/inventoryconfig"
+	mktapp "github.com/harvest/harvest/apps/marketing/app"
+	mktevents "github.com/harvest/harvest/apps/marketing/events"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/marketing/marketingconfig"
 	omsapp "github.com/harvest/harvest/apps/oms/app"
@@ -524,6 +526,8 @@ func TestPubSubScopes(t *testing.T) {
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicWorkOrderAllocated,
 			wmsevents.TopicWorkOrderSuspended, wmsevents.TopicStockReceived, wmsevents.TopicPickListCreated,
 			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
+		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
+			mktevents.TopicCouponGranted},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
@@ -535,6 +539,8 @@ func TestPubSubScopes(t *testing.T) {
 		// WMS drives outbound by its own messages (apps/wms/events).
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicStockReceived,
 			wmsevents.TopicHandoverCompleted},
+		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
+			mktevents.TopicCouponGranted},
 	}
 	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms"}
 
@@ -703,6 +709,8 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[graph.Payments](), payclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Warehouse](), wmsclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Addresses](), omsclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Wallet](), marketingclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Campaigns](), marketingclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
 	},
@@ -712,6 +720,7 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[omsapp.Areas](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[omsapp.Pay](), payclient.New(inv))
 			callEvery(t, reflect.TypeFor[omsapp.Warehouse](), wmsclient.New(inv))
+			callEvery(t, reflect.TypeFor[omsapp.Coupons](), marketingclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Gifts](), marketingclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Warehouse](), wmsclient.New(inv))
 			callEvery(t, reflect.TypeFor[fulfillment.Catalog](), inventoryclient.New(inv))
@@ -728,10 +737,13 @@ var callers = map[string]struct {
 	}},
 	"pay": {calls: func(t *testing.T, inv *daprx.Invoker) {
 		callEvery(t, reflect.TypeFor[payapp.OMS](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[payapp.Wallet](), payapp.WalletClient{C: marketingclient.New(inv)})
+	}},
+	"marketing": {calls: func(t *testing.T, inv *daprx.Invoker) {
+		callEvery(t, reflect.TypeFor[mktapp.Holds](), mktapp.PayHolds{C: payclient.New(inv)})
 	}},
 	// wms calls inventory only to seed (wms/app.Catalog), which production
 	// refuses: no grant; TMS it reaches as an HTTPEndpoint (endpoints.yaml).
-	// marketing calls nobody.
 }
 
 // record returns the routes caller's code invokes, plain and batched.

@@ -85,7 +85,7 @@ func MySQLCheckoutBaseline(ctx context.Context, server string, workers int, d ti
 	oms, pay := omsstore.New(odb), paystore.New(pdb)
 	for w := range workers {
 		c := fmt.Sprintf("B%05d", w)
-		if err := pay.Credit(ctx, "baseline:"+c, "h", paydomain.RestoreAccount(c, 0, 0, 1<<40, 0), nil, time.Now().UTC()); err != nil {
+		if err := pay.Credit(ctx, "baseline:"+c, "h", paydomain.RestoreAccount(c, 0, 0, 1<<40, 0), time.Now().UTC()); err != nil {
 			return Rate{}, fmt.Errorf("credit %s: %w", c, err)
 		}
 	}
@@ -99,7 +99,7 @@ func MySQLCheckoutBaseline(ctx context.Context, server string, workers int, d ti
 		if err != nil {
 			return err
 		}
-		if _, err := pay.Deduct(ctx, ded, now); err != nil {
+		if _, err := pay.Deduct(ctx, ded, nil, now); err != nil {
 			return fmt.Errorf("deduct: %w", err)
 		}
 		// 2.

@@ -105,6 +105,21 @@ type ComplexityRoot struct {
 		Sku func(childComplexity int) int
 	}
 
+	CampaignConditions struct {
+		Cities    func(childComplexity int) int
+		MinOrders func(childComplexity int) int
+	}
+
+	CampaignProgress struct {
+		Failed          func(childComplexity int) int
+		Granted         func(childComplexity int) int
+		Matched         func(childComplexity int) int
+		SkippedAlready  func(childComplexity int) int
+		SkippedExcluded func(childComplexity int) int
+		SkippedNoStock  func(childComplexity int) int
+		SmsSent         func(childComplexity int) int
+	}
+
 	CancelOrderPayload struct {
 		Errors func(childComplexity int) int
 		Order  func(childComplexity int) int
@@ -142,12 +157,86 @@ type ComplexityRoot struct {
 	}
 
 	Coupon struct {
+		BoundAt        func(childComplexity int) int
 		ExpiresAt      func(childComplexity int) int
 		ID             func(childComplexity int) int
+		Skus           func(childComplexity int) int
+		Source         func(childComplexity int) int
 		Status         func(childComplexity int) int
+		TemplateID     func(childComplexity int) int
+		ThresholdFen   func(childComplexity int) int
 		Title          func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
 		ValueFen       func(childComplexity int) int
 		ValueFormatted func(childComplexity int) int
+	}
+
+	CouponCampaign struct {
+		BiDone            func(childComplexity int) int
+		Conditions        func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		ExcludedCustomers func(childComplexity int) int
+		ID                func(childComplexity int) int
+		LaunchedAt        func(childComplexity int) int
+		Name              func(childComplexity int) int
+		NotifySms         func(childComplexity int) int
+		Progress          func(childComplexity int) int
+		SmsTemplate       func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Stock             func(childComplexity int) int
+		StockLeft         func(childComplexity int) int
+		TemplateID        func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+	}
+
+	CouponCampaignConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CouponCampaignEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CouponCampaignPayload struct {
+		Campaign func(childComplexity int) int
+		Errors   func(childComplexity int) int
+	}
+
+	CouponPayload struct {
+		Coupon func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
+	CouponTemplate struct {
+		Bound          func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Skus           func(childComplexity int) int
+		Status         func(childComplexity int) int
+		ThresholdFen   func(childComplexity int) int
+		Title          func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
+		ValidTo        func(childComplexity int) int
+		ValueFen       func(childComplexity int) int
+		ValueFormatted func(childComplexity int) int
+	}
+
+	CouponTemplateConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CouponTemplateEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CouponTemplatePayload struct {
+		Errors   func(childComplexity int) int
+		Template func(childComplexity int) int
 	}
 
 	DeductNonCashPayload struct {
@@ -170,6 +259,11 @@ type ComplexityRoot struct {
 		AmountFormatted func(childComplexity int) int
 		CouponID        func(childComplexity int) int
 		Kind            func(childComplexity int) int
+	}
+
+	DeleteCouponTemplatePayload struct {
+		DeletedID func(childComplexity int) int
+		Errors    func(childComplexity int) int
 	}
 
 	DeliverySlot struct {
@@ -252,15 +346,21 @@ type ComplexityRoot struct {
 		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
 		ConfirmQc            func(childComplexity int, pickListID string, warehouse *string) int
 		ConfirmShortage      func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
+		CreateCouponCampaign func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
+		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
 		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
 		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
+		DeleteCouponTemplate func(childComplexity int, id string) int
+		GrantCoupon          func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
 		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
+		MoveCouponCampaign   func(childComplexity int, id string, action model.CouponCampaignAction) int
 		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
 		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
 		RemoveAddress        func(childComplexity int, id string) int
 		ResumeFulfillment    func(childComplexity int) int
+		RetireCouponTemplate func(childComplexity int, id string) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
 		ScanPick             func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
 		ScanQc               func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
@@ -272,7 +372,9 @@ type ComplexityRoot struct {
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
+		UnbindCoupon         func(childComplexity int, couponID string, customerID string, reason string) int
 		UpdateAddress        func(childComplexity int, id string, input model.SaveAddressInput) int
+		UpdateCouponTemplate func(childComplexity int, id string, input model.CouponTemplateInput) int
 		UpdateProduct        func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
 	}
 
@@ -483,6 +585,11 @@ type ComplexityRoot struct {
 	Query struct {
 		BinStock              func(childComplexity int, sku *string, warehouse *string) int
 		CatalogChanges        func(childComplexity int, sku string) int
+		CouponCampaign        func(childComplexity int, id string) int
+		CouponCampaigns       func(childComplexity int, first *int64, after *string) int
+		CouponTemplate        func(childComplexity int, id string) int
+		CouponTemplates       func(childComplexity int, first *int64, after *string) int
+		CustomerCoupons       func(childComplexity int, customerID string) int
 		DeliverySlots         func(childComplexity int, address model.AreaInput, days *int64) int
 		FulfillmentStages     func(childComplexity int) int
 		FulfillmentSuspension func(childComplexity int) int
@@ -599,9 +706,10 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		OrderEvents     func(childComplexity int, orderID *string) int
-		OrderUpdated    func(childComplexity int, orderID *string) int
-		WarehouseEvents func(childComplexity int, taskID *string, warehouse *string) int
+		CouponCampaignProgress func(childComplexity int, id string) int
+		OrderEvents            func(childComplexity int, orderID *string) int
+		OrderUpdated           func(childComplexity int, orderID *string) int
+		WarehouseEvents        func(childComplexity int, taskID *string, warehouse *string) int
 	}
 
 	UserError struct {
@@ -694,6 +802,14 @@ type MutationResolver interface {
 	ResumeFulfillment(ctx context.Context) (*model.FulfillmentSuspensionPayload, error)
 	RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error)
 	SetWarehouseCapacity(ctx context.Context, input model.SetWarehouseCapacityInput) (*model.SetWarehouseCapacityPayload, error)
+	CreateCouponTemplate(ctx context.Context, input model.CouponTemplateInput, idempotencyKey string) (*model.CouponTemplatePayload, error)
+	UpdateCouponTemplate(ctx context.Context, id string, input model.CouponTemplateInput) (*model.CouponTemplatePayload, error)
+	RetireCouponTemplate(ctx context.Context, id string) (*model.CouponTemplatePayload, error)
+	DeleteCouponTemplate(ctx context.Context, id string) (*model.DeleteCouponTemplatePayload, error)
+	GrantCoupon(ctx context.Context, templateID string, customerID string, idempotencyKey string) (*model.CouponPayload, error)
+	UnbindCoupon(ctx context.Context, couponID string, customerID string, reason string) (*model.CouponPayload, error)
+	CreateCouponCampaign(ctx context.Context, input model.CouponCampaignInput, idempotencyKey string) (*model.CouponCampaignPayload, error)
+	MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error)
 	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
 	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
 	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
@@ -728,6 +844,11 @@ type QueryResolver interface {
 	FulfillmentStages(ctx context.Context) ([]*model.FulfillmentStageCount, error)
 	FulfillmentTimeline(ctx context.Context, orderID string) (*model.FulfillmentTimeline, error)
 	WarehouseCapacities(ctx context.Context, day string) ([]*model.WarehouseCapacity, error)
+	CouponTemplates(ctx context.Context, first *int64, after *string) (*model.CouponTemplateConnection, error)
+	CouponTemplate(ctx context.Context, id string) (*model.CouponTemplate, error)
+	CustomerCoupons(ctx context.Context, customerID string) ([]*model.Coupon, error)
+	CouponCampaigns(ctx context.Context, first *int64, after *string) (*model.CouponCampaignConnection, error)
+	CouponCampaign(ctx context.Context, id string) (*model.CouponCampaign, error)
 	DeliverySlots(ctx context.Context, address model.AreaInput, days *int64) ([]*model.OpenDeliverySlot, error)
 	SlotCapacities(ctx context.Context, warehouse *string, from *string, days *int64) ([]*model.SlotCapacity, error)
 	ServedAreas(ctx context.Context, province *string, city *string) ([]*model.ServedArea, error)
@@ -745,6 +866,7 @@ type QueryResolver interface {
 type SubscriptionResolver interface {
 	OrderEvents(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
 	OrderUpdated(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
+	CouponCampaignProgress(ctx context.Context, id string) (<-chan *model.CouponCampaign, error)
 	WarehouseEvents(ctx context.Context, taskID *string, warehouse *string) (<-chan *model.WarehouseEvent, error)
 }
 
@@ -1014,6 +1136,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BundleComponent.Sku(childComplexity), true
 
+	case "CampaignConditions.cities":
+		if e.ComplexityRoot.CampaignConditions.Cities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConditions.Cities(childComplexity), true
+	case "CampaignConditions.minOrders":
+		if e.ComplexityRoot.CampaignConditions.MinOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignConditions.MinOrders(childComplexity), true
+
+	case "CampaignProgress.failed":
+		if e.ComplexityRoot.CampaignProgress.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.Failed(childComplexity), true
+	case "CampaignProgress.granted":
+		if e.ComplexityRoot.CampaignProgress.Granted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.Granted(childComplexity), true
+	case "CampaignProgress.matched":
+		if e.ComplexityRoot.CampaignProgress.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.Matched(childComplexity), true
+	case "CampaignProgress.skippedAlready":
+		if e.ComplexityRoot.CampaignProgress.SkippedAlready == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.SkippedAlready(childComplexity), true
+	case "CampaignProgress.skippedExcluded":
+		if e.ComplexityRoot.CampaignProgress.SkippedExcluded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.SkippedExcluded(childComplexity), true
+	case "CampaignProgress.skippedNoStock":
+		if e.ComplexityRoot.CampaignProgress.SkippedNoStock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.SkippedNoStock(childComplexity), true
+	case "CampaignProgress.smsSent":
+		if e.ComplexityRoot.CampaignProgress.SmsSent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignProgress.SmsSent(childComplexity), true
+
 	case "CancelOrderPayload.errors":
 		if e.ComplexityRoot.CancelOrderPayload.Errors == nil {
 			break
@@ -1145,6 +1323,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConfirmShortagePayload.WorkOrder(childComplexity), true
 
+	case "Coupon.boundAt":
+		if e.ComplexityRoot.Coupon.BoundAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.BoundAt(childComplexity), true
 	case "Coupon.expiresAt":
 		if e.ComplexityRoot.Coupon.ExpiresAt == nil {
 			break
@@ -1157,18 +1341,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coupon.ID(childComplexity), true
+	case "Coupon.skus":
+		if e.ComplexityRoot.Coupon.Skus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Skus(childComplexity), true
+	case "Coupon.source":
+		if e.ComplexityRoot.Coupon.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Source(childComplexity), true
 	case "Coupon.status":
 		if e.ComplexityRoot.Coupon.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Coupon.Status(childComplexity), true
+	case "Coupon.templateId":
+		if e.ComplexityRoot.Coupon.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.TemplateID(childComplexity), true
+	case "Coupon.thresholdFen":
+		if e.ComplexityRoot.Coupon.ThresholdFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ThresholdFen(childComplexity), true
 	case "Coupon.title":
 		if e.ComplexityRoot.Coupon.Title == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Coupon.Title(childComplexity), true
+	case "Coupon.validFrom":
+		if e.ComplexityRoot.Coupon.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ValidFrom(childComplexity), true
 	case "Coupon.valueFen":
 		if e.ComplexityRoot.Coupon.ValueFen == nil {
 			break
@@ -1181,6 +1395,261 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coupon.ValueFormatted(childComplexity), true
+
+	case "CouponCampaign.biDone":
+		if e.ComplexityRoot.CouponCampaign.BiDone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.BiDone(childComplexity), true
+	case "CouponCampaign.conditions":
+		if e.ComplexityRoot.CouponCampaign.Conditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Conditions(childComplexity), true
+	case "CouponCampaign.createdAt":
+		if e.ComplexityRoot.CouponCampaign.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.CreatedAt(childComplexity), true
+	case "CouponCampaign.excludedCustomers":
+		if e.ComplexityRoot.CouponCampaign.ExcludedCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.ExcludedCustomers(childComplexity), true
+	case "CouponCampaign.id":
+		if e.ComplexityRoot.CouponCampaign.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.ID(childComplexity), true
+	case "CouponCampaign.launchedAt":
+		if e.ComplexityRoot.CouponCampaign.LaunchedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.LaunchedAt(childComplexity), true
+	case "CouponCampaign.name":
+		if e.ComplexityRoot.CouponCampaign.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Name(childComplexity), true
+	case "CouponCampaign.notifySms":
+		if e.ComplexityRoot.CouponCampaign.NotifySms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.NotifySms(childComplexity), true
+	case "CouponCampaign.progress":
+		if e.ComplexityRoot.CouponCampaign.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Progress(childComplexity), true
+	case "CouponCampaign.smsTemplate":
+		if e.ComplexityRoot.CouponCampaign.SmsTemplate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.SmsTemplate(childComplexity), true
+	case "CouponCampaign.status":
+		if e.ComplexityRoot.CouponCampaign.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Status(childComplexity), true
+	case "CouponCampaign.stock":
+		if e.ComplexityRoot.CouponCampaign.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.Stock(childComplexity), true
+	case "CouponCampaign.stockLeft":
+		if e.ComplexityRoot.CouponCampaign.StockLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.StockLeft(childComplexity), true
+	case "CouponCampaign.templateId":
+		if e.ComplexityRoot.CouponCampaign.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.TemplateID(childComplexity), true
+	case "CouponCampaign.updatedAt":
+		if e.ComplexityRoot.CouponCampaign.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaign.UpdatedAt(childComplexity), true
+
+	case "CouponCampaignConnection.edges":
+		if e.ComplexityRoot.CouponCampaignConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignConnection.Edges(childComplexity), true
+	case "CouponCampaignConnection.pageInfo":
+		if e.ComplexityRoot.CouponCampaignConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignConnection.PageInfo(childComplexity), true
+
+	case "CouponCampaignEdge.cursor":
+		if e.ComplexityRoot.CouponCampaignEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignEdge.Cursor(childComplexity), true
+	case "CouponCampaignEdge.node":
+		if e.ComplexityRoot.CouponCampaignEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignEdge.Node(childComplexity), true
+
+	case "CouponCampaignPayload.campaign":
+		if e.ComplexityRoot.CouponCampaignPayload.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignPayload.Campaign(childComplexity), true
+	case "CouponCampaignPayload.errors":
+		if e.ComplexityRoot.CouponCampaignPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponCampaignPayload.Errors(childComplexity), true
+
+	case "CouponPayload.coupon":
+		if e.ComplexityRoot.CouponPayload.Coupon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponPayload.Coupon(childComplexity), true
+	case "CouponPayload.errors":
+		if e.ComplexityRoot.CouponPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponPayload.Errors(childComplexity), true
+
+	case "CouponTemplate.bound":
+		if e.ComplexityRoot.CouponTemplate.Bound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Bound(childComplexity), true
+	case "CouponTemplate.createdAt":
+		if e.ComplexityRoot.CouponTemplate.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.CreatedAt(childComplexity), true
+	case "CouponTemplate.id":
+		if e.ComplexityRoot.CouponTemplate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ID(childComplexity), true
+	case "CouponTemplate.skus":
+		if e.ComplexityRoot.CouponTemplate.Skus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Skus(childComplexity), true
+	case "CouponTemplate.status":
+		if e.ComplexityRoot.CouponTemplate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Status(childComplexity), true
+	case "CouponTemplate.thresholdFen":
+		if e.ComplexityRoot.CouponTemplate.ThresholdFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ThresholdFen(childComplexity), true
+	case "CouponTemplate.title":
+		if e.ComplexityRoot.CouponTemplate.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Title(childComplexity), true
+	case "CouponTemplate.updatedAt":
+		if e.ComplexityRoot.CouponTemplate.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.UpdatedAt(childComplexity), true
+	case "CouponTemplate.validFrom":
+		if e.ComplexityRoot.CouponTemplate.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValidFrom(childComplexity), true
+	case "CouponTemplate.validTo":
+		if e.ComplexityRoot.CouponTemplate.ValidTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValidTo(childComplexity), true
+	case "CouponTemplate.valueFen":
+		if e.ComplexityRoot.CouponTemplate.ValueFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValueFen(childComplexity), true
+	case "CouponTemplate.valueFormatted":
+		if e.ComplexityRoot.CouponTemplate.ValueFormatted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.ValueFormatted(childComplexity), true
+
+	case "CouponTemplateConnection.edges":
+		if e.ComplexityRoot.CouponTemplateConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateConnection.Edges(childComplexity), true
+	case "CouponTemplateConnection.pageInfo":
+		if e.ComplexityRoot.CouponTemplateConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateConnection.PageInfo(childComplexity), true
+
+	case "CouponTemplateEdge.cursor":
+		if e.ComplexityRoot.CouponTemplateEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateEdge.Cursor(childComplexity), true
+	case "CouponTemplateEdge.node":
+		if e.ComplexityRoot.CouponTemplateEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplateEdge.Node(childComplexity), true
+
+	case "CouponTemplatePayload.errors":
+		if e.ComplexityRoot.CouponTemplatePayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplatePayload.Errors(childComplexity), true
+	case "CouponTemplatePayload.template":
+		if e.ComplexityRoot.CouponTemplatePayload.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplatePayload.Template(childComplexity), true
 
 	case "DeductNonCashPayload.deduction":
 		if e.ComplexityRoot.DeductNonCashPayload.Deduction == nil {
@@ -1262,6 +1731,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeductionItem.Kind(childComplexity), true
+
+	case "DeleteCouponTemplatePayload.deletedId":
+		if e.ComplexityRoot.DeleteCouponTemplatePayload.DeletedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteCouponTemplatePayload.DeletedID(childComplexity), true
+	case "DeleteCouponTemplatePayload.errors":
+		if e.ComplexityRoot.DeleteCouponTemplatePayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteCouponTemplatePayload.Errors(childComplexity), true
 
 	case "DeliverySlot.date":
 		if e.ComplexityRoot.DeliverySlot.Date == nil {
@@ -1614,6 +2096,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmShortage(childComplexity, args["input"].(model.ConfirmShortageInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createCouponCampaign":
+		if e.ComplexityRoot.Mutation.CreateCouponCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCouponCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCouponCampaign(childComplexity, args["input"].(model.CouponCampaignInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createCouponTemplate":
+		if e.ComplexityRoot.Mutation.CreateCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCouponTemplate(childComplexity, args["input"].(model.CouponTemplateInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createPickList":
 		if e.ComplexityRoot.Mutation.CreatePickList == nil {
 			break
@@ -1647,6 +2151,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeductNonCash(childComplexity, args["input"].(model.DeductNonCashInput), args["idempotencyKey"].(string)), true
+	case "Mutation.deleteCouponTemplate":
+		if e.ComplexityRoot.Mutation.DeleteCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteCouponTemplate(childComplexity, args["id"].(string)), true
+	case "Mutation.grantCoupon":
+		if e.ComplexityRoot.Mutation.GrantCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantCoupon(childComplexity, args["templateId"].(string), args["customerId"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.handOver":
 		if e.ComplexityRoot.Mutation.HandOver == nil {
 			break
@@ -1658,6 +2184,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HandOver(childComplexity, args["input"].(model.HandOverInput), args["idempotencyKey"].(string)), true
+	case "Mutation.moveCouponCampaign":
+		if e.ComplexityRoot.Mutation.MoveCouponCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveCouponCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveCouponCampaign(childComplexity, args["id"].(string), args["action"].(model.CouponCampaignAction)), true
 	case "Mutation.packWorkOrder":
 		if e.ComplexityRoot.Mutation.PackWorkOrder == nil {
 			break
@@ -1708,6 +2245,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResumeFulfillment(childComplexity), true
+	case "Mutation.retireCouponTemplate":
+		if e.ComplexityRoot.Mutation.RetireCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retireCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetireCouponTemplate(childComplexity, args["id"].(string)), true
 	case "Mutation.retryFulfillment":
 		if e.ComplexityRoot.Mutation.RetryFulfillment == nil {
 			break
@@ -1829,6 +2377,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
+	case "Mutation.unbindCoupon":
+		if e.ComplexityRoot.Mutation.UnbindCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unbindCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnbindCoupon(childComplexity, args["couponId"].(string), args["customerId"].(string), args["reason"].(string)), true
 	case "Mutation.updateAddress":
 		if e.ComplexityRoot.Mutation.UpdateAddress == nil {
 			break
@@ -1840,6 +2399,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAddress(childComplexity, args["id"].(string), args["input"].(model.SaveAddressInput)), true
+	case "Mutation.updateCouponTemplate":
+		if e.ComplexityRoot.Mutation.UpdateCouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCouponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCouponTemplate(childComplexity, args["id"].(string), args["input"].(model.CouponTemplateInput)), true
 	case "Mutation.updateProduct":
 		if e.ComplexityRoot.Mutation.UpdateProduct == nil {
 			break
@@ -2690,6 +3260,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CatalogChanges(childComplexity, args["sku"].(string)), true
+	case "Query.couponCampaign":
+		if e.ComplexityRoot.Query.CouponCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponCampaign(childComplexity, args["id"].(string)), true
+	case "Query.couponCampaigns":
+		if e.ComplexityRoot.Query.CouponCampaigns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponCampaigns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponCampaigns(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+	case "Query.couponTemplate":
+		if e.ComplexityRoot.Query.CouponTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponTemplate(childComplexity, args["id"].(string)), true
+	case "Query.couponTemplates":
+		if e.ComplexityRoot.Query.CouponTemplates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_couponTemplates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CouponTemplates(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+	case "Query.customerCoupons":
+		if e.ComplexityRoot.Query.CustomerCoupons == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customerCoupons_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CustomerCoupons(childComplexity, args["customerId"].(string)), true
 	case "Query.deliverySlots":
 		if e.ComplexityRoot.Query.DeliverySlots == nil {
 			break
@@ -3244,6 +3869,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StockMovement.Uploaded(childComplexity), true
 
+	case "Subscription.couponCampaignProgress":
+		if e.ComplexityRoot.Subscription.CouponCampaignProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_couponCampaignProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CouponCampaignProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.orderEvents":
 		if e.ComplexityRoot.Subscription.OrderEvents == nil {
 			break
@@ -3553,8 +4189,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BoxInput", ec.unmarshalInputBoxInput),
 			graphql.NewInputUnmarshaler("BoxLineInput", ec.unmarshalInputBoxLineInput),
 			graphql.NewInputUnmarshaler("BundleComponentInput", ec.unmarshalInputBundleComponentInput),
+			graphql.NewInputUnmarshaler("CampaignConditionsInput", ec.unmarshalInputCampaignConditionsInput),
 			graphql.NewInputUnmarshaler("ConfirmPutAwayInput", ec.unmarshalInputConfirmPutAwayInput),
 			graphql.NewInputUnmarshaler("ConfirmShortageInput", ec.unmarshalInputConfirmShortageInput),
+			graphql.NewInputUnmarshaler("CouponCampaignInput", ec.unmarshalInputCouponCampaignInput),
+			graphql.NewInputUnmarshaler("CouponTemplateInput", ec.unmarshalInputCouponTemplateInput),
 			graphql.NewInputUnmarshaler("CreatePickListInput", ec.unmarshalInputCreatePickListInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
@@ -3920,6 +4559,23 @@ enum UserErrorCode {
   PRODUCT_EXISTS
   "The product changed since the version you edited; read it again."
   VERSION_CONFLICT
+  """
+  A coupon cannot be used: reason says why (COUPON_NOT_FOUND: unknown or
+  someone else's, COUPON_EXPIRED, COUPON_NOT_STARTED, COUPON_NOT_AVAILABLE:
+  held by another deduction, used or unbound). The coupon rules of an order
+  (COUPON_THRESHOLD_NOT_MET, COUPON_NOT_APPLICABLE) come from placeOrder as
+  VALIDATION_FAILED with that reason on the coupon's field.
+  """
+  COUPON_INVALID
+  """
+  The coupon template cannot change that way: reason TEMPLATE_IN_USE
+  (coupons are bound from it: only its title may change and its window
+  grow; retire it instead of deleting), TEMPLATE_RETIRED or TEMPLATE_ENDED
+  (it binds no new coupons).
+  """
+  COUPON_TEMPLATE_CONFLICT
+  "The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished)."
+  CAMPAIGN_STATE_CONFLICT
 }
 
 "An expected failure of a mutation."
@@ -4172,14 +4828,24 @@ enum CustomerOrderSource {
   GIFT_EXCHANGE
 }
 
+"A coupon in a customer's wallet, with its template's rules."
 type Coupon {
   id: ID!
+  templateId: ID!
   title: String!
   valueFen: Int!
   valueFormatted: String!
-  "AVAILABLE, HELD, USED"
+  "Goods the order must reach among the SKUs it applies to (0: none)."
+  thresholdFen: Int!
+  "The SKUs it applies to; empty: every good."
+  skus: [String!]!
+  "AVAILABLE, HELD (in a deduction), USED (its order placed), UNBOUND (by customer service), EXPIRED"
   status: String!
+  validFrom: Time!
   expiresAt: Time!
+  "Where it came from: CAMPAIGN, CLAIM or GRANT."
+  source: String!
+  boundAt: Time!
 }
 
 "A customer's non-cash balances."
@@ -4521,6 +5187,215 @@ extend type Mutation {
   retryFulfillment(input: RetryFulfillmentInput!): RetryFulfillmentPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
   "Set a warehouse's capacity of a day."
   setWarehouseCapacity(input: SetWarehouseCapacityInput!): SetWarehouseCapacityPayload! @hasRole(roles: [CS_SUPERVISOR, ADMIN])
+}
+`, BuiltIn: false},
+	{Name: "../../schema/graphql/marketing.graphqls", Input: `# The marketing console (DOMAIN 3): coupon templates and the coupon wallet
+# they bind into. Staff with the MARKETING role define templates; customer
+# service grants and unbinds coupons (DOMAIN 4).
+
+enum CouponTemplateStatus {
+  "Binds new coupons."
+  ACTIVE
+  "Binds no new coupons; those bound keep their rules."
+  RETIRED
+}
+
+"The rules of a kind of coupon."
+type CouponTemplate {
+  id: ID!
+  title: String!
+  valueFen: Int!
+  valueFormatted: String!
+  "Goods an order must reach among the SKUs it applies to (0: none)."
+  thresholdFen: Int!
+  "The SKUs it applies to; empty: every good."
+  skus: [String!]!
+  "A bound coupon is usable in [validFrom, validTo)."
+  validFrom: Time!
+  validTo: Time!
+  status: CouponTemplateStatus!
+  "Coupons bound from it."
+  bound: Int!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+type CouponTemplateEdge {
+  node: CouponTemplate!
+  cursor: String!
+}
+
+type CouponTemplateConnection {
+  edges: [CouponTemplateEdge!]!
+  pageInfo: PageInfo!
+}
+
+input CouponTemplateInput {
+  title: String!
+  valueFen: Int!
+  thresholdFen: Int! = 0
+  skus: [String!] = []
+  validFrom: Time!
+  validTo: Time!
+}
+
+type CouponTemplatePayload {
+  template: CouponTemplate
+  errors: [UserError!]!
+}
+
+type DeleteCouponTemplatePayload {
+  deletedId: ID
+  errors: [UserError!]!
+}
+
+type CouponPayload {
+  coupon: Coupon
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "Coupon templates, newest first."
+  couponTemplates(first: Int = 50, after: String): CouponTemplateConnection! @hasRole(roles: [MARKETING, ADMIN])
+  "One coupon template; null when unknown."
+  couponTemplate(id: ID!): CouponTemplate @hasRole(roles: [MARKETING, ADMIN])
+  "A customer's coupons, for customer service and marketing."
+  customerCoupons(customerId: ID!): [Coupon!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, MARKETING, ADMIN])
+}
+
+extend type Mutation {
+  "Define a coupon template."
+  createCouponTemplate(input: CouponTemplateInput!, idempotencyKey: String!): CouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
+  """
+  Replace a template's rules. Once coupons are bound from it only its
+  title may change and its window grow (COUPON_TEMPLATE_CONFLICT).
+  """
+  updateCouponTemplate(id: ID!, input: CouponTemplateInput!): CouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
+  "Stop a template binding new coupons."
+  retireCouponTemplate(id: ID!): CouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
+  "Delete a template no coupon was bound from and no campaign gives."
+  deleteCouponTemplate(id: ID!): DeleteCouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
+  "Bind one coupon of a template to a customer, once per idempotency key."
+  grantCoupon(templateId: ID!, customerId: ID!, idempotencyKey: String!): CouponPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, MARKETING, ADMIN])
+  "Take an available coupon off its customer (customer service), with the reason."
+  unbindCoupon(couponId: ID!, customerId: ID!, reason: String!): CouponPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+}
+
+enum CouponCampaignStatus {
+  DRAFT
+  RUNNING
+  PAUSED
+  CANCELLED
+  COMPLETED
+}
+
+"What BI selects a campaign's users by."
+type CampaignConditions {
+  minOrders: Int!
+  cities: [String!]!
+}
+
+input CampaignConditionsInput {
+  "Users with at least this many orders."
+  minOrders: Int! = 0
+  "Users of one of these cities; empty: every city."
+  cities: [String!] = []
+}
+
+"""
+What issuing did so far. Once every user BI listed has an answer,
+matched = granted + skippedExcluded + skippedAlready + skippedNoStock + failed.
+"""
+type CampaignProgress {
+  matched: Int!
+  granted: Int!
+  skippedExcluded: Int!
+  skippedAlready: Int!
+  skippedNoStock: Int!
+  "Users the template could not bind to any more (ended or retired meanwhile)."
+  failed: Int!
+  smsSent: Int!
+}
+
+"A coupon campaign issued by staff (DOMAIN 3.2)."
+type CouponCampaign {
+  id: ID!
+  name: String!
+  status: CouponCampaignStatus!
+  conditions: CampaignConditions!
+  excludedCustomers: [ID!]!
+  "The coupon gift."
+  templateId: ID!
+  stock: Int!
+  stockLeft: Int!
+  notifySms: Boolean!
+  smsTemplate: String
+  "BI has listed every matching user."
+  biDone: Boolean!
+  progress: CampaignProgress!
+  createdAt: Time!
+  launchedAt: Time
+  updatedAt: Time!
+}
+
+type CouponCampaignEdge {
+  node: CouponCampaign!
+  cursor: String!
+}
+
+type CouponCampaignConnection {
+  edges: [CouponCampaignEdge!]!
+  pageInfo: PageInfo!
+}
+
+input CouponCampaignInput {
+  name: String!
+  conditions: CampaignConditionsInput!
+  excludedCustomers: [ID!] = []
+  "The coupon template given; required (a coupon campaign without a gift is refused)."
+  templateId: ID
+  "How many coupons the campaign may bind in all."
+  stock: Int!
+  "Send each user granted one SMS."
+  notifySms: Boolean! = false
+  "The SMS template code, required with notifySms."
+  smsTemplate: String
+}
+
+type CouponCampaignPayload {
+  campaign: CouponCampaign
+  errors: [UserError!]!
+}
+
+enum CouponCampaignAction {
+  LAUNCH
+  PAUSE
+  RESUME
+  CANCEL
+}
+
+extend type Query {
+  "Coupon campaigns, newest first."
+  couponCampaigns(first: Int = 50, after: String): CouponCampaignConnection! @hasRole(roles: [MARKETING, ADMIN])
+  "One coupon campaign with its progress; null when unknown."
+  couponCampaign(id: ID!): CouponCampaign @hasRole(roles: [MARKETING, ADMIN])
+}
+
+extend type Mutation {
+  "Create a coupon campaign (DRAFT): conditions, excluded users and the coupon gift, stored together."
+  createCouponCampaign(input: CouponCampaignInput!, idempotencyKey: String!): CouponCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+  """
+  Launch, pause, resume or cancel a campaign. Launching starts issuing (a
+  transactional message); a paused campaign reads no more of BI and keeps
+  the users already listed until it resumes; a cancelled one binds nothing
+  more (coupons bound stay bound).
+  """
+  moveCouponCampaign(id: ID!, action: CouponCampaignAction!): CouponCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+}
+
+extend type Subscription {
+  "A campaign's progress, live: its state now, then every change, until it completes or is cancelled."
+  couponCampaignProgress(id: ID!): CouponCampaign! @hasRole(roles: [MARKETING, ADMIN])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/slots.graphqls", Input: `# Delivery slots and served areas (DOMAIN 1.2): per warehouse, per
@@ -5222,6 +6097,36 @@ func (ec *executionContext) childFields_BundleComponent(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type BundleComponent", field.Name)
 }
 
+func (ec *executionContext) childFields_CampaignConditions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "minOrders":
+		return ec.fieldContext_CampaignConditions_minOrders(ctx, field)
+	case "cities":
+		return ec.fieldContext_CampaignConditions_cities(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignConditions", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "matched":
+		return ec.fieldContext_CampaignProgress_matched(ctx, field)
+	case "granted":
+		return ec.fieldContext_CampaignProgress_granted(ctx, field)
+	case "skippedExcluded":
+		return ec.fieldContext_CampaignProgress_skippedExcluded(ctx, field)
+	case "skippedAlready":
+		return ec.fieldContext_CampaignProgress_skippedAlready(ctx, field)
+	case "skippedNoStock":
+		return ec.fieldContext_CampaignProgress_skippedNoStock(ctx, field)
+	case "failed":
+		return ec.fieldContext_CampaignProgress_failed(ctx, field)
+	case "smsSent":
+		return ec.fieldContext_CampaignProgress_smsSent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignProgress", field.Name)
+}
+
 func (ec *executionContext) childFields_CancelOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "order":
@@ -5298,18 +6203,166 @@ func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphq
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Coupon_id(ctx, field)
+	case "templateId":
+		return ec.fieldContext_Coupon_templateId(ctx, field)
 	case "title":
 		return ec.fieldContext_Coupon_title(ctx, field)
 	case "valueFen":
 		return ec.fieldContext_Coupon_valueFen(ctx, field)
 	case "valueFormatted":
 		return ec.fieldContext_Coupon_valueFormatted(ctx, field)
+	case "thresholdFen":
+		return ec.fieldContext_Coupon_thresholdFen(ctx, field)
+	case "skus":
+		return ec.fieldContext_Coupon_skus(ctx, field)
 	case "status":
 		return ec.fieldContext_Coupon_status(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Coupon_validFrom(ctx, field)
 	case "expiresAt":
 		return ec.fieldContext_Coupon_expiresAt(ctx, field)
+	case "source":
+		return ec.fieldContext_Coupon_source(ctx, field)
+	case "boundAt":
+		return ec.fieldContext_Coupon_boundAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Coupon", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponCampaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CouponCampaign_id(ctx, field)
+	case "name":
+		return ec.fieldContext_CouponCampaign_name(ctx, field)
+	case "status":
+		return ec.fieldContext_CouponCampaign_status(ctx, field)
+	case "conditions":
+		return ec.fieldContext_CouponCampaign_conditions(ctx, field)
+	case "excludedCustomers":
+		return ec.fieldContext_CouponCampaign_excludedCustomers(ctx, field)
+	case "templateId":
+		return ec.fieldContext_CouponCampaign_templateId(ctx, field)
+	case "stock":
+		return ec.fieldContext_CouponCampaign_stock(ctx, field)
+	case "stockLeft":
+		return ec.fieldContext_CouponCampaign_stockLeft(ctx, field)
+	case "notifySms":
+		return ec.fieldContext_CouponCampaign_notifySms(ctx, field)
+	case "smsTemplate":
+		return ec.fieldContext_CouponCampaign_smsTemplate(ctx, field)
+	case "biDone":
+		return ec.fieldContext_CouponCampaign_biDone(ctx, field)
+	case "progress":
+		return ec.fieldContext_CouponCampaign_progress(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CouponCampaign_createdAt(ctx, field)
+	case "launchedAt":
+		return ec.fieldContext_CouponCampaign_launchedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_CouponCampaign_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponCampaign", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponCampaignConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CouponCampaignConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CouponCampaignConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponCampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CouponCampaignEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CouponCampaignEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponCampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_CouponCampaignPayload_campaign(ctx, field)
+	case "errors":
+		return ec.fieldContext_CouponCampaignPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "coupon":
+		return ec.fieldContext_CouponPayload_coupon(ctx, field)
+	case "errors":
+		return ec.fieldContext_CouponPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CouponTemplate_id(ctx, field)
+	case "title":
+		return ec.fieldContext_CouponTemplate_title(ctx, field)
+	case "valueFen":
+		return ec.fieldContext_CouponTemplate_valueFen(ctx, field)
+	case "valueFormatted":
+		return ec.fieldContext_CouponTemplate_valueFormatted(ctx, field)
+	case "thresholdFen":
+		return ec.fieldContext_CouponTemplate_thresholdFen(ctx, field)
+	case "skus":
+		return ec.fieldContext_CouponTemplate_skus(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_CouponTemplate_validFrom(ctx, field)
+	case "validTo":
+		return ec.fieldContext_CouponTemplate_validTo(ctx, field)
+	case "status":
+		return ec.fieldContext_CouponTemplate_status(ctx, field)
+	case "bound":
+		return ec.fieldContext_CouponTemplate_bound(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CouponTemplate_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_CouponTemplate_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplate", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplateConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CouponTemplateConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CouponTemplateConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplateConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplateEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CouponTemplateEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CouponTemplateEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplateEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponTemplatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "template":
+		return ec.fieldContext_CouponTemplatePayload_template(ctx, field)
+	case "errors":
+		return ec.fieldContext_CouponTemplatePayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponTemplatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeductNonCashPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5354,6 +6407,16 @@ func (ec *executionContext) childFields_DeductionItem(ctx context.Context, field
 		return ec.fieldContext_DeductionItem_couponId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeductionItem", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteCouponTemplatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedId":
+		return ec.fieldContext_DeleteCouponTemplatePayload_deletedId(ctx, field)
+	case "errors":
+		return ec.fieldContext_DeleteCouponTemplatePayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteCouponTemplatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6488,6 +7551,50 @@ func (ec *executionContext) field_Mutation_confirmShortage_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createCouponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CouponCampaignInput, error) {
+			return ec.unmarshalNCouponCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CouponTemplateInput, error) {
+			return ec.unmarshalNCouponTemplateInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createPickList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6546,6 +7653,50 @@ func (ec *executionContext) field_Mutation_deductNonCash_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_grantCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "templateId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["templateId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_handOver_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6565,6 +7716,28 @@ func (ec *executionContext) field_Mutation_handOver_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_moveCouponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "action",
+		func(ctx context.Context, v any) (model.CouponCampaignAction, error) {
+			return ec.unmarshalNCouponCampaignAction2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignAction(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["action"] = arg1
 	return args, nil
 }
 
@@ -6635,6 +7808,20 @@ func (ec *executionContext) field_Mutation_receiveGoods_args(ctx context.Context
 }
 
 func (ec *executionContext) field_Mutation_removeAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retireCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -6866,6 +8053,36 @@ func (ec *executionContext) field_Mutation_suspendFulfillment_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_unbindCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "couponId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["couponId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6880,6 +8097,28 @@ func (ec *executionContext) field_Mutation_updateAddress_args(ctx context.Contex
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SaveAddressInput, error) {
 			return ec.unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CouponTemplateInput, error) {
+			return ec.unmarshalNCouponTemplateInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6965,6 +8204,92 @@ func (ec *executionContext) field_Query_catalogChanges_args(ctx context.Context,
 		return nil, err
 	}
 	args["sku"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponCampaigns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_couponTemplates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_customerCoupons_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
 	return args, nil
 }
 
@@ -7415,6 +8740,20 @@ func (ec *executionContext) field_Query_workOrders_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["warehouse"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_couponCampaignProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -8507,6 +9846,213 @@ func (ec *executionContext) fieldContext_BundleComponent_qty(_ context.Context, 
 	return graphql.NewScalarFieldContext("BundleComponent", field, false, false, "Int")
 }
 
+func (ec *executionContext) _CampaignConditions_minOrders(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConditions_minOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinOrders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConditions_minOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignConditions", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignConditions_cities(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConditions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignConditions_cities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignConditions_cities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignConditions", field, false, false, "String")
+}
+
+func (ec *executionContext) _CampaignProgress_matched(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_matched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_matched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_granted(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_granted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Granted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_granted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_skippedExcluded(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_skippedExcluded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkippedExcluded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_skippedExcluded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_skippedAlready(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_skippedAlready(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkippedAlready, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_skippedAlready(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_skippedNoStock(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_skippedNoStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SkippedNoStock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_skippedNoStock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_failed(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignProgress_smsSent(ctx context.Context, field graphql.CollectedField, obj *model.CampaignProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignProgress_smsSent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SmsSent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignProgress_smsSent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignProgress", field, false, false, "Int")
+}
+
 func (ec *executionContext) _CancelOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.CancelOrderPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9067,6 +10613,29 @@ func (ec *executionContext) fieldContext_Coupon_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "ID")
 }
 
+func (ec *executionContext) _Coupon_templateId(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "ID")
+}
+
 func (ec *executionContext) _Coupon_title(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9136,6 +10705,52 @@ func (ec *executionContext) fieldContext_Coupon_valueFormatted(_ context.Context
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
 }
 
+func (ec *executionContext) _Coupon_thresholdFen(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_thresholdFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ThresholdFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_thresholdFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Coupon_skus(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_skus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_skus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
+}
+
 func (ec *executionContext) _Coupon_status(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9159,6 +10774,29 @@ func (ec *executionContext) fieldContext_Coupon_status(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
 }
 
+func (ec *executionContext) _Coupon_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9180,6 +10818,1121 @@ func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Coupon_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Coupon_source(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
+}
+
+func (ec *executionContext) _Coupon_boundAt(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_boundAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BoundAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_boundAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponCampaign_id(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponCampaign_name(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponCampaign_status(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CouponCampaignStatus) graphql.Marshaler {
+			return ec.marshalNCouponCampaignStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "CouponCampaignStatus")
+}
+
+func (ec *executionContext) _CouponCampaign_conditions(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_conditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conditions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignConditions) graphql.Marshaler {
+			return ec.marshalNCampaignConditions2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignConditions(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaign",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignConditions(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaign_excludedCustomers(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_excludedCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExcludedCustomers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_excludedCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponCampaign_templateId(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponCampaign_stock(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponCampaign_stockLeft(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_stockLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StockLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_stockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponCampaign_notifySms(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_notifySms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotifySms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_notifySms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CouponCampaign_smsTemplate(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_smsTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SmsTemplate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_smsTemplate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponCampaign_biDone(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_biDone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BiDone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_biDone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CouponCampaign_progress(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignProgress) graphql.Marshaler {
+			return ec.marshalNCampaignProgress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignProgress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaign",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponCampaign_launchedAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_launchedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LaunchedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_launchedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponCampaign_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaign_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaign_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponCampaignConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CouponCampaignEdge) graphql.Marshaler {
+			return ec.marshalNCouponCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaignEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaignConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaignEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+			return ec.marshalNCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponCampaignEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponCampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignPayload_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+			return ec.marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponCampaignPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponCampaignPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponPayload_coupon(ctx context.Context, field graphql.CollectedField, obj *model.CouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponPayload_coupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Coupon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Coupon) graphql.Marshaler {
+			return ec.marshalOCoupon2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCoupon(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponPayload_coupon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplate_id(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponTemplate_title(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplate_valueFen(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_valueFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_valueFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponTemplate_valueFormatted(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_valueFormatted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueFormatted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_valueFormatted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplate_thresholdFen(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_thresholdFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ThresholdFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_thresholdFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponTemplate_skus(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_skus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_skus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplate_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponTemplate_validTo(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_validTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_validTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponTemplate_status(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CouponTemplateStatus) graphql.Marshaler {
+			return ec.marshalNCouponTemplateStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "CouponTemplateStatus")
+}
+
+func (ec *executionContext) _CouponTemplate_bound(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_bound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_bound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponTemplate_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponTemplate_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponTemplateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CouponTemplateEdge) graphql.Marshaler {
+			return ec.marshalNCouponTemplateEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplateEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplateConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplateEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+			return ec.marshalNCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplateEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplateEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplateEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplateEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplateEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplatePayload_template(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplatePayload_template(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Template, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+			return ec.marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplatePayload_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponTemplatePayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplatePayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplatePayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponTemplatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DeductNonCashPayload_deduction(ctx context.Context, field graphql.CollectedField, obj *model.DeductNonCashPayload) (ret graphql.Marshaler) {
@@ -9506,6 +12259,61 @@ func (ec *executionContext) _DeductionItem_couponId(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_DeductionItem_couponId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeductionItem", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteCouponTemplatePayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteCouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteCouponTemplatePayload_deletedId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteCouponTemplatePayload_deletedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteCouponTemplatePayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteCouponTemplatePayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteCouponTemplatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteCouponTemplatePayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteCouponTemplatePayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteCouponTemplatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DeliverySlot_type(ctx context.Context, field graphql.CollectedField, obj *model.DeliverySlot) (ret graphql.Marshaler) {
@@ -11541,6 +14349,502 @@ func (ec *executionContext) fieldContext_Mutation_setWarehouseCapacity(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setWarehouseCapacity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCouponTemplate(ctx, fc.Args["input"].(model.CouponTemplateInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCouponTemplate(ctx, fc.Args["id"].(string), fc.Args["input"].(model.CouponTemplateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retireCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retireCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetireCouponTemplate(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retireCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retireCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteCouponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteCouponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteCouponTemplate(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.DeleteCouponTemplatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.DeleteCouponTemplatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteCouponTemplatePayload) graphql.Marshaler {
+			return ec.marshalNDeleteCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeleteCouponTemplatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteCouponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteCouponTemplatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteCouponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_grantCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantCoupon(ctx, fc.Args["templateId"].(string), fc.Args["customerId"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unbindCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unbindCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnbindCoupon(ctx, fc.Args["couponId"].(string), fc.Args["customerId"].(string), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unbindCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unbindCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createCouponCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCouponCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCouponCampaign(ctx, fc.Args["input"].(model.CouponCampaignInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaignPayload) graphql.Marshaler {
+			return ec.marshalNCouponCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCouponCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCouponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moveCouponCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moveCouponCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MoveCouponCampaign(ctx, fc.Args["id"].(string), fc.Args["action"].(model.CouponCampaignAction))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaignPayload) graphql.Marshaler {
+			return ec.marshalNCouponCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moveCouponCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moveCouponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16378,6 +19682,316 @@ func (ec *executionContext) fieldContext_Query_warehouseCapacities(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_couponTemplates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponTemplates(ctx, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplateConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplateConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplateConnection) graphql.Marshaler {
+			return ec.marshalNCouponTemplateConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponTemplates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplateConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponTemplates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_couponTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponTemplate(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponTemplate
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponTemplate
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+			return ec.marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponTemplate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customerCoupons(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customerCoupons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CustomerCoupons(ctx, fc.Args["customerId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.Coupon
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.Coupon
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Coupon) graphql.Marshaler {
+			return ec.marshalNCoupon2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customerCoupons(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customerCoupons_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_couponCampaigns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponCampaigns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponCampaigns(ctx, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaignConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaignConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaignConnection) graphql.Marshaler {
+			return ec.marshalNCouponCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponCampaigns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaignConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponCampaigns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_couponCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_couponCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CouponCampaign(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaign
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaign
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+			return ec.marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_couponCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_couponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_deliverySlots(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18636,6 +22250,68 @@ func (ec *executionContext) fieldContext_Subscription_orderUpdated(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_orderUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_couponCampaignProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_couponCampaignProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CouponCampaignProgress(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CouponCampaign
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponCampaign
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+			return ec.marshalNCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_couponCampaignProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponCampaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_couponCampaignProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21086,6 +24762,62 @@ func UnmarshalBundleComponentInput(ctx context.Context, raw any) (model.BundleCo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCampaignConditionsInput(ctx context.Context, obj any) (model.CampaignConditionsInput, error) {
+	var it model.CampaignConditionsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["minOrders"]; !present {
+		asMap["minOrders"] = 0
+	}
+	if _, present := asMap["cities"]; !present {
+		asMap["cities"] = []any{}
+	}
+
+	fieldsInOrder := [...]string{"minOrders", "cities"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "minOrders":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minOrders"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinOrders = data
+		case "cities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cities"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cities = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCampaignConditionsInput unmarshals raw into the CampaignConditionsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCampaignConditionsInput(ctx context.Context, raw any) (model.CampaignConditionsInput, error) {
+	var out model.CampaignConditionsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CampaignConditionsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputConfirmPutAwayInput(ctx context.Context, obj any) (model.ConfirmPutAwayInput, error) {
 	var it model.ConfirmPutAwayInput
 	if obj == nil {
@@ -21195,6 +24927,181 @@ func (ec *executionContext) unmarshalInputConfirmShortageInput(ctx context.Conte
 func UnmarshalConfirmShortageInput(ctx context.Context, raw any) (model.ConfirmShortageInput, error) {
 	var out model.ConfirmShortageInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfirmShortageInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCouponCampaignInput(ctx context.Context, obj any) (model.CouponCampaignInput, error) {
+	var it model.CouponCampaignInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["excludedCustomers"]; !present {
+		asMap["excludedCustomers"] = []any{}
+	}
+	if _, present := asMap["notifySms"]; !present {
+		asMap["notifySms"] = false
+	}
+
+	fieldsInOrder := [...]string{"name", "conditions", "excludedCustomers", "templateId", "stock", "notifySms", "smsTemplate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "conditions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditions"))
+			data, err := ec.unmarshalNCampaignConditionsInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignConditionsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conditions = data
+		case "excludedCustomers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("excludedCustomers"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExcludedCustomers = data
+		case "templateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TemplateID = data
+		case "stock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stock"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stock = data
+		case "notifySms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notifySms"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotifySms = data
+		case "smsTemplate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smsTemplate"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SmsTemplate = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCouponCampaignInput unmarshals raw into the CouponCampaignInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCouponCampaignInput(ctx context.Context, raw any) (model.CouponCampaignInput, error) {
+	var out model.CouponCampaignInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CouponCampaignInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCouponTemplateInput(ctx context.Context, obj any) (model.CouponTemplateInput, error) {
+	var it model.CouponTemplateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["thresholdFen"]; !present {
+		asMap["thresholdFen"] = 0
+	}
+	if _, present := asMap["skus"]; !present {
+		asMap["skus"] = []any{}
+	}
+
+	fieldsInOrder := [...]string{"title", "valueFen", "thresholdFen", "skus", "validFrom", "validTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "valueFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("valueFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValueFen = data
+		case "thresholdFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("thresholdFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ThresholdFen = data
+		case "skus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skus"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Skus = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validTo"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidTo = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCouponTemplateInput unmarshals raw into the CouponTemplateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCouponTemplateInput(ctx context.Context, raw any) (model.CouponTemplateInput, error) {
+	var out model.CouponTemplateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CouponTemplateInput", raw, &out)
 	return out, err
 }
 
@@ -22998,6 +26905,107 @@ func (ec *executionContext) _BundleComponent(ctx context.Context, sel ast.Select
 	return out
 }
 
+var campaignConditionsImplementors = []string{"CampaignConditions"}
+
+func (ec *executionContext) _CampaignConditions(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignConditions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignConditionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignConditions")
+		case "minOrders":
+			out.Values[i] = ec._CampaignConditions_minOrders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cities":
+			out.Values[i] = ec._CampaignConditions_cities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var campaignProgressImplementors = []string{"CampaignProgress"}
+
+func (ec *executionContext) _CampaignProgress(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignProgress")
+		case "matched":
+			out.Values[i] = ec._CampaignProgress_matched(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "granted":
+			out.Values[i] = ec._CampaignProgress_granted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skippedExcluded":
+			out.Values[i] = ec._CampaignProgress_skippedExcluded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skippedAlready":
+			out.Values[i] = ec._CampaignProgress_skippedAlready(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skippedNoStock":
+			out.Values[i] = ec._CampaignProgress_skippedNoStock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._CampaignProgress_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "smsSent":
+			out.Values[i] = ec._CampaignProgress_smsSent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var cancelOrderPayloadImplementors = []string{"CancelOrderPayload"}
 
 func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CancelOrderPayload) graphql.Marshaler {
@@ -23259,6 +27267,11 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "templateId":
+			out.Values[i] = ec._Coupon_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "title":
 			out.Values[i] = ec._Coupon_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -23274,13 +27287,495 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "thresholdFen":
+			out.Values[i] = ec._Coupon_thresholdFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skus":
+			out.Values[i] = ec._Coupon_skus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "status":
 			out.Values[i] = ec._Coupon_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "validFrom":
+			out.Values[i] = ec._Coupon_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "expiresAt":
 			out.Values[i] = ec._Coupon_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._Coupon_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "boundAt":
+			out.Values[i] = ec._Coupon_boundAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponCampaignImplementors = []string{"CouponCampaign"}
+
+func (ec *executionContext) _CouponCampaign(ctx context.Context, sel ast.SelectionSet, obj *model.CouponCampaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponCampaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponCampaign")
+		case "id":
+			out.Values[i] = ec._CouponCampaign_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._CouponCampaign_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CouponCampaign_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conditions":
+			out.Values[i] = ec._CouponCampaign_conditions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "excludedCustomers":
+			out.Values[i] = ec._CouponCampaign_excludedCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "templateId":
+			out.Values[i] = ec._CouponCampaign_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stock":
+			out.Values[i] = ec._CouponCampaign_stock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stockLeft":
+			out.Values[i] = ec._CouponCampaign_stockLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notifySms":
+			out.Values[i] = ec._CouponCampaign_notifySms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "smsTemplate":
+			out.Values[i] = ec._CouponCampaign_smsTemplate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "biDone":
+			out.Values[i] = ec._CouponCampaign_biDone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._CouponCampaign_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._CouponCampaign_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "launchedAt":
+			out.Values[i] = ec._CouponCampaign_launchedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._CouponCampaign_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponCampaignConnectionImplementors = []string{"CouponCampaignConnection"}
+
+func (ec *executionContext) _CouponCampaignConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CouponCampaignConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponCampaignConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponCampaignConnection")
+		case "edges":
+			out.Values[i] = ec._CouponCampaignConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CouponCampaignConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponCampaignEdgeImplementors = []string{"CouponCampaignEdge"}
+
+func (ec *executionContext) _CouponCampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CouponCampaignEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponCampaignEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponCampaignEdge")
+		case "node":
+			out.Values[i] = ec._CouponCampaignEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CouponCampaignEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponCampaignPayloadImplementors = []string{"CouponCampaignPayload"}
+
+func (ec *executionContext) _CouponCampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponCampaignPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponCampaignPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponCampaignPayload")
+		case "campaign":
+			out.Values[i] = ec._CouponCampaignPayload_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CouponCampaignPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponPayloadImplementors = []string{"CouponPayload"}
+
+func (ec *executionContext) _CouponPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponPayload")
+		case "coupon":
+			out.Values[i] = ec._CouponPayload_coupon(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CouponPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponTemplateImplementors = []string{"CouponTemplate"}
+
+func (ec *executionContext) _CouponTemplate(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplate")
+		case "id":
+			out.Values[i] = ec._CouponTemplate_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._CouponTemplate_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valueFen":
+			out.Values[i] = ec._CouponTemplate_valueFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valueFormatted":
+			out.Values[i] = ec._CouponTemplate_valueFormatted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "thresholdFen":
+			out.Values[i] = ec._CouponTemplate_thresholdFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skus":
+			out.Values[i] = ec._CouponTemplate_skus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "validFrom":
+			out.Values[i] = ec._CouponTemplate_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "validTo":
+			out.Values[i] = ec._CouponTemplate_validTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CouponTemplate_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bound":
+			out.Values[i] = ec._CouponTemplate_bound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._CouponTemplate_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._CouponTemplate_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponTemplateConnectionImplementors = []string{"CouponTemplateConnection"}
+
+func (ec *executionContext) _CouponTemplateConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplateConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplateConnection")
+		case "edges":
+			out.Values[i] = ec._CouponTemplateConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CouponTemplateConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponTemplateEdgeImplementors = []string{"CouponTemplateEdge"}
+
+func (ec *executionContext) _CouponTemplateEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplateEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplateEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplateEdge")
+		case "node":
+			out.Values[i] = ec._CouponTemplateEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CouponTemplateEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponTemplatePayloadImplementors = []string{"CouponTemplatePayload"}
+
+func (ec *executionContext) _CouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponTemplatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponTemplatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponTemplatePayload")
+		case "template":
+			out.Values[i] = ec._CouponTemplatePayload_template(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CouponTemplatePayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23431,6 +27926,44 @@ func (ec *executionContext) _DeductionItem(ctx context.Context, sel ast.Selectio
 		case "couponId":
 			out.Values[i] = ec._DeductionItem_couponId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteCouponTemplatePayloadImplementors = []string{"DeleteCouponTemplatePayload"}
+
+func (ec *executionContext) _DeleteCouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteCouponTemplatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteCouponTemplatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteCouponTemplatePayload")
+		case "deletedId":
+			out.Values[i] = ec._DeleteCouponTemplatePayload_deletedId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._DeleteCouponTemplatePayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -24052,6 +28585,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setWarehouseCapacity":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setWarehouseCapacity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retireCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retireCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteCouponTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteCouponTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unbindCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unbindCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCouponCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCouponCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moveCouponCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moveCouponCampaign(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -25595,6 +30184,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_warehouseCapacities(ctx, field)
 				})
+		case "couponTemplates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_couponTemplates(ctx, field)
+				})
+		case "couponTemplate":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_couponTemplate(ctx, field)
+				})
+		case "customerCoupons":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_customerCoupons(ctx, field)
+				})
+		case "couponCampaigns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_couponCampaigns(ctx, field)
+				})
+		case "couponCampaign":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_couponCampaign(ctx, field)
+				})
 		case "deliverySlots":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -26335,6 +30954,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_orderEvents(ctx, fields[0])
 	case "orderUpdated":
 		return ec._Subscription_orderUpdated(ctx, fields[0])
+	case "couponCampaignProgress":
+		return ec._Subscription_couponCampaignProgress(ctx, fields[0])
 	case "warehouseEvents":
 		return ec._Subscription_warehouseEvents(ctx, fields[0])
 	default:
@@ -27377,6 +31998,27 @@ func (ec *executionContext) unmarshalNBundleComponentInput2ᚖgithubᚗcomᚋhar
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCampaignConditions2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignConditions(ctx context.Context, sel ast.SelectionSet, v *model.CampaignConditions) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CampaignConditions!")
+		return graphql.Null
+	}
+	return ec._CampaignConditions(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCampaignConditionsInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignConditionsInput(ctx context.Context, v any) (*model.CampaignConditionsInput, error) {
+	res, err := ec.unmarshalInputCampaignConditionsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCampaignProgress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCampaignProgress(ctx context.Context, sel ast.SelectionSet, v *model.CampaignProgress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CampaignProgress!")
+		return graphql.Null
+	}
+	return ec._CampaignProgress(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCancelOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCancelOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.CancelOrderPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CancelOrderPayload!")
@@ -27459,6 +32101,150 @@ func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋharvestᚋharvest�
 	return ec._Coupon(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponCampaign!")
+		return graphql.Null
+	}
+	return ec._CouponCampaign(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponCampaignAction2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignAction(ctx context.Context, v any) (model.CouponCampaignAction, error) {
+	var res model.CouponCampaignAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponCampaignAction2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignAction(ctx context.Context, sel ast.SelectionSet, v model.CouponCampaignAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCouponCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignConnection(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaignConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponCampaignConnection!")
+		return graphql.Null
+	}
+	return ec._CouponCampaignConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CouponCampaignEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCouponCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCouponCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignEdge(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaignEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponCampaignEdge!")
+		return graphql.Null
+	}
+	return ec._CouponCampaignEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignInput(ctx context.Context, v any) (model.CouponCampaignInput, error) {
+	res, err := ec.unmarshalInputCouponCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaignPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponCampaignPayload!")
+		return graphql.Null
+	}
+	return ec._CouponCampaignPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponCampaignStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignStatus(ctx context.Context, v any) (model.CouponCampaignStatus, error) {
+	var res model.CouponCampaignStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponCampaignStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponCampaignStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponPayload!")
+		return graphql.Null
+	}
+	return ec._CouponPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponTemplate!")
+		return graphql.Null
+	}
+	return ec._CouponTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplateConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateConnection(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplateConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponTemplateConnection!")
+		return graphql.Null
+	}
+	return ec._CouponTemplateConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCouponTemplateEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CouponTemplateEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCouponTemplateEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCouponTemplateEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateEdge(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplateEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponTemplateEdge!")
+		return graphql.Null
+	}
+	return ec._CouponTemplateEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponTemplateInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateInput(ctx context.Context, v any) (model.CouponTemplateInput, error) {
+	res, err := ec.unmarshalInputCouponTemplateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponTemplatePayload!")
+		return graphql.Null
+	}
+	return ec._CouponTemplatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponTemplateStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateStatus(ctx context.Context, v any) (model.CouponTemplateStatus, error) {
+	var res model.CouponTemplateStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponTemplateStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponTemplateStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCreatePickListInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreatePickListInput(ctx context.Context, v any) (model.CreatePickListInput, error) {
 	res, err := ec.unmarshalInputCreatePickListInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27533,6 +32319,14 @@ func (ec *executionContext) marshalNDeductionItem2ᚖgithubᚗcomᚋharvestᚋha
 		return graphql.Null
 	}
 	return ec._DeductionItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDeleteCouponTemplatePayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeleteCouponTemplatePayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteCouponTemplatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteCouponTemplatePayload!")
+		return graphql.Null
+	}
+	return ec._DeleteCouponTemplatePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlot(ctx context.Context, sel ast.SelectionSet, v *model.DeliverySlot) graphql.Marshaler {
@@ -28958,6 +33752,27 @@ func (ec *executionContext) marshalOCashPayment2ᚖgithubᚗcomᚋharvestᚋharv
 		return graphql.Null
 	}
 	return ec._CashPayment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCoupon2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *model.Coupon) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaign(ctx context.Context, sel ast.SelectionSet, v *model.CouponCampaign) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponCampaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponTemplate(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalODeduction2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeduction(ctx context.Context, sel ast.SelectionSet, v *model.Deduction) graphql.Marshaler {

@@ -117,6 +117,32 @@ type BundleComponentInput struct {
 	Qty int64  `json:"qty"`
 }
 
+// What BI selects a campaign's users by.
+type CampaignConditions struct {
+	MinOrders int64    `json:"minOrders"`
+	Cities    []string `json:"cities"`
+}
+
+type CampaignConditionsInput struct {
+	// Users with at least this many orders.
+	MinOrders int64 `json:"minOrders"`
+	// Users of one of these cities; empty: every city.
+	Cities []string `json:"cities,omitempty"`
+}
+
+// What issuing did so far. Once every user BI listed has an answer,
+// matched = granted + skippedExcluded + skippedAlready + skippedNoStock + failed.
+type CampaignProgress struct {
+	Matched         int64 `json:"matched"`
+	Granted         int64 `json:"granted"`
+	SkippedExcluded int64 `json:"skippedExcluded"`
+	SkippedAlready  int64 `json:"skippedAlready"`
+	SkippedNoStock  int64 `json:"skippedNoStock"`
+	// Users the template could not bind to any more (ended or retired meanwhile).
+	Failed  int64 `json:"failed"`
+	SmsSent int64 `json:"smsSent"`
+}
+
 type CancelOrderPayload struct {
 	Order  *Order       `json:"order,omitempty"`
 	Errors []*UserError `json:"errors"`
@@ -177,14 +203,123 @@ type ConfirmShortagePayload struct {
 	Errors   []*UserError `json:"errors"`
 }
 
+// A coupon in a customer's wallet, with its template's rules.
 type Coupon struct {
+	ID             string `json:"id"`
+	TemplateID     string `json:"templateId"`
+	Title          string `json:"title"`
+	ValueFen       int64  `json:"valueFen"`
+	ValueFormatted string `json:"valueFormatted"`
+	// Goods the order must reach among the SKUs it applies to (0: none).
+	ThresholdFen int64 `json:"thresholdFen"`
+	// The SKUs it applies to; empty: every good.
+	Skus []string `json:"skus"`
+	// AVAILABLE, HELD (in a deduction), USED (its order placed), UNBOUND (by customer service), EXPIRED
+	Status    string    `json:"status"`
+	ValidFrom time.Time `json:"validFrom"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Where it came from: CAMPAIGN, CLAIM or GRANT.
+	Source  string    `json:"source"`
+	BoundAt time.Time `json:"boundAt"`
+}
+
+// A coupon campaign issued by staff (DOMAIN 3.2).
+type CouponCampaign struct {
+	ID                string               `json:"id"`
+	Name              string               `json:"name"`
+	Status            CouponCampaignStatus `json:"status"`
+	Conditions        *CampaignConditions  `json:"conditions"`
+	ExcludedCustomers []string             `json:"excludedCustomers"`
+	// The coupon gift.
+	TemplateID  string  `json:"templateId"`
+	Stock       int64   `json:"stock"`
+	StockLeft   int64   `json:"stockLeft"`
+	NotifySms   bool    `json:"notifySms"`
+	SmsTemplate *string `json:"smsTemplate,omitempty"`
+	// BI has listed every matching user.
+	BiDone     bool              `json:"biDone"`
+	Progress   *CampaignProgress `json:"progress"`
+	CreatedAt  time.Time         `json:"createdAt"`
+	LaunchedAt *time.Time        `json:"launchedAt,omitempty"`
+	UpdatedAt  time.Time         `json:"updatedAt"`
+}
+
+type CouponCampaignConnection struct {
+	Edges    []*CouponCampaignEdge `json:"edges"`
+	PageInfo *PageInfo             `json:"pageInfo"`
+}
+
+type CouponCampaignEdge struct {
+	Node   *CouponCampaign `json:"node"`
+	Cursor string          `json:"cursor"`
+}
+
+type CouponCampaignInput struct {
+	Name              string                   `json:"name"`
+	Conditions        *CampaignConditionsInput `json:"conditions"`
+	ExcludedCustomers []string                 `json:"excludedCustomers,omitempty"`
+	// The coupon template given; required (a coupon campaign without a gift is refused).
+	TemplateID *string `json:"templateId,omitempty"`
+	// How many coupons the campaign may bind in all.
+	Stock int64 `json:"stock"`
+	// Send each user granted one SMS.
+	NotifySms bool `json:"notifySms"`
+	// The SMS template code, required with notifySms.
+	SmsTemplate *string `json:"smsTemplate,omitempty"`
+}
+
+type CouponCampaignPayload struct {
+	Campaign *CouponCampaign `json:"campaign,omitempty"`
+	Errors   []*UserError    `json:"errors"`
+}
+
+type CouponPayload struct {
+	Coupon *Coupon      `json:"coupon,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
+// The rules of a kind of coupon.
+type CouponTemplate struct {
 	ID             string `json:"id"`
 	Title          string `json:"title"`
 	ValueFen       int64  `json:"valueFen"`
 	ValueFormatted string `json:"valueFormatted"`
-	// AVAILABLE, HELD, USED
-	Status    string    `json:"status"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	// Goods an order must reach among the SKUs it applies to (0: none).
+	ThresholdFen int64 `json:"thresholdFen"`
+	// The SKUs it applies to; empty: every good.
+	Skus []string `json:"skus"`
+	// A bound coupon is usable in [validFrom, validTo).
+	ValidFrom time.Time            `json:"validFrom"`
+	ValidTo   time.Time            `json:"validTo"`
+	Status    CouponTemplateStatus `json:"status"`
+	// Coupons bound from it.
+	Bound     int64     `json:"bound"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type CouponTemplateConnection struct {
+	Edges    []*CouponTemplateEdge `json:"edges"`
+	PageInfo *PageInfo             `json:"pageInfo"`
+}
+
+type CouponTemplateEdge struct {
+	Node   *CouponTemplate `json:"node"`
+	Cursor string          `json:"cursor"`
+}
+
+type CouponTemplateInput struct {
+	Title        string    `json:"title"`
+	ValueFen     int64     `json:"valueFen"`
+	ThresholdFen int64     `json:"thresholdFen"`
+	Skus         []string  `json:"skus,omitempty"`
+	ValidFrom    time.Time `json:"validFrom"`
+	ValidTo      time.Time `json:"validTo"`
+}
+
+type CouponTemplatePayload struct {
+	Template *CouponTemplate `json:"template,omitempty"`
+	Errors   []*UserError    `json:"errors"`
 }
 
 type CreatePickListInput struct {
@@ -235,6 +370,11 @@ type DeductionItem struct {
 	AmountFen       int64       `json:"amountFen"`
 	AmountFormatted string      `json:"amountFormatted"`
 	CouponID        *string     `json:"couponId,omitempty"`
+}
+
+type DeleteCouponTemplatePayload struct {
+	DeletedID *string      `json:"deletedId,omitempty"`
+	Errors    []*UserError `json:"errors"`
 }
 
 type DeliverySlot struct {
@@ -919,6 +1059,183 @@ type WorkOrderLine struct {
 type WorkOrderPayload struct {
 	WorkOrder *WorkOrder   `json:"workOrder,omitempty"`
 	Errors    []*UserError `json:"errors"`
+}
+
+type CouponCampaignAction string
+
+const (
+	CouponCampaignActionLaunch CouponCampaignAction = "LAUNCH"
+	CouponCampaignActionPause  CouponCampaignAction = "PAUSE"
+	CouponCampaignActionResume CouponCampaignAction = "RESUME"
+	CouponCampaignActionCancel CouponCampaignAction = "CANCEL"
+)
+
+var AllCouponCampaignAction = []CouponCampaignAction{
+	CouponCampaignActionLaunch,
+	CouponCampaignActionPause,
+	CouponCampaignActionResume,
+	CouponCampaignActionCancel,
+}
+
+func (e CouponCampaignAction) IsValid() bool {
+	switch e {
+	case CouponCampaignActionLaunch, CouponCampaignActionPause, CouponCampaignActionResume, CouponCampaignActionCancel:
+		return true
+	}
+	return false
+}
+
+func (e CouponCampaignAction) String() string {
+	return string(e)
+}
+
+func (e *CouponCampaignAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponCampaignAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponCampaignAction", str)
+	}
+	return nil
+}
+
+func (e CouponCampaignAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponCampaignAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponCampaignAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CouponCampaignStatus string
+
+const (
+	CouponCampaignStatusDraft     CouponCampaignStatus = "DRAFT"
+	CouponCampaignStatusRunning   CouponCampaignStatus = "RUNNING"
+	CouponCampaignStatusPaused    CouponCampaignStatus = "PAUSED"
+	CouponCampaignStatusCancelled CouponCampaignStatus = "CANCELLED"
+	CouponCampaignStatusCompleted CouponCampaignStatus = "COMPLETED"
+)
+
+var AllCouponCampaignStatus = []CouponCampaignStatus{
+	CouponCampaignStatusDraft,
+	CouponCampaignStatusRunning,
+	CouponCampaignStatusPaused,
+	CouponCampaignStatusCancelled,
+	CouponCampaignStatusCompleted,
+}
+
+func (e CouponCampaignStatus) IsValid() bool {
+	switch e {
+	case CouponCampaignStatusDraft, CouponCampaignStatusRunning, CouponCampaignStatusPaused, CouponCampaignStatusCancelled, CouponCampaignStatusCompleted:
+		return true
+	}
+	return false
+}
+
+func (e CouponCampaignStatus) String() string {
+	return string(e)
+}
+
+func (e *CouponCampaignStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponCampaignStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponCampaignStatus", str)
+	}
+	return nil
+}
+
+func (e CouponCampaignStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponCampaignStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponCampaignStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CouponTemplateStatus string
+
+const (
+	// Binds new coupons.
+	CouponTemplateStatusActive CouponTemplateStatus = "ACTIVE"
+	// Binds no new coupons; those bound keep their rules.
+	CouponTemplateStatusRetired CouponTemplateStatus = "RETIRED"
+)
+
+var AllCouponTemplateStatus = []CouponTemplateStatus{
+	CouponTemplateStatusActive,
+	CouponTemplateStatusRetired,
+}
+
+func (e CouponTemplateStatus) IsValid() bool {
+	switch e {
+	case CouponTemplateStatusActive, CouponTemplateStatusRetired:
+		return true
+	}
+	return false
+}
+
+func (e CouponTemplateStatus) String() string {
+	return string(e)
+}
+
+func (e *CouponTemplateStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponTemplateStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponTemplateStatus", str)
+	}
+	return nil
+}
+
+func (e CouponTemplateStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponTemplateStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponTemplateStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Sources a customer may place an order from (ToC only).
@@ -1922,6 +2239,19 @@ const (
 	UserErrorCodeProductExists UserErrorCode = "PRODUCT_EXISTS"
 	// The product changed since the version you edited; read it again.
 	UserErrorCodeVersionConflict UserErrorCode = "VERSION_CONFLICT"
+	// A coupon cannot be used: reason says why (COUPON_NOT_FOUND: unknown or
+	// someone else's, COUPON_EXPIRED, COUPON_NOT_STARTED, COUPON_NOT_AVAILABLE:
+	// held by another deduction, used or unbound). The coupon rules of an order
+	// (COUPON_THRESHOLD_NOT_MET, COUPON_NOT_APPLICABLE) come from placeOrder as
+	// VALIDATION_FAILED with that reason on the coupon's field.
+	UserErrorCodeCouponInvalid UserErrorCode = "COUPON_INVALID"
+	// The coupon template cannot change that way: reason TEMPLATE_IN_USE
+	// (coupons are bound from it: only its title may change and its window
+	// grow; retire it instead of deleting), TEMPLATE_RETIRED or TEMPLATE_ENDED
+	// (it binds no new coupons).
+	UserErrorCodeCouponTemplateConflict UserErrorCode = "COUPON_TEMPLATE_CONFLICT"
+	// The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished).
+	UserErrorCodeCampaignStateConflict UserErrorCode = "CAMPAIGN_STATE_CONFLICT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -1947,11 +2277,14 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeNotServed,
 	UserErrorCodeProductExists,
 	UserErrorCodeVersionConflict,
+	UserErrorCodeCouponInvalid,
+	UserErrorCodeCouponTemplateConflict,
+	UserErrorCodeCampaignStateConflict,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict:
 		return true
 	}
 	return false

@@ -45,11 +45,19 @@ type GiftGrant struct {
 	Qty        int64  `json:"qty"`
 }
 
+// Invoker is Dapr service invocation as the client uses it
+// (*daprx.Invoker; tests pass an in-process one).
+type Invoker interface {
+	Invoke(ctx context.Context, app, httpMethod, method string, in, out any) error
+}
+
+var _ Invoker = (*daprx.Invoker)(nil)
+
 // Client calls marketing.
-type Client struct{ inv *daprx.Invoker }
+type Client struct{ inv Invoker }
 
 // New returns a client that goes through the caller's sidecar.
-func New(inv *daprx.Invoker) *Client { return &Client{inv: inv} }
+func New(inv Invoker) *Client { return &Client{inv: inv} }
 
 // GiftsFor evaluates the active goods-gift campaigns for an order and
 // grants what it qualifies for (possibly nothing).

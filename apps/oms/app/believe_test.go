@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"testing"
 
 	"github.com/harvest/harvest/apps/oms/app"
@@ -127,5 +128,36 @@ func TestPlaceOrderCouponsMustBeHeldByItsDeductions(t *testing.T) {
 	p.DeductionIDs, p.CouponIDs = []string{"d1"}, []string{"c1"}
 	if o := mustPlace(t, e, "k", p); len(o.CouponIDs()) != 1 {
 		t.Fatalf("coupons %v", o.CouponIDs())
+	}
+}
+
+// Every coupon the order's deductions hold is judged by the wallet
+// against the order's lines, named in couponIds or not; a threshold the
+// order does not reach fails on the coupon's index with the wallet's code,
+// and nothing is written or reserved.
+func TestPlaceOrderCouponRulesAreTheWallets(t *testing.T) {
+	for _, named := range []bool{true, false} {
+		e := newEnv(t)
+		e.deduction("d1", "cust-1", payclient.DeductionHeld, 500, "c1")
+		e.cps.threshold["c1"] = 1 << 40
+		p := placement("APP")
+		p.DeductionIDs = []string{"d1"}
+		field := "deduction_ids"
+		if named {
+			p.CouponIDs, field = []string{"c1"}, "coupon_ids[0]"
+		}
+		_, _, err := e.svc.PlaceOrder(context.Background(), cmd("k", p))
+		var ve *domain.ValidationError
+		if !errors.As(err, &ve) || len(ve.Violations) != 1 || ve.Violations[0].Code != marketingclient.CodeThresholdNotMet ||
+			ve.Violations[0].Field != field {
+			t.Fatalf("named %v: %v", named, err)
+		}
+		nothingWritten(t, e)
+		if e.inv.reservations() != 0 {
+			t.Fatal("stock reserved for a refused placement")
+		}
+		if len(e.cps.asked) != 1 || e.cps.asked[0].CustomerID != "cust-1" || len(e.cps.asked[0].Lines) != len(p.Lines) {
+			t.Fatalf("wallet asked %+v", e.cps.asked)
+		}
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +30,35 @@ type env struct {
 	inv   *fakeInventory
 	pay   *fakePay
 	rem   *fakeReminders
+	cps   *fakeCoupons
 	svc   *app.Service
+}
+
+// fakeCoupons is the wallet's use check: a coupon with a threshold set
+// needs that much of goods; it records what it was asked.
+type fakeCoupons struct {
+	mu        sync.Mutex
+	threshold map[string]money.Fen
+	asked     []marketingclient.UseCheckRequest
+}
+
+func (f *fakeCoupons) CheckCouponUse(_ context.Context, r marketingclient.UseCheckRequest) ([]marketingclient.UseCheck, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, r)
+	var goods money.Fen
+	for _, l := range r.Lines {
+		goods += l.AmountFen
+	}
+	out := make([]marketingclient.UseCheck, 0, len(r.CouponIDs))
+	for _, id := range r.CouponIDs {
+		u := marketingclient.UseCheck{CouponID: id}
+		if t := f.threshold[id]; goods < t {
+			u.Code, u.Message = marketingclient.CodeThresholdNotMet, fmt.Sprintf("coupon %s needs %d", id, t)
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
 
 func newEnv(t *testing.T) *env {
@@ -37,12 +68,13 @@ func newEnv(t *testing.T) *env {
 	e.inv = newFakeInventory(e.clock)
 	e.pay = &fakePay{d: map[string]payclient.Deduction{}}
 	e.rem = &fakeReminders{armed: map[string]time.Time{}}
+	e.cps = &fakeCoupons{threshold: map[string]money.Fen{}}
 	e.svc = e.service(e.repo)
 	return e
 }
 
 func (e *env) service(repo app.Repository) *app.Service {
-	return app.New(app.Deps{Repo: repo, Inventory: e.inv, Pay: e.pay, Reminders: e.rem, Clock: e.clock},
+	return app.New(app.Deps{Repo: repo, Inventory: e.inv, Pay: e.pay, Coupons: e.cps, Reminders: e.rem, Clock: e.clock},
 		app.Config{ChannelDeadlines: map[string]time.Duration{"ALIPAY": 15 * time.Minute}})
 }
 

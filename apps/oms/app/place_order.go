@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
@@ -106,6 +107,9 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 		return nil, false, err
 	}
 	if err := checkCoupons(p.CouponIDs, coupons); err != nil {
+		return nil, false, err
+	}
+	if err := s.checkCouponRules(ctx, p, coupons); err != nil {
 		return nil, false, err
 	}
 	id, window := ids.New(), s.cfg.PayWindow(p.Channel)
@@ -434,4 +438,50 @@ func (s *Service) arm(ctx context.Context, o *domain.Order) {
 		s.log.WarnContext(ctx, "arming payment reminder failed; the expiry sweep will cancel the order",
 			"order_id", o.ID(), "err", err)
 	}
+}
+
+// checkCouponRules asks the coupon wallet whether every coupon the order's
+// deductions hold (named in coupon_ids or not: a coupon is used by being
+// deducted) applies to the order's lines: its SKUs among them, its
+// threshold reached, its window open. The lines are priced as the customer
+// saw them; domain.NewOrder then holds those prices to the catalog's, so
+// an order placed is judged at its own prices.
+func (s *Service) checkCouponRules(ctx context.Context, p domain.Placement, held map[string]bool) error {
+	if len(held) == 0 {
+		return nil
+	}
+	if s.coupons == nil {
+		return fmt.Errorf("order holds coupons and OMS has no coupon wallet to ask")
+	}
+	ids := make([]string, 0, len(held))
+	for id := range held {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	req := marketingclient.UseCheckRequest{CustomerID: p.CustomerID, CouponIDs: ids}
+	for _, l := range p.Lines {
+		req.Lines = append(req.Lines, marketingclient.OrderLine{SKU: l.SKU, Qty: l.Qty, AmountFen: l.UnitPrice * money.Fen(l.Qty)})
+	}
+	res, err := s.coupons.CheckCouponUse(ctx, req)
+	if err != nil {
+		return fmt.Errorf("check coupons with the wallet: %w", err)
+	}
+	if len(res) != len(ids) {
+		return fmt.Errorf("coupon wallet answered %d of %d coupons", len(res), len(ids))
+	}
+	var vs []domain.Violation
+	for _, r := range res {
+		if r.Code == "" {
+			continue
+		}
+		field := "deduction_ids"
+		if i := slices.Index(p.CouponIDs, r.CouponID); i >= 0 {
+			field = fmt.Sprintf("coupon_ids[%d]", i)
+		}
+		vs = append(vs, domain.Violation{Field: field, Code: r.Code, Message: r.Message})
+	}
+	if len(vs) > 0 {
+		return &domain.ValidationError{Violations: vs}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
@@ -41,6 +42,13 @@ type Pay interface {
 // believing a parcel event; *wmsclient.Client satisfies it.
 type Warehouse interface {
 	OrderParcels(ctx context.Context, orderID string) (wmsclient.OrderParcels, error)
+}
+
+// Coupons is what OMS asks the coupon wallet (marketing) at placement:
+// whether the coupons the order's deductions hold apply to its lines;
+// *marketingclient.Client satisfies it.
+type Coupons interface {
+	CheckCouponUse(ctx context.Context, r marketingclient.UseCheckRequest) ([]marketingclient.UseCheck, error)
 }
 
 // Reminders arms the durable reminder that expires an unpaid order at its
@@ -203,6 +211,7 @@ type Deps struct {
 	Repo      Repository
 	Inventory Inventory
 	Pay       Pay
+	Coupons   Coupons // may be nil where no order names a coupon (tests)
 	Reminders Reminders
 	Warehouse Warehouse // nil: parcel events are retried until one is set
 	Clock     clock.Clock
@@ -215,6 +224,7 @@ type Service struct {
 	repo    Repository
 	inv     Inventory
 	pay     Pay
+	coupons Coupons
 	rem     Reminders
 	wh      Warehouse
 	clock   clock.Clock
@@ -237,7 +247,7 @@ func New(d Deps, cfg Config) *Service {
 		d.Logger = slog.Default()
 	}
 	cfg = cfg.withDefaults()
-	return &Service{repo: d.Repo, inv: d.Inventory, pay: d.Pay, rem: d.Reminders, wh: d.Warehouse, clock: d.Clock,
+	return &Service{repo: d.Repo, inv: d.Inventory, pay: d.Pay, coupons: d.Coupons, rem: d.Reminders, wh: d.Warehouse, clock: d.Clock,
 		notify: d.Notify, log: d.Logger, cfg: cfg, soldOut: newSoldOut(cfg.SoldOutTTL)}
 }
 

@@ -160,12 +160,20 @@ type SupplierOrder struct {
 
 // Client calls the outside systems through the caller's sidecar.
 type Client struct {
-	inv   *daprx.Invoker
+	inv   Invoker
 	appID string
 }
 
+// Invoker is service invocation as the client uses it (*daprx.Invoker;
+// tests pass an in-process one).
+type Invoker interface {
+	Invoke(ctx context.Context, app, httpMethod, method string, in, out any) error
+}
+
+var _ Invoker = (*daprx.Invoker)(nil)
+
 // New returns a client; appID is DefaultAppID locally.
-func New(inv *daprx.Invoker, appID string) *Client {
+func New(inv Invoker, appID string) *Client {
 	if appID == "" {
 		appID = DefaultAppID
 	}
@@ -297,4 +305,38 @@ type UploadReceipt struct {
 func (c *Client) UploadMovements(ctx context.Context, in MovementUpload) (UploadReceipt, error) {
 	var r UploadReceipt
 	return r, c.post(ctx, "erp/v1/stock-movements", in, &r)
+}
+
+// AudienceConditions select users in BI's audience export (DOMAIN 3.2): a
+// minimum number of orders, and (when set) one of the cities.
+type AudienceConditions struct {
+	MinOrders int      `json:"min_orders"`
+	Cities    []string `json:"cities,omitempty"`
+}
+
+// AudienceRequest asks for one page of the users matching Conditions from
+// Cursor ("" for the first page).
+type AudienceRequest struct {
+	Conditions AudienceConditions `json:"conditions"`
+	Cursor     string             `json:"cursor,omitempty"`
+	Limit      int                `json:"limit,omitempty"`
+}
+
+// AudienceUser is one matching user and the mobile BI holds for them.
+type AudienceUser struct {
+	CustomerID string `json:"customer_id"`
+	Phone      string `json:"phone"`
+}
+
+// AudiencePage is one page; Done means no user is left after NextCursor.
+type AudiencePage struct {
+	Users      []AudienceUser `json:"users"`
+	NextCursor string         `json:"next_cursor"`
+	Done       bool           `json:"done"`
+}
+
+// ExportAudience reads one page of BI's audience export.
+func (c *Client) ExportAudience(ctx context.Context, r AudienceRequest) (AudiencePage, error) {
+	var p AudiencePage
+	return p, c.post(ctx, "bi/v1/audiences/export", r, &p)
 }

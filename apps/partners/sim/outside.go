@@ -51,6 +51,7 @@ const (
 // "partners") and on the public one, behind the partner key (MountPublic).
 func (s *Server) mountOutsideAPIs(r chi.Router) {
 	r.Post("/sms/v1/messages", s.smsSend())
+	r.Post("/bi/v1/audiences/export", s.biExport)
 	r.Post("/push/v1/messages", s.pushSend())
 	r.Post("/fms/v1/payment-vouchers", s.voucherPush())
 	r.Post("/risk/v1/scores", s.riskScore())

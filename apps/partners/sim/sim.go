@@ -89,6 +89,10 @@ type Config struct {
 	CollectDelay time.Duration
 	DeliverDelay time.Duration
 	RefuseRate   float64
+	// BIPopulation is how many users BI's audience export knows
+	// (C0001…); BIFailRate the share of its pages that fail (503).
+	BIPopulation int
+	BIFailRate   float64
 }
 
 func (c *Config) defaults() {
@@ -118,6 +122,9 @@ func (c *Config) defaults() {
 	}
 	if c.WMSApp == "" {
 		c.WMSApp = "wms"
+	}
+	if c.BIPopulation <= 0 {
+		c.BIPopulation = 100
 	}
 }
 

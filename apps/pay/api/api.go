@@ -28,6 +28,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Post("/v1/accounts/{customer}/credit", h.credit)
 	r.Post("/v1/deductions", h.deduct)
 	r.Get("/v1/deductions/{id}", h.deduction)
+	r.Get("/v1/coupon-holds/{id}", h.holdState)
 	r.Post("/v1/payments", h.startPayment)
 	r.Get("/v1/trades/{id}", h.trade)
 	r.Get("/v1/trades", h.tradesOfOrder)
@@ -42,7 +43,12 @@ func problem(err error) error {
 	var ins *domain.InsufficientError
 	var np *domain.NotPayableError
 	var le *domain.LimitError
+	var cr *domain.CouponRefusedError
 	switch {
+	case errors.As(err, &cr):
+		return httpapi.Errorf(http.StatusConflict, cr.Code, "%s", cr.Message)
+	case errors.Is(err, domain.ErrHoldVoid):
+		return httpapi.Errorf(http.StatusConflict, payclient.CodeHoldVoid, "%s", err.Error())
 	case errors.As(err, &le):
 		return httpapi.Errorf(http.StatusBadRequest, payclient.CodeTooMany, "%s", le.Error()).
 			With(map[string]any{"field": le.Field, "max": le.Max})
@@ -72,23 +78,39 @@ func problem(err error) error {
 
 func fail(w http.ResponseWriter, r *http.Request, err error) { httpapi.WriteError(w, r, problem(err)) }
 
-func accountsOut(a domain.Account, cs []domain.Coupon) payclient.Accounts {
-	out := payclient.Accounts{CustomerID: a.CustomerID(), BalanceFen: a.BalanceFen(), GiftCardFen: a.GiftCardFen(),
-		Points: a.Points(), GoodsCardFen: a.GoodsCardFen(), Coupons: []payclient.Coupon{}}
-	for _, c := range cs {
-		out.Coupons = append(out.Coupons, payclient.Coupon{ID: c.ID(), Title: c.Title(), ValueFen: c.ValueFen(),
-			Status: string(c.Status()), ExpiresAt: c.ExpiresAt()})
-	}
-	return out
+func accountsOut(a domain.Account) payclient.Accounts {
+	return payclient.Accounts{CustomerID: a.CustomerID(), BalanceFen: a.BalanceFen(), GiftCardFen: a.GiftCardFen(),
+		Points: a.Points(), GoodsCardFen: a.GoodsCardFen()}
 }
 
 func (h *Handler) accounts(w http.ResponseWriter, r *http.Request) {
-	a, cs, err := h.svc.Accounts(r.Context(), chi.URLParam(r, "customer"))
+	a, err := h.svc.Accounts(r.Context(), chi.URLParam(r, "customer"))
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, accountsOut(a, cs))
+	httpapi.WriteJSON(w, http.StatusOK, accountsOut(a))
+}
+
+func (h *Handler) holdState(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	a, err := h.svc.HoldState(r.Context(), id)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	out := payclient.HoldState{HoldID: id, State: payclient.HoldVoid}
+	if !a.Void {
+		switch a.Deduction {
+		case domain.DeductionHeld:
+			out.State = payclient.HoldHeld
+		case domain.DeductionUsed:
+			out.State = payclient.HoldUsed
+		default:
+			out.State = payclient.HoldReversed
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) credit(w http.ResponseWriter, r *http.Request) {
@@ -98,22 +120,18 @@ func (h *Handler) credit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	customer := chi.URLParam(r, "customer")
-	grants := make([]app.CouponGrant, len(in.Coupons))
-	for i, c := range in.Coupons {
-		grants[i] = app.CouponGrant{Title: c.Title, ValueFen: c.ValueFen, ExpiresAt: c.ExpiresAt}
-	}
 	err := h.svc.Credit(r.Context(), in.IdempotencyKey, app.Amounts{CustomerID: customer, BalanceFen: in.BalanceFen,
-		GiftCardFen: in.GiftCardFen, Points: in.Points, GoodsCardFen: in.GoodsCardFen}, grants)
+		GiftCardFen: in.GiftCardFen, Points: in.Points, GoodsCardFen: in.GoodsCardFen})
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	a, cs, err := h.svc.Accounts(r.Context(), customer)
+	a, err := h.svc.Accounts(r.Context(), customer)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, accountsOut(a, cs))
+	httpapi.WriteJSON(w, http.StatusOK, accountsOut(a))
 }
 
 func deductionOut(d domain.Deduction) payclient.Deduction {

@@ -2,6 +2,10 @@ package api_test
 
 import (
 	"context"
+	mapi "github.com/harvest/harvest/apps/marketing/api"
+	mapp "github.com/harvest/harvest/apps/marketing/app"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
+	mstore "github.com/harvest/harvest/apps/marketing/store"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,10 +73,14 @@ func setup(t *testing.T, p omsclient.Payability) (*payclient.Client, *sim.Server
 	pm := chi.NewRouter()
 	par.Mount(pm)
 	chans := channel.NewSet(inv, channel.Config{App: "partners", WechatMchID: "m", WechatKey: "wk", AlipayAppID: "a", AlipayKey: "ak"})
-	svc := app.New(store.New(db), oms{p}, chans, inv, clk, nil, nil, app.Config{})
+	svc := app.New(store.New(db), oms{p}, app.WalletClient{C: marketingclient.New(inv)}, chans, inv, clk, nil, nil, app.Config{})
 	m := chi.NewRouter()
 	api.Mount(m, svc)
-	sc.apps["pay"], sc.apps["partners"] = m, pm
+	// The coupon wallet, asking PAY back over the same stand-in sidecar.
+	mdb, _ := testdb.New(t, "marketing")
+	mm := chi.NewRouter()
+	mapi.MountWallet(mm, mapp.NewWallet(mstore.New(mdb), mapp.PayHolds{C: payclient.New(inv)}, clk, nil))
+	sc.apps["pay"], sc.apps["partners"], sc.apps["marketing"] = m, pm, mm
 	return payclient.New(inv), par, inv
 }
 
@@ -80,11 +88,20 @@ func TestClientContract(t *testing.T) {
 	ctx := context.Background()
 	c, par, inv := setup(t, omsclient.Payability{Payable: true, PayBy: time.Now().Add(10 * time.Minute), CashDueFen: 4_200, CustomerID: "C1"})
 
-	credit := payclient.CreditRequest{IdempotencyKey: "cr1", BalanceFen: 1_000,
-		Coupons: []payclient.CouponGrant{{Title: "t", ValueFen: 300, ExpiresAt: time.Now().Add(time.Hour)}}}
+	credit := payclient.CreditRequest{IdempotencyKey: "cr1", BalanceFen: 1_000}
 	a, err := c.Credit(ctx, "C1", credit)
-	if err != nil || a.BalanceFen != 1_000 || len(a.Coupons) != 1 || a.Coupons[0].Status != "AVAILABLE" {
+	if err != nil || a.BalanceFen != 1_000 {
 		t.Fatalf("credit: %+v %v", a, err)
+	}
+	wallet := marketingclient.New(inv)
+	tp, err := wallet.CreateTemplate(ctx, marketingclient.CreateTemplateRequest{TemplateSpec: marketingclient.TemplateSpec{
+		Title: "t", ValueFen: 300, ValidFrom: time.Now().Add(-time.Minute), ValidTo: time.Now().Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coupon, err := wallet.GrantCoupon(ctx, marketingclient.GrantRequest{IdempotencyKey: "g1", TemplateID: tp.ID, CustomerID: "C1"})
+	if err != nil || coupon.Status != marketingclient.CouponAvailable {
+		t.Fatalf("grant: %+v %v", coupon, err)
 	}
 	if _, err := c.Credit(ctx, "C1", credit); err != nil {
 		t.Fatalf("repeated credit: %v", err)
@@ -104,12 +121,22 @@ func TestClientContract(t *testing.T) {
 		t.Fatalf("details %v", p.Details)
 	}
 	d, err := c.Deduct(ctx, payclient.DeductRequest{IdempotencyKey: "d2", CustomerID: "C1", Items: []payclient.DeductItem{
-		{Kind: payclient.KindBalance, AmountFen: 500}, {Kind: payclient.KindCoupon, CouponID: a.Coupons[0].ID}}})
+		{Kind: payclient.KindBalance, AmountFen: 500}, {Kind: payclient.KindCoupon, CouponID: coupon.ID}}})
 	if err != nil || d.TotalFen != 800 || d.Status != payclient.DeductionHeld {
 		t.Fatalf("deduct: %+v %v", d, err)
 	}
 	if got, err := c.GetDeduction(ctx, d.ID); err != nil || got.ID != d.ID || len(got.Items) != 2 {
 		t.Fatalf("get deduction: %+v %v", got, err)
+	}
+	if st, err := c.CouponHoldState(ctx, d.ID); err != nil || st.State != payclient.HoldHeld {
+		t.Fatalf("hold state of a held deduction: %+v %v", st, err)
+	}
+	if _, err := c.Deduct(ctx, payclient.DeductRequest{IdempotencyKey: "d3", CustomerID: "C1", Items: []payclient.DeductItem{
+		{Kind: payclient.KindCoupon, CouponID: coupon.ID}}}); !httpapi.HasCode(err, marketingclient.CodeCouponNotUsable) {
+		t.Fatalf("a held coupon again: %v", err)
+	}
+	if st, err := wallet.RecheckHold(ctx, d.ID); err != nil || st.State != marketingclient.HoldHeld {
+		t.Fatalf("recheck of a held deduction: %+v %v", st, err)
 	}
 	if _, err := c.Deduct(ctx, payclient.DeductRequest{IdempotencyKey: "d2", CustomerID: "C1", Items: []payclient.DeductItem{
 		{Kind: payclient.KindBalance, AmountFen: 1}}}); !httpapi.HasCode(err, payclient.CodeIdempotencyReuse) {

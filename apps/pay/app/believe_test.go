@@ -63,7 +63,7 @@ func TestForgedCancelledEventForPaidOrderRefundsNothing(t *testing.T) {
 	if got := h.trade(tr.ID()); got.RefundedFen() != 6_000 {
 		t.Fatalf("refunded %d after the real cancel, want 6000", got.RefundedFen())
 	}
-	if a, _ := h.accounts("C1"); a.BalanceFen() != 10_000 {
+	if a := h.accounts("C1"); a.BalanceFen() != 10_000 {
 		t.Fatalf("balance %d after the real cancel", a.BalanceFen())
 	}
 }
@@ -92,7 +92,7 @@ func TestCancelReversesOnlyTheDeductionsOMSNames(t *testing.T) {
 	if got, _ := h.svc.Deduction(h.ctx, victim.ID()); got.Status() != domain.DeductionUsed {
 		t.Fatalf("another order's deduction is %s", got.Status())
 	}
-	if a, _ := h.accounts("C2"); a.BalanceFen() != 7_000 {
+	if a := h.accounts("C2"); a.BalanceFen() != 7_000 {
 		t.Fatalf("C2 balance %d", a.BalanceFen())
 	}
 }

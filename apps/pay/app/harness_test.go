@@ -15,6 +15,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	mapi "github.com/harvest/harvest/apps/marketing/api"
+	mapp "github.com/harvest/harvest/apps/marketing/app"
+	mdomain "github.com/harvest/harvest/apps/marketing/domain"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
+	mstore "github.com/harvest/harvest/apps/marketing/store"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/sim"
 	"github.com/harvest/harvest/apps/pay/api"
@@ -122,7 +127,28 @@ type harness struct {
 	payMux   http.Handler
 	parMux   http.Handler
 	inv      *localInvoker
+	wallet   *mapp.Wallet
+	mdb      *sql.DB
 	notified int
+}
+
+// payAsWalletSeesIt answers the wallet's hold questions from PAY's use case,
+// as PAY's route does.
+type payAsWalletSeesIt struct{ h *harness }
+
+func (p payAsWalletSeesIt) HoldState(ctx context.Context, id string) (mdomain.HoldState, error) {
+	a, err := p.h.svc.HoldState(ctx, id)
+	switch {
+	case err != nil:
+		return "", err
+	case a.Void:
+		return mdomain.HoldVoid, nil
+	case a.Deduction == domain.DeductionHeld:
+		return mdomain.HoldHeld, nil
+	case a.Deduction == domain.DeductionUsed:
+		return mdomain.HoldUsed, nil
+	}
+	return mdomain.HoldReversed, nil
 }
 
 const (
@@ -146,7 +172,12 @@ func newHarness(t *testing.T) *harness {
 	h.parMux = pm
 	chans := channel.NewSet(inv, channel.Config{App: "partners", WechatMchID: "1900000109", WechatAppID: "wxtest", WechatKey: wechatKey,
 		AlipayAppID: "2021000000000001", AlipayKey: alipayKey, Now: clk.Now})
-	h.svc = app.New(store.New(db), h.oms, chans, inv, clk, func() { h.notified++ }, nil,
+	h.mdb, _ = testdb.New(t, "marketing")
+	h.wallet = mapp.NewWallet(mstore.New(h.mdb), payAsWalletSeesIt{h}, clk, nil)
+	mm := chi.NewRouter()
+	mapi.MountWallet(mm, h.wallet)
+	inv.set("marketing", mm)
+	h.svc = app.New(store.New(db), h.oms, app.WalletClient{C: marketingclient.New(inv)}, chans, inv, clk, func() { h.notified++ }, nil,
 		app.Config{HoldBound: 15 * time.Minute, PollAfter: 5 * time.Second, FinanceApp: "partners"})
 	m := chi.NewRouter()
 	api.Mount(m, h.svc)
@@ -165,21 +196,46 @@ func (h *harness) count(q string, args ...any) int {
 	return n
 }
 
-func (h *harness) credit(customer string, a app.Amounts, coupons ...app.CouponGrant) {
+func (h *harness) credit(customer string, a app.Amounts) {
 	h.t.Helper()
 	a.CustomerID = customer
-	if err := h.svc.Credit(h.ctx, "credit:"+customer+fmt.Sprint(time.Now().UnixNano()), a, coupons); err != nil {
+	if err := h.svc.Credit(h.ctx, "credit:"+customer+fmt.Sprint(time.Now().UnixNano()), a); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
-func (h *harness) accounts(customer string) (domain.Account, []domain.Coupon) {
+// coupon binds a coupon worth value, valid for an hour, in the wallet.
+func (h *harness) coupon(customer string, value money.Fen) string {
 	h.t.Helper()
-	a, cs, err := h.svc.Accounts(h.ctx, customer)
+	tp, err := h.wallet.CreateTemplate(h.ctx, "", mdomain.TemplateSpec{Title: "coupon", ValueFen: value,
+		ValidFrom: h.clk.Now().Add(-time.Minute), ValidTo: h.clk.Now().Add(time.Hour)})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return a, cs
+	c, _, err := h.wallet.Grant(h.ctx, "grant:"+tp.ID(), tp.ID(), customer)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c.ID
+}
+
+// couponStatus is where the wallet says the coupon stands.
+func (h *harness) couponStatus(id string) mdomain.CouponStatus {
+	h.t.Helper()
+	var st mdomain.CouponStatus
+	if err := h.mdb.QueryRow(`SELECT status FROM coupons WHERE id=?`, id).Scan(&st); err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+func (h *harness) accounts(customer string) domain.Account {
+	h.t.Helper()
+	a, err := h.svc.Accounts(h.ctx, customer)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return a
 }
 
 // order registers an unpaid order at the fake OMS.

@@ -15,10 +15,10 @@ func TestIdempotencyKeysAreScopedByCustomer(t *testing.T) {
 	h := newHarness(t)
 	for _, c := range []string{"C1", "C2"} {
 		a := app.Amounts{CustomerID: c, BalanceFen: 10_000}
-		if err := h.svc.Credit(h.ctx, "k1", a, nil); err != nil {
+		if err := h.svc.Credit(h.ctx, "k1", a); err != nil {
 			t.Fatalf("credit %s with k1: %v", c, err)
 		}
-		if err := h.svc.Credit(h.ctx, "k1", app.Amounts{CustomerID: c, BalanceFen: 1}, nil); !errors.Is(err, domain.ErrKeyReused) {
+		if err := h.svc.Credit(h.ctx, "k1", app.Amounts{CustomerID: c, BalanceFen: 1}); !errors.Is(err, domain.ErrKeyReused) {
 			t.Fatalf("credit %s reusing k1: %v", c, err)
 		}
 	}
@@ -32,7 +32,7 @@ func TestIdempotencyKeysAreScopedByCustomer(t *testing.T) {
 			t.Fatalf("%s got %s's deduction", c, d.CustomerID())
 		}
 		deductions[c] = d.ID()
-		if a, _ := h.accounts(c); a.BalanceFen() != 9_000 {
+		if a := h.accounts(c); a.BalanceFen() != 9_000 {
 			t.Fatalf("%s balance %d, want 9000", c, a.BalanceFen())
 		}
 		if _, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "k1", CustomerID: c, Items: []app.Item{{Kind: domain.KindBalance, AmountFen: 7}}}); !errors.Is(err, domain.ErrKeyReused) {

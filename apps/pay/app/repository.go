@@ -41,23 +41,30 @@ type Repository interface {
 	Pushes
 }
 
-// Accounts stores balances and coupons.
+// Accounts stores balances.
 type Accounts interface {
-	// Accounts returns a customer's balances and coupons; a customer
-	// without a row has zeros.
-	Accounts(ctx context.Context, customerID string) (domain.Account, []domain.Coupon, error)
-	// Credit adds a and coupons, once per (customer, key): a key used with
-	// another hash is domain.ErrKeyReused.
-	Credit(ctx context.Context, key, hash string, a domain.Account, coupons []domain.Coupon, now time.Time) error
+	// Accounts returns a customer's balances; a customer without a row
+	// has zeros.
+	Accounts(ctx context.Context, customerID string) (domain.Account, error)
+	// Credit adds a, once per (customer, key): a key used with another
+	// hash is domain.ErrKeyReused.
+	Credit(ctx context.Context, key, hash string, a domain.Account, now time.Time) error
 	CountAccounts(ctx context.Context) (int, error)
 }
 
 // Deductions stores non-cash deductions.
 type Deductions interface {
-	// Deduct holds d (domain.Deduction.Hold decides the coupon rules) and
-	// takes every item or none. A key already used answers the first
-	// deduction (same hash) or domain.ErrKeyReused.
-	Deduct(ctx context.Context, d domain.Deduction, now time.Time) (domain.Deduction, error)
+	// DeductionByKey finds the customer's deduction made under key.
+	DeductionByKey(ctx context.Context, customerID, key string) (domain.Deduction, bool, error)
+	// Deduct holds d (domain.Deduction.Hold prices its coupons, which the
+	// wallet holds under d's id) and takes every item or none, recording
+	// the hold as DEDUCTED (domain.ErrHoldVoid when it was declared void).
+	// A key already used answers the first deduction (same hash) or
+	// domain.ErrKeyReused.
+	Deduct(ctx context.Context, d domain.Deduction, coupons map[string]domain.Coupon, now time.Time) (domain.Deduction, error)
+	// HoldState answers the wallet about a hold: a hold no deduction took
+	// is recorded VOID first, so none can take it after the answer.
+	HoldState(ctx context.Context, holdID string, now time.Time) (HoldAnswer, error)
 	Deduction(ctx context.Context, id string) (domain.Deduction, error)
 	// HeldBefore lists held deductions created before t, oldest first.
 	HeldBefore(ctx context.Context, t time.Time, limit int) ([]string, error)
@@ -78,6 +85,13 @@ type Deductions interface {
 	// every succeeded trade of the order in full.
 	SettleCancelled(ctx context.Context, claim InboxClaim, orderID string, named []string, now time.Time,
 		reversed func(domain.Deduction) outbox.Event, unknown func(id string)) (fresh bool, err error)
+}
+
+// HoldAnswer is where a coupon hold stands: VOID, or the status of the
+// deduction that took it.
+type HoldAnswer struct {
+	Void      bool
+	Deduction domain.DeductionStatus
 }
 
 // Trades stores cash trades and their channel records.

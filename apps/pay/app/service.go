@@ -13,6 +13,7 @@ import (
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/channel"
+	"github.com/harvest/harvest/apps/pay/domain"
 	"github.com/harvest/harvest/apps/platform/clock"
 )
 
@@ -23,6 +24,17 @@ type OMS interface {
 	// GetOrder is how PAY checks an event that would move money (an
 	// order said to be cancelled) with the order's owner before acting.
 	GetOrder(ctx context.Context, orderID string) (omsclient.Order, error)
+}
+
+// Wallet is what PAY needs of the coupon wallet (marketing); an adapter
+// over marketingclient in main fits.
+type Wallet interface {
+	// HoldCoupons holds the customer's coupons for deduction holdID, all
+	// or none, and answers their values; a refusal is a
+	// *domain.CouponRefusedError with the wallet's code.
+	HoldCoupons(ctx context.Context, holdID, customerID string, couponIDs []string) (map[string]domain.Coupon, error)
+	// RecheckHold asks the wallet to settle a hold by PAY's word now.
+	RecheckHold(ctx context.Context, holdID string) error
 }
 
 // Config tunes the use cases; zero values take the defaults.
@@ -41,6 +53,7 @@ type Config struct {
 type Service struct {
 	repo     Repository
 	oms      OMS
+	wallet   Wallet
 	channels map[string]channel.Adapter
 	inv      channel.Invoker
 	clock    clock.Clock
@@ -53,7 +66,7 @@ type Service struct {
 // New returns a Service over repo (apps/pay/store). notify wakes the
 // outbox relay after a commit that wrote events (nil in tests that read
 // the outbox table).
-func New(repo Repository, oms OMS, channels map[string]channel.Adapter, inv channel.Invoker, clk clock.Clock,
+func New(repo Repository, oms OMS, wallet Wallet, channels map[string]channel.Adapter, inv channel.Invoker, clk clock.Clock,
 	notify func(), log *slog.Logger, cfg Config) *Service {
 	if cfg.HoldBound <= 0 {
 		cfg.HoldBound = 15 * time.Minute
@@ -70,7 +83,7 @@ func New(repo Repository, oms OMS, channels map[string]channel.Adapter, inv chan
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{repo: repo, oms: oms, channels: channels, inv: inv, clock: clk, notify: notify, log: log, cfg: cfg,
+	return &Service{repo: repo, oms: oms, wallet: wallet, channels: channels, inv: inv, clock: clk, notify: notify, log: log, cfg: cfg,
 		wake: make(chan struct{}, 1)}
 }
 

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"net/http"
 	"sync"
 	"testing"
@@ -39,7 +40,7 @@ func TestSweepRacingALatePlacementReversesOnceAndRefusesTheOrder(t *testing.T) {
 
 	inv := &stallingInventory{at: make(chan string, 1), gate: make(chan struct{})}
 	oms := omsapp.New(omsapp.Deps{Repo: omsstore.New(omsDB), Inventory: inv, Pay: payAsOMSSeesIt{h.svc}, Clock: h.clk}, omsapp.Config{})
-	pay := app.New(store.New(h.db), omsAsPaySeesIt{oms}, nil, h.inv, h.clk, nil, nil, app.Config{HoldBound: 15 * time.Minute})
+	pay := app.New(store.New(h.db), omsAsPaySeesIt{oms}, app.WalletClient{C: marketingclient.New(h.inv)}, nil, h.inv, h.clk, nil, nil, app.Config{HoldBound: 15 * time.Minute})
 
 	tomorrow := h.clk.Now().In(omsdomain.Shanghai).AddDate(0, 0, 1).Format("2006-01-02")
 	p := omsdomain.Placement{CustomerID: "C1", Source: "APP", DeductionIDs: []string{d.ID()}, Freight: 600,
@@ -80,7 +81,7 @@ func TestSweepRacingALatePlacementReversesOnceAndRefusesTheOrder(t *testing.T) {
 	if n, err := pay.SweepDeductions(h.ctx); err != nil || n != 0 {
 		t.Fatalf("second sweep: %d %v", n, err)
 	}
-	if a, _ := h.accounts("C1"); a.BalanceFen() != 10_000 {
+	if a := h.accounts("C1"); a.BalanceFen() != 10_000 {
 		t.Fatalf("balance %d, want 10000: reversed once", a.BalanceFen())
 	}
 	if got, _ := h.svc.Deduction(h.ctx, d.ID()); got.Status() != domain.DeductionReversed {

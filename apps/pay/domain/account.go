@@ -62,27 +62,19 @@ func (a *Account) add(k Kind, amount money.Fen) {
 	}
 }
 
-// Coupon is a coupon in a customer's account.
+// Coupon is a coupon as the coupon wallet answered a hold of it: its
+// value and the end of its window. The wallet owns the coupon; PAY only
+// prices the deduction item with it.
 type Coupon struct {
 	id        string
 	title     string
 	value     money.Fen
-	status    CouponStatus
 	expiresAt time.Time
 }
 
-// NewCoupon returns an AVAILABLE coupon to grant: it needs a title, a
-// positive value and an expiry.
-func NewCoupon(id, title string, value money.Fen, expiresAt time.Time) (Coupon, error) {
-	if value <= 0 || title == "" || expiresAt.IsZero() {
-		return Coupon{}, fmt.Errorf("%w: a coupon needs title, positive value_fen and expires_at", ErrValidation)
-	}
-	return Coupon{id: id, title: title, value: value, status: CouponAvailable, expiresAt: expiresAt}, nil
-}
-
-// RestoreCoupon rebuilds a coupon the store read.
-func RestoreCoupon(id, title string, value money.Fen, status CouponStatus, expiresAt time.Time) Coupon {
-	return Coupon{id: id, title: title, value: value, status: status, expiresAt: expiresAt}
+// HeldCoupon is the wallet's answer for a coupon it holds for a deduction.
+func HeldCoupon(id, title string, value money.Fen, expiresAt time.Time) Coupon {
+	return Coupon{id: id, title: title, value: value, expiresAt: expiresAt}
 }
 
 // ID is the coupon's id.
@@ -94,14 +86,5 @@ func (c Coupon) Title() string { return c.title }
 // ValueFen is what the coupon is worth.
 func (c Coupon) ValueFen() money.Fen { return c.value }
 
-// Status is where the coupon stands.
-func (c Coupon) Status() CouponStatus { return c.status }
-
 // ExpiresAt is when the coupon stops being usable.
 func (c Coupon) ExpiresAt() time.Time { return c.expiresAt }
-
-// Usable reports whether the coupon may be held at now: available and not
-// expired. The store's conditional update holds it under the same rule.
-func (c Coupon) Usable(now time.Time) bool {
-	return c.status == CouponAvailable && c.expiresAt.After(now)
-}

@@ -97,19 +97,18 @@ func (d Deduction) CouponIDs() []string {
 	return ids
 }
 
-// Hold applies the coupon rules and makes the deduction HELD at now:
-// every coupon must be the customer's (coupons holds only the customer's,
-// by id) and usable; an item of amount zero takes the coupon's value, and
-// no item takes more than its coupon is worth. The accounts and coupons
-// themselves are taken by the store's conditional updates, item by item;
-// their answer is final (a coupon held meanwhile still fails there).
+// Hold prices the coupon items and makes the deduction HELD at now: every
+// coupon must be among those the wallet holds for this deduction (coupons,
+// the wallet's answer) and not expired; an item of amount zero takes the
+// coupon's value, and no item takes more than its coupon is worth. The
+// accounts are taken by the store's conditional updates, item by item.
 func (d *Deduction) Hold(coupons map[string]Coupon, now time.Time) error {
 	var total money.Fen
 	items := slices.Clone(d.items)
 	for i, it := range items {
 		if it.kind == KindCoupon {
 			c, ok := coupons[it.couponID]
-			if !ok || !c.Usable(now) {
+			if !ok || !c.expiresAt.After(now) {
 				return &InsufficientError{Kind: KindCoupon, CouponID: it.couponID}
 			}
 			if it.amount == 0 {
@@ -127,8 +126,8 @@ func (d *Deduction) Hold(coupons map[string]Coupon, now time.Time) error {
 
 // Reverse gives the deduction back: only a HELD one, or a USED one when
 // allowUsed (its order was cancelled); else ErrNotReversible (reversed
-// before). It returns what goes back to the accounts; its coupons become
-// available again.
+// before). It returns what goes back to the accounts; the wallet gives its
+// coupons back when PAY, asked, says it is reversed.
 func (d *Deduction) Reverse(allowUsed bool) (Account, error) {
 	if d.status != DeductionHeld && !(allowUsed && d.status == DeductionUsed) {
 		return Account{}, fmt.Errorf("deduction %s is %s: %w", d.id, d.status, ErrNotReversible)

@@ -62,14 +62,15 @@ const (
 	DeductionReversed DeductionStatus = "REVERSED"
 )
 
-// CouponStatus is where a coupon stands.
-type CouponStatus string
+// HoldRecord is PAY's record of a coupon hold (coupon_holds.state).
+type HoldRecord string
 
-// Coupon statuses.
+// Hold records: DEDUCTED, written with the deduction that took the hold;
+// VOID, written when a hold is asked about that no deduction took, which
+// makes the deduction that would take it fail (ErrHoldVoid).
 const (
-	CouponAvailable CouponStatus = "AVAILABLE"
-	CouponHeld      CouponStatus = "HELD"
-	CouponUsed      CouponStatus = "USED"
+	HoldDeducted HoldRecord = "DEDUCTED"
+	HoldVoid     HoldRecord = "VOID"
 )
 
 // TradeStatus is where a cash trade stands.
@@ -128,6 +129,11 @@ var (
 	// its owner (OMS does not say the order is cancelled); its subscriber
 	// drops it.
 	ErrUnconfirmed = errors.New("event not confirmed by its owner")
+	// ErrHoldVoid: the deduction's coupon hold was declared void (asked
+	// about before the deduction committed); nothing was taken.
+	ErrHoldVoid = errors.New("coupon hold void")
+	// ErrCouponRefused: the coupon wallet refused a coupon (see CouponRefusedError).
+	ErrCouponRefused = errors.New("coupon refused")
 )
 
 // InsufficientError names the account kind (and coupon) that could not cover an item.
@@ -145,6 +151,19 @@ func (e *InsufficientError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrInsufficient) hold.
 func (e *InsufficientError) Unwrap() error { return ErrInsufficient }
+
+// CouponRefusedError is the wallet's refusal of a coupon in a deduction,
+// with the wallet's code (COUPON_EXPIRED, COUPON_NOT_FOUND…), shown to the
+// caller as it is.
+type CouponRefusedError struct {
+	Code    string
+	Message string
+}
+
+func (e *CouponRefusedError) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap makes errors.Is(err, ErrCouponRefused) hold.
+func (e *CouponRefusedError) Unwrap() error { return ErrCouponRefused }
 
 // NotPayableError carries OMS's reason.
 type NotPayableError struct{ Reason string }

@@ -13,6 +13,10 @@ const (
 	PushCashReceived    = "CASH_RECEIVED"
 	PushCashRefunded    = "CASH_REFUNDED"
 	PushRefundAudit     = "REFUND_AUDIT"
+	// PushCouponRelease is not for finance: it asks the coupon wallet to
+	// settle a reversed deduction's hold (RefID, the deduction id), sent by
+	// the same worker with the same retries.
+	PushCouponRelease = "COUPON_RELEASE"
 )
 
 // Push is one message to finance, as the store keeps it until sent.

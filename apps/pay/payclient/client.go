@@ -39,29 +39,23 @@ const (
 	CodeUnknownChannel   = "UNKNOWN_CHANNEL"
 	CodeRefundTooLarge   = "REFUND_EXCEEDS_PAID"
 	CodeNotFound         = "NOT_FOUND"
-	CodeValidation       = "VALIDATION_FAILED"
+	// CodeHoldVoid: the deduction's coupon hold was given back before it
+	// committed (a stalled request); nothing was taken, retry with a new key.
+	CodeHoldVoid   = "COUPON_HOLD_VOID"
+	CodeValidation = "VALIDATION_FAILED"
 	// CodeTooMany: a list input is over its bound (Details["field"],
 	// Details["max"]); nothing was done.
 	CodeTooMany = "TOO_MANY_ITEMS"
 )
 
-// Coupon is a coupon in a customer's account.
-type Coupon struct {
-	ID        string    `json:"id"`
-	Title     string    `json:"title"`
-	ValueFen  money.Fen `json:"value_fen"`
-	Status    string    `json:"status"` // AVAILABLE, HELD, USED
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// Accounts are a customer's non-cash balances.
+// Accounts are a customer's money-like non-cash balances. Coupons are in
+// the coupon wallet (marketingclient), which PAY's COUPON deduction holds.
 type Accounts struct {
 	CustomerID   string    `json:"customer_id"`
 	BalanceFen   money.Fen `json:"balance_fen"`
 	GiftCardFen  money.Fen `json:"gift_card_fen"`
 	Points       int64     `json:"points"`
 	GoodsCardFen money.Fen `json:"goods_card_fen"`
-	Coupons      []Coupon  `json:"coupons"`
 }
 
 // DeductItem takes an amount from one account kind (CouponID for coupons).
@@ -146,4 +140,28 @@ func (c *Client) StartCashPayment(ctx context.Context, r StartPaymentRequest) (C
 	var out CashierRedirect
 	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/payments", r, &out)
 	return out, err
+}
+
+// Coupon hold states (HoldState.State).
+const (
+	HoldHeld     = "HELD"
+	HoldUsed     = "USED"
+	HoldReversed = "REVERSED"
+	HoldVoid     = "VOID"
+)
+
+// HoldState is PAY's word on a coupon hold, which is a deduction's id:
+// HELD or USED while the deduction holds its coupons, REVERSED once it gave
+// them back, VOID when no deduction took the hold (asking makes that
+// final: a deduction still committing under it fails).
+type HoldState struct {
+	HoldID string `json:"hold_id"`
+	State  string `json:"state"`
+}
+
+// CouponHoldState asks PAY where a coupon hold stands (the wallet's
+// check-back).
+func (c *Client) CouponHoldState(ctx context.Context, holdID string) (HoldState, error) {
+	var out HoldState
+	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/coupon-holds/"+url.PathEscape(holdID), nil, &out)
 }

@@ -9,22 +9,14 @@ import (
 	"github.com/harvest/harvest/apps/platform/money"
 )
 
-// CouponGrant is a coupon to put into an account.
-type CouponGrant struct {
-	Title     string    `json:"title"`
-	ValueFen  money.Fen `json:"value_fen"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 // CreditRequest adds to a customer's non-cash accounts (dev/ops endpoint);
 // idempotent by key.
 type CreditRequest struct {
-	IdempotencyKey string        `json:"idempotency_key"`
-	BalanceFen     money.Fen     `json:"balance_fen,omitempty"`
-	GiftCardFen    money.Fen     `json:"gift_card_fen,omitempty"`
-	Points         int64         `json:"points,omitempty"`
-	GoodsCardFen   money.Fen     `json:"goods_card_fen,omitempty"`
-	Coupons        []CouponGrant `json:"coupons,omitempty"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	BalanceFen     money.Fen `json:"balance_fen,omitempty"`
+	GiftCardFen    money.Fen `json:"gift_card_fen,omitempty"`
+	Points         int64     `json:"points,omitempty"`
+	GoodsCardFen   money.Fen `json:"goods_card_fen,omitempty"`
 }
 
 // Credit adds to a customer's accounts and returns them afterwards.

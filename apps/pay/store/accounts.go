@@ -12,38 +12,21 @@ import (
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
-// Accounts returns a customer's balances and coupons; a customer without a
-// row has zeros.
-func (s *Store) Accounts(ctx context.Context, customerID string) (domain.Account, []domain.Coupon, error) {
+// Accounts returns a customer's balances; a customer without a row has
+// zeros.
+func (s *Store) Accounts(ctx context.Context, customerID string) (domain.Account, error) {
 	var bal, gift, goods money.Fen
 	var points int64
 	err := s.db.QueryRowContext(ctx, `SELECT balance_fen, gift_card_fen, points, goods_card_fen FROM accounts WHERE customer_id=?`,
 		customerID).Scan(&bal, &gift, &points, &goods)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return domain.Account{}, nil, fmt.Errorf("read accounts of %s: %w", customerID, err)
+		return domain.Account{}, fmt.Errorf("read accounts of %s: %w", customerID, err)
 	}
-	a := domain.RestoreAccount(customerID, bal, gift, points, goods)
-	cs, err := sqltx.Collect[domain.Coupon](s.db.QueryContext(ctx,
-		`SELECT id, title, value_fen, status, expires_at FROM coupons WHERE customer_id=? ORDER BY expires_at, id`, customerID))(scanCoupon)
-	if err != nil {
-		return a, nil, fmt.Errorf("read coupons of %s: %w", customerID, err)
-	}
-	return a, cs, nil
+	return domain.RestoreAccount(customerID, bal, gift, points, goods), nil
 }
 
-func scanCoupon(row interface{ Scan(...any) error }) (domain.Coupon, error) {
-	var id, title string
-	var value money.Fen
-	var status domain.CouponStatus
-	var exp time.Time
-	if err := row.Scan(&id, &title, &value, &status, &exp); err != nil {
-		return domain.Coupon{}, err
-	}
-	return domain.RestoreCoupon(id, title, value, status, exp), nil
-}
-
-// Credit adds to a customer's accounts and coupons, once per key.
-func (s *Store) Credit(ctx context.Context, key, hash string, a domain.Account, coupons []domain.Coupon, now time.Time) error {
+// Credit adds to a customer's accounts, once per key.
+func (s *Store) Credit(ctx context.Context, key, hash string, a domain.Account, now time.Time) error {
 	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO account_credits (idempotency_key, request_hash, customer_id, created_at) VALUES (?,?,?,?)`,
 			key, hash, a.CustomerID(), now)
@@ -63,15 +46,6 @@ func (s *Store) Credit(ctx context.Context, key, hash string, a domain.Account, 
 		}
 		if err := creditTx(ctx, tx, a, now); err != nil {
 			return err
-		}
-		for _, c := range coupons {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO coupons (id, customer_id, title, value_fen, status, expires_at, created_at) VALUES (?,?,?,?,?,?,?)`,
-				c.ID(), a.CustomerID(), c.Title(), c.ValueFen(), c.Status(), c.ExpiresAt(), now); err != nil {
-				if sqltx.IsDuplicate(err) {
-					return fmt.Errorf("%w: coupon %s exists", domain.ErrValidation, c.ID())
-				}
-				return fmt.Errorf("add coupon: %w", err)
-			}
 		}
 		return nil
 	})

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/pay/app"
@@ -15,15 +14,17 @@ import (
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
-// Deduct holds d and takes every item of it or none. The coupon rules are
-// d.Hold's, applied to the coupons read in the transaction; the accounts
-// and coupons are then taken by conditional updates checked by rows
-// affected, so two deductions racing for the last fen or one coupon have
-// one winner. A key (the customer's own) already used returns the first
-// deduction (same hash) or ErrKeyReused; concurrent duplicates meet at the
-// unique key, and the loser returns the winner's deduction.
-func (s *Store) Deduct(ctx context.Context, d domain.Deduction, now time.Time) (domain.Deduction, error) {
-	if prev, ok, err := s.deductionByKey(ctx, d.CustomerID(), d.IdempotencyKey()); err != nil {
+// Deduct holds d and takes every item of it or none. Its coupons are held
+// in the wallet under d's id already (coupons is the wallet's answer);
+// the hold is recorded DEDUCTED first, which fails with ErrHoldVoid when
+// the hold was declared void meanwhile. The accounts are taken by
+// conditional updates checked by rows affected, so two deductions racing
+// for the last fen have one winner. A key (the customer's own) already
+// used returns the first deduction (same hash) or ErrKeyReused; concurrent
+// duplicates meet at the unique key, and the loser returns the winner's
+// deduction.
+func (s *Store) Deduct(ctx context.Context, d domain.Deduction, coupons map[string]domain.Coupon, now time.Time) (domain.Deduction, error) {
+	if prev, ok, err := s.DeductionByKey(ctx, d.CustomerID(), d.IdempotencyKey()); err != nil {
 		return domain.Deduction{}, err
 	} else if ok {
 		return prev.SameRequest(d.RequestHash())
@@ -31,9 +32,14 @@ func (s *Store) Deduct(ctx context.Context, d domain.Deduction, now time.Time) (
 	var out domain.Deduction
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		held := d
-		coupons, err := couponsOf(ctx, tx, held.CustomerID(), held.CouponIDs())
-		if err != nil {
-			return err
+		if len(held.CouponIDs()) > 0 {
+			_, err := tx.ExecContext(ctx, `INSERT INTO coupon_holds (hold_id, state, created_at) VALUES (?,?,?)`, held.ID(), domain.HoldDeducted, now)
+			if sqltx.IsDuplicate(err) {
+				return fmt.Errorf("deduction %s: %w", held.ID(), domain.ErrHoldVoid)
+			}
+			if err != nil {
+				return fmt.Errorf("record coupon hold %s: %w", held.ID(), err)
+			}
 		}
 		if err := held.Hold(coupons, now); err != nil {
 			return err
@@ -62,7 +68,7 @@ func (s *Store) Deduct(ctx context.Context, d domain.Deduction, now time.Time) (
 		return nil
 	})
 	if sqltx.IsDuplicate(err) {
-		prev, ok, err := s.deductionByKey(ctx, d.CustomerID(), d.IdempotencyKey())
+		prev, ok, err := s.DeductionByKey(ctx, d.CustomerID(), d.IdempotencyKey())
 		if err != nil {
 			return domain.Deduction{}, err
 		}
@@ -76,43 +82,17 @@ func (s *Store) Deduct(ctx context.Context, d domain.Deduction, now time.Time) (
 	return out, nil
 }
 
-// couponsOf reads the customer's coupons among ids, in one query.
-func couponsOf(ctx context.Context, tx *sql.Tx, customerID string, ids []string) (map[string]domain.Coupon, error) {
-	out := make(map[string]domain.Coupon, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	args := []any{customerID}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	cs, err := sqltx.Collect[domain.Coupon](tx.QueryContext(ctx, `SELECT id, title, value_fen, status, expires_at FROM coupons
-		WHERE customer_id=? AND id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, args...))(scanCoupon)
-	if err != nil {
-		return nil, fmt.Errorf("read coupons of %s: %w", customerID, err)
-	}
-	for _, c := range cs {
-		out[c.ID()] = c
-	}
-	return out, nil
-}
-
-// take takes one item from the accounts or holds its coupon, conditionally:
-// a balance below the amount, or a coupon no longer available, is
-// InsufficientError.
+// take takes one item from the accounts, conditionally: a balance below
+// the amount is InsufficientError. A coupon item takes nothing here: the
+// wallet holds its coupon.
 func take(ctx context.Context, tx *sql.Tx, d domain.Deduction, it domain.Item, now time.Time) error {
-	var ok bool
-	var err error
 	if it.Kind() == domain.KindCoupon {
-		ok, err = execOne(ctx, tx, "hold coupon "+it.CouponID(),
-			`UPDATE coupons SET status=?, deduction_id=? WHERE id=? AND customer_id=? AND status=? AND expires_at > ?`,
-			domain.CouponHeld, d.ID(), it.CouponID(), d.CustomerID(), domain.CouponAvailable, now)
-	} else {
-		col := it.Kind().Column()
-		ok, err = execOne(ctx, tx, "take "+string(it.Kind()),
-			`UPDATE accounts SET `+col+`=`+col+`-?, updated_at=? WHERE customer_id=? AND `+col+` >= ?`,
-			it.AmountFen(), now, d.CustomerID(), it.AmountFen())
+		return nil
 	}
+	col := it.Kind().Column()
+	ok, err := execOne(ctx, tx, "take "+string(it.Kind()),
+		`UPDATE accounts SET `+col+`=`+col+`-?, updated_at=? WHERE customer_id=? AND `+col+` >= ?`,
+		it.AmountFen(), now, d.CustomerID(), it.AmountFen())
 	if err != nil {
 		return err
 	}
@@ -122,7 +102,8 @@ func take(ctx context.Context, tx *sql.Tx, d domain.Deduction, it domain.Item, n
 	return nil
 }
 
-func (s *Store) deductionByKey(ctx context.Context, customerID, key string) (domain.Deduction, bool, error) {
+// DeductionByKey finds the customer's deduction made under key.
+func (s *Store) DeductionByKey(ctx context.Context, customerID, key string) (domain.Deduction, bool, error) {
 	var id string
 	err := s.db.QueryRowContext(ctx, `SELECT id FROM deductions WHERE customer_id=? AND idempotency_key=?`, customerID, key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -200,10 +181,6 @@ func (s *Store) BindDeductions(ctx context.Context, claim app.InboxClaim, orderI
 				conflicts = append(conflicts, id)
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE coupons SET status=? WHERE deduction_id=? AND status=?`,
-				domain.CouponUsed, id, domain.CouponHeld); err != nil {
-				return fmt.Errorf("mark coupons of deduction %s used: %w", id, err)
-			}
 		}
 		return nil
 	})
@@ -231,13 +208,11 @@ func reverse(ctx context.Context, tx *sql.Tx, id string, allowUsed bool, now tim
 	if _, err := tx.ExecContext(ctx, `UPDATE deductions SET status=?, updated_at=? WHERE id=?`, d.Status(), now, id); err != nil {
 		return d, false, fmt.Errorf("reverse deduction %s: %w", id, err)
 	}
-	for _, it := range d.Items() {
-		if it.Kind() != domain.KindCoupon {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE coupons SET status=?, deduction_id=NULL WHERE id=? AND deduction_id=?`,
-			domain.CouponAvailable, it.CouponID(), id); err != nil {
-			return d, false, fmt.Errorf("give coupon %s back: %w", it.CouponID(), err)
+	if len(d.CouponIDs()) > 0 {
+		// The wallet gives the coupons back once it hears, from PAY itself,
+		// that the deduction is reversed: the push worker asks it to check.
+		if err := addPush(ctx, tx, now, domain.PushBody{Kind: domain.PushCouponRelease, RefID: id, CustomerID: d.CustomerID()}); err != nil {
+			return d, false, err
 		}
 	}
 	if err := creditTx(ctx, tx, back, now); err != nil {
@@ -338,4 +313,27 @@ func (s *Store) HoldsFor(ctx context.Context, orderID string) (bool, error) {
 		return false, fmt.Errorf("read what PAY holds for %s: %w", orderID, err)
 	}
 	return n > 0, nil
+}
+
+// HoldState answers where a coupon hold stands. A hold no deduction took
+// is first recorded VOID (INSERT IGNORE against the deduction's own
+// DEDUCTED row, one primary key), so a deduction still committing under it
+// fails instead of using coupons the wallet is about to give back.
+func (s *Store) HoldState(ctx context.Context, holdID string, now time.Time) (app.HoldAnswer, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO coupon_holds (hold_id, state, created_at) VALUES (?,?,?)`,
+		holdID, domain.HoldVoid, now); err != nil {
+		return app.HoldAnswer{}, fmt.Errorf("claim coupon hold %s: %w", holdID, err)
+	}
+	var st domain.HoldRecord
+	if err := s.db.QueryRowContext(ctx, `SELECT state FROM coupon_holds WHERE hold_id=?`, holdID).Scan(&st); err != nil {
+		return app.HoldAnswer{}, fmt.Errorf("read coupon hold %s: %w", holdID, err)
+	}
+	if st == domain.HoldVoid {
+		return app.HoldAnswer{Void: true}, nil
+	}
+	var ds domain.DeductionStatus
+	if err := s.db.QueryRowContext(ctx, `SELECT status FROM deductions WHERE id=?`, holdID).Scan(&ds); err != nil {
+		return app.HoldAnswer{}, fmt.Errorf("read deduction of coupon hold %s: %w", holdID, err)
+	}
+	return app.HoldAnswer{Deduction: ds}, nil
 }

@@ -22,6 +22,8 @@
 //	                                                   payment, pay at the cashier, the channel's
 //	                                                   callback, until PAID) vs the raw MariaDB
 //	                                                   commit rate of the same rows
+//	harvest-load campaign [-users 1000000] [-page 5000] a coupon campaign to N BI users end to end
+//	                                                   vs the raw MariaDB + Redis writes of the same grants
 //	harvest-load expiry [-orders 100000] [-spread 10m] [-lead 4m] [-reminders order|window]
 //	                                                   N unpaid orders armed at once, each to be
 //	                                                   cancelled within 2 s of its deadline, with
@@ -61,8 +63,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout"}, os.Args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout [flags]")
+	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign"}, os.Args[1]) {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -88,6 +90,8 @@ func main() {
 	reminders := fs.String("reminders", "", "expiry: the design of OMS's payment-deadline reminders, order or window (HARVEST_EXPIRY_REMINDERS; default OMS's)")
 	paidTimeout := fs.Duration("paid-timeout", 60*time.Second, "checkout: how long a paid order may take to read back PAID")
 	slots := fs.String("slots", "on", "place: on (slot capacity checked, set for the run's slot), off (HARVEST_OMS_SLOT_CHECK=false; own stack) or both, one after the other")
+	users := fs.Int("users", 1_000_000, "campaign: users BI lists (all matching)")
+	page := fs.Int("page", 5_000, "campaign: users per page of BI's export")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -100,6 +104,13 @@ func main() {
 				callbackDelay: *callbackDelay, channelTick: *channelTick, duplicates: *duplicates})
 		}
 		if err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Args[1] == "campaign" {
+		if err := campaign(ctx, *users, *page, *mysqlServer, *redisAddr, *baseline); err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}

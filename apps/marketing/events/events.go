@@ -1,0 +1,43 @@
+// Package events holds the topics and payloads marketing publishes (its
+// contract) and its subscribers: the steps of issuing a coupon campaign
+// (DOMAIN 3.2), each a message its own consumer handles exactly once.
+package events
+
+// Topics marketing publishes, through its outbox.
+const (
+	// TopicCampaignLaunched starts (or, after a resume, goes on with)
+	// reading BI's export for a campaign from Cursor.
+	TopicCampaignLaunched = "marketing.campaign.launched"
+	// TopicCampaignPaged follows each page read: read the next from Cursor.
+	TopicCampaignPaged = "marketing.campaign.paged"
+	// TopicUserMatched is one user BI listed for a campaign: bind them
+	// its coupon (one message per user: each takes campaign stock).
+	TopicUserMatched = "marketing.campaign.user-matched"
+	// TopicCouponGranted is one coupon a campaign bound, when it notifies:
+	// send the user one SMS (the SMS API takes one recipient).
+	TopicCouponGranted = "marketing.campaign.coupon-granted"
+)
+
+// CampaignPage asks for BI's page of a campaign's users from Cursor; a
+// message whose cursor is no longer the campaign's is stale and changes
+// nothing.
+type CampaignPage struct {
+	CampaignID string `json:"campaign_id"`
+	Cursor     string `json:"cursor"`
+}
+
+// UserMatched is one user to grant a campaign's coupon to.
+type UserMatched struct {
+	CampaignID string `json:"campaign_id"`
+	CustomerID string `json:"customer_id"`
+	Phone      string `json:"phone,omitempty"`
+}
+
+// CouponGranted is a coupon a campaign bound to a user it notifies.
+type CouponGranted struct {
+	CampaignID string `json:"campaign_id"`
+	CustomerID string `json:"customer_id"`
+	CouponID   string `json:"coupon_id"`
+	Phone      string `json:"phone"`
+	Template   string `json:"template"`
+}

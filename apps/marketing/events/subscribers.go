@@ -1,0 +1,83 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/dapr/go-sdk/service/common"
+
+	"github.com/harvest/harvest/apps/platform/daprx"
+)
+
+// Handlers is what the campaign consumers run (*app.Campaigns fits through
+// the adapter in main); each claims the message id in its transaction.
+type Handlers interface {
+	OnPage(ctx context.Context, msgID string, ev CampaignPage) error
+	// OnUsersMatched handles a bulk of user messages in one transaction.
+	GrantMatched(ctx context.Context, msgIDs []string, evs []UserMatched) error
+	OnCouponGranted(ctx context.Context, msgID string, ev CouponGranted) error
+}
+
+// Bulk is how bulk subscriptions are declared (runtime.App fits).
+type Bulk interface {
+	SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h daprx.BulkHandler)
+}
+
+// Subscribe registers the campaign consumers: pages one message at a time
+// (each is one BI call), users in bulks of up to 200 (one transaction),
+// SMS one at a time (the SMS API takes one recipient). Every consumer runs
+// on every instance; the broker's consumer group shares the messages.
+func Subscribe(svc common.Service, bulk Bulk, pubsub string, h Handlers) error {
+	page := func(ctx context.Context, m daprx.Message) error {
+		var ev CampaignPage
+		if err := decode(m, &ev); err != nil {
+			return err
+		}
+		return h.OnPage(ctx, m.ID, ev)
+	}
+	for _, topic := range []string{TopicCampaignLaunched, TopicCampaignPaged} {
+		if err := daprx.Subscribe(svc, pubsub, topic, page); err != nil {
+			return fmt.Errorf("subscribe %s: %w", topic, err)
+		}
+	}
+	if err := daprx.Subscribe(svc, pubsub, TopicCouponGranted, func(ctx context.Context, m daprx.Message) error {
+		var ev CouponGranted
+		if err := decode(m, &ev); err != nil {
+			return err
+		}
+		return h.OnCouponGranted(ctx, m.ID, ev)
+	}); err != nil {
+		return fmt.Errorf("subscribe %s: %w", TopicCouponGranted, err)
+	}
+	bulk.SubscribeBulk(pubsub, TopicUserMatched, "", 200, 20, func(ctx context.Context, ms []daprx.Message) []error {
+		errs := make([]error, len(ms))
+		var ids []string
+		var evs []UserMatched
+		var at []int
+		for i, m := range ms {
+			var ev UserMatched
+			if err := decode(m, &ev); err != nil {
+				errs[i] = err
+				continue
+			}
+			ids, evs, at = append(ids, m.ID), append(evs, ev), append(at, i)
+		}
+		if len(evs) > 0 {
+			if err := h.GrantMatched(ctx, ids, evs); err != nil {
+				for _, i := range at {
+					errs[i] = err
+				}
+			}
+		}
+		return errs
+	})
+	return nil
+}
+
+func decode(m daprx.Message, v any) error {
+	if err := json.Unmarshal(m.Data, v); err != nil {
+		return fmt.Errorf("%w: %s payload: %v", daprx.ErrDrop, m.Topic, err)
+	}
+	return nil
+}
