@@ -13,6 +13,9 @@ var (
 	ErrAlreadyPaid      = errors.New("order already paid by this trade")
 	ErrAmountMismatch   = errors.New("paid amount differs from the cash due")
 	ErrNotCancellable   = errors.New("order cannot be cancelled")
+	// ErrAlreadyCancelled: the order is cancelled already (a repeated
+	// cancel changes nothing).
+	ErrAlreadyCancelled = errors.New("order already cancelled")
 	ErrNotExpired       = errors.New("payment deadline has not passed")
 	ErrBadTransition    = errors.New("order cannot move to that status")
 	ErrConcurrentChange = errors.New("order changed concurrently")
