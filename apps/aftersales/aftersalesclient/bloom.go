@@ -77,14 +77,20 @@ func (f *CancelFilter) Offsets(orderID string) []uint64 {
 	return locs
 }
 
-func bitfieldArgs(op string, offs []uint64, set bool) []any {
+// setArgs are BITFIELD's arguments setting the bits at offs.
+func setArgs(offs []uint64) []any {
 	args := make([]any, 0, 4*len(offs))
 	for _, o := range offs {
-		if set {
-			args = append(args, op, "u1", o, 1)
-		} else {
-			args = append(args, op, "u1", o)
-		}
+		args = append(args, "SET", "u1", o, 1)
+	}
+	return args
+}
+
+// getArgs are BITFIELD_RO's (go-redis adds GET before each pair).
+func getArgs(offs []uint64) []any {
+	args := make([]any, 0, 2*len(offs))
+	for _, o := range offs {
+		args = append(args, "u1", o)
 	}
 	return args
 }
@@ -92,7 +98,7 @@ func bitfieldArgs(op string, offs []uint64, set bool) []any {
 // Add sets orderID's bits; after-sales calls it before a request is
 // answered as accepted.
 func (f *CancelFilter) Add(ctx context.Context, orderID string) error {
-	if err := f.rdb.BitField(ctx, f.bitsKey, bitfieldArgs("SET", f.Offsets(orderID), true)...).Err(); err != nil {
+	if err := f.rdb.BitField(ctx, f.bitsKey, setArgs(f.Offsets(orderID))...).Err(); err != nil {
 		return fmt.Errorf("cancel filter: add %s: %w", orderID, err)
 	}
 	return nil
@@ -109,10 +115,16 @@ func (f *CancelFilter) MayHave(ctx context.Context, orderID string) (bool, error
 	var bits *redis.IntSliceCmd
 	var ready *redis.IntCmd
 	_, err := f.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		bits = p.BitFieldRO(ctx, f.bitsKey, bitfieldArgs("GET", f.Offsets(orderID), false)...)
+		bits = p.BitFieldRO(ctx, f.bitsKey, getArgs(f.Offsets(orderID))...)
 		ready = p.Exists(ctx, f.readyKey)
 		return nil
 	})
+	if err == nil {
+		err = bits.Err()
+	}
+	if err == nil && len(bits.Val()) != int(f.k) {
+		err = fmt.Errorf("%d bits answered, want %d", len(bits.Val()), f.k)
+	}
 	if err != nil {
 		return true, fmt.Errorf("cancel filter: test %s: %w", orderID, err)
 	}
@@ -153,7 +165,7 @@ func (f *CancelFilter) Rebuild(ctx context.Context, next func(ctx context.Contex
 		}
 		_, err = f.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, id := range ids {
-				p.BitField(ctx, f.bitsKey, bitfieldArgs("SET", f.Offsets(id), true)...)
+				p.BitField(ctx, f.bitsKey, setArgs(f.Offsets(id))...)
 			}
 			return nil
 		})
