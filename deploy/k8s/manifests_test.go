@@ -53,6 +53,10 @@ import (
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/daprx"
 	wmsevents "github.com/harvest/harvest/apps/wms/events"
+
+	"github.com/harvest/harvest/apps/aftersales/aftersalesconfig"
+	asapp "github.com/harvest/harvest/apps/aftersales/app"
+	asevents "github.com/harvest/harvest/apps/aftersales/events"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/apps/wms/wmsconfig"
 	"github.com/harvest/harvest/graph"
@@ -110,6 +114,10 @@ var readers = map[string]func(env map[string]string) (started, error){
 	"wms": func(env map[string]string) (started, error) {
 		c, err := wmsconfig.Read(config.FromMap(env))
 		return started{base: c.Base, seed: c.Seed}, err
+	},
+	"aftersales": func(env map[string]string) (started, error) {
+		c, err := aftersalesconfig.Read(config.FromMap(env))
+		return started{base: c.Base}, err
 	},
 }
 
@@ -519,18 +527,20 @@ func TestPubSubScopes(t *testing.T) {
 	publishers := map[string][]string{
 		"oms": {omsevents.TopicOrderPlaced, omsevents.TopicOrderPaid, omsevents.TopicOrderCancelled,
 			omsevents.TopicPaymentRejected, omsevents.TopicDeductionsUsed},
-		"pay": {payevents.TopicTradeSucceeded, payevents.TopicRefundSucceeded},
-		"wms": {wmsevents.TopicOrderReceived},
+		"pay":        {payevents.TopicTradeSucceeded, payevents.TopicRefundSucceeded},
+		"wms":        {wmsevents.TopicOrderReceived},
+		"aftersales": {asevents.TopicRequestAccepted},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
 	subscribers := map[string][]string{
-		"gateway":   hub.Topics,
-		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled},
-		"pay":       {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
-		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid},
+		"gateway":    hub.Topics,
+		"inventory":  {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled},
+		"pay":        {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
+		"oms":        {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid},
+		"aftersales": {asevents.TopicRequestAccepted}, // its own transactional message
 	}
-	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms"}
+	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms", "aftersales"}
 
 	files := []string{"components.yaml", "../../components/prod/pubsub-rocketmq.yaml", "../../components/prod/pubsub-kafka.yaml"}
 	for _, f := range files {
@@ -720,6 +730,11 @@ var callers = map[string]struct {
 	}},
 	"pay": {calls: func(t *testing.T, inv *daprx.Invoker) {
 		callEvery(t, reflect.TypeFor[payapp.OMS](), omsclient.New(inv))
+	}},
+	"aftersales": {calls: func(t *testing.T, inv *daprx.Invoker) {
+		callEvery(t, reflect.TypeFor[asapp.Orders](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Warehouse](), wmsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Payments](), payclient.New(inv))
 	}},
 	// wms calls inventory only to seed (wms/app.Catalog), which production
 	// refuses: no grant. marketing calls nobody.

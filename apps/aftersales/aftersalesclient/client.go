@@ -22,7 +22,7 @@ const AppID = "aftersales"
 // Error codes after-sales answers with.
 const (
 	CodeValidation       = "VALIDATION_FAILED"
-	CodeNotFound         = "NOT_FOUND"        // no such request, or no such order for the customer
+	CodeNotFound         = "NOT_FOUND" // no such request, or no such order for the customer
 	CodeNotCancellable   = "ORDER_NOT_CANCELLABLE"
 	CodeIdempotencyReuse = "IDEMPOTENCY_KEY_REUSED"
 )

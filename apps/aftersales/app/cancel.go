@@ -126,4 +126,3 @@ func (s *Service) OfOrder(ctx context.Context, customerID, orderID string) ([]*d
 	}
 	return out, nil
 }
-

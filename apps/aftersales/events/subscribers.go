@@ -17,7 +17,6 @@ type Processor interface {
 	Process(ctx context.Context, id string) error
 }
 
-
 // Subscribe registers after-sales' consumer of its own accepted requests.
 // The event carries only the request id; an unknown id is dropped.
 func Subscribe(svc common.Service, pubsub string, p Processor, waiting func(error) bool, notFound func(error) bool) error {
@@ -40,4 +39,3 @@ func Subscribe(svc common.Service, pubsub string, p Processor, waiting func(erro
 	}
 	return nil
 }
-

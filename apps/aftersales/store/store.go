@@ -149,7 +149,9 @@ func (s *Store) load(ctx context.Context, q queryer, id, lock string) (*domain.R
 }
 
 // Get returns one request with its steps.
-func (s *Store) Get(ctx context.Context, id string) (*domain.Request, error) { return s.load(ctx, s.db, id, "") }
+func (s *Store) Get(ctx context.Context, id string) (*domain.Request, error) {
+	return s.load(ctx, s.db, id, "")
+}
 
 // Update locks request id, applies fn and saves the request and its new steps.
 func (s *Store) Update(ctx context.Context, id string, fn func(r *domain.Request) error) (*domain.Request, error) {
