@@ -20,6 +20,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
 	"github.com/harvest/harvest/apps/gateway/gatewayconfig"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
@@ -111,6 +114,8 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		return nil, nil, err
 	}
 
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Base.RedisAddr, DB: cfg.Base.RedisDB})
+	app.OnClose(func() { _ = rdb.Close() })
 	feed := hub.New(hub.DefaultBuffer, app.Logger)
 	// Every order's events reach the feed, so they come in bulks (up to
 	// 100, gathered for at most 20 ms): one request per bulk, not per event.
@@ -126,6 +131,10 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Catalog:   inventoryclient.New(app.Invoker),
 		Payments:  payclient.New(app.Invoker),
 		Feed:      feed,
+		// The cancel filter's bits live in the Redis after-sales sets them
+		// in (aftersalesclient/bloom.go): every replica reads the same copy.
+		AfterSales:   aftersalesclient.New(app.Invoker),
+		CancelFilter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 	}
 	public := http.NewServeMux()
 	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{

@@ -54,6 +54,7 @@ import (
 	"github.com/harvest/harvest/apps/platform/daprx"
 	wmsevents "github.com/harvest/harvest/apps/wms/events"
 
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
 	"github.com/harvest/harvest/apps/aftersales/aftersalesconfig"
 	asapp "github.com/harvest/harvest/apps/aftersales/app"
 	asevents "github.com/harvest/harvest/apps/aftersales/events"
@@ -706,6 +707,7 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[graph.Catalog](), inventoryclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Payments](), payclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Addresses](), omsclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.AfterSales](), aftersalesclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
 	},
