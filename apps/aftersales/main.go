@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -53,9 +54,18 @@ func run() error {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Base.RedisAddr, DB: cfg.Base.RedisDB})
 	a.OnClose(func() { _ = rdb.Close() })
 	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	svc := app.New(app.Deps{Repo: store.New(a.DB), Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
+	deps := app.Deps{Repo: store.New(a.DB), Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
 		Payments: payclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
-		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger})
+		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
+	if cfg.CrashAfterCancel {
+		deps.AfterCancel = func(r *domain.Request, already bool) {
+			if !already && strings.Contains(r.Reason(), app.CrashToken) {
+				a.Logger.Warn("fault: exiting after OMS cancelled the order, before recording it", "request", r.ID())
+				os.Exit(3)
+			}
+		}
+	}
+	svc := app.New(deps)
 	api.Mount(a.Mux, svc)
 	waiting := func(err error) bool { return errors.Is(err, app.ErrNotYet) }
 	notFound := func(err error) bool { return errors.Is(err, domain.ErrNotFound) }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harvest/harvest/apps/aftersales/app"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/deploy/gqlc"
@@ -29,6 +30,10 @@ type cancelRequest struct {
 }
 
 func requestCancel(t *testing.T, c *gqlc.Client, orderID, key string) (*cancelRequest, []userError) {
+	return requestCancelFor(t, c, orderID, key, "changed my mind")
+}
+
+func requestCancelFor(t *testing.T, c *gqlc.Client, orderID, key, reason string) (*cancelRequest, []userError) {
 	t.Helper()
 	var out struct {
 		RequestCancel struct {
@@ -36,7 +41,7 @@ func requestCancel(t *testing.T, c *gqlc.Client, orderID, key string) (*cancelRe
 			Errors  []userError    `json:"errors"`
 		} `json:"requestCancel"`
 	}
-	if err := c.Do(ctx(t), mRequestCancel, map[string]any{"id": orderID, "key": key, "reason": "changed my mind"}, &out); err != nil {
+	if err := c.Do(ctx(t), mRequestCancel, map[string]any{"id": orderID, "key": key, "reason": reason}, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out.RequestCancel.Request, out.RequestCancel.Errors
@@ -131,4 +136,50 @@ func TestCustomerCancelsPaidOrder(t *testing.T) {
 		}
 	}
 	t.Logf("cancel of %s: %s %s %+v", o.ID, final.Status, final.RefusalCode, final.Steps)
+}
+
+// After-sales dies at the worst moment of a cancel: OMS has cancelled the
+// order (PAY refunds it on the event), after-sales has not recorded it.
+// Restarted, it picks the request up (redelivery or sweep), OMS answers
+// that the order is cancelled already, and the request ends REFUNDED with
+// the money back once: the trade refunded exactly what was paid.
+func TestAfterSalesKilledMidCancel(t *testing.T) {
+	c := client(t, "CUSTOMER", "C0063")
+	o := mustPlace(t, c, orderInput(plainProducts(t, c, 1, 6), 1, nil))
+	payAtCashier(t, c, o.ID)
+	eventually(t, 30*time.Second, "order "+o.ID+" paid", func() (bool, error) {
+		s, _ := cancelRequestOf(t, c, o.ID)
+		return s != "PENDING_PAYMENT", nil
+	})
+	r, errs := requestCancelFor(t, c, o.ID, ids.New(), "please "+app.CrashToken)
+	if r == nil {
+		t.Fatalf("requestCancel: %+v", errs)
+	}
+	// Order detail without cancelRequest: after-sales is down meanwhile.
+	waitStatus(t, c, o.ID, "CANCELLED", 30*time.Second)
+	if err := st.Restart(ctx(t), "aftersales"); err != nil {
+		t.Fatal(err)
+	}
+	var final *cancelRequest
+	eventually(t, 60*time.Second, "cancel of "+o.ID+" refunded after the restart", func() (bool, error) {
+		_, final = cancelRequestOf(t, c, o.ID)
+		return final != nil && final.Status == "REFUNDED", nil
+	})
+	var trades []payclient.Trade
+	if err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/trades?order="+o.ID, nil, &trades); err != nil {
+		t.Fatal(err)
+	}
+	if len(trades) != 1 || trades[0].PaidFen == 0 || trades[0].RefundedFen != trades[0].PaidFen || int64(final.RefundedFen) != int64(trades[0].PaidFen) {
+		t.Fatalf("trades %+v, request refunded %d", trades, final.RefundedFen)
+	}
+	n := 0
+	for _, s := range final.Steps {
+		if s.Step == "ORDER_CANCELLED" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("ORDER_CANCELLED recorded %d times: %+v", n, final.Steps)
+	}
+	t.Logf("steps after the crash: %+v", final.Steps)
 }

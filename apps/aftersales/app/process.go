@@ -145,6 +145,9 @@ func (s *Service) stopAndCancel(ctx context.Context, r *domain.Request) error {
 	case err != nil:
 		return fmt.Errorf("cancel order: %w", err)
 	}
+	if s.d.AfterCancel != nil {
+		s.d.AfterCancel(r, c.Already)
+	}
 	note := "order cancelled"
 	if c.Already {
 		note = "order was cancelled already"

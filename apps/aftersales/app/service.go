@@ -76,7 +76,16 @@ type Deps struct {
 	Clock     clock.Clock
 	Notify    func() // wakes the outbox relay
 	Logger    *slog.Logger
+	// AfterCancel, when set, runs after OMS cancelled r's order and before
+	// after-sales records it (already: OMS had cancelled it before); the
+	// development crash test exits the process there.
+	AfterCancel func(r *domain.Request, already bool)
 }
+
+// CrashToken in a cancel's reason makes a development after-sales with
+// faults on exit after OMS's cancel and before its record
+// (aftersalesconfig.Config.CrashAfterCancel).
+const CrashToken = "e2e:crash-after-cancel"
 
 // Service runs after-sales' use cases.
 type Service struct {
