@@ -67,19 +67,29 @@ func unitOut(u fulfillment.UnitView) omsclient.FulfillmentUnit {
 		Warehouse: u.Warehouse, Supplier: u.Supplier, WaybillNo: u.WaybillNo, UpdatedAt: u.UpdatedAt}
 }
 
+// decodeAppCall decodes another app's call on one order into req, whose
+// key and reason are required and whose caller defaults to "app"; false
+// when it answered an error.
+func decodeAppCall(w http.ResponseWriter, r *http.Request, req any, key, reason, by *string) bool {
+	if err := httpapi.Decode(r, req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return false
+	}
+	if strings.TrimSpace(*key) == "" || strings.TrimSpace(*reason) == "" {
+		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "idempotency_key and reason are required"))
+		return false
+	}
+	if *by == "" {
+		*by = "app"
+	}
+	return true
+}
+
 // pause pauses one order for another app (omsclient.PauseFulfillment).
 func (h *fulfillmentHandler) pause(w http.ResponseWriter, r *http.Request) {
 	var req omsclient.PauseRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		httpapi.WriteError(w, r, err)
+	if !decodeAppCall(w, r, &req, &req.IdempotencyKey, &req.Reason, &req.By) {
 		return
-	}
-	if strings.TrimSpace(req.IdempotencyKey) == "" || strings.TrimSpace(req.Reason) == "" {
-		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "idempotency_key and reason are required"))
-		return
-	}
-	if req.By == "" {
-		req.By = "app"
 	}
 	p, err := h.eng.PauseOrder(r.Context(), chi.URLParam(r, "id"), req.Reason+" ["+req.IdempotencyKey+"]", req.By)
 	if err != nil {
@@ -192,16 +202,8 @@ func (h *fulfillmentHandler) setSuspension(w http.ResponseWriter, r *http.Reques
 // (omsclient.CancelPaused).
 func (h *fulfillmentHandler) cancelPaused(w http.ResponseWriter, r *http.Request) {
 	var req omsclient.CancelPausedRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		httpapi.WriteError(w, r, err)
+	if !decodeAppCall(w, r, &req, &req.IdempotencyKey, &req.Reason, &req.By) {
 		return
-	}
-	if strings.TrimSpace(req.IdempotencyKey) == "" || strings.TrimSpace(req.Reason) == "" {
-		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "idempotency_key and reason are required"))
-		return
-	}
-	if req.By == "" {
-		req.By = "app"
 	}
 	c, err := h.eng.CancelPaused(r.Context(), chi.URLParam(r, "id"), req.Reason+" ["+req.IdempotencyKey+"]", req.By, req.Intercepted)
 	if err != nil {
