@@ -4,6 +4,7 @@ go 1.26.4
 
 require (
 	github.com/99designs/gqlgen v0.17.98
+	github.com/bits-and-blooms/bloom/v3 v3.7.1
 	github.com/coder/websocket v1.8.15
 	github.com/dapr/go-sdk v1.15.0
 	github.com/go-chi/chi/v5 v5.2.2
@@ -26,6 +27,7 @@ require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/agnivade/levenshtein v1.2.2 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/bits-and-blooms/bitset v1.24.2 // indirect
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dapr/dapr v1.18.0 // indirect

@@ -70,6 +70,9 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, err
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
+// Order returns generated.OrderResolver implementation.
+func (r *Resolver) Order() generated.OrderResolver { return &orderResolver{r} }
+
 // OrderLine returns generated.OrderLineResolver implementation.
 func (r *Resolver) OrderLine() generated.OrderLineResolver { return &orderLineResolver{r} }
 
@@ -84,6 +87,7 @@ func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subsc
 
 type (
 	mutationResolver     struct{ *Resolver }
+	orderResolver        struct{ *Resolver }
 	orderLineResolver    struct{ *Resolver }
 	orderUpdateResolver  struct{ *Resolver }
 	queryResolver        struct{ *Resolver }

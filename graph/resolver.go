@@ -92,6 +92,10 @@ type Resolver struct {
 	Feed      OrderFeed
 	// Addresses is OMS's address books (usually the same client as Orders).
 	Addresses Addresses
+	// AfterSales is the reverse flow; CancelFilter guards order detail's
+	// cancelRequest (nil: always ask AfterSales).
+	AfterSales   AfterSales
+	CancelFilter CancelFilter
 	// Warehouse serves the warehouse console (WMS), Floor its live events.
 	Warehouse Warehouse
 	Floor     FloorFeed

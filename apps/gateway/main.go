@@ -20,6 +20,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
 	"github.com/harvest/harvest/apps/gateway/gatewayconfig"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
@@ -113,6 +116,8 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		return nil, nil, err
 	}
 
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Base.RedisAddr, DB: cfg.Base.RedisDB})
+	app.OnClose(func() { _ = rdb.Close() })
 	feed := hub.New(hub.DefaultBuffer, app.Logger)
 	// Every order's events reach the feed, so they come in bulks (up to
 	// 100, gathered for at most 20 ms): one request per bulk, not per event.
@@ -137,6 +142,10 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Feed:      feed,
 		Warehouse: wmsclient.New(app.Invoker),
 		Floor:     floor,
+		// The cancel filter's bits live in the Redis after-sales sets them
+		// in (aftersalesclient/bloom.go): every replica reads the same copy.
+		AfterSales:   aftersalesclient.New(app.Invoker),
+		CancelFilter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 	}
 	public := http.NewServeMux()
 	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{

@@ -45,7 +45,9 @@ func run(m *testing.M) int {
 	}
 	var err error
 	st, err = stack.Start(ctx, stack.Options{
-		AppEnv:   map[string]map[string]string{"oms": omsEnv},
+		// after-sales exits at the worst moment of a cancel asking for it
+		// (TestAfterSalesKilledMidCancel).
+		AppEnv:   map[string]map[string]string{"oms": omsEnv, "aftersales": {"HARVEST_AFTERSALES_FAULTS": "true"}},
 		RepoRoot: root,
 		// A name of its own: two test runs on one machine must not share a
 		// run directory (its name-resolution file, logs and pid file).

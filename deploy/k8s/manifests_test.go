@@ -55,6 +55,11 @@ import (
 	"github.com/harvest/harvest/apps/platform/config"
 	"github.com/harvest/harvest/apps/platform/daprx"
 	wmsevents "github.com/harvest/harvest/apps/wms/events"
+
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	"github.com/harvest/harvest/apps/aftersales/aftersalesconfig"
+	asapp "github.com/harvest/harvest/apps/aftersales/app"
+	asevents "github.com/harvest/harvest/apps/aftersales/events"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/apps/wms/wmsconfig"
 	"github.com/harvest/harvest/graph"
@@ -112,6 +117,10 @@ var readers = map[string]func(env map[string]string) (started, error){
 	"wms": func(env map[string]string) (started, error) {
 		c, err := wmsconfig.Read(config.FromMap(env))
 		return started{base: c.Base, seed: c.Seed}, err
+	},
+	"aftersales": func(env map[string]string) (started, error) {
+		c, err := aftersalesconfig.Read(config.FromMap(env))
+		return started{base: c.Base}, err
 	},
 }
 
@@ -528,6 +537,7 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted},
+		"aftersales": {asevents.TopicRequestAccepted},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
@@ -541,8 +551,9 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicHandoverCompleted},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted},
+		"aftersales": {asevents.TopicRequestAccepted}, // its own transactional message
 	}
-	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms"}
+	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms", "aftersales"}
 
 	files := []string{"components.yaml", "../../components/prod/pubsub-rocketmq.yaml", "../../components/prod/pubsub-kafka.yaml"}
 	for _, f := range files {
@@ -711,6 +722,7 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[graph.Addresses](), omsclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Wallet](), marketingclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Campaigns](), marketingclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.AfterSales](), aftersalesclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
 	},
@@ -741,6 +753,11 @@ var callers = map[string]struct {
 	}},
 	"marketing": {calls: func(t *testing.T, inv *daprx.Invoker) {
 		callEvery(t, reflect.TypeFor[mktapp.Holds](), mktapp.PayHolds{C: payclient.New(inv)})
+	}},
+	"aftersales": {calls: func(t *testing.T, inv *daprx.Invoker) {
+		callEvery(t, reflect.TypeFor[asapp.Orders](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Warehouse](), wmsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Payments](), payclient.New(inv))
 	}},
 	// wms calls inventory only to seed (wms/app.Catalog), which production
 	// refuses: no grant; TMS it reaches as an HTTPEndpoint (endpoints.yaml).

@@ -30,6 +30,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Mutation() MutationResolver
+	Order() OrderResolver
 	OrderLine() OrderLineResolver
 	OrderUpdate() OrderUpdateResolver
 	Query() QueryResolver
@@ -65,6 +66,26 @@ type ComplexityRoot struct {
 		Address   func(childComplexity int) int
 		Addresses func(childComplexity int) int
 		Errors    func(childComplexity int) int
+	}
+
+	AfterSalesRequest struct {
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		OrderID     func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		RefundedFen func(childComplexity int) int
+		RefusalCode func(childComplexity int) int
+		RefusalNote func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Steps       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+	}
+
+	AfterSalesStep struct {
+		At   func(childComplexity int) int
+		Note func(childComplexity int) int
+		Step func(childComplexity int) int
 	}
 
 	BinPick struct {
@@ -359,6 +380,7 @@ type ComplexityRoot struct {
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
 		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
 		RemoveAddress        func(childComplexity int, id string) int
+		RequestCancel        func(childComplexity int, orderID string, idempotencyKey string, reason string) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetireCouponTemplate func(childComplexity int, id string) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
@@ -387,6 +409,7 @@ type ComplexityRoot struct {
 
 	Order struct {
 		Address          func(childComplexity int) int
+		CancelRequest    func(childComplexity int) int
 		CashDueFen       func(childComplexity int) int
 		CashDueFormatted func(childComplexity int) int
 		CouponIds        func(childComplexity int) int
@@ -597,6 +620,7 @@ type ComplexityRoot struct {
 		Me                    func(childComplexity int) int
 		MyAccounts            func(childComplexity int) int
 		MyAddresses           func(childComplexity int) int
+		MyAfterSalesRequests  func(childComplexity int, first *int64) int
 		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
 		Order                 func(childComplexity int, id string) int
 		PickList              func(childComplexity int, id string, warehouse *string) int
@@ -620,6 +644,11 @@ type ComplexityRoot struct {
 		Duplicate func(childComplexity int) int
 		Errors    func(childComplexity int) int
 		ReceiptID func(childComplexity int) int
+	}
+
+	RequestCancelPayload struct {
+		Errors  func(childComplexity int) int
+		Request func(childComplexity int) int
 	}
 
 	RetryFulfillmentPayload struct {
@@ -791,6 +820,7 @@ type MutationResolver interface {
 	UpdateAddress(ctx context.Context, id string, input model.SaveAddressInput) (*model.AddressBookPayload, error)
 	RemoveAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
 	SetDefaultAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
+	RequestCancel(ctx context.Context, orderID string, idempotencyKey string, reason string) (*model.RequestCancelPayload, error)
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	UpdateProduct(ctx context.Context, sku string, expectedVersion int64, input model.ProductInput) (*model.ProductPayload, error)
 	SchedulePrice(ctx context.Context, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) (*model.ProductPayload, error)
@@ -824,6 +854,9 @@ type MutationResolver interface {
 	ConfirmShortage(ctx context.Context, input model.ConfirmShortageInput, idempotencyKey string) (*model.ConfirmShortagePayload, error)
 	ConfirmPutAway(ctx context.Context, input model.ConfirmPutAwayInput, idempotencyKey string) (*model.PutAwayPayload, error)
 }
+type OrderResolver interface {
+	CancelRequest(ctx context.Context, obj *model.Order) (*model.AfterSalesRequest, error)
+}
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
 }
@@ -836,6 +869,7 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
 	Order(ctx context.Context, id string) (*model.Order, error)
 	MyAddresses(ctx context.Context) ([]*model.SavedAddress, error)
+	MyAfterSalesRequests(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error)
 	PriceHistory(ctx context.Context, sku string) ([]*model.PriceEntry, error)
 	CatalogChanges(ctx context.Context, sku string) ([]*model.CatalogChange, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
@@ -992,6 +1026,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AddressBookPayload.Errors(childComplexity), true
+
+	case "AfterSalesRequest.createdAt":
+		if e.ComplexityRoot.AfterSalesRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.CreatedAt(childComplexity), true
+	case "AfterSalesRequest.id":
+		if e.ComplexityRoot.AfterSalesRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.ID(childComplexity), true
+	case "AfterSalesRequest.kind":
+		if e.ComplexityRoot.AfterSalesRequest.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Kind(childComplexity), true
+	case "AfterSalesRequest.orderId":
+		if e.ComplexityRoot.AfterSalesRequest.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.OrderID(childComplexity), true
+	case "AfterSalesRequest.reason":
+		if e.ComplexityRoot.AfterSalesRequest.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Reason(childComplexity), true
+	case "AfterSalesRequest.refundedFen":
+		if e.ComplexityRoot.AfterSalesRequest.RefundedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefundedFen(childComplexity), true
+	case "AfterSalesRequest.refusalCode":
+		if e.ComplexityRoot.AfterSalesRequest.RefusalCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefusalCode(childComplexity), true
+	case "AfterSalesRequest.refusalNote":
+		if e.ComplexityRoot.AfterSalesRequest.RefusalNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefusalNote(childComplexity), true
+	case "AfterSalesRequest.status":
+		if e.ComplexityRoot.AfterSalesRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Status(childComplexity), true
+	case "AfterSalesRequest.steps":
+		if e.ComplexityRoot.AfterSalesRequest.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Steps(childComplexity), true
+	case "AfterSalesRequest.updatedAt":
+		if e.ComplexityRoot.AfterSalesRequest.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.UpdatedAt(childComplexity), true
+
+	case "AfterSalesStep.at":
+		if e.ComplexityRoot.AfterSalesStep.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesStep.At(childComplexity), true
+	case "AfterSalesStep.note":
+		if e.ComplexityRoot.AfterSalesStep.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesStep.Note(childComplexity), true
+	case "AfterSalesStep.step":
+		if e.ComplexityRoot.AfterSalesStep.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesStep.Step(childComplexity), true
 
 	case "BinPick.batch":
 		if e.ComplexityRoot.BinPick.Batch == nil {
@@ -2239,6 +2359,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveAddress(childComplexity, args["id"].(string)), true
+	case "Mutation.requestCancel":
+		if e.ComplexityRoot.Mutation.RequestCancel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestCancel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestCancel(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(string)), true
 	case "Mutation.resumeFulfillment":
 		if e.ComplexityRoot.Mutation.ResumeFulfillment == nil {
 			break
@@ -2453,6 +2584,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.Address(childComplexity), true
+	case "Order.cancelRequest":
+		if e.ComplexityRoot.Order.CancelRequest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.CancelRequest(childComplexity), true
 	case "Order.cashDueFen":
 		if e.ComplexityRoot.Order.CashDueFen == nil {
 			break
@@ -3368,6 +3505,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAddresses(childComplexity), true
+	case "Query.myAfterSalesRequests":
+		if e.ComplexityRoot.Query.MyAfterSalesRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myAfterSalesRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyAfterSalesRequests(childComplexity, args["first"].(*int64)), true
 	case "Query.myOrders":
 		if e.ComplexityRoot.Query.MyOrders == nil {
 			break
@@ -3574,6 +3722,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReceiveGoodsPayload.ReceiptID(childComplexity), true
+
+	case "RequestCancelPayload.errors":
+		if e.ComplexityRoot.RequestCancelPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestCancelPayload.Errors(childComplexity), true
+	case "RequestCancelPayload.request":
+		if e.ComplexityRoot.RequestCancelPayload.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestCancelPayload.Request(childComplexity), true
 
 	case "RetryFulfillmentPayload.errors":
 		if e.ComplexityRoot.RetryFulfillmentPayload.Errors == nil {
@@ -4352,6 +4513,82 @@ extend type Mutation {
   removeAddress(id: ID!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
   "Make one of the caller's saved addresses the default."
   setDefaultAddress(id: ID!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
+}
+`, BuiltIn: false},
+	{Name: "../../schema/graphql/aftersales.graphqls", Input: `# After-sales (DOMAIN 5): customers' cancels of paid orders and how far
+# each has gone.
+
+"Where an after-sales request stands."
+enum AfterSalesStatus {
+  "Stored; the reverse flow starts."
+  ACCEPTED
+  "The order's fulfillment is paused; what reached a warehouse is being intercepted."
+  PAUSED
+  "OMS cancelled the order; PAY is refunding it."
+  CANCELLED
+  "Everything the order took went back to where it came from."
+  REFUNDED
+  "Nothing could stop the goods any more (refusalCode says why); ask for a return once delivered."
+  REFUSED
+}
+
+"One step of a request, with its time."
+type AfterSalesStep {
+  "ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, REFUNDED, REFUSED, FULFILLMENT_RESUMED"
+  step: String!
+  note: String
+  at: Time!
+}
+
+"A customer's after-sales request about an order."
+type AfterSalesRequest {
+  id: ID!
+  orderId: ID!
+  "CANCEL"
+  kind: String!
+  status: AfterSalesStatus!
+  reason: String!
+  "For REFUSED: WAREHOUSE_TOO_LATE, SUPPLIER_SHIPPED or ORDER_SHIPPED."
+  refusalCode: String
+  refusalNote: String
+  "What went back, cash and non-cash, once REFUNDED."
+  refundedFen: Int!
+  steps: [AfterSalesStep!]!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+type RequestCancelPayload {
+  request: AfterSalesRequest
+  errors: [UserError!]!
+}
+
+extend type Order {
+  """
+  The order's cancel request, or null when it has none. A Bloom filter of
+  the orders with requests answers the "none" of most orders without
+  asking after-sales; it never says "none" for an order whose cancel was
+  accepted.
+  """
+  cancelRequest: AfterSalesRequest
+}
+
+extend type Query {
+  "The caller's after-sales requests, newest first (at most first, up to 100)."
+  myAfterSalesRequests(first: Int = 20): [AfterSalesRequest!]! @hasRole(roles: [CUSTOMER])
+}
+
+extend type Mutation {
+  """
+  Cancel one's own paid order (the reverse flow, DOMAIN 5): answered once
+  the request is stored; follow its steps. Before the goods reached a
+  warehouse the order is cancelled and refunded; a warehouse that has them
+  intercepts them when it still can; otherwise the request ends REFUSED
+  with a code. Unpaid orders are cancelled with cancelOrder.
+  Errors: NOT_FOUND (not yours), ORDER_NOT_CANCELLABLE, VALIDATION_FAILED,
+  IDEMPOTENCY_KEY_REUSED.
+  """
+  requestCancel(orderId: ID!, idempotencyKey: String!, reason: String!): RequestCancelPayload! @hasRole(roles: [CUSTOMER])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/catalog.graphqls", Input: `# The operators' catalog (ADMIN and CATALOG_MANAGER): products and virtual
@@ -6021,6 +6258,46 @@ func (ec *executionContext) childFields_AddressBookPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type AddressBookPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_AfterSalesRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AfterSalesRequest_id(ctx, field)
+	case "orderId":
+		return ec.fieldContext_AfterSalesRequest_orderId(ctx, field)
+	case "kind":
+		return ec.fieldContext_AfterSalesRequest_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_AfterSalesRequest_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_AfterSalesRequest_reason(ctx, field)
+	case "refusalCode":
+		return ec.fieldContext_AfterSalesRequest_refusalCode(ctx, field)
+	case "refusalNote":
+		return ec.fieldContext_AfterSalesRequest_refusalNote(ctx, field)
+	case "refundedFen":
+		return ec.fieldContext_AfterSalesRequest_refundedFen(ctx, field)
+	case "steps":
+		return ec.fieldContext_AfterSalesRequest_steps(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AfterSalesRequest_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AfterSalesRequest_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSalesRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_AfterSalesStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_AfterSalesStep_step(ctx, field)
+	case "note":
+		return ec.fieldContext_AfterSalesStep_note(ctx, field)
+	case "at":
+		return ec.fieldContext_AfterSalesStep_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSalesStep", field.Name)
+}
+
 func (ec *executionContext) childFields_BinPick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "bin":
@@ -6629,6 +6906,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_createdAt(ctx, field)
 	case "timeline":
 		return ec.fieldContext_Order_timeline(ctx, field)
+	case "cancelRequest":
+		return ec.fieldContext_Order_cancelRequest(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -6983,6 +7262,16 @@ func (ec *executionContext) childFields_ReceiveGoodsPayload(ctx context.Context,
 		return ec.fieldContext_ReceiveGoodsPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReceiveGoodsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestCancelPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_RequestCancelPayload_request(ctx, field)
+	case "errors":
+		return ec.fieldContext_RequestCancelPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestCancelPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7821,6 +8110,36 @@ func (ec *executionContext) field_Mutation_removeAddress_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_requestCancel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_retireCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8326,6 +8645,20 @@ func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Con
 		return nil, err
 	}
 	args["orderId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myAfterSalesRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -9306,6 +9639,337 @@ func (ec *executionContext) fieldContext_AddressBookPayload_errors(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AfterSalesRequest_id(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSalesRequest_orderId(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSalesRequest_kind(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_status(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AfterSalesStatus) graphql.Marshaler {
+			return ec.marshalNAfterSalesStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "AfterSalesStatus")
+}
+
+func (ec *executionContext) _AfterSalesRequest_reason(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_refusalCode(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refusalCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefusalCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refusalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_refusalNote(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refusalNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefusalNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refusalNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_refundedFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refundedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refundedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesRequest_steps(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesStep) graphql.Marshaler {
+			return ec.marshalNAfterSalesStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AfterSalesRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AfterSalesRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AfterSalesRequest_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AfterSalesStep_step(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesStep_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesStep_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesStep_note(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesStep_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesStep_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesStep_at(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesStep_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesStep", field, false, false, "Time")
 }
 
 func (ec *executionContext) _BinPick_bin(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
@@ -13685,6 +14349,68 @@ func (ec *executionContext) fieldContext_Mutation_setDefaultAddress(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_requestCancel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestCancel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestCancel(ctx, fc.Args["orderId"].(string), fc.Args["idempotencyKey"].(string), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.RequestCancelPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RequestCancelPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestCancelPayload) graphql.Marshaler {
+			return ec.marshalNRequestCancelPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestCancelPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestCancel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestCancelPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestCancel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16332,6 +17058,38 @@ func (ec *executionContext) fieldContext_Order_timeline(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OrderTimelineEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_cancelRequest(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_cancelRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().CancelRequest(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_cancelRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
 		},
 	}
 	return fc, nil
@@ -19222,6 +19980,68 @@ func (ec *executionContext) fieldContext_Query_myAddresses(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_myAfterSalesRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAfterSalesRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyAfterSalesRequests(ctx, fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal []*model.AfterSalesRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.AfterSalesRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAfterSalesRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myAfterSalesRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_priceHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20924,6 +21744,70 @@ func (ec *executionContext) _ReceiveGoodsPayload_errors(ctx context.Context, fie
 func (ec *executionContext) fieldContext_ReceiveGoodsPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ReceiveGoodsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestCancelPayload_request(ctx context.Context, field graphql.CollectedField, obj *model.RequestCancelPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestCancelPayload_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestCancelPayload_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestCancelPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestCancelPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.RequestCancelPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestCancelPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestCancelPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestCancelPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -26650,6 +27534,132 @@ func (ec *executionContext) _AddressBookPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var afterSalesRequestImplementors = []string{"AfterSalesRequest"}
+
+func (ec *executionContext) _AfterSalesRequest(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSalesRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSalesRequest")
+		case "id":
+			out.Values[i] = ec._AfterSalesRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._AfterSalesRequest_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._AfterSalesRequest_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._AfterSalesRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AfterSalesRequest_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refusalCode":
+			out.Values[i] = ec._AfterSalesRequest_refusalCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "refusalNote":
+			out.Values[i] = ec._AfterSalesRequest_refusalNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "refundedFen":
+			out.Values[i] = ec._AfterSalesRequest_refundedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._AfterSalesRequest_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._AfterSalesRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._AfterSalesRequest_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var afterSalesStepImplementors = []string{"AfterSalesStep"}
+
+func (ec *executionContext) _AfterSalesStep(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSalesStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSalesStep")
+		case "step":
+			out.Values[i] = ec._AfterSalesStep_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._AfterSalesStep_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AfterSalesStep_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var binPickImplementors = []string{"BinPick"}
 
 func (ec *executionContext) _BinPick(ctx context.Context, sel ast.SelectionSet, obj *model.BinPick) graphql.Marshaler {
@@ -28512,6 +29522,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requestCancel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestCancel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createProduct":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createProduct(ctx, field)
@@ -28815,123 +29832,129 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		case "id":
 			out.Values[i] = ec._Order_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "customerId":
 			out.Values[i] = ec._Order_customerId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "source":
 			out.Values[i] = ec._Order_source(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._Order_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lines":
 			out.Values[i] = ec._Order_lines(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "goodsFen":
 			out.Values[i] = ec._Order_goodsFen(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "goodsFormatted":
 			out.Values[i] = ec._Order_goodsFormatted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "freightFen":
 			out.Values[i] = ec._Order_freightFen(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "freightFormatted":
 			out.Values[i] = ec._Order_freightFormatted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalFen":
 			out.Values[i] = ec._Order_totalFen(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalFormatted":
 			out.Values[i] = ec._Order_totalFormatted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nonCashFen":
 			out.Values[i] = ec._Order_nonCashFen(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nonCashFormatted":
 			out.Values[i] = ec._Order_nonCashFormatted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cashDueFen":
 			out.Values[i] = ec._Order_cashDueFen(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cashDueFormatted":
 			out.Values[i] = ec._Order_cashDueFormatted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "paidFen":
 			out.Values[i] = ec._Order_paidFen(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "paidFormatted":
 			out.Values[i] = ec._Order_paidFormatted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "address":
 			out.Values[i] = ec._Order_address(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "slot":
 			out.Values[i] = ec._Order_slot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deductionIds":
 			out.Values[i] = ec._Order_deductionIds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "couponIds":
 			out.Values[i] = ec._Order_couponIds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "payBy":
 			out.Values[i] = ec._Order_payBy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Order_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "timeline":
 			out.Values[i] = ec._Order_timeline(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cancelRequest":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_cancelRequest(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30136,6 +31159,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myAddresses(ctx, field)
 				})
+		case "myAfterSalesRequests":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myAfterSalesRequests(ctx, field)
+				})
 		case "priceHistory":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -30346,6 +31375,44 @@ func (ec *executionContext) _ReceiveGoodsPayload(ctx context.Context, sel ast.Se
 			}
 		case "errors":
 			out.Values[i] = ec._ReceiveGoodsPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestCancelPayloadImplementors = []string{"RequestCancelPayload"}
+
+func (ec *executionContext) _RequestCancelPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RequestCancelPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestCancelPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestCancelPayload")
+		case "request":
+			out.Values[i] = ec._RequestCancelPayload_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._RequestCancelPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -31816,6 +32883,64 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AfterSalesRequest!")
+		return graphql.Null
+	}
+	return ec._AfterSalesRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAfterSalesStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesStatus(ctx context.Context, v any) (model.AfterSalesStatus, error) {
+	var res model.AfterSalesStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAfterSalesStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesStatus(ctx context.Context, sel ast.SelectionSet, v model.AfterSalesStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAfterSalesStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAfterSalesStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAfterSalesStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesStep(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesStep) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AfterSalesStep!")
+		return graphql.Null
+	}
+	return ec._AfterSalesStep(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAreaInput(ctx context.Context, v any) (model.AreaInput, error) {
 	res, err := ec.unmarshalInputAreaInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33010,6 +34135,14 @@ func (ec *executionContext) marshalNReceiveGoodsPayload2ᚖgithubᚗcomᚋharves
 	return ec._ReceiveGoodsPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRequestCancelPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestCancelPayload(ctx context.Context, sel ast.SelectionSet, v *model.RequestCancelPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestCancelPayload!")
+		return graphql.Null
+	}
+	return ec._RequestCancelPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRetryFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentInput(ctx context.Context, v any) (model.RetryFulfillmentInput, error) {
 	res, err := ec.unmarshalInputRetryFulfillmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33679,6 +34812,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AfterSalesRequest(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -48,6 +48,32 @@ type AddressInput struct {
 	Detail   string `json:"detail"`
 }
 
+// A customer's after-sales request about an order.
+type AfterSalesRequest struct {
+	ID      string `json:"id"`
+	OrderID string `json:"orderId"`
+	// CANCEL
+	Kind   string           `json:"kind"`
+	Status AfterSalesStatus `json:"status"`
+	Reason string           `json:"reason"`
+	// For REFUSED: WAREHOUSE_TOO_LATE, SUPPLIER_SHIPPED or ORDER_SHIPPED.
+	RefusalCode *string `json:"refusalCode,omitempty"`
+	RefusalNote *string `json:"refusalNote,omitempty"`
+	// What went back, cash and non-cash, once REFUNDED.
+	RefundedFen int64             `json:"refundedFen"`
+	Steps       []*AfterSalesStep `json:"steps"`
+	CreatedAt   time.Time         `json:"createdAt"`
+	UpdatedAt   time.Time         `json:"updatedAt"`
+}
+
+// One step of a request, with its time.
+type AfterSalesStep struct {
+	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, REFUNDED, REFUSED, FULFILLMENT_RESUMED
+	Step string    `json:"step"`
+	Note *string   `json:"note,omitempty"`
+	At   time.Time `json:"at"`
+}
+
 // Where an address lies.
 type AreaInput struct {
 	Province string `json:"province"`
@@ -520,6 +546,11 @@ type Order struct {
 	PayBy     *time.Time            `json:"payBy,omitempty"`
 	CreatedAt time.Time             `json:"createdAt"`
 	Timeline  []*OrderTimelineEntry `json:"timeline"`
+	// The order's cancel request, or null when it has none. A Bloom filter of
+	// the orders with requests answers the "none" of most orders without
+	// asking after-sales; it never says "none" for an order whose cancel was
+	// accepted.
+	CancelRequest *AfterSalesRequest `json:"cancelRequest,omitempty"`
 }
 
 type OrderConnection struct {
@@ -804,6 +835,11 @@ type ReceiveGoodsPayload struct {
 	Errors    []*UserError `json:"errors"`
 }
 
+type RequestCancelPayload struct {
+	Request *AfterSalesRequest `json:"request,omitempty"`
+	Errors  []*UserError       `json:"errors"`
+}
+
 type RetryFulfillmentInput struct {
 	OrderID string `json:"orderId"`
 }
@@ -1059,6 +1095,73 @@ type WorkOrderLine struct {
 type WorkOrderPayload struct {
 	WorkOrder *WorkOrder   `json:"workOrder,omitempty"`
 	Errors    []*UserError `json:"errors"`
+}
+
+// Where an after-sales request stands.
+type AfterSalesStatus string
+
+const (
+	// Stored; the reverse flow starts.
+	AfterSalesStatusAccepted AfterSalesStatus = "ACCEPTED"
+	// The order's fulfillment is paused; what reached a warehouse is being intercepted.
+	AfterSalesStatusPaused AfterSalesStatus = "PAUSED"
+	// OMS cancelled the order; PAY is refunding it.
+	AfterSalesStatusCancelled AfterSalesStatus = "CANCELLED"
+	// Everything the order took went back to where it came from.
+	AfterSalesStatusRefunded AfterSalesStatus = "REFUNDED"
+	// Nothing could stop the goods any more (refusalCode says why); ask for a return once delivered.
+	AfterSalesStatusRefused AfterSalesStatus = "REFUSED"
+)
+
+var AllAfterSalesStatus = []AfterSalesStatus{
+	AfterSalesStatusAccepted,
+	AfterSalesStatusPaused,
+	AfterSalesStatusCancelled,
+	AfterSalesStatusRefunded,
+	AfterSalesStatusRefused,
+}
+
+func (e AfterSalesStatus) IsValid() bool {
+	switch e {
+	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused:
+		return true
+	}
+	return false
+}
+
+func (e AfterSalesStatus) String() string {
+	return string(e)
+}
+
+func (e *AfterSalesStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AfterSalesStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AfterSalesStatus", str)
+	}
+	return nil
+}
+
+func (e AfterSalesStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AfterSalesStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AfterSalesStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type CouponCampaignAction string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/oms/fulfillment"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
@@ -24,6 +25,7 @@ func MountFulfillment(r chi.Router, eng *fulfillment.Engine) {
 	r.Put("/v1/fulfillment/suspension", h.setSuspension)
 	r.Post("/v1/fulfillment/orders/{id}/pause", h.pause)
 	r.Post("/v1/fulfillment/orders/{id}/resume", h.resume)
+	r.Post("/v1/fulfillment/orders/{id}/cancel", h.cancelPaused)
 }
 
 type fulfillmentHandler struct{ eng *fulfillment.Engine }
@@ -65,19 +67,29 @@ func unitOut(u fulfillment.UnitView) omsclient.FulfillmentUnit {
 		Warehouse: u.Warehouse, Supplier: u.Supplier, WaybillNo: u.WaybillNo, UpdatedAt: u.UpdatedAt}
 }
 
+// decodeAppCall decodes another app's call on one order into req, whose
+// key and reason are required and whose caller defaults to "app"; false
+// when it answered an error.
+func decodeAppCall(w http.ResponseWriter, r *http.Request, req any, key, reason, by *string) bool {
+	if err := httpapi.Decode(r, req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return false
+	}
+	if strings.TrimSpace(*key) == "" || strings.TrimSpace(*reason) == "" {
+		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "idempotency_key and reason are required"))
+		return false
+	}
+	if *by == "" {
+		*by = "app"
+	}
+	return true
+}
+
 // pause pauses one order for another app (omsclient.PauseFulfillment).
 func (h *fulfillmentHandler) pause(w http.ResponseWriter, r *http.Request) {
 	var req omsclient.PauseRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		httpapi.WriteError(w, r, err)
+	if !decodeAppCall(w, r, &req, &req.IdempotencyKey, &req.Reason, &req.By) {
 		return
-	}
-	if strings.TrimSpace(req.IdempotencyKey) == "" || strings.TrimSpace(req.Reason) == "" {
-		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "idempotency_key and reason are required"))
-		return
-	}
-	if req.By == "" {
-		req.By = "app"
 	}
 	p, err := h.eng.PauseOrder(r.Context(), chi.URLParam(r, "id"), req.Reason+" ["+req.IdempotencyKey+"]", req.By)
 	if err != nil {
@@ -186,8 +198,33 @@ func (h *fulfillmentHandler) setSuspension(w http.ResponseWriter, r *http.Reques
 	httpapi.WriteJSON(w, http.StatusOK, omsclient.FulfillmentSuspension(s))
 }
 
+// cancelPaused cancels a paused order for the reverse flow
+// (omsclient.CancelPaused).
+func (h *fulfillmentHandler) cancelPaused(w http.ResponseWriter, r *http.Request) {
+	var req omsclient.CancelPausedRequest
+	if !decodeAppCall(w, r, &req, &req.IdempotencyKey, &req.Reason, &req.By) {
+		return
+	}
+	c, err := h.eng.CancelPaused(r.Context(), chi.URLParam(r, "id"), req.Reason+" ["+req.IdempotencyKey+"]", req.By, req.Intercepted)
+	if err != nil {
+		httpapi.WriteError(w, r, fulfillmentProblem(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, omsclient.ReverseCancel{OrderID: c.OrderID, Status: c.Status, Already: c.Already, CancelledUnits: c.Cancelled})
+}
+
 func fulfillmentProblem(err error) error {
+	var reached *fulfillment.ErrReachedWarehouse
 	switch {
+	case errors.As(err, &reached):
+		return httpapi.Errorf(http.StatusConflict, omsclient.CodeReachedWarehouse, "%s", err.Error()).
+			With(map[string]any{"delivery_orders": reached.DeliveryOrders})
+	case errors.Is(err, domain.ErrNotFound):
+		return httpapi.Errorf(http.StatusNotFound, omsclient.CodeNotFound, "%s", err.Error())
+	case errors.Is(err, domain.ErrNotCancellable):
+		return httpapi.Errorf(http.StatusConflict, omsclient.CodeNotCancellable, "%s", err.Error())
+	case errors.Is(err, domain.ErrInvalidOrder):
+		return httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "%s", err.Error())
 	case errors.Is(err, fulfillment.ErrNoFulfillment):
 		return httpapi.Errorf(http.StatusNotFound, omsclient.CodeNoFulfillment, "%s", err.Error())
 	case errors.Is(err, fulfillment.ErrNotFailed):

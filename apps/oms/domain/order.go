@@ -339,6 +339,27 @@ func (o *Order) CancelBeforeFulfillment(reason CancelReason, at time.Time, note 
 	return nil
 }
 
+// CancelForReverse cancels a paid order for the reverse flow (after-sales,
+// DOMAIN 5) once its fulfillment is paused: PAID or FULFILLING, or
+// DISPATCHED when every delivery order that reached a warehouse was
+// intercepted there (intercepted), so nothing leaves. A cancelled order
+// answers ErrAlreadyCancelled (a repeated call); anything later
+// ErrNotCancellable. PAY refunds it on the cancel event.
+func (o *Order) CancelForReverse(at time.Time, note string, intercepted bool) error {
+	switch {
+	case o.status == StatusCancelled:
+		return ErrAlreadyCancelled
+	case o.status == StatusPaid, o.status == StatusFulfilling, o.status == StatusDispatched && intercepted:
+	default:
+		return fmt.Errorf("%w: order %s is %s", ErrNotCancellable, o.id, o.status)
+	}
+	if err := CheckCancelNote(note); err != nil {
+		return err
+	}
+	o.cancel(ReasonCustomer, EventCancelled, at, note)
+	return nil
+}
+
 func (o *Order) cancel(reason CancelReason, t EventType, at time.Time, note string) {
 	o.status = StatusCancelled
 	o.cancelReason = reason

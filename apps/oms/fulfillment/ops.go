@@ -2,13 +2,17 @@ package fulfillment
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/harvest/harvest/apps/oms/app"
+	"github.com/harvest/harvest/apps/oms/domain"
 	"github.com/harvest/harvest/apps/oms/fulfillment/runner"
 	"github.com/harvest/harvest/apps/oms/fulfillment/stages"
+	"github.com/harvest/harvest/apps/platform/outbox"
 )
 
 // State is where a unit stands (runner.State).
@@ -244,4 +248,132 @@ func (e *Engine) SetCapacity(ctx context.Context, warehouse, day string, capacit
 	c := Capacity{Warehouse: warehouse, Day: day}
 	err := e.db.QueryRowContext(ctx, `SELECT capacity, used FROM warehouse_capacity WHERE warehouse = ? AND day = ?`, warehouse, day).Scan(&c.Capacity, &c.Used)
 	return c, err
+}
+
+// ErrReachedWarehouse: a delivery order of the order reached (or may have
+// reached) its warehouse or supplier and was not intercepted there.
+type ErrReachedWarehouse struct{ DeliveryOrders []string }
+
+func (e *ErrReachedWarehouse) Error() string {
+	return "delivery orders reached their warehouse and were not intercepted: " + strings.Join(e.DeliveryOrders, ", ")
+}
+
+// ReverseCancel is what CancelPaused did.
+type ReverseCancel struct {
+	OrderID string
+	Status  string // the order's status afterwards
+	// Already: the order was cancelled before this call (a repeat).
+	Already bool
+	// Cancelled are the units this call cancelled.
+	Cancelled int
+}
+
+// CancelPaused cancels a paid order for the reverse flow, in one
+// transaction with its fulfillment: every unit must be paused (held by
+// PauseOrder) or finished, and every delivery order that reached its
+// warehouse, or was in the hand-over when the pause came, must be in
+// intercepted (WMS refuses it from then on); the held units end
+// CANCELLED, so no resume brings them back, and the order is cancelled
+// with its oms.order.cancelled event, on which PAY refunds it. An order
+// that never entered fulfillment is cancelled alone (a later start of it
+// finds it no longer PAID). Repeating it answers Already.
+func (e *Engine) CancelPaused(ctx context.Context, orderID, note, by string, intercepted []string) (ReverseCancel, error) {
+	out := ReverseCancel{OrderID: orderID}
+	ok := map[string]bool{}
+	for _, id := range intercepted {
+		ok[id] = true
+	}
+	err := runner.RunTx(ctx, e.db, func(tx *sql.Tx) error {
+		out = ReverseCancel{OrderID: orderID}
+		rows, err := tx.QueryContext(ctx, `SELECT unit_id, parent_id, stage, state, held_from, doc FROM fulfillments WHERE order_id = ? FOR UPDATE`, orderID)
+		if err != nil {
+			return fmt.Errorf("lock units of %s: %w", orderID, err)
+		}
+		type unit struct{ id, parent, stage, state, from string }
+		var units []unit
+		var reached, blocking, running []string
+		for rows.Next() {
+			var u unit
+			var doc []byte
+			if err := rows.Scan(&u.id, &u.parent, &u.stage, &u.state, &u.from, &doc); err != nil {
+				rows.Close()
+				return fmt.Errorf("read units of %s: %w", orderID, err)
+			}
+			units = append(units, u)
+			switch State(u.state) {
+			case StateHeld, StateSplit, StateCancelled, StateDone:
+			default:
+				running = append(running, u.id)
+			}
+			if u.parent == "" {
+				continue
+			}
+			var d stages.Doc
+			derr := stages.Decode(doc, &d)
+			dispatched := derr == nil && d.Child != nil && d.Child.WMSID != ""
+			inHandOver := State(u.state) == StateHeld && State(u.from) == StateRunning && e.r.StageName(u.stage) == "dispatch"
+			if dispatched || inHandOver || State(u.state) == StateDone {
+				reached = append(reached, u.id)
+				if !ok[u.id] {
+					blocking = append(blocking, u.id)
+				}
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read units of %s: %w", orderID, err)
+		}
+		now := e.clock.Now()
+		o, err := e.orders.UpdateTx(ctx, tx, orderID, func(o *domain.Order) ([]outbox.Event, error) {
+			err := o.CancelForReverse(now, note, len(reached) > 0)
+			if errors.Is(err, domain.ErrAlreadyCancelled) {
+				out.Already = true
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			if len(running) > 0 {
+				return nil, fmt.Errorf("%w: %s (units %s not paused)", ErrNotPaused, orderID, strings.Join(running, ", "))
+			}
+			if len(blocking) > 0 {
+				return nil, &ErrReachedWarehouse{DeliveryOrders: blocking}
+			}
+			return []outbox.Event{app.CancelledEvent(o, now)}, nil
+		})
+		if err != nil {
+			return err
+		}
+		out.Status = string(o.Status())
+		if out.Already {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE fulfillments SET state = 'CANCELLED', held_from = '', updated_at = ? WHERE order_id = ? AND state = 'HELD'`,
+			now, orderID)
+		if err != nil {
+			return fmt.Errorf("cancel units of %s: %w", orderID, err)
+		}
+		n, _ := res.RowsAffected()
+		out.Cancelled = int(n)
+		for _, u := range units {
+			if State(u.state) != StateHeld {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO fulfillment_steps (order_id, unit_id, stage, outcome, note, owner, started_at, duration_us)
+				VALUES (?,?,?,?,?,?,?,0)`, orderID, u.id, u.stage, "CANCEL", cut("reverse flow: "+note, 400), cut(by, 64), now); err != nil {
+				return fmt.Errorf("record cancel of %s: %w", u.id, err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }

@@ -219,3 +219,40 @@ func (c *Client) SetWarehouseCapacity(ctx context.Context, r WarehouseCapacity) 
 	err := c.inv.Invoke(ctx, AppID, http.MethodPut, "v1/warehouse-capacities", r, &out)
 	return out, err
 }
+
+// CodeReachedWarehouse: a delivery order of the order reached its
+// warehouse (or was being handed over) and was not intercepted there;
+// Details["delivery_orders"] names them. Nothing was cancelled.
+const CodeReachedWarehouse = "REACHED_WAREHOUSE"
+
+// CancelPausedRequest cancels a paused paid order for the reverse flow.
+type CancelPausedRequest struct {
+	IdempotencyKey string `json:"idempotency_key"` // required; recorded in the timeline
+	Reason         string `json:"reason"`          // required
+	By             string `json:"by,omitempty"`
+	// Intercepted are the delivery orders WMS intercepted (or tombstoned):
+	// every one that reached a warehouse must be among them.
+	Intercepted []string `json:"intercepted,omitempty"`
+}
+
+// ReverseCancel is OMS's answer to CancelPaused.
+type ReverseCancel struct {
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"`
+	// Already: the order was cancelled before (a repeated call).
+	Already        bool `json:"already"`
+	CancelledUnits int  `json:"cancelled_units"`
+}
+
+// CancelPaused cancels a paid order whose fulfillment PauseFulfillment
+// paused (or that never entered it): its held units end CANCELLED and the
+// order CANCELLED with oms.order.cancelled, on which PAY refunds what it
+// took. CodeNotPaused when a unit still runs, CodeReachedWarehouse when a
+// delivery order reached a warehouse without interception,
+// CodeNotCancellable when the order is past that. Repeating it answers
+// Already.
+func (c *Client) CancelPaused(ctx context.Context, orderID string, r CancelPausedRequest) (ReverseCancel, error) {
+	var out ReverseCancel
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/fulfillment/orders/"+url.PathEscape(orderID)+"/cancel", r, &out)
+	return out, err
+}

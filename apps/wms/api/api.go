@@ -30,6 +30,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Post("/v1/orders", h.receive)
 	r.Get("/v1/orders/{id}", h.order)
 	mountFloor(r, h)
+	r.Post("/v1/orders/{id}/intercept", h.intercept)
 }
 
 func problem(err error) error {
@@ -40,6 +41,10 @@ func problem(err error) error {
 			With(map[string]any{"skus": short.SKUs})
 	case errors.Is(err, domain.ErrUnknownWarehouse):
 		return httpapi.Errorf(http.StatusUnprocessableEntity, wmsclient.CodeUnknownWH, "%s", err.Error())
+	case errors.Is(err, domain.ErrIntercepted):
+		return httpapi.Errorf(http.StatusConflict, wmsclient.CodeIntercepted, "%s", err.Error())
+	case errors.Is(err, domain.ErrTooLateToIntercept):
+		return httpapi.Errorf(http.StatusConflict, wmsclient.CodeTooLate, "%s", err.Error())
 	case errors.Is(err, domain.ErrConflict):
 		return httpapi.Errorf(http.StatusConflict, wmsclient.CodeConflict, "%s", err.Error())
 	case errors.Is(err, domain.ErrValidation):
@@ -158,4 +163,19 @@ func (h *Handler) order(w http.ResponseWriter, r *http.Request) {
 		out.Lines[i] = wmsclient.Line{SKU: l.SKU, Name: l.Name, Qty: l.Qty, Zone: l.Zone}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) intercept(w http.ResponseWriter, r *http.Request) {
+	var in wmsclient.InterceptRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	x, err := h.svc.Intercept(r.Context(), chi.URLParam(r, "id"), in.Reason)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, wmsclient.Interception{DeliveryOrderID: x.DeliveryOrderID, WMSOrderID: x.WMSOrderID,
+		Tombstone: x.Tombstone, At: x.At})
 }

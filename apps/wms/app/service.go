@@ -40,6 +40,10 @@ type Repository interface {
 	Receive(ctx context.Context, o domain.Order, ev outbox.Event) (wmsOrderID string, duplicate bool, err error)
 	Order(ctx context.Context, id string) (domain.Order, error)
 	Outbound
+	// Intercept stops a delivery order (received or not yet) for the
+	// reverse flow; a later hand-over of it fails with
+	// domain.ErrIntercepted.
+	Intercept(ctx context.Context, deliveryOrderID, reason string, now time.Time) (domain.Interception, error)
 }
 
 // Service runs WMS's use cases.

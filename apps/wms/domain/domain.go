@@ -24,6 +24,12 @@ var (
 	ErrUnknownWarehouse = errors.New("unknown warehouse")
 	// ErrConflict: the same delivery order id came again with other content.
 	ErrConflict = errors.New("delivery order id already used with other content")
+	// ErrIntercepted: the delivery order was intercepted (the reverse
+	// flow); a hand-over of it is refused.
+	ErrIntercepted = errors.New("delivery order intercepted")
+	// ErrTooLateToIntercept: the delivery order has moved past the point
+	// where WMS can stop it (picked, packed or shipped).
+	ErrTooLateToIntercept = errors.New("delivery order is past interception")
 )
 
 // StockShortError names the SKUs whose free ERP stock (on hand minus
@@ -47,7 +53,31 @@ const (
 type OrderStatus string
 
 // Order statuses. This slice only receives; the split moves orders on.
-const OrderReceived OrderStatus = "RECEIVED"
+// An order still RECEIVED may be intercepted (the reverse flow); any later
+// status is past interception.
+const (
+	OrderReceived    OrderStatus = "RECEIVED"
+	OrderIntercepted OrderStatus = "INTERCEPTED"
+)
+
+// Interception is WMS's answer to an interception: the order was stopped
+// (Intercepted, with its WMS id), or it had not arrived, and a tombstone
+// now refuses its hand-over (Tombstone).
+type Interception struct {
+	DeliveryOrderID string
+	WMSOrderID      string // "" for a tombstone
+	Tombstone       bool
+	At              time.Time
+}
+
+// CanIntercept says whether an order in status st can still be stopped.
+func CanIntercept(st OrderStatus) error {
+	switch st {
+	case OrderReceived, OrderIntercepted:
+		return nil
+	}
+	return fmt.Errorf("%w: it is %s", ErrTooLateToIntercept, st)
+}
 
 // Line is a SKU and a quantity.
 type Line struct {

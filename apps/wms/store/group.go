@@ -46,6 +46,9 @@ var groupSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
 // before. Alone, its caller answers the first outcome, or a conflict.
 var errRepeat = errors.New("delivery order seen before")
 
+// errIntercepted: a delivery order of the group was intercepted.
+var errIntercepted = errors.New("delivery order intercepted")
+
 type occupyReq struct {
 	o   domain.Occupation
 	now time.Time
@@ -196,6 +199,20 @@ func receiveAll(ctx context.Context, tx *sql.Tx, g []*receiveReq) error {
 			nProfiles++
 		}
 		evs[i] = r.ev
+	}
+	// An interception's tombstone refuses the hand-over; the shared lock
+	// orders this transaction with an interception of the same id.
+	dids := make([]any, len(g))
+	for i, r := range g {
+		dids[i] = r.o.DeliveryOrderID
+	}
+	var stopped int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM order_interceptions WHERE delivery_order_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(g)), ",")+`) LOCK IN SHARE MODE`, dids...).Scan(&stopped); err != nil {
+		return fmt.Errorf("read interceptions: %w", err)
+	}
+	if stopped > 0 {
+		return errIntercepted
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_header (wms_order_id, delivery_order_id, order_id, customer_id, warehouse, status,
 		request_hash, received_at) VALUES `+sqltx.Tuples("(?,?,?,?,?,?,?,?)", len(g)), header...); err != nil {

@@ -264,6 +264,9 @@ func (s *Store) Occupation(ctx context.Context, id string) (domain.Occupation, e
 // order id with duplicate=true; with other content, domain.ErrConflict.
 func (s *Store) Receive(ctx context.Context, o domain.Order, ev outbox.Event) (wmsOrderID string, duplicate bool, err error) {
 	err = s.receives.Write(ctx, &receiveReq{o: o, ev: ev})
+	if errors.Is(err, errIntercepted) {
+		return "", false, fmt.Errorf("%w: %s", domain.ErrIntercepted, o.DeliveryOrderID)
+	}
 	if errors.Is(err, errRepeat) {
 		var h string
 		if err := s.db.QueryRowContext(ctx, `SELECT wms_order_id, request_hash FROM order_header WHERE delivery_order_id=?`,
@@ -332,4 +335,43 @@ func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
 		return o, fmt.Errorf("read order_profiles %s: %w", o.WMSOrderID, err)
 	}
 	return o, nil
+}
+
+// Intercept stops a delivery order for the reverse flow. The interception
+// row is written first, then the order, if received, is marked
+// INTERCEPTED; one not received yet keeps only the row, the tombstone that
+// refuses its hand-over. Repeating it answers the same; an order past
+// RECEIVED fails with domain.ErrTooLateToIntercept and writes nothing.
+func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, now time.Time) (domain.Interception, error) {
+	var out domain.Interception
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		out = domain.Interception{DeliveryOrderID: deliveryOrderID}
+		if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO order_interceptions (delivery_order_id, reason, created_at) VALUES (?,?,?)`,
+			deliveryOrderID, reason, now); err != nil {
+			return fmt.Errorf("record interception of %s: %w", deliveryOrderID, err)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT created_at FROM order_interceptions WHERE delivery_order_id=?`, deliveryOrderID).
+			Scan(&out.At); err != nil {
+			return fmt.Errorf("read interception of %s: %w", deliveryOrderID, err)
+		}
+		out.At = out.At.UTC()
+		var status domain.OrderStatus
+		err := tx.QueryRowContext(ctx, `SELECT wms_order_id, status FROM order_header WHERE delivery_order_id=? FOR UPDATE`, deliveryOrderID).
+			Scan(&out.WMSOrderID, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			out.Tombstone = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("lock order of %s: %w", deliveryOrderID, err)
+		}
+		if err := domain.CanIntercept(status); err != nil {
+			return fmt.Errorf("intercept %s: %w", deliveryOrderID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE order_header SET status=? WHERE wms_order_id=?`, domain.OrderIntercepted, out.WMSOrderID); err != nil {
+			return fmt.Errorf("intercept %s: %w", deliveryOrderID, err)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -87,3 +87,32 @@ func (c *Client) GetOrder(ctx context.Context, id string) (Order, error) {
 	var o Order
 	return o, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id), nil, &o)
 }
+
+// Interception codes: a hand-over of an intercepted delivery order is
+// refused with CodeIntercepted; an order past the point WMS can stop it
+// answers CodeTooLate to an interception.
+const (
+	CodeIntercepted = "DELIVERY_ORDER_INTERCEPTED"
+	CodeTooLate     = "TOO_LATE_TO_INTERCEPT"
+)
+
+// InterceptRequest asks WMS to stop a delivery order (the reverse flow).
+type InterceptRequest struct {
+	Reason string `json:"reason"`
+}
+
+// Interception is WMS's answer: the received order was stopped, or it had
+// not arrived and its later hand-over will be refused (Tombstone).
+type Interception struct {
+	DeliveryOrderID string    `json:"delivery_order_id"`
+	WMSOrderID      string    `json:"wms_order_id,omitempty"`
+	Tombstone       bool      `json:"tombstone"`
+	At              time.Time `json:"at"`
+}
+
+// Intercept stops a delivery order, received or not yet; idempotent;
+// CodeTooLate once it moved past RECEIVED.
+func (c *Client) Intercept(ctx context.Context, deliveryOrderID string, r InterceptRequest) (Interception, error) {
+	var out Interception
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/orders/"+url.PathEscape(deliveryOrderID)+"/intercept", r, &out)
+}

@@ -1,0 +1,43 @@
+// Package aftersalesconfig reads after-sales' configuration from the
+// environment. It lives outside package main so the Kubernetes
+// manifests' test (deploy/k8s) can run the reader against the
+// environment its Deployment gives it.
+package aftersalesconfig
+
+import (
+	"errors"
+	"time"
+
+	"github.com/harvest/harvest/apps/platform/config"
+)
+
+// Config is after-sales' configuration.
+type Config struct {
+	Base config.Base
+	// SweepEvery is how often unfinished requests are looked at
+	// (HARVEST_AFTERSALES_SWEEP_EVERY), and SweepIdle how long one must
+	// have stood still to be processed again (HARVEST_AFTERSALES_SWEEP_IDLE).
+	SweepEvery, SweepIdle time.Duration
+	// FilterCheck is how often the cancel filter is checked and, when
+	// missing, rebuilt (HARVEST_AFTERSALES_FILTER_CHECK).
+	FilterCheck time.Duration
+	// CrashAfterCancel (HARVEST_AFTERSALES_FAULTS, development only) makes
+	// the process exit at the worst moment of a cancel whose reason holds
+	// app.CrashToken: OMS has cancelled the order, after-sales has not
+	// recorded it. The end-to-end crash test turns it on; production
+	// refuses to start with it.
+	CrashAfterCancel bool
+}
+
+// Read reads the configuration and reports every bad variable.
+func Read(r *config.Reader) (Config, error) {
+	c := Config{Base: config.ReadBase(r, "aftersales", true),
+		SweepEvery:  r.Duration("HARVEST_AFTERSALES_SWEEP_EVERY", 2*time.Second),
+		SweepIdle:   r.Duration("HARVEST_AFTERSALES_SWEEP_IDLE", 3*time.Second),
+		FilterCheck: r.Duration("HARVEST_AFTERSALES_FILTER_CHECK", 30*time.Second)}
+	c.CrashAfterCancel = r.Bool("HARVEST_AFTERSALES_FAULTS", false)
+	if c.CrashAfterCancel && !c.Base.Development() {
+		r.Refuse(errors.New("HARVEST_AFTERSALES_FAULTS is for development only"))
+	}
+	return c, r.Err()
+}

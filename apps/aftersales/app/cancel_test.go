@@ -1,0 +1,302 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	"github.com/harvest/harvest/apps/aftersales/app"
+	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/aftersales/store"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+)
+
+func in(order, customer, key string) domain.CancelInput {
+	return domain.CancelInput{OrderID: order, CustomerID: customer, IdempotencyKey: key, Reason: "changed my mind"}
+}
+
+func steps(r *domain.Request) []domain.Step {
+	var out []domain.Step
+	for _, s := range r.Steps() {
+		out = append(out, s.Step)
+	}
+	return out
+}
+
+// Before any delivery order reached a warehouse: paused, cancelled in OMS
+// once, refunded in full (cash and non-cash) once, each step recorded.
+func TestCancelBeforeWarehouse(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusFulfilling, 5750, 1000)
+	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	if err != nil || r.Status() != domain.StatusAccepted {
+		t.Fatalf("cancel: %v %v", r, err)
+	}
+	// The filter holds the order the moment the cancel is answered.
+	if maybe, err := e.filter.MayHave(ctx, "O1"); !maybe || err != nil {
+		t.Fatalf("filter after accept: %v %v", maybe, err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM outbox WHERE topic='aftersales.request.accepted'`); n != 1 {
+		t.Fatalf("accepted events: %d", n)
+	}
+	if err := e.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusRefunded || got.RefundedFen() != 6750 {
+		t.Fatalf("after process: %s %s %v", got.Status(), got.RefundedFen(), steps(got))
+	}
+	want := fmt.Sprint([]domain.Step{domain.StepAccepted, domain.StepPaused, domain.StepCancelled, domain.StepRefunded})
+	if fmt.Sprint(steps(got)) != want {
+		t.Fatalf("steps %v, want %v", steps(got), want)
+	}
+	// Processing again (a redelivery) does nothing more.
+	if err := e.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if e.oms.cancels != 1 || e.pay.refunds != 1 || len(e.wms.intercepted) != 0 {
+		t.Fatalf("cancels %d refunds %d interceptions %v", e.oms.cancels, e.pay.refunds, e.wms.intercepted)
+	}
+}
+
+// A paid order not yet in fulfillment is cancelled without a pause; a
+// refund PAY has not finished keeps the request CANCELLED (ErrNotYet).
+func TestCancelBeforeFulfillmentWaitsForRefund(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	e.pay.holdBack = true
+	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process with the refund under way: %v", err)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusCancelled {
+		t.Fatalf("status %s", got.Status())
+	}
+	e.pay.holdBack = false
+	e.pay.refundAll("O1")
+	if n, err := e.svc.Sweep(ctx, -1, 10); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusRefunded || got.RefundedFen() != 100 {
+		t.Fatalf("after sweep: %s %s", got.Status(), got.RefundedFen())
+	}
+}
+
+// A delivery order at the warehouse is intercepted there first; one past
+// interception refuses the cancel with its code and lets fulfillment go on.
+func TestCancelAtWarehouse(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusDispatched, 100, 0)
+	e.oms.reached["O1"] = []string{"O1-1", "O1-2"}
+	r, _ := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	if err := e.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusRefunded || fmt.Sprint(got.InterceptedIDs()) != "[O1-1 O1-2]" || e.oms.cancels != 1 {
+		t.Fatalf("intercepted cancel: %s %v %v", got.Status(), got.InterceptedIDs(), steps(got))
+	}
+
+	e.order("O2", "C1", omsclient.StatusDispatched, 100, 0)
+	e.oms.reached["O2"] = []string{"O2-1"}
+	e.wms.tooLate["O2-1"] = true
+	r, _ = e.svc.Cancel(ctx, in("O2", "C1", "k2"))
+	if err := e.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusRefused || got.RefusalCode() != aftersalesclient.RefusedAtWarehouse || e.oms.orders["O2"].Status != omsclient.StatusDispatched ||
+		e.oms.paused["O2"] || e.pay.trades["O2"].RefundedFen != 0 {
+		t.Fatalf("too late: %s %s paused=%v %v", got.Status(), got.RefusalCode(), e.oms.paused["O2"], steps(got))
+	}
+
+	e.order("O3", "C1", omsclient.StatusDispatched, 100, 0)
+	e.oms.reached["O3"] = []string{"O3-1"}
+	e.oms.supplier["O3-1"] = "FARM-1"
+	r, _ = e.svc.Cancel(ctx, in("O3", "C1", "k3"))
+	_ = e.svc.Process(ctx, r.ID())
+	if got, _ = e.svc.Request(ctx, "C1", r.ID()); got.RefusalCode() != aftersalesclient.RefusedAtSupplier || e.wms.intercepted["O3-1"] != 0 {
+		t.Fatalf("drop-ship: %s %s", got.Status(), got.RefusalCode())
+	}
+}
+
+// Bad input is refused with a precise error and writes nothing.
+func TestCancelRefusals(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusFulfilling, 100, 0)
+	e.order("O2", "C1", omsclient.StatusPendingPayment, 100, 0)
+	e.order("O3", "C1", omsclient.StatusShipped, 100, 0)
+	if built, err := e.svc.RebuildFilter(ctx); !built || err != nil {
+		t.Fatalf("build the empty filter: %v %v", built, err)
+	}
+	cases := []struct {
+		name string
+		in   domain.CancelInput
+		want error
+	}{
+		{"another customer's order", in("O1", "C2", "k"), domain.ErrNotFound},
+		{"no such order", in("O9", "C1", "k"), domain.ErrNotFound},
+		{"unpaid", in("O2", "C1", "k"), domain.ErrNotCancellable},
+		{"shipped", in("O3", "C1", "k"), domain.ErrNotCancellable},
+		{"no key", in("O1", "C1", ""), domain.ErrValidation},
+		{"no reason", domain.CancelInput{OrderID: "O1", CustomerID: "C1", IdempotencyKey: "k"}, domain.ErrValidation},
+	}
+	for _, c := range cases {
+		if _, err := e.svc.Cancel(ctx, c.in); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM requests`) + e.count(t, `SELECT COUNT(*) FROM outbox`); n != 0 {
+		t.Fatalf("refusals wrote %d rows", n)
+	}
+	for _, id := range []string{"O1", "O2", "O3", "O9"} {
+		if maybe, err := e.filter.MayHave(ctx, id); maybe || err != nil {
+			t.Fatalf("a refused cancel set the filter for %s: %v %v", id, maybe, err)
+		}
+	}
+	// The same key with another input.
+	if _, err := e.svc.Cancel(ctx, in("O1", "C1", "k1")); err != nil {
+		t.Fatal(err)
+	}
+	other := in("O1", "C1", "k1")
+	other.Reason = "something else"
+	if _, err := e.svc.Cancel(ctx, other); !errors.Is(err, domain.ErrKeyReused) {
+		t.Fatalf("key reused: %v", err)
+	}
+	if _, err := e.svc.Request(ctx, "C2", "nope"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("unknown request: %v", err)
+	}
+	rs, _ := e.svc.OfOrder(ctx, "C2", "O1")
+	if len(rs) != 0 {
+		t.Fatalf("another customer sees %d requests", len(rs))
+	}
+}
+
+// The same cancel sent 10 times at once, and 10 cancels of one order
+// under different keys: one request, one event.
+func TestCancelTenAtOnce(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusFulfilling, 100, 0)
+	var wg sync.WaitGroup
+	ids := make([]string, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := "same"
+			if i >= 10 {
+				key = fmt.Sprintf("k%d", i)
+			}
+			r, err := e.svc.Cancel(ctx, in("O1", "C1", key))
+			if err != nil {
+				t.Errorf("cancel %d: %v", i, err)
+				return
+			}
+			ids[i] = r.ID()
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("two requests: %v", ids)
+		}
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM requests`); n != 1 {
+		t.Fatalf("requests: %d", n)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM outbox`); n != 1 {
+		t.Fatalf("events: %d", n)
+	}
+}
+
+// Processing the same request from 8 deliveries at once has each effect once.
+func TestProcessRaces(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusDispatched, 100, 50)
+	e.oms.reached["O1"] = []string{"O1-1"}
+	r, _ := e.svc.Cancel(ctx, in("O1", "C1", "k"))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.svc.Process(ctx, r.ID()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusRefunded || e.oms.cancels != 1 || e.pay.refunds != 1 || got.RefundedFen() != 150 {
+		t.Fatalf("%s cancels=%d refunds=%d refunded=%s", got.Status(), e.oms.cancels, e.pay.refunds, got.RefundedFen())
+	}
+	for _, s := range []domain.Step{domain.StepPaused, domain.StepCancelled, domain.StepRefunded, domain.StepIntercepted} {
+		n := 0
+		for _, x := range steps(got) {
+			if x == s {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("step %s recorded %d times: %v", s, n, steps(got))
+		}
+	}
+}
+
+// crashingRepo loses the record of the first step taken after OMS
+// cancelled the order: as if after-sales died between the call and its
+// commit.
+type crashingRepo struct {
+	*store.Store
+	crashed bool
+}
+
+var errCrash = errors.New("killed before commit")
+
+func (c *crashingRepo) Update(ctx context.Context, id string, fn func(r *domain.Request) error) (*domain.Request, error) {
+	return c.Store.Update(ctx, id, func(r *domain.Request) error {
+		before := r.Status()
+		if err := fn(r); err != nil {
+			return err
+		}
+		if !c.crashed && before == domain.StatusPaused && r.Status() == domain.StatusCancelled {
+			c.crashed = true
+			return errCrash
+		}
+		return nil
+	})
+}
+
+func TestProcessResumesAfterCrash(t *testing.T) {
+	var crash *crashingRepo
+	e := setup(t, func(s *store.Store) app.Repository { crash = &crashingRepo{Store: s}; return crash })
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusFulfilling, 100, 0)
+	r, _ := e.svc.Cancel(ctx, in("O1", "C1", "k"))
+	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, errCrash) {
+		t.Fatalf("first run: %v", err)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusPaused || e.oms.cancels != 1 {
+		t.Fatalf("after the crash: %s cancels=%d", got.Status(), e.oms.cancels)
+	}
+	// The redelivery (or the sweep) goes on: OMS answers Already.
+	if n, err := e.svc.Sweep(ctx, -1, 10); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	got, _ := e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusRefunded || e.oms.cancels != 1 || e.pay.refunds != 1 {
+		t.Fatalf("resumed: %s cancels=%d refunds=%d", got.Status(), e.oms.cancels, e.pay.refunds)
+	}
+}

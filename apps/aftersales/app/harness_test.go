@@ -1,0 +1,206 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	"github.com/harvest/harvest/apps/aftersales/app"
+	"github.com/harvest/harvest/apps/aftersales/store"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/money"
+	"github.com/harvest/harvest/apps/platform/testdb"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
+)
+
+// fakeOMS holds orders with their fulfillment the way OMS answers: a
+// pause holds the order and lists what reached a warehouse; a cancel of
+// a paused order cancels it once (and, like PAY on oms.order.cancelled,
+// refunds the order's trade in full and reverses its deductions).
+type fakeOMS struct {
+	mu       sync.Mutex
+	orders   map[string]*omsclient.Order
+	paused   map[string]bool
+	reached  map[string][]string // delivery orders at a warehouse
+	supplier map[string]string   // delivery order -> supplier
+	started  map[string]bool     // in fulfillment
+	cancels  int                 // effective cancels
+	resumes  int
+	pay      *fakePay
+}
+
+func (f *fakeOMS) GetOrder(_ context.Context, id string) (omsclient.Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.orders[id]
+	if !ok {
+		return omsclient.Order{}, httpapi.Errorf(http.StatusNotFound, omsclient.CodeNotFound, "no order %s", id)
+	}
+	return *o, nil
+}
+
+func (f *fakeOMS) PauseFulfillment(_ context.Context, id string, r omsclient.PauseRequest) (omsclient.OrderPause, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.IdempotencyKey == "" || r.Reason == "" {
+		return omsclient.OrderPause{}, httpapi.Errorf(http.StatusUnprocessableEntity, omsclient.CodeValidation, "key and reason")
+	}
+	if !f.started[id] {
+		return omsclient.OrderPause{}, httpapi.Errorf(http.StatusNotFound, omsclient.CodeNoFulfillment, "not in fulfillment")
+	}
+	p := omsclient.OrderPause{OrderID: id, Paused: !f.paused[id], Dispatched: append([]string{}, f.reached[id]...)}
+	p.Units = append(p.Units, omsclient.FulfillmentUnit{ID: id, State: omsclient.UnitSplit})
+	for _, d := range f.reached[id] {
+		p.Units = append(p.Units, omsclient.FulfillmentUnit{ID: d, ParentID: id, State: omsclient.UnitDone, Supplier: f.supplier[d]})
+	}
+	f.paused[id] = true
+	return p, nil
+}
+
+func (f *fakeOMS) ResumeFulfillment(_ context.Context, id string, _ omsclient.ResumeRequest) (omsclient.ResumeResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.paused[id] {
+		return omsclient.ResumeResult{}, httpapi.Errorf(http.StatusConflict, omsclient.CodeNotPaused, "not paused")
+	}
+	f.paused[id] = false
+	f.resumes++
+	return omsclient.ResumeResult{Resumed: 1}, nil
+}
+
+func (f *fakeOMS) CancelPaused(_ context.Context, id string, r omsclient.CancelPausedRequest) (omsclient.ReverseCancel, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.orders[id]
+	if o.Status == omsclient.StatusCancelled {
+		return omsclient.ReverseCancel{OrderID: id, Status: o.Status, Already: true}, nil
+	}
+	if f.started[id] && !f.paused[id] {
+		return omsclient.ReverseCancel{}, httpapi.Errorf(http.StatusConflict, omsclient.CodeNotPaused, "not paused")
+	}
+	for _, d := range f.reached[id] {
+		ok := false
+		for _, x := range r.Intercepted {
+			ok = ok || x == d
+		}
+		if !ok {
+			return omsclient.ReverseCancel{}, httpapi.Errorf(http.StatusConflict, omsclient.CodeReachedWarehouse, "%s at a warehouse", d)
+		}
+	}
+	o.Status = omsclient.StatusCancelled
+	f.cancels++
+	f.pay.refundAll(id)
+	return omsclient.ReverseCancel{OrderID: id, Status: o.Status, CancelledUnits: 1}, nil
+}
+
+// fakePay holds one trade and deductions per order.
+type fakePay struct {
+	mu         sync.Mutex
+	trades     map[string]*payclient.Trade
+	deductions map[string]*payclient.Deduction
+	refunds    int
+	holdBack   bool // refunds not done yet
+}
+
+func (p *fakePay) refundAll(orderID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.holdBack {
+		return
+	}
+	if t := p.trades[orderID]; t != nil && t.RefundedFen < t.PaidFen {
+		t.RefundedFen = t.PaidFen
+		p.refunds++
+	}
+	for _, d := range p.deductions {
+		if d.OrderID == orderID {
+			d.Status = payclient.DeductionReversed
+		}
+	}
+}
+
+func (p *fakePay) TradesOfOrder(_ context.Context, orderID string) ([]payclient.Trade, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t := p.trades[orderID]; t != nil {
+		return []payclient.Trade{*t}, nil
+	}
+	return nil, nil
+}
+
+func (p *fakePay) GetDeduction(_ context.Context, id string) (payclient.Deduction, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return *p.deductions[id], nil
+}
+
+// fakeWMS intercepts what it is asked, unless the order is too far along.
+type fakeWMS struct {
+	mu          sync.Mutex
+	tooLate     map[string]bool
+	intercepted map[string]int
+}
+
+func (w *fakeWMS) Intercept(_ context.Context, id string, _ wmsclient.InterceptRequest) (wmsclient.Interception, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.tooLate[id] {
+		return wmsclient.Interception{}, httpapi.Errorf(http.StatusConflict, wmsclient.CodeTooLate, "picked")
+	}
+	w.intercepted[id]++
+	return wmsclient.Interception{DeliveryOrderID: id, WMSOrderID: "W-" + id}, nil
+}
+
+type env struct {
+	svc    *app.Service
+	st     *store.Store
+	oms    *fakeOMS
+	pay    *fakePay
+	wms    *fakeWMS
+	filter *aftersalesclient.CancelFilter
+	prefix string
+}
+
+func setup(t *testing.T, repo func(*store.Store) app.Repository) *env {
+	t.Helper()
+	db, _ := testdb.New(t, "aftersales")
+	db.SetMaxOpenConns(16)
+	rdb, prefix := testdb.Redis(t)
+	pay := &fakePay{trades: map[string]*payclient.Trade{}, deductions: map[string]*payclient.Deduction{}}
+	e := &env{st: store.New(db), pay: pay, prefix: prefix,
+		oms: &fakeOMS{orders: map[string]*omsclient.Order{}, paused: map[string]bool{}, reached: map[string][]string{},
+			supplier: map[string]string{}, started: map[string]bool{}, pay: pay},
+		wms:    &fakeWMS{tooLate: map[string]bool{}, intercepted: map[string]int{}},
+		filter: aftersalesclient.NewCancelFilter(rdb, prefix)}
+	var r app.Repository = e.st
+	if repo != nil {
+		r = repo(e.st)
+	}
+	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Filter: e.filter})
+	return e
+}
+
+// order adds a paid order of customer with a cash trade and one deduction.
+func (e *env) order(id, customer, status string, cash, nonCash money.Fen) {
+	e.oms.mu.Lock()
+	e.oms.orders[id] = &omsclient.Order{ID: id, CustomerID: customer, Status: status, PaidFen: cash, DeductionIDs: []string{"D-" + id}}
+	e.oms.started[id] = status == omsclient.StatusFulfilling || status == omsclient.StatusDispatched
+	e.oms.mu.Unlock()
+	e.pay.mu.Lock()
+	e.pay.trades[id] = &payclient.Trade{ID: "T-" + id, OrderID: id, CustomerID: customer, Channel: "WECHAT", PaidFen: cash, Status: payclient.TradeSucceeded}
+	e.pay.deductions["D-"+id] = &payclient.Deduction{ID: "D-" + id, OrderID: id, TotalFen: nonCash, Status: payclient.DeductionUsed}
+	e.pay.mu.Unlock()
+}
+
+func (e *env) count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := e.st.DB().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

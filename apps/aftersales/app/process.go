@@ -1,0 +1,282 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/money"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
+)
+
+// ErrNotYet: the request waits on another system (PAY's refund still
+// under way); process it again later.
+var ErrNotYet = errors.New("request waits on another system")
+
+// by is how after-sales signs its calls to OMS.
+const by = "aftersales"
+
+// Process moves request id as far as it can go now, step by step, each
+// step's effect idempotent in the system that has it and recorded after
+// it (conditional on the status it came from), so a redelivery, a
+// concurrent sweep or a restart after a crash between a call and its
+// record repeats the call harmlessly and goes on from there:
+//
+//	ACCEPTED   OMS pauses the order's fulfillment (or it has none yet);
+//	           an order shipped meanwhile is refused
+//	PAUSED     what reached a warehouse is intercepted at WMS (too late:
+//	           refused, fulfillment resumed); then OMS cancels the order
+//	           with its held units (oms.order.cancelled, on which PAY
+//	           refunds everything the order took)
+//	CANCELLED  PAY is asked whether every trade is refunded in full and
+//	           every non-cash deduction reversed: then REFUNDED
+func (s *Service) Process(ctx context.Context, id string) error {
+	for range 8 {
+		r, err := s.d.Repo.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.Status().Done() {
+			return nil
+		}
+		err = s.step(ctx, r)
+		switch {
+		case errors.Is(err, domain.ErrBadTransition), errors.Is(err, errAgain):
+			continue // moved by another delivery, or to be asked again now
+		case err != nil:
+			return fmt.Errorf("request %s at %s: %w", id, r.Status(), err)
+		}
+	}
+	return nil
+}
+
+// errAgain: the step found the world moved (a unit started after the
+// pause); run the request's step again.
+var errAgain = errors.New("again")
+
+func (s *Service) step(ctx context.Context, r *domain.Request) error {
+	switch r.Status() {
+	case domain.StatusAccepted:
+		return s.pause(ctx, r)
+	case domain.StatusPaused:
+		return s.stopAndCancel(ctx, r)
+	case domain.StatusCancelled:
+		return s.checkRefund(ctx, r)
+	}
+	return nil
+}
+
+func (s *Service) update(ctx context.Context, id string, fn func(r *domain.Request, now time.Time) error) error {
+	_, err := s.d.Repo.Update(ctx, id, func(r *domain.Request) error { return fn(r, s.now()) })
+	return err
+}
+
+func (s *Service) pause(ctx context.Context, r *domain.Request) error {
+	o, err := s.d.Orders.GetOrder(ctx, r.OrderID())
+	if err != nil {
+		return fmt.Errorf("read order: %w", err)
+	}
+	switch o.Status {
+	case omsclient.StatusCancelled:
+		return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.OrderCancelled(now, "the order was cancelled") })
+	case omsclient.StatusShipped, omsclient.StatusCompleted:
+		return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error {
+			return r.Refuse(now, domain.RefusedShipped, "the order is "+o.Status+"; ask for a return once delivered")
+		})
+	}
+	p, err := s.d.Orders.PauseFulfillment(ctx, r.OrderID(), omsclient.PauseRequest{IdempotencyKey: r.ID(), Reason: "customer cancel", By: by})
+	note := ""
+	switch {
+	case httpapi.HasCode(err, omsclient.CodeNoFulfillment):
+		note = "not in fulfillment yet"
+	case err != nil:
+		return fmt.Errorf("pause fulfillment: %w", err)
+	case p.Stage != "":
+		note = "at " + p.Stage
+	default:
+		note = fmt.Sprintf("%d delivery orders, %d at a warehouse", len(p.Units)-1, len(p.Dispatched)+len(p.InDispatch))
+	}
+	return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Paused(now, note) })
+}
+
+func (s *Service) stopAndCancel(ctx context.Context, r *domain.Request) error {
+	// Pausing again is free (OMS answers the same) and tells where the
+	// order stands now, a unit started since included.
+	p, err := s.d.Orders.PauseFulfillment(ctx, r.OrderID(), omsclient.PauseRequest{IdempotencyKey: r.ID(), Reason: "customer cancel", By: by})
+	if err != nil && !httpapi.HasCode(err, omsclient.CodeNoFulfillment) {
+		return fmt.Errorf("pause fulfillment: %w", err)
+	}
+	reached := append(slices.Clone(p.Dispatched), p.InDispatch...)
+	for _, u := range p.Units {
+		if u.Supplier != "" && slices.Contains(reached, u.ID) {
+			return s.refuse(ctx, r, domain.RefusedAtSupplier, "delivery order "+u.ID+" is with supplier "+u.Supplier)
+		}
+	}
+	var stopped []string
+	for _, id := range reached {
+		_, err := s.d.Warehouse.Intercept(ctx, id, wmsclient.InterceptRequest{Reason: "customer cancel " + r.ID()})
+		switch {
+		case httpapi.HasCode(err, wmsclient.CodeTooLate):
+			return s.refuse(ctx, r, domain.RefusedAtWarehouse, "delivery order "+id+" is past interception at its warehouse")
+		case err != nil:
+			return fmt.Errorf("intercept %s: %w", id, err)
+		}
+		stopped = append(stopped, id)
+	}
+	if len(stopped) > 0 {
+		if err := s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Intercepted(now, stopped) }); err != nil {
+			return err
+		}
+	}
+	c, err := s.d.Orders.CancelPaused(ctx, r.OrderID(), omsclient.CancelPausedRequest{IdempotencyKey: r.ID(), Reason: "customer cancel",
+		By: by, Intercepted: stopped})
+	switch {
+	case httpapi.HasCode(err, omsclient.CodeNotPaused), httpapi.HasCode(err, omsclient.CodeReachedWarehouse):
+		return errAgain
+	case httpapi.HasCode(err, omsclient.CodeNotCancellable):
+		return s.refuse(ctx, r, domain.RefusedShipped, "the order left the warehouse; ask for a return once delivered")
+	case err != nil:
+		return fmt.Errorf("cancel order: %w", err)
+	}
+	if s.d.AfterCancel != nil {
+		s.d.AfterCancel(r, c.Already)
+	}
+	note := "order cancelled"
+	if c.Already {
+		note = "order was cancelled already"
+	}
+	return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.OrderCancelled(now, note) })
+}
+
+// refuse lets the paused fulfillment go on, then ends the request with
+// code (resumed first: a crash in between pauses and decides again).
+func (s *Service) refuse(ctx context.Context, r *domain.Request, code, note string) error {
+	_, err := s.d.Orders.ResumeFulfillment(ctx, r.OrderID(), omsclient.ResumeRequest{By: by})
+	if err != nil && !httpapi.HasCode(err, omsclient.CodeNotPaused) && !httpapi.HasCode(err, omsclient.CodeNoFulfillment) {
+		return fmt.Errorf("resume fulfillment: %w", err)
+	}
+	return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error {
+		if err := r.Refuse(now, code, note); err != nil {
+			return err
+		}
+		r.Resumed(now, "fulfillment goes on")
+		return nil
+	})
+}
+
+// checkRefund believes the refund only from PAY: every succeeded trade
+// refunded in full, every deduction of the order reversed.
+func (s *Service) checkRefund(ctx context.Context, r *domain.Request) error {
+	o, err := s.d.Orders.GetOrder(ctx, r.OrderID())
+	if err != nil {
+		return fmt.Errorf("read order: %w", err)
+	}
+	trades, err := s.d.Payments.TradesOfOrder(ctx, r.OrderID())
+	if err != nil {
+		return fmt.Errorf("read trades: %w", err)
+	}
+	var total money.Fen
+	var parts []string
+	for _, t := range trades {
+		if t.Status != payclient.TradeSucceeded && t.PaidFen == 0 {
+			continue
+		}
+		if t.RefundedFen < t.PaidFen {
+			return fmt.Errorf("%w: trade %s refunded %s of %s", ErrNotYet, t.ID, t.RefundedFen, t.PaidFen)
+		}
+		total += t.RefundedFen
+		parts = append(parts, fmt.Sprintf("%s %s to %s", t.RefundedFen, "cash", t.Channel))
+	}
+	for _, id := range o.DeductionIDs {
+		d, err := s.d.Payments.GetDeduction(ctx, id)
+		if err != nil {
+			return fmt.Errorf("read deduction %s: %w", id, err)
+		}
+		if d.Status != payclient.DeductionReversed {
+			return fmt.Errorf("%w: deduction %s is %s", ErrNotYet, id, d.Status)
+		}
+		total += d.TotalFen
+		parts = append(parts, fmt.Sprintf("%s non-cash reversed", d.TotalFen))
+	}
+	note := "nothing was paid"
+	if len(parts) > 0 {
+		note = strings.Join(parts, "; ")
+	}
+	return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Refunded(now, total, note) })
+}
+
+// Sweep processes every unfinished request not changed for idle (its
+// event lost, its processing cut short), at most limit of them.
+func (s *Service) Sweep(ctx context.Context, idle time.Duration, limit int) (int, error) {
+	stale, err := s.d.Repo.Stale(ctx, s.now().Add(-idle), limit)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, id := range stale {
+		if err := s.Process(ctx, id); err != nil && !errors.Is(err, ErrNotYet) {
+			errs = append(errs, err)
+		}
+	}
+	return len(stale), errors.Join(errs...)
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (s *Service) RunSweeper(interval, idle time.Duration) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				if _, err := s.Sweep(ctx, idle, 100); err != nil {
+					s.d.Logger.Warn("sweep of after-sales requests", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// RebuildFilter rebuilds the cancel filter from the requests when it is
+// missing (not marked ready); true when it rebuilt it.
+func (s *Service) RebuildFilter(ctx context.Context) (bool, error) {
+	ok, err := s.d.Filter.Ready(ctx)
+	if err != nil || ok {
+		return false, err
+	}
+	after := ""
+	return s.d.Filter.Rebuild(ctx, func(ctx context.Context) ([]string, error) {
+		ids, err := s.d.Repo.OrderIDs(ctx, after, 1000)
+		if len(ids) > 0 {
+			after = ids[len(ids)-1]
+		}
+		return ids, err
+	})
+}
+
+// RunFilterKeeper checks the filter every interval and rebuilds it when missing.
+func (s *Service) RunFilterKeeper(interval time.Duration) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		for {
+			if built, err := s.RebuildFilter(ctx); err != nil {
+				s.d.Logger.Warn("cancel filter rebuild", "err", err)
+			} else if built {
+				s.d.Logger.Info("cancel filter rebuilt")
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(interval):
+			}
+		}
+	}
+}

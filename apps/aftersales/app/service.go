@@ -1,0 +1,109 @@
+// Package app holds after-sales' use cases: accepting a customer's cancel
+// of a paid order (stored with the transactional message that starts it,
+// the cancel filter set before the answer), the reverse flow that
+// processes it (pause fulfillment in OMS, intercept at WMS what reached a
+// warehouse, cancel in OMS, see PAY's refund through), the sweep that
+// picks up a request whose flow stopped, the queries, and the rebuild of
+// the cancel filter. It owns its ports: Repository (apps/aftersales/store),
+// Orders, Warehouse and Payments (the other apps' typed clients) and
+// Filter (aftersalesclient.CancelFilter).
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
+)
+
+// Repository is what after-sales persists.
+type Repository interface {
+	// Create stores r with ev in one transaction. A request with the same
+	// customer and key, or (for a cancel) an existing cancel of the same
+	// order, is returned instead with created=false.
+	Create(ctx context.Context, r *domain.Request, ev outbox.Event) (out *domain.Request, created bool, err error)
+	Get(ctx context.Context, id string) (*domain.Request, error)
+	// Update locks the request, calls fn and saves it with its new steps;
+	// fn's error rolls back and is returned.
+	Update(ctx context.Context, id string, fn func(r *domain.Request) error) (*domain.Request, error)
+	OfOrder(ctx context.Context, orderID string) ([]*domain.Request, error)
+	OfCustomer(ctx context.Context, customerID string, limit int) ([]*domain.Request, error)
+	// Stale lists unfinished requests not changed since before.
+	Stale(ctx context.Context, before time.Time, limit int) ([]string, error)
+	// OrderIDs pages through the order ids with requests, after after.
+	OrderIDs(ctx context.Context, after string, limit int) ([]string, error)
+}
+
+// Orders is OMS as the reverse flow uses it (*omsclient.Client).
+type Orders interface {
+	GetOrder(ctx context.Context, id string) (omsclient.Order, error)
+	PauseFulfillment(ctx context.Context, orderID string, r omsclient.PauseRequest) (omsclient.OrderPause, error)
+	ResumeFulfillment(ctx context.Context, orderID string, r omsclient.ResumeRequest) (omsclient.ResumeResult, error)
+	CancelPaused(ctx context.Context, orderID string, r omsclient.CancelPausedRequest) (omsclient.ReverseCancel, error)
+}
+
+// Warehouse is WMS (*wmsclient.Client).
+type Warehouse interface {
+	Intercept(ctx context.Context, deliveryOrderID string, r wmsclient.InterceptRequest) (wmsclient.Interception, error)
+}
+
+// Payments is PAY (*payclient.Client): what it refunded for an order.
+type Payments interface {
+	TradesOfOrder(ctx context.Context, orderID string) ([]payclient.Trade, error)
+	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
+}
+
+// Filter is the cancel filter (*aftersalesclient.CancelFilter).
+type Filter interface {
+	Add(ctx context.Context, orderID string) error
+	Ready(ctx context.Context) (bool, error)
+	Rebuild(ctx context.Context, next func(ctx context.Context) ([]string, error)) (bool, error)
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Repo      Repository
+	Orders    Orders
+	Warehouse Warehouse
+	Payments  Payments
+	Filter    Filter
+	Clock     clock.Clock
+	Notify    func() // wakes the outbox relay
+	Logger    *slog.Logger
+	// AfterCancel, when set, runs after OMS cancelled r's order and before
+	// after-sales records it (already: OMS had cancelled it before); the
+	// development crash test exits the process there.
+	AfterCancel func(r *domain.Request, already bool)
+}
+
+// CrashToken in a cancel's reason makes a development after-sales with
+// faults on exit after OMS's cancel and before its record
+// (aftersalesconfig.Config.CrashAfterCancel).
+const CrashToken = "e2e:crash-after-cancel"
+
+// Service runs after-sales' use cases.
+type Service struct {
+	d Deps
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	if d.Notify == nil {
+		d.Notify = func() {}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	return &Service{d: d}
+}
+
+func (s *Service) now() time.Time { return s.d.Clock.Now().UTC().Truncate(time.Microsecond) }

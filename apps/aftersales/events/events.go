@@ -1,0 +1,25 @@
+// Package events is after-sales' published contract (topics and
+// payloads) and its subscribers (subscribers.go).
+package events
+
+import "time"
+
+// Topics after-sales publishes.
+const (
+	// TopicRequestAccepted: a request was stored; after-sales' own
+	// subscriber starts its processing from it (the transactional message
+	// of DOMAIN 5). The payload names the request; the subscriber reads
+	// the request from the database, never from the event.
+	TopicRequestAccepted = "aftersales.request.accepted"
+	// TypeRequestAccepted is its payload type and version.
+	TypeRequestAccepted = "aftersales.request.accepted.v1"
+)
+
+// RequestAccepted names an accepted request.
+type RequestAccepted struct {
+	RequestID  string    `json:"request_id"`
+	OrderID    string    `json:"order_id"`
+	CustomerID string    `json:"customer_id"`
+	Kind       string    `json:"kind"`
+	At         time.Time `json:"at"`
+}

@@ -1,0 +1,81 @@
+// Command aftersales is after-sales, the reverse flow (DOMAIN 5): it
+// takes customers' cancels of paid orders and drives them through OMS
+// (pause, cancel), WMS (interception) and PAY (the refund OMS's cancel
+// sets off), and keeps the Redis-held cancel filter the gateway's order
+// detail reads. main wires configuration, the runtime, the use cases,
+// the routes, the subscriber and the background workers.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	"github.com/harvest/harvest/apps/aftersales/aftersalesconfig"
+	"github.com/harvest/harvest/apps/aftersales/api"
+	"github.com/harvest/harvest/apps/aftersales/app"
+	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/aftersales/events"
+	"github.com/harvest/harvest/apps/aftersales/store"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/config"
+	"github.com/harvest/harvest/apps/platform/runtime"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error("aftersales stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, err := aftersalesconfig.Read(config.New())
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	a, err := runtime.New(ctx, cfg.Base)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Base.RedisAddr, DB: cfg.Base.RedisDB})
+	a.OnClose(func() { _ = rdb.Close() })
+	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	deps := app.Deps{Repo: store.New(a.DB), Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
+		Payments: payclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
+		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
+	if cfg.CrashAfterCancel {
+		deps.AfterCancel = func(r *domain.Request, already bool) {
+			if !already && strings.Contains(r.Reason(), app.CrashToken) {
+				a.Logger.Warn("fault: exiting after OMS cancelled the order, before recording it", "request", r.ID())
+				os.Exit(3)
+			}
+		}
+	}
+	svc := app.New(deps)
+	api.Mount(a.Mux, svc)
+	waiting := func(err error) bool { return errors.Is(err, app.ErrNotYet) }
+	notFound := func(err error) bool { return errors.Is(err, domain.ErrNotFound) }
+	if err := events.Subscribe(a.Service, cfg.Base.PubSub, svc, waiting, notFound); err != nil {
+		return err
+	}
+	a.Go(svc.RunSweeper(cfg.SweepEvery, cfg.SweepIdle))
+	a.Go(svc.RunFilterKeeper(cfg.FilterCheck))
+	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

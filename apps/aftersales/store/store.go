@@ -1,0 +1,227 @@
+// Package store is after-sales' MySQL persistence: requests with their
+// steps, written with their outbox rows in one transaction. One order
+// has at most one cancel: its id sits in a unique column while the
+// cancel exists, so concurrent cancels of it store one request and the
+// others read it back; a replayed idempotency key reads its request back
+// the same way.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/aftersales/app"
+	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/platform/money"
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
+)
+
+// Store is after-sales' database.
+type Store struct{ db *sql.DB }
+
+var _ app.Repository = (*Store)(nil)
+
+// New returns a Store over db.
+func New(db *sql.DB) *Store { return &Store{db: db} }
+
+// DB returns the pool (tests count rows with it).
+func (s *Store) DB() *sql.DB { return s.db }
+
+const columns = `id, order_id, customer_id, kind, status, reason, refusal_code, refusal_note, idem_key, request_hash, intercepted, refunded_fen, created_at, updated_at`
+
+// Create stores r and ev; an existing request of the same customer and
+// key, or the order's existing cancel, is returned with created=false.
+func (s *Store) Create(ctx context.Context, r *domain.Request, ev outbox.Event) (*domain.Request, bool, error) {
+	var openCancel any
+	if r.Kind() == domain.KindCancel {
+		openCancel = r.OrderID()
+	}
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO requests (`+columns+`, open_cancel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			r.ID(), r.OrderID(), r.CustomerID(), r.Kind(), r.Status(), r.Reason(), r.RefusalCode(), r.RefusalNote(), r.Key(), r.RequestHash(),
+			strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.CreatedAt(), r.UpdatedAt(), openCancel); err != nil {
+			return err
+		}
+		if err := insertSteps(ctx, tx, r); err != nil {
+			return err
+		}
+		if _, err := outbox.Add(ctx, tx, ev); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		return nil
+	})
+	if sqltx.IsDuplicate(err) {
+		prev, err := s.existing(ctx, r)
+		return prev, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store request %s: %w", r.ID(), err)
+	}
+	r.MarkStored()
+	return r, true, nil
+}
+
+// existing is the request r collided with: the same key first, else the
+// order's cancel.
+func (s *Store) existing(ctx context.Context, r *domain.Request) (*domain.Request, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM requests WHERE customer_id=? AND idem_key=?`, r.CustomerID(), r.Key()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.db.QueryRowContext(ctx, `SELECT id FROM requests WHERE open_cancel=?`, r.OrderID()).Scan(&id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the request %s collided with: %w", r.ID(), err)
+	}
+	return s.Get(ctx, id)
+}
+
+func insertSteps(ctx context.Context, tx *sql.Tx, r *domain.Request) error {
+	steps := r.NewSteps()
+	if len(steps) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 5*len(steps))
+	for i, st := range steps {
+		args = append(args, r.ID(), r.StoredSteps()+i+1, st.Step, st.Note, st.At)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO request_steps (request_id, seq, step, note, at) VALUES `+sqltx.Tuples("(?,?,?,?,?)", len(steps)), args...); err != nil {
+		return fmt.Errorf("store steps of %s: %w", r.ID(), err)
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func scanRequest(row interface{ Scan(...any) error }) (domain.Snapshot, error) {
+	var sn domain.Snapshot
+	var kind, status, intercepted string
+	var refunded int64
+	if err := row.Scan(&sn.ID, &sn.OrderID, &sn.CustomerID, &kind, &status, &sn.Reason, &sn.RefusalCode, &sn.RefusalNote, &sn.Key,
+		&sn.RequestHash, &intercepted, &refunded, &sn.CreatedAt, &sn.UpdatedAt); err != nil {
+		return sn, err
+	}
+	st, err := domain.ParseStatus(status)
+	if err != nil {
+		return sn, err
+	}
+	sn.Kind, sn.Status, sn.Refunded = domain.Kind(kind), st, money.Fen(refunded)
+	if intercepted != "" {
+		sn.Intercepted = strings.Split(intercepted, ",")
+	}
+	sn.CreatedAt, sn.UpdatedAt = sn.CreatedAt.UTC(), sn.UpdatedAt.UTC()
+	return sn, nil
+}
+
+func (s *Store) load(ctx context.Context, q queryer, id, lock string) (*domain.Request, error) {
+	sn, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+columns+` FROM requests WHERE id=?`+lock, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", domain.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read request %s: %w", id, err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT step, note, at FROM request_steps WHERE request_id=? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read steps of %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e domain.TimelineEntry
+		var step string
+		if err := rows.Scan(&step, &e.Note, &e.At); err != nil {
+			return nil, fmt.Errorf("read steps of %s: %w", id, err)
+		}
+		e.Step, e.At = domain.Step(step), e.At.UTC()
+		sn.Steps = append(sn.Steps, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read steps of %s: %w", id, err)
+	}
+	return domain.Restore(sn), nil
+}
+
+// Get returns one request with its steps.
+func (s *Store) Get(ctx context.Context, id string) (*domain.Request, error) {
+	return s.load(ctx, s.db, id, "")
+}
+
+// Update locks request id, applies fn and saves the request and its new steps.
+func (s *Store) Update(ctx context.Context, id string, fn func(r *domain.Request) error) (*domain.Request, error) {
+	var out *domain.Request
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		r, err := s.load(ctx, tx, id, " FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE requests SET status=?, refusal_code=?, refusal_note=?, intercepted=?, refunded_fen=?, updated_at=?
+			WHERE id=?`, r.Status(), r.RefusalCode(), r.RefusalNote(), strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.UpdatedAt(), id); err != nil {
+			return fmt.Errorf("save request %s: %w", id, err)
+		}
+		if err := insertSteps(ctx, tx, r); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.MarkStored()
+	return out, nil
+}
+
+func (s *Store) list(ctx context.Context, where string, args ...any) ([]*domain.Request, error) {
+	ids, err := sqltx.Strings(ctx, s.db, `SELECT id FROM requests WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	out := make([]*domain.Request, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// OfOrder lists an order's requests, newest first.
+func (s *Store) OfOrder(ctx context.Context, orderID string) ([]*domain.Request, error) {
+	return s.list(ctx, `order_id=? ORDER BY created_at DESC, id DESC`, orderID)
+}
+
+// OfCustomer lists a customer's requests, newest first.
+func (s *Store) OfCustomer(ctx context.Context, customerID string, limit int) ([]*domain.Request, error) {
+	return s.list(ctx, `customer_id=? ORDER BY created_at DESC, id DESC LIMIT ?`, customerID, limit)
+}
+
+// Stale lists unfinished requests not changed since before, oldest first.
+func (s *Store) Stale(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	ids, err := sqltx.Strings(ctx, s.db, `SELECT id FROM requests WHERE status IN (?,?,?) AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+		domain.StatusAccepted, domain.StatusPaused, domain.StatusCancelled, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list stale requests: %w", err)
+	}
+	return ids, nil
+}
+
+// OrderIDs pages through the distinct order ids with requests.
+func (s *Store) OrderIDs(ctx context.Context, after string, limit int) ([]string, error) {
+	ids, err := sqltx.Strings(ctx, s.db, `SELECT DISTINCT order_id FROM requests WHERE order_id > ? ORDER BY order_id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list order ids: %w", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
+)
+
+func TestInterceptReceivedAndTombstone(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	// Received first: the order is marked INTERCEPTED, a repeat answers the same.
+	if _, err := e.c.Dispatch(ctx, dispatch("DO-1")); err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.c.Intercept(ctx, "DO-1", wmsclient.InterceptRequest{Reason: "customer cancel"})
+	if err != nil || x.Tombstone || x.WMSOrderID == "" {
+		t.Fatalf("intercept received: %+v %v", x, err)
+	}
+	if y, err := e.c.Intercept(ctx, "DO-1", wmsclient.InterceptRequest{Reason: "again"}); err != nil || y.WMSOrderID != x.WMSOrderID || !y.At.Equal(x.At) {
+		t.Fatalf("repeat: %+v %v", y, err)
+	}
+	o, err := e.c.GetOrder(ctx, "DO-1")
+	if err != nil || o.Status != "INTERCEPTED" {
+		t.Fatalf("status: %+v %v", o.Status, err)
+	}
+	// A repeated hand-over of the intercepted order is refused.
+	if _, err := e.c.Dispatch(ctx, dispatch("DO-1")); !httpapi.HasCode(err, wmsclient.CodeIntercepted) {
+		t.Fatalf("hand-over after interception: %v", err)
+	}
+	// Not received yet: a tombstone, and the later hand-over is refused, nothing written.
+	x, err = e.c.Intercept(ctx, "DO-2", wmsclient.InterceptRequest{Reason: "customer cancel"})
+	if err != nil || !x.Tombstone {
+		t.Fatalf("tombstone: %+v %v", x, err)
+	}
+	if _, err := e.c.Dispatch(ctx, dispatch("DO-2")); !httpapi.HasCode(err, wmsclient.CodeIntercepted) {
+		t.Fatalf("hand-over after tombstone: %v", err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM order_header WHERE delivery_order_id='DO-2'`); n != 0 {
+		t.Fatalf("tombstoned order stored: %d", n)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM outbox WHERE topic='wms.order.received'`); n != 1 {
+		t.Fatalf("received events: %d, want 1 (DO-1 only)", n)
+	}
+	// Bad input.
+	if _, err := e.c.Intercept(ctx, "DO-3", wmsclient.InterceptRequest{}); !httpapi.HasCode(err, wmsclient.CodeValidation) {
+		t.Fatalf("no reason: %v", err)
+	}
+	if _, err := e.st.DB().Exec(`UPDATE order_header SET status='PICKED' WHERE delivery_order_id='DO-1'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Dispatch(ctx, dispatch("DO-4")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.DB().Exec(`UPDATE order_header SET status='PICKED' WHERE delivery_order_id='DO-4'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Intercept(ctx, "DO-4", wmsclient.InterceptRequest{Reason: "late"}); !httpapi.HasCode(err, wmsclient.CodeTooLate) {
+		t.Fatalf("too late: %v", err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM order_interceptions WHERE delivery_order_id='DO-4'`); n != 0 {
+		t.Fatalf("a refused interception left a row")
+	}
+}
+
+// TestInterceptRacesHandOver: an interception and a hand-over of the same
+// delivery order at once end either with the order received and then
+// intercepted, or refused; never received and not intercepted.
+func TestInterceptRacesHandOver(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		id := fmt.Sprintf("DO-R%d", i)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := e.c.Dispatch(ctx, dispatch(id))
+			if err != nil && !httpapi.HasCode(err, wmsclient.CodeIntercepted) {
+				t.Errorf("dispatch %s: %v", id, err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := e.c.Intercept(ctx, id, wmsclient.InterceptRequest{Reason: "race"}); err != nil {
+				t.Errorf("intercept %s: %v", id, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := e.count(t, `SELECT COUNT(*) FROM order_header WHERE status <> 'INTERCEPTED'`); got != 0 {
+		t.Fatalf("%d orders received and not intercepted", got)
+	}
+	if got := e.count(t, `SELECT COUNT(*) FROM order_interceptions`); got != n {
+		t.Fatalf("interceptions: %d", got)
+	}
+}
