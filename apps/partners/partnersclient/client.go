@@ -340,3 +340,28 @@ func (c *Client) ExportAudience(ctx context.Context, r AudienceRequest) (Audienc
 	var p AudiencePage
 	return p, c.post(ctx, "bi/v1/audiences/export", r, &p)
 }
+
+// CodePONotFound is ERP's answer for a purchase order it does not have.
+const CodePONotFound = "PO_NOT_FOUND"
+
+// PurchaseOrderLine is a SKU and the quantity the supplier is to deliver.
+type PurchaseOrderLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+// PurchaseOrder is what a supplier is to deliver to a warehouse; WMS
+// receives goods against its lines.
+type PurchaseOrder struct {
+	ID        string              `json:"id"`
+	Warehouse string              `json:"warehouse"`
+	Supplier  string              `json:"supplier"`
+	Lines     []PurchaseOrderLine `json:"lines"`
+}
+
+// PurchaseOrder reads a purchase order from ERP (CodePONotFound when it
+// has none by that id).
+func (c *Client) PurchaseOrder(ctx context.Context, id string) (PurchaseOrder, error) {
+	var p PurchaseOrder
+	return p, c.inv.Invoke(ctx, c.appID, http.MethodGet, "erp/v1/purchase-orders/"+url.PathEscape(id), nil, &p)
+}

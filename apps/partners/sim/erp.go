@@ -1,6 +1,10 @@
 package sim
 
 import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -8,6 +12,7 @@ import (
 
 	pc "github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // ERP's stock-movement intake (DOMAIN 7.3): WMS uploads every movement of
@@ -19,6 +24,7 @@ const APIMovements = "erp.stock_movements"
 
 func (s *Server) mountERP(r chi.Router) {
 	r.Post("/erp/v1/stock-movements", s.erpMovements)
+	r.Get("/erp/v1/purchase-orders/{id}", s.erpPurchaseOrder)
 }
 
 func (s *Server) erpMovements(w http.ResponseWriter, r *http.Request) {
@@ -73,4 +79,109 @@ func (s *Server) adminERPMovements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// Purchase orders (DOMAIN 7.3, goods receipt): ERP holds what suppliers
+// are to deliver; the stand-in's are created by its admin route (tests and
+// load runs), idempotent by id, and WMS reads them before receiving.
+
+// APIPurchaseOrders is the purchase-order read's API name.
+const APIPurchaseOrders = "erp.purchase_orders"
+
+func (s *Server) erpPurchaseOrder(w http.ResponseWriter, r *http.Request) {
+	if !s.enter(w, r, APIPurchaseOrders) {
+		return
+	}
+	id := chi.URLParam(r, "id")
+	var p pc.PurchaseOrder
+	err := s.db.QueryRowContext(r.Context(), `SELECT po_id, warehouse, supplier FROM erp_purchase_orders WHERE po_id=?`, id).
+		Scan(&p.ID, &p.Warehouse, &p.Supplier)
+	if errors.Is(err, sql.ErrNoRows) {
+		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusNotFound, pc.CodePONotFound, "no purchase order %s", id))
+		return
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, fmt.Errorf("read purchase order %s: %w", id, err))
+		return
+	}
+	rows, err := s.db.QueryContext(r.Context(), `SELECT sku, qty FROM erp_purchase_order_lines WHERE po_id=? ORDER BY sku`, id)
+	if err != nil {
+		httpapi.WriteError(w, r, fmt.Errorf("read purchase order %s: %w", id, err))
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l pc.PurchaseOrderLine
+		if err := rows.Scan(&l.SKU, &l.Qty); err != nil {
+			httpapi.WriteError(w, r, fmt.Errorf("read purchase order %s: %w", id, err))
+			return
+		}
+		p.Lines = append(p.Lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		httpapi.WriteError(w, r, fmt.Errorf("read purchase order %s: %w", id, err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, p)
+}
+
+// adminPurchaseOrder creates a purchase order; the same id again with the
+// same content answers it, with other content is REJECTED.
+func (s *Server) adminPurchaseOrder(w http.ResponseWriter, r *http.Request) {
+	var in pc.PurchaseOrder
+	body, err := decodeStrict(r, &in)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if err := firstErr(idField("id", in.ID), idField("warehouse", in.Warehouse), idField("supplier", in.Supplier)); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if len(in.Lines) == 0 || len(in.Lines) > 500 {
+		httpapi.WriteError(w, r, rejected("lines", "1..500 lines are required"))
+		return
+	}
+	seen := map[string]bool{}
+	for i, l := range in.Lines {
+		if err := idField("sku", l.SKU); err != nil {
+			httpapi.WriteError(w, r, fmt.Errorf("lines[%d]: %w", i, err))
+			return
+		}
+		if l.Qty <= 0 || seen[l.SKU] {
+			httpapi.WriteError(w, r, rejected(fmt.Sprintf("lines[%d]", i), "each SKU once, with a positive quantity"))
+			return
+		}
+		seen[l.SKU] = true
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	err = sqltx.Run(r.Context(), s.db, func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(r.Context(), `INSERT IGNORE INTO erp_purchase_orders (po_id, warehouse, supplier, request_hash, created_at)
+			VALUES (?,?,?,?,?)`, in.ID, in.Warehouse, in.Supplier, hash, s.now()))
+		if err != nil {
+			return fmt.Errorf("add purchase order %s: %w", in.ID, err)
+		}
+		if n == 0 {
+			var h string
+			if err := tx.QueryRowContext(r.Context(), `SELECT request_hash FROM erp_purchase_orders WHERE po_id=?`, in.ID).Scan(&h); err != nil {
+				return fmt.Errorf("read purchase order %s: %w", in.ID, err)
+			}
+			if h != hash {
+				return rejected("id", "purchase order %s exists with other content", in.ID)
+			}
+			return nil
+		}
+		for _, l := range in.Lines {
+			if _, err := tx.ExecContext(r.Context(), `INSERT INTO erp_purchase_order_lines (po_id, sku, qty) VALUES (?,?,?)`, in.ID, l.SKU, l.Qty); err != nil {
+				return fmt.Errorf("add purchase order line %s/%s: %w", in.ID, l.SKU, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, in)
 }

@@ -184,6 +184,7 @@ func (s *Server) Mount(r chi.Router) {
 	r.Get("/admin/notifications", s.adminNotifications)
 	r.Post("/admin/tms/parcels/{id}/outcome", s.adminParcelOutcome)
 	r.Get("/admin/erp/movements", s.adminERPMovements)
+	r.Post("/admin/erp/purchase-orders", s.adminPurchaseOrder)
 	s.mountOutside(r)
 }
 

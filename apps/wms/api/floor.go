@@ -25,6 +25,8 @@ func mountFloor(r chi.Router, h *Handler) {
 		r.Post("/zones", h.putZone)
 		r.Post("/bins", h.putBin)
 		r.Post("/receipts", h.receiveGoods)
+		r.Get("/receipts", h.receipts)
+		r.Get("/purchase-orders/{id}", h.purchaseOrder)
 		r.Get("/stock", h.binStock)
 		r.Get("/movements", h.movements)
 		r.Get("/work-orders", h.workOrders)
@@ -51,7 +53,17 @@ func mountFloor(r chi.Router, h *Handler) {
 func floorProblem(err error) error {
 	var se *domain.ScanError
 	var we *domain.WeightError
+	var oe *domain.OverReceiptError
 	switch {
+	case errors.As(err, &oe):
+		return httpapi.Errorf(http.StatusConflict, wmsclient.CodeOverReceipt, "%s", oe.Error()).
+			With(map[string]any{"ordered": oe.Ordered, "received": oe.Received, "remaining": max(oe.Ordered-oe.Received, 0)})
+	case errors.Is(err, domain.ErrUnknownPO):
+		return httpapi.Errorf(http.StatusNotFound, wmsclient.CodeUnknownPO, "%s", err.Error())
+	case errors.Is(err, domain.ErrPOElsewhere):
+		return httpapi.Errorf(http.StatusConflict, wmsclient.CodePOElsewhere, "%s", err.Error())
+	case errors.Is(err, domain.ErrNotOnPO):
+		return httpapi.Errorf(http.StatusConflict, wmsclient.CodeNotOnPO, "%s", err.Error())
 	case errors.As(err, &se):
 		return httpapi.Errorf(http.StatusConflict, se.Code, "%s", se.Error()).With(map[string]any{"expected": se.Expected, "got": se.Got})
 	case errors.As(err, &we):
@@ -136,6 +148,25 @@ func (h *Handler) receiveGoods(w http.ResponseWriter, r *http.Request) {
 	rc, dup, err := h.svc.ReceiveGoods(r.Context(), app.ReceiptInput{Warehouse: wh(r), IdempotencyKey: in.IdempotencyKey, PurchaseOrder: in.PurchaseOrder,
 		Bin: in.Bin, SKU: in.SKU, Batch: in.Batch, ProductionDate: in.ProductionDate, ExpiryDate: in.ExpiryDate, Qty: in.Qty, Operator: in.Operator})
 	answer(w, r, wmsclient.GoodsReceipt{ReceiptID: rc.ID, Duplicate: dup}, err)
+}
+
+func (h *Handler) receipts(w http.ResponseWriter, r *http.Request) {
+	rs, err := h.svc.Receipts(r.Context(), wh(r), r.URL.Query().Get("purchase_order"), limit(r, 50))
+	out := make([]wmsclient.ReceiptRecord, len(rs))
+	for i, x := range rs {
+		out[i] = wmsclient.ReceiptRecord{ReceiptID: x.ID, PurchaseOrder: x.PurchaseOrder, Bin: x.Bin, SKU: x.SKU, Batch: x.Batch,
+			ProductionDate: x.Production.Format(time.DateOnly), ExpiryDate: x.Expiry.Format(time.DateOnly), Qty: x.Qty, Operator: x.Operator, At: x.At.UTC()}
+	}
+	answer(w, r, out, err)
+}
+
+func (h *Handler) purchaseOrder(w http.ResponseWriter, r *http.Request) {
+	po, err := h.svc.PurchaseOrder(r.Context(), wh(r), chi.URLParam(r, "id"))
+	out := wmsclient.PurchaseOrder{ID: po.ID, Warehouse: po.Warehouse, Supplier: po.Supplier, Lines: make([]wmsclient.POLine, len(po.Lines))}
+	for i, l := range po.Lines {
+		out.Lines[i] = wmsclient.POLine{SKU: l.SKU, Ordered: l.Ordered, Received: l.Received}
+	}
+	answer(w, r, out, err)
 }
 
 func (h *Handler) binStock(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/platform/ids"
@@ -51,8 +54,12 @@ type ReceiptInput struct {
 
 // ReceiveGoods receives goods against a purchase order and puts them away
 // into a bin (DOMAIN 7.3): bin stock and ERP on-hand rise, the movement is
-// logged, and wms.stock.received releases work orders waiting for the SKU.
-// Idempotent by (warehouse, key).
+// logged, and wms.stock.received releases work orders waiting for the SKU
+// and raises inventory's sellable stock. The purchase order is ERP's: one
+// it does not have (domain.ErrUnknownPO), of another warehouse, without
+// the SKU, or whose line the receipt would take above its quantity
+// (*domain.OverReceiptError) is refused and nothing moves. Idempotent by
+// (warehouse, key).
 func (s *Service) ReceiveGoods(ctx context.Context, in ReceiptInput) (domain.Receipt, bool, error) {
 	r := domain.Receipt{ID: ids.New(), Warehouse: in.Warehouse, IdempotencyKey: in.IdempotencyKey, PurchaseOrder: in.PurchaseOrder,
 		Bin: in.Bin, SKU: in.SKU, Batch: in.Batch, Qty: in.Qty, Operator: in.Operator}
@@ -66,9 +73,21 @@ func (s *Service) ReceiveGoods(ctx context.Context, in ReceiptInput) (domain.Rec
 	if err := r.Validate(); err != nil {
 		return r, false, err
 	}
-	out, dup, err := s.store.ReceiveGoods(ctx, r, func(r domain.Receipt) outbox.Event {
+	if s.erp == nil {
+		return r, false, errors.New("no ERP configured")
+	}
+	po, err := s.erp.PurchaseOrder(ctx, r.PurchaseOrder)
+	if err != nil {
+		return r, false, err
+	}
+	ordered, err := po.Admit(r)
+	if err != nil {
+		return r, false, err
+	}
+	out, dup, err := s.store.ReceiveGoods(ctx, r, ordered, func(r domain.Receipt) outbox.Event {
 		return outbox.Event{Topic: events.TopicStockReceived, AggregateID: r.Warehouse + "/" + r.SKU, Type: events.TypeStockReceived,
-			Payload: events.StockReceived{ReceiptID: r.ID, Warehouse: r.Warehouse, Bin: r.Bin, SKU: r.SKU, Batch: r.Batch, Qty: r.Qty}}
+			Payload: events.StockReceived{ReceiptID: r.ID, Warehouse: r.Warehouse, Bin: r.Bin, SKU: r.SKU, Batch: r.Batch, Qty: r.Qty,
+				PurchaseOrder: r.PurchaseOrder}}
 	}, s.now())
 	if err == nil && !dup {
 		s.notify()
@@ -84,4 +103,46 @@ func (s *Service) BinStock(ctx context.Context, warehouse, sku string) ([]domain
 // Movements lists a warehouse's latest stock movements.
 func (s *Service) Movements(ctx context.Context, warehouse, sku string, limit int) ([]domain.Movement, error) {
 	return s.store.Movements(ctx, warehouse, sku, min(max(limit, 1), 500))
+}
+
+// PurchaseOrderView is a purchase order as the receiving bench sees it:
+// ERP's lines with what this warehouse received of each.
+type PurchaseOrderView struct {
+	ID, Warehouse, Supplier string
+	Lines                   []domain.POLine
+}
+
+// PurchaseOrder reads ERP's purchase order and what the warehouse
+// received against it; another warehouse's is domain.ErrWrongWarehouse.
+func (s *Service) PurchaseOrder(ctx context.Context, warehouse, id string) (PurchaseOrderView, error) {
+	if s.erp == nil {
+		return PurchaseOrderView{}, errors.New("no ERP configured")
+	}
+	po, err := s.erp.PurchaseOrder(ctx, id)
+	if err != nil {
+		return PurchaseOrderView{}, err
+	}
+	if po.Warehouse != warehouse {
+		return PurchaseOrderView{}, fmt.Errorf("%w: purchase order %s", domain.ErrWrongWarehouse, id)
+	}
+	got, err := s.store.POLines(ctx, warehouse, id)
+	if err != nil {
+		return PurchaseOrderView{}, err
+	}
+	received := map[string]int64{}
+	for _, l := range got {
+		received[l.SKU] = l.Received
+	}
+	v := PurchaseOrderView{ID: po.ID, Warehouse: po.Warehouse, Supplier: po.Supplier}
+	for sku, q := range po.Lines {
+		v.Lines = append(v.Lines, domain.POLine{SKU: sku, Ordered: q, Received: received[sku]})
+	}
+	slices.SortFunc(v.Lines, func(a, b domain.POLine) int { return strings.Compare(a.SKU, b.SKU) })
+	return v, nil
+}
+
+// Receipts lists the warehouse's goods receipts, newest first (of one
+// purchase order, or all).
+func (s *Service) Receipts(ctx context.Context, warehouse, po string, limit int) ([]domain.Receipt, error) {
+	return s.store.Receipts(ctx, warehouse, po, min(max(limit, 1), 500))
 }

@@ -17,7 +17,9 @@ type Outbound interface {
 	Items(ctx context.Context, skus []string) (map[string]domain.Item, error)
 	PutZone(ctx context.Context, z domain.Zone, now time.Time) error
 	PutBin(ctx context.Context, warehouse, bin, zone string, now time.Time) error
-	ReceiveGoods(ctx context.Context, r domain.Receipt, ev func(domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error)
+	ReceiveGoods(ctx context.Context, r domain.Receipt, ordered int64, ev func(domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error)
+	POLines(ctx context.Context, warehouse, po string) ([]domain.POLine, error)
+	Receipts(ctx context.Context, warehouse, po string, limit int) ([]domain.Receipt, error)
 	BinStock(ctx context.Context, warehouse, sku string) ([]domain.BinStock, error)
 	Movements(ctx context.Context, warehouse, sku string, limit int) ([]domain.Movement, error)
 
@@ -56,5 +58,5 @@ type Outbound interface {
 	PutStoreCustomer(ctx context.Context, customerID string, bt domain.BusinessType, now time.Time) error
 	PendingMovements(ctx context.Context, limit int) ([]domain.Movement, error)
 	MarkUploaded(ctx context.Context, ids []string, now time.Time) error
-	ConfirmPutAway(ctx context.Context, warehouse, id, key, operator, bin string, now time.Time) (domain.PutAwayTask, error)
+	ConfirmPutAway(ctx context.Context, warehouse, id, key, operator, bin string, ev func(domain.PutAwayTask) outbox.Event, now time.Time) (domain.PutAwayTask, error)
 }

@@ -42,11 +42,23 @@ func (f *fakeTMS) ParcelState(_ context.Context, id string) (string, time.Time, 
 }
 
 // fakeERP books movements once by id, counting deliveries; fail makes
-// the next upload fail.
+// the next upload fail. It holds purchase orders: PO-1 orders plenty of
+// every SKU the floor receives.
 type fakeERP struct {
 	mu     sync.Mutex
 	booked map[string]int
 	fail   bool
+	pos    map[string]domain.PurchaseOrder
+}
+
+func (f *fakeERP) PurchaseOrder(_ context.Context, id string) (domain.PurchaseOrder, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.pos[id]
+	if !ok {
+		return p, fmt.Errorf("%w: %s", domain.ErrUnknownPO, id)
+	}
+	return p, nil
 }
 
 func (f *fakeERP) UploadMovements(_ context.Context, ms []domain.Movement) error {
@@ -77,7 +89,8 @@ func newFloor(t *testing.T) *floor {
 	db.SetMaxOpenConns(16)
 	svc := app.New(store.New(db), clock.System{}, nil, nil)
 	tms := &fakeTMS{imports: map[string]int{}, states: map[string]string{}}
-	erpFake := &fakeERP{booked: map[string]int{}}
+	erpFake := &fakeERP{booked: map[string]int{}, pos: map[string]domain.PurchaseOrder{
+		"PO-1": {ID: "PO-1", Warehouse: wh, Supplier: "S1", Lines: map[string]int64{"AMB": 1e6, "FRZ": 1e6, "MILK": 1e6}}}}
 	svc.SetOutbound([]string{"SF"}, tms, erpFake)
 	f := &floor{t: t, db: db, svc: svc, tms: tms, erp: erpFake, ctx: context.Background()}
 	for _, z := range [][3]string{{"A-PICK", "AMBIENT", "PICK"}, {"A-RES", "AMBIENT", "RESERVE"}, {"F-PICK", "FROZEN_LOW", "PICK"}, {"C-PICK", "CHILLED_LOW", "PICK"}} {
@@ -452,7 +465,7 @@ func TestClaimAndScanRaces(t *testing.T) {
 
 func TestReceiptRefusals(t *testing.T) {
 	f := newFloor(t)
-	in := app.ReceiptInput{Warehouse: wh, IdempotencyKey: "k", PurchaseOrder: "PO", Bin: "F-01", SKU: "AMB", Batch: "B",
+	in := app.ReceiptInput{Warehouse: wh, IdempotencyKey: "k", PurchaseOrder: "PO-1", Bin: "F-01", SKU: "AMB", Batch: "B",
 		ProductionDate: "2026-01-01", ExpiryDate: "2026-02-01", Qty: 1, Operator: "op"}
 	if _, _, err := f.svc.ReceiveGoods(f.ctx, in); !errors.Is(err, domain.ErrValidation) {
 		t.Fatalf("ambient item into a frozen bin: %v", err)
@@ -485,6 +498,87 @@ func TestReceiptRefusals(t *testing.T) {
 	}
 	if n := f.count(`SELECT COUNT(*) FROM inv_tran`); n != 1 {
 		t.Fatalf("%d movements", n)
+	}
+}
+
+// Receipts are checked against ERP's purchase order: an unknown one,
+// another warehouse's, a SKU it does not order and a quantity above what
+// is left of its line are refused with their own error and move nothing;
+// receipts racing for a line's last units never take it above the order.
+func TestReceiptsAgainstThePurchaseOrder(t *testing.T) {
+	f := newFloor(t)
+	f.erp.pos["PO-7"] = domain.PurchaseOrder{ID: "PO-7", Warehouse: wh, Supplier: "S1", Lines: map[string]int64{"AMB": 10}}
+	f.erp.pos["PO-BJ"] = domain.PurchaseOrder{ID: "PO-BJ", Warehouse: "WH-BJ", Supplier: "S1", Lines: map[string]int64{"AMB": 10}}
+	in := app.ReceiptInput{Warehouse: wh, IdempotencyKey: "k1", PurchaseOrder: "PO-404", Bin: "P-01", SKU: "AMB", Batch: "B",
+		ProductionDate: "2026-01-01", ExpiryDate: "2026-02-01", Qty: 4, Operator: "op"}
+	var over *domain.OverReceiptError
+	for _, c := range []struct {
+		po, sku string
+		qty     int64
+		want    error
+	}{
+		{"PO-404", "AMB", 4, domain.ErrUnknownPO},
+		{"PO-BJ", "AMB", 4, domain.ErrPOElsewhere},
+		{"PO-7", "MILK", 4, domain.ErrNotOnPO},
+		{"PO-7", "AMB", 11, domain.ErrOverReceipt},
+	} {
+		in.PurchaseOrder, in.SKU, in.Qty = c.po, c.sku, c.qty
+		if c.sku == "MILK" {
+			in.Bin = "C-01"
+		}
+		if _, _, err := f.svc.ReceiveGoods(f.ctx, in); !errors.Is(err, c.want) {
+			t.Fatalf("%s %s x%d: %v, want %v", c.po, c.sku, c.qty, err, c.want)
+		}
+		in.Bin = "P-01"
+	}
+	if n := f.count(`SELECT COUNT(*) FROM inv_tran`) + f.count(`SELECT COUNT(*) FROM stock_receipts`) + f.count(`SELECT COUNT(*) FROM outbox`); n != 0 {
+		t.Fatalf("refused receipts wrote %d rows", n)
+	}
+	in.PurchaseOrder, in.SKU, in.Qty = "PO-7", "AMB", 7
+	if _, _, err := f.svc.ReceiveGoods(f.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	in.IdempotencyKey, in.Qty = "k2", 4
+	if _, _, err := f.svc.ReceiveGoods(f.ctx, in); !errors.As(err, &over) || over.Ordered != 10 || over.Received != 7 {
+		t.Fatalf("4 more of 10 after 7: %v", err)
+	}
+	// Eight receipts of 1 race for the 3 units left: three are received.
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int32
+	for i := range 8 {
+		wg.Go(func() {
+			x := in
+			x.IdempotencyKey, x.Qty = fmt.Sprint("race", i), 1
+			_, _, err := f.svc.ReceiveGoods(f.ctx, x)
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, domain.ErrOverReceipt):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 3 || refused.Load() != 5 {
+		t.Fatalf("%d received, %d refused of 8 racing for 3", ok.Load(), refused.Load())
+	}
+	if oh, _ := f.inv("P-01", "AMB"); oh != 10 {
+		t.Fatalf("bin holds %d of a purchase order of 10", oh)
+	}
+	po, err := f.svc.PurchaseOrder(f.ctx, wh, "PO-7")
+	if err != nil || len(po.Lines) != 1 || po.Lines[0].Ordered != 10 || po.Lines[0].Received != 10 {
+		t.Fatalf("purchase order as seen: %+v %v", po, err)
+	}
+	if _, err := f.svc.PurchaseOrder(f.ctx, wh, "PO-BJ"); !errors.Is(err, domain.ErrWrongWarehouse) {
+		t.Fatalf("another warehouse's purchase order: %v", err)
+	}
+	if rs, err := f.svc.Receipts(f.ctx, wh, "PO-7", 50); err != nil || len(rs) != 4 {
+		t.Fatalf("%d receipts of PO-7: %v", len(rs), err)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM outbox WHERE topic=?`, events.TopicStockReceived); n != 4 {
+		t.Fatalf("%d stock events for 4 receipts", n)
 	}
 }
 

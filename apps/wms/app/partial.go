@@ -61,7 +61,9 @@ func (s *Service) PutAwayTasks(ctx context.Context, warehouse string, status dom
 }
 
 // ConfirmPutAway puts a task's units back into its bin (the scanned bin
-// must be the task's): bin and ERP stock rise. Idempotent by key.
+// must be the task's): bin and ERP stock rise, and wms.stock.received
+// (ReceiptID: the task's id) allocates work orders waiting for the SKU and
+// makes the units sellable again in inventory. Idempotent by key.
 func (s *Service) ConfirmPutAway(ctx context.Context, warehouse, id, key, operator, bin string) (domain.PutAwayTask, error) {
 	if err := validKey(key); err != nil {
 		return domain.PutAwayTask{}, err
@@ -69,7 +71,14 @@ func (s *Service) ConfirmPutAway(ctx context.Context, warehouse, id, key, operat
 	if err := validOperator(operator); err != nil {
 		return domain.PutAwayTask{}, err
 	}
-	return s.store.ConfirmPutAway(ctx, warehouse, id, key, operator, bin, s.now())
+	t, err := s.store.ConfirmPutAway(ctx, warehouse, id, key, operator, bin, func(t domain.PutAwayTask) outbox.Event {
+		return outbox.Event{Topic: events.TopicStockReceived, AggregateID: t.Warehouse + "/" + t.SKU, Type: events.TypeStockReceived,
+			Payload: events.StockReceived{ReceiptID: t.ID, Warehouse: t.Warehouse, Bin: t.Bin, SKU: t.SKU, Batch: t.Batch, Qty: t.Qty}}
+	}, s.now())
+	if err == nil {
+		s.notify()
+	}
+	return t, err
 }
 
 // PutStoreCustomer makes a customer a retail store whose orders take the

@@ -9,10 +9,13 @@ import (
 	"github.com/harvest/harvest/apps/wms/domain"
 )
 
-// ERP is the ERP system as the movement upload needs it: it books stock
-// movements, once each by id (a repeat is counted, not booked again).
+// ERP is the ERP system as WMS needs it: it books stock movements, once
+// each by id (a repeat is counted, not booked again), and holds the
+// purchase orders goods are received against (domain.ErrUnknownPO when it
+// has none by the id).
 type ERP interface {
 	UploadMovements(ctx context.Context, ms []domain.Movement) error
+	PurchaseOrder(ctx context.Context, id string) (domain.PurchaseOrder, error)
 }
 
 // uploadBatch is how many movements one upload carries.

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -188,6 +189,7 @@ type Receipt struct {
 	Expiry         time.Time
 	Qty            int64
 	Operator       string
+	At             time.Time // when it was recorded (as read back)
 }
 
 // Validate checks a receipt before it moves stock.
@@ -240,4 +242,57 @@ type Movement struct {
 	Ref       string // the receipt or work order
 	At        time.Time
 	Uploaded  bool // sent to ERP
+}
+
+// Receiving against a purchase order (DOMAIN 7.3): ERP says what a
+// supplier is to deliver; a receipt must name a purchase order ERP has,
+// of the receiving warehouse, with a line of the SKU, and may not take the
+// line's receipts above its quantity.
+var (
+	ErrUnknownPO   = errors.New("no such purchase order at ERP")
+	ErrPOElsewhere = errors.New("purchase order is for another warehouse")
+	ErrNotOnPO     = errors.New("SKU is not on the purchase order")
+	ErrOverReceipt = errors.New("receipt above the purchase order's quantity")
+)
+
+// PurchaseOrder is ERP's purchase order as receiving reads it.
+type PurchaseOrder struct {
+	ID, Warehouse, Supplier string
+	Lines                   map[string]int64 // SKU → ordered
+}
+
+// Admit checks that r may be received against p and returns the ordered
+// quantity of r's SKU.
+func (p PurchaseOrder) Admit(r Receipt) (int64, error) {
+	if p.Warehouse != r.Warehouse {
+		return 0, fmt.Errorf("%w: %s is for %s", ErrPOElsewhere, p.ID, p.Warehouse)
+	}
+	q, ok := p.Lines[r.SKU]
+	if !ok {
+		return 0, fmt.Errorf("%w: %s is not on %s", ErrNotOnPO, r.SKU, p.ID)
+	}
+	if r.Qty > q {
+		return 0, &OverReceiptError{PO: p.ID, SKU: r.SKU, Ordered: q, Qty: r.Qty}
+	}
+	return q, nil
+}
+
+// OverReceiptError says a receipt would take a purchase order line's
+// receipts above its ordered quantity.
+type OverReceiptError struct {
+	PO, SKU                string
+	Ordered, Received, Qty int64
+}
+
+func (e *OverReceiptError) Error() string {
+	return fmt.Sprintf("%s of %s: %d ordered, %d received, %d more is %d too many", e.SKU, e.PO, e.Ordered, e.Received, e.Qty,
+		e.Received+e.Qty-e.Ordered)
+}
+
+func (e *OverReceiptError) Unwrap() error { return ErrOverReceipt }
+
+// POLine is what WMS received of one purchase order line.
+type POLine struct {
+	SKU               string
+	Ordered, Received int64
 }

@@ -86,6 +86,9 @@ type StockReceived struct {
 	SKU       string `json:"sku"`
 	Batch     string `json:"batch"`
 	Qty       int64  `json:"qty"`
+	// PurchaseOrder is the receipt's; empty for units put back on the
+	// shelf (a put-away task: ReceiptID is the task's id).
+	PurchaseOrder string `json:"purchase_order,omitempty"`
 }
 
 // PickList is a pick list's header as events carry it.

@@ -320,8 +320,10 @@ func (s *Store) PutAwayTasks(ctx context.Context, warehouse string, status domai
 // ConfirmPutAway puts an OPEN put-away task's units back: the scanned bin
 // must be the task's (a *domain.ScanError otherwise); the batch row's
 // on-hand stock and ERP on-hand rise, a PUTAWAY movement is logged, the
-// task is DONE — one transaction. The same key again answers the task.
-func (s *Store) ConfirmPutAway(ctx context.Context, warehouse, id, key, operator, bin string, now time.Time) (domain.PutAwayTask, error) {
+// task is DONE and ev (built by the caller from the task) is written — one
+// transaction. The same key again answers the task.
+func (s *Store) ConfirmPutAway(ctx context.Context, warehouse, id, key, operator, bin string, ev func(domain.PutAwayTask) outbox.Event,
+	now time.Time) (domain.PutAwayTask, error) {
 	var t domain.PutAwayTask
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		t = domain.PutAwayTask{}
@@ -364,6 +366,9 @@ func (s *Store) ConfirmPutAway(ctx context.Context, warehouse, id, key, operator
 			return fmt.Errorf("finish put-away %s: %w", id, err)
 		}
 		t.Status, t.Operator = domain.TaskDone, operator
+		if _, err := outbox.Add(ctx, tx, ev(t)); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
 		return nil
 	})
 	return t, err

@@ -125,9 +125,11 @@ func (s *Store) PutBin(ctx context.Context, warehouse, bin, zone string, now tim
 // rises (a new batch row, or the same batch with the same dates), a
 // RECEIPT movement is logged, ERP on-hand rises, and wms.stock.received
 // (ev, built by the caller from the receipt) is written, all in one
-// transaction. The same key again returns the first receipt; with other
-// content, domain.ErrKeyReused.
-func (s *Store) ReceiveGoods(ctx context.Context, r domain.Receipt, ev func(domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error) {
+// transaction, with the receipt counted against its purchase order line
+// (ordered: the line's quantity at ERP), never above it
+// (*domain.OverReceiptError). The same key again returns the first
+// receipt; with other content, domain.ErrKeyReused.
+func (s *Store) ReceiveGoods(ctx context.Context, r domain.Receipt, ordered int64, ev func(domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error) {
 	out, dup := r, false
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		out, dup = r, false
@@ -159,6 +161,9 @@ func (s *Store) ReceiveGoods(ctx context.Context, r domain.Receipt, ev func(doma
 		}
 		if it, ok := its[r.SKU]; ok && string(it.Zone()) != temp {
 			return fmt.Errorf("%w: %s is stored %s, bin %s is %s", domain.ErrValidation, r.SKU, it.Zone(), r.Bin, temp)
+		}
+		if err := countAgainstPO(ctx, tx, r, ordered, now); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO stock_receipts (receipt_id, warehouse, idempotency_key, request_hash, purchase_order,
 			bin_code, sku, batch_no, qty, operator, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.Warehouse, r.IdempotencyKey, r.Hash(),
@@ -196,6 +201,68 @@ func (s *Store) ReceiveGoods(ctx context.Context, r domain.Receipt, ev func(doma
 		return nil
 	})
 	return out, dup, err
+}
+
+// countAgainstPO adds r to what its purchase order line received, by a
+// conditional UPDATE: receipts racing for a line's last units serialize on
+// its row and the one that would go above ordered fails.
+func countAgainstPO(ctx context.Context, tx *sql.Tx, r domain.Receipt, ordered int64, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO purchase_order_lines (warehouse, po_id, sku, ordered, received, updated_at)
+		VALUES (?,?,?,?,0,?)`, r.Warehouse, r.PurchaseOrder, r.SKU, ordered, now); err != nil {
+		return fmt.Errorf("record purchase order line %s/%s: %w", r.PurchaseOrder, r.SKU, err)
+	}
+	n, err := affected(tx.ExecContext(ctx, `UPDATE purchase_order_lines SET received=received+?, updated_at=?
+		WHERE warehouse=? AND po_id=? AND sku=? AND received+? <= ordered`, r.Qty, now, r.Warehouse, r.PurchaseOrder, r.SKU, r.Qty))
+	if err != nil {
+		return fmt.Errorf("count receipt against %s/%s: %w", r.PurchaseOrder, r.SKU, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	e := &domain.OverReceiptError{PO: r.PurchaseOrder, SKU: r.SKU, Qty: r.Qty}
+	if err := tx.QueryRowContext(ctx, `SELECT ordered, received FROM purchase_order_lines WHERE warehouse=? AND po_id=? AND sku=?`,
+		r.Warehouse, r.PurchaseOrder, r.SKU).Scan(&e.Ordered, &e.Received); err != nil {
+		return fmt.Errorf("read purchase order line %s/%s: %w", r.PurchaseOrder, r.SKU, err)
+	}
+	return e
+}
+
+// POLines returns what the warehouse received of a purchase order's lines.
+func (s *Store) POLines(ctx context.Context, warehouse, po string) ([]domain.POLine, error) {
+	out, err := sqltx.Collect[domain.POLine](s.db.QueryContext(ctx, `SELECT sku, ordered, received FROM purchase_order_lines
+		WHERE warehouse=? AND po_id=? ORDER BY sku`, warehouse, po))(func(r interface{ Scan(...any) error }) (domain.POLine, error) {
+		var l domain.POLine
+		err := r.Scan(&l.SKU, &l.Ordered, &l.Received)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read lines of %s: %w", po, err)
+	}
+	return out, nil
+}
+
+// Receipts lists a warehouse's goods receipts, newest first, of one
+// purchase order or all.
+func (s *Store) Receipts(ctx context.Context, warehouse, po string, limit int) ([]domain.Receipt, error) {
+	q := `SELECT r.receipt_id, r.purchase_order, r.bin_code, r.sku, r.batch_no, COALESCE(i.production_date, r.created_at), COALESCE(i.expiry_date, r.created_at),
+		r.qty, r.operator, r.created_at FROM stock_receipts r LEFT JOIN wms_inv i ON i.warehouse=r.warehouse AND i.bin_code=r.bin_code AND i.sku=r.sku
+		AND i.batch_no=r.batch_no WHERE r.warehouse=?`
+	args := []any{warehouse}
+	if po != "" {
+		q += ` AND r.purchase_order=?`
+		args = append(args, po)
+	}
+	args = append(args, limit)
+	out, err := sqltx.Collect[domain.Receipt](s.db.QueryContext(ctx, q+` ORDER BY r.created_at DESC, receipt_id DESC LIMIT ?`, args...))(
+		func(r interface{ Scan(...any) error }) (domain.Receipt, error) {
+			x := domain.Receipt{Warehouse: warehouse}
+			err := r.Scan(&x.ID, &x.PurchaseOrder, &x.Bin, &x.SKU, &x.Batch, &x.Production, &x.Expiry, &x.Qty, &x.Operator, &x.At)
+			return x, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read receipts of %s: %w", warehouse, err)
+	}
+	return out, nil
 }
 
 // logMovement writes one inv_tran row.

@@ -26,6 +26,13 @@ const (
 	CodeTaskDone  = "TASK_COMPLETE"
 	// CodeWeight carries Details "box_no", "expected_g", "got_g", "allowed_g".
 	CodeWeight = "WEIGHT_OUT_OF_TOLERANCE"
+
+	// Receiving against ERP's purchase orders; OVER_RECEIPT carries
+	// details ordered, received and remaining.
+	CodeUnknownPO   = "UNKNOWN_PURCHASE_ORDER"
+	CodePOElsewhere = "PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE"
+	CodeNotOnPO     = "NOT_ON_PURCHASE_ORDER"
+	CodeOverReceipt = "OVER_RECEIPT"
 )
 
 // Parcel tracking states (Parcel.Tracking; "" until collected).
@@ -310,6 +317,47 @@ func (c *Client) PutBin(ctx context.Context, wh string, b Bin) (Bin, error) {
 func (c *Client) ReceiveGoods(ctx context.Context, wh string, r ReceiptRequest) (GoodsReceipt, error) {
 	var out GoodsReceipt
 	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, whPath(wh, "receipts"), r, &out)
+}
+
+// ReceiptRecord is a goods receipt as recorded.
+type ReceiptRecord struct {
+	ReceiptID      string    `json:"receipt_id"`
+	PurchaseOrder  string    `json:"purchase_order"`
+	Bin            string    `json:"bin"`
+	SKU            string    `json:"sku"`
+	Batch          string    `json:"batch"`
+	ProductionDate string    `json:"production_date"`
+	ExpiryDate     string    `json:"expiry_date"`
+	Qty            int64     `json:"qty"`
+	Operator       string    `json:"operator"`
+	At             time.Time `json:"at"`
+}
+
+// POLine is a purchase order line with what the warehouse received of it.
+type POLine struct {
+	SKU      string `json:"sku"`
+	Ordered  int64  `json:"ordered"`
+	Received int64  `json:"received"`
+}
+
+// PurchaseOrder is ERP's purchase order with the warehouse's receipts.
+type PurchaseOrder struct {
+	ID        string   `json:"id"`
+	Warehouse string   `json:"warehouse"`
+	Supplier  string   `json:"supplier"`
+	Lines     []POLine `json:"lines"`
+}
+
+// Receipts lists goods receipts, newest first (of one purchase order, or all).
+func (c *Client) Receipts(ctx context.Context, wh, po string, limit int) ([]ReceiptRecord, error) {
+	var out []ReceiptRecord
+	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, whPath(wh, "receipts")+"?purchase_order="+url.QueryEscape(po)+"&limit="+strconv.Itoa(limit), nil, &out)
+}
+
+// PurchaseOrder reads ERP's purchase order with what the warehouse received.
+func (c *Client) PurchaseOrder(ctx context.Context, wh, id string) (PurchaseOrder, error) {
+	var out PurchaseOrder
+	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, whPath(wh, "purchase-orders/"+url.PathEscape(id)), nil, &out)
 }
 
 // BinStock lists batch stock per bin, of one SKU or all.
