@@ -543,12 +543,12 @@ func TestPubSubScopes(t *testing.T) {
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
 	subscribers := map[string][]string{
 		"gateway":   append(append([]string{}, hub.Topics...), hub.FloorTopics...),
-		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled},
+		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled, wmsevents.TopicStockReceived},
 		"pay":       {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
 		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported},
 		// WMS drives outbound by its own messages (apps/wms/events).
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicStockReceived,
-			wmsevents.TopicHandoverCompleted},
+			wmsevents.TopicHandoverCompleted, omsevents.TopicOrderCancelled},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted},
 		"aftersales": {asevents.TopicRequestAccepted}, // its own transactional message

@@ -48,6 +48,7 @@ type Store interface {
 	Reservations
 	Slots
 	CatalogAdmin
+	Receiving
 }
 
 // HotStock is the Redis side of hot SKUs.
@@ -56,6 +57,9 @@ type HotStock interface {
 	Release(ctx context.Context, orderID string) (bool, error)
 	Available(ctx context.Context, skus []string) (map[string]int64, []string, error)
 	Rebuild(ctx context.Context, sku string) error
+	// Restock raises a hot SKU's counter by qty if it is still the
+	// counter of epoch (a rebuilt one read the new on-hand already).
+	Restock(ctx context.Context, sku string, qty, epoch int64) error
 }
 
 // Orders answers check-backs; omsclient.Client satisfies it.

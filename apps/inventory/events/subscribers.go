@@ -9,6 +9,7 @@ import (
 
 	omsevents "github.com/harvest/harvest/apps/oms/events"
 	"github.com/harvest/harvest/apps/platform/daprx"
+	wmsevents "github.com/harvest/harvest/apps/wms/events"
 )
 
 // Handlers is the use cases the subscribers run; each has one effect per
@@ -17,6 +18,9 @@ import (
 type Handlers interface {
 	OrdersPlaced(ctx context.Context, orderIDs []string) []error
 	OrderCancelled(ctx context.Context, msgID, orderID string) error
+	// StockArrived raises sellable stock by what WMS received, once per
+	// receipt id.
+	StockArrived(ctx context.Context, receiptID, warehouse, sku string, qty int64) error
 }
 
 // BulkSubscriber declares bulk subscriptions (runtime.App does).
@@ -33,7 +37,8 @@ const (
 )
 
 // Subscribe registers the subscribers: oms.order.placed confirms the
-// orders' reservations (in bulk), oms.order.cancelled releases one.
+// orders' reservations (in bulk), oms.order.cancelled releases one,
+// wms.stock.received raises the SKU's sellable stock.
 func Subscribe(svc common.Service, bulk BulkSubscriber, pubsub string, h Handlers) error {
 	bulk.SubscribeBulk(pubsub, omsevents.TopicOrderPlaced, "", placedBulk, placedWaitMs, func(ctx context.Context, ms []daprx.Message) []error {
 		errs := make([]error, len(ms))
@@ -53,12 +58,21 @@ func Subscribe(svc common.Service, bulk BulkSubscriber, pubsub string, h Handler
 		}
 		return errs
 	})
-	return daprx.Subscribe(svc, pubsub, omsevents.TopicOrderCancelled, func(ctx context.Context, m daprx.Message) error {
+	if err := daprx.Subscribe(svc, pubsub, omsevents.TopicOrderCancelled, func(ctx context.Context, m daprx.Message) error {
 		var e omsevents.OrderCancelled
 		if err := decode(m, &e, &e.OrderID); err != nil {
 			return err
 		}
 		return h.OrderCancelled(ctx, m.ID, e.OrderID)
+	}); err != nil {
+		return err
+	}
+	return daprx.Subscribe(svc, pubsub, wmsevents.TopicStockReceived, func(ctx context.Context, m daprx.Message) error {
+		var e wmsevents.StockReceived
+		if err := json.Unmarshal(m.Data, &e); err != nil || e.ReceiptID == "" || e.SKU == "" || e.Warehouse == "" || e.Qty <= 0 {
+			return fmt.Errorf("%s %s: %w: incomplete receipt (%v)", m.Topic, m.ID, daprx.ErrDrop, err)
+		}
+		return h.StockArrived(ctx, e.ReceiptID, e.Warehouse, e.SKU, e.Qty)
 	})
 }
 

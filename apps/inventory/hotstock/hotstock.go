@@ -231,3 +231,13 @@ func padSeq(id string) string {
 	n, _ := strconv.ParseUint(b, 10, 64)
 	return fmt.Sprintf("%020d-%020d", ms, n)
 }
+
+// Restock raises a hot SKU's counter by qty received, after MariaDB's
+// on_hand rose under epoch; a counter of another epoch (rebuilt since,
+// from the new on_hand) or none is left alone.
+func (s *Stock) Restock(ctx context.Context, sku string, qty, epoch int64) error {
+	if err := restockScript.Run(ctx, s.rdb, []string{s.counterKey(sku)}, qty, epoch).Err(); err != nil {
+		return fmt.Errorf("hot restock %s: %w", sku, err)
+	}
+	return nil
+}

@@ -87,3 +87,14 @@ for i = 2, #KEYS do
 end
 return 1
 `)
+
+// restockScript raises a counter by received stock, only while it is the
+// counter of the epoch MariaDB had when on_hand rose: a counter rebuilt
+// since (or missing, to be rebuilt) reads the new on_hand itself.
+// KEYS[1] counter. ARGV[1] qty, ARGV[2] epoch. Answers 1 raised, 0 not.
+var restockScript = redis.NewScript(`
+local e = redis.call('HGET', KEYS[1], 'epoch')
+if not e or tonumber(e) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[1], 'avail', ARGV[1])
+return 1
+`)

@@ -94,7 +94,7 @@ func (h *Handler) occupy(w http.ResponseWriter, r *http.Request) {
 	for i, l := range in.Lines {
 		lines[i] = domain.Line{SKU: l.SKU, Name: l.Name, Qty: l.Qty, Zone: l.Zone}
 	}
-	o, err := h.svc.Occupy(r.Context(), in.DeliveryOrderID, in.Warehouse, lines)
+	o, err := h.svc.Occupy(r.Context(), in.DeliveryOrderID, in.OrderID, in.Warehouse, lines)
 	if err != nil {
 		fail(w, r, err)
 		return

@@ -7,14 +7,36 @@ import (
 	"github.com/harvest/harvest/apps/wms/domain"
 )
 
-// Occupy holds ERP stock for a delivery order, all lines or none,
-// idempotent by the delivery order id.
-func (s *Service) Occupy(ctx context.Context, deliveryOrderID, warehouse string, lines []domain.Line) (domain.Occupation, error) {
+// Occupy holds ERP stock for a delivery order of orderID ("" when the
+// caller does not say), all lines or none, idempotent by the delivery
+// order id. An order cancelled already holds nothing (RELEASED).
+func (s *Service) Occupy(ctx context.Context, deliveryOrderID, orderID, warehouse string, lines []domain.Line) (domain.Occupation, error) {
 	o, err := domain.NewOccupation(deliveryOrderID, warehouse, lines)
+	if err == nil {
+		o, err = o.ForOrder(orderID)
+	}
 	if err != nil {
 		return domain.Occupation{}, err
 	}
 	return s.store.Occupy(ctx, o, s.now())
+}
+
+// OrderCancelled releases the ERP occupations of a cancelled order's
+// delivery orders (oms.order.cancelled), but not of one WMS is working
+// on; idempotent.
+func (s *Service) OrderCancelled(ctx context.Context, orderID string) error {
+	if orderID == "" || len(orderID) > 64 {
+		return fmt.Errorf("%w: order id must be 1-64 bytes", domain.ErrValidation)
+	}
+	released, kept, err := s.store.ReleaseOrder(ctx, orderID, s.now())
+	if err != nil {
+		return err
+	}
+	if len(kept) > 0 {
+		s.log.WarnContext(ctx, "cancelled order's delivery orders are on the floor; their ERP occupations are kept",
+			"order", orderID, "kept", kept, "released", released)
+	}
+	return nil
 }
 
 // Release gives a delivery order's ERP stock back; idempotent.

@@ -27,6 +27,10 @@ type Repository interface {
 	Occupy(ctx context.Context, o domain.Occupation, now time.Time) (domain.Occupation, error)
 	// Release gives a delivery order's stock back; idempotent.
 	Release(ctx context.Context, deliveryOrderID string, now time.Time) (domain.Occupation, error)
+	// ReleaseOrder releases the occupations of a cancelled order's
+	// delivery orders (not those received and not intercepted: kept) and
+	// remembers the cancellation, so a later Occupy of it holds nothing.
+	ReleaseOrder(ctx context.Context, orderID string, now time.Time) (released, kept []string, err error)
 	Occupation(ctx context.Context, id string) (domain.Occupation, error)
 	// SetStock sets a SKU's on-hand stock (creating its row); it may not go
 	// below what is occupied (domain.SetOnHand).

@@ -102,6 +102,7 @@ func validID(field, s string) error {
 // Occupation is ERP stock held for one delivery order.
 type Occupation struct {
 	deliveryOrderID string
+	orderID         string // the order it belongs to; "" from callers that do not say
 	warehouse       string
 	status          OccupationStatus
 	lines           []Line // one per SKU, sorted by SKU
@@ -133,6 +134,19 @@ func (o Occupation) Lines() []Line { return slices.Clone(o.lines) }
 // As returns the occupation in status s (a repeat answers the first
 // occupation as it stands).
 func (o Occupation) As(s OccupationStatus) Occupation { o.status = s; return o }
+
+// OrderID is the order the delivery order belongs to ("" when not given).
+func (o Occupation) OrderID() string { return o.orderID }
+
+// ForOrder names the order the occupation's delivery order belongs to (its
+// cancellation releases the occupation); it is not part of Hash.
+func (o Occupation) ForOrder(orderID string) (Occupation, error) {
+	if len(orderID) > 64 {
+		return o, fmt.Errorf("%w: order id is longer than 64 bytes", ErrValidation)
+	}
+	o.orderID = orderID
+	return o, nil
+}
 
 // NewOccupation validates a request and merges lines of the same SKU, sorted
 // by SKU so concurrent occupations lock stock rows in one order.

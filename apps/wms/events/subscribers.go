@@ -8,6 +8,7 @@ import (
 
 	"github.com/dapr/go-sdk/service/common"
 
+	omsevents "github.com/harvest/harvest/apps/oms/events"
 	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/wms/domain"
 )
@@ -22,9 +23,13 @@ type Handlers interface {
 	AllocateWorkOrder(ctx context.Context, id string) (domain.WorkOrder, error)
 	ReleaseWaiting(ctx context.Context, warehouse, sku string) (int, error)
 	ImportHandover(ctx context.Context, h HandoverCompleted) error
+	// OrderCancelled releases a cancelled order's ERP occupations
+	// (oms.order.cancelled); idempotent.
+	OrderCancelled(ctx context.Context, orderID string) error
 }
 
-// Subscribe registers WMS's consumers of its own outbound events. Each
+// Subscribe registers WMS's consumers of its own outbound events, and of
+// OMS's cancellations (which release ERP occupations). Each
 // decodes, runs a use case and maps the result: nil done, ErrDrop for a
 // payload that can never apply (bad JSON, unknown document, invalid
 // data), else retry.
@@ -63,6 +68,13 @@ func Subscribe(svc common.Service, pubsub string, h Handlers) error {
 				return err
 			}
 			return permanent(h.ImportHandover(ctx, ev))
+		}},
+		{omsevents.TopicOrderCancelled, func(ctx context.Context, m daprx.Message) error {
+			var ev omsevents.OrderCancelled
+			if err := decode(m, &ev); err != nil {
+				return err
+			}
+			return permanent(h.OrderCancelled(ctx, ev.OrderID))
 		}},
 	}
 	for _, sub := range subs {

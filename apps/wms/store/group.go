@@ -46,6 +46,9 @@ var groupSize = promauto.NewHistogramVec(prometheus.HistogramOpts{
 // before. Alone, its caller answers the first outcome, or a conflict.
 var errRepeat = errors.New("delivery order seen before")
 
+// errCancelled: an occupation of the group belongs to a cancelled order.
+var errCancelled = errors.New("order cancelled")
+
 // errIntercepted: a delivery order of the group was intercepted.
 var errIntercepted = errors.New("delivery order intercepted")
 
@@ -57,18 +60,33 @@ type occupyReq struct {
 // occupyAll records every occupation of g and takes their lines (see
 // takeAlone and takeSummed).
 func occupyAll(ctx context.Context, tx *sql.Tx, g []*occupyReq) error {
-	var occArgs, lineArgs []any
+	var occArgs, lineArgs, orders []any
 	lines := 0
 	for _, r := range g {
 		o := r.o
-		occArgs = append(occArgs, o.DeliveryOrderID(), o.Warehouse(), domain.Occupied, o.Hash(), r.now, r.now)
+		occArgs = append(occArgs, o.DeliveryOrderID(), o.OrderID(), o.Warehouse(), domain.Occupied, o.Hash(), r.now, r.now)
+		if o.OrderID() != "" {
+			orders = append(orders, o.OrderID())
+		}
 		for _, l := range o.Lines() {
 			lineArgs = append(lineArgs, o.DeliveryOrderID(), l.SKU, l.Qty)
 			lines++
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at) VALUES `+
-		sqltx.Tuples("(?,?,?,?,?,?)", len(g)), occArgs...); err != nil {
+	if len(orders) > 0 {
+		// A cancellation that came first released nothing of these; they
+		// must hold nothing either (written alone, each gets its answer).
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM cancelled_orders WHERE order_id IN (`+sqltx.Tuples("?", len(orders))+`) LIMIT 1`, orders...).Scan(&one)
+		if err == nil {
+			return errCancelled
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read cancelled orders: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, order_id, warehouse, status, request_hash, created_at, updated_at) VALUES `+
+		sqltx.Tuples("(?,?,?,?,?,?,?)", len(g)), occArgs...); err != nil {
 		if sqltx.IsDuplicate(err) {
 			return errRepeat
 		}

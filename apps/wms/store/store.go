@@ -149,6 +149,15 @@ func (s *Store) SeedStock(ctx context.Context, rows []domain.Stock, now time.Tim
 // *domain.StockShortError naming every short SKU.
 func (s *Store) Occupy(ctx context.Context, o domain.Occupation, now time.Time) (domain.Occupation, error) {
 	err := s.occupies.Write(ctx, &occupyReq{o: o, now: now})
+	if errors.Is(err, errCancelled) {
+		// Its order was cancelled first: record it released, holding
+		// nothing (a repeat then answers RELEASED as a repeat does).
+		if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO erp_occupations (delivery_order_id, order_id, warehouse, status, request_hash,
+			created_at, updated_at) VALUES (?,?,?,?,?,?,?)`, o.DeliveryOrderID(), o.OrderID(), o.Warehouse(), domain.Released, o.Hash(), now, now); err != nil {
+			return o, fmt.Errorf("record occupation %s of a cancelled order: %w", o.DeliveryOrderID(), err)
+		}
+		err = errRepeat
+	}
 	if errors.Is(err, errRepeat) {
 		var h string
 		var status domain.OccupationStatus
@@ -172,48 +181,104 @@ func (s *Store) Occupy(ctx context.Context, o domain.Occupation, now time.Time) 
 func (s *Store) Release(ctx context.Context, deliveryOrderID string, now time.Time) (domain.Occupation, error) {
 	var warehouse string
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		warehouse = ""
-		var status domain.OccupationStatus
-		err := tx.QueryRowContext(ctx, `SELECT warehouse, status FROM erp_occupations WHERE delivery_order_id=? FOR UPDATE`,
-			deliveryOrderID).Scan(&warehouse, &status)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at)
-				VALUES (?,'',?,'',?,?)`, deliveryOrderID, domain.Released, now, now)
-			if err != nil {
-				return fmt.Errorf("tombstone %s: %w", deliveryOrderID, err)
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("lock occupation %s: %w", deliveryOrderID, err)
-		}
-		if status == domain.Released {
-			return nil
-		}
-		lines, err := occupationLines(ctx, tx, deliveryOrderID)
-		if err != nil {
-			return err
-		}
-		for _, l := range lines { // l.Qty: what picking has not consumed
-			if l.Qty == 0 {
-				continue
-			}
-			n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied - ?, updated_at=?
-				WHERE warehouse=? AND sku=? AND occupied >= ?`, l.Qty, now, warehouse, l.SKU, l.Qty))
-			if err != nil {
-				return fmt.Errorf("release %s/%s: %w", warehouse, l.SKU, err)
-			}
-			if n == 0 {
-				return fmt.Errorf("release %s: %s/%s holds less than the %d units occupied", deliveryOrderID, warehouse, l.SKU, l.Qty)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE erp_occupations SET status=?, updated_at=? WHERE delivery_order_id=?`,
-			domain.Released, now, deliveryOrderID); err != nil {
-			return fmt.Errorf("release %s: %w", deliveryOrderID, err)
-		}
-		return nil
+		var err error
+		warehouse, err = releaseTx(ctx, tx, deliveryOrderID, now)
+		return err
 	})
 	return domain.ReleasedOccupation(deliveryOrderID, warehouse), err
+}
+
+// releaseTx is Release inside tx; it returns the occupation's warehouse
+// ("" for a tombstone).
+func releaseTx(ctx context.Context, tx *sql.Tx, deliveryOrderID string, now time.Time) (string, error) {
+	var warehouse string
+	var status domain.OccupationStatus
+	err := tx.QueryRowContext(ctx, `SELECT warehouse, status FROM erp_occupations WHERE delivery_order_id=? FOR UPDATE`,
+		deliveryOrderID).Scan(&warehouse, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `INSERT INTO erp_occupations (delivery_order_id, warehouse, status, request_hash, created_at, updated_at)
+			VALUES (?,'',?,'',?,?)`, deliveryOrderID, domain.Released, now, now)
+		if err != nil {
+			return "", fmt.Errorf("tombstone %s: %w", deliveryOrderID, err)
+		}
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("lock occupation %s: %w", deliveryOrderID, err)
+	}
+	if status == domain.Released {
+		return warehouse, nil
+	}
+	lines, err := occupationLines(ctx, tx, deliveryOrderID)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range lines { // l.Qty: what picking has not consumed
+		if l.Qty == 0 {
+			continue
+		}
+		n, err := affected(tx.ExecContext(ctx, `UPDATE erp_stock SET occupied = occupied - ?, updated_at=?
+			WHERE warehouse=? AND sku=? AND occupied >= ?`, l.Qty, now, warehouse, l.SKU, l.Qty))
+		if err != nil {
+			return "", fmt.Errorf("release %s/%s: %w", warehouse, l.SKU, err)
+		}
+		if n == 0 {
+			return "", fmt.Errorf("release %s: %s/%s holds less than the %d units occupied", deliveryOrderID, warehouse, l.SKU, l.Qty)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE erp_occupations SET status=?, updated_at=? WHERE delivery_order_id=?`,
+		domain.Released, now, deliveryOrderID); err != nil {
+		return "", fmt.Errorf("release %s: %w", deliveryOrderID, err)
+	}
+	return warehouse, nil
+}
+
+// ReleaseOrder releases the ERP occupations of a cancelled order's
+// delivery orders and remembers the cancellation (a later occupation of
+// it holds nothing), in one transaction. A delivery order WMS received
+// and is working on (not INTERCEPTED) keeps its occupation: OMS cancels
+// no order with one, so it is reported (kept) rather than released under
+// the pickers' feet. Idempotent.
+func (s *Store) ReleaseOrder(ctx context.Context, orderID string, now time.Time) (released, kept []string, err error) {
+	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		released, kept = nil, nil
+		if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO cancelled_orders (order_id, created_at) VALUES (?,?)`, orderID, now); err != nil {
+			return fmt.Errorf("record cancellation of %s: %w", orderID, err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT o.delivery_order_id, COALESCE(h.status, '') FROM erp_occupations o
+			LEFT JOIN order_header h ON h.delivery_order_id=o.delivery_order_id
+			WHERE o.order_id=? AND o.status=? ORDER BY o.delivery_order_id`, orderID, domain.Occupied)
+		if err != nil {
+			return fmt.Errorf("read occupations of %s: %w", orderID, err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id, st string
+			if err := rows.Scan(&id, &st); err != nil {
+				rows.Close()
+				return fmt.Errorf("read occupations of %s: %w", orderID, err)
+			}
+			if st != "" && st != string(domain.OrderIntercepted) {
+				kept = append(kept, id)
+				continue
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read occupations of %s: %w", orderID, err)
+		}
+		for _, id := range ids {
+			if _, err := releaseTx(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
+		released = ids
+		return nil
+	})
+	return released, kept, err
 }
 
 func occupationLines(ctx context.Context, q interface {
@@ -340,7 +405,8 @@ func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
 // Intercept stops a delivery order for the reverse flow. The interception
 // row is written first, then the order, if received, is marked
 // INTERCEPTED; one not received yet keeps only the row, the tombstone that
-// refuses its hand-over. Repeating it answers the same; an order past
+// refuses its hand-over. Either way its ERP occupation is released in the
+// same transaction. Repeating it answers the same; an order past
 // RECEIVED fails with domain.ErrTooLateToIntercept and writes nothing.
 func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, now time.Time) (domain.Interception, error) {
 	var out domain.Interception
@@ -360,7 +426,10 @@ func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, n
 			Scan(&out.WMSOrderID, &status)
 		if errors.Is(err, sql.ErrNoRows) {
 			out.Tombstone = true
-			return nil
+			// Nothing of it will ship: its ERP occupation (or, before one,
+			// its tombstone) goes with the interception.
+			_, err := releaseTx(ctx, tx, deliveryOrderID, now)
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("lock order of %s: %w", deliveryOrderID, err)
@@ -371,7 +440,8 @@ func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, n
 		if _, err := tx.ExecContext(ctx, `UPDATE order_header SET status=? WHERE wms_order_id=?`, domain.OrderIntercepted, out.WMSOrderID); err != nil {
 			return fmt.Errorf("intercept %s: %w", deliveryOrderID, err)
 		}
-		return nil
+		_, err = releaseTx(ctx, tx, deliveryOrderID, now)
+		return err
 	})
 	return out, err
 }

@@ -36,8 +36,11 @@ type Line struct {
 // OccupyRequest occupies ERP stock for one delivery order.
 type OccupyRequest struct {
 	DeliveryOrderID string `json:"delivery_order_id"`
-	Warehouse       string `json:"warehouse"`
-	Lines           []Line `json:"lines"`
+	// OrderID is the order the delivery order belongs to: its
+	// cancellation (oms.order.cancelled) releases the occupation.
+	OrderID   string `json:"order_id,omitempty"`
+	Warehouse string `json:"warehouse"`
+	Lines     []Line `json:"lines"`
 }
 
 // Occupation is ERP stock held for a delivery order; idempotent by its id.

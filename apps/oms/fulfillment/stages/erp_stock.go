@@ -18,7 +18,7 @@ func erpStockStage(p *Ports) Stage {
 func (p *Ports) erpStock(ctx context.Context, u *Unit) Outcome {
 	c := u.Doc.Child
 	if !c.Occupied {
-		_, err := p.Warehouse.OccupyStock(ctx, wmsclient.OccupyRequest{DeliveryOrderID: u.ID, Warehouse: c.Warehouse, Lines: wmsLines(c.Lines)})
+		_, err := p.Warehouse.OccupyStock(ctx, wmsclient.OccupyRequest{DeliveryOrderID: u.ID, OrderID: u.Key, Warehouse: c.Warehouse, Lines: wmsLines(c.Lines)})
 		if httpapi.HasCode(err, wmsclient.CodeStockShort) || httpapi.HasCode(err, wmsclient.CodeUnknownWH) {
 			return Fail("ERP_STOCK_SHORT", err.Error())
 		}
