@@ -20,7 +20,11 @@ type Warehouse interface {
 	Task(ctx context.Context, wh, id string) (wmsclient.Task, error)
 	QCView(ctx context.Context, wh, pickListID string) (wmsclient.QCView, error)
 	Boxes(ctx context.Context, wh, workOrderID string) ([]wmsclient.Box, error)
-	BinStock(ctx context.Context, wh, sku string) ([]wmsclient.BinStock, error)
+	BinStock(ctx context.Context, wh string, q wmsclient.StockQuery) ([]wmsclient.BinStock, error)
+	PurchaseOrder(ctx context.Context, wh, id string) (wmsclient.PurchaseOrder, error)
+	Receipts(ctx context.Context, wh, po string, limit int) ([]wmsclient.ReceiptRecord, error)
+	HandoverBatches(ctx context.Context, wh, carrier string, limit int) ([]wmsclient.Handover, error)
+	HandoverBatch(ctx context.Context, wh, id string) (wmsclient.Handover, error)
 	Movements(ctx context.Context, wh, sku string, limit int) ([]wmsclient.Movement, error)
 	ReceiveGoods(ctx context.Context, wh string, r wmsclient.ReceiptRequest) (wmsclient.GoodsReceipt, error)
 	CreatePickList(ctx context.Context, wh string, r wmsclient.PickListRequest) (wmsclient.PickList, error)
@@ -117,6 +121,10 @@ func floorErrors(err error, input []string) ([]*model.UserError, error) {
 		wmsclient.CodeTooMany:      model.UserErrorCodeQtyAboveRemaining,
 		wmsclient.CodeTaskDone:     model.UserErrorCodeTaskComplete,
 		wmsclient.CodeWeight:       model.UserErrorCodeWeightOutOfTolerance,
+		wmsclient.CodeUnknownPO:    model.UserErrorCodeUnknownPurchaseOrder,
+		wmsclient.CodePOElsewhere:  model.UserErrorCodePurchaseOrderOfAnotherWarehouse,
+		wmsclient.CodeNotOnPO:      model.UserErrorCodeNotOnPurchaseOrder,
+		wmsclient.CodeOverReceipt:  model.UserErrorCodeOverReceipt,
 	}
 	code, ok := codes[p.Code]
 	if !ok {
@@ -128,6 +136,11 @@ func floorErrors(err error, input []string) ([]*model.UserError, error) {
 	}
 	var expected string
 	decodeDetail(p.Details, "expected", &expected)
+	if code == model.UserErrorCodeOverReceipt {
+		var remaining int64
+		decodeDetail(p.Details, "remaining", &remaining)
+		expected = fmt.Sprint(remaining)
+	}
 	if expected != "" {
 		ue.Reason = &expected
 	}
@@ -191,7 +204,7 @@ func toBoxes(bs []wmsclient.Box) []*model.Box {
 }
 
 func toHandover(h wmsclient.Handover) *model.HandoverBatch {
-	out := &model.HandoverBatch{ID: h.ID, Carrier: h.Carrier, Parcels: make([]*model.Parcel, len(h.Parcels))}
+	out := &model.HandoverBatch{ID: h.ID, Carrier: h.Carrier, Parcels: make([]*model.Parcel, len(h.Parcels)), At: h.At, ImportedAt: h.ImportedAt}
 	for i, p := range h.Parcels {
 		out.Parcels[i] = &model.Parcel{ID: p.ParcelID, BoxNo: int64(p.BoxNo), WorkOrderID: p.WorkOrderID, OrderID: p.OrderID,
 			WaybillNo: p.WaybillNo, WeightG: p.WeightG, Tracking: p.Tracking}

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/graph/model"
 )
@@ -369,12 +370,15 @@ func (r *queryResolver) WorkOrderBoxes(ctx context.Context, workOrderID string, 
 }
 
 // BinStock is the resolver for the binStock field.
-func (r *queryResolver) BinStock(ctx context.Context, sku *string, warehouse *string) ([]*model.BinStock, error) {
+func (r *queryResolver) BinStock(ctx context.Context, sku *string, bin *string, batch *string, expiringBefore *string, warehouse *string) ([]*model.BinStock, error) {
 	_, wh, err := floorOperator(ctx, warehouse)
 	if err != nil {
 		return nil, err
 	}
-	bs, err := r.Warehouse.BinStock(ctx, wh, str(sku))
+	bs, err := r.Warehouse.BinStock(ctx, wh, wmsclient.StockQuery{SKU: str(sku), Bin: str(bin), Batch: str(batch), ExpiringBefore: str(expiringBefore)})
+	if httpapi.HasCode(err, wmsclient.CodeValidation) {
+		return nil, &PublicError{Code: CodeBadUserInput, Message: "expiringBefore must be YYYY-MM-DD"}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -384,6 +388,85 @@ func (r *queryResolver) BinStock(ctx context.Context, sku *string, warehouse *st
 			ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate, OnHand: b.OnHand, Occupied: b.Occupied}
 	}
 	return out, nil
+}
+
+// PurchaseOrder is the resolver for the purchaseOrder field.
+func (r *queryResolver) PurchaseOrder(ctx context.Context, id string, warehouse *string) (*model.PurchaseOrder, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	po, err := r.Warehouse.PurchaseOrder(ctx, wh, id)
+	if httpapi.HasCode(err, wmsclient.CodeUnknownPO) {
+		return nil, nil
+	}
+	if err != nil {
+		if absent, err := readErr(err); absent {
+			return nil, nil
+		} else {
+			return nil, err
+		}
+	}
+	out := &model.PurchaseOrder{ID: po.ID, Supplier: po.Supplier, Lines: make([]*model.PurchaseOrderLine, len(po.Lines))}
+	for i, l := range po.Lines {
+		out.Lines[i] = &model.PurchaseOrderLine{Sku: l.SKU, Ordered: l.Ordered, Received: l.Received, Remaining: max(l.Ordered-l.Received, 0)}
+	}
+	return out, nil
+}
+
+// GoodsReceipts is the resolver for the goodsReceipts field.
+func (r *queryResolver) GoodsReceipts(ctx context.Context, purchaseOrder *string, first *int64, warehouse *string) ([]*model.GoodsReceipt, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := r.Warehouse.Receipts(ctx, wh, str(purchaseOrder), pageSize(first))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.GoodsReceipt, len(rs))
+	for i, x := range rs {
+		out[i] = &model.GoodsReceipt{ID: x.ReceiptID, PurchaseOrder: x.PurchaseOrder, Bin: x.Bin, Sku: x.SKU, Batch: x.Batch,
+			ProductionDate: x.ProductionDate, ExpiryDate: x.ExpiryDate, Qty: x.Qty, Operator: x.Operator, At: x.At}
+	}
+	return out, nil
+}
+
+// HandoverBatches is the resolver for the handoverBatches field.
+func (r *queryResolver) HandoverBatches(ctx context.Context, carrier *string, first *int64, warehouse *string) ([]*model.HandoverBatchSummary, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := r.Warehouse.HandoverBatches(ctx, wh, str(carrier), pageSize(first))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.HandoverBatchSummary, len(hs))
+	for i, h := range hs {
+		out[i] = &model.HandoverBatchSummary{ID: h.ID, Carrier: h.Carrier, Parcels: int64(h.ParcelCount), ImportedAt: h.ImportedAt}
+		if h.At != nil {
+			out[i].At = *h.At
+		}
+	}
+	return out, nil
+}
+
+// HandoverBatch is the resolver for the handoverBatch field.
+func (r *queryResolver) HandoverBatch(ctx context.Context, id string, warehouse *string) (*model.HandoverBatch, error) {
+	_, wh, err := floorOperator(ctx, warehouse)
+	if err != nil {
+		return nil, err
+	}
+	h, err := r.Warehouse.HandoverBatch(ctx, wh, id)
+	if err != nil {
+		if absent, err := readErr(err); absent {
+			return nil, nil
+		} else {
+			return nil, err
+		}
+	}
+	return toHandover(h), nil
 }
 
 // StockMovements is the resolver for the stockMovements field.

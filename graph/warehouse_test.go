@@ -16,12 +16,15 @@ import (
 	"github.com/99designs/gqlgen/client"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/harvest/harvest/apps/partners/partnersclient"
+	"github.com/harvest/harvest/apps/partners/sim"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/testdb"
 	"github.com/harvest/harvest/apps/wms/api"
 	"github.com/harvest/harvest/apps/wms/app"
 	"github.com/harvest/harvest/apps/wms/domain"
+	"github.com/harvest/harvest/apps/wms/erp"
 	"github.com/harvest/harvest/apps/wms/events"
 	"github.com/harvest/harvest/apps/wms/store"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
@@ -30,18 +33,39 @@ import (
 	"github.com/harvest/harvest/graph/hub"
 )
 
-// wmsSidecar serves daprd's invocation API over WMS's real router.
-type wmsSidecar struct{ h http.Handler }
+// wmsSidecar serves daprd's invocation API over WMS's real router, and
+// over the partners stand-in's (ERP's purchase orders) when erp is set.
+type wmsSidecar struct{ h, erp http.Handler }
 
 func (s wmsSidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := s.h
 	method, ok := strings.CutPrefix(r.URL.Path, "/v1.0/invoke/"+wmsclient.AppID+"/method/")
+	if !ok && s.erp != nil {
+		method, ok = strings.CutPrefix(r.URL.Path, "/v1.0/invoke/"+partnersclient.DefaultAppID+"/method/")
+		h = s.erp
+	}
 	if !ok {
 		http.Error(w, "no route", http.StatusNotFound)
 		return
 	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path, r2.RequestURI = "/"+method, ""
-	s.h.ServeHTTP(w, r2)
+	h.ServeHTTP(w, r2)
+}
+
+// purchaseOrder creates a purchase order at the ERP stand-in (its admin route).
+func purchaseOrder(t *testing.T, erp http.Handler, id, wh string, lines ...any) {
+	t.Helper()
+	po := partnersclient.PurchaseOrder{ID: id, Warehouse: wh, Supplier: "S1"}
+	for i := 0; i < len(lines); i += 2 {
+		po.Lines = append(po.Lines, partnersclient.PurchaseOrderLine{SKU: lines[i].(string), Qty: int64(lines[i+1].(int))})
+	}
+	body, _ := json.Marshal(po)
+	rec := httptest.NewRecorder()
+	erp.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/admin/erp/purchase-orders", strings.NewReader(string(body))))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("purchase order %s: %d %s", id, rec.Code, rec.Body)
+	}
 }
 
 // operatorOf authenticates as a warehouse operator of wh.
@@ -62,14 +86,18 @@ func operatorOf(t *testing.T, sub, wh string) client.Option {
 func consoleAgainstWMS(t *testing.T) (*sql.DB, *app.Service, *client.Client) {
 	t.Helper()
 	db, _ := testdb.New(t, "wms")
+	pdb, _ := testdb.New(t, "partners")
 	svc := app.New(store.New(db), clock.System{}, nil, nil)
-	svc.SetOutbound([]string{"SF"}, nil, nil)
-	m := chi.NewRouter()
+	m, pm := chi.NewRouter(), chi.NewRouter()
 	api.Mount(m, svc)
-	sc := httptest.NewServer(wmsSidecar{m})
+	sim.New(pdb, nil, clock.System{}, sim.Config{}, nil).Mount(pm)
+	sc := httptest.NewServer(wmsSidecar{h: m, erp: pm})
 	t.Cleanup(sc.Close)
 	u, _ := url.Parse(sc.URL)
 	port, _ := strconv.Atoi(u.Port())
+	svc.SetOutbound([]string{"SF"}, nil, erp.New(partnersclient.New(daprx.NewInvoker(port), "")))
+	purchaseOrder(t, pm, "PO-1", "WH-SH", "AMB", 100, "FRZ", 100)
+	purchaseOrder(t, pm, "PO-BJ", "WH-BJ", "AMB", 100)
 	v, err := auth.NewVerifier(secret, auth.DefaultPolicy())
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +161,32 @@ func TestWarehouseConsoleAgainstWMS(t *testing.T) {
 	}
 	if es := payloadErrors(gql(fmt.Sprintf(receive, "r3", "F-01", "AMB", 1), op), "receiveGoods"); es != "VALIDATION_FAILED" {
 		t.Fatalf("ambient into a frozen bin: %s", es)
+	}
+	// Against ERP's purchase order: refused precisely, nothing moves.
+	for _, c := range []struct{ po, sku, want string }{
+		{"PO-404", "AMB", "UNKNOWN_PURCHASE_ORDER"}, {"PO-BJ", "AMB", "PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE"},
+		{"PO-1", "MILK", "NOT_ON_PURCHASE_ORDER"}, {"PO-1", "AMB", "OVER_RECEIPT:92"},
+	} {
+		q := strings.Replace(fmt.Sprintf(receive, "r-"+c.po+c.sku, "P-01", c.sku, 93), `"PO-1"`, `"`+c.po+`"`, 1)
+		if es := payloadErrors(gql(q, op), "receiveGoods"); es != c.want {
+			t.Fatalf("%s of %s: %s, want %s", c.sku, c.po, es, c.want)
+		}
+	}
+	po := gql(`{ purchaseOrder(id: "PO-1") { id supplier lines { sku ordered received remaining } } }`, op)["purchaseOrder"].(map[string]any)
+	if ls := po["lines"].([]any); len(ls) != 2 || fmt.Sprint(ls[0]) != "map[ordered:100 received:8 remaining:92 sku:AMB]" {
+		t.Fatalf("purchase order: %v", po)
+	}
+	if rs := gql(`{ goodsReceipts(purchaseOrder: "PO-1") { id sku qty bin operator } }`, op)["goodsReceipts"].([]any); len(rs) != 2 {
+		t.Fatalf("receipts: %v", rs)
+	}
+	if d := gql(`{ purchaseOrder(id: "PO-404") { id } }`, op); d["purchaseOrder"] != nil {
+		t.Fatalf("unknown purchase order: %v", d)
+	}
+	if _, errs := post(t, c, `{ purchaseOrder(id: "PO-BJ") { id } }`, op); len(errs) == 0 || errs[0].Extensions["code"] != "FORBIDDEN" {
+		t.Fatalf("another warehouse's purchase order: %+v", errs)
+	}
+	if bs := gql(`{ binStock(bin: "F-01", expiringBefore: "2026-07-01") { bin sku batch expiryDate } }`, op)["binStock"].([]any); len(bs) != 1 {
+		t.Fatalf("stock by bin and expiry: %v", bs)
 	}
 	// A dispatched order, split and allocated (the messages' use cases).
 	wmsID, _, err := svc.Receive(ctx, domain.Order{DeliveryOrderID: "D1", OrderID: "O1", CustomerID: "C1", Warehouse: wh,
@@ -234,6 +288,17 @@ func TestWarehouseConsoleAgainstWMS(t *testing.T) {
 	if es := payloadErrors(gql(`mutation { handOver(idempotencyKey: "h2", input: {carrier: "SF"}) { errors { code } } }`, op), "handOver"); es != "INVALID_STATE" {
 		t.Fatalf("nothing left to hand over: %s", es)
 	}
+	hb := gql(`{ handoverBatches(carrier: "SF") { id carrier parcels importedAt } }`, op)["handoverBatches"].([]any)
+	if len(hb) != 1 || hb[0].(map[string]any)["parcels"] != float64(2) {
+		t.Fatalf("handover batches: %v", hb)
+	}
+	id := hb[0].(map[string]any)["id"].(string)
+	if got := jsonOf(gql(`{ handoverBatch(id: "`+id+`") { carrier parcels { orderId } } }`, op)); got != `{"handoverBatch":{"carrier":"SF","parcels":[{"orderId":"O1"},{"orderId":"O1"}]}}` {
+		t.Fatal(got)
+	}
+	if _, errs := post(t, c, `{ handoverBatch(id: "`+id+`", warehouse: "WH-BJ") { id } }`, op); len(errs) == 0 || errs[0].Extensions["code"] != "FORBIDDEN" {
+		t.Fatalf("another warehouse's batch: %+v", errs)
+	}
 	data = gql(`{ binStock(sku: "AMB") { bin area onHand occupied } stockMovements(sku: "AMB") { kind qty } }`, op)
 	if got := jsonOf(data); got != `{"binStock":[{"area":"PICK","bin":"P-01","occupied":0,"onHand":6}],"stockMovements":[{"kind":"PICK","qty":-2},{"kind":"RECEIPT","qty":8}]}` {
 		t.Fatal(got)
@@ -268,7 +333,7 @@ func TestPartialOutboundThroughGraphQL(t *testing.T) {
 		}
 		return data
 	}
-	gql(`mutation { receiveGoods(idempotencyKey: "r1", input: {purchaseOrder: "PO", bin: "P-01", sku: "AMB", batch: "B1",
+	gql(`mutation { receiveGoods(idempotencyKey: "r1", input: {purchaseOrder: "PO-1", bin: "P-01", sku: "AMB", batch: "B1",
 		productionDate: "2026-01-01", expiryDate: "2026-06-01", qty: 20}) { errors { code } } }`)
 	wmsID, _, err := svc.Receive(ctx, domain.Order{DeliveryOrderID: "D9", OrderID: "O9", CustomerID: "STORE-1", Warehouse: wh,
 		Delivery: domain.Delivery{Date: "2026-02-01", Carrier: "ZTO", WaybillNo: "ZT9", Name: "Store 1", Phone: "021", Address: "1 Road"},

@@ -349,15 +349,38 @@ type ComplexityRoot struct {
 		WaybillNo  func(childComplexity int) int
 	}
 
+	GoodsReceipt struct {
+		At             func(childComplexity int) int
+		Batch          func(childComplexity int) int
+		Bin            func(childComplexity int) int
+		ExpiryDate     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Operator       func(childComplexity int) int
+		ProductionDate func(childComplexity int) int
+		PurchaseOrder  func(childComplexity int) int
+		Qty            func(childComplexity int) int
+		Sku            func(childComplexity int) int
+	}
+
 	HandOverPayload struct {
 		Batch  func(childComplexity int) int
 		Errors func(childComplexity int) int
 	}
 
 	HandoverBatch struct {
-		Carrier func(childComplexity int) int
-		ID      func(childComplexity int) int
-		Parcels func(childComplexity int) int
+		At         func(childComplexity int) int
+		Carrier    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		ImportedAt func(childComplexity int) int
+		Parcels    func(childComplexity int) int
+	}
+
+	HandoverBatchSummary struct {
+		At         func(childComplexity int) int
+		Carrier    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		ImportedAt func(childComplexity int) int
+		Parcels    func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -584,6 +607,19 @@ type ComplexityRoot struct {
 		Product func(childComplexity int) int
 	}
 
+	PurchaseOrder struct {
+		ID       func(childComplexity int) int
+		Lines    func(childComplexity int) int
+		Supplier func(childComplexity int) int
+	}
+
+	PurchaseOrderLine struct {
+		Ordered   func(childComplexity int) int
+		Received  func(childComplexity int) int
+		Remaining func(childComplexity int) int
+		Sku       func(childComplexity int) int
+	}
+
 	PutAwayPayload struct {
 		Errors func(childComplexity int) int
 		Task   func(childComplexity int) int
@@ -606,7 +642,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		BinStock              func(childComplexity int, sku *string, warehouse *string) int
+		BinStock              func(childComplexity int, sku *string, bin *string, batch *string, expiringBefore *string, warehouse *string) int
 		CatalogChanges        func(childComplexity int, sku string) int
 		CouponCampaign        func(childComplexity int, id string) int
 		CouponCampaigns       func(childComplexity int, first *int64, after *string) int
@@ -617,6 +653,9 @@ type ComplexityRoot struct {
 		FulfillmentStages     func(childComplexity int) int
 		FulfillmentSuspension func(childComplexity int) int
 		FulfillmentTimeline   func(childComplexity int, orderID string) int
+		GoodsReceipts         func(childComplexity int, purchaseOrder *string, first *int64, warehouse *string) int
+		HandoverBatch         func(childComplexity int, id string, warehouse *string) int
+		HandoverBatches       func(childComplexity int, carrier *string, first *int64, warehouse *string) int
 		Me                    func(childComplexity int) int
 		MyAccounts            func(childComplexity int) int
 		MyAddresses           func(childComplexity int) int
@@ -628,6 +667,7 @@ type ComplexityRoot struct {
 		PriceHistory          func(childComplexity int, sku string) int
 		Product               func(childComplexity int, sku string) int
 		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		PurchaseOrder         func(childComplexity int, id string, warehouse *string) int
 		PutAwayTasks          func(childComplexity int, status *string, first *int64, warehouse *string) int
 		QcCart                func(childComplexity int, pickListID string, warehouse *string) int
 		ServedAreas           func(childComplexity int, province *string, city *string) int
@@ -893,7 +933,11 @@ type QueryResolver interface {
 	PickTask(ctx context.Context, id string, warehouse *string) (*model.PickTask, error)
 	QcCart(ctx context.Context, pickListID string, warehouse *string) (*model.QCCart, error)
 	WorkOrderBoxes(ctx context.Context, workOrderID string, warehouse *string) ([]*model.Box, error)
-	BinStock(ctx context.Context, sku *string, warehouse *string) ([]*model.BinStock, error)
+	BinStock(ctx context.Context, sku *string, bin *string, batch *string, expiringBefore *string, warehouse *string) ([]*model.BinStock, error)
+	PurchaseOrder(ctx context.Context, id string, warehouse *string) (*model.PurchaseOrder, error)
+	GoodsReceipts(ctx context.Context, purchaseOrder *string, first *int64, warehouse *string) ([]*model.GoodsReceipt, error)
+	HandoverBatches(ctx context.Context, carrier *string, first *int64, warehouse *string) ([]*model.HandoverBatchSummary, error)
+	HandoverBatch(ctx context.Context, id string, warehouse *string) (*model.HandoverBatch, error)
 	StockMovements(ctx context.Context, sku *string, first *int64, warehouse *string) ([]*model.StockMovement, error)
 	PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error)
 }
@@ -2118,6 +2162,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FulfillmentUnit.WaybillNo(childComplexity), true
 
+	case "GoodsReceipt.at":
+		if e.ComplexityRoot.GoodsReceipt.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.At(childComplexity), true
+	case "GoodsReceipt.batch":
+		if e.ComplexityRoot.GoodsReceipt.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Batch(childComplexity), true
+	case "GoodsReceipt.bin":
+		if e.ComplexityRoot.GoodsReceipt.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Bin(childComplexity), true
+	case "GoodsReceipt.expiryDate":
+		if e.ComplexityRoot.GoodsReceipt.ExpiryDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.ExpiryDate(childComplexity), true
+	case "GoodsReceipt.id":
+		if e.ComplexityRoot.GoodsReceipt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.ID(childComplexity), true
+	case "GoodsReceipt.operator":
+		if e.ComplexityRoot.GoodsReceipt.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Operator(childComplexity), true
+	case "GoodsReceipt.productionDate":
+		if e.ComplexityRoot.GoodsReceipt.ProductionDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.ProductionDate(childComplexity), true
+	case "GoodsReceipt.purchaseOrder":
+		if e.ComplexityRoot.GoodsReceipt.PurchaseOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.PurchaseOrder(childComplexity), true
+	case "GoodsReceipt.qty":
+		if e.ComplexityRoot.GoodsReceipt.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Qty(childComplexity), true
+	case "GoodsReceipt.sku":
+		if e.ComplexityRoot.GoodsReceipt.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Sku(childComplexity), true
+
 	case "HandOverPayload.batch":
 		if e.ComplexityRoot.HandOverPayload.Batch == nil {
 			break
@@ -2131,6 +2236,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HandOverPayload.Errors(childComplexity), true
 
+	case "HandoverBatch.at":
+		if e.ComplexityRoot.HandoverBatch.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.At(childComplexity), true
 	case "HandoverBatch.carrier":
 		if e.ComplexityRoot.HandoverBatch.Carrier == nil {
 			break
@@ -2143,12 +2254,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HandoverBatch.ID(childComplexity), true
+	case "HandoverBatch.importedAt":
+		if e.ComplexityRoot.HandoverBatch.ImportedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.ImportedAt(childComplexity), true
 	case "HandoverBatch.parcels":
 		if e.ComplexityRoot.HandoverBatch.Parcels == nil {
 			break
 		}
 
 		return e.ComplexityRoot.HandoverBatch.Parcels(childComplexity), true
+
+	case "HandoverBatchSummary.at":
+		if e.ComplexityRoot.HandoverBatchSummary.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.At(childComplexity), true
+	case "HandoverBatchSummary.carrier":
+		if e.ComplexityRoot.HandoverBatchSummary.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.Carrier(childComplexity), true
+	case "HandoverBatchSummary.id":
+		if e.ComplexityRoot.HandoverBatchSummary.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.ID(childComplexity), true
+	case "HandoverBatchSummary.importedAt":
+		if e.ComplexityRoot.HandoverBatchSummary.ImportedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.ImportedAt(childComplexity), true
+	case "HandoverBatchSummary.parcels":
+		if e.ComplexityRoot.HandoverBatchSummary.Parcels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.Parcels(childComplexity), true
 
 	case "Mutation.addAddress":
 		if e.ComplexityRoot.Mutation.AddAddress == nil {
@@ -3300,6 +3448,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductPayload.Product(childComplexity), true
 
+	case "PurchaseOrder.id":
+		if e.ComplexityRoot.PurchaseOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrder.ID(childComplexity), true
+	case "PurchaseOrder.lines":
+		if e.ComplexityRoot.PurchaseOrder.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrder.Lines(childComplexity), true
+	case "PurchaseOrder.supplier":
+		if e.ComplexityRoot.PurchaseOrder.Supplier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrder.Supplier(childComplexity), true
+
+	case "PurchaseOrderLine.ordered":
+		if e.ComplexityRoot.PurchaseOrderLine.Ordered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderLine.Ordered(childComplexity), true
+	case "PurchaseOrderLine.received":
+		if e.ComplexityRoot.PurchaseOrderLine.Received == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderLine.Received(childComplexity), true
+	case "PurchaseOrderLine.remaining":
+		if e.ComplexityRoot.PurchaseOrderLine.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderLine.Remaining(childComplexity), true
+	case "PurchaseOrderLine.sku":
+		if e.ComplexityRoot.PurchaseOrderLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderLine.Sku(childComplexity), true
+
 	case "PutAwayPayload.errors":
 		if e.ComplexityRoot.PutAwayPayload.Errors == nil {
 			break
@@ -3385,7 +3577,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.BinStock(childComplexity, args["sku"].(*string), args["warehouse"].(*string)), true
+		return e.ComplexityRoot.Query.BinStock(childComplexity, args["sku"].(*string), args["bin"].(*string), args["batch"].(*string), args["expiringBefore"].(*string), args["warehouse"].(*string)), true
 	case "Query.catalogChanges":
 		if e.ComplexityRoot.Query.CatalogChanges == nil {
 			break
@@ -3486,6 +3678,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.FulfillmentTimeline(childComplexity, args["orderId"].(string)), true
+	case "Query.goodsReceipts":
+		if e.ComplexityRoot.Query.GoodsReceipts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_goodsReceipts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GoodsReceipts(childComplexity, args["purchaseOrder"].(*string), args["first"].(*int64), args["warehouse"].(*string)), true
+	case "Query.handoverBatch":
+		if e.ComplexityRoot.Query.HandoverBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Query_handoverBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HandoverBatch(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
+	case "Query.handoverBatches":
+		if e.ComplexityRoot.Query.HandoverBatches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_handoverBatches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HandoverBatches(childComplexity, args["carrier"].(*string), args["first"].(*int64), args["warehouse"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -3593,6 +3818,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["filter"].(*model.ProductFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.purchaseOrder":
+		if e.ComplexityRoot.Query.PurchaseOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Query_purchaseOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PurchaseOrder(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
 	case "Query.putAwayTasks":
 		if e.ComplexityRoot.Query.PutAwayTasks == nil {
 			break
@@ -4786,6 +5022,14 @@ enum UserErrorCode {
   TASK_COMPLETE
   "A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it."
   WEIGHT_OUT_OF_TOLERANCE
+  "Goods received against a purchase order ERP does not have."
+  UNKNOWN_PURCHASE_ORDER
+  "The purchase order is another warehouse's."
+  PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE
+  "The SKU received is not on the purchase order."
+  NOT_ON_PURCHASE_ORDER
+  "The receipt would take the purchase order line above its quantity; reason is how many may still be received."
+  OVER_RECEIPT
   "A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written."
   SLOT_FULL
   "A slot's capacity below the orders already holding it; the message says how many."
@@ -5887,7 +6131,7 @@ type StockMovement {
   bin: String!
   sku: String!
   batch: String!
-  "RECEIPT, PICK"
+  "RECEIPT, PICK, LOSS, PUTAWAY"
   kind: String!
   "Signed change of on-hand stock."
   qty: Int!
@@ -5931,6 +6175,51 @@ type HandoverBatch {
   id: ID!
   carrier: String!
   parcels: [Parcel!]!
+  "When it was formed (null on handOver's own answer)."
+  at: Time
+  "When TMS took its parcels; null until imported."
+  importedAt: Time
+}
+
+"A handover batch as listed: how many parcels, without them."
+type HandoverBatchSummary {
+  id: ID!
+  carrier: String!
+  parcels: Int!
+  at: Time!
+  "When TMS took its parcels; null until imported."
+  importedAt: Time
+}
+
+"A line of an ERP purchase order, with what this warehouse received of it."
+type PurchaseOrderLine {
+  sku: String!
+  ordered: Int!
+  received: Int!
+  remaining: Int!
+}
+
+"A purchase order from ERP: what a supplier is to deliver to the warehouse; goods are received against its lines."
+type PurchaseOrder {
+  id: ID!
+  supplier: String!
+  lines: [PurchaseOrderLine!]!
+}
+
+"A goods receipt: one batch of a SKU received against a purchase order and put away into a bin."
+type GoodsReceipt {
+  id: ID!
+  purchaseOrder: String!
+  bin: String!
+  sku: String!
+  batch: String!
+  "YYYY-MM-DD"
+  productionDate: String!
+  "YYYY-MM-DD"
+  expiryDate: String!
+  qty: Int!
+  operator: String!
+  at: Time!
 }
 
 extend type Query {
@@ -5947,8 +6236,16 @@ extend type Query {
   qcCart(pickListId: ID!, warehouse: String): QCCart @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "A work order's boxes."
   workOrderBoxes(workOrderId: ID!, warehouse: String): [Box!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
-  "Batch stock by bin, of one SKU or all (by bin, SKU, expiry)."
-  binStock(sku: String, warehouse: String): [BinStock!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Batch stock by bin (by bin, SKU, expiry): of one SKU, bin or batch, or the batches expiring before a day (YYYY-MM-DD); all by default."
+  binStock(sku: String, bin: String, batch: String, expiringBefore: String, warehouse: String): [BinStock!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "An ERP purchase order with what the warehouse received of each line; null when ERP has none by the id."
+  purchaseOrder(id: ID!, warehouse: String): PurchaseOrder @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Goods receipts, newest first: of one purchase order, or all."
+  goodsReceipts(purchaseOrder: String, first: Int = 50, warehouse: String): [GoodsReceipt!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Handover batches, newest first: of one courier, or all."
+  handoverBatches(carrier: String, first: Int = 50, warehouse: String): [HandoverBatchSummary!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "One handover batch with its parcels and where TMS says each is."
+  handoverBatch(id: ID!, warehouse: String): HandoverBatch @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "The latest stock movements, newest first."
   stockMovements(sku: String, first: Int = 100, warehouse: String): [StockMovement!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
 }
@@ -6051,7 +6348,7 @@ type HandOverPayload {
 }
 
 extend type Mutation {
-  "Receive goods against a purchase order and put them away into a bin: bin and ERP stock rise, work orders waiting for the SKU are allocated again."
+  "Receive goods against an ERP purchase order and put them away into a bin: bin and ERP stock rise, inventory's sellable stock rises, work orders waiting for the SKU are allocated again. An unknown purchase order, another warehouse's, a SKU not on it or more than its line has left is refused (UNKNOWN_PURCHASE_ORDER, PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE, NOT_ON_PURCHASE_ORDER, OVER_RECEIPT) and moves nothing."
   receiveGoods(input: ReceiveGoodsInput!, idempotencyKey: String!): ReceiveGoodsPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "Put allocated work orders of one courier on a cart, with its RF tasks."
   createPickList(input: CreatePickListInput!, idempotencyKey: String!): PickListPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
@@ -6820,6 +7117,32 @@ func (ec *executionContext) childFields_FulfillmentUnit(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type FulfillmentUnit", field.Name)
 }
 
+func (ec *executionContext) childFields_GoodsReceipt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GoodsReceipt_id(ctx, field)
+	case "purchaseOrder":
+		return ec.fieldContext_GoodsReceipt_purchaseOrder(ctx, field)
+	case "bin":
+		return ec.fieldContext_GoodsReceipt_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_GoodsReceipt_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_GoodsReceipt_batch(ctx, field)
+	case "productionDate":
+		return ec.fieldContext_GoodsReceipt_productionDate(ctx, field)
+	case "expiryDate":
+		return ec.fieldContext_GoodsReceipt_expiryDate(ctx, field)
+	case "qty":
+		return ec.fieldContext_GoodsReceipt_qty(ctx, field)
+	case "operator":
+		return ec.fieldContext_GoodsReceipt_operator(ctx, field)
+	case "at":
+		return ec.fieldContext_GoodsReceipt_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GoodsReceipt", field.Name)
+}
+
 func (ec *executionContext) childFields_HandOverPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "batch":
@@ -6838,8 +7161,28 @@ func (ec *executionContext) childFields_HandoverBatch(ctx context.Context, field
 		return ec.fieldContext_HandoverBatch_carrier(ctx, field)
 	case "parcels":
 		return ec.fieldContext_HandoverBatch_parcels(ctx, field)
+	case "at":
+		return ec.fieldContext_HandoverBatch_at(ctx, field)
+	case "importedAt":
+		return ec.fieldContext_HandoverBatch_importedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HandoverBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_HandoverBatchSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_HandoverBatchSummary_id(ctx, field)
+	case "carrier":
+		return ec.fieldContext_HandoverBatchSummary_carrier(ctx, field)
+	case "parcels":
+		return ec.fieldContext_HandoverBatchSummary_parcels(ctx, field)
+	case "at":
+		return ec.fieldContext_HandoverBatchSummary_at(ctx, field)
+	case "importedAt":
+		return ec.fieldContext_HandoverBatchSummary_importedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandoverBatchSummary", field.Name)
 }
 
 func (ec *executionContext) childFields_OpenDeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7208,6 +7551,32 @@ func (ec *executionContext) childFields_ProductPayload(ctx context.Context, fiel
 		return ec.fieldContext_ProductPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PurchaseOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PurchaseOrder_id(ctx, field)
+	case "supplier":
+		return ec.fieldContext_PurchaseOrder_supplier(ctx, field)
+	case "lines":
+		return ec.fieldContext_PurchaseOrder_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PurchaseOrder", field.Name)
+}
+
+func (ec *executionContext) childFields_PurchaseOrderLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_PurchaseOrderLine_sku(ctx, field)
+	case "ordered":
+		return ec.fieldContext_PurchaseOrderLine_ordered(ctx, field)
+	case "received":
+		return ec.fieldContext_PurchaseOrderLine_received(ctx, field)
+	case "remaining":
+		return ec.fieldContext_PurchaseOrderLine_remaining(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PurchaseOrderLine", field.Name)
 }
 
 func (ec *executionContext) childFields_PutAwayPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8501,14 +8870,38 @@ func (ec *executionContext) field_Query_binStock_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["sku"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "bin",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["warehouse"] = arg1
+	args["bin"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "batch",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["batch"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "expiringBefore",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expiringBefore"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg4
 	return args, nil
 }
 
@@ -8645,6 +9038,88 @@ func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Con
 		return nil, err
 	}
 	args["orderId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_goodsReceipts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "purchaseOrder",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["purchaseOrder"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_handoverBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_handoverBatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "carrier",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["carrier"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg2
 	return args, nil
 }
 
@@ -8805,6 +9280,28 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_purchaseOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
 	return args, nil
 }
 
@@ -13959,6 +14456,236 @@ func (ec *executionContext) fieldContext_FulfillmentUnit_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
 }
 
+func (ec *executionContext) _GoodsReceipt_id(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GoodsReceipt_purchaseOrder(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_purchaseOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurchaseOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_purchaseOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_bin(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_sku(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_batch(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_productionDate(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_productionDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductionDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_productionDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_expiryDate(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_expiryDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiryDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_expiryDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_qty(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GoodsReceipt_operator(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_at(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Time")
+}
+
 func (ec *executionContext) _HandOverPayload_batch(ctx context.Context, field graphql.CollectedField, obj *model.HandOverPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14099,6 +14826,167 @@ func (ec *executionContext) fieldContext_HandoverBatch_parcels(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _HandoverBatch_at(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HandoverBatch_importedAt(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_importedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImportedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_importedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_id(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "ID")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_carrier(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_parcels(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_parcels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parcels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_parcels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_at(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_importedAt(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_importedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImportedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_importedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -19418,6 +20306,176 @@ func (ec *executionContext) fieldContext_ProductPayload_errors(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _PurchaseOrder_id(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PurchaseOrder_supplier(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrder_supplier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Supplier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrder_supplier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _PurchaseOrder_lines(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrder_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PurchaseOrderLine) graphql.Marshaler {
+			return ec.marshalNPurchaseOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrder_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PurchaseOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurchaseOrderLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PurchaseOrderLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _PurchaseOrderLine_ordered(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderLine_ordered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ordered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderLine_ordered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PurchaseOrderLine_received(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderLine_received(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Received, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderLine_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PurchaseOrderLine_remaining(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderLine_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderLine_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderLine", field, false, false, "Int")
+}
+
 func (ec *executionContext) _PutAwayPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21424,7 +22482,7 @@ func (ec *executionContext) _Query_binStock(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().BinStock(ctx, fc.Args["sku"].(*string), fc.Args["warehouse"].(*string))
+			return ec.Resolvers.Query().BinStock(ctx, fc.Args["sku"].(*string), fc.Args["bin"].(*string), fc.Args["batch"].(*string), fc.Args["expiringBefore"].(*string), fc.Args["warehouse"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -21470,6 +22528,254 @@ func (ec *executionContext) fieldContext_Query_binStock(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_binStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_purchaseOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_purchaseOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PurchaseOrder(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PurchaseOrder
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PurchaseOrder
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PurchaseOrder) graphql.Marshaler {
+			return ec.marshalOPurchaseOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_purchaseOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurchaseOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_purchaseOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_goodsReceipts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_goodsReceipts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GoodsReceipts(ctx, fc.Args["purchaseOrder"].(*string), fc.Args["first"].(*int64), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.GoodsReceipt
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.GoodsReceipt
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GoodsReceipt) graphql.Marshaler {
+			return ec.marshalNGoodsReceipt2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceiptᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_goodsReceipts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GoodsReceipt(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_goodsReceipts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_handoverBatches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_handoverBatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HandoverBatches(ctx, fc.Args["carrier"].(*string), fc.Args["first"].(*int64), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.HandoverBatchSummary
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.HandoverBatchSummary
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HandoverBatchSummary) graphql.Marshaler {
+			return ec.marshalNHandoverBatchSummary2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatchSummaryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_handoverBatches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandoverBatchSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_handoverBatches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_handoverBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_handoverBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HandoverBatch(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.HandoverBatch
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.HandoverBatch
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {
+			return ec.marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_handoverBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandoverBatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_handoverBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -29394,6 +30700,84 @@ func (ec *executionContext) _FulfillmentUnit(ctx context.Context, sel ast.Select
 	return out
 }
 
+var goodsReceiptImplementors = []string{"GoodsReceipt"}
+
+func (ec *executionContext) _GoodsReceipt(ctx context.Context, sel ast.SelectionSet, obj *model.GoodsReceipt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, goodsReceiptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GoodsReceipt")
+		case "id":
+			out.Values[i] = ec._GoodsReceipt_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purchaseOrder":
+			out.Values[i] = ec._GoodsReceipt_purchaseOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bin":
+			out.Values[i] = ec._GoodsReceipt_bin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._GoodsReceipt_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._GoodsReceipt_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productionDate":
+			out.Values[i] = ec._GoodsReceipt_productionDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiryDate":
+			out.Values[i] = ec._GoodsReceipt_expiryDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._GoodsReceipt_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "operator":
+			out.Values[i] = ec._GoodsReceipt_operator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._GoodsReceipt_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var handOverPayloadImplementors = []string{"HandOverPayload"}
 
 func (ec *executionContext) _HandOverPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HandOverPayload) graphql.Marshaler {
@@ -29456,6 +30840,69 @@ func (ec *executionContext) _HandoverBatch(ctx context.Context, sel ast.Selectio
 		case "parcels":
 			out.Values[i] = ec._HandoverBatch_parcels(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._HandoverBatch_at(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "importedAt":
+			out.Values[i] = ec._HandoverBatch_importedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var handoverBatchSummaryImplementors = []string{"HandoverBatchSummary"}
+
+func (ec *executionContext) _HandoverBatchSummary(ctx context.Context, sel ast.SelectionSet, obj *model.HandoverBatchSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handoverBatchSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandoverBatchSummary")
+		case "id":
+			out.Values[i] = ec._HandoverBatchSummary_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._HandoverBatchSummary_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parcels":
+			out.Values[i] = ec._HandoverBatchSummary_parcels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._HandoverBatchSummary_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importedAt":
+			out.Values[i] = ec._HandoverBatchSummary_importedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -30966,6 +32413,97 @@ func (ec *executionContext) _ProductPayload(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var purchaseOrderImplementors = []string{"PurchaseOrder"}
+
+func (ec *executionContext) _PurchaseOrder(ctx context.Context, sel ast.SelectionSet, obj *model.PurchaseOrder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PurchaseOrder")
+		case "id":
+			out.Values[i] = ec._PurchaseOrder_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "supplier":
+			out.Values[i] = ec._PurchaseOrder_supplier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._PurchaseOrder_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var purchaseOrderLineImplementors = []string{"PurchaseOrderLine"}
+
+func (ec *executionContext) _PurchaseOrderLine(ctx context.Context, sel ast.SelectionSet, obj *model.PurchaseOrderLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PurchaseOrderLine")
+		case "sku":
+			out.Values[i] = ec._PurchaseOrderLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ordered":
+			out.Values[i] = ec._PurchaseOrderLine_ordered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "received":
+			out.Values[i] = ec._PurchaseOrderLine_received(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._PurchaseOrderLine_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var putAwayPayloadImplementors = []string{"PutAwayPayload"}
 
 func (ec *executionContext) _PutAwayPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PutAwayPayload) graphql.Marshaler {
@@ -31308,6 +32846,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_binStock(ctx, field)
+				})
+		case "purchaseOrder":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_purchaseOrder(ctx, field)
+				})
+		case "goodsReceipts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_goodsReceipts(ctx, field)
+				})
+		case "handoverBatches":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_handoverBatches(ctx, field)
+				})
+		case "handoverBatch":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_handoverBatch(ctx, field)
 				})
 		case "stockMovements":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -33599,6 +35161,30 @@ func (ec *executionContext) marshalNFulfillmentUnitState2githubᚗcomᚋharvest�
 	return v
 }
 
+func (ec *executionContext) marshalNGoodsReceipt2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceiptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GoodsReceipt) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGoodsReceipt2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceipt(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGoodsReceipt2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceipt(ctx context.Context, sel ast.SelectionSet, v *model.GoodsReceipt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GoodsReceipt!")
+		return graphql.Null
+	}
+	return ec._GoodsReceipt(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNHandOverInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverInput(ctx context.Context, v any) (model.HandOverInput, error) {
 	res, err := ec.unmarshalInputHandOverInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33620,6 +35206,30 @@ func (ec *executionContext) unmarshalNHandling2githubᚗcomᚋharvestᚋharvest�
 
 func (ec *executionContext) marshalNHandling2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandling(ctx context.Context, sel ast.SelectionSet, v model.Handling) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNHandoverBatchSummary2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatchSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HandoverBatchSummary) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHandoverBatchSummary2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatchSummary(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHandoverBatchSummary2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatchSummary(ctx context.Context, sel ast.SelectionSet, v *model.HandoverBatchSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HandoverBatchSummary!")
+		return graphql.Null
+	}
+	return ec._HandoverBatchSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -34088,6 +35698,30 @@ func (ec *executionContext) marshalNProductPayload2ᚖgithubᚗcomᚋharvestᚋh
 		return graphql.Null
 	}
 	return ec._ProductPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPurchaseOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PurchaseOrderLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPurchaseOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPurchaseOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLine(ctx context.Context, sel ast.SelectionSet, v *model.PurchaseOrderLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PurchaseOrderLine!")
+		return graphql.Null
+	}
+	return ec._PurchaseOrderLine(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPutAwayPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayPayload(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayPayload) graphql.Marshaler {
@@ -35110,6 +36744,13 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋ
 	}
 	res, err := ec.unmarshalInputProductFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPurchaseOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrder(ctx context.Context, sel ast.SelectionSet, v *model.PurchaseOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PurchaseOrder(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayTask) graphql.Marshaler {

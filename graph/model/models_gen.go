@@ -490,6 +490,22 @@ type FulfillmentUnit struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
+// A goods receipt: one batch of a SKU received against a purchase order and put away into a bin.
+type GoodsReceipt struct {
+	ID            string `json:"id"`
+	PurchaseOrder string `json:"purchaseOrder"`
+	Bin           string `json:"bin"`
+	Sku           string `json:"sku"`
+	Batch         string `json:"batch"`
+	// YYYY-MM-DD
+	ProductionDate string `json:"productionDate"`
+	// YYYY-MM-DD
+	ExpiryDate string    `json:"expiryDate"`
+	Qty        int64     `json:"qty"`
+	Operator   string    `json:"operator"`
+	At         time.Time `json:"at"`
+}
+
 type HandOverInput struct {
 	Carrier   string  `json:"carrier"`
 	Warehouse *string `json:"warehouse,omitempty"`
@@ -505,6 +521,20 @@ type HandoverBatch struct {
 	ID      string    `json:"id"`
 	Carrier string    `json:"carrier"`
 	Parcels []*Parcel `json:"parcels"`
+	// When it was formed (null on handOver's own answer).
+	At *time.Time `json:"at,omitempty"`
+	// When TMS took its parcels; null until imported.
+	ImportedAt *time.Time `json:"importedAt,omitempty"`
+}
+
+// A handover batch as listed: how many parcels, without them.
+type HandoverBatchSummary struct {
+	ID      string    `json:"id"`
+	Carrier string    `json:"carrier"`
+	Parcels int64     `json:"parcels"`
+	At      time.Time `json:"at"`
+	// When TMS took its parcels; null until imported.
+	ImportedAt *time.Time `json:"importedAt,omitempty"`
 }
 
 type Mutation struct {
@@ -788,6 +818,21 @@ type ProductPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+// A purchase order from ERP: what a supplier is to deliver to the warehouse; goods are received against its lines.
+type PurchaseOrder struct {
+	ID       string               `json:"id"`
+	Supplier string               `json:"supplier"`
+	Lines    []*PurchaseOrderLine `json:"lines"`
+}
+
+// A line of an ERP purchase order, with what this warehouse received of it.
+type PurchaseOrderLine struct {
+	Sku       string `json:"sku"`
+	Ordered   int64  `json:"ordered"`
+	Received  int64  `json:"received"`
+	Remaining int64  `json:"remaining"`
+}
+
 type PutAwayPayload struct {
 	Task   *PutAwayTask `json:"task,omitempty"`
 	Errors []*UserError `json:"errors"`
@@ -994,7 +1039,7 @@ type StockMovement struct {
 	Bin   string `json:"bin"`
 	Sku   string `json:"sku"`
 	Batch string `json:"batch"`
-	// RECEIPT, PICK
+	// RECEIPT, PICK, LOSS, PUTAWAY
 	Kind string `json:"kind"`
 	// Signed change of on-hand stock.
 	Qty int64 `json:"qty"`
@@ -2332,6 +2377,14 @@ const (
 	UserErrorCodeTaskComplete UserErrorCode = "TASK_COMPLETE"
 	// A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it.
 	UserErrorCodeWeightOutOfTolerance UserErrorCode = "WEIGHT_OUT_OF_TOLERANCE"
+	// Goods received against a purchase order ERP does not have.
+	UserErrorCodeUnknownPurchaseOrder UserErrorCode = "UNKNOWN_PURCHASE_ORDER"
+	// The purchase order is another warehouse's.
+	UserErrorCodePurchaseOrderOfAnotherWarehouse UserErrorCode = "PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE"
+	// The SKU received is not on the purchase order.
+	UserErrorCodeNotOnPurchaseOrder UserErrorCode = "NOT_ON_PURCHASE_ORDER"
+	// The receipt would take the purchase order line above its quantity; reason is how many may still be received.
+	UserErrorCodeOverReceipt UserErrorCode = "OVER_RECEIPT"
 	// A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written.
 	UserErrorCodeSlotFull UserErrorCode = "SLOT_FULL"
 	// A slot's capacity below the orders already holding it; the message says how many.
@@ -2375,6 +2428,10 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeQtyAboveRemaining,
 	UserErrorCodeTaskComplete,
 	UserErrorCodeWeightOutOfTolerance,
+	UserErrorCodeUnknownPurchaseOrder,
+	UserErrorCodePurchaseOrderOfAnotherWarehouse,
+	UserErrorCodeNotOnPurchaseOrder,
+	UserErrorCodeOverReceipt,
 	UserErrorCodeSlotFull,
 	UserErrorCodeCapacityBelowTaken,
 	UserErrorCodeNotServed,
@@ -2387,7 +2444,7 @@ var AllUserErrorCode = []UserErrorCode{
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict:
 		return true
 	}
 	return false

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -43,6 +44,8 @@ func mountFloor(r chi.Router, h *Handler) {
 		r.Post("/tasks/{id}/claim", h.claim)
 		r.Post("/tasks/{id}/scans", h.scan)
 		r.Post("/handovers", h.handover)
+		r.Get("/handovers", h.handovers)
+		r.Get("/handovers/{id}", h.handoverBatch)
 		mountPartial(r, h)
 	})
 	r.Post("/v1/tms/parcels/{id}/reports", h.parcelReport)
@@ -170,7 +173,17 @@ func (h *Handler) purchaseOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) binStock(w http.ResponseWriter, r *http.Request) {
-	bs, err := h.svc.BinStock(r.Context(), wh(r), r.URL.Query().Get("sku"))
+	q := r.URL.Query()
+	f := domain.StockFilter{SKU: q.Get("sku"), Bin: q.Get("bin"), Batch: q.Get("batch")}
+	if v := q.Get("expiring_before"); v != "" {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			floorFail(w, r, fmt.Errorf("%w: expiring_before %q is not YYYY-MM-DD", domain.ErrValidation, v))
+			return
+		}
+		f.ExpiringBefore = d
+	}
+	bs, err := h.svc.BinStock(r.Context(), wh(r), f)
 	out := make([]wmsclient.BinStock, len(bs))
 	for i, b := range bs {
 		out[i] = wmsclient.BinStock{Bin: b.Bin, Area: string(b.Area), Zone: string(b.Zone), SKU: b.SKU, Batch: b.Batch,
@@ -368,6 +381,33 @@ func (h *Handler) handover(w http.ResponseWriter, r *http.Request) {
 	}
 	ho, err := h.svc.Handover(r.Context(), wh(r), in.Carrier, in.IdempotencyKey)
 	answer(w, r, wmsclient.Handover{ID: ho.ID, Carrier: ho.Carrier, Parcels: parcelsOut(ho.Parcels), Duplicate: ho.Duplicate}, err)
+}
+
+func handoverOut(ho domain.Handover) wmsclient.Handover {
+	out := wmsclient.Handover{ID: ho.ID, Carrier: ho.Carrier, Parcels: parcelsOut(ho.Parcels), Duplicate: ho.Duplicate, ParcelCount: ho.ParcelCount}
+	if !ho.At.IsZero() {
+		at := ho.At.UTC()
+		out.At = &at
+	}
+	if !ho.ImportedAt.IsZero() {
+		at := ho.ImportedAt.UTC()
+		out.ImportedAt = &at
+	}
+	return out
+}
+
+func (h *Handler) handovers(w http.ResponseWriter, r *http.Request) {
+	hs, err := h.svc.HandoverBatches(r.Context(), wh(r), r.URL.Query().Get("carrier"), limit(r, 50))
+	out := make([]wmsclient.Handover, len(hs))
+	for i, ho := range hs {
+		out[i] = handoverOut(ho)
+	}
+	answer(w, r, out, err)
+}
+
+func (h *Handler) handoverBatch(w http.ResponseWriter, r *http.Request) {
+	ho, err := h.svc.HandoverBatch(r.Context(), wh(r), id(r))
+	answer(w, r, handoverOut(ho), err)
 }
 
 // parcelReport takes TMS's tracking report; the body is not believed,

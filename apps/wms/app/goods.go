@@ -95,9 +95,19 @@ func (s *Service) ReceiveGoods(ctx context.Context, in ReceiptInput) (domain.Rec
 	return out, dup, err
 }
 
-// BinStock lists a warehouse's batch stock per bin (one SKU, or all).
-func (s *Service) BinStock(ctx context.Context, warehouse, sku string) ([]domain.BinStock, error) {
-	return s.store.BinStock(ctx, warehouse, sku)
+// BinStock lists a warehouse's batch stock per bin as f selects it.
+func (s *Service) BinStock(ctx context.Context, warehouse string, f domain.StockFilter) ([]domain.BinStock, error) {
+	return s.store.BinStock(ctx, warehouse, f)
+}
+
+// HandoverBatches lists a warehouse's handover batches, newest first.
+func (s *Service) HandoverBatches(ctx context.Context, warehouse, carrier string, limit int) ([]domain.Handover, error) {
+	return s.store.HandoverBatches(ctx, warehouse, carrier, min(max(limit, 1), 200))
+}
+
+// HandoverBatch reads one handover batch with its parcels.
+func (s *Service) HandoverBatch(ctx context.Context, warehouse, id string) (domain.Handover, error) {
+	return s.store.HandoverBatch(ctx, warehouse, id)
 }
 
 // Movements lists a warehouse's latest stock movements.

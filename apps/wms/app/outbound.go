@@ -20,7 +20,9 @@ type Outbound interface {
 	ReceiveGoods(ctx context.Context, r domain.Receipt, ordered int64, ev func(domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error)
 	POLines(ctx context.Context, warehouse, po string) ([]domain.POLine, error)
 	Receipts(ctx context.Context, warehouse, po string, limit int) ([]domain.Receipt, error)
-	BinStock(ctx context.Context, warehouse, sku string) ([]domain.BinStock, error)
+	BinStock(ctx context.Context, warehouse string, f domain.StockFilter) ([]domain.BinStock, error)
+	HandoverBatches(ctx context.Context, warehouse, carrier string, limit int) ([]domain.Handover, error)
+	HandoverBatch(ctx context.Context, warehouse, id string) (domain.Handover, error)
 	Movements(ctx context.Context, warehouse, sku string, limit int) ([]domain.Movement, error)
 
 	Split(ctx context.Context, msgID, wmsOrderID string, split func(domain.Order, map[string]domain.Item) ([]domain.WorkOrder, error),

@@ -198,6 +198,18 @@ func TestOutboundFromSplitToHandover(t *testing.T) {
 	if oh, occ := f.inv("R-01", "AMB"); oh != 10 || occ != 2 {
 		t.Fatalf("reserve %d/%d", oh, occ)
 	}
+	// Stock by bin, batch and expiry.
+	for _, c := range []struct {
+		f    domain.StockFilter
+		want int
+	}{
+		{domain.StockFilter{SKU: "AMB"}, 2}, {domain.StockFilter{Bin: "R-01"}, 1}, {domain.StockFilter{Batch: "B2"}, 1},
+		{domain.StockFilter{SKU: "AMB", ExpiringBefore: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}, 1},
+	} {
+		if bs, err := f.svc.BinStock(f.ctx, wh, c.f); err != nil || len(bs) != c.want {
+			t.Fatalf("stock by %+v: %d rows, want %d (%v)", c.f, len(bs), c.want, err)
+		}
+	}
 	frz, err := f.svc.AllocateWorkOrder(f.ctx, wos[1].ID)
 	if err != nil || frz.Status != domain.WOWaitingStock || frz.Reason != "stock short: FRZ needs 1, 0 free in pick and reserve areas" {
 		t.Fatalf("allocate frozen: %+v %v", frz, err)
@@ -350,6 +362,18 @@ func TestOutboundFromSplitToHandover(t *testing.T) {
 	}
 	if o, _ := f.svc.Order(f.ctx, wmsID); o.Status != "HANDED_OVER" {
 		t.Fatalf("order %s", o.Status)
+	}
+	// The console lists the batch, imported, and reads it with its parcels;
+	// another warehouse may not.
+	if hs, err := f.svc.HandoverBatches(f.ctx, wh, "SF", 10); err != nil || len(hs) != 1 || hs[0].ID != h.ID || hs[0].ParcelCount != 3 ||
+		hs[0].ImportedAt.IsZero() {
+		t.Fatalf("handover batches: %+v %v", hs, err)
+	}
+	if hb, err := f.svc.HandoverBatch(f.ctx, wh, h.ID); err != nil || len(hb.Parcels) != 3 || hb.Carrier != "SF" {
+		t.Fatalf("handover batch: %+v %v", hb, err)
+	}
+	if _, err := f.svc.HandoverBatch(f.ctx, "WH-BJ", h.ID); !errors.Is(err, domain.ErrWrongWarehouse) {
+		t.Fatalf("another warehouse's batch: %v", err)
 	}
 
 	// A report TMS does not confirm records nothing.

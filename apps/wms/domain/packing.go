@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Weighing: a box's weight is its items' unit weights plus the carton
@@ -164,4 +165,9 @@ type Handover struct {
 	Carrier   string
 	Parcels   []Parcel
 	Duplicate bool
+	// As read back: how many parcels, when formed, when TMS took them
+	// (zero until imported).
+	ParcelCount int
+	At          time.Time
+	ImportedAt  time.Time
 }

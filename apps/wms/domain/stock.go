@@ -296,3 +296,11 @@ type POLine struct {
 	SKU               string
 	Ordered, Received int64
 }
+
+// StockFilter narrows a bin-stock listing: one SKU, bin or batch, and
+// batches expiring before a day (fresh food first to go); zero values
+// select all.
+type StockFilter struct {
+	SKU, Bin, Batch string
+	ExpiringBefore  time.Time
+}

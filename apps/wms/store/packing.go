@@ -340,3 +340,48 @@ func (s *Store) ParcelsOfOrder(ctx context.Context, orderID string) ([]domain.Pa
 	}
 	return ps, open + unsplit, nil
 }
+
+// HandoverBatches lists a warehouse's handover batches, newest first (of
+// one carrier, or all), without their parcels.
+func (s *Store) HandoverBatches(ctx context.Context, warehouse, carrier string, limit int) ([]domain.Handover, error) {
+	q := `SELECT batch_id, carrier, parcels, created_at, imported_at FROM handover_batches WHERE warehouse=?`
+	args := []any{warehouse}
+	if carrier != "" {
+		q += ` AND carrier=?`
+		args = append(args, carrier)
+	}
+	args = append(args, limit)
+	out, err := sqltx.Collect[domain.Handover](s.db.QueryContext(ctx, q+` ORDER BY batch_id DESC LIMIT ?`, args...))(
+		func(r interface{ Scan(...any) error }) (domain.Handover, error) {
+			h := domain.Handover{Warehouse: warehouse}
+			var imported sql.NullTime
+			err := r.Scan(&h.ID, &h.Carrier, &h.ParcelCount, &h.At, &imported)
+			h.ImportedAt = imported.Time
+			return h, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read handover batches of %s: %w", warehouse, err)
+	}
+	return out, nil
+}
+
+// HandoverBatch reads one batch with its parcels; another warehouse's is
+// domain.ErrWrongWarehouse.
+func (s *Store) HandoverBatch(ctx context.Context, warehouse, id string) (domain.Handover, error) {
+	h := domain.Handover{ID: id}
+	var imported sql.NullTime
+	err := s.db.QueryRowContext(ctx, `SELECT warehouse, carrier, parcels, created_at, imported_at FROM handover_batches WHERE batch_id=?`, id).
+		Scan(&h.Warehouse, &h.Carrier, &h.ParcelCount, &h.At, &imported)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, fmt.Errorf("%w: handover batch %s", domain.ErrNotFound, id)
+	}
+	if err != nil {
+		return h, fmt.Errorf("read handover batch %s: %w", id, err)
+	}
+	if h.Warehouse != warehouse {
+		return domain.Handover{}, fmt.Errorf("%w: handover batch %s", domain.ErrWrongWarehouse, id)
+	}
+	h.ImportedAt = imported.Time
+	h.Parcels, err = parcels(ctx, s.db, `b.handover_batch_id=? ORDER BY b.box_id`, id)
+	return h, err
+}

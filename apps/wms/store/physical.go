@@ -274,16 +274,22 @@ func logMovement(ctx context.Context, tx *sql.Tx, warehouse, bin, sku, batch, ki
 	return nil
 }
 
-// BinStock lists a warehouse's batch stock, optionally of one SKU, by
-// bin, SKU and expiry.
-func (s *Store) BinStock(ctx context.Context, warehouse, sku string) ([]domain.BinStock, error) {
+// BinStock lists a warehouse's batch stock as f selects it, by bin, SKU
+// and expiry.
+func (s *Store) BinStock(ctx context.Context, warehouse string, f domain.StockFilter) ([]domain.BinStock, error) {
 	q := `SELECT i.inv_id, i.bin_code, z.area, z.temp_zone, i.sku, i.batch_no, i.production_date, i.expiry_date, i.on_hand, i.occupied
 		FROM wms_inv i JOIN wms_bin b ON b.warehouse=i.warehouse AND b.bin_code=i.bin_code
 		JOIN wms_zone z ON z.warehouse=b.warehouse AND z.zone_code=b.zone_code WHERE i.warehouse=?`
 	args := []any{warehouse}
-	if sku != "" {
-		q += ` AND i.sku=?`
-		args = append(args, sku)
+	for _, c := range []struct{ col, v string }{{"i.sku", f.SKU}, {"i.bin_code", f.Bin}, {"i.batch_no", f.Batch}} {
+		if c.v != "" {
+			q += ` AND ` + c.col + `=?`
+			args = append(args, c.v)
+		}
+	}
+	if !f.ExpiringBefore.IsZero() {
+		q += ` AND i.expiry_date < ?`
+		args = append(args, f.ExpiringBefore)
 	}
 	out, err := sqltx.Collect[domain.BinStock](s.db.QueryContext(ctx, q+` ORDER BY i.bin_code, i.sku, i.expiry_date LIMIT 1000`, args...))(
 		func(r interface{ Scan(...any) error }) (domain.BinStock, error) {

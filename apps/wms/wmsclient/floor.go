@@ -277,6 +277,23 @@ type Handover struct {
 	Carrier   string   `json:"carrier"`
 	Parcels   []Parcel `json:"parcels"`
 	Duplicate bool     `json:"duplicate"`
+	// As listed or read back: how many parcels, when it was formed and
+	// when TMS took them (nil until imported).
+	ParcelCount int        `json:"parcel_count,omitempty"`
+	At          *time.Time `json:"at,omitempty"`
+	ImportedAt  *time.Time `json:"imported_at,omitempty"`
+}
+
+// HandoverBatches lists handover batches, newest first, without parcels.
+func (c *Client) HandoverBatches(ctx context.Context, wh, carrier string, limit int) ([]Handover, error) {
+	var out []Handover
+	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, whPath(wh, "handovers")+"?carrier="+url.QueryEscape(carrier)+"&limit="+strconv.Itoa(limit), nil, &out)
+}
+
+// HandoverBatch reads one handover batch with its parcels.
+func (c *Client) HandoverBatch(ctx context.Context, wh, id string) (Handover, error) {
+	var out Handover
+	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, whPath(wh, "handovers", url.PathEscape(id)), nil, &out)
 }
 
 // OrderParcels is what WMS has packed for an OMS order: its parcels and
@@ -360,10 +377,22 @@ func (c *Client) PurchaseOrder(ctx context.Context, wh, id string) (PurchaseOrde
 	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, whPath(wh, "purchase-orders/"+url.PathEscape(id)), nil, &out)
 }
 
-// BinStock lists batch stock per bin, of one SKU or all.
-func (c *Client) BinStock(ctx context.Context, wh, sku string) ([]BinStock, error) {
+// StockQuery narrows a bin-stock listing; empty fields select all.
+type StockQuery struct {
+	SKU, Bin, Batch string
+	ExpiringBefore  string // YYYY-MM-DD
+}
+
+// BinStock lists batch stock per bin as q selects it.
+func (c *Client) BinStock(ctx context.Context, wh string, q StockQuery) ([]BinStock, error) {
 	var out []BinStock
-	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, whPath(wh, "stock")+"?sku="+url.QueryEscape(sku), nil, &out)
+	v := url.Values{}
+	for k, s := range map[string]string{"sku": q.SKU, "bin": q.Bin, "batch": q.Batch, "expiring_before": q.ExpiringBefore} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, whPath(wh, "stock")+"?"+v.Encode(), nil, &out)
 }
 
 // Movements lists the latest stock movements.
