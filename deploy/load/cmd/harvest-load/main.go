@@ -28,6 +28,10 @@
 //	                                                   N unpaid orders armed at once, each to be
 //	                                                   cancelled within 2 s of its deadline, with
 //	                                                   one reminder per order or per second
+//	harvest-load reconcile [-prefix harvest_]        inventory's, WMS's and ERP's stock counts per
+//	                                                   warehouse and SKU, every difference listed
+//	                                                   (exit 1 when any); reads the databases
+//	                                                   <prefix>inventory, <prefix>wms, <prefix>partners
 //
 // Without -url it starts a fresh stack of its own (deploy/local/stack) and
 // stops it afterwards; with -url it drives a running one (make up) and signs
@@ -63,8 +67,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign"}, os.Args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign [flags]")
+	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign", "reconcile", "warehouse"}, os.Args[1]) {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign|reconcile|warehouse [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -92,6 +96,7 @@ func main() {
 	slots := fs.String("slots", "on", "place: on (slot capacity checked, set for the run's slot), off (HARVEST_OMS_SLOT_CHECK=false; own stack) or both, one after the other")
 	users := fs.Int("users", 1_000_000, "campaign: users BI lists (all matching)")
 	page := fs.Int("page", 5_000, "campaign: users per page of BI's export")
+	prefix := fs.String("prefix", "harvest_", "reconcile: the stack's database name prefix (make up: harvest_)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -105,6 +110,17 @@ func main() {
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Args[1] == "reconcile" {
+		differ, err := reconcile(ctx, *mysqlServer, *prefix)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(2)
+		}
+		if differ {
 			os.Exit(1)
 		}
 		return
