@@ -26,7 +26,9 @@ import (
 
 type noOrders struct{}
 
-func (noOrders) Exists(context.Context, string) (omsclient.Existence, error) { return omsclient.Existence{}, nil }
+func (noOrders) Exists(context.Context, string) (omsclient.Existence, error) {
+	return omsclient.Existence{}, nil
+}
 
 // The real WMS (against the ERP stand-in) and the real inventory, each on
 // its own database: goods received against a purchase order reach
@@ -150,4 +152,3 @@ func TestReconcileInventoryWMSAndERP(t *testing.T) {
 	}
 	reconcile("OCCUPIED")
 }
-
