@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,9 +14,11 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/deploy/gqlc"
+	"github.com/harvest/harvest/deploy/load"
 )
 
 // operator is a warehouse operator's GraphQL client for warehouse wh.
@@ -119,10 +123,16 @@ func layout(t *testing.T, wh, prefix string, ps []zoned) *floor {
 	return f
 }
 
-// receive puts qty of sku away into bin through receiveGoods.
+// receive puts qty of sku away into bin through receiveGoods, against a
+// purchase order of its own at the ERP stand-in.
 func (f *floor) receive(bin, sku string, qty int64) {
 	t := f.t
 	t.Helper()
+	po := "PO-" + ids.New()
+	if err := invoke(ctx(t), "partners", http.MethodPost, "admin/erp/purchase-orders", partnersclient.PurchaseOrder{ID: po, Warehouse: f.wh,
+		Supplier: "SUP-E2E", Lines: []partnersclient.PurchaseOrderLine{{SKU: sku, Qty: qty}}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	var out struct {
 		ReceiveGoods struct {
 			ReceiptID string
@@ -130,7 +140,7 @@ func (f *floor) receive(bin, sku string, qty int64) {
 		}
 	}
 	do(t, f.op, `mutation($in: ReceiveGoodsInput!, $key: String!){ receiveGoods(input: $in, idempotencyKey: $key){ receiptId errors { code message } } }`,
-		map[string]any{"key": ids.New(), "in": map[string]any{"purchaseOrder": "PO-E2E", "bin": bin, "sku": sku,
+		map[string]any{"key": ids.New(), "in": map[string]any{"purchaseOrder": po, "bin": bin, "sku": sku,
 			"batch": "B" + ids.New()[20:], "productionDate": time.Now().AddDate(0, 0, -3).Format(time.DateOnly),
 			"expiryDate": time.Now().AddDate(0, 1, 0).Format(time.DateOnly), "qty": qty}}, &out)
 	if len(out.ReceiveGoods.Errors) > 0 {
@@ -462,8 +472,14 @@ func TestOrderLeavesTheWarehouseAndIsDelivered(t *testing.T) {
 	if !strings.HasPrefix(frozen.Zone, "FROZEN") || frozen.Status != "WAITING_STOCK" || !strings.Contains(frozen.Reason, ps[2].SKU) {
 		t.Fatalf("frozen work order %+v: want WAITING_STOCK for %s", frozen, ps[2].SKU)
 	}
-	// Goods arrive: the receipt's message releases it.
+	// Goods arrive: the receipt's message releases it, and makes the units
+	// sellable in inventory.
+	sellable := available(t, c, ps[2].SKU)
 	f.receive("E2E-2", ps[2].SKU, 500)
+	eventually(t, 30*time.Second, "received units sellable", func() (bool, error) {
+		got := available(t, c, ps[2].SKU)
+		return got == sellable+500, fmt.Errorf("available %d, want %d", got, sellable+500)
+	})
 	eventually(t, 30*time.Second, "frozen work order released", func() (bool, error) {
 		st, reason, err := f.status(frozen.ID)
 		return err == nil && st == "ALLOCATED", fmt.Errorf("%s %q %v", st, reason, err)
@@ -521,6 +537,24 @@ func TestOrderLeavesTheWarehouseAndIsDelivered(t *testing.T) {
 		}
 		n, _ := f.onHand(ps[0].SKU)
 		return got.MaxDeliveries == 1 && got.NetQty == n, fmt.Errorf("ERP booked %+v, WMS holds %d", got, n)
+	})
+	// Inventory's, WMS's and ERP's counts reconcile once the events and
+	// the upload are through (harvest-load reconcile's check).
+	eventually(t, 30*time.Second, "stock reconciled", func() (bool, error) {
+		var dbs []*sql.DB
+		for _, app := range []string{"inventory", "wms", "partners"} {
+			db, err := sql.Open("mysql", st.DSN(app))
+			if err != nil {
+				return false, err
+			}
+			defer db.Close()
+			dbs = append(dbs, db)
+		}
+		rec, err := load.Reconcile(ctx(t), dbs[0], dbs[1], dbs[2])
+		if err != nil {
+			return false, err
+		}
+		return len(rec.Differences) == 0, errors.New(rec.String())
 	})
 }
 
