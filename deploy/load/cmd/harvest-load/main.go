@@ -28,6 +28,14 @@
 //	                                                   N unpaid orders armed at once, each to be
 //	                                                   cancelled within 2 s of its deadline, with
 //	                                                   one reminder per order or per second
+//	harvest-load warehouse [-orders 5000] [-floor 400] [-pickers 8] [-packers 4]
+//	                                                   a day's received orders through split and
+//	                                                   allocation (WMS's own messages), then a floor
+//	                                                   of pickers and packers through pick, QC, pack
+//	                                                   and handover by GraphQL; rates per step, p50
+//	                                                   and p99 per RF call, CPU per order, beside
+//	                                                   WMS's use cases in process on a scratch DB;
+//	                                                   prints the projection for 150 k
 //	harvest-load reconcile [-prefix harvest_]        inventory's, WMS's and ERP's stock counts per
 //	                                                   warehouse and SKU, every difference listed
 //	                                                   (exit 1 when any); reads the databases
@@ -97,6 +105,9 @@ func main() {
 	users := fs.Int("users", 1_000_000, "campaign: users BI lists (all matching)")
 	page := fs.Int("page", 5_000, "campaign: users per page of BI's export")
 	prefix := fs.String("prefix", "harvest_", "reconcile: the stack's database name prefix (make up: harvest_)")
+	floorOrders := fs.Int("floor", 400, "warehouse: allocated work orders the floor takes through pick, QC, pack and handover")
+	pickers := fs.Int("pickers", 8, "warehouse: pickers on the floor")
+	packers := fs.Int("packers", 4, "warehouse: packers at the benches")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -121,6 +132,33 @@ func main() {
 			os.Exit(2)
 		}
 		if differ {
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Args[1] == "warehouse" {
+		o := warehouseOpts{orders: *orders, floorOrders: *floorOrders, workers: *workers, pickers: *pickers, packers: *packers,
+			baselineD: *baseline, mysqlServer: *mysqlServer}
+		if o.orders == 0 {
+			o.orders = 5000
+		}
+		if o.workers == 0 {
+			o.workers = 32
+		}
+		err := func() error {
+			if o.orders <= 0 || o.floorOrders <= 0 || o.pickers <= 0 || o.packers <= 0 {
+				return fmt.Errorf("-orders, -floor, -pickers and -packers must be positive")
+			}
+			st, err := freshStackWith(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer st.Stop(context.Background())
+			fmt.Printf("harvest-load warehouse on a fresh stack at %s\n", time.Now().UTC().Format(time.RFC3339))
+			return warehouse(ctx, st, o)
+		}()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}
 		return
