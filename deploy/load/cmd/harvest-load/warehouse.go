@@ -240,7 +240,9 @@ func layoutAndReceive(ctx context.Context, inv *daprx.Invoker, op *gqlc.Client, 
 		}
 		for j, bin := range []string{load.PickBin(i), load.ReserveBin(i)} {
 			var out struct {
-				ReceiveGoods struct{ Errors []struct{ Code, Message string } }
+				ReceiveGoods struct {
+					Errors []struct{ Code, Message string }
+				}
 			}
 			qty := units / 2
 			if j == 1 {
@@ -370,7 +372,9 @@ func runFloor(ctx context.Context, st *stack.Stack, db *sql.DB, wh string, skus 
 	}
 	for carrier := range byCarrier {
 		var out struct {
-			HandOver struct{ Errors []struct{ Code, Message string } }
+			HandOver struct {
+				Errors []struct{ Code, Message string }
+			}
 		}
 		if err := do(c, "handOver", `mutation($c: String!, $key: String!){ handOver(input: {carrier: $c}, idempotencyKey: $key){ errors { code message } } }`,
 			map[string]any{"c": carrier, "key": ids.New()}, &out); err != nil || len(out.HandOver.Errors) > 0 {
