@@ -600,6 +600,22 @@ func TestWMSKilledMidPickAndAfterHandover(t *testing.T) {
 	listID, tasks := f.pickList(wos)
 	f.claim(tasks[0])
 	next := f.next(tasks[0])
+	// The console follows the task: its progress event, written with the
+	// scan's commit, must come out of WMS's outbox after the restart.
+	taskSub, err := gqlc.Subscribe(sctx, wsURL(), f.op.Token, `subscription($t: ID){ warehouseEvents(taskId: $t) { type id stepsDone steps } }`,
+		map[string]any{"t": tasks[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taskSub.Close()
+	erpStock := func() wmsclient.Stock {
+		var s wmsclient.Stock
+		if err := invoke(ctx(t), "wms", http.MethodGet, "v1/erp-stock/"+wh+"/"+ps[0].SKU, nil, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	erpBefore := erpStock()
 
 	// The scan goes out; WMS dies while it is in flight or just after.
 	key := ids.New()
@@ -628,6 +644,29 @@ func TestWMSKilledMidPickAndAfterHandover(t *testing.T) {
 	}
 	if f.next(tasks[0]) != nil {
 		t.Fatal("the task still has a step after its only scan")
+	}
+	// ERP's on-hand fell by the scan once, its occupation consumed once.
+	if after := erpStock(); after.OnHand != erpBefore.OnHand-next.Qty || after.Occupied != erpBefore.Occupied-next.Qty {
+		t.Fatalf("ERP stock %+v after one scan of %d from %+v", after, next.Qty, erpBefore)
+	}
+	progressed := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case data, ok := <-taskSub.Next:
+			if !ok {
+				t.Fatalf("task subscription ended: %v", taskSub.Err())
+			}
+			var ev struct {
+				WarehouseEvents struct {
+					Type, ID         string
+					StepsDone, Steps int
+				}
+			}
+			_ = json.Unmarshal(data, &ev)
+			done = ev.WarehouseEvents.Type == "TASK_PROGRESSED" && ev.WarehouseEvents.ID == tasks[0] && ev.WarehouseEvents.StepsDone == ev.WarehouseEvents.Steps
+		case <-progressed:
+			t.Fatal("the scan's progress event never reached the console after WMS restarted")
+		}
 	}
 
 	f.qcAndPack(listID)
