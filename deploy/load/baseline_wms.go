@@ -77,10 +77,11 @@ type WMSBaseline struct {
 // WMSOutboundBaseline measures WMS's own use cases on a scratch database
 // of server: for d, workers take orders one at a time through receive,
 // split and allocation (each its own transaction, as the stack's
-// consumers run them); then floorOrders of the allocated work orders go
-// through pick lists of up to 20, RF claims and scans, QC, packing and a
-// handover per carrier, by workers carts at once.
-func WMSOutboundBaseline(ctx context.Context, server string, skus []WarehouseSKU, workers int, d time.Duration, floorOrders int) (WMSBaseline, error) {
+// consumers run them; receives arriving together commit as a group, as
+// on the stack); then floorOrders of the allocated work orders go through
+// pick lists of up to 20, RF claims and scans, QC, packing and a handover
+// per carrier, floorWorkers carts at once.
+func WMSOutboundBaseline(ctx context.Context, server string, skus []WarehouseSKU, workers int, d time.Duration, floorOrders, floorWorkers int) (WMSBaseline, error) {
 	var out WMSBaseline
 	cfg, err := mysql.ParseDSN(server)
 	if err != nil {
@@ -194,7 +195,7 @@ func WMSOutboundBaseline(ctx context.Context, server string, skus []WarehouseSKU
 	var wg sync.WaitGroup
 	var floorErr error
 	var errMu sync.Mutex
-	for w := range workers {
+	for w := range floorWorkers {
 		wg.Go(func() {
 			for cart := range cartCh {
 				if err := baselineCart(ctx, svc, wh, fmt.Sprint("picker", w), cart, weights, calls); err != nil {

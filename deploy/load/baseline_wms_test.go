@@ -15,7 +15,7 @@ import (
 func TestWMSOutboundBaselineRunsTheFloor(t *testing.T) {
 	skus := []load.WarehouseSKU{{SKU: "A", Name: "rice", Zone: "AMBIENT", WeightG: 500}, {SKU: "B", Name: "milk", Zone: "CHILLED_LOW", WeightG: 300},
 		{SKU: "C", Name: "dumplings", Zone: "FROZEN_LOW", WeightG: 700}, {SKU: "D", Name: "tea", Zone: "AMBIENT", WeightG: 200}}
-	b, err := load.WMSOutboundBaseline(context.Background(), testdb.ServerDSN(), skus, 4, 500*time.Millisecond, 30)
+	b, err := load.WMSOutboundBaseline(context.Background(), testdb.ServerDSN(), skus, 4, 500*time.Millisecond, 30, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
