@@ -1,14 +1,18 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/harvest/harvest/apps/aftersales/app"
+	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/deploy/gqlc"
 )
 
@@ -130,6 +134,25 @@ func TestCustomerCancelsPaidOrder(t *testing.T) {
 			t.Fatalf("refunded: order %s, paid %d, refunded %d, request says %d (%+v)", status, paid, refunded, final.RefundedFen, final.Steps)
 		}
 		eventually(t, 30*time.Second, "balance given back", func() (bool, error) { return balance(t, c) == before, nil })
+		// Whatever ERP stock its delivery orders occupied is given back:
+		// by the interception, or by WMS on oms.order.cancelled.
+		var tl omsclient.FulfillmentTimeline
+		if err := invoke(ctx(t), "oms", http.MethodGet, "v1/orders/"+o.ID+"/fulfillment", nil, &tl); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range tl.Units {
+			if u.ParentID == "" {
+				continue
+			}
+			eventually(t, 30*time.Second, "ERP occupation of "+u.ID+" released", func() (bool, error) {
+				var occ wmsclient.OccupationDetail
+				err := invoke(ctx(t), "wms", http.MethodGet, "v1/erp-stock/occupations/"+u.ID, nil, &occ)
+				if httpapi.HasCode(err, wmsclient.CodeNotFound) {
+					return true, nil // never occupied
+				}
+				return err == nil && occ.Status == wmsclient.OccupationReleased, fmt.Errorf("%+v %v", occ, err)
+			})
+		}
 	case "REFUSED":
 		if status == "CANCELLED" || refunded != 0 || final.RefusalCode == "" {
 			t.Fatalf("refused: order %s, refunded %d, code %q", status, refunded, final.RefusalCode)
