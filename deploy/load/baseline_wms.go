@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -66,7 +67,7 @@ func UnitsPerSKU(n, skus int) int64 { return int64(n)*2*2/int64(skus) + 50 }
 
 // WMSBaseline is what the in-process run measured.
 type WMSBaseline struct {
-	Orders       Rate            // received, split and every work order allocated, one order per op
+	Orders       Rate            // orders received, split and allocated (p50/p99: a work order's receive to allocation)
 	WorkOrders   int64           // made by the split
 	FloorCarts   int             // carts the floor baseline took through
 	FloorOrders  int             // work orders picked, checked, packed and handed over
@@ -75,10 +76,9 @@ type WMSBaseline struct {
 }
 
 // WMSOutboundBaseline measures WMS's own use cases on a scratch database
-// of server: for d, workers take orders one at a time through receive,
-// split and allocation (each its own transaction, as the stack's
-// consumers run them; receives arriving together commit as a group, as
-// on the stack); then floorOrders of the allocated work orders go through
+// of server: for d, orders go through receive, split and allocation, each
+// step by workers of its own as the stack's consumers run them
+// (baselineOutbound); then floorOrders of the allocated work orders go through
 // pick lists of up to 20, RF claims and scans, QC, packing and a handover
 // per carrier, floorWorkers carts at once.
 func WMSOutboundBaseline(ctx context.Context, server string, skus []WarehouseSKU, workers int, d time.Duration, floorOrders, floorWorkers int) (WMSBaseline, error) {
@@ -138,45 +138,21 @@ func WMSOutboundBaseline(ctx context.Context, server string, skus []WarehouseSKU
 		}
 	}
 	run := "BASE" + ids.New()[20:]
-	var made sync.Map // work order id -> carrier
-	var woCount int64
-	var woMu sync.Mutex
-	out.Orders = Closed(ctx, "baseline: WMS use cases in process", workers, d, func(ctx context.Context, w int, i int64) error {
-		id, carrier, lines := WarehouseOrder(run, int(i)*workers+w, skus)
-		wmsID, _, err := svc.Receive(ctx, domain.Order{DeliveryOrderID: id, OrderID: "O-" + id, CustomerID: "C0001", Warehouse: wh,
-			Delivery: domain.Delivery{Date: "2026-12-04", Carrier: carrier, WaybillNo: "WB-" + id, Name: "Li Lei", Phone: "13800138000",
-				Address: "1 Century Avenue, Pudong, Shanghai"}, Lines: lines})
-		if err != nil {
-			return err
-		}
-		wos, err := svc.SplitOrder(ctx, ids.New(), wmsID)
-		if err != nil {
-			return err
-		}
-		for _, wo := range wos {
-			if _, err := svc.AllocateWorkOrder(ctx, wo.ID); err != nil {
-				return err
-			}
-			made.Store(wo.ID, carrier)
-		}
-		woMu.Lock()
-		woCount += int64(len(wos))
-		woMu.Unlock()
-		return nil
-	})
-	out.WorkOrders = woCount
+	made, err := baselineOutbound(ctx, svc, wh, run, skus, workers, d, &out)
+	if err != nil {
+		return out, err
+	}
 
 	// The floor: carts of one carrier, up to 20 work orders each.
 	byCarrier := map[string][]string{}
 	taken := 0
-	made.Range(func(k, v any) bool {
+	for _, m := range made {
 		if taken >= floorOrders {
-			return false
+			break
 		}
-		byCarrier[v.(string)] = append(byCarrier[v.(string)], k.(string))
+		byCarrier[m.carrier] = append(byCarrier[m.carrier], m.id)
 		taken++
-		return true
-	})
+	}
 	var carts [][]string
 	for _, wos := range byCarrier {
 		for len(wos) > 0 {
@@ -224,6 +200,84 @@ func WMSOutboundBaseline(ctx context.Context, server string, skus []WarehouseSKU
 	out.FloorElapsed, out.FloorCarts, out.FloorOrders = time.Since(start), len(carts), taken
 	out.Calls = calls.Rates(out.FloorElapsed)
 	return out, nil
+}
+
+type madeWO struct{ id, carrier string }
+
+// baselineOutbound runs the stack's three outbound steps as the stack
+// does, each by its own workers, handing on as the messages would: for d,
+// receivers store orders (receives arriving together commit as a group);
+// splitters split each received order; allocators allocate each work
+// order. The clock stops when the last work order of the orders received
+// within d is allocated; a work order's latency runs from its order's
+// receive to its allocation.
+func baselineOutbound(ctx context.Context, svc *app.Service, wh, run string, skus []WarehouseSKU, workers int, d time.Duration, out *WMSBaseline) ([]madeWO, error) {
+	type recv struct {
+		wmsID, carrier string
+		at             time.Time
+	}
+	type wo struct {
+		madeWO
+		at time.Time
+	}
+	splitCh, allocCh := make(chan recv, 1<<16), make(chan wo, 1<<17)
+	var next, received, failed atomic.Int64
+	var mu sync.Mutex
+	var made []madeWO
+	var lat []time.Duration
+	start := time.Now()
+	deadline := start.Add(d)
+	var recvWG, splitWG, allocWG sync.WaitGroup
+	for range workers {
+		recvWG.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				id, carrier, lines := WarehouseOrder(run, int(next.Add(1)), skus)
+				t0 := time.Now()
+				wmsID, _, err := svc.Receive(ctx, domain.Order{DeliveryOrderID: id, OrderID: "O-" + id, CustomerID: "C0001", Warehouse: wh,
+					Delivery: domain.Delivery{Date: "2026-12-04", Carrier: carrier, WaybillNo: "WB-" + id, Name: "Li Lei", Phone: "13800138000",
+						Address: "1 Century Avenue, Pudong, Shanghai"}, Lines: lines})
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				received.Add(1)
+				splitCh <- recv{wmsID: wmsID, carrier: carrier, at: t0}
+			}
+		})
+		splitWG.Go(func() {
+			for r := range splitCh {
+				wos, err := svc.SplitOrder(ctx, ids.New(), r.wmsID)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				for _, w := range wos {
+					allocCh <- wo{madeWO: madeWO{id: w.ID, carrier: r.carrier}, at: r.at}
+				}
+			}
+		})
+		allocWG.Go(func() {
+			for w := range allocCh {
+				if _, err := svc.AllocateWorkOrder(ctx, w.id); err != nil {
+					failed.Add(1)
+					continue
+				}
+				el := time.Since(w.at)
+				mu.Lock()
+				made, lat = append(made, w.madeWO), append(lat, el)
+				mu.Unlock()
+			}
+		})
+	}
+	recvWG.Wait()
+	close(splitCh)
+	splitWG.Wait()
+	close(allocCh)
+	allocWG.Wait()
+	p50, p99 := Percentiles(lat)
+	out.Orders = Rate{Name: "baseline: WMS use cases in process", Ops: received.Load(), Errors: failed.Load(), Elapsed: time.Since(start), P50: p50, P99: p99}
+	out.WorkOrders = int64(len(made))
+	return made, ctx.Err()
 }
 
 // baselineCart takes one cart through the floor in process: pick list,

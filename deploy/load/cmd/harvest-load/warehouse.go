@@ -154,12 +154,9 @@ func warehouse(ctx context.Context, st *stack.Stack, o warehouseOpts) error {
 	}
 
 	// The baseline, on the same machine, right after.
-	// Each baseline worker waits for its order's whole chain, where the
-	// stack pipelines the steps by messages: 4 orders in flight per
-	// dispatcher keep the database, not the chain's latency, the limit.
-	fmt.Printf("baseline: WMS's use cases in process on a scratch database (%d orders in flight for %s, then %d work orders on the floor, %d carts at once)\n",
-		4*o.workers, o.baselineD, o.floorOrders, o.pickers)
-	base, err := load.WMSOutboundBaseline(ctx, o.mysqlServer, skus, 4*o.workers, o.baselineD, o.floorOrders, o.pickers)
+	fmt.Printf("baseline: WMS's use cases in process on a scratch database (receive, split, allocate by %d workers each for %s, then %d work orders on the floor, %d carts at once)\n",
+		o.workers, o.baselineD, o.floorOrders, o.pickers)
+	base, err := load.WMSOutboundBaseline(ctx, o.mysqlServer, skus, o.workers, o.baselineD, o.floorOrders, o.pickers)
 	if err != nil {
 		return err
 	}
