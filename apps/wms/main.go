@@ -4,7 +4,9 @@
 // and runs outbound to the courier's door (DOMAIN 7.1): split, bin-stock
 // allocation, pick lists and RF picking, QC and packing, weighing,
 // handover and the TMS import, each step started by the message the one
-// before committed; and physical stock with goods receipt (DOMAIN 7.3).
+// before committed; physical stock with goods receipt against ERP's
+// purchase orders (DOMAIN 7.3); and it releases ERP occupations on
+// interception and on OMS's cancellations (oms.order.cancelled).
 // main wires configuration, the runtime, the use cases, the routes, the
 // subscribers and the local seeder.
 package main
