@@ -638,3 +638,123 @@ func TestMovementsUploadToERPOnce(t *testing.T) {
 		}
 	}
 }
+
+// One bin's stock under everything at once: allocations racing for its
+// last units, receipts into it (each releasing the waiting work orders)
+// and pickers scanning what was allocated. Whatever the interleaving, the
+// bin is never negative nor occupied above its on-hand (the conditional
+// UPDATEs, with the CHECK as the last guard), its on-hand is the sum of
+// its movements, its occupied stock is what the allocations still hold,
+// and every work order ends allocated or waiting, none lost in between.
+func TestBinStockUnderAllocationReceiptAndPickRaces(t *testing.T) {
+	f := newFloor(t)
+	f.receive("C-01", "MILK", "B1", "2026-03-01", 12)
+	const n = 16
+	var wos []string
+	for i := range n {
+		w := f.order(fmt.Sprint("M", i), "SF", domain.Line{SKU: "MILK", Qty: 3, Zone: "CHILLED_LOW"})
+		wos = append(wos, w[0].ID)
+	}
+	var wg sync.WaitGroup
+	for _, id := range wos {
+		wg.Go(func() {
+			if _, err := f.svc.AllocateWorkOrder(f.ctx, id); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for range 4 { // 4 receipts of 6 while allocations run, each releasing waiters
+		wg.Go(func() {
+			if _, _, err := f.svc.ReceiveGoods(f.ctx, app.ReceiptInput{Warehouse: wh, IdempotencyKey: fmt.Sprint("r", keys.Add(1)), PurchaseOrder: "PO-1",
+				Bin: "C-01", SKU: "MILK", Batch: "B1", ProductionDate: "2026-01-01", ExpiryDate: "2026-03-01", Qty: 6, Operator: "op1"}); err != nil {
+				t.Error(err)
+			}
+			if _, err := f.svc.ReleaseWaiting(f.ctx, wh, "MILK"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// Pick what was allocated, carts of 4 at once, while the last waiters
+	// are released again.
+	allocated := func() []string {
+		var out []string
+		rows, err := f.db.Query(`SELECT work_order_id FROM sales_order WHERE status=? ORDER BY work_order_id`, domain.WOAllocated)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			_ = rows.Scan(&id)
+			out = append(out, id)
+		}
+		return out
+	}
+	ready := allocated()
+	for c := 0; c < len(ready); c += 4 {
+		cart := ready[c:min(c+4, len(ready))]
+		wg.Go(func() {
+			pl, err := f.svc.CreatePickList(f.ctx, wh, "pl-"+cart[0], "op", cart)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, task := range pl.Tasks {
+				picker := "p-" + task.ID
+				if _, err := f.svc.ClaimTask(f.ctx, wh, task.ID, picker); err != nil {
+					t.Error(err)
+					return
+				}
+				for {
+					tk, err := f.svc.Task(f.ctx, wh, task.ID)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					st, ok := tk.Next()
+					if !ok {
+						break
+					}
+					if _, err := f.svc.ScanPick(f.ctx, wh, task.ID, picker, fmt.Sprint("s", st.StepNo), st.Bin, st.SKU, st.Qty-st.Picked); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		if _, err := f.svc.ReleaseWaiting(f.ctx, wh, "MILK"); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+
+	var onHand, occupied, logged, open int64
+	if err := f.db.QueryRow(`SELECT SUM(on_hand), SUM(occupied), MIN(on_hand - occupied) >= 0 AND MIN(occupied) >= 0 FROM wms_inv`).
+		Scan(&onHand, &occupied, new(bool)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.QueryRow(`SELECT SUM(qty) FROM inv_tran`).Scan(&logged); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.QueryRow(`SELECT COALESCE(SUM(qty - picked_qty), 0) FROM work_order_picks`).Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	picked := f.count(`SELECT -COALESCE(SUM(qty), 0) FROM inv_tran WHERE kind='PICK'`)
+	if onHand != 36-picked || logged != onHand || occupied != open || occupied > onHand || occupied < 0 {
+		t.Fatalf("bin: on hand %d (36 received, %d picked), movements %d, occupied %d, allocations open %d", onHand, picked, logged, occupied, open)
+	}
+	// 36 units are 12 work orders of 3: every one allocated, picked or
+	// waiting; none stuck allocating.
+	if n := f.count(`SELECT COUNT(*) FROM sales_order WHERE status=?`, domain.WOAllocating); n != 0 {
+		t.Fatalf("%d work orders still allocating", n)
+	}
+	if got := f.count(`SELECT COUNT(*) FROM sales_order WHERE status IN (?,?,?)`, domain.WOAllocated, domain.WOPicking, domain.WOPicked); got != 12 {
+		t.Fatalf("%d work orders hold stock, want 12 of 36 units", got)
+	}
+	if w := f.count(`SELECT COUNT(*) FROM sales_order WHERE status=?`, domain.WOWaitingStock); w != n-12 {
+		t.Fatalf("%d waiting, want %d", w, n-12)
+	}
+}
