@@ -8,6 +8,7 @@ import (
 
 	pc "github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/partners/sim"
+	"github.com/harvest/harvest/apps/platform/httpapi"
 )
 
 func TestParcelsAreCollectedDeliveredOrRefusedAndReported(t *testing.T) {
@@ -96,5 +97,38 @@ func TestERPBooksEachMovementOnce(t *testing.T) {
 	if err := e.inv.Invoke(e.ctx, "partners", http.MethodGet, "admin/erp/movements?warehouse=WH&sku=A", nil, &got); err != nil ||
 		got.Movements != 2 || got.NetQty != 7 || got.MaxDeliveries != 2 {
 		t.Fatalf("booked %+v %v", got, err)
+	}
+}
+
+// ERP's purchase orders: created once by id (the same content again is
+// the same order, other content refused), read back with their lines, an
+// unknown id PO_NOT_FOUND, and malformed ones refused.
+func TestERPPurchaseOrders(t *testing.T) {
+	e := newEnv(t, sim.Config{})
+	po := pc.PurchaseOrder{ID: "PO-1", Warehouse: "WH-SH", Supplier: "S1", Lines: []pc.PurchaseOrderLine{{SKU: "B", Qty: 5}, {SKU: "A", Qty: 10}}}
+	for range 2 {
+		if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "admin/erp/purchase-orders", po, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := po
+	other.Lines = []pc.PurchaseOrderLine{{SKU: "A", Qty: 11}}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "admin/erp/purchase-orders", other, nil); !httpapi.HasCode(err, pc.CodeRejected) {
+		t.Fatalf("same id, other lines: %v", err)
+	}
+	for _, bad := range []pc.PurchaseOrder{{ID: "PO-2", Warehouse: "WH-SH", Supplier: "S1"},
+		{ID: "PO-3", Warehouse: "WH-SH", Supplier: "S1", Lines: []pc.PurchaseOrderLine{{SKU: "A", Qty: 0}}},
+		{ID: "PO-4", Warehouse: "WH-SH", Supplier: "S1", Lines: []pc.PurchaseOrderLine{{SKU: "A", Qty: 1}, {SKU: "A", Qty: 2}}}} {
+		if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "admin/erp/purchase-orders", bad, nil); !httpapi.HasCode(err, pc.CodeRejected) {
+			t.Fatalf("%+v: %v", bad, err)
+		}
+	}
+	var got pc.PurchaseOrder
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodGet, "erp/v1/purchase-orders/PO-1", nil, &got); err != nil ||
+		got.Warehouse != "WH-SH" || len(got.Lines) != 2 || got.Lines[0] != (pc.PurchaseOrderLine{SKU: "A", Qty: 10}) {
+		t.Fatalf("read: %+v %v", got, err)
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodGet, "erp/v1/purchase-orders/PO-9", nil, &got); !httpapi.HasCode(err, pc.CodePONotFound) {
+		t.Fatalf("unknown: %v", err)
 	}
 }
