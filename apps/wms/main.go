@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
@@ -60,6 +61,7 @@ func run() error {
 	partners := partnersclient.New(a.Invoker, cfg.PartnersAppID)
 	svc.SetOutbound(cfg.WeighCarriers, tms.New(partners), erp.New(partners))
 	a.Go(svc.UploadWorker(cfg.UploadEvery))
+	a.Go(svc.PruneWorker(time.Hour))
 	api.Mount(a.Mux, svc)
 	if err := events.Subscribe(a.Service, base.PubSub, svc); err != nil {
 		return err

@@ -87,4 +87,14 @@ func TestOccupationsReleasedByInterceptionAndCancellation(t *testing.T) {
 	if err := e.svc.OrderCancelled(ctx, "O-never"); err != nil {
 		t.Fatal(err)
 	}
+	// Cancellations are remembered a week, then forgotten.
+	if _, err := e.st.DB().Exec(`UPDATE cancelled_orders SET created_at = created_at - INTERVAL 8 DAY WHERE order_id='O2'`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.PruneCancelled(ctx); err != nil || n != 1 {
+		t.Fatalf("pruned %d: %v", n, err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM cancelled_orders`); n != 1 {
+		t.Fatalf("%d cancellations remembered, want O-never's", n)
+	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/harvest/harvest/apps/wms/domain"
 )
@@ -50,4 +51,40 @@ func (s *Service) Release(ctx context.Context, deliveryOrderID string) (domain.O
 // Occupation returns an occupation with its lines.
 func (s *Service) Occupation(ctx context.Context, id string) (domain.Occupation, error) {
 	return s.store.Occupation(ctx, id)
+}
+
+// CancelledKept is how long a cancellation is remembered against a late
+// occupation: the race it closes (an occupation call in flight when the
+// order was cancelled) lasts seconds; a week is longer than any retry.
+const CancelledKept = 7 * 24 * time.Hour
+
+// PruneCancelled forgets cancellations older than CancelledKept, in
+// batches, and reports how many it deleted.
+func (s *Service) PruneCancelled(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		n, err := s.store.PruneCancelled(ctx, s.now().Add(-CancelledKept), 1000)
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
+	}
+}
+
+// PruneWorker runs PruneCancelled every interval until ctx ends.
+func (s *Service) PruneWorker(every time.Duration) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+			if _, err := s.PruneCancelled(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("cancelled orders not pruned; the next pass retries", "err", err)
+			}
+		}
+	}
 }

@@ -31,6 +31,7 @@ type Repository interface {
 	// delivery orders (not those received and not intercepted: kept) and
 	// remembers the cancellation, so a later Occupy of it holds nothing.
 	ReleaseOrder(ctx context.Context, orderID string, now time.Time) (released, kept []string, err error)
+	PruneCancelled(ctx context.Context, before time.Time, limit int) (int64, error)
 	Occupation(ctx context.Context, id string) (domain.Occupation, error)
 	// SetStock sets a SKU's on-hand stock (creating its row); it may not go
 	// below what is occupied (domain.SetOnHand).

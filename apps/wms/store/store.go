@@ -233,6 +233,16 @@ func releaseTx(ctx context.Context, tx *sql.Tx, deliveryOrderID string, now time
 	return warehouse, nil
 }
 
+// PruneCancelled deletes up to limit remembered cancellations older than
+// before; it reports how many.
+func (s *Store) PruneCancelled(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := affected(s.db.ExecContext(ctx, `DELETE FROM cancelled_orders WHERE created_at < ? LIMIT ?`, before, limit))
+	if err != nil {
+		return 0, fmt.Errorf("prune cancelled orders: %w", err)
+	}
+	return n, nil
+}
+
 // ReleaseOrder releases the ERP occupations of a cancelled order's
 // delivery orders and remembers the cancellation (a later occupation of
 // it holds nothing), in one transaction. A delivery order WMS received
