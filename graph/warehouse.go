@@ -23,6 +23,7 @@ type Warehouse interface {
 	BinStock(ctx context.Context, wh string, q wmsclient.StockQuery) ([]wmsclient.BinStock, error)
 	PurchaseOrder(ctx context.Context, wh, id string) (wmsclient.PurchaseOrder, error)
 	Receipts(ctx context.Context, wh, po string, limit int) ([]wmsclient.ReceiptRecord, error)
+	PutAwayReceipt(ctx context.Context, wh, receiptID string, r wmsclient.PutAwayReceiptRequest) (wmsclient.ReceiptRecord, error)
 	HandoverBatches(ctx context.Context, wh, carrier string, limit int) ([]wmsclient.Handover, error)
 	HandoverBatch(ctx context.Context, wh, id string) (wmsclient.Handover, error)
 	Movements(ctx context.Context, wh, sku string, limit int) ([]wmsclient.Movement, error)
@@ -226,4 +227,10 @@ func toShortage(sh wmsclient.Shortage) *model.ConfirmShortagePayload {
 
 func toPutAway(t wmsclient.PutAwayTask) *model.PutAwayTask {
 	return &model.PutAwayTask{ID: t.ID, WorkOrderID: t.WorkOrderID, Bin: t.Bin, Sku: t.SKU, Batch: t.Batch, Qty: t.Qty, Status: t.Status, Operator: optStr(t.Operator)}
+}
+
+func toReceipt(x wmsclient.ReceiptRecord) *model.GoodsReceipt {
+	return &model.GoodsReceipt{ID: x.ReceiptID, PurchaseOrder: x.PurchaseOrder, Bin: optStr(x.Bin), Sku: x.SKU, Batch: x.Batch,
+		ProductionDate: x.ProductionDate, ExpiryDate: x.ExpiryDate, Qty: x.Qty, PutAway: x.PutAway, AtDock: x.Qty - x.PutAway,
+		Operator: x.Operator, At: x.At}
 }

@@ -24,7 +24,7 @@ func (r *mutationResolver) ReceiveGoods(ctx context.Context, input model.Receive
 		return &model.ReceiveGoodsPayload{Errors: ues}, nil
 	}
 	rc, err := r.Warehouse.ReceiveGoods(ctx, wh, wmsclient.ReceiptRequest{IdempotencyKey: idempotencyKey, PurchaseOrder: input.PurchaseOrder,
-		Bin: input.Bin, SKU: input.Sku, Batch: input.Batch, ProductionDate: input.ProductionDate, ExpiryDate: input.ExpiryDate, Qty: input.Qty,
+		Bin: str(input.Bin), SKU: input.Sku, Batch: input.Batch, ProductionDate: input.ProductionDate, ExpiryDate: input.ExpiryDate, Qty: input.Qty,
 		Operator: id.Subject})
 	if err != nil {
 		ues, err := floorErrors(err, []string{"input"})
@@ -34,6 +34,27 @@ func (r *mutationResolver) ReceiveGoods(ctx context.Context, input model.Receive
 		return &model.ReceiveGoodsPayload{Errors: ues}, nil
 	}
 	return &model.ReceiveGoodsPayload{ReceiptID: &rc.ReceiptID, Duplicate: rc.Duplicate, Errors: []*model.UserError{}}, nil
+}
+
+// PutAwayReceipt is the resolver for the putAwayReceipt field.
+func (r *mutationResolver) PutAwayReceipt(ctx context.Context, input model.PutAwayReceiptInput, idempotencyKey string) (*model.PutAwayReceiptPayload, error) {
+	id, wh, err := floorOperator(ctx, input.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.PutAwayReceiptPayload{Errors: ues}, nil
+	}
+	x, err := r.Warehouse.PutAwayReceipt(ctx, wh, input.ReceiptID, wmsclient.PutAwayReceiptRequest{IdempotencyKey: idempotencyKey, Bin: input.Bin,
+		Qty: input.Qty, Operator: id.Subject})
+	if err != nil {
+		ues, err := floorErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.PutAwayReceiptPayload{Errors: ues}, nil
+	}
+	return &model.PutAwayReceiptPayload{Receipt: toReceipt(x), Errors: []*model.UserError{}}, nil
 }
 
 // CreatePickList is the resolver for the createPickList field.
@@ -426,8 +447,7 @@ func (r *queryResolver) GoodsReceipts(ctx context.Context, purchaseOrder *string
 	}
 	out := make([]*model.GoodsReceipt, len(rs))
 	for i, x := range rs {
-		out[i] = &model.GoodsReceipt{ID: x.ReceiptID, PurchaseOrder: x.PurchaseOrder, Bin: x.Bin, Sku: x.SKU, Batch: x.Batch,
-			ProductionDate: x.ProductionDate, ExpiryDate: x.ExpiryDate, Qty: x.Qty, Operator: x.Operator, At: x.At}
+		out[i] = toReceipt(x)
 	}
 	return out, nil
 }

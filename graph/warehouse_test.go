@@ -188,6 +188,18 @@ func TestWarehouseConsoleAgainstWMS(t *testing.T) {
 	if bs := gql(`{ binStock(bin: "F-01", expiringBefore: "2026-07-01") { bin sku batch expiryDate } }`, op)["binStock"].([]any); len(bs) != 1 {
 		t.Fatalf("stock by bin and expiry: %v", bs)
 	}
+	// Received at the dock, then put away part by part.
+	dock := gql(`mutation { receiveGoods(idempotencyKey: "dock1", input: {purchaseOrder: "PO-1", sku: "FRZ", batch: "B1",
+		productionDate: "2026-01-01", expiryDate: "2026-06-01", qty: 5}) { receiptId errors { code } } }`, op)["receiveGoods"].(map[string]any)
+	rid, _ := dock["receiptId"].(string)
+	putAway := `mutation { putAwayReceipt(idempotencyKey: "%s", input: {receiptId: "%s", bin: "F-01", qty: 3}) {
+		receipt { bin putAway atDock } errors { code } } }`
+	if got := jsonOf(gql(fmt.Sprintf(putAway, "pa1", rid), op)["putAwayReceipt"]); got != `{"errors":[],"receipt":{"atDock":2,"bin":null,"putAway":3}}` {
+		t.Fatalf("put-away: %s (%v)", got, dock)
+	}
+	if es := payloadErrors(gql(fmt.Sprintf(putAway, "pa2", rid), op), "putAwayReceipt"); es != "INVALID_STATE" {
+		t.Fatalf("3 more of the 2 at the dock: %s", es)
+	}
 	// A dispatched order, split and allocated (the messages' use cases).
 	wmsID, _, err := svc.Receive(ctx, domain.Order{DeliveryOrderID: "D1", OrderID: "O1", CustomerID: "C1", Warehouse: wh,
 		Delivery: domain.Delivery{Date: "2026-02-01", Carrier: "SF", WaybillNo: "SF1", Name: "Li", Phone: "138", Address: "1 Road"},

@@ -14,8 +14,9 @@ import (
 // databases and compares, per warehouse and SKU, what each side must agree
 // on:
 //
-//   - RECEIVED: the units WMS put into bins by receipt or put-away (each
-//     publishes wms.stock.received) against the units inventory applied
+//   - RECEIVED: the units WMS put into bins by receipt, put-away of a
+//     receipt from the dock, or put-back (each publishes
+//     wms.stock.received; what waits at the dock is in no bin yet) against the units inventory applied
 //     from those events (received_stock, once per receipt id). A lost or
 //     not yet delivered event shows as WMS above inventory; a doubled one
 //     cannot (the receipt id is inventory's key).
@@ -94,7 +95,7 @@ func Reconcile(ctx context.Context, inventory, wms, erp *sql.DB) (Reconciliation
 		left, right side
 	}{
 		{"RECEIVED",
-			side{wms, `SELECT warehouse, sku, SUM(qty) FROM stock_receipts GROUP BY warehouse, sku
+			side{wms, `SELECT warehouse, sku, SUM(put_away) FROM stock_receipts GROUP BY warehouse, sku
 				UNION ALL SELECT warehouse, sku, SUM(qty) FROM putaway_tasks WHERE status='DONE' GROUP BY warehouse, sku`},
 			side{inventory, `SELECT warehouse, sku, SUM(qty) FROM received_stock GROUP BY warehouse, sku`}},
 		{"BINS",

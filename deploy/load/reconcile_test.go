@@ -142,6 +142,24 @@ func TestReconcileInventoryWMSAndERP(t *testing.T) {
 	}
 	reconcile()
 
+	// Received at the dock: in no count until put away; then its
+	// put-away's event reaches inventory like a receipt's.
+	rc, _, err := wms.ReceiveGoods(ctx, app.ReceiptInput{Warehouse: "WH-SH", IdempotencyKey: "dock", PurchaseOrder: "PO-1",
+		SKU: "A", Batch: "B1", ProductionDate: "2026-01-01", ExpiryDate: "2026-02-01", Qty: 4, Operator: "op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcile()
+	if _, _, err := wms.PutAwayReceipt(ctx, "WH-SH", rc.ID, "pa", "C-01", "op", 4); err != nil {
+		t.Fatal(err)
+	}
+	reconcile("RECEIVED")
+	deliver()
+	if _, err := wms.UploadMovements(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reconcile()
+
 	// A bin changed by hand, without a movement.
 	if _, err := wdb.Exec(`UPDATE wms_inv SET on_hand=on_hand-1 WHERE sku='A'`); err != nil {
 		t.Fatal(err)

@@ -351,6 +351,7 @@ type ComplexityRoot struct {
 
 	GoodsReceipt struct {
 		At             func(childComplexity int) int
+		AtDock         func(childComplexity int) int
 		Batch          func(childComplexity int) int
 		Bin            func(childComplexity int) int
 		ExpiryDate     func(childComplexity int) int
@@ -358,6 +359,7 @@ type ComplexityRoot struct {
 		Operator       func(childComplexity int) int
 		ProductionDate func(childComplexity int) int
 		PurchaseOrder  func(childComplexity int) int
+		PutAway        func(childComplexity int) int
 		Qty            func(childComplexity int) int
 		Sku            func(childComplexity int) int
 	}
@@ -401,6 +403,7 @@ type ComplexityRoot struct {
 		MoveCouponCampaign   func(childComplexity int, id string, action model.CouponCampaignAction) int
 		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		PutAwayReceipt       func(childComplexity int, input model.PutAwayReceiptInput, idempotencyKey string) int
 		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
 		RemoveAddress        func(childComplexity int, id string) int
 		RequestCancel        func(childComplexity int, orderID string, idempotencyKey string, reason string) int
@@ -623,6 +626,11 @@ type ComplexityRoot struct {
 	PutAwayPayload struct {
 		Errors func(childComplexity int) int
 		Task   func(childComplexity int) int
+	}
+
+	PutAwayReceiptPayload struct {
+		Errors  func(childComplexity int) int
+		Receipt func(childComplexity int) int
 	}
 
 	PutAwayTask struct {
@@ -883,6 +891,7 @@ type MutationResolver interface {
 	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
 	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
 	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
+	PutAwayReceipt(ctx context.Context, input model.PutAwayReceiptInput, idempotencyKey string) (*model.PutAwayReceiptPayload, error)
 	CreatePickList(ctx context.Context, input model.CreatePickListInput, idempotencyKey string) (*model.PickListPayload, error)
 	ClaimPickTask(ctx context.Context, taskID string, warehouse *string) (*model.PickTaskPayload, error)
 	ScanPick(ctx context.Context, input model.ScanPickInput, idempotencyKey string) (*model.ScanPickPayload, error)
@@ -2168,6 +2177,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GoodsReceipt.At(childComplexity), true
+	case "GoodsReceipt.atDock":
+		if e.ComplexityRoot.GoodsReceipt.AtDock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.AtDock(childComplexity), true
 	case "GoodsReceipt.batch":
 		if e.ComplexityRoot.GoodsReceipt.Batch == nil {
 			break
@@ -2210,6 +2225,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GoodsReceipt.PurchaseOrder(childComplexity), true
+	case "GoodsReceipt.putAway":
+		if e.ComplexityRoot.GoodsReceipt.PutAway == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.PutAway(childComplexity), true
 	case "GoodsReceipt.qty":
 		if e.ComplexityRoot.GoodsReceipt.Qty == nil {
 			break
@@ -2485,6 +2506,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput), args["idempotencyKey"].(string)), true
+	case "Mutation.putAwayReceipt":
+		if e.ComplexityRoot.Mutation.PutAwayReceipt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_putAwayReceipt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PutAwayReceipt(childComplexity, args["input"].(model.PutAwayReceiptInput), args["idempotencyKey"].(string)), true
 	case "Mutation.receiveGoods":
 		if e.ComplexityRoot.Mutation.ReceiveGoods == nil {
 			break
@@ -3504,6 +3536,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PutAwayPayload.Task(childComplexity), true
+
+	case "PutAwayReceiptPayload.errors":
+		if e.ComplexityRoot.PutAwayReceiptPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayReceiptPayload.Errors(childComplexity), true
+	case "PutAwayReceiptPayload.receipt":
+		if e.ComplexityRoot.PutAwayReceiptPayload.Receipt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayReceiptPayload.Receipt(childComplexity), true
 
 	case "PutAwayTask.batch":
 		if e.ComplexityRoot.PutAwayTask.Batch == nil {
@@ -4602,6 +4647,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
+			graphql.NewInputUnmarshaler("PutAwayReceiptInput", ec.unmarshalInputPutAwayReceiptInput),
 			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
 			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
@@ -6210,7 +6256,8 @@ type PurchaseOrder {
 type GoodsReceipt {
   id: ID!
   purchaseOrder: String!
-  bin: String!
+  "The bin it was received into; null for a receipt at the dock."
+  bin: String
   sku: String!
   batch: String!
   "YYYY-MM-DD"
@@ -6218,8 +6265,26 @@ type GoodsReceipt {
   "YYYY-MM-DD"
   expiryDate: String!
   qty: Int!
+  "Put away into bins."
+  putAway: Int!
+  "Still waiting at the dock."
+  atDock: Int!
   operator: String!
   at: Time!
+}
+
+input PutAwayReceiptInput {
+  receiptId: ID!
+  "The bin scanned."
+  bin: String!
+  qty: Int!
+  warehouse: String
+}
+
+type PutAwayReceiptPayload {
+  "The receipt as it stands after the put-away."
+  receipt: GoodsReceipt
+  errors: [UserError!]!
 }
 
 extend type Query {
@@ -6252,7 +6317,8 @@ extend type Query {
 
 input ReceiveGoodsInput {
   purchaseOrder: String!
-  bin: String!
+  "The bin to put the goods away into; without one they wait at the dock for putAwayReceipt."
+  bin: String
   sku: String!
   batch: String!
   "YYYY-MM-DD"
@@ -6350,6 +6416,8 @@ type HandOverPayload {
 extend type Mutation {
   "Receive goods against an ERP purchase order and put them away into a bin: bin and ERP stock rise, inventory's sellable stock rises, work orders waiting for the SKU are allocated again. An unknown purchase order, another warehouse's, a SKU not on it or more than its line has left is refused (UNKNOWN_PURCHASE_ORDER, PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE, NOT_ON_PURCHASE_ORDER, OVER_RECEIPT) and moves nothing."
   receiveGoods(input: ReceiveGoodsInput!, idempotencyKey: String!): ReceiveGoodsPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Put part of a receipt waiting at the dock into a bin: bin and ERP stock rise, inventory's sellable stock rises, waiting work orders are allocated again; more than waits at the dock is INVALID_STATE."
+  putAwayReceipt(input: PutAwayReceiptInput!, idempotencyKey: String!): PutAwayReceiptPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "Put allocated work orders of one courier on a cart, with its RF tasks."
   createPickList(input: CreatePickListInput!, idempotencyKey: String!): PickListPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "Take an RF task; two pickers never hold one (TASK_TAKEN)."
@@ -7135,6 +7203,10 @@ func (ec *executionContext) childFields_GoodsReceipt(ctx context.Context, field 
 		return ec.fieldContext_GoodsReceipt_expiryDate(ctx, field)
 	case "qty":
 		return ec.fieldContext_GoodsReceipt_qty(ctx, field)
+	case "putAway":
+		return ec.fieldContext_GoodsReceipt_putAway(ctx, field)
+	case "atDock":
+		return ec.fieldContext_GoodsReceipt_atDock(ctx, field)
 	case "operator":
 		return ec.fieldContext_GoodsReceipt_operator(ctx, field)
 	case "at":
@@ -7587,6 +7659,16 @@ func (ec *executionContext) childFields_PutAwayPayload(ctx context.Context, fiel
 		return ec.fieldContext_PutAwayPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PutAwayPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PutAwayReceiptPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "receipt":
+		return ec.fieldContext_PutAwayReceiptPayload_receipt(ctx, field)
+	case "errors":
+		return ec.fieldContext_PutAwayReceiptPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PutAwayReceiptPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PutAwayTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8427,6 +8509,28 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PlaceOrderInput, error) {
 			return ec.unmarshalNPlaceOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlaceOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_putAwayReceipt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PutAwayReceiptInput, error) {
+			return ec.unmarshalNPutAwayReceiptInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayReceiptInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14514,11 +14618,11 @@ func (ec *executionContext) _GoodsReceipt_bin(ctx context.Context, field graphql
 			return obj.Bin, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_GoodsReceipt_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -14637,6 +14741,52 @@ func (ec *executionContext) _GoodsReceipt_qty(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_GoodsReceipt_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GoodsReceipt_putAway(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_putAway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PutAway, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_putAway(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GoodsReceipt_atDock(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_atDock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AtDock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_atDock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Int")
 }
 
@@ -16645,6 +16795,68 @@ func (ec *executionContext) fieldContext_Mutation_receiveGoods(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_receiveGoods_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_putAwayReceipt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_putAwayReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PutAwayReceipt(ctx, fc.Args["input"].(model.PutAwayReceiptInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PutAwayReceiptPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PutAwayReceiptPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PutAwayReceiptPayload) graphql.Marshaler {
+			return ec.marshalNPutAwayReceiptPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayReceiptPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_putAwayReceipt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PutAwayReceiptPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_putAwayReceipt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20530,6 +20742,70 @@ func (ec *executionContext) _PutAwayPayload_errors(ctx context.Context, field gr
 func (ec *executionContext) fieldContext_PutAwayPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "PutAwayPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayReceiptPayload_receipt(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayReceiptPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayReceiptPayload_receipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Receipt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GoodsReceipt) graphql.Marshaler {
+			return ec.marshalOGoodsReceipt2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceipt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayReceiptPayload_receipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PutAwayReceiptPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GoodsReceipt(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayReceiptPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayReceiptPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayReceiptPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayReceiptPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PutAwayReceiptPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -28001,6 +28277,69 @@ func UnmarshalProductInput(ctx context.Context, raw any) (model.ProductInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPutAwayReceiptInput(ctx context.Context, obj any) (model.PutAwayReceiptInput, error) {
+	var it model.PutAwayReceiptInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"receiptId", "bin", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "receiptId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptID = data
+		case "bin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bin = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPutAwayReceiptInput unmarshals raw into the PutAwayReceiptInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPutAwayReceiptInput(ctx context.Context, raw any) (model.PutAwayReceiptInput, error) {
+	var out model.PutAwayReceiptInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PutAwayReceiptInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReceiveGoodsInput(ctx context.Context, obj any) (model.ReceiveGoodsInput, error) {
 	var it model.ReceiveGoodsInput
 	if obj == nil {
@@ -28028,7 +28367,7 @@ func (ec *executionContext) unmarshalInputReceiveGoodsInput(ctx context.Context,
 			it.PurchaseOrder = data
 		case "bin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -30723,7 +31062,7 @@ func (ec *executionContext) _GoodsReceipt(ctx context.Context, sel ast.Selection
 			}
 		case "bin":
 			out.Values[i] = ec._GoodsReceipt_bin(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "sku":
@@ -30748,6 +31087,16 @@ func (ec *executionContext) _GoodsReceipt(ctx context.Context, sel ast.Selection
 			}
 		case "qty":
 			out.Values[i] = ec._GoodsReceipt_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putAway":
+			out.Values[i] = ec._GoodsReceipt_putAway(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "atDock":
+			out.Values[i] = ec._GoodsReceipt_atDock(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -31126,6 +31475,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "receiveGoods":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_receiveGoods(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putAwayReceipt":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_putAwayReceipt(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -32522,6 +32878,44 @@ func (ec *executionContext) _PutAwayPayload(ctx context.Context, sel ast.Selecti
 			}
 		case "errors":
 			out.Values[i] = ec._PutAwayPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var putAwayReceiptPayloadImplementors = []string{"PutAwayReceiptPayload"}
+
+func (ec *executionContext) _PutAwayReceiptPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PutAwayReceiptPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, putAwayReceiptPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PutAwayReceiptPayload")
+		case "receipt":
+			out.Values[i] = ec._PutAwayReceiptPayload_receipt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PutAwayReceiptPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -35732,6 +36126,19 @@ func (ec *executionContext) marshalNPutAwayPayload2ᚖgithubᚗcomᚋharvestᚋh
 	return ec._PutAwayPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPutAwayReceiptInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayReceiptInput(ctx context.Context, v any) (model.PutAwayReceiptInput, error) {
+	res, err := ec.unmarshalInputPutAwayReceiptInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPutAwayReceiptPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayReceiptPayload(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayReceiptPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PutAwayReceiptPayload!")
+		return graphql.Null
+	}
+	return ec._PutAwayReceiptPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPutAwayTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PutAwayTask) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -36568,6 +36975,13 @@ func (ec *executionContext) marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharves
 		return graphql.Null
 	}
 	return ec._FulfillmentTimeline(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOGoodsReceipt2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceipt(ctx context.Context, sel ast.SelectionSet, v *model.GoodsReceipt) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GoodsReceipt(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx context.Context, sel ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {

@@ -494,16 +494,21 @@ type FulfillmentUnit struct {
 type GoodsReceipt struct {
 	ID            string `json:"id"`
 	PurchaseOrder string `json:"purchaseOrder"`
-	Bin           string `json:"bin"`
-	Sku           string `json:"sku"`
-	Batch         string `json:"batch"`
+	// The bin it was received into; null for a receipt at the dock.
+	Bin   *string `json:"bin,omitempty"`
+	Sku   string  `json:"sku"`
+	Batch string  `json:"batch"`
 	// YYYY-MM-DD
 	ProductionDate string `json:"productionDate"`
 	// YYYY-MM-DD
-	ExpiryDate string    `json:"expiryDate"`
-	Qty        int64     `json:"qty"`
-	Operator   string    `json:"operator"`
-	At         time.Time `json:"at"`
+	ExpiryDate string `json:"expiryDate"`
+	Qty        int64  `json:"qty"`
+	// Put away into bins.
+	PutAway int64 `json:"putAway"`
+	// Still waiting at the dock.
+	AtDock   int64     `json:"atDock"`
+	Operator string    `json:"operator"`
+	At       time.Time `json:"at"`
 }
 
 type HandOverInput struct {
@@ -838,6 +843,20 @@ type PutAwayPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+type PutAwayReceiptInput struct {
+	ReceiptID string `json:"receiptId"`
+	// The bin scanned.
+	Bin       string  `json:"bin"`
+	Qty       int64   `json:"qty"`
+	Warehouse *string `json:"warehouse,omitempty"`
+}
+
+type PutAwayReceiptPayload struct {
+	// The receipt as it stands after the put-away.
+	Receipt *GoodsReceipt `json:"receipt,omitempty"`
+	Errors  []*UserError  `json:"errors"`
+}
+
 // An RF put-away task: units back into a bin's batch.
 type PutAwayTask struct {
 	ID          string `json:"id"`
@@ -862,9 +881,10 @@ type Query struct {
 
 type ReceiveGoodsInput struct {
 	PurchaseOrder string `json:"purchaseOrder"`
-	Bin           string `json:"bin"`
-	Sku           string `json:"sku"`
-	Batch         string `json:"batch"`
+	// The bin to put the goods away into; without one they wait at the dock for putAwayReceipt.
+	Bin   *string `json:"bin,omitempty"`
+	Sku   string  `json:"sku"`
+	Batch string  `json:"batch"`
 	// YYYY-MM-DD
 	ProductionDate string `json:"productionDate"`
 	// YYYY-MM-DD

@@ -27,6 +27,7 @@ func mountFloor(r chi.Router, h *Handler) {
 		r.Post("/bins", h.putBin)
 		r.Post("/receipts", h.receiveGoods)
 		r.Get("/receipts", h.receipts)
+		r.Post("/receipts/{id}/put-aways", h.putAwayReceipt)
 		r.Get("/purchase-orders/{id}", h.purchaseOrder)
 		r.Get("/stock", h.binStock)
 		r.Get("/movements", h.movements)
@@ -153,14 +154,28 @@ func (h *Handler) receiveGoods(w http.ResponseWriter, r *http.Request) {
 	answer(w, r, wmsclient.GoodsReceipt{ReceiptID: rc.ID, Duplicate: dup}, err)
 }
 
+func receiptOut(x domain.Receipt) wmsclient.ReceiptRecord {
+	return wmsclient.ReceiptRecord{ReceiptID: x.ID, PurchaseOrder: x.PurchaseOrder, Bin: x.Bin, SKU: x.SKU, Batch: x.Batch,
+		ProductionDate: x.Production.Format(time.DateOnly), ExpiryDate: x.Expiry.Format(time.DateOnly), Qty: x.Qty, PutAway: x.PutAway,
+		Operator: x.Operator, At: x.At.UTC()}
+}
+
 func (h *Handler) receipts(w http.ResponseWriter, r *http.Request) {
 	rs, err := h.svc.Receipts(r.Context(), wh(r), r.URL.Query().Get("purchase_order"), limit(r, 50))
 	out := make([]wmsclient.ReceiptRecord, len(rs))
 	for i, x := range rs {
-		out[i] = wmsclient.ReceiptRecord{ReceiptID: x.ID, PurchaseOrder: x.PurchaseOrder, Bin: x.Bin, SKU: x.SKU, Batch: x.Batch,
-			ProductionDate: x.Production.Format(time.DateOnly), ExpiryDate: x.Expiry.Format(time.DateOnly), Qty: x.Qty, Operator: x.Operator, At: x.At.UTC()}
+		out[i] = receiptOut(x)
 	}
 	answer(w, r, out, err)
+}
+
+func (h *Handler) putAwayReceipt(w http.ResponseWriter, r *http.Request) {
+	var in wmsclient.PutAwayReceiptRequest
+	if !decodeOr(w, r, &in) {
+		return
+	}
+	x, _, err := h.svc.PutAwayReceipt(r.Context(), wh(r), id(r), in.IdempotencyKey, in.Bin, in.Operator, in.Qty)
+	answer(w, r, receiptOut(x), err)
 }
 
 func (h *Handler) purchaseOrder(w http.ResponseWriter, r *http.Request) {

@@ -95,6 +95,27 @@ func (s *Service) ReceiveGoods(ctx context.Context, in ReceiptInput) (domain.Rec
 	return out, dup, err
 }
 
+// PutAwayReceipt puts qty of a receipt received at the dock into a bin
+// (DOMAIN 7.3, put-away): bin and ERP stock rise, the movement is logged,
+// and wms.stock.received (ReceiptID: the put-away's id) allocates waiting
+// work orders and raises inventory's sellable stock. More than waits at
+// the dock is domain.ErrState; idempotent by (warehouse, key).
+func (s *Service) PutAwayReceipt(ctx context.Context, warehouse, receiptID, key, bin, operator string, qty int64) (domain.Receipt, bool, error) {
+	p := domain.ReceiptPutAway{ID: ids.New(), ReceiptID: receiptID, Warehouse: warehouse, IdempotencyKey: key, Bin: bin, Operator: operator, Qty: qty}
+	if err := p.Validate(); err != nil {
+		return domain.Receipt{}, false, err
+	}
+	r, dup, err := s.store.PutAwayReceipt(ctx, p, func(p domain.ReceiptPutAway, r domain.Receipt) outbox.Event {
+		return outbox.Event{Topic: events.TopicStockReceived, AggregateID: r.Warehouse + "/" + r.SKU, Type: events.TypeStockReceived,
+			Payload: events.StockReceived{ReceiptID: p.ID, Warehouse: r.Warehouse, Bin: p.Bin, SKU: r.SKU, Batch: r.Batch, Qty: p.Qty,
+				PurchaseOrder: r.PurchaseOrder}}
+	}, s.now())
+	if err == nil && !dup {
+		s.notify()
+	}
+	return r, dup, err
+}
+
 // BinStock lists a warehouse's batch stock per bin as f selects it.
 func (s *Service) BinStock(ctx context.Context, warehouse string, f domain.StockFilter) ([]domain.BinStock, error) {
 	return s.store.BinStock(ctx, warehouse, f)

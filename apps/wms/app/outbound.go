@@ -19,6 +19,7 @@ type Outbound interface {
 	PutBin(ctx context.Context, warehouse, bin, zone string, now time.Time) error
 	ReceiveGoods(ctx context.Context, r domain.Receipt, ordered int64, ev func(domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error)
 	POLines(ctx context.Context, warehouse, po string) ([]domain.POLine, error)
+	PutAwayReceipt(ctx context.Context, p domain.ReceiptPutAway, ev func(domain.ReceiptPutAway, domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error)
 	Receipts(ctx context.Context, warehouse, po string, limit int) ([]domain.Receipt, error)
 	BinStock(ctx context.Context, warehouse string, f domain.StockFilter) ([]domain.BinStock, error)
 	HandoverBatches(ctx context.Context, warehouse, carrier string, limit int) ([]domain.Handover, error)

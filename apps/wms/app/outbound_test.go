@@ -606,6 +606,65 @@ func TestReceiptsAgainstThePurchaseOrder(t *testing.T) {
 	}
 }
 
+// Goods received at the dock wait there, in no bin, allocating and
+// selling nothing, until put away, part by part into bins; each put-away
+// moves stock and announces it once, and no more than waits can be put
+// away.
+func TestReceiptAtTheDockThenPutAway(t *testing.T) {
+	f := newFloor(t)
+	in := app.ReceiptInput{Warehouse: wh, IdempotencyKey: "dock1", PurchaseOrder: "PO-1", SKU: "AMB", Batch: "B7",
+		ProductionDate: "2026-01-01", ExpiryDate: "2026-09-01", Qty: 10, Operator: "op"}
+	rc, _, err := f.svc.ReceiveGoods(f.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM wms_inv`) + f.count(`SELECT COUNT(*) FROM inv_tran`) + f.count(`SELECT COUNT(*) FROM outbox WHERE topic=?`,
+		events.TopicStockReceived); n != 0 {
+		t.Fatalf("a receipt at the dock moved stock: %d rows", n)
+	}
+	if _, _, err := f.svc.PutAwayReceipt(f.ctx, wh, rc.ID, "pa0", "F-01", "op", 6); !errors.Is(err, domain.ErrValidation) {
+		t.Fatalf("ambient into a frozen bin: %v", err)
+	}
+	if _, _, err := f.svc.PutAwayReceipt(f.ctx, "WH-BJ", rc.ID, "pa0", "P-01", "op", 6); !errors.Is(err, domain.ErrWrongWarehouse) {
+		t.Fatalf("another warehouse's receipt: %v", err)
+	}
+	var wg sync.WaitGroup
+	for range 4 { // the same put-away sent four times at once
+		wg.Go(func() {
+			if _, _, err := f.svc.PutAwayReceipt(f.ctx, wh, rc.ID, "pa1", "P-01", "op", 6); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, _, err := f.svc.PutAwayReceipt(f.ctx, wh, rc.ID, "pa1", "P-01", "op", 5); !errors.Is(err, domain.ErrKeyReused) {
+		t.Fatalf("key reused: %v", err)
+	}
+	if _, _, err := f.svc.PutAwayReceipt(f.ctx, wh, rc.ID, "pa2", "P-02", "op", 5); !errors.Is(err, domain.ErrState) {
+		t.Fatalf("5 of the 4 left at the dock: %v", err)
+	}
+	r, dup, err := f.svc.PutAwayReceipt(f.ctx, wh, rc.ID, "pa3", "P-02", "op", 4)
+	if err != nil || dup || r.PutAway != 10 || r.AtDock() != 0 {
+		t.Fatalf("last put-away: %+v %v %v", r, dup, err)
+	}
+	if a, _ := f.inv("P-01", "AMB"); a != 6 {
+		t.Fatalf("P-01 holds %d", a)
+	}
+	if b, _ := f.inv("P-02", "AMB"); b != 4 {
+		t.Fatalf("P-02 holds %d", b)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM outbox WHERE topic=?`, events.TopicStockReceived); n != 2 {
+		t.Fatalf("%d stock events for 2 put-aways", n)
+	}
+	if n := f.count(`SELECT SUM(qty) FROM inv_tran WHERE kind='RECEIPT'`); n != 10 {
+		t.Fatalf("%d received by movements", n)
+	}
+	if rs, err := f.svc.Receipts(f.ctx, wh, "PO-1", 10); err != nil || len(rs) != 1 || rs[0].PutAway != 10 || rs[0].Bin != "" ||
+		rs[0].Expiry.Format(time.DateOnly) != "2026-09-01" {
+		t.Fatalf("receipts: %+v %v", rs, err)
+	}
+}
+
 // Every movement reaches ERP once: an upload that fails marks nothing
 // and the next sends it; an uploaded movement is not sent again.
 func TestMovementsUploadToERPOnce(t *testing.T) {

@@ -175,8 +175,9 @@ func Allocate(w WorkOrder, candidates []BinStock) ([]Pick, []Shortage) {
 	return picks, nil
 }
 
-// Receipt is goods received against a purchase order and put away into a
-// bin (DOMAIN 7.3): one batch of one SKU.
+// Receipt is goods received against a purchase order (DOMAIN 7.3): one
+// batch of one SKU, put away into a bin at once, or (Bin "") received at
+// the dock and put away into bins after (PutAway).
 type Receipt struct {
 	ID             string
 	Warehouse      string
@@ -190,7 +191,13 @@ type Receipt struct {
 	Qty            int64
 	Operator       string
 	At             time.Time // when it was recorded (as read back)
+	// PutAway is how much of it is in bins (as read back): all of a
+	// receipt into a bin, what put-aways moved of one at the dock.
+	PutAway int64
 }
+
+// AtDock is what of the receipt waits at the dock to be put away.
+func (r Receipt) AtDock() int64 { return r.Qty - r.PutAway }
 
 // Validate checks a receipt before it moves stock.
 func (r Receipt) Validate() error {
@@ -201,7 +208,7 @@ func (r Receipt) Validate() error {
 		return fmt.Errorf("%w: idempotency key is required (at most 64 bytes)", ErrValidation)
 	case r.PurchaseOrder == "" || len(r.PurchaseOrder) > 64:
 		return fmt.Errorf("%w: purchase order is required (at most 64 bytes)", ErrValidation)
-	case !ValidCode(r.Bin):
+	case r.Bin != "" && !ValidCode(r.Bin): // no bin: received at the dock
 		return fmt.Errorf("%w: bin %q is not a bin code", ErrValidation, r.Bin)
 	case r.SKU == "" || len(r.SKU) > 64:
 		return fmt.Errorf("%w: sku is required (at most 64 bytes)", ErrValidation)
@@ -303,4 +310,35 @@ type POLine struct {
 type StockFilter struct {
 	SKU, Bin, Batch string
 	ExpiringBefore  time.Time
+}
+
+// ReceiptPutAway moves part of a receipt waiting at the dock into a bin.
+type ReceiptPutAway struct {
+	ID, ReceiptID, Warehouse, IdempotencyKey, Bin, Operator string
+	Qty                                                     int64
+}
+
+// Validate checks a put-away before it moves stock.
+func (p ReceiptPutAway) Validate() error {
+	switch {
+	case p.ReceiptID == "" || len(p.ReceiptID) > 64:
+		return fmt.Errorf("%w: receipt id is required", ErrValidation)
+	case p.IdempotencyKey == "" || len(p.IdempotencyKey) > 64:
+		return fmt.Errorf("%w: idempotency key is required (at most 64 bytes)", ErrValidation)
+	case !ValidCode(p.Bin):
+		return fmt.Errorf("%w: bin %q is not a bin code", ErrValidation, p.Bin)
+	case p.Qty <= 0 || p.Qty > 1_000_000_000:
+		return fmt.Errorf("%w: qty must be positive", ErrValidation)
+	case p.Operator == "" || len(p.Operator) > 64:
+		return fmt.Errorf("%w: operator is required (at most 64 bytes)", ErrValidation)
+	}
+	return nil
+}
+
+// Hash identifies a put-away's content, to tell a retry from a reuse of its key.
+func (p ReceiptPutAway) Hash() string {
+	return RequestHash(struct {
+		R, B string
+		Q    int64
+	}{p.ReceiptID, p.Bin, p.Qty})
 }

@@ -121,12 +121,14 @@ func (s *Store) PutBin(ctx context.Context, warehouse, bin, zone string, now tim
 	})
 }
 
-// Receive puts a goods receipt away into its bin: the bin's batch stock
-// rises (a new batch row, or the same batch with the same dates), a
-// RECEIPT movement is logged, ERP on-hand rises, and wms.stock.received
-// (ev, built by the caller from the receipt) is written, all in one
-// transaction, with the receipt counted against its purchase order line
-// (ordered: the line's quantity at ERP), never above it
+// ReceiveGoods records a goods receipt and puts it away into its bin:
+// the bin's batch stock rises (a new batch row, or the same batch with the
+// same dates), a RECEIPT movement is logged, ERP on-hand rises, and
+// wms.stock.received (ev, built by the caller from the receipt) is
+// written, all in one transaction; a receipt without a bin waits at the
+// dock (PutAwayReceipt) and moves no stock yet. Either way it is counted
+// against its purchase order line (ordered: the line's quantity at ERP),
+// never above it
 // (*domain.OverReceiptError). The same key again returns the first
 // receipt; with other content, domain.ErrKeyReused.
 func (s *Store) ReceiveGoods(ctx context.Context, r domain.Receipt, ordered int64, ev func(domain.Receipt) outbox.Event, now time.Time) (domain.Receipt, bool, error) {
@@ -146,54 +148,29 @@ func (s *Store) ReceiveGoods(ctx context.Context, r domain.Receipt, ordered int6
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read receipt %s: %w", r.IdempotencyKey, err)
 		}
-		var temp string
-		err = tx.QueryRowContext(ctx, `SELECT z.temp_zone FROM wms_bin b JOIN wms_zone z ON z.warehouse=b.warehouse AND z.zone_code=b.zone_code
-			WHERE b.warehouse=? AND b.bin_code=?`, r.Warehouse, r.Bin).Scan(&temp)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: bin %s in %s", domain.ErrNotFound, r.Bin, r.Warehouse)
-		}
-		if err != nil {
-			return fmt.Errorf("read bin %s: %w", r.Bin, err)
-		}
-		its, err := items(ctx, tx, []string{r.SKU})
-		if err != nil {
-			return err
-		}
-		if it, ok := its[r.SKU]; ok && string(it.Zone()) != temp {
-			return fmt.Errorf("%w: %s is stored %s, bin %s is %s", domain.ErrValidation, r.SKU, it.Zone(), r.Bin, temp)
+		if r.Bin != "" {
+			if err := checkBin(ctx, tx, r.Warehouse, r.Bin, r.SKU); err != nil {
+				return err
+			}
 		}
 		if err := countAgainstPO(ctx, tx, r, ordered, now); err != nil {
 			return err
 		}
+		putAway := int64(0)
+		if r.Bin != "" {
+			putAway = r.Qty
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO stock_receipts (receipt_id, warehouse, idempotency_key, request_hash, purchase_order,
-			bin_code, sku, batch_no, qty, operator, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.Warehouse, r.IdempotencyKey, r.Hash(),
-			r.PurchaseOrder, r.Bin, r.SKU, r.Batch, r.Qty, r.Operator, now); err != nil {
+			bin_code, sku, batch_no, production_date, expiry_date, qty, put_away, operator, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			r.ID, r.Warehouse, r.IdempotencyKey, r.Hash(), r.PurchaseOrder, r.Bin, r.SKU, r.Batch, r.Production, r.Expiry, r.Qty, putAway,
+			r.Operator, now); err != nil {
 			return fmt.Errorf("record receipt %s: %w", r.IdempotencyKey, err)
 		}
-		var prod, exp time.Time
-		err = tx.QueryRowContext(ctx, `SELECT production_date, expiry_date FROM wms_inv WHERE warehouse=? AND bin_code=? AND sku=? AND batch_no=? FOR UPDATE`,
-			r.Warehouse, r.Bin, r.SKU, r.Batch).Scan(&prod, &exp)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO wms_inv (warehouse, bin_code, sku, batch_no, production_date, expiry_date, on_hand, occupied, updated_at)
-				VALUES (?,?,?,?,?,?,?,0,?)`, r.Warehouse, r.Bin, r.SKU, r.Batch, r.Production, r.Expiry, r.Qty, now)
-		case err != nil:
-		case !prod.Equal(r.Production) || !exp.Equal(r.Expiry):
-			return fmt.Errorf("%w: batch %s of %s in %s has production %s and expiry %s", domain.ErrConflict, r.Batch, r.SKU, r.Bin,
-				prod.Format(time.DateOnly), exp.Format(time.DateOnly))
-		default:
-			_, err = tx.ExecContext(ctx, `UPDATE wms_inv SET on_hand=on_hand+?, updated_at=? WHERE warehouse=? AND bin_code=? AND sku=? AND batch_no=?`,
-				r.Qty, now, r.Warehouse, r.Bin, r.SKU, r.Batch)
+		if r.Bin == "" { // at the dock: in no bin yet, nothing to allocate or sell
+			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("put away %s into %s: %w", r.SKU, r.Bin, err)
-		}
-		if err := logMovement(ctx, tx, r.Warehouse, r.Bin, r.SKU, r.Batch, "RECEIPT", r.Qty, r.ID, now); err != nil {
+		if err := intoBin(ctx, tx, r, r.Bin, r.Qty, r.ID, now); err != nil {
 			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO erp_stock (warehouse, sku, on_hand, occupied, updated_at) VALUES (?,?,?,0,?)
-			ON DUPLICATE KEY UPDATE on_hand=on_hand+VALUES(on_hand), updated_at=VALUES(updated_at)`, r.Warehouse, r.SKU, r.Qty, now); err != nil {
-			return fmt.Errorf("raise ERP stock of %s: %w", r.SKU, err)
 		}
 		if _, err := outbox.Add(ctx, tx, ev(r)); err != nil {
 			return fmt.Errorf("write outbox: %w", err)
@@ -201,6 +178,124 @@ func (s *Store) ReceiveGoods(ctx context.Context, r domain.Receipt, ordered int6
 		return nil
 	})
 	return out, dup, err
+}
+
+// checkBin checks that bin exists in warehouse and is of the temperature
+// zone the item master stores sku in.
+func checkBin(ctx context.Context, tx *sql.Tx, warehouse, bin, sku string) error {
+	var temp string
+	err := tx.QueryRowContext(ctx, `SELECT z.temp_zone FROM wms_bin b JOIN wms_zone z ON z.warehouse=b.warehouse AND z.zone_code=b.zone_code
+		WHERE b.warehouse=? AND b.bin_code=?`, warehouse, bin).Scan(&temp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: bin %s in %s", domain.ErrNotFound, bin, warehouse)
+	}
+	if err != nil {
+		return fmt.Errorf("read bin %s: %w", bin, err)
+	}
+	its, err := items(ctx, tx, []string{sku})
+	if err != nil {
+		return err
+	}
+	if it, ok := its[sku]; ok && string(it.Zone()) != temp {
+		return fmt.Errorf("%w: %s is stored %s, bin %s is %s", domain.ErrValidation, sku, it.Zone(), bin, temp)
+	}
+	return nil
+}
+
+// intoBin puts qty of r's batch into bin: the bin's batch row rises (a new
+// row, or the same batch with the same dates), a RECEIPT movement (ref:
+// the receipt or put-away) is logged and ERP on-hand rises.
+func intoBin(ctx context.Context, tx *sql.Tx, r domain.Receipt, bin string, qty int64, ref string, now time.Time) error {
+	var prod, exp time.Time
+	err := tx.QueryRowContext(ctx, `SELECT production_date, expiry_date FROM wms_inv WHERE warehouse=? AND bin_code=? AND sku=? AND batch_no=? FOR UPDATE`,
+		r.Warehouse, bin, r.SKU, r.Batch).Scan(&prod, &exp)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.ExecContext(ctx, `INSERT INTO wms_inv (warehouse, bin_code, sku, batch_no, production_date, expiry_date, on_hand, occupied, updated_at)
+			VALUES (?,?,?,?,?,?,?,0,?)`, r.Warehouse, bin, r.SKU, r.Batch, r.Production, r.Expiry, qty, now)
+	case err != nil:
+	case !prod.Equal(r.Production) || !exp.Equal(r.Expiry):
+		return fmt.Errorf("%w: batch %s of %s in %s has production %s and expiry %s", domain.ErrConflict, r.Batch, r.SKU, bin,
+			prod.Format(time.DateOnly), exp.Format(time.DateOnly))
+	default:
+		_, err = tx.ExecContext(ctx, `UPDATE wms_inv SET on_hand=on_hand+?, updated_at=? WHERE warehouse=? AND bin_code=? AND sku=? AND batch_no=?`,
+			qty, now, r.Warehouse, bin, r.SKU, r.Batch)
+	}
+	if err != nil {
+		return fmt.Errorf("put away %s into %s: %w", r.SKU, bin, err)
+	}
+	if err := logMovement(ctx, tx, r.Warehouse, bin, r.SKU, r.Batch, "RECEIPT", qty, ref, now); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO erp_stock (warehouse, sku, on_hand, occupied, updated_at) VALUES (?,?,?,0,?)
+		ON DUPLICATE KEY UPDATE on_hand=on_hand+VALUES(on_hand), updated_at=VALUES(updated_at)`, r.Warehouse, r.SKU, qty, now); err != nil {
+		return fmt.Errorf("raise ERP stock of %s: %w", r.SKU, err)
+	}
+	return nil
+}
+
+// PutAwayReceipt puts qty of a receipt waiting at the dock into bin: the
+// bin's stock, the movement log and ERP on-hand rise, the receipt's
+// put_away rises (never above its quantity: domain.ErrState otherwise),
+// and ev (built by the caller from the put-away) is written, in one
+// transaction under the receipt's row lock. The same key again answers
+// the first put-away; with other content, domain.ErrKeyReused.
+func (s *Store) PutAwayReceipt(ctx context.Context, p domain.ReceiptPutAway, ev func(domain.ReceiptPutAway, domain.Receipt) outbox.Event,
+	now time.Time) (domain.Receipt, bool, error) {
+	var r domain.Receipt
+	dup := false
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		dup = false
+		var wh, bin string
+		var prod, exp sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT receipt_id, warehouse, purchase_order, bin_code, sku, batch_no, production_date, expiry_date, qty,
+			put_away, operator, created_at FROM stock_receipts WHERE receipt_id=? FOR UPDATE`, p.ReceiptID).
+			Scan(&r.ID, &wh, &r.PurchaseOrder, &bin, &r.SKU, &r.Batch, &prod, &exp, &r.Qty, &r.PutAway, &r.Operator, &r.At)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: receipt %s", domain.ErrNotFound, p.ReceiptID)
+		}
+		if err != nil {
+			return fmt.Errorf("lock receipt %s: %w", p.ReceiptID, err)
+		}
+		r.Warehouse, r.Bin, r.Production, r.Expiry = wh, bin, prod.Time, exp.Time
+		if wh != p.Warehouse {
+			return fmt.Errorf("%w: receipt %s", domain.ErrWrongWarehouse, p.ReceiptID)
+		}
+		var h string
+		err = tx.QueryRowContext(ctx, `SELECT request_hash FROM receipt_putaways WHERE warehouse=? AND idempotency_key=?`, wh, p.IdempotencyKey).Scan(&h)
+		if err == nil {
+			if h != p.Hash() {
+				return fmt.Errorf("%w: put-away key %s", domain.ErrKeyReused, p.IdempotencyKey)
+			}
+			dup = true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read put-away %s: %w", p.IdempotencyKey, err)
+		}
+		if left := r.AtDock(); p.Qty > left {
+			return fmt.Errorf("%w: receipt %s has %d at the dock, not %d", domain.ErrState, r.ID, left, p.Qty)
+		}
+		if err := checkBin(ctx, tx, wh, p.Bin, r.SKU); err != nil {
+			return err
+		}
+		if err := intoBin(ctx, tx, r, p.Bin, p.Qty, p.ID, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE stock_receipts SET put_away=put_away+? WHERE receipt_id=?`, p.Qty, r.ID); err != nil {
+			return fmt.Errorf("count put-away of %s: %w", r.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO receipt_putaways (putaway_id, receipt_id, warehouse, idempotency_key, request_hash, bin_code,
+			qty, operator, created_at) VALUES (?,?,?,?,?,?,?,?,?)`, p.ID, r.ID, wh, p.IdempotencyKey, p.Hash(), p.Bin, p.Qty, p.Operator, now); err != nil {
+			return fmt.Errorf("record put-away %s: %w", p.IdempotencyKey, err)
+		}
+		r.PutAway += p.Qty
+		if _, err := outbox.Add(ctx, tx, ev(p, r)); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		return nil
+	})
+	return r, dup, err
 }
 
 // countAgainstPO adds r to what its purchase order line received, by a
@@ -244,9 +339,12 @@ func (s *Store) POLines(ctx context.Context, warehouse, po string) ([]domain.POL
 // Receipts lists a warehouse's goods receipts, newest first, of one
 // purchase order or all.
 func (s *Store) Receipts(ctx context.Context, warehouse, po string, limit int) ([]domain.Receipt, error) {
-	q := `SELECT r.receipt_id, r.purchase_order, r.bin_code, r.sku, r.batch_no, COALESCE(i.production_date, r.created_at), COALESCE(i.expiry_date, r.created_at),
-		r.qty, r.operator, r.created_at FROM stock_receipts r LEFT JOIN wms_inv i ON i.warehouse=r.warehouse AND i.bin_code=r.bin_code AND i.sku=r.sku
-		AND i.batch_no=r.batch_no WHERE r.warehouse=?`
+	// Receipts recorded before their rows kept the batch's dates read
+	// them from the bin's batch row.
+	q := `SELECT r.receipt_id, r.purchase_order, r.bin_code, r.sku, r.batch_no,
+		COALESCE(r.production_date, i.production_date, DATE(r.created_at)), COALESCE(r.expiry_date, i.expiry_date, DATE(r.created_at)),
+		r.qty, r.put_away, r.operator, r.created_at FROM stock_receipts r LEFT JOIN wms_inv i ON i.warehouse=r.warehouse AND i.bin_code=r.bin_code
+		AND i.sku=r.sku AND i.batch_no=r.batch_no WHERE r.warehouse=?`
 	args := []any{warehouse}
 	if po != "" {
 		q += ` AND r.purchase_order=?`
@@ -256,7 +354,7 @@ func (s *Store) Receipts(ctx context.Context, warehouse, po string, limit int) (
 	out, err := sqltx.Collect[domain.Receipt](s.db.QueryContext(ctx, q+` ORDER BY r.created_at DESC, receipt_id DESC LIMIT ?`, args...))(
 		func(r interface{ Scan(...any) error }) (domain.Receipt, error) {
 			x := domain.Receipt{Warehouse: warehouse}
-			err := r.Scan(&x.ID, &x.PurchaseOrder, &x.Bin, &x.SKU, &x.Batch, &x.Production, &x.Expiry, &x.Qty, &x.Operator, &x.At)
+			err := r.Scan(&x.ID, &x.PurchaseOrder, &x.Bin, &x.SKU, &x.Batch, &x.Production, &x.Expiry, &x.Qty, &x.PutAway, &x.Operator, &x.At)
 			return x, err
 		})
 	if err != nil {

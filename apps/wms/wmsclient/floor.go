@@ -65,7 +65,8 @@ type Bin struct {
 	Zone string `json:"zone"`
 }
 
-// ReceiptRequest receives goods against a purchase order into a bin.
+// ReceiptRequest receives goods against a purchase order into a bin, or
+// (Bin empty) at the dock, to be put away after.
 type ReceiptRequest struct {
 	IdempotencyKey string `json:"idempotency_key"`
 	PurchaseOrder  string `json:"purchase_order"`
@@ -346,8 +347,24 @@ type ReceiptRecord struct {
 	ProductionDate string    `json:"production_date"`
 	ExpiryDate     string    `json:"expiry_date"`
 	Qty            int64     `json:"qty"`
+	PutAway        int64     `json:"put_away"` // in bins; the rest waits at the dock
 	Operator       string    `json:"operator"`
 	At             time.Time `json:"at"`
+}
+
+// PutAwayReceiptRequest puts part of a receipt waiting at the dock into a bin.
+type PutAwayReceiptRequest struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	Bin            string `json:"bin"`
+	Qty            int64  `json:"qty"`
+	Operator       string `json:"operator"`
+}
+
+// PutAwayReceipt puts part of a receipt waiting at the dock into a bin;
+// it answers the receipt as it stands after.
+func (c *Client) PutAwayReceipt(ctx context.Context, wh, receiptID string, r PutAwayReceiptRequest) (ReceiptRecord, error) {
+	var out ReceiptRecord
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, whPath(wh, "receipts", url.PathEscape(receiptID), "put-aways"), r, &out)
 }
 
 // POLine is a purchase order line with what the warehouse received of it.
