@@ -23,6 +23,7 @@ import (
 type Store struct {
 	db     *sql.DB
 	grants *group.Writer[*grantReq] // evaluations committed together (grant_group.go)
+	claims *group.Writer[*recordReq] // claims recorded together (claims.go)
 }
 
 var _ app.Repository = (*Store)(nil)
@@ -31,6 +32,7 @@ var _ app.Repository = (*Store)(nil)
 func New(db *sql.DB) *Store {
 	s := &Store{db: db}
 	s.grants = group.NewWriter(group.Options{Sizes: grantGroupSize}, group.InTx(db, s.grantAll))
+	s.claims = group.NewWriter(group.Options{Sizes: claimGroupSize, MaxSize: 256}, group.InTx(db, s.recordAll))
 	return s
 }
 
