@@ -288,11 +288,18 @@ func (c *Claims) enqueue(cl domain.Claim) bool {
 // instance's queues; refused (redelivered) while this one is stopping or
 // full.
 func (c *Claims) OnClaimQueued(_ context.Context, ev events.ClaimQueued) error {
+	if ev.ClaimID == "" || ev.CampaignID == "" || ev.CustomerID == "" {
+		return invalid("a handed-off claim names its id, campaign and customer")
+	}
 	if c.enqueue(domain.Claim{ID: ev.ClaimID, CampaignID: ev.CampaignID, CustomerID: ev.CustomerID, Status: domain.ClaimPending}) {
 		return nil
 	}
 	return fmt.Errorf("claim %s: this instance takes no work now", ev.ClaimID)
 }
+
+// Accepting reports whether this instance's queues take work (Run has
+// started and ctx not ended).
+func (c *Claims) Accepting() bool { return c.accepting.Load() }
 
 // Run serves the queues until ctx ends, then stops taking work, lets the
 // binders finish their batch, and hands what is left to the broker.

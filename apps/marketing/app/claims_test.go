@@ -42,17 +42,10 @@ func (e claimEnv) instance(t *testing.T, binders int) (*app.Claims, context.Canc
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx) }()
 	t.Cleanup(func() { stop(); <-done })
-	for !acceptingProbe(c) {
+	for !c.Accepting() {
 		time.Sleep(time.Millisecond)
 	}
 	return c, stop, done
-}
-
-// acceptingProbe reports whether Run has started taking work: a claim
-// handed over is refused before.
-func acceptingProbe(c *app.Claims) bool {
-	err := c.OnClaimQueued(context.Background(), events.ClaimQueued{ClaimID: "probe"})
-	return err == nil
 }
 
 func (e claimEnv) campaign(t *testing.T, stock int64, limit int) domain.ClaimCampaign {
@@ -241,7 +234,12 @@ func TestClaimGracefulStopHandsOffEveryClaim(t *testing.T) {
 	var next atomic.Int64
 	var accepted sync.Map
 	var wg sync.WaitGroup
+	// SIGTERM at half the burst, as runtime.Run stops: A's listener takes
+	// no new request (the load balancer sends the rest to B) and finishes
+	// those in flight, then its workers (the queues) stop.
 	var aStopped atomic.Bool
+	var aInFlight sync.WaitGroup
+	var mu sync.RWMutex
 	for range 32 {
 		wg.Go(func() {
 			for {
@@ -250,13 +248,19 @@ func TestClaimGracefulStopHandsOffEveryClaim(t *testing.T) {
 					return
 				}
 				if i == claims/2 && !aStopped.Swap(true) {
-					stopA() // SIGTERM: A's listener closes, its queues stop
+					go func() { mu.Lock(); aInFlight.Wait(); mu.Unlock(); stopA() }()
 				}
-				inst := a
-				if aStopped.Load() {
-					inst = b // the load balancer sends the rest to B
+				inst := b
+				mu.RLock()
+				if !aStopped.Load() {
+					inst = a
+					aInFlight.Add(1)
 				}
+				mu.RUnlock()
 				cl, err := inst.Claim(e.ctx, fmt.Sprintf("G%06d", i), cc.ID, "k")
+				if inst == a {
+					aInFlight.Done()
+				}
 				if errors.Is(err, domain.ErrClaimOutOfStock) {
 					continue
 				}
@@ -298,13 +302,8 @@ func TestClaimGracefulStopHandsOffEveryClaim(t *testing.T) {
 	if int64(handed) != a.Stats.HandedOff.Load() {
 		t.Fatalf("%d hand-off messages for %d claims handed off", handed, a.Stats.HandedOff.Load())
 	}
-	// Claims A accepted after its queues stopped (between SIGTERM and
-	// its listener closing) are never in a queue: the 30 s job's, which
-	// this test runs once by hand past their due time.
-	e.clk.Advance(31 * time.Second)
-	if _, err := b.Requeue(e.ctx); err != nil {
-		t.Fatal(err)
-	}
+	// B's re-queue job never ran (RequeueEvery is an hour): the hand-off
+	// alone carried A's claims.
 	e.settle(t, cc.ID, time.Minute)
 	bound := e.checkNeverOversold(t, cc)
 	n, refused := 0, 0
@@ -326,7 +325,7 @@ func TestClaimGracefulStopHandsOffEveryClaim(t *testing.T) {
 	if bound != 3_000 {
 		t.Fatalf("%d bound, want the whole stock of 3000", bound)
 	}
-	t.Logf("A stopped after %d claims issued, handed off %d; %d accepted in all: %d bound, %d refused; %d re-queued by the job",
+	t.Logf("A stopped after %d claims issued, handed off %d; %d accepted in all: %d bound, %d refused; B re-queued %d",
 		a.Stats.Issued.Load(), handed, n, bound, refused, b.Stats.Requeued.Load())
 }
 
@@ -506,4 +505,68 @@ func TestClaimStockLostMidBurstIsNeverOversold(t *testing.T) {
 	if bound := e.checkNeverOversold(t, cc); bound != 500 {
 		t.Fatalf("%d bound, want the whole stock of 500", bound)
 	}
+}
+
+// The per-user limit under concurrency, with stock to spare: customers
+// tapping up to four times at once with different keys (limit 2) each end
+// with exactly min(keys, 2) coupons.
+func TestClaimLimitHoldsUnderConcurrency(t *testing.T) {
+	e := newClaimEnv(t)
+	cc := e.campaign(t, 100_000, 2)
+	a, _, _ := e.instance(t, 4)
+	b, _, _ := e.instance(t, 4)
+	const users = 3_000
+	type tap struct{ customer, key string }
+	var taps []tap
+	keys := map[string]map[string]bool{}
+	for u := range users {
+		cust := fmt.Sprintf("L%06d", u)
+		keys[cust] = map[string]bool{}
+		for range 1 + rand.IntN(4) {
+			k := fmt.Sprintf("k%d", rand.IntN(4))
+			keys[cust][k] = true
+			taps = append(taps, tap{cust, k})
+		}
+	}
+	rand.Shuffle(len(taps), func(i, j int) { taps[i], taps[j] = taps[j], taps[i] })
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 48 {
+		inst := []*app.Claims{a, b}[w%2]
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(taps) {
+					return
+				}
+				if _, err := inst.Claim(e.ctx, taps[i].customer, cc.ID, taps[i].key); err != nil && !errors.Is(err, domain.ErrClaimLimitReached) {
+					t.Errorf("claim %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	e.settle(t, cc.ID, time.Minute)
+	e.checkNeverOversold(t, cc)
+	rows, err := e.st.DB().Query(`SELECT customer_id, COUNT(*) FROM coupon_claims WHERE campaign_id=? AND status='BOUND' GROUP BY customer_id`, cc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]int{}
+	for rows.Next() {
+		var c string
+		var n int
+		if err := rows.Scan(&c, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[c] = n
+	}
+	for cust, ks := range keys {
+		if want := min(len(ks), 2); got[cust] != want {
+			t.Fatalf("%s: %d coupons from %d keys, want %d", cust, got[cust], len(ks), want)
+		}
+	}
+	t.Logf("%d taps from %d customers: limit of 2 held", len(taps), users)
 }

@@ -17,8 +17,9 @@ const AppID = "marketing"
 // BatchRoutes are the routes marketing serves in batches
 // (runtime.AllowBatch) and a busy caller may send in batches
 // (daprx.Invoker.Batch): the gifts an order qualifies for, idempotent by
-// order id (fulfillment asks once per order).
-var BatchRoutes = []string{"POST v1/gifts/grants"}
+// order id (fulfillment asks once per order), and customers' pop-up
+// claims, idempotent by key (the gateway, at a campaign's peak).
+var BatchRoutes = append([]string{"POST v1/gifts/grants"}, ClaimRoutes...)
 
 // OrderLine is a line of the order being evaluated.
 type OrderLine struct {
