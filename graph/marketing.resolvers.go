@@ -86,6 +86,43 @@ func (r *mutationResolver) MoveCouponCampaign(ctx context.Context, id string, ac
 	return campaignPayload(c, err)
 }
 
+// CreateClaimCampaign is the resolver for the createClaimCampaign field.
+func (r *mutationResolver) CreateClaimCampaign(ctx context.Context, input model.ClaimCampaignInput, idempotencyKey string) (*model.ClaimCampaignPayload, error) {
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.ClaimCampaignPayload{Errors: ues}, nil
+	}
+	c, err := r.Claims.CreateClaimCampaign(ctx, marketingclient.CreateClaimCampaignRequest{IdempotencyKey: idempotencyKey, Name: input.Name,
+		TemplateID: str(input.TemplateID), Stock: input.Stock, PerUserLimit: int(input.PerUserLimit), StartsAt: input.StartsAt, EndsAt: input.EndsAt})
+	if err != nil {
+		ues, err := claimErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ClaimCampaignPayload{Errors: ues}, nil
+	}
+	return &model.ClaimCampaignPayload{Campaign: toClaimCampaign(c), Errors: []*model.UserError{}}, nil
+}
+
+// ClaimCoupon is the resolver for the claimCoupon field.
+func (r *mutationResolver) ClaimCoupon(ctx context.Context, campaignID string, idempotencyKey string) (*model.CouponClaimPayload, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.CouponClaimPayload{Errors: ues}, nil
+	}
+	c, err := r.Claims.ClaimCoupon(ctx, marketingclient.ClaimRequest{IdempotencyKey: idempotencyKey, CampaignID: campaignID, CustomerID: id.Subject})
+	if err != nil {
+		ues, err := claimErrors(err, []string{"campaignId"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.CouponClaimPayload{Errors: ues}, nil
+	}
+	return &model.CouponClaimPayload{Claim: toClaim(c), Errors: []*model.UserError{}}, nil
+}
+
 // CouponTemplates is the resolver for the couponTemplates field.
 func (r *queryResolver) CouponTemplates(ctx context.Context, first *int64, after *string) (*model.CouponTemplateConnection, error) {
 	n := 50
@@ -167,6 +204,34 @@ func (r *queryResolver) CouponCampaign(ctx context.Context, id string) (*model.C
 		return nil, err
 	}
 	return toCampaign(c), nil
+}
+
+// ClaimCampaign is the resolver for the claimCampaign field.
+func (r *queryResolver) ClaimCampaign(ctx context.Context, id string) (*model.ClaimCampaign, error) {
+	c, err := r.Claims.ClaimCampaign(ctx, id)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toClaimCampaign(c), nil
+}
+
+// MyCouponClaim is the resolver for the myCouponClaim field.
+func (r *queryResolver) MyCouponClaim(ctx context.Context, id string) (*model.CouponClaim, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Claims.CouponClaim(ctx, who.Subject, id)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toClaim(c), nil
 }
 
 // CouponCampaignProgress is the resolver for the couponCampaignProgress field.

@@ -89,6 +89,7 @@ type Resolver struct {
 	Payments  Payments
 	Wallet    Wallet
 	Campaigns Campaigns
+	Claims    Claims
 	Feed      OrderFeed
 	// Addresses is OMS's address books (usually the same client as Orders).
 	Addresses Addresses

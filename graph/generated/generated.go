@@ -164,6 +164,28 @@ type ComplexityRoot struct {
 		Version   func(childComplexity int) int
 	}
 
+	ClaimCampaign struct {
+		Bound         func(childComplexity int) int
+		Claims        func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		EndsAt        func(childComplexity int) int
+		GivebacksOwed func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Pending       func(childComplexity int) int
+		PerUserLimit  func(childComplexity int) int
+		Refused       func(childComplexity int) int
+		StartsAt      func(childComplexity int) int
+		Stock         func(childComplexity int) int
+		StockLeft     func(childComplexity int) int
+		TemplateID    func(childComplexity int) int
+	}
+
+	ClaimCampaignPayload struct {
+		Campaign func(childComplexity int) int
+		Errors   func(childComplexity int) int
+	}
+
 	ConfirmQCPayload struct {
 		Errors          func(childComplexity int) int
 		WithDifferences func(childComplexity int) int
@@ -223,6 +245,20 @@ type ComplexityRoot struct {
 	CouponCampaignPayload struct {
 		Campaign func(childComplexity int) int
 		Errors   func(childComplexity int) int
+	}
+
+	CouponClaim struct {
+		CampaignID func(childComplexity int) int
+		CouponID   func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Status     func(childComplexity int) int
+	}
+
+	CouponClaimPayload struct {
+		Claim  func(childComplexity int) int
+		Errors func(childComplexity int) int
 	}
 
 	CouponPayload struct {
@@ -363,10 +399,12 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddAddress           func(childComplexity int, input model.SaveAddressInput) int
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		ClaimCoupon          func(childComplexity int, campaignID string, idempotencyKey string) int
 		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
 		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
 		ConfirmQc            func(childComplexity int, pickListID string, warehouse *string) int
 		ConfirmShortage      func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
+		CreateClaimCampaign  func(childComplexity int, input model.ClaimCampaignInput, idempotencyKey string) int
 		CreateCouponCampaign func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
 		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
 		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
@@ -608,6 +646,7 @@ type ComplexityRoot struct {
 	Query struct {
 		BinStock              func(childComplexity int, sku *string, warehouse *string) int
 		CatalogChanges        func(childComplexity int, sku string) int
+		ClaimCampaign         func(childComplexity int, id string) int
 		CouponCampaign        func(childComplexity int, id string) int
 		CouponCampaigns       func(childComplexity int, first *int64, after *string) int
 		CouponTemplate        func(childComplexity int, id string) int
@@ -621,6 +660,7 @@ type ComplexityRoot struct {
 		MyAccounts            func(childComplexity int) int
 		MyAddresses           func(childComplexity int) int
 		MyAfterSalesRequests  func(childComplexity int, first *int64) int
+		MyCouponClaim         func(childComplexity int, id string) int
 		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
 		Order                 func(childComplexity int, id string) int
 		PickList              func(childComplexity int, id string, warehouse *string) int
@@ -840,6 +880,8 @@ type MutationResolver interface {
 	UnbindCoupon(ctx context.Context, couponID string, customerID string, reason string) (*model.CouponPayload, error)
 	CreateCouponCampaign(ctx context.Context, input model.CouponCampaignInput, idempotencyKey string) (*model.CouponCampaignPayload, error)
 	MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error)
+	CreateClaimCampaign(ctx context.Context, input model.ClaimCampaignInput, idempotencyKey string) (*model.ClaimCampaignPayload, error)
+	ClaimCoupon(ctx context.Context, campaignID string, idempotencyKey string) (*model.CouponClaimPayload, error)
 	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
 	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
 	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
@@ -883,6 +925,8 @@ type QueryResolver interface {
 	CustomerCoupons(ctx context.Context, customerID string) ([]*model.Coupon, error)
 	CouponCampaigns(ctx context.Context, first *int64, after *string) (*model.CouponCampaignConnection, error)
 	CouponCampaign(ctx context.Context, id string) (*model.CouponCampaign, error)
+	ClaimCampaign(ctx context.Context, id string) (*model.ClaimCampaign, error)
+	MyCouponClaim(ctx context.Context, id string) (*model.CouponClaim, error)
 	DeliverySlots(ctx context.Context, address model.AreaInput, days *int64) ([]*model.OpenDeliverySlot, error)
 	SlotCapacities(ctx context.Context, warehouse *string, from *string, days *int64) ([]*model.SlotCapacity, error)
 	ServedAreas(ctx context.Context, province *string, city *string) ([]*model.ServedArea, error)
@@ -1399,6 +1443,104 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CatalogChange.Version(childComplexity), true
 
+	case "ClaimCampaign.bound":
+		if e.ComplexityRoot.ClaimCampaign.Bound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Bound(childComplexity), true
+	case "ClaimCampaign.claims":
+		if e.ComplexityRoot.ClaimCampaign.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Claims(childComplexity), true
+	case "ClaimCampaign.createdAt":
+		if e.ComplexityRoot.ClaimCampaign.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.CreatedAt(childComplexity), true
+	case "ClaimCampaign.endsAt":
+		if e.ComplexityRoot.ClaimCampaign.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.EndsAt(childComplexity), true
+	case "ClaimCampaign.givebacksOwed":
+		if e.ComplexityRoot.ClaimCampaign.GivebacksOwed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.GivebacksOwed(childComplexity), true
+	case "ClaimCampaign.id":
+		if e.ComplexityRoot.ClaimCampaign.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.ID(childComplexity), true
+	case "ClaimCampaign.name":
+		if e.ComplexityRoot.ClaimCampaign.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Name(childComplexity), true
+	case "ClaimCampaign.pending":
+		if e.ComplexityRoot.ClaimCampaign.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Pending(childComplexity), true
+	case "ClaimCampaign.perUserLimit":
+		if e.ComplexityRoot.ClaimCampaign.PerUserLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.PerUserLimit(childComplexity), true
+	case "ClaimCampaign.refused":
+		if e.ComplexityRoot.ClaimCampaign.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Refused(childComplexity), true
+	case "ClaimCampaign.startsAt":
+		if e.ComplexityRoot.ClaimCampaign.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.StartsAt(childComplexity), true
+	case "ClaimCampaign.stock":
+		if e.ComplexityRoot.ClaimCampaign.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Stock(childComplexity), true
+	case "ClaimCampaign.stockLeft":
+		if e.ComplexityRoot.ClaimCampaign.StockLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.StockLeft(childComplexity), true
+	case "ClaimCampaign.templateId":
+		if e.ComplexityRoot.ClaimCampaign.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.TemplateID(childComplexity), true
+
+	case "ClaimCampaignPayload.campaign":
+		if e.ComplexityRoot.ClaimCampaignPayload.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaignPayload.Campaign(childComplexity), true
+	case "ClaimCampaignPayload.errors":
+		if e.ComplexityRoot.ClaimCampaignPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaignPayload.Errors(childComplexity), true
+
 	case "ConfirmQCPayload.errors":
 		if e.ComplexityRoot.ConfirmQCPayload.Errors == nil {
 			break
@@ -1645,6 +1787,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CouponCampaignPayload.Errors(childComplexity), true
+
+	case "CouponClaim.campaignId":
+		if e.ComplexityRoot.CouponClaim.CampaignID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.CampaignID(childComplexity), true
+	case "CouponClaim.couponId":
+		if e.ComplexityRoot.CouponClaim.CouponID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.CouponID(childComplexity), true
+	case "CouponClaim.createdAt":
+		if e.ComplexityRoot.CouponClaim.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.CreatedAt(childComplexity), true
+	case "CouponClaim.id":
+		if e.ComplexityRoot.CouponClaim.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.ID(childComplexity), true
+	case "CouponClaim.reason":
+		if e.ComplexityRoot.CouponClaim.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.Reason(childComplexity), true
+	case "CouponClaim.status":
+		if e.ComplexityRoot.CouponClaim.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.Status(childComplexity), true
+
+	case "CouponClaimPayload.claim":
+		if e.ComplexityRoot.CouponClaimPayload.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaimPayload.Claim(childComplexity), true
+	case "CouponClaimPayload.errors":
+		if e.ComplexityRoot.CouponClaimPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaimPayload.Errors(childComplexity), true
 
 	case "CouponPayload.coupon":
 		if e.ComplexityRoot.CouponPayload.Coupon == nil {
@@ -2172,6 +2364,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(*string)), true
+	case "Mutation.claimCoupon":
+		if e.ComplexityRoot.Mutation.ClaimCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimCoupon(childComplexity, args["campaignId"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.claimPickTask":
 		if e.ComplexityRoot.Mutation.ClaimPickTask == nil {
 			break
@@ -2216,6 +2419,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmShortage(childComplexity, args["input"].(model.ConfirmShortageInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createClaimCampaign":
+		if e.ComplexityRoot.Mutation.CreateClaimCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createClaimCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateClaimCampaign(childComplexity, args["input"].(model.ClaimCampaignInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createCouponCampaign":
 		if e.ComplexityRoot.Mutation.CreateCouponCampaign == nil {
 			break
@@ -3397,6 +3611,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CatalogChanges(childComplexity, args["sku"].(string)), true
+	case "Query.claimCampaign":
+		if e.ComplexityRoot.Query.ClaimCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Query_claimCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ClaimCampaign(childComplexity, args["id"].(string)), true
 	case "Query.couponCampaign":
 		if e.ComplexityRoot.Query.CouponCampaign == nil {
 			break
@@ -3516,6 +3741,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAfterSalesRequests(childComplexity, args["first"].(*int64)), true
+	case "Query.myCouponClaim":
+		if e.ComplexityRoot.Query.MyCouponClaim == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myCouponClaim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyCouponClaim(childComplexity, args["id"].(string)), true
 	case "Query.myOrders":
 		if e.ComplexityRoot.Query.MyOrders == nil {
 			break
@@ -4351,6 +4587,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BoxLineInput", ec.unmarshalInputBoxLineInput),
 			graphql.NewInputUnmarshaler("BundleComponentInput", ec.unmarshalInputBundleComponentInput),
 			graphql.NewInputUnmarshaler("CampaignConditionsInput", ec.unmarshalInputCampaignConditionsInput),
+			graphql.NewInputUnmarshaler("ClaimCampaignInput", ec.unmarshalInputClaimCampaignInput),
 			graphql.NewInputUnmarshaler("ConfirmPutAwayInput", ec.unmarshalInputConfirmPutAwayInput),
 			graphql.NewInputUnmarshaler("ConfirmShortageInput", ec.unmarshalInputConfirmShortageInput),
 			graphql.NewInputUnmarshaler("CouponCampaignInput", ec.unmarshalInputCouponCampaignInput),
@@ -4813,6 +5050,12 @@ enum UserErrorCode {
   COUPON_TEMPLATE_CONFLICT
   "The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished)."
   CAMPAIGN_STATE_CONFLICT
+  """
+  A pop-up claim is refused, nothing recorded: reason CAMPAIGN_ENDED,
+  CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED (you hold the campaign's limit
+  of claims) or OUT_OF_STOCK.
+  """
+  CLAIM_REFUSED
 }
 
 "An expected failure of a mutation."
@@ -5634,6 +5877,90 @@ extend type Subscription {
   "A campaign's progress, live: its state now, then every change, until it completes or is cancelled."
   couponCampaignProgress(id: ID!): CouponCampaign! @hasRole(roles: [MARKETING, ADMIN])
 }
+
+"""
+A pop-up claim campaign (DOMAIN 3.3): customers tap "claim" and get a
+coupon of its template, at most perUserLimit each, while its stock lasts,
+between startsAt and endsAt.
+"""
+type ClaimCampaign {
+  id: ID!
+  name: String!
+  templateId: ID!
+  stock: Int!
+  perUserLimit: Int!
+  startsAt: Time!
+  endsAt: Time!
+  createdAt: Time!
+  "Claims recorded, and where they stand."
+  claims: Int!
+  pending: Int!
+  bound: Int!
+  refused: Int!
+  "Units of refused claims not yet back in the stock (a crash cut the give-back short; the reconciler returns them)."
+  givebacksOwed: Int!
+  "The stock counter now; null while it is being rebuilt (the next claim rebuilds it)."
+  stockLeft: Int
+}
+
+input ClaimCampaignInput {
+  name: String!
+  "The coupon template given; required (a campaign without a gift is refused)."
+  templateId: ID
+  stock: Int!
+  perUserLimit: Int! = 1
+  startsAt: Time!
+  endsAt: Time!
+}
+
+type ClaimCampaignPayload {
+  campaign: ClaimCampaign
+  errors: [UserError!]!
+}
+
+enum CouponClaimStatus {
+  "Recorded; the coupon is being bound (at once when you view your coupons)."
+  PENDING
+  BOUND
+  "Not bound: reason says why (OUT_OF_STOCK, TEMPLATE_ENDED, TEMPLATE_RETIRED)."
+  REFUSED
+}
+
+"A customer's claim on a pop-up campaign."
+type CouponClaim {
+  id: ID!
+  campaignId: ID!
+  status: CouponClaimStatus!
+  reason: String
+  "The coupon bound, once BOUND (its id is the claim's)."
+  couponId: ID
+  createdAt: Time!
+}
+
+type CouponClaimPayload {
+  claim: CouponClaim
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "A claim campaign with its counts; null when unknown."
+  claimCampaign(id: ID!): ClaimCampaign @hasRole(roles: [MARKETING, ADMIN])
+  "One of the caller's claims; null when unknown (or someone else's)."
+  myCouponClaim(id: ID!): CouponClaim @hasRole(roles: [CUSTOMER])
+}
+
+extend type Mutation {
+  "Define a pop-up claim campaign."
+  createClaimCampaign(input: ClaimCampaignInput!, idempotencyKey: String!): ClaimCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+  """
+  Claim a coupon of a pop-up campaign: recorded and answered at once
+  (PENDING), bound shortly after. Refused at once with CLAIM_REFUSED and
+  reason CAMPAIGN_ENDED, CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED or
+  OUT_OF_STOCK (nothing recorded), NOT_FOUND for an unknown campaign. The
+  same idempotencyKey answers the claim made first.
+  """
+  claimCoupon(campaignId: ID!, idempotencyKey: String!): CouponClaimPayload! @hasRole(roles: [CUSTOMER])
+}
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/slots.graphqls", Input: `# Delivery slots and served areas (DOMAIN 1.2): per warehouse, per
 # Asia/Shanghai day and per slot type, the orders the warehouse and its
@@ -6450,6 +6777,50 @@ func (ec *executionContext) childFields_CatalogChange(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type CatalogChange", field.Name)
 }
 
+func (ec *executionContext) childFields_ClaimCampaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ClaimCampaign_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ClaimCampaign_name(ctx, field)
+	case "templateId":
+		return ec.fieldContext_ClaimCampaign_templateId(ctx, field)
+	case "stock":
+		return ec.fieldContext_ClaimCampaign_stock(ctx, field)
+	case "perUserLimit":
+		return ec.fieldContext_ClaimCampaign_perUserLimit(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_ClaimCampaign_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_ClaimCampaign_endsAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ClaimCampaign_createdAt(ctx, field)
+	case "claims":
+		return ec.fieldContext_ClaimCampaign_claims(ctx, field)
+	case "pending":
+		return ec.fieldContext_ClaimCampaign_pending(ctx, field)
+	case "bound":
+		return ec.fieldContext_ClaimCampaign_bound(ctx, field)
+	case "refused":
+		return ec.fieldContext_ClaimCampaign_refused(ctx, field)
+	case "givebacksOwed":
+		return ec.fieldContext_ClaimCampaign_givebacksOwed(ctx, field)
+	case "stockLeft":
+		return ec.fieldContext_ClaimCampaign_stockLeft(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimCampaign", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimCampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_ClaimCampaignPayload_campaign(ctx, field)
+	case "errors":
+		return ec.fieldContext_ClaimCampaignPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimCampaignPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ConfirmQCPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "withDifferences":
@@ -6570,6 +6941,34 @@ func (ec *executionContext) childFields_CouponCampaignPayload(ctx context.Contex
 		return ec.fieldContext_CouponCampaignPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponClaim(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CouponClaim_id(ctx, field)
+	case "campaignId":
+		return ec.fieldContext_CouponClaim_campaignId(ctx, field)
+	case "status":
+		return ec.fieldContext_CouponClaim_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_CouponClaim_reason(ctx, field)
+	case "couponId":
+		return ec.fieldContext_CouponClaim_couponId(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CouponClaim_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponClaim", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponClaimPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "claim":
+		return ec.fieldContext_CouponClaimPayload_claim(ctx, field)
+	case "errors":
+		return ec.fieldContext_CouponClaimPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponClaimPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7752,6 +8151,28 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimPickTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7824,6 +8245,28 @@ func (ec *executionContext) field_Mutation_confirmShortage_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ConfirmShortageInput, error) {
 			return ec.unmarshalNConfirmShortageInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmShortageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createClaimCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ClaimCampaignInput, error) {
+			return ec.unmarshalNClaimCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8526,6 +8969,20 @@ func (ec *executionContext) field_Query_catalogChanges_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_claimCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_couponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8659,6 +9116,20 @@ func (ec *executionContext) field_Query_myAfterSalesRequests_args(ctx context.Co
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myCouponClaim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -11057,6 +11528,392 @@ func (ec *executionContext) fieldContext_CatalogChange_after(_ context.Context, 
 	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "String")
 }
 
+func (ec *executionContext) _ClaimCampaign_id(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ClaimCampaign_name(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _ClaimCampaign_templateId(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ClaimCampaign_stock(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_perUserLimit(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_perUserLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerUserLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_perUserLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClaimCampaign_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClaimCampaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClaimCampaign_claims(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_claims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_pending(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_bound(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_bound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_bound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_refused(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_givebacksOwed(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_givebacksOwed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GivebacksOwed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_givebacksOwed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_stockLeft(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_stockLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StockLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_stockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaignPayload_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
+			return ec.marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimCampaignPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaignPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ConfirmQCPayload_withDifferences(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmQCPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12066,6 +12923,208 @@ func (ec *executionContext) _CouponCampaignPayload_errors(ctx context.Context, f
 func (ec *executionContext) fieldContext_CouponCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CouponCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponClaim_id(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponClaim_campaignId(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_campaignId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CampaignID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_campaignId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponClaim_status(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CouponClaimStatus) graphql.Marshaler {
+			return ec.marshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "CouponClaimStatus")
+}
+
+func (ec *executionContext) _CouponClaim_reason(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponClaim_couponId(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_couponId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CouponID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_couponId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponClaim_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponClaimPayload_claim(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaimPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaimPayload_claim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claim, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
+			return ec.marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaimPayload_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponClaimPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponClaim(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponClaimPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaimPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaimPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaimPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponClaimPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -15571,6 +16630,130 @@ func (ec *executionContext) fieldContext_Mutation_moveCouponCampaign(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_moveCouponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createClaimCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createClaimCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateClaimCampaign(ctx, fc.Args["input"].(model.ClaimCampaignInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ClaimCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ClaimCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaignPayload) graphql.Marshaler {
+			return ec.marshalNClaimCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createClaimCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createClaimCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimCoupon(ctx, fc.Args["campaignId"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.CouponClaimPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponClaimPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaimPayload) graphql.Marshaler {
+			return ec.marshalNCouponClaimPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponClaimPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20812,6 +21995,130 @@ func (ec *executionContext) fieldContext_Query_couponCampaign(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_claimCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_claimCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ClaimCampaign(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ClaimCampaign
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ClaimCampaign
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
+			return ec.marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_claimCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimCampaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_claimCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myCouponClaim(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myCouponClaim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyCouponClaim(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.CouponClaim
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponClaim
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
+			return ec.marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myCouponClaim(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponClaim(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myCouponClaim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_deliverySlots(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25702,6 +27009,87 @@ func UnmarshalCampaignConditionsInput(ctx context.Context, raw any) (model.Campa
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputClaimCampaignInput(ctx context.Context, obj any) (model.ClaimCampaignInput, error) {
+	var it model.ClaimCampaignInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["perUserLimit"]; !present {
+		asMap["perUserLimit"] = 1
+	}
+
+	fieldsInOrder := [...]string{"name", "templateId", "stock", "perUserLimit", "startsAt", "endsAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "templateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TemplateID = data
+		case "stock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stock"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stock = data
+		case "perUserLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perUserLimit"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerUserLimit = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalClaimCampaignInput unmarshals raw into the ClaimCampaignInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimCampaignInput(ctx context.Context, raw any) (model.ClaimCampaignInput, error) {
+	var out model.ClaimCampaignInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimCampaignInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputConfirmPutAwayInput(ctx context.Context, obj any) (model.ConfirmPutAwayInput, error) {
 	var it model.ConfirmPutAwayInput
 	if obj == nil {
@@ -28170,6 +29558,142 @@ func (ec *executionContext) _CatalogChange(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var claimCampaignImplementors = []string{"ClaimCampaign"}
+
+func (ec *executionContext) _ClaimCampaign(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimCampaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimCampaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimCampaign")
+		case "id":
+			out.Values[i] = ec._ClaimCampaign_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ClaimCampaign_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "templateId":
+			out.Values[i] = ec._ClaimCampaign_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stock":
+			out.Values[i] = ec._ClaimCampaign_stock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "perUserLimit":
+			out.Values[i] = ec._ClaimCampaign_perUserLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._ClaimCampaign_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._ClaimCampaign_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ClaimCampaign_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claims":
+			out.Values[i] = ec._ClaimCampaign_claims(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._ClaimCampaign_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bound":
+			out.Values[i] = ec._ClaimCampaign_bound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._ClaimCampaign_refused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "givebacksOwed":
+			out.Values[i] = ec._ClaimCampaign_givebacksOwed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stockLeft":
+			out.Values[i] = ec._ClaimCampaign_stockLeft(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var claimCampaignPayloadImplementors = []string{"ClaimCampaignPayload"}
+
+func (ec *executionContext) _ClaimCampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimCampaignPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimCampaignPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimCampaignPayload")
+		case "campaign":
+			out.Values[i] = ec._ClaimCampaignPayload_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ClaimCampaignPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var confirmQCPayloadImplementors = []string{"ConfirmQCPayload"}
 
 func (ec *executionContext) _ConfirmQCPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConfirmQCPayload) graphql.Marshaler {
@@ -28546,6 +30070,102 @@ func (ec *executionContext) _CouponCampaignPayload(ctx context.Context, sel ast.
 			}
 		case "errors":
 			out.Values[i] = ec._CouponCampaignPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponClaimImplementors = []string{"CouponClaim"}
+
+func (ec *executionContext) _CouponClaim(ctx context.Context, sel ast.SelectionSet, obj *model.CouponClaim) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponClaimImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponClaim")
+		case "id":
+			out.Values[i] = ec._CouponClaim_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "campaignId":
+			out.Values[i] = ec._CouponClaim_campaignId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CouponClaim_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._CouponClaim_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "couponId":
+			out.Values[i] = ec._CouponClaim_couponId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._CouponClaim_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponClaimPayloadImplementors = []string{"CouponClaimPayload"}
+
+func (ec *executionContext) _CouponClaimPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponClaimPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponClaimPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponClaimPayload")
+		case "claim":
+			out.Values[i] = ec._CouponClaimPayload_claim(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CouponClaimPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29658,6 +31278,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "moveCouponCampaign":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_moveCouponCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createClaimCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createClaimCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimCoupon(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -31242,6 +32876,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_couponCampaign(ctx, field)
+				})
+		case "claimCampaign":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_claimCampaign(ctx, field)
+				})
+		case "myCouponClaim":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myCouponClaim(ctx, field)
 				})
 		case "deliverySlots":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -33176,6 +34822,19 @@ func (ec *executionContext) marshalNCatalogChange2ᚖgithubᚗcomᚋharvestᚋha
 	return ec._CatalogChange(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNClaimCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignInput(ctx context.Context, v any) (model.ClaimCampaignInput, error) {
+	res, err := ec.unmarshalInputClaimCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClaimCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.ClaimCampaignPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimCampaignPayload!")
+		return graphql.Null
+	}
+	return ec._ClaimCampaignPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNConfirmPutAwayInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmPutAwayInput(ctx context.Context, v any) (model.ConfirmPutAwayInput, error) {
 	res, err := ec.unmarshalInputConfirmPutAwayInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33296,6 +34955,24 @@ func (ec *executionContext) unmarshalNCouponCampaignStatus2githubᚗcomᚋharves
 }
 
 func (ec *executionContext) marshalNCouponCampaignStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponCampaignStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCouponClaimPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponClaimPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponClaimPayload!")
+		return graphql.Null
+	}
+	return ec._CouponClaimPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx context.Context, v any) (model.CouponClaimStatus, error) {
+	var res model.CouponClaimStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponClaimStatus) graphql.Marshaler {
 	return v
 }
 
@@ -34894,6 +36571,13 @@ func (ec *executionContext) marshalOCashPayment2ᚖgithubᚗcomᚋharvestᚋharv
 	return ec._CashPayment(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx context.Context, sel ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ClaimCampaign(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCoupon2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *model.Coupon) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -34906,6 +36590,13 @@ func (ec *executionContext) marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋh
 		return graphql.Null
 	}
 	return ec._CouponCampaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx context.Context, sel ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponClaim(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {

@@ -199,6 +199,44 @@ type CatalogChange struct {
 	After string `json:"after"`
 }
 
+// A pop-up claim campaign (DOMAIN 3.3): customers tap "claim" and get a
+// coupon of its template, at most perUserLimit each, while its stock lasts,
+// between startsAt and endsAt.
+type ClaimCampaign struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	TemplateID   string    `json:"templateId"`
+	Stock        int64     `json:"stock"`
+	PerUserLimit int64     `json:"perUserLimit"`
+	StartsAt     time.Time `json:"startsAt"`
+	EndsAt       time.Time `json:"endsAt"`
+	CreatedAt    time.Time `json:"createdAt"`
+	// Claims recorded, and where they stand.
+	Claims  int64 `json:"claims"`
+	Pending int64 `json:"pending"`
+	Bound   int64 `json:"bound"`
+	Refused int64 `json:"refused"`
+	// Units of refused claims not yet back in the stock (a crash cut the give-back short; the reconciler returns them).
+	GivebacksOwed int64 `json:"givebacksOwed"`
+	// The stock counter now; null while it is being rebuilt (the next claim rebuilds it).
+	StockLeft *int64 `json:"stockLeft,omitempty"`
+}
+
+type ClaimCampaignInput struct {
+	Name string `json:"name"`
+	// The coupon template given; required (a campaign without a gift is refused).
+	TemplateID   *string   `json:"templateId,omitempty"`
+	Stock        int64     `json:"stock"`
+	PerUserLimit int64     `json:"perUserLimit"`
+	StartsAt     time.Time `json:"startsAt"`
+	EndsAt       time.Time `json:"endsAt"`
+}
+
+type ClaimCampaignPayload struct {
+	Campaign *ClaimCampaign `json:"campaign,omitempty"`
+	Errors   []*UserError   `json:"errors"`
+}
+
 type ConfirmPutAwayInput struct {
 	TaskID string `json:"taskId"`
 	// The bin scanned: must be the task's (WRONG_BIN).
@@ -297,6 +335,22 @@ type CouponCampaignInput struct {
 type CouponCampaignPayload struct {
 	Campaign *CouponCampaign `json:"campaign,omitempty"`
 	Errors   []*UserError    `json:"errors"`
+}
+
+// A customer's claim on a pop-up campaign.
+type CouponClaim struct {
+	ID         string            `json:"id"`
+	CampaignID string            `json:"campaignId"`
+	Status     CouponClaimStatus `json:"status"`
+	Reason     *string           `json:"reason,omitempty"`
+	// The coupon bound, once BOUND (its id is the claim's).
+	CouponID  *string   `json:"couponId,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type CouponClaimPayload struct {
+	Claim  *CouponClaim `json:"claim,omitempty"`
+	Errors []*UserError `json:"errors"`
 }
 
 type CouponPayload struct {
@@ -1279,6 +1333,65 @@ func (e *CouponCampaignStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e CouponCampaignStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CouponClaimStatus string
+
+const (
+	// Recorded; the coupon is being bound (at once when you view your coupons).
+	CouponClaimStatusPending CouponClaimStatus = "PENDING"
+	CouponClaimStatusBound   CouponClaimStatus = "BOUND"
+	// Not bound: reason says why (OUT_OF_STOCK, TEMPLATE_ENDED, TEMPLATE_RETIRED).
+	CouponClaimStatusRefused CouponClaimStatus = "REFUSED"
+)
+
+var AllCouponClaimStatus = []CouponClaimStatus{
+	CouponClaimStatusPending,
+	CouponClaimStatusBound,
+	CouponClaimStatusRefused,
+}
+
+func (e CouponClaimStatus) IsValid() bool {
+	switch e {
+	case CouponClaimStatusPending, CouponClaimStatusBound, CouponClaimStatusRefused:
+		return true
+	}
+	return false
+}
+
+func (e CouponClaimStatus) String() string {
+	return string(e)
+}
+
+func (e *CouponClaimStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponClaimStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponClaimStatus", str)
+	}
+	return nil
+}
+
+func (e CouponClaimStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponClaimStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponClaimStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2355,6 +2468,10 @@ const (
 	UserErrorCodeCouponTemplateConflict UserErrorCode = "COUPON_TEMPLATE_CONFLICT"
 	// The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished).
 	UserErrorCodeCampaignStateConflict UserErrorCode = "CAMPAIGN_STATE_CONFLICT"
+	// A pop-up claim is refused, nothing recorded: reason CAMPAIGN_ENDED,
+	// CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED (you hold the campaign's limit
+	// of claims) or OUT_OF_STOCK.
+	UserErrorCodeClaimRefused UserErrorCode = "CLAIM_REFUSED"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -2383,11 +2500,12 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeCouponInvalid,
 	UserErrorCodeCouponTemplateConflict,
 	UserErrorCodeCampaignStateConflict,
+	UserErrorCodeClaimRefused,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused:
 		return true
 	}
 	return false

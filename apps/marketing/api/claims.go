@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -22,10 +24,13 @@ func MountClaims(r chi.Router, c *app.Claims) {
 	r.Post("/v1/claim-campaigns", h.create)
 	r.Get("/v1/claim-campaigns/{id}", h.get)
 	r.Post("/v1/coupon-claims", h.claim)
+	r.Post("/v1/coupon-claims/batch", h.claimBatch)
 	r.Get("/v1/customers/{customer}/coupon-claims/{id}", h.claimOf)
 }
 
-func claimFail(w http.ResponseWriter, r *http.Request, err error) {
+// claimProblem is the Problem a claim error answers (any other error
+// stays itself: an internal fault).
+func claimProblem(err error) error {
 	code := ""
 	switch {
 	case errors.Is(err, domain.ErrClaimCampaignEnded):
@@ -38,11 +43,15 @@ func claimFail(w http.ResponseWriter, r *http.Request, err error) {
 		code = mc.CodeClaimOutOfStock
 	}
 	if code != "" {
-		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusConflict, code, "%s", err.Error()))
-		return
+		return httpapi.Errorf(http.StatusConflict, code, "%s", err.Error())
 	}
-	walletFail(w, r, err)
+	if status, code := walletCode(err); code != "" {
+		return httpapi.Errorf(status, code, "%s", err.Error())
+	}
+	return problem(err)
 }
+
+func claimFail(w http.ResponseWriter, r *http.Request, err error) { httpapi.WriteError(w, r, claimProblem(err)) }
 
 func claimCampaignOut(c domain.ClaimCampaign, n domain.ClaimCounts) mc.ClaimCampaign {
 	s := c.Spec
@@ -101,4 +110,39 @@ func (h *ClaimHandler) claimOf(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, claimOut(c))
+}
+
+// claimBatch records the claims a busy gateway sent together
+// (marketingclient's claim queue), each exactly as POST v1/coupon-claims
+// would: run concurrently, so the group commit writes them together, and
+// answered one by one in order.
+func (h *ClaimHandler) claimBatch(w http.ResponseWriter, r *http.Request) {
+	var in mc.ClaimBatchRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		claimFail(w, r, err)
+		return
+	}
+	if len(in.Claims) == 0 || len(in.Claims) > mc.MaxClaimBatch {
+		claimFail(w, r, fmt.Errorf("%w: a batch holds 1..%d claims", domain.ErrValidation, mc.MaxClaimBatch))
+		return
+	}
+	out := mc.ClaimBatchResponse{Results: make([]mc.ClaimResult, len(in.Claims))}
+	var wg sync.WaitGroup
+	for i, c := range in.Claims {
+		wg.Go(func() {
+			cl, err := h.c.Claim(r.Context(), c.CustomerID, c.CampaignID, c.IdempotencyKey)
+			if err == nil {
+				o := claimOut(cl)
+				out.Results[i].Claim = &o
+				return
+			}
+			var p *httpapi.Problem
+			if !errors.As(claimProblem(err), &p) {
+				p = httpapi.Errorf(http.StatusInternalServerError, "INTERNAL", "claim not recorded: %v", err)
+			}
+			out.Results[i].Problem = &mc.ClaimProblem{Status: p.Status, Code: p.Code, Message: p.Message}
+		})
+	}
+	wg.Wait()
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }

@@ -6,9 +6,13 @@ package marketingclient
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/harvest/harvest/apps/platform/group"
+	"github.com/harvest/harvest/apps/platform/httpapi"
 )
 
 // Claim error codes (httpapi.Problem.Code).
@@ -26,8 +30,8 @@ const (
 	ClaimRefused = "REFUSED"
 )
 
-// ClaimRoutes are the claim routes a busy gateway sends in batches.
-var ClaimRoutes = []string{"POST v1/coupon-claims"}
+// MaxClaimBatch bounds the claims of one POST v1/coupon-claims/batch.
+const MaxClaimBatch = 64
 
 // CreateClaimCampaignRequest defines a pop-up claim campaign.
 type CreateClaimCampaignRequest struct {
@@ -91,10 +95,104 @@ func (c *Client) ClaimCampaign(ctx context.Context, id string) (ClaimCampaign, e
 	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/claim-campaigns/"+url.PathEscape(id), nil, &out)
 }
 
-// ClaimCoupon records a claim and answers at once (PENDING), or refuses it.
+// ClaimBatchRequest is claims sent together.
+type ClaimBatchRequest struct {
+	Claims []ClaimRequest `json:"claims"`
+}
+
+// ClaimResult is one claim's answer in a batch: the claim or its problem.
+type ClaimResult struct {
+	Claim   *Claim        `json:"claim,omitempty"`
+	Problem *ClaimProblem `json:"problem,omitempty"`
+}
+
+// ClaimProblem is a refused claim's httpapi.Problem, status included.
+type ClaimProblem struct {
+	Status  int    `json:"status"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ClaimBatchResponse answers a ClaimBatchRequest, in its order.
+type ClaimBatchResponse struct {
+	Results []ClaimResult `json:"results"`
+}
+
+// ClaimCoupon records a claim and answers at once (PENDING), or refuses
+// it. Concurrent claims of one client travel together (claimQueue).
 func (c *Client) ClaimCoupon(ctx context.Context, r ClaimRequest) (Claim, error) {
-	var out Claim
-	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/coupon-claims", r, &out)
+	c.claimsOnce.Do(func() { c.claims = newClaimQueue(c.inv) })
+	return c.claims.claim(ctx, r)
+}
+
+// claimQueue sends a pop-up's concurrent claims as one invocation of
+// v1/coupon-claims/batch: at a peak every claim through two sidecars
+// alone would spend the CPU on the invocations, not the claims. Calls
+// queue while up to two batches are in flight (group.Queue), so a lone
+// claim goes at once, by itself. Each caller waits on its own context;
+// a claim whose caller gave up is still answered to nobody, and its
+// key makes the customer's retry the same claim.
+type claimQueue struct {
+	inv Invoker
+	q   *group.Queue[*claimCall]
+}
+
+type claimCall struct {
+	ctx  context.Context
+	req  ClaimRequest
+	done chan claimAnswer
+}
+
+type claimAnswer struct {
+	claim Claim
+	err   error
+}
+
+func newClaimQueue(inv Invoker) *claimQueue {
+	return &claimQueue{inv: inv, q: group.NewQueue[*claimCall](group.Options{MaxSize: MaxClaimBatch, Detach: true})}
+}
+
+func (q *claimQueue) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
+	call := &claimCall{ctx: ctx, req: r, done: make(chan claimAnswer, 1)}
+	q.q.Submit(call, q.send)
+	select {
+	case a := <-call.done:
+		return a.claim, a.err
+	case <-ctx.Done():
+		return Claim{}, ctx.Err()
+	}
+}
+
+func (q *claimQueue) send(g []*claimCall) {
+	ctx := context.WithoutCancel(g[0].ctx)
+	if len(g) == 1 {
+		var out Claim
+		err := q.inv.Invoke(ctx, AppID, http.MethodPost, "v1/coupon-claims", g[0].req, &out)
+		g[0].done <- claimAnswer{out, err}
+		return
+	}
+	in := ClaimBatchRequest{Claims: make([]ClaimRequest, len(g))}
+	for i, c := range g {
+		in.Claims[i] = c.req
+	}
+	var out ClaimBatchResponse
+	err := q.inv.Invoke(ctx, AppID, http.MethodPost, "v1/coupon-claims/batch", in, &out)
+	if err == nil && len(out.Results) != len(g) {
+		err = fmt.Errorf("claim batch: %d answers for %d claims", len(out.Results), len(g))
+	}
+	for i, c := range g {
+		switch {
+		case err != nil:
+			c.done <- claimAnswer{err: err}
+		case out.Results[i].Problem != nil:
+			p := out.Results[i].Problem
+			c.done <- claimAnswer{err: &httpapi.Problem{Status: p.Status, Code: p.Code, Message: p.Message}}
+		case out.Results[i].Claim != nil:
+			c.done <- claimAnswer{claim: *out.Results[i].Claim}
+		default:
+			c.done <- claimAnswer{err: fmt.Errorf("claim batch: answer %d is empty", i)}
+		}
+	}
 }
 
 // CouponClaim returns one of a customer's claims.

@@ -22,7 +22,7 @@ import (
 // Store is marketing's database.
 type Store struct {
 	db     *sql.DB
-	grants *group.Writer[*grantReq] // evaluations committed together (grant_group.go)
+	grants *group.Writer[*grantReq]  // evaluations committed together (grant_group.go)
 	claims *group.Writer[*recordReq] // claims recorded together (claims.go)
 }
 
