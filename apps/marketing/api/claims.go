@@ -51,7 +51,9 @@ func claimProblem(err error) error {
 	return problem(err)
 }
 
-func claimFail(w http.ResponseWriter, r *http.Request, err error) { httpapi.WriteError(w, r, claimProblem(err)) }
+func claimFail(w http.ResponseWriter, r *http.Request, err error) {
+	httpapi.WriteError(w, r, claimProblem(err))
+}
 
 func claimCampaignOut(c domain.ClaimCampaign, n domain.ClaimCounts) mc.ClaimCampaign {
 	s := c.Spec
