@@ -412,7 +412,10 @@ func (c *Claims) bind(ctx context.Context) {
 			return
 		case first = <-c.layer2:
 		}
-		batch, _ := group.Gather(c.layer2, first, c.BindBatch, 0, 0)
+		// Binding waits on throughput, not on the customer (answered
+		// already): a batch lingers a moment for more, so one transaction
+		// binds many.
+		batch, _ := group.Gather(c.layer2, first, c.BindBatch, 5*time.Millisecond, 1)
 		byCampaign := map[string][]domain.Claim{}
 		var order []string
 		for _, cl := range batch {

@@ -128,7 +128,7 @@ func (c *Client) ClaimCoupon(ctx context.Context, r ClaimRequest) (Claim, error)
 // claimQueue sends a pop-up's concurrent claims as one invocation of
 // v1/coupon-claims/batch: at a peak every claim through two sidecars
 // alone would spend the CPU on the invocations, not the claims. Calls
-// queue while up to two batches are in flight (group.Queue), so a lone
+// queue while up to sixteen batches are in flight (group.Queue: a claim waits on commits, not on CPU), so a lone
 // claim goes at once, by itself. Each caller waits on its own context;
 // a claim whose caller gave up is still answered to nobody, and its
 // key makes the customer's retry the same claim.
@@ -149,7 +149,7 @@ type claimAnswer struct {
 }
 
 func newClaimQueue(inv Invoker) *claimQueue {
-	return &claimQueue{inv: inv, q: group.NewQueue[*claimCall](group.Options{MaxSize: MaxClaimBatch, Detach: true})}
+	return &claimQueue{inv: inv, q: group.NewQueue[*claimCall](group.Options{MaxSize: MaxClaimBatch, InFlight: 16, Detach: true})}
 }
 
 func (q *claimQueue) claim(ctx context.Context, r ClaimRequest) (Claim, error) {

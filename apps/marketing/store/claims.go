@@ -140,32 +140,19 @@ func (s *Store) recordAll(ctx context.Context, tx *sql.Tx, g []*recordReq) error
 		keyArgs = append(keyArgs, r.c.CustomerID, r.c.Key)
 		pairArgs = append(pairArgs, r.c.CampaignID, r.c.CustomerID)
 	}
-	prior, err := claimsWhere(ctx, tx, `(customer_id, idempotency_key) IN (`+sqltx.Tuples("(?,?)", len(g))+`)`, keyArgs...)
+	// One read serves both questions: the claims of these keys (repeats)
+	// and every claim these customers hold on these campaigns (at most
+	// the limit each), counted here.
+	prior, err := claimsWhere(ctx, tx, `(customer_id, idempotency_key) IN (`+sqltx.Tuples("(?,?)", len(g))+
+		`) OR (campaign_id, customer_id) IN (`+sqltx.Tuples("(?,?)", len(g))+`)`, append(keyArgs, pairArgs...)...)
 	if err != nil {
 		return err
 	}
 	byKey := map[[2]string]domain.Claim{}
+	held := map[[2]string]int{}
 	for _, c := range prior {
 		byKey[[2]string{c.CustomerID, c.Key}] = c
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT campaign_id, customer_id, COUNT(*) FROM coupon_claims WHERE (campaign_id, customer_id) IN (`+
-		sqltx.Tuples("(?,?)", len(g))+`) GROUP BY campaign_id, customer_id`, pairArgs...)
-	if err != nil {
-		return fmt.Errorf("count claims: %w", err)
-	}
-	held := map[[2]string]int{}
-	for rows.Next() {
-		var camp, cust string
-		var n int
-		if err := rows.Scan(&camp, &cust, &n); err != nil {
-			rows.Close()
-			return fmt.Errorf("count claims: %w", err)
-		}
-		held[[2]string{camp, cust}] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("count claims: %w", err)
+		held[[2]string{c.CampaignID, c.CustomerID}]++
 	}
 	var fresh []*recordReq
 	keys := map[[2]string]*recordReq{}
