@@ -51,7 +51,8 @@ type ClaimRepository interface {
 	// RecordClaim records c PENDING in the customer's next slot, due for
 	// the re-queue job at due; beyond limit domain.ErrClaimLimitReached; a
 	// key used before answers that claim (created false).
-	RecordClaim(ctx context.Context, c domain.Claim, limit int, due time.Time) (domain.Claim, bool, error)
+	// unless, when set, refuses a claim whose key is new.
+	RecordClaim(ctx context.Context, c domain.Claim, limit int, due time.Time, unless error) (domain.Claim, bool, error)
 	Claim(ctx context.Context, id string) (domain.Claim, error)
 	ClaimByKey(ctx context.Context, customerID, key string) (domain.Claim, error)
 	PendingClaims(ctx context.Context, customerID string, limit int) ([]domain.Claim, error)
@@ -242,12 +243,14 @@ func (c *Claims) Claim(ctx context.Context, customerID, campaignID, key string) 
 	if err := e.c.CanClaim(now); err != nil {
 		return refuse(err)
 	}
-	// A cheap early answer; the take in Redis is what never oversells.
+	// A cheap early answer, given unless the key was used before (read
+	// with the group's keys); the take in Redis is what never oversells.
+	var gone error
 	if left, err := c.stock.Left(ctx, campaignID); err == nil && left <= 0 {
-		return refuse(fmt.Errorf("campaign %s has no coupon left: %w", campaignID, domain.ErrClaimOutOfStock))
+		gone = fmt.Errorf("campaign %s has no coupon left: %w", campaignID, domain.ErrClaimOutOfStock)
 	}
 	cl, created, err := c.store.RecordClaim(ctx, domain.Claim{ID: ids.New(), CampaignID: campaignID, CustomerID: customerID, Key: key,
-		Status: domain.ClaimPending, CreatedAt: now, UpdatedAt: now}, e.c.Spec.PerUserLimit, now.Add(c.RequeueAfter))
+		Status: domain.ClaimPending, CreatedAt: now, UpdatedAt: now}, e.c.Spec.PerUserLimit, now.Add(c.RequeueAfter), gone)
 	if err != nil {
 		return domain.Claim{}, err
 	}

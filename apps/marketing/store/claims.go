@@ -99,6 +99,10 @@ type recordReq struct {
 	c     domain.Claim
 	limit int
 	due   time.Time // first due for the re-queue job
+	// unless refuses the claim when its key was not used before (the
+	// stock is gone): decided before, applied here, where the key is read
+	// anyway, so a refusal costs no query of its own.
+	unless error
 	// out
 	existing domain.Claim // set when the key was used before (repeat)
 	err      error        // the claim's own refusal (limit, key reused)
@@ -108,10 +112,11 @@ type recordReq struct {
 // due) in the slot after the customer's last, or refuses it when the
 // customer's claims on the campaign reached limit; a key used before
 // answers that claim (domain.ErrKeyReused when it was on another
-// campaign). Two claims racing for one slot: the loser counts again.
-func (s *Store) RecordClaim(ctx context.Context, c domain.Claim, limit int, due time.Time) (domain.Claim, bool, error) {
+// campaign); a claim with a new key is refused with unless when set.
+// Two claims racing for one slot: the loser counts again.
+func (s *Store) RecordClaim(ctx context.Context, c domain.Claim, limit int, due time.Time, unless error) (domain.Claim, bool, error) {
 	for range limit + 3 {
-		r := &recordReq{c: c, limit: limit, due: due}
+		r := &recordReq{c: c, limit: limit, due: due, unless: unless}
 		err := s.claims.Write(ctx, r)
 		switch {
 		case err == nil && r.err != nil:
@@ -171,6 +176,10 @@ func (s *Store) recordAll(ctx context.Context, tx *sql.Tx, g []*recordReq) error
 				return fmt.Errorf("key %q twice in a group: %w", r.c.Key, errRepeat)
 			}
 			r.existing = first.c
+			continue
+		}
+		if r.unless != nil {
+			r.err = r.unless
 			continue
 		}
 		pair := [2]string{r.c.CampaignID, r.c.CustomerID}
