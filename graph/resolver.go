@@ -90,6 +90,7 @@ type Resolver struct {
 	Wallet    Wallet
 	Campaigns Campaigns
 	Claims    Claims
+	Gifts     Gifts
 	Feed      OrderFeed
 	// Addresses is OMS's address books (usually the same client as Orders).
 	Addresses Addresses

@@ -146,6 +146,23 @@ type ComplexityRoot struct {
 		Order  func(childComplexity int) int
 	}
 
+	CandidateImport struct {
+		AlreadyListed func(childComplexity int) int
+		CampaignID    func(childComplexity int) int
+		Candidates    func(childComplexity int) int
+		DataRows      func(childComplexity int) int
+		DuplicateRows func(childComplexity int) int
+		Duplicates    func(childComplexity int) int
+		ImportID      func(childComplexity int) int
+		Imported      func(childComplexity int) int
+		InvalidRows   func(childComplexity int) int
+	}
+
+	CandidateImportPayload struct {
+		Errors func(childComplexity int) int
+		Import func(childComplexity int) int
+	}
+
 	CashPayment struct {
 		AmountFen       func(childComplexity int) int
 		AmountFormatted func(childComplexity int) int
@@ -385,6 +402,38 @@ type ComplexityRoot struct {
 		WaybillNo  func(childComplexity int) int
 	}
 
+	GiftCampaign struct {
+		Candidates        func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		EndsAt            func(childComplexity int) int
+		ExcludedCustomers func(childComplexity int) int
+		GiftQtyPerOrder   func(childComplexity int) int
+		GiftSku           func(childComplexity int) int
+		GiftStock         func(childComplexity int) int
+		GiftStockLeft     func(childComplexity int) int
+		ID                func(childComplexity int) int
+		MinGoodsFen       func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Phase             func(childComplexity int) int
+		RequiredSkus      func(childComplexity int) int
+		StartsAt          func(childComplexity int) int
+	}
+
+	GiftCampaignConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	GiftCampaignEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	GiftCampaignPayload struct {
+		Campaign func(childComplexity int) int
+		Errors   func(childComplexity int) int
+	}
+
 	HandOverPayload struct {
 		Batch  func(childComplexity int) int
 		Errors func(childComplexity int) int
@@ -394,6 +443,11 @@ type ComplexityRoot struct {
 		Carrier func(childComplexity int) int
 		ID      func(childComplexity int) int
 		Parcels func(childComplexity int) int
+	}
+
+	InvalidCandidateRow struct {
+		Reason func(childComplexity int) int
+		Row    func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -407,12 +461,14 @@ type ComplexityRoot struct {
 		CreateClaimCampaign  func(childComplexity int, input model.ClaimCampaignInput, idempotencyKey string) int
 		CreateCouponCampaign func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
 		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
+		CreateGiftCampaign   func(childComplexity int, input model.GiftCampaignInput, idempotencyKey string) int
 		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
 		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
 		DeleteCouponTemplate func(childComplexity int, id string) int
 		GrantCoupon          func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
 		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
+		ImportGiftCandidates func(childComplexity int, campaignID string, file graphql.Upload) int
 		MoveCouponCampaign   func(childComplexity int, id string, action model.CouponCampaignAction) int
 		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
@@ -432,6 +488,7 @@ type ComplexityRoot struct {
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
+		TopUpGiftStock       func(childComplexity int, campaignID string, units int64, idempotencyKey string) int
 		UnbindCoupon         func(childComplexity int, couponID string, customerID string, reason string) int
 		UpdateAddress        func(childComplexity int, id string, input model.SaveAddressInput) int
 		UpdateCouponTemplate func(childComplexity int, id string, input model.CouponTemplateInput) int
@@ -656,6 +713,8 @@ type ComplexityRoot struct {
 		FulfillmentStages     func(childComplexity int) int
 		FulfillmentSuspension func(childComplexity int) int
 		FulfillmentTimeline   func(childComplexity int, orderID string) int
+		GiftCampaign          func(childComplexity int, id string) int
+		GiftCampaigns         func(childComplexity int, first *int64, after *string) int
 		Me                    func(childComplexity int) int
 		MyAccounts            func(childComplexity int) int
 		MyAddresses           func(childComplexity int) int
@@ -882,6 +941,9 @@ type MutationResolver interface {
 	MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error)
 	CreateClaimCampaign(ctx context.Context, input model.ClaimCampaignInput, idempotencyKey string) (*model.ClaimCampaignPayload, error)
 	ClaimCoupon(ctx context.Context, campaignID string, idempotencyKey string) (*model.CouponClaimPayload, error)
+	CreateGiftCampaign(ctx context.Context, input model.GiftCampaignInput, idempotencyKey string) (*model.GiftCampaignPayload, error)
+	ImportGiftCandidates(ctx context.Context, campaignID string, file graphql.Upload) (*model.CandidateImportPayload, error)
+	TopUpGiftStock(ctx context.Context, campaignID string, units int64, idempotencyKey string) (*model.GiftCampaignPayload, error)
 	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
 	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
 	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
@@ -927,6 +989,8 @@ type QueryResolver interface {
 	CouponCampaign(ctx context.Context, id string) (*model.CouponCampaign, error)
 	ClaimCampaign(ctx context.Context, id string) (*model.ClaimCampaign, error)
 	MyCouponClaim(ctx context.Context, id string) (*model.CouponClaim, error)
+	GiftCampaigns(ctx context.Context, first *int64, after *string) (*model.GiftCampaignConnection, error)
+	GiftCampaign(ctx context.Context, id string) (*model.GiftCampaign, error)
 	DeliverySlots(ctx context.Context, address model.AreaInput, days *int64) ([]*model.OpenDeliverySlot, error)
 	SlotCapacities(ctx context.Context, warehouse *string, from *string, days *int64) ([]*model.SlotCapacity, error)
 	ServedAreas(ctx context.Context, province *string, city *string) ([]*model.ServedArea, error)
@@ -1368,6 +1432,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CancelOrderPayload.Order(childComplexity), true
+
+	case "CandidateImport.alreadyListed":
+		if e.ComplexityRoot.CandidateImport.AlreadyListed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.AlreadyListed(childComplexity), true
+	case "CandidateImport.campaignId":
+		if e.ComplexityRoot.CandidateImport.CampaignID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.CampaignID(childComplexity), true
+	case "CandidateImport.candidates":
+		if e.ComplexityRoot.CandidateImport.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.Candidates(childComplexity), true
+	case "CandidateImport.dataRows":
+		if e.ComplexityRoot.CandidateImport.DataRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.DataRows(childComplexity), true
+	case "CandidateImport.duplicateRows":
+		if e.ComplexityRoot.CandidateImport.DuplicateRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.DuplicateRows(childComplexity), true
+	case "CandidateImport.duplicates":
+		if e.ComplexityRoot.CandidateImport.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.Duplicates(childComplexity), true
+	case "CandidateImport.importId":
+		if e.ComplexityRoot.CandidateImport.ImportID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.ImportID(childComplexity), true
+	case "CandidateImport.imported":
+		if e.ComplexityRoot.CandidateImport.Imported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.Imported(childComplexity), true
+	case "CandidateImport.invalidRows":
+		if e.ComplexityRoot.CandidateImport.InvalidRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.InvalidRows(childComplexity), true
+
+	case "CandidateImportPayload.errors":
+		if e.ComplexityRoot.CandidateImportPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImportPayload.Errors(childComplexity), true
+	case "CandidateImportPayload.import":
+		if e.ComplexityRoot.CandidateImportPayload.Import == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImportPayload.Import(childComplexity), true
 
 	case "CashPayment.amountFen":
 		if e.ComplexityRoot.CashPayment.AmountFen == nil {
@@ -2310,6 +2442,130 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FulfillmentUnit.WaybillNo(childComplexity), true
 
+	case "GiftCampaign.candidates":
+		if e.ComplexityRoot.GiftCampaign.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.Candidates(childComplexity), true
+	case "GiftCampaign.createdAt":
+		if e.ComplexityRoot.GiftCampaign.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.CreatedAt(childComplexity), true
+	case "GiftCampaign.endsAt":
+		if e.ComplexityRoot.GiftCampaign.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.EndsAt(childComplexity), true
+	case "GiftCampaign.excludedCustomers":
+		if e.ComplexityRoot.GiftCampaign.ExcludedCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.ExcludedCustomers(childComplexity), true
+	case "GiftCampaign.giftQtyPerOrder":
+		if e.ComplexityRoot.GiftCampaign.GiftQtyPerOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.GiftQtyPerOrder(childComplexity), true
+	case "GiftCampaign.giftSku":
+		if e.ComplexityRoot.GiftCampaign.GiftSku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.GiftSku(childComplexity), true
+	case "GiftCampaign.giftStock":
+		if e.ComplexityRoot.GiftCampaign.GiftStock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.GiftStock(childComplexity), true
+	case "GiftCampaign.giftStockLeft":
+		if e.ComplexityRoot.GiftCampaign.GiftStockLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.GiftStockLeft(childComplexity), true
+	case "GiftCampaign.id":
+		if e.ComplexityRoot.GiftCampaign.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.ID(childComplexity), true
+	case "GiftCampaign.minGoodsFen":
+		if e.ComplexityRoot.GiftCampaign.MinGoodsFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.MinGoodsFen(childComplexity), true
+	case "GiftCampaign.name":
+		if e.ComplexityRoot.GiftCampaign.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.Name(childComplexity), true
+	case "GiftCampaign.phase":
+		if e.ComplexityRoot.GiftCampaign.Phase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.Phase(childComplexity), true
+	case "GiftCampaign.requiredSkus":
+		if e.ComplexityRoot.GiftCampaign.RequiredSkus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.RequiredSkus(childComplexity), true
+	case "GiftCampaign.startsAt":
+		if e.ComplexityRoot.GiftCampaign.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.StartsAt(childComplexity), true
+
+	case "GiftCampaignConnection.edges":
+		if e.ComplexityRoot.GiftCampaignConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignConnection.Edges(childComplexity), true
+	case "GiftCampaignConnection.pageInfo":
+		if e.ComplexityRoot.GiftCampaignConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignConnection.PageInfo(childComplexity), true
+
+	case "GiftCampaignEdge.cursor":
+		if e.ComplexityRoot.GiftCampaignEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignEdge.Cursor(childComplexity), true
+	case "GiftCampaignEdge.node":
+		if e.ComplexityRoot.GiftCampaignEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignEdge.Node(childComplexity), true
+
+	case "GiftCampaignPayload.campaign":
+		if e.ComplexityRoot.GiftCampaignPayload.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignPayload.Campaign(childComplexity), true
+	case "GiftCampaignPayload.errors":
+		if e.ComplexityRoot.GiftCampaignPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignPayload.Errors(childComplexity), true
+
 	case "HandOverPayload.batch":
 		if e.ComplexityRoot.HandOverPayload.Batch == nil {
 			break
@@ -2341,6 +2597,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HandoverBatch.Parcels(childComplexity), true
+
+	case "InvalidCandidateRow.reason":
+		if e.ComplexityRoot.InvalidCandidateRow.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvalidCandidateRow.Reason(childComplexity), true
+	case "InvalidCandidateRow.row":
+		if e.ComplexityRoot.InvalidCandidateRow.Row == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvalidCandidateRow.Row(childComplexity), true
 
 	case "Mutation.addAddress":
 		if e.ComplexityRoot.Mutation.AddAddress == nil {
@@ -2452,6 +2721,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCouponTemplate(childComplexity, args["input"].(model.CouponTemplateInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createGiftCampaign":
+		if e.ComplexityRoot.Mutation.CreateGiftCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createGiftCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateGiftCampaign(childComplexity, args["input"].(model.GiftCampaignInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createPickList":
 		if e.ComplexityRoot.Mutation.CreatePickList == nil {
 			break
@@ -2518,6 +2798,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HandOver(childComplexity, args["input"].(model.HandOverInput), args["idempotencyKey"].(string)), true
+	case "Mutation.importGiftCandidates":
+		if e.ComplexityRoot.Mutation.ImportGiftCandidates == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importGiftCandidates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportGiftCandidates(childComplexity, args["campaignId"].(string), args["file"].(graphql.Upload)), true
 	case "Mutation.moveCouponCampaign":
 		if e.ComplexityRoot.Mutation.MoveCouponCampaign == nil {
 			break
@@ -2722,6 +3013,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
+	case "Mutation.topUpGiftStock":
+		if e.ComplexityRoot.Mutation.TopUpGiftStock == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_topUpGiftStock_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TopUpGiftStock(childComplexity, args["campaignId"].(string), args["units"].(int64), args["idempotencyKey"].(string)), true
 	case "Mutation.unbindCoupon":
 		if e.ComplexityRoot.Mutation.UnbindCoupon == nil {
 			break
@@ -3711,6 +4013,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.FulfillmentTimeline(childComplexity, args["orderId"].(string)), true
+	case "Query.giftCampaign":
+		if e.ComplexityRoot.Query.GiftCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Query_giftCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GiftCampaign(childComplexity, args["id"].(string)), true
+	case "Query.giftCampaigns":
+		if e.ComplexityRoot.Query.GiftCampaigns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_giftCampaigns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GiftCampaigns(childComplexity, args["first"].(*int64), args["after"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -4597,6 +4921,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
+			graphql.NewInputUnmarshaler("GiftCampaignInput", ec.unmarshalInputGiftCampaignInput),
 			graphql.NewInputUnmarshaler("HandOverInput", ec.unmarshalInputHandOverInput),
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
 			graphql.NewInputUnmarshaler("PackWorkOrderInput", ec.unmarshalInputPackWorkOrderInput),
@@ -5961,6 +6286,116 @@ extend type Mutation {
   """
   claimCoupon(campaignId: ID!, idempotencyKey: String!): CouponClaimPayload! @hasRole(roles: [CUSTOMER])
 }
+
+"A file sent as a GraphQL multipart request (graphql-multipart-request-spec), with the X-Harvest-CSRF header."
+scalar Upload
+
+enum GiftCampaignPhase {
+  SCHEDULED
+  ACTIVE
+  ENDED
+}
+
+"""
+A goods-gift campaign (DOMAIN 3.2): an order of one of its candidates,
+placed while it is active and meeting its conditions, gets its gift in
+fulfillment while its gift stock lasts. Its excluded customers never do.
+"""
+type GiftCampaign {
+  id: ID!
+  name: String!
+  startsAt: Time!
+  endsAt: Time!
+  phase: GiftCampaignPhase!
+  "The order's goods must reach this (0: none)."
+  minGoodsFen: Int!
+  "Every one of these must be among the order's lines."
+  requiredSkus: [String!]!
+  excludedCustomers: [ID!]!
+  giftSku: String!
+  giftQtyPerOrder: Int!
+  "Units the campaign may give in all (top-ups included), and those left."
+  giftStock: Int!
+  giftStockLeft: Int!
+  "Customers on its candidate list."
+  candidates: Int!
+  createdAt: Time!
+}
+
+type GiftCampaignEdge {
+  node: GiftCampaign!
+  cursor: String!
+}
+
+type GiftCampaignConnection {
+  edges: [GiftCampaignEdge!]!
+  pageInfo: PageInfo!
+}
+
+input GiftCampaignInput {
+  name: String!
+  startsAt: Time!
+  endsAt: Time!
+  minGoodsFen: Int! = 0
+  requiredSkus: [String!] = []
+  excludedCustomers: [ID!] = []
+  "The gift; required (a campaign without a gift is refused)."
+  giftSku: String
+  giftQtyPerOrder: Int! = 1
+  giftStock: Int!
+}
+
+type GiftCampaignPayload {
+  campaign: GiftCampaign
+  errors: [UserError!]!
+}
+
+"A row of a candidate file that names no usable customer id."
+type InvalidCandidateRow {
+  row: Int!
+  reason: String!
+}
+
+"What one candidate file brought."
+type CandidateImport {
+  importId: ID!
+  campaignId: ID!
+  dataRows: Int!
+  imported: Int!
+  "Rows repeating an id earlier in the file, plus ids the list held before."
+  duplicates: Int!
+  duplicateRows: [Int!]!
+  alreadyListed: Int!
+  invalidRows: [InvalidCandidateRow!]!
+  "The list's size after the import."
+  candidates: Int!
+}
+
+type CandidateImportPayload {
+  import: CandidateImport
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "Goods-gift campaigns, newest first."
+  giftCampaigns(first: Int = 50, after: String): GiftCampaignConnection! @hasRole(roles: [MARKETING, ADMIN])
+  "One goods-gift campaign with its excluded customers; null when unknown."
+  giftCampaign(id: ID!): GiftCampaign @hasRole(roles: [MARKETING, ADMIN])
+}
+
+extend type Mutation {
+  "Create a goods-gift campaign: window, conditions, excluded customers and gift, stored together."
+  createGiftCampaign(input: GiftCampaignInput!, idempotencyKey: String!): GiftCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+  """
+  Import candidates from an .xlsx file (first sheet, customer ids in the
+  first column, a header row allowed), in one transaction: invalid rows are
+  reported by number and skipped; an unreadable file imports nothing
+  (VALIDATION_FAILED, reason MALFORMED_FILE; FILE_TOO_LARGE above 2 MiB).
+  """
+  importGiftCandidates(campaignId: ID!, file: Upload!): CandidateImportPayload! @hasRole(roles: [MARKETING, ADMIN])
+  "Add units to a campaign's gift stock, once per idempotency key; an ended campaign is refused."
+  topUpGiftStock(campaignId: ID!, units: Int!, idempotencyKey: String!): GiftCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+}
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/slots.graphqls", Input: `# Delivery slots and served areas (DOMAIN 1.2): per warehouse, per
 # Asia/Shanghai day and per slot type, the orders the warehouse and its
@@ -6741,6 +7176,40 @@ func (ec *executionContext) childFields_CancelOrderPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type CancelOrderPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CandidateImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "importId":
+		return ec.fieldContext_CandidateImport_importId(ctx, field)
+	case "campaignId":
+		return ec.fieldContext_CandidateImport_campaignId(ctx, field)
+	case "dataRows":
+		return ec.fieldContext_CandidateImport_dataRows(ctx, field)
+	case "imported":
+		return ec.fieldContext_CandidateImport_imported(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_CandidateImport_duplicates(ctx, field)
+	case "duplicateRows":
+		return ec.fieldContext_CandidateImport_duplicateRows(ctx, field)
+	case "alreadyListed":
+		return ec.fieldContext_CandidateImport_alreadyListed(ctx, field)
+	case "invalidRows":
+		return ec.fieldContext_CandidateImport_invalidRows(ctx, field)
+	case "candidates":
+		return ec.fieldContext_CandidateImport_candidates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CandidateImport", field.Name)
+}
+
+func (ec *executionContext) childFields_CandidateImportPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "import":
+		return ec.fieldContext_CandidateImportPayload_import(ctx, field)
+	case "errors":
+		return ec.fieldContext_CandidateImportPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CandidateImportPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CashPayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "tradeId":
@@ -7219,6 +7688,70 @@ func (ec *executionContext) childFields_FulfillmentUnit(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type FulfillmentUnit", field.Name)
 }
 
+func (ec *executionContext) childFields_GiftCampaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GiftCampaign_id(ctx, field)
+	case "name":
+		return ec.fieldContext_GiftCampaign_name(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_GiftCampaign_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_GiftCampaign_endsAt(ctx, field)
+	case "phase":
+		return ec.fieldContext_GiftCampaign_phase(ctx, field)
+	case "minGoodsFen":
+		return ec.fieldContext_GiftCampaign_minGoodsFen(ctx, field)
+	case "requiredSkus":
+		return ec.fieldContext_GiftCampaign_requiredSkus(ctx, field)
+	case "excludedCustomers":
+		return ec.fieldContext_GiftCampaign_excludedCustomers(ctx, field)
+	case "giftSku":
+		return ec.fieldContext_GiftCampaign_giftSku(ctx, field)
+	case "giftQtyPerOrder":
+		return ec.fieldContext_GiftCampaign_giftQtyPerOrder(ctx, field)
+	case "giftStock":
+		return ec.fieldContext_GiftCampaign_giftStock(ctx, field)
+	case "giftStockLeft":
+		return ec.fieldContext_GiftCampaign_giftStockLeft(ctx, field)
+	case "candidates":
+		return ec.fieldContext_GiftCampaign_candidates(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_GiftCampaign_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCampaign", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCampaignConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_GiftCampaignConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_GiftCampaignConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_GiftCampaignEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_GiftCampaignEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_GiftCampaignPayload_campaign(ctx, field)
+	case "errors":
+		return ec.fieldContext_GiftCampaignPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_HandOverPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "batch":
@@ -7239,6 +7772,16 @@ func (ec *executionContext) childFields_HandoverBatch(ctx context.Context, field
 		return ec.fieldContext_HandoverBatch_parcels(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HandoverBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_InvalidCandidateRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "row":
+		return ec.fieldContext_InvalidCandidateRow_row(ctx, field)
+	case "reason":
+		return ec.fieldContext_InvalidCandidateRow_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvalidCandidateRow", field.Name)
 }
 
 func (ec *executionContext) childFields_OpenDeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8327,6 +8870,28 @@ func (ec *executionContext) field_Mutation_createCouponTemplate_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createGiftCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.GiftCampaignInput, error) {
+			return ec.unmarshalNGiftCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createPickList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8448,6 +9013,28 @@ func (ec *executionContext) field_Mutation_handOver_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importGiftCandidates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
 	return args, nil
 }
 
@@ -8815,6 +9402,36 @@ func (ec *executionContext) field_Mutation_suspendFulfillment_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_topUpGiftStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "units",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["units"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_unbindCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9102,6 +9719,42 @@ func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Con
 		return nil, err
 	}
 	args["orderId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_giftCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_giftCampaigns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -11242,6 +11895,286 @@ func (ec *executionContext) _CancelOrderPayload_errors(ctx context.Context, fiel
 func (ec *executionContext) fieldContext_CancelOrderPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CancelOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CandidateImport_importId(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_importId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImportID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_importId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CandidateImport_campaignId(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_campaignId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CampaignID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_campaignId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CandidateImport_dataRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_dataRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_dataRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_imported(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_imported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Imported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_imported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_duplicates(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_duplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_duplicateRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_duplicateRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DuplicateRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
+			return ec.marshalNInt2ᚕint64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_duplicateRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_alreadyListed(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_alreadyListed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlreadyListed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_alreadyListed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_invalidRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_invalidRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvalidRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvalidCandidateRow) graphql.Marshaler {
+			return ec.marshalNInvalidCandidateRow2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_invalidRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CandidateImport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvalidCandidateRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CandidateImport_candidates(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImportPayload_import(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImportPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImportPayload_import(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Import, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateImport) graphql.Marshaler {
+			return ec.marshalOCandidateImport2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImportPayload_import(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CandidateImportPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CandidateImport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CandidateImportPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImportPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImportPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImportPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CandidateImportPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -15018,6 +15951,511 @@ func (ec *executionContext) fieldContext_FulfillmentUnit_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
 }
 
+func (ec *executionContext) _GiftCampaign_id(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GiftCampaign_name(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCampaign_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GiftCampaign_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GiftCampaign_phase(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_phase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.GiftCampaignPhase) graphql.Marshaler {
+			return ec.marshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_phase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "GiftCampaignPhase")
+}
+
+func (ec *executionContext) _GiftCampaign_minGoodsFen(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_minGoodsFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinGoodsFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_minGoodsFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_requiredSkus(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_requiredSkus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredSkus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_requiredSkus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCampaign_excludedCustomers(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_excludedCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExcludedCustomers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_excludedCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GiftCampaign_giftSku(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_giftSku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftSku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_giftSku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCampaign_giftQtyPerOrder(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_giftQtyPerOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftQtyPerOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_giftQtyPerOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_giftStock(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_giftStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftStock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_giftStock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_giftStockLeft(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_giftStockLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftStockLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_giftStockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_candidates(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GiftCampaignConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GiftCampaignEdge) graphql.Marshaler {
+			return ec.marshalNGiftCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaignEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCampaignConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCampaignEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+			return ec.marshalNGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaignEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignPayload_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+			return ec.marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCampaignPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _HandOverPayload_batch(ctx context.Context, field graphql.CollectedField, obj *model.HandOverPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15158,6 +16596,52 @@ func (ec *executionContext) fieldContext_HandoverBatch_parcels(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _InvalidCandidateRow_row(ctx context.Context, field graphql.CollectedField, obj *model.InvalidCandidateRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvalidCandidateRow_row(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Row, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvalidCandidateRow_row(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvalidCandidateRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InvalidCandidateRow_reason(ctx context.Context, field graphql.CollectedField, obj *model.InvalidCandidateRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvalidCandidateRow_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvalidCandidateRow_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvalidCandidateRow", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -16754,6 +18238,192 @@ func (ec *executionContext) fieldContext_Mutation_claimCoupon(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_claimCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createGiftCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createGiftCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateGiftCampaign(ctx, fc.Args["input"].(model.GiftCampaignInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.GiftCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.GiftCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
+			return ec.marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createGiftCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createGiftCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importGiftCandidates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importGiftCandidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportGiftCandidates(ctx, fc.Args["campaignId"].(string), fc.Args["file"].(graphql.Upload))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CandidateImportPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CandidateImportPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateImportPayload) graphql.Marshaler {
+			return ec.marshalNCandidateImportPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImportPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importGiftCandidates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CandidateImportPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importGiftCandidates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_topUpGiftStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_topUpGiftStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TopUpGiftStock(ctx, fc.Args["campaignId"].(string), fc.Args["units"].(int64), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.GiftCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.GiftCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
+			return ec.marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_topUpGiftStock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_topUpGiftStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22113,6 +23783,130 @@ func (ec *executionContext) fieldContext_Query_myCouponClaim(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_myCouponClaim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_giftCampaigns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_giftCampaigns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GiftCampaigns(ctx, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.GiftCampaignConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.GiftCampaignConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignConnection) graphql.Marshaler {
+			return ec.marshalNGiftCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_giftCampaigns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaignConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_giftCampaigns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_giftCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_giftCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GiftCampaign(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.GiftCampaign
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.GiftCampaign
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+			return ec.marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_giftCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_giftCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -27629,6 +29423,117 @@ func UnmarshalDeliverySlotInput(ctx context.Context, raw any) (model.DeliverySlo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputGiftCampaignInput(ctx context.Context, obj any) (model.GiftCampaignInput, error) {
+	var it model.GiftCampaignInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["minGoodsFen"]; !present {
+		asMap["minGoodsFen"] = 0
+	}
+	if _, present := asMap["requiredSkus"]; !present {
+		asMap["requiredSkus"] = []any{}
+	}
+	if _, present := asMap["excludedCustomers"]; !present {
+		asMap["excludedCustomers"] = []any{}
+	}
+	if _, present := asMap["giftQtyPerOrder"]; !present {
+		asMap["giftQtyPerOrder"] = 1
+	}
+
+	fieldsInOrder := [...]string{"name", "startsAt", "endsAt", "minGoodsFen", "requiredSkus", "excludedCustomers", "giftSku", "giftQtyPerOrder", "giftStock"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "minGoodsFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minGoodsFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinGoodsFen = data
+		case "requiredSkus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiredSkus"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiredSkus = data
+		case "excludedCustomers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("excludedCustomers"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExcludedCustomers = data
+		case "giftSku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftSku"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GiftSku = data
+		case "giftQtyPerOrder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftQtyPerOrder"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GiftQtyPerOrder = data
+		case "giftStock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftStock"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GiftStock = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGiftCampaignInput unmarshals raw into the GiftCampaignInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGiftCampaignInput(ctx context.Context, raw any) (model.GiftCampaignInput, error) {
+	var out model.GiftCampaignInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GiftCampaignInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputHandOverInput(ctx context.Context, obj any) (model.HandOverInput, error) {
 	var it model.HandOverInput
 	if obj == nil {
@@ -29442,6 +31347,117 @@ func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var candidateImportImplementors = []string{"CandidateImport"}
+
+func (ec *executionContext) _CandidateImport(ctx context.Context, sel ast.SelectionSet, obj *model.CandidateImport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, candidateImportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CandidateImport")
+		case "importId":
+			out.Values[i] = ec._CandidateImport_importId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "campaignId":
+			out.Values[i] = ec._CandidateImport_campaignId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataRows":
+			out.Values[i] = ec._CandidateImport_dataRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "imported":
+			out.Values[i] = ec._CandidateImport_imported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicates":
+			out.Values[i] = ec._CandidateImport_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicateRows":
+			out.Values[i] = ec._CandidateImport_duplicateRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alreadyListed":
+			out.Values[i] = ec._CandidateImport_alreadyListed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invalidRows":
+			out.Values[i] = ec._CandidateImport_invalidRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "candidates":
+			out.Values[i] = ec._CandidateImport_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var candidateImportPayloadImplementors = []string{"CandidateImportPayload"}
+
+func (ec *executionContext) _CandidateImportPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidateImportPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, candidateImportPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CandidateImportPayload")
+		case "import":
+			out.Values[i] = ec._CandidateImportPayload_import(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CandidateImportPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var cashPaymentImplementors = []string{"CashPayment"}
 
 func (ec *executionContext) _CashPayment(ctx context.Context, sel ast.SelectionSet, obj *model.CashPayment) graphql.Marshaler {
@@ -31014,6 +33030,218 @@ func (ec *executionContext) _FulfillmentUnit(ctx context.Context, sel ast.Select
 	return out
 }
 
+var giftCampaignImplementors = []string{"GiftCampaign"}
+
+func (ec *executionContext) _GiftCampaign(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCampaign")
+		case "id":
+			out.Values[i] = ec._GiftCampaign_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._GiftCampaign_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._GiftCampaign_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._GiftCampaign_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phase":
+			out.Values[i] = ec._GiftCampaign_phase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minGoodsFen":
+			out.Values[i] = ec._GiftCampaign_minGoodsFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requiredSkus":
+			out.Values[i] = ec._GiftCampaign_requiredSkus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "excludedCustomers":
+			out.Values[i] = ec._GiftCampaign_excludedCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "giftSku":
+			out.Values[i] = ec._GiftCampaign_giftSku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "giftQtyPerOrder":
+			out.Values[i] = ec._GiftCampaign_giftQtyPerOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "giftStock":
+			out.Values[i] = ec._GiftCampaign_giftStock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "giftStockLeft":
+			out.Values[i] = ec._GiftCampaign_giftStockLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "candidates":
+			out.Values[i] = ec._GiftCampaign_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._GiftCampaign_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCampaignConnectionImplementors = []string{"GiftCampaignConnection"}
+
+func (ec *executionContext) _GiftCampaignConnection(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCampaignConnection")
+		case "edges":
+			out.Values[i] = ec._GiftCampaignConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._GiftCampaignConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCampaignEdgeImplementors = []string{"GiftCampaignEdge"}
+
+func (ec *executionContext) _GiftCampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCampaignEdge")
+		case "node":
+			out.Values[i] = ec._GiftCampaignEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._GiftCampaignEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCampaignPayloadImplementors = []string{"GiftCampaignPayload"}
+
+func (ec *executionContext) _GiftCampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCampaignPayload")
+		case "campaign":
+			out.Values[i] = ec._GiftCampaignPayload_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._GiftCampaignPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var handOverPayloadImplementors = []string{"HandOverPayload"}
 
 func (ec *executionContext) _HandOverPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HandOverPayload) graphql.Marshaler {
@@ -31075,6 +33303,44 @@ func (ec *executionContext) _HandoverBatch(ctx context.Context, sel ast.Selectio
 			}
 		case "parcels":
 			out.Values[i] = ec._HandoverBatch_parcels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invalidCandidateRowImplementors = []string{"InvalidCandidateRow"}
+
+func (ec *executionContext) _InvalidCandidateRow(ctx context.Context, sel ast.SelectionSet, obj *model.InvalidCandidateRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invalidCandidateRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvalidCandidateRow")
+		case "row":
+			out.Values[i] = ec._InvalidCandidateRow_row(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._InvalidCandidateRow_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -31292,6 +33558,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "claimCoupon":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_claimCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createGiftCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createGiftCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importGiftCandidates":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importGiftCandidates(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topUpGiftStock":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_topUpGiftStock(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -32888,6 +35175,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myCouponClaim(ctx, field)
+				})
+		case "giftCampaigns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_giftCampaigns(ctx, field)
+				})
+		case "giftCampaign":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_giftCampaign(ctx, field)
 				})
 		case "deliverySlots":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -34798,6 +37097,14 @@ func (ec *executionContext) marshalNCancelOrderPayload2ᚖgithubᚗcomᚋharvest
 	return ec._CancelOrderPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCandidateImportPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImportPayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidateImportPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CandidateImportPayload!")
+		return graphql.Null
+	}
+	return ec._CandidateImportPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCatalogChange2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCatalogChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CatalogChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -35276,6 +37583,69 @@ func (ec *executionContext) marshalNFulfillmentUnitState2githubᚗcomᚋharvest�
 	return v
 }
 
+func (ec *executionContext) marshalNGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCampaign!")
+		return graphql.Null
+	}
+	return ec._GiftCampaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGiftCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignConnection(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCampaignConnection!")
+		return graphql.Null
+	}
+	return ec._GiftCampaignConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGiftCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GiftCampaignEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGiftCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGiftCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdge(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCampaignEdge!")
+		return graphql.Null
+	}
+	return ec._GiftCampaignEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGiftCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignInput(ctx context.Context, v any) (model.GiftCampaignInput, error) {
+	res, err := ec.unmarshalInputGiftCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCampaignPayload!")
+		return graphql.Null
+	}
+	return ec._GiftCampaignPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx context.Context, v any) (model.GiftCampaignPhase, error) {
+	var res model.GiftCampaignPhase
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx context.Context, sel ast.SelectionSet, v model.GiftCampaignPhase) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNHandOverInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverInput(ctx context.Context, v any) (model.HandOverInput, error) {
 	res, err := ec.unmarshalInputHandOverInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35354,6 +37724,59 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInt2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕint64ᚄ(ctx context.Context, sel ast.SelectionSet, v []int64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvalidCandidateRow2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvalidCandidateRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvalidCandidateRow2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvalidCandidateRow2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRow(ctx context.Context, sel ast.SelectionSet, v *model.InvalidCandidateRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvalidCandidateRow!")
+		return graphql.Null
+	}
+	return ec._InvalidCandidateRow(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, v any) (model.LossReason, error) {
@@ -36157,6 +38580,20 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -36564,6 +39001,13 @@ func (ec *executionContext) unmarshalOBundleComponentInput2ᚕᚖgithubᚗcomᚋ
 	return res, nil
 }
 
+func (ec *executionContext) marshalOCandidateImport2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImport(ctx context.Context, sel ast.SelectionSet, v *model.CandidateImport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CandidateImport(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCashPayment2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCashPayment(ctx context.Context, sel ast.SelectionSet, v *model.CashPayment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -36625,6 +39069,13 @@ func (ec *executionContext) marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharves
 		return graphql.Null
 	}
 	return ec._FulfillmentTimeline(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GiftCampaign(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx context.Context, sel ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {

@@ -174,6 +174,26 @@ type CancelOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+// What one candidate file brought.
+type CandidateImport struct {
+	ImportID   string `json:"importId"`
+	CampaignID string `json:"campaignId"`
+	DataRows   int64  `json:"dataRows"`
+	Imported   int64  `json:"imported"`
+	// Rows repeating an id earlier in the file, plus ids the list held before.
+	Duplicates    int64                  `json:"duplicates"`
+	DuplicateRows []int64                `json:"duplicateRows"`
+	AlreadyListed int64                  `json:"alreadyListed"`
+	InvalidRows   []*InvalidCandidateRow `json:"invalidRows"`
+	// The list's size after the import.
+	Candidates int64 `json:"candidates"`
+}
+
+type CandidateImportPayload struct {
+	Import *CandidateImport `json:"import,omitempty"`
+	Errors []*UserError     `json:"errors"`
+}
+
 // What the front-end needs to send the customer to the channel's cashier.
 type CashPayment struct {
 	TradeID         string         `json:"tradeId"`
@@ -544,6 +564,58 @@ type FulfillmentUnit struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
+// A goods-gift campaign (DOMAIN 3.2): an order of one of its candidates,
+// placed while it is active and meeting its conditions, gets its gift in
+// fulfillment while its gift stock lasts. Its excluded customers never do.
+type GiftCampaign struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	StartsAt time.Time         `json:"startsAt"`
+	EndsAt   time.Time         `json:"endsAt"`
+	Phase    GiftCampaignPhase `json:"phase"`
+	// The order's goods must reach this (0: none).
+	MinGoodsFen int64 `json:"minGoodsFen"`
+	// Every one of these must be among the order's lines.
+	RequiredSkus      []string `json:"requiredSkus"`
+	ExcludedCustomers []string `json:"excludedCustomers"`
+	GiftSku           string   `json:"giftSku"`
+	GiftQtyPerOrder   int64    `json:"giftQtyPerOrder"`
+	// Units the campaign may give in all (top-ups included), and those left.
+	GiftStock     int64 `json:"giftStock"`
+	GiftStockLeft int64 `json:"giftStockLeft"`
+	// Customers on its candidate list.
+	Candidates int64     `json:"candidates"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+type GiftCampaignConnection struct {
+	Edges    []*GiftCampaignEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type GiftCampaignEdge struct {
+	Node   *GiftCampaign `json:"node"`
+	Cursor string        `json:"cursor"`
+}
+
+type GiftCampaignInput struct {
+	Name              string    `json:"name"`
+	StartsAt          time.Time `json:"startsAt"`
+	EndsAt            time.Time `json:"endsAt"`
+	MinGoodsFen       int64     `json:"minGoodsFen"`
+	RequiredSkus      []string  `json:"requiredSkus,omitempty"`
+	ExcludedCustomers []string  `json:"excludedCustomers,omitempty"`
+	// The gift; required (a campaign without a gift is refused).
+	GiftSku         *string `json:"giftSku,omitempty"`
+	GiftQtyPerOrder int64   `json:"giftQtyPerOrder"`
+	GiftStock       int64   `json:"giftStock"`
+}
+
+type GiftCampaignPayload struct {
+	Campaign *GiftCampaign `json:"campaign,omitempty"`
+	Errors   []*UserError  `json:"errors"`
+}
+
 type HandOverInput struct {
 	Carrier   string  `json:"carrier"`
 	Warehouse *string `json:"warehouse,omitempty"`
@@ -559,6 +631,12 @@ type HandoverBatch struct {
 	ID      string    `json:"id"`
 	Carrier string    `json:"carrier"`
 	Parcels []*Parcel `json:"parcels"`
+}
+
+// A row of a candidate file that names no usable customer id.
+type InvalidCandidateRow struct {
+	Row    int64  `json:"row"`
+	Reason string `json:"reason"`
 }
 
 type Mutation struct {
@@ -1728,6 +1806,63 @@ func (e *FulfillmentUnitState) UnmarshalJSON(b []byte) error {
 }
 
 func (e FulfillmentUnitState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type GiftCampaignPhase string
+
+const (
+	GiftCampaignPhaseScheduled GiftCampaignPhase = "SCHEDULED"
+	GiftCampaignPhaseActive    GiftCampaignPhase = "ACTIVE"
+	GiftCampaignPhaseEnded     GiftCampaignPhase = "ENDED"
+)
+
+var AllGiftCampaignPhase = []GiftCampaignPhase{
+	GiftCampaignPhaseScheduled,
+	GiftCampaignPhaseActive,
+	GiftCampaignPhaseEnded,
+}
+
+func (e GiftCampaignPhase) IsValid() bool {
+	switch e {
+	case GiftCampaignPhaseScheduled, GiftCampaignPhaseActive, GiftCampaignPhaseEnded:
+		return true
+	}
+	return false
+}
+
+func (e GiftCampaignPhase) String() string {
+	return string(e)
+}
+
+func (e *GiftCampaignPhase) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GiftCampaignPhase(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GiftCampaignPhase", str)
+	}
+	return nil
+}
+
+func (e GiftCampaignPhase) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GiftCampaignPhase) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GiftCampaignPhase) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
