@@ -68,7 +68,9 @@ type ClaimRepository interface {
 	Owe(ctx context.Context, campaignID string, ids []string, now time.Time) error
 	GivebacksDone(ctx context.Context, ids []string) error
 	OwedGivebacks(ctx context.Context, before time.Time, limit int) (map[string][]string, error)
-	RebuildClaimStock(ctx context.Context, campaignID string, now time.Time, create func(left, epoch int64, holders []string) (bool, error)) error
+	// RebuildClaimStock recreates a missing counter (create writes Redis),
+	// its keys expiring StockRetention after the campaign ends.
+	RebuildClaimStock(ctx context.Context, campaignID string, now time.Time, create func(left, epoch int64, holders []string, expires time.Time) (bool, error)) error
 	ClaimCounts(ctx context.Context, campaignID string) (domain.ClaimCounts, error)
 	// HandOff writes one marketing.claim.queued message per claim.
 	HandOff(ctx context.Context, claims []domain.Claim) error
@@ -79,7 +81,7 @@ type ClaimStock interface {
 	Take(ctx context.Context, campaign string, claims []string) (int64, []byte, error)
 	GiveBack(ctx context.Context, campaign string, claims []string) (int, error)
 	Left(ctx context.Context, campaign string) (int64, error)
-	Create(ctx context.Context, campaign string, left, epoch int64, holders []string) (bool, error)
+	Create(ctx context.Context, campaign string, left, epoch int64, holders []string, expires time.Time) (bool, error)
 }
 
 var _ ClaimStock = (*claimstock.Stock)(nil)
@@ -541,8 +543,8 @@ func (c *Claims) giveBack(ctx context.Context, campaignID string, claims []strin
 // Rebuild recreates a campaign's Redis counter from MariaDB (see
 // claimstock's package doc).
 func (c *Claims) Rebuild(ctx context.Context, campaignID string) error {
-	return c.store.RebuildClaimStock(ctx, campaignID, c.now(), func(left, epoch int64, holders []string) (bool, error) {
-		return c.stock.Create(ctx, campaignID, left, epoch, holders)
+	return c.store.RebuildClaimStock(ctx, campaignID, c.now(), func(left, epoch int64, holders []string, expires time.Time) (bool, error) {
+		return c.stock.Create(ctx, campaignID, left, epoch, holders, expires)
 	})
 }
 

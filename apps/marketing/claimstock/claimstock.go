@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -56,7 +57,7 @@ var ErrMissing = errors.New("claim stock counter missing")
 // last. KEYS[1] counter, KEYS[2] taken. Answers {"MISSING"} or {epoch,
 // outcome...} (T, R or O per claim).
 var takeScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'left', 'epoch')
+local v = redis.call('HMGET', KEYS[1], 'left', 'epoch', 'exp')
 if not v[1] then return {'MISSING'} end
 local left = tonumber(v[1])
 local out = {v[2]}
@@ -72,6 +73,7 @@ for i = 1, #ARGV do
   end
 end
 redis.call('HSET', KEYS[1], 'left', left)
+if v[3] and redis.call('PTTL', KEYS[2]) == -1 then redis.call('PEXPIREAT', KEYS[2], v[3]) end
 return out
 `)
 
@@ -90,14 +92,17 @@ return n
 
 // rebuildScript creates a missing counter with the claims given a unit
 // again; it does nothing when the counter exists. KEYS as takeScript.
-// ARGV[1] left, ARGV[2] epoch, then claim ids.
+// ARGV[1] left, ARGV[2] epoch, ARGV[3] when both keys expire (unix ms),
+// then claim ids.
 var rebuildScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'left', ARGV[1], 'epoch', ARGV[2])
-for i = 3, #ARGV do
+redis.call('HSET', KEYS[1], 'left', ARGV[1], 'epoch', ARGV[2], 'exp', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+for i = 4, #ARGV do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[2])
 end
+if #ARGV >= 4 then redis.call('PEXPIREAT', KEYS[2], ARGV[3]) end
 return 1
 `)
 
@@ -179,10 +184,17 @@ func (s *Stock) Exists(ctx context.Context, campaign string) (bool, error) {
 }
 
 // Create sets a missing counter to left with epoch, claims holding a unit
-// each; it reports false (and changes nothing) when the counter exists.
-func (s *Stock) Create(ctx context.Context, campaign string, left, epoch int64, holders []string) (bool, error) {
-	args := make([]any, 0, 2+len(holders))
-	args = append(args, left, epoch)
+// each, both keys expiring at expires (a campaign's keys outlive it by
+// the store's retention, then go: the claims' rows stay the record); it
+// reports false (and changes nothing) when the counter exists.
+func (s *Stock) Create(ctx context.Context, campaign string, left, epoch int64, holders []string, expires time.Time) (bool, error) {
+	// Redis expires by its own clock: a counter rebuilt for a campaign
+	// long over still lives an hour, for its late claims.
+	if floor := time.Now().Add(time.Hour); expires.Before(floor) {
+		expires = floor
+	}
+	args := make([]any, 0, 3+len(holders))
+	args = append(args, left, epoch, expires.UnixMilli())
 	for _, h := range holders {
 		args = append(args, h)
 	}

@@ -404,6 +404,11 @@ func (s *Store) OwedGivebacks(ctx context.Context, before time.Time, limit int) 
 	return out, rows.Err()
 }
 
+// StockRetention is how long a claim campaign's Redis keys outlive it:
+// claims pending at its end are issued within it (the re-queue job runs
+// every few seconds); past it a late one rebuilds the counter from here.
+const StockRetention = 7 * 24 * time.Hour
+
 // RebuildClaimStock recreates a campaign's Redis counter from its claims
 // under the campaign row's lock (bindings, which read it shared, wait):
 // the stock less the bound claims, the oldest pending claims given a unit
@@ -411,10 +416,12 @@ func (s *Store) OwedGivebacks(ctx context.Context, before time.Time, limit int) 
 // false when a counter exists (nothing changes then). Give-backs owed are
 // settled by it: their claims are refused, so not counted.
 func (s *Store) RebuildClaimStock(ctx context.Context, campaignID string, now time.Time,
-	create func(left, epoch int64, holders []string) (bool, error)) error {
+	create func(left, epoch int64, holders []string, expires time.Time) (bool, error)) error {
 	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		var total, epoch int64
-		err := tx.QueryRowContext(ctx, `SELECT stock_total, redis_epoch FROM claim_campaigns WHERE id=? FOR UPDATE`, campaignID).Scan(&total, &epoch)
+		var ends time.Time
+		err := tx.QueryRowContext(ctx, `SELECT stock_total, redis_epoch, ends_at FROM claim_campaigns WHERE id=? FOR UPDATE`, campaignID).
+			Scan(&total, &epoch, &ends)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: claim campaign %s", domain.ErrNotFound, campaignID)
 		}
@@ -433,7 +440,7 @@ func (s *Store) RebuildClaimStock(ctx context.Context, campaignID string, now ti
 			return fmt.Errorf("list pending claims of %s: %w", campaignID, err)
 		}
 		next := max(epoch+1, now.UnixMilli())
-		made, err := create(avail-int64(len(holders)), next, holders)
+		made, err := create(avail-int64(len(holders)), next, holders, ends.UTC().Add(StockRetention))
 		if err != nil || !made {
 			return err
 		}

@@ -172,7 +172,7 @@ func claimsRun(ctx context.Context, users, taps int, stock int64, rate int, mysq
 	}
 	cs := claimstock.New(rdb, fmt.Sprintf("load:baseline:%d:", time.Now().UnixNano()))
 	scratch := "baseline"
-	if _, err := cs.Create(ctx, scratch, 1<<40, 1, nil); err != nil {
+	if _, err := cs.Create(ctx, scratch, 1<<40, 1, nil, time.Now().Add(time.Hour)); err != nil {
 		return err
 	}
 	defer cs.Drop(context.Background(), scratch)
