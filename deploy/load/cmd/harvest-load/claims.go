@@ -190,7 +190,7 @@ func claimsRun(ctx context.Context, users, taps int, stock int64, rate int, mysq
 	case bound != want || coupons != bound || distinct != bound || maxPer > 1:
 		return fmt.Errorf("bound %d (want %d), coupons %d, distinct %d, at most %d a customer", bound, want, coupons, distinct, maxPer)
 	case left != stock-bound || owed != 0:
-		return fmt.Errorf("Redis left %d for %d bound of %d, %d give-backs owed", left, bound, stock, owed)
+		return fmt.Errorf("redis left %d for %d bound of %d, %d give-backs owed", left, bound, stock, owed)
 	}
 	return nil
 }
