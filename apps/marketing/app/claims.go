@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,7 @@ type Claims struct {
 
 	mu        sync.Mutex
 	campaigns map[string]cachedCampaign
+	knownKeys map[string][]string // "campaign|customer" → keys of their claims (known)
 }
 
 type cachedCampaign struct {
@@ -251,16 +253,53 @@ func (c *Claims) Claim(ctx context.Context, customerID, campaignID, key string) 
 	if left, err := c.stock.Left(ctx, campaignID); err == nil && left <= 0 {
 		gone = fmt.Errorf("campaign %s has no coupon left: %w", campaignID, domain.ErrClaimOutOfStock)
 	}
+	if c.full(campaignID, customerID, key, e.c.Spec.PerUserLimit) {
+		return domain.Claim{}, fmt.Errorf("customer %s holds %d claims on campaign %s, its limit: %w", customerID, e.c.Spec.PerUserLimit, campaignID,
+			domain.ErrClaimLimitReached)
+	}
 	cl, created, err := c.store.RecordClaim(ctx, domain.Claim{ID: ids.New(), CampaignID: campaignID, CustomerID: customerID, Key: key,
 		Status: domain.ClaimPending, CreatedAt: now, UpdatedAt: now}, e.c.Spec.PerUserLimit, now.Add(c.RequeueAfter), gone)
 	if err != nil {
 		return domain.Claim{}, err
 	}
+	c.known(cl)
 	if created {
 		c.Stats.Accepted.Add(1)
 		c.enqueue(cl)
 	}
 	return cl, nil
+}
+
+// maxKnown bounds the keys remembered (knownKeys); past it they are
+// forgotten at once, and taps go to the database until it fills again.
+const maxKnown = 200_000
+
+// known remembers a claim's key for its customer and campaign. Claims are
+// never deleted and slots never freed, so a customer whose limit of keys
+// are all known holds the limit: a tap with another key is refused
+// without asking the database (full). A tap with a known key is a retry,
+// answered from the database. (A key the customer used on another
+// campaign, unseen here, is refused as CLAIM_LIMIT_REACHED here where the
+// database would say IDEMPOTENCY_KEY_REUSED; nothing is recorded either way.)
+func (c *Claims) known(cl domain.Claim) {
+	k := cl.CampaignID + "|" + cl.CustomerID
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.knownKeys == nil || len(c.knownKeys) >= maxKnown {
+		c.knownKeys = map[string][]string{}
+	}
+	if !slices.Contains(c.knownKeys[k], cl.Key) {
+		c.knownKeys[k] = append(c.knownKeys[k], cl.Key)
+	}
+}
+
+// full reports whether the customer holds limit claims on the campaign,
+// none of them of key.
+func (c *Claims) full(campaignID, customerID, key string, limit int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := c.knownKeys[campaignID+"|"+customerID]
+	return len(keys) >= limit && !slices.Contains(keys, key)
 }
 
 // Get returns one of the customer's claims (another's is not found).
