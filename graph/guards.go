@@ -20,6 +20,10 @@ import (
 // buffer an unbounded document.
 func limitBody(n int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := n
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+			n = max(n, MaxCandidateFile+64<<10) // an upload: the file and its operations
+		}
 		if r.ContentLength > n {
 			writeHTTPError(w, http.StatusRequestEntityTooLarge, CodeBadUserInput, "request body too large")
 			return

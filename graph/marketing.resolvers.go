@@ -7,8 +7,10 @@ package graph
 
 import (
 	"context"
+	"github.com/harvest/harvest/apps/platform/money"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/graph/model"
 )
@@ -84,6 +86,81 @@ func (r *mutationResolver) CreateCouponCampaign(ctx context.Context, input model
 func (r *mutationResolver) MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error) {
 	c, err := r.Campaigns.MoveCouponCampaign(ctx, id, strings.ToLower(string(action)))
 	return campaignPayload(c, err)
+}
+
+// CreateClaimCampaign is the resolver for the createClaimCampaign field.
+func (r *mutationResolver) CreateClaimCampaign(ctx context.Context, input model.ClaimCampaignInput, idempotencyKey string) (*model.ClaimCampaignPayload, error) {
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.ClaimCampaignPayload{Errors: ues}, nil
+	}
+	c, err := r.Claims.CreateClaimCampaign(ctx, marketingclient.CreateClaimCampaignRequest{IdempotencyKey: idempotencyKey, Name: input.Name,
+		TemplateID: str(input.TemplateID), Stock: input.Stock, PerUserLimit: int(input.PerUserLimit), StartsAt: input.StartsAt, EndsAt: input.EndsAt})
+	if err != nil {
+		ues, err := claimErrors(err, []string{"input"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.ClaimCampaignPayload{Errors: ues}, nil
+	}
+	return &model.ClaimCampaignPayload{Campaign: toClaimCampaign(c), Errors: []*model.UserError{}}, nil
+}
+
+// ClaimCoupon is the resolver for the claimCoupon field.
+func (r *mutationResolver) ClaimCoupon(ctx context.Context, campaignID string, idempotencyKey string) (*model.CouponClaimPayload, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.CouponClaimPayload{Errors: ues}, nil
+	}
+	c, err := r.Claims.ClaimCoupon(ctx, marketingclient.ClaimRequest{IdempotencyKey: idempotencyKey, CampaignID: campaignID, CustomerID: id.Subject})
+	if err != nil {
+		ues, err := claimErrors(err, []string{"campaignId"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.CouponClaimPayload{Errors: ues}, nil
+	}
+	return &model.CouponClaimPayload{Claim: toClaim(c), Errors: []*model.UserError{}}, nil
+}
+
+// CreateGiftCampaign is the resolver for the createGiftCampaign field.
+func (r *mutationResolver) CreateGiftCampaign(ctx context.Context, input model.GiftCampaignInput, idempotencyKey string) (*model.GiftCampaignPayload, error) {
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.GiftCampaignPayload{Errors: ues}, nil
+	}
+	c, err := r.Gifts.CreateCampaign(ctx, marketingclient.CreateCampaignRequest{IdempotencyKey: idempotencyKey, Name: input.Name,
+		StartsAt: input.StartsAt, EndsAt: input.EndsAt, ExcludedCustomers: input.ExcludedCustomers,
+		Conditions: marketingclient.Conditions{MinGoodsFen: money.Fen(input.MinGoodsFen), RequiredSKUs: input.RequiredSkus},
+		Gift:       marketingclient.Gift{SKU: str(input.GiftSku), QtyPerOrder: input.GiftQtyPerOrder, Stock: input.GiftStock}})
+	return giftPayload(c, err, []string{"input"})
+}
+
+// ImportGiftCandidates is the resolver for the importGiftCandidates field.
+func (r *mutationResolver) ImportGiftCandidates(ctx context.Context, campaignID string, file graphql.Upload) (*model.CandidateImportPayload, error) {
+	b, ues, err := readUpload(file)
+	if err != nil || ues != nil {
+		return &model.CandidateImportPayload{Errors: ues}, err
+	}
+	rep, err := r.Gifts.ImportCandidates(ctx, campaignID, b)
+	if err != nil {
+		ues, err := giftErrors(err, []string{"campaignId"})
+		if err != nil {
+			return nil, err
+		}
+		return &model.CandidateImportPayload{Errors: ues}, nil
+	}
+	return &model.CandidateImportPayload{Import: toImport(rep), Errors: []*model.UserError{}}, nil
+}
+
+// TopUpGiftStock is the resolver for the topUpGiftStock field.
+func (r *mutationResolver) TopUpGiftStock(ctx context.Context, campaignID string, units int64, idempotencyKey string) (*model.GiftCampaignPayload, error) {
+	if ues := checkKey(idempotencyKey); ues != nil {
+		return &model.GiftCampaignPayload{Errors: ues}, nil
+	}
+	c, err := r.Gifts.TopUpGiftStock(ctx, campaignID, marketingclient.TopUpRequest{IdempotencyKey: idempotencyKey, Units: units})
+	return giftPayload(c, err, []string{"units"})
 }
 
 // CouponTemplates is the resolver for the couponTemplates field.
@@ -167,6 +244,67 @@ func (r *queryResolver) CouponCampaign(ctx context.Context, id string) (*model.C
 		return nil, err
 	}
 	return toCampaign(c), nil
+}
+
+// ClaimCampaign is the resolver for the claimCampaign field.
+func (r *queryResolver) ClaimCampaign(ctx context.Context, id string) (*model.ClaimCampaign, error) {
+	c, err := r.Claims.ClaimCampaign(ctx, id)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toClaimCampaign(c), nil
+}
+
+// MyCouponClaim is the resolver for the myCouponClaim field.
+func (r *queryResolver) MyCouponClaim(ctx context.Context, id string) (*model.CouponClaim, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Claims.CouponClaim(ctx, who.Subject, id)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toClaim(c), nil
+}
+
+// GiftCampaigns is the resolver for the giftCampaigns field.
+func (r *queryResolver) GiftCampaigns(ctx context.Context, first *int64, after *string) (*model.GiftCampaignConnection, error) {
+	n := 50
+	if first != nil {
+		n = int(*first)
+	}
+	if n < 1 || n > 200 {
+		return nil, &PublicError{Code: CodeBadUserInput, Message: "first must be 1..200"}
+	}
+	pg, err := r.Gifts.Campaigns(ctx, str(after), n)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.GiftCampaignConnection{Edges: make([]*model.GiftCampaignEdge, 0, len(pg.Items))}
+	for _, gc := range pg.Items {
+		c.Edges = append(c.Edges, &model.GiftCampaignEdge{Node: toGiftCampaign(gc), Cursor: gc.ID})
+	}
+	c.PageInfo = pageInfo(len(c.Edges), func(i int) string { return c.Edges[i].Cursor }, pg.NextBefore, pg.NextBefore != "")
+	return c, nil
+}
+
+// GiftCampaign is the resolver for the giftCampaign field.
+func (r *queryResolver) GiftCampaign(ctx context.Context, id string) (*model.GiftCampaign, error) {
+	c, err := r.Gifts.Campaign(ctx, id)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toGiftCampaign(c), nil
 }
 
 // CouponCampaignProgress is the resolver for the couponCampaignProgress field.

@@ -89,6 +89,8 @@ type Resolver struct {
 	Payments  Payments
 	Wallet    Wallet
 	Campaigns Campaigns
+	Claims    Claims
+	Gifts     Gifts
 	Feed      OrderFeed
 	// Addresses is OMS's address books (usually the same client as Orders).
 	Addresses Addresses

@@ -138,6 +138,9 @@ func NewServer(r *Resolver, o Options) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	// Candidate files of goods-gift campaigns (importGiftCandidates): a
+	// multipart request, read whole into memory (they are small).
+	srv.AddTransport(transport.MultipartForm{MaxUploadSize: MaxCandidateFile + 64<<10, MaxMemory: MaxCandidateFile + 64<<10})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(ErrorPresenter(o.Log))
 	srv.SetRecoverFunc(RecoverFunc(o.Log))

@@ -139,6 +139,8 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Payments:  payclient.New(app.Invoker),
 		Wallet:    marketingclient.New(app.Invoker),
 		Campaigns: marketingclient.New(app.Invoker),
+		Claims:    marketingclient.New(app.Invoker),
+		Gifts:     marketingclient.New(app.Invoker),
 		Feed:      feed,
 		Warehouse: wmsclient.New(app.Invoker),
 		Floor:     floor,

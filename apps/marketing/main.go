@@ -1,7 +1,8 @@
 // Command marketing is the marketing service: goods-gift campaigns issued
 // by staff (DOMAIN 3.2), their candidate lists imported from .xlsx files,
 // the gifts fulfillment stage 3 asks it to grant, and the coupon wallet
-// (templates, bound coupons, the holds PAY's COUPON deduction takes). main wires
+// (templates, bound coupons, the holds PAY's COUPON deduction takes), and
+// pop-up claims on Redis-counted stock (DOMAIN 3.3). main wires
 // configuration, the runtime, the use cases and the routes.
 package main
 
@@ -15,8 +16,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/harvest/harvest/apps/marketing/api"
 	"github.com/harvest/harvest/apps/marketing/app"
+	"github.com/harvest/harvest/apps/marketing/claimstock"
 	"github.com/harvest/harvest/apps/marketing/events"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/marketing/marketingconfig"
@@ -58,7 +62,21 @@ func run() error {
 		clock.System{}, a.Relay.Notify, a.Logger)
 	campaigns.PageSize = cfg.CampaignPage
 	api.MountCampaigns(a.Mux, campaigns)
+	// Pop-up claims: stock in Redis, the claims' queues a worker of the
+	// app's (they stop after the listeners, so every claim accepted was
+	// queued, and hand what they hold to the broker before the relay drains).
+	rdb := redis.NewClient(&redis.Options{Addr: base.RedisAddr, DB: base.RedisDB, PoolSize: 64})
+	a.OnClose(func() { _ = rdb.Close() })
+	claims := app.NewClaims(st, claimstock.New(rdb, cfg.RedisPrefix), clock.System{}, a.Relay.Notify, a.Logger, cfg.ClaimQueue)
+	claims.Binders = cfg.ClaimBinders
+	wallet.Pending = claims.IssuePending
+	api.MountClaims(a.Mux, claims)
+	a.Go(claims.Run)
+	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	if err := events.Subscribe(a.Service, a, base.PubSub, campaigns); err != nil {
+		return err
+	}
+	if err := events.SubscribeClaims(a.Service, base.PubSub, claims); err != nil {
 		return err
 	}
 	if cfg.Seed {

@@ -536,7 +536,7 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicWorkOrderSuspended, wmsevents.TopicStockReceived, wmsevents.TopicPickListCreated,
 			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
-			mktevents.TopicCouponGranted},
+			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
 		"aftersales": {asevents.TopicRequestAccepted},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
@@ -550,7 +550,7 @@ func TestPubSubScopes(t *testing.T) {
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicStockReceived,
 			wmsevents.TopicHandoverCompleted, omsevents.TopicOrderCancelled},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
-			mktevents.TopicCouponGranted},
+			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
 		"aftersales": {asevents.TopicRequestAccepted}, // its own transactional message
 	}
 	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms", "aftersales"}
@@ -722,6 +722,16 @@ var callers = map[string]struct {
 			callEvery(t, reflect.TypeFor[graph.Addresses](), omsclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Wallet](), marketingclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Campaigns](), marketingclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Claims](), marketingclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Gifts](), marketingclient.New(inv))
+			// Concurrent claims of one client travel together by their own
+			// route (marketingclient's claim queue), as at a pop-up's peak.
+			claims := marketingclient.New(inv)
+			var wg sync.WaitGroup
+			for range 64 { // more than the batches it keeps in flight
+				wg.Go(func() { _, _ = claims.ClaimCoupon(context.Background(), marketingclient.ClaimRequest{}) })
+			}
+			wg.Wait()
 			callEvery(t, reflect.TypeFor[graph.AfterSales](), aftersalesclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
@@ -870,7 +880,8 @@ func TestAccessControlLists(t *testing.T) {
 		{"gateway", route{"wms", "POST", "v1/tms/parcels/P1/reports"}, "a forged tracking report"},
 		{"gateway", route{"wms", "POST", "v1/items"}, "change the item master"},
 		{"gateway", route{"wms", "GET", "v1/order-parcels/O1"}, "not the gateway's"},
-		{"gateway", route{"marketing", "POST", "v1/campaigns"}, "create a campaign"},
+		{"gateway", route{"marketing", "POST", "v1/batch"}, "gift grants in a batch (claims batch by their own route)"},
+		{"oms", route{"marketing", "POST", "v1/coupon-claims/batch"}, "claims are the gateway's"},
 		{"oms", route{"gateway", "POST", "events-bulk/oms.order.paid"}, "nothing calls the gateway"},
 		{"partners", route{"pay", "POST", "v1/callbacks/WECHAT"}, "an unknown app id"},
 		{"partners", route{"oms", "GET", "v1/orders"}, "an unknown app id"},

@@ -174,6 +174,26 @@ type CancelOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+// What one candidate file brought.
+type CandidateImport struct {
+	ImportID   string `json:"importId"`
+	CampaignID string `json:"campaignId"`
+	DataRows   int64  `json:"dataRows"`
+	Imported   int64  `json:"imported"`
+	// Rows repeating an id earlier in the file, plus ids the list held before.
+	Duplicates    int64                  `json:"duplicates"`
+	DuplicateRows []int64                `json:"duplicateRows"`
+	AlreadyListed int64                  `json:"alreadyListed"`
+	InvalidRows   []*InvalidCandidateRow `json:"invalidRows"`
+	// The list's size after the import.
+	Candidates int64 `json:"candidates"`
+}
+
+type CandidateImportPayload struct {
+	Import *CandidateImport `json:"import,omitempty"`
+	Errors []*UserError     `json:"errors"`
+}
+
 // What the front-end needs to send the customer to the channel's cashier.
 type CashPayment struct {
 	TradeID         string         `json:"tradeId"`
@@ -197,6 +217,44 @@ type CatalogChange struct {
 	Before *string `json:"before,omitempty"`
 	// The product after, as JSON.
 	After string `json:"after"`
+}
+
+// A pop-up claim campaign (DOMAIN 3.3): customers tap "claim" and get a
+// coupon of its template, at most perUserLimit each, while its stock lasts,
+// between startsAt and endsAt.
+type ClaimCampaign struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	TemplateID   string    `json:"templateId"`
+	Stock        int64     `json:"stock"`
+	PerUserLimit int64     `json:"perUserLimit"`
+	StartsAt     time.Time `json:"startsAt"`
+	EndsAt       time.Time `json:"endsAt"`
+	CreatedAt    time.Time `json:"createdAt"`
+	// Claims recorded, and where they stand.
+	Claims  int64 `json:"claims"`
+	Pending int64 `json:"pending"`
+	Bound   int64 `json:"bound"`
+	Refused int64 `json:"refused"`
+	// Units of refused claims not yet back in the stock (a crash cut the give-back short; the reconciler returns them).
+	GivebacksOwed int64 `json:"givebacksOwed"`
+	// The stock counter now; null while it is being rebuilt (the next claim rebuilds it).
+	StockLeft *int64 `json:"stockLeft,omitempty"`
+}
+
+type ClaimCampaignInput struct {
+	Name string `json:"name"`
+	// The coupon template given; required (a campaign without a gift is refused).
+	TemplateID   *string   `json:"templateId,omitempty"`
+	Stock        int64     `json:"stock"`
+	PerUserLimit int64     `json:"perUserLimit"`
+	StartsAt     time.Time `json:"startsAt"`
+	EndsAt       time.Time `json:"endsAt"`
+}
+
+type ClaimCampaignPayload struct {
+	Campaign *ClaimCampaign `json:"campaign,omitempty"`
+	Errors   []*UserError   `json:"errors"`
 }
 
 type ConfirmPutAwayInput struct {
@@ -297,6 +355,22 @@ type CouponCampaignInput struct {
 type CouponCampaignPayload struct {
 	Campaign *CouponCampaign `json:"campaign,omitempty"`
 	Errors   []*UserError    `json:"errors"`
+}
+
+// A customer's claim on a pop-up campaign.
+type CouponClaim struct {
+	ID         string            `json:"id"`
+	CampaignID string            `json:"campaignId"`
+	Status     CouponClaimStatus `json:"status"`
+	Reason     *string           `json:"reason,omitempty"`
+	// The coupon bound, once BOUND (its id is the claim's).
+	CouponID  *string   `json:"couponId,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type CouponClaimPayload struct {
+	Claim  *CouponClaim `json:"claim,omitempty"`
+	Errors []*UserError `json:"errors"`
 }
 
 type CouponPayload struct {
@@ -490,25 +564,56 @@ type FulfillmentUnit struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
-// A goods receipt: one batch of a SKU received against a purchase order and put away into a bin.
-type GoodsReceipt struct {
-	ID            string `json:"id"`
-	PurchaseOrder string `json:"purchaseOrder"`
-	// The bin it was received into; null for a receipt at the dock.
-	Bin   *string `json:"bin,omitempty"`
-	Sku   string  `json:"sku"`
-	Batch string  `json:"batch"`
-	// YYYY-MM-DD
-	ProductionDate string `json:"productionDate"`
-	// YYYY-MM-DD
-	ExpiryDate string `json:"expiryDate"`
-	Qty        int64  `json:"qty"`
-	// Put away into bins.
-	PutAway int64 `json:"putAway"`
-	// Still waiting at the dock.
-	AtDock   int64     `json:"atDock"`
-	Operator string    `json:"operator"`
-	At       time.Time `json:"at"`
+// A goods-gift campaign (DOMAIN 3.2): an order of one of its candidates,
+// placed while it is active and meeting its conditions, gets its gift in
+// fulfillment while its gift stock lasts. Its excluded customers never do.
+type GiftCampaign struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	StartsAt time.Time         `json:"startsAt"`
+	EndsAt   time.Time         `json:"endsAt"`
+	Phase    GiftCampaignPhase `json:"phase"`
+	// The order's goods must reach this (0: none).
+	MinGoodsFen int64 `json:"minGoodsFen"`
+	// Every one of these must be among the order's lines.
+	RequiredSkus      []string `json:"requiredSkus"`
+	ExcludedCustomers []string `json:"excludedCustomers"`
+	GiftSku           string   `json:"giftSku"`
+	GiftQtyPerOrder   int64    `json:"giftQtyPerOrder"`
+	// Units the campaign may give in all (top-ups included), and those left.
+	GiftStock     int64 `json:"giftStock"`
+	GiftStockLeft int64 `json:"giftStockLeft"`
+	// Customers on its candidate list.
+	Candidates int64     `json:"candidates"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+type GiftCampaignConnection struct {
+	Edges    []*GiftCampaignEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type GiftCampaignEdge struct {
+	Node   *GiftCampaign `json:"node"`
+	Cursor string        `json:"cursor"`
+}
+
+type GiftCampaignInput struct {
+	Name              string    `json:"name"`
+	StartsAt          time.Time `json:"startsAt"`
+	EndsAt            time.Time `json:"endsAt"`
+	MinGoodsFen       int64     `json:"minGoodsFen"`
+	RequiredSkus      []string  `json:"requiredSkus,omitempty"`
+	ExcludedCustomers []string  `json:"excludedCustomers,omitempty"`
+	// The gift; required (a campaign without a gift is refused).
+	GiftSku         *string `json:"giftSku,omitempty"`
+	GiftQtyPerOrder int64   `json:"giftQtyPerOrder"`
+	GiftStock       int64   `json:"giftStock"`
+}
+
+type GiftCampaignPayload struct {
+	Campaign *GiftCampaign `json:"campaign,omitempty"`
+	Errors   []*UserError  `json:"errors"`
 }
 
 type HandOverInput struct {
@@ -526,20 +631,12 @@ type HandoverBatch struct {
 	ID      string    `json:"id"`
 	Carrier string    `json:"carrier"`
 	Parcels []*Parcel `json:"parcels"`
-	// When it was formed (null on handOver's own answer).
-	At *time.Time `json:"at,omitempty"`
-	// When TMS took its parcels; null until imported.
-	ImportedAt *time.Time `json:"importedAt,omitempty"`
 }
 
-// A handover batch as listed: how many parcels, without them.
-type HandoverBatchSummary struct {
-	ID      string    `json:"id"`
-	Carrier string    `json:"carrier"`
-	Parcels int64     `json:"parcels"`
-	At      time.Time `json:"at"`
-	// When TMS took its parcels; null until imported.
-	ImportedAt *time.Time `json:"importedAt,omitempty"`
+// A row of a candidate file that names no usable customer id.
+type InvalidCandidateRow struct {
+	Row    int64  `json:"row"`
+	Reason string `json:"reason"`
 }
 
 type Mutation struct {
@@ -823,38 +920,9 @@ type ProductPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
-// A purchase order from ERP: what a supplier is to deliver to the warehouse; goods are received against its lines.
-type PurchaseOrder struct {
-	ID       string               `json:"id"`
-	Supplier string               `json:"supplier"`
-	Lines    []*PurchaseOrderLine `json:"lines"`
-}
-
-// A line of an ERP purchase order, with what this warehouse received of it.
-type PurchaseOrderLine struct {
-	Sku       string `json:"sku"`
-	Ordered   int64  `json:"ordered"`
-	Received  int64  `json:"received"`
-	Remaining int64  `json:"remaining"`
-}
-
 type PutAwayPayload struct {
 	Task   *PutAwayTask `json:"task,omitempty"`
 	Errors []*UserError `json:"errors"`
-}
-
-type PutAwayReceiptInput struct {
-	ReceiptID string `json:"receiptId"`
-	// The bin scanned.
-	Bin       string  `json:"bin"`
-	Qty       int64   `json:"qty"`
-	Warehouse *string `json:"warehouse,omitempty"`
-}
-
-type PutAwayReceiptPayload struct {
-	// The receipt as it stands after the put-away.
-	Receipt *GoodsReceipt `json:"receipt,omitempty"`
-	Errors  []*UserError  `json:"errors"`
 }
 
 // An RF put-away task: units back into a bin's batch.
@@ -881,10 +949,9 @@ type Query struct {
 
 type ReceiveGoodsInput struct {
 	PurchaseOrder string `json:"purchaseOrder"`
-	// The bin to put the goods away into; without one they wait at the dock for putAwayReceipt.
-	Bin   *string `json:"bin,omitempty"`
-	Sku   string  `json:"sku"`
-	Batch string  `json:"batch"`
+	Bin           string `json:"bin"`
+	Sku           string `json:"sku"`
+	Batch         string `json:"batch"`
 	// YYYY-MM-DD
 	ProductionDate string `json:"productionDate"`
 	// YYYY-MM-DD
@@ -1059,7 +1126,7 @@ type StockMovement struct {
 	Bin   string `json:"bin"`
 	Sku   string `json:"sku"`
 	Batch string `json:"batch"`
-	// RECEIPT, PICK, LOSS, PUTAWAY
+	// RECEIPT, PICK
 	Kind string `json:"kind"`
 	// Signed change of on-hand stock.
 	Qty int64 `json:"qty"`
@@ -1344,6 +1411,65 @@ func (e *CouponCampaignStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e CouponCampaignStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CouponClaimStatus string
+
+const (
+	// Recorded; the coupon is being bound (at once when you view your coupons).
+	CouponClaimStatusPending CouponClaimStatus = "PENDING"
+	CouponClaimStatusBound   CouponClaimStatus = "BOUND"
+	// Not bound: reason says why (OUT_OF_STOCK, TEMPLATE_ENDED, TEMPLATE_RETIRED).
+	CouponClaimStatusRefused CouponClaimStatus = "REFUSED"
+)
+
+var AllCouponClaimStatus = []CouponClaimStatus{
+	CouponClaimStatusPending,
+	CouponClaimStatusBound,
+	CouponClaimStatusRefused,
+}
+
+func (e CouponClaimStatus) IsValid() bool {
+	switch e {
+	case CouponClaimStatusPending, CouponClaimStatusBound, CouponClaimStatusRefused:
+		return true
+	}
+	return false
+}
+
+func (e CouponClaimStatus) String() string {
+	return string(e)
+}
+
+func (e *CouponClaimStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponClaimStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponClaimStatus", str)
+	}
+	return nil
+}
+
+func (e CouponClaimStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponClaimStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponClaimStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1680,6 +1806,63 @@ func (e *FulfillmentUnitState) UnmarshalJSON(b []byte) error {
 }
 
 func (e FulfillmentUnitState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type GiftCampaignPhase string
+
+const (
+	GiftCampaignPhaseScheduled GiftCampaignPhase = "SCHEDULED"
+	GiftCampaignPhaseActive    GiftCampaignPhase = "ACTIVE"
+	GiftCampaignPhaseEnded     GiftCampaignPhase = "ENDED"
+)
+
+var AllGiftCampaignPhase = []GiftCampaignPhase{
+	GiftCampaignPhaseScheduled,
+	GiftCampaignPhaseActive,
+	GiftCampaignPhaseEnded,
+}
+
+func (e GiftCampaignPhase) IsValid() bool {
+	switch e {
+	case GiftCampaignPhaseScheduled, GiftCampaignPhaseActive, GiftCampaignPhaseEnded:
+		return true
+	}
+	return false
+}
+
+func (e GiftCampaignPhase) String() string {
+	return string(e)
+}
+
+func (e *GiftCampaignPhase) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GiftCampaignPhase(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GiftCampaignPhase", str)
+	}
+	return nil
+}
+
+func (e GiftCampaignPhase) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GiftCampaignPhase) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GiftCampaignPhase) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2397,14 +2580,6 @@ const (
 	UserErrorCodeTaskComplete UserErrorCode = "TASK_COMPLETE"
 	// A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it.
 	UserErrorCodeWeightOutOfTolerance UserErrorCode = "WEIGHT_OUT_OF_TOLERANCE"
-	// Goods received against a purchase order ERP does not have.
-	UserErrorCodeUnknownPurchaseOrder UserErrorCode = "UNKNOWN_PURCHASE_ORDER"
-	// The purchase order is another warehouse's.
-	UserErrorCodePurchaseOrderOfAnotherWarehouse UserErrorCode = "PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE"
-	// The SKU received is not on the purchase order.
-	UserErrorCodeNotOnPurchaseOrder UserErrorCode = "NOT_ON_PURCHASE_ORDER"
-	// The receipt would take the purchase order line above its quantity; reason is how many may still be received.
-	UserErrorCodeOverReceipt UserErrorCode = "OVER_RECEIPT"
 	// A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written.
 	UserErrorCodeSlotFull UserErrorCode = "SLOT_FULL"
 	// A slot's capacity below the orders already holding it; the message says how many.
@@ -2428,6 +2603,10 @@ const (
 	UserErrorCodeCouponTemplateConflict UserErrorCode = "COUPON_TEMPLATE_CONFLICT"
 	// The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished).
 	UserErrorCodeCampaignStateConflict UserErrorCode = "CAMPAIGN_STATE_CONFLICT"
+	// A pop-up claim is refused, nothing recorded: reason CAMPAIGN_ENDED,
+	// CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED (you hold the campaign's limit
+	// of claims) or OUT_OF_STOCK.
+	UserErrorCodeClaimRefused UserErrorCode = "CLAIM_REFUSED"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -2448,10 +2627,6 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeQtyAboveRemaining,
 	UserErrorCodeTaskComplete,
 	UserErrorCodeWeightOutOfTolerance,
-	UserErrorCodeUnknownPurchaseOrder,
-	UserErrorCodePurchaseOrderOfAnotherWarehouse,
-	UserErrorCodeNotOnPurchaseOrder,
-	UserErrorCodeOverReceipt,
 	UserErrorCodeSlotFull,
 	UserErrorCodeCapacityBelowTaken,
 	UserErrorCodeNotServed,
@@ -2460,11 +2635,12 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeCouponInvalid,
 	UserErrorCodeCouponTemplateConflict,
 	UserErrorCodeCampaignStateConflict,
+	UserErrorCodeClaimRefused,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused:
 		return true
 	}
 	return false

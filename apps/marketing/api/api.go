@@ -34,6 +34,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Get("/v1/campaigns", h.list)
 	r.Get("/v1/campaigns/{id}", h.get)
 	r.Post("/v1/campaigns/{id}/candidates", h.importCandidates)
+	r.Post("/v1/campaigns/{id}/stock", h.topUp)
 	r.Post("/v1/gifts/grants", h.grant)
 }
 
@@ -172,4 +173,18 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 		out.Grants = append(out.Grants, mc.GiftGrant{CampaignID: g.CampaignID, SKU: g.SKU, Qty: g.Qty})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) topUp(w http.ResponseWriter, r *http.Request) {
+	var in mc.TopUpRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	c, err := h.svc.TopUpGiftStock(r.Context(), chi.URLParam(r, "id"), in.IdempotencyKey, in.Units)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, h.campaignOut(c))
 }

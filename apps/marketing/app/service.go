@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/harvest/harvest/apps/platform/money"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/marketing/candidates"
@@ -33,6 +34,9 @@ type Repository interface {
 	// conditional update. A repeat (same hash) returns the first grants;
 	// another hash is domain.ErrKeyReused.
 	Grant(ctx context.Context, o domain.Order, hash string, now time.Time, decide Decide) ([]domain.Grant, error)
+	// TopUpGiftStock adds units to a campaign's gift stock once per key;
+	// check judges the campaign under its lock.
+	TopUpGiftStock(ctx context.Context, id, key string, units int64, now time.Time, check func(domain.Campaign) error) error
 }
 
 // ImportResult is what one import added.
@@ -164,4 +168,28 @@ func (s *Service) GrantGifts(ctx context.Context, o domain.Order) ([]domain.Gran
 	return s.store.Grant(ctx, o, hash, s.now(), func(c domain.Campaign, excluded bool) bool {
 		return c.Evaluate(o, true, excluded) == domain.VerdictEligible
 	})
+}
+
+// MaxTopUp bounds one gift stock top-up.
+const MaxTopUp = 1_000_000
+
+// TopUpGiftStock adds units to a campaign's gift stock, once per key. An
+// ended campaign gives nothing more and is not topped up.
+func (s *Service) TopUpGiftStock(ctx context.Context, campaignID, key string, units int64) (domain.Campaign, error) {
+	switch {
+	case strings.TrimSpace(key) == "" || len(key) > 64:
+		return domain.Campaign{}, fmt.Errorf("%w: idempotency_key is required (at most 64 bytes)", domain.ErrValidation)
+	case units <= 0 || units > MaxTopUp:
+		return domain.Campaign{}, fmt.Errorf("%w: units must be 1..%d", domain.ErrValidation, MaxTopUp)
+	}
+	now := s.now()
+	if err := s.store.TopUpGiftStock(ctx, campaignID, key, units, now, func(c domain.Campaign) error {
+		if c.PhaseAt(now) == domain.PhaseEnded {
+			return fmt.Errorf("%w: campaign %s ended at %s: its stock gives nothing more", domain.ErrValidation, c.ID(), c.EndsAt().Format(time.RFC3339))
+		}
+		return nil
+	}); err != nil {
+		return domain.Campaign{}, err
+	}
+	return s.store.Campaign(ctx, campaignID)
 }

@@ -79,6 +79,10 @@ type Wallet struct {
 	// CheckAfter is how long a HELD coupon waits before the wallet asks
 	// PAY about its hold (then again with the same spacing).
 	CheckAfter time.Duration
+	// Pending, when set, issues a customer's pending pop-up claims before
+	// their coupons are listed (Claims.IssuePending): a customer looking
+	// at their coupons sees what they claimed bound.
+	Pending func(ctx context.Context, customerID string)
 }
 
 // NewWallet returns the wallet over st, asking pay about holds.
@@ -201,6 +205,9 @@ func (w *Wallet) Unbind(ctx context.Context, couponID, customerID, agent, reason
 func (w *Wallet) Coupons(ctx context.Context, customerID string) ([]domain.Coupon, error) {
 	if !domain.ValidCustomerID(customerID) {
 		return nil, invalid("customer_id %q is not a customer id", customerID)
+	}
+	if w.Pending != nil {
+		w.Pending(ctx, customerID)
 	}
 	return w.store.Coupons(ctx, customerID, 200)
 }

@@ -41,3 +41,14 @@ type CouponGranted struct {
 	Phone      string `json:"phone"`
 	Template   string `json:"template"`
 }
+
+// TopicClaimQueued is a pop-up claim an instance stopping had queued but
+// not issued (DOMAIN 3.3): any instance takes it into its own queues.
+const TopicClaimQueued = "marketing.claim.queued"
+
+// ClaimQueued is one recorded, still pending claim to issue.
+type ClaimQueued struct {
+	ClaimID    string `json:"claim_id"`
+	CampaignID string `json:"campaign_id"`
+	CustomerID string `json:"customer_id"`
+}

@@ -81,3 +81,24 @@ func decode(m daprx.Message, v any) error {
 	}
 	return nil
 }
+
+// ClaimHandlers takes claims another instance handed off (*app.Claims).
+type ClaimHandlers interface {
+	OnClaimQueued(ctx context.Context, ev ClaimQueued) error
+}
+
+// SubscribeClaims registers the consumer of handed-off claims: each goes
+// into this instance's queues, or back to the broker while this one is
+// stopping or full. No inbox: issuing a claim twice binds it once.
+func SubscribeClaims(svc common.Service, pubsub string, h ClaimHandlers) error {
+	if err := daprx.Subscribe(svc, pubsub, TopicClaimQueued, func(ctx context.Context, m daprx.Message) error {
+		var ev ClaimQueued
+		if err := decode(m, &ev); err != nil {
+			return err
+		}
+		return h.OnClaimQueued(ctx, ev)
+	}); err != nil {
+		return fmt.Errorf("subscribe %s: %w", TopicClaimQueued, err)
+	}
+	return nil
+}

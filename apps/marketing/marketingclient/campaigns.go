@@ -2,6 +2,7 @@ package marketingclient
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -109,4 +110,31 @@ func (c *Client) Campaigns(ctx context.Context, before string, limit int) (Campa
 func (c *Client) Campaign(ctx context.Context, id string) (Campaign, error) {
 	var out Campaign
 	return out, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/campaigns/"+url.PathEscape(id), nil, &out)
+}
+
+// TopUpRequest adds units to a campaign's gift stock, once per key.
+type TopUpRequest struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	Units          int64  `json:"units"`
+}
+
+// TopUpGiftStock adds to a campaign's gift stock.
+func (c *Client) TopUpGiftStock(ctx context.Context, id string, r TopUpRequest) (Campaign, error) {
+	var out Campaign
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/campaigns/"+url.PathEscape(id)+"/stock", r, &out)
+}
+
+// BodyInvoker sends a body that is not JSON (*daprx.Invoker).
+type BodyInvoker interface {
+	InvokeBody(ctx context.Context, app, httpMethod, method, contentType string, body []byte, out any) error
+}
+
+// ImportCandidates imports a candidate list from an .xlsx file.
+func (c *Client) ImportCandidates(ctx context.Context, id string, file []byte) (ImportReport, error) {
+	var out ImportReport
+	bi, ok := c.inv.(BodyInvoker)
+	if !ok {
+		return out, fmt.Errorf("import candidates: the invoker %T sends JSON only", c.inv)
+	}
+	return out, bi.InvokeBody(ctx, AppID, http.MethodPost, "v1/campaigns/"+url.PathEscape(id)+"/candidates", XLSXContentType, file, &out)
 }

@@ -5,6 +5,7 @@ package marketingclient
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/harvest/harvest/apps/platform/daprx"
@@ -17,7 +18,9 @@ const AppID = "marketing"
 // BatchRoutes are the routes marketing serves in batches
 // (runtime.AllowBatch) and a busy caller may send in batches
 // (daprx.Invoker.Batch): the gifts an order qualifies for, idempotent by
-// order id (fulfillment asks once per order).
+// order id (fulfillment asks once per order). Pop-up claims batch by a
+// route of their own (claims.go), which Dapr's access control grants the
+// gateway alone.
 var BatchRoutes = []string{"POST v1/gifts/grants"}
 
 // OrderLine is a line of the order being evaluated.
@@ -54,7 +57,11 @@ type Invoker interface {
 var _ Invoker = (*daprx.Invoker)(nil)
 
 // Client calls marketing.
-type Client struct{ inv Invoker }
+type Client struct {
+	inv        Invoker
+	claimsOnce sync.Once
+	claims     *claimQueue
+}
 
 // New returns a client that goes through the caller's sidecar.
 func New(inv Invoker) *Client { return &Client{inv: inv} }

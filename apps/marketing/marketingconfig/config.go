@@ -24,7 +24,15 @@ type Config struct {
 	SMSApp string
 	// CampaignPage is how many users one read of BI's export asks for
 	// (HARVEST_CAMPAIGN_PAGE, 1..5000).
-	CampaignPage  int
+	CampaignPage int
+	// RedisPrefix prefixes the claim stock's keys
+	// (HARVEST_MARKETING_REDIS_PREFIX).
+	RedisPrefix string
+	// ClaimBinders is the user-assets capacity for pop-up claims: batches
+	// bound at once (HARVEST_CLAIM_BINDERS, 1..64); ClaimQueue bounds the
+	// local queue of claims waiting for a decision (HARVEST_CLAIM_QUEUE).
+	ClaimBinders  int
+	ClaimQueue    int
 	Seed          bool // HARVEST_SEED: development only
 	SeedCustomers int
 }
@@ -45,6 +53,15 @@ func Read(r *config.Reader) (Config, error) {
 	c.CampaignPage = r.Int("HARVEST_CAMPAIGN_PAGE", 1_000)
 	if c.CampaignPage < 1 || c.CampaignPage > 5_000 {
 		r.Refuse(fmt.Errorf("HARVEST_CAMPAIGN_PAGE %d: want 1..5000", c.CampaignPage))
+	}
+	c.RedisPrefix = r.String("HARVEST_MARKETING_REDIS_PREFIX", "harvest:")
+	c.ClaimBinders = r.Int("HARVEST_CLAIM_BINDERS", 4)
+	if c.ClaimBinders < 1 || c.ClaimBinders > 64 {
+		r.Refuse(fmt.Errorf("HARVEST_CLAIM_BINDERS %d: want 1..64", c.ClaimBinders))
+	}
+	c.ClaimQueue = r.Int("HARVEST_CLAIM_QUEUE", 100_000)
+	if c.ClaimQueue < 1_000 || c.ClaimQueue > 10_000_000 {
+		r.Refuse(fmt.Errorf("HARVEST_CLAIM_QUEUE %d: want 1000..10000000", c.ClaimQueue))
 	}
 	c.Seed = r.Seed(c.Base)
 	c.SeedCustomers = r.Int("HARVEST_SEED_CUSTOMERS", 100)

@@ -192,6 +192,11 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM coupon_campaigns WHERE template_id=?`, id).Scan(&inCampaign); err != nil {
 			return fmt.Errorf("count campaigns of template %s: %w", id, err)
 		}
+		if inCampaign == 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM claim_campaigns WHERE template_id=?`, id).Scan(&inCampaign); err != nil {
+				return fmt.Errorf("count claim campaigns of template %s: %w", id, err)
+			}
+		}
 		if inCampaign > 0 {
 			return fmt.Errorf("template %s is the gift of %d campaigns (retire it instead): %w", id, inCampaign, domain.ErrTemplateInUse)
 		}

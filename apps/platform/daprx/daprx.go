@@ -5,10 +5,12 @@
 package daprx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -97,6 +99,36 @@ func (i *Invoker) Invoke(ctx context.Context, app, httpMethod, method string, in
 		return nil
 	}
 	if err := json.Unmarshal(res.Body, out); err != nil {
+		return fmt.Errorf("decode answer of %s/%s: %w", app, method, err)
+	}
+	return nil
+}
+
+// InvokeBody calls method on app with a body of contentType (an uploaded
+// file, say), never batched, and decodes a JSON answer into out.
+func (i *Invoker) InvokeBody(ctx context.Context, app, httpMethod, method, contentType string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, httpMethod, i.base+"/v1.0/invoke/"+app+"/method/"+method, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", contentType)
+	i.authorize(req)
+	resp, err := i.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("invoke %s/%s: %w", app, method, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("invoke %s/%s: read answer: %w", app, method, err)
+	}
+	if resp.StatusCode >= 300 {
+		return problemOf(BatchResult{Status: resp.StatusCode, Body: b})
+	}
+	if out == nil || len(b) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("decode answer of %s/%s: %w", app, method, err)
 	}
 	return nil

@@ -75,8 +75,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign", "reconcile", "warehouse"}, os.Args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign|reconcile|warehouse [flags]")
+	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign", "claims", "reconcile", "warehouse"}, os.Args[1]) {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign|claims|reconcile|warehouse [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -84,7 +84,7 @@ func main() {
 	secret := fs.String("secret", devauth.DevSecret, "JWT secret of the running stack (with -url)")
 	mysqlServer := fs.String("mysql", "root@tcp(127.0.0.1:3306)/", "MariaDB server for the baseline")
 	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis for the baseline")
-	rate := fs.Int("rate", 0, "attempts per second (place and browse: 1000, flash: 2500)")
+	rate := fs.Int("rate", 0, "attempts per second (place and browse: 1000, flash: 2500, claims: 6000)")
 	duration := fs.Duration("duration", 60*time.Second, "place and browse: how long to send")
 	buyers := fs.Int("buyers", 50000, "flash: number of buyers, one attempt each")
 	baseline := fs.Duration("baseline", 10*time.Second, "how long each baseline runs")
@@ -108,6 +108,9 @@ func main() {
 	floorOrders := fs.Int("floor", 400, "warehouse: allocated work orders the floor takes through pick, QC, pack and handover")
 	pickers := fs.Int("pickers", 8, "warehouse: pickers on the floor")
 	packers := fs.Int("packers", 4, "warehouse: packers at the benches")
+	customers := fs.Int("customers", 30_000, "claims: customers tapping \"claim\"")
+	taps := fs.Int("taps", 2, "claims: taps per customer, each with a key of its own (the limit is 1)")
+	claimStock := fs.Int64("stock", 20_000, "claims: the campaign's coupons")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -165,6 +168,17 @@ func main() {
 	}
 	if os.Args[1] == "campaign" {
 		if err := campaign(ctx, *users, *page, *mysqlServer, *redisAddr, *baseline); err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Args[1] == "claims" {
+		r := *rate
+		if r == 0 {
+			r = 6_000
+		}
+		if err := claimsRun(ctx, *customers, *taps, *claimStock, r, *mysqlServer, *redisAddr, *baseline); err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}
