@@ -16,8 +16,10 @@ import (
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
@@ -38,7 +40,17 @@ type Repository interface {
 	Stale(ctx context.Context, before time.Time, limit int) ([]string, error)
 	// OrderIDs pages through the order ids with requests, after after.
 	OrderIDs(ctx context.Context, after string, limit int) ([]string, error)
+	// CreateReturn stores a return or rejection decided under the
+	// order's lock (see store.Store.CreateReturn).
+	CreateReturn(ctx context.Context, now time.Time, orderID, customerID, key string, caps ReturnCaps,
+		decide func(returned map[string]int64) (*domain.Request, error), event func(r *domain.Request) outbox.Event) (*domain.Request, bool, error)
+	// PushesOf lists a request's pushes in commit order.
+	PushesOf(ctx context.Context, requestID string) ([]domain.Push, error)
 }
+
+// ReturnCaps bound what an order's returns may give back in all: what
+// was paid, cash and non-cash.
+type ReturnCaps struct{ Cash, NonCash money.Fen }
 
 // Orders is OMS as the reverse flow uses it (*omsclient.Client).
 type Orders interface {
@@ -46,17 +58,31 @@ type Orders interface {
 	PauseFulfillment(ctx context.Context, orderID string, r omsclient.PauseRequest) (omsclient.OrderPause, error)
 	ResumeFulfillment(ctx context.Context, orderID string, r omsclient.ResumeRequest) (omsclient.ResumeResult, error)
 	CancelPaused(ctx context.Context, orderID string, r omsclient.CancelPausedRequest) (omsclient.ReverseCancel, error)
+	GetAllocation(ctx context.Context, id string) (omsclient.Allocation, error)
 }
 
 // Warehouse is WMS (*wmsclient.Client).
 type Warehouse interface {
 	Intercept(ctx context.Context, deliveryOrderID string, r wmsclient.InterceptRequest) (wmsclient.Interception, error)
+	NoticeReturn(ctx context.Context, n wmsclient.ReturnNotice) (wmsclient.ReturnReceipt, error)
 }
 
 // Payments is PAY (*payclient.Client): what it refunded for an order.
 type Payments interface {
 	TradesOfOrder(ctx context.Context, orderID string) ([]payclient.Trade, error)
 	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
+	RequestRefund(ctx context.Context, r payclient.RefundRequest) (payclient.Refund, error)
+	GetRefund(ctx context.Context, id string) (payclient.Refund, error)
+	RefundNonCash(ctx context.Context, r payclient.NonCashRefundRequest) (payclient.NonCashRefund, error)
+}
+
+// Partners are the outside systems the reverse flow pushes to
+// (*partnersclient.Client): TMS for pickups, finance for refund
+// vouchers, the customer's mini-program for answers.
+type Partners interface {
+	RequestPickup(ctx context.Context, p partnersclient.PickupRequest) (partnersclient.Receipt, error)
+	PushRefundVoucher(ctx context.Context, v partnersclient.RefundVoucher) (partnersclient.Receipt, error)
+	SendPush(ctx context.Context, p partnersclient.Push) (partnersclient.Receipt, error)
 }
 
 // Filter is the cancel filter (*aftersalesclient.CancelFilter).
@@ -72,6 +98,7 @@ type Deps struct {
 	Orders    Orders
 	Warehouse Warehouse
 	Payments  Payments
+	Partners  Partners
 	Filter    Filter
 	Clock     clock.Clock
 	Notify    func() // wakes the outbox relay
@@ -89,7 +116,8 @@ const CrashToken = "e2e:crash-after-cancel"
 
 // Service runs after-sales' use cases.
 type Service struct {
-	d Deps
+	d       Deps
+	pushers *Pushers
 }
 
 // New returns a Service.

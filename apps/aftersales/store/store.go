@@ -9,6 +9,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,7 +33,8 @@ func New(db *sql.DB) *Store { return &Store{db: db} }
 // DB returns the pool (tests count rows with it).
 func (s *Store) DB() *sql.DB { return s.db }
 
-const columns = `id, order_id, customer_id, kind, status, reason, refusal_code, refusal_note, idem_key, request_hash, intercepted, refunded_fen, created_at, updated_at`
+const columns = `id, order_id, customer_id, kind, status, reason, refusal_code, refusal_note, idem_key, request_hash, intercepted, refunded_fen,
+	refund_mode, photos, refund_cash_fen, refund_noncash_fen, refund_freight_fen, created_at, updated_at`
 
 // Create stores r and ev; an existing request of the same customer and
 // key, or the order's existing cancel, is returned with created=false.
@@ -42,12 +44,7 @@ func (s *Store) Create(ctx context.Context, r *domain.Request, ev outbox.Event) 
 		openCancel = r.OrderID()
 	}
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO requests (`+columns+`, open_cancel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			r.ID(), r.OrderID(), r.CustomerID(), r.Kind(), r.Status(), r.Reason(), r.RefusalCode(), r.RefusalNote(), r.Key(), r.RequestHash(),
-			strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.CreatedAt(), r.UpdatedAt(), openCancel); err != nil {
-			return err
-		}
-		if err := insertSteps(ctx, tx, r); err != nil {
+		if err := insertRequest(ctx, tx, r, openCancel); err != nil {
 			return err
 		}
 		if _, err := outbox.Add(ctx, tx, ev); err != nil {
@@ -64,6 +61,33 @@ func (s *Store) Create(ctx context.Context, r *domain.Request, ev outbox.Event) 
 	}
 	r.MarkStored()
 	return r, true, nil
+}
+
+func insertRequest(ctx context.Context, tx *sql.Tx, r *domain.Request, openCancel any) error {
+	photos, err := json.Marshal(r.Photos())
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO requests (`+columns+`, open_cancel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID(), r.OrderID(), r.CustomerID(), r.Kind(), r.Status(), r.Reason(), r.RefusalCode(), r.RefusalNote(), r.Key(), r.RequestHash(),
+		strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.Mode(), photos, r.RefundCash(), r.RefundNonCash(), r.RefundFreight(),
+		r.CreatedAt(), r.UpdatedAt(), openCancel); err != nil {
+		return err
+	}
+	if ls := r.Lines(); len(ls) > 0 {
+		args := make([]any, 0, 6*len(ls))
+		for _, l := range ls {
+			args = append(args, r.ID(), l.SKU, l.Qty, l.Cash, l.NonCash, l.Freight)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO request_lines (request_id, sku, qty, cash_fen, noncash_fen, freight_fen) VALUES `+
+			sqltx.Tuples("(?,?,?,?,?,?)", len(ls)), args...); err != nil {
+			return fmt.Errorf("store lines of %s: %w", r.ID(), err)
+		}
+	}
+	if err := insertSteps(ctx, tx, r); err != nil {
+		return err
+	}
+	return addPushes(ctx, tx, r.UpdatedAt(), r.NewPushes())
 }
 
 // existing is the request r collided with: the same key first, else the
@@ -103,11 +127,18 @@ type queryer interface {
 func scanRequest(row interface{ Scan(...any) error }) (domain.Snapshot, error) {
 	var sn domain.Snapshot
 	var kind, status, intercepted string
-	var refunded int64
+	var refunded, cash, nonCash, freight int64
+	var photos []byte
 	if err := row.Scan(&sn.ID, &sn.OrderID, &sn.CustomerID, &kind, &status, &sn.Reason, &sn.RefusalCode, &sn.RefusalNote, &sn.Key,
-		&sn.RequestHash, &intercepted, &refunded, &sn.CreatedAt, &sn.UpdatedAt); err != nil {
+		&sn.RequestHash, &intercepted, &refunded, &sn.Mode, &photos, &cash, &nonCash, &freight, &sn.CreatedAt, &sn.UpdatedAt); err != nil {
 		return sn, err
 	}
+	if len(photos) > 0 {
+		if err := json.Unmarshal(photos, &sn.Photos); err != nil {
+			return sn, fmt.Errorf("photos of %s: %w", sn.ID, err)
+		}
+	}
+	sn.RefundCash, sn.RefundNonCash, sn.RefundFreight = money.Fen(cash), money.Fen(nonCash), money.Fen(freight)
 	st, err := domain.ParseStatus(status)
 	if err != nil {
 		return sn, err
@@ -145,6 +176,15 @@ func (s *Store) load(ctx context.Context, q queryer, id, lock string) (*domain.R
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read steps of %s: %w", id, err)
 	}
+	lines, err := q.QueryContext(ctx, `SELECT sku, qty, cash_fen, noncash_fen, freight_fen FROM request_lines WHERE request_id=? ORDER BY sku`, id)
+	sn.Lines, err = sqltx.Collect[domain.LineRefund](lines, err)(func(row interface{ Scan(...any) error }) (domain.LineRefund, error) {
+		var l domain.LineRefund
+		err := row.Scan(&l.SKU, &l.Qty, &l.Cash, &l.NonCash, &l.Freight)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read lines of %s: %w", id, err)
+	}
 	return domain.Restore(sn), nil
 }
 
@@ -169,6 +209,9 @@ func (s *Store) Update(ctx context.Context, id string, fn func(r *domain.Request
 			return fmt.Errorf("save request %s: %w", id, err)
 		}
 		if err := insertSteps(ctx, tx, r); err != nil {
+			return err
+		}
+		if err := addPushes(ctx, tx, r.UpdatedAt(), r.NewPushes()); err != nil {
 			return err
 		}
 		out = r
@@ -209,8 +252,8 @@ func (s *Store) OfCustomer(ctx context.Context, customerID string, limit int) ([
 
 // Stale lists unfinished requests not changed since before, oldest first.
 func (s *Store) Stale(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	ids, err := sqltx.Strings(ctx, s.db, `SELECT id FROM requests WHERE status IN (?,?,?) AND updated_at < ? ORDER BY updated_at LIMIT ?`,
-		domain.StatusAccepted, domain.StatusPaused, domain.StatusCancelled, before, limit)
+	ids, err := sqltx.Strings(ctx, s.db, `SELECT id FROM requests WHERE status IN (?,?,?,?,?) AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+		domain.StatusAccepted, domain.StatusPaused, domain.StatusCancelled, domain.StatusReturning, domain.StatusRefunding, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list stale requests: %w", err)
 	}

@@ -309,3 +309,15 @@ func RequestHash(v any) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// ReturnExpected is a return notice's status until the dock books the goods.
+const ReturnExpected = "EXPECTED"
+
+// ReturnNotice is goods of an order on their way back (a return with
+// pickup, a rejection), as after-sales announced them.
+type ReturnNotice struct {
+	NoticeID, OrderID, RequestID, Kind, WaybillNo string
+	Lines                                         []Line
+	Status                                        string
+	At                                            time.Time
+}
