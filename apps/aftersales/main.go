@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/events"
 	"github.com/harvest/harvest/apps/aftersales/store"
 	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/config"
@@ -54,8 +56,9 @@ func run() error {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Base.RedisAddr, DB: cfg.Base.RedisDB})
 	a.OnClose(func() { _ = rdb.Close() })
 	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	deps := app.Deps{Repo: store.New(a.DB), Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
-		Payments: payclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
+	st := store.New(a.DB)
+	deps := app.Deps{Repo: st, Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
+		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
 	if cfg.CrashAfterCancel {
 		deps.AfterCancel = func(r *domain.Request, already bool) {
@@ -66,6 +69,12 @@ func run() error {
 		}
 	}
 	svc := app.New(deps)
+	concurrency := map[domain.PushType]int{}
+	for t, n := range cfg.PushConcurrency {
+		concurrency[domain.PushType(t)] = n
+	}
+	pushers := svc.Pushers(st, app.PushOptions{Lease: cfg.PushLease, Timeout: cfg.PushLease - 10*time.Second, Logger: a.Logger}, concurrency)
+	a.Go(pushers.Run)
 	api.Mount(a.Mux, svc)
 	waiting := func(err error) bool { return errors.Is(err, app.ErrNotYet) }
 	notFound := func(err error) bool { return errors.Is(err, domain.ErrNotFound) }

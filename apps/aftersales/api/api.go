@@ -24,6 +24,7 @@ type Handler struct{ svc *app.Service }
 func Mount(r chi.Router, svc *app.Service) {
 	h := &Handler{svc: svc}
 	r.Post("/v1/cancels", h.cancel)
+	r.Post("/v1/returns", h.ret)
 	r.Get("/v1/requests", h.ofCustomer)
 	r.Get("/v1/requests/{id}", h.get)
 	r.Get("/v1/orders/{id}/requests", h.ofOrder)
@@ -37,6 +38,14 @@ func problem(err error) error {
 		return httpapi.Errorf(http.StatusNotFound, aftersalesclient.CodeNotFound, "%s", err.Error())
 	case errors.Is(err, domain.ErrNotCancellable):
 		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeNotCancellable, "%s", err.Error())
+	case errors.Is(err, domain.ErrLineNotOnOrder):
+		return httpapi.Errorf(http.StatusUnprocessableEntity, aftersalesclient.CodeLineNotOnOrder, "%s", err.Error())
+	case errors.Is(err, domain.ErrQtyAboveDelivered):
+		return httpapi.Errorf(http.StatusUnprocessableEntity, aftersalesclient.CodeQtyAboveDelivered, "%s", err.Error())
+	case errors.Is(err, domain.ErrNotReturnable):
+		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeNotReturnable, "%s", err.Error())
+	case errors.Is(err, domain.ErrRefundAbovePaid):
+		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeRefundAbovePaid, "%s", err.Error())
 	case errors.Is(err, domain.ErrKeyReused):
 		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeIdempotencyReuse, "%s", err.Error())
 	}
@@ -54,7 +63,31 @@ func Out(q *domain.Request) aftersalesclient.Request {
 	for _, s := range q.Steps() {
 		out.Steps = append(out.Steps, aftersalesclient.Step{Step: string(s.Step), Note: s.Note, At: s.At})
 	}
+	out.Mode, out.PhotoURLs = q.Mode(), q.Photos()
+	out.RefundCashFen, out.RefundNonCashFen, out.RefundFreightFen = q.RefundCash(), q.RefundNonCash(), q.RefundFreight()
+	for _, l := range q.Lines() {
+		out.Lines = append(out.Lines, aftersalesclient.RequestLine{SKU: l.SKU, Qty: l.Qty, CashFen: l.Cash, NonCashFen: l.NonCash, FreightFen: l.Freight})
+	}
 	return out
+}
+
+func (h *Handler) ret(w http.ResponseWriter, r *http.Request) {
+	var in aftersalesclient.ReturnRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	ri := domain.ReturnInput{OrderID: in.OrderID, CustomerID: in.CustomerID, IdempotencyKey: in.IdempotencyKey, Reason: in.Reason,
+		Mode: in.Mode, Photos: in.PhotoURLs}
+	for _, l := range in.Lines {
+		ri.Lines = append(ri.Lines, domain.ReturnLine{SKU: l.SKU, Qty: l.Qty})
+	}
+	q, err := h.svc.Return(r.Context(), ri)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, Out(q))
 }
 
 func list(rs []*domain.Request) aftersalesclient.Requests {
@@ -86,7 +119,17 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, Out(q))
+	out := Out(q)
+	ps, err := h.svc.Pushes(r.Context(), q.ID())
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	for _, p := range ps {
+		out.Pushes = append(out.Pushes, aftersalesclient.Push{ID: p.ID, Type: string(p.Type), Status: string(p.Status), Attempts: p.Attempts,
+			Result: p.Result, LastError: p.LastError, CreatedAt: p.CreatedAt})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) ofCustomer(w http.ResponseWriter, r *http.Request) {

@@ -126,3 +126,8 @@ func (s *Service) OfOrder(ctx context.Context, customerID, orderID string) ([]*d
 	}
 	return out, nil
 }
+
+// Pushes lists a request's pushes in commit order.
+func (s *Service) Pushes(ctx context.Context, requestID string) ([]domain.Push, error) {
+	return s.d.Repo.PushesOf(ctx, requestID)
+}

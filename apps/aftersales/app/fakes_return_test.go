@@ -78,15 +78,16 @@ func (p *fakePay) RequestRefund(_ context.Context, r payclient.RefundRequest) (p
 	return *f, nil
 }
 
-func (p *fakePay) GetRefund(_ context.Context, id string) (payclient.Refund, error) {
+func (p *fakePay) RefundsOfTrade(_ context.Context, tradeID string) ([]payclient.Refund, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	var out []payclient.Refund
 	for _, f := range p.cashRefunds {
-		if f.ID == id {
-			return *f, nil
+		if f.TradeID == tradeID {
+			out = append(out, *f)
 		}
 	}
-	return payclient.Refund{}, httpapi.Errorf(http.StatusNotFound, payclient.CodeNotFound, "no refund %s", id)
+	return out, nil
 }
 
 // approveAll is finance approving every refund and the channel paying it.

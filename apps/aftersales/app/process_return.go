@@ -84,9 +84,9 @@ func (s *Service) stepReturn(ctx context.Context, r *domain.Request) error {
 	case domain.StatusRefunding:
 		var note []string
 		if needs(domain.PushRefund) {
-			f, err := s.d.Payments.GetRefund(ctx, by[domain.PushRefund].Result)
+			f, err := s.refundOf(ctx, by[domain.PushRefund])
 			if err != nil {
-				return fmt.Errorf("read refund %s: %w", by[domain.PushRefund].Result, err)
+				return err
 			}
 			switch f.Status {
 			case payclient.RefundSucceeded:
@@ -115,3 +115,21 @@ func (s *Service) stepReturn(ctx context.Context, r *domain.Request) error {
 }
 
 func failNote(p domain.Push) string { return fmt.Sprintf("%s push %s: %s", p.Type, p.ID, p.LastError) }
+
+// refundOf reads the cash refund p (a delivered REFUND push) made at PAY.
+func (s *Service) refundOf(ctx context.Context, p domain.Push) (payclient.Refund, error) {
+	rp, err := decode[refundPush](p)
+	if err != nil {
+		return payclient.Refund{}, err
+	}
+	fs, err := s.d.Payments.RefundsOfTrade(ctx, rp.TradeID)
+	if err != nil {
+		return payclient.Refund{}, fmt.Errorf("read refunds of trade %s: %w", rp.TradeID, err)
+	}
+	for _, f := range fs {
+		if f.ID == p.Result {
+			return f, nil
+		}
+	}
+	return payclient.Refund{}, fmt.Errorf("refund %s not among trade %s's", p.Result, rp.TradeID)
+}

@@ -72,7 +72,7 @@ type Payments interface {
 	TradesOfOrder(ctx context.Context, orderID string) ([]payclient.Trade, error)
 	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
 	RequestRefund(ctx context.Context, r payclient.RefundRequest) (payclient.Refund, error)
-	GetRefund(ctx context.Context, id string) (payclient.Refund, error)
+	RefundsOfTrade(ctx context.Context, tradeID string) ([]payclient.Refund, error)
 	RefundNonCash(ctx context.Context, r payclient.NonCashRefundRequest) (payclient.NonCashRefund, error)
 }
 

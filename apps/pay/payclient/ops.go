@@ -102,6 +102,13 @@ func (c *Client) RequestRefund(ctx context.Context, r RefundRequest) (Refund, er
 	return out, err
 }
 
+// RefundsOfTrade lists a trade's refunds, oldest first.
+func (c *Client) RefundsOfTrade(ctx context.Context, tradeID string) ([]Refund, error) {
+	var out []Refund
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/refunds?trade="+url.QueryEscape(tradeID), nil, &out)
+	return out, err
+}
+
 // GetRefund returns one refund.
 func (c *Client) GetRefund(ctx context.Context, id string) (Refund, error) {
 	var out Refund
