@@ -66,6 +66,112 @@ func (f *fakeAfterSales) CancelOfOrder(_ context.Context, customerID, orderID st
 	return &q, nil
 }
 
+func (f *fakeAfterSales) Return(ctx context.Context, r aftersalesclient.ReturnRequest) (aftersalesclient.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.owners[r.OrderID] != r.CustomerID {
+		return aftersalesclient.Request{}, httpapi.Errorf(http.StatusNotFound, aftersalesclient.CodeNotFound, "order %s", r.OrderID)
+	}
+	for _, l := range r.Lines {
+		if l.SKU != "SKU-1" {
+			return aftersalesclient.Request{}, httpapi.Errorf(http.StatusUnprocessableEntity, aftersalesclient.CodeLineNotOnOrder, "%s", l.SKU)
+		}
+		if l.Qty > 2 {
+			return aftersalesclient.Request{}, httpapi.Errorf(http.StatusUnprocessableEntity, aftersalesclient.CodeQtyAboveDelivered, "2 delivered")
+		}
+	}
+	if err := f.filter.Add(ctx, r.OrderID); err != nil {
+		return aftersalesclient.Request{}, err
+	}
+	q := aftersalesclient.Request{ID: "RT-" + r.OrderID, OrderID: r.OrderID, CustomerID: r.CustomerID, Kind: aftersalesclient.KindReturn,
+		Status: aftersalesclient.StatusAccepted, Reason: r.Reason, Mode: r.Mode, RefundCashFen: 500, Steps: []aftersalesclient.Step{{Step: "ACCEPTED", At: time.Now()}},
+		Lines: []aftersalesclient.RequestLine{{SKU: "SKU-1", Qty: r.Lines[0].Qty, CashFen: 500}}}
+	f.requests["return:"+r.OrderID] = q
+	return q, nil
+}
+
+func (f *fakeAfterSales) OfOrder(_ context.Context, customerID, orderID string) ([]aftersalesclient.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lookups++
+	var out []aftersalesclient.Request
+	for _, q := range f.requests {
+		if q.OrderID == orderID && (customerID == "" || q.CustomerID == customerID) {
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAfterSales) Get(_ context.Context, customerID, id string) (aftersalesclient.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, q := range f.requests {
+		if q.ID == id && (customerID == "" || q.CustomerID == customerID) {
+			q.Pushes = []aftersalesclient.Push{{ID: q.ID + ":ANSWER", Type: "ANSWER", Status: "DONE", Attempts: 1}}
+			return q, nil
+		}
+	}
+	return aftersalesclient.Request{}, httpapi.Errorf(http.StatusNotFound, aftersalesclient.CodeNotFound, "request %s", id)
+}
+
+// A customer returns a delivered line through GraphQL: another's order is
+// NOT_FOUND, a line not on the order and too many units have their own
+// codes, a zero quantity is refused by the gateway; the return shows on
+// order detail's afterSalesRequests (the filter guards it too), and
+// customer service reads it with its pushes.
+func TestRequestReturn(t *testing.T) {
+	rdb, prefix := testdb.Redis(t)
+	ctx := context.Background()
+	fa := &fakeAfterSales{filter: aftersalesclient.NewCancelFilter(rdb, prefix), owners: map[string]string{"o-bob": "bob"},
+		requests: map[string]aftersalesclient.Request{}}
+	if _, err := fa.filter.Rebuild(ctx, func(context.Context) ([]string, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	v, _ := auth.NewVerifier(secret, auth.DefaultPolicy())
+	c := client.New(graph.NewHandler(&graph.Resolver{Orders: e.oms, Addresses: e.oms, Catalog: e.inv, Payments: e.pay, Feed: e.hub,
+		AfterSales: fa, CancelFilter: aftersalesclient.NewCancelFilter(rdb, prefix)}, graph.Options{Verifier: v}))
+	m := func(lines string) string {
+		return `mutation { requestReturn(orderId: "o-bob", idempotencyKey: "k1", input: { reason: "sour", mode: PICKUP, lines: [` + lines +
+			`], photoUrls: ["https://img.example.com/1.jpg"] }) { request { kind status mode refundCashFen lines { sku qty cashFen } } errors { code field } } }`
+	}
+	cases := []struct{ who, lines, want string }{
+		{"alice", `{ sku: "SKU-1", qty: 1 }`, `{"requestReturn":{"errors":[{"code":"NOT_FOUND","field":["orderId"]}],"request":null}}`},
+		{"bob", `{ sku: "SKU-9", qty: 1 }`, `{"requestReturn":{"errors":[{"code":"LINE_NOT_ON_ORDER","field":["input","lines"]}],"request":null}}`},
+		{"bob", `{ sku: "SKU-1", qty: 3 }`, `{"requestReturn":{"errors":[{"code":"QTY_ABOVE_DELIVERED","field":["input","lines"]}],"request":null}}`},
+		{"bob", `{ sku: "SKU-1", qty: 0 }`, `{"requestReturn":{"errors":[{"code":"VALIDATION_FAILED","field":["input","lines","0","qty"]}],"request":null}}`},
+	}
+	for _, k := range cases {
+		data, errs := post(t, c, m(k.lines), as2(t, k.who))
+		if len(errs) > 0 || jsonOf(data) != k.want {
+			t.Fatalf("%s %s: %s %v", k.who, k.lines, jsonOf(data), errs)
+		}
+	}
+	if len(fa.requests) != 0 {
+		t.Fatalf("refused returns stored %v", fa.requests)
+	}
+	data, errs := post(t, c, `{ order(id: "o-bob") { afterSalesRequests { kind } } }`, as2(t, "bob"))
+	if len(errs) > 0 || jsonOf(data) != `{"order":{"afterSalesRequests":[]}}` || fa.lookups != 0 {
+		t.Fatalf("before: %s %v lookups=%d", jsonOf(data), errs, fa.lookups)
+	}
+	data, errs = post(t, c, m(`{ sku: "SKU-1", qty: 2 }`), as2(t, "bob"))
+	if len(errs) > 0 || jsonOf(data) != `{"requestReturn":{"errors":[],"request":{"kind":"RETURN","lines":[{"cashFen":500,"qty":2,"sku":"SKU-1"}],"mode":"PICKUP","refundCashFen":500,"status":"ACCEPTED"}}}` {
+		t.Fatalf("return: %s %v", jsonOf(data), errs)
+	}
+	data, errs = post(t, c, `{ order(id: "o-bob") { afterSalesRequests { kind status } } }`, as2(t, "bob"))
+	if len(errs) > 0 || jsonOf(data) != `{"order":{"afterSalesRequests":[{"kind":"RETURN","status":"ACCEPTED"}]}}` {
+		t.Fatalf("order detail: %s %v", jsonOf(data), errs)
+	}
+	data, errs = post(t, c, `{ afterSalesRequest(id: "RT-o-bob") { id pushes { type status } } }`, as(t, "agent-1", auth.RoleCSAgent))
+	if len(errs) > 0 || jsonOf(data) != `{"afterSalesRequest":{"id":"RT-o-bob","pushes":[{"status":"DONE","type":"ANSWER"}]}}` {
+		t.Fatalf("customer service: %s %v", jsonOf(data), errs)
+	}
+	if _, errs := post(t, c, `{ afterSalesRequest(id: "RT-o-bob") { id } }`, as2(t, "bob")); len(errs) == 0 {
+		t.Fatal("a customer read customer service's view")
+	}
+}
+
 // Two gateway replicas with their own Redis connections: a cancel
 // accepted through one shows on order detail through the other at once,
 // and an order without one answers null without asking after-sales.

@@ -68,18 +68,43 @@ type ComplexityRoot struct {
 		Errors    func(childComplexity int) int
 	}
 
+	AfterSalesLine struct {
+		CashFen    func(childComplexity int) int
+		FreightFen func(childComplexity int) int
+		NonCashFen func(childComplexity int) int
+		Qty        func(childComplexity int) int
+		Sku        func(childComplexity int) int
+	}
+
+	AfterSalesPush struct {
+		Attempts  func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		LastError func(childComplexity int) int
+		Result    func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
 	AfterSalesRequest struct {
-		CreatedAt   func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		OrderID     func(childComplexity int) int
-		Reason      func(childComplexity int) int
-		RefundedFen func(childComplexity int) int
-		RefusalCode func(childComplexity int) int
-		RefusalNote func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Steps       func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Lines            func(childComplexity int) int
+		Mode             func(childComplexity int) int
+		OrderID          func(childComplexity int) int
+		PhotoUrls        func(childComplexity int) int
+		Pushes           func(childComplexity int) int
+		Reason           func(childComplexity int) int
+		RefundCashFen    func(childComplexity int) int
+		RefundFreightFen func(childComplexity int) int
+		RefundNonCashFen func(childComplexity int) int
+		RefundedFen      func(childComplexity int) int
+		RefusalCode      func(childComplexity int) int
+		RefusalNote      func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Steps            func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
 	}
 
 	AfterSalesStep struct {
@@ -381,6 +406,7 @@ type ComplexityRoot struct {
 		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
 		RemoveAddress        func(childComplexity int, id string) int
 		RequestCancel        func(childComplexity int, orderID string, idempotencyKey string, reason string) int
+		RequestReturn        func(childComplexity int, orderID string, idempotencyKey string, input model.RequestReturnInput) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetireCouponTemplate func(childComplexity int, id string) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
@@ -408,31 +434,32 @@ type ComplexityRoot struct {
 	}
 
 	Order struct {
-		Address          func(childComplexity int) int
-		CancelRequest    func(childComplexity int) int
-		CashDueFen       func(childComplexity int) int
-		CashDueFormatted func(childComplexity int) int
-		CouponIds        func(childComplexity int) int
-		CreatedAt        func(childComplexity int) int
-		CustomerID       func(childComplexity int) int
-		DeductionIds     func(childComplexity int) int
-		FreightFen       func(childComplexity int) int
-		FreightFormatted func(childComplexity int) int
-		GoodsFen         func(childComplexity int) int
-		GoodsFormatted   func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Lines            func(childComplexity int) int
-		NonCashFen       func(childComplexity int) int
-		NonCashFormatted func(childComplexity int) int
-		PaidFen          func(childComplexity int) int
-		PaidFormatted    func(childComplexity int) int
-		PayBy            func(childComplexity int) int
-		Slot             func(childComplexity int) int
-		Source           func(childComplexity int) int
-		Status           func(childComplexity int) int
-		Timeline         func(childComplexity int) int
-		TotalFen         func(childComplexity int) int
-		TotalFormatted   func(childComplexity int) int
+		Address            func(childComplexity int) int
+		AfterSalesRequests func(childComplexity int) int
+		CancelRequest      func(childComplexity int) int
+		CashDueFen         func(childComplexity int) int
+		CashDueFormatted   func(childComplexity int) int
+		CouponIds          func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		CustomerID         func(childComplexity int) int
+		DeductionIds       func(childComplexity int) int
+		FreightFen         func(childComplexity int) int
+		FreightFormatted   func(childComplexity int) int
+		GoodsFen           func(childComplexity int) int
+		GoodsFormatted     func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Lines              func(childComplexity int) int
+		NonCashFen         func(childComplexity int) int
+		NonCashFormatted   func(childComplexity int) int
+		PaidFen            func(childComplexity int) int
+		PaidFormatted      func(childComplexity int) int
+		PayBy              func(childComplexity int) int
+		Slot               func(childComplexity int) int
+		Source             func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Timeline           func(childComplexity int) int
+		TotalFen           func(childComplexity int) int
+		TotalFormatted     func(childComplexity int) int
 	}
 
 	OrderConnection struct {
@@ -606,6 +633,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AfterSalesRequest     func(childComplexity int, id string) int
 		BinStock              func(childComplexity int, sku *string, warehouse *string) int
 		CatalogChanges        func(childComplexity int, sku string) int
 		CouponCampaign        func(childComplexity int, id string) int
@@ -647,6 +675,11 @@ type ComplexityRoot struct {
 	}
 
 	RequestCancelPayload struct {
+		Errors  func(childComplexity int) int
+		Request func(childComplexity int) int
+	}
+
+	RequestReturnPayload struct {
 		Errors  func(childComplexity int) int
 		Request func(childComplexity int) int
 	}
@@ -821,6 +854,7 @@ type MutationResolver interface {
 	RemoveAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
 	SetDefaultAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
 	RequestCancel(ctx context.Context, orderID string, idempotencyKey string, reason string) (*model.RequestCancelPayload, error)
+	RequestReturn(ctx context.Context, orderID string, idempotencyKey string, input model.RequestReturnInput) (*model.RequestReturnPayload, error)
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	UpdateProduct(ctx context.Context, sku string, expectedVersion int64, input model.ProductInput) (*model.ProductPayload, error)
 	SchedulePrice(ctx context.Context, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) (*model.ProductPayload, error)
@@ -856,6 +890,7 @@ type MutationResolver interface {
 }
 type OrderResolver interface {
 	CancelRequest(ctx context.Context, obj *model.Order) (*model.AfterSalesRequest, error)
+	AfterSalesRequests(ctx context.Context, obj *model.Order) ([]*model.AfterSalesRequest, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -870,6 +905,7 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*model.Order, error)
 	MyAddresses(ctx context.Context) ([]*model.SavedAddress, error)
 	MyAfterSalesRequests(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error)
+	AfterSalesRequest(ctx context.Context, id string) (*model.AfterSalesRequest, error)
 	PriceHistory(ctx context.Context, sku string) ([]*model.PriceEntry, error)
 	CatalogChanges(ctx context.Context, sku string) ([]*model.CatalogChange, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
@@ -1027,6 +1063,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AddressBookPayload.Errors(childComplexity), true
 
+	case "AfterSalesLine.cashFen":
+		if e.ComplexityRoot.AfterSalesLine.CashFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.CashFen(childComplexity), true
+	case "AfterSalesLine.freightFen":
+		if e.ComplexityRoot.AfterSalesLine.FreightFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.FreightFen(childComplexity), true
+	case "AfterSalesLine.nonCashFen":
+		if e.ComplexityRoot.AfterSalesLine.NonCashFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.NonCashFen(childComplexity), true
+	case "AfterSalesLine.qty":
+		if e.ComplexityRoot.AfterSalesLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.Qty(childComplexity), true
+	case "AfterSalesLine.sku":
+		if e.ComplexityRoot.AfterSalesLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.Sku(childComplexity), true
+
+	case "AfterSalesPush.attempts":
+		if e.ComplexityRoot.AfterSalesPush.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.Attempts(childComplexity), true
+	case "AfterSalesPush.createdAt":
+		if e.ComplexityRoot.AfterSalesPush.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.CreatedAt(childComplexity), true
+	case "AfterSalesPush.id":
+		if e.ComplexityRoot.AfterSalesPush.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.ID(childComplexity), true
+	case "AfterSalesPush.lastError":
+		if e.ComplexityRoot.AfterSalesPush.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.LastError(childComplexity), true
+	case "AfterSalesPush.result":
+		if e.ComplexityRoot.AfterSalesPush.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.Result(childComplexity), true
+	case "AfterSalesPush.status":
+		if e.ComplexityRoot.AfterSalesPush.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.Status(childComplexity), true
+	case "AfterSalesPush.type":
+		if e.ComplexityRoot.AfterSalesPush.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.Type(childComplexity), true
+
 	case "AfterSalesRequest.createdAt":
 		if e.ComplexityRoot.AfterSalesRequest.CreatedAt == nil {
 			break
@@ -1045,18 +1155,60 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.Kind(childComplexity), true
+	case "AfterSalesRequest.lines":
+		if e.ComplexityRoot.AfterSalesRequest.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Lines(childComplexity), true
+	case "AfterSalesRequest.mode":
+		if e.ComplexityRoot.AfterSalesRequest.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Mode(childComplexity), true
 	case "AfterSalesRequest.orderId":
 		if e.ComplexityRoot.AfterSalesRequest.OrderID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.OrderID(childComplexity), true
+	case "AfterSalesRequest.photoUrls":
+		if e.ComplexityRoot.AfterSalesRequest.PhotoUrls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.PhotoUrls(childComplexity), true
+	case "AfterSalesRequest.pushes":
+		if e.ComplexityRoot.AfterSalesRequest.Pushes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Pushes(childComplexity), true
 	case "AfterSalesRequest.reason":
 		if e.ComplexityRoot.AfterSalesRequest.Reason == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.Reason(childComplexity), true
+	case "AfterSalesRequest.refundCashFen":
+		if e.ComplexityRoot.AfterSalesRequest.RefundCashFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefundCashFen(childComplexity), true
+	case "AfterSalesRequest.refundFreightFen":
+		if e.ComplexityRoot.AfterSalesRequest.RefundFreightFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefundFreightFen(childComplexity), true
+	case "AfterSalesRequest.refundNonCashFen":
+		if e.ComplexityRoot.AfterSalesRequest.RefundNonCashFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefundNonCashFen(childComplexity), true
 	case "AfterSalesRequest.refundedFen":
 		if e.ComplexityRoot.AfterSalesRequest.RefundedFen == nil {
 			break
@@ -2370,6 +2522,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestCancel(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(string)), true
+	case "Mutation.requestReturn":
+		if e.ComplexityRoot.Mutation.RequestReturn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestReturn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestReturn(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["input"].(model.RequestReturnInput)), true
 	case "Mutation.resumeFulfillment":
 		if e.ComplexityRoot.Mutation.ResumeFulfillment == nil {
 			break
@@ -2584,6 +2747,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.Address(childComplexity), true
+	case "Order.afterSalesRequests":
+		if e.ComplexityRoot.Order.AfterSalesRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.AfterSalesRequests(childComplexity), true
 	case "Order.cancelRequest":
 		if e.ComplexityRoot.Order.CancelRequest == nil {
 			break
@@ -3375,6 +3544,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.QCCart.WorkOrders(childComplexity), true
 
+	case "Query.afterSalesRequest":
+		if e.ComplexityRoot.Query.AfterSalesRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_afterSalesRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AfterSalesRequest(childComplexity, args["id"].(string)), true
 	case "Query.binStock":
 		if e.ComplexityRoot.Query.BinStock == nil {
 			break
@@ -3735,6 +3915,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestCancelPayload.Request(childComplexity), true
+
+	case "RequestReturnPayload.errors":
+		if e.ComplexityRoot.RequestReturnPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestReturnPayload.Errors(childComplexity), true
+	case "RequestReturnPayload.request":
+		if e.ComplexityRoot.RequestReturnPayload.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestReturnPayload.Request(childComplexity), true
 
 	case "RetryFulfillmentPayload.errors":
 		if e.ComplexityRoot.RetryFulfillmentPayload.Errors == nil {
@@ -4367,7 +4560,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
 			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
+			graphql.NewInputUnmarshaler("RequestReturnInput", ec.unmarshalInputRequestReturnInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("ReturnLineInput", ec.unmarshalInputReturnLineInput),
 			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
 			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
 			graphql.NewInputUnmarshaler("ScanQCInput", ec.unmarshalInputScanQCInput),
@@ -4515,8 +4710,8 @@ extend type Mutation {
   setDefaultAddress(id: ID!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
 }
 `, BuiltIn: false},
-	{Name: "../../schema/graphql/aftersales.graphqls", Input: `# After-sales (DOMAIN 5): customers' cancels of paid orders and how far
-# each has gone.
+	{Name: "../../schema/graphql/aftersales.graphqls", Input: `# After-sales (DOMAIN 5): customers' cancels of paid orders, returns of
+# delivered ones, rejections at the door, and how far each has gone.
 
 "Where an after-sales request stands."
 enum AfterSalesStatus {
@@ -4530,6 +4725,58 @@ enum AfterSalesStatus {
   REFUNDED
   "Nothing could stop the goods any more (refusalCode says why); ask for a return once delivered."
   REFUSED
+  "A return's pickup courier is booked; the goods are on their way back."
+  RETURNING
+  "A return's refund is with PAY: finance audits the cash part before the channel pays it back."
+  REFUNDING
+}
+
+"How a return gives the goods back."
+enum ReturnMode {
+  "The goods stay with the customer (spoiled fresh food); only the money goes back."
+  REFUND_ONLY
+  "A courier collects the goods at the door; they go back to the warehouse."
+  PICKUP
+}
+
+"A line returned and the units of it."
+input ReturnLineInput {
+  sku: String!
+  qty: Int!
+}
+
+"A return of delivered lines."
+input RequestReturnInput {
+  "Why (a quality problem, 1-500 characters)."
+  reason: String!
+  mode: ReturnMode!
+  lines: [ReturnLineInput!]!
+  "Photos of the problem (http(s) URLs, at most 9)."
+  photoUrls: [String!]
+}
+
+"A returned line with what it gives back (stage 5's allocation spread over the units)."
+type AfterSalesLine {
+  sku: String!
+  qty: Int!
+  cashFen: Int!
+  nonCashFen: Int!
+  "The line's freight share inside cashFen and nonCashFen."
+  freightFen: Int!
+}
+
+"One push of a request to another system (the order-push table), for customer service."
+type AfterSalesPush {
+  id: ID!
+  "REFUND, NONCASH_REFUND, TMS_PICKUP, WMS_RETURN, REFUND_VOUCHER, STOCK_RESTORE, ANSWER"
+  type: String!
+  "PENDING, DONE, DEAD"
+  status: String!
+  attempts: Int!
+  "The receiver's answer: its document number, PAY's refund id..."
+  result: String
+  lastError: String
+  createdAt: Time!
 }
 
 "One step of a request, with its time."
@@ -4544,7 +4791,7 @@ type AfterSalesStep {
 type AfterSalesRequest {
   id: ID!
   orderId: ID!
-  "CANCEL"
+  "CANCEL, RETURN or REJECTION"
   kind: String!
   status: AfterSalesStatus!
   reason: String!
@@ -4553,12 +4800,32 @@ type AfterSalesRequest {
   refusalNote: String
   "What went back, cash and non-cash, once REFUNDED."
   refundedFen: Int!
+  "Returns: how the goods go back."
+  mode: ReturnMode
+  photoUrls: [String!]!
+  "Returns and rejections: the lines and what each gives back."
+  lines: [AfterSalesLine!]!
+  "Returns and rejections: the refund computed at acceptance, cash and non-cash, and the freight inside it."
+  refundCashFen: Int!
+  refundNonCashFen: Int!
+  refundFreightFen: Int!
+  """
+  Returns and rejections: every push to another system and how far it
+  is (CS_AGENT and CS_SUPERVISOR only; empty for customers).
+  """
+  pushes: [AfterSalesPush!]!
+  "ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED"
   steps: [AfterSalesStep!]!
   createdAt: Time!
   updatedAt: Time!
 }
 
 type RequestCancelPayload {
+  request: AfterSalesRequest
+  errors: [UserError!]!
+}
+
+type RequestReturnPayload {
   request: AfterSalesRequest
   errors: [UserError!]!
 }
@@ -4571,11 +4838,15 @@ extend type Order {
   accepted.
   """
   cancelRequest: AfterSalesRequest
+  "Every after-sales request of the order (cancels, returns, rejections), newest first."
+  afterSalesRequests: [AfterSalesRequest!]!
 }
 
 extend type Query {
   "The caller's after-sales requests, newest first (at most first, up to 100)."
   myAfterSalesRequests(first: Int = 20): [AfterSalesRequest!]! @hasRole(roles: [CUSTOMER])
+  "One request with its pushes (customer service)."
+  afterSalesRequest(id: ID!): AfterSalesRequest @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
 }
 
 extend type Mutation {
@@ -4589,6 +4860,18 @@ extend type Mutation {
   IDEMPOTENCY_KEY_REUSED.
   """
   requestCancel(orderId: ID!, idempotencyKey: String!, reason: String!): RequestCancelPayload! @hasRole(roles: [CUSTOMER])
+  """
+  Return delivered lines of one's own order (DOMAIN 4.2, 5): refund only,
+  or with a pickup courier at the door. Answered once the request is
+  stored with its refund computed (stage 5's allocation spread over the
+  units returned; each unit gives back its share of the freight); the
+  reverse flow's pushes then run (TMS pickup, the warehouse's notice, PAY's
+  refund audited by finance, the non-cash share back to its accounts).
+  Errors: NOT_FOUND (not yours), ORDER_NOT_RETURNABLE, LINE_NOT_ON_ORDER,
+  QTY_ABOVE_DELIVERED, REFUND_EXCEEDS_PAID, VALIDATION_FAILED,
+  IDEMPOTENCY_KEY_REUSED.
+  """
+  requestReturn(orderId: ID!, idempotencyKey: String!, input: RequestReturnInput!): RequestReturnPayload! @hasRole(roles: [CUSTOMER])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/catalog.graphqls", Input: `# The operators' catalog (ADMIN and CATALOG_MANAGER): products and virtual
@@ -4813,6 +5096,14 @@ enum UserErrorCode {
   COUPON_TEMPLATE_CONFLICT
   "The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished)."
   CAMPAIGN_STATE_CONFLICT
+  "A returned SKU is not a line of the order; field points at the lines."
+  LINE_NOT_ON_ORDER
+  "More units returned than were delivered, counting earlier returns."
+  QTY_ABOVE_DELIVERED
+  "The order is not delivered (or was refused at the door: its rejection is made by itself)."
+  ORDER_NOT_RETURNABLE
+  "The refund would exceed what was paid, counting earlier refunds."
+  REFUND_EXCEEDS_PAID
 }
 
 "An expected failure of a mutation."
@@ -6258,6 +6549,42 @@ func (ec *executionContext) childFields_AddressBookPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type AddressBookPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_AfterSalesLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_AfterSalesLine_sku(ctx, field)
+	case "qty":
+		return ec.fieldContext_AfterSalesLine_qty(ctx, field)
+	case "cashFen":
+		return ec.fieldContext_AfterSalesLine_cashFen(ctx, field)
+	case "nonCashFen":
+		return ec.fieldContext_AfterSalesLine_nonCashFen(ctx, field)
+	case "freightFen":
+		return ec.fieldContext_AfterSalesLine_freightFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSalesLine", field.Name)
+}
+
+func (ec *executionContext) childFields_AfterSalesPush(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AfterSalesPush_id(ctx, field)
+	case "type":
+		return ec.fieldContext_AfterSalesPush_type(ctx, field)
+	case "status":
+		return ec.fieldContext_AfterSalesPush_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_AfterSalesPush_attempts(ctx, field)
+	case "result":
+		return ec.fieldContext_AfterSalesPush_result(ctx, field)
+	case "lastError":
+		return ec.fieldContext_AfterSalesPush_lastError(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AfterSalesPush_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSalesPush", field.Name)
+}
+
 func (ec *executionContext) childFields_AfterSalesRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6276,6 +6603,20 @@ func (ec *executionContext) childFields_AfterSalesRequest(ctx context.Context, f
 		return ec.fieldContext_AfterSalesRequest_refusalNote(ctx, field)
 	case "refundedFen":
 		return ec.fieldContext_AfterSalesRequest_refundedFen(ctx, field)
+	case "mode":
+		return ec.fieldContext_AfterSalesRequest_mode(ctx, field)
+	case "photoUrls":
+		return ec.fieldContext_AfterSalesRequest_photoUrls(ctx, field)
+	case "lines":
+		return ec.fieldContext_AfterSalesRequest_lines(ctx, field)
+	case "refundCashFen":
+		return ec.fieldContext_AfterSalesRequest_refundCashFen(ctx, field)
+	case "refundNonCashFen":
+		return ec.fieldContext_AfterSalesRequest_refundNonCashFen(ctx, field)
+	case "refundFreightFen":
+		return ec.fieldContext_AfterSalesRequest_refundFreightFen(ctx, field)
+	case "pushes":
+		return ec.fieldContext_AfterSalesRequest_pushes(ctx, field)
 	case "steps":
 		return ec.fieldContext_AfterSalesRequest_steps(ctx, field)
 	case "createdAt":
@@ -6908,6 +7249,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_timeline(ctx, field)
 	case "cancelRequest":
 		return ec.fieldContext_Order_cancelRequest(ctx, field)
+	case "afterSalesRequests":
+		return ec.fieldContext_Order_afterSalesRequests(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -7272,6 +7615,16 @@ func (ec *executionContext) childFields_RequestCancelPayload(ctx context.Context
 		return ec.fieldContext_RequestCancelPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestCancelPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestReturnPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_RequestReturnPayload_request(ctx, field)
+	case "errors":
+		return ec.fieldContext_RequestReturnPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestReturnPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8140,6 +8493,36 @@ func (ec *executionContext) field_Mutation_requestCancel_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_requestReturn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestReturnInput, error) {
+			return ec.unmarshalNRequestReturnInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_retireCouponTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8487,6 +8870,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_afterSalesRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -9641,6 +10038,282 @@ func (ec *executionContext) fieldContext_AddressBookPayload_errors(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _AfterSalesLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesLine_cashFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_cashFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CashFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_cashFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesLine_nonCashFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_nonCashFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NonCashFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_nonCashFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesLine_freightFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_freightFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FreightFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_freightFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesPush_id(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSalesPush_type(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesPush_status(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesPush_attempts(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesPush_result(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesPush_lastError(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesPush_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "Time")
+}
+
 func (ec *executionContext) _AfterSalesRequest_id(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9823,6 +10496,185 @@ func (ec *executionContext) _AfterSalesRequest_refundedFen(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_AfterSalesRequest_refundedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesRequest_mode(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReturnMode) graphql.Marshaler {
+			return ec.marshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "ReturnMode")
+}
+
+func (ec *executionContext) _AfterSalesRequest_photoUrls(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_photoUrls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhotoUrls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_photoUrls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_lines(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesLine) graphql.Marshaler {
+			return ec.marshalNAfterSalesLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AfterSalesRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AfterSalesRequest_refundCashFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refundCashFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundCashFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refundCashFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesRequest_refundNonCashFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refundNonCashFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundNonCashFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refundNonCashFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesRequest_refundFreightFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refundFreightFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundFreightFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refundFreightFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesRequest_pushes(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_pushes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pushes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesPush) graphql.Marshaler {
+			return ec.marshalNAfterSalesPush2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesPushᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_pushes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AfterSalesRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesPush(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AfterSalesRequest_steps(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
@@ -14411,6 +15263,68 @@ func (ec *executionContext) fieldContext_Mutation_requestCancel(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_requestReturn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestReturn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestReturn(ctx, fc.Args["orderId"].(string), fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.RequestReturnInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.RequestReturnPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RequestReturnPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestReturnPayload) graphql.Marshaler {
+			return ec.marshalNRequestReturnPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestReturn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestReturnPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestReturn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createProduct(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17083,6 +17997,38 @@ func (ec *executionContext) _Order_cancelRequest(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Order_cancelRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_afterSalesRequests(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_afterSalesRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().AfterSalesRequests(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_afterSalesRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Order",
 		Field:      field,
@@ -20042,6 +20988,68 @@ func (ec *executionContext) fieldContext_Query_myAfterSalesRequests(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_afterSalesRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_afterSalesRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AfterSalesRequest(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.AfterSalesRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AfterSalesRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_afterSalesRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_afterSalesRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_priceHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21808,6 +22816,70 @@ func (ec *executionContext) _RequestCancelPayload_errors(ctx context.Context, fi
 func (ec *executionContext) fieldContext_RequestCancelPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RequestCancelPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestReturnPayload_request(ctx context.Context, field graphql.CollectedField, obj *model.RequestReturnPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestReturnPayload_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestReturnPayload_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestReturnPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestReturnPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.RequestReturnPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestReturnPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestReturnPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestReturnPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -26786,6 +27858,69 @@ func UnmarshalReceiveGoodsInput(ctx context.Context, raw any) (model.ReceiveGood
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRequestReturnInput(ctx context.Context, obj any) (model.RequestReturnInput, error) {
+	var it model.RequestReturnInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reason", "mode", "lines", "photoUrls"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalNReturnMode2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "photoUrls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photoUrls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhotoUrls = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestReturnInput unmarshals raw into the RequestReturnInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestReturnInput(ctx context.Context, raw any) (model.RequestReturnInput, error) {
+	var out model.RequestReturnInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestReturnInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Context, obj any) (model.RetryFulfillmentInput, error) {
 	var it model.RetryFulfillmentInput
 	if obj == nil {
@@ -26825,6 +27960,55 @@ func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Cont
 func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFulfillmentInput, error) {
 	var out model.RetryFulfillmentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryFulfillmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReturnLineInput(ctx context.Context, obj any) (model.ReturnLineInput, error) {
+	var it model.ReturnLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "qty"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReturnLineInput unmarshals raw into the ReturnLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReturnLineInput(ctx context.Context, raw any) (model.ReturnLineInput, error) {
+	var out model.ReturnLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReturnLineInput", raw, &out)
 	return out, err
 }
 
@@ -27534,6 +28718,122 @@ func (ec *executionContext) _AddressBookPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var afterSalesLineImplementors = []string{"AfterSalesLine"}
+
+func (ec *executionContext) _AfterSalesLine(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSalesLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSalesLine")
+		case "sku":
+			out.Values[i] = ec._AfterSalesLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._AfterSalesLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cashFen":
+			out.Values[i] = ec._AfterSalesLine_cashFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nonCashFen":
+			out.Values[i] = ec._AfterSalesLine_nonCashFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freightFen":
+			out.Values[i] = ec._AfterSalesLine_freightFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var afterSalesPushImplementors = []string{"AfterSalesPush"}
+
+func (ec *executionContext) _AfterSalesPush(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesPush) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSalesPushImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSalesPush")
+		case "id":
+			out.Values[i] = ec._AfterSalesPush_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._AfterSalesPush_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._AfterSalesPush_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._AfterSalesPush_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._AfterSalesPush_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._AfterSalesPush_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._AfterSalesPush_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var afterSalesRequestImplementors = []string{"AfterSalesRequest"}
 
 func (ec *executionContext) _AfterSalesRequest(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesRequest) graphql.Marshaler {
@@ -27582,6 +28882,41 @@ func (ec *executionContext) _AfterSalesRequest(ctx context.Context, sel ast.Sele
 			}
 		case "refundedFen":
 			out.Values[i] = ec._AfterSalesRequest_refundedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mode":
+			out.Values[i] = ec._AfterSalesRequest_mode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "photoUrls":
+			out.Values[i] = ec._AfterSalesRequest_photoUrls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._AfterSalesRequest_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundCashFen":
+			out.Values[i] = ec._AfterSalesRequest_refundCashFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundNonCashFen":
+			out.Values[i] = ec._AfterSalesRequest_refundNonCashFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundFreightFen":
+			out.Values[i] = ec._AfterSalesRequest_refundFreightFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pushes":
+			out.Values[i] = ec._AfterSalesRequest_pushes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29529,6 +30864,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requestReturn":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestReturn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createProduct":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createProduct(ctx, field)
@@ -29954,6 +31296,12 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Order_cancelRequest(ctx, field, obj)
+				})
+		case "afterSalesRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_afterSalesRequests(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -31165,6 +32513,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myAfterSalesRequests(ctx, field)
 				})
+		case "afterSalesRequest":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_afterSalesRequest(ctx, field)
+				})
 		case "priceHistory":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -31413,6 +32767,44 @@ func (ec *executionContext) _RequestCancelPayload(ctx context.Context, sel ast.S
 			}
 		case "errors":
 			out.Values[i] = ec._RequestCancelPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestReturnPayloadImplementors = []string{"RequestReturnPayload"}
+
+func (ec *executionContext) _RequestReturnPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RequestReturnPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestReturnPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestReturnPayload")
+		case "request":
+			out.Values[i] = ec._RequestReturnPayload_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._RequestReturnPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32883,6 +34275,54 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAfterSalesLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAfterSalesLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAfterSalesLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLine(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AfterSalesLine!")
+		return graphql.Null
+	}
+	return ec._AfterSalesLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAfterSalesPush2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesPushᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesPush) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAfterSalesPush2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesPush(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAfterSalesPush2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesPush(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesPush) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AfterSalesPush!")
+		return graphql.Null
+	}
+	return ec._AfterSalesPush(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -34143,6 +35583,19 @@ func (ec *executionContext) marshalNRequestCancelPayload2ᚖgithubᚗcomᚋharve
 	return ec._RequestCancelPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRequestReturnInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnInput(ctx context.Context, v any) (model.RequestReturnInput, error) {
+	res, err := ec.unmarshalInputRequestReturnInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRequestReturnPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnPayload(ctx context.Context, sel ast.SelectionSet, v *model.RequestReturnPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestReturnPayload!")
+		return graphql.Null
+	}
+	return ec._RequestReturnPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRetryFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentInput(ctx context.Context, v any) (model.RetryFulfillmentInput, error) {
 	res, err := ec.unmarshalInputRetryFulfillmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -34154,6 +35607,35 @@ func (ec *executionContext) marshalNRetryFulfillmentPayload2ᚖgithubᚗcomᚋha
 		return graphql.Null
 	}
 	return ec._RetryFulfillmentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx context.Context, v any) ([]*model.ReturnLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ReturnLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNReturnLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNReturnLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInput(ctx context.Context, v any) (*model.ReturnLineInput, error) {
+	res, err := ec.unmarshalInputReturnLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReturnMode2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, v any) (model.ReturnMode, error) {
+	var res model.ReturnMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReturnMode2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, sel ast.SelectionSet, v model.ReturnMode) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
@@ -35124,6 +36606,22 @@ func (ec *executionContext) marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._QCCart(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, v any) (*model.ReturnMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ReturnMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, sel ast.SelectionSet, v *model.ReturnMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {

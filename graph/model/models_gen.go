@@ -48,11 +48,35 @@ type AddressInput struct {
 	Detail   string `json:"detail"`
 }
 
+// A returned line with what it gives back (stage 5's allocation spread over the units).
+type AfterSalesLine struct {
+	Sku        string `json:"sku"`
+	Qty        int64  `json:"qty"`
+	CashFen    int64  `json:"cashFen"`
+	NonCashFen int64  `json:"nonCashFen"`
+	// The line's freight share inside cashFen and nonCashFen.
+	FreightFen int64 `json:"freightFen"`
+}
+
+// One push of a request to another system (the order-push table), for customer service.
+type AfterSalesPush struct {
+	ID string `json:"id"`
+	// REFUND, NONCASH_REFUND, TMS_PICKUP, WMS_RETURN, REFUND_VOUCHER, STOCK_RESTORE, ANSWER
+	Type string `json:"type"`
+	// PENDING, DONE, DEAD
+	Status   string `json:"status"`
+	Attempts int64  `json:"attempts"`
+	// The receiver's answer: its document number, PAY's refund id...
+	Result    *string   `json:"result,omitempty"`
+	LastError *string   `json:"lastError,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
 // A customer's after-sales request about an order.
 type AfterSalesRequest struct {
 	ID      string `json:"id"`
 	OrderID string `json:"orderId"`
-	// CANCEL
+	// CANCEL, RETURN or REJECTION
 	Kind   string           `json:"kind"`
 	Status AfterSalesStatus `json:"status"`
 	Reason string           `json:"reason"`
@@ -60,10 +84,23 @@ type AfterSalesRequest struct {
 	RefusalCode *string `json:"refusalCode,omitempty"`
 	RefusalNote *string `json:"refusalNote,omitempty"`
 	// What went back, cash and non-cash, once REFUNDED.
-	RefundedFen int64             `json:"refundedFen"`
-	Steps       []*AfterSalesStep `json:"steps"`
-	CreatedAt   time.Time         `json:"createdAt"`
-	UpdatedAt   time.Time         `json:"updatedAt"`
+	RefundedFen int64 `json:"refundedFen"`
+	// Returns: how the goods go back.
+	Mode      *ReturnMode `json:"mode,omitempty"`
+	PhotoUrls []string    `json:"photoUrls"`
+	// Returns and rejections: the lines and what each gives back.
+	Lines []*AfterSalesLine `json:"lines"`
+	// Returns and rejections: the refund computed at acceptance, cash and non-cash, and the freight inside it.
+	RefundCashFen    int64 `json:"refundCashFen"`
+	RefundNonCashFen int64 `json:"refundNonCashFen"`
+	RefundFreightFen int64 `json:"refundFreightFen"`
+	// Returns and rejections: every push to another system and how far it
+	// is (CS_AGENT and CS_SUPERVISOR only; empty for customers).
+	Pushes []*AfterSalesPush `json:"pushes"`
+	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED
+	Steps     []*AfterSalesStep `json:"steps"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
 }
 
 // One step of a request, with its time.
@@ -551,6 +588,8 @@ type Order struct {
 	// asking after-sales; it never says "none" for an order whose cancel was
 	// accepted.
 	CancelRequest *AfterSalesRequest `json:"cancelRequest,omitempty"`
+	// Every after-sales request of the order (cancels, returns, rejections), newest first.
+	AfterSalesRequests []*AfterSalesRequest `json:"afterSalesRequests"`
 }
 
 type OrderConnection struct {
@@ -840,6 +879,21 @@ type RequestCancelPayload struct {
 	Errors  []*UserError       `json:"errors"`
 }
 
+// A return of delivered lines.
+type RequestReturnInput struct {
+	// Why (a quality problem, 1-500 characters).
+	Reason string             `json:"reason"`
+	Mode   ReturnMode         `json:"mode"`
+	Lines  []*ReturnLineInput `json:"lines"`
+	// Photos of the problem (http(s) URLs, at most 9).
+	PhotoUrls []string `json:"photoUrls,omitempty"`
+}
+
+type RequestReturnPayload struct {
+	Request *AfterSalesRequest `json:"request,omitempty"`
+	Errors  []*UserError       `json:"errors"`
+}
+
 type RetryFulfillmentInput struct {
 	OrderID string `json:"orderId"`
 }
@@ -848,6 +902,12 @@ type RetryFulfillmentPayload struct {
 	// How many units went back to their stage.
 	Retried int64        `json:"retried"`
 	Errors  []*UserError `json:"errors"`
+}
+
+// A line returned and the units of it.
+type ReturnLineInput struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
 }
 
 type SaveAddressInput struct {
@@ -1111,6 +1171,10 @@ const (
 	AfterSalesStatusRefunded AfterSalesStatus = "REFUNDED"
 	// Nothing could stop the goods any more (refusalCode says why); ask for a return once delivered.
 	AfterSalesStatusRefused AfterSalesStatus = "REFUSED"
+	// A return's pickup courier is booked; the goods are on their way back.
+	AfterSalesStatusReturning AfterSalesStatus = "RETURNING"
+	// A return's refund is with PAY: finance audits the cash part before the channel pays it back.
+	AfterSalesStatusRefunding AfterSalesStatus = "REFUNDING"
 )
 
 var AllAfterSalesStatus = []AfterSalesStatus{
@@ -1119,11 +1183,13 @@ var AllAfterSalesStatus = []AfterSalesStatus{
 	AfterSalesStatusCancelled,
 	AfterSalesStatusRefunded,
 	AfterSalesStatusRefused,
+	AfterSalesStatusReturning,
+	AfterSalesStatusRefunding,
 }
 
 func (e AfterSalesStatus) IsValid() bool {
 	switch e {
-	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused:
+	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused, AfterSalesStatusReturning, AfterSalesStatusRefunding:
 		return true
 	}
 	return false
@@ -2055,6 +2121,64 @@ func (e PaymentChannel) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a return gives the goods back.
+type ReturnMode string
+
+const (
+	// The goods stay with the customer (spoiled fresh food); only the money goes back.
+	ReturnModeRefundOnly ReturnMode = "REFUND_ONLY"
+	// A courier collects the goods at the door; they go back to the warehouse.
+	ReturnModePickup ReturnMode = "PICKUP"
+)
+
+var AllReturnMode = []ReturnMode{
+	ReturnModeRefundOnly,
+	ReturnModePickup,
+}
+
+func (e ReturnMode) IsValid() bool {
+	switch e {
+	case ReturnModeRefundOnly, ReturnModePickup:
+		return true
+	}
+	return false
+}
+
+func (e ReturnMode) String() string {
+	return string(e)
+}
+
+func (e *ReturnMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReturnMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReturnMode", str)
+	}
+	return nil
+}
+
+func (e ReturnMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReturnMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReturnMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Roles carried by the bearer token's role claim.
 type Role string
 
@@ -2355,6 +2479,14 @@ const (
 	UserErrorCodeCouponTemplateConflict UserErrorCode = "COUPON_TEMPLATE_CONFLICT"
 	// The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished).
 	UserErrorCodeCampaignStateConflict UserErrorCode = "CAMPAIGN_STATE_CONFLICT"
+	// A returned SKU is not a line of the order; field points at the lines.
+	UserErrorCodeLineNotOnOrder UserErrorCode = "LINE_NOT_ON_ORDER"
+	// More units returned than were delivered, counting earlier returns.
+	UserErrorCodeQtyAboveDelivered UserErrorCode = "QTY_ABOVE_DELIVERED"
+	// The order is not delivered (or was refused at the door: its rejection is made by itself).
+	UserErrorCodeOrderNotReturnable UserErrorCode = "ORDER_NOT_RETURNABLE"
+	// The refund would exceed what was paid, counting earlier refunds.
+	UserErrorCodeRefundExceedsPaid UserErrorCode = "REFUND_EXCEEDS_PAID"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -2383,11 +2515,15 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeCouponInvalid,
 	UserErrorCodeCouponTemplateConflict,
 	UserErrorCodeCampaignStateConflict,
+	UserErrorCodeLineNotOnOrder,
+	UserErrorCodeQtyAboveDelivered,
+	UserErrorCodeOrderNotReturnable,
+	UserErrorCodeRefundExceedsPaid,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid:
 		return true
 	}
 	return false

@@ -62,6 +62,19 @@ func orderLines(al omsclient.Allocation) []domain.OrderLine {
 // order that cannot take it (run after a replay of the key is looked
 // for, so a replay finds its request even when the order moved on).
 func (s *Service) createReturn(ctx context.Context, kind domain.Kind, in domain.ReturnInput, al omsclient.Allocation, check func() error) (*domain.Request, error) {
+	// What fails without the earlier returns fails with them: refused
+	// before the filter or the database is touched.
+	if err := check(); err != nil {
+		return nil, err
+	}
+	if _, err := domain.ComputeRefund(orderLines(al), nil, in.Lines); err != nil {
+		return nil, err
+	}
+	// The order's bits are set before the request is stored, as for a
+	// cancel: no gateway says "no" for it once it is answered.
+	if err := s.d.Filter.Add(ctx, in.OrderID); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	id := ids.New()
 	caps := ReturnCaps{Cash: al.PaidFen, NonCash: al.NonCashFen}
