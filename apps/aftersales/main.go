@@ -81,6 +81,18 @@ func run() error {
 	if err := events.Subscribe(a.Service, cfg.Base.PubSub, svc, waiting, notFound); err != nil {
 		return err
 	}
+	reject := events.RejecterFunc(func(ctx context.Context, orderID string) error {
+		_, err := svc.Reject(ctx, orderID)
+		if errors.Is(err, app.ErrNothingToReject) {
+			return nil
+		}
+		return err
+	})
+	if err := events.SubscribeRefusals(a.Service, cfg.Base.PubSub, reject, func(err error) bool {
+		return errors.Is(err, app.ErrUnconfirmed) || errors.Is(err, domain.ErrNotFound)
+	}); err != nil {
+		return err
+	}
 	a.Go(svc.RunSweeper(cfg.SweepEvery, cfg.SweepIdle))
 	a.Go(svc.RunFilterKeeper(cfg.FilterCheck))
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

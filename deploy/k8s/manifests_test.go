@@ -551,7 +551,8 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicHandoverCompleted},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted},
-		"aftersales": {asevents.TopicRequestAccepted}, // its own transactional message
+		// its own transactional message, and the refusals at the door it turns into rejections
+		"aftersales": {asevents.TopicRequestAccepted, omsevents.TopicOrderRefused},
 	}
 	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms", "aftersales"}
 

@@ -92,10 +92,7 @@ func (s *Service) createReturn(ctx context.Context, kind domain.Kind, in domain.
 				return nil, err
 			}
 			return r, s.firstPushes(r, al)
-		}, func(r *domain.Request) outbox.Event {
-			return outbox.Event{Topic: events.TopicRequestAccepted, AggregateID: r.ID(), Type: events.TypeRequestAccepted,
-				Payload: events.RequestAccepted{RequestID: r.ID(), OrderID: r.OrderID(), CustomerID: r.CustomerID(), Kind: string(r.Kind()), At: now}}
-		})
+		}, s.acceptedEvent)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +105,12 @@ func (s *Service) createReturn(ctx context.Context, kind domain.Kind, in domain.
 	s.d.Notify()
 	s.wakePushers()
 	return out, nil
+}
+
+// acceptedEvent is the transactional message a stored request starts with.
+func (s *Service) acceptedEvent(r *domain.Request) outbox.Event {
+	return outbox.Event{Topic: events.TopicRequestAccepted, AggregateID: r.ID(), Type: events.TypeRequestAccepted,
+		Payload: events.RequestAccepted{RequestID: r.ID(), OrderID: r.OrderID(), CustomerID: r.CustomerID(), Kind: string(r.Kind()), At: r.CreatedAt()}}
 }
 
 // pushID is a request's push of type t: one per request and type, the

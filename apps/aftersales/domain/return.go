@@ -96,10 +96,17 @@ func (in ReturnInput) Hash() string {
 	return hex.EncodeToString(h[:])
 }
 
-// Validate names every bad field of in.
-func (in ReturnInput) Validate() error {
+// Validate names every bad field of in, a customer's return.
+func (in ReturnInput) Validate() error { return in.validate(KindReturn) }
+
+// validate checks in as a request of kind: a rejection has no mode (the
+// goods come back with the courier who was refused).
+func (in ReturnInput) validate(kind Kind) error {
 	bad := baseFields(in.OrderID, in.CustomerID, in.IdempotencyKey, in.Reason)
-	if in.Mode != ModeRefundOnly && in.Mode != ModePickup {
+	if kind == KindRejection && in.Mode != "" {
+		bad = append(bad, "a rejection has no mode")
+	}
+	if kind != KindRejection && in.Mode != ModeRefundOnly && in.Mode != ModePickup {
 		bad = append(bad, fmt.Sprintf("mode must be %s or %s", ModeRefundOnly, ModePickup))
 	}
 	if len(in.Lines) == 0 || len(in.Lines) > MaxReturnLines {
@@ -188,6 +195,25 @@ func ComputeRefund(lines []OrderLine, returned map[string]int64, want []ReturnLi
 	return out, nil
 }
 
+// RejectionReason is a rejection's reason.
+const RejectionReason = "refused at the door"
+
+// RejectionKey is the idempotency key of an order's rejection: one per
+// order, however often the refusal is reported.
+func RejectionKey(orderID string) string { return "rejection:" + orderID }
+
+// Unreturned lists the units of lines not returned yet: what a rejection
+// takes back.
+func Unreturned(lines []OrderLine, returned map[string]int64) []ReturnLine {
+	var out []ReturnLine
+	for _, l := range lines {
+		if n := l.Qty - returned[l.SKU]; n > 0 {
+			out = append(out, ReturnLine{SKU: l.SKU, Qty: n})
+		}
+	}
+	return out
+}
+
 // CheckReturnable refuses a return of an order that is not the
 // customer's or not delivered.
 func CheckReturnable(customerID, ownerID, status string, refused bool) error {
@@ -209,7 +235,7 @@ func NewReturn(id string, kind Kind, in ReturnInput, lines []LineRefund, now tim
 	if kind != KindReturn && kind != KindRejection {
 		return nil, fmt.Errorf("%w: kind %s is not a return", ErrValidation, kind)
 	}
-	if err := in.Validate(); err != nil {
+	if err := in.validate(kind); err != nil {
 		return nil, err
 	}
 	r := &Request{id: id, orderID: in.OrderID, customerID: in.CustomerID, kind: kind, status: StatusAccepted,

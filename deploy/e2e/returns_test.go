@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/deploy/gqlc"
+)
+
+const (
+	mRequestReturn = `mutation($id:ID!,$key:String!,$in:RequestReturnInput!){ requestReturn(orderId:$id, idempotencyKey:$key, input:$in){
+		request{ id kind status mode refundCashFen refundNonCashFen refundFreightFen lines{ sku qty cashFen nonCashFen } } errors{ code message field } } }`
+	qAfterSales = `query($id:ID!){ afterSalesRequest(id:$id){ id status refundedFen refundCashFen refundNonCashFen
+		steps{ step note } pushes{ id type status attempts result lastError } } }`
+)
+
+type returnRequest struct {
+	ID               string `json:"id"`
+	Kind             string `json:"kind"`
+	Status           string `json:"status"`
+	Mode             string `json:"mode"`
+	RefundedFen      int64  `json:"refundedFen"`
+	RefundCashFen    int64  `json:"refundCashFen"`
+	RefundNonCashFen int64  `json:"refundNonCashFen"`
+	RefundFreightFen int64  `json:"refundFreightFen"`
+	Lines            []struct {
+		SKU        string `json:"sku"`
+		Qty        int64  `json:"qty"`
+		CashFen    int64  `json:"cashFen"`
+		NonCashFen int64  `json:"nonCashFen"`
+	} `json:"lines"`
+	Steps []struct {
+		Step string `json:"step"`
+		Note string `json:"note"`
+	} `json:"steps"`
+	Pushes []struct {
+		ID, Type, Status, Result, LastError string
+		Attempts                            int
+	} `json:"pushes"`
+}
+
+func requestReturn(t *testing.T, c *gqlc.Client, orderID, key, mode string, lines ...map[string]any) (*returnRequest, []userError) {
+	t.Helper()
+	var out struct {
+		RequestReturn struct {
+			Request *returnRequest `json:"request"`
+			Errors  []userError    `json:"errors"`
+		} `json:"requestReturn"`
+	}
+	in := map[string]any{"reason": "the milk was sour", "mode": mode, "lines": lines, "photoUrls": []string{"https://img.example.com/sour.jpg"}}
+	if err := c.Do(ctx(t), mRequestReturn, map[string]any{"id": orderID, "key": key, "in": in}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.RequestReturn.Request, out.RequestReturn.Errors
+}
+
+func afterSales(t *testing.T, cs *gqlc.Client, id string) returnRequest {
+	t.Helper()
+	var out struct{ AfterSalesRequest returnRequest }
+	if err := cs.Do(ctx(t), qAfterSales, map[string]any{"id": id}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.AfterSalesRequest
+}
+
+func line(sku string, qty int64) map[string]any { return map[string]any{"sku": sku, "qty": qty} }
+
+// A customer returns a delivered order through GraphQL with real
+// sidecars: bad returns are refused with their codes (another's order, a
+// SKU not on it, more units than delivered, an undelivered order); one
+// unit goes back with a pickup (TMS books the courier, WMS is told the
+// goods come back, PAY's refund is audited by finance and paid back to the
+// channel, the non-cash share goes back to the balance, finance gets the
+// voucher, the customer the answer); then two returns race for the last
+// two units: one wins. In the end the trade got back exactly what the
+// returns computed, the balance is whole again, and each push reached its
+// receiver exactly once.
+func TestCustomerReturnsDeliveredGoods(t *testing.T) {
+	const customer, wh = "C0064", "WH-SH"
+	c := client(t, "CUSTOMER", customer)
+	cs := client(t, "CS_AGENT", "agent-7")
+	first := zonedProducts(t, c, wh, nil)
+	skip := []string{first[0].SKU, first[1].SKU, first[2].SKU}
+	second := zonedProducts(t, c, wh, skip)
+	ps := zonedProducts(t, c, wh, append(skip, second[0].SKU, second[1].SKU, second[2].SKU))[:1]
+	f := layout(t, wh, "RTN", ps)
+	f.receive("RTN-0", ps[0].SKU, 100)
+	before := balance(t, c)
+
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	d := deduct(t, c, 100)
+	in := orderInput([]product{ps[0].product}, 3, []string{d})
+	in["slot"] = map[string]any{"type": "EXPRESS", "date": time.Now().In(shanghai).Format("2006-01-02")}
+	o := mustPlace(t, c, in)
+	sub, err := gqlc.Subscribe(sctx, wsURL(), c.Token, sOrderUpdated, map[string]any{"id": o.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	payAtCashier(t, c, o.ID)
+
+	// Not delivered yet: refused, nothing stored.
+	if r, errs := requestReturn(t, c, o.ID, ids.New(), "REFUND_ONLY", line(ps[0].SKU, 1)); r != nil || len(errs) != 1 || errs[0].Code != "ORDER_NOT_RETURNABLE" {
+		t.Fatalf("return before delivery: %+v %+v", r, errs)
+	}
+	deliveryOrder, carrier := f.dispatched(c, o)
+	wos := f.workOrders(deliveryOrder, 1)
+	listID, tasks := f.pickList(wos)
+	if !f.pickAll(tasks) {
+		t.Fatal("the pick list did not finish")
+	}
+	f.qcAndPack(listID)
+	batch, _ := f.handOver(carrier, o.ID)
+	imported(t, batch)
+	delivered(t, c, sub, o.ID)
+
+	other := client(t, "CUSTOMER", "C0065")
+	for _, k := range []struct {
+		c     *gqlc.Client
+		lines []map[string]any
+		code  string
+	}{
+		{other, []map[string]any{line(ps[0].SKU, 1)}, "NOT_FOUND"},
+		{c, []map[string]any{line("SKU-NOT-ON-IT", 1)}, "LINE_NOT_ON_ORDER"},
+		{c, []map[string]any{line(ps[0].SKU, 4)}, "QTY_ABOVE_DELIVERED"},
+	} {
+		if r, errs := requestReturn(t, k.c, o.ID, ids.New(), "PICKUP", k.lines...); r != nil || len(errs) != 1 || errs[0].Code != k.code {
+			t.Fatalf("want %s: %+v %+v", k.code, r, errs)
+		}
+	}
+
+	r1, errs := requestReturn(t, c, o.ID, ids.New(), "PICKUP", line(ps[0].SKU, 1))
+	if r1 == nil || r1.Kind != "RETURN" || r1.RefundCashFen+r1.RefundNonCashFen == 0 {
+		t.Fatalf("return with pickup: %+v %+v", r1, errs)
+	}
+	// Two returns race for the last two units: one is accepted.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []*returnRequest
+	var codes []string
+	for range 2 {
+		wg.Go(func() {
+			r, errs := requestReturn(t, c, o.ID, ids.New(), "REFUND_ONLY", line(ps[0].SKU, 2))
+			mu.Lock()
+			defer mu.Unlock()
+			if r != nil {
+				won = append(won, r)
+			}
+			for _, e := range errs {
+				codes = append(codes, e.Code)
+			}
+		})
+	}
+	wg.Wait()
+	if len(won) != 1 || len(codes) != 1 || codes[0] != "QTY_ABOVE_DELIVERED" {
+		t.Fatalf("two returns of the last two units: %d won, errors %v", len(won), codes)
+	}
+	r2 := won[0]
+	for _, r := range []*returnRequest{r1, r2} {
+		eventually(t, 90*time.Second, "return "+r.ID+" refunded", func() (bool, error) {
+			got := afterSales(t, cs, r.ID)
+			return got.Status == "REFUNDED", nil
+		})
+	}
+	// The whole order came back: the trade refunded exactly what the two
+	// returns computed (all it was paid), the balance whole again.
+	var trades []payclient.Trade
+	if err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/trades?order="+o.ID, nil, &trades); err != nil {
+		t.Fatal(err)
+	}
+	if len(trades) != 1 || trades[0].RefundedFen != trades[0].PaidFen || int64(trades[0].PaidFen) != r1.RefundCashFen+r2.RefundCashFen {
+		t.Fatalf("trades %+v; returns' cash %d + %d", trades, r1.RefundCashFen, r2.RefundCashFen)
+	}
+	if r1.RefundNonCashFen+r2.RefundNonCashFen != 100 {
+		t.Fatalf("non-cash refunded %d + %d, paid 100", r1.RefundNonCashFen, r2.RefundNonCashFen)
+	}
+	eventually(t, 30*time.Second, "balance whole again", func() (bool, error) { return balance(t, c) == before, nil })
+	var refunds []payclient.Refund
+	if err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/refunds?trade="+trades[0].ID, nil, &refunds); err != nil {
+		t.Fatal(err)
+	}
+	if len(refunds) != 2 {
+		t.Fatalf("refunds of the trade: %+v", refunds)
+	}
+	// Every push DONE, and each reached its receiver once.
+	got1 := afterSales(t, cs, r1.ID)
+	want := map[string]bool{"ANSWER": true, "TMS_PICKUP": true, "WMS_RETURN": true, "REFUND": true, "NONCASH_REFUND": true, "REFUND_VOUCHER": true}
+	for _, p := range got1.Pushes {
+		if p.Status != "DONE" || !want[p.Type] {
+			t.Fatalf("push %+v of the pickup return", p)
+		}
+		delete(want, p.Type)
+	}
+	if len(want) != 0 {
+		t.Fatalf("pushes missing: %v (%+v)", want, got1.Pushes)
+	}
+	for _, api := range []string{"tms.pickups", "fms.refund_vouchers", "push.messages"} {
+		n := 0
+		for _, x := range received(t, api, o.ID) {
+			if x.Deliveries != 1 && !strings.HasPrefix(x.ID, o.ID) {
+				t.Fatalf("%s %s delivered %d times", api, x.ID, x.Deliveries)
+			}
+			if strings.Contains(x.ID, r1.ID) || strings.Contains(x.ID, r2.ID) {
+				n++
+			}
+		}
+		if want := map[string]int{"tms.pickups": 1, "fms.refund_vouchers": 2, "push.messages": 2}[api]; n != want {
+			t.Fatalf("%s received %d of the returns' pushes, want %d", api, n, want)
+		}
+	}
+	t.Logf("return %s: %+v", r1.ID, got1.Steps)
+	_ = context.Background
+}
