@@ -44,6 +44,12 @@ type Repository interface {
 	// order's lock (see store.Store.CreateReturn).
 	CreateReturn(ctx context.Context, now time.Time, orderID, customerID, key string, caps ReturnCaps,
 		decide func(returned map[string]int64) (*domain.Request, error), event func(r *domain.Request) outbox.Event) (*domain.Request, bool, error)
+	// UpdateEmitting is Update whose fn also names events to write in the
+	// same transaction; a request that gave its units back (Released) has
+	// them subtracted from its order's returned units and ledger.
+	UpdateEmitting(ctx context.Context, id string, fn func(r *domain.Request) ([]outbox.Event, error)) (*domain.Request, error)
+	// AwaitingAudit lists the documents awaiting audit, oldest first.
+	AwaitingAudit(ctx context.Context, limit int) ([]*domain.Request, error)
 	// PushesOf lists a request's pushes in commit order.
 	PushesOf(ctx context.Context, requestID string) ([]domain.Push, error)
 }

@@ -55,7 +55,7 @@ const (
 )
 
 // Done reports whether the request has finished.
-func (s Status) Done() bool { return s == StatusRefunded || s == StatusRefused }
+func (s Status) Done() bool { return s == StatusRefunded || s == StatusRefused || s == StatusRejected }
 
 // Step names a step of a request's timeline.
 type Step string
@@ -114,6 +114,9 @@ type Request struct {
 	refundNonCash           money.Fen
 	refundFreight           money.Fen
 	pushes                  []NewPush // to write with the next save
+	createdBy, auditedBy    string
+	auditNote               string
+	released                bool // the last change gave the units back
 	steps                   []TimelineEntry
 	stored                  int // steps already persisted
 	createdAt, updatedAt    time.Time
@@ -285,7 +288,7 @@ func (r *Request) RefundedFen() money.Fen    { return r.refunded }
 func (r *Request) Steps() []TimelineEntry    { return slices.Clone(r.steps) }
 func (r *Request) NewSteps() []TimelineEntry { return slices.Clone(r.steps[r.stored:]) }
 func (r *Request) StoredSteps() int          { return r.stored }
-func (r *Request) MarkStored()               { r.stored, r.pushes = len(r.steps), nil }
+func (r *Request) MarkStored()               { r.stored, r.pushes, r.released = len(r.steps), nil, false }
 func (r *Request) CreatedAt() time.Time      { return r.createdAt }
 func (r *Request) UpdatedAt() time.Time      { return r.updatedAt }
 
@@ -305,6 +308,8 @@ type Snapshot struct {
 	RefundCash               money.Fen
 	RefundNonCash            money.Fen
 	RefundFreight            money.Fen
+	CreatedBy, AuditedBy     string
+	AuditNote                string
 	Steps                    []TimelineEntry
 	CreatedAt, UpdatedAt     time.Time
 }
@@ -314,13 +319,13 @@ func Restore(s Snapshot) *Request {
 	return &Request{id: s.ID, orderID: s.OrderID, customerID: s.CustomerID, kind: s.Kind, status: s.Status, reason: s.Reason,
 		refusalCode: s.RefusalCode, refusalNote: s.RefusalNote, key: s.Key, requestHash: s.RequestHash,
 		intercepted: s.Intercepted, refunded: s.Refunded, mode: s.Mode, photos: s.Photos, lines: s.Lines, refundCash: s.RefundCash,
-		refundNonCash: s.RefundNonCash, refundFreight: s.RefundFreight, steps: s.Steps, stored: len(s.Steps), createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
+		refundNonCash: s.RefundNonCash, refundFreight: s.RefundFreight, createdBy: s.CreatedBy, auditedBy: s.AuditedBy, auditNote: s.AuditNote, steps: s.Steps, stored: len(s.Steps), createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
 }
 
 // ParseStatus turns a stored value into a Status.
 func ParseStatus(s string) (Status, error) {
 	switch st := Status(s); st {
-	case StatusAccepted, StatusPaused, StatusCancelled, StatusRefunded, StatusRefused, StatusReturning, StatusRefunding:
+	case StatusAccepted, StatusPaused, StatusCancelled, StatusRefunded, StatusRefused, StatusReturning, StatusRefunding, StatusAwaitingAudit, StatusRejected:
 		return st, nil
 	}
 	return "", fmt.Errorf("unknown request status %q", s)

@@ -34,7 +34,7 @@ func New(db *sql.DB) *Store { return &Store{db: db} }
 func (s *Store) DB() *sql.DB { return s.db }
 
 const columns = `id, order_id, customer_id, kind, status, reason, refusal_code, refusal_note, idem_key, request_hash, intercepted, refunded_fen,
-	refund_mode, photos, refund_cash_fen, refund_noncash_fen, refund_freight_fen, created_at, updated_at`
+	refund_mode, photos, refund_cash_fen, refund_noncash_fen, refund_freight_fen, created_by, audited_by, audit_note, created_at, updated_at`
 
 // Create stores r and ev; an existing request of the same customer and
 // key, or the order's existing cancel, is returned with created=false.
@@ -68,10 +68,10 @@ func insertRequest(ctx context.Context, tx *sql.Tx, r *domain.Request, openCance
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO requests (`+columns+`, open_cancel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO requests (`+columns+`, open_cancel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID(), r.OrderID(), r.CustomerID(), r.Kind(), r.Status(), r.Reason(), r.RefusalCode(), r.RefusalNote(), r.Key(), r.RequestHash(),
 		strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.Mode(), photos, r.RefundCash(), r.RefundNonCash(), r.RefundFreight(),
-		r.CreatedAt(), r.UpdatedAt(), openCancel); err != nil {
+		r.CreatedBy(), r.AuditedBy(), r.AuditNote(), r.CreatedAt(), r.UpdatedAt(), openCancel); err != nil {
 		return err
 	}
 	if ls := r.Lines(); len(ls) > 0 {
@@ -130,7 +130,8 @@ func scanRequest(row interface{ Scan(...any) error }) (domain.Snapshot, error) {
 	var refunded, cash, nonCash, freight int64
 	var photos []byte
 	if err := row.Scan(&sn.ID, &sn.OrderID, &sn.CustomerID, &kind, &status, &sn.Reason, &sn.RefusalCode, &sn.RefusalNote, &sn.Key,
-		&sn.RequestHash, &intercepted, &refunded, &sn.Mode, &photos, &cash, &nonCash, &freight, &sn.CreatedAt, &sn.UpdatedAt); err != nil {
+		&sn.RequestHash, &intercepted, &refunded, &sn.Mode, &photos, &cash, &nonCash, &freight, &sn.CreatedBy, &sn.AuditedBy, &sn.AuditNote,
+		&sn.CreatedAt, &sn.UpdatedAt); err != nil {
 		return sn, err
 	}
 	if len(photos) > 0 {
@@ -195,24 +196,44 @@ func (s *Store) Get(ctx context.Context, id string) (*domain.Request, error) {
 
 // Update locks request id, applies fn and saves the request and its new steps.
 func (s *Store) Update(ctx context.Context, id string, fn func(r *domain.Request) error) (*domain.Request, error) {
+	return s.UpdateEmitting(ctx, id, func(r *domain.Request) ([]outbox.Event, error) { return nil, fn(r) })
+}
+
+// UpdateEmitting is Update whose fn also names events to write in the
+// same transaction (an approved document's accepted event). A request
+// that gave its units back (an audit's rejection) has them subtracted
+// from the order's returned units and ledger, under the order's lock.
+func (s *Store) UpdateEmitting(ctx context.Context, id string, fn func(r *domain.Request) ([]outbox.Event, error)) (*domain.Request, error) {
 	var out *domain.Request
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		r, err := s.load(ctx, tx, id, " FOR UPDATE")
 		if err != nil {
 			return err
 		}
-		if err := fn(r); err != nil {
+		evs, err := fn(r)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE requests SET status=?, refusal_code=?, refusal_note=?, intercepted=?, refunded_fen=?, updated_at=?
-			WHERE id=?`, r.Status(), r.RefusalCode(), r.RefusalNote(), strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.UpdatedAt(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE requests SET status=?, refusal_code=?, refusal_note=?, intercepted=?, refunded_fen=?, audited_by=?,
+			audit_note=?, updated_at=? WHERE id=?`, r.Status(), r.RefusalCode(), r.RefusalNote(), strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(),
+			r.AuditedBy(), r.AuditNote(), r.UpdatedAt(), id); err != nil {
 			return fmt.Errorf("save request %s: %w", id, err)
 		}
 		if err := insertSteps(ctx, tx, r); err != nil {
 			return err
 		}
+		if r.Released() {
+			if err := release(ctx, tx, r); err != nil {
+				return err
+			}
+		}
 		if err := addPushes(ctx, tx, r.UpdatedAt(), r.NewPushes()); err != nil {
 			return err
+		}
+		if len(evs) > 0 {
+			if _, err := outbox.Add(ctx, tx, evs...); err != nil {
+				return fmt.Errorf("write outbox: %w", err)
+			}
 		}
 		out = r
 		return nil
@@ -222,6 +243,28 @@ func (s *Store) Update(ctx context.Context, id string, fn func(r *domain.Request
 	}
 	out.MarkStored()
 	return out, nil
+}
+
+// release gives a request's units and refund back to its order.
+func release(ctx context.Context, tx *sql.Tx, r *domain.Request) error {
+	if err := lockOrder(ctx, tx, r.OrderID(), r.UpdatedAt()); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE order_ledger SET refunded_cash_fen=refunded_cash_fen-?, refunded_noncash_fen=refunded_noncash_fen-?,
+		updated_at=? WHERE order_id=?`, r.RefundCash(), r.RefundNonCash(), r.UpdatedAt(), r.OrderID()); err != nil {
+		return fmt.Errorf("give %s's refund back to the ledger: %w", r.ID(), err)
+	}
+	for _, l := range r.Lines() {
+		if _, err := tx.ExecContext(ctx, `UPDATE returned_units SET qty=qty-? WHERE order_id=? AND sku=?`, l.Qty, r.OrderID(), l.SKU); err != nil {
+			return fmt.Errorf("give %s's units back: %w", r.ID(), err)
+		}
+	}
+	return nil
+}
+
+// AwaitingAudit lists the documents awaiting audit, oldest first.
+func (s *Store) AwaitingAudit(ctx context.Context, limit int) ([]*domain.Request, error) {
+	return s.list(ctx, `status=? ORDER BY created_at, id LIMIT ?`, domain.StatusAwaitingAudit, limit)
 }
 
 func (s *Store) list(ctx context.Context, where string, args ...any) ([]*domain.Request, error) {

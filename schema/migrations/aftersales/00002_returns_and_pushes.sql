@@ -8,7 +8,13 @@ ALTER TABLE requests
   ADD COLUMN photos            TEXT         NULL AFTER refund_mode,           -- JSON array of URLs
   ADD COLUMN refund_cash_fen   BIGINT       NOT NULL DEFAULT 0 AFTER refunded_fen,
   ADD COLUMN refund_noncash_fen BIGINT      NOT NULL DEFAULT 0 AFTER refund_cash_fen,
-  ADD COLUMN refund_freight_fen BIGINT      NOT NULL DEFAULT 0 AFTER refund_noncash_fen;
+  ADD COLUMN refund_freight_fen BIGINT      NOT NULL DEFAULT 0 AFTER refund_noncash_fen,
+  -- customer service's documents (DOMAIN 4): who made it, who audited it
+  -- (never the author) and why; '' for customers' own requests.
+  ADD COLUMN created_by        VARCHAR(64)  NOT NULL DEFAULT '' AFTER refund_freight_fen,
+  ADD COLUMN audited_by        VARCHAR(64)  NOT NULL DEFAULT '' AFTER created_by,
+  ADD COLUMN audit_note        VARCHAR(500) NOT NULL DEFAULT '' AFTER audited_by,
+  ADD KEY ix_requests_audit (status, created_at);
 
 -- The lines a return or rejection gives back, with each line's refund
 -- (stage 5's allocation spread over the units returned).
@@ -73,5 +79,5 @@ DROP TABLE pushes;
 DROP TABLE returned_units;
 DROP TABLE order_ledger;
 DROP TABLE request_lines;
-ALTER TABLE requests DROP COLUMN refund_freight_fen, DROP COLUMN refund_noncash_fen, DROP COLUMN refund_cash_fen,
+ALTER TABLE requests DROP KEY ix_requests_audit, DROP COLUMN audit_note, DROP COLUMN audited_by, DROP COLUMN created_by, DROP COLUMN refund_freight_fen, DROP COLUMN refund_noncash_fen, DROP COLUMN refund_cash_fen,
   DROP COLUMN photos, DROP COLUMN refund_mode;
