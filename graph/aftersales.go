@@ -21,6 +21,9 @@ type AfterSales interface {
 	Return(ctx context.Context, r aftersalesclient.ReturnRequest) (aftersalesclient.Request, error)
 	OfOrder(ctx context.Context, customerID, orderID string) ([]aftersalesclient.Request, error)
 	Get(ctx context.Context, customerID, id string) (aftersalesclient.Request, error)
+	CreateDocument(ctx context.Context, r aftersalesclient.DocumentRequest) (aftersalesclient.Request, error)
+	AuditDocument(ctx context.Context, id string, r aftersalesclient.AuditRequest) (aftersalesclient.Request, error)
+	AwaitingAudit(ctx context.Context, first int) ([]aftersalesclient.Request, error)
 }
 
 // CancelFilter is the Bloom filter of order ids with requests;
@@ -87,6 +90,7 @@ func toAfterSalesRequest(q aftersalesclient.Request) *model.AfterSalesRequest {
 		out.Lines = append(out.Lines, &model.AfterSalesLine{Sku: l.SKU, Qty: l.Qty, CashFen: int64(l.CashFen), NonCashFen: int64(l.NonCashFen),
 			FreightFen: int64(l.FreightFen)})
 	}
+	out.CreatedBy, out.AuditedBy, out.AuditNote = optString(q.CreatedBy), optString(q.AuditedBy), optString(q.AuditNote)
 	out.Pushes = []*model.AfterSalesPush{}
 	for _, p := range q.Pushes {
 		mp := &model.AfterSalesPush{ID: p.ID, Type: p.Type, Status: p.Status, Attempts: int64(p.Attempts), CreatedAt: p.CreatedAt}
@@ -130,6 +134,34 @@ const (
 	maxReturnLines  = 100
 	maxReturnPhotos = 9
 )
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// auditUserErrors maps after-sales' answers to an audit.
+func auditUserErrors(err error) ([]*model.UserError, error) {
+	var p *httpapi.Problem
+	if errors.As(err, &p) {
+		one := func(code model.UserErrorCode, field []string) ([]*model.UserError, error) {
+			return []*model.UserError{{Code: code, Message: p.Message, Field: field}}, nil
+		}
+		switch p.Code {
+		case aftersalesclient.CodeSelfAudit:
+			return one(model.UserErrorCodeAuditorIsAuthor, []string{"id"})
+		case aftersalesclient.CodeNotAwaitingAudit:
+			return one(model.UserErrorCodeNotAwaitingAudit, []string{"id"})
+		case aftersalesclient.CodeNotFound:
+			return one(model.UserErrorCodeNotFound, []string{"id"})
+		case aftersalesclient.CodeValidation:
+			return one(model.UserErrorCodeValidationFailed, []string{"note"})
+		}
+	}
+	return nil, err
+}
 
 // returnUserErrors maps after-sales' answers to a return.
 func returnUserErrors(err error) ([]*model.UserError, error) {

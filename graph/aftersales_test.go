@@ -2,7 +2,9 @@ package graph_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -11,10 +13,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	asevents "github.com/harvest/harvest/apps/aftersales/events"
+	"github.com/harvest/harvest/apps/platform/daprx"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/testdb"
 	"github.com/harvest/harvest/graph"
 	"github.com/harvest/harvest/graph/auth"
+	"github.com/harvest/harvest/graph/hub"
 )
 
 // fakeAfterSales answers as after-sales does: a cancel sets the order's
@@ -113,6 +118,113 @@ func (f *fakeAfterSales) Get(_ context.Context, customerID, id string) (aftersal
 		}
 	}
 	return aftersalesclient.Request{}, httpapi.Errorf(http.StatusNotFound, aftersalesclient.CodeNotFound, "request %s", id)
+}
+
+func (f *fakeAfterSales) CreateDocument(_ context.Context, r aftersalesclient.DocumentRequest) (aftersalesclient.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := aftersalesclient.Request{ID: "D-" + r.OrderID, OrderID: r.OrderID, CustomerID: f.owners[r.OrderID], Kind: r.Kind,
+		Status: aftersalesclient.StatusAwaitingAudit, Reason: r.Reason, Mode: r.Mode, CreatedBy: r.Author}
+	f.requests["doc:"+r.OrderID] = q
+	return q, nil
+}
+
+// AuditDocument refuses the author, as after-sales does.
+func (f *fakeAfterSales) AuditDocument(_ context.Context, id string, r aftersalesclient.AuditRequest) (aftersalesclient.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, q := range f.requests {
+		if q.ID != id {
+			continue
+		}
+		if q.CreatedBy == r.Auditor {
+			return aftersalesclient.Request{}, httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeSelfAudit, "%s made %s", r.Auditor, id)
+		}
+		q.Status, q.AuditedBy, q.AuditNote = aftersalesclient.StatusAccepted, r.Auditor, r.Note
+		f.requests[k] = q
+		return q, nil
+	}
+	return aftersalesclient.Request{}, httpapi.Errorf(http.StatusNotFound, aftersalesclient.CodeNotFound, "document %s", id)
+}
+
+func (f *fakeAfterSales) AwaitingAudit(_ context.Context, _ int) ([]aftersalesclient.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []aftersalesclient.Request
+	for _, q := range f.requests {
+		if q.Status == aftersalesclient.StatusAwaitingAudit {
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+// A CS agent's document is approved by a supervisor through GraphQL,
+// never by its author (AUDITOR_IS_AUTHOR), and never by an agent (the
+// role check); the console's live feed shows the document awaiting
+// audit and its audit to agents and supervisors, not to customers.
+func TestDocumentAuditAndLiveFeed(t *testing.T) {
+	v, _ := auth.NewVerifier(secret, auth.DefaultPolicy())
+	fa := &fakeAfterSales{owners: map[string]string{"o-bob": "bob"}, requests: map[string]aftersalesclient.Request{}}
+	feed := hub.NewAfterSales(8, nil)
+	res := &graph.Resolver{AfterSales: fa, AfterSalesFeed: feed}
+	c := client.New(graph.NewHandler(res, graph.Options{Verifier: v}))
+	data, errs := post(t, c, `mutation { createReturnDocument(orderId: "o-bob", idempotencyKey: "d1", input: { kind: RETURN, reason: "mould",
+		mode: REFUND_ONLY, lines: [{ sku: "SKU-1", qty: 1 }] }) { request { id status createdBy } errors { code } } }`, as(t, "sup-ann", auth.RoleCSSupervisor))
+	if len(errs) > 0 || jsonOf(data) != `{"createReturnDocument":{"errors":[],"request":{"createdBy":"sup-ann","id":"D-o-bob","status":"AWAITING_AUDIT"}}}` {
+		t.Fatalf("document: %s %v", jsonOf(data), errs)
+	}
+	data, errs = post(t, c, `{ documentsAwaitingAudit { id } }`, as(t, "agent-1", auth.RoleCSAgent))
+	if len(errs) > 0 || jsonOf(data) != `{"documentsAwaitingAudit":[{"id":"D-o-bob"}]}` {
+		t.Fatalf("awaiting audit: %s %v", jsonOf(data), errs)
+	}
+	audit := `mutation { auditDocument(id: "D-o-bob", approve: true, note: "photos show mould") { request { status auditedBy } errors { code field } } }`
+	data, _ = post(t, c, audit, as(t, "sup-ann", auth.RoleCSSupervisor))
+	if jsonOf(data) != `{"auditDocument":{"errors":[{"code":"AUDITOR_IS_AUTHOR","field":["id"]}],"request":null}}` {
+		t.Fatalf("self-audit: %s", jsonOf(data))
+	}
+	if _, errs := post(t, c, audit, as(t, "agent-1", auth.RoleCSAgent)); len(errs) == 0 {
+		t.Fatal("an agent audited a document")
+	}
+	data, errs = post(t, c, audit, as(t, "sup-bob", auth.RoleCSSupervisor))
+	if len(errs) > 0 || jsonOf(data) != `{"auditDocument":{"errors":[],"request":{"auditedBy":"sup-bob","status":"ACCEPTED"}}}` {
+		t.Fatalf("audit: %s %v", jsonOf(data), errs)
+	}
+
+	srv := httptest.NewServer(graph.NewHandler(res, graph.Options{Verifier: v}))
+	defer srv.Close()
+	tok := func(sub, role string) string {
+		s, err := auth.Mint(secret, auth.Identity{Subject: sub, Role: role}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	ws := dialWS(t, srv.URL, tok("agent-1", auth.RoleCSAgent))
+	ws.subscribe("a", `subscription { afterSalesEvents { type requestId orderId kind status by } }`)
+	waitFor(t, "a feed subscriber", func() bool { return feed.Len() == 1 })
+	for _, m := range []struct {
+		topic string
+		ev    any
+	}{
+		{asevents.TopicDocumentSubmitted, asevents.Document{RequestID: "D1", OrderID: "o-bob", Kind: "RETURN", Status: "AWAITING_AUDIT", By: "agent-1"}},
+		{asevents.TopicDocumentAudited, asevents.Document{RequestID: "D1", OrderID: "o-bob", Kind: "RETURN", Status: "ACCEPTED", By: "sup-bob"}},
+		{asevents.TopicRequestAccepted, asevents.RequestAccepted{RequestID: "D1", OrderID: "o-bob", Kind: "RETURN"}},
+	} {
+		b, _ := json.Marshal(m.ev)
+		if err := feed.Handle(context.Background(), daprx.Message{ID: "m", Topic: m.topic, Data: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{
+		`{"data":{"afterSalesEvents":{"type":"DOCUMENT_SUBMITTED","requestId":"D1","orderId":"o-bob","kind":"RETURN","status":"AWAITING_AUDIT","by":"agent-1"}}}`,
+		`{"data":{"afterSalesEvents":{"type":"DOCUMENT_AUDITED","requestId":"D1","orderId":"o-bob","kind":"RETURN","status":"ACCEPTED","by":"sup-bob"}}}`,
+		`{"data":{"afterSalesEvents":{"type":"REQUEST_ACCEPTED","requestId":"D1","orderId":"o-bob","kind":"RETURN","status":null,"by":null}}}`,
+	} {
+		if m := ws.next(); string(m.Payload) != want {
+			t.Fatalf("feed sent %s, want %s", m.Payload, want)
+		}
+	}
 }
 
 // A customer returns a delivered line through GraphQL: another's order is

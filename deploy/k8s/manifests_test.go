@@ -537,12 +537,12 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted},
-		"aftersales": {asevents.TopicRequestAccepted},
+		"aftersales": {asevents.TopicRequestAccepted, asevents.TopicDocumentSubmitted, asevents.TopicDocumentAudited},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
 	subscribers := map[string][]string{
-		"gateway":   append(append([]string{}, hub.Topics...), hub.FloorTopics...),
+		"gateway":   append(append(append([]string{}, hub.Topics...), hub.FloorTopics...), hub.AfterSalesTopics...),
 		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled},
 		"pay":       {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
 		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported},

@@ -68,6 +68,15 @@ type ComplexityRoot struct {
 		Errors    func(childComplexity int) int
 	}
 
+	AfterSalesEvent struct {
+		By        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		OrderID   func(childComplexity int) int
+		RequestID func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
 	AfterSalesLine struct {
 		CashFen    func(childComplexity int) int
 		FreightFen func(childComplexity int) int
@@ -87,7 +96,10 @@ type ComplexityRoot struct {
 	}
 
 	AfterSalesRequest struct {
+		AuditNote        func(childComplexity int) int
+		AuditedBy        func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
+		CreatedBy        func(childComplexity int) int
 		ID               func(childComplexity int) int
 		Kind             func(childComplexity int) int
 		Lines            func(childComplexity int) int
@@ -111,6 +123,11 @@ type ComplexityRoot struct {
 		At   func(childComplexity int) int
 		Note func(childComplexity int) int
 		Step func(childComplexity int) int
+	}
+
+	AuditDocumentPayload struct {
+		Errors  func(childComplexity int) int
+		Request func(childComplexity int) int
 	}
 
 	BinPick struct {
@@ -387,6 +404,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddAddress           func(childComplexity int, input model.SaveAddressInput) int
+		AuditDocument        func(childComplexity int, id string, approve bool, note string) int
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
 		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
 		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
@@ -396,6 +414,7 @@ type ComplexityRoot struct {
 		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
 		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
 		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
+		CreateReturnDocument func(childComplexity int, orderID string, idempotencyKey string, input model.ReturnDocumentInput) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
 		DeleteCouponTemplate func(childComplexity int, id string) int
 		GrantCoupon          func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
@@ -633,39 +652,40 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AfterSalesRequest     func(childComplexity int, id string) int
-		BinStock              func(childComplexity int, sku *string, warehouse *string) int
-		CatalogChanges        func(childComplexity int, sku string) int
-		CouponCampaign        func(childComplexity int, id string) int
-		CouponCampaigns       func(childComplexity int, first *int64, after *string) int
-		CouponTemplate        func(childComplexity int, id string) int
-		CouponTemplates       func(childComplexity int, first *int64, after *string) int
-		CustomerCoupons       func(childComplexity int, customerID string) int
-		DeliverySlots         func(childComplexity int, address model.AreaInput, days *int64) int
-		FulfillmentStages     func(childComplexity int) int
-		FulfillmentSuspension func(childComplexity int) int
-		FulfillmentTimeline   func(childComplexity int, orderID string) int
-		Me                    func(childComplexity int) int
-		MyAccounts            func(childComplexity int) int
-		MyAddresses           func(childComplexity int) int
-		MyAfterSalesRequests  func(childComplexity int, first *int64) int
-		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
-		Order                 func(childComplexity int, id string) int
-		PickList              func(childComplexity int, id string, warehouse *string) int
-		PickTask              func(childComplexity int, id string, warehouse *string) int
-		PriceHistory          func(childComplexity int, sku string) int
-		Product               func(childComplexity int, sku string) int
-		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
-		PutAwayTasks          func(childComplexity int, status *string, first *int64, warehouse *string) int
-		QcCart                func(childComplexity int, pickListID string, warehouse *string) int
-		ServedAreas           func(childComplexity int, province *string, city *string) int
-		SlotCapacities        func(childComplexity int, warehouse *string, from *string, days *int64) int
-		StockMovements        func(childComplexity int, sku *string, first *int64, warehouse *string) int
-		WarehouseCapacities   func(childComplexity int, day string) int
-		WarehouseStock        func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
-		WorkOrder             func(childComplexity int, id string, warehouse *string) int
-		WorkOrderBoxes        func(childComplexity int, workOrderID string, warehouse *string) int
-		WorkOrders            func(childComplexity int, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) int
+		AfterSalesRequest      func(childComplexity int, id string) int
+		BinStock               func(childComplexity int, sku *string, warehouse *string) int
+		CatalogChanges         func(childComplexity int, sku string) int
+		CouponCampaign         func(childComplexity int, id string) int
+		CouponCampaigns        func(childComplexity int, first *int64, after *string) int
+		CouponTemplate         func(childComplexity int, id string) int
+		CouponTemplates        func(childComplexity int, first *int64, after *string) int
+		CustomerCoupons        func(childComplexity int, customerID string) int
+		DeliverySlots          func(childComplexity int, address model.AreaInput, days *int64) int
+		DocumentsAwaitingAudit func(childComplexity int, first *int64) int
+		FulfillmentStages      func(childComplexity int) int
+		FulfillmentSuspension  func(childComplexity int) int
+		FulfillmentTimeline    func(childComplexity int, orderID string) int
+		Me                     func(childComplexity int) int
+		MyAccounts             func(childComplexity int) int
+		MyAddresses            func(childComplexity int) int
+		MyAfterSalesRequests   func(childComplexity int, first *int64) int
+		MyOrders               func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
+		Order                  func(childComplexity int, id string) int
+		PickList               func(childComplexity int, id string, warehouse *string) int
+		PickTask               func(childComplexity int, id string, warehouse *string) int
+		PriceHistory           func(childComplexity int, sku string) int
+		Product                func(childComplexity int, sku string) int
+		Products               func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		PutAwayTasks           func(childComplexity int, status *string, first *int64, warehouse *string) int
+		QcCart                 func(childComplexity int, pickListID string, warehouse *string) int
+		ServedAreas            func(childComplexity int, province *string, city *string) int
+		SlotCapacities         func(childComplexity int, warehouse *string, from *string, days *int64) int
+		StockMovements         func(childComplexity int, sku *string, first *int64, warehouse *string) int
+		WarehouseCapacities    func(childComplexity int, day string) int
+		WarehouseStock         func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
+		WorkOrder              func(childComplexity int, id string, warehouse *string) int
+		WorkOrderBoxes         func(childComplexity int, workOrderID string, warehouse *string) int
+		WorkOrders             func(childComplexity int, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) int
 	}
 
 	ReceiveGoodsPayload struct {
@@ -768,6 +788,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		AfterSalesEvents       func(childComplexity int) int
 		CouponCampaignProgress func(childComplexity int, id string) int
 		OrderEvents            func(childComplexity int, orderID *string) int
 		OrderUpdated           func(childComplexity int, orderID *string) int
@@ -855,6 +876,8 @@ type MutationResolver interface {
 	SetDefaultAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
 	RequestCancel(ctx context.Context, orderID string, idempotencyKey string, reason string) (*model.RequestCancelPayload, error)
 	RequestReturn(ctx context.Context, orderID string, idempotencyKey string, input model.RequestReturnInput) (*model.RequestReturnPayload, error)
+	CreateReturnDocument(ctx context.Context, orderID string, idempotencyKey string, input model.ReturnDocumentInput) (*model.RequestReturnPayload, error)
+	AuditDocument(ctx context.Context, id string, approve bool, note string) (*model.AuditDocumentPayload, error)
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	UpdateProduct(ctx context.Context, sku string, expectedVersion int64, input model.ProductInput) (*model.ProductPayload, error)
 	SchedulePrice(ctx context.Context, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) (*model.ProductPayload, error)
@@ -906,6 +929,7 @@ type QueryResolver interface {
 	MyAddresses(ctx context.Context) ([]*model.SavedAddress, error)
 	MyAfterSalesRequests(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error)
 	AfterSalesRequest(ctx context.Context, id string) (*model.AfterSalesRequest, error)
+	DocumentsAwaitingAudit(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error)
 	PriceHistory(ctx context.Context, sku string) ([]*model.PriceEntry, error)
 	CatalogChanges(ctx context.Context, sku string) ([]*model.CatalogChange, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
@@ -934,6 +958,7 @@ type QueryResolver interface {
 	PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error)
 }
 type SubscriptionResolver interface {
+	AfterSalesEvents(ctx context.Context) (<-chan *model.AfterSalesEvent, error)
 	OrderEvents(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
 	OrderUpdated(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
 	CouponCampaignProgress(ctx context.Context, id string) (<-chan *model.CouponCampaign, error)
@@ -1063,6 +1088,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AddressBookPayload.Errors(childComplexity), true
 
+	case "AfterSalesEvent.by":
+		if e.ComplexityRoot.AfterSalesEvent.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.By(childComplexity), true
+	case "AfterSalesEvent.kind":
+		if e.ComplexityRoot.AfterSalesEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.Kind(childComplexity), true
+	case "AfterSalesEvent.orderId":
+		if e.ComplexityRoot.AfterSalesEvent.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.OrderID(childComplexity), true
+	case "AfterSalesEvent.requestId":
+		if e.ComplexityRoot.AfterSalesEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.RequestID(childComplexity), true
+	case "AfterSalesEvent.status":
+		if e.ComplexityRoot.AfterSalesEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.Status(childComplexity), true
+	case "AfterSalesEvent.type":
+		if e.ComplexityRoot.AfterSalesEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.Type(childComplexity), true
+
 	case "AfterSalesLine.cashFen":
 		if e.ComplexityRoot.AfterSalesLine.CashFen == nil {
 			break
@@ -1137,12 +1199,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AfterSalesPush.Type(childComplexity), true
 
+	case "AfterSalesRequest.auditNote":
+		if e.ComplexityRoot.AfterSalesRequest.AuditNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.AuditNote(childComplexity), true
+	case "AfterSalesRequest.auditedBy":
+		if e.ComplexityRoot.AfterSalesRequest.AuditedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.AuditedBy(childComplexity), true
 	case "AfterSalesRequest.createdAt":
 		if e.ComplexityRoot.AfterSalesRequest.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.CreatedAt(childComplexity), true
+	case "AfterSalesRequest.createdBy":
+		if e.ComplexityRoot.AfterSalesRequest.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.CreatedBy(childComplexity), true
 	case "AfterSalesRequest.id":
 		if e.ComplexityRoot.AfterSalesRequest.ID == nil {
 			break
@@ -1264,6 +1344,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AfterSalesStep.Step(childComplexity), true
+
+	case "AuditDocumentPayload.errors":
+		if e.ComplexityRoot.AuditDocumentPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDocumentPayload.Errors(childComplexity), true
+	case "AuditDocumentPayload.request":
+		if e.ComplexityRoot.AuditDocumentPayload.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDocumentPayload.Request(childComplexity), true
 
 	case "BinPick.batch":
 		if e.ComplexityRoot.BinPick.Batch == nil {
@@ -2313,6 +2406,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddAddress(childComplexity, args["input"].(model.SaveAddressInput)), true
+	case "Mutation.auditDocument":
+		if e.ComplexityRoot.Mutation.AuditDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_auditDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AuditDocument(childComplexity, args["id"].(string), args["approve"].(bool), args["note"].(string)), true
 	case "Mutation.cancelOrder":
 		if e.ComplexityRoot.Mutation.CancelOrder == nil {
 			break
@@ -2412,6 +2516,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(model.CreateProductInput)), true
+	case "Mutation.createReturnDocument":
+		if e.ComplexityRoot.Mutation.CreateReturnDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createReturnDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateReturnDocument(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["input"].(model.ReturnDocumentInput)), true
 	case "Mutation.deductNonCash":
 		if e.ComplexityRoot.Mutation.DeductNonCash == nil {
 			break
@@ -3643,6 +3758,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DeliverySlots(childComplexity, args["address"].(model.AreaInput), args["days"].(*int64)), true
+	case "Query.documentsAwaitingAudit":
+		if e.ComplexityRoot.Query.DocumentsAwaitingAudit == nil {
+			break
+		}
+
+		args, err := ec.field_Query_documentsAwaitingAudit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DocumentsAwaitingAudit(childComplexity, args["first"].(*int64)), true
 	case "Query.fulfillmentStages":
 		if e.ComplexityRoot.Query.FulfillmentStages == nil {
 			break
@@ -4223,6 +4349,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StockMovement.Uploaded(childComplexity), true
 
+	case "Subscription.afterSalesEvents":
+		if e.ComplexityRoot.Subscription.AfterSalesEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.AfterSalesEvents(childComplexity), true
 	case "Subscription.couponCampaignProgress":
 		if e.ComplexityRoot.Subscription.CouponCampaignProgress == nil {
 			break
@@ -4562,6 +4694,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
 			graphql.NewInputUnmarshaler("RequestReturnInput", ec.unmarshalInputRequestReturnInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("ReturnDocumentInput", ec.unmarshalInputReturnDocumentInput),
 			graphql.NewInputUnmarshaler("ReturnLineInput", ec.unmarshalInputReturnLineInput),
 			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
 			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
@@ -4729,6 +4862,54 @@ enum AfterSalesStatus {
   RETURNING
   "A return's refund is with PAY: finance audits the cash part before the channel pays it back."
   REFUNDING
+  "Customer service's document waits for a supervisor other than its author."
+  AWAITING_AUDIT
+  "A supervisor rejected the document; its units and refund went back to the order."
+  REJECTED
+}
+
+"What customer service's document asks for."
+enum DocumentKind {
+  "A sales return (refund only or with pickup)."
+  RETURN
+  "The customer refused the delivery at the door (handled as a return whose goods come back with the courier)."
+  REJECTION
+}
+
+"A return or rejection document made by customer service for a customer's order."
+input ReturnDocumentInput {
+  kind: DocumentKind!
+  reason: String!
+  "Returns only: how the goods go back."
+  mode: ReturnMode
+  lines: [ReturnLineInput!]!
+  photoUrls: [String!]
+}
+
+type AuditDocumentPayload {
+  request: AfterSalesRequest
+  errors: [UserError!]!
+}
+
+"What happened on the after-sales live feed."
+enum AfterSalesEventType {
+  "A request (a customer's, or an approved document) was accepted; the reverse flow starts."
+  REQUEST_ACCEPTED
+  "Customer service made a document; it awaits a supervisor's audit."
+  DOCUMENT_SUBMITTED
+  "A supervisor approved or rejected a document (status says which)."
+  DOCUMENT_AUDITED
+}
+
+"One event of the customer-service console's after-sales feed."
+type AfterSalesEvent {
+  type: AfterSalesEventType!
+  requestId: ID!
+  orderId: ID!
+  kind: String!
+  status: String
+  "Who made or audited the document."
+  by: String
 }
 
 "How a return gives the goods back."
@@ -4814,6 +4995,10 @@ type AfterSalesRequest {
   is (CS_AGENT and CS_SUPERVISOR only; empty for customers).
   """
   pushes: [AfterSalesPush!]!
+  "Customer service's documents: who made it, who audited it and why."
+  createdBy: String
+  auditedBy: String
+  auditNote: String
   "ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED"
   steps: [AfterSalesStep!]!
   createdAt: Time!
@@ -4847,6 +5032,13 @@ extend type Query {
   myAfterSalesRequests(first: Int = 20): [AfterSalesRequest!]! @hasRole(roles: [CUSTOMER])
   "One request with its pushes (customer service)."
   afterSalesRequest(id: ID!): AfterSalesRequest @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  "Customer service's documents awaiting a supervisor's audit, oldest first."
+  documentsAwaitingAudit(first: Int = 20): [AfterSalesRequest!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+}
+
+extend type Subscription {
+  "New requests, documents awaiting audit and audits, live (the CS console)."
+  afterSalesEvents: AfterSalesEvent! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
 }
 
 extend type Mutation {
@@ -4872,6 +5064,20 @@ extend type Mutation {
   IDEMPOTENCY_KEY_REUSED.
   """
   requestReturn(orderId: ID!, idempotencyKey: String!, input: RequestReturnInput!): RequestReturnPayload! @hasRole(roles: [CUSTOMER])
+  """
+  Customer service's return or rejection document for an order (DOMAIN 4):
+  checked and computed as a customer's return, its units held, nothing
+  pushed until a CS_SUPERVISOR other than its author approves it.
+  Errors: as requestReturn (ORDER_NOT_RETURNABLE for a rejection of an
+  order not shipped, or whose refusal OMS already reported).
+  """
+  createReturnDocument(orderId: ID!, idempotencyKey: String!, input: ReturnDocumentInput!): RequestReturnPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  Approve (it runs) or reject (its units and refund go back) a document,
+  with a note. Errors: AUDITOR_IS_AUTHOR (one's own document; nothing
+  changes), NOT_AWAITING_AUDIT, NOT_FOUND, VALIDATION_FAILED (no note).
+  """
+  auditDocument(id: ID!, approve: Boolean!, note: String!): AuditDocumentPayload! @hasRole(roles: [CS_SUPERVISOR])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/catalog.graphqls", Input: `# The operators' catalog (ADMIN and CATALOG_MANAGER): products and virtual
@@ -5104,6 +5310,10 @@ enum UserErrorCode {
   ORDER_NOT_RETURNABLE
   "The refund would exceed what was paid, counting earlier refunds."
   REFUND_EXCEEDS_PAID
+  "A document is audited by a supervisor other than its author."
+  AUDITOR_IS_AUTHOR
+  "The document was audited already."
+  NOT_AWAITING_AUDIT
 }
 
 "An expected failure of a mutation."
@@ -6549,6 +6759,24 @@ func (ec *executionContext) childFields_AddressBookPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type AddressBookPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_AfterSalesEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_AfterSalesEvent_type(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AfterSalesEvent_requestId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_AfterSalesEvent_orderId(ctx, field)
+	case "kind":
+		return ec.fieldContext_AfterSalesEvent_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_AfterSalesEvent_status(ctx, field)
+	case "by":
+		return ec.fieldContext_AfterSalesEvent_by(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSalesEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_AfterSalesLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sku":
@@ -6617,6 +6845,12 @@ func (ec *executionContext) childFields_AfterSalesRequest(ctx context.Context, f
 		return ec.fieldContext_AfterSalesRequest_refundFreightFen(ctx, field)
 	case "pushes":
 		return ec.fieldContext_AfterSalesRequest_pushes(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_AfterSalesRequest_createdBy(ctx, field)
+	case "auditedBy":
+		return ec.fieldContext_AfterSalesRequest_auditedBy(ctx, field)
+	case "auditNote":
+		return ec.fieldContext_AfterSalesRequest_auditNote(ctx, field)
 	case "steps":
 		return ec.fieldContext_AfterSalesRequest_steps(ctx, field)
 	case "createdAt":
@@ -6637,6 +6871,16 @@ func (ec *executionContext) childFields_AfterSalesStep(ctx context.Context, fiel
 		return ec.fieldContext_AfterSalesStep_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AfterSalesStep", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditDocumentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_AuditDocumentPayload_request(ctx, field)
+	case "errors":
+		return ec.fieldContext_AuditDocumentPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditDocumentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_BinPick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8075,6 +8319,36 @@ func (ec *executionContext) field_Mutation_addAddress_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_auditDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "approve",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["approve"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8270,6 +8544,36 @@ func (ec *executionContext) field_Mutation_createProduct_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createReturnDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReturnDocumentInput, error) {
+			return ec.unmarshalNReturnDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnDocumentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
 	return args, nil
 }
 
@@ -9028,6 +9332,20 @@ func (ec *executionContext) field_Query_deliverySlots_args(ctx context.Context, 
 		return nil, err
 	}
 	args["days"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_documentsAwaitingAudit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -10038,6 +10356,144 @@ func (ec *executionContext) fieldContext_AddressBookPayload_errors(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _AfterSalesEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AfterSalesEventType) graphql.Marshaler {
+			return ec.marshalNAfterSalesEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "AfterSalesEventType")
+}
+
+func (ec *executionContext) _AfterSalesEvent_requestId(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSalesEvent_orderId(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSalesEvent_kind(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesEvent_status(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesEvent_by(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
+}
+
 func (ec *executionContext) _AfterSalesLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10677,6 +11133,75 @@ func (ec *executionContext) fieldContext_AfterSalesRequest_pushes(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _AfterSalesRequest_createdBy(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_auditedBy(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_auditedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuditedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_auditedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_auditNote(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_auditNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuditNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_auditNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
 func (ec *executionContext) _AfterSalesRequest_steps(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10822,6 +11347,70 @@ func (ec *executionContext) _AfterSalesStep_at(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AfterSalesStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSalesStep", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditDocumentPayload_request(ctx context.Context, field graphql.CollectedField, obj *model.AuditDocumentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDocumentPayload_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDocumentPayload_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditDocumentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditDocumentPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.AuditDocumentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDocumentPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDocumentPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditDocumentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _BinPick_bin(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
@@ -15319,6 +15908,130 @@ func (ec *executionContext) fieldContext_Mutation_requestReturn(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_requestReturn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createReturnDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createReturnDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateReturnDocument(ctx, fc.Args["orderId"].(string), fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.ReturnDocumentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.RequestReturnPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RequestReturnPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestReturnPayload) graphql.Marshaler {
+			return ec.marshalNRequestReturnPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createReturnDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestReturnPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createReturnDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_auditDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_auditDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AuditDocument(ctx, fc.Args["id"].(string), fc.Args["approve"].(bool), fc.Args["note"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.AuditDocumentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuditDocumentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditDocumentPayload) graphql.Marshaler {
+			return ec.marshalNAuditDocumentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAuditDocumentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_auditDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditDocumentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_auditDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21050,6 +21763,68 @@ func (ec *executionContext) fieldContext_Query_afterSalesRequest(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_documentsAwaitingAudit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_documentsAwaitingAudit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DocumentsAwaitingAudit(ctx, fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal []*model.AfterSalesRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.AfterSalesRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_documentsAwaitingAudit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_documentsAwaitingAudit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_priceHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24086,6 +24861,56 @@ func (ec *executionContext) _StockMovement_uploaded(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_StockMovement_uploaded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Subscription_afterSalesEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_afterSalesEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().AfterSalesEvents(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.AfterSalesEvent
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AfterSalesEvent
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesEvent) graphql.Marshaler {
+			return ec.marshalNAfterSalesEvent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_afterSalesEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesEvent(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -27963,6 +28788,76 @@ func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFu
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReturnDocumentInput(ctx context.Context, obj any) (model.ReturnDocumentInput, error) {
+	var it model.ReturnDocumentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "reason", "mode", "lines", "photoUrls"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNDocumentKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDocumentKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "photoUrls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photoUrls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhotoUrls = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReturnDocumentInput unmarshals raw into the ReturnDocumentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReturnDocumentInput(ctx context.Context, raw any) (model.ReturnDocumentInput, error) {
+	var out model.ReturnDocumentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReturnDocumentInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReturnLineInput(ctx context.Context, obj any) (model.ReturnLineInput, error) {
 	var it model.ReturnLineInput
 	if obj == nil {
@@ -28718,6 +29613,64 @@ func (ec *executionContext) _AddressBookPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var afterSalesEventImplementors = []string{"AfterSalesEvent"}
+
+func (ec *executionContext) _AfterSalesEvent(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSalesEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSalesEvent")
+		case "type":
+			out.Values[i] = ec._AfterSalesEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestId":
+			out.Values[i] = ec._AfterSalesEvent_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._AfterSalesEvent_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._AfterSalesEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._AfterSalesEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._AfterSalesEvent_by(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var afterSalesLineImplementors = []string{"AfterSalesLine"}
 
 func (ec *executionContext) _AfterSalesLine(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesLine) graphql.Marshaler {
@@ -28920,6 +29873,21 @@ func (ec *executionContext) _AfterSalesRequest(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createdBy":
+			out.Values[i] = ec._AfterSalesRequest_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "auditedBy":
+			out.Values[i] = ec._AfterSalesRequest_auditedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "auditNote":
+			out.Values[i] = ec._AfterSalesRequest_auditNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "steps":
 			out.Values[i] = ec._AfterSalesRequest_steps(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -28975,6 +29943,44 @@ func (ec *executionContext) _AfterSalesStep(ctx context.Context, sel ast.Selecti
 			}
 		case "at":
 			out.Values[i] = ec._AfterSalesStep_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditDocumentPayloadImplementors = []string{"AuditDocumentPayload"}
+
+func (ec *executionContext) _AuditDocumentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuditDocumentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditDocumentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditDocumentPayload")
+		case "request":
+			out.Values[i] = ec._AuditDocumentPayload_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._AuditDocumentPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30871,6 +31877,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createReturnDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createReturnDocument(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "auditDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_auditDocument(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createProduct":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createProduct(ctx, field)
@@ -32519,6 +33539,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_afterSalesRequest(ctx, field)
 				})
+		case "documentsAwaitingAudit":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_documentsAwaitingAudit(ctx, field)
+				})
 		case "priceHistory":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -33409,6 +34435,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 
 	switch fields[0].Name {
+	case "afterSalesEvents":
+		return ec._Subscription_afterSalesEvents(ctx, fields[0])
 	case "orderEvents":
 		return ec._Subscription_orderEvents(ctx, fields[0])
 	case "orderUpdated":
@@ -34275,6 +35303,24 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAfterSalesEvent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEvent(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AfterSalesEvent!")
+		return graphql.Null
+	}
+	return ec._AfterSalesEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAfterSalesEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEventType(ctx context.Context, v any) (model.AfterSalesEventType, error) {
+	var res model.AfterSalesEventType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAfterSalesEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEventType(ctx context.Context, sel ast.SelectionSet, v model.AfterSalesEventType) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNAfterSalesLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesLine) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -34384,6 +35430,14 @@ func (ec *executionContext) marshalNAfterSalesStep2ᚖgithubᚗcomᚋharvestᚋh
 func (ec *executionContext) unmarshalNAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAreaInput(ctx context.Context, v any) (model.AreaInput, error) {
 	res, err := ec.unmarshalInputAreaInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditDocumentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAuditDocumentPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuditDocumentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditDocumentPayload!")
+		return graphql.Null
+	}
+	return ec._AuditDocumentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNBinPick2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPickᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BinPick) graphql.Marshaler {
@@ -34905,6 +35959,16 @@ func (ec *executionContext) marshalNDeliverySlot2ᚖgithubᚗcomᚋharvestᚋhar
 func (ec *executionContext) unmarshalNDeliverySlotInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlotInput(ctx context.Context, v any) (*model.DeliverySlotInput, error) {
 	res, err := ec.unmarshalInputDeliverySlotInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDocumentKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDocumentKind(ctx context.Context, v any) (model.DocumentKind, error) {
+	var res model.DocumentKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDocumentKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDocumentKind(ctx context.Context, sel ast.SelectionSet, v model.DocumentKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
@@ -35607,6 +36671,11 @@ func (ec *executionContext) marshalNRetryFulfillmentPayload2ᚖgithubᚗcomᚋha
 		return graphql.Null
 	}
 	return ec._RetryFulfillmentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReturnDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnDocumentInput(ctx context.Context, v any) (model.ReturnDocumentInput, error) {
+	res, err := ec.unmarshalInputReturnDocumentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx context.Context, v any) ([]*model.ReturnLineInput, error) {

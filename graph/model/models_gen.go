@@ -48,6 +48,17 @@ type AddressInput struct {
 	Detail   string `json:"detail"`
 }
 
+// One event of the customer-service console's after-sales feed.
+type AfterSalesEvent struct {
+	Type      AfterSalesEventType `json:"type"`
+	RequestID string              `json:"requestId"`
+	OrderID   string              `json:"orderId"`
+	Kind      string              `json:"kind"`
+	Status    *string             `json:"status,omitempty"`
+	// Who made or audited the document.
+	By *string `json:"by,omitempty"`
+}
+
 // A returned line with what it gives back (stage 5's allocation spread over the units).
 type AfterSalesLine struct {
 	Sku        string `json:"sku"`
@@ -97,6 +108,10 @@ type AfterSalesRequest struct {
 	// Returns and rejections: every push to another system and how far it
 	// is (CS_AGENT and CS_SUPERVISOR only; empty for customers).
 	Pushes []*AfterSalesPush `json:"pushes"`
+	// Customer service's documents: who made it, who audited it and why.
+	CreatedBy *string `json:"createdBy,omitempty"`
+	AuditedBy *string `json:"auditedBy,omitempty"`
+	AuditNote *string `json:"auditNote,omitempty"`
 	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED
 	Steps     []*AfterSalesStep `json:"steps"`
 	CreatedAt time.Time         `json:"createdAt"`
@@ -116,6 +131,11 @@ type AreaInput struct {
 	Province string `json:"province"`
 	City     string `json:"city"`
 	District string `json:"district"`
+}
+
+type AuditDocumentPayload struct {
+	Request *AfterSalesRequest `json:"request,omitempty"`
+	Errors  []*UserError       `json:"errors"`
 }
 
 // Bin stock a work order holds (occupied at allocation, deducted at picking).
@@ -904,6 +924,16 @@ type RetryFulfillmentPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+// A return or rejection document made by customer service for a customer's order.
+type ReturnDocumentInput struct {
+	Kind   DocumentKind `json:"kind"`
+	Reason string       `json:"reason"`
+	// Returns only: how the goods go back.
+	Mode      *ReturnMode        `json:"mode,omitempty"`
+	Lines     []*ReturnLineInput `json:"lines"`
+	PhotoUrls []string           `json:"photoUrls,omitempty"`
+}
+
 // A line returned and the units of it.
 type ReturnLineInput struct {
 	Sku string `json:"sku"`
@@ -1157,6 +1187,67 @@ type WorkOrderPayload struct {
 	Errors    []*UserError `json:"errors"`
 }
 
+// What happened on the after-sales live feed.
+type AfterSalesEventType string
+
+const (
+	// A request (a customer's, or an approved document) was accepted; the reverse flow starts.
+	AfterSalesEventTypeRequestAccepted AfterSalesEventType = "REQUEST_ACCEPTED"
+	// Customer service made a document; it awaits a supervisor's audit.
+	AfterSalesEventTypeDocumentSubmitted AfterSalesEventType = "DOCUMENT_SUBMITTED"
+	// A supervisor approved or rejected a document (status says which).
+	AfterSalesEventTypeDocumentAudited AfterSalesEventType = "DOCUMENT_AUDITED"
+)
+
+var AllAfterSalesEventType = []AfterSalesEventType{
+	AfterSalesEventTypeRequestAccepted,
+	AfterSalesEventTypeDocumentSubmitted,
+	AfterSalesEventTypeDocumentAudited,
+}
+
+func (e AfterSalesEventType) IsValid() bool {
+	switch e {
+	case AfterSalesEventTypeRequestAccepted, AfterSalesEventTypeDocumentSubmitted, AfterSalesEventTypeDocumentAudited:
+		return true
+	}
+	return false
+}
+
+func (e AfterSalesEventType) String() string {
+	return string(e)
+}
+
+func (e *AfterSalesEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AfterSalesEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AfterSalesEventType", str)
+	}
+	return nil
+}
+
+func (e AfterSalesEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AfterSalesEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AfterSalesEventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Where an after-sales request stands.
 type AfterSalesStatus string
 
@@ -1175,6 +1266,10 @@ const (
 	AfterSalesStatusReturning AfterSalesStatus = "RETURNING"
 	// A return's refund is with PAY: finance audits the cash part before the channel pays it back.
 	AfterSalesStatusRefunding AfterSalesStatus = "REFUNDING"
+	// Customer service's document waits for a supervisor other than its author.
+	AfterSalesStatusAwaitingAudit AfterSalesStatus = "AWAITING_AUDIT"
+	// A supervisor rejected the document; its units and refund went back to the order.
+	AfterSalesStatusRejected AfterSalesStatus = "REJECTED"
 )
 
 var AllAfterSalesStatus = []AfterSalesStatus{
@@ -1185,11 +1280,13 @@ var AllAfterSalesStatus = []AfterSalesStatus{
 	AfterSalesStatusRefused,
 	AfterSalesStatusReturning,
 	AfterSalesStatusRefunding,
+	AfterSalesStatusAwaitingAudit,
+	AfterSalesStatusRejected,
 }
 
 func (e AfterSalesStatus) IsValid() bool {
 	switch e {
-	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused, AfterSalesStatusReturning, AfterSalesStatusRefunding:
+	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused, AfterSalesStatusReturning, AfterSalesStatusRefunding, AfterSalesStatusAwaitingAudit, AfterSalesStatusRejected:
 		return true
 	}
 	return false
@@ -1462,6 +1559,64 @@ func (e *CustomerOrderSource) UnmarshalJSON(b []byte) error {
 }
 
 func (e CustomerOrderSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What customer service's document asks for.
+type DocumentKind string
+
+const (
+	// A sales return (refund only or with pickup).
+	DocumentKindReturn DocumentKind = "RETURN"
+	// The customer refused the delivery at the door (handled as a return whose goods come back with the courier).
+	DocumentKindRejection DocumentKind = "REJECTION"
+)
+
+var AllDocumentKind = []DocumentKind{
+	DocumentKindReturn,
+	DocumentKindRejection,
+}
+
+func (e DocumentKind) IsValid() bool {
+	switch e {
+	case DocumentKindReturn, DocumentKindRejection:
+		return true
+	}
+	return false
+}
+
+func (e DocumentKind) String() string {
+	return string(e)
+}
+
+func (e *DocumentKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DocumentKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DocumentKind", str)
+	}
+	return nil
+}
+
+func (e DocumentKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DocumentKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DocumentKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2487,6 +2642,10 @@ const (
 	UserErrorCodeOrderNotReturnable UserErrorCode = "ORDER_NOT_RETURNABLE"
 	// The refund would exceed what was paid, counting earlier refunds.
 	UserErrorCodeRefundExceedsPaid UserErrorCode = "REFUND_EXCEEDS_PAID"
+	// A document is audited by a supervisor other than its author.
+	UserErrorCodeAuditorIsAuthor UserErrorCode = "AUDITOR_IS_AUTHOR"
+	// The document was audited already.
+	UserErrorCodeNotAwaitingAudit UserErrorCode = "NOT_AWAITING_AUDIT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -2519,11 +2678,13 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeQtyAboveDelivered,
 	UserErrorCodeOrderNotReturnable,
 	UserErrorCodeRefundExceedsPaid,
+	UserErrorCodeAuditorIsAuthor,
+	UserErrorCodeNotAwaitingAudit,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit:
 		return true
 	}
 	return false

@@ -49,6 +49,9 @@ const (
 	CodeQtyAboveDelivered = "QTY_ABOVE_DELIVERED"
 	CodeNotReturnable     = "ORDER_NOT_RETURNABLE"
 	CodeRefundAbovePaid   = "REFUND_EXCEEDS_PAID"
+	// Documents: the auditor made the document; it was audited already.
+	CodeSelfAudit        = "AUDITOR_IS_AUTHOR"
+	CodeNotAwaitingAudit = "NOT_AWAITING_AUDIT"
 )
 
 // Request kinds, statuses and steps (wire values).
@@ -60,8 +63,10 @@ const (
 	ModeRefundOnly = "REFUND_ONLY"
 	ModePickup     = "PICKUP"
 
-	StatusReturning = "RETURNING"
-	StatusRefunding = "REFUNDING"
+	StatusReturning     = "RETURNING"
+	StatusRefunding     = "REFUNDING"
+	StatusAwaitingAudit = "AWAITING_AUDIT"
+	StatusRejected      = "REJECTED"
 
 	StatusAccepted  = "ACCEPTED"
 	StatusPaused    = "PAUSED"
@@ -152,6 +157,10 @@ type Request struct {
 	RefundNonCashFen money.Fen     `json:"refund_non_cash_fen"`
 	RefundFreightFen money.Fen     `json:"refund_freight_fen"`
 	Pushes           []Push        `json:"pushes,omitempty"` // one request read by id
+	// Customer service's documents: author, auditor and the audit's note.
+	CreatedBy string `json:"created_by,omitempty"`
+	AuditedBy string `json:"audited_by,omitempty"`
+	AuditNote string `json:"audit_note,omitempty"`
 	Steps            []Step        `json:"steps"`
 	CreatedAt        time.Time     `json:"created_at"`
 	UpdatedAt        time.Time     `json:"updated_at"`
@@ -190,6 +199,46 @@ func (c *Client) Return(ctx context.Context, r ReturnRequest) (Request, error) {
 func (c *Client) OfOrder(ctx context.Context, customerID, orderID string) ([]Request, error) {
 	var out Requests
 	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(orderID)+"/requests?customer="+url.QueryEscape(customerID), nil, &out)
+	return out.Items, err
+}
+
+// DocumentRequest is a CS agent's return or rejection document for an
+// order of any customer; it waits for a supervisor's audit.
+type DocumentRequest struct {
+	IdempotencyKey string       `json:"idempotency_key"`
+	Author         string       `json:"author"`
+	OrderID        string       `json:"order_id"`
+	Kind           string       `json:"kind"` // RETURN or REJECTION
+	Reason         string       `json:"reason"`
+	Mode           string       `json:"mode,omitempty"` // returns: REFUND_ONLY or PICKUP
+	Lines          []ReturnLine `json:"lines"`
+	PhotoURLs      []string     `json:"photo_urls,omitempty"`
+}
+
+// AuditRequest approves or rejects a document.
+type AuditRequest struct {
+	Auditor string `json:"auditor"`
+	Approve bool   `json:"approve"`
+	Note    string `json:"note"`
+}
+
+// CreateDocument stores a document awaiting audit (its units held).
+func (c *Client) CreateDocument(ctx context.Context, r DocumentRequest) (Request, error) {
+	var out Request
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/documents", r, &out)
+}
+
+// AuditDocument approves (it runs) or rejects (its units go back) a
+// document; CodeSelfAudit for its author, CodeNotAwaitingAudit once audited.
+func (c *Client) AuditDocument(ctx context.Context, id string, r AuditRequest) (Request, error) {
+	var out Request
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/documents/"+url.PathEscape(id)+"/audit", r, &out)
+}
+
+// AwaitingAudit lists the documents waiting for a supervisor, oldest first.
+func (c *Client) AwaitingAudit(ctx context.Context, first int) ([]Request, error) {
+	var out Requests
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/documents?first="+strconv.Itoa(first), nil, &out)
 	return out.Items, err
 }
 
