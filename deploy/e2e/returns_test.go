@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -217,4 +218,179 @@ func TestCustomerReturnsDeliveredGoods(t *testing.T) {
 	}
 	t.Logf("return %s: %+v", r1.ID, got1.Steps)
 	_ = context.Background
+}
+
+const qOrderRequests = `query($id:ID!){ order(id:$id){ status afterSalesRequests{ id kind status refundCashFen refundNonCashFen lines{ sku qty } } } }`
+
+// deliverOrRefuse takes a paid order of one line through the warehouse
+// and hands it to the courier; refuse makes the customer refuse the
+// parcel at the door (the TMS stand-in's outcome), else it is delivered.
+func deliverOrRefuse(t *testing.T, c *gqlc.Client, prefix string, skipSets int, qty int64, refuse bool) (order, zoned) {
+	t.Helper()
+	const wh = "WH-SH"
+	var skip []string
+	for range skipSets {
+		set := zonedProducts(t, c, wh, skip)
+		skip = append(skip, set[0].SKU, set[1].SKU, set[2].SKU)
+	}
+	ps := zonedProducts(t, c, wh, skip)[:1]
+	f := layout(t, wh, prefix, ps)
+	f.receive(prefix+"-0", ps[0].SKU, 100)
+	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	o, sub := placePaid(t, c, sctx, ps, qty)
+	t.Cleanup(sub.Close)
+	deliveryOrder, carrier := f.dispatched(c, o)
+	listID, tasks := f.pickList(f.workOrders(deliveryOrder, 1))
+	if !f.pickAll(tasks) {
+		t.Fatal("the pick list did not finish")
+	}
+	f.qcAndPack(listID)
+	batch, _ := f.handOver(carrier, o.ID)
+	imported(t, batch)
+	if !refuse {
+		delivered(t, c, sub, o.ID)
+		return o, ps[0]
+	}
+	var op struct {
+		Parcels []struct {
+			ParcelID string `json:"parcel_id"`
+		} `json:"parcels"`
+	}
+	if err := invoke(ctx(t), "wms", http.MethodGet, "v1/order-parcels/"+o.ID, nil, &op); err != nil || len(op.Parcels) == 0 {
+		t.Fatalf("parcels of %s: %+v %v", o.ID, op, err)
+	}
+	for _, p := range op.Parcels {
+		resp, err := callApp("partners", http.MethodPost, "/admin/tms/parcels/"+p.ParcelID+"/outcome", "application/json", strings.NewReader(`{"outcome":"REFUSED"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("refuse parcel %s: %s", p.ParcelID, resp.Status)
+		}
+	}
+	return o, ps[0]
+}
+
+// The customer refuses the parcel at the door: the TMS stand-in reports
+// it, OMS publishes the refusal, and after-sales makes a rejection of
+// every unit by itself (seen on order detail), whose warehouse notice
+// calls for the refund: the whole trade comes back once. The customer
+// cannot return the refused goods.
+func TestRefusalAtTheDoorIsRefundedByItself(t *testing.T) {
+	c := client(t, "CUSTOMER", "C0066")
+	o, p := deliverOrRefuse(t, c, "RJT", 3, 2, true)
+	var rej struct {
+		ID               string `json:"id"`
+		Kind             string `json:"kind"`
+		Status           string `json:"status"`
+		RefundCashFen    int64  `json:"refundCashFen"`
+		RefundNonCashFen int64  `json:"refundNonCashFen"`
+		Lines            []struct {
+			SKU string `json:"sku"`
+			Qty int64  `json:"qty"`
+		} `json:"lines"`
+	}
+	eventually(t, 90*time.Second, "rejection of "+o.ID+" refunded", func() (bool, error) {
+		var out struct {
+			Order struct {
+				Status             string
+				AfterSalesRequests []json.RawMessage
+			}
+		}
+		if err := c.Do(ctx(t), qOrderRequests, map[string]any{"id": o.ID}, &out); err != nil {
+			return false, err
+		}
+		if len(out.Order.AfterSalesRequests) != 1 {
+			return false, nil
+		}
+		_ = json.Unmarshal(out.Order.AfterSalesRequests[0], &rej)
+		return rej.Status == "REFUNDED", nil
+	})
+	if rej.Kind != "REJECTION" || len(rej.Lines) != 1 || rej.Lines[0].SKU != p.SKU || rej.Lines[0].Qty != 2 {
+		t.Fatalf("rejection %+v", rej)
+	}
+	var trades []payclient.Trade
+	if err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/trades?order="+o.ID, nil, &trades); err != nil {
+		t.Fatal(err)
+	}
+	if len(trades) != 1 || trades[0].RefundedFen != trades[0].PaidFen || int64(trades[0].PaidFen) != rej.RefundCashFen {
+		t.Fatalf("trades %+v, rejection's cash %d", trades, rej.RefundCashFen)
+	}
+	if r, errs := requestReturn(t, c, o.ID, ids.New(), "REFUND_ONLY", line(p.SKU, 1)); r != nil || len(errs) != 1 || errs[0].Code != "ORDER_NOT_RETURNABLE" {
+		t.Fatalf("return of a refused order: %+v %+v", r, errs)
+	}
+}
+
+// Customer service's return document through GraphQL with real
+// sidecars: an agent makes it, the console's live feed shows it awaiting
+// audit, the agent's own supervisor role cannot approve what they made
+// (AUDITOR_IS_AUTHOR, nothing moves), another supervisor approves it and
+// it runs to REFUNDED.
+func TestReturnDocumentAuditedBySomeoneElse(t *testing.T) {
+	c := client(t, "CUSTOMER", "C0067")
+	o, p := deliverOrRefuse(t, c, "DOC", 4, 1, false)
+	author := client(t, "CS_SUPERVISOR", "sup-ann")
+	other := client(t, "CS_SUPERVISOR", "sup-bob")
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	feed, err := gqlc.Subscribe(sctx, wsURL(), author.Token, `subscription { afterSalesEvents { type requestId status by } }`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer feed.Close()
+	var doc struct {
+		CreateReturnDocument struct {
+			Request *struct{ ID, Status string }
+			Errors  []userError
+		}
+	}
+	if err := author.Do(ctx(t), `mutation($id:ID!,$sku:String!){ createReturnDocument(orderId:$id, idempotencyKey:"d1", input:{ kind: RETURN,
+		reason: "mould on arrival", mode: REFUND_ONLY, lines: [{ sku: $sku, qty: 1 }] }){ request{ id status } errors{ code message } } }`,
+		map[string]any{"id": o.ID, "sku": p.SKU}, &doc); err != nil || doc.CreateReturnDocument.Request == nil {
+		t.Fatalf("document: %+v %v", doc, err)
+	}
+	id := doc.CreateReturnDocument.Request.ID
+	seen := func(typ string) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case data := <-feed.Next:
+				var ev struct{ AfterSalesEvents struct{ Type, RequestID string } }
+				_ = json.Unmarshal(data, &ev)
+				if ev.AfterSalesEvents.Type == typ && ev.AfterSalesEvents.RequestID == id {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %s of %s on the live feed", typ, id)
+			}
+		}
+	}
+	seen("DOCUMENT_SUBMITTED")
+	audit := func(c *gqlc.Client) []userError {
+		var out struct {
+			AuditDocument struct{ Errors []userError }
+		}
+		if err := c.Do(ctx(t), `mutation($id:ID!){ auditDocument(id:$id, approve:true, note:"photos show mould"){ errors{ code } } }`,
+			map[string]any{"id": id}, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.AuditDocument.Errors
+	}
+	if errs := audit(author); len(errs) != 1 || errs[0].Code != "AUDITOR_IS_AUTHOR" {
+		t.Fatalf("self-approval: %+v", errs)
+	}
+	if got := afterSales(t, other, id); got.Status != "AWAITING_AUDIT" || len(got.Pushes) != 0 {
+		t.Fatalf("after the self-approval: %+v", got)
+	}
+	if errs := audit(other); len(errs) != 0 {
+		t.Fatalf("approval: %+v", errs)
+	}
+	seen("DOCUMENT_AUDITED")
+	seen("REQUEST_ACCEPTED")
+	eventually(t, 90*time.Second, "document "+id+" refunded", func() (bool, error) {
+		return afterSales(t, other, id).Status == "REFUNDED", nil
+	})
 }
