@@ -26,6 +26,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/aftersales/events"
 	"github.com/harvest/harvest/apps/aftersales/store"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -58,7 +59,8 @@ func run() error {
 	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	st := store.New(a.DB)
 	deps := app.Deps{Repo: st, Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
-		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
+		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID),
+		Stock: inventoryclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
 	if cfg.CrashAfterCancel {
 		deps.AfterCancel = func(r *domain.Request, already bool) {

@@ -759,6 +759,7 @@ var callers = map[string]struct {
 		callEvery(t, reflect.TypeFor[asapp.Orders](), omsclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Warehouse](), wmsclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Payments](), payclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Stock](), inventoryclient.New(inv))
 	}},
 	// wms calls inventory only to seed (wms/app.Catalog), which production
 	// refuses: no grant; TMS it reaches as an HTTPEndpoint (endpoints.yaml).

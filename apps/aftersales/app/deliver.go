@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
@@ -37,6 +38,7 @@ func (s *Service) Pushers(store PushStore, opt PushOptions, concurrency map[doma
 		domain.PushRefund:        s.deliverRefund,
 		domain.PushNonCashRefund: s.deliverNonCashRefund,
 		domain.PushRefundVoucher: s.deliverVoucher,
+		domain.PushStockRestore:  s.deliverStockRestore,
 	}
 	for t, d := range receivers {
 		n := PushConcurrency[t]
@@ -150,7 +152,32 @@ func (s *Service) deliverWMSReturn(ctx context.Context, p domain.Push) (Delivery
 	if err != nil {
 		return Delivery{}, refused(err)
 	}
-	return Delivery{Result: rc.NoticeID, Follow: refundPushes(p.RequestID, p.OrderID, w.Kind, w.Refund)}, nil
+	follow := refundPushes(p.RequestID, p.OrderID, w.Kind, w.Refund)
+	restore, err := domain.MakePush(pushID(p.RequestID, domain.PushStockRestore), domain.PushStockRestore, p.OrderID, p.RequestID, w.Lines)
+	if err != nil {
+		return Delivery{}, err
+	}
+	return Delivery{Result: rc.NoticeID, Follow: append(follow, restore)}, nil
+}
+
+// deliverStockRestore gives the units that came back to sellable stock
+// (inventory deduplicates by the push id). A hot SKU's restore is refused
+// for good (its stock lives in Redis): the push ends DEAD, customer
+// service sees it on the request.
+func (s *Service) deliverStockRestore(ctx context.Context, p domain.Push) (Delivery, error) {
+	lines, err := decode[[]goodsLine](p)
+	if err != nil {
+		return Delivery{}, err
+	}
+	req := inventoryclient.RestoreRequest{RestoreID: p.ID, OrderID: p.OrderID}
+	for _, l := range lines {
+		req.Lines = append(req.Lines, inventoryclient.RestoreLine{SKU: l.SKU, Qty: l.Qty})
+	}
+	rc, err := s.d.Stock.RestoreStock(ctx, req)
+	if err != nil {
+		return Delivery{}, refused(err, inventoryclient.CodeHotRestore, inventoryclient.CodeUnknownSKU)
+	}
+	return Delivery{Result: rc.RestoreID}, nil
 }
 
 // deliverRefund asks PAY for the cash refund with the push id as its

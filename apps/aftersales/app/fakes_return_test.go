@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -163,4 +164,30 @@ func (f *fakePartners) count(api string) (ids, deliveries int) {
 		}
 	}
 	return ids, deliveries
+}
+
+// fakeStock records restores once by id, refusing the SKU "HOT" as
+// inventory refuses hot SKUs.
+type fakeStock struct {
+	mu       sync.Mutex
+	restored map[string]int64 // sku -> units
+	ids      map[string]int
+}
+
+func (f *fakeStock) RestoreStock(_ context.Context, r inventoryclient.RestoreRequest) (inventoryclient.Restore, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range r.Lines {
+		if l.SKU == "HOT" {
+			return inventoryclient.Restore{}, httpapi.Errorf(http.StatusUnprocessableEntity, inventoryclient.CodeHotRestore, "hot")
+		}
+	}
+	f.ids[r.RestoreID]++
+	if f.ids[r.RestoreID] > 1 {
+		return inventoryclient.Restore{RestoreID: r.RestoreID, Duplicate: true}, nil
+	}
+	for _, l := range r.Lines {
+		f.restored[l.SKU] += l.Qty
+	}
+	return inventoryclient.Restore{RestoreID: r.RestoreID}, nil
 }

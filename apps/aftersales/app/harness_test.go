@@ -169,6 +169,7 @@ type env struct {
 	pay    *fakePay
 	wms    *fakeWMS
 	ptn    *fakePartners
+	stock  *fakeStock
 	filter *aftersalesclient.CancelFilter
 	prefix string
 }
@@ -183,13 +184,14 @@ func setup(t *testing.T, repo func(*store.Store) app.Repository) *env {
 		oms: &fakeOMS{orders: map[string]*omsclient.Order{}, paused: map[string]bool{}, reached: map[string][]string{},
 			supplier: map[string]string{}, started: map[string]bool{}, pay: pay, allocations: map[string]omsclient.Allocation{}},
 		ptn:    &fakePartners{received: map[string]int{}},
+		stock:  &fakeStock{restored: map[string]int64{}, ids: map[string]int{}},
 		wms:    &fakeWMS{tooLate: map[string]bool{}, intercepted: map[string]int{}},
 		filter: aftersalesclient.NewCancelFilter(rdb, prefix)}
 	var r app.Repository = e.st
 	if repo != nil {
 		r = repo(e.st)
 	}
-	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Partners: e.ptn, Filter: e.filter})
+	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Partners: e.ptn, Stock: e.stock, Filter: e.filter})
 	return e
 }
 

@@ -153,8 +153,8 @@ func TestReturnWithPickupChainsItsPushes(t *testing.T) {
 	if ids, n := e.ptn.count("tms.pickups"); ids != 1 || n != 1 {
 		t.Fatalf("pickups: %d ids, %d deliveries", ids, n)
 	}
-	if len(e.wms.notices) != 1 || e.pay.trades["O1"].RefundedFen != 1000 {
-		t.Fatalf("notices %v, refunded %s", e.wms.notices, e.pay.trades["O1"].RefundedFen)
+	if len(e.wms.notices) != 1 || e.pay.trades["O1"].RefundedFen != 1000 || e.stock.restored["B"] != 1 {
+		t.Fatalf("notices %v, refunded %s, restored %v", e.wms.notices, e.pay.trades["O1"].RefundedFen, e.stock.restored)
 	}
 }
 

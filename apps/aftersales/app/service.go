@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -82,6 +83,12 @@ type Payments interface {
 	RefundNonCash(ctx context.Context, r payclient.NonCashRefundRequest) (payclient.NonCashRefund, error)
 }
 
+// Stock is inventory's sellable stock (*inventoryclient.Client): units
+// that came back are given back to it.
+type Stock interface {
+	RestoreStock(ctx context.Context, r inventoryclient.RestoreRequest) (inventoryclient.Restore, error)
+}
+
 // Partners are the outside systems the reverse flow pushes to
 // (*partnersclient.Client): TMS for pickups, finance for refund
 // vouchers, the customer's mini-program for answers.
@@ -105,6 +112,7 @@ type Deps struct {
 	Warehouse Warehouse
 	Payments  Payments
 	Partners  Partners
+	Stock     Stock
 	Filter    Filter
 	Clock     clock.Clock
 	Notify    func() // wakes the outbox relay
