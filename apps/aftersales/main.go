@@ -1,9 +1,12 @@
-// Command aftersales is after-sales, the reverse flow (DOMAIN 5): it
-// takes customers' cancels of paid orders and drives them through OMS
-// (pause, cancel), WMS (interception) and PAY (the refund OMS's cancel
-// sets off), and keeps the Redis-held cancel filter the gateway's order
-// detail reads. main wires configuration, the runtime, the use cases,
-// the routes, the subscriber and the background workers.
+// Command aftersales is after-sales, the reverse flow (DOMAIN 4, 5): it
+// takes customers' cancels of paid orders and returns of delivered ones,
+// makes rejections from OMS's refusals at the door, holds customer
+// service's documents for a supervisor's audit, drives them through OMS,
+// WMS, PAY, inventory and the outside systems (the order-push table's
+// workers), and keeps the Redis-held filter of orders with requests that
+// the gateway's order detail reads. main wires configuration, the
+// runtime, the use cases, the routes, the subscribers and the background
+// workers.
 package main
 
 import (

@@ -400,3 +400,58 @@ func TestReturnDocumentAuditedBySomeoneElse(t *testing.T) {
 		return afterSales(t, other, id).Status == "REFUNDED", nil
 	})
 }
+
+// After-sales is killed while its TMS_PICKUP push is in delivery (TMS
+// answers slowly): restarted, the push's lease runs out and the worker
+// delivers it again; TMS holds one pickup, WMS one notice, PAY one
+// refund, and the return ends REFUNDED: no push twice to any effect.
+func TestAfterSalesKilledMidPush(t *testing.T) {
+	c := client(t, "CUSTOMER", "C0068")
+	cs := client(t, "CS_AGENT", "agent-8")
+	o, p := deliverOrRefuse(t, c, "KPU", 5, 1, false)
+	setFault(t, map[string]any{"name": "tms.pickups", "delay_ms": 3000})
+	t.Cleanup(func() { setFault(t, map[string]any{"name": "tms.pickups"}) })
+	time.Sleep(400 * time.Millisecond) // the switch is read at most every 250 ms
+	r, errs := requestReturn(t, c, o.ID, ids.New(), "PICKUP", line(p.SKU, 1))
+	if r == nil {
+		t.Fatalf("return: %+v", errs)
+	}
+	time.Sleep(time.Second) // the pickup is at TMS, unanswered
+	if err := st.Kill("aftersales"); err != nil {
+		t.Fatal(err)
+	}
+	setFault(t, map[string]any{"name": "tms.pickups"})
+	if err := st.Restart(ctx(t), "aftersales"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 90*time.Second, "return "+r.ID+" refunded after the restart", func() (bool, error) {
+		return afterSales(t, cs, r.ID).Status == "REFUNDED", nil
+	})
+	got := afterSales(t, cs, r.ID)
+	for _, p := range got.Pushes {
+		if p.Status != "DONE" {
+			t.Fatalf("push %+v", p)
+		}
+		if p.Type == "TMS_PICKUP" && p.Attempts < 2 {
+			t.Fatalf("the pickup push was not delivered again after the kill: %+v", p)
+		}
+	}
+	pickups := 0
+	for _, x := range received(t, "tms.pickups", o.ID) {
+		if strings.HasPrefix(x.ID, r.ID) {
+			pickups++
+		}
+	}
+	var trades []payclient.Trade
+	if err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/trades?order="+o.ID, nil, &trades); err != nil || len(trades) != 1 {
+		t.Fatalf("trades %+v %v", trades, err)
+	}
+	var refunds []payclient.Refund
+	if err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/refunds?trade="+trades[0].ID, nil, &refunds); err != nil {
+		t.Fatal(err)
+	}
+	if pickups != 1 || len(refunds) != 1 || trades[0].RefundedFen != trades[0].PaidFen {
+		t.Fatalf("%d pickups at TMS, %d refunds, trade refunded %d of %d", pickups, len(refunds), trades[0].RefundedFen, trades[0].PaidFen)
+	}
+	t.Logf("pushes after the kill: %+v", got.Pushes)
+}

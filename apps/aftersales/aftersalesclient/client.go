@@ -1,7 +1,8 @@
 // Package aftersalesclient is the typed client of after-sales, the
-// reverse flow (DOMAIN 5): customers' cancels of paid orders, their
-// requests and steps; and CancelFilter, the Bloom filter of order ids
-// with requests that guards order detail's lookup.
+// reverse flow (DOMAIN 4, 5): customers' cancels of paid orders and
+// returns of delivered ones, their requests, steps and pushes, customer
+// service's documents and audits; and CancelFilter, the Bloom filter of
+// order ids with requests (of any kind) that guards order detail's lookup.
 //
 // Why the filter is one copy in Redis whose bits after-sales sets before
 // it answers. DOMAIN 5 forbids a wrong "no" on any gateway instance from

@@ -1,5 +1,6 @@
 // Package api serves after-sales' HTTP API, called through Dapr service
-// invocation by the gateway: customers' cancels and their requests.
+// invocation by the gateway: customers' cancels and returns, their
+// requests, customer service's documents and audits.
 // Handlers are thin: decode, call a use case, map domain errors to
 // aftersalesclient's codes.
 package api

@@ -1,12 +1,16 @@
-// Package app holds after-sales' use cases: accepting a customer's cancel
-// of a paid order (stored with the transactional message that starts it,
-// the cancel filter set before the answer), the reverse flow that
-// processes it (pause fulfillment in OMS, intercept at WMS what reached a
-// warehouse, cancel in OMS, see PAY's refund through), the sweep that
-// picks up a request whose flow stopped, the queries, and the rebuild of
-// the cancel filter. It owns its ports: Repository (apps/aftersales/store),
-// Orders, Warehouse and Payments (the other apps' typed clients) and
-// Filter (aftersalesclient.CancelFilter).
+// Package app holds after-sales' use cases (DOMAIN 4, 5): a customer's
+// cancel of a paid order (pause fulfillment in OMS, intercept at WMS what
+// reached a warehouse, cancel in OMS, see PAY's refund through); a
+// customer's return of delivered lines and a rejection at the door made
+// by itself from OMS's refusal, their refund spread with stage 5's
+// allocation under the order's lock; customer service's documents held
+// until a supervisor other than the author audits them; the order-push
+// table's workers (pushes.go) and the receivers of each push type
+// (deliver.go); the sweep that picks up a request whose flow stopped; the
+// queries; and the rebuild of the cancel filter. It owns its ports:
+// Repository (apps/aftersales/store), Orders, Warehouse, Payments, Stock
+// and Partners (the other apps' typed clients) and Filter
+// (aftersalesclient.CancelFilter).
 package app
 
 import (

@@ -1,5 +1,7 @@
 // Package store is after-sales' MySQL persistence: requests with their
-// steps, written with their outbox rows in one transaction. One order
+// steps, lines and pushes, written with their outbox rows in one
+// transaction; the order ledger that serializes an order's refund
+// decisions and push writes (returns.go, pushes.go); the order-push table. One order
 // has at most one cancel: its id sits in a unique column while the
 // cancel exists, so concurrent cancels of it store one request and the
 // others read it back; a replayed idempotency key reads its request back
