@@ -181,22 +181,23 @@ func (ps *Pushers) pass(ctx context.Context, w *pushWorker) (int, error) {
 	var errs []error
 	n := 0
 	for _, p := range due {
-		ok, err := ps.store.ClaimPush(ctx, p.Seq, ps.now(), ps.opt.Lease)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !ok {
-			continue // another worker (replica) has it
-		}
-		n++
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := ps.deliver(context.WithoutCancel(ctx), w, p); err != nil {
-				mu.Lock()
+			// Claimed in the delivering goroutine, so claims run with the
+			// type's concurrency too.
+			ok, err := ps.store.ClaimPush(ctx, p.Seq, ps.now(), ps.opt.Lease)
+			if err == nil && ok {
+				p.Attempts++
+				err = ps.deliver(context.WithoutCancel(ctx), w, p)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				n++ // else another worker (replica) has it
+			}
+			if err != nil {
 				errs = append(errs, err)
-				mu.Unlock()
 			}
 		})
 	}
@@ -221,8 +222,7 @@ func (ps *Pushers) deliver(ctx context.Context, w *pushWorker, p domain.Push) er
 		return ps.store.KillPush(ctx, p.Seq, err.Error(), now)
 	case err != nil:
 		pushesTotal.WithLabelValues(string(w.t), "retry").Inc()
-		// attempts counted the claim already
-		if rerr := ps.store.RetryPush(ctx, p.Seq, err.Error(), now.Add(domain.PushBackoff(p.Attempts+1))); rerr != nil {
+		if rerr := ps.store.RetryPush(ctx, p.Seq, err.Error(), now.Add(domain.PushBackoff(p.Attempts))); rerr != nil {
 			return rerr
 		}
 		return fmt.Errorf("push %s %s of %s: %w", w.t, p.ID, p.OrderID, err)

@@ -60,7 +60,7 @@ func (r *receiver) deliver(_ context.Context, p domain.Push) (app.Delivery, erro
 	return app.Delivery{Result: "ok"}, nil
 }
 
-func pushStore(t *testing.T) *store.Store {
+func pushStore(t testing.TB) *store.Store {
 	t.Helper()
 	db, _ := testdb.New(t, "aftersales")
 	db.SetMaxOpenConns(32)
