@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/graph/model"
 )
 
@@ -33,9 +34,111 @@ func (r *mutationResolver) RequestCancel(ctx context.Context, orderID string, id
 	return &model.RequestCancelPayload{Request: toAfterSalesRequest(q), Errors: []*model.UserError{}}, nil
 }
 
+// RequestReturn is the resolver for the requestReturn field.
+func (r *mutationResolver) RequestReturn(ctx context.Context, orderID string, idempotencyKey string, input model.RequestReturnInput) (*model.RequestReturnPayload, error) {
+	if ues := append(checkKey(idempotencyKey), checkReturnInput(&input)...); ues != nil {
+		return &model.RequestReturnPayload{Errors: ues}, nil
+	}
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := aftersalesclient.ReturnRequest{IdempotencyKey: idempotencyKey, CustomerID: id.Subject, OrderID: orderID, Reason: input.Reason,
+		Mode: string(input.Mode), PhotoURLs: input.PhotoUrls}
+	for _, l := range input.Lines {
+		in.Lines = append(in.Lines, aftersalesclient.ReturnLine{SKU: l.Sku, Qty: l.Qty})
+	}
+	q, err := r.AfterSales.Return(ctx, in)
+	if err != nil {
+		ues, err := returnUserErrors(err)
+		if err != nil {
+			return nil, err
+		}
+		return &model.RequestReturnPayload{Errors: ues}, nil
+	}
+	return &model.RequestReturnPayload{Request: toAfterSalesRequest(q), Errors: []*model.UserError{}}, nil
+}
+
+// CreateReturnDocument is the resolver for the createReturnDocument field.
+func (r *mutationResolver) CreateReturnDocument(ctx context.Context, orderID string, idempotencyKey string, input model.ReturnDocumentInput) (*model.RequestReturnPayload, error) {
+	rin := model.RequestReturnInput{Reason: input.Reason, Lines: input.Lines, PhotoUrls: input.PhotoUrls}
+	if input.Mode != nil {
+		rin.Mode = *input.Mode
+	}
+	if ues := append(checkKey(idempotencyKey), checkReturnInput(&rin)...); ues != nil {
+		return &model.RequestReturnPayload{Errors: ues}, nil
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := aftersalesclient.DocumentRequest{IdempotencyKey: idempotencyKey, Author: who.Subject, OrderID: orderID, Kind: string(input.Kind),
+		Reason: input.Reason, Mode: string(rin.Mode), PhotoURLs: input.PhotoUrls}
+	for _, l := range input.Lines {
+		in.Lines = append(in.Lines, aftersalesclient.ReturnLine{SKU: l.Sku, Qty: l.Qty})
+	}
+	q, err := r.AfterSales.CreateDocument(ctx, in)
+	if err != nil {
+		ues, err := returnUserErrors(err)
+		if err != nil {
+			return nil, err
+		}
+		return &model.RequestReturnPayload{Errors: ues}, nil
+	}
+	return &model.RequestReturnPayload{Request: toAfterSalesRequest(q), Errors: []*model.UserError{}}, nil
+}
+
+// AuditDocument is the resolver for the auditDocument field.
+func (r *mutationResolver) AuditDocument(ctx context.Context, id string, approve bool, note string) (*model.AuditDocumentPayload, error) {
+	if ues := checkCancelReason(&note); ues != nil {
+		ues[0].Field = []string{"note"}
+		return &model.AuditDocumentPayload{Errors: ues}, nil
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q, err := r.AfterSales.AuditDocument(ctx, id, aftersalesclient.AuditRequest{Auditor: who.Subject, Approve: approve, Note: note})
+	if err != nil {
+		ues, err := auditUserErrors(err)
+		if err != nil {
+			return nil, err
+		}
+		return &model.AuditDocumentPayload{Errors: ues}, nil
+	}
+	return &model.AuditDocumentPayload{Request: toAfterSalesRequest(q), Errors: []*model.UserError{}}, nil
+}
+
 // CancelRequest is the resolver for the cancelRequest field.
 func (r *orderResolver) CancelRequest(ctx context.Context, obj *model.Order) (*model.AfterSalesRequest, error) {
 	return r.cancelRequestOf(ctx, obj)
+}
+
+// AfterSalesRequests is the resolver for the afterSalesRequests field.
+func (r *orderResolver) AfterSalesRequests(ctx context.Context, obj *model.Order) ([]*model.AfterSalesRequest, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	customer := who.Subject
+	if isStaff(who.Role) {
+		customer = ""
+	}
+	if r.CancelFilter != nil {
+		// The filter holds every order with a request of any kind.
+		if maybe, err := r.CancelFilter.MayHave(ctx, obj.ID); err == nil && !maybe {
+			return []*model.AfterSalesRequest{}, nil
+		}
+	}
+	qs, err := r.AfterSales.OfOrder(ctx, customer, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.AfterSalesRequest, 0, len(qs))
+	for i := range qs {
+		out = append(out, toAfterSalesRequest(qs[i]))
+	}
+	return out, nil
 }
 
 // MyAfterSalesRequests is the resolver for the myAfterSalesRequests field.
@@ -60,4 +163,44 @@ func (r *queryResolver) MyAfterSalesRequests(ctx context.Context, first *int64) 
 		out = append(out, toAfterSalesRequest(qs[i]))
 	}
 	return out, nil
+}
+
+// AfterSalesRequest is the resolver for the afterSalesRequest field.
+func (r *queryResolver) AfterSalesRequest(ctx context.Context, id string) (*model.AfterSalesRequest, error) {
+	q, err := r.AfterSales.Get(ctx, "", id)
+	if httpapi.HasCode(err, aftersalesclient.CodeNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toAfterSalesRequest(q), nil
+}
+
+// DocumentsAwaitingAudit is the resolver for the documentsAwaitingAudit field.
+func (r *queryResolver) DocumentsAwaitingAudit(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error) {
+	n := 20
+	if first != nil {
+		n = int(*first)
+	}
+	if n < 1 || n > 100 {
+		return nil, &PublicError{Code: CodeBadUserInput, Message: "first must be 1-100", Extensions: map[string]any{"field": "first"}}
+	}
+	qs, err := r.AfterSales.AwaitingAudit(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.AfterSalesRequest, 0, len(qs))
+	for i := range qs {
+		out = append(out, toAfterSalesRequest(qs[i]))
+	}
+	return out, nil
+}
+
+// AfterSalesEvents is the resolver for the afterSalesEvents field.
+func (r *subscriptionResolver) AfterSalesEvents(ctx context.Context) (<-chan *model.AfterSalesEvent, error) {
+	if r.AfterSalesFeed == nil {
+		return nil, &PublicError{Code: CodeInternal, Message: "the after-sales feed is not configured"}
+	}
+	return r.AfterSalesFeed.Subscribe(ctx, func(*model.AfterSalesEvent) bool { return true }), nil
 }

@@ -101,6 +101,14 @@ type Resolver struct {
 	// Warehouse serves the warehouse console (WMS), Floor its live events.
 	Warehouse Warehouse
 	Floor     FloorFeed
+	// AfterSalesFeed is the CS console's live after-sales events.
+	AfterSalesFeed AfterSalesFeed
+}
+
+// AfterSalesFeed hands out live after-sales events; *hub.AfterSales
+// satisfies it. The channel must close when ctx ends.
+type AfterSalesFeed interface {
+	Subscribe(ctx context.Context, match func(*model.AfterSalesEvent) bool) <-chan *model.AfterSalesEvent
 }
 
 // FloorFeed hands out live warehouse-floor events; *hub.Floor satisfies

@@ -1,9 +1,12 @@
-// Command aftersales is after-sales, the reverse flow (DOMAIN 5): it
-// takes customers' cancels of paid orders and drives them through OMS
-// (pause, cancel), WMS (interception) and PAY (the refund OMS's cancel
-// sets off), and keeps the Redis-held cancel filter the gateway's order
-// detail reads. main wires configuration, the runtime, the use cases,
-// the routes, the subscriber and the background workers.
+// Command aftersales is after-sales, the reverse flow (DOMAIN 4, 5): it
+// takes customers' cancels of paid orders and returns of delivered ones,
+// makes rejections from OMS's refusals at the door, holds customer
+// service's documents for a supervisor's audit, drives them through OMS,
+// WMS, PAY, inventory and the outside systems (the order-push table's
+// workers), and keeps the Redis-held filter of orders with requests that
+// the gateway's order detail reads. main wires configuration, the
+// runtime, the use cases, the routes, the subscribers and the background
+// workers.
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -25,7 +29,9 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/aftersales/events"
 	"github.com/harvest/harvest/apps/aftersales/store"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/config"
@@ -54,8 +60,10 @@ func run() error {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Base.RedisAddr, DB: cfg.Base.RedisDB})
 	a.OnClose(func() { _ = rdb.Close() })
 	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	deps := app.Deps{Repo: store.New(a.DB), Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
-		Payments: payclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
+	st := store.New(a.DB)
+	deps := app.Deps{Repo: st, Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
+		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID),
+		Stock: inventoryclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
 	if cfg.CrashAfterCancel {
 		deps.AfterCancel = func(r *domain.Request, already bool) {
@@ -66,10 +74,28 @@ func run() error {
 		}
 	}
 	svc := app.New(deps)
+	concurrency := map[domain.PushType]int{}
+	for t, n := range cfg.PushConcurrency {
+		concurrency[domain.PushType(t)] = n
+	}
+	pushers := svc.Pushers(st, app.PushOptions{Lease: cfg.PushLease, Timeout: cfg.PushLease - 10*time.Second, Logger: a.Logger}, concurrency)
+	a.Go(pushers.Run)
 	api.Mount(a.Mux, svc)
 	waiting := func(err error) bool { return errors.Is(err, app.ErrNotYet) }
 	notFound := func(err error) bool { return errors.Is(err, domain.ErrNotFound) }
 	if err := events.Subscribe(a.Service, cfg.Base.PubSub, svc, waiting, notFound); err != nil {
+		return err
+	}
+	reject := events.RejecterFunc(func(ctx context.Context, orderID string) error {
+		_, err := svc.Reject(ctx, orderID)
+		if errors.Is(err, app.ErrNothingToReject) {
+			return nil
+		}
+		return err
+	})
+	if err := events.SubscribeRefusals(a.Service, cfg.Base.PubSub, reject, func(err error) bool {
+		return errors.Is(err, app.ErrUnconfirmed) || errors.Is(err, domain.ErrNotFound)
+	}); err != nil {
 		return err
 	}
 	a.Go(svc.RunSweeper(cfg.SweepEvery, cfg.SweepIdle))

@@ -130,6 +130,12 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		app.SubscribeBulk(cfg.FeedPubSub, topic, "", 100, 20, daprx.EachMessage(floor.Handle))
 	}
 
+	// The CS console's after-sales feed: new requests, documents, audits.
+	afterSales := hub.NewAfterSales(hub.DefaultBuffer, app.Logger)
+	for _, topic := range hub.AfterSalesTopics {
+		app.SubscribeBulk(cfg.FeedPubSub, topic, "", 100, 20, daprx.EachMessage(afterSales.Handle))
+	}
+
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	oms := omsclient.New(app.Invoker)
 	resolver := &graph.Resolver{
@@ -144,6 +150,8 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Feed:      feed,
 		Warehouse: wmsclient.New(app.Invoker),
 		Floor:     floor,
+		// The CS console's live after-sales events.
+		AfterSalesFeed: afterSales,
 		// The cancel filter's bits live in the Redis after-sales sets them
 		// in (aftersalesclient/bloom.go): every replica reads the same copy.
 		AfterSales:   aftersalesclient.New(app.Invoker),

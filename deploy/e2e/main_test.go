@@ -47,7 +47,10 @@ func run(m *testing.M) int {
 	st, err = stack.Start(ctx, stack.Options{
 		// after-sales exits at the worst moment of a cancel asking for it
 		// (TestAfterSalesKilledMidCancel).
-		AppEnv:   map[string]map[string]string{"oms": omsEnv, "aftersales": {"HARVEST_AFTERSALES_FAULTS": "true"}},
+		// Its pushes' lease is short, so a push a killed after-sales had in
+		// hand comes back quickly (TestAfterSalesKilledMidPush).
+		AppEnv: map[string]map[string]string{"oms": omsEnv, "aftersales": {"HARVEST_AFTERSALES_FAULTS": "true",
+			"HARVEST_AFTERSALES_PUSH_LEASE": "15s"}},
 		RepoRoot: root,
 		// A name of its own: two test runs on one machine must not share a
 		// run directory (its name-resolution file, logs and pid file).

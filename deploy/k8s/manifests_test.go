@@ -537,12 +537,12 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
-		"aftersales": {asevents.TopicRequestAccepted},
+		"aftersales": {asevents.TopicRequestAccepted, asevents.TopicDocumentSubmitted, asevents.TopicDocumentAudited},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
 	subscribers := map[string][]string{
-		"gateway":   append(append([]string{}, hub.Topics...), hub.FloorTopics...),
+		"gateway":   append(append(append([]string{}, hub.Topics...), hub.FloorTopics...), hub.AfterSalesTopics...),
 		"inventory": {omsevents.TopicOrderPlaced, omsevents.TopicOrderCancelled, wmsevents.TopicStockReceived},
 		"pay":       {omsevents.TopicDeductionsUsed, omsevents.TopicOrderCancelled, omsevents.TopicPaymentRejected},
 		"oms":       {payevents.TopicTradeSucceeded, omsevents.TopicOrderPaid, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported},
@@ -551,7 +551,8 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicHandoverCompleted, omsevents.TopicOrderCancelled},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
-		"aftersales": {asevents.TopicRequestAccepted}, // its own transactional message
+		// its own transactional message, and the refusals at the door it turns into rejections
+		"aftersales": {asevents.TopicRequestAccepted, omsevents.TopicOrderRefused},
 	}
 	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms", "aftersales"}
 
@@ -768,6 +769,7 @@ var callers = map[string]struct {
 		callEvery(t, reflect.TypeFor[asapp.Orders](), omsclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Warehouse](), wmsclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Payments](), payclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Stock](), inventoryclient.New(inv))
 	}},
 	// wms calls inventory only to seed (wms/app.Catalog), which production
 	// refuses: no grant; TMS it reaches as an HTTPEndpoint (endpoints.yaml).

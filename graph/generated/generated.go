@@ -68,24 +68,66 @@ type ComplexityRoot struct {
 		Errors    func(childComplexity int) int
 	}
 
+	AfterSalesEvent struct {
+		By        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		OrderID   func(childComplexity int) int
+		RequestID func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
+	AfterSalesLine struct {
+		CashFen    func(childComplexity int) int
+		FreightFen func(childComplexity int) int
+		NonCashFen func(childComplexity int) int
+		Qty        func(childComplexity int) int
+		Sku        func(childComplexity int) int
+	}
+
+	AfterSalesPush struct {
+		Attempts  func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		LastError func(childComplexity int) int
+		Result    func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
 	AfterSalesRequest struct {
-		CreatedAt   func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		OrderID     func(childComplexity int) int
-		Reason      func(childComplexity int) int
-		RefundedFen func(childComplexity int) int
-		RefusalCode func(childComplexity int) int
-		RefusalNote func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Steps       func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
+		AuditNote        func(childComplexity int) int
+		AuditedBy        func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		CreatedBy        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Lines            func(childComplexity int) int
+		Mode             func(childComplexity int) int
+		OrderID          func(childComplexity int) int
+		PhotoUrls        func(childComplexity int) int
+		Pushes           func(childComplexity int) int
+		Reason           func(childComplexity int) int
+		RefundCashFen    func(childComplexity int) int
+		RefundFreightFen func(childComplexity int) int
+		RefundNonCashFen func(childComplexity int) int
+		RefundedFen      func(childComplexity int) int
+		RefusalCode      func(childComplexity int) int
+		RefusalNote      func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Steps            func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
 	}
 
 	AfterSalesStep struct {
 		At   func(childComplexity int) int
 		Note func(childComplexity int) int
 		Step func(childComplexity int) int
+	}
+
+	AuditDocumentPayload struct {
+		Errors  func(childComplexity int) int
+		Request func(childComplexity int) int
 	}
 
 	BinPick struct {
@@ -146,23 +188,6 @@ type ComplexityRoot struct {
 		Order  func(childComplexity int) int
 	}
 
-	CandidateImport struct {
-		AlreadyListed func(childComplexity int) int
-		CampaignID    func(childComplexity int) int
-		Candidates    func(childComplexity int) int
-		DataRows      func(childComplexity int) int
-		DuplicateRows func(childComplexity int) int
-		Duplicates    func(childComplexity int) int
-		ImportID      func(childComplexity int) int
-		Imported      func(childComplexity int) int
-		InvalidRows   func(childComplexity int) int
-	}
-
-	CandidateImportPayload struct {
-		Errors func(childComplexity int) int
-		Import func(childComplexity int) int
-	}
-
 	CashPayment struct {
 		AmountFen       func(childComplexity int) int
 		AmountFormatted func(childComplexity int) int
@@ -179,28 +204,6 @@ type ComplexityRoot struct {
 		ChangedAt func(childComplexity int) int
 		ChangedBy func(childComplexity int) int
 		Version   func(childComplexity int) int
-	}
-
-	ClaimCampaign struct {
-		Bound         func(childComplexity int) int
-		Claims        func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		EndsAt        func(childComplexity int) int
-		GivebacksOwed func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Pending       func(childComplexity int) int
-		PerUserLimit  func(childComplexity int) int
-		Refused       func(childComplexity int) int
-		StartsAt      func(childComplexity int) int
-		Stock         func(childComplexity int) int
-		StockLeft     func(childComplexity int) int
-		TemplateID    func(childComplexity int) int
-	}
-
-	ClaimCampaignPayload struct {
-		Campaign func(childComplexity int) int
-		Errors   func(childComplexity int) int
 	}
 
 	ConfirmQCPayload struct {
@@ -262,20 +265,6 @@ type ComplexityRoot struct {
 	CouponCampaignPayload struct {
 		Campaign func(childComplexity int) int
 		Errors   func(childComplexity int) int
-	}
-
-	CouponClaim struct {
-		CampaignID func(childComplexity int) int
-		CouponID   func(childComplexity int) int
-		CreatedAt  func(childComplexity int) int
-		ID         func(childComplexity int) int
-		Reason     func(childComplexity int) int
-		Status     func(childComplexity int) int
-	}
-
-	CouponClaimPayload struct {
-		Claim  func(childComplexity int) int
-		Errors func(childComplexity int) int
 	}
 
 	CouponPayload struct {
@@ -402,38 +391,6 @@ type ComplexityRoot struct {
 		WaybillNo  func(childComplexity int) int
 	}
 
-	GiftCampaign struct {
-		Candidates        func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		EndsAt            func(childComplexity int) int
-		ExcludedCustomers func(childComplexity int) int
-		GiftQtyPerOrder   func(childComplexity int) int
-		GiftSku           func(childComplexity int) int
-		GiftStock         func(childComplexity int) int
-		GiftStockLeft     func(childComplexity int) int
-		ID                func(childComplexity int) int
-		MinGoodsFen       func(childComplexity int) int
-		Name              func(childComplexity int) int
-		Phase             func(childComplexity int) int
-		RequiredSkus      func(childComplexity int) int
-		StartsAt          func(childComplexity int) int
-	}
-
-	GiftCampaignConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
-	}
-
-	GiftCampaignEdge struct {
-		Cursor func(childComplexity int) int
-		Node   func(childComplexity int) int
-	}
-
-	GiftCampaignPayload struct {
-		Campaign func(childComplexity int) int
-		Errors   func(childComplexity int) int
-	}
-
 	HandOverPayload struct {
 		Batch  func(childComplexity int) int
 		Errors func(childComplexity int) int
@@ -445,36 +402,30 @@ type ComplexityRoot struct {
 		Parcels func(childComplexity int) int
 	}
 
-	InvalidCandidateRow struct {
-		Reason func(childComplexity int) int
-		Row    func(childComplexity int) int
-	}
-
 	Mutation struct {
 		AddAddress           func(childComplexity int, input model.SaveAddressInput) int
+		AuditDocument        func(childComplexity int, id string, approve bool, note string) int
 		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
-		ClaimCoupon          func(childComplexity int, campaignID string, idempotencyKey string) int
 		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
 		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
 		ConfirmQc            func(childComplexity int, pickListID string, warehouse *string) int
 		ConfirmShortage      func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
-		CreateClaimCampaign  func(childComplexity int, input model.ClaimCampaignInput, idempotencyKey string) int
 		CreateCouponCampaign func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
 		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
-		CreateGiftCampaign   func(childComplexity int, input model.GiftCampaignInput, idempotencyKey string) int
 		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
 		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
+		CreateReturnDocument func(childComplexity int, orderID string, idempotencyKey string, input model.ReturnDocumentInput) int
 		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
 		DeleteCouponTemplate func(childComplexity int, id string) int
 		GrantCoupon          func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
 		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
-		ImportGiftCandidates func(childComplexity int, campaignID string, file graphql.Upload) int
 		MoveCouponCampaign   func(childComplexity int, id string, action model.CouponCampaignAction) int
 		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
 		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
 		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
 		RemoveAddress        func(childComplexity int, id string) int
 		RequestCancel        func(childComplexity int, orderID string, idempotencyKey string, reason string) int
+		RequestReturn        func(childComplexity int, orderID string, idempotencyKey string, input model.RequestReturnInput) int
 		ResumeFulfillment    func(childComplexity int) int
 		RetireCouponTemplate func(childComplexity int, id string) int
 		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
@@ -488,7 +439,6 @@ type ComplexityRoot struct {
 		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
-		TopUpGiftStock       func(childComplexity int, campaignID string, units int64, idempotencyKey string) int
 		UnbindCoupon         func(childComplexity int, couponID string, customerID string, reason string) int
 		UpdateAddress        func(childComplexity int, id string, input model.SaveAddressInput) int
 		UpdateCouponTemplate func(childComplexity int, id string, input model.CouponTemplateInput) int
@@ -503,31 +453,32 @@ type ComplexityRoot struct {
 	}
 
 	Order struct {
-		Address          func(childComplexity int) int
-		CancelRequest    func(childComplexity int) int
-		CashDueFen       func(childComplexity int) int
-		CashDueFormatted func(childComplexity int) int
-		CouponIds        func(childComplexity int) int
-		CreatedAt        func(childComplexity int) int
-		CustomerID       func(childComplexity int) int
-		DeductionIds     func(childComplexity int) int
-		FreightFen       func(childComplexity int) int
-		FreightFormatted func(childComplexity int) int
-		GoodsFen         func(childComplexity int) int
-		GoodsFormatted   func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Lines            func(childComplexity int) int
-		NonCashFen       func(childComplexity int) int
-		NonCashFormatted func(childComplexity int) int
-		PaidFen          func(childComplexity int) int
-		PaidFormatted    func(childComplexity int) int
-		PayBy            func(childComplexity int) int
-		Slot             func(childComplexity int) int
-		Source           func(childComplexity int) int
-		Status           func(childComplexity int) int
-		Timeline         func(childComplexity int) int
-		TotalFen         func(childComplexity int) int
-		TotalFormatted   func(childComplexity int) int
+		Address            func(childComplexity int) int
+		AfterSalesRequests func(childComplexity int) int
+		CancelRequest      func(childComplexity int) int
+		CashDueFen         func(childComplexity int) int
+		CashDueFormatted   func(childComplexity int) int
+		CouponIds          func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		CustomerID         func(childComplexity int) int
+		DeductionIds       func(childComplexity int) int
+		FreightFen         func(childComplexity int) int
+		FreightFormatted   func(childComplexity int) int
+		GoodsFen           func(childComplexity int) int
+		GoodsFormatted     func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Lines              func(childComplexity int) int
+		NonCashFen         func(childComplexity int) int
+		NonCashFormatted   func(childComplexity int) int
+		PaidFen            func(childComplexity int) int
+		PaidFormatted      func(childComplexity int) int
+		PayBy              func(childComplexity int) int
+		Slot               func(childComplexity int) int
+		Source             func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Timeline           func(childComplexity int) int
+		TotalFen           func(childComplexity int) int
+		TotalFormatted     func(childComplexity int) int
 	}
 
 	OrderConnection struct {
@@ -701,42 +652,40 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		BinStock              func(childComplexity int, sku *string, warehouse *string) int
-		CatalogChanges        func(childComplexity int, sku string) int
-		ClaimCampaign         func(childComplexity int, id string) int
-		CouponCampaign        func(childComplexity int, id string) int
-		CouponCampaigns       func(childComplexity int, first *int64, after *string) int
-		CouponTemplate        func(childComplexity int, id string) int
-		CouponTemplates       func(childComplexity int, first *int64, after *string) int
-		CustomerCoupons       func(childComplexity int, customerID string) int
-		DeliverySlots         func(childComplexity int, address model.AreaInput, days *int64) int
-		FulfillmentStages     func(childComplexity int) int
-		FulfillmentSuspension func(childComplexity int) int
-		FulfillmentTimeline   func(childComplexity int, orderID string) int
-		GiftCampaign          func(childComplexity int, id string) int
-		GiftCampaigns         func(childComplexity int, first *int64, after *string) int
-		Me                    func(childComplexity int) int
-		MyAccounts            func(childComplexity int) int
-		MyAddresses           func(childComplexity int) int
-		MyAfterSalesRequests  func(childComplexity int, first *int64) int
-		MyCouponClaim         func(childComplexity int, id string) int
-		MyOrders              func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
-		Order                 func(childComplexity int, id string) int
-		PickList              func(childComplexity int, id string, warehouse *string) int
-		PickTask              func(childComplexity int, id string, warehouse *string) int
-		PriceHistory          func(childComplexity int, sku string) int
-		Product               func(childComplexity int, sku string) int
-		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
-		PutAwayTasks          func(childComplexity int, status *string, first *int64, warehouse *string) int
-		QcCart                func(childComplexity int, pickListID string, warehouse *string) int
-		ServedAreas           func(childComplexity int, province *string, city *string) int
-		SlotCapacities        func(childComplexity int, warehouse *string, from *string, days *int64) int
-		StockMovements        func(childComplexity int, sku *string, first *int64, warehouse *string) int
-		WarehouseCapacities   func(childComplexity int, day string) int
-		WarehouseStock        func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
-		WorkOrder             func(childComplexity int, id string, warehouse *string) int
-		WorkOrderBoxes        func(childComplexity int, workOrderID string, warehouse *string) int
-		WorkOrders            func(childComplexity int, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) int
+		AfterSalesRequest      func(childComplexity int, id string) int
+		BinStock               func(childComplexity int, sku *string, warehouse *string) int
+		CatalogChanges         func(childComplexity int, sku string) int
+		CouponCampaign         func(childComplexity int, id string) int
+		CouponCampaigns        func(childComplexity int, first *int64, after *string) int
+		CouponTemplate         func(childComplexity int, id string) int
+		CouponTemplates        func(childComplexity int, first *int64, after *string) int
+		CustomerCoupons        func(childComplexity int, customerID string) int
+		DeliverySlots          func(childComplexity int, address model.AreaInput, days *int64) int
+		DocumentsAwaitingAudit func(childComplexity int, first *int64) int
+		FulfillmentStages      func(childComplexity int) int
+		FulfillmentSuspension  func(childComplexity int) int
+		FulfillmentTimeline    func(childComplexity int, orderID string) int
+		Me                     func(childComplexity int) int
+		MyAccounts             func(childComplexity int) int
+		MyAddresses            func(childComplexity int) int
+		MyAfterSalesRequests   func(childComplexity int, first *int64) int
+		MyOrders               func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
+		Order                  func(childComplexity int, id string) int
+		PickList               func(childComplexity int, id string, warehouse *string) int
+		PickTask               func(childComplexity int, id string, warehouse *string) int
+		PriceHistory           func(childComplexity int, sku string) int
+		Product                func(childComplexity int, sku string) int
+		Products               func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		PutAwayTasks           func(childComplexity int, status *string, first *int64, warehouse *string) int
+		QcCart                 func(childComplexity int, pickListID string, warehouse *string) int
+		ServedAreas            func(childComplexity int, province *string, city *string) int
+		SlotCapacities         func(childComplexity int, warehouse *string, from *string, days *int64) int
+		StockMovements         func(childComplexity int, sku *string, first *int64, warehouse *string) int
+		WarehouseCapacities    func(childComplexity int, day string) int
+		WarehouseStock         func(childComplexity int, warehouse string, zone *model.Zone, first *int64, after *string) int
+		WorkOrder              func(childComplexity int, id string, warehouse *string) int
+		WorkOrderBoxes         func(childComplexity int, workOrderID string, warehouse *string) int
+		WorkOrders             func(childComplexity int, status model.WorkOrderStatus, first *int64, after *string, warehouse *string) int
 	}
 
 	ReceiveGoodsPayload struct {
@@ -746,6 +695,11 @@ type ComplexityRoot struct {
 	}
 
 	RequestCancelPayload struct {
+		Errors  func(childComplexity int) int
+		Request func(childComplexity int) int
+	}
+
+	RequestReturnPayload struct {
 		Errors  func(childComplexity int) int
 		Request func(childComplexity int) int
 	}
@@ -834,6 +788,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		AfterSalesEvents       func(childComplexity int) int
 		CouponCampaignProgress func(childComplexity int, id string) int
 		OrderEvents            func(childComplexity int, orderID *string) int
 		OrderUpdated           func(childComplexity int, orderID *string) int
@@ -920,6 +875,9 @@ type MutationResolver interface {
 	RemoveAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
 	SetDefaultAddress(ctx context.Context, id string) (*model.AddressBookPayload, error)
 	RequestCancel(ctx context.Context, orderID string, idempotencyKey string, reason string) (*model.RequestCancelPayload, error)
+	RequestReturn(ctx context.Context, orderID string, idempotencyKey string, input model.RequestReturnInput) (*model.RequestReturnPayload, error)
+	CreateReturnDocument(ctx context.Context, orderID string, idempotencyKey string, input model.ReturnDocumentInput) (*model.RequestReturnPayload, error)
+	AuditDocument(ctx context.Context, id string, approve bool, note string) (*model.AuditDocumentPayload, error)
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	UpdateProduct(ctx context.Context, sku string, expectedVersion int64, input model.ProductInput) (*model.ProductPayload, error)
 	SchedulePrice(ctx context.Context, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) (*model.ProductPayload, error)
@@ -939,11 +897,6 @@ type MutationResolver interface {
 	UnbindCoupon(ctx context.Context, couponID string, customerID string, reason string) (*model.CouponPayload, error)
 	CreateCouponCampaign(ctx context.Context, input model.CouponCampaignInput, idempotencyKey string) (*model.CouponCampaignPayload, error)
 	MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error)
-	CreateClaimCampaign(ctx context.Context, input model.ClaimCampaignInput, idempotencyKey string) (*model.ClaimCampaignPayload, error)
-	ClaimCoupon(ctx context.Context, campaignID string, idempotencyKey string) (*model.CouponClaimPayload, error)
-	CreateGiftCampaign(ctx context.Context, input model.GiftCampaignInput, idempotencyKey string) (*model.GiftCampaignPayload, error)
-	ImportGiftCandidates(ctx context.Context, campaignID string, file graphql.Upload) (*model.CandidateImportPayload, error)
-	TopUpGiftStock(ctx context.Context, campaignID string, units int64, idempotencyKey string) (*model.GiftCampaignPayload, error)
 	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
 	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
 	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
@@ -960,6 +913,7 @@ type MutationResolver interface {
 }
 type OrderResolver interface {
 	CancelRequest(ctx context.Context, obj *model.Order) (*model.AfterSalesRequest, error)
+	AfterSalesRequests(ctx context.Context, obj *model.Order) ([]*model.AfterSalesRequest, error)
 }
 type OrderLineResolver interface {
 	Product(ctx context.Context, obj *model.OrderLine) (*model.Product, error)
@@ -974,6 +928,8 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*model.Order, error)
 	MyAddresses(ctx context.Context) ([]*model.SavedAddress, error)
 	MyAfterSalesRequests(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error)
+	AfterSalesRequest(ctx context.Context, id string) (*model.AfterSalesRequest, error)
+	DocumentsAwaitingAudit(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error)
 	PriceHistory(ctx context.Context, sku string) ([]*model.PriceEntry, error)
 	CatalogChanges(ctx context.Context, sku string) ([]*model.CatalogChange, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
@@ -987,10 +943,6 @@ type QueryResolver interface {
 	CustomerCoupons(ctx context.Context, customerID string) ([]*model.Coupon, error)
 	CouponCampaigns(ctx context.Context, first *int64, after *string) (*model.CouponCampaignConnection, error)
 	CouponCampaign(ctx context.Context, id string) (*model.CouponCampaign, error)
-	ClaimCampaign(ctx context.Context, id string) (*model.ClaimCampaign, error)
-	MyCouponClaim(ctx context.Context, id string) (*model.CouponClaim, error)
-	GiftCampaigns(ctx context.Context, first *int64, after *string) (*model.GiftCampaignConnection, error)
-	GiftCampaign(ctx context.Context, id string) (*model.GiftCampaign, error)
 	DeliverySlots(ctx context.Context, address model.AreaInput, days *int64) ([]*model.OpenDeliverySlot, error)
 	SlotCapacities(ctx context.Context, warehouse *string, from *string, days *int64) ([]*model.SlotCapacity, error)
 	ServedAreas(ctx context.Context, province *string, city *string) ([]*model.ServedArea, error)
@@ -1006,6 +958,7 @@ type QueryResolver interface {
 	PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error)
 }
 type SubscriptionResolver interface {
+	AfterSalesEvents(ctx context.Context) (<-chan *model.AfterSalesEvent, error)
 	OrderEvents(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
 	OrderUpdated(ctx context.Context, orderID *string) (<-chan *model.OrderUpdate, error)
 	CouponCampaignProgress(ctx context.Context, id string) (<-chan *model.CouponCampaign, error)
@@ -1135,12 +1088,141 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AddressBookPayload.Errors(childComplexity), true
 
+	case "AfterSalesEvent.by":
+		if e.ComplexityRoot.AfterSalesEvent.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.By(childComplexity), true
+	case "AfterSalesEvent.kind":
+		if e.ComplexityRoot.AfterSalesEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.Kind(childComplexity), true
+	case "AfterSalesEvent.orderId":
+		if e.ComplexityRoot.AfterSalesEvent.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.OrderID(childComplexity), true
+	case "AfterSalesEvent.requestId":
+		if e.ComplexityRoot.AfterSalesEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.RequestID(childComplexity), true
+	case "AfterSalesEvent.status":
+		if e.ComplexityRoot.AfterSalesEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.Status(childComplexity), true
+	case "AfterSalesEvent.type":
+		if e.ComplexityRoot.AfterSalesEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.Type(childComplexity), true
+
+	case "AfterSalesLine.cashFen":
+		if e.ComplexityRoot.AfterSalesLine.CashFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.CashFen(childComplexity), true
+	case "AfterSalesLine.freightFen":
+		if e.ComplexityRoot.AfterSalesLine.FreightFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.FreightFen(childComplexity), true
+	case "AfterSalesLine.nonCashFen":
+		if e.ComplexityRoot.AfterSalesLine.NonCashFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.NonCashFen(childComplexity), true
+	case "AfterSalesLine.qty":
+		if e.ComplexityRoot.AfterSalesLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.Qty(childComplexity), true
+	case "AfterSalesLine.sku":
+		if e.ComplexityRoot.AfterSalesLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesLine.Sku(childComplexity), true
+
+	case "AfterSalesPush.attempts":
+		if e.ComplexityRoot.AfterSalesPush.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.Attempts(childComplexity), true
+	case "AfterSalesPush.createdAt":
+		if e.ComplexityRoot.AfterSalesPush.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.CreatedAt(childComplexity), true
+	case "AfterSalesPush.id":
+		if e.ComplexityRoot.AfterSalesPush.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.ID(childComplexity), true
+	case "AfterSalesPush.lastError":
+		if e.ComplexityRoot.AfterSalesPush.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.LastError(childComplexity), true
+	case "AfterSalesPush.result":
+		if e.ComplexityRoot.AfterSalesPush.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.Result(childComplexity), true
+	case "AfterSalesPush.status":
+		if e.ComplexityRoot.AfterSalesPush.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.Status(childComplexity), true
+	case "AfterSalesPush.type":
+		if e.ComplexityRoot.AfterSalesPush.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesPush.Type(childComplexity), true
+
+	case "AfterSalesRequest.auditNote":
+		if e.ComplexityRoot.AfterSalesRequest.AuditNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.AuditNote(childComplexity), true
+	case "AfterSalesRequest.auditedBy":
+		if e.ComplexityRoot.AfterSalesRequest.AuditedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.AuditedBy(childComplexity), true
 	case "AfterSalesRequest.createdAt":
 		if e.ComplexityRoot.AfterSalesRequest.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.CreatedAt(childComplexity), true
+	case "AfterSalesRequest.createdBy":
+		if e.ComplexityRoot.AfterSalesRequest.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.CreatedBy(childComplexity), true
 	case "AfterSalesRequest.id":
 		if e.ComplexityRoot.AfterSalesRequest.ID == nil {
 			break
@@ -1153,18 +1235,60 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.Kind(childComplexity), true
+	case "AfterSalesRequest.lines":
+		if e.ComplexityRoot.AfterSalesRequest.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Lines(childComplexity), true
+	case "AfterSalesRequest.mode":
+		if e.ComplexityRoot.AfterSalesRequest.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Mode(childComplexity), true
 	case "AfterSalesRequest.orderId":
 		if e.ComplexityRoot.AfterSalesRequest.OrderID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.OrderID(childComplexity), true
+	case "AfterSalesRequest.photoUrls":
+		if e.ComplexityRoot.AfterSalesRequest.PhotoUrls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.PhotoUrls(childComplexity), true
+	case "AfterSalesRequest.pushes":
+		if e.ComplexityRoot.AfterSalesRequest.Pushes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Pushes(childComplexity), true
 	case "AfterSalesRequest.reason":
 		if e.ComplexityRoot.AfterSalesRequest.Reason == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.Reason(childComplexity), true
+	case "AfterSalesRequest.refundCashFen":
+		if e.ComplexityRoot.AfterSalesRequest.RefundCashFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefundCashFen(childComplexity), true
+	case "AfterSalesRequest.refundFreightFen":
+		if e.ComplexityRoot.AfterSalesRequest.RefundFreightFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefundFreightFen(childComplexity), true
+	case "AfterSalesRequest.refundNonCashFen":
+		if e.ComplexityRoot.AfterSalesRequest.RefundNonCashFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.RefundNonCashFen(childComplexity), true
 	case "AfterSalesRequest.refundedFen":
 		if e.ComplexityRoot.AfterSalesRequest.RefundedFen == nil {
 			break
@@ -1220,6 +1344,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AfterSalesStep.Step(childComplexity), true
+
+	case "AuditDocumentPayload.errors":
+		if e.ComplexityRoot.AuditDocumentPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDocumentPayload.Errors(childComplexity), true
+	case "AuditDocumentPayload.request":
+		if e.ComplexityRoot.AuditDocumentPayload.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDocumentPayload.Request(childComplexity), true
 
 	case "BinPick.batch":
 		if e.ComplexityRoot.BinPick.Batch == nil {
@@ -1433,74 +1570,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CancelOrderPayload.Order(childComplexity), true
 
-	case "CandidateImport.alreadyListed":
-		if e.ComplexityRoot.CandidateImport.AlreadyListed == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.AlreadyListed(childComplexity), true
-	case "CandidateImport.campaignId":
-		if e.ComplexityRoot.CandidateImport.CampaignID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.CampaignID(childComplexity), true
-	case "CandidateImport.candidates":
-		if e.ComplexityRoot.CandidateImport.Candidates == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.Candidates(childComplexity), true
-	case "CandidateImport.dataRows":
-		if e.ComplexityRoot.CandidateImport.DataRows == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.DataRows(childComplexity), true
-	case "CandidateImport.duplicateRows":
-		if e.ComplexityRoot.CandidateImport.DuplicateRows == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.DuplicateRows(childComplexity), true
-	case "CandidateImport.duplicates":
-		if e.ComplexityRoot.CandidateImport.Duplicates == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.Duplicates(childComplexity), true
-	case "CandidateImport.importId":
-		if e.ComplexityRoot.CandidateImport.ImportID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.ImportID(childComplexity), true
-	case "CandidateImport.imported":
-		if e.ComplexityRoot.CandidateImport.Imported == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.Imported(childComplexity), true
-	case "CandidateImport.invalidRows":
-		if e.ComplexityRoot.CandidateImport.InvalidRows == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImport.InvalidRows(childComplexity), true
-
-	case "CandidateImportPayload.errors":
-		if e.ComplexityRoot.CandidateImportPayload.Errors == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImportPayload.Errors(childComplexity), true
-	case "CandidateImportPayload.import":
-		if e.ComplexityRoot.CandidateImportPayload.Import == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CandidateImportPayload.Import(childComplexity), true
-
 	case "CashPayment.amountFen":
 		if e.ComplexityRoot.CashPayment.AmountFen == nil {
 			break
@@ -1574,104 +1643,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CatalogChange.Version(childComplexity), true
-
-	case "ClaimCampaign.bound":
-		if e.ComplexityRoot.ClaimCampaign.Bound == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.Bound(childComplexity), true
-	case "ClaimCampaign.claims":
-		if e.ComplexityRoot.ClaimCampaign.Claims == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.Claims(childComplexity), true
-	case "ClaimCampaign.createdAt":
-		if e.ComplexityRoot.ClaimCampaign.CreatedAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.CreatedAt(childComplexity), true
-	case "ClaimCampaign.endsAt":
-		if e.ComplexityRoot.ClaimCampaign.EndsAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.EndsAt(childComplexity), true
-	case "ClaimCampaign.givebacksOwed":
-		if e.ComplexityRoot.ClaimCampaign.GivebacksOwed == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.GivebacksOwed(childComplexity), true
-	case "ClaimCampaign.id":
-		if e.ComplexityRoot.ClaimCampaign.ID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.ID(childComplexity), true
-	case "ClaimCampaign.name":
-		if e.ComplexityRoot.ClaimCampaign.Name == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.Name(childComplexity), true
-	case "ClaimCampaign.pending":
-		if e.ComplexityRoot.ClaimCampaign.Pending == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.Pending(childComplexity), true
-	case "ClaimCampaign.perUserLimit":
-		if e.ComplexityRoot.ClaimCampaign.PerUserLimit == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.PerUserLimit(childComplexity), true
-	case "ClaimCampaign.refused":
-		if e.ComplexityRoot.ClaimCampaign.Refused == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.Refused(childComplexity), true
-	case "ClaimCampaign.startsAt":
-		if e.ComplexityRoot.ClaimCampaign.StartsAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.StartsAt(childComplexity), true
-	case "ClaimCampaign.stock":
-		if e.ComplexityRoot.ClaimCampaign.Stock == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.Stock(childComplexity), true
-	case "ClaimCampaign.stockLeft":
-		if e.ComplexityRoot.ClaimCampaign.StockLeft == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.StockLeft(childComplexity), true
-	case "ClaimCampaign.templateId":
-		if e.ComplexityRoot.ClaimCampaign.TemplateID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaign.TemplateID(childComplexity), true
-
-	case "ClaimCampaignPayload.campaign":
-		if e.ComplexityRoot.ClaimCampaignPayload.Campaign == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaignPayload.Campaign(childComplexity), true
-	case "ClaimCampaignPayload.errors":
-		if e.ComplexityRoot.ClaimCampaignPayload.Errors == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ClaimCampaignPayload.Errors(childComplexity), true
 
 	case "ConfirmQCPayload.errors":
 		if e.ComplexityRoot.ConfirmQCPayload.Errors == nil {
@@ -1919,56 +1890,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CouponCampaignPayload.Errors(childComplexity), true
-
-	case "CouponClaim.campaignId":
-		if e.ComplexityRoot.CouponClaim.CampaignID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CouponClaim.CampaignID(childComplexity), true
-	case "CouponClaim.couponId":
-		if e.ComplexityRoot.CouponClaim.CouponID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CouponClaim.CouponID(childComplexity), true
-	case "CouponClaim.createdAt":
-		if e.ComplexityRoot.CouponClaim.CreatedAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CouponClaim.CreatedAt(childComplexity), true
-	case "CouponClaim.id":
-		if e.ComplexityRoot.CouponClaim.ID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CouponClaim.ID(childComplexity), true
-	case "CouponClaim.reason":
-		if e.ComplexityRoot.CouponClaim.Reason == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CouponClaim.Reason(childComplexity), true
-	case "CouponClaim.status":
-		if e.ComplexityRoot.CouponClaim.Status == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CouponClaim.Status(childComplexity), true
-
-	case "CouponClaimPayload.claim":
-		if e.ComplexityRoot.CouponClaimPayload.Claim == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CouponClaimPayload.Claim(childComplexity), true
-	case "CouponClaimPayload.errors":
-		if e.ComplexityRoot.CouponClaimPayload.Errors == nil {
-			break
-		}
-
-		return e.ComplexityRoot.CouponClaimPayload.Errors(childComplexity), true
 
 	case "CouponPayload.coupon":
 		if e.ComplexityRoot.CouponPayload.Coupon == nil {
@@ -2442,130 +2363,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FulfillmentUnit.WaybillNo(childComplexity), true
 
-	case "GiftCampaign.candidates":
-		if e.ComplexityRoot.GiftCampaign.Candidates == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.Candidates(childComplexity), true
-	case "GiftCampaign.createdAt":
-		if e.ComplexityRoot.GiftCampaign.CreatedAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.CreatedAt(childComplexity), true
-	case "GiftCampaign.endsAt":
-		if e.ComplexityRoot.GiftCampaign.EndsAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.EndsAt(childComplexity), true
-	case "GiftCampaign.excludedCustomers":
-		if e.ComplexityRoot.GiftCampaign.ExcludedCustomers == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.ExcludedCustomers(childComplexity), true
-	case "GiftCampaign.giftQtyPerOrder":
-		if e.ComplexityRoot.GiftCampaign.GiftQtyPerOrder == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.GiftQtyPerOrder(childComplexity), true
-	case "GiftCampaign.giftSku":
-		if e.ComplexityRoot.GiftCampaign.GiftSku == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.GiftSku(childComplexity), true
-	case "GiftCampaign.giftStock":
-		if e.ComplexityRoot.GiftCampaign.GiftStock == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.GiftStock(childComplexity), true
-	case "GiftCampaign.giftStockLeft":
-		if e.ComplexityRoot.GiftCampaign.GiftStockLeft == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.GiftStockLeft(childComplexity), true
-	case "GiftCampaign.id":
-		if e.ComplexityRoot.GiftCampaign.ID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.ID(childComplexity), true
-	case "GiftCampaign.minGoodsFen":
-		if e.ComplexityRoot.GiftCampaign.MinGoodsFen == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.MinGoodsFen(childComplexity), true
-	case "GiftCampaign.name":
-		if e.ComplexityRoot.GiftCampaign.Name == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.Name(childComplexity), true
-	case "GiftCampaign.phase":
-		if e.ComplexityRoot.GiftCampaign.Phase == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.Phase(childComplexity), true
-	case "GiftCampaign.requiredSkus":
-		if e.ComplexityRoot.GiftCampaign.RequiredSkus == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.RequiredSkus(childComplexity), true
-	case "GiftCampaign.startsAt":
-		if e.ComplexityRoot.GiftCampaign.StartsAt == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaign.StartsAt(childComplexity), true
-
-	case "GiftCampaignConnection.edges":
-		if e.ComplexityRoot.GiftCampaignConnection.Edges == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaignConnection.Edges(childComplexity), true
-	case "GiftCampaignConnection.pageInfo":
-		if e.ComplexityRoot.GiftCampaignConnection.PageInfo == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaignConnection.PageInfo(childComplexity), true
-
-	case "GiftCampaignEdge.cursor":
-		if e.ComplexityRoot.GiftCampaignEdge.Cursor == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaignEdge.Cursor(childComplexity), true
-	case "GiftCampaignEdge.node":
-		if e.ComplexityRoot.GiftCampaignEdge.Node == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaignEdge.Node(childComplexity), true
-
-	case "GiftCampaignPayload.campaign":
-		if e.ComplexityRoot.GiftCampaignPayload.Campaign == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaignPayload.Campaign(childComplexity), true
-	case "GiftCampaignPayload.errors":
-		if e.ComplexityRoot.GiftCampaignPayload.Errors == nil {
-			break
-		}
-
-		return e.ComplexityRoot.GiftCampaignPayload.Errors(childComplexity), true
-
 	case "HandOverPayload.batch":
 		if e.ComplexityRoot.HandOverPayload.Batch == nil {
 			break
@@ -2598,19 +2395,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HandoverBatch.Parcels(childComplexity), true
 
-	case "InvalidCandidateRow.reason":
-		if e.ComplexityRoot.InvalidCandidateRow.Reason == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InvalidCandidateRow.Reason(childComplexity), true
-	case "InvalidCandidateRow.row":
-		if e.ComplexityRoot.InvalidCandidateRow.Row == nil {
-			break
-		}
-
-		return e.ComplexityRoot.InvalidCandidateRow.Row(childComplexity), true
-
 	case "Mutation.addAddress":
 		if e.ComplexityRoot.Mutation.AddAddress == nil {
 			break
@@ -2622,6 +2406,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddAddress(childComplexity, args["input"].(model.SaveAddressInput)), true
+	case "Mutation.auditDocument":
+		if e.ComplexityRoot.Mutation.AuditDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_auditDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AuditDocument(childComplexity, args["id"].(string), args["approve"].(bool), args["note"].(string)), true
 	case "Mutation.cancelOrder":
 		if e.ComplexityRoot.Mutation.CancelOrder == nil {
 			break
@@ -2633,17 +2428,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(*string)), true
-	case "Mutation.claimCoupon":
-		if e.ComplexityRoot.Mutation.ClaimCoupon == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_claimCoupon_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.ClaimCoupon(childComplexity, args["campaignId"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.claimPickTask":
 		if e.ComplexityRoot.Mutation.ClaimPickTask == nil {
 			break
@@ -2688,17 +2472,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmShortage(childComplexity, args["input"].(model.ConfirmShortageInput), args["idempotencyKey"].(string)), true
-	case "Mutation.createClaimCampaign":
-		if e.ComplexityRoot.Mutation.CreateClaimCampaign == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_createClaimCampaign_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.CreateClaimCampaign(childComplexity, args["input"].(model.ClaimCampaignInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createCouponCampaign":
 		if e.ComplexityRoot.Mutation.CreateCouponCampaign == nil {
 			break
@@ -2721,17 +2494,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCouponTemplate(childComplexity, args["input"].(model.CouponTemplateInput), args["idempotencyKey"].(string)), true
-	case "Mutation.createGiftCampaign":
-		if e.ComplexityRoot.Mutation.CreateGiftCampaign == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_createGiftCampaign_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.CreateGiftCampaign(childComplexity, args["input"].(model.GiftCampaignInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createPickList":
 		if e.ComplexityRoot.Mutation.CreatePickList == nil {
 			break
@@ -2754,6 +2516,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(model.CreateProductInput)), true
+	case "Mutation.createReturnDocument":
+		if e.ComplexityRoot.Mutation.CreateReturnDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createReturnDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateReturnDocument(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["input"].(model.ReturnDocumentInput)), true
 	case "Mutation.deductNonCash":
 		if e.ComplexityRoot.Mutation.DeductNonCash == nil {
 			break
@@ -2798,17 +2571,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HandOver(childComplexity, args["input"].(model.HandOverInput), args["idempotencyKey"].(string)), true
-	case "Mutation.importGiftCandidates":
-		if e.ComplexityRoot.Mutation.ImportGiftCandidates == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_importGiftCandidates_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.ImportGiftCandidates(childComplexity, args["campaignId"].(string), args["file"].(graphql.Upload)), true
 	case "Mutation.moveCouponCampaign":
 		if e.ComplexityRoot.Mutation.MoveCouponCampaign == nil {
 			break
@@ -2875,6 +2637,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestCancel(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(string)), true
+	case "Mutation.requestReturn":
+		if e.ComplexityRoot.Mutation.RequestReturn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestReturn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestReturn(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["input"].(model.RequestReturnInput)), true
 	case "Mutation.resumeFulfillment":
 		if e.ComplexityRoot.Mutation.ResumeFulfillment == nil {
 			break
@@ -3013,17 +2786,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
-	case "Mutation.topUpGiftStock":
-		if e.ComplexityRoot.Mutation.TopUpGiftStock == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_topUpGiftStock_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.TopUpGiftStock(childComplexity, args["campaignId"].(string), args["units"].(int64), args["idempotencyKey"].(string)), true
 	case "Mutation.unbindCoupon":
 		if e.ComplexityRoot.Mutation.UnbindCoupon == nil {
 			break
@@ -3100,6 +2862,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.Address(childComplexity), true
+	case "Order.afterSalesRequests":
+		if e.ComplexityRoot.Order.AfterSalesRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.AfterSalesRequests(childComplexity), true
 	case "Order.cancelRequest":
 		if e.ComplexityRoot.Order.CancelRequest == nil {
 			break
@@ -3891,6 +3659,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.QCCart.WorkOrders(childComplexity), true
 
+	case "Query.afterSalesRequest":
+		if e.ComplexityRoot.Query.AfterSalesRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_afterSalesRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AfterSalesRequest(childComplexity, args["id"].(string)), true
 	case "Query.binStock":
 		if e.ComplexityRoot.Query.BinStock == nil {
 			break
@@ -3913,17 +3692,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CatalogChanges(childComplexity, args["sku"].(string)), true
-	case "Query.claimCampaign":
-		if e.ComplexityRoot.Query.ClaimCampaign == nil {
-			break
-		}
-
-		args, err := ec.field_Query_claimCampaign_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.ClaimCampaign(childComplexity, args["id"].(string)), true
 	case "Query.couponCampaign":
 		if e.ComplexityRoot.Query.CouponCampaign == nil {
 			break
@@ -3990,6 +3758,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DeliverySlots(childComplexity, args["address"].(model.AreaInput), args["days"].(*int64)), true
+	case "Query.documentsAwaitingAudit":
+		if e.ComplexityRoot.Query.DocumentsAwaitingAudit == nil {
+			break
+		}
+
+		args, err := ec.field_Query_documentsAwaitingAudit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DocumentsAwaitingAudit(childComplexity, args["first"].(*int64)), true
 	case "Query.fulfillmentStages":
 		if e.ComplexityRoot.Query.FulfillmentStages == nil {
 			break
@@ -4013,28 +3792,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.FulfillmentTimeline(childComplexity, args["orderId"].(string)), true
-	case "Query.giftCampaign":
-		if e.ComplexityRoot.Query.GiftCampaign == nil {
-			break
-		}
-
-		args, err := ec.field_Query_giftCampaign_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.GiftCampaign(childComplexity, args["id"].(string)), true
-	case "Query.giftCampaigns":
-		if e.ComplexityRoot.Query.GiftCampaigns == nil {
-			break
-		}
-
-		args, err := ec.field_Query_giftCampaigns_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.GiftCampaigns(childComplexity, args["first"].(*int64), args["after"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -4065,17 +3822,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAfterSalesRequests(childComplexity, args["first"].(*int64)), true
-	case "Query.myCouponClaim":
-		if e.ComplexityRoot.Query.MyCouponClaim == nil {
-			break
-		}
-
-		args, err := ec.field_Query_myCouponClaim_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Query.MyCouponClaim(childComplexity, args["id"].(string)), true
 	case "Query.myOrders":
 		if e.ComplexityRoot.Query.MyOrders == nil {
 			break
@@ -4295,6 +4041,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RequestCancelPayload.Request(childComplexity), true
+
+	case "RequestReturnPayload.errors":
+		if e.ComplexityRoot.RequestReturnPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestReturnPayload.Errors(childComplexity), true
+	case "RequestReturnPayload.request":
+		if e.ComplexityRoot.RequestReturnPayload.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RequestReturnPayload.Request(childComplexity), true
 
 	case "RetryFulfillmentPayload.errors":
 		if e.ComplexityRoot.RetryFulfillmentPayload.Errors == nil {
@@ -4590,6 +4349,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StockMovement.Uploaded(childComplexity), true
 
+	case "Subscription.afterSalesEvents":
+		if e.ComplexityRoot.Subscription.AfterSalesEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.AfterSalesEvents(childComplexity), true
 	case "Subscription.couponCampaignProgress":
 		if e.ComplexityRoot.Subscription.CouponCampaignProgress == nil {
 			break
@@ -4911,7 +4676,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BoxLineInput", ec.unmarshalInputBoxLineInput),
 			graphql.NewInputUnmarshaler("BundleComponentInput", ec.unmarshalInputBundleComponentInput),
 			graphql.NewInputUnmarshaler("CampaignConditionsInput", ec.unmarshalInputCampaignConditionsInput),
-			graphql.NewInputUnmarshaler("ClaimCampaignInput", ec.unmarshalInputClaimCampaignInput),
 			graphql.NewInputUnmarshaler("ConfirmPutAwayInput", ec.unmarshalInputConfirmPutAwayInput),
 			graphql.NewInputUnmarshaler("ConfirmShortageInput", ec.unmarshalInputConfirmShortageInput),
 			graphql.NewInputUnmarshaler("CouponCampaignInput", ec.unmarshalInputCouponCampaignInput),
@@ -4921,7 +4685,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
-			graphql.NewInputUnmarshaler("GiftCampaignInput", ec.unmarshalInputGiftCampaignInput),
 			graphql.NewInputUnmarshaler("HandOverInput", ec.unmarshalInputHandOverInput),
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
 			graphql.NewInputUnmarshaler("PackWorkOrderInput", ec.unmarshalInputPackWorkOrderInput),
@@ -4929,7 +4692,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
 			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
+			graphql.NewInputUnmarshaler("RequestReturnInput", ec.unmarshalInputRequestReturnInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("ReturnDocumentInput", ec.unmarshalInputReturnDocumentInput),
+			graphql.NewInputUnmarshaler("ReturnLineInput", ec.unmarshalInputReturnLineInput),
 			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
 			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
 			graphql.NewInputUnmarshaler("ScanQCInput", ec.unmarshalInputScanQCInput),
@@ -5077,8 +4843,8 @@ extend type Mutation {
   setDefaultAddress(id: ID!): AddressBookPayload! @hasRole(roles: [CUSTOMER])
 }
 `, BuiltIn: false},
-	{Name: "../../schema/graphql/aftersales.graphqls", Input: `# After-sales (DOMAIN 5): customers' cancels of paid orders and how far
-# each has gone.
+	{Name: "../../schema/graphql/aftersales.graphqls", Input: `# After-sales (DOMAIN 5): customers' cancels of paid orders, returns of
+# delivered ones, rejections at the door, and how far each has gone.
 
 "Where an after-sales request stands."
 enum AfterSalesStatus {
@@ -5092,6 +4858,106 @@ enum AfterSalesStatus {
   REFUNDED
   "Nothing could stop the goods any more (refusalCode says why); ask for a return once delivered."
   REFUSED
+  "A return's pickup courier is booked; the goods are on their way back."
+  RETURNING
+  "A return's refund is with PAY: finance audits the cash part before the channel pays it back."
+  REFUNDING
+  "Customer service's document waits for a supervisor other than its author."
+  AWAITING_AUDIT
+  "A supervisor rejected the document; its units and refund went back to the order."
+  REJECTED
+}
+
+"What customer service's document asks for."
+enum DocumentKind {
+  "A sales return (refund only or with pickup)."
+  RETURN
+  "The customer refused the delivery at the door (handled as a return whose goods come back with the courier)."
+  REJECTION
+}
+
+"A return or rejection document made by customer service for a customer's order."
+input ReturnDocumentInput {
+  kind: DocumentKind!
+  reason: String!
+  "Returns only: how the goods go back."
+  mode: ReturnMode
+  lines: [ReturnLineInput!]!
+  photoUrls: [String!]
+}
+
+type AuditDocumentPayload {
+  request: AfterSalesRequest
+  errors: [UserError!]!
+}
+
+"What happened on the after-sales live feed."
+enum AfterSalesEventType {
+  "A request (a customer's, or an approved document) was accepted; the reverse flow starts."
+  REQUEST_ACCEPTED
+  "Customer service made a document; it awaits a supervisor's audit."
+  DOCUMENT_SUBMITTED
+  "A supervisor approved or rejected a document (status says which)."
+  DOCUMENT_AUDITED
+}
+
+"One event of the customer-service console's after-sales feed."
+type AfterSalesEvent {
+  type: AfterSalesEventType!
+  requestId: ID!
+  orderId: ID!
+  kind: String!
+  status: String
+  "Who made or audited the document."
+  by: String
+}
+
+"How a return gives the goods back."
+enum ReturnMode {
+  "The goods stay with the customer (spoiled fresh food); only the money goes back."
+  REFUND_ONLY
+  "A courier collects the goods at the door; they go back to the warehouse."
+  PICKUP
+}
+
+"A line returned and the units of it."
+input ReturnLineInput {
+  sku: String!
+  qty: Int!
+}
+
+"A return of delivered lines."
+input RequestReturnInput {
+  "Why (a quality problem, 1-500 characters)."
+  reason: String!
+  mode: ReturnMode!
+  lines: [ReturnLineInput!]!
+  "Photos of the problem (http(s) URLs, at most 9)."
+  photoUrls: [String!]
+}
+
+"A returned line with what it gives back (stage 5's allocation spread over the units)."
+type AfterSalesLine {
+  sku: String!
+  qty: Int!
+  cashFen: Int!
+  nonCashFen: Int!
+  "The line's freight share inside cashFen and nonCashFen."
+  freightFen: Int!
+}
+
+"One push of a request to another system (the order-push table), for customer service."
+type AfterSalesPush {
+  id: ID!
+  "REFUND, NONCASH_REFUND, TMS_PICKUP, WMS_RETURN, REFUND_VOUCHER, STOCK_RESTORE, ANSWER"
+  type: String!
+  "PENDING, DONE, DEAD"
+  status: String!
+  attempts: Int!
+  "The receiver's answer: its document number, PAY's refund id..."
+  result: String
+  lastError: String
+  createdAt: Time!
 }
 
 "One step of a request, with its time."
@@ -5106,7 +4972,7 @@ type AfterSalesStep {
 type AfterSalesRequest {
   id: ID!
   orderId: ID!
-  "CANCEL"
+  "CANCEL, RETURN or REJECTION"
   kind: String!
   status: AfterSalesStatus!
   reason: String!
@@ -5115,12 +4981,36 @@ type AfterSalesRequest {
   refusalNote: String
   "What went back, cash and non-cash, once REFUNDED."
   refundedFen: Int!
+  "Returns: how the goods go back."
+  mode: ReturnMode
+  photoUrls: [String!]!
+  "Returns and rejections: the lines and what each gives back."
+  lines: [AfterSalesLine!]!
+  "Returns and rejections: the refund computed at acceptance, cash and non-cash, and the freight inside it."
+  refundCashFen: Int!
+  refundNonCashFen: Int!
+  refundFreightFen: Int!
+  """
+  Returns and rejections: every push to another system and how far it
+  is (CS_AGENT and CS_SUPERVISOR only; empty for customers).
+  """
+  pushes: [AfterSalesPush!]!
+  "Customer service's documents: who made it, who audited it and why."
+  createdBy: String
+  auditedBy: String
+  auditNote: String
+  "ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED"
   steps: [AfterSalesStep!]!
   createdAt: Time!
   updatedAt: Time!
 }
 
 type RequestCancelPayload {
+  request: AfterSalesRequest
+  errors: [UserError!]!
+}
+
+type RequestReturnPayload {
   request: AfterSalesRequest
   errors: [UserError!]!
 }
@@ -5133,11 +5023,22 @@ extend type Order {
   accepted.
   """
   cancelRequest: AfterSalesRequest
+  "Every after-sales request of the order (cancels, returns, rejections), newest first."
+  afterSalesRequests: [AfterSalesRequest!]!
 }
 
 extend type Query {
   "The caller's after-sales requests, newest first (at most first, up to 100)."
   myAfterSalesRequests(first: Int = 20): [AfterSalesRequest!]! @hasRole(roles: [CUSTOMER])
+  "One request with its pushes (customer service)."
+  afterSalesRequest(id: ID!): AfterSalesRequest @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  "Customer service's documents awaiting a supervisor's audit, oldest first."
+  documentsAwaitingAudit(first: Int = 20): [AfterSalesRequest!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+}
+
+extend type Subscription {
+  "New requests, documents awaiting audit and audits, live (the CS console)."
+  afterSalesEvents: AfterSalesEvent! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
 }
 
 extend type Mutation {
@@ -5151,6 +5052,32 @@ extend type Mutation {
   IDEMPOTENCY_KEY_REUSED.
   """
   requestCancel(orderId: ID!, idempotencyKey: String!, reason: String!): RequestCancelPayload! @hasRole(roles: [CUSTOMER])
+  """
+  Return delivered lines of one's own order (DOMAIN 4.2, 5): refund only,
+  or with a pickup courier at the door. Answered once the request is
+  stored with its refund computed (stage 5's allocation spread over the
+  units returned; each unit gives back its share of the freight); the
+  reverse flow's pushes then run (TMS pickup, the warehouse's notice, PAY's
+  refund audited by finance, the non-cash share back to its accounts).
+  Errors: NOT_FOUND (not yours), ORDER_NOT_RETURNABLE, LINE_NOT_ON_ORDER,
+  QTY_ABOVE_DELIVERED, REFUND_EXCEEDS_PAID, VALIDATION_FAILED,
+  IDEMPOTENCY_KEY_REUSED.
+  """
+  requestReturn(orderId: ID!, idempotencyKey: String!, input: RequestReturnInput!): RequestReturnPayload! @hasRole(roles: [CUSTOMER])
+  """
+  Customer service's return or rejection document for an order (DOMAIN 4):
+  checked and computed as a customer's return, its units held, nothing
+  pushed until a CS_SUPERVISOR other than its author approves it.
+  Errors: as requestReturn (ORDER_NOT_RETURNABLE for a rejection of an
+  order not shipped, or whose refusal OMS already reported).
+  """
+  createReturnDocument(orderId: ID!, idempotencyKey: String!, input: ReturnDocumentInput!): RequestReturnPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  Approve (it runs) or reject (its units and refund go back) a document,
+  with a note. Errors: AUDITOR_IS_AUTHOR (one's own document; nothing
+  changes), NOT_AWAITING_AUDIT, NOT_FOUND, VALIDATION_FAILED (no note).
+  """
+  auditDocument(id: ID!, approve: Boolean!, note: String!): AuditDocumentPayload! @hasRole(roles: [CS_SUPERVISOR])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/catalog.graphqls", Input: `# The operators' catalog (ADMIN and CATALOG_MANAGER): products and virtual
@@ -5375,12 +5302,18 @@ enum UserErrorCode {
   COUPON_TEMPLATE_CONFLICT
   "The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished)."
   CAMPAIGN_STATE_CONFLICT
-  """
-  A pop-up claim is refused, nothing recorded: reason CAMPAIGN_ENDED,
-  CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED (you hold the campaign's limit
-  of claims) or OUT_OF_STOCK.
-  """
-  CLAIM_REFUSED
+  "A returned SKU is not a line of the order; field points at the lines."
+  LINE_NOT_ON_ORDER
+  "More units returned than were delivered, counting earlier returns."
+  QTY_ABOVE_DELIVERED
+  "The order is not delivered (or was refused at the door: its rejection is made by itself)."
+  ORDER_NOT_RETURNABLE
+  "The refund would exceed what was paid, counting earlier refunds."
+  REFUND_EXCEEDS_PAID
+  "A document is audited by a supervisor other than its author."
+  AUDITOR_IS_AUTHOR
+  "The document was audited already."
+  NOT_AWAITING_AUDIT
 }
 
 "An expected failure of a mutation."
@@ -6202,200 +6135,6 @@ extend type Subscription {
   "A campaign's progress, live: its state now, then every change, until it completes or is cancelled."
   couponCampaignProgress(id: ID!): CouponCampaign! @hasRole(roles: [MARKETING, ADMIN])
 }
-
-"""
-A pop-up claim campaign (DOMAIN 3.3): customers tap "claim" and get a
-coupon of its template, at most perUserLimit each, while its stock lasts,
-between startsAt and endsAt.
-"""
-type ClaimCampaign {
-  id: ID!
-  name: String!
-  templateId: ID!
-  stock: Int!
-  perUserLimit: Int!
-  startsAt: Time!
-  endsAt: Time!
-  createdAt: Time!
-  "Claims recorded, and where they stand."
-  claims: Int!
-  pending: Int!
-  bound: Int!
-  refused: Int!
-  "Units of refused claims not yet back in the stock (a crash cut the give-back short; the reconciler returns them)."
-  givebacksOwed: Int!
-  "The stock counter now; null while it is being rebuilt (the next claim rebuilds it)."
-  stockLeft: Int
-}
-
-input ClaimCampaignInput {
-  name: String!
-  "The coupon template given; required (a campaign without a gift is refused)."
-  templateId: ID
-  stock: Int!
-  perUserLimit: Int! = 1
-  startsAt: Time!
-  endsAt: Time!
-}
-
-type ClaimCampaignPayload {
-  campaign: ClaimCampaign
-  errors: [UserError!]!
-}
-
-enum CouponClaimStatus {
-  "Recorded; the coupon is being bound (at once when you view your coupons)."
-  PENDING
-  BOUND
-  "Not bound: reason says why (OUT_OF_STOCK, TEMPLATE_ENDED, TEMPLATE_RETIRED)."
-  REFUSED
-}
-
-"A customer's claim on a pop-up campaign."
-type CouponClaim {
-  id: ID!
-  campaignId: ID!
-  status: CouponClaimStatus!
-  reason: String
-  "The coupon bound, once BOUND (its id is the claim's)."
-  couponId: ID
-  createdAt: Time!
-}
-
-type CouponClaimPayload {
-  claim: CouponClaim
-  errors: [UserError!]!
-}
-
-extend type Query {
-  "A claim campaign with its counts; null when unknown."
-  claimCampaign(id: ID!): ClaimCampaign @hasRole(roles: [MARKETING, ADMIN])
-  "One of the caller's claims; null when unknown (or someone else's)."
-  myCouponClaim(id: ID!): CouponClaim @hasRole(roles: [CUSTOMER])
-}
-
-extend type Mutation {
-  "Define a pop-up claim campaign."
-  createClaimCampaign(input: ClaimCampaignInput!, idempotencyKey: String!): ClaimCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
-  """
-  Claim a coupon of a pop-up campaign: recorded and answered at once
-  (PENDING), bound shortly after. Refused at once with CLAIM_REFUSED and
-  reason CAMPAIGN_ENDED, CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED or
-  OUT_OF_STOCK (nothing recorded), NOT_FOUND for an unknown campaign. The
-  same idempotencyKey answers the claim made first.
-  """
-  claimCoupon(campaignId: ID!, idempotencyKey: String!): CouponClaimPayload! @hasRole(roles: [CUSTOMER])
-}
-
-"A file sent as a GraphQL multipart request (graphql-multipart-request-spec), with the X-Harvest-CSRF header."
-scalar Upload
-
-enum GiftCampaignPhase {
-  SCHEDULED
-  ACTIVE
-  ENDED
-}
-
-"""
-A goods-gift campaign (DOMAIN 3.2): an order of one of its candidates,
-placed while it is active and meeting its conditions, gets its gift in
-fulfillment while its gift stock lasts. Its excluded customers never do.
-"""
-type GiftCampaign {
-  id: ID!
-  name: String!
-  startsAt: Time!
-  endsAt: Time!
-  phase: GiftCampaignPhase!
-  "The order's goods must reach this (0: none)."
-  minGoodsFen: Int!
-  "Every one of these must be among the order's lines."
-  requiredSkus: [String!]!
-  excludedCustomers: [ID!]!
-  giftSku: String!
-  giftQtyPerOrder: Int!
-  "Units the campaign may give in all (top-ups included), and those left."
-  giftStock: Int!
-  giftStockLeft: Int!
-  "Customers on its candidate list."
-  candidates: Int!
-  createdAt: Time!
-}
-
-type GiftCampaignEdge {
-  node: GiftCampaign!
-  cursor: String!
-}
-
-type GiftCampaignConnection {
-  edges: [GiftCampaignEdge!]!
-  pageInfo: PageInfo!
-}
-
-input GiftCampaignInput {
-  name: String!
-  startsAt: Time!
-  endsAt: Time!
-  minGoodsFen: Int! = 0
-  requiredSkus: [String!] = []
-  excludedCustomers: [ID!] = []
-  "The gift; required (a campaign without a gift is refused)."
-  giftSku: String
-  giftQtyPerOrder: Int! = 1
-  giftStock: Int!
-}
-
-type GiftCampaignPayload {
-  campaign: GiftCampaign
-  errors: [UserError!]!
-}
-
-"A row of a candidate file that names no usable customer id."
-type InvalidCandidateRow {
-  row: Int!
-  reason: String!
-}
-
-"What one candidate file brought."
-type CandidateImport {
-  importId: ID!
-  campaignId: ID!
-  dataRows: Int!
-  imported: Int!
-  "Rows repeating an id earlier in the file, plus ids the list held before."
-  duplicates: Int!
-  duplicateRows: [Int!]!
-  alreadyListed: Int!
-  invalidRows: [InvalidCandidateRow!]!
-  "The list's size after the import."
-  candidates: Int!
-}
-
-type CandidateImportPayload {
-  import: CandidateImport
-  errors: [UserError!]!
-}
-
-extend type Query {
-  "Goods-gift campaigns, newest first."
-  giftCampaigns(first: Int = 50, after: String): GiftCampaignConnection! @hasRole(roles: [MARKETING, ADMIN])
-  "One goods-gift campaign with its excluded customers; null when unknown."
-  giftCampaign(id: ID!): GiftCampaign @hasRole(roles: [MARKETING, ADMIN])
-}
-
-extend type Mutation {
-  "Create a goods-gift campaign: window, conditions, excluded customers and gift, stored together."
-  createGiftCampaign(input: GiftCampaignInput!, idempotencyKey: String!): GiftCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
-  """
-  Import candidates from an .xlsx file (first sheet, customer ids in the
-  first column, a header row allowed), in one transaction: invalid rows are
-  reported by number and skipped; an unreadable file imports nothing
-  (VALIDATION_FAILED, reason MALFORMED_FILE; FILE_TOO_LARGE above 2 MiB).
-  """
-  importGiftCandidates(campaignId: ID!, file: Upload!): CandidateImportPayload! @hasRole(roles: [MARKETING, ADMIN])
-  "Add units to a campaign's gift stock, once per idempotency key; an ended campaign is refused."
-  topUpGiftStock(campaignId: ID!, units: Int!, idempotencyKey: String!): GiftCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
-}
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/slots.graphqls", Input: `# Delivery slots and served areas (DOMAIN 1.2): per warehouse, per
 # Asia/Shanghai day and per slot type, the orders the warehouse and its
@@ -7020,6 +6759,60 @@ func (ec *executionContext) childFields_AddressBookPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type AddressBookPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_AfterSalesEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_AfterSalesEvent_type(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AfterSalesEvent_requestId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_AfterSalesEvent_orderId(ctx, field)
+	case "kind":
+		return ec.fieldContext_AfterSalesEvent_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_AfterSalesEvent_status(ctx, field)
+	case "by":
+		return ec.fieldContext_AfterSalesEvent_by(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSalesEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AfterSalesLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_AfterSalesLine_sku(ctx, field)
+	case "qty":
+		return ec.fieldContext_AfterSalesLine_qty(ctx, field)
+	case "cashFen":
+		return ec.fieldContext_AfterSalesLine_cashFen(ctx, field)
+	case "nonCashFen":
+		return ec.fieldContext_AfterSalesLine_nonCashFen(ctx, field)
+	case "freightFen":
+		return ec.fieldContext_AfterSalesLine_freightFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSalesLine", field.Name)
+}
+
+func (ec *executionContext) childFields_AfterSalesPush(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AfterSalesPush_id(ctx, field)
+	case "type":
+		return ec.fieldContext_AfterSalesPush_type(ctx, field)
+	case "status":
+		return ec.fieldContext_AfterSalesPush_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_AfterSalesPush_attempts(ctx, field)
+	case "result":
+		return ec.fieldContext_AfterSalesPush_result(ctx, field)
+	case "lastError":
+		return ec.fieldContext_AfterSalesPush_lastError(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AfterSalesPush_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AfterSalesPush", field.Name)
+}
+
 func (ec *executionContext) childFields_AfterSalesRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7038,6 +6831,26 @@ func (ec *executionContext) childFields_AfterSalesRequest(ctx context.Context, f
 		return ec.fieldContext_AfterSalesRequest_refusalNote(ctx, field)
 	case "refundedFen":
 		return ec.fieldContext_AfterSalesRequest_refundedFen(ctx, field)
+	case "mode":
+		return ec.fieldContext_AfterSalesRequest_mode(ctx, field)
+	case "photoUrls":
+		return ec.fieldContext_AfterSalesRequest_photoUrls(ctx, field)
+	case "lines":
+		return ec.fieldContext_AfterSalesRequest_lines(ctx, field)
+	case "refundCashFen":
+		return ec.fieldContext_AfterSalesRequest_refundCashFen(ctx, field)
+	case "refundNonCashFen":
+		return ec.fieldContext_AfterSalesRequest_refundNonCashFen(ctx, field)
+	case "refundFreightFen":
+		return ec.fieldContext_AfterSalesRequest_refundFreightFen(ctx, field)
+	case "pushes":
+		return ec.fieldContext_AfterSalesRequest_pushes(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_AfterSalesRequest_createdBy(ctx, field)
+	case "auditedBy":
+		return ec.fieldContext_AfterSalesRequest_auditedBy(ctx, field)
+	case "auditNote":
+		return ec.fieldContext_AfterSalesRequest_auditNote(ctx, field)
 	case "steps":
 		return ec.fieldContext_AfterSalesRequest_steps(ctx, field)
 	case "createdAt":
@@ -7058,6 +6871,16 @@ func (ec *executionContext) childFields_AfterSalesStep(ctx context.Context, fiel
 		return ec.fieldContext_AfterSalesStep_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AfterSalesStep", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditDocumentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_AuditDocumentPayload_request(ctx, field)
+	case "errors":
+		return ec.fieldContext_AuditDocumentPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditDocumentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_BinPick(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7176,40 +6999,6 @@ func (ec *executionContext) childFields_CancelOrderPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type CancelOrderPayload", field.Name)
 }
 
-func (ec *executionContext) childFields_CandidateImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "importId":
-		return ec.fieldContext_CandidateImport_importId(ctx, field)
-	case "campaignId":
-		return ec.fieldContext_CandidateImport_campaignId(ctx, field)
-	case "dataRows":
-		return ec.fieldContext_CandidateImport_dataRows(ctx, field)
-	case "imported":
-		return ec.fieldContext_CandidateImport_imported(ctx, field)
-	case "duplicates":
-		return ec.fieldContext_CandidateImport_duplicates(ctx, field)
-	case "duplicateRows":
-		return ec.fieldContext_CandidateImport_duplicateRows(ctx, field)
-	case "alreadyListed":
-		return ec.fieldContext_CandidateImport_alreadyListed(ctx, field)
-	case "invalidRows":
-		return ec.fieldContext_CandidateImport_invalidRows(ctx, field)
-	case "candidates":
-		return ec.fieldContext_CandidateImport_candidates(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CandidateImport", field.Name)
-}
-
-func (ec *executionContext) childFields_CandidateImportPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "import":
-		return ec.fieldContext_CandidateImportPayload_import(ctx, field)
-	case "errors":
-		return ec.fieldContext_CandidateImportPayload_errors(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CandidateImportPayload", field.Name)
-}
-
 func (ec *executionContext) childFields_CashPayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "tradeId":
@@ -7244,50 +7033,6 @@ func (ec *executionContext) childFields_CatalogChange(ctx context.Context, field
 		return ec.fieldContext_CatalogChange_after(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CatalogChange", field.Name)
-}
-
-func (ec *executionContext) childFields_ClaimCampaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_ClaimCampaign_id(ctx, field)
-	case "name":
-		return ec.fieldContext_ClaimCampaign_name(ctx, field)
-	case "templateId":
-		return ec.fieldContext_ClaimCampaign_templateId(ctx, field)
-	case "stock":
-		return ec.fieldContext_ClaimCampaign_stock(ctx, field)
-	case "perUserLimit":
-		return ec.fieldContext_ClaimCampaign_perUserLimit(ctx, field)
-	case "startsAt":
-		return ec.fieldContext_ClaimCampaign_startsAt(ctx, field)
-	case "endsAt":
-		return ec.fieldContext_ClaimCampaign_endsAt(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_ClaimCampaign_createdAt(ctx, field)
-	case "claims":
-		return ec.fieldContext_ClaimCampaign_claims(ctx, field)
-	case "pending":
-		return ec.fieldContext_ClaimCampaign_pending(ctx, field)
-	case "bound":
-		return ec.fieldContext_ClaimCampaign_bound(ctx, field)
-	case "refused":
-		return ec.fieldContext_ClaimCampaign_refused(ctx, field)
-	case "givebacksOwed":
-		return ec.fieldContext_ClaimCampaign_givebacksOwed(ctx, field)
-	case "stockLeft":
-		return ec.fieldContext_ClaimCampaign_stockLeft(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ClaimCampaign", field.Name)
-}
-
-func (ec *executionContext) childFields_ClaimCampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "campaign":
-		return ec.fieldContext_ClaimCampaignPayload_campaign(ctx, field)
-	case "errors":
-		return ec.fieldContext_ClaimCampaignPayload_errors(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ClaimCampaignPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ConfirmQCPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7410,34 +7155,6 @@ func (ec *executionContext) childFields_CouponCampaignPayload(ctx context.Contex
 		return ec.fieldContext_CouponCampaignPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_CouponClaim(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_CouponClaim_id(ctx, field)
-	case "campaignId":
-		return ec.fieldContext_CouponClaim_campaignId(ctx, field)
-	case "status":
-		return ec.fieldContext_CouponClaim_status(ctx, field)
-	case "reason":
-		return ec.fieldContext_CouponClaim_reason(ctx, field)
-	case "couponId":
-		return ec.fieldContext_CouponClaim_couponId(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_CouponClaim_createdAt(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CouponClaim", field.Name)
-}
-
-func (ec *executionContext) childFields_CouponClaimPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "claim":
-		return ec.fieldContext_CouponClaimPayload_claim(ctx, field)
-	case "errors":
-		return ec.fieldContext_CouponClaimPayload_errors(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CouponClaimPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7688,70 +7405,6 @@ func (ec *executionContext) childFields_FulfillmentUnit(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type FulfillmentUnit", field.Name)
 }
 
-func (ec *executionContext) childFields_GiftCampaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_GiftCampaign_id(ctx, field)
-	case "name":
-		return ec.fieldContext_GiftCampaign_name(ctx, field)
-	case "startsAt":
-		return ec.fieldContext_GiftCampaign_startsAt(ctx, field)
-	case "endsAt":
-		return ec.fieldContext_GiftCampaign_endsAt(ctx, field)
-	case "phase":
-		return ec.fieldContext_GiftCampaign_phase(ctx, field)
-	case "minGoodsFen":
-		return ec.fieldContext_GiftCampaign_minGoodsFen(ctx, field)
-	case "requiredSkus":
-		return ec.fieldContext_GiftCampaign_requiredSkus(ctx, field)
-	case "excludedCustomers":
-		return ec.fieldContext_GiftCampaign_excludedCustomers(ctx, field)
-	case "giftSku":
-		return ec.fieldContext_GiftCampaign_giftSku(ctx, field)
-	case "giftQtyPerOrder":
-		return ec.fieldContext_GiftCampaign_giftQtyPerOrder(ctx, field)
-	case "giftStock":
-		return ec.fieldContext_GiftCampaign_giftStock(ctx, field)
-	case "giftStockLeft":
-		return ec.fieldContext_GiftCampaign_giftStockLeft(ctx, field)
-	case "candidates":
-		return ec.fieldContext_GiftCampaign_candidates(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_GiftCampaign_createdAt(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type GiftCampaign", field.Name)
-}
-
-func (ec *executionContext) childFields_GiftCampaignConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_GiftCampaignConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_GiftCampaignConnection_pageInfo(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_GiftCampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_GiftCampaignEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_GiftCampaignEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_GiftCampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "campaign":
-		return ec.fieldContext_GiftCampaignPayload_campaign(ctx, field)
-	case "errors":
-		return ec.fieldContext_GiftCampaignPayload_errors(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignPayload", field.Name)
-}
-
 func (ec *executionContext) childFields_HandOverPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "batch":
@@ -7772,16 +7425,6 @@ func (ec *executionContext) childFields_HandoverBatch(ctx context.Context, field
 		return ec.fieldContext_HandoverBatch_parcels(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HandoverBatch", field.Name)
-}
-
-func (ec *executionContext) childFields_InvalidCandidateRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "row":
-		return ec.fieldContext_InvalidCandidateRow_row(ctx, field)
-	case "reason":
-		return ec.fieldContext_InvalidCandidateRow_reason(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type InvalidCandidateRow", field.Name)
 }
 
 func (ec *executionContext) childFields_OpenDeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7850,6 +7493,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_timeline(ctx, field)
 	case "cancelRequest":
 		return ec.fieldContext_Order_cancelRequest(ctx, field)
+	case "afterSalesRequests":
+		return ec.fieldContext_Order_afterSalesRequests(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -8214,6 +7859,16 @@ func (ec *executionContext) childFields_RequestCancelPayload(ctx context.Context
 		return ec.fieldContext_RequestCancelPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RequestCancelPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RequestReturnPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_RequestReturnPayload_request(ctx, field)
+	case "errors":
+		return ec.fieldContext_RequestReturnPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RequestReturnPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8664,6 +8319,36 @@ func (ec *executionContext) field_Mutation_addAddress_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_auditDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "approve",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["approve"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8691,28 +8376,6 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 		return nil, err
 	}
 	args["reason"] = arg2
-	return args, nil
-}
-
-func (ec *executionContext) field_Mutation_claimCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["campaignId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["idempotencyKey"] = arg1
 	return args, nil
 }
 
@@ -8804,28 +8467,6 @@ func (ec *executionContext) field_Mutation_confirmShortage_args(ctx context.Cont
 	return args, nil
 }
 
-func (ec *executionContext) field_Mutation_createClaimCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ClaimCampaignInput, error) {
-			return ec.unmarshalNClaimCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["input"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["idempotencyKey"] = arg1
-	return args, nil
-}
-
 func (ec *executionContext) field_Mutation_createCouponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8854,28 +8495,6 @@ func (ec *executionContext) field_Mutation_createCouponTemplate_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CouponTemplateInput, error) {
 			return ec.unmarshalNCouponTemplateInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["input"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["idempotencyKey"] = arg1
-	return args, nil
-}
-
-func (ec *executionContext) field_Mutation_createGiftCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.GiftCampaignInput, error) {
-			return ec.unmarshalNGiftCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8925,6 +8544,36 @@ func (ec *executionContext) field_Mutation_createProduct_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createReturnDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReturnDocumentInput, error) {
+			return ec.unmarshalNReturnDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnDocumentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
 	return args, nil
 }
 
@@ -9013,28 +8662,6 @@ func (ec *executionContext) field_Mutation_handOver_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["idempotencyKey"] = arg1
-	return args, nil
-}
-
-func (ec *executionContext) field_Mutation_importGiftCandidates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["campaignId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
-		func(ctx context.Context, v any) (graphql.Upload, error) {
-			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["file"] = arg1
 	return args, nil
 }
 
@@ -9167,6 +8794,36 @@ func (ec *executionContext) field_Mutation_requestCancel_args(ctx context.Contex
 		return nil, err
 	}
 	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestReturn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestReturnInput, error) {
+			return ec.unmarshalNRequestReturnInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
 	return args, nil
 }
 
@@ -9402,36 +9059,6 @@ func (ec *executionContext) field_Mutation_suspendFulfillment_args(ctx context.C
 	return args, nil
 }
 
-func (ec *executionContext) field_Mutation_topUpGiftStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["campaignId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "units",
-		func(ctx context.Context, v any) (int64, error) {
-			return ec.unmarshalNInt2int64(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["units"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["idempotencyKey"] = arg2
-	return args, nil
-}
-
 func (ec *executionContext) field_Mutation_unbindCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9550,6 +9177,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_afterSalesRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_binStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9583,20 +9224,6 @@ func (ec *executionContext) field_Query_catalogChanges_args(ctx context.Context,
 		return nil, err
 	}
 	args["sku"] = arg0
-	return args, nil
-}
-
-func (ec *executionContext) field_Query_claimCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["id"] = arg0
 	return args, nil
 }
 
@@ -9708,6 +9335,20 @@ func (ec *executionContext) field_Query_deliverySlots_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_documentsAwaitingAudit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9722,42 +9363,6 @@ func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Con
 	return args, nil
 }
 
-func (ec *executionContext) field_Query_giftCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["id"] = arg0
-	return args, nil
-}
-
-func (ec *executionContext) field_Query_giftCampaigns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int64, error) {
-			return ec.unmarshalOInt2ᚖint64(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
-		func(ctx context.Context, v any) (*string, error) {
-			return ec.unmarshalOString2ᚖstring(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["after"] = arg1
-	return args, nil
-}
-
 func (ec *executionContext) field_Query_myAfterSalesRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9769,20 +9374,6 @@ func (ec *executionContext) field_Query_myAfterSalesRequests_args(ctx context.Co
 		return nil, err
 	}
 	args["first"] = arg0
-	return args, nil
-}
-
-func (ec *executionContext) field_Query_myCouponClaim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["id"] = arg0
 	return args, nil
 }
 
@@ -10765,6 +10356,420 @@ func (ec *executionContext) fieldContext_AddressBookPayload_errors(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _AfterSalesEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AfterSalesEventType) graphql.Marshaler {
+			return ec.marshalNAfterSalesEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "AfterSalesEventType")
+}
+
+func (ec *executionContext) _AfterSalesEvent_requestId(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSalesEvent_orderId(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSalesEvent_kind(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesEvent_status(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesEvent_by(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesLine_cashFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_cashFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CashFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_cashFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesLine_nonCashFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_nonCashFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NonCashFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_nonCashFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesLine_freightFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesLine_freightFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FreightFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesLine_freightFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesPush_id(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AfterSalesPush_type(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesPush_status(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesPush_attempts(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesPush_result(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesPush_lastError(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesPush_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesPush) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesPush_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesPush_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesPush", field, false, false, "Time")
+}
+
 func (ec *executionContext) _AfterSalesRequest_id(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10949,6 +10954,254 @@ func (ec *executionContext) fieldContext_AfterSalesRequest_refundedFen(_ context
 	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
 }
 
+func (ec *executionContext) _AfterSalesRequest_mode(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReturnMode) graphql.Marshaler {
+			return ec.marshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "ReturnMode")
+}
+
+func (ec *executionContext) _AfterSalesRequest_photoUrls(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_photoUrls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhotoUrls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_photoUrls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_lines(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesLine) graphql.Marshaler {
+			return ec.marshalNAfterSalesLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AfterSalesRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AfterSalesRequest_refundCashFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refundCashFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundCashFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refundCashFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesRequest_refundNonCashFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refundNonCashFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundNonCashFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refundNonCashFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesRequest_refundFreightFen(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_refundFreightFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundFreightFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_refundFreightFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AfterSalesRequest_pushes(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_pushes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pushes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesPush) graphql.Marshaler {
+			return ec.marshalNAfterSalesPush2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesPushᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_pushes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AfterSalesRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesPush(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AfterSalesRequest_createdBy(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_auditedBy(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_auditedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuditedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_auditedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesRequest_auditNote(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_auditNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuditNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_auditNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "String")
+}
+
 func (ec *executionContext) _AfterSalesRequest_steps(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11094,6 +11347,70 @@ func (ec *executionContext) _AfterSalesStep_at(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AfterSalesStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSalesStep", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditDocumentPayload_request(ctx context.Context, field graphql.CollectedField, obj *model.AuditDocumentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDocumentPayload_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDocumentPayload_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditDocumentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditDocumentPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.AuditDocumentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDocumentPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDocumentPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditDocumentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _BinPick_bin(ctx context.Context, field graphql.CollectedField, obj *model.BinPick) (ret graphql.Marshaler) {
@@ -11905,286 +12222,6 @@ func (ec *executionContext) fieldContext_CancelOrderPayload_errors(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _CandidateImport_importId(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_importId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ImportID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_importId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "ID")
-}
-
-func (ec *executionContext) _CandidateImport_campaignId(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_campaignId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CampaignID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_campaignId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "ID")
-}
-
-func (ec *executionContext) _CandidateImport_dataRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_dataRows(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DataRows, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_dataRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
-}
-
-func (ec *executionContext) _CandidateImport_imported(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_imported(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Imported, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_imported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
-}
-
-func (ec *executionContext) _CandidateImport_duplicates(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_duplicates(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Duplicates, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
-}
-
-func (ec *executionContext) _CandidateImport_duplicateRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_duplicateRows(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DuplicateRows, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
-			return ec.marshalNInt2ᚕint64ᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_duplicateRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
-}
-
-func (ec *executionContext) _CandidateImport_alreadyListed(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_alreadyListed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AlreadyListed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_alreadyListed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
-}
-
-func (ec *executionContext) _CandidateImport_invalidRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_invalidRows(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.InvalidRows, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvalidCandidateRow) graphql.Marshaler {
-			return ec.marshalNInvalidCandidateRow2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRowᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_invalidRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "CandidateImport",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InvalidCandidateRow(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _CandidateImport_candidates(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImport_candidates(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Candidates, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImport_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
-}
-
-func (ec *executionContext) _CandidateImportPayload_import(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImportPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImportPayload_import(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Import, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateImport) graphql.Marshaler {
-			return ec.marshalOCandidateImport2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImport(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImportPayload_import(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "CandidateImportPayload",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CandidateImport(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _CandidateImportPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImportPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CandidateImportPayload_errors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Errors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CandidateImportPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "CandidateImportPayload",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserError(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _CashPayment_tradeId(ctx context.Context, field graphql.CollectedField, obj *model.CashPayment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12459,392 +12496,6 @@ func (ec *executionContext) _CatalogChange_after(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_CatalogChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "String")
-}
-
-func (ec *executionContext) _ClaimCampaign_id(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "ID")
-}
-
-func (ec *executionContext) _ClaimCampaign_name(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "String")
-}
-
-func (ec *executionContext) _ClaimCampaign_templateId(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_templateId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TemplateID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "ID")
-}
-
-func (ec *executionContext) _ClaimCampaign_stock(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_stock(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Stock, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _ClaimCampaign_perUserLimit(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_perUserLimit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PerUserLimit, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_perUserLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _ClaimCampaign_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_startsAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartsAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
-}
-
-func (ec *executionContext) _ClaimCampaign_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_endsAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndsAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
-}
-
-func (ec *executionContext) _ClaimCampaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
-}
-
-func (ec *executionContext) _ClaimCampaign_claims(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_claims(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Claims, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _ClaimCampaign_pending(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_pending(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Pending, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _ClaimCampaign_bound(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_bound(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Bound, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_bound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _ClaimCampaign_refused(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_refused(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Refused, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _ClaimCampaign_givebacksOwed(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_givebacksOwed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GivebacksOwed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_givebacksOwed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _ClaimCampaign_stockLeft(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaign_stockLeft(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StockLeft, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaign_stockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _ClaimCampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaignPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaignPayload_campaign(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Campaign, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
-			return ec.marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "ClaimCampaignPayload",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ClaimCampaign(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _ClaimCampaignPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaignPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ClaimCampaignPayload_errors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Errors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_ClaimCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "ClaimCampaignPayload",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserError(ctx, field)
-		},
-	}
-	return fc, nil
 }
 
 func (ec *executionContext) _ConfirmQCPayload_withDifferences(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmQCPayload) (ret graphql.Marshaler) {
@@ -13856,208 +13507,6 @@ func (ec *executionContext) _CouponCampaignPayload_errors(ctx context.Context, f
 func (ec *executionContext) fieldContext_CouponCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CouponCampaignPayload",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserError(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _CouponClaim_id(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponClaim_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CouponClaim_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
-}
-
-func (ec *executionContext) _CouponClaim_campaignId(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponClaim_campaignId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CampaignID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CouponClaim_campaignId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
-}
-
-func (ec *executionContext) _CouponClaim_status(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponClaim_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.CouponClaimStatus) graphql.Marshaler {
-			return ec.marshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CouponClaim_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "CouponClaimStatus")
-}
-
-func (ec *executionContext) _CouponClaim_reason(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponClaim_reason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_CouponClaim_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "String")
-}
-
-func (ec *executionContext) _CouponClaim_couponId(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponClaim_couponId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CouponID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOID2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_CouponClaim_couponId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
-}
-
-func (ec *executionContext) _CouponClaim_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponClaim_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CouponClaim_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "Time")
-}
-
-func (ec *executionContext) _CouponClaimPayload_claim(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaimPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponClaimPayload_claim(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Claim, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
-			return ec.marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_CouponClaimPayload_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "CouponClaimPayload",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CouponClaim(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _CouponClaimPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaimPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CouponClaimPayload_errors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Errors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_CouponClaimPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "CouponClaimPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -15951,511 +15400,6 @@ func (ec *executionContext) fieldContext_FulfillmentUnit_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
 }
 
-func (ec *executionContext) _GiftCampaign_id(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "ID")
-}
-
-func (ec *executionContext) _GiftCampaign_name(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
-}
-
-func (ec *executionContext) _GiftCampaign_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_startsAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartsAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
-}
-
-func (ec *executionContext) _GiftCampaign_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_endsAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndsAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
-}
-
-func (ec *executionContext) _GiftCampaign_phase(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_phase(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Phase, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.GiftCampaignPhase) graphql.Marshaler {
-			return ec.marshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_phase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "GiftCampaignPhase")
-}
-
-func (ec *executionContext) _GiftCampaign_minGoodsFen(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_minGoodsFen(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MinGoodsFen, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_minGoodsFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _GiftCampaign_requiredSkus(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_requiredSkus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RequiredSkus, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_requiredSkus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
-}
-
-func (ec *executionContext) _GiftCampaign_excludedCustomers(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_excludedCustomers(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ExcludedCustomers, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_excludedCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "ID")
-}
-
-func (ec *executionContext) _GiftCampaign_giftSku(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_giftSku(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GiftSku, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_giftSku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
-}
-
-func (ec *executionContext) _GiftCampaign_giftQtyPerOrder(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_giftQtyPerOrder(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GiftQtyPerOrder, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_giftQtyPerOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _GiftCampaign_giftStock(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_giftStock(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GiftStock, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_giftStock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _GiftCampaign_giftStockLeft(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_giftStockLeft(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GiftStockLeft, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_giftStockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _GiftCampaign_candidates(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_candidates(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Candidates, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
-}
-
-func (ec *executionContext) _GiftCampaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaign_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
-}
-
-func (ec *executionContext) _GiftCampaignConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaignConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.GiftCampaignEdge) graphql.Marshaler {
-			return ec.marshalNGiftCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaignConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "GiftCampaignConnection",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GiftCampaignEdge(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _GiftCampaignConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaignConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaignConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "GiftCampaignConnection",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _GiftCampaignEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaignEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
-			return ec.marshalNGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaignEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "GiftCampaignEdge",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GiftCampaign(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _GiftCampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaignEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaignEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GiftCampaignEdge", field, false, false, "String")
-}
-
-func (ec *executionContext) _GiftCampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaignPayload_campaign(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Campaign, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
-			return ec.marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "GiftCampaignPayload",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GiftCampaign(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _GiftCampaignPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GiftCampaignPayload_errors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Errors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_GiftCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "GiftCampaignPayload",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserError(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _HandOverPayload_batch(ctx context.Context, field graphql.CollectedField, obj *model.HandOverPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16596,52 +15540,6 @@ func (ec *executionContext) fieldContext_HandoverBatch_parcels(_ context.Context
 		},
 	}
 	return fc, nil
-}
-
-func (ec *executionContext) _InvalidCandidateRow_row(ctx context.Context, field graphql.CollectedField, obj *model.InvalidCandidateRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvalidCandidateRow_row(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Row, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt2int64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_InvalidCandidateRow_row(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvalidCandidateRow", field, false, false, "Int")
-}
-
-func (ec *executionContext) _InvalidCandidateRow_reason(ctx context.Context, field graphql.CollectedField, obj *model.InvalidCandidateRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_InvalidCandidateRow_reason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_InvalidCandidateRow_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("InvalidCandidateRow", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -16948,6 +15846,192 @@ func (ec *executionContext) fieldContext_Mutation_requestCancel(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_requestCancel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_requestReturn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestReturn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestReturn(ctx, fc.Args["orderId"].(string), fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.RequestReturnInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.RequestReturnPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RequestReturnPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestReturnPayload) graphql.Marshaler {
+			return ec.marshalNRequestReturnPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestReturn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestReturnPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestReturn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createReturnDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createReturnDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateReturnDocument(ctx, fc.Args["orderId"].(string), fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.ReturnDocumentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.RequestReturnPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RequestReturnPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RequestReturnPayload) graphql.Marshaler {
+			return ec.marshalNRequestReturnPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createReturnDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RequestReturnPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createReturnDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_auditDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_auditDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AuditDocument(ctx, fc.Args["id"].(string), fc.Args["approve"].(bool), fc.Args["note"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.AuditDocumentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AuditDocumentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditDocumentPayload) graphql.Marshaler {
+			return ec.marshalNAuditDocumentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAuditDocumentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_auditDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditDocumentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_auditDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18114,316 +17198,6 @@ func (ec *executionContext) fieldContext_Mutation_moveCouponCampaign(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_moveCouponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_createClaimCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_createClaimCampaign(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateClaimCampaign(ctx, fc.Args["input"].(model.ClaimCampaignInput), fc.Args["idempotencyKey"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
-				if err != nil {
-					var zeroVal *model.ClaimCampaignPayload
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.ClaimCampaignPayload
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaignPayload) graphql.Marshaler {
-			return ec.marshalNClaimCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_createClaimCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ClaimCampaignPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createClaimCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_claimCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_claimCoupon(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ClaimCoupon(ctx, fc.Args["campaignId"].(string), fc.Args["idempotencyKey"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
-				if err != nil {
-					var zeroVal *model.CouponClaimPayload
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.CouponClaimPayload
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaimPayload) graphql.Marshaler {
-			return ec.marshalNCouponClaimPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_claimCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CouponClaimPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_claimCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_createGiftCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_createGiftCampaign(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateGiftCampaign(ctx, fc.Args["input"].(model.GiftCampaignInput), fc.Args["idempotencyKey"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
-				if err != nil {
-					var zeroVal *model.GiftCampaignPayload
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.GiftCampaignPayload
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
-			return ec.marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_createGiftCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GiftCampaignPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createGiftCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_importGiftCandidates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_importGiftCandidates(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ImportGiftCandidates(ctx, fc.Args["campaignId"].(string), fc.Args["file"].(graphql.Upload))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
-				if err != nil {
-					var zeroVal *model.CandidateImportPayload
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.CandidateImportPayload
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateImportPayload) graphql.Marshaler {
-			return ec.marshalNCandidateImportPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImportPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_importGiftCandidates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CandidateImportPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_importGiftCandidates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_topUpGiftStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_topUpGiftStock(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().TopUpGiftStock(ctx, fc.Args["campaignId"].(string), fc.Args["units"].(int64), fc.Args["idempotencyKey"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
-				if err != nil {
-					var zeroVal *model.GiftCampaignPayload
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.GiftCampaignPayload
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
-			return ec.marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_topUpGiftStock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GiftCampaignPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_topUpGiftStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19936,6 +18710,38 @@ func (ec *executionContext) _Order_cancelRequest(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Order_cancelRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_afterSalesRequests(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_afterSalesRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().AfterSalesRequests(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_afterSalesRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Order",
 		Field:      field,
@@ -22895,6 +21701,130 @@ func (ec *executionContext) fieldContext_Query_myAfterSalesRequests(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_afterSalesRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_afterSalesRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AfterSalesRequest(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.AfterSalesRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AfterSalesRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_afterSalesRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_afterSalesRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_documentsAwaitingAudit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_documentsAwaitingAudit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DocumentsAwaitingAudit(ctx, fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal []*model.AfterSalesRequest
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.AfterSalesRequest
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_documentsAwaitingAudit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_documentsAwaitingAudit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_priceHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23659,254 +22589,6 @@ func (ec *executionContext) fieldContext_Query_couponCampaign(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_couponCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_claimCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_claimCampaign(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ClaimCampaign(ctx, fc.Args["id"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
-				if err != nil {
-					var zeroVal *model.ClaimCampaign
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.ClaimCampaign
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
-			return ec.marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_claimCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ClaimCampaign(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_claimCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_myCouponClaim(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_myCouponClaim(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MyCouponClaim(ctx, fc.Args["id"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
-				if err != nil {
-					var zeroVal *model.CouponClaim
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.CouponClaim
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
-			return ec.marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_myCouponClaim(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CouponClaim(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_myCouponClaim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_giftCampaigns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_giftCampaigns(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().GiftCampaigns(ctx, fc.Args["first"].(*int64), fc.Args["after"].(*string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
-				if err != nil {
-					var zeroVal *model.GiftCampaignConnection
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.GiftCampaignConnection
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignConnection) graphql.Marshaler {
-			return ec.marshalNGiftCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignConnection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_giftCampaigns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GiftCampaignConnection(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_giftCampaigns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_giftCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_giftCampaign(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().GiftCampaign(ctx, fc.Args["id"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
-				if err != nil {
-					var zeroVal *model.GiftCampaign
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.GiftCampaign
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
-			return ec.marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_giftCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GiftCampaign(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_giftCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24909,6 +23591,70 @@ func (ec *executionContext) _RequestCancelPayload_errors(ctx context.Context, fi
 func (ec *executionContext) fieldContext_RequestCancelPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RequestCancelPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestReturnPayload_request(ctx context.Context, field graphql.CollectedField, obj *model.RequestReturnPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestReturnPayload_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RequestReturnPayload_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestReturnPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RequestReturnPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.RequestReturnPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RequestReturnPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RequestReturnPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RequestReturnPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -26115,6 +24861,56 @@ func (ec *executionContext) _StockMovement_uploaded(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_StockMovement_uploaded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StockMovement", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Subscription_afterSalesEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_afterSalesEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().AfterSalesEvents(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.AfterSalesEvent
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AfterSalesEvent
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesEvent) graphql.Marshaler {
+			return ec.marshalNAfterSalesEvent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_afterSalesEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesEvent(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -28803,87 +27599,6 @@ func UnmarshalCampaignConditionsInput(ctx context.Context, raw any) (model.Campa
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputClaimCampaignInput(ctx context.Context, obj any) (model.ClaimCampaignInput, error) {
-	var it model.ClaimCampaignInput
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	if _, present := asMap["perUserLimit"]; !present {
-		asMap["perUserLimit"] = 1
-	}
-
-	fieldsInOrder := [...]string{"name", "templateId", "stock", "perUserLimit", "startsAt", "endsAt"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
-			data, err := ec.unmarshalNString2string(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Name = data
-		case "templateId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateId"))
-			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.TemplateID = data
-		case "stock":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stock"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Stock = data
-		case "perUserLimit":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perUserLimit"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PerUserLimit = data
-		case "startsAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
-			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.StartsAt = data
-		case "endsAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
-			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.EndsAt = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalClaimCampaignInput unmarshals raw into the ClaimCampaignInput input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalClaimCampaignInput(ctx context.Context, raw any) (model.ClaimCampaignInput, error) {
-	var out model.ClaimCampaignInput
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimCampaignInput", raw, &out)
-	return out, err
-}
-
 func (ec *executionContext) unmarshalInputConfirmPutAwayInput(ctx context.Context, obj any) (model.ConfirmPutAwayInput, error) {
 	var it model.ConfirmPutAwayInput
 	if obj == nil {
@@ -29420,117 +28135,6 @@ func (ec *executionContext) unmarshalInputDeliverySlotInput(ctx context.Context,
 func UnmarshalDeliverySlotInput(ctx context.Context, raw any) (model.DeliverySlotInput, error) {
 	var out model.DeliverySlotInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeliverySlotInput", raw, &out)
-	return out, err
-}
-
-func (ec *executionContext) unmarshalInputGiftCampaignInput(ctx context.Context, obj any) (model.GiftCampaignInput, error) {
-	var it model.GiftCampaignInput
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	if _, present := asMap["minGoodsFen"]; !present {
-		asMap["minGoodsFen"] = 0
-	}
-	if _, present := asMap["requiredSkus"]; !present {
-		asMap["requiredSkus"] = []any{}
-	}
-	if _, present := asMap["excludedCustomers"]; !present {
-		asMap["excludedCustomers"] = []any{}
-	}
-	if _, present := asMap["giftQtyPerOrder"]; !present {
-		asMap["giftQtyPerOrder"] = 1
-	}
-
-	fieldsInOrder := [...]string{"name", "startsAt", "endsAt", "minGoodsFen", "requiredSkus", "excludedCustomers", "giftSku", "giftQtyPerOrder", "giftStock"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
-			data, err := ec.unmarshalNString2string(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Name = data
-		case "startsAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
-			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.StartsAt = data
-		case "endsAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
-			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.EndsAt = data
-		case "minGoodsFen":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minGoodsFen"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.MinGoodsFen = data
-		case "requiredSkus":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiredSkus"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RequiredSkus = data
-		case "excludedCustomers":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("excludedCustomers"))
-			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ExcludedCustomers = data
-		case "giftSku":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftSku"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.GiftSku = data
-		case "giftQtyPerOrder":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftQtyPerOrder"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.GiftQtyPerOrder = data
-		case "giftStock":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftStock"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.GiftStock = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalGiftCampaignInput unmarshals raw into the GiftCampaignInput input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalGiftCampaignInput(ctx context.Context, raw any) (model.GiftCampaignInput, error) {
-	var out model.GiftCampaignInput
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "GiftCampaignInput", raw, &out)
 	return out, err
 }
 
@@ -30079,6 +28683,69 @@ func UnmarshalReceiveGoodsInput(ctx context.Context, raw any) (model.ReceiveGood
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRequestReturnInput(ctx context.Context, obj any) (model.RequestReturnInput, error) {
+	var it model.RequestReturnInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reason", "mode", "lines", "photoUrls"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalNReturnMode2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "photoUrls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photoUrls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhotoUrls = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestReturnInput unmarshals raw into the RequestReturnInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestReturnInput(ctx context.Context, raw any) (model.RequestReturnInput, error) {
+	var out model.RequestReturnInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestReturnInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Context, obj any) (model.RetryFulfillmentInput, error) {
 	var it model.RetryFulfillmentInput
 	if obj == nil {
@@ -30118,6 +28785,125 @@ func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Cont
 func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFulfillmentInput, error) {
 	var out model.RetryFulfillmentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryFulfillmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReturnDocumentInput(ctx context.Context, obj any) (model.ReturnDocumentInput, error) {
+	var it model.ReturnDocumentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "reason", "mode", "lines", "photoUrls"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNDocumentKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDocumentKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "photoUrls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photoUrls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhotoUrls = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReturnDocumentInput unmarshals raw into the ReturnDocumentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReturnDocumentInput(ctx context.Context, raw any) (model.ReturnDocumentInput, error) {
+	var out model.ReturnDocumentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReturnDocumentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReturnLineInput(ctx context.Context, obj any) (model.ReturnLineInput, error) {
+	var it model.ReturnLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "qty"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReturnLineInput unmarshals raw into the ReturnLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReturnLineInput(ctx context.Context, raw any) (model.ReturnLineInput, error) {
+	var out model.ReturnLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReturnLineInput", raw, &out)
 	return out, err
 }
 
@@ -30827,6 +29613,180 @@ func (ec *executionContext) _AddressBookPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var afterSalesEventImplementors = []string{"AfterSalesEvent"}
+
+func (ec *executionContext) _AfterSalesEvent(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSalesEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSalesEvent")
+		case "type":
+			out.Values[i] = ec._AfterSalesEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestId":
+			out.Values[i] = ec._AfterSalesEvent_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._AfterSalesEvent_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._AfterSalesEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._AfterSalesEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._AfterSalesEvent_by(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var afterSalesLineImplementors = []string{"AfterSalesLine"}
+
+func (ec *executionContext) _AfterSalesLine(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSalesLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSalesLine")
+		case "sku":
+			out.Values[i] = ec._AfterSalesLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._AfterSalesLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cashFen":
+			out.Values[i] = ec._AfterSalesLine_cashFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nonCashFen":
+			out.Values[i] = ec._AfterSalesLine_nonCashFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freightFen":
+			out.Values[i] = ec._AfterSalesLine_freightFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var afterSalesPushImplementors = []string{"AfterSalesPush"}
+
+func (ec *executionContext) _AfterSalesPush(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesPush) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, afterSalesPushImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AfterSalesPush")
+		case "id":
+			out.Values[i] = ec._AfterSalesPush_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._AfterSalesPush_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._AfterSalesPush_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._AfterSalesPush_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._AfterSalesPush_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._AfterSalesPush_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._AfterSalesPush_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var afterSalesRequestImplementors = []string{"AfterSalesRequest"}
 
 func (ec *executionContext) _AfterSalesRequest(ctx context.Context, sel ast.SelectionSet, obj *model.AfterSalesRequest) graphql.Marshaler {
@@ -30876,6 +29836,56 @@ func (ec *executionContext) _AfterSalesRequest(ctx context.Context, sel ast.Sele
 		case "refundedFen":
 			out.Values[i] = ec._AfterSalesRequest_refundedFen(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mode":
+			out.Values[i] = ec._AfterSalesRequest_mode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "photoUrls":
+			out.Values[i] = ec._AfterSalesRequest_photoUrls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._AfterSalesRequest_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundCashFen":
+			out.Values[i] = ec._AfterSalesRequest_refundCashFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundNonCashFen":
+			out.Values[i] = ec._AfterSalesRequest_refundNonCashFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundFreightFen":
+			out.Values[i] = ec._AfterSalesRequest_refundFreightFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pushes":
+			out.Values[i] = ec._AfterSalesRequest_pushes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdBy":
+			out.Values[i] = ec._AfterSalesRequest_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "auditedBy":
+			out.Values[i] = ec._AfterSalesRequest_auditedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "auditNote":
+			out.Values[i] = ec._AfterSalesRequest_auditNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "steps":
@@ -30933,6 +29943,44 @@ func (ec *executionContext) _AfterSalesStep(ctx context.Context, sel ast.Selecti
 			}
 		case "at":
 			out.Values[i] = ec._AfterSalesStep_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditDocumentPayloadImplementors = []string{"AuditDocumentPayload"}
+
+func (ec *executionContext) _AuditDocumentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuditDocumentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditDocumentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditDocumentPayload")
+		case "request":
+			out.Values[i] = ec._AuditDocumentPayload_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._AuditDocumentPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -31347,117 +30395,6 @@ func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
-var candidateImportImplementors = []string{"CandidateImport"}
-
-func (ec *executionContext) _CandidateImport(ctx context.Context, sel ast.SelectionSet, obj *model.CandidateImport) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, candidateImportImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("CandidateImport")
-		case "importId":
-			out.Values[i] = ec._CandidateImport_importId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "campaignId":
-			out.Values[i] = ec._CandidateImport_campaignId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "dataRows":
-			out.Values[i] = ec._CandidateImport_dataRows(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "imported":
-			out.Values[i] = ec._CandidateImport_imported(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "duplicates":
-			out.Values[i] = ec._CandidateImport_duplicates(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "duplicateRows":
-			out.Values[i] = ec._CandidateImport_duplicateRows(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "alreadyListed":
-			out.Values[i] = ec._CandidateImport_alreadyListed(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "invalidRows":
-			out.Values[i] = ec._CandidateImport_invalidRows(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "candidates":
-			out.Values[i] = ec._CandidateImport_candidates(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var candidateImportPayloadImplementors = []string{"CandidateImportPayload"}
-
-func (ec *executionContext) _CandidateImportPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidateImportPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, candidateImportPayloadImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("CandidateImportPayload")
-		case "import":
-			out.Values[i] = ec._CandidateImportPayload_import(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
-		case "errors":
-			out.Values[i] = ec._CandidateImportPayload_errors(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
 var cashPaymentImplementors = []string{"CashPayment"}
 
 func (ec *executionContext) _CashPayment(ctx context.Context, sel ast.SelectionSet, obj *model.CashPayment) graphql.Marshaler {
@@ -31554,142 +30491,6 @@ func (ec *executionContext) _CatalogChange(ctx context.Context, sel ast.Selectio
 			}
 		case "after":
 			out.Values[i] = ec._CatalogChange_after(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var claimCampaignImplementors = []string{"ClaimCampaign"}
-
-func (ec *executionContext) _ClaimCampaign(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimCampaign) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, claimCampaignImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("ClaimCampaign")
-		case "id":
-			out.Values[i] = ec._ClaimCampaign_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "name":
-			out.Values[i] = ec._ClaimCampaign_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "templateId":
-			out.Values[i] = ec._ClaimCampaign_templateId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "stock":
-			out.Values[i] = ec._ClaimCampaign_stock(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "perUserLimit":
-			out.Values[i] = ec._ClaimCampaign_perUserLimit(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "startsAt":
-			out.Values[i] = ec._ClaimCampaign_startsAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "endsAt":
-			out.Values[i] = ec._ClaimCampaign_endsAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "createdAt":
-			out.Values[i] = ec._ClaimCampaign_createdAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "claims":
-			out.Values[i] = ec._ClaimCampaign_claims(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "pending":
-			out.Values[i] = ec._ClaimCampaign_pending(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "bound":
-			out.Values[i] = ec._ClaimCampaign_bound(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "refused":
-			out.Values[i] = ec._ClaimCampaign_refused(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "givebacksOwed":
-			out.Values[i] = ec._ClaimCampaign_givebacksOwed(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "stockLeft":
-			out.Values[i] = ec._ClaimCampaign_stockLeft(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var claimCampaignPayloadImplementors = []string{"ClaimCampaignPayload"}
-
-func (ec *executionContext) _ClaimCampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimCampaignPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, claimCampaignPayloadImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("ClaimCampaignPayload")
-		case "campaign":
-			out.Values[i] = ec._ClaimCampaignPayload_campaign(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
-		case "errors":
-			out.Values[i] = ec._ClaimCampaignPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32086,102 +30887,6 @@ func (ec *executionContext) _CouponCampaignPayload(ctx context.Context, sel ast.
 			}
 		case "errors":
 			out.Values[i] = ec._CouponCampaignPayload_errors(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var couponClaimImplementors = []string{"CouponClaim"}
-
-func (ec *executionContext) _CouponClaim(ctx context.Context, sel ast.SelectionSet, obj *model.CouponClaim) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, couponClaimImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("CouponClaim")
-		case "id":
-			out.Values[i] = ec._CouponClaim_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "campaignId":
-			out.Values[i] = ec._CouponClaim_campaignId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "status":
-			out.Values[i] = ec._CouponClaim_status(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "reason":
-			out.Values[i] = ec._CouponClaim_reason(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
-		case "couponId":
-			out.Values[i] = ec._CouponClaim_couponId(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
-		case "createdAt":
-			out.Values[i] = ec._CouponClaim_createdAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var couponClaimPayloadImplementors = []string{"CouponClaimPayload"}
-
-func (ec *executionContext) _CouponClaimPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponClaimPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, couponClaimPayloadImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("CouponClaimPayload")
-		case "claim":
-			out.Values[i] = ec._CouponClaimPayload_claim(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
-		case "errors":
-			out.Values[i] = ec._CouponClaimPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -33030,218 +31735,6 @@ func (ec *executionContext) _FulfillmentUnit(ctx context.Context, sel ast.Select
 	return out
 }
 
-var giftCampaignImplementors = []string{"GiftCampaign"}
-
-func (ec *executionContext) _GiftCampaign(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaign) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("GiftCampaign")
-		case "id":
-			out.Values[i] = ec._GiftCampaign_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "name":
-			out.Values[i] = ec._GiftCampaign_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "startsAt":
-			out.Values[i] = ec._GiftCampaign_startsAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "endsAt":
-			out.Values[i] = ec._GiftCampaign_endsAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "phase":
-			out.Values[i] = ec._GiftCampaign_phase(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "minGoodsFen":
-			out.Values[i] = ec._GiftCampaign_minGoodsFen(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "requiredSkus":
-			out.Values[i] = ec._GiftCampaign_requiredSkus(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "excludedCustomers":
-			out.Values[i] = ec._GiftCampaign_excludedCustomers(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "giftSku":
-			out.Values[i] = ec._GiftCampaign_giftSku(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "giftQtyPerOrder":
-			out.Values[i] = ec._GiftCampaign_giftQtyPerOrder(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "giftStock":
-			out.Values[i] = ec._GiftCampaign_giftStock(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "giftStockLeft":
-			out.Values[i] = ec._GiftCampaign_giftStockLeft(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "candidates":
-			out.Values[i] = ec._GiftCampaign_candidates(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "createdAt":
-			out.Values[i] = ec._GiftCampaign_createdAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var giftCampaignConnectionImplementors = []string{"GiftCampaignConnection"}
-
-func (ec *executionContext) _GiftCampaignConnection(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignConnectionImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("GiftCampaignConnection")
-		case "edges":
-			out.Values[i] = ec._GiftCampaignConnection_edges(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "pageInfo":
-			out.Values[i] = ec._GiftCampaignConnection_pageInfo(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var giftCampaignEdgeImplementors = []string{"GiftCampaignEdge"}
-
-func (ec *executionContext) _GiftCampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignEdgeImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("GiftCampaignEdge")
-		case "node":
-			out.Values[i] = ec._GiftCampaignEdge_node(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "cursor":
-			out.Values[i] = ec._GiftCampaignEdge_cursor(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var giftCampaignPayloadImplementors = []string{"GiftCampaignPayload"}
-
-func (ec *executionContext) _GiftCampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignPayloadImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("GiftCampaignPayload")
-		case "campaign":
-			out.Values[i] = ec._GiftCampaignPayload_campaign(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
-		case "errors":
-			out.Values[i] = ec._GiftCampaignPayload_errors(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
 var handOverPayloadImplementors = []string{"HandOverPayload"}
 
 func (ec *executionContext) _HandOverPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HandOverPayload) graphql.Marshaler {
@@ -33323,44 +31816,6 @@ func (ec *executionContext) _HandoverBatch(ctx context.Context, sel ast.Selectio
 	return out
 }
 
-var invalidCandidateRowImplementors = []string{"InvalidCandidateRow"}
-
-func (ec *executionContext) _InvalidCandidateRow(ctx context.Context, sel ast.SelectionSet, obj *model.InvalidCandidateRow) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, invalidCandidateRowImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("InvalidCandidateRow")
-		case "row":
-			out.Values[i] = ec._InvalidCandidateRow_row(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "reason":
-			out.Values[i] = ec._InvalidCandidateRow_reason(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -33411,6 +31866,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "requestCancel":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_requestCancel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestReturn":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestReturn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createReturnDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createReturnDocument(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "auditDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_auditDocument(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -33544,41 +32020,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "moveCouponCampaign":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_moveCouponCampaign(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "createClaimCampaign":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_createClaimCampaign(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "claimCoupon":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_claimCoupon(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "createGiftCampaign":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_createGiftCampaign(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "importGiftCandidates":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_importGiftCandidates(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "topUpGiftStock":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_topUpGiftStock(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -33875,6 +32316,12 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Order_cancelRequest(ctx, field, obj)
+				})
+		case "afterSalesRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_afterSalesRequests(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -35086,6 +33533,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myAfterSalesRequests(ctx, field)
 				})
+		case "afterSalesRequest":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_afterSalesRequest(ctx, field)
+				})
+		case "documentsAwaitingAudit":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_documentsAwaitingAudit(ctx, field)
+				})
 		case "priceHistory":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -35163,30 +33622,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_couponCampaign(ctx, field)
-				})
-		case "claimCampaign":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_claimCampaign(ctx, field)
-				})
-		case "myCouponClaim":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_myCouponClaim(ctx, field)
-				})
-		case "giftCampaigns":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_giftCampaigns(ctx, field)
-				})
-		case "giftCampaign":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_giftCampaign(ctx, field)
 				})
 		case "deliverySlots":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -35358,6 +33793,44 @@ func (ec *executionContext) _RequestCancelPayload(ctx context.Context, sel ast.S
 			}
 		case "errors":
 			out.Values[i] = ec._RequestCancelPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var requestReturnPayloadImplementors = []string{"RequestReturnPayload"}
+
+func (ec *executionContext) _RequestReturnPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RequestReturnPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requestReturnPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RequestReturnPayload")
+		case "request":
+			out.Values[i] = ec._RequestReturnPayload_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._RequestReturnPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -35962,6 +34435,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 
 	switch fields[0].Name {
+	case "afterSalesEvents":
+		return ec._Subscription_afterSalesEvents(ctx, fields[0])
 	case "orderEvents":
 		return ec._Subscription_orderEvents(ctx, fields[0])
 	case "orderUpdated":
@@ -36828,6 +35303,72 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAfterSalesEvent2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEvent(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AfterSalesEvent!")
+		return graphql.Null
+	}
+	return ec._AfterSalesEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAfterSalesEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEventType(ctx context.Context, v any) (model.AfterSalesEventType, error) {
+	var res model.AfterSalesEventType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAfterSalesEventType2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesEventType(ctx context.Context, sel ast.SelectionSet, v model.AfterSalesEventType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAfterSalesLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAfterSalesLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAfterSalesLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesLine(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AfterSalesLine!")
+		return graphql.Null
+	}
+	return ec._AfterSalesLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAfterSalesPush2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesPushᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesPush) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAfterSalesPush2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesPush(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAfterSalesPush2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesPush(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesPush) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AfterSalesPush!")
+		return graphql.Null
+	}
+	return ec._AfterSalesPush(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -36889,6 +35430,14 @@ func (ec *executionContext) marshalNAfterSalesStep2ᚖgithubᚗcomᚋharvestᚋh
 func (ec *executionContext) unmarshalNAreaInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAreaInput(ctx context.Context, v any) (model.AreaInput, error) {
 	res, err := ec.unmarshalInputAreaInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditDocumentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAuditDocumentPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuditDocumentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditDocumentPayload!")
+		return graphql.Null
+	}
+	return ec._AuditDocumentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNBinPick2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐBinPickᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BinPick) graphql.Marshaler {
@@ -37097,14 +35646,6 @@ func (ec *executionContext) marshalNCancelOrderPayload2ᚖgithubᚗcomᚋharvest
 	return ec._CancelOrderPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCandidateImportPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImportPayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidateImportPayload) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "CandidateImportPayload!")
-		return graphql.Null
-	}
-	return ec._CandidateImportPayload(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNCatalogChange2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCatalogChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CatalogChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -37127,19 +35668,6 @@ func (ec *executionContext) marshalNCatalogChange2ᚖgithubᚗcomᚋharvestᚋha
 		return graphql.Null
 	}
 	return ec._CatalogChange(ctx, sel, v)
-}
-
-func (ec *executionContext) unmarshalNClaimCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignInput(ctx context.Context, v any) (model.ClaimCampaignInput, error) {
-	res, err := ec.unmarshalInputClaimCampaignInput(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNClaimCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.ClaimCampaignPayload) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "ClaimCampaignPayload!")
-		return graphql.Null
-	}
-	return ec._ClaimCampaignPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNConfirmPutAwayInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmPutAwayInput(ctx context.Context, v any) (model.ConfirmPutAwayInput, error) {
@@ -37262,24 +35790,6 @@ func (ec *executionContext) unmarshalNCouponCampaignStatus2githubᚗcomᚋharves
 }
 
 func (ec *executionContext) marshalNCouponCampaignStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponCampaignStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponCampaignStatus) graphql.Marshaler {
-	return v
-}
-
-func (ec *executionContext) marshalNCouponClaimPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponClaimPayload) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "CouponClaimPayload!")
-		return graphql.Null
-	}
-	return ec._CouponClaimPayload(ctx, sel, v)
-}
-
-func (ec *executionContext) unmarshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx context.Context, v any) (model.CouponClaimStatus, error) {
-	var res model.CouponClaimStatus
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponClaimStatus) graphql.Marshaler {
 	return v
 }
 
@@ -37451,6 +35961,16 @@ func (ec *executionContext) unmarshalNDeliverySlotInput2ᚖgithubᚗcomᚋharves
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNDocumentKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDocumentKind(ctx context.Context, v any) (model.DocumentKind, error) {
+	var res model.DocumentKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDocumentKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDocumentKind(ctx context.Context, sel ast.SelectionSet, v model.DocumentKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37583,69 +36103,6 @@ func (ec *executionContext) marshalNFulfillmentUnitState2githubᚗcomᚋharvest�
 	return v
 }
 
-func (ec *executionContext) marshalNGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "GiftCampaign!")
-		return graphql.Null
-	}
-	return ec._GiftCampaign(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNGiftCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignConnection(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "GiftCampaignConnection!")
-		return graphql.Null
-	}
-	return ec._GiftCampaignConnection(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNGiftCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GiftCampaignEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNGiftCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdge(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNGiftCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdge(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignEdge) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "GiftCampaignEdge!")
-		return graphql.Null
-	}
-	return ec._GiftCampaignEdge(ctx, sel, v)
-}
-
-func (ec *executionContext) unmarshalNGiftCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignInput(ctx context.Context, v any) (model.GiftCampaignInput, error) {
-	res, err := ec.unmarshalInputGiftCampaignInput(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "GiftCampaignPayload!")
-		return graphql.Null
-	}
-	return ec._GiftCampaignPayload(ctx, sel, v)
-}
-
-func (ec *executionContext) unmarshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx context.Context, v any) (model.GiftCampaignPhase, error) {
-	var res model.GiftCampaignPhase
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx context.Context, sel ast.SelectionSet, v model.GiftCampaignPhase) graphql.Marshaler {
-	return v
-}
-
 func (ec *executionContext) unmarshalNHandOverInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverInput(ctx context.Context, v any) (model.HandOverInput, error) {
 	res, err := ec.unmarshalInputHandOverInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37724,59 +36181,6 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
-}
-
-func (ec *executionContext) unmarshalNInt2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]int64, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNInt2int64(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-func (ec *executionContext) marshalNInt2ᚕint64ᚄ(ctx context.Context, sel ast.SelectionSet, v []int64) graphql.Marshaler {
-	ret := make(graphql.Array, len(v))
-	for i := range v {
-		ret[i] = ec.marshalNInt2int64(ctx, sel, v[i])
-	}
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNInvalidCandidateRow2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvalidCandidateRow) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNInvalidCandidateRow2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRow(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNInvalidCandidateRow2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRow(ctx context.Context, sel ast.SelectionSet, v *model.InvalidCandidateRow) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "InvalidCandidateRow!")
-		return graphql.Null
-	}
-	return ec._InvalidCandidateRow(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, v any) (model.LossReason, error) {
@@ -38243,6 +36647,19 @@ func (ec *executionContext) marshalNRequestCancelPayload2ᚖgithubᚗcomᚋharve
 	return ec._RequestCancelPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRequestReturnInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnInput(ctx context.Context, v any) (model.RequestReturnInput, error) {
+	res, err := ec.unmarshalInputRequestReturnInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRequestReturnPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestReturnPayload(ctx context.Context, sel ast.SelectionSet, v *model.RequestReturnPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RequestReturnPayload!")
+		return graphql.Null
+	}
+	return ec._RequestReturnPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRetryFulfillmentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRetryFulfillmentInput(ctx context.Context, v any) (model.RetryFulfillmentInput, error) {
 	res, err := ec.unmarshalInputRetryFulfillmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -38254,6 +36671,40 @@ func (ec *executionContext) marshalNRetryFulfillmentPayload2ᚖgithubᚗcomᚋha
 		return graphql.Null
 	}
 	return ec._RetryFulfillmentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReturnDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnDocumentInput(ctx context.Context, v any) (model.ReturnDocumentInput, error) {
+	res, err := ec.unmarshalInputReturnDocumentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx context.Context, v any) ([]*model.ReturnLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ReturnLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNReturnLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNReturnLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInput(ctx context.Context, v any) (*model.ReturnLineInput, error) {
+	res, err := ec.unmarshalInputReturnLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReturnMode2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, v any) (model.ReturnMode, error) {
+	var res model.ReturnMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReturnMode2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, sel ast.SelectionSet, v model.ReturnMode) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
@@ -38576,20 +37027,6 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	res := graphql.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
-	}
-	return res
-}
-
-func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
-	res, err := graphql.UnmarshalUpload(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
-	_ = sel
-	res := graphql.MarshalUpload(v)
-	if res == graphql.Null {
-		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
 	}
 	return res
 }
@@ -39001,25 +37438,11 @@ func (ec *executionContext) unmarshalOBundleComponentInput2ᚕᚖgithubᚗcomᚋ
 	return res, nil
 }
 
-func (ec *executionContext) marshalOCandidateImport2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImport(ctx context.Context, sel ast.SelectionSet, v *model.CandidateImport) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return ec._CandidateImport(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalOCashPayment2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCashPayment(ctx context.Context, sel ast.SelectionSet, v *model.CashPayment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._CashPayment(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx context.Context, sel ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return ec._ClaimCampaign(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCoupon2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *model.Coupon) graphql.Marshaler {
@@ -39034,13 +37457,6 @@ func (ec *executionContext) marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋh
 		return graphql.Null
 	}
 	return ec._CouponCampaign(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx context.Context, sel ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return ec._CouponClaim(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
@@ -39069,13 +37485,6 @@ func (ec *executionContext) marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharves
 		return graphql.Null
 	}
 	return ec._FulfillmentTimeline(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return ec._GiftCampaign(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx context.Context, sel ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {
@@ -39266,6 +37675,22 @@ func (ec *executionContext) marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._QCCart(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, v any) (*model.ReturnMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ReturnMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, sel ast.SelectionSet, v *model.ReturnMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {

@@ -48,11 +48,46 @@ type AddressInput struct {
 	Detail   string `json:"detail"`
 }
 
+// One event of the customer-service console's after-sales feed.
+type AfterSalesEvent struct {
+	Type      AfterSalesEventType `json:"type"`
+	RequestID string              `json:"requestId"`
+	OrderID   string              `json:"orderId"`
+	Kind      string              `json:"kind"`
+	Status    *string             `json:"status,omitempty"`
+	// Who made or audited the document.
+	By *string `json:"by,omitempty"`
+}
+
+// A returned line with what it gives back (stage 5's allocation spread over the units).
+type AfterSalesLine struct {
+	Sku        string `json:"sku"`
+	Qty        int64  `json:"qty"`
+	CashFen    int64  `json:"cashFen"`
+	NonCashFen int64  `json:"nonCashFen"`
+	// The line's freight share inside cashFen and nonCashFen.
+	FreightFen int64 `json:"freightFen"`
+}
+
+// One push of a request to another system (the order-push table), for customer service.
+type AfterSalesPush struct {
+	ID string `json:"id"`
+	// REFUND, NONCASH_REFUND, TMS_PICKUP, WMS_RETURN, REFUND_VOUCHER, STOCK_RESTORE, ANSWER
+	Type string `json:"type"`
+	// PENDING, DONE, DEAD
+	Status   string `json:"status"`
+	Attempts int64  `json:"attempts"`
+	// The receiver's answer: its document number, PAY's refund id...
+	Result    *string   `json:"result,omitempty"`
+	LastError *string   `json:"lastError,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
 // A customer's after-sales request about an order.
 type AfterSalesRequest struct {
 	ID      string `json:"id"`
 	OrderID string `json:"orderId"`
-	// CANCEL
+	// CANCEL, RETURN or REJECTION
 	Kind   string           `json:"kind"`
 	Status AfterSalesStatus `json:"status"`
 	Reason string           `json:"reason"`
@@ -60,10 +95,27 @@ type AfterSalesRequest struct {
 	RefusalCode *string `json:"refusalCode,omitempty"`
 	RefusalNote *string `json:"refusalNote,omitempty"`
 	// What went back, cash and non-cash, once REFUNDED.
-	RefundedFen int64             `json:"refundedFen"`
-	Steps       []*AfterSalesStep `json:"steps"`
-	CreatedAt   time.Time         `json:"createdAt"`
-	UpdatedAt   time.Time         `json:"updatedAt"`
+	RefundedFen int64 `json:"refundedFen"`
+	// Returns: how the goods go back.
+	Mode      *ReturnMode `json:"mode,omitempty"`
+	PhotoUrls []string    `json:"photoUrls"`
+	// Returns and rejections: the lines and what each gives back.
+	Lines []*AfterSalesLine `json:"lines"`
+	// Returns and rejections: the refund computed at acceptance, cash and non-cash, and the freight inside it.
+	RefundCashFen    int64 `json:"refundCashFen"`
+	RefundNonCashFen int64 `json:"refundNonCashFen"`
+	RefundFreightFen int64 `json:"refundFreightFen"`
+	// Returns and rejections: every push to another system and how far it
+	// is (CS_AGENT and CS_SUPERVISOR only; empty for customers).
+	Pushes []*AfterSalesPush `json:"pushes"`
+	// Customer service's documents: who made it, who audited it and why.
+	CreatedBy *string `json:"createdBy,omitempty"`
+	AuditedBy *string `json:"auditedBy,omitempty"`
+	AuditNote *string `json:"auditNote,omitempty"`
+	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED
+	Steps     []*AfterSalesStep `json:"steps"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
 }
 
 // One step of a request, with its time.
@@ -79,6 +131,11 @@ type AreaInput struct {
 	Province string `json:"province"`
 	City     string `json:"city"`
 	District string `json:"district"`
+}
+
+type AuditDocumentPayload struct {
+	Request *AfterSalesRequest `json:"request,omitempty"`
+	Errors  []*UserError       `json:"errors"`
 }
 
 // Bin stock a work order holds (occupied at allocation, deducted at picking).
@@ -174,26 +231,6 @@ type CancelOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
-// What one candidate file brought.
-type CandidateImport struct {
-	ImportID   string `json:"importId"`
-	CampaignID string `json:"campaignId"`
-	DataRows   int64  `json:"dataRows"`
-	Imported   int64  `json:"imported"`
-	// Rows repeating an id earlier in the file, plus ids the list held before.
-	Duplicates    int64                  `json:"duplicates"`
-	DuplicateRows []int64                `json:"duplicateRows"`
-	AlreadyListed int64                  `json:"alreadyListed"`
-	InvalidRows   []*InvalidCandidateRow `json:"invalidRows"`
-	// The list's size after the import.
-	Candidates int64 `json:"candidates"`
-}
-
-type CandidateImportPayload struct {
-	Import *CandidateImport `json:"import,omitempty"`
-	Errors []*UserError     `json:"errors"`
-}
-
 // What the front-end needs to send the customer to the channel's cashier.
 type CashPayment struct {
 	TradeID         string         `json:"tradeId"`
@@ -217,44 +254,6 @@ type CatalogChange struct {
 	Before *string `json:"before,omitempty"`
 	// The product after, as JSON.
 	After string `json:"after"`
-}
-
-// A pop-up claim campaign (DOMAIN 3.3): customers tap "claim" and get a
-// coupon of its template, at most perUserLimit each, while its stock lasts,
-// between startsAt and endsAt.
-type ClaimCampaign struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	TemplateID   string    `json:"templateId"`
-	Stock        int64     `json:"stock"`
-	PerUserLimit int64     `json:"perUserLimit"`
-	StartsAt     time.Time `json:"startsAt"`
-	EndsAt       time.Time `json:"endsAt"`
-	CreatedAt    time.Time `json:"createdAt"`
-	// Claims recorded, and where they stand.
-	Claims  int64 `json:"claims"`
-	Pending int64 `json:"pending"`
-	Bound   int64 `json:"bound"`
-	Refused int64 `json:"refused"`
-	// Units of refused claims not yet back in the stock (a crash cut the give-back short; the reconciler returns them).
-	GivebacksOwed int64 `json:"givebacksOwed"`
-	// The stock counter now; null while it is being rebuilt (the next claim rebuilds it).
-	StockLeft *int64 `json:"stockLeft,omitempty"`
-}
-
-type ClaimCampaignInput struct {
-	Name string `json:"name"`
-	// The coupon template given; required (a campaign without a gift is refused).
-	TemplateID   *string   `json:"templateId,omitempty"`
-	Stock        int64     `json:"stock"`
-	PerUserLimit int64     `json:"perUserLimit"`
-	StartsAt     time.Time `json:"startsAt"`
-	EndsAt       time.Time `json:"endsAt"`
-}
-
-type ClaimCampaignPayload struct {
-	Campaign *ClaimCampaign `json:"campaign,omitempty"`
-	Errors   []*UserError   `json:"errors"`
 }
 
 type ConfirmPutAwayInput struct {
@@ -355,22 +354,6 @@ type CouponCampaignInput struct {
 type CouponCampaignPayload struct {
 	Campaign *CouponCampaign `json:"campaign,omitempty"`
 	Errors   []*UserError    `json:"errors"`
-}
-
-// A customer's claim on a pop-up campaign.
-type CouponClaim struct {
-	ID         string            `json:"id"`
-	CampaignID string            `json:"campaignId"`
-	Status     CouponClaimStatus `json:"status"`
-	Reason     *string           `json:"reason,omitempty"`
-	// The coupon bound, once BOUND (its id is the claim's).
-	CouponID  *string   `json:"couponId,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
-}
-
-type CouponClaimPayload struct {
-	Claim  *CouponClaim `json:"claim,omitempty"`
-	Errors []*UserError `json:"errors"`
 }
 
 type CouponPayload struct {
@@ -564,58 +547,6 @@ type FulfillmentUnit struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
-// A goods-gift campaign (DOMAIN 3.2): an order of one of its candidates,
-// placed while it is active and meeting its conditions, gets its gift in
-// fulfillment while its gift stock lasts. Its excluded customers never do.
-type GiftCampaign struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name"`
-	StartsAt time.Time         `json:"startsAt"`
-	EndsAt   time.Time         `json:"endsAt"`
-	Phase    GiftCampaignPhase `json:"phase"`
-	// The order's goods must reach this (0: none).
-	MinGoodsFen int64 `json:"minGoodsFen"`
-	// Every one of these must be among the order's lines.
-	RequiredSkus      []string `json:"requiredSkus"`
-	ExcludedCustomers []string `json:"excludedCustomers"`
-	GiftSku           string   `json:"giftSku"`
-	GiftQtyPerOrder   int64    `json:"giftQtyPerOrder"`
-	// Units the campaign may give in all (top-ups included), and those left.
-	GiftStock     int64 `json:"giftStock"`
-	GiftStockLeft int64 `json:"giftStockLeft"`
-	// Customers on its candidate list.
-	Candidates int64     `json:"candidates"`
-	CreatedAt  time.Time `json:"createdAt"`
-}
-
-type GiftCampaignConnection struct {
-	Edges    []*GiftCampaignEdge `json:"edges"`
-	PageInfo *PageInfo           `json:"pageInfo"`
-}
-
-type GiftCampaignEdge struct {
-	Node   *GiftCampaign `json:"node"`
-	Cursor string        `json:"cursor"`
-}
-
-type GiftCampaignInput struct {
-	Name              string    `json:"name"`
-	StartsAt          time.Time `json:"startsAt"`
-	EndsAt            time.Time `json:"endsAt"`
-	MinGoodsFen       int64     `json:"minGoodsFen"`
-	RequiredSkus      []string  `json:"requiredSkus,omitempty"`
-	ExcludedCustomers []string  `json:"excludedCustomers,omitempty"`
-	// The gift; required (a campaign without a gift is refused).
-	GiftSku         *string `json:"giftSku,omitempty"`
-	GiftQtyPerOrder int64   `json:"giftQtyPerOrder"`
-	GiftStock       int64   `json:"giftStock"`
-}
-
-type GiftCampaignPayload struct {
-	Campaign *GiftCampaign `json:"campaign,omitempty"`
-	Errors   []*UserError  `json:"errors"`
-}
-
 type HandOverInput struct {
 	Carrier   string  `json:"carrier"`
 	Warehouse *string `json:"warehouse,omitempty"`
@@ -631,12 +562,6 @@ type HandoverBatch struct {
 	ID      string    `json:"id"`
 	Carrier string    `json:"carrier"`
 	Parcels []*Parcel `json:"parcels"`
-}
-
-// A row of a candidate file that names no usable customer id.
-type InvalidCandidateRow struct {
-	Row    int64  `json:"row"`
-	Reason string `json:"reason"`
 }
 
 type Mutation struct {
@@ -683,6 +608,8 @@ type Order struct {
 	// asking after-sales; it never says "none" for an order whose cancel was
 	// accepted.
 	CancelRequest *AfterSalesRequest `json:"cancelRequest,omitempty"`
+	// Every after-sales request of the order (cancels, returns, rejections), newest first.
+	AfterSalesRequests []*AfterSalesRequest `json:"afterSalesRequests"`
 }
 
 type OrderConnection struct {
@@ -972,6 +899,21 @@ type RequestCancelPayload struct {
 	Errors  []*UserError       `json:"errors"`
 }
 
+// A return of delivered lines.
+type RequestReturnInput struct {
+	// Why (a quality problem, 1-500 characters).
+	Reason string             `json:"reason"`
+	Mode   ReturnMode         `json:"mode"`
+	Lines  []*ReturnLineInput `json:"lines"`
+	// Photos of the problem (http(s) URLs, at most 9).
+	PhotoUrls []string `json:"photoUrls,omitempty"`
+}
+
+type RequestReturnPayload struct {
+	Request *AfterSalesRequest `json:"request,omitempty"`
+	Errors  []*UserError       `json:"errors"`
+}
+
 type RetryFulfillmentInput struct {
 	OrderID string `json:"orderId"`
 }
@@ -980,6 +922,22 @@ type RetryFulfillmentPayload struct {
 	// How many units went back to their stage.
 	Retried int64        `json:"retried"`
 	Errors  []*UserError `json:"errors"`
+}
+
+// A return or rejection document made by customer service for a customer's order.
+type ReturnDocumentInput struct {
+	Kind   DocumentKind `json:"kind"`
+	Reason string       `json:"reason"`
+	// Returns only: how the goods go back.
+	Mode      *ReturnMode        `json:"mode,omitempty"`
+	Lines     []*ReturnLineInput `json:"lines"`
+	PhotoUrls []string           `json:"photoUrls,omitempty"`
+}
+
+// A line returned and the units of it.
+type ReturnLineInput struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
 }
 
 type SaveAddressInput struct {
@@ -1229,6 +1187,67 @@ type WorkOrderPayload struct {
 	Errors    []*UserError `json:"errors"`
 }
 
+// What happened on the after-sales live feed.
+type AfterSalesEventType string
+
+const (
+	// A request (a customer's, or an approved document) was accepted; the reverse flow starts.
+	AfterSalesEventTypeRequestAccepted AfterSalesEventType = "REQUEST_ACCEPTED"
+	// Customer service made a document; it awaits a supervisor's audit.
+	AfterSalesEventTypeDocumentSubmitted AfterSalesEventType = "DOCUMENT_SUBMITTED"
+	// A supervisor approved or rejected a document (status says which).
+	AfterSalesEventTypeDocumentAudited AfterSalesEventType = "DOCUMENT_AUDITED"
+)
+
+var AllAfterSalesEventType = []AfterSalesEventType{
+	AfterSalesEventTypeRequestAccepted,
+	AfterSalesEventTypeDocumentSubmitted,
+	AfterSalesEventTypeDocumentAudited,
+}
+
+func (e AfterSalesEventType) IsValid() bool {
+	switch e {
+	case AfterSalesEventTypeRequestAccepted, AfterSalesEventTypeDocumentSubmitted, AfterSalesEventTypeDocumentAudited:
+		return true
+	}
+	return false
+}
+
+func (e AfterSalesEventType) String() string {
+	return string(e)
+}
+
+func (e *AfterSalesEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AfterSalesEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AfterSalesEventType", str)
+	}
+	return nil
+}
+
+func (e AfterSalesEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AfterSalesEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AfterSalesEventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Where an after-sales request stands.
 type AfterSalesStatus string
 
@@ -1243,6 +1262,14 @@ const (
 	AfterSalesStatusRefunded AfterSalesStatus = "REFUNDED"
 	// Nothing could stop the goods any more (refusalCode says why); ask for a return once delivered.
 	AfterSalesStatusRefused AfterSalesStatus = "REFUSED"
+	// A return's pickup courier is booked; the goods are on their way back.
+	AfterSalesStatusReturning AfterSalesStatus = "RETURNING"
+	// A return's refund is with PAY: finance audits the cash part before the channel pays it back.
+	AfterSalesStatusRefunding AfterSalesStatus = "REFUNDING"
+	// Customer service's document waits for a supervisor other than its author.
+	AfterSalesStatusAwaitingAudit AfterSalesStatus = "AWAITING_AUDIT"
+	// A supervisor rejected the document; its units and refund went back to the order.
+	AfterSalesStatusRejected AfterSalesStatus = "REJECTED"
 )
 
 var AllAfterSalesStatus = []AfterSalesStatus{
@@ -1251,11 +1278,15 @@ var AllAfterSalesStatus = []AfterSalesStatus{
 	AfterSalesStatusCancelled,
 	AfterSalesStatusRefunded,
 	AfterSalesStatusRefused,
+	AfterSalesStatusReturning,
+	AfterSalesStatusRefunding,
+	AfterSalesStatusAwaitingAudit,
+	AfterSalesStatusRejected,
 }
 
 func (e AfterSalesStatus) IsValid() bool {
 	switch e {
-	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused:
+	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused, AfterSalesStatusReturning, AfterSalesStatusRefunding, AfterSalesStatusAwaitingAudit, AfterSalesStatusRejected:
 		return true
 	}
 	return false
@@ -1416,65 +1447,6 @@ func (e CouponCampaignStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-type CouponClaimStatus string
-
-const (
-	// Recorded; the coupon is being bound (at once when you view your coupons).
-	CouponClaimStatusPending CouponClaimStatus = "PENDING"
-	CouponClaimStatusBound   CouponClaimStatus = "BOUND"
-	// Not bound: reason says why (OUT_OF_STOCK, TEMPLATE_ENDED, TEMPLATE_RETIRED).
-	CouponClaimStatusRefused CouponClaimStatus = "REFUSED"
-)
-
-var AllCouponClaimStatus = []CouponClaimStatus{
-	CouponClaimStatusPending,
-	CouponClaimStatusBound,
-	CouponClaimStatusRefused,
-}
-
-func (e CouponClaimStatus) IsValid() bool {
-	switch e {
-	case CouponClaimStatusPending, CouponClaimStatusBound, CouponClaimStatusRefused:
-		return true
-	}
-	return false
-}
-
-func (e CouponClaimStatus) String() string {
-	return string(e)
-}
-
-func (e *CouponClaimStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = CouponClaimStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid CouponClaimStatus", str)
-	}
-	return nil
-}
-
-func (e CouponClaimStatus) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *CouponClaimStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e CouponClaimStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
 type CouponTemplateStatus string
 
 const (
@@ -1587,6 +1559,64 @@ func (e *CustomerOrderSource) UnmarshalJSON(b []byte) error {
 }
 
 func (e CustomerOrderSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What customer service's document asks for.
+type DocumentKind string
+
+const (
+	// A sales return (refund only or with pickup).
+	DocumentKindReturn DocumentKind = "RETURN"
+	// The customer refused the delivery at the door (handled as a return whose goods come back with the courier).
+	DocumentKindRejection DocumentKind = "REJECTION"
+)
+
+var AllDocumentKind = []DocumentKind{
+	DocumentKindReturn,
+	DocumentKindRejection,
+}
+
+func (e DocumentKind) IsValid() bool {
+	switch e {
+	case DocumentKindReturn, DocumentKindRejection:
+		return true
+	}
+	return false
+}
+
+func (e DocumentKind) String() string {
+	return string(e)
+}
+
+func (e *DocumentKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DocumentKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DocumentKind", str)
+	}
+	return nil
+}
+
+func (e DocumentKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DocumentKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DocumentKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1806,63 +1836,6 @@ func (e *FulfillmentUnitState) UnmarshalJSON(b []byte) error {
 }
 
 func (e FulfillmentUnitState) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type GiftCampaignPhase string
-
-const (
-	GiftCampaignPhaseScheduled GiftCampaignPhase = "SCHEDULED"
-	GiftCampaignPhaseActive    GiftCampaignPhase = "ACTIVE"
-	GiftCampaignPhaseEnded     GiftCampaignPhase = "ENDED"
-)
-
-var AllGiftCampaignPhase = []GiftCampaignPhase{
-	GiftCampaignPhaseScheduled,
-	GiftCampaignPhaseActive,
-	GiftCampaignPhaseEnded,
-}
-
-func (e GiftCampaignPhase) IsValid() bool {
-	switch e {
-	case GiftCampaignPhaseScheduled, GiftCampaignPhaseActive, GiftCampaignPhaseEnded:
-		return true
-	}
-	return false
-}
-
-func (e GiftCampaignPhase) String() string {
-	return string(e)
-}
-
-func (e *GiftCampaignPhase) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = GiftCampaignPhase(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid GiftCampaignPhase", str)
-	}
-	return nil
-}
-
-func (e GiftCampaignPhase) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *GiftCampaignPhase) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e GiftCampaignPhase) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2303,6 +2276,64 @@ func (e PaymentChannel) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a return gives the goods back.
+type ReturnMode string
+
+const (
+	// The goods stay with the customer (spoiled fresh food); only the money goes back.
+	ReturnModeRefundOnly ReturnMode = "REFUND_ONLY"
+	// A courier collects the goods at the door; they go back to the warehouse.
+	ReturnModePickup ReturnMode = "PICKUP"
+)
+
+var AllReturnMode = []ReturnMode{
+	ReturnModeRefundOnly,
+	ReturnModePickup,
+}
+
+func (e ReturnMode) IsValid() bool {
+	switch e {
+	case ReturnModeRefundOnly, ReturnModePickup:
+		return true
+	}
+	return false
+}
+
+func (e ReturnMode) String() string {
+	return string(e)
+}
+
+func (e *ReturnMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReturnMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReturnMode", str)
+	}
+	return nil
+}
+
+func (e ReturnMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReturnMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReturnMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Roles carried by the bearer token's role claim.
 type Role string
 
@@ -2603,10 +2634,18 @@ const (
 	UserErrorCodeCouponTemplateConflict UserErrorCode = "COUPON_TEMPLATE_CONFLICT"
 	// The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished).
 	UserErrorCodeCampaignStateConflict UserErrorCode = "CAMPAIGN_STATE_CONFLICT"
-	// A pop-up claim is refused, nothing recorded: reason CAMPAIGN_ENDED,
-	// CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED (you hold the campaign's limit
-	// of claims) or OUT_OF_STOCK.
-	UserErrorCodeClaimRefused UserErrorCode = "CLAIM_REFUSED"
+	// A returned SKU is not a line of the order; field points at the lines.
+	UserErrorCodeLineNotOnOrder UserErrorCode = "LINE_NOT_ON_ORDER"
+	// More units returned than were delivered, counting earlier returns.
+	UserErrorCodeQtyAboveDelivered UserErrorCode = "QTY_ABOVE_DELIVERED"
+	// The order is not delivered (or was refused at the door: its rejection is made by itself).
+	UserErrorCodeOrderNotReturnable UserErrorCode = "ORDER_NOT_RETURNABLE"
+	// The refund would exceed what was paid, counting earlier refunds.
+	UserErrorCodeRefundExceedsPaid UserErrorCode = "REFUND_EXCEEDS_PAID"
+	// A document is audited by a supervisor other than its author.
+	UserErrorCodeAuditorIsAuthor UserErrorCode = "AUDITOR_IS_AUTHOR"
+	// The document was audited already.
+	UserErrorCodeNotAwaitingAudit UserErrorCode = "NOT_AWAITING_AUDIT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -2635,12 +2674,17 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeCouponInvalid,
 	UserErrorCodeCouponTemplateConflict,
 	UserErrorCodeCampaignStateConflict,
-	UserErrorCodeClaimRefused,
+	UserErrorCodeLineNotOnOrder,
+	UserErrorCodeQtyAboveDelivered,
+	UserErrorCodeOrderNotReturnable,
+	UserErrorCodeRefundExceedsPaid,
+	UserErrorCodeAuditorIsAuthor,
+	UserErrorCodeNotAwaitingAudit,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit:
 		return true
 	}
 	return false

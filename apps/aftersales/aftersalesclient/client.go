@@ -1,7 +1,8 @@
 // Package aftersalesclient is the typed client of after-sales, the
-// reverse flow (DOMAIN 5): customers' cancels of paid orders, their
-// requests and steps; and CancelFilter, the Bloom filter of order ids
-// with requests that guards order detail's lookup.
+// reverse flow (DOMAIN 4, 5): customers' cancels of paid orders and
+// returns of delivered ones, their requests, steps and pushes, customer
+// service's documents and audits; and CancelFilter, the Bloom filter of
+// order ids with requests (of any kind) that guards order detail's lookup.
 //
 // Why the filter is one copy in Redis whose bits after-sales sets before
 // it answers. DOMAIN 5 forbids a wrong "no" on any gateway instance from
@@ -41,11 +42,32 @@ const (
 	CodeNotFound         = "NOT_FOUND" // no such request, or no such order for the customer
 	CodeNotCancellable   = "ORDER_NOT_CANCELLABLE"
 	CodeIdempotencyReuse = "IDEMPOTENCY_KEY_REUSED"
+	// Returns: a SKU not on the order; more units than delivered,
+	// counting earlier returns; an order not delivered (or refused at the
+	// door, whose rejection is made by itself); a refund above what was
+	// paid, counting earlier refunds.
+	CodeLineNotOnOrder    = "LINE_NOT_ON_ORDER"
+	CodeQtyAboveDelivered = "QTY_ABOVE_DELIVERED"
+	CodeNotReturnable     = "ORDER_NOT_RETURNABLE"
+	CodeRefundAbovePaid   = "REFUND_EXCEEDS_PAID"
+	// Documents: the auditor made the document; it was audited already.
+	CodeSelfAudit        = "AUDITOR_IS_AUTHOR"
+	CodeNotAwaitingAudit = "NOT_AWAITING_AUDIT"
 )
 
 // Request kinds, statuses and steps (wire values).
 const (
-	KindCancel = "CANCEL"
+	KindCancel    = "CANCEL"
+	KindReturn    = "RETURN"
+	KindRejection = "REJECTION"
+
+	ModeRefundOnly = "REFUND_ONLY"
+	ModePickup     = "PICKUP"
+
+	StatusReturning     = "RETURNING"
+	StatusRefunding     = "REFUNDING"
+	StatusAwaitingAudit = "AWAITING_AUDIT"
+	StatusRejected      = "REJECTED"
 
 	StatusAccepted  = "ACCEPTED"
 	StatusPaused    = "PAUSED"
@@ -70,6 +92,45 @@ type CancelRequest struct {
 	Reason         string `json:"reason"`
 }
 
+// ReturnLine is a SKU and the units returned.
+type ReturnLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+// ReturnRequest is a customer's return of delivered lines: refund only,
+// or with a pickup courier at the door.
+type ReturnRequest struct {
+	IdempotencyKey string       `json:"idempotency_key"`
+	CustomerID     string       `json:"customer_id"`
+	OrderID        string       `json:"order_id"`
+	Reason         string       `json:"reason"`
+	Mode           string       `json:"mode"`
+	Lines          []ReturnLine `json:"lines"`
+	PhotoURLs      []string     `json:"photo_urls,omitempty"`
+}
+
+// RequestLine is a returned line with its refund.
+type RequestLine struct {
+	SKU        string    `json:"sku"`
+	Qty        int64     `json:"qty"`
+	CashFen    money.Fen `json:"cash_fen"`
+	NonCashFen money.Fen `json:"non_cash_fen"`
+	FreightFen money.Fen `json:"freight_fen"`
+}
+
+// Push is one of a request's pushes to another system, as customer
+// service sees it.
+type Push struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Status    string    `json:"status"`
+	Attempts  int       `json:"attempts"`
+	Result    string    `json:"result,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
 // Step is one step of a request, with its time.
 type Step struct {
 	Step string    `json:"step"`
@@ -89,9 +150,21 @@ type Request struct {
 	RefusalNote string    `json:"refusal_note,omitempty"`
 	RefundedFen money.Fen `json:"refunded_fen"`
 	Intercepted []string  `json:"intercepted,omitempty"`
-	Steps       []Step    `json:"steps"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// Returns and rejections.
+	Mode             string        `json:"mode,omitempty"`
+	PhotoURLs        []string      `json:"photo_urls,omitempty"`
+	Lines            []RequestLine `json:"lines,omitempty"`
+	RefundCashFen    money.Fen     `json:"refund_cash_fen"`
+	RefundNonCashFen money.Fen     `json:"refund_non_cash_fen"`
+	RefundFreightFen money.Fen     `json:"refund_freight_fen"`
+	Pushes           []Push        `json:"pushes,omitempty"` // one request read by id
+	// Customer service's documents: author, auditor and the audit's note.
+	CreatedBy string    `json:"created_by,omitempty"`
+	AuditedBy string    `json:"audited_by,omitempty"`
+	AuditNote string    `json:"audit_note,omitempty"`
+	Steps     []Step    `json:"steps"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Requests is a list of requests, newest first.
@@ -112,6 +185,62 @@ func New(inv *daprx.Invoker) *Client { return &Client{inv: inv} }
 func (c *Client) Cancel(ctx context.Context, r CancelRequest) (Request, error) {
 	var out Request
 	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/cancels", r, &out)
+}
+
+// Return asks for a return of delivered lines; answered once the
+// request is stored with its refund computed and its first pushes
+// (follow its steps). Same key and input: the same request.
+func (c *Client) Return(ctx context.Context, r ReturnRequest) (Request, error) {
+	var out Request
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/returns", r, &out)
+}
+
+// OfOrder lists an order's requests, newest first (customerID "" for
+// staff, who see every customer's).
+func (c *Client) OfOrder(ctx context.Context, customerID, orderID string) ([]Request, error) {
+	var out Requests
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(orderID)+"/requests?customer="+url.QueryEscape(customerID), nil, &out)
+	return out.Items, err
+}
+
+// DocumentRequest is a CS agent's return or rejection document for an
+// order of any customer; it waits for a supervisor's audit.
+type DocumentRequest struct {
+	IdempotencyKey string       `json:"idempotency_key"`
+	Author         string       `json:"author"`
+	OrderID        string       `json:"order_id"`
+	Kind           string       `json:"kind"` // RETURN or REJECTION
+	Reason         string       `json:"reason"`
+	Mode           string       `json:"mode,omitempty"` // returns: REFUND_ONLY or PICKUP
+	Lines          []ReturnLine `json:"lines"`
+	PhotoURLs      []string     `json:"photo_urls,omitempty"`
+}
+
+// AuditRequest approves or rejects a document.
+type AuditRequest struct {
+	Auditor string `json:"auditor"`
+	Approve bool   `json:"approve"`
+	Note    string `json:"note"`
+}
+
+// CreateDocument stores a document awaiting audit (its units held).
+func (c *Client) CreateDocument(ctx context.Context, r DocumentRequest) (Request, error) {
+	var out Request
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/documents", r, &out)
+}
+
+// AuditDocument approves (it runs) or rejects (its units go back) a
+// document; CodeSelfAudit for its author, CodeNotAwaitingAudit once audited.
+func (c *Client) AuditDocument(ctx context.Context, id string, r AuditRequest) (Request, error) {
+	var out Request
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/documents/"+url.PathEscape(id)+"/audit", r, &out)
+}
+
+// AwaitingAudit lists the documents waiting for a supervisor, oldest first.
+func (c *Client) AwaitingAudit(ctx context.Context, first int) ([]Request, error) {
+	var out Requests
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/documents?first="+strconv.Itoa(first), nil, &out)
+	return out.Items, err
 }
 
 // Get returns one request of the customer (CodeNotFound for another's).

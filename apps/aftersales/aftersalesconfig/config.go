@@ -27,7 +27,22 @@ type Config struct {
 	// recorded it. The end-to-end crash test turns it on; production
 	// refuses to start with it.
 	CrashAfterCancel bool
+	// PartnersAppID names the outside systems the pushes reach (TMS,
+	// finance, the customers' mini-program): the partners stand-in in
+	// development, the HTTPEndpoint partners-outside in production
+	// (HARVEST_PARTNERS_APP_ID, required there).
+	PartnersAppID string
+	// PushConcurrency overrides push types' worker concurrency
+	// (HARVEST_AFTERSALES_PUSH_<TYPE>, e.g. HARVEST_AFTERSALES_PUSH_REFUND=32).
+	PushConcurrency map[string]int
+	// PushLease is how long a claimed push is its worker's
+	// (HARVEST_AFTERSALES_PUSH_LEASE): a worker that died mid-delivery
+	// gives it back after this.
+	PushLease time.Duration
 }
+
+// PushTypes are the push types whose concurrency the environment may set.
+var PushTypes = []string{"REFUND", "NONCASH_REFUND", "TMS_PICKUP", "WMS_RETURN", "REFUND_VOUCHER", "STOCK_RESTORE", "ANSWER"}
 
 // Read reads the configuration and reports every bad variable.
 func Read(r *config.Reader) (Config, error) {
@@ -36,6 +51,18 @@ func Read(r *config.Reader) (Config, error) {
 		SweepIdle:   r.Duration("HARVEST_AFTERSALES_SWEEP_IDLE", 3*time.Second),
 		FilterCheck: r.Duration("HARVEST_AFTERSALES_FILTER_CHECK", 30*time.Second)}
 	c.CrashAfterCancel = r.Bool("HARVEST_AFTERSALES_FAULTS", false)
+	if c.Base.Development() {
+		c.PartnersAppID = r.String("HARVEST_PARTNERS_APP_ID", "partners")
+	} else {
+		c.PartnersAppID = r.Required("HARVEST_PARTNERS_APP_ID")
+	}
+	c.PushLease = r.Duration("HARVEST_AFTERSALES_PUSH_LEASE", 30*time.Second)
+	c.PushConcurrency = map[string]int{}
+	for _, t := range PushTypes {
+		if n := r.Int("HARVEST_AFTERSALES_PUSH_"+t, 0); n > 0 {
+			c.PushConcurrency[t] = n
+		}
+	}
 	if c.CrashAfterCancel && !c.Base.Development() {
 		r.Refuse(errors.New("HARVEST_AFTERSALES_FAULTS is for development only"))
 	}

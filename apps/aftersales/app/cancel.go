@@ -51,6 +51,13 @@ func (s *Service) Cancel(ctx context.Context, in domain.CancelInput) (*domain.Re
 	if err := s.d.Filter.Add(ctx, in.OrderID); err != nil {
 		return nil, err
 	}
+	// The answer to the requester (DOMAIN 5's push), written with the request.
+	ans, err := domain.MakePush(pushID(r.ID(), domain.PushAnswer), domain.PushAnswer, r.OrderID(), r.ID(),
+		answerPush{CustomerID: r.CustomerID(), Kind: string(r.Kind())})
+	if err != nil {
+		return nil, err
+	}
+	r.Push(ans)
 	ev := outbox.Event{Topic: events.TopicRequestAccepted, AggregateID: r.ID(), Type: events.TypeRequestAccepted,
 		Payload: events.RequestAccepted{RequestID: r.ID(), OrderID: r.OrderID(), CustomerID: r.CustomerID(), Kind: string(r.Kind()), At: now}}
 	out, created, err := s.d.Repo.Create(ctx, r, ev)
@@ -59,6 +66,7 @@ func (s *Service) Cancel(ctx context.Context, in domain.CancelInput) (*domain.Re
 	}
 	if created {
 		s.d.Notify()
+		s.wakePushers()
 		return out, nil
 	}
 	if out.Key() == in.IdempotencyKey && out.CustomerID() == in.CustomerID {
@@ -125,4 +133,9 @@ func (s *Service) OfOrder(ctx context.Context, customerID, orderID string) ([]*d
 		}
 	}
 	return out, nil
+}
+
+// Pushes lists a request's pushes in commit order.
+func (s *Service) Pushes(ctx context.Context, requestID string) ([]domain.Push, error) {
+	return s.d.Repo.PushesOf(ctx, requestID)
 }

@@ -215,6 +215,9 @@ func TestCancelTenAtOnce(t *testing.T) {
 	if n := e.count(t, `SELECT COUNT(*) FROM requests`); n != 1 {
 		t.Fatalf("requests: %d", n)
 	}
+	if n := e.count(t, `SELECT COUNT(*) FROM pushes WHERE type='ANSWER'`); n != 1 {
+		t.Fatalf("answers to the requester: %d", n)
+	}
 	if n := e.count(t, `SELECT COUNT(*) FROM outbox`); n != 1 {
 		t.Fatalf("events: %d", n)
 	}

@@ -31,6 +31,8 @@ type fakeOMS struct {
 	cancels  int                 // effective cancels
 	resumes  int
 	pay      *fakePay
+	// allocations are the orders' stage-5 allocations (returns).
+	allocations map[string]omsclient.Allocation
 }
 
 func (f *fakeOMS) GetOrder(_ context.Context, id string) (omsclient.Order, error) {
@@ -104,6 +106,10 @@ type fakePay struct {
 	deductions map[string]*payclient.Deduction
 	refunds    int
 	holdBack   bool // refunds not done yet
+	// returns' refunds: cash by idempotency key, non-cash by key
+	cashRefunds map[string]*payclient.Refund
+	nonCash     map[string]payclient.NonCashRefund
+	refundCalls int
 }
 
 func (p *fakePay) refundAll(orderID string) {
@@ -143,6 +149,7 @@ type fakeWMS struct {
 	mu          sync.Mutex
 	tooLate     map[string]bool
 	intercepted map[string]int
+	notices     map[string]int
 }
 
 func (w *fakeWMS) Intercept(_ context.Context, id string, _ wmsclient.InterceptRequest) (wmsclient.Interception, error) {
@@ -161,6 +168,8 @@ type env struct {
 	oms    *fakeOMS
 	pay    *fakePay
 	wms    *fakeWMS
+	ptn    *fakePartners
+	stock  *fakeStock
 	filter *aftersalesclient.CancelFilter
 	prefix string
 }
@@ -173,14 +182,16 @@ func setup(t *testing.T, repo func(*store.Store) app.Repository) *env {
 	pay := &fakePay{trades: map[string]*payclient.Trade{}, deductions: map[string]*payclient.Deduction{}}
 	e := &env{st: store.New(db), pay: pay, prefix: prefix,
 		oms: &fakeOMS{orders: map[string]*omsclient.Order{}, paused: map[string]bool{}, reached: map[string][]string{},
-			supplier: map[string]string{}, started: map[string]bool{}, pay: pay},
+			supplier: map[string]string{}, started: map[string]bool{}, pay: pay, allocations: map[string]omsclient.Allocation{}},
+		ptn:    &fakePartners{received: map[string]int{}},
+		stock:  &fakeStock{restored: map[string]int64{}, ids: map[string]int{}},
 		wms:    &fakeWMS{tooLate: map[string]bool{}, intercepted: map[string]int{}},
 		filter: aftersalesclient.NewCancelFilter(rdb, prefix)}
 	var r app.Repository = e.st
 	if repo != nil {
 		r = repo(e.st)
 	}
-	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Filter: e.filter})
+	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Partners: e.ptn, Stock: e.stock, Filter: e.filter})
 	return e
 }
 

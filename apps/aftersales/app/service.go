@@ -1,12 +1,16 @@
-// Package app holds after-sales' use cases: accepting a customer's cancel
-// of a paid order (stored with the transactional message that starts it,
-// the cancel filter set before the answer), the reverse flow that
-// processes it (pause fulfillment in OMS, intercept at WMS what reached a
-// warehouse, cancel in OMS, see PAY's refund through), the sweep that
-// picks up a request whose flow stopped, the queries, and the rebuild of
-// the cancel filter. It owns its ports: Repository (apps/aftersales/store),
-// Orders, Warehouse and Payments (the other apps' typed clients) and
-// Filter (aftersalesclient.CancelFilter).
+// Package app holds after-sales' use cases (DOMAIN 4, 5): a customer's
+// cancel of a paid order (pause fulfillment in OMS, intercept at WMS what
+// reached a warehouse, cancel in OMS, see PAY's refund through); a
+// customer's return of delivered lines and a rejection at the door made
+// by itself from OMS's refusal, their refund spread with stage 5's
+// allocation under the order's lock; customer service's documents held
+// until a supervisor other than the author audits them; the order-push
+// table's workers (pushes.go) and the receivers of each push type
+// (deliver.go); the sweep that picks up a request whose flow stopped; the
+// queries; and the rebuild of the cancel filter. It owns its ports:
+// Repository (apps/aftersales/store), Orders, Warehouse, Payments, Stock
+// and Partners (the other apps' typed clients) and Filter
+// (aftersalesclient.CancelFilter).
 package app
 
 import (
@@ -15,9 +19,12 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
@@ -38,7 +45,23 @@ type Repository interface {
 	Stale(ctx context.Context, before time.Time, limit int) ([]string, error)
 	// OrderIDs pages through the order ids with requests, after after.
 	OrderIDs(ctx context.Context, after string, limit int) ([]string, error)
+	// CreateReturn stores a return or rejection decided under the
+	// order's lock (see store.Store.CreateReturn).
+	CreateReturn(ctx context.Context, now time.Time, orderID, customerID, key string, caps ReturnCaps,
+		decide func(returned map[string]int64) (*domain.Request, error), event func(r *domain.Request) outbox.Event) (*domain.Request, bool, error)
+	// UpdateEmitting is Update whose fn also names events to write in the
+	// same transaction; a request that gave its units back (Released) has
+	// them subtracted from its order's returned units and ledger.
+	UpdateEmitting(ctx context.Context, id string, fn func(r *domain.Request) ([]outbox.Event, error)) (*domain.Request, error)
+	// AwaitingAudit lists the documents awaiting audit, oldest first.
+	AwaitingAudit(ctx context.Context, limit int) ([]*domain.Request, error)
+	// PushesOf lists a request's pushes in commit order.
+	PushesOf(ctx context.Context, requestID string) ([]domain.Push, error)
 }
+
+// ReturnCaps bound what an order's returns may give back in all: what
+// was paid, cash and non-cash.
+type ReturnCaps struct{ Cash, NonCash money.Fen }
 
 // Orders is OMS as the reverse flow uses it (*omsclient.Client).
 type Orders interface {
@@ -46,17 +69,37 @@ type Orders interface {
 	PauseFulfillment(ctx context.Context, orderID string, r omsclient.PauseRequest) (omsclient.OrderPause, error)
 	ResumeFulfillment(ctx context.Context, orderID string, r omsclient.ResumeRequest) (omsclient.ResumeResult, error)
 	CancelPaused(ctx context.Context, orderID string, r omsclient.CancelPausedRequest) (omsclient.ReverseCancel, error)
+	GetAllocation(ctx context.Context, id string) (omsclient.Allocation, error)
 }
 
 // Warehouse is WMS (*wmsclient.Client).
 type Warehouse interface {
 	Intercept(ctx context.Context, deliveryOrderID string, r wmsclient.InterceptRequest) (wmsclient.Interception, error)
+	NoticeReturn(ctx context.Context, n wmsclient.ReturnNotice) (wmsclient.ReturnReceipt, error)
 }
 
 // Payments is PAY (*payclient.Client): what it refunded for an order.
 type Payments interface {
 	TradesOfOrder(ctx context.Context, orderID string) ([]payclient.Trade, error)
 	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
+	RequestRefund(ctx context.Context, r payclient.RefundRequest) (payclient.Refund, error)
+	RefundsOfTrade(ctx context.Context, tradeID string) ([]payclient.Refund, error)
+	RefundNonCash(ctx context.Context, r payclient.NonCashRefundRequest) (payclient.NonCashRefund, error)
+}
+
+// Stock is inventory's sellable stock (*inventoryclient.Client): units
+// that came back are given back to it.
+type Stock interface {
+	RestoreStock(ctx context.Context, r inventoryclient.RestoreRequest) (inventoryclient.Restore, error)
+}
+
+// Partners are the outside systems the reverse flow pushes to
+// (*partnersclient.Client): TMS for pickups, finance for refund
+// vouchers, the customer's mini-program for answers.
+type Partners interface {
+	RequestPickup(ctx context.Context, p partnersclient.PickupRequest) (partnersclient.Receipt, error)
+	PushRefundVoucher(ctx context.Context, v partnersclient.RefundVoucher) (partnersclient.Receipt, error)
+	SendPush(ctx context.Context, p partnersclient.Push) (partnersclient.Receipt, error)
 }
 
 // Filter is the cancel filter (*aftersalesclient.CancelFilter).
@@ -72,6 +115,8 @@ type Deps struct {
 	Orders    Orders
 	Warehouse Warehouse
 	Payments  Payments
+	Partners  Partners
+	Stock     Stock
 	Filter    Filter
 	Clock     clock.Clock
 	Notify    func() // wakes the outbox relay
@@ -89,7 +134,8 @@ const CrashToken = "e2e:crash-after-cancel"
 
 // Service runs after-sales' use cases.
 type Service struct {
-	d Deps
+	d       Deps
+	pushers *Pushers
 }
 
 // New returns a Service.

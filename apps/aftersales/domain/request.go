@@ -55,7 +55,7 @@ const (
 )
 
 // Done reports whether the request has finished.
-func (s Status) Done() bool { return s == StatusRefunded || s == StatusRefused }
+func (s Status) Done() bool { return s == StatusRefunded || s == StatusRefused || s == StatusRejected }
 
 // Step names a step of a request's timeline.
 type Step string
@@ -107,6 +107,16 @@ type Request struct {
 	key, requestHash        string
 	intercepted             []string
 	refunded                money.Fen
+	mode                    string
+	photos                  []string
+	lines                   []LineRefund
+	refundCash              money.Fen
+	refundNonCash           money.Fen
+	refundFreight           money.Fen
+	pushes                  []NewPush // to write with the next save
+	createdBy, auditedBy    string
+	auditNote               string
+	released                bool // the last change gave the units back
 	steps                   []TimelineEntry
 	stored                  int // steps already persisted
 	createdAt, updatedAt    time.Time
@@ -125,23 +135,29 @@ func (in CancelInput) Hash() string {
 
 // Validate names every bad field of in.
 func (in CancelInput) Validate() error {
-	var bad []string
-	if strings.TrimSpace(in.OrderID) == "" || len(in.OrderID) > 64 {
-		bad = append(bad, "orderId must be 1-64 characters")
-	}
-	if strings.TrimSpace(in.CustomerID) == "" || len(in.CustomerID) > 64 {
-		bad = append(bad, "customer must be 1-64 characters")
-	}
-	if strings.TrimSpace(in.IdempotencyKey) == "" || len(in.IdempotencyKey) > MaxKey {
-		bad = append(bad, fmt.Sprintf("idempotencyKey must be 1-%d characters", MaxKey))
-	}
-	if strings.TrimSpace(in.Reason) == "" || utf8.RuneCountInString(in.Reason) > MaxReason {
-		bad = append(bad, fmt.Sprintf("reason must be 1-%d characters", MaxReason))
-	}
-	if len(bad) > 0 {
+	if bad := baseFields(in.OrderID, in.CustomerID, in.IdempotencyKey, in.Reason); len(bad) > 0 {
 		return fmt.Errorf("%w: %s", ErrValidation, strings.Join(bad, "; "))
 	}
 	return nil
+}
+
+// baseFields checks what every request names: the order, the customer,
+// the idempotency key and the reason.
+func baseFields(orderID, customerID, key, reason string) []string {
+	var bad []string
+	if strings.TrimSpace(orderID) == "" || len(orderID) > 64 {
+		bad = append(bad, "orderId must be 1-64 characters")
+	}
+	if strings.TrimSpace(customerID) == "" || len(customerID) > 64 {
+		bad = append(bad, "customer must be 1-64 characters")
+	}
+	if strings.TrimSpace(key) == "" || len(key) > MaxKey {
+		bad = append(bad, fmt.Sprintf("idempotencyKey must be 1-%d characters", MaxKey))
+	}
+	if strings.TrimSpace(reason) == "" || utf8.RuneCountInString(reason) > MaxReason {
+		bad = append(bad, fmt.Sprintf("reason must be 1-%d characters", MaxReason))
+	}
+	return bad
 }
 
 // NewCancel is an accepted cancel request of a paid order.
@@ -272,7 +288,7 @@ func (r *Request) RefundedFen() money.Fen    { return r.refunded }
 func (r *Request) Steps() []TimelineEntry    { return slices.Clone(r.steps) }
 func (r *Request) NewSteps() []TimelineEntry { return slices.Clone(r.steps[r.stored:]) }
 func (r *Request) StoredSteps() int          { return r.stored }
-func (r *Request) MarkStored()               { r.stored = len(r.steps) }
+func (r *Request) MarkStored()               { r.stored, r.pushes, r.released = len(r.steps), nil, false }
 func (r *Request) CreatedAt() time.Time      { return r.createdAt }
 func (r *Request) UpdatedAt() time.Time      { return r.updatedAt }
 
@@ -286,6 +302,14 @@ type Snapshot struct {
 	Key, RequestHash         string
 	Intercepted              []string
 	Refunded                 money.Fen
+	Mode                     string
+	Photos                   []string
+	Lines                    []LineRefund
+	RefundCash               money.Fen
+	RefundNonCash            money.Fen
+	RefundFreight            money.Fen
+	CreatedBy, AuditedBy     string
+	AuditNote                string
 	Steps                    []TimelineEntry
 	CreatedAt, UpdatedAt     time.Time
 }
@@ -294,13 +318,14 @@ type Snapshot struct {
 func Restore(s Snapshot) *Request {
 	return &Request{id: s.ID, orderID: s.OrderID, customerID: s.CustomerID, kind: s.Kind, status: s.Status, reason: s.Reason,
 		refusalCode: s.RefusalCode, refusalNote: s.RefusalNote, key: s.Key, requestHash: s.RequestHash,
-		intercepted: s.Intercepted, refunded: s.Refunded, steps: s.Steps, stored: len(s.Steps), createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
+		intercepted: s.Intercepted, refunded: s.Refunded, mode: s.Mode, photos: s.Photos, lines: s.Lines, refundCash: s.RefundCash,
+		refundNonCash: s.RefundNonCash, refundFreight: s.RefundFreight, createdBy: s.CreatedBy, auditedBy: s.AuditedBy, auditNote: s.AuditNote, steps: s.Steps, stored: len(s.Steps), createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
 }
 
 // ParseStatus turns a stored value into a Status.
 func ParseStatus(s string) (Status, error) {
 	switch st := Status(s); st {
-	case StatusAccepted, StatusPaused, StatusCancelled, StatusRefunded, StatusRefused:
+	case StatusAccepted, StatusPaused, StatusCancelled, StatusRefunded, StatusRefused, StatusReturning, StatusRefunding, StatusAwaitingAudit, StatusRejected:
 		return st, nil
 	}
 	return "", fmt.Errorf("unknown request status %q", s)

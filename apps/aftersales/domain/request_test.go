@@ -93,3 +93,44 @@ func TestCancelInputValidation(t *testing.T) {
 		}
 	}
 }
+
+// ComputeRefund spreads each line's stage-5 allocation over its units,
+// cumulatively: the units of a line returned over several returns give
+// back exactly the line, never more; lines not on the order and units
+// above what was delivered are refused.
+func TestComputeRefund(t *testing.T) {
+	t.Parallel()
+	lines := []domain.OrderLine{{SKU: "A", Qty: 3, Cash: 3100, NonCash: 500, Freight: 600}, {SKU: "B", Qty: 1, Cash: 1000, NonCash: 200, Freight: 200}}
+	cases := []struct {
+		name     string
+		returned map[string]int64
+		want     []domain.ReturnLine
+		cash     int64
+		nonCash  int64
+		freight  int64
+		err      error
+	}{
+		{"one of three", nil, []domain.ReturnLine{{"A", 1}}, 1033, 166, 200, nil},
+		{"the second", map[string]int64{"A": 1}, []domain.ReturnLine{{"A", 1}}, 2066 - 1033, 333 - 166, 400 - 200, nil},
+		{"the last gives the rest", map[string]int64{"A": 2}, []domain.ReturnLine{{"A", 1}}, 3100 - 2066, 500 - 333, 600 - 400, nil},
+		{"all of the order", nil, []domain.ReturnLine{{"A", 3}, {"B", 1}}, 4100, 700, 800, nil},
+		{"above delivered", map[string]int64{"A": 2}, []domain.ReturnLine{{"A", 2}}, 0, 0, 0, domain.ErrQtyAboveDelivered},
+		{"not on the order", nil, []domain.ReturnLine{{"Z", 1}}, 0, 0, 0, domain.ErrLineNotOnOrder},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := domain.ComputeRefund(lines, c.returned, c.want)
+			if !errors.Is(err, c.err) {
+				t.Fatalf("err %v, want %v", err, c.err)
+			}
+			var cash, nonCash, freight int64
+			for _, l := range got {
+				cash, nonCash, freight = cash+int64(l.Cash), nonCash+int64(l.NonCash), freight+int64(l.Freight)
+			}
+			if cash != c.cash || nonCash != c.nonCash || freight != c.freight {
+				t.Fatalf("cash %d non-cash %d freight %d, want %d %d %d", cash, nonCash, freight, c.cash, c.nonCash, c.freight)
+			}
+		})
+	}
+}

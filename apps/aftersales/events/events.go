@@ -23,3 +23,27 @@ type RequestAccepted struct {
 	Kind       string    `json:"kind"`
 	At         time.Time `json:"at"`
 }
+
+// Customer service's documents (DOMAIN 4) and the live feed.
+const (
+	// TopicDocumentSubmitted: a CS agent made a document; it waits for a
+	// supervisor's audit (the console's live feed shows it).
+	TopicDocumentSubmitted = "aftersales.document.submitted"
+	// TopicDocumentAudited: a supervisor approved or rejected a document.
+	TopicDocumentAudited = "aftersales.document.audited"
+)
+
+// Document is a document's event (TopicDocumentSubmitted, TopicDocumentAudited).
+type Document struct {
+	RequestID  string    `json:"request_id"`
+	OrderID    string    `json:"order_id"`
+	CustomerID string    `json:"customer_id"`
+	Kind       string    `json:"kind"`
+	Status     string    `json:"status"`
+	By         string    `json:"by"` // the author, or the auditor
+	At         time.Time `json:"at"`
+}
+
+// Topics the console's live feed follows: new requests, documents
+// awaiting audit, audits.
+var FeedTopics = []string{TopicRequestAccepted, TopicDocumentSubmitted, TopicDocumentAudited}

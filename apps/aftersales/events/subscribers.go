@@ -7,6 +7,7 @@ import (
 
 	"github.com/dapr/go-sdk/service/common"
 
+	omsevents "github.com/harvest/harvest/apps/oms/events"
 	"github.com/harvest/harvest/apps/platform/daprx"
 )
 
@@ -36,6 +37,39 @@ func Subscribe(svc common.Service, pubsub string, p Processor, waiting func(erro
 	}
 	if err := daprx.Subscribe(svc, pubsub, TopicRequestAccepted, h); err != nil {
 		return fmt.Errorf("subscribe %s: %w", TopicRequestAccepted, err)
+	}
+	return nil
+}
+
+// Rejecter is what the refusal subscriber runs (*app.Service).
+type Rejecter interface {
+	Reject(ctx context.Context, orderID string) error
+}
+
+// RejecterFunc adapts a function to Rejecter.
+type RejecterFunc func(ctx context.Context, orderID string) error
+
+// Reject calls f.
+func (f RejecterFunc) Reject(ctx context.Context, orderID string) error { return f(ctx, orderID) }
+
+// SubscribeRefusals registers the consumer of OMS's refusals at the door
+// (oms.order.refused): each becomes a rejection by itself. The rejection
+// is one per order, so a redelivery answers the one made; an event OMS
+// does not confirm (drop) is dropped.
+func SubscribeRefusals(svc common.Service, pubsub string, r Rejecter, drop func(error) bool) error {
+	h := func(ctx context.Context, m daprx.Message) error {
+		var ev omsevents.OrderDelivery
+		if err := json.Unmarshal(m.Data, &ev); err != nil || ev.OrderID == "" {
+			return fmt.Errorf("%w: %s payload: %v", daprx.ErrDrop, m.Topic, err)
+		}
+		err := r.Reject(ctx, ev.OrderID)
+		if err != nil && drop(err) {
+			return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+		}
+		return err
+	}
+	if err := daprx.Subscribe(svc, pubsub, omsevents.TopicOrderRefused, h); err != nil {
+		return fmt.Errorf("subscribe %s: %w", omsevents.TopicOrderRefused, err)
 	}
 	return nil
 }

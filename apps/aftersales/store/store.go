@@ -1,5 +1,7 @@
 // Package store is after-sales' MySQL persistence: requests with their
-// steps, written with their outbox rows in one transaction. One order
+// steps, lines and pushes, written with their outbox rows in one
+// transaction; the order ledger that serializes an order's refund
+// decisions and push writes (returns.go, pushes.go); the order-push table. One order
 // has at most one cancel: its id sits in a unique column while the
 // cancel exists, so concurrent cancels of it store one request and the
 // others read it back; a replayed idempotency key reads its request back
@@ -9,6 +11,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,7 +35,8 @@ func New(db *sql.DB) *Store { return &Store{db: db} }
 // DB returns the pool (tests count rows with it).
 func (s *Store) DB() *sql.DB { return s.db }
 
-const columns = `id, order_id, customer_id, kind, status, reason, refusal_code, refusal_note, idem_key, request_hash, intercepted, refunded_fen, created_at, updated_at`
+const columns = `id, order_id, customer_id, kind, status, reason, refusal_code, refusal_note, idem_key, request_hash, intercepted, refunded_fen,
+	refund_mode, photos, refund_cash_fen, refund_noncash_fen, refund_freight_fen, created_by, audited_by, audit_note, created_at, updated_at`
 
 // Create stores r and ev; an existing request of the same customer and
 // key, or the order's existing cancel, is returned with created=false.
@@ -42,12 +46,7 @@ func (s *Store) Create(ctx context.Context, r *domain.Request, ev outbox.Event) 
 		openCancel = r.OrderID()
 	}
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO requests (`+columns+`, open_cancel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			r.ID(), r.OrderID(), r.CustomerID(), r.Kind(), r.Status(), r.Reason(), r.RefusalCode(), r.RefusalNote(), r.Key(), r.RequestHash(),
-			strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.CreatedAt(), r.UpdatedAt(), openCancel); err != nil {
-			return err
-		}
-		if err := insertSteps(ctx, tx, r); err != nil {
+		if err := insertRequest(ctx, tx, r, openCancel); err != nil {
 			return err
 		}
 		if _, err := outbox.Add(ctx, tx, ev); err != nil {
@@ -64,6 +63,33 @@ func (s *Store) Create(ctx context.Context, r *domain.Request, ev outbox.Event) 
 	}
 	r.MarkStored()
 	return r, true, nil
+}
+
+func insertRequest(ctx context.Context, tx *sql.Tx, r *domain.Request, openCancel any) error {
+	photos, err := json.Marshal(r.Photos())
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO requests (`+columns+`, open_cancel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID(), r.OrderID(), r.CustomerID(), r.Kind(), r.Status(), r.Reason(), r.RefusalCode(), r.RefusalNote(), r.Key(), r.RequestHash(),
+		strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.Mode(), photos, r.RefundCash(), r.RefundNonCash(), r.RefundFreight(),
+		r.CreatedBy(), r.AuditedBy(), r.AuditNote(), r.CreatedAt(), r.UpdatedAt(), openCancel); err != nil {
+		return err
+	}
+	if ls := r.Lines(); len(ls) > 0 {
+		args := make([]any, 0, 6*len(ls))
+		for _, l := range ls {
+			args = append(args, r.ID(), l.SKU, l.Qty, l.Cash, l.NonCash, l.Freight)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO request_lines (request_id, sku, qty, cash_fen, noncash_fen, freight_fen) VALUES `+
+			sqltx.Tuples("(?,?,?,?,?,?)", len(ls)), args...); err != nil {
+			return fmt.Errorf("store lines of %s: %w", r.ID(), err)
+		}
+	}
+	if err := insertSteps(ctx, tx, r); err != nil {
+		return err
+	}
+	return addPushes(ctx, tx, r.UpdatedAt(), r.NewPushes())
 }
 
 // existing is the request r collided with: the same key first, else the
@@ -103,11 +129,19 @@ type queryer interface {
 func scanRequest(row interface{ Scan(...any) error }) (domain.Snapshot, error) {
 	var sn domain.Snapshot
 	var kind, status, intercepted string
-	var refunded int64
+	var refunded, cash, nonCash, freight int64
+	var photos []byte
 	if err := row.Scan(&sn.ID, &sn.OrderID, &sn.CustomerID, &kind, &status, &sn.Reason, &sn.RefusalCode, &sn.RefusalNote, &sn.Key,
-		&sn.RequestHash, &intercepted, &refunded, &sn.CreatedAt, &sn.UpdatedAt); err != nil {
+		&sn.RequestHash, &intercepted, &refunded, &sn.Mode, &photos, &cash, &nonCash, &freight, &sn.CreatedBy, &sn.AuditedBy, &sn.AuditNote,
+		&sn.CreatedAt, &sn.UpdatedAt); err != nil {
 		return sn, err
 	}
+	if len(photos) > 0 {
+		if err := json.Unmarshal(photos, &sn.Photos); err != nil {
+			return sn, fmt.Errorf("photos of %s: %w", sn.ID, err)
+		}
+	}
+	sn.RefundCash, sn.RefundNonCash, sn.RefundFreight = money.Fen(cash), money.Fen(nonCash), money.Fen(freight)
 	st, err := domain.ParseStatus(status)
 	if err != nil {
 		return sn, err
@@ -145,6 +179,15 @@ func (s *Store) load(ctx context.Context, q queryer, id, lock string) (*domain.R
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read steps of %s: %w", id, err)
 	}
+	lines, err := q.QueryContext(ctx, `SELECT sku, qty, cash_fen, noncash_fen, freight_fen FROM request_lines WHERE request_id=? ORDER BY sku`, id)
+	sn.Lines, err = sqltx.Collect[domain.LineRefund](lines, err)(func(row interface{ Scan(...any) error }) (domain.LineRefund, error) {
+		var l domain.LineRefund
+		err := row.Scan(&l.SKU, &l.Qty, &l.Cash, &l.NonCash, &l.Freight)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read lines of %s: %w", id, err)
+	}
 	return domain.Restore(sn), nil
 }
 
@@ -155,21 +198,44 @@ func (s *Store) Get(ctx context.Context, id string) (*domain.Request, error) {
 
 // Update locks request id, applies fn and saves the request and its new steps.
 func (s *Store) Update(ctx context.Context, id string, fn func(r *domain.Request) error) (*domain.Request, error) {
+	return s.UpdateEmitting(ctx, id, func(r *domain.Request) ([]outbox.Event, error) { return nil, fn(r) })
+}
+
+// UpdateEmitting is Update whose fn also names events to write in the
+// same transaction (an approved document's accepted event). A request
+// that gave its units back (an audit's rejection) has them subtracted
+// from the order's returned units and ledger, under the order's lock.
+func (s *Store) UpdateEmitting(ctx context.Context, id string, fn func(r *domain.Request) ([]outbox.Event, error)) (*domain.Request, error) {
 	var out *domain.Request
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		r, err := s.load(ctx, tx, id, " FOR UPDATE")
 		if err != nil {
 			return err
 		}
-		if err := fn(r); err != nil {
+		evs, err := fn(r)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE requests SET status=?, refusal_code=?, refusal_note=?, intercepted=?, refunded_fen=?, updated_at=?
-			WHERE id=?`, r.Status(), r.RefusalCode(), r.RefusalNote(), strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(), r.UpdatedAt(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE requests SET status=?, refusal_code=?, refusal_note=?, intercepted=?, refunded_fen=?, audited_by=?,
+			audit_note=?, updated_at=? WHERE id=?`, r.Status(), r.RefusalCode(), r.RefusalNote(), strings.Join(r.InterceptedIDs(), ","), r.RefundedFen(),
+			r.AuditedBy(), r.AuditNote(), r.UpdatedAt(), id); err != nil {
 			return fmt.Errorf("save request %s: %w", id, err)
 		}
 		if err := insertSteps(ctx, tx, r); err != nil {
 			return err
+		}
+		if r.Released() {
+			if err := release(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		if err := addPushes(ctx, tx, r.UpdatedAt(), r.NewPushes()); err != nil {
+			return err
+		}
+		if len(evs) > 0 {
+			if _, err := outbox.Add(ctx, tx, evs...); err != nil {
+				return fmt.Errorf("write outbox: %w", err)
+			}
 		}
 		out = r
 		return nil
@@ -179,6 +245,28 @@ func (s *Store) Update(ctx context.Context, id string, fn func(r *domain.Request
 	}
 	out.MarkStored()
 	return out, nil
+}
+
+// release gives a request's units and refund back to its order.
+func release(ctx context.Context, tx *sql.Tx, r *domain.Request) error {
+	if err := lockOrder(ctx, tx, r.OrderID(), r.UpdatedAt()); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE order_ledger SET refunded_cash_fen=refunded_cash_fen-?, refunded_noncash_fen=refunded_noncash_fen-?,
+		updated_at=? WHERE order_id=?`, r.RefundCash(), r.RefundNonCash(), r.UpdatedAt(), r.OrderID()); err != nil {
+		return fmt.Errorf("give %s's refund back to the ledger: %w", r.ID(), err)
+	}
+	for _, l := range r.Lines() {
+		if _, err := tx.ExecContext(ctx, `UPDATE returned_units SET qty=qty-? WHERE order_id=? AND sku=?`, l.Qty, r.OrderID(), l.SKU); err != nil {
+			return fmt.Errorf("give %s's units back: %w", r.ID(), err)
+		}
+	}
+	return nil
+}
+
+// AwaitingAudit lists the documents awaiting audit, oldest first.
+func (s *Store) AwaitingAudit(ctx context.Context, limit int) ([]*domain.Request, error) {
+	return s.list(ctx, `status=? ORDER BY created_at, id LIMIT ?`, domain.StatusAwaitingAudit, limit)
 }
 
 func (s *Store) list(ctx context.Context, where string, args ...any) ([]*domain.Request, error) {
@@ -209,8 +297,8 @@ func (s *Store) OfCustomer(ctx context.Context, customerID string, limit int) ([
 
 // Stale lists unfinished requests not changed since before, oldest first.
 func (s *Store) Stale(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	ids, err := sqltx.Strings(ctx, s.db, `SELECT id FROM requests WHERE status IN (?,?,?) AND updated_at < ? ORDER BY updated_at LIMIT ?`,
-		domain.StatusAccepted, domain.StatusPaused, domain.StatusCancelled, before, limit)
+	ids, err := sqltx.Strings(ctx, s.db, `SELECT id FROM requests WHERE status IN (?,?,?,?,?) AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+		domain.StatusAccepted, domain.StatusPaused, domain.StatusCancelled, domain.StatusReturning, domain.StatusRefunding, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list stale requests: %w", err)
 	}

@@ -36,6 +36,7 @@ type Service interface {
 	ReservePriced(ctx context.Context, req domain.Request) (domain.Reservation, map[string]domain.Product, error)
 	Confirm(ctx context.Context, orderID string) (domain.Reservation, error)
 	Release(ctx context.Context, orderID string) (domain.Reservation, error)
+	RestoreStock(ctx context.Context, restoreID, orderID string, parts []domain.Part) (bool, error)
 	Reservation(ctx context.Context, orderID string) (domain.Reservation, error)
 	SlotCapacities(ctx context.Context, q app.SlotQuery) ([]domain.Capacity, error)
 	SetSlotCapacity(ctx context.Context, c app.SetCapacity) (domain.Capacity, error)
@@ -55,6 +56,7 @@ func Mount(mux chi.Router, svc Service) {
 	mux.Get("/v1/reservations/{id}", h.reservation)
 	mux.Post("/v1/reservations/{id}/confirm", h.confirm)
 	mux.Post("/v1/reservations/{id}/release", h.release)
+	mux.Post("/v1/stock/restores", h.restore)
 	mountSlots(mux, h)
 	mountCatalog(mux, h)
 }
@@ -276,6 +278,8 @@ func problem(err error) error {
 		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeProductExists, "a product with this SKU is in the catalog")
 	case errors.Is(err, domain.ErrNotFound):
 		return httpapi.Errorf(http.StatusNotFound, inventoryclient.CodeUnknownSKU, "unknown SKU")
+	case errors.Is(err, domain.ErrHotRestore):
+		return httpapi.Errorf(http.StatusUnprocessableEntity, inventoryclient.CodeHotRestore, "%s", err.Error())
 	case errors.Is(err, domain.ErrConflict):
 		return httpapi.Errorf(http.StatusConflict, inventoryclient.CodeConflict, "the order already holds a reservation for other lines")
 	case errors.Is(err, domain.ErrReleased):
@@ -287,4 +291,22 @@ func problem(err error) error {
 		return httpapi.Errorf(http.StatusServiceUnavailable, inventoryclient.CodeUnavailable, "hot stock is being rebuilt; retry")
 	}
 	return err
+}
+
+func (h *handlers) restore(w http.ResponseWriter, r *http.Request) {
+	var in inventoryclient.RestoreRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	parts := make([]domain.Part, 0, len(in.Lines))
+	for _, l := range in.Lines {
+		parts = append(parts, domain.Part{SKU: l.SKU, Qty: l.Qty})
+	}
+	dup, err := h.svc.RestoreStock(r.Context(), in.RestoreID, in.OrderID, parts)
+	if err != nil {
+		httpapi.WriteError(w, r, problem(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, inventoryclient.Restore{RestoreID: in.RestoreID, Duplicate: dup})
 }

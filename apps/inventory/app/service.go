@@ -49,6 +49,9 @@ type Store interface {
 	Slots
 	CatalogAdmin
 	Receiving
+	// RestoreStock adds returned units back once per restore id (dup
+	// true on a repeat), all lines or none.
+	RestoreStock(ctx context.Context, restoreID, orderID string, parts []domain.Part, now time.Time) (dup bool, err error)
 }
 
 // HotStock is the Redis side of hot SKUs.

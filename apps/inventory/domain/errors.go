@@ -27,6 +27,9 @@ var (
 	// ErrStale: the hot-stock counter was rebuilt while the reservation was
 	// in flight; the caller may retry at once.
 	ErrStale = errors.New("hot stock rebuilt during reservation")
+	// ErrHotRestore: returned units of a hot SKU cannot be restored here
+	// (its sellable truth is the Redis counter, moved only by reservations).
+	ErrHotRestore = errors.New("cannot restore a hot SKU's stock")
 	// ErrPriceChanged is wrapped by PriceError.
 	ErrPriceChanged = errors.New("price differs from the catalog")
 )

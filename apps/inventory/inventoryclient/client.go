@@ -492,3 +492,33 @@ func (c *Client) CatalogChanges(ctx context.Context, sku string) ([]CatalogChang
 	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/catalog/products/"+url.PathEscape(sku)+"/changes", nil, &out)
 	return out.Items, err
 }
+
+// CodeHotRestore: returned units of a hot SKU are not restored here.
+const CodeHotRestore = "HOT_SKU_RESTORE"
+
+// RestoreLine is a SKU and the units that came back.
+type RestoreLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+// RestoreRequest gives returned units back to sellable stock, once per
+// restore id (after-sales' push id).
+type RestoreRequest struct {
+	RestoreID string        `json:"restore_id"`
+	OrderID   string        `json:"order_id"`
+	Lines     []RestoreLine `json:"lines"`
+}
+
+// Restore is inventory's answer; Duplicate when the id was seen before.
+type Restore struct {
+	RestoreID string `json:"restore_id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// RestoreStock adds returned units back to sellable stock.
+func (c *Client) RestoreStock(ctx context.Context, r RestoreRequest) (Restore, error) {
+	var out Restore
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/stock/restores", r, &out)
+	return out, err
+}

@@ -32,6 +32,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Post("/v1/orders/{id}/cancel", h.cancel)
 	r.Get("/v1/orders/{id}/payable", h.payable)
 	r.Get("/v1/orders/{id}/existence", h.existence)
+	r.Get("/v1/orders/{id}/allocation", h.allocation)
 	r.Get("/v1/deductions/{id}/order", h.deductionOrder)
 }
 

@@ -353,3 +353,42 @@ func (c *Client) SetDefaultAddress(ctx context.Context, customerID, id string) (
 	err := c.inv.Invoke(ctx, AppID, http.MethodPost, addressesPath(customerID)+"/"+url.PathEscape(id)+"/default", struct{}{}, &out)
 	return out, err
 }
+
+// CodeNotAllocatable: the order's amounts cannot be spread over its lines.
+const CodeNotAllocatable = "NOT_ALLOCATABLE"
+
+// AllocatedLine is an order line with its share of the order-level
+// amounts as fulfillment's allocation (stage 5) spreads them: Cash =
+// Amount + Freight - NonCash.
+type AllocatedLine struct {
+	SKU        string    `json:"sku"`
+	Name       string    `json:"name"`
+	Qty        int64     `json:"qty"`
+	AmountFen  money.Fen `json:"amount_fen"`
+	FreightFen money.Fen `json:"freight_fen"`
+	NonCashFen money.Fen `json:"non_cash_fen"`
+	CashFen    money.Fen `json:"cash_fen"`
+}
+
+// Allocation is an order with its lines allocated, what after-sales
+// spreads a return's refund with.
+type Allocation struct {
+	OrderID      string          `json:"order_id"`
+	CustomerID   string          `json:"customer_id"`
+	Status       string          `json:"status"`
+	Refused      bool            `json:"refused"` // parcels were refused at the door
+	FreightFen   money.Fen       `json:"freight_fen"`
+	NonCashFen   money.Fen       `json:"non_cash_fen"`
+	PaidFen      money.Fen       `json:"paid_fen"`
+	TradeID      string          `json:"trade_id,omitempty"`
+	DeductionIDs []string        `json:"deduction_ids,omitempty"`
+	Address      Address         `json:"address"`
+	Lines        []AllocatedLine `json:"lines"`
+}
+
+// GetAllocation returns an order's lines with stage 5's allocation.
+func (c *Client) GetAllocation(ctx context.Context, id string) (Allocation, error) {
+	var out Allocation
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id)+"/allocation", nil, &out)
+	return out, err
+}

@@ -365,3 +365,39 @@ func (c *Client) PurchaseOrder(ctx context.Context, id string) (PurchaseOrder, e
 	var p PurchaseOrder
 	return p, c.inv.Invoke(ctx, c.appID, http.MethodGet, "erp/v1/purchase-orders/"+url.PathEscape(id), nil, &p)
 }
+
+// PickupRequest asks TMS for a courier to collect returned goods at the
+// customer's door (the reverse flow's return with pickup), once per
+// pickup id.
+type PickupRequest struct {
+	PickupID string      `json:"pickup_id"`
+	OrderID  string      `json:"order_id"`
+	Name     string      `json:"name"`
+	Phone    string      `json:"phone"`
+	Address  string      `json:"address"`
+	Lines    []GoodsLine `json:"lines"`
+}
+
+// RequestPickup books a pickup courier; the answer's ID is the return
+// waybill number, the same on every repeat.
+func (c *Client) RequestPickup(ctx context.Context, p PickupRequest) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "tms/v1/pickups", p, &r)
+}
+
+// RefundVoucher books a refund at finance (FMS), once per voucher id.
+type RefundVoucher struct {
+	VoucherID  string    `json:"voucher_id"`
+	OrderID    string    `json:"order_id"`
+	RequestID  string    `json:"request_id"`
+	Kind       string    `json:"kind"` // RETURN, REJECTION
+	CashFen    money.Fen `json:"cash_fen"`
+	NonCashFen money.Fen `json:"non_cash_fen"`
+	RefundID   string    `json:"refund_id,omitempty"` // PAY's cash refund
+}
+
+// PushRefundVoucher sends a refund voucher to finance.
+func (c *Client) PushRefundVoucher(ctx context.Context, v RefundVoucher) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "fms/v1/refund-vouchers", v, &r)
+}

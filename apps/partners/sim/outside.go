@@ -44,6 +44,9 @@ const (
 	APIWaybill   = "tms.waybills"
 	APIInvoice   = "invoice.invoices"
 	APISuppliers = "suppliers.orders"
+	// The reverse flow's: return pickups at TMS, refund vouchers at finance.
+	APIPickup        = "tms.pickups"
+	APIRefundVoucher = "fms.refund_vouchers"
 )
 
 // mountOutsideAPIs registers the outside APIs themselves (not their admin
@@ -59,6 +62,8 @@ func (s *Server) mountOutsideAPIs(r chi.Router) {
 	r.Post("/tms/v1/waybills", s.tmsWaybill())
 	r.Post("/invoice/v1/invoices", s.invoiceIssue())
 	r.Post("/suppliers/v1/orders", s.supplierOrder())
+	r.Post("/tms/v1/pickups", s.tmsPickup())
+	r.Post("/fms/v1/refund-vouchers", s.refundVoucher())
 	s.mountTMSParcels(r)
 	s.mountERP(r)
 }

@@ -269,3 +269,29 @@ func supplierCode(name string) string {
 	}
 	return b.String()
 }
+
+// tmsPickup is TMS's booking of a return pickup at the customer's door,
+// once per pickup id; the receipt id is the return waybill.
+func (s *Server) tmsPickup() http.HandlerFunc {
+	return serve(s, APIPickup, func(p *pc.PickupRequest) error {
+		return firstErr(idField("pickup_id", p.PickupID), idField("order_id", p.OrderID), goodsLines(p.Lines),
+			required("name", p.Name), contactPhone("phone", p.Phone), required("address", p.Address))
+	}, func(p *pc.PickupRequest) (string, string) { return p.PickupID, p.OrderID },
+		receiptFirst[pc.PickupRequest]("RT"), markReceiptDup)
+}
+
+// refundVoucher is finance's intake of refund vouchers, once per voucher
+// id: amounts not negative and something to book.
+func (s *Server) refundVoucher() http.HandlerFunc {
+	return serve(s, APIRefundVoucher, func(v *pc.RefundVoucher) error {
+		if err := firstErr(idField("voucher_id", v.VoucherID), idField("order_id", v.OrderID), idField("request_id", v.RequestID),
+			required("kind", v.Kind)); err != nil {
+			return err
+		}
+		if v.CashFen < 0 || v.NonCashFen < 0 || v.CashFen+v.NonCashFen == 0 {
+			return rejected("cash_fen", "amounts must not be negative and not both zero (cash %d, non-cash %d)", v.CashFen, v.NonCashFen)
+		}
+		return nil
+	}, func(v *pc.RefundVoucher) (string, string) { return v.VoucherID, v.OrderID },
+		receiptFirst[pc.RefundVoucher]("RV"), markReceiptDup)
+}

@@ -105,6 +105,9 @@ var (
 		Lines: []pc.InvoiceLine{{SKU: "milk", Name: "Milk 1L", Qty: 2, AmountFen: 1_000, TaxRateBP: 900}}}
 	supplier = pc.SupplierOrder{DeliveryOrderID: "O1-2", Supplier: "farm-a", Lines: goods, Name: "Li Lei", Phone: "021-62345678",
 		Address: "上海上海浦东世纪大道1号", DeliveryDate: "2026-01-02"}
+	pickup = pc.PickupRequest{PickupID: "R1:TMS_PICKUP", OrderID: "O1", Name: "Li Lei", Phone: "13800138000",
+		Address: "上海上海浦东世纪大道1号", Lines: goods}
+	refundVoucher = pc.RefundVoucher{VoucherID: "R1:REFUND_VOUCHER", OrderID: "O1", RequestID: "R1", Kind: "RETURN", CashFen: 500}
 )
 
 // call sends one request of api and returns its answer's id and duplicate
@@ -129,6 +132,10 @@ var calls = []call{
 	receiptCall(sim.APIInvoice, "O1", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) { return c.IssueInvoice(ctx, invoice) }),
 	receiptCall(sim.APISuppliers, "O1-2", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) {
 		return c.SendToSupplier(ctx, supplier)
+	}),
+	receiptCall(sim.APIPickup, "O1", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) { return c.RequestPickup(ctx, pickup) }),
+	receiptCall(sim.APIRefundVoucher, "O1", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) {
+		return c.PushRefundVoucher(ctx, refundVoucher)
 	}),
 	{sim.APIWaybill, "O1-1", func(o *outside) (string, bool, error) {
 		w, err := o.c.RequestWaybill(o.ctx, waybill)

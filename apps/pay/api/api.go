@@ -34,6 +34,8 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Get("/v1/trades", h.tradesOfOrder)
 	r.Post("/v1/callbacks/{channel}", h.callback)
 	r.Post("/v1/refunds", h.requestRefund)
+	r.Get("/v1/refunds", h.refundsOfTrade)
+	r.Post("/v1/noncash-refunds", h.refundNonCash)
 	r.Get("/v1/refunds/{id}", h.refund)
 	r.Post("/v1/refunds/{id}/audit", h.audit)
 }
@@ -274,6 +276,41 @@ func (h *Handler) refund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, refundOut(f))
+}
+
+func (h *Handler) refundNonCash(w http.ResponseWriter, r *http.Request) {
+	var in payclient.NonCashRefundRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	f, err := h.svc.RefundNonCash(r.Context(), app.NonCashRefundInput{IdempotencyKey: in.IdempotencyKey, OrderID: in.OrderID,
+		AmountFen: in.AmountFen, Reason: in.Reason})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, payclient.NonCashRefund{ID: f.ID, OrderID: f.OrderID, CustomerID: f.CustomerID, AmountFen: f.Amount,
+		BalanceFen: f.Back.BalanceFen(), GiftCardFen: f.Back.GiftCardFen(), GoodsCardFen: f.Back.GoodsCardFen(), Points: f.Back.Points(),
+		CouponFen: f.Coupon, CreatedAt: f.CreatedAt})
+}
+
+func (h *Handler) refundsOfTrade(w http.ResponseWriter, r *http.Request) {
+	trade := r.URL.Query().Get("trade")
+	if trade == "" {
+		fail(w, r, httpapi.Errorf(http.StatusBadRequest, payclient.CodeValidation, "trade is required"))
+		return
+	}
+	fs, err := h.svc.RefundsOfTrade(r.Context(), trade)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	out := []payclient.Refund{}
+	for _, f := range fs {
+		out = append(out, refundOut(f))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // audit is finance's callback about a refund audit; PAY confirms the

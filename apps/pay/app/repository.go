@@ -117,7 +117,13 @@ type Trades interface {
 
 // Refunds stores cash refunds.
 type Refunds interface {
+	// RefundNonCash records r once by its key with the order's used
+	// deductions locked; spread decides the accounts' parts from the
+	// deductions' items and what they may still give back.
+	RefundNonCash(ctx context.Context, r domain.NonCashRefund,
+		spread func(customerID string, items []domain.Item, left money.Fen) (domain.Account, money.Fen, error)) (domain.NonCashRefund, error)
 	Refund(ctx context.Context, id string) (domain.Refund, error)
+	RefundsOfTrade(ctx context.Context, tradeID string) ([]domain.Refund, error)
 	// CreateRefund records r and takes its amount from what the trade may
 	// still give back, atomically (domain.ErrRefundTooLarge); a cause key
 	// used before answers that refund (same hash) or domain.ErrKeyReused.

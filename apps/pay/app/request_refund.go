@@ -48,3 +48,8 @@ func (s *Service) RequestRefund(ctx context.Context, in RefundInput) (domain.Ref
 func (s *Service) Refund(ctx context.Context, id string) (domain.Refund, error) {
 	return s.repo.Refund(ctx, id)
 }
+
+// RefundsOfTrade lists a trade's refunds, oldest first.
+func (s *Service) RefundsOfTrade(ctx context.Context, tradeID string) ([]domain.Refund, error) {
+	return s.repo.RefundsOfTrade(ctx, tradeID)
+}

@@ -102,9 +102,49 @@ func (c *Client) RequestRefund(ctx context.Context, r RefundRequest) (Refund, er
 	return out, err
 }
 
+// RefundsOfTrade lists a trade's refunds, oldest first.
+func (c *Client) RefundsOfTrade(ctx context.Context, tradeID string) ([]Refund, error) {
+	var out []Refund
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/refunds?trade="+url.QueryEscape(tradeID), nil, &out)
+	return out, err
+}
+
 // GetRefund returns one refund.
 func (c *Client) GetRefund(ctx context.Context, id string) (Refund, error) {
 	var out Refund
 	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/refunds/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// NonCashRefundRequest gives part of an order's non-cash deductions back
+// to the accounts they came from (a return's non-cash share), idempotent
+// by key; never more than the deductions took, counting earlier refunds.
+type NonCashRefundRequest struct {
+	IdempotencyKey string    `json:"idempotency_key"`
+	OrderID        string    `json:"order_id"`
+	AmountFen      money.Fen `json:"amount_fen"`
+	Reason         string    `json:"reason"`
+}
+
+// NonCashRefund is what went back, per account.
+type NonCashRefund struct {
+	ID           string    `json:"id"`
+	OrderID      string    `json:"order_id"`
+	CustomerID   string    `json:"customer_id"`
+	AmountFen    money.Fen `json:"amount_fen"`
+	BalanceFen   money.Fen `json:"balance_fen"`
+	GiftCardFen  money.Fen `json:"gift_card_fen"`
+	GoodsCardFen money.Fen `json:"goods_card_fen"`
+	Points       int64     `json:"points"`
+	// CouponFen is the coupons' share: a coupon spent on the order is
+	// not given back for part of it, so this share is not credited.
+	CouponFen money.Fen `json:"coupon_fen"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// RefundNonCash gives a return's non-cash share back to its accounts.
+func (c *Client) RefundNonCash(ctx context.Context, r NonCashRefundRequest) (NonCashRefund, error) {
+	var out NonCashRefund
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/noncash-refunds", r, &out)
 	return out, err
 }

@@ -37,6 +37,16 @@ func (s *Store) Refund(ctx context.Context, id string) (domain.Refund, error) {
 	return r, nil
 }
 
+// RefundsOfTrade lists a trade's refunds, oldest first.
+func (s *Store) RefundsOfTrade(ctx context.Context, tradeID string) ([]domain.Refund, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE trade_id=? ORDER BY created_at, id`, tradeID)
+	out, err := sqltx.Collect[domain.Refund](rows, err)(scanRefund)
+	if err != nil {
+		return nil, fmt.Errorf("list refunds of trade %s: %w", tradeID, err)
+	}
+	return out, nil
+}
+
 // createRefund records a refund and takes its amount from what the trade
 // may still give back, atomically: refunded_fen + amount <= paid_fen. A
 // cause key the trade's customer already used returns that refund (same

@@ -31,6 +31,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Get("/v1/orders/{id}", h.order)
 	mountFloor(r, h)
 	r.Post("/v1/orders/{id}/intercept", h.intercept)
+	r.Post("/v1/returns", h.noticeReturn)
 }
 
 func problem(err error) error {
@@ -178,4 +179,22 @@ func (h *Handler) intercept(w http.ResponseWriter, r *http.Request) {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, wmsclient.Interception{DeliveryOrderID: x.DeliveryOrderID, WMSOrderID: x.WMSOrderID,
 		Tombstone: x.Tombstone, At: x.At})
+}
+
+func (h *Handler) noticeReturn(w http.ResponseWriter, r *http.Request) {
+	var in wmsclient.ReturnNotice
+	if err := httpapi.Decode(r, &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	n := domain.ReturnNotice{NoticeID: in.NoticeID, OrderID: in.OrderID, RequestID: in.RequestID, Kind: in.Kind, WaybillNo: in.WaybillNo}
+	for _, l := range in.Lines {
+		n.Lines = append(n.Lines, domain.Line{SKU: l.SKU, Qty: l.Qty})
+	}
+	out, dup, err := h.svc.NoticeReturn(r.Context(), n)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, wmsclient.ReturnReceipt{NoticeID: out.NoticeID, Status: out.Status, Duplicate: dup, At: out.At})
 }

@@ -100,3 +100,28 @@ func TestInterceptRacesHandOver(t *testing.T) {
 		t.Fatalf("interceptions: %d", got)
 	}
 }
+
+// A return notice is recorded once by its id: a redelivered push answers
+// the first receipt, bad input is refused and writes nothing.
+func TestReturnNoticeOncePerID(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	n := wmsclient.ReturnNotice{NoticeID: "R1:WMS_RETURN", OrderID: "O1", RequestID: "R1", Kind: "REJECTION",
+		Lines: []wmsclient.ReturnLine{{SKU: "SKU-1", Qty: 2}}}
+	first, err := e.c.NoticeReturn(ctx, n)
+	if err != nil || first.Duplicate || first.Status != "EXPECTED" {
+		t.Fatalf("first notice: %+v %v", first, err)
+	}
+	again, err := e.c.NoticeReturn(ctx, n)
+	if err != nil || !again.Duplicate || !again.At.Equal(first.At) {
+		t.Fatalf("repeat: %+v %v", again, err)
+	}
+	bad := n
+	bad.NoticeID, bad.Lines = "R2:WMS_RETURN", []wmsclient.ReturnLine{{SKU: "SKU-1", Qty: 0}}
+	if _, err := e.c.NoticeReturn(ctx, bad); !httpapi.HasCode(err, "VALIDATION_FAILED") {
+		t.Fatalf("zero quantity: %v", err)
+	}
+	if k := e.count(t, `SELECT COUNT(*) FROM return_notices`); k != 1 {
+		t.Fatalf("%d notices, want 1", k)
+	}
+}

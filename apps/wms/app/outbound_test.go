@@ -817,3 +817,67 @@ func TestBinStockUnderAllocationReceiptAndPickRaces(t *testing.T) {
 		t.Fatalf("%d waiting, want %d", w, n-12)
 	}
 }
+
+// Interception holds until picking: an order split into an allocated and
+// a waiting work order is stopped, the allocated one's bin stock given
+// back, and neither can go on a pick list; an order whose work order is
+// on a pick list is too late, and nothing of it changes.
+func TestInterceptAfterSplitUntilPicking(t *testing.T) {
+	f := newFloor(t)
+	f.receive("P-01", "AMB", "B1", "2026-09-01", 10)
+	wos := f.order("D1", "SF", domain.Line{SKU: "AMB", Name: "rice", Qty: 3, Zone: "AMBIENT"}, domain.Line{SKU: "FRZ", Qty: 1, Zone: "FROZEN_LOW"})
+	if w, err := f.svc.AllocateWorkOrder(f.ctx, wos[0].ID); err != nil || w.Status != domain.WOAllocated {
+		t.Fatalf("allocate: %+v %v", w, err)
+	}
+	if w, err := f.svc.AllocateWorkOrder(f.ctx, wos[1].ID); err != nil || w.Status != domain.WOWaitingStock {
+		t.Fatalf("allocate frozen: %+v %v", w, err)
+	}
+	if _, occ := f.inv("P-01", "AMB"); occ != 3 {
+		t.Fatalf("occupied %d before the interception", occ)
+	}
+	for range 2 { // a repeat answers the same
+		if x, err := f.svc.Intercept(f.ctx, "D1", "customer cancel"); err != nil || x.Tombstone {
+			t.Fatalf("intercept after the split: %+v %v", x, err)
+		}
+	}
+	if _, occ := f.inv("P-01", "AMB"); occ != 0 {
+		t.Fatalf("occupied %d after the interception, want 0", occ)
+	}
+	for _, w := range wos {
+		if got, _, _ := f.svc.WorkOrder(f.ctx, wh, w.ID); got.Status != domain.WOIntercepted {
+			t.Fatalf("work order %s is %s", w.ID, got.Status)
+		}
+	}
+	if _, err := f.svc.CreatePickList(f.ctx, wh, "pl1", "op1", []string{wos[0].ID}); !errors.Is(err, domain.ErrState) {
+		t.Fatalf("pick list of an intercepted work order: %v", err)
+	}
+	// Receipt of the frozen SKU does not revive the intercepted one.
+	f.receive("F-01", "FRZ", "B1", "2026-03-01", 3)
+	if _, err := f.svc.ReleaseWaiting(f.ctx, wh, "FRZ"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := f.svc.WorkOrder(f.ctx, wh, wos[1].ID); got.Status != domain.WOIntercepted {
+		t.Fatalf("frozen work order after the receipt: %s", got.Status)
+	}
+
+	// On a pick list: too late, nothing changes.
+	w2 := f.order("D2", "SF", domain.Line{SKU: "AMB", Name: "rice", Qty: 2, Zone: "AMBIENT"})
+	if _, err := f.svc.AllocateWorkOrder(f.ctx, w2[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreatePickList(f.ctx, wh, "pl2", "op1", []string{w2[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Intercept(f.ctx, "D2", "customer cancel"); !errors.Is(err, domain.ErrTooLateToIntercept) {
+		t.Fatalf("intercept on a pick list: %v", err)
+	}
+	if got, _, _ := f.svc.WorkOrder(f.ctx, wh, w2[0].ID); got.Status != domain.WOPicking {
+		t.Fatalf("picking work order after a refused interception: %s", got.Status)
+	}
+	if _, occ := f.inv("P-01", "AMB"); occ != 2 {
+		t.Fatalf("occupied %d, want D2's 2", occ)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM order_interceptions WHERE delivery_order_id='D2'`); n != 0 {
+		t.Fatal("a refused interception left its row")
+	}
+}

@@ -52,9 +52,10 @@ const (
 // OrderStatus is where a received delivery order stands in WMS.
 type OrderStatus string
 
-// Order statuses. This slice only receives; the split moves orders on.
-// An order still RECEIVED may be intercepted (the reverse flow); any later
-// status is past interception.
+// Order statuses. The split moves a RECEIVED order on (SPLIT, its work
+// orders walking outbound). The reverse flow may intercept it until a
+// work order of it is on a pick list: RECEIVED, or SPLIT with every work
+// order still allocating, waiting for stock or allocated.
 const (
 	OrderReceived    OrderStatus = "RECEIVED"
 	OrderIntercepted OrderStatus = "INTERCEPTED"
@@ -70,10 +71,21 @@ type Interception struct {
 	At              time.Time
 }
 
-// CanIntercept says whether an order in status st can still be stopped.
-func CanIntercept(st OrderStatus) error {
+// OrderSplit: the split made its work orders.
+const OrderSplit OrderStatus = "SPLIT"
+
+// CanIntercept says whether an order in status st, its work orders in
+// wos, can still be stopped.
+func CanIntercept(st OrderStatus, wos map[string]WorkOrderStatus) error {
 	switch st {
 	case OrderReceived, OrderIntercepted:
+		return nil
+	case OrderSplit:
+		for id, w := range wos {
+			if !Interceptable(w) {
+				return fmt.Errorf("%w: work order %s is %s", ErrTooLateToIntercept, id, w)
+			}
+		}
 		return nil
 	}
 	return fmt.Errorf("%w: it is %s", ErrTooLateToIntercept, st)
@@ -322,4 +334,16 @@ func RequestHash(v any) string {
 	b, _ := json.Marshal(v) // only plain data is hashed; it always marshals
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// ReturnExpected is a return notice's status until the dock books the goods.
+const ReturnExpected = "EXPECTED"
+
+// ReturnNotice is goods of an order on their way back (a return with
+// pickup, a rejection), as after-sales announced them.
+type ReturnNotice struct {
+	NoticeID, OrderID, RequestID, Kind, WaybillNo string
+	Lines                                         []Line
+	Status                                        string
+	At                                            time.Time
 }

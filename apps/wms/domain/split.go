@@ -123,12 +123,25 @@ const (
 	WOPicked       WorkOrderStatus = "PICKED"
 	WOPacked       WorkOrderStatus = "PACKED"
 	WOHandedOver   WorkOrderStatus = "HANDED_OVER"
+	// WOIntercepted: the reverse flow stopped it before picking; what it
+	// occupied went back to the bins.
+	WOIntercepted WorkOrderStatus = "INTERCEPTED"
 )
+
+// Interceptable reports whether a work order in status st can still be
+// stopped: not yet on a pick list (nothing taken from a bin).
+func Interceptable(st WorkOrderStatus) bool {
+	switch st {
+	case WOAllocating, WOWaitingStock, WOAllocated, WOIntercepted:
+		return true
+	}
+	return false
+}
 
 // ParseWorkOrderStatus returns the status named s.
 func ParseWorkOrderStatus(s string) (WorkOrderStatus, error) {
 	switch st := WorkOrderStatus(s); st {
-	case WOAllocating, WOWaitingStock, WOAllocated, WOPicking, WOPicked, WOPacked, WOHandedOver, WOQCShort, WOShortClosed:
+	case WOAllocating, WOWaitingStock, WOAllocated, WOPicking, WOPicked, WOPacked, WOHandedOver, WOQCShort, WOShortClosed, WOIntercepted:
 		return st, nil
 	}
 	return "", fmt.Errorf("%w: %q is not a work order status", ErrValidation, s)

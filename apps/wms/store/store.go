@@ -413,11 +413,13 @@ func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
 }
 
 // Intercept stops a delivery order for the reverse flow. The interception
-// row is written first, then the order, if received, is marked
-// INTERCEPTED; one not received yet keeps only the row, the tombstone that
-// refuses its hand-over. Either way its ERP occupation is released in the
-// same transaction. Repeating it answers the same; an order past
-// RECEIVED fails with domain.ErrTooLateToIntercept and writes nothing.
+// row is written first, then the order, if received or split with no
+// work order on a pick list yet, is marked INTERCEPTED with its work
+// orders (the bin stock allocated ones occupied given back); one not
+// received yet keeps only the row, the tombstone that refuses its
+// hand-over. Either way its ERP occupation is released in the same
+// transaction. Repeating it answers the same; an order a picker has
+// started fails with domain.ErrTooLateToIntercept and writes nothing.
 func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, now time.Time) (domain.Interception, error) {
 	var out domain.Interception
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
@@ -444,8 +446,46 @@ func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, n
 		if err != nil {
 			return fmt.Errorf("lock order of %s: %w", deliveryOrderID, err)
 		}
-		if err := domain.CanIntercept(status); err != nil {
+		// Its work orders, locked: a pick list takes them only ALLOCATED
+		// and under the same locks, so interception and picking serialize.
+		rows, err := tx.QueryContext(ctx, `SELECT work_order_id, status FROM sales_order WHERE wms_order_id=? ORDER BY seq FOR UPDATE`, out.WMSOrderID)
+		if err != nil {
+			return fmt.Errorf("lock work orders of %s: %w", deliveryOrderID, err)
+		}
+		wos := map[string]domain.WorkOrderStatus{}
+		var ids []string
+		for rows.Next() {
+			var id string
+			var st domain.WorkOrderStatus
+			if err := rows.Scan(&id, &st); err != nil {
+				rows.Close()
+				return err
+			}
+			wos[id] = st
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := domain.CanIntercept(status, wos); err != nil {
 			return fmt.Errorf("intercept %s: %w", deliveryOrderID, err)
+		}
+		for _, id := range ids {
+			if wos[id] == domain.WOIntercepted {
+				continue
+			}
+			if wos[id] == domain.WOAllocated {
+				// Nothing was picked: give the occupied bin stock back.
+				if _, err := tx.ExecContext(ctx, `UPDATE wms_inv i JOIN work_order_picks p ON p.inv_id=i.inv_id
+					SET i.occupied=i.occupied-p.qty, i.updated_at=? WHERE p.work_order_id=?`, now, id); err != nil {
+					return fmt.Errorf("release bins of %s: %w", id, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE sales_order SET status=?, reason=?, updated_at=? WHERE work_order_id=?`,
+				domain.WOIntercepted, "intercepted: "+reason, now, id); err != nil {
+				return fmt.Errorf("intercept work order %s: %w", id, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE order_header SET status=? WHERE wms_order_id=?`, domain.OrderIntercepted, out.WMSOrderID); err != nil {
 			return fmt.Errorf("intercept %s: %w", deliveryOrderID, err)

@@ -116,3 +116,35 @@ func (c *Client) Intercept(ctx context.Context, deliveryOrderID string, r Interc
 	var out Interception
 	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/orders/"+url.PathEscape(deliveryOrderID)+"/intercept", r, &out)
 }
+
+// ReturnLine is a SKU and the units coming back.
+type ReturnLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
+// ReturnNotice tells WMS goods of an order come back (a return with
+// pickup, or a rejection at the door), once per notice id.
+type ReturnNotice struct {
+	NoticeID  string       `json:"notice_id"`
+	OrderID   string       `json:"order_id"`
+	RequestID string       `json:"request_id"`
+	Kind      string       `json:"kind"` // RETURN, REJECTION
+	WaybillNo string       `json:"waybill_no,omitempty"`
+	Lines     []ReturnLine `json:"lines"`
+}
+
+// ReturnReceipt is WMS's answer; Duplicate when the notice was known.
+type ReturnReceipt struct {
+	NoticeID  string    `json:"notice_id"`
+	Status    string    `json:"status"`
+	Duplicate bool      `json:"duplicate"`
+	At        time.Time `json:"at"`
+}
+
+// NoticeReturn records goods coming back; a repeated notice id answers
+// the first receipt.
+func (c *Client) NoticeReturn(ctx context.Context, n ReturnNotice) (ReturnReceipt, error) {
+	var out ReturnReceipt
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/returns", n, &out)
+}

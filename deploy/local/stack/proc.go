@@ -284,7 +284,7 @@ func (s *Stack) appEnv(app string) map[string]string {
 	if v, ok := PublicEnv[app]; ok {
 		env[v] = fmt.Sprintf("127.0.0.1:%d", pp.Public)
 	}
-	if _, ok := s.ports["partners"]; ok && (app == "oms" || app == "wms") {
+	if _, ok := s.ports["partners"]; ok && (app == "oms" || app == "wms" || app == "aftersales") {
 		env["HARVEST_PARTNERS_APP_ID"] = OutsideEndpoint // see OutsideEndpointFile
 	}
 	if app == "partners" {

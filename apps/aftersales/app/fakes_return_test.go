@@ -1,0 +1,193 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/money"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
+)
+
+// GetAllocation answers the allocation a test set for the order, else
+// the order with no lines.
+func (f *fakeOMS) GetAllocation(_ context.Context, id string) (omsclient.Allocation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.orders[id]
+	if !ok {
+		return omsclient.Allocation{}, httpapi.Errorf(http.StatusNotFound, omsclient.CodeNotFound, "no order %s", id)
+	}
+	if a, ok := f.allocations[id]; ok {
+		a.Status = o.Status
+		return a, nil
+	}
+	return omsclient.Allocation{OrderID: id, CustomerID: o.CustomerID, Status: o.Status, PaidFen: o.PaidFen}, nil
+}
+
+// NoticeReturn records a notice once by its id, as WMS does.
+func (w *fakeWMS) NoticeReturn(_ context.Context, n wmsclient.ReturnNotice) (wmsclient.ReturnReceipt, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.notices == nil {
+		w.notices = map[string]int{}
+	}
+	w.notices[n.NoticeID]++
+	return wmsclient.ReturnReceipt{NoticeID: n.NoticeID, Status: "EXPECTED", Duplicate: w.notices[n.NoticeID] > 1}, nil
+}
+
+// RequestRefund is PAY's audited refund: one refund per key (the same
+// key answers the first), never above the trade's paid amount counting
+// earlier refunds (CodeRefundTooLarge), PENDING_AUDIT until approved.
+func (p *fakePay) RequestRefund(_ context.Context, r payclient.RefundRequest) (payclient.Refund, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cashRefunds == nil {
+		p.cashRefunds = map[string]*payclient.Refund{}
+	}
+	p.refundCalls++
+	if f, ok := p.cashRefunds[r.IdempotencyKey]; ok {
+		return *f, nil
+	}
+	var t *payclient.Trade
+	for _, x := range p.trades {
+		if x.ID == r.TradeID {
+			t = x
+		}
+	}
+	if t == nil {
+		return payclient.Refund{}, httpapi.Errorf(http.StatusNotFound, payclient.CodeNotFound, "no trade %s", r.TradeID)
+	}
+	var earlier money.Fen
+	for _, f := range p.cashRefunds {
+		if f.TradeID == t.ID && f.Status != payclient.RefundRejected {
+			earlier += f.AmountFen
+		}
+	}
+	if earlier+r.AmountFen > t.PaidFen {
+		return payclient.Refund{}, httpapi.Errorf(http.StatusConflict, payclient.CodeRefundTooLarge, "above paid")
+	}
+	f := &payclient.Refund{ID: fmt.Sprintf("RF-%d", len(p.cashRefunds)+1), TradeID: t.ID, OrderID: t.OrderID, AmountFen: r.AmountFen,
+		Reason: r.Reason, Status: payclient.RefundPendingAudit}
+	p.cashRefunds[r.IdempotencyKey] = f
+	return *f, nil
+}
+
+func (p *fakePay) RefundsOfTrade(_ context.Context, tradeID string) ([]payclient.Refund, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []payclient.Refund
+	for _, f := range p.cashRefunds {
+		if f.TradeID == tradeID {
+			out = append(out, *f)
+		}
+	}
+	return out, nil
+}
+
+// approveAll is finance approving every refund and the channel paying it.
+func (p *fakePay) approveAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range p.cashRefunds {
+		if f.Status == payclient.RefundPendingAudit {
+			f.Status = payclient.RefundSucceeded
+			for _, t := range p.trades {
+				if t.ID == f.TradeID {
+					t.RefundedFen += f.AmountFen
+				}
+			}
+		}
+	}
+}
+
+func (p *fakePay) RefundNonCash(_ context.Context, r payclient.NonCashRefundRequest) (payclient.NonCashRefund, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.nonCash == nil {
+		p.nonCash = map[string]payclient.NonCashRefund{}
+	}
+	if f, ok := p.nonCash[r.IdempotencyKey]; ok {
+		return f, nil
+	}
+	f := payclient.NonCashRefund{ID: fmt.Sprintf("NR-%d", len(p.nonCash)+1), OrderID: r.OrderID, AmountFen: r.AmountFen, BalanceFen: r.AmountFen}
+	p.nonCash[r.IdempotencyKey] = f
+	return f, nil
+}
+
+// fakePartners records each outside push once by its id.
+type fakePartners struct {
+	mu       sync.Mutex
+	received map[string]int // api + id -> deliveries
+	failTMS  int            // fail the next n pickups
+}
+
+func (f *fakePartners) take(api, id string) partnersclient.Receipt {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.received[api+" "+id]++
+	return partnersclient.Receipt{ID: "P-" + id, Duplicate: f.received[api+" "+id] > 1}
+}
+
+func (f *fakePartners) RequestPickup(_ context.Context, p partnersclient.PickupRequest) (partnersclient.Receipt, error) {
+	f.mu.Lock()
+	if f.failTMS > 0 {
+		f.failTMS--
+		f.mu.Unlock()
+		return partnersclient.Receipt{}, httpapi.Errorf(http.StatusServiceUnavailable, partnersclient.CodeUnavailable, "tms down")
+	}
+	f.mu.Unlock()
+	return f.take("tms.pickups", p.PickupID), nil
+}
+
+func (f *fakePartners) PushRefundVoucher(_ context.Context, v partnersclient.RefundVoucher) (partnersclient.Receipt, error) {
+	return f.take("fms.refund_vouchers", v.VoucherID), nil
+}
+
+func (f *fakePartners) SendPush(_ context.Context, p partnersclient.Push) (partnersclient.Receipt, error) {
+	return f.take("push.messages", p.MessageID), nil
+}
+
+func (f *fakePartners) count(api string) (ids, deliveries int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, n := range f.received {
+		if len(k) > len(api) && k[:len(api)+1] == api+" " {
+			ids++
+			deliveries += n
+		}
+	}
+	return ids, deliveries
+}
+
+// fakeStock records restores once by id, refusing the SKU "HOT" as
+// inventory refuses hot SKUs.
+type fakeStock struct {
+	mu       sync.Mutex
+	restored map[string]int64 // sku -> units
+	ids      map[string]int
+}
+
+func (f *fakeStock) RestoreStock(_ context.Context, r inventoryclient.RestoreRequest) (inventoryclient.Restore, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range r.Lines {
+		if l.SKU == "HOT" {
+			return inventoryclient.Restore{}, httpapi.Errorf(http.StatusUnprocessableEntity, inventoryclient.CodeHotRestore, "hot")
+		}
+	}
+	f.ids[r.RestoreID]++
+	if f.ids[r.RestoreID] > 1 {
+		return inventoryclient.Restore{RestoreID: r.RestoreID, Duplicate: true}, nil
+	}
+	for _, l := range r.Lines {
+		f.restored[l.SKU] += l.Qty
+	}
+	return inventoryclient.Restore{RestoreID: r.RestoreID}, nil
+}

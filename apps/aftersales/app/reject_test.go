@@ -1,0 +1,84 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harvest/harvest/apps/aftersales/app"
+	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+)
+
+// A refusal at the door becomes a rejection by itself: only once OMS
+// confirms the order was refused (an unconfirmed event writes nothing);
+// the refusal reported five times at once makes one rejection of every
+// unit, whose warehouse notice calls for the refunds: everything the
+// order took comes back (cash 4100 once at PAY, non-cash 700).
+func TestRefusalAtTheDoorBecomesOneRejection(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.delivered("O1", "C1")
+	e.oms.mu.Lock()
+	e.oms.orders["O1"].Status = omsclient.StatusShipped
+	e.oms.mu.Unlock()
+	if _, err := e.svc.Reject(ctx, "O1"); !errors.Is(err, app.ErrUnconfirmed) {
+		t.Fatalf("unconfirmed refusal: %v", err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM requests`); n != 0 {
+		t.Fatalf("%d requests after an unconfirmed refusal", n)
+	}
+	e.oms.mu.Lock()
+	a := e.oms.allocations["O1"]
+	a.Refused = true
+	e.oms.allocations["O1"] = a
+	e.oms.mu.Unlock()
+	var wg sync.WaitGroup
+	got := make([]string, 5)
+	for i := range 5 {
+		wg.Go(func() {
+			r, err := e.svc.Reject(ctx, "O1")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = r.ID()
+		})
+	}
+	wg.Wait()
+	for _, id := range got {
+		if id != got[0] {
+			t.Fatalf("one refusal made several rejections: %v", got)
+		}
+	}
+	r, _ := e.svc.Request(ctx, "", got[0])
+	if r.Kind() != domain.KindRejection || r.RefundCash() != 4100 || r.RefundNonCash() != 700 || len(r.Lines()) != 2 {
+		t.Fatalf("rejection: %s cash %s non-cash %s lines %+v", r.Kind(), r.RefundCash(), r.RefundNonCash(), r.Lines())
+	}
+	// The customer cannot return what was refused.
+	if _, err := e.svc.Return(ctx, ret("O1", "C1", "k1", domain.ModeRefundOnly, domain.ReturnLine{SKU: "A", Qty: 1})); !errors.Is(err, domain.ErrNotReturnable) {
+		t.Fatalf("return of a refused order: %v", err)
+	}
+	ps := e.pushers(e.st)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.drain(t, ps, r.ID())
+		e.pay.approveAll()
+		got, _ := e.svc.Request(ctx, "", r.ID())
+		if got.Status() == domain.StatusRefunded {
+			if !got.HasStep(domain.StepWarehouseNotified) {
+				t.Fatalf("steps %v", steps(got))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stuck at %s %v", got.Status(), steps(got))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if e.pay.trades["O1"].RefundedFen != 4100 || len(e.pay.cashRefunds) != 1 || len(e.wms.notices) != 1 {
+		t.Fatalf("refunded %s in %d refunds, notices %v", e.pay.trades["O1"].RefundedFen, len(e.pay.cashRefunds), e.wms.notices)
+	}
+}

@@ -1,0 +1,37 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"github.com/harvest/harvest/apps/pay/domain"
+	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/platform/money"
+)
+
+// NonCashRefundInput asks for part of an order's non-cash deductions back
+// (after-sales: a return's non-cash share).
+type NonCashRefundInput struct {
+	IdempotencyKey string
+	OrderID        string
+	AmountFen      money.Fen
+	Reason         string
+}
+
+// RefundNonCash gives part of an order's non-cash deductions back to the
+// accounts they came from, spread over the deductions' items in
+// proportion (domain.SpreadNonCashRefund), never more than they took
+// counting earlier refunds; idempotent by key. Unlike a cash refund it
+// needs no finance audit: nothing leaves the company, as with the reversal
+// of a cancel.
+func (s *Service) RefundNonCash(ctx context.Context, in NonCashRefundInput) (domain.NonCashRefund, error) {
+	in.Reason = strings.TrimSpace(in.Reason)
+	if in.IdempotencyKey == "" || len(in.IdempotencyKey) > 128 || in.OrderID == "" || in.Reason == "" || len(in.Reason) > 64 || in.AmountFen <= 0 {
+		return domain.NonCashRefund{}, errValidation("idempotency_key (1-128), order_id, reason (1-64) and a positive amount_fen are required")
+	}
+	r := domain.NonCashRefund{ID: ids.New(), Key: in.IdempotencyKey, RequestHash: domain.RequestHash(in), OrderID: in.OrderID, Reason: in.Reason,
+		Amount: in.AmountFen, CreatedAt: s.now()}
+	return s.repo.RefundNonCash(ctx, r, func(customerID string, items []domain.Item, left money.Fen) (domain.Account, money.Fen, error) {
+		return domain.SpreadNonCashRefund(customerID, items, in.AmountFen, left)
+	})
+}
