@@ -44,7 +44,7 @@ func sampleOrder(id string) platforms.Order {
 	return platforms.Order{PlatformOrderID: id, ShopID: "S1", TotalFen: 11500, PlatformTime: time.Now().UTC().Truncate(time.Second),
 		Receiver: platforms.Receiver{Name: "Li Lei", Phone: "13800138000", Province: "Shanghai", City: "Shanghai", District: "Pudong", Detail: "1 Century Ave"},
 		SlotType: platforms.SlotNextDay, SlotDate: time.Now().In(platforms.Shanghai).AddDate(0, 0, 1).Format(time.DateOnly),
-		Lines:    []platforms.Line{{PlatformSKU: "YD-00010", Qty: 2, UnitPriceFen: 5750}}}
+		Lines: []platforms.Line{{PlatformSKU: "YD-00010", Qty: 2, UnitPriceFen: 5750}}}
 }
 
 // yuedianReq builds a signed Yuedian push of body at ts.
