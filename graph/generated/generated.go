@@ -360,44 +360,86 @@ type ComplexityRoot struct {
 		Parcels func(childComplexity int) int
 	}
 
+	MarketplaceOrder struct {
+		Address         func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Lines           func(childComplexity int) int
+		OrderID         func(childComplexity int) int
+		PlanID          func(childComplexity int) int
+		Platform        func(childComplexity int) int
+		PlatformOrderID func(childComplexity int) int
+		ReasonCode      func(childComplexity int) int
+		ReasonNote      func(childComplexity int) int
+		ReceivedAt      func(childComplexity int) int
+		ShopID          func(childComplexity int) int
+		Slot            func(childComplexity int) int
+		Status          func(childComplexity int) int
+		StatusUpdates   func(childComplexity int) int
+		Steps           func(childComplexity int) int
+		TotalFen        func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		Way             func(childComplexity int) int
+	}
+
+	MarketplaceOrderLine struct {
+		PlatformSku  func(childComplexity int) int
+		Qty          func(childComplexity int) int
+		UnitPriceFen func(childComplexity int) int
+	}
+
+	MarketplaceOrderPayload struct {
+		Errors func(childComplexity int) int
+		Order  func(childComplexity int) int
+	}
+
+	MarketplaceStep struct {
+		At   func(childComplexity int) int
+		Note func(childComplexity int) int
+		Step func(childComplexity int) int
+	}
+
 	Mutation struct {
-		AddAddress           func(childComplexity int, input model.SaveAddressInput) int
-		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
-		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
-		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
-		ConfirmQc            func(childComplexity int, pickListID string, warehouse *string) int
-		ConfirmShortage      func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
-		CreateCouponCampaign func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
-		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
-		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
-		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
-		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
-		DeleteCouponTemplate func(childComplexity int, id string) int
-		GrantCoupon          func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
-		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
-		MoveCouponCampaign   func(childComplexity int, id string, action model.CouponCampaignAction) int
-		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
-		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
-		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
-		RemoveAddress        func(childComplexity int, id string) int
-		RequestCancel        func(childComplexity int, orderID string, idempotencyKey string, reason string) int
-		ResumeFulfillment    func(childComplexity int) int
-		RetireCouponTemplate func(childComplexity int, id string) int
-		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
-		ScanPick             func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
-		ScanQc               func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
-		SchedulePrice        func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
-		SecondQc             func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
-		SetDefaultAddress    func(childComplexity int, id string) int
-		SetServedArea        func(childComplexity int, input model.SetServedAreaInput) int
-		SetSlotCapacity      func(childComplexity int, input model.SetSlotCapacityInput) int
-		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
-		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
-		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
-		UnbindCoupon         func(childComplexity int, couponID string, customerID string, reason string) int
-		UpdateAddress        func(childComplexity int, id string, input model.SaveAddressInput) int
-		UpdateCouponTemplate func(childComplexity int, id string, input model.CouponTemplateInput) int
-		UpdateProduct        func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
+		AddAddress            func(childComplexity int, input model.SaveAddressInput) int
+		CancelOrder           func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		ClaimPickTask         func(childComplexity int, taskID string, warehouse *string) int
+		ConfirmPutAway        func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
+		ConfirmQc             func(childComplexity int, pickListID string, warehouse *string) int
+		ConfirmShortage       func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
+		CreateCouponCampaign  func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
+		CreateCouponTemplate  func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
+		CreatePickList        func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
+		CreateProduct         func(childComplexity int, input model.CreateProductInput) int
+		CreateSalesPlan       func(childComplexity int, idempotencyKey string, input model.CreateSalesPlanInput) int
+		DeductNonCash         func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
+		DeleteCouponTemplate  func(childComplexity int, id string) int
+		GrantCoupon           func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
+		HandOver              func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
+		MoveCouponCampaign    func(childComplexity int, id string, action model.CouponCampaignAction) int
+		PackWorkOrder         func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
+		PlaceOrder            func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		ReceiveGoods          func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
+		RemoveAddress         func(childComplexity int, id string) int
+		RequestCancel         func(childComplexity int, orderID string, idempotencyKey string, reason string) int
+		ResumeFulfillment     func(childComplexity int) int
+		RetireCouponTemplate  func(childComplexity int, id string) int
+		RetryFulfillment      func(childComplexity int, input model.RetryFulfillmentInput) int
+		RetryMarketplaceOrder func(childComplexity int, id string) int
+		RetrySalesPlan        func(childComplexity int, id string) int
+		ScanPick              func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
+		ScanQc                func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
+		SchedulePrice         func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
+		SecondQc              func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
+		SetDefaultAddress     func(childComplexity int, id string) int
+		SetServedArea         func(childComplexity int, input model.SetServedAreaInput) int
+		SetSkuMapping         func(childComplexity int, platform model.MarketplacePlatform, platformSku string, sku string) int
+		SetSlotCapacity       func(childComplexity int, input model.SetSlotCapacityInput) int
+		SetWarehouseCapacity  func(childComplexity int, input model.SetWarehouseCapacityInput) int
+		StartCashPayment      func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
+		SuspendFulfillment    func(childComplexity int, input model.SuspendFulfillmentInput) int
+		UnbindCoupon          func(childComplexity int, couponID string, customerID string, reason string) int
+		UpdateAddress         func(childComplexity int, id string, input model.SaveAddressInput) int
+		UpdateCouponTemplate  func(childComplexity int, id string, input model.CouponTemplateInput) int
+		UpdateProduct         func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
 	}
 
 	OpenDeliverySlot struct {
@@ -539,6 +581,12 @@ type ComplexityRoot struct {
 		Order  func(childComplexity int) int
 	}
 
+	PlatformStatusUpdate struct {
+		Attempts func(childComplexity int) int
+		SentAt   func(childComplexity int) int
+		Status   func(childComplexity int) int
+	}
+
 	PriceEntry struct {
 		PriceFen       func(childComplexity int) int
 		PriceFormatted func(childComplexity int) int
@@ -617,6 +665,8 @@ type ComplexityRoot struct {
 		FulfillmentStages     func(childComplexity int) int
 		FulfillmentSuspension func(childComplexity int) int
 		FulfillmentTimeline   func(childComplexity int, orderID string) int
+		MarketplaceOrder      func(childComplexity int, id *string, platform *model.MarketplacePlatform, platformOrderID *string) int
+		MarketplaceOrders     func(childComplexity int, platform *model.MarketplacePlatform, status *model.MarketplaceOrderStatus, first *int64) int
 		Me                    func(childComplexity int) int
 		MyAccounts            func(childComplexity int) int
 		MyAddresses           func(childComplexity int) int
@@ -630,6 +680,8 @@ type ComplexityRoot struct {
 		Products              func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
 		PutAwayTasks          func(childComplexity int, status *string, first *int64, warehouse *string) int
 		QcCart                func(childComplexity int, pickListID string, warehouse *string) int
+		SalesPlan             func(childComplexity int, id string) int
+		SalesPlans            func(childComplexity int, customerID *string, first *int64) int
 		ServedAreas           func(childComplexity int, province *string, city *string) int
 		SlotCapacities        func(childComplexity int, warehouse *string, from *string, days *int64) int
 		StockMovements        func(childComplexity int, sku *string, first *int64, warehouse *string) int
@@ -654,6 +706,35 @@ type ComplexityRoot struct {
 	RetryFulfillmentPayload struct {
 		Errors  func(childComplexity int) int
 		Retried func(childComplexity int) int
+	}
+
+	SalesPlan struct {
+		Address            func(childComplexity int) int
+		AgreedFen          func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		CreatedBy          func(childComplexity int) int
+		CustomerID         func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Lines              func(childComplexity int) int
+		MarketplaceOrderID func(childComplexity int) int
+		OrderID            func(childComplexity int) int
+		ReasonCode         func(childComplexity int) int
+		ReasonNote         func(childComplexity int) int
+		SettlementPeriod   func(childComplexity int) int
+		Slot               func(childComplexity int) int
+		Source             func(childComplexity int) int
+		Status             func(childComplexity int) int
+	}
+
+	SalesPlanLine struct {
+		AgreedPriceFen func(childComplexity int) int
+		Qty            func(childComplexity int) int
+		Sku            func(childComplexity int) int
+	}
+
+	SalesPlanPayload struct {
+		Errors func(childComplexity int) int
+		Plan   func(childComplexity int) int
 	}
 
 	SavedAddress struct {
@@ -705,6 +786,17 @@ type ComplexityRoot struct {
 		Short    func(childComplexity int) int
 		Sku      func(childComplexity int) int
 		Withheld func(childComplexity int) int
+	}
+
+	SkuMapping struct {
+		Platform    func(childComplexity int) int
+		PlatformSku func(childComplexity int) int
+		Sku         func(childComplexity int) int
+	}
+
+	SkuMappingPayload struct {
+		Errors  func(childComplexity int) int
+		Mapping func(childComplexity int) int
 	}
 
 	SlotCapacity struct {
@@ -824,6 +916,10 @@ type MutationResolver interface {
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	UpdateProduct(ctx context.Context, sku string, expectedVersion int64, input model.ProductInput) (*model.ProductPayload, error)
 	SchedulePrice(ctx context.Context, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) (*model.ProductPayload, error)
+	RetryMarketplaceOrder(ctx context.Context, id string) (*model.MarketplaceOrderPayload, error)
+	SetSkuMapping(ctx context.Context, platform model.MarketplacePlatform, platformSku string, sku string) (*model.SkuMappingPayload, error)
+	CreateSalesPlan(ctx context.Context, idempotencyKey string, input model.CreateSalesPlanInput) (*model.SalesPlanPayload, error)
+	RetrySalesPlan(ctx context.Context, id string) (*model.SalesPlanPayload, error)
 	DeductNonCash(ctx context.Context, input model.DeductNonCashInput, idempotencyKey string) (*model.DeductNonCashPayload, error)
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error)
 	StartCashPayment(ctx context.Context, orderID string, channel model.PaymentChannel, idempotencyKey string) (*model.StartCashPaymentPayload, error)
@@ -872,6 +968,10 @@ type QueryResolver interface {
 	MyAfterSalesRequests(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error)
 	PriceHistory(ctx context.Context, sku string) ([]*model.PriceEntry, error)
 	CatalogChanges(ctx context.Context, sku string) ([]*model.CatalogChange, error)
+	MarketplaceOrders(ctx context.Context, platform *model.MarketplacePlatform, status *model.MarketplaceOrderStatus, first *int64) ([]*model.MarketplaceOrder, error)
+	MarketplaceOrder(ctx context.Context, id *string, platform *model.MarketplacePlatform, platformOrderID *string) (*model.MarketplaceOrder, error)
+	SalesPlans(ctx context.Context, customerID *string, first *int64) ([]*model.SalesPlan, error)
+	SalesPlan(ctx context.Context, id string) (*model.SalesPlan, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
 	MyOrders(ctx context.Context, status *model.OrderStatus, first *int64, after *string) (*model.OrderConnection, error)
 	FulfillmentSuspension(ctx context.Context) (*model.FulfillmentSuspension, error)
@@ -2150,6 +2250,166 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HandoverBatch.Parcels(childComplexity), true
 
+	case "MarketplaceOrder.address":
+		if e.ComplexityRoot.MarketplaceOrder.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Address(childComplexity), true
+	case "MarketplaceOrder.id":
+		if e.ComplexityRoot.MarketplaceOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ID(childComplexity), true
+	case "MarketplaceOrder.lines":
+		if e.ComplexityRoot.MarketplaceOrder.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Lines(childComplexity), true
+	case "MarketplaceOrder.orderId":
+		if e.ComplexityRoot.MarketplaceOrder.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.OrderID(childComplexity), true
+	case "MarketplaceOrder.planId":
+		if e.ComplexityRoot.MarketplaceOrder.PlanID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.PlanID(childComplexity), true
+	case "MarketplaceOrder.platform":
+		if e.ComplexityRoot.MarketplaceOrder.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Platform(childComplexity), true
+	case "MarketplaceOrder.platformOrderId":
+		if e.ComplexityRoot.MarketplaceOrder.PlatformOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.PlatformOrderID(childComplexity), true
+	case "MarketplaceOrder.reasonCode":
+		if e.ComplexityRoot.MarketplaceOrder.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ReasonCode(childComplexity), true
+	case "MarketplaceOrder.reasonNote":
+		if e.ComplexityRoot.MarketplaceOrder.ReasonNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ReasonNote(childComplexity), true
+	case "MarketplaceOrder.receivedAt":
+		if e.ComplexityRoot.MarketplaceOrder.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ReceivedAt(childComplexity), true
+	case "MarketplaceOrder.shopId":
+		if e.ComplexityRoot.MarketplaceOrder.ShopID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ShopID(childComplexity), true
+	case "MarketplaceOrder.slot":
+		if e.ComplexityRoot.MarketplaceOrder.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Slot(childComplexity), true
+	case "MarketplaceOrder.status":
+		if e.ComplexityRoot.MarketplaceOrder.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Status(childComplexity), true
+	case "MarketplaceOrder.statusUpdates":
+		if e.ComplexityRoot.MarketplaceOrder.StatusUpdates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.StatusUpdates(childComplexity), true
+	case "MarketplaceOrder.steps":
+		if e.ComplexityRoot.MarketplaceOrder.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Steps(childComplexity), true
+	case "MarketplaceOrder.totalFen":
+		if e.ComplexityRoot.MarketplaceOrder.TotalFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.TotalFen(childComplexity), true
+	case "MarketplaceOrder.updatedAt":
+		if e.ComplexityRoot.MarketplaceOrder.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.UpdatedAt(childComplexity), true
+	case "MarketplaceOrder.way":
+		if e.ComplexityRoot.MarketplaceOrder.Way == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Way(childComplexity), true
+
+	case "MarketplaceOrderLine.platformSku":
+		if e.ComplexityRoot.MarketplaceOrderLine.PlatformSku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderLine.PlatformSku(childComplexity), true
+	case "MarketplaceOrderLine.qty":
+		if e.ComplexityRoot.MarketplaceOrderLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderLine.Qty(childComplexity), true
+	case "MarketplaceOrderLine.unitPriceFen":
+		if e.ComplexityRoot.MarketplaceOrderLine.UnitPriceFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderLine.UnitPriceFen(childComplexity), true
+
+	case "MarketplaceOrderPayload.errors":
+		if e.ComplexityRoot.MarketplaceOrderPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderPayload.Errors(childComplexity), true
+	case "MarketplaceOrderPayload.order":
+		if e.ComplexityRoot.MarketplaceOrderPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderPayload.Order(childComplexity), true
+
+	case "MarketplaceStep.at":
+		if e.ComplexityRoot.MarketplaceStep.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceStep.At(childComplexity), true
+	case "MarketplaceStep.note":
+		if e.ComplexityRoot.MarketplaceStep.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceStep.Note(childComplexity), true
+	case "MarketplaceStep.step":
+		if e.ComplexityRoot.MarketplaceStep.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceStep.Step(childComplexity), true
+
 	case "Mutation.addAddress":
 		if e.ComplexityRoot.Mutation.AddAddress == nil {
 			break
@@ -2260,6 +2520,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(model.CreateProductInput)), true
+	case "Mutation.createSalesPlan":
+		if e.ComplexityRoot.Mutation.CreateSalesPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSalesPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSalesPlan(childComplexity, args["idempotencyKey"].(string), args["input"].(model.CreateSalesPlanInput)), true
 	case "Mutation.deductNonCash":
 		if e.ComplexityRoot.Mutation.DeductNonCash == nil {
 			break
@@ -2398,6 +2669,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryFulfillment(childComplexity, args["input"].(model.RetryFulfillmentInput)), true
+	case "Mutation.retryMarketplaceOrder":
+		if e.ComplexityRoot.Mutation.RetryMarketplaceOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryMarketplaceOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryMarketplaceOrder(childComplexity, args["id"].(string)), true
+	case "Mutation.retrySalesPlan":
+		if e.ComplexityRoot.Mutation.RetrySalesPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retrySalesPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetrySalesPlan(childComplexity, args["id"].(string)), true
 	case "Mutation.scanPick":
 		if e.ComplexityRoot.Mutation.ScanPick == nil {
 			break
@@ -2464,6 +2757,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetServedArea(childComplexity, args["input"].(model.SetServedAreaInput)), true
+	case "Mutation.setSkuMapping":
+		if e.ComplexityRoot.Mutation.SetSkuMapping == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSkuMapping_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSkuMapping(childComplexity, args["platform"].(model.MarketplacePlatform), args["platformSku"].(string), args["sku"].(string)), true
 	case "Mutation.setSlotCapacity":
 		if e.ComplexityRoot.Mutation.SetSlotCapacity == nil {
 			break
@@ -3115,6 +3419,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlaceOrderPayload.Order(childComplexity), true
 
+	case "PlatformStatusUpdate.attempts":
+		if e.ComplexityRoot.PlatformStatusUpdate.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformStatusUpdate.Attempts(childComplexity), true
+	case "PlatformStatusUpdate.sentAt":
+		if e.ComplexityRoot.PlatformStatusUpdate.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformStatusUpdate.SentAt(childComplexity), true
+	case "PlatformStatusUpdate.status":
+		if e.ComplexityRoot.PlatformStatusUpdate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformStatusUpdate.Status(childComplexity), true
+
 	case "PriceEntry.priceFen":
 		if e.ComplexityRoot.PriceEntry.PriceFen == nil {
 			break
@@ -3487,6 +3810,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.FulfillmentTimeline(childComplexity, args["orderId"].(string)), true
 
+	case "Query.marketplaceOrder":
+		if e.ComplexityRoot.Query.MarketplaceOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Query_marketplaceOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MarketplaceOrder(childComplexity, args["id"].(*string), args["platform"].(*model.MarketplacePlatform), args["platformOrderId"].(*string)), true
+	case "Query.marketplaceOrders":
+		if e.ComplexityRoot.Query.MarketplaceOrders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_marketplaceOrders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MarketplaceOrders(childComplexity, args["platform"].(*model.MarketplacePlatform), args["status"].(*model.MarketplaceOrderStatus), args["first"].(*int64)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -3615,6 +3960,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.QcCart(childComplexity, args["pickListId"].(string), args["warehouse"].(*string)), true
+	case "Query.salesPlan":
+		if e.ComplexityRoot.Query.SalesPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Query_salesPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SalesPlan(childComplexity, args["id"].(string)), true
+	case "Query.salesPlans":
+		if e.ComplexityRoot.Query.SalesPlans == nil {
+			break
+		}
+
+		args, err := ec.field_Query_salesPlans_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SalesPlans(childComplexity, args["customerId"].(*string), args["first"].(*int64)), true
 	case "Query.servedAreas":
 		if e.ComplexityRoot.Query.ServedAreas == nil {
 			break
@@ -3748,6 +4115,129 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryFulfillmentPayload.Retried(childComplexity), true
+
+	case "SalesPlan.address":
+		if e.ComplexityRoot.SalesPlan.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Address(childComplexity), true
+	case "SalesPlan.agreedFen":
+		if e.ComplexityRoot.SalesPlan.AgreedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.AgreedFen(childComplexity), true
+	case "SalesPlan.createdAt":
+		if e.ComplexityRoot.SalesPlan.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.CreatedAt(childComplexity), true
+	case "SalesPlan.createdBy":
+		if e.ComplexityRoot.SalesPlan.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.CreatedBy(childComplexity), true
+	case "SalesPlan.customerId":
+		if e.ComplexityRoot.SalesPlan.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.CustomerID(childComplexity), true
+	case "SalesPlan.id":
+		if e.ComplexityRoot.SalesPlan.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.ID(childComplexity), true
+	case "SalesPlan.lines":
+		if e.ComplexityRoot.SalesPlan.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Lines(childComplexity), true
+	case "SalesPlan.marketplaceOrderId":
+		if e.ComplexityRoot.SalesPlan.MarketplaceOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.MarketplaceOrderID(childComplexity), true
+	case "SalesPlan.orderId":
+		if e.ComplexityRoot.SalesPlan.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.OrderID(childComplexity), true
+	case "SalesPlan.reasonCode":
+		if e.ComplexityRoot.SalesPlan.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.ReasonCode(childComplexity), true
+	case "SalesPlan.reasonNote":
+		if e.ComplexityRoot.SalesPlan.ReasonNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.ReasonNote(childComplexity), true
+	case "SalesPlan.settlementPeriod":
+		if e.ComplexityRoot.SalesPlan.SettlementPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.SettlementPeriod(childComplexity), true
+	case "SalesPlan.slot":
+		if e.ComplexityRoot.SalesPlan.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Slot(childComplexity), true
+	case "SalesPlan.source":
+		if e.ComplexityRoot.SalesPlan.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Source(childComplexity), true
+	case "SalesPlan.status":
+		if e.ComplexityRoot.SalesPlan.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Status(childComplexity), true
+
+	case "SalesPlanLine.agreedPriceFen":
+		if e.ComplexityRoot.SalesPlanLine.AgreedPriceFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanLine.AgreedPriceFen(childComplexity), true
+	case "SalesPlanLine.qty":
+		if e.ComplexityRoot.SalesPlanLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanLine.Qty(childComplexity), true
+	case "SalesPlanLine.sku":
+		if e.ComplexityRoot.SalesPlanLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanLine.Sku(childComplexity), true
+
+	case "SalesPlanPayload.errors":
+		if e.ComplexityRoot.SalesPlanPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanPayload.Errors(childComplexity), true
+	case "SalesPlanPayload.plan":
+		if e.ComplexityRoot.SalesPlanPayload.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanPayload.Plan(childComplexity), true
 
 	case "SavedAddress.address":
 		if e.ComplexityRoot.SavedAddress.Address == nil {
@@ -3918,6 +4408,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ShortageLine.Withheld(childComplexity), true
+
+	case "SkuMapping.platform":
+		if e.ComplexityRoot.SkuMapping.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMapping.Platform(childComplexity), true
+	case "SkuMapping.platformSku":
+		if e.ComplexityRoot.SkuMapping.PlatformSku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMapping.PlatformSku(childComplexity), true
+	case "SkuMapping.sku":
+		if e.ComplexityRoot.SkuMapping.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMapping.Sku(childComplexity), true
+
+	case "SkuMappingPayload.errors":
+		if e.ComplexityRoot.SkuMappingPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMappingPayload.Errors(childComplexity), true
+	case "SkuMappingPayload.mapping":
+		if e.ComplexityRoot.SkuMappingPayload.Mapping == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMappingPayload.Mapping(childComplexity), true
 
 	case "SlotCapacity.capacity":
 		if e.ComplexityRoot.SlotCapacity.Capacity == nil {
@@ -4357,6 +4879,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CouponTemplateInput", ec.unmarshalInputCouponTemplateInput),
 			graphql.NewInputUnmarshaler("CreatePickListInput", ec.unmarshalInputCreatePickListInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
+			graphql.NewInputUnmarshaler("CreateSalesPlanInput", ec.unmarshalInputCreateSalesPlanInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
@@ -4368,6 +4891,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
 			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
+			graphql.NewInputUnmarshaler("SalesPlanLineInput", ec.unmarshalInputSalesPlanLineInput),
 			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
 			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
 			graphql.NewInputUnmarshaler("ScanQCInput", ec.unmarshalInputScanQCInput),
@@ -4710,6 +5234,187 @@ extend type Mutation {
   schedulePrice(sku: ID!, priceFen: Int!, validFrom: Time, expectedVersion: Int): ProductPayload! @hasRole(roles: [CATALOG_MANAGER, ADMIN])
 }
 `, BuiltIn: false},
+	{Name: "../../schema/graphql/channels.graphqls", Input: `# Third-party orders (DOMAIN 6): marketplace orders as channels staged
+# them and where each stands, the sales plans they and sales staff make,
+# and the operators' retries and SKU mappings. For ADMIN and SALES.
+
+enum MarketplacePlatform {
+  "Group buying; pushes signed JSON orders, tens of thousands when a group closes."
+  YUEDIAN
+  "Food delivery; pushes signed forms."
+  MEITUAN
+  "Live-stream shop; pulled page by page from a durable cursor."
+  DOUYIN
+}
+
+"Where a marketplace order stands."
+enum MarketplaceOrderStatus {
+  "Staged; its sales plan is being made."
+  RECEIVED
+  "Its sales plan is made; its Harvest order is being made."
+  PLANNED
+  "Its Harvest order is made (orderId)."
+  ORDERED
+  "It cannot become a plan (reasonCode: UNKNOWN_SKU_MAPPING, BAD_ADDRESS, BAD_SLOT, NON_POSITIVE_QTY); fix and retry."
+  PARKED
+  "OMS refused its order (reasonCode is OMS's: OUT_OF_STOCK, VALIDATION_FAILED, SLOT_FULL…); retry."
+  FAILED
+}
+
+type MarketplaceOrderLine {
+  "The platform's SKU."
+  platformSku: String!
+  qty: Int!
+  "The platform's price, which it settles."
+  unitPriceFen: Int!
+}
+
+"One step of a marketplace order, with its time."
+type MarketplaceStep {
+  "RECEIVED, PLANNED, PARKED, ORDERED, FAILED, RETRIED, STATUS_<status>, SENT_<status>"
+  step: String!
+  note: String
+  at: Time!
+}
+
+"A status owed to the platform, told once."
+type PlatformStatusUpdate {
+  "ACCEPTED, SHIPPED, DELIVERED, CANCELLED"
+  status: String!
+  attempts: Int!
+  "When the platform's API took it; null while it is being told."
+  sentAt: Time
+}
+
+type MarketplaceOrder {
+  id: ID!
+  platform: MarketplacePlatform!
+  platformOrderId: String!
+  "PUSH or PULL"
+  way: String!
+  status: MarketplaceOrderStatus!
+  reasonCode: String
+  reasonNote: String
+  planId: ID
+  orderId: ID
+  shopId: String!
+  address: Address!
+  slot: DeliverySlot!
+  totalFen: Int!
+  lines: [MarketplaceOrderLine!]!
+  "Empty in lists; filled when one order is read."
+  steps: [MarketplaceStep!]!
+  statusUpdates: [PlatformStatusUpdate!]!
+  receivedAt: Time!
+  updatedAt: Time!
+}
+
+enum SettlementPeriod {
+  MONTHLY
+  QUARTERLY
+  YEARLY
+}
+
+enum SalesPlanStatus {
+  "Stored; its Harvest order is being made."
+  PLANNED
+  ORDERED
+  "OMS refused its order (reasonCode); retrySalesPlan."
+  FAILED
+}
+
+type SalesPlanLine {
+  sku: ID!
+  qty: Int!
+  "The price agreed with the business customer, which settlement bills."
+  agreedPriceFen: Int!
+}
+
+"A business customer's order to make (DOMAIN 6.1), not paid: settled per period."
+type SalesPlan {
+  id: ID!
+  customerId: String!
+  "MARKETPLACE or STAFF"
+  source: String!
+  marketplaceOrderId: ID
+  status: SalesPlanStatus!
+  reasonCode: String
+  reasonNote: String
+  address: Address!
+  slot: DeliverySlot!
+  settlementPeriod: SettlementPeriod!
+  agreedFen: Int!
+  orderId: ID
+  createdBy: String!
+  createdAt: Time!
+  lines: [SalesPlanLine!]!
+}
+
+input SalesPlanLineInput {
+  sku: ID!
+  qty: Int!
+  agreedPriceFen: Int!
+}
+
+input CreateSalesPlanInput {
+  customerId: String!
+  address: AddressInput!
+  slot: DeliverySlotInput!
+  settlementPeriod: SettlementPeriod!
+  lines: [SalesPlanLineInput!]!
+}
+
+type MarketplaceOrderPayload {
+  order: MarketplaceOrder
+  errors: [UserError!]!
+}
+
+type SalesPlanPayload {
+  plan: SalesPlan
+  errors: [UserError!]!
+}
+
+type SkuMapping {
+  platform: MarketplacePlatform!
+  platformSku: String!
+  sku: ID!
+}
+
+type SkuMappingPayload {
+  mapping: SkuMapping
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "Marketplace orders, newest first (at most first, up to 200)."
+  marketplaceOrders(platform: MarketplacePlatform, status: MarketplaceOrderStatus, first: Int = 50): [MarketplaceOrder!]! @hasRole(roles: [ADMIN, SALES])
+  "One marketplace order by its id, or by the platform's order id."
+  marketplaceOrder(id: ID, platform: MarketplacePlatform, platformOrderId: String): MarketplaceOrder @hasRole(roles: [ADMIN, SALES])
+  "Sales plans, newest first, of one business customer when given."
+  salesPlans(customerId: String, first: Int = 50): [SalesPlan!]! @hasRole(roles: [ADMIN, SALES])
+  salesPlan(id: ID!): SalesPlan @hasRole(roles: [ADMIN, SALES])
+}
+
+extend type Mutation {
+  """
+  Put a PARKED marketplace order back on its way (planned again, after
+  the mapping or address was fixed) or a FAILED one (ordered again, same
+  plan, same OMS idempotency key). Errors: NOT_FOUND, INVALID_STATE.
+  """
+  retryMarketplaceOrder(id: ID!): MarketplaceOrderPayload! @hasRole(roles: [ADMIN, SALES])
+  "Map a platform's SKU to a Harvest SKU; parked orders wait for retryMarketplaceOrder."
+  setSkuMapping(platform: MarketplacePlatform!, platformSku: String!, sku: ID!): SkuMappingPayload! @hasRole(roles: [ADMIN, SALES])
+  """
+  Enter a sales plan for a business customer at the prices agreed with
+  it; its Harvest order is made through the accept-order API (never
+  paid). Same key, same plan: the first answer. Errors: VALIDATION_FAILED,
+  IDEMPOTENCY_KEY_REUSED.
+  """
+  createSalesPlan(idempotencyKey: String!, input: CreateSalesPlanInput!): SalesPlanPayload! @hasRole(roles: [ADMIN, SALES])
+  "Order a FAILED staff plan again. Errors: NOT_FOUND, INVALID_STATE."
+  retrySalesPlan(id: ID!): SalesPlanPayload! @hasRole(roles: [ADMIN, SALES])
+}
+`, BuiltIn: false},
 	{Name: "../../schema/graphql/common.graphqls", Input: `# Harvest GraphQL API: what every front-end shares (customer app, web and
 # mini-program; CS console; warehouse console). Audience-specific fields live
 # in customer.graphqls, cs.graphqls and warehouse.graphqls.
@@ -4744,6 +5449,8 @@ enum Role {
   MARKETING
   "Edits the catalog and prices."
   CATALOG_MANAGER
+  "Enters sales plans and looks after marketplace orders."
+  SALES
   ADMIN
 }
 
@@ -6842,6 +7549,82 @@ func (ec *executionContext) childFields_HandoverBatch(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type HandoverBatch", field.Name)
 }
 
+func (ec *executionContext) childFields_MarketplaceOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MarketplaceOrder_id(ctx, field)
+	case "platform":
+		return ec.fieldContext_MarketplaceOrder_platform(ctx, field)
+	case "platformOrderId":
+		return ec.fieldContext_MarketplaceOrder_platformOrderId(ctx, field)
+	case "way":
+		return ec.fieldContext_MarketplaceOrder_way(ctx, field)
+	case "status":
+		return ec.fieldContext_MarketplaceOrder_status(ctx, field)
+	case "reasonCode":
+		return ec.fieldContext_MarketplaceOrder_reasonCode(ctx, field)
+	case "reasonNote":
+		return ec.fieldContext_MarketplaceOrder_reasonNote(ctx, field)
+	case "planId":
+		return ec.fieldContext_MarketplaceOrder_planId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_MarketplaceOrder_orderId(ctx, field)
+	case "shopId":
+		return ec.fieldContext_MarketplaceOrder_shopId(ctx, field)
+	case "address":
+		return ec.fieldContext_MarketplaceOrder_address(ctx, field)
+	case "slot":
+		return ec.fieldContext_MarketplaceOrder_slot(ctx, field)
+	case "totalFen":
+		return ec.fieldContext_MarketplaceOrder_totalFen(ctx, field)
+	case "lines":
+		return ec.fieldContext_MarketplaceOrder_lines(ctx, field)
+	case "steps":
+		return ec.fieldContext_MarketplaceOrder_steps(ctx, field)
+	case "statusUpdates":
+		return ec.fieldContext_MarketplaceOrder_statusUpdates(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_MarketplaceOrder_receivedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_MarketplaceOrder_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceOrder", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketplaceOrderLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "platformSku":
+		return ec.fieldContext_MarketplaceOrderLine_platformSku(ctx, field)
+	case "qty":
+		return ec.fieldContext_MarketplaceOrderLine_qty(ctx, field)
+	case "unitPriceFen":
+		return ec.fieldContext_MarketplaceOrderLine_unitPriceFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceOrderLine", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketplaceOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_MarketplaceOrderPayload_order(ctx, field)
+	case "errors":
+		return ec.fieldContext_MarketplaceOrderPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceOrderPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketplaceStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_MarketplaceStep_step(ctx, field)
+	case "note":
+		return ec.fieldContext_MarketplaceStep_note(ctx, field)
+	case "at":
+		return ec.fieldContext_MarketplaceStep_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceStep", field.Name)
+}
+
 func (ec *executionContext) childFields_OpenDeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "type":
@@ -7120,6 +7903,18 @@ func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type PlaceOrderPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_PlatformStatusUpdate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_PlatformStatusUpdate_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_PlatformStatusUpdate_attempts(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_PlatformStatusUpdate_sentAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlatformStatusUpdate", field.Name)
+}
+
 func (ec *executionContext) childFields_PriceEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "priceFen":
@@ -7284,6 +8079,64 @@ func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type RetryFulfillmentPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SalesPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SalesPlan_id(ctx, field)
+	case "customerId":
+		return ec.fieldContext_SalesPlan_customerId(ctx, field)
+	case "source":
+		return ec.fieldContext_SalesPlan_source(ctx, field)
+	case "marketplaceOrderId":
+		return ec.fieldContext_SalesPlan_marketplaceOrderId(ctx, field)
+	case "status":
+		return ec.fieldContext_SalesPlan_status(ctx, field)
+	case "reasonCode":
+		return ec.fieldContext_SalesPlan_reasonCode(ctx, field)
+	case "reasonNote":
+		return ec.fieldContext_SalesPlan_reasonNote(ctx, field)
+	case "address":
+		return ec.fieldContext_SalesPlan_address(ctx, field)
+	case "slot":
+		return ec.fieldContext_SalesPlan_slot(ctx, field)
+	case "settlementPeriod":
+		return ec.fieldContext_SalesPlan_settlementPeriod(ctx, field)
+	case "agreedFen":
+		return ec.fieldContext_SalesPlan_agreedFen(ctx, field)
+	case "orderId":
+		return ec.fieldContext_SalesPlan_orderId(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_SalesPlan_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SalesPlan_createdAt(ctx, field)
+	case "lines":
+		return ec.fieldContext_SalesPlan_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesPlan", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesPlanLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_SalesPlanLine_sku(ctx, field)
+	case "qty":
+		return ec.fieldContext_SalesPlanLine_qty(ctx, field)
+	case "agreedPriceFen":
+		return ec.fieldContext_SalesPlanLine_agreedPriceFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesPlanLine", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesPlanPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "plan":
+		return ec.fieldContext_SalesPlanPayload_plan(ctx, field)
+	case "errors":
+		return ec.fieldContext_SalesPlanPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesPlanPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SavedAddress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7384,6 +8237,28 @@ func (ec *executionContext) childFields_ShortageLine(ctx context.Context, field 
 		return ec.fieldContext_ShortageLine_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ShortageLine", field.Name)
+}
+
+func (ec *executionContext) childFields_SkuMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "platform":
+		return ec.fieldContext_SkuMapping_platform(ctx, field)
+	case "platformSku":
+		return ec.fieldContext_SkuMapping_platformSku(ctx, field)
+	case "sku":
+		return ec.fieldContext_SkuMapping_sku(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SkuMapping", field.Name)
+}
+
+func (ec *executionContext) childFields_SkuMappingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mapping":
+		return ec.fieldContext_SkuMappingPayload_mapping(ctx, field)
+	case "errors":
+		return ec.fieldContext_SkuMappingPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SkuMappingPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SlotCapacity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7920,6 +8795,28 @@ func (ec *executionContext) field_Mutation_createProduct_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSalesPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSalesPlanInput, error) {
+			return ec.unmarshalNCreateSalesPlanInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateSalesPlanInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deductNonCash_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8168,6 +9065,34 @@ func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_retryMarketplaceOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retrySalesPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_scanPick_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8297,6 +9222,36 @@ func (ec *executionContext) field_Mutation_setServedArea_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSkuMapping_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (model.MarketplacePlatform, error) {
+			return ec.unmarshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "platformSku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platformSku"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg2
 	return args, nil
 }
 
@@ -8648,6 +9603,66 @@ func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_marketplaceOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (*model.MarketplacePlatform, error) {
+			return ec.unmarshalOMarketplacePlatform2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "platformOrderId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platformOrderId"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_marketplaceOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (*model.MarketplacePlatform, error) {
+			return ec.unmarshalOMarketplacePlatform2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*model.MarketplaceOrderStatus, error) {
+			return ec.unmarshalOMarketplaceOrderStatus2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myAfterSalesRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8857,6 +9872,42 @@ func (ec *executionContext) field_Query_qcCart_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_salesPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_salesPlans_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -14101,6 +15152,667 @@ func (ec *executionContext) fieldContext_HandoverBatch_parcels(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _MarketplaceOrder_id(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MarketplaceOrder_platform(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MarketplacePlatform) graphql.Marshaler {
+			return ec.marshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "MarketplacePlatform")
+}
+
+func (ec *executionContext) _MarketplaceOrder_platformOrderId(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_platformOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlatformOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_platformOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_way(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_way(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Way, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_way(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_status(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MarketplaceOrderStatus) graphql.Marshaler {
+			return ec.marshalNMarketplaceOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "MarketplaceOrderStatus")
+}
+
+func (ec *executionContext) _MarketplaceOrder_reasonCode(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_reasonCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_reasonCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_reasonNote(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_reasonNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_reasonNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_planId(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_planId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlanID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_planId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MarketplaceOrder_orderId(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MarketplaceOrder_shopId(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_shopId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShopID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_shopId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_address(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Address) graphql.Marshaler {
+			return ec.marshalNAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_slot(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeliverySlot) graphql.Marshaler {
+			return ec.marshalNDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlot(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliverySlot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_totalFen(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_totalFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_totalFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketplaceOrder_lines(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MarketplaceOrderLine) graphql.Marshaler {
+			return ec.marshalNMarketplaceOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrderLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_steps(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MarketplaceStep) graphql.Marshaler {
+			return ec.marshalNMarketplaceStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_statusUpdates(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_statusUpdates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusUpdates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PlatformStatusUpdate) graphql.Marshaler {
+			return ec.marshalNPlatformStatusUpdate2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlatformStatusUpdateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_statusUpdates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlatformStatusUpdate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_receivedAt(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_receivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MarketplaceOrder_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MarketplaceOrderLine_platformSku(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderLine_platformSku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlatformSku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderLine_platformSku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrderLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrderLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketplaceOrderLine_unitPriceFen(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderLine_unitPriceFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitPriceFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderLine_unitPriceFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketplaceOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
+			return ec.marshalOMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrderPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceStep_step(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceStep_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceStep_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceStep_note(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceStep_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceStep_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceStep_at(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceStep_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceStep", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14591,6 +16303,254 @@ func (ec *executionContext) fieldContext_Mutation_schedulePrice(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_schedulePrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryMarketplaceOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryMarketplaceOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryMarketplaceOrder(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.MarketplaceOrderPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.MarketplaceOrderPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarketplaceOrderPayload) graphql.Marshaler {
+			return ec.marshalNMarketplaceOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryMarketplaceOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryMarketplaceOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setSkuMapping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSkuMapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSkuMapping(ctx, fc.Args["platform"].(model.MarketplacePlatform), fc.Args["platformSku"].(string), fc.Args["sku"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.SkuMappingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SkuMappingPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SkuMappingPayload) graphql.Marshaler {
+			return ec.marshalNSkuMappingPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSkuMappingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSkuMapping(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SkuMappingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSkuMapping_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSalesPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSalesPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSalesPlan(ctx, fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.CreateSalesPlanInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.SalesPlanPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SalesPlanPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SalesPlanPayload) graphql.Marshaler {
+			return ec.marshalNSalesPlanPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSalesPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlanPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSalesPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retrySalesPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retrySalesPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetrySalesPlan(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.SalesPlanPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SalesPlanPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SalesPlanPayload) graphql.Marshaler {
+			return ec.marshalNSalesPlanPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retrySalesPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlanPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retrySalesPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18665,6 +20625,75 @@ func (ec *executionContext) fieldContext_PlaceOrderPayload_errors(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _PlatformStatusUpdate_status(ctx context.Context, field graphql.CollectedField, obj *model.PlatformStatusUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformStatusUpdate_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformStatusUpdate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformStatusUpdate", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlatformStatusUpdate_attempts(ctx context.Context, field graphql.CollectedField, obj *model.PlatformStatusUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformStatusUpdate_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformStatusUpdate_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformStatusUpdate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PlatformStatusUpdate_sentAt(ctx context.Context, field graphql.CollectedField, obj *model.PlatformStatusUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformStatusUpdate_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformStatusUpdate_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformStatusUpdate", field, false, false, "Time")
+}
+
 func (ec *executionContext) _PriceEntry_priceFen(ctx context.Context, field graphql.CollectedField, obj *model.PriceEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20160,6 +22189,254 @@ func (ec *executionContext) fieldContext_Query_catalogChanges(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_catalogChanges_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_marketplaceOrders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_marketplaceOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MarketplaceOrders(ctx, fc.Args["platform"].(*model.MarketplacePlatform), fc.Args["status"].(*model.MarketplaceOrderStatus), fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal []*model.MarketplaceOrder
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.MarketplaceOrder
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MarketplaceOrder) graphql.Marshaler {
+			return ec.marshalNMarketplaceOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_marketplaceOrders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_marketplaceOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_marketplaceOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_marketplaceOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MarketplaceOrder(ctx, fc.Args["id"].(*string), fc.Args["platform"].(*model.MarketplacePlatform), fc.Args["platformOrderId"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.MarketplaceOrder
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.MarketplaceOrder
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
+			return ec.marshalOMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_marketplaceOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_marketplaceOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_salesPlans(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_salesPlans(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SalesPlans(ctx, fc.Args["customerId"].(*string), fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal []*model.SalesPlan
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SalesPlan
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SalesPlan) graphql.Marshaler {
+			return ec.marshalNSalesPlan2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_salesPlans(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlan(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_salesPlans_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_salesPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_salesPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SalesPlan(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.SalesPlan
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SalesPlan
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {
+			return ec.marshalOSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_salesPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlan(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_salesPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21873,6 +24150,511 @@ func (ec *executionContext) fieldContext_RetryFulfillmentPayload_errors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _SalesPlan_id(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesPlan_customerId(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_customerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_source(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_marketplaceOrderId(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_marketplaceOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketplaceOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_marketplaceOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesPlan_status(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SalesPlanStatus) graphql.Marshaler {
+			return ec.marshalNSalesPlanStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "SalesPlanStatus")
+}
+
+func (ec *executionContext) _SalesPlan_reasonCode(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_reasonCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_reasonCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_reasonNote(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_reasonNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_reasonNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_address(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Address) graphql.Marshaler {
+			return ec.marshalNAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlan_slot(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeliverySlot) graphql.Marshaler {
+			return ec.marshalNDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlot(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliverySlot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlan_settlementPeriod(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_settlementPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SettlementPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementPeriod) graphql.Marshaler {
+			return ec.marshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_settlementPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "SettlementPeriod")
+}
+
+func (ec *executionContext) _SalesPlan_agreedFen(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_agreedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgreedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_agreedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SalesPlan_orderId(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesPlan_createdBy(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SalesPlan_lines(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SalesPlanLine) graphql.Marshaler {
+			return ec.marshalNSalesPlanLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlanLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlanLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlanLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesPlanLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlanLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SalesPlanLine_agreedPriceFen(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanLine_agreedPriceFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgreedPriceFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanLine_agreedPriceFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlanLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SalesPlanPayload_plan(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanPayload_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {
+			return ec.marshalOSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanPayload_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlanPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlanPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlanPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SavedAddress_id(ctx context.Context, field graphql.CollectedField, obj *model.SavedAddress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22582,6 +25364,139 @@ func (ec *executionContext) _ShortageLine_reason(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_ShortageLine_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "LossReason")
+}
+
+func (ec *executionContext) _SkuMapping_platform(ctx context.Context, field graphql.CollectedField, obj *model.SkuMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMapping_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MarketplacePlatform) graphql.Marshaler {
+			return ec.marshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMapping_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SkuMapping", field, false, false, "MarketplacePlatform")
+}
+
+func (ec *executionContext) _SkuMapping_platformSku(ctx context.Context, field graphql.CollectedField, obj *model.SkuMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMapping_platformSku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlatformSku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMapping_platformSku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SkuMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _SkuMapping_sku(ctx context.Context, field graphql.CollectedField, obj *model.SkuMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMapping_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMapping_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SkuMapping", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SkuMappingPayload_mapping(ctx context.Context, field graphql.CollectedField, obj *model.SkuMappingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMappingPayload_mapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mapping, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SkuMapping) graphql.Marshaler {
+			return ec.marshalOSkuMapping2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSkuMapping(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMappingPayload_mapping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SkuMappingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SkuMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SkuMappingPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SkuMappingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMappingPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMappingPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SkuMappingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _SlotCapacity_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
@@ -26094,6 +29009,76 @@ func UnmarshalCreateProductInput(ctx context.Context, raw any) (model.CreateProd
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateSalesPlanInput(ctx context.Context, obj any) (model.CreateSalesPlanInput, error) {
+	var it model.CreateSalesPlanInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "address", "slot", "settlementPeriod", "lines"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "slot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slot"))
+			data, err := ec.unmarshalNDeliverySlotInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlotInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slot = data
+		case "settlementPeriod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("settlementPeriod"))
+			data, err := ec.unmarshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SettlementPeriod = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNSalesPlanLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSalesPlanInput unmarshals raw into the CreateSalesPlanInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSalesPlanInput(ctx context.Context, raw any) (model.CreateSalesPlanInput, error) {
+	var out model.CreateSalesPlanInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSalesPlanInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeductItemInput(ctx context.Context, obj any) (model.DeductItemInput, error) {
 	var it model.DeductItemInput
 	if obj == nil {
@@ -26825,6 +29810,62 @@ func (ec *executionContext) unmarshalInputRetryFulfillmentInput(ctx context.Cont
 func UnmarshalRetryFulfillmentInput(ctx context.Context, raw any) (model.RetryFulfillmentInput, error) {
 	var out model.RetryFulfillmentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetryFulfillmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSalesPlanLineInput(ctx context.Context, obj any) (model.SalesPlanLineInput, error) {
+	var it model.SalesPlanLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "qty", "agreedPriceFen"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "agreedPriceFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agreedPriceFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgreedPriceFen = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSalesPlanLineInput unmarshals raw into the SalesPlanLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSalesPlanLineInput(ctx context.Context, raw any) (model.SalesPlanLineInput, error) {
+	var out model.SalesPlanLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SalesPlanLineInput", raw, &out)
 	return out, err
 }
 
@@ -29475,6 +32516,248 @@ func (ec *executionContext) _HandoverBatch(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var marketplaceOrderImplementors = []string{"MarketplaceOrder"}
+
+func (ec *executionContext) _MarketplaceOrder(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceOrder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceOrderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceOrder")
+		case "id":
+			out.Values[i] = ec._MarketplaceOrder_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platform":
+			out.Values[i] = ec._MarketplaceOrder_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platformOrderId":
+			out.Values[i] = ec._MarketplaceOrder_platformOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "way":
+			out.Values[i] = ec._MarketplaceOrder_way(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._MarketplaceOrder_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasonCode":
+			out.Values[i] = ec._MarketplaceOrder_reasonCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reasonNote":
+			out.Values[i] = ec._MarketplaceOrder_reasonNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "planId":
+			out.Values[i] = ec._MarketplaceOrder_planId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._MarketplaceOrder_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "shopId":
+			out.Values[i] = ec._MarketplaceOrder_shopId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._MarketplaceOrder_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._MarketplaceOrder_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalFen":
+			out.Values[i] = ec._MarketplaceOrder_totalFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._MarketplaceOrder_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._MarketplaceOrder_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "statusUpdates":
+			out.Values[i] = ec._MarketplaceOrder_statusUpdates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "receivedAt":
+			out.Values[i] = ec._MarketplaceOrder_receivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._MarketplaceOrder_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketplaceOrderLineImplementors = []string{"MarketplaceOrderLine"}
+
+func (ec *executionContext) _MarketplaceOrderLine(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceOrderLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceOrderLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceOrderLine")
+		case "platformSku":
+			out.Values[i] = ec._MarketplaceOrderLine_platformSku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._MarketplaceOrderLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitPriceFen":
+			out.Values[i] = ec._MarketplaceOrderLine_unitPriceFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketplaceOrderPayloadImplementors = []string{"MarketplaceOrderPayload"}
+
+func (ec *executionContext) _MarketplaceOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceOrderPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceOrderPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceOrderPayload")
+		case "order":
+			out.Values[i] = ec._MarketplaceOrderPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._MarketplaceOrderPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketplaceStepImplementors = []string{"MarketplaceStep"}
+
+func (ec *executionContext) _MarketplaceStep(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceStep")
+		case "step":
+			out.Values[i] = ec._MarketplaceStep_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._MarketplaceStep_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._MarketplaceStep_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -29546,6 +32829,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "schedulePrice":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_schedulePrice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryMarketplaceOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryMarketplaceOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setSkuMapping":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSkuMapping(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSalesPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSalesPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retrySalesPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retrySalesPlan(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -30676,6 +33987,49 @@ func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var platformStatusUpdateImplementors = []string{"PlatformStatusUpdate"}
+
+func (ec *executionContext) _PlatformStatusUpdate(ctx context.Context, sel ast.SelectionSet, obj *model.PlatformStatusUpdate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, platformStatusUpdateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlatformStatusUpdate")
+		case "status":
+			out.Values[i] = ec._PlatformStatusUpdate_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._PlatformStatusUpdate_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sentAt":
+			out.Values[i] = ec._PlatformStatusUpdate_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var priceEntryImplementors = []string{"PriceEntry"}
 
 func (ec *executionContext) _PriceEntry(ctx context.Context, sel ast.SelectionSet, obj *model.PriceEntry) graphql.Marshaler {
@@ -31177,6 +34531,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_catalogChanges(ctx, field)
 				})
+		case "marketplaceOrders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_marketplaceOrders(ctx, field)
+				})
+		case "marketplaceOrder":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_marketplaceOrder(ctx, field)
+				})
+		case "salesPlans":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_salesPlans(ctx, field)
+				})
+		case "salesPlan":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_salesPlan(ctx, field)
+				})
 		case "myAccounts":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -31451,6 +34829,190 @@ func (ec *executionContext) _RetryFulfillmentPayload(ctx context.Context, sel as
 			}
 		case "errors":
 			out.Values[i] = ec._RetryFulfillmentPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesPlanImplementors = []string{"SalesPlan"}
+
+func (ec *executionContext) _SalesPlan(ctx context.Context, sel ast.SelectionSet, obj *model.SalesPlan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesPlanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesPlan")
+		case "id":
+			out.Values[i] = ec._SalesPlan_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerId":
+			out.Values[i] = ec._SalesPlan_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._SalesPlan_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "marketplaceOrderId":
+			out.Values[i] = ec._SalesPlan_marketplaceOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SalesPlan_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasonCode":
+			out.Values[i] = ec._SalesPlan_reasonCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reasonNote":
+			out.Values[i] = ec._SalesPlan_reasonNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._SalesPlan_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._SalesPlan_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "settlementPeriod":
+			out.Values[i] = ec._SalesPlan_settlementPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agreedFen":
+			out.Values[i] = ec._SalesPlan_agreedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._SalesPlan_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdBy":
+			out.Values[i] = ec._SalesPlan_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SalesPlan_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._SalesPlan_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesPlanLineImplementors = []string{"SalesPlanLine"}
+
+func (ec *executionContext) _SalesPlanLine(ctx context.Context, sel ast.SelectionSet, obj *model.SalesPlanLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesPlanLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesPlanLine")
+		case "sku":
+			out.Values[i] = ec._SalesPlanLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._SalesPlanLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agreedPriceFen":
+			out.Values[i] = ec._SalesPlanLine_agreedPriceFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesPlanPayloadImplementors = []string{"SalesPlanPayload"}
+
+func (ec *executionContext) _SalesPlanPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SalesPlanPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesPlanPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesPlanPayload")
+		case "plan":
+			out.Values[i] = ec._SalesPlanPayload_plan(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SalesPlanPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -31811,6 +35373,87 @@ func (ec *executionContext) _ShortageLine(ctx context.Context, sel ast.Selection
 		case "reason":
 			out.Values[i] = ec._ShortageLine_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var skuMappingImplementors = []string{"SkuMapping"}
+
+func (ec *executionContext) _SkuMapping(ctx context.Context, sel ast.SelectionSet, obj *model.SkuMapping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, skuMappingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SkuMapping")
+		case "platform":
+			out.Values[i] = ec._SkuMapping_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platformSku":
+			out.Values[i] = ec._SkuMapping_platformSku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._SkuMapping_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var skuMappingPayloadImplementors = []string{"SkuMappingPayload"}
+
+func (ec *executionContext) _SkuMappingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SkuMappingPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, skuMappingPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SkuMappingPayload")
+		case "mapping":
+			out.Values[i] = ec._SkuMappingPayload_mapping(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SkuMappingPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -33380,6 +37023,11 @@ func (ec *executionContext) unmarshalNCreateProductInput2githubᚗcomᚋharvest�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateSalesPlanInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateSalesPlanInput(ctx context.Context, v any) (model.CreateSalesPlanInput, error) {
+	res, err := ec.unmarshalInputCreateSalesPlanInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCustomerOrderSource2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCustomerOrderSource(ctx context.Context, v any) (model.CustomerOrderSource, error) {
 	var res model.CustomerOrderSource
 	err := res.UnmarshalGQL(v)
@@ -33687,6 +37335,106 @@ func (ec *executionContext) unmarshalNLossReason2githubᚗcomᚋharvestᚋharves
 
 func (ec *executionContext) marshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, sel ast.SelectionSet, v model.LossReason) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNMarketplaceOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MarketplaceOrder) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceOrder!")
+		return graphql.Null
+	}
+	return ec._MarketplaceOrder(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMarketplaceOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MarketplaceOrderLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMarketplaceOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMarketplaceOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderLine(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrderLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceOrderLine!")
+		return graphql.Null
+	}
+	return ec._MarketplaceOrderLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMarketplaceOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrderPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceOrderPayload!")
+		return graphql.Null
+	}
+	return ec._MarketplaceOrderPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMarketplaceOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx context.Context, v any) (model.MarketplaceOrderStatus, error) {
+	var res model.MarketplaceOrderStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMarketplaceOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx context.Context, sel ast.SelectionSet, v model.MarketplaceOrderStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx context.Context, v any) (model.MarketplacePlatform, error) {
+	var res model.MarketplacePlatform
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx context.Context, sel ast.SelectionSet, v model.MarketplacePlatform) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNMarketplaceStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MarketplaceStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMarketplaceStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMarketplaceStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceStep(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceStep) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceStep!")
+		return graphql.Null
+	}
+	return ec._MarketplaceStep(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNNonCashKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐNonCashKind(ctx context.Context, v any) (model.NonCashKind, error) {
@@ -34008,6 +37756,30 @@ func (ec *executionContext) marshalNPlaceOrderPayload2ᚖgithubᚗcomᚋharvest�
 	return ec._PlaceOrderPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPlatformStatusUpdate2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlatformStatusUpdateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PlatformStatusUpdate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlatformStatusUpdate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlatformStatusUpdate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPlatformStatusUpdate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlatformStatusUpdate(ctx context.Context, sel ast.SelectionSet, v *model.PlatformStatusUpdate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PlatformStatusUpdate!")
+		return graphql.Null
+	}
+	return ec._PlatformStatusUpdate(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPriceEntry2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PriceEntry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -34196,6 +37968,91 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋg
 	return ret
 }
 
+func (ec *executionContext) marshalNSalesPlan2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SalesPlan) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesPlan!")
+		return graphql.Null
+	}
+	return ec._SalesPlan(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSalesPlanLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SalesPlanLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSalesPlanLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSalesPlanLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLine(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlanLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesPlanLine!")
+		return graphql.Null
+	}
+	return ec._SalesPlanLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSalesPlanLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineInputᚄ(ctx context.Context, v any) ([]*model.SalesPlanLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SalesPlanLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSalesPlanLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSalesPlanLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineInput(ctx context.Context, v any) (*model.SalesPlanLineInput, error) {
+	res, err := ec.unmarshalInputSalesPlanLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSalesPlanPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanPayload(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlanPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesPlanPayload!")
+		return graphql.Null
+	}
+	return ec._SalesPlanPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSalesPlanStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanStatus(ctx context.Context, v any) (model.SalesPlanStatus, error) {
+	var res model.SalesPlanStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSalesPlanStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanStatus(ctx context.Context, sel ast.SelectionSet, v model.SalesPlanStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx context.Context, v any) (model.SaveAddressInput, error) {
 	res, err := ec.unmarshalInputSaveAddressInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -34319,6 +38176,16 @@ func (ec *executionContext) marshalNSetWarehouseCapacityPayload2ᚖgithubᚗcom�
 	return ec._SetWarehouseCapacityPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx context.Context, v any) (model.SettlementPeriod, error) {
+	var res model.SettlementPeriod
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx context.Context, sel ast.SelectionSet, v model.SettlementPeriod) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLine(ctx context.Context, sel ast.SelectionSet, v *model.ShortageLine) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ShortageLine!")
@@ -34330,6 +38197,14 @@ func (ec *executionContext) marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋhar
 func (ec *executionContext) unmarshalNShortageReasonInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInput(ctx context.Context, v any) (*model.ShortageReasonInput, error) {
 	res, err := ec.unmarshalInputShortageReasonInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSkuMappingPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSkuMappingPayload(ctx context.Context, sel ast.SelectionSet, v *model.SkuMappingPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SkuMappingPayload!")
+		return graphql.Null
+	}
+	return ec._SkuMappingPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSlotCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SlotCapacity) graphql.Marshaler {
@@ -35030,6 +38905,45 @@ func (ec *executionContext) marshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharve
 	return v
 }
 
+func (ec *executionContext) marshalOMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MarketplaceOrder(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMarketplaceOrderStatus2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx context.Context, v any) (*model.MarketplaceOrderStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MarketplaceOrderStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMarketplaceOrderStatus2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrderStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOMarketplacePlatform2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx context.Context, v any) (*model.MarketplacePlatform, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MarketplacePlatform)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMarketplacePlatform2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx context.Context, sel ast.SelectionSet, v *model.MarketplacePlatform) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrder(ctx context.Context, sel ast.SelectionSet, v *model.Order) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -35126,6 +39040,13 @@ func (ec *executionContext) marshalOQCCart2ᚖgithubᚗcomᚋharvestᚋharvest�
 	return ec._QCCart(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SalesPlan(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -35174,6 +39095,13 @@ func (ec *executionContext) unmarshalOShortageReasonInput2ᚕᚖgithubᚗcomᚋh
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOSkuMapping2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSkuMapping(ctx context.Context, sel ast.SelectionSet, v *model.SkuMapping) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SkuMapping(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx context.Context, sel ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {

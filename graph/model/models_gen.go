@@ -362,6 +362,14 @@ type CreateProductInput struct {
 	Product  *ProductInput `json:"product"`
 }
 
+type CreateSalesPlanInput struct {
+	CustomerID       string                `json:"customerId"`
+	Address          *AddressInput         `json:"address"`
+	Slot             *DeliverySlotInput    `json:"slot"`
+	SettlementPeriod SettlementPeriod      `json:"settlementPeriod"`
+	Lines            []*SalesPlanLineInput `json:"lines"`
+}
+
 type DeductItemInput struct {
 	Kind      NonCashKind `json:"kind"`
 	AmountFen int64       `json:"amountFen"`
@@ -505,6 +513,50 @@ type HandoverBatch struct {
 	ID      string    `json:"id"`
 	Carrier string    `json:"carrier"`
 	Parcels []*Parcel `json:"parcels"`
+}
+
+type MarketplaceOrder struct {
+	ID              string              `json:"id"`
+	Platform        MarketplacePlatform `json:"platform"`
+	PlatformOrderID string              `json:"platformOrderId"`
+	// PUSH or PULL
+	Way        string                  `json:"way"`
+	Status     MarketplaceOrderStatus  `json:"status"`
+	ReasonCode *string                 `json:"reasonCode,omitempty"`
+	ReasonNote *string                 `json:"reasonNote,omitempty"`
+	PlanID     *string                 `json:"planId,omitempty"`
+	OrderID    *string                 `json:"orderId,omitempty"`
+	ShopID     string                  `json:"shopId"`
+	Address    *Address                `json:"address"`
+	Slot       *DeliverySlot           `json:"slot"`
+	TotalFen   int64                   `json:"totalFen"`
+	Lines      []*MarketplaceOrderLine `json:"lines"`
+	// Empty in lists; filled when one order is read.
+	Steps         []*MarketplaceStep      `json:"steps"`
+	StatusUpdates []*PlatformStatusUpdate `json:"statusUpdates"`
+	ReceivedAt    time.Time               `json:"receivedAt"`
+	UpdatedAt     time.Time               `json:"updatedAt"`
+}
+
+type MarketplaceOrderLine struct {
+	// The platform's SKU.
+	PlatformSku string `json:"platformSku"`
+	Qty         int64  `json:"qty"`
+	// The platform's price, which it settles.
+	UnitPriceFen int64 `json:"unitPriceFen"`
+}
+
+type MarketplaceOrderPayload struct {
+	Order  *MarketplaceOrder `json:"order,omitempty"`
+	Errors []*UserError      `json:"errors"`
+}
+
+// One step of a marketplace order, with its time.
+type MarketplaceStep struct {
+	// RECEIVED, PLANNED, PARKED, ORDERED, FAILED, RETRIED, STATUS_<status>, SENT_<status>
+	Step string    `json:"step"`
+	Note *string   `json:"note,omitempty"`
+	At   time.Time `json:"at"`
 }
 
 type Mutation struct {
@@ -703,6 +755,15 @@ type PlaceOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+// A status owed to the platform, told once.
+type PlatformStatusUpdate struct {
+	// ACCEPTED, SHIPPED, DELIVERED, CANCELLED
+	Status   string `json:"status"`
+	Attempts int64  `json:"attempts"`
+	// When the platform's API took it; null while it is being told.
+	SentAt *time.Time `json:"sentAt,omitempty"`
+}
+
 // A price from a time on.
 type PriceEntry struct {
 	PriceFen       int64     `json:"priceFen"`
@@ -850,6 +911,44 @@ type RetryFulfillmentPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+// A business customer's order to make (DOMAIN 6.1), not paid: settled per period.
+type SalesPlan struct {
+	ID         string `json:"id"`
+	CustomerID string `json:"customerId"`
+	// MARKETPLACE or STAFF
+	Source             string           `json:"source"`
+	MarketplaceOrderID *string          `json:"marketplaceOrderId,omitempty"`
+	Status             SalesPlanStatus  `json:"status"`
+	ReasonCode         *string          `json:"reasonCode,omitempty"`
+	ReasonNote         *string          `json:"reasonNote,omitempty"`
+	Address            *Address         `json:"address"`
+	Slot               *DeliverySlot    `json:"slot"`
+	SettlementPeriod   SettlementPeriod `json:"settlementPeriod"`
+	AgreedFen          int64            `json:"agreedFen"`
+	OrderID            *string          `json:"orderId,omitempty"`
+	CreatedBy          string           `json:"createdBy"`
+	CreatedAt          time.Time        `json:"createdAt"`
+	Lines              []*SalesPlanLine `json:"lines"`
+}
+
+type SalesPlanLine struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+	// The price agreed with the business customer, which settlement bills.
+	AgreedPriceFen int64 `json:"agreedPriceFen"`
+}
+
+type SalesPlanLineInput struct {
+	Sku            string `json:"sku"`
+	Qty            int64  `json:"qty"`
+	AgreedPriceFen int64  `json:"agreedPriceFen"`
+}
+
+type SalesPlanPayload struct {
+	Plan   *SalesPlan   `json:"plan,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
 type SaveAddressInput struct {
 	Address *AddressInput `json:"address"`
 	Label   *string       `json:"label,omitempty"`
@@ -966,6 +1065,17 @@ type ShortageLine struct {
 type ShortageReasonInput struct {
 	Sku    string     `json:"sku"`
 	Reason LossReason `json:"reason"`
+}
+
+type SkuMapping struct {
+	Platform    MarketplacePlatform `json:"platform"`
+	PlatformSku string              `json:"platformSku"`
+	Sku         string              `json:"sku"`
+}
+
+type SkuMappingPayload struct {
+	Mapping *SkuMapping  `json:"mapping,omitempty"`
+	Errors  []*UserError `json:"errors"`
 }
 
 // One slot's capacity and use, for operators.
@@ -1736,6 +1846,133 @@ func (e LossReason) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where a marketplace order stands.
+type MarketplaceOrderStatus string
+
+const (
+	// Staged; its sales plan is being made.
+	MarketplaceOrderStatusReceived MarketplaceOrderStatus = "RECEIVED"
+	// Its sales plan is made; its Harvest order is being made.
+	MarketplaceOrderStatusPlanned MarketplaceOrderStatus = "PLANNED"
+	// Its Harvest order is made (orderId).
+	MarketplaceOrderStatusOrdered MarketplaceOrderStatus = "ORDERED"
+	// It cannot become a plan (reasonCode: UNKNOWN_SKU_MAPPING, BAD_ADDRESS, BAD_SLOT, NON_POSITIVE_QTY); fix and retry.
+	MarketplaceOrderStatusParked MarketplaceOrderStatus = "PARKED"
+	// OMS refused its order (reasonCode is OMS's: OUT_OF_STOCK, VALIDATION_FAILED, SLOT_FULL…); retry.
+	MarketplaceOrderStatusFailed MarketplaceOrderStatus = "FAILED"
+)
+
+var AllMarketplaceOrderStatus = []MarketplaceOrderStatus{
+	MarketplaceOrderStatusReceived,
+	MarketplaceOrderStatusPlanned,
+	MarketplaceOrderStatusOrdered,
+	MarketplaceOrderStatusParked,
+	MarketplaceOrderStatusFailed,
+}
+
+func (e MarketplaceOrderStatus) IsValid() bool {
+	switch e {
+	case MarketplaceOrderStatusReceived, MarketplaceOrderStatusPlanned, MarketplaceOrderStatusOrdered, MarketplaceOrderStatusParked, MarketplaceOrderStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e MarketplaceOrderStatus) String() string {
+	return string(e)
+}
+
+func (e *MarketplaceOrderStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MarketplaceOrderStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MarketplaceOrderStatus", str)
+	}
+	return nil
+}
+
+func (e MarketplaceOrderStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MarketplaceOrderStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MarketplaceOrderStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MarketplacePlatform string
+
+const (
+	// Group buying; pushes signed JSON orders, tens of thousands when a group closes.
+	MarketplacePlatformYuedian MarketplacePlatform = "YUEDIAN"
+	// Food delivery; pushes signed forms.
+	MarketplacePlatformMeituan MarketplacePlatform = "MEITUAN"
+	// Live-stream shop; pulled page by page from a durable cursor.
+	MarketplacePlatformDouyin MarketplacePlatform = "DOUYIN"
+)
+
+var AllMarketplacePlatform = []MarketplacePlatform{
+	MarketplacePlatformYuedian,
+	MarketplacePlatformMeituan,
+	MarketplacePlatformDouyin,
+}
+
+func (e MarketplacePlatform) IsValid() bool {
+	switch e {
+	case MarketplacePlatformYuedian, MarketplacePlatformMeituan, MarketplacePlatformDouyin:
+		return true
+	}
+	return false
+}
+
+func (e MarketplacePlatform) String() string {
+	return string(e)
+}
+
+func (e *MarketplacePlatform) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MarketplacePlatform(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MarketplacePlatform", str)
+	}
+	return nil
+}
+
+func (e MarketplacePlatform) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MarketplacePlatform) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MarketplacePlatform) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Non-cash account kinds (DOMAIN 2.1).
 type NonCashKind string
 
@@ -2066,7 +2303,9 @@ const (
 	RoleMarketing         Role = "MARKETING"
 	// Edits the catalog and prices.
 	RoleCatalogManager Role = "CATALOG_MANAGER"
-	RoleAdmin          Role = "ADMIN"
+	// Enters sales plans and looks after marketplace orders.
+	RoleSales Role = "SALES"
+	RoleAdmin Role = "ADMIN"
 )
 
 var AllRole = []Role{
@@ -2076,12 +2315,13 @@ var AllRole = []Role{
 	RoleWarehouseOperator,
 	RoleMarketing,
 	RoleCatalogManager,
+	RoleSales,
 	RoleAdmin,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleAdmin:
+	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleSales, RoleAdmin:
 		return true
 	}
 	return false
@@ -2117,6 +2357,122 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SalesPlanStatus string
+
+const (
+	// Stored; its Harvest order is being made.
+	SalesPlanStatusPlanned SalesPlanStatus = "PLANNED"
+	SalesPlanStatusOrdered SalesPlanStatus = "ORDERED"
+	// OMS refused its order (reasonCode); retrySalesPlan.
+	SalesPlanStatusFailed SalesPlanStatus = "FAILED"
+)
+
+var AllSalesPlanStatus = []SalesPlanStatus{
+	SalesPlanStatusPlanned,
+	SalesPlanStatusOrdered,
+	SalesPlanStatusFailed,
+}
+
+func (e SalesPlanStatus) IsValid() bool {
+	switch e {
+	case SalesPlanStatusPlanned, SalesPlanStatusOrdered, SalesPlanStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e SalesPlanStatus) String() string {
+	return string(e)
+}
+
+func (e *SalesPlanStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SalesPlanStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SalesPlanStatus", str)
+	}
+	return nil
+}
+
+func (e SalesPlanStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SalesPlanStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SalesPlanStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SettlementPeriod string
+
+const (
+	SettlementPeriodMonthly   SettlementPeriod = "MONTHLY"
+	SettlementPeriodQuarterly SettlementPeriod = "QUARTERLY"
+	SettlementPeriodYearly    SettlementPeriod = "YEARLY"
+)
+
+var AllSettlementPeriod = []SettlementPeriod{
+	SettlementPeriodMonthly,
+	SettlementPeriodQuarterly,
+	SettlementPeriodYearly,
+}
+
+func (e SettlementPeriod) IsValid() bool {
+	switch e {
+	case SettlementPeriodMonthly, SettlementPeriodQuarterly, SettlementPeriodYearly:
+		return true
+	}
+	return false
+}
+
+func (e SettlementPeriod) String() string {
+	return string(e)
+}
+
+func (e *SettlementPeriod) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SettlementPeriod(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SettlementPeriod", str)
+	}
+	return nil
+}
+
+func (e SettlementPeriod) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SettlementPeriod) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SettlementPeriod) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
