@@ -138,7 +138,7 @@ func statusesOf(t *testing.T, platform, id string) map[string]int {
 func TestMarketplacePushBecomesAPlanThenADispatchedOrderAndThePlatformHearsEachStatusOnce(t *testing.T) {
 	sales := client(t, "SALES", "s1")
 	admin := client(t, "ADMIN", "admin")
-	ps := plainProducts(t, admin, 2, 20)
+	ps := plainProducts(t, admin, 2, 10)
 	tag := strings.ToLower(ids.New()[18:])
 	setMapping(t, sales, "YUEDIAN", "YD-"+ps[0].SKU, ps[0].SKU)
 	good, unmapped, badPhone := "YDG-"+tag, "YDU-"+tag, "YDP-"+tag
@@ -221,7 +221,7 @@ func TestMarketplacePushBecomesAPlanThenADispatchedOrderAndThePlatformHearsEachS
 func TestDouyinPullKilledBetweenFetchingAPageAndSavingItsCursorLosesAndDoublesNothing(t *testing.T) {
 	sales := client(t, "SALES", "s2")
 	admin := client(t, "ADMIN", "admin")
-	ps := plainProducts(t, admin, 1, 22)
+	ps := plainProducts(t, admin, 1, 12)
 	setMapping(t, sales, "DOUYIN", "DY-"+ps[0].SKU, ps[0].SKU)
 	tag := strings.ToLower(ids.New()[18:])
 	var orders []sim.MarketOrder
