@@ -84,6 +84,7 @@ func run() error {
 	if err := events.Subscribe(a.Service, a, cfg.Base.PubSub, svc); err != nil {
 		return err
 	}
+	a.Go(svc.RunSweeper(cfg.SweepEvery, cfg.SweepIdle))
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

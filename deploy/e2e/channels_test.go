@@ -138,14 +138,24 @@ func statusesOf(t *testing.T, platform, id string) map[string]int {
 func TestMarketplacePushBecomesAPlanThenADispatchedOrderAndThePlatformHearsEachStatusOnce(t *testing.T) {
 	sales := client(t, "SALES", "s1")
 	admin := client(t, "ADMIN", "admin")
+	// The good order's SKU ships from WH-BJ, whose floor no other test
+	// lays out; the others need only be in the catalog.
+	const wh = "WH-BJ"
+	good0 := zonedProducts(t, admin, wh, nil)[0]
+	f := layout(t, wh, "CHN", []zoned{good0})
+	f.receive("CHN-0", good0.SKU, 200)
 	ps := plainProducts(t, admin, 2, 10)
 	tag := strings.ToLower(ids.New()[18:])
-	setMapping(t, sales, "YUEDIAN", "YD-"+ps[0].SKU, ps[0].SKU)
+	setMapping(t, sales, "YUEDIAN", "YD-"+good0.SKU, good0.SKU)
 	good, unmapped, badPhone := "YDG-"+tag, "YDU-"+tag, "YDP-"+tag
+	// Express today: the order goes to the warehouse at once (next-day
+	// orders wait for the evening's effective time).
+	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
 	line := func(sku string) []sim.MarketLine { return []sim.MarketLine{{SKU: sku, Qty: 1, PriceFen: 3999}} }
 	var rep sim.PushReport
 	partners(t, http.MethodPost, "/admin/market/push", sim.PushRequest{Platform: "YUEDIAN", DuplicatePercent: 100, Orders: []sim.MarketOrder{
-		{ID: good, Lines: line("YD-" + ps[0].SKU)}, {ID: unmapped, Lines: line("YD-" + ps[1].SKU)}, {ID: badPhone, Lines: line("YD-" + ps[0].SKU), Phone: "555"}}}, &rep)
+		{ID: good, Lines: line("YD-" + good0.SKU), SlotType: "EXPRESS", SlotDate: today}, {ID: unmapped, Lines: line("YD-" + ps[1].SKU)},
+		{ID: badPhone, Lines: line("YD-" + ps[0].SKU), Phone: "555"}}}, &rep)
 	if rep.Accepted != 3 || rep.Sent != 9 || rep.ByCode["200"] != 9 || rep.Mismatched != 0 {
 		t.Fatalf("push report %+v", rep)
 	}
@@ -172,7 +182,17 @@ func TestMarketplacePushBecomesAPlanThenADispatchedOrderAndThePlatformHearsEachS
 		t.Fatalf("sales plan %+v", p)
 	}
 	dispatchedOrder(t, admin, mo.OrderID)
-	waitStatus(t, admin, mo.OrderID, "COMPLETED", 60*time.Second)
+
+	// The warehouse ships it, the courier delivers it.
+	deliveryOrder, carrier := f.dispatched(admin, order{ID: mo.OrderID})
+	listID, tasks := f.pickList(f.workOrders(deliveryOrder, 1))
+	if !f.pickAll(tasks) {
+		t.Fatal("the last scan did not finish the pick list")
+	}
+	f.qcAndPack(listID)
+	batch, _ := f.handOver(carrier, mo.OrderID)
+	imported(t, batch)
+	waitStatus(t, admin, mo.OrderID, "COMPLETED", 90*time.Second)
 	eventually(t, 30*time.Second, "Yuedian told of "+good, func() (bool, error) {
 		got := statusesOf(t, "YUEDIAN", good)
 		return len(got) == 3, fmt.Errorf("%v", got)
@@ -180,6 +200,12 @@ func TestMarketplacePushBecomesAPlanThenADispatchedOrderAndThePlatformHearsEachS
 	time.Sleep(2 * time.Second) // a late resend would show now
 	if got := statusesOf(t, "YUEDIAN", good); got["ACCEPTED"] != 1 || got["SHIPPED"] != 1 || got["DELIVERED"] != 1 || len(got) != 3 {
 		t.Fatalf("Yuedian received %v, want ACCEPTED, SHIPPED, DELIVERED once each", got)
+	}
+	mo = marketplaceOrder(t, sales, "YUEDIAN", good)
+	for _, u := range mo.StatusUpdates {
+		if u.SentAt == nil {
+			t.Fatalf("status %s not marked sent: %+v", u.Status, mo.StatusUpdates)
+		}
 	}
 
 	for _, c := range []struct{ id, code, note string }{{unmapped, "UNKNOWN_SKU_MAPPING", "YD-" + ps[1].SKU}, {badPhone, "BAD_ADDRESS", "receiver.phone"}} {
@@ -226,7 +252,8 @@ func TestDouyinPullKilledBetweenFetchingAPageAndSavingItsCursorLosesAndDoublesNo
 	tag := strings.ToLower(ids.New()[18:])
 	var orders []sim.MarketOrder
 	for i := range 12 {
-		orders = append(orders, sim.MarketOrder{ID: fmt.Sprintf("DY-%s-%02d", tag, i), Lines: []sim.MarketLine{{SKU: "DY-" + ps[0].SKU, Qty: 1, PriceFen: 2500}}})
+		orders = append(orders, sim.MarketOrder{ID: fmt.Sprintf("DY-%s-%02d", tag, i), Lines: []sim.MarketLine{{SKU: "DY-" + ps[0].SKU, Qty: 1, PriceFen: 2500}},
+			SlotType: "EXPRESS", SlotDate: time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)})
 	}
 	partners(t, http.MethodPost, "/admin/market/douyin/orders", sim.DouyinAdd{Orders: orders}, nil)
 	eventually(t, 60*time.Second, "channels crashed mid-pull", func() (bool, error) {

@@ -53,7 +53,8 @@ func run(m *testing.M) int {
 		// (TestAfterSalesKilledMidCancel).
 		// channels dies once after fetching the second page of a pull.
 		AppEnv: map[string]map[string]string{"oms": omsEnv, "aftersales": {"HARVEST_AFTERSALES_FAULTS": "true"},
-			"channels": {"HARVEST_CHANNELS_FAULTS": channelsCrashFile, "HARVEST_CHANNELS_PULL_PAGE": "5", "HARVEST_CHANNELS_PULL_OVERLAP": "1m"}},
+			"channels": {"HARVEST_CHANNELS_FAULTS": channelsCrashFile, "HARVEST_CHANNELS_PULL_PAGE": "5", "HARVEST_CHANNELS_PULL_OVERLAP": "1m",
+				"HARVEST_CHANNELS_SWEEP_IDLE": "5s", "HARVEST_CHANNELS_SWEEP_EVERY": "1s"}},
 		RepoRoot: root,
 		// A name of its own: two test runs on one machine must not share a
 		// run directory (its name-resolution file, logs and pid file).

@@ -34,6 +34,10 @@ type Config struct {
 	// (HARVEST_CHANNELS_PULL_OVERLAP, _PULL_FROM, _PULL_PAGE).
 	PullOverlap, PullFrom time.Duration
 	PullPage              int
+	// SweepEvery is how often the steps that stood still are looked at
+	// (HARVEST_CHANNELS_SWEEP_EVERY), SweepIdle how long one must have
+	// stood still to be run again (HARVEST_CHANNELS_SWEEP_IDLE).
+	SweepEvery, SweepIdle time.Duration
 	// CrashAfterFetch (HARVEST_CHANNELS_FAULTS, development only) makes
 	// the process exit once after fetching the second page of a pull and
 	// before storing it with its cursor, when the file it names does not
@@ -50,6 +54,8 @@ func Read(r *config.Reader) (Config, error) {
 	c.PullOverlap = r.Duration("HARVEST_CHANNELS_PULL_OVERLAP", 2*time.Minute)
 	c.PullFrom = r.Duration("HARVEST_CHANNELS_PULL_FROM", 24*time.Hour)
 	c.PullPage = r.Int("HARVEST_CHANNELS_PULL_PAGE", platforms.DouyinMaxPage)
+	c.SweepEvery = r.Duration("HARVEST_CHANNELS_SWEEP_EVERY", 5*time.Second)
+	c.SweepIdle = r.Duration("HARVEST_CHANNELS_SWEEP_IDLE", 30*time.Second)
 	dev := c.Base.Development()
 	stand := r.String("HARVEST_PARTNERS_APP_ID", "partners")
 	for _, p := range platforms.Names {

@@ -36,8 +36,9 @@ type DouyinOrder struct {
 		Town     string `json:"town"`
 		Detail   string `json:"detail"`
 	} `json:"post_addr"`
-	ExpectDate   string `json:"expect_ship_date"` // YYYY-MM-DD, next-day delivery
-	OrderAmount  int64  `json:"order_amount"`     // fen
+	ExpectDate   string `json:"expect_ship_date"`        // YYYY-MM-DD
+	DeliveryType string `json:"delivery_type,omitempty"` // EXPRESS for same-day; otherwise next-day
+	OrderAmount  int64  `json:"order_amount"`            // fen
 	SkuOrderList []struct {
 		OutSkuID     string `json:"out_sku_id"`
 		ItemNum      int64  `json:"item_num"`
@@ -101,6 +102,9 @@ func FromDouyin(w DouyinOrder) (Order, error) {
 		Receiver: Receiver{Name: w.PostReceiver, Phone: w.PostTel, Province: w.PostAddr.Province, City: w.PostAddr.City,
 			District: w.PostAddr.Town, Detail: w.PostAddr.Detail},
 		SlotType: SlotNextDay, SlotDate: w.ExpectDate, PlatformTime: time.UnixMilli(w.UpdateTimeMs).UTC()}
+	if w.DeliveryType == SlotExpress {
+		o.SlotType = SlotExpress
+	}
 	for _, s := range w.SkuOrderList {
 		o.Lines = append(o.Lines, Line{PlatformSKU: s.OutSkuID, Qty: s.ItemNum, UnitPriceFen: s.OriginAmount})
 	}
@@ -111,6 +115,9 @@ func FromDouyin(w DouyinOrder) (Order, error) {
 func ToDouyin(o Order) DouyinOrder {
 	var w DouyinOrder
 	w.OrderID, w.ShopID, w.UpdateTimeMs, w.OrderAmount, w.ExpectDate = o.PlatformOrderID, o.ShopID, o.PlatformTime.UnixMilli(), o.TotalFen, o.SlotDate
+	if o.SlotType == SlotExpress {
+		w.DeliveryType = SlotExpress
+	}
 	w.PostReceiver, w.PostTel = o.Receiver.Name, o.Receiver.Phone
 	w.PostAddr.Province, w.PostAddr.City, w.PostAddr.Town, w.PostAddr.Detail = o.Receiver.Province, o.Receiver.City, o.Receiver.District, o.Receiver.Detail
 	for _, l := range o.Lines {
