@@ -24,6 +24,12 @@
 //	                                                   commit rate of the same rows
 //	harvest-load campaign [-users 1000000] [-page 5000] a coupon campaign to N BI users end to end
 //	                                                   vs the raw MariaDB + Redis writes of the same grants
+//	harvest-load marketplace [-orders 50000] [-rate 5000] [-repeats 2]
+//	                                                   a group buy closing: the Yuedian stand-in
+//	                                                   pushes N signed orders at a rate, each
+//	                                                   staged, planned and ordered through OMS
+//	                                                   vs the raw MariaDB insert rate of the same
+//	                                                   staging rows
 //	harvest-load expiry [-orders 100000] [-spread 10m] [-lead 4m] [-reminders order|window]
 //	                                                   N unpaid orders armed at once, each to be
 //	                                                   cancelled within 2 s of its deadline, with
@@ -63,8 +69,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign"}, os.Args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign [flags]")
+	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign", "marketplace"}, os.Args[1]) {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign|marketplace [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -92,6 +98,7 @@ func main() {
 	slots := fs.String("slots", "on", "place: on (slot capacity checked, set for the run's slot), off (HARVEST_OMS_SLOT_CHECK=false; own stack) or both, one after the other")
 	users := fs.Int("users", 1_000_000, "campaign: users BI lists (all matching)")
 	page := fs.Int("page", 5_000, "campaign: users per page of BI's export")
+	dups := fs.Int("repeats", 2, "marketplace: percent of orders the platform pushes twice (at once and again later)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -104,6 +111,20 @@ func main() {
 				callbackDelay: *callbackDelay, channelTick: *channelTick, duplicates: *duplicates})
 		}
 		if err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Args[1] == "marketplace" {
+		n, r := *orders, *rate
+		if n == 0 {
+			n = 50_000
+		}
+		if r == 0 {
+			r = 5_000
+		}
+		if err := marketplace(ctx, n, r, *dups, *mysqlServer, *baseline); err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}
