@@ -62,6 +62,7 @@ func marketplace(ctx context.Context, n, rate, duplicates int, mysqlServer strin
 	if len(pool) < 10 {
 		return fmt.Errorf("catalog has only %d SKUs with ample stock", len(pool))
 	}
+	pool = pool[:min(len(pool), 60)]
 	if err := receiveStock(ctx, st, pool, 2*n); err != nil { // lines take 1 or 2 units
 		return err
 	}
@@ -84,6 +85,7 @@ func marketplace(ctx context.Context, n, rate, duplicates int, mysqlServer strin
 			return fmt.Errorf("setSkuMapping %s: %v %+v", p.SKU, err, out.SetSkuMapping.Errors)
 		}
 		skus = append(skus, sim.MarketLine{SKU: "YD-" + p.SKU, PriceFen: p.PriceFen * 9 / 10}) // the platform's agreed 10 % off
+		time.Sleep(60 * time.Millisecond) // within the gateway's 20 mutations a second per user
 	}
 	fmt.Printf("%d Yuedian SKUs mapped (setSkuMapping as ADMIN)\n", len(skus))
 
