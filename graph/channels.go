@@ -21,6 +21,7 @@ type Channels interface {
 	GetPlan(ctx context.Context, id string) (channelsclient.Plan, error)
 	Plans(ctx context.Context, customerID string, first int) ([]channelsclient.Plan, error)
 	RetryPlan(ctx context.Context, id string) (channelsclient.Plan, error)
+	Statements(ctx context.Context, customerID string) ([]channelsclient.Statement, error)
 }
 
 var _ Channels = (*channelsclient.Client)(nil)

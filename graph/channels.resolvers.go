@@ -10,7 +10,6 @@ import (
 
 	"github.com/harvest/harvest/apps/channels/channelsclient"
 	"github.com/harvest/harvest/apps/platform/money"
-
 	"github.com/harvest/harvest/graph/model"
 )
 
@@ -170,4 +169,23 @@ func (r *queryResolver) SalesPlan(ctx context.Context, id string) (*model.SalesP
 		return nil, err
 	}
 	return toSalesPlan(p), nil
+}
+
+// SettlementStatements is the resolver for the settlementStatements field.
+func (r *queryResolver) SettlementStatements(ctx context.Context, customerID string) ([]*model.SettlementStatement, error) {
+	sts, err := r.Channels.Statements(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.SettlementStatement, 0, len(sts))
+	for _, st := range sts {
+		o := &model.SettlementStatement{ID: optional(st.ID), CustomerID: st.CustomerID, Period: model.SettlementPeriod(st.Period), Start: st.Start,
+			End: st.End, Status: st.Status, Plans: int64(st.Plans), DeliveredFen: int64(st.DeliveredFen), ReturnedFen: int64(st.ReturnedFen),
+			OwedFen: int64(st.OwedFen), ClosedAt: st.ClosedAt, Lines: []*model.SettlementLine{}}
+		for _, l := range st.Lines {
+			o.Lines = append(o.Lines, &model.SettlementLine{PlanID: l.PlanID, OrderID: l.OrderID, DeliveredFen: int64(l.DeliveredFen), ReturnedFen: int64(l.ReturnedFen)})
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

@@ -683,6 +683,7 @@ type ComplexityRoot struct {
 		SalesPlan             func(childComplexity int, id string) int
 		SalesPlans            func(childComplexity int, customerID *string, first *int64) int
 		ServedAreas           func(childComplexity int, province *string, city *string) int
+		SettlementStatements  func(childComplexity int, customerID string) int
 		SlotCapacities        func(childComplexity int, warehouse *string, from *string, days *int64) int
 		StockMovements        func(childComplexity int, sku *string, first *int64, warehouse *string) int
 		WarehouseCapacities   func(childComplexity int, day string) int
@@ -777,6 +778,28 @@ type ComplexityRoot struct {
 	SetWarehouseCapacityPayload struct {
 		Capacity func(childComplexity int) int
 		Errors   func(childComplexity int) int
+	}
+
+	SettlementLine struct {
+		DeliveredFen func(childComplexity int) int
+		OrderID      func(childComplexity int) int
+		PlanID       func(childComplexity int) int
+		ReturnedFen  func(childComplexity int) int
+	}
+
+	SettlementStatement struct {
+		ClosedAt     func(childComplexity int) int
+		CustomerID   func(childComplexity int) int
+		DeliveredFen func(childComplexity int) int
+		End          func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Lines        func(childComplexity int) int
+		OwedFen      func(childComplexity int) int
+		Period       func(childComplexity int) int
+		Plans        func(childComplexity int) int
+		ReturnedFen  func(childComplexity int) int
+		Start        func(childComplexity int) int
+		Status       func(childComplexity int) int
 	}
 
 	ShortageLine struct {
@@ -972,6 +995,7 @@ type QueryResolver interface {
 	MarketplaceOrder(ctx context.Context, id *string, platform *model.MarketplacePlatform, platformOrderID *string) (*model.MarketplaceOrder, error)
 	SalesPlans(ctx context.Context, customerID *string, first *int64) ([]*model.SalesPlan, error)
 	SalesPlan(ctx context.Context, id string) (*model.SalesPlan, error)
+	SettlementStatements(ctx context.Context, customerID string) ([]*model.SettlementStatement, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
 	MyOrders(ctx context.Context, status *model.OrderStatus, first *int64, after *string) (*model.OrderConnection, error)
 	FulfillmentSuspension(ctx context.Context) (*model.FulfillmentSuspension, error)
@@ -3993,6 +4017,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServedAreas(childComplexity, args["province"].(*string), args["city"].(*string)), true
+	case "Query.settlementStatements":
+		if e.ComplexityRoot.Query.SettlementStatements == nil {
+			break
+		}
+
+		args, err := ec.field_Query_settlementStatements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SettlementStatements(childComplexity, args["customerId"].(string)), true
 	case "Query.slotCapacities":
 		if e.ComplexityRoot.Query.SlotCapacities == nil {
 			break
@@ -4371,6 +4406,104 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetWarehouseCapacityPayload.Errors(childComplexity), true
+
+	case "SettlementLine.deliveredFen":
+		if e.ComplexityRoot.SettlementLine.DeliveredFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.DeliveredFen(childComplexity), true
+	case "SettlementLine.orderId":
+		if e.ComplexityRoot.SettlementLine.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.OrderID(childComplexity), true
+	case "SettlementLine.planId":
+		if e.ComplexityRoot.SettlementLine.PlanID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.PlanID(childComplexity), true
+	case "SettlementLine.returnedFen":
+		if e.ComplexityRoot.SettlementLine.ReturnedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.ReturnedFen(childComplexity), true
+
+	case "SettlementStatement.closedAt":
+		if e.ComplexityRoot.SettlementStatement.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.ClosedAt(childComplexity), true
+	case "SettlementStatement.customerId":
+		if e.ComplexityRoot.SettlementStatement.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.CustomerID(childComplexity), true
+	case "SettlementStatement.deliveredFen":
+		if e.ComplexityRoot.SettlementStatement.DeliveredFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.DeliveredFen(childComplexity), true
+	case "SettlementStatement.end":
+		if e.ComplexityRoot.SettlementStatement.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.End(childComplexity), true
+	case "SettlementStatement.id":
+		if e.ComplexityRoot.SettlementStatement.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.ID(childComplexity), true
+	case "SettlementStatement.lines":
+		if e.ComplexityRoot.SettlementStatement.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Lines(childComplexity), true
+	case "SettlementStatement.owedFen":
+		if e.ComplexityRoot.SettlementStatement.OwedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.OwedFen(childComplexity), true
+	case "SettlementStatement.period":
+		if e.ComplexityRoot.SettlementStatement.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Period(childComplexity), true
+	case "SettlementStatement.plans":
+		if e.ComplexityRoot.SettlementStatement.Plans == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Plans(childComplexity), true
+	case "SettlementStatement.returnedFen":
+		if e.ComplexityRoot.SettlementStatement.ReturnedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.ReturnedFen(childComplexity), true
+	case "SettlementStatement.start":
+		if e.ComplexityRoot.SettlementStatement.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Start(childComplexity), true
+	case "SettlementStatement.status":
+		if e.ComplexityRoot.SettlementStatement.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Status(childComplexity), true
 
 	case "ShortageLine.ordered":
 		if e.ComplexityRoot.ShortageLine.Ordered == nil {
@@ -5413,6 +5546,42 @@ extend type Mutation {
   createSalesPlan(idempotencyKey: String!, input: CreateSalesPlanInput!): SalesPlanPayload! @hasRole(roles: [ADMIN, SALES])
   "Order a FAILED staff plan again. Errors: NOT_FOUND, INVALID_STATE."
   retrySalesPlan(id: ID!): SalesPlanPayload! @hasRole(roles: [ADMIN, SALES])
+}
+
+"One plan a statement settles."
+type SettlementLine {
+  planId: ID!
+  orderId: ID!
+  deliveredFen: Int!
+  returnedFen: Int!
+}
+
+"""
+A business customer's statement of one settlement period: what was
+delivered, returned and owed. CLOSED statements are written by the
+settlement job when their period has ended and never change; an OPEN one
+is the current period as it stands.
+"""
+type SettlementStatement {
+  id: ID
+  customerId: String!
+  period: SettlementPeriod!
+  "YYYY-MM-DD, Asia/Shanghai; end is exclusive."
+  start: String!
+  end: String!
+  "OPEN or CLOSED"
+  status: String!
+  plans: Int!
+  deliveredFen: Int!
+  returnedFen: Int!
+  owedFen: Int!
+  closedAt: Time
+  lines: [SettlementLine!]!
+}
+
+extend type Query {
+  "A business customer's statements: the open ones, then the closed ones newest first."
+  settlementStatements(customerId: String!): [SettlementStatement!]! @hasRole(roles: [ADMIN, SALES])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/common.graphqls", Input: `# Harvest GraphQL API: what every front-end shares (customer app, web and
@@ -8221,6 +8390,50 @@ func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.
 	return nil, fmt.Errorf("no field named %q was found under type SetWarehouseCapacityPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SettlementLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "planId":
+		return ec.fieldContext_SettlementLine_planId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_SettlementLine_orderId(ctx, field)
+	case "deliveredFen":
+		return ec.fieldContext_SettlementLine_deliveredFen(ctx, field)
+	case "returnedFen":
+		return ec.fieldContext_SettlementLine_returnedFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementLine", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementStatement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SettlementStatement_id(ctx, field)
+	case "customerId":
+		return ec.fieldContext_SettlementStatement_customerId(ctx, field)
+	case "period":
+		return ec.fieldContext_SettlementStatement_period(ctx, field)
+	case "start":
+		return ec.fieldContext_SettlementStatement_start(ctx, field)
+	case "end":
+		return ec.fieldContext_SettlementStatement_end(ctx, field)
+	case "status":
+		return ec.fieldContext_SettlementStatement_status(ctx, field)
+	case "plans":
+		return ec.fieldContext_SettlementStatement_plans(ctx, field)
+	case "deliveredFen":
+		return ec.fieldContext_SettlementStatement_deliveredFen(ctx, field)
+	case "returnedFen":
+		return ec.fieldContext_SettlementStatement_returnedFen(ctx, field)
+	case "owedFen":
+		return ec.fieldContext_SettlementStatement_owedFen(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_SettlementStatement_closedAt(ctx, field)
+	case "lines":
+		return ec.fieldContext_SettlementStatement_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementStatement", field.Name)
+}
+
 func (ec *executionContext) childFields_ShortageLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sku":
@@ -9930,6 +10143,20 @@ func (ec *executionContext) field_Query_servedAreas_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["city"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_settlementStatements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
 	return args, nil
 }
 
@@ -22443,6 +22670,68 @@ func (ec *executionContext) fieldContext_Query_salesPlan(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_settlementStatements(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_settlementStatements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SettlementStatements(ctx, fc.Args["customerId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal []*model.SettlementStatement
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SettlementStatement
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementStatement) graphql.Marshaler {
+			return ec.marshalNSettlementStatement2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementStatementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_settlementStatements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementStatement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_settlementStatements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_myAccounts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25223,6 +25512,383 @@ func (ec *executionContext) fieldContext_SetWarehouseCapacityPayload_errors(_ co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementLine_planId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_planId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlanID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_planId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SettlementLine_orderId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SettlementLine_deliveredFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_deliveredFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_deliveredFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementLine_returnedFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_returnedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReturnedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_returnedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_id(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SettlementStatement_customerId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_customerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettlementStatement_period(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementPeriod) graphql.Marshaler {
+			return ec.marshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "SettlementPeriod")
+}
+
+func (ec *executionContext) _SettlementStatement_start(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettlementStatement_end(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettlementStatement_status(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettlementStatement_plans(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_plans(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plans, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_plans(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_deliveredFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_deliveredFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_deliveredFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_returnedFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_returnedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReturnedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_returnedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_owedFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_owedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_owedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_closedAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SettlementStatement_lines(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementLine) graphql.Marshaler {
+			return ec.marshalNSettlementLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementStatement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementLine(ctx, field)
 		},
 	}
 	return fc, nil
@@ -34555,6 +35221,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_salesPlan(ctx, field)
 				})
+		case "settlementStatements":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_settlementStatements(ctx, field)
+				})
 		case "myAccounts":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -35314,6 +35986,142 @@ func (ec *executionContext) _SetWarehouseCapacityPayload(ctx context.Context, se
 			}
 		case "errors":
 			out.Values[i] = ec._SetWarehouseCapacityPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var settlementLineImplementors = []string{"SettlementLine"}
+
+func (ec *executionContext) _SettlementLine(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementLine")
+		case "planId":
+			out.Values[i] = ec._SettlementLine_planId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._SettlementLine_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliveredFen":
+			out.Values[i] = ec._SettlementLine_deliveredFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "returnedFen":
+			out.Values[i] = ec._SettlementLine_returnedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var settlementStatementImplementors = []string{"SettlementStatement"}
+
+func (ec *executionContext) _SettlementStatement(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementStatement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementStatementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementStatement")
+		case "id":
+			out.Values[i] = ec._SettlementStatement_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "customerId":
+			out.Values[i] = ec._SettlementStatement_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "period":
+			out.Values[i] = ec._SettlementStatement_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "start":
+			out.Values[i] = ec._SettlementStatement_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._SettlementStatement_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SettlementStatement_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "plans":
+			out.Values[i] = ec._SettlementStatement_plans(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliveredFen":
+			out.Values[i] = ec._SettlementStatement_deliveredFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "returnedFen":
+			out.Values[i] = ec._SettlementStatement_returnedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owedFen":
+			out.Values[i] = ec._SettlementStatement_owedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closedAt":
+			out.Values[i] = ec._SettlementStatement_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._SettlementStatement_lines(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -38176,6 +38984,30 @@ func (ec *executionContext) marshalNSetWarehouseCapacityPayload2ᚖgithubᚗcom�
 	return ec._SetWarehouseCapacityPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSettlementLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementLine(ctx context.Context, sel ast.SelectionSet, v *model.SettlementLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SettlementLine!")
+		return graphql.Null
+	}
+	return ec._SettlementLine(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx context.Context, v any) (model.SettlementPeriod, error) {
 	var res model.SettlementPeriod
 	err := res.UnmarshalGQL(v)
@@ -38184,6 +39016,30 @@ func (ec *executionContext) unmarshalNSettlementPeriod2githubᚗcomᚋharvestᚋ
 
 func (ec *executionContext) marshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx context.Context, sel ast.SelectionSet, v model.SettlementPeriod) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNSettlementStatement2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementStatementᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementStatement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementStatement2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementStatement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementStatement2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementStatement(ctx context.Context, sel ast.SelectionSet, v *model.SettlementStatement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SettlementStatement!")
+		return graphql.Null
+	}
+	return ec._SettlementStatement(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLine(ctx context.Context, sel ast.SelectionSet, v *model.ShortageLine) graphql.Marshaler {

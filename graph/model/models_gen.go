@@ -1049,6 +1049,35 @@ type SetWarehouseCapacityPayload struct {
 	Errors   []*UserError       `json:"errors"`
 }
 
+// One plan a statement settles.
+type SettlementLine struct {
+	PlanID       string `json:"planId"`
+	OrderID      string `json:"orderId"`
+	DeliveredFen int64  `json:"deliveredFen"`
+	ReturnedFen  int64  `json:"returnedFen"`
+}
+
+// A business customer's statement of one settlement period: what was
+// delivered, returned and owed. CLOSED statements are written by the
+// settlement job when their period has ended and never change; an OPEN one
+// is the current period as it stands.
+type SettlementStatement struct {
+	ID         *string          `json:"id,omitempty"`
+	CustomerID string           `json:"customerId"`
+	Period     SettlementPeriod `json:"period"`
+	// YYYY-MM-DD, Asia/Shanghai; end is exclusive.
+	Start string `json:"start"`
+	End   string `json:"end"`
+	// OPEN or CLOSED
+	Status       string            `json:"status"`
+	Plans        int64             `json:"plans"`
+	DeliveredFen int64             `json:"deliveredFen"`
+	ReturnedFen  int64             `json:"returnedFen"`
+	OwedFen      int64             `json:"owedFen"`
+	ClosedAt     *time.Time        `json:"closedAt,omitempty"`
+	Lines        []*SettlementLine `json:"lines"`
+}
+
 // A line's outcome at a confirmed shortage.
 type ShortageLine struct {
 	Sku     string `json:"sku"`

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -22,6 +23,10 @@ import (
 // PullBindingRoute is where the pull job's cron binding (component
 // channels-pull) delivers its ticks: the binding's name as a route.
 const PullBindingRoute = "/channels-pull"
+
+// SettleBindingRoute is where the settlement job's cron binding
+// (component channels-settle) delivers its ticks.
+const SettleBindingRoute = "/channels-settle"
 
 // Handler holds the use cases the routes call.
 type Handler struct{ svc *app.Service }
@@ -40,6 +45,9 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Post("/v1/plans/{id}/retry", h.retryPlan)
 	r.Post(PullBindingRoute, h.pull)
 	r.Options(PullBindingRoute, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	r.Post(SettleBindingRoute, h.settle)
+	r.Options(SettleBindingRoute, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	r.Get("/v1/customers/{id}/statements", h.statements)
 }
 
 func problem(err error) error {
@@ -234,4 +242,34 @@ func (h *Handler) pull(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+func (h *Handler) settle(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.svc.Settle(r.Context()); err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *Handler) statements(w http.ResponseWriter, r *http.Request) {
+	sts, err := h.svc.Statements(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	out := struct {
+		Items []channelsclient.Statement `json:"items"`
+	}{Items: make([]channelsclient.Statement, 0, len(sts))}
+	for _, st := range sts {
+		o := channelsclient.Statement{ID: st.ID, CustomerID: st.CustomerID, Period: st.Period, Start: st.Start.Format(time.DateOnly),
+			End: st.End.Format(time.DateOnly), Status: st.Status, Plans: st.Plans, DeliveredFen: money.Fen(st.DeliveredFen),
+			ReturnedFen: money.Fen(st.ReturnedFen), OwedFen: money.Fen(st.OwedFen), ClosedAt: st.ClosedAt, Lines: []channelsclient.StatementLine{}}
+		for _, l := range st.Lines {
+			o.Lines = append(o.Lines, channelsclient.StatementLine{PlanID: l.PlanID, OrderID: l.OrderID, DeliveredFen: money.Fen(l.DeliveredFen),
+				ReturnedFen: money.Fen(l.ReturnedFen)})
+		}
+		out.Items = append(out.Items, o)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }

@@ -294,15 +294,26 @@ func refusal(p *httpapi.Problem) string {
 	return strings.Join(parts, "; ")
 }
 
-// OrderStatus queues the platform status an OMS order event means
-// (shipped, completed, cancelled), once per order and status whatever
-// the redeliveries (consumer names the topic's inbox).
+// OrderStatus applies an OMS order event: its outcome for settlement
+// (delivered, refused at the door) on the order's sales plan, and the
+// platform status it means (shipped, delivered, cancelled) queued once per
+// order and status whatever the redeliveries (consumer names the topic's
+// inbox).
 func (s *Service) OrderStatus(ctx context.Context, consumer, msgID, orderID, omsStatus string) error {
-	st := domain.PlatformStatusOf(omsStatus)
-	if st == "" || orderID == "" {
+	if orderID == "" {
 		return nil
 	}
-	queued, err := s.d.Store.QueueOrderStatus(ctx, consumer, msgID, orderID, st, s.now())
+	st, outcome := domain.PlatformStatusOf(omsStatus), ""
+	switch omsStatus {
+	case "COMPLETED":
+		outcome = store.OutcomeDelivered
+	case "REFUSED":
+		outcome = store.OutcomeReturned
+	}
+	if st == "" && outcome == "" {
+		return nil
+	}
+	queued, err := s.d.Store.QueueOrderStatus(ctx, consumer, msgID, orderID, st, outcome, s.now())
 	if queued {
 		s.d.Notify()
 	}

@@ -204,3 +204,37 @@ func (c *Client) RetryPlan(ctx context.Context, id string) (Plan, error) {
 	var out Plan
 	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/plans/"+url.PathEscape(id)+"/retry", struct{}{}, &out)
 }
+
+// StatementLine is one plan a statement settles.
+type StatementLine struct {
+	PlanID       string    `json:"plan_id"`
+	OrderID      string    `json:"order_id"`
+	DeliveredFen money.Fen `json:"delivered_fen"`
+	ReturnedFen  money.Fen `json:"returned_fen"`
+}
+
+// Statement is a business customer's settlement statement of one period:
+// CLOSED (never changes) or OPEN (the current period, as it stands).
+type Statement struct {
+	ID           string          `json:"id,omitempty"`
+	CustomerID   string          `json:"customer_id"`
+	Period       string          `json:"period"`
+	Start        string          `json:"start"` // YYYY-MM-DD, Asia/Shanghai
+	End          string          `json:"end"`   // exclusive
+	Status       string          `json:"status"`
+	Plans        int             `json:"plans"`
+	DeliveredFen money.Fen       `json:"delivered_fen"`
+	ReturnedFen  money.Fen       `json:"returned_fen"`
+	OwedFen      money.Fen       `json:"owed_fen"`
+	ClosedAt     *time.Time      `json:"closed_at,omitempty"`
+	Lines        []StatementLine `json:"lines"`
+}
+
+// Statements lists a business customer's statements: the open ones, then
+// the closed ones newest first.
+func (c *Client) Statements(ctx context.Context, customerID string) ([]Statement, error) {
+	var out struct {
+		Items []Statement `json:"items"`
+	}
+	return out.Items, c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/customers/"+url.PathEscape(customerID)+"/statements", nil, &out)
+}

@@ -269,3 +269,46 @@ type Update struct {
 	CreatedAt       time.Time
 	SentAt          *time.Time
 }
+
+// PeriodOf is the settlement period of kind that holds day (Asia/Shanghai
+// dates, end exclusive).
+func PeriodOf(kind string, day time.Time) (start, end time.Time) {
+	y, m, _ := day.Date()
+	switch kind {
+	case PeriodQuarterly:
+		q := time.Month((int(m)-1)/3*3 + 1)
+		start = time.Date(y, q, 1, 0, 0, 0, 0, platforms.Shanghai)
+		return start, start.AddDate(0, 3, 0)
+	case PeriodYearly:
+		start = time.Date(y, 1, 1, 0, 0, 0, 0, platforms.Shanghai)
+		return start, start.AddDate(1, 0, 0)
+	default:
+		start = time.Date(y, m, 1, 0, 0, 0, 0, platforms.Shanghai)
+		return start, start.AddDate(0, 1, 0)
+	}
+}
+
+// Statement is a settlement statement: what a business customer's plans
+// came to in a period. A CLOSED one never changes; the OPEN one is the
+// current period's, computed when read.
+type Statement struct {
+	ID           string
+	CustomerID   string
+	Period       string
+	Start, End   time.Time
+	Status       string // OPEN or CLOSED
+	Plans        int
+	DeliveredFen int64
+	ReturnedFen  int64
+	OwedFen      int64
+	ClosedAt     *time.Time
+	Lines        []StatementLine
+}
+
+// StatementLine is one plan settled.
+type StatementLine struct {
+	PlanID       string
+	OrderID      string
+	DeliveredFen int64
+	ReturnedFen  int64
+}

@@ -36,13 +36,14 @@ const (
 	statusBulk, statusWaitMs     = 50, 20
 )
 
-// OMSTopics are the OMS events whose statuses platforms are told.
-var OMSTopics = []string{omsevents.TopicOrderShipped, omsevents.TopicOrderCompleted, omsevents.TopicOrderCancelled}
+// OMSTopics are the OMS events whose statuses platforms are told
+// (and the refusals at the door, which settlement counts as returned).
+var OMSTopics = []string{omsevents.TopicOrderShipped, omsevents.TopicOrderCompleted, omsevents.TopicOrderCancelled, omsevents.TopicOrderRefused}
 
 // statusOf is the OMS status each topic reports (by the topic, not the
 // payload's status, which a later change may already have moved on).
 var statusOf = map[string]string{omsevents.TopicOrderShipped: "SHIPPED", omsevents.TopicOrderCompleted: "COMPLETED",
-	omsevents.TopicOrderCancelled: "CANCELLED"}
+	omsevents.TopicOrderCancelled: "CANCELLED", omsevents.TopicOrderRefused: "REFUSED"}
 
 func drop(m daprx.Message, err error) error {
 	return fmt.Errorf("%w: %s payload: %v", daprx.ErrDrop, m.Topic, err)

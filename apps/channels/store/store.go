@@ -606,16 +606,33 @@ func queueStatus(ctx context.Context, tx *sql.Tx, processID, status string, at t
 	return true, err
 }
 
-// QueueOrderStatus queues the platform status of Harvest order orderID
-// for OMS's message msgID (claimed in channels' inbox in the same
-// transaction). false: the order is no marketplace order, or the status
-// was queued before.
-func (s *Store) QueueOrderStatus(ctx context.Context, consumer, msgID, orderID, status string, at time.Time) (bool, error) {
+// Outcomes of a plan's order that settlement counts.
+const (
+	OutcomeDelivered = "DELIVERED"
+	OutcomeReturned  = "RETURNED"
+)
+
+// QueueOrderStatus applies OMS's message msgID about Harvest order
+// orderID (claimed in channels' inbox in the same transaction): outcome
+// (OutcomeDelivered, OutcomeReturned or "") is recorded on the order's
+// sales plan for settlement, and status ("" for none), for a marketplace
+// order, queued for its platform once. queued reports a status queued
+// now (false: no marketplace order, or queued before).
+func (s *Store) QueueOrderStatus(ctx context.Context, consumer, msgID, orderID, status, outcome string, at time.Time) (bool, error) {
 	var queued bool
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		queued = false
 		fresh, err := inbox.Claim(ctx, tx, consumer, msgID)
 		if err != nil || !fresh {
+			return err
+		}
+		switch outcome {
+		case OutcomeDelivered:
+			_, err = tx.ExecContext(ctx, `UPDATE sales_plans SET delivered_at=COALESCE(delivered_at, ?) WHERE order_id=? AND status=?`, at, orderID, domain.PlanOrdered)
+		case OutcomeReturned:
+			_, err = tx.ExecContext(ctx, `UPDATE sales_plans SET returned_at=COALESCE(returned_at, ?) WHERE order_id=? AND status=?`, at, orderID, domain.PlanOrdered)
+		}
+		if err != nil || status == "" {
 			return err
 		}
 		var process string
