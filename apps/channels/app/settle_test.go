@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,10 +53,24 @@ func TestSettlementClosesEachPeriodOnceAndAClosedPeriodNeverChanges(t *testing.T
 	clk.set(time.Date(2030, 1, 31, 16, 30, 0, 0, time.UTC)) // 00:30 on 1 February in Shanghai
 	// The door refusal of a's order arrives in February: credited then.
 	must(svc.OrderStatus(ctx, "channels.oms.order.refused", "m3", a.OrderID, "REFUSED"))
-	for i, want := range []int{1, 0} { // a second run finds January closed
-		if n, err := svc.Settle(ctx); err != nil || n != want {
-			t.Fatalf("run %d: closed %d %v, want %d", i, n, err, want)
-		}
+	// Six replicas' jobs at once: January is closed once.
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for range 6 {
+		wg.Go(func() {
+			n, err := svc.Settle(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			total.Add(int64(n))
+		})
+	}
+	wg.Wait()
+	if total.Load() != 1 {
+		t.Fatalf("six concurrent runs closed %d statements, want 1", total.Load())
+	}
+	if n, err := svc.Settle(ctx); err != nil || n != 0 {
+		t.Fatalf("a later run closed %d %v", n, err)
 	}
 	sts, _ = svc.Statements(ctx, "B-ACME")
 	if len(sts) != 2 {
