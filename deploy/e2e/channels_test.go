@@ -10,9 +10,11 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/harvest/harvest/apps/channels/platforms"
 	"github.com/harvest/harvest/apps/partners/sim"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/platform/sqltx"
@@ -299,4 +301,81 @@ func TestDouyinPullKilledBetweenFetchingAPageAndSavingItsCursorLosesAndDoublesNo
 		got := statusesOf(t, "DOUYIN", orders[3].ID)
 		return got["ACCEPTED"] == 1, fmt.Errorf("%v", got)
 	})
+}
+
+// Through the real stack, on channels' public port: a forged signature, a
+// stale timestamp and a replayed request are refused in Yuedian's own
+// codes and write nothing; twenty pushes of one order at the same moment
+// (new nonces, as a platform's retries) all get the first answer; the
+// stand-in's malformed bodies are refused.
+func TestMarketplacePushRefusesForgeriesAndAnswersRepeatsWithTheFirstAnswer(t *testing.T) {
+	sales := client(t, "SALES", "s3")
+	url := "http://" + st.PublicAddr("channels") + platforms.PushPathYuedian
+	k := platforms.DevKeys[platforms.Yuedian]
+	tag := strings.ToLower(ids.New()[18:])
+	o := platforms.Order{PlatformOrderID: "YDR-" + tag, ShopID: "S1", TotalFen: 100, PlatformTime: time.Now(),
+		Receiver: platforms.Receiver{Name: "Li", Phone: "13800138000", Province: "Shanghai", City: "Shanghai", District: "Pudong", Detail: "1"},
+		SlotType: platforms.SlotNextDay, SlotDate: time.Now().AddDate(0, 0, 1).Format(time.DateOnly), Lines: []platforms.Line{{PlatformSKU: "YD-X", Qty: 1, UnitPriceFen: 100}}}
+	body := platforms.YuedianOrderBody(o)
+	send := func(k platforms.Keys, at time.Time, reuse http.Header) (int, platforms.YuedianAnswer, http.Header) {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		platforms.SignYuedianRequest(req, k, at, body)
+		if reuse != nil {
+			req.Header = reuse.Clone()
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a platforms.YuedianAnswer
+		_ = json.NewDecoder(resp.Body).Decode(&a)
+		return resp.StatusCode, a, req.Header
+	}
+	if code, a, _ := send(platforms.Keys{AppKey: k.AppKey, Secret: "forged-forged-forged"}, time.Now(), nil); code != 401 || a.Code != platforms.YdBadSign {
+		t.Fatalf("forged: %d %+v", code, a)
+	}
+	if code, a, _ := send(k, time.Now().Add(-10*time.Minute), nil); code != 401 || a.Code != platforms.YdStale {
+		t.Fatalf("stale: %d %+v", code, a)
+	}
+	if mo := marketplaceOrder(t, sales, "YUEDIAN", o.PlatformOrderID); mo != nil {
+		t.Fatalf("a refused push was staged: %+v", mo)
+	}
+	code, first, signed := send(k, time.Now(), nil)
+	if code != 200 || first.Data == nil {
+		t.Fatalf("signed push: %d %+v", code, first)
+	}
+	if code, a, _ := send(k, time.Now(), signed); code != 409 || a.Code != platforms.YdReplayed {
+		t.Fatalf("replayed: %d %+v", code, a)
+	}
+	var wg sync.WaitGroup
+	answers := make([]string, 20)
+	for i := range answers {
+		wg.Go(func() {
+			if code, a, _ := send(k, time.Now(), nil); code == 200 && a.Data != nil {
+				answers[i] = a.Data.AcceptID
+			}
+		})
+	}
+	wg.Wait()
+	for i, id := range answers {
+		if id != first.Data.AcceptID {
+			t.Fatalf("concurrent repeat %d answered %q, first %q", i, id, first.Data.AcceptID)
+		}
+	}
+	var rep sim.PushReport
+	partners(t, http.MethodPost, "/admin/market/push", sim.PushRequest{Platform: "MEITUAN", Count: 5, Prefix: "MTB-" + tag + "-",
+		SKUs: []sim.MarketLine{{SKU: "MT-X", PriceFen: 100}}, MalformedPercent: 100}, &rep)
+	if rep.Sent != 5 || rep.ByCode["400"] != 5 {
+		t.Fatalf("malformed pushes: %+v", rep)
+	}
+	db, err := sqltx.Open(ctx(t), st.DSN("channels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM staging_process WHERE platform_order_id=? OR platform_order_id LIKE ?`, o.PlatformOrderID, "MTB-"+tag+"-%").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d staged rows, want the one order (%v)", n, err)
+	}
 }
