@@ -84,8 +84,9 @@ type Deps struct {
 
 // Service runs channels' use cases.
 type Service struct {
-	d      Deps
-	stager *group.Writer[*store.Item]
+	d       Deps
+	stager  *group.Writer[*store.Item]
+	ordered *group.Writer[*store.OrderedItem]
 }
 
 // New returns a Service.
@@ -115,6 +116,8 @@ func New(d Deps) *Service {
 	// The pushes that arrive together are staged in one transaction:
 	// a group buy closing pushes tens of thousands at once.
 	s.stager = group.NewWriter(group.Options{MaxSize: 200, Sizes: stageGroupSize}, d.Store.Stage)
+	// The plans ordered at the same moment are recorded together.
+	s.ordered = group.NewWriter(group.Options{MaxSize: 200}, d.Store.OrderedAll)
 	return s
 }
 
@@ -271,7 +274,7 @@ func (s *Service) Order(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("place the order of plan %s: %w", id, err)
 	}
-	if _, err := s.d.Store.Ordered(ctx, id, o.ID, s.now()); err != nil {
+	if err := s.ordered.Write(ctx, &store.OrderedItem{PlanID: id, OrderID: o.ID, At: s.now()}); err != nil {
 		return err
 	}
 	s.d.Notify()

@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/channels/domain"
@@ -592,41 +593,95 @@ func (s *Store) Plans(ctx context.Context, customerID string, first int) ([]*dom
 	return out, nil
 }
 
-// Ordered records that plan id became Harvest order orderID: the plan
-// and its staged order ORDERED and, for a marketplace plan, the platform's
-// ACCEPTED queued with its message. false: the plan was not PLANNED (a
-// redelivery; nothing written).
-func (s *Store) Ordered(ctx context.Context, id, orderID string, at time.Time) (bool, error) {
-	var done bool
-	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		done = false
-		res, err := tx.ExecContext(ctx, `UPDATE sales_plans SET status=?, order_id=?, reason_code='', reason_note='', updated_at=? WHERE id=? AND status=?`,
-			domain.PlanOrdered, orderID, at, id, domain.PlanPlanned)
+// OrderedItem is one plan whose Harvest order was made; Done is out:
+// whether this write moved it (false: it was not PLANNED any more).
+type OrderedItem struct {
+	PlanID, OrderID string
+	At              time.Time
+	Done            bool
+}
+
+// OrderedAll is Ordered for the plans ordered at the same moment, in one
+// transaction with one statement per table: the plans still PLANNED are
+// locked by one read, marked ORDERED with their orders, their staged
+// orders too, and each marketplace order's ACCEPTED queued with its
+// message.
+func (s *Store) OrderedAll(ctx context.Context, items []*OrderedItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		args := make([]any, 0, len(items)+1)
+		byID := map[string]*OrderedItem{}
+		for _, it := range items {
+			it.Done = false
+			args = append(args, it.PlanID)
+			byID[it.PlanID] = it
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, COALESCE(process_id,'') FROM sales_plans WHERE id IN (`+sqltx.Tuples("?", len(args))+`) AND status=? ORDER BY id FOR UPDATE`,
+			append(args, domain.PlanPlanned)...)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		var planned []*OrderedItem
+		process := map[string]string{}
+		for rows.Next() {
+			var id, p string
+			if err := rows.Scan(&id, &p); err != nil {
+				rows.Close()
+				return err
+			}
+			if it := byID[id]; it != nil && !it.Done {
+				it.Done = true
+				planned = append(planned, it)
+				process[id] = p
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(planned) == 0 {
 			return nil
 		}
-		done = true
-		var process sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT process_id FROM sales_plans WHERE id=?`, id).Scan(&process); err != nil {
+		var caseArgs, idArgs, stepArgs, upArgs []any
+		var evs []outbox.Event
+		var procIDs []any
+		for _, it := range planned {
+			caseArgs = append(caseArgs, it.PlanID, it.OrderID)
+			idArgs = append(idArgs, it.PlanID)
+			if p := process[it.PlanID]; p != "" {
+				procIDs = append(procIDs, p)
+				stepArgs = append(stepArgs, p, "ORDERED", "Harvest order "+it.OrderID, it.At)
+				uid := ids.NewAt(it.At)
+				upArgs = append(upArgs, uid, p, platforms.StatusAccepted, it.At)
+				evs = append(evs, outbox.Event{Topic: events.TopicStatusQueued, AggregateID: p, Type: events.TypeStatusQueued, Payload: events.StatusQueued{UpdateID: uid}})
+			}
+		}
+		at := planned[0].At
+		q := `UPDATE sales_plans SET status=?, order_id = CASE id` + strings.Repeat(` WHEN ? THEN ?`, len(planned)) + ` END, reason_code='', reason_note='', updated_at=?
+			WHERE id IN (` + sqltx.Tuples("?", len(idArgs)) + `)`
+		all := append(append(append([]any{domain.PlanOrdered}, caseArgs...), at), idArgs...)
+		if _, err := tx.ExecContext(ctx, q, all...); err != nil {
 			return err
 		}
-		if !process.Valid {
+		if len(procIDs) == 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE staging_process SET status=?, order_id=?, reason_code='', reason_note='', updated_at=? WHERE id=?`,
-			domain.StageOrdered, orderID, at, process.String); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE staging_process p JOIN sales_plans s ON s.process_id = p.id
+			SET p.status=?, p.order_id=s.order_id, p.reason_code='', p.reason_note='', p.updated_at=s.updated_at
+			WHERE p.id IN (`+sqltx.Tuples("?", len(procIDs))+`)`, append([]any{domain.StageOrdered}, procIDs...)...); err != nil {
 			return err
 		}
-		if err := step(ctx, tx, process.String, "ORDERED", "Harvest order "+orderID, at); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staging_steps (process_id, step, note, at) VALUES `+sqltx.Tuples("(?,?,?,?)", len(stepArgs)/4), stepArgs...); err != nil {
 			return err
 		}
-		_, err = queueStatus(ctx, tx, process.String, platforms.StatusAccepted, at)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_updates (id, process_id, status, created_at) VALUES `+sqltx.Tuples("(?,?,?,?)", len(upArgs)/4), upArgs...); err != nil {
+			return err
+		}
+		_, err = outbox.Add(ctx, tx, evs...)
 		return err
 	})
-	return done, err
 }
 
 // Failed records OMS's refusal of plan id's order.
