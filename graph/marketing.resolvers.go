@@ -7,11 +7,11 @@ package graph
 
 import (
 	"context"
-	"github.com/harvest/harvest/apps/platform/money"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
+	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/graph/model"
 )
 

@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	"github.com/harvest/harvest/apps/channels/channelsclient"
 	"github.com/harvest/harvest/apps/gateway/gatewayconfig"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
@@ -155,6 +156,7 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		// The cancel filter's bits live in the Redis after-sales sets them
 		// in (aftersalesclient/bloom.go): every replica reads the same copy.
 		AfterSales:   aftersalesclient.New(app.Invoker),
+		Channels:     channelsclient.New(app.Invoker),
 		CancelFilter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 	}
 	public := http.NewServeMux()

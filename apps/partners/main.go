@@ -75,6 +75,7 @@ func readConfig() (config.Base, publicConfig, sim.Config, error) {
 			"tms":       r.Duration("PARTNERS_LATENCY_TMS", 40*time.Millisecond),
 			"invoice":   r.Duration("PARTNERS_LATENCY_INVOICE", 50*time.Millisecond),
 			"suppliers": r.Duration("PARTNERS_LATENCY_SUPPLIERS", 40*time.Millisecond),
+			"market":    r.Duration("PARTNERS_LATENCY_MARKET", 20*time.Millisecond),
 		},
 		Risk: sim.RiskRules{
 			RejectCustomerPrefixes: list(r.String("PARTNERS_RISK_REJECT_PREFIXES", "FRAUD-")),
@@ -87,6 +88,9 @@ func readConfig() (config.Base, publicConfig, sim.Config, error) {
 		CollectDelay:   r.Duration("PARTNERS_TMS_COLLECT_DELAY", 2*time.Second),
 		DeliverDelay:   r.Duration("PARTNERS_TMS_DELIVER_DELAY", 5*time.Second),
 		RefuseRate:     float64(r.Int("PARTNERS_TMS_REFUSE_PERCENT", 0)) / 100,
+		ChannelsURL:    r.String("PARTNERS_CHANNELS_URL", "http://127.0.0.1:8090"),
+		DouyinSkew:     r.Duration("PARTNERS_DOUYIN_SKEW", 90*time.Second),
+		DouyinLag:      r.Duration("PARTNERS_DOUYIN_LAG", time.Second),
 	}
 	// A stand-in with public keys that "pays" every trade must never run
 	// where money is real: it starts only when development is asked for.

@@ -24,6 +24,10 @@ import (
 
 var st *stack.Stack
 
+// channelsCrashFile is where channels' development fault marks that it
+// died mid-pull (TestDouyinPullKilledBetweenFetchingAPageAndSavingItsCursorLosesAndDoublesNothing).
+var channelsCrashFile = filepath.Join(os.TempDir(), "harvest-e2e-channels-crash-"+strings.ToLower(ids.New()))
+
 // payDeadline is short so expiry is observable within a test.
 const payDeadline = 12 * time.Second
 
@@ -48,9 +52,12 @@ func run(m *testing.M) int {
 		// after-sales exits at the worst moment of a cancel asking for it
 		// (TestAfterSalesKilledMidCancel).
 		// Its pushes' lease is short, so a push a killed after-sales had in
-		// hand comes back quickly (TestAfterSalesKilledMidPush).
+		// hand comes back quickly (TestAfterSalesKilledMidPush); channels
+		// dies once after fetching the second page of a pull.
 		AppEnv: map[string]map[string]string{"oms": omsEnv, "aftersales": {"HARVEST_AFTERSALES_FAULTS": "true",
-			"HARVEST_AFTERSALES_PUSH_LEASE": "15s"}},
+			"HARVEST_AFTERSALES_PUSH_LEASE": "15s"},
+			"channels": {"HARVEST_CHANNELS_FAULTS": channelsCrashFile, "HARVEST_CHANNELS_PULL_PAGE": "5", "HARVEST_CHANNELS_PULL_OVERLAP": "1m",
+				"HARVEST_CHANNELS_SWEEP_IDLE": "5s", "HARVEST_CHANNELS_SWEEP_EVERY": "1s"}},
 		RepoRoot: root,
 		// A name of its own: two test runs on one machine must not share a
 		// run directory (its name-resolution file, logs and pid file).

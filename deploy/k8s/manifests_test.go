@@ -60,6 +60,10 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/aftersalesconfig"
 	asapp "github.com/harvest/harvest/apps/aftersales/app"
 	asevents "github.com/harvest/harvest/apps/aftersales/events"
+	chapp "github.com/harvest/harvest/apps/channels/app"
+	"github.com/harvest/harvest/apps/channels/channelsclient"
+	"github.com/harvest/harvest/apps/channels/channelsconfig"
+	chevents "github.com/harvest/harvest/apps/channels/events"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/apps/wms/wmsconfig"
 	"github.com/harvest/harvest/graph"
@@ -75,6 +79,11 @@ const (
 	publicPort = 8080
 	namespace  = "harvest"
 )
+
+// publicListeners are the apps with a public listener (HARVEST_PUBLIC_ADDR)
+// and its port: the gateway's /graphql and channels' marketplace push
+// endpoints. Every other app has none.
+var publicListeners = map[string]int{"gateway": publicPort, "channels": 8090}
 
 // started is what a reader says about an app's configuration.
 type started struct {
@@ -120,6 +129,10 @@ var readers = map[string]func(env map[string]string) (started, error){
 	},
 	"aftersales": func(env map[string]string) (started, error) {
 		c, err := aftersalesconfig.Read(config.FromMap(env))
+		return started{base: c.Base}, err
+	},
+	"channels": func(env map[string]string) (started, error) {
+		c, err := channelsconfig.Read(config.FromMap(env))
 		return started{base: c.Base}, err
 	},
 }
@@ -339,12 +352,12 @@ func TestProductionDeploymentsStart(t *testing.T) {
 				t.Errorf("dapr.io/config=%q names no Configuration in the set", cfg)
 			}
 
-			if app == "gateway" {
-				if env["HARVEST_PUBLIC_ADDR"] != publicAddr {
-					t.Errorf("HARVEST_PUBLIC_ADDR=%q, want %s", env["HARVEST_PUBLIC_ADDR"], publicAddr)
+			if port, ok := publicListeners[app]; ok {
+				if want := fmt.Sprintf("0.0.0.0:%d", port); env["HARVEST_PUBLIC_ADDR"] != want {
+					t.Errorf("HARVEST_PUBLIC_ADDR=%q, want %s", env["HARVEST_PUBLIC_ADDR"], want)
 				}
 			} else if _, ok := env["HARVEST_PUBLIC_ADDR"]; ok {
-				t.Error("HARVEST_PUBLIC_ADDR is the gateway's only")
+				t.Error("HARVEST_PUBLIC_ADDR is only for the apps with a public listener (the gateway, channels)")
 			}
 		})
 	}
@@ -354,21 +367,22 @@ func TestProductionDeploymentsStart(t *testing.T) {
 		}
 	}
 
-	// Services: only the gateway has one, on its public port.
+	// Services: only the apps with a public listener have one, on that port.
 	for _, svc := range s.services {
-		if svc.Name != "gateway" {
-			t.Errorf("Service %s: apps reach each other through their sidecars; only the gateway is served", svc.Name)
+		want, ok := publicListeners[svc.Name]
+		if !ok {
+			t.Errorf("Service %s: apps reach each other through their sidecars; only the gateway and channels are served", svc.Name)
 			continue
 		}
-		var gw *appsv1.Deployment
+		var dep *appsv1.Deployment
 		for i := range s.deployments {
-			if s.deployments[i].Name == "gateway" {
-				gw = &s.deployments[i]
+			if s.deployments[i].Name == svc.Name {
+				dep = &s.deployments[i]
 			}
 		}
 		for _, p := range svc.Spec.Ports {
-			if port := resolvePort(gw.Spec.Template.Spec.Containers[0], p.TargetPort); port != publicPort {
-				t.Errorf("gateway Service port %d targets %d, want the public listener %d", p.Port, port, publicPort)
+			if port := resolvePort(dep.Spec.Template.Spec.Containers[0], p.TargetPort); port != want {
+				t.Errorf("%s Service port %d targets %d, want the public listener %d", svc.Name, p.Port, port, want)
 			}
 		}
 	}
@@ -448,7 +462,8 @@ func TestNoStandInInProduction(t *testing.T) {
 	}
 	for _, d := range s.deployments {
 		env, _ := environment(t, d.Spec.Template.Spec.Containers[0])
-		for _, k := range []string{"HARVEST_WECHAT_APP", "HARVEST_ALIPAY_APP", "HARVEST_FINANCE_APP", "HARVEST_PARTNERS_APP_ID"} {
+		for _, k := range []string{"HARVEST_WECHAT_APP", "HARVEST_ALIPAY_APP", "HARVEST_FINANCE_APP", "HARVEST_PARTNERS_APP_ID",
+			"HARVEST_CHANNELS_YUEDIAN_ENDPOINT", "HARVEST_CHANNELS_MEITUAN_ENDPOINT", "HARVEST_CHANNELS_DOUYIN_ENDPOINT"} {
 			if v, ok := env[k]; ok && !endpoints[v] {
 				t.Errorf("%s: %s=%q is no HTTPEndpoint of the set", d.Name, k, v)
 			}
@@ -502,7 +517,7 @@ func TestNetworkPolicies(t *testing.T) {
 	if !denyAll {
 		t.Error("no default-deny ingress policy")
 	}
-	for port, want := range map[int32]string{publicPort: "gateway", opsPort: "harvest", 50002: "harvest"} {
+	for port, want := range map[int32]string{publicPort: "gateway", 8090: "channels", opsPort: "harvest", 50002: "harvest"} {
 		if len(open[port]) == 0 {
 			t.Errorf("port %d (%s) is closed to everyone", port, want)
 		}
@@ -515,8 +530,10 @@ func TestNetworkPolicies(t *testing.T) {
 	for _, p := range s.policies {
 		for _, in := range p.Spec.Ingress {
 			for _, port := range in.Ports {
-				if port.Port.IntVal == publicPort && p.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"] != "gateway" {
-					t.Errorf("%s opens %d beyond the gateway", p.Name, publicPort)
+				for app, pp := range publicListeners {
+					if port.Port.IntVal == int32(pp) && p.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"] != app {
+						t.Errorf("%s opens %d beyond %s", p.Name, pp, app)
+					}
 				}
 			}
 		}
@@ -538,6 +555,7 @@ func TestPubSubScopes(t *testing.T) {
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
 		"aftersales": {asevents.TopicRequestAccepted, asevents.TopicDocumentSubmitted, asevents.TopicDocumentAudited},
+		"channels":   {chevents.TopicOrderReceived, chevents.TopicPlanCreated, chevents.TopicStatusQueued},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
 	// apps/*/api, apps/*/events and apps/gateway/main.go).
@@ -553,8 +571,11 @@ func TestPubSubScopes(t *testing.T) {
 			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
 		// its own transactional message, and the refusals at the door it turns into rejections
 		"aftersales": {asevents.TopicRequestAccepted, omsevents.TopicOrderRefused},
+		// Its own three transactional messages, and OMS's order events
+		// whose statuses the platforms are told.
+		"channels": append([]string{chevents.TopicOrderReceived, chevents.TopicPlanCreated, chevents.TopicStatusQueued}, chevents.OMSTopics...),
 	}
-	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms", "aftersales"}
+	apps := []string{"gateway", "oms", "inventory", "pay", "marketing", "wms", "aftersales", "channels"}
 
 	files := []string{"components.yaml", "../../components/prod/pubsub-rocketmq.yaml", "../../components/prod/pubsub-kafka.yaml"}
 	for _, f := range files {
@@ -734,6 +755,7 @@ var callers = map[string]struct {
 			}
 			wg.Wait()
 			callEvery(t, reflect.TypeFor[graph.AfterSales](), aftersalesclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Channels](), channelsclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
 	},
@@ -771,6 +793,17 @@ var callers = map[string]struct {
 		callEvery(t, reflect.TypeFor[asapp.Payments](), payclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Stock](), inventoryclient.New(inv))
 	}},
+	"channels": {
+		calls: func(t *testing.T, inv *daprx.Invoker) {
+			callEvery(t, reflect.TypeFor[chapp.Orders](), omsclient.New(inv))
+			callEvery(t, reflect.TypeFor[chapp.Catalog](), inventoryclient.New(inv))
+		},
+		batch: func(inv *daprx.Invoker) {
+			inv.Batch(omsclient.AppID, omsclient.BatchRoutes...)
+			inv.BatchForThroughput(inventoryclient.AppID, inventoryclient.RouteCatalogBatch)
+		},
+	},
+	// channels reaches the platforms' APIs as HTTPEndpoints (endpoints.yaml).
 	// wms calls inventory only to seed (wms/app.Catalog), which production
 	// refuses: no grant; TMS it reaches as an HTTPEndpoint (endpoints.yaml).
 }

@@ -41,6 +41,7 @@ const (
 	RoleWarehouseOperator = devauth.RoleWarehouseOperator
 	RoleMarketing         = devauth.RoleMarketing
 	RoleCatalogManager    = devauth.RoleCatalogManager
+	RoleSales             = devauth.RoleSales
 	RoleAdmin             = devauth.RoleAdmin
 )
 

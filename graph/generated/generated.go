@@ -188,6 +188,23 @@ type ComplexityRoot struct {
 		Order  func(childComplexity int) int
 	}
 
+	CandidateImport struct {
+		AlreadyListed func(childComplexity int) int
+		CampaignID    func(childComplexity int) int
+		Candidates    func(childComplexity int) int
+		DataRows      func(childComplexity int) int
+		DuplicateRows func(childComplexity int) int
+		Duplicates    func(childComplexity int) int
+		ImportID      func(childComplexity int) int
+		Imported      func(childComplexity int) int
+		InvalidRows   func(childComplexity int) int
+	}
+
+	CandidateImportPayload struct {
+		Errors func(childComplexity int) int
+		Import func(childComplexity int) int
+	}
+
 	CashPayment struct {
 		AmountFen       func(childComplexity int) int
 		AmountFormatted func(childComplexity int) int
@@ -204,6 +221,28 @@ type ComplexityRoot struct {
 		ChangedAt func(childComplexity int) int
 		ChangedBy func(childComplexity int) int
 		Version   func(childComplexity int) int
+	}
+
+	ClaimCampaign struct {
+		Bound         func(childComplexity int) int
+		Claims        func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		EndsAt        func(childComplexity int) int
+		GivebacksOwed func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Pending       func(childComplexity int) int
+		PerUserLimit  func(childComplexity int) int
+		Refused       func(childComplexity int) int
+		StartsAt      func(childComplexity int) int
+		Stock         func(childComplexity int) int
+		StockLeft     func(childComplexity int) int
+		TemplateID    func(childComplexity int) int
+	}
+
+	ClaimCampaignPayload struct {
+		Campaign func(childComplexity int) int
+		Errors   func(childComplexity int) int
 	}
 
 	ConfirmQCPayload struct {
@@ -265,6 +304,20 @@ type ComplexityRoot struct {
 	CouponCampaignPayload struct {
 		Campaign func(childComplexity int) int
 		Errors   func(childComplexity int) int
+	}
+
+	CouponClaim struct {
+		CampaignID func(childComplexity int) int
+		CouponID   func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Status     func(childComplexity int) int
+	}
+
+	CouponClaimPayload struct {
+		Claim  func(childComplexity int) int
+		Errors func(childComplexity int) int
 	}
 
 	CouponPayload struct {
@@ -391,58 +444,168 @@ type ComplexityRoot struct {
 		WaybillNo  func(childComplexity int) int
 	}
 
+	GiftCampaign struct {
+		Candidates        func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		EndsAt            func(childComplexity int) int
+		ExcludedCustomers func(childComplexity int) int
+		GiftQtyPerOrder   func(childComplexity int) int
+		GiftSku           func(childComplexity int) int
+		GiftStock         func(childComplexity int) int
+		GiftStockLeft     func(childComplexity int) int
+		ID                func(childComplexity int) int
+		MinGoodsFen       func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Phase             func(childComplexity int) int
+		RequiredSkus      func(childComplexity int) int
+		StartsAt          func(childComplexity int) int
+	}
+
+	GiftCampaignConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	GiftCampaignEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	GiftCampaignPayload struct {
+		Campaign func(childComplexity int) int
+		Errors   func(childComplexity int) int
+	}
+
+	GoodsReceipt struct {
+		At             func(childComplexity int) int
+		AtDock         func(childComplexity int) int
+		Batch          func(childComplexity int) int
+		Bin            func(childComplexity int) int
+		ExpiryDate     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Operator       func(childComplexity int) int
+		ProductionDate func(childComplexity int) int
+		PurchaseOrder  func(childComplexity int) int
+		PutAway        func(childComplexity int) int
+		Qty            func(childComplexity int) int
+		Sku            func(childComplexity int) int
+	}
+
 	HandOverPayload struct {
 		Batch  func(childComplexity int) int
 		Errors func(childComplexity int) int
 	}
 
 	HandoverBatch struct {
-		Carrier func(childComplexity int) int
-		ID      func(childComplexity int) int
-		Parcels func(childComplexity int) int
+		At         func(childComplexity int) int
+		Carrier    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		ImportedAt func(childComplexity int) int
+		Parcels    func(childComplexity int) int
+	}
+
+	HandoverBatchSummary struct {
+		At         func(childComplexity int) int
+		Carrier    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		ImportedAt func(childComplexity int) int
+		Parcels    func(childComplexity int) int
+	}
+
+	InvalidCandidateRow struct {
+		Reason func(childComplexity int) int
+		Row    func(childComplexity int) int
+	}
+
+	MarketplaceOrder struct {
+		Address         func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Lines           func(childComplexity int) int
+		OrderID         func(childComplexity int) int
+		PlanID          func(childComplexity int) int
+		Platform        func(childComplexity int) int
+		PlatformOrderID func(childComplexity int) int
+		ReasonCode      func(childComplexity int) int
+		ReasonNote      func(childComplexity int) int
+		ReceivedAt      func(childComplexity int) int
+		ShopID          func(childComplexity int) int
+		Slot            func(childComplexity int) int
+		Status          func(childComplexity int) int
+		StatusUpdates   func(childComplexity int) int
+		Steps           func(childComplexity int) int
+		TotalFen        func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		Way             func(childComplexity int) int
+	}
+
+	MarketplaceOrderLine struct {
+		PlatformSku  func(childComplexity int) int
+		Qty          func(childComplexity int) int
+		UnitPriceFen func(childComplexity int) int
+	}
+
+	MarketplaceOrderPayload struct {
+		Errors func(childComplexity int) int
+		Order  func(childComplexity int) int
+	}
+
+	MarketplaceStep struct {
+		At   func(childComplexity int) int
+		Note func(childComplexity int) int
+		Step func(childComplexity int) int
 	}
 
 	Mutation struct {
-		AddAddress           func(childComplexity int, input model.SaveAddressInput) int
-		AuditDocument        func(childComplexity int, id string, approve bool, note string) int
-		CancelOrder          func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
-		ClaimPickTask        func(childComplexity int, taskID string, warehouse *string) int
-		ConfirmPutAway       func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
-		ConfirmQc            func(childComplexity int, pickListID string, warehouse *string) int
-		ConfirmShortage      func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
-		CreateCouponCampaign func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
-		CreateCouponTemplate func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
-		CreatePickList       func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
-		CreateProduct        func(childComplexity int, input model.CreateProductInput) int
-		CreateReturnDocument func(childComplexity int, orderID string, idempotencyKey string, input model.ReturnDocumentInput) int
-		DeductNonCash        func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
-		DeleteCouponTemplate func(childComplexity int, id string) int
-		GrantCoupon          func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
-		HandOver             func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
-		MoveCouponCampaign   func(childComplexity int, id string, action model.CouponCampaignAction) int
-		PackWorkOrder        func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
-		PlaceOrder           func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
-		ReceiveGoods         func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
-		RemoveAddress        func(childComplexity int, id string) int
-		RequestCancel        func(childComplexity int, orderID string, idempotencyKey string, reason string) int
-		RequestReturn        func(childComplexity int, orderID string, idempotencyKey string, input model.RequestReturnInput) int
-		ResumeFulfillment    func(childComplexity int) int
-		RetireCouponTemplate func(childComplexity int, id string) int
-		RetryFulfillment     func(childComplexity int, input model.RetryFulfillmentInput) int
-		ScanPick             func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
-		ScanQc               func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
-		SchedulePrice        func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
-		SecondQc             func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
-		SetDefaultAddress    func(childComplexity int, id string) int
-		SetServedArea        func(childComplexity int, input model.SetServedAreaInput) int
-		SetSlotCapacity      func(childComplexity int, input model.SetSlotCapacityInput) int
-		SetWarehouseCapacity func(childComplexity int, input model.SetWarehouseCapacityInput) int
-		StartCashPayment     func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
-		SuspendFulfillment   func(childComplexity int, input model.SuspendFulfillmentInput) int
-		UnbindCoupon         func(childComplexity int, couponID string, customerID string, reason string) int
-		UpdateAddress        func(childComplexity int, id string, input model.SaveAddressInput) int
-		UpdateCouponTemplate func(childComplexity int, id string, input model.CouponTemplateInput) int
-		UpdateProduct        func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
+		AddAddress            func(childComplexity int, input model.SaveAddressInput) int
+		AuditDocument         func(childComplexity int, id string, approve bool, note string) int
+		CancelOrder           func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		ClaimCoupon           func(childComplexity int, campaignID string, idempotencyKey string) int
+		ClaimPickTask         func(childComplexity int, taskID string, warehouse *string) int
+		ConfirmPutAway        func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
+		ConfirmQc             func(childComplexity int, pickListID string, warehouse *string) int
+		ConfirmShortage       func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
+		CreateClaimCampaign   func(childComplexity int, input model.ClaimCampaignInput, idempotencyKey string) int
+		CreateCouponCampaign  func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
+		CreateCouponTemplate  func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
+		CreateGiftCampaign    func(childComplexity int, input model.GiftCampaignInput, idempotencyKey string) int
+		CreatePickList        func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
+		CreateProduct         func(childComplexity int, input model.CreateProductInput) int
+		CreateReturnDocument  func(childComplexity int, orderID string, idempotencyKey string, input model.ReturnDocumentInput) int
+		CreateSalesPlan       func(childComplexity int, idempotencyKey string, input model.CreateSalesPlanInput) int
+		DeductNonCash         func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
+		DeleteCouponTemplate  func(childComplexity int, id string) int
+		GrantCoupon           func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
+		HandOver              func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
+		ImportGiftCandidates  func(childComplexity int, campaignID string, file graphql.Upload) int
+		MoveCouponCampaign    func(childComplexity int, id string, action model.CouponCampaignAction) int
+		PackWorkOrder         func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
+		PlaceOrder            func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		PutAwayReceipt        func(childComplexity int, input model.PutAwayReceiptInput, idempotencyKey string) int
+		ReceiveGoods          func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
+		RemoveAddress         func(childComplexity int, id string) int
+		RequestCancel         func(childComplexity int, orderID string, idempotencyKey string, reason string) int
+		RequestReturn         func(childComplexity int, orderID string, idempotencyKey string, input model.RequestReturnInput) int
+		ResumeFulfillment     func(childComplexity int) int
+		RetireCouponTemplate  func(childComplexity int, id string) int
+		RetryFulfillment      func(childComplexity int, input model.RetryFulfillmentInput) int
+		RetryMarketplaceOrder func(childComplexity int, id string) int
+		RetrySalesPlan        func(childComplexity int, id string) int
+		ScanPick              func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
+		ScanQc                func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
+		SchedulePrice         func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
+		SecondQc              func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
+		SetDefaultAddress     func(childComplexity int, id string) int
+		SetServedArea         func(childComplexity int, input model.SetServedAreaInput) int
+		SetSkuMapping         func(childComplexity int, platform model.MarketplacePlatform, platformSku string, sku string) int
+		SetSlotCapacity       func(childComplexity int, input model.SetSlotCapacityInput) int
+		SetWarehouseCapacity  func(childComplexity int, input model.SetWarehouseCapacityInput) int
+		StartCashPayment      func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
+		SuspendFulfillment    func(childComplexity int, input model.SuspendFulfillmentInput) int
+		TopUpGiftStock        func(childComplexity int, campaignID string, units int64, idempotencyKey string) int
+		UnbindCoupon          func(childComplexity int, couponID string, customerID string, reason string) int
+		UpdateAddress         func(childComplexity int, id string, input model.SaveAddressInput) int
+		UpdateCouponTemplate  func(childComplexity int, id string, input model.CouponTemplateInput) int
+		UpdateProduct         func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
 	}
 
 	OpenDeliverySlot struct {
@@ -585,6 +748,12 @@ type ComplexityRoot struct {
 		Order  func(childComplexity int) int
 	}
 
+	PlatformStatusUpdate struct {
+		Attempts func(childComplexity int) int
+		SentAt   func(childComplexity int) int
+		Status   func(childComplexity int) int
+	}
+
 	PriceEntry struct {
 		PriceFen       func(childComplexity int) int
 		PriceFormatted func(childComplexity int) int
@@ -630,9 +799,27 @@ type ComplexityRoot struct {
 		Product func(childComplexity int) int
 	}
 
+	PurchaseOrder struct {
+		ID       func(childComplexity int) int
+		Lines    func(childComplexity int) int
+		Supplier func(childComplexity int) int
+	}
+
+	PurchaseOrderLine struct {
+		Ordered   func(childComplexity int) int
+		Received  func(childComplexity int) int
+		Remaining func(childComplexity int) int
+		Sku       func(childComplexity int) int
+	}
+
 	PutAwayPayload struct {
 		Errors func(childComplexity int) int
 		Task   func(childComplexity int) int
+	}
+
+	PutAwayReceiptPayload struct {
+		Errors  func(childComplexity int) int
+		Receipt func(childComplexity int) int
 	}
 
 	PutAwayTask struct {
@@ -653,8 +840,9 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AfterSalesRequest      func(childComplexity int, id string) int
-		BinStock               func(childComplexity int, sku *string, warehouse *string) int
+		BinStock               func(childComplexity int, sku *string, bin *string, batch *string, expiringBefore *string, warehouse *string) int
 		CatalogChanges         func(childComplexity int, sku string) int
+		ClaimCampaign          func(childComplexity int, id string) int
 		CouponCampaign         func(childComplexity int, id string) int
 		CouponCampaigns        func(childComplexity int, first *int64, after *string) int
 		CouponTemplate         func(childComplexity int, id string) int
@@ -665,10 +853,18 @@ type ComplexityRoot struct {
 		FulfillmentStages      func(childComplexity int) int
 		FulfillmentSuspension  func(childComplexity int) int
 		FulfillmentTimeline    func(childComplexity int, orderID string) int
+		GiftCampaign           func(childComplexity int, id string) int
+		GiftCampaigns          func(childComplexity int, first *int64, after *string) int
+		GoodsReceipts          func(childComplexity int, purchaseOrder *string, first *int64, warehouse *string) int
+		HandoverBatch          func(childComplexity int, id string, warehouse *string) int
+		HandoverBatches        func(childComplexity int, carrier *string, first *int64, warehouse *string) int
+		MarketplaceOrder       func(childComplexity int, id *string, platform *model.MarketplacePlatform, platformOrderID *string) int
+		MarketplaceOrders      func(childComplexity int, platform *model.MarketplacePlatform, status *model.MarketplaceOrderStatus, first *int64) int
 		Me                     func(childComplexity int) int
 		MyAccounts             func(childComplexity int) int
 		MyAddresses            func(childComplexity int) int
 		MyAfterSalesRequests   func(childComplexity int, first *int64) int
+		MyCouponClaim          func(childComplexity int, id string) int
 		MyOrders               func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
 		Order                  func(childComplexity int, id string) int
 		PickList               func(childComplexity int, id string, warehouse *string) int
@@ -676,9 +872,13 @@ type ComplexityRoot struct {
 		PriceHistory           func(childComplexity int, sku string) int
 		Product                func(childComplexity int, sku string) int
 		Products               func(childComplexity int, filter *model.ProductFilter, first *int64, after *string) int
+		PurchaseOrder          func(childComplexity int, id string, warehouse *string) int
 		PutAwayTasks           func(childComplexity int, status *string, first *int64, warehouse *string) int
 		QcCart                 func(childComplexity int, pickListID string, warehouse *string) int
+		SalesPlan              func(childComplexity int, id string) int
+		SalesPlans             func(childComplexity int, customerID *string, first *int64) int
 		ServedAreas            func(childComplexity int, province *string, city *string) int
+		SettlementStatements   func(childComplexity int, customerID string) int
 		SlotCapacities         func(childComplexity int, warehouse *string, from *string, days *int64) int
 		StockMovements         func(childComplexity int, sku *string, first *int64, warehouse *string) int
 		WarehouseCapacities    func(childComplexity int, day string) int
@@ -707,6 +907,35 @@ type ComplexityRoot struct {
 	RetryFulfillmentPayload struct {
 		Errors  func(childComplexity int) int
 		Retried func(childComplexity int) int
+	}
+
+	SalesPlan struct {
+		Address            func(childComplexity int) int
+		AgreedFen          func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		CreatedBy          func(childComplexity int) int
+		CustomerID         func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Lines              func(childComplexity int) int
+		MarketplaceOrderID func(childComplexity int) int
+		OrderID            func(childComplexity int) int
+		ReasonCode         func(childComplexity int) int
+		ReasonNote         func(childComplexity int) int
+		SettlementPeriod   func(childComplexity int) int
+		Slot               func(childComplexity int) int
+		Source             func(childComplexity int) int
+		Status             func(childComplexity int) int
+	}
+
+	SalesPlanLine struct {
+		AgreedPriceFen func(childComplexity int) int
+		Qty            func(childComplexity int) int
+		Sku            func(childComplexity int) int
+	}
+
+	SalesPlanPayload struct {
+		Errors func(childComplexity int) int
+		Plan   func(childComplexity int) int
 	}
 
 	SavedAddress struct {
@@ -751,6 +980,28 @@ type ComplexityRoot struct {
 		Errors   func(childComplexity int) int
 	}
 
+	SettlementLine struct {
+		DeliveredFen func(childComplexity int) int
+		OrderID      func(childComplexity int) int
+		PlanID       func(childComplexity int) int
+		ReturnedFen  func(childComplexity int) int
+	}
+
+	SettlementStatement struct {
+		ClosedAt     func(childComplexity int) int
+		CustomerID   func(childComplexity int) int
+		DeliveredFen func(childComplexity int) int
+		End          func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Lines        func(childComplexity int) int
+		OwedFen      func(childComplexity int) int
+		Period       func(childComplexity int) int
+		Plans        func(childComplexity int) int
+		ReturnedFen  func(childComplexity int) int
+		Start        func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
 	ShortageLine struct {
 		Ordered  func(childComplexity int) int
 		Reason   func(childComplexity int) int
@@ -758,6 +1009,17 @@ type ComplexityRoot struct {
 		Short    func(childComplexity int) int
 		Sku      func(childComplexity int) int
 		Withheld func(childComplexity int) int
+	}
+
+	SkuMapping struct {
+		Platform    func(childComplexity int) int
+		PlatformSku func(childComplexity int) int
+		Sku         func(childComplexity int) int
+	}
+
+	SkuMappingPayload struct {
+		Errors  func(childComplexity int) int
+		Mapping func(childComplexity int) int
 	}
 
 	SlotCapacity struct {
@@ -881,6 +1143,10 @@ type MutationResolver interface {
 	CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.ProductPayload, error)
 	UpdateProduct(ctx context.Context, sku string, expectedVersion int64, input model.ProductInput) (*model.ProductPayload, error)
 	SchedulePrice(ctx context.Context, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) (*model.ProductPayload, error)
+	RetryMarketplaceOrder(ctx context.Context, id string) (*model.MarketplaceOrderPayload, error)
+	SetSkuMapping(ctx context.Context, platform model.MarketplacePlatform, platformSku string, sku string) (*model.SkuMappingPayload, error)
+	CreateSalesPlan(ctx context.Context, idempotencyKey string, input model.CreateSalesPlanInput) (*model.SalesPlanPayload, error)
+	RetrySalesPlan(ctx context.Context, id string) (*model.SalesPlanPayload, error)
 	DeductNonCash(ctx context.Context, input model.DeductNonCashInput, idempotencyKey string) (*model.DeductNonCashPayload, error)
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error)
 	StartCashPayment(ctx context.Context, orderID string, channel model.PaymentChannel, idempotencyKey string) (*model.StartCashPaymentPayload, error)
@@ -897,9 +1163,15 @@ type MutationResolver interface {
 	UnbindCoupon(ctx context.Context, couponID string, customerID string, reason string) (*model.CouponPayload, error)
 	CreateCouponCampaign(ctx context.Context, input model.CouponCampaignInput, idempotencyKey string) (*model.CouponCampaignPayload, error)
 	MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error)
+	CreateClaimCampaign(ctx context.Context, input model.ClaimCampaignInput, idempotencyKey string) (*model.ClaimCampaignPayload, error)
+	ClaimCoupon(ctx context.Context, campaignID string, idempotencyKey string) (*model.CouponClaimPayload, error)
+	CreateGiftCampaign(ctx context.Context, input model.GiftCampaignInput, idempotencyKey string) (*model.GiftCampaignPayload, error)
+	ImportGiftCandidates(ctx context.Context, campaignID string, file graphql.Upload) (*model.CandidateImportPayload, error)
+	TopUpGiftStock(ctx context.Context, campaignID string, units int64, idempotencyKey string) (*model.GiftCampaignPayload, error)
 	SetSlotCapacity(ctx context.Context, input model.SetSlotCapacityInput) (*model.SetSlotCapacityPayload, error)
 	SetServedArea(ctx context.Context, input model.SetServedAreaInput) (*model.SetServedAreaPayload, error)
 	ReceiveGoods(ctx context.Context, input model.ReceiveGoodsInput, idempotencyKey string) (*model.ReceiveGoodsPayload, error)
+	PutAwayReceipt(ctx context.Context, input model.PutAwayReceiptInput, idempotencyKey string) (*model.PutAwayReceiptPayload, error)
 	CreatePickList(ctx context.Context, input model.CreatePickListInput, idempotencyKey string) (*model.PickListPayload, error)
 	ClaimPickTask(ctx context.Context, taskID string, warehouse *string) (*model.PickTaskPayload, error)
 	ScanPick(ctx context.Context, input model.ScanPickInput, idempotencyKey string) (*model.ScanPickPayload, error)
@@ -932,6 +1204,11 @@ type QueryResolver interface {
 	DocumentsAwaitingAudit(ctx context.Context, first *int64) ([]*model.AfterSalesRequest, error)
 	PriceHistory(ctx context.Context, sku string) ([]*model.PriceEntry, error)
 	CatalogChanges(ctx context.Context, sku string) ([]*model.CatalogChange, error)
+	MarketplaceOrders(ctx context.Context, platform *model.MarketplacePlatform, status *model.MarketplaceOrderStatus, first *int64) ([]*model.MarketplaceOrder, error)
+	MarketplaceOrder(ctx context.Context, id *string, platform *model.MarketplacePlatform, platformOrderID *string) (*model.MarketplaceOrder, error)
+	SalesPlans(ctx context.Context, customerID *string, first *int64) ([]*model.SalesPlan, error)
+	SalesPlan(ctx context.Context, id string) (*model.SalesPlan, error)
+	SettlementStatements(ctx context.Context, customerID string) ([]*model.SettlementStatement, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
 	MyOrders(ctx context.Context, status *model.OrderStatus, first *int64, after *string) (*model.OrderConnection, error)
 	FulfillmentSuspension(ctx context.Context) (*model.FulfillmentSuspension, error)
@@ -943,6 +1220,10 @@ type QueryResolver interface {
 	CustomerCoupons(ctx context.Context, customerID string) ([]*model.Coupon, error)
 	CouponCampaigns(ctx context.Context, first *int64, after *string) (*model.CouponCampaignConnection, error)
 	CouponCampaign(ctx context.Context, id string) (*model.CouponCampaign, error)
+	ClaimCampaign(ctx context.Context, id string) (*model.ClaimCampaign, error)
+	MyCouponClaim(ctx context.Context, id string) (*model.CouponClaim, error)
+	GiftCampaigns(ctx context.Context, first *int64, after *string) (*model.GiftCampaignConnection, error)
+	GiftCampaign(ctx context.Context, id string) (*model.GiftCampaign, error)
 	DeliverySlots(ctx context.Context, address model.AreaInput, days *int64) ([]*model.OpenDeliverySlot, error)
 	SlotCapacities(ctx context.Context, warehouse *string, from *string, days *int64) ([]*model.SlotCapacity, error)
 	ServedAreas(ctx context.Context, province *string, city *string) ([]*model.ServedArea, error)
@@ -953,7 +1234,11 @@ type QueryResolver interface {
 	PickTask(ctx context.Context, id string, warehouse *string) (*model.PickTask, error)
 	QcCart(ctx context.Context, pickListID string, warehouse *string) (*model.QCCart, error)
 	WorkOrderBoxes(ctx context.Context, workOrderID string, warehouse *string) ([]*model.Box, error)
-	BinStock(ctx context.Context, sku *string, warehouse *string) ([]*model.BinStock, error)
+	BinStock(ctx context.Context, sku *string, bin *string, batch *string, expiringBefore *string, warehouse *string) ([]*model.BinStock, error)
+	PurchaseOrder(ctx context.Context, id string, warehouse *string) (*model.PurchaseOrder, error)
+	GoodsReceipts(ctx context.Context, purchaseOrder *string, first *int64, warehouse *string) ([]*model.GoodsReceipt, error)
+	HandoverBatches(ctx context.Context, carrier *string, first *int64, warehouse *string) ([]*model.HandoverBatchSummary, error)
+	HandoverBatch(ctx context.Context, id string, warehouse *string) (*model.HandoverBatch, error)
 	StockMovements(ctx context.Context, sku *string, first *int64, warehouse *string) ([]*model.StockMovement, error)
 	PutAwayTasks(ctx context.Context, status *string, first *int64, warehouse *string) ([]*model.PutAwayTask, error)
 }
@@ -1570,6 +1855,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CancelOrderPayload.Order(childComplexity), true
 
+	case "CandidateImport.alreadyListed":
+		if e.ComplexityRoot.CandidateImport.AlreadyListed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.AlreadyListed(childComplexity), true
+	case "CandidateImport.campaignId":
+		if e.ComplexityRoot.CandidateImport.CampaignID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.CampaignID(childComplexity), true
+	case "CandidateImport.candidates":
+		if e.ComplexityRoot.CandidateImport.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.Candidates(childComplexity), true
+	case "CandidateImport.dataRows":
+		if e.ComplexityRoot.CandidateImport.DataRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.DataRows(childComplexity), true
+	case "CandidateImport.duplicateRows":
+		if e.ComplexityRoot.CandidateImport.DuplicateRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.DuplicateRows(childComplexity), true
+	case "CandidateImport.duplicates":
+		if e.ComplexityRoot.CandidateImport.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.Duplicates(childComplexity), true
+	case "CandidateImport.importId":
+		if e.ComplexityRoot.CandidateImport.ImportID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.ImportID(childComplexity), true
+	case "CandidateImport.imported":
+		if e.ComplexityRoot.CandidateImport.Imported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.Imported(childComplexity), true
+	case "CandidateImport.invalidRows":
+		if e.ComplexityRoot.CandidateImport.InvalidRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImport.InvalidRows(childComplexity), true
+
+	case "CandidateImportPayload.errors":
+		if e.ComplexityRoot.CandidateImportPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImportPayload.Errors(childComplexity), true
+	case "CandidateImportPayload.import":
+		if e.ComplexityRoot.CandidateImportPayload.Import == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateImportPayload.Import(childComplexity), true
+
 	case "CashPayment.amountFen":
 		if e.ComplexityRoot.CashPayment.AmountFen == nil {
 			break
@@ -1643,6 +1996,104 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CatalogChange.Version(childComplexity), true
+
+	case "ClaimCampaign.bound":
+		if e.ComplexityRoot.ClaimCampaign.Bound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Bound(childComplexity), true
+	case "ClaimCampaign.claims":
+		if e.ComplexityRoot.ClaimCampaign.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Claims(childComplexity), true
+	case "ClaimCampaign.createdAt":
+		if e.ComplexityRoot.ClaimCampaign.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.CreatedAt(childComplexity), true
+	case "ClaimCampaign.endsAt":
+		if e.ComplexityRoot.ClaimCampaign.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.EndsAt(childComplexity), true
+	case "ClaimCampaign.givebacksOwed":
+		if e.ComplexityRoot.ClaimCampaign.GivebacksOwed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.GivebacksOwed(childComplexity), true
+	case "ClaimCampaign.id":
+		if e.ComplexityRoot.ClaimCampaign.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.ID(childComplexity), true
+	case "ClaimCampaign.name":
+		if e.ComplexityRoot.ClaimCampaign.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Name(childComplexity), true
+	case "ClaimCampaign.pending":
+		if e.ComplexityRoot.ClaimCampaign.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Pending(childComplexity), true
+	case "ClaimCampaign.perUserLimit":
+		if e.ComplexityRoot.ClaimCampaign.PerUserLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.PerUserLimit(childComplexity), true
+	case "ClaimCampaign.refused":
+		if e.ComplexityRoot.ClaimCampaign.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Refused(childComplexity), true
+	case "ClaimCampaign.startsAt":
+		if e.ComplexityRoot.ClaimCampaign.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.StartsAt(childComplexity), true
+	case "ClaimCampaign.stock":
+		if e.ComplexityRoot.ClaimCampaign.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.Stock(childComplexity), true
+	case "ClaimCampaign.stockLeft":
+		if e.ComplexityRoot.ClaimCampaign.StockLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.StockLeft(childComplexity), true
+	case "ClaimCampaign.templateId":
+		if e.ComplexityRoot.ClaimCampaign.TemplateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaign.TemplateID(childComplexity), true
+
+	case "ClaimCampaignPayload.campaign":
+		if e.ComplexityRoot.ClaimCampaignPayload.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaignPayload.Campaign(childComplexity), true
+	case "ClaimCampaignPayload.errors":
+		if e.ComplexityRoot.ClaimCampaignPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimCampaignPayload.Errors(childComplexity), true
 
 	case "ConfirmQCPayload.errors":
 		if e.ComplexityRoot.ConfirmQCPayload.Errors == nil {
@@ -1890,6 +2341,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CouponCampaignPayload.Errors(childComplexity), true
+
+	case "CouponClaim.campaignId":
+		if e.ComplexityRoot.CouponClaim.CampaignID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.CampaignID(childComplexity), true
+	case "CouponClaim.couponId":
+		if e.ComplexityRoot.CouponClaim.CouponID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.CouponID(childComplexity), true
+	case "CouponClaim.createdAt":
+		if e.ComplexityRoot.CouponClaim.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.CreatedAt(childComplexity), true
+	case "CouponClaim.id":
+		if e.ComplexityRoot.CouponClaim.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.ID(childComplexity), true
+	case "CouponClaim.reason":
+		if e.ComplexityRoot.CouponClaim.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.Reason(childComplexity), true
+	case "CouponClaim.status":
+		if e.ComplexityRoot.CouponClaim.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaim.Status(childComplexity), true
+
+	case "CouponClaimPayload.claim":
+		if e.ComplexityRoot.CouponClaimPayload.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaimPayload.Claim(childComplexity), true
+	case "CouponClaimPayload.errors":
+		if e.ComplexityRoot.CouponClaimPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponClaimPayload.Errors(childComplexity), true
 
 	case "CouponPayload.coupon":
 		if e.ComplexityRoot.CouponPayload.Coupon == nil {
@@ -2363,6 +2864,203 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FulfillmentUnit.WaybillNo(childComplexity), true
 
+	case "GiftCampaign.candidates":
+		if e.ComplexityRoot.GiftCampaign.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.Candidates(childComplexity), true
+	case "GiftCampaign.createdAt":
+		if e.ComplexityRoot.GiftCampaign.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.CreatedAt(childComplexity), true
+	case "GiftCampaign.endsAt":
+		if e.ComplexityRoot.GiftCampaign.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.EndsAt(childComplexity), true
+	case "GiftCampaign.excludedCustomers":
+		if e.ComplexityRoot.GiftCampaign.ExcludedCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.ExcludedCustomers(childComplexity), true
+	case "GiftCampaign.giftQtyPerOrder":
+		if e.ComplexityRoot.GiftCampaign.GiftQtyPerOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.GiftQtyPerOrder(childComplexity), true
+	case "GiftCampaign.giftSku":
+		if e.ComplexityRoot.GiftCampaign.GiftSku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.GiftSku(childComplexity), true
+	case "GiftCampaign.giftStock":
+		if e.ComplexityRoot.GiftCampaign.GiftStock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.GiftStock(childComplexity), true
+	case "GiftCampaign.giftStockLeft":
+		if e.ComplexityRoot.GiftCampaign.GiftStockLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.GiftStockLeft(childComplexity), true
+	case "GiftCampaign.id":
+		if e.ComplexityRoot.GiftCampaign.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.ID(childComplexity), true
+	case "GiftCampaign.minGoodsFen":
+		if e.ComplexityRoot.GiftCampaign.MinGoodsFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.MinGoodsFen(childComplexity), true
+	case "GiftCampaign.name":
+		if e.ComplexityRoot.GiftCampaign.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.Name(childComplexity), true
+	case "GiftCampaign.phase":
+		if e.ComplexityRoot.GiftCampaign.Phase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.Phase(childComplexity), true
+	case "GiftCampaign.requiredSkus":
+		if e.ComplexityRoot.GiftCampaign.RequiredSkus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.RequiredSkus(childComplexity), true
+	case "GiftCampaign.startsAt":
+		if e.ComplexityRoot.GiftCampaign.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaign.StartsAt(childComplexity), true
+
+	case "GiftCampaignConnection.edges":
+		if e.ComplexityRoot.GiftCampaignConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignConnection.Edges(childComplexity), true
+	case "GiftCampaignConnection.pageInfo":
+		if e.ComplexityRoot.GiftCampaignConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignConnection.PageInfo(childComplexity), true
+
+	case "GiftCampaignEdge.cursor":
+		if e.ComplexityRoot.GiftCampaignEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignEdge.Cursor(childComplexity), true
+	case "GiftCampaignEdge.node":
+		if e.ComplexityRoot.GiftCampaignEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignEdge.Node(childComplexity), true
+
+	case "GiftCampaignPayload.campaign":
+		if e.ComplexityRoot.GiftCampaignPayload.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignPayload.Campaign(childComplexity), true
+	case "GiftCampaignPayload.errors":
+		if e.ComplexityRoot.GiftCampaignPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GiftCampaignPayload.Errors(childComplexity), true
+
+	case "GoodsReceipt.at":
+		if e.ComplexityRoot.GoodsReceipt.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.At(childComplexity), true
+	case "GoodsReceipt.atDock":
+		if e.ComplexityRoot.GoodsReceipt.AtDock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.AtDock(childComplexity), true
+	case "GoodsReceipt.batch":
+		if e.ComplexityRoot.GoodsReceipt.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Batch(childComplexity), true
+	case "GoodsReceipt.bin":
+		if e.ComplexityRoot.GoodsReceipt.Bin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Bin(childComplexity), true
+	case "GoodsReceipt.expiryDate":
+		if e.ComplexityRoot.GoodsReceipt.ExpiryDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.ExpiryDate(childComplexity), true
+	case "GoodsReceipt.id":
+		if e.ComplexityRoot.GoodsReceipt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.ID(childComplexity), true
+	case "GoodsReceipt.operator":
+		if e.ComplexityRoot.GoodsReceipt.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Operator(childComplexity), true
+	case "GoodsReceipt.productionDate":
+		if e.ComplexityRoot.GoodsReceipt.ProductionDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.ProductionDate(childComplexity), true
+	case "GoodsReceipt.purchaseOrder":
+		if e.ComplexityRoot.GoodsReceipt.PurchaseOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.PurchaseOrder(childComplexity), true
+	case "GoodsReceipt.putAway":
+		if e.ComplexityRoot.GoodsReceipt.PutAway == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.PutAway(childComplexity), true
+	case "GoodsReceipt.qty":
+		if e.ComplexityRoot.GoodsReceipt.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Qty(childComplexity), true
+	case "GoodsReceipt.sku":
+		if e.ComplexityRoot.GoodsReceipt.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GoodsReceipt.Sku(childComplexity), true
+
 	case "HandOverPayload.batch":
 		if e.ComplexityRoot.HandOverPayload.Batch == nil {
 			break
@@ -2376,6 +3074,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HandOverPayload.Errors(childComplexity), true
 
+	case "HandoverBatch.at":
+		if e.ComplexityRoot.HandoverBatch.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.At(childComplexity), true
 	case "HandoverBatch.carrier":
 		if e.ComplexityRoot.HandoverBatch.Carrier == nil {
 			break
@@ -2388,12 +3092,222 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HandoverBatch.ID(childComplexity), true
+	case "HandoverBatch.importedAt":
+		if e.ComplexityRoot.HandoverBatch.ImportedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatch.ImportedAt(childComplexity), true
 	case "HandoverBatch.parcels":
 		if e.ComplexityRoot.HandoverBatch.Parcels == nil {
 			break
 		}
 
 		return e.ComplexityRoot.HandoverBatch.Parcels(childComplexity), true
+
+	case "HandoverBatchSummary.at":
+		if e.ComplexityRoot.HandoverBatchSummary.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.At(childComplexity), true
+	case "HandoverBatchSummary.carrier":
+		if e.ComplexityRoot.HandoverBatchSummary.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.Carrier(childComplexity), true
+	case "HandoverBatchSummary.id":
+		if e.ComplexityRoot.HandoverBatchSummary.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.ID(childComplexity), true
+	case "HandoverBatchSummary.importedAt":
+		if e.ComplexityRoot.HandoverBatchSummary.ImportedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.ImportedAt(childComplexity), true
+	case "HandoverBatchSummary.parcels":
+		if e.ComplexityRoot.HandoverBatchSummary.Parcels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandoverBatchSummary.Parcels(childComplexity), true
+
+	case "InvalidCandidateRow.reason":
+		if e.ComplexityRoot.InvalidCandidateRow.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvalidCandidateRow.Reason(childComplexity), true
+	case "InvalidCandidateRow.row":
+		if e.ComplexityRoot.InvalidCandidateRow.Row == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvalidCandidateRow.Row(childComplexity), true
+
+	case "MarketplaceOrder.address":
+		if e.ComplexityRoot.MarketplaceOrder.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Address(childComplexity), true
+	case "MarketplaceOrder.id":
+		if e.ComplexityRoot.MarketplaceOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ID(childComplexity), true
+	case "MarketplaceOrder.lines":
+		if e.ComplexityRoot.MarketplaceOrder.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Lines(childComplexity), true
+	case "MarketplaceOrder.orderId":
+		if e.ComplexityRoot.MarketplaceOrder.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.OrderID(childComplexity), true
+	case "MarketplaceOrder.planId":
+		if e.ComplexityRoot.MarketplaceOrder.PlanID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.PlanID(childComplexity), true
+	case "MarketplaceOrder.platform":
+		if e.ComplexityRoot.MarketplaceOrder.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Platform(childComplexity), true
+	case "MarketplaceOrder.platformOrderId":
+		if e.ComplexityRoot.MarketplaceOrder.PlatformOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.PlatformOrderID(childComplexity), true
+	case "MarketplaceOrder.reasonCode":
+		if e.ComplexityRoot.MarketplaceOrder.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ReasonCode(childComplexity), true
+	case "MarketplaceOrder.reasonNote":
+		if e.ComplexityRoot.MarketplaceOrder.ReasonNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ReasonNote(childComplexity), true
+	case "MarketplaceOrder.receivedAt":
+		if e.ComplexityRoot.MarketplaceOrder.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ReceivedAt(childComplexity), true
+	case "MarketplaceOrder.shopId":
+		if e.ComplexityRoot.MarketplaceOrder.ShopID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.ShopID(childComplexity), true
+	case "MarketplaceOrder.slot":
+		if e.ComplexityRoot.MarketplaceOrder.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Slot(childComplexity), true
+	case "MarketplaceOrder.status":
+		if e.ComplexityRoot.MarketplaceOrder.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Status(childComplexity), true
+	case "MarketplaceOrder.statusUpdates":
+		if e.ComplexityRoot.MarketplaceOrder.StatusUpdates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.StatusUpdates(childComplexity), true
+	case "MarketplaceOrder.steps":
+		if e.ComplexityRoot.MarketplaceOrder.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Steps(childComplexity), true
+	case "MarketplaceOrder.totalFen":
+		if e.ComplexityRoot.MarketplaceOrder.TotalFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.TotalFen(childComplexity), true
+	case "MarketplaceOrder.updatedAt":
+		if e.ComplexityRoot.MarketplaceOrder.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.UpdatedAt(childComplexity), true
+	case "MarketplaceOrder.way":
+		if e.ComplexityRoot.MarketplaceOrder.Way == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrder.Way(childComplexity), true
+
+	case "MarketplaceOrderLine.platformSku":
+		if e.ComplexityRoot.MarketplaceOrderLine.PlatformSku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderLine.PlatformSku(childComplexity), true
+	case "MarketplaceOrderLine.qty":
+		if e.ComplexityRoot.MarketplaceOrderLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderLine.Qty(childComplexity), true
+	case "MarketplaceOrderLine.unitPriceFen":
+		if e.ComplexityRoot.MarketplaceOrderLine.UnitPriceFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderLine.UnitPriceFen(childComplexity), true
+
+	case "MarketplaceOrderPayload.errors":
+		if e.ComplexityRoot.MarketplaceOrderPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderPayload.Errors(childComplexity), true
+	case "MarketplaceOrderPayload.order":
+		if e.ComplexityRoot.MarketplaceOrderPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceOrderPayload.Order(childComplexity), true
+
+	case "MarketplaceStep.at":
+		if e.ComplexityRoot.MarketplaceStep.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceStep.At(childComplexity), true
+	case "MarketplaceStep.note":
+		if e.ComplexityRoot.MarketplaceStep.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceStep.Note(childComplexity), true
+	case "MarketplaceStep.step":
+		if e.ComplexityRoot.MarketplaceStep.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceStep.Step(childComplexity), true
 
 	case "Mutation.addAddress":
 		if e.ComplexityRoot.Mutation.AddAddress == nil {
@@ -2428,6 +3342,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(*string)), true
+	case "Mutation.claimCoupon":
+		if e.ComplexityRoot.Mutation.ClaimCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimCoupon(childComplexity, args["campaignId"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.claimPickTask":
 		if e.ComplexityRoot.Mutation.ClaimPickTask == nil {
 			break
@@ -2472,6 +3397,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmShortage(childComplexity, args["input"].(model.ConfirmShortageInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createClaimCampaign":
+		if e.ComplexityRoot.Mutation.CreateClaimCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createClaimCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateClaimCampaign(childComplexity, args["input"].(model.ClaimCampaignInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createCouponCampaign":
 		if e.ComplexityRoot.Mutation.CreateCouponCampaign == nil {
 			break
@@ -2494,6 +3430,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCouponTemplate(childComplexity, args["input"].(model.CouponTemplateInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createGiftCampaign":
+		if e.ComplexityRoot.Mutation.CreateGiftCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createGiftCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateGiftCampaign(childComplexity, args["input"].(model.GiftCampaignInput), args["idempotencyKey"].(string)), true
 	case "Mutation.createPickList":
 		if e.ComplexityRoot.Mutation.CreatePickList == nil {
 			break
@@ -2527,6 +3474,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateReturnDocument(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["input"].(model.ReturnDocumentInput)), true
+	case "Mutation.createSalesPlan":
+		if e.ComplexityRoot.Mutation.CreateSalesPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSalesPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSalesPlan(childComplexity, args["idempotencyKey"].(string), args["input"].(model.CreateSalesPlanInput)), true
 	case "Mutation.deductNonCash":
 		if e.ComplexityRoot.Mutation.DeductNonCash == nil {
 			break
@@ -2571,6 +3529,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HandOver(childComplexity, args["input"].(model.HandOverInput), args["idempotencyKey"].(string)), true
+	case "Mutation.importGiftCandidates":
+		if e.ComplexityRoot.Mutation.ImportGiftCandidates == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importGiftCandidates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportGiftCandidates(childComplexity, args["campaignId"].(string), args["file"].(graphql.Upload)), true
 	case "Mutation.moveCouponCampaign":
 		if e.ComplexityRoot.Mutation.MoveCouponCampaign == nil {
 			break
@@ -2604,6 +3573,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput), args["idempotencyKey"].(string)), true
+	case "Mutation.putAwayReceipt":
+		if e.ComplexityRoot.Mutation.PutAwayReceipt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_putAwayReceipt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PutAwayReceipt(childComplexity, args["input"].(model.PutAwayReceiptInput), args["idempotencyKey"].(string)), true
 	case "Mutation.receiveGoods":
 		if e.ComplexityRoot.Mutation.ReceiveGoods == nil {
 			break
@@ -2676,6 +3656,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryFulfillment(childComplexity, args["input"].(model.RetryFulfillmentInput)), true
+	case "Mutation.retryMarketplaceOrder":
+		if e.ComplexityRoot.Mutation.RetryMarketplaceOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryMarketplaceOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryMarketplaceOrder(childComplexity, args["id"].(string)), true
+	case "Mutation.retrySalesPlan":
+		if e.ComplexityRoot.Mutation.RetrySalesPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retrySalesPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetrySalesPlan(childComplexity, args["id"].(string)), true
 	case "Mutation.scanPick":
 		if e.ComplexityRoot.Mutation.ScanPick == nil {
 			break
@@ -2742,6 +3744,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetServedArea(childComplexity, args["input"].(model.SetServedAreaInput)), true
+	case "Mutation.setSkuMapping":
+		if e.ComplexityRoot.Mutation.SetSkuMapping == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSkuMapping_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSkuMapping(childComplexity, args["platform"].(model.MarketplacePlatform), args["platformSku"].(string), args["sku"].(string)), true
 	case "Mutation.setSlotCapacity":
 		if e.ComplexityRoot.Mutation.SetSlotCapacity == nil {
 			break
@@ -2786,6 +3799,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SuspendFulfillment(childComplexity, args["input"].(model.SuspendFulfillmentInput)), true
+	case "Mutation.topUpGiftStock":
+		if e.ComplexityRoot.Mutation.TopUpGiftStock == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_topUpGiftStock_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TopUpGiftStock(childComplexity, args["campaignId"].(string), args["units"].(int64), args["idempotencyKey"].(string)), true
 	case "Mutation.unbindCoupon":
 		if e.ComplexityRoot.Mutation.UnbindCoupon == nil {
 			break
@@ -3399,6 +4423,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlaceOrderPayload.Order(childComplexity), true
 
+	case "PlatformStatusUpdate.attempts":
+		if e.ComplexityRoot.PlatformStatusUpdate.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformStatusUpdate.Attempts(childComplexity), true
+	case "PlatformStatusUpdate.sentAt":
+		if e.ComplexityRoot.PlatformStatusUpdate.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformStatusUpdate.SentAt(childComplexity), true
+	case "PlatformStatusUpdate.status":
+		if e.ComplexityRoot.PlatformStatusUpdate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformStatusUpdate.Status(childComplexity), true
+
 	case "PriceEntry.priceFen":
 		if e.ComplexityRoot.PriceEntry.PriceFen == nil {
 			break
@@ -3584,6 +4627,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductPayload.Product(childComplexity), true
 
+	case "PurchaseOrder.id":
+		if e.ComplexityRoot.PurchaseOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrder.ID(childComplexity), true
+	case "PurchaseOrder.lines":
+		if e.ComplexityRoot.PurchaseOrder.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrder.Lines(childComplexity), true
+	case "PurchaseOrder.supplier":
+		if e.ComplexityRoot.PurchaseOrder.Supplier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrder.Supplier(childComplexity), true
+
+	case "PurchaseOrderLine.ordered":
+		if e.ComplexityRoot.PurchaseOrderLine.Ordered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderLine.Ordered(childComplexity), true
+	case "PurchaseOrderLine.received":
+		if e.ComplexityRoot.PurchaseOrderLine.Received == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderLine.Received(childComplexity), true
+	case "PurchaseOrderLine.remaining":
+		if e.ComplexityRoot.PurchaseOrderLine.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderLine.Remaining(childComplexity), true
+	case "PurchaseOrderLine.sku":
+		if e.ComplexityRoot.PurchaseOrderLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurchaseOrderLine.Sku(childComplexity), true
+
 	case "PutAwayPayload.errors":
 		if e.ComplexityRoot.PutAwayPayload.Errors == nil {
 			break
@@ -3596,6 +4683,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PutAwayPayload.Task(childComplexity), true
+
+	case "PutAwayReceiptPayload.errors":
+		if e.ComplexityRoot.PutAwayReceiptPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayReceiptPayload.Errors(childComplexity), true
+	case "PutAwayReceiptPayload.receipt":
+		if e.ComplexityRoot.PutAwayReceiptPayload.Receipt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PutAwayReceiptPayload.Receipt(childComplexity), true
 
 	case "PutAwayTask.batch":
 		if e.ComplexityRoot.PutAwayTask.Batch == nil {
@@ -3680,7 +4780,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.BinStock(childComplexity, args["sku"].(*string), args["warehouse"].(*string)), true
+		return e.ComplexityRoot.Query.BinStock(childComplexity, args["sku"].(*string), args["bin"].(*string), args["batch"].(*string), args["expiringBefore"].(*string), args["warehouse"].(*string)), true
 	case "Query.catalogChanges":
 		if e.ComplexityRoot.Query.CatalogChanges == nil {
 			break
@@ -3692,6 +4792,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CatalogChanges(childComplexity, args["sku"].(string)), true
+	case "Query.claimCampaign":
+		if e.ComplexityRoot.Query.ClaimCampaign == nil {
+			break
+		}
+
+		args, err := ec.field_Query_claimCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ClaimCampaign(childComplexity, args["id"].(string)), true
 	case "Query.couponCampaign":
 		if e.ComplexityRoot.Query.CouponCampaign == nil {
 			break
@@ -3792,7 +4903,84 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.FulfillmentTimeline(childComplexity, args["orderId"].(string)), true
+	case "Query.giftCampaign":
+		if e.ComplexityRoot.Query.GiftCampaign == nil {
+			break
+		}
 
+		args, err := ec.field_Query_giftCampaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GiftCampaign(childComplexity, args["id"].(string)), true
+	case "Query.giftCampaigns":
+		if e.ComplexityRoot.Query.GiftCampaigns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_giftCampaigns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GiftCampaigns(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+	case "Query.goodsReceipts":
+		if e.ComplexityRoot.Query.GoodsReceipts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_goodsReceipts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GoodsReceipts(childComplexity, args["purchaseOrder"].(*string), args["first"].(*int64), args["warehouse"].(*string)), true
+	case "Query.handoverBatch":
+		if e.ComplexityRoot.Query.HandoverBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Query_handoverBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HandoverBatch(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
+	case "Query.handoverBatches":
+		if e.ComplexityRoot.Query.HandoverBatches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_handoverBatches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HandoverBatches(childComplexity, args["carrier"].(*string), args["first"].(*int64), args["warehouse"].(*string)), true
+
+	case "Query.marketplaceOrder":
+		if e.ComplexityRoot.Query.MarketplaceOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Query_marketplaceOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MarketplaceOrder(childComplexity, args["id"].(*string), args["platform"].(*model.MarketplacePlatform), args["platformOrderId"].(*string)), true
+	case "Query.marketplaceOrders":
+		if e.ComplexityRoot.Query.MarketplaceOrders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_marketplaceOrders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MarketplaceOrders(childComplexity, args["platform"].(*model.MarketplacePlatform), args["status"].(*model.MarketplaceOrderStatus), args["first"].(*int64)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -3822,6 +5010,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAfterSalesRequests(childComplexity, args["first"].(*int64)), true
+	case "Query.myCouponClaim":
+		if e.ComplexityRoot.Query.MyCouponClaim == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myCouponClaim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyCouponClaim(childComplexity, args["id"].(string)), true
 	case "Query.myOrders":
 		if e.ComplexityRoot.Query.MyOrders == nil {
 			break
@@ -3899,6 +5098,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["filter"].(*model.ProductFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.purchaseOrder":
+		if e.ComplexityRoot.Query.PurchaseOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Query_purchaseOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PurchaseOrder(childComplexity, args["id"].(string), args["warehouse"].(*string)), true
 	case "Query.putAwayTasks":
 		if e.ComplexityRoot.Query.PutAwayTasks == nil {
 			break
@@ -3921,6 +5131,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.QcCart(childComplexity, args["pickListId"].(string), args["warehouse"].(*string)), true
+	case "Query.salesPlan":
+		if e.ComplexityRoot.Query.SalesPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Query_salesPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SalesPlan(childComplexity, args["id"].(string)), true
+	case "Query.salesPlans":
+		if e.ComplexityRoot.Query.SalesPlans == nil {
+			break
+		}
+
+		args, err := ec.field_Query_salesPlans_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SalesPlans(childComplexity, args["customerId"].(*string), args["first"].(*int64)), true
 	case "Query.servedAreas":
 		if e.ComplexityRoot.Query.ServedAreas == nil {
 			break
@@ -3932,6 +5164,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServedAreas(childComplexity, args["province"].(*string), args["city"].(*string)), true
+	case "Query.settlementStatements":
+		if e.ComplexityRoot.Query.SettlementStatements == nil {
+			break
+		}
+
+		args, err := ec.field_Query_settlementStatements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SettlementStatements(childComplexity, args["customerId"].(string)), true
 	case "Query.slotCapacities":
 		if e.ComplexityRoot.Query.SlotCapacities == nil {
 			break
@@ -4068,6 +5311,129 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RetryFulfillmentPayload.Retried(childComplexity), true
 
+	case "SalesPlan.address":
+		if e.ComplexityRoot.SalesPlan.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Address(childComplexity), true
+	case "SalesPlan.agreedFen":
+		if e.ComplexityRoot.SalesPlan.AgreedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.AgreedFen(childComplexity), true
+	case "SalesPlan.createdAt":
+		if e.ComplexityRoot.SalesPlan.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.CreatedAt(childComplexity), true
+	case "SalesPlan.createdBy":
+		if e.ComplexityRoot.SalesPlan.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.CreatedBy(childComplexity), true
+	case "SalesPlan.customerId":
+		if e.ComplexityRoot.SalesPlan.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.CustomerID(childComplexity), true
+	case "SalesPlan.id":
+		if e.ComplexityRoot.SalesPlan.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.ID(childComplexity), true
+	case "SalesPlan.lines":
+		if e.ComplexityRoot.SalesPlan.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Lines(childComplexity), true
+	case "SalesPlan.marketplaceOrderId":
+		if e.ComplexityRoot.SalesPlan.MarketplaceOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.MarketplaceOrderID(childComplexity), true
+	case "SalesPlan.orderId":
+		if e.ComplexityRoot.SalesPlan.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.OrderID(childComplexity), true
+	case "SalesPlan.reasonCode":
+		if e.ComplexityRoot.SalesPlan.ReasonCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.ReasonCode(childComplexity), true
+	case "SalesPlan.reasonNote":
+		if e.ComplexityRoot.SalesPlan.ReasonNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.ReasonNote(childComplexity), true
+	case "SalesPlan.settlementPeriod":
+		if e.ComplexityRoot.SalesPlan.SettlementPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.SettlementPeriod(childComplexity), true
+	case "SalesPlan.slot":
+		if e.ComplexityRoot.SalesPlan.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Slot(childComplexity), true
+	case "SalesPlan.source":
+		if e.ComplexityRoot.SalesPlan.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Source(childComplexity), true
+	case "SalesPlan.status":
+		if e.ComplexityRoot.SalesPlan.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlan.Status(childComplexity), true
+
+	case "SalesPlanLine.agreedPriceFen":
+		if e.ComplexityRoot.SalesPlanLine.AgreedPriceFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanLine.AgreedPriceFen(childComplexity), true
+	case "SalesPlanLine.qty":
+		if e.ComplexityRoot.SalesPlanLine.Qty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanLine.Qty(childComplexity), true
+	case "SalesPlanLine.sku":
+		if e.ComplexityRoot.SalesPlanLine.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanLine.Sku(childComplexity), true
+
+	case "SalesPlanPayload.errors":
+		if e.ComplexityRoot.SalesPlanPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanPayload.Errors(childComplexity), true
+	case "SalesPlanPayload.plan":
+		if e.ComplexityRoot.SalesPlanPayload.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesPlanPayload.Plan(childComplexity), true
+
 	case "SavedAddress.address":
 		if e.ComplexityRoot.SavedAddress.Address == nil {
 			break
@@ -4201,6 +5567,104 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetWarehouseCapacityPayload.Errors(childComplexity), true
 
+	case "SettlementLine.deliveredFen":
+		if e.ComplexityRoot.SettlementLine.DeliveredFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.DeliveredFen(childComplexity), true
+	case "SettlementLine.orderId":
+		if e.ComplexityRoot.SettlementLine.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.OrderID(childComplexity), true
+	case "SettlementLine.planId":
+		if e.ComplexityRoot.SettlementLine.PlanID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.PlanID(childComplexity), true
+	case "SettlementLine.returnedFen":
+		if e.ComplexityRoot.SettlementLine.ReturnedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.ReturnedFen(childComplexity), true
+
+	case "SettlementStatement.closedAt":
+		if e.ComplexityRoot.SettlementStatement.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.ClosedAt(childComplexity), true
+	case "SettlementStatement.customerId":
+		if e.ComplexityRoot.SettlementStatement.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.CustomerID(childComplexity), true
+	case "SettlementStatement.deliveredFen":
+		if e.ComplexityRoot.SettlementStatement.DeliveredFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.DeliveredFen(childComplexity), true
+	case "SettlementStatement.end":
+		if e.ComplexityRoot.SettlementStatement.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.End(childComplexity), true
+	case "SettlementStatement.id":
+		if e.ComplexityRoot.SettlementStatement.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.ID(childComplexity), true
+	case "SettlementStatement.lines":
+		if e.ComplexityRoot.SettlementStatement.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Lines(childComplexity), true
+	case "SettlementStatement.owedFen":
+		if e.ComplexityRoot.SettlementStatement.OwedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.OwedFen(childComplexity), true
+	case "SettlementStatement.period":
+		if e.ComplexityRoot.SettlementStatement.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Period(childComplexity), true
+	case "SettlementStatement.plans":
+		if e.ComplexityRoot.SettlementStatement.Plans == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Plans(childComplexity), true
+	case "SettlementStatement.returnedFen":
+		if e.ComplexityRoot.SettlementStatement.ReturnedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.ReturnedFen(childComplexity), true
+	case "SettlementStatement.start":
+		if e.ComplexityRoot.SettlementStatement.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Start(childComplexity), true
+	case "SettlementStatement.status":
+		if e.ComplexityRoot.SettlementStatement.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatement.Status(childComplexity), true
+
 	case "ShortageLine.ordered":
 		if e.ComplexityRoot.ShortageLine.Ordered == nil {
 			break
@@ -4237,6 +5701,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ShortageLine.Withheld(childComplexity), true
+
+	case "SkuMapping.platform":
+		if e.ComplexityRoot.SkuMapping.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMapping.Platform(childComplexity), true
+	case "SkuMapping.platformSku":
+		if e.ComplexityRoot.SkuMapping.PlatformSku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMapping.PlatformSku(childComplexity), true
+	case "SkuMapping.sku":
+		if e.ComplexityRoot.SkuMapping.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMapping.Sku(childComplexity), true
+
+	case "SkuMappingPayload.errors":
+		if e.ComplexityRoot.SkuMappingPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMappingPayload.Errors(childComplexity), true
+	case "SkuMappingPayload.mapping":
+		if e.ComplexityRoot.SkuMappingPayload.Mapping == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkuMappingPayload.Mapping(childComplexity), true
 
 	case "SlotCapacity.capacity":
 		if e.ComplexityRoot.SlotCapacity.Capacity == nil {
@@ -4676,26 +6172,31 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BoxLineInput", ec.unmarshalInputBoxLineInput),
 			graphql.NewInputUnmarshaler("BundleComponentInput", ec.unmarshalInputBundleComponentInput),
 			graphql.NewInputUnmarshaler("CampaignConditionsInput", ec.unmarshalInputCampaignConditionsInput),
+			graphql.NewInputUnmarshaler("ClaimCampaignInput", ec.unmarshalInputClaimCampaignInput),
 			graphql.NewInputUnmarshaler("ConfirmPutAwayInput", ec.unmarshalInputConfirmPutAwayInput),
 			graphql.NewInputUnmarshaler("ConfirmShortageInput", ec.unmarshalInputConfirmShortageInput),
 			graphql.NewInputUnmarshaler("CouponCampaignInput", ec.unmarshalInputCouponCampaignInput),
 			graphql.NewInputUnmarshaler("CouponTemplateInput", ec.unmarshalInputCouponTemplateInput),
 			graphql.NewInputUnmarshaler("CreatePickListInput", ec.unmarshalInputCreatePickListInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
+			graphql.NewInputUnmarshaler("CreateSalesPlanInput", ec.unmarshalInputCreateSalesPlanInput),
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
+			graphql.NewInputUnmarshaler("GiftCampaignInput", ec.unmarshalInputGiftCampaignInput),
 			graphql.NewInputUnmarshaler("HandOverInput", ec.unmarshalInputHandOverInput),
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
 			graphql.NewInputUnmarshaler("PackWorkOrderInput", ec.unmarshalInputPackWorkOrderInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
+			graphql.NewInputUnmarshaler("PutAwayReceiptInput", ec.unmarshalInputPutAwayReceiptInput),
 			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
 			graphql.NewInputUnmarshaler("RequestReturnInput", ec.unmarshalInputRequestReturnInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
 			graphql.NewInputUnmarshaler("ReturnDocumentInput", ec.unmarshalInputReturnDocumentInput),
 			graphql.NewInputUnmarshaler("ReturnLineInput", ec.unmarshalInputReturnLineInput),
+			graphql.NewInputUnmarshaler("SalesPlanLineInput", ec.unmarshalInputSalesPlanLineInput),
 			graphql.NewInputUnmarshaler("SaveAddressInput", ec.unmarshalInputSaveAddressInput),
 			graphql.NewInputUnmarshaler("ScanPickInput", ec.unmarshalInputScanPickInput),
 			graphql.NewInputUnmarshaler("ScanQCInput", ec.unmarshalInputScanQCInput),
@@ -5199,6 +6700,223 @@ extend type Mutation {
   schedulePrice(sku: ID!, priceFen: Int!, validFrom: Time, expectedVersion: Int): ProductPayload! @hasRole(roles: [CATALOG_MANAGER, ADMIN])
 }
 `, BuiltIn: false},
+	{Name: "../../schema/graphql/channels.graphqls", Input: `# Third-party orders (DOMAIN 6): marketplace orders as channels staged
+# them and where each stands, the sales plans they and sales staff make,
+# and the operators' retries and SKU mappings. For ADMIN and SALES.
+
+enum MarketplacePlatform {
+  "Group buying; pushes signed JSON orders, tens of thousands when a group closes."
+  YUEDIAN
+  "Food delivery; pushes signed forms."
+  MEITUAN
+  "Live-stream shop; pulled page by page from a durable cursor."
+  DOUYIN
+}
+
+"Where a marketplace order stands."
+enum MarketplaceOrderStatus {
+  "Staged; its sales plan is being made."
+  RECEIVED
+  "Its sales plan is made; its Harvest order is being made."
+  PLANNED
+  "Its Harvest order is made (orderId)."
+  ORDERED
+  "It cannot become a plan (reasonCode: UNKNOWN_SKU_MAPPING, BAD_ADDRESS, BAD_SLOT, NON_POSITIVE_QTY); fix and retry."
+  PARKED
+  "OMS refused its order (reasonCode is OMS's: OUT_OF_STOCK, VALIDATION_FAILED, SLOT_FULL…); retry."
+  FAILED
+}
+
+type MarketplaceOrderLine {
+  "The platform's SKU."
+  platformSku: String!
+  qty: Int!
+  "The platform's price, which it settles."
+  unitPriceFen: Int!
+}
+
+"One step of a marketplace order, with its time."
+type MarketplaceStep {
+  "RECEIVED, PLANNED, PARKED, ORDERED, FAILED, RETRIED, STATUS_<status>, SENT_<status>"
+  step: String!
+  note: String
+  at: Time!
+}
+
+"A status owed to the platform, told once."
+type PlatformStatusUpdate {
+  "ACCEPTED, SHIPPED, DELIVERED, CANCELLED"
+  status: String!
+  attempts: Int!
+  "When the platform's API took it; null while it is being told."
+  sentAt: Time
+}
+
+type MarketplaceOrder {
+  id: ID!
+  platform: MarketplacePlatform!
+  platformOrderId: String!
+  "PUSH or PULL"
+  way: String!
+  status: MarketplaceOrderStatus!
+  reasonCode: String
+  reasonNote: String
+  planId: ID
+  orderId: ID
+  shopId: String!
+  address: Address!
+  slot: DeliverySlot!
+  totalFen: Int!
+  lines: [MarketplaceOrderLine!]!
+  "Empty in lists; filled when one order is read."
+  steps: [MarketplaceStep!]!
+  statusUpdates: [PlatformStatusUpdate!]!
+  receivedAt: Time!
+  updatedAt: Time!
+}
+
+enum SettlementPeriod {
+  MONTHLY
+  QUARTERLY
+  YEARLY
+}
+
+enum SalesPlanStatus {
+  "Stored; its Harvest order is being made."
+  PLANNED
+  ORDERED
+  "OMS refused its order (reasonCode); retrySalesPlan."
+  FAILED
+}
+
+type SalesPlanLine {
+  sku: ID!
+  qty: Int!
+  "The price agreed with the business customer, which settlement bills."
+  agreedPriceFen: Int!
+}
+
+"A business customer's order to make (DOMAIN 6.1), not paid: settled per period."
+type SalesPlan {
+  id: ID!
+  customerId: String!
+  "MARKETPLACE or STAFF"
+  source: String!
+  marketplaceOrderId: ID
+  status: SalesPlanStatus!
+  reasonCode: String
+  reasonNote: String
+  address: Address!
+  slot: DeliverySlot!
+  settlementPeriod: SettlementPeriod!
+  agreedFen: Int!
+  orderId: ID
+  createdBy: String!
+  createdAt: Time!
+  lines: [SalesPlanLine!]!
+}
+
+input SalesPlanLineInput {
+  sku: ID!
+  qty: Int!
+  agreedPriceFen: Int!
+}
+
+input CreateSalesPlanInput {
+  customerId: String!
+  address: AddressInput!
+  slot: DeliverySlotInput!
+  settlementPeriod: SettlementPeriod!
+  lines: [SalesPlanLineInput!]!
+}
+
+type MarketplaceOrderPayload {
+  order: MarketplaceOrder
+  errors: [UserError!]!
+}
+
+type SalesPlanPayload {
+  plan: SalesPlan
+  errors: [UserError!]!
+}
+
+type SkuMapping {
+  platform: MarketplacePlatform!
+  platformSku: String!
+  sku: ID!
+}
+
+type SkuMappingPayload {
+  mapping: SkuMapping
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "Marketplace orders, newest first (at most first, up to 200)."
+  marketplaceOrders(platform: MarketplacePlatform, status: MarketplaceOrderStatus, first: Int = 50): [MarketplaceOrder!]! @hasRole(roles: [ADMIN, SALES])
+  "One marketplace order by its id, or by the platform's order id."
+  marketplaceOrder(id: ID, platform: MarketplacePlatform, platformOrderId: String): MarketplaceOrder @hasRole(roles: [ADMIN, SALES])
+  "Sales plans, newest first, of one business customer when given."
+  salesPlans(customerId: String, first: Int = 50): [SalesPlan!]! @hasRole(roles: [ADMIN, SALES])
+  salesPlan(id: ID!): SalesPlan @hasRole(roles: [ADMIN, SALES])
+}
+
+extend type Mutation {
+  """
+  Put a PARKED marketplace order back on its way (planned again, after
+  the mapping or address was fixed) or a FAILED one (ordered again, same
+  plan, same OMS idempotency key). Errors: NOT_FOUND, INVALID_STATE.
+  """
+  retryMarketplaceOrder(id: ID!): MarketplaceOrderPayload! @hasRole(roles: [ADMIN, SALES])
+  "Map a platform's SKU to a Harvest SKU; parked orders wait for retryMarketplaceOrder."
+  setSkuMapping(platform: MarketplacePlatform!, platformSku: String!, sku: ID!): SkuMappingPayload! @hasRole(roles: [ADMIN, SALES])
+  """
+  Enter a sales plan for a business customer at the prices agreed with
+  it; its Harvest order is made through the accept-order API (never
+  paid). Same key, same plan: the first answer. Errors: VALIDATION_FAILED,
+  IDEMPOTENCY_KEY_REUSED.
+  """
+  createSalesPlan(idempotencyKey: String!, input: CreateSalesPlanInput!): SalesPlanPayload! @hasRole(roles: [ADMIN, SALES])
+  "Order a FAILED staff plan again. Errors: NOT_FOUND, INVALID_STATE."
+  retrySalesPlan(id: ID!): SalesPlanPayload! @hasRole(roles: [ADMIN, SALES])
+}
+
+"One plan a statement settles."
+type SettlementLine {
+  planId: ID!
+  orderId: ID!
+  deliveredFen: Int!
+  returnedFen: Int!
+}
+
+"""
+A business customer's statement of one settlement period: what was
+delivered, returned and owed. CLOSED statements are written by the
+settlement job when their period has ended and never change; an OPEN one
+is the current period as it stands.
+"""
+type SettlementStatement {
+  id: ID
+  customerId: String!
+  period: SettlementPeriod!
+  "YYYY-MM-DD, Asia/Shanghai; end is exclusive."
+  start: String!
+  end: String!
+  "OPEN or CLOSED"
+  status: String!
+  plans: Int!
+  deliveredFen: Int!
+  returnedFen: Int!
+  owedFen: Int!
+  closedAt: Time
+  lines: [SettlementLine!]!
+}
+
+extend type Query {
+  "A business customer's statements: the open ones, then the closed ones newest first."
+  settlementStatements(customerId: String!): [SettlementStatement!]! @hasRole(roles: [ADMIN, SALES])
+}
+`, BuiltIn: false},
 	{Name: "../../schema/graphql/common.graphqls", Input: `# Harvest GraphQL API: what every front-end shares (customer app, web and
 # mini-program; CS console; warehouse console). Audience-specific fields live
 # in customer.graphqls, cs.graphqls and warehouse.graphqls.
@@ -5233,6 +6951,8 @@ enum Role {
   MARKETING
   "Edits the catalog and prices."
   CATALOG_MANAGER
+  "Enters sales plans and looks after marketplace orders."
+  SALES
   ADMIN
 }
 
@@ -5275,6 +6995,14 @@ enum UserErrorCode {
   TASK_COMPLETE
   "A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it."
   WEIGHT_OUT_OF_TOLERANCE
+  "Goods received against a purchase order ERP does not have."
+  UNKNOWN_PURCHASE_ORDER
+  "The purchase order is another warehouse's."
+  PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE
+  "The SKU received is not on the purchase order."
+  NOT_ON_PURCHASE_ORDER
+  "The receipt would take the purchase order line above its quantity; reason is how many may still be received."
+  OVER_RECEIPT
   "A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written."
   SLOT_FULL
   "A slot's capacity below the orders already holding it; the message says how many."
@@ -5302,6 +7030,12 @@ enum UserErrorCode {
   COUPON_TEMPLATE_CONFLICT
   "The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished)."
   CAMPAIGN_STATE_CONFLICT
+  """
+  A pop-up claim is refused, nothing recorded: reason CAMPAIGN_ENDED,
+  CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED (you hold the campaign's limit
+  of claims) or OUT_OF_STOCK.
+  """
+  CLAIM_REFUSED
   "A returned SKU is not a line of the order; field points at the lines."
   LINE_NOT_ON_ORDER
   "More units returned than were delivered, counting earlier returns."
@@ -6135,6 +7869,200 @@ extend type Subscription {
   "A campaign's progress, live: its state now, then every change, until it completes or is cancelled."
   couponCampaignProgress(id: ID!): CouponCampaign! @hasRole(roles: [MARKETING, ADMIN])
 }
+
+"""
+A pop-up claim campaign (DOMAIN 3.3): customers tap "claim" and get a
+coupon of its template, at most perUserLimit each, while its stock lasts,
+between startsAt and endsAt.
+"""
+type ClaimCampaign {
+  id: ID!
+  name: String!
+  templateId: ID!
+  stock: Int!
+  perUserLimit: Int!
+  startsAt: Time!
+  endsAt: Time!
+  createdAt: Time!
+  "Claims recorded, and where they stand."
+  claims: Int!
+  pending: Int!
+  bound: Int!
+  refused: Int!
+  "Units of refused claims not yet back in the stock (a crash cut the give-back short; the reconciler returns them)."
+  givebacksOwed: Int!
+  "The stock counter now; null while it is being rebuilt (the next claim rebuilds it)."
+  stockLeft: Int
+}
+
+input ClaimCampaignInput {
+  name: String!
+  "The coupon template given; required (a campaign without a gift is refused)."
+  templateId: ID
+  stock: Int!
+  perUserLimit: Int! = 1
+  startsAt: Time!
+  endsAt: Time!
+}
+
+type ClaimCampaignPayload {
+  campaign: ClaimCampaign
+  errors: [UserError!]!
+}
+
+enum CouponClaimStatus {
+  "Recorded; the coupon is being bound (at once when you view your coupons)."
+  PENDING
+  BOUND
+  "Not bound: reason says why (OUT_OF_STOCK, TEMPLATE_ENDED, TEMPLATE_RETIRED)."
+  REFUSED
+}
+
+"A customer's claim on a pop-up campaign."
+type CouponClaim {
+  id: ID!
+  campaignId: ID!
+  status: CouponClaimStatus!
+  reason: String
+  "The coupon bound, once BOUND (its id is the claim's)."
+  couponId: ID
+  createdAt: Time!
+}
+
+type CouponClaimPayload {
+  claim: CouponClaim
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "A claim campaign with its counts; null when unknown."
+  claimCampaign(id: ID!): ClaimCampaign @hasRole(roles: [MARKETING, ADMIN])
+  "One of the caller's claims; null when unknown (or someone else's)."
+  myCouponClaim(id: ID!): CouponClaim @hasRole(roles: [CUSTOMER])
+}
+
+extend type Mutation {
+  "Define a pop-up claim campaign."
+  createClaimCampaign(input: ClaimCampaignInput!, idempotencyKey: String!): ClaimCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+  """
+  Claim a coupon of a pop-up campaign: recorded and answered at once
+  (PENDING), bound shortly after. Refused at once with CLAIM_REFUSED and
+  reason CAMPAIGN_ENDED, CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED or
+  OUT_OF_STOCK (nothing recorded), NOT_FOUND for an unknown campaign. The
+  same idempotencyKey answers the claim made first.
+  """
+  claimCoupon(campaignId: ID!, idempotencyKey: String!): CouponClaimPayload! @hasRole(roles: [CUSTOMER])
+}
+
+"A file sent as a GraphQL multipart request (graphql-multipart-request-spec), with the X-Harvest-CSRF header."
+scalar Upload
+
+enum GiftCampaignPhase {
+  SCHEDULED
+  ACTIVE
+  ENDED
+}
+
+"""
+A goods-gift campaign (DOMAIN 3.2): an order of one of its candidates,
+placed while it is active and meeting its conditions, gets its gift in
+fulfillment while its gift stock lasts. Its excluded customers never do.
+"""
+type GiftCampaign {
+  id: ID!
+  name: String!
+  startsAt: Time!
+  endsAt: Time!
+  phase: GiftCampaignPhase!
+  "The order's goods must reach this (0: none)."
+  minGoodsFen: Int!
+  "Every one of these must be among the order's lines."
+  requiredSkus: [String!]!
+  excludedCustomers: [ID!]!
+  giftSku: String!
+  giftQtyPerOrder: Int!
+  "Units the campaign may give in all (top-ups included), and those left."
+  giftStock: Int!
+  giftStockLeft: Int!
+  "Customers on its candidate list."
+  candidates: Int!
+  createdAt: Time!
+}
+
+type GiftCampaignEdge {
+  node: GiftCampaign!
+  cursor: String!
+}
+
+type GiftCampaignConnection {
+  edges: [GiftCampaignEdge!]!
+  pageInfo: PageInfo!
+}
+
+input GiftCampaignInput {
+  name: String!
+  startsAt: Time!
+  endsAt: Time!
+  minGoodsFen: Int! = 0
+  requiredSkus: [String!] = []
+  excludedCustomers: [ID!] = []
+  "The gift; required (a campaign without a gift is refused)."
+  giftSku: String
+  giftQtyPerOrder: Int! = 1
+  giftStock: Int!
+}
+
+type GiftCampaignPayload {
+  campaign: GiftCampaign
+  errors: [UserError!]!
+}
+
+"A row of a candidate file that names no usable customer id."
+type InvalidCandidateRow {
+  row: Int!
+  reason: String!
+}
+
+"What one candidate file brought."
+type CandidateImport {
+  importId: ID!
+  campaignId: ID!
+  dataRows: Int!
+  imported: Int!
+  "Rows repeating an id earlier in the file, plus ids the list held before."
+  duplicates: Int!
+  duplicateRows: [Int!]!
+  alreadyListed: Int!
+  invalidRows: [InvalidCandidateRow!]!
+  "The list's size after the import."
+  candidates: Int!
+}
+
+type CandidateImportPayload {
+  import: CandidateImport
+  errors: [UserError!]!
+}
+
+extend type Query {
+  "Goods-gift campaigns, newest first."
+  giftCampaigns(first: Int = 50, after: String): GiftCampaignConnection! @hasRole(roles: [MARKETING, ADMIN])
+  "One goods-gift campaign with its excluded customers; null when unknown."
+  giftCampaign(id: ID!): GiftCampaign @hasRole(roles: [MARKETING, ADMIN])
+}
+
+extend type Mutation {
+  "Create a goods-gift campaign: window, conditions, excluded customers and gift, stored together."
+  createGiftCampaign(input: GiftCampaignInput!, idempotencyKey: String!): GiftCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+  """
+  Import candidates from an .xlsx file (first sheet, customer ids in the
+  first column, a header row allowed), in one transaction: invalid rows are
+  reported by number and skipped; an unreadable file imports nothing
+  (VALIDATION_FAILED, reason MALFORMED_FILE; FILE_TOO_LARGE above 2 MiB).
+  """
+  importGiftCandidates(campaignId: ID!, file: Upload!): CandidateImportPayload! @hasRole(roles: [MARKETING, ADMIN])
+  "Add units to a campaign's gift stock, once per idempotency key; an ended campaign is refused."
+  topUpGiftStock(campaignId: ID!, units: Int!, idempotencyKey: String!): GiftCampaignPayload! @hasRole(roles: [MARKETING, ADMIN])
+}
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/slots.graphqls", Input: `# Delivery slots and served areas (DOMAIN 1.2): per warehouse, per
 # Asia/Shanghai day and per slot type, the orders the warehouse and its
@@ -6388,7 +8316,7 @@ type StockMovement {
   bin: String!
   sku: String!
   batch: String!
-  "RECEIPT, PICK"
+  "RECEIPT, PICK, LOSS, PUTAWAY"
   kind: String!
   "Signed change of on-hand stock."
   qty: Int!
@@ -6432,6 +8360,70 @@ type HandoverBatch {
   id: ID!
   carrier: String!
   parcels: [Parcel!]!
+  "When it was formed (null on handOver's own answer)."
+  at: Time
+  "When TMS took its parcels; null until imported."
+  importedAt: Time
+}
+
+"A handover batch as listed: how many parcels, without them."
+type HandoverBatchSummary {
+  id: ID!
+  carrier: String!
+  parcels: Int!
+  at: Time!
+  "When TMS took its parcels; null until imported."
+  importedAt: Time
+}
+
+"A line of an ERP purchase order, with what this warehouse received of it."
+type PurchaseOrderLine {
+  sku: String!
+  ordered: Int!
+  received: Int!
+  remaining: Int!
+}
+
+"A purchase order from ERP: what a supplier is to deliver to the warehouse; goods are received against its lines."
+type PurchaseOrder {
+  id: ID!
+  supplier: String!
+  lines: [PurchaseOrderLine!]!
+}
+
+"A goods receipt: one batch of a SKU received against a purchase order and put away into a bin."
+type GoodsReceipt {
+  id: ID!
+  purchaseOrder: String!
+  "The bin it was received into; null for a receipt at the dock."
+  bin: String
+  sku: String!
+  batch: String!
+  "YYYY-MM-DD"
+  productionDate: String!
+  "YYYY-MM-DD"
+  expiryDate: String!
+  qty: Int!
+  "Put away into bins."
+  putAway: Int!
+  "Still waiting at the dock."
+  atDock: Int!
+  operator: String!
+  at: Time!
+}
+
+input PutAwayReceiptInput {
+  receiptId: ID!
+  "The bin scanned."
+  bin: String!
+  qty: Int!
+  warehouse: String
+}
+
+type PutAwayReceiptPayload {
+  "The receipt as it stands after the put-away."
+  receipt: GoodsReceipt
+  errors: [UserError!]!
 }
 
 extend type Query {
@@ -6448,15 +8440,24 @@ extend type Query {
   qcCart(pickListId: ID!, warehouse: String): QCCart @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "A work order's boxes."
   workOrderBoxes(workOrderId: ID!, warehouse: String): [Box!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
-  "Batch stock by bin, of one SKU or all (by bin, SKU, expiry)."
-  binStock(sku: String, warehouse: String): [BinStock!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Batch stock by bin (by bin, SKU, expiry): of one SKU, bin or batch, or the batches expiring before a day (YYYY-MM-DD); all by default."
+  binStock(sku: String, bin: String, batch: String, expiringBefore: String, warehouse: String): [BinStock!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "An ERP purchase order with what the warehouse received of each line; null when ERP has none by the id."
+  purchaseOrder(id: ID!, warehouse: String): PurchaseOrder @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Goods receipts, newest first: of one purchase order, or all."
+  goodsReceipts(purchaseOrder: String, first: Int = 50, warehouse: String): [GoodsReceipt!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Handover batches, newest first: of one courier, or all."
+  handoverBatches(carrier: String, first: Int = 50, warehouse: String): [HandoverBatchSummary!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "One handover batch with its parcels and where TMS says each is."
+  handoverBatch(id: ID!, warehouse: String): HandoverBatch @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "The latest stock movements, newest first."
   stockMovements(sku: String, first: Int = 100, warehouse: String): [StockMovement!]! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
 }
 
 input ReceiveGoodsInput {
   purchaseOrder: String!
-  bin: String!
+  "The bin to put the goods away into; without one they wait at the dock for putAwayReceipt."
+  bin: String
   sku: String!
   batch: String!
   "YYYY-MM-DD"
@@ -6552,8 +8553,10 @@ type HandOverPayload {
 }
 
 extend type Mutation {
-  "Receive goods against a purchase order and put them away into a bin: bin and ERP stock rise, work orders waiting for the SKU are allocated again."
+  "Receive goods against an ERP purchase order and put them away into a bin: bin and ERP stock rise, inventory's sellable stock rises, work orders waiting for the SKU are allocated again. An unknown purchase order, another warehouse's, a SKU not on it or more than its line has left is refused (UNKNOWN_PURCHASE_ORDER, PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE, NOT_ON_PURCHASE_ORDER, OVER_RECEIPT) and moves nothing."
   receiveGoods(input: ReceiveGoodsInput!, idempotencyKey: String!): ReceiveGoodsPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
+  "Put part of a receipt waiting at the dock into a bin: bin and ERP stock rise, inventory's sellable stock rises, waiting work orders are allocated again; more than waits at the dock is INVALID_STATE."
+  putAwayReceipt(input: PutAwayReceiptInput!, idempotencyKey: String!): PutAwayReceiptPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "Put allocated work orders of one courier on a cart, with its RF tasks."
   createPickList(input: CreatePickListInput!, idempotencyKey: String!): PickListPayload! @hasRole(roles: [WAREHOUSE_OPERATOR, ADMIN])
   "Take an RF task; two pickers never hold one (TASK_TAKEN)."
@@ -6999,6 +9002,40 @@ func (ec *executionContext) childFields_CancelOrderPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type CancelOrderPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CandidateImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "importId":
+		return ec.fieldContext_CandidateImport_importId(ctx, field)
+	case "campaignId":
+		return ec.fieldContext_CandidateImport_campaignId(ctx, field)
+	case "dataRows":
+		return ec.fieldContext_CandidateImport_dataRows(ctx, field)
+	case "imported":
+		return ec.fieldContext_CandidateImport_imported(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_CandidateImport_duplicates(ctx, field)
+	case "duplicateRows":
+		return ec.fieldContext_CandidateImport_duplicateRows(ctx, field)
+	case "alreadyListed":
+		return ec.fieldContext_CandidateImport_alreadyListed(ctx, field)
+	case "invalidRows":
+		return ec.fieldContext_CandidateImport_invalidRows(ctx, field)
+	case "candidates":
+		return ec.fieldContext_CandidateImport_candidates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CandidateImport", field.Name)
+}
+
+func (ec *executionContext) childFields_CandidateImportPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "import":
+		return ec.fieldContext_CandidateImportPayload_import(ctx, field)
+	case "errors":
+		return ec.fieldContext_CandidateImportPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CandidateImportPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CashPayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "tradeId":
@@ -7033,6 +9070,50 @@ func (ec *executionContext) childFields_CatalogChange(ctx context.Context, field
 		return ec.fieldContext_CatalogChange_after(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CatalogChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimCampaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ClaimCampaign_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ClaimCampaign_name(ctx, field)
+	case "templateId":
+		return ec.fieldContext_ClaimCampaign_templateId(ctx, field)
+	case "stock":
+		return ec.fieldContext_ClaimCampaign_stock(ctx, field)
+	case "perUserLimit":
+		return ec.fieldContext_ClaimCampaign_perUserLimit(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_ClaimCampaign_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_ClaimCampaign_endsAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ClaimCampaign_createdAt(ctx, field)
+	case "claims":
+		return ec.fieldContext_ClaimCampaign_claims(ctx, field)
+	case "pending":
+		return ec.fieldContext_ClaimCampaign_pending(ctx, field)
+	case "bound":
+		return ec.fieldContext_ClaimCampaign_bound(ctx, field)
+	case "refused":
+		return ec.fieldContext_ClaimCampaign_refused(ctx, field)
+	case "givebacksOwed":
+		return ec.fieldContext_ClaimCampaign_givebacksOwed(ctx, field)
+	case "stockLeft":
+		return ec.fieldContext_ClaimCampaign_stockLeft(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimCampaign", field.Name)
+}
+
+func (ec *executionContext) childFields_ClaimCampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_ClaimCampaignPayload_campaign(ctx, field)
+	case "errors":
+		return ec.fieldContext_ClaimCampaignPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimCampaignPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ConfirmQCPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7155,6 +9236,34 @@ func (ec *executionContext) childFields_CouponCampaignPayload(ctx context.Contex
 		return ec.fieldContext_CouponCampaignPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CouponCampaignPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponClaim(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CouponClaim_id(ctx, field)
+	case "campaignId":
+		return ec.fieldContext_CouponClaim_campaignId(ctx, field)
+	case "status":
+		return ec.fieldContext_CouponClaim_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_CouponClaim_reason(ctx, field)
+	case "couponId":
+		return ec.fieldContext_CouponClaim_couponId(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CouponClaim_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponClaim", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponClaimPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "claim":
+		return ec.fieldContext_CouponClaimPayload_claim(ctx, field)
+	case "errors":
+		return ec.fieldContext_CouponClaimPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponClaimPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7405,6 +9514,100 @@ func (ec *executionContext) childFields_FulfillmentUnit(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type FulfillmentUnit", field.Name)
 }
 
+func (ec *executionContext) childFields_GiftCampaign(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GiftCampaign_id(ctx, field)
+	case "name":
+		return ec.fieldContext_GiftCampaign_name(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_GiftCampaign_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_GiftCampaign_endsAt(ctx, field)
+	case "phase":
+		return ec.fieldContext_GiftCampaign_phase(ctx, field)
+	case "minGoodsFen":
+		return ec.fieldContext_GiftCampaign_minGoodsFen(ctx, field)
+	case "requiredSkus":
+		return ec.fieldContext_GiftCampaign_requiredSkus(ctx, field)
+	case "excludedCustomers":
+		return ec.fieldContext_GiftCampaign_excludedCustomers(ctx, field)
+	case "giftSku":
+		return ec.fieldContext_GiftCampaign_giftSku(ctx, field)
+	case "giftQtyPerOrder":
+		return ec.fieldContext_GiftCampaign_giftQtyPerOrder(ctx, field)
+	case "giftStock":
+		return ec.fieldContext_GiftCampaign_giftStock(ctx, field)
+	case "giftStockLeft":
+		return ec.fieldContext_GiftCampaign_giftStockLeft(ctx, field)
+	case "candidates":
+		return ec.fieldContext_GiftCampaign_candidates(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_GiftCampaign_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCampaign", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCampaignConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_GiftCampaignConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_GiftCampaignConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_GiftCampaignEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_GiftCampaignEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_GiftCampaignPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_GiftCampaignPayload_campaign(ctx, field)
+	case "errors":
+		return ec.fieldContext_GiftCampaignPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GiftCampaignPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_GoodsReceipt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GoodsReceipt_id(ctx, field)
+	case "purchaseOrder":
+		return ec.fieldContext_GoodsReceipt_purchaseOrder(ctx, field)
+	case "bin":
+		return ec.fieldContext_GoodsReceipt_bin(ctx, field)
+	case "sku":
+		return ec.fieldContext_GoodsReceipt_sku(ctx, field)
+	case "batch":
+		return ec.fieldContext_GoodsReceipt_batch(ctx, field)
+	case "productionDate":
+		return ec.fieldContext_GoodsReceipt_productionDate(ctx, field)
+	case "expiryDate":
+		return ec.fieldContext_GoodsReceipt_expiryDate(ctx, field)
+	case "qty":
+		return ec.fieldContext_GoodsReceipt_qty(ctx, field)
+	case "putAway":
+		return ec.fieldContext_GoodsReceipt_putAway(ctx, field)
+	case "atDock":
+		return ec.fieldContext_GoodsReceipt_atDock(ctx, field)
+	case "operator":
+		return ec.fieldContext_GoodsReceipt_operator(ctx, field)
+	case "at":
+		return ec.fieldContext_GoodsReceipt_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GoodsReceipt", field.Name)
+}
+
 func (ec *executionContext) childFields_HandOverPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "batch":
@@ -7423,8 +9626,114 @@ func (ec *executionContext) childFields_HandoverBatch(ctx context.Context, field
 		return ec.fieldContext_HandoverBatch_carrier(ctx, field)
 	case "parcels":
 		return ec.fieldContext_HandoverBatch_parcels(ctx, field)
+	case "at":
+		return ec.fieldContext_HandoverBatch_at(ctx, field)
+	case "importedAt":
+		return ec.fieldContext_HandoverBatch_importedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HandoverBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_HandoverBatchSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_HandoverBatchSummary_id(ctx, field)
+	case "carrier":
+		return ec.fieldContext_HandoverBatchSummary_carrier(ctx, field)
+	case "parcels":
+		return ec.fieldContext_HandoverBatchSummary_parcels(ctx, field)
+	case "at":
+		return ec.fieldContext_HandoverBatchSummary_at(ctx, field)
+	case "importedAt":
+		return ec.fieldContext_HandoverBatchSummary_importedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandoverBatchSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_InvalidCandidateRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "row":
+		return ec.fieldContext_InvalidCandidateRow_row(ctx, field)
+	case "reason":
+		return ec.fieldContext_InvalidCandidateRow_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvalidCandidateRow", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketplaceOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MarketplaceOrder_id(ctx, field)
+	case "platform":
+		return ec.fieldContext_MarketplaceOrder_platform(ctx, field)
+	case "platformOrderId":
+		return ec.fieldContext_MarketplaceOrder_platformOrderId(ctx, field)
+	case "way":
+		return ec.fieldContext_MarketplaceOrder_way(ctx, field)
+	case "status":
+		return ec.fieldContext_MarketplaceOrder_status(ctx, field)
+	case "reasonCode":
+		return ec.fieldContext_MarketplaceOrder_reasonCode(ctx, field)
+	case "reasonNote":
+		return ec.fieldContext_MarketplaceOrder_reasonNote(ctx, field)
+	case "planId":
+		return ec.fieldContext_MarketplaceOrder_planId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_MarketplaceOrder_orderId(ctx, field)
+	case "shopId":
+		return ec.fieldContext_MarketplaceOrder_shopId(ctx, field)
+	case "address":
+		return ec.fieldContext_MarketplaceOrder_address(ctx, field)
+	case "slot":
+		return ec.fieldContext_MarketplaceOrder_slot(ctx, field)
+	case "totalFen":
+		return ec.fieldContext_MarketplaceOrder_totalFen(ctx, field)
+	case "lines":
+		return ec.fieldContext_MarketplaceOrder_lines(ctx, field)
+	case "steps":
+		return ec.fieldContext_MarketplaceOrder_steps(ctx, field)
+	case "statusUpdates":
+		return ec.fieldContext_MarketplaceOrder_statusUpdates(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_MarketplaceOrder_receivedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_MarketplaceOrder_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceOrder", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketplaceOrderLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "platformSku":
+		return ec.fieldContext_MarketplaceOrderLine_platformSku(ctx, field)
+	case "qty":
+		return ec.fieldContext_MarketplaceOrderLine_qty(ctx, field)
+	case "unitPriceFen":
+		return ec.fieldContext_MarketplaceOrderLine_unitPriceFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceOrderLine", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketplaceOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_MarketplaceOrderPayload_order(ctx, field)
+	case "errors":
+		return ec.fieldContext_MarketplaceOrderPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceOrderPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketplaceStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_MarketplaceStep_step(ctx, field)
+	case "note":
+		return ec.fieldContext_MarketplaceStep_note(ctx, field)
+	case "at":
+		return ec.fieldContext_MarketplaceStep_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceStep", field.Name)
 }
 
 func (ec *executionContext) childFields_OpenDeliverySlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7707,6 +10016,18 @@ func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type PlaceOrderPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_PlatformStatusUpdate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_PlatformStatusUpdate_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_PlatformStatusUpdate_attempts(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_PlatformStatusUpdate_sentAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlatformStatusUpdate", field.Name)
+}
+
 func (ec *executionContext) childFields_PriceEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "priceFen":
@@ -7797,6 +10118,32 @@ func (ec *executionContext) childFields_ProductPayload(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ProductPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_PurchaseOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PurchaseOrder_id(ctx, field)
+	case "supplier":
+		return ec.fieldContext_PurchaseOrder_supplier(ctx, field)
+	case "lines":
+		return ec.fieldContext_PurchaseOrder_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PurchaseOrder", field.Name)
+}
+
+func (ec *executionContext) childFields_PurchaseOrderLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_PurchaseOrderLine_sku(ctx, field)
+	case "ordered":
+		return ec.fieldContext_PurchaseOrderLine_ordered(ctx, field)
+	case "received":
+		return ec.fieldContext_PurchaseOrderLine_received(ctx, field)
+	case "remaining":
+		return ec.fieldContext_PurchaseOrderLine_remaining(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PurchaseOrderLine", field.Name)
+}
+
 func (ec *executionContext) childFields_PutAwayPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "task":
@@ -7805,6 +10152,16 @@ func (ec *executionContext) childFields_PutAwayPayload(ctx context.Context, fiel
 		return ec.fieldContext_PutAwayPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PutAwayPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PutAwayReceiptPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "receipt":
+		return ec.fieldContext_PutAwayReceiptPayload_receipt(ctx, field)
+	case "errors":
+		return ec.fieldContext_PutAwayReceiptPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PutAwayReceiptPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PutAwayTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7879,6 +10236,64 @@ func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Cont
 		return ec.fieldContext_RetryFulfillmentPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RetryFulfillmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SalesPlan_id(ctx, field)
+	case "customerId":
+		return ec.fieldContext_SalesPlan_customerId(ctx, field)
+	case "source":
+		return ec.fieldContext_SalesPlan_source(ctx, field)
+	case "marketplaceOrderId":
+		return ec.fieldContext_SalesPlan_marketplaceOrderId(ctx, field)
+	case "status":
+		return ec.fieldContext_SalesPlan_status(ctx, field)
+	case "reasonCode":
+		return ec.fieldContext_SalesPlan_reasonCode(ctx, field)
+	case "reasonNote":
+		return ec.fieldContext_SalesPlan_reasonNote(ctx, field)
+	case "address":
+		return ec.fieldContext_SalesPlan_address(ctx, field)
+	case "slot":
+		return ec.fieldContext_SalesPlan_slot(ctx, field)
+	case "settlementPeriod":
+		return ec.fieldContext_SalesPlan_settlementPeriod(ctx, field)
+	case "agreedFen":
+		return ec.fieldContext_SalesPlan_agreedFen(ctx, field)
+	case "orderId":
+		return ec.fieldContext_SalesPlan_orderId(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_SalesPlan_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SalesPlan_createdAt(ctx, field)
+	case "lines":
+		return ec.fieldContext_SalesPlan_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesPlan", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesPlanLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_SalesPlanLine_sku(ctx, field)
+	case "qty":
+		return ec.fieldContext_SalesPlanLine_qty(ctx, field)
+	case "agreedPriceFen":
+		return ec.fieldContext_SalesPlanLine_agreedPriceFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesPlanLine", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesPlanPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "plan":
+		return ec.fieldContext_SalesPlanPayload_plan(ctx, field)
+	case "errors":
+		return ec.fieldContext_SalesPlanPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesPlanPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SavedAddress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7965,6 +10380,50 @@ func (ec *executionContext) childFields_SetWarehouseCapacityPayload(ctx context.
 	return nil, fmt.Errorf("no field named %q was found under type SetWarehouseCapacityPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SettlementLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "planId":
+		return ec.fieldContext_SettlementLine_planId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_SettlementLine_orderId(ctx, field)
+	case "deliveredFen":
+		return ec.fieldContext_SettlementLine_deliveredFen(ctx, field)
+	case "returnedFen":
+		return ec.fieldContext_SettlementLine_returnedFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementLine", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementStatement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SettlementStatement_id(ctx, field)
+	case "customerId":
+		return ec.fieldContext_SettlementStatement_customerId(ctx, field)
+	case "period":
+		return ec.fieldContext_SettlementStatement_period(ctx, field)
+	case "start":
+		return ec.fieldContext_SettlementStatement_start(ctx, field)
+	case "end":
+		return ec.fieldContext_SettlementStatement_end(ctx, field)
+	case "status":
+		return ec.fieldContext_SettlementStatement_status(ctx, field)
+	case "plans":
+		return ec.fieldContext_SettlementStatement_plans(ctx, field)
+	case "deliveredFen":
+		return ec.fieldContext_SettlementStatement_deliveredFen(ctx, field)
+	case "returnedFen":
+		return ec.fieldContext_SettlementStatement_returnedFen(ctx, field)
+	case "owedFen":
+		return ec.fieldContext_SettlementStatement_owedFen(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_SettlementStatement_closedAt(ctx, field)
+	case "lines":
+		return ec.fieldContext_SettlementStatement_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementStatement", field.Name)
+}
+
 func (ec *executionContext) childFields_ShortageLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sku":
@@ -7981,6 +10440,28 @@ func (ec *executionContext) childFields_ShortageLine(ctx context.Context, field 
 		return ec.fieldContext_ShortageLine_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ShortageLine", field.Name)
+}
+
+func (ec *executionContext) childFields_SkuMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "platform":
+		return ec.fieldContext_SkuMapping_platform(ctx, field)
+	case "platformSku":
+		return ec.fieldContext_SkuMapping_platformSku(ctx, field)
+	case "sku":
+		return ec.fieldContext_SkuMapping_sku(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SkuMapping", field.Name)
+}
+
+func (ec *executionContext) childFields_SkuMappingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mapping":
+		return ec.fieldContext_SkuMappingPayload_mapping(ctx, field)
+	case "errors":
+		return ec.fieldContext_SkuMappingPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SkuMappingPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SlotCapacity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8379,6 +10860,28 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimPickTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8467,6 +10970,28 @@ func (ec *executionContext) field_Mutation_confirmShortage_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createClaimCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ClaimCampaignInput, error) {
+			return ec.unmarshalNClaimCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createCouponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8495,6 +11020,28 @@ func (ec *executionContext) field_Mutation_createCouponTemplate_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CouponTemplateInput, error) {
 			return ec.unmarshalNCouponTemplateInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createGiftCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.GiftCampaignInput, error) {
+			return ec.unmarshalNGiftCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8574,6 +11121,28 @@ func (ec *executionContext) field_Mutation_createReturnDocument_args(ctx context
 		return nil, err
 	}
 	args["input"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createSalesPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSalesPlanInput, error) {
+			return ec.unmarshalNCreateSalesPlanInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateSalesPlanInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -8665,6 +11234,28 @@ func (ec *executionContext) field_Mutation_handOver_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_importGiftCandidates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_moveCouponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8715,6 +11306,28 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PlaceOrderInput, error) {
 			return ec.unmarshalNPlaceOrderInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlaceOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_putAwayReceipt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PutAwayReceiptInput, error) {
+			return ec.unmarshalNPutAwayReceiptInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayReceiptInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8855,6 +11468,34 @@ func (ec *executionContext) field_Mutation_retryFulfillment_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_retryMarketplaceOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retrySalesPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_scanPick_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8987,6 +11628,36 @@ func (ec *executionContext) field_Mutation_setServedArea_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setSkuMapping_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (model.MarketplacePlatform, error) {
+			return ec.unmarshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "platformSku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platformSku"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setSlotCapacity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9056,6 +11727,36 @@ func (ec *executionContext) field_Mutation_suspendFulfillment_args(ctx context.C
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_topUpGiftStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "units",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["units"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
 	return args, nil
 }
 
@@ -9202,14 +11903,38 @@ func (ec *executionContext) field_Query_binStock_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["sku"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "bin",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["warehouse"] = arg1
+	args["bin"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "batch",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["batch"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "expiringBefore",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expiringBefore"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg4
 	return args, nil
 }
 
@@ -9224,6 +11949,20 @@ func (ec *executionContext) field_Query_catalogChanges_args(ctx context.Context,
 		return nil, err
 	}
 	args["sku"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_claimCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -9363,6 +12102,184 @@ func (ec *executionContext) field_Query_fulfillmentTimeline_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_giftCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_giftCampaigns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_goodsReceipts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "purchaseOrder",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["purchaseOrder"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_handoverBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_handoverBatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "carrier",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["carrier"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_marketplaceOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (*model.MarketplacePlatform, error) {
+			return ec.unmarshalOMarketplacePlatform2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "platformOrderId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platformOrderId"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_marketplaceOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (*model.MarketplacePlatform, error) {
+			return ec.unmarshalOMarketplacePlatform2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*model.MarketplaceOrderStatus, error) {
+			return ec.unmarshalOMarketplaceOrderStatus2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myAfterSalesRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9374,6 +12291,20 @@ func (ec *executionContext) field_Query_myAfterSalesRequests_args(ctx context.Co
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myCouponClaim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -9523,6 +12454,28 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_purchaseOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "warehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["warehouse"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_putAwayTasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9575,6 +12528,42 @@ func (ec *executionContext) field_Query_qcCart_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_salesPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_salesPlans_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_servedAreas_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9594,6 +12583,20 @@ func (ec *executionContext) field_Query_servedAreas_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["city"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_settlementStatements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
 	return args, nil
 }
 
@@ -12222,6 +15225,286 @@ func (ec *executionContext) fieldContext_CancelOrderPayload_errors(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _CandidateImport_importId(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_importId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImportID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_importId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CandidateImport_campaignId(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_campaignId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CampaignID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_campaignId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CandidateImport_dataRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_dataRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_dataRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_imported(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_imported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Imported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_imported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_duplicates(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_duplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_duplicateRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_duplicateRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DuplicateRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
+			return ec.marshalNInt2ᚕint64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_duplicateRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_alreadyListed(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_alreadyListed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlreadyListed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_alreadyListed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImport_invalidRows(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_invalidRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvalidRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InvalidCandidateRow) graphql.Marshaler {
+			return ec.marshalNInvalidCandidateRow2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_invalidRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CandidateImport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvalidCandidateRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CandidateImport_candidates(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImport_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImport_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CandidateImportPayload_import(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImportPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImportPayload_import(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Import, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateImport) graphql.Marshaler {
+			return ec.marshalOCandidateImport2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImportPayload_import(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CandidateImportPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CandidateImport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CandidateImportPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CandidateImportPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateImportPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateImportPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CandidateImportPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CashPayment_tradeId(ctx context.Context, field graphql.CollectedField, obj *model.CashPayment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12496,6 +15779,392 @@ func (ec *executionContext) _CatalogChange_after(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_CatalogChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _ClaimCampaign_id(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ClaimCampaign_name(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _ClaimCampaign_templateId(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_templateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_templateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ClaimCampaign_stock(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_perUserLimit(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_perUserLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerUserLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_perUserLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClaimCampaign_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClaimCampaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClaimCampaign_claims(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_claims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_pending(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_bound(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_bound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_bound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_refused(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_givebacksOwed(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_givebacksOwed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GivebacksOwed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_givebacksOwed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaign_stockLeft(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaign_stockLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StockLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaign_stockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClaimCampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaignPayload_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
+			return ec.marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimCampaignPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ClaimCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimCampaignPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConfirmQCPayload_withDifferences(ctx context.Context, field graphql.CollectedField, obj *model.ConfirmQCPayload) (ret graphql.Marshaler) {
@@ -13507,6 +17176,208 @@ func (ec *executionContext) _CouponCampaignPayload_errors(ctx context.Context, f
 func (ec *executionContext) fieldContext_CouponCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CouponCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponClaim_id(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponClaim_campaignId(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_campaignId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CampaignID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_campaignId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponClaim_status(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CouponClaimStatus) graphql.Marshaler {
+			return ec.marshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "CouponClaimStatus")
+}
+
+func (ec *executionContext) _CouponClaim_reason(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponClaim_couponId(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_couponId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CouponID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_couponId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CouponClaim_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaim_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaim_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponClaim", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CouponClaimPayload_claim(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaimPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaimPayload_claim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claim, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
+			return ec.marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaimPayload_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponClaimPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponClaim(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponClaimPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CouponClaimPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponClaimPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponClaimPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponClaimPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -15400,6 +19271,787 @@ func (ec *executionContext) fieldContext_FulfillmentUnit_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("FulfillmentUnit", field, false, false, "Time")
 }
 
+func (ec *executionContext) _GiftCampaign_id(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GiftCampaign_name(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCampaign_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GiftCampaign_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GiftCampaign_phase(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_phase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.GiftCampaignPhase) graphql.Marshaler {
+			return ec.marshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_phase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "GiftCampaignPhase")
+}
+
+func (ec *executionContext) _GiftCampaign_minGoodsFen(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_minGoodsFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinGoodsFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_minGoodsFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_requiredSkus(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_requiredSkus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredSkus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_requiredSkus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCampaign_excludedCustomers(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_excludedCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExcludedCustomers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_excludedCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GiftCampaign_giftSku(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_giftSku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftSku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_giftSku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCampaign_giftQtyPerOrder(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_giftQtyPerOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftQtyPerOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_giftQtyPerOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_giftStock(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_giftStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftStock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_giftStock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_giftStockLeft(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_giftStockLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GiftStockLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_giftStockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_candidates(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GiftCampaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaign_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaign_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GiftCampaignConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GiftCampaignEdge) graphql.Marshaler {
+			return ec.marshalNGiftCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaignEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCampaignConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCampaignEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+			return ec.marshalNGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GiftCampaignEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _GiftCampaignPayload_campaign(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignPayload_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+			return ec.marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignPayload_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GiftCampaignPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.GiftCampaignPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GiftCampaignPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GiftCampaignPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GiftCampaignPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GoodsReceipt_id(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GoodsReceipt_purchaseOrder(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_purchaseOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurchaseOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_purchaseOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_bin(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_bin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_bin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_sku(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_batch(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_productionDate(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_productionDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductionDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_productionDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_expiryDate(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_expiryDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiryDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_expiryDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_qty(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GoodsReceipt_putAway(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_putAway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PutAway, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_putAway(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GoodsReceipt_atDock(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_atDock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AtDock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_atDock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GoodsReceipt_operator(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _GoodsReceipt_at(ctx context.Context, field graphql.CollectedField, obj *model.GoodsReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GoodsReceipt_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GoodsReceipt_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GoodsReceipt", field, false, false, "Time")
+}
+
 func (ec *executionContext) _HandOverPayload_batch(ctx context.Context, field graphql.CollectedField, obj *model.HandOverPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15540,6 +20192,874 @@ func (ec *executionContext) fieldContext_HandoverBatch_parcels(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _HandoverBatch_at(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HandoverBatch_importedAt(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatch_importedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImportedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatch_importedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_id(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "ID")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_carrier(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_parcels(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_parcels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parcels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_parcels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_at(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HandoverBatchSummary_importedAt(ctx context.Context, field graphql.CollectedField, obj *model.HandoverBatchSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandoverBatchSummary_importedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImportedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandoverBatchSummary_importedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandoverBatchSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InvalidCandidateRow_row(ctx context.Context, field graphql.CollectedField, obj *model.InvalidCandidateRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvalidCandidateRow_row(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Row, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvalidCandidateRow_row(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvalidCandidateRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InvalidCandidateRow_reason(ctx context.Context, field graphql.CollectedField, obj *model.InvalidCandidateRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvalidCandidateRow_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvalidCandidateRow_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvalidCandidateRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_id(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MarketplaceOrder_platform(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MarketplacePlatform) graphql.Marshaler {
+			return ec.marshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "MarketplacePlatform")
+}
+
+func (ec *executionContext) _MarketplaceOrder_platformOrderId(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_platformOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlatformOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_platformOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_way(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_way(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Way, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_way(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_status(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MarketplaceOrderStatus) graphql.Marshaler {
+			return ec.marshalNMarketplaceOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "MarketplaceOrderStatus")
+}
+
+func (ec *executionContext) _MarketplaceOrder_reasonCode(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_reasonCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_reasonCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_reasonNote(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_reasonNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_reasonNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_planId(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_planId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlanID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_planId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MarketplaceOrder_orderId(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MarketplaceOrder_shopId(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_shopId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShopID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_shopId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrder_address(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Address) graphql.Marshaler {
+			return ec.marshalNAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_slot(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeliverySlot) graphql.Marshaler {
+			return ec.marshalNDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlot(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliverySlot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_totalFen(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_totalFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_totalFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketplaceOrder_lines(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MarketplaceOrderLine) graphql.Marshaler {
+			return ec.marshalNMarketplaceOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrderLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_steps(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MarketplaceStep) graphql.Marshaler {
+			return ec.marshalNMarketplaceStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_statusUpdates(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_statusUpdates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusUpdates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PlatformStatusUpdate) graphql.Marshaler {
+			return ec.marshalNPlatformStatusUpdate2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlatformStatusUpdateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_statusUpdates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlatformStatusUpdate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrder_receivedAt(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_receivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MarketplaceOrder_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrder_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrder_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrder", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MarketplaceOrderLine_platformSku(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderLine_platformSku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlatformSku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderLine_platformSku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrderLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceOrderLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketplaceOrderLine_unitPriceFen(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderLine_unitPriceFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitPriceFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderLine_unitPriceFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketplaceOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
+			return ec.marshalOMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceOrderPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceOrderPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceOrderPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketplaceOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketplaceStep_step(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceStep_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceStep_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceStep_note(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceStep_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceStep_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceStep_at(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceStep_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceStep", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Mutation_addAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -16218,6 +21738,254 @@ func (ec *executionContext) fieldContext_Mutation_schedulePrice(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_schedulePrice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryMarketplaceOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryMarketplaceOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryMarketplaceOrder(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.MarketplaceOrderPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.MarketplaceOrderPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarketplaceOrderPayload) graphql.Marshaler {
+			return ec.marshalNMarketplaceOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryMarketplaceOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryMarketplaceOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setSkuMapping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSkuMapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSkuMapping(ctx, fc.Args["platform"].(model.MarketplacePlatform), fc.Args["platformSku"].(string), fc.Args["sku"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.SkuMappingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SkuMappingPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SkuMappingPayload) graphql.Marshaler {
+			return ec.marshalNSkuMappingPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSkuMappingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSkuMapping(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SkuMappingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSkuMapping_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSalesPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSalesPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSalesPlan(ctx, fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.CreateSalesPlanInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.SalesPlanPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SalesPlanPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SalesPlanPayload) graphql.Marshaler {
+			return ec.marshalNSalesPlanPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSalesPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlanPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSalesPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retrySalesPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retrySalesPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetrySalesPlan(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.SalesPlanPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SalesPlanPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SalesPlanPayload) graphql.Marshaler {
+			return ec.marshalNSalesPlanPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retrySalesPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlanPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retrySalesPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17204,6 +22972,316 @@ func (ec *executionContext) fieldContext_Mutation_moveCouponCampaign(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createClaimCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createClaimCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateClaimCampaign(ctx, fc.Args["input"].(model.ClaimCampaignInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ClaimCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ClaimCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaignPayload) graphql.Marshaler {
+			return ec.marshalNClaimCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createClaimCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createClaimCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimCoupon(ctx, fc.Args["campaignId"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.CouponClaimPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponClaimPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaimPayload) graphql.Marshaler {
+			return ec.marshalNCouponClaimPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponClaimPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createGiftCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createGiftCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateGiftCampaign(ctx, fc.Args["input"].(model.GiftCampaignInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.GiftCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.GiftCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
+			return ec.marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createGiftCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createGiftCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importGiftCandidates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importGiftCandidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportGiftCandidates(ctx, fc.Args["campaignId"].(string), fc.Args["file"].(graphql.Upload))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.CandidateImportPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CandidateImportPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateImportPayload) graphql.Marshaler {
+			return ec.marshalNCandidateImportPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImportPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importGiftCandidates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CandidateImportPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importGiftCandidates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_topUpGiftStock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_topUpGiftStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TopUpGiftStock(ctx, fc.Args["campaignId"].(string), fc.Args["units"].(int64), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.GiftCampaignPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.GiftCampaignPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
+			return ec.marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_topUpGiftStock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaignPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_topUpGiftStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setSlotCapacity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17384,6 +23462,68 @@ func (ec *executionContext) fieldContext_Mutation_receiveGoods(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_receiveGoods_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_putAwayReceipt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_putAwayReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PutAwayReceipt(ctx, fc.Args["input"].(model.PutAwayReceiptInput), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PutAwayReceiptPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PutAwayReceiptPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PutAwayReceiptPayload) graphql.Marshaler {
+			return ec.marshalNPutAwayReceiptPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayReceiptPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_putAwayReceipt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PutAwayReceiptPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_putAwayReceipt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20324,6 +26464,75 @@ func (ec *executionContext) fieldContext_PlaceOrderPayload_errors(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _PlatformStatusUpdate_status(ctx context.Context, field graphql.CollectedField, obj *model.PlatformStatusUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformStatusUpdate_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformStatusUpdate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformStatusUpdate", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlatformStatusUpdate_attempts(ctx context.Context, field graphql.CollectedField, obj *model.PlatformStatusUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformStatusUpdate_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformStatusUpdate_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformStatusUpdate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PlatformStatusUpdate_sentAt(ctx context.Context, field graphql.CollectedField, obj *model.PlatformStatusUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformStatusUpdate_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformStatusUpdate_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformStatusUpdate", field, false, false, "Time")
+}
+
 func (ec *executionContext) _PriceEntry_priceFen(ctx context.Context, field graphql.CollectedField, obj *model.PriceEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21077,6 +27286,176 @@ func (ec *executionContext) fieldContext_ProductPayload_errors(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _PurchaseOrder_id(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PurchaseOrder_supplier(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrder_supplier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Supplier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrder_supplier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _PurchaseOrder_lines(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrder_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PurchaseOrderLine) graphql.Marshaler {
+			return ec.marshalNPurchaseOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrder_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PurchaseOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurchaseOrderLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PurchaseOrderLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _PurchaseOrderLine_ordered(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderLine_ordered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ordered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderLine_ordered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PurchaseOrderLine_received(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderLine_received(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Received, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderLine_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PurchaseOrderLine_remaining(ctx context.Context, field graphql.CollectedField, obj *model.PurchaseOrderLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurchaseOrderLine_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurchaseOrderLine_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurchaseOrderLine", field, false, false, "Int")
+}
+
 func (ec *executionContext) _PutAwayPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21131,6 +27510,70 @@ func (ec *executionContext) _PutAwayPayload_errors(ctx context.Context, field gr
 func (ec *executionContext) fieldContext_PutAwayPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "PutAwayPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayReceiptPayload_receipt(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayReceiptPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayReceiptPayload_receipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Receipt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GoodsReceipt) graphql.Marshaler {
+			return ec.marshalOGoodsReceipt2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceipt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayReceiptPayload_receipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PutAwayReceiptPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GoodsReceipt(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PutAwayReceiptPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.PutAwayReceiptPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PutAwayReceiptPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PutAwayReceiptPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PutAwayReceiptPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -21949,6 +28392,316 @@ func (ec *executionContext) fieldContext_Query_catalogChanges(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_marketplaceOrders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_marketplaceOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MarketplaceOrders(ctx, fc.Args["platform"].(*model.MarketplacePlatform), fc.Args["status"].(*model.MarketplaceOrderStatus), fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal []*model.MarketplaceOrder
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.MarketplaceOrder
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MarketplaceOrder) graphql.Marshaler {
+			return ec.marshalNMarketplaceOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_marketplaceOrders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_marketplaceOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_marketplaceOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_marketplaceOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MarketplaceOrder(ctx, fc.Args["id"].(*string), fc.Args["platform"].(*model.MarketplacePlatform), fc.Args["platformOrderId"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.MarketplaceOrder
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.MarketplaceOrder
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
+			return ec.marshalOMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_marketplaceOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_marketplaceOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_salesPlans(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_salesPlans(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SalesPlans(ctx, fc.Args["customerId"].(*string), fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal []*model.SalesPlan
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SalesPlan
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SalesPlan) graphql.Marshaler {
+			return ec.marshalNSalesPlan2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_salesPlans(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlan(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_salesPlans_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_salesPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_salesPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SalesPlan(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal *model.SalesPlan
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SalesPlan
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {
+			return ec.marshalOSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_salesPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlan(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_salesPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_settlementStatements(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_settlementStatements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SettlementStatements(ctx, fc.Args["customerId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"ADMIN", "SALES"})
+				if err != nil {
+					var zeroVal []*model.SettlementStatement
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SettlementStatement
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementStatement) graphql.Marshaler {
+			return ec.marshalNSettlementStatement2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementStatementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_settlementStatements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementStatement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_settlementStatements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_myAccounts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22595,6 +29348,254 @@ func (ec *executionContext) fieldContext_Query_couponCampaign(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_claimCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_claimCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ClaimCampaign(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.ClaimCampaign
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ClaimCampaign
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
+			return ec.marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_claimCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimCampaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_claimCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myCouponClaim(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myCouponClaim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyCouponClaim(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.CouponClaim
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CouponClaim
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
+			return ec.marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myCouponClaim(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponClaim(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myCouponClaim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_giftCampaigns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_giftCampaigns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GiftCampaigns(ctx, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.GiftCampaignConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.GiftCampaignConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaignConnection) graphql.Marshaler {
+			return ec.marshalNGiftCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_giftCampaigns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaignConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_giftCampaigns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_giftCampaign(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_giftCampaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GiftCampaign(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"MARKETING", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.GiftCampaign
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.GiftCampaign
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+			return ec.marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_giftCampaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GiftCampaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_giftCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_deliverySlots(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23207,7 +30208,7 @@ func (ec *executionContext) _Query_binStock(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().BinStock(ctx, fc.Args["sku"].(*string), fc.Args["warehouse"].(*string))
+			return ec.Resolvers.Query().BinStock(ctx, fc.Args["sku"].(*string), fc.Args["bin"].(*string), fc.Args["batch"].(*string), fc.Args["expiringBefore"].(*string), fc.Args["warehouse"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -23253,6 +30254,254 @@ func (ec *executionContext) fieldContext_Query_binStock(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_binStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_purchaseOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_purchaseOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PurchaseOrder(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.PurchaseOrder
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PurchaseOrder
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PurchaseOrder) graphql.Marshaler {
+			return ec.marshalOPurchaseOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_purchaseOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurchaseOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_purchaseOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_goodsReceipts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_goodsReceipts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GoodsReceipts(ctx, fc.Args["purchaseOrder"].(*string), fc.Args["first"].(*int64), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.GoodsReceipt
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.GoodsReceipt
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GoodsReceipt) graphql.Marshaler {
+			return ec.marshalNGoodsReceipt2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceiptᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_goodsReceipts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GoodsReceipt(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_goodsReceipts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_handoverBatches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_handoverBatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HandoverBatches(ctx, fc.Args["carrier"].(*string), fc.Args["first"].(*int64), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal []*model.HandoverBatchSummary
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.HandoverBatchSummary
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HandoverBatchSummary) graphql.Marshaler {
+			return ec.marshalNHandoverBatchSummary2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatchSummaryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_handoverBatches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandoverBatchSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_handoverBatches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_handoverBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_handoverBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HandoverBatch(ctx, fc.Args["id"].(string), fc.Args["warehouse"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"WAREHOUSE_OPERATOR", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.HandoverBatch
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.HandoverBatch
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {
+			return ec.marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_handoverBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandoverBatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_handoverBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -23710,6 +30959,511 @@ func (ec *executionContext) _RetryFulfillmentPayload_errors(ctx context.Context,
 func (ec *executionContext) fieldContext_RetryFulfillmentPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RetryFulfillmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlan_id(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesPlan_customerId(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_customerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_source(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_marketplaceOrderId(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_marketplaceOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketplaceOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_marketplaceOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesPlan_status(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SalesPlanStatus) graphql.Marshaler {
+			return ec.marshalNSalesPlanStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "SalesPlanStatus")
+}
+
+func (ec *executionContext) _SalesPlan_reasonCode(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_reasonCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_reasonCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_reasonNote(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_reasonNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReasonNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_reasonNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_address(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Address) graphql.Marshaler {
+			return ec.marshalNAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlan_slot(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeliverySlot) graphql.Marshaler {
+			return ec.marshalNDeliverySlot2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlot(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliverySlot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlan_settlementPeriod(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_settlementPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SettlementPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementPeriod) graphql.Marshaler {
+			return ec.marshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_settlementPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "SettlementPeriod")
+}
+
+func (ec *executionContext) _SalesPlan_agreedFen(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_agreedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgreedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_agreedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SalesPlan_orderId(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesPlan_createdBy(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesPlan_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlan", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SalesPlan_lines(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlan_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SalesPlanLine) graphql.Marshaler {
+			return ec.marshalNSalesPlanLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlan_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlanLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlanLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanLine_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanLine_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlanLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesPlanLine_qty(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanLine_qty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanLine_qty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlanLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SalesPlanLine_agreedPriceFen(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanLine_agreedPriceFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgreedPriceFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanLine_agreedPriceFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesPlanLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SalesPlanPayload_plan(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanPayload_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {
+			return ec.marshalOSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanPayload_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlanPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesPlan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesPlanPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SalesPlanPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesPlanPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesPlanPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesPlanPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -24293,6 +32047,383 @@ func (ec *executionContext) fieldContext_SetWarehouseCapacityPayload_errors(_ co
 	return fc, nil
 }
 
+func (ec *executionContext) _SettlementLine_planId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_planId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlanID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_planId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SettlementLine_orderId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SettlementLine_deliveredFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_deliveredFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_deliveredFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementLine_returnedFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_returnedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReturnedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_returnedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_id(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SettlementStatement_customerId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_customerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettlementStatement_period(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementPeriod) graphql.Marshaler {
+			return ec.marshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "SettlementPeriod")
+}
+
+func (ec *executionContext) _SettlementStatement_start(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettlementStatement_end(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettlementStatement_status(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettlementStatement_plans(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_plans(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plans, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_plans(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_deliveredFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_deliveredFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_deliveredFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_returnedFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_returnedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReturnedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_returnedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_owedFen(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_owedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_owedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SettlementStatement_closedAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatement", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SettlementStatement_lines(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatement_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementLine) graphql.Marshaler {
+			return ec.marshalNSettlementLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatement_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementStatement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ShortageLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.ShortageLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24429,6 +32560,139 @@ func (ec *executionContext) _ShortageLine_reason(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_ShortageLine_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ShortageLine", field, false, false, "LossReason")
+}
+
+func (ec *executionContext) _SkuMapping_platform(ctx context.Context, field graphql.CollectedField, obj *model.SkuMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMapping_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MarketplacePlatform) graphql.Marshaler {
+			return ec.marshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMapping_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SkuMapping", field, false, false, "MarketplacePlatform")
+}
+
+func (ec *executionContext) _SkuMapping_platformSku(ctx context.Context, field graphql.CollectedField, obj *model.SkuMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMapping_platformSku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlatformSku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMapping_platformSku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SkuMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _SkuMapping_sku(ctx context.Context, field graphql.CollectedField, obj *model.SkuMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMapping_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMapping_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SkuMapping", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SkuMappingPayload_mapping(ctx context.Context, field graphql.CollectedField, obj *model.SkuMappingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMappingPayload_mapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mapping, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SkuMapping) graphql.Marshaler {
+			return ec.marshalOSkuMapping2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSkuMapping(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMappingPayload_mapping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SkuMappingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SkuMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SkuMappingPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.SkuMappingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkuMappingPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkuMappingPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SkuMappingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _SlotCapacity_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.SlotCapacity) (ret graphql.Marshaler) {
@@ -27599,6 +35863,87 @@ func UnmarshalCampaignConditionsInput(ctx context.Context, raw any) (model.Campa
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputClaimCampaignInput(ctx context.Context, obj any) (model.ClaimCampaignInput, error) {
+	var it model.ClaimCampaignInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["perUserLimit"]; !present {
+		asMap["perUserLimit"] = 1
+	}
+
+	fieldsInOrder := [...]string{"name", "templateId", "stock", "perUserLimit", "startsAt", "endsAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "templateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TemplateID = data
+		case "stock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stock"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stock = data
+		case "perUserLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perUserLimit"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerUserLimit = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalClaimCampaignInput unmarshals raw into the ClaimCampaignInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimCampaignInput(ctx context.Context, raw any) (model.ClaimCampaignInput, error) {
+	var out model.ClaimCampaignInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimCampaignInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputConfirmPutAwayInput(ctx context.Context, obj any) (model.ConfirmPutAwayInput, error) {
 	var it model.ConfirmPutAwayInput
 	if obj == nil {
@@ -27991,6 +36336,76 @@ func UnmarshalCreateProductInput(ctx context.Context, raw any) (model.CreateProd
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateSalesPlanInput(ctx context.Context, obj any) (model.CreateSalesPlanInput, error) {
+	var it model.CreateSalesPlanInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "address", "slot", "settlementPeriod", "lines"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "slot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slot"))
+			data, err := ec.unmarshalNDeliverySlotInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlotInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slot = data
+		case "settlementPeriod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("settlementPeriod"))
+			data, err := ec.unmarshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SettlementPeriod = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNSalesPlanLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSalesPlanInput unmarshals raw into the CreateSalesPlanInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSalesPlanInput(ctx context.Context, raw any) (model.CreateSalesPlanInput, error) {
+	var out model.CreateSalesPlanInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSalesPlanInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeductItemInput(ctx context.Context, obj any) (model.DeductItemInput, error) {
 	var it model.DeductItemInput
 	if obj == nil {
@@ -28135,6 +36550,117 @@ func (ec *executionContext) unmarshalInputDeliverySlotInput(ctx context.Context,
 func UnmarshalDeliverySlotInput(ctx context.Context, raw any) (model.DeliverySlotInput, error) {
 	var out model.DeliverySlotInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeliverySlotInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputGiftCampaignInput(ctx context.Context, obj any) (model.GiftCampaignInput, error) {
+	var it model.GiftCampaignInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["minGoodsFen"]; !present {
+		asMap["minGoodsFen"] = 0
+	}
+	if _, present := asMap["requiredSkus"]; !present {
+		asMap["requiredSkus"] = []any{}
+	}
+	if _, present := asMap["excludedCustomers"]; !present {
+		asMap["excludedCustomers"] = []any{}
+	}
+	if _, present := asMap["giftQtyPerOrder"]; !present {
+		asMap["giftQtyPerOrder"] = 1
+	}
+
+	fieldsInOrder := [...]string{"name", "startsAt", "endsAt", "minGoodsFen", "requiredSkus", "excludedCustomers", "giftSku", "giftQtyPerOrder", "giftStock"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "minGoodsFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minGoodsFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinGoodsFen = data
+		case "requiredSkus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiredSkus"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiredSkus = data
+		case "excludedCustomers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("excludedCustomers"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExcludedCustomers = data
+		case "giftSku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftSku"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GiftSku = data
+		case "giftQtyPerOrder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftQtyPerOrder"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GiftQtyPerOrder = data
+		case "giftStock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("giftStock"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GiftStock = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGiftCampaignInput unmarshals raw into the GiftCampaignInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGiftCampaignInput(ctx context.Context, raw any) (model.GiftCampaignInput, error) {
+	var out model.GiftCampaignInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GiftCampaignInput", raw, &out)
 	return out, err
 }
 
@@ -28592,6 +37118,69 @@ func UnmarshalProductInput(ctx context.Context, raw any) (model.ProductInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPutAwayReceiptInput(ctx context.Context, obj any) (model.PutAwayReceiptInput, error) {
+	var it model.PutAwayReceiptInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"receiptId", "bin", "qty", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "receiptId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptID = data
+		case "bin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bin = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPutAwayReceiptInput unmarshals raw into the PutAwayReceiptInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPutAwayReceiptInput(ctx context.Context, raw any) (model.PutAwayReceiptInput, error) {
+	var out model.PutAwayReceiptInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PutAwayReceiptInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReceiveGoodsInput(ctx context.Context, obj any) (model.ReceiveGoodsInput, error) {
 	var it model.ReceiveGoodsInput
 	if obj == nil {
@@ -28619,7 +37208,7 @@ func (ec *executionContext) unmarshalInputReceiveGoodsInput(ctx context.Context,
 			it.PurchaseOrder = data
 		case "bin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bin"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -28904,6 +37493,62 @@ func (ec *executionContext) unmarshalInputReturnLineInput(ctx context.Context, o
 func UnmarshalReturnLineInput(ctx context.Context, raw any) (model.ReturnLineInput, error) {
 	var out model.ReturnLineInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReturnLineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSalesPlanLineInput(ctx context.Context, obj any) (model.SalesPlanLineInput, error) {
+	var it model.SalesPlanLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "qty", "agreedPriceFen"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "qty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qty"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qty = data
+		case "agreedPriceFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agreedPriceFen"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgreedPriceFen = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSalesPlanLineInput unmarshals raw into the SalesPlanLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSalesPlanLineInput(ctx context.Context, raw any) (model.SalesPlanLineInput, error) {
+	var out model.SalesPlanLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SalesPlanLineInput", raw, &out)
 	return out, err
 }
 
@@ -30395,6 +39040,117 @@ func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var candidateImportImplementors = []string{"CandidateImport"}
+
+func (ec *executionContext) _CandidateImport(ctx context.Context, sel ast.SelectionSet, obj *model.CandidateImport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, candidateImportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CandidateImport")
+		case "importId":
+			out.Values[i] = ec._CandidateImport_importId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "campaignId":
+			out.Values[i] = ec._CandidateImport_campaignId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataRows":
+			out.Values[i] = ec._CandidateImport_dataRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "imported":
+			out.Values[i] = ec._CandidateImport_imported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicates":
+			out.Values[i] = ec._CandidateImport_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicateRows":
+			out.Values[i] = ec._CandidateImport_duplicateRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alreadyListed":
+			out.Values[i] = ec._CandidateImport_alreadyListed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invalidRows":
+			out.Values[i] = ec._CandidateImport_invalidRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "candidates":
+			out.Values[i] = ec._CandidateImport_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var candidateImportPayloadImplementors = []string{"CandidateImportPayload"}
+
+func (ec *executionContext) _CandidateImportPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidateImportPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, candidateImportPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CandidateImportPayload")
+		case "import":
+			out.Values[i] = ec._CandidateImportPayload_import(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CandidateImportPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var cashPaymentImplementors = []string{"CashPayment"}
 
 func (ec *executionContext) _CashPayment(ctx context.Context, sel ast.SelectionSet, obj *model.CashPayment) graphql.Marshaler {
@@ -30491,6 +39247,142 @@ func (ec *executionContext) _CatalogChange(ctx context.Context, sel ast.Selectio
 			}
 		case "after":
 			out.Values[i] = ec._CatalogChange_after(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var claimCampaignImplementors = []string{"ClaimCampaign"}
+
+func (ec *executionContext) _ClaimCampaign(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimCampaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimCampaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimCampaign")
+		case "id":
+			out.Values[i] = ec._ClaimCampaign_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ClaimCampaign_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "templateId":
+			out.Values[i] = ec._ClaimCampaign_templateId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stock":
+			out.Values[i] = ec._ClaimCampaign_stock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "perUserLimit":
+			out.Values[i] = ec._ClaimCampaign_perUserLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._ClaimCampaign_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._ClaimCampaign_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ClaimCampaign_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claims":
+			out.Values[i] = ec._ClaimCampaign_claims(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._ClaimCampaign_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bound":
+			out.Values[i] = ec._ClaimCampaign_bound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._ClaimCampaign_refused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "givebacksOwed":
+			out.Values[i] = ec._ClaimCampaign_givebacksOwed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stockLeft":
+			out.Values[i] = ec._ClaimCampaign_stockLeft(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var claimCampaignPayloadImplementors = []string{"ClaimCampaignPayload"}
+
+func (ec *executionContext) _ClaimCampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimCampaignPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimCampaignPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimCampaignPayload")
+		case "campaign":
+			out.Values[i] = ec._ClaimCampaignPayload_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ClaimCampaignPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30887,6 +39779,102 @@ func (ec *executionContext) _CouponCampaignPayload(ctx context.Context, sel ast.
 			}
 		case "errors":
 			out.Values[i] = ec._CouponCampaignPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponClaimImplementors = []string{"CouponClaim"}
+
+func (ec *executionContext) _CouponClaim(ctx context.Context, sel ast.SelectionSet, obj *model.CouponClaim) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponClaimImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponClaim")
+		case "id":
+			out.Values[i] = ec._CouponClaim_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "campaignId":
+			out.Values[i] = ec._CouponClaim_campaignId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CouponClaim_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._CouponClaim_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "couponId":
+			out.Values[i] = ec._CouponClaim_couponId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._CouponClaim_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponClaimPayloadImplementors = []string{"CouponClaimPayload"}
+
+func (ec *executionContext) _CouponClaimPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponClaimPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponClaimPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponClaimPayload")
+		case "claim":
+			out.Values[i] = ec._CouponClaimPayload_claim(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CouponClaimPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -31735,6 +40723,306 @@ func (ec *executionContext) _FulfillmentUnit(ctx context.Context, sel ast.Select
 	return out
 }
 
+var giftCampaignImplementors = []string{"GiftCampaign"}
+
+func (ec *executionContext) _GiftCampaign(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCampaign")
+		case "id":
+			out.Values[i] = ec._GiftCampaign_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._GiftCampaign_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._GiftCampaign_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._GiftCampaign_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phase":
+			out.Values[i] = ec._GiftCampaign_phase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minGoodsFen":
+			out.Values[i] = ec._GiftCampaign_minGoodsFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requiredSkus":
+			out.Values[i] = ec._GiftCampaign_requiredSkus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "excludedCustomers":
+			out.Values[i] = ec._GiftCampaign_excludedCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "giftSku":
+			out.Values[i] = ec._GiftCampaign_giftSku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "giftQtyPerOrder":
+			out.Values[i] = ec._GiftCampaign_giftQtyPerOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "giftStock":
+			out.Values[i] = ec._GiftCampaign_giftStock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "giftStockLeft":
+			out.Values[i] = ec._GiftCampaign_giftStockLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "candidates":
+			out.Values[i] = ec._GiftCampaign_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._GiftCampaign_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCampaignConnectionImplementors = []string{"GiftCampaignConnection"}
+
+func (ec *executionContext) _GiftCampaignConnection(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCampaignConnection")
+		case "edges":
+			out.Values[i] = ec._GiftCampaignConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._GiftCampaignConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCampaignEdgeImplementors = []string{"GiftCampaignEdge"}
+
+func (ec *executionContext) _GiftCampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCampaignEdge")
+		case "node":
+			out.Values[i] = ec._GiftCampaignEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._GiftCampaignEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var giftCampaignPayloadImplementors = []string{"GiftCampaignPayload"}
+
+func (ec *executionContext) _GiftCampaignPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GiftCampaignPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, giftCampaignPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GiftCampaignPayload")
+		case "campaign":
+			out.Values[i] = ec._GiftCampaignPayload_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._GiftCampaignPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var goodsReceiptImplementors = []string{"GoodsReceipt"}
+
+func (ec *executionContext) _GoodsReceipt(ctx context.Context, sel ast.SelectionSet, obj *model.GoodsReceipt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, goodsReceiptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GoodsReceipt")
+		case "id":
+			out.Values[i] = ec._GoodsReceipt_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purchaseOrder":
+			out.Values[i] = ec._GoodsReceipt_purchaseOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bin":
+			out.Values[i] = ec._GoodsReceipt_bin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._GoodsReceipt_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batch":
+			out.Values[i] = ec._GoodsReceipt_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productionDate":
+			out.Values[i] = ec._GoodsReceipt_productionDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiryDate":
+			out.Values[i] = ec._GoodsReceipt_expiryDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._GoodsReceipt_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putAway":
+			out.Values[i] = ec._GoodsReceipt_putAway(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "atDock":
+			out.Values[i] = ec._GoodsReceipt_atDock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "operator":
+			out.Values[i] = ec._GoodsReceipt_operator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._GoodsReceipt_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var handOverPayloadImplementors = []string{"HandOverPayload"}
 
 func (ec *executionContext) _HandOverPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HandOverPayload) graphql.Marshaler {
@@ -31796,6 +41084,349 @@ func (ec *executionContext) _HandoverBatch(ctx context.Context, sel ast.Selectio
 			}
 		case "parcels":
 			out.Values[i] = ec._HandoverBatch_parcels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._HandoverBatch_at(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "importedAt":
+			out.Values[i] = ec._HandoverBatch_importedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var handoverBatchSummaryImplementors = []string{"HandoverBatchSummary"}
+
+func (ec *executionContext) _HandoverBatchSummary(ctx context.Context, sel ast.SelectionSet, obj *model.HandoverBatchSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handoverBatchSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandoverBatchSummary")
+		case "id":
+			out.Values[i] = ec._HandoverBatchSummary_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "carrier":
+			out.Values[i] = ec._HandoverBatchSummary_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parcels":
+			out.Values[i] = ec._HandoverBatchSummary_parcels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._HandoverBatchSummary_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importedAt":
+			out.Values[i] = ec._HandoverBatchSummary_importedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invalidCandidateRowImplementors = []string{"InvalidCandidateRow"}
+
+func (ec *executionContext) _InvalidCandidateRow(ctx context.Context, sel ast.SelectionSet, obj *model.InvalidCandidateRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invalidCandidateRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvalidCandidateRow")
+		case "row":
+			out.Values[i] = ec._InvalidCandidateRow_row(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._InvalidCandidateRow_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketplaceOrderImplementors = []string{"MarketplaceOrder"}
+
+func (ec *executionContext) _MarketplaceOrder(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceOrder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceOrderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceOrder")
+		case "id":
+			out.Values[i] = ec._MarketplaceOrder_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platform":
+			out.Values[i] = ec._MarketplaceOrder_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platformOrderId":
+			out.Values[i] = ec._MarketplaceOrder_platformOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "way":
+			out.Values[i] = ec._MarketplaceOrder_way(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._MarketplaceOrder_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasonCode":
+			out.Values[i] = ec._MarketplaceOrder_reasonCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reasonNote":
+			out.Values[i] = ec._MarketplaceOrder_reasonNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "planId":
+			out.Values[i] = ec._MarketplaceOrder_planId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._MarketplaceOrder_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "shopId":
+			out.Values[i] = ec._MarketplaceOrder_shopId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._MarketplaceOrder_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._MarketplaceOrder_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalFen":
+			out.Values[i] = ec._MarketplaceOrder_totalFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._MarketplaceOrder_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._MarketplaceOrder_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "statusUpdates":
+			out.Values[i] = ec._MarketplaceOrder_statusUpdates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "receivedAt":
+			out.Values[i] = ec._MarketplaceOrder_receivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._MarketplaceOrder_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketplaceOrderLineImplementors = []string{"MarketplaceOrderLine"}
+
+func (ec *executionContext) _MarketplaceOrderLine(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceOrderLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceOrderLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceOrderLine")
+		case "platformSku":
+			out.Values[i] = ec._MarketplaceOrderLine_platformSku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._MarketplaceOrderLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitPriceFen":
+			out.Values[i] = ec._MarketplaceOrderLine_unitPriceFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketplaceOrderPayloadImplementors = []string{"MarketplaceOrderPayload"}
+
+func (ec *executionContext) _MarketplaceOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceOrderPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceOrderPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceOrderPayload")
+		case "order":
+			out.Values[i] = ec._MarketplaceOrderPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._MarketplaceOrderPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketplaceStepImplementors = []string{"MarketplaceStep"}
+
+func (ec *executionContext) _MarketplaceStep(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceStep")
+		case "step":
+			out.Values[i] = ec._MarketplaceStep_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._MarketplaceStep_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._MarketplaceStep_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -31912,6 +41543,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "retryMarketplaceOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryMarketplaceOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setSkuMapping":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSkuMapping(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSalesPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSalesPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retrySalesPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retrySalesPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deductNonCash":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deductNonCash(ctx, field)
@@ -32024,6 +41683,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createClaimCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createClaimCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createGiftCampaign":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createGiftCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importGiftCandidates":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importGiftCandidates(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topUpGiftStock":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_topUpGiftStock(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setSlotCapacity":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setSlotCapacity(ctx, field)
@@ -32041,6 +41735,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "receiveGoods":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_receiveGoods(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putAwayReceipt":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_putAwayReceipt(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -33044,6 +42745,49 @@ func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var platformStatusUpdateImplementors = []string{"PlatformStatusUpdate"}
+
+func (ec *executionContext) _PlatformStatusUpdate(ctx context.Context, sel ast.SelectionSet, obj *model.PlatformStatusUpdate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, platformStatusUpdateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlatformStatusUpdate")
+		case "status":
+			out.Values[i] = ec._PlatformStatusUpdate_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._PlatformStatusUpdate_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sentAt":
+			out.Values[i] = ec._PlatformStatusUpdate_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var priceEntryImplementors = []string{"PriceEntry"}
 
 func (ec *executionContext) _PriceEntry(ctx context.Context, sel ast.SelectionSet, obj *model.PriceEntry) graphql.Marshaler {
@@ -33334,6 +43078,97 @@ func (ec *executionContext) _ProductPayload(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var purchaseOrderImplementors = []string{"PurchaseOrder"}
+
+func (ec *executionContext) _PurchaseOrder(ctx context.Context, sel ast.SelectionSet, obj *model.PurchaseOrder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PurchaseOrder")
+		case "id":
+			out.Values[i] = ec._PurchaseOrder_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "supplier":
+			out.Values[i] = ec._PurchaseOrder_supplier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._PurchaseOrder_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var purchaseOrderLineImplementors = []string{"PurchaseOrderLine"}
+
+func (ec *executionContext) _PurchaseOrderLine(ctx context.Context, sel ast.SelectionSet, obj *model.PurchaseOrderLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseOrderLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PurchaseOrderLine")
+		case "sku":
+			out.Values[i] = ec._PurchaseOrderLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ordered":
+			out.Values[i] = ec._PurchaseOrderLine_ordered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "received":
+			out.Values[i] = ec._PurchaseOrderLine_received(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._PurchaseOrderLine_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var putAwayPayloadImplementors = []string{"PutAwayPayload"}
 
 func (ec *executionContext) _PutAwayPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PutAwayPayload) graphql.Marshaler {
@@ -33352,6 +43187,44 @@ func (ec *executionContext) _PutAwayPayload(ctx context.Context, sel ast.Selecti
 			}
 		case "errors":
 			out.Values[i] = ec._PutAwayPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var putAwayReceiptPayloadImplementors = []string{"PutAwayReceiptPayload"}
+
+func (ec *executionContext) _PutAwayReceiptPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PutAwayReceiptPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, putAwayReceiptPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PutAwayReceiptPayload")
+		case "receipt":
+			out.Values[i] = ec._PutAwayReceiptPayload_receipt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PutAwayReceiptPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -33557,6 +43430,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_catalogChanges(ctx, field)
 				})
+		case "marketplaceOrders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_marketplaceOrders(ctx, field)
+				})
+		case "marketplaceOrder":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_marketplaceOrder(ctx, field)
+				})
+		case "salesPlans":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_salesPlans(ctx, field)
+				})
+		case "salesPlan":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_salesPlan(ctx, field)
+				})
+		case "settlementStatements":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_settlementStatements(ctx, field)
+				})
 		case "myAccounts":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -33623,6 +43526,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_couponCampaign(ctx, field)
 				})
+		case "claimCampaign":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_claimCampaign(ctx, field)
+				})
+		case "myCouponClaim":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myCouponClaim(ctx, field)
+				})
+		case "giftCampaigns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_giftCampaigns(ctx, field)
+				})
+		case "giftCampaign":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_giftCampaign(ctx, field)
+				})
 		case "deliverySlots":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -33688,6 +43615,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_binStock(ctx, field)
+				})
+		case "purchaseOrder":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_purchaseOrder(ctx, field)
+				})
+		case "goodsReceipts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_goodsReceipts(ctx, field)
+				})
+		case "handoverBatches":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_handoverBatches(ctx, field)
+				})
+		case "handoverBatch":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_handoverBatch(ctx, field)
 				})
 		case "stockMovements":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -33869,6 +43820,190 @@ func (ec *executionContext) _RetryFulfillmentPayload(ctx context.Context, sel as
 			}
 		case "errors":
 			out.Values[i] = ec._RetryFulfillmentPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesPlanImplementors = []string{"SalesPlan"}
+
+func (ec *executionContext) _SalesPlan(ctx context.Context, sel ast.SelectionSet, obj *model.SalesPlan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesPlanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesPlan")
+		case "id":
+			out.Values[i] = ec._SalesPlan_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerId":
+			out.Values[i] = ec._SalesPlan_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._SalesPlan_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "marketplaceOrderId":
+			out.Values[i] = ec._SalesPlan_marketplaceOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SalesPlan_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasonCode":
+			out.Values[i] = ec._SalesPlan_reasonCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reasonNote":
+			out.Values[i] = ec._SalesPlan_reasonNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._SalesPlan_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._SalesPlan_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "settlementPeriod":
+			out.Values[i] = ec._SalesPlan_settlementPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agreedFen":
+			out.Values[i] = ec._SalesPlan_agreedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._SalesPlan_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdBy":
+			out.Values[i] = ec._SalesPlan_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SalesPlan_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._SalesPlan_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesPlanLineImplementors = []string{"SalesPlanLine"}
+
+func (ec *executionContext) _SalesPlanLine(ctx context.Context, sel ast.SelectionSet, obj *model.SalesPlanLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesPlanLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesPlanLine")
+		case "sku":
+			out.Values[i] = ec._SalesPlanLine_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qty":
+			out.Values[i] = ec._SalesPlanLine_qty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agreedPriceFen":
+			out.Values[i] = ec._SalesPlanLine_agreedPriceFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesPlanPayloadImplementors = []string{"SalesPlanPayload"}
+
+func (ec *executionContext) _SalesPlanPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SalesPlanPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesPlanPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesPlanPayload")
+		case "plan":
+			out.Values[i] = ec._SalesPlanPayload_plan(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SalesPlanPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34190,6 +44325,142 @@ func (ec *executionContext) _SetWarehouseCapacityPayload(ctx context.Context, se
 	return out
 }
 
+var settlementLineImplementors = []string{"SettlementLine"}
+
+func (ec *executionContext) _SettlementLine(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementLine")
+		case "planId":
+			out.Values[i] = ec._SettlementLine_planId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._SettlementLine_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliveredFen":
+			out.Values[i] = ec._SettlementLine_deliveredFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "returnedFen":
+			out.Values[i] = ec._SettlementLine_returnedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var settlementStatementImplementors = []string{"SettlementStatement"}
+
+func (ec *executionContext) _SettlementStatement(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementStatement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementStatementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementStatement")
+		case "id":
+			out.Values[i] = ec._SettlementStatement_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "customerId":
+			out.Values[i] = ec._SettlementStatement_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "period":
+			out.Values[i] = ec._SettlementStatement_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "start":
+			out.Values[i] = ec._SettlementStatement_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._SettlementStatement_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SettlementStatement_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "plans":
+			out.Values[i] = ec._SettlementStatement_plans(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliveredFen":
+			out.Values[i] = ec._SettlementStatement_deliveredFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "returnedFen":
+			out.Values[i] = ec._SettlementStatement_returnedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owedFen":
+			out.Values[i] = ec._SettlementStatement_owedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closedAt":
+			out.Values[i] = ec._SettlementStatement_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._SettlementStatement_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var shortageLineImplementors = []string{"ShortageLine"}
 
 func (ec *executionContext) _ShortageLine(ctx context.Context, sel ast.SelectionSet, obj *model.ShortageLine) graphql.Marshaler {
@@ -34229,6 +44500,87 @@ func (ec *executionContext) _ShortageLine(ctx context.Context, sel ast.Selection
 		case "reason":
 			out.Values[i] = ec._ShortageLine_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var skuMappingImplementors = []string{"SkuMapping"}
+
+func (ec *executionContext) _SkuMapping(ctx context.Context, sel ast.SelectionSet, obj *model.SkuMapping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, skuMappingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SkuMapping")
+		case "platform":
+			out.Values[i] = ec._SkuMapping_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platformSku":
+			out.Values[i] = ec._SkuMapping_platformSku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._SkuMapping_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var skuMappingPayloadImplementors = []string{"SkuMappingPayload"}
+
+func (ec *executionContext) _SkuMappingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SkuMappingPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, skuMappingPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SkuMappingPayload")
+		case "mapping":
+			out.Values[i] = ec._SkuMappingPayload_mapping(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._SkuMappingPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -35646,6 +45998,14 @@ func (ec *executionContext) marshalNCancelOrderPayload2ᚖgithubᚗcomᚋharvest
 	return ec._CancelOrderPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCandidateImportPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImportPayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidateImportPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CandidateImportPayload!")
+		return graphql.Null
+	}
+	return ec._CandidateImportPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCatalogChange2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCatalogChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CatalogChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -35668,6 +46028,19 @@ func (ec *executionContext) marshalNCatalogChange2ᚖgithubᚗcomᚋharvestᚋha
 		return graphql.Null
 	}
 	return ec._CatalogChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNClaimCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignInput(ctx context.Context, v any) (model.ClaimCampaignInput, error) {
+	res, err := ec.unmarshalInputClaimCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClaimCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.ClaimCampaignPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimCampaignPayload!")
+		return graphql.Null
+	}
+	return ec._ClaimCampaignPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNConfirmPutAwayInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐConfirmPutAwayInput(ctx context.Context, v any) (model.ConfirmPutAwayInput, error) {
@@ -35793,6 +46166,24 @@ func (ec *executionContext) marshalNCouponCampaignStatus2githubᚗcomᚋharvest�
 	return v
 }
 
+func (ec *executionContext) marshalNCouponClaimPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponClaimPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponClaimPayload!")
+		return graphql.Null
+	}
+	return ec._CouponClaimPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx context.Context, v any) (model.CouponClaimStatus, error) {
+	var res model.CouponClaimStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponClaimStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaimStatus(ctx context.Context, sel ast.SelectionSet, v model.CouponClaimStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CouponPayload!")
@@ -35871,6 +46262,11 @@ func (ec *executionContext) unmarshalNCreatePickListInput2githubᚗcomᚋharvest
 
 func (ec *executionContext) unmarshalNCreateProductInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateProductInput(ctx context.Context, v any) (model.CreateProductInput, error) {
 	res, err := ec.unmarshalInputCreateProductInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateSalesPlanInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateSalesPlanInput(ctx context.Context, v any) (model.CreateSalesPlanInput, error) {
+	res, err := ec.unmarshalInputCreateSalesPlanInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -36103,6 +46499,93 @@ func (ec *executionContext) marshalNFulfillmentUnitState2githubᚗcomᚋharvest�
 	return v
 }
 
+func (ec *executionContext) marshalNGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCampaign!")
+		return graphql.Null
+	}
+	return ec._GiftCampaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGiftCampaignConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignConnection(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCampaignConnection!")
+		return graphql.Null
+	}
+	return ec._GiftCampaignConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGiftCampaignEdge2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GiftCampaignEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGiftCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGiftCampaignEdge2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignEdge(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCampaignEdge!")
+		return graphql.Null
+	}
+	return ec._GiftCampaignEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGiftCampaignInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignInput(ctx context.Context, v any) (model.GiftCampaignInput, error) {
+	res, err := ec.unmarshalInputGiftCampaignInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGiftCampaignPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPayload(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaignPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GiftCampaignPayload!")
+		return graphql.Null
+	}
+	return ec._GiftCampaignPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx context.Context, v any) (model.GiftCampaignPhase, error) {
+	var res model.GiftCampaignPhase
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGiftCampaignPhase2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaignPhase(ctx context.Context, sel ast.SelectionSet, v model.GiftCampaignPhase) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNGoodsReceipt2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceiptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GoodsReceipt) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGoodsReceipt2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceipt(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGoodsReceipt2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceipt(ctx context.Context, sel ast.SelectionSet, v *model.GoodsReceipt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GoodsReceipt!")
+		return graphql.Null
+	}
+	return ec._GoodsReceipt(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNHandOverInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandOverInput(ctx context.Context, v any) (model.HandOverInput, error) {
 	res, err := ec.unmarshalInputHandOverInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -36124,6 +46607,30 @@ func (ec *executionContext) unmarshalNHandling2githubᚗcomᚋharvestᚋharvest�
 
 func (ec *executionContext) marshalNHandling2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandling(ctx context.Context, sel ast.SelectionSet, v model.Handling) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNHandoverBatchSummary2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatchSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HandoverBatchSummary) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHandoverBatchSummary2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatchSummary(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHandoverBatchSummary2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatchSummary(ctx context.Context, sel ast.SelectionSet, v *model.HandoverBatchSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HandoverBatchSummary!")
+		return graphql.Null
+	}
+	return ec._HandoverBatchSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -36183,6 +46690,59 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕint64ᚄ(ctx context.Context, sel ast.SelectionSet, v []int64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvalidCandidateRow2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InvalidCandidateRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvalidCandidateRow2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvalidCandidateRow2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐInvalidCandidateRow(ctx context.Context, sel ast.SelectionSet, v *model.InvalidCandidateRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvalidCandidateRow!")
+		return graphql.Null
+	}
+	return ec._InvalidCandidateRow(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, v any) (model.LossReason, error) {
 	var res model.LossReason
 	err := res.UnmarshalGQL(v)
@@ -36191,6 +46751,106 @@ func (ec *executionContext) unmarshalNLossReason2githubᚗcomᚋharvestᚋharves
 
 func (ec *executionContext) marshalNLossReason2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐLossReason(ctx context.Context, sel ast.SelectionSet, v model.LossReason) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNMarketplaceOrder2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MarketplaceOrder) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceOrder!")
+		return graphql.Null
+	}
+	return ec._MarketplaceOrder(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMarketplaceOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MarketplaceOrderLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMarketplaceOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMarketplaceOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderLine(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrderLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceOrderLine!")
+		return graphql.Null
+	}
+	return ec._MarketplaceOrderLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMarketplaceOrderPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrderPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceOrderPayload!")
+		return graphql.Null
+	}
+	return ec._MarketplaceOrderPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMarketplaceOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx context.Context, v any) (model.MarketplaceOrderStatus, error) {
+	var res model.MarketplaceOrderStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMarketplaceOrderStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx context.Context, sel ast.SelectionSet, v model.MarketplaceOrderStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx context.Context, v any) (model.MarketplacePlatform, error) {
+	var res model.MarketplacePlatform
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMarketplacePlatform2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx context.Context, sel ast.SelectionSet, v model.MarketplacePlatform) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNMarketplaceStep2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MarketplaceStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMarketplaceStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMarketplaceStep2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceStep(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceStep) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceStep!")
+		return graphql.Null
+	}
+	return ec._MarketplaceStep(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNNonCashKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐNonCashKind(ctx context.Context, v any) (model.NonCashKind, error) {
@@ -36512,6 +47172,30 @@ func (ec *executionContext) marshalNPlaceOrderPayload2ᚖgithubᚗcomᚋharvest�
 	return ec._PlaceOrderPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPlatformStatusUpdate2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlatformStatusUpdateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PlatformStatusUpdate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlatformStatusUpdate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlatformStatusUpdate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPlatformStatusUpdate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPlatformStatusUpdate(ctx context.Context, sel ast.SelectionSet, v *model.PlatformStatusUpdate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PlatformStatusUpdate!")
+		return graphql.Null
+	}
+	return ec._PlatformStatusUpdate(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPriceEntry2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPriceEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PriceEntry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -36594,12 +47278,49 @@ func (ec *executionContext) marshalNProductPayload2ᚖgithubᚗcomᚋharvestᚋh
 	return ec._ProductPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPurchaseOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PurchaseOrderLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPurchaseOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPurchaseOrderLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLine(ctx context.Context, sel ast.SelectionSet, v *model.PurchaseOrderLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PurchaseOrderLine!")
+		return graphql.Null
+	}
+	return ec._PurchaseOrderLine(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPutAwayPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayPayload(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PutAwayPayload!")
 		return graphql.Null
 	}
 	return ec._PutAwayPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPutAwayReceiptInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayReceiptInput(ctx context.Context, v any) (model.PutAwayReceiptInput, error) {
+	res, err := ec.unmarshalInputPutAwayReceiptInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPutAwayReceiptPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayReceiptPayload(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayReceiptPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PutAwayReceiptPayload!")
+		return graphql.Null
+	}
+	return ec._PutAwayReceiptPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPutAwayTask2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PutAwayTask) graphql.Marshaler {
@@ -36747,6 +47468,91 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋg
 	return ret
 }
 
+func (ec *executionContext) marshalNSalesPlan2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SalesPlan) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesPlan!")
+		return graphql.Null
+	}
+	return ec._SalesPlan(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSalesPlanLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SalesPlanLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSalesPlanLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSalesPlanLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLine(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlanLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesPlanLine!")
+		return graphql.Null
+	}
+	return ec._SalesPlanLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSalesPlanLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineInputᚄ(ctx context.Context, v any) ([]*model.SalesPlanLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SalesPlanLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSalesPlanLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSalesPlanLineInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanLineInput(ctx context.Context, v any) (*model.SalesPlanLineInput, error) {
+	res, err := ec.unmarshalInputSalesPlanLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSalesPlanPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanPayload(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlanPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesPlanPayload!")
+		return graphql.Null
+	}
+	return ec._SalesPlanPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSalesPlanStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanStatus(ctx context.Context, v any) (model.SalesPlanStatus, error) {
+	var res model.SalesPlanStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSalesPlanStatus2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlanStatus(ctx context.Context, sel ast.SelectionSet, v model.SalesPlanStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNSaveAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSaveAddressInput(ctx context.Context, v any) (model.SaveAddressInput, error) {
 	res, err := ec.unmarshalInputSaveAddressInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -36870,6 +47676,64 @@ func (ec *executionContext) marshalNSetWarehouseCapacityPayload2ᚖgithubᚗcom�
 	return ec._SetWarehouseCapacityPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSettlementLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementLine(ctx context.Context, sel ast.SelectionSet, v *model.SettlementLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SettlementLine!")
+		return graphql.Null
+	}
+	return ec._SettlementLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx context.Context, v any) (model.SettlementPeriod, error) {
+	var res model.SettlementPeriod
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSettlementPeriod2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementPeriod(ctx context.Context, sel ast.SelectionSet, v model.SettlementPeriod) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSettlementStatement2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementStatementᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementStatement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementStatement2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementStatement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementStatement2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSettlementStatement(ctx context.Context, sel ast.SelectionSet, v *model.SettlementStatement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SettlementStatement!")
+		return graphql.Null
+	}
+	return ec._SettlementStatement(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageLine(ctx context.Context, sel ast.SelectionSet, v *model.ShortageLine) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ShortageLine!")
@@ -36881,6 +47745,14 @@ func (ec *executionContext) marshalNShortageLine2ᚖgithubᚗcomᚋharvestᚋhar
 func (ec *executionContext) unmarshalNShortageReasonInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐShortageReasonInput(ctx context.Context, v any) (*model.ShortageReasonInput, error) {
 	res, err := ec.unmarshalInputShortageReasonInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSkuMappingPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSkuMappingPayload(ctx context.Context, sel ast.SelectionSet, v *model.SkuMappingPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SkuMappingPayload!")
+		return graphql.Null
+	}
+	return ec._SkuMappingPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSlotCapacity2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SlotCapacity) graphql.Marshaler {
@@ -37027,6 +47899,20 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	res := graphql.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
 	}
 	return res
 }
@@ -37438,11 +48324,25 @@ func (ec *executionContext) unmarshalOBundleComponentInput2ᚕᚖgithubᚗcomᚋ
 	return res, nil
 }
 
+func (ec *executionContext) marshalOCandidateImport2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCandidateImport(ctx context.Context, sel ast.SelectionSet, v *model.CandidateImport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CandidateImport(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCashPayment2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCashPayment(ctx context.Context, sel ast.SelectionSet, v *model.CashPayment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._CashPayment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOClaimCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐClaimCampaign(ctx context.Context, sel ast.SelectionSet, v *model.ClaimCampaign) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ClaimCampaign(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCoupon2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *model.Coupon) graphql.Marshaler {
@@ -37457,6 +48357,13 @@ func (ec *executionContext) marshalOCouponCampaign2ᚖgithubᚗcomᚋharvestᚋh
 		return graphql.Null
 	}
 	return ec._CouponCampaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCouponClaim2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponClaim(ctx context.Context, sel ast.SelectionSet, v *model.CouponClaim) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponClaim(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponTemplate(ctx context.Context, sel ast.SelectionSet, v *model.CouponTemplate) graphql.Marshaler {
@@ -37485,6 +48392,20 @@ func (ec *executionContext) marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharves
 		return graphql.Null
 	}
 	return ec._FulfillmentTimeline(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOGiftCampaign2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGiftCampaign(ctx context.Context, sel ast.SelectionSet, v *model.GiftCampaign) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GiftCampaign(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOGoodsReceipt2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐGoodsReceipt(ctx context.Context, sel ast.SelectionSet, v *model.GoodsReceipt) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GoodsReceipt(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOHandoverBatch2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐHandoverBatch(ctx context.Context, sel ast.SelectionSet, v *model.HandoverBatch) graphql.Marshaler {
@@ -37581,6 +48502,45 @@ func (ec *executionContext) marshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharve
 	return v
 }
 
+func (ec *executionContext) marshalOMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MarketplaceOrder(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMarketplaceOrderStatus2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx context.Context, v any) (*model.MarketplaceOrderStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MarketplaceOrderStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMarketplaceOrderStatus2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrderStatus(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrderStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOMarketplacePlatform2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx context.Context, v any) (*model.MarketplacePlatform, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MarketplacePlatform)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMarketplacePlatform2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplacePlatform(ctx context.Context, sel ast.SelectionSet, v *model.MarketplacePlatform) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrder(ctx context.Context, sel ast.SelectionSet, v *model.Order) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -37663,6 +48623,13 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOPurchaseOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrder(ctx context.Context, sel ast.SelectionSet, v *model.PurchaseOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PurchaseOrder(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOPutAwayTask2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPutAwayTask(ctx context.Context, sel ast.SelectionSet, v *model.PutAwayTask) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -37691,6 +48658,13 @@ func (ec *executionContext) marshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharve
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SalesPlan(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSavedAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSavedAddress(ctx context.Context, sel ast.SelectionSet, v *model.SavedAddress) graphql.Marshaler {
@@ -37741,6 +48715,13 @@ func (ec *executionContext) unmarshalOShortageReasonInput2ᚕᚖgithubᚗcomᚋh
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOSkuMapping2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSkuMapping(ctx context.Context, sel ast.SelectionSet, v *model.SkuMapping) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SkuMapping(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSlotCapacity2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSlotCapacity(ctx context.Context, sel ast.SelectionSet, v *model.SlotCapacity) graphql.Marshaler {

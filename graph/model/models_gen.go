@@ -231,6 +231,26 @@ type CancelOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+// What one candidate file brought.
+type CandidateImport struct {
+	ImportID   string `json:"importId"`
+	CampaignID string `json:"campaignId"`
+	DataRows   int64  `json:"dataRows"`
+	Imported   int64  `json:"imported"`
+	// Rows repeating an id earlier in the file, plus ids the list held before.
+	Duplicates    int64                  `json:"duplicates"`
+	DuplicateRows []int64                `json:"duplicateRows"`
+	AlreadyListed int64                  `json:"alreadyListed"`
+	InvalidRows   []*InvalidCandidateRow `json:"invalidRows"`
+	// The list's size after the import.
+	Candidates int64 `json:"candidates"`
+}
+
+type CandidateImportPayload struct {
+	Import *CandidateImport `json:"import,omitempty"`
+	Errors []*UserError     `json:"errors"`
+}
+
 // What the front-end needs to send the customer to the channel's cashier.
 type CashPayment struct {
 	TradeID         string         `json:"tradeId"`
@@ -254,6 +274,44 @@ type CatalogChange struct {
 	Before *string `json:"before,omitempty"`
 	// The product after, as JSON.
 	After string `json:"after"`
+}
+
+// A pop-up claim campaign (DOMAIN 3.3): customers tap "claim" and get a
+// coupon of its template, at most perUserLimit each, while its stock lasts,
+// between startsAt and endsAt.
+type ClaimCampaign struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	TemplateID   string    `json:"templateId"`
+	Stock        int64     `json:"stock"`
+	PerUserLimit int64     `json:"perUserLimit"`
+	StartsAt     time.Time `json:"startsAt"`
+	EndsAt       time.Time `json:"endsAt"`
+	CreatedAt    time.Time `json:"createdAt"`
+	// Claims recorded, and where they stand.
+	Claims  int64 `json:"claims"`
+	Pending int64 `json:"pending"`
+	Bound   int64 `json:"bound"`
+	Refused int64 `json:"refused"`
+	// Units of refused claims not yet back in the stock (a crash cut the give-back short; the reconciler returns them).
+	GivebacksOwed int64 `json:"givebacksOwed"`
+	// The stock counter now; null while it is being rebuilt (the next claim rebuilds it).
+	StockLeft *int64 `json:"stockLeft,omitempty"`
+}
+
+type ClaimCampaignInput struct {
+	Name string `json:"name"`
+	// The coupon template given; required (a campaign without a gift is refused).
+	TemplateID   *string   `json:"templateId,omitempty"`
+	Stock        int64     `json:"stock"`
+	PerUserLimit int64     `json:"perUserLimit"`
+	StartsAt     time.Time `json:"startsAt"`
+	EndsAt       time.Time `json:"endsAt"`
+}
+
+type ClaimCampaignPayload struct {
+	Campaign *ClaimCampaign `json:"campaign,omitempty"`
+	Errors   []*UserError   `json:"errors"`
 }
 
 type ConfirmPutAwayInput struct {
@@ -356,6 +414,22 @@ type CouponCampaignPayload struct {
 	Errors   []*UserError    `json:"errors"`
 }
 
+// A customer's claim on a pop-up campaign.
+type CouponClaim struct {
+	ID         string            `json:"id"`
+	CampaignID string            `json:"campaignId"`
+	Status     CouponClaimStatus `json:"status"`
+	Reason     *string           `json:"reason,omitempty"`
+	// The coupon bound, once BOUND (its id is the claim's).
+	CouponID  *string   `json:"couponId,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type CouponClaimPayload struct {
+	Claim  *CouponClaim `json:"claim,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
 type CouponPayload struct {
 	Coupon *Coupon      `json:"coupon,omitempty"`
 	Errors []*UserError `json:"errors"`
@@ -417,6 +491,14 @@ type CreateProductInput struct {
 	// The first price, in effect from now; never negative.
 	PriceFen int64         `json:"priceFen"`
 	Product  *ProductInput `json:"product"`
+}
+
+type CreateSalesPlanInput struct {
+	CustomerID       string                `json:"customerId"`
+	Address          *AddressInput         `json:"address"`
+	Slot             *DeliverySlotInput    `json:"slot"`
+	SettlementPeriod SettlementPeriod      `json:"settlementPeriod"`
+	Lines            []*SalesPlanLineInput `json:"lines"`
 }
 
 type DeductItemInput struct {
@@ -547,6 +629,79 @@ type FulfillmentUnit struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
+// A goods-gift campaign (DOMAIN 3.2): an order of one of its candidates,
+// placed while it is active and meeting its conditions, gets its gift in
+// fulfillment while its gift stock lasts. Its excluded customers never do.
+type GiftCampaign struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	StartsAt time.Time         `json:"startsAt"`
+	EndsAt   time.Time         `json:"endsAt"`
+	Phase    GiftCampaignPhase `json:"phase"`
+	// The order's goods must reach this (0: none).
+	MinGoodsFen int64 `json:"minGoodsFen"`
+	// Every one of these must be among the order's lines.
+	RequiredSkus      []string `json:"requiredSkus"`
+	ExcludedCustomers []string `json:"excludedCustomers"`
+	GiftSku           string   `json:"giftSku"`
+	GiftQtyPerOrder   int64    `json:"giftQtyPerOrder"`
+	// Units the campaign may give in all (top-ups included), and those left.
+	GiftStock     int64 `json:"giftStock"`
+	GiftStockLeft int64 `json:"giftStockLeft"`
+	// Customers on its candidate list.
+	Candidates int64     `json:"candidates"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+type GiftCampaignConnection struct {
+	Edges    []*GiftCampaignEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type GiftCampaignEdge struct {
+	Node   *GiftCampaign `json:"node"`
+	Cursor string        `json:"cursor"`
+}
+
+type GiftCampaignInput struct {
+	Name              string    `json:"name"`
+	StartsAt          time.Time `json:"startsAt"`
+	EndsAt            time.Time `json:"endsAt"`
+	MinGoodsFen       int64     `json:"minGoodsFen"`
+	RequiredSkus      []string  `json:"requiredSkus,omitempty"`
+	ExcludedCustomers []string  `json:"excludedCustomers,omitempty"`
+	// The gift; required (a campaign without a gift is refused).
+	GiftSku         *string `json:"giftSku,omitempty"`
+	GiftQtyPerOrder int64   `json:"giftQtyPerOrder"`
+	GiftStock       int64   `json:"giftStock"`
+}
+
+type GiftCampaignPayload struct {
+	Campaign *GiftCampaign `json:"campaign,omitempty"`
+	Errors   []*UserError  `json:"errors"`
+}
+
+// A goods receipt: one batch of a SKU received against a purchase order and put away into a bin.
+type GoodsReceipt struct {
+	ID            string `json:"id"`
+	PurchaseOrder string `json:"purchaseOrder"`
+	// The bin it was received into; null for a receipt at the dock.
+	Bin   *string `json:"bin,omitempty"`
+	Sku   string  `json:"sku"`
+	Batch string  `json:"batch"`
+	// YYYY-MM-DD
+	ProductionDate string `json:"productionDate"`
+	// YYYY-MM-DD
+	ExpiryDate string `json:"expiryDate"`
+	Qty        int64  `json:"qty"`
+	// Put away into bins.
+	PutAway int64 `json:"putAway"`
+	// Still waiting at the dock.
+	AtDock   int64     `json:"atDock"`
+	Operator string    `json:"operator"`
+	At       time.Time `json:"at"`
+}
+
 type HandOverInput struct {
 	Carrier   string  `json:"carrier"`
 	Warehouse *string `json:"warehouse,omitempty"`
@@ -562,6 +717,70 @@ type HandoverBatch struct {
 	ID      string    `json:"id"`
 	Carrier string    `json:"carrier"`
 	Parcels []*Parcel `json:"parcels"`
+	// When it was formed (null on handOver's own answer).
+	At *time.Time `json:"at,omitempty"`
+	// When TMS took its parcels; null until imported.
+	ImportedAt *time.Time `json:"importedAt,omitempty"`
+}
+
+// A handover batch as listed: how many parcels, without them.
+type HandoverBatchSummary struct {
+	ID      string    `json:"id"`
+	Carrier string    `json:"carrier"`
+	Parcels int64     `json:"parcels"`
+	At      time.Time `json:"at"`
+	// When TMS took its parcels; null until imported.
+	ImportedAt *time.Time `json:"importedAt,omitempty"`
+}
+
+// A row of a candidate file that names no usable customer id.
+type InvalidCandidateRow struct {
+	Row    int64  `json:"row"`
+	Reason string `json:"reason"`
+}
+
+type MarketplaceOrder struct {
+	ID              string              `json:"id"`
+	Platform        MarketplacePlatform `json:"platform"`
+	PlatformOrderID string              `json:"platformOrderId"`
+	// PUSH or PULL
+	Way        string                  `json:"way"`
+	Status     MarketplaceOrderStatus  `json:"status"`
+	ReasonCode *string                 `json:"reasonCode,omitempty"`
+	ReasonNote *string                 `json:"reasonNote,omitempty"`
+	PlanID     *string                 `json:"planId,omitempty"`
+	OrderID    *string                 `json:"orderId,omitempty"`
+	ShopID     string                  `json:"shopId"`
+	Address    *Address                `json:"address"`
+	Slot       *DeliverySlot           `json:"slot"`
+	TotalFen   int64                   `json:"totalFen"`
+	Lines      []*MarketplaceOrderLine `json:"lines"`
+	// Empty in lists; filled when one order is read.
+	Steps         []*MarketplaceStep      `json:"steps"`
+	StatusUpdates []*PlatformStatusUpdate `json:"statusUpdates"`
+	ReceivedAt    time.Time               `json:"receivedAt"`
+	UpdatedAt     time.Time               `json:"updatedAt"`
+}
+
+type MarketplaceOrderLine struct {
+	// The platform's SKU.
+	PlatformSku string `json:"platformSku"`
+	Qty         int64  `json:"qty"`
+	// The platform's price, which it settles.
+	UnitPriceFen int64 `json:"unitPriceFen"`
+}
+
+type MarketplaceOrderPayload struct {
+	Order  *MarketplaceOrder `json:"order,omitempty"`
+	Errors []*UserError      `json:"errors"`
+}
+
+// One step of a marketplace order, with its time.
+type MarketplaceStep struct {
+	// RECEIVED, PLANNED, PARKED, ORDERED, FAILED, RETRIED, STATUS_<status>, SENT_<status>
+	Step string    `json:"step"`
+	Note *string   `json:"note,omitempty"`
+	At   time.Time `json:"at"`
 }
 
 type Mutation struct {
@@ -762,6 +981,15 @@ type PlaceOrderPayload struct {
 	Errors []*UserError `json:"errors"`
 }
 
+// A status owed to the platform, told once.
+type PlatformStatusUpdate struct {
+	// ACCEPTED, SHIPPED, DELIVERED, CANCELLED
+	Status   string `json:"status"`
+	Attempts int64  `json:"attempts"`
+	// When the platform's API took it; null while it is being told.
+	SentAt *time.Time `json:"sentAt,omitempty"`
+}
+
 // A price from a time on.
 type PriceEntry struct {
 	PriceFen       int64     `json:"priceFen"`
@@ -847,9 +1075,38 @@ type ProductPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+// A purchase order from ERP: what a supplier is to deliver to the warehouse; goods are received against its lines.
+type PurchaseOrder struct {
+	ID       string               `json:"id"`
+	Supplier string               `json:"supplier"`
+	Lines    []*PurchaseOrderLine `json:"lines"`
+}
+
+// A line of an ERP purchase order, with what this warehouse received of it.
+type PurchaseOrderLine struct {
+	Sku       string `json:"sku"`
+	Ordered   int64  `json:"ordered"`
+	Received  int64  `json:"received"`
+	Remaining int64  `json:"remaining"`
+}
+
 type PutAwayPayload struct {
 	Task   *PutAwayTask `json:"task,omitempty"`
 	Errors []*UserError `json:"errors"`
+}
+
+type PutAwayReceiptInput struct {
+	ReceiptID string `json:"receiptId"`
+	// The bin scanned.
+	Bin       string  `json:"bin"`
+	Qty       int64   `json:"qty"`
+	Warehouse *string `json:"warehouse,omitempty"`
+}
+
+type PutAwayReceiptPayload struct {
+	// The receipt as it stands after the put-away.
+	Receipt *GoodsReceipt `json:"receipt,omitempty"`
+	Errors  []*UserError  `json:"errors"`
 }
 
 // An RF put-away task: units back into a bin's batch.
@@ -876,9 +1133,10 @@ type Query struct {
 
 type ReceiveGoodsInput struct {
 	PurchaseOrder string `json:"purchaseOrder"`
-	Bin           string `json:"bin"`
-	Sku           string `json:"sku"`
-	Batch         string `json:"batch"`
+	// The bin to put the goods away into; without one they wait at the dock for putAwayReceipt.
+	Bin   *string `json:"bin,omitempty"`
+	Sku   string  `json:"sku"`
+	Batch string  `json:"batch"`
 	// YYYY-MM-DD
 	ProductionDate string `json:"productionDate"`
 	// YYYY-MM-DD
@@ -938,6 +1196,44 @@ type ReturnDocumentInput struct {
 type ReturnLineInput struct {
 	Sku string `json:"sku"`
 	Qty int64  `json:"qty"`
+}
+
+// A business customer's order to make (DOMAIN 6.1), not paid: settled per period.
+type SalesPlan struct {
+	ID         string `json:"id"`
+	CustomerID string `json:"customerId"`
+	// MARKETPLACE or STAFF
+	Source             string           `json:"source"`
+	MarketplaceOrderID *string          `json:"marketplaceOrderId,omitempty"`
+	Status             SalesPlanStatus  `json:"status"`
+	ReasonCode         *string          `json:"reasonCode,omitempty"`
+	ReasonNote         *string          `json:"reasonNote,omitempty"`
+	Address            *Address         `json:"address"`
+	Slot               *DeliverySlot    `json:"slot"`
+	SettlementPeriod   SettlementPeriod `json:"settlementPeriod"`
+	AgreedFen          int64            `json:"agreedFen"`
+	OrderID            *string          `json:"orderId,omitempty"`
+	CreatedBy          string           `json:"createdBy"`
+	CreatedAt          time.Time        `json:"createdAt"`
+	Lines              []*SalesPlanLine `json:"lines"`
+}
+
+type SalesPlanLine struct {
+	Sku string `json:"sku"`
+	Qty int64  `json:"qty"`
+	// The price agreed with the business customer, which settlement bills.
+	AgreedPriceFen int64 `json:"agreedPriceFen"`
+}
+
+type SalesPlanLineInput struct {
+	Sku            string `json:"sku"`
+	Qty            int64  `json:"qty"`
+	AgreedPriceFen int64  `json:"agreedPriceFen"`
+}
+
+type SalesPlanPayload struct {
+	Plan   *SalesPlan   `json:"plan,omitempty"`
+	Errors []*UserError `json:"errors"`
 }
 
 type SaveAddressInput struct {
@@ -1040,6 +1336,35 @@ type SetWarehouseCapacityPayload struct {
 	Errors   []*UserError       `json:"errors"`
 }
 
+// One plan a statement settles.
+type SettlementLine struct {
+	PlanID       string `json:"planId"`
+	OrderID      string `json:"orderId"`
+	DeliveredFen int64  `json:"deliveredFen"`
+	ReturnedFen  int64  `json:"returnedFen"`
+}
+
+// A business customer's statement of one settlement period: what was
+// delivered, returned and owed. CLOSED statements are written by the
+// settlement job when their period has ended and never change; an OPEN one
+// is the current period as it stands.
+type SettlementStatement struct {
+	ID         *string          `json:"id,omitempty"`
+	CustomerID string           `json:"customerId"`
+	Period     SettlementPeriod `json:"period"`
+	// YYYY-MM-DD, Asia/Shanghai; end is exclusive.
+	Start string `json:"start"`
+	End   string `json:"end"`
+	// OPEN or CLOSED
+	Status       string            `json:"status"`
+	Plans        int64             `json:"plans"`
+	DeliveredFen int64             `json:"deliveredFen"`
+	ReturnedFen  int64             `json:"returnedFen"`
+	OwedFen      int64             `json:"owedFen"`
+	ClosedAt     *time.Time        `json:"closedAt,omitempty"`
+	Lines        []*SettlementLine `json:"lines"`
+}
+
 // A line's outcome at a confirmed shortage.
 type ShortageLine struct {
 	Sku     string `json:"sku"`
@@ -1056,6 +1381,17 @@ type ShortageLine struct {
 type ShortageReasonInput struct {
 	Sku    string     `json:"sku"`
 	Reason LossReason `json:"reason"`
+}
+
+type SkuMapping struct {
+	Platform    MarketplacePlatform `json:"platform"`
+	PlatformSku string              `json:"platformSku"`
+	Sku         string              `json:"sku"`
+}
+
+type SkuMappingPayload struct {
+	Mapping *SkuMapping  `json:"mapping,omitempty"`
+	Errors  []*UserError `json:"errors"`
 }
 
 // One slot's capacity and use, for operators.
@@ -1084,7 +1420,7 @@ type StockMovement struct {
 	Bin   string `json:"bin"`
 	Sku   string `json:"sku"`
 	Batch string `json:"batch"`
-	// RECEIPT, PICK
+	// RECEIPT, PICK, LOSS, PUTAWAY
 	Kind string `json:"kind"`
 	// Signed change of on-hand stock.
 	Qty int64 `json:"qty"`
@@ -1442,6 +1778,65 @@ func (e *CouponCampaignStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e CouponCampaignStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CouponClaimStatus string
+
+const (
+	// Recorded; the coupon is being bound (at once when you view your coupons).
+	CouponClaimStatusPending CouponClaimStatus = "PENDING"
+	CouponClaimStatusBound   CouponClaimStatus = "BOUND"
+	// Not bound: reason says why (OUT_OF_STOCK, TEMPLATE_ENDED, TEMPLATE_RETIRED).
+	CouponClaimStatusRefused CouponClaimStatus = "REFUSED"
+)
+
+var AllCouponClaimStatus = []CouponClaimStatus{
+	CouponClaimStatusPending,
+	CouponClaimStatusBound,
+	CouponClaimStatusRefused,
+}
+
+func (e CouponClaimStatus) IsValid() bool {
+	switch e {
+	case CouponClaimStatusPending, CouponClaimStatusBound, CouponClaimStatusRefused:
+		return true
+	}
+	return false
+}
+
+func (e CouponClaimStatus) String() string {
+	return string(e)
+}
+
+func (e *CouponClaimStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CouponClaimStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CouponClaimStatus", str)
+	}
+	return nil
+}
+
+func (e CouponClaimStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CouponClaimStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CouponClaimStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1841,6 +2236,63 @@ func (e FulfillmentUnitState) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type GiftCampaignPhase string
+
+const (
+	GiftCampaignPhaseScheduled GiftCampaignPhase = "SCHEDULED"
+	GiftCampaignPhaseActive    GiftCampaignPhase = "ACTIVE"
+	GiftCampaignPhaseEnded     GiftCampaignPhase = "ENDED"
+)
+
+var AllGiftCampaignPhase = []GiftCampaignPhase{
+	GiftCampaignPhaseScheduled,
+	GiftCampaignPhaseActive,
+	GiftCampaignPhaseEnded,
+}
+
+func (e GiftCampaignPhase) IsValid() bool {
+	switch e {
+	case GiftCampaignPhaseScheduled, GiftCampaignPhaseActive, GiftCampaignPhaseEnded:
+		return true
+	}
+	return false
+}
+
+func (e GiftCampaignPhase) String() string {
+	return string(e)
+}
+
+func (e *GiftCampaignPhase) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GiftCampaignPhase(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GiftCampaignPhase", str)
+	}
+	return nil
+}
+
+func (e GiftCampaignPhase) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GiftCampaignPhase) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GiftCampaignPhase) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // How an item travels: OWN_BOX items (oversize, sold by the original case) get a work order each; VEGETABLE and BAGGED goods never share one.
 type Handling string
 
@@ -1952,6 +2404,133 @@ func (e *LossReason) UnmarshalJSON(b []byte) error {
 }
 
 func (e LossReason) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a marketplace order stands.
+type MarketplaceOrderStatus string
+
+const (
+	// Staged; its sales plan is being made.
+	MarketplaceOrderStatusReceived MarketplaceOrderStatus = "RECEIVED"
+	// Its sales plan is made; its Harvest order is being made.
+	MarketplaceOrderStatusPlanned MarketplaceOrderStatus = "PLANNED"
+	// Its Harvest order is made (orderId).
+	MarketplaceOrderStatusOrdered MarketplaceOrderStatus = "ORDERED"
+	// It cannot become a plan (reasonCode: UNKNOWN_SKU_MAPPING, BAD_ADDRESS, BAD_SLOT, NON_POSITIVE_QTY); fix and retry.
+	MarketplaceOrderStatusParked MarketplaceOrderStatus = "PARKED"
+	// OMS refused its order (reasonCode is OMS's: OUT_OF_STOCK, VALIDATION_FAILED, SLOT_FULL…); retry.
+	MarketplaceOrderStatusFailed MarketplaceOrderStatus = "FAILED"
+)
+
+var AllMarketplaceOrderStatus = []MarketplaceOrderStatus{
+	MarketplaceOrderStatusReceived,
+	MarketplaceOrderStatusPlanned,
+	MarketplaceOrderStatusOrdered,
+	MarketplaceOrderStatusParked,
+	MarketplaceOrderStatusFailed,
+}
+
+func (e MarketplaceOrderStatus) IsValid() bool {
+	switch e {
+	case MarketplaceOrderStatusReceived, MarketplaceOrderStatusPlanned, MarketplaceOrderStatusOrdered, MarketplaceOrderStatusParked, MarketplaceOrderStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e MarketplaceOrderStatus) String() string {
+	return string(e)
+}
+
+func (e *MarketplaceOrderStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MarketplaceOrderStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MarketplaceOrderStatus", str)
+	}
+	return nil
+}
+
+func (e MarketplaceOrderStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MarketplaceOrderStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MarketplaceOrderStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MarketplacePlatform string
+
+const (
+	// Group buying; pushes signed JSON orders, tens of thousands when a group closes.
+	MarketplacePlatformYuedian MarketplacePlatform = "YUEDIAN"
+	// Food delivery; pushes signed forms.
+	MarketplacePlatformMeituan MarketplacePlatform = "MEITUAN"
+	// Live-stream shop; pulled page by page from a durable cursor.
+	MarketplacePlatformDouyin MarketplacePlatform = "DOUYIN"
+)
+
+var AllMarketplacePlatform = []MarketplacePlatform{
+	MarketplacePlatformYuedian,
+	MarketplacePlatformMeituan,
+	MarketplacePlatformDouyin,
+}
+
+func (e MarketplacePlatform) IsValid() bool {
+	switch e {
+	case MarketplacePlatformYuedian, MarketplacePlatformMeituan, MarketplacePlatformDouyin:
+		return true
+	}
+	return false
+}
+
+func (e MarketplacePlatform) String() string {
+	return string(e)
+}
+
+func (e *MarketplacePlatform) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MarketplacePlatform(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MarketplacePlatform", str)
+	}
+	return nil
+}
+
+func (e MarketplacePlatform) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MarketplacePlatform) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MarketplacePlatform) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2345,7 +2924,9 @@ const (
 	RoleMarketing         Role = "MARKETING"
 	// Edits the catalog and prices.
 	RoleCatalogManager Role = "CATALOG_MANAGER"
-	RoleAdmin          Role = "ADMIN"
+	// Enters sales plans and looks after marketplace orders.
+	RoleSales Role = "SALES"
+	RoleAdmin Role = "ADMIN"
 )
 
 var AllRole = []Role{
@@ -2355,12 +2936,13 @@ var AllRole = []Role{
 	RoleWarehouseOperator,
 	RoleMarketing,
 	RoleCatalogManager,
+	RoleSales,
 	RoleAdmin,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleAdmin:
+	case RoleCustomer, RoleCsAgent, RoleCsSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleSales, RoleAdmin:
 		return true
 	}
 	return false
@@ -2396,6 +2978,122 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SalesPlanStatus string
+
+const (
+	// Stored; its Harvest order is being made.
+	SalesPlanStatusPlanned SalesPlanStatus = "PLANNED"
+	SalesPlanStatusOrdered SalesPlanStatus = "ORDERED"
+	// OMS refused its order (reasonCode); retrySalesPlan.
+	SalesPlanStatusFailed SalesPlanStatus = "FAILED"
+)
+
+var AllSalesPlanStatus = []SalesPlanStatus{
+	SalesPlanStatusPlanned,
+	SalesPlanStatusOrdered,
+	SalesPlanStatusFailed,
+}
+
+func (e SalesPlanStatus) IsValid() bool {
+	switch e {
+	case SalesPlanStatusPlanned, SalesPlanStatusOrdered, SalesPlanStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e SalesPlanStatus) String() string {
+	return string(e)
+}
+
+func (e *SalesPlanStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SalesPlanStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SalesPlanStatus", str)
+	}
+	return nil
+}
+
+func (e SalesPlanStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SalesPlanStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SalesPlanStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SettlementPeriod string
+
+const (
+	SettlementPeriodMonthly   SettlementPeriod = "MONTHLY"
+	SettlementPeriodQuarterly SettlementPeriod = "QUARTERLY"
+	SettlementPeriodYearly    SettlementPeriod = "YEARLY"
+)
+
+var AllSettlementPeriod = []SettlementPeriod{
+	SettlementPeriodMonthly,
+	SettlementPeriodQuarterly,
+	SettlementPeriodYearly,
+}
+
+func (e SettlementPeriod) IsValid() bool {
+	switch e {
+	case SettlementPeriodMonthly, SettlementPeriodQuarterly, SettlementPeriodYearly:
+		return true
+	}
+	return false
+}
+
+func (e SettlementPeriod) String() string {
+	return string(e)
+}
+
+func (e *SettlementPeriod) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SettlementPeriod(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SettlementPeriod", str)
+	}
+	return nil
+}
+
+func (e SettlementPeriod) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SettlementPeriod) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SettlementPeriod) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2611,6 +3309,14 @@ const (
 	UserErrorCodeTaskComplete UserErrorCode = "TASK_COMPLETE"
 	// A box weighs outside the tolerance of its expected weight, or was not weighed for a courier that requires it.
 	UserErrorCodeWeightOutOfTolerance UserErrorCode = "WEIGHT_OUT_OF_TOLERANCE"
+	// Goods received against a purchase order ERP does not have.
+	UserErrorCodeUnknownPurchaseOrder UserErrorCode = "UNKNOWN_PURCHASE_ORDER"
+	// The purchase order is another warehouse's.
+	UserErrorCodePurchaseOrderOfAnotherWarehouse UserErrorCode = "PURCHASE_ORDER_OF_ANOTHER_WAREHOUSE"
+	// The SKU received is not on the purchase order.
+	UserErrorCodeNotOnPurchaseOrder UserErrorCode = "NOT_ON_PURCHASE_ORDER"
+	// The receipt would take the purchase order line above its quantity; reason is how many may still be received.
+	UserErrorCodeOverReceipt UserErrorCode = "OVER_RECEIPT"
 	// A delivery slot the order needs has no capacity left; the message names the warehouse, date and type. Nothing was written.
 	UserErrorCodeSlotFull UserErrorCode = "SLOT_FULL"
 	// A slot's capacity below the orders already holding it; the message says how many.
@@ -2634,6 +3340,10 @@ const (
 	UserErrorCodeCouponTemplateConflict UserErrorCode = "COUPON_TEMPLATE_CONFLICT"
 	// The coupon campaign cannot do that in its status (launch a draft; pause a running one; resume a paused one; cancel one not finished).
 	UserErrorCodeCampaignStateConflict UserErrorCode = "CAMPAIGN_STATE_CONFLICT"
+	// A pop-up claim is refused, nothing recorded: reason CAMPAIGN_ENDED,
+	// CAMPAIGN_NOT_STARTED, CLAIM_LIMIT_REACHED (you hold the campaign's limit
+	// of claims) or OUT_OF_STOCK.
+	UserErrorCodeClaimRefused UserErrorCode = "CLAIM_REFUSED"
 	// A returned SKU is not a line of the order; field points at the lines.
 	UserErrorCodeLineNotOnOrder UserErrorCode = "LINE_NOT_ON_ORDER"
 	// More units returned than were delivered, counting earlier returns.
@@ -2666,6 +3376,10 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeQtyAboveRemaining,
 	UserErrorCodeTaskComplete,
 	UserErrorCodeWeightOutOfTolerance,
+	UserErrorCodeUnknownPurchaseOrder,
+	UserErrorCodePurchaseOrderOfAnotherWarehouse,
+	UserErrorCodeNotOnPurchaseOrder,
+	UserErrorCodeOverReceipt,
 	UserErrorCodeSlotFull,
 	UserErrorCodeCapacityBelowTaken,
 	UserErrorCodeNotServed,
@@ -2674,6 +3388,7 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeCouponInvalid,
 	UserErrorCodeCouponTemplateConflict,
 	UserErrorCodeCampaignStateConflict,
+	UserErrorCodeClaimRefused,
 	UserErrorCodeLineNotOnOrder,
 	UserErrorCodeQtyAboveDelivered,
 	UserErrorCodeOrderNotReturnable,
@@ -2684,7 +3399,7 @@ var AllUserErrorCode = []UserErrorCode{
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit:
 		return true
 	}
 	return false

@@ -28,6 +28,9 @@ func (s *Server) MountPublic(r chi.Router) {
 		r.Use(requireKey(s.cfg.OutsideKey))
 		s.mountOutsideAPIs(r)
 	})
+	// The marketplaces' own APIs authenticate Harvest by each platform's
+	// signature, not the partner key.
+	s.mountMarketAPIs(r)
 }
 
 // requireKey refuses, with 401, a request whose OutsideKeyHeader is not

@@ -26,6 +26,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/harvest/harvest/apps/channels/platforms"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/fresh"
 	"github.com/harvest/harvest/apps/platform/group"
@@ -93,6 +94,15 @@ type Config struct {
 	// (C0001…); BIFailRate the share of its pages that fail (503).
 	BIPopulation int
 	BIFailRate   float64
+	// ChannelsURL is channels' public listener, where the marketplace
+	// stand-ins push (marketplace.go); MarketKeys each platform's
+	// credentials (platforms.DevKeys by default); DouyinSkew how far the
+	// Douyin-like shop's clock runs ahead of this machine's, DouyinLag how
+	// long its search takes to show a new order.
+	ChannelsURL string
+	MarketKeys  map[string]platforms.Keys
+	DouyinSkew  time.Duration
+	DouyinLag   time.Duration
 }
 
 func (c *Config) defaults() {
@@ -125,6 +135,9 @@ func (c *Config) defaults() {
 	}
 	if c.BIPopulation <= 0 {
 		c.BIPopulation = 100
+	}
+	if c.MarketKeys == nil {
+		c.MarketKeys = platforms.DevKeys
 	}
 }
 
@@ -186,6 +199,7 @@ func (s *Server) Mount(r chi.Router) {
 	r.Get("/admin/erp/movements", s.adminERPMovements)
 	r.Post("/admin/erp/purchase-orders", s.adminPurchaseOrder)
 	s.mountOutside(r)
+	s.mountMarketAdmin(r)
 }
 
 // Run is the background worker: it closes expired trades, completes due

@@ -195,3 +195,32 @@ func (p Publisher) PublishBulk(ctx context.Context, topic string, cloudEvents []
 // ErrDrop marks a message that can never succeed (a malformed payload):
 // the subscriber drops it to the dead-letter topic instead of retrying.
 var ErrDrop = errors.New("drop message")
+
+// InvokeRaw calls method on app with body and header as given and returns
+// the answer's status and body as they came: for outside systems reached
+// as HTTPEndpoints that speak their own wire format (a marketplace's
+// signed form or JSON), not Harvest's JSON and Problems.
+func (i *Invoker) InvokeRaw(ctx context.Context, app, httpMethod, method string, header map[string]string, body []byte) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, httpMethod, i.base+"/v1.0/invoke/"+app+"/method/"+method, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	i.authorize(req)
+	resp, err := i.client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("invoke %s/%s: %w", app, method, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("invoke %s/%s: read answer: %w", app, method, err)
+	}
+	return resp.StatusCode, b, nil
+}

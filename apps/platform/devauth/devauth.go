@@ -54,11 +54,13 @@ const (
 	RoleMarketing         = "MARKETING"
 	// RoleCatalogManager edits the catalog and prices (and nothing else).
 	RoleCatalogManager = "CATALOG_MANAGER"
-	RoleAdmin          = "ADMIN"
+	// RoleSales enters sales plans and looks after marketplace orders.
+	RoleSales = "SALES"
+	RoleAdmin = "ADMIN"
 )
 
 // Roles lists every role a token may carry.
-var Roles = []string{RoleCustomer, RoleCSAgent, RoleCSSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleAdmin}
+var Roles = []string{RoleCustomer, RoleCSAgent, RoleCSSupervisor, RoleWarehouseOperator, RoleMarketing, RoleCatalogManager, RoleSales, RoleAdmin}
 
 // ErrInvalidToken is returned by Parse for any token that must not be trusted.
 var ErrInvalidToken = errors.New("invalid token")

@@ -8,10 +8,12 @@ import (
 )
 
 // PublicEnv names, for each app with a public listener, the variable its
-// address goes in: the gateway's GraphQL and the partners stand-in's
-// cashier pages and outside APIs. Every other app has none.
+// address goes in: the gateway's GraphQL, channels' marketplace push
+// endpoints, and the partners stand-in's cashier pages and outside APIs.
+// Every other app has none.
 var PublicEnv = map[string]string{
 	"gateway":  "HARVEST_PUBLIC_ADDR",
+	"channels": "HARVEST_PUBLIC_ADDR",
 	"partners": "PARTNERS_PUBLIC_ADDR",
 }
 

@@ -284,11 +284,16 @@ func (s *Stack) appEnv(app string) map[string]string {
 	if v, ok := PublicEnv[app]; ok {
 		env[v] = fmt.Sprintf("127.0.0.1:%d", pp.Public)
 	}
-	if _, ok := s.ports["partners"]; ok && (app == "oms" || app == "wms" || app == "aftersales") {
+	if _, ok := s.ports["partners"]; ok && (app == "oms" || app == "wms" || app == "aftersales" || app == "channels") {
 		env["HARVEST_PARTNERS_APP_ID"] = OutsideEndpoint // see OutsideEndpointFile
 	}
 	if app == "partners" {
 		env["PARTNERS_OUTSIDE_KEY"] = s.outsideKey // what OutsideEndpointFile's header carries
+		if cp, ok := s.ports["channels"]; ok {
+			// The marketplace stand-ins push to channels' public listener,
+			// as the real platforms do (no sidecar).
+			env["PARTNERS_CHANNELS_URL"] = fmt.Sprintf("http://127.0.0.1:%d", cp.Public)
+		}
 	}
 	for k, v := range s.opts.Env {
 		env[k] = v

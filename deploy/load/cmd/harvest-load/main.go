@@ -24,6 +24,12 @@
 //	                                                   commit rate of the same rows
 //	harvest-load campaign [-users 1000000] [-page 5000] a coupon campaign to N BI users end to end
 //	                                                   vs the raw MariaDB + Redis writes of the same grants
+//	harvest-load marketplace [-orders 50000] [-rate 5000] [-repeats 2]
+//	                                                   a group buy closing: the Yuedian stand-in
+//	                                                   pushes N signed orders at a rate, each
+//	                                                   staged, planned and ordered through OMS
+//	                                                   vs the raw MariaDB insert rate of the same
+//	                                                   staging rows
 //	harvest-load expiry [-orders 100000] [-spread 10m] [-lead 4m] [-reminders order|window]
 //	                                                   N unpaid orders armed at once, each to be
 //	                                                   cancelled within 2 s of its deadline, with
@@ -75,8 +81,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign", "claims", "reconcile", "warehouse"}, os.Args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign|claims|reconcile|warehouse [flags]")
+	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign", "claims", "reconcile", "warehouse", "marketplace"}, os.Args[1]) {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign|claims|reconcile|warehouse|marketplace [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -111,6 +117,7 @@ func main() {
 	customers := fs.Int("customers", 30_000, "claims: customers tapping \"claim\"")
 	taps := fs.Int("taps", 2, "claims: taps per customer, each with a key of its own (the limit is 1)")
 	claimStock := fs.Int64("stock", 20_000, "claims: the campaign's coupons")
+	dups := fs.Int("repeats", 2, "marketplace: percent of orders the platform pushes twice (at once and again later)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -123,6 +130,20 @@ func main() {
 				callbackDelay: *callbackDelay, channelTick: *channelTick, duplicates: *duplicates})
 		}
 		if err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Args[1] == "marketplace" {
+		n, r := *orders, *rate
+		if n == 0 {
+			n = 50_000
+		}
+		if r == 0 {
+			r = 5_000
+		}
+		if err := marketplace(ctx, n, r, *dups, *mysqlServer, *baseline); err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}

@@ -1,0 +1,481 @@
+// Package app holds channels' use cases (DOMAIN 6): accepting a pushed
+// marketplace order (verified by the api package, staged here in groups,
+// answered as soon as it is stored), planning staged orders into sales
+// plans, ordering plans through OMS's accept-order API, telling platforms
+// of their orders' statuses once per change, pulling the pull platforms
+// with a durable cursor, and the operators' and sales staff's reads,
+// retries and plans.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/harvest/harvest/apps/channels/domain"
+	"github.com/harvest/harvest/apps/channels/platforms"
+	"github.com/harvest/harvest/apps/channels/store"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/platform/clock"
+	"github.com/harvest/harvest/apps/platform/group"
+	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/platform/money"
+)
+
+// Orders is OMS's accept-order API (*omsclient.Client).
+type Orders interface {
+	PlaceOrder(ctx context.Context, r omsclient.PlaceOrderRequest) (omsclient.Order, error)
+}
+
+// Catalog is inventory's catalog (*inventoryclient.Client): the prices
+// OMS checks an order's lines against.
+type Catalog interface {
+	CatalogEntries(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
+}
+
+// Outside reaches the platforms' own APIs, an HTTPEndpoint per platform
+// (*daprx.Invoker).
+type Outside interface {
+	InvokeRaw(ctx context.Context, app, httpMethod, method string, header map[string]string, body []byte) (int, []byte, error)
+}
+
+// Nonces remembers the nonces (or signatures) of the requests seen within
+// the timestamp window (*NonceStore, in Redis).
+type Nonces interface {
+	// Claim reports true the first time platform's nonce is claimed.
+	Claim(ctx context.Context, platform, nonce string, ttl time.Duration) (bool, error)
+}
+
+// Deps are the service's collaborators and settings.
+type Deps struct {
+	Store   *store.Store
+	Orders  Orders
+	Catalog Catalog
+	Outside Outside
+	Nonces  Nonces
+	// PlatformApp is the app id (HTTPEndpoint) each platform's API is
+	// reached at.
+	PlatformApp map[string]string
+	Keys        map[string]platforms.Keys
+	// Window is how far a request's timestamp may be from now.
+	Window time.Duration
+	// PullOverlap is how far before its cursor a pull reads again (the
+	// platform's index lag and clock skew); PullPage its page size;
+	// PullFrom how far back a platform without a cursor is read.
+	PullOverlap, PullFrom time.Duration
+	PullPage              int
+	// AfterFetch, when set, runs after a page is fetched and before it is
+	// stored with its cursor; an error stops the pull there (the fault
+	// the crash tests inject).
+	AfterFetch func(platform string, page int) error
+	Clock      clock.Clock
+	Notify     func()
+	Logger     *slog.Logger
+}
+
+// Service runs channels' use cases.
+type Service struct {
+	d       Deps
+	stager  *group.Writer[*store.Item]
+	ordered *group.Writer[*store.OrderedItem]
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	if d.Notify == nil {
+		d.Notify = func() {}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	if d.Window <= 0 {
+		d.Window = 5 * time.Minute
+	}
+	if d.PullPage <= 0 {
+		d.PullPage = platforms.DouyinMaxPage
+	}
+	if d.PullOverlap <= 0 {
+		d.PullOverlap = 2 * time.Minute
+	}
+	if d.PullFrom <= 0 {
+		d.PullFrom = 24 * time.Hour
+	}
+	s := &Service{d: d}
+	// The pushes that arrive together are staged in one transaction:
+	// a group buy closing pushes tens of thousands at once.
+	s.stager = group.NewWriter(group.Options{MaxSize: 200, Sizes: stageGroupSize}, d.Store.Stage)
+	// The plans ordered at the same moment are recorded together.
+	s.ordered = group.NewWriter(group.Options{MaxSize: 200}, d.Store.OrderedAll)
+	return s
+}
+
+var stageGroupSize = group.NewSizeHistogram("harvest_channels_stage_group_orders", "Marketplace orders staged per transaction (1 = alone).")
+
+func (s *Service) now() time.Time { return s.d.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) today() string { return s.d.Clock.Now().In(platforms.Shanghai).Format(time.DateOnly) }
+
+// Keys are platform's credentials (ok false for a platform not configured).
+func (s *Service) Keys(platform string) (platforms.Keys, bool) {
+	k, ok := s.d.Keys[platform]
+	return k, ok && k.Secret != ""
+}
+
+// Window is the timestamp window.
+func (s *Service) Window() time.Duration { return s.d.Window }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.d.Clock.Now() }
+
+// ClaimNonce reports whether a verified request's nonce is new; a replay
+// within the window finds it taken. It is kept twice the window, past
+// which the timestamp check refuses the request anyway.
+func (s *Service) ClaimNonce(ctx context.Context, platform, nonce string) (bool, error) {
+	return s.d.Nonces.Claim(ctx, platform, nonce, 2*s.d.Window)
+}
+
+// Accepted is the answer to a push: the staged order's id, the same for
+// every repeat of the platform's order.
+type Accepted struct {
+	ID        string
+	Duplicate bool
+	Status    string
+}
+
+// Accept stages a pushed order (with the orders pushed at the same moment)
+// and answers once it is stored; planning follows from the broker.
+func (s *Service) Accept(ctx context.Context, o platforms.Order) (Accepted, error) {
+	it := &store.Item{Order: o, Way: platforms.WayPush, At: s.now()}
+	if err := s.stager.Write(ctx, it); err != nil {
+		return Accepted{}, err
+	}
+	if !it.Dup {
+		s.d.Notify()
+	}
+	return Accepted{ID: it.ID, Duplicate: it.Dup, Status: it.Status}, nil
+}
+
+// PlanAll makes the sales plans of staged orders (a bulk of
+// channels.order.received): every mappable one RECEIVED becomes PLANNED
+// with its plan, every unmappable one PARKED with its reason, in one
+// transaction; the answer has one error per id (nil for done or done
+// before, domain.ErrNotFound for an unknown id).
+func (s *Service) PlanAll(ctx context.Context, processIDs []string) []error {
+	errs := make([]error, len(processIDs))
+	staged, err := s.d.Store.Staged(ctx, processIDs)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	byPlatform := map[string][]string{}
+	for _, x := range staged {
+		for _, l := range x.Order.Lines {
+			byPlatform[x.Order.Platform] = append(byPlatform[x.Order.Platform], l.PlatformSKU)
+		}
+	}
+	mappings := map[string]map[string]string{}
+	for p, skus := range byPlatform {
+		slices.Sort(skus)
+		m, err := s.d.Store.Mappings(ctx, p, slices.Compact(skus))
+		if err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs
+		}
+		mappings[p] = m
+	}
+	now, today := s.now(), s.today()
+	var outs []*store.Outcome
+	var at []int
+	for i, id := range processIDs {
+		x := staged[id]
+		switch {
+		case x == nil:
+			errs[i] = fmt.Errorf("%w: staged order %s", domain.ErrNotFound, id)
+			continue
+		case x.Status != domain.StageReceived:
+			continue // planned or parked before: a redelivery
+		}
+		plan, parked := domain.PlanOf(id, x.Order, mappings[x.Order.Platform], today)
+		outs = append(outs, &store.Outcome{ProcessID: id, Plan: plan, Parked: parked, At: now})
+		at = append(at, i)
+	}
+	if len(outs) == 0 {
+		return errs
+	}
+	group.AllOrEach(outs, func(g []*store.Outcome) error { return s.d.Store.SavePlans(ctx, g) },
+		func(j int, err error) { errs[at[j]] = err })
+	s.d.Notify()
+	return errs
+}
+
+// Order makes plan id's Harvest order through OMS's accept-order API:
+// ToB, never paid, straight to fulfillment, at the catalog's prices (what
+// OMS checks an order against; the plan keeps the prices agreed with the
+// customer, which settlement bills). OMS's refusal marks the plan FAILED
+// with OMS's code and reasons (retryable by an operator); a passing fault
+// is returned for the broker to redeliver. Idempotent by the plan's id,
+// which is OMS's idempotency key.
+func (s *Service) Order(ctx context.Context, id string) error {
+	p, err := s.d.Store.Plan(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.Status != domain.PlanPlanned {
+		return nil
+	}
+	skus := make([]string, 0, len(p.Lines))
+	for _, l := range p.Lines {
+		skus = append(skus, l.SKU)
+	}
+	slices.Sort(skus)
+	entries, err := s.d.Catalog.CatalogEntries(ctx, slices.Compact(skus))
+	if err != nil && !httpapi.HasCode(err, inventoryclient.CodeUnknownSKU) {
+		return fmt.Errorf("catalog of plan %s: %w", id, err)
+	}
+	price := map[string]int64{}
+	for _, e := range entries {
+		price[e.SKU] = int64(e.PriceFen)
+	}
+	req := omsclient.PlaceOrderRequest{IdempotencyKey: "plan-" + p.ID, Source: omsclient.SourceSalesPlan, CustomerID: p.CustomerID,
+		Address: omsclient.Address{Name: p.Receiver.Name, Phone: p.Receiver.Phone, Province: p.Receiver.Province, City: p.Receiver.City,
+			District: p.Receiver.District, Detail: p.Receiver.Detail},
+		Slot: omsclient.Slot{Type: p.SlotType, Date: p.SlotDate}}
+	if p.Source == domain.SourceMarketplace {
+		req.Source = omsclient.SourceThirdParty
+	}
+	for i, l := range p.Lines {
+		pr, ok := price[l.SKU]
+		if !ok {
+			return s.d.Store.Failed(ctx, id, "UNKNOWN_SKU", fmt.Sprintf("lines[%d].sku: %s is not in the catalog", i, l.SKU), s.now())
+		}
+		req.Lines = append(req.Lines, omsclient.LineInput{SKU: l.SKU, Qty: l.Qty, UnitPriceFen: moneyFen(pr)})
+	}
+	o, err := s.d.Orders.PlaceOrder(ctx, req)
+	var pb *httpapi.Problem
+	if errors.As(err, &pb) && pb.Status >= 400 && pb.Status < 500 && pb.Status != 429 && pb.Status != 408 {
+		return s.d.Store.Failed(ctx, id, pb.Code, refusal(pb), s.now())
+	}
+	if err != nil {
+		return fmt.Errorf("place the order of plan %s: %w", id, err)
+	}
+	if err := s.ordered.Write(ctx, &store.OrderedItem{PlanID: id, OrderID: o.ID, At: s.now()}); err != nil {
+		return err
+	}
+	s.d.Notify()
+	return nil
+}
+
+// refusal is OMS's refusal in one line, its violations named.
+func refusal(p *httpapi.Problem) string {
+	parts := []string{p.Message}
+	if vs, ok := p.Details["violations"].([]any); ok {
+		for _, v := range vs {
+			if m, ok := v.(map[string]any); ok {
+				parts = append(parts, fmt.Sprintf("%v %v", m["field"], m["code"]))
+			}
+		}
+	}
+	if skus, ok := p.Details["skus"]; ok {
+		parts = append(parts, fmt.Sprintf("skus %v", skus))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// OrderStatus applies an OMS order event: its outcome for settlement
+// (delivered, refused at the door) on the order's sales plan, and the
+// platform status it means (shipped, delivered, cancelled) queued once per
+// order and status whatever the redeliveries (consumer names the topic's
+// inbox).
+func (s *Service) OrderStatus(ctx context.Context, consumer, msgID, orderID, omsStatus string) error {
+	if orderID == "" {
+		return nil
+	}
+	st, outcome := domain.PlatformStatusOf(omsStatus), ""
+	switch omsStatus {
+	case "COMPLETED":
+		outcome = store.OutcomeDelivered
+	case "REFUSED":
+		outcome = store.OutcomeReturned
+	}
+	if st == "" && outcome == "" {
+		return nil
+	}
+	queued, err := s.d.Store.QueueOrderStatus(ctx, consumer, msgID, orderID, st, outcome, s.now())
+	if queued {
+		s.d.Notify()
+	}
+	return err
+}
+
+// ErrPlatformRefused is a platform's status API refusing a status.
+var ErrPlatformRefused = errors.New("platform refused the status")
+
+// SendStatus tells the platform of a queued status, once: a status sent
+// is not sent again, and the platform gets Harvest's update id to
+// recognise a resend after a crash between its answer and the record.
+func (s *Service) SendStatus(ctx context.Context, updateID string) error {
+	u, err := s.d.Store.StatusUpdate(ctx, updateID)
+	if err != nil {
+		return err
+	}
+	if u.SentAt != nil {
+		return nil
+	}
+	k, ok := s.Keys(u.Platform)
+	if !ok {
+		return fmt.Errorf("no keys for %s", u.Platform)
+	}
+	path, header, body := platforms.StatusRequest(platforms.StatusUpdate{Platform: u.Platform, PlatformOrderID: u.PlatformOrderID,
+		Status: u.Status, HarvestOrderID: u.OrderID, UpdateID: u.ID, At: u.CreatedAt}, k, s.d.Clock.Now())
+	code, answer, err := s.d.Outside.InvokeRaw(ctx, s.d.PlatformApp[u.Platform], "POST", strings.TrimPrefix(path, "/"), header, body)
+	if err == nil {
+		err = platformAnswer(u.Platform, code, answer)
+	}
+	if err != nil {
+		_ = s.d.Store.StatusFailed(ctx, u.ID, err.Error())
+		return fmt.Errorf("tell %s of %s %s: %w", u.Platform, u.PlatformOrderID, u.Status, err)
+	}
+	return s.d.Store.StatusSent(ctx, u.ID, s.now())
+}
+
+// platformAnswer judges a status API's answer in the platform's format.
+func platformAnswer(platform string, code int, b []byte) error {
+	if code < 200 || code > 299 {
+		return fmt.Errorf("%w: HTTP %d: %.200s", ErrPlatformRefused, code, b)
+	}
+	switch platform {
+	case platforms.Yuedian:
+		var a platforms.YuedianAnswer
+		if json.Unmarshal(b, &a) != nil || a.Code != platforms.YdOK {
+			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
+		}
+	case platforms.Meituan:
+		var a platforms.MeituanAnswer
+		if json.Unmarshal(b, &a) != nil || a.Data != "ok" {
+			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
+		}
+	default:
+		var a struct {
+			ErrNo int `json:"err_no"`
+		}
+		if json.Unmarshal(b, &a) != nil || a.ErrNo != 0 {
+			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
+		}
+	}
+	return nil
+}
+
+// Staged is one staged order with its steps.
+func (s *Service) Staged(ctx context.Context, id string) (*domain.Staged, error) {
+	return s.d.Store.StagedOne(ctx, id)
+}
+
+// FindStaged finds a platform's order by the platform's id.
+func (s *Service) FindStaged(ctx context.Context, platform, platformOrderID string) (*domain.Staged, error) {
+	return s.d.Store.FindStaged(ctx, platform, platformOrderID)
+}
+
+// ListStaged lists staged orders, newest first.
+func (s *Service) ListStaged(ctx context.Context, platform, status string, first int) ([]*domain.Staged, error) {
+	if first <= 0 || first > 200 {
+		first = 50
+	}
+	return s.d.Store.ListStaged(ctx, platform, status, first)
+}
+
+// StatusUpdates lists what a staged order's platform was (to be) told.
+func (s *Service) StatusUpdates(ctx context.Context, processID string) ([]*domain.Update, error) {
+	return s.d.Store.StatusUpdates(ctx, processID)
+}
+
+// Retry puts a PARKED or FAILED staged order back on its way.
+func (s *Service) Retry(ctx context.Context, id, by string) (*domain.Staged, error) {
+	if err := s.d.Store.Retry(ctx, id, by, s.now()); err != nil {
+		return nil, err
+	}
+	s.d.Notify()
+	return s.d.Store.StagedOne(ctx, id)
+}
+
+// SetMapping maps a platform SKU to a Harvest SKU.
+func (s *Service) SetMapping(ctx context.Context, platform, platformSKU, sku, by string) error {
+	if platforms.WayOf(platform) == "" {
+		return fmt.Errorf("%w: platform: %q is not one of %v", domain.ErrValidation, platform, platforms.Names)
+	}
+	if platformSKU == "" || sku == "" || len(platformSKU) > 64 || len(sku) > 64 {
+		return fmt.Errorf("%w: platformSku and sku are required, at most 64 characters", domain.ErrValidation)
+	}
+	return s.d.Store.SetMapping(ctx, platform, platformSKU, sku, by, s.now())
+}
+
+// PlanInput is a plan entered by sales staff.
+type PlanInput struct {
+	IdempotencyKey string
+	By             string
+	Plan           domain.Plan
+}
+
+// CreatePlan stores a staff plan with the message that orders it; the
+// same author and key give the plan stored first.
+func (s *Service) CreatePlan(ctx context.Context, in PlanInput) (*domain.PlanRecord, error) {
+	if in.IdempotencyKey == "" || len(in.IdempotencyKey) > 128 {
+		return nil, fmt.Errorf("%w: idempotencyKey: required, at most 128 characters", domain.ErrValidation)
+	}
+	p := in.Plan
+	p.Source, p.ProcessID = domain.SourceStaff, ""
+	if err := domain.CheckStaffPlan(p, s.today()); err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(p)
+	sum := sha256.Sum256(b)
+	now := s.now()
+	rec := &domain.PlanRecord{Plan: p, ID: ids.NewAt(now), Status: domain.PlanPlanned, Key: in.IdempotencyKey, CreatedBy: in.By, CreatedAt: now, UpdatedAt: now}
+	out, created, err := s.d.Store.CreateStaffPlan(ctx, rec, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.d.Notify()
+	}
+	return out, nil
+}
+
+// Plan reads one plan.
+func (s *Service) Plan(ctx context.Context, id string) (*domain.PlanRecord, error) {
+	return s.d.Store.Plan(ctx, id)
+}
+
+// Plans lists plans, newest first.
+func (s *Service) Plans(ctx context.Context, customerID string, first int) ([]*domain.PlanRecord, error) {
+	if first <= 0 || first > 200 {
+		first = 50
+	}
+	return s.d.Store.Plans(ctx, customerID, first)
+}
+
+// RetryPlan orders a FAILED staff plan again.
+func (s *Service) RetryPlan(ctx context.Context, id string) (*domain.PlanRecord, error) {
+	if err := s.d.Store.RetryPlan(ctx, id, s.now()); err != nil {
+		return nil, err
+	}
+	s.d.Notify()
+	return s.d.Store.Plan(ctx, id)
+}
+
+func moneyFen(f int64) money.Fen { return money.Fen(f) }
