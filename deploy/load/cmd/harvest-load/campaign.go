@@ -43,14 +43,9 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 	fmt.Printf("harvest-load campaign: %d users, BI pages of %d, on a fresh stack at %s\n", users, page, time.Now().UTC().Format(time.RFC3339))
 	tok := signer(st.JWTSecret())
 	mk := gqlc.New(st.GraphQLURL(), tok("MARKETING", "load"))
-	now := time.Now().UTC()
-	var tpl struct {
-		CreateCouponTemplate struct{ Template *struct{ ID string } }
-	}
-	if err := mk.Do(ctx, `mutation($in: CouponTemplateInput!, $key: String!) { createCouponTemplate(input: $in, idempotencyKey: $key) { template { id } } }`,
-		map[string]any{"key": ids.New(), "in": map[string]any{"title": "load", "valueFen": 100, "validFrom": now.Add(-time.Hour),
-			"validTo": now.Add(24 * time.Hour)}}, &tpl); err != nil || tpl.CreateCouponTemplate.Template == nil {
-		return fmt.Errorf("create template: %v", err)
+	tplID, err := createLoadTemplate(ctx, mk, "load")
+	if err != nil {
+		return err
 	}
 	var cc struct {
 		CreateCouponCampaign struct {
@@ -60,7 +55,7 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 	}
 	if err := mk.Do(ctx, `mutation($in: CouponCampaignInput!, $key: String!) { createCouponCampaign(input: $in, idempotencyKey: $key) {
 		campaign { id } errors { code message } } }`, map[string]any{"key": ids.New(), "in": map[string]any{"name": "load",
-		"conditions": map[string]any{"minOrders": 0}, "templateId": tpl.CreateCouponTemplate.Template.ID, "stock": users}}, &cc); err != nil ||
+		"conditions": map[string]any{"minOrders": 0}, "templateId": tplID, "stock": users}}, &cc); err != nil ||
 		cc.CreateCouponCampaign.Campaign == nil {
 		return fmt.Errorf("create campaign: %v %+v", err, cc.CreateCouponCampaign.Errors)
 	}
@@ -123,4 +118,19 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 		return fmt.Errorf("exactly once violated: %d coupons for %d distinct users, want %d", rows, distinct, users)
 	}
 	return nil
+}
+
+// createLoadTemplate makes the coupon template a load run's campaign
+// gives: 1 yuan, valid from an hour ago for a day.
+func createLoadTemplate(ctx context.Context, mk *gqlc.Client, title string) (string, error) {
+	now := time.Now().UTC()
+	var tpl struct {
+		CreateCouponTemplate struct{ Template *struct{ ID string } }
+	}
+	if err := mk.Do(ctx, `mutation($in: CouponTemplateInput!, $key: String!) { createCouponTemplate(input: $in, idempotencyKey: $key) { template { id } } }`,
+		map[string]any{"key": ids.New(), "in": map[string]any{"title": title, "valueFen": 100, "validFrom": now.Add(-time.Hour),
+			"validTo": now.Add(24 * time.Hour)}}, &tpl); err != nil || tpl.CreateCouponTemplate.Template == nil {
+		return "", fmt.Errorf("create template: %v", err)
+	}
+	return tpl.CreateCouponTemplate.Template.ID, nil
 }

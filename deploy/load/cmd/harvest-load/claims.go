@@ -52,13 +52,9 @@ func claimsRun(ctx context.Context, users, taps int, stock int64, rate int, mysq
 	tok := signer(st.JWTSecret())
 	mk := gqlc.New(st.GraphQLURL(), tok("MARKETING", "load"))
 	now := time.Now().UTC()
-	var tpl struct {
-		CreateCouponTemplate struct{ Template *struct{ ID string } }
-	}
-	if err := mk.Do(ctx, `mutation($in: CouponTemplateInput!, $key: String!) { createCouponTemplate(input: $in, idempotencyKey: $key) { template { id } } }`,
-		map[string]any{"key": ids.New(), "in": map[string]any{"title": "pop-up", "valueFen": 100, "validFrom": now.Add(-time.Hour),
-			"validTo": now.Add(24 * time.Hour)}}, &tpl); err != nil || tpl.CreateCouponTemplate.Template == nil {
-		return fmt.Errorf("create template: %v", err)
+	tplID, err := createLoadTemplate(ctx, mk, "pop-up")
+	if err != nil {
+		return err
 	}
 	var cc struct {
 		CreateClaimCampaign struct {
@@ -68,7 +64,7 @@ func claimsRun(ctx context.Context, users, taps int, stock int64, rate int, mysq
 	}
 	if err := mk.Do(ctx, `mutation($in: ClaimCampaignInput!, $key: String!) { createClaimCampaign(input: $in, idempotencyKey: $key) {
 		campaign { id } errors { code message } } }`, map[string]any{"key": ids.New(), "in": map[string]any{"name": "load",
-		"templateId": tpl.CreateCouponTemplate.Template.ID, "stock": stock, "perUserLimit": 1, "startsAt": now.Add(-time.Minute),
+		"templateId": tplID, "stock": stock, "perUserLimit": 1, "startsAt": now.Add(-time.Minute),
 		"endsAt": now.Add(2 * time.Hour)}}, &cc); err != nil || cc.CreateClaimCampaign.Campaign == nil {
 		return fmt.Errorf("create campaign: %v %+v", err, cc.CreateClaimCampaign.Errors)
 	}
