@@ -108,7 +108,7 @@ func shortSKUs(err error) []string {
 }
 
 func occ(id, wh string, lines ...any) wmsclient.OccupyRequest {
-	r := wmsclient.OccupyRequest{DeliveryOrderID: id, Warehouse: wh}
+	r := wmsclient.OccupyRequest{DeliveryOrderID: id, OrderID: "O-" + id, Warehouse: wh}
 	for i := 0; i < len(lines); i += 2 {
 		r.Lines = append(r.Lines, wmsclient.Line{SKU: lines[i].(string), Qty: int64(lines[i+1].(int))})
 	}
@@ -141,6 +141,12 @@ func TestOccupyAllOrNone(t *testing.T) {
 	}
 	if _, err := e.c.OccupyStock(ctx, occ("D2", "WH-SH", "A", 0)); !httpapi.HasCode(err, wmsclient.CodeValidation) {
 		t.Fatalf("zero qty: %v", err)
+	}
+	// Without its order, no cancellation could ever release it.
+	noOrder := occ("D2", "WH-SH", "A", 1)
+	noOrder.OrderID = ""
+	if _, err := e.c.OccupyStock(ctx, noOrder); !httpapi.HasCode(err, wmsclient.CodeValidation) || !strings.Contains(err.Error(), "order_id") {
+		t.Fatalf("occupation without its order: %v", err)
 	}
 	// The failed id can be tried again; lines of one SKU are merged.
 	o, err := e.c.OccupyStock(ctx, occ("D1", "WH-SH", "A", 2, "B", 5, "A", 1))

@@ -8,9 +8,8 @@ import (
 	"github.com/harvest/harvest/apps/wms/domain"
 )
 
-// Occupy holds ERP stock for a delivery order of orderID ("" when the
-// caller does not say), all lines or none, idempotent by the delivery
-// order id. An order cancelled already holds nothing (RELEASED).
+// Occupy holds ERP stock for a delivery order of orderID, all lines or
+// none, idempotent by the delivery order id. An order cancelled already holds nothing (RELEASED).
 func (s *Service) Occupy(ctx context.Context, deliveryOrderID, orderID, warehouse string, lines []domain.Line) (domain.Occupation, error) {
 	o, err := domain.NewOccupation(deliveryOrderID, warehouse, lines)
 	if err == nil {

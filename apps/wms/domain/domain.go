@@ -147,14 +147,16 @@ func (o Occupation) Lines() []Line { return slices.Clone(o.lines) }
 // occupation as it stands).
 func (o Occupation) As(s OccupationStatus) Occupation { o.status = s; return o }
 
-// OrderID is the order the delivery order belongs to ("" when not given).
+// OrderID is the order the delivery order belongs to.
 func (o Occupation) OrderID() string { return o.orderID }
 
 // ForOrder names the order the occupation's delivery order belongs to (its
-// cancellation releases the occupation); it is not part of Hash.
+// cancellation releases the occupation); it is not part of Hash. It is
+// required: an occupation nobody can tie to its order would never be
+// released by that order's cancellation, and ERP stock would leak.
 func (o Occupation) ForOrder(orderID string) (Occupation, error) {
-	if len(orderID) > 64 {
-		return o, fmt.Errorf("%w: order id is longer than 64 bytes", ErrValidation)
+	if err := validID("order_id", orderID); err != nil {
+		return o, err
 	}
 	o.orderID = orderID
 	return o, nil

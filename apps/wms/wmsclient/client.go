@@ -38,7 +38,8 @@ type OccupyRequest struct {
 	DeliveryOrderID string `json:"delivery_order_id"`
 	// OrderID is the order the delivery order belongs to: its
 	// cancellation (oms.order.cancelled) releases the occupation.
-	OrderID   string `json:"order_id,omitempty"`
+	// Required (VALIDATION otherwise).
+	OrderID   string `json:"order_id"`
 	Warehouse string `json:"warehouse"`
 	Lines     []Line `json:"lines"`
 }
