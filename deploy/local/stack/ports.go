@@ -27,21 +27,7 @@ func (s *Stack) allocatePorts() error {
 	sort.Strings(apps)
 	s.ports = make(map[string]AppPorts, len(apps))
 	if s.opts.FixedPorts {
-		b := DevBasePort
-		s.pports = PlacementPorts{GRPC: b, Health: b + 1, Metrics: b + 2, Raft: b + 3}
-		s.sports = SchedulerPorts{GRPC: b + 4, Health: b + 5, Metrics: b + 6, EtcdClient: b + 7, EtcdPeer: b + 8}
-		for i, app := range apps {
-			blk := b + 10*(i+1)
-			p := AppPorts{App: blk, DaprHTTP: blk + 1, DaprGRPC: blk + 2, DaprInternal: blk + 3, DaprMetrics: blk + 4, Ops: blk + 5}
-			if _, ok := PublicEnv[app]; ok {
-				p.Public = blk + 6
-			}
-			if app == "gateway" {
-				_, port, _ := net.SplitHostPort(DevGatewayAddr)
-				p.Public, _ = strconv.Atoi(port)
-			}
-			s.ports[app] = p
-		}
+		s.fixedLayout(apps)
 		all := []int{s.pports.GRPC, s.pports.Health, s.pports.Metrics, s.pports.Raft}
 		all = append(all, s.sports.list()...)
 		for _, app := range apps {
@@ -90,6 +76,26 @@ func (s *Stack) allocatePorts() error {
 		s.ports[app] = p
 	}
 	return nil
+}
+
+// fixedLayout is the dev layout of apps (sorted) from DevBasePort; the
+// CLI run file (RunFile) is rendered from the same layout.
+func (s *Stack) fixedLayout(apps []string) {
+	b := DevBasePort
+	s.pports = PlacementPorts{GRPC: b, Health: b + 1, Metrics: b + 2, Raft: b + 3}
+	s.sports = SchedulerPorts{GRPC: b + 4, Health: b + 5, Metrics: b + 6, EtcdClient: b + 7, EtcdPeer: b + 8}
+	for i, app := range apps {
+		blk := b + 10*(i+1)
+		p := AppPorts{App: blk, DaprHTTP: blk + 1, DaprGRPC: blk + 2, DaprInternal: blk + 3, DaprMetrics: blk + 4, Ops: blk + 5}
+		if _, ok := PublicEnv[app]; ok {
+			p.Public = blk + 6
+		}
+		if app == "gateway" {
+			_, port, _ := net.SplitHostPort(DevGatewayAddr)
+			p.Public, _ = strconv.Atoi(port)
+		}
+		s.ports[app] = p
+	}
 }
 
 // list is every port of p that is in use.

@@ -5,6 +5,7 @@
 //	harvest-stack token -role CUSTOMER -sub C0001   print a development JWT
 //	harvest-stack services                      install/start MariaDB and Redis only
 //	harvest-stack sidecar                       build daprd, placement and scheduler into .bin if missing
+//	harvest-stack runfile                       print the Dapr CLI run file (deploy/dapr.yaml) of every app
 //
 // `make up`, `make down`, `make token` and `make test` call it.
 package main
@@ -45,6 +46,8 @@ func main() {
 		err = local.EnsureServices(context.Background(), os.Stderr)
 	case "sidecar":
 		err = sidecar()
+	case "runfile":
+		err = runfile()
 	case "-h", "-help", "--help", "help":
 		usage()
 	default:
@@ -64,6 +67,7 @@ func usage() {
   token     print a development JWT: token -role CUSTOMER -sub C0001
   services  install/start MariaDB and Redis
   sidecar   build daprd, placement and scheduler into .bin if missing
+  runfile   print the Dapr CLI run file (deploy/dapr.yaml) of every app
 `)
 }
 
@@ -232,4 +236,18 @@ func sidecar() error {
 		fmt.Fprintf(w, "harvest-stack: %s: %s\n", name, p)
 	}
 	return nil
+}
+
+// runfile prints deploy/dapr.yaml as the launcher's dev layout makes it.
+func runfile() error {
+	root, err := stack.FindRepoRoot()
+	if err != nil {
+		return err
+	}
+	apps, err := stack.DiscoverApps(filepath.Join(root, "apps"))
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(stack.RunFile(apps))
+	return err
 }
