@@ -16,6 +16,7 @@ import (
 
 	"github.com/harvest/harvest/apps/channels/api"
 	"github.com/harvest/harvest/apps/channels/app"
+	"github.com/harvest/harvest/apps/channels/events"
 	"github.com/harvest/harvest/apps/channels/platforms"
 	"github.com/harvest/harvest/apps/channels/store"
 	"github.com/harvest/harvest/apps/platform/testdb"
@@ -92,9 +93,39 @@ func (e *pushEnv) count(t *testing.T, table string) int {
 // nothingStaged checks that no staging row nor message was written.
 func (e *pushEnv) staged(t *testing.T, want int) {
 	t.Helper()
-	for _, tb := range []string{"staging_process", "staging_main", "outbox"} {
+	for _, tb := range []string{"staging_process", "staging_main"} {
 		if n := e.count(t, tb); n != want {
 			t.Fatalf("%s holds %d rows, want %d", tb, n, want)
+		}
+	}
+	// Each staged order is named by one channels.order.received, once.
+	named := map[string]int{}
+	rows, err := e.st.DB().Query(`SELECT payload FROM outbox WHERE topic=?`, events.TopicOrderReceived)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		list, err := events.IDsOf(events.TopicOrderReceived, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range list {
+			named[id]++
+		}
+	}
+	if len(named) != want {
+		t.Fatalf("received messages name %d orders, want %d", len(named), want)
+	}
+	for id, n := range named {
+		var c int
+		_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM staging_process WHERE id=?`, id).Scan(&c)
+		if n != 1 || c != 1 {
+			t.Fatalf("order %s named by %d messages, %d staged rows", id, n, c)
 		}
 	}
 }

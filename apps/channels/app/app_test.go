@@ -13,6 +13,7 @@ import (
 
 	"github.com/harvest/harvest/apps/channels/app"
 	"github.com/harvest/harvest/apps/channels/domain"
+	"github.com/harvest/harvest/apps/channels/events"
 	"github.com/harvest/harvest/apps/channels/platforms"
 	"github.com/harvest/harvest/apps/channels/store"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
@@ -141,6 +142,34 @@ func (h *harness) count(t *testing.T, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// named is how often each id is named by the outbox's messages of topic;
+// an id named twice fails the test.
+func (h *harness) named(t *testing.T, topic string) map[string]int {
+	t.Helper()
+	rows, err := h.st.DB().Query(`SELECT payload FROM outbox WHERE topic=?`, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		list, err := events.IDsOf(topic, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range list {
+			if out[id]++; out[id] > 1 {
+				t.Fatalf("%s named twice by %s", id, topic)
+			}
+		}
+	}
+	return out
 }
 
 func (h *harness) accept(t *testing.T, o platforms.Order) string {

@@ -17,9 +17,11 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/harvest/harvest/apps/channels/domain"
+	"github.com/harvest/harvest/apps/channels/events"
 	"github.com/harvest/harvest/apps/channels/platforms"
 	"github.com/harvest/harvest/apps/channels/store"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
@@ -84,9 +86,8 @@ type Deps struct {
 
 // Service runs channels' use cases.
 type Service struct {
-	d       Deps
-	stager  *group.Writer[*store.Item]
-	ordered *group.Writer[*store.OrderedItem]
+	d      Deps
+	stager *group.Writer[*store.Item]
 }
 
 // New returns a Service.
@@ -115,9 +116,8 @@ func New(d Deps) *Service {
 	s := &Service{d: d}
 	// The pushes that arrive together are staged in one transaction:
 	// a group buy closing pushes tens of thousands at once.
-	s.stager = group.NewWriter(group.Options{MaxSize: 200, Sizes: stageGroupSize}, d.Store.Stage)
-	// The plans ordered at the same moment are recorded together.
-	s.ordered = group.NewWriter(group.Options{MaxSize: 200}, d.Store.OrderedAll)
+	// A group's one channels.order.received names all its orders.
+	s.stager = group.NewWriter(group.Options{MaxSize: events.MaxIDs, Sizes: stageGroupSize}, d.Store.Stage)
 	return s
 }
 
@@ -174,12 +174,16 @@ func (s *Service) Accept(ctx context.Context, o platforms.Order) (Accepted, erro
 // before, domain.ErrNotFound for an unknown id).
 func (s *Service) PlanAll(ctx context.Context, processIDs []string) []error {
 	errs := make([]error, len(processIDs))
+	// A plan.created message names at most events.MaxIDs plans.
+	inChunks(len(processIDs), func(lo, hi int) { s.planChunk(ctx, processIDs[lo:hi], errs[lo:hi]) })
+	return errs
+}
+
+func (s *Service) planChunk(ctx context.Context, processIDs []string, errs []error) {
 	staged, err := s.d.Store.Staged(ctx, processIDs)
 	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
+		fill(errs, err)
+		return
 	}
 	byPlatform := map[string][]string{}
 	for _, x := range staged {
@@ -192,10 +196,8 @@ func (s *Service) PlanAll(ctx context.Context, processIDs []string) []error {
 		slices.Sort(skus)
 		m, err := s.d.Store.Mappings(ctx, p, slices.Compact(skus))
 		if err != nil {
-			for i := range errs {
-				errs[i] = err
-			}
-			return errs
+			fill(errs, err)
+			return
 		}
 		mappings[p] = m
 	}
@@ -216,42 +218,137 @@ func (s *Service) PlanAll(ctx context.Context, processIDs []string) []error {
 		at = append(at, i)
 	}
 	if len(outs) == 0 {
-		return errs
+		return
 	}
 	group.AllOrEach(outs, func(g []*store.Outcome) error { return s.d.Store.SavePlans(ctx, g) },
 		func(j int, err error) { errs[at[j]] = err })
 	s.d.Notify()
+}
+
+// Order makes plan id's Harvest order (OrderAll of one).
+func (s *Service) Order(ctx context.Context, id string) error {
+	if err := s.OrderAll(ctx, []string{id})[0]; err != nil {
+		return err
+	}
+	return nil
+}
+
+// placeAtOnce bounds the accept-order calls one OrderAll chunk has in
+// flight: the whole chunk. The Invoker sends them to OMS as batches of
+// its v1/batch (64 calls, 2 in flight), so what waits forms full
+// batches; at 64 a chunk the 20 k run ordered only ~130 plans a second
+// with the broker's bulks handed over one at a time.
+const placeAtOnce = events.MaxIDs
+
+// OrderAll makes the Harvest orders of plans (a channels.plan.created
+// message names those planned together) through OMS's accept-order API:
+// ToB, never paid, straight to fulfillment, at the catalog's prices (what
+// OMS checks an order against; the plan keeps the prices agreed with the
+// customer, which settlement bills). The plans are read by one query,
+// their SKUs priced by one catalog call, their orders placed at once
+// (the Invoker batches them) and recorded in one transaction. OMS's
+// refusal marks a plan FAILED with OMS's code and reasons (retryable by
+// an operator); a passing fault is returned for that plan for the broker
+// to redeliver. Idempotent by each plan's id, which is OMS's idempotency
+// key. The answer has one error per id (nil for made or made before,
+// domain.ErrNotFound for an unknown id).
+func (s *Service) OrderAll(ctx context.Context, planIDs []string) []error {
+	errs := make([]error, len(planIDs))
+	inChunks(len(planIDs), func(lo, hi int) { s.orderChunk(ctx, planIDs[lo:hi], errs[lo:hi]) })
 	return errs
 }
 
-// Order makes plan id's Harvest order through OMS's accept-order API:
-// ToB, never paid, straight to fulfillment, at the catalog's prices (what
-// OMS checks an order against; the plan keeps the prices agreed with the
-// customer, which settlement bills). OMS's refusal marks the plan FAILED
-// with OMS's code and reasons (retryable by an operator); a passing fault
-// is returned for the broker to redeliver. Idempotent by the plan's id,
-// which is OMS's idempotency key.
-func (s *Service) Order(ctx context.Context, id string) error {
-	p, err := s.d.Store.Plan(ctx, id)
+func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error) {
+	plans, err := s.d.Store.PlansOf(ctx, planIDs)
 	if err != nil {
-		return err
+		fill(errs, err)
+		return
 	}
-	if p.Status != domain.PlanPlanned {
-		return nil
+	var open []*domain.PlanRecord
+	var at []int
+	var skus []string
+	for i, id := range planIDs {
+		p := plans[id]
+		switch {
+		case p == nil:
+			errs[i] = fmt.Errorf("%w: plan %s", domain.ErrNotFound, id)
+			continue
+		case p.Status != domain.PlanPlanned:
+			continue // ordered or failed before: a redelivery
+		}
+		delete(plans, id) // a repeat in the message is ordered once
+		open = append(open, p)
+		at = append(at, i)
+		for _, l := range p.Lines {
+			skus = append(skus, l.SKU)
+		}
 	}
-	skus := make([]string, 0, len(p.Lines))
-	for _, l := range p.Lines {
-		skus = append(skus, l.SKU)
+	if len(open) == 0 {
+		return
 	}
 	slices.Sort(skus)
 	entries, err := s.d.Catalog.CatalogEntries(ctx, slices.Compact(skus))
 	if err != nil && !httpapi.HasCode(err, inventoryclient.CodeUnknownSKU) {
-		return fmt.Errorf("catalog of plan %s: %w", id, err)
+		for _, i := range at {
+			errs[i] = fmt.Errorf("catalog of plan %s: %w", planIDs[i], err)
+		}
+		return
 	}
 	price := map[string]int64{}
 	for _, e := range entries {
 		price[e.SKU] = int64(e.PriceFen)
 	}
+	made := make([]*store.OrderedItem, len(open))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, placeAtOnce)
+	for j, p := range open {
+		req, refused := s.orderRequest(p, price)
+		if refused != nil {
+			errs[at[j]] = s.d.Store.Failed(ctx, p.ID, refused.code, refused.note, s.now())
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			o, err := s.d.Orders.PlaceOrder(ctx, req)
+			var pb *httpapi.Problem
+			switch {
+			case errors.As(err, &pb) && pb.Status >= 400 && pb.Status < 500 && pb.Status != 429 && pb.Status != 408:
+				errs[at[j]] = s.d.Store.Failed(ctx, p.ID, pb.Code, refusal(pb), s.now())
+			case err != nil:
+				errs[at[j]] = fmt.Errorf("place the order of plan %s: %w", p.ID, err)
+			default:
+				made[j] = &store.OrderedItem{PlanID: p.ID, OrderID: o.ID, At: s.now()}
+			}
+		})
+	}
+	wg.Wait()
+	var items []*store.OrderedItem
+	var itemAt []int
+	for j, it := range made {
+		if it != nil {
+			items = append(items, it)
+			itemAt = append(itemAt, at[j])
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	if err := s.d.Store.OrderedAll(ctx, items); err != nil {
+		// The orders exist; a redelivery finds them by their keys.
+		for _, i := range itemAt {
+			errs[i] = err
+		}
+		return
+	}
+	s.d.Notify()
+}
+
+type planRefusal struct{ code, note string }
+
+// orderRequest is plan p's accept-order call at the catalog's prices, or
+// why it cannot be placed (a SKU no longer in the catalog).
+func (s *Service) orderRequest(p *domain.PlanRecord, price map[string]int64) (omsclient.PlaceOrderRequest, *planRefusal) {
 	req := omsclient.PlaceOrderRequest{IdempotencyKey: "plan-" + p.ID, Source: omsclient.SourceSalesPlan, CustomerID: p.CustomerID,
 		Address: omsclient.Address{Name: p.Receiver.Name, Phone: p.Receiver.Phone, Province: p.Receiver.Province, City: p.Receiver.City,
 			District: p.Receiver.District, Detail: p.Receiver.Detail},
@@ -262,23 +359,33 @@ func (s *Service) Order(ctx context.Context, id string) error {
 	for i, l := range p.Lines {
 		pr, ok := price[l.SKU]
 		if !ok {
-			return s.d.Store.Failed(ctx, id, "UNKNOWN_SKU", fmt.Sprintf("lines[%d].sku: %s is not in the catalog", i, l.SKU), s.now())
+			return req, &planRefusal{"UNKNOWN_SKU", fmt.Sprintf("lines[%d].sku: %s is not in the catalog", i, l.SKU)}
 		}
 		req.Lines = append(req.Lines, omsclient.LineInput{SKU: l.SKU, Qty: l.Qty, UnitPriceFen: moneyFen(pr)})
 	}
-	o, err := s.d.Orders.PlaceOrder(ctx, req)
-	var pb *httpapi.Problem
-	if errors.As(err, &pb) && pb.Status >= 400 && pb.Status < 500 && pb.Status != 429 && pb.Status != 408 {
-		return s.d.Store.Failed(ctx, id, pb.Code, refusal(pb), s.now())
+	return req, nil
+}
+
+// inChunks runs do on the chunks [lo, hi) of n ids, at most
+// events.MaxIDs each (a step's one transaction and message), all at once:
+// the sidecar hands a subscription one bulk at a time, so what is in a
+// bulk is all that moves.
+func inChunks(n int, do func(lo, hi int)) {
+	if n <= events.MaxIDs {
+		do(0, n)
+		return
 	}
-	if err != nil {
-		return fmt.Errorf("place the order of plan %s: %w", id, err)
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += events.MaxIDs {
+		wg.Go(func() { do(lo, min(lo+events.MaxIDs, n)) })
 	}
-	if err := s.ordered.Write(ctx, &store.OrderedItem{PlanID: id, OrderID: o.ID, At: s.now()}); err != nil {
-		return err
+	wg.Wait()
+}
+
+func fill(errs []error, err error) {
+	for i := range errs {
+		errs[i] = err
 	}
-	s.d.Notify()
-	return nil
 }
 
 // refusal is OMS's refusal in one line, its violations named.
@@ -326,17 +433,73 @@ func (s *Service) OrderStatus(ctx context.Context, consumer, msgID, orderID, oms
 // ErrPlatformRefused is a platform's status API refusing a status.
 var ErrPlatformRefused = errors.New("platform refused the status")
 
-// SendStatus tells the platform of a queued status, once: a status sent
-// is not sent again, and the platform gets Harvest's update id to
-// recognise a resend after a crash between its answer and the record.
+// SendStatus tells the platform of a queued status (SendStatuses of one).
 func (s *Service) SendStatus(ctx context.Context, updateID string) error {
-	u, err := s.d.Store.StatusUpdate(ctx, updateID)
+	return s.SendStatuses(ctx, []string{updateID})[0]
+}
+
+// sendAtOnce bounds the status calls one SendStatuses has in flight.
+const sendAtOnce = 32
+
+// SendStatuses tells the platforms of queued statuses (a
+// channels.status.queued message names those queued together), once
+// each: a status sent is not sent again, and the platform gets Harvest's
+// update id to recognise a resend after a crash between its answer and
+// the record. The statuses are read by one query, sent at once (each
+// platform's API takes one status a call) and recorded as sent in one
+// transaction. The answer has one error per id.
+func (s *Service) SendStatuses(ctx context.Context, updateIDs []string) []error {
+	errs := make([]error, len(updateIDs))
+	inChunks(len(updateIDs), func(lo, hi int) { s.sendChunk(ctx, updateIDs[lo:hi], errs[lo:hi]) })
+	return errs
+}
+
+func (s *Service) sendChunk(ctx context.Context, updateIDs []string, errs []error) {
+	ups, err := s.d.Store.StatusUpdatesOf(ctx, updateIDs)
 	if err != nil {
-		return err
+		fill(errs, err)
+		return
 	}
-	if u.SentAt != nil {
-		return nil
+	sent := make([]bool, len(updateIDs))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, sendAtOnce)
+	for i, id := range updateIDs {
+		u := ups[id]
+		switch {
+		case u == nil:
+			errs[i] = fmt.Errorf("%w: status update %s", domain.ErrNotFound, id)
+			continue
+		case u.SentAt != nil:
+			continue
+		}
+		delete(ups, id) // a repeat in the message is sent once
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if errs[i] = s.send(ctx, u); errs[i] == nil {
+				sent[i] = true
+			}
+		})
 	}
+	wg.Wait()
+	var done []string
+	var doneAt []int
+	for i, ok := range sent {
+		if ok {
+			done = append(done, updateIDs[i])
+			doneAt = append(doneAt, i)
+		}
+	}
+	if err := s.d.Store.StatusesSent(ctx, done, s.now()); err != nil {
+		// Sent but not recorded: the resend carries the same update id.
+		for _, i := range doneAt {
+			errs[i] = err
+		}
+	}
+}
+
+// send makes one status call to u's platform.
+func (s *Service) send(ctx context.Context, u *domain.Update) error {
 	k, ok := s.Keys(u.Platform)
 	if !ok {
 		return fmt.Errorf("no keys for %s", u.Platform)
@@ -351,7 +514,7 @@ func (s *Service) SendStatus(ctx context.Context, updateID string) error {
 		_ = s.d.Store.StatusFailed(ctx, u.ID, err.Error())
 		return fmt.Errorf("tell %s of %s %s: %w", u.Platform, u.PlatformOrderID, u.Status, err)
 	}
-	return s.d.Store.StatusSent(ctx, u.ID, s.now())
+	return nil
 }
 
 // platformAnswer judges a status API's answer in the platform's format.

@@ -29,14 +29,14 @@ func (s *Service) RunSweeper(every, idle time.Duration) func(ctx context.Context
 			if len(received) > 0 {
 				s.PlanAll(ctx, received)
 			}
-			for _, id := range planned {
-				if err := s.Order(ctx, id); err != nil {
-					s.d.Logger.Warn("sweep: order a plan", "plan", id, "err", err)
+			for i, err := range s.OrderAll(ctx, planned) {
+				if err != nil {
+					s.d.Logger.Warn("sweep: order a plan", "plan", planned[i], "err", err)
 				}
 			}
-			for _, id := range unsent {
-				if err := s.SendStatus(ctx, id); err != nil {
-					s.d.Logger.Warn("sweep: send a status", "update", id, "err", err)
+			for i, err := range s.SendStatuses(ctx, unsent) {
+				if err != nil {
+					s.d.Logger.Warn("sweep: send a status", "update", unsent[i], "err", err)
 				}
 			}
 			if n := len(received) + len(planned) + len(unsent); n > 0 {

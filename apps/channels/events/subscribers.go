@@ -14,11 +14,12 @@ import (
 )
 
 // Processor is what the subscribers run (*app.Service); every step is
-// guarded by its row's status, so a redelivery repeats nothing.
+// guarded by its row's status, so a redelivery repeats nothing. Each
+// takes many ids and answers one error per id.
 type Processor interface {
 	PlanAll(ctx context.Context, processIDs []string) []error
-	Order(ctx context.Context, planID string) error
-	SendStatus(ctx context.Context, updateID string) error
+	OrderAll(ctx context.Context, planIDs []string) []error
+	SendStatuses(ctx context.Context, updateIDs []string) []error
 	OrderStatus(ctx context.Context, consumer, msgID, orderID, omsStatus string) error
 }
 
@@ -27,13 +28,15 @@ type Bulk interface {
 	SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h daprx.BulkHandler)
 }
 
-// Bulk sizes: a group buy's burst is planned a hundred staged orders per
-// transaction; plans and statuses go through at once, each message in a
-// goroutine of its own, so OMS's accept-order calls travel in batches.
+// Bulk sizes, in messages of up to MaxIDs ids each. A message holds one
+// of the sidecar's delivery workers (shared by every topic) until its
+// bulk is answered, and a bulk must be answered within the sidecar's
+// inbound timeout (dapr/resiliency.yaml, 10 s): a few messages a bulk
+// keep a burst's plans and orders moving in steps of a few hundred.
 const (
-	receivedBulk, receivedWaitMs = 100, 50
-	planBulk, planWaitMs         = 100, 20
-	statusBulk, statusWaitMs     = 50, 20
+	receivedBulk, receivedWaitMs = 4, 20
+	planBulk, planWaitMs         = 2, 20
+	statusBulk, statusWaitMs     = 4, 20
 )
 
 // OMSTopics are the OMS events whose statuses platforms are told
@@ -49,48 +52,74 @@ func drop(m daprx.Message, err error) error {
 	return fmt.Errorf("%w: %s payload: %v", daprx.ErrDrop, m.Topic, err)
 }
 
-func outcome(err error) error {
-	if errors.Is(err, domain.ErrNotFound) {
-		return fmt.Errorf("%w: %v", daprx.ErrDrop, err)
+// ofIDs is a BulkHandler over messages that name rows: every id of the
+// bulk goes to apply at once, and each message's answer is its ids'
+// outcome: retried if any of its ids met a passing fault (the others are
+// guarded by their rows' status, so the redelivery repeats nothing),
+// dropped if none of them exists, else done.
+func ofIDs(decode func(data []byte) ([]string, error), apply func(ctx context.Context, ids []string) []error) daprx.BulkHandler {
+	return func(ctx context.Context, ms []daprx.Message) []error {
+		errs := make([]error, len(ms))
+		var all []string
+		var of []int // message index of all[k]
+		for i, m := range ms {
+			list, err := decode(m.Data)
+			if err == nil && len(list) == 0 {
+				err = errors.New("names no row")
+			}
+			if err != nil {
+				errs[i] = drop(m, err)
+				continue
+			}
+			all = append(all, list...)
+			for range list {
+				of = append(of, i)
+			}
+		}
+		if len(all) == 0 {
+			return errs
+		}
+		missing, named := make([]int, len(ms)), make([]int, len(ms))
+		unknown := make([]error, len(ms))
+		for k, err := range apply(ctx, all) {
+			i := of[k]
+			named[i]++
+			switch {
+			case err == nil:
+			case errors.Is(err, domain.ErrNotFound):
+				missing[i]++
+				unknown[i] = err
+			case errs[i] == nil:
+				errs[i] = err
+			}
+		}
+		for i := range ms {
+			if errs[i] == nil && named[i] > 0 && missing[i] == named[i] {
+				errs[i] = fmt.Errorf("%w: %v", daprx.ErrDrop, unknown[i])
+			}
+		}
+		return errs
 	}
-	return err
 }
 
 // Subscribe registers channels' consumers: its own three transactional
 // messages and OMS's order events.
 func Subscribe(svc common.Service, bulk Bulk, pubsub string, p Processor) error {
-	bulk.SubscribeBulk(pubsub, TopicOrderReceived, "", receivedBulk, receivedWaitMs, func(ctx context.Context, ms []daprx.Message) []error {
-		errs := make([]error, len(ms))
-		var idList []string
-		var at []int
-		for i, m := range ms {
-			var ev OrderReceived
-			if err := json.Unmarshal(m.Data, &ev); err != nil || ev.ProcessID == "" {
-				errs[i] = drop(m, err)
-				continue
-			}
-			idList = append(idList, ev.ProcessID)
-			at = append(at, i)
-		}
-		for j, err := range p.PlanAll(ctx, idList) {
-			errs[at[j]] = outcome(err)
-		}
-		return errs
-	})
-	bulk.SubscribeBulk(pubsub, TopicPlanCreated, "", planBulk, planWaitMs, daprx.EachMessageAtOnce(func(ctx context.Context, m daprx.Message) error {
+	bulk.SubscribeBulk(pubsub, TopicOrderReceived, "", receivedBulk, receivedWaitMs, ofIDs(func(data []byte) ([]string, error) {
+		var ev OrderReceived
+		err := json.Unmarshal(data, &ev)
+		return ev.IDs(), err
+	}, p.PlanAll))
+	bulk.SubscribeBulk(pubsub, TopicPlanCreated, "", planBulk, planWaitMs, ofIDs(func(data []byte) ([]string, error) {
 		var ev PlanCreated
-		if err := json.Unmarshal(m.Data, &ev); err != nil || ev.PlanID == "" {
-			return drop(m, err)
-		}
-		return outcome(p.Order(ctx, ev.PlanID))
-	}))
-	bulk.SubscribeBulk(pubsub, TopicStatusQueued, "", statusBulk, statusWaitMs, daprx.EachMessageAtOnce(func(ctx context.Context, m daprx.Message) error {
+		err := json.Unmarshal(data, &ev)
+		return ev.IDs(), err
+	}, p.OrderAll))
+	bulk.SubscribeBulk(pubsub, TopicStatusQueued, "", statusBulk, statusWaitMs, ofIDs(func(data []byte) ([]string, error) {
 		var ev StatusQueued
-		if err := json.Unmarshal(m.Data, &ev); err != nil || ev.UpdateID == "" {
-			return drop(m, err)
-		}
-		return outcome(p.SendStatus(ctx, ev.UpdateID))
-	}))
+		err := json.Unmarshal(data, &ev)
+		return ev.IDs(), err
+	}, p.SendStatuses))
 	for _, topic := range OMSTopics {
 		consumer := "channels." + topic
 		h := func(ctx context.Context, m daprx.Message) error {

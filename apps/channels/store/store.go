@@ -119,7 +119,7 @@ func stageTx(ctx context.Context, tx *sql.Tx, items []*Item) error {
 	margs := make([]any, 0, 13*len(fresh))
 	var dargs, sargs []any
 	nd := 0
-	evs := make([]outbox.Event, 0, len(fresh))
+	staged := make([]string, 0, len(fresh))
 	for _, it := range fresh {
 		o := it.Order
 		margs = append(margs, it.ID, o.ShopID, o.Receiver.Name, o.Receiver.Phone, o.Receiver.Province, o.Receiver.City, o.Receiver.District,
@@ -129,8 +129,7 @@ func stageTx(ctx context.Context, tx *sql.Tx, items []*Item) error {
 			nd++
 		}
 		sargs = append(sargs, it.ID, "RECEIVED", "by "+it.Way, it.At)
-		evs = append(evs, outbox.Event{Topic: events.TopicOrderReceived, AggregateID: it.ID, Type: events.TypeOrderReceived,
-			Payload: events.OrderReceived{ProcessID: it.ID, Platform: o.Platform}})
+		staged = append(staged, it.ID)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO staging_main (process_id, shop_id, receiver_name, receiver_phone, province, city, district, detail, slot_type, slot_date, total_fen, platform_time, raw) VALUES `+
 		sqltx.Tuples("(?,?,?,?,?,?,?,?,?,?,?,?,?)", len(fresh)), margs...); err != nil {
@@ -143,10 +142,28 @@ func stageTx(ctx context.Context, tx *sql.Tx, items []*Item) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO staging_steps (process_id, step, note, at) VALUES `+sqltx.Tuples("(?,?,?,?)", len(fresh)), sargs...); err != nil {
 		return fmt.Errorf("stage steps: %w", err)
 	}
-	if _, err := outbox.Add(ctx, tx, evs...); err != nil {
+	// One message for the group (events.MaxIDs bounds a group), not one per order.
+	if _, err := outbox.Add(ctx, tx, receivedEvent(staged...)); err != nil {
 		return err
 	}
 	return nil
+}
+
+// receivedEvent is the message that plans the staged orders processIDs.
+func receivedEvent(processIDs ...string) outbox.Event {
+	return outbox.Event{Topic: events.TopicOrderReceived, AggregateID: processIDs[0], Type: events.TypeOrderReceived,
+		Payload: events.OrderReceived{ProcessIDs: processIDs}}
+}
+
+// planCreatedEvent is the message that orders the plans planIDs.
+func planCreatedEvent(planIDs ...string) outbox.Event {
+	return outbox.Event{Topic: events.TopicPlanCreated, AggregateID: planIDs[0], Type: events.TypePlanCreated, Payload: events.PlanCreated{PlanIDs: planIDs}}
+}
+
+// statusQueuedEvent is the message that sends the status updates updateIDs;
+// aggregate is the staged order of the first.
+func statusQueuedEvent(aggregate string, updateIDs ...string) outbox.Event {
+	return outbox.Event{Topic: events.TopicStatusQueued, AggregateID: aggregate, Type: events.TypeStatusQueued, Payload: events.StatusQueued{UpdateIDs: updateIDs}}
 }
 
 // Cursor is a pull platform's cursor (zero time when it has none).
@@ -445,7 +462,7 @@ func (s *Store) SavePlans(ctx context.Context, outs []*Outcome) error {
 func insertPlans(ctx context.Context, tx *sql.Tx, ps []*domain.PlanRecord) error {
 	var pargs, largs []any
 	nl := 0
-	evs := make([]outbox.Event, 0, len(ps))
+	planIDs := make([]string, 0, len(ps))
 	for _, p := range ps {
 		var process any
 		if p.ProcessID != "" {
@@ -458,7 +475,7 @@ func insertPlans(ctx context.Context, tx *sql.Tx, ps []*domain.PlanRecord) error
 			largs = append(largs, p.ID, i, l.SKU, l.Qty, l.AgreedPriceFen)
 			nl++
 		}
-		evs = append(evs, outbox.Event{Topic: events.TopicPlanCreated, AggregateID: p.ID, Type: events.TypePlanCreated, Payload: events.PlanCreated{PlanID: p.ID}})
+		planIDs = append(planIDs, p.ID)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sales_plans (id, customer_id, source, process_id, status, receiver_name, receiver_phone, province, city, district, detail,
 		slot_type, slot_date, settlement_period, agreed_fen, idem_key, request_sha, created_by, created_at, updated_at) VALUES `+
@@ -468,7 +485,7 @@ func insertPlans(ctx context.Context, tx *sql.Tx, ps []*domain.PlanRecord) error
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sales_plan_lines (plan_id, line_no, sku, qty, agreed_price_fen) VALUES `+sqltx.Tuples("(?,?,?,?,?)", nl), largs...); err != nil {
 		return err
 	}
-	_, err := outbox.Add(ctx, tx, evs...)
+	_, err := outbox.Add(ctx, tx, planCreatedEvent(planIDs...))
 	return err
 }
 
@@ -504,7 +521,7 @@ func insertPlan(ctx context.Context, tx *sql.Tx, p *domain.PlanRecord, requestSH
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sales_plan_lines (plan_id, line_no, sku, qty, agreed_price_fen) VALUES `+sqltx.Tuples("(?,?,?,?,?)", len(p.Lines)), args...); err != nil {
 		return err
 	}
-	_, err := outbox.Add(ctx, tx, outbox.Event{Topic: events.TopicPlanCreated, AggregateID: p.ID, Type: events.TypePlanCreated, Payload: events.PlanCreated{PlanID: p.ID}})
+	_, err := outbox.Add(ctx, tx, planCreatedEvent(p.ID))
 	return err
 }
 
@@ -562,14 +579,49 @@ func (s *Store) planLines(ctx context.Context, p *domain.PlanRecord) error {
 
 // Plan reads one plan with its lines.
 func (s *Store) Plan(ctx context.Context, id string) (*domain.PlanRecord, error) {
-	p, err := scanPlan(s.db.QueryRowContext(ctx, `SELECT `+planCols+` FROM sales_plans WHERE id=?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: plan %s", domain.ErrNotFound, id)
-	}
+	m, err := s.PlansOf(ctx, []string{id})
 	if err != nil {
 		return nil, err
 	}
-	return p, s.planLines(ctx, p)
+	p := m[id]
+	if p == nil {
+		return nil, fmt.Errorf("%w: plan %s", domain.ErrNotFound, id)
+	}
+	return p, nil
+}
+
+// PlansOf reads plans with their lines, two queries for all (ids not
+// found are left out).
+func (s *Store) PlansOf(ctx context.Context, idList []string) (map[string]*domain.PlanRecord, error) {
+	out := map[string]*domain.PlanRecord{}
+	if len(idList) == 0 {
+		return out, nil
+	}
+	args := anys(idList)
+	list, err := sqltx.Collect[*domain.PlanRecord](s.db.QueryContext(ctx, `SELECT `+planCols+` FROM sales_plans WHERE id IN (`+sqltx.Tuples("?", len(args))+`)`, args...))(
+		func(r interface{ Scan(...any) error }) (*domain.PlanRecord, error) { return scanPlan(r) })
+	if err != nil {
+		return nil, fmt.Errorf("read plans: %w", err)
+	}
+	for _, p := range list {
+		out[p.ID] = p
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT plan_id, sku, qty, agreed_price_fen FROM sales_plan_lines WHERE plan_id IN (`+sqltx.Tuples("?", len(args))+`) ORDER BY plan_id, line_no`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read plan lines: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var l domain.PlanLine
+		if err := rows.Scan(&id, &l.SKU, &l.Qty, &l.AgreedPriceFen); err != nil {
+			return nil, err
+		}
+		if p := out[id]; p != nil {
+			p.Lines = append(p.Lines, l)
+		}
+	}
+	return out, rows.Err()
 }
 
 // Plans lists plans, newest first, of one customer when given.
@@ -645,7 +697,7 @@ func (s *Store) OrderedAll(ctx context.Context, items []*OrderedItem) error {
 			return nil
 		}
 		var caseArgs, idArgs, stepArgs, upArgs []any
-		var evs []outbox.Event
+		var updates []string
 		var procIDs []any
 		for _, it := range planned {
 			caseArgs = append(caseArgs, it.PlanID, it.OrderID)
@@ -655,7 +707,7 @@ func (s *Store) OrderedAll(ctx context.Context, items []*OrderedItem) error {
 				stepArgs = append(stepArgs, p, "ORDERED", "Harvest order "+it.OrderID, it.At)
 				uid := ids.NewAt(it.At)
 				upArgs = append(upArgs, uid, p, platforms.StatusAccepted, it.At)
-				evs = append(evs, outbox.Event{Topic: events.TopicStatusQueued, AggregateID: p, Type: events.TypeStatusQueued, Payload: events.StatusQueued{UpdateID: uid}})
+				updates = append(updates, uid)
 			}
 		}
 		at := planned[0].At
@@ -679,7 +731,8 @@ func (s *Store) OrderedAll(ctx context.Context, items []*OrderedItem) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO status_updates (id, process_id, status, created_at) VALUES `+sqltx.Tuples("(?,?,?,?)", len(upArgs)/4), upArgs...); err != nil {
 			return err
 		}
-		_, err = outbox.Add(ctx, tx, evs...)
+		// One message for the statuses queued together, not one per order.
+		_, err = outbox.Add(ctx, tx, statusQueuedEvent(procIDs[0].(string), updates...))
 		return err
 	})
 }
@@ -720,8 +773,7 @@ func queueStatus(ctx context.Context, tx *sql.Tx, processID, status string, at t
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	_, err = outbox.Add(ctx, tx, outbox.Event{Topic: events.TopicStatusQueued, AggregateID: processID, Type: events.TypeStatusQueued,
-		Payload: events.StatusQueued{UpdateID: id}})
+	_, err = outbox.Add(ctx, tx, statusQueuedEvent(processID, id))
 	return true, err
 }
 
@@ -775,22 +827,43 @@ func (s *Store) QueueOrderStatus(ctx context.Context, consumer, msgID, orderID, 
 
 // StatusUpdate reads one queued status with the order it is about.
 func (s *Store) StatusUpdate(ctx context.Context, id string) (*domain.Update, error) {
-	var u domain.Update
-	var sent sql.NullTime
-	err := s.db.QueryRowContext(ctx, `SELECT u.id, u.process_id, u.status, u.attempts, u.created_at, u.sent_at, p.platform, p.platform_order_id, p.order_id
-		FROM status_updates u JOIN staging_process p ON p.id=u.process_id WHERE u.id=?`, id).
-		Scan(&u.ID, &u.ProcessID, &u.Status, &u.Attempts, &u.CreatedAt, &sent, &u.Platform, &u.PlatformOrderID, &u.OrderID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: status update %s", domain.ErrNotFound, id)
-	}
+	m, err := s.StatusUpdatesOf(ctx, []string{id})
 	if err != nil {
 		return nil, err
 	}
-	if sent.Valid {
-		t := sent.Time.UTC()
-		u.SentAt = &t
+	u := m[id]
+	if u == nil {
+		return nil, fmt.Errorf("%w: status update %s", domain.ErrNotFound, id)
 	}
-	return &u, nil
+	return u, nil
+}
+
+// StatusUpdatesOf reads queued statuses with the orders they are about,
+// in one query (ids not found are left out).
+func (s *Store) StatusUpdatesOf(ctx context.Context, idList []string) (map[string]*domain.Update, error) {
+	out := map[string]*domain.Update{}
+	if len(idList) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.process_id, u.status, u.attempts, u.created_at, u.sent_at, p.platform, p.platform_order_id, p.order_id
+		FROM status_updates u JOIN staging_process p ON p.id=u.process_id WHERE u.id IN (`+sqltx.Tuples("?", len(idList))+`)`, anys(idList)...)
+	if err != nil {
+		return nil, fmt.Errorf("read status updates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u domain.Update
+		var sent sql.NullTime
+		if err := rows.Scan(&u.ID, &u.ProcessID, &u.Status, &u.Attempts, &u.CreatedAt, &sent, &u.Platform, &u.PlatformOrderID, &u.OrderID); err != nil {
+			return nil, err
+		}
+		if sent.Valid {
+			t := sent.Time.UTC()
+			u.SentAt = &t
+		}
+		out[u.ID] = &u
+	}
+	return out, rows.Err()
 }
 
 // StatusUpdates lists a staged order's queued statuses, oldest first.
@@ -812,20 +885,51 @@ func (s *Store) StatusUpdates(ctx context.Context, processID string) ([]*domain.
 
 // StatusSent marks a status as taken by its platform, once.
 func (s *Store) StatusSent(ctx context.Context, id string, at time.Time) error {
+	return s.StatusesSent(ctx, []string{id}, at)
+}
+
+// StatusesSent marks statuses as taken by their platforms, once each, in
+// one transaction: those not yet sent are locked by one read, marked by
+// one UPDATE and their steps written by one INSERT.
+func (s *Store) StatusesSent(ctx context.Context, idList []string, at time.Time) error {
+	if len(idList) == 0 {
+		return nil
+	}
 	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE status_updates SET sent_at=?, attempts=attempts+1, last_error='' WHERE id=? AND sent_at IS NULL`, at, id)
+		args := anys(idList)
+		rows, err := tx.QueryContext(ctx, `SELECT id, process_id, status FROM status_updates WHERE id IN (`+sqltx.Tuples("?", len(args))+`) AND sent_at IS NULL ORDER BY id FOR UPDATE`, args...)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
+		var unsent, stepArgs []any
+		for rows.Next() {
+			var id, process, status string
+			if err := rows.Scan(&id, &process, &status); err != nil {
+				rows.Close()
+				return err
+			}
+			unsent = append(unsent, id)
+			stepArgs = append(stepArgs, process, "SENT_"+status, "the platform took it", at)
 		}
-		var process, status string
-		if err := tx.QueryRowContext(ctx, `SELECT process_id, status FROM status_updates WHERE id=?`, id).Scan(&process, &status); err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil || len(unsent) == 0 {
 			return err
 		}
-		return step(ctx, tx, process, "SENT_"+status, "the platform took it", at)
+		if _, err := tx.ExecContext(ctx, `UPDATE status_updates SET sent_at=?, attempts=attempts+1, last_error='' WHERE id IN (`+sqltx.Tuples("?", len(unsent))+`)`,
+			append([]any{at}, unsent...)...); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO staging_steps (process_id, step, note, at) VALUES `+sqltx.Tuples("(?,?,?,?)", len(unsent)), stepArgs...)
+		return err
 	})
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // StatusFailed notes a failed attempt to tell the platform.
@@ -841,8 +945,8 @@ func (s *Store) StatusFailed(ctx context.Context, id, why string) error {
 // same). Anything else is ErrNotRetryable.
 func (s *Store) Retry(ctx context.Context, id, by string, at time.Time) error {
 	return sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		var status, platform, plan string
-		err := tx.QueryRowContext(ctx, `SELECT status, platform, COALESCE(plan_id,'') FROM staging_process WHERE id=? FOR UPDATE`, id).Scan(&status, &platform, &plan)
+		var status, plan string
+		err := tx.QueryRowContext(ctx, `SELECT status, COALESCE(plan_id,'') FROM staging_process WHERE id=? FOR UPDATE`, id).Scan(&status, &plan)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: staged order %s", domain.ErrNotFound, id)
 		}
@@ -854,8 +958,7 @@ func (s *Store) Retry(ctx context.Context, id, by string, at time.Time) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE staging_process SET status=?, updated_at=? WHERE id=?`, domain.StageReceived, at, id); err != nil {
 				return err
 			}
-			if _, err := outbox.Add(ctx, tx, outbox.Event{Topic: events.TopicOrderReceived, AggregateID: id, Type: events.TypeOrderReceived,
-				Payload: events.OrderReceived{ProcessID: id, Platform: platform}}); err != nil {
+			if _, err := outbox.Add(ctx, tx, receivedEvent(id)); err != nil {
 				return err
 			}
 		case domain.StageFailed:
@@ -880,7 +983,7 @@ func retryPlanTx(ctx context.Context, tx *sql.Tx, plan string, at time.Time) err
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: plan %s is not FAILED", domain.ErrNotRetryable, plan)
 	}
-	_, err = outbox.Add(ctx, tx, outbox.Event{Topic: events.TopicPlanCreated, AggregateID: plan, Type: events.TypePlanCreated, Payload: events.PlanCreated{PlanID: plan}})
+	_, err = outbox.Add(ctx, tx, planCreatedEvent(plan))
 	return err
 }
 
