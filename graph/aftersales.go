@@ -180,6 +180,8 @@ func returnUserErrors(err error) ([]*model.UserError, error) {
 			return one(model.UserErrorCodeOrderNotReturnable, []string{"orderId"})
 		case aftersalesclient.CodeRefundAbovePaid:
 			return one(model.UserErrorCodeRefundExceedsPaid, lines)
+		case aftersalesclient.CodeMarkedMalicious:
+			return one(model.UserErrorCodeOrderMarkedMalicious, []string{"orderId"})
 		case aftersalesclient.CodeValidation:
 			return one(model.UserErrorCodeValidationFailed, []string{"input"})
 		}

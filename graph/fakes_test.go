@@ -112,7 +112,7 @@ func (f *fakeOMS) ListOrders(_ context.Context, r omsclient.ListRequest) (omscli
 	f.lists = append(f.lists, r)
 	var p omsclient.OrderPage
 	for _, o := range f.orders {
-		if o.CustomerID == r.CustomerID && (r.Status == "" || r.Status == o.Status) {
+		if (r.Phone == "" && o.CustomerID == r.CustomerID || r.Phone != "" && o.Address.Phone == r.Phone) && (r.Status == "" || r.Status == o.Status) {
 			p.Items = append(p.Items, o)
 		}
 	}

@@ -105,6 +105,9 @@ type Resolver struct {
 	Floor     FloorFeed
 	// AfterSalesFeed is the CS console's live after-sales events.
 	AfterSalesFeed AfterSalesFeed
+	// CSActions is customer service's action log, the reviews and an
+	// order's story from after-sales (csactions.go).
+	CSActions CSActions
 }
 
 // AfterSalesFeed hands out live after-sales events; *hub.AfterSales

@@ -30,6 +30,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/events"
 	"github.com/harvest/harvest/apps/aftersales/store"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -65,6 +66,10 @@ func run() error {
 		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID),
 		Stock: inventoryclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
+	// Customer service's actions: the log and reviews here, carried out by
+	// marketing's wallet, OMS and the invoicing system.
+	deps.Actions, deps.Coupons, deps.Contacts = st, marketingclient.New(a.Invoker), omsclient.New(a.Invoker)
+	deps.Invoicing = partnersclient.New(a.Invoker, cfg.PartnersAppID)
 	if cfg.CrashAfterCancel {
 		deps.AfterCancel = func(r *domain.Request, already bool) {
 			if !already && strings.Contains(r.Reason(), app.CrashToken) {
@@ -81,6 +86,7 @@ func run() error {
 	pushers := svc.Pushers(st, app.PushOptions{Lease: cfg.PushLease, Timeout: cfg.PushLease - 10*time.Second, Logger: a.Logger}, concurrency)
 	a.Go(pushers.Run)
 	api.Mount(a.Mux, svc)
+	api.MountActions(a.Mux, svc)
 	waiting := func(err error) bool { return errors.Is(err, app.ErrNotYet) }
 	notFound := func(err error) bool { return errors.Is(err, domain.ErrNotFound) }
 	if err := events.Subscribe(a.Service, cfg.Base.PubSub, svc, waiting, notFound); err != nil {
@@ -100,6 +106,7 @@ func run() error {
 	}
 	a.Go(svc.RunSweeper(cfg.SweepEvery, cfg.SweepIdle))
 	a.Go(svc.RunFilterKeeper(cfg.FilterCheck))
+	a.Go(svc.RunActionSweeper(cfg.SweepEvery, cfg.SweepIdle))
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -113,6 +113,7 @@ func run() error {
 		Notify:    a.Relay.Notify,
 	}, cfg.Fulfillment)
 	api.MountFulfillment(a.Mux, eng)
+	api.MountContacts(a.Mux, eng)
 	subscribe.Paid(a, cfg.Base.PubSub, eng)
 	a.Go(eng.Run)
 	// Dapr 1.18 keeps actor reminders in the Scheduler (1.14 kept them in

@@ -355,6 +355,29 @@ type ComplexityRoot struct {
 		Template func(childComplexity int) int
 	}
 
+	CsAction struct {
+		Address       func(childComplexity int) int
+		By            func(childComplexity int) int
+		ByRole        func(childComplexity int) int
+		CouponID      func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		CustomerID    func(childComplexity int) int
+		DoneAt        func(childComplexity int) int
+		ID            func(childComplexity int) int
+		InvoiceTitle  func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		OrderID       func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		Result        func(childComplexity int) int
+		SmsRecipients func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
+	CsActionPayload struct {
+		Action func(childComplexity int) int
+		Errors func(childComplexity int) int
+	}
+
 	DeductNonCashPayload struct {
 		Deduction func(childComplexity int) int
 		Errors    func(childComplexity int) int
@@ -517,6 +540,13 @@ type ComplexityRoot struct {
 		Row    func(childComplexity int) int
 	}
 
+	MaliciousMark struct {
+		ActionID func(childComplexity int) int
+		At       func(childComplexity int) int
+		By       func(childComplexity int) int
+		Reason   func(childComplexity int) int
+	}
+
 	MarketplaceOrder struct {
 		Address         func(childComplexity int) int
 		ID              func(childComplexity int) int
@@ -559,6 +589,7 @@ type ComplexityRoot struct {
 		AddAddress            func(childComplexity int, input model.SaveAddressInput) int
 		AuditDocument         func(childComplexity int, id string, approve bool, note string) int
 		CancelOrder           func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		ChangeOrderAddress    func(childComplexity int, orderID string, address model.AddressInput, reason string, idempotencyKey string) int
 		ClaimCoupon           func(childComplexity int, campaignID string, idempotencyKey string) int
 		ClaimPickTask         func(childComplexity int, taskID string, warehouse *string) int
 		ConfirmPutAway        func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
@@ -577,11 +608,13 @@ type ComplexityRoot struct {
 		GrantCoupon           func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
 		HandOver              func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
 		ImportGiftCandidates  func(childComplexity int, campaignID string, file graphql.Upload) int
+		MarkOrderMalicious    func(childComplexity int, orderID string, reason string, idempotencyKey string) int
 		MoveCouponCampaign    func(childComplexity int, id string, action model.CouponCampaignAction) int
 		PackWorkOrder         func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
 		PlaceOrder            func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
 		PutAwayReceipt        func(childComplexity int, input model.PutAwayReceiptInput, idempotencyKey string) int
 		ReceiveGoods          func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
+		ReissueInvoice        func(childComplexity int, orderID string, title *string, reason string, idempotencyKey string) int
 		RemoveAddress         func(childComplexity int, id string) int
 		RequestCancel         func(childComplexity int, orderID string, idempotencyKey string, reason string) int
 		RequestReturn         func(childComplexity int, orderID string, idempotencyKey string, input model.RequestReturnInput) int
@@ -590,6 +623,7 @@ type ComplexityRoot struct {
 		RetryFulfillment      func(childComplexity int, input model.RetryFulfillmentInput) int
 		RetryMarketplaceOrder func(childComplexity int, id string) int
 		RetrySalesPlan        func(childComplexity int, id string) int
+		ReviewOrder           func(childComplexity int, orderID string, rating int64, text string) int
 		ScanPick              func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
 		ScanQc                func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
 		SchedulePrice         func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
@@ -598,11 +632,13 @@ type ComplexityRoot struct {
 		SetServedArea         func(childComplexity int, input model.SetServedAreaInput) int
 		SetSkuMapping         func(childComplexity int, platform model.MarketplacePlatform, platformSku string, sku string) int
 		SetSlotCapacity       func(childComplexity int, input model.SetSlotCapacityInput) int
+		SetSmsRecipients      func(childComplexity int, orderID string, phones []string, reason string, idempotencyKey string) int
 		SetWarehouseCapacity  func(childComplexity int, input model.SetWarehouseCapacityInput) int
 		StartCashPayment      func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment    func(childComplexity int, input model.SuspendFulfillmentInput) int
 		TopUpGiftStock        func(childComplexity int, campaignID string, units int64, idempotencyKey string) int
 		UnbindCoupon          func(childComplexity int, couponID string, customerID string, reason string) int
+		UnbindCustomerCoupon  func(childComplexity int, couponID string, customerID string, orderID *string, reason string, idempotencyKey string) int
 		UpdateAddress         func(childComplexity int, id string, input model.SaveAddressInput) int
 		UpdateCouponTemplate  func(childComplexity int, id string, input model.CouponTemplateInput) int
 		UpdateProduct         func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
@@ -664,6 +700,41 @@ type ComplexityRoot struct {
 		Sku                func(childComplexity int) int
 		UnitPriceFen       func(childComplexity int) int
 		UnitPriceFormatted func(childComplexity int) int
+	}
+
+	OrderPayment struct {
+		AmountFen   func(childComplexity int) int
+		Channel     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		PaidAt      func(childComplexity int) int
+		PaidFen     func(childComplexity int) int
+		RefundedFen func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
+	OrderRefund struct {
+		AmountFen       func(childComplexity int) int
+		AmountFormatted func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		PaymentID       func(childComplexity int) int
+		Reason          func(childComplexity int) int
+		Status          func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
+	OrderStory struct {
+		Actions        func(childComplexity int) int
+		DeliveryOrders func(childComplexity int) int
+		Documents      func(childComplexity int) int
+		Fulfillment    func(childComplexity int) int
+		Malicious      func(childComplexity int) int
+		Order          func(childComplexity int) int
+		Payments       func(childComplexity int) int
+		Refunds        func(childComplexity int) int
+		Review         func(childComplexity int) int
+		Timeline       func(childComplexity int) int
 	}
 
 	OrderTimelineEntry struct {
@@ -847,9 +918,11 @@ type ComplexityRoot struct {
 		CouponCampaigns        func(childComplexity int, first *int64, after *string) int
 		CouponTemplate         func(childComplexity int, id string) int
 		CouponTemplates        func(childComplexity int, first *int64, after *string) int
+		CustomerActions        func(childComplexity int, customerID string, first *int64) int
 		CustomerCoupons        func(childComplexity int, customerID string) int
 		DeliverySlots          func(childComplexity int, address model.AreaInput, days *int64) int
 		DocumentsAwaitingAudit func(childComplexity int, first *int64) int
+		FindOrders             func(childComplexity int, search model.OrderSearch, first *int64, after *string) int
 		FulfillmentStages      func(childComplexity int) int
 		FulfillmentSuspension  func(childComplexity int) int
 		FulfillmentTimeline    func(childComplexity int, orderID string) int
@@ -867,6 +940,7 @@ type ComplexityRoot struct {
 		MyCouponClaim          func(childComplexity int, id string) int
 		MyOrders               func(childComplexity int, status *model.OrderStatus, first *int64, after *string) int
 		Order                  func(childComplexity int, id string) int
+		OrderStory             func(childComplexity int, orderID string) int
 		PickList               func(childComplexity int, id string, warehouse *string) int
 		PickTask               func(childComplexity int, id string, warehouse *string) int
 		PriceHistory           func(childComplexity int, sku string) int
@@ -875,6 +949,7 @@ type ComplexityRoot struct {
 		PurchaseOrder          func(childComplexity int, id string, warehouse *string) int
 		PutAwayTasks           func(childComplexity int, status *string, first *int64, warehouse *string) int
 		QcCart                 func(childComplexity int, pickListID string, warehouse *string) int
+		Reviews                func(childComplexity int, orderID *string, customerID *string, first *int64) int
 		SalesPlan              func(childComplexity int, id string) int
 		SalesPlans             func(childComplexity int, customerID *string, first *int64) int
 		ServedAreas            func(childComplexity int, province *string, city *string) int
@@ -907,6 +982,19 @@ type ComplexityRoot struct {
 	RetryFulfillmentPayload struct {
 		Errors  func(childComplexity int) int
 		Retried func(childComplexity int) int
+	}
+
+	Review struct {
+		CreatedAt  func(childComplexity int) int
+		CustomerID func(childComplexity int) int
+		OrderID    func(childComplexity int) int
+		Rating     func(childComplexity int) int
+		Text       func(childComplexity int) int
+	}
+
+	ReviewPayload struct {
+		Errors func(childComplexity int) int
+		Review func(childComplexity int) int
 	}
 
 	SalesPlan struct {
@@ -1147,6 +1235,12 @@ type MutationResolver interface {
 	SetSkuMapping(ctx context.Context, platform model.MarketplacePlatform, platformSku string, sku string) (*model.SkuMappingPayload, error)
 	CreateSalesPlan(ctx context.Context, idempotencyKey string, input model.CreateSalesPlanInput) (*model.SalesPlanPayload, error)
 	RetrySalesPlan(ctx context.Context, id string) (*model.SalesPlanPayload, error)
+	UnbindCustomerCoupon(ctx context.Context, couponID string, customerID string, orderID *string, reason string, idempotencyKey string) (*model.CsActionPayload, error)
+	SetSmsRecipients(ctx context.Context, orderID string, phones []string, reason string, idempotencyKey string) (*model.CsActionPayload, error)
+	ChangeOrderAddress(ctx context.Context, orderID string, address model.AddressInput, reason string, idempotencyKey string) (*model.CsActionPayload, error)
+	ReissueInvoice(ctx context.Context, orderID string, title *string, reason string, idempotencyKey string) (*model.CsActionPayload, error)
+	MarkOrderMalicious(ctx context.Context, orderID string, reason string, idempotencyKey string) (*model.CsActionPayload, error)
+	ReviewOrder(ctx context.Context, orderID string, rating int64, text string) (*model.ReviewPayload, error)
 	DeductNonCash(ctx context.Context, input model.DeductNonCashInput, idempotencyKey string) (*model.DeductNonCashPayload, error)
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error)
 	StartCashPayment(ctx context.Context, orderID string, channel model.PaymentChannel, idempotencyKey string) (*model.StartCashPaymentPayload, error)
@@ -1209,6 +1303,10 @@ type QueryResolver interface {
 	SalesPlans(ctx context.Context, customerID *string, first *int64) ([]*model.SalesPlan, error)
 	SalesPlan(ctx context.Context, id string) (*model.SalesPlan, error)
 	SettlementStatements(ctx context.Context, customerID string) ([]*model.SettlementStatement, error)
+	FindOrders(ctx context.Context, search model.OrderSearch, first *int64, after *string) (*model.OrderConnection, error)
+	OrderStory(ctx context.Context, orderID string) (*model.OrderStory, error)
+	CustomerActions(ctx context.Context, customerID string, first *int64) ([]*model.CsAction, error)
+	Reviews(ctx context.Context, orderID *string, customerID *string, first *int64) ([]*model.Review, error)
 	MyAccounts(ctx context.Context) (*model.Accounts, error)
 	MyOrders(ctx context.Context, status *model.OrderStatus, first *int64, after *string) (*model.OrderConnection, error)
 	FulfillmentSuspension(ctx context.Context) (*model.FulfillmentSuspension, error)
@@ -2517,6 +2615,110 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CouponTemplatePayload.Template(childComplexity), true
 
+	case "CsAction.address":
+		if e.ComplexityRoot.CsAction.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.Address(childComplexity), true
+	case "CsAction.by":
+		if e.ComplexityRoot.CsAction.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.By(childComplexity), true
+	case "CsAction.byRole":
+		if e.ComplexityRoot.CsAction.ByRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.ByRole(childComplexity), true
+	case "CsAction.couponId":
+		if e.ComplexityRoot.CsAction.CouponID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.CouponID(childComplexity), true
+	case "CsAction.createdAt":
+		if e.ComplexityRoot.CsAction.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.CreatedAt(childComplexity), true
+	case "CsAction.customerId":
+		if e.ComplexityRoot.CsAction.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.CustomerID(childComplexity), true
+	case "CsAction.doneAt":
+		if e.ComplexityRoot.CsAction.DoneAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.DoneAt(childComplexity), true
+	case "CsAction.id":
+		if e.ComplexityRoot.CsAction.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.ID(childComplexity), true
+	case "CsAction.invoiceTitle":
+		if e.ComplexityRoot.CsAction.InvoiceTitle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.InvoiceTitle(childComplexity), true
+	case "CsAction.kind":
+		if e.ComplexityRoot.CsAction.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.Kind(childComplexity), true
+	case "CsAction.orderId":
+		if e.ComplexityRoot.CsAction.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.OrderID(childComplexity), true
+	case "CsAction.reason":
+		if e.ComplexityRoot.CsAction.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.Reason(childComplexity), true
+	case "CsAction.result":
+		if e.ComplexityRoot.CsAction.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.Result(childComplexity), true
+	case "CsAction.smsRecipients":
+		if e.ComplexityRoot.CsAction.SmsRecipients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.SmsRecipients(childComplexity), true
+	case "CsAction.status":
+		if e.ComplexityRoot.CsAction.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsAction.Status(childComplexity), true
+
+	case "CsActionPayload.action":
+		if e.ComplexityRoot.CsActionPayload.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsActionPayload.Action(childComplexity), true
+	case "CsActionPayload.errors":
+		if e.ComplexityRoot.CsActionPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CsActionPayload.Errors(childComplexity), true
+
 	case "DeductNonCashPayload.deduction":
 		if e.ComplexityRoot.DeductNonCashPayload.Deduction == nil {
 			break
@@ -3149,6 +3351,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvalidCandidateRow.Row(childComplexity), true
 
+	case "MaliciousMark.actionId":
+		if e.ComplexityRoot.MaliciousMark.ActionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaliciousMark.ActionID(childComplexity), true
+	case "MaliciousMark.at":
+		if e.ComplexityRoot.MaliciousMark.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaliciousMark.At(childComplexity), true
+	case "MaliciousMark.by":
+		if e.ComplexityRoot.MaliciousMark.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaliciousMark.By(childComplexity), true
+	case "MaliciousMark.reason":
+		if e.ComplexityRoot.MaliciousMark.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MaliciousMark.Reason(childComplexity), true
+
 	case "MarketplaceOrder.address":
 		if e.ComplexityRoot.MarketplaceOrder.Address == nil {
 			break
@@ -3342,6 +3569,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["reason"].(*string)), true
+	case "Mutation.changeOrderAddress":
+		if e.ComplexityRoot.Mutation.ChangeOrderAddress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeOrderAddress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeOrderAddress(childComplexity, args["orderId"].(string), args["address"].(model.AddressInput), args["reason"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.claimCoupon":
 		if e.ComplexityRoot.Mutation.ClaimCoupon == nil {
 			break
@@ -3540,6 +3778,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ImportGiftCandidates(childComplexity, args["campaignId"].(string), args["file"].(graphql.Upload)), true
+	case "Mutation.markOrderMalicious":
+		if e.ComplexityRoot.Mutation.MarkOrderMalicious == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markOrderMalicious_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkOrderMalicious(childComplexity, args["orderId"].(string), args["reason"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.moveCouponCampaign":
 		if e.ComplexityRoot.Mutation.MoveCouponCampaign == nil {
 			break
@@ -3595,6 +3844,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReceiveGoods(childComplexity, args["input"].(model.ReceiveGoodsInput), args["idempotencyKey"].(string)), true
+	case "Mutation.reissueInvoice":
+		if e.ComplexityRoot.Mutation.ReissueInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reissueInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReissueInvoice(childComplexity, args["orderId"].(string), args["title"].(*string), args["reason"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.removeAddress":
 		if e.ComplexityRoot.Mutation.RemoveAddress == nil {
 			break
@@ -3678,6 +3938,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetrySalesPlan(childComplexity, args["id"].(string)), true
+	case "Mutation.reviewOrder":
+		if e.ComplexityRoot.Mutation.ReviewOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewOrder(childComplexity, args["orderId"].(string), args["rating"].(int64), args["text"].(string)), true
 	case "Mutation.scanPick":
 		if e.ComplexityRoot.Mutation.ScanPick == nil {
 			break
@@ -3766,6 +4037,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetSlotCapacity(childComplexity, args["input"].(model.SetSlotCapacityInput)), true
+	case "Mutation.setSmsRecipients":
+		if e.ComplexityRoot.Mutation.SetSmsRecipients == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSmsRecipients_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSmsRecipients(childComplexity, args["orderId"].(string), args["phones"].([]string), args["reason"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.setWarehouseCapacity":
 		if e.ComplexityRoot.Mutation.SetWarehouseCapacity == nil {
 			break
@@ -3821,6 +4103,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnbindCoupon(childComplexity, args["couponId"].(string), args["customerId"].(string), args["reason"].(string)), true
+	case "Mutation.unbindCustomerCoupon":
+		if e.ComplexityRoot.Mutation.UnbindCustomerCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unbindCustomerCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnbindCustomerCoupon(childComplexity, args["couponId"].(string), args["customerId"].(string), args["orderId"].(*string), args["reason"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.updateAddress":
 		if e.ComplexityRoot.Mutation.UpdateAddress == nil {
 			break
@@ -4117,6 +4410,165 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderLine.UnitPriceFormatted(childComplexity), true
+
+	case "OrderPayment.amountFen":
+		if e.ComplexityRoot.OrderPayment.AmountFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.AmountFen(childComplexity), true
+	case "OrderPayment.channel":
+		if e.ComplexityRoot.OrderPayment.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Channel(childComplexity), true
+	case "OrderPayment.createdAt":
+		if e.ComplexityRoot.OrderPayment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.CreatedAt(childComplexity), true
+	case "OrderPayment.id":
+		if e.ComplexityRoot.OrderPayment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.ID(childComplexity), true
+	case "OrderPayment.paidAt":
+		if e.ComplexityRoot.OrderPayment.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.PaidAt(childComplexity), true
+	case "OrderPayment.paidFen":
+		if e.ComplexityRoot.OrderPayment.PaidFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.PaidFen(childComplexity), true
+	case "OrderPayment.refundedFen":
+		if e.ComplexityRoot.OrderPayment.RefundedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.RefundedFen(childComplexity), true
+	case "OrderPayment.status":
+		if e.ComplexityRoot.OrderPayment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPayment.Status(childComplexity), true
+
+	case "OrderRefund.amountFen":
+		if e.ComplexityRoot.OrderRefund.AmountFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderRefund.AmountFen(childComplexity), true
+	case "OrderRefund.amountFormatted":
+		if e.ComplexityRoot.OrderRefund.AmountFormatted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderRefund.AmountFormatted(childComplexity), true
+	case "OrderRefund.createdAt":
+		if e.ComplexityRoot.OrderRefund.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderRefund.CreatedAt(childComplexity), true
+	case "OrderRefund.id":
+		if e.ComplexityRoot.OrderRefund.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderRefund.ID(childComplexity), true
+	case "OrderRefund.paymentId":
+		if e.ComplexityRoot.OrderRefund.PaymentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderRefund.PaymentID(childComplexity), true
+	case "OrderRefund.reason":
+		if e.ComplexityRoot.OrderRefund.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderRefund.Reason(childComplexity), true
+	case "OrderRefund.status":
+		if e.ComplexityRoot.OrderRefund.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderRefund.Status(childComplexity), true
+	case "OrderRefund.updatedAt":
+		if e.ComplexityRoot.OrderRefund.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderRefund.UpdatedAt(childComplexity), true
+
+	case "OrderStory.actions":
+		if e.ComplexityRoot.OrderStory.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Actions(childComplexity), true
+	case "OrderStory.deliveryOrders":
+		if e.ComplexityRoot.OrderStory.DeliveryOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.DeliveryOrders(childComplexity), true
+	case "OrderStory.documents":
+		if e.ComplexityRoot.OrderStory.Documents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Documents(childComplexity), true
+	case "OrderStory.fulfillment":
+		if e.ComplexityRoot.OrderStory.Fulfillment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Fulfillment(childComplexity), true
+	case "OrderStory.malicious":
+		if e.ComplexityRoot.OrderStory.Malicious == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Malicious(childComplexity), true
+	case "OrderStory.order":
+		if e.ComplexityRoot.OrderStory.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Order(childComplexity), true
+	case "OrderStory.payments":
+		if e.ComplexityRoot.OrderStory.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Payments(childComplexity), true
+	case "OrderStory.refunds":
+		if e.ComplexityRoot.OrderStory.Refunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Refunds(childComplexity), true
+	case "OrderStory.review":
+		if e.ComplexityRoot.OrderStory.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Review(childComplexity), true
+	case "OrderStory.timeline":
+		if e.ComplexityRoot.OrderStory.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStory.Timeline(childComplexity), true
 
 	case "OrderTimelineEntry.at":
 		if e.ComplexityRoot.OrderTimelineEntry.At == nil {
@@ -4847,6 +5299,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CouponTemplates(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+	case "Query.customerActions":
+		if e.ComplexityRoot.Query.CustomerActions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customerActions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CustomerActions(childComplexity, args["customerId"].(string), args["first"].(*int64)), true
 	case "Query.customerCoupons":
 		if e.ComplexityRoot.Query.CustomerCoupons == nil {
 			break
@@ -4880,6 +5343,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DocumentsAwaitingAudit(childComplexity, args["first"].(*int64)), true
+	case "Query.findOrders":
+		if e.ComplexityRoot.Query.FindOrders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_findOrders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FindOrders(childComplexity, args["search"].(model.OrderSearch), args["first"].(*int64), args["after"].(*string)), true
 	case "Query.fulfillmentStages":
 		if e.ComplexityRoot.Query.FulfillmentStages == nil {
 			break
@@ -5043,6 +5517,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Order(childComplexity, args["id"].(string)), true
+	case "Query.orderStory":
+		if e.ComplexityRoot.Query.OrderStory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_orderStory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OrderStory(childComplexity, args["orderId"].(string)), true
 	case "Query.pickList":
 		if e.ComplexityRoot.Query.PickList == nil {
 			break
@@ -5131,6 +5616,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.QcCart(childComplexity, args["pickListId"].(string), args["warehouse"].(*string)), true
+	case "Query.reviews":
+		if e.ComplexityRoot.Query.Reviews == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reviews_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Reviews(childComplexity, args["orderId"].(*string), args["customerId"].(*string), args["first"].(*int64)), true
 	case "Query.salesPlan":
 		if e.ComplexityRoot.Query.SalesPlan == nil {
 			break
@@ -5310,6 +5806,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RetryFulfillmentPayload.Retried(childComplexity), true
+
+	case "Review.createdAt":
+		if e.ComplexityRoot.Review.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.CreatedAt(childComplexity), true
+	case "Review.customerId":
+		if e.ComplexityRoot.Review.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.CustomerID(childComplexity), true
+	case "Review.orderId":
+		if e.ComplexityRoot.Review.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.OrderID(childComplexity), true
+	case "Review.rating":
+		if e.ComplexityRoot.Review.Rating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Rating(childComplexity), true
+	case "Review.text":
+		if e.ComplexityRoot.Review.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Text(childComplexity), true
+
+	case "ReviewPayload.errors":
+		if e.ComplexityRoot.ReviewPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewPayload.Errors(childComplexity), true
+	case "ReviewPayload.review":
+		if e.ComplexityRoot.ReviewPayload.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewPayload.Review(childComplexity), true
 
 	case "SalesPlan.address":
 		if e.ComplexityRoot.SalesPlan.Address == nil {
@@ -6186,6 +6726,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("GiftCampaignInput", ec.unmarshalInputGiftCampaignInput),
 			graphql.NewInputUnmarshaler("HandOverInput", ec.unmarshalInputHandOverInput),
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
+			graphql.NewInputUnmarshaler("OrderSearch", ec.unmarshalInputOrderSearch),
 			graphql.NewInputUnmarshaler("PackWorkOrderInput", ec.unmarshalInputPackWorkOrderInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
@@ -6400,6 +6941,8 @@ enum AfterSalesEventType {
   DOCUMENT_SUBMITTED
   "A supervisor approved or rejected a document (status says which)."
   DOCUMENT_AUDITED
+  "Customer service carried out an action (requestId is the action's id, kind its CsActionKind, by its author; csactions.graphqls)."
+  ACTION_RECORDED
 }
 
 "One event of the customer-service console's after-sales feed."
@@ -7271,6 +7814,210 @@ type Subscription
 extend type Subscription {
   "Changes of every order (or of one, with orderId), for the CS console."
   orderEvents(orderId: ID): OrderUpdate! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
+}
+`, BuiltIn: false},
+	{Name: "../../schema/graphql/csactions.graphqls", Input: `# The customer-service console (DOMAIN 4), its search, an order's whole
+# story and the actions not tied to a document; customers' reviews. Every
+# action is recorded by after-sales with who asked, when and why, is
+# idempotent by its idempotencyKey (per agent), and is carried out by the
+# system that owns what it changes; a refusal changes nothing and keeps
+# nothing.
+
+extend enum UserErrorCode {
+  "The order's goods reached a warehouse or supplier (reason: the delivery orders); its address stays."
+  ORDER_DISPATCHED
+  "The order is cancelled, shipped or completed: its address stays."
+  ADDRESS_LOCKED
+  "A cancelled or completed order's SMS recipients stay."
+  CONTACT_LOCKED
+  "Neither the order nor the action names an invoice title."
+  NO_INVOICE_TITLE
+  "The order was not paid (or was cancelled): there is nothing to invoice."
+  ORDER_NOT_INVOICEABLE
+  "Only a delivered (COMPLETED) order of yours can be reviewed."
+  ORDER_NOT_REVIEWABLE
+  "The order has a review already."
+  ALREADY_REVIEWED
+  "Customer service marked the order malicious: its returns go through customer service."
+  ORDER_MARKED_MALICIOUS
+}
+
+"How customer service finds orders: exactly one of the three."
+input OrderSearch {
+  id: ID
+  customerId: ID
+  "The delivery address's phone, as entered (e.g. 13800138000)."
+  phone: String
+}
+
+"What a customer-service action does."
+enum CsActionKind {
+  UNBIND_COUPON
+  SET_SMS_RECIPIENTS
+  CHANGE_ADDRESS
+  REISSUE_INVOICE
+  MARK_MALICIOUS
+}
+
+"One entry of after-sales' action log."
+type CsAction {
+  id: ID!
+  kind: CsActionKind!
+  "DONE once its owner answered; PENDING while it is being carried out (repeat the key to carry it on)."
+  status: String!
+  orderId: ID
+  customerId: ID
+  couponId: ID
+  "Who asked, and in which role."
+  by: String!
+  byRole: String!
+  "Why."
+  reason: String!
+  "The owner's answer: the coupon's status, the new invoice's number..."
+  result: String
+  "CHANGE_ADDRESS: the new address."
+  address: Address
+  "SET_SMS_RECIPIENTS: the phones."
+  smsRecipients: [String!]!
+  "REISSUE_INVOICE: the title asked for (none: the order's)."
+  invoiceTitle: String
+  "When it was asked, and when it was carried out."
+  createdAt: Time!
+  doneAt: Time
+}
+
+type CsActionPayload {
+  action: CsAction
+  errors: [UserError!]!
+}
+
+"A customer's review of a delivered order."
+type Review {
+  orderId: ID!
+  customerId: ID!
+  "1 to 5."
+  rating: Int!
+  text: String!
+  createdAt: Time!
+}
+
+type ReviewPayload {
+  review: Review
+  errors: [UserError!]!
+}
+
+"A cash payment of an order (PAY's trade), as customer service sees it."
+type OrderPayment {
+  id: ID!
+  channel: String!
+  amountFen: Int!
+  paidFen: Int!
+  refundedFen: Int!
+  "PENDING, SUCCEEDED, CLOSED"
+  status: String!
+  createdAt: Time!
+  paidAt: Time
+}
+
+"A cash refund of an order (PAY's)."
+type OrderRefund {
+  id: ID!
+  paymentId: ID!
+  amountFen: Int!
+  amountFormatted: String!
+  reason: String!
+  "PENDING_AUDIT, SUBMITTING, PROCESSING, SUCCEEDED, REJECTED, FAILED"
+  status: String!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+"Customer service's mark on an order."
+type MaliciousMark {
+  actionId: ID!
+  by: String!
+  reason: String!
+  at: Time!
+}
+
+"""
+Everything about one order, for customer service: OMS's order and
+timeline, the fulfillment stages and delivery orders, PAY's payments and
+refunds (read through after-sales, never by the gateway from PAY), the
+after-sales requests and documents, the action log, the review and the
+malicious mark.
+"""
+type OrderStory {
+  order: Order!
+  timeline: [OrderTimelineEntry!]!
+  "Null when the order has not entered fulfillment."
+  fulfillment: FulfillmentTimeline
+  "The delivery orders the order was split into (with warehouse, supplier, waybill)."
+  deliveryOrders: [FulfillmentUnit!]!
+  payments: [OrderPayment!]!
+  refunds: [OrderRefund!]!
+  "Cancels, returns, rejections and customer service's documents, newest first."
+  documents: [AfterSalesRequest!]!
+  "Customer service's actions on the order, newest first."
+  actions: [CsAction!]!
+  review: Review
+  "Set once customer service marked the order malicious: the customer's returns of it are refused (ORDER_MARKED_MALICIOUS)."
+  malicious: MaliciousMark
+}
+
+extend type Query {
+  "Orders by id, by customer or by the delivery address's phone, newest first."
+  findOrders(search: OrderSearch!, first: Int = 20, after: String): OrderConnection! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  "An order's whole story; null when there is no such order."
+  orderStory(orderId: ID!): OrderStory @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  "Customer service's actions on a customer (their coupons and orders), newest first (at most first, up to 100)."
+  customerActions(customerId: ID!, first: Int = 20): [CsAction!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  "Reviews newest first: of an order, of a customer, or (neither) everyone's (at most first, up to 100)."
+  reviews(orderId: ID, customerId: ID, first: Int = 20): [Review!]! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+}
+
+extend type Mutation {
+  """
+  Take an available coupon off a customer (marketing's wallet). orderId,
+  when given, is the order the complaint is about (the action shows in its
+  story). Errors: COUPON_INVALID (reason COUPON_NOT_FOUND, or
+  COUPON_NOT_AVAILABLE for a used or held coupon), VALIDATION_FAILED,
+  IDEMPOTENCY_KEY_REUSED.
+  """
+  unbindCustomerCoupon(couponId: ID!, customerId: ID!, orderId: ID, reason: String!, idempotencyKey: String!): CsActionPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  Set the phones an order's SMS go to (1 to 5; stage 14's reissue and
+  exchange SMS go to each). Errors: VALIDATION_FAILED (a phone, a duplicate),
+  CONTACT_LOCKED, NOT_FOUND, IDEMPOTENCY_KEY_REUSED.
+  """
+  setSmsRecipients(orderId: ID!, phones: [String!]!, reason: String!, idempotencyKey: String!): CsActionPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  Change an order's delivery address before its goods reach a warehouse:
+  OMS changes the order and every fulfillment unit's document in one
+  transaction. Errors: ORDER_DISPATCHED (a delivery order reached its
+  warehouse or supplier, or is being handed over), ADDRESS_LOCKED,
+  VALIDATION_FAILED, NOT_FOUND, IDEMPOTENCY_KEY_REUSED.
+  """
+  changeOrderAddress(orderId: ID!, address: AddressInput!, reason: String!, idempotencyKey: String!): CsActionPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  Issue the order's invoice again (a new invoice of what was paid for each
+  line), with title or the order's. Errors: NO_INVOICE_TITLE,
+  ORDER_NOT_INVOICEABLE, NOT_FOUND, IDEMPOTENCY_KEY_REUSED.
+  """
+  reissueInvoice(orderId: ID!, title: String, reason: String!, idempotencyKey: String!): CsActionPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  Mark an order malicious (a pattern of false claims): shown in its story;
+  from then on the customer's own returns of it are refused with
+  ORDER_MARKED_MALICIOUS, and only customer service's documents, audited
+  by a supervisor, can return it. Errors: NOT_FOUND, IDEMPOTENCY_KEY_REUSED.
+  """
+  markOrderMalicious(orderId: ID!, reason: String!, idempotencyKey: String!): CsActionPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  Review one's own delivered order, once (1-5 and 1-1000 characters); the
+  same review again answers the first. Errors: ORDER_NOT_REVIEWABLE,
+  ALREADY_REVIEWED, NOT_FOUND, VALIDATION_FAILED.
+  """
+  reviewOrder(orderId: ID!, rating: Int!, text: String!): ReviewPayload! @hasRole(roles: [CUSTOMER])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/customer.graphqls", Input: `# The customer's API: app, web and mini-program (DOMAIN 1 and 2). Every my*
@@ -9336,6 +10083,52 @@ func (ec *executionContext) childFields_CouponTemplatePayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type CouponTemplatePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CsAction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CsAction_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_CsAction_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_CsAction_status(ctx, field)
+	case "orderId":
+		return ec.fieldContext_CsAction_orderId(ctx, field)
+	case "customerId":
+		return ec.fieldContext_CsAction_customerId(ctx, field)
+	case "couponId":
+		return ec.fieldContext_CsAction_couponId(ctx, field)
+	case "by":
+		return ec.fieldContext_CsAction_by(ctx, field)
+	case "byRole":
+		return ec.fieldContext_CsAction_byRole(ctx, field)
+	case "reason":
+		return ec.fieldContext_CsAction_reason(ctx, field)
+	case "result":
+		return ec.fieldContext_CsAction_result(ctx, field)
+	case "address":
+		return ec.fieldContext_CsAction_address(ctx, field)
+	case "smsRecipients":
+		return ec.fieldContext_CsAction_smsRecipients(ctx, field)
+	case "invoiceTitle":
+		return ec.fieldContext_CsAction_invoiceTitle(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CsAction_createdAt(ctx, field)
+	case "doneAt":
+		return ec.fieldContext_CsAction_doneAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CsAction", field.Name)
+}
+
+func (ec *executionContext) childFields_CsActionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_CsActionPayload_action(ctx, field)
+	case "errors":
+		return ec.fieldContext_CsActionPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CsActionPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_DeductNonCashPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "deduction":
@@ -9660,6 +10453,20 @@ func (ec *executionContext) childFields_InvalidCandidateRow(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type InvalidCandidateRow", field.Name)
 }
 
+func (ec *executionContext) childFields_MaliciousMark(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "actionId":
+		return ec.fieldContext_MaliciousMark_actionId(ctx, field)
+	case "by":
+		return ec.fieldContext_MaliciousMark_by(ctx, field)
+	case "reason":
+		return ec.fieldContext_MaliciousMark_reason(ctx, field)
+	case "at":
+		return ec.fieldContext_MaliciousMark_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MaliciousMark", field.Name)
+}
+
 func (ec *executionContext) childFields_MarketplaceOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9850,6 +10657,76 @@ func (ec *executionContext) childFields_OrderLine(ctx context.Context, field gra
 		return ec.fieldContext_OrderLine_product(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderLine", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderPayment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OrderPayment_id(ctx, field)
+	case "channel":
+		return ec.fieldContext_OrderPayment_channel(ctx, field)
+	case "amountFen":
+		return ec.fieldContext_OrderPayment_amountFen(ctx, field)
+	case "paidFen":
+		return ec.fieldContext_OrderPayment_paidFen(ctx, field)
+	case "refundedFen":
+		return ec.fieldContext_OrderPayment_refundedFen(ctx, field)
+	case "status":
+		return ec.fieldContext_OrderPayment_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OrderPayment_createdAt(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_OrderPayment_paidAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderPayment", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderRefund(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OrderRefund_id(ctx, field)
+	case "paymentId":
+		return ec.fieldContext_OrderRefund_paymentId(ctx, field)
+	case "amountFen":
+		return ec.fieldContext_OrderRefund_amountFen(ctx, field)
+	case "amountFormatted":
+		return ec.fieldContext_OrderRefund_amountFormatted(ctx, field)
+	case "reason":
+		return ec.fieldContext_OrderRefund_reason(ctx, field)
+	case "status":
+		return ec.fieldContext_OrderRefund_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OrderRefund_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_OrderRefund_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderRefund", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderStory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_OrderStory_order(ctx, field)
+	case "timeline":
+		return ec.fieldContext_OrderStory_timeline(ctx, field)
+	case "fulfillment":
+		return ec.fieldContext_OrderStory_fulfillment(ctx, field)
+	case "deliveryOrders":
+		return ec.fieldContext_OrderStory_deliveryOrders(ctx, field)
+	case "payments":
+		return ec.fieldContext_OrderStory_payments(ctx, field)
+	case "refunds":
+		return ec.fieldContext_OrderStory_refunds(ctx, field)
+	case "documents":
+		return ec.fieldContext_OrderStory_documents(ctx, field)
+	case "actions":
+		return ec.fieldContext_OrderStory_actions(ctx, field)
+	case "review":
+		return ec.fieldContext_OrderStory_review(ctx, field)
+	case "malicious":
+		return ec.fieldContext_OrderStory_malicious(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderStory", field.Name)
 }
 
 func (ec *executionContext) childFields_OrderTimelineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10236,6 +11113,32 @@ func (ec *executionContext) childFields_RetryFulfillmentPayload(ctx context.Cont
 		return ec.fieldContext_RetryFulfillmentPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RetryFulfillmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Review(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "orderId":
+		return ec.fieldContext_Review_orderId(ctx, field)
+	case "customerId":
+		return ec.fieldContext_Review_customerId(ctx, field)
+	case "rating":
+		return ec.fieldContext_Review_rating(ctx, field)
+	case "text":
+		return ec.fieldContext_Review_text(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Review_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Review", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ReviewPayload_review(ctx, field)
+	case "errors":
+		return ec.fieldContext_ReviewPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SalesPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10860,6 +11763,44 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_changeOrderAddress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "address",
+		func(ctx context.Context, v any) (model.AddressInput, error) {
+			return ec.unmarshalNAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["address"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11256,6 +12197,36 @@ func (ec *executionContext) field_Mutation_importGiftCandidates_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_markOrderMalicious_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_moveCouponCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11363,6 +12334,44 @@ func (ec *executionContext) field_Mutation_receiveGoods_args(ctx context.Context
 		return nil, err
 	}
 	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reissueInvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "title",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["title"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg3
 	return args, nil
 }
 
@@ -11493,6 +12502,36 @@ func (ec *executionContext) field_Mutation_retrySalesPlan_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "rating",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rating"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "text",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["text"] = arg2
 	return args, nil
 }
 
@@ -11672,6 +12711,44 @@ func (ec *executionContext) field_Mutation_setSlotCapacity_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setSmsRecipients_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "phones",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["phones"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setWarehouseCapacity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11787,6 +12864,52 @@ func (ec *executionContext) field_Mutation_unbindCoupon_args(ctx context.Context
 		return nil, err
 	}
 	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unbindCustomerCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "couponId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["couponId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg4
 	return args, nil
 }
 
@@ -12038,6 +13161,28 @@ func (ec *executionContext) field_Query_couponTemplates_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_customerActions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_customerCoupons_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12085,6 +13230,36 @@ func (ec *executionContext) field_Query_documentsAwaitingAudit_args(ctx context.
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_findOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "search",
+		func(ctx context.Context, v any) (model.OrderSearch, error) {
+			return ec.unmarshalNOrderSearch2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderSearch(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["search"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -12338,6 +13513,20 @@ func (ec *executionContext) field_Query_myOrders_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_orderStory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_order_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12525,6 +13714,36 @@ func (ec *executionContext) field_Query_qcCart_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["warehouse"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reviews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
 	return args, nil
 }
 
@@ -17911,6 +19130,424 @@ func (ec *executionContext) fieldContext_CouponTemplatePayload_errors(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _CsAction_id(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CsAction_kind(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CsActionKind) graphql.Marshaler {
+			return ec.marshalNCsActionKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "CsActionKind")
+}
+
+func (ec *executionContext) _CsAction_status(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _CsAction_orderId(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CsAction_customerId(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_customerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CsAction_couponId(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_couponId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CouponID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_couponId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CsAction_by(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _CsAction_byRole(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_byRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByRole, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_byRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _CsAction_reason(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _CsAction_result(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _CsAction_address(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CsAction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CsAction_smsRecipients(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_smsRecipients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SmsRecipients, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_smsRecipients(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _CsAction_invoiceTitle(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_invoiceTitle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvoiceTitle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_invoiceTitle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _CsAction_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CsAction_doneAt(ctx context.Context, field graphql.CollectedField, obj *model.CsAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsAction_doneAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoneAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CsAction_doneAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CsAction", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CsActionPayload_action(ctx context.Context, field graphql.CollectedField, obj *model.CsActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsActionPayload_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CsAction) graphql.Marshaler {
+			return ec.marshalOCsAction2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsAction(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CsActionPayload_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CsActionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsAction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CsActionPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.CsActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CsActionPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CsActionPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CsActionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DeductNonCashPayload_deduction(ctx context.Context, field graphql.CollectedField, obj *model.DeductNonCashPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20401,6 +22038,98 @@ func (ec *executionContext) fieldContext_InvalidCandidateRow_reason(_ context.Co
 	return graphql.NewScalarFieldContext("InvalidCandidateRow", field, false, false, "String")
 }
 
+func (ec *executionContext) _MaliciousMark_actionId(ctx context.Context, field graphql.CollectedField, obj *model.MaliciousMark) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaliciousMark_actionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaliciousMark_actionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaliciousMark", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MaliciousMark_by(ctx context.Context, field graphql.CollectedField, obj *model.MaliciousMark) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaliciousMark_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaliciousMark_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaliciousMark", field, false, false, "String")
+}
+
+func (ec *executionContext) _MaliciousMark_reason(ctx context.Context, field graphql.CollectedField, obj *model.MaliciousMark) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaliciousMark_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaliciousMark_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaliciousMark", field, false, false, "String")
+}
+
+func (ec *executionContext) _MaliciousMark_at(ctx context.Context, field graphql.CollectedField, obj *model.MaliciousMark) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MaliciousMark_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MaliciousMark_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MaliciousMark", field, false, false, "Time")
+}
+
 func (ec *executionContext) _MarketplaceOrder_id(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceOrder) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21986,6 +23715,378 @@ func (ec *executionContext) fieldContext_Mutation_retrySalesPlan(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_retrySalesPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unbindCustomerCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unbindCustomerCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnbindCustomerCoupon(ctx, fc.Args["couponId"].(string), fc.Args["customerId"].(string), fc.Args["orderId"].(*string), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CsActionPayload) graphql.Marshaler {
+			return ec.marshalNCsActionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unbindCustomerCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unbindCustomerCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setSmsRecipients(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSmsRecipients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSmsRecipients(ctx, fc.Args["orderId"].(string), fc.Args["phones"].([]string), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CsActionPayload) graphql.Marshaler {
+			return ec.marshalNCsActionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSmsRecipients(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSmsRecipients_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changeOrderAddress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changeOrderAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangeOrderAddress(ctx, fc.Args["orderId"].(string), fc.Args["address"].(model.AddressInput), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CsActionPayload) graphql.Marshaler {
+			return ec.marshalNCsActionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changeOrderAddress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changeOrderAddress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reissueInvoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reissueInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReissueInvoice(ctx, fc.Args["orderId"].(string), fc.Args["title"].(*string), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CsActionPayload) graphql.Marshaler {
+			return ec.marshalNCsActionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reissueInvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reissueInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markOrderMalicious(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markOrderMalicious(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkOrderMalicious(ctx, fc.Args["orderId"].(string), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CsActionPayload) graphql.Marshaler {
+			return ec.marshalNCsActionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markOrderMalicious(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markOrderMalicious_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewOrder(ctx, fc.Args["orderId"].(string), fc.Args["rating"].(int64), fc.Args["text"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.ReviewPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ReviewPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewPayload) graphql.Marshaler {
+			return ec.marshalNReviewPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReviewPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -25224,6 +27325,694 @@ func (ec *executionContext) fieldContext_OrderLine_product(_ context.Context, fi
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPayment_id(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrderPayment_channel(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, "String")
+}
+
+func (ec *executionContext) _OrderPayment_amountFen(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_amountFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_amountFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrderPayment_paidFen(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_paidFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_paidFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrderPayment_refundedFen(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_refundedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_refundedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrderPayment_status(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, "String")
+}
+
+func (ec *executionContext) _OrderPayment_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OrderPayment_paidAt(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPayment_paidAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPayment_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPayment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OrderRefund_id(ctx context.Context, field graphql.CollectedField, obj *model.OrderRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderRefund_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderRefund_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderRefund", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrderRefund_paymentId(ctx context.Context, field graphql.CollectedField, obj *model.OrderRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderRefund_paymentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderRefund_paymentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderRefund", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OrderRefund_amountFen(ctx context.Context, field graphql.CollectedField, obj *model.OrderRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderRefund_amountFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderRefund_amountFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderRefund", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrderRefund_amountFormatted(ctx context.Context, field graphql.CollectedField, obj *model.OrderRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderRefund_amountFormatted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFormatted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderRefund_amountFormatted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderRefund", field, false, false, "String")
+}
+
+func (ec *executionContext) _OrderRefund_reason(ctx context.Context, field graphql.CollectedField, obj *model.OrderRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderRefund_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderRefund_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderRefund", field, false, false, "String")
+}
+
+func (ec *executionContext) _OrderRefund_status(ctx context.Context, field graphql.CollectedField, obj *model.OrderRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderRefund_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderRefund_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderRefund", field, false, false, "String")
+}
+
+func (ec *executionContext) _OrderRefund_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.OrderRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderRefund_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderRefund_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderRefund", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OrderRefund_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.OrderRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderRefund_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderRefund_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderRefund", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OrderStory_order(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_timeline(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OrderTimelineEntry) graphql.Marshaler {
+			return ec.marshalNOrderTimelineEntry2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderTimelineEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderTimelineEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_fulfillment(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_fulfillment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fulfillment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentTimeline) graphql.Marshaler {
+			return ec.marshalOFulfillmentTimeline2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentTimeline(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_fulfillment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentTimeline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_deliveryOrders(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_deliveryOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveryOrders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FulfillmentUnit) graphql.Marshaler {
+			return ec.marshalNFulfillmentUnit2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_deliveryOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentUnit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_payments(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OrderPayment) graphql.Marshaler {
+			return ec.marshalNOrderPayment2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderPaymentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_payments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderPayment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_refunds(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_refunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refunds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OrderRefund) graphql.Marshaler {
+			return ec.marshalNOrderRefund2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderRefundᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_refunds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderRefund(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_documents(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_documents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Documents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalNAfterSalesRequest2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_documents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_actions(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CsAction) graphql.Marshaler {
+			return ec.marshalNCsAction2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsAction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_review(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderStory_malicious(ctx context.Context, field graphql.CollectedField, obj *model.OrderStory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStory_malicious(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Malicious, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MaliciousMark) graphql.Marshaler {
+			return ec.marshalOMaliciousMark2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMaliciousMark(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStory_malicious(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MaliciousMark(ctx, field)
 		},
 	}
 	return fc, nil
@@ -28702,6 +31491,254 @@ func (ec *executionContext) fieldContext_Query_settlementStatements(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_findOrders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_findOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FindOrders(ctx, fc.Args["search"].(model.OrderSearch), fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.OrderConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.OrderConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
+			return ec.marshalNOrderConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_findOrders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_findOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_orderStory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_orderStory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().OrderStory(ctx, fc.Args["orderId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.OrderStory
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.OrderStory
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderStory) graphql.Marshaler {
+			return ec.marshalOOrderStory2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderStory(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_orderStory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderStory(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_orderStory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customerActions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customerActions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CustomerActions(ctx, fc.Args["customerId"].(string), fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal []*model.CsAction
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.CsAction
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CsAction) graphql.Marshaler {
+			return ec.marshalNCsAction2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customerActions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsAction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customerActions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reviews(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reviews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Reviews(ctx, fc.Args["orderId"].(*string), fc.Args["customerId"].(*string), fc.Args["first"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal []*model.Review
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.Review
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Review) graphql.Marshaler {
+			return ec.marshalNReview2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReviewᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reviews(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reviews_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_myAccounts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30959,6 +33996,185 @@ func (ec *executionContext) _RetryFulfillmentPayload_errors(ctx context.Context,
 func (ec *executionContext) fieldContext_RetryFulfillmentPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RetryFulfillmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Review_orderId(ctx context.Context, field graphql.CollectedField, obj *model.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Review_customerId(ctx context.Context, field graphql.CollectedField, obj *model.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_customerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Review_rating(ctx context.Context, field graphql.CollectedField, obj *model.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_rating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rating, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Review_text(ctx context.Context, field graphql.CollectedField, obj *model.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "String")
+}
+
+func (ec *executionContext) _Review_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReviewPayload_review(ctx context.Context, field graphql.CollectedField, obj *model.ReviewPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewPayload_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewPayload_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ReviewPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -36769,6 +39985,62 @@ func UnmarshalOrderLineInput(ctx context.Context, raw any) (model.OrderLineInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOrderSearch(ctx context.Context, obj any) (model.OrderSearch, error) {
+	var it model.OrderSearch
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "customerId", "phone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOrderSearch unmarshals raw into the OrderSearch input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOrderSearch(ctx context.Context, raw any) (model.OrderSearch, error) {
+	var out model.OrderSearch
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrderSearch", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPackWorkOrderInput(ctx context.Context, obj any) (model.PackWorkOrderInput, error) {
 	var it model.PackWorkOrderInput
 	if obj == nil {
@@ -40135,6 +43407,147 @@ func (ec *executionContext) _CouponTemplatePayload(ctx context.Context, sel ast.
 	return out
 }
 
+var csActionImplementors = []string{"CsAction"}
+
+func (ec *executionContext) _CsAction(ctx context.Context, sel ast.SelectionSet, obj *model.CsAction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, csActionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CsAction")
+		case "id":
+			out.Values[i] = ec._CsAction_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._CsAction_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CsAction_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._CsAction_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "customerId":
+			out.Values[i] = ec._CsAction_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "couponId":
+			out.Values[i] = ec._CsAction_couponId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._CsAction_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byRole":
+			out.Values[i] = ec._CsAction_byRole(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._CsAction_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._CsAction_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._CsAction_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "smsRecipients":
+			out.Values[i] = ec._CsAction_smsRecipients(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invoiceTitle":
+			out.Values[i] = ec._CsAction_invoiceTitle(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._CsAction_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "doneAt":
+			out.Values[i] = ec._CsAction_doneAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var csActionPayloadImplementors = []string{"CsActionPayload"}
+
+func (ec *executionContext) _CsActionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CsActionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, csActionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CsActionPayload")
+		case "action":
+			out.Values[i] = ec._CsActionPayload_action(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._CsActionPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deductNonCashPayloadImplementors = []string{"DeductNonCashPayload"}
 
 func (ec *executionContext) _DeductNonCashPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeductNonCashPayload) graphql.Marshaler {
@@ -41205,6 +44618,54 @@ func (ec *executionContext) _InvalidCandidateRow(ctx context.Context, sel ast.Se
 	return out
 }
 
+var maliciousMarkImplementors = []string{"MaliciousMark"}
+
+func (ec *executionContext) _MaliciousMark(ctx context.Context, sel ast.SelectionSet, obj *model.MaliciousMark) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, maliciousMarkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MaliciousMark")
+		case "actionId":
+			out.Values[i] = ec._MaliciousMark_actionId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._MaliciousMark_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._MaliciousMark_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._MaliciousMark_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var marketplaceOrderImplementors = []string{"MarketplaceOrder"}
 
 func (ec *executionContext) _MarketplaceOrder(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceOrder) graphql.Marshaler {
@@ -41567,6 +45028,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "retrySalesPlan":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_retrySalesPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unbindCustomerCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unbindCustomerCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setSmsRecipients":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSmsRecipients(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeOrderAddress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changeOrderAddress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reissueInvoice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reissueInvoice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markOrderMalicious":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markOrderMalicious(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewOrder(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -42174,6 +45677,220 @@ func (ec *executionContext) _OrderLine(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._OrderLine_product(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderPaymentImplementors = []string{"OrderPayment"}
+
+func (ec *executionContext) _OrderPayment(ctx context.Context, sel ast.SelectionSet, obj *model.OrderPayment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderPaymentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderPayment")
+		case "id":
+			out.Values[i] = ec._OrderPayment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channel":
+			out.Values[i] = ec._OrderPayment_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountFen":
+			out.Values[i] = ec._OrderPayment_amountFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paidFen":
+			out.Values[i] = ec._OrderPayment_paidFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundedFen":
+			out.Values[i] = ec._OrderPayment_refundedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._OrderPayment_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._OrderPayment_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paidAt":
+			out.Values[i] = ec._OrderPayment_paidAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderRefundImplementors = []string{"OrderRefund"}
+
+func (ec *executionContext) _OrderRefund(ctx context.Context, sel ast.SelectionSet, obj *model.OrderRefund) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderRefundImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderRefund")
+		case "id":
+			out.Values[i] = ec._OrderRefund_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paymentId":
+			out.Values[i] = ec._OrderRefund_paymentId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountFen":
+			out.Values[i] = ec._OrderRefund_amountFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountFormatted":
+			out.Values[i] = ec._OrderRefund_amountFormatted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._OrderRefund_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._OrderRefund_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._OrderRefund_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._OrderRefund_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderStoryImplementors = []string{"OrderStory"}
+
+func (ec *executionContext) _OrderStory(ctx context.Context, sel ast.SelectionSet, obj *model.OrderStory) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderStoryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderStory")
+		case "order":
+			out.Values[i] = ec._OrderStory_order(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeline":
+			out.Values[i] = ec._OrderStory_timeline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fulfillment":
+			out.Values[i] = ec._OrderStory_fulfillment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deliveryOrders":
+			out.Values[i] = ec._OrderStory_deliveryOrders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payments":
+			out.Values[i] = ec._OrderStory_payments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refunds":
+			out.Values[i] = ec._OrderStory_refunds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "documents":
+			out.Values[i] = ec._OrderStory_documents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actions":
+			out.Values[i] = ec._OrderStory_actions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "review":
+			out.Values[i] = ec._OrderStory_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "malicious":
+			out.Values[i] = ec._OrderStory_malicious(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -43460,6 +47177,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_settlementStatements(ctx, field)
 				})
+		case "findOrders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_findOrders(ctx, field)
+				})
+		case "orderStory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_orderStory(ctx, field)
+				})
+		case "customerActions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_customerActions(ctx, field)
+				})
+		case "reviews":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reviews(ctx, field)
+				})
 		case "myAccounts":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -43820,6 +47561,97 @@ func (ec *executionContext) _RetryFulfillmentPayload(ctx context.Context, sel as
 			}
 		case "errors":
 			out.Values[i] = ec._RetryFulfillmentPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reviewImplementors = []string{"Review"}
+
+func (ec *executionContext) _Review(ctx context.Context, sel ast.SelectionSet, obj *model.Review) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Review")
+		case "orderId":
+			out.Values[i] = ec._Review_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerId":
+			out.Values[i] = ec._Review_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rating":
+			out.Values[i] = ec._Review_rating(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._Review_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Review_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reviewPayloadImplementors = []string{"ReviewPayload"}
+
+func (ec *executionContext) _ReviewPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewPayload")
+		case "review":
+			out.Values[i] = ec._ReviewPayload_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ReviewPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -45650,6 +49482,11 @@ func (ec *executionContext) marshalNAddressBookPayload2ᚖgithubᚗcomᚋharvest
 	return ec._AddressBookPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNAddressInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx context.Context, v any) (model.AddressInput, error) {
+	res, err := ec.unmarshalInputAddressInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx context.Context, v any) (*model.AddressInput, error) {
 	res, err := ec.unmarshalInputAddressInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -46268,6 +50105,48 @@ func (ec *executionContext) unmarshalNCreateProductInput2githubᚗcomᚋharvest�
 func (ec *executionContext) unmarshalNCreateSalesPlanInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCreateSalesPlanInput(ctx context.Context, v any) (model.CreateSalesPlanInput, error) {
 	res, err := ec.unmarshalInputCreateSalesPlanInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCsAction2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CsAction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCsAction2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCsAction2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsAction(ctx context.Context, sel ast.SelectionSet, v *model.CsAction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CsAction!")
+		return graphql.Null
+	}
+	return ec._CsAction(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCsActionKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionKind(ctx context.Context, v any) (model.CsActionKind, error) {
+	var res model.CsActionKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCsActionKind2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionKind(ctx context.Context, sel ast.SelectionSet, v model.CsActionKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCsActionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionPayload(ctx context.Context, sel ast.SelectionSet, v *model.CsActionPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CsActionPayload!")
+		return graphql.Null
+	}
+	return ec._CsActionPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCustomerOrderSource2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCustomerOrderSource(ctx context.Context, v any) (model.CustomerOrderSource, error) {
@@ -46980,6 +50859,59 @@ func (ec *executionContext) unmarshalNOrderLineInput2ᚖgithubᚗcomᚋharvest�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNOrderPayment2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderPaymentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OrderPayment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderPayment2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderPayment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrderPayment2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderPayment(ctx context.Context, sel ast.SelectionSet, v *model.OrderPayment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OrderPayment!")
+		return graphql.Null
+	}
+	return ec._OrderPayment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOrderRefund2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderRefundᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OrderRefund) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderRefund2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderRefund(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrderRefund2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderRefund(ctx context.Context, sel ast.SelectionSet, v *model.OrderRefund) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OrderRefund!")
+		return graphql.Null
+	}
+	return ec._OrderRefund(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOrderSearch2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderSearch(ctx context.Context, v any) (model.OrderSearch, error) {
+	res, err := ec.unmarshalInputOrderSearch(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNOrderSource2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderSource(ctx context.Context, v any) (model.OrderSource, error) {
 	var res model.OrderSource
 	err := res.UnmarshalGQL(v)
@@ -47426,6 +51358,38 @@ func (ec *executionContext) unmarshalNReturnMode2githubᚗcomᚋharvestᚋharves
 
 func (ec *executionContext) marshalNReturnMode2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnMode(ctx context.Context, sel ast.SelectionSet, v model.ReturnMode) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNReview2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReviewᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Review) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReview2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReview(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReview2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReview(ctx context.Context, sel ast.SelectionSet, v *model.Review) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Review!")
+		return graphql.Null
+	}
+	return ec._Review(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReviewPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReviewPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReviewPayload!")
+		return graphql.Null
+	}
+	return ec._ReviewPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
@@ -48251,6 +52215,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAddress2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddress(ctx context.Context, sel ast.SelectionSet, v *model.Address) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Address(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -48371,6 +52342,13 @@ func (ec *executionContext) marshalOCouponTemplate2ᚖgithubᚗcomᚋharvestᚋh
 		return graphql.Null
 	}
 	return ec._CouponTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCsAction2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsAction(ctx context.Context, sel ast.SelectionSet, v *model.CsAction) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CsAction(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalODeduction2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeduction(ctx context.Context, sel ast.SelectionSet, v *model.Deduction) graphql.Marshaler {
@@ -48502,6 +52480,13 @@ func (ec *executionContext) marshalOLossReason2ᚖgithubᚗcomᚋharvestᚋharve
 	return v
 }
 
+func (ec *executionContext) marshalOMaliciousMark2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMaliciousMark(ctx context.Context, sel ast.SelectionSet, v *model.MaliciousMark) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MaliciousMark(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOMarketplaceOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐMarketplaceOrder(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceOrder) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -48562,6 +52547,13 @@ func (ec *executionContext) marshalOOrderStatus2ᚖgithubᚗcomᚋharvestᚋharv
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOOrderStory2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐOrderStory(ctx context.Context, sel ast.SelectionSet, v *model.OrderStory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OrderStory(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOPaymentChannel2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPaymentChannel(ctx context.Context, v any) (*model.PaymentChannel, error) {
@@ -48658,6 +52650,13 @@ func (ec *executionContext) marshalOReturnMode2ᚖgithubᚗcomᚋharvestᚋharve
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOReview2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReview(ctx context.Context, sel ast.SelectionSet, v *model.Review) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Review(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSalesPlan2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐSalesPlan(ctx context.Context, sel ast.SelectionSet, v *model.SalesPlan) graphql.Marshaler {

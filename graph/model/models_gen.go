@@ -501,6 +501,38 @@ type CreateSalesPlanInput struct {
 	Lines            []*SalesPlanLineInput `json:"lines"`
 }
 
+// One entry of after-sales' action log.
+type CsAction struct {
+	ID   string       `json:"id"`
+	Kind CsActionKind `json:"kind"`
+	// DONE once its owner answered; PENDING while it is being carried out (repeat the key to carry it on).
+	Status     string  `json:"status"`
+	OrderID    *string `json:"orderId,omitempty"`
+	CustomerID *string `json:"customerId,omitempty"`
+	CouponID   *string `json:"couponId,omitempty"`
+	// Who asked, and in which role.
+	By     string `json:"by"`
+	ByRole string `json:"byRole"`
+	// Why.
+	Reason string `json:"reason"`
+	// The owner's answer: the coupon's status, the new invoice's number...
+	Result *string `json:"result,omitempty"`
+	// CHANGE_ADDRESS: the new address.
+	Address *Address `json:"address,omitempty"`
+	// SET_SMS_RECIPIENTS: the phones.
+	SmsRecipients []string `json:"smsRecipients"`
+	// REISSUE_INVOICE: the title asked for (none: the order's).
+	InvoiceTitle *string `json:"invoiceTitle,omitempty"`
+	// When it was asked, and when it was carried out.
+	CreatedAt time.Time  `json:"createdAt"`
+	DoneAt    *time.Time `json:"doneAt,omitempty"`
+}
+
+type CsActionPayload struct {
+	Action *CsAction    `json:"action,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
 type DeductItemInput struct {
 	Kind      NonCashKind `json:"kind"`
 	AmountFen int64       `json:"amountFen"`
@@ -739,6 +771,14 @@ type InvalidCandidateRow struct {
 	Reason string `json:"reason"`
 }
 
+// Customer service's mark on an order.
+type MaliciousMark struct {
+	ActionID string    `json:"actionId"`
+	By       string    `json:"by"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+}
+
 type MarketplaceOrder struct {
 	ID              string              `json:"id"`
 	Platform        MarketplacePlatform `json:"platform"`
@@ -859,6 +899,63 @@ type OrderLineInput struct {
 	Qty int64  `json:"qty"`
 	// The catalog price the customer saw; a mismatch fails with PRICE_MISMATCH.
 	UnitPriceFen int64 `json:"unitPriceFen"`
+}
+
+// A cash payment of an order (PAY's trade), as customer service sees it.
+type OrderPayment struct {
+	ID          string `json:"id"`
+	Channel     string `json:"channel"`
+	AmountFen   int64  `json:"amountFen"`
+	PaidFen     int64  `json:"paidFen"`
+	RefundedFen int64  `json:"refundedFen"`
+	// PENDING, SUCCEEDED, CLOSED
+	Status    string     `json:"status"`
+	CreatedAt time.Time  `json:"createdAt"`
+	PaidAt    *time.Time `json:"paidAt,omitempty"`
+}
+
+// A cash refund of an order (PAY's).
+type OrderRefund struct {
+	ID              string `json:"id"`
+	PaymentID       string `json:"paymentId"`
+	AmountFen       int64  `json:"amountFen"`
+	AmountFormatted string `json:"amountFormatted"`
+	Reason          string `json:"reason"`
+	// PENDING_AUDIT, SUBMITTING, PROCESSING, SUCCEEDED, REJECTED, FAILED
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// How customer service finds orders: exactly one of the three.
+type OrderSearch struct {
+	ID         *string `json:"id,omitempty"`
+	CustomerID *string `json:"customerId,omitempty"`
+	// The delivery address's phone, as entered (e.g. 13800138000).
+	Phone *string `json:"phone,omitempty"`
+}
+
+// Everything about one order, for customer service: OMS's order and
+// timeline, the fulfillment stages and delivery orders, PAY's payments and
+// refunds (read through after-sales, never by the gateway from PAY), the
+// after-sales requests and documents, the action log, the review and the
+// malicious mark.
+type OrderStory struct {
+	Order    *Order                `json:"order"`
+	Timeline []*OrderTimelineEntry `json:"timeline"`
+	// Null when the order has not entered fulfillment.
+	Fulfillment *FulfillmentTimeline `json:"fulfillment,omitempty"`
+	// The delivery orders the order was split into (with warehouse, supplier, waybill).
+	DeliveryOrders []*FulfillmentUnit `json:"deliveryOrders"`
+	Payments       []*OrderPayment    `json:"payments"`
+	Refunds        []*OrderRefund     `json:"refunds"`
+	// Cancels, returns, rejections and customer service's documents, newest first.
+	Documents []*AfterSalesRequest `json:"documents"`
+	// Customer service's actions on the order, newest first.
+	Actions []*CsAction `json:"actions"`
+	Review  *Review     `json:"review,omitempty"`
+	// Set once customer service marked the order malicious: the customer's returns of it are refused (ORDER_MARKED_MALICIOUS).
+	Malicious *MaliciousMark `json:"malicious,omitempty"`
 }
 
 // One entry of an order's timeline.
@@ -1198,6 +1295,21 @@ type ReturnLineInput struct {
 	Qty int64  `json:"qty"`
 }
 
+// A customer's review of a delivered order.
+type Review struct {
+	OrderID    string `json:"orderId"`
+	CustomerID string `json:"customerId"`
+	// 1 to 5.
+	Rating    int64     `json:"rating"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type ReviewPayload struct {
+	Review *Review      `json:"review,omitempty"`
+	Errors []*UserError `json:"errors"`
+}
+
 // A business customer's order to make (DOMAIN 6.1), not paid: settled per period.
 type SalesPlan struct {
 	ID         string `json:"id"`
@@ -1533,17 +1645,20 @@ const (
 	AfterSalesEventTypeDocumentSubmitted AfterSalesEventType = "DOCUMENT_SUBMITTED"
 	// A supervisor approved or rejected a document (status says which).
 	AfterSalesEventTypeDocumentAudited AfterSalesEventType = "DOCUMENT_AUDITED"
+	// Customer service carried out an action (requestId is the action's id, kind its CsActionKind, by its author; csactions.graphqls).
+	AfterSalesEventTypeActionRecorded AfterSalesEventType = "ACTION_RECORDED"
 )
 
 var AllAfterSalesEventType = []AfterSalesEventType{
 	AfterSalesEventTypeRequestAccepted,
 	AfterSalesEventTypeDocumentSubmitted,
 	AfterSalesEventTypeDocumentAudited,
+	AfterSalesEventTypeActionRecorded,
 }
 
 func (e AfterSalesEventType) IsValid() bool {
 	switch e {
-	case AfterSalesEventTypeRequestAccepted, AfterSalesEventTypeDocumentSubmitted, AfterSalesEventTypeDocumentAudited:
+	case AfterSalesEventTypeRequestAccepted, AfterSalesEventTypeDocumentSubmitted, AfterSalesEventTypeDocumentAudited, AfterSalesEventTypeActionRecorded:
 		return true
 	}
 	return false
@@ -1894,6 +2009,68 @@ func (e *CouponTemplateStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e CouponTemplateStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a customer-service action does.
+type CsActionKind string
+
+const (
+	CsActionKindUnbindCoupon     CsActionKind = "UNBIND_COUPON"
+	CsActionKindSetSmsRecipients CsActionKind = "SET_SMS_RECIPIENTS"
+	CsActionKindChangeAddress    CsActionKind = "CHANGE_ADDRESS"
+	CsActionKindReissueInvoice   CsActionKind = "REISSUE_INVOICE"
+	CsActionKindMarkMalicious    CsActionKind = "MARK_MALICIOUS"
+)
+
+var AllCsActionKind = []CsActionKind{
+	CsActionKindUnbindCoupon,
+	CsActionKindSetSmsRecipients,
+	CsActionKindChangeAddress,
+	CsActionKindReissueInvoice,
+	CsActionKindMarkMalicious,
+}
+
+func (e CsActionKind) IsValid() bool {
+	switch e {
+	case CsActionKindUnbindCoupon, CsActionKindSetSmsRecipients, CsActionKindChangeAddress, CsActionKindReissueInvoice, CsActionKindMarkMalicious:
+		return true
+	}
+	return false
+}
+
+func (e CsActionKind) String() string {
+	return string(e)
+}
+
+func (e *CsActionKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CsActionKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CsActionKind", str)
+	}
+	return nil
+}
+
+func (e CsActionKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CsActionKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CsActionKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -3356,6 +3533,22 @@ const (
 	UserErrorCodeAuditorIsAuthor UserErrorCode = "AUDITOR_IS_AUTHOR"
 	// The document was audited already.
 	UserErrorCodeNotAwaitingAudit UserErrorCode = "NOT_AWAITING_AUDIT"
+	// The order's goods reached a warehouse or supplier (reason: the delivery orders); its address stays.
+	UserErrorCodeOrderDispatched UserErrorCode = "ORDER_DISPATCHED"
+	// The order is cancelled, shipped or completed: its address stays.
+	UserErrorCodeAddressLocked UserErrorCode = "ADDRESS_LOCKED"
+	// A cancelled or completed order's SMS recipients stay.
+	UserErrorCodeContactLocked UserErrorCode = "CONTACT_LOCKED"
+	// Neither the order nor the action names an invoice title.
+	UserErrorCodeNoInvoiceTitle UserErrorCode = "NO_INVOICE_TITLE"
+	// The order was not paid (or was cancelled): there is nothing to invoice.
+	UserErrorCodeOrderNotInvoiceable UserErrorCode = "ORDER_NOT_INVOICEABLE"
+	// Only a delivered (COMPLETED) order of yours can be reviewed.
+	UserErrorCodeOrderNotReviewable UserErrorCode = "ORDER_NOT_REVIEWABLE"
+	// The order has a review already.
+	UserErrorCodeAlreadyReviewed UserErrorCode = "ALREADY_REVIEWED"
+	// Customer service marked the order malicious: its returns go through customer service.
+	UserErrorCodeOrderMarkedMalicious UserErrorCode = "ORDER_MARKED_MALICIOUS"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -3395,11 +3588,19 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeRefundExceedsPaid,
 	UserErrorCodeAuditorIsAuthor,
 	UserErrorCodeNotAwaitingAudit,
+	UserErrorCodeOrderDispatched,
+	UserErrorCodeAddressLocked,
+	UserErrorCodeContactLocked,
+	UserErrorCodeNoInvoiceTitle,
+	UserErrorCodeOrderNotInvoiceable,
+	UserErrorCodeOrderNotReviewable,
+	UserErrorCodeAlreadyReviewed,
+	UserErrorCodeOrderMarkedMalicious,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit, UserErrorCodeOrderDispatched, UserErrorCodeAddressLocked, UserErrorCodeContactLocked, UserErrorCodeNoInvoiceTitle, UserErrorCodeOrderNotInvoiceable, UserErrorCodeOrderNotReviewable, UserErrorCodeAlreadyReviewed, UserErrorCodeOrderMarkedMalicious:
 		return true
 	}
 	return false

@@ -54,6 +54,8 @@ func problem(err error) error {
 		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeSelfAudit, "%s", err.Error())
 	case errors.Is(err, domain.ErrNotAwaitingAudit):
 		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeNotAwaitingAudit, "%s", err.Error())
+	case errors.Is(err, domain.ErrMarkedMalicious):
+		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeMarkedMalicious, "%s", err.Error())
 	case errors.Is(err, domain.ErrKeyReused):
 		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeIdempotencyReuse, "%s", err.Error())
 	}

@@ -26,6 +26,9 @@ func (s *Service) Return(ctx context.Context, in domain.ReturnInput) (*domain.Re
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.refuseMalicious(ctx, in.OrderID); err != nil {
+		return nil, err // customer service marked the order malicious (actions.go)
+	}
 	al, err := s.allocation(ctx, in.OrderID, in.CustomerID)
 	if err != nil {
 		return nil, err

@@ -125,6 +125,11 @@ type Deps struct {
 	// after-sales records it (already: OMS had cancelled it before); the
 	// development crash test exits the process there.
 	AfterCancel func(r *domain.Request, already bool)
+	// Customer service's actions and the reviews (actions.go, reviews.go).
+	Actions   ActionStore
+	Coupons   Coupons
+	Contacts  Contacts
+	Invoicing Invoicing
 }
 
 // CrashToken in a cancel's reason makes a development after-sales with

@@ -45,5 +45,5 @@ type Document struct {
 }
 
 // Topics the console's live feed follows: new requests, documents
-// awaiting audit, audits.
-var FeedTopics = []string{TopicRequestAccepted, TopicDocumentSubmitted, TopicDocumentAudited}
+// awaiting audit, audits, customer service's actions (actions.go).
+var FeedTopics = []string{TopicRequestAccepted, TopicDocumentSubmitted, TopicDocumentAudited, TopicActionRecorded}

@@ -92,7 +92,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	lq := app.ListQuery{CustomerID: q.Get("customer"), After: q.Get("after")}
+	lq := app.ListQuery{CustomerID: q.Get("customer"), Phone: q.Get("phone"), After: q.Get("after")}
 	if s := q.Get("status"); s != "" {
 		st, err := domain.ParseStatus(s)
 		if err != nil {

@@ -32,6 +32,7 @@ func OrderView(o *domain.Order, timeline bool) omsclient.Order {
 		Address:      omsclient.Address(o.Address()),
 		Slot:         omsclient.Slot{Type: o.Slot().Type, Date: o.Slot().Date},
 		DeductionIDs: o.DeductionIDs(), CouponIDs: o.CouponIDs(), CreatedAt: o.CreatedAt(),
+		InvoiceTitle: o.InvoiceTitle(), SMSRecipients: o.CustomSMSRecipients(),
 	}
 	for _, l := range o.Lines() {
 		v.Lines = append(v.Lines, omsclient.Line{SKU: l.SKU, Name: l.Name, Qty: l.Qty, UnitPriceFen: l.UnitPrice, AmountFen: l.Amount})

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/oms/domain"
@@ -23,10 +24,17 @@ func (s *Service) GetOrders(ctx context.Context, ids []string) ([]*domain.Order,
 	return s.repo.GetMany(ctx, ids)
 }
 
-// ListOrders pages through a customer's orders, newest first.
+// ListOrders pages through a customer's orders, or those delivered to a
+// phone (exactly one of the two), newest first.
 func (s *Service) ListOrders(ctx context.Context, q ListQuery) (Page, error) {
-	if q.CustomerID == "" {
-		return Page{}, invalid("customer", "REQUIRED", "customer is required")
+	q.Phone = strings.TrimSpace(q.Phone)
+	switch {
+	case q.CustomerID == "" && q.Phone == "":
+		return Page{}, invalid("customer", "REQUIRED", "customer or phone is required")
+	case q.CustomerID != "" && q.Phone != "":
+		return Page{}, invalid("phone", "EXCLUSIVE", "customer and phone cannot be combined")
+	case len(q.Phone) > 32:
+		return Page{}, invalid("phone", "TOO_LONG", "phone longer than 32 characters")
 	}
 	switch {
 	case q.First <= 0:

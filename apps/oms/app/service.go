@@ -78,9 +78,12 @@ type InboxClaim struct {
 // ListQuery selects one page of a customer's orders.
 type ListQuery struct {
 	CustomerID string
-	Status     domain.Status // empty: any
-	First      int
-	After      string // opaque cursor from a previous page
+	// Phone lists the orders delivered to this phone instead (customer
+	// service's search; the gateway lets only CS ask).
+	Phone  string
+	Status domain.Status // empty: any
+	First  int
+	After  string // opaque cursor from a previous page
 }
 
 // Page is one page of orders, newest first.

@@ -50,6 +50,9 @@ type Order struct {
 	couponIDs     []string
 	invoiceTitle  string
 	originalOrder string
+	// smsRecipients replace the address's phone for the order's SMS when
+	// customer service set them (contacts.go); empty: the address's phone.
+	smsRecipients []string
 	payBy         time.Time // zero when the order never waited for cash
 	createdAt     time.Time
 	updatedAt     time.Time
@@ -467,6 +470,7 @@ type Snapshot struct {
 	Slot                                    Slot
 	DeductionIDs, CouponIDs                 []string
 	InvoiceTitle, OriginalOrder             string
+	SMSRecipients                           []string
 	PayBy, CreatedAt, UpdatedAt             time.Time
 	Timeline                                []Event
 	Version                                 int
@@ -481,7 +485,7 @@ func (o *Order) Snapshot() Snapshot {
 		CancelReason: string(o.cancelReason), Address: o.address, Slot: o.slot,
 		DeductionIDs: o.DeductionIDs(), CouponIDs: o.CouponIDs(), InvoiceTitle: o.invoiceTitle,
 		OriginalOrder: o.originalOrder, PayBy: o.payBy, CreatedAt: o.createdAt, UpdatedAt: o.updatedAt,
-		Timeline: o.Timeline(), Version: o.version,
+		Timeline: o.Timeline(), Version: o.version, SMSRecipients: slices.Clone(o.smsRecipients),
 	}
 }
 
@@ -505,7 +509,7 @@ func Restore(s Snapshot) (*Order, error) {
 		cashDue: s.CashDue, paid: s.Paid, tradeID: s.TradeID, cancelPending: s.CancelPending,
 		cancelReason: CancelReason(s.CancelReason), address: s.Address, slot: s.Slot,
 		deductionIDs: slices.Clone(s.DeductionIDs), couponIDs: slices.Clone(s.CouponIDs),
-		invoiceTitle: s.InvoiceTitle, originalOrder: s.OriginalOrder, payBy: s.PayBy,
+		invoiceTitle: s.InvoiceTitle, originalOrder: s.OriginalOrder, payBy: s.PayBy, smsRecipients: slices.Clone(s.SMSRecipients),
 		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, timeline: slices.Clone(s.Timeline),
 		stored: len(s.Timeline), version: s.Version,
 	}, nil

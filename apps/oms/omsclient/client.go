@@ -152,6 +152,11 @@ type Order struct {
 	PayBy        *time.Time `json:"pay_by,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	Timeline     []Event    `json:"timeline,omitempty"`
+	// InvoiceTitle is the invoice asked for at placement ("" for none).
+	InvoiceTitle string `json:"invoice_title,omitempty"`
+	// SMSRecipients are the phones customer service set for the order's
+	// SMS (empty: the address's phone).
+	SMSRecipients []string `json:"sms_recipients,omitempty"`
 }
 
 // OrderPage is one page of a customer's orders, newest first.
@@ -165,9 +170,12 @@ type OrderPage struct {
 // ListRequest filters a customer's orders.
 type ListRequest struct {
 	CustomerID string
-	Status     string
-	First      int
-	After      string
+	// Phone lists the orders delivered to this phone instead of a
+	// customer's (customer service only; the gateway checks the role).
+	Phone  string
+	Status string
+	First  int
+	After  string
 }
 
 // Payability is OMS's answer to "may this order be paid now?" (DOMAIN 1.4).
@@ -240,10 +248,13 @@ func (c *Client) GetOrders(ctx context.Context, ids []string) ([]Order, error) {
 	return out.Items, err
 }
 
-// ListOrders pages through one customer's orders.
+// ListOrders pages through one customer's orders, or one phone's.
 func (c *Client) ListOrders(ctx context.Context, r ListRequest) (OrderPage, error) {
 	q := url.Values{}
 	q.Set("customer", r.CustomerID)
+	if r.Phone != "" {
+		q.Set("phone", r.Phone)
+	}
 	q.Set("status", r.Status)
 	q.Set("first", strconv.Itoa(r.First))
 	q.Set("after", r.After)

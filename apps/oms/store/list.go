@@ -12,12 +12,15 @@ import (
 	"github.com/harvest/harvest/apps/oms/domain"
 )
 
-// List pages through a customer's orders newest first, by keyset on
-// (created_at, id) so a page costs the same however deep it is; the total
-// count comes from the same index.
+// List pages through a customer's orders (or a phone's: the address_phone
+// index) newest first, by keyset on (created_at, id) so a page costs the
+// same however deep it is; the total count comes from the same index.
 func (s *Store) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
 	where := `customer_id = ?`
 	args := []any{q.CustomerID}
+	if q.Phone != "" {
+		where, args = `address_phone = ?`, []any{q.Phone}
+	}
 	if q.Status != "" {
 		where += ` AND status = ?`
 		args = append(args, string(q.Status))
@@ -35,7 +38,7 @@ func (s *Store) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
 		args = append(args, at, at, id)
 	}
 	args = append(args, q.First+1)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where+
+	rows, err := s.db.QueryContext(ctx, `SELECT `+selectCols+` FROM orders WHERE `+where+
 		` ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return app.Page{}, fmt.Errorf("list orders: %w", err)

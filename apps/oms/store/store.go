@@ -145,18 +145,23 @@ const orderCols = `id, customer_id, source, channel, status, goods_fen, freight_
 	cash_due_fen, paid_fen, trade_id, cancel_pending, cancel_reason, address, slot_type, slot_date, deduction_ids,
 	coupon_ids, invoice_title, original_order, pay_by, created_at, updated_at, version`
 
+// selectCols are orderCols and what customer service sets later (never
+// inserted with the order: contacts.go writes it).
+const selectCols = orderCols + `, sms_recipients`
+
 type scanner interface{ Scan(dest ...any) error }
 
 func scanOrder(r scanner) (domain.Snapshot, error) {
 	var (
 		s              domain.Snapshot
 		addr, did, cid []byte
+		sms            []byte
 		slotDate       time.Time
 		payBy          sql.NullTime
 	)
 	err := r.Scan(&s.ID, &s.CustomerID, &s.Source, &s.Channel, &s.Status, &s.Goods, &s.Freight, &s.Total, &s.NonCash,
 		&s.CashDue, &s.Paid, &s.TradeID, &s.CancelPending, &s.CancelReason, &addr, &s.Slot.Type, &slotDate, &did,
-		&cid, &s.InvoiceTitle, &s.OriginalOrder, &payBy, &s.CreatedAt, &s.UpdatedAt, &s.Version)
+		&cid, &s.InvoiceTitle, &s.OriginalOrder, &payBy, &s.CreatedAt, &s.UpdatedAt, &s.Version, &sms)
 	if err != nil {
 		return s, err
 	}
@@ -175,6 +180,11 @@ func scanOrder(r scanner) (domain.Snapshot, error) {
 	}
 	if err := json.Unmarshal(cid, &s.CouponIDs); err != nil {
 		return s, fmt.Errorf("order %s coupons: %w", s.ID, err)
+	}
+	if len(sms) > 0 {
+		if err := json.Unmarshal(sms, &s.SMSRecipients); err != nil {
+			return s, fmt.Errorf("order %s SMS recipients: %w", s.ID, err)
+		}
 	}
 	return s, nil
 }
@@ -272,7 +282,7 @@ func loadMany(ctx context.Context, q queryer, ids []string, forUpdate bool) ([]*
 	for i, id := range ids {
 		args[i] = id
 	}
-	query := `SELECT ` + orderCols + ` FROM orders WHERE id IN (` + placeholders(len(ids)) + `) ORDER BY id`
+	query := `SELECT ` + selectCols + ` FROM orders WHERE id IN (` + placeholders(len(ids)) + `) ORDER BY id`
 	if forUpdate {
 		query += ` FOR UPDATE`
 	}

@@ -44,16 +44,19 @@ const (
 // Doc is a unit's working document: what the stages read and the results
 // they recorded, saved with every commit.
 type Doc struct {
-	OrderID       string         `json:"orderId,omitempty"`
-	CustomerID    string         `json:"customerId,omitempty"`
-	Source        domain.Source  `json:"source,omitempty"`
-	Address       domain.Address `json:"address,omitempty"`
-	Slot          domain.Slot    `json:"slot,omitempty"`
-	InvoiceTitle  string         `json:"invoiceTitle,omitempty"`
-	OriginalOrder string         `json:"originalOrder,omitempty"`
-	Header        domain.Header  `json:"header,omitempty"`
-	PlacedAt      time.Time      `json:"placedAt,omitempty"`
-	PaidAt        time.Time      `json:"paidAt,omitempty"`
+	OrderID      string         `json:"orderId,omitempty"`
+	CustomerID   string         `json:"customerId,omitempty"`
+	Source       domain.Source  `json:"source,omitempty"`
+	Address      domain.Address `json:"address,omitempty"`
+	Slot         domain.Slot    `json:"slot,omitempty"`
+	InvoiceTitle string         `json:"invoiceTitle,omitempty"`
+	// SMSRecipients are the phones customer service set for the order's
+	// SMS (empty: the address's phone); ChangeContact keeps them current.
+	SMSRecipients []string      `json:"smsRecipients,omitempty"`
+	OriginalOrder string        `json:"originalOrder,omitempty"`
+	Header        domain.Header `json:"header,omitempty"`
+	PlacedAt      time.Time     `json:"placedAt,omitempty"`
+	PaidAt        time.Time     `json:"paidAt,omitempty"`
 	// Lines are the working lines: the order's own at first, then with
 	// gifts, expanded bundles, catalog data and allocation. A child's doc
 	// carries its delivery's lines here.
@@ -80,6 +83,7 @@ type Doc struct {
 func NewDoc(o *domain.Order, paidAt time.Time) Doc {
 	d := Doc{OrderID: o.ID(), CustomerID: o.CustomerID(), Source: o.Source(), Address: o.Address(), Slot: o.Slot(),
 		InvoiceTitle: o.InvoiceTitle(), OriginalOrder: o.OriginalOrder(), PlacedAt: o.CreatedAt(), PaidAt: paidAt,
+		SMSRecipients: o.CustomSMSRecipients(),
 		Header: domain.Header{Source: o.Source(), Goods: o.Goods(), Freight: o.Freight(), Total: o.Total(),
 			NonCash: o.NonCash(), CashDue: o.CashDue(), Paid: o.Paid()},
 		Receipts: map[string]string{}}
