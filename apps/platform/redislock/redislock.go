@@ -48,18 +48,12 @@ func New(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Locker {
 // release deletes the key only while it still holds the caller's token.
 var release = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 
-// Lock is one held lock.
-type Lock struct {
-	l      *Locker
-	key    string
-	token  string
-	cancel context.CancelFunc
-}
-
 // Acquire takes the lock of key, waiting up to wait for its holder to
 // let go: ErrTimeout then. It returns a context bound to the lock's life
-// (ctx, ended a margin before the TTL runs out) for the work under it.
-func (l *Locker) Acquire(ctx context.Context, key string, wait time.Duration) (context.Context, *Lock, error) {
+// (ctx, ended a margin before the TTL runs out) for the work under it,
+// and the release, which lets the lock go if it is still this holder's
+// (safe to call twice; the TTL frees it otherwise).
+func (l *Locker) Acquire(ctx context.Context, key string, wait time.Duration) (context.Context, func(), error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, nil, fmt.Errorf("lock token: %w", err)
@@ -74,7 +68,12 @@ func (l *Locker) Acquire(ctx context.Context, key string, wait time.Duration) (c
 		if ok {
 			margin := l.ttl / 10
 			wctx, cancel := context.WithTimeout(ctx, l.ttl-margin)
-			return wctx, &Lock{l: l, key: full, token: token, cancel: cancel}, nil
+			return wctx, func() {
+				cancel()
+				rctx, done := context.WithTimeout(context.Background(), 2*time.Second)
+				defer done()
+				_ = release.Run(rctx, l.rdb, []string{full}, token).Err()
+			}, nil
 		}
 		if !time.Now().Add(l.retry).Before(deadline) {
 			return nil, nil, fmt.Errorf("%w: %s (waited %s)", ErrTimeout, key, wait)
@@ -85,15 +84,4 @@ func (l *Locker) Acquire(ctx context.Context, key string, wait time.Duration) (c
 		case <-time.After(l.retry):
 		}
 	}
-}
-
-// Release lets the lock go if it is still this holder's; safe to call twice.
-func (k *Lock) Release() {
-	if k == nil {
-		return
-	}
-	k.cancel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = release.Run(ctx, k.l.rdb, []string{k.key}, k.token).Err() // the TTL frees it otherwise
 }

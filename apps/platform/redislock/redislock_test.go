@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/harvest/harvest/apps/platform/testdb"
 	"github.com/harvest/harvest/apps/platform/redislock"
+	"github.com/harvest/harvest/apps/platform/testdb"
 )
-
 
 // One holder at a time among many; the others wait their turn.
 func TestOneHolderAtATime(t *testing.T) {
@@ -31,7 +30,7 @@ func TestOneHolderAtATime(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 			inside.Add(-1)
-			k.Release()
+			k()
 		})
 	}
 	wg.Wait()
@@ -58,14 +57,14 @@ func TestTimeoutTTLAndOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after the TTL: %v", err)
 	}
-	first.Release() // expired: must not free second's
+	first() // expired: must not free second's
 	if _, _, err := l.Acquire(ctx, "k", 50*time.Millisecond); !errors.Is(err, redislock.ErrTimeout) {
 		t.Fatalf("the first holder's late release freed the second's lock: %v", err)
 	}
-	second.Release()
+	second()
 	if _, k, err := l.Acquire(ctx, "k", 50*time.Millisecond); err != nil {
 		t.Fatalf("after release: %v", err)
 	} else {
-		k.Release()
+		k()
 	}
 }
