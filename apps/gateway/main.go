@@ -156,6 +156,7 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		// The cancel filter's bits live in the Redis after-sales sets them
 		// in (aftersalesclient/bloom.go): every replica reads the same copy.
 		AfterSales:   aftersalesclient.New(app.Invoker),
+		Documents:    aftersalesclient.New(app.Invoker),
 		Channels:     channelsclient.New(app.Invoker),
 		CancelFilter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 	}

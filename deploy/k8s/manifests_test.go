@@ -554,7 +554,7 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
-		"aftersales": {asevents.TopicRequestAccepted, asevents.TopicDocumentSubmitted, asevents.TopicDocumentAudited},
+		"aftersales": {asevents.TopicRequestAccepted, asevents.TopicDocumentSubmitted, asevents.TopicDocumentAudited, asevents.TopicDocumentProgressed},
 		"channels":   {chevents.TopicOrderReceived, chevents.TopicPlanCreated, chevents.TopicStatusQueued},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
@@ -755,6 +755,7 @@ var callers = map[string]struct {
 			}
 			wg.Wait()
 			callEvery(t, reflect.TypeFor[graph.AfterSales](), aftersalesclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Documents](), aftersalesclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Channels](), channelsclient.New(inv))
 		},
 		batch: func(inv *daprx.Invoker) { inv.Batch(omsclient.AppID, omsclient.BatchRoutes...) },
@@ -792,6 +793,8 @@ var callers = map[string]struct {
 		callEvery(t, reflect.TypeFor[asapp.Warehouse](), wmsclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Payments](), payclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Stock](), inventoryclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Forward](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Shortages](), wmsclient.New(inv))
 	}},
 	"channels": {
 		calls: func(t *testing.T, inv *daprx.Invoker) {
