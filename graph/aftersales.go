@@ -91,6 +91,7 @@ func toAfterSalesRequest(q aftersalesclient.Request) *model.AfterSalesRequest {
 			FreightFen: int64(l.FreightFen)})
 	}
 	out.CreatedBy, out.AuditedBy, out.AuditNote = optString(q.CreatedBy), optString(q.AuditedBy), optString(q.AuditNote)
+	forwardFields(q, out)
 	out.Pushes = []*model.AfterSalesPush{}
 	for _, p := range q.Pushes {
 		mp := &model.AfterSalesPush{ID: p.ID, Type: p.Type, Status: p.Status, Attempts: int64(p.Attempts), CreatedAt: p.CreatedAt}

@@ -98,6 +98,8 @@ type Resolver struct {
 	// cancelRequest (nil: always ask AfterSales).
 	AfterSales   AfterSales
 	CancelFilter CancelFilter
+	// Documents makes customer service's reissues, exchanges and pull-backs.
+	Documents Documents
 	// Channels is third-party orders: marketplace orders and sales plans.
 	Channels Channels
 	// Warehouse serves the warehouse console (WMS), Floor its live events.

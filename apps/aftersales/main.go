@@ -36,6 +36,7 @@ import (
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/config"
+	"github.com/harvest/harvest/apps/platform/redislock"
 	"github.com/harvest/harvest/apps/platform/runtime"
 	"github.com/harvest/harvest/apps/wms/wmsclient"
 )
@@ -65,6 +66,8 @@ func run() error {
 	deps := app.Deps{Repo: st, Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
 		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID),
 		Stock: inventoryclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
+		Forward: omsclient.New(a.Invoker), Shortages: wmsclient.New(a.Invoker),
+		Locks: redislock.New(rdb, "harvest:aftersales:lock:", cfg.LockTTL), LockWait: cfg.LockWait,
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
 	// Customer service's actions: the log and reviews here, carried out by
 	// marketing's wallet, OMS and the invoicing system.

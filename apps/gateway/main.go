@@ -157,6 +157,7 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		// in (aftersalesclient/bloom.go): every replica reads the same copy.
 		AfterSales:   aftersalesclient.New(app.Invoker),
 		CSActions:    aftersalesclient.New(app.Invoker),
+		Documents:    aftersalesclient.New(app.Invoker),
 		Channels:     channelsclient.New(app.Invoker),
 		CancelFilter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 	}

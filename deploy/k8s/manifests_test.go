@@ -554,7 +554,7 @@ func TestPubSubScopes(t *testing.T) {
 			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
 		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
 			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
-		"aftersales": {asevents.TopicRequestAccepted, asevents.TopicDocumentSubmitted, asevents.TopicDocumentAudited, asevents.TopicActionRecorded},
+		"aftersales": {asevents.TopicRequestAccepted, asevents.TopicDocumentSubmitted, asevents.TopicDocumentAudited, asevents.TopicDocumentProgressed, asevents.TopicActionRecorded},
 		"channels":   {chevents.TopicOrderReceived, chevents.TopicPlanCreated, chevents.TopicStatusQueued},
 	}
 	// The apps' subscriptions (daprx.Subscribe and SubscribeBulk calls in
@@ -755,6 +755,7 @@ var callers = map[string]struct {
 			}
 			wg.Wait()
 			callEvery(t, reflect.TypeFor[graph.AfterSales](), aftersalesclient.New(inv))
+			callEvery(t, reflect.TypeFor[graph.Documents](), aftersalesclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.Channels](), channelsclient.New(inv))
 			callEvery(t, reflect.TypeFor[graph.CSActions](), aftersalesclient.New(inv))
 		},
@@ -795,6 +796,8 @@ var callers = map[string]struct {
 		callEvery(t, reflect.TypeFor[asapp.Stock](), inventoryclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Contacts](), omsclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Coupons](), marketingclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Forward](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Shortages](), wmsclient.New(inv))
 	}},
 	"channels": {
 		calls: func(t *testing.T, inv *daprx.Invoker) {

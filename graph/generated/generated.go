@@ -71,9 +71,11 @@ type ComplexityRoot struct {
 	AfterSalesEvent struct {
 		By        func(childComplexity int) int
 		Kind      func(childComplexity int) int
+		Note      func(childComplexity int) int
 		OrderID   func(childComplexity int) int
 		RequestID func(childComplexity int) int
 		Status    func(childComplexity int) int
+		Step      func(childComplexity int) int
 		Type      func(childComplexity int) int
 	}
 
@@ -104,7 +106,9 @@ type ComplexityRoot struct {
 		Kind             func(childComplexity int) int
 		Lines            func(childComplexity int) int
 		Mode             func(childComplexity int) int
+		NewOrderID       func(childComplexity int) int
 		OrderID          func(childComplexity int) int
+		Outcome          func(childComplexity int) int
 		PhotoUrls        func(childComplexity int) int
 		Pushes           func(childComplexity int) int
 		Reason           func(childComplexity int) int
@@ -410,6 +414,11 @@ type ComplexityRoot struct {
 		Type func(childComplexity int) int
 	}
 
+	ForwardDocumentPayload struct {
+		Errors  func(childComplexity int) int
+		Request func(childComplexity int) int
+	}
+
 	FulfillmentStageCount struct {
 		Failed  func(childComplexity int) int
 		Held    func(childComplexity int) int
@@ -586,62 +595,65 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddAddress            func(childComplexity int, input model.SaveAddressInput) int
-		AuditDocument         func(childComplexity int, id string, approve bool, note string) int
-		CancelOrder           func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
-		ChangeOrderAddress    func(childComplexity int, orderID string, address model.AddressInput, reason string, idempotencyKey string) int
-		ClaimCoupon           func(childComplexity int, campaignID string, idempotencyKey string) int
-		ClaimPickTask         func(childComplexity int, taskID string, warehouse *string) int
-		ConfirmPutAway        func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
-		ConfirmQc             func(childComplexity int, pickListID string, warehouse *string) int
-		ConfirmShortage       func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
-		CreateClaimCampaign   func(childComplexity int, input model.ClaimCampaignInput, idempotencyKey string) int
-		CreateCouponCampaign  func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
-		CreateCouponTemplate  func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
-		CreateGiftCampaign    func(childComplexity int, input model.GiftCampaignInput, idempotencyKey string) int
-		CreatePickList        func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
-		CreateProduct         func(childComplexity int, input model.CreateProductInput) int
-		CreateReturnDocument  func(childComplexity int, orderID string, idempotencyKey string, input model.ReturnDocumentInput) int
-		CreateSalesPlan       func(childComplexity int, idempotencyKey string, input model.CreateSalesPlanInput) int
-		DeductNonCash         func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
-		DeleteCouponTemplate  func(childComplexity int, id string) int
-		GrantCoupon           func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
-		HandOver              func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
-		ImportGiftCandidates  func(childComplexity int, campaignID string, file graphql.Upload) int
-		MarkOrderMalicious    func(childComplexity int, orderID string, reason string, idempotencyKey string) int
-		MoveCouponCampaign    func(childComplexity int, id string, action model.CouponCampaignAction) int
-		PackWorkOrder         func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
-		PlaceOrder            func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
-		PutAwayReceipt        func(childComplexity int, input model.PutAwayReceiptInput, idempotencyKey string) int
-		ReceiveGoods          func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
-		ReissueInvoice        func(childComplexity int, orderID string, title *string, reason string, idempotencyKey string) int
-		RemoveAddress         func(childComplexity int, id string) int
-		RequestCancel         func(childComplexity int, orderID string, idempotencyKey string, reason string) int
-		RequestReturn         func(childComplexity int, orderID string, idempotencyKey string, input model.RequestReturnInput) int
-		ResumeFulfillment     func(childComplexity int) int
-		RetireCouponTemplate  func(childComplexity int, id string) int
-		RetryFulfillment      func(childComplexity int, input model.RetryFulfillmentInput) int
-		RetryMarketplaceOrder func(childComplexity int, id string) int
-		RetrySalesPlan        func(childComplexity int, id string) int
-		ReviewOrder           func(childComplexity int, orderID string, rating int64, text string) int
-		ScanPick              func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
-		ScanQc                func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
-		SchedulePrice         func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
-		SecondQc              func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
-		SetDefaultAddress     func(childComplexity int, id string) int
-		SetServedArea         func(childComplexity int, input model.SetServedAreaInput) int
-		SetSkuMapping         func(childComplexity int, platform model.MarketplacePlatform, platformSku string, sku string) int
-		SetSlotCapacity       func(childComplexity int, input model.SetSlotCapacityInput) int
-		SetSmsRecipients      func(childComplexity int, orderID string, phones []string, reason string, idempotencyKey string) int
-		SetWarehouseCapacity  func(childComplexity int, input model.SetWarehouseCapacityInput) int
-		StartCashPayment      func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
-		SuspendFulfillment    func(childComplexity int, input model.SuspendFulfillmentInput) int
-		TopUpGiftStock        func(childComplexity int, campaignID string, units int64, idempotencyKey string) int
-		UnbindCoupon          func(childComplexity int, couponID string, customerID string, reason string) int
-		UnbindCustomerCoupon  func(childComplexity int, couponID string, customerID string, orderID *string, reason string, idempotencyKey string) int
-		UpdateAddress         func(childComplexity int, id string, input model.SaveAddressInput) int
-		UpdateCouponTemplate  func(childComplexity int, id string, input model.CouponTemplateInput) int
-		UpdateProduct         func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
+		AddAddress             func(childComplexity int, input model.SaveAddressInput) int
+		AuditDocument          func(childComplexity int, id string, approve bool, note string) int
+		CancelOrder            func(childComplexity int, orderID string, idempotencyKey string, reason *string) int
+		ChangeOrderAddress     func(childComplexity int, orderID string, address model.AddressInput, reason string, idempotencyKey string) int
+		ClaimCoupon            func(childComplexity int, campaignID string, idempotencyKey string) int
+		ClaimPickTask          func(childComplexity int, taskID string, warehouse *string) int
+		ConfirmPutAway         func(childComplexity int, input model.ConfirmPutAwayInput, idempotencyKey string) int
+		ConfirmQc              func(childComplexity int, pickListID string, warehouse *string) int
+		ConfirmShortage        func(childComplexity int, input model.ConfirmShortageInput, idempotencyKey string) int
+		CreateClaimCampaign    func(childComplexity int, input model.ClaimCampaignInput, idempotencyKey string) int
+		CreateCouponCampaign   func(childComplexity int, input model.CouponCampaignInput, idempotencyKey string) int
+		CreateCouponTemplate   func(childComplexity int, input model.CouponTemplateInput, idempotencyKey string) int
+		CreateExchangeDocument func(childComplexity int, orderID string, idempotencyKey string, input model.ExchangeDocumentInput) int
+		CreateGiftCampaign     func(childComplexity int, input model.GiftCampaignInput, idempotencyKey string) int
+		CreatePickList         func(childComplexity int, input model.CreatePickListInput, idempotencyKey string) int
+		CreateProduct          func(childComplexity int, input model.CreateProductInput) int
+		CreatePullBackDocument func(childComplexity int, orderID string, idempotencyKey string, input model.PullBackDocumentInput) int
+		CreateReissueDocument  func(childComplexity int, orderID string, idempotencyKey string, input model.ReissueDocumentInput) int
+		CreateReturnDocument   func(childComplexity int, orderID string, idempotencyKey string, input model.ReturnDocumentInput) int
+		CreateSalesPlan        func(childComplexity int, idempotencyKey string, input model.CreateSalesPlanInput) int
+		DeductNonCash          func(childComplexity int, input model.DeductNonCashInput, idempotencyKey string) int
+		DeleteCouponTemplate   func(childComplexity int, id string) int
+		GrantCoupon            func(childComplexity int, templateID string, customerID string, idempotencyKey string) int
+		HandOver               func(childComplexity int, input model.HandOverInput, idempotencyKey string) int
+		ImportGiftCandidates   func(childComplexity int, campaignID string, file graphql.Upload) int
+		MarkOrderMalicious     func(childComplexity int, orderID string, reason string, idempotencyKey string) int
+		MoveCouponCampaign     func(childComplexity int, id string, action model.CouponCampaignAction) int
+		PackWorkOrder          func(childComplexity int, input model.PackWorkOrderInput, idempotencyKey string) int
+		PlaceOrder             func(childComplexity int, input model.PlaceOrderInput, idempotencyKey string) int
+		PutAwayReceipt         func(childComplexity int, input model.PutAwayReceiptInput, idempotencyKey string) int
+		ReceiveGoods           func(childComplexity int, input model.ReceiveGoodsInput, idempotencyKey string) int
+		ReissueInvoice         func(childComplexity int, orderID string, title *string, reason string, idempotencyKey string) int
+		RemoveAddress          func(childComplexity int, id string) int
+		RequestCancel          func(childComplexity int, orderID string, idempotencyKey string, reason string) int
+		RequestReturn          func(childComplexity int, orderID string, idempotencyKey string, input model.RequestReturnInput) int
+		ResumeFulfillment      func(childComplexity int) int
+		RetireCouponTemplate   func(childComplexity int, id string) int
+		RetryFulfillment       func(childComplexity int, input model.RetryFulfillmentInput) int
+		RetryMarketplaceOrder  func(childComplexity int, id string) int
+		RetrySalesPlan         func(childComplexity int, id string) int
+		ReviewOrder            func(childComplexity int, orderID string, rating int64, text string) int
+		ScanPick               func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
+		ScanQc                 func(childComplexity int, input model.ScanQCInput, idempotencyKey string) int
+		SchedulePrice          func(childComplexity int, sku string, priceFen int64, validFrom *time.Time, expectedVersion *int64) int
+		SecondQc               func(childComplexity int, input model.SecondQCInput, idempotencyKey string) int
+		SetDefaultAddress      func(childComplexity int, id string) int
+		SetServedArea          func(childComplexity int, input model.SetServedAreaInput) int
+		SetSkuMapping          func(childComplexity int, platform model.MarketplacePlatform, platformSku string, sku string) int
+		SetSlotCapacity        func(childComplexity int, input model.SetSlotCapacityInput) int
+		SetSmsRecipients       func(childComplexity int, orderID string, phones []string, reason string, idempotencyKey string) int
+		SetWarehouseCapacity   func(childComplexity int, input model.SetWarehouseCapacityInput) int
+		StartCashPayment       func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
+		SuspendFulfillment     func(childComplexity int, input model.SuspendFulfillmentInput) int
+		TopUpGiftStock         func(childComplexity int, campaignID string, units int64, idempotencyKey string) int
+		UnbindCoupon           func(childComplexity int, couponID string, customerID string, reason string) int
+		UnbindCustomerCoupon   func(childComplexity int, couponID string, customerID string, orderID *string, reason string, idempotencyKey string) int
+		UpdateAddress          func(childComplexity int, id string, input model.SaveAddressInput) int
+		UpdateCouponTemplate   func(childComplexity int, id string, input model.CouponTemplateInput) int
+		UpdateProduct          func(childComplexity int, sku string, expectedVersion int64, input model.ProductInput) int
 	}
 
 	OpenDeliverySlot struct {
@@ -1245,6 +1257,9 @@ type MutationResolver interface {
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error)
 	StartCashPayment(ctx context.Context, orderID string, channel model.PaymentChannel, idempotencyKey string) (*model.StartCashPaymentPayload, error)
 	CancelOrder(ctx context.Context, orderID string, idempotencyKey string, reason *string) (*model.CancelOrderPayload, error)
+	CreateReissueDocument(ctx context.Context, orderID string, idempotencyKey string, input model.ReissueDocumentInput) (*model.ForwardDocumentPayload, error)
+	CreateExchangeDocument(ctx context.Context, orderID string, idempotencyKey string, input model.ExchangeDocumentInput) (*model.ForwardDocumentPayload, error)
+	CreatePullBackDocument(ctx context.Context, orderID string, idempotencyKey string, input model.PullBackDocumentInput) (*model.ForwardDocumentPayload, error)
 	SuspendFulfillment(ctx context.Context, input model.SuspendFulfillmentInput) (*model.FulfillmentSuspensionPayload, error)
 	ResumeFulfillment(ctx context.Context) (*model.FulfillmentSuspensionPayload, error)
 	RetryFulfillment(ctx context.Context, input model.RetryFulfillmentInput) (*model.RetryFulfillmentPayload, error)
@@ -1483,6 +1498,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AfterSalesEvent.Kind(childComplexity), true
+	case "AfterSalesEvent.note":
+		if e.ComplexityRoot.AfterSalesEvent.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.Note(childComplexity), true
 	case "AfterSalesEvent.orderId":
 		if e.ComplexityRoot.AfterSalesEvent.OrderID == nil {
 			break
@@ -1501,6 +1522,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AfterSalesEvent.Status(childComplexity), true
+	case "AfterSalesEvent.step":
+		if e.ComplexityRoot.AfterSalesEvent.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesEvent.Step(childComplexity), true
 	case "AfterSalesEvent.type":
 		if e.ComplexityRoot.AfterSalesEvent.Type == nil {
 			break
@@ -1630,12 +1657,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.Mode(childComplexity), true
+	case "AfterSalesRequest.newOrderId":
+		if e.ComplexityRoot.AfterSalesRequest.NewOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.NewOrderID(childComplexity), true
 	case "AfterSalesRequest.orderId":
 		if e.ComplexityRoot.AfterSalesRequest.OrderID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AfterSalesRequest.OrderID(childComplexity), true
+	case "AfterSalesRequest.outcome":
+		if e.ComplexityRoot.AfterSalesRequest.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AfterSalesRequest.Outcome(childComplexity), true
 	case "AfterSalesRequest.photoUrls":
 		if e.ComplexityRoot.AfterSalesRequest.PhotoUrls == nil {
 			break
@@ -2826,6 +2865,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeliverySlot.Type(childComplexity), true
 
+	case "ForwardDocumentPayload.errors":
+		if e.ComplexityRoot.ForwardDocumentPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForwardDocumentPayload.Errors(childComplexity), true
+	case "ForwardDocumentPayload.request":
+		if e.ComplexityRoot.ForwardDocumentPayload.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForwardDocumentPayload.Request(childComplexity), true
+
 	case "FulfillmentStageCount.failed":
 		if e.ComplexityRoot.FulfillmentStageCount.Failed == nil {
 			break
@@ -3668,6 +3720,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCouponTemplate(childComplexity, args["input"].(model.CouponTemplateInput), args["idempotencyKey"].(string)), true
+	case "Mutation.createExchangeDocument":
+		if e.ComplexityRoot.Mutation.CreateExchangeDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createExchangeDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateExchangeDocument(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["input"].(model.ExchangeDocumentInput)), true
 	case "Mutation.createGiftCampaign":
 		if e.ComplexityRoot.Mutation.CreateGiftCampaign == nil {
 			break
@@ -3701,6 +3764,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(model.CreateProductInput)), true
+	case "Mutation.createPullBackDocument":
+		if e.ComplexityRoot.Mutation.CreatePullBackDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPullBackDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePullBackDocument(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["input"].(model.PullBackDocumentInput)), true
+	case "Mutation.createReissueDocument":
+		if e.ComplexityRoot.Mutation.CreateReissueDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createReissueDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateReissueDocument(childComplexity, args["orderId"].(string), args["idempotencyKey"].(string), args["input"].(model.ReissueDocumentInput)), true
 	case "Mutation.createReturnDocument":
 		if e.ComplexityRoot.Mutation.CreateReturnDocument == nil {
 			break
@@ -6723,6 +6808,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeductItemInput", ec.unmarshalInputDeductItemInput),
 			graphql.NewInputUnmarshaler("DeductNonCashInput", ec.unmarshalInputDeductNonCashInput),
 			graphql.NewInputUnmarshaler("DeliverySlotInput", ec.unmarshalInputDeliverySlotInput),
+			graphql.NewInputUnmarshaler("ExchangeDocumentInput", ec.unmarshalInputExchangeDocumentInput),
 			graphql.NewInputUnmarshaler("GiftCampaignInput", ec.unmarshalInputGiftCampaignInput),
 			graphql.NewInputUnmarshaler("HandOverInput", ec.unmarshalInputHandOverInput),
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
@@ -6731,8 +6817,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("ProductFilter", ec.unmarshalInputProductFilter),
 			graphql.NewInputUnmarshaler("ProductInput", ec.unmarshalInputProductInput),
+			graphql.NewInputUnmarshaler("PullBackDocumentInput", ec.unmarshalInputPullBackDocumentInput),
 			graphql.NewInputUnmarshaler("PutAwayReceiptInput", ec.unmarshalInputPutAwayReceiptInput),
 			graphql.NewInputUnmarshaler("ReceiveGoodsInput", ec.unmarshalInputReceiveGoodsInput),
+			graphql.NewInputUnmarshaler("ReissueDocumentInput", ec.unmarshalInputReissueDocumentInput),
 			graphql.NewInputUnmarshaler("RequestReturnInput", ec.unmarshalInputRequestReturnInput),
 			graphql.NewInputUnmarshaler("RetryFulfillmentInput", ec.unmarshalInputRetryFulfillmentInput),
 			graphql.NewInputUnmarshaler("ReturnDocumentInput", ec.unmarshalInputReturnDocumentInput),
@@ -7687,6 +7775,8 @@ enum OrderSource {
   THIRD_PARTY
   REISSUE
   EXCHANGE
+  "Made directly by customer service's pull-back from an order it ends (never through the accept-order API)."
+  PULL_BACK
 }
 
 enum SlotType {
@@ -8215,6 +8305,110 @@ extend type Mutation {
 extend type Subscription {
   "Changes of the caller's own orders; orderId narrows to one order."
   orderUpdated(orderId: ID): OrderUpdate! @hasRole(roles: [CUSTOMER])
+}
+`, BuiltIn: false},
+	{Name: "../../schema/graphql/documents.graphqls", Input: `# Customer service's forward documents (DOMAIN 4.1, 4.4, 4.5): reissue,
+# exchange and pull-back. Each is made by a CS agent, approved or
+# rejected by a CS_SUPERVISOR other than its author (auditDocument), then
+# run by after-sales' jobs and pushes; afterSalesRequest(id) shows its
+# steps, the afterSalesEvents feed its progress.
+
+"What a pull-back does with an order whose goods wait for stock at the warehouse."
+enum PullBackOutcome {
+  "End the order and make a new one from it directly in OMS (the one source that skips the accept-order API), with another address or slot if given."
+  NEW_ORDER
+  "Leave the order waiting for the stock to arrive."
+  WAIT_FOR_STOCK
+  "Cancel the order; the reverse flow refunds it."
+  CANCEL
+}
+
+"Missing or damaged goods sent again as a new delivery order."
+input ReissueDocumentInput {
+  "Why (1-500 characters)."
+  reason: String!
+  "The lines sent again (SKUs of the order, at most its quantities)."
+  lines: [ReturnLineInput!]!
+  "The new order's slot; default express today."
+  slot: DeliverySlotInput
+}
+
+"Delivered goods taken back (pickup at the door, nothing refunded) and the same goods delivered again."
+input ExchangeDocumentInput {
+  reason: String!
+  "The lines exchanged (delivered, not returned before)."
+  lines: [ReturnLineInput!]!
+  "The new delivery's slot; default express today."
+  slot: DeliverySlotInput
+}
+
+"A pull-back of an order one of whose work orders waits for stock at its warehouse."
+input PullBackDocumentInput {
+  reason: String!
+  outcome: PullBackOutcome!
+  "NEW_ORDER only: the new order's address (default the order's)."
+  address: AddressInput
+  "NEW_ORDER only: the new order's slot (default the order's)."
+  slot: DeliverySlotInput
+}
+
+type ForwardDocumentPayload {
+  request: AfterSalesRequest
+  errors: [UserError!]!
+}
+
+extend enum UserErrorCode {
+  "A reissue of an order that has not shipped."
+  ORDER_NOT_SHIPPED
+  "A pull-back of an order none of whose work orders waits for stock (or not split at its warehouse yet)."
+  ORDER_NOT_SHORT
+  "The order has a pull-back not finished yet."
+  PULL_BACK_OPEN
+  "Another decision held the order's pull-back lock for the whole wait; nothing was written; try again."
+  LOCK_TIMEOUT
+}
+
+extend enum AfterSalesEventType {
+  "A reissue, exchange or pull-back took a step after its audit (step says which)."
+  DOCUMENT_PROGRESSED
+}
+
+extend type AfterSalesEvent {
+  "DOCUMENT_PROGRESSED: the step taken (NEW_ORDER_PLACED, WAITING_FOR_STOCK, PICKUP_BOOKED...)."
+  step: String
+  note: String
+}
+
+extend type AfterSalesRequest {
+  "Pull-backs: what was decided."
+  outcome: PullBackOutcome
+  "Reissues, exchanges and pull-backs to a new order: the order made (COMPLETED)."
+  newOrderId: ID
+}
+
+extend type Mutation {
+  """
+  A reissue document (DOMAIN 4.5): once a CS_SUPERVISOR other than its
+  author approves it, a new ToB order of the lines goes through the
+  accept-order API and fulfillment stages 1-16 (stage 14 texts the
+  customer). Errors: NOT_FOUND, ORDER_NOT_SHIPPED, LINE_NOT_ON_ORDER,
+  QTY_ABOVE_DELIVERED, VALIDATION_FAILED, IDEMPOTENCY_KEY_REUSED.
+  """
+  createReissueDocument(orderId: ID!, idempotencyKey: String!, input: ReissueDocumentInput!): ForwardDocumentPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  An exchange document (DOMAIN 4.4): approved, the units go back through
+  the return chain (pickup courier, the warehouse's notice, sellable
+  stock restored; nothing refunded), then the same goods are delivered
+  again as a new order. Errors: as createReturnDocument.
+  """
+  createExchangeDocument(orderId: ID!, idempotencyKey: String!, input: ExchangeDocumentInput!): ForwardDocumentPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  A pull-back document (DOMAIN 4.1) of an order waiting for stock at
+  WMS; approved, it runs its outcome under the order's distributed lock.
+  Errors: NOT_FOUND, ORDER_NOT_SHORT, PULL_BACK_OPEN, LOCK_TIMEOUT,
+  VALIDATION_FAILED, IDEMPOTENCY_KEY_REUSED.
+  """
+  createPullBackDocument(orderId: ID!, idempotencyKey: String!, input: PullBackDocumentInput!): ForwardDocumentPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
 }
 `, BuiltIn: false},
 	{Name: "../../schema/graphql/fulfillment.graphqls", Input: `# Fulfillment operations (DOMAIN 1.6) for the CS console and administrators:
@@ -9523,6 +9717,10 @@ func (ec *executionContext) childFields_AfterSalesEvent(ctx context.Context, fie
 		return ec.fieldContext_AfterSalesEvent_status(ctx, field)
 	case "by":
 		return ec.fieldContext_AfterSalesEvent_by(ctx, field)
+	case "step":
+		return ec.fieldContext_AfterSalesEvent_step(ctx, field)
+	case "note":
+		return ec.fieldContext_AfterSalesEvent_note(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AfterSalesEvent", field.Name)
 }
@@ -9607,6 +9805,10 @@ func (ec *executionContext) childFields_AfterSalesRequest(ctx context.Context, f
 		return ec.fieldContext_AfterSalesRequest_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_AfterSalesRequest_updatedAt(ctx, field)
+	case "outcome":
+		return ec.fieldContext_AfterSalesRequest_outcome(ctx, field)
+	case "newOrderId":
+		return ec.fieldContext_AfterSalesRequest_newOrderId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AfterSalesRequest", field.Name)
 }
@@ -10191,6 +10393,16 @@ func (ec *executionContext) childFields_DeliverySlot(ctx context.Context, field 
 		return ec.fieldContext_DeliverySlot_date(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeliverySlot", field.Name)
+}
+
+func (ec *executionContext) childFields_ForwardDocumentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_ForwardDocumentPayload_request(ctx, field)
+	case "errors":
+		return ec.fieldContext_ForwardDocumentPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ForwardDocumentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_FulfillmentStageCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11977,6 +12189,36 @@ func (ec *executionContext) field_Mutation_createCouponTemplate_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createExchangeDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ExchangeDocumentInput, error) {
+			return ec.unmarshalNExchangeDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐExchangeDocumentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createGiftCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12032,6 +12274,66 @@ func (ec *executionContext) field_Mutation_createProduct_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPullBackDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PullBackDocumentInput, error) {
+			return ec.unmarshalNPullBackDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPullBackDocumentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createReissueDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReissueDocumentInput, error) {
+			return ec.unmarshalNReissueDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReissueDocumentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
 	return args, nil
 }
 
@@ -14716,6 +15018,52 @@ func (ec *executionContext) fieldContext_AfterSalesEvent_by(_ context.Context, f
 	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
 }
 
+func (ec *executionContext) _AfterSalesEvent_step(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AfterSalesEvent_note(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesEvent_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesEvent", field, false, false, "String")
+}
+
 func (ec *executionContext) _AfterSalesLine_sku(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15500,6 +15848,52 @@ func (ec *executionContext) _AfterSalesRequest_updatedAt(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_AfterSalesRequest_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AfterSalesRequest_outcome(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PullBackOutcome) graphql.Marshaler {
+			return ec.marshalOPullBackOutcome2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPullBackOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "PullBackOutcome")
+}
+
+func (ec *executionContext) _AfterSalesRequest_newOrderId(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AfterSalesRequest_newOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewOrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AfterSalesRequest_newOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AfterSalesRequest", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AfterSalesStep_step(ctx context.Context, field graphql.CollectedField, obj *model.AfterSalesStep) (ret graphql.Marshaler) {
@@ -19975,6 +20369,70 @@ func (ec *executionContext) fieldContext_DeliverySlot_date(_ context.Context, fi
 	return graphql.NewScalarFieldContext("DeliverySlot", field, false, false, "String")
 }
 
+func (ec *executionContext) _ForwardDocumentPayload_request(ctx context.Context, field graphql.CollectedField, obj *model.ForwardDocumentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForwardDocumentPayload_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
+			return ec.marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForwardDocumentPayload_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForwardDocumentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AfterSalesRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForwardDocumentPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ForwardDocumentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForwardDocumentPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForwardDocumentPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForwardDocumentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _FulfillmentStageCount_stage(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentStageCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24335,6 +24793,192 @@ func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cancelOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createReissueDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createReissueDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateReissueDocument(ctx, fc.Args["orderId"].(string), fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.ReissueDocumentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.ForwardDocumentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ForwardDocumentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ForwardDocumentPayload) graphql.Marshaler {
+			return ec.marshalNForwardDocumentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐForwardDocumentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createReissueDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForwardDocumentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createReissueDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createExchangeDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createExchangeDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateExchangeDocument(ctx, fc.Args["orderId"].(string), fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.ExchangeDocumentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.ForwardDocumentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ForwardDocumentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ForwardDocumentPayload) graphql.Marshaler {
+			return ec.marshalNForwardDocumentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐForwardDocumentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createExchangeDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForwardDocumentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createExchangeDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPullBackDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPullBackDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePullBackDocument(ctx, fc.Args["orderId"].(string), fc.Args["idempotencyKey"].(string), fc.Args["input"].(model.PullBackDocumentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.ForwardDocumentPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ForwardDocumentPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ForwardDocumentPayload) graphql.Marshaler {
+			return ec.marshalNForwardDocumentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐForwardDocumentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPullBackDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForwardDocumentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPullBackDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -39769,6 +40413,62 @@ func UnmarshalDeliverySlotInput(ctx context.Context, raw any) (model.DeliverySlo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputExchangeDocumentInput(ctx context.Context, obj any) (model.ExchangeDocumentInput, error) {
+	var it model.ExchangeDocumentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reason", "lines", "slot"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "slot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slot"))
+			data, err := ec.unmarshalODeliverySlotInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlotInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slot = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExchangeDocumentInput unmarshals raw into the ExchangeDocumentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExchangeDocumentInput(ctx context.Context, raw any) (model.ExchangeDocumentInput, error) {
+	var out model.ExchangeDocumentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExchangeDocumentInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputGiftCampaignInput(ctx context.Context, obj any) (model.GiftCampaignInput, error) {
 	var it model.GiftCampaignInput
 	if obj == nil {
@@ -40390,6 +41090,69 @@ func UnmarshalProductInput(ctx context.Context, raw any) (model.ProductInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPullBackDocumentInput(ctx context.Context, obj any) (model.PullBackDocumentInput, error) {
+	var it model.PullBackDocumentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reason", "outcome", "address", "slot"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalNPullBackOutcome2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPullBackOutcome(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "slot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slot"))
+			data, err := ec.unmarshalODeliverySlotInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlotInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slot = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPullBackDocumentInput unmarshals raw into the PullBackDocumentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPullBackDocumentInput(ctx context.Context, raw any) (model.PullBackDocumentInput, error) {
+	var out model.PullBackDocumentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PullBackDocumentInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPutAwayReceiptInput(ctx context.Context, obj any) (model.PutAwayReceiptInput, error) {
 	var it model.PutAwayReceiptInput
 	if obj == nil {
@@ -40541,6 +41304,62 @@ func (ec *executionContext) unmarshalInputReceiveGoodsInput(ctx context.Context,
 func UnmarshalReceiveGoodsInput(ctx context.Context, raw any) (model.ReceiveGoodsInput, error) {
 	var out model.ReceiveGoodsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReceiveGoodsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReissueDocumentInput(ctx context.Context, obj any) (model.ReissueDocumentInput, error) {
+	var it model.ReissueDocumentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reason", "lines", "slot"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNReturnLineInput2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReturnLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "slot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slot"))
+			data, err := ec.unmarshalODeliverySlotInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlotInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slot = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReissueDocumentInput unmarshals raw into the ReissueDocumentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReissueDocumentInput(ctx context.Context, raw any) (model.ReissueDocumentInput, error) {
+	var out model.ReissueDocumentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReissueDocumentInput", raw, &out)
 	return out, err
 }
 
@@ -41571,6 +42390,16 @@ func (ec *executionContext) _AfterSalesEvent(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "step":
+			out.Values[i] = ec._AfterSalesEvent_step(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._AfterSalesEvent_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -41818,6 +42647,16 @@ func (ec *executionContext) _AfterSalesRequest(ctx context.Context, sel ast.Sele
 		case "updatedAt":
 			out.Values[i] = ec._AfterSalesRequest_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._AfterSalesRequest_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "newOrderId":
+			out.Values[i] = ec._AfterSalesRequest_newOrderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -43773,6 +44612,44 @@ func (ec *executionContext) _DeliverySlot(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var forwardDocumentPayloadImplementors = []string{"ForwardDocumentPayload"}
+
+func (ec *executionContext) _ForwardDocumentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ForwardDocumentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forwardDocumentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ForwardDocumentPayload")
+		case "request":
+			out.Values[i] = ec._ForwardDocumentPayload_request(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ForwardDocumentPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var fulfillmentStageCountImplementors = []string{"FulfillmentStageCount"}
 
 func (ec *executionContext) _FulfillmentStageCount(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentStageCount) graphql.Marshaler {
@@ -45098,6 +45975,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createReissueDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createReissueDocument(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createExchangeDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createExchangeDocument(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createPullBackDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPullBackDocument(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -50246,6 +51144,11 @@ func (ec *executionContext) marshalNDocumentKind2githubᚗcomᚋharvestᚋharves
 	return v
 }
 
+func (ec *executionContext) unmarshalNExchangeDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐExchangeDocumentInput(ctx context.Context, v any) (model.ExchangeDocumentInput, error) {
+	res, err := ec.unmarshalInputExchangeDocumentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -50258,6 +51161,14 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNForwardDocumentPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐForwardDocumentPayload(ctx context.Context, sel ast.SelectionSet, v *model.ForwardDocumentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ForwardDocumentPayload!")
+		return graphql.Null
+	}
+	return ec._ForwardDocumentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFulfillmentStage2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentStage(ctx context.Context, v any) (model.FulfillmentStage, error) {
@@ -51210,6 +52121,21 @@ func (ec *executionContext) marshalNProductPayload2ᚖgithubᚗcomᚋharvestᚋh
 	return ec._ProductPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPullBackDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPullBackDocumentInput(ctx context.Context, v any) (model.PullBackDocumentInput, error) {
+	res, err := ec.unmarshalInputPullBackDocumentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPullBackOutcome2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPullBackOutcome(ctx context.Context, v any) (model.PullBackOutcome, error) {
+	var res model.PullBackOutcome
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPullBackOutcome2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPullBackOutcome(ctx context.Context, sel ast.SelectionSet, v model.PullBackOutcome) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNPurchaseOrderLine2ᚕᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PurchaseOrderLine) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -51290,6 +52216,11 @@ func (ec *executionContext) marshalNReceiveGoodsPayload2ᚖgithubᚗcomᚋharves
 		return graphql.Null
 	}
 	return ec._ReceiveGoodsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReissueDocumentInput2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐReissueDocumentInput(ctx context.Context, v any) (model.ReissueDocumentInput, error) {
+	res, err := ec.unmarshalInputReissueDocumentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRequestCancelPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRequestCancelPayload(ctx context.Context, sel ast.SelectionSet, v *model.RequestCancelPayload) graphql.Marshaler {
@@ -52222,6 +53153,14 @@ func (ec *executionContext) marshalOAddress2ᚖgithubᚗcomᚋharvestᚋharvest�
 	return ec._Address(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOAddressInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAddressInput(ctx context.Context, v any) (*model.AddressInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAddressInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOAfterSalesRequest2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐAfterSalesRequest(ctx context.Context, sel ast.SelectionSet, v *model.AfterSalesRequest) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -52356,6 +53295,14 @@ func (ec *executionContext) marshalODeduction2ᚖgithubᚗcomᚋharvestᚋharves
 		return graphql.Null
 	}
 	return ec._Deduction(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODeliverySlotInput2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐDeliverySlotInput(ctx context.Context, v any) (*model.DeliverySlotInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDeliverySlotInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOFulfillmentSuspension2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐFulfillmentSuspension(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentSuspension) graphql.Marshaler {
@@ -52613,6 +53560,22 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋ
 	}
 	res, err := ec.unmarshalInputProductFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPullBackOutcome2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPullBackOutcome(ctx context.Context, v any) (*model.PullBackOutcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.PullBackOutcome)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPullBackOutcome2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPullBackOutcome(ctx context.Context, sel ast.SelectionSet, v *model.PullBackOutcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOPurchaseOrder2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐPurchaseOrder(ctx context.Context, sel ast.SelectionSet, v *model.PurchaseOrder) graphql.Marshaler {

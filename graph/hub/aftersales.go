@@ -13,7 +13,7 @@ import (
 
 // AfterSales is the feed of after-sales events (the CS console's
 // afterSalesEvents subscription): new requests, documents awaiting
-// audit, audits, customer service's actions.
+// audit, audits, forward documents' progress, customer service's actions.
 type AfterSales struct{ *Feed[*model.AfterSalesEvent] }
 
 // NewAfterSales returns an after-sales feed whose subscriber channels hold buffer events.
@@ -52,6 +52,13 @@ func DecodeAfterSales(topic string, data []byte) (*model.AfterSalesEvent, error)
 		done := "DONE"
 		return &model.AfterSalesEvent{Type: model.AfterSalesEventTypeActionRecorded, RequestID: e.ActionID, OrderID: e.OrderID, Kind: e.Kind,
 			Status: &done, By: optStr(e.By)}, nil
+	case asevents.TopicDocumentProgressed:
+		var e asevents.Document
+		if err := json.Unmarshal(data, &e); err != nil || e.RequestID == "" {
+			return nil, bad(topic, err)
+		}
+		return &model.AfterSalesEvent{Type: model.AfterSalesEventTypeDocumentProgressed, RequestID: e.RequestID, OrderID: e.OrderID, Kind: e.Kind,
+			Status: optStr(e.Status), By: optStr(e.By), Step: optStr(e.Step), Note: optStr(e.Note)}, nil
 	}
 	return nil, fmt.Errorf("topic %q is not followed: %w", topic, daprx.ErrDrop)
 }

@@ -57,6 +57,9 @@ type AfterSalesEvent struct {
 	Status    *string             `json:"status,omitempty"`
 	// Who made or audited the document.
 	By *string `json:"by,omitempty"`
+	// DOCUMENT_PROGRESSED: the step taken (NEW_ORDER_PLACED, WAITING_FOR_STOCK, PICKUP_BOOKED...).
+	Step *string `json:"step,omitempty"`
+	Note *string `json:"note,omitempty"`
 }
 
 // A returned line with what it gives back (stage 5's allocation spread over the units).
@@ -116,6 +119,10 @@ type AfterSalesRequest struct {
 	Steps     []*AfterSalesStep `json:"steps"`
 	CreatedAt time.Time         `json:"createdAt"`
 	UpdatedAt time.Time         `json:"updatedAt"`
+	// Pull-backs: what was decided.
+	Outcome *PullBackOutcome `json:"outcome,omitempty"`
+	// Reissues, exchanges and pull-backs to a new order: the order made (COMPLETED).
+	NewOrderID *string `json:"newOrderId,omitempty"`
 }
 
 // One step of a request, with its time.
@@ -584,6 +591,20 @@ type DeliverySlotInput struct {
 	Type SlotType `json:"type"`
 	// YYYY-MM-DD in Asia/Shanghai.
 	Date string `json:"date"`
+}
+
+// Delivered goods taken back (pickup at the door, nothing refunded) and the same goods delivered again.
+type ExchangeDocumentInput struct {
+	Reason string `json:"reason"`
+	// The lines exchanged (delivered, not returned before).
+	Lines []*ReturnLineInput `json:"lines"`
+	// The new delivery's slot; default express today.
+	Slot *DeliverySlotInput `json:"slot,omitempty"`
+}
+
+type ForwardDocumentPayload struct {
+	Request *AfterSalesRequest `json:"request,omitempty"`
+	Errors  []*UserError       `json:"errors"`
 }
 
 // One stage of the pipeline with how many units stand at it.
@@ -1172,6 +1193,16 @@ type ProductPayload struct {
 	Errors  []*UserError `json:"errors"`
 }
 
+// A pull-back of an order one of whose work orders waits for stock at its warehouse.
+type PullBackDocumentInput struct {
+	Reason  string          `json:"reason"`
+	Outcome PullBackOutcome `json:"outcome"`
+	// NEW_ORDER only: the new order's address (default the order's).
+	Address *AddressInput `json:"address,omitempty"`
+	// NEW_ORDER only: the new order's slot (default the order's).
+	Slot *DeliverySlotInput `json:"slot,omitempty"`
+}
+
 // A purchase order from ERP: what a supplier is to deliver to the warehouse; goods are received against its lines.
 type PurchaseOrder struct {
 	ID       string               `json:"id"`
@@ -1247,6 +1278,16 @@ type ReceiveGoodsPayload struct {
 	// The key was used before with the same input: nothing moved again.
 	Duplicate bool         `json:"duplicate"`
 	Errors    []*UserError `json:"errors"`
+}
+
+// Missing or damaged goods sent again as a new delivery order.
+type ReissueDocumentInput struct {
+	// Why (1-500 characters).
+	Reason string `json:"reason"`
+	// The lines sent again (SKUs of the order, at most its quantities).
+	Lines []*ReturnLineInput `json:"lines"`
+	// The new order's slot; default express today.
+	Slot *DeliverySlotInput `json:"slot,omitempty"`
 }
 
 type RequestCancelPayload struct {
@@ -1647,6 +1688,8 @@ const (
 	AfterSalesEventTypeDocumentAudited AfterSalesEventType = "DOCUMENT_AUDITED"
 	// Customer service carried out an action (requestId is the action's id, kind its CsActionKind, by its author; csactions.graphqls).
 	AfterSalesEventTypeActionRecorded AfterSalesEventType = "ACTION_RECORDED"
+	// A reissue, exchange or pull-back took a step after its audit (step says which).
+	AfterSalesEventTypeDocumentProgressed AfterSalesEventType = "DOCUMENT_PROGRESSED"
 )
 
 var AllAfterSalesEventType = []AfterSalesEventType{
@@ -1654,11 +1697,12 @@ var AllAfterSalesEventType = []AfterSalesEventType{
 	AfterSalesEventTypeDocumentSubmitted,
 	AfterSalesEventTypeDocumentAudited,
 	AfterSalesEventTypeActionRecorded,
+	AfterSalesEventTypeDocumentProgressed,
 }
 
 func (e AfterSalesEventType) IsValid() bool {
 	switch e {
-	case AfterSalesEventTypeRequestAccepted, AfterSalesEventTypeDocumentSubmitted, AfterSalesEventTypeDocumentAudited, AfterSalesEventTypeActionRecorded:
+	case AfterSalesEventTypeRequestAccepted, AfterSalesEventTypeDocumentSubmitted, AfterSalesEventTypeDocumentAudited, AfterSalesEventTypeActionRecorded, AfterSalesEventTypeDocumentProgressed:
 		return true
 	}
 	return false
@@ -2854,6 +2898,8 @@ const (
 	OrderSourceThirdParty   OrderSource = "THIRD_PARTY"
 	OrderSourceReissue      OrderSource = "REISSUE"
 	OrderSourceExchange     OrderSource = "EXCHANGE"
+	// Made directly by customer service's pull-back from an order it ends (never through the accept-order API).
+	OrderSourcePullBack OrderSource = "PULL_BACK"
 )
 
 var AllOrderSource = []OrderSource{
@@ -2865,11 +2911,12 @@ var AllOrderSource = []OrderSource{
 	OrderSourceThirdParty,
 	OrderSourceReissue,
 	OrderSourceExchange,
+	OrderSourcePullBack,
 }
 
 func (e OrderSource) IsValid() bool {
 	switch e {
-	case OrderSourceApp, OrderSourceWeb, OrderSourceMiniProgram, OrderSourceGiftExchange, OrderSourceSalesPlan, OrderSourceThirdParty, OrderSourceReissue, OrderSourceExchange:
+	case OrderSourceApp, OrderSourceWeb, OrderSourceMiniProgram, OrderSourceGiftExchange, OrderSourceSalesPlan, OrderSourceThirdParty, OrderSourceReissue, OrderSourceExchange, OrderSourcePullBack:
 		return true
 	}
 	return false
@@ -3027,6 +3074,67 @@ func (e *PaymentChannel) UnmarshalJSON(b []byte) error {
 }
 
 func (e PaymentChannel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a pull-back does with an order whose goods wait for stock at the warehouse.
+type PullBackOutcome string
+
+const (
+	// End the order and make a new one from it directly in OMS (the one source that skips the accept-order API), with another address or slot if given.
+	PullBackOutcomeNewOrder PullBackOutcome = "NEW_ORDER"
+	// Leave the order waiting for the stock to arrive.
+	PullBackOutcomeWaitForStock PullBackOutcome = "WAIT_FOR_STOCK"
+	// Cancel the order; the reverse flow refunds it.
+	PullBackOutcomeCancel PullBackOutcome = "CANCEL"
+)
+
+var AllPullBackOutcome = []PullBackOutcome{
+	PullBackOutcomeNewOrder,
+	PullBackOutcomeWaitForStock,
+	PullBackOutcomeCancel,
+}
+
+func (e PullBackOutcome) IsValid() bool {
+	switch e {
+	case PullBackOutcomeNewOrder, PullBackOutcomeWaitForStock, PullBackOutcomeCancel:
+		return true
+	}
+	return false
+}
+
+func (e PullBackOutcome) String() string {
+	return string(e)
+}
+
+func (e *PullBackOutcome) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PullBackOutcome(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PullBackOutcome", str)
+	}
+	return nil
+}
+
+func (e PullBackOutcome) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PullBackOutcome) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PullBackOutcome) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -3549,6 +3657,14 @@ const (
 	UserErrorCodeAlreadyReviewed UserErrorCode = "ALREADY_REVIEWED"
 	// Customer service marked the order malicious: its returns go through customer service.
 	UserErrorCodeOrderMarkedMalicious UserErrorCode = "ORDER_MARKED_MALICIOUS"
+	// A reissue of an order that has not shipped.
+	UserErrorCodeOrderNotShipped UserErrorCode = "ORDER_NOT_SHIPPED"
+	// A pull-back of an order none of whose work orders waits for stock (or not split at its warehouse yet).
+	UserErrorCodeOrderNotShort UserErrorCode = "ORDER_NOT_SHORT"
+	// The order has a pull-back not finished yet.
+	UserErrorCodePullBackOpen UserErrorCode = "PULL_BACK_OPEN"
+	// Another decision held the order's pull-back lock for the whole wait; nothing was written; try again.
+	UserErrorCodeLockTimeout UserErrorCode = "LOCK_TIMEOUT"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -3596,11 +3712,15 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeOrderNotReviewable,
 	UserErrorCodeAlreadyReviewed,
 	UserErrorCodeOrderMarkedMalicious,
+	UserErrorCodeOrderNotShipped,
+	UserErrorCodeOrderNotShort,
+	UserErrorCodePullBackOpen,
+	UserErrorCodeLockTimeout,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit, UserErrorCodeOrderDispatched, UserErrorCodeAddressLocked, UserErrorCodeContactLocked, UserErrorCodeNoInvoiceTitle, UserErrorCodeOrderNotInvoiceable, UserErrorCodeOrderNotReviewable, UserErrorCodeAlreadyReviewed, UserErrorCodeOrderMarkedMalicious:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit, UserErrorCodeOrderDispatched, UserErrorCodeAddressLocked, UserErrorCodeContactLocked, UserErrorCodeNoInvoiceTitle, UserErrorCodeOrderNotInvoiceable, UserErrorCodeOrderNotReviewable, UserErrorCodeAlreadyReviewed, UserErrorCodeOrderMarkedMalicious, UserErrorCodeOrderNotShipped, UserErrorCodeOrderNotShort, UserErrorCodePullBackOpen, UserErrorCodeLockTimeout:
 		return true
 	}
 	return false

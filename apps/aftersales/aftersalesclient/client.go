@@ -159,12 +159,14 @@ type Request struct {
 	RefundFreightFen money.Fen     `json:"refund_freight_fen"`
 	Pushes           []Push        `json:"pushes,omitempty"` // one request read by id
 	// Customer service's documents: author, auditor and the audit's note.
-	CreatedBy string    `json:"created_by,omitempty"`
-	AuditedBy string    `json:"audited_by,omitempty"`
-	AuditNote string    `json:"audit_note,omitempty"`
-	Steps     []Step    `json:"steps"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	CreatedBy string `json:"created_by,omitempty"`
+	AuditedBy string `json:"audited_by,omitempty"`
+	AuditNote string `json:"audit_note,omitempty"`
+	// Forward documents (reissue, exchange, pull-back): forward.go.
+	Forward   *ForwardDocument `json:"forward,omitempty"`
+	Steps     []Step           `json:"steps"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
 }
 
 // Requests is a list of requests, newest first.

@@ -39,10 +39,15 @@ type Config struct {
 	// (HARVEST_AFTERSALES_PUSH_LEASE): a worker that died mid-delivery
 	// gives it back after this.
 	PushLease time.Duration
+	// LockWait bounds a pull-back's wait for its order's distributed lock
+	// (HARVEST_AFTERSALES_LOCK_WAIT; then LOCK_TIMEOUT, nothing decided),
+	// and LockTTL frees the lock of a holder that died
+	// (HARVEST_AFTERSALES_LOCK_TTL).
+	LockWait, LockTTL time.Duration
 }
 
 // PushTypes are the push types whose concurrency the environment may set.
-var PushTypes = []string{"REFUND", "NONCASH_REFUND", "TMS_PICKUP", "WMS_RETURN", "REFUND_VOUCHER", "STOCK_RESTORE", "ANSWER"}
+var PushTypes = []string{"REFUND", "NONCASH_REFUND", "TMS_PICKUP", "WMS_RETURN", "REFUND_VOUCHER", "STOCK_RESTORE", "ANSWER", "NEW_ORDER"}
 
 // Read reads the configuration and reports every bad variable.
 func Read(r *config.Reader) (Config, error) {
@@ -57,6 +62,8 @@ func Read(r *config.Reader) (Config, error) {
 		c.PartnersAppID = r.Required("HARVEST_PARTNERS_APP_ID")
 	}
 	c.PushLease = r.Duration("HARVEST_AFTERSALES_PUSH_LEASE", 30*time.Second)
+	c.LockWait = r.Duration("HARVEST_AFTERSALES_LOCK_WAIT", 3*time.Second)
+	c.LockTTL = r.Duration("HARVEST_AFTERSALES_LOCK_TTL", 30*time.Second)
 	c.PushConcurrency = map[string]int{}
 	for _, t := range PushTypes {
 		if n := r.Int("HARVEST_AFTERSALES_PUSH_"+t, 0); n > 0 {

@@ -29,12 +29,16 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Post("/v1/documents", h.createDocument)
 	r.Get("/v1/documents", h.awaitingAudit)
 	r.Post("/v1/documents/{id}/audit", h.audit)
+	r.Post("/v1/forward-documents", h.createForward)
 	r.Get("/v1/requests", h.ofCustomer)
 	r.Get("/v1/requests/{id}", h.get)
 	r.Get("/v1/orders/{id}/requests", h.ofOrder)
 }
 
 func problem(err error) error {
+	if p := forwardProblem(err); p != nil {
+		return p
+	}
 	switch {
 	case errors.Is(err, domain.ErrValidation):
 		return httpapi.Errorf(http.StatusUnprocessableEntity, aftersalesclient.CodeValidation, "%s", err.Error())
@@ -75,6 +79,7 @@ func Out(q *domain.Request) aftersalesclient.Request {
 	}
 	out.Mode, out.PhotoURLs = q.Mode(), q.Photos()
 	out.CreatedBy, out.AuditedBy, out.AuditNote = q.CreatedBy(), q.AuditedBy(), q.AuditNote()
+	out.Forward = forwardOut(q)
 	out.RefundCashFen, out.RefundNonCashFen, out.RefundFreightFen = q.RefundCash(), q.RefundNonCash(), q.RefundFreight()
 	for _, l := range q.Lines() {
 		out.Lines = append(out.Lines, aftersalesclient.RequestLine{SKU: l.SKU, Qty: l.Qty, CashFen: l.Cash, NonCashFen: l.NonCash, FreightFen: l.Freight})

@@ -24,6 +24,7 @@ import (
 var PushConcurrency = map[domain.PushType]int{
 	domain.PushRefund: 16, domain.PushNonCashRefund: 16, domain.PushPickup: 16, domain.PushWMSReturn: 16,
 	domain.PushRefundVoucher: 8, domain.PushStockRestore: 8, domain.PushAnswer: 8,
+	domain.PushNewOrder: 8,
 }
 
 // Pushers builds the push workers with every type's receiver; the
@@ -39,6 +40,7 @@ func (s *Service) Pushers(store PushStore, opt PushOptions, concurrency map[doma
 		domain.PushNonCashRefund: s.deliverNonCashRefund,
 		domain.PushRefundVoucher: s.deliverVoucher,
 		domain.PushStockRestore:  s.deliverStockRestore,
+		domain.PushNewOrder:      s.deliverNewOrder,
 	}
 	for t, d := range receivers {
 		n := PushConcurrency[t]

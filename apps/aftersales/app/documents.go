@@ -103,7 +103,7 @@ func (s *Service) Audit(ctx context.Context, id, auditor string, approve bool, n
 		if err := r.Approve(now, auditor, note); err != nil {
 			return nil, err
 		}
-		if err := s.firstPushes(r, al); err != nil {
+		if err := s.approvedPushes(r, al); err != nil {
 			return nil, err
 		}
 		return []outbox.Event{documentEvent(events.TopicDocumentAudited, r, auditor), s.acceptedEvent(r)}, nil

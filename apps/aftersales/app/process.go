@@ -62,6 +62,9 @@ func (s *Service) Process(ctx context.Context, id string) error {
 var errAgain = errors.New("again")
 
 func (s *Service) step(ctx context.Context, r *domain.Request) error {
+	if r.IsForward() {
+		return s.stepForward(ctx, r)
+	}
 	if r.IsReturn() {
 		return s.stepReturn(ctx, r)
 	}

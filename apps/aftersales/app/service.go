@@ -57,6 +57,8 @@ type Repository interface {
 	AwaitingAudit(ctx context.Context, limit int) ([]*domain.Request, error)
 	// PushesOf lists a request's pushes in commit order.
 	PushesOf(ctx context.Context, requestID string) ([]domain.Push, error)
+	// OpenPullBacks lists an order's unfinished pull-back documents.
+	OpenPullBacks(ctx context.Context, orderID string) ([]*domain.Request, error)
 }
 
 // ReturnCaps bound what an order's returns may give back in all: what
@@ -118,6 +120,13 @@ type Deps struct {
 	Partners  Partners
 	Stock     Stock
 	Filter    Filter
+	// Forward, Shortages and Locks serve customer service's forward
+	// documents (forward.go); LockWait bounds a pull-back's wait for its
+	// order's lock (DefaultLockWait).
+	Forward   Forward
+	Shortages Shortages
+	Locks     Locks
+	LockWait  time.Duration
 	Clock     clock.Clock
 	Notify    func() // wakes the outbox relay
 	Logger    *slog.Logger

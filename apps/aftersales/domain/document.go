@@ -70,7 +70,7 @@ func (r *Request) RejectAudit(at time.Time, auditor, note string) error {
 	if err := r.audit(auditor, note); err != nil {
 		return err
 	}
-	r.status, r.released = StatusRejected, true
+	r.status, r.released = StatusRejected, r.holdsUnits()
 	r.record(at, StepAuditRejected, auditor+": "+r.auditNote)
 	return nil
 }

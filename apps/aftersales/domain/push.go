@@ -29,10 +29,14 @@ const (
 	PushStockRestore PushType = "STOCK_RESTORE"
 	// PushAnswer tells the requester their request was accepted.
 	PushAnswer PushType = "ANSWER"
+	// PushNewOrder asks OMS's accept-order API for a reissue's or an
+	// exchange's new order (the push id is its idempotency key).
+	PushNewOrder PushType = "NEW_ORDER"
 )
 
 // PushTypes lists every push type, one worker each.
-var PushTypes = []PushType{PushRefund, PushNonCashRefund, PushPickup, PushWMSReturn, PushRefundVoucher, PushStockRestore, PushAnswer}
+var PushTypes = []PushType{PushRefund, PushNonCashRefund, PushPickup, PushWMSReturn, PushRefundVoucher, PushStockRestore, PushAnswer,
+	PushNewOrder}
 
 // PushStatus is where a push stands.
 type PushStatus string

@@ -55,7 +55,9 @@ const (
 )
 
 // Done reports whether the request has finished.
-func (s Status) Done() bool { return s == StatusRefunded || s == StatusRefused || s == StatusRejected }
+func (s Status) Done() bool {
+	return s == StatusRefunded || s == StatusRefused || s == StatusRejected || s == StatusCompleted
+}
 
 // Step names a step of a request's timeline.
 type Step string
@@ -116,7 +118,8 @@ type Request struct {
 	pushes                  []NewPush // to write with the next save
 	createdBy, auditedBy    string
 	auditNote               string
-	released                bool // the last change gave the units back
+	released                bool     // the last change gave the units back
+	forward                 *Forward // forward documents (forward.go)
 	steps                   []TimelineEntry
 	stored                  int // steps already persisted
 	createdAt, updatedAt    time.Time
@@ -310,6 +313,7 @@ type Snapshot struct {
 	RefundFreight            money.Fen
 	CreatedBy, AuditedBy     string
 	AuditNote                string
+	Forward                  *Forward
 	Steps                    []TimelineEntry
 	CreatedAt, UpdatedAt     time.Time
 }
@@ -319,13 +323,14 @@ func Restore(s Snapshot) *Request {
 	return &Request{id: s.ID, orderID: s.OrderID, customerID: s.CustomerID, kind: s.Kind, status: s.Status, reason: s.Reason,
 		refusalCode: s.RefusalCode, refusalNote: s.RefusalNote, key: s.Key, requestHash: s.RequestHash,
 		intercepted: s.Intercepted, refunded: s.Refunded, mode: s.Mode, photos: s.Photos, lines: s.Lines, refundCash: s.RefundCash,
-		refundNonCash: s.RefundNonCash, refundFreight: s.RefundFreight, createdBy: s.CreatedBy, auditedBy: s.AuditedBy, auditNote: s.AuditNote, steps: s.Steps, stored: len(s.Steps), createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
+		refundNonCash: s.RefundNonCash, refundFreight: s.RefundFreight, createdBy: s.CreatedBy, auditedBy: s.AuditedBy, auditNote: s.AuditNote, forward: s.Forward, steps: s.Steps, stored: len(s.Steps), createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
 }
 
 // ParseStatus turns a stored value into a Status.
 func ParseStatus(s string) (Status, error) {
 	switch st := Status(s); st {
-	case StatusAccepted, StatusPaused, StatusCancelled, StatusRefunded, StatusRefused, StatusReturning, StatusRefunding, StatusAwaitingAudit, StatusRejected:
+	case StatusAccepted, StatusPaused, StatusCancelled, StatusRefunded, StatusRefused, StatusReturning, StatusRefunding, StatusAwaitingAudit, StatusRejected,
+		StatusCompleted:
 		return st, nil
 	}
 	return "", fmt.Errorf("unknown request status %q", s)

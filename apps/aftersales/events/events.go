@@ -31,6 +31,9 @@ const (
 	TopicDocumentSubmitted = "aftersales.document.submitted"
 	// TopicDocumentAudited: a supervisor approved or rejected a document.
 	TopicDocumentAudited = "aftersales.document.audited"
+	// TopicDocumentProgressed: a forward document (reissue, exchange,
+	// pull-back) took a step after its audit (Step names it).
+	TopicDocumentProgressed = "aftersales.document.progressed"
 )
 
 // Document is a document's event (TopicDocumentSubmitted, TopicDocumentAudited).
@@ -42,8 +45,12 @@ type Document struct {
 	Status     string    `json:"status"`
 	By         string    `json:"by"` // the author, or the auditor
 	At         time.Time `json:"at"`
+	// Step and Note: TopicDocumentProgressed's step (NEW_ORDER_PLACED...).
+	Step string `json:"step,omitempty"`
+	Note string `json:"note,omitempty"`
 }
 
 // Topics the console's live feed follows: new requests, documents
-// awaiting audit, audits, customer service's actions (actions.go).
-var FeedTopics = []string{TopicRequestAccepted, TopicDocumentSubmitted, TopicDocumentAudited, TopicActionRecorded}
+// awaiting audit, audits, documents' progress, customer service's actions
+// (actions.go).
+var FeedTopics = []string{TopicRequestAccepted, TopicDocumentSubmitted, TopicDocumentAudited, TopicDocumentProgressed, TopicActionRecorded}

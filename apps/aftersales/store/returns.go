@@ -59,14 +59,8 @@ func (s *Store) CreateReturn(ctx context.Context, now time.Time, orderID, custom
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE order_ledger SET refunded_cash_fen=refunded_cash_fen+?, refunded_noncash_fen=refunded_noncash_fen+?,
-			updated_at=? WHERE order_id=? AND refunded_cash_fen+? <= ? AND refunded_noncash_fen+? <= ?`,
-			r.RefundCash(), r.RefundNonCash(), r.UpdatedAt(), orderID, r.RefundCash(), caps.Cash, r.RefundNonCash(), caps.NonCash)
-		if err != nil {
-			return fmt.Errorf("add refund of %s to the ledger: %w", orderID, err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("%w: order %s paid %s cash and %s non-cash", domain.ErrRefundAbovePaid, orderID, caps.Cash, caps.NonCash)
+		if err := addToLedger(ctx, tx, orderID, r, caps); err != nil {
+			return err
 		}
 		for _, l := range r.Lines() {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO returned_units (order_id, sku, qty) VALUES (?,?,?) ON DUPLICATE KEY UPDATE qty=qty+VALUES(qty)`,
@@ -92,6 +86,26 @@ func (s *Store) CreateReturn(ctx context.Context, now time.Time, orderID, custom
 	}
 	out.MarkStored()
 	return out, true, nil
+}
+
+// addToLedger adds r's refund to its order's ledger, conditional on
+// staying within caps (domain.ErrRefundAbovePaid otherwise). A request
+// that refunds nothing (an exchange) cannot exceed them and leaves the
+// row as it is (MariaDB would report an unchanged row as not affected).
+func addToLedger(ctx context.Context, tx *sql.Tx, orderID string, r *domain.Request, caps app.ReturnCaps) error {
+	if r.RefundCash() == 0 && r.RefundNonCash() == 0 {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE order_ledger SET refunded_cash_fen=refunded_cash_fen+?, refunded_noncash_fen=refunded_noncash_fen+?,
+		updated_at=? WHERE order_id=? AND refunded_cash_fen+? <= ? AND refunded_noncash_fen+? <= ?`,
+		r.RefundCash(), r.RefundNonCash(), r.UpdatedAt(), orderID, r.RefundCash(), caps.Cash, r.RefundNonCash(), caps.NonCash)
+	if err != nil {
+		return fmt.Errorf("add refund of %s to the ledger: %w", orderID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("%w: order %s paid %s cash and %s non-cash", domain.ErrRefundAbovePaid, orderID, caps.Cash, caps.NonCash)
+	}
+	return nil
 }
 
 // Ledger is what an order's returns gave back so far.

@@ -89,6 +89,9 @@ func insertRequest(ctx context.Context, tx *sql.Tx, r *domain.Request, openCance
 	if err := insertSteps(ctx, tx, r); err != nil {
 		return err
 	}
+	if err := insertForward(ctx, tx, r); err != nil {
+		return err
+	}
 	return addPushes(ctx, tx, r.UpdatedAt(), r.NewPushes())
 }
 
@@ -188,6 +191,9 @@ func (s *Store) load(ctx context.Context, q queryer, id, lock string) (*domain.R
 	if err != nil {
 		return nil, fmt.Errorf("read lines of %s: %w", id, err)
 	}
+	if err := loadForward(ctx, q, &sn); err != nil {
+		return nil, err
+	}
 	return domain.Restore(sn), nil
 }
 
@@ -222,6 +228,9 @@ func (s *Store) UpdateEmitting(ctx context.Context, id string, fn func(r *domain
 			return fmt.Errorf("save request %s: %w", id, err)
 		}
 		if err := insertSteps(ctx, tx, r); err != nil {
+			return err
+		}
+		if err := saveForward(ctx, tx, r); err != nil {
 			return err
 		}
 		if r.Released() {

@@ -26,6 +26,7 @@ func MountFulfillment(r chi.Router, eng *fulfillment.Engine) {
 	r.Post("/v1/fulfillment/orders/{id}/pause", h.pause)
 	r.Post("/v1/fulfillment/orders/{id}/resume", h.resume)
 	r.Post("/v1/fulfillment/orders/{id}/cancel", h.cancelPaused)
+	r.Post("/v1/fulfillment/orders/{id}/pull-back", h.pullBack)
 }
 
 type fulfillmentHandler struct{ eng *fulfillment.Engine }

@@ -83,6 +83,8 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 		return nil, false, invalid("idempotency_key", "TOO_LONG", fmt.Sprintf("idempotency key longer than %d", MaxKeyLen))
 	case strings.TrimSpace(p.CustomerID) == "":
 		return nil, false, invalid("customer_id", "REQUIRED", "customer is required")
+	case domain.Source(p.Source).Direct():
+		return nil, false, invalid("source", "SOURCE_NOT_ACCEPTED", "a "+p.Source+" order is made by customer service's pull-back, never through the accept-order API")
 	}
 	hash := cmd.hash()
 

@@ -92,6 +92,7 @@ func TestPlaceOrderValidationWritesNothing(t *testing.T) {
 		{"next day today", func(p *domain.Placement) { p.Slot.Type = domain.SlotNextDay }, "slot.date", "SLOT_IN_PAST"},
 		{"slot malformed", func(p *domain.Placement) { p.Slot.Date = "10/03/2026" }, "slot.date", "INVALID_DATE"},
 		{"unknown source", func(p *domain.Placement) { p.Source = "FAX" }, "source", "UNKNOWN_SOURCE"},
+		{"pull-back through the accept-order API", func(p *domain.Placement) { p.Source = "PULL_BACK"; p.OriginalOrder = "o1" }, "source", "SOURCE_NOT_ACCEPTED"},
 		{"negative freight", func(p *domain.Placement) { p.Freight = -1 }, "freight_fen", "NEGATIVE_AMOUNT"},
 		{"tob with deductions", func(p *domain.Placement) { p.Source = "SALES_PLAN"; p.DeductionIDs = []string{"d1"} }, "deduction_ids", "NOT_ALLOWED_FOR_SOURCE"},
 		{"reissue without original", func(p *domain.Placement) { p.Source = "REISSUE" }, "original_order", "REQUIRED"},

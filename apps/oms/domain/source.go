@@ -15,11 +15,15 @@ const (
 	SourceThirdParty   Source = "THIRD_PARTY"
 	SourceReissue      Source = "REISSUE"
 	SourceExchange     Source = "EXCHANGE"
+	// SourcePullBack is an order customer service's pull-back made from
+	// another, which it ends (DOMAIN 4.1a): the one source made directly
+	// in OMS, never through the accept-order API (see Direct).
+	SourcePullBack Source = "PULL_BACK"
 )
 
 var sources = map[Source]bool{
 	SourceApp: true, SourceWeb: true, SourceMiniProgram: true, SourceGiftExchange: true,
-	SourceSalesPlan: true, SourceThirdParty: true, SourceReissue: true, SourceExchange: true,
+	SourceSalesPlan: true, SourceThirdParty: true, SourceReissue: true, SourceExchange: true, SourcePullBack: true,
 }
 
 // ParseSource turns a wire value into a Source, refusing unknown ones so no
@@ -36,7 +40,7 @@ func ParseSource(s string) (Source, error) {
 // customer: they are PAID at creation, ready for fulfillment.
 func (s Source) ToB() bool {
 	switch s {
-	case SourceSalesPlan, SourceThirdParty, SourceReissue, SourceExchange:
+	case SourceSalesPlan, SourceThirdParty, SourceReissue, SourceExchange, SourcePullBack:
 		return true
 	}
 	return false
@@ -53,4 +57,12 @@ func (s Source) NonCashAllowed() bool { return !s.ToB() }
 
 // NeedsOriginalOrder reports whether the order is made from another one
 // (reissue 补发, exchange 换发) and must name it.
-func (s Source) NeedsOriginalOrder() bool { return s == SourceReissue || s == SourceExchange }
+func (s Source) NeedsOriginalOrder() bool {
+	return s == SourceReissue || s == SourceExchange || s == SourcePullBack
+}
+
+// Direct reports whether orders of this source are made directly in OMS
+// and refused by the accept-order API (a pull-back's new order carries
+// over the stock and payment of the order it ends; nothing is reserved
+// or paid again).
+func (s Source) Direct() bool { return s == SourcePullBack }
