@@ -9,6 +9,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
 	"github.com/harvest/harvest/apps/aftersales/app"
 	"github.com/harvest/harvest/apps/aftersales/store"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
@@ -183,8 +184,8 @@ func setup(t *testing.T, repo func(*store.Store) app.Repository) *env {
 	e := &env{st: store.New(db), pay: pay, prefix: prefix,
 		oms: &fakeOMS{orders: map[string]*omsclient.Order{}, paused: map[string]bool{}, reached: map[string][]string{},
 			supplier: map[string]string{}, started: map[string]bool{}, pay: pay, allocations: map[string]omsclient.Allocation{}},
-		ptn:    &fakePartners{received: map[string]int{}},
-		stock:  &fakeStock{restored: map[string]int64{}, ids: map[string]int{}},
+		ptn:    &fakePartners{received: map[string]int{}, fail: map[string]int{}, refuse: map[string]bool{}, shipped: map[string]bool{}},
+		stock:  &fakeStock{restored: map[string]int64{}, ids: map[string]int{}, products: map[string]inventoryclient.Product{}},
 		wms:    &fakeWMS{tooLate: map[string]bool{}, intercepted: map[string]int{}},
 		filter: aftersalesclient.NewCancelFilter(rdb, prefix)}
 	var r app.Repository = e.st

@@ -91,15 +91,24 @@ type Payments interface {
 // that came back are given back to it.
 type Stock interface {
 	RestoreStock(ctx context.Context, r inventoryclient.RestoreRequest) (inventoryclient.Restore, error)
+	// CatalogEntries tells which lines are drop-ship (and whose) or
+	// presale: their pushes differ.
+	CatalogEntries(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
 }
 
 // Partners are the outside systems the reverse flow pushes to
 // (*partnersclient.Client): TMS for pickups, finance for refund
-// vouchers, the customer's mini-program for answers.
+// vouchers and settlement data, the customer's mini-program for answers,
+// purchasing for presale stock, drop-ship suppliers for interceptions
+// and purchase returns.
 type Partners interface {
 	RequestPickup(ctx context.Context, p partnersclient.PickupRequest) (partnersclient.Receipt, error)
 	PushRefundVoucher(ctx context.Context, v partnersclient.RefundVoucher) (partnersclient.Receipt, error)
 	SendPush(ctx context.Context, p partnersclient.Push) (partnersclient.Receipt, error)
+	PushSettlement(ctx context.Context, s partnersclient.Settlement) (partnersclient.Receipt, error)
+	UpdatePresaleStock(ctx context.Context, u partnersclient.PresaleStockUpdate) (partnersclient.Receipt, error)
+	ReturnToSupplier(ctx context.Context, p partnersclient.PurchaseReturn) (partnersclient.Receipt, error)
+	InterceptAtSupplier(ctx context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error)
 }
 
 // Filter is the cancel filter (*aftersalesclient.CancelFilter).

@@ -29,10 +29,20 @@ const (
 	PushStockRestore PushType = "STOCK_RESTORE"
 	// PushAnswer tells the requester their request was accepted.
 	PushAnswer PushType = "ANSWER"
+	// PushSettlement sends finance the settlement data of what the
+	// request undoes of the order's sale, per line.
+	PushSettlement PushType = "SETTLEMENT"
+	// PushPresaleStock gives a cancelled or refused order's presale units
+	// back to purchasing's presale sellable count.
+	PushPresaleStock PushType = "PRESALE_STOCK"
+	// PushDropShipReturn is a drop-ship supplier's purchase return with a
+	// virtual outbound, one per supplier of the returned lines.
+	PushDropShipReturn PushType = "DROPSHIP_RETURN"
 )
 
 // PushTypes lists every push type, one worker each.
-var PushTypes = []PushType{PushRefund, PushNonCashRefund, PushPickup, PushWMSReturn, PushRefundVoucher, PushStockRestore, PushAnswer}
+var PushTypes = []PushType{PushRefund, PushNonCashRefund, PushPickup, PushWMSReturn, PushRefundVoucher, PushStockRestore, PushAnswer,
+	PushSettlement, PushPresaleStock, PushDropShipReturn}
 
 // PushStatus is where a push stands.
 type PushStatus string
