@@ -170,9 +170,9 @@ func (s *Service) deliverWMSReturn(ctx context.Context, p domain.Push) (Delivery
 }
 
 // deliverStockRestore gives the units that came back to sellable stock
-// (inventory deduplicates by the push id). A hot SKU's restore is refused
-// for good (its stock lives in Redis): the push ends DEAD, customer
-// service sees it on the request.
+// (inventory deduplicates by the push id, hot SKUs' Redis counters
+// included). An unknown SKU is refused for good: the push ends DEAD,
+// customer service sees it on the request.
 func (s *Service) deliverStockRestore(ctx context.Context, p domain.Push) (Delivery, error) {
 	lines, err := decode[[]goodsLine](p)
 	if err != nil {
