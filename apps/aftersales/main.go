@@ -30,6 +30,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/events"
 	"github.com/harvest/harvest/apps/aftersales/store"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -63,7 +64,7 @@ func run() error {
 	st := store.New(a.DB)
 	deps := app.Deps{Repo: st, Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
 		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID),
-		Stock: inventoryclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
+		Stock: inventoryclient.New(a.Invoker), Coupons: marketingclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
 	if cfg.CrashAfterCancel {
 		deps.AfterCancel = func(r *domain.Request, already bool) {

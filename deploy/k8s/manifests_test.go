@@ -792,6 +792,7 @@ var callers = map[string]struct {
 		callEvery(t, reflect.TypeFor[asapp.Warehouse](), wmsclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Payments](), payclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Stock](), inventoryclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Coupons](), marketingclient.New(inv))
 	}},
 	"channels": {
 		calls: func(t *testing.T, inv *daprx.Invoker) {

@@ -24,7 +24,7 @@ import (
 var PushConcurrency = map[domain.PushType]int{
 	domain.PushRefund: 16, domain.PushNonCashRefund: 16, domain.PushPickup: 16, domain.PushWMSReturn: 16,
 	domain.PushRefundVoucher: 8, domain.PushStockRestore: 8, domain.PushAnswer: 8,
-	domain.PushSettlement: 8, domain.PushPresaleStock: 4, domain.PushDropShipReturn: 4,
+	domain.PushSettlement: 8, domain.PushPresaleStock: 4, domain.PushDropShipReturn: 4, domain.PushUnbindPointsCoupons: 4,
 }
 
 // Pushers builds the push workers with every type's receiver; the
@@ -33,16 +33,17 @@ var PushConcurrency = map[domain.PushType]int{
 func (s *Service) Pushers(store PushStore, opt PushOptions, concurrency map[domain.PushType]int) *Pushers {
 	ps := NewPushers(store, opt)
 	receivers := map[domain.PushType]Deliverer{
-		domain.PushAnswer:         s.deliverAnswer,
-		domain.PushPickup:         s.deliverPickup,
-		domain.PushWMSReturn:      s.deliverWMSReturn,
-		domain.PushRefund:         s.deliverRefund,
-		domain.PushNonCashRefund:  s.deliverNonCashRefund,
-		domain.PushRefundVoucher:  s.deliverVoucher,
-		domain.PushStockRestore:   s.deliverStockRestore,
-		domain.PushSettlement:     s.deliverSettlement,
-		domain.PushPresaleStock:   s.deliverPresaleStock,
-		domain.PushDropShipReturn: s.deliverDropShipReturn,
+		domain.PushAnswer:              s.deliverAnswer,
+		domain.PushPickup:              s.deliverPickup,
+		domain.PushWMSReturn:           s.deliverWMSReturn,
+		domain.PushRefund:              s.deliverRefund,
+		domain.PushNonCashRefund:       s.deliverNonCashRefund,
+		domain.PushRefundVoucher:       s.deliverVoucher,
+		domain.PushStockRestore:        s.deliverStockRestore,
+		domain.PushSettlement:          s.deliverSettlement,
+		domain.PushPresaleStock:        s.deliverPresaleStock,
+		domain.PushDropShipReturn:      s.deliverDropShipReturn,
+		domain.PushUnbindPointsCoupons: s.deliverUnbindPointsCoupons,
 	}
 	for t, d := range receivers {
 		n := PushConcurrency[t]

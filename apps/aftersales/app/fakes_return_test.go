@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -272,4 +273,26 @@ func (f *fakeStock) RestoreStock(_ context.Context, r inventoryclient.RestoreReq
 		f.restored[l.SKU] += l.Qty
 	}
 	return inventoryclient.Restore{RestoreID: r.RestoreID}, nil
+}
+
+// fakeCoupons is marketing's wallet: unbinds once by id, with switches.
+type fakeCoupons struct {
+	mu      sync.Mutex
+	unbinds map[string]int // unbind id -> deliveries
+	fail    int
+	refuse  bool
+}
+
+func (f *fakeCoupons) UnbindPointsCoupons(_ context.Context, r marketingclient.PointsCouponUnbindRequest) (marketingclient.PointsCouponUnbind, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse {
+		return marketingclient.PointsCouponUnbind{}, httpapi.Errorf(http.StatusUnprocessableEntity, marketingclient.CodeValidation, "bad customer")
+	}
+	if f.fail > 0 {
+		f.fail--
+		return marketingclient.PointsCouponUnbind{}, httpapi.Errorf(http.StatusServiceUnavailable, "UNAVAILABLE", "marketing down")
+	}
+	f.unbinds[r.UnbindID]++
+	return marketingclient.PointsCouponUnbind{UnbindID: r.UnbindID, OrderID: r.OrderID, Unbound: []string{"CP1"}, Duplicate: f.unbinds[r.UnbindID] > 1}, nil
 }

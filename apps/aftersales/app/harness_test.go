@@ -171,6 +171,7 @@ type env struct {
 	wms    *fakeWMS
 	ptn    *fakePartners
 	stock  *fakeStock
+	cpn    *fakeCoupons
 	filter *aftersalesclient.CancelFilter
 	prefix string
 }
@@ -186,13 +187,14 @@ func setup(t *testing.T, repo func(*store.Store) app.Repository) *env {
 			supplier: map[string]string{}, started: map[string]bool{}, pay: pay, allocations: map[string]omsclient.Allocation{}},
 		ptn:    &fakePartners{received: map[string]int{}, fail: map[string]int{}, refuse: map[string]bool{}, shipped: map[string]bool{}},
 		stock:  &fakeStock{restored: map[string]int64{}, ids: map[string]int{}, products: map[string]inventoryclient.Product{}},
+		cpn:    &fakeCoupons{unbinds: map[string]int{}},
 		wms:    &fakeWMS{tooLate: map[string]bool{}, intercepted: map[string]int{}},
 		filter: aftersalesclient.NewCancelFilter(rdb, prefix)}
 	var r app.Repository = e.st
 	if repo != nil {
 		r = repo(e.st)
 	}
-	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Partners: e.ptn, Stock: e.stock, Filter: e.filter})
+	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Partners: e.ptn, Stock: e.stock, Coupons: e.cpn, Filter: e.filter})
 	return e
 }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 )
@@ -17,7 +18,8 @@ import (
 // lines: those units were never the customer's), and a drop-ship
 // supplier's purchase return with a virtual outbound (a return or
 // rejection of a supplier's lines: the goods were never in a warehouse
-// of ours, so they are not restored to our stock either).
+// of ours, so they are not restored to our stock either); and for a
+// cancel, the coupons bought with the order's points unbound.
 
 // product is a line's catalog entry as the pushes need it.
 type product struct {
@@ -144,7 +146,41 @@ func (s *Service) cancelPushes(ctx context.Context, r *domain.Request) ([]domain
 	if err != nil {
 		return nil, err
 	}
-	return settlementPushes(r.ID(), r.OrderID(), string(r.Kind()), cancelLines(al, cat)), nil
+	out := settlementPushes(r.ID(), r.OrderID(), string(r.Kind()), cancelLines(al, cat))
+	unbind, err := domain.MakePush(pushID(r.ID(), domain.PushUnbindPointsCoupons), domain.PushUnbindPointsCoupons, r.OrderID(), r.ID(),
+		unbindPush{CustomerID: r.CustomerID()})
+	if err != nil {
+		return nil, err
+	}
+	return append(out, unbind), nil
+}
+
+type unbindPush struct {
+	CustomerID string `json:"customer_id"`
+}
+
+// deliverUnbindPointsCoupons unbinds the order's coupons bought with
+// points (marketing deduplicates by the push id). Coupons it could not
+// unbind (held by a deduction or used already) are named in the result,
+// which customer service sees with the request's pushes.
+func (s *Service) deliverUnbindPointsCoupons(ctx context.Context, p domain.Push) (Delivery, error) {
+	up, err := decode[unbindPush](p)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if s.d.Coupons == nil {
+		return Delivery{}, fmt.Errorf("no coupon wallet configured")
+	}
+	u, err := s.d.Coupons.UnbindPointsCoupons(ctx, marketingclient.PointsCouponUnbindRequest{UnbindID: p.ID, OrderID: p.OrderID,
+		CustomerID: up.CustomerID, Reason: "order cancelled (" + p.RequestID + ")"})
+	if err != nil {
+		return Delivery{}, refused(err)
+	}
+	result := fmt.Sprintf("%d unbound", len(u.Unbound))
+	for _, k := range u.Kept {
+		result += fmt.Sprintf("; %s kept (%s)", k.ID, k.Status)
+	}
+	return Delivery{Result: result}, nil
 }
 
 func (s *Service) deliverSettlement(ctx context.Context, p domain.Push) (Delivery, error) {

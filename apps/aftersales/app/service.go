@@ -20,6 +20,7 @@ import (
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -111,6 +112,12 @@ type Partners interface {
 	InterceptAtSupplier(ctx context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error)
 }
 
+// Coupons is marketing's wallet (*marketingclient.Client): a cancelled
+// order's coupons bought with points are unbound there.
+type Coupons interface {
+	UnbindPointsCoupons(ctx context.Context, r marketingclient.PointsCouponUnbindRequest) (marketingclient.PointsCouponUnbind, error)
+}
+
 // Filter is the cancel filter (*aftersalesclient.CancelFilter).
 type Filter interface {
 	Add(ctx context.Context, orderID string) error
@@ -126,6 +133,7 @@ type Deps struct {
 	Payments  Payments
 	Partners  Partners
 	Stock     Stock
+	Coupons   Coupons
 	Filter    Filter
 	Clock     clock.Clock
 	Notify    func() // wakes the outbox relay

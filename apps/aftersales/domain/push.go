@@ -38,11 +38,15 @@ const (
 	// PushDropShipReturn is a drop-ship supplier's purchase return with a
 	// virtual outbound, one per supplier of the returned lines.
 	PushDropShipReturn PushType = "DROPSHIP_RETURN"
+	// PushUnbindPointsCoupons unbinds, in marketing's wallet, the coupons
+	// the customer bought with a cancelled order's points (the points
+	// come back with the refund).
+	PushUnbindPointsCoupons PushType = "UNBIND_POINTS_COUPONS"
 )
 
 // PushTypes lists every push type, one worker each.
 var PushTypes = []PushType{PushRefund, PushNonCashRefund, PushPickup, PushWMSReturn, PushRefundVoucher, PushStockRestore, PushAnswer,
-	PushSettlement, PushPresaleStock, PushDropShipReturn}
+	PushSettlement, PushPresaleStock, PushDropShipReturn, PushUnbindPointsCoupons}
 
 // PushStatus is where a push stands.
 type PushStatus string
