@@ -65,7 +65,7 @@ func run() error {
 	st := store.New(a.DB)
 	deps := app.Deps{Repo: st, Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
 		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID),
-		Stock: inventoryclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
+		Stock: inventoryclient.New(a.Invoker), Coupons: marketingclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
 		Forward: omsclient.New(a.Invoker), Shortages: wmsclient.New(a.Invoker),
 		Locks: redislock.New(rdb, "harvest:aftersales:lock:", cfg.LockTTL), LockWait: cfg.LockWait,
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}

@@ -57,6 +57,7 @@ func run() error {
 	wallet := app.NewWallet(st, app.PayHolds{C: payclient.New(a.Invoker)}, clock.System{}, a.Logger)
 	wallet.CheckAfter = cfg.HoldCheckAfter
 	api.MountWallet(a.Mux, wallet)
+	api.MountPointsCoupons(a.Mux, app.NewPointsCoupons(st, wallet.Now))
 	a.Go(func(ctx context.Context) error { wallet.RunChecks(ctx, 10*time.Second); return nil })
 	campaigns := app.NewCampaigns(st, partnersclient.New(a.Invoker, cfg.BIApp), partnersclient.New(a.Invoker, cfg.SMSApp),
 		clock.System{}, a.Relay.Notify, a.Logger)

@@ -88,9 +88,12 @@ func readConfig() (config.Base, publicConfig, sim.Config, error) {
 		CollectDelay:   r.Duration("PARTNERS_TMS_COLLECT_DELAY", 2*time.Second),
 		DeliverDelay:   r.Duration("PARTNERS_TMS_DELIVER_DELAY", 5*time.Second),
 		RefuseRate:     float64(r.Int("PARTNERS_TMS_REFUSE_PERCENT", 0)) / 100,
-		ChannelsURL:    r.String("PARTNERS_CHANNELS_URL", "http://127.0.0.1:8090"),
-		DouyinSkew:     r.Duration("PARTNERS_DOUYIN_SKEW", 90*time.Second),
-		DouyinLag:      r.Duration("PARTNERS_DOUYIN_LAG", time.Second),
+		// 0: a drop-ship supplier ships only by hand, so a cancel can always
+		// intercept there unless a test ships it (admin).
+		SupplierShipDelay: r.Duration("PARTNERS_SUPPLIER_SHIP_DELAY", 0),
+		ChannelsURL:       r.String("PARTNERS_CHANNELS_URL", "http://127.0.0.1:8090"),
+		DouyinSkew:        r.Duration("PARTNERS_DOUYIN_SKEW", 90*time.Second),
+		DouyinLag:         r.Duration("PARTNERS_DOUYIN_LAG", time.Second),
 	}
 	// A stand-in with public keys that "pays" every trade must never run
 	// where money is real: it starts only when development is asked for.

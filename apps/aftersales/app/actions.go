@@ -68,11 +68,6 @@ type MaliciousMark struct {
 	At                            time.Time
 }
 
-// Coupons is marketing's wallet (*marketingclient.Client).
-type Coupons interface {
-	UnbindCoupon(ctx context.Context, couponID string, r marketingclient.UnbindRequest) (marketingclient.Coupon, error)
-}
-
 // Contacts is OMS's contact changes (*omsclient.Client).
 type Contacts interface {
 	ChangeContact(ctx context.Context, orderID string, r omsclient.ContactChangeRequest) (omsclient.ContactChange, error)

@@ -21,9 +21,10 @@ import (
 // fakeWallet is marketing's wallet: an AVAILABLE coupon of its customer
 // goes UNBOUND (an unbound one answers the same), a used one is refused.
 type fakeWallet struct {
-	mu      sync.Mutex
-	coupons map[string]*marketingclient.Coupon
-	calls   int
+	*fakeCoupons // the points coupons' unbinds (not used by the actions)
+	mu           sync.Mutex
+	coupons      map[string]*marketingclient.Coupon
+	calls        int
 }
 
 func (w *fakeWallet) UnbindCoupon(_ context.Context, id string, r marketingclient.UnbindRequest) (marketingclient.Coupon, error) {
@@ -108,7 +109,7 @@ type actionEnv struct {
 func setupActions(t *testing.T) *actionEnv {
 	t.Helper()
 	e := setup(t, nil)
-	a := &actionEnv{env: e, wallet: &fakeWallet{coupons: map[string]*marketingclient.Coupon{}},
+	a := &actionEnv{env: e, wallet: &fakeWallet{fakeCoupons: &fakeCoupons{unbinds: map[string]int{}}, coupons: map[string]*marketingclient.Coupon{}},
 		contacts: &fakeContacts{oms: e.oms, dispatched: map[string]bool{}, applied: map[string]int{}, address: map[string]omsclient.Address{},
 			sms: map[string][]string{}},
 		invoices: &fakeInvoicing{invoices: map[string]partnersclient.InvoiceRequest{}}}

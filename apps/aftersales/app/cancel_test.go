@@ -119,13 +119,44 @@ func TestCancelAtWarehouse(t *testing.T) {
 		t.Fatalf("too late: %s %s paused=%v %v", got.Status(), got.RefusalCode(), e.oms.paused["O2"], steps(got))
 	}
 
+	// A drop-ship delivery order is intercepted at its supplier, never
+	// asked of WMS; one the supplier shipped refuses the cancel.
 	e.order("O3", "C1", omsclient.StatusDispatched, 100, 0)
-	e.oms.reached["O3"] = []string{"O3-1"}
+	e.oms.reached["O3"] = []string{"O3-1", "O3-2"}
 	e.oms.supplier["O3-1"] = "FARM-1"
 	r, _ = e.svc.Cancel(ctx, in("O3", "C1", "k3"))
+	if err := e.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.svc.Request(ctx, "C1", r.ID())
+	if ids, _ := e.ptn.count("suppliers.interceptions"); got.Status() != domain.StatusRefunded || ids != 1 || e.wms.intercepted["O3-1"] != 0 ||
+		e.wms.intercepted["O3-2"] != 1 || fmt.Sprint(got.InterceptedIDs()) != "[O3-2 O3-1]" {
+		t.Fatalf("drop-ship intercepted: %s %v %d %v", got.Status(), got.InterceptedIDs(), ids, steps(got))
+	}
+	e.order("O4", "C1", omsclient.StatusDispatched, 100, 0)
+	e.oms.reached["O4"] = []string{"O4-1"}
+	e.oms.supplier["O4-1"] = "FARM-1"
+	e.ptn.shipped["O4-1"] = true
+	r, _ = e.svc.Cancel(ctx, in("O4", "C1", "k4"))
 	_ = e.svc.Process(ctx, r.ID())
-	if got, _ = e.svc.Request(ctx, "C1", r.ID()); got.RefusalCode() != aftersalesclient.RefusedAtSupplier || e.wms.intercepted["O3-1"] != 0 {
-		t.Fatalf("drop-ship: %s %s", got.Status(), got.RefusalCode())
+	if got, _ = e.svc.Request(ctx, "C1", r.ID()); got.RefusalCode() != aftersalesclient.RefusedAtSupplier || e.oms.paused["O4"] ||
+		e.oms.orders["O4"].Status != omsclient.StatusDispatched {
+		t.Fatalf("drop-ship shipped: %s %s %v", got.Status(), got.RefusalCode(), steps(got))
+	}
+	// A supplier that does not answer is asked again: the request waits.
+	e.order("O5", "C1", omsclient.StatusDispatched, 100, 0)
+	e.oms.reached["O5"] = []string{"O5-1"}
+	e.oms.supplier["O5-1"] = "FARM-1"
+	e.ptn.fail["suppliers.interceptions"] = 1
+	r, _ = e.svc.Cancel(ctx, in("O5", "C1", "k5"))
+	if err := e.svc.Process(ctx, r.ID()); err == nil {
+		t.Fatal("a failed supplier interception went on")
+	}
+	if err := e.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusRefunded {
+		t.Fatalf("after the supplier came back: %s %v", got.Status(), steps(got))
 	}
 }
 

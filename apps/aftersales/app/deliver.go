@@ -24,7 +24,8 @@ import (
 var PushConcurrency = map[domain.PushType]int{
 	domain.PushRefund: 16, domain.PushNonCashRefund: 16, domain.PushPickup: 16, domain.PushWMSReturn: 16,
 	domain.PushRefundVoucher: 8, domain.PushStockRestore: 8, domain.PushAnswer: 8,
-	domain.PushNewOrder: 8,
+	domain.PushNewOrder:   8,
+	domain.PushSettlement: 8, domain.PushPresaleStock: 4, domain.PushDropShipReturn: 4, domain.PushUnbindPointsCoupons: 4,
 }
 
 // Pushers builds the push workers with every type's receiver; the
@@ -33,14 +34,18 @@ var PushConcurrency = map[domain.PushType]int{
 func (s *Service) Pushers(store PushStore, opt PushOptions, concurrency map[domain.PushType]int) *Pushers {
 	ps := NewPushers(store, opt)
 	receivers := map[domain.PushType]Deliverer{
-		domain.PushAnswer:        s.deliverAnswer,
-		domain.PushPickup:        s.deliverPickup,
-		domain.PushWMSReturn:     s.deliverWMSReturn,
-		domain.PushRefund:        s.deliverRefund,
-		domain.PushNonCashRefund: s.deliverNonCashRefund,
-		domain.PushRefundVoucher: s.deliverVoucher,
-		domain.PushStockRestore:  s.deliverStockRestore,
-		domain.PushNewOrder:      s.deliverNewOrder,
+		domain.PushAnswer:              s.deliverAnswer,
+		domain.PushPickup:              s.deliverPickup,
+		domain.PushWMSReturn:           s.deliverWMSReturn,
+		domain.PushRefund:              s.deliverRefund,
+		domain.PushNonCashRefund:       s.deliverNonCashRefund,
+		domain.PushRefundVoucher:       s.deliverVoucher,
+		domain.PushStockRestore:        s.deliverStockRestore,
+		domain.PushNewOrder:            s.deliverNewOrder,
+		domain.PushSettlement:          s.deliverSettlement,
+		domain.PushPresaleStock:        s.deliverPresaleStock,
+		domain.PushDropShipReturn:      s.deliverDropShipReturn,
+		domain.PushUnbindPointsCoupons: s.deliverUnbindPointsCoupons,
 	}
 	for t, d := range receivers {
 		n := PushConcurrency[t]
@@ -155,17 +160,22 @@ func (s *Service) deliverWMSReturn(ctx context.Context, p domain.Push) (Delivery
 		return Delivery{}, refused(err)
 	}
 	follow := refundPushes(p.RequestID, p.OrderID, w.Kind, w.Refund)
-	restore, err := domain.MakePush(pushID(p.RequestID, domain.PushStockRestore), domain.PushStockRestore, p.OrderID, p.RequestID, w.Lines)
-	if err != nil {
-		return Delivery{}, err
+	// Drop-ship units go back to their supplier (DROPSHIP_RETURN), not to
+	// our sellable stock.
+	if own := ownStock(w.Lines); len(own) > 0 {
+		restore, err := domain.MakePush(pushID(p.RequestID, domain.PushStockRestore), domain.PushStockRestore, p.OrderID, p.RequestID, own)
+		if err != nil {
+			return Delivery{}, err
+		}
+		follow = append(follow, restore)
 	}
-	return Delivery{Result: rc.NoticeID, Follow: append(follow, restore)}, nil
+	return Delivery{Result: rc.NoticeID, Follow: follow}, nil
 }
 
 // deliverStockRestore gives the units that came back to sellable stock
-// (inventory deduplicates by the push id). A hot SKU's restore is refused
-// for good (its stock lives in Redis): the push ends DEAD, customer
-// service sees it on the request.
+// (inventory deduplicates by the push id, hot SKUs' Redis counters
+// included). An unknown SKU is refused for good: the push ends DEAD,
+// customer service sees it on the request.
 func (s *Service) deliverStockRestore(ctx context.Context, p domain.Push) (Delivery, error) {
 	lines, err := decode[[]goodsLine](p)
 	if err != nil {

@@ -92,6 +92,10 @@ func (s *Service) Audit(ctx context.Context, id, auditor string, approve bool, n
 	if err != nil {
 		return nil, err
 	}
+	cat, err := s.catalog(ctx, al)
+	if err != nil {
+		return nil, err
+	}
 	out, err := s.d.Repo.UpdateEmitting(ctx, id, func(r *domain.Request) ([]outbox.Event, error) {
 		now := s.now()
 		if !approve {
@@ -103,7 +107,7 @@ func (s *Service) Audit(ctx context.Context, id, auditor string, approve bool, n
 		if err := r.Approve(now, auditor, note); err != nil {
 			return nil, err
 		}
-		if err := s.approvedPushes(r, al); err != nil {
+		if err := s.approvedPushes(r, al, cat); err != nil {
 			return nil, err
 		}
 		return []outbox.Event{documentEvent(events.TopicDocumentAudited, r, auditor), s.acceptedEvent(r)}, nil

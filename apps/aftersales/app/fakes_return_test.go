@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -126,6 +127,73 @@ type fakePartners struct {
 	mu       sync.Mutex
 	received map[string]int // api + id -> deliveries
 	failTMS  int            // fail the next n pickups
+	// fail fails the next n calls of an API (503, retried); refuse
+	// refuses every call of an API (400 REJECTED, for good); shipped
+	// are the drop-ship delivery orders their supplier shipped.
+	fail    map[string]int
+	refuse  map[string]bool
+	shipped map[string]bool
+	bodies  map[string]any // api + id -> the first body
+}
+
+// gate applies the switches of api: false with the error to answer.
+func (f *fakePartners) gate(api string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse[api] {
+		return httpapi.Errorf(http.StatusBadRequest, partnersclient.CodeRejected, "%s refuses it", api)
+	}
+	if f.fail[api] > 0 {
+		f.fail[api]--
+		return httpapi.Errorf(http.StatusServiceUnavailable, partnersclient.CodeUnavailable, "%s down", api)
+	}
+	return nil
+}
+
+func (f *fakePartners) takeBody(api, id string, body any) (partnersclient.Receipt, error) {
+	if err := f.gate(api); err != nil {
+		return partnersclient.Receipt{}, err
+	}
+	f.mu.Lock()
+	if f.bodies == nil {
+		f.bodies = map[string]any{}
+	}
+	if _, ok := f.bodies[api+" "+id]; !ok {
+		f.bodies[api+" "+id] = body
+	}
+	f.mu.Unlock()
+	return f.take(api, id), nil
+}
+
+func (f *fakePartners) body(api, id string) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bodies[api+" "+id]
+}
+
+func (f *fakePartners) PushSettlement(_ context.Context, v partnersclient.Settlement) (partnersclient.Receipt, error) {
+	return f.takeBody("fms.settlements", v.SettlementID, v)
+}
+
+func (f *fakePartners) UpdatePresaleStock(_ context.Context, u partnersclient.PresaleStockUpdate) (partnersclient.Receipt, error) {
+	return f.takeBody("presale.sellable_stock", u.UpdateID, u)
+}
+
+func (f *fakePartners) ReturnToSupplier(_ context.Context, p partnersclient.PurchaseReturn) (partnersclient.Receipt, error) {
+	return f.takeBody("suppliers.purchase_returns", p.ReturnID, p)
+}
+
+func (f *fakePartners) InterceptAtSupplier(_ context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error) {
+	if err := f.gate("suppliers.interceptions"); err != nil {
+		return partnersclient.Receipt{}, err
+	}
+	f.mu.Lock()
+	shipped := f.shipped[i.DeliveryOrderID]
+	f.mu.Unlock()
+	if shipped {
+		return partnersclient.Receipt{}, httpapi.Errorf(http.StatusConflict, partnersclient.CodeSupplierShipped, "shipped")
+	}
+	return f.take("suppliers.interceptions", i.DeliveryOrderID), nil
 }
 
 func (f *fakePartners) take(api, id string) partnersclient.Receipt {
@@ -172,6 +240,21 @@ type fakeStock struct {
 	mu       sync.Mutex
 	restored map[string]int64 // sku -> units
 	ids      map[string]int
+	products map[string]inventoryclient.Product // catalog entries; others: own stock, not presale
+}
+
+func (f *fakeStock) CatalogEntries(_ context.Context, skus []string) ([]inventoryclient.Product, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]inventoryclient.Product, 0, len(skus))
+	for _, s := range skus {
+		p, ok := f.products[s]
+		if !ok {
+			p = inventoryclient.Product{SKU: s}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func (f *fakeStock) RestoreStock(_ context.Context, r inventoryclient.RestoreRequest) (inventoryclient.Restore, error) {
@@ -190,4 +273,32 @@ func (f *fakeStock) RestoreStock(_ context.Context, r inventoryclient.RestoreReq
 		f.restored[l.SKU] += l.Qty
 	}
 	return inventoryclient.Restore{RestoreID: r.RestoreID}, nil
+}
+
+// fakeCoupons is marketing's wallet: unbinds once by id, with switches.
+type fakeCoupons struct {
+	mu      sync.Mutex
+	unbinds map[string]int // unbind id -> deliveries
+	fail    int
+	refuse  bool
+}
+
+// UnbindCoupon is customer service's unbind, which the reverse flow
+// never asks for.
+func (f *fakeCoupons) UnbindCoupon(context.Context, string, marketingclient.UnbindRequest) (marketingclient.Coupon, error) {
+	return marketingclient.Coupon{}, httpapi.Errorf(http.StatusServiceUnavailable, "UNAVAILABLE", "the reverse flow unbinds no customer coupon")
+}
+
+func (f *fakeCoupons) UnbindPointsCoupons(_ context.Context, r marketingclient.PointsCouponUnbindRequest) (marketingclient.PointsCouponUnbind, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse {
+		return marketingclient.PointsCouponUnbind{}, httpapi.Errorf(http.StatusUnprocessableEntity, marketingclient.CodeValidation, "bad customer")
+	}
+	if f.fail > 0 {
+		f.fail--
+		return marketingclient.PointsCouponUnbind{}, httpapi.Errorf(http.StatusServiceUnavailable, "UNAVAILABLE", "marketing down")
+	}
+	f.unbinds[r.UnbindID]++
+	return marketingclient.PointsCouponUnbind{UnbindID: r.UnbindID, OrderID: r.OrderID, Unbound: []string{"CP1"}, Duplicate: f.unbinds[r.UnbindID] > 1}, nil
 }

@@ -29,9 +29,9 @@ type newOrderPush struct {
 // exchange's answer and pickup courier (the goods' leg of a return with
 // nothing refunded; the new order follows the warehouse's notice); none
 // for a pull-back, whose steps run under its lock (stepPullBack).
-func (s *Service) approvedPushes(r *domain.Request, al omsclient.Allocation) error {
+func (s *Service) approvedPushes(r *domain.Request, al omsclient.Allocation, cat catalog) error {
 	if !r.IsForward() {
-		return s.firstPushes(r, al)
+		return s.firstPushes(r, al, cat)
 	}
 	var lines []goodsLine
 	for _, l := range r.Lines() {

@@ -9,6 +9,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
 	"github.com/harvest/harvest/apps/aftersales/app"
 	"github.com/harvest/harvest/apps/aftersales/store"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
@@ -170,6 +171,7 @@ type env struct {
 	wms    *fakeWMS
 	ptn    *fakePartners
 	stock  *fakeStock
+	cpn    *fakeCoupons
 	filter *aftersalesclient.CancelFilter
 	prefix string
 }
@@ -183,15 +185,16 @@ func setup(t *testing.T, repo func(*store.Store) app.Repository) *env {
 	e := &env{st: store.New(db), pay: pay, prefix: prefix,
 		oms: &fakeOMS{orders: map[string]*omsclient.Order{}, paused: map[string]bool{}, reached: map[string][]string{},
 			supplier: map[string]string{}, started: map[string]bool{}, pay: pay, allocations: map[string]omsclient.Allocation{}},
-		ptn:    &fakePartners{received: map[string]int{}},
-		stock:  &fakeStock{restored: map[string]int64{}, ids: map[string]int{}},
+		ptn:    &fakePartners{received: map[string]int{}, fail: map[string]int{}, refuse: map[string]bool{}, shipped: map[string]bool{}},
+		stock:  &fakeStock{restored: map[string]int64{}, ids: map[string]int{}, products: map[string]inventoryclient.Product{}},
+		cpn:    &fakeCoupons{unbinds: map[string]int{}},
 		wms:    &fakeWMS{tooLate: map[string]bool{}, intercepted: map[string]int{}},
 		filter: aftersalesclient.NewCancelFilter(rdb, prefix)}
 	var r app.Repository = e.st
 	if repo != nil {
 		r = repo(e.st)
 	}
-	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Partners: e.ptn, Stock: e.stock, Filter: e.filter})
+	e.svc = app.New(app.Deps{Repo: r, Orders: e.oms, Warehouse: e.wms, Payments: pay, Partners: e.ptn, Stock: e.stock, Coupons: e.cpn, Filter: e.filter})
 	return e
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/money"
@@ -120,19 +121,36 @@ func (s *Service) stopAndCancel(ctx context.Context, r *domain.Request) error {
 		return fmt.Errorf("pause fulfillment: %w", err)
 	}
 	reached := append(slices.Clone(p.Dispatched), p.InDispatch...)
-	for _, u := range p.Units {
-		if u.Supplier != "" && slices.Contains(reached, u.ID) {
-			return s.refuse(ctx, r, domain.RefusedAtSupplier, "delivery order "+u.ID+" is with supplier "+u.Supplier)
-		}
-	}
+	suppliers := suppliersOf(p)
 	var stopped []string
+	// Warehouses first: a supplier's interception of an order it has not
+	// received yet leaves a tombstone, so it is asked only once nothing
+	// else can refuse the cancel but another supplier.
 	for _, id := range reached {
+		if suppliers[id] != "" {
+			continue
+		}
 		_, err := s.d.Warehouse.Intercept(ctx, id, wmsclient.InterceptRequest{Reason: "customer cancel " + r.ID()})
 		switch {
 		case httpapi.HasCode(err, wmsclient.CodeTooLate):
 			return s.refuse(ctx, r, domain.RefusedAtWarehouse, "delivery order "+id+" is past interception at its warehouse")
 		case err != nil:
 			return fmt.Errorf("intercept %s: %w", id, err)
+		}
+		stopped = append(stopped, id)
+	}
+	for _, id := range reached {
+		sup := suppliers[id]
+		if sup == "" {
+			continue
+		}
+		_, err := s.d.Partners.InterceptAtSupplier(ctx, partnersclient.SupplierInterception{DeliveryOrderID: id, Supplier: sup,
+			Reason: "customer cancel " + r.ID()})
+		switch {
+		case httpapi.HasCode(err, partnersclient.CodeSupplierShipped):
+			return s.refuse(ctx, r, domain.RefusedAtSupplier, "delivery order "+id+" was shipped by supplier "+sup)
+		case err != nil:
+			return fmt.Errorf("intercept %s at supplier %s: %w", id, sup, err)
 		}
 		stopped = append(stopped, id)
 	}
@@ -158,7 +176,20 @@ func (s *Service) stopAndCancel(ctx context.Context, r *domain.Request) error {
 	if c.Already {
 		note = "order was cancelled already"
 	}
-	return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.OrderCancelled(now, note) })
+	pushes, err := s.cancelPushes(ctx, r)
+	if err != nil {
+		return err
+	}
+	err = s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error {
+		for _, p := range pushes {
+			r.Push(p)
+		}
+		return r.OrderCancelled(now, note)
+	})
+	if err == nil && len(pushes) > 0 {
+		s.wakePushers()
+	}
+	return err
 }
 
 // refuse lets the paused fulfillment go on, then ends the request with

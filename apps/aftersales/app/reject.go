@@ -30,6 +30,10 @@ func (s *Service) Reject(ctx context.Context, orderID string) (*domain.Request, 
 	if !al.Refused {
 		return nil, fmt.Errorf("%w: order %s is %s, not refused", ErrUnconfirmed, orderID, al.Status)
 	}
+	cat, err := s.catalog(ctx, al)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.d.Filter.Add(ctx, orderID); err != nil {
 		return nil, err
 	}
@@ -51,7 +55,7 @@ func (s *Service) Reject(ctx context.Context, orderID string) (*domain.Request, 
 			if err != nil {
 				return nil, err
 			}
-			return r, s.firstPushes(r, al)
+			return r, s.firstPushes(r, al, cat)
 		}, s.acceptedEvent)
 	if err != nil {
 		return nil, err

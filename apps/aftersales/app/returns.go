@@ -73,6 +73,10 @@ func (s *Service) createReturn(ctx context.Context, kind domain.Kind, in domain.
 	if _, err := domain.ComputeRefund(orderLines(al), nil, in.Lines); err != nil {
 		return nil, err
 	}
+	cat, err := s.catalog(ctx, al)
+	if err != nil {
+		return nil, err
+	}
 	// The order's bits are set before the request is stored, as for a
 	// cancel: no gateway says "no" for it once it is answered.
 	if err := s.d.Filter.Add(ctx, in.OrderID); err != nil {
@@ -94,7 +98,7 @@ func (s *Service) createReturn(ctx context.Context, kind domain.Kind, in domain.
 			if err != nil {
 				return nil, err
 			}
-			return r, s.firstPushes(r, al)
+			return r, s.firstPushes(r, al, cat)
 		}, s.acceptedEvent)
 	if err != nil {
 		return nil, err
@@ -127,11 +131,29 @@ type refundPlan struct {
 	CashFen      money.Fen `json:"cash_fen"`
 	DeductionIDs []string  `json:"deduction_ids,omitempty"`
 	NonCashFen   money.Fen `json:"non_cash_fen"`
+	// Lines are the request's lines with their refunds: the settlement
+	// data, the drop-ship purchase returns and the presale stock follow
+	// from them.
+	Lines []planLine `json:"lines,omitempty"`
 }
 
+// planLine is one line of a refund plan.
+type planLine struct {
+	SKU        string    `json:"sku"`
+	Qty        int64     `json:"qty"`
+	CashFen    money.Fen `json:"cash_fen"`
+	NonCashFen money.Fen `json:"non_cash_fen"`
+	FreightFen money.Fen `json:"freight_fen"`
+	Supplier   string    `json:"supplier,omitempty"` // a drop-ship line's supplier
+	Presale    bool      `json:"presale,omitempty"`
+}
+
+// goodsLine is a SKU and units in a push; Supplier names a drop-ship
+// line's supplier (its units are the supplier's, not our stock's).
 type goodsLine struct {
-	SKU string `json:"sku"`
-	Qty int64  `json:"qty"`
+	SKU      string `json:"sku"`
+	Qty      int64  `json:"qty"`
+	Supplier string `json:"supplier,omitempty"`
 }
 
 // Push payloads.
@@ -170,11 +192,14 @@ type (
 // courier at TMS (its delivery calls for the warehouse's notice, which
 // calls for the refunds); a rejection's notice to the warehouse (the
 // goods come back with the courier).
-func (s *Service) firstPushes(r *domain.Request, al omsclient.Allocation) error {
+func (s *Service) firstPushes(r *domain.Request, al omsclient.Allocation, cat catalog) error {
 	plan := refundPlan{TradeID: al.TradeID, CashFen: r.RefundCash(), DeductionIDs: al.DeductionIDs, NonCashFen: r.RefundNonCash()}
 	var lines []goodsLine
 	for _, l := range r.Lines() {
-		lines = append(lines, goodsLine{SKU: l.SKU, Qty: l.Qty})
+		p := cat[l.SKU]
+		lines = append(lines, goodsLine{SKU: l.SKU, Qty: l.Qty, Supplier: p.supplier()})
+		plan.Lines = append(plan.Lines, planLine{SKU: l.SKU, Qty: l.Qty, CashFen: l.Cash, NonCashFen: l.NonCash, FreightFen: l.Freight,
+			Supplier: p.supplier(), Presale: p.Presale})
 	}
 	add := func(t domain.PushType, payload any) error {
 		p, err := domain.MakePush(pushID(r.ID(), t), t, r.OrderID(), r.ID(), payload)
@@ -200,9 +225,12 @@ func (s *Service) firstPushes(r *domain.Request, al omsclient.Allocation) error 
 
 // refundPushes are a request's refund to PAY (cash, audited by finance)
 // and, without cash, its voucher straight away (with cash, the refund's
-// delivery calls for the voucher with PAY's refund id).
+// delivery calls for the voucher with PAY's refund id); with them the
+// settlement data for finance, each drop-ship supplier's purchase return
+// and, for a rejection, the presale units back to purchasing
+// (settlementPushes).
 func refundPushes(requestID, orderID, kind string, plan refundPlan) []domain.NewPush {
-	var out []domain.NewPush
+	out := settlementPushes(requestID, orderID, kind, plan.Lines)
 	if plan.CashFen > 0 {
 		p, _ := domain.MakePush(pushID(requestID, domain.PushRefund), domain.PushRefund, orderID, requestID,
 			refundPush{TradeID: plan.TradeID, AmountFen: plan.CashFen, Reason: refundReason(kind)})

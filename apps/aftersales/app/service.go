@@ -20,6 +20,7 @@ import (
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
+	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
@@ -93,15 +94,32 @@ type Payments interface {
 // that came back are given back to it.
 type Stock interface {
 	RestoreStock(ctx context.Context, r inventoryclient.RestoreRequest) (inventoryclient.Restore, error)
+	// CatalogEntries tells which lines are drop-ship (and whose) or
+	// presale: their pushes differ.
+	CatalogEntries(ctx context.Context, skus []string) ([]inventoryclient.Product, error)
 }
 
 // Partners are the outside systems the reverse flow pushes to
 // (*partnersclient.Client): TMS for pickups, finance for refund
-// vouchers, the customer's mini-program for answers.
+// vouchers and settlement data, the customer's mini-program for answers,
+// purchasing for presale stock, drop-ship suppliers for interceptions
+// and purchase returns.
 type Partners interface {
 	RequestPickup(ctx context.Context, p partnersclient.PickupRequest) (partnersclient.Receipt, error)
 	PushRefundVoucher(ctx context.Context, v partnersclient.RefundVoucher) (partnersclient.Receipt, error)
 	SendPush(ctx context.Context, p partnersclient.Push) (partnersclient.Receipt, error)
+	PushSettlement(ctx context.Context, s partnersclient.Settlement) (partnersclient.Receipt, error)
+	UpdatePresaleStock(ctx context.Context, u partnersclient.PresaleStockUpdate) (partnersclient.Receipt, error)
+	ReturnToSupplier(ctx context.Context, p partnersclient.PurchaseReturn) (partnersclient.Receipt, error)
+	InterceptAtSupplier(ctx context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error)
+}
+
+// Coupons is marketing's wallet (*marketingclient.Client): customer
+// service unbinds a customer's coupon there (actions.go), and a cancelled
+// order's coupons bought with points are unbound there.
+type Coupons interface {
+	UnbindCoupon(ctx context.Context, couponID string, r marketingclient.UnbindRequest) (marketingclient.Coupon, error)
+	UnbindPointsCoupons(ctx context.Context, r marketingclient.PointsCouponUnbindRequest) (marketingclient.PointsCouponUnbind, error)
 }
 
 // Filter is the cancel filter (*aftersalesclient.CancelFilter).
@@ -119,6 +137,7 @@ type Deps struct {
 	Payments  Payments
 	Partners  Partners
 	Stock     Stock
+	Coupons   Coupons
 	Filter    Filter
 	// Forward, Shortages and Locks serve customer service's forward
 	// documents (forward.go); LockWait bounds a pull-back's wait for its
@@ -136,7 +155,6 @@ type Deps struct {
 	AfterCancel func(r *domain.Request, already bool)
 	// Customer service's actions and the reviews (actions.go, reviews.go).
 	Actions   ActionStore
-	Coupons   Coupons
 	Contacts  Contacts
 	Invoicing Invoicing
 }

@@ -32,11 +32,24 @@ const (
 	// PushNewOrder asks OMS's accept-order API for a reissue's or an
 	// exchange's new order (the push id is its idempotency key).
 	PushNewOrder PushType = "NEW_ORDER"
+	// PushSettlement sends finance the settlement data of what the
+	// request undoes of the order's sale, per line.
+	PushSettlement PushType = "SETTLEMENT"
+	// PushPresaleStock gives a cancelled or refused order's presale units
+	// back to purchasing's presale sellable count.
+	PushPresaleStock PushType = "PRESALE_STOCK"
+	// PushDropShipReturn is a drop-ship supplier's purchase return with a
+	// virtual outbound, one per supplier of the returned lines.
+	PushDropShipReturn PushType = "DROPSHIP_RETURN"
+	// PushUnbindPointsCoupons unbinds, in marketing's wallet, the coupons
+	// the customer bought with a cancelled order's points (the points
+	// come back with the refund).
+	PushUnbindPointsCoupons PushType = "UNBIND_POINTS_COUPONS"
 )
 
 // PushTypes lists every push type, one worker each.
 var PushTypes = []PushType{PushRefund, PushNonCashRefund, PushPickup, PushWMSReturn, PushRefundVoucher, PushStockRestore, PushAnswer,
-	PushNewOrder}
+	PushNewOrder, PushSettlement, PushPresaleStock, PushDropShipReturn, PushUnbindPointsCoupons}
 
 // PushStatus is where a push stands.
 type PushStatus string

@@ -49,9 +49,10 @@ type Store interface {
 	Slots
 	CatalogAdmin
 	Receiving
-	// RestoreStock adds returned units back once per restore id (dup
-	// true on a repeat), all lines or none.
-	RestoreStock(ctx context.Context, restoreID, orderID string, parts []domain.Part, now time.Time) (dup bool, err error)
+	// RestoreStock adds returned units back once per restore id, all
+	// lines or none; ClearRestorePending marks its hot lines done in Redis.
+	RestoreStock(ctx context.Context, restoreID, orderID string, parts []domain.Part, now time.Time) (RestoreResult, error)
+	ClearRestorePending(ctx context.Context, restoreID string) error
 }
 
 // HotStock is the Redis side of hot SKUs.
@@ -63,6 +64,9 @@ type HotStock interface {
 	// Restock raises a hot SKU's counter by qty if it is still the
 	// counter of epoch (a rebuilt one read the new on-hand already).
 	Restock(ctx context.Context, sku string, qty, epoch int64) error
+	// RestoreOnce raises a hot SKU's counter by a restore's qty once per
+	// restore id, if it is still the counter of epoch.
+	RestoreOnce(ctx context.Context, restoreID, sku string, qty, epoch int64) error
 }
 
 // Orders answers check-backs; omsclient.Client satisfies it.

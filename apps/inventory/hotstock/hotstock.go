@@ -241,3 +241,19 @@ func (s *Stock) Restock(ctx context.Context, sku string, qty, epoch int64) error
 	}
 	return nil
 }
+
+// restoredTTL is how long a restore's marker outlives it: far longer than
+// after-sales takes to redeliver a push that failed.
+const restoredTTL = 7 * 24 * time.Hour
+
+// RestoreOnce raises a hot SKU's counter by units a restore gave back,
+// once per (restore, sku) — a marker key set in the same script — and
+// only while the counter is of epoch, the one MariaDB had when on_hand
+// rose (a counter rebuilt since, or missing, reads the new on_hand).
+func (s *Stock) RestoreOnce(ctx context.Context, restoreID, sku string, qty, epoch int64) error {
+	marker := s.prefix + "restored:" + restoreID + ":" + sku
+	if err := restoreOnceScript.Run(ctx, s.rdb, []string{s.counterKey(sku), marker}, qty, epoch, restoredTTL.Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("hot restore %s of %s: %w", restoreID, sku, err)
+	}
+	return nil
+}

@@ -98,3 +98,16 @@ if not e or tonumber(e) ~= tonumber(ARGV[2]) then return 0 end
 redis.call('HINCRBY', KEYS[1], 'avail', ARGV[1])
 return 1
 `)
+
+// restoreOnceScript raises a counter by a restore's units once: the
+// marker KEYS[2] says it was applied (or skipped: another epoch).
+// KEYS[1] counter, KEYS[2] marker. ARGV[1] qty, ARGV[2] epoch, ARGV[3]
+// the marker's lifetime (ms). Answers 1 raised, 0 not.
+var restoreOnceScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+local e = redis.call('HGET', KEYS[1], 'epoch')
+if not e or tonumber(e) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[1], 'avail', ARGV[1])
+return 1
+`)

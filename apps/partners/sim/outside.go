@@ -66,11 +66,13 @@ func (s *Server) mountOutsideAPIs(r chi.Router) {
 	r.Post("/fms/v1/refund-vouchers", s.refundVoucher())
 	s.mountTMSParcels(r)
 	s.mountERP(r)
+	s.mountReverseAPIs(r)
 }
 
 func (s *Server) mountOutside(r chi.Router) {
 	s.mountOutsideAPIs(r)
 	r.Get("/admin/received", s.adminReceived)
+	r.Post("/admin/suppliers/orders/{id}/ship", s.adminSupplierShip)
 	r.Get("/admin/risk-rules", s.riskRulesGet)
 	r.Post("/admin/risk-rules", s.riskRulesSet)
 	r.Delete("/admin/risk-rules", s.riskRulesClear)

@@ -250,7 +250,10 @@ func (s *Server) supplierOrder() http.HandlerFunc {
 		return firstErr(idField("delivery_order_id", o.DeliveryOrderID), idField("supplier", o.Supplier), goodsLines(o.Lines),
 			required("name", o.Name), contactPhone("phone", o.Phone), required("address", o.Address), date("delivery_date", o.DeliveryDate))
 	}, func(o *pc.SupplierOrder) (string, string) { return o.DeliveryOrderID, o.DeliveryOrderID },
-		func(_ context.Context, o *pc.SupplierOrder, seq int64) (pc.Receipt, error) {
+		func(ctx context.Context, o *pc.SupplierOrder, seq int64) (pc.Receipt, error) {
+			if err := s.takeSupplierOrder(ctx, o); err != nil {
+				return pc.Receipt{}, err
+			}
 			return pc.Receipt{ID: receiptNo(supplierCode(o.Supplier), seq)}, nil
 		}, markReceiptDup)
 }

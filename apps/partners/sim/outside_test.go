@@ -108,6 +108,11 @@ var (
 	pickup = pc.PickupRequest{PickupID: "R1:TMS_PICKUP", OrderID: "O1", Name: "Li Lei", Phone: "13800138000",
 		Address: "上海上海浦东世纪大道1号", Lines: goods}
 	refundVoucher = pc.RefundVoucher{VoucherID: "R1:REFUND_VOUCHER", OrderID: "O1", RequestID: "R1", Kind: "RETURN", CashFen: 500}
+	settlement    = pc.Settlement{SettlementID: "R1:SETTLEMENT", OrderID: "O1", RequestID: "R1", Kind: "RETURN", CashFen: 450, NonCashFen: 50,
+		FreightFen: 20, Lines: []pc.SettlementLine{{SKU: "milk", Qty: 1, CashFen: 450, NonCashFen: 50, FreightFen: 20}}}
+	presaleStock   = pc.PresaleStockUpdate{UpdateID: "R1:PRESALE_STOCK", OrderID: "O1", Kind: "CANCEL", Lines: goods}
+	purchaseReturn = pc.PurchaseReturn{ReturnID: "R1:DROPSHIP_RETURN:farm-a", Supplier: "farm-a", OrderID: "O1", RequestID: "R1",
+		Kind: "RETURN", Lines: goods}
 )
 
 // call sends one request of api and returns its answer's id and duplicate
@@ -136,6 +141,15 @@ var calls = []call{
 	receiptCall(sim.APIPickup, "O1", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) { return c.RequestPickup(ctx, pickup) }),
 	receiptCall(sim.APIRefundVoucher, "O1", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) {
 		return c.PushRefundVoucher(ctx, refundVoucher)
+	}),
+	receiptCall(sim.APISettlement, "O1", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) {
+		return c.PushSettlement(ctx, settlement)
+	}),
+	receiptCall(sim.APIPresaleStock, "O1", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) {
+		return c.UpdatePresaleStock(ctx, presaleStock)
+	}),
+	receiptCall(sim.APIPurchaseReturn, "O1", func(c *pc.Client, ctx context.Context) (pc.Receipt, error) {
+		return c.ReturnToSupplier(ctx, purchaseReturn)
 	}),
 	{sim.APIWaybill, "O1-1", func(o *outside) (string, bool, error) {
 		w, err := o.c.RequestWaybill(o.ctx, waybill)
@@ -296,6 +310,29 @@ func TestBadInputIsRejectedAndNotRecorded(t *testing.T) {
 		{"invoice empty lines", "lines", func() error { i := invoice; i.Lines = nil; _, err := o.c.IssueInvoice(o.ctx, i); return err }},
 		{"supplier bad phone", "phone", func() error { s := supplier; s.Phone = "123"; _, err := o.c.SendToSupplier(o.ctx, s); return err }},
 		{"supplier empty lines", "lines", func() error { s := supplier; s.Lines = nil; _, err := o.c.SendToSupplier(o.ctx, s); return err }},
+		{"settlement lines off the header", "lines", func() error {
+			v := settlement
+			v.CashFen = 451
+			_, err := o.c.PushSettlement(o.ctx, v)
+			return err
+		}},
+		{"settlement unknown kind", "kind", func() error { v := settlement; v.Kind = "EXCHANGE"; _, err := o.c.PushSettlement(o.ctx, v); return err }},
+		{"presale stock no lines", "lines", func() error {
+			u := presaleStock
+			u.Lines = nil
+			_, err := o.c.UpdatePresaleStock(o.ctx, u)
+			return err
+		}},
+		{"purchase return no supplier", "supplier", func() error {
+			p := purchaseReturn
+			p.Supplier = ""
+			_, err := o.c.ReturnToSupplier(o.ctx, p)
+			return err
+		}},
+		{"interception no reason", "reason", func() error {
+			_, err := o.c.InterceptAtSupplier(o.ctx, pc.SupplierInterception{DeliveryOrderID: "O1-2", Supplier: "farm-a"})
+			return err
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -472,5 +509,65 @@ func TestReceivedNeedsARef(t *testing.T) {
 	err := o.inv.Invoke(o.ctx, pc.DefaultAppID, http.MethodGet, "admin/received?api=sms", nil, nil)
 	if !httpapi.HasCode(err, httpapi.CodeBadRequest) {
 		t.Fatalf("no ref: %v", err)
+	}
+}
+
+// A drop-ship supplier intercepts a delivery order it has not shipped,
+// answers the same to a repeat, refuses one it shipped (nothing
+// recorded), and refuses an order that arrives after its interception.
+func TestSupplierInterception(t *testing.T) {
+	o := newOutside(t, sim.Config{})
+	stop := func(id string) (pc.Receipt, error) {
+		return o.c.InterceptAtSupplier(o.ctx, pc.SupplierInterception{DeliveryOrderID: id, Supplier: "farm-a", Reason: "customer cancel"})
+	}
+	if _, err := o.c.SendToSupplier(o.ctx, supplier); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := stop(supplier.DeliveryOrderID)
+	if err != nil || r1.ID == "" || r1.Duplicate {
+		t.Fatalf("intercept: %+v %v", r1, err)
+	}
+	if r2, err := stop(supplier.DeliveryOrderID); err != nil || r2.ID != r1.ID || !r2.Duplicate {
+		t.Fatalf("repeat: %+v %v", r2, err)
+	}
+	if st, _ := o.s.SupplierOrderState(o.ctx, supplier.DeliveryOrderID); st != "INTERCEPTED" {
+		t.Fatalf("state %q", st)
+	}
+	// Shipped: too late, and the answer stays so.
+	shipped := supplier
+	shipped.DeliveryOrderID = "O1-3"
+	if _, err := o.c.SendToSupplier(o.ctx, shipped); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.inv.Invoke(o.ctx, pc.DefaultAppID, http.MethodPost, "admin/suppliers/orders/O1-3/ship", struct{}{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := stop("O1-3"); !httpapi.HasCode(err, pc.CodeSupplierShipped) {
+			t.Fatalf("shipped: %v", err)
+		}
+	}
+	if got := o.received(t, sim.APIInterception, "O1-3"); len(got) != 0 {
+		t.Fatalf("a refused interception was recorded: %+v", got)
+	}
+	// Intercepted before it arrived: the order is refused when it comes.
+	if _, err := stop("O1-4"); err != nil {
+		t.Fatal(err)
+	}
+	late := supplier
+	late.DeliveryOrderID = "O1-4"
+	if _, err := o.c.SendToSupplier(o.ctx, late); !httpapi.HasCode(err, pc.CodeIntercepted) {
+		t.Fatalf("order after its interception: %v", err)
+	}
+	// A supplier that ships by itself after a delay is too late after it.
+	o.start(sim.Config{SupplierShipDelay: 30 * time.Millisecond})
+	quick := supplier
+	quick.DeliveryOrderID = "O1-5"
+	if _, err := o.c.SendToSupplier(o.ctx, quick); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if _, err := stop("O1-5"); !httpapi.HasCode(err, pc.CodeSupplierShipped) {
+		t.Fatalf("after the ship delay: %v", err)
 	}
 }

@@ -90,6 +90,10 @@ type Config struct {
 	CollectDelay time.Duration
 	DeliverDelay time.Duration
 	RefuseRate   float64
+	// SupplierShipDelay is how long a drop-ship supplier takes to ship a
+	// delivery order after receiving it, from when an interception is too
+	// late; zero ships only by hand (POST /admin/suppliers/orders/{id}/ship).
+	SupplierShipDelay time.Duration
 	// BIPopulation is how many users BI's audience export knows
 	// (C0001…); BIFailRate the share of its pages that fail (503).
 	BIPopulation int

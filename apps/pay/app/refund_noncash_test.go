@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	mdomain "github.com/harvest/harvest/apps/marketing/domain"
 	omsevents "github.com/harvest/harvest/apps/oms/events"
 	"github.com/harvest/harvest/apps/pay/app"
 	"github.com/harvest/harvest/apps/pay/domain"
@@ -73,4 +74,44 @@ func TestNonCashRefundGoesBackWhereItCameFromOnce(t *testing.T) {
 		t.Fatalf("an order without deductions: %v", err)
 	}
 	_ = money.Fen(0)
+}
+
+// A coupon's share of a non-cash refund is credited, not dropped: a
+// deduction of 600 balance and a coupon worth 400, returned 500 of it,
+// gives 300 back to the balance for the balance and 200 for the coupon
+// (its share, at its value: the coupon itself is not given back too); the whole
+// deduction returned over two refunds gives back exactly 1000, and
+// nothing is lost between the accounts and the refunds' record.
+func TestNonCashRefundCreditsTheCouponShare(t *testing.T) {
+	h := newHarness(t)
+	h.credit("C1", app.Amounts{BalanceFen: 1_000})
+	cp := h.coupon("C1", 400)
+	d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: "k", CustomerID: "C1", Items: []app.Item{
+		{Kind: domain.KindBalance, AmountFen: 600}, {Kind: domain.KindCoupon, CouponID: cp}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.OnOrderPlaced(h.ctx, "m1", omsevents.OrderPlaced{OrderID: "O1", DeductionIDs: []string{d.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := h.svc.RefundNonCash(h.ctx, app.NonCashRefundInput{IdempotencyKey: "R1", OrderID: "O1", AmountFen: 500, Reason: "SALES_RETURN"})
+	if err != nil || f.Coupon != 200 || f.Back.BalanceFen() != 500 {
+		t.Fatalf("refund: coupon %s balance %s %v", f.Coupon, f.Back.BalanceFen(), err)
+	}
+	if a := h.accounts("C1"); a.BalanceFen() != 400+500 {
+		t.Fatalf("balance %s after the refund, want 900", a.BalanceFen())
+	}
+	f2, err := h.svc.RefundNonCash(h.ctx, app.NonCashRefundInput{IdempotencyKey: "R2", OrderID: "O1", AmountFen: 500, Reason: "SALES_RETURN"})
+	if err != nil || f2.Coupon != 200 {
+		t.Fatalf("second refund: %+v %v", f2, err)
+	}
+	if a := h.accounts("C1"); a.BalanceFen() != 1_400 {
+		t.Fatalf("balance %s after the whole deduction came back, want 1400 (1000 + the coupon's 400)", a.BalanceFen())
+	}
+	if n := h.count(`SELECT COALESCE(SUM(balance_fen),0) FROM noncash_refunds WHERE order_id='O1'`); n != 1_000 {
+		t.Fatalf("refunds record %d to the balance, want 1000", n)
+	}
+	if st := h.couponStatus(cp); st == mdomain.CouponAvailable {
+		t.Fatalf("the coupon is %s: given back whole besides its value", st)
+	}
 }

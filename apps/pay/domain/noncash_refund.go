@@ -12,8 +12,11 @@ import (
 type NonCashRefund struct {
 	ID, Key, RequestHash, OrderID, CustomerID, Reason string
 	Amount                                            money.Fen
-	// Back is what each account gets; Coupon is the coupons' share, not
-	// credited: a coupon spent on an order is not given back for part of it.
+	// Back is what each account gets; Coupon is the coupons' share, which
+	// Back's balance includes: a coupon spent on an order cannot be given
+	// back for part of the order (nor whole for a part: that would give
+	// back more than the share), so its share comes back as its value in
+	// the customer's balance, and the parts still sum to Amount.
 	Back      Account
 	Coupon    money.Fen
 	CreatedAt time.Time
@@ -22,7 +25,9 @@ type NonCashRefund struct {
 // SpreadNonCashRefund spreads amount over the items of an order's
 // deductions in proportion to what each took (money.Allocate, the
 // remainder rule), so the parts sum to amount and a full return of every
-// line gives each account back exactly what it gave. left is what the
+// line gives each account back exactly what it gave; the coupons' share
+// is credited to the balance at its value (see NonCashRefund.Coupon) and
+// answered apart as well. left is what the
 // deductions may still give back (their total less earlier non-cash
 // refunds): more is ErrRefundTooLarge.
 func SpreadNonCashRefund(customerID string, items []Item, amount, left money.Fen) (Account, money.Fen, error) {
@@ -45,6 +50,7 @@ func SpreadNonCashRefund(customerID string, items []Item, amount, left money.Fen
 	for i, it := range items {
 		if it.Kind() == KindCoupon {
 			coupon += parts[i]
+			back.add(KindBalance, parts[i])
 			continue
 		}
 		back.add(it.Kind(), parts[i])

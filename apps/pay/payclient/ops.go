@@ -136,8 +136,9 @@ type NonCashRefund struct {
 	GiftCardFen  money.Fen `json:"gift_card_fen"`
 	GoodsCardFen money.Fen `json:"goods_card_fen"`
 	Points       int64     `json:"points"`
-	// CouponFen is the coupons' share: a coupon spent on the order is
-	// not given back for part of it, so this share is not credited.
+	// CouponFen is the coupons' share, credited to the balance at its
+	// value (BalanceFen includes it): a coupon spent on the order cannot
+	// be given back for part of it.
 	CouponFen money.Fen `json:"coupon_fen"`
 	CreatedAt time.Time `json:"created_at"`
 }
