@@ -475,7 +475,9 @@ func TestCheckUseJudgesCategoriesByTheCatalog(t *testing.T) {
 	if res, err := e.w.CheckUse(e.ctx, "C1", []string{p}, []domain.Line{{SKU: "PORK", Qty: 1, AmountFen: 100}}); err != nil || res[0].Err != nil || cat.reads != 0 {
 		t.Fatalf("plain coupon: %+v, %v, %d catalog reads", res, err, cat.reads)
 	}
-	line := func(sku string, fen int64) domain.Line { return domain.Line{SKU: sku, Qty: 1, AmountFen: money.Fen(fen)} }
+	line := func(sku string, fen int64) domain.Line {
+		return domain.Line{SKU: sku, Qty: 1, AmountFen: money.Fen(fen)}
+	}
 	for i, tc := range []struct {
 		id    string
 		lines []domain.Line
