@@ -6,7 +6,7 @@ import (
 )
 
 func productInput(in *model.ProductInput) inventoryclient.ProductInput {
-	out := inventoryclient.ProductInput{Name: in.Name, Zone: string(in.Zone), TaxRateBP: in.TaxRateBp, Warehouse: in.Warehouse,
+	out := inventoryclient.ProductInput{Name: in.Name, Zone: string(in.Zone), Category: string(in.Category), TaxRateBP: in.TaxRateBp, Warehouse: in.Warehouse,
 		Supplier: str(in.Supplier), DropShip: flag(in.DropShip), Presale: flag(in.Presale), OwnBox: flag(in.OwnBox), Oversize: flag(in.Oversize)}
 	if in.ShelfLifeDays != nil {
 		out.ShelfLife = *in.ShelfLifeDays

@@ -35,6 +35,9 @@ func (r *queryResolver) Products(ctx context.Context, filter *model.ProductFilte
 		if filter.Zone != nil {
 			req.Zone = string(*filter.Zone)
 		}
+		if filter.Category != nil {
+			req.Category = string(*filter.Category)
+		}
 		req.InStock = filter.InStock != nil && *filter.InStock
 	}
 	pg, err := r.Catalog.SearchProducts(ctx, req)

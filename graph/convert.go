@@ -50,6 +50,7 @@ func toProduct(p inventoryclient.Product) *model.Product {
 		PriceFen:       int64(p.PriceFen),
 		PriceFormatted: fmtFen(p.PriceFen),
 		Zone:           model.Zone(p.Zone),
+		Category:       productCategory(p.Category),
 		Warehouse:      p.Warehouse,
 		TaxRateBp:      p.TaxRateBP,
 		DropShip:       p.DropShip,
@@ -65,6 +66,15 @@ func toProduct(p inventoryclient.Product) *model.Product {
 		NextPrice:      nextPrice(p.NextPrice),
 		Supplier:       optional(p.Supplier),
 	}
+}
+
+// productCategory is nil for a product entered before categories.
+func productCategory(c string) *model.ProductCategory {
+	if c == "" {
+		return nil
+	}
+	pc := model.ProductCategory(c)
+	return &pc
 }
 
 func components(cs []inventoryclient.Component) []*model.BundleComponent {

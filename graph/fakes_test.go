@@ -168,12 +168,13 @@ func (f *fakeInventory) CreateProduct(_ context.Context, r inventoryclient.Creat
 	if f.catalogErr != nil {
 		return inventoryclient.Product{}, f.catalogErr
 	}
-	return inventoryclient.Product{SKU: r.Product.SKU, Name: r.Product.Name, PriceFen: r.Product.PriceFen, Zone: r.Product.Zone, Version: 1,
-		Components: r.Product.Components}, nil
+	return inventoryclient.Product{SKU: r.Product.SKU, Name: r.Product.Name, PriceFen: r.Product.PriceFen, Zone: r.Product.Zone,
+		Category: r.Product.Category, Version: 1, Components: r.Product.Components}, nil
 }
 
 func (f *fakeInventory) UpdateProduct(_ context.Context, sku string, r inventoryclient.UpdateProductRequest) (inventoryclient.Product, error) {
-	return inventoryclient.Product{SKU: sku, Name: r.Product.Name, Zone: r.Product.Zone, Version: r.ExpectedVersion + 1}, f.catalogErr
+	return inventoryclient.Product{SKU: sku, Name: r.Product.Name, Zone: r.Product.Zone, Category: r.Product.Category,
+		Version: r.ExpectedVersion + 1}, f.catalogErr
 }
 
 func (f *fakeInventory) SchedulePrice(_ context.Context, sku string, r inventoryclient.SchedulePriceRequest) (inventoryclient.Product, error) {
@@ -252,7 +253,7 @@ func (f *fakeInventory) SearchProducts(_ context.Context, r inventoryclient.Sear
 	slices.Sort(keys)
 	for _, k := range keys {
 		p := f.products[k]
-		if k <= r.After || (r.InStock && p.Available <= 0) || (r.Zone != "" && p.Zone != r.Zone) {
+		if k <= r.After || (r.InStock && p.Available <= 0) || (r.Zone != "" && p.Zone != r.Zone) || (r.Category != "" && p.Category != r.Category) {
 			continue
 		}
 		if len(pg.Items) == r.First {
@@ -353,8 +354,8 @@ func newEnv(t *testing.T, mod ...func(*graph.Options)) *env {
 			"o-bob": {ID: "o-bob", CustomerID: "bob", Source: omsclient.SourceWeb, Status: omsclient.StatusPaid},
 		}},
 		inv: &fakeInventory{products: map[string]inventoryclient.Product{
-			"apple": {SKU: "apple", Name: "Apple", PriceFen: 1205, Zone: inventoryclient.ZoneAmbient, Available: 100},
-			"milk":  {SKU: "milk", Name: "Milk", PriceFen: 890, Zone: inventoryclient.ZoneChilledLow, Available: 3},
+			"apple": {SKU: "apple", Name: "Apple", PriceFen: 1205, Zone: inventoryclient.ZoneAmbient, Category: "FRUIT", Available: 100},
+			"milk":  {SKU: "milk", Name: "Milk", PriceFen: 890, Zone: inventoryclient.ZoneChilledLow, Category: "DAIRY", Available: 3},
 			"fish":  {SKU: "fish", Name: "Fish", PriceFen: 4500, Zone: inventoryclient.ZoneFrozenLow, Available: 0},
 		}},
 		pay:    &fakePay{},

@@ -28,18 +28,34 @@ var _ Wallet = (*marketingclient.Client)(nil)
 
 func templateSpec(in model.CouponTemplateInput) marketingclient.TemplateSpec {
 	return marketingclient.TemplateSpec{Title: in.Title, ValueFen: money.Fen(in.ValueFen), ThresholdFen: money.Fen(in.ThresholdFen),
-		SKUs: in.Skus, ValidFrom: in.ValidFrom, ValidTo: in.ValidTo}
+		SKUs: in.Skus, Categories: categoriesIn(in.Categories), ValidFrom: in.ValidFrom, ValidTo: in.ValidTo}
+}
+
+func categoriesIn(cs []model.ProductCategory) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+func categoriesOut(cs []string) []model.ProductCategory {
+	out := make([]model.ProductCategory, len(cs))
+	for i, c := range cs {
+		out[i] = model.ProductCategory(c)
+	}
+	return out
 }
 
 func toTemplate(t marketingclient.Template) *model.CouponTemplate {
 	return &model.CouponTemplate{ID: t.ID, Title: t.Title, ValueFen: int64(t.ValueFen), ValueFormatted: fmtFen(t.ValueFen),
-		ThresholdFen: int64(t.ThresholdFen), Skus: nonNil(t.SKUs), ValidFrom: t.ValidFrom, ValidTo: t.ValidTo,
+		ThresholdFen: int64(t.ThresholdFen), Skus: nonNil(t.SKUs), Categories: categoriesOut(t.Categories), ValidFrom: t.ValidFrom, ValidTo: t.ValidTo,
 		Status: model.CouponTemplateStatus(t.Status), Bound: t.Bound, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 func toCoupon(c marketingclient.Coupon) *model.Coupon {
 	return &model.Coupon{ID: c.ID, TemplateID: c.TemplateID, Title: c.Title, ValueFen: int64(c.ValueFen), ValueFormatted: fmtFen(c.ValueFen),
-		ThresholdFen: int64(c.ThresholdFen), Skus: nonNil(c.SKUs), Status: c.Status, ValidFrom: c.ValidFrom, ExpiresAt: c.ValidTo,
+		ThresholdFen: int64(c.ThresholdFen), Skus: nonNil(c.SKUs), Categories: categoriesOut(c.Categories), Status: c.Status, ValidFrom: c.ValidFrom, ExpiresAt: c.ValidTo,
 		Source: c.Source, BoundAt: c.BoundAt}
 }
 
@@ -81,7 +97,13 @@ func walletErrors(err error, field []string) ([]*model.UserError, error) {
 	}
 	switch p.Code {
 	case marketingclient.CodeValidation:
-		return one(model.UserErrorCodeValidationFailed, "")
+		var f, reason string // the wallet names the field where it is one (categories[i])
+		decodeDetail(p.Details, "field", &f)
+		decodeDetail(p.Details, "reason", &reason)
+		if f != "" {
+			field = fieldPath(field, f)
+		}
+		return one(model.UserErrorCodeValidationFailed, reason)
 	case marketingclient.CodeKeyReused:
 		field = []string{"idempotencyKey"}
 		return one(model.UserErrorCodeIdempotencyKeyReused, "")

@@ -68,6 +68,16 @@ func TestCouponTemplatesAndWallet(t *testing.T) {
 		t.Fatalf("retry with the key made another template: %s", asJSON(again))
 	}
 
+	// Categories go through as the catalog's codes and come back sorted.
+	if p := create("cat", `title: "水果满50减5", valueFen: 500, thresholdFen: 5000, categories: [FRUIT, DAIRY], `+window); asJSON(dig(p, "template", "skus")) != `[]` {
+		t.Fatalf("category template: %s", asJSON(p))
+	}
+	data, errs = post(t, e.c, `{ couponTemplates { edges { node { title categories } } } }`, mk)
+	if got := asJSON(data); len(errs) > 0 || !strings.Contains(got, `{"categories":["DAIRY","FRUIT"],"title":"水果满50减5"}`) ||
+		!strings.Contains(got, `{"categories":[],"title":"满99减10"}`) {
+		t.Fatalf("templates' categories: %s %v", got, errs)
+	}
+
 	// Customer service grants it to alice once per key; she sees it.
 	grant := `mutation { grantCoupon(templateId: "` + tpl + `", customerId: "alice", idempotencyKey: "g1") { coupon { id status } errors { code } } }`
 	data, errs = post(t, e.c, grant, as(t, "agent7", auth.RoleCSAgent))

@@ -35,7 +35,7 @@ func benchEnv(b *testing.B) (*sql.DB, *redis.Client, string, *hotstock.Stock, *a
 	st := store.New(db, clock.System{})
 	hot := hotstock.New(rdb, db, prefix)
 	p := func(sku string, hot bool) domain.Product {
-		return domain.Product{SKU: sku, Name: sku, PriceFen: 100, Zone: domain.ZoneAmbient, TaxRateBP: 900, Warehouse: "WH-SH", Hot: hot}
+		return domain.Product{SKU: sku, Name: sku, PriceFen: 100, Zone: domain.ZoneAmbient, Category: domain.CategoryGrainOil, TaxRateBP: 900, Warehouse: "WH-SH", Hot: hot}
 	}
 	if err := st.InsertCatalog(context.Background(), []domain.Product{p("COLD", false), p("FLASH", true)},
 		map[string]int64{"COLD": benchUnits, "FLASH": benchUnits}); err != nil {

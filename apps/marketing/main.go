@@ -18,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/marketing/api"
 	"github.com/harvest/harvest/apps/marketing/app"
 	"github.com/harvest/harvest/apps/marketing/claimstock"
@@ -71,6 +72,7 @@ func run() error {
 	claims := app.NewClaims(st, claimstock.New(rdb, cfg.RedisPrefix), clock.System{}, a.Relay.Notify, a.Logger, cfg.ClaimQueue)
 	claims.Binders = cfg.ClaimBinders
 	wallet.Pending = claims.IssuePending
+	wallet.Catalog = app.InventoryCatalog{C: inventoryclient.New(a.Invoker)}
 	api.MountClaims(a.Mux, claims)
 	a.Go(claims.Run)
 	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })

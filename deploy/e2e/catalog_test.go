@@ -77,7 +77,7 @@ func TestScheduledPriceThroughTheStack(t *testing.T) {
 
 	// Bad input, each refused with its rule, nothing created.
 	newProduct := func(sku string, price int64, comps ...map[string]any) map[string]any {
-		return map[string]any{"sku": sku, "priceFen": price, "product": map[string]any{"name": "x", "zone": "AMBIENT", "taxRateBp": 900,
+		return map[string]any{"sku": sku, "priceFen": price, "product": map[string]any{"name": "x", "zone": "AMBIENT", "category": "GRAIN_OIL", "taxRateBp": 900,
 			"warehouse": "WH-SH", "components": comps}}
 	}
 	for _, tc := range []struct {

@@ -788,6 +788,7 @@ var callers = map[string]struct {
 	}},
 	"marketing": {calls: func(t *testing.T, inv *daprx.Invoker) {
 		callEvery(t, reflect.TypeFor[mktapp.Holds](), mktapp.PayHolds{C: payclient.New(inv)})
+		callEvery(t, reflect.TypeFor[mktapp.Catalog](), mktapp.InventoryCatalog{C: inventoryclient.New(inv)})
 	}},
 	"aftersales": {calls: func(t *testing.T, inv *daprx.Invoker) {
 		callEvery(t, reflect.TypeFor[asapp.Orders](), omsclient.New(inv))
@@ -929,6 +930,8 @@ func TestAccessControlLists(t *testing.T) {
 		{"gateway", route{"wms", "GET", "v1/order-parcels/O1"}, "not the gateway's"},
 		{"gateway", route{"marketing", "POST", "v1/batch"}, "gift grants in a batch (claims batch by their own route)"},
 		{"oms", route{"marketing", "POST", "v1/coupon-claims/batch"}, "claims are the gateway's"},
+		{"marketing", route{"inventory", "POST", "v1/reservations"}, "marketing reads categories, never stock"},
+		{"marketing", route{"inventory", "PUT", "v1/catalog/products/SKU-00001"}, "edit the catalog"},
 		{"oms", route{"gateway", "POST", "events-bulk/oms.order.paid"}, "nothing calls the gateway"},
 		{"partners", route{"pay", "POST", "v1/callbacks/WECHAT"}, "an unknown app id"},
 		{"partners", route{"oms", "GET", "v1/orders"}, "an unknown app id"},

@@ -63,7 +63,7 @@ func TestReconcileInventoryWMSAndERP(t *testing.T) {
 	must(wms.PutItem(ctx, "A", "milk", "CHILLED_LOW", "STANDARD", 500, 0))
 
 	ist := invstore.New(idb, clock.System{})
-	if err := ist.InsertCatalog(ctx, []invdomain.Product{{SKU: "A", Name: "milk", PriceFen: 990, Zone: invdomain.ZoneChilledLow, TaxRateBP: 900,
+	if err := ist.InsertCatalog(ctx, []invdomain.Product{{SKU: "A", Name: "milk", PriceFen: 990, Zone: invdomain.ZoneChilledLow, Category: invdomain.CategoryDairy, TaxRateBP: 900,
 		Warehouse: "WH-SH"}}, map[string]int64{"A": 0}); err != nil {
 		t.Fatal(err)
 	}

@@ -264,6 +264,7 @@ type ComplexityRoot struct {
 
 	Coupon struct {
 		BoundAt        func(childComplexity int) int
+		Categories     func(childComplexity int) int
 		ExpiresAt      func(childComplexity int) int
 		ID             func(childComplexity int) int
 		Skus           func(childComplexity int) int
@@ -331,6 +332,7 @@ type ComplexityRoot struct {
 
 	CouponTemplate struct {
 		Bound          func(childComplexity int) int
+		Categories     func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		ID             func(childComplexity int) int
 		Skus           func(childComplexity int) int
@@ -847,6 +849,7 @@ type ComplexityRoot struct {
 	Product struct {
 		Available      func(childComplexity int) int
 		Bundle         func(childComplexity int) int
+		Category       func(childComplexity int) int
 		Components     func(childComplexity int) int
 		DropShip       func(childComplexity int) int
 		Name           func(childComplexity int) int
@@ -2282,6 +2285,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coupon.BoundAt(childComplexity), true
+	case "Coupon.categories":
+		if e.ComplexityRoot.Coupon.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Categories(childComplexity), true
 	case "Coupon.expiresAt":
 		if e.ComplexityRoot.Coupon.ExpiresAt == nil {
 			break
@@ -2548,6 +2557,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CouponTemplate.Bound(childComplexity), true
+	case "CouponTemplate.categories":
+		if e.ComplexityRoot.CouponTemplate.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponTemplate.Categories(childComplexity), true
 	case "CouponTemplate.createdAt":
 		if e.ComplexityRoot.CouponTemplate.CreatedAt == nil {
 			break
@@ -5016,6 +5031,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.Bundle(childComplexity), true
+	case "Product.category":
+		if e.ComplexityRoot.Product.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Category(childComplexity), true
 	case "Product.components":
 		if e.ComplexityRoot.Product.Components == nil {
 			break
@@ -7272,6 +7293,7 @@ input ProductInput {
   "1..200 characters."
   name: String!
   zone: Zone!
+  category: ProductCategory!
   "Output VAT in basis points, 0..10000."
   taxRateBp: Int!
   "The warehouse that sells and ships it, 1..16 characters."
@@ -7708,6 +7730,36 @@ enum Zone {
   FROZEN_LOW
 }
 
+"""
+Where a product sits in the fresh-grocery range: what customers browse by
+and what coupon templates may apply to. The list is fixed: a code never
+changes meaning, so coupons bound on it keep their rules.
+"""
+enum ProductCategory {
+  "粮油米面"
+  GRAIN_OIL
+  "休闲零食"
+  SNACKS
+  "酒水饮料"
+  BEVERAGE
+  "乳品"
+  DAIRY
+  "蛋品豆制品"
+  EGGS_TOFU
+  "蔬菜"
+  VEGETABLE
+  "水果"
+  FRUIT
+  "肉禽"
+  MEAT
+  "水产海鲜"
+  SEAFOOD
+  "速冻食品"
+  FROZEN_FOOD
+  "冰淇淋"
+  ICE_CREAM
+}
+
 "How much of a product can be bought now."
 enum StockState {
   IN_STOCK
@@ -7723,6 +7775,8 @@ type Product {
   priceFen: Int!
   priceFormatted: String!
   zone: Zone!
+  "Null only for a product entered before categories; its next edit must name one."
+  category: ProductCategory
   warehouse: String!
   "Output VAT in basis points (900 = 9%)."
   taxRateBp: Int!
@@ -7750,6 +7804,7 @@ type ProductConnection {
 input ProductFilter {
   query: String
   zone: Zone
+  category: ProductCategory
   warehouse: String
   inStock: Boolean
 }
@@ -8144,10 +8199,12 @@ type Coupon {
   title: String!
   valueFen: Int!
   valueFormatted: String!
-  "Goods the order must reach among the SKUs it applies to (0: none)."
+  "Goods the order must reach among the goods it applies to (0: none)."
   thresholdFen: Int!
-  "The SKUs it applies to; empty: every good."
+  "The SKUs it applies to; with categories also empty: every good."
   skus: [String!]!
+  "The product categories it applies to besides its SKUs."
+  categories: [ProductCategory!]!
   "AVAILABLE, HELD (in a deduction), USED (its order placed), UNBOUND (by customer service), EXPIRED"
   status: String!
   validFrom: Time!
@@ -8619,10 +8676,12 @@ type CouponTemplate {
   title: String!
   valueFen: Int!
   valueFormatted: String!
-  "Goods an order must reach among the SKUs it applies to (0: none)."
+  "Goods an order must reach among the goods it applies to (0: none)."
   thresholdFen: Int!
-  "The SKUs it applies to; empty: every good."
+  "The SKUs it applies to; with categories also empty: every good."
   skus: [String!]!
+  "The product categories it applies to besides its SKUs (a good counts when its SKU or its category is named)."
+  categories: [ProductCategory!]!
   "A bound coupon is usable in [validFrom, validTo)."
   validFrom: Time!
   validTo: Time!
@@ -8648,6 +8707,11 @@ input CouponTemplateInput {
   valueFen: Int!
   thresholdFen: Int! = 0
   skus: [String!] = []
+  """
+  Product categories it applies to besides its SKUs. Once a coupon is bound
+  from the template, its SKUs and categories stay as they are.
+  """
+  categories: [ProductCategory!] = []
   validFrom: Time!
   validTo: Time!
 }
@@ -10107,6 +10171,8 @@ func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphq
 		return ec.fieldContext_Coupon_thresholdFen(ctx, field)
 	case "skus":
 		return ec.fieldContext_Coupon_skus(ctx, field)
+	case "categories":
+		return ec.fieldContext_Coupon_categories(ctx, field)
 	case "status":
 		return ec.fieldContext_Coupon_status(ctx, field)
 	case "validFrom":
@@ -10239,6 +10305,8 @@ func (ec *executionContext) childFields_CouponTemplate(ctx context.Context, fiel
 		return ec.fieldContext_CouponTemplate_thresholdFen(ctx, field)
 	case "skus":
 		return ec.fieldContext_CouponTemplate_skus(ctx, field)
+	case "categories":
+		return ec.fieldContext_CouponTemplate_categories(ctx, field)
 	case "validFrom":
 		return ec.fieldContext_CouponTemplate_validFrom(ctx, field)
 	case "validTo":
@@ -11143,6 +11211,8 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_priceFormatted(ctx, field)
 	case "zone":
 		return ec.fieldContext_Product_zone(ctx, field)
+	case "category":
+		return ec.fieldContext_Product_category(ctx, field)
 	case "warehouse":
 		return ec.fieldContext_Product_warehouse(ctx, field)
 	case "taxRateBp":
@@ -18138,6 +18208,29 @@ func (ec *executionContext) fieldContext_Coupon_skus(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
 }
 
+func (ec *executionContext) _Coupon_categories(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Categories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductCategory) graphql.Marshaler {
+			return ec.marshalNProductCategory2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "ProductCategory")
+}
+
 func (ec *executionContext) _Coupon_status(ctx context.Context, field graphql.CollectedField, obj *model.Coupon) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19201,6 +19294,29 @@ func (ec *executionContext) _CouponTemplate_skus(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_CouponTemplate_skus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponTemplate_categories(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponTemplate_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Categories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProductCategory) graphql.Marshaler {
+			return ec.marshalNProductCategory2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponTemplate_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponTemplate", field, false, false, "ProductCategory")
 }
 
 func (ec *executionContext) _CouponTemplate_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.CouponTemplate) (ret graphql.Marshaler) {
@@ -30173,6 +30289,29 @@ func (ec *executionContext) fieldContext_Product_zone(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Product", field, false, false, "Zone")
 }
 
+func (ec *executionContext) _Product_category(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductCategory) graphql.Marshaler {
+			return ec.marshalOProductCategory2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Product_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "ProductCategory")
+}
+
 func (ec *executionContext) _Product_warehouse(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -40024,8 +40163,11 @@ func (ec *executionContext) unmarshalInputCouponTemplateInput(ctx context.Contex
 	if _, present := asMap["skus"]; !present {
 		asMap["skus"] = []any{}
 	}
+	if _, present := asMap["categories"]; !present {
+		asMap["categories"] = []any{}
+	}
 
-	fieldsInOrder := [...]string{"title", "valueFen", "thresholdFen", "skus", "validFrom", "validTo"}
+	fieldsInOrder := [...]string{"title", "valueFen", "thresholdFen", "skus", "categories", "validFrom", "validTo"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -40060,6 +40202,13 @@ func (ec *executionContext) unmarshalInputCouponTemplateInput(ctx context.Contex
 				return it, err
 			}
 			it.Skus = data
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalOProductCategory2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategoryᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
 		case "validFrom":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
 			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
@@ -40910,7 +41059,7 @@ func (ec *executionContext) unmarshalInputProductFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"query", "zone", "warehouse", "inStock"}
+	fieldsInOrder := [...]string{"query", "zone", "category", "warehouse", "inStock"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -40931,6 +41080,13 @@ func (ec *executionContext) unmarshalInputProductFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.Zone = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOProductCategory2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
 		case "warehouse":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -40989,7 +41145,7 @@ func (ec *executionContext) unmarshalInputProductInput(ctx context.Context, obj 
 		asMap["shelfLifeDays"] = 0
 	}
 
-	fieldsInOrder := [...]string{"name", "zone", "taxRateBp", "warehouse", "supplier", "dropShip", "presale", "ownBox", "oversize", "shelfLifeDays", "components"}
+	fieldsInOrder := [...]string{"name", "zone", "category", "taxRateBp", "warehouse", "supplier", "dropShip", "presale", "ownBox", "oversize", "shelfLifeDays", "components"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -41010,6 +41166,13 @@ func (ec *executionContext) unmarshalInputProductInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Zone = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNProductCategory2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
 		case "taxRateBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxRateBp"))
 			data, err := ec.unmarshalNInt2int64(ctx, v)
@@ -43651,6 +43814,11 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "categories":
+			out.Values[i] = ec._Coupon_categories(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "status":
 			out.Values[i] = ec._Coupon_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -44082,6 +44250,11 @@ func (ec *executionContext) _CouponTemplate(ctx context.Context, sel ast.Selecti
 			}
 		case "skus":
 			out.Values[i] = ec._CouponTemplate_skus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "categories":
+			out.Values[i] = ec._CouponTemplate_categories(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -47485,6 +47658,11 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 		case "zone":
 			out.Values[i] = ec._Product_zone(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "category":
+			out.Values[i] = ec._Product_category(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "warehouse":
@@ -52071,6 +52249,46 @@ func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋharvestᚋharvest�
 	return ec._Product(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNProductCategory2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx context.Context, v any) (model.ProductCategory, error) {
+	var res model.ProductCategory
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProductCategory2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx context.Context, sel ast.SelectionSet, v model.ProductCategory) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNProductCategory2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategoryᚄ(ctx context.Context, v any) ([]model.ProductCategory, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ProductCategory, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProductCategory2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNProductCategory2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ProductCategory) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProductCategory2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNProductConnection2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductConnection(ctx context.Context, sel ast.SelectionSet, v *model.ProductConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProductConnection!")
@@ -53552,6 +53770,58 @@ func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋharvestᚋharvest�
 		return graphql.Null
 	}
 	return ec._Product(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOProductCategory2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategoryᚄ(ctx context.Context, v any) ([]model.ProductCategory, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ProductCategory, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProductCategory2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOProductCategory2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ProductCategory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProductCategory2githubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOProductCategory2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx context.Context, v any) (*model.ProductCategory, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ProductCategory)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProductCategory2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductCategory(ctx context.Context, sel ast.SelectionSet, v *model.ProductCategory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐProductFilter(ctx context.Context, v any) (*model.ProductFilter, error) {

@@ -358,10 +358,12 @@ type Coupon struct {
 	Title          string `json:"title"`
 	ValueFen       int64  `json:"valueFen"`
 	ValueFormatted string `json:"valueFormatted"`
-	// Goods the order must reach among the SKUs it applies to (0: none).
+	// Goods the order must reach among the goods it applies to (0: none).
 	ThresholdFen int64 `json:"thresholdFen"`
-	// The SKUs it applies to; empty: every good.
+	// The SKUs it applies to; with categories also empty: every good.
 	Skus []string `json:"skus"`
+	// The product categories it applies to besides its SKUs.
+	Categories []ProductCategory `json:"categories"`
 	// AVAILABLE, HELD (in a deduction), USED (its order placed), UNBOUND (by customer service), EXPIRED
 	Status    string    `json:"status"`
 	ValidFrom time.Time `json:"validFrom"`
@@ -448,10 +450,12 @@ type CouponTemplate struct {
 	Title          string `json:"title"`
 	ValueFen       int64  `json:"valueFen"`
 	ValueFormatted string `json:"valueFormatted"`
-	// Goods an order must reach among the SKUs it applies to (0: none).
+	// Goods an order must reach among the goods it applies to (0: none).
 	ThresholdFen int64 `json:"thresholdFen"`
-	// The SKUs it applies to; empty: every good.
+	// The SKUs it applies to; with categories also empty: every good.
 	Skus []string `json:"skus"`
+	// The product categories it applies to besides its SKUs (a good counts when its SKU or its category is named).
+	Categories []ProductCategory `json:"categories"`
 	// A bound coupon is usable in [validFrom, validTo).
 	ValidFrom time.Time            `json:"validFrom"`
 	ValidTo   time.Time            `json:"validTo"`
@@ -473,12 +477,15 @@ type CouponTemplateEdge struct {
 }
 
 type CouponTemplateInput struct {
-	Title        string    `json:"title"`
-	ValueFen     int64     `json:"valueFen"`
-	ThresholdFen int64     `json:"thresholdFen"`
-	Skus         []string  `json:"skus,omitempty"`
-	ValidFrom    time.Time `json:"validFrom"`
-	ValidTo      time.Time `json:"validTo"`
+	Title        string   `json:"title"`
+	ValueFen     int64    `json:"valueFen"`
+	ThresholdFen int64    `json:"thresholdFen"`
+	Skus         []string `json:"skus,omitempty"`
+	// Product categories it applies to besides its SKUs. Once a coupon is bound
+	// from the template, its SKUs and categories stay as they are.
+	Categories []ProductCategory `json:"categories,omitempty"`
+	ValidFrom  time.Time         `json:"validFrom"`
+	ValidTo    time.Time         `json:"validTo"`
 }
 
 type CouponTemplatePayload struct {
@@ -1124,7 +1131,9 @@ type Product struct {
 	PriceFen       int64  `json:"priceFen"`
 	PriceFormatted string `json:"priceFormatted"`
 	Zone           Zone   `json:"zone"`
-	Warehouse      string `json:"warehouse"`
+	// Null only for a product entered before categories; its next edit must name one.
+	Category  *ProductCategory `json:"category,omitempty"`
+	Warehouse string           `json:"warehouse"`
 	// Output VAT in basis points (900 = 9%).
 	TaxRateBp int64 `json:"taxRateBp"`
 	DropShip  bool  `json:"dropShip"`
@@ -1162,17 +1171,19 @@ type ProductEdge struct {
 
 // Product search; empty fields do not filter.
 type ProductFilter struct {
-	Query     *string `json:"query,omitempty"`
-	Zone      *Zone   `json:"zone,omitempty"`
-	Warehouse *string `json:"warehouse,omitempty"`
-	InStock   *bool   `json:"inStock,omitempty"`
+	Query     *string          `json:"query,omitempty"`
+	Zone      *Zone            `json:"zone,omitempty"`
+	Category  *ProductCategory `json:"category,omitempty"`
+	Warehouse *string          `json:"warehouse,omitempty"`
+	InStock   *bool            `json:"inStock,omitempty"`
 }
 
 // A product's description (its price changes by schedulePrice).
 type ProductInput struct {
 	// 1..200 characters.
-	Name string `json:"name"`
-	Zone Zone   `json:"zone"`
+	Name     string          `json:"name"`
+	Zone     Zone            `json:"zone"`
+	Category ProductCategory `json:"category"`
 	// Output VAT in basis points, 0..10000.
 	TaxRateBp int64 `json:"taxRateBp"`
 	// The warehouse that sells and ships it, 1..16 characters.
@@ -3074,6 +3085,93 @@ func (e *PaymentChannel) UnmarshalJSON(b []byte) error {
 }
 
 func (e PaymentChannel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a product sits in the fresh-grocery range: what customers browse by
+// and what coupon templates may apply to. The list is fixed: a code never
+// changes meaning, so coupons bound on it keep their rules.
+type ProductCategory string
+
+const (
+	// 粮油米面
+	ProductCategoryGrainOil ProductCategory = "GRAIN_OIL"
+	// 休闲零食
+	ProductCategorySnacks ProductCategory = "SNACKS"
+	// 酒水饮料
+	ProductCategoryBeverage ProductCategory = "BEVERAGE"
+	// 乳品
+	ProductCategoryDairy ProductCategory = "DAIRY"
+	// 蛋品豆制品
+	ProductCategoryEggsTofu ProductCategory = "EGGS_TOFU"
+	// 蔬菜
+	ProductCategoryVegetable ProductCategory = "VEGETABLE"
+	// 水果
+	ProductCategoryFruit ProductCategory = "FRUIT"
+	// 肉禽
+	ProductCategoryMeat ProductCategory = "MEAT"
+	// 水产海鲜
+	ProductCategorySeafood ProductCategory = "SEAFOOD"
+	// 速冻食品
+	ProductCategoryFrozenFood ProductCategory = "FROZEN_FOOD"
+	// 冰淇淋
+	ProductCategoryIceCream ProductCategory = "ICE_CREAM"
+)
+
+var AllProductCategory = []ProductCategory{
+	ProductCategoryGrainOil,
+	ProductCategorySnacks,
+	ProductCategoryBeverage,
+	ProductCategoryDairy,
+	ProductCategoryEggsTofu,
+	ProductCategoryVegetable,
+	ProductCategoryFruit,
+	ProductCategoryMeat,
+	ProductCategorySeafood,
+	ProductCategoryFrozenFood,
+	ProductCategoryIceCream,
+}
+
+func (e ProductCategory) IsValid() bool {
+	switch e {
+	case ProductCategoryGrainOil, ProductCategorySnacks, ProductCategoryBeverage, ProductCategoryDairy, ProductCategoryEggsTofu, ProductCategoryVegetable, ProductCategoryFruit, ProductCategoryMeat, ProductCategorySeafood, ProductCategoryFrozenFood, ProductCategoryIceCream:
+		return true
+	}
+	return false
+}
+
+func (e ProductCategory) String() string {
+	return string(e)
+}
+
+func (e *ProductCategory) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProductCategory(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProductCategory", str)
+	}
+	return nil
+}
+
+func (e ProductCategory) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProductCategory) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProductCategory) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -108,7 +108,7 @@ func (h handlers) product(w http.ResponseWriter, r *http.Request) {
 
 func (h handlers) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := app.Filter{Query: q.Get("q"), Zone: domain.Zone(q.Get("zone")), Warehouse: q.Get("warehouse")}
+	f := app.Filter{Query: q.Get("q"), Zone: domain.Zone(q.Get("zone")), Category: domain.Category(q.Get("category")), Warehouse: q.Get("warehouse")}
 	if v := q.Get("in_stock"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -225,7 +225,7 @@ func reservation(res domain.Reservation) inventoryclient.Reservation {
 
 func toProduct(p app.ProductView) inventoryclient.Product {
 	out := inventoryclient.Product{
-		SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen, Zone: string(p.Zone), TaxRateBP: p.TaxRateBP,
+		SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen, Zone: string(p.Zone), Category: string(p.Category), TaxRateBP: p.TaxRateBP,
 		Warehouse: p.Warehouse, Supplier: p.Supplier, DropShip: p.DropShip, Presale: p.Presale,
 		Available: p.Available, Hot: p.Hot, OwnBox: p.OwnBox, Oversize: p.Oversize, ShelfLife: p.ShelfLife, Version: p.Version,
 	}

@@ -20,7 +20,7 @@ func mountCatalog(mux chi.Router, h handlers) {
 }
 
 func productInput(in inventoryclient.ProductInput) app.ProductInput {
-	out := app.ProductInput{SKU: in.SKU, Name: in.Name, Zone: in.Zone, Warehouse: in.Warehouse, Supplier: in.Supplier,
+	out := app.ProductInput{SKU: in.SKU, Name: in.Name, Zone: in.Zone, Category: in.Category, Warehouse: in.Warehouse, Supplier: in.Supplier,
 		TaxRateBP: in.TaxRateBP, ShelfLife: in.ShelfLife, DropShip: in.DropShip, Presale: in.Presale, OwnBox: in.OwnBox,
 		Oversize: in.Oversize, PriceFen: in.PriceFen}
 	for _, c := range in.Components {

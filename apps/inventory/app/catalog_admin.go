@@ -57,15 +57,16 @@ type Change struct {
 
 // ProductInput is a product as an operator enters it.
 type ProductInput struct {
-	SKU, Name, Zone, Warehouse, Supplier string
-	TaxRateBP, ShelfLife                 int64
-	DropShip, Presale, OwnBox, Oversize  bool
-	Components                           []domain.Component
-	PriceFen                             money.Fen // CreateProduct only; prices change by SchedulePrice
+	SKU, Name, Zone, Category, Warehouse, Supplier string
+	TaxRateBP, ShelfLife                           int64
+	DropShip, Presale, OwnBox, Oversize            bool
+	Components                                     []domain.Component
+	PriceFen                                       money.Fen // CreateProduct only; prices change by SchedulePrice
 }
 
 func (in ProductInput) apply(p domain.Product) domain.Product {
 	p.Name, p.Zone, p.Warehouse, p.Supplier = strings.TrimSpace(in.Name), domain.Zone(in.Zone), strings.TrimSpace(in.Warehouse), strings.TrimSpace(in.Supplier)
+	p.Category = domain.Category(in.Category)
 	p.TaxRateBP, p.ShelfLife = in.TaxRateBP, in.ShelfLife
 	p.DropShip, p.Presale, p.OwnBox, p.Oversize = in.DropShip, in.Presale, in.OwnBox, in.Oversize
 	p.Components = slices.Clone(in.Components)

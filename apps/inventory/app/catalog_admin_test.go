@@ -29,7 +29,7 @@ import (
 )
 
 func newProduct(sku string) app.ProductInput {
-	return app.ProductInput{SKU: sku, Name: "product " + sku, Zone: "CHILLED_LOW", Warehouse: "WH-SH", TaxRateBP: 900, PriceFen: 1200, ShelfLife: 7}
+	return app.ProductInput{SKU: sku, Name: "product " + sku, Zone: "CHILLED_LOW", Category: "DAIRY", Warehouse: "WH-SH", TaxRateBP: 900, PriceFen: 1200, ShelfLife: 7}
 }
 
 func TestProductsAreVersionedAndAudited(t *testing.T) {
@@ -103,6 +103,10 @@ func TestCatalogRefusesBadInput(t *testing.T) {
 	unknown.Components = []domain.Component{{SKU: "GHOST", Qty: 1}}
 	dropShip := newProduct("DS")
 	dropShip.DropShip = true
+	toys := newProduct("TOYS")
+	toys.Category = "TOYS"
+	uncategorised := newProduct("NOCAT")
+	uncategorised.Category = ""
 	for _, c := range []struct {
 		in            app.ProductInput
 		field, reason string
@@ -113,6 +117,8 @@ func TestCatalogRefusesBadInput(t *testing.T) {
 		{nested, "components[0].sku", domain.ReasonNestedBundle},
 		{unknown, "components[0].sku", domain.ReasonUnknownComponent},
 		{dropShip, "supplier", domain.ReasonSupplierRequired},
+		{toys, "category", domain.ReasonUnknownCategory},
+		{uncategorised, "category", domain.ReasonUnknownCategory},
 	} {
 		_, err := e.svc.CreateProduct(ctx, c.in, "ADMIN:a1")
 		var ve *domain.ValidationError
@@ -150,6 +156,82 @@ func TestCatalogRefusesBadInput(t *testing.T) {
 		t.Fatalf("%d changes recorded for refused calls", n)
 	}
 	wantAvail(t, e, map[string]int64{"BDL": 5})
+}
+
+// Every product has a category: the catalog stores it, audits its
+// changes, filters by it, and refuses a product without a known one; a
+// product entered before categories reads uncategorised and its next edit
+// must name one.
+func TestProductCategories(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	fruit := newProduct("APPLE")
+	fruit.Zone, fruit.Category = "CHILLED_HIGH", "FRUIT"
+	if p, err := e.svc.CreateProduct(ctx, fruit, "CATALOG_MANAGER:m1"); err != nil || p.Category != domain.CategoryFruit {
+		t.Fatalf("create: %+v, %v", p, err)
+	}
+	search := func(c domain.Category) []string {
+		t.Helper()
+		res, err := e.svc.Search(ctx, app.Filter{Category: c})
+		if err != nil {
+			t.Fatalf("search %s: %v", c, err)
+		}
+		var skus []string
+		for _, p := range res.Items {
+			if p.Category != c {
+				t.Fatalf("search %s answered %s of %s", c, p.SKU, p.Category)
+			}
+			skus = append(skus, p.SKU)
+		}
+		return skus
+	}
+	if got := search(domain.CategoryFruit); fmt.Sprint(got) != "[APPLE]" {
+		t.Fatalf("fruit: %v", got)
+	}
+	if got := search(domain.CategoryDairy); fmt.Sprint(got) != "[A B BDL C HBDL HOT]" {
+		t.Fatalf("dairy: %v", got)
+	}
+	var ve *domain.ValidationError
+	if _, err := e.svc.Search(ctx, app.Filter{Category: "TOYS"}); !errors.As(err, &ve) || ve.Reason != domain.ReasonUnknownCategory {
+		t.Fatalf("search of an unknown category: %v", err)
+	}
+	fruit.Category = "VEGETABLE"
+	p, err := e.svc.UpdateProduct(ctx, "APPLE", 1, fruit, "CATALOG_MANAGER:m1")
+	if err != nil || p.Category != domain.CategoryVegetable || p.Version != 2 {
+		t.Fatalf("recategorise: %+v, %v", p, err)
+	}
+	changes, err := e.svc.Changes(ctx, "APPLE")
+	if err != nil || !strings.Contains(changes[0].Before, `"category":"FRUIT"`) || !strings.Contains(changes[0].After, `"category":"VEGETABLE"`) {
+		t.Fatalf("audit: %+v, %v", changes, err)
+	}
+	if got := search(domain.CategoryFruit); len(got) != 0 {
+		t.Fatalf("fruit after the change: %v", got)
+	}
+	fruit.Category = "APPLES"
+	if _, err := e.svc.UpdateProduct(ctx, "APPLE", 2, fruit, "CATALOG_MANAGER:m1"); !errors.As(err, &ve) || ve.Field != "category" || ve.Reason != domain.ReasonUnknownCategory {
+		t.Fatalf("edit to an unknown category: %v", err)
+	}
+
+	// A product from before migration 00007.
+	if _, err := e.db.Exec(`UPDATE products SET category = NULL WHERE sku = 'A'`); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := e.svc.CatalogEntries(ctx, []string{"A"})
+	if err != nil || ps[0].Category != "" {
+		t.Fatalf("uncategorised product: %+v, %v", ps, err)
+	}
+	legacy := newProduct("A")
+	legacy.Name, legacy.Category = "product A", ""
+	if _, err := e.svc.UpdateProduct(ctx, "A", 1, legacy, "ADMIN:a1"); !errors.As(err, &ve) || ve.Reason != domain.ReasonUnknownCategory {
+		t.Fatalf("edit of an uncategorised product without a category: %v", err)
+	}
+	legacy.Category = "DAIRY"
+	if p, err := e.svc.UpdateProduct(ctx, "A", 1, legacy, "ADMIN:a1"); err != nil || p.Category != domain.CategoryDairy {
+		t.Fatalf("categorised by its edit: %+v, %v", p, err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM products WHERE category IS NULL`); n != 0 {
+		t.Fatalf("%d uncategorised products left", n)
+	}
 }
 
 // inventoryOverHTTP serves inventory's API as its sidecar would and

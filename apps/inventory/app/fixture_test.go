@@ -62,7 +62,7 @@ func newEnv(t testing.TB) *env {
 	e.hot = hotstock.New(rdb, db, prefix)
 	e.svc = app.New(e.store, e.hot, e.orders, e.clock, app.Options{OrphanGrace: time.Second})
 	p := func(sku string, hot bool, comps ...domain.Component) domain.Product {
-		return domain.Product{SKU: sku, Name: "product " + sku, PriceFen: 990, Zone: domain.ZoneChilledLow, TaxRateBP: 900,
+		return domain.Product{SKU: sku, Name: "product " + sku, PriceFen: 990, Zone: domain.ZoneChilledLow, Category: domain.CategoryDairy, TaxRateBP: 900,
 			Warehouse: "WH-SH", Hot: hot, Components: comps}
 	}
 	ps := []domain.Product{p("A", false), p("B", false), p("C", false), p("HOT", true),

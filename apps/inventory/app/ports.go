@@ -31,6 +31,7 @@ type Level struct {
 type Filter struct {
 	Query     string
 	Zone      domain.Zone
+	Category  domain.Category
 	Warehouse string
 	InStock   bool
 	After     string // SKU the page starts after

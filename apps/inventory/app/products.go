@@ -93,6 +93,11 @@ func (s *Service) Search(ctx context.Context, f Filter) (SearchResult, error) {
 			return SearchResult{}, err
 		}
 	}
+	if f.Category != "" {
+		if _, err := domain.ParseCategory(string(f.Category)); err != nil {
+			return SearchResult{}, err
+		}
+	}
 	ps, hasNext, total, err := s.store.Search(ctx, f)
 	if err != nil {
 		return SearchResult{}, err

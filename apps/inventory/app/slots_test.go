@@ -27,8 +27,8 @@ func slotKey(wh string) domain.SlotKey {
 func withSlotCatalog(t testing.TB, e *env) {
 	t.Helper()
 	ps := []domain.Product{
-		{SKU: "D", Name: "product D", PriceFen: 990, Zone: domain.ZoneFrozenLow, TaxRateBP: 1300, Warehouse: "WH-BJ"},
-		{SKU: "DS", Name: "product DS", PriceFen: 990, Zone: domain.ZoneAmbient, TaxRateBP: 1300, Warehouse: "WH-BJ", DropShip: true, Supplier: "SUP-01"},
+		{SKU: "D", Name: "product D", PriceFen: 990, Zone: domain.ZoneFrozenLow, Category: domain.CategoryIceCream, TaxRateBP: 1300, Warehouse: "WH-BJ"},
+		{SKU: "DS", Name: "product DS", PriceFen: 990, Zone: domain.ZoneAmbient, Category: domain.CategoryGrainOil, TaxRateBP: 1300, Warehouse: "WH-BJ", DropShip: true, Supplier: "SUP-01"},
 	}
 	if err := e.store.InsertCatalog(context.Background(), ps, map[string]int64{"D": 100, "DS": 100}); err != nil {
 		t.Fatal(err)

@@ -42,10 +42,13 @@ type Component struct {
 
 // Product is a SKU of the product center.
 type Product struct {
-	SKU        string
-	Name       string
-	PriceFen   money.Fen // in effect from PriceFrom (see PriceAt)
-	Zone       Zone
+	SKU      string
+	Name     string
+	PriceFen money.Fen // in effect from PriceFrom (see PriceAt)
+	Zone     Zone
+	// Category is empty only for a product entered before categories
+	// (migration 00007); an edit must give it one.
+	Category   Category
 	TaxRateBP  int64
 	Warehouse  string // the warehouse that sells (and ships) it
 	Supplier   string
@@ -140,6 +143,9 @@ func (p Product) Validate() error {
 		return invalid("components", "at most 20")
 	}
 	if _, err := ParseZone(string(p.Zone)); err != nil {
+		return err
+	}
+	if _, err := ParseCategory(string(p.Category)); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

@@ -30,6 +30,13 @@ const (
 	RouteCatalogBatch = "POST v1/products/batch"
 )
 
+// Categories are the product categories of the catalog, the published
+// form of inventory's domain.Categories: what a coupon template may apply
+// to besides SKUs (marketing validates templates against it), and what a
+// Product's Category is one of.
+var Categories = []string{"GRAIN_OIL", "SNACKS", "BEVERAGE", "DAIRY", "EGGS_TOFU", "VEGETABLE", "FRUIT", "MEAT", "SEAFOOD",
+	"FROZEN_FOOD", "ICE_CREAM"}
+
 // Zones are the warehouse temperature zones (DOMAIN 7.1).
 const (
 	ZoneAmbient     = "AMBIENT"      // 常温
@@ -66,7 +73,8 @@ type Product struct {
 	Name       string      `json:"name"`
 	PriceFen   money.Fen   `json:"price_fen"`
 	Zone       string      `json:"zone"`
-	TaxRateBP  int64       `json:"tax_rate_bp"` // output VAT in basis points: 900 = 9%
+	Category   string      `json:"category,omitempty"` // one of Categories; empty: entered before categories
+	TaxRateBP  int64       `json:"tax_rate_bp"`        // output VAT in basis points: 900 = 9%
 	Warehouse  string      `json:"warehouse"`
 	Supplier   string      `json:"supplier,omitempty"`
 	DropShip   bool        `json:"drop_ship"`
@@ -101,6 +109,7 @@ type ProductPage struct {
 type SearchRequest struct {
 	Query     string
 	Zone      string
+	Category  string
 	Warehouse string
 	InStock   bool
 	First     int
@@ -196,6 +205,7 @@ func (c *Client) SearchProducts(ctx context.Context, r SearchRequest) (ProductPa
 	q := url.Values{}
 	q.Set("q", r.Query)
 	q.Set("zone", r.Zone)
+	q.Set("category", r.Category)
 	q.Set("warehouse", r.Warehouse)
 	q.Set("in_stock", strconv.FormatBool(r.InStock))
 	q.Set("first", strconv.Itoa(r.First))
@@ -409,6 +419,7 @@ type ProductInput struct {
 	Name       string      `json:"name"`
 	PriceFen   money.Fen   `json:"price_fen"`
 	Zone       string      `json:"zone"`
+	Category   string      `json:"category"` // one of Categories
 	TaxRateBP  int64       `json:"tax_rate_bp"`
 	Warehouse  string      `json:"warehouse"`
 	Supplier   string      `json:"supplier,omitempty"`

@@ -20,13 +20,13 @@ func TestGenerateIsDeterministicAndCoversTheRange(t *testing.T) {
 	if !reflect.DeepEqual(ps, ps2) || !reflect.DeepEqual(onHand, onHand2) {
 		t.Fatal("two runs differ")
 	}
-	zones, whs := map[domain.Zone]bool{}, map[string]bool{}
+	zones, whs, categories := map[domain.Zone]bool{}, map[string]bool{}, map[domain.Category]bool{}
 	var bundles, dropShip, presale, hot int
 	for _, p := range ps {
 		if err := p.Validate(); err != nil {
 			t.Fatalf("%s: %v", p.SKU, err)
 		}
-		zones[p.Zone], whs[p.Warehouse] = true, true
+		zones[p.Zone], whs[p.Warehouse], categories[p.Category] = true, true, true
 		if p.IsBundle() {
 			bundles++
 		}
@@ -42,6 +42,9 @@ func TestGenerateIsDeterministicAndCoversTheRange(t *testing.T) {
 	}
 	if len(ps) < 300 || len(zones) != 5 || len(whs) < 2 || bundles == 0 || dropShip == 0 || presale == 0 || hot != 1 {
 		t.Fatalf("skus=%d zones=%d warehouses=%d bundles=%d dropship=%d presale=%d hot=%d", len(ps), len(zones), len(whs), bundles, dropShip, presale, hot)
+	}
+	if len(categories) != len(domain.Categories) {
+		t.Fatalf("the seed has %d of the %d categories: %v", len(categories), len(domain.Categories), categories)
 	}
 	if onHand[seed.FlashSKU] != seed.FlashUnits {
 		t.Fatalf("flash units = %d", onHand[seed.FlashSKU])

@@ -43,7 +43,7 @@ func (s *Store) InsertCatalog(ctx context.Context, products []domain.Product, on
 		part := products[i:min(i+chunk, len(products))]
 		var vals, comps, stock, prices []any
 		for _, p := range part {
-			vals = append(vals, p.SKU, p.Name, p.PriceFen, string(p.Zone), p.TaxRateBP, p.Warehouse, p.Supplier,
+			vals = append(vals, p.SKU, p.Name, p.PriceFen, string(p.Zone), string(p.Category), p.TaxRateBP, p.Warehouse, p.Supplier,
 				p.DropShip, p.Presale, p.IsBundle(), p.Hot, p.OwnBox, p.Oversize, p.ShelfLife, now)
 			prices = append(prices, p.SKU, time.Unix(0, 0).UTC(), p.PriceFen, "seed", now)
 			for _, c := range p.Components {
@@ -53,8 +53,8 @@ func (s *Store) InsertCatalog(ctx context.Context, products []domain.Product, on
 				stock = append(stock, p.SKU, onHand[p.SKU], onHand[p.SKU], now)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO products (sku, name, price_fen, zone, tax_rate_bp, warehouse, supplier,
-			drop_ship, presale, is_bundle, hot, own_box, oversize, shelf_life_days, created_at) VALUES `+rowsOf(15, len(vals)/15), vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO products (sku, name, price_fen, zone, category, tax_rate_bp, warehouse, supplier,
+			drop_ship, presale, is_bundle, hot, own_box, oversize, shelf_life_days, created_at) VALUES `+rowsOf(16, len(vals)/16), vals...); err != nil {
 			return fmt.Errorf("insert products: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO prices (sku, valid_from, price_fen, created_by, created_at) VALUES `+
@@ -84,7 +84,7 @@ func rowsOf(cols, n int) string {
 	return sqltx.Tuples("("+placeholders(cols)+")", n)
 }
 
-const productCols = `p.sku, p.name, p.price_fen, p.zone, p.tax_rate_bp, p.warehouse, p.supplier, p.drop_ship, p.presale, p.hot, p.is_bundle,
+const productCols = `p.sku, p.name, p.price_fen, p.zone, COALESCE(p.category, ''), p.tax_rate_bp, p.warehouse, p.supplier, p.drop_ship, p.presale, p.hot, p.is_bundle,
 	p.own_box, p.oversize, p.shelf_life_days, p.version, p.price_from, p.next_price_fen, p.next_price_at`
 
 func scanProducts(rows *sql.Rows) ([]domain.Product, error) {
@@ -92,16 +92,16 @@ func scanProducts(rows *sql.Rows) ([]domain.Product, error) {
 	var out []domain.Product
 	for rows.Next() {
 		var p domain.Product
-		var zone string
+		var zone, category string
 		var bundle bool
 		var nextPrice sql.NullInt64
 		var nextAt sql.NullTime
-		if err := rows.Scan(&p.SKU, &p.Name, &p.PriceFen, &zone, &p.TaxRateBP, &p.Warehouse, &p.Supplier,
+		if err := rows.Scan(&p.SKU, &p.Name, &p.PriceFen, &zone, &category, &p.TaxRateBP, &p.Warehouse, &p.Supplier,
 			&p.DropShip, &p.Presale, &p.Hot, &bundle, &p.OwnBox, &p.Oversize, &p.ShelfLife, &p.Version, &p.PriceFrom,
 			&nextPrice, &nextAt); err != nil {
 			return nil, fmt.Errorf("read product: %w", err)
 		}
-		p.Zone = domain.Zone(zone)
+		p.Zone, p.Category = domain.Zone(zone), domain.Category(category)
 		if nextPrice.Valid && nextAt.Valid {
 			p.Next = &domain.PriceChange{Price: money.Fen(nextPrice.Int64), From: nextAt.Time}
 		}
@@ -237,6 +237,10 @@ func (s *Store) Search(ctx context.Context, f app.Filter) ([]domain.Product, boo
 	if f.Zone != "" {
 		where = append(where, `p.zone = ?`)
 		args = append(args, string(f.Zone))
+	}
+	if f.Category != "" {
+		where = append(where, `p.category = ?`)
+		args = append(args, string(f.Category))
 	}
 	if f.Warehouse != "" {
 		where = append(where, `p.warehouse = ?`)

@@ -30,6 +30,7 @@ type doc struct {
 	PriceFrom  time.Time           `json:"price_from"`
 	Next       *domain.PriceChange `json:"next_price,omitempty"`
 	Zone       domain.Zone         `json:"zone"`
+	Category   domain.Category     `json:"category,omitempty"`
 	TaxRateBP  int64               `json:"tax_rate_bp"`
 	Warehouse  string              `json:"warehouse"`
 	Supplier   string              `json:"supplier,omitempty"`
@@ -43,7 +44,7 @@ type doc struct {
 }
 
 func docOf(p domain.Product) []byte {
-	b, _ := json.Marshal(doc{SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen, PriceFrom: p.PriceFrom, Next: p.Next, Zone: p.Zone,
+	b, _ := json.Marshal(doc{SKU: p.SKU, Name: p.Name, PriceFen: p.PriceFen, PriceFrom: p.PriceFrom, Next: p.Next, Zone: p.Zone, Category: p.Category,
 		TaxRateBP: p.TaxRateBP, Warehouse: p.Warehouse, Supplier: p.Supplier, DropShip: p.DropShip, Presale: p.Presale,
 		OwnBox: p.OwnBox, Oversize: p.Oversize, ShelfLife: p.ShelfLife, Hot: p.Hot, Components: p.Components}) // plain values cannot fail
 	return b
@@ -120,10 +121,10 @@ func (s *Store) CreateProduct(ctx context.Context, p domain.Product, by string) 
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		now := s.now()
 		p.Version, p.PriceFrom, p.Next = 1, now.Truncate(time.Microsecond), nil
-		_, err := tx.ExecContext(ctx, `INSERT INTO products (sku, name, price_fen, zone, tax_rate_bp, warehouse, supplier, drop_ship, presale,
+		_, err := tx.ExecContext(ctx, `INSERT INTO products (sku, name, price_fen, zone, category, tax_rate_bp, warehouse, supplier, drop_ship, presale,
 			is_bundle, hot, own_box, oversize, shelf_life_days, version, price_from, updated_by, updated_at, created_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,0,?,?,?,1,?,?,?,?)`,
-			p.SKU, p.Name, p.PriceFen, string(p.Zone), p.TaxRateBP, p.Warehouse, p.Supplier, p.DropShip, p.Presale, p.IsBundle(),
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,1,?,?,?,?)`,
+			p.SKU, p.Name, p.PriceFen, string(p.Zone), string(p.Category), p.TaxRateBP, p.Warehouse, p.Supplier, p.DropShip, p.Presale, p.IsBundle(),
 			p.OwnBox, p.Oversize, p.ShelfLife, p.PriceFrom, by, now, now)
 		if sqltx.IsDuplicate(err) {
 			return app.ErrProductExists
@@ -172,9 +173,9 @@ func (s *Store) UpdateProduct(ctx context.Context, sku string, expected int64, b
 		}
 		now := s.now()
 		after.Version = before.Version + 1
-		if _, err := tx.ExecContext(ctx, `UPDATE products SET name = ?, zone = ?, tax_rate_bp = ?, warehouse = ?, supplier = ?, drop_ship = ?,
+		if _, err := tx.ExecContext(ctx, `UPDATE products SET name = ?, zone = ?, category = ?, tax_rate_bp = ?, warehouse = ?, supplier = ?, drop_ship = ?,
 			presale = ?, own_box = ?, oversize = ?, shelf_life_days = ?, version = ?, updated_by = ?, updated_at = ? WHERE sku = ?`,
-			after.Name, string(after.Zone), after.TaxRateBP, after.Warehouse, after.Supplier, after.DropShip, after.Presale,
+			after.Name, string(after.Zone), string(after.Category), after.TaxRateBP, after.Warehouse, after.Supplier, after.DropShip, after.Presale,
 			after.OwnBox, after.Oversize, after.ShelfLife, after.Version, by, now, sku); err != nil {
 			return fmt.Errorf("update product %s: %w", sku, err)
 		}

@@ -39,7 +39,14 @@ func Mount(r chi.Router, svc *app.Service) {
 }
 
 func problem(err error) error {
+	var fe *domain.FieldError
 	switch {
+	case errors.As(err, &fe):
+		d := map[string]any{"field": fe.Field}
+		if fe.Reason != "" {
+			d["reason"] = fe.Reason
+		}
+		return httpapi.Errorf(http.StatusBadRequest, mc.CodeValidation, "%s", err.Error()).With(d)
 	case errors.Is(err, domain.ErrValidation):
 		return httpapi.Errorf(http.StatusBadRequest, mc.CodeValidation, "%s", err.Error())
 	case errors.Is(err, domain.ErrFileTooLarge):

@@ -71,19 +71,19 @@ func walletFail(w http.ResponseWriter, r *http.Request, err error) {
 
 func specIn(s mc.TemplateSpec) domain.TemplateSpec {
 	return domain.TemplateSpec{Title: s.Title, ValueFen: s.ValueFen, ThresholdFen: s.ThresholdFen, SKUs: s.SKUs,
-		ValidFrom: s.ValidFrom, ValidTo: s.ValidTo}
+		Categories: s.Categories, ValidFrom: s.ValidFrom, ValidTo: s.ValidTo}
 }
 
 func templateOut(t domain.Template) mc.Template {
 	s := t.Spec()
 	return mc.Template{ID: t.ID(), TemplateSpec: mc.TemplateSpec{Title: s.Title, ValueFen: s.ValueFen, ThresholdFen: s.ThresholdFen,
-		SKUs: s.SKUs, ValidFrom: s.ValidFrom, ValidTo: s.ValidTo}, Status: string(t.Status()), Bound: t.Bound(),
+		SKUs: s.SKUs, Categories: s.Categories, ValidFrom: s.ValidFrom, ValidTo: s.ValidTo}, Status: string(t.Status()), Bound: t.Bound(),
 		CreatedAt: t.CreatedAt(), UpdatedAt: t.UpdatedAt()}
 }
 
 func (h *WalletHandler) couponOut(c domain.Coupon) mc.Coupon {
 	return mc.Coupon{ID: c.ID, TemplateID: c.TemplateID, CustomerID: c.CustomerID, Title: c.Rules.Title, ValueFen: c.Rules.ValueFen,
-		ThresholdFen: c.Rules.ThresholdFen, SKUs: c.Rules.SKUs, ValidFrom: c.Rules.ValidFrom, ValidTo: c.Rules.ValidTo,
+		ThresholdFen: c.Rules.ThresholdFen, SKUs: c.Rules.SKUs, Categories: c.Rules.Categories, ValidFrom: c.Rules.ValidFrom, ValidTo: c.Rules.ValidTo,
 		Status: string(c.StatusAt(h.w.Now())), Source: c.Source, BoundAt: c.BoundAt}
 }
 

@@ -83,6 +83,9 @@ type Wallet struct {
 	// their coupons are listed (Claims.IssuePending): a customer looking
 	// at their coupons sees what they claimed bound.
 	Pending func(ctx context.Context, customerID string)
+	// Catalog answers the order lines' categories when a coupon being
+	// judged names categories (CheckUse).
+	Catalog Catalog
 }
 
 // NewWallet returns the wallet over st, asking pay about holds.
@@ -303,6 +306,7 @@ func (w *Wallet) CheckUse(ctx context.Context, customerID string, couponIDs []st
 	}
 	now := w.now()
 	out := make([]UseCheck, 0, len(couponIDs))
+	categorised := false // lines given their categories
 	for _, id := range couponIDs {
 		c, err := w.store.Coupon(ctx, id)
 		switch {
@@ -317,9 +321,46 @@ func (w *Wallet) CheckUse(ctx context.Context, customerID string, couponIDs []st
 		case now.Before(c.Rules.ValidFrom):
 			err = fmt.Errorf("coupon %s is valid from %s: %w", id, c.Rules.ValidFrom.Format(time.RFC3339), domain.ErrCouponNotStarted)
 		default:
+			if c.Rules.NamesCategories() && !categorised {
+				if lines, err = w.categorise(ctx, lines); err != nil {
+					return nil, err
+				}
+				categorised = true
+			}
 			err = c.Applies(lines)
 		}
 		out = append(out, UseCheck{CouponID: id, Err: err})
+	}
+	return out, nil
+}
+
+// categorise fills in the lines' categories from inventory's catalog.
+//
+// The wallet asks the catalog itself rather than taking categories from
+// its caller: the rule is the wallet's, so the fact it judges by comes
+// from its owner, not from whichever service asks (OMS today, any other
+// tomorrow, each of which would have to supply it right); and OMS asks
+// before it reserves stock, when it holds no catalog entries of its own.
+// Only an order holding a coupon that names categories pays for the read
+// (one batched catalog call). A SKU the catalog does not know, or one
+// entered before categories, has no category: no category coupon
+// applies to it.
+func (w *Wallet) categorise(ctx context.Context, lines []domain.Line) ([]domain.Line, error) {
+	if w.Catalog == nil {
+		return nil, fmt.Errorf("a coupon names categories and the wallet has no catalog to ask")
+	}
+	skus := make([]string, 0, len(lines))
+	for _, l := range lines {
+		skus = append(skus, l.SKU)
+	}
+	cats, err := w.Catalog.Categories(ctx, skus)
+	if err != nil {
+		return nil, fmt.Errorf("categories of the order's lines: %w", err)
+	}
+	out := make([]domain.Line, len(lines))
+	for i, l := range lines {
+		l.Category = cats[l.SKU]
+		out[i] = l
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/harvest/harvest/apps/marketing/store"
 	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/testdb"
 )
 
@@ -368,5 +369,148 @@ func TestUnbind(t *testing.T) {
 	}
 	if _, err := e.w.Hold(e.ctx, ids.New(), "C1", []string{a.ID}); !errors.Is(err, domain.ErrCouponNotUsable) {
 		t.Fatalf("held an unbound coupon: %v", err)
+	}
+}
+
+// fakeCatalog answers categories from a map, counting the reads.
+type fakeCatalog struct {
+	mu    sync.Mutex
+	cats  map[string]string
+	reads int
+	err   error
+}
+
+func (f *fakeCatalog) Categories(_ context.Context, skus []string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[string]string{}
+	for _, s := range skus {
+		if c, ok := f.cats[s]; ok {
+			out[s] = c
+		}
+	}
+	return out, nil
+}
+
+// A template's categories are stored with it (sorted, once each), come
+// with every coupon bound from it, are checked against the catalog's list
+// with the failing entry named, and are rules a bound coupon keeps.
+func TestTemplateCategories(t *testing.T) {
+	t.Parallel()
+	e := newWallet(t)
+	tp := e.template(t, domain.TemplateSpec{Categories: []string{"FRUIT", "DAIRY", " FRUIT"}, SKUs: []string{"SKU-9"}})
+	if got, _ := e.w.Template(e.ctx, tp.ID()); strings.Join(got.Spec().Categories, ",") != "DAIRY,FRUIT" {
+		t.Fatalf("stored categories %v", got.Spec().Categories)
+	}
+	c, _, err := e.w.Grant(e.ctx, "g", tp.ID(), "C1")
+	if err != nil || strings.Join(c.Rules.Categories, ",") != "DAIRY,FRUIT" || strings.Join(c.Rules.SKUs, ",") != "SKU-9" {
+		t.Fatalf("bound coupon's rules %+v, %v", c.Rules, err)
+	}
+
+	before, _ := e.w.Templates(e.ctx, "", 100)
+	bad := domain.TemplateSpec{Title: "x", ValueFen: 500, ValidFrom: w0, ValidTo: w0.Add(time.Hour), Categories: []string{"FRUIT", "TOYS"}}
+	_, err = e.w.CreateTemplate(e.ctx, "", bad)
+	var fe *domain.FieldError
+	if !errors.As(err, &fe) || fe.Field != "categories[1]" || fe.Reason != domain.ReasonUnknownCategory || !errors.Is(err, domain.ErrValidation) {
+		t.Fatalf("unknown category: %v", err)
+	}
+	if after, _ := e.w.Templates(e.ctx, "", 100); len(after) != len(before) {
+		t.Fatalf("a template with an unknown category was stored")
+	}
+
+	// Bound: the categories are rules and stay; unbound: they may change.
+	spec := tp.Spec()
+	spec.Categories = []string{"FRUIT"}
+	if _, err := e.w.UpdateTemplate(e.ctx, tp.ID(), spec); !errors.Is(err, domain.ErrTemplateInUse) {
+		t.Fatalf("categories narrowed under a bound coupon: %v", err)
+	}
+	spec.Categories = []string{"DAIRY", "FRUIT", "MEAT"}
+	if _, err := e.w.UpdateTemplate(e.ctx, tp.ID(), spec); !errors.Is(err, domain.ErrTemplateInUse) {
+		t.Fatalf("categories widened under a bound coupon: %v", err)
+	}
+	spec.Categories, spec.Title = []string{"FRUIT", "DAIRY"}, "renamed" // the same set, listed otherwise
+	if _, err := e.w.UpdateTemplate(e.ctx, tp.ID(), spec); err != nil {
+		t.Fatalf("rename keeping the categories: %v", err)
+	}
+	unbound := e.template(t, domain.TemplateSpec{Categories: []string{"MEAT"}})
+	spec = unbound.Spec()
+	spec.Categories = []string{"SEAFOOD"}
+	if got, err := e.w.UpdateTemplate(e.ctx, unbound.ID(), spec); err != nil || strings.Join(got.Spec().Categories, ",") != "SEAFOOD" {
+		t.Fatalf("categories of an unbound template: %v", err)
+	}
+	if got, _ := e.w.Template(e.ctx, unbound.ID()); strings.Join(got.Spec().Categories, ",") != "SEAFOOD" {
+		t.Fatalf("stored after update: %v", got.Spec().Categories)
+	}
+}
+
+// A coupon naming categories applies to the order's goods of those
+// categories, as inventory's catalog says (the wallet asks it, only when
+// such a coupon is judged), and its threshold counts those goods only.
+func TestCheckUseJudgesCategoriesByTheCatalog(t *testing.T) {
+	t.Parallel()
+	e := newWallet(t)
+	cat := &fakeCatalog{cats: map[string]string{"APPLE": "FRUIT", "PEAR": "FRUIT", "PORK": "MEAT", "MILK": "DAIRY"}}
+	e.w.Catalog = cat
+	fruit := e.template(t, domain.TemplateSpec{ValueFen: 1_000, ThresholdFen: 9_900, Categories: []string{"FRUIT"}})
+	mixed := e.template(t, domain.TemplateSpec{ValueFen: 1_000, ThresholdFen: 9_900, SKUs: []string{"PORK"}, Categories: []string{"DAIRY"}})
+	plain := e.template(t, domain.TemplateSpec{ValueFen: 500})
+	held := func(tp domain.Template, key string) string {
+		t.Helper()
+		c, _, err := e.w.Grant(e.ctx, key, tp.ID(), "C1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.w.Hold(e.ctx, ids.New(), "C1", []string{c.ID}); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	f, m, p := held(fruit, "f"), held(mixed, "m"), held(plain, "p")
+
+	// A coupon naming no category does not make the wallet ask.
+	if res, err := e.w.CheckUse(e.ctx, "C1", []string{p}, []domain.Line{{SKU: "PORK", Qty: 1, AmountFen: 100}}); err != nil || res[0].Err != nil || cat.reads != 0 {
+		t.Fatalf("plain coupon: %+v, %v, %d catalog reads", res, err, cat.reads)
+	}
+	line := func(sku string, fen int64) domain.Line {
+		return domain.Line{SKU: sku, Qty: 1, AmountFen: money.Fen(fen)}
+	}
+	for i, tc := range []struct {
+		id    string
+		lines []domain.Line
+		want  error
+	}{
+		{f, []domain.Line{line("APPLE", 5_000), line("PEAR", 4_900), line("PORK", 1)}, nil},
+		// 20,000 fen of goods, 5,000 of them fruit: the threshold is not met.
+		{f, []domain.Line{line("APPLE", 5_000), line("PORK", 15_000)}, domain.ErrThresholdNotMet},
+		{f, []domain.Line{line("PORK", 20_000), line("MILK", 20_000)}, domain.ErrNotApplicable},
+		// A SKU the catalog does not know has no category.
+		{f, []domain.Line{line("GHOST", 20_000)}, domain.ErrNotApplicable},
+		// SKUs or categories: pork by SKU plus milk by category reach it.
+		{m, []domain.Line{line("PORK", 5_000), line("MILK", 4_900), line("APPLE", 50_000)}, nil},
+		{m, []domain.Line{line("PORK", 5_000), line("APPLE", 50_000)}, domain.ErrThresholdNotMet},
+		{m, []domain.Line{line("APPLE", 50_000)}, domain.ErrNotApplicable},
+	} {
+		res, err := e.w.CheckUse(e.ctx, "C1", []string{tc.id}, tc.lines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(res[0].Err, tc.want) && !(tc.want == nil && res[0].Err == nil) {
+			t.Errorf("case %d: %v, want %v", i, res[0].Err, tc.want)
+		}
+	}
+	// Two category coupons on one order: one catalog read.
+	reads := cat.reads
+	res, err := e.w.CheckUse(e.ctx, "C1", []string{f, m, p}, []domain.Line{line("APPLE", 9_900), line("MILK", 9_900)})
+	if err != nil || res[0].Err != nil || res[1].Err != nil || res[2].Err != nil || cat.reads != reads+1 {
+		t.Fatalf("three coupons: %+v, %v, %d catalog reads", res, err, cat.reads-reads)
+	}
+	// The catalog unreachable: no answer rather than a wrong one.
+	cat.err = errors.New("inventory down")
+	if _, err := e.w.CheckUse(e.ctx, "C1", []string{f}, []domain.Line{line("APPLE", 9_900)}); err == nil {
+		t.Fatal("judged a category coupon without the catalog")
 	}
 }

@@ -227,6 +227,10 @@ type Line struct {
 	SKU       string
 	Qty       int64
 	AmountFen money.Fen
+	// Category is the SKU's product category as inventory's catalog
+	// says; filled in only where a rule asks (Coupon.Applies of a coupon
+	// naming categories).
+	Category string
 }
 
 // Order is what fulfillment asks about.

@@ -31,6 +31,28 @@ var (
 // MaxTemplateSKUs bounds the SKUs a template may be limited to.
 const MaxTemplateSKUs = 50
 
+// ProductCategories are the catalog's product categories a template may
+// apply to: inventory's, as inventoryclient.Categories publishes them
+// (TestTemplateCategoriesAreTheCatalogs holds the two equal). The list is
+// fixed, so a category a coupon was bound with never changes meaning.
+var ProductCategories = []string{"GRAIN_OIL", "SNACKS", "BEVERAGE", "DAIRY", "EGGS_TOFU", "VEGETABLE", "FRUIT", "MEAT", "SEAFOOD",
+	"FROZEN_FOOD", "ICE_CREAM"}
+
+// ReasonUnknownCategory names the rule a template naming a category not
+// in ProductCategories breaks (FieldError.Reason).
+const ReasonUnknownCategory = "UNKNOWN_CATEGORY"
+
+// FieldError is a validation failure of one named field, with the rule it
+// breaks where the rule has a name; it is an ErrValidation.
+type FieldError struct {
+	Field, Reason, Msg string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s: %s", ErrValidation, e.Field, e.Msg) }
+
+// Unwrap makes a FieldError an ErrValidation.
+func (e *FieldError) Unwrap() error { return ErrValidation }
+
 // TemplateStatus says whether a template still binds new coupons.
 type TemplateStatus string
 
@@ -42,13 +64,16 @@ const (
 )
 
 // TemplateSpec is what staff define: the coupon's value, the goods amount
-// an order must reach (0: none), the SKUs it applies to (none: all goods)
-// and the window in which a bound coupon may be used.
+// an order must reach (0: none), the SKUs and the product categories it
+// applies to (a line is eligible when its SKU or its category is named;
+// neither named: all goods) and the window in which a bound coupon may be
+// used.
 type TemplateSpec struct {
 	Title        string
 	ValueFen     money.Fen
 	ThresholdFen money.Fen
 	SKUs         []string
+	Categories   []string // of ProductCategories, sorted
 	ValidFrom    time.Time
 	ValidTo      time.Time
 }
@@ -58,6 +83,8 @@ type TemplateSpec struct {
 func (s *TemplateSpec) Normalize() {
 	s.Title = strings.TrimSpace(s.Title)
 	s.SKUs = uniq(s.SKUs)
+	s.Categories = uniq(s.Categories)
+	slices.Sort(s.Categories)
 	s.ValidFrom = s.ValidFrom.UTC().Truncate(time.Microsecond)
 	s.ValidTo = s.ValidTo.UTC().Truncate(time.Microsecond)
 }
@@ -88,7 +115,39 @@ func (s TemplateSpec) Validate() error {
 			return bad("SKU %q is longer than 64 bytes", sku)
 		}
 	}
+	for i, c := range s.Categories {
+		if !slices.Contains(ProductCategories, c) {
+			return &FieldError{Field: fmt.Sprintf("categories[%d]", i), Reason: ReasonUnknownCategory,
+				Msg: fmt.Sprintf("%q is not a product category (%s)", c, strings.Join(ProductCategories, ", "))}
+		}
+	}
 	return nil
+}
+
+// NamesCategories says whether the spec limits its goods by category (an
+// order's lines must then be judged with their categories).
+func (s TemplateSpec) NamesCategories() bool { return len(s.Categories) > 0 }
+
+// eligible says whether a line counts for the coupon: every line when the
+// spec names neither SKUs nor categories, else one whose SKU or category
+// it names.
+func (s TemplateSpec) eligible(l Line) bool {
+	if len(s.SKUs) == 0 && len(s.Categories) == 0 {
+		return true
+	}
+	return slices.Contains(s.SKUs, l.SKU) || (l.Category != "" && slices.Contains(s.Categories, l.Category))
+}
+
+// goods describes what the spec applies to, for a refusal's message.
+func (s TemplateSpec) goods() string {
+	var parts []string
+	if len(s.SKUs) > 0 {
+		parts = append(parts, "SKUs "+strings.Join(s.SKUs, ", "))
+	}
+	if len(s.Categories) > 0 {
+		parts = append(parts, "categories "+strings.Join(s.Categories, ", "))
+	}
+	return strings.Join(parts, " and ")
 }
 
 // Template is a coupon template.
@@ -132,6 +191,7 @@ func (t Template) ID() string { return t.id }
 func (t Template) Spec() TemplateSpec {
 	s := t.spec
 	s.SKUs = slices.Clone(s.SKUs)
+	s.Categories = slices.Clone(s.Categories)
 	return s
 }
 
@@ -149,7 +209,8 @@ func (t Template) UpdatedAt() time.Time { return t.updatedAt }
 
 // Update replaces the template's rules. Once a coupon is bound from it the
 // rules a customer was given stay as they were: only the title may change
-// and the window may grow (ErrTemplateInUse otherwise).
+// and the window may grow (ErrTemplateInUse otherwise). The goods it
+// applies to are rules too: its SKUs and its categories stay.
 func (t *Template) Update(spec TemplateSpec, now time.Time) error {
 	spec.Normalize()
 	if err := spec.Validate(); err != nil {
@@ -161,12 +222,22 @@ func (t *Template) Update(spec TemplateSpec, now time.Time) error {
 	if t.bound > 0 {
 		o := t.spec
 		grows := !spec.ValidFrom.After(o.ValidFrom) && !spec.ValidTo.Before(o.ValidTo)
-		if spec.ValueFen != o.ValueFen || spec.ThresholdFen != o.ThresholdFen || !slices.Equal(spec.SKUs, o.SKUs) || !grows {
+		if spec.ValueFen != o.ValueFen || spec.ThresholdFen != o.ThresholdFen || !sameSet(spec.SKUs, o.SKUs) ||
+			!slices.Equal(spec.Categories, o.Categories) || !grows {
 			return fmt.Errorf("template %s has %d bound coupons: only its title may change and its window grow: %w", t.id, t.bound, ErrTemplateInUse)
 		}
 	}
 	t.spec, t.updatedAt = spec, now
 	return nil
+}
+
+// sameSet says whether a and b hold the same strings (the store reads a
+// template's SKUs sorted; an edit may list them in any order).
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 // Retire stops the template binding new coupons.
@@ -241,20 +312,21 @@ func (c Coupon) CanHold(customerID, holdID string, now time.Time) error {
 }
 
 // Applies says whether an order of lines meets the coupon's rules: it
-// must contain goods the coupon applies to (any, when it names no SKUs),
-// and those goods must reach the threshold.
+// must contain goods the coupon applies to (by SKU or category; any, when
+// it names neither), and those goods alone must reach the threshold. A
+// coupon naming categories needs each line's Category filled in.
 func (c Coupon) Applies(lines []Line) error {
 	var eligible money.Fen
 	any := false
 	for _, l := range lines {
-		if len(c.Rules.SKUs) == 0 || slices.Contains(c.Rules.SKUs, l.SKU) {
+		if c.Rules.eligible(l) {
 			eligible += l.AmountFen
 			any = true
 		}
 	}
 	switch {
 	case !any:
-		return fmt.Errorf("coupon %s applies to %s only: %w", c.ID, strings.Join(c.Rules.SKUs, ", "), ErrNotApplicable)
+		return fmt.Errorf("coupon %s applies to %s only: %w", c.ID, c.Rules.goods(), ErrNotApplicable)
 	case eligible < c.Rules.ThresholdFen:
 		return fmt.Errorf("coupon %s needs %d fen of eligible goods, the order has %d: %w", c.ID,
 			int64(c.Rules.ThresholdFen), int64(eligible), ErrThresholdNotMet)

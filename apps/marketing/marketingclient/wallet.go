@@ -50,9 +50,17 @@ type TemplateSpec struct {
 	ValueFen     money.Fen `json:"value_fen"`
 	ThresholdFen money.Fen `json:"threshold_fen"`
 	SKUs         []string  `json:"skus,omitempty"`
-	ValidFrom    time.Time `json:"valid_from"`
-	ValidTo      time.Time `json:"valid_to"`
+	// Categories are product categories (inventoryclient.Categories) it
+	// applies to besides its SKUs; another is CodeValidation with
+	// Details field "categories[i]" and reason ReasonUnknownCategory.
+	Categories []string  `json:"categories,omitempty"`
+	ValidFrom  time.Time `json:"valid_from"`
+	ValidTo    time.Time `json:"valid_to"`
 }
+
+// ReasonUnknownCategory: a template named a category the catalog does not
+// have (Details["reason"] of CodeValidation).
+const ReasonUnknownCategory = "UNKNOWN_CATEGORY"
 
 // CreateTemplateRequest defines a template (idempotent by key when set).
 type CreateTemplateRequest struct {
@@ -85,6 +93,7 @@ type Coupon struct {
 	ValueFen     money.Fen `json:"value_fen"`
 	ThresholdFen money.Fen `json:"threshold_fen"`
 	SKUs         []string  `json:"skus,omitempty"`
+	Categories   []string  `json:"categories,omitempty"`
 	ValidFrom    time.Time `json:"valid_from"`
 	ValidTo      time.Time `json:"valid_to"`
 	Status       string    `json:"status"`

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/marketing/app"
@@ -31,8 +32,8 @@ func (s *Store) CreateTemplate(ctx context.Context, t domain.Template, key, hash
 		id = t.ID()
 		sp := t.Spec()
 		_, err := tx.ExecContext(ctx, `INSERT INTO coupon_templates (id, idempotency_key, request_hash, title, value_fen, threshold_fen,
-			valid_from, valid_to, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-			t.ID(), nullKey, hash, sp.Title, sp.ValueFen, sp.ThresholdFen, sp.ValidFrom, sp.ValidTo, t.Status(), t.CreatedAt(), t.UpdatedAt())
+			categories, valid_from, valid_to, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+			t.ID(), nullKey, hash, sp.Title, sp.ValueFen, sp.ThresholdFen, joinCategories(sp.Categories), sp.ValidFrom, sp.ValidTo, t.Status(), t.CreatedAt(), t.UpdatedAt())
 		if sqltx.IsDuplicate(err) && key != "" {
 			var h string
 			if err := tx.QueryRowContext(ctx, `SELECT id, request_hash FROM coupon_templates WHERE idempotency_key=?`, key).Scan(&id, &h); err != nil {
@@ -62,15 +63,28 @@ func writeSKUs(ctx context.Context, tx *sql.Tx, id string, skus []string) error 
 	return nil
 }
 
-const templateCols = `t.id, t.title, t.value_fen, t.threshold_fen, t.valid_from, t.valid_to, t.status, t.created_at, t.updated_at,
+const templateCols = `t.id, t.title, t.value_fen, t.threshold_fen, t.categories, t.valid_from, t.valid_to, t.status, t.created_at, t.updated_at,
 	(SELECT COUNT(*) FROM coupons c WHERE c.template_id=t.id)`
 
 func scanTemplate(r scanner) (domain.TemplateSnapshot, error) {
 	var t domain.TemplateSnapshot
 	p := &t.Spec
-	err := r.Scan(&t.ID, &p.Title, &p.ValueFen, &p.ThresholdFen, &p.ValidFrom, &p.ValidTo, &t.Status, &t.CreatedAt, &t.UpdatedAt, &t.Bound)
+	var categories string
+	err := r.Scan(&t.ID, &p.Title, &p.ValueFen, &p.ThresholdFen, &categories, &p.ValidFrom, &p.ValidTo, &t.Status, &t.CreatedAt, &t.UpdatedAt, &t.Bound)
+	p.Categories = splitCategories(categories)
 	p.ValidFrom, p.ValidTo, t.CreatedAt, t.UpdatedAt = p.ValidFrom.UTC(), p.ValidTo.UTC(), t.CreatedAt.UTC(), t.UpdatedAt.UTC()
 	return t, err
+}
+
+// A template's categories are kept as one sorted comma-separated column
+// (migration 00006): the codes are few and fixed and read with the row.
+func joinCategories(cs []string) string { return strings.Join(cs, ",") }
+
+func splitCategories(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 // templateSKUs reads the SKUs of the templates ids, by template.
@@ -165,8 +179,8 @@ func (s *Store) UpdateTemplate(ctx context.Context, id string, fn func(t *domain
 			return err
 		}
 		sp := t.Spec()
-		if _, err := tx.ExecContext(ctx, `UPDATE coupon_templates SET title=?, value_fen=?, threshold_fen=?, valid_from=?, valid_to=?,
-			status=?, updated_at=? WHERE id=?`, sp.Title, sp.ValueFen, sp.ThresholdFen, sp.ValidFrom, sp.ValidTo, t.Status(), t.UpdatedAt(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE coupon_templates SET title=?, value_fen=?, threshold_fen=?, categories=?, valid_from=?, valid_to=?,
+			status=?, updated_at=? WHERE id=?`, sp.Title, sp.ValueFen, sp.ThresholdFen, joinCategories(sp.Categories), sp.ValidFrom, sp.ValidTo, t.Status(), t.UpdatedAt(), id); err != nil {
 			return fmt.Errorf("update coupon template %s: %w", id, err)
 		}
 		if err := writeSKUs(ctx, tx, id, sp.SKUs); err != nil {
@@ -266,14 +280,16 @@ func bindTx(ctx context.Context, tx *sql.Tx, b app.Binding) (created bool, err e
 }
 
 const couponCols = `c.id, c.template_id, c.customer_id, c.status, c.hold_id, c.source, c.source_ref, c.bound_at,
-	t.title, t.value_fen, t.threshold_fen, t.valid_from, t.valid_to`
+	t.title, t.value_fen, t.threshold_fen, t.categories, t.valid_from, t.valid_to`
 
 func scanCoupon(r interface{ Scan(...any) error }) (domain.Coupon, error) {
 	var c domain.Coupon
 	var hold sql.NullString
+	var categories string
 	p := &c.Rules
 	err := r.Scan(&c.ID, &c.TemplateID, &c.CustomerID, &c.Status, &hold, &c.Source, &c.SourceRef, &c.BoundAt,
-		&p.Title, &p.ValueFen, &p.ThresholdFen, &p.ValidFrom, &p.ValidTo)
+		&p.Title, &p.ValueFen, &p.ThresholdFen, &categories, &p.ValidFrom, &p.ValidTo)
+	p.Categories = splitCategories(categories)
 	c.HoldID, c.BoundAt, p.ValidFrom, p.ValidTo = hold.String, c.BoundAt.UTC(), p.ValidFrom.UTC(), p.ValidTo.UTC()
 	return c, err
 }

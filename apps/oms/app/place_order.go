@@ -444,8 +444,11 @@ func (s *Service) arm(ctx context.Context, o *domain.Order) {
 
 // checkCouponRules asks the coupon wallet whether every coupon the order's
 // deductions hold (named in coupon_ids or not: a coupon is used by being
-// deducted) applies to the order's lines: its SKUs among them, its
-// threshold reached, its window open. The lines are priced as the customer
+// deducted) applies to the order's lines: its SKUs or categories among
+// them, its threshold reached by those goods, its window open. OMS sends
+// no categories: it asks before reserving, holding no catalog entries yet,
+// and the wallet reads them from inventory's catalog itself when a coupon
+// names categories (marketing's Wallet.categorise says why). The lines are priced as the customer
 // saw them; domain.NewOrder then holds those prices to the catalog's, so
 // an order placed is judged at its own prices.
 func (s *Service) checkCouponRules(ctx context.Context, p domain.Placement, held map[string]bool) error {
