@@ -53,6 +53,9 @@ type Outside interface {
 type Nonces interface {
 	// Claim reports true the first time platform's nonce is claimed.
 	Claim(ctx context.Context, platform, nonce string, ttl time.Duration) (bool, error)
+	// ClaimFor claims a nonce for content: fresh the first time; else same
+	// says whether the first claim was for the same content.
+	ClaimFor(ctx context.Context, platform, nonce, content string, ttl time.Duration) (fresh, same bool, err error)
 }
 
 // Deps are the service's collaborators and settings.
@@ -144,6 +147,18 @@ func (s *Service) Now() time.Time { return s.d.Clock.Now() }
 // which the timestamp check refuses the request anyway.
 func (s *Service) ClaimNonce(ctx context.Context, platform, nonce string) (bool, error) {
 	return s.d.Nonces.Claim(ctx, platform, nonce, 2*s.d.Window)
+}
+
+// ClaimSignature is ClaimNonce for a platform whose signature is its
+// only nonce (Meituan): its retry resends the very bytes it signed, which
+// must get the first answer, not be refused as a replay. The signature is
+// claimed for the content it was seen with (content, a canonical
+// fingerprint of the request); resent means it was seen before with the
+// same content (an identical resend, to be answered as the order's
+// repeat), replayed that it came before with other content (refused).
+func (s *Service) ClaimSignature(ctx context.Context, platform, sig, content string) (fresh, resent bool, err error) {
+	fresh, same, err := s.d.Nonces.ClaimFor(ctx, platform, sig, content, 2*s.d.Window)
+	return fresh, !fresh && same, err
 }
 
 // Accepted is the answer to a push: the staged order's id, the same for
