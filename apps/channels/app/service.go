@@ -90,6 +90,7 @@ type Service struct {
 	d       Deps
 	stager  *group.Writer[*store.Item]
 	ordered *group.Writer[*store.OrderedItem]
+	tok     tokens // Youzan's access token
 }
 
 // New returns a Service.
@@ -356,9 +357,18 @@ func (s *Service) SendStatus(ctx context.Context, updateID string) error {
 	if !ok {
 		return fmt.Errorf("no keys for %s", u.Platform)
 	}
-	path, header, body := platforms.StatusRequest(platforms.StatusUpdate{Platform: u.Platform, PlatformOrderID: u.PlatformOrderID,
-		Status: u.Status, HarvestOrderID: u.OrderID, UpdateID: u.ID, At: u.CreatedAt}, k, s.d.Clock.Now())
-	code, answer, err := s.d.Outside.InvokeRaw(ctx, s.d.PlatformApp[u.Platform], "POST", strings.TrimPrefix(path, "/"), header, body)
+	send := func(token string) (int, []byte, error) {
+		path, header, body := platforms.StatusRequest(platforms.StatusUpdate{Platform: u.Platform, PlatformOrderID: u.PlatformOrderID,
+			Status: u.Status, HarvestOrderID: u.OrderID, UpdateID: u.ID, At: u.CreatedAt, Token: token}, k, s.d.Clock.Now())
+		return s.d.Outside.InvokeRaw(ctx, s.d.PlatformApp[u.Platform], "POST", strings.TrimPrefix(path, "/"), header, body)
+	}
+	var code int
+	var answer []byte
+	if u.Platform == platforms.Youzan {
+		code, answer, err = s.withYouzanToken(ctx, u.Platform, k, send)
+	} else {
+		code, answer, err = send("")
+	}
 	if err == nil {
 		err = platformAnswer(u.Platform, code, answer)
 	}
@@ -383,6 +393,16 @@ func platformAnswer(platform string, code int, b []byte) error {
 	case platforms.Meituan:
 		var a platforms.MeituanAnswer
 		if json.Unmarshal(b, &a) != nil || a.Data != "ok" {
+			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
+		}
+	case platforms.Eleme:
+		var a platforms.ElemeCallAnswer
+		if json.Unmarshal(b, &a) != nil || a.Error != nil {
+			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
+		}
+	case platforms.Youzan:
+		var a platforms.YouzanEnvelope
+		if json.Unmarshal(b, &a) != nil || !a.Success || a.Code != platforms.YzOK {
 			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
 		}
 	default:
