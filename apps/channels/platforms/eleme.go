@@ -25,7 +25,7 @@ const (
 	PushPathEleme = "/open/eleme/v1/push"
 	// StatusPathEleme is Ele.me's API: one JSON-RPC-like route, the
 	// action in the body.
-	StatusPathEleme = "/eleme/api/v1/"
+	StatusPathEleme = "/eleme/api/v1"
 	ElemeTimeout    = 2 * time.Second
 
 	ElemeOrderEffective = 10 // the message type of a new order
