@@ -94,6 +94,9 @@ func readConfig() (config.Base, publicConfig, sim.Config, error) {
 		ChannelsURL:       r.String("PARTNERS_CHANNELS_URL", "http://127.0.0.1:8090"),
 		DouyinSkew:        r.Duration("PARTNERS_DOUYIN_SKEW", 90*time.Second),
 		DouyinLag:         r.Duration("PARTNERS_DOUYIN_LAG", time.Second),
+		YouzanSkew:        r.Duration("PARTNERS_YOUZAN_SKEW", -75*time.Second),
+		YouzanLag:         r.Duration("PARTNERS_YOUZAN_LAG", 2*time.Second),
+		YouzanTokenTTL:    r.Duration("PARTNERS_YOUZAN_TOKEN_TTL", 2*time.Hour),
 	}
 	// A stand-in with public keys that "pays" every trade must never run
 	// where money is real: it starts only when development is asked for.

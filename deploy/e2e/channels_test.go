@@ -379,3 +379,67 @@ func TestMarketplacePushRefusesForgeriesAndAnswersRepeatsWithTheFirstAnswer(t *t
 		t.Fatalf("%d staged rows, want the one order (%v)", n, err)
 	}
 }
+
+// An Ele.me-like push (its signed envelope, pushed three times: at once
+// twice and once after) and a Youzan-like pulled order (behind an access
+// token, newest first, on a clock 75 s behind and an index 2 s late) each
+// become a sales plan, then a ToB Harvest order that reaches DISPATCHED;
+// each platform hears ACCEPTED once.
+func TestElemePushAndYouzanPullEachBecomeAPlanThenADispatchedOrderAndThePlatformHearsEachStatusOnce(t *testing.T) {
+	sales := client(t, "SALES", "s4")
+	admin := client(t, "ADMIN", "admin")
+	ps := plainProducts(t, admin, 2, 10)
+	setMapping(t, sales, "ELEME", "EL-"+ps[0].SKU, ps[0].SKU)
+	setMapping(t, sales, "YOUZAN", "YZ-"+ps[1].SKU, ps[1].SKU)
+	tag := strings.ToLower(ids.New()[18:])
+	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+	el, yz := "EL-"+tag, "YZ-"+tag
+	var rep sim.PushReport
+	partners(t, http.MethodPost, "/admin/market/push", sim.PushRequest{Platform: "ELEME", DuplicatePercent: 100, Orders: []sim.MarketOrder{
+		{ID: el, Lines: []sim.MarketLine{{SKU: "EL-" + ps[0].SKU, Qty: 1, PriceFen: 1999}}, SlotType: "EXPRESS", SlotDate: today}}}, &rep)
+	if rep.Accepted != 1 || rep.Sent != 3 || rep.ByCode["200"] != 3 || rep.Mismatched != 0 || rep.TimedOut != 0 {
+		t.Fatalf("Ele.me push report %+v", rep)
+	}
+	partners(t, http.MethodPost, "/admin/market/youzan/orders", sim.YouzanAdd{Orders: []sim.MarketOrder{
+		{ID: yz, Lines: []sim.MarketLine{{SKU: "YZ-" + ps[1].SKU, Qty: 2, PriceFen: 850}}, SlotType: "EXPRESS", SlotDate: today}}}, nil)
+
+	for _, c := range []struct{ platform, id, way string }{{"ELEME", el, "PUSH"}, {"YOUZAN", yz, "PULL"}} {
+		var mo *marketOrder
+		eventually(t, 60*time.Second, c.id+" ordered", func() (bool, error) {
+			mo = marketplaceOrder(t, sales, c.platform, c.id)
+			return mo != nil && mo.Status == "ORDERED", fmt.Errorf("%+v", mo)
+		})
+		if mo.Way != c.way || mo.PlanID == "" || (c.platform == "ELEME" && mo.ID != rep.AcceptIDs[el]) {
+			t.Fatalf("%s staged %+v (accept ids %v)", c.platform, mo, rep.AcceptIDs)
+		}
+		var plan struct {
+			SalesPlan struct{ Status, Source, CustomerID, OrderID string }
+		}
+		if err := sales.Do(ctx(t), qSalesPlan, map[string]any{"id": mo.PlanID}, &plan); err != nil {
+			t.Fatal(err)
+		}
+		if p := plan.SalesPlan; p.Status != "ORDERED" || p.Source != "MARKETPLACE" || p.CustomerID != "B-"+c.platform || p.OrderID != mo.OrderID {
+			t.Fatalf("%s sales plan %+v", c.platform, p)
+		}
+		dispatchedOrder(t, admin, mo.OrderID)
+		eventually(t, 60*time.Second, c.platform+" told of "+c.id, func() (bool, error) {
+			got := statusesOf(t, c.platform, c.id)
+			return got["ACCEPTED"] == 1, fmt.Errorf("%v", got)
+		})
+	}
+	time.Sleep(3 * time.Second) // a late resend, or the next pulls taking the order again, would show now
+	for _, c := range []struct{ platform, id string }{{"ELEME", el}, {"YOUZAN", yz}} {
+		if got := statusesOf(t, c.platform, c.id); got["ACCEPTED"] != 1 || len(got) != 1 {
+			t.Fatalf("%s received %v, want ACCEPTED once", c.platform, got)
+		}
+	}
+	db, err := sqltx.Open(ctx(t), st.DSN("channels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM staging_process WHERE platform_order_id IN (?,?)`, el, yz).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d staged rows, want one per order (%v)", n, err)
+	}
+}

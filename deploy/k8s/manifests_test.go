@@ -463,7 +463,8 @@ func TestNoStandInInProduction(t *testing.T) {
 	for _, d := range s.deployments {
 		env, _ := environment(t, d.Spec.Template.Spec.Containers[0])
 		for _, k := range []string{"HARVEST_WECHAT_APP", "HARVEST_ALIPAY_APP", "HARVEST_FINANCE_APP", "HARVEST_PARTNERS_APP_ID",
-			"HARVEST_CHANNELS_YUEDIAN_ENDPOINT", "HARVEST_CHANNELS_MEITUAN_ENDPOINT", "HARVEST_CHANNELS_DOUYIN_ENDPOINT"} {
+			"HARVEST_CHANNELS_YUEDIAN_ENDPOINT", "HARVEST_CHANNELS_MEITUAN_ENDPOINT", "HARVEST_CHANNELS_DOUYIN_ENDPOINT",
+			"HARVEST_CHANNELS_ELEME_ENDPOINT", "HARVEST_CHANNELS_YOUZAN_ENDPOINT"} {
 			if v, ok := env[k]; ok && !endpoints[v] {
 				t.Errorf("%s: %s=%q is no HTTPEndpoint of the set", d.Name, k, v)
 			}

@@ -7364,6 +7364,10 @@ enum MarketplacePlatform {
   MEITUAN
   "Live-stream shop; pulled page by page from a durable cursor."
   DOUYIN
+  "Food delivery; pushes a signed JSON envelope per message."
+  ELEME
+  "Online shop; pulled newest first behind an access token, down to a durable cursor."
+  YOUZAN
 }
 
 "Where a marketplace order stands."

@@ -2717,17 +2717,23 @@ const (
 	MarketplacePlatformMeituan MarketplacePlatform = "MEITUAN"
 	// Live-stream shop; pulled page by page from a durable cursor.
 	MarketplacePlatformDouyin MarketplacePlatform = "DOUYIN"
+	// Food delivery; pushes a signed JSON envelope per message.
+	MarketplacePlatformEleme MarketplacePlatform = "ELEME"
+	// Online shop; pulled newest first behind an access token, down to a durable cursor.
+	MarketplacePlatformYouzan MarketplacePlatform = "YOUZAN"
 )
 
 var AllMarketplacePlatform = []MarketplacePlatform{
 	MarketplacePlatformYuedian,
 	MarketplacePlatformMeituan,
 	MarketplacePlatformDouyin,
+	MarketplacePlatformEleme,
+	MarketplacePlatformYouzan,
 }
 
 func (e MarketplacePlatform) IsValid() bool {
 	switch e {
-	case MarketplacePlatformYuedian, MarketplacePlatformMeituan, MarketplacePlatformDouyin:
+	case MarketplacePlatformYuedian, MarketplacePlatformMeituan, MarketplacePlatformDouyin, MarketplacePlatformEleme, MarketplacePlatformYouzan:
 		return true
 	}
 	return false

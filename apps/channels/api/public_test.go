@@ -73,6 +73,9 @@ func do(t *testing.T, req *http.Request) (int, map[string]any) {
 }
 
 func acceptID(m map[string]any) string {
+	if s, ok := m["acceptId"].(string); ok { // Ele.me's
+		return s
+	}
 	if d, ok := m["data"].(map[string]any); ok {
 		s, _ := d["accept_id"].(string)
 		return s
@@ -252,8 +255,8 @@ func TestMeituanPushVerifiesItsSignatureAndIsIdempotent(t *testing.T) {
 		t.Fatalf("signed push: %d %v", code, m)
 	}
 	id := acceptID(m)
-	if code, m := post(f); code != 409 || m["data"] != "ng" {
-		t.Fatalf("replayed form: %d %v", code, m)
+	if code, m := post(f); code != 200 || acceptID(m) != id {
+		t.Fatalf("identical resend: %d %v, want the first answer %s", code, m, id)
 	}
 	again := platforms.MeituanOrderForm(o)
 	platforms.SignMeituanForm(again, platforms.PushPathMeituan, k, time.Now().Add(time.Second))
@@ -276,5 +279,209 @@ func TestMeituanPushVerifiesItsSignatureAndIsIdempotent(t *testing.T) {
 	_ = e.st.DB().QueryRow(`SELECT m.total_fen FROM staging_main m WHERE m.process_id=?`, id).Scan(&total)
 	if total != 11500 {
 		t.Fatalf("total staged %d fen, want 11500 (115.00 yuan)", total)
+	}
+}
+
+func (e *pushEnv) postMeituan(t *testing.T, f url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+platforms.PushPathMeituan, strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return do(t, req)
+}
+
+// Meituan's signature is its only nonce and its retry resends the very
+// bytes it signed: that resend, alone or many at once, gets the first
+// answer; the same signature over other content (fields re-cut at an
+// "&" so the signed string is unchanged) is a replay, and an identical
+// resend past the window is stale.
+func TestMeituanIdenticalResendGetsTheFirstAnswerWhileAReplayWithOtherContentOrAStaleOneIsRefused(t *testing.T) {
+	e := newPushEnv(t)
+	k := platforms.DevKeys[platforms.Meituan]
+	f := platforms.MeituanOrderForm(sampleOrder("MT-RESEND"))
+	platforms.SignMeituanForm(f, platforms.PushPathMeituan, k, time.Now())
+	code, m := e.postMeituan(t, f)
+	first := acceptID(m)
+	if code != 200 || first == "" {
+		t.Fatalf("signed push: %d %v", code, m)
+	}
+	var wg sync.WaitGroup
+	answers := make([]string, 20)
+	for i := range answers {
+		wg.Go(func() {
+			if code, m := e.postMeituan(t, f); code == 200 {
+				answers[i] = acceptID(m)
+			}
+		})
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if a != first {
+			t.Fatalf("identical resend %d answered %q, want %q", i, a, first)
+		}
+	}
+	// The signed string is the sorted k=v joined by "&": moving
+	// recipient_city into recipient_address's value keeps it, and the
+	// signature verifies, over another order.
+	recut := url.Values{}
+	for key := range f {
+		recut.Set(key, f.Get(key))
+	}
+	recut.Set("recipient_address", f.Get("recipient_address")+"&recipient_city="+f.Get("recipient_city"))
+	recut.Del("recipient_city")
+	if _, err := platforms.VerifyMeituan(recut, platforms.PushPathMeituan, k, time.Now(), time.Minute); err != nil {
+		t.Fatalf("the re-cut form should verify (that is the attack): %v", err)
+	}
+	if code, m := e.postMeituan(t, recut); code != 409 || m["data"] != "ng" {
+		t.Fatalf("same signature, other content: %d %v", code, m)
+	}
+	old := platforms.MeituanOrderForm(sampleOrder("MT-OLD"))
+	platforms.SignMeituanForm(old, platforms.PushPathMeituan, k, time.Now().Add(-6*time.Minute))
+	for range 2 {
+		if code, m := e.postMeituan(t, old); code != 401 || m["error"].(map[string]any)["code"] != float64(platforms.MtStale) {
+			t.Fatalf("a stale resend: %d %v", code, m)
+		}
+	}
+	e.staged(t, 1)
+	var city string
+	_ = e.st.DB().QueryRow(`SELECT city FROM staging_main WHERE process_id=?`, first).Scan(&city)
+	if city != "Shanghai" {
+		t.Fatalf("staged city %q", city)
+	}
+}
+
+// elemePush posts an Ele.me envelope.
+func (e *pushEnv) elemePush(t *testing.T, body []byte) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+platforms.PushPathEleme, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return do(t, req)
+}
+
+func elemeOrder(id string) platforms.Order {
+	o := sampleOrder(id)
+	o.Platform, o.ShopID, o.Lines = platforms.Eleme, "1001", []platforms.Line{{PlatformSKU: "EL-00010", Qty: 2, UnitPriceFen: 5750}}
+	return o
+}
+
+func resign(k platforms.Keys, p platforms.ElemePush) []byte {
+	p.Signature = platforms.ElemeSign(k.Secret, p)
+	b, _ := json.Marshal(p)
+	return b
+}
+
+func TestElemePushRefusesForgedStaleAndReplayed(t *testing.T) {
+	e := newPushEnv(t)
+	k := platforms.DevKeys[platforms.Eleme]
+	o := elemeOrder("EL-1")
+	forged := platforms.ElemePushBody(o, platforms.Keys{AppKey: k.AppKey, Secret: "not-the-secret"}, time.Now())
+	if code, m := e.elemePush(t, forged); code != 401 || m["code"] != platforms.ElBadSign {
+		t.Fatalf("forged: %d %v", code, m)
+	}
+	env, _ := platforms.ParseElemePush(platforms.ElemePushBody(o, k, time.Now()))
+	tampered := env
+	tampered.Message = strings.Replace(env.Message, `"quantity":2`, `"quantity":200`, 1)
+	b, _ := json.Marshal(tampered)
+	if code, m := e.elemePush(t, b); code != 401 || m["code"] != platforms.ElBadSign {
+		t.Fatalf("message changed after signing: %d %v", code, m)
+	}
+	if code, m := e.elemePush(t, platforms.ElemePushBody(o, platforms.Keys{AppKey: "999", Secret: k.Secret}, time.Now())); code != 401 || m["code"] != platforms.ElBadApp {
+		t.Fatalf("other app: %d %v", code, m)
+	}
+	for _, skew := range []time.Duration{-6 * time.Minute, 6 * time.Minute} {
+		if code, m := e.elemePush(t, platforms.ElemePushBody(o, k, time.Now().Add(skew))); code != 401 || m["code"] != platforms.ElStale {
+			t.Fatalf("timestamp %s off: %d %v", skew, code, m)
+		}
+	}
+	noID := env
+	noID.RequestID = ""
+	if code, m := e.elemePush(t, resign(k, noID)); code != 401 || m["code"] != platforms.ElBadSign {
+		t.Fatalf("no request id: %d %v", code, m)
+	}
+	for _, bad := range []string{`not json`, `{"requestId":`} {
+		if code, m := e.elemePush(t, []byte(bad)); code != 400 || m["code"] != platforms.ElMalformed {
+			t.Fatalf("%s: %d %v", bad, code, m)
+		}
+	}
+	e.staged(t, 0)
+
+	signed, _ := json.Marshal(env)
+	code, m := e.elemePush(t, signed)
+	if code != 200 || m["message"] != "ok" || acceptID(m) == "" {
+		t.Fatalf("signed push: %d %v", code, m)
+	}
+	if code, m := e.elemePush(t, signed); code != 409 || m["code"] != platforms.ElReplayed {
+		t.Fatalf("replayed request id: %d %v", code, m)
+	}
+	e.staged(t, 1)
+
+	// Signed, but no order: refused in Ele.me's code, nothing stored.
+	bad := env
+	bad.RequestID, bad.Message = platforms.Nonce(), `{"id":"EL-2","createdAt":"2027-01-01T10:00:00","totalPrice":"1.00","groups":"a basket"}`
+	if code, m := e.elemePush(t, resign(k, bad)); code != 400 || m["code"] != platforms.ElMalformed {
+		t.Fatalf("malformed order: %d %v", code, m)
+	}
+	// Another message type (the order's cancellation by the shop, say) is
+	// acknowledged, as Ele.me expects, and stages nothing.
+	other := env
+	other.RequestID, other.Type = platforms.Nonce(), 14
+	if code, m := e.elemePush(t, resign(k, other)); code != 200 || m["message"] != "ok" || acceptID(m) != "" {
+		t.Fatalf("message type 14: %d %v", code, m)
+	}
+	e.staged(t, 1)
+}
+
+func TestElemeSameOrderPushedTwiceAndConcurrentlyGetsTheFirstAnswerWithinItsTimeout(t *testing.T) {
+	e := newPushEnv(t)
+	k := platforms.DevKeys[platforms.Eleme]
+	_, m := e.elemePush(t, platforms.ElemePushBody(elemeOrder("EL-SAME"), k, time.Now()))
+	first := acceptID(m)
+	_, m = e.elemePush(t, platforms.ElemePushBody(elemeOrder("EL-SAME"), k, time.Now())) // Ele.me's retry: a new request id
+	if first == "" || acceptID(m) != first {
+		t.Fatalf("second push answered %v, want %s", m, first)
+	}
+	const same, distinct = 30, 40
+	var wg sync.WaitGroup
+	answers := make([]string, same)
+	slow := make([]time.Duration, same+distinct)
+	codes := make([]int, same+distinct)
+	start := make(chan struct{})
+	for i := range same + distinct {
+		id := "EL-RACE"
+		if i >= same {
+			id = fmt.Sprintf("EL-D%03d", i)
+		}
+		body := platforms.ElemePushBody(elemeOrder(id), k, time.Now())
+		wg.Go(func() {
+			<-start
+			t0 := time.Now()
+			code, m := e.elemePush(t, body)
+			codes[i], slow[i] = code, time.Since(t0)
+			if i < same {
+				answers[i] = acceptID(m)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, c := range codes {
+		if c != 200 || slow[i] >= platforms.ElemeTimeout {
+			t.Fatalf("push %d answered %d after %s (Ele.me waits %s)", i, c, slow[i], platforms.ElemeTimeout)
+		}
+	}
+	for i, a := range answers {
+		if a == "" || a != answers[0] {
+			t.Fatalf("concurrent push %d answered %q, push 0 %q", i, a, answers[0])
+		}
+	}
+	e.staged(t, 2+distinct)
+	var n int
+	_ = e.st.DB().QueryRow(`SELECT COUNT(*) FROM staging_detail WHERE process_id=?`, answers[0]).Scan(&n)
+	if n != 1 {
+		t.Fatalf("the raced order has %d lines stored, want 1", n)
+	}
+	var sku, shop string
+	_ = e.st.DB().QueryRow(`SELECT d.platform_sku, m.shop_id FROM staging_detail d JOIN staging_main m ON m.process_id=d.process_id WHERE d.process_id=?`, first).Scan(&sku, &shop)
+	if sku != "EL-00010" || shop != "1001" {
+		t.Fatalf("staged sku %q shop %q", sku, shop)
 	}
 }

@@ -62,6 +62,7 @@ type platformAPI struct {
 	statuses map[string]int // platform/order/status → calls
 	fail     bool
 	douyin   *douyinShop
+	youzan   *youzanShop
 }
 
 func (p *platformAPI) InvokeRaw(_ context.Context, appID, method, path string, header map[string]string, body []byte) (int, []byte, error) {
@@ -71,8 +72,12 @@ func (p *platformAPI) InvokeRaw(_ context.Context, appID, method, path string, h
 	if method == http.MethodGet && u.Path == platforms.PullPathDouyin {
 		return p.douyin.search(u.Query())
 	}
+	if u.Path == platforms.TokenPathYouzan || u.Path == platforms.PullPathYouzan {
+		return p.youzan.serve(u, body)
+	}
 	for _, pl := range platforms.Names {
-		sp := map[string]string{platforms.Yuedian: platforms.StatusPathYuedian, platforms.Meituan: platforms.StatusPathMeituan, platforms.Douyin: platforms.StatusPathDouyin}[pl]
+		sp := map[string]string{platforms.Yuedian: platforms.StatusPathYuedian, platforms.Meituan: platforms.StatusPathMeituan, platforms.Douyin: platforms.StatusPathDouyin,
+			platforms.Eleme: platforms.StatusPathEleme, platforms.Youzan: platforms.StatusPathYouzan}[pl]
 		if u.Path != sp {
 			continue
 		}
@@ -83,6 +88,9 @@ func (p *platformAPI) InvokeRaw(_ context.Context, appID, method, path string, h
 		if err != nil {
 			return 401, []byte(`{"code":40101,"message":"` + err.Error() + `"}`), nil
 		}
+		if pl == platforms.Youzan && !p.youzan.valid(st.Token) {
+			return 200, []byte(`{"success":false,"code":4201,"message":"access_token invalid"}`), nil
+		}
 		if p.statuses == nil {
 			p.statuses = map[string]int{}
 		}
@@ -92,6 +100,10 @@ func (p *platformAPI) InvokeRaw(_ context.Context, appID, method, path string, h
 			return 200, []byte(`{"code":0,"message":"ok"}`), nil
 		case platforms.Meituan:
 			return 200, []byte(`{"data":"ok"}`), nil
+		case platforms.Eleme:
+			return 200, []byte(`{"id":"x","result":true,"error":null}`), nil
+		case platforms.Youzan:
+			return 200, []byte(`{"success":true,"code":200,"message":"successful"}`), nil
 		}
 		return 200, []byte(`{"err_no":0}`), nil
 	}
@@ -109,18 +121,15 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	db, _ := testdb.New(t, "channels")
 	rdb, prefix := testdb.Redis(t)
-	h := &harness{st: store.New(db), oms: &fakeOMS{}, api: &platformAPI{douyin: &douyinShop{}}}
+	h := &harness{st: store.New(db), oms: &fakeOMS{}, api: &platformAPI{douyin: &douyinShop{}, youzan: &youzanShop{}}}
 	ep := map[string]string{}
 	for _, p := range platforms.Names {
 		ep[p] = "partners"
 	}
 	h.svc = app.New(app.Deps{Store: h.st, Orders: h.oms, Catalog: fakeCatalog{"SKU-00010": 5750, "SKU-00011": 1200}, Outside: h.api,
 		Nonces: app.NonceStore{R: rdb, Prefix: prefix}, Keys: platforms.DevKeys, PlatformApp: ep, PullPage: 5, PullOverlap: time.Minute})
-	for _, m := range [][2]string{{"YD-00010", "SKU-00010"}, {"YD-00011", "SKU-00011"}, {"DY-00010", "SKU-00010"}} {
-		pl := platforms.Yuedian
-		if strings.HasPrefix(m[0], "DY") {
-			pl = platforms.Douyin
-		}
+	for _, m := range [][2]string{{"YD-00010", "SKU-00010"}, {"YD-00011", "SKU-00011"}, {"DY-00010", "SKU-00010"}, {"EL-00010", "SKU-00010"}, {"YZ-00010", "SKU-00010"}} {
+		pl := map[string]string{"YD": platforms.Yuedian, "DY": platforms.Douyin, "EL": platforms.Eleme, "YZ": platforms.Youzan}[m[0][:2]]
 		if err := h.svc.SetMapping(context.Background(), pl, m[0], m[1], "test"); err != nil {
 			t.Fatal(err)
 		}

@@ -14,7 +14,8 @@ import (
 	"github.com/harvest/harvest/apps/channels/store"
 )
 
-// Pulling a pull platform (DOMAIN 6.2, Douyin-like).
+// Pulling a pull platform (DOMAIN 6.2, Douyin-like; Youzan's newest-first
+// walk is in youzan.go).
 //
 // The cursor is the latest update time seen, on the platform's clock
 // (never Harvest's, so the two clocks' skew does not matter), and moves
@@ -60,6 +61,9 @@ func (s *Service) Pull(ctx context.Context, platform string) (PullResult, error)
 		return res, nil
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(?)`, lock) //nolint:errcheck
+	if platform == platforms.Youzan {
+		return s.walkYouzan(ctx, platform, k)
+	}
 
 	cursor, err := s.d.Store.Cursor(ctx, platform)
 	if err != nil {

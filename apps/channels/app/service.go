@@ -55,6 +55,9 @@ type Outside interface {
 type Nonces interface {
 	// Claim reports true the first time platform's nonce is claimed.
 	Claim(ctx context.Context, platform, nonce string, ttl time.Duration) (bool, error)
+	// ClaimFor claims a nonce for content: fresh the first time; else same
+	// says whether the first claim was for the same content.
+	ClaimFor(ctx context.Context, platform, nonce, content string, ttl time.Duration) (fresh, same bool, err error)
 }
 
 // Deps are the service's collaborators and settings.
@@ -88,6 +91,7 @@ type Deps struct {
 type Service struct {
 	d      Deps
 	stager *group.Writer[*store.Item]
+	tok    tokens // Youzan's access token
 }
 
 // New returns a Service.
@@ -144,6 +148,18 @@ func (s *Service) Now() time.Time { return s.d.Clock.Now() }
 // which the timestamp check refuses the request anyway.
 func (s *Service) ClaimNonce(ctx context.Context, platform, nonce string) (bool, error) {
 	return s.d.Nonces.Claim(ctx, platform, nonce, 2*s.d.Window)
+}
+
+// ClaimSignature is ClaimNonce for a platform whose signature is its
+// only nonce (Meituan): its retry resends the very bytes it signed, which
+// must get the first answer, not be refused as a replay. The signature is
+// claimed for the content it was seen with (content, a canonical
+// fingerprint of the request); resent means it was seen before with the
+// same content (an identical resend, to be answered as the order's
+// repeat), replayed that it came before with other content (refused).
+func (s *Service) ClaimSignature(ctx context.Context, platform, sig, content string) (fresh, resent bool, err error) {
+	fresh, same, err := s.d.Nonces.ClaimFor(ctx, platform, sig, content, 2*s.d.Window)
+	return fresh, !fresh && same, err
 }
 
 // Accepted is the answer to a push: the staged order's id, the same for
@@ -504,9 +520,19 @@ func (s *Service) send(ctx context.Context, u *domain.Update) error {
 	if !ok {
 		return fmt.Errorf("no keys for %s", u.Platform)
 	}
-	path, header, body := platforms.StatusRequest(platforms.StatusUpdate{Platform: u.Platform, PlatformOrderID: u.PlatformOrderID,
-		Status: u.Status, HarvestOrderID: u.OrderID, UpdateID: u.ID, At: u.CreatedAt}, k, s.d.Clock.Now())
-	code, answer, err := s.d.Outside.InvokeRaw(ctx, s.d.PlatformApp[u.Platform], "POST", strings.TrimPrefix(path, "/"), header, body)
+	send := func(token string) (int, []byte, error) {
+		path, header, body := platforms.StatusRequest(platforms.StatusUpdate{Platform: u.Platform, PlatformOrderID: u.PlatformOrderID,
+			Status: u.Status, HarvestOrderID: u.OrderID, UpdateID: u.ID, At: u.CreatedAt, Token: token}, k, s.d.Clock.Now())
+		return s.d.Outside.InvokeRaw(ctx, s.d.PlatformApp[u.Platform], "POST", strings.TrimPrefix(path, "/"), header, body)
+	}
+	var code int
+	var answer []byte
+	var err error
+	if u.Platform == platforms.Youzan {
+		code, answer, err = s.withYouzanToken(ctx, u.Platform, k, send)
+	} else {
+		code, answer, err = send("")
+	}
 	if err == nil {
 		err = platformAnswer(u.Platform, code, answer)
 	}
@@ -531,6 +557,16 @@ func platformAnswer(platform string, code int, b []byte) error {
 	case platforms.Meituan:
 		var a platforms.MeituanAnswer
 		if json.Unmarshal(b, &a) != nil || a.Data != "ok" {
+			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
+		}
+	case platforms.Eleme:
+		var a platforms.ElemeCallAnswer
+		if json.Unmarshal(b, &a) != nil || a.Error != nil {
+			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
+		}
+	case platforms.Youzan:
+		var a platforms.YouzanEnvelope
+		if json.Unmarshal(b, &a) != nil || !a.Success || a.Code != platforms.YzOK {
 			return fmt.Errorf("%w: %.200s", ErrPlatformRefused, b)
 		}
 	default:

@@ -39,7 +39,7 @@ type Config struct {
 	// stood still to be run again (HARVEST_CHANNELS_SWEEP_IDLE).
 	SweepEvery, SweepIdle time.Duration
 	// CrashAfterFetch (HARVEST_CHANNELS_FAULTS, development only) makes
-	// the process exit once after fetching the second page of a pull and
+	// the process exit once after fetching the second page of a Douyin pull and
 	// before storing it with its cursor, when the file it names does not
 	// exist yet (it is created first): the crash test's fault.
 	CrashAfterFetch string

@@ -139,6 +139,9 @@ type StatusUpdate struct {
 	HarvestOrderID  string
 	UpdateID        string // Harvest's id of the change, the same on a resend
 	At              time.Time
+	// Token is the access token of a platform that takes one (Youzan)
+	// instead of a signature.
+	Token string
 }
 
 // StatusRequest is the signed request telling platform u.Platform of u:
@@ -159,6 +162,11 @@ func StatusRequest(u StatusUpdate, k Keys, now time.Time) (path string, header m
 		f.Set("update_id", u.UpdateID)
 		SignMeituanForm(f, StatusPathMeituan, k, now)
 		return StatusPathMeituan, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte(f.Encode())
+	case Eleme:
+		return StatusPathEleme, map[string]string{"Content-Type": "application/json"}, elemeStatusCall(u, k, now)
+	case Youzan:
+		path, body = youzanStatusRequest(u)
+		return path, map[string]string{"Content-Type": "application/json"}, body
 	default: // Douyin: the body is param_json, signed in the query
 		body, _ = json.Marshal(map[string]string{"order_id": u.PlatformOrderID, "status": u.Status,
 			"harvest_order_id": u.HarvestOrderID, "update_id": u.UpdateID})
@@ -171,7 +179,8 @@ func StatusRequest(u StatusUpdate, k Keys, now time.Time) (path string, header m
 }
 
 // ParseStatus reads a status request as the platform's API does
-// (verifying its signature): the stand-in's side of StatusRequest.
+// (verifying its signature): the stand-in's side of StatusRequest. A
+// Youzan request's token is the caller's to check (u.Token).
 func ParseStatus(platform string, path string, q url.Values, header func(string) string, body []byte, k Keys, now time.Time, window time.Duration) (StatusUpdate, error) {
 	u := StatusUpdate{Platform: platform}
 	switch platform {
@@ -197,6 +206,16 @@ func ParseStatus(platform string, path string, q url.Values, header func(string)
 			return u, err
 		}
 		u.PlatformOrderID, u.Status, u.HarvestOrderID, u.UpdateID = f.Get("order_id"), f.Get("status"), f.Get("harvest_order_id"), f.Get("update_id")
+	case Eleme:
+		var err error
+		if u, err = parseElemeStatus(body, k, now, window); err != nil {
+			return u, err
+		}
+	case Youzan:
+		var err error
+		if u, err = parseYouzanStatus(q, body); err != nil {
+			return u, err
+		}
 	default:
 		q2 := url.Values{}
 		for k := range q {

@@ -1,10 +1,11 @@
 // Package platforms is the wire side of the marketplaces Harvest sells
 // through (DOMAIN 6.2): each platform's own order format and signature
 // scheme, turned into one staged Order. Push platforms (Yuedian-like,
-// Meituan-like) call Harvest's public endpoint with a signed request
-// carrying a timestamp (and, for Yuedian, a nonce); pull platforms
-// (Douyin-like) answer Harvest's signed page requests. Status changes go
-// back on each platform's own status API, signed the same way.
+// Meituan-like, Ele.me-like) call Harvest's public endpoint with a signed
+// request carrying a timestamp (and, for Yuedian and Ele.me, a nonce);
+// pull platforms answer Harvest's page requests (Douyin-like, each signed;
+// Youzan-like, with an access token). Status changes go back on each
+// platform's own status API, authenticated the same way.
 //
 // The partners stand-in builds its requests with these same functions: the
 // formats are the platforms' published contracts, which both sides of a
@@ -32,6 +33,8 @@ const (
 	Yuedian = "YUEDIAN" // group buying; pushes, HMAC-SHA256 with a nonce
 	Meituan = "MEITUAN" // food delivery; pushes a form, MD5 over the sorted params
 	Douyin  = "DOUYIN"  // live-stream shop; pulled page by page, HMAC-SHA256
+	Eleme   = "ELEME"   // food delivery; pushes a JSON envelope, MD5 inside it, a request id
+	Youzan  = "YOUZAN"  // online shop; pulled newest first, an access token it refreshes
 )
 
 // Ways orders arrive.
@@ -43,16 +46,16 @@ const (
 // WayOf is how name's orders arrive ("" for an unknown platform).
 func WayOf(name string) string {
 	switch name {
-	case Yuedian, Meituan:
+	case Yuedian, Meituan, Eleme:
 		return WayPush
-	case Douyin:
+	case Douyin, Youzan:
 		return WayPull
 	}
 	return ""
 }
 
 // Names lists every platform.
-var Names = []string{Yuedian, Meituan, Douyin}
+var Names = []string{Yuedian, Meituan, Douyin, Eleme, Youzan}
 
 // Statuses a platform is told (once each per order).
 const (
@@ -239,4 +242,6 @@ var DevKeys = map[string]Keys{
 	Yuedian: {AppKey: "yd-dev-app", Secret: "dev-yuedian-secret-change-me"},
 	Meituan: {AppKey: "mt-dev-app", Secret: "dev-meituan-secret-change-me"},
 	Douyin:  {AppKey: "dy-dev-app", Secret: "dev-douyin-secret-change-me"},
+	Eleme:   {AppKey: "48150001", Secret: "dev-eleme-secret-change-me"},
+	Youzan:  {AppKey: "yz-dev-client", Secret: "dev-youzan-secret-change-me"},
 }

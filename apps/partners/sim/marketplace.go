@@ -23,13 +23,15 @@ import (
 	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
-// The marketplace stand-ins (DOMAIN 6.2): a Yuedian-like and a
-// Meituan-like platform that push signed orders to channels' public
+// The marketplace stand-ins (DOMAIN 6.2): a Yuedian-like, a Meituan-like
+// and an Ele.me-like platform that push signed orders to channels' public
 // listener (POST /admin/market/push: one order, or a burst at a rate with
 // duplicates, concurrent repeats and bad payloads), a Douyin-like shop
 // whose signed search channels pulls (orders added with POST
 // /admin/market/douyin/orders, their update times on the shop's skewed
-// clock, shown after its index lag), and each platform's order-status
+// clock, shown after its index lag), a Youzan-like shop behind an access
+// token (youzan.go; orders added with POST /admin/market/youzan/orders),
+// and each platform's order-status
 // API, which checks Harvest's signature as the platform would and counts
 // every delivery of a status (GET /admin/market/statuses). The status
 // and search APIs take their latency and obey fault switches ("market",
@@ -43,16 +45,20 @@ const (
 
 func (s *Server) mountMarketAPIs(r chi.Router) {
 	for _, p := range []struct{ platform, path string }{{platforms.Yuedian, platforms.StatusPathYuedian},
-		{platforms.Meituan, platforms.StatusPathMeituan}, {platforms.Douyin, platforms.StatusPathDouyin}} {
+		{platforms.Meituan, platforms.StatusPathMeituan}, {platforms.Douyin, platforms.StatusPathDouyin},
+		{platforms.Eleme, platforms.StatusPathEleme}, {platforms.Youzan, platforms.StatusPathYouzan}} {
 		r.Post(p.path, s.marketStatus(p.platform, p.path))
 	}
 	r.Get(platforms.PullPathDouyin, s.douyinSearch)
+	r.Post(platforms.TokenPathYouzan, s.youzanToken)
+	r.Get(platforms.PullPathYouzan, s.youzanSearch)
 }
 
 func (s *Server) mountMarketAdmin(r chi.Router) {
 	r.Post("/admin/market/push", s.marketPush)
 	r.Get("/admin/market/statuses", s.marketStatuses)
 	r.Post("/admin/market/douyin/orders", s.douyinAdd)
+	r.Post("/admin/market/youzan/orders", s.youzanAdd)
 	s.mountMarketAPIs(r)
 }
 
@@ -70,6 +76,9 @@ func (s *Server) marketStatus(platform, path string) http.HandlerFunc {
 		u, err := platforms.ParseStatus(platform, path, r.URL.Query(), r.Header.Get, body, s.cfg.MarketKeys[platform], s.clk.Now(), s.cfg.MaxSkew)
 		if err != nil {
 			s.marketAnswer(w, platform, http.StatusUnauthorized, err.Error())
+			return
+		}
+		if platform == platforms.Youzan && !s.youzanStatusToken(w, r, u.Token) {
 			return
 		}
 		now := s.clk.Now()
@@ -103,6 +112,21 @@ func (s *Server) marketAnswer(w http.ResponseWriter, platform string, status int
 			}{platforms.MtBadSign, msg}
 		}
 		httpapi.WriteJSON(w, status, a)
+	case platforms.Eleme:
+		a := platforms.ElemeCallAnswer{Result: ok}
+		if !ok {
+			a.Error = &struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			}{platforms.ElBadSign, msg}
+		}
+		httpapi.WriteJSON(w, status, a)
+	case platforms.Youzan:
+		code := platforms.YzOK
+		if !ok {
+			code = platforms.YzBadParam
+		}
+		httpapi.WriteJSON(w, status, platforms.YouzanEnvelope{Success: ok, Code: code, Message: msg})
 	default:
 		errNo := 0
 		if !ok {
@@ -288,8 +312,8 @@ func (s *Server) marketPush(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	if in.Platform != platforms.Yuedian && in.Platform != platforms.Meituan {
-		httpapi.WriteError(w, r, rejected("platform", "%q is not a push platform (YUEDIAN, MEITUAN)", in.Platform))
+	if platforms.WayOf(in.Platform) != platforms.WayPush {
+		httpapi.WriteError(w, r, rejected("platform", "%q is not a push platform (YUEDIAN, MEITUAN, ELEME)", in.Platform))
 		return
 	}
 	if len(in.Orders) == 0 && (in.Count <= 0 || len(in.SKUs) == 0) {
@@ -358,8 +382,11 @@ func (s *Server) push(ctx context.Context, in PushRequest) PushReport {
 		timeout  = platforms.YuedianTimeout
 		distinct = map[string]bool{}
 	)
-	if in.Platform == platforms.Meituan {
+	switch in.Platform {
+	case platforms.Meituan:
 		timeout = platforms.MeituanTimeout
+	case platforms.Eleme:
+		timeout = platforms.ElemeTimeout
 	}
 	if in.Rate > 0 {
 		interval = time.Second / time.Duration(in.Rate)
@@ -447,6 +474,17 @@ func (s *Server) pushOne(ctx context.Context, platform string, j pushJob, timeou
 		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.ChannelsURL+platforms.PushPathYuedian, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		platforms.SignYuedianRequest(req, k, s.clk.Now(), body)
+	case platforms.Eleme:
+		o := j.order
+		o.ShopID = "1001"
+		body := platforms.ElemePushBody(o, k, s.clk.Now())
+		if j.bad { // signed, but its message is no order
+			p := platforms.ElemePush{Type: platforms.ElemeOrderEffective, Message: `{"id":"` + o.PlatformOrderID + `","groups":"not a list"}`, ShopID: 1001}
+			platforms.SignElemePush(&p, k, s.clk.Now())
+			body, _ = json.Marshal(p)
+		}
+		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.ChannelsURL+platforms.PushPathEleme, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 	default:
 		f := platforms.MeituanOrderForm(j.order)
 		if j.bad {
@@ -464,9 +502,13 @@ func (s *Server) pushOne(ctx context.Context, platform string, j pushJob, timeou
 	var a struct {
 		Data     json.RawMessage `json:"data"`
 		AcceptID string          `json:"accept_id"`
+		ElemeID  string          `json:"acceptId"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&a)
 	id := a.AcceptID
+	if a.ElemeID != "" {
+		id = a.ElemeID
+	}
 	if id == "" && len(a.Data) > 0 && a.Data[0] == '{' {
 		var d struct {
 			AcceptID string `json:"accept_id"`

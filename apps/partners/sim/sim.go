@@ -107,6 +107,11 @@ type Config struct {
 	MarketKeys  map[string]platforms.Keys
 	DouyinSkew  time.Duration
 	DouyinLag   time.Duration
+	// YouzanSkew, YouzanLag are the Youzan-like shop's clock and index
+	// lag, YouzanTokenTTL how long its access tokens last.
+	YouzanSkew     time.Duration
+	YouzanLag      time.Duration
+	YouzanTokenTTL time.Duration
 }
 
 func (c *Config) defaults() {
@@ -139,6 +144,9 @@ func (c *Config) defaults() {
 	}
 	if c.BIPopulation <= 0 {
 		c.BIPopulation = 100
+	}
+	if c.YouzanTokenTTL <= 0 {
+		c.YouzanTokenTTL = 2 * time.Hour
 	}
 	if c.MarketKeys == nil {
 		c.MarketKeys = platforms.DevKeys
