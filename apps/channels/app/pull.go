@@ -52,15 +52,18 @@ func (s *Service) Pull(ctx context.Context, platform string) (PullResult, error)
 	}
 	defer conn.Close()
 	var got sql.NullInt64
+	// A named lock is the server's, not the database's: scoped by the
+	// database, so two Harvest environments (or a test and a stack) on one
+	// MariaDB server do not skip each other's pulls.
 	lock := "channels.pull." + platform
-	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, lock).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(CONCAT(?, ':', DATABASE()), 0)`, lock).Scan(&got); err != nil {
 		return res, err
 	}
 	if got.Int64 != 1 {
 		res.Skipped = true
 		return res, nil
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(?)`, lock) //nolint:errcheck
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(CONCAT(?, ':', DATABASE()))`, lock) //nolint:errcheck
 	if platform == platforms.Youzan {
 		return s.walkYouzan(ctx, platform, k)
 	}

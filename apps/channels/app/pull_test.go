@@ -97,8 +97,8 @@ func TestPullKilledBetweenFetchingAPageAndSavingItsCursorLosesAndDoublesNothing(
 			}
 			return nil
 		}})
-	if _, err := dying.Pull(ctx, platforms.Douyin); !errors.Is(err, kill) {
-		t.Fatalf("run 1: %v", err)
+	if res, err := dying.Pull(ctx, platforms.Douyin); !errors.Is(err, kill) {
+		t.Fatalf("run 1: %+v %v", res, err)
 	}
 	taken := h.count(t, `SELECT COUNT(*) FROM staging_process`)
 	if taken != 9 { // pages ask from the latest update time seen, inclusive: page 2 repeats one

@@ -55,13 +55,15 @@ func (s *Store) CloseStatement(ctx context.Context, customer, kind string, start
 	defer conn.Close()
 	lock := fmt.Sprintf("channels.settle.%s.%s.%s", customer, kind, start.Format(time.DateOnly))
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, lock, int(lockWait.Seconds())).Scan(&got); err != nil {
+	// Named locks are the server's: scoped by the database, and hashed
+	// because MariaDB takes names of at most 64 characters.
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(SHA2(CONCAT(?, ':', DATABASE()), 256), ?)`, lock, int(lockWait.Seconds())).Scan(&got); err != nil {
 		return nil, false, err
 	}
 	if got.Int64 != 1 {
 		return nil, false, fmt.Errorf("%w: %s", ErrLockTimeout, lock)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(?)`, lock) //nolint:errcheck
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(SHA2(CONCAT(?, ':', DATABASE()), 256))`, lock) //nolint:errcheck
 	var created bool
 	st := &domain.Statement{ID: ids.NewAt(now), CustomerID: customer, Period: kind, Start: start, End: end, Status: "CLOSED", ClosedAt: &now}
 	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
