@@ -196,7 +196,7 @@ func TestCustomerReturnsDeliveredGoods(t *testing.T) {
 	// Every push DONE, and each reached its receiver once.
 	got1 := afterSales(t, cs, r1.ID)
 	want := map[string]bool{"ANSWER": true, "TMS_PICKUP": true, "WMS_RETURN": true, "REFUND": true, "NONCASH_REFUND": true, "REFUND_VOUCHER": true,
-		"STOCK_RESTORE": true}
+		"STOCK_RESTORE": true, "SETTLEMENT": true}
 	for _, p := range got1.Pushes {
 		if p.Status != "DONE" || !want[p.Type] {
 			t.Fatalf("push %+v of the pickup return", p)
@@ -206,7 +206,7 @@ func TestCustomerReturnsDeliveredGoods(t *testing.T) {
 	if len(want) != 0 {
 		t.Fatalf("pushes missing: %v (%+v)", want, got1.Pushes)
 	}
-	for _, api := range []string{"tms.pickups", "fms.refund_vouchers", "push.messages"} {
+	for _, api := range []string{"tms.pickups", "fms.refund_vouchers", "push.messages", "fms.settlements"} {
 		n := 0
 		for _, x := range received(t, api, o.ID) {
 			if x.Deliveries != 1 && !strings.HasPrefix(x.ID, o.ID) {
@@ -216,7 +216,7 @@ func TestCustomerReturnsDeliveredGoods(t *testing.T) {
 				n++
 			}
 		}
-		if want := map[string]int{"tms.pickups": 1, "fms.refund_vouchers": 2, "push.messages": 2}[api]; n != want {
+		if want := map[string]int{"tms.pickups": 1, "fms.refund_vouchers": 2, "push.messages": 2, "fms.settlements": 2}[api]; n != want {
 			t.Fatalf("%s received %d of the returns' pushes, want %d", api, n, want)
 		}
 	}

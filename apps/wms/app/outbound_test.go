@@ -843,6 +843,13 @@ func TestInterceptAfterSplitUntilPicking(t *testing.T) {
 	if _, occ := f.inv("P-01", "AMB"); occ != 0 {
 		t.Fatalf("occupied %d after the interception, want 0", occ)
 	}
+	// Its allocation is undone too, or it would still count as holding
+	// stock (the reconciliation's OCCUPIED check).
+	for _, w := range wos {
+		if n := f.count(`SELECT COUNT(*) FROM work_order_picks WHERE work_order_id='` + w.ID + `'`); n != 0 {
+			t.Fatalf("intercepted work order %s keeps %d allocation rows", w.ID, n)
+		}
+	}
 	for _, w := range wos {
 		if got, _, _ := f.svc.WorkOrder(f.ctx, wh, w.ID); got.Status != domain.WOIntercepted {
 			t.Fatalf("work order %s is %s", w.ID, got.Status)

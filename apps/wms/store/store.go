@@ -481,6 +481,12 @@ func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, n
 					SET i.occupied=i.occupied-p.qty, i.updated_at=? WHERE p.work_order_id=?`, now, id); err != nil {
 					return fmt.Errorf("release bins of %s: %w", id, err)
 				}
+				// The allocation is undone with it: left behind, its rows
+				// would still count as holding stock (the reconciliation's
+				// OCCUPIED check found them).
+				if _, err := tx.ExecContext(ctx, `DELETE FROM work_order_picks WHERE work_order_id=?`, id); err != nil {
+					return fmt.Errorf("drop the allocation of %s: %w", id, err)
+				}
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE sales_order SET status=?, reason=?, updated_at=? WHERE work_order_id=?`,
 				domain.WOIntercepted, "intercepted: "+reason, now, id); err != nil {
