@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/platform/ids"
+	"github.com/harvest/harvest/apps/wms/wmsclient"
 	"github.com/harvest/harvest/deploy/gqlc"
 )
 
@@ -183,7 +185,9 @@ func TestCustomerServiceActionsThroughTheStack(t *testing.T) {
 		return o
 	}
 	a, b := placeWith(ps[0]), placeWith(ps[1])
-	waitStatus(t, c, a.ID, omsclient.StatusPaid, 30*time.Second)
+	// Both entered fulfillment and wait at its first stage.
+	waitStatus(t, c, a.ID, omsclient.StatusFulfilling, 30*time.Second)
+	waitStatus(t, c, b.ID, omsclient.StatusFulfilling, 30*time.Second)
 
 	// 1. Finding orders: by phone and by customer; a customer may not.
 	for _, s := range []map[string]any{{"phone": phone}, {"customerId": customer}, {"id": a.ID}} {
@@ -212,9 +216,12 @@ func TestCustomerServiceActionsThroughTheStack(t *testing.T) {
 		return csAct(t, agent, `changeOrderAddress(orderId:$id, address:$addr, reason:"customer moved", idempotencyKey:$key)`, mChangeAddress,
 			map[string]any{"id": a.ID, "addr": addr, "key": key})
 	}
+	if held := story(t, agent, a.ID); len(held.DeliveryOrders) != 0 {
+		t.Fatalf("%s reached a warehouse while fulfillment was suspended: %+v", a.ID, held.DeliveryOrders)
+	}
 	ch1, errs := changeAddr(changeKey, addr)
 	if ch1 == nil || ch1.Status != "DONE" || ch1.Kind != "CHANGE_ADDRESS" || ch1.By != "agent-81" || ch1.ByRole != "CS_AGENT" ||
-		ch1.CustomerID != customer || ch1.Address == nil || ch1.Address.Detail != addr["detail"] {
+		ch1.CustomerID != customer || ch1.Address == nil || ch1.Address.Detail != addr["detail"] || strings.Contains(ch1.Result, "changed; 0 ") {
 		t.Fatalf("changeOrderAddress: %+v %+v", ch1, errs)
 	}
 	if ch2, errs := changeAddr(changeKey, addr); ch2 == nil || ch2.ID != ch1.ID {
@@ -252,6 +259,16 @@ func TestCustomerServiceActionsThroughTheStack(t *testing.T) {
 		return len(story(t, agent, a.ID).DeliveryOrders) > 0 && getOrder(t, c, a.ID).Status == omsclient.StatusDispatched, nil
 	})
 	before := story(t, agent, a.ID)
+	// The warehouse got the changed address (the units' documents took it).
+	for _, d := range before.DeliveryOrders {
+		var wo wmsclient.Order
+		if err := invoke(ctx(t), "wms", http.MethodGet, "v1/orders/"+d.ID, nil, &wo); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(wo.Address, "88 Caoxi Road") || wo.Phone != phone {
+			t.Fatalf("WMS has %s with address %q %q", d.ID, wo.Address, wo.Phone)
+		}
+	}
 	if x, errs := changeAddr(ids.New(), other); x != nil || len(errs) != 1 || errs[0].Code != "ORDER_DISPATCHED" || errs[0].Reason == "" {
 		t.Fatalf("address change after dispatch: %+v %+v", x, errs)
 	}
@@ -265,6 +282,13 @@ func TestCustomerServiceActionsThroughTheStack(t *testing.T) {
 		`($id:ID!,$key:String!)`, map[string]any{"id": a.ID, "key": ids.New()})
 	if inv == nil || inv.Status != "DONE" || !strings.Contains(inv.Result, "Harvest E2E Trading Co.") {
 		t.Fatalf("reissueInvoice: %+v %+v", inv, errs)
+	}
+	invoices := map[string]int{}
+	for _, x := range received(t, "invoice.invoices", a.ID) {
+		invoices[x.ID] = x.Deliveries
+	}
+	if invoices[inv.ID] != 1 {
+		t.Fatalf("the invoicing system received %v, want the re-issue %s once", invoices, inv.ID)
 	}
 	if x, errs := csAct(t, agent, `reissueInvoice(orderId:$id, title:"X Co.", reason:"asked", idempotencyKey:$key)`,
 		`($id:ID!,$key:String!)`, map[string]any{"id": b.ID, "key": ids.New()}); x != nil || len(errs) != 1 || errs[0].Code != "ORDER_NOT_INVOICEABLE" {
@@ -318,8 +342,22 @@ func TestCustomerServiceActionsThroughTheStack(t *testing.T) {
 	if s := couponStatus(t, c, coupon); s != "UNBOUND" {
 		t.Fatalf("coupon %s after the unbind", s)
 	}
-	if x, errs := unbind(customer, ids.New()); x != nil || len(errs) != 1 || errs[0].Reason != "COUPON_NOT_AVAILABLE" {
-		t.Fatalf("unbind of an unbound coupon: %+v %+v", x, errs)
+	// A held coupon (taken by a checkout's deduction) stays with the customer.
+	if err := agent.Do(ctx(t), `mutation($t: ID!, $c: ID!, $key: String!) { grantCoupon(templateId: $t, customerId: $c, idempotencyKey: $key) { coupon { id } } }`,
+		map[string]any{"t": tpl.CreateCouponTemplate.Template.ID, "c": customer, "key": ids.New()}, &g); err != nil || g.GrantCoupon.Coupon == nil {
+		t.Fatalf("second grant: %+v %v", g, err)
+	}
+	held := g.GrantCoupon.Coupon.ID
+	if _, errs := deductCoupon(t, c, held); len(errs) > 0 {
+		t.Fatalf("deduct the second coupon: %+v", errs)
+	}
+	if x, errs := csAct(t, agent, `unbindCustomerCoupon(couponId:$cp, customerId:$c, reason:"granted twice", idempotencyKey:$key)`,
+		`($cp:ID!,$c:ID!,$key:String!)`, map[string]any{"cp": held, "c": customer, "key": ids.New()}); x != nil || len(errs) != 1 ||
+		errs[0].Code != "COUPON_INVALID" || errs[0].Reason != "COUPON_NOT_AVAILABLE" {
+		t.Fatalf("unbind of a held coupon: %+v %+v", x, errs)
+	}
+	if s := couponStatus(t, c, held); s != "HELD" {
+		t.Fatalf("held coupon %s after a refused unbind", s)
 	}
 
 	// 4. The customer reviews C once; CS reads it.
