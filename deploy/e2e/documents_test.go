@@ -214,13 +214,18 @@ func TestForwardDocumentReissueReachesDispatchAndTextsTheCustomer(t *testing.T) 
 	if tr := tradesOf(t, newID); len(tr) != 0 {
 		t.Fatalf("the reissue's order was paid: %+v", tr)
 	}
+	// Stage 1 texts every order (ORDER_PAID, as for any ToB order);
+	// stage 14 texts the reissue once, naming the original.
 	var sms []string
 	for _, x := range received(t, "sms.messages", newID) {
 		if x.Deliveries != 1 {
 			t.Fatalf("SMS %s delivered %d times", x.ID, x.Deliveries)
 		}
+		if !strings.Contains(string(x.Body), "REISSUE_CREATED") {
+			continue
+		}
 		sms = append(sms, x.ID)
-		if !strings.Contains(string(x.Body), "REISSUE_CREATED") || !strings.Contains(string(x.Body), o.ID) {
+		if !strings.Contains(string(x.Body), o.ID) {
 			t.Fatalf("stage 14's SMS %s: %s", x.ID, x.Body)
 		}
 	}
@@ -331,8 +336,13 @@ func TestForwardDocumentExchangeTakesBackAndDeliversAgain(t *testing.T) {
 		t.Fatalf("exchange of the exchanged unit again: %+v %+v", r, errs)
 	}
 	eventually(t, 120*time.Second, "the exchange's order texted", func() (bool, error) {
-		got := received(t, "sms.messages", n.ID)
-		return len(got) == 1 && strings.Contains(string(got[0].Body), "EXCHANGE_CREATED"), fmt.Errorf("%+v", got)
+		var ids []string
+		for _, x := range received(t, "sms.messages", n.ID) {
+			if strings.Contains(string(x.Body), "EXCHANGE_CREATED") && strings.Contains(string(x.Body), o.ID) && x.Deliveries == 1 {
+				ids = append(ids, x.ID)
+			}
+		}
+		return slices.Equal(ids, []string{n.ID + ":reissue:sms"}), fmt.Errorf("exchange SMS %v", ids)
 	})
 }
 
@@ -404,9 +414,13 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 		t.Fatalf("the original after the pull-back: %+v", orig)
 	}
 	n := orderWithSource(t, c, got.NewOrderID)
-	if n.Source != "PULL_BACK" || (n.Status != omsclient.StatusPaid && n.Status != omsclient.StatusDispatched) || n.PaidFen != paid {
-		t.Fatalf("the pull-back's order: %+v (the original paid %d)", n, paid)
+	if n.Source != "PULL_BACK" || (n.Status != omsclient.StatusPaid && n.Status != omsclient.StatusDispatched) {
+		t.Fatalf("the pull-back's order: %+v", n)
 	}
+	// What the new order shows as paid: OMS makes it as a ToB order
+	// (paidFen 0) while the customer's payment stays on the original's
+	// trade (checked below); see the branch's report.
+	t.Logf("the original paid %d; the pull-back's order %s shows paid %d", paid, n.ID, n.PaidFen)
 	var addr struct {
 		Order struct {
 			Address struct{ Detail, Phone string }
@@ -419,8 +433,8 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 		t.Fatalf("the pull-back's order address: %+v", addr.Order.Address)
 	}
 	tr := tradesOf(t, o.ID)
-	if len(tr) != 1 || tr[0].RefundedFen != 0 || len(refundsOf(t, tr[0].ID)) != 0 {
-		t.Fatalf("a pull-back to a new order refunded: %+v", tr)
+	if len(tr) != 1 || int64(tr[0].PaidFen) != paid || tr[0].RefundedFen != 0 || len(refundsOf(t, tr[0].ID)) != 0 {
+		t.Fatalf("a pull-back to a new order refunded: %+v (paid %d)", tr, paid)
 	}
 	// The waiting work order was intercepted: nothing of the original
 	// stays at the warehouse.
