@@ -101,7 +101,24 @@ func docCompleted(t *testing.T, cs *gqlc.Client, id string) document {
 		}
 		return d.Status == "COMPLETED" && d.NewOrderID != "", fmt.Errorf("%s, pushes %+v, steps %+v", d.Status, d.Pushes, d.Steps)
 	})
+	declaredStatus(t, cs, d.Status)
 	return d
+}
+
+// declaredStatus fails unless the schema declares status as a value of
+// AfterSalesStatus: the server would serve an undeclared one, which
+// clients built from the schema cannot read.
+func declaredStatus(t *testing.T, c *gqlc.Client, status string) {
+	t.Helper()
+	var out struct {
+		Type struct{ EnumValues []struct{ Name string } } `json:"__type"`
+	}
+	if err := c.Do(ctx(t), `{ __type(name: "AfterSalesStatus"){ enumValues{ name } } }`, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(out.Type.EnumValues, func(v struct{ Name string }) bool { return v.Name == status }) {
+		t.Fatalf("status %s is not a value of AfterSalesStatus in the schema: %+v", status, out.Type.EnumValues)
+	}
 }
 
 // orderRequests counts the after-sales requests order detail shows.
