@@ -8429,6 +8429,11 @@ extend enum UserErrorCode {
   LOCK_TIMEOUT
 }
 
+extend enum AfterSalesStatus {
+  "A reissue, exchange or pull-back did its work: its new order is made (newOrderId), or the order is left waiting for stock."
+  COMPLETED
+}
+
 extend enum AfterSalesEventType {
   "A reissue, exchange or pull-back took a step after its audit (step says which)."
   DOCUMENT_PROGRESSED

@@ -1776,6 +1776,8 @@ const (
 	AfterSalesStatusAwaitingAudit AfterSalesStatus = "AWAITING_AUDIT"
 	// A supervisor rejected the document; its units and refund went back to the order.
 	AfterSalesStatusRejected AfterSalesStatus = "REJECTED"
+	// A reissue, exchange or pull-back did its work: its new order is made (newOrderId), or the order is left waiting for stock.
+	AfterSalesStatusCompleted AfterSalesStatus = "COMPLETED"
 )
 
 var AllAfterSalesStatus = []AfterSalesStatus{
@@ -1788,11 +1790,12 @@ var AllAfterSalesStatus = []AfterSalesStatus{
 	AfterSalesStatusRefunding,
 	AfterSalesStatusAwaitingAudit,
 	AfterSalesStatusRejected,
+	AfterSalesStatusCompleted,
 }
 
 func (e AfterSalesStatus) IsValid() bool {
 	switch e {
-	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused, AfterSalesStatusReturning, AfterSalesStatusRefunding, AfterSalesStatusAwaitingAudit, AfterSalesStatusRejected:
+	case AfterSalesStatusAccepted, AfterSalesStatusPaused, AfterSalesStatusCancelled, AfterSalesStatusRefunded, AfterSalesStatusRefused, AfterSalesStatusReturning, AfterSalesStatusRefunding, AfterSalesStatusAwaitingAudit, AfterSalesStatusRejected, AfterSalesStatusCompleted:
 		return true
 	}
 	return false
