@@ -52,7 +52,12 @@ func addPushes(ctx context.Context, tx *sql.Tx, now time.Time, ps []domain.NewPu
 		args = append(args, p.ID, p.Type, p.OrderID, p.RequestID, []byte(p.Payload), domain.PushPending, now, unleased, now)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO pushes (push_id, type, order_id, request_id, payload, status, due_at, lease_until, created_at) VALUES `+
-		sqltx.Tuples("(?,?,?,?,?,?,?,?,?)", len(ps)), args...); err != nil {
+		sqltx.Tuples("(?,?,?,?,?,?,?,?,?)", len(ps))+
+		// A push's id is "<request>:<TYPE>", the receiver's own key: a step
+		// carried out twice at once (its push's DONE and a redelivered
+		// request, as an exchange's NEW_ORDER met under load) writes the
+		// same push again, which is the same push, not an error.
+		` ON DUPLICATE KEY UPDATE push_id=push_id`, args...); err != nil {
 		return fmt.Errorf("write pushes: %w", err)
 	}
 	return nil
