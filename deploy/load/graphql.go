@@ -92,9 +92,9 @@ func Attack(ctx context.Context, name, url string, rate int, d time.Duration, hi
 		}
 	}
 	elapsed := time.Since(start)
-	p50, p99 := Percentiles(lat)
+	l := Summarize(lat)
 	total := outcomes[OK] + outcomes[Refused] + outcomes[Failed]
-	return Rate{Name: name, Ops: total, Errors: outcomes[Failed], Elapsed: elapsed, P50: p50, P99: p99}, outcomes, reasons
+	return Rate{Name: name, Ops: total, Errors: outcomes[Failed], Elapsed: elapsed, P50: l.P50, P99: l.P99, P95: l.P95, Max: l.Max}, outcomes, reasons
 }
 
 // GraphQLBody encodes an operation.

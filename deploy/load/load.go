@@ -22,6 +22,9 @@ type Rate struct {
 	Errors   int64
 	Elapsed  time.Duration
 	P50, P99 time.Duration
+	// P95 and Max are filled by Attack and Closed (the tail an open-loop
+	// read run reports beside p50 and p99).
+	P95, Max time.Duration
 }
 
 // PerSecond is Ops over Elapsed.
@@ -63,17 +66,27 @@ func Closed(ctx context.Context, name string, workers int, d time.Duration, op f
 	for _, l := range lat {
 		all = append(all, l...)
 	}
-	p50, p99 := Percentiles(all)
-	return Rate{Name: name, Ops: ops.Load(), Errors: errs.Load(), Elapsed: time.Since(start), P50: p50, P99: p99}
+	l := Summarize(all)
+	return Rate{Name: name, Ops: ops.Load(), Errors: errs.Load(), Elapsed: time.Since(start), P50: l.P50, P99: l.P99, P95: l.P95, Max: l.Max}
 }
 
 // Percentiles returns p50 and p99 of ds (sorted in place).
 func Percentiles(ds []time.Duration) (time.Duration, time.Duration) {
+	l := Summarize(ds)
+	return l.P50, l.P99
+}
+
+// Latency is a latency distribution's summary, nearest rank.
+type Latency struct{ P50, P95, P99, Max time.Duration }
+
+// Summarize returns p50, p95, p99 and the maximum of ds (sorted in
+// place); all zero for none.
+func Summarize(ds []time.Duration) Latency {
 	if len(ds) == 0 {
-		return 0, 0
+		return Latency{}
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)*50/100], ds[min(len(ds)-1, len(ds)*99/100)]
+	return Latency{P50: Quantile(ds, 0.50), P95: Quantile(ds, 0.95), P99: Quantile(ds, 0.99), Max: ds[len(ds)-1]}
 }
 
 // luaTake is the bare flash-sale primitive: take n units if that many are left.

@@ -42,6 +42,20 @@
 //	                                                   and p99 per RF call, CPU per order, beside
 //	                                                   WMS's use cases in process on a scratch DB;
 //	                                                   prints the projection for 150 k
+//	harvest-load cancels [-orders 10000] [-rate 200]    a burst of N customers' cancels of paid orders
+//	                                                   (requestCancel through the gateway; fulfillment
+//	                                                   suspended, so none reached a warehouse) through
+//	                                                   the reverse flow to PAY's refunds: accept p50/p99,
+//	                                                   pushes per type, first cancel to last refund,
+//	                                                   exactly once checked (exit 1 on a violation), CPU
+//	                                                   per cancel, vs the raw MariaDB rate of the same
+//	                                                   push rows marked DONE
+//	harvest-load detail [-rate 1000] [-duration 60s] [-with-requests 1] [-orders 2000]
+//	                                                   order detail (cancelRequest selected) through the
+//	                                                   gateway, 1 % of the orders with a request: with the
+//	                                                   cancel filter, then the same reads asking
+//	                                                   after-sales every time (the filter's ready mark
+//	                                                   removed), one stack; every answer checked
 //	harvest-load reconcile [-prefix harvest_]        inventory's, WMS's and ERP's stock counts per
 //	                                                   warehouse and SKU, every difference listed
 //	                                                   (exit 1 when any); reads the databases
@@ -81,8 +95,8 @@ import (
 const mPlace = `mutation($in:PlaceOrderInput!,$key:String!){ placeOrder(input:$in, idempotencyKey:$key){ order{ id } errors{ code } } }`
 
 func main() {
-	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign", "claims", "reconcile", "warehouse", "marketplace"}, os.Args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign|claims|reconcile|warehouse|marketplace [flags]")
+	if len(os.Args) < 2 || !slices.Contains([]string{"place", "flash", "browse", "fulfill", "expiry", "checkout", "campaign", "claims", "reconcile", "warehouse", "marketplace", "cancels", "detail"}, os.Args[1]) {
+		fmt.Fprintln(os.Stderr, "usage: harvest-load place|flash|browse|fulfill|expiry|checkout|campaign|claims|reconcile|warehouse|marketplace|cancels|detail [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -90,14 +104,14 @@ func main() {
 	secret := fs.String("secret", devauth.DevSecret, "JWT secret of the running stack (with -url)")
 	mysqlServer := fs.String("mysql", "root@tcp(127.0.0.1:3306)/", "MariaDB server for the baseline")
 	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis for the baseline")
-	rate := fs.Int("rate", 0, "attempts per second (place and browse: 1000, flash: 2500, claims: 6000)")
-	duration := fs.Duration("duration", 60*time.Second, "place and browse: how long to send")
+	rate := fs.Int("rate", 0, "attempts per second (place, browse and detail: 1000, flash: 2500, claims: 6000, cancels: 200)")
+	duration := fs.Duration("duration", 60*time.Second, "place, browse and detail (each phase): how long to send")
 	buyers := fs.Int("buyers", 50000, "flash: number of buyers, one attempt each")
 	baseline := fs.Duration("baseline", 10*time.Second, "how long each baseline runs")
-	orders := fs.Int("orders", 0, "expiry: unpaid orders armed at once (100000); fulfill: paid orders (20000)")
+	orders := fs.Int("orders", 0, "expiry: unpaid orders armed at once (100000); fulfill: paid orders (20000); cancels: paid orders cancelled (10000); detail: paid orders read (2000)")
 	spread := fs.Duration("spread", 10*time.Minute, "expiry: their deadlines spread over this long")
 	lead := fs.Duration("lead", 4*time.Minute, "expiry: from the start to the first deadline (writing and arming must fit)")
-	workers := fs.Int("workers", 0, "expiry: writers of the unpaid orders (48); fulfill: placers (32)")
+	workers := fs.Int("workers", 0, "expiry: writers of the unpaid orders (48); fulfill, cancels and detail: placers (32)")
 	backlog := fs.Bool("backlog", false, "fulfill: place every order with fulfillment suspended, then time the pipeline alone from resuming it")
 	rates := fs.String("rates", "", "checkout: comma-separated rates run one after another on one stack (instead of -rate)")
 	poll := fs.Duration("poll", 0, "checkout: poll each order for PAID at this interval instead of waiting on the subscription")
@@ -118,6 +132,8 @@ func main() {
 	taps := fs.Int("taps", 2, "claims: taps per customer, each with a key of its own (the limit is 1)")
 	claimStock := fs.Int64("stock", 20_000, "claims: the campaign's coupons")
 	dups := fs.Int("repeats", 2, "marketplace: percent of orders the platform pushes twice (at once and again later)")
+	withRequests := fs.Int("with-requests", 1, "detail: percent of the orders with a cancel request")
+	refundDelay := fs.Duration("refund-delay", 20*time.Millisecond, "cancels: the channel stand-in's refund delay (PARTNERS_REFUND_DELAY)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -144,6 +160,36 @@ func main() {
 			r = 5_000
 		}
 		if err := marketplace(ctx, n, r, *dups, *mysqlServer, *baseline); err != nil {
+			fmt.Fprintln(os.Stderr, "harvest-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Args[1] == "cancels" || os.Args[1] == "detail" {
+		n, r, w := *orders, *rate, *workers
+		if w == 0 {
+			w = 32
+		}
+		var err error
+		if os.Args[1] == "cancels" {
+			if n == 0 {
+				n = 10_000
+			}
+			if r == 0 {
+				r = 200
+			}
+			err = cancels(ctx, cancelsOpts{orders: n, rate: r, workers: w, mysqlServer: *mysqlServer,
+				callbackDelay: *callbackDelay, refundDelay: *refundDelay, channelTick: *channelTick})
+		} else {
+			if n == 0 {
+				n = 2_000
+			}
+			if r == 0 {
+				r = 1_000
+			}
+			err = detail(ctx, detailOpts{orders: n, withRequests: *withRequests, rate: r, workers: w, d: *duration, redisAddr: *redisAddr})
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}
