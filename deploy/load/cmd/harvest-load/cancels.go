@@ -132,6 +132,12 @@ func cancels(ctx context.Context, o cancelsOpts) error {
 	if err := awaitReverseFlow(ctx, asDB, first, 20*time.Minute); err != nil {
 		return err
 	}
+	// A request is REFUNDED once PAY has every trade's refund under way
+	// (the trade's refunded amount is reserved when the refund is made);
+	// the money is back when the channel confirms it: wait for that too.
+	if err := awaitRefunds(ctx, st, first, 10*time.Minute); err != nil {
+		return err
+	}
 	cpuAfter := cpuTimes(withSelf(st.PIDs()))
 
 	pushes, err := pushesByType(ctx, asDB)
@@ -176,7 +182,7 @@ func cancels(ctx context.Context, o cancelsOpts) error {
 		}
 		return fmt.Errorf("%d exactly-once violations", len(violations))
 	}
-	fmt.Println("  every order CANCELLED, refunded once exactly what it paid, one request REFUNDED with that amount, no push twice, none dead or pending")
+	fmt.Println("  every order CANCELLED, refunded once (SUCCEEDED) exactly what it paid, one request REFUNDED with that amount, no push twice, none dead or pending")
 	return nil
 }
 
@@ -369,6 +375,40 @@ func awaitReverseFlow(ctx context.Context, db *sql.DB, start time.Time, limit ti
 	}
 }
 
+// awaitRefunds polls PAY until no refund is still under way (every one
+// SUCCEEDED, FAILED or REJECTED), or nothing moved for 3 minutes, or limit
+// has passed since start.
+func awaitRefunds(ctx context.Context, st *stack.Stack, start time.Time, limit time.Duration) error {
+	db, err := sqltx.Open(ctx, st.DSN("pay"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	last, lastChange := int64(-1), time.Now()
+	for {
+		var open, done int64
+		if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(status NOT IN ('SUCCEEDED','FAILED','REJECTED')),0),
+			COALESCE(SUM(status = 'SUCCEEDED'),0) FROM refunds`).Scan(&open, &done); err != nil {
+			return err
+		}
+		fmt.Printf("  %s: PAY: %d refunds SUCCEEDED, %d under way\n", time.Since(start).Round(time.Second), done, open)
+		if open == 0 {
+			return nil
+		}
+		if open != last {
+			last, lastChange = open, time.Now()
+		}
+		if time.Since(lastChange) > 3*time.Minute || time.Since(start) > limit {
+			return fmt.Errorf("PAY's refunds stopped with %d under way", open)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
 // pushType is one push type's DONE rows and their first and last done_at.
 type pushType struct {
 	kind        string
@@ -433,8 +473,10 @@ type cancelFacts struct {
 	orderStatus map[string]string
 	paidFen     map[string]int64 // PAY: the trades' paid_fen
 	tradeRefund map[string]int64 // PAY: the trades' refunded_fen
-	refunds     map[string][]int64
+	refunds     map[string][]int64 // SUCCEEDED refunds' amounts
 	refundRows  int
+	// Refunds not SUCCEEDED (failed, rejected, under way), by order.
+	unsettledRefunds []string
 	requests    map[string][]cancelRow
 	pushRows    int
 	// Pushes written twice: the same push id, or the same type for one request.
@@ -487,10 +529,14 @@ func readCancelFacts(ctx context.Context, st *stack.Stack, asDB *sql.DB) (cancel
 			f.paidFen[id], f.tradeRefund[id] = a, b
 			return err
 		}),
-		each(payDB, `SELECT order_id, amount_fen FROM refunds WHERE status = 'SUCCEEDED'`, func(r *sql.Rows) error {
-			err := r.Scan(&id, &a)
-			f.refunds[id] = append(f.refunds[id], a)
+		each(payDB, `SELECT order_id, status, amount_fen FROM refunds`, func(r *sql.Rows) error {
+			err := r.Scan(&id, &s, &a)
 			f.refundRows++
+			if s == "SUCCEEDED" {
+				f.refunds[id] = append(f.refunds[id], a)
+			} else {
+				f.unsettledRefunds = append(f.unsettledRefunds, fmt.Sprintf("order %s: refund of %d is %s", id, a, s))
+			}
 			return err
 		}),
 		each(asDB, `SELECT order_id, status, refunded_fen FROM requests WHERE kind = 'CANCEL'`, func(r *sql.Rows) error {
@@ -549,6 +595,9 @@ func checkCancels(paid []paidOrder, f cancelFacts) []string {
 		if !slices.ContainsFunc(paid, func(p paidOrder) bool { return p.id == id }) {
 			bad("a cancel request for order %s, which the run did not cancel", id)
 		}
+	}
+	for _, u := range f.unsettledRefunds {
+		bad("refund not SUCCEEDED: %s", u)
 	}
 	for _, d := range f.dupPushes {
 		bad("pushed twice: %s", d)

@@ -44,6 +44,7 @@ func TestCheckCancelsFindsEveryViolation(t *testing.T) {
 		}, "O1: cancel requests"},
 		{"request not refunded", func(f *cancelFacts) { f.requests["O2"] = []cancelRow{{status: "PAUSED"}} }, "O2: cancel requests"},
 		{"request of another order", func(f *cancelFacts) { f.requests["O9"] = []cancelRow{{status: "REFUNDED"}} }, "order O9, which the run did not cancel"},
+		{"refund failed", func(f *cancelFacts) { f.unsettledRefunds = []string{"order O3: refund of 5 is FAILED"} }, "refund not SUCCEEDED: order O3"},
 		{"push twice", func(f *cancelFacts) { f.dupPushes = []string{"push id x × 2"} }, "pushed twice: push id x"},
 		{"push dead", func(f *cancelFacts) { f.unfinishedPushes = []string{"p SETTLEMENT DEAD: boom"} }, "push not done: p SETTLEMENT DEAD"},
 	} {
