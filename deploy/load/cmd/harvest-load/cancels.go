@@ -471,14 +471,14 @@ func lastRefundAt(ctx context.Context, st *stack.Stack) (time.Time, error) {
 // cancelFacts is what the stack's databases hold after the run, by order.
 type cancelFacts struct {
 	orderStatus map[string]string
-	paidFen     map[string]int64 // PAY: the trades' paid_fen
-	tradeRefund map[string]int64 // PAY: the trades' refunded_fen
+	paidFen     map[string]int64   // PAY: the trades' paid_fen
+	tradeRefund map[string]int64   // PAY: the trades' refunded_fen
 	refunds     map[string][]int64 // SUCCEEDED refunds' amounts
 	refundRows  int
 	// Refunds not SUCCEEDED (failed, rejected, under way), by order.
 	unsettledRefunds []string
-	requests    map[string][]cancelRow
-	pushRows    int
+	requests         map[string][]cancelRow
+	pushRows         int
 	// Pushes written twice: the same push id, or the same type for one request.
 	dupPushes []string
 	// Pushes not DONE (DEAD or still PENDING), by id.
