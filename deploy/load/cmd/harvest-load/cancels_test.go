@@ -88,6 +88,11 @@ func TestClassifyDetailChecksTheCancelRequest(t *testing.T) {
 			t.Errorf("%s: %v (%s), want %v", c.data, got, why, c.want)
 		}
 	}
+	_, missing := classifyDetail(json.RawMessage(`{"order":{"id":"O1","cancelRequest":null}}`), withReq)
+	_, absent := classifyDetail(json.RawMessage(`{"order":null}`), withReq)
+	if got := wrongAnswers(map[string]int64{missing: 3, absent: 5, "http 502": 7}); got != 3 {
+		t.Fatalf("wrong answers %d, want 3 (a missing order or a timeout is not a wrong cancelRequest)", got)
+	}
 }
 
 func TestClassifyCancel(t *testing.T) {
