@@ -59,7 +59,7 @@ func run() error {
 	a.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	a.Invoker.BatchForThroughput(inventoryclient.AppID, inventoryclient.RouteCatalogBatch)
 	deps := app.Deps{Store: store.New(a.DB), Orders: omsclient.New(a.Invoker), Catalog: inventoryclient.New(a.Invoker),
-		Outside: a.Invoker, Nonces: app.NonceStore{R: rdb, Prefix: "channels:nonce:"}, PlatformApp: cfg.Endpoint, Keys: cfg.Keys,
+		Outside: a.Invoker, Nonces: app.NewNonceStore(rdb, "channels:nonce:"), PlatformApp: cfg.Endpoint, Keys: cfg.Keys,
 		Window: cfg.Window, PullOverlap: cfg.PullOverlap, PullFrom: cfg.PullFrom, PullPage: cfg.PullPage,
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
 	if cfg.CrashAfterFetch != "" {
