@@ -33,7 +33,7 @@ func newPushEnv(t *testing.T) *pushEnv {
 	db, _ := testdb.New(t, "channels")
 	rdb, prefix := testdb.Redis(t)
 	st := store.New(db)
-	svc := app.New(app.Deps{Store: st, Nonces: app.NonceStore{R: rdb, Prefix: prefix}, Keys: platforms.DevKeys, Window: 5 * time.Minute})
+	svc := app.New(app.Deps{Store: st, Nonces: app.NewNonceStore(rdb, prefix), Keys: platforms.DevKeys, Window: 5 * time.Minute})
 	r := chi.NewRouter()
 	api.MountPublic(r, svc, nil)
 	srv := httptest.NewServer(r)

@@ -127,7 +127,7 @@ func newHarness(t *testing.T) *harness {
 		ep[p] = "partners"
 	}
 	h.svc = app.New(app.Deps{Store: h.st, Orders: h.oms, Catalog: fakeCatalog{"SKU-00010": 5750, "SKU-00011": 1200}, Outside: h.api,
-		Nonces: app.NonceStore{R: rdb, Prefix: prefix}, Keys: platforms.DevKeys, PlatformApp: ep, PullPage: 5, PullOverlap: time.Minute})
+		Nonces: app.NewNonceStore(rdb, prefix), Keys: platforms.DevKeys, PlatformApp: ep, PullPage: 5, PullOverlap: time.Minute})
 	for _, m := range [][2]string{{"YD-00010", "SKU-00010"}, {"YD-00011", "SKU-00011"}, {"DY-00010", "SKU-00010"}, {"EL-00010", "SKU-00010"}, {"YZ-00010", "SKU-00010"}} {
 		pl := map[string]string{"YD": platforms.Yuedian, "DY": platforms.Douyin, "EL": platforms.Eleme, "YZ": platforms.Youzan}[m[0][:2]]
 		if err := h.svc.SetMapping(context.Background(), pl, m[0], m[1], "test"); err != nil {

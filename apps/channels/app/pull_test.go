@@ -89,7 +89,7 @@ func TestPullKilledBetweenFetchingAPageAndSavingItsCursorLosesAndDoublesNothing(
 	db := h.st.DB()
 	rdb, prefix := testdb.Redis(t)
 	ep := map[string]string{platforms.Douyin: "partners"}
-	dying := app.New(app.Deps{Store: store.New(db), Outside: h.api, Nonces: app.NonceStore{R: rdb, Prefix: prefix}, Keys: platforms.DevKeys,
+	dying := app.New(app.Deps{Store: store.New(db), Outside: h.api, Nonces: app.NewNonceStore(rdb, prefix), Keys: platforms.DevKeys,
 		PlatformApp: ep, PullPage: 5, PullOverlap: time.Minute,
 		AfterFetch: func(_ string, page int) error {
 			if page == 3 {

@@ -251,7 +251,7 @@ func (s *Service) Order(ctx context.Context, id string) error {
 
 // placeAtOnce bounds the accept-order calls one OrderAll chunk has in
 // flight: the whole chunk. The Invoker sends them to OMS as batches of
-// its v1/batch (64 calls, 2 in flight), so what waits forms full
+// its v1/batch (64 calls, omsBatchesInFlight in flight in main), so what waits forms full
 // batches; at 64 a chunk the 20 k run ordered only ~130 plans a second
 // with the broker's bulks handed over one at a time.
 const placeAtOnce = events.MaxIDs

@@ -133,7 +133,7 @@ func TestYouzanPullKilledBetweenFetchingAPageAndSavingItsCursorLosesAndDoublesNo
 	kill := errors.New("killed")
 	db := h.st.DB()
 	rdb, prefix := testdb.Redis(t)
-	dying := app.New(app.Deps{Store: store.New(db), Outside: h.api, Nonces: app.NonceStore{R: rdb, Prefix: prefix}, Keys: platforms.DevKeys,
+	dying := app.New(app.Deps{Store: store.New(db), Outside: h.api, Nonces: app.NewNonceStore(rdb, prefix), Keys: platforms.DevKeys,
 		PlatformApp: map[string]string{platforms.Youzan: "partners"}, PullPage: 5, PullOverlap: time.Minute,
 		AfterFetch: func(_ string, page int) error {
 			if page == 3 {

@@ -74,9 +74,20 @@ func stageTx(ctx context.Context, tx *sql.Tx, items []*Item) error {
 		args = append(args, it.ID, o.Platform, o.PlatformOrderID, it.Way, domain.StageReceived, sha(o.Raw), it.At, it.At)
 		keys = append(keys, o.Platform, o.PlatformOrderID)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO staging_process (id, platform, platform_order_id, way, status, payload_sha, received_at, updated_at) VALUES `+
-		sqltx.Tuples("(?,?,?,?,?,?,?,?)", len(items)), args...); err != nil {
+	res, err := tx.ExecContext(ctx, `INSERT IGNORE INTO staging_process (id, platform, platform_order_id, way, status, payload_sha, received_at, updated_at) VALUES `+
+		sqltx.Tuples("(?,?,?,?,?,?,?,?)", len(items)), args...)
+	if err != nil {
 		return fmt.Errorf("stage orders: %w", err)
+	}
+	// Every row inserted: each item is a first arrival (a repeat, within
+	// the group or of a row already there, would have been ignored), and
+	// the read-back that tells them apart is not needed: a group buy's
+	// pushes are nearly all first arrivals.
+	if n, err := res.RowsAffected(); err == nil && n == int64(len(items)) {
+		for _, it := range items {
+			it.Status = domain.StageReceived
+		}
+		return stageFresh(ctx, tx, items)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT platform, platform_order_id, id, status FROM staging_process WHERE (platform, platform_order_id) IN (`+
 		sqltx.Tuples("(?,?)", len(items))+`) LOCK IN SHARE MODE`, keys...)
@@ -116,6 +127,12 @@ func stageTx(ctx context.Context, tx *sql.Tx, items []*Item) error {
 	if len(fresh) == 0 {
 		return nil
 	}
+	return stageFresh(ctx, tx, fresh)
+}
+
+// stageFresh writes the other rows of first arrivals, whose process rows
+// were just inserted, and the one message that plans them.
+func stageFresh(ctx context.Context, tx *sql.Tx, fresh []*Item) error {
 	margs := make([]any, 0, 13*len(fresh))
 	var dargs, sargs []any
 	nd := 0

@@ -108,6 +108,16 @@ func Route(method, path string) string { return method + " " + path }
 // must allow the same routes with AllowBatch.
 func (i *Invoker) Batch(app string, routes ...string) { i.batch(app, batchesInFlight, 0, routes) }
 
+// BatchInFlight is Batch with up to inFlight batches at once, for a
+// caller whose calls come in bursts far larger than a batch and wait on
+// how many go through (channels ordering a group buy's plans through
+// OMS): with 2 in flight its ordering was bound by the round trip of two
+// batches, the callee's CPU mostly idle. Each call still goes at once
+// when calls are few.
+func (i *Invoker) BatchInFlight(app string, inFlight int, routes ...string) {
+	i.batch(app, max(1, inFlight), 0, routes)
+}
+
 // BatchForThroughput is Batch for background work that waits on how many
 // calls go through rather than on how long one takes (fulfillment's
 // stages): one batch in flight, and a batch waits up to throughputLinger

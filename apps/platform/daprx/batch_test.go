@@ -143,26 +143,30 @@ func doubleAll(t *testing.T, inv *Invoker, n int, gap time.Duration) {
 }
 
 // Batch keeps up to two batches in flight for latency; BatchForThroughput
-// one, so the calls queued meanwhile make fewer, larger batches.
+// one, so the calls queued meanwhile make fewer, larger batches;
+// BatchInFlight as many as it is told.
 func TestBatchesInFlight(t *testing.T) {
 	for _, c := range []struct {
-		name       string
-		throughput bool
-		max        int64
-	}{{"latency", false, batchesInFlight}, {"throughput", true, 1}} {
+		name  string
+		setup func(inv *Invoker, route string)
+		max   int64
+	}{
+		{"latency", func(inv *Invoker, r string) { inv.Batch("callee", r) }, batchesInFlight},
+		{"throughput", func(inv *Invoker, r string) { inv.BatchForThroughput("callee", r) }, 1},
+		{"six", func(inv *Invoker, r string) { inv.BatchInFlight("callee", 6, r) }, 6},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			var handled atomic.Int64
 			sc := &fakeSidecar{callee: callee(&handled)}
 			inv := newInvoker(t, sc)
-			if c.throughput {
-				inv.BatchForThroughput("callee", Route(http.MethodPost, "v1/double"))
-			} else {
-				inv.Batch("callee", Route(http.MethodPost, "v1/double"))
-			}
-			const n = 200
+			c.setup(inv, Route(http.MethodPost, "v1/double"))
+			const n = 600
 			doubleAll(t, inv, n, 0)
 			if got := sc.maxOpen.Load(); got > c.max || got < 1 {
 				t.Errorf("%d batches in flight at once, want at most %d", got, c.max)
+			}
+			if handled.Load() != n {
+				t.Errorf("callee ran %d calls, want %d", handled.Load(), n)
 			}
 			t.Logf("%d calls in %d invocations, at most %d at once", n, sc.invocations.Load(), sc.maxOpen.Load())
 		})

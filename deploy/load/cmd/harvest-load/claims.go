@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -74,24 +71,7 @@ func claimsRun(ctx context.Context, users, taps int, stock int64, rate int, mysq
 		tokens[i] = tok("CUSTOMER", fmt.Sprintf("P%07d", i))
 	}
 	total := users * taps
-	if dir := os.Getenv("HARVEST_LOAD_PPROF"); dir != "" { // CPU profiles of the busiest apps, 10 s into the burst
-		for _, app := range []string{"gateway", "marketing"} {
-			go func() {
-				time.Sleep(3 * time.Second)
-				resp, err := http.Get("http://" + st.OpsAddr(app) + "/debug/pprof/profile?seconds=10")
-				if err != nil {
-					return
-				}
-				defer resp.Body.Close()
-				f, err := os.Create(filepath.Join(dir, app+".pprof"))
-				if err != nil {
-					return
-				}
-				defer f.Close()
-				_, _ = io.Copy(f, resp.Body)
-			}()
-		}
-	}
+	profileApps(st, 3*time.Second, 10*time.Second, "gateway", "marketing") // 10 s into the burst
 	before := cpuTimes(st.PIDs())
 	r, outcomes, reasons := load.Attack(ctx, "claimCoupon via gateway (whole stack)", st.GraphQLURL(), rate, 0, uint64(total),
 		func(i int64) (string, []byte) {

@@ -84,7 +84,7 @@ func printCPUPerItem(before, after map[string]int64, items int64, what string) {
 		total += ms
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ms > rows[j].ms })
-	fmt.Printf("CPU per %s: %.1f ms in all (2 cores give 2,000 ms each second)\n", what, total)
+	fmt.Printf("CPU per %s: %.2f ms in all (2 cores give 2,000 ms each second)\n", what, total)
 	for _, r := range rows {
 		if r.ms >= 0.05 {
 			fmt.Printf("  %-22s %6.2f ms\n", r.name, r.ms)

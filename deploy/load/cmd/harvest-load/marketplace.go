@@ -101,6 +101,9 @@ func marketplace(ctx context.Context, n, rate, duplicates int, mysqlServer strin
 	defer omsDB.Close()
 
 	prefix := "YDL-" + strings.ToLower(ids.New()[18:]) + "-"
+	// HARVEST_LOAD_PPROF: where the push's CPU goes (accept path in
+	// channels, making in OMS, the stand-in's own share).
+	profileApps(st, 2*time.Second, time.Duration(max(5, n/rate))*time.Second, "channels", "oms", "partners")
 	cpuBefore := cpuTimes(st.PIDs())
 	start := time.Now()
 	type pushed struct {
@@ -128,6 +131,8 @@ func marketplace(ctx context.Context, n, rate, duplicates int, mysqlServer strin
 				return p.err
 			}
 			rep, pushing = p.rep, false
+			// What the push cost, making alongside included (it runs at once).
+			printCPUPerItem(cpuBefore, cpuTimes(st.PIDs()), int64(rep.Sent), "push request sent and answered (making alongside)")
 			fmt.Printf("  %5.1fs  pushed: %d requests, %d orders accepted, answers %v, %d past the 3 s timeout, accept p50 %.1f ms p99 %.1f ms max %.1f ms\n",
 				time.Since(start).Seconds(), rep.Sent, rep.Accepted, rep.ByCode, rep.TimedOut, rep.LatencyMs["p50"], rep.LatencyMs["p99"], rep.LatencyMs["max"])
 			continue
