@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 
@@ -137,6 +138,21 @@ func (p *fakePay) TradesOfOrder(_ context.Context, orderID string) ([]payclient.
 		return []payclient.Trade{*t}, nil
 	}
 	return nil, nil
+}
+
+func (p *fakePay) TradesPaying(ctx context.Context, orderID, tradeID string) ([]payclient.Trade, error) {
+	ts, _ := p.TradesOfOrder(ctx, orderID)
+	if tradeID == "" || slices.ContainsFunc(ts, func(t payclient.Trade) bool { return t.ID == tradeID }) {
+		return ts, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.trades {
+		if t.ID == tradeID {
+			ts = append(ts, *t)
+		}
+	}
+	return ts, nil
 }
 
 func (p *fakePay) GetDeduction(_ context.Context, id string) (payclient.Deduction, error) {

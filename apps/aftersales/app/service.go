@@ -84,6 +84,9 @@ type Warehouse interface {
 // Payments is PAY (*payclient.Client): what it refunded for an order.
 type Payments interface {
 	TradesOfOrder(ctx context.Context, orderID string) ([]payclient.Trade, error)
+	// TradesPaying is TradesOfOrder with the trade OMS says paid the
+	// order (a pull-back's order: its original's trade).
+	TradesPaying(ctx context.Context, orderID, tradeID string) ([]payclient.Trade, error)
 	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
 	RequestRefund(ctx context.Context, r payclient.RefundRequest) (payclient.Refund, error)
 	RefundsOfTrade(ctx context.Context, tradeID string) ([]payclient.Refund, error)

@@ -218,7 +218,7 @@ func (h *Handler) tradesOfOrder(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, httpapi.Errorf(http.StatusBadRequest, payclient.CodeValidation, "order is required"))
 		return
 	}
-	ts, err := h.svc.TradesOfOrder(r.Context(), order)
+	ts, err := h.svc.TradesOfOrder(r.Context(), order, r.URL.Query().Get("paid_by"))
 	if err != nil {
 		fail(w, r, err)
 		return
