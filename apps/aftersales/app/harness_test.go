@@ -97,7 +97,7 @@ func (f *fakeOMS) CancelPaused(_ context.Context, id string, r omsclient.CancelP
 	}
 	o.Status = omsclient.StatusCancelled
 	f.cancels++
-	f.pay.refundAll(id)
+	f.pay.refundCancelled(*o)
 	return omsclient.ReverseCancel{OrderID: id, Status: o.Status, CancelledUnits: 1}, nil
 }
 
@@ -114,18 +114,25 @@ type fakePay struct {
 	refundCalls int
 }
 
-func (p *fakePay) refundAll(orderID string) {
+func (p *fakePay) refundAll(orderID string) { p.refundCancelled(omsclient.Order{ID: orderID}) }
+
+// refundCancelled is PAY on oms.order.cancelled: the order's trade and
+// the trade OMS says paid it refunded in full, its deductions and those
+// OMS names reversed.
+func (p *fakePay) refundCancelled(o omsclient.Order) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.holdBack {
 		return
 	}
-	if t := p.trades[orderID]; t != nil && t.RefundedFen < t.PaidFen {
-		t.RefundedFen = t.PaidFen
-		p.refunds++
+	for _, t := range p.trades {
+		if (t.OrderID == o.ID || o.TradeID != "" && t.ID == o.TradeID) && t.RefundedFen < t.PaidFen {
+			t.RefundedFen = t.PaidFen
+			p.refunds++
+		}
 	}
 	for _, d := range p.deductions {
-		if d.OrderID == orderID {
+		if d.OrderID == o.ID || slices.Contains(o.DeductionIDs, d.ID) {
 			d.Status = payclient.DeductionReversed
 		}
 	}
