@@ -11,6 +11,7 @@ import (
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/deploy/gqlc"
 )
 
@@ -434,10 +435,11 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 	if n.Source != "PULL_BACK" || !slices.Contains([]string{omsclient.StatusPaid, omsclient.StatusFulfilling, omsclient.StatusDispatched}, n.Status) {
 		t.Fatalf("the pull-back's order: %+v", n)
 	}
-	// What the new order shows as paid: OMS makes it as a ToB order
-	// (paidFen 0) while the customer's payment stays on the original's
-	// trade (checked below); see the branch's report.
-	t.Logf("the original paid %d; the pull-back's order %s shows paid %d", paid, n.ID, n.PaidFen)
+	// The new order carries what the customer paid; the money itself
+	// stays on the original's trade (checked below).
+	if n.PaidFen != paid || paid == 0 {
+		t.Fatalf("the pull-back's order shows paid %d, the original paid %d", n.PaidFen, paid)
+	}
 	var addr struct {
 		Order struct {
 			Address struct{ Detail, Phone string }
@@ -463,5 +465,42 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 	// once short, but the ended original is not short any more.
 	if again, errs := createDocument(t, agent, "createPullBackDocument", "PullBackDocumentInput", o.ID, "pb4", in); again != nil || len(errs) != 1 || errs[0].Code != "ORDER_NOT_SHORT" {
 		t.Fatalf("pull-back of the ended original: %+v %+v", again, errs)
+	}
+
+	// The customer cancels the pull-back's order (waiting for the same
+	// stock): the original's payment comes back once, from the
+	// original's trade to its channel; nothing is held under the new
+	// order's id.
+	cr, errs := requestCancel(t, c, n.ID, ids.New())
+	if cr == nil {
+		t.Fatalf("cancel of the pull-back's order: %+v", errs)
+	}
+	var final *cancelRequest
+	eventually(t, 120*time.Second, "cancel of the pull-back's order "+n.ID, func() (bool, error) {
+		_, final = cancelRequestOf(t, c, n.ID)
+		return final != nil && (final.Status == "REFUNDED" || final.Status == "REFUSED"), nil
+	})
+	if final.Status != "REFUNDED" || final.RefundedFen != paid {
+		t.Fatalf("cancel of the pull-back's order: %+v (paid %d)", final, paid)
+	}
+	eventually(t, 60*time.Second, "the original's trade refunded at its channel", func() (bool, error) {
+		rs := refundsOf(t, tr[0].ID)
+		return len(rs) == 1 && rs[0].Status == payclient.RefundSucceeded, fmt.Errorf("refunds %+v", rs)
+	})
+	tr = tradesOf(t, o.ID)
+	rs := refundsOf(t, tr[0].ID)
+	if len(tr) != 1 || int64(tr[0].RefundedFen) != paid || len(rs) != 1 || int64(rs[0].AmountFen) != paid || rs[0].Reason != "ORDER_CANCELLED" {
+		t.Fatalf("after the cancel of the pull-back's order: trades %+v refunds %+v (paid %d)", tr, rs, paid)
+	}
+	if own := tradesOf(t, n.ID); len(own) != 0 {
+		t.Fatalf("trades under the pull-back's order: %+v", own)
+	}
+	// A second cancel of it finds the first; nothing more goes back.
+	if again, _ := requestCancel(t, c, n.ID, ids.New()); again == nil || again.ID != cr.ID {
+		t.Fatalf("a second cancel: %+v, first %s", again, cr.ID)
+	}
+	time.Sleep(3 * time.Second)
+	if rs := refundsOf(t, tr[0].ID); len(rs) != 1 {
+		t.Fatalf("refunds after a second cancel: %+v", rs)
 	}
 }
