@@ -232,12 +232,15 @@ func TestForwardDocumentReissueReachesDispatchAndTextsTheCustomer(t *testing.T) 
 	if tr := tradesOf(t, newID); len(tr) != 0 {
 		t.Fatalf("the reissue's order was paid: %+v", tr)
 	}
-	// Stage 1 texts every order (ORDER_PAID, as for any ToB order);
-	// stage 14 texts the reissue once, naming the original.
+	// Stage 1 sends no payment message for a reissue (nobody paid);
+	// stage 14 texts it once, naming the original.
 	var sms []string
 	for _, x := range received(t, "sms.messages", newID) {
 		if x.Deliveries != 1 {
 			t.Fatalf("SMS %s delivered %d times", x.ID, x.Deliveries)
+		}
+		if strings.Contains(string(x.Body), "ORDER_PAID") {
+			t.Fatalf("the reissue's order was texted as paid: %s", x.Body)
 		}
 		if !strings.Contains(string(x.Body), "REISSUE_CREATED") {
 			continue
@@ -249,6 +252,11 @@ func TestForwardDocumentReissueReachesDispatchAndTextsTheCustomer(t *testing.T) 
 	}
 	if !slices.Equal(sms, []string{newID + ":reissue:sms"}) {
 		t.Fatalf("SMS of the reissue's order: %v", sms)
+	}
+	// The reissued unit counts: both units again would send one twice.
+	if d, errs := createDocument(t, agent, "createReissueDocument", "ReissueDocumentInput", o.ID, "r2",
+		map[string]any{"reason": "the rest was crushed too", "lines": []map[string]any{line(p.SKU, 2)}}); d != nil || len(errs) != 1 || errs[0].Code != "ALREADY_REISSUED" {
+		t.Fatalf("a reissue of units reissued already: %+v %+v", d, errs)
 	}
 	// A delivered order is not short: no pull-back, nothing written.
 	if d, errs := createDocument(t, agent, "createPullBackDocument", "PullBackDocumentInput", o.ID, "pb1", map[string]any{"reason": "late",
@@ -451,6 +459,20 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 	if addr.Order.Address.Detail != "88 Zhangyang Rd" || addr.Order.Address.Phone != "13800000097" {
 		t.Fatalf("the pull-back's order address: %+v", addr.Order.Address)
 	}
+	// Stage 1 tells the customer the new order replaces the original (not
+	// that it was paid again), at the new address's phone.
+	eventually(t, 60*time.Second, "the pull-back's order texted", func() (bool, error) {
+		for _, x := range received(t, "sms.messages", n.ID+":initial:sms") {
+			b := string(x.Body)
+			if strings.Contains(b, "ORDER_PAID") {
+				t.Fatalf("the pull-back's order was texted as paid: %s", b)
+			}
+			if strings.Contains(b, "PULL_BACK_CREATED") && strings.Contains(b, o.ID) && strings.Contains(b, "13800000097") {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("no PULL_BACK_CREATED SMS for %s", n.ID)
+	})
 	tr := tradesOf(t, o.ID)
 	if len(tr) != 1 || int64(tr[0].PaidFen) != paid || tr[0].RefundedFen != 0 || len(refundsOf(t, tr[0].ID)) != 0 {
 		t.Fatalf("a pull-back to a new order refunded: %+v (paid %d)", tr, paid)
