@@ -285,7 +285,7 @@ func (h *Handler) refundNonCash(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := h.svc.RefundNonCash(r.Context(), app.NonCashRefundInput{IdempotencyKey: in.IdempotencyKey, OrderID: in.OrderID,
-		AmountFen: in.AmountFen, Reason: in.Reason})
+		AmountFen: in.AmountFen, Reason: in.Reason, DeductionIDs: in.DeductionIDs})
 	if err != nil {
 		fail(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/app"
 	"github.com/harvest/harvest/apps/pay/domain"
+	"github.com/harvest/harvest/apps/platform/money"
 )
 
 // A pull-back's order (O2, made from O1, which ended without a cancel
@@ -92,4 +94,54 @@ func (h *harness) startAndPayAs(customer, channelName, orderID string, due int64
 		h.t.Fatalf("pay: %v", err)
 	}
 	return tr
+}
+
+// A return's non-cash share of a pull-back's order (O2) goes back from
+// the deduction its original (O1) took, named by OMS for O2: PAY binds
+// none to O2; O2's refunds count against it, never above what it took.
+// Another customer's deduction named beside it is refused.
+func TestNonCashRefundOfAPullBacksOrderUsesTheOriginalsDeduction(t *testing.T) {
+	h := newHarness(t)
+	h.credit("C1", app.Amounts{BalanceFen: 10_000})
+	h.credit("C2", app.Amounts{BalanceFen: 10_000})
+	deduct := func(customer, key string, fen money.Fen) domain.Deduction {
+		d, err := h.svc.Deduct(h.ctx, app.DeductInput{IdempotencyKey: key, CustomerID: customer, Items: []app.Item{{Kind: domain.KindBalance, AmountFen: fen}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d := deduct("C1", "k1", 1_000)
+	other := deduct("C2", "k2", 500)
+	for order, ded := range map[string]domain.Deduction{"O1": d, "O9": other} {
+		if err := h.svc.OnOrderPlaced(h.ctx, "m-"+order, omsevents.OrderPlaced{OrderID: order, DeductionIDs: []string{ded.ID()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.svc.RefundNonCash(h.ctx, app.NonCashRefundInput{IdempotencyKey: "r0", OrderID: "O2", AmountFen: 100, Reason: "SALES_RETURN"}); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("O2 without the deduction named: %v", err)
+	}
+	f, err := h.svc.RefundNonCash(h.ctx, app.NonCashRefundInput{IdempotencyKey: "r1", OrderID: "O2", AmountFen: 700, Reason: "SALES_RETURN", DeductionIDs: []string{d.ID()}})
+	if err != nil || f.Back.BalanceFen() != 700 || f.CustomerID != "C1" {
+		t.Fatalf("refund of O2: %+v %v", f, err)
+	}
+	// 300 left of the deduction.
+	left := app.NonCashRefundInput{IdempotencyKey: "r2", OrderID: "O2", AmountFen: 400, Reason: "SALES_RETURN", DeductionIDs: []string{d.ID()}}
+	if _, err := h.svc.RefundNonCash(h.ctx, left); !errors.Is(err, domain.ErrRefundTooLarge) {
+		t.Fatalf("above what is left: %v", err)
+	}
+	left.AmountFen = 300
+	if _, err := h.svc.RefundNonCash(h.ctx, left); err != nil {
+		t.Fatalf("what is left: %v", err)
+	}
+	if _, err := h.svc.RefundNonCash(h.ctx, app.NonCashRefundInput{IdempotencyKey: "r3", OrderID: "O2", AmountFen: 100, Reason: "SALES_RETURN",
+		DeductionIDs: []string{d.ID(), other.ID()}}); !errors.Is(err, domain.ErrValidation) {
+		t.Fatalf("another customer's deduction named: %v", err)
+	}
+	if a := h.accounts("C1"); a.BalanceFen() != 10_000 {
+		t.Fatalf("C1's balance %s, want 10000", a.BalanceFen())
+	}
+	if a := h.accounts("C2"); a.BalanceFen() != 9_500 {
+		t.Fatalf("C2's balance %s, want 9500", a.BalanceFen())
+	}
 }

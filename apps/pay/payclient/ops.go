@@ -136,6 +136,10 @@ type NonCashRefundRequest struct {
 	OrderID        string    `json:"order_id"`
 	AmountFen      money.Fen `json:"amount_fen"`
 	Reason         string    `json:"reason"`
+	// DeductionIDs are the deductions OMS says the order uses (its
+	// allocation's), beside those PAY bound to it: a pull-back's order
+	// uses its original's.
+	DeductionIDs []string `json:"deduction_ids,omitempty"`
 }
 
 // NonCashRefund is what went back, per account.
