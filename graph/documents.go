@@ -79,6 +79,8 @@ func forwardUserErrors(err error) ([]*model.UserError, error) {
 			return one(model.UserErrorCodeOrderNotShort, "orderId")
 		case aftersalesclient.CodePullBackOpen:
 			return one(model.UserErrorCodePullBackOpen, "orderId")
+		case aftersalesclient.CodeAlreadyReissued:
+			return one(model.UserErrorCodeAlreadyReissued, "input", "lines")
 		case aftersalesclient.CodeLockTimeout:
 			return one(model.UserErrorCodeLockTimeout, "orderId")
 		case aftersalesclient.CodeNotFound:

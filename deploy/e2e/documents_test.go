@@ -11,6 +11,7 @@ import (
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
+	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/deploy/gqlc"
 )
 
@@ -231,12 +232,15 @@ func TestForwardDocumentReissueReachesDispatchAndTextsTheCustomer(t *testing.T) 
 	if tr := tradesOf(t, newID); len(tr) != 0 {
 		t.Fatalf("the reissue's order was paid: %+v", tr)
 	}
-	// Stage 1 texts every order (ORDER_PAID, as for any ToB order);
-	// stage 14 texts the reissue once, naming the original.
+	// Stage 1 sends no payment message for a reissue (nobody paid);
+	// stage 14 texts it once, naming the original.
 	var sms []string
 	for _, x := range received(t, "sms.messages", newID) {
 		if x.Deliveries != 1 {
 			t.Fatalf("SMS %s delivered %d times", x.ID, x.Deliveries)
+		}
+		if strings.Contains(string(x.Body), "ORDER_PAID") {
+			t.Fatalf("the reissue's order was texted as paid: %s", x.Body)
 		}
 		if !strings.Contains(string(x.Body), "REISSUE_CREATED") {
 			continue
@@ -248,6 +252,11 @@ func TestForwardDocumentReissueReachesDispatchAndTextsTheCustomer(t *testing.T) 
 	}
 	if !slices.Equal(sms, []string{newID + ":reissue:sms"}) {
 		t.Fatalf("SMS of the reissue's order: %v", sms)
+	}
+	// The reissued unit counts: both units again would send one twice.
+	if d, errs := createDocument(t, agent, "createReissueDocument", "ReissueDocumentInput", o.ID, "r2",
+		map[string]any{"reason": "the rest was crushed too", "lines": []map[string]any{line(p.SKU, 2)}}); d != nil || len(errs) != 1 || errs[0].Code != "ALREADY_REISSUED" {
+		t.Fatalf("a reissue of units reissued already: %+v %+v", d, errs)
 	}
 	// A delivered order is not short: no pull-back, nothing written.
 	if d, errs := createDocument(t, agent, "createPullBackDocument", "PullBackDocumentInput", o.ID, "pb1", map[string]any{"reason": "late",
@@ -434,10 +443,11 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 	if n.Source != "PULL_BACK" || !slices.Contains([]string{omsclient.StatusPaid, omsclient.StatusFulfilling, omsclient.StatusDispatched}, n.Status) {
 		t.Fatalf("the pull-back's order: %+v", n)
 	}
-	// What the new order shows as paid: OMS makes it as a ToB order
-	// (paidFen 0) while the customer's payment stays on the original's
-	// trade (checked below); see the branch's report.
-	t.Logf("the original paid %d; the pull-back's order %s shows paid %d", paid, n.ID, n.PaidFen)
+	// The new order carries what the customer paid; the money itself
+	// stays on the original's trade (checked below).
+	if n.PaidFen != paid || paid == 0 {
+		t.Fatalf("the pull-back's order shows paid %d, the original paid %d", n.PaidFen, paid)
+	}
 	var addr struct {
 		Order struct {
 			Address struct{ Detail, Phone string }
@@ -449,6 +459,20 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 	if addr.Order.Address.Detail != "88 Zhangyang Rd" || addr.Order.Address.Phone != "13800000097" {
 		t.Fatalf("the pull-back's order address: %+v", addr.Order.Address)
 	}
+	// Stage 1 tells the customer the new order replaces the original (not
+	// that it was paid again), at the new address's phone.
+	eventually(t, 60*time.Second, "the pull-back's order texted", func() (bool, error) {
+		for _, x := range received(t, "sms.messages", n.ID+":initial:sms") {
+			b := string(x.Body)
+			if strings.Contains(b, "ORDER_PAID") {
+				t.Fatalf("the pull-back's order was texted as paid: %s", b)
+			}
+			if strings.Contains(b, "PULL_BACK_CREATED") && strings.Contains(b, o.ID) && strings.Contains(b, "13800000097") {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("no PULL_BACK_CREATED SMS for %s", n.ID)
+	})
 	tr := tradesOf(t, o.ID)
 	if len(tr) != 1 || int64(tr[0].PaidFen) != paid || tr[0].RefundedFen != 0 || len(refundsOf(t, tr[0].ID)) != 0 {
 		t.Fatalf("a pull-back to a new order refunded: %+v (paid %d)", tr, paid)
@@ -463,5 +487,42 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 	// once short, but the ended original is not short any more.
 	if again, errs := createDocument(t, agent, "createPullBackDocument", "PullBackDocumentInput", o.ID, "pb4", in); again != nil || len(errs) != 1 || errs[0].Code != "ORDER_NOT_SHORT" {
 		t.Fatalf("pull-back of the ended original: %+v %+v", again, errs)
+	}
+
+	// The customer cancels the pull-back's order (waiting for the same
+	// stock): the original's payment comes back once, from the
+	// original's trade to its channel; nothing is held under the new
+	// order's id.
+	cr, errs := requestCancel(t, c, n.ID, ids.New())
+	if cr == nil {
+		t.Fatalf("cancel of the pull-back's order: %+v", errs)
+	}
+	var final *cancelRequest
+	eventually(t, 120*time.Second, "cancel of the pull-back's order "+n.ID, func() (bool, error) {
+		_, final = cancelRequestOf(t, c, n.ID)
+		return final != nil && (final.Status == "REFUNDED" || final.Status == "REFUSED"), nil
+	})
+	if final.Status != "REFUNDED" || final.RefundedFen != paid {
+		t.Fatalf("cancel of the pull-back's order: %+v (paid %d)", final, paid)
+	}
+	eventually(t, 60*time.Second, "the original's trade refunded at its channel", func() (bool, error) {
+		rs := refundsOf(t, tr[0].ID)
+		return len(rs) == 1 && rs[0].Status == payclient.RefundSucceeded, fmt.Errorf("refunds %+v", rs)
+	})
+	tr = tradesOf(t, o.ID)
+	rs := refundsOf(t, tr[0].ID)
+	if len(tr) != 1 || int64(tr[0].RefundedFen) != paid || len(rs) != 1 || int64(rs[0].AmountFen) != paid || rs[0].Reason != "ORDER_CANCELLED" {
+		t.Fatalf("after the cancel of the pull-back's order: trades %+v refunds %+v (paid %d)", tr, rs, paid)
+	}
+	if own := tradesOf(t, n.ID); len(own) != 0 {
+		t.Fatalf("trades under the pull-back's order: %+v", own)
+	}
+	// A second cancel of it finds the first; nothing more goes back.
+	if again, _ := requestCancel(t, c, n.ID, ids.New()); again == nil || again.ID != cr.ID {
+		t.Fatalf("a second cancel: %+v, first %s", again, cr.ID)
+	}
+	time.Sleep(3 * time.Second)
+	if rs := refundsOf(t, tr[0].ID); len(rs) != 1 {
+		t.Fatalf("refunds after a second cancel: %+v", rs)
 	}
 }

@@ -8427,6 +8427,8 @@ extend enum UserErrorCode {
   PULL_BACK_OPEN
   "Another decision held the order's pull-back lock for the whole wait; nothing was written; try again."
   LOCK_TIMEOUT
+  "A reissue of more units of a line than the order has left to reissue, counting its earlier reissues (neither rejected nor refused)."
+  ALREADY_REISSUED
 }
 
 extend enum AfterSalesStatus {
@@ -8458,7 +8460,8 @@ extend type Mutation {
   author approves it, a new ToB order of the lines goes through the
   accept-order API and fulfillment stages 1-16 (stage 14 texts the
   customer). Errors: NOT_FOUND, ORDER_NOT_SHIPPED, LINE_NOT_ON_ORDER,
-  QTY_ABOVE_DELIVERED, VALIDATION_FAILED, IDEMPOTENCY_KEY_REUSED.
+  QTY_ABOVE_DELIVERED, ALREADY_REISSUED, VALIDATION_FAILED,
+  IDEMPOTENCY_KEY_REUSED.
   """
   createReissueDocument(orderId: ID!, idempotencyKey: String!, input: ReissueDocumentInput!): ForwardDocumentPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
   """

@@ -3772,6 +3772,8 @@ const (
 	UserErrorCodePullBackOpen UserErrorCode = "PULL_BACK_OPEN"
 	// Another decision held the order's pull-back lock for the whole wait; nothing was written; try again.
 	UserErrorCodeLockTimeout UserErrorCode = "LOCK_TIMEOUT"
+	// A reissue of more units of a line than the order has left to reissue, counting its earlier reissues (neither rejected nor refused).
+	UserErrorCodeAlreadyReissued UserErrorCode = "ALREADY_REISSUED"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -3823,11 +3825,12 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeOrderNotShort,
 	UserErrorCodePullBackOpen,
 	UserErrorCodeLockTimeout,
+	UserErrorCodeAlreadyReissued,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit, UserErrorCodeOrderDispatched, UserErrorCodeAddressLocked, UserErrorCodeContactLocked, UserErrorCodeNoInvoiceTitle, UserErrorCodeOrderNotInvoiceable, UserErrorCodeOrderNotReviewable, UserErrorCodeAlreadyReviewed, UserErrorCodeOrderMarkedMalicious, UserErrorCodeOrderNotShipped, UserErrorCodeOrderNotShort, UserErrorCodePullBackOpen, UserErrorCodeLockTimeout:
+	case UserErrorCodeOutOfStock, UserErrorCodeValidationFailed, UserErrorCodeIdempotencyKeyReused, UserErrorCodeInsufficientFunds, UserErrorCodeOrderNotPayable, UserErrorCodeOrderNotCancellable, UserErrorCodeNotFound, UserErrorCodeDeductionInvalid, UserErrorCodeNothingToRetry, UserErrorCodePlacementExpired, UserErrorCodeInvalidState, UserErrorCodeTaskTaken, UserErrorCodeWrongBin, UserErrorCodeWrongItem, UserErrorCodeQtyAboveRemaining, UserErrorCodeTaskComplete, UserErrorCodeWeightOutOfTolerance, UserErrorCodeUnknownPurchaseOrder, UserErrorCodePurchaseOrderOfAnotherWarehouse, UserErrorCodeNotOnPurchaseOrder, UserErrorCodeOverReceipt, UserErrorCodeSlotFull, UserErrorCodeCapacityBelowTaken, UserErrorCodeNotServed, UserErrorCodeProductExists, UserErrorCodeVersionConflict, UserErrorCodeCouponInvalid, UserErrorCodeCouponTemplateConflict, UserErrorCodeCampaignStateConflict, UserErrorCodeClaimRefused, UserErrorCodeLineNotOnOrder, UserErrorCodeQtyAboveDelivered, UserErrorCodeOrderNotReturnable, UserErrorCodeRefundExceedsPaid, UserErrorCodeAuditorIsAuthor, UserErrorCodeNotAwaitingAudit, UserErrorCodeOrderDispatched, UserErrorCodeAddressLocked, UserErrorCodeContactLocked, UserErrorCodeNoInvoiceTitle, UserErrorCodeOrderNotInvoiceable, UserErrorCodeOrderNotReviewable, UserErrorCodeAlreadyReviewed, UserErrorCodeOrderMarkedMalicious, UserErrorCodeOrderNotShipped, UserErrorCodeOrderNotShort, UserErrorCodePullBackOpen, UserErrorCodeLockTimeout, UserErrorCodeAlreadyReissued:
 		return true
 	}
 	return false

@@ -36,6 +36,9 @@ const (
 	// CodeLockTimeout: the order's pull-back lock stayed held by another
 	// decision for the whole wait; nothing was written; try again.
 	CodeLockTimeout = "LOCK_TIMEOUT"
+	// CodeAlreadyReissued: a reissue of more units of a line than the
+	// order has left to reissue, counting its earlier reissues.
+	CodeAlreadyReissued = "ALREADY_REISSUED"
 )
 
 // Slot is a delivery slot: EXPRESS or NEXT_DAY on a YYYY-MM-DD date (Shanghai).

@@ -18,6 +18,8 @@ func forwardProblem(err error) error {
 		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeNoShortage, "%s", err.Error())
 	case errors.Is(err, domain.ErrPullBackOpen):
 		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodePullBackOpen, "%s", err.Error())
+	case errors.Is(err, domain.ErrAlreadyReissued):
+		return httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeAlreadyReissued, "%s", err.Error())
 	case errors.Is(err, domain.ErrLockTimeout):
 		return httpapi.Errorf(http.StatusServiceUnavailable, aftersalesclient.CodeLockTimeout, "%s", err.Error())
 	}

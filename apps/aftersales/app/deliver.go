@@ -239,7 +239,7 @@ func (s *Service) deliverNonCashRefund(ctx context.Context, p domain.Push) (Deli
 		return Delivery{}, err
 	}
 	r, err := s.d.Payments.RefundNonCash(ctx, payclient.NonCashRefundRequest{IdempotencyKey: p.ID, OrderID: p.OrderID, AmountFen: plan.NonCashFen,
-		Reason: "SALES_RETURN"})
+		Reason: "SALES_RETURN", DeductionIDs: plan.DeductionIDs})
 	if err != nil {
 		return Delivery{}, refused(err, payclient.CodeRefundTooLarge, payclient.CodeIdempotencyReuse, payclient.CodeNotFound)
 	}

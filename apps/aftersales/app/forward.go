@@ -81,7 +81,8 @@ func (s *Service) lockPullBack(ctx context.Context, orderID string, fn func(ctx 
 // missing order (ErrNotFound), a line not on the order or more units
 // than it has (ErrLineNotOnOrder, ErrQtyAboveDelivered; an exchange
 // counts earlier returns), a reissue of an order not shipped
-// (ErrNotShipped), an exchange of one not delivered (ErrNotReturnable),
+// (ErrNotShipped) or of units reissued already (ErrAlreadyReissued), an
+// exchange of one not delivered (ErrNotReturnable),
 // a pull-back of an order without a work order waiting for stock
 // (ErrNoShortage), or with an open pull-back (ErrPullBackOpen), or
 // whose lock stayed held (ErrLockTimeout). The author's key replays
@@ -105,11 +106,7 @@ func (s *Service) CreateForwardDocument(ctx context.Context, author string, kind
 		if al.Status != omsclient.StatusShipped && al.Status != omsclient.StatusCompleted {
 			return nil, fmt.Errorf("%w: the order is %s; only shipped goods are reissued", domain.ErrNotShipped, al.Status)
 		}
-		lines, err := domain.ComputeRefund(orderLines(al), nil, in.Lines)
-		if err != nil {
-			return nil, err
-		}
-		return s.storeForward(ctx, author, kind, in, lines)
+		return s.createReissue(ctx, author, in, al)
 	case domain.KindExchange:
 		return s.createExchange(ctx, author, in, al)
 	}
@@ -161,6 +158,40 @@ func (s *Service) storeForward(ctx context.Context, author string, kind domain.K
 	}
 	if !created {
 		return out, out.SameRequest(in.Hash(kind))
+	}
+	s.d.Notify()
+	return out, nil
+}
+
+// createReissue stores a reissue of units the order has left to reissue:
+// decided under the order's lock against what its earlier reissues took
+// (a second reissue of the same lost units is ErrAlreadyReissued; a
+// rejected or refused one took none).
+func (s *Service) createReissue(ctx context.Context, author string, in domain.ForwardInput, al omsclient.Allocation) (*domain.Request, error) {
+	lines := orderLines(al)
+	if err := domain.CheckReissue(lines, nil, in.Lines); err != nil {
+		return nil, err
+	}
+	if err := s.d.Filter.Add(ctx, in.OrderID); err != nil {
+		return nil, err
+	}
+	now, id := s.now(), ids.New()
+	out, created, err := s.d.Repo.CreateReissue(ctx, now, in.OrderID, in.CustomerID, in.IdempotencyKey,
+		func(reissued map[string]int64) (*domain.Request, error) {
+			if err := domain.CheckReissue(lines, reissued, in.Lines); err != nil {
+				return nil, err
+			}
+			units, err := domain.ComputeRefund(lines, nil, in.Lines)
+			if err != nil {
+				return nil, err
+			}
+			return domain.NewForwardDocument(id, domain.KindReissue, author, in, units, now)
+		}, func(r *domain.Request) outbox.Event { return documentEvent(events.TopicDocumentSubmitted, r, author) })
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return out, out.SameRequest(in.Hash(domain.KindReissue))
 	}
 	s.d.Notify()
 	return out, nil

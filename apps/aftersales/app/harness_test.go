@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 
@@ -96,7 +97,7 @@ func (f *fakeOMS) CancelPaused(_ context.Context, id string, r omsclient.CancelP
 	}
 	o.Status = omsclient.StatusCancelled
 	f.cancels++
-	f.pay.refundAll(id)
+	f.pay.refundCancelled(*o)
 	return omsclient.ReverseCancel{OrderID: id, Status: o.Status, CancelledUnits: 1}, nil
 }
 
@@ -113,18 +114,25 @@ type fakePay struct {
 	refundCalls int
 }
 
-func (p *fakePay) refundAll(orderID string) {
+func (p *fakePay) refundAll(orderID string) { p.refundCancelled(omsclient.Order{ID: orderID}) }
+
+// refundCancelled is PAY on oms.order.cancelled: the order's trade and
+// the trade OMS says paid it refunded in full, its deductions and those
+// OMS names reversed.
+func (p *fakePay) refundCancelled(o omsclient.Order) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.holdBack {
 		return
 	}
-	if t := p.trades[orderID]; t != nil && t.RefundedFen < t.PaidFen {
-		t.RefundedFen = t.PaidFen
-		p.refunds++
+	for _, t := range p.trades {
+		if (t.OrderID == o.ID || o.TradeID != "" && t.ID == o.TradeID) && t.RefundedFen < t.PaidFen {
+			t.RefundedFen = t.PaidFen
+			p.refunds++
+		}
 	}
 	for _, d := range p.deductions {
-		if d.OrderID == orderID {
+		if d.OrderID == o.ID || slices.Contains(o.DeductionIDs, d.ID) {
 			d.Status = payclient.DeductionReversed
 		}
 	}
@@ -137,6 +145,21 @@ func (p *fakePay) TradesOfOrder(_ context.Context, orderID string) ([]payclient.
 		return []payclient.Trade{*t}, nil
 	}
 	return nil, nil
+}
+
+func (p *fakePay) TradesPaying(ctx context.Context, orderID, tradeID string) ([]payclient.Trade, error) {
+	ts, _ := p.TradesOfOrder(ctx, orderID)
+	if tradeID == "" || slices.ContainsFunc(ts, func(t payclient.Trade) bool { return t.ID == tradeID }) {
+		return ts, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.trades {
+		if t.ID == tradeID {
+			ts = append(ts, *t)
+		}
+	}
+	return ts, nil
 }
 
 func (p *fakePay) GetDeduction(_ context.Context, id string) (payclient.Deduction, error) {

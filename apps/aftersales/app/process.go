@@ -209,13 +209,15 @@ func (s *Service) refuse(ctx context.Context, r *domain.Request, code, note stri
 }
 
 // checkRefund believes the refund only from PAY: every succeeded trade
-// refunded in full, every deduction of the order reversed.
+// that paid the order refunded in full (its own, and the one OMS names:
+// a pull-back's order is paid by its original's trade), every deduction
+// of the order reversed.
 func (s *Service) checkRefund(ctx context.Context, r *domain.Request) error {
 	o, err := s.d.Orders.GetOrder(ctx, r.OrderID())
 	if err != nil {
 		return fmt.Errorf("read order: %w", err)
 	}
-	trades, err := s.d.Payments.TradesOfOrder(ctx, r.OrderID())
+	trades, err := s.d.Payments.TradesPaying(ctx, r.OrderID(), o.TradeID)
 	if err != nil {
 		return fmt.Errorf("read trades: %w", err)
 	}

@@ -50,6 +50,10 @@ type Repository interface {
 	// order's lock (see store.Store.CreateReturn).
 	CreateReturn(ctx context.Context, now time.Time, orderID, customerID, key string, caps ReturnCaps,
 		decide func(returned map[string]int64) (*domain.Request, error), event func(r *domain.Request) outbox.Event) (*domain.Request, bool, error)
+	// CreateReissue stores a reissue decided under the order's lock,
+	// seeing the units earlier reissues took (store.Store.CreateReissue).
+	CreateReissue(ctx context.Context, now time.Time, orderID, customerID, key string,
+		decide func(reissued map[string]int64) (*domain.Request, error), event func(r *domain.Request) outbox.Event) (*domain.Request, bool, error)
 	// UpdateEmitting is Update whose fn also names events to write in the
 	// same transaction; a request that gave its units back (Released) has
 	// them subtracted from its order's returned units and ledger.
@@ -84,6 +88,9 @@ type Warehouse interface {
 // Payments is PAY (*payclient.Client): what it refunded for an order.
 type Payments interface {
 	TradesOfOrder(ctx context.Context, orderID string) ([]payclient.Trade, error)
+	// TradesPaying is TradesOfOrder with the trade OMS says paid the
+	// order (a pull-back's order: its original's trade).
+	TradesPaying(ctx context.Context, orderID, tradeID string) ([]payclient.Trade, error)
 	GetDeduction(ctx context.Context, id string) (payclient.Deduction, error)
 	RequestRefund(ctx context.Context, r payclient.RefundRequest) (payclient.Refund, error)
 	RefundsOfTrade(ctx context.Context, tradeID string) ([]payclient.Refund, error)

@@ -69,7 +69,29 @@ var (
 	// ErrLockTimeout: the order's pull-back lock was held by another
 	// decision for the whole wait; nothing was decided.
 	ErrLockTimeout = errors.New("the order's pull-back lock was not acquired in time")
+	// ErrAlreadyReissued: a reissue of more units of a line than its
+	// order has left to reissue (ordered, less what earlier reissues of
+	// the order not rejected or refused send again).
+	ErrAlreadyReissued = errors.New("units of the line were reissued already")
 )
+
+// CheckReissue refuses a reissue of more units of a line than lines
+// ordered, counting the units earlier reissues of the order took
+// (reissued by SKU): ErrAlreadyReissued naming the line. A SKU not on the
+// order, or more units than it ordered on their own, are ComputeRefund's
+// errors (checked first).
+func CheckReissue(lines []OrderLine, reissued map[string]int64, want []ReturnLine) error {
+	if _, err := ComputeRefund(lines, nil, want); err != nil {
+		return err
+	}
+	for _, w := range want {
+		i := slices.IndexFunc(lines, func(l OrderLine) bool { return l.SKU == w.SKU })
+		if prev := reissued[w.SKU]; prev+w.Qty > lines[i].Qty {
+			return fmt.Errorf("%w: %s: %d asked, %d ordered, %d reissued before", ErrAlreadyReissued, w.SKU, w.Qty, lines[i].Qty, prev)
+		}
+	}
+	return nil
+}
 
 // Slot is a delivery slot: EXPRESS or NEXT_DAY on a Shanghai date.
 type Slot struct{ Type, Date string }

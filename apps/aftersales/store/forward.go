@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/harvest/harvest/apps/aftersales/domain"
+	"github.com/harvest/harvest/apps/platform/outbox"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // Forward documents' own row (forward_documents) beside their request.
@@ -91,4 +94,69 @@ func loadForward(ctx context.Context, q queryer, sn *domain.Snapshot) error {
 func (s *Store) OpenPullBacks(ctx context.Context, orderID string) ([]*domain.Request, error) {
 	return s.list(ctx, `order_id=? AND kind=? AND status NOT IN (?,?,?,?) ORDER BY created_at, id`, orderID, domain.KindPullBack,
 		domain.StatusRefunded, domain.StatusRefused, domain.StatusRejected, domain.StatusCompleted)
+}
+
+// CreateReissue stores a reissue decided under the order's ledger lock:
+// the same customer's key answers its request (created=false); else
+// decide builds the request from the units the order's earlier reissues
+// took (by SKU; those rejected or refused took none), and it is stored
+// with its event. Two reissues of one order decide one after the other,
+// the second seeing the first's units.
+func (s *Store) CreateReissue(ctx context.Context, now time.Time, orderID, customerID, key string,
+	decide func(reissued map[string]int64) (*domain.Request, error), event func(r *domain.Request) outbox.Event) (*domain.Request, bool, error) {
+	var out *domain.Request
+	var prevID string
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		out, prevID = nil, ""
+		if err := lockOrder(ctx, tx, orderID, now); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `SELECT id FROM requests WHERE customer_id=? AND idem_key=?`, customerID, key).Scan(&prevID)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read request of key %s: %w", key, err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT l.sku, SUM(l.qty) FROM request_lines l JOIN requests r ON r.id = l.request_id
+			WHERE r.order_id=? AND r.kind=? AND r.status NOT IN (?,?) GROUP BY l.sku`, orderID, domain.KindReissue, domain.StatusRejected, domain.StatusRefused)
+		if err != nil {
+			return fmt.Errorf("read reissued units of %s: %w", orderID, err)
+		}
+		reissued := map[string]int64{}
+		for rows.Next() {
+			var sku string
+			var n int64
+			if err := rows.Scan(&sku, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			reissued[sku] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		r, err := decide(reissued)
+		if err != nil {
+			return err
+		}
+		if err := insertRequest(ctx, tx, r, nil); err != nil {
+			return err
+		}
+		if _, err := outbox.Add(ctx, tx, event(r)); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if prevID != "" {
+		prev, err := s.Get(ctx, prevID)
+		return prev, false, err
+	}
+	out.MarkStored()
+	return out, true, nil
 }

@@ -113,3 +113,60 @@ func TestPullBackMakesTheNewOrderDirectly(t *testing.T) {
 		t.Fatalf("ended units: %d", c)
 	}
 }
+
+// A pull-back of an order the customer paid (cash on a trade and a
+// non-cash deduction): the new order carries the payment, its trade and
+// the deduction, which OMS now records as the new order's (PAY's
+// check-back asks OMS which order uses it); a cancel of the new order
+// would name the trade to PAY.
+func TestPullBackCarriesThePayment(t *testing.T) {
+	db, _ := testdb.New(t, "oms")
+	st := store.New(db)
+	eng := fulfillment.New(fulfillment.Deps{DB: db, Orders: st}, fulfillment.Config{Config: runner.Config{Owner: "api-test"}})
+	r := chi.NewRouter()
+	api.MountFulfillment(r, eng)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	id := ids.New()
+	o, err := domain.NewOrder(id, domain.Placement{CustomerID: "c1", Source: "APP", DeductionIDs: []string{"D-" + id},
+		Lines:   []domain.LineInput{{SKU: "milk", Qty: 2, UnitPrice: 890}},
+		Address: domain.Address{Name: "Li", Phone: "13800000000", Province: "上海", City: "上海", District: "浦东", Detail: "1号"},
+		Slot:    domain.Slot{Type: domain.SlotExpress, Date: domain.ShanghaiDay(now)}},
+		map[string]domain.Product{"milk": {SKU: "milk", Name: "Milk", Price: 890}}, 280, now, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.MarkPaid("T-"+id, 1500, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Create(ctx, o, app.Idempotency{CustomerID: "c1", Key: id, RequestHash: "h", OrderID: id, CreatedAt: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := eng.Start(ctx, "m-"+id, id); !ok || err != nil {
+		t.Fatalf("start: %v %v", ok, err)
+	}
+	var op omsclient.OrderPause
+	if code := call(t, r, http.MethodPost, "/v1/fulfillment/orders/"+id+"/pause", omsclient.PauseRequest{IdempotencyKey: "D1", Reason: "pull-back"}, &op); code != 200 {
+		t.Fatalf("pause: %d", code)
+	}
+	var pb omsclient.PullBack
+	if code := call(t, r, http.MethodPost, "/v1/fulfillment/orders/"+id+"/pull-back",
+		omsclient.PullBackRequest{IdempotencyKey: "D1", Reason: "shortage", By: "aftersales"}, &pb); code != 200 || pb.NewOrderID == "" {
+		t.Fatalf("pull-back: %d %+v", code, pb)
+	}
+	n, err := st.Get(ctx, pb.NewOrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Status() != domain.StatusPaid || n.Paid() != 1500 || n.NonCash() != 280 || n.TradeID() != "T-"+id || len(n.DeductionIDs()) != 1 {
+		t.Fatalf("new order: %+v", n.Snapshot())
+	}
+	var user string
+	if err := db.QueryRow(`SELECT order_id FROM order_deductions WHERE deduction_id=?`, "D-"+id).Scan(&user); err != nil || user != pb.NewOrderID {
+		t.Fatalf("deduction used by %q (%v), want the new order %s", user, err, pb.NewOrderID)
+	}
+	v := api.OrderView(n, false)
+	if v.PaidFen != 1500 || v.TradeID != "T-"+id || v.ToB {
+		t.Fatalf("as OMS shows it: %+v", v)
+	}
+}

@@ -44,7 +44,7 @@ func cancelledEvent(o *domain.Order, at time.Time) outbox.Event {
 	return outbox.Event{Topic: events.TopicOrderCancelled, AggregateID: o.ID(), Type: events.TopicOrderCancelled + ".v1",
 		Payload: events.OrderCancelled{
 			OrderID: o.ID(), CustomerID: o.CustomerID(), Reason: string(o.CancelReason()),
-			DeductionIDs: o.DeductionIDs(), CouponIDs: o.CouponIDs(), PaidFen: o.Paid(), Lines: eventLines(o), CancelledAt: at,
+			DeductionIDs: o.DeductionIDs(), CouponIDs: o.CouponIDs(), PaidFen: o.Paid(), TradeID: o.TradeID(), Lines: eventLines(o), CancelledAt: at,
 		}}
 }
 

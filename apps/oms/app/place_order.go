@@ -114,6 +114,18 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 	if err := s.checkCouponRules(ctx, p, coupons); err != nil {
 		return nil, false, err
 	}
+	var orig *domain.Order
+	if src := domain.Source(p.Source); (src == domain.SourceReissue || src == domain.SourceExchange) && p.OriginalOrder != "" {
+		// The order sent again inherits the original's SMS recipients; an
+		// original OMS does not hold (a partner's order) has none to give.
+		orig, err = s.repo.Get(ctx, p.OriginalOrder)
+		if errors.Is(err, domain.ErrNotFound) {
+			orig, err = nil, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("read original order %s: %w", p.OriginalOrder, err)
+		}
+	}
 	id, window := ids.New(), s.cfg.PayWindow(p.Channel)
 	// Every rule but the catalog's, at the prices the customer saw, before
 	// anything is written.
@@ -128,6 +140,9 @@ func (s *Service) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o *domain.Ord
 	if err != nil {
 		s.release(ctx, id)
 		return nil, false, err
+	}
+	if orig != nil {
+		o.InheritSMSRecipients(orig, now)
 	}
 
 	evs := []outbox.Event{placedEvent(o)}

@@ -119,3 +119,17 @@ func contactNote(changeID, note string) string {
 	}
 	return changeTag(changeID) + " " + note
 }
+
+// InheritSMSRecipients gives a reissue's or exchange's order the SMS
+// recipients customer service set for the order it replaces (orig), so
+// stage 14's message about the goods sent again reaches the phones the
+// original's messages went to. Only an order made from orig, for orig's
+// customer, inherits; orig without recipients of its own leaves o as it
+// is (its address's phone).
+func (o *Order) InheritSMSRecipients(orig *Order, now time.Time) {
+	if o.originalOrder == "" || o.originalOrder != orig.id || o.customerID != orig.customerID || len(orig.smsRecipients) == 0 {
+		return
+	}
+	o.smsRecipients = slices.Clone(orig.smsRecipients)
+	o.record(now, EventSMSRecipientsChanged, "from "+orig.id+": "+strings.Join(o.smsRecipients, ", "))
+}

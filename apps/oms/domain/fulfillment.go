@@ -92,7 +92,7 @@ func CheckAmounts(h Header, lines []FLine) []Violation {
 	if h.Goods+h.Freight != h.Total {
 		vs.add("total", "TOTAL_MISMATCH", "goods %s + freight %s is not the total %s", h.Goods, h.Freight, h.Total)
 	}
-	if h.Source.ToB() {
+	if SettledWithPartner(h.Source, h.NonCash, h.CashDue, h.Paid) {
 		if h.NonCash != 0 || h.CashDue != 0 || h.Paid != 0 {
 			vs.add("payment", "TOB_PAID", "a %s order is settled with the partner and carries no payment", h.Source)
 		}

@@ -500,7 +500,7 @@ func Restore(s Snapshot) (*Order, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Total != s.Goods+s.Freight || s.CashDue+s.NonCash != s.Total && !src.ToB() {
+	if s.Total != s.Goods+s.Freight || s.CashDue+s.NonCash != s.Total && !SettledWithPartner(src, s.NonCash, s.CashDue, s.Paid) {
 		return nil, fmt.Errorf("order %s: amounts do not add up", s.ID)
 	}
 	return &Order{

@@ -37,10 +37,13 @@ func ParseSource(s string) (Source, error) {
 
 // ToB reports whether orders of this source are business orders, settled
 // monthly/quarterly with the partner or enterprise and never paid by the
-// customer: they are PAID at creation, ready for fulfillment.
+// customer: they are PAID at creation, ready for fulfillment. A
+// pull-back's order is not one: it carries over what the customer paid
+// for the order it replaces (NewPullBackOrder), so cancelling or
+// returning it gives that money back.
 func (s Source) ToB() bool {
 	switch s {
-	case SourceSalesPlan, SourceThirdParty, SourceReissue, SourceExchange, SourcePullBack:
+	case SourceSalesPlan, SourceThirdParty, SourceReissue, SourceExchange:
 		return true
 	}
 	return false

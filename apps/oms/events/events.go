@@ -90,8 +90,11 @@ type OrderCancelled struct {
 	DeductionIDs []string  `json:"deduction_ids,omitempty"`
 	CouponIDs    []string  `json:"coupon_ids,omitempty"`
 	PaidFen      money.Fen `json:"paid_fen"`
-	Lines        []Line    `json:"lines"`
-	CancelledAt  time.Time `json:"cancelled_at"`
+	// TradeID is the trade that paid it (a pull-back's order: its
+	// original's, which PAY holds under the original's id).
+	TradeID     string    `json:"trade_id,omitempty"`
+	Lines       []Line    `json:"lines"`
+	CancelledAt time.Time `json:"cancelled_at"`
 }
 
 // PaymentRejected says cash arrived for an order that can no longer take it

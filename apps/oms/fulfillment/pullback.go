@@ -19,6 +19,7 @@ import (
 // *store.Store satisfies it.
 type orderMaker interface {
 	CreateTx(ctx context.Context, tx *sql.Tx, o *domain.Order, idem app.Idempotency, events []outbox.Event) error
+	HandOverDeductionsTx(ctx context.Context, tx *sql.Tx, from string) error
 	FindIdempotency(ctx context.Context, customerID, key string) (app.Idempotency, bool, error)
 }
 
@@ -37,7 +38,9 @@ type PullBack struct {
 // end CANCELLED; the order ends CANCELLED with reason PULLED_BACK and no
 // cancel event (its payment and stock go over to the new order); the new
 // order (source PULL_BACK, change's address and slot) is written PAID
-// with its oms.order.paid, which starts its fulfillment. The new order is
+// with the original's payment (domain.NewPullBackOrder: its trade, cash
+// and deductions, which it uses from now on) and its oms.order.paid,
+// which starts its fulfillment. The new order is
 // stored under key (per customer): a repeat answers it with Already.
 func (e *Engine) PullBack(ctx context.Context, orderID, key, note, by string, intercepted []string, change domain.PullBackChange) (PullBack, error) {
 	maker, ok := e.orders.(orderMaker)
@@ -96,6 +99,9 @@ func (e *Engine) PullBack(ctx context.Context, orderID, key, note, by string, in
 			return nil
 		}
 		idem := app.Idempotency{CustomerID: customer, Key: stored, RequestHash: stored, OrderID: next.ID(), CreatedAt: now}
+		if err := maker.HandOverDeductionsTx(ctx, tx, orderID); err != nil {
+			return err
+		}
 		if err := maker.CreateTx(ctx, tx, next, idem, []outbox.Event{app.PaidEvent(next, now)}); err != nil {
 			return fmt.Errorf("make the pull-back's order: %w", err)
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -107,6 +108,17 @@ func insertOrders(ctx context.Context, tx *sql.Tx, batch []*createReq) error {
 	for _, r := range batch {
 		if err := insertDeductions(ctx, tx, r.snap.ID, r.snap.DeductionIDs); err != nil {
 			return err
+		}
+		// Born with SMS recipients (a reissue's, inherited): rare, so a
+		// statement of its own rather than a column every insert carries.
+		if len(r.snap.SMSRecipients) > 0 {
+			b, err := json.Marshal(r.snap.SMSRecipients)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET sms_recipients = ? WHERE id = ?`, b, r.snap.ID); err != nil {
+				return fmt.Errorf("save SMS recipients of %s: %w", r.snap.ID, err)
+			}
 		}
 	}
 	_, err := outbox.Add(ctx, tx, events...)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"github.com/harvest/harvest/apps/oms/app"
 	"github.com/harvest/harvest/apps/oms/domain"
@@ -18,5 +19,17 @@ func (s *Store) CreateTx(ctx context.Context, tx *sql.Tx, o *domain.Order, idem 
 		return err
 	}
 	o.MarkStored(0)
+	return nil
+}
+
+// HandOverDeductionsTx lets go of the deductions order from uses in tx,
+// for the order that takes its payment over in the same transaction (a
+// pull-back's new order names them and CreateTx claims them again): a
+// deduction is used by one order at a time. The rows stay locked until
+// the commit, so PAY's check-back never finds them unused in between.
+func (s *Store) HandOverDeductionsTx(ctx context.Context, tx *sql.Tx, from string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM order_deductions WHERE order_id = ?`, from); err != nil {
+		return fmt.Errorf("hand over the deductions of %s: %w", from, err)
+	}
 	return nil
 }

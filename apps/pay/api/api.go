@@ -218,7 +218,7 @@ func (h *Handler) tradesOfOrder(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, httpapi.Errorf(http.StatusBadRequest, payclient.CodeValidation, "order is required"))
 		return
 	}
-	ts, err := h.svc.TradesOfOrder(r.Context(), order)
+	ts, err := h.svc.TradesOfOrder(r.Context(), order, r.URL.Query().Get("paid_by"))
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -285,7 +285,7 @@ func (h *Handler) refundNonCash(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := h.svc.RefundNonCash(r.Context(), app.NonCashRefundInput{IdempotencyKey: in.IdempotencyKey, OrderID: in.OrderID,
-		AmountFen: in.AmountFen, Reason: in.Reason})
+		AmountFen: in.AmountFen, Reason: in.Reason, DeductionIDs: in.DeductionIDs})
 	if err != nil {
 		fail(w, r, err)
 		return

@@ -30,7 +30,9 @@ var ErrUnconfirmed = domain.ErrUnconfirmed
 // nothing is remembered (a payment that still succeeds for one is refused
 // by OMS and refunded on oms.payment.rejected). The deductions reversed
 // are the ones OMS names for the order and PAY bound to it, never the
-// event's own list.
+// event's own list; the trades refunded are the order's and the one OMS
+// says paid it (a pull-back's order holds nothing in PAY: the event's
+// trade id only says to ask).
 func (s *Service) OnOrderCancelled(ctx context.Context, msgID string, ev events.OrderCancelled) error {
 	if ev.OrderID == "" {
 		return fmt.Errorf("%w: cancelled event without an order id", ErrUnconfirmed)
@@ -39,7 +41,7 @@ func (s *Service) OnOrderCancelled(ctx context.Context, msgID string, ev events.
 	if err != nil {
 		return err
 	}
-	if !holds && len(ev.DeductionIDs) == 0 {
+	if !holds && len(ev.DeductionIDs) == 0 && ev.TradeID == "" {
 		return nil
 	}
 	o, err := s.oms.GetOrder(ctx, ev.OrderID)
@@ -59,8 +61,8 @@ func (s *Service) OnOrderCancelled(ctx context.Context, msgID string, ev events.
 	unknown := func(id string) {
 		s.log.Warn("cancelled order names an unknown deduction", "order", ev.OrderID, "deduction", id)
 	}
-	fresh, err := s.repo.SettleCancelled(ctx, InboxClaim{Consumer: consumerOrderCancelled, MsgID: msgID}, ev.OrderID, o.DeductionIDs,
-		now, reversed, unknown)
+	fresh, err := s.repo.SettleCancelled(ctx, InboxClaim{Consumer: consumerOrderCancelled, MsgID: msgID},
+		CancelledOrder{ID: ev.OrderID, CustomerID: o.CustomerID, DeductionIDs: o.DeductionIDs, TradeID: o.TradeID}, now, reversed, unknown)
 	if err == nil && fresh {
 		s.notify()
 		s.Wake()

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/harvest/harvest/apps/pay/domain"
@@ -16,6 +17,11 @@ type NonCashRefundInput struct {
 	OrderID        string
 	AmountFen      money.Fen
 	Reason         string
+	// DeductionIDs are the deductions OMS says the order uses, beside
+	// those PAY bound to it (a pull-back's order uses its original's,
+	// bound to the original); at most 10, of one customer. Left out of
+	// the request's fingerprint when empty, as before there were any.
+	DeductionIDs []string `json:",omitempty"`
 }
 
 // RefundNonCash gives part of an order's non-cash deductions back to the
@@ -29,8 +35,11 @@ func (s *Service) RefundNonCash(ctx context.Context, in NonCashRefundInput) (dom
 	if in.IdempotencyKey == "" || len(in.IdempotencyKey) > 128 || in.OrderID == "" || in.Reason == "" || len(in.Reason) > 64 || in.AmountFen <= 0 {
 		return domain.NonCashRefund{}, errValidation("idempotency_key (1-128), order_id, reason (1-64) and a positive amount_fen are required")
 	}
+	if len(in.DeductionIDs) > 10 || slices.Contains(in.DeductionIDs, "") {
+		return domain.NonCashRefund{}, errValidation("deduction_ids: at most 10 ids, none empty")
+	}
 	r := domain.NonCashRefund{ID: ids.New(), Key: in.IdempotencyKey, RequestHash: domain.RequestHash(in), OrderID: in.OrderID, Reason: in.Reason,
-		Amount: in.AmountFen, CreatedAt: s.now()}
+		Amount: in.AmountFen, DeductionIDs: in.DeductionIDs, CreatedAt: s.now()}
 	return s.repo.RefundNonCash(ctx, r, func(customerID string, items []domain.Item, left money.Fen) (domain.Account, money.Fen, error) {
 		return domain.SpreadNonCashRefund(customerID, items, in.AmountFen, left)
 	})

@@ -82,9 +82,21 @@ type Deductions interface {
 	// SettleCancelled remembers the order as cancelled, reverses the named
 	// deductions and those bound to it (an unknown one is reported through
 	// unknown), writing the events reversed returns for each, and refunds
-	// every succeeded trade of the order in full.
-	SettleCancelled(ctx context.Context, claim InboxClaim, orderID string, named []string, now time.Time,
+	// in full every succeeded trade of the order and the one OMS says
+	// paid it (a pull-back's order is paid by its original's trade),
+	// that trade only when it is the same customer's.
+	SettleCancelled(ctx context.Context, claim InboxClaim, o CancelledOrder, now time.Time,
 		reversed func(domain.Deduction) outbox.Event, unknown func(id string)) (fresh bool, err error)
+}
+
+// CancelledOrder is a cancelled order as OMS confirmed it.
+type CancelledOrder struct {
+	ID, CustomerID string
+	// DeductionIDs are the non-cash deductions OMS names for it.
+	DeductionIDs []string
+	// TradeID is the trade OMS says paid it: usually one of its own; for a
+	// pull-back's order, the trade of the order it replaced.
+	TradeID string
 }
 
 // HoldAnswer is where a coupon hold stands: VOID, or the status of the

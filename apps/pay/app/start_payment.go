@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/harvest/harvest/apps/oms/omsclient"
@@ -110,7 +111,22 @@ func (s *Service) Trade(ctx context.Context, id string) (domain.Trade, error) {
 	return s.repo.Trade(ctx, id)
 }
 
-// TradesOfOrder lists an order's trades.
-func (s *Service) TradesOfOrder(ctx context.Context, orderID string) ([]domain.Trade, error) {
-	return s.repo.TradesOfOrder(ctx, orderID)
+// TradesOfOrder lists an order's trades and, when paidBy names a trade
+// not among them, that one last: the trade OMS says paid the order (a
+// pull-back's order is paid by its original's trade, which PAY holds
+// under the original's id). A read for after-sales, which takes the id
+// from OMS; an unknown paidBy adds nothing.
+func (s *Service) TradesOfOrder(ctx context.Context, orderID, paidBy string) ([]domain.Trade, error) {
+	ts, err := s.repo.TradesOfOrder(ctx, orderID)
+	if err != nil || paidBy == "" || slices.ContainsFunc(ts, func(t domain.Trade) bool { return t.ID() == paidBy }) {
+		return ts, err
+	}
+	t, err := s.repo.Trade(ctx, paidBy)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return ts, nil
+	case err != nil:
+		return nil, err
+	}
+	return append(ts, t), nil
 }

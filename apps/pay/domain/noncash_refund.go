@@ -12,6 +12,9 @@ import (
 type NonCashRefund struct {
 	ID, Key, RequestHash, OrderID, CustomerID, Reason string
 	Amount                                            money.Fen
+	// DeductionIDs are deductions the caller names for the order beside
+	// those bound to it (a pull-back's order uses its original's).
+	DeductionIDs []string
 	// Back is what each account gets; Coupon is the coupons' share, which
 	// Back's balance includes: a coupon spent on an order cannot be given
 	// back for part of the order (nor whole for a part: that would give

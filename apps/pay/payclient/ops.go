@@ -56,6 +56,18 @@ func (c *Client) GetTrade(ctx context.Context, id string) (Trade, error) {
 	return t, err
 }
 
+// TradesPaying lists an order's trades and the trade OMS says paid it
+// (omsclient.Order.TradeID: a pull-back's order is paid by the trade of
+// the order it replaced), which PAY adds when it is not the order's own.
+func (c *Client) TradesPaying(ctx context.Context, orderID, tradeID string) ([]Trade, error) {
+	if tradeID == "" {
+		return c.TradesOfOrder(ctx, orderID)
+	}
+	var ts []Trade
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/trades?order="+url.QueryEscape(orderID)+"&paid_by="+url.QueryEscape(tradeID), nil, &ts)
+	return ts, err
+}
+
 // TradesOfOrder lists an order's trades.
 func (c *Client) TradesOfOrder(ctx context.Context, orderID string) ([]Trade, error) {
 	var ts []Trade
@@ -124,6 +136,10 @@ type NonCashRefundRequest struct {
 	OrderID        string    `json:"order_id"`
 	AmountFen      money.Fen `json:"amount_fen"`
 	Reason         string    `json:"reason"`
+	// DeductionIDs are the deductions OMS says the order uses (its
+	// allocation's), beside those PAY bound to it: a pull-back's order
+	// uses its original's.
+	DeductionIDs []string `json:"deduction_ids,omitempty"`
 }
 
 // NonCashRefund is what went back, per account.

@@ -236,8 +236,9 @@ func (s *Store) Reverse(ctx context.Context, id string, now time.Time) (bool, er
 }
 
 // SettleCancelled gives back what a cancelled order took, once per message.
-func (s *Store) SettleCancelled(ctx context.Context, claim app.InboxClaim, orderID string, named []string, now time.Time,
+func (s *Store) SettleCancelled(ctx context.Context, claim app.InboxClaim, o app.CancelledOrder, now time.Time,
 	reversed func(domain.Deduction) outbox.Event, unknown func(id string)) (bool, error) {
+	orderID := o.ID
 	fresh, err := s.claimed(ctx, claim, func(tx *sql.Tx) error {
 		if err := rememberCancelled(ctx, tx, orderID, now); err != nil {
 			return err
@@ -247,7 +248,7 @@ func (s *Store) SettleCancelled(ctx context.Context, claim app.InboxClaim, order
 			return fmt.Errorf("list deductions of %s: %w", orderID, err)
 		}
 		seen := map[string]bool{}
-		for _, id := range append(append([]string{}, named...), bound...) {
+		for _, id := range append(append([]string{}, o.DeductionIDs...), bound...) {
 			if seen[id] {
 				continue
 			}
@@ -266,7 +267,10 @@ func (s *Store) SettleCancelled(ctx context.Context, claim app.InboxClaim, order
 				}
 			}
 		}
-		trades, err := sqltx.Strings(ctx, tx, `SELECT id FROM trades WHERE order_id=? AND status=? FOR UPDATE`, orderID, domain.TradeSucceeded)
+		// The trade OMS names is refunded only when it is the customer's
+		// own: a wrong id must not give another customer's money away.
+		trades, err := sqltx.Strings(ctx, tx, `SELECT id FROM trades WHERE (order_id=? OR id=? AND customer_id=?) AND status=? ORDER BY id FOR UPDATE`,
+			orderID, o.TradeID, o.CustomerID, domain.TradeSucceeded)
 		if err != nil {
 			return fmt.Errorf("list trades of %s: %w", orderID, err)
 		}

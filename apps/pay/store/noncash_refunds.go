@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/harvest/harvest/apps/pay/domain"
 	"github.com/harvest/harvest/apps/platform/money"
@@ -21,7 +22,18 @@ func (s *Store) RefundNonCash(ctx context.Context, r domain.NonCashRefund,
 	spread func(customerID string, items []domain.Item, left money.Fen) (domain.Account, money.Fen, error)) (domain.NonCashRefund, error) {
 	var out domain.NonCashRefund
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		ids, err := sqltx.Strings(ctx, tx, `SELECT id FROM deductions WHERE order_id=? AND status=? ORDER BY id FOR UPDATE`, r.OrderID, domain.DeductionUsed)
+		// The order's own deductions and those the caller names for it
+		// (a pull-back's order uses its original's, bound to the original).
+		q, args := `SELECT id FROM deductions WHERE order_id=? AND status=? ORDER BY id FOR UPDATE`, []any{r.OrderID, domain.DeductionUsed}
+		if len(r.DeductionIDs) > 0 {
+			q = `SELECT id FROM deductions WHERE (order_id=? OR id IN (` + sqltx.Tuples("?", len(r.DeductionIDs)) + `)) AND status=? ORDER BY id FOR UPDATE`
+			args = []any{r.OrderID}
+			for _, id := range r.DeductionIDs {
+				args = append(args, id)
+			}
+			args = append(args, domain.DeductionUsed)
+		}
+		ids, err := sqltx.Strings(ctx, tx, q, args...)
 		if err != nil {
 			return fmt.Errorf("lock deductions of %s: %w", r.OrderID, err)
 		}
@@ -43,17 +55,28 @@ func (s *Store) RefundNonCash(ctx context.Context, r domain.NonCashRefund,
 		}
 		var items []domain.Item
 		var total money.Fen
-		for _, id := range ids {
+		orders := []any{r.OrderID}
+		for i, id := range ids {
 			d, err := deductionQ(ctx, tx, id, false)
 			if err != nil {
 				return err
 			}
+			if i > 0 && d.CustomerID() != r.CustomerID {
+				return fmt.Errorf("%w: deductions of two customers named for order %s", domain.ErrValidation, r.OrderID)
+			}
 			r.CustomerID = d.CustomerID()
 			items = append(items, d.Items()...)
 			total += d.TotalFen()
+			if o := d.OrderID(); o != "" && !slices.Contains(orders, any(o)) {
+				orders = append(orders, o)
+			}
 		}
+		// Earlier refunds of these deductions: under this order and the
+		// orders they are bound to (a pull-back's original; only the last
+		// order of a chain of pull-backs can be delivered and returned).
 		var earlier money.Fen
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount_fen),0) FROM noncash_refunds WHERE order_id=?`, r.OrderID).Scan(&earlier); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount_fen),0) FROM noncash_refunds WHERE order_id IN (`+sqltx.Tuples("?", len(orders))+`)`,
+			orders...).Scan(&earlier); err != nil {
 			return fmt.Errorf("sum non-cash refunds of %s: %w", r.OrderID, err)
 		}
 		back, coupon, err := spread(r.CustomerID, items, total-earlier)
