@@ -384,10 +384,13 @@ type AllocatedLine struct {
 // Allocation is an order with its lines allocated, what after-sales
 // spreads a return's refund with.
 type Allocation struct {
-	OrderID      string          `json:"order_id"`
-	CustomerID   string          `json:"customer_id"`
-	Status       string          `json:"status"`
-	Refused      bool            `json:"refused"` // parcels were refused at the door
+	OrderID    string `json:"order_id"`
+	CustomerID string `json:"customer_id"`
+	Status     string `json:"status"`
+	Refused    bool   `json:"refused"` // parcels were refused at the door
+	// RefusedLines are the units refused at the door, per SKU (empty with
+	// Refused: an older refusal that named no units, the whole order).
+	RefusedLines []RefusedLine   `json:"refused_lines,omitempty"`
 	FreightFen   money.Fen       `json:"freight_fen"`
 	NonCashFen   money.Fen       `json:"non_cash_fen"`
 	PaidFen      money.Fen       `json:"paid_fen"`
@@ -395,6 +398,12 @@ type Allocation struct {
 	DeductionIDs []string        `json:"deduction_ids,omitempty"`
 	Address      Address         `json:"address"`
 	Lines        []AllocatedLine `json:"lines"`
+}
+
+// RefusedLine is units of one SKU the customer refused at the door.
+type RefusedLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
 }
 
 // GetAllocation returns an order's lines with stage 5's allocation.
