@@ -57,16 +57,6 @@ func (r *mutationResolver) GrantCoupon(ctx context.Context, templateID string, c
 	return couponPayload(c, err, []string{"templateId"})
 }
 
-// UnbindCoupon is the resolver for the unbindCoupon field.
-func (r *mutationResolver) UnbindCoupon(ctx context.Context, couponID string, customerID string, reason string) (*model.CouponPayload, error) {
-	id, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := r.Wallet.UnbindCoupon(ctx, couponID, marketingclient.UnbindRequest{CustomerID: customerID, Agent: id.Subject, Reason: reason})
-	return couponPayload(c, err, []string{"couponId"})
-}
-
 // CreateCouponCampaign is the resolver for the createCouponCampaign field.
 func (r *mutationResolver) CreateCouponCampaign(ctx context.Context, input model.CouponCampaignInput, idempotencyKey string) (*model.CouponCampaignPayload, error) {
 	if ues := checkKey(idempotencyKey); ues != nil {

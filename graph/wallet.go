@@ -21,7 +21,6 @@ type Wallet interface {
 	Template(ctx context.Context, id string) (marketingclient.Template, error)
 	Templates(ctx context.Context, before string, limit int) (marketingclient.TemplatePage, error)
 	GrantCoupon(ctx context.Context, r marketingclient.GrantRequest) (marketingclient.Coupon, error)
-	UnbindCoupon(ctx context.Context, couponID string, r marketingclient.UnbindRequest) (marketingclient.Coupon, error)
 }
 
 var _ Wallet = (*marketingclient.Client)(nil)

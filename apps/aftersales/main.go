@@ -63,15 +63,15 @@ func run() error {
 	a.OnClose(func() { _ = rdb.Close() })
 	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	st := store.New(a.DB)
-	deps := app.Deps{Repo: st, Orders: omsclient.New(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
+	deps := app.Deps{Repo: st, Orders: omsclient.NewForAfterSales(a.Invoker), Warehouse: wmsclient.New(a.Invoker),
 		Payments: payclient.New(a.Invoker), Partners: partnersclient.New(a.Invoker, cfg.PartnersAppID),
 		Stock: inventoryclient.New(a.Invoker), Coupons: marketingclient.New(a.Invoker), Filter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
-		Forward: omsclient.New(a.Invoker), Shortages: wmsclient.New(a.Invoker),
+		Forward: omsclient.NewForAfterSales(a.Invoker), Shortages: wmsclient.New(a.Invoker),
 		Locks: redislock.New(rdb, "harvest:aftersales:lock:", cfg.LockTTL), LockWait: cfg.LockWait,
 		Clock: clock.System{}, Notify: a.Relay.Notify, Logger: a.Logger}
 	// Customer service's actions: the log and reviews here, carried out by
 	// marketing's wallet, OMS and the invoicing system.
-	deps.Actions, deps.Coupons, deps.Contacts = st, marketingclient.New(a.Invoker), omsclient.New(a.Invoker)
+	deps.Actions, deps.Coupons, deps.Contacts = st, marketingclient.New(a.Invoker), omsclient.NewForAfterSales(a.Invoker)
 	deps.Invoicing = partnersclient.New(a.Invoker, cfg.PartnersAppID)
 	if cfg.CrashAfterCancel {
 		deps.AfterCancel = func(r *domain.Request, already bool) {

@@ -299,7 +299,7 @@ func TestCustomerServiceActionsThroughTheStack(t *testing.T) {
 	if rv, errs := reviewOrder(t, c, a.ID, 4, "fine"); rv != nil || len(errs) != 1 || errs[0].Code != "ORDER_NOT_REVIEWABLE" {
 		t.Fatalf("review of an undelivered order: %+v %+v", rv, errs)
 	}
-	o, p := deliverOrRefuse(t, c, "CSA", 7, 2, false)
+	o, p := deliverOrRefuse(t, c, "CSA", 7, 2, 0)
 	waitStatus(t, c, o.ID, "COMPLETED", 60*time.Second)
 
 	// A coupon granted to the customer, unbound by the agent about C.

@@ -175,7 +175,7 @@ func refundsOf(t *testing.T, tradeID string) []payclient.Refund {
 // payment, and stage 14 texts the customer once.
 func TestForwardDocumentReissueReachesDispatchAndTextsTheCustomer(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0095")
-	o, p := deliverOrRefuse(t, c, "FRI", 9, 2, false)
+	o, p := deliverOrRefuse(t, c, "FRI", 9, 2, 0)
 	agent := client(t, "CS_AGENT", "sup-cara")
 	self := client(t, "CS_SUPERVISOR", "sup-cara")
 	other := client(t, "CS_SUPERVISOR", "sup-dan")
@@ -278,7 +278,7 @@ func TestForwardDocumentReissueReachesDispatchAndTextsTheCustomer(t *testing.T) 
 // is placed and texted like a reissue.
 func TestForwardDocumentExchangeTakesBackAndDeliversAgain(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0096")
-	o, p := deliverOrRefuse(t, c, "FEX", 10, 2, false)
+	o, p := deliverOrRefuse(t, c, "FEX", 10, 2, 0)
 	agent := client(t, "CS_AGENT", "agent-eve")
 	sup := client(t, "CS_SUPERVISOR", "sup-fay")
 	// An exchange of an undelivered order: refused, nothing written.

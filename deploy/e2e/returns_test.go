@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -226,10 +227,12 @@ func TestCustomerReturnsDeliveredGoods(t *testing.T) {
 
 const qOrderRequests = `query($id:ID!){ order(id:$id){ status afterSalesRequests{ id kind status refundCashFen refundNonCashFen lines{ sku qty } } } }`
 
-// deliverOrRefuse takes a paid order of one line through the warehouse
-// and hands it to the courier; refuse makes the customer refuse the
-// parcel at the door (the TMS stand-in's outcome), else it is delivered.
-func deliverOrRefuse(t *testing.T, c *gqlc.Client, prefix string, skipSets int, qty int64, refuse bool) (order, zoned) {
+// deliverOrRefuse takes a paid order of one line of qty through the
+// warehouse and hands it to the courier; refused > 0 makes the customer
+// refuse that many units at the door (the TMS stand-in's outcome: all of
+// them, a refusal without lines; fewer, the courier's lines), else it is
+// delivered.
+func deliverOrRefuse(t *testing.T, c *gqlc.Client, prefix string, skipSets int, qty, refused int64) (order, zoned) {
 	t.Helper()
 	const wh = "WH-SH"
 	var skip []string
@@ -252,7 +255,7 @@ func deliverOrRefuse(t *testing.T, c *gqlc.Client, prefix string, skipSets int, 
 	f.qcAndPack(listID)
 	batch, _ := f.handOver(carrier, o.ID)
 	imported(t, batch)
-	if !refuse {
+	if refused == 0 {
 		delivered(t, c, sub, o.ID)
 		return o, ps[0]
 	}
@@ -264,8 +267,15 @@ func deliverOrRefuse(t *testing.T, c *gqlc.Client, prefix string, skipSets int, 
 	if err := invoke(ctx(t), "wms", http.MethodGet, "v1/order-parcels/"+o.ID, nil, &op); err != nil || len(op.Parcels) == 0 {
 		t.Fatalf("parcels of %s: %+v %v", o.ID, op, err)
 	}
+	body := `{"outcome":"REFUSED"}`
+	if refused < qty {
+		if len(op.Parcels) != 1 {
+			t.Fatalf("a partial refusal wants one parcel, %s has %d", o.ID, len(op.Parcels))
+		}
+		body = fmt.Sprintf(`{"outcome":"REFUSED","lines":[{"sku":%q,"qty":%d}]}`, ps[0].SKU, refused)
+	}
 	for _, p := range op.Parcels {
-		resp, err := callApp("partners", http.MethodPost, "/admin/tms/parcels/"+p.ParcelID+"/outcome", "application/json", strings.NewReader(`{"outcome":"REFUSED"}`))
+		resp, err := callApp("partners", http.MethodPost, "/admin/tms/parcels/"+p.ParcelID+"/outcome", "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +294,7 @@ func deliverOrRefuse(t *testing.T, c *gqlc.Client, prefix string, skipSets int, 
 // cannot return the refused goods.
 func TestRefusalAtTheDoorIsRefundedByItself(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0066")
-	o, p := deliverOrRefuse(t, c, "RJT", 3, 2, true)
+	o, p := deliverOrRefuse(t, c, "RJT", 3, 2, 2)
 	var rej struct {
 		ID               string `json:"id"`
 		Kind             string `json:"kind"`
@@ -327,6 +337,51 @@ func TestRefusalAtTheDoorIsRefundedByItself(t *testing.T) {
 	}
 }
 
+// The customer refuses 1 of 3 units at the door (the courier's lines at
+// the TMS stand-in): the rejection after-sales makes by itself holds that
+// unit only, refunds its share of the trade (less than paid), and the
+// courier's lines that do not match the parcel are refused at TMS.
+func TestPartialRefusalAtTheDoorRejectsOnlyTheRefusedUnits(t *testing.T) {
+	c := client(t, "CUSTOMER", "C0067")
+	o, p := deliverOrRefuse(t, c, "RJP", 11, 3, 1)
+	var rej struct {
+		ID            string `json:"id"`
+		Kind          string `json:"kind"`
+		Status        string `json:"status"`
+		RefundCashFen int64  `json:"refundCashFen"`
+		Lines         []struct {
+			SKU string `json:"sku"`
+			Qty int64  `json:"qty"`
+		} `json:"lines"`
+	}
+	eventually(t, 3*time.Minute, "partial rejection of "+o.ID+" refunded", func() (bool, error) {
+		var out struct {
+			Order struct {
+				Status             string
+				AfterSalesRequests []json.RawMessage
+			}
+		}
+		if err := c.Do(ctx(t), qOrderRequests, map[string]any{"id": o.ID}, &out); err != nil {
+			return false, err
+		}
+		if len(out.Order.AfterSalesRequests) != 1 {
+			return false, nil
+		}
+		_ = json.Unmarshal(out.Order.AfterSalesRequests[0], &rej)
+		return rej.Status == "REFUNDED", nil
+	})
+	if rej.Kind != "REJECTION" || len(rej.Lines) != 1 || rej.Lines[0].SKU != p.SKU || rej.Lines[0].Qty != 1 {
+		t.Fatalf("rejection %+v", rej)
+	}
+	var trades []payclient.Trade
+	if err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/trades?order="+o.ID, nil, &trades); err != nil {
+		t.Fatal(err)
+	}
+	if len(trades) != 1 || int64(trades[0].RefundedFen) != rej.RefundCashFen || rej.RefundCashFen <= 0 || trades[0].RefundedFen >= trades[0].PaidFen {
+		t.Fatalf("trades %+v, rejection's cash %d", trades, rej.RefundCashFen)
+	}
+}
+
 // Customer service's return document through GraphQL with real
 // sidecars: an agent makes it, the console's live feed shows it awaiting
 // audit, the agent's own supervisor role cannot approve what they made
@@ -334,7 +389,7 @@ func TestRefusalAtTheDoorIsRefundedByItself(t *testing.T) {
 // it runs to REFUNDED.
 func TestReturnDocumentAuditedBySomeoneElse(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0067")
-	o, p := deliverOrRefuse(t, c, "DOC", 4, 1, false)
+	o, p := deliverOrRefuse(t, c, "DOC", 4, 1, 0)
 	author := client(t, "CS_SUPERVISOR", "sup-ann")
 	other := client(t, "CS_SUPERVISOR", "sup-bob")
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -411,7 +466,7 @@ func TestReturnDocumentAuditedBySomeoneElse(t *testing.T) {
 func TestAfterSalesKilledMidPush(t *testing.T) {
 	c := client(t, "CUSTOMER", "C0068")
 	cs := client(t, "CS_AGENT", "agent-8")
-	o, p := deliverOrRefuse(t, c, "KPU", 5, 1, false)
+	o, p := deliverOrRefuse(t, c, "KPU", 5, 1, 0)
 	setFault(t, map[string]any{"name": "tms.pickups", "delay_ms": 3000})
 	t.Cleanup(func() { setFault(t, map[string]any{"name": "tms.pickups"}) })
 	time.Sleep(400 * time.Millisecond) // the switch is read at most every 250 ms

@@ -792,13 +792,13 @@ var callers = map[string]struct {
 		callEvery(t, reflect.TypeFor[mktapp.Catalog](), mktapp.InventoryCatalog{C: inventoryclient.New(inv)})
 	}},
 	"aftersales": {calls: func(t *testing.T, inv *daprx.Invoker) {
-		callEvery(t, reflect.TypeFor[asapp.Orders](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Orders](), omsclient.NewForAfterSales(inv))
 		callEvery(t, reflect.TypeFor[asapp.Warehouse](), wmsclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Payments](), payclient.New(inv))
 		callEvery(t, reflect.TypeFor[asapp.Stock](), inventoryclient.New(inv))
-		callEvery(t, reflect.TypeFor[asapp.Contacts](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Contacts](), omsclient.NewForAfterSales(inv))
 		callEvery(t, reflect.TypeFor[asapp.Coupons](), marketingclient.New(inv))
-		callEvery(t, reflect.TypeFor[asapp.Forward](), omsclient.New(inv))
+		callEvery(t, reflect.TypeFor[asapp.Forward](), omsclient.NewForAfterSales(inv))
 		callEvery(t, reflect.TypeFor[asapp.Shortages](), wmsclient.New(inv))
 	}},
 	"channels": {
@@ -937,6 +937,19 @@ func TestAccessControlLists(t *testing.T) {
 		{"marketing", route{"inventory", "POST", "v1/reservations"}, "marketing reads categories, never stock"},
 		{"marketing", route{"inventory", "PUT", "v1/catalog/products/SKU-00001"}, "edit the catalog"},
 		{"oms", route{"gateway", "POST", "events-bulk/oms.order.paid"}, "nothing calls the gateway"},
+		// after-sales reaches OMS and marketing only under prefixes of its
+		// own (omsclient.AfterSalesOrdersPath, marketingclient.AfterSalesCouponsPath):
+		// nothing of v1/orders or of the wallet.
+		{"aftersales", route{"oms", "POST", "v1/orders/O1/cancel"}, "the unpaid cancel, below v1/orders"},
+		{"aftersales", route{"oms", "GET", "v1/orders"}, "list every customer's orders"},
+		{"aftersales", route{"oms", "POST", "v1/orders"}, "place an order outside its own prefix"},
+		{"aftersales", route{"oms", "POST", "v1/orders/batch"}, "the batch read"},
+		{"aftersales", route{"oms", "POST", "v1/orders/O1/fulfillment/retry"}, "retry a stage"},
+		{"aftersales", route{"marketing", "POST", "v1/coupons"}, "grant a coupon"},
+		{"aftersales", route{"marketing", "POST", "v1/coupons/C1/unbind"}, "the wallet's own prefix"},
+		{"aftersales", route{"marketing", "POST", "v1/coupon-holds/H1/recheck"}, "PAY's hold recheck"},
+		{"gateway", route{"marketing", "POST", "v1/aftersales/coupons/C1/unbind"}, "unbind around the action log"},
+		{"gateway", route{"oms", "GET", "v1/aftersales/orders/O1/allocation"}, "after-sales' prefix"},
 		{"partners", route{"pay", "POST", "v1/callbacks/WECHAT"}, "an unknown app id"},
 		{"partners", route{"oms", "GET", "v1/orders"}, "an unknown app id"},
 	}

@@ -651,7 +651,6 @@ type ComplexityRoot struct {
 		StartCashPayment       func(childComplexity int, orderID string, channel model.PaymentChannel, idempotencyKey string) int
 		SuspendFulfillment     func(childComplexity int, input model.SuspendFulfillmentInput) int
 		TopUpGiftStock         func(childComplexity int, campaignID string, units int64, idempotencyKey string) int
-		UnbindCoupon           func(childComplexity int, couponID string, customerID string, reason string) int
 		UnbindCustomerCoupon   func(childComplexity int, couponID string, customerID string, orderID *string, reason string, idempotencyKey string) int
 		UpdateAddress          func(childComplexity int, id string, input model.SaveAddressInput) int
 		UpdateCouponTemplate   func(childComplexity int, id string, input model.CouponTemplateInput) int
@@ -1272,7 +1271,6 @@ type MutationResolver interface {
 	RetireCouponTemplate(ctx context.Context, id string) (*model.CouponTemplatePayload, error)
 	DeleteCouponTemplate(ctx context.Context, id string) (*model.DeleteCouponTemplatePayload, error)
 	GrantCoupon(ctx context.Context, templateID string, customerID string, idempotencyKey string) (*model.CouponPayload, error)
-	UnbindCoupon(ctx context.Context, couponID string, customerID string, reason string) (*model.CouponPayload, error)
 	CreateCouponCampaign(ctx context.Context, input model.CouponCampaignInput, idempotencyKey string) (*model.CouponCampaignPayload, error)
 	MoveCouponCampaign(ctx context.Context, id string, action model.CouponCampaignAction) (*model.CouponCampaignPayload, error)
 	CreateClaimCampaign(ctx context.Context, input model.ClaimCampaignInput, idempotencyKey string) (*model.ClaimCampaignPayload, error)
@@ -4192,17 +4190,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TopUpGiftStock(childComplexity, args["campaignId"].(string), args["units"].(int64), args["idempotencyKey"].(string)), true
-	case "Mutation.unbindCoupon":
-		if e.ComplexityRoot.Mutation.UnbindCoupon == nil {
-			break
-		}
-
-		args, err := ec.field_Mutation_unbindCoupon_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.Mutation.UnbindCoupon(childComplexity, args["couponId"].(string), args["customerId"].(string), args["reason"].(string)), true
 	case "Mutation.unbindCustomerCoupon":
 		if e.ComplexityRoot.Mutation.UnbindCustomerCoupon == nil {
 			break
@@ -8766,8 +8753,6 @@ extend type Mutation {
   deleteCouponTemplate(id: ID!): DeleteCouponTemplatePayload! @hasRole(roles: [MARKETING, ADMIN])
   "Bind one coupon of a template to a customer, once per idempotency key."
   grantCoupon(templateId: ID!, customerId: ID!, idempotencyKey: String!): CouponPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, MARKETING, ADMIN])
-  "Take an available coupon off its customer (customer service), with the reason."
-  unbindCoupon(couponId: ID!, customerId: ID!, reason: String!): CouponPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR, ADMIN])
 }
 
 enum CouponCampaignStatus {
@@ -13218,36 +13203,6 @@ func (ec *executionContext) field_Mutation_topUpGiftStock_args(ctx context.Conte
 		return nil, err
 	}
 	args["idempotencyKey"] = arg2
-	return args, nil
-}
-
-func (ec *executionContext) field_Mutation_unbindCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "couponId",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["couponId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["customerId"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["reason"] = arg2
 	return args, nil
 }
 
@@ -25653,68 +25608,6 @@ func (ec *executionContext) fieldContext_Mutation_grantCoupon(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_grantCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_unbindCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_unbindCoupon(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UnbindCoupon(ctx, fc.Args["couponId"].(string), fc.Args["customerId"].(string), fc.Args["reason"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR", "ADMIN"})
-				if err != nil {
-					var zeroVal *model.CouponPayload
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.CouponPayload
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, roles)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
-			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_unbindCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CouponPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_unbindCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -46244,13 +46137,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "grantCoupon":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_grantCoupon(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "unbindCoupon":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_unbindCoupon(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

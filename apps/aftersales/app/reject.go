@@ -18,8 +18,9 @@ var ErrNothingToReject = errors.New("nothing left to reject")
 
 // Reject turns a refusal at the door (oms.order.refused) into a rejection
 // by itself (DOMAIN 4.3, 5): believed only once OMS confirms the order
-// was refused, one per order (its key is the order's), covering every
-// unit not returned before, with the same refund spreading and pushes as
+// was refused, one per order (its key is the order's), covering the units
+// OMS says were refused (all of the order when it names none) not
+// returned before, with the same refund spreading and pushes as
 // a return whose goods come back (the warehouse's notice first, then the
 // refunds). A redelivered event answers the rejection it made.
 func (s *Service) Reject(ctx context.Context, orderID string) (*domain.Request, error) {
@@ -43,7 +44,14 @@ func (s *Service) Reject(ctx context.Context, orderID string) (*domain.Request, 
 	out, created, err := s.d.Repo.CreateReturn(ctx, now, orderID, al.CustomerID, in.IdempotencyKey, ReturnCaps{Cash: al.PaidFen, NonCash: al.NonCashFen},
 		func(returned map[string]int64) (*domain.Request, error) {
 			lines := orderLines(al)
-			in.Lines = domain.Unreturned(lines, returned)
+			refused := make([]domain.ReturnLine, len(al.RefusedLines))
+			for i, l := range al.RefusedLines {
+				refused[i] = domain.ReturnLine{SKU: l.SKU, Qty: l.Qty}
+			}
+			var err error
+			if in.Lines, err = domain.RefusedUnreturned(lines, returned, refused); err != nil {
+				return nil, err
+			}
 			if len(in.Lines) == 0 {
 				return nil, fmt.Errorf("%w: order %s", ErrNothingToReject, orderID)
 			}

@@ -82,3 +82,56 @@ func TestRefusalAtTheDoorBecomesOneRejection(t *testing.T) {
 		t.Fatalf("refunded %s in %d refunds, notices %v", e.pay.trades["O1"].RefundedFen, len(e.pay.cashRefunds), e.wms.notices)
 	}
 }
+
+// A refusal of some units at the door (the courier's report, through
+// OMS's allocation) rejects only those: 2 of line A's 3 units give back
+// two thirds of A's stage-5 allocation (cash 3100, non-cash 500), line B
+// stays with the customer, and the refund at PAY is that cash once. A
+// refused SKU the order does not have changes nothing.
+func TestPartialRefusalRejectsOnlyTheRefusedUnits(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.delivered("O1", "C1")
+	e.oms.mu.Lock()
+	e.oms.orders["O1"].Status = omsclient.StatusShipped
+	a := e.oms.allocations["O1"]
+	a.Refused, a.RefusedLines = true, []omsclient.RefusedLine{{SKU: "Z", Qty: 1}}
+	e.oms.allocations["O1"] = a
+	e.oms.mu.Unlock()
+	if _, err := e.svc.Reject(ctx, "O1"); !errors.Is(err, domain.ErrLineNotOnOrder) {
+		t.Fatalf("refusal of a SKU not on the order: %v", err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM requests`); n != 0 {
+		t.Fatalf("%d requests after a refusal of a SKU not on the order", n)
+	}
+	e.oms.mu.Lock()
+	a.RefusedLines = []omsclient.RefusedLine{{SKU: "A", Qty: 2}}
+	e.oms.allocations["O1"] = a
+	e.oms.mu.Unlock()
+	r, err := e.svc.Reject(ctx, "O1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := e.svc.Reject(ctx, "O1"); err != nil || again.ID() != r.ID() {
+		t.Fatalf("redelivered refusal: %v %v", again, err)
+	}
+	if ls := r.Lines(); r.Kind() != domain.KindRejection || len(ls) != 1 || ls[0].SKU != "A" || ls[0].Qty != 2 ||
+		r.RefundCash() != 2066 || r.RefundNonCash() != 333 {
+		t.Fatalf("rejection: %s cash %s non-cash %s lines %+v", r.Kind(), r.RefundCash(), r.RefundNonCash(), r.Lines())
+	}
+	ps := e.pushers(e.st)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.drain(t, ps, r.ID())
+		e.pay.approveAll()
+		if got, _ := e.svc.Request(ctx, "", r.ID()); got.Status() == domain.StatusRefunded {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("stuck at %s %v", got.Status(), steps(got))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if e.pay.trades["O1"].RefundedFen != 2066 || len(e.pay.cashRefunds) != 1 || len(e.wms.notices) != 1 {
+		t.Fatalf("refunded %s in %d refunds, notices %v", e.pay.trades["O1"].RefundedFen, len(e.pay.cashRefunds), e.wms.notices)
+	}
+}

@@ -214,6 +214,28 @@ func Unreturned(lines []OrderLine, returned map[string]int64) []ReturnLine {
 	return out
 }
 
+// RefusedUnreturned is what a refusal at the door rejects: of each SKU
+// refused (the courier's report, through OMS), the units refused that
+// were not returned before; no refused lines (a refusal that named no
+// units) means every unit not returned. A refused SKU the order does not
+// have is ErrLineNotOnOrder: OMS's record and the order disagree.
+func RefusedUnreturned(lines []OrderLine, returned map[string]int64, refused []ReturnLine) ([]ReturnLine, error) {
+	if len(refused) == 0 {
+		return Unreturned(lines, returned), nil
+	}
+	var out []ReturnLine
+	for _, r := range refused {
+		i := slices.IndexFunc(lines, func(l OrderLine) bool { return l.SKU == r.SKU })
+		if i < 0 {
+			return nil, fmt.Errorf("%w: %s was refused at the door", ErrLineNotOnOrder, r.SKU)
+		}
+		if n := min(r.Qty, lines[i].Qty-returned[r.SKU]); n > 0 {
+			out = append(out, ReturnLine{SKU: r.SKU, Qty: n})
+		}
+	}
+	return out, nil
+}
+
 // CheckReturnable refuses a return of an order that is not the
 // customer's or not delivered.
 func CheckReturnable(customerID, ownerID, status string, refused bool) error {

@@ -29,7 +29,7 @@ func MountWallet(r chi.Router, w *app.Wallet) {
 	r.Post("/v1/coupon-templates/{id}/retire", h.retireTemplate)
 	r.Delete("/v1/coupon-templates/{id}", h.deleteTemplate)
 	r.Post("/v1/coupons", h.grant)
-	r.Post("/v1/coupons/{id}/unbind", h.unbind)
+	r.Post("/"+mc.AfterSalesCouponsPath+"/{id}/unbind", h.unbind) // after-sales' CS action, its own prefix
 	r.Get("/v1/customers/{id}/coupons", h.coupons)
 	r.Post("/v1/coupon-holds", h.hold)
 	r.Post("/v1/coupon-holds/{id}/recheck", h.recheck)

@@ -186,10 +186,17 @@ func (c *Client) GrantCoupon(ctx context.Context, r GrantRequest) (Coupon, error
 	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/coupons", r, &out)
 }
 
-// UnbindCoupon takes an available coupon off its customer.
+// AfterSalesCouponsPath is where marketing serves the unbind, customer
+// service's action carried out by after-sales' action log: a prefix of
+// its own, so after-sales' grant there (daprd matches prefixes) reaches
+// nothing else of the wallet.
+const AfterSalesCouponsPath = "v1/aftersales/coupons"
+
+// UnbindCoupon takes an available coupon off its customer (after-sales'
+// CS action).
 func (c *Client) UnbindCoupon(ctx context.Context, couponID string, r UnbindRequest) (Coupon, error) {
 	var out Coupon
-	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/coupons/"+url.PathEscape(couponID)+"/unbind", r, &out)
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, AfterSalesCouponsPath+"/"+url.PathEscape(couponID)+"/unbind", r, &out)
 }
 
 // Coupons lists a customer's coupons, newest first.

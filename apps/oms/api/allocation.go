@@ -32,6 +32,16 @@ func (h *Handler) allocation(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusConflict, omsclient.CodeNotAllocatable, "%s", err.Error()))
 		return
 	}
+	if o.Refused() {
+		units, err := h.svc.OrderRefusedUnits(r.Context(), o.ID())
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		for _, l := range units {
+			out.RefusedLines = append(out.RefusedLines, omsclient.RefusedLine{SKU: l.SKU, Qty: l.Qty})
+		}
+	}
 	for _, l := range alloc {
 		out.Lines = append(out.Lines, omsclient.AllocatedLine{SKU: l.SKU, Name: l.Name, Qty: l.Qty, AmountFen: l.Amount,
 			FreightFen: l.Freight, NonCashFen: l.NonCash, CashFen: l.Cash})

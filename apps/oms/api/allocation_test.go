@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -42,6 +43,15 @@ func TestOrderAllocation(t *testing.T) {
 	var al omsclient.Allocation
 	if code := call(t, r, http.MethodGet, "/v1/orders/"+id+"/allocation", nil, &al); code != 200 || al.CustomerID != "c1" || len(al.Lines) != 2 {
 		t.Fatalf("allocation: %d %+v", code, al)
+	}
+	// After-sales reads the same under its own prefix, and nothing else
+	// of v1/orders is mounted there.
+	var asAl omsclient.Allocation
+	if code := call(t, r, http.MethodGet, "/"+omsclient.AfterSalesOrdersPath+"/"+id+"/allocation", nil, &asAl); code != 200 || !reflect.DeepEqual(asAl, al) {
+		t.Fatalf("allocation under after-sales' prefix: %d %+v", code, asAl)
+	}
+	if code := call(t, r, http.MethodGet, "/"+omsclient.AfterSalesOrdersPath+"/"+id+"/payable", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("payable under after-sales' prefix: %d", code)
 	}
 	want := []omsclient.AllocatedLine{
 		{SKU: "milk", Name: "Milk", Qty: 3, AmountFen: 3000, FreightFen: 600, NonCashFen: 525, CashFen: 3075},

@@ -34,6 +34,11 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Get("/v1/orders/{id}/existence", h.existence)
 	r.Get("/v1/orders/{id}/allocation", h.allocation)
 	r.Get("/v1/deductions/{id}/order", h.deductionOrder)
+	// After-sales' own prefix (omsclient.AfterSalesOrdersPath): only what
+	// it calls, so its grant reaches nothing else.
+	r.Post("/"+omsclient.AfterSalesOrdersPath, h.place)
+	r.Get("/"+omsclient.AfterSalesOrdersPath+"/{id}", h.get)
+	r.Get("/"+omsclient.AfterSalesOrdersPath+"/{id}/allocation", h.allocation)
 }
 
 func (h *Handler) place(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ func MountFulfillment(r chi.Router, eng *fulfillment.Engine) {
 	h := &fulfillmentHandler{eng: eng}
 	r.Get("/v1/fulfillment/stages", h.stages)
 	r.Get("/v1/orders/{id}/fulfillment", h.timeline)
+	r.Get("/"+omsclient.AfterSalesOrdersPath+"/{id}/fulfillment", h.timeline) // after-sales' prefix (a pull-back)
 	r.Post("/v1/orders/{id}/fulfillment/retry", h.retry)
 	r.Get("/v1/warehouse-capacities", h.capacities)
 	r.Put("/v1/warehouse-capacities", h.setCapacity)

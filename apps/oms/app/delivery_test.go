@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -86,7 +87,15 @@ func TestDeliveryLegFollowsWhatWMSAnswers(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// One parcel refused while another is still on its way: nothing yet
+	// (the other may be refused too); once it ended, one refusal with the
+	// units refused of every parcel.
+	wms.set(r.ID(), 0, "REFUSED", "COLLECTED")
+	if got, err := svc.TrackDelivery(ctx, r.ID()); err != nil || got != domain.StatusShipped || outboxCount(t, e.db, events.TopicOrderRefused) != 0 {
+		t.Fatalf("refused while a parcel travels: %s %v", got, err)
+	}
 	wms.set(r.ID(), 0, "REFUSED", "DELIVERED")
+	wms.ans[r.ID()].Parcels[0].RefusedLines = []wmsclient.ParcelLine{{SKU: "SKU-B", Qty: 1}, {SKU: "SKU-A", Qty: 2}}
 	for range 2 {
 		if got, err := svc.TrackDelivery(ctx, r.ID()); err != nil || got != domain.StatusShipped {
 			t.Fatalf("refused: %s %v", got, err)
@@ -94,8 +103,12 @@ func TestDeliveryLegFollowsWhatWMSAnswers(t *testing.T) {
 	}
 	var ev events.OrderDelivery
 	outboxPayload(t, e.db, events.TopicOrderRefused, &ev)
-	if outboxCount(t, e.db, events.TopicOrderRefused) != 1 || ev.OrderID != r.ID() || len(ev.ParcelIDs) != 1 || ev.ParcelIDs[0] != "A" {
+	if outboxCount(t, e.db, events.TopicOrderRefused) != 1 || ev.OrderID != r.ID() || len(ev.ParcelIDs) != 1 || ev.ParcelIDs[0] != "A" ||
+		!slices.Equal(ev.RefusedLines, []events.Line{{SKU: "SKU-A", Qty: 2}, {SKU: "SKU-B", Qty: 1}}) {
 		t.Fatalf("refusal events %d: %+v", outboxCount(t, e.db, events.TopicOrderRefused), ev)
+	}
+	if units, err := svc.OrderRefusedUnits(ctx, r.ID()); err != nil || !slices.Equal(units, ev.RefusedLines) {
+		t.Fatalf("refused units as allocation reads them: %+v %v", units, err)
 	}
 }
 

@@ -38,6 +38,9 @@ type OrderDelivery struct {
 	Status     string    `json:"status"`
 	ParcelIDs  []string  `json:"parcel_ids"` // refused: the refused parcels
 	At         time.Time `json:"at"`
+	// RefusedLines (refused) are the units refused, per SKU, of every
+	// refused parcel: the courier's report, or the whole parcel.
+	RefusedLines []Line `json:"refused_lines,omitempty"`
 }
 
 // Line is an order line as events carry it.

@@ -218,23 +218,43 @@ type Existence struct {
 }
 
 // Client calls OMS.
-type Client struct{ inv *daprx.Invoker }
+type Client struct {
+	inv    *daprx.Invoker
+	orders string // where the order routes this caller may use live
+}
+
+// Where OMS serves orders: to every caller, and to after-sales alone.
+// After-sales' routes live under a prefix of their own, so its grant in
+// OMS's access control list (daprd matches prefixes: a grant on a path
+// reaches everything below it) reaches only what is mounted there: place
+// an order (a reissue's, an exchange's), read one, its allocation and its
+// fulfillment; not the unpaid cancel, the order list or the batch read.
+const (
+	OrdersPath           = "v1/orders"
+	AfterSalesOrdersPath = "v1/aftersales/orders"
+)
 
 // New returns a client that goes through the caller's sidecar.
-func New(inv *daprx.Invoker) *Client { return &Client{inv: inv} }
+func New(inv *daprx.Invoker) *Client { return &Client{inv: inv, orders: OrdersPath} }
+
+// NewForAfterSales returns after-sales' client: PlaceOrder, GetOrder,
+// GetAllocation and FulfillmentTimeline go to AfterSalesOrdersPath.
+func NewForAfterSales(inv *daprx.Invoker) *Client {
+	return &Client{inv: inv, orders: AfterSalesOrdersPath}
+}
 
 // PlaceOrder accepts an order. Same idempotency key and input: the first
 // order again; same key, other input: CodeIdempotencyReuse.
 func (c *Client) PlaceOrder(ctx context.Context, r PlaceOrderRequest) (Order, error) {
 	var o Order
-	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/orders", r, &o)
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, c.orders, r, &o)
 	return o, err
 }
 
 // GetOrder returns an order with its timeline.
 func (c *Client) GetOrder(ctx context.Context, id string) (Order, error) {
 	var o Order
-	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id), nil, &o)
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, c.orders+"/"+url.PathEscape(id), nil, &o)
 	return o, err
 }
 
@@ -384,10 +404,13 @@ type AllocatedLine struct {
 // Allocation is an order with its lines allocated, what after-sales
 // spreads a return's refund with.
 type Allocation struct {
-	OrderID      string          `json:"order_id"`
-	CustomerID   string          `json:"customer_id"`
-	Status       string          `json:"status"`
-	Refused      bool            `json:"refused"` // parcels were refused at the door
+	OrderID    string `json:"order_id"`
+	CustomerID string `json:"customer_id"`
+	Status     string `json:"status"`
+	Refused    bool   `json:"refused"` // parcels were refused at the door
+	// RefusedLines are the units refused at the door, per SKU (empty with
+	// Refused: an older refusal that named no units, the whole order).
+	RefusedLines []RefusedLine   `json:"refused_lines,omitempty"`
 	FreightFen   money.Fen       `json:"freight_fen"`
 	NonCashFen   money.Fen       `json:"non_cash_fen"`
 	PaidFen      money.Fen       `json:"paid_fen"`
@@ -397,9 +420,15 @@ type Allocation struct {
 	Lines        []AllocatedLine `json:"lines"`
 }
 
+// RefusedLine is units of one SKU the customer refused at the door.
+type RefusedLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
+}
+
 // GetAllocation returns an order's lines with stage 5's allocation.
 func (c *Client) GetAllocation(ctx context.Context, id string) (Allocation, error) {
 	var out Allocation
-	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(id)+"/allocation", nil, &out)
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, c.orders+"/"+url.PathEscape(id)+"/allocation", nil, &out)
 	return out, err
 }

@@ -193,7 +193,7 @@ func (c *Client) FulfillmentStages(ctx context.Context) ([]StageCount, error) {
 // FulfillmentTimeline returns an order's fulfillment timeline.
 func (c *Client) FulfillmentTimeline(ctx context.Context, orderID string) (FulfillmentTimeline, error) {
 	var t FulfillmentTimeline
-	err := c.inv.Invoke(ctx, AppID, http.MethodGet, "v1/orders/"+url.PathEscape(orderID)+"/fulfillment", nil, &t)
+	err := c.inv.Invoke(ctx, AppID, http.MethodGet, c.orders+"/"+url.PathEscape(orderID)+"/fulfillment", nil, &t)
 	return t, err
 }
 

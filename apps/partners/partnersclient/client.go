@@ -39,8 +39,12 @@ const (
 
 // Error codes partners answer with.
 const (
-	CodeRejected    = "REJECTED"    // a business refusal that retrying will not change
-	CodeUnavailable = "UNAVAILABLE" // switched-on failure; retry later
+	CodeRejected = "REJECTED" // a business refusal that retrying will not change
+	// A refusal at the door whose lines do not match the parcel's
+	// manifest: a SKU it does not hold, or more units than it holds.
+	CodeLineNotInParcel = "LINE_NOT_IN_PARCEL"
+	CodeQtyAboveParcel  = "QTY_ABOVE_PARCEL"
+	CodeUnavailable     = "UNAVAILABLE" // switched-on failure; retry later
 )
 
 // SMS is one text message to one recipient (the SMS API takes one at a time).
@@ -256,6 +260,16 @@ type ImportedParcel struct {
 	OrderID         string `json:"order_id"`
 	DeliveryOrderID string `json:"delivery_order_id"`
 	WeightG         int64  `json:"weight_g"`
+	// Lines is the parcel's manifest, what the courier checks a refusal
+	// at the door against (one line per SKU).
+	Lines []ParcelLine `json:"lines,omitempty"`
+}
+
+// ParcelLine is units of one SKU in a parcel: its manifest, or what the
+// customer refused of it at the door.
+type ParcelLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
 }
 
 // ParcelState is where TMS has a parcel, and since when.
@@ -263,6 +277,9 @@ type ParcelState struct {
 	ParcelID string    `json:"parcel_id"`
 	State    string    `json:"state"`
 	At       time.Time `json:"at"`
+	// RefusedLines is the courier's report of a REFUSED parcel: the units
+	// the customer refused; none means the whole parcel.
+	RefusedLines []ParcelLine `json:"refused_lines,omitempty"`
 }
 
 // ImportParcels imports a handover batch's parcels into TMS.

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 
 	pc "github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // TMS parcels (DOMAIN 7.1 step 8 and the delivery leg): WMS imports a
@@ -49,7 +52,8 @@ func (s *Server) tmsImport() http.HandlerFunc {
 			return rejected("parcels", "1..10000 parcels are required")
 		}
 		for i, p := range in.Parcels {
-			if err := firstErr(idField("parcel_id", p.ParcelID), idField("waybill_no", p.WaybillNo), idField("order_id", p.OrderID)); err != nil {
+			if err := firstErr(idField("parcel_id", p.ParcelID), idField("waybill_no", p.WaybillNo), idField("order_id", p.OrderID),
+				checkParcelLines("lines", p.Lines)); err != nil {
 				return fmt.Errorf("parcels[%d]: %w", i, err)
 			}
 		}
@@ -66,9 +70,9 @@ func (s *Server) tmsImport() http.HandlerFunc {
 				}
 				collect := now.Add(s.jitter(s.cfg.CollectDelay))
 				if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO tms_parcels (parcel_id, batch_id, carrier, waybill_no, order_id,
-					delivery_order_id, state, state_at, outcome, collect_due, end_due, next_report_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+					delivery_order_id, state, state_at, outcome, collect_due, end_due, next_report_at, contents) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 					p.ParcelID, in.BatchID, in.Carrier, p.WaybillNo, p.OrderID, p.DeliveryOrderID, pc.ParcelImported, now, outcome,
-					collect, collect.Add(s.jitter(s.cfg.DeliverDelay)), now); err != nil {
+					collect, collect.Add(s.jitter(s.cfg.DeliverDelay)), now, linesJSON(p.Lines)); err != nil {
 					return pc.Receipt{}, fmt.Errorf("import parcel %s: %w", p.ParcelID, err)
 				}
 			}
@@ -81,21 +85,33 @@ func (s *Server) tmsParcel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p pc.ParcelState
-	err := s.db.QueryRowContext(r.Context(), `SELECT parcel_id, state, state_at FROM tms_parcels WHERE parcel_id=?`, chi.URLParam(r, "id")).
-		Scan(&p.ParcelID, &p.State, &p.At)
+	var refused []byte
+	err := s.db.QueryRowContext(r.Context(), `SELECT parcel_id, state, state_at, refused_lines FROM tms_parcels WHERE parcel_id=?`, chi.URLParam(r, "id")).
+		Scan(&p.ParcelID, &p.State, &p.At, &refused)
 	if err != nil {
 		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusNotFound, "NOT_FOUND", "no parcel %s", chi.URLParam(r, "id")))
 		return
 	}
 	p.At = p.At.UTC()
+	// The courier's report of what was refused is known once the trip
+	// ended that way; before, it is only the outcome planned.
+	if p.State == pc.ParcelRefused && refused != nil {
+		if err := json.Unmarshal(refused, &p.RefusedLines); err != nil {
+			httpapi.WriteError(w, r, fmt.Errorf("parcel %s refused lines: %w", p.ParcelID, err))
+			return
+		}
+	}
 	httpapi.WriteJSON(w, http.StatusOK, p)
 }
 
 // adminParcelOutcome sets how a parcel's trip ends (DELIVERED or REFUSED),
-// while it has not ended.
+// while it has not ended. A refusal may carry the courier's report of the
+// units refused (lines, checked against the parcel's manifest); without
+// lines the whole parcel is refused.
 func (s *Server) adminParcelOutcome(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Outcome string `json:"outcome"`
+		Outcome string          `json:"outcome"`
+		Lines   []pc.ParcelLine `json:"lines"`
 	}
 	if err := httpapi.Decode(r, &in); err != nil {
 		httpapi.WriteError(w, r, err)
@@ -105,17 +121,93 @@ func (s *Server) adminParcelOutcome(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, rejected("outcome", "outcome is DELIVERED or REFUSED"))
 		return
 	}
-	n, err := affected(s.db.ExecContext(r.Context(), `UPDATE tms_parcels SET outcome=? WHERE parcel_id=? AND state IN (?,?)`,
-		in.Outcome, chi.URLParam(r, "id"), pc.ParcelImported, pc.ParcelCollected))
+	if len(in.Lines) > 0 && in.Outcome != pc.ParcelRefused {
+		httpapi.WriteError(w, r, rejected("lines", "only a refusal carries lines"))
+		return
+	}
+	if err := checkParcelLines("lines", in.Lines); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	err := sqltx.Run(r.Context(), s.db, func(tx *sql.Tx) error {
+		var contents []byte
+		err := tx.QueryRowContext(r.Context(), `SELECT contents FROM tms_parcels WHERE parcel_id=? AND state IN (?,?) FOR UPDATE`,
+			id, pc.ParcelImported, pc.ParcelCollected).Scan(&contents)
+		if errors.Is(err, sql.ErrNoRows) {
+			return httpapi.Errorf(http.StatusConflict, "NOT_OPEN", "parcel %s is unknown or has ended", id)
+		}
+		if err != nil {
+			return err
+		}
+		if len(in.Lines) > 0 {
+			if err := checkAgainstManifest(id, contents, in.Lines); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(r.Context(), `UPDATE tms_parcels SET outcome=?, refused_lines=? WHERE parcel_id=?`, in.Outcome, linesJSON(in.Lines), id)
+		return err
+	})
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	if n == 0 {
-		httpapi.WriteError(w, r, httpapi.Errorf(http.StatusConflict, "NOT_OPEN", "parcel %s is unknown or has ended", chi.URLParam(r, "id")))
-		return
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"outcome": in.Outcome, "lines": in.Lines})
+}
+
+// checkParcelLines refuses lines without a SKU, with a quantity below
+// one, or naming a SKU twice.
+func checkParcelLines(field string, lines []pc.ParcelLine) error {
+	seen := map[string]bool{}
+	for i, l := range lines {
+		if err := idField(fmt.Sprintf("%s[%d].sku", field, i), l.SKU); err != nil {
+			return err
+		}
+		if l.Qty < 1 {
+			return rejected(fmt.Sprintf("%s[%d].qty", field, i), "qty is at least 1")
+		}
+		if seen[l.SKU] {
+			return rejected(fmt.Sprintf("%s[%d].sku", field, i), "SKU %s is on two lines", l.SKU)
+		}
+		seen[l.SKU] = true
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"outcome": in.Outcome})
+	return nil
+}
+
+// checkAgainstManifest refuses a refusal's lines naming a SKU the parcel
+// does not hold, or more units of it than it holds.
+func checkAgainstManifest(parcelID string, contents []byte, lines []pc.ParcelLine) error {
+	if contents == nil {
+		return httpapi.Errorf(http.StatusConflict, pc.CodeLineNotInParcel, "parcel %s was imported without a manifest: refuse it whole", parcelID).
+			With(map[string]any{"field": "lines"})
+	}
+	var manifest []pc.ParcelLine
+	if err := json.Unmarshal(contents, &manifest); err != nil {
+		return fmt.Errorf("parcel %s manifest: %w", parcelID, err)
+	}
+	held := map[string]int64{}
+	for _, l := range manifest {
+		held[l.SKU] += l.Qty
+	}
+	for i, l := range lines {
+		field := map[string]any{"field": fmt.Sprintf("lines[%d]", i)}
+		switch n, ok := held[l.SKU]; {
+		case !ok:
+			return httpapi.Errorf(http.StatusConflict, pc.CodeLineNotInParcel, "parcel %s holds no %s", parcelID, l.SKU).With(field)
+		case l.Qty > n:
+			return httpapi.Errorf(http.StatusConflict, pc.CodeQtyAboveParcel, "parcel %s holds %d of %s, %d refused", parcelID, n, l.SKU, l.Qty).With(field)
+		}
+	}
+	return nil
+}
+
+// linesJSON is lines as a JSON column: NULL for none.
+func linesJSON(lines []pc.ParcelLine) any {
+	if len(lines) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(lines)
+	return b
 }
 
 func affected(res interface{ RowsAffected() (int64, error) }, err error) (int64, error) {

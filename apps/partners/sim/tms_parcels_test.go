@@ -17,7 +17,8 @@ func TestParcelsAreCollectedDeliveredOrRefusedAndReported(t *testing.T) {
 	e.inv.apps["wms"] = wms
 	imp := pc.ParcelImport{BatchID: "B1", Carrier: "SF", Parcels: []pc.ImportedParcel{
 		{ParcelID: "P1", WaybillNo: "SF1", OrderID: "O1", DeliveryOrderID: "O1-1", WeightG: 900},
-		{ParcelID: "P2", WaybillNo: "SF1", OrderID: "O1", DeliveryOrderID: "O1-1", WeightG: 400}}}
+		{ParcelID: "P2", WaybillNo: "SF1", OrderID: "O1", DeliveryOrderID: "O1-1", WeightG: 400,
+			Lines: []pc.ParcelLine{{SKU: "A", Qty: 3}, {SKU: "B", Qty: 1}}}}}
 	for i := 0; i < 2; i++ {
 		var r pc.Receipt
 		if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "tms/v1/parcel-imports", imp, &r); err != nil || r.Duplicate != (i == 1) {
@@ -35,7 +36,26 @@ func TestParcelsAreCollectedDeliveredOrRefusedAndReported(t *testing.T) {
 		}
 		return p.State
 	}
-	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "admin/tms/parcels/P2/outcome", map[string]string{"outcome": "REFUSED"}, nil); err != nil {
+	// The courier's report of a partial refusal is checked against the
+	// parcel's manifest; a refusal without lines is the whole parcel.
+	for _, bad := range []struct {
+		parcel string
+		body   map[string]any
+		code   string
+	}{
+		{"P2", map[string]any{"outcome": "REFUSED", "lines": []pc.ParcelLine{{SKU: "C", Qty: 1}}}, pc.CodeLineNotInParcel},
+		{"P2", map[string]any{"outcome": "REFUSED", "lines": []pc.ParcelLine{{SKU: "A", Qty: 4}}}, pc.CodeQtyAboveParcel},
+		{"P2", map[string]any{"outcome": "REFUSED", "lines": []pc.ParcelLine{{SKU: "A", Qty: 0}}}, pc.CodeRejected},
+		{"P2", map[string]any{"outcome": "REFUSED", "lines": []pc.ParcelLine{{SKU: "A", Qty: 1}, {SKU: "A", Qty: 1}}}, pc.CodeRejected},
+		{"P2", map[string]any{"outcome": "DELIVERED", "lines": []pc.ParcelLine{{SKU: "A", Qty: 1}}}, pc.CodeRejected},
+		{"P1", map[string]any{"outcome": "REFUSED", "lines": []pc.ParcelLine{{SKU: "A", Qty: 1}}}, pc.CodeLineNotInParcel}, // no manifest
+	} {
+		if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "admin/tms/parcels/"+bad.parcel+"/outcome", bad.body, nil); !httpapi.HasCode(err, bad.code) {
+			t.Fatalf("%s %v: %v, want %s", bad.parcel, bad.body, err, bad.code)
+		}
+	}
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodPost, "admin/tms/parcels/P2/outcome",
+		map[string]any{"outcome": "REFUSED", "lines": []pc.ParcelLine{{SKU: "A", Qty: 2}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tick := func(d time.Duration) {
@@ -58,6 +78,11 @@ func TestParcelsAreCollectedDeliveredOrRefusedAndReported(t *testing.T) {
 	tick(10 * time.Second)
 	if state("P1") != pc.ParcelDelivered || state("P2") != pc.ParcelRefused {
 		t.Fatalf("at the end: %s %s", state("P1"), state("P2"))
+	}
+	var p2 pc.ParcelState
+	if err := e.inv.Invoke(e.ctx, "partners", http.MethodGet, "tms/v1/parcels/P2", nil, &p2); err != nil ||
+		len(p2.RefusedLines) != 1 || p2.RefusedLines[0] != (pc.ParcelLine{SKU: "A", Qty: 2}) {
+		t.Fatalf("P2 as TMS answers: %+v %v", p2, err)
 	}
 	got := map[string]int{}
 	for _, b := range wms.bodies[1:] { // the first was refused by WMS

@@ -385,6 +385,9 @@ func parcelsOut(ps []domain.Parcel) []wmsclient.Parcel {
 	for i, p := range ps {
 		out[i] = wmsclient.Parcel{ParcelID: p.ParcelID, BoxNo: p.BoxNo, WorkOrderID: p.WorkOrderID, DeliveryOrderID: p.DeliveryOrderID,
 			OrderID: p.OrderID, Carrier: p.Carrier, WaybillNo: p.WaybillNo, WeightG: p.WeightG, Tracking: p.Tracking}
+		for _, l := range p.Refused {
+			out[i].RefusedLines = append(out[i].RefusedLines, wmsclient.ParcelLine{SKU: l.SKU, Qty: l.Qty})
+		}
 	}
 	return out
 }

@@ -49,7 +49,7 @@ type Outbound interface {
 	Boxes(ctx context.Context, workOrderID string) ([]domain.Box, error)
 	Handover(ctx context.Context, warehouse, carrier, key string, ev func(domain.Handover) outbox.Event, now time.Time) (domain.Handover, error)
 	MarkImported(ctx context.Context, batchID string, now time.Time) error
-	Track(ctx context.Context, parcelID, state string, at time.Time, ev func(domain.Parcel) outbox.Event) (domain.Parcel, bool, error)
+	Track(ctx context.Context, parcelID string, rep domain.ParcelReport, ev func(domain.Parcel) outbox.Event) (domain.Parcel, bool, error)
 	ParcelsOfOrder(ctx context.Context, orderID string) ([]domain.Parcel, int, error)
 
 	ConfirmQC(ctx context.Context, warehouse, pickListID string, now time.Time) ([]string, error)

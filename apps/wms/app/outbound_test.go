@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,7 @@ type fakeTMS struct {
 	mu      sync.Mutex
 	imports map[string]int
 	states  map[string]string
+	refused map[string][]domain.ParcelLine // the courier's report of a REFUSED parcel
 }
 
 func (f *fakeTMS) ImportParcels(_ context.Context, h events.HandoverCompleted) error {
@@ -35,10 +37,10 @@ func (f *fakeTMS) ImportParcels(_ context.Context, h events.HandoverCompleted) e
 	return nil
 }
 
-func (f *fakeTMS) ParcelState(_ context.Context, id string) (string, time.Time, error) {
+func (f *fakeTMS) ParcelState(_ context.Context, id string) (domain.ParcelReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.states[id], time.Now(), nil
+	return domain.ParcelReport{State: f.states[id], At: time.Now(), RefusedLines: f.refused[id]}, nil
 }
 
 // fakeERP books movements once by id, counting deliveries; fail makes
@@ -88,7 +90,7 @@ func newFloor(t *testing.T) *floor {
 	db, _ := testdb.New(t, "wms")
 	db.SetMaxOpenConns(16)
 	svc := app.New(store.New(db), clock.System{}, nil, nil)
-	tms := &fakeTMS{imports: map[string]int{}, states: map[string]string{}}
+	tms := &fakeTMS{imports: map[string]int{}, states: map[string]string{}, refused: map[string][]domain.ParcelLine{}}
 	erpFake := &fakeERP{booked: map[string]int{}, pos: map[string]domain.PurchaseOrder{
 		"PO-1": {ID: "PO-1", Warehouse: wh, Supplier: "S1", Lines: map[string]int64{"AMB": 1e6, "FRZ": 1e6, "MILK": 1e6}}}}
 	svc.SetOutbound([]string{"SF"}, tms, erpFake)
@@ -399,6 +401,50 @@ func TestOutboundFromSplitToHandover(t *testing.T) {
 	}
 	if n := f.count(`SELECT COUNT(*) FROM outbox WHERE topic=?`, events.TopicParcelTracked); n != 3 {
 		t.Fatalf("%d tracked events", n)
+	}
+
+	// Refusals at the door: the courier's lines are checked against the
+	// box (a SKU it does not hold, or more than it holds, records
+	// nothing); a refusal without lines takes back the whole box.
+	if len(ev.Parcels[0].Lines) == 0 {
+		t.Fatalf("the import carries no manifest: %+v", ev.Parcels[0])
+	}
+	box := ev.Parcels[0].Lines[0]
+	f.tms.states[p0] = domain.ParcelRefused
+	for _, bad := range [][]domain.ParcelLine{{{SKU: "NOT-IN-BOX", Qty: 1}}, {{SKU: box.SKU, Qty: box.Qty + 1}}} {
+		f.tms.refused[p0] = bad
+		if _, _, err := f.svc.TrackParcel(f.ctx, p0); !errors.Is(err, domain.ErrValidation) {
+			t.Fatalf("refusal of %+v: %v", bad, err)
+		}
+	}
+	if n := f.count(`SELECT COUNT(*) FROM box_refusals`); n != 0 {
+		t.Fatalf("%d refused lines recorded from bad reports", n)
+	}
+	f.tms.refused[p0] = []domain.ParcelLine{{SKU: box.SKU, Qty: 1}}
+	if got, changed, err := f.svc.TrackParcel(f.ctx, p0); err != nil || !changed || len(got.Refused) != 1 || got.Refused[0] != f.tms.refused[p0][0] {
+		t.Fatalf("partial refusal: %+v %v", got, err)
+	}
+	p1 := h.Parcels[1].ParcelID
+	f.tms.states[p1] = domain.ParcelRefused
+	if _, _, err := f.svc.TrackParcel(f.ctx, p1); err != nil {
+		t.Fatal(err)
+	}
+	ps, _, _ = f.svc.OrderParcels(f.ctx, "O-D1")
+	for _, p := range ps {
+		switch p.ParcelID {
+		case p0:
+			if len(p.Refused) != 1 || p.Refused[0] != (domain.ParcelLine{SKU: box.SKU, Qty: 1}) {
+				t.Fatalf("parcel %s refused %+v", p0, p.Refused)
+			}
+		case p1:
+			if len(p.Refused) == 0 || !reflect.DeepEqual(p.Refused, p.Contents) {
+				t.Fatalf("parcel %s refused whole: %+v of %+v", p1, p.Refused, p.Contents)
+			}
+		default:
+			if len(p.Refused) != 0 {
+				t.Fatalf("parcel %s not refused, has %+v", p.ParcelID, p.Refused)
+			}
+		}
 	}
 }
 

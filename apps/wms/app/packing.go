@@ -104,5 +104,14 @@ func handoverEvent(h domain.Handover) events.HandoverCompleted {
 
 func parcelEvent(p domain.Parcel) events.Parcel {
 	return events.Parcel{ParcelID: p.ParcelID, BoxNo: p.BoxNo, WorkOrderID: p.WorkOrderID, DeliveryOrderID: p.DeliveryOrderID,
-		OrderID: p.OrderID, Carrier: p.Carrier, WaybillNo: p.WaybillNo, WeightG: p.WeightG, State: p.Tracking}
+		OrderID: p.OrderID, Carrier: p.Carrier, WaybillNo: p.WaybillNo, WeightG: p.WeightG, State: p.Tracking,
+		Lines: eventLines(p.Contents), Refused: eventLines(p.Refused)}
+}
+
+func eventLines(ls []domain.ParcelLine) []events.ParcelLine {
+	var out []events.ParcelLine
+	for _, l := range ls {
+		out = append(out, events.ParcelLine{SKU: l.SKU, Qty: l.Qty})
+	}
+	return out
 }

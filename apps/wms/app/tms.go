@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/harvest/harvest/apps/platform/outbox"
 	"github.com/harvest/harvest/apps/wms/domain"
@@ -16,7 +15,7 @@ import (
 // parcel stands, which is what a tracking report is checked against.
 type TMS interface {
 	ImportParcels(ctx context.Context, h events.HandoverCompleted) error
-	ParcelState(ctx context.Context, parcelID string) (state string, at time.Time, err error)
+	ParcelState(ctx context.Context, parcelID string) (domain.ParcelReport, error)
 }
 
 // ErrNoTMS: no TMS is configured; the import is retried.
@@ -45,16 +44,17 @@ func (s *Service) TrackParcel(ctx context.Context, parcelID string) (domain.Parc
 	if s.tms == nil {
 		return domain.Parcel{}, false, ErrNoTMS
 	}
-	state, at, err := s.tms.ParcelState(ctx, parcelID)
+	rep, err := s.tms.ParcelState(ctx, parcelID)
 	if err != nil {
 		return domain.Parcel{}, false, fmt.Errorf("ask TMS about parcel %s: %w", parcelID, err)
 	}
-	switch state {
+	switch rep.State {
 	case domain.ParcelCollected, domain.ParcelDelivered, domain.ParcelRefused:
 	default: // imported, not yet collected: nothing to record
-		return domain.Parcel{}, false, fmt.Errorf("%w: TMS has parcel %s %q", domain.ErrState, parcelID, state)
+		return domain.Parcel{}, false, fmt.Errorf("%w: TMS has parcel %s %q", domain.ErrState, parcelID, rep.State)
 	}
-	p, changed, err := s.store.Track(ctx, parcelID, state, at.UTC(), func(p domain.Parcel) outbox.Event {
+	rep.At = rep.At.UTC()
+	p, changed, err := s.store.Track(ctx, parcelID, rep, func(p domain.Parcel) outbox.Event {
 		return outbox.Event{Topic: events.TopicParcelTracked, AggregateID: p.OrderID, Type: events.TypeParcelTracked, Payload: parcelEvent(p)}
 	})
 	if err == nil && changed {

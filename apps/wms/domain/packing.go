@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -155,7 +156,49 @@ type Parcel struct {
 	Carrier         string
 	WaybillNo       string
 	WeightG         int64
-	Tracking        string // "", COLLECTED, DELIVERED, REFUSED
+	Tracking        string       // "", COLLECTED, DELIVERED, REFUSED
+	Contents        []ParcelLine // what was packed in it, one line per SKU
+	Refused         []ParcelLine // REFUSED: the units the customer refused
+}
+
+// ParcelLine is units of one SKU in a parcel.
+type ParcelLine struct {
+	SKU string
+	Qty int64
+}
+
+// ParcelReport is where TMS has a parcel and, refused, the courier's
+// report of the units refused (none: the whole parcel).
+type ParcelReport struct {
+	State        string
+	At           time.Time
+	RefusedLines []ParcelLine
+}
+
+// RefusedUnits is what a refusal at the door takes back of a parcel
+// holding contents: the courier's reported lines, each a SKU the parcel
+// holds at most as many units as it holds; no lines, the whole parcel.
+func RefusedUnits(contents, reported []ParcelLine) ([]ParcelLine, error) {
+	if len(reported) == 0 {
+		return slices.Clone(contents), nil
+	}
+	held := map[string]int64{}
+	for _, l := range contents {
+		held[l.SKU] += l.Qty
+	}
+	seen := map[string]bool{}
+	for _, l := range reported {
+		switch n, ok := held[l.SKU]; {
+		case !ok:
+			return nil, fmt.Errorf("%w: the parcel holds no %s", ErrValidation, l.SKU)
+		case l.Qty < 1 || l.Qty > n:
+			return nil, fmt.Errorf("%w: %d of %s refused, the parcel holds %d", ErrValidation, l.Qty, l.SKU, n)
+		case seen[l.SKU]:
+			return nil, fmt.Errorf("%w: %s refused on two lines", ErrValidation, l.SKU)
+		}
+		seen[l.SKU] = true
+	}
+	return slices.Clone(reported), nil
 }
 
 // Handover is a batch of parcels one courier collects.

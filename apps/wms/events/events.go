@@ -112,6 +112,16 @@ type Parcel struct {
 	WaybillNo       string `json:"waybill_no"`
 	WeightG         int64  `json:"weight_g"`
 	State           string `json:"state,omitempty"` // TopicParcelTracked: COLLECTED, DELIVERED, REFUSED
+	// Lines is what was packed in the parcel (its manifest for TMS);
+	// Refused, once REFUSED, the units the customer refused.
+	Lines   []ParcelLine `json:"lines,omitempty"`
+	Refused []ParcelLine `json:"refused,omitempty"`
+}
+
+// ParcelLine is units of one SKU in a parcel.
+type ParcelLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
 }
 
 // HandoverCompleted is a handover batch.

@@ -279,7 +279,49 @@ func parcels(ctx context.Context, q sqltx.Querier, where string, args ...any) ([
 	if err != nil {
 		return nil, fmt.Errorf("read parcels: %w", err)
 	}
+	if err := parcelLines(ctx, q, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// parcelLines fills ps' contents (box_detail) and refused units
+// (box_refusals), two queries for all of them.
+func parcelLines(ctx context.Context, q sqltx.Querier, ps []domain.Parcel) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	at := make(map[string]int, len(ps))
+	args := make([]any, len(ps))
+	for i, p := range ps {
+		at[p.ParcelID], args[i] = i, p.ParcelID
+	}
+	for _, t := range []struct {
+		table string
+		set   func(p *domain.Parcel, l domain.ParcelLine)
+	}{
+		{"box_detail", func(p *domain.Parcel, l domain.ParcelLine) { p.Contents = append(p.Contents, l) }},
+		{"box_refusals", func(p *domain.Parcel, l domain.ParcelLine) { p.Refused = append(p.Refused, l) }},
+	} {
+		rows, err := q.QueryContext(ctx, `SELECT box_id, sku, qty FROM `+t.table+` WHERE box_id IN (`+sqltx.Tuples("?", len(ps))+`) ORDER BY box_id, sku`, args...)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", t.table, err)
+		}
+		for rows.Next() {
+			var id string
+			var l domain.ParcelLine
+			if err := rows.Scan(&id, &l.SKU, &l.Qty); err != nil {
+				rows.Close()
+				return fmt.Errorf("read %s: %w", t.table, err)
+			}
+			t.set(&ps[at[id]], l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", t.table, err)
+		}
+	}
+	return nil
 }
 
 // MarkImported records that TMS took a handover batch's parcels.
@@ -291,9 +333,11 @@ func (s *Store) MarkImported(ctx context.Context, batchID string, now time.Time)
 }
 
 // Track records a parcel's tracking state from TMS, moving only forward
-// (COLLECTED, then DELIVERED or REFUSED), and writes ev with the parcel
-// when it changed. It reports whether it changed.
-func (s *Store) Track(ctx context.Context, parcelID, state string, at time.Time, ev func(domain.Parcel) outbox.Event) (domain.Parcel, bool, error) {
+// (COLLECTED, then DELIVERED or REFUSED: with the units refused, the
+// courier's lines checked against the box or the whole box), and writes
+// ev with the parcel when it changed. It reports whether it changed.
+func (s *Store) Track(ctx context.Context, parcelID string, rep domain.ParcelReport, ev func(domain.Parcel) outbox.Event) (domain.Parcel, bool, error) {
+	state, at := rep.State, rep.At
 	var out domain.Parcel
 	changed := false
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
@@ -308,6 +352,18 @@ func (s *Store) Track(ctx context.Context, parcelID, state string, at time.Time,
 		out = ps[0]
 		if !domain.TrackingForward(out.Tracking, state) {
 			return nil
+		}
+		if state == domain.ParcelRefused {
+			refused, err := domain.RefusedUnits(out.Contents, rep.RefusedLines)
+			if err != nil {
+				return fmt.Errorf("parcel %s: %w", parcelID, err)
+			}
+			for _, l := range refused {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO box_refusals (box_id, sku, qty) VALUES (?,?,?)`, parcelID, l.SKU, l.Qty); err != nil {
+					return fmt.Errorf("record refusal of %s: %w", parcelID, err)
+				}
+			}
+			out.Refused = refused
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE box_header SET tracking=?, tracking_at=? WHERE box_id=?`, state, at, parcelID); err != nil {
 			return fmt.Errorf("track %s: %w", parcelID, err)

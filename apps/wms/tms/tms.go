@@ -5,9 +5,9 @@ package tms
 
 import (
 	"context"
-	"time"
 
 	"github.com/harvest/harvest/apps/partners/partnersclient"
+	"github.com/harvest/harvest/apps/wms/domain"
 	"github.com/harvest/harvest/apps/wms/events"
 )
 
@@ -23,13 +23,21 @@ func (t TMS) ImportParcels(ctx context.Context, h events.HandoverCompleted) erro
 	for i, p := range h.Parcels {
 		in.Parcels[i] = partnersclient.ImportedParcel{ParcelID: p.ParcelID, WaybillNo: p.WaybillNo, OrderID: p.OrderID,
 			DeliveryOrderID: p.DeliveryOrderID, WeightG: p.WeightG}
+		for _, l := range p.Lines {
+			in.Parcels[i].Lines = append(in.Parcels[i].Lines, partnersclient.ParcelLine{SKU: l.SKU, Qty: l.Qty})
+		}
 	}
 	_, err := t.c.ImportParcels(ctx, in)
 	return err
 }
 
-// ParcelState asks TMS where a parcel stands.
-func (t TMS) ParcelState(ctx context.Context, parcelID string) (string, time.Time, error) {
+// ParcelState asks TMS where a parcel stands and, refused, what the
+// courier reported refused.
+func (t TMS) ParcelState(ctx context.Context, parcelID string) (domain.ParcelReport, error) {
 	p, err := t.c.GetParcel(ctx, parcelID)
-	return p.State, p.At, err
+	rep := domain.ParcelReport{State: p.State, At: p.At}
+	for _, l := range p.RefusedLines {
+		rep.RefusedLines = append(rep.RefusedLines, domain.ParcelLine{SKU: l.SKU, Qty: l.Qty})
+	}
+	return rep, err
 }

@@ -270,6 +270,15 @@ type Parcel struct {
 	WaybillNo       string `json:"waybill_no"`
 	WeightG         int64  `json:"weight_g"`
 	Tracking        string `json:"tracking"`
+	// RefusedLines: a REFUSED parcel's units the customer refused (the
+	// courier's report, or the whole parcel).
+	RefusedLines []ParcelLine `json:"refused_lines,omitempty"`
+}
+
+// ParcelLine is units of one SKU in a parcel.
+type ParcelLine struct {
+	SKU string `json:"sku"`
+	Qty int64  `json:"qty"`
 }
 
 // Handover is a handover batch.
