@@ -31,7 +31,9 @@ const (
 )
 
 // MaxClaimBatch bounds the claims of one POST v1/coupon-claims/batch.
-const MaxClaimBatch = 64
+// A batch costs two sidecar hops and one JSON body each way whatever it
+// holds, so a peak's batches are made large (see claimQueue).
+const MaxClaimBatch = 256
 
 // CreateClaimCampaignRequest defines a pop-up claim campaign.
 type CreateClaimCampaignRequest struct {
@@ -128,8 +130,11 @@ func (c *Client) ClaimCoupon(ctx context.Context, r ClaimRequest) (Claim, error)
 // claimQueue sends a pop-up's concurrent claims as one invocation of
 // v1/coupon-claims/batch: at a peak every claim through two sidecars
 // alone would spend the CPU on the invocations, not the claims. Calls
-// queue while up to sixteen batches are in flight (group.Queue: a claim waits on commits, not on CPU), so a lone
-// claim goes at once, by itself. Each caller waits on its own context;
+// queue while up to claimBatchesInFlight batches are in flight
+// (group.Queue: a claim waits on commits, not on CPU), and a batch formed
+// while others are in flight lingers up to claimBatchLinger for more, so
+// a peak's claims travel in few large batches; a lone claim on an idle
+// queue still goes at once, by itself. Each caller waits on its own context;
 // a claim whose caller gave up is still answered to nobody, and its
 // key makes the customer's retry the same claim.
 type claimQueue struct {
@@ -148,8 +153,18 @@ type claimAnswer struct {
 	err   error
 }
 
+// A batch's claims are recorded by marketing's group commit, one
+// transaction for up to 512 claims, two at once; more batches in flight
+// than that only split the same commits into smaller batches (each
+// costing its hops). The linger is short beside a commit's few ms.
+const (
+	claimBatchesInFlight = 6
+	claimBatchLinger     = time.Millisecond
+)
+
 func newClaimQueue(inv Invoker) *claimQueue {
-	return &claimQueue{inv: inv, q: group.NewQueue[*claimCall](group.Options{MaxSize: MaxClaimBatch, InFlight: 16, Detach: true})}
+	return &claimQueue{inv: inv, q: group.NewQueue[*claimCall](group.Options{MaxSize: MaxClaimBatch, InFlight: claimBatchesInFlight,
+		Linger: claimBatchLinger, Detach: true})}
 }
 
 func (q *claimQueue) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
