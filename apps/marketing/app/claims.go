@@ -114,24 +114,20 @@ type Claims struct {
 	mu        sync.Mutex
 	campaigns map[string]cachedCampaign
 	knownKeys map[string][]string // "campaign|customer" → keys of their claims (known)
-	stockLeft map[string]leftReading
+	leftReads map[string]*leftRead
 }
 
-// leftReading is a campaign's Redis count as read at a moment (monotonic
-// time: it ages by the wall, whatever clock the claims run on).
-type leftReading struct {
+// leftRead is a read of a campaign's Redis count in flight: taps that
+// arrive while it is under way take its answer. At a peak every tap
+// asked Redis for the count, a round trip each, to learn what one read
+// tells all the taps of the moment; a tap still never takes an answer
+// read before it arrived plus one round trip. The count only steers the
+// early refusal: the take in Redis is what never oversells.
+type leftRead struct {
+	done chan struct{}
 	left int64
-	at   time.Time
+	err  error
 }
-
-// leftTTL bounds how stale the early out-of-stock answer may be: at a
-// peak every tap asked Redis for the count, a round trip each, to answer
-// what one read answers for all taps of the moment. The count only
-// steers the early refusal (the take in Redis is what never oversells):
-// a stale positive count records a claim that its binding then refuses
-// OUT_OF_STOCK, a stale zero refuses at once a tap that could have had a
-// unit given back within leftTTL. This instance's own takes update it.
-const leftTTL = 50 * time.Millisecond
 
 type cachedCampaign struct {
 	c       domain.ClaimCampaign
@@ -159,7 +155,7 @@ func NewClaims(st ClaimRepository, stock ClaimStock, clk clock.Clock, notify fun
 	}
 	return &Claims{store: st, stock: stock, clock: clk, log: log, notify: notify, RequeueAfter: 30 * time.Second, RequeueEvery: 5 * time.Second,
 		Binders: 4, BindBatch: 256, layer1: make(chan domain.Claim, queue), layer2: make(chan domain.Claim, 4*256),
-		campaigns: map[string]cachedCampaign{}, stockLeft: map[string]leftReading{}}
+		campaigns: map[string]cachedCampaign{}, leftReads: map[string]*leftRead{}}
 }
 
 func (c *Claims) now() time.Time { return c.clock.Now().UTC().Truncate(time.Microsecond) }
@@ -287,34 +283,27 @@ func (c *Claims) Claim(ctx context.Context, customerID, campaignID, key string) 
 	return cl, nil
 }
 
-// left is the campaign's Redis count as read at most leftTTL ago.
+// left reads the campaign's Redis count, sharing a read in flight.
 func (c *Claims) left(ctx context.Context, campaignID string) (int64, error) {
 	c.mu.Lock()
-	r, ok := c.stockLeft[campaignID]
-	c.mu.Unlock()
-	if ok && time.Since(r.at) < leftTTL {
-		return r.left, nil
+	r, ok := c.leftReads[campaignID]
+	if !ok {
+		r = &leftRead{done: make(chan struct{})}
+		c.leftReads[campaignID] = r
 	}
-	n, err := c.stock.Left(ctx, campaignID)
-	if err != nil {
-		return n, err
-	}
-	c.mu.Lock()
-	c.stockLeft[campaignID] = leftReading{left: n, at: time.Now()}
 	c.mu.Unlock()
-	return n, nil
-}
-
-// tookFrom updates the count read after a take or a give-back: none
-// left when a claim found none, else unknown (the next tap reads Redis
-// again).
-func (c *Claims) tookFrom(campaignID string, out bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if out {
-		c.stockLeft[campaignID] = leftReading{left: 0, at: time.Now()}
-	} else {
-		delete(c.stockLeft, campaignID)
+	if !ok {
+		r.left, r.err = c.stock.Left(context.WithoutCancel(ctx), campaignID)
+		c.mu.Lock()
+		delete(c.leftReads, campaignID)
+		c.mu.Unlock()
+		close(r.done)
+	}
+	select {
+	case <-r.done:
+		return r.left, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
 }
 
@@ -555,7 +544,6 @@ func (c *Claims) Issue(ctx context.Context, campaignID string, claims []domain.C
 				took = append(took, claims[i])
 			}
 		}
-		c.tookFrom(campaignID, len(out) > 0)
 		now := c.now()
 		if len(out) > 0 {
 			if _, err := c.store.RefuseClaims(ctx, campaignID, out, domain.RefusedOutOfStock, false, now); err != nil {
@@ -623,9 +611,6 @@ func (c *Claims) giveBack(ctx context.Context, campaignID string, claims []strin
 	n, err := c.stock.GiveBack(ctx, campaignID, claims)
 	if err != nil {
 		return err
-	}
-	if n > 0 {
-		c.tookFrom(campaignID, false)
 	}
 	c.Stats.GivenBack.Add(int64(n))
 	return c.store.GivebacksDone(ctx, claims)
