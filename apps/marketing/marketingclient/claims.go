@@ -6,6 +6,7 @@ package marketingclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -178,11 +179,19 @@ func (q *claimQueue) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 	}
 }
 
+// errNoClaim: an answer of success naming no claim (a body lost on the
+// way while marketing stopped) is no acceptance: the customer's retry,
+// with the same key, learns what was recorded.
+var errNoClaim = errors.New("claim answer names no claim")
+
 func (q *claimQueue) send(g []*claimCall) {
 	ctx := context.WithoutCancel(g[0].ctx)
 	if len(g) == 1 {
 		var out Claim
 		err := q.inv.Invoke(ctx, AppID, http.MethodPost, "v1/coupon-claims", g[0].req, &out)
+		if err == nil && out.ID == "" {
+			err = errNoClaim
+		}
 		g[0].done <- claimAnswer{out, err}
 		return
 	}
@@ -202,6 +211,8 @@ func (q *claimQueue) send(g []*claimCall) {
 		case out.Results[i].Problem != nil:
 			p := out.Results[i].Problem
 			c.done <- claimAnswer{err: &httpapi.Problem{Status: p.Status, Code: p.Code, Message: p.Message}}
+		case out.Results[i].Claim != nil && out.Results[i].Claim.ID == "":
+			c.done <- claimAnswer{err: errNoClaim}
 		case out.Results[i].Claim != nil:
 			c.done <- claimAnswer{claim: *out.Results[i].Claim}
 		default:

@@ -299,28 +299,19 @@ func (s *Store) BindClaims(ctx context.Context, campaignID string, epoch int64, 
 			return err
 		}
 		args := make([]any, 0, len(claims)+1)
-		customer := make(map[string]string, len(claims))
 		for _, c := range claims {
 			args = append(args, c.ID)
-			customer[c.ID] = c.CustomerID
 		}
 		args = append(args, domain.ClaimPending)
-		// Only the ids: the claims' customers came with them, and a
-		// claim's customer never changes.
-		lockedIDs, err := sqltx.Strings(ctx, tx, `SELECT id FROM coupon_claims WHERE id IN (`+sqltx.Tuples("?", len(claims))+
-			`) AND status=? ORDER BY id FOR UPDATE`, args...)
+		// Whole rows, by the primary key in id order: a covering read of
+		// ids alone went by a secondary index and deadlocked with
+		// concurrent bindings and refusals of the same claims.
+		locked, err := claimsWhere(ctx, tx, `id IN (`+sqltx.Tuples("?", len(claims))+`) AND status=? ORDER BY id FOR UPDATE`, args...)
 		if err != nil {
-			return fmt.Errorf("lock claims: %w", err)
+			return err
 		}
-		if len(lockedIDs) == 0 {
+		if len(locked) == 0 {
 			return nil
-		}
-		locked := make([]domain.Claim, len(lockedIDs))
-		for i, id := range lockedIDs {
-			if customer[id] == "" {
-				return fmt.Errorf("claim %s to bind names no customer", id)
-			}
-			locked[i] = domain.Claim{ID: id, CustomerID: customer[id]}
 		}
 		if _, err := insertMany(ctx, tx, `INSERT INTO coupons (id, template_id, customer_id, status, source, source_ref, bound_at, updated_at) VALUES `,
 			"(?,?,?,?,?,?,?,?)", len(locked), func(i int) []any {
