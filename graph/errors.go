@@ -92,6 +92,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return withCode(gqlErr, CodeUnavailable, "the service is busy and did not answer in time; retry with the same idempotency key")
 		}
 		if gqlErr.Err == nil {
+			if out, ok := unknownEnumError(ctx, gqlErr); ok {
+				return out
+			}
 			// Made by gqlgen itself (parse, validation, complexity, coercion):
 			// the message is about the request, safe to show.
 			if _, ok := gqlErr.Extensions["code"]; !ok {

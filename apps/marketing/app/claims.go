@@ -114,6 +114,19 @@ type Claims struct {
 	mu        sync.Mutex
 	campaigns map[string]cachedCampaign
 	knownKeys map[string][]string // "campaign|customer" → keys of their claims (known)
+	leftReads map[string]*leftRead
+}
+
+// leftRead is a read of a campaign's Redis count in flight: taps that
+// arrive while it is under way take its answer. At a peak every tap
+// asked Redis for the count, a round trip each, to learn what one read
+// tells all the taps of the moment; a tap still never takes an answer
+// read before it arrived plus one round trip. The count only steers the
+// early refusal: the take in Redis is what never oversells.
+type leftRead struct {
+	done chan struct{}
+	left int64
+	err  error
 }
 
 type cachedCampaign struct {
@@ -142,7 +155,7 @@ func NewClaims(st ClaimRepository, stock ClaimStock, clk clock.Clock, notify fun
 	}
 	return &Claims{store: st, stock: stock, clock: clk, log: log, notify: notify, RequeueAfter: 30 * time.Second, RequeueEvery: 5 * time.Second,
 		Binders: 4, BindBatch: 256, layer1: make(chan domain.Claim, queue), layer2: make(chan domain.Claim, 4*256),
-		campaigns: map[string]cachedCampaign{}}
+		campaigns: map[string]cachedCampaign{}, leftReads: map[string]*leftRead{}}
 }
 
 func (c *Claims) now() time.Time { return c.clock.Now().UTC().Truncate(time.Microsecond) }
@@ -250,7 +263,7 @@ func (c *Claims) Claim(ctx context.Context, customerID, campaignID, key string) 
 	// A cheap early answer, given unless the key was used before (read
 	// with the group's keys); the take in Redis is what never oversells.
 	var gone error
-	if left, err := c.stock.Left(ctx, campaignID); err == nil && left <= 0 {
+	if left, err := c.left(ctx, campaignID); err == nil && left <= 0 {
 		gone = fmt.Errorf("campaign %s has no coupon left: %w", campaignID, domain.ErrClaimOutOfStock)
 	}
 	if c.full(campaignID, customerID, key, e.c.Spec.PerUserLimit) {
@@ -268,6 +281,30 @@ func (c *Claims) Claim(ctx context.Context, customerID, campaignID, key string) 
 		c.enqueue(cl)
 	}
 	return cl, nil
+}
+
+// left reads the campaign's Redis count, sharing a read in flight.
+func (c *Claims) left(ctx context.Context, campaignID string) (int64, error) {
+	c.mu.Lock()
+	r, ok := c.leftReads[campaignID]
+	if !ok {
+		r = &leftRead{done: make(chan struct{})}
+		c.leftReads[campaignID] = r
+	}
+	c.mu.Unlock()
+	if !ok {
+		r.left, r.err = c.stock.Left(context.WithoutCancel(ctx), campaignID)
+		c.mu.Lock()
+		delete(c.leftReads, campaignID)
+		c.mu.Unlock()
+		close(r.done)
+	}
+	select {
+	case <-r.done:
+		return r.left, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 // maxKnown bounds the keys remembered (knownKeys); past it they are

@@ -6,6 +6,7 @@ package marketingclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -31,7 +32,9 @@ const (
 )
 
 // MaxClaimBatch bounds the claims of one POST v1/coupon-claims/batch.
-const MaxClaimBatch = 64
+// A batch costs two sidecar hops and one JSON body each way whatever it
+// holds, so a peak's batches are made large (see claimQueue).
+const MaxClaimBatch = 256
 
 // CreateClaimCampaignRequest defines a pop-up claim campaign.
 type CreateClaimCampaignRequest struct {
@@ -128,8 +131,11 @@ func (c *Client) ClaimCoupon(ctx context.Context, r ClaimRequest) (Claim, error)
 // claimQueue sends a pop-up's concurrent claims as one invocation of
 // v1/coupon-claims/batch: at a peak every claim through two sidecars
 // alone would spend the CPU on the invocations, not the claims. Calls
-// queue while up to sixteen batches are in flight (group.Queue: a claim waits on commits, not on CPU), so a lone
-// claim goes at once, by itself. Each caller waits on its own context;
+// queue while up to claimBatchesInFlight batches are in flight
+// (group.Queue: a claim waits on commits, not on CPU), and a batch formed
+// while others are in flight lingers up to claimBatchLinger for more, so
+// a peak's claims travel in few large batches; a lone claim on an idle
+// queue still goes at once, by itself. Each caller waits on its own context;
 // a claim whose caller gave up is still answered to nobody, and its
 // key makes the customer's retry the same claim.
 type claimQueue struct {
@@ -148,8 +154,18 @@ type claimAnswer struct {
 	err   error
 }
 
+// A batch's claims are recorded by marketing's group commit, one
+// transaction for up to 512 claims, two at once; more batches in flight
+// than that only split the same commits into smaller batches (each
+// costing its hops). The linger is short beside a commit's few ms.
+const (
+	claimBatchesInFlight = 6
+	claimBatchLinger     = time.Millisecond
+)
+
 func newClaimQueue(inv Invoker) *claimQueue {
-	return &claimQueue{inv: inv, q: group.NewQueue[*claimCall](group.Options{MaxSize: MaxClaimBatch, InFlight: 16, Detach: true})}
+	return &claimQueue{inv: inv, q: group.NewQueue[*claimCall](group.Options{MaxSize: MaxClaimBatch, InFlight: claimBatchesInFlight,
+		Linger: claimBatchLinger, Detach: true})}
 }
 
 func (q *claimQueue) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
@@ -163,11 +179,19 @@ func (q *claimQueue) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 	}
 }
 
+// errNoClaim: an answer of success naming no claim (a body lost on the
+// way while marketing stopped) is no acceptance: the customer's retry,
+// with the same key, learns what was recorded.
+var errNoClaim = errors.New("claim answer names no claim")
+
 func (q *claimQueue) send(g []*claimCall) {
 	ctx := context.WithoutCancel(g[0].ctx)
 	if len(g) == 1 {
 		var out Claim
 		err := q.inv.Invoke(ctx, AppID, http.MethodPost, "v1/coupon-claims", g[0].req, &out)
+		if err == nil && out.ID == "" {
+			err = errNoClaim
+		}
 		g[0].done <- claimAnswer{out, err}
 		return
 	}
@@ -187,6 +211,8 @@ func (q *claimQueue) send(g []*claimCall) {
 		case out.Results[i].Problem != nil:
 			p := out.Results[i].Problem
 			c.done <- claimAnswer{err: &httpapi.Problem{Status: p.Status, Code: p.Code, Message: p.Message}}
+		case out.Results[i].Claim != nil && out.Results[i].Claim.ID == "":
+			c.done <- claimAnswer{err: errNoClaim}
 		case out.Results[i].Claim != nil:
 			c.done <- claimAnswer{claim: *out.Results[i].Claim}
 		default:

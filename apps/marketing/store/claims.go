@@ -73,6 +73,11 @@ func templateBinds(ctx context.Context, tx *sql.Tx, templateID string, now time.
 	if err != nil {
 		return fmt.Errorf("read coupon template %s: %w", templateID, err)
 	}
+	return canBind(templateID, st, validTo, now)
+}
+
+// canBind says whether a template of status st valid until validTo binds at now.
+func canBind(templateID string, st domain.TemplateStatus, validTo, now time.Time) error {
 	t := domain.RestoreTemplate(domain.TemplateSnapshot{ID: templateID, Status: st, Spec: domain.TemplateSpec{ValidTo: validTo.UTC()}})
 	return t.CanBind(now)
 }
@@ -273,10 +278,14 @@ func (s *Store) BindClaims(ctx context.Context, campaignID string, epoch int64, 
 	var bound []string
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		bound = nil
+		// The campaign's epoch and its template's rules in one read, both
+		// rows share-locked (a rebuild or a retirement waits for the commit).
 		var cur int64
 		var templateID string
-		err := tx.QueryRowContext(ctx, `SELECT redis_epoch, template_id FROM claim_campaigns WHERE id=? LOCK IN SHARE MODE`, campaignID).
-			Scan(&cur, &templateID)
+		var st domain.TemplateStatus
+		var validTo time.Time
+		err := tx.QueryRowContext(ctx, `SELECT c.redis_epoch, c.template_id, t.status, t.valid_to FROM claim_campaigns c
+			JOIN coupon_templates t ON t.id=c.template_id WHERE c.id=? LOCK IN SHARE MODE`, campaignID).Scan(&cur, &templateID, &st, &validTo)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: claim campaign %s", domain.ErrNotFound, campaignID)
 		}
@@ -286,7 +295,7 @@ func (s *Store) BindClaims(ctx context.Context, campaignID string, epoch int64, 
 		if cur != epoch {
 			return fmt.Errorf("campaign %s: took from epoch %d, the counter is %d: %w", campaignID, epoch, cur, domain.ErrStaleStock)
 		}
-		if err := templateBinds(ctx, tx, templateID, now, "template_id"); err != nil {
+		if err := canBind(templateID, st, validTo, now); err != nil {
 			return err
 		}
 		args := make([]any, 0, len(claims)+1)
@@ -294,6 +303,9 @@ func (s *Store) BindClaims(ctx context.Context, campaignID string, epoch int64, 
 			args = append(args, c.ID)
 		}
 		args = append(args, domain.ClaimPending)
+		// Whole rows, by the primary key in id order: a covering read of
+		// ids alone went by a secondary index and deadlocked with
+		// concurrent bindings and refusals of the same claims.
 		locked, err := claimsWhere(ctx, tx, `id IN (`+sqltx.Tuples("?", len(claims))+`) AND status=? ORDER BY id FOR UPDATE`, args...)
 		if err != nil {
 			return err
