@@ -60,6 +60,17 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 		return fmt.Errorf("create campaign: %v %+v", err, cc.CreateCouponCampaign.Errors)
 	}
 	id := cc.CreateCouponCampaign.Campaign.ID
+	db, err := sql.Open("mysql", st.DSN("marketing"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	loadBefore := loadAverage()
+	cpuBefore := cpuTimes(st.PIDs())
+	stmtsBefore, err := serverStatements(ctx, db)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	if err := mk.Do(ctx, `mutation($id: ID!) { moveCouponCampaign(id: $id, action: LAUNCH) { campaign { status } } }`, map[string]any{"id": id}, nil); err != nil {
 		return err
@@ -93,11 +104,15 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 			float64(last.Progress.Granted)/el.Seconds())
 	}
 	took := time.Since(start)
-	db, err := sql.Open("mysql", st.DSN("marketing"))
+	cpuAfter := cpuTimes(st.PIDs())
+	stmtsAfter, err := serverStatements(ctx, db)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	fmt.Printf("load average: %s at launch, %s at completion\n", loadBefore, loadAverage())
+	printCPUPerItem(cpuBefore, cpuAfter, last.Progress.Granted, "grant")
+	printStatementsPerItem(stmtsBefore, stmtsAfter, last.Progress.Granted, "grant")
+	printBulkSizes(ctx, "http://"+st.OpsAddr("marketing")+"/metrics")
 	var rows, distinct int64
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT customer_id) FROM coupons WHERE source='CAMPAIGN' AND source_ref=?`, id).
 		Scan(&rows, &distinct); err != nil {
