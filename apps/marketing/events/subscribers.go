@@ -24,11 +24,22 @@ type Bulk interface {
 	SubscribeBulk(pubsub, topic, match string, max, waitMs int32, h daprx.BulkHandler)
 }
 
+// DefaultUserBulk is the user messages of one bulk delivery by default:
+// the local Redis Streams component's concurrency
+// (components/local/pubsub.yaml), the most a bulk there can gather, so
+// bulks go out full at once instead of waiting out userWaitMs.
+const DefaultUserBulk = 256
+
+// userWaitMs bounds how long the sidecar gathers a bulk of user messages
+// (a campaign's last users, or a trickle).
+const userWaitMs = 20
+
 // Subscribe registers the campaign consumers: pages one message at a time
-// (each is one BI call), users in bulks of up to 200 (one transaction),
-// SMS one at a time (the SMS API takes one recipient). Every consumer runs
-// on every instance; the broker's consumer group shares the messages.
-func Subscribe(svc common.Service, bulk Bulk, pubsub string, h Handlers) error {
+// (each is one BI call), users in bulks of up to userBulk (one
+// transaction), SMS one at a time (the SMS API takes one recipient).
+// Every consumer runs on every instance; the broker's consumer group
+// shares the messages.
+func Subscribe(svc common.Service, bulk Bulk, pubsub string, h Handlers, userBulk int32) error {
 	page := func(ctx context.Context, m daprx.Message) error {
 		var ev CampaignPage
 		if err := decode(m, &ev); err != nil {
@@ -50,7 +61,7 @@ func Subscribe(svc common.Service, bulk Bulk, pubsub string, h Handlers) error {
 	}); err != nil {
 		return fmt.Errorf("subscribe %s: %w", TopicCouponGranted, err)
 	}
-	bulk.SubscribeBulk(pubsub, TopicUserMatched, "", 200, 20, func(ctx context.Context, ms []daprx.Message) []error {
+	bulk.SubscribeBulk(pubsub, TopicUserMatched, "", userBulk, userWaitMs, func(ctx context.Context, ms []daprx.Message) []error {
 		errs := make([]error, len(ms))
 		var ids []string
 		var evs []UserMatched
