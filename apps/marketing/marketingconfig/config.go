@@ -30,7 +30,8 @@ type Config struct {
 	// consumer at once (HARVEST_CAMPAIGN_BULK, 1..1000). On Redis Streams
 	// each message of a bulk being gathered holds one of the component's
 	// workers (its concurrency), so a bulk larger than that never fills
-	// and goes out only when its wait runs out.
+	// and goes out only when its wait runs out; at half of it the next bulk
+	// gathers while one is answered.
 	CampaignBulk int
 	// RedisPrefix prefixes the claim stock's keys
 	// (HARVEST_MARKETING_REDIS_PREFIX).

@@ -22,7 +22,7 @@
 //	                                                   payment, pay at the cashier, the channel's
 //	                                                   callback, until PAID) vs the raw MariaDB
 //	                                                   commit rate of the same rows
-//	harvest-load campaign [-users 1000000] [-page 5000] [-bulk 256] a coupon campaign to N BI users end to end
+//	harvest-load campaign [-users 1000000] [-page 5000] [-bulk 128] a coupon campaign to N BI users end to end
 //	                                                   vs the raw MariaDB + Redis writes of the same grants
 //	harvest-load marketplace [-orders 50000] [-rate 5000] [-repeats 2]
 //	                                                   a group buy closing: the Yuedian stand-in
