@@ -76,7 +76,7 @@ func run() error {
 	api.MountClaims(a.Mux, claims)
 	a.Go(claims.Run)
 	a.Health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	if err := events.Subscribe(a.Service, a, base.PubSub, campaigns); err != nil {
+	if err := events.Subscribe(a.Service, a, base.PubSub, campaigns, int32(cfg.CampaignBulk)); err != nil {
 		return err
 	}
 	if err := events.SubscribeClaims(a.Service, base.PubSub, claims); err != nil {

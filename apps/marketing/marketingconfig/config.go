@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/harvest/harvest/apps/marketing/events"
 	"github.com/harvest/harvest/apps/platform/config"
 )
 
@@ -25,6 +26,13 @@ type Config struct {
 	// CampaignPage is how many users one read of BI's export asks for
 	// (HARVEST_CAMPAIGN_PAGE, 1..5000).
 	CampaignPage int
+	// CampaignBulk is how many user messages the sidecar hands the grant
+	// consumer at once (HARVEST_CAMPAIGN_BULK, 1..1000). On Redis Streams
+	// each message of a bulk being gathered holds one of the component's
+	// workers (its concurrency), so a bulk larger than that never fills
+	// and goes out only when its wait runs out; at half of it the next bulk
+	// gathers while one is answered.
+	CampaignBulk int
 	// RedisPrefix prefixes the claim stock's keys
 	// (HARVEST_MARKETING_REDIS_PREFIX).
 	RedisPrefix string
@@ -53,6 +61,10 @@ func Read(r *config.Reader) (Config, error) {
 	c.CampaignPage = r.Int("HARVEST_CAMPAIGN_PAGE", 1_000)
 	if c.CampaignPage < 1 || c.CampaignPage > 5_000 {
 		r.Refuse(fmt.Errorf("HARVEST_CAMPAIGN_PAGE %d: want 1..5000", c.CampaignPage))
+	}
+	c.CampaignBulk = r.Int("HARVEST_CAMPAIGN_BULK", events.DefaultUserBulk)
+	if c.CampaignBulk < 1 || c.CampaignBulk > 1_000 {
+		r.Refuse(fmt.Errorf("HARVEST_CAMPAIGN_BULK %d: want 1..1000", c.CampaignBulk))
 	}
 	c.RedisPrefix = r.String("HARVEST_MARKETING_REDIS_PREFIX", "harvest:")
 	c.ClaimBinders = r.Int("HARVEST_CLAIM_BINDERS", 4)

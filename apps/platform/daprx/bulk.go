@@ -9,8 +9,21 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/harvest/harvest/apps/platform/httpapi"
 )
+
+// bulkDeliverySize shows whether bulks fill: a delivery far below its
+// subscription's maximum means the sidecar flushed on its wait, not its
+// count (for Redis Streams, at most the component's concurrency can be
+// gathered, each message holding one of its workers).
+var bulkDeliverySize = promauto.NewHistogramVec(prometheus.HistogramOpts{
+	Name:    "harvest_bulk_delivery_messages",
+	Help:    "Messages per bulk delivery from the sidecar, by topic.",
+	Buckets: []float64{1, 4, 16, 32, 64, 128, 256, 512, 1024},
+}, []string{"topic"})
 
 // Bulk subscriptions.
 //
@@ -110,6 +123,7 @@ func ServeBulk(topic string, h BulkHandler) http.HandlerFunc {
 			httpapi.WriteError(w, r, p)
 			return
 		}
+		bulkDeliverySize.WithLabelValues(topic).Observe(float64(len(env.Entries)))
 		statuses := make([]bulkStatus, len(env.Entries))
 		var ms []Message
 		var at []int // index in statuses of ms[i]

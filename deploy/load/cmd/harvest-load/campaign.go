@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/harvest/harvest/apps/marketing/events"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/deploy/gqlc"
 	"github.com/harvest/harvest/deploy/load"
@@ -25,22 +27,27 @@ import (
 // stock never exceeded). Beside it, in the same run, the raw write rate of
 // the same grants (load.CampaignGrantBaseline). It prints the projection
 // for 6 M users at the rate measured.
-func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr string, baselineD time.Duration) error {
-	if users <= 0 || page < 1 || page > 5_000 {
-		return fmt.Errorf("-users must be positive and -page 1..5000")
+func campaign(ctx context.Context, users, page, bulk int, mysqlServer, redisAddr string, baselineD time.Duration) error {
+	if users <= 0 || page < 1 || page > 5_000 || bulk < 0 || bulk > 1_000 {
+		return fmt.Errorf("-users must be positive, -page 1..5000 and -bulk 0..1000")
+	}
+	mkEnv := map[string]string{"HARVEST_CAMPAIGN_PAGE": strconv.Itoa(page)}
+	if bulk > 0 {
+		mkEnv["HARVEST_CAMPAIGN_BULK"] = strconv.Itoa(bulk)
 	}
 	if err := local.EnsureServices(ctx, os.Stderr); err != nil {
 		return err
 	}
 	st, err := stack.Start(ctx, stack.Options{Name: "load-" + ids.New()[20:], Progress: os.Stderr, AppEnv: map[string]map[string]string{
 		"partners":  {"PARTNERS_BI_POPULATION": strconv.Itoa(users), "PARTNERS_BI_FAIL_PERCENT": "5"},
-		"marketing": {"HARVEST_CAMPAIGN_PAGE": strconv.Itoa(page)},
+		"marketing": mkEnv,
 	}})
 	if err != nil {
 		return err
 	}
 	defer st.Stop(context.Background())
-	fmt.Printf("harvest-load campaign: %d users, BI pages of %d, on a fresh stack at %s\n", users, page, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("harvest-load campaign: %d users, BI pages of %d, user bulks of up to %s, on a fresh stack at %s\n", users, page,
+		cmp.Or(mkEnv["HARVEST_CAMPAIGN_BULK"], "marketing's default"), time.Now().UTC().Format(time.RFC3339))
 	tok := signer(st.JWTSecret())
 	mk := gqlc.New(st.GraphQLURL(), tok("MARKETING", "load"))
 	tplID, err := createLoadTemplate(ctx, mk, "load")
@@ -60,6 +67,17 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 		return fmt.Errorf("create campaign: %v %+v", err, cc.CreateCouponCampaign.Errors)
 	}
 	id := cc.CreateCouponCampaign.Campaign.ID
+	db, err := sql.Open("mysql", st.DSN("marketing"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	loadBefore := loadAverage()
+	cpuBefore := cpuTimes(st.PIDs())
+	stmtsBefore, err := serverStatements(ctx, db)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	if err := mk.Do(ctx, `mutation($id: ID!) { moveCouponCampaign(id: $id, action: LAUNCH) { campaign { status } } }`, map[string]any{"id": id}, nil); err != nil {
 		return err
@@ -93,11 +111,15 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 			float64(last.Progress.Granted)/el.Seconds())
 	}
 	took := time.Since(start)
-	db, err := sql.Open("mysql", st.DSN("marketing"))
+	cpuAfter := cpuTimes(st.PIDs())
+	stmtsAfter, err := serverStatements(ctx, db)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	fmt.Printf("load average: %s at launch, %s at completion\n", loadBefore, loadAverage())
+	printCPUPerItem(cpuBefore, cpuAfter, last.Progress.Granted, "grant")
+	printStatementsPerItem(stmtsBefore, stmtsAfter, last.Progress.Granted, "grant")
+	printBulkSizes(ctx, "http://"+st.OpsAddr("marketing")+"/metrics")
 	var rows, distinct int64
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT customer_id) FROM coupons WHERE source='CAMPAIGN' AND source_ref=?`, id).
 		Scan(&rows, &distinct); err != nil {
@@ -108,7 +130,9 @@ func campaign(ctx context.Context, users, page int, mysqlServer, redisAddr strin
 		last.Progress.Granted, took.Round(time.Second), rate, rows, distinct, users, users, (time.Duration(6e6/rate) * time.Second).Round(time.Second))
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
-	base, err := load.CampaignGrantBaseline(ctx, mysqlServer, rdb, 4, 200, baselineD)
+	// The baseline binds bulks of the size the consumer was handed, so it
+	// stays the floor of the same batched writes.
+	base, err := load.CampaignGrantBaseline(ctx, mysqlServer, rdb, 4, cmp.Or(bulk, events.DefaultUserBulk), baselineD)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@
 //	                                                   payment, pay at the cashier, the channel's
 //	                                                   callback, until PAID) vs the raw MariaDB
 //	                                                   commit rate of the same rows
-//	harvest-load campaign [-users 1000000] [-page 5000] a coupon campaign to N BI users end to end
+//	harvest-load campaign [-users 1000000] [-page 5000] [-bulk 128] a coupon campaign to N BI users end to end
 //	                                                   vs the raw MariaDB + Redis writes of the same grants
 //	harvest-load marketplace [-orders 50000] [-rate 5000] [-repeats 2]
 //	                                                   a group buy closing: the Yuedian stand-in
@@ -124,6 +124,7 @@ func main() {
 	slots := fs.String("slots", "on", "place: on (slot capacity checked, set for the run's slot), off (HARVEST_OMS_SLOT_CHECK=false; own stack) or both, one after the other")
 	users := fs.Int("users", 1_000_000, "campaign: users BI lists (all matching)")
 	page := fs.Int("page", 5_000, "campaign: users per page of BI's export")
+	userBulk := fs.Int("bulk", 0, "campaign: user messages per bulk delivery to marketing (HARVEST_CAMPAIGN_BULK; 0: marketing's default)")
 	prefix := fs.String("prefix", "harvest_", "reconcile: the stack's database name prefix (make up: harvest_)")
 	floorOrders := fs.Int("floor", 400, "warehouse: allocated work orders the floor takes through pick, QC, pack and handover")
 	pickers := fs.Int("pickers", 8, "warehouse: pickers on the floor")
@@ -234,7 +235,7 @@ func main() {
 		return
 	}
 	if os.Args[1] == "campaign" {
-		if err := campaign(ctx, *users, *page, *mysqlServer, *redisAddr, *baseline); err != nil {
+		if err := campaign(ctx, *users, *page, *userBulk, *mysqlServer, *redisAddr, *baseline); err != nil {
 			fmt.Fprintln(os.Stderr, "harvest-load:", err)
 			os.Exit(1)
 		}
