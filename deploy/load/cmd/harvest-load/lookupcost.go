@@ -72,7 +72,7 @@ func (c *lookupCost) mean() time.Duration {
 	if c == nil || c.count == 0 {
 		return 0
 	}
-	return time.Duration(c.sum / c.count * 1e9)
+	return time.Duration(math.Round(c.sum / c.count * 1e9))
 }
 
 // quantile estimates the q-quantile from the buckets, interpolating
