@@ -18,9 +18,9 @@ var cancelLookupSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Name: "harvest_gateway_cancel_lookup_seconds",
 	Help: "Order detail's cancelRequest lookups and how long each took, by path: filter_no (the filter's certain no, Redis only), " +
 		"asked_maybe / asked_not_ready / asked_redis_error / asked_no_filter (after-sales was asked, and why).",
-	// From 10 µs to 2 s in steps of about 37 %, fine enough for a p99 of
-	// either path.
-	Buckets: prometheus.ExponentialBucketsRange(10e-6, 2, 40),
+	// From 10 µs to 30 s in steps of about 37 %: fine enough for a p99 of
+	// either path, and wide enough for a saturated stack's queueing.
+	Buckets: prometheus.ExponentialBucketsRange(10e-6, 30, 48),
 }, []string{"path"})
 
 // The paths of a cancelRequest lookup.

@@ -116,7 +116,7 @@ func printLookupCosts(costs map[string]*lookupCost) {
 			continue
 		}
 		fmt.Printf("  cancelRequest lookups, %-9s: %8.0f, mean %s, p50 %s, p99 %s (gateway's histogram)\n", group, c.count,
-			round(c.mean()), round(c.quantile(0.5)), round(c.quantile(0.99)))
+			round(c.mean()), c.quantileText(0.5), c.quantileText(0.99))
 	}
 }
 
@@ -131,4 +131,20 @@ func lookupCPU(before, after map[string]int64, reads int64) (aftersalesSide, gat
 		return float64(after[name]-before[name]) * 1000 / clockTicks / float64(reads)
 	}
 	return ms("aftersales") + ms("aftersales.daprd") + ms("(mariadbd)") + ms("(mysqld)"), ms("gateway.daprd"), ms("(redis-server)")
+}
+
+// quantileText is quantile(q) rounded, or "> top" when it lies beyond the
+// histogram's last finite bucket (its value is not known).
+func (c *lookupCost) quantileText(q float64) string {
+	v := c.quantile(q)
+	top := 0.0
+	for le := range c.buckets {
+		if !math.IsInf(le, 1) && le > top {
+			top = le
+		}
+	}
+	if top > 0 && v >= time.Duration(top*1e9) && c.buckets[top] < q*c.count {
+		return "> " + round(v).String()
+	}
+	return round(v).String()
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +56,13 @@ func TestLookupCostsOfAPhase(t *testing.T) {
 	}
 	if p := asked.quantile(0.99); p <= time.Millisecond || p > 10*time.Millisecond {
 		t.Fatalf("asked p99 %s, want within (1ms, 10ms]", p)
+	}
+	if q := asked.quantileText(0.99); strings.HasPrefix(q, ">") {
+		t.Fatalf("asked p99 %s is inside the buckets", q)
+	}
+	// Past the last finite bucket the quantile is not known: "> top".
+	slow := &lookupCost{count: 10, sum: 100, buckets: map[float64]float64{1: 2, 30: 5, math.Inf(1): 10}}
+	if q := slow.quantileText(0.99); q != "> 30s" {
+		t.Fatalf("saturated p99 %q, want > 30s", q)
 	}
 }
