@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/harvest/harvest/apps/platform/httpapi"
 
@@ -48,10 +49,19 @@ func (r *Resolver) cancelRequestOf(ctx context.Context, o *model.Order) (*model.
 	if err != nil {
 		return nil, err
 	}
+	start, path := time.Now(), lookupAskedNoFilter
 	if r.CancelFilter != nil {
 		maybe, err := r.CancelFilter.MayHave(ctx, o.ID)
-		if err == nil && !maybe {
+		switch {
+		case err == nil && !maybe:
+			observeLookup(lookupFilterNo, start)
 			return nil, nil
+		case errors.Is(err, aftersalesclient.ErrFilterNotReady):
+			path = lookupAskedNotReady
+		case err != nil:
+			path = lookupAskedRedisErr
+		default:
+			path = lookupAskedMaybe
 		}
 	}
 	customer := who.Subject
@@ -59,6 +69,7 @@ func (r *Resolver) cancelRequestOf(ctx context.Context, o *model.Order) (*model.
 		customer = ""
 	}
 	q, err := r.AfterSales.CancelOfOrder(ctx, customer, o.ID)
+	observeLookup(path, start)
 	if err != nil || q == nil {
 		return nil, err
 	}

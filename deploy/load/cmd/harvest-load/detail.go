@@ -130,8 +130,14 @@ func detail(ctx context.Context, o detailOpts) error {
 			tokens[p.customer] = token("CUSTOMER", p.customer)
 		}
 	}
+	// The gateway times every cancelRequest lookup by path; each phase's
+	// lookups are the change of its histogram across the phase.
+	metricsURL := "http://" + st.OpsAddr("gateway") + "/metrics"
+	var lookups []map[string]*lookupCost
 	phase := func(name string) (load.Rate, map[load.Outcome]int64, map[string]int64, map[string]int64, map[string]int64) {
+		m0 := scrape(metricsURL)
 		before := cpuTimes(withSelf(st.PIDs()))
+		defer func() { lookups = append(lookups, lookupCosts(m0, scrape(metricsURL))) }()
 		r, outcomes, reasons := load.Attack(ctx, name, url, o.rate, o.d, 0,
 			func(i int64) (string, []byte) {
 				p := paid[i%int64(len(paid))]
@@ -158,7 +164,7 @@ func detail(ctx context.Context, o detailOpts) error {
 	if err := rdb.Set(ctx, readyKey, mark, 0).Err(); err != nil {
 		return fmt.Errorf("put the filter's ready mark back: %w", err)
 	}
-	report := func(r load.Rate, outcomes map[load.Outcome]int64, reasons map[string]int64, before, after map[string]int64) {
+	report := func(r load.Rate, outcomes map[load.Outcome]int64, reasons map[string]int64, before, after map[string]int64, costs map[string]*lookupCost) {
 		fmt.Println(r)
 		fmt.Printf("  offered %d/s, achieved %.0f/s; ok %d, failed %d; p50 %s p95 %s p99 %s max %s\n", o.rate, r.PerSecond(),
 			outcomes[load.OK], outcomes[load.Failed], round(r.P50), round(r.P95), round(r.P99), round(r.Max))
@@ -166,10 +172,31 @@ func detail(ctx context.Context, o detailOpts) error {
 			fmt.Printf("  %6d × %s\n", k, why)
 		}
 		printCPUPerItem(before, after, r.Ops, "order page read (harvest-load included)")
+		printLookupCosts(costs)
 	}
 	fmt.Println()
-	report(r1, out1, why1, b1, a1)
-	report(r2, out2, why2, b2, a2)
+	report(r1, out1, why1, b1, a1, lookups[0])
+	report(r2, out2, why2, b2, a2, lookups[1])
+	// The figure: the filter's "no" (phase 1) beside asking
+	// after-sales (phase 2, every lookup), both timed by the gateway.
+	no, asked := lookups[0]["filter_no"], lookups[1]["asked"]
+	if no.mean() > 0 && asked.mean() > 0 {
+		fmt.Printf("lookup cost: asking after-sales / the filter's no = %.1f× by mean (%s / %s), %.1f× by p99 (%s / %s); target ≥ 100×\n",
+			float64(asked.mean())/float64(no.mean()), round(asked.mean()), round(no.mean()),
+			float64(asked.quantile(0.99))/float64(no.quantile(0.99)), round(asked.quantile(0.99)), round(no.quantile(0.99)))
+	}
+	// CPU: a lookup's own CPU cannot be told apart from the rest of the
+	// read inside one process, so compare the phases per read: what
+	// asking adds is phase 2's after-sales side and gateway daprd less
+	// phase 1's; the filter's is its Redis.
+	as1, gd1, rd1 := lookupCPU(b1, a1, r1.Ops)
+	as2, gd2, rd2 := lookupCPU(b2, a2, r2.Ops)
+	fmt.Printf("CPU per read: after-sales + its daprd + MariaDB %.2f ms → %.2f ms, gateway's daprd %.2f → %.2f ms, Redis %.3f → %.3f ms (phase 1 → 2)\n",
+		as1, as2, gd1, gd2, rd1, rd2)
+	if extra := (as2 + gd2) - (as1 + gd1); rd1 > 0 {
+		fmt.Printf("  asking after-sales adds %.2f ms CPU per lookup (both sidecars, after-sales, MariaDB) against the filter's %.3f ms of Redis: %.0f×\n",
+			extra, rd1, extra/rd1)
+	}
 	if r2.P50 > 0 && r2.P99 > 0 {
 		fmt.Printf("ratio: with the filter p50 %.2f× and p99 %.2f× the baseline's (asking after-sales every time)\n",
 			float64(r1.P50)/float64(r2.P50), float64(r1.P99)/float64(r2.P99))
