@@ -518,6 +518,12 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 	if own := tradesOf(t, n.ID); len(own) != 0 {
 		t.Fatalf("trades under the pull-back's order: %+v", own)
 	}
+	// Customer service's story of the new order shows the money that paid
+	// it (the original's trade) and the cancel's refund of it.
+	st := story(t, agent, n.ID)
+	if len(st.Payments) != 1 || st.Payments[0].ID != tr[0].ID || st.Payments[0].PaidFen != paid || len(st.Refunds) != 1 || st.Refunds[0].AmountFen != paid {
+		t.Fatalf("story of the pull-back's order: payments %+v refunds %+v (paid %d by %s)", st.Payments, st.Refunds, paid, tr[0].ID)
+	}
 	// Its stock comes back too: inventory held it under the original all
 	// along (the pull-back released nothing), so the cancel of the new
 	// order releases the original's reservation.
