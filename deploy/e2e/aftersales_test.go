@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,6 +136,39 @@ func TestCustomerCancelsPaidOrder(t *testing.T) {
 			t.Fatalf("refunded: order %s, paid %d, refunded %d, request says %d (%+v)", status, paid, refunded, final.RefundedFen, final.Steps)
 		}
 		eventually(t, 30*time.Second, "balance given back", func() (bool, error) { return balance(t, c) == before, nil })
+		// The cancel's pushes, as customer service sees them: the answer
+		// to the customer, finance's settlement data and the unbind of
+		// coupons bought with points each DONE, once; finance's stand-in
+		// received the settlement once.
+		cs := client(t, "CS_AGENT", "agent-cancel")
+		var pushes []string
+		eventually(t, 60*time.Second, "the cancel's pushes DONE", func() (bool, error) {
+			pushes = pushes[:0]
+			for _, p := range afterSales(t, cs, final.ID).Pushes {
+				if p.Status != "DONE" {
+					return false, fmt.Errorf("push %+v", p)
+				}
+				pushes = append(pushes, p.Type)
+			}
+			slices.Sort(pushes)
+			return slices.Contains(pushes, "ANSWER") && slices.Contains(pushes, "SETTLEMENT") && slices.Contains(pushes, "UNBIND_POINTS_COUPONS"),
+				fmt.Errorf("pushes %v", pushes)
+		})
+		if len(slices.Compact(slices.Clone(pushes))) != len(pushes) {
+			t.Fatalf("a push type twice: %v", pushes)
+		}
+		n := 0
+		for _, x := range received(t, "fms.settlements", o.ID) {
+			if strings.Contains(x.ID, final.ID) {
+				if x.Deliveries != 1 {
+					t.Fatalf("settlement %s delivered %d times", x.ID, x.Deliveries)
+				}
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("finance received %d settlements of the cancel, want 1", n)
+		}
 		// Whatever ERP stock its delivery orders occupied is given back:
 		// by the interception, or by WMS on oms.order.cancelled.
 		var tl omsclient.FulfillmentTimeline

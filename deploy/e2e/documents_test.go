@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/ids"
@@ -517,6 +518,20 @@ func TestForwardDocumentPullBackToANewOrder(t *testing.T) {
 	if own := tradesOf(t, n.ID); len(own) != 0 {
 		t.Fatalf("trades under the pull-back's order: %+v", own)
 	}
+	// Customer service's story of the new order shows the money that paid
+	// it (the original's trade) and the cancel's refund of it.
+	st := story(t, agent, n.ID)
+	if len(st.Payments) != 1 || st.Payments[0].ID != tr[0].ID || st.Payments[0].PaidFen != paid || len(st.Refunds) != 1 || st.Refunds[0].AmountFen != paid {
+		t.Fatalf("story of the pull-back's order: payments %+v refunds %+v (paid %d by %s)", st.Payments, st.Refunds, paid, tr[0].ID)
+	}
+	// Its stock comes back too: inventory held it under the original all
+	// along (the pull-back released nothing), so the cancel of the new
+	// order releases the original's reservation.
+	eventually(t, 30*time.Second, "the original's reservation released by the new order's cancel", func() (bool, error) {
+		var r inventoryclient.Reservation
+		err := invoke(ctx(t), inventoryclient.AppID, http.MethodGet, "v1/reservations/"+o.ID, nil, &r)
+		return err == nil && r.Status == inventoryclient.ReservationReleased, fmt.Errorf("%+v %v", r, err)
+	})
 	// A second cancel of it finds the first; nothing more goes back.
 	if again, _ := requestCancel(t, c, n.ID, ids.New()); again == nil || again.ID != cr.ID {
 		t.Fatalf("a second cancel: %+v, first %s", again, cr.ID)

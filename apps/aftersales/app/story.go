@@ -24,9 +24,16 @@ type OrderMoney struct {
 	Refunds []payclient.Refund
 }
 
-// Money reads an order's trades and their refunds from PAY.
+// Money reads an order's trades and their refunds from PAY: its own and
+// the trade OMS says paid it (a pull-back's order is paid by its
+// original's trade, which PAY holds under the original's id; without it
+// the story of such an order would show no payment).
 func (s *Service) Money(ctx context.Context, orderID string) (OrderMoney, error) {
-	ts, err := s.d.Payments.TradesOfOrder(ctx, orderID)
+	o, err := s.d.Orders.GetOrder(ctx, orderID)
+	if err != nil {
+		return OrderMoney{}, fmt.Errorf("order %s: %w", orderID, err)
+	}
+	ts, err := s.d.Payments.TradesPaying(ctx, orderID, o.TradeID)
 	if err != nil {
 		return OrderMoney{}, fmt.Errorf("trades of %s: %w", orderID, err)
 	}

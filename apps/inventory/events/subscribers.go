@@ -63,7 +63,13 @@ func Subscribe(svc common.Service, bulk BulkSubscriber, pubsub string, h Handler
 		if err := decode(m, &e, &e.OrderID); err != nil {
 			return err
 		}
-		return h.OrderCancelled(ctx, m.ID, e.OrderID)
+		// A pull-back's order holds its stock under the order it was made
+		// from (OMS moved nothing at inventory): release that reservation.
+		stockOf := e.OrderID
+		if e.StockOrderID != "" {
+			stockOf = e.StockOrderID
+		}
+		return h.OrderCancelled(ctx, m.ID, stockOf)
 	}); err != nil {
 		return err
 	}

@@ -161,6 +161,11 @@ func TestPullBackCarriesThePayment(t *testing.T) {
 	if n.Status() != domain.StatusPaid || n.Paid() != 1500 || n.NonCash() != 280 || n.TradeID() != "T-"+id || len(n.DeductionIDs()) != 1 {
 		t.Fatalf("new order: %+v", n.Snapshot())
 	}
+	// Inventory still holds the stock under the original (no release at
+	// the pull-back): the new order says so, stored, for its cancel.
+	if n.StockOrder() != id {
+		t.Fatalf("new order's stock is held as %q, want the original %s", n.StockOrder(), id)
+	}
 	var user string
 	if err := db.QueryRow(`SELECT order_id FROM order_deductions WHERE deduction_id=?`, "D-"+id).Scan(&user); err != nil || user != pb.NewOrderID {
 		t.Fatalf("deduction used by %q (%v), want the new order %s", user, err, pb.NewOrderID)

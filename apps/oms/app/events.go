@@ -44,8 +44,16 @@ func cancelledEvent(o *domain.Order, at time.Time) outbox.Event {
 	return outbox.Event{Topic: events.TopicOrderCancelled, AggregateID: o.ID(), Type: events.TopicOrderCancelled + ".v1",
 		Payload: events.OrderCancelled{
 			OrderID: o.ID(), CustomerID: o.CustomerID(), Reason: string(o.CancelReason()),
-			DeductionIDs: o.DeductionIDs(), CouponIDs: o.CouponIDs(), PaidFen: o.Paid(), TradeID: o.TradeID(), Lines: eventLines(o), CancelledAt: at,
+			DeductionIDs: o.DeductionIDs(), CouponIDs: o.CouponIDs(), PaidFen: o.Paid(), TradeID: o.TradeID(), StockOrderID: stockOrderOf(o), Lines: eventLines(o), CancelledAt: at,
 		}}
+}
+
+// stockOrderOf is the event's stock_order_id: empty when o holds its own.
+func stockOrderOf(o *domain.Order) string {
+	if id := o.StockOrder(); id != o.ID() {
+		return id
+	}
+	return ""
 }
 
 func rejectedEvent(orderID, tradeID string, amount money.Fen, status string) outbox.Event {

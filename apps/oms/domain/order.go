@@ -50,6 +50,10 @@ type Order struct {
 	couponIDs     []string
 	invoiceTitle  string
 	originalOrder string
+	// stockOrder is the order inventory holds this order's stock under
+	// when that is another order (a pull-back's order takes its
+	// original's reservation over); empty: its own.
+	stockOrder string
 	// smsRecipients replace the address's phone for the order's SMS when
 	// customer service set them (contacts.go); empty: the address's phone.
 	smsRecipients []string
@@ -203,6 +207,17 @@ func (o *Order) InvoiceTitle() string { return o.invoiceTitle }
 
 // OriginalOrder is the order a reissue or exchange replaces.
 func (o *Order) OriginalOrder() string { return o.originalOrder }
+
+// StockOrder is the order id inventory holds this order's reservation
+// under: its own, or for a pull-back's order the first order of its
+// chain, whose reservation it took over without a release (EndForPullBack
+// gives no stock back). Cancelling it must release that reservation.
+func (o *Order) StockOrder() string {
+	if o.stockOrder != "" {
+		return o.stockOrder
+	}
+	return o.id
+}
 
 // PayBy is the payment deadline; zero for orders that never waited for cash.
 func (o *Order) PayBy() time.Time { return o.payBy }
@@ -470,6 +485,7 @@ type Snapshot struct {
 	Slot                                    Slot
 	DeductionIDs, CouponIDs                 []string
 	InvoiceTitle, OriginalOrder             string
+	StockOrder                              string
 	SMSRecipients                           []string
 	PayBy, CreatedAt, UpdatedAt             time.Time
 	Timeline                                []Event
@@ -484,7 +500,7 @@ func (o *Order) Snapshot() Snapshot {
 		CashDue: o.cashDue, Paid: o.paid, TradeID: o.tradeID, CancelPending: o.cancelPending,
 		CancelReason: string(o.cancelReason), Address: o.address, Slot: o.slot,
 		DeductionIDs: o.DeductionIDs(), CouponIDs: o.CouponIDs(), InvoiceTitle: o.invoiceTitle,
-		OriginalOrder: o.originalOrder, PayBy: o.payBy, CreatedAt: o.createdAt, UpdatedAt: o.updatedAt,
+		OriginalOrder: o.originalOrder, StockOrder: o.stockOrder, PayBy: o.payBy, CreatedAt: o.createdAt, UpdatedAt: o.updatedAt,
 		Timeline: o.Timeline(), Version: o.version, SMSRecipients: slices.Clone(o.smsRecipients),
 	}
 }
@@ -509,7 +525,7 @@ func Restore(s Snapshot) (*Order, error) {
 		cashDue: s.CashDue, paid: s.Paid, tradeID: s.TradeID, cancelPending: s.CancelPending,
 		cancelReason: CancelReason(s.CancelReason), address: s.Address, slot: s.Slot,
 		deductionIDs: slices.Clone(s.DeductionIDs), couponIDs: slices.Clone(s.CouponIDs),
-		invoiceTitle: s.InvoiceTitle, originalOrder: s.OriginalOrder, payBy: s.PayBy, smsRecipients: slices.Clone(s.SMSRecipients),
+		invoiceTitle: s.InvoiceTitle, originalOrder: s.OriginalOrder, stockOrder: s.StockOrder, payBy: s.PayBy, smsRecipients: slices.Clone(s.SMSRecipients),
 		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, timeline: slices.Clone(s.Timeline),
 		stored: len(s.Timeline), version: s.Version,
 	}, nil

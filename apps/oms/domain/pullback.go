@@ -79,6 +79,7 @@ func NewPullBackOrder(id string, orig *Order, change PullBackChange, now time.Ti
 	if err != nil {
 		return nil, err
 	}
+	o.stockOrder = orig.StockOrder()
 	o.record(now, EventMadeFrom, "pulled back from "+orig.id)
 	switch {
 	case o.status == StatusPaid: // covered by non-cash: paid already

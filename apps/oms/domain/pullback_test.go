@@ -59,3 +59,41 @@ func TestPullBackOrderCarriesThePayment(t *testing.T) {
 		t.Fatalf("stage 2 on the pull-back of a ToB order: %+v", vs)
 	}
 }
+
+// TestPullBackOrderHoldsItsStockUnderTheFirstOrder: inventory keeps the
+// reservation under the first order of a pull-back chain (no release at
+// EndForPullBack), so each order of the chain names that order as where
+// its stock is, and it survives the store's round trip.
+func TestPullBackOrderHoldsItsStockUnderTheFirstOrder(t *testing.T) {
+	t.Parallel()
+	orig := pending(t)
+	if orig.StockOrder() != "o1" {
+		t.Fatalf("an order holds its own stock: %q", orig.StockOrder())
+	}
+	if err := orig.MarkPaid("T-1", 250, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := orig.EndForPullBack(now, "pull-back [D1]", false); err != nil {
+		t.Fatal(err)
+	}
+	second, err := domain.NewPullBackOrder("o2", orig, domain.PullBackChange{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.EndForPullBack(now, "pull-back [D2]", false); err != nil {
+		t.Fatal(err)
+	}
+	third, err := domain.NewPullBackOrder("o3", second, domain.PullBackChange{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []*domain.Order{second, third} {
+		back, err := domain.Restore(o.Snapshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.StockOrder() != "o1" || back.StockOrder() != "o1" {
+			t.Fatalf("%s holds its stock under %q (restored %q), want o1", o.ID(), o.StockOrder(), back.StockOrder())
+		}
+	}
+}

@@ -95,9 +95,13 @@ type OrderCancelled struct {
 	PaidFen      money.Fen `json:"paid_fen"`
 	// TradeID is the trade that paid it (a pull-back's order: its
 	// original's, which PAY holds under the original's id).
-	TradeID     string    `json:"trade_id,omitempty"`
-	Lines       []Line    `json:"lines"`
-	CancelledAt time.Time `json:"cancelled_at"`
+	TradeID string `json:"trade_id,omitempty"`
+	// StockOrderID is the order inventory holds the stock under when that
+	// is another order (a pull-back's order: the first of its chain);
+	// empty: OrderID.
+	StockOrderID string    `json:"stock_order_id,omitempty"`
+	Lines        []Line    `json:"lines"`
+	CancelledAt  time.Time `json:"cancelled_at"`
 }
 
 // PaymentRejected says cash arrived for an order that can no longer take it

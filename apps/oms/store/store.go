@@ -81,7 +81,7 @@ func (s *Store) findIdempotencies(ctx context.Context, keys []idemKey) (map[idem
 // insertOrdersSQL inserts n new orders (version 0).
 func insertOrdersSQL(n int) string {
 	return `INSERT INTO orders (` + orderCols + `) VALUES ` +
-		sqltx.Tuples("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)", n)
+		sqltx.Tuples("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)", n)
 }
 
 func orderArgs(snap domain.Snapshot) []any {
@@ -90,7 +90,7 @@ func orderArgs(snap domain.Snapshot) []any {
 	cids, _ := json.Marshal(nonNil(snap.CouponIDs))
 	return []any{snap.ID, snap.CustomerID, snap.Source, snap.Channel, snap.Status,
 		snap.Goods, snap.Freight, snap.Total, snap.NonCash, snap.CashDue, snap.Paid, snap.TradeID, snap.CancelPending, snap.CancelReason,
-		addr, snap.Slot.Type, snap.Slot.Date, dids, cids, snap.InvoiceTitle, snap.OriginalOrder,
+		addr, snap.Slot.Type, snap.Slot.Date, dids, cids, snap.InvoiceTitle, snap.OriginalOrder, snap.StockOrder,
 		nullTime(snap.PayBy), snap.CreatedAt, snap.UpdatedAt}
 }
 
@@ -143,7 +143,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]*domain.Order, err
 
 const orderCols = `id, customer_id, source, channel, status, goods_fen, freight_fen, total_fen, non_cash_fen,
 	cash_due_fen, paid_fen, trade_id, cancel_pending, cancel_reason, address, slot_type, slot_date, deduction_ids,
-	coupon_ids, invoice_title, original_order, pay_by, created_at, updated_at, version`
+	coupon_ids, invoice_title, original_order, stock_order, pay_by, created_at, updated_at, version`
 
 // selectCols are orderCols and what customer service sets later (never
 // inserted with the order: contacts.go writes it).
@@ -161,7 +161,7 @@ func scanOrder(r scanner) (domain.Snapshot, error) {
 	)
 	err := r.Scan(&s.ID, &s.CustomerID, &s.Source, &s.Channel, &s.Status, &s.Goods, &s.Freight, &s.Total, &s.NonCash,
 		&s.CashDue, &s.Paid, &s.TradeID, &s.CancelPending, &s.CancelReason, &addr, &s.Slot.Type, &slotDate, &did,
-		&cid, &s.InvoiceTitle, &s.OriginalOrder, &payBy, &s.CreatedAt, &s.UpdatedAt, &s.Version, &sms)
+		&cid, &s.InvoiceTitle, &s.OriginalOrder, &s.StockOrder, &payBy, &s.CreatedAt, &s.UpdatedAt, &s.Version, &sms)
 	if err != nil {
 		return s, err
 	}
