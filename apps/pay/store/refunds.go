@@ -143,6 +143,20 @@ func (s *Store) RefundsDue(ctx context.Context, now time.Time, limit int) ([]dom
 	return rs, nil
 }
 
+// ClaimRefund pushes a due refund's next check to leaseUntil if it is
+// still due and still in status (what the worker listed), in one
+// conditional update: of two workers that listed it, one wins. The step
+// that follows sets the next check itself; a worker that dies mid-step
+// leaves the refund to be claimed again once the lease ends.
+func (s *Store) ClaimRefund(ctx context.Context, id string, status domain.RefundStatus, now, leaseUntil time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE refunds SET next_poll_at=? WHERE id=? AND status=? AND next_poll_at <= ?`, leaseUntil, id, status, now)
+	if err != nil {
+		return false, fmt.Errorf("claim refund %s: %w", id, err)
+	}
+	n, err := affected(res)
+	return n == 1, err
+}
+
 // MoveRefund changes a refund's status from one to another (false when it
 // was no longer in from) and sets its next check.
 func (s *Store) MoveRefund(ctx context.Context, id string, from, to domain.RefundStatus, next, now time.Time) (bool, error) {
