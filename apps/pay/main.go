@@ -51,7 +51,8 @@ func run() error {
 	}
 	channels := channel.NewSet(a.Invoker, cfg.Channel)
 	svc := app.New(store.New(a.DB), omsclient.New(a.Invoker), app.WalletClient{C: marketingclient.New(a.Invoker)}, channels, a.Invoker, clock.System{}, a.Relay.Notify, a.Logger,
-		app.Config{HoldBound: cfg.HoldBound, PollAfter: cfg.PollAfter, FinanceApp: cfg.FinanceApp})
+		app.Config{HoldBound: cfg.HoldBound, PollAfter: cfg.PollAfter, FinanceApp: cfg.FinanceApp,
+			RefundConcurrency: cfg.RefundConcurrency})
 	api.Mount(a.Mux, svc)
 	if err := events.Subscribe(a.Service, cfg.Base.PubSub, svc); err != nil {
 		return err

@@ -135,6 +135,23 @@ func TestCustomerCancelsPaidOrder(t *testing.T) {
 		if status != "CANCELLED" || paid == 0 || refunded != paid || final.RefundedFen != paid+100 {
 			t.Fatalf("refunded: order %s, paid %d, refunded %d, request says %d (%+v)", status, paid, refunded, final.RefundedFen, final.Steps)
 		}
+		// REFUNDED means the channel confirmed the money back, not that PAY
+		// reserved it (refunded_fen counts refunds still under way).
+		var settled int64
+		for _, tr := range trades {
+			var rs []payclient.Refund
+			if err := invoke(ctx(t), payclient.AppID, http.MethodGet, "v1/refunds?trade="+tr.ID, nil, &rs); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range rs {
+				if f.Status == payclient.RefundSucceeded {
+					settled += int64(f.AmountFen)
+				}
+			}
+		}
+		if settled != paid {
+			t.Fatalf("REFUNDED with %d of %d confirmed by the channel", settled, paid)
+		}
 		eventually(t, 30*time.Second, "balance given back", func() (bool, error) { return balance(t, c) == before, nil })
 		// The cancel's pushes, as customer service sees them: the answer
 		// to the customer, finance's settlement data and the unbind of

@@ -12,6 +12,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/aftersales/store"
 	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
 )
 
 func in(order, customer, key string) domain.CancelInput {
@@ -332,5 +333,68 @@ func TestProcessResumesAfterCrash(t *testing.T) {
 	got, _ := e.svc.Request(ctx, "C1", r.ID())
 	if got.Status() != domain.StatusRefunded || e.oms.cancels != 1 || e.pay.refunds != 1 {
 		t.Fatalf("resumed: %s cancels=%d refunds=%d", got.Status(), e.oms.cancels, e.pay.refunds)
+	}
+}
+
+// PAY reserves a trade's refunded_fen when it creates the full refund; a
+// refund the channel still processes keeps the request CANCELLED, and only
+// the channel's SUCCEEDED makes it REFUNDED.
+func TestCancelWaitsForTheChannelToConfirmTheRefund(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	e.pay.fullRefundStatus = payclient.RefundProcessing
+	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process with the refund PROCESSING at the channel: %v", err)
+	}
+	if tr, _ := e.pay.TradesOfOrder(ctx, "O1"); tr[0].RefundedFen != 100 {
+		t.Fatalf("the fake should reserve refunded_fen as PAY does: %s", tr[0].RefundedFen)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusCancelled {
+		t.Fatalf("status %s with the refund PROCESSING", got.Status())
+	}
+	e.pay.settleFull("O1", payclient.RefundSucceeded)
+	if err := e.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusRefunded || got.RefundedFen() != 100 {
+		t.Fatalf("after SUCCEEDED: %s %s", got.Status(), got.RefundedFen())
+	}
+}
+
+// A full refund the channel failed is never REFUNDED: the request stays
+// CANCELLED with the failure recorded once for customer service.
+func TestCancelWithAFailedRefundIsNotRefunded(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	e.pay.fullRefundStatus = payclient.RefundProcessing
+	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.svc.Process(ctx, r.ID())
+	e.pay.settleFull("O1", payclient.RefundFailed)
+	for range 2 {
+		if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+			t.Fatalf("process with the refund FAILED: %v", err)
+		}
+	}
+	got, _ := e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusCancelled || got.RefundedFen() != 0 {
+		t.Fatalf("status %s refunded %s with the refund FAILED", got.Status(), got.RefundedFen())
+	}
+	failed := 0
+	for _, s := range got.Steps() {
+		if s.Step == domain.StepPushFailed && s.Note == "refund RF-full-T-O1 FAILED" {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("failure recorded %d times: %v", failed, steps(got))
 	}
 }

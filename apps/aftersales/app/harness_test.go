@@ -108,6 +108,9 @@ type fakePay struct {
 	deductions map[string]*payclient.Deduction
 	refunds    int
 	holdBack   bool // refunds not done yet
+	// fullRefundStatus is where the channel has the full refund a cancel
+	// makes (SUCCEEDED when empty); PAY reserves refunded_fen either way.
+	fullRefundStatus string
 	// returns' refunds: cash by idempotency key, non-cash by key
 	cashRefunds map[string]*payclient.Refund
 	nonCash     map[string]payclient.NonCashRefund
@@ -127,6 +130,15 @@ func (p *fakePay) refundCancelled(o omsclient.Order) {
 	}
 	for _, t := range p.trades {
 		if (t.OrderID == o.ID || o.TradeID != "" && t.ID == o.TradeID) && t.RefundedFen < t.PaidFen {
+			status := p.fullRefundStatus
+			if status == "" {
+				status = payclient.RefundSucceeded
+			}
+			if p.cashRefunds == nil {
+				p.cashRefunds = map[string]*payclient.Refund{}
+			}
+			p.cashRefunds["full-"+t.ID] = &payclient.Refund{ID: "RF-full-" + t.ID, TradeID: t.ID, OrderID: t.OrderID, AmountFen: t.PaidFen - t.RefundedFen,
+				Reason: "order cancelled", Status: status}
 			t.RefundedFen = t.PaidFen
 			p.refunds++
 		}
@@ -135,6 +147,19 @@ func (p *fakePay) refundCancelled(o omsclient.Order) {
 		if d.OrderID == o.ID || slices.Contains(o.DeductionIDs, d.ID) {
 			d.Status = payclient.DeductionReversed
 		}
+	}
+}
+
+// settleFull is the channel ending the order's full refund in status;
+// a FAILED one gives its amount back to the trade, as PAY does.
+func (p *fakePay) settleFull(orderID, status string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.trades[orderID]
+	f := p.cashRefunds["full-"+t.ID]
+	f.Status = status
+	if status == payclient.RefundFailed {
+		t.RefundedFen -= f.AmountFen
 	}
 }
 

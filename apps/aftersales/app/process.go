@@ -209,9 +209,11 @@ func (s *Service) refuse(ctx context.Context, r *domain.Request, code, note stri
 }
 
 // checkRefund believes the refund only from PAY: every succeeded trade
-// that paid the order refunded in full (its own, and the one OMS names:
-// a pull-back's order is paid by its original's trade), every deduction
-// of the order reversed.
+// that paid the order (its own, and the one OMS names: a pull-back's
+// order is paid by its original's trade) refunded in full by refunds the
+// channel confirmed (SUCCEEDED), every deduction of the order reversed.
+// A trade's refunded_fen is not enough: PAY reserves it when it creates a
+// refund and gives it back when the channel fails the refund.
 func (s *Service) checkRefund(ctx context.Context, r *domain.Request) error {
 	o, err := s.d.Orders.GetOrder(ctx, r.OrderID())
 	if err != nil {
@@ -227,11 +229,12 @@ func (s *Service) checkRefund(ctx context.Context, r *domain.Request) error {
 		if t.Status != payclient.TradeSucceeded && t.PaidFen == 0 {
 			continue
 		}
-		if t.RefundedFen < t.PaidFen {
-			return fmt.Errorf("%w: trade %s refunded %s of %s", ErrNotYet, t.ID, t.RefundedFen, t.PaidFen)
+		settled, err := s.settledRefund(ctx, r, t)
+		if err != nil {
+			return err
 		}
-		total += t.RefundedFen
-		parts = append(parts, fmt.Sprintf("%s %s to %s", t.RefundedFen, "cash", t.Channel))
+		total += settled
+		parts = append(parts, fmt.Sprintf("%s %s to %s", settled, "cash", t.Channel))
 	}
 	for _, id := range o.DeductionIDs {
 		d, err := s.d.Payments.GetDeduction(ctx, id)
@@ -249,6 +252,55 @@ func (s *Service) checkRefund(ctx context.Context, r *domain.Request) error {
 		note = strings.Join(parts, "; ")
 	}
 	return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Refunded(now, total, note) })
+}
+
+// settledRefund is what the channel confirmed it gave back of trade t:
+// ErrNotYet while that is short of what was paid. A refund the channel
+// failed or finance rejected, with nothing else under way to make up
+// for it, is recorded on the request once (PUSH_FAILED, for customer
+// service) and the request stays CANCELLED: PAY makes an order's full
+// refund once, so waiting alone would not bring the money back.
+func (s *Service) settledRefund(ctx context.Context, r *domain.Request, t payclient.Trade) (money.Fen, error) {
+	fs, err := s.d.Payments.RefundsOfTrade(ctx, t.ID)
+	if err != nil {
+		return 0, fmt.Errorf("read refunds of trade %s: %w", t.ID, err)
+	}
+	var settled, underWay money.Fen
+	var ended []string
+	for _, f := range fs {
+		switch f.Status {
+		case payclient.RefundSucceeded:
+			settled += f.AmountFen
+		case payclient.RefundFailed, payclient.RefundRejected:
+			ended = append(ended, "refund "+f.ID+" "+f.Status)
+		default:
+			underWay += f.AmountFen
+		}
+	}
+	if settled >= t.PaidFen {
+		return settled, nil
+	}
+	if settled+underWay < t.PaidFen && len(ended) > 0 {
+		var fresh []string
+		for _, n := range ended {
+			if !r.HasStepNote(domain.StepPushFailed, n) {
+				fresh = append(fresh, n)
+			}
+		}
+		if len(fresh) > 0 {
+			if err := s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error {
+				for _, n := range fresh {
+					r.PushFailed(now, n)
+				}
+				return nil
+			}); err != nil {
+				return 0, err
+			}
+		}
+		return 0, fmt.Errorf("%w: trade %s: %s; %s of %s came back, customer service decides", ErrNotYet, t.ID,
+			strings.Join(ended, ", "), settled, t.PaidFen)
+	}
+	return 0, fmt.Errorf("%w: trade %s: channel confirmed %s of %s refunded, %s under way", ErrNotYet, t.ID, settled, t.PaidFen, underWay)
 }
 
 // Sweep processes every unfinished request not changed for idle (its

@@ -127,6 +127,7 @@ type harness struct {
 	payMux   http.Handler
 	parMux   http.Handler
 	inv      *localInvoker
+	chans    map[string]channel.Adapter
 	wallet   *mapp.Wallet
 	mdb      *sql.DB
 	notified int
@@ -172,6 +173,7 @@ func newHarness(t *testing.T) *harness {
 	h.parMux = pm
 	chans := channel.NewSet(inv, channel.Config{App: "partners", WechatMchID: "1900000109", WechatAppID: "wxtest", WechatKey: wechatKey,
 		AlipayAppID: "2021000000000001", AlipayKey: alipayKey, Now: clk.Now})
+	h.chans = chans
 	h.mdb, _ = testdb.New(t, "marketing")
 	h.wallet = mapp.NewWallet(mstore.New(h.mdb), payAsWalletSeesIt{h}, clk, nil)
 	mm := chi.NewRouter()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/harvest/harvest/apps/pay/channel"
@@ -60,31 +61,62 @@ func (s *Service) checkAudit(ctx context.Context, r domain.Refund) error {
 	return s.repo.RefundLater(ctx, r.ID(), now.Add(5*time.Second))
 }
 
+// refundLease is how long a claimed refund is left to the worker that
+// claimed it: longer than one step's channel or finance call.
+const refundLease = 30 * time.Second
+
 // ProcessRefunds moves every due refund one step: audits are checked with
 // finance, approved refunds are submitted to the channel, submitted ones are
-// confirmed by a channel query.
+// confirmed by a channel query. Up to Config.RefundConcurrency refunds move
+// at once, each claimed first (ClaimRefund), so neither two goroutines nor
+// two replicas listing the same rows submit a refund twice; one refund's
+// steps stay in order, one per pass.
 func (s *Service) ProcessRefunds(ctx context.Context) error {
 	due, err := s.repo.RefundsDue(ctx, s.now(), 100)
 	if err != nil {
 		return err
 	}
-	var errs []error
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, s.cfg.RefundConcurrency)
+	)
 	for _, r := range due {
-		var err error
-		switch r.Status() {
-		case domain.RefundPendingAudit:
-			err = s.checkAudit(ctx, r)
-		case domain.RefundSubmitting:
-			err = s.submitRefund(ctx, r)
-		case domain.RefundProcessing:
-			err = s.confirmRefund(ctx, r)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			_ = s.repo.RefundLater(ctx, r.ID(), s.now().Add(5*time.Second))
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.refundStep(ctx, r); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// refundStep claims refund r and moves it one step.
+func (s *Service) refundStep(ctx context.Context, r domain.Refund) error {
+	now := s.now()
+	claimed, err := s.repo.ClaimRefund(ctx, r.ID(), r.Status(), now, now.Add(refundLease))
+	if err != nil || !claimed {
+		return err
+	}
+	switch r.Status() {
+	case domain.RefundPendingAudit:
+		err = s.checkAudit(ctx, r)
+	case domain.RefundSubmitting:
+		err = s.submitRefund(ctx, r)
+	case domain.RefundProcessing:
+		err = s.confirmRefund(ctx, r)
+	}
+	if err != nil {
+		_ = s.repo.RefundLater(ctx, r.ID(), s.now().Add(5*time.Second))
+	}
+	return err
 }
 
 func (s *Service) adapterOf(ctx context.Context, r domain.Refund) (channel.Adapter, domain.Trade, error) {

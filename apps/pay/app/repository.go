@@ -142,6 +142,10 @@ type Refunds interface {
 	// created is false for such a repeat.
 	CreateRefund(ctx context.Context, r domain.Refund, now time.Time) (out domain.Refund, created bool, err error)
 	RefundsDue(ctx context.Context, now time.Time, limit int) ([]domain.Refund, error)
+	// ClaimRefund takes a refund listed due in status for one pass, until
+	// leaseUntil: false when another worker (goroutine or replica) took it
+	// or moved it since the listing, so no two submit it at once.
+	ClaimRefund(ctx context.Context, id string, status domain.RefundStatus, now, leaseUntil time.Time) (bool, error)
 	// MoveRefund changes a refund's status from one to another (false when
 	// it was no longer in from) and sets its next check.
 	MoveRefund(ctx context.Context, id string, from, to domain.RefundStatus, next, now time.Time) (bool, error)

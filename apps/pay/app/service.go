@@ -47,6 +47,9 @@ type Config struct {
 	PollAfter time.Duration
 	// FinanceApp is the Dapr app id (or HTTPEndpoint) of FMS (default "partners").
 	FinanceApp string
+	// RefundConcurrency bounds how many due refunds a pass moves at once,
+	// each through its own channel or finance calls (default 16).
+	RefundConcurrency int
 }
 
 // Service runs PAY's use cases.
@@ -73,6 +76,9 @@ func New(repo Repository, oms OMS, wallet Wallet, channels map[string]channel.Ad
 	}
 	if cfg.PollAfter <= 0 {
 		cfg.PollAfter = 5 * time.Second
+	}
+	if cfg.RefundConcurrency <= 0 {
+		cfg.RefundConcurrency = 16
 	}
 	if cfg.FinanceApp == "" {
 		cfg.FinanceApp = "partners"

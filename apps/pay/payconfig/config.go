@@ -33,12 +33,15 @@ type Config struct {
 	// HARVEST_ALIPAY_APP name one per channel instead (deploy/k8s/pay.yaml).
 	ChannelApp string
 	// FinanceApp is the same for FMS (HARVEST_FINANCE_APP, default ChannelApp).
-	FinanceApp    string
-	Channel       channel.Config
-	HoldBound     time.Duration
-	PollAfter     time.Duration
-	Seed          bool // HARVEST_SEED: development only
-	SeedCustomers int
+	FinanceApp string
+	Channel    channel.Config
+	HoldBound  time.Duration
+	PollAfter  time.Duration
+	// RefundConcurrency bounds how many due refunds one replica moves at
+	// once (HARVEST_PAY_REFUND_CONCURRENCY, default 16).
+	RefundConcurrency int
+	Seed              bool // HARVEST_SEED: development only
+	SeedCustomers     int
 }
 
 // Read reads PAY's configuration and reports every bad variable at once.
@@ -72,6 +75,10 @@ func Read(r *config.Reader) (Config, error) {
 	}
 	c.HoldBound = r.Duration("HARVEST_DEDUCTION_HOLD", 15*time.Minute)
 	c.PollAfter = r.Duration("HARVEST_POLL_AFTER", 5*time.Second)
+	c.RefundConcurrency = r.Int("HARVEST_PAY_REFUND_CONCURRENCY", 16)
+	if c.RefundConcurrency < 1 {
+		r.Refuse(fmt.Errorf("HARVEST_PAY_REFUND_CONCURRENCY is %d, at least 1", c.RefundConcurrency))
+	}
 	c.Seed = r.Seed(c.Base)
 	c.SeedCustomers = r.Int("HARVEST_SEED_CUSTOMERS", 100)
 	if err := r.Err(); err != nil {

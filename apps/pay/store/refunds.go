@@ -143,23 +143,42 @@ func (s *Store) RefundsDue(ctx context.Context, now time.Time, limit int) ([]dom
 	return rs, nil
 }
 
+// ClaimRefund pushes a due refund's next check to leaseUntil if it is
+// still due and still in status (what the worker listed), in one
+// conditional update: of two workers that listed it, one wins. The step
+// that follows sets the next check itself; a worker that dies mid-step
+// leaves the refund to be claimed again once the lease ends.
+func (s *Store) ClaimRefund(ctx context.Context, id string, status domain.RefundStatus, now, leaseUntil time.Time) (bool, error) {
+	return s.updateRefund(ctx, "claim refund "+id, `UPDATE refunds SET next_poll_at=? WHERE id=? AND status=? AND next_poll_at <= ?`,
+		leaseUntil, id, status, now)
+}
+
+// updateRefund runs a one-row conditional update of a refund in its own
+// READ COMMITTED transaction, run again when MariaDB makes it a deadlock
+// victim: workers moving neighbouring entries of ix_refunds_poll (status,
+// next_poll_at) at once deadlock now and then, and a refund whose move
+// was lost would be stepped again (a submission repeated).
+func (s *Store) updateRefund(ctx context.Context, what, q string, args ...any) (bool, error) {
+	var ok bool
+	err := sqltx.RunWith(ctx, s.db, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sql.Tx) error {
+		var err error
+		ok, err = execOne(ctx, tx, what, q, args...)
+		return err
+	})
+	return ok, err
+}
+
 // MoveRefund changes a refund's status from one to another (false when it
 // was no longer in from) and sets its next check.
 func (s *Store) MoveRefund(ctx context.Context, id string, from, to domain.RefundStatus, next, now time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE refunds SET status=?, next_poll_at=?, updated_at=? WHERE id=? AND status=?`, to, next, now, id, from)
-	if err != nil {
-		return false, fmt.Errorf("move refund %s to %s: %w", id, to, err)
-	}
-	n, err := affected(res)
-	return n == 1, err
+	return s.updateRefund(ctx, fmt.Sprintf("move refund %s to %s", id, to),
+		`UPDATE refunds SET status=?, next_poll_at=?, updated_at=? WHERE id=? AND status=?`, to, next, now, id, from)
 }
 
 // RefundLater pushes a refund's next check out.
 func (s *Store) RefundLater(ctx context.Context, id string, next time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE refunds SET next_poll_at=? WHERE id=?`, next, id); err != nil {
-		return fmt.Errorf("schedule check of refund %s: %w", id, err)
-	}
-	return nil
+	_, err := s.updateRefund(ctx, "schedule check of refund "+id, `UPDATE refunds SET next_poll_at=? WHERE id=?`, next, id)
+	return err
 }
 
 // RefundDone marks a refund SUCCEEDED once, with its event and finance push.
