@@ -69,20 +69,8 @@ func cancels(ctx context.Context, o cancelsOpts) error {
 		o.callbackDelay, o.refundDelay, o.channelTick)
 	token := signer(st.JWTSecret())
 	url := st.GraphQLURL()
-	ps, err := catalog(ctx, url, token("CUSTOMER", "C0001"))
+	pool, err := stockedPlainPool(ctx, st, url, token, o.orders)
 	if err != nil {
-		return err
-	}
-	var pool []product
-	for _, p := range ps {
-		if !p.Bundle && !p.Presale && !p.DropShip && p.SKU != "FLASH-001" && p.Available > 0 {
-			pool = append(pool, p)
-		}
-	}
-	if len(pool) < 10 {
-		return fmt.Errorf("catalog has only %d plain SKUs in stock", len(pool))
-	}
-	if err := receiveStock(ctx, st, pool, o.orders); err != nil {
 		return err
 	}
 	admin := gqlc.New(url, token("ADMIN", "load"))

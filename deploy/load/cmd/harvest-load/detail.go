@@ -52,20 +52,8 @@ func detail(ctx context.Context, o detailOpts) error {
 	fmt.Printf("harvest-load detail on a fresh stack at %s\n", time.Now().UTC().Format(time.RFC3339))
 	token := signer(st.JWTSecret())
 	url := st.GraphQLURL()
-	ps, err := catalog(ctx, url, token("CUSTOMER", "C0001"))
+	pool, err := stockedPlainPool(ctx, st, url, token, o.orders)
 	if err != nil {
-		return err
-	}
-	var pool []product
-	for _, p := range ps {
-		if !p.Bundle && !p.Presale && !p.DropShip && p.SKU != "FLASH-001" && p.Available > 0 {
-			pool = append(pool, p)
-		}
-	}
-	if len(pool) < 10 {
-		return fmt.Errorf("catalog has only %d plain SKUs in stock", len(pool))
-	}
-	if err := receiveStock(ctx, st, pool, o.orders); err != nil {
 		return err
 	}
 	// Suspended, the orders stay paid and cancellable, and no pipeline

@@ -421,6 +421,36 @@ type product struct {
 	DropShip  bool   `json:"dropShip"`
 }
 
+// plainProducts are the catalog's plain goods in stock: no bundle, presale
+// or drop-ship line and not the flash sale's SKU, so an order of them
+// takes the ordinary path through reservation and fulfillment.
+func plainProducts(ps []product) []product {
+	var plain []product
+	for _, p := range ps {
+		if !p.Bundle && !p.Presale && !p.DropShip && p.SKU != "FLASH-001" && p.Available > 0 {
+			plain = append(plain, p)
+		}
+	}
+	return plain
+}
+
+// stockedPlainPool is the fresh stack's plain goods (at least 10 SKUs),
+// with stock received for n orders of them.
+func stockedPlainPool(ctx context.Context, st *stack.Stack, url string, token func(string, string) string, n int) ([]product, error) {
+	ps, err := catalog(ctx, url, token("CUSTOMER", "C0001"))
+	if err != nil {
+		return nil, err
+	}
+	pool := plainProducts(ps)
+	if len(pool) < 10 {
+		return nil, fmt.Errorf("catalog has only %d plain SKUs in stock", len(pool))
+	}
+	if err := receiveStock(ctx, st, pool, n); err != nil {
+		return nil, err
+	}
+	return pool, nil
+}
+
 func catalog(ctx context.Context, url, tok string) ([]product, error) {
 	c := gqlc.New(url, tok)
 	var all []product
@@ -541,12 +571,7 @@ func place(ctx context.Context, url string, token func(string, string) string, m
 	if err != nil {
 		return err
 	}
-	var plain []product
-	for _, p := range ps {
-		if !p.Bundle && !p.Presale && !p.DropShip && p.SKU != "FLASH-001" && p.Available > 0 {
-			plain = append(plain, p)
-		}
-	}
+	plain := plainProducts(ps)
 	if len(plain) == 0 {
 		return fmt.Errorf("no plain products in stock")
 	}
