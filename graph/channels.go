@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/harvest/harvest/apps/channels/channelsclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
@@ -93,18 +94,7 @@ func listSize(first *int64, def, limit int) (int, error) {
 		n = int(*first)
 	}
 	if n < 1 || n > limit {
-		return 0, &PublicError{Code: CodeBadUserInput, Message: "first must be 1-" + itoa(limit), Extensions: map[string]any{"field": "first"}}
+		return 0, &PublicError{Code: CodeBadUserInput, Message: "first must be 1-" + strconv.Itoa(limit), Extensions: map[string]any{"field": "first"}}
 	}
 	return n, nil
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
