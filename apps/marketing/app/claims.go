@@ -48,7 +48,9 @@ import (
 type ClaimRepository interface {
 	CreateClaimCampaign(ctx context.Context, c domain.ClaimCampaign, key, hash string) (string, error)
 	ClaimCampaign(ctx context.Context, id string) (domain.ClaimCampaign, error)
-	Template(ctx context.Context, id string) (domain.Template, error)
+	// TemplateBinds answers the template's CanBind at now (binds), read
+	// without the count of coupons issued that a Template carries.
+	TemplateBinds(ctx context.Context, id string, now time.Time) (binds, err error)
 	// RecordClaim records c PENDING in the customer's next slot, due for
 	// the re-queue job at due; beyond limit domain.ErrClaimLimitReached; a
 	// key used before answers that claim (created false).
@@ -114,19 +116,50 @@ type Claims struct {
 	mu        sync.Mutex
 	campaigns map[string]cachedCampaign
 	knownKeys map[string][]string // "campaign|customer" → keys of their claims (known)
-	leftReads map[string]*leftRead
+	// Reads in flight, by campaign, that taps arriving meanwhile share: at
+	// a peak every tap asked for what one read tells all the taps of the
+	// moment (a round trip each to Redis for the count; to MariaDB, when
+	// the cached campaign went stale, for the campaign and its template:
+	// hundreds of identical reads a second).
+	leftReads     map[string]*flight[int64]
+	campaignReads map[string]*flight[cachedCampaign]
 }
 
-// leftRead is a read of a campaign's Redis count in flight: taps that
-// arrive while it is under way take its answer. At a peak every tap
-// asked Redis for the count, a round trip each, to learn what one read
-// tells all the taps of the moment; a tap still never takes an answer
-// read before it arrived plus one round trip. The count only steers the
-// early refusal: the take in Redis is what never oversells.
-type leftRead struct {
+// flight is a read in flight: callers arriving while it is under way take
+// its answer, so a caller never takes one read before it arrived plus one
+// round trip. The count only steers the early refusal (the take in Redis
+// is what never oversells); the campaign is cached for campaignTTL anyway.
+type flight[T any] struct {
 	done chan struct{}
-	left int64
+	val  T
 	err  error
+}
+
+// shared runs read for key unless a read of key is in flight, and answers
+// that read's result (or ctx's end). The read itself runs to its end
+// whoever gave up: others wait on it.
+func shared[T any](ctx context.Context, mu *sync.Mutex, inFlight map[string]*flight[T], key string, read func(context.Context) (T, error)) (T, error) {
+	mu.Lock()
+	f, ok := inFlight[key]
+	if !ok {
+		f = &flight[T]{done: make(chan struct{})}
+		inFlight[key] = f
+	}
+	mu.Unlock()
+	if !ok {
+		f.val, f.err = read(context.WithoutCancel(ctx))
+		mu.Lock()
+		delete(inFlight, key)
+		mu.Unlock()
+		close(f.done)
+	}
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 type cachedCampaign struct {
@@ -155,7 +188,8 @@ func NewClaims(st ClaimRepository, stock ClaimStock, clk clock.Clock, notify fun
 	}
 	return &Claims{store: st, stock: stock, clock: clk, log: log, notify: notify, RequeueAfter: 30 * time.Second, RequeueEvery: 5 * time.Second,
 		Binders: 4, BindBatch: 256, layer1: make(chan domain.Claim, queue), layer2: make(chan domain.Claim, 4*256),
-		campaigns: map[string]cachedCampaign{}, leftReads: map[string]*leftRead{}}
+		campaigns: map[string]cachedCampaign{}, leftReads: map[string]*flight[int64]{},
+		campaignReads: map[string]*flight[cachedCampaign]{}}
 }
 
 func (c *Claims) now() time.Time { return c.clock.Now().UTC().Truncate(time.Microsecond) }
@@ -197,16 +231,24 @@ func (c *Claims) Campaign(ctx context.Context, id string) (domain.ClaimCampaign,
 	return cc, n, nil
 }
 
-// cached returns the campaign as read at most campaignTTL ago.
+// cached returns the campaign as read at most campaignTTL ago; the taps
+// that find it stale share one read.
 func (c *Claims) cached(ctx context.Context, id string) (cachedCampaign, error) {
-	now := c.now()
 	c.mu.Lock()
 	e, ok := c.campaigns[id]
 	c.mu.Unlock()
-	if ok && now.Sub(e.readAt) < campaignTTL {
+	if ok && c.now().Sub(e.readAt) < campaignTTL {
 		return e, nil
 	}
+	return shared(ctx, &c.mu, c.campaignReads, id, func(ctx context.Context) (cachedCampaign, error) { return c.readCampaign(ctx, id) })
+}
+
+// readCampaign reads a campaign and whether its template binds now, and
+// caches them.
+func (c *Claims) readCampaign(ctx context.Context, id string) (cachedCampaign, error) {
+	now := c.now()
 	cc, err := c.store.ClaimCampaign(ctx, id)
+	var e cachedCampaign
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		e = cachedCampaign{missing: true, readAt: now}
@@ -214,11 +256,9 @@ func (c *Claims) cached(ctx context.Context, id string) (cachedCampaign, error) 
 		return cachedCampaign{}, err
 	default:
 		e = cachedCampaign{c: cc, readAt: now}
-		t, err := c.store.Template(ctx, cc.Spec.TemplateID)
-		if err != nil {
+		if e.binds, err = c.store.TemplateBinds(ctx, cc.Spec.TemplateID, now); err != nil {
 			return cachedCampaign{}, err
 		}
-		e.binds = t.CanBind(now)
 	}
 	c.mu.Lock()
 	c.campaigns[id] = e
@@ -285,26 +325,7 @@ func (c *Claims) Claim(ctx context.Context, customerID, campaignID, key string) 
 
 // left reads the campaign's Redis count, sharing a read in flight.
 func (c *Claims) left(ctx context.Context, campaignID string) (int64, error) {
-	c.mu.Lock()
-	r, ok := c.leftReads[campaignID]
-	if !ok {
-		r = &leftRead{done: make(chan struct{})}
-		c.leftReads[campaignID] = r
-	}
-	c.mu.Unlock()
-	if !ok {
-		r.left, r.err = c.stock.Left(context.WithoutCancel(ctx), campaignID)
-		c.mu.Lock()
-		delete(c.leftReads, campaignID)
-		c.mu.Unlock()
-		close(r.done)
-	}
-	select {
-	case <-r.done:
-		return r.left, r.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	return shared(ctx, &c.mu, c.leftReads, campaignID, func(ctx context.Context) (int64, error) { return c.stock.Left(ctx, campaignID) })
 }
 
 // maxKnown bounds the keys remembered (knownKeys); past it they are
@@ -558,7 +579,7 @@ func (c *Claims) Issue(ctx context.Context, campaignID string, claims []domain.C
 		case errors.Is(err, domain.ErrStaleStock):
 			continue // the counter was rebuilt: take again on the current one
 		case refusalOf(err) != "":
-			return c.refuse(ctx, campaignID, idsOf(took), refusalOf(err), true)
+			return c.refuse(ctx, campaignID, domain.ClaimIDs(took), refusalOf(err), true)
 		case err != nil:
 			return err
 		}
@@ -585,14 +606,6 @@ func (c *Claims) Issue(ctx context.Context, campaignID string, claims []domain.C
 		return c.giveBack(ctx, campaignID, strays)
 	}
 	return fmt.Errorf("campaign %s: its stock counter kept changing", campaignID)
-}
-
-func idsOf(cs []domain.Claim) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.ID
-	}
-	return out
 }
 
 // refuse refuses claims; with owed their units go back to Redis after the
@@ -640,7 +653,7 @@ func (c *Claims) IssuePending(ctx context.Context, customerID string) {
 	for id, cs := range byCampaign {
 		e, err := c.cached(ctx, id)
 		if err == nil && e.missing {
-			err = c.refuse(ctx, id, idsOf(cs), domain.RefusedCampaignGone, true)
+			err = c.refuse(ctx, id, domain.ClaimIDs(cs), domain.RefusedCampaignGone, true)
 		} else if err == nil {
 			err = c.Issue(ctx, id, cs)
 		}

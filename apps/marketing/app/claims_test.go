@@ -580,3 +580,68 @@ func TestClaimLimitHoldsUnderConcurrency(t *testing.T) {
 	}
 	t.Logf("%d taps from %d customers: limit of 2 held", len(taps), users)
 }
+
+// campaignReadCounter counts the reads of a claim campaign and of its
+// template's binding that the claims service makes.
+type campaignReadCounter struct {
+	app.ClaimRepository
+	campaigns, templates atomic.Int64
+}
+
+func (r *campaignReadCounter) ClaimCampaign(ctx context.Context, id string) (domain.ClaimCampaign, error) {
+	r.campaigns.Add(1)
+	return r.ClaimRepository.ClaimCampaign(ctx, id)
+}
+
+func (r *campaignReadCounter) TemplateBinds(ctx context.Context, id string, now time.Time) (binds, err error) {
+	r.templates.Add(1)
+	return r.ClaimRepository.TemplateBinds(ctx, id, now)
+}
+
+// A peak's taps arriving together while the cached campaign is stale
+// share one read of it (and of its template): each tap read them itself,
+// hundreds of identical reads a second through the gateway. Every tap is
+// still recorded, each with its own answer.
+func TestClaimTapsShareOneCampaignRead(t *testing.T) {
+	e := newClaimEnv(t)
+	cc := e.campaign(t, 10_000, 1)
+	reads := &campaignReadCounter{ClaimRepository: e.st}
+	c := app.NewClaims(reads, e.stock, e.clk, nil, nil, 0)
+	burst := func(round int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, 300)
+		for i := range 300 {
+			wg.Go(func() {
+				cl, err := c.Claim(e.ctx, fmt.Sprintf("R%d-%03d", round, i), cc.ID, "tap")
+				if err == nil && cl.Status != domain.ClaimPending {
+					err = fmt.Errorf("claim %s is %s, want PENDING", cl.ID, cl.Status)
+				}
+				if err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	burst(1)
+	if n, m := reads.campaigns.Load(), reads.templates.Load(); n != 1 || m != 1 {
+		t.Fatalf("300 taps together read the campaign %d times and its template %d times, want once each", n, m)
+	}
+	e.clk.Advance(2 * time.Second) // the cached campaign is stale now
+	burst(2)
+	if n, m := reads.campaigns.Load(), reads.templates.Load(); n != 2 || m != 2 {
+		t.Fatalf("after the cache went stale the campaign was read %d times and its template %d times in all, want twice each", n, m)
+	}
+	var recorded int
+	if err := e.st.DB().QueryRow(`SELECT COUNT(*) FROM coupon_claims WHERE campaign_id=?`, cc.ID).Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	if recorded != 600 {
+		t.Fatalf("%d claims recorded, want 600", recorded)
+	}
+}

@@ -128,3 +128,12 @@ type ClaimCounts struct {
 	// StockLeft is the Redis counter (-1 when Redis holds none now).
 	StockLeft int64
 }
+
+// ClaimIDs answers the ids of cs, in their order.
+func ClaimIDs(cs []Claim) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}

@@ -64,16 +64,40 @@ func (s *Store) CreateClaimCampaign(ctx context.Context, c domain.ClaimCampaign,
 // templateBinds reads the template under a shared lock (its rules cannot
 // change until tx ends) and says whether it binds at now.
 func templateBinds(ctx context.Context, tx *sql.Tx, templateID string, now time.Time, field string) error {
-	var st domain.TemplateStatus
-	var validTo time.Time
-	err := tx.QueryRowContext(ctx, `SELECT status, valid_to FROM coupon_templates WHERE id=? LOCK IN SHARE MODE`, templateID).Scan(&st, &validTo)
-	if errors.Is(err, sql.ErrNoRows) {
+	binds, err := readTemplateBinds(ctx, tx, templateID, now, " LOCK IN SHARE MODE")
+	if errors.Is(err, domain.ErrNotFound) {
 		return fmt.Errorf("%w: %s: coupon template %s does not exist", domain.ErrValidation, field, templateID)
 	}
 	if err != nil {
-		return fmt.Errorf("read coupon template %s: %w", templateID, err)
+		return err
 	}
-	return canBind(templateID, st, validTo, now)
+	return binds
+}
+
+// TemplateBinds answers whether a template binds at now (binds: its
+// CanBind), or err when it cannot be read (domain.ErrNotFound). It reads
+// only the template's status and end: the claims path asked Template,
+// which counts the coupons issued of it, at every campaign refresh (a
+// range of the template's coupons, thousands of rows each at a peak).
+func (s *Store) TemplateBinds(ctx context.Context, templateID string, now time.Time) (binds, err error) {
+	return readTemplateBinds(ctx, s.db, templateID, now, "")
+}
+
+func readTemplateBinds(ctx context.Context, q rowQuerier, templateID string, now time.Time, lock string) (binds, err error) {
+	var st domain.TemplateStatus
+	var validTo time.Time
+	err = q.QueryRowContext(ctx, `SELECT status, valid_to FROM coupon_templates WHERE id=?`+lock, templateID).Scan(&st, &validTo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: coupon template %s", domain.ErrNotFound, templateID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read coupon template %s: %w", templateID, err)
+	}
+	return canBind(templateID, st, validTo, now), nil
+}
+
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
 // canBind says whether a template of status st valid until validTo binds at now.
@@ -136,6 +160,24 @@ func (s *Store) RecordClaim(ctx context.Context, c domain.Claim, limit int, due 
 		// a concurrent claim took the slot (or the key): count again
 	}
 	return domain.Claim{}, false, fmt.Errorf("record claim of %s on %s: slots kept changing", c.CustomerID, c.CampaignID)
+}
+
+// recordGroup records a group of claims in a transaction of its own. A
+// duplicate means a concurrent group took one of these customers' next
+// slot, or a key, and committed first (InnoDB's duplicate check waits for
+// it): counted again in a fresh transaction the group sees it and is
+// right. Only when that keeps failing does the writer fall back to
+// recording the group claim by claim, a transaction each (512 of them
+// for a full group, where one double tap spoiled it).
+func (s *Store) recordGroup(ctx context.Context, g []*recordReq) error {
+	var err error
+	for range 3 {
+		err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error { return s.recordAll(ctx, tx, g) })
+		if !sqltx.IsDuplicate(err) {
+			return err
+		}
+	}
+	return err
 }
 
 // recordAll records a group of claims in tx: their keys looked up, the
@@ -223,7 +265,19 @@ func scanClaim(r interface{ Scan(...any) error }) (domain.Claim, error) {
 }
 
 func claimsWhere(ctx context.Context, q querier, where string, args ...any) ([]domain.Claim, error) {
-	cs, err := sqltx.Collect[domain.Claim](q.QueryContext(ctx, `SELECT `+claimCols+` FROM coupon_claims WHERE `+where, args...))(scanClaim)
+	return claimsFrom(ctx, q, `coupon_claims`, where, args...)
+}
+
+// claimsByID is coupon_claims read or written by a list of ids: on the
+// primary key alone. With a list longer than eq_range_index_dive_limit
+// (200) and the table's statistics lagging a peak's inserts, MariaDB
+// scanned the whole table for a binding's 256 ids (1,500 rows examined
+// early in a load run, growing with the table; for UPDATE and FOR UPDATE
+// every row examined is locked, so concurrent bindings queued on them).
+const claimsByID = `coupon_claims FORCE INDEX (PRIMARY)`
+
+func claimsFrom(ctx context.Context, q querier, table, where string, args ...any) ([]domain.Claim, error) {
+	cs, err := sqltx.Collect[domain.Claim](q.QueryContext(ctx, `SELECT `+claimCols+` FROM `+table+` WHERE `+where, args...))(scanClaim)
 	if err != nil {
 		return nil, fmt.Errorf("read claims: %w", err)
 	}
@@ -260,11 +314,24 @@ func (s *Store) LeaseDue(ctx context.Context, now, until time.Time, limit int) (
 		args = append(args, c.ID)
 	}
 	args = append(args, domain.ClaimPending)
-	if _, err := s.db.ExecContext(ctx, `UPDATE coupon_claims SET next_try_at=?, attempts=attempts+1 WHERE id IN (`+
+	if _, err := s.db.ExecContext(ctx, `UPDATE `+claimsByID+` SET next_try_at=?, attempts=attempts+1 WHERE id IN (`+
 		sqltx.Tuples("?", len(cs))+`) AND status=?`, args...); err != nil {
 		return nil, fmt.Errorf("lease due claims: %w", err)
 	}
 	return cs, nil
+}
+
+// lockPending locks those of the claims ids that are still PENDING and
+// answers them. Whole rows, by the primary key in id order: a covering
+// read of ids alone went by a secondary index and deadlocked with
+// concurrent bindings and refusals of the same claims.
+func lockPending(ctx context.Context, tx *sql.Tx, ids []string) ([]domain.Claim, error) {
+	args := make([]any, 0, len(ids)+1)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	args = append(args, domain.ClaimPending)
+	return claimsFrom(ctx, tx, claimsByID, `id IN (`+sqltx.Tuples("?", len(ids))+`) AND status=? ORDER BY id FOR UPDATE`, args...)
 }
 
 // BindClaims binds the coupons of claims whose units were taken from the
@@ -298,15 +365,7 @@ func (s *Store) BindClaims(ctx context.Context, campaignID string, epoch int64, 
 		if err := canBind(templateID, st, validTo, now); err != nil {
 			return err
 		}
-		args := make([]any, 0, len(claims)+1)
-		for _, c := range claims {
-			args = append(args, c.ID)
-		}
-		args = append(args, domain.ClaimPending)
-		// Whole rows, by the primary key in id order: a covering read of
-		// ids alone went by a secondary index and deadlocked with
-		// concurrent bindings and refusals of the same claims.
-		locked, err := claimsWhere(ctx, tx, `id IN (`+sqltx.Tuples("?", len(claims))+`) AND status=? ORDER BY id FOR UPDATE`, args...)
+		locked, err := lockPending(ctx, tx, domain.ClaimIDs(claims))
 		if err != nil {
 			return err
 		}
@@ -327,7 +386,7 @@ func (s *Store) BindClaims(ctx context.Context, campaignID string, epoch int64, 
 			bound = append(bound, c.ID)
 		}
 		ids = append(ids, domain.ClaimPending)
-		if _, err := tx.ExecContext(ctx, `UPDATE coupon_claims SET status=?, coupon_id=id, updated_at=? WHERE id IN (`+
+		if _, err := tx.ExecContext(ctx, `UPDATE `+claimsByID+` SET status=?, coupon_id=id, updated_at=? WHERE id IN (`+
 			sqltx.Tuples("?", len(locked))+`) AND status=?`, ids...); err != nil {
 			return fmt.Errorf("mark %d claims bound: %w", len(locked), err)
 		}
@@ -343,12 +402,7 @@ func (s *Store) RefuseClaims(ctx context.Context, campaignID string, ids []strin
 	var refused []string
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
 		refused = nil
-		args := make([]any, 0, len(ids)+1)
-		for _, id := range ids {
-			args = append(args, id)
-		}
-		args = append(args, domain.ClaimPending)
-		locked, err := claimsWhere(ctx, tx, `id IN (`+sqltx.Tuples("?", len(ids))+`) AND status=? ORDER BY id FOR UPDATE`, args...)
+		locked, err := lockPending(ctx, tx, ids)
 		if err != nil || len(locked) == 0 {
 			return err
 		}
@@ -358,7 +412,7 @@ func (s *Store) RefuseClaims(ctx context.Context, campaignID string, ids []strin
 			refused = append(refused, c.ID)
 		}
 		up = append(up, domain.ClaimPending)
-		if _, err := tx.ExecContext(ctx, `UPDATE coupon_claims SET status=?, reason=?, updated_at=? WHERE id IN (`+
+		if _, err := tx.ExecContext(ctx, `UPDATE `+claimsByID+` SET status=?, reason=?, updated_at=? WHERE id IN (`+
 			sqltx.Tuples("?", len(locked))+`) AND status=?`, up...); err != nil {
 			return fmt.Errorf("refuse %d claims: %w", len(locked), err)
 		}

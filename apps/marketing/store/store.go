@@ -34,7 +34,7 @@ func New(db *sql.DB) *Store {
 	s.grants = group.NewWriter(group.Options{Sizes: grantGroupSize}, group.InTx(db, s.grantAll))
 	// A claim's group lingers up to 2 ms when claims queue behind the one
 	// being written (a pop-up's peak), so each commit records more of them.
-	s.claims = group.NewWriter(group.Options{Sizes: claimGroupSize, MaxSize: 512, Linger: 2 * time.Millisecond}, group.InTx(db, s.recordAll))
+	s.claims = group.NewWriter(group.Options{Sizes: claimGroupSize, MaxSize: 512, Linger: 2 * time.Millisecond}, s.recordGroup)
 	return s
 }
 
