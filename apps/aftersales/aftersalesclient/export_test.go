@@ -1,0 +1,12 @@
+package aftersalesclient
+
+// SkipMirrorWait makes f's Add answer without waiting for the mirrors, so
+// the tests can show their checks catch it.
+func SkipMirrorWait(f *CancelFilter) { f.skipMirrorWait = true }
+
+// PauseMirror holds m before its next renewal (a stalled gateway) until
+// resume is called.
+func PauseMirror(m *Mirror) (resume func()) {
+	m.paused.Lock()
+	return m.paused.Unlock
+}
