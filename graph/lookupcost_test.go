@@ -53,10 +53,12 @@ func TestCancelLookupTimedByPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	mirror := aftersalesclient.NewMirror(aftersalesclient.NewCancelFilter(rdb, prefix, aftersalesclient.WithLease(lease)), nil)
-	mctx, stop := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- mirror.Run(mctx) }()
-	t.Cleanup(func() { stop(); <-stopped })
+	t.Cleanup(mirror.Start(ctx))
+	wctx, cancel := context.WithTimeout(ctx, 10*lease)
+	defer cancel()
+	if err := mirror.AwaitCopy(wctx); err != nil {
+		t.Fatal(err)
+	}
 	fromMemory := func(want bool) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * lease); ; time.Sleep(5 * time.Millisecond) {
@@ -96,7 +98,6 @@ func TestCancelLookupTimedByPath(t *testing.T) {
 			t.Fatalf("%s: after-sales asked %d times, want %d", step, as.lookups, wantLookups)
 		}
 	}
-	fromMemory(true)
 	read(withMirror, "filter built, no request, mirror in its lease", "filter_no_memory", 0)
 	read(withRedis, "filter built, no request, no mirror", "filter_no_redis", 0)
 	if err := rdb.Del(ctx, prefix+"ready").Err(); err != nil {

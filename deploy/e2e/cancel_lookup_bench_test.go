@@ -46,16 +46,11 @@ func BenchmarkCancelLookupThroughSidecars(b *testing.B) {
 	orderID := func(i int) string { return "BENCH-NONE-" + strconv.Itoa(i%100000) }
 
 	mirror := aftersalesclient.NewMirror(filter, nil)
-	mctx, stop := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- mirror.Run(mctx) }()
-	b.Cleanup(func() { stop(); <-stopped })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, memory, _ := mirror.MayHaveFrom(ctx, "BENCH-PROBE"); memory {
-			break
-		} else if time.Now().After(deadline) {
-			b.Fatal("the mirror does not answer from memory after 10 s")
-		}
+	b.Cleanup(mirror.Start(ctx))
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := mirror.AwaitCopy(wctx); err != nil {
+		b.Fatal(err)
 	}
 	b.Run("filter_no_memory", func(b *testing.B) {
 		b.ReportAllocs()

@@ -100,6 +100,35 @@ func (m *Mirror) MayHaveFrom(ctx context.Context, orderID string) (maybe, fromMe
 	return maybe, false, err
 }
 
+// Start runs Run in the background (for code without a runtime.App:
+// tests, benchmarks, tools); stop ends it and waits for it to leave the
+// registry.
+func (m *Mirror) Start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.Run(ctx) // Run logs what goes wrong and returns nil
+	}()
+	return func() { cancel(); <-done }
+}
+
+// AwaitCopy waits until the mirror answers from memory (registered, its
+// lease held), polling every 10 ms; ctx's error when it ends first.
+// Benchmarks wait for it so that they measure the path they name.
+func (m *Mirror) AwaitCopy(ctx context.Context) error {
+	for {
+		if c := m.copy.Load(); c != nil && int64(time.Since(m.origin)) < c.trustedUntil.Load() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cancel filter mirror: no copy in memory yet: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // registerScript: KEYS bits, log, registry, ready; ARGV mirror id, lease
 // ms. Nil while the filter is not ready; else registers the mirror as
 // having applied the stream's last entry and answers {generation, that

@@ -16,22 +16,18 @@ import (
 )
 
 // testLease is short so that the waits the protocol has (a young
-// registry, a lapsed mirror) take little of a test.
-const testLease = 400 * time.Millisecond
+// registry, a lapsed mirror) take little of a test, and long enough that
+// a snapshot (11.4 MiB out of Redis) fits in it on a busy machine.
+const testLease = time.Second
 
 // gateway is one gateway replica's mirror, on its own Redis client.
 func gateway(t testing.TB, addr, prefix string) *aftersalesclient.Mirror {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	m := aftersalesclient.NewMirror(aftersalesclient.NewCancelFilter(rdb, prefix, aftersalesclient.WithLease(testLease)), nil)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	stop := m.Start(context.Background())
 	t.Cleanup(func() {
 		stop()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
 		rdb.Close()
 	})
 	return m
@@ -109,12 +105,15 @@ func acceptThroughMirrors(t *testing.T, writer *aftersalesclient.CancelFilter, m
 						return
 					default:
 					}
-					i := last.Load()
-					if i < 0 {
-						runtimeYield()
-						continue
+					// Bursts of reads with short sleeps between: readers
+					// spinning without end would keep the mirrors' and
+					// Add's network replies waiting for a free core.
+					time.Sleep(20 * time.Microsecond)
+					if i := last.Load(); i >= 0 {
+						for range 50 {
+							read(m, ids[max(0, i-rand.Int64N(8))])
+						}
 					}
-					read(m, ids[max(0, i-rand.Int64N(8))])
 				}
 			})
 		}
@@ -139,13 +138,10 @@ func acceptThroughMirrors(t *testing.T, writer *aftersalesclient.CancelFilter, m
 	return a
 }
 
-func runtimeYield() { time.Sleep(10 * time.Microsecond) }
-
-// Issue 15's guarantee with the copies in the gateways' memory: two
-// gateway replicas' mirrors and after-sales' Add; the moment Add returns,
-// both say "may have", under concurrent reads, while most answers come
-// from memory (so the test is about the mirrors, not the Redis fallback).
-func TestMirrorsSeeAnAcceptAtOnce(t *testing.T) {
+// twoGateways is after-sales' filter, built, and two gateway replicas'
+// mirrors of it, answering from memory.
+func twoGateways(t testing.TB) (*redis.Client, string, *aftersalesclient.CancelFilter, []*aftersalesclient.Mirror) {
+	t.Helper()
 	rdb, prefix := testdb.Redis(t)
 	writer := builtFilter(t, rdb, prefix)
 	addr := rdb.Options().Addr
@@ -153,7 +149,16 @@ func TestMirrorsSeeAnAcceptAtOnce(t *testing.T) {
 	for _, m := range mirrors {
 		awaitMemory(t, m, true)
 	}
-	a := acceptThroughMirrors(t, writer, mirrors, 300, nil)
+	return rdb, prefix, writer, mirrors
+}
+
+// Issue 15's guarantee with the copies in the gateways' memory: two
+// gateway replicas' mirrors and after-sales' Add; the moment Add returns,
+// both say "may have", under concurrent reads, while most answers come
+// from memory (so the test is about the mirrors, not the Redis fallback).
+func TestMirrorsSeeAnAcceptAtOnce(t *testing.T) {
+	_, _, writer, mirrors := twoGateways(t)
+	a := acceptThroughMirrors(t, writer, mirrors, 2000, nil)
 	if w := a.wrong.Load(); w > 0 {
 		t.Fatalf("%d of %d reads answered no for an accepted order", w, a.reads)
 	}
@@ -166,18 +171,13 @@ func TestMirrorsSeeAnAcceptAtOnce(t *testing.T) {
 // The check above can fail: with Add not waiting for the mirrors, the
 // same run finds wrong "no"s (a mirror reads before it applied the entry).
 func TestMirrorsCheckCatchesAnAddThatDoesNotWait(t *testing.T) {
-	rdb, prefix := testdb.Redis(t)
-	writer := builtFilter(t, rdb, prefix)
-	addr := rdb.Options().Addr
-	mirrors := []*aftersalesclient.Mirror{gateway(t, addr, prefix), gateway(t, addr, prefix)}
-	for _, m := range mirrors {
-		awaitMemory(t, m, true)
-	}
+	_, _, writer, mirrors := twoGateways(t)
 	aftersalesclient.SkipMirrorWait(writer)
-	a := acceptThroughMirrors(t, writer, mirrors, 200, nil)
+	a := acceptThroughMirrors(t, writer, mirrors, 2000, nil)
 	if a.wrong.Load() == 0 {
 		t.Fatalf("no wrong answer in %d reads with Add not waiting for the mirrors", a.reads)
 	}
+	t.Logf("%d of %d reads wrong with Add not waiting", a.wrong.Load(), a.reads)
 }
 
 // A stalled gateway (its mirror paused before a renewal): its lease
@@ -196,6 +196,7 @@ func TestMirrorOutOfLeaseAsksRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	resume := PauseOnce(stalled)
+	t.Cleanup(resume) // before the mirror's stop, which a paused Run would never answer
 	awaitMemory(t, stalled, false)
 	start := time.Now()
 	if err := writer.Add(ctx, "O-while-stalled"); err != nil {
@@ -233,14 +234,8 @@ func PauseOnce(m *aftersalesclient.Mirror) func() {
 // after-sales rebuilds from its rows: no read ever says "no" for an
 // accepted order, and afterwards the mirrors answer from memory again.
 func TestMirrorsRightWhenRedisLosesTheKeys(t *testing.T) {
-	rdb, prefix := testdb.Redis(t)
-	writer := builtFilter(t, rdb, prefix)
+	rdb, prefix, writer, mirrors := twoGateways(t)
 	ctx := context.Background()
-	addr := rdb.Options().Addr
-	mirrors := []*aftersalesclient.Mirror{gateway(t, addr, prefix), gateway(t, addr, prefix)}
-	for _, m := range mirrors {
-		awaitMemory(t, m, true)
-	}
 	const n = 300
 	a := acceptThroughMirrors(t, writer, mirrors, n, func(i int, accepted []string) {
 		switch i {
@@ -269,6 +264,61 @@ func TestMirrorsRightWhenRedisLosesTheKeys(t *testing.T) {
 		awaitMemory(t, m, true)
 	}
 	t.Logf("%d reads, %d from memory, none wrong", a.reads, a.fromMemory)
+}
+
+// lostKeysUnderStalledMirrors deletes the filter's keys while both
+// gateways' mirrors are stalled before a renewal with their leases still
+// held, as a Redis flush meets gateways between renewals; then adds
+// orders and counts the mirrors' wrong "no"s about them. Nothing but
+// Add's wait for the new registry to be a lease old keeps the mirrors'
+// old copies from answering.
+func lostKeysUnderStalledMirrors(t *testing.T, skipYoungWait bool) (wrong int) {
+	rdb, prefix, writer, mirrors := twoGateways(t)
+	ctx := context.Background()
+	if skipYoungWait {
+		aftersalesclient.SkipYoungRegistryWait(writer)
+	}
+	if err := writer.Add(ctx, "O-before"); err != nil { // the registry's first lease passes here
+		t.Fatal(err)
+	}
+	for _, m := range mirrors {
+		t.Cleanup(PauseOnce(m))
+	}
+	// The XREAD in flight returns (at most lease/5) and each mirror stops
+	// at its next renewal, its lease still held for about half of one.
+	time.Sleep(testLease / 4)
+	if err := rdb.Del(ctx, prefix+"bits", prefix+"ready", prefix+"log", prefix+"mirrors").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		id := fmt.Sprintf("O-after-%d", i)
+		if err := writer.Add(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mirrors {
+			if maybe, _, err := m.MayHaveFrom(ctx, id); err == nil && !maybe {
+				wrong++
+			}
+		}
+	}
+	return wrong
+}
+
+// Redis loses the keys between two renewals of the mirrors: Add waits
+// until the registry it finds new is a lease old, by when no mirror
+// believes its old copy; none answers "no" for an order added.
+func TestStalledMirrorsRightWhenRedisLosesTheKeys(t *testing.T) {
+	if wrong := lostKeysUnderStalledMirrors(t, false); wrong > 0 {
+		t.Fatalf("%d wrong no after the keys were lost", wrong)
+	}
+}
+
+// The check above can fail: without that wait, the mirrors' old copies
+// answer "no" for the orders added after the loss.
+func TestStalledMirrorsCheckCatchesNoWaitForANewRegistry(t *testing.T) {
+	if wrong := lostKeysUnderStalledMirrors(t, true); wrong == 0 {
+		t.Fatal("no wrong answer with Add not waiting for a new registry")
+	}
 }
 
 // BenchmarkAddWithMirrors is after-sales' Add with no mirror registered

@@ -79,16 +79,11 @@ func BenchmarkCancelLookup(b *testing.B) {
 	client := aftersalesclient.New(daprx.NewInvoker(port))
 
 	mirror := aftersalesclient.NewMirror(aftersalesclient.NewCancelFilter(rdb, prefix), nil)
-	mctx, stop := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- mirror.Run(mctx) }()
-	b.Cleanup(func() { stop(); <-stopped })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, memory, _ := mirror.MayHaveFrom(ctx, "X-probe"); memory {
-			break
-		} else if time.Now().After(deadline) {
-			b.Fatal("the mirror does not answer from memory")
-		}
+	b.Cleanup(mirror.Start(ctx))
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := mirror.AwaitCopy(wctx); err != nil {
+		b.Fatal(err)
 	}
 	b.Run("filter_no_memory", func(b *testing.B) {
 		i, fromRedis := 0, 0
