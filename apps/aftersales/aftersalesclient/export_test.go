@@ -11,6 +11,10 @@ func SkipYoungRegistryWait(f *CancelFilter) { f.skipYoungWait = true }
 // PauseMirror holds m before its next renewal (a stalled gateway) until
 // resume is called.
 func PauseMirror(m *Mirror) (resume func()) {
-	m.paused.Lock()
-	return m.paused.Unlock
+	gate := make(chan struct{})
+	m.paused.Store(&gate)
+	return func() {
+		m.paused.Store(nil)
+		close(gate)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,9 +27,9 @@ type Mirror struct {
 	// monotonic clock, which wall-clock steps do not move.
 	origin time.Time
 	copy   atomic.Pointer[mirrorCopy]
-	// paused holds Run before each renewal (export_test.go: a stalled
-	// gateway, its lease lapsing).
-	paused sync.Mutex
+	// paused, when set, holds Run before its next renewal until the
+	// channel closes (export_test.go: a stalled gateway, its lease lapsing).
+	paused atomic.Pointer[chan struct{}]
 }
 
 // mirrorCopy is one snapshot of the bits and the entries applied on it.
@@ -226,8 +225,12 @@ func (m *Mirror) Run(ctx context.Context) error {
 			}
 			m.copy.Store(c)
 		}
-		m.paused.Lock()
-		m.paused.Unlock() //nolint:staticcheck // an empty critical section: waits while a test holds it
+		if gate := m.paused.Load(); gate != nil {
+			select {
+			case <-*gate:
+			case <-ctx.Done():
+			}
+		}
 		sent := time.Since(m.origin)
 		var renewed *redis.Cmd
 		var read *redis.XStreamSliceCmd
