@@ -30,7 +30,8 @@ type detailOpts struct {
 // detail measures order detail through the gateway, open loop at o.rate
 // for o.d, over o.orders paid orders of which o.withRequests percent have
 // a cancel request. Two phases on one stack: first with the cancel filter
-// (its "no" answers the orders without a request from Redis), then the
+// (its "no" answers the orders without a request from the gateway's
+// mirror in memory, or from Redis out of the mirror's lease), then the
 // same reads with the filter's ready mark removed, so the gateway asks
 // after-sales for every order — the production path of a filter not yet
 // (re)built, no switch needed; the mark is put back afterwards (the bits
