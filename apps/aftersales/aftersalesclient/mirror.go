@@ -182,6 +182,10 @@ func (m *Mirror) register(ctx context.Context) (*mirrorCopy, string, error) {
 	applied, _ := res[1].(string)
 	bits, _ := res[2].(string)
 	c := &mirrorCopy{generation: generation, words: make([]atomic.Uint32, (m.f.m+31)/32)}
+	if len(bits) > 4*len(c.words) {
+		// Another m wrote these bits: its offsets are not this filter's.
+		return nil, "", fmt.Errorf("cancel filter mirror: %d bytes of bits, a filter of %d bits has at most %d", len(bits), m.f.m, 4*len(c.words))
+	}
 	var word [4]byte
 	for i := 0; i < len(bits); i += 4 {
 		clear(word[:])
