@@ -34,9 +34,16 @@ type CancelFilter interface {
 	MayHave(ctx context.Context, orderID string) (bool, error)
 }
 
+// sourcedFilter is a CancelFilter that also tells whether its answer came
+// from memory (*aftersalesclient.Mirror), for the lookup histogram.
+type sourcedFilter interface {
+	MayHaveFrom(ctx context.Context, orderID string) (maybe, fromMemory bool, err error)
+}
+
 var (
-	_ AfterSales   = (*aftersalesclient.Client)(nil)
-	_ CancelFilter = (*aftersalesclient.CancelFilter)(nil)
+	_ AfterSales    = (*aftersalesclient.Client)(nil)
+	_ CancelFilter  = (*aftersalesclient.CancelFilter)(nil)
+	_ sourcedFilter = (*aftersalesclient.Mirror)(nil)
 )
 
 // cancelRequestOf is order detail's cancelRequest: the filter's "no"
@@ -51,10 +58,19 @@ func (r *Resolver) cancelRequestOf(ctx context.Context, o *model.Order) (*model.
 	}
 	start, path := time.Now(), lookupAskedNoFilter
 	if r.CancelFilter != nil {
-		maybe, err := r.CancelFilter.MayHave(ctx, o.ID)
+		var maybe, fromMemory bool
+		if sf, ok := r.CancelFilter.(sourcedFilter); ok {
+			maybe, fromMemory, err = sf.MayHaveFrom(ctx, o.ID)
+		} else {
+			maybe, err = r.CancelFilter.MayHave(ctx, o.ID)
+		}
 		switch {
 		case err == nil && !maybe:
-			observeLookup(lookupFilterNo, start)
+			if fromMemory {
+				observeLookup(lookupNoMemory, start)
+			} else {
+				observeLookup(lookupNoRedis, start)
+			}
 			return nil, nil
 		case errors.Is(err, aftersalesclient.ErrFilterNotReady):
 			path = lookupAskedNotReady

@@ -231,11 +231,16 @@ func TestDocumentAuditAndLiveFeed(t *testing.T) {
 // NOT_FOUND, a line not on the order and too many units have their own
 // codes, a zero quantity is refused by the gateway; the return shows on
 // order detail's afterSalesRequests (the filter guards it too), and
+
+// shortLease is the fake after-sales' filter lease: its first Add waits
+// until the new mirror registry is a lease old (aftersalesclient/bloom.go).
+var shortLease = aftersalesclient.WithLease(100 * time.Millisecond)
+
 // customer service reads it with its pushes.
 func TestRequestReturn(t *testing.T) {
 	rdb, prefix := testdb.Redis(t)
 	ctx := context.Background()
-	fa := &fakeAfterSales{filter: aftersalesclient.NewCancelFilter(rdb, prefix), owners: map[string]string{"o-bob": "bob"},
+	fa := &fakeAfterSales{filter: aftersalesclient.NewCancelFilter(rdb, prefix, shortLease), owners: map[string]string{"o-bob": "bob"},
 		requests: map[string]aftersalesclient.Request{}}
 	if _, err := fa.filter.Rebuild(ctx, func(context.Context) ([]string, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
@@ -290,7 +295,7 @@ func TestRequestReturn(t *testing.T) {
 func TestCancelRequestAcrossGateways(t *testing.T) {
 	rdb, prefix := testdb.Redis(t)
 	ctx := context.Background()
-	as := &fakeAfterSales{filter: aftersalesclient.NewCancelFilter(rdb, prefix), owners: map[string]string{"o-alice": "alice", "o-bob": "bob"},
+	as := &fakeAfterSales{filter: aftersalesclient.NewCancelFilter(rdb, prefix, shortLease), owners: map[string]string{"o-alice": "alice", "o-bob": "bob"},
 		requests: map[string]aftersalesclient.Request{}}
 	if _, err := as.filter.Rebuild(ctx, func(context.Context) ([]string, error) { return nil, nil }); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/client"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,30 +39,53 @@ func lookupsByPath(t *testing.T) map[string]uint64 {
 }
 
 // Order detail times each cancelRequest lookup under the path it took:
-// the filter's "no" without asking after-sales, a "no" from a filter
-// without its ready mark and a "maybe" asking it; harvest-load detail
-// reads these.
+// the filter's "no" from the gateway's mirror in memory and from Redis
+// without asking after-sales, a "no" from a filter without its ready mark
+// (the mirror then out of its lease too) and a "maybe" asking it;
+// harvest-load detail reads these.
 func TestCancelLookupTimedByPath(t *testing.T) {
 	rdb, prefix := testdb.Redis(t)
 	ctx := context.Background()
-	as := &fakeAfterSales{filter: aftersalesclient.NewCancelFilter(rdb, prefix), owners: map[string]string{"o-bob": "bob"},
-		requests: map[string]aftersalesclient.Request{}}
+	const lease = 300 * time.Millisecond
+	as := &fakeAfterSales{filter: aftersalesclient.NewCancelFilter(rdb, prefix, aftersalesclient.WithLease(lease)),
+		owners: map[string]string{"o-bob": "bob"}, requests: map[string]aftersalesclient.Request{}}
 	if _, err := as.filter.Rebuild(ctx, func(context.Context) ([]string, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
+	mirror := aftersalesclient.NewMirror(aftersalesclient.NewCancelFilter(rdb, prefix, aftersalesclient.WithLease(lease)), nil)
+	t.Cleanup(mirror.Start(ctx))
+	wctx, cancel := context.WithTimeout(ctx, 10*lease)
+	defer cancel()
+	if err := mirror.AwaitCopy(wctx); err != nil {
+		t.Fatal(err)
+	}
+	fromMemory := func(want bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * lease); ; time.Sleep(5 * time.Millisecond) {
+			if _, memory, _ := mirror.MayHaveFrom(ctx, "o-probe"); memory == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("mirror answering from memory: want %v", want)
+			}
+		}
+	}
 	e := newEnv(t)
 	v, _ := auth.NewVerifier(secret, auth.DefaultPolicy())
-	c := client.New(graph.NewHandler(&graph.Resolver{Orders: e.oms, Addresses: e.oms, Catalog: e.inv, Payments: e.pay, Feed: e.hub,
-		AfterSales: as, CancelFilter: aftersalesclient.NewCancelFilter(rdb, prefix)}, graph.Options{Verifier: v}))
+	gatewayWith := func(f graph.CancelFilter) *client.Client {
+		return client.New(graph.NewHandler(&graph.Resolver{Orders: e.oms, Addresses: e.oms, Catalog: e.inv, Payments: e.pay, Feed: e.hub,
+			AfterSales: as, CancelFilter: f}, graph.Options{Verifier: v}))
+	}
+	withMirror, withRedis := gatewayWith(mirror), gatewayWith(aftersalesclient.NewCancelFilter(rdb, prefix))
 	detail := `{ order(id: "o-bob") { id cancelRequest { status } } }`
-	read := func(step, wantPath string, wantLookups int) {
+	read := func(c *client.Client, step, wantPath string, wantLookups int) {
 		t.Helper()
 		before := lookupsByPath(t)
 		if _, errs := post(t, c, detail, as2(t, "bob")); len(errs) > 0 {
 			t.Fatalf("%s: %v", step, errs)
 		}
 		after := lookupsByPath(t)
-		for _, path := range []string{"filter_no", "asked_maybe", "asked_not_ready", "asked_redis_error", "asked_no_filter"} {
+		for _, path := range []string{"filter_no_memory", "filter_no_redis", "asked_maybe", "asked_not_ready", "asked_redis_error", "asked_no_filter"} {
 			want := before[path]
 			if path == wantPath {
 				want++
@@ -74,14 +98,18 @@ func TestCancelLookupTimedByPath(t *testing.T) {
 			t.Fatalf("%s: after-sales asked %d times, want %d", step, as.lookups, wantLookups)
 		}
 	}
-	read("filter built, no request", "filter_no", 0)
+	read(withMirror, "filter built, no request, mirror in its lease", "filter_no_memory", 0)
+	read(withRedis, "filter built, no request, no mirror", "filter_no_redis", 0)
 	if err := rdb.Del(ctx, prefix+"ready").Err(); err != nil {
 		t.Fatal(err)
 	}
-	read("ready mark gone", "asked_not_ready", 1)
+	read(withRedis, "ready mark gone", "asked_not_ready", 1)
+	fromMemory(false)
+	read(withMirror, "ready mark gone, the mirror's renewals refused", "asked_not_ready", 2)
 	if _, err := as.Cancel(ctx, aftersalesclient.CancelRequest{OrderID: "o-bob", CustomerID: "bob", Reason: "x", IdempotencyKey: "k"}); err != nil {
 		t.Fatal(err)
 	}
 	// All its bits set: a "maybe", whether or not the filter is ready.
-	read("request accepted", "asked_maybe", 2)
+	read(withRedis, "request accepted", "asked_maybe", 3)
+	read(withMirror, "request accepted, through the mirror", "asked_maybe", 4)
 }

@@ -137,6 +137,12 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		app.SubscribeBulk(cfg.FeedPubSub, topic, "", 100, 20, daprx.EachMessage(afterSales.Handle))
 	}
 
+	// The cancel filter's copy in this gateway's memory, kept while the
+	// gateway runs and leaving after-sales' registry when it stops
+	// (aftersalesclient/bloom.go): order detail's "no" without a round trip.
+	cancelFilter := aftersalesclient.NewMirror(aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix), app.Logger)
+	app.Go(cancelFilter.Run)
+
 	app.Invoker.Batch(omsclient.AppID, omsclient.BatchRoutes...)
 	oms := omsclient.New(app.Invoker)
 	resolver := &graph.Resolver{
@@ -153,13 +159,11 @@ func setup(ctx context.Context, cfg Config) (*runtime.App, *hub.Hub, error) {
 		Floor:     floor,
 		// The CS console's live after-sales events.
 		AfterSalesFeed: afterSales,
-		// The cancel filter's bits live in the Redis after-sales sets them
-		// in (aftersalesclient/bloom.go): every replica reads the same copy.
-		AfterSales:   aftersalesclient.New(app.Invoker),
-		CSActions:    aftersalesclient.New(app.Invoker),
-		Documents:    aftersalesclient.New(app.Invoker),
-		Channels:     channelsclient.New(app.Invoker),
-		CancelFilter: aftersalesclient.NewCancelFilter(rdb, aftersalesclient.DefaultFilterPrefix),
+		AfterSales:     aftersalesclient.New(app.Invoker),
+		CSActions:      aftersalesclient.New(app.Invoker),
+		Documents:      aftersalesclient.New(app.Invoker),
+		Channels:       channelsclient.New(app.Invoker),
+		CancelFilter:   cancelFilter,
 	}
 	public := http.NewServeMux()
 	public.Handle("/graphql", graph.NewHandler(resolver, graph.Options{

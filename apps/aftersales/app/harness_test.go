@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
 	"github.com/harvest/harvest/apps/aftersales/app"
@@ -237,7 +238,7 @@ func setup(t *testing.T, repo func(*store.Store) app.Repository) *env {
 		stock:  &fakeStock{restored: map[string]int64{}, ids: map[string]int{}, products: map[string]inventoryclient.Product{}},
 		cpn:    &fakeCoupons{unbinds: map[string]int{}},
 		wms:    &fakeWMS{tooLate: map[string]bool{}, intercepted: map[string]int{}},
-		filter: aftersalesclient.NewCancelFilter(rdb, prefix)}
+		filter: aftersalesclient.NewCancelFilter(rdb, prefix, aftersalesclient.WithLease(50*time.Millisecond))}
 	var r app.Repository = e.st
 	if repo != nil {
 		r = repo(e.st)

@@ -20,9 +20,11 @@ type lookupCost struct {
 	buckets    map[float64]float64 // upper bound → cumulative count
 }
 
-// lookupCosts groups the phase's lookups in two: "filter_no" (the
-// filter's certain no) and "asked" (every asked_* path: after-sales was
-// asked), from the scrapes before and after the phase.
+// lookupCosts groups the phase's lookups: "filter_no_memory" (the
+// filter's certain no from the gateway's mirror), "filter_no_redis" (the
+// same no read from Redis; a gateway from before the mirror calls it
+// "filter_no") and "asked" (every asked_* path: after-sales was asked),
+// from the scrapes before and after the phase.
 func lookupCosts(before, after map[string]float64) map[string]*lookupCost {
 	out := map[string]*lookupCost{}
 	for k, v := range after {
@@ -32,9 +34,12 @@ func lookupCosts(before, after map[string]float64) map[string]*lookupCost {
 		}
 		path := labelValue(labels, "path")
 		group := "asked"
-		if path == "filter_no" {
+		switch {
+		case path == "filter_no_memory" || path == "filter_no_redis":
 			group = path
-		} else if !strings.HasPrefix(path, "asked_") {
+		case path == "filter_no":
+			group = "filter_no_redis"
+		case !strings.HasPrefix(path, "asked_"):
 			continue
 		}
 		c := out[group]
@@ -109,13 +114,13 @@ func (c *lookupCost) quantile(q float64) time.Duration {
 // printLookupCosts prints one phase's lookups per path, as the gateway
 // timed them.
 func printLookupCosts(costs map[string]*lookupCost) {
-	for _, group := range []string{"filter_no", "asked"} {
+	for _, group := range []string{"filter_no_memory", "filter_no_redis", "asked"} {
 		c := costs[group]
 		if c == nil || c.count == 0 {
-			fmt.Printf("  cancelRequest lookups, %-9s: none\n", group)
+			fmt.Printf("  cancelRequest lookups, %-16s: none\n", group)
 			continue
 		}
-		fmt.Printf("  cancelRequest lookups, %-9s: %8.0f, mean %s, p50 %s, p99 %s (gateway's histogram)\n", group, c.count,
+		fmt.Printf("  cancelRequest lookups, %-16s: %8.0f, mean %s, p50 %s, p99 %s (gateway's histogram)\n", group, c.count,
 			round(c.mean()), c.quantileText(0.5), c.quantileText(0.99))
 	}
 }
