@@ -15,6 +15,7 @@ import (
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 )
 
@@ -394,5 +395,61 @@ func TestReviews(t *testing.T) {
 	rs, err := a.svc.Reviews(ctx, app.ReviewQuery{OrderID: "O1"})
 	if err != nil || len(rs) != 1 || rs[0].Rating != 5 || rs[0].CustomerID != "C1" {
 		t.Fatalf("reviews %+v %v", rs, err)
+	}
+}
+
+// A cancel whose full refund the channel failed after PAY's own retries
+// waits for customer service (PUSH_FAILED); their RETRY_REFUND action
+// has PAY send the trade's money again once, and the request ends
+// REFUNDED with exactly what was paid. The same key again is the same
+// retry; another key finds nothing to retry; an order without a failed
+// refund is refused with NOTHING_TO_RETRY and nothing logged.
+func TestRetryRefundActionBringsAFailedCancelRefundBackOnce(t *testing.T) {
+	a := setupActions(t)
+	ctx := context.Background()
+	a.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	a.order("O2", "C1", omsclient.StatusPaid, 100, 0)
+	a.pay.fullRefundStatus = payclient.RefundProcessing
+	r, err := a.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = a.svc.Process(ctx, r.ID())
+	a.pay.settleFull("O1", payclient.RefundFailed)
+	if err := a.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process with the refund FAILED: %v", err)
+	}
+	early := agent(domain.ActionRetryRefund, "r0")
+	early.OrderID = "O2"
+	if _, err := a.svc.Act(ctx, early); refusalCode(err) != app.RefusedNothingToRetry {
+		t.Fatalf("retry of an order without a failed refund: %v", err)
+	}
+	if n := a.count(t, `SELECT COUNT(*) FROM actions`); n != 0 {
+		t.Fatalf("%d actions logged by a refusal", n)
+	}
+	retry := agent(domain.ActionRetryRefund, "r1")
+	retry.OrderID = "O1"
+	got, err := a.svc.Act(ctx, retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != domain.ActionDone || got.CustomerID != "C1" || !strings.Contains(got.Result, "RF-full-T-O1") {
+		t.Fatalf("action %+v", got)
+	}
+	if again, err := a.svc.Act(ctx, retry); err != nil || again.ID != got.ID || a.pay.retryCalls != 1 {
+		t.Fatalf("the same key again: %v, %d calls to PAY", err, a.pay.retryCalls)
+	}
+	other := agent(domain.ActionRetryRefund, "r2")
+	other.OrderID = "O1"
+	if _, err := a.svc.Act(ctx, other); refusalCode(err) != app.RefusedNothingToRetry {
+		t.Fatalf("a second retry while the first is under way: %v", err)
+	}
+	a.pay.settleRetries()
+	if err := a.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := a.svc.Request(ctx, "C1", r.ID())
+	if done.Status() != domain.StatusRefunded || done.RefundedFen() != 100 {
+		t.Fatalf("request %s refunded %s after the retry", done.Status(), done.RefundedFen())
 	}
 }

@@ -115,6 +115,7 @@ type fakePay struct {
 	cashRefunds map[string]*payclient.Refund
 	nonCash     map[string]payclient.NonCashRefund
 	refundCalls int
+	retryCalls  int
 }
 
 func (p *fakePay) refundAll(orderID string) { p.refundCancelled(omsclient.Order{ID: orderID}) }

@@ -95,6 +95,9 @@ type Payments interface {
 	RequestRefund(ctx context.Context, r payclient.RefundRequest) (payclient.Refund, error)
 	RefundsOfTrade(ctx context.Context, tradeID string) ([]payclient.Refund, error)
 	RefundNonCash(ctx context.Context, r payclient.NonCashRefundRequest) (payclient.NonCashRefund, error)
+	// RetryRefund is customer service's retry of a failed automatic
+	// refund, once per key (payclient.CodeNothingToRetry).
+	RetryRefund(ctx context.Context, failedID string, r payclient.RetryRefundRequest) (payclient.Refund, error)
 }
 
 // Stock is inventory's sellable stock (*inventoryclient.Client): units
