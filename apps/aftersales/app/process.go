@@ -255,11 +255,13 @@ func (s *Service) checkRefund(ctx context.Context, r *domain.Request) error {
 }
 
 // settledRefund is what the channel confirmed it gave back of trade t:
-// ErrNotYet while that is short of what was paid. A refund the channel
-// failed or finance rejected, with nothing else under way to make up
-// for it, is recorded on the request once (PUSH_FAILED, for customer
-// service) and the request stays CANCELLED: PAY makes an order's full
-// refund once, so waiting alone would not bring the money back.
+// ErrNotYet while that is short of what was paid. PAY retries a full
+// refund the channel failed by itself, with backoff, writing the retry
+// with the failure, so a failure with a retry under way is just "not
+// yet". A refund failed or rejected with nothing else under way to make
+// up for it (PAY's attempts used up) is recorded on the request once
+// (PUSH_FAILED, for customer service) and the request stays CANCELLED
+// until customer service's RETRY_REFUND action has PAY send it again.
 func (s *Service) settledRefund(ctx context.Context, r *domain.Request, t payclient.Trade) (money.Fen, error) {
 	fs, err := s.d.Payments.RefundsOfTrade(ctx, t.ID)
 	if err != nil {
