@@ -135,6 +135,9 @@ type fakePartners struct {
 	refuse  map[string]bool
 	shipped map[string]bool
 	bodies  map[string]any // api + id -> the first body
+	// stopped are the drop-ship delivery orders intercepted at their
+	// supplier and not released.
+	stopped map[string]bool
 }
 
 // gate applies the switches of api: false with the error to answer.
@@ -194,7 +197,24 @@ func (f *fakePartners) InterceptAtSupplier(_ context.Context, i partnersclient.S
 	if shipped {
 		return partnersclient.Receipt{}, httpapi.Errorf(http.StatusConflict, partnersclient.CodeSupplierShipped, "shipped")
 	}
+	f.mu.Lock()
+	if f.stopped == nil {
+		f.stopped = map[string]bool{}
+	}
+	f.stopped[i.DeliveryOrderID] = true
+	f.mu.Unlock()
 	return f.take("suppliers.interceptions", i.DeliveryOrderID), nil
+}
+
+// ReleaseAtSupplier lifts a supplier's interception (a repeat is harmless).
+func (f *fakePartners) ReleaseAtSupplier(_ context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error) {
+	if err := f.gate("suppliers.interception_releases"); err != nil {
+		return partnersclient.Receipt{}, err
+	}
+	f.mu.Lock()
+	delete(f.stopped, i.DeliveryOrderID)
+	f.mu.Unlock()
+	return f.take("suppliers.interception_releases", i.DeliveryOrderID), nil
 }
 
 func (f *fakePartners) take(api, id string) partnersclient.Receipt {

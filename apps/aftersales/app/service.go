@@ -81,7 +81,8 @@ type Orders interface {
 
 // Warehouse is WMS (*wmsclient.Client).
 type Warehouse interface {
-	Intercept(ctx context.Context, deliveryOrderID string, r wmsclient.InterceptRequest) (wmsclient.Interception, error)
+	// InterceptAll stops an order's delivery orders all or none.
+	InterceptAll(ctx context.Context, r wmsclient.InterceptAllRequest) (wmsclient.Interceptions, error)
 	NoticeReturn(ctx context.Context, n wmsclient.ReturnNotice) (wmsclient.ReturnReceipt, error)
 }
 
@@ -122,6 +123,8 @@ type Partners interface {
 	UpdatePresaleStock(ctx context.Context, u partnersclient.PresaleStockUpdate) (partnersclient.Receipt, error)
 	ReturnToSupplier(ctx context.Context, p partnersclient.PurchaseReturn) (partnersclient.Receipt, error)
 	InterceptAtSupplier(ctx context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error)
+	// ReleaseAtSupplier lifts an interception of a cancel that was refused.
+	ReleaseAtSupplier(ctx context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error)
 }
 
 // Coupons is marketing's wallet (*marketingclient.Client): customer
