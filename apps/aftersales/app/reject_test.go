@@ -135,3 +135,47 @@ func TestPartialRefusalRejectsOnlyTheRefusedUnits(t *testing.T) {
 		t.Fatalf("refunded %s in %d refunds, notices %v", e.pay.trades["O1"].RefundedFen, len(e.pay.cashRefunds), e.wms.notices)
 	}
 }
+
+// A partly refused order's accepted units are returnable once the
+// rejection of the refused ones is recorded: of line A's 3 units 2 were
+// refused, so 1 of A and B's 1 are delivered (shipped - refused). Before
+// the rejection the return waits (NOT_RETURNABLE, nothing written);
+// after it, 2 of A is above what was delivered, and 1 of A with B gives
+// back A's last third (cash 1034, non-cash 167) and B (1000, 200): with
+// the rejection's 2066 and 333, exactly what the order took.
+func TestPartlyRefusedOrdersAcceptedUnitsAreReturnable(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.delivered("O1", "C1")
+	e.oms.mu.Lock()
+	e.oms.orders["O1"].Status = omsclient.StatusShipped
+	a := e.oms.allocations["O1"]
+	a.Status = omsclient.StatusShipped
+	a.Refused, a.RefusedLines = true, []omsclient.RefusedLine{{SKU: "A", Qty: 2}}
+	e.oms.allocations["O1"] = a
+	e.oms.mu.Unlock()
+	accepted := ret("O1", "C1", "k1", domain.ModeRefundOnly, domain.ReturnLine{SKU: "A", Qty: 1}, domain.ReturnLine{SKU: "B", Qty: 1})
+	if _, err := e.svc.Return(ctx, accepted); !errors.Is(err, domain.ErrNotReturnable) {
+		t.Fatalf("return before the rejection is recorded: %v", err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM requests`); n != 0 {
+		t.Fatalf("%d requests after a refused return", n)
+	}
+	rej, err := e.svc.Reject(ctx, "O1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Return(ctx, ret("O1", "C1", "k2", domain.ModeRefundOnly, domain.ReturnLine{SKU: "A", Qty: 2})); !errors.Is(err, domain.ErrQtyAboveDelivered) {
+		t.Fatalf("return of a refused unit: %v", err)
+	}
+	r, err := e.svc.Return(ctx, accepted)
+	if err != nil {
+		t.Fatalf("return of the accepted units: %v", err)
+	}
+	if r.RefundCash() != 2034 || r.RefundNonCash() != 367 || r.RefundCash()+rej.RefundCash() != 4100 || r.RefundNonCash()+rej.RefundNonCash() != 700 {
+		t.Fatalf("return cash %s non-cash %s, rejection cash %s non-cash %s", r.RefundCash(), r.RefundNonCash(), rej.RefundCash(), rej.RefundNonCash())
+	}
+	if _, err := e.svc.Return(ctx, ret("O1", "C1", "k3", domain.ModeRefundOnly, domain.ReturnLine{SKU: "B", Qty: 1})); !errors.Is(err, domain.ErrQtyAboveDelivered) {
+		t.Fatalf("second return of B: %v", err)
+	}
+}
