@@ -212,10 +212,18 @@ func (s *Service) reissueInvoice(ctx context.Context, a *domain.Action) (string,
 	if err != nil {
 		return "", refusal(err)
 	}
+	// Each line carries its output VAT rate from the catalog, as stage 4
+	// filled it for the first invoice: without it the invoicing system
+	// records the reissued invoice's tax as 0.
+	cat, err := s.catalog(ctx, al)
+	if err != nil {
+		return "", err
+	}
 	req := partnersclient.InvoiceRequest{InvoiceID: a.ID, OrderID: o.ID, Title: title}
 	for _, l := range al.Lines {
 		if paid := l.CashFen + l.NonCashFen; paid > 0 { // gifts are not invoiced
-			req.Lines = append(req.Lines, partnersclient.InvoiceLine{SKU: l.SKU, Name: l.Name, Qty: l.Qty, AmountFen: paid})
+			req.Lines = append(req.Lines, partnersclient.InvoiceLine{SKU: l.SKU, Name: l.Name, Qty: l.Qty, AmountFen: paid,
+				TaxRateBP: cat[l.SKU].TaxRateBP})
 		}
 	}
 	if len(req.Lines) == 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/app"
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/aftersales/events"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
@@ -313,13 +314,18 @@ func TestReissueInvoiceAction(t *testing.T) {
 	if a.invoices.calls != 0 || a.count(t, `SELECT COUNT(*) FROM actions`) != 0 {
 		t.Fatalf("refusals reached the invoicing system (%d) or the log", a.invoices.calls)
 	}
+	a.stock.mu.Lock()
+	a.stock.products["A"] = inventoryclient.Product{SKU: "A", TaxRateBP: 900}
+	a.stock.products["B"] = inventoryclient.Product{SKU: "B", TaxRateBP: 1300}
+	a.stock.mu.Unlock()
 	in.IdempotencyKey, in.InvoiceTitle = "k2", "ACME Ltd"
 	got, err := a.svc.Act(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	inv, ok := a.invoices.invoices[got.ID]
-	if !ok || inv.Title != "ACME Ltd" || len(inv.Lines) != 2 || inv.Lines[0].AmountFen != 3600 || !strings.Contains(got.Result, "FP-"+got.ID) {
+	if !ok || inv.Title != "ACME Ltd" || len(inv.Lines) != 2 || inv.Lines[0].AmountFen != 3600 || !strings.Contains(got.Result, "FP-"+got.ID) ||
+		inv.Lines[0].TaxRateBP != 900 || inv.Lines[1].TaxRateBP != 1300 {
 		t.Fatalf("invoice %+v, result %q", inv, got.Result)
 	}
 	if _, err := a.svc.Act(ctx, in); err != nil || a.invoices.calls != 1 {
