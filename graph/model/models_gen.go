@@ -115,7 +115,7 @@ type AfterSalesRequest struct {
 	CreatedBy *string `json:"createdBy,omitempty"`
 	AuditedBy *string `json:"auditedBy,omitempty"`
 	AuditNote *string `json:"auditNote,omitempty"`
-	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED
+	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, INTERCEPTION_RELEASED, PUSH_FAILED
 	Steps     []*AfterSalesStep `json:"steps"`
 	CreatedAt time.Time         `json:"createdAt"`
 	UpdatedAt time.Time         `json:"updatedAt"`
@@ -127,7 +127,7 @@ type AfterSalesRequest struct {
 
 // One step of a request, with its time.
 type AfterSalesStep struct {
-	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, REFUNDED, REFUSED, FULFILLMENT_RESUMED
+	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, INTERCEPTION_RELEASED
 	Step string    `json:"step"`
 	Note *string   `json:"note,omitempty"`
 	At   time.Time `json:"at"`
