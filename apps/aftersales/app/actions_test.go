@@ -16,7 +16,6 @@ import (
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
-	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 )
 
@@ -413,18 +412,8 @@ func TestReviews(t *testing.T) {
 func TestRetryRefundActionBringsAFailedCancelRefundBackOnce(t *testing.T) {
 	a := setupActions(t)
 	ctx := context.Background()
-	a.order("O1", "C1", omsclient.StatusPaid, 100, 0)
 	a.order("O2", "C1", omsclient.StatusPaid, 100, 0)
-	a.pay.fullRefundStatus = payclient.RefundProcessing
-	r, err := a.svc.Cancel(ctx, in("O1", "C1", "k1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = a.svc.Process(ctx, r.ID())
-	a.pay.settleFull("O1", payclient.RefundFailed)
-	if err := a.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
-		t.Fatalf("process with the refund FAILED: %v", err)
-	}
+	r := a.cancelWithFailedRefund(t, a.svc, "O1")
 	early := agent(domain.ActionRetryRefund, "r0")
 	early.OrderID = "O2"
 	if _, err := a.svc.Act(ctx, early); refusalCode(err) != app.RefusedNothingToRetry {

@@ -373,18 +373,9 @@ func TestCancelWaitsForTheChannelToConfirmTheRefund(t *testing.T) {
 func TestCancelWithAFailedRefundIsNotRefunded(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
-	e.pay.fullRefundStatus = payclient.RefundProcessing
-	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = e.svc.Process(ctx, r.ID())
-	e.pay.settleFull("O1", payclient.RefundFailed)
-	for range 2 {
-		if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
-			t.Fatalf("process with the refund FAILED: %v", err)
-		}
+	r := e.cancelWithFailedRefund(t, e.svc, "O1")
+	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process again with the refund FAILED: %v", err)
 	}
 	got, _ := e.svc.Request(ctx, "C1", r.ID())
 	if got.Status() != domain.StatusCancelled || got.RefundedFen() != 0 {
@@ -473,4 +464,24 @@ func TestPartlyInterceptedCancelReleasesWhatItStopped(t *testing.T) {
 		len(got.InterceptedIDs()) != 0 || e.oms.paused["S2"] {
 		t.Fatalf("S2: %s %s stopped=%v %v", got.Status(), got.RefusalCode(), e.ptn.stopped["S2-1"], steps(got))
 	}
+}
+
+// cancelWithFailedRefund is customer C1's paid order id cancelled through
+// svc, its full refund FAILED at the channel (PAY's retries used up): the
+// request waits (ErrNotYet).
+func (e *env) cancelWithFailedRefund(t *testing.T, svc *app.Service, id string) *domain.Request {
+	t.Helper()
+	ctx := context.Background()
+	e.order(id, "C1", omsclient.StatusPaid, 100, 0)
+	e.pay.fullRefundStatus = payclient.RefundProcessing
+	r, err := svc.Cancel(ctx, in(id, "C1", "k-"+id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = svc.Process(ctx, r.ID())
+	e.pay.settleFull(id, payclient.RefundFailed)
+	if err := svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process with the refund FAILED: %v", err)
+	}
+	return r
 }

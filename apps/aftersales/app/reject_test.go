@@ -91,13 +91,7 @@ func TestRefusalAtTheDoorBecomesOneRejection(t *testing.T) {
 func TestPartialRefusalRejectsOnlyTheRefusedUnits(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	e.delivered("O1", "C1")
-	e.oms.mu.Lock()
-	e.oms.orders["O1"].Status = omsclient.StatusShipped
-	a := e.oms.allocations["O1"]
-	a.Refused, a.RefusedLines = true, []omsclient.RefusedLine{{SKU: "Z", Qty: 1}}
-	e.oms.allocations["O1"] = a
-	e.oms.mu.Unlock()
+	a := e.partlyRefused("O1", omsclient.RefusedLine{SKU: "Z", Qty: 1})
 	if _, err := e.svc.Reject(ctx, "O1"); !errors.Is(err, domain.ErrLineNotOnOrder) {
 		t.Fatalf("refusal of a SKU not on the order: %v", err)
 	}
@@ -146,14 +140,7 @@ func TestPartialRefusalRejectsOnlyTheRefusedUnits(t *testing.T) {
 func TestPartlyRefusedOrdersAcceptedUnitsAreReturnable(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	e.delivered("O1", "C1")
-	e.oms.mu.Lock()
-	e.oms.orders["O1"].Status = omsclient.StatusShipped
-	a := e.oms.allocations["O1"]
-	a.Status = omsclient.StatusShipped
-	a.Refused, a.RefusedLines = true, []omsclient.RefusedLine{{SKU: "A", Qty: 2}}
-	e.oms.allocations["O1"] = a
-	e.oms.mu.Unlock()
+	e.partlyRefused("O1", omsclient.RefusedLine{SKU: "A", Qty: 2})
 	accepted := ret("O1", "C1", "k1", domain.ModeRefundOnly, domain.ReturnLine{SKU: "A", Qty: 1}, domain.ReturnLine{SKU: "B", Qty: 1})
 	if _, err := e.svc.Return(ctx, accepted); !errors.Is(err, domain.ErrNotReturnable) {
 		t.Fatalf("return before the rejection is recorded: %v", err)
@@ -178,4 +165,19 @@ func TestPartlyRefusedOrdersAcceptedUnitsAreReturnable(t *testing.T) {
 	if _, err := e.svc.Return(ctx, ret("O1", "C1", "k3", domain.ModeRefundOnly, domain.ReturnLine{SKU: "B", Qty: 1})); !errors.Is(err, domain.ErrQtyAboveDelivered) {
 		t.Fatalf("second return of B: %v", err)
 	}
+}
+
+// partlyRefused is customer C1's delivered order id (delivered) with the
+// units of refused refused at the door: SHIPPED at OMS, its allocation
+// naming them.
+func (e *env) partlyRefused(id string, refused ...omsclient.RefusedLine) omsclient.Allocation {
+	e.delivered(id, "C1")
+	e.oms.mu.Lock()
+	defer e.oms.mu.Unlock()
+	e.oms.orders[id].Status = omsclient.StatusShipped
+	a := e.oms.allocations[id]
+	a.Status = omsclient.StatusShipped
+	a.Refused, a.RefusedLines = true, refused
+	e.oms.allocations[id] = a
+	return a
 }
