@@ -90,6 +90,8 @@ func actionUserErrors(err error, field []string) ([]*model.UserError, error) {
 		return one(model.UserErrorCodeNoInvoiceTitle, []string{"title"}, "")
 	case aftersalesclient.CodeNotInvoiceable:
 		return one(model.UserErrorCodeOrderNotInvoiceable, []string{"orderId"}, "")
+	case aftersalesclient.CodeNothingToRetry:
+		return one(model.UserErrorCodeNothingToRetry, []string{"orderId"}, "")
 	case aftersalesclient.CodeNotReviewable:
 		return one(model.UserErrorCodeOrderNotReviewable, []string{"orderId"}, "")
 	case aftersalesclient.CodeAlreadyReviewed:

@@ -52,6 +52,12 @@ func (r *mutationResolver) MarkOrderMalicious(ctx context.Context, orderID strin
 		OrderID: orderID}, []string{"orderId"})
 }
 
+// RetryOrderRefund is the resolver for the retryOrderRefund field.
+func (r *mutationResolver) RetryOrderRefund(ctx context.Context, orderID string, reason string, idempotencyKey string) (*model.CsActionPayload, error) {
+	return r.act(ctx, aftersalesclient.ActionRequest{IdempotencyKey: idempotencyKey, Kind: aftersalesclient.ActionRetryRefund, Reason: reason,
+		OrderID: orderID}, []string{"orderId"})
+}
+
 // ReviewOrder is the resolver for the reviewOrder field.
 func (r *mutationResolver) ReviewOrder(ctx context.Context, orderID string, rating int64, text string) (*model.ReviewPayload, error) {
 	who, err := caller(ctx)

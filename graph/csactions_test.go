@@ -40,6 +40,8 @@ func (f *fakeCSActions) Act(_ context.Context, r aftersalesclient.ActionRequest)
 	switch {
 	case r.CouponID == "used":
 		return aftersalesclient.Action{}, httpapi.Errorf(http.StatusConflict, marketingclient.CodeCouponNotUsable, "coupon used")
+	case r.Kind == aftersalesclient.ActionRetryRefund && r.OrderID == "o-alice":
+		return aftersalesclient.Action{}, httpapi.Errorf(http.StatusConflict, aftersalesclient.CodeNothingToRetry, "no failed refund")
 	case r.Kind == aftersalesclient.ActionChangeAddress && r.OrderID == "o-alice":
 		return aftersalesclient.Action{}, httpapi.Errorf(http.StatusConflict, omsclient.CodeOrderDispatched, "reached SH1").
 			With(map[string]any{"delivery_orders": []string{"o-alice-1"}})
@@ -109,6 +111,7 @@ func TestCSActionsRoleGatingAndStory(t *testing.T) {
 		`mutation { changeOrderAddress(orderId: "o-bob", address: { name: "B", phone: "13900139000", province: "P", city: "C", district: "D", detail: "1" }, reason: "moved", idempotencyKey: "k3") { errors { code } } }`,
 		`mutation { reissueInvoice(orderId: "o-bob", title: "ACME", reason: "lost", idempotencyKey: "k4") { errors { code } } }`,
 		`mutation { markOrderMalicious(orderId: "o-bob", reason: "serial claims", idempotencyKey: "k5") { errors { code } } }`,
+		`mutation { retryOrderRefund(orderId: "o-bob", reason: "channel fixed", idempotencyKey: "k10") { errors { code } } }`,
 	}
 	for _, q := range csOnly {
 		for _, who := range []client.Option{customer, warehouse} {
@@ -149,6 +152,8 @@ func TestCSActionsRoleGatingAndStory(t *testing.T) {
 		`mutation { changeOrderAddress(orderId: "o-alice", address: { name: "A", phone: "13900139000", province: "P", city: "C", district: "D", detail: "1" }, reason: "moved", idempotencyKey: "k7") { errors { code field reason } } }`: `{"changeOrderAddress":{"errors":[{"code":"ORDER_DISPATCHED","field":["address"],"reason":"o-alice-1"}]}}`,
 		`mutation { markOrderMalicious(orderId: "o-bob", reason: " ", idempotencyKey: "k8") { errors { code field } } }`:                                                                                                                  `{"markOrderMalicious":{"errors":[{"code":"VALIDATION_FAILED","field":["reason"]}]}}`,
 		`mutation { setSmsRecipients(orderId: "o-bob", phones: [], reason: "asked", idempotencyKey: "k9") { errors { code field } } }`:                                                                                                    `{"setSmsRecipients":{"errors":[{"code":"VALIDATION_FAILED","field":["phones"]}]}}`,
+		`mutation { retryOrderRefund(orderId: "o-alice", reason: "channel fixed", idempotencyKey: "k11") { errors { code field } } }`:                                                                                                     `{"retryOrderRefund":{"errors":[{"code":"NOTHING_TO_RETRY","field":["orderId"]}]}}`,
+		`mutation { retryOrderRefund(orderId: "o-bob", reason: "channel fixed", idempotencyKey: "") { errors { code field } } }`:                                                                                                          `{"retryOrderRefund":{"errors":[{"code":"VALIDATION_FAILED","field":["idempotencyKey"]}]}}`,
 	} {
 		if data, errs := post(t, c, q, agent); len(errs) > 0 || jsonOf(data) != want {
 			t.Fatalf("%s: %s %v", q, jsonOf(data), errs)

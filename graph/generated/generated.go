@@ -636,6 +636,7 @@ type ComplexityRoot struct {
 		RetireCouponTemplate   func(childComplexity int, id string) int
 		RetryFulfillment       func(childComplexity int, input model.RetryFulfillmentInput) int
 		RetryMarketplaceOrder  func(childComplexity int, id string) int
+		RetryOrderRefund       func(childComplexity int, orderID string, reason string, idempotencyKey string) int
 		RetrySalesPlan         func(childComplexity int, id string) int
 		ReviewOrder            func(childComplexity int, orderID string, rating int64, text string) int
 		ScanPick               func(childComplexity int, input model.ScanPickInput, idempotencyKey string) int
@@ -1254,6 +1255,7 @@ type MutationResolver interface {
 	ChangeOrderAddress(ctx context.Context, orderID string, address model.AddressInput, reason string, idempotencyKey string) (*model.CsActionPayload, error)
 	ReissueInvoice(ctx context.Context, orderID string, title *string, reason string, idempotencyKey string) (*model.CsActionPayload, error)
 	MarkOrderMalicious(ctx context.Context, orderID string, reason string, idempotencyKey string) (*model.CsActionPayload, error)
+	RetryOrderRefund(ctx context.Context, orderID string, reason string, idempotencyKey string) (*model.CsActionPayload, error)
 	ReviewOrder(ctx context.Context, orderID string, rating int64, text string) (*model.ReviewPayload, error)
 	DeductNonCash(ctx context.Context, input model.DeductNonCashInput, idempotencyKey string) (*model.DeductNonCashPayload, error)
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput, idempotencyKey string) (*model.PlaceOrderPayload, error)
@@ -4025,6 +4027,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryMarketplaceOrder(childComplexity, args["id"].(string)), true
+	case "Mutation.retryOrderRefund":
+		if e.ComplexityRoot.Mutation.RetryOrderRefund == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryOrderRefund_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryOrderRefund(childComplexity, args["orderId"].(string), args["reason"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.retrySalesPlan":
 		if e.ComplexityRoot.Mutation.RetrySalesPlan == nil {
 			break
@@ -7102,7 +7115,7 @@ type AfterSalesPush {
 
 "One step of a request, with its time."
 type AfterSalesStep {
-  "ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, REFUNDED, REFUSED, FULFILLMENT_RESUMED"
+  "ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, INTERCEPTION_RELEASED"
   step: String!
   note: String
   at: Time!
@@ -7139,7 +7152,7 @@ type AfterSalesRequest {
   createdBy: String
   auditedBy: String
   auditNote: String
-  "ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED"
+  "ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, INTERCEPTION_RELEASED, PUSH_FAILED"
   steps: [AfterSalesStep!]!
   createdAt: Time!
   updatedAt: Time!
@@ -7621,7 +7634,7 @@ enum UserErrorCode {
   NOT_FOUND
   "A non-cash deduction given to placeOrder is unknown, used, or not yours."
   DEDUCTION_INVALID
-  "Nothing of the order is in the fulfillment exception queue."
+  "Nothing of the order is in the fulfillment exception queue, or (retryOrderRefund) no failed refund of it is short of what was paid."
   NOTHING_TO_RETRY
   "The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again."
   PLACEMENT_EXPIRED
@@ -7993,6 +8006,7 @@ enum CsActionKind {
   CHANGE_ADDRESS
   REISSUE_INVOICE
   MARK_MALICIOUS
+  RETRY_REFUND
 }
 
 "One entry of after-sales' action log."
@@ -8148,6 +8162,15 @@ extend type Mutation {
   by a supervisor, can return it. Errors: NOT_FOUND, IDEMPOTENCY_KEY_REUSED.
   """
   markOrderMalicious(orderId: ID!, reason: String!, idempotencyKey: String!): CsActionPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
+  """
+  Send a cancelled order's refund back through its payment channel again,
+  after the channel failed it and PAY's own retries (with backoff) were
+  used up: the order's request shows the failure (PUSH_FAILED). PAY gives
+  back whatever the trade still holds, once per key, never above what was
+  paid. Errors: NOTHING_TO_RETRY (no failed refund, a retry is under way,
+  or the money came back), NOT_FOUND, IDEMPOTENCY_KEY_REUSED.
+  """
+  retryOrderRefund(orderId: ID!, reason: String!, idempotencyKey: String!): CsActionPayload! @hasRole(roles: [CS_AGENT, CS_SUPERVISOR])
   """
   Review one's own delivered order, once (1-5 and 1-1000 characters); the
   same review again answers the first. Errors: ORDER_NOT_REVIEWABLE,
@@ -12857,6 +12880,36 @@ func (ec *executionContext) field_Mutation_retryMarketplaceOrder_args(ctx contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retryOrderRefund_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
 	return args, nil
 }
 
@@ -24566,6 +24619,68 @@ func (ec *executionContext) fieldContext_Mutation_markOrderMalicious(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_markOrderMalicious_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryOrderRefund(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryOrderRefund(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryOrderRefund(ctx, fc.Args["orderId"].(string), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐRoleᚄ(ctx, []any{"CS_AGENT", "CS_SUPERVISOR"})
+				if err != nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CsActionPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CsActionPayload) graphql.Marshaler {
+			return ec.marshalNCsActionPayload2ᚖgithubᚗcomᚋharvestᚋharvestᚋgraphᚋmodelᚐCsActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryOrderRefund(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CsActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryOrderRefund_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -46018,6 +46133,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "markOrderMalicious":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_markOrderMalicious(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryOrderRefund":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryOrderRefund(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

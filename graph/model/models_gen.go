@@ -115,7 +115,7 @@ type AfterSalesRequest struct {
 	CreatedBy *string `json:"createdBy,omitempty"`
 	AuditedBy *string `json:"auditedBy,omitempty"`
 	AuditNote *string `json:"auditNote,omitempty"`
-	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, PUSH_FAILED
+	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, PICKUP_BOOKED, WAREHOUSE_NOTIFIED, REFUND_REQUESTED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, INTERCEPTION_RELEASED, PUSH_FAILED
 	Steps     []*AfterSalesStep `json:"steps"`
 	CreatedAt time.Time         `json:"createdAt"`
 	UpdatedAt time.Time         `json:"updatedAt"`
@@ -127,7 +127,7 @@ type AfterSalesRequest struct {
 
 // One step of a request, with its time.
 type AfterSalesStep struct {
-	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, REFUNDED, REFUSED, FULFILLMENT_RESUMED
+	// ACCEPTED, FULFILLMENT_PAUSED, INTERCEPTED, ORDER_CANCELLED, REFUNDED, REFUSED, FULFILLMENT_RESUMED, INTERCEPTION_RELEASED
 	Step string    `json:"step"`
 	Note *string   `json:"note,omitempty"`
 	At   time.Time `json:"at"`
@@ -2081,6 +2081,7 @@ const (
 	CsActionKindChangeAddress    CsActionKind = "CHANGE_ADDRESS"
 	CsActionKindReissueInvoice   CsActionKind = "REISSUE_INVOICE"
 	CsActionKindMarkMalicious    CsActionKind = "MARK_MALICIOUS"
+	CsActionKindRetryRefund      CsActionKind = "RETRY_REFUND"
 )
 
 var AllCsActionKind = []CsActionKind{
@@ -2089,11 +2090,12 @@ var AllCsActionKind = []CsActionKind{
 	CsActionKindChangeAddress,
 	CsActionKindReissueInvoice,
 	CsActionKindMarkMalicious,
+	CsActionKindRetryRefund,
 }
 
 func (e CsActionKind) IsValid() bool {
 	switch e {
-	case CsActionKindUnbindCoupon, CsActionKindSetSmsRecipients, CsActionKindChangeAddress, CsActionKindReissueInvoice, CsActionKindMarkMalicious:
+	case CsActionKindUnbindCoupon, CsActionKindSetSmsRecipients, CsActionKindChangeAddress, CsActionKindReissueInvoice, CsActionKindMarkMalicious, CsActionKindRetryRefund:
 		return true
 	}
 	return false
@@ -3683,7 +3685,7 @@ const (
 	UserErrorCodeNotFound UserErrorCode = "NOT_FOUND"
 	// A non-cash deduction given to placeOrder is unknown, used, or not yours.
 	UserErrorCodeDeductionInvalid UserErrorCode = "DEDUCTION_INVALID"
-	// Nothing of the order is in the fulfillment exception queue.
+	// Nothing of the order is in the fulfillment exception queue, or (retryOrderRefund) no failed refund of it is short of what was paid.
 	UserErrorCodeNothingToRetry UserErrorCode = "NOTHING_TO_RETRY"
 	// The placement took longer than its stock was held, and the stock went back; nothing was written. Place the order again.
 	UserErrorCodePlacementExpired UserErrorCode = "PLACEMENT_EXPIRED"

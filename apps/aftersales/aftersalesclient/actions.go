@@ -20,6 +20,7 @@ const (
 	ActionChangeAddress    = "CHANGE_ADDRESS"
 	ActionReissueInvoice   = "REISSUE_INVOICE"
 	ActionMarkMalicious    = "MARK_MALICIOUS"
+	ActionRetryRefund      = "RETRY_REFUND"
 )
 
 // Codes of actions and reviews. An owner's refusal passes its own code
@@ -32,7 +33,11 @@ const (
 	CodeNotReviewable   = "ORDER_NOT_REVIEWABLE"
 	CodeAlreadyReviewed = "ALREADY_REVIEWED"
 	CodeMarkedMalicious = "ORDER_MARKED_MALICIOUS"
-	DetailOwnerCode     = "owner_code"
+	// CodeNothingToRetry: RETRY_REFUND found no failed refund of the
+	// order whose trade still holds money (or PAY's own retry is under
+	// way).
+	CodeNothingToRetry = "NOTHING_TO_RETRY"
+	DetailOwnerCode    = "owner_code"
 )
 
 // Action statuses: PENDING while its owner is being asked (repeat the

@@ -30,7 +30,8 @@ func actionProblem(err error) error {
 	var ref *domain.Refusal
 	switch {
 	case errors.As(err, &ref):
-		d := map[string]any{aftersalesclient.DetailOwnerCode: ref.Code != app.RefusedNoInvoiceTitle && ref.Code != app.RefusedNotInvoiceable}
+		d := map[string]any{aftersalesclient.DetailOwnerCode: ref.Code != app.RefusedNoInvoiceTitle && ref.Code != app.RefusedNotInvoiceable &&
+			ref.Code != app.RefusedNothingToRetry}
 		for k, v := range ref.Details {
 			d[k] = v
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
+	"github.com/harvest/harvest/apps/pay/payclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/ids"
 	"github.com/harvest/harvest/apps/platform/outbox"
@@ -85,6 +86,10 @@ const (
 	RefusedNoInvoiceTitle = "NO_INVOICE_TITLE"
 	// RefusedNotInvoiceable: the order is not paid (or was cancelled).
 	RefusedNotInvoiceable = "ORDER_NOT_INVOICEABLE"
+	// RefusedNothingToRetry: RETRY_REFUND found no failed refund of the
+	// order whose trade is still short (PAY answers the same code when it
+	// refuses one).
+	RefusedNothingToRetry = "NOTHING_TO_RETRY"
 )
 
 // Act runs one action of customer service: validated, stored PENDING
@@ -169,6 +174,8 @@ func (s *Service) execute(ctx context.Context, a *domain.Action) (string, error)
 		return fmt.Sprintf("SMS to %s; %d fulfillment units took it", strings.Join(ch.Order.SMSRecipients, ", "), ch.Units), nil
 	case domain.ActionReissueInvoice:
 		return s.reissueInvoice(ctx, a)
+	case domain.ActionRetryRefund:
+		return s.retryRefund(ctx, a)
 	case domain.ActionMarkMalicious:
 		o, err := s.d.Orders.GetOrder(ctx, in.OrderID)
 		if err != nil {
@@ -205,10 +212,18 @@ func (s *Service) reissueInvoice(ctx context.Context, a *domain.Action) (string,
 	if err != nil {
 		return "", refusal(err)
 	}
+	// Each line carries its output VAT rate from the catalog, as stage 4
+	// filled it for the first invoice: without it the invoicing system
+	// records the reissued invoice's tax as 0.
+	cat, err := s.catalog(ctx, al)
+	if err != nil {
+		return "", err
+	}
 	req := partnersclient.InvoiceRequest{InvoiceID: a.ID, OrderID: o.ID, Title: title}
 	for _, l := range al.Lines {
 		if paid := l.CashFen + l.NonCashFen; paid > 0 { // gifts are not invoiced
-			req.Lines = append(req.Lines, partnersclient.InvoiceLine{SKU: l.SKU, Name: l.Name, Qty: l.Qty, AmountFen: paid})
+			req.Lines = append(req.Lines, partnersclient.InvoiceLine{SKU: l.SKU, Name: l.Name, Qty: l.Qty, AmountFen: paid,
+				TaxRateBP: cat[l.SKU].TaxRateBP})
 		}
 	}
 	if len(req.Lines) == 0 {
@@ -219,6 +234,73 @@ func (s *Service) reissueInvoice(ctx context.Context, a *domain.Action) (string,
 		return "", refusal(err)
 	}
 	return "invoice " + r.ID + " titled " + title, nil
+}
+
+// retryRefund asks PAY to send again, for every trade that paid the
+// order and is short of what it took, the refund the channel failed
+// last, under the action's id and the trade (so a repeat of the action
+// is the same retry). A trade with a refund still under way (PAY's own
+// retry waiting out its backoff) is left to it. PAY refuses a refund that
+// needs finance's audit or a trade with nothing left
+// (NOTHING_TO_RETRY), which is the answer when no trade could be retried.
+func (s *Service) retryRefund(ctx context.Context, a *domain.Action) (string, error) {
+	o, err := s.d.Orders.GetOrder(ctx, a.Input.OrderID)
+	if err != nil {
+		return "", refusal(err)
+	}
+	a.CustomerID = o.CustomerID
+	trades, err := s.d.Payments.TradesPaying(ctx, o.ID, o.TradeID)
+	if err != nil {
+		return "", fmt.Errorf("read trades of %s: %w", o.ID, err)
+	}
+	var done []string
+	var refused error
+	for _, t := range trades {
+		fs, err := s.d.Payments.RefundsOfTrade(ctx, t.ID)
+		if err != nil {
+			return "", fmt.Errorf("read refunds of trade %s: %w", t.ID, err)
+		}
+		failed, ok := lastFailed(fs)
+		if !ok {
+			continue
+		}
+		f, err := s.d.Payments.RetryRefund(ctx, failed, payclient.RetryRefundRequest{IdempotencyKey: a.ID + ":" + t.ID})
+		if err != nil {
+			if refused = refusal(err); !isRefusal(refused) {
+				return "", refused
+			}
+			continue
+		}
+		done = append(done, fmt.Sprintf("refund %s of %s retried as %s", failed, f.AmountFen, f.ID))
+	}
+	if len(done) > 0 {
+		return strings.Join(done, "; "), nil
+	}
+	if refused != nil {
+		return "", refused
+	}
+	return "", &domain.Refusal{Code: RefusedNothingToRetry, Message: "order " + o.ID + " has no failed refund to retry"}
+}
+
+// lastFailed is the last refund of a trade when it failed and nothing
+// after it is under way or succeeded (the money still short).
+func lastFailed(fs []payclient.Refund) (string, bool) {
+	last := ""
+	for _, f := range fs {
+		switch f.Status {
+		case payclient.RefundFailed:
+			last = f.ID
+		case payclient.RefundRejected:
+		default:
+			return "", false // under way, or given back already
+		}
+	}
+	return last, last != ""
+}
+
+func isRefusal(err error) bool {
+	var ref *domain.Refusal
+	return errors.As(err, &ref)
 }
 
 // refusal turns an owner's 4xx answer into a *domain.Refusal with its

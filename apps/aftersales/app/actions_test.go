@@ -12,6 +12,7 @@ import (
 	"github.com/harvest/harvest/apps/aftersales/app"
 	"github.com/harvest/harvest/apps/aftersales/domain"
 	"github.com/harvest/harvest/apps/aftersales/events"
+	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/marketing/marketingclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/partners/partnersclient"
@@ -312,13 +313,18 @@ func TestReissueInvoiceAction(t *testing.T) {
 	if a.invoices.calls != 0 || a.count(t, `SELECT COUNT(*) FROM actions`) != 0 {
 		t.Fatalf("refusals reached the invoicing system (%d) or the log", a.invoices.calls)
 	}
+	a.stock.mu.Lock()
+	a.stock.products["A"] = inventoryclient.Product{SKU: "A", TaxRateBP: 900}
+	a.stock.products["B"] = inventoryclient.Product{SKU: "B", TaxRateBP: 1300}
+	a.stock.mu.Unlock()
 	in.IdempotencyKey, in.InvoiceTitle = "k2", "ACME Ltd"
 	got, err := a.svc.Act(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	inv, ok := a.invoices.invoices[got.ID]
-	if !ok || inv.Title != "ACME Ltd" || len(inv.Lines) != 2 || inv.Lines[0].AmountFen != 3600 || !strings.Contains(got.Result, "FP-"+got.ID) {
+	if !ok || inv.Title != "ACME Ltd" || len(inv.Lines) != 2 || inv.Lines[0].AmountFen != 3600 || !strings.Contains(got.Result, "FP-"+got.ID) ||
+		inv.Lines[0].TaxRateBP != 900 || inv.Lines[1].TaxRateBP != 1300 {
 		t.Fatalf("invoice %+v, result %q", inv, got.Result)
 	}
 	if _, err := a.svc.Act(ctx, in); err != nil || a.invoices.calls != 1 {
@@ -394,5 +400,51 @@ func TestReviews(t *testing.T) {
 	rs, err := a.svc.Reviews(ctx, app.ReviewQuery{OrderID: "O1"})
 	if err != nil || len(rs) != 1 || rs[0].Rating != 5 || rs[0].CustomerID != "C1" {
 		t.Fatalf("reviews %+v %v", rs, err)
+	}
+}
+
+// A cancel whose full refund the channel failed after PAY's own retries
+// waits for customer service (PUSH_FAILED); their RETRY_REFUND action
+// has PAY send the trade's money again once, and the request ends
+// REFUNDED with exactly what was paid. The same key again is the same
+// retry; another key finds nothing to retry; an order without a failed
+// refund is refused with NOTHING_TO_RETRY and nothing logged.
+func TestRetryRefundActionBringsAFailedCancelRefundBackOnce(t *testing.T) {
+	a := setupActions(t)
+	ctx := context.Background()
+	a.order("O2", "C1", omsclient.StatusPaid, 100, 0)
+	r := a.cancelWithFailedRefund(t, a.svc, "O1")
+	early := agent(domain.ActionRetryRefund, "r0")
+	early.OrderID = "O2"
+	if _, err := a.svc.Act(ctx, early); refusalCode(err) != app.RefusedNothingToRetry {
+		t.Fatalf("retry of an order without a failed refund: %v", err)
+	}
+	if n := a.count(t, `SELECT COUNT(*) FROM actions`); n != 0 {
+		t.Fatalf("%d actions logged by a refusal", n)
+	}
+	retry := agent(domain.ActionRetryRefund, "r1")
+	retry.OrderID = "O1"
+	got, err := a.svc.Act(ctx, retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != domain.ActionDone || got.CustomerID != "C1" || !strings.Contains(got.Result, "RF-full-T-O1") {
+		t.Fatalf("action %+v", got)
+	}
+	if again, err := a.svc.Act(ctx, retry); err != nil || again.ID != got.ID || a.pay.retryCalls != 1 {
+		t.Fatalf("the same key again: %v, %d calls to PAY", err, a.pay.retryCalls)
+	}
+	other := agent(domain.ActionRetryRefund, "r2")
+	other.OrderID = "O1"
+	if _, err := a.svc.Act(ctx, other); refusalCode(err) != app.RefusedNothingToRetry {
+		t.Fatalf("a second retry while the first is under way: %v", err)
+	}
+	a.pay.settleRetries()
+	if err := a.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := a.svc.Request(ctx, "C1", r.ID())
+	if done.Status() != domain.StatusRefunded || done.RefundedFen() != 100 {
+		t.Fatalf("request %s refunded %s after the retry", done.Status(), done.RefundedFen())
 	}
 }

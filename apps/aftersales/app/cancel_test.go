@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -120,8 +121,9 @@ func TestCancelAtWarehouse(t *testing.T) {
 		t.Fatalf("too late: %s %s paused=%v %v", got.Status(), got.RefusalCode(), e.oms.paused["O2"], steps(got))
 	}
 
-	// A drop-ship delivery order is intercepted at its supplier, never
-	// asked of WMS; one the supplier shipped refuses the cancel.
+	// A drop-ship delivery order is intercepted at its supplier (first,
+	// each recorded at once), never asked of WMS; one the supplier
+	// shipped refuses the cancel.
 	e.order("O3", "C1", omsclient.StatusDispatched, 100, 0)
 	e.oms.reached["O3"] = []string{"O3-1", "O3-2"}
 	e.oms.supplier["O3-1"] = "FARM-1"
@@ -131,7 +133,7 @@ func TestCancelAtWarehouse(t *testing.T) {
 	}
 	got, _ = e.svc.Request(ctx, "C1", r.ID())
 	if ids, _ := e.ptn.count("suppliers.interceptions"); got.Status() != domain.StatusRefunded || ids != 1 || e.wms.intercepted["O3-1"] != 0 ||
-		e.wms.intercepted["O3-2"] != 1 || fmt.Sprint(got.InterceptedIDs()) != "[O3-2 O3-1]" {
+		e.wms.intercepted["O3-2"] != 1 || fmt.Sprint(got.InterceptedIDs()) != "[O3-1 O3-2]" {
 		t.Fatalf("drop-ship intercepted: %s %v %d %v", got.Status(), got.InterceptedIDs(), ids, steps(got))
 	}
 	e.order("O4", "C1", omsclient.StatusDispatched, 100, 0)
@@ -371,18 +373,9 @@ func TestCancelWaitsForTheChannelToConfirmTheRefund(t *testing.T) {
 func TestCancelWithAFailedRefundIsNotRefunded(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
-	e.pay.fullRefundStatus = payclient.RefundProcessing
-	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = e.svc.Process(ctx, r.ID())
-	e.pay.settleFull("O1", payclient.RefundFailed)
-	for range 2 {
-		if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
-			t.Fatalf("process with the refund FAILED: %v", err)
-		}
+	r := e.cancelWithFailedRefund(t, e.svc, "O1")
+	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process again with the refund FAILED: %v", err)
 	}
 	got, _ := e.svc.Request(ctx, "C1", r.ID())
 	if got.Status() != domain.StatusCancelled || got.RefundedFen() != 0 {
@@ -397,4 +390,98 @@ func TestCancelWithAFailedRefundIsNotRefunded(t *testing.T) {
 	if failed != 1 {
 		t.Fatalf("failure recorded %d times: %v", failed, steps(got))
 	}
+}
+
+// A cancel that reaches part of an order and not the rest leaves nothing
+// stopped: with one of two warehouses past interception, WMS intercepts
+// neither (all or none); with a supplier's delivery order intercepted and
+// a warehouse's too late, or a second supplier that shipped, the
+// interceptions recorded are released before the refusal, recorded as
+// such, and the order ships whole (fulfillment resumed, nothing
+// refunded). A crash after a release and before the refusal repeats both
+// harmlessly.
+func TestPartlyInterceptedCancelReleasesWhatItStopped(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	refused := func(id, code string) *domain.Request {
+		t.Helper()
+		r, err := e.svc.Cancel(ctx, in(id, "C1", "k-"+id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Process(ctx, r.ID()); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := e.svc.Request(ctx, "C1", r.ID())
+		if got.Status() != domain.StatusRefused || got.RefusalCode() != code || len(got.InterceptedIDs()) != 0 || e.oms.paused[id] ||
+			e.oms.orders[id].Status != omsclient.StatusDispatched || e.pay.trades[id].RefundedFen != 0 {
+			t.Fatalf("%s: %s %s intercepted %v paused=%v %v", id, got.Status(), got.RefusalCode(), got.InterceptedIDs(), e.oms.paused[id], steps(got))
+		}
+		return got
+	}
+
+	// Two warehouses, the second past interception: the first is not stopped.
+	e.order("W1", "C1", omsclient.StatusDispatched, 100, 0)
+	e.oms.reached["W1"] = []string{"W1-1", "W1-2"}
+	e.wms.tooLate["W1-2"] = true
+	refused("W1", aftersalesclient.RefusedAtWarehouse)
+	if e.wms.intercepted["W1-1"] != 0 {
+		t.Fatalf("W1-1 intercepted %d times while W1-2 was too late", e.wms.intercepted["W1-1"])
+	}
+
+	// A supplier's part stopped, the warehouse's too late: released.
+	e.order("S1", "C1", omsclient.StatusDispatched, 100, 0)
+	e.oms.reached["S1"] = []string{"S1-1", "S1-2"}
+	e.oms.supplier["S1-1"] = "FARM-1"
+	e.wms.tooLate["S1-2"] = true
+	got := refused("S1", aftersalesclient.RefusedAtWarehouse)
+	if e.ptn.stopped["S1-1"] || !slices.Contains(steps(got), domain.StepReleased) {
+		t.Fatalf("S1-1 still stopped at its supplier (%v) or its release not recorded: %v", e.ptn.stopped["S1-1"], steps(got))
+	}
+
+	// Two suppliers, the second shipped; the release fails once (the
+	// request waits, then releases and refuses).
+	e.order("S2", "C1", omsclient.StatusDispatched, 100, 0)
+	e.oms.reached["S2"] = []string{"S2-1", "S2-2"}
+	e.oms.supplier["S2-1"], e.oms.supplier["S2-2"] = "FARM-1", "FARM-2"
+	e.ptn.shipped["S2-2"] = true
+	e.ptn.fail["suppliers.interception_releases"] = 1
+	r, err := e.svc.Cancel(ctx, in("S2", "C1", "k-S2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Process(ctx, r.ID()); err == nil {
+		t.Fatal("a failed release went on to refuse")
+	}
+	if mid, _ := e.svc.Request(ctx, "C1", r.ID()); mid.Status() != domain.StatusPaused || fmt.Sprint(mid.InterceptedIDs()) != "[S2-1]" {
+		t.Fatalf("after the failed release: %s %v", mid.Status(), mid.InterceptedIDs())
+	}
+	if err := e.svc.Process(ctx, r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusRefused || got.RefusalCode() != aftersalesclient.RefusedAtSupplier || e.ptn.stopped["S2-1"] ||
+		len(got.InterceptedIDs()) != 0 || e.oms.paused["S2"] {
+		t.Fatalf("S2: %s %s stopped=%v %v", got.Status(), got.RefusalCode(), e.ptn.stopped["S2-1"], steps(got))
+	}
+}
+
+// cancelWithFailedRefund is customer C1's paid order id cancelled through
+// svc, its full refund FAILED at the channel (PAY's retries used up): the
+// request waits (ErrNotYet).
+func (e *env) cancelWithFailedRefund(t *testing.T, svc *app.Service, id string) *domain.Request {
+	t.Helper()
+	ctx := context.Background()
+	e.order(id, "C1", omsclient.StatusPaid, 100, 0)
+	e.pay.fullRefundStatus = payclient.RefundProcessing
+	r, err := svc.Cancel(ctx, in(id, "C1", "k-"+id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = svc.Process(ctx, r.ID())
+	e.pay.settleFull(id, payclient.RefundFailed)
+	if err := svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process with the refund FAILED: %v", err)
+	}
+	return r
 }

@@ -25,7 +25,11 @@ func (s *Service) CreateDocument(ctx context.Context, author string, kind domain
 	in.CustomerID = al.CustomerID
 	key := in.IdempotencyKey
 	in.IdempotencyKey = domain.DocumentKey(author, key)
-	check := func() error { return domain.CheckReturnable(al.CustomerID, al.CustomerID, al.Status, al.Refused) }
+	door, err := s.doorRefusal(ctx, al)
+	if err != nil {
+		return nil, err
+	}
+	check := func() error { return domain.CheckReturnable(al.CustomerID, al.CustomerID, al.Status, door) }
 	if kind == domain.KindRejection {
 		check = func() error {
 			if al.Status != "SHIPPED" && al.Status != "COMPLETED" {

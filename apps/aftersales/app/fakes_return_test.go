@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
@@ -134,6 +135,9 @@ type fakePartners struct {
 	refuse  map[string]bool
 	shipped map[string]bool
 	bodies  map[string]any // api + id -> the first body
+	// stopped are the drop-ship delivery orders intercepted at their
+	// supplier and not released.
+	stopped map[string]bool
 }
 
 // gate applies the switches of api: false with the error to answer.
@@ -193,7 +197,24 @@ func (f *fakePartners) InterceptAtSupplier(_ context.Context, i partnersclient.S
 	if shipped {
 		return partnersclient.Receipt{}, httpapi.Errorf(http.StatusConflict, partnersclient.CodeSupplierShipped, "shipped")
 	}
+	f.mu.Lock()
+	if f.stopped == nil {
+		f.stopped = map[string]bool{}
+	}
+	f.stopped[i.DeliveryOrderID] = true
+	f.mu.Unlock()
 	return f.take("suppliers.interceptions", i.DeliveryOrderID), nil
+}
+
+// ReleaseAtSupplier lifts a supplier's interception (a repeat is harmless).
+func (f *fakePartners) ReleaseAtSupplier(_ context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error) {
+	if err := f.gate("suppliers.interception_releases"); err != nil {
+		return partnersclient.Receipt{}, err
+	}
+	f.mu.Lock()
+	delete(f.stopped, i.DeliveryOrderID)
+	f.mu.Unlock()
+	return f.take("suppliers.interception_releases", i.DeliveryOrderID), nil
 }
 
 func (f *fakePartners) take(api, id string) partnersclient.Receipt {
@@ -301,4 +322,47 @@ func (f *fakeCoupons) UnbindPointsCoupons(_ context.Context, r marketingclient.P
 	}
 	f.unbinds[r.UnbindID]++
 	return marketingclient.PointsCouponUnbind{UnbindID: r.UnbindID, OrderID: r.OrderID, Unbound: []string{"CP1"}, Duplicate: f.unbinds[r.UnbindID] > 1}, nil
+}
+
+// RetryRefund is PAY's retry by hand of a failed automatic refund: once
+// per key, of whatever the trade still holds, PROCESSING at the channel
+// (settleRetry ends it); NOTHING_TO_RETRY when the refund did not fail
+// or the trade holds nothing more.
+func (p *fakePay) RetryRefund(_ context.Context, failedID string, r payclient.RetryRefundRequest) (payclient.Refund, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.retryCalls++
+	if f, ok := p.cashRefunds["retry-"+r.IdempotencyKey]; ok {
+		return *f, nil
+	}
+	var failed *payclient.Refund
+	for _, f := range p.cashRefunds {
+		if f.ID == failedID {
+			failed = f
+		}
+	}
+	if failed == nil || failed.Status != payclient.RefundFailed {
+		return payclient.Refund{}, httpapi.Errorf(http.StatusConflict, payclient.CodeNothingToRetry, "refund %s did not fail", failedID)
+	}
+	for _, t := range p.trades {
+		if t.ID == failed.TradeID && t.RefundedFen < t.PaidFen {
+			f := &payclient.Refund{ID: "RF-retry-" + r.IdempotencyKey, TradeID: t.ID, OrderID: t.OrderID, AmountFen: t.PaidFen - t.RefundedFen,
+				Reason: failed.Reason, Status: payclient.RefundProcessing}
+			t.RefundedFen = t.PaidFen
+			p.cashRefunds["retry-"+r.IdempotencyKey] = f
+			return *f, nil
+		}
+	}
+	return payclient.Refund{}, httpapi.Errorf(http.StatusConflict, payclient.CodeNothingToRetry, "trade holds nothing more")
+}
+
+// settleRetries is the channel paying every retried refund back.
+func (p *fakePay) settleRetries() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range p.cashRefunds {
+		if strings.HasPrefix(f.ID, "RF-retry-") && f.Status == payclient.RefundProcessing {
+			f.Status = payclient.RefundSucceeded
+		}
+	}
 }

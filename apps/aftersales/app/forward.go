@@ -201,7 +201,11 @@ func (s *Service) createReissue(ctx context.Context, author string, in domain.Fo
 // returned under the order's lock, so no return or exchange takes them
 // twice), with nothing to refund.
 func (s *Service) createExchange(ctx context.Context, author string, in domain.ForwardInput, al omsclient.Allocation) (*domain.Request, error) {
-	check := func() error { return domain.CheckReturnable(al.CustomerID, al.CustomerID, al.Status, al.Refused) }
+	door, err := s.doorRefusal(ctx, al)
+	if err != nil {
+		return nil, err
+	}
+	check := func() error { return domain.CheckReturnable(al.CustomerID, al.CustomerID, al.Status, door) }
 	if err := check(); err != nil {
 		return nil, err
 	}

@@ -250,19 +250,21 @@ func (s *Service) pullBackToNewOrder(ctx context.Context, r *domain.Request) err
 	reached := append(slices.Clone(p.Dispatched), p.InDispatch...)
 	for _, u := range p.Units {
 		if u.Supplier != "" && slices.Contains(reached, u.ID) {
-			return s.refuse(ctx, r, domain.RefusedAtSupplier, "delivery order "+u.ID+" is with supplier "+u.Supplier)
+			return s.refuse(ctx, r, nil, domain.RefusedAtSupplier, "delivery order "+u.ID+" is with supplier "+u.Supplier)
 		}
 	}
+	// All of them or none: a pull-back refused by one warehouse leaves
+	// none of the order's delivery orders stopped.
 	var stopped []string
-	for _, id := range reached {
-		_, err := s.d.Warehouse.Intercept(ctx, id, wmsclient.InterceptRequest{Reason: "pull-back " + r.ID()})
+	if len(reached) > 0 {
+		_, err := s.d.Warehouse.InterceptAll(ctx, wmsclient.InterceptAllRequest{DeliveryOrderIDs: reached, Reason: "pull-back " + r.ID()})
 		switch {
 		case httpapi.HasCode(err, wmsclient.CodeTooLate):
-			return s.refuse(ctx, r, domain.RefusedAtWarehouse, "delivery order "+id+" is past interception at its warehouse")
+			return s.refuse(ctx, r, nil, domain.RefusedAtWarehouse, "past interception at its warehouse: "+problemMessage(err))
 		case err != nil:
-			return fmt.Errorf("intercept %s: %w", id, err)
+			return fmt.Errorf("intercept %v: %w", reached, err)
 		}
-		stopped = append(stopped, id)
+		stopped = reached
 	}
 	if len(stopped) > 0 {
 		if err := s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Intercepted(now, stopped) }); err != nil {
@@ -282,9 +284,9 @@ func (s *Service) pullBackToNewOrder(ctx context.Context, r *domain.Request) err
 	case httpapi.HasCode(err, omsclient.CodeNotPaused), httpapi.HasCode(err, omsclient.CodeReachedWarehouse):
 		return errAgain
 	case httpapi.HasCode(err, omsclient.CodeNotCancellable):
-		return s.refuse(ctx, r, domain.RefusedShipped, "the order left the warehouse; it can no longer be pulled back")
+		return s.refuse(ctx, r, nil, domain.RefusedShipped, "the order left the warehouse; it can no longer be pulled back")
 	case httpapi.HasCode(err, omsclient.CodeValidation):
-		return s.refuse(ctx, r, "NEW_ORDER_INVALID", "OMS refused the new order: "+err.Error())
+		return s.refuse(ctx, r, nil, "NEW_ORDER_INVALID", "OMS refused the new order: "+err.Error())
 	case err != nil:
 		return fmt.Errorf("pull back %s: %w", r.OrderID(), err)
 	}

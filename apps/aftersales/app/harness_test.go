@@ -116,6 +116,7 @@ type fakePay struct {
 	cashRefunds map[string]*payclient.Refund
 	nonCash     map[string]payclient.NonCashRefund
 	refundCalls int
+	retryCalls  int
 }
 
 func (p *fakePay) refundAll(orderID string) { p.refundCancelled(omsclient.Order{ID: orderID}) }
@@ -202,14 +203,22 @@ type fakeWMS struct {
 	notices     map[string]int
 }
 
-func (w *fakeWMS) Intercept(_ context.Context, id string, _ wmsclient.InterceptRequest) (wmsclient.Interception, error) {
+// InterceptAll is WMS's all-or-none interception: one delivery order too
+// late refuses the lot and none is intercepted.
+func (w *fakeWMS) InterceptAll(_ context.Context, r wmsclient.InterceptAllRequest) (wmsclient.Interceptions, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.tooLate[id] {
-		return wmsclient.Interception{}, httpapi.Errorf(http.StatusConflict, wmsclient.CodeTooLate, "picked")
+	for _, id := range r.DeliveryOrderIDs {
+		if w.tooLate[id] {
+			return wmsclient.Interceptions{}, httpapi.Errorf(http.StatusConflict, wmsclient.CodeTooLate, "intercept %s: picked", id)
+		}
 	}
-	w.intercepted[id]++
-	return wmsclient.Interception{DeliveryOrderID: id, WMSOrderID: "W-" + id}, nil
+	var out wmsclient.Interceptions
+	for _, id := range r.DeliveryOrderIDs {
+		w.intercepted[id]++
+		out.Interceptions = append(out.Interceptions, wmsclient.Interception{DeliveryOrderID: id, WMSOrderID: "W-" + id})
+	}
+	return out, nil
 }
 
 type env struct {

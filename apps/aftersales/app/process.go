@@ -113,6 +113,18 @@ func (s *Service) pause(ctx context.Context, r *domain.Request) error {
 	return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Paused(now, note) })
 }
 
+// stopAndCancel stops what reached a warehouse or a supplier, then has
+// OMS cancel the order. The order is stopped whole or not at all (issue
+// 15): drop-ship suppliers are asked first, one by one, each
+// interception recorded on the request as soon as it is made, and the
+// warehouses last, all of them in one all-or-none call to WMS. A supplier
+// that shipped or a warehouse past interception refuses the cancel, and
+// every supplier interception recorded is released before the refusal,
+// so the order ships whole and the customer may return it on delivery;
+// never part of it stopped and the rest on its way. A crash anywhere
+// repeats the step from PAUSED: interceptions and releases are
+// idempotent at their receivers, and the recorded list says what to
+// release.
 func (s *Service) stopAndCancel(ctx context.Context, r *domain.Request) error {
 	// Pausing again is free (OMS answers the same) and tells where the
 	// order stands now, a unit started since included.
@@ -122,42 +134,38 @@ func (s *Service) stopAndCancel(ctx context.Context, r *domain.Request) error {
 	}
 	reached := append(slices.Clone(p.Dispatched), p.InDispatch...)
 	suppliers := suppliersOf(p)
-	var stopped []string
-	// Warehouses first: a supplier's interception of an order it has not
-	// received yet leaves a tombstone, so it is asked only once nothing
-	// else can refuse the cancel but another supplier.
-	for _, id := range reached {
-		if suppliers[id] != "" {
-			continue
-		}
-		_, err := s.d.Warehouse.Intercept(ctx, id, wmsclient.InterceptRequest{Reason: "customer cancel " + r.ID()})
-		switch {
-		case httpapi.HasCode(err, wmsclient.CodeTooLate):
-			return s.refuse(ctx, r, domain.RefusedAtWarehouse, "delivery order "+id+" is past interception at its warehouse")
-		case err != nil:
-			return fmt.Errorf("intercept %s: %w", id, err)
-		}
-		stopped = append(stopped, id)
-	}
+	var stopped, warehouse []string
 	for _, id := range reached {
 		sup := suppliers[id]
 		if sup == "" {
+			warehouse = append(warehouse, id)
 			continue
 		}
 		_, err := s.d.Partners.InterceptAtSupplier(ctx, partnersclient.SupplierInterception{DeliveryOrderID: id, Supplier: sup,
 			Reason: "customer cancel " + r.ID()})
 		switch {
 		case httpapi.HasCode(err, partnersclient.CodeSupplierShipped):
-			return s.refuse(ctx, r, domain.RefusedAtSupplier, "delivery order "+id+" was shipped by supplier "+sup)
+			return s.refuse(ctx, r, suppliers, domain.RefusedAtSupplier, "delivery order "+id+" was shipped by supplier "+sup)
 		case err != nil:
 			return fmt.Errorf("intercept %s at supplier %s: %w", id, sup, err)
 		}
-		stopped = append(stopped, id)
-	}
-	if len(stopped) > 0 {
-		if err := s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Intercepted(now, stopped) }); err != nil {
+		if err := s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Intercepted(now, []string{id}) }); err != nil {
 			return err
 		}
+		stopped = append(stopped, id)
+	}
+	if len(warehouse) > 0 {
+		_, err := s.d.Warehouse.InterceptAll(ctx, wmsclient.InterceptAllRequest{DeliveryOrderIDs: warehouse, Reason: "customer cancel " + r.ID()})
+		switch {
+		case httpapi.HasCode(err, wmsclient.CodeTooLate):
+			return s.refuse(ctx, r, suppliers, domain.RefusedAtWarehouse, "past interception at its warehouse: "+problemMessage(err))
+		case err != nil:
+			return fmt.Errorf("intercept %v: %w", warehouse, err)
+		}
+		if err := s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error { return r.Intercepted(now, warehouse) }); err != nil {
+			return err
+		}
+		stopped = append(stopped, warehouse...)
 	}
 	c, err := s.d.Orders.CancelPaused(ctx, r.OrderID(), omsclient.CancelPausedRequest{IdempotencyKey: r.ID(), Reason: "customer cancel",
 		By: by, Intercepted: stopped})
@@ -165,7 +173,7 @@ func (s *Service) stopAndCancel(ctx context.Context, r *domain.Request) error {
 	case httpapi.HasCode(err, omsclient.CodeNotPaused), httpapi.HasCode(err, omsclient.CodeReachedWarehouse):
 		return errAgain
 	case httpapi.HasCode(err, omsclient.CodeNotCancellable):
-		return s.refuse(ctx, r, domain.RefusedShipped, "the order left the warehouse; ask for a return once delivered")
+		return s.refuse(ctx, r, suppliers, domain.RefusedShipped, "the order left the warehouse; ask for a return once delivered")
 	case err != nil:
 		return fmt.Errorf("cancel order: %w", err)
 	}
@@ -192,14 +200,48 @@ func (s *Service) stopAndCancel(ctx context.Context, r *domain.Request) error {
 	return err
 }
 
-// refuse lets the paused fulfillment go on, then ends the request with
-// code (resumed first: a crash in between pauses and decides again).
-func (s *Service) refuse(ctx context.Context, r *domain.Request, code, note string) error {
-	_, err := s.d.Orders.ResumeFulfillment(ctx, r.OrderID(), omsclient.ResumeRequest{By: by})
+// problemMessage is a receiver's refusal message (which delivery order
+// was too late), or the error's text.
+func problemMessage(err error) string {
+	var p *httpapi.Problem
+	if errors.As(err, &p) {
+		return p.Message
+	}
+	return err.Error()
+}
+
+// refuse releases the supplier interceptions the request recorded and
+// lets the paused fulfillment go on, then ends the request with code
+// (released and resumed first: a crash in between pauses, intercepts and
+// decides again, and the releases are idempotent). suppliers maps the
+// order's drop-ship delivery orders to their supplier. Warehouse
+// interceptions are all or none and come last, so none is recorded when
+// a supplier or a warehouse refuses.
+func (s *Service) refuse(ctx context.Context, r *domain.Request, suppliers map[string]string, code, note string) error {
+	cur, err := s.d.Repo.Get(ctx, r.ID())
+	if err != nil {
+		return err
+	}
+	var released []string
+	for _, id := range cur.InterceptedIDs() {
+		sup := suppliers[id]
+		if sup == "" {
+			continue
+		}
+		if _, err := s.d.Partners.ReleaseAtSupplier(ctx, partnersclient.SupplierInterception{DeliveryOrderID: id, Supplier: sup,
+			Reason: "cancel " + r.ID() + " refused: " + code}); err != nil {
+			return fmt.Errorf("release %s at supplier %s: %w", id, sup, err)
+		}
+		released = append(released, id)
+	}
+	_, err = s.d.Orders.ResumeFulfillment(ctx, r.OrderID(), omsclient.ResumeRequest{By: by})
 	if err != nil && !httpapi.HasCode(err, omsclient.CodeNotPaused) && !httpapi.HasCode(err, omsclient.CodeNoFulfillment) {
 		return fmt.Errorf("resume fulfillment: %w", err)
 	}
 	return s.update(ctx, r.ID(), func(r *domain.Request, now time.Time) error {
+		if err := r.InterceptionsReleased(now, released); err != nil {
+			return err
+		}
 		if err := r.Refuse(now, code, note); err != nil {
 			return err
 		}
@@ -255,11 +297,13 @@ func (s *Service) checkRefund(ctx context.Context, r *domain.Request) error {
 }
 
 // settledRefund is what the channel confirmed it gave back of trade t:
-// ErrNotYet while that is short of what was paid. A refund the channel
-// failed or finance rejected, with nothing else under way to make up
-// for it, is recorded on the request once (PUSH_FAILED, for customer
-// service) and the request stays CANCELLED: PAY makes an order's full
-// refund once, so waiting alone would not bring the money back.
+// ErrNotYet while that is short of what was paid. PAY retries a full
+// refund the channel failed by itself, with backoff, writing the retry
+// with the failure, so a failure with a retry under way is just "not
+// yet". A refund failed or rejected with nothing else under way to make
+// up for it (PAY's attempts used up) is recorded on the request once
+// (PUSH_FAILED, for customer service) and the request stays CANCELLED
+// until customer service's RETRY_REFUND action has PAY send it again.
 func (s *Service) settledRefund(ctx context.Context, r *domain.Request, t payclient.Trade) (money.Fen, error) {
 	fs, err := s.d.Payments.RefundsOfTrade(ctx, t.ID)
 	if err != nil {

@@ -91,13 +91,7 @@ func TestRefusalAtTheDoorBecomesOneRejection(t *testing.T) {
 func TestPartialRefusalRejectsOnlyTheRefusedUnits(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	e.delivered("O1", "C1")
-	e.oms.mu.Lock()
-	e.oms.orders["O1"].Status = omsclient.StatusShipped
-	a := e.oms.allocations["O1"]
-	a.Refused, a.RefusedLines = true, []omsclient.RefusedLine{{SKU: "Z", Qty: 1}}
-	e.oms.allocations["O1"] = a
-	e.oms.mu.Unlock()
+	a := e.partlyRefused("O1", omsclient.RefusedLine{SKU: "Z", Qty: 1})
 	if _, err := e.svc.Reject(ctx, "O1"); !errors.Is(err, domain.ErrLineNotOnOrder) {
 		t.Fatalf("refusal of a SKU not on the order: %v", err)
 	}
@@ -134,4 +128,56 @@ func TestPartialRefusalRejectsOnlyTheRefusedUnits(t *testing.T) {
 	if e.pay.trades["O1"].RefundedFen != 2066 || len(e.pay.cashRefunds) != 1 || len(e.wms.notices) != 1 {
 		t.Fatalf("refunded %s in %d refunds, notices %v", e.pay.trades["O1"].RefundedFen, len(e.pay.cashRefunds), e.wms.notices)
 	}
+}
+
+// A partly refused order's accepted units are returnable once the
+// rejection of the refused ones is recorded: of line A's 3 units 2 were
+// refused, so 1 of A and B's 1 are delivered (shipped - refused). Before
+// the rejection the return waits (NOT_RETURNABLE, nothing written);
+// after it, 2 of A is above what was delivered, and 1 of A with B gives
+// back A's last third (cash 1034, non-cash 167) and B (1000, 200): with
+// the rejection's 2066 and 333, exactly what the order took.
+func TestPartlyRefusedOrdersAcceptedUnitsAreReturnable(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.partlyRefused("O1", omsclient.RefusedLine{SKU: "A", Qty: 2})
+	accepted := ret("O1", "C1", "k1", domain.ModeRefundOnly, domain.ReturnLine{SKU: "A", Qty: 1}, domain.ReturnLine{SKU: "B", Qty: 1})
+	if _, err := e.svc.Return(ctx, accepted); !errors.Is(err, domain.ErrNotReturnable) {
+		t.Fatalf("return before the rejection is recorded: %v", err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM requests`); n != 0 {
+		t.Fatalf("%d requests after a refused return", n)
+	}
+	rej, err := e.svc.Reject(ctx, "O1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Return(ctx, ret("O1", "C1", "k2", domain.ModeRefundOnly, domain.ReturnLine{SKU: "A", Qty: 2})); !errors.Is(err, domain.ErrQtyAboveDelivered) {
+		t.Fatalf("return of a refused unit: %v", err)
+	}
+	r, err := e.svc.Return(ctx, accepted)
+	if err != nil {
+		t.Fatalf("return of the accepted units: %v", err)
+	}
+	if r.RefundCash() != 2034 || r.RefundNonCash() != 367 || r.RefundCash()+rej.RefundCash() != 4100 || r.RefundNonCash()+rej.RefundNonCash() != 700 {
+		t.Fatalf("return cash %s non-cash %s, rejection cash %s non-cash %s", r.RefundCash(), r.RefundNonCash(), rej.RefundCash(), rej.RefundNonCash())
+	}
+	if _, err := e.svc.Return(ctx, ret("O1", "C1", "k3", domain.ModeRefundOnly, domain.ReturnLine{SKU: "B", Qty: 1})); !errors.Is(err, domain.ErrQtyAboveDelivered) {
+		t.Fatalf("second return of B: %v", err)
+	}
+}
+
+// partlyRefused is customer C1's delivered order id (delivered) with the
+// units of refused refused at the door: SHIPPED at OMS, its allocation
+// naming them.
+func (e *env) partlyRefused(id string, refused ...omsclient.RefusedLine) omsclient.Allocation {
+	e.delivered(id, "C1")
+	e.oms.mu.Lock()
+	defer e.oms.mu.Unlock()
+	e.oms.orders[id].Status = omsclient.StatusShipped
+	a := e.oms.allocations[id]
+	a.Status = omsclient.StatusShipped
+	a.Refused, a.RefusedLines = true, refused
+	e.oms.allocations[id] = a
+	return a
 }

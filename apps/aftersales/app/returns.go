@@ -33,9 +33,33 @@ func (s *Service) Return(ctx context.Context, in domain.ReturnInput) (*domain.Re
 	if err != nil {
 		return nil, err
 	}
+	door, err := s.doorRefusal(ctx, al)
+	if err != nil {
+		return nil, err
+	}
 	return s.createReturn(ctx, domain.KindReturn, in, al, func() error {
-		return domain.CheckReturnable(in.CustomerID, al.CustomerID, al.Status, al.Refused)
+		return domain.CheckReturnable(in.CustomerID, al.CustomerID, al.Status, door)
 	})
+}
+
+// doorRefusal says what a refusal at the door left of order al: whether
+// only some units were refused, and whether their rejection is recorded
+// (once recorded it stays, so asking before the order's lock is safe).
+func (s *Service) doorRefusal(ctx context.Context, al omsclient.Allocation) (domain.DoorRefusal, error) {
+	door := domain.DoorRefusal{Refused: al.Refused, Partial: len(al.RefusedLines) > 0}
+	if !door.Refused || !door.Partial {
+		return door, nil
+	}
+	rs, err := s.d.Repo.OfOrder(ctx, al.OrderID)
+	if err != nil {
+		return door, fmt.Errorf("read requests of %s: %w", al.OrderID, err)
+	}
+	for _, r := range rs {
+		// A rejection document customer service's supervisor turned down
+		// gave its units back: it takes nothing back.
+		door.Rejected = door.Rejected || r.Kind() == domain.KindRejection && r.Status() != domain.StatusRejected
+	}
+	return door, nil
 }
 
 // allocation reads the order with stage 5's allocation; another

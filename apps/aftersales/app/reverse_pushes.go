@@ -23,9 +23,10 @@ import (
 
 // product is a line's catalog entry as the pushes need it.
 type product struct {
-	DropShip bool
-	Supplier string
-	Presale  bool
+	DropShip  bool
+	Supplier  string
+	Presale   bool
+	TaxRateBP int64 // output VAT, for an invoice issued again
 }
 
 func (p product) supplier() string {
@@ -55,7 +56,7 @@ func (s *Service) catalog(ctx context.Context, al omsclient.Allocation) (catalog
 		return nil, fmt.Errorf("read the catalog entries of order %s: %w", al.OrderID, err)
 	}
 	for _, p := range ps {
-		out[p.SKU] = product{DropShip: p.DropShip, Supplier: p.Supplier, Presale: p.Presale}
+		out[p.SKU] = product{DropShip: p.DropShip, Supplier: p.Supplier, Presale: p.Presale, TaxRateBP: p.TaxRateBP}
 	}
 	return out, nil
 }

@@ -81,7 +81,8 @@ type Orders interface {
 
 // Warehouse is WMS (*wmsclient.Client).
 type Warehouse interface {
-	Intercept(ctx context.Context, deliveryOrderID string, r wmsclient.InterceptRequest) (wmsclient.Interception, error)
+	// InterceptAll stops an order's delivery orders all or none.
+	InterceptAll(ctx context.Context, r wmsclient.InterceptAllRequest) (wmsclient.Interceptions, error)
 	NoticeReturn(ctx context.Context, n wmsclient.ReturnNotice) (wmsclient.ReturnReceipt, error)
 }
 
@@ -95,6 +96,9 @@ type Payments interface {
 	RequestRefund(ctx context.Context, r payclient.RefundRequest) (payclient.Refund, error)
 	RefundsOfTrade(ctx context.Context, tradeID string) ([]payclient.Refund, error)
 	RefundNonCash(ctx context.Context, r payclient.NonCashRefundRequest) (payclient.NonCashRefund, error)
+	// RetryRefund is customer service's retry of a failed automatic
+	// refund, once per key (payclient.CodeNothingToRetry).
+	RetryRefund(ctx context.Context, failedID string, r payclient.RetryRefundRequest) (payclient.Refund, error)
 }
 
 // Stock is inventory's sellable stock (*inventoryclient.Client): units
@@ -119,6 +123,8 @@ type Partners interface {
 	UpdatePresaleStock(ctx context.Context, u partnersclient.PresaleStockUpdate) (partnersclient.Receipt, error)
 	ReturnToSupplier(ctx context.Context, p partnersclient.PurchaseReturn) (partnersclient.Receipt, error)
 	InterceptAtSupplier(ctx context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error)
+	// ReleaseAtSupplier lifts an interception of a cancel that was refused.
+	ReleaseAtSupplier(ctx context.Context, i partnersclient.SupplierInterception) (partnersclient.Receipt, error)
 }
 
 // Coupons is marketing's wallet (*marketingclient.Client): customer

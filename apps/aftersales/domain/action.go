@@ -28,10 +28,13 @@ const (
 	ActionChangeAddress    ActionKind = "CHANGE_ADDRESS"
 	ActionReissueInvoice   ActionKind = "REISSUE_INVOICE"
 	ActionMarkMalicious    ActionKind = "MARK_MALICIOUS"
+	// ActionRetryRefund sends a cancelled order's full refund, which the
+	// channel failed after PAY's own retries, through the channel again.
+	ActionRetryRefund ActionKind = "RETRY_REFUND"
 )
 
 var actionKinds = map[ActionKind]bool{ActionUnbindCoupon: true, ActionSetSMSRecipients: true, ActionChangeAddress: true,
-	ActionReissueInvoice: true, ActionMarkMalicious: true}
+	ActionReissueInvoice: true, ActionMarkMalicious: true, ActionRetryRefund: true}
 
 // ActionStatus is where an action stands: PENDING while its owner is
 // being asked (a PENDING action is asked again, under the same id, by a

@@ -71,6 +71,9 @@ const (
 	StepRefunded    Step = "REFUNDED"
 	StepRefused     Step = "REFUSED"
 	StepResumed     Step = "FULFILLMENT_RESUMED"
+	// StepReleased: interceptions lifted because the cancel was refused
+	// for another part of the order (the order ships whole).
+	StepReleased Step = "INTERCEPTION_RELEASED"
 )
 
 // Refusal codes a finished request may carry (aftersalesclient's wire values).
@@ -232,6 +235,27 @@ func (r *Request) Intercepted(at time.Time, ids []string) error {
 	}
 	r.intercepted = append(r.intercepted, fresh...)
 	r.record(at, StepIntercepted, strings.Join(fresh, ", "))
+	return nil
+}
+
+// InterceptionsReleased records that the interceptions of ids were lifted (the cancel
+// is being refused for another part of the order): they are no longer
+// stopped, so they leave the request's intercepted list.
+func (r *Request) InterceptionsReleased(at time.Time, ids []string) error {
+	if r.status != StatusPaused {
+		return fmt.Errorf("%w: request %s is %s", ErrBadTransition, r.id, r.status)
+	}
+	var gone []string
+	r.intercepted = slices.DeleteFunc(r.intercepted, func(id string) bool {
+		if slices.Contains(ids, id) {
+			gone = append(gone, id)
+			return true
+		}
+		return false
+	})
+	if len(gone) > 0 {
+		r.record(at, StepReleased, strings.Join(gone, ", "))
+	}
 	return nil
 }
 

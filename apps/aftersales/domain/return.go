@@ -184,7 +184,7 @@ func ComputeRefund(lines []OrderLine, returned map[string]int64, want []ReturnLi
 		}
 		l, prev := lines[i], returned[w.SKU]
 		if w.Qty <= 0 || prev+w.Qty > l.Qty {
-			return nil, fmt.Errorf("%w: %s: %d asked, %d delivered, %d returned before", ErrQtyAboveDelivered, w.SKU, w.Qty, l.Qty, prev)
+			return nil, fmt.Errorf("%w: %s: %d asked, %d shipped, %d returned or refused before", ErrQtyAboveDelivered, w.SKU, w.Qty, l.Qty, prev)
 		}
 		upTo := prev + w.Qty
 		out = append(out, LineRefund{SKU: w.SKU, Qty: w.Qty,
@@ -236,16 +236,34 @@ func RefusedUnreturned(lines []OrderLine, returned map[string]int64, refused []R
 	return out, nil
 }
 
+// DoorRefusal is what a refusal at the door left of an order: whether
+// it was refused, whether only some units were (the rest were accepted:
+// delivered = shipped - refused), and whether the rejection that takes
+// the refused units back is recorded yet.
+type DoorRefusal struct {
+	Refused, Partial, Rejected bool
+}
+
 // CheckReturnable refuses a return of an order that is not the
-// customer's or not delivered.
-func CheckReturnable(customerID, ownerID, status string, refused bool) error {
+// customer's or not delivered. A partly refused order (it stays SHIPPED:
+// one of its parcels never reached the customer) is delivered for its
+// accepted units, once its rejection is recorded: the rejection counts
+// the refused units as returned, so what is left to return is exactly
+// the accepted units (ComputeRefund's cap), and the refund spreading
+// goes on from where the rejection's ended. Before that, its refused
+// units would look returnable too, so the return waits for it.
+func CheckReturnable(customerID, ownerID, status string, door DoorRefusal) error {
 	if customerID != ownerID {
 		return ErrNotOwner
 	}
-	if refused {
+	switch {
+	case door.Refused && !door.Partial:
 		return fmt.Errorf("%w: the order was refused at the door; its rejection is under way", ErrNotReturnable)
-	}
-	if status != "COMPLETED" {
+	case door.Refused && !door.Rejected:
+		return fmt.Errorf("%w: the units refused at the door are being taken back first (their rejection); ask again in a moment", ErrNotReturnable)
+	case door.Refused && (status == "SHIPPED" || status == "COMPLETED"):
+		return nil
+	case status != "COMPLETED":
 		return fmt.Errorf("%w: the order is %s; only delivered orders can be returned", ErrNotReturnable, status)
 	}
 	return nil

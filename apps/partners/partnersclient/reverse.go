@@ -94,6 +94,14 @@ type SupplierInterception struct {
 	Reason          string `json:"reason"`
 }
 
+// ReleaseAtSupplier lifts an interception at a drop-ship supplier (the
+// cancel it was for was refused): a received delivery order ships again,
+// a tombstone is dropped; repeating it answers the same.
+func (c *Client) ReleaseAtSupplier(ctx context.Context, i SupplierInterception) (Receipt, error) {
+	var r Receipt
+	return r, c.post(ctx, "suppliers/v1/interception-releases", i, &r)
+}
+
 // InterceptAtSupplier stops a drop-ship delivery order at its supplier;
 // repeating it answers the same.
 func (c *Client) InterceptAtSupplier(ctx context.Context, i SupplierInterception) (Receipt, error) {

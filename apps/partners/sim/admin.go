@@ -21,7 +21,7 @@ import (
 // fms.payment_vouchers, risk.scores, presale.orders, tms.waybills,
 // invoice.invoices, suppliers.orders; the reverse flow's tms.pickups,
 // fms.refund_vouchers, fms.settlements, presale.sellable_stock,
-// suppliers.purchase_returns, suppliers.interceptions). Every API also obeys its family's
+// suppliers.purchase_returns, suppliers.interceptions, suppliers.interception_releases). Every API also obeys its family's
 // switch ("sms", "tms", "wechat", "callbacks" …: the name before the
 // first dot) when none names it exactly. DropCallbacks means nothing to
 // the outside APIs.

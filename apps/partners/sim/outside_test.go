@@ -571,3 +571,59 @@ func TestSupplierInterception(t *testing.T) {
 		t.Fatalf("after the ship delay: %v", err)
 	}
 }
+
+// Releasing an interception gives a received delivery order back to its
+// supplier's shipping (the admin can ship it again, an interception is
+// needed to stop it again) and drops a tombstone, so the order's late
+// hand-over is taken; a repeat answers the same receipt and changes
+// nothing; releasing what was never intercepted changes nothing.
+func TestSupplierInterceptionRelease(t *testing.T) {
+	o := newOutside(t, sim.Config{})
+	in := func(id string) pc.SupplierInterception {
+		return pc.SupplierInterception{DeliveryOrderID: id, Supplier: "farm-a", Reason: "customer cancel"}
+	}
+	if _, err := o.c.SendToSupplier(o.ctx, supplier); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.c.InterceptAtSupplier(o.ctx, in(supplier.DeliveryOrderID)); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := o.c.ReleaseAtSupplier(o.ctx, in(supplier.DeliveryOrderID))
+	if err != nil || r1.ID == "" || r1.Duplicate {
+		t.Fatalf("release: %+v %v", r1, err)
+	}
+	if r2, err := o.c.ReleaseAtSupplier(o.ctx, in(supplier.DeliveryOrderID)); err != nil || r2.ID != r1.ID || !r2.Duplicate {
+		t.Fatalf("repeat: %+v %v", r2, err)
+	}
+	if st, _ := o.s.SupplierOrderState(o.ctx, supplier.DeliveryOrderID); st != "RECEIVED" {
+		t.Fatalf("released order is %q, want RECEIVED", st)
+	}
+	if err := o.inv.Invoke(o.ctx, pc.DefaultAppID, http.MethodPost, "admin/suppliers/orders/"+supplier.DeliveryOrderID+"/ship", struct{}{}, nil); err != nil {
+		t.Fatalf("ship after release: %v", err)
+	}
+	if st, _ := o.s.SupplierOrderState(o.ctx, supplier.DeliveryOrderID); st != "SHIPPED" {
+		t.Fatalf("shipped order is %q", st)
+	}
+	// A tombstone released: the order arriving later is taken.
+	if _, err := o.c.InterceptAtSupplier(o.ctx, in("O1-6")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.c.ReleaseAtSupplier(o.ctx, in("O1-6")); err != nil {
+		t.Fatal(err)
+	}
+	late := supplier
+	late.DeliveryOrderID = "O1-6"
+	if _, err := o.c.SendToSupplier(o.ctx, late); err != nil {
+		t.Fatalf("order after its released tombstone: %v", err)
+	}
+	if st, _ := o.s.SupplierOrderState(o.ctx, "O1-6"); st != "RECEIVED" {
+		t.Fatalf("late order is %q", st)
+	}
+	// Never intercepted: nothing changes.
+	if _, err := o.c.ReleaseAtSupplier(o.ctx, in("O1-7")); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := o.s.SupplierOrderState(o.ctx, "O1-7"); st != "" {
+		t.Fatalf("release of an unknown order left %q", st)
+	}
+}

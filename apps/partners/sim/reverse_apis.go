@@ -11,6 +11,7 @@ import (
 
 	pc "github.com/harvest/harvest/apps/partners/partnersclient"
 	"github.com/harvest/harvest/apps/platform/httpapi"
+	"github.com/harvest/harvest/apps/platform/sqltx"
 )
 
 // The reverse flow's outside APIs beside pickups and refund vouchers
@@ -26,6 +27,7 @@ const (
 	APIPresaleStock    = "presale.sellable_stock"
 	APIPurchaseReturn  = "suppliers.purchase_returns"
 	APIInterception    = "suppliers.interceptions"
+	APIRelease         = "suppliers.interception_releases"
 	supplierReceived   = "RECEIVED"
 	supplierIntercepts = "INTERCEPTED"
 )
@@ -35,6 +37,7 @@ func (s *Server) mountReverseAPIs(r chi.Router) {
 	r.Post("/presale/v1/sellable-stock", s.presaleStock())
 	r.Post("/suppliers/v1/purchase-returns", s.purchaseReturn())
 	r.Post("/suppliers/v1/interceptions", s.supplierIntercept())
+	r.Post("/suppliers/v1/interception-releases", s.supplierRelease())
 }
 
 func kindOf(field, v string, allowed ...string) error {
@@ -128,6 +131,33 @@ func (s *Server) supplierIntercept() http.HandlerFunc {
 		}, markReceiptDup)
 }
 
+// supplierRelease lifts an interception (the cancel was refused for
+// another part of the order, which ships, so this part must ship too): a
+// received delivery order goes back to RECEIVED and ships as it would
+// have; a tombstone of one never received is dropped, so its hand-over
+// is taken when it comes. Repeating it, or releasing what was never
+// intercepted, changes nothing.
+func (s *Server) supplierRelease() http.HandlerFunc {
+	return serve(s, APIRelease, func(i *pc.SupplierInterception) error {
+		return firstErr(idField("delivery_order_id", i.DeliveryOrderID), idField("supplier", i.Supplier), required("reason", i.Reason))
+	}, func(i *pc.SupplierInterception) (string, string) { return i.DeliveryOrderID, i.DeliveryOrderID },
+		func(ctx context.Context, i *pc.SupplierInterception, seq int64) (pc.Receipt, error) {
+			err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM supplier_orders WHERE delivery_order_id=? AND state=? AND received_at IS NULL`,
+					i.DeliveryOrderID, supplierIntercepts); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `UPDATE supplier_orders SET state=?, updated_at=? WHERE delivery_order_id=? AND state=?`,
+					supplierReceived, s.now(), i.DeliveryOrderID, supplierIntercepts)
+				return err
+			})
+			if err != nil {
+				return pc.Receipt{}, fmt.Errorf("release %s: %w", i.DeliveryOrderID, err)
+			}
+			return pc.Receipt{ID: receiptNo("RL", seq)}, nil
+		}, markReceiptDup)
+}
+
 // takeSupplierOrder records a drop-ship delivery order at its supplier
 // (the order intake's first answer): refused when an interception's
 // tombstone is there.
@@ -137,8 +167,8 @@ func (s *Server) takeSupplierOrder(ctx context.Context, o *pc.SupplierOrder) err
 	if s.cfg.SupplierShipDelay > 0 {
 		shipAt = now.Add(s.cfg.SupplierShipDelay)
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO supplier_orders (delivery_order_id, supplier, state, ship_at, updated_at) VALUES (?,?,?,?,?)`,
-		o.DeliveryOrderID, o.Supplier, supplierReceived, shipAt, now); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT IGNORE INTO supplier_orders (delivery_order_id, supplier, state, ship_at, received_at, updated_at)
+		VALUES (?,?,?,?,?,?)`, o.DeliveryOrderID, o.Supplier, supplierReceived, shipAt, now, now); err != nil {
 		return fmt.Errorf("record supplier order %s: %w", o.DeliveryOrderID, err)
 	}
 	var state string

@@ -38,6 +38,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Post("/v1/noncash-refunds", h.refundNonCash)
 	r.Get("/v1/refunds/{id}", h.refund)
 	r.Post("/v1/refunds/{id}/audit", h.audit)
+	r.Post("/v1/refunds/{id}/retry", h.retryRefund)
 }
 
 // problem maps a use case's error to what the caller sees.
@@ -72,6 +73,8 @@ func problem(err error) error {
 		return httpapi.Errorf(http.StatusConflict, payclient.CodeRefundTooLarge, "refund exceeds what was paid")
 	case errors.Is(err, domain.ErrNotFound):
 		return httpapi.Errorf(http.StatusNotFound, payclient.CodeNotFound, "%s", err.Error())
+	case errors.Is(err, domain.ErrNothingToRetry):
+		return httpapi.Errorf(http.StatusConflict, payclient.CodeNothingToRetry, "%s", err.Error())
 	case errors.Is(err, domain.ErrBadSignature):
 		return httpapi.Errorf(http.StatusUnauthorized, "BAD_SIGNATURE", "signature verification failed")
 	}
@@ -262,6 +265,20 @@ func (h *Handler) requestRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := h.svc.RequestRefund(r.Context(), app.RefundInput{IdempotencyKey: in.IdempotencyKey, TradeID: in.TradeID,
 		AmountFen: in.AmountFen, Reason: in.Reason})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, refundOut(f))
+}
+
+func (h *Handler) retryRefund(w http.ResponseWriter, r *http.Request) {
+	var in payclient.RetryRefundRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	f, err := h.svc.RetryRefund(r.Context(), in.IdempotencyKey, chi.URLParam(r, "id"))
 	if err != nil {
 		fail(w, r, err)
 		return

@@ -176,8 +176,19 @@ func (s *Service) confirmRefund(ctx context.Context, r domain.Refund) error {
 		}
 		return err
 	case channel.RefundFailed:
-		s.log.Error("channel failed a refund", "refund", r.ID(), "trade", r.TradeID())
-		_, err := s.repo.RefundGiveBack(ctx, r, []domain.RefundStatus{domain.RefundProcessing, domain.RefundSubmitting}, domain.RefundFailed, now)
+		// An automatic full refund is tried again after a backoff, a
+		// bounded number of times, before it is left to customer service
+		// (RetryRefund): the retry is written with the failure, so a crash
+		// in between cannot lose it and a repeat cannot make two.
+		ended, retry, err := s.repo.RefundFailed(ctx, r, now)
+		switch {
+		case err != nil || !ended:
+		case retry != nil:
+			s.log.Warn("channel failed a refund; retrying", "refund", r.ID(), "trade", r.TradeID(), "retry", retry.ID(),
+				"attempt", retry.RefundAttempt(), "of", domain.AutoRefundAttempts)
+		default:
+			s.log.Error("channel failed a refund; left to customer service", "refund", r.ID(), "trade", r.TradeID(), "reason", r.Reason())
+		}
 		return err
 	}
 	return s.repo.RefundLater(ctx, r.ID(), now.Add(3*time.Second))

@@ -155,6 +155,15 @@ type Refunds interface {
 	// RefundGiveBack ends a refund in one of from without money moving and
 	// returns its amount to what the trade may still refund.
 	RefundGiveBack(ctx context.Context, r domain.Refund, from []domain.RefundStatus, to domain.RefundStatus, now time.Time) (bool, error)
+	// RefundFailed ends r FAILED with its amount given back and, in the
+	// same transaction, records its next automatic attempt when it has
+	// one left (retry, due after its backoff); ended is false when r had
+	// moved on.
+	RefundFailed(ctx context.Context, r domain.Refund, now time.Time) (ended bool, retry *domain.Refund, err error)
+	// RetryRefund records customer service's retry of the failed
+	// automatic refund failedID under key, once (created=false: the key's
+	// first retry).
+	RetryRefund(ctx context.Context, failedID, key string, now time.Time) (domain.Refund, bool, error)
 }
 
 // Pushes stores the finance pushes waiting to be sent.

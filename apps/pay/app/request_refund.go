@@ -44,6 +44,27 @@ func (s *Service) RequestRefund(ctx context.Context, in RefundInput) (domain.Ref
 	return out, nil
 }
 
+// RetryRefund is customer service's retry of failedID, a cancelled
+// order's full refund the channel FAILED after PAY's own attempts: a new
+// refund of whatever the trade still holds, straight to the channel, once
+// per key (domain.ErrNothingToRetry when there is nothing to retry).
+func (s *Service) RetryRefund(ctx context.Context, key, failedID string) (domain.Refund, error) {
+	if failedID == "" {
+		return domain.Refund{}, errValidation("refund id is required")
+	}
+	if err := domain.CheckKey(key, ""); err != nil {
+		return domain.Refund{}, err
+	}
+	out, created, err := s.repo.RetryRefund(ctx, failedID, key, s.now())
+	if err != nil {
+		return domain.Refund{}, err
+	}
+	if created {
+		s.Wake()
+	}
+	return out, nil
+}
+
 // Refund returns one refund.
 func (s *Service) Refund(ctx context.Context, id string) (domain.Refund, error) {
 	return s.repo.Refund(ctx, id)

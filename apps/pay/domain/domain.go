@@ -125,6 +125,10 @@ var (
 	// ErrNothingToRefund: the trade holds no money to give back (not
 	// succeeded, or refunded in full).
 	ErrNothingToRefund = errors.New("nothing to refund")
+	// ErrNothingToRetry: customer service asked to retry a refund that is
+	// not a failed automatic one, or whose trade holds nothing more (a
+	// retry is under way or done).
+	ErrNothingToRetry = errors.New("nothing to retry")
 	// ErrUnconfirmed: an event that would move money was not confirmed by
 	// its owner (OMS does not say the order is cancelled); its subscriber
 	// drops it.

@@ -1,7 +1,10 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/harvest/harvest/apps/platform/money"
@@ -144,4 +147,96 @@ func (t Trade) FullRefund(refundID, reason string) (Refund, error) {
 	}
 	return Refund{id: refundID, tradeID: t.id, orderID: t.orderID, customerID: t.customerID, causeKey: FullRefundKey(t.id),
 		requestHash: "auto", amount: left, reason: reason, status: RefundSubmitting}, nil
+}
+
+// AutoRefundAttempts bounds how often PAY itself sends a trade's full
+// refund to the channel: the first attempt and the retries that follow a
+// channel's FAILED. A channel that fails a refund this often needs a
+// person (a closed account, a frozen merchant balance); customer service
+// then retries by hand (RetryKey) once the cause is fixed.
+const AutoRefundAttempts = 4
+
+// FullRefundAttemptKey is the cause key of attempt n of a trade's
+// automatic full refund: attempt 1 is FullRefundKey, each retry its own
+// key, so a retry is made once however often the failure is handled.
+func FullRefundAttemptKey(tradeID string, attempt int) string {
+	if attempt <= 1 {
+		return FullRefundKey(tradeID)
+	}
+	return fmt.Sprintf("%s#%d", FullRefundKey(tradeID), attempt)
+}
+
+// RefundAttempt is which attempt of its trade's automatic full refund r
+// is (1 for the first), or 0 when r is not automatic.
+func (r Refund) RefundAttempt() int {
+	base := FullRefundKey(r.tradeID)
+	switch {
+	case r.causeKey == base:
+		return 1
+	case strings.HasPrefix(r.causeKey, base+"#"):
+		n, err := strconv.Atoi(strings.TrimPrefix(r.causeKey, base+"#"))
+		if err != nil || n < 2 {
+			return 0
+		}
+		return n
+	}
+	return 0
+}
+
+// RetryBackoff is how long retry attempt n (2, 3, …) waits after the
+// failure before it goes to the channel: 30 s, 2 min, 8 min. A channel
+// that failed a refund rarely takes the same one a moment later; the
+// waits stay short enough for the customer's money to come back the
+// same day.
+func RetryBackoff(attempt int) time.Duration {
+	d := 30 * time.Second
+	for i := 2; i < attempt; i++ {
+		d *= 4
+	}
+	return d
+}
+
+// RetryFailed returns the automatic refund that follows failed, a full
+// refund the channel FAILED (t is its trade after the failed amount came
+// back to it): the next attempt, of whatever the trade still holds,
+// without an audit as the first. ErrNothingToRefund when failed is not an
+// automatic refund, its attempts are used up, or nothing is left.
+func (t Trade) RetryFailed(failed Refund, refundID string) (Refund, error) {
+	n := failed.RefundAttempt()
+	if n == 0 || n >= AutoRefundAttempts {
+		return Refund{}, fmt.Errorf("refund %s: attempt %d of %d: %w", failed.id, n, AutoRefundAttempts, ErrNothingToRefund)
+	}
+	r, err := t.FullRefund(refundID, failed.reason)
+	if err != nil {
+		return Refund{}, err
+	}
+	r.causeKey = FullRefundAttemptKey(t.id, n+1)
+	return r, nil
+}
+
+// RetryKey is the cause key of customer service's retry of a trade's
+// failed full refund: the agent's key, scoped like every key in PAY.
+func RetryKey(key string) string { return "key:" + key }
+
+// RetryByHand returns customer service's retry of failed, a full refund
+// the channel FAILED (once PAY's own attempts were used up, or an earlier
+// retry by hand): whatever the
+// trade still holds, straight to the channel (it still gives back a
+// cancelled order's money, which needs no audit). ErrNothingToRetry when
+// failed is not a failed automatic refund or the trade holds nothing
+// more; the trade's own atomic check refuses a second retry racing it.
+func (t Trade) RetryByHand(failed Refund, refundID, key string) (Refund, error) {
+	if failed.status != RefundFailed || NeedsAudit(failed.reason) || failed.tradeID != t.id {
+		return Refund{}, fmt.Errorf("%w: refund %s is a %s refund %s, not a failed automatic refund of trade %s", ErrNothingToRetry,
+			failed.id, failed.reason, failed.status, t.id)
+	}
+	r, err := t.FullRefund(refundID, failed.reason)
+	if errors.Is(err, ErrNothingToRefund) {
+		return Refund{}, fmt.Errorf("%w: trade %s holds nothing more to refund", ErrNothingToRetry, t.id)
+	}
+	if err != nil {
+		return Refund{}, err
+	}
+	r.causeKey, r.requestHash = RetryKey(key), "retry:"+failed.id
+	return r, nil
 }

@@ -39,6 +39,9 @@ const (
 	CodeUnknownChannel   = "UNKNOWN_CHANNEL"
 	CodeRefundTooLarge   = "REFUND_EXCEEDS_PAID"
 	CodeNotFound         = "NOT_FOUND"
+	// CodeNothingToRetry: the refund named is not a failed automatic
+	// refund, or its trade holds nothing more to give back.
+	CodeNothingToRetry = "NOTHING_TO_RETRY"
 	// CodeHoldVoid: the deduction's coupon hold was given back before it
 	// committed (a stalled request); nothing was taken, retry with a new key.
 	CodeHoldVoid   = "COUPON_HOLD_VOID"

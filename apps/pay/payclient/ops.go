@@ -114,6 +114,20 @@ func (c *Client) RequestRefund(ctx context.Context, r RefundRequest) (Refund, er
 	return out, err
 }
 
+// RetryRefundRequest is customer service's retry of a failed automatic
+// refund, once per key.
+type RetryRefundRequest struct {
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// RetryRefund sends whatever the failed refund's trade still holds back
+// through the channel again (CodeNothingToRetry when there is nothing).
+func (c *Client) RetryRefund(ctx context.Context, failedID string, r RetryRefundRequest) (Refund, error) {
+	var out Refund
+	err := c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/refunds/"+url.PathEscape(failedID)+"/retry", r, &out)
+	return out, err
+}
+
 // RefundsOfTrade lists a trade's refunds, oldest first.
 func (c *Client) RefundsOfTrade(ctx context.Context, tradeID string) ([]Refund, error) {
 	var out []Refund

@@ -57,6 +57,12 @@ func createRefund(ctx context.Context, tx *sql.Tx, r domain.Refund, now time.Tim
 	if r.Status() == domain.RefundPendingAudit {
 		firstCheck = now.Add(5 * time.Second) // finance has not even received it yet
 	}
+	return createRefundDue(ctx, tx, r, now, firstCheck)
+}
+
+// createRefundDue is createRefund with the refund's first step due at
+// firstCheck (a retry waits out its backoff).
+func createRefundDue(ctx context.Context, tx *sql.Tx, r domain.Refund, now, firstCheck time.Time) (domain.Refund, bool, error) {
 	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (`+refundCols+`, customer_id, next_poll_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID(), r.TradeID(), r.OrderID(), r.CauseKey(), r.RequestHash(), r.AmountFen(), r.Reason(), r.Status(), now, now, r.CustomerID(), firstCheck)
 	if sqltx.IsDuplicate(err) {
@@ -106,16 +112,11 @@ func (s *Store) CreateRefund(ctx context.Context, r domain.Refund, now time.Time
 // here and the second finds the first. It returns the refund, or false when
 // there was nothing to refund.
 func fullRefund(ctx context.Context, tx *sql.Tx, tradeID, refundID, reason string, now time.Time) (domain.Refund, bool, error) {
-	var t domain.TradeSnapshot
-	err := tx.QueryRowContext(ctx, `SELECT id, order_id, customer_id, status, paid_fen, refunded_fen FROM trades WHERE id=? FOR UPDATE`, tradeID).
-		Scan(&t.ID, &t.OrderID, &t.CustomerID, &t.Status, &t.Paid, &t.Refunded)
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Refund{}, false, fmt.Errorf("trade %s: %w", tradeID, domain.ErrNotFound)
-	}
+	t, err := lockTrade(ctx, tx, tradeID)
 	if err != nil {
-		return domain.Refund{}, false, fmt.Errorf("lock trade %s: %w", tradeID, err)
+		return domain.Refund{}, false, err
 	}
-	r, err := domain.RestoreTrade(t).FullRefund(refundID, reason)
+	r, err := t.FullRefund(refundID, reason)
 	if errors.Is(err, domain.ErrNothingToRefund) {
 		return domain.Refund{}, false, nil
 	}
@@ -233,4 +234,99 @@ func (s *Store) RefundGiveBack(ctx context.Context, r domain.Refund, from []doma
 		return false, fmt.Errorf("refund %s to %s: %w", r.ID(), to, err)
 	}
 	return done, nil
+}
+
+// lockTrade reads trade id FOR UPDATE.
+func lockTrade(ctx context.Context, tx *sql.Tx, id string) (domain.Trade, error) {
+	var t domain.TradeSnapshot
+	err := tx.QueryRowContext(ctx, `SELECT id, order_id, customer_id, status, paid_fen, refunded_fen FROM trades WHERE id=? FOR UPDATE`, id).
+		Scan(&t.ID, &t.OrderID, &t.CustomerID, &t.Status, &t.Paid, &t.Refunded)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Trade{}, fmt.Errorf("trade %s: %w", id, domain.ErrNotFound)
+	}
+	if err != nil {
+		return domain.Trade{}, fmt.Errorf("lock trade %s: %w", id, err)
+	}
+	return domain.RestoreTrade(t), nil
+}
+
+// RefundFailed ends a refund the channel FAILED (from SUBMITTING or
+// PROCESSING), gives its amount back to the trade and, in the same
+// transaction, records the next automatic attempt when r is an automatic
+// full refund with attempts left (domain.Trade.RetryFailed), due after
+// its backoff. So no reader ever sees the failure without the retry that
+// makes up for it, and the retry's cause key makes it once. ended is
+// false when r was no longer in those statuses (nothing changed).
+func (s *Store) RefundFailed(ctx context.Context, r domain.Refund, now time.Time) (ended bool, retry *domain.Refund, err error) {
+	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		ended, retry = false, nil
+		ok, err := execOne(ctx, tx, "end refund", `UPDATE refunds SET status=?, updated_at=? WHERE id=? AND status IN (?,?)`,
+			domain.RefundFailed, now, r.ID(), domain.RefundSubmitting, domain.RefundProcessing)
+		if err != nil || !ok {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE trades SET refunded_fen=refunded_fen-? WHERE id=?`, r.AmountFen(), r.TradeID()); err != nil {
+			return fmt.Errorf("give refund back to trade %s: %w", r.TradeID(), err)
+		}
+		ended = true
+		t, err := lockTrade(ctx, tx, r.TradeID())
+		if err != nil {
+			return err
+		}
+		next, err := t.RetryFailed(r, newRefundID())
+		if errors.Is(err, domain.ErrNothingToRefund) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out, _, err := createRefundDue(ctx, tx, next, now, now.Add(domain.RetryBackoff(next.RefundAttempt())))
+		if err != nil {
+			return err
+		}
+		retry = &out
+		return nil
+	})
+	if err != nil {
+		return false, nil, fmt.Errorf("refund %s to FAILED: %w", r.ID(), err)
+	}
+	return ended, retry, nil
+}
+
+// RetryRefund records customer service's retry of failed refund failedID
+// under the agent's key (domain.Trade.RetryByHand), in one transaction
+// with the trade locked: the key used before answers its first retry
+// (same refund) or domain.ErrKeyReused (another refund).
+func (s *Store) RetryRefund(ctx context.Context, failedID, key string, now time.Time) (domain.Refund, bool, error) {
+	var out domain.Refund
+	var created bool
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		failed, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE id=?`, failedID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("refund %s: %w", failedID, domain.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("read refund %s: %w", failedID, err)
+		}
+		t, err := lockTrade(ctx, tx, failed.TradeID())
+		if err != nil {
+			return err
+		}
+		prev, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundCols+` FROM refunds WHERE customer_id=? AND cause_key=?`,
+			t.CustomerID(), domain.RetryKey(key)))
+		switch {
+		case err == nil:
+			out, err = prev.SameRequest("retry:" + failedID)
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("read retry %s: %w", key, err)
+		}
+		r, err := t.RetryByHand(failed, newRefundID(), key)
+		if err != nil {
+			return err
+		}
+		out, created, err = createRefund(ctx, tx, r, now)
+		return err
+	})
+	return out, created, err
 }

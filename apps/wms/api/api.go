@@ -31,6 +31,7 @@ func Mount(r chi.Router, svc *app.Service) {
 	r.Get("/v1/orders/{id}", h.order)
 	mountFloor(r, h)
 	r.Post("/v1/orders/{id}/intercept", h.intercept)
+	r.Post("/v1/interceptions", h.interceptAll)
 	r.Post("/v1/returns", h.noticeReturn)
 }
 
@@ -179,6 +180,25 @@ func (h *Handler) intercept(w http.ResponseWriter, r *http.Request) {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, wmsclient.Interception{DeliveryOrderID: x.DeliveryOrderID, WMSOrderID: x.WMSOrderID,
 		Tombstone: x.Tombstone, At: x.At})
+}
+
+func (h *Handler) interceptAll(w http.ResponseWriter, r *http.Request) {
+	var in wmsclient.InterceptAllRequest
+	if err := httpapi.Decode(r, &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	xs, err := h.svc.InterceptAll(r.Context(), in.DeliveryOrderIDs, in.Reason)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	out := wmsclient.Interceptions{Interceptions: make([]wmsclient.Interception, 0, len(xs))}
+	for _, x := range xs {
+		out.Interceptions = append(out.Interceptions, wmsclient.Interception{DeliveryOrderID: x.DeliveryOrderID, WMSOrderID: x.WMSOrderID,
+			Tombstone: x.Tombstone, At: x.At})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) noticeReturn(w http.ResponseWriter, r *http.Request) {

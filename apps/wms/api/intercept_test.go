@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -123,5 +124,66 @@ func TestReturnNoticeOncePerID(t *testing.T) {
 	}
 	if k := e.count(t, `SELECT COUNT(*) FROM return_notices`); k != 1 {
 		t.Fatalf("%d notices, want 1", k)
+	}
+}
+
+// An order's delivery orders in two warehouses are intercepted all or
+// none: with one picked already, the call answers TOO_LATE naming it and
+// the other stays as it was (received, its ERP occupation and work
+// orders untouched, no interception row), so the cancel's refusal leaves
+// it to ship; with none picked, both are stopped, a repeat answers the
+// same, and a delivery order not received yet gets its tombstone.
+func TestInterceptAllIsAllOrNone(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	for _, id := range []string{"DO-A", "DO-B", "DO-C"} {
+		if _, err := e.c.Dispatch(ctx, dispatch(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.st.DB().Exec(`UPDATE order_header SET status='PICKED' WHERE delivery_order_id='DO-B'`); err != nil {
+		t.Fatal(err)
+	}
+	statusOf := func(id string) string {
+		o, err := e.c.GetOrder(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Status
+	}
+	before := statusOf("DO-A")
+	_, err := e.c.InterceptAll(ctx, wmsclient.InterceptAllRequest{DeliveryOrderIDs: []string{"DO-A", "DO-B"}, Reason: "customer cancel"})
+	if !httpapi.HasCode(err, wmsclient.CodeTooLate) || !strings.Contains(err.Error(), "DO-B") {
+		t.Fatalf("one too late: %v", err)
+	}
+	if got := statusOf("DO-A"); got != before {
+		t.Fatalf("DO-A is %s after a refused interception, was %s", got, before)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM order_interceptions`); n != 0 {
+		t.Fatalf("%d interception rows after a refused interception", n)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM sales_order s JOIN order_header h ON h.wms_order_id=s.wms_order_id
+		WHERE h.delivery_order_id='DO-A' AND s.status='INTERCEPTED'`); n != 0 {
+		t.Fatalf("%d work orders of DO-A intercepted", n)
+	}
+
+	xs, err := e.c.InterceptAll(ctx, wmsclient.InterceptAllRequest{DeliveryOrderIDs: []string{"DO-C", "DO-A", "DO-X"}, Reason: "customer cancel"})
+	if err != nil || len(xs.Interceptions) != 3 {
+		t.Fatalf("all interceptable: %+v %v", xs, err)
+	}
+	for _, x := range xs.Interceptions {
+		if (x.DeliveryOrderID == "DO-X") != x.Tombstone {
+			t.Fatalf("interception %+v", x)
+		}
+	}
+	if statusOf("DO-A") != "INTERCEPTED" || statusOf("DO-C") != "INTERCEPTED" {
+		t.Fatal("not intercepted")
+	}
+	again, err := e.c.InterceptAll(ctx, wmsclient.InterceptAllRequest{DeliveryOrderIDs: []string{"DO-A", "DO-C", "DO-X"}, Reason: "again"})
+	if err != nil || len(again.Interceptions) != 3 || !again.Interceptions[0].At.Equal(xs.Interceptions[0].At) {
+		t.Fatalf("repeat: %+v %v", again, err)
+	}
+	if _, err := e.c.InterceptAll(ctx, wmsclient.InterceptAllRequest{Reason: "nothing"}); !httpapi.HasCode(err, wmsclient.CodeValidation) {
+		t.Fatalf("no ids: %v", err)
 	}
 }

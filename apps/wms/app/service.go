@@ -49,6 +49,9 @@ type Repository interface {
 	// reverse flow; a later hand-over of it fails with
 	// domain.ErrIntercepted.
 	Intercept(ctx context.Context, deliveryOrderID, reason string, now time.Time) (domain.Interception, error)
+	// InterceptAll intercepts delivery orders all or none, in one
+	// transaction (domain.ErrTooLateToIntercept names the one too late).
+	InterceptAll(ctx context.Context, ids []string, reason string, now time.Time) ([]domain.Interception, error)
 	// NoticeReturn records a return notice once by its id; a repeat
 	// answers the stored one with dup true.
 	NoticeReturn(ctx context.Context, n domain.ReturnNotice) (out domain.ReturnNotice, dup bool, err error)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/harvest/harvest/apps/wms/app"
+	"slices"
 	"strings"
 	"time"
 
@@ -423,7 +424,42 @@ func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
 func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, now time.Time) (domain.Interception, error) {
 	var out domain.Interception
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		out = domain.Interception{DeliveryOrderID: deliveryOrderID}
+		var err error
+		out, err = interceptTx(ctx, tx, deliveryOrderID, reason, now)
+		return err
+	})
+	return out, err
+}
+
+// InterceptAll intercepts every delivery order of ids (one order's, in
+// every warehouse) in one transaction, all or none: one past
+// interception fails the lot with domain.ErrTooLateToIntercept and
+// nothing is written, so a cancel refused by one warehouse never leaves
+// another's delivery order stopped. Ids are taken in sorted order, so
+// two calls over overlapping ids lock alike and do not deadlock.
+func (s *Store) InterceptAll(ctx context.Context, ids []string, reason string, now time.Time) ([]domain.Interception, error) {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	var out []domain.Interception
+	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
+		out = out[:0]
+		for _, id := range sorted {
+			x, err := interceptTx(ctx, tx, id, reason, now)
+			if err != nil {
+				return err
+			}
+			out = append(out, x)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// interceptTx is Intercept inside tx.
+func interceptTx(ctx context.Context, tx *sql.Tx, deliveryOrderID, reason string, now time.Time) (domain.Interception, error) {
+	out := domain.Interception{DeliveryOrderID: deliveryOrderID}
+	err := func() error {
 		if _, err := tx.ExecContext(ctx, `INSERT IGNORE INTO order_interceptions (delivery_order_id, reason, created_at) VALUES (?,?,?)`,
 			deliveryOrderID, reason, now); err != nil {
 			return fmt.Errorf("record interception of %s: %w", deliveryOrderID, err)
@@ -498,6 +534,6 @@ func (s *Store) Intercept(ctx context.Context, deliveryOrderID, reason string, n
 		}
 		_, err = releaseTx(ctx, tx, deliveryOrderID, now)
 		return err
-	})
+	}()
 	return out, err
 }

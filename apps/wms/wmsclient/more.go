@@ -117,6 +117,26 @@ func (c *Client) Intercept(ctx context.Context, deliveryOrderID string, r Interc
 	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/orders/"+url.PathEscape(deliveryOrderID)+"/intercept", r, &out)
 }
 
+// InterceptAllRequest asks WMS to stop an order's delivery orders all or
+// none.
+type InterceptAllRequest struct {
+	DeliveryOrderIDs []string `json:"delivery_order_ids"`
+	Reason           string   `json:"reason"`
+}
+
+// Interceptions is WMS's answer to InterceptAll, one per delivery order.
+type Interceptions struct {
+	Interceptions []Interception `json:"interceptions"`
+}
+
+// InterceptAll stops delivery orders all or none, in one transaction:
+// CodeTooLate (its message naming the one too late) and nothing stopped
+// when one moved past RECEIVED; idempotent.
+func (c *Client) InterceptAll(ctx context.Context, r InterceptAllRequest) (Interceptions, error) {
+	var out Interceptions
+	return out, c.inv.Invoke(ctx, AppID, http.MethodPost, "v1/interceptions", r, &out)
+}
+
 // ReturnLine is a SKU and the units coming back.
 type ReturnLine struct {
 	SKU string `json:"sku"`
