@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -129,17 +130,17 @@ func (e campaignEnv) pump(t *testing.T, workers int, dup float64, stopAfter int)
 
 func (e campaignEnv) deliver(m *msg) error {
 	ctx := context.Background()
-	switch m.topic {
-	case events.TopicCampaignLaunched, events.TopicCampaignPaged:
+	switch {
+	case m.topic == events.TopicCampaignLaunched || m.topic == events.TopicCampaignPaged:
 		var p events.CampaignPage
 		_ = json.Unmarshal(m.payload, &p)
 		return e.c.OnPage(ctx, m.id, p)
-	case events.TopicUserMatched:
+	case slices.Contains(events.UserMatchedTopics(), m.topic):
 		var u events.UserMatched
 		_ = json.Unmarshal(m.payload, &u)
 		_, err := e.c.OnUsersMatched(ctx, []string{m.id}, []events.UserMatched{u})
 		return err
-	case events.TopicCouponGranted:
+	case m.topic == events.TopicCouponGranted:
 		var g events.CouponGranted
 		_ = json.Unmarshal(m.payload, &g)
 		return e.c.OnCouponGranted(ctx, m.id, g)

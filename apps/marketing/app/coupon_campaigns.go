@@ -241,7 +241,7 @@ func (c *Campaigns) OnPage(ctx context.Context, msgID string, ev events.Campaign
 				evs = append(evs, pageEvent(events.TopicCampaignPaged, cur.ID(), next))
 			}
 			emit := func(u events.UserMatched) {
-				evs = append(evs, outbox.Event{Topic: events.TopicUserMatched, AggregateID: u.CampaignID + ":" + u.CustomerID,
+				evs = append(evs, outbox.Event{Topic: events.UserMatchedTopic(u.CustomerID), AggregateID: u.CampaignID + ":" + u.CustomerID,
 					Type: events.TopicUserMatched + ".v1", Payload: u})
 			}
 			for _, u := range step.Parked {

@@ -43,7 +43,8 @@ const userWaitMs = 20
 
 // Subscribe registers the campaign consumers: pages one message at a time
 // (each is one BI call), users in bulks of up to userBulk (one
-// transaction), SMS one at a time (the SMS API takes one recipient).
+// transaction), one bulk subscription per partition (UserPartitions), SMS
+// one at a time (the SMS API takes one recipient).
 // Every consumer runs on every instance; the broker's consumer group
 // shares the messages.
 func Subscribe(svc common.Service, bulk Bulk, pubsub string, h Handlers, userBulk int32) error {
@@ -68,7 +69,16 @@ func Subscribe(svc common.Service, bulk Bulk, pubsub string, h Handlers, userBul
 	}); err != nil {
 		return fmt.Errorf("subscribe %s: %w", TopicCouponGranted, err)
 	}
-	bulk.SubscribeBulk(pubsub, TopicUserMatched, "", userBulk, userWaitMs, func(ctx context.Context, ms []daprx.Message) []error {
+	for _, topic := range UserMatchedTopics() {
+		bulk.SubscribeBulk(pubsub, topic, "", userBulk, userWaitMs, grantBulk(h))
+	}
+	return nil
+}
+
+// grantBulk applies a bulk of user messages: the decodable ones in one
+// call (one transaction), the rest dropped.
+func grantBulk(h Handlers) daprx.BulkHandler {
+	return func(ctx context.Context, ms []daprx.Message) []error {
 		errs := make([]error, len(ms))
 		var ids []string
 		var evs []UserMatched
@@ -89,8 +99,7 @@ func Subscribe(svc common.Service, bulk Bulk, pubsub string, h Handlers, userBul
 			}
 		}
 		return errs
-	})
-	return nil
+	}
 }
 
 func decode(m daprx.Message, v any) error {
