@@ -553,8 +553,8 @@ func TestPubSubScopes(t *testing.T) {
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicWorkOrderAllocated,
 			wmsevents.TopicWorkOrderSuspended, wmsevents.TopicStockReceived, wmsevents.TopicPickListCreated,
 			wmsevents.TopicPickListPicked, wmsevents.TopicHandoverCompleted, wmsevents.TopicParcelTracked, wmsevents.TopicShortageReported, wmsevents.TopicTaskProgressed},
-		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
-			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
+		"marketing": append([]string{mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged,
+			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued}, mktevents.UserMatchedTopics()...),
 		"aftersales": {asevents.TopicRequestAccepted, asevents.TopicDocumentSubmitted, asevents.TopicDocumentAudited, asevents.TopicDocumentProgressed, asevents.TopicActionRecorded},
 		"channels":   {chevents.TopicOrderReceived, chevents.TopicPlanCreated, chevents.TopicStatusQueued},
 	}
@@ -568,8 +568,8 @@ func TestPubSubScopes(t *testing.T) {
 		// WMS drives outbound by its own messages (apps/wms/events).
 		"wms": {wmsevents.TopicOrderReceived, wmsevents.TopicWorkOrderCreated, wmsevents.TopicStockReceived,
 			wmsevents.TopicHandoverCompleted, omsevents.TopicOrderCancelled},
-		"marketing": {mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged, mktevents.TopicUserMatched,
-			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued},
+		"marketing": append([]string{mktevents.TopicCampaignLaunched, mktevents.TopicCampaignPaged,
+			mktevents.TopicCouponGranted, mktevents.TopicClaimQueued}, mktevents.UserMatchedTopics()...),
 		// its own transactional message, and the refusals at the door it turns into rejections
 		"aftersales": {asevents.TopicRequestAccepted, omsevents.TopicOrderRefused},
 		// Its own three transactional messages, and OMS's order events

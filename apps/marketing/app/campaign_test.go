@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -128,17 +130,17 @@ func (e campaignEnv) pump(t *testing.T, workers int, dup float64, stopAfter int)
 
 func (e campaignEnv) deliver(m *msg) error {
 	ctx := context.Background()
-	switch m.topic {
-	case events.TopicCampaignLaunched, events.TopicCampaignPaged:
+	switch {
+	case m.topic == events.TopicCampaignLaunched || m.topic == events.TopicCampaignPaged:
 		var p events.CampaignPage
 		_ = json.Unmarshal(m.payload, &p)
 		return e.c.OnPage(ctx, m.id, p)
-	case events.TopicUserMatched:
+	case slices.Contains(events.UserMatchedTopics(), m.topic):
 		var u events.UserMatched
 		_ = json.Unmarshal(m.payload, &u)
 		_, err := e.c.OnUsersMatched(ctx, []string{m.id}, []events.UserMatched{u})
 		return err
-	case events.TopicCouponGranted:
+	case m.topic == events.TopicCouponGranted:
 		var g events.CouponGranted
 		_ = json.Unmarshal(m.payload, &g)
 		return e.c.OnCouponGranted(ctx, m.id, g)
@@ -306,5 +308,71 @@ func TestCampaignValidation(t *testing.T) {
 	}
 	if cs, _ := e.c.List(e.ctx, "", 10); len(cs) != 0 {
 		t.Fatalf("%d refused campaigns stored", len(cs))
+	}
+}
+
+// Bulks of the same users arriving at once, as when BI lists users twice
+// or a bulk is redelivered while its first delivery still runs, each read
+// their users before the campaign's lock: every call still answers without
+// an error, each user holds one coupon, and every message is counted once
+// (granted once, the other listings ALREADY, the redelivered ones REPEAT).
+func TestCampaignConcurrentBulksOfTheSameUsersBindOnce(t *testing.T) {
+	const users, listings, redeliveries = 60, 4, 2
+	e := newCampaignEnv(t, 10, 0)
+	tp := e.template(t, domain.TemplateSpec{})
+	cc, err := e.c.Create(e.ctx, "", domain.CouponCampaignSpec{Name: "twice", TemplateID: tp.ID(), Stock: 1_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Launch(e.ctx, cc.ID()); err != nil {
+		t.Fatal(err)
+	}
+	bulk := make([]events.UserMatched, users)
+	for i := range bulk {
+		bulk[i] = events.UserMatched{CampaignID: cc.ID(), CustomerID: fmt.Sprintf("C%07d", 100+i)}
+	}
+	msgIDs := make([][]string, listings) // one message per user per listing
+	for l := range msgIDs {
+		for i := range users {
+			msgIDs[l] = append(msgIDs[l], fmt.Sprintf("M%d-%d", l, i))
+		}
+	}
+	var mu sync.Mutex
+	counts := map[app.Outcome]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for l := range listings {
+		for range redeliveries {
+			wg.Go(func() {
+				<-start
+				out, err := e.c.OnUsersMatched(e.ctx, msgIDs[l], bulk)
+				if err != nil {
+					t.Errorf("listing %d: %v", l, err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, o := range out {
+					counts[o]++
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	got := e.couponsOf(t, cc.ID())
+	for _, u := range bulk {
+		if got[u.CustomerID] != 1 {
+			t.Errorf("%s has %d coupons, want 1", u.CustomerID, got[u.CustomerID])
+		}
+	}
+	want := map[app.Outcome]int{app.OutcomeGranted: users, app.OutcomeAlready: (listings - 1) * users,
+		app.OutcomeRepeat: (redeliveries - 1) * listings * users}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("outcomes %v, want %v", counts, want)
+	}
+	done, _ := e.c.Get(e.ctx, cc.ID())
+	if p := done.Progress(); p.Granted != users || p.SkippedAlready != (listings-1)*users || done.StockLeft() != 1_000-users {
+		t.Fatalf("progress %+v, stock left %d", p, done.StockLeft())
 	}
 }

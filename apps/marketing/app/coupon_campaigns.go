@@ -227,8 +227,21 @@ func (c *Campaigns) OnPage(ctx context.Context, msgID string, ev events.Campaign
 	ok, err := c.store.ApplyPage(ctx, InboxClaim{Consumer: ConsumerCampaignPage, MsgID: msgID}, cc.ID(), ev.Cursor, step,
 		func(cur domain.CouponCampaign) []outbox.Event {
 			evs := make([]outbox.Event, 0, len(step.Users)+len(step.Parked)+1)
+			// The next page's message goes first: the relay publishes in
+			// commit order, so after the users it would wait until the whole
+			// page was published (5,000 users: ten relay passes) and reading
+			// BI, publishing and granting would take turns; first, the next
+			// page is read while this one's users are published and granted.
+			// Their aggregates differ, so nothing orders one after the other.
+			if !step.Done || len(step.Parked) > 0 {
+				next := step.NextCursor
+				if len(step.Parked) > 0 {
+					next = cur.Cursor()
+				}
+				evs = append(evs, pageEvent(events.TopicCampaignPaged, cur.ID(), next))
+			}
 			emit := func(u events.UserMatched) {
-				evs = append(evs, outbox.Event{Topic: events.TopicUserMatched, AggregateID: u.CampaignID + ":" + u.CustomerID,
+				evs = append(evs, outbox.Event{Topic: events.UserMatchedTopic(u.CustomerID), AggregateID: u.CampaignID + ":" + u.CustomerID,
 					Type: events.TopicUserMatched + ".v1", Payload: u})
 			}
 			for _, u := range step.Parked {
@@ -236,13 +249,6 @@ func (c *Campaigns) OnPage(ctx context.Context, msgID string, ev events.Campaign
 			}
 			for _, u := range step.Users {
 				emit(events.UserMatched{CampaignID: cur.ID(), CustomerID: u.CustomerID, Phone: u.Phone})
-			}
-			if !step.Done || len(step.Parked) > 0 {
-				next := step.NextCursor
-				if len(step.Parked) > 0 {
-					next = cur.Cursor()
-				}
-				evs = append(evs, pageEvent(events.TopicCampaignPaged, cur.ID(), next))
 			}
 			return evs
 		})

@@ -11,7 +11,9 @@ import (
 // On Redis Streams a bulk being gathered holds one component worker per
 // message (Dapr's default bulk subscriber), so a default bulk above the
 // local component's concurrency never fills: every bulk would wait out
-// userWaitMs. Two must fit: the next gathers while one is answered.
+// userWaitMs. The workers are the component's, shared by every
+// partition's subscription: two bulks per partition must fit, the next
+// gathering while one is answered.
 func TestDefaultUserBulkFitsLocalPubSubConcurrency(t *testing.T) {
 	raw, err := os.ReadFile("../../../components/local/pubsub.yaml")
 	if err != nil {
@@ -36,8 +38,8 @@ func TestDefaultUserBulkFitsLocalPubSubConcurrency(t *testing.T) {
 	if concurrency < 0 {
 		t.Fatal("components/local/pubsub.yaml sets no concurrency")
 	}
-	if 2*DefaultUserBulk > concurrency {
-		t.Fatalf("two bulks of DefaultUserBulk %d exceed the local pubsub's concurrency %d: the next cannot gather while one is answered",
-			DefaultUserBulk, concurrency)
+	if 2*DefaultUserBulk*UserPartitions > concurrency {
+		t.Fatalf("two bulks of DefaultUserBulk %d for each of %d partitions exceed the local pubsub's concurrency %d: the next cannot gather while one is answered",
+			DefaultUserBulk, UserPartitions, concurrency)
 	}
 }

@@ -258,7 +258,35 @@ func (s *Store) ApplyPage(ctx context.Context, claim app.InboxClaim, campaignID,
 // campaign, under its row lock: excluded users are skipped, users bound
 // before are ALREADY, and the rest take stock in order until none is left
 // (NO_STOCK after). Every outcome is counted in the same transaction.
+//
+// What a bulk reads about its users (excluded, bound, answered before) is
+// read before the campaign's lock, which then covers only the stock, the
+// writes and the commit: the bulks of one campaign queue on that lock, so
+// whatever is done under it is done one bulk at a time. A user bound or
+// answered by a concurrent bulk between that read and this bulk's insert
+// (the same user listed twice, a message redelivered while its first
+// delivery was still running) makes the insert fail on the unique key;
+// the transaction then runs again and sees the other's commit.
 func (s *Store) GrantUsers(ctx context.Context, msgIDs []string, users []events.UserMatched, now time.Time,
+	granted func(c domain.CouponCampaign, u events.UserMatched, couponID string) []outbox.Event) ([]app.Outcome, error) {
+	var out []app.Outcome
+	var err error
+	for attempt := 1; attempt <= grantAttempts; attempt++ {
+		out, err = s.grantUsersOnce(ctx, msgIDs, users, now, granted)
+		if !sqltx.IsDuplicate(err) {
+			break
+		}
+	}
+	return out, err
+}
+
+// grantAttempts bounds the runs of a bulk that met a concurrent bulk's
+// commit on a unique key: each run after the first sees every commit made
+// before it began, so a second run fails again only when yet another bulk
+// bound one of the same users in between.
+const grantAttempts = 3
+
+func (s *Store) grantUsersOnce(ctx context.Context, msgIDs []string, users []events.UserMatched, now time.Time,
 	granted func(c domain.CouponCampaign, u events.UserMatched, couponID string) []outbox.Event) ([]app.Outcome, error) {
 	var out []app.Outcome
 	err := sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
@@ -294,6 +322,10 @@ func (s *Store) GrantUsers(ctx context.Context, msgIDs []string, users []events.
 
 func (s *Store) grantCampaign(ctx context.Context, tx *sql.Tx, cid string, at []int, users []events.UserMatched, out []app.Outcome,
 	now time.Time, granted func(c domain.CouponCampaign, u events.UserMatched, couponID string) []outbox.Event) error {
+	isExcluded, isBound, hasOutcome, err := readUserFacts(ctx, tx, cid, at, users)
+	if err != nil {
+		return err
+	}
 	snap, err := couponCampaignQ(ctx, tx, cid, " FOR UPDATE")
 	if errors.Is(err, domain.ErrNotFound) {
 		for _, i := range at {
@@ -322,31 +354,6 @@ func (s *Store) grantCampaign(ctx context.Context, tx *sql.Tx, cid string, at []
 		}
 		return nil
 	}
-	args := []any{cid}
-	for _, i := range at {
-		args = append(args, users[i].CustomerID)
-	}
-	in := sqltx.Tuples("?", len(at))
-	excluded, err := sqltx.Strings(ctx, tx, `SELECT customer_id FROM coupon_campaign_exclusions WHERE campaign_id=? AND customer_id IN (`+in+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("read exclusions of %s: %w", cid, err)
-	}
-	bound, err := sqltx.Strings(ctx, tx, `SELECT customer_id FROM coupons WHERE source='`+app.SourceCampaign+`' AND source_ref=? AND customer_id IN (`+in+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("read coupons of %s: %w", cid, err)
-	}
-	outcomes, err := sqltx.Strings(ctx, tx, `SELECT customer_id FROM coupon_campaign_outcomes WHERE campaign_id=? AND customer_id IN (`+in+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("read outcomes of %s: %w", cid, err)
-	}
-	set := func(xs []string) map[string]bool {
-		m := make(map[string]bool, len(xs))
-		for _, x := range xs {
-			m[x] = true
-		}
-		return m
-	}
-	isExcluded, isBound, hasOutcome := set(excluded), set(bound), set(outcomes)
 	var tmplStatus domain.TemplateStatus
 	var validTo time.Time
 	if err := tx.QueryRowContext(ctx, `SELECT status, valid_to FROM coupon_templates WHERE id=? LOCK IN SHARE MODE`, c.Spec().TemplateID).
@@ -420,6 +427,40 @@ func (s *Store) grantCampaign(ctx context.Context, tx *sql.Tx, cid string, at []
 		return err
 	}
 	return nil
+}
+
+// readUserFacts reads, in one statement, which of the users at are
+// excluded from campaign cid, bound its coupon already, or were answered
+// before (excluded, no stock, failed: coupon_campaign_outcomes).
+func readUserFacts(ctx context.Context, tx *sql.Tx, cid string, at []int, users []events.UserMatched) (excluded, bound, answered map[string]bool, err error) {
+	in := sqltx.Tuples("?", len(at))
+	args := make([]any, 0, 3*(len(at)+1))
+	for range 3 {
+		args = append(args, cid)
+		for _, i := range at {
+			args = append(args, users[i].CustomerID)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT 'X', customer_id FROM coupon_campaign_exclusions WHERE campaign_id=? AND customer_id IN (`+in+`)
+		UNION ALL SELECT 'B', customer_id FROM coupons WHERE source='`+app.SourceCampaign+`' AND source_ref=? AND customer_id IN (`+in+`)
+		UNION ALL SELECT 'O', customer_id FROM coupon_campaign_outcomes WHERE campaign_id=? AND customer_id IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read exclusions, coupons and outcomes of %s: %w", cid, err)
+	}
+	defer rows.Close()
+	excluded, bound, answered = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	into := map[string]map[string]bool{"X": excluded, "B": bound, "O": answered}
+	for rows.Next() {
+		var kind, customer string
+		if err := rows.Scan(&kind, &customer); err != nil {
+			return nil, nil, nil, fmt.Errorf("read exclusions, coupons and outcomes of %s: %w", cid, err)
+		}
+		into[kind][customer] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("read exclusions, coupons and outcomes of %s: %w", cid, err)
+	}
+	return excluded, bound, answered, nil
 }
 
 // CountSMS counts one SMS sent, once per message.
