@@ -91,6 +91,48 @@ func TestCancelBeforeFulfillmentWaitsForRefund(t *testing.T) {
 	}
 }
 
+// PAY's refund event moves the waiting cancel on at once (no sweep): a
+// refund event ahead of the refund's success leaves it waiting, the one
+// after it finishes it, and a redelivery changes nothing more; an event
+// for an order whose request is done, or that has none, is no error.
+func TestRefundSucceededMovesTheWaitingCancelOn(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	e.pay.holdBack = true
+	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process with the refund under way: %v", err)
+	}
+	if err := e.svc.RefundSucceeded(ctx, "O1"); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("refund event before the refund succeeded: %v, want ErrNotYet", err)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusCancelled {
+		t.Fatalf("status %s before the refund succeeded", got.Status())
+	}
+	e.pay.holdBack = false
+	e.pay.refundAll("O1")
+	for range 2 { // delivered twice
+		if err := e.svc.RefundSucceeded(ctx, "O1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusRefunded || got.RefundedFen() != 100 {
+		t.Fatalf("after the refund event: %s %s", got.Status(), got.RefundedFen())
+	}
+	// Refunded once.
+	if want := fmt.Sprint([]domain.Step{domain.StepAccepted, domain.StepPaused, domain.StepCancelled, domain.StepRefunded}); fmt.Sprint(steps(got)) != want {
+		t.Fatalf("steps %v, want %v", steps(got), want)
+	}
+	if err := e.svc.RefundSucceeded(ctx, "O-none"); err != nil {
+		t.Fatalf("refund event of an order without requests: %v", err)
+	}
+}
+
 // A delivery order at the warehouse is intercepted there first; one past
 // interception refuses the cancel with its code and lets fulfillment go on.
 func TestCancelAtWarehouse(t *testing.T) {
