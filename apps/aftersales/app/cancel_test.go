@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
 	"github.com/harvest/harvest/apps/aftersales/app"
@@ -130,6 +131,37 @@ func TestRefundSucceededMovesTheWaitingCancelOn(t *testing.T) {
 	}
 	if err := e.svc.RefundSucceeded(ctx, "O-none"); err != nil {
 		t.Fatalf("refund event of an order without requests: %v", err)
+	}
+}
+
+// The sweep leaves a cancel waiting on PAY alone ten times longer than a
+// request whose own step was cut short: PAY's refund event moves it on.
+func TestSweepWaitsLongerForRequestsWaitingOnPay(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	e.order("O2", "C1", omsclient.StatusPaid, 100, 0)
+	e.pay.holdBack = true
+	waiting, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Process(ctx, waiting.ID()); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("process with the refund under way: %v", err)
+	}
+	cutShort, err := e.svc.Cancel(ctx, in("O2", "C1", "k2")) // its event lost
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := e.svc.Sweep(ctx, time.Second, 10); err != nil || n != 1 {
+		t.Fatalf("sweep after 1.1s idle: %d requests, %v; want only the one cut short", n, err)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", cutShort.ID()); got.Status() != domain.StatusCancelled {
+		t.Fatalf("request cut short: %s after the sweep", got.Status())
+	}
+	if got, _ := e.svc.Request(ctx, "C1", waiting.ID()); got.Status() != domain.StatusCancelled {
+		t.Fatalf("request waiting on PAY: %s", got.Status())
 	}
 }
 

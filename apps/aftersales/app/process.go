@@ -326,10 +326,19 @@ func (s *Service) RefundSucceeded(ctx context.Context, orderID string) error {
 	return errors.Join(errs...)
 }
 
+// waitingIdleFactor stretches the sweep's idle time for requests waiting
+// on PAY (a cancel CANCELLED, a return REFUNDING): PAY's refund event
+// moves them on (RefundSucceeded), so the sweep is only there for an event
+// lost or a refund that failed. At the plain idle time, a burst's requests
+// whose refunds were queued at PAY were asked for again and again.
+const waitingIdleFactor = 10
+
 // Sweep processes every unfinished request not changed for idle (its
-// event lost, its processing cut short), at most limit of them.
+// event lost, its processing cut short; waitingIdleFactor times idle for
+// those waiting on PAY), at most limit of them.
 func (s *Service) Sweep(ctx context.Context, idle time.Duration, limit int) (int, error) {
-	stale, err := s.d.Repo.Stale(ctx, s.now().Add(-idle), limit)
+	now := s.now()
+	stale, err := s.d.Repo.Stale(ctx, now.Add(-idle), now.Add(-waitingIdleFactor*idle), limit)
 	if err != nil {
 		return 0, err
 	}
