@@ -65,20 +65,29 @@ func TestCancelBeforeWarehouse(t *testing.T) {
 	}
 }
 
-// A paid order not yet in fulfillment is cancelled without a pause; a
-// refund PAY has not finished keeps the request CANCELLED (ErrNotYet).
-func TestCancelBeforeFulfillmentWaitsForRefund(t *testing.T) {
-	e := setup(t, nil)
+// cancelWaitingOnPay is customer C1's cancel of a paid order (100 fen)
+// processed as far as it goes while PAY holds its refund back: CANCELLED.
+func cancelWaitingOnPay(t *testing.T, e *env, orderID, key string) *domain.Request {
+	t.Helper()
 	ctx := context.Background()
-	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	e.order(orderID, "C1", omsclient.StatusPaid, 100, 0)
 	e.pay.holdBack = true
-	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	r, err := e.svc.Cancel(ctx, in(orderID, "C1", key))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
 		t.Fatalf("process with the refund under way: %v", err)
 	}
+	return r
+}
+
+// A paid order not yet in fulfillment is cancelled without a pause; a
+// refund PAY has not finished keeps the request CANCELLED (ErrNotYet).
+func TestCancelBeforeFulfillmentWaitsForRefund(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	r := cancelWaitingOnPay(t, e, "O1", "k1")
 	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusCancelled {
 		t.Fatalf("status %s", got.Status())
 	}
@@ -99,15 +108,7 @@ func TestCancelBeforeFulfillmentWaitsForRefund(t *testing.T) {
 func TestRefundSucceededMovesTheWaitingCancelOn(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
-	e.pay.holdBack = true
-	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
-		t.Fatalf("process with the refund under way: %v", err)
-	}
+	r := cancelWaitingOnPay(t, e, "O1", "k1")
 	if err := e.svc.RefundSucceeded(ctx, "O1"); !errors.Is(err, app.ErrNotYet) {
 		t.Fatalf("refund event before the refund succeeded: %v, want ErrNotYet", err)
 	}
@@ -139,16 +140,8 @@ func TestRefundSucceededMovesTheWaitingCancelOn(t *testing.T) {
 func TestSweepWaitsLongerForRequestsWaitingOnPay(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	waiting := cancelWaitingOnPay(t, e, "O1", "k1")
 	e.order("O2", "C1", omsclient.StatusPaid, 100, 0)
-	e.pay.holdBack = true
-	waiting, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.Process(ctx, waiting.ID()); !errors.Is(err, app.ErrNotYet) {
-		t.Fatalf("process with the refund under way: %v", err)
-	}
 	cutShort, err := e.svc.Cancel(ctx, in("O2", "C1", "k2")) // its event lost
 	if err != nil {
 		t.Fatal(err)

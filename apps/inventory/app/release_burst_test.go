@@ -7,26 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/harvest/harvest/apps/platform/group"
 )
 
-// releaseGroups is how many release groups the store has committed so
-// far, and the releases they held (the group-size histogram).
+// releaseGroups reads the releases' group-commit histogram.
 func releaseGroups(t testing.TB) (groups, releases uint64) {
-	t.Helper()
-	mfs, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "harvest_inventory_release_group_reservations" {
-			h := mf.GetMetric()[0].GetHistogram()
-			return h.GetSampleCount(), uint64(h.GetSampleSum())
-		}
-	}
-	return 0, 0
+	return groupSizes(t, "harvest_inventory_release_group_reservations")
 }
 
 // A burst of cancels of orders sharing one delivery slot, while another
@@ -90,7 +76,7 @@ func TestBurstOfCancelsGivesBackEachSlotUnitOnceInGroups(t *testing.T) {
 	if inUse := e.db.Stats().InUse; inUse > group.InFlight+1 {
 		t.Errorf("%d connections in use while the releases wait for the slot row, want at most %d", inUse, group.InFlight+1)
 	}
-	readCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	readCtx, cancel := context.WithTimeout(ctx, 30*time.Second) // only the blocker, held until the end, could make it wait that long
 	if _, err := e.svc.Products(readCtx, []string{"D"}); err != nil {
 		t.Errorf("catalog read during the burst: %v", err)
 	}
