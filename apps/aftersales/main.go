@@ -95,6 +95,9 @@ func run() error {
 	if err := events.Subscribe(a.Service, cfg.Base.PubSub, svc, waiting, notFound); err != nil {
 		return err
 	}
+	if err := events.SubscribeRefunds(a.Service, cfg.Base.PubSub, svc, waiting); err != nil {
+		return err
+	}
 	reject := events.RejecterFunc(func(ctx context.Context, orderID string) error {
 		_, err := svc.Reject(ctx, orderID)
 		if errors.Is(err, app.ErrNothingToReject) {

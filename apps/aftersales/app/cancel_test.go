@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
 	"github.com/harvest/harvest/apps/aftersales/app"
@@ -65,20 +66,29 @@ func TestCancelBeforeWarehouse(t *testing.T) {
 	}
 }
 
-// A paid order not yet in fulfillment is cancelled without a pause; a
-// refund PAY has not finished keeps the request CANCELLED (ErrNotYet).
-func TestCancelBeforeFulfillmentWaitsForRefund(t *testing.T) {
-	e := setup(t, nil)
+// cancelWaitingOnPay is customer C1's cancel of a paid order (100 fen)
+// processed as far as it goes while PAY holds its refund back: CANCELLED.
+func cancelWaitingOnPay(t *testing.T, e *env, orderID, key string) *domain.Request {
+	t.Helper()
 	ctx := context.Background()
-	e.order("O1", "C1", omsclient.StatusPaid, 100, 0)
+	e.order(orderID, "C1", omsclient.StatusPaid, 100, 0)
 	e.pay.holdBack = true
-	r, err := e.svc.Cancel(ctx, in("O1", "C1", "k1"))
+	r, err := e.svc.Cancel(ctx, in(orderID, "C1", key))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.Process(ctx, r.ID()); !errors.Is(err, app.ErrNotYet) {
 		t.Fatalf("process with the refund under way: %v", err)
 	}
+	return r
+}
+
+// A paid order not yet in fulfillment is cancelled without a pause; a
+// refund PAY has not finished keeps the request CANCELLED (ErrNotYet).
+func TestCancelBeforeFulfillmentWaitsForRefund(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	r := cancelWaitingOnPay(t, e, "O1", "k1")
 	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusCancelled {
 		t.Fatalf("status %s", got.Status())
 	}
@@ -89,6 +99,63 @@ func TestCancelBeforeFulfillmentWaitsForRefund(t *testing.T) {
 	}
 	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusRefunded || got.RefundedFen() != 100 {
 		t.Fatalf("after sweep: %s %s", got.Status(), got.RefundedFen())
+	}
+}
+
+// PAY's refund event moves the waiting cancel on at once (no sweep): a
+// refund event ahead of the refund's success leaves it waiting, the one
+// after it finishes it, and a redelivery changes nothing more; an event
+// for an order whose request is done, or that has none, is no error.
+func TestRefundSucceededMovesTheWaitingCancelOn(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	r := cancelWaitingOnPay(t, e, "O1", "k1")
+	if err := e.svc.RefundSucceeded(ctx, "O1"); !errors.Is(err, app.ErrNotYet) {
+		t.Fatalf("refund event before the refund succeeded: %v, want ErrNotYet", err)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", r.ID()); got.Status() != domain.StatusCancelled {
+		t.Fatalf("status %s before the refund succeeded", got.Status())
+	}
+	e.pay.holdBack = false
+	e.pay.refundAll("O1")
+	for range 2 { // delivered twice
+		if err := e.svc.RefundSucceeded(ctx, "O1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := e.svc.Request(ctx, "C1", r.ID())
+	if got.Status() != domain.StatusRefunded || got.RefundedFen() != 100 {
+		t.Fatalf("after the refund event: %s %s", got.Status(), got.RefundedFen())
+	}
+	// Refunded once.
+	if want := fmt.Sprint([]domain.Step{domain.StepAccepted, domain.StepPaused, domain.StepCancelled, domain.StepRefunded}); fmt.Sprint(steps(got)) != want {
+		t.Fatalf("steps %v, want %v", steps(got), want)
+	}
+	if err := e.svc.RefundSucceeded(ctx, "O-none"); err != nil {
+		t.Fatalf("refund event of an order without requests: %v", err)
+	}
+}
+
+// The sweep leaves a cancel waiting on PAY alone ten times longer than a
+// request whose own step was cut short: PAY's refund event moves it on.
+func TestSweepWaitsLongerForRequestsWaitingOnPay(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	waiting := cancelWaitingOnPay(t, e, "O1", "k1")
+	e.order("O2", "C1", omsclient.StatusPaid, 100, 0)
+	cutShort, err := e.svc.Cancel(ctx, in("O2", "C1", "k2")) // its event lost
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := e.svc.Sweep(ctx, time.Second, 10); err != nil || n != 1 {
+		t.Fatalf("sweep after 1.1s idle: %d requests, %v; want only the one cut short", n, err)
+	}
+	if got, _ := e.svc.Request(ctx, "C1", cutShort.ID()); got.Status() != domain.StatusCancelled {
+		t.Fatalf("request cut short: %s after the sweep", got.Status())
+	}
+	if got, _ := e.svc.Request(ctx, "C1", waiting.ID()); got.Status() != domain.StatusCancelled {
+		t.Fatalf("request waiting on PAY: %s", got.Status())
 	}
 }
 

@@ -64,12 +64,22 @@ func (s *Service) wakePushers() {
 	}
 }
 
-// afterDelivery moves the push's request on once the push is through
-// (best effort: the sweep comes back for it).
+// stepsWaitOn are the push types whose DONE some step of a request waits
+// on (a return's pickup, return notice and refunds, a forward document's
+// new order). The others (the answer, settlement, unbinding, vouchers,
+// stock restores) move no request on: a cancel's steps read no push.
+var stepsWaitOn = map[domain.PushType]bool{
+	domain.PushPickup: true, domain.PushWMSReturn: true, domain.PushRefund: true, domain.PushNonCashRefund: true, domain.PushNewOrder: true,
+}
+
+// afterDelivery moves the push's request on once the push is through, when
+// a step waits on it (best effort: the sweep comes back for it). Moving it
+// on after every push cost each cancel three more passes over its request,
+// each asking OMS and PAY again for a refund not yet made.
 func (s *Service) afterDelivery(d Deliverer) Deliverer {
 	return func(ctx context.Context, p domain.Push) (Delivery, error) {
 		out, err := d(ctx, p)
-		if err == nil {
+		if err == nil && stepsWaitOn[p.Type] {
 			go func() {
 				time.Sleep(50 * time.Millisecond) // after the push is marked DONE
 				pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)

@@ -347,10 +347,42 @@ func (s *Service) settledRefund(ctx context.Context, r *domain.Request, t paycli
 	return 0, fmt.Errorf("%w: trade %s: channel confirmed %s of %s refunded, %s under way", ErrNotYet, t.ID, settled, t.PaidFen, underWay)
 }
 
+// RefundSucceeded moves on the order's requests that wait on PAY (a
+// cancel CANCELLED, a return REFUNDING) when PAY says a refund of the
+// order succeeded (pay.refund.succeeded). Each is believed only from what
+// PAY answers (checkRefund), so an event ahead of the order's other
+// refunds leaves the request waiting (ErrNotYet) for the next one or the
+// sweep.
+func (s *Service) RefundSucceeded(ctx context.Context, orderID string) error {
+	rs, err := s.d.Repo.OfOrder(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range rs {
+		if r.Status() != domain.StatusCancelled && r.Status() != domain.StatusRefunding {
+			continue
+		}
+		if err := s.Process(ctx, r.ID()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// waitingIdleFactor stretches the sweep's idle time for requests waiting
+// on PAY (a cancel CANCELLED, a return REFUNDING): PAY's refund event
+// moves them on (RefundSucceeded), so the sweep is only there for an event
+// lost or a refund that failed. At the plain idle time, a burst's requests
+// whose refunds were queued at PAY were asked for again and again.
+const waitingIdleFactor = 10
+
 // Sweep processes every unfinished request not changed for idle (its
-// event lost, its processing cut short), at most limit of them.
+// event lost, its processing cut short; waitingIdleFactor times idle for
+// those waiting on PAY), at most limit of them.
 func (s *Service) Sweep(ctx context.Context, idle time.Duration, limit int) (int, error) {
-	stale, err := s.d.Repo.Stale(ctx, s.now().Add(-idle), limit)
+	now := s.now()
+	stale, err := s.d.Repo.Stale(ctx, now.Add(-idle), now.Add(-waitingIdleFactor*idle), limit)
 	if err != nil {
 		return 0, err
 	}

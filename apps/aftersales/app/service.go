@@ -42,8 +42,9 @@ type Repository interface {
 	Update(ctx context.Context, id string, fn func(r *domain.Request) error) (*domain.Request, error)
 	OfOrder(ctx context.Context, orderID string) ([]*domain.Request, error)
 	OfCustomer(ctx context.Context, customerID string, limit int) ([]*domain.Request, error)
-	// Stale lists unfinished requests not changed since before.
-	Stale(ctx context.Context, before time.Time, limit int) ([]string, error)
+	// Stale lists unfinished requests not changed since before (those
+	// waiting on PAY: since waitingBefore).
+	Stale(ctx context.Context, before, waitingBefore time.Time, limit int) ([]string, error)
 	// OrderIDs pages through the order ids with requests, after after.
 	OrderIDs(ctx context.Context, after string, limit int) ([]string, error)
 	// CreateReturn stores a return or rejection decided under the

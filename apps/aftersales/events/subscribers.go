@@ -8,6 +8,7 @@ import (
 	"github.com/dapr/go-sdk/service/common"
 
 	omsevents "github.com/harvest/harvest/apps/oms/events"
+	payevents "github.com/harvest/harvest/apps/pay/events"
 	"github.com/harvest/harvest/apps/platform/daprx"
 )
 
@@ -70,6 +71,35 @@ func SubscribeRefusals(svc common.Service, pubsub string, r Rejecter, drop func(
 	}
 	if err := daprx.Subscribe(svc, pubsub, omsevents.TopicOrderRefused, h); err != nil {
 		return fmt.Errorf("subscribe %s: %w", omsevents.TopicOrderRefused, err)
+	}
+	return nil
+}
+
+// RefundWaiter is what the refund subscriber runs (*app.Service).
+type RefundWaiter interface {
+	RefundSucceeded(ctx context.Context, orderID string) error
+}
+
+// SubscribeRefunds registers the consumer of PAY's refunds
+// (pay.refund.succeeded): the order's requests that wait on PAY move on
+// when one of its refunds succeeds, rather than when the sweep next asks
+// PAY (every request of a burst was asked again and again meanwhile).
+// Moving a request on is idempotent and believes only what PAY answers,
+// so a redelivery, or an event ahead of the refund's other trades, only
+// asks again; still waiting (waiting) is not an error: the sweep remains.
+func SubscribeRefunds(svc common.Service, pubsub string, w RefundWaiter, waiting func(error) bool) error {
+	h := func(ctx context.Context, m daprx.Message) error {
+		var ev payevents.RefundSucceeded
+		if err := json.Unmarshal(m.Data, &ev); err != nil || ev.OrderID == "" {
+			return fmt.Errorf("%w: %s payload: %v", daprx.ErrDrop, m.Topic, err)
+		}
+		if err := w.RefundSucceeded(ctx, ev.OrderID); err != nil && !waiting(err) {
+			return err
+		}
+		return nil
+	}
+	if err := daprx.Subscribe(svc, pubsub, payevents.TopicRefundSucceeded, h); err != nil {
+		return fmt.Errorf("subscribe %s: %w", payevents.TopicRefundSucceeded, err)
 	}
 	return nil
 }

@@ -304,10 +304,13 @@ func (s *Store) OfCustomer(ctx context.Context, customerID string, limit int) ([
 	return s.list(ctx, `customer_id=? ORDER BY created_at DESC, id DESC LIMIT ?`, customerID, limit)
 }
 
-// Stale lists unfinished requests not changed since before, oldest first.
-func (s *Store) Stale(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	ids, err := sqltx.Strings(ctx, s.db, `SELECT id FROM requests WHERE status IN (?,?,?,?,?) AND updated_at < ? ORDER BY updated_at LIMIT ?`,
-		domain.StatusAccepted, domain.StatusPaused, domain.StatusCancelled, domain.StatusReturning, domain.StatusRefunding, before, limit)
+// Stale lists unfinished requests not changed since before, oldest
+// first; those waiting on PAY (CANCELLED, REFUNDING) only when not changed
+// since waitingBefore.
+func (s *Store) Stale(ctx context.Context, before, waitingBefore time.Time, limit int) ([]string, error) {
+	ids, err := sqltx.Strings(ctx, s.db, `SELECT id FROM requests WHERE (status IN (?,?,?) AND updated_at < ? OR status IN (?,?) AND updated_at < ?)
+		ORDER BY updated_at LIMIT ?`, domain.StatusAccepted, domain.StatusPaused, domain.StatusReturning, before,
+		domain.StatusCancelled, domain.StatusRefunding, waitingBefore, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list stale requests: %w", err)
 	}

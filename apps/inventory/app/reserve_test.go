@@ -343,21 +343,27 @@ func TestGroupedReservationsAnswerEachAlone(t *testing.T) {
 	}
 }
 
-// reserveGroups reads the group-commit histogram: how many groups were
-// committed and how many reservations they held, in this process so far.
-func reserveGroups(t *testing.T) (groups, reservations uint64) {
+// groupSizes reads a group-commit histogram (name): how many groups were
+// committed and how many items they held, in this process so far.
+func groupSizes(t testing.TB, name string) (groups, items uint64) {
+	t.Helper()
 	mfs, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "harvest_inventory_reserve_group_reservations" {
+		if mf.GetName() == name {
 			h := mf.GetMetric()[0].GetHistogram()
 			return h.GetSampleCount(), uint64(h.GetSampleSum())
 		}
 	}
-	t.Fatal("no harvest_inventory_reserve_group_reservations metric")
+	t.Fatalf("no %s metric", name)
 	return 0, 0
+}
+
+// reserveGroups reads the reservations' group-commit histogram.
+func reserveGroups(t *testing.T) (groups, reservations uint64) {
+	return groupSizes(t, "harvest_inventory_reserve_group_reservations")
 }
 
 // With ample stock a group takes each SKU's summed quantity at once

@@ -66,27 +66,30 @@ func insertSlotRows(ctx context.Context, tx *sql.Tx, rows []slotRow) error {
 	return nil
 }
 
-func readSlots(ctx context.Context, q querier, orderID string) ([]domain.SlotKey, error) {
-	rows, err := q.QueryContext(ctx, `SELECT warehouse, day, slot_type FROM reservation_slots WHERE order_id = ? ORDER BY warehouse, day, slot_type`, orderID)
+// readSlots reads the slot keys of orderIDs' reservations, each order's
+// sorted.
+func readSlots(ctx context.Context, q querier, orderIDs []string) (map[string][]domain.SlotKey, error) {
+	rows, err := sqltx.Collect[slotRow](q.QueryContext(ctx, `SELECT order_id, warehouse, day, slot_type FROM reservation_slots WHERE order_id IN (`+
+		placeholders(len(orderIDs))+`) ORDER BY order_id, warehouse, day, slot_type`, anys(orderIDs)...))(scanSlotRow)
 	if err != nil {
-		return nil, fmt.Errorf("reservation %s slots: %w", orderID, err)
+		return nil, fmt.Errorf("reservation %s slots: %w", reservationsNamed(orderIDs), err)
 	}
-	defer rows.Close()
-	var out []domain.SlotKey
-	for rows.Next() {
-		var k domain.SlotKey
-		var day time.Time
-		var typ string
-		if err := rows.Scan(&k.Warehouse, &day, &typ); err != nil {
-			return nil, fmt.Errorf("reservation %s slots: %w", orderID, err)
-		}
-		k.Day, k.Type = day.Format(time.DateOnly), domain.SlotType(typ)
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reservation %s slots: %w", orderID, err)
+	out := map[string][]domain.SlotKey{}
+	for _, r := range rows {
+		out[r.orderID] = append(out[r.orderID], r.key)
 	}
 	return out, nil
+}
+
+func scanSlotRow(sc interface{ Scan(...any) error }) (slotRow, error) {
+	var r slotRow
+	var day time.Time
+	var typ string
+	if err := sc.Scan(&r.orderID, &r.key.Warehouse, &day, &typ); err != nil {
+		return r, err
+	}
+	r.key.Day, r.key.Type = day.Format(time.DateOnly), domain.SlotType(typ)
+	return r, nil
 }
 
 const slotCols = `warehouse, day, slot_type, capacity, taken, updated_by, updated_at`

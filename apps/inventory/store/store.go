@@ -29,6 +29,7 @@ type Store struct {
 	db       *sql.DB
 	clock    clock.Clock
 	reserves *group.Writer[*reserveReq] // reservations committed together; see CreateReservation
+	releases *group.Writer[*releaseReq] // releases committed together; see Release
 	catalog  *group.Loader[string, domain.Product]
 }
 
@@ -36,6 +37,7 @@ type Store struct {
 func New(db *sql.DB, clk clock.Clock) *Store {
 	s := &Store{db: db, clock: clk}
 	s.reserves = group.NewWriter(group.Options{Sizes: reserveGroupSize}, group.InTx(db, s.writeReservations))
+	s.releases = group.NewWriter(group.Options{Sizes: releaseGroupSize}, group.InTx(db, s.writeReleases))
 	s.catalog = group.NewLoader(group.Options{}, s.productsOnce)
 	return s
 }
@@ -62,49 +64,83 @@ type querier interface {
 }
 
 func readReservation(ctx context.Context, q querier, orderID string, lock bool) (domain.Reservation, bool, error) {
-	query := `SELECT ` + resCols + ` FROM reservations WHERE order_id = ?`
+	rs, err := readReservations(ctx, q, []string{orderID}, lock)
+	if err != nil {
+		return domain.Reservation{}, false, err
+	}
+	r, ok := rs[orderID]
+	return r, ok, nil
+}
+
+// readReservations reads the reservations of orderIDs (those that exist)
+// with one statement per table, locking their rows when lock is set.
+func readReservations(ctx context.Context, q querier, orderIDs []string, lock bool) (map[string]domain.Reservation, error) {
+	what := reservationsNamed(orderIDs)
+	query := `SELECT ` + resCols + ` FROM reservations WHERE order_id IN (` + placeholders(len(orderIDs)) + `)`
 	if lock {
 		query += ` FOR UPDATE`
 	}
+	read, err := sqltx.Collect[domain.ReservationSnapshot](q.QueryContext(ctx, query, anys(orderIDs)...))(scanReservation)
+	if err != nil {
+		return nil, fmt.Errorf("read reservation %s: %w", what, err)
+	}
+	out := make(map[string]domain.Reservation, len(read))
+	if len(read) == 0 {
+		return out, nil
+	}
+	found := make([]string, len(read))
+	byID := make(map[string]*domain.ReservationSnapshot, len(read))
+	for i := range read {
+		found[i], byID[read[i].OrderID] = read[i].OrderID, &read[i]
+	}
+	slices.Sort(found)
+	parts, err := sqltx.Collect[partOf](q.QueryContext(ctx, `SELECT order_id, sku, qty, hot FROM reservation_parts WHERE order_id IN (`+
+		placeholders(len(found))+`) ORDER BY order_id, sku`, anys(found)...))(scanPartOf)
+	if err != nil {
+		return nil, fmt.Errorf("reservation %s parts: %w", what, err)
+	}
+	for _, p := range parts {
+		byID[p.orderID].Parts = append(byID[p.orderID].Parts, p.part)
+	}
+	slots, err := readSlots(ctx, q, found)
+	if err != nil {
+		return nil, err
+	}
+	for id, r := range byID {
+		r.Slots = slots[id]
+		out[id] = domain.RestoreReservation(*r)
+	}
+	return out, nil
+}
+
+func scanReservation(sc interface{ Scan(...any) error }) (domain.ReservationSnapshot, error) {
 	var r domain.ReservationSnapshot
 	var status string
 	var req []byte
 	var hasHot bool
-	err := q.QueryRowContext(ctx, query, orderID).Scan(&r.OrderID, &status, &r.Fingerprint, &req, &hasHot, &r.HotPending, &r.ExpiresAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Reservation{}, false, nil
-	}
-	if err != nil {
-		return domain.Reservation{}, false, fmt.Errorf("read reservation %s: %w", orderID, err)
+	if err := sc.Scan(&r.OrderID, &status, &r.Fingerprint, &req, &hasHot, &r.HotPending, &r.ExpiresAt); err != nil {
+		return r, err
 	}
 	r.Status = domain.Status(status)
 	var lines []lineJSON
 	if err := json.Unmarshal(req, &lines); err != nil {
-		return domain.Reservation{}, false, fmt.Errorf("reservation %s request: %w", orderID, err)
+		return r, fmt.Errorf("reservation %s request: %w", r.OrderID, err)
 	}
 	for _, l := range lines {
 		r.Lines = append(r.Lines, domain.Line{SKU: l.SKU, Qty: l.Qty})
 	}
-	rows, err := q.QueryContext(ctx, `SELECT sku, qty, hot FROM reservation_parts WHERE order_id = ? ORDER BY sku`, orderID)
-	if err != nil {
-		return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p domain.Part
-		if err := rows.Scan(&p.SKU, &p.Qty, &p.Hot); err != nil {
-			return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
-		}
-		r.Parts = append(r.Parts, p)
-	}
-	if err := rows.Err(); err != nil {
-		return domain.Reservation{}, false, fmt.Errorf("reservation %s parts: %w", orderID, err)
-	}
-	rows.Close()
-	if r.Slots, err = readSlots(ctx, q, orderID); err != nil {
-		return domain.Reservation{}, false, err
-	}
-	return domain.RestoreReservation(r), true, nil
+	return r, nil
+}
+
+// partOf is one reservation_parts row.
+type partOf struct {
+	orderID string
+	part    domain.Part
+}
+
+func scanPartOf(sc interface{ Scan(...any) error }) (partOf, error) {
+	var p partOf
+	return p, sc.Scan(&p.orderID, &p.part.SKU, &p.part.Qty, &p.part.Hot)
 }
 
 // newReservation is the held reservation req makes, and its request
@@ -255,90 +291,6 @@ func (s *Store) Confirm(ctx context.Context, orderID string, claim *app.Claim) (
 		}
 		res = rr
 		return rr.Confirmable()
-	})
-	return res, applied, err
-}
-
-// Release gives a reservation's stock back: held, or confirmed too unless
-// onlyHeld (the check-back must never undo a confirmation that raced it).
-// Ordinary parts go back to stock in the same transaction; for hot parts
-// the row keeps hot_pending=1 until the caller has returned them in Redis
-// and called ClearHotPending. An unknown order gets a RELEASED tombstone
-// (also hot_pending, since Redis may hold an orphaned take for it). With a
-// claim, applied is false when the message was handled before.
-func (s *Store) Release(ctx context.Context, orderID string, onlyHeld bool, claim *app.Claim) (res domain.Reservation, applied bool, err error) {
-	for attempt := 0; ; attempt++ {
-		res, applied, err = s.release(ctx, orderID, onlyHeld, claim)
-		// Two releases of an unknown order both insert a tombstone; the
-		// loser reads the winner's.
-		if !sqltx.IsDuplicate(err) || attempt == 2 {
-			return res, applied, err
-		}
-	}
-}
-
-func (s *Store) release(ctx context.Context, orderID string, onlyHeld bool, claim *app.Claim) (res domain.Reservation, applied bool, err error) {
-	err = sqltx.Run(ctx, s.db, func(tx *sql.Tx) error {
-		applied = true
-		if claim != nil {
-			ok, err := inbox.Claim(ctx, tx, claim.Consumer, claim.MsgID)
-			if err != nil {
-				return fmt.Errorf("claim %s/%s: %w", claim.Consumer, claim.MsgID, err)
-			}
-			if !ok {
-				applied = false
-				return nil
-			}
-		}
-		now := s.now()
-		r, ok, err := readReservation(ctx, tx, orderID, true)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			_, err := tx.ExecContext(ctx, `INSERT INTO reservations (`+resCols+`, created_at, updated_at) VALUES (?,?,'','[]',0,1,?,?,?)`,
-				orderID, domain.Released, now, now, now)
-			if err != nil {
-				return fmt.Errorf("tombstone %s: %w", orderID, err)
-			}
-			res = domain.Tombstone(orderID, now)
-			return nil
-		}
-		res = r
-		if !r.Releasable(onlyHeld) {
-			return nil
-		}
-		var hot []string
-		for _, p := range r.Parts() {
-			if p.Hot {
-				hot = append(hot, p.SKU)
-			}
-		}
-		if len(hot) > 0 {
-			// Shared lock: orders this release against a counter rebuild.
-			if err := checkEpochs(ctx, tx, hot, nil); err != nil {
-				return err
-			}
-		}
-		for _, p := range r.Parts() { // sorted by SKU
-			if p.Hot {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, updated_at = ? WHERE sku = ?`, p.Qty, now, p.SKU); err != nil {
-				return fmt.Errorf("return %s: %w", p.SKU, err)
-			}
-		}
-		for _, k := range r.Slots() { // sorted, after the stock rows
-			if err := giveSlot(ctx, tx, k, 1); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = 'RELEASED', hot_pending = ?, updated_at = ? WHERE order_id = ?`,
-			len(hot) > 0, now, orderID); err != nil {
-			return fmt.Errorf("release %s: %w", orderID, err)
-		}
-		res.Release()
-		return nil
 	})
 	return res, applied, err
 }
