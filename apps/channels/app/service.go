@@ -92,6 +92,9 @@ type Service struct {
 	d      Deps
 	stager *group.Writer[*store.Item]
 	tok    tokens // Youzan's access token
+	// delivered follows the broker's deliveries of each step, which the
+	// sweep leaves alone while they flow (Sweep).
+	delivered stepMarks
 }
 
 // New returns a Service.
@@ -189,17 +192,28 @@ func (s *Service) Accept(ctx context.Context, o platforms.Order) (Accepted, erro
 // transaction; the answer has one error per id (nil for done or done
 // before, domain.ErrNotFound for an unknown id).
 func (s *Service) PlanAll(ctx context.Context, processIDs []string) []error {
+	return s.planAll(ctx, processIDs, &s.delivered.received)
+}
+
+// planAll is PlanAll; mark (nil for the sweep's own) records a delivery
+// of the step's messages.
+func (s *Service) planAll(ctx context.Context, processIDs []string, mark *stepMark) []error {
 	errs := make([]error, len(processIDs))
 	// A plan.created message names at most events.MaxIDs plans.
-	inChunks(len(processIDs), func(lo, hi int) { s.planChunk(ctx, processIDs[lo:hi], errs[lo:hi]) })
+	inChunks(len(processIDs), func(lo, hi int) { s.planChunk(ctx, processIDs[lo:hi], errs[lo:hi], mark) })
 	return errs
 }
 
-func (s *Service) planChunk(ctx context.Context, processIDs []string, errs []error) {
+func (s *Service) planChunk(ctx context.Context, processIDs []string, errs []error, mark *stepMark) {
 	staged, err := s.d.Store.Staged(ctx, processIDs)
 	if err != nil {
 		fill(errs, err)
 		return
+	}
+	for _, x := range staged {
+		if x.Status == domain.StageReceived {
+			mark.saw(s.d.Clock.Now(), x.UpdatedAt)
+		}
 	}
 	byPlatform := map[string][]string{}
 	for _, x := range staged {
@@ -269,16 +283,27 @@ const placeAtOnce = events.MaxIDs
 // key. The answer has one error per id (nil for made or made before,
 // domain.ErrNotFound for an unknown id).
 func (s *Service) OrderAll(ctx context.Context, planIDs []string) []error {
+	return s.orderAll(ctx, planIDs, &s.delivered.planned)
+}
+
+// orderAll is OrderAll; mark (nil for the sweep's own) records a
+// delivery of the step's messages.
+func (s *Service) orderAll(ctx context.Context, planIDs []string, mark *stepMark) []error {
 	errs := make([]error, len(planIDs))
-	inChunks(len(planIDs), func(lo, hi int) { s.orderChunk(ctx, planIDs[lo:hi], errs[lo:hi]) })
+	inChunks(len(planIDs), func(lo, hi int) { s.orderChunk(ctx, planIDs[lo:hi], errs[lo:hi], mark) })
 	return errs
 }
 
-func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error) {
+func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error, mark *stepMark) {
 	plans, err := s.d.Store.PlansOf(ctx, planIDs)
 	if err != nil {
 		fill(errs, err)
 		return
+	}
+	for _, p := range plans {
+		if p.Status == domain.PlanPlanned {
+			mark.saw(s.d.Clock.Now(), p.UpdatedAt)
+		}
 	}
 	var open []*domain.PlanRecord
 	var at []int
@@ -465,16 +490,27 @@ const sendAtOnce = 32
 // platform's API takes one status a call) and recorded as sent in one
 // transaction. The answer has one error per id.
 func (s *Service) SendStatuses(ctx context.Context, updateIDs []string) []error {
+	return s.sendStatuses(ctx, updateIDs, &s.delivered.unsent)
+}
+
+// sendStatuses is SendStatuses; mark (nil for the sweep's own) records a
+// delivery of the step's messages.
+func (s *Service) sendStatuses(ctx context.Context, updateIDs []string, mark *stepMark) []error {
 	errs := make([]error, len(updateIDs))
-	inChunks(len(updateIDs), func(lo, hi int) { s.sendChunk(ctx, updateIDs[lo:hi], errs[lo:hi]) })
+	inChunks(len(updateIDs), func(lo, hi int) { s.sendChunk(ctx, updateIDs[lo:hi], errs[lo:hi], mark) })
 	return errs
 }
 
-func (s *Service) sendChunk(ctx context.Context, updateIDs []string, errs []error) {
+func (s *Service) sendChunk(ctx context.Context, updateIDs []string, errs []error, mark *stepMark) {
 	ups, err := s.d.Store.StatusUpdatesOf(ctx, updateIDs)
 	if err != nil {
 		fill(errs, err)
 		return
+	}
+	for _, u := range ups {
+		if u.SentAt == nil {
+			mark.saw(s.d.Clock.Now(), u.CreatedAt)
+		}
 	}
 	sent := make([]bool, len(updateIDs))
 	var wg sync.WaitGroup
