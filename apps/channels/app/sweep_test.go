@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/harvest/harvest/apps/channels/domain"
+	"github.com/harvest/harvest/apps/oms/omsclient"
 	"github.com/harvest/harvest/apps/platform/clock"
 )
 
@@ -114,5 +115,39 @@ func TestSweepTakesUpAPlanIdleForIdleWhenTheBrokerIsQuiet(t *testing.T) {
 	}
 	if _, planned, _ := h.svc.Sweep(ctx, idle); planned != 0 || h.placed(lost) != 1 {
 		t.Fatalf("a second sweep took up %d (placed %d times); the ordered plan is done", planned, h.placed(lost))
+	}
+}
+
+// The sidecar gives up on a slow bulk (its inbound timeout) and delivers
+// it again: orders placed by then are recorded all the same, and the
+// redelivery asks OMS nothing.
+func TestPlansOrderedWhenTheDeliveryIsCancelledMidwayAreRecordedAndNotPlacedAgain(t *testing.T) {
+	h := newHarness(t)
+	plans := []string{h.planAt(t, "YD-CX-1"), h.planAt(t, "YD-CX-2")}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.oms.refuse = func(omsclient.PlaceOrderRequest) error {
+		cancel() // the sidecar's deadline passes while OMS places the orders
+		return nil
+	}
+	h.svc.OrderAll(ctx, plans)
+	h.oms.refuse = nil
+	for _, p := range plans {
+		rec, err := h.svc.Plan(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != domain.PlanOrdered || rec.OrderID != "O-plan-"+p {
+			t.Fatalf("plan %s after a cancelled delivery: %s, order %q; want ORDERED with its order", p, rec.Status, rec.OrderID)
+		}
+	}
+	for i, err := range h.svc.OrderAll(context.Background(), plans) { // the redelivery
+		if err != nil {
+			t.Fatalf("redelivery of plan %s: %v", plans[i], err)
+		}
+	}
+	for _, p := range plans {
+		if n := h.placed(p); n != 1 {
+			t.Errorf("plan %s placed %d times, want 1", p, n)
+		}
 	}
 }
