@@ -29,6 +29,16 @@ func (h *harness) planAt(t *testing.T, platformOrderID string) string {
 	return x.PlanID
 }
 
+// sweepIdle is the sweep's idle time in these tests.
+const sweepIdle = 30 * time.Second
+
+// newSweepHarness is a harness on a clock the test moves.
+func newSweepHarness(t *testing.T) (*harness, *clock.Fixed) {
+	t.Helper()
+	clk := clock.NewFixed(time.Now())
+	return newHarnessAt(t, clk), clk
+}
+
 // placed is how often OMS was asked to place plan id's order.
 func (h *harness) placed(planID string) int {
 	h.oms.mu.Lock()
@@ -45,13 +55,11 @@ func (h *harness) placed(planID string) int {
 // A group buy's plans wait their turn in the broker for longer than the
 // sweep's idle time without being lost: the sweep must leave them to their
 // messages (taking them up too placed each order twice), yet still take up
-// the one whose message is gone, while the broker keeps delivering newer
-// ones and once it is quiet.
+// the one whose message is gone while the broker keeps delivering newer
+// ones.
 func TestSweepLeavesPlansQueuedBehindTheBrokerAndTakesUpOnesWhoseMessageIsGone(t *testing.T) {
-	clk := clock.NewFixed(time.Now())
-	h := newHarnessAt(t, clk)
+	h, clk := newSweepHarness(t)
 	ctx := context.Background()
-	const idle = 30 * time.Second
 
 	first := h.planAt(t, "YD-SW-1")
 	clk.Advance(20 * time.Second)
@@ -66,7 +74,7 @@ func TestSweepLeavesPlansQueuedBehindTheBrokerAndTakesUpOnesWhoseMessageIsGone(t
 	if err := h.svc.OrderAll(ctx, []string{first})[0]; err != nil {
 		t.Fatal(err)
 	}
-	if _, planned, _ := h.svc.Sweep(ctx, idle); planned != 0 || h.placed(lost) != 0 || h.placed(third) != 0 {
+	if _, planned, _ := h.svc.Sweep(ctx, sweepIdle); planned != 0 || h.placed(lost) != 0 || h.placed(third) != 0 {
 		t.Fatalf("sweep behind the broker's backlog took up %d plans (lost placed %d, third %d); want none: they wait their turn",
 			planned, h.placed(lost), h.placed(third))
 	}
@@ -77,7 +85,7 @@ func TestSweepLeavesPlansQueuedBehindTheBrokerAndTakesUpOnesWhoseMessageIsGone(t
 	if err := h.svc.OrderAll(ctx, []string{third})[0]; err != nil {
 		t.Fatal(err)
 	}
-	if _, planned, _ := h.svc.Sweep(ctx, idle); planned != 0 {
+	if _, planned, _ := h.svc.Sweep(ctx, sweepIdle); planned != 0 {
 		t.Fatalf("sweep took up %d plans within idle of the newest delivered; want 0", planned)
 	}
 	// The fourth's message (a plan made 40 s after the lost one): the lost
@@ -86,7 +94,7 @@ func TestSweepLeavesPlansQueuedBehindTheBrokerAndTakesUpOnesWhoseMessageIsGone(t
 	if err := h.svc.OrderAll(ctx, []string{fourth})[0]; err != nil {
 		t.Fatal(err)
 	}
-	if _, planned, _ := h.svc.Sweep(ctx, idle); planned != 1 || h.placed(lost) != 1 {
+	if _, planned, _ := h.svc.Sweep(ctx, sweepIdle); planned != 1 || h.placed(lost) != 1 {
 		t.Fatalf("sweep while the broker delivers newer plans: took up %d, lost plan placed %d times; want 1 and 1", planned, h.placed(lost))
 	}
 	for _, p := range []string{first, lost, third, fourth} {
@@ -99,21 +107,19 @@ func TestSweepLeavesPlansQueuedBehindTheBrokerAndTakesUpOnesWhoseMessageIsGone(t
 // With the broker quiet, the sweep takes up whatever stood still for idle:
 // a lost message is not waited on for a delivery that may never come.
 func TestSweepTakesUpAPlanIdleForIdleWhenTheBrokerIsQuiet(t *testing.T) {
-	clk := clock.NewFixed(time.Now())
-	h := newHarnessAt(t, clk)
+	h, clk := newSweepHarness(t)
 	ctx := context.Background()
-	const idle = 30 * time.Second
 
 	lost := h.planAt(t, "YD-Q-1")
-	clk.Advance(idle - time.Second)
-	if _, planned, _ := h.svc.Sweep(ctx, idle); planned != 0 {
+	clk.Advance(sweepIdle - time.Second)
+	if _, planned, _ := h.svc.Sweep(ctx, sweepIdle); planned != 0 {
 		t.Fatalf("sweep took up %d plans idle for less than idle", planned)
 	}
 	clk.Advance(2 * time.Second)
-	if _, planned, _ := h.svc.Sweep(ctx, idle); planned != 1 || h.placed(lost) != 1 {
+	if _, planned, _ := h.svc.Sweep(ctx, sweepIdle); planned != 1 || h.placed(lost) != 1 {
 		t.Fatalf("sweep of a quiet broker: took up %d, placed %d times; want 1 and 1", planned, h.placed(lost))
 	}
-	if _, planned, _ := h.svc.Sweep(ctx, idle); planned != 0 || h.placed(lost) != 1 {
+	if _, planned, _ := h.svc.Sweep(ctx, sweepIdle); planned != 0 || h.placed(lost) != 1 {
 		t.Fatalf("a second sweep took up %d (placed %d times); the ordered plan is done", planned, h.placed(lost))
 	}
 }
