@@ -95,6 +95,7 @@ type Service struct {
 	// delivered follows the broker's deliveries of each step, which the
 	// sweep leaves alone while they flow (Sweep).
 	delivered stepMarks
+	ordering  inFlight
 }
 
 // New returns a Service.
@@ -308,8 +309,14 @@ func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error
 		}
 	}
 	var open []*domain.PlanRecord
+	var mine []*attempt
 	var at []int
 	var skus []string
+	type waiting struct {
+		i int
+		a *attempt
+	}
+	var others []waiting
 	for i, id := range planIDs {
 		p := plans[id]
 		switch {
@@ -320,12 +327,33 @@ func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error
 			continue // ordered or failed before: a redelivery
 		}
 		delete(plans, id) // a repeat in the message is ordered once
+		a, first := s.ordering.begin(id)
+		if !first {
+			others = append(others, waiting{i, a})
+			continue
+		}
 		open = append(open, p)
+		mine = append(mine, a)
 		at = append(at, i)
 		for _, l := range p.Lines {
 			skus = append(skus, l.SKU)
 		}
 	}
+	// Own attempts end (with their outcome) before others' are waited on,
+	// so two chunks waiting on each other's plans cannot both wait.
+	defer func() {
+		for j, p := range open {
+			s.ordering.end(p.ID, mine[j], errs[at[j]])
+		}
+		for _, w := range others {
+			select {
+			case <-w.a.done:
+				errs[w.i] = w.a.err
+			case <-ctx.Done():
+				errs[w.i] = fmt.Errorf("plan %s being ordered by an earlier delivery: %w", planIDs[w.i], ctx.Err())
+			}
+		}
+	}()
 	if len(open) == 0 {
 		return
 	}
@@ -401,6 +429,50 @@ const finishWithin = 60 * time.Second
 // finishing is ctx without its cancellation, ended after finishWithin.
 func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), finishWithin)
+}
+
+// inFlight is the plans this process is ordering. The sidecar delivers a
+// bulk again half a second after giving up on it (its inbound timeout),
+// while the first delivery, which finishes regardless (finishing), is
+// still placing its plans: those are still PLANNED, and the redelivery
+// placed each again (OMS's replay: 400 in a 20 k run at load 80). A
+// plan already being ordered here is waited on instead, and its
+// outcome is the redelivery's.
+type inFlight struct {
+	mu sync.Mutex
+	m  map[string]*attempt
+}
+
+// attempt is one ordering of a plan: done closes when it has ended,
+// with err its outcome (nil: made and recorded, or refused and recorded).
+type attempt struct {
+	done chan struct{}
+	err  error
+}
+
+// begin claims plan id: first is true for a new attempt, which its
+// caller must end; false gives the attempt under way.
+func (f *inFlight) begin(id string) (a *attempt, first bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a := f.m[id]; a != nil {
+		return a, false
+	}
+	if f.m == nil {
+		f.m = map[string]*attempt{}
+	}
+	a = &attempt{done: make(chan struct{})}
+	f.m[id] = a
+	return a, true
+}
+
+// end ends attempt a of plan id with its outcome.
+func (f *inFlight) end(id string, a *attempt, err error) {
+	f.mu.Lock()
+	delete(f.m, id)
+	f.mu.Unlock()
+	a.err = err
+	close(a.done)
 }
 
 type planRefusal struct{ code, note string }

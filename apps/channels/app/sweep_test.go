@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,5 +156,39 @@ func TestPlansOrderedWhenTheDeliveryIsCancelledMidwayAreRecordedAndNotPlacedAgai
 		if n := h.placed(p); n != 1 {
 			t.Errorf("plan %s placed %d times, want 1", p, n)
 		}
+	}
+}
+
+// The sidecar's redelivery of a bulk comes while the first delivery is
+// still placing its plans: it waits for that attempt and answers with its
+// outcome instead of placing the plans again.
+func TestARedeliveryWhileThePlanIsBeingOrderedWaitsForItAndPlacesNothing(t *testing.T) {
+	h := newHarness(t)
+	plan := h.planAt(t, "YD-RD-1")
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.oms.refuse = func(omsclient.PlaceOrderRequest) error {
+		once.Do(func() { close(started) })
+		<-release // OMS is slow: the sidecar gives up and delivers again
+		return nil
+	}
+	first := make(chan error, 1)
+	go func() { first <- h.svc.OrderAll(context.Background(), []string{plan})[0] }()
+	<-started
+	second := make(chan error, 1)
+	go func() { second <- h.svc.OrderAll(context.Background(), []string{plan})[0] }()
+	time.Sleep(300 * time.Millisecond) // the redelivery reads the plan, still PLANNED
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first delivery: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("redelivery: %v", err)
+	}
+	if n := h.placed(plan); n != 1 {
+		t.Fatalf("plan placed %d times, want 1", n)
+	}
+	if rec, err := h.svc.Plan(context.Background(), plan); err != nil || rec.Status != domain.PlanOrdered {
+		t.Fatalf("plan after both deliveries: %+v %v; want ORDERED", rec, err)
 	}
 }
