@@ -18,6 +18,7 @@ import (
 	"github.com/harvest/harvest/apps/channels/store"
 	"github.com/harvest/harvest/apps/inventory/inventoryclient"
 	"github.com/harvest/harvest/apps/oms/omsclient"
+	"github.com/harvest/harvest/apps/platform/clock"
 	"github.com/harvest/harvest/apps/platform/httpapi"
 	"github.com/harvest/harvest/apps/platform/money"
 	"github.com/harvest/harvest/apps/platform/testdb"
@@ -119,6 +120,12 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessAt(t, nil)
+}
+
+// newHarnessAt is newHarness on clk (nil: the system's).
+func newHarnessAt(t *testing.T, clk clock.Clock) *harness {
+	t.Helper()
 	db, _ := testdb.New(t, "channels")
 	rdb, prefix := testdb.Redis(t)
 	h := &harness{st: store.New(db), oms: &fakeOMS{}, api: &platformAPI{douyin: &douyinShop{}, youzan: &youzanShop{}}}
@@ -127,7 +134,7 @@ func newHarness(t *testing.T) *harness {
 		ep[p] = "partners"
 	}
 	h.svc = app.New(app.Deps{Store: h.st, Orders: h.oms, Catalog: fakeCatalog{"SKU-00010": 5750, "SKU-00011": 1200}, Outside: h.api,
-		Nonces: app.NewNonceStore(rdb, prefix), Keys: platforms.DevKeys, PlatformApp: ep, PullPage: 5, PullOverlap: time.Minute})
+		Nonces: app.NewNonceStore(rdb, prefix), Keys: platforms.DevKeys, PlatformApp: ep, PullPage: 5, PullOverlap: time.Minute, Clock: clk})
 	for _, m := range [][2]string{{"YD-00010", "SKU-00010"}, {"YD-00011", "SKU-00011"}, {"DY-00010", "SKU-00010"}, {"EL-00010", "SKU-00010"}, {"YZ-00010", "SKU-00010"}} {
 		pl := map[string]string{"YD": platforms.Yuedian, "DY": platforms.Douyin, "EL": platforms.Eleme, "YZ": platforms.Youzan}[m[0][:2]]
 		if err := h.svc.SetMapping(context.Background(), pl, m[0], m[1], "test"); err != nil {

@@ -92,6 +92,10 @@ type Service struct {
 	d      Deps
 	stager *group.Writer[*store.Item]
 	tok    tokens // Youzan's access token
+	// delivered follows the broker's deliveries of each step, which the
+	// sweep leaves alone while they flow (Sweep).
+	delivered stepMarks
+	ordering  inFlight
 }
 
 // New returns a Service.
@@ -189,17 +193,28 @@ func (s *Service) Accept(ctx context.Context, o platforms.Order) (Accepted, erro
 // transaction; the answer has one error per id (nil for done or done
 // before, domain.ErrNotFound for an unknown id).
 func (s *Service) PlanAll(ctx context.Context, processIDs []string) []error {
+	return s.planAll(ctx, processIDs, &s.delivered.received)
+}
+
+// planAll is PlanAll; mark (nil for the sweep's own) records a delivery
+// of the step's messages.
+func (s *Service) planAll(ctx context.Context, processIDs []string, mark *stepMark) []error {
 	errs := make([]error, len(processIDs))
 	// A plan.created message names at most events.MaxIDs plans.
-	inChunks(len(processIDs), func(lo, hi int) { s.planChunk(ctx, processIDs[lo:hi], errs[lo:hi]) })
+	inChunks(len(processIDs), func(lo, hi int) { s.planChunk(ctx, processIDs[lo:hi], errs[lo:hi], mark) })
 	return errs
 }
 
-func (s *Service) planChunk(ctx context.Context, processIDs []string, errs []error) {
+func (s *Service) planChunk(ctx context.Context, processIDs []string, errs []error, mark *stepMark) {
 	staged, err := s.d.Store.Staged(ctx, processIDs)
 	if err != nil {
 		fill(errs, err)
 		return
+	}
+	for _, x := range staged {
+		if x.Status == domain.StageReceived {
+			mark.saw(s.d.Clock.Now(), x.UpdatedAt)
+		}
 	}
 	byPlatform := map[string][]string{}
 	for _, x := range staged {
@@ -269,20 +284,39 @@ const placeAtOnce = events.MaxIDs
 // key. The answer has one error per id (nil for made or made before,
 // domain.ErrNotFound for an unknown id).
 func (s *Service) OrderAll(ctx context.Context, planIDs []string) []error {
+	return s.orderAll(ctx, planIDs, &s.delivered.planned)
+}
+
+// orderAll is OrderAll; mark (nil for the sweep's own) records a
+// delivery of the step's messages.
+func (s *Service) orderAll(ctx context.Context, planIDs []string, mark *stepMark) []error {
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	errs := make([]error, len(planIDs))
-	inChunks(len(planIDs), func(lo, hi int) { s.orderChunk(ctx, planIDs[lo:hi], errs[lo:hi]) })
+	inChunks(len(planIDs), func(lo, hi int) { s.orderChunk(ctx, planIDs[lo:hi], errs[lo:hi], mark) })
 	return errs
 }
 
-func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error) {
+func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error, mark *stepMark) {
 	plans, err := s.d.Store.PlansOf(ctx, planIDs)
 	if err != nil {
 		fill(errs, err)
 		return
 	}
+	for _, p := range plans {
+		if p.Status == domain.PlanPlanned {
+			mark.saw(s.d.Clock.Now(), p.UpdatedAt)
+		}
+	}
 	var open []*domain.PlanRecord
+	var mine []*attempt
 	var at []int
 	var skus []string
+	type waiting struct {
+		i int
+		a *attempt
+	}
+	var others []waiting
 	for i, id := range planIDs {
 		p := plans[id]
 		switch {
@@ -293,12 +327,33 @@ func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error
 			continue // ordered or failed before: a redelivery
 		}
 		delete(plans, id) // a repeat in the message is ordered once
+		a, first := s.ordering.begin(id)
+		if !first {
+			others = append(others, waiting{i, a})
+			continue
+		}
 		open = append(open, p)
+		mine = append(mine, a)
 		at = append(at, i)
 		for _, l := range p.Lines {
 			skus = append(skus, l.SKU)
 		}
 	}
+	// Own attempts end (with their outcome) before others' are waited on,
+	// so two chunks waiting on each other's plans cannot both wait.
+	defer func() {
+		for j, p := range open {
+			s.ordering.end(p.ID, mine[j], errs[at[j]])
+		}
+		for _, w := range others {
+			select {
+			case <-w.a.done:
+				errs[w.i] = w.a.err
+			case <-ctx.Done():
+				errs[w.i] = fmt.Errorf("plan %s being ordered by an earlier delivery: %w", planIDs[w.i], ctx.Err())
+			}
+		}
+	}()
 	if len(open) == 0 {
 		return
 	}
@@ -358,6 +413,66 @@ func (s *Service) orderChunk(ctx context.Context, planIDs []string, errs []error
 		return
 	}
 	s.d.Notify()
+}
+
+// finishWithin bounds the ordering of a bulk's plans (or the sending of
+// its statuses) once begun. The sidecar gives up on a bulk after its
+// inbound timeout (10 s, dapr/resiliency.yaml) and delivers it again; on
+// a busy machine a bulk of plans can take longer (the 20 k run at load
+// 50-70 had 202 accept-order calls cancelled at 10 s and the placements
+// and record of their whole chunks thrown away, to be placed again as
+// OMS's replays). So what has begun is finished and recorded whatever
+// the delivery's deadline, and the redelivery finds the plans ORDERED and
+// asks OMS nothing.
+const finishWithin = 60 * time.Second
+
+// finishing is ctx without its cancellation, ended after finishWithin.
+func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), finishWithin)
+}
+
+// inFlight is the plans this process is ordering. The sidecar delivers a
+// bulk again half a second after giving up on it (its inbound timeout),
+// while the first delivery, which finishes regardless (finishing), is
+// still placing its plans: those are still PLANNED, and the redelivery
+// placed each again (OMS's replay: 400 in a 20 k run at load 80). A
+// plan already being ordered here is waited on instead, and its
+// outcome is the redelivery's.
+type inFlight struct {
+	mu sync.Mutex
+	m  map[string]*attempt
+}
+
+// attempt is one ordering of a plan: done closes when it has ended,
+// with err its outcome (nil: made and recorded, or refused and recorded).
+type attempt struct {
+	done chan struct{}
+	err  error
+}
+
+// begin claims plan id: first is true for a new attempt, which its
+// caller must end; false gives the attempt under way.
+func (f *inFlight) begin(id string) (a *attempt, first bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a := f.m[id]; a != nil {
+		return a, false
+	}
+	if f.m == nil {
+		f.m = map[string]*attempt{}
+	}
+	a = &attempt{done: make(chan struct{})}
+	f.m[id] = a
+	return a, true
+}
+
+// end ends attempt a of plan id with its outcome.
+func (f *inFlight) end(id string, a *attempt, err error) {
+	f.mu.Lock()
+	delete(f.m, id)
+	f.mu.Unlock()
+	a.err = err
+	close(a.done)
 }
 
 type planRefusal struct{ code, note string }
@@ -465,16 +580,29 @@ const sendAtOnce = 32
 // platform's API takes one status a call) and recorded as sent in one
 // transaction. The answer has one error per id.
 func (s *Service) SendStatuses(ctx context.Context, updateIDs []string) []error {
+	return s.sendStatuses(ctx, updateIDs, &s.delivered.unsent)
+}
+
+// sendStatuses is SendStatuses; mark (nil for the sweep's own) records a
+// delivery of the step's messages.
+func (s *Service) sendStatuses(ctx context.Context, updateIDs []string, mark *stepMark) []error {
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	errs := make([]error, len(updateIDs))
-	inChunks(len(updateIDs), func(lo, hi int) { s.sendChunk(ctx, updateIDs[lo:hi], errs[lo:hi]) })
+	inChunks(len(updateIDs), func(lo, hi int) { s.sendChunk(ctx, updateIDs[lo:hi], errs[lo:hi], mark) })
 	return errs
 }
 
-func (s *Service) sendChunk(ctx context.Context, updateIDs []string, errs []error) {
+func (s *Service) sendChunk(ctx context.Context, updateIDs []string, errs []error, mark *stepMark) {
 	ups, err := s.d.Store.StatusUpdatesOf(ctx, updateIDs)
 	if err != nil {
 		fill(errs, err)
 		return
+	}
+	for _, u := range ups {
+		if u.SentAt == nil {
+			mark.saw(s.d.Clock.Now(), u.CreatedAt)
+		}
 	}
 	sent := make([]bool, len(updateIDs))
 	var wg sync.WaitGroup

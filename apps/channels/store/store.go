@@ -1023,18 +1023,19 @@ func (s *Store) RetryPlan(ctx context.Context, id string, at time.Time) error {
 	})
 }
 
-// Stale lists what stood still since before: staged orders RECEIVED
-// (not planned), plans PLANNED (not ordered) and statuses not sent,
-// oldest first, at most limit of each.
-func (s *Store) Stale(ctx context.Context, before time.Time, limit int) (received, planned, unsent []string, err error) {
+// Stale lists what stood still, each step since its own bound: staged
+// orders RECEIVED (not planned) since before receivedBefore, plans
+// PLANNED (not ordered) since before plannedBefore and statuses not sent
+// since before unsentBefore, oldest first, at most limit of each.
+func (s *Store) Stale(ctx context.Context, receivedBefore, plannedBefore, unsentBefore time.Time, limit int) (received, planned, unsent []string, err error) {
 	if received, err = sqltx.Strings(ctx, s.db, `SELECT id FROM staging_process WHERE status=? AND updated_at < ? ORDER BY updated_at LIMIT ?`,
-		domain.StageReceived, before, limit); err != nil {
+		domain.StageReceived, receivedBefore, limit); err != nil {
 		return
 	}
 	if planned, err = sqltx.Strings(ctx, s.db, `SELECT id FROM sales_plans WHERE status=? AND updated_at < ? ORDER BY updated_at LIMIT ?`,
-		domain.PlanPlanned, before, limit); err != nil {
+		domain.PlanPlanned, plannedBefore, limit); err != nil {
 		return
 	}
-	unsent, err = sqltx.Strings(ctx, s.db, `SELECT id FROM status_updates WHERE sent_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`, before, limit)
+	unsent, err = sqltx.Strings(ctx, s.db, `SELECT id FROM status_updates WHERE sent_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`, unsentBefore, limit)
 	return
 }

@@ -131,6 +131,8 @@ func marketplace(ctx context.Context, n, rate, duplicates int, mysqlServer strin
 				return p.err
 			}
 			rep, pushing = p.rep, false
+			// The making that follows the push, on its own.
+			profilePhase(st, "-making", 0, 20*time.Second, "channels", "oms", "inventory", "partners")
 			// What the push cost, making alongside included (it runs at once).
 			printCPUPerItem(cpuBefore, cpuTimes(st.PIDs()), int64(rep.Sent), "push request sent and answered (making alongside)")
 			fmt.Printf("  %5.1fs  pushed: %d requests, %d orders accepted, answers %v, %d past the 3 s timeout, accept p50 %.1f ms p99 %.1f ms max %.1f ms\n",

@@ -15,6 +15,13 @@ import (
 // profile of each of apps (from its ops port, development only) for d,
 // starting after wait, into <dir>/<app>.pprof: where a run's CPU goes.
 func profileApps(st *stack.Stack, wait, d time.Duration, apps ...string) {
+	profilePhase(st, "", wait, d, apps...)
+}
+
+// profilePhase is profileApps into <dir>/<app><phase>.pprof, for a run
+// with more than one phase to tell apart (the marketplace's push, then
+// its making).
+func profilePhase(st *stack.Stack, phase string, wait, d time.Duration, apps ...string) {
 	dir := os.Getenv("HARVEST_LOAD_PPROF")
 	if dir == "" {
 		return
@@ -28,7 +35,7 @@ func profileApps(st *stack.Stack, wait, d time.Duration, apps ...string) {
 				return
 			}
 			defer resp.Body.Close()
-			f, err := os.Create(filepath.Join(dir, app+".pprof"))
+			f, err := os.Create(filepath.Join(dir, app+phase+".pprof"))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "profile", app+":", err)
 				return
