@@ -46,7 +46,7 @@ func (s *Service) Return(ctx context.Context, in domain.ReturnInput) (*domain.Re
 // only some units were refused, and whether their rejection is recorded
 // (once recorded it stays, so asking before the order's lock is safe).
 func (s *Service) doorRefusal(ctx context.Context, al omsclient.Allocation) (domain.DoorRefusal, error) {
-	door := domain.DoorRefusal{Refused: al.Refused, Partial: len(al.RefusedLines) > 0}
+	door := domain.DoorRefusal{Refused: al.Refused, Partial: keptUnits(al)}
 	if !door.Refused || !door.Partial {
 		return door, nil
 	}
@@ -60,6 +60,28 @@ func (s *Service) doorRefusal(ctx context.Context, al omsclient.Allocation) (dom
 		door.Rejected = door.Rejected || r.Kind() == domain.KindRejection && r.Status() != domain.StatusRejected
 	}
 	return door, nil
+}
+
+// keptUnits reports whether the customer kept some units of an order
+// refused at the door: a courier may name every unit in its refused
+// lines, which is a whole refusal, not a partial one.
+func keptUnits(al omsclient.Allocation) bool {
+	if len(al.RefusedLines) == 0 {
+		return false
+	}
+	left := map[string]int64{}
+	for _, l := range al.Lines {
+		left[l.SKU] += l.Qty
+	}
+	for _, l := range al.RefusedLines {
+		left[l.SKU] -= l.Qty
+	}
+	for _, n := range left {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // allocation reads the order with stage 5's allocation; another
