@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient/mirrortest"
 	"github.com/harvest/harvest/apps/platform/daprx"
 )
 
@@ -45,13 +46,7 @@ func BenchmarkCancelLookupThroughSidecars(b *testing.B) {
 	// the filter says "no" for all but its ~1 % false positives.
 	orderID := func(i int) string { return "BENCH-NONE-" + strconv.Itoa(i%100000) }
 
-	mirror := aftersalesclient.NewMirror(filter, nil)
-	b.Cleanup(mirror.Start(ctx))
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := mirror.AwaitCopy(wctx); err != nil {
-		b.Fatal(err)
-	}
+	mirror := mirrortest.Started(b, ctx, filter)
 	b.Run("filter_no_memory", func(b *testing.B) {
 		b.ReportAllocs()
 		i, maybes, fromRedis := 0, 0, 0

@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/harvest/harvest/apps/aftersales/aftersalesclient"
+	"github.com/harvest/harvest/apps/aftersales/aftersalesclient/mirrortest"
 	"github.com/harvest/harvest/apps/aftersales/api"
 	"github.com/harvest/harvest/apps/aftersales/app"
 	"github.com/harvest/harvest/apps/aftersales/domain"
@@ -78,13 +79,7 @@ func BenchmarkCancelLookup(b *testing.B) {
 	port, _ := strconv.Atoi(u.Port())
 	client := aftersalesclient.New(daprx.NewInvoker(port))
 
-	mirror := aftersalesclient.NewMirror(aftersalesclient.NewCancelFilter(rdb, prefix), nil)
-	b.Cleanup(mirror.Start(ctx))
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := mirror.AwaitCopy(wctx); err != nil {
-		b.Fatal(err)
-	}
+	mirror := mirrortest.Started(b, ctx, aftersalesclient.NewCancelFilter(rdb, prefix))
 	b.Run("filter_no_memory", func(b *testing.B) {
 		i, fromRedis := 0, 0
 		for b.Loop() {
