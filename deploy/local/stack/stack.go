@@ -193,10 +193,41 @@ type Stack struct {
 // Start builds what is needed, starts placement and every app with its
 // sidecar, and returns when all are ready. On any error everything it
 // started is stopped again.
+//
+// A test stack's ports are ones the OS handed out and let go of again
+// before the children bind them, from the same range the OS takes the
+// source ports of outgoing connections from: on a machine busy with
+// other stacks' traffic one of them can be taken in between, and the
+// child that should listen there exits with "address already in use".
+// Such a start is tried again on new ports, up to startAttempts times.
 func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	for attempt := 1; ; attempt++ {
+		s, err := start(ctx, o)
+		if err == nil || o.FixedPorts || attempt == startAttempts || !portTaken(err) || ctx.Err() != nil {
+			return s, err
+		}
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "harvest-stack: %s: a port was taken while starting (attempt %d of %d), starting again on new ports\n", o.Name, attempt, startAttempts)
+		}
+	}
+}
+
+const startAttempts = 3
+
+// portsPicked, when set (by tests), is called once a start has picked its
+// ports and before any child binds them.
+var portsPicked func(*Stack)
+
+// portTaken reports whether a start failed because a child could not bind
+// its listener (its log tail is part of the error).
+func portTaken(err error) bool {
+	return strings.Contains(err.Error(), "address already in use")
+}
+
+func start(ctx context.Context, o Options) (*Stack, error) {
 	s := &Stack{opts: o, secret: o.JWTSecret, binOf: map[string]string{},
 		apps: map[string]*proc{}, sidecars: map[string]*proc{}}
 	ok := false
@@ -226,6 +257,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	if err := s.allocatePorts(); err != nil {
 		return nil, err
+	}
+	if portsPicked != nil {
+		portsPicked(s)
 	}
 	s.makeTokens()
 	if err := s.render(); err != nil { // after the ports: the outside endpoint names partners' port

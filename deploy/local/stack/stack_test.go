@@ -236,7 +236,10 @@ func TestChildrenDieWithLauncher(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
+	// The helper's -test.v output (its t.Fatal among it) comes on stdout:
+	// keep it for the failure message instead of dropping it.
 	var pids map[string]int
+	var said strings.Builder
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		if line, ok := strings.CutPrefix(sc.Text(), "PIDS "); ok {
@@ -245,9 +248,10 @@ func TestChildrenDieWithLauncher(t *testing.T) {
 			}
 			break
 		}
+		said.WriteString(sc.Text() + "\n")
 	}
 	if len(pids) != 6 {
-		t.Fatalf("helper reported pids %v (see its output above)", pids)
+		t.Fatalf("helper reported pids %v; its output:\n%s", pids, said.String())
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
@@ -500,4 +504,47 @@ func TestRunDirLockRefusesSecondStack(t *testing.T) {
 		t.Fatalf("Start on a locked run dir: err = %v, want 'in use'", err)
 	}
 	unlock()
+}
+
+// TestStartTriesAgainWhenAPortIsTakenMeanwhile takes the port placement
+// was given between the pick and placement's bind, as the source port of
+// another process's outgoing connection can: the start is made again on
+// new ports and succeeds.
+func TestStartTriesAgainWhenAPortIsTakenMeanwhile(t *testing.T) {
+	// An outgoing connection (to Redis) whose source port is placement's.
+	var taken []net.Conn
+	portsPicked = func(s *Stack) {
+		if len(taken) == 0 {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.pports.GRPC}}
+			c, err := d.Dial("tcp", "127.0.0.1:6379")
+			if err != nil {
+				t.Errorf("take placement's port %d: %v", s.pports.GRPC, err)
+				return
+			}
+			taken = append(taken, c)
+		}
+	}
+	defer func() {
+		portsPicked = nil
+		for _, l := range taken {
+			l.Close()
+		}
+	}()
+	var progress strings.Builder
+	o := echoOptions(t, "stacktest-retry")
+	o.Progress = &progress
+	s, err := Start(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer s.Stop(context.Background())
+	if len(taken) != 1 {
+		t.Fatalf("took %d ports, want 1", len(taken))
+	}
+	if got := s.Placement().GRPC; got == taken[0].LocalAddr().(*net.TCPAddr).Port {
+		t.Fatalf("placement on the taken port %d", got)
+	}
+	if !strings.Contains(progress.String(), "a port was taken while starting (attempt 1 of 3)") {
+		t.Fatalf("progress does not say the start was tried again:\n%s", progress.String())
+	}
 }
