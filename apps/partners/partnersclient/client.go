@@ -188,22 +188,26 @@ func (c *Client) post(ctx context.Context, method string, in, out any) error {
 	return c.inv.Invoke(ctx, c.appID, http.MethodPost, method, in, out)
 }
 
+// receipt posts in to an outside system whose answer is a Receipt.
+func (c *Client) receipt(ctx context.Context, method string, in any) (Receipt, error) {
+	var r Receipt
+	err := c.post(ctx, method, in, &r)
+	return r, err
+}
+
 // SendSMS sends one SMS.
 func (c *Client) SendSMS(ctx context.Context, m SMS) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "sms/v1/messages", m, &r)
+	return c.receipt(ctx, "sms/v1/messages", m)
 }
 
 // SendPush sends one push notification.
 func (c *Client) SendPush(ctx context.Context, p Push) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "push/v1/messages", p, &r)
+	return c.receipt(ctx, "push/v1/messages", p)
 }
 
 // PushVoucher sends a payment voucher to finance.
 func (c *Client) PushVoucher(ctx context.Context, v Voucher) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "fms/v1/payment-vouchers", v, &r)
+	return c.receipt(ctx, "fms/v1/payment-vouchers", v)
 }
 
 // ScoreFraud asks for a fraud verdict; repeated order ids get the same verdict.
@@ -214,8 +218,7 @@ func (c *Client) ScoreFraud(ctx context.Context, f FraudRequest) (FraudVerdict, 
 
 // PushPresale sends presale lines to purchasing.
 func (c *Client) PushPresale(ctx context.Context, p PresaleOrder) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "presale/v1/orders", p, &r)
+	return c.receipt(ctx, "presale/v1/orders", p)
 }
 
 // RequestWaybill asks TMS for a waybill; a repeated delivery order id gets
@@ -227,14 +230,12 @@ func (c *Client) RequestWaybill(ctx context.Context, w WaybillRequest) (Waybill,
 
 // IssueInvoice pushes invoice data.
 func (c *Client) IssueInvoice(ctx context.Context, i InvoiceRequest) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "invoice/v1/invoices", i, &r)
+	return c.receipt(ctx, "invoice/v1/invoices", i)
 }
 
 // SendToSupplier dispatches drop-ship lines to their supplier.
 func (c *Client) SendToSupplier(ctx context.Context, s SupplierOrder) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "suppliers/v1/orders", s, &r)
+	return c.receipt(ctx, "suppliers/v1/orders", s)
 }
 
 // Parcel states TMS reports.
@@ -284,8 +285,7 @@ type ParcelState struct {
 
 // ImportParcels imports a handover batch's parcels into TMS.
 func (c *Client) ImportParcels(ctx context.Context, in ParcelImport) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "tms/v1/parcel-imports", in, &r)
+	return c.receipt(ctx, "tms/v1/parcel-imports", in)
 }
 
 // GetParcel asks TMS where a parcel stands.
@@ -398,8 +398,7 @@ type PickupRequest struct {
 // RequestPickup books a pickup courier; the answer's ID is the return
 // waybill number, the same on every repeat.
 func (c *Client) RequestPickup(ctx context.Context, p PickupRequest) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "tms/v1/pickups", p, &r)
+	return c.receipt(ctx, "tms/v1/pickups", p)
 }
 
 // RefundVoucher books a refund at finance (FMS), once per voucher id.
@@ -415,6 +414,5 @@ type RefundVoucher struct {
 
 // PushRefundVoucher sends a refund voucher to finance.
 func (c *Client) PushRefundVoucher(ctx context.Context, v RefundVoucher) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "fms/v1/refund-vouchers", v, &r)
+	return c.receipt(ctx, "fms/v1/refund-vouchers", v)
 }

@@ -45,8 +45,7 @@ type Settlement struct {
 
 // PushSettlement sends settlement data to finance.
 func (c *Client) PushSettlement(ctx context.Context, s Settlement) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "fms/v1/settlements", s, &r)
+	return c.receipt(ctx, "fms/v1/settlements", s)
 }
 
 // PresaleStockUpdate gives presale units back to purchasing's presale
@@ -61,8 +60,7 @@ type PresaleStockUpdate struct {
 
 // UpdatePresaleStock sends a presale sellable-stock update to purchasing.
 func (c *Client) UpdatePresaleStock(ctx context.Context, u PresaleStockUpdate) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "presale/v1/sellable-stock", u, &r)
+	return c.receipt(ctx, "presale/v1/sellable-stock", u)
 }
 
 // PurchaseReturn is a drop-ship supplier's purchase return with a virtual
@@ -80,8 +78,7 @@ type PurchaseReturn struct {
 
 // ReturnToSupplier sends a purchase return to a drop-ship supplier.
 func (c *Client) ReturnToSupplier(ctx context.Context, p PurchaseReturn) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "suppliers/v1/purchase-returns", p, &r)
+	return c.receipt(ctx, "suppliers/v1/purchase-returns", p)
 }
 
 // SupplierInterception asks a drop-ship supplier to stop a delivery order
@@ -98,13 +95,11 @@ type SupplierInterception struct {
 // cancel it was for was refused): a received delivery order ships again,
 // a tombstone is dropped; repeating it answers the same.
 func (c *Client) ReleaseAtSupplier(ctx context.Context, i SupplierInterception) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "suppliers/v1/interception-releases", i, &r)
+	return c.receipt(ctx, "suppliers/v1/interception-releases", i)
 }
 
 // InterceptAtSupplier stops a drop-ship delivery order at its supplier;
 // repeating it answers the same.
 func (c *Client) InterceptAtSupplier(ctx context.Context, i SupplierInterception) (Receipt, error) {
-	var r Receipt
-	return r, c.post(ctx, "suppliers/v1/interceptions", i, &r)
+	return c.receipt(ctx, "suppliers/v1/interceptions", i)
 }
